@@ -1,0 +1,226 @@
+/* proto.h - cradle's wire format: msgpack maps over nng REQ/REP.
+ *
+ * Shared by cradled and libcradle; no I/O here.  proto/PROTOCOL.md is the
+ * spec.  Every decoder is bounded and strict: before msgpack-c builds an
+ * object tree, proto_check_bounds() walks the raw bytes and refuses messages
+ * over PROTO_MAX_MSG, nesting deeper than PROTO_MAX_DEPTH, containers with
+ * more than PROTO_MAX_ENTRIES entries (or more than the bytes left could
+ * hold), strings longer than PROTO_MAX_STR.  Then each field is checked for
+ * type, presence, UTF-8 and its own rules; every failure is an
+ * INVALID_ARGUMENT error whose message names the field ("args.config.
+ * metadata.name: ...").
+ *
+ * Field names follow the CRI PodSandboxConfig in snake_case, so later issues
+ * add fields, not shapes.
+ */
+#ifndef CRADLE_PROTO_H
+#define CRADLE_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "err.h"
+
+#define PROTO_VERSION 1
+#define PROTO_MAX_MSG (1u << 20)     /* bytes in one request or reply */
+#define PROTO_MAX_DEPTH 8            /* nesting of maps and arrays */
+#define PROTO_MAX_ENTRIES 1024       /* entries in one map or array (replies: see list) */
+#define PROTO_MAX_STR 16384          /* bytes in one string */
+#define PROTO_MAX_NAME 253           /* metadata.name / namespace / uid */
+#define PROTO_MAX_KV 256             /* labels, annotations, sysctls entries */
+#define PROTO_MAX_LIST_REPLY 65536   /* sandboxes in one list reply */
+#define CRADLE_ID_LEN 64             /* lower-case hex */
+
+/* CRI NamespaceMode */
+enum proto_ns_mode { NS_POD = 0, NS_CONTAINER = 1, NS_NODE = 2, NS_TARGET = 3 };
+
+/* CRI PodSandboxState */
+enum proto_state { STATE_READY = 0, STATE_NOTREADY = 1 };
+
+/* cradle's finer lifecycle, stored in records and shown in status */
+enum proto_phase { PHASE_CREATED = 0, PHASE_RUNNING = 1, PHASE_EXITED = 2 };
+
+struct proto_kv {
+	char *key;
+	char *value;
+};
+
+struct proto_kvs {
+	size_t n;
+	struct proto_kv *v;
+};
+
+struct proto_strs {
+	size_t n;
+	char **v;
+};
+
+/* CRI PodSandboxConfig (the subset cradle reads today; all strings owned,
+ * NULL when absent).  Decoders fill every field; encoders skip NULL/empty. */
+struct pod_config {
+	struct {
+		char *name;          /* required, DNS-1123 label */
+		char *uid;           /* required, non-empty, UTF-8, no '/' or '_'? see PROTOCOL.md */
+		char *namespace;     /* required, DNS-1123 label */
+		uint32_t attempt;
+	} metadata;
+	char *hostname;              /* optional, DNS-1123 subdomain (<=63 per label) */
+	char *log_directory;         /* optional absolute path */
+	bool has_dns_config;         /* dns_config present (even if empty) */
+	struct {
+		struct proto_strs servers, searches, options;
+	} dns_config;
+	struct proto_kvs labels;
+	struct proto_kvs annotations;
+	struct {
+		char *cgroup_parent;
+		struct proto_kvs sysctls;
+		struct {
+			struct {
+				int network;     /* enum proto_ns_mode, default POD */
+				int pid;
+				int ipc;
+				char *target_id;
+			} namespace_options;
+			bool privileged;
+		} security_context;
+	} linux;
+};
+
+/* One sandbox as status/list replies show it and as the store keeps it. */
+struct proto_sandbox {
+	char id[CRADLE_ID_LEN + 1];
+	struct pod_config config;
+	char *runtime_handler;       /* may be NULL */
+	int phase;                   /* enum proto_phase */
+	int64_t created_at;          /* ns since the epoch */
+	int64_t started_at;          /* ns, 0 until started */
+	int32_t pid;                 /* host pid of pause, 0 when none */
+	uint64_t pid_start_time;     /* /proc/PID/stat field 22, guards pid reuse */
+	int32_t exit_status;         /* wait status as a shell shows it (128+sig) */
+	int64_t exited_at;           /* ns, 0 while running */
+	char *netns_path;            /* pinned netns, NULL for NODE network */
+};
+
+/* CRI state derived from the phase: RUNNING -> READY, else NOTREADY. */
+int proto_sandbox_state(const struct proto_sandbox *s);
+const char *proto_state_name(int state);    /* "SANDBOX_READY" / "SANDBOX_NOTREADY" */
+const char *proto_phase_name(int phase);    /* "created" / "running" / "exited" */
+
+enum proto_op {
+	OP_VERSION = 0,
+	OP_CREATE,    /* "sandbox.create" */
+	OP_START,     /* "sandbox.start" */
+	OP_RUN,       /* "sandbox.run" */
+	OP_STOP,      /* "sandbox.stop" */
+	OP_REMOVE,    /* "sandbox.remove" */
+	OP_STATUS,    /* "sandbox.status" */
+	OP_LIST,      /* "sandbox.list" */
+	OP__COUNT
+};
+const char *proto_op_name(int op);          /* NULL when out of range */
+
+struct proto_request {
+	int op;                      /* enum proto_op */
+	struct pod_config config;    /* OP_CREATE, OP_RUN */
+	char *runtime_handler;       /* OP_CREATE, OP_RUN; optional */
+	char id[CRADLE_ID_LEN + 1];  /* OP_START, OP_STOP, OP_REMOVE, OP_STATUS */
+	int64_t timeout_ms;          /* OP_STOP; default 10000, 0..3600000 */
+	int state_filter;            /* OP_LIST; -1 = any, else enum proto_state */
+	struct proto_kvs label_filter; /* OP_LIST; every pair must match */
+};
+
+struct proto_version {
+	char version[32];            /* cradle's version, e.g. "0.1.0" */
+	uint32_t api_version;        /* PROTO_VERSION */
+	int32_t pid;                 /* the daemon's pid */
+};
+
+struct proto_reply {
+	int op;
+	bool ok;
+	struct cradle_err err;       /* when !ok */
+	/* results, by op */
+	struct proto_version version;        /* OP_VERSION */
+	char id[CRADLE_ID_LEN + 1];          /* OP_CREATE, OP_START, OP_RUN */
+	int32_t pid;                         /* OP_START, OP_RUN */
+	int64_t created_at;                  /* OP_CREATE, OP_START, OP_RUN */
+	size_t n_sandboxes;                  /* OP_STATUS (1), OP_LIST */
+	struct proto_sandbox *sandboxes;     /* owned array */
+};
+
+/* Exit event published on the events socket. */
+struct proto_event {
+	uint64_t seq;                /* gap-free, starts at 1 per daemon run */
+	char type[32];               /* "sandbox.exit" */
+	char id[CRADLE_ID_LEN + 1];
+	int32_t pid;
+	int32_t exit_status;
+	int64_t exited_at;           /* ns */
+};
+
+/* --- validation helpers (also used by the CLI and the daemon) --- */
+bool proto_valid_id(const char *s);          /* 64 lower-case hex */
+bool proto_valid_dns_label(const char *s);   /* RFC 1123 label, 1..63 */
+bool proto_valid_dns_subdomain(const char *s); /* RFC 1123 subdomain, 1..253 */
+bool proto_valid_utf8(const char *s, size_t len);
+
+/* Walk raw msgpack and enforce the limits above; 0 or INVALID_ARGUMENT. */
+int proto_check_bounds(const void *buf, size_t len, struct cradle_err *err);
+
+/* --- requests --- */
+/* Encode into sbuf (appends). Returns 0 or <0 with err. */
+int proto_request_encode(msgpack_sbuffer *sbuf, const struct proto_request *req,
+                         struct cradle_err *err);
+/* Decode and validate; on failure req holds nothing to free. */
+int proto_request_decode(const void *buf, size_t len, struct proto_request *req,
+                         struct cradle_err *err);
+void proto_request_init(struct proto_request *req, int op);
+void proto_request_fini(struct proto_request *req);
+
+/* --- replies --- */
+int proto_reply_encode(msgpack_sbuffer *sbuf, const struct proto_reply *rep,
+                       struct cradle_err *err);
+/* op tells the decoder which result shape to expect. */
+int proto_reply_decode(int op, const void *buf, size_t len, struct proto_reply *rep,
+                       struct cradle_err *err);
+/* Encode an error reply {v, ok:false, error:{code,message}}; never fails
+ * except on OOM (then returns <0). */
+int proto_reply_encode_error(msgpack_sbuffer *sbuf, const struct cradle_err *e);
+void proto_reply_init(struct proto_reply *rep, int op);
+void proto_reply_fini(struct proto_reply *rep);
+
+/* --- sandbox records (store) --- */
+int proto_sandbox_encode(msgpack_sbuffer *sbuf, const struct proto_sandbox *s,
+                         struct cradle_err *err);
+int proto_sandbox_decode(const void *buf, size_t len, struct proto_sandbox *s,
+                         struct cradle_err *err);
+/* Deep copy; returns 0 or -ENOMEM. */
+int proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *src);
+void proto_sandbox_fini(struct proto_sandbox *s);
+
+/* --- pod config --- */
+void pod_config_init(struct pod_config *c);   /* zero + namespace modes POD */
+void pod_config_fini(struct pod_config *c);
+int pod_config_copy(struct pod_config *dst, const struct pod_config *src);
+/* Validate a config built in memory (the CLI's JSON path uses this too):
+ * same rules and messages as the decoder; prefix names the field path. */
+int pod_config_validate(const struct pod_config *c, const char *prefix,
+                        struct cradle_err *err);
+/* Look up a key; NULL when absent. */
+const char *proto_kvs_get(const struct proto_kvs *kvs, const char *key);
+int proto_kvs_add(struct proto_kvs *kvs, const char *key, const char *value);
+void proto_kvs_fini(struct proto_kvs *kvs);
+int proto_strs_add(struct proto_strs *strs, const char *s);
+void proto_strs_fini(struct proto_strs *strs);
+
+/* --- events --- */
+int proto_event_encode(msgpack_sbuffer *sbuf, const struct proto_event *ev,
+                       struct cradle_err *err);
+int proto_event_decode(const void *buf, size_t len, struct proto_event *ev,
+                       struct cradle_err *err);
+
+#endif
