@@ -33,6 +33,12 @@
 #define PROTO_MAX_KV 256             /* labels, annotations, sysctls entries */
 #define PROTO_MAX_LIST_REPLY 65536   /* sandboxes in one list reply */
 #define CRADLE_ID_LEN 64             /* lower-case hex */
+/* A reply, record or event carries a whole config (which a request may fill
+ * up to PROTO_MAX_MSG) plus a few fields, so it gets some slack; a list
+ * reply carries many sandboxes.  Set the client's nng receive limit to
+ * PROTO_MAX_LIST_MSG and the daemon's to PROTO_MAX_MSG. */
+#define PROTO_MAX_REPLY_MSG (PROTO_MAX_MSG + 65536u) /* non-list replies, records, events */
+#define PROTO_MAX_LIST_MSG (64u << 20)               /* bytes in one sandbox.list reply */
 
 /* CRI NamespaceMode */
 enum proto_ns_mode { NS_POD = 0, NS_CONTAINER = 1, NS_NODE = 2, NS_TARGET = 3 };
@@ -63,7 +69,7 @@ struct proto_strs {
 struct pod_config {
 	struct {
 		char *name;          /* required, DNS-1123 label */
-		char *uid;           /* required, non-empty, UTF-8, no '/' or '_'? see PROTOCOL.md */
+		char *uid;           /* required, 1..253 bytes, UTF-8, no '/' (PROTOCOL.md) */
 		char *namespace;     /* required, DNS-1123 label */
 		uint32_t attempt;
 	} metadata;
@@ -168,11 +174,15 @@ bool proto_valid_dns_label(const char *s);   /* RFC 1123 label, 1..63 */
 bool proto_valid_dns_subdomain(const char *s); /* RFC 1123 subdomain, 1..253 */
 bool proto_valid_utf8(const char *s, size_t len);
 
-/* Walk raw msgpack and enforce the limits above; 0 or INVALID_ARGUMENT. */
+/* Walk raw msgpack and enforce the limits above; 0 or INVALID_ARGUMENT.
+ * Also refused: a top level that is not a map, map keys that are not
+ * strings, ext types, the 0xc1 byte, bytes after the top-level object. */
 int proto_check_bounds(const void *buf, size_t len, struct cradle_err *err);
 
 /* --- requests --- */
-/* Encode into sbuf (appends). Returns 0 or <0 with err. */
+/* Encode into sbuf (appends). Returns 0 or <0 with err (sbuf unchanged).
+ * Does not validate the config (the daemon does); timeout_ms < 0 and
+ * state_filter < 0 are left out, so the daemon's defaults apply. */
 int proto_request_encode(msgpack_sbuffer *sbuf, const struct proto_request *req,
                          struct cradle_err *err);
 /* Decode and validate; on failure req holds nothing to free. */
@@ -184,7 +194,9 @@ void proto_request_fini(struct proto_request *req);
 /* --- replies --- */
 int proto_reply_encode(msgpack_sbuffer *sbuf, const struct proto_reply *rep,
                        struct cradle_err *err);
-/* op tells the decoder which result shape to expect. */
+/* op tells the decoder which result shape to expect.  A well-formed error
+ * reply decodes with 0, rep->ok false and rep->err holding the daemon's code
+ * and message; <0 means the bytes themselves were bad. */
 int proto_reply_decode(int op, const void *buf, size_t len, struct proto_reply *rep,
                        struct cradle_err *err);
 /* Encode an error reply {v, ok:false, error:{code,message}}; never fails

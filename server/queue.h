@@ -39,7 +39,11 @@ size_t queue_capacity(const struct queue *q);
 bool queue_push(struct queue *q, void *item);
 bool queue_pop(struct queue *q, void **item);
 
-/* Block until an item is available (pushed with queue_push). */
+/* Block until an item is available (pushed with queue_push).
+ * Consumers of one queue use either queue_pop_wait or queue_pop, not both:
+ * queue_pop takes an item without its semaphore token, so a waiter holding
+ * that token would yield-spin until the next push.  To stop waiters, push
+ * one sentinel item per waiter. */
 void *queue_pop_wait(struct queue *q);
 
 #endif

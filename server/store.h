@@ -17,6 +17,9 @@
 struct store;
 
 /* Opens (creating) <dir>/cradle.mdb (a directory made 0700). */
+/* (dir is made with mkdir -p, 0700; the environment's files are
+ * <dir>/cradle.mdb/data.mdb and lock.mdb.  Open a store at most once per
+ * process: LMDB forbids opening one environment twice in a process.) */
 int store_open(const char *dir, struct store **out, struct cradle_err *err);
 void store_close(struct store *st);   /* NULL-safe */
 
@@ -24,14 +27,18 @@ int store_put_sandbox(struct store *st, const struct proto_sandbox *s,
                       struct cradle_err *err);
 /* Deleting an absent id succeeds. */
 int store_del_sandbox(struct store *st, const char *id, struct cradle_err *err);
-/* 0 and *out filled, or -ENOENT with NOT_FOUND. */
+/* 0 and *out filled, or -ENOENT with NOT_FOUND.  On any failure *out owns
+ * nothing (proto_sandbox_fini on it is safe); a record that does not decode
+ * is INTERNAL. */
 int store_get_sandbox(struct store *st, const char *id, struct proto_sandbox *out,
                       struct cradle_err *err);
 
 /* Calls fn for every record in id order; fn gets a decoded record it may
  * steal from (it is finalised after fn returns).  A record that fails to
  * decode is reported through bad(id, err, arg) when bad is not NULL and
- * skipped.  fn returning <0 stops the walk and is returned. */
+ * skipped.  fn returning <0 stops the walk and is returned.
+ * (The records are read in one transaction that ends before the first call,
+ * so fn may put and delete records.) */
 int store_foreach_sandbox(struct store *st,
                           int (*fn)(struct proto_sandbox *s, void *arg),
                           void (*bad)(const char *id, const struct cradle_err *e, void *arg),

@@ -45,7 +45,9 @@ int table_init(struct table **out);
 void table_fini(struct table *t);     /* drops the table's references */
 
 /* Allocate a sandbox with one reference (the caller's); rec is moved in
- * (rec is zeroed).  name must be set by sandbox_make_name. */
+ * (rec is zeroed).  name must be set by sandbox_make_name.
+ * (sandbox_new leaves name NULL and pidfd -1; table_add derives the name
+ * from rec.config when it is still NULL.  NULL on OOM, rec untouched.) */
 struct sandbox *sandbox_new(struct proto_sandbox *rec);
 void sandbox_hold(struct sandbox *sb);
 void sandbox_rele(struct sandbox *sb);
@@ -62,7 +64,8 @@ struct sandbox *table_get(struct table *t, const char *id);
 void table_del(struct table *t, struct sandbox *sb);
 size_t table_count(struct table *t);
 /* Snapshot: array of held references (caller rele's each and frees the
- * array).  Returns count, or -ENOMEM. */
+ * array).  Returns count, or -ENOMEM.  Sorted by id; *out is NULL when the
+ * count is 0. */
 long table_snapshot(struct table *t, struct sandbox ***out);
 
 #endif

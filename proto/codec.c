@@ -1,0 +1,1597 @@
+/* codec.c - msgpack encoders and decoders for requests, replies, sandbox
+ * records and events (proto/PROTOCOL.md).
+ *
+ * Decoding is three passes: proto_bounds() over the raw bytes, msgpack-c
+ * building a tree (now known to be small), then the walk below, which checks
+ * each field's type and copies it out.  Meaning (DNS names, paths, counts)
+ * is checked by pod_config_validate() in config.c so the CLI can share it.
+ *
+ * Decoders are lenient where newer peers need it and strict where bytes
+ * become C strings: unknown keys are skipped, nil means absent, but every
+ * string must be valid UTF-8 without NUL and every integer must fit.
+ *
+ * Encoders do not validate configs: the daemon must be testable with
+ * configs it refuses, and the client learns the daemon's rules from its
+ * replies.  They do refuse what the peer's decoder could never read (an
+ * oversized message, a record with a bad id or phase).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "proto.h"
+
+#define STOP_TIMEOUT_DEFAULT 10000
+#define STOP_TIMEOUT_MAX 3600000
+
+#define NS_RANGE "is out of range (POD=0, CONTAINER=1, NODE=2, TARGET=3)"
+
+/* lookup flags */
+#define F_REQ 1          /* absent is an error */
+#define F_EMPTY_NULL 2   /* "" decodes to NULL: CRI's "unset" */
+
+static const msgpack_object empty_map = { .type = MSGPACK_OBJECT_MAP };
+
+/* ------------------------------------------------------------------ */
+/* decoding helpers                                                   */
+
+static const char *obj_type_name(const msgpack_object *o)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL:
+		return "nil";
+	case MSGPACK_OBJECT_BOOLEAN:
+		return "boolean";
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		return "unsigned integer";
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return "negative integer";
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		return "float";
+	case MSGPACK_OBJECT_STR:
+		return "string";
+	case MSGPACK_OBJECT_BIN:
+		return "binary";
+	case MSGPACK_OBJECT_ARRAY:
+		return "array";
+	case MSGPACK_OBJECT_MAP:
+		return "map";
+	default:
+		return "ext";
+	}
+}
+
+static int expect(const msgpack_object *o, const struct ppath *p, const char *want,
+                  struct cradle_err *err)
+{
+	return proto_fail(err, p, "expected %s, got %s", want, obj_type_name(o));
+}
+
+/* A caller's mistake rather than the peer's: not INVALID_ARGUMENT. */
+__attribute__((format(printf, 3, 4)))
+static int efail(struct cradle_err *err, int code, const char *fmt, ...)
+{
+	char msg[CRADLE_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cradle_err_set(err, code, "%s", msg);
+	return -EINVAL;
+}
+
+static int oom(struct cradle_err *err, const char *what)
+{
+	cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory %s", what);
+	return -ENOMEM;
+}
+
+static bool key_is(const msgpack_object *k, const char *key, size_t klen)
+{
+	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+	       memcmp(k->via.str.ptr, key, klen) == 0;
+}
+
+/* Find key in map m.  Returns <0 on error, 0 when absent (or nil: peers
+ * that write nil for unset fields mean absent), 1 when found, with the key
+ * pushed onto p and *old set for the caller's ppath_pop. */
+static int lookup(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+                  const msgpack_object **out, size_t *old, struct cradle_err *err)
+{
+	const msgpack_object *found = NULL;
+	size_t klen = strlen(key);
+	uint32_t i;
+	int rc;
+
+	*out = NULL;
+	for (i = 0; i < m->via.map.size; i++) {
+		if (!key_is(&m->via.map.ptr[i].key, key, klen))
+			continue;
+		if (found) {
+			*old = ppath_push(p, key);
+			rc = proto_fail(err, p, "duplicate key");
+			ppath_pop(p, *old);
+			return rc;
+		}
+		found = &m->via.map.ptr[i].val;
+	}
+	if (!found || found->type == MSGPACK_OBJECT_NIL) {
+		if (!(flags & F_REQ))
+			return 0;
+		*old = ppath_push(p, key);
+		rc = proto_fail(err, p, "required field is missing");
+		ppath_pop(p, *old);
+		return rc;
+	}
+	*old = ppath_push(p, key);
+	*out = found;
+	return 1;
+}
+
+static int val_map(const msgpack_object *v, const struct ppath *p, struct cradle_err *err)
+{
+	return v->type == MSGPACK_OBJECT_MAP ? 0 : expect(v, p, "map", err);
+}
+
+/* String bytes checked for NUL and UTF-8; *s and *n point into the tree. */
+static int val_text(const msgpack_object *v, const struct ppath *p, const char **s,
+                    size_t *n, struct cradle_err *err)
+{
+	*s = "";
+	*n = 0;
+	if (v->type != MSGPACK_OBJECT_STR)
+		return expect(v, p, "string", err);
+	*s = v->via.str.ptr;
+	*n = v->via.str.size;
+	return proto_check_text(*s, *n, p, err);
+}
+
+static int val_str(const msgpack_object *v, const struct ppath *p, int flags, char **out,
+                   struct cradle_err *err)
+{
+	const char *s;
+	size_t n;
+	int rc;
+
+	rc = val_text(v, p, &s, &n, err);
+	if (rc)
+		return rc;
+	if (n == 0 && (flags & F_EMPTY_NULL))
+		return 0;
+	*out = strndup(s, n);
+	return *out ? 0 : oom(err, "decoding a string");
+}
+
+static int val_u64(const msgpack_object *v, const struct ppath *p, uint64_t max,
+                   uint64_t *out, struct cradle_err *err)
+{
+	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return expect(v, p, "unsigned integer", err);
+	if (v->via.u64 > max)
+		return proto_fail(err, p, "%" PRIu64 " is out of range (0..%" PRIu64 ")",
+		                  v->via.u64, max);
+	*out = v->via.u64;
+	return 0;
+}
+
+static int val_i64(const msgpack_object *v, const struct ppath *p, int64_t min,
+                   int64_t max, int64_t *out, struct cradle_err *err)
+{
+	int64_t x;
+
+	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		if (v->via.u64 > (uint64_t)max)
+			return proto_fail(err, p, "%" PRIu64 " is out of range (%" PRId64
+			                  "..%" PRId64 ")", v->via.u64, min, max);
+		x = (int64_t)v->via.u64;
+	} else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		x = v->via.i64;
+	} else {
+		return expect(v, p, "integer", err);
+	}
+	if (x < min || x > max)
+		return proto_fail(err, p, "%" PRId64 " is out of range (%" PRId64 "..%"
+		                  PRId64 ")", x, min, max);
+	*out = x;
+	return 0;
+}
+
+static int get_str(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+                   char **out, struct cradle_err *err)
+{
+	const msgpack_object *v;
+	size_t old;
+	int rc;
+
+	rc = lookup(m, key, p, flags, &v, &old, err);
+	if (rc <= 0)
+		return rc;
+	rc = val_str(v, p, flags, out, err);
+	ppath_pop(p, old);
+	return rc;
+}
+
+/* A string into a fixed buffer of size bytes (NUL included). */
+static int get_strbuf(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+                      char *buf, size_t size, struct cradle_err *err)
+{
+	const msgpack_object *v;
+	const char *s;
+	size_t old, n;
+	int rc;
+
+	rc = lookup(m, key, p, flags, &v, &old, err);
+	if (rc <= 0)
+		return rc;
+	rc = val_text(v, p, &s, &n, err);
+	if (!rc && n >= size)
+		rc = proto_fail(err, p, "string of %zu bytes exceeds %zu", n, size - 1);
+	if (!rc) {
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+	}
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int val_id(const msgpack_object *v, const struct ppath *p,
+                  char id[CRADLE_ID_LEN + 1], struct cradle_err *err)
+{
+	char q[QUOTE_MAX];
+	const char *s;
+	size_t n;
+	int rc;
+
+	rc = val_text(v, p, &s, &n, err);
+	if (rc)
+		return rc;
+	if (n == CRADLE_ID_LEN) {
+		memcpy(id, s, n);
+		id[n] = '\0';
+		if (proto_valid_id(id))
+			return 0;
+		id[0] = '\0';
+	}
+	proto_quote(q, s, n);
+	return proto_fail(err, p, "%s is not a valid sandbox id (want %d lower-case "
+	                  "hex characters)", q, CRADLE_ID_LEN);
+}
+
+static int get_id(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+                  char id[CRADLE_ID_LEN + 1], struct cradle_err *err)
+{
+	const msgpack_object *v;
+	size_t old;
+	int rc;
+
+	rc = lookup(m, key, p, flags, &v, &old, err);
+	if (rc <= 0)
+		return rc;
+	rc = val_id(v, p, id, err);
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int get_u64(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+                   uint64_t max, uint64_t *out, struct cradle_err *err)
+{
+	const msgpack_object *v;
+	size_t old;
+	int rc;
+
+	rc = lookup(m, key, p, flags, &v, &old, err);
+	if (rc <= 0)
+		return rc;
+	rc = val_u64(v, p, max, out, err);
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int get_i64(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+                   int64_t min, int64_t max, int64_t *out, struct cradle_err *err)
+{
+	const msgpack_object *v;
+	size_t old;
+	int rc;
+
+	rc = lookup(m, key, p, flags, &v, &old, err);
+	if (rc <= 0)
+		return rc;
+	rc = val_i64(v, p, min, max, out, err);
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int get_i32(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+                   int32_t *out, struct cradle_err *err)
+{
+	int64_t x = *out;
+	int rc;
+
+	rc = get_i64(m, key, p, flags, INT32_MIN, INT32_MAX, &x, err);
+	if (!rc)
+		*out = (int32_t)x;
+	return rc;
+}
+
+static int get_bool(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+                    bool *out, struct cradle_err *err)
+{
+	const msgpack_object *v;
+	size_t old;
+	int rc;
+
+	rc = lookup(m, key, p, flags, &v, &old, err);
+	if (rc <= 0)
+		return rc;
+	rc = 0;
+	if (v->type == MSGPACK_OBJECT_BOOLEAN)
+		*out = v->via.boolean;
+	else
+		rc = expect(v, p, "boolean", err);
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int cmp_kv_ptr(const void *a, const void *b)
+{
+	const msgpack_object *x = &(*(const msgpack_object_kv *const *)a)->key;
+	const msgpack_object *y = &(*(const msgpack_object_kv *const *)b)->key;
+
+	if (x->via.str.size != y->via.str.size)
+		return x->via.str.size < y->via.str.size ? -1 : 1;
+	return memcmp(x->via.str.ptr, y->via.str.ptr, x->via.str.size);
+}
+
+/* Sorting finds duplicates in n log n: pairwise compares of up to 1024
+ * keys of up to 16 KiB each would let one message burn real CPU. */
+static int check_dup_keys(const msgpack_object *m, const struct ppath *p,
+                          struct cradle_err *err)
+{
+	const msgpack_object_kv **v;
+	char q[QUOTE_MAX];
+	uint32_t i, n = m->via.map.size;
+	int rc = 0;
+
+	if (n < 2)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return oom(err, "checking keys");
+	for (i = 0; i < n; i++)
+		v[i] = &m->via.map.ptr[i];
+	qsort(v, n, sizeof(*v), cmp_kv_ptr);
+	for (i = 1; i < n; i++) {
+		if (cmp_kv_ptr(&v[i - 1], &v[i]) == 0) {
+			proto_quote(q, v[i]->key.via.str.ptr, v[i]->key.via.str.size);
+			rc = proto_fail(err, p, "duplicate key %s", q);
+			break;
+		}
+	}
+	free(v);
+	return rc;
+}
+
+static int val_kvs(const msgpack_object *v, struct ppath *p, struct proto_kvs *out,
+                   struct cradle_err *err)
+{
+	const msgpack_object_kv *kv;
+	const char *s;
+	size_t n, old;
+	uint32_t i;
+	int rc;
+
+	rc = val_map(v, p, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < v->via.map.size; i++) {
+		kv = &v->via.map.ptr[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR)
+			return proto_fail(err, p, "map key must be a string, got %s",
+			                  obj_type_name(&kv->key));
+		rc = proto_check_key(kv->key.via.str.ptr, kv->key.via.str.size, p, err);
+		if (rc)
+			return rc;
+		old = ppath_push_key(p, kv->key.via.str.ptr, kv->key.via.str.size);
+		rc = val_text(&kv->val, p, &s, &n, err);
+		ppath_pop(p, old);
+		if (rc)
+			return rc;
+	}
+	rc = check_dup_keys(v, p, err);
+	if (rc)
+		return rc;
+	if (v->via.map.size == 0)
+		return 0;
+	out->v = calloc(v->via.map.size, sizeof(*out->v));
+	if (!out->v)
+		return oom(err, "decoding a map");
+	for (i = 0; i < v->via.map.size; i++) {
+		kv = &v->via.map.ptr[i];
+		out->n++;
+		out->v[i].key = strndup(kv->key.via.str.ptr, kv->key.via.str.size);
+		out->v[i].value = strndup(kv->val.via.str.ptr, kv->val.via.str.size);
+		if (!out->v[i].key || !out->v[i].value)
+			return oom(err, "decoding a map");
+	}
+	return 0;
+}
+
+static int get_kvs(const msgpack_object *m, const char *key, struct ppath *p,
+                   struct proto_kvs *out, struct cradle_err *err)
+{
+	const msgpack_object *v;
+	size_t old;
+	int rc;
+
+	rc = lookup(m, key, p, 0, &v, &old, err);
+	if (rc <= 0)
+		return rc;
+	rc = val_kvs(v, p, out, err);
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int get_strs(const msgpack_object *m, const char *key, struct ppath *p,
+                    struct proto_strs *out, struct cradle_err *err)
+{
+	const msgpack_object *v;
+	size_t old, o2;
+	uint32_t i;
+	int rc;
+
+	rc = lookup(m, key, p, 0, &v, &old, err);
+	if (rc <= 0)
+		return rc;
+	rc = 0;
+	if (v->type != MSGPACK_OBJECT_ARRAY) {
+		rc = expect(v, p, "array", err);
+		goto out;
+	}
+	if (v->via.array.size) {
+		out->v = calloc(v->via.array.size, sizeof(*out->v));
+		if (!out->v) {
+			rc = oom(err, "decoding an array");
+			goto out;
+		}
+	}
+	for (i = 0; i < v->via.array.size && !rc; i++) {
+		o2 = ppath_push_index(p, i);
+		rc = val_str(&v->via.array.ptr[i], p, 0, &out->v[i], err);
+		if (!rc)
+			out->n++;
+		ppath_pop(p, o2);
+	}
+out:
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int get_ns_mode(const msgpack_object *m, const char *key, struct ppath *p,
+                       int *out, struct cradle_err *err)
+{
+	static const char *const names[] = { "POD", "CONTAINER", "NODE", "TARGET" };
+	const msgpack_object *v;
+	char q[QUOTE_MAX];
+	size_t old, i;
+	int rc;
+
+	rc = lookup(m, key, p, 0, &v, &old, err);
+	if (rc <= 0)
+		return rc;
+	rc = 0;
+	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		if (v->via.u64 > NS_TARGET)
+			rc = proto_fail(err, p, "%" PRIu64 " " NS_RANGE, v->via.u64);
+		else
+			*out = (int)v->via.u64;
+	} else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		rc = proto_fail(err, p, "%" PRId64 " " NS_RANGE, v->via.i64);
+	} else if (v->type == MSGPACK_OBJECT_STR) {
+		for (i = 0; i < 4; i++) {
+			if (key_is(v, names[i], strlen(names[i]))) {
+				*out = (int)i;
+				break;
+			}
+		}
+		if (i == 4) {
+			proto_quote(q, v->via.str.ptr, v->via.str.size);
+			rc = proto_fail(err, p, "%s is not a namespace mode (POD, CONTAINER, "
+			                "NODE, TARGET)", q);
+		}
+	} else {
+		rc = expect(v, p, "integer or string", err);
+	}
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int get_state(const msgpack_object *m, const char *key, struct ppath *p,
+                     int *out, struct cradle_err *err)
+{
+	const msgpack_object *v;
+	char q[QUOTE_MAX];
+	size_t old;
+	int rc;
+
+	rc = lookup(m, key, p, 0, &v, &old, err);
+	if (rc <= 0)
+		return rc;
+	rc = 0;
+	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= STATE_NOTREADY) {
+		*out = (int)v->via.u64;
+	} else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		rc = proto_fail(err, p, "%" PRIu64 " is out of range (SANDBOX_READY=0, "
+		                "SANDBOX_NOTREADY=1)", v->via.u64);
+	} else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		rc = proto_fail(err, p, "%" PRId64 " is out of range (SANDBOX_READY=0, "
+		                "SANDBOX_NOTREADY=1)", v->via.i64);
+	} else if (v->type == MSGPACK_OBJECT_STR) {
+		if (key_is(v, "SANDBOX_READY", 13)) {
+			*out = STATE_READY;
+		} else if (key_is(v, "SANDBOX_NOTREADY", 16)) {
+			*out = STATE_NOTREADY;
+		} else {
+			proto_quote(q, v->via.str.ptr, v->via.str.size);
+			rc = proto_fail(err, p, "%s is not a sandbox state (SANDBOX_READY, "
+			                "SANDBOX_NOTREADY)", q);
+		}
+	} else {
+		rc = expect(v, p, "integer or string", err);
+	}
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int get_phase(const msgpack_object *m, const char *key, struct ppath *p,
+                     int flags, int *out, struct cradle_err *err)
+{
+	const msgpack_object *v;
+	char q[QUOTE_MAX];
+	size_t old;
+	int rc, i;
+
+	rc = lookup(m, key, p, flags, &v, &old, err);
+	if (rc <= 0)
+		return rc;
+	rc = 0;
+	if (v->type != MSGPACK_OBJECT_STR) {
+		rc = expect(v, p, "string", err);
+	} else {
+		for (i = PHASE_CREATED; i <= PHASE_EXITED; i++) {
+			if (key_is(v, proto_phase_name(i), strlen(proto_phase_name(i)))) {
+				*out = i;
+				break;
+			}
+		}
+		if (i > PHASE_EXITED) {
+			proto_quote(q, v->via.str.ptr, v->via.str.size);
+			rc = proto_fail(err, p, "%s is not a sandbox phase (created, "
+			                "running, exited)", q);
+		}
+	}
+	ppath_pop(p, old);
+	return rc;
+}
+
+typedef int (*sub_fn)(const msgpack_object *m, struct ppath *p, void *arg,
+                      struct cradle_err *err);
+
+/* Run fn on the map under key, with the key on the path.  Returns <0 on
+ * error, 0 when absent, 1 when decoded. */
+static int sub(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+               sub_fn fn, void *arg, struct cradle_err *err)
+{
+	const msgpack_object *v;
+	size_t old;
+	int rc;
+
+	rc = lookup(m, key, p, flags, &v, &old, err);
+	if (rc <= 0)
+		return rc;
+	rc = val_map(v, p, err);
+	if (!rc)
+		rc = fn(v, p, arg, err);
+	ppath_pop(p, old);
+	return rc ? rc : 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* pod config                                                         */
+
+static int dec_metadata(const msgpack_object *m, struct ppath *p, void *arg,
+                        struct cradle_err *err)
+{
+	struct pod_config *c = arg;
+	uint64_t attempt = 0;
+	int rc;
+
+	if ((rc = get_str(m, "name", p, 0, &c->metadata.name, err)) ||
+	    (rc = get_str(m, "uid", p, 0, &c->metadata.uid, err)) ||
+	    (rc = get_str(m, "namespace", p, 0, &c->metadata.namespace, err)) ||
+	    (rc = get_u64(m, "attempt", p, 0, UINT32_MAX, &attempt, err)))
+		return rc;
+	c->metadata.attempt = (uint32_t)attempt;
+	return 0;
+}
+
+static int dec_dns(const msgpack_object *m, struct ppath *p, void *arg,
+                   struct cradle_err *err)
+{
+	struct pod_config *c = arg;
+	int rc;
+
+	c->has_dns_config = true;
+	if ((rc = get_strs(m, "servers", p, &c->dns_config.servers, err)) ||
+	    (rc = get_strs(m, "searches", p, &c->dns_config.searches, err)) ||
+	    (rc = get_strs(m, "options", p, &c->dns_config.options, err)))
+		return rc;
+	return 0;
+}
+
+static int dec_nsopts(const msgpack_object *m, struct ppath *p, void *arg,
+                      struct cradle_err *err)
+{
+	struct pod_config *c = arg;
+	int rc;
+
+	if ((rc = get_ns_mode(m, "network", p,
+	                      &c->linux.security_context.namespace_options.network, err)) ||
+	    (rc = get_ns_mode(m, "pid", p,
+	                      &c->linux.security_context.namespace_options.pid, err)) ||
+	    (rc = get_ns_mode(m, "ipc", p,
+	                      &c->linux.security_context.namespace_options.ipc, err)) ||
+	    (rc = get_str(m, "target_id", p, F_EMPTY_NULL,
+	                  &c->linux.security_context.namespace_options.target_id, err)))
+		return rc;
+	return 0;
+}
+
+static int dec_secctx(const msgpack_object *m, struct ppath *p, void *arg,
+                      struct cradle_err *err)
+{
+	struct pod_config *c = arg;
+	int rc;
+
+	rc = sub(m, "namespace_options", p, 0, dec_nsopts, c, err);
+	if (rc < 0)
+		return rc;
+	return get_bool(m, "privileged", p, 0, &c->linux.security_context.privileged, err);
+}
+
+static int dec_linux(const msgpack_object *m, struct ppath *p, void *arg,
+                     struct cradle_err *err)
+{
+	struct pod_config *c = arg;
+	int rc;
+
+	if ((rc = get_str(m, "cgroup_parent", p, F_EMPTY_NULL, &c->linux.cgroup_parent, err)) ||
+	    (rc = get_kvs(m, "sysctls", p, &c->linux.sysctls, err)))
+		return rc;
+	rc = sub(m, "security_context", p, 0, dec_secctx, c, err);
+	return rc < 0 ? rc : 0;
+}
+
+/* Types only; the caller runs pod_config_validate() where it wants the
+ * rules (requests), and not where refusing would lose state (records). */
+static int dec_config(const msgpack_object *m, struct ppath *p, void *arg,
+                      struct cradle_err *err)
+{
+	struct pod_config *c = arg;
+	int rc;
+
+	if ((rc = sub(m, "metadata", p, 0, dec_metadata, c, err)) < 0 ||
+	    (rc = get_str(m, "hostname", p, F_EMPTY_NULL, &c->hostname, err)) ||
+	    (rc = get_str(m, "log_directory", p, F_EMPTY_NULL, &c->log_directory, err)) ||
+	    (rc = sub(m, "dns_config", p, 0, dec_dns, c, err)) < 0 ||
+	    (rc = get_kvs(m, "labels", p, &c->labels, err)) ||
+	    (rc = get_kvs(m, "annotations", p, &c->annotations, err)) ||
+	    (rc = sub(m, "linux", p, 0, dec_linux, c, err)) < 0)
+		return rc;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* sandbox                                                            */
+
+static int dec_sandbox(const msgpack_object *m, struct ppath *p, struct proto_sandbox *s,
+                       struct cradle_err *err)
+{
+	uint64_t pst = 0;
+	int rc;
+
+	rc = val_map(m, p, err);
+	if (rc)
+		return rc;
+	if ((rc = get_id(m, "id", p, F_REQ, s->id, err)) ||
+	    (rc = sub(m, "config", p, F_REQ, dec_config, &s->config, err)) < 0 ||
+	    (rc = get_str(m, "runtime_handler", p, F_EMPTY_NULL, &s->runtime_handler, err)) ||
+	    (rc = get_phase(m, "phase", p, F_REQ, &s->phase, err)) ||
+	    (rc = get_i64(m, "created_at", p, 0, INT64_MIN, INT64_MAX, &s->created_at, err)) ||
+	    (rc = get_i64(m, "started_at", p, 0, INT64_MIN, INT64_MAX, &s->started_at, err)) ||
+	    (rc = get_i32(m, "pid", p, 0, &s->pid, err)) ||
+	    (rc = get_u64(m, "pid_start_time", p, 0, UINT64_MAX, &pst, err)) ||
+	    (rc = get_i32(m, "exit_status", p, 0, &s->exit_status, err)) ||
+	    (rc = get_i64(m, "exited_at", p, 0, INT64_MIN, INT64_MAX, &s->exited_at, err)) ||
+	    (rc = get_str(m, "netns_path", p, F_EMPTY_NULL, &s->netns_path, err)))
+		return rc;
+	s->pid_start_time = pst;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* envelope                                                           */
+
+static int unpack(const void *buf, size_t len, msgpack_unpacked *up, struct cradle_err *err)
+{
+	msgpack_unpack_return ret;
+	size_t off = 0;
+
+	msgpack_unpacked_init(up);
+	ret = msgpack_unpack_next(up, buf, len, &off);
+	if (ret == MSGPACK_UNPACK_SUCCESS && off == len && up->data.type == MSGPACK_OBJECT_MAP)
+		return 0;
+	msgpack_unpacked_destroy(up);
+	if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
+		return oom(err, "unpacking a message");
+	/* the walker accepted it, so msgpack-c and it disagree */
+	return proto_fail(err, NULL, "malformed msgpack (unpack returned %d)", (int)ret);
+}
+
+static int check_version(const msgpack_object *m, struct ppath *p, struct cradle_err *err)
+{
+	uint64_t v = 0;
+	int rc;
+
+	rc = get_u64(m, "v", p, F_REQ, UINT64_MAX, &v, err);
+	if (rc)
+		return rc;
+	if (v != PROTO_VERSION)
+		return proto_fail(err, NULL, "unsupported protocol version %" PRIu64, v);
+	return 0;
+}
+
+static bool handler_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+}
+
+/* Handler names select configuration and may name files: keep them plain. */
+static int check_handler(const char *h, struct ppath *p, struct cradle_err *err)
+{
+	size_t old, i, n;
+	char q[QUOTE_MAX];
+	int rc = 0;
+
+	if (!h)
+		return 0;
+	n = strlen(h);
+	for (i = 0; i < n && handler_char(h[i]); i++)
+		;
+	if (i < n || n > PROTO_MAX_NAME || strcmp(h, ".") == 0 || strcmp(h, "..") == 0) {
+		old = ppath_push(p, "runtime_handler");
+		proto_quote(q, h, n);
+		rc = proto_fail(err, p, "%s is not a valid runtime handler name (up to %d "
+		                "letters, digits, '.', '_' or '-')", q, PROTO_MAX_NAME);
+		ppath_pop(p, old);
+	}
+	return rc;
+}
+
+static int dec_request(const msgpack_object *top, struct proto_request *req,
+                       struct cradle_err *err)
+{
+	const msgpack_object *v, *args = &empty_map;
+	char q[QUOTE_MAX];
+	struct ppath p;
+	size_t old;
+	int rc, op;
+
+	ppath_init(&p, NULL);
+	rc = check_version(top, &p, err);
+	if (rc)
+		return rc;
+	rc = lookup(top, "op", &p, F_REQ, &v, &old, err);
+	if (rc < 0)
+		return rc;
+	if (v->type != MSGPACK_OBJECT_STR)
+		return expect(v, &p, "string", err);
+	for (op = 0; op < OP__COUNT; op++) {
+		if (key_is(v, proto_op_name(op), strlen(proto_op_name(op))))
+			break;
+	}
+	if (op == OP__COUNT) {
+		proto_quote(q, v->via.str.ptr, v->via.str.size);
+		return proto_fail(err, &p, "unknown operation %s", q);
+	}
+	ppath_pop(&p, old);
+	req->op = op;
+
+	rc = lookup(top, "args", &p, 0, &v, &old, err);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		rc = val_map(v, &p, err);
+		if (rc)
+			return rc;
+		args = v;
+	} else {
+		ppath_push(&p, "args");
+	}
+
+	switch (op) {
+	case OP_VERSION:
+		return 0;
+	case OP_CREATE:
+	case OP_RUN:
+		rc = sub(args, "config", &p, F_REQ, dec_config, &req->config, err);
+		if (rc < 0)
+			return rc;
+		rc = pod_config_validate(&req->config, "args.config", err);
+		if (rc)
+			return rc;
+		rc = get_str(args, "runtime_handler", &p, F_EMPTY_NULL, &req->runtime_handler,
+		             err);
+		return rc ? rc : check_handler(req->runtime_handler, &p, err);
+	case OP_START:
+	case OP_REMOVE:
+	case OP_STATUS:
+		return get_id(args, "id", &p, F_REQ, req->id, err);
+	case OP_STOP:
+		rc = get_id(args, "id", &p, F_REQ, req->id, err);
+		return rc ? rc : get_i64(args, "timeout_ms", &p, 0, 0, STOP_TIMEOUT_MAX,
+		                         &req->timeout_ms, err);
+	case OP_LIST:
+		rc = get_state(args, "state", &p, &req->state_filter, err);
+		if (rc)
+			return rc;
+		rc = get_kvs(args, "labels", &p, &req->label_filter, err);
+		if (!rc && req->label_filter.n > PROTO_MAX_KV) {
+			old = ppath_push(&p, "labels");
+			rc = proto_fail(err, &p, "%zu entries exceed the limit of %d",
+			                req->label_filter.n, PROTO_MAX_KV);
+			ppath_pop(&p, old);
+		}
+		return rc;
+	}
+	return 0;
+}
+
+/* Copy a peer's error message into dst, replacing what is not UTF-8 (and
+ * NUL) with '?', so a reply can always be encoded and always be read. */
+static void clean_message(char *dst, size_t size, const char *src, size_t len)
+{
+	size_t i = 0, o = 0, n;
+	unsigned char c;
+
+	while (i < len && o + 1 < size) {
+		c = (unsigned char)src[i];
+		n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+		if (c == 0 || n > len - i || !proto_valid_utf8(src + i, n)) {
+			dst[o++] = '?';
+			i++;
+			continue;
+		}
+		if (o + n >= size)
+			break;
+		memcpy(dst + o, src + i, n);
+		o += n;
+		i += n;
+	}
+	dst[o] = '\0';
+}
+
+static int dec_error(const msgpack_object *m, struct ppath *p, void *arg,
+                     struct cradle_err *err)
+{
+	struct proto_reply *rep = arg;
+	const msgpack_object *v;
+	int64_t code = CRADLE_INTERNAL;
+	size_t old;
+	int rc;
+
+	rc = get_i64(m, "code", p, F_REQ, INT32_MIN, INT32_MAX, &code, err);
+	if (rc)
+		return rc;
+	/* ok:false with code OK would read as success to a careless caller */
+	rep->err.code = code == CRADLE_OK ? CRADLE_INTERNAL : (int)code;
+	rep->err.msg[0] = '\0';
+	rc = lookup(m, "message", p, 0, &v, &old, err);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		rc = 0;
+		if (v->type != MSGPACK_OBJECT_STR)
+			rc = expect(v, p, "string", err);
+		else
+			clean_message(rep->err.msg, sizeof(rep->err.msg), v->via.str.ptr,
+			              v->via.str.size);
+		ppath_pop(p, old);
+		if (rc)
+			return rc;
+	}
+	if (!rep->err.msg[0])
+		snprintf(rep->err.msg, sizeof(rep->err.msg), "%s",
+		         cradle_code_name(rep->err.code));
+	return 0;
+}
+
+static int dec_status(const msgpack_object *m, struct ppath *p, void *arg,
+                      struct cradle_err *err)
+{
+	struct proto_reply *rep = arg;
+	rep->sandboxes = calloc(1, sizeof(*rep->sandboxes));
+	if (!rep->sandboxes)
+		return oom(err, "decoding a reply");
+	pod_config_init(&rep->sandboxes[0].config);
+	rep->n_sandboxes = 1;
+	return dec_sandbox(m, p, &rep->sandboxes[0], err);
+}
+
+static int dec_list(const msgpack_object *res, struct ppath *p, struct proto_reply *rep,
+                    struct cradle_err *err)
+{
+	const msgpack_object *v;
+	size_t old, o2;
+	uint32_t i, n;
+	int rc;
+
+	rc = lookup(res, "sandboxes", p, F_REQ, &v, &old, err);
+	if (rc < 0)
+		return rc;
+	rc = 0;
+	if (v->type != MSGPACK_OBJECT_ARRAY) {
+		rc = expect(v, p, "array", err);
+		goto out;
+	}
+	n = v->via.array.size;
+	if (n > PROTO_MAX_LIST_REPLY) {
+		rc = proto_fail(err, p, "%u sandboxes exceed %d", n, PROTO_MAX_LIST_REPLY);
+		goto out;
+	}
+	if (n) {
+		rep->sandboxes = calloc(n, sizeof(*rep->sandboxes));
+		if (!rep->sandboxes) {
+			rc = oom(err, "decoding a reply");
+			goto out;
+		}
+	}
+	for (i = 0; i < n && !rc; i++) {
+		pod_config_init(&rep->sandboxes[i].config);
+		rep->n_sandboxes++;
+		o2 = ppath_push_index(p, i);
+		rc = dec_sandbox(&v->via.array.ptr[i], p, &rep->sandboxes[i], err);
+		ppath_pop(p, o2);
+	}
+out:
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int dec_reply(const msgpack_object *top, struct proto_reply *rep,
+                     struct cradle_err *err)
+{
+	const msgpack_object *res = &empty_map;
+	const msgpack_object *v;
+	uint64_t api = 0;
+	struct ppath p;
+	size_t old;
+	int rc;
+
+	ppath_init(&p, NULL);
+	rc = check_version(top, &p, err);
+	if (rc)
+		return rc;
+	rc = get_bool(top, "ok", &p, F_REQ, &rep->ok, err);
+	if (rc)
+		return rc;
+	if (!rep->ok) {
+		rc = sub(top, "error", &p, F_REQ, dec_error, rep, err);
+		return rc < 0 ? rc : 0;
+	}
+	/* an absent result reads as {}: stop and remove need nothing more */
+	rc = lookup(top, "result", &p, 0, &v, &old, err);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		rc = val_map(v, &p, err);
+		if (rc)
+			return rc;
+		res = v;
+	} else {
+		ppath_push(&p, "result");
+	}
+	switch (rep->op) {
+	case OP_VERSION:
+		rc = get_strbuf(res, "version", &p, F_REQ, rep->version.version,
+		                sizeof(rep->version.version), err);
+		if (!rc)
+			rc = get_u64(res, "api_version", &p, F_REQ, UINT32_MAX, &api, err);
+		rep->version.api_version = (uint32_t)api;
+		if (!rc)
+			rc = get_i32(res, "pid", &p, 0, &rep->version.pid, err);
+		return rc;
+	case OP_CREATE:
+		rc = get_id(res, "id", &p, F_REQ, rep->id, err);
+		return rc ? rc : get_i64(res, "created_at", &p, 0, INT64_MIN, INT64_MAX,
+		                         &rep->created_at, err);
+	case OP_START:
+	case OP_RUN:
+		if ((rc = get_id(res, "id", &p, F_REQ, rep->id, err)) ||
+		    (rc = get_i32(res, "pid", &p, 0, &rep->pid, err)) ||
+		    (rc = get_i64(res, "created_at", &p, 0, INT64_MIN, INT64_MAX,
+		                  &rep->created_at, err)))
+			return rc;
+		return 0;
+	case OP_STATUS:
+		rc = sub(res, "sandbox", &p, F_REQ, dec_status, rep, err);
+		return rc < 0 ? rc : 0;
+	case OP_LIST:
+		return dec_list(res, &p, rep, err);
+	default:
+		return 0;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* public decoders                                                    */
+
+void proto_request_init(struct proto_request *req, int op)
+{
+	if (!req)
+		return;
+	memset(req, 0, sizeof(*req));
+	req->op = op;
+	pod_config_init(&req->config);
+	req->timeout_ms = STOP_TIMEOUT_DEFAULT;
+	req->state_filter = -1;
+}
+
+void proto_request_fini(struct proto_request *req)
+{
+	if (!req)
+		return;
+	pod_config_fini(&req->config);
+	free(req->runtime_handler);
+	req->runtime_handler = NULL;
+	proto_kvs_fini(&req->label_filter);
+}
+
+int proto_request_decode(const void *buf, size_t len, struct proto_request *req,
+                         struct cradle_err *err)
+{
+	msgpack_unpacked up;
+	int rc;
+
+	if (!req)
+		return efail(err, CRADLE_INTERNAL, "request is NULL");
+	proto_request_init(req, OP_VERSION);
+	rc = proto_bounds(buf, len, PROTO_MAX_MSG, 0, err);
+	if (rc)
+		return rc;
+	rc = unpack(buf, len, &up, err);
+	if (rc)
+		return rc;
+	rc = dec_request(&up.data, req, err);
+	msgpack_unpacked_destroy(&up);
+	if (rc) {
+		proto_request_fini(req);
+		proto_request_init(req, OP_VERSION);
+	}
+	return rc;
+}
+
+void proto_reply_init(struct proto_reply *rep, int op)
+{
+	if (!rep)
+		return;
+	memset(rep, 0, sizeof(*rep));
+	rep->op = op;
+	/* fail safe: a reply nobody filled in goes out as an error */
+	rep->ok = false;
+}
+
+void proto_reply_fini(struct proto_reply *rep)
+{
+	size_t i;
+
+	if (!rep)
+		return;
+	for (i = 0; i < rep->n_sandboxes && rep->sandboxes; i++)
+		proto_sandbox_fini(&rep->sandboxes[i]);
+	free(rep->sandboxes);
+	rep->sandboxes = NULL;
+	rep->n_sandboxes = 0;
+}
+
+int proto_reply_decode(int op, const void *buf, size_t len, struct proto_reply *rep,
+                       struct cradle_err *err)
+{
+	msgpack_unpacked up;
+	int rc;
+
+	if (!rep)
+		return efail(err, CRADLE_INTERNAL, "reply is NULL");
+	proto_reply_init(rep, op);
+	if (!proto_op_name(op))
+		return proto_fail(err, NULL, "unknown operation %d", op);
+	rc = proto_bounds(buf, len, op == OP_LIST ? PROTO_MAX_LIST_MSG : PROTO_MAX_REPLY_MSG,
+	                  op == OP_LIST, err);
+	if (rc)
+		return rc;
+	rc = unpack(buf, len, &up, err);
+	if (rc)
+		return rc;
+	rc = dec_reply(&up.data, rep, err);
+	msgpack_unpacked_destroy(&up);
+	if (rc) {
+		proto_reply_fini(rep);
+		proto_reply_init(rep, op);
+	}
+	return rc;
+}
+
+int proto_sandbox_decode(const void *buf, size_t len, struct proto_sandbox *s,
+                         struct cradle_err *err)
+{
+	msgpack_unpacked up;
+	struct ppath p;
+	int rc;
+
+	if (!s)
+		return efail(err, CRADLE_INTERNAL, "sandbox is NULL");
+	memset(s, 0, sizeof(*s));
+	pod_config_init(&s->config);
+	rc = proto_bounds(buf, len, PROTO_MAX_REPLY_MSG, 0, err);
+	if (rc)
+		return rc;
+	rc = unpack(buf, len, &up, err);
+	if (rc)
+		return rc;
+	ppath_init(&p, NULL);
+	rc = dec_sandbox(&up.data, &p, s, err);
+	msgpack_unpacked_destroy(&up);
+	if (rc)
+		proto_sandbox_fini(s);
+	return rc;
+}
+
+int proto_event_decode(const void *buf, size_t len, struct proto_event *ev,
+                       struct cradle_err *err)
+{
+	msgpack_unpacked up;
+	struct ppath p;
+	int rc;
+
+	if (!ev)
+		return efail(err, CRADLE_INTERNAL, "event is NULL");
+	memset(ev, 0, sizeof(*ev));
+	rc = proto_bounds(buf, len, PROTO_MAX_REPLY_MSG, 0, err);
+	if (rc)
+		return rc;
+	rc = unpack(buf, len, &up, err);
+	if (rc)
+		return rc;
+	ppath_init(&p, NULL);
+	if ((rc = get_u64(&up.data, "seq", &p, F_REQ, UINT64_MAX, &ev->seq, err)) ||
+	    (rc = get_strbuf(&up.data, "type", &p, F_REQ, ev->type, sizeof(ev->type), err)) ||
+	    (rc = get_id(&up.data, "id", &p, 0, ev->id, err)) ||
+	    (rc = get_i32(&up.data, "pid", &p, 0, &ev->pid, err)) ||
+	    (rc = get_i32(&up.data, "exit_status", &p, 0, &ev->exit_status, err)) ||
+	    (rc = get_i64(&up.data, "exited_at", &p, 0, INT64_MIN, INT64_MAX,
+	                  &ev->exited_at, err)))
+		memset(ev, 0, sizeof(*ev));
+	msgpack_unpacked_destroy(&up);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* encoding                                                           */
+
+/* Packers return 0 or -1 (the sbuffer could not grow). */
+#define TRY(x)                          \
+	do {                            \
+		if ((x) != 0)           \
+			return -1;      \
+	} while (0)
+
+static int pk_strn(msgpack_packer *pk, const char *s, size_t n)
+{
+	TRY(msgpack_pack_str(pk, n));
+	return msgpack_pack_str_body(pk, s, n);
+}
+
+static int pk_str(msgpack_packer *pk, const char *s)
+{
+	return pk_strn(pk, s ? s : "", s ? strlen(s) : 0);
+}
+
+static int pk_kstr(msgpack_packer *pk, const char *key, const char *val)
+{
+	TRY(pk_str(pk, key));
+	return pk_str(pk, val);
+}
+
+static int pk_ki64(msgpack_packer *pk, const char *key, int64_t val)
+{
+	TRY(pk_str(pk, key));
+	return msgpack_pack_int64(pk, val);
+}
+
+static int pk_ku64(msgpack_packer *pk, const char *key, uint64_t val)
+{
+	TRY(pk_str(pk, key));
+	return msgpack_pack_uint64(pk, val);
+}
+
+static int pk_kvs(msgpack_packer *pk, const char *key, const struct proto_kvs *kvs)
+{
+	size_t i;
+
+	TRY(pk_str(pk, key));
+	TRY(msgpack_pack_map(pk, kvs->n));
+	for (i = 0; i < kvs->n; i++)
+		TRY(pk_kstr(pk, kvs->v[i].key, kvs->v[i].value));
+	return 0;
+}
+
+static int pk_strs(msgpack_packer *pk, const char *key, const struct proto_strs *l)
+{
+	size_t i;
+
+	TRY(pk_str(pk, key));
+	TRY(msgpack_pack_array(pk, l->n));
+	for (i = 0; i < l->n; i++)
+		TRY(pk_str(pk, l->v[i]));
+	return 0;
+}
+
+static bool nonempty(const char *s)
+{
+	return s && s[0];
+}
+
+static int pk_config(msgpack_packer *pk, const struct pod_config *c)
+{
+	bool dns = c->has_dns_config || c->dns_config.servers.n ||
+	           c->dns_config.searches.n || c->dns_config.options.n;
+	const char *tid = c->linux.security_context.namespace_options.target_id;
+
+	TRY(msgpack_pack_map(pk, 2 + nonempty(c->hostname) + nonempty(c->log_directory) + dns +
+	                         (c->labels.n > 0) + (c->annotations.n > 0)));
+	TRY(pk_str(pk, "metadata"));
+	TRY(msgpack_pack_map(pk, 1 + nonempty(c->metadata.name) + nonempty(c->metadata.uid) +
+	                         nonempty(c->metadata.namespace)));
+	if (nonempty(c->metadata.name))
+		TRY(pk_kstr(pk, "name", c->metadata.name));
+	if (nonempty(c->metadata.uid))
+		TRY(pk_kstr(pk, "uid", c->metadata.uid));
+	if (nonempty(c->metadata.namespace))
+		TRY(pk_kstr(pk, "namespace", c->metadata.namespace));
+	TRY(pk_ku64(pk, "attempt", c->metadata.attempt));
+	if (nonempty(c->hostname))
+		TRY(pk_kstr(pk, "hostname", c->hostname));
+	if (nonempty(c->log_directory))
+		TRY(pk_kstr(pk, "log_directory", c->log_directory));
+	if (dns) {
+		TRY(pk_str(pk, "dns_config"));
+		TRY(msgpack_pack_map(pk, 3));
+		TRY(pk_strs(pk, "servers", &c->dns_config.servers));
+		TRY(pk_strs(pk, "searches", &c->dns_config.searches));
+		TRY(pk_strs(pk, "options", &c->dns_config.options));
+	}
+	if (c->labels.n)
+		TRY(pk_kvs(pk, "labels", &c->labels));
+	if (c->annotations.n)
+		TRY(pk_kvs(pk, "annotations", &c->annotations));
+	TRY(pk_str(pk, "linux"));
+	TRY(msgpack_pack_map(pk, 1 + nonempty(c->linux.cgroup_parent) + (c->linux.sysctls.n > 0)));
+	if (nonempty(c->linux.cgroup_parent))
+		TRY(pk_kstr(pk, "cgroup_parent", c->linux.cgroup_parent));
+	if (c->linux.sysctls.n)
+		TRY(pk_kvs(pk, "sysctls", &c->linux.sysctls));
+	TRY(pk_str(pk, "security_context"));
+	TRY(msgpack_pack_map(pk, 2));
+	TRY(pk_str(pk, "namespace_options"));
+	TRY(msgpack_pack_map(pk, 3 + nonempty(tid)));
+	TRY(pk_ki64(pk, "network", c->linux.security_context.namespace_options.network));
+	TRY(pk_ki64(pk, "pid", c->linux.security_context.namespace_options.pid));
+	TRY(pk_ki64(pk, "ipc", c->linux.security_context.namespace_options.ipc));
+	if (nonempty(tid))
+		TRY(pk_kstr(pk, "target_id", tid));
+	TRY(pk_str(pk, "privileged"));
+	return c->linux.security_context.privileged ? msgpack_pack_true(pk)
+	                                            : msgpack_pack_false(pk);
+}
+
+static int pk_sandbox(msgpack_packer *pk, const struct proto_sandbox *s)
+{
+	TRY(msgpack_pack_map(pk, 10 + nonempty(s->runtime_handler) + nonempty(s->netns_path)));
+	TRY(pk_str(pk, "id"));
+	TRY(pk_strn(pk, s->id, strnlen(s->id, CRADLE_ID_LEN)));
+	TRY(pk_str(pk, "config"));
+	TRY(pk_config(pk, &s->config));
+	if (nonempty(s->runtime_handler))
+		TRY(pk_kstr(pk, "runtime_handler", s->runtime_handler));
+	TRY(pk_kstr(pk, "phase", proto_phase_name(s->phase)));
+	TRY(pk_kstr(pk, "state", proto_state_name(proto_sandbox_state(s))));
+	TRY(pk_ki64(pk, "created_at", s->created_at));
+	TRY(pk_ki64(pk, "started_at", s->started_at));
+	TRY(pk_ki64(pk, "pid", s->pid));
+	TRY(pk_ku64(pk, "pid_start_time", s->pid_start_time));
+	TRY(pk_ki64(pk, "exit_status", s->exit_status));
+	TRY(pk_ki64(pk, "exited_at", s->exited_at));
+	if (nonempty(s->netns_path))
+		TRY(pk_kstr(pk, "netns_path", s->netns_path));
+	return 0;
+}
+
+/* What the decoder would refuse in a record must not be written. */
+static int check_sandbox(const struct proto_sandbox *s, struct cradle_err *err)
+{
+	char q[QUOTE_MAX];
+
+	if (!proto_valid_id(s->id)) {
+		proto_quote(q, s->id, strnlen(s->id, sizeof(s->id)));
+		return efail(err, CRADLE_INTERNAL, "sandbox id %s is not valid", q);
+	}
+	if (s->phase < PHASE_CREATED || s->phase > PHASE_EXITED)
+		return efail(err, CRADLE_INTERNAL, "sandbox %s has invalid phase %d",
+		             s->id, s->phase);
+	return 0;
+}
+
+/* Common tail of every encoder: undo a partial write and enforce the size
+ * the peer will accept. */
+static int enc_finish(msgpack_sbuffer *sbuf, size_t start, int rc, size_t max,
+                      int too_big_code, const char *what, struct cradle_err *err)
+{
+	size_t n = sbuf->size - start;
+
+	if (rc) {
+		sbuf->size = start;
+		return oom(err, what);
+	}
+	if (n > max) {
+		sbuf->size = start;
+		cradle_err_set(err, too_big_code, "%s of %zu bytes exceeds %zu", what, n, max);
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+static int pk_request(msgpack_packer *pk, const struct proto_request *req)
+{
+	int op = req->op;
+
+	TRY(msgpack_pack_map(pk, op == OP_VERSION ? 2 : 3));
+	TRY(pk_ku64(pk, "v", PROTO_VERSION));
+	TRY(pk_kstr(pk, "op", proto_op_name(op)));
+	if (op == OP_VERSION)
+		return 0;
+	TRY(pk_str(pk, "args"));
+	switch (op) {
+	case OP_CREATE:
+	case OP_RUN:
+		TRY(msgpack_pack_map(pk, 1 + nonempty(req->runtime_handler)));
+		TRY(pk_str(pk, "config"));
+		TRY(pk_config(pk, &req->config));
+		if (nonempty(req->runtime_handler))
+			TRY(pk_kstr(pk, "runtime_handler", req->runtime_handler));
+		return 0;
+	case OP_STOP:
+		TRY(msgpack_pack_map(pk, 1 + (req->timeout_ms >= 0)));
+		TRY(pk_str(pk, "id"));
+		TRY(pk_strn(pk, req->id, strnlen(req->id, CRADLE_ID_LEN)));
+		if (req->timeout_ms >= 0)
+			TRY(pk_ki64(pk, "timeout_ms", req->timeout_ms));
+		return 0;
+	case OP_LIST:
+		TRY(msgpack_pack_map(pk, (req->state_filter >= 0) + (req->label_filter.n > 0)));
+		if (req->state_filter == STATE_READY || req->state_filter == STATE_NOTREADY)
+			TRY(pk_kstr(pk, "state", proto_state_name(req->state_filter)));
+		else if (req->state_filter >= 0)
+			TRY(pk_ki64(pk, "state", req->state_filter));
+		if (req->label_filter.n)
+			TRY(pk_kvs(pk, "labels", &req->label_filter));
+		return 0;
+	default:        /* start, remove, status */
+		TRY(msgpack_pack_map(pk, 1));
+		TRY(pk_str(pk, "id"));
+		return pk_strn(pk, req->id, strnlen(req->id, CRADLE_ID_LEN));
+	}
+}
+
+int proto_request_encode(msgpack_sbuffer *sbuf, const struct proto_request *req,
+                         struct cradle_err *err)
+{
+	msgpack_packer pk;
+	size_t start;
+
+	if (!sbuf || !req)
+		return efail(err, CRADLE_INTERNAL, "request encode: NULL argument");
+	if (!proto_op_name(req->op))
+		return efail(err, CRADLE_INVALID_ARGUMENT, "unknown operation %d", req->op);
+	start = sbuf->size;
+	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+	return enc_finish(sbuf, start, pk_request(&pk, req), PROTO_MAX_MSG,
+	                  CRADLE_INVALID_ARGUMENT, "request", err);
+}
+
+static int pk_error(msgpack_packer *pk, const struct cradle_err *e)
+{
+	char msg[CRADLE_ERR_MSG_MAX];
+	int code = e ? e->code : CRADLE_INTERNAL;
+
+	if (code == CRADLE_OK)
+		code = CRADLE_INTERNAL;
+	msg[0] = '\0';
+	if (e)
+		clean_message(msg, sizeof(msg), e->msg, strnlen(e->msg, sizeof(e->msg)));
+	if (!msg[0])
+		snprintf(msg, sizeof(msg), "%s", cradle_code_name(code));
+	TRY(msgpack_pack_map(pk, 3));
+	TRY(pk_ku64(pk, "v", PROTO_VERSION));
+	TRY(pk_str(pk, "ok"));
+	TRY(msgpack_pack_false(pk));
+	TRY(pk_str(pk, "error"));
+	TRY(msgpack_pack_map(pk, 2));
+	TRY(pk_ki64(pk, "code", code));
+	return pk_kstr(pk, "message", msg);
+}
+
+int proto_reply_encode_error(msgpack_sbuffer *sbuf, const struct cradle_err *e)
+{
+	msgpack_packer pk;
+	size_t start;
+
+	if (!sbuf)
+		return -EINVAL;
+	start = sbuf->size;
+	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+	if (pk_error(&pk, e)) {
+		sbuf->size = start;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int pk_result(msgpack_packer *pk, const struct proto_reply *rep)
+{
+	size_t i;
+
+	TRY(msgpack_pack_map(pk, 3));
+	TRY(pk_ku64(pk, "v", PROTO_VERSION));
+	TRY(pk_str(pk, "ok"));
+	TRY(msgpack_pack_true(pk));
+	TRY(pk_str(pk, "result"));
+	switch (rep->op) {
+	case OP_VERSION:
+		TRY(msgpack_pack_map(pk, 3));
+		TRY(pk_str(pk, "version"));
+		TRY(pk_strn(pk, rep->version.version,
+		            strnlen(rep->version.version, sizeof(rep->version.version) - 1)));
+		TRY(pk_ku64(pk, "api_version", rep->version.api_version));
+		return pk_ki64(pk, "pid", rep->version.pid);
+	case OP_CREATE:
+		TRY(msgpack_pack_map(pk, 2));
+		TRY(pk_str(pk, "id"));
+		TRY(pk_strn(pk, rep->id, strnlen(rep->id, CRADLE_ID_LEN)));
+		return pk_ki64(pk, "created_at", rep->created_at);
+	case OP_START:
+	case OP_RUN:
+		TRY(msgpack_pack_map(pk, 3));
+		TRY(pk_str(pk, "id"));
+		TRY(pk_strn(pk, rep->id, strnlen(rep->id, CRADLE_ID_LEN)));
+		TRY(pk_ki64(pk, "pid", rep->pid));
+		return pk_ki64(pk, "created_at", rep->created_at);
+	case OP_STATUS:
+		TRY(msgpack_pack_map(pk, 1));
+		TRY(pk_str(pk, "sandbox"));
+		return pk_sandbox(pk, &rep->sandboxes[0]);
+	case OP_LIST:
+		TRY(msgpack_pack_map(pk, 1));
+		TRY(pk_str(pk, "sandboxes"));
+		TRY(msgpack_pack_array(pk, rep->n_sandboxes));
+		for (i = 0; i < rep->n_sandboxes; i++)
+			TRY(pk_sandbox(pk, &rep->sandboxes[i]));
+		return 0;
+	default:        /* stop, remove */
+		return msgpack_pack_map(pk, 0);
+	}
+}
+
+int proto_reply_encode(msgpack_sbuffer *sbuf, const struct proto_reply *rep,
+                       struct cradle_err *err)
+{
+	msgpack_packer pk;
+	size_t start, i;
+	int rc;
+
+	if (!sbuf || !rep)
+		return efail(err, CRADLE_INTERNAL, "reply encode: NULL argument");
+	if (!rep->ok) {
+		rc = proto_reply_encode_error(sbuf, &rep->err);
+		return rc ? oom(err, "encoding an error reply") : 0;
+	}
+	if (!proto_op_name(rep->op))
+		return efail(err, CRADLE_INTERNAL, "reply for unknown operation %d", rep->op);
+	if (rep->op == OP_STATUS && (rep->n_sandboxes < 1 || !rep->sandboxes))
+		return efail(err, CRADLE_INTERNAL, "status reply without a sandbox");
+	if (rep->op == OP_LIST) {
+		if (rep->n_sandboxes && !rep->sandboxes)
+			return efail(err, CRADLE_INTERNAL, "list reply without its sandboxes");
+		if (rep->n_sandboxes > PROTO_MAX_LIST_REPLY)
+			return efail(err, CRADLE_RESOURCE_EXHAUSTED,
+			             "list reply of %zu sandboxes exceeds %d",
+			             rep->n_sandboxes, PROTO_MAX_LIST_REPLY);
+	}
+	if (rep->op == OP_STATUS || rep->op == OP_LIST) {
+		for (i = 0; i < rep->n_sandboxes && (rep->op == OP_LIST || i < 1); i++) {
+			rc = check_sandbox(&rep->sandboxes[i], err);
+			if (rc)
+				return rc;
+		}
+	}
+	start = sbuf->size;
+	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+	return enc_finish(sbuf, start, pk_result(&pk, rep),
+	                  rep->op == OP_LIST ? PROTO_MAX_LIST_MSG : PROTO_MAX_REPLY_MSG,
+	                  CRADLE_RESOURCE_EXHAUSTED, "reply", err);
+}
+
+int proto_sandbox_encode(msgpack_sbuffer *sbuf, const struct proto_sandbox *s,
+                         struct cradle_err *err)
+{
+	msgpack_packer pk;
+	size_t start;
+	int rc;
+
+	if (!sbuf || !s)
+		return efail(err, CRADLE_INTERNAL, "sandbox encode: NULL argument");
+	rc = check_sandbox(s, err);
+	if (rc)
+		return rc;
+	start = sbuf->size;
+	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+	return enc_finish(sbuf, start, pk_sandbox(&pk, s), PROTO_MAX_REPLY_MSG,
+	                  CRADLE_RESOURCE_EXHAUSTED, "sandbox record", err);
+}
+
+static int pk_event(msgpack_packer *pk, const struct proto_event *ev)
+{
+	size_t tlen = strnlen(ev->type, sizeof(ev->type) - 1);
+
+	TRY(msgpack_pack_map(pk, 6));
+	TRY(pk_ku64(pk, "seq", ev->seq));
+	TRY(pk_str(pk, "type"));
+	/* the only event there is today; spare every publisher the strcpy */
+	if (tlen)
+		TRY(pk_strn(pk, ev->type, tlen));
+	else
+		TRY(pk_str(pk, "sandbox.exit"));
+	TRY(pk_str(pk, "id"));
+	TRY(pk_strn(pk, ev->id, strnlen(ev->id, CRADLE_ID_LEN)));
+	TRY(pk_ki64(pk, "pid", ev->pid));
+	TRY(pk_ki64(pk, "exit_status", ev->exit_status));
+	return pk_ki64(pk, "exited_at", ev->exited_at);
+}
+
+int proto_event_encode(msgpack_sbuffer *sbuf, const struct proto_event *ev,
+                       struct cradle_err *err)
+{
+	msgpack_packer pk;
+	size_t start;
+
+	if (!sbuf || !ev)
+		return efail(err, CRADLE_INTERNAL, "event encode: NULL argument");
+	start = sbuf->size;
+	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+	return enc_finish(sbuf, start, pk_event(&pk, ev), PROTO_MAX_REPLY_MSG,
+	                  CRADLE_RESOURCE_EXHAUSTED, "event", err);
+}

@@ -1,0 +1,532 @@
+/* config.c - struct pod_config and struct proto_sandbox in memory: life
+ * cycle, deep copies, key/value lists, and the semantic checks of
+ * pod_config_validate().
+ *
+ * The decoder (codec.c) checks types; everything about what a value means
+ * is checked here, so the CLI's JSON path and the wire path refuse the same
+ * configs with the same messages.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "proto.h"
+
+/* the anonymous struct has no type name to point at */
+#define NSO(c) ((c)->linux.security_context.namespace_options)
+
+/* Paths on the node come from the peer: bound them like the kernel does. */
+#define PROTO_MAX_PATH 4095
+
+/* --- lists --- */
+
+const char *proto_kvs_get(const struct proto_kvs *kvs, const char *key)
+{
+	size_t i;
+
+	if (!kvs || !key)
+		return NULL;
+	for (i = 0; i < kvs->n; i++) {
+		if (kvs->v[i].key && strcmp(kvs->v[i].key, key) == 0)
+			return kvs->v[i].value;
+	}
+	return NULL;
+}
+
+/* A key that is already there gets the new value: a map has one value per
+ * key, and the wire format refuses duplicates. */
+int proto_kvs_add(struct proto_kvs *kvs, const char *key, const char *value)
+{
+	struct proto_kv *v;
+	char *k, *val;
+	size_t i;
+
+	if (!kvs || !key || !value)
+		return -EINVAL;
+	val = strdup(value);
+	if (!val)
+		return -ENOMEM;
+	for (i = 0; i < kvs->n; i++) {
+		if (kvs->v[i].key && strcmp(kvs->v[i].key, key) == 0) {
+			free(kvs->v[i].value);
+			kvs->v[i].value = val;
+			return 0;
+		}
+	}
+	k = strdup(key);
+	v = k ? realloc(kvs->v, (kvs->n + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(k);
+		free(val);
+		return -ENOMEM;
+	}
+	v[kvs->n].key = k;
+	v[kvs->n].value = val;
+	kvs->v = v;
+	kvs->n++;
+	return 0;
+}
+
+void proto_kvs_fini(struct proto_kvs *kvs)
+{
+	size_t i;
+
+	if (!kvs)
+		return;
+	for (i = 0; i < kvs->n; i++) {
+		free(kvs->v[i].key);
+		free(kvs->v[i].value);
+	}
+	free(kvs->v);
+	kvs->v = NULL;
+	kvs->n = 0;
+}
+
+int proto_strs_add(struct proto_strs *strs, const char *s)
+{
+	char **v, *c;
+
+	if (!strs || !s)
+		return -EINVAL;
+	c = strdup(s);
+	v = c ? realloc(strs->v, (strs->n + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(c);
+		return -ENOMEM;
+	}
+	v[strs->n++] = c;
+	strs->v = v;
+	return 0;
+}
+
+void proto_strs_fini(struct proto_strs *strs)
+{
+	size_t i;
+
+	if (!strs)
+		return;
+	for (i = 0; i < strs->n; i++)
+		free(strs->v[i]);
+	free(strs->v);
+	strs->v = NULL;
+	strs->n = 0;
+}
+
+static int kvs_copy(struct proto_kvs *dst, const struct proto_kvs *src)
+{
+	size_t i;
+
+	dst->n = 0;
+	dst->v = NULL;
+	if (!src->n)
+		return 0;
+	dst->v = calloc(src->n, sizeof(*dst->v));
+	if (!dst->v)
+		return -ENOMEM;
+	for (i = 0; i < src->n; i++) {
+		dst->n++;
+		dst->v[i].key = strdup(src->v[i].key ? src->v[i].key : "");
+		dst->v[i].value = strdup(src->v[i].value ? src->v[i].value : "");
+		if (!dst->v[i].key || !dst->v[i].value)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int strs_copy(struct proto_strs *dst, const struct proto_strs *src)
+{
+	size_t i;
+
+	dst->n = 0;
+	dst->v = NULL;
+	if (!src->n)
+		return 0;
+	dst->v = calloc(src->n, sizeof(*dst->v));
+	if (!dst->v)
+		return -ENOMEM;
+	for (i = 0; i < src->n; i++) {
+		dst->n++;
+		dst->v[i] = strdup(src->v[i] ? src->v[i] : "");
+		if (!dst->v[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* strdup that keeps NULL as NULL; sets *fail on allocation failure. */
+static char *dup_opt(const char *s, bool *fail)
+{
+	char *c;
+
+	if (!s)
+		return NULL;
+	c = strdup(s);
+	if (!c)
+		*fail = true;
+	return c;
+}
+
+/* --- pod_config --- */
+
+void pod_config_init(struct pod_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	/* NS_POD is 0 today; say it anyway so a renumbering cannot bite */
+	c->linux.security_context.namespace_options.network = NS_POD;
+	c->linux.security_context.namespace_options.pid = NS_POD;
+	c->linux.security_context.namespace_options.ipc = NS_POD;
+}
+
+void pod_config_fini(struct pod_config *c)
+{
+	if (!c)
+		return;
+	free(c->metadata.name);
+	free(c->metadata.uid);
+	free(c->metadata.namespace);
+	free(c->hostname);
+	free(c->log_directory);
+	proto_strs_fini(&c->dns_config.servers);
+	proto_strs_fini(&c->dns_config.searches);
+	proto_strs_fini(&c->dns_config.options);
+	proto_kvs_fini(&c->labels);
+	proto_kvs_fini(&c->annotations);
+	free(c->linux.cgroup_parent);
+	proto_kvs_fini(&c->linux.sysctls);
+	free(c->linux.security_context.namespace_options.target_id);
+	pod_config_init(c);
+}
+
+int pod_config_copy(struct pod_config *dst, const struct pod_config *src)
+{
+	bool fail = false;
+
+	pod_config_init(dst);
+	if (!src)
+		return 0;
+	dst->metadata.name = dup_opt(src->metadata.name, &fail);
+	dst->metadata.uid = dup_opt(src->metadata.uid, &fail);
+	dst->metadata.namespace = dup_opt(src->metadata.namespace, &fail);
+	dst->metadata.attempt = src->metadata.attempt;
+	dst->hostname = dup_opt(src->hostname, &fail);
+	dst->log_directory = dup_opt(src->log_directory, &fail);
+	dst->has_dns_config = src->has_dns_config;
+	if (strs_copy(&dst->dns_config.servers, &src->dns_config.servers) ||
+	    strs_copy(&dst->dns_config.searches, &src->dns_config.searches) ||
+	    strs_copy(&dst->dns_config.options, &src->dns_config.options) ||
+	    kvs_copy(&dst->labels, &src->labels) ||
+	    kvs_copy(&dst->annotations, &src->annotations) ||
+	    kvs_copy(&dst->linux.sysctls, &src->linux.sysctls))
+		fail = true;
+	dst->linux.cgroup_parent = dup_opt(src->linux.cgroup_parent, &fail);
+	dst->linux.security_context.namespace_options.network =
+		src->linux.security_context.namespace_options.network;
+	dst->linux.security_context.namespace_options.pid =
+		src->linux.security_context.namespace_options.pid;
+	dst->linux.security_context.namespace_options.ipc =
+		src->linux.security_context.namespace_options.ipc;
+	dst->linux.security_context.namespace_options.target_id =
+		dup_opt(src->linux.security_context.namespace_options.target_id, &fail);
+	dst->linux.security_context.privileged = src->linux.security_context.privileged;
+	if (fail) {
+		pod_config_fini(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* --- validation --- */
+
+static int check_cstr(const char *s, const struct ppath *p, struct cradle_err *err)
+{
+	return proto_check_text(s, strlen(s), p, err);
+}
+
+static int check_name(const char *s, struct ppath *p, const char *field,
+                      struct cradle_err *err)
+{
+	size_t old = ppath_push(p, field);
+	char q[QUOTE_MAX];
+	int rc = 0;
+
+	if (!s) {
+		rc = proto_fail(err, p, "required field is missing");
+	} else if ((rc = check_cstr(s, p, err)) == 0 && !proto_valid_dns_label(s)) {
+		proto_quote(q, s, strlen(s));
+		rc = proto_fail(err, p, "%s is not a valid DNS-1123 label (1-63 "
+		                "lower-case letters, digits or '-', starting and ending "
+		                "with a letter or digit)", q);
+	}
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int check_uid(const char *s, struct ppath *p, struct cradle_err *err)
+{
+	size_t old = ppath_push(p, "uid"), len;
+	int rc = 0;
+
+	if (!s) {
+		rc = proto_fail(err, p, "required field is missing");
+		goto out;
+	}
+	len = strlen(s);
+	if (len == 0)
+		rc = proto_fail(err, p, "must not be empty");
+	else if (len > PROTO_MAX_NAME)
+		rc = proto_fail(err, p, "%zu bytes exceeds %d", len, PROTO_MAX_NAME);
+	else if ((rc = check_cstr(s, p, err)) == 0 && strchr(s, '/'))
+		rc = proto_fail(err, p, "must not contain '/'");
+out:
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int check_path_field(const char *s, struct ppath *p, const char *field,
+                            bool absolute, struct cradle_err *err)
+{
+	size_t old = ppath_push(p, field), len;
+	const char *c;
+	int rc;
+
+	len = strlen(s);
+	rc = check_cstr(s, p, err);
+	if (rc)
+		goto out;
+	if (len > PROTO_MAX_PATH) {
+		rc = proto_fail(err, p, "path of %zu bytes exceeds %d", len, PROTO_MAX_PATH);
+		goto out;
+	}
+	if (absolute && s[0] != '/') {
+		rc = proto_fail(err, p, "must be an absolute path");
+		goto out;
+	}
+	/* a ".." component would climb out of wherever the daemon puts it */
+	for (c = s; *c; c++) {
+		if ((c == s || c[-1] == '/') && c[0] == '.' && c[1] == '.' &&
+		    (c[2] == '/' || c[2] == '\0')) {
+			rc = proto_fail(err, p, "must not contain \"..\" components");
+			goto out;
+		}
+	}
+out:
+	ppath_pop(p, old);
+	return rc;
+}
+
+/* resolv.conf is line- and word-oriented: an entry with a newline or a
+ * space would smuggle extra lines or words into it. */
+static int check_dns_list(const struct proto_strs *l, struct ppath *p,
+                          const char *field, struct cradle_err *err)
+{
+	size_t old = ppath_push(p, field), i, o2;
+	const unsigned char *c;
+	int rc = 0;
+
+	if (l->n > PROTO_MAX_KV) {
+		rc = proto_fail(err, p, "%zu entries exceed the limit of %d", l->n,
+		                PROTO_MAX_KV);
+		goto out;
+	}
+	for (i = 0; i < l->n && !rc; i++) {
+		o2 = ppath_push_index(p, i);
+		if (!l->v[i] || !l->v[i][0]) {
+			rc = proto_fail(err, p, "must not be empty");
+		} else if ((rc = check_cstr(l->v[i], p, err)) == 0) {
+			for (c = (const unsigned char *)l->v[i]; *c; c++) {
+				if (*c <= 0x20 || *c == 0x7f) {
+					rc = proto_fail(err, p, "must not contain whitespace "
+					                "or control characters");
+					break;
+				}
+			}
+		}
+		ppath_pop(p, o2);
+	}
+out:
+	ppath_pop(p, old);
+	return rc;
+}
+
+static bool sysctl_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+/* Sysctl names become paths under /proc/sys ('.' or '/' separated), so
+ * allow only plain components: no empty ones, hence no "..", no '/' lead. */
+static bool valid_sysctl_name(const char *s)
+{
+	size_t comp = 0, len = 0;
+
+	for (; *s; s++, len++) {
+		if (*s == '.' || *s == '/') {
+			if (comp == 0)
+				return false;
+			comp = 0;
+		} else if (sysctl_char(*s)) {
+			comp++;
+		} else {
+			return false;
+		}
+	}
+	return comp > 0 && len <= PROTO_MAX_NAME;
+}
+
+static int check_kvs(const struct proto_kvs *kvs, struct ppath *p, const char *field,
+                     bool sysctls, struct cradle_err *err)
+{
+	size_t old = ppath_push(p, field), i, o2;
+	const char *key;
+	char q[QUOTE_MAX];
+	int rc = 0;
+
+	if (kvs->n > PROTO_MAX_KV) {
+		rc = proto_fail(err, p, "%zu entries exceed the limit of %d", kvs->n,
+		                PROTO_MAX_KV);
+		goto out;
+	}
+	for (i = 0; i < kvs->n && !rc; i++) {
+		key = kvs->v[i].key ? kvs->v[i].key : "";
+		rc = proto_check_key(key, strlen(key), p, err);
+		if (rc)
+			break;
+		if (sysctls && !valid_sysctl_name(key)) {
+			proto_quote(q, key, strlen(key));
+			rc = proto_fail(err, p, "%s is not a valid sysctl name", q);
+			break;
+		}
+		o2 = ppath_push_key(p, key, strlen(key));
+		if (!kvs->v[i].value) {
+			rc = proto_fail(err, p, "value is missing");
+		} else {
+			rc = check_cstr(kvs->v[i].value, p, err);
+		}
+		ppath_pop(p, o2);
+	}
+out:
+	ppath_pop(p, old);
+	return rc;
+}
+
+int pod_config_validate(const struct pod_config *c, const char *prefix,
+                        struct cradle_err *err)
+{
+	struct ppath p;
+	size_t o1, o2, o3;
+	char q[QUOTE_MAX];
+	int rc;
+
+	ppath_init(&p, prefix);
+	if (!c)
+		return proto_fail(err, &p, "sandbox config is missing");
+
+	o1 = ppath_push(&p, "metadata");
+	if (!c->metadata.name && !c->metadata.uid && !c->metadata.namespace)
+		return proto_fail(err, &p, "sandbox config must include metadata");
+	if ((rc = check_name(c->metadata.name, &p, "name", err)) ||
+	    (rc = check_uid(c->metadata.uid, &p, err)) ||
+	    (rc = check_name(c->metadata.namespace, &p, "namespace", err)))
+		return rc;
+	ppath_pop(&p, o1);
+
+	if (c->hostname && c->hostname[0]) {
+		o1 = ppath_push(&p, "hostname");
+		if ((rc = check_cstr(c->hostname, &p, err)))
+			return rc;
+		if (!proto_valid_dns_subdomain(c->hostname)) {
+			proto_quote(q, c->hostname, strlen(c->hostname));
+			return proto_fail(err, &p, "%s is not a valid DNS-1123 subdomain "
+			                  "(dot-separated labels of 1-63 lower-case letters, "
+			                  "digits or '-', at most 253 characters)", q);
+		}
+		ppath_pop(&p, o1);
+	}
+	if (c->log_directory && c->log_directory[0] &&
+	    (rc = check_path_field(c->log_directory, &p, "log_directory", true, err)))
+		return rc;
+
+	o1 = ppath_push(&p, "dns_config");
+	if ((rc = check_dns_list(&c->dns_config.servers, &p, "servers", err)) ||
+	    (rc = check_dns_list(&c->dns_config.searches, &p, "searches", err)) ||
+	    (rc = check_dns_list(&c->dns_config.options, &p, "options", err)))
+		return rc;
+	ppath_pop(&p, o1);
+
+	if ((rc = check_kvs(&c->labels, &p, "labels", false, err)) ||
+	    (rc = check_kvs(&c->annotations, &p, "annotations", false, err)))
+		return rc;
+
+	o1 = ppath_push(&p, "linux");
+	if (c->linux.cgroup_parent && c->linux.cgroup_parent[0] &&
+	    (rc = check_path_field(c->linux.cgroup_parent, &p, "cgroup_parent", false, err)))
+		return rc;
+	if ((rc = check_kvs(&c->linux.sysctls, &p, "sysctls", true, err)))
+		return rc;
+	o2 = ppath_push(&p, "security_context");
+	ppath_push(&p, "namespace_options");
+	o3 = ppath_push(&p, "network");
+	if ((rc = proto_check_ns_mode(NSO(c).network, &p, err)))
+		return rc;
+	ppath_pop(&p, o3);
+	ppath_push(&p, "pid");
+	if ((rc = proto_check_ns_mode(NSO(c).pid, &p, err)))
+		return rc;
+	ppath_pop(&p, o3);
+	ppath_push(&p, "ipc");
+	if ((rc = proto_check_ns_mode(NSO(c).ipc, &p, err)))
+		return rc;
+	ppath_pop(&p, o3);
+	if (NSO(c).target_id && NSO(c).target_id[0]) {
+		ppath_push(&p, "target_id");
+		if ((rc = check_cstr(NSO(c).target_id, &p, err)))
+			return rc;
+		if (strlen(NSO(c).target_id) > PROTO_MAX_NAME || strchr(NSO(c).target_id, '/'))
+			return proto_fail(err, &p, "must be at most %d bytes without '/'",
+			                  PROTO_MAX_NAME);
+	}
+	ppath_pop(&p, o2);
+	ppath_pop(&p, o1);
+	return 0;
+}
+
+/* --- sandbox --- */
+
+void proto_sandbox_fini(struct proto_sandbox *s)
+{
+	if (!s)
+		return;
+	pod_config_fini(&s->config);
+	free(s->runtime_handler);
+	free(s->netns_path);
+	memset(s, 0, sizeof(*s));
+	pod_config_init(&s->config);
+}
+
+int proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *src)
+{
+	bool fail = false;
+
+	memset(dst, 0, sizeof(*dst));
+	pod_config_init(&dst->config);
+	if (!src)
+		return 0;
+	memcpy(dst->id, src->id, sizeof(dst->id));
+	dst->id[CRADLE_ID_LEN] = '\0';
+	dst->phase = src->phase;
+	dst->created_at = src->created_at;
+	dst->started_at = src->started_at;
+	dst->pid = src->pid;
+	dst->pid_start_time = src->pid_start_time;
+	dst->exit_status = src->exit_status;
+	dst->exited_at = src->exited_at;
+	dst->runtime_handler = dup_opt(src->runtime_handler, &fail);
+	dst->netns_path = dup_opt(src->netns_path, &fail);
+	if (fail || pod_config_copy(&dst->config, &src->config)) {
+		proto_sandbox_fini(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}

@@ -1,0 +1,344 @@
+/* util.c - field paths, error messages and the small validators of proto.h.
+ *
+ * Peer input that ends up inside an error message is quoted, escaped and
+ * shortened (proto_quote): the message travels back to the peer as a
+ * msgpack string that must be valid UTF-8, and to logs that must not
+ * receive control characters.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "proto.h"
+
+/* Bytes of peer input shown in a quoted excerpt. */
+#define QUOTE_SHOW 48
+
+void ppath_init(struct ppath *p, const char *prefix)
+{
+	p->len = 0;
+	p->s[0] = '\0';
+	if (prefix && prefix[0])
+		ppath_push(p, prefix);
+}
+
+/* Append text; on overflow end the path with "..." and keep len at the
+ * buffer's end so later pushes are no-ops while pops still work. */
+static void ppath_append(struct ppath *p, const char *text, size_t n)
+{
+	size_t room = sizeof(p->s) - 1 - p->len;
+
+	if (p->len >= sizeof(p->s) - 1)
+		return;
+	if (n > room) {
+		memcpy(p->s + p->len, text, room);
+		p->len = sizeof(p->s) - 1;
+		memcpy(p->s + p->len - 3, "...", 3);
+		p->s[p->len] = '\0';
+		return;
+	}
+	memcpy(p->s + p->len, text, n);
+	p->len += n;
+	p->s[p->len] = '\0';
+}
+
+size_t ppath_push(struct ppath *p, const char *key)
+{
+	size_t old = p->len;
+
+	if (p->len)
+		ppath_append(p, ".", 1);
+	ppath_append(p, key, strlen(key));
+	return old;
+}
+
+size_t ppath_push_index(struct ppath *p, size_t i)
+{
+	size_t old = p->len;
+	char buf[32];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "[%zu]", i);
+	ppath_append(p, buf, (size_t)n);
+	return old;
+}
+
+static bool plain_word(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 64)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+size_t ppath_push_key(struct ppath *p, const char *key, size_t len)
+{
+	size_t old = p->len;
+	char q[QUOTE_MAX];
+
+	if (plain_word(key, len)) {
+		if (p->len)
+			ppath_append(p, ".", 1);
+		ppath_append(p, key, len);
+		return old;
+	}
+	proto_quote(q, key, len);
+	ppath_append(p, "[", 1);
+	ppath_append(p, q, strlen(q));
+	ppath_append(p, "]", 1);
+	return old;
+}
+
+void ppath_pop(struct ppath *p, size_t len)
+{
+	if (len < sizeof(p->s)) {
+		p->len = len;
+		p->s[len] = '\0';
+	}
+}
+
+int proto_vfail(struct cradle_err *err, const struct ppath *p, const char *fmt,
+                va_list ap)
+{
+	char what[CRADLE_ERR_MSG_MAX];
+
+	if (!err)
+		return -EINVAL;
+	vsnprintf(what, sizeof(what), fmt, ap);
+	if (p && p->len)
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: %s", p->s, what);
+	else
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s", what);
+	return -EINVAL;
+}
+
+int proto_fail(struct cradle_err *err, const struct ppath *p, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = proto_vfail(err, p, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void proto_quote(char out[QUOTE_MAX], const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0, show = len < QUOTE_SHOW ? len : QUOTE_SHOW;
+
+	out[o++] = '"';
+	for (i = 0; i < show; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o++] = '"';
+	if (show < len) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+int proto_check_text(const char *s, size_t len, const struct ppath *p,
+                     struct cradle_err *err)
+{
+	if (len && memchr(s, '\0', len))
+		return proto_fail(err, p, "contains a NUL byte");
+	if (!proto_valid_utf8(s, len))
+		return proto_fail(err, p, "invalid UTF-8");
+	return 0;
+}
+
+int proto_check_key(const char *s, size_t len, const struct ppath *p,
+                    struct cradle_err *err)
+{
+	if (len == 0)
+		return proto_fail(err, p, "keys must not be empty");
+	if (memchr(s, '\0', len))
+		return proto_fail(err, p, "key contains a NUL byte");
+	if (!proto_valid_utf8(s, len))
+		return proto_fail(err, p, "key is not valid UTF-8");
+	return 0;
+}
+
+int proto_check_ns_mode(long long v, const struct ppath *p, struct cradle_err *err)
+{
+	if (v < NS_POD || v > NS_TARGET)
+		return proto_fail(err, p,
+		                  "%lld is out of range (POD=0, CONTAINER=1, NODE=2, TARGET=3)",
+		                  v);
+	return 0;
+}
+
+bool proto_valid_id(const char *s)
+{
+	size_t i;
+
+	if (!s)
+		return false;
+	for (i = 0; i < CRADLE_ID_LEN; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return s[CRADLE_ID_LEN] == '\0';
+}
+
+static bool dns_label_n(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 1 || n > 63)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+		if (!alnum && (c != '-' || i == 0 || i == n - 1))
+			return false;
+	}
+	return true;
+}
+
+bool proto_valid_dns_label(const char *s)
+{
+	return s && dns_label_n(s, strnlen(s, 64));
+}
+
+bool proto_valid_dns_subdomain(const char *s)
+{
+	const char *dot;
+	size_t len;
+
+	if (!s)
+		return false;
+	len = strnlen(s, 254);
+	if (len < 1 || len > 253)
+		return false;
+	for (;;) {
+		dot = memchr(s, '.', len);
+		if (!dot)
+			return dns_label_n(s, len);
+		if (!dns_label_n(s, (size_t)(dot - s)))
+			return false;
+		len -= (size_t)(dot - s) + 1;
+		s = dot + 1;
+	}
+}
+
+/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
+ * U+10FFFF.  NUL is valid UTF-8; callers that forbid it check separately. */
+bool proto_valid_utf8(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, n, k;
+	unsigned char c, lo, hi;
+
+	if (!s)
+		return len == 0;
+	while (i < len) {
+		c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			if (c == 0xe0)
+				lo = 0xa0;      /* overlong */
+			else if (c == 0xed)
+				hi = 0x9f;      /* surrogates */
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			if (c == 0xf0)
+				lo = 0x90;      /* overlong */
+			else if (c == 0xf4)
+				hi = 0x8f;      /* above U+10FFFF */
+		} else {
+			return false;
+		}
+		if (len - i - 1 < n)
+			return false;
+		if (s[i + 1] < lo || s[i + 1] > hi)
+			return false;
+		for (k = 2; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+		}
+		i += n + 1;
+	}
+	return true;
+}
+
+static const char *const state_names[] = {
+	[STATE_READY] = "SANDBOX_READY",
+	[STATE_NOTREADY] = "SANDBOX_NOTREADY",
+};
+
+static const char *const phase_names[] = {
+	[PHASE_CREATED] = "created",
+	[PHASE_RUNNING] = "running",
+	[PHASE_EXITED] = "exited",
+};
+
+static const char *const op_names[OP__COUNT] = {
+	[OP_VERSION] = "version",
+	[OP_CREATE] = "sandbox.create",
+	[OP_START] = "sandbox.start",
+	[OP_RUN] = "sandbox.run",
+	[OP_STOP] = "sandbox.stop",
+	[OP_REMOVE] = "sandbox.remove",
+	[OP_STATUS] = "sandbox.status",
+	[OP_LIST] = "sandbox.list",
+};
+
+int proto_sandbox_state(const struct proto_sandbox *s)
+{
+	return s && s->phase == PHASE_RUNNING ? STATE_READY : STATE_NOTREADY;
+}
+
+const char *proto_state_name(int state)
+{
+	if (state < STATE_READY || state > STATE_NOTREADY)
+		return "UNKNOWN";
+	return state_names[state];
+}
+
+const char *proto_phase_name(int phase)
+{
+	if (phase < PHASE_CREATED || phase > PHASE_EXITED)
+		return "unknown";
+	return phase_names[phase];
+}
+
+const char *proto_op_name(int op)
+{
+	if (op < 0 || op >= OP__COUNT)
+		return NULL;
+	return op_names[op];
+}
