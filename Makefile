@@ -11,7 +11,7 @@ V       ?= 0
 
 DEB_PKGS := build-essential pkg-config libnng-dev libmsgpack-dev liblmdb-dev \
             libjson-c-dev libcap-dev libselinux1-dev check libsubunit-dev \
-            iproute2 procps
+            libinih-dev iproute2 procps
 
 STD     := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -31,7 +31,7 @@ SANFL   :=
 endif
 
 LIBS_MSGPACK := $(shell pkg-config --libs msgpack 2>/dev/null || echo -lmsgpackc)
-LIBS_SERVER  := -lnng $(LIBS_MSGPACK) -llmdb -lcap -lselinux -lpthread
+LIBS_SERVER  := -lnng $(LIBS_MSGPACK) -llmdb -linih -lcap -lselinux -lpthread
 LIBS_CLIENT  := -lnng $(LIBS_MSGPACK) -lpthread
 LIBS_CLI     := $(LIBS_CLIENT) -ljson-c
 LIBS_CHECK   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)

@@ -1,0 +1,251 @@
+/* main.c - cradled: start-up, signals, shutdown.
+ *
+ * Start-up may fail fast (bad config, unusable directories, a second
+ * daemon on the same state dir).  Once the front end listens, nothing
+ * per-sandbox ever stops the daemon.  SIGTERM/SIGINT: stop taking
+ * requests, finish those in flight, exit 0; pause tasks stay alive and are
+ * adopted again by the next start.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../worker/files.h"
+#include "../worker/pool.h"
+#include "config.h"
+#include "daemon.h"
+#include "events.h"
+#include "frontend.h"
+#include "log.h"
+#include "reaper.h"
+#include "recover.h"
+#include "store.h"
+#include "table.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: cradled [--config FILE] [--root DIR] [--state DIR] [--workers N]\n"
+	        "               [--rootfs DIR] [--print-config]\n"
+	        "  --config FILE   INI configuration (default " CRADLE_DEFAULT_CONFIG ")\n"
+	        "  --root DIR      persistent state (default /var/lib/cradle)\n"
+	        "  --state DIR     volatile state and sockets (default /run/cradle)\n"
+	        "  --workers N     worker threads\n"
+	        "  --rootfs DIR    the pause image rootfs\n"
+	        "  --print-config  print the effective configuration and exit\n");
+}
+
+/* Block every signal but the synchronous ones the kernel raises for faults,
+ * before any thread (nng's included) exists: threads inherit the mask, and
+ * the main thread reads the rest from a signalfd. */
+static void
+block_signals(sigset_t *wanted)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	int sync_sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS };
+	for (size_t i = 0; i < sizeof(sync_sigs) / sizeof(sync_sigs[0]); i++)
+		sigdelset(&all, sync_sigs[i]);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	sigemptyset(wanted);
+	sigaddset(wanted, SIGTERM);
+	sigaddset(wanted, SIGINT);
+	sigaddset(wanted, SIGHUP);
+}
+
+static int
+make_dirs(struct daemon *d, struct cradle_err *err)
+{
+	const struct {
+		const char *base, *sub;
+		unsigned mode;
+	} dirs[] = {
+		{ d->cfg.root, "", 0700 },
+		{ d->cfg.root, "/sandboxes", 0755 },
+		{ d->cfg.state, "", 0711 },
+		{ d->cfg.state, "/sandboxes", 0755 },
+		{ d->cfg.state, "/netns", 0755 },
+	};
+	char path[4200];
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", dirs[i].base, dirs[i].sub);
+		int r = files_mkdir_p(path, dirs[i].mode);
+		if (r < 0)
+			return cradle_err_errno(err, -r, "create directory \"%s\"", path);
+	}
+	return 0;
+}
+
+/* One daemon per state directory: a second one would fight over sockets,
+ * sandboxes and the store. */
+static int
+lock_state(struct daemon *d, struct cradle_err *err)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/cradled.lock", d->cfg.state);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return cradle_err_errno(err, errno, "open \"%s\"", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
+			                      "another cradled is running with state directory \"%s\"",
+			                      d->cfg.state);
+		return cradle_err_errno(err, e, "lock \"%s\"", path);
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) != 0 || write(fd, pid, (size_t)n) != n)
+		log_warn("write pid to \"%s\": %s", path, strerror(errno));
+	return fd; /* held (and locked) until exit */
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "state", required_argument, NULL, 's' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "rootfs", required_argument, NULL, 'f' },
+		{ "print-config", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct daemon d;
+	struct cradle_err err = { 0 };
+	const char *config_path = CRADLE_DEFAULT_CONFIG;
+	bool config_explicit = false, print = false;
+	const char *root = NULL, *state = NULL, *rootfs = NULL, *workers = NULL;
+	struct frontend *fe = NULL;
+	struct pool *pool = NULL;
+	sigset_t wanted;
+	int c, status = 1;
+
+	block_signals(&wanted);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config_path = optarg; config_explicit = true; break;
+		case 'r': root = optarg; break;
+		case 's': state = optarg; break;
+		case 'w': workers = optarg; break;
+		case 'f': rootfs = optarg; break;
+		case 'p': print = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	config_defaults(&d.cfg);
+	if (config_load(&d.cfg, config_path, config_explicit, &err) < 0)
+		goto fail;
+	const struct {
+		const char *v;
+		char *dst;
+		const char *what;
+	} paths[] = { { root, d.cfg.root, "--root" }, { state, d.cfg.state, "--state" },
+	              { rootfs, d.cfg.rootfs, "--rootfs" } };
+	for (size_t i = 0; i < 3; i++) {
+		if (paths[i].v == NULL)
+			continue;
+		char *abs = realpath(paths[i].v, NULL);
+		const char *v = abs ? abs : paths[i].v;
+		if (v[0] != '/' || strlen(v) >= sizeof(d.cfg.root)) {
+			cradle_err_set(&err, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is not a usable path",
+			               paths[i].what, paths[i].v);
+			free(abs);
+			goto fail;
+		}
+		snprintf(paths[i].dst, sizeof(d.cfg.root), "%s", v);
+		free(abs);
+	}
+	if (workers != NULL) {
+		char *end;
+		long w = strtol(workers, &end, 10);
+		if (*end != '\0' || w < 1 || w > 1024) {
+			cradle_err_set(&err, CRADLE_INVALID_ARGUMENT, "--workers: \"%s\" is not 1..1024", workers);
+			goto fail;
+		}
+		d.cfg.workers = (int)w;
+	}
+	if (config_validate(&d.cfg, &err) < 0)
+		goto fail;
+	if (print) {
+		config_print(&d.cfg);
+		return 0;
+	}
+#ifdef CRADLE_TEST_HOOKS
+	const char *fs = getenv("CRADLE_FAIL_STEP");
+	snprintf(d.fail_step, sizeof(d.fail_step), "%s", fs ? fs : "");
+#endif
+	snprintf(d.sock_url, sizeof(d.sock_url), "ipc://%s/cradle.sock", d.cfg.state);
+	snprintf(d.events_url, sizeof(d.events_url), "ipc://%s/events.sock", d.cfg.state);
+	d.started_at = now_ns();
+
+	int sfd = signalfd(-1, &wanted, SFD_CLOEXEC);
+	if (sfd < 0) {
+		cradle_err_errno(&err, errno, "signalfd");
+		goto fail;
+	}
+	if (make_dirs(&d, &err) < 0 || lock_state(&d, &err) < 0)
+		goto fail;
+	if (store_open(d.cfg.root, &d.store, &err) < 0 || table_init(&d.table) < 0 ||
+	    events_open(d.events_url, &d.events, &err) < 0 ||
+	    reaper_start(&d, &d.reaper, &err) < 0 || recover(&d, &err) < 0)
+		goto fail;
+	if (queue_init(&d.queue, (size_t)d.cfg.queue_depth) < 0) {
+		cradle_err_set(&err, CRADLE_RESOURCE_EXHAUSTED, "allocate request queue");
+		goto fail;
+	}
+	if (pool_start(&d, d.cfg.workers, &pool, &err) < 0 || frontend_start(&d, &fe, &err) < 0)
+		goto fail;
+	log_info("ready: requests on %s, events on %s, %d workers, rootfs %s", d.sock_url,
+	         d.events_url, d.cfg.workers, d.cfg.rootfs);
+
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(sfd, &si, sizeof(si));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != sizeof(si)) {
+			log_error("read signalfd: %s", n < 0 ? strerror(errno) : "short read");
+			break;
+		}
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			log_info("signal %d: shutting down; sandboxes keep running", (int)si.ssi_signo);
+			break;
+		}
+	}
+	status = 0;
+	goto out;
+fail:
+	log_error("%s", err.msg[0] ? err.msg : "start-up failed");
+out:
+	frontend_stop(fe);
+	pool_stop(pool);
+	reaper_stop(d.reaper);
+	events_close(d.events);
+	queue_fini(&d.queue);
+	if (d.table != NULL)
+		table_fini(d.table);
+	store_close(d.store);
+	return status;
+}

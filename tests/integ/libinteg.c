@@ -1,0 +1,353 @@
+/* libinteg.c - integration fixtures. */
+#include "libinteg.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+const char *
+it_bin(const char *name)
+{
+	static __thread char path[512];
+	const char *b = getenv("CRADLE_BUILD");
+	snprintf(path, sizeof(path), "%s/%s", b ? b : "build", name);
+	return path;
+}
+
+static void
+spawn_daemon(struct it_daemon *d, const char *fail_step)
+{
+	char log[400], envbuf[128];
+	char bin[512];
+	char *argv[] = { NULL, "--root", d->root, "--state", d->state,
+	                 "--workers", "8", "--rootfs", NULL, NULL };
+	char rootfs[512];
+	posix_spawn_file_actions_t fa;
+	char **env = environ;
+	char *envv[256];
+
+	/* it_bin returns one static buffer: copy each result */
+	snprintf(bin, sizeof(bin), "%s", it_bin(fail_step ? "tests/cradled-hooks" : "cradled"));
+	argv[0] = bin;
+	snprintf(rootfs, sizeof(rootfs), "%s", it_bin("rootfs"));
+	argv[8] = rootfs;
+	snprintf(log, sizeof(log), "%s/cradled.log", d->dir);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (fail_step != NULL) {
+		size_t n = 0;
+		for (char **e = environ; *e && n < 250; e++)
+			if (strncmp(*e, "CRADLE_FAIL_STEP=", 17) != 0)
+				envv[n++] = *e;
+		snprintf(envbuf, sizeof(envbuf), "CRADLE_FAIL_STEP=%s", fail_step);
+		envv[n++] = envbuf;
+		envv[n] = NULL;
+		env = envv;
+	}
+	int r = posix_spawn(&d->pid, bin, &fa, NULL, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	ck_assert_msg(r == 0, "spawn %s: %s", bin, strerror(r));
+
+	struct cradle_err err = { 0 };
+	for (int i = 0; i < 400; i++) {
+		int st;
+		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			d->pid = 0;
+			ck_abort_msg("cradled exited at start-up (status %d), see %s", st, log);
+		}
+		if (access(d->sock, F_OK) == 0 &&
+		    cradle_connect(d->sock, 30000, &d->conn, &err) == 0) {
+			struct proto_version v;
+			if (cradle_version(d->conn, &v, &err) == 0)
+				return;
+			cradle_close(d->conn);
+			d->conn = NULL;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+	}
+	ck_abort_msg("cradled did not answer: %s", err.msg);
+}
+
+void
+it_start(struct it_daemon *d, const char *fail_step)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->dir, sizeof(d->dir), "/tmp/cradle-it.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(d->dir));
+	snprintf(d->root, sizeof(d->root), "%s/root", d->dir);
+	snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
+	snprintf(d->sock, sizeof(d->sock), "%s/cradle.sock", d->state);
+	snprintf(d->events, sizeof(d->events), "%s/events.sock", d->state);
+	spawn_daemon(d, fail_step);
+}
+
+void
+it_restart(struct it_daemon *d, const char *fail_step)
+{
+	ck_assert_int_eq(d->pid, 0);
+	spawn_daemon(d, fail_step);
+}
+
+int
+it_stop(struct it_daemon *d)
+{
+	int st = 0;
+
+	if (d->conn != NULL) {
+		cradle_close(d->conn);
+		d->conn = NULL;
+	}
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	while (waitpid(d->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	d->pid = 0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Kill every process running this build's pause binary: stat() through
+ * /proc/PID/exe reaches the very file, whatever mount namespace it is in. */
+static void
+kill_leftovers(void)
+{
+	DIR *p = opendir("/proc");
+	struct dirent *de;
+	char bin[600];
+	struct stat want;
+
+	snprintf(bin, sizeof(bin), "%s/pause", it_bin("rootfs"));
+	if (stat(bin, &want) != 0)
+		return;
+	while (p && (de = readdir(p)) != NULL) {
+		char link[64];
+		struct stat st;
+		pid_t pid = atoi(de->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+		if (stat(link, &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+			kill(pid, SIGKILL);
+	}
+	if (p)
+		closedir(p);
+}
+
+int
+it_count_pause_tasks(void)
+{
+	DIR *p = opendir("/proc");
+	struct dirent *de;
+	char bin[600];
+	struct stat want;
+	int n = 0;
+
+	snprintf(bin, sizeof(bin), "%s/pause", it_bin("rootfs"));
+	ck_assert_int_eq(stat(bin, &want), 0);
+	while (p && (de = readdir(p)) != NULL) {
+		char link[64];
+		struct stat st;
+		pid_t pid = atoi(de->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+		if (stat(link, &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino &&
+		    it_proc_alive(pid))
+			n++;
+	}
+	if (p)
+		closedir(p);
+	return n;
+}
+
+static void
+rm_rf(const char *path)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup: %s failed\n", cmd);
+}
+
+void
+it_cleanup(struct it_daemon *d)
+{
+	if (d->dir[0] == '\0')
+		return;
+	it_stop(d);
+	kill_leftovers();
+	/* unmount anything left below the dir, deepest first */
+	for (int pass = 0; pass < 4 && it_count_mounts_under(d->dir) > 0; pass++) {
+		FILE *f = fopen("/proc/self/mountinfo", "re");
+		char line[4096], mnt[4096];
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
+			    strncmp(mnt, d->dir, strlen(d->dir)) == 0)
+				umount2(mnt, MNT_DETACH);
+		if (f)
+			fclose(f);
+	}
+	rm_rf(d->dir);
+	d->dir[0] = '\0';
+}
+
+void
+it_pod(struct pod_config *c, const char *name, const char *hostname)
+{
+	char uid[128];
+
+	pod_config_init(c);
+	c->metadata.name = strdup(name);
+	c->metadata.namespace = strdup("default");
+	snprintf(uid, sizeof(uid), "uid-%s", name);
+	c->metadata.uid = strdup(uid);
+	if (hostname != NULL)
+		c->hostname = strdup(hostname);
+}
+
+bool
+it_same_ns(pid_t pid, const char *ns)
+{
+	char a[64], b[64], ta[128] = "", tb[128] = "";
+	snprintf(a, sizeof(a), "/proc/self/ns/%s", ns);
+	snprintf(b, sizeof(b), "/proc/%d/ns/%s", pid, ns);
+	ck_assert_int_gt(readlink(a, ta, sizeof(ta) - 1), 0);
+	ck_assert_msg(readlink(b, tb, sizeof(tb) - 1) > 0, "readlink %s: %s", b, strerror(errno));
+	return strcmp(ta, tb) == 0;
+}
+
+static bool
+status_field(pid_t pid, const char *field, char *out, size_t len)
+{
+	char path[64], line[512];
+	size_t fl = strlen(field);
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return false;
+	bool found = false;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, field, fl) == 0 && line[fl] == ':') {
+			snprintf(out, len, "%s", line + fl + 1);
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+bool
+it_proc_alive(pid_t pid)
+{
+	char st[64];
+	if (!status_field(pid, "State", st, sizeof(st)))
+		return false;
+	return strchr(st, 'Z') == NULL && strchr(st, 'X') == NULL;
+}
+
+int
+it_nspid_inner(pid_t pid)
+{
+	char v[256];
+	if (!status_field(pid, "NSpid", v, sizeof(v)))
+		return -1;
+	char *last = strrchr(v, '\t');
+	return last ? atoi(last + 1) : -1;
+}
+
+bool
+it_uts_hostname(pid_t pid, char *buf, size_t len)
+{
+	int p[2];
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/uts", pid);
+	if (pipe(p) != 0)
+		return false;
+	pid_t c = fork();
+	if (c == 0) {
+		char h[256] = "";
+		int fd = open(path, O_RDONLY);
+		if (fd < 0 || setns(fd, CLONE_NEWUTS) != 0 || gethostname(h, sizeof(h)) != 0)
+			_exit(1);
+		if (write(p[1], h, strlen(h)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	ssize_t n = read(p[0], buf, len - 1);
+	close(p[0]);
+	int st;
+	waitpid(c, &st, 0);
+	if (n < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+int
+it_count_mounts_under(const char *prefix)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], mnt[4096];
+	int n = 0;
+	size_t pl = strlen(prefix);
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && strncmp(mnt, prefix, pl) == 0)
+			n++;
+	fclose(f);
+	return n;
+}
+
+int
+it_count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+int
+it_count_children_of(pid_t ppid)
+{
+	DIR *p = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	while (p && (de = readdir(p)) != NULL) {
+		pid_t pid = atoi(de->d_name);
+		char v[64];
+		if (pid > 0 && status_field(pid, "PPid", v, sizeof(v)) && atoi(v) == ppid &&
+		    it_proc_alive(pid))
+			n++;
+	}
+	if (p)
+		closedir(p);
+	return n;
+}

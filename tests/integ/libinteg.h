@@ -1,0 +1,54 @@
+/* libinteg.h - fixtures for integration tests: a real cradled in a
+ * temporary root, and probes of what the kernel shows.
+ *
+ * These tests need root (namespaces, mounts); CI runs as root.  Check forks
+ * per test and these helpers start the daemon and nng inside the test, so
+ * no thread exists in the parent (STYLE.md §9).
+ */
+#ifndef CRADLE_LIBINTEG_H
+#define CRADLE_LIBINTEG_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "../../client/cradle.h"
+
+struct it_daemon {
+	char dir[256];        /* temp dir holding root/ and state/ */
+	char root[300];
+	char state[300];
+	char sock[340];
+	char events[340];
+	pid_t pid;
+	struct cradle_conn *conn;
+};
+
+/* Path of a built binary: $CRADLE_BUILD/<name> (tests/run.sh sets it). */
+const char *it_bin(const char *name);
+
+/* Make a temp dir and start cradled (or the hooks build when fail_step is
+ * not NULL, with CRADLE_FAIL_STEP set), wait until it answers.  Aborts the
+ * test (ck_abort) on failure. */
+void it_start(struct it_daemon *d, const char *fail_step);
+/* Start again on the same dirs (after it_stop). */
+void it_restart(struct it_daemon *d, const char *fail_step);
+/* SIGTERM, wait, return its exit status (shell style). */
+int it_stop(struct it_daemon *d);
+/* Stop if running, kill leftover pause tasks of this daemon, unmount and
+ * remove the temp dir. */
+void it_cleanup(struct it_daemon *d);
+
+/* A minimal pod config: name/namespace/uid from the arguments. */
+void it_pod(struct pod_config *c, const char *name, const char *hostname);
+
+/* Kernel probes */
+bool it_same_ns(pid_t pid, const char *ns);      /* /proc/PID/ns/NS == ours */
+bool it_proc_alive(pid_t pid);                   /* not gone, not a zombie */
+int it_nspid_inner(pid_t pid);                   /* last NSpid field, -1 */
+bool it_uts_hostname(pid_t pid, char *buf, size_t len); /* via setns in a child */
+int it_count_mounts_under(const char *prefix);   /* in our mountinfo */
+int it_count_entries(const char *dir);           /* excluding . and .. */
+int it_count_children_of(pid_t ppid);            /* processes whose PPid is ppid */
+int it_count_pause_tasks(void);                  /* live tasks of this build's pause */
+
+#endif

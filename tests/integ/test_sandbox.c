@@ -1,0 +1,474 @@
+/* test_sandbox.c - a real cradled in a temp root; what the kernel shows.
+ * Needs root (CI runs as root). */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libinteg.h"
+
+static struct it_daemon D;
+
+static void
+teardown(void)
+{
+	it_cleanup(&D);
+}
+
+/* Run a pod and return its pid (asserts success). */
+static int32_t
+run_pod(struct cradle_conn *c, const char *name, const char *hostname, int net_mode,
+        char id[CRADLE_ID_LEN + 1])
+{
+	struct pod_config cfg;
+	struct cradle_err err = { 0 };
+	int32_t pid = 0;
+
+	it_pod(&cfg, name, hostname);
+	cfg.linux.security_context.namespace_options.network = net_mode;
+	int r = cradle_sandbox_run(c, &cfg, NULL, id, &pid, NULL, &err);
+	pod_config_fini(&cfg);
+	ck_assert_msg(r == 0, "run %s: %s: %s", name, cradle_code_name(err.code), err.msg);
+	ck_assert_int_gt(pid, 0);
+	return pid;
+}
+
+static void
+assert_nothing_left(const struct it_daemon *d)
+{
+	char p[400];
+
+	snprintf(p, sizeof(p), "%s/sandboxes", d->root);
+	ck_assert_int_eq(it_count_entries(p), 0);
+	snprintf(p, sizeof(p), "%s/sandboxes", d->state);
+	ck_assert_int_eq(it_count_entries(p), 0);
+	snprintf(p, sizeof(p), "%s/netns", d->state);
+	ck_assert_int_eq(it_count_entries(p), 0);
+	ck_assert_int_eq(it_count_mounts_under(d->dir), 0);
+	ck_assert_int_eq(it_count_pause_tasks(), 0);
+	if (d->conn != NULL) {
+		struct proto_sandbox *v = NULL;
+		size_t n = 99;
+		struct cradle_err err;
+		ck_assert_int_eq(cradle_sandbox_list(d->conn, -1, NULL, &v, &n, &err), 0);
+		ck_assert_uint_eq(n, 0);
+		cradle_sandboxes_free(v, n);
+	}
+}
+
+START_TEST(test_namespaces_hostname_pid1)
+{
+	char id[CRADLE_ID_LEN + 1], host[256], path[512];
+	struct proto_sandbox s;
+	struct cradle_err err;
+	struct stat a, b;
+
+	it_start(&D, NULL);
+	int32_t pid = run_pod(D.conn, "ns-pod", "ns-pod-host", NS_POD, id);
+	static const char *nss[] = { "pid", "ipc", "uts", "mnt", "net" };
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_msg(!it_same_ns(pid, nss[i]), "%s namespace is the host's", nss[i]);
+	ck_assert(it_uts_hostname(pid, host, sizeof(host)));
+	ck_assert_str_eq(host, "ns-pod-host");
+	ck_assert_int_eq(it_nspid_inner(pid), 1);
+
+	/* status reports it READY with the pinned netns of that very task */
+	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
+	ck_assert_int_eq(proto_sandbox_state(&s), STATE_READY);
+	ck_assert_int_eq(s.pid, pid);
+	ck_assert_ptr_nonnull(s.netns_path);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	ck_assert_int_eq(stat(s.netns_path, &a), 0);
+	ck_assert_int_eq(stat(path, &b), 0);
+	ck_assert(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	proto_sandbox_fini(&s);
+
+	/* its root is the read-only pause rootfs, and /dev/shm a tmpfs */
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	FILE *f = fopen(path, "re");
+	char line[1024];
+	bool root_ro = false, shm = false;
+	while (f && fgets(line, sizeof(line), f)) {
+		char mnt[512], opts[256];
+		if (sscanf(line, "%*s %*s %*s %*s %511s %255s", mnt, opts) != 2)
+			continue;
+		if (strcmp(mnt, "/") == 0)
+			root_ro = strncmp(opts, "ro", 2) == 0;
+		if (strcmp(mnt, "/dev/shm") == 0)
+			shm = strstr(line, " - tmpfs ") != NULL;
+	}
+	if (f)
+		fclose(f);
+	ck_assert_msg(root_ro, "rootfs is not read-only");
+	ck_assert(shm);
+
+	/* the hostname file */
+	snprintf(path, sizeof(path), "%s/sandboxes/%s/hostname", D.root, id);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	ck_assert_str_eq(line, "ns-pod-host\n");
+
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	ck_assert(!it_proc_alive(pid));
+	assert_nothing_left(&D);
+}
+END_TEST
+
+START_TEST(test_host_network)
+{
+	char id[CRADLE_ID_LEN + 1];
+	struct proto_sandbox s;
+	struct cradle_err err;
+
+	it_start(&D, NULL);
+	int32_t pid = run_pod(D.conn, "hostnet", NULL, NS_NODE, id);
+	ck_assert(it_same_ns(pid, "net"));
+	ck_assert(it_same_ns(pid, "uts"));   /* UTS follows the network */
+	ck_assert(!it_same_ns(pid, "pid"));
+	ck_assert(!it_same_ns(pid, "mnt"));
+	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
+	ck_assert_ptr_null(s.netns_path);
+	proto_sandbox_fini(&s);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	assert_nothing_left(&D);
+}
+END_TEST
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+START_TEST(test_exit_event_and_notready)
+{
+	char id[CRADLE_ID_LEN + 1];
+	struct cradle_events *ev;
+	struct proto_event e;
+	struct proto_sandbox s;
+	struct cradle_err err;
+
+	it_start(&D, NULL);
+	ck_assert_msg(cradle_events_open(D.events, &ev, &err) == 0, "%s", err.msg);
+	/* pub/sub connects asynchronously: give the subscription a moment */
+	nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
+	int32_t pid = run_pod(D.conn, "victim", "victim", NS_POD, id);
+	int64_t t0 = mono_ms();
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_msg(cradle_events_next(ev, 1000, &e, &err) == 0, "no event: %s", err.msg);
+	ck_assert_int_lt(mono_ms() - t0, 1000);
+	ck_assert_str_eq(e.type, "sandbox.exit");
+	ck_assert_str_eq(e.id, id);
+	ck_assert_int_eq(e.pid, pid);
+	ck_assert_int_eq(e.exit_status, 128 + SIGKILL);
+	ck_assert_uint_eq(e.seq, 1);
+	ck_assert_int_gt(e.exited_at, 0);
+	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
+	ck_assert_int_eq(proto_sandbox_state(&s), STATE_NOTREADY);
+	ck_assert_int_eq(s.exit_status, 137);
+	proto_sandbox_fini(&s);
+
+	/* a second exit gets the next sequence number: no gaps */
+	char id2[CRADLE_ID_LEN + 1];
+	pid = run_pod(D.conn, "victim2", "victim2", NS_POD, id2);
+	ck_assert_int_eq(cradle_sandbox_stop(D.conn, id2, -1, &err), 0);
+	ck_assert_int_eq(cradle_events_next(ev, 1000, &e, &err), 0);
+	ck_assert_uint_eq(e.seq, 2);
+	ck_assert_str_eq(e.id, id2);
+	cradle_events_close(ev);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id2, &err), 0);
+	assert_nothing_left(&D);
+}
+END_TEST
+
+#define N_PODS 300
+#define N_THREADS 12
+
+struct many {
+	char id[N_PODS][CRADLE_ID_LEN + 1];
+	int32_t pid[N_PODS];
+	char err[N_PODS][CRADLE_ERR_MSG_MAX];
+	int next;
+	pthread_mutex_t lock;
+	int phase;   /* 0 run, 1 stop+remove */
+};
+
+static void *
+many_worker(void *arg)
+{
+	struct many *m = arg;
+	for (;;) {
+		pthread_mutex_lock(&m->lock);
+		int i = m->next++;
+		pthread_mutex_unlock(&m->lock);
+		if (i >= N_PODS)
+			return NULL;
+		struct cradle_err err = { 0 };
+		if (m->phase == 0) {
+			struct pod_config cfg;
+			char name[32];
+			snprintf(name, sizeof(name), "many-%d", i);
+			it_pod(&cfg, name, name);
+			if (cradle_sandbox_run(D.conn, &cfg, NULL, m->id[i], &m->pid[i], NULL, &err) < 0)
+				snprintf(m->err[i], sizeof(m->err[i]), "%s", err.msg);
+			pod_config_fini(&cfg);
+		} else {
+			if (cradle_sandbox_stop(D.conn, m->id[i], -1, &err) < 0 ||
+			    cradle_sandbox_remove(D.conn, m->id[i], &err) < 0)
+				snprintf(m->err[i], sizeof(m->err[i]), "%s", err.msg);
+		}
+	}
+}
+
+static void
+run_phase(struct many *m, int phase)
+{
+	pthread_t t[N_THREADS];
+	m->next = 0;
+	m->phase = phase;
+	for (int i = 0; i < N_THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, many_worker, m), 0);
+	for (int i = 0; i < N_THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < N_PODS; i++)
+		ck_assert_msg(m->err[i][0] == '\0', "pod %d phase %d: %s", i, phase, m->err[i]);
+}
+
+static int
+cmp_pid(const void *a, const void *b)
+{
+	return *(const int32_t *)a - *(const int32_t *)b;
+}
+
+START_TEST(test_300_concurrent_runs)
+{
+	struct many *m = calloc(1, sizeof(*m));
+	struct cradle_err err;
+	struct proto_sandbox *v;
+	size_t n;
+
+	pthread_mutex_init(&m->lock, NULL);
+	it_start(&D, NULL);
+	run_phase(m, 0);
+	int32_t pids[N_PODS];
+	memcpy(pids, m->pid, sizeof(pids));
+	qsort(pids, N_PODS, sizeof(pids[0]), cmp_pid);
+	for (int i = 0; i < N_PODS; i++) {
+		ck_assert_int_gt(pids[i], 0);
+		if (i > 0)
+			ck_assert_msg(pids[i] != pids[i - 1], "pid %d given twice", pids[i]);
+		ck_assert(it_proc_alive(m->pid[i]));
+	}
+	ck_assert_int_eq(it_count_pause_tasks(), N_PODS);
+	ck_assert_int_eq(cradle_sandbox_list(D.conn, STATE_READY, NULL, &v, &n, &err), 0);
+	ck_assert_uint_eq(n, N_PODS);
+	cradle_sandboxes_free(v, n);
+
+	run_phase(m, 1);
+	for (int i = 0; i < N_PODS; i++)
+		ck_assert(!it_proc_alive(m->pid[i]));
+	assert_nothing_left(&D);
+	/* and the store agrees after a restart */
+	ck_assert_int_eq(it_stop(&D), 0);
+	it_restart(&D, NULL);
+	assert_nothing_left(&D);
+	free(m);
+}
+END_TEST
+
+START_TEST(test_lifecycle_rules)
+{
+	char id[CRADLE_ID_LEN + 1], id2[CRADLE_ID_LEN + 1];
+	struct pod_config cfg;
+	struct cradle_err err;
+	struct proto_sandbox s, *v;
+	size_t n;
+	int32_t pid;
+	static const char unknown[] = "0000000000000000000000000000000000000000000000000000000000000000";
+
+	it_start(&D, NULL);
+	/* unknown ids: stop and remove succeed, status is NOT_FOUND */
+	ck_assert_int_eq(cradle_sandbox_stop(D.conn, unknown, -1, &err), 0);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, unknown, &err), 0);
+	ck_assert_int_lt(cradle_sandbox_status(D.conn, unknown, &s, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
+	ck_assert_int_lt(cradle_sandbox_start(D.conn, unknown, &pid, NULL, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
+
+	/* create then start; same metadata again is ALREADY_EXISTS */
+	it_pod(&cfg, "life", "life");
+	proto_kvs_add(&cfg.labels, "app", "web");
+	ck_assert_int_eq(cradle_sandbox_create(D.conn, &cfg, NULL, id, &err), 0);
+	ck_assert_int_lt(cradle_sandbox_create(D.conn, &cfg, NULL, id2, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_ALREADY_EXISTS);
+	ck_assert_msg(strstr(err.msg, "is reserved for") && strstr(err.msg, id), "%s", err.msg);
+	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
+	ck_assert_int_eq(s.phase, PHASE_CREATED);
+	ck_assert_int_eq(proto_sandbox_state(&s), STATE_NOTREADY);
+	proto_sandbox_fini(&s);
+	ck_assert_int_eq(cradle_sandbox_start(D.conn, id, &pid, NULL, &err), 0);
+	ck_assert(it_proc_alive(pid));
+	ck_assert_int_lt(cradle_sandbox_start(D.conn, id, &pid, NULL, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_FAILED_PRECONDITION);
+	/* another attempt of the same pod is a different name */
+	cfg.metadata.attempt = 1;
+	ck_assert_int_eq(cradle_sandbox_create(D.conn, &cfg, NULL, id2, &err), 0);
+	pod_config_fini(&cfg);
+
+	/* list filters: by state and by label */
+	ck_assert_int_eq(cradle_sandbox_list(D.conn, STATE_READY, NULL, &v, &n, &err), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].id, id);
+	cradle_sandboxes_free(v, n);
+	struct proto_kvs want = { 0 };
+	proto_kvs_add(&want, "app", "web");
+	ck_assert_int_eq(cradle_sandbox_list(D.conn, -1, &want, &v, &n, &err), 0);
+	ck_assert_uint_eq(n, 2);
+	cradle_sandboxes_free(v, n);
+	proto_kvs_fini(&want);
+	proto_kvs_add(&want, "app", "db");
+	ck_assert_int_eq(cradle_sandbox_list(D.conn, -1, &want, &v, &n, &err), 0);
+	ck_assert_uint_eq(n, 0);
+	cradle_sandboxes_free(v, n);
+	proto_kvs_fini(&want);
+
+	/* stop twice is fine; a stopped sandbox is not restarted */
+	ck_assert_int_eq(cradle_sandbox_stop(D.conn, id, 5000, &err), 0);
+	ck_assert(!it_proc_alive(pid));
+	ck_assert_int_eq(cradle_sandbox_stop(D.conn, id, 5000, &err), 0);
+	ck_assert_int_lt(cradle_sandbox_start(D.conn, id, &pid, NULL, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_FAILED_PRECONDITION);
+	/* remove of a running sandbox stops it first */
+	ck_assert_int_eq(cradle_sandbox_start(D.conn, id2, &pid, NULL, &err), 0);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id2, &err), 0);
+	ck_assert(!it_proc_alive(pid));
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	assert_nothing_left(&D);
+}
+END_TEST
+
+START_TEST(test_restart_adopts_running_tasks)
+{
+	char id[CRADLE_ID_LEN + 1], id2[CRADLE_ID_LEN + 1];
+	struct proto_sandbox s;
+	struct cradle_err err;
+	struct cradle_events *ev;
+	struct proto_event e;
+
+	it_start(&D, NULL);
+	int32_t pid = run_pod(D.conn, "survivor", "survivor", NS_POD, id);
+	int32_t pid2 = run_pod(D.conn, "casualty", "casualty", NS_POD, id2);
+	ck_assert_int_eq(it_stop(&D), 0);
+	/* SIGTERM leaves the pause tasks running */
+	ck_assert(it_proc_alive(pid));
+	ck_assert(it_proc_alive(pid2));
+	kill(pid2, SIGKILL);
+	for (int i = 0; i < 100 && it_proc_alive(pid2); i++)
+		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+
+	it_restart(&D, NULL);
+	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
+	ck_assert_int_eq(proto_sandbox_state(&s), STATE_READY);
+	ck_assert_int_eq(s.pid, pid);
+	proto_sandbox_fini(&s);
+	ck_assert_int_eq(cradle_sandbox_status(D.conn, id2, &s, &err), 0);
+	ck_assert_int_eq(proto_sandbox_state(&s), STATE_NOTREADY);
+	ck_assert_int_eq(s.exit_status, 255);
+	proto_sandbox_fini(&s);
+
+	/* the adopted task is watched: its exit is seen and announced */
+	ck_assert_int_eq(cradle_events_open(D.events, &ev, &err), 0);
+	nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
+	kill(pid, SIGKILL);
+	ck_assert_msg(cradle_events_next(ev, 2000, &e, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(e.id, id);
+	cradle_events_close(ev);
+	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
+	ck_assert_int_eq(proto_sandbox_state(&s), STATE_NOTREADY);
+	proto_sandbox_fini(&s);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id2, &err), 0);
+	assert_nothing_left(&D);
+}
+END_TEST
+
+START_TEST(test_failure_at_each_step_leaves_nothing)
+{
+	static const char *steps[] = { "sandbox-root-dir", "volatile-root-dir", "sandbox-files",
+	                               "rootfs", "launch", "netns", "record", "reaper" };
+	const char *step = steps[_i];
+	char id[CRADLE_ID_LEN + 1];
+	struct pod_config cfg;
+	struct cradle_err err = { 0 };
+	int32_t pid = 0;
+
+	it_start(&D, step);
+	it_pod(&cfg, "doomed", "doomed");
+	ck_assert_int_lt(cradle_sandbox_run(D.conn, &cfg, NULL, id, &pid, NULL, &err), 0);
+	ck_assert_msg(strstr(err.msg, "injected failure at step") && strstr(err.msg, step),
+	              "step %s: %s", step, err.msg);
+	assert_nothing_left(&D);
+	/* create + start: the failed start leaves the created record alone */
+	ck_assert_int_eq(cradle_sandbox_create(D.conn, &cfg, NULL, id, &err), 0);
+	ck_assert_int_lt(cradle_sandbox_start(D.conn, id, &pid, NULL, &err), 0);
+	struct proto_sandbox s;
+	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
+	ck_assert_int_eq(s.phase, PHASE_CREATED);
+	proto_sandbox_fini(&s);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	pod_config_fini(&cfg);
+	assert_nothing_left(&D);
+	/* a daemon that is not told to fail starts the same pod */
+	ck_assert_int_eq(it_stop(&D), 0);
+	it_restart(&D, NULL);
+	pid = run_pod(D.conn, "doomed", "doomed", NS_POD, id);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	assert_nothing_left(&D);
+}
+END_TEST
+
+static Suite *
+sandbox_suite(void)
+{
+	Suite *s = suite_create("sandbox");
+	TCase *tc = tcase_create("kernel");
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_namespaces_hostname_pid1);
+	tcase_add_test(tc, test_host_network);
+	tcase_add_test(tc, test_exit_event_and_notready);
+	tcase_add_test(tc, test_lifecycle_rules);
+	tcase_add_test(tc, test_restart_adopts_running_tasks);
+	tcase_add_loop_test(tc, test_failure_at_each_step_leaves_nothing, 0, 8);
+	tcase_add_test(tc, test_300_concurrent_runs);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_sandbox: needs root (namespaces, mounts); CI runs as root\n");
+		return 1;
+	}
+	SRunner *sr = srunner_create(sandbox_suite());
+	srunner_run_all(sr, CK_ENV);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed != 0;
+}

@@ -1,0 +1,374 @@
+/* ops.c - one function per protocol operation. */
+#include "ops.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../server/daemon.h"
+#include "../server/log.h"
+#include "../server/store.h"
+#include "../server/table.h"
+#include "files.h"
+#include "netns.h"
+#include "start.h"
+
+#define CRADLE_VERSION "0.1.0"
+#define DEFAULT_RUNTIME "cradle"
+#define DEFAULT_STOP_TIMEOUT_MS 10000
+
+static int
+new_id(char id[CRADLE_ID_LEN + 1], struct cradle_err *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[CRADLE_ID_LEN / 2];
+	size_t got = 0;
+
+	while (got < sizeof(raw)) {
+		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return cradle_err_errno(err, errno, "generate sandbox id");
+		}
+		got += (size_t)n;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		id[2 * i] = hex[raw[i] >> 4];
+		id[2 * i + 1] = hex[raw[i] & 15];
+	}
+	id[CRADLE_ID_LEN] = '\0';
+	return 0;
+}
+
+static int
+not_found(const char *id, struct cradle_err *err)
+{
+	return cradle_err_set(err, CRADLE_NOT_FOUND, "unable to find sandbox with id \"%s\"", id);
+}
+
+/* Register a sandbox: the record is committed before this returns.  On
+ * success returns the sandbox with a held reference and its lock held, so
+ * sandbox.run can start it before anyone else sees it half-made. */
+static struct sandbox *
+create_locked(struct daemon *d, struct proto_request *req, struct cradle_err *err)
+{
+	struct pod_config *cfg = &req->config;
+	struct proto_sandbox rec;
+	struct sandbox *sb;
+
+	if (req->runtime_handler != NULL && req->runtime_handler[0] != '\0' &&
+	    strcmp(req->runtime_handler, DEFAULT_RUNTIME) != 0) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "no runtime for \"%s\" is configured",
+		               req->runtime_handler);
+		return NULL;
+	}
+	if (cfg->hostname != NULL && strlen(cfg->hostname) > LAUNCH_HOSTNAME_MAX) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		               "config.hostname: \"%.64s...\" is longer than %d characters",
+		               cfg->hostname, LAUNCH_HOSTNAME_MAX);
+		return NULL;
+	}
+
+	memset(&rec, 0, sizeof(rec));
+	if (new_id(rec.id, err) < 0)
+		return NULL;
+	/* Move the config out of the request: it is big and the request is
+	 * finished with it. */
+	rec.config = *cfg;
+	pod_config_init(cfg);
+	rec.runtime_handler = req->runtime_handler;
+	req->runtime_handler = NULL;
+	rec.phase = PHASE_CREATED;
+	rec.created_at = now_ns();
+
+	char *name = sandbox_make_name(&rec.config);
+	if (name == NULL) {
+		proto_sandbox_fini(&rec);
+		cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	sb = sandbox_new(&rec);
+	if (sb == NULL) {
+		free(name);
+		proto_sandbox_fini(&rec);
+		cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	sb->name = name;
+	pthread_mutex_lock(&sb->lock);
+	if (table_add(d->table, sb, err) < 0)
+		goto fail;
+	if (store_put_sandbox(d->store, &sb->rec, err) < 0) {
+		cradle_err_wrap(err, "failed to save sandbox metadata");
+		table_del(d->table, sb);
+		goto fail;
+	}
+	return sb;
+fail:
+	sb->removed = true;
+	pthread_mutex_unlock(&sb->lock);
+	sandbox_rele(sb);
+	return NULL;
+}
+
+static void
+reply_started(struct proto_reply *rep, const struct sandbox *sb)
+{
+	memcpy(rep->id, sb->id, sizeof(rep->id));
+	rep->pid = sb->rec.pid;
+	rep->created_at = sb->rec.created_at;
+}
+
+/* Forget a sandbox that was never started: record, name, table entry. */
+static void
+forget_locked(struct daemon *d, struct sandbox *sb)
+{
+	struct cradle_err e;
+
+	if (store_del_sandbox(d->store, sb->id, &e) < 0)
+		log_warn("remove record of %s: %s", sb->id, e.msg);
+	sb->removed = true;
+	table_del(d->table, sb);
+}
+
+static int
+start_locked(struct daemon *d, struct launch_stack *ls, struct sandbox *sb,
+             struct cradle_err *err)
+{
+	if (sb->removed)
+		return not_found(sb->id, err);
+	switch (sb->rec.phase) {
+	case PHASE_CREATED:
+		break;
+	case PHASE_RUNNING:
+		return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
+		                      "sandbox \"%s\" is already started", sb->id);
+	default:
+		return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
+		                      "sandbox \"%s\" has exited; sandboxes are not restarted: "
+		                      "remove it and run a new one", sb->id);
+	}
+	if (start_sandbox(d, ls, sb, err) < 0) {
+		cradle_err_wrap(err, "failed to start sandbox \"%s\"", sb->id);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+deadline_after(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000;
+	if (ts->tv_nsec >= 1000000000) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000;
+	}
+}
+
+/* Kill the pause task and wait for the reaper's record; then release the
+ * network namespace.  Idempotent. */
+static int
+stop_locked(struct daemon *d, struct sandbox *sb, int64_t timeout_ms, struct cradle_err *err)
+{
+	if (sb->rec.phase == PHASE_RUNNING) {
+		struct timespec deadline;
+
+		if (sb->pidfd >= 0 &&
+		    syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0) != 0 && errno != ESRCH)
+			return cradle_err_errno(err, errno, "failed to kill sandbox \"%s\"", sb->id);
+		deadline_after(&deadline, timeout_ms);
+		while (sb->rec.phase == PHASE_RUNNING) {
+			int r = pthread_cond_timedwait(&sb->cond, &sb->lock, &deadline);
+			if (r == ETIMEDOUT && sb->rec.phase == PHASE_RUNNING)
+				return cradle_err_set(err, CRADLE_UNAVAILABLE,
+				                      "wait sandbox container \"%s\": timed out after %lld ms",
+				                      sb->id, (long long)timeout_ms);
+		}
+	}
+	if (sb->rec.netns_path != NULL) {
+		int r = netns_unpin(sb->rec.netns_path);
+		if (r < 0)
+			return cradle_err_errno(err, -r, "failed to remove network namespace \"%s\" of sandbox \"%s\"",
+			                        sb->rec.netns_path, sb->id);
+		free(sb->rec.netns_path);
+		sb->rec.netns_path = NULL;
+		if (store_put_sandbox(d->store, &sb->rec, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+remove_locked(struct daemon *d, struct sandbox *sb, struct cradle_err *err)
+{
+	char path[4200];
+	int r;
+
+	if (sb->removed)
+		return 0;
+	/* CRI: Remove force-stops a running sandbox first. */
+	if (stop_locked(d, sb, DEFAULT_STOP_TIMEOUT_MS, err) < 0)
+		return -1;
+	if (files_path(path, sizeof(path), err, "%s/sandboxes/%s", d->cfg.root, sb->id) < 0)
+		return -1;
+	if ((r = files_rmtree(path)) < 0)
+		return cradle_err_errno(err, -r, "failed to remove sandbox root directory \"%s\"", path);
+	if (files_path(path, sizeof(path), err, "%s/sandboxes/%s", d->cfg.state, sb->id) < 0)
+		return -1;
+	if ((r = files_rmtree(path)) < 0)
+		return cradle_err_errno(err, -r, "failed to remove volatile sandbox root directory \"%s\"",
+		                        path);
+	if (store_del_sandbox(d->store, sb->id, err) < 0)
+		return -1;
+	sb->removed = true;
+	table_del(d->table, sb);
+	return 0;
+}
+
+static bool
+labels_match(const struct proto_kvs *want, const struct proto_kvs *have)
+{
+	for (size_t i = 0; i < want->n; i++) {
+		const char *v = proto_kvs_get(have, want->v[i].key);
+		if (v == NULL || strcmp(v, want->v[i].value) != 0)
+			return false;
+	}
+	return true;
+}
+
+static int
+op_list(struct daemon *d, const struct proto_request *req, struct proto_reply *rep,
+        struct cradle_err *err)
+{
+	struct sandbox **all = NULL;
+	long n = table_snapshot(d->table, &all);
+	int ret = 0;
+
+	if (n < 0)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	rep->sandboxes = calloc((size_t)n + 1, sizeof(*rep->sandboxes));
+	if (rep->sandboxes == NULL)
+		ret = cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	for (long i = 0; i < n; i++) {
+		struct sandbox *sb = all[i];
+		pthread_mutex_lock(&sb->lock);
+		bool keep = ret == 0 && !sb->removed &&
+		            (req->state_filter < 0 || proto_sandbox_state(&sb->rec) == req->state_filter) &&
+		            labels_match(&req->label_filter, &sb->rec.config.labels);
+		if (keep) {
+			if (proto_sandbox_copy(&rep->sandboxes[rep->n_sandboxes], &sb->rec) == 0)
+				rep->n_sandboxes++;
+			else
+				ret = cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		}
+		pthread_mutex_unlock(&sb->lock);
+		sandbox_rele(sb);
+	}
+	free(all);
+	return ret;
+}
+
+static int
+op_dispatch(struct daemon *d, struct launch_stack *ls, struct proto_request *req,
+            struct proto_reply *rep, struct cradle_err *err)
+{
+	struct sandbox *sb = NULL;
+	int ret = 0;
+
+	switch (req->op) {
+	case OP_VERSION:
+		snprintf(rep->version.version, sizeof(rep->version.version), "%s", CRADLE_VERSION);
+		rep->version.api_version = PROTO_VERSION;
+		rep->version.pid = (int32_t)getpid();
+		return 0;
+	case OP_CREATE:
+	case OP_RUN:
+		sb = create_locked(d, req, err);
+		if (sb == NULL)
+			return -1;
+		if (req->op == OP_RUN && start_locked(d, ls, sb, err) < 0) {
+			/* run is one request: a failed start leaves no record. */
+			forget_locked(d, sb);
+			ret = -1;
+		} else {
+			reply_started(rep, sb);
+		}
+		pthread_mutex_unlock(&sb->lock);
+		sandbox_rele(sb);
+		return ret;
+	case OP_LIST:
+		return op_list(d, req, rep, err);
+	default:
+		break;
+	}
+
+	sb = table_get(d->table, req->id);
+	if (sb == NULL) {
+		/* CRI: stop and remove of an unknown id succeed. */
+		if (req->op == OP_STOP || req->op == OP_REMOVE)
+			return 0;
+		return not_found(req->id, err);
+	}
+	pthread_mutex_lock(&sb->lock);
+	switch (req->op) {
+	case OP_START:
+		ret = start_locked(d, ls, sb, err);
+		if (ret == 0)
+			reply_started(rep, sb);
+		break;
+	case OP_STOP:
+		ret = sb->removed ? 0 : stop_locked(d, sb, req->timeout_ms, err);
+		break;
+	case OP_REMOVE:
+		ret = remove_locked(d, sb, err);
+		break;
+	case OP_STATUS:
+		if (sb->removed) {
+			ret = not_found(sb->id, err);
+			break;
+		}
+		rep->sandboxes = calloc(1, sizeof(*rep->sandboxes));
+		if (rep->sandboxes == NULL || proto_sandbox_copy(rep->sandboxes, &sb->rec) < 0) {
+			ret = cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+			break;
+		}
+		rep->n_sandboxes = 1;
+		break;
+	default:
+		ret = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "unknown operation %d", req->op);
+	}
+	pthread_mutex_unlock(&sb->lock);
+	sandbox_rele(sb);
+	return ret;
+}
+
+void
+ops_run(struct daemon *d, struct launch_stack *ls, struct proto_request *req,
+        struct proto_reply *rep)
+{
+	struct cradle_err err = { 0 };
+
+	rep->op = req->op;
+	if (op_dispatch(d, ls, req, rep, &err) < 0) {
+		/* a failed op returns no partial result */
+		int op = rep->op;
+		proto_reply_fini(rep);
+		proto_reply_init(rep, op);
+		rep->ok = false;
+		rep->err = err;
+		if (rep->err.code == CRADLE_OK)
+			rep->err.code = CRADLE_INTERNAL;
+		return;
+	}
+	rep->ok = true;
+}

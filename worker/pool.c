@@ -1,0 +1,102 @@
+/* pool.c - worker threads: pop a job, run it, hand the reply back.
+ *
+ * Pop and run happen with no lock held (nng's taskq discipline); a job
+ * never blocks another except through the sandbox lock it takes.  Stop is a
+ * sentinel job per worker pushed behind the real ones, so jobs already
+ * queued are finished first.
+ */
+#include "pool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../server/daemon.h"
+#include "../server/frontend.h"
+#include "../server/log.h"
+#include "launch.h"
+#include "ops.h"
+
+struct worker {
+	struct pool *pool;
+	pthread_t thread;
+	struct launch_stack stack;
+	bool started;
+};
+
+struct pool {
+	struct daemon *d;
+	int n;
+	struct worker *w;
+};
+
+/* The stop sentinel: queue items must not be NULL. */
+static struct job stop_job;
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct daemon *d = w->pool->d;
+
+	for (;;) {
+		struct job *job = queue_pop_wait(&d->queue);
+		if (job == &stop_job)
+			break;
+		ops_run(d, &w->stack, &job->req, &job->rep);
+		job->done(job);
+	}
+	return NULL;
+}
+
+int
+pool_start(struct daemon *d, int workers, struct pool **out, struct cradle_err *err)
+{
+	struct pool *p = calloc(1, sizeof(*p));
+
+	if (p == NULL || (p->w = calloc((size_t)workers, sizeof(*p->w))) == NULL) {
+		free(p);
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "allocate worker pool");
+	}
+	p->d = d;
+	for (int i = 0; i < workers; i++) {
+		struct worker *w = &p->w[i];
+		w->pool = p;
+		if (launch_stack_alloc(&w->stack, err) < 0)
+			goto fail;
+		int r = pthread_create(&w->thread, NULL, worker_main, w);
+		if (r != 0) {
+			launch_stack_free(&w->stack);
+			cradle_err_errno(err, r, "start worker thread");
+			goto fail;
+		}
+		pthread_setname_np(w->thread, "cradle:worker");
+		w->started = true;
+		p->n = i + 1;
+	}
+	*out = p;
+	return 0;
+fail:
+	pool_stop(p);
+	return -1;
+}
+
+void
+pool_stop(struct pool *p)
+{
+	if (p == NULL)
+		return;
+	for (int i = 0; i < p->n; i++)
+		while (!queue_push(&p->d->queue, &stop_job))
+			sched_yield();
+	for (int i = 0; i < p->n; i++) {
+		if (p->w[i].started)
+			pthread_join(p->w[i].thread, NULL);
+		launch_stack_free(&p->w[i].stack);
+	}
+	free(p->w);
+	free(p);
+}

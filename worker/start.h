@@ -1,0 +1,34 @@
+/* start.h - the start pipeline (DESIGN.md "The start pipeline").
+ *
+ * Steps run in order; each that creates something pushes its undo, and a
+ * failure runs the undos in reverse, each to the end even when one of them
+ * fails (logged), so nothing is left: no directory, mount, netns, process
+ * or record change.  Step names, as failures and the test hook name them:
+ *   sandbox-root-dir  <root>/sandboxes/<id>            undo: remove tree
+ *   volatile-root-dir <state>/sandboxes/<id>           undo: remove tree
+ *   sandbox-files     hostname, hosts, resolv.conf     (removed with the dir)
+ *   rootfs            the pause image rootfs is usable
+ *   launch            clone3 + exec of /pause          undo: SIGKILL + wait
+ *   netns             pin <state>/netns/<id> (POD net) undo: unmount + unlink
+ *   record            phase RUNNING committed          undo: back to CREATED
+ *   reaper            pidfd handed to the reaper (last; cannot be undone,
+ *                     so nothing may fail after it)
+ * In builds with -DCRADLE_TEST_HOOKS, $CRADLE_FAIL_STEP names a step to
+ * fail: after it ran (so its undo is exercised) when it has an undo, before
+ * it runs otherwise.
+ */
+#ifndef CRADLE_START_H
+#define CRADLE_START_H
+
+#include "../proto/err.h"
+#include "launch.h"
+
+struct daemon;
+struct sandbox;
+
+/* Call with sb->lock held and sb->rec.phase CREATED.  On success the phase
+ * is RUNNING, sb->pidfd is owned by the reaper, and the record is stored. */
+int start_sandbox(struct daemon *d, struct launch_stack *ls, struct sandbox *sb,
+                  struct cradle_err *err);
+
+#endif
