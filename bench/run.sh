@@ -30,6 +30,10 @@ done
 
 tmp=$(mktemp -d /tmp/cradle-bench.XXXXXX) || exit 1
 sock=$tmp/state/cradle.sock
+# Lay the dirs out as on a node: the volatile state dir on a tmpfs (as /run
+# is), the persistent root on the disk.  On a disk with online discard a
+# state dir there would measure the file system, not cradle.
+mkdir -p "$tmp/state" && mount -t tmpfs -o mode=0711,size=256m cradle-bench "$tmp/state" || exit 1
 dpid=
 leaks=
 status=0
@@ -93,6 +97,7 @@ cleanup() {
 		echo "run.sh: last lines of the daemon log:" >&2
 		tail -n 20 "$tmp/cradled.log" >&2
 	fi
+	umount -l "$tmp/state" 2>/dev/null
 	rm -rf --one-file-system "$tmp"
 	exit "$status"
 }

@@ -1,12 +1,12 @@
 /* files.h - sandbox directories and files on the host (REFERENCE §3).
  *
  *   <root>/sandboxes/<id>/            persistent sandbox root (0755)
+ *   <state>/sandboxes/<id>/           volatile sandbox root (0755)
  *       hostname   config.hostname + "\n", else the host's name
  *       hosts      a copy of the host's /etc/hosts
  *       resolv.conf per dns_config: present -> search/nameserver/options
  *                  lines (present but empty -> empty file); absent -> a copy
  *                  of the host's /etc/resolv.conf
- *   <state>/sandboxes/<id>/           volatile sandbox root (0755)
  *
  * Error messages are the reference's ("failed to create sandbox root
  * directory \"P\": ...").

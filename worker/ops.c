@@ -54,11 +54,13 @@ not_found(const char *id, struct cradle_err *err)
 	return cradle_err_set(err, CRADLE_NOT_FOUND, "unable to find sandbox with id \"%s\"", id);
 }
 
-/* Register a sandbox: the record is committed before this returns.  On
+/* Register a sandbox.  For sandbox.create the record is committed before
+ * this returns; sandbox.run commits it once, when started (its reply is
+ * the first to report it), which saves a synchronous write per pod.  On
  * success returns the sandbox with a held reference and its lock held, so
  * sandbox.run can start it before anyone else sees it half-made. */
 static struct sandbox *
-create_locked(struct daemon *d, struct proto_request *req, struct cradle_err *err)
+create_locked(struct daemon *d, struct proto_request *req, bool persist, struct cradle_err *err)
 {
 	struct pod_config *cfg = &req->config;
 	struct proto_sandbox rec;
@@ -106,7 +108,7 @@ create_locked(struct daemon *d, struct proto_request *req, struct cradle_err *er
 	pthread_mutex_lock(&sb->lock);
 	if (table_add(d->table, sb, err) < 0)
 		goto fail;
-	if (store_put_sandbox(d->store, &sb->rec, err) < 0) {
+	if (persist && store_put_sandbox(d->store, &sb->rec, err) < 0) {
 		cradle_err_wrap(err, "failed to save sandbox metadata");
 		table_del(d->table, sb);
 		goto fail;
@@ -293,7 +295,7 @@ op_dispatch(struct daemon *d, struct launch_stack *ls, struct proto_request *req
 		return 0;
 	case OP_CREATE:
 	case OP_RUN:
-		sb = create_locked(d, req, err);
+		sb = create_locked(d, req, req->op == OP_CREATE, err);
 		if (sb == NULL)
 			return -1;
 		if (req->op == OP_RUN && start_locked(d, ls, sb, err) < 0) {

@@ -84,7 +84,7 @@ undo_state_dir(struct start_ctx *c)
 static int
 step_files(struct start_ctx *c, struct cradle_err *err)
 {
-	if (files_setup_sandbox(c->root_dir, &c->sb->rec.config, err) < 0) {
+	if (files_setup_sandbox(c->state_dir, &c->sb->rec.config, err) < 0) {
 		cradle_err_wrap(err, "failed to setup sandbox files");
 		return -1;
 	}

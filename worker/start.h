@@ -6,7 +6,9 @@
  * or record change.  Step names, as failures and the test hook name them:
  *   sandbox-root-dir  <root>/sandboxes/<id>            undo: remove tree
  *   volatile-root-dir <state>/sandboxes/<id>           undo: remove tree
- *   sandbox-files     hostname, hosts, resolv.conf     (removed with the dir)
+ *   sandbox-files     hostname, hosts, resolv.conf in the volatile dir
+ *                     (removed with it; see docs/ARCHITECTURE.md for why
+ *                     not the persistent one)
  *   rootfs            the pause image rootfs is usable
  *   launch            clone3 + exec of /pause          undo: SIGKILL + wait
  *   netns             pin <state>/netns/<id> (POD net) undo: unmount + unlink

@@ -110,7 +110,7 @@ START_TEST(test_namespaces_hostname_pid1)
 	ck_assert(shm);
 
 	/* the hostname file */
-	snprintf(path, sizeof(path), "%s/sandboxes/%s/hostname", D.root, id);
+	snprintf(path, sizeof(path), "%s/sandboxes/%s/hostname", D.state, id);
 	f = fopen(path, "re");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
