@@ -1,0 +1,38 @@
+/* podjson.h - read a CRI PodSandboxConfig written as JSON, the way crictl
+ * reads the POD_CONFIG file of `crictl runp`, into a struct pod_config.
+ *
+ * Field names are crictl's snake_case ("log_directory", "dns_config",
+ * "namespace_options"); like Go's encoding/json, an exact key wins and a key
+ * differing only in case is accepted too, null means "absent", and unknown
+ * fields are ignored (so port_mappings, linux.resources, selinux_options,
+ * run_as_user {"value": N} and friends pass).  Namespace modes take numbers
+ * (0-3) or names ("POD", "CONTAINER", "NODE", "TARGET", any case).
+ *
+ * A field of the wrong type is an INVALID_ARGUMENT error naming its path
+ * ("linux.security_context.namespace_options.network: expected ..."); a
+ * JSON syntax error names line and column.  The result is checked with
+ * pod_config_validate(), so the daemon's rules apply before anything is
+ * sent.  Input is bounded by PODJSON_MAX_BYTES and PODJSON_MAX_DEPTH.
+ */
+#ifndef CRADLE_PODJSON_H
+#define CRADLE_PODJSON_H
+
+#include <stddef.h>
+
+#include "../proto/proto.h"
+
+#define PODJSON_MAX_BYTES (1u << 20)   /* larger files are refused */
+#define PODJSON_MAX_DEPTH 32           /* JSON nesting */
+
+/* Parse len bytes of text (need not be NUL-terminated).  On success *out
+ * holds the config (release with pod_config_fini) and 0 is returned; on
+ * failure *out holds nothing to free and err is filled. */
+int podjson_parse(const char *text, size_t len, struct pod_config *out,
+                  struct cradle_err *err);
+
+/* Read and parse a file ("-" reads standard input).  Errors are prefixed
+ * with the file's name: `pod config "p.json": metadata.name: ...`. */
+int podjson_parse_file(const char *path, struct pod_config *out,
+                       struct cradle_err *err);
+
+#endif
