@@ -318,10 +318,10 @@ launch_pid_start_time(pid_t pid)
 	char *s = strrchr(buf, ')');
 	if (s == NULL)
 		return 0;
+	/* s is at the space before field 3; step to the one before field 22 */
 	s++;
-	for (int field = 2; field < 22 && s != NULL; field++) {
+	for (int field = 3; field < 22 && s != NULL; field++)
 		s = strchr(s + 1, ' ');
-	}
 	if (s == NULL)
 		return 0;
 	return strtoull(s + 1, NULL, 10);
