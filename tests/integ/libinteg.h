@@ -38,6 +38,12 @@ int it_stop(struct it_daemon *d);
  * remove the temp dir. */
 void it_cleanup(struct it_daemon *d);
 
+/* Run a suite (CK_ENV verbosity), sweeping leftovers of failed tests
+ * before and after; returns the process exit status. */
+#include <check.h>
+int it_run_suite(Suite *s);
+void it_sweep_all(void);
+
 /* A minimal pod config: name/namespace/uid from the arguments. */
 void it_pod(struct pod_config *c, const char *name, const char *hostname);
 

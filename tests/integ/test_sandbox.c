@@ -466,9 +466,5 @@ main(void)
 		fprintf(stderr, "test_sandbox: needs root (namespaces, mounts); CI runs as root\n");
 		return 1;
 	}
-	SRunner *sr = srunner_create(sandbox_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return it_run_suite(sandbox_suite());
 }

@@ -159,9 +159,5 @@ main(void)
 		fprintf(stderr, "test_wire: needs root (starts cradled); CI runs as root\n");
 		return 1;
 	}
-	SRunner *sr = srunner_create(wire_suite());
-	srunner_run_all(sr, CK_ENV);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return it_run_suite(wire_suite());
 }
