@@ -184,12 +184,42 @@ rm_rf(const char *path)
 		fprintf(stderr, "cleanup: %s failed\n", cmd);
 }
 
+/* A sanitizer report in the daemon must fail the test that caused it,
+ * not vanish with the temp dir. */
+static void
+assert_clean_log(const struct it_daemon *d)
+{
+	static const char *bad[] = { "WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
+	                             "ERROR: LeakSanitizer", "runtime error:" };
+	char path[400], line[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cradled.log", d->dir);
+	if ((f = fopen(path, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			if (strstr(line, bad[i]) != NULL) {
+				char cmd[600];
+				fclose(f);
+				snprintf(cmd, sizeof(cmd), "cat '%s' >&2", path);
+				if (system(cmd) != 0)
+					fprintf(stderr, "cannot show %s\n", path);
+				ck_abort_msg("cradled reported: %s", line);
+			}
+		}
+	}
+	fclose(f);
+}
+
 void
 it_cleanup(struct it_daemon *d)
 {
 	if (d->dir[0] == '\0')
 		return;
-	it_stop(d);
+	int st = it_stop(d);
+	assert_clean_log(d);
+	ck_assert_msg(st == 0 || st == -1, "cradled exited with status %d", st);
 	kill_leftovers();
 	/* unmount anything left below the dir, deepest first */
 	for (int pass = 0; pass < 4 && it_count_mounts_under(d->dir) > 0; pass++) {
