@@ -1,0 +1,152 @@
+/* test_cli.c - the cradle CLI against a real cradled: crictl's words,
+ * crictl's JSON, errors that name the field.  Needs root. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libinteg.h"
+
+static struct it_daemon D;
+
+static void
+teardown(void)
+{
+	it_cleanup(&D);
+}
+
+/* Run the CLI with args (a shell fragment); capture stdout+stderr. */
+static int
+cli(char *out, size_t len, const char *fmt, ...)
+{
+	char args[2048], cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s --socket %s %s 2>&1", it_bin("cradle"), D.sock, args);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static const char *
+src(const char *rel)
+{
+	static char path[512];
+	const char *s = getenv("CRADLE_SRC");
+	snprintf(path, sizeof(path), "%s/%s", s ? s : ".", rel);
+	return path;
+}
+
+START_TEST(test_runp_pods_inspectp_stopp_rmp)
+{
+	char out[16384], id[CRADLE_ID_LEN + 1], host[256];
+
+	it_start(&D, NULL);
+	ck_assert_int_eq(cli(out, sizeof(out), "runp %s", src("examples/pod.json")), 0);
+	ck_assert_int_eq(sscanf(out, "%64s", id), 1);
+	ck_assert_msg(proto_valid_id(id), "runp printed %s", out);
+
+	ck_assert_int_eq(cli(out, sizeof(out), "pods"), 0);
+	ck_assert_msg(strstr(out, "nginx-sandbox") && strstr(out, "Ready"), "%s", out);
+	ck_assert_int_eq(cli(out, sizeof(out), "pods -q --state ready --label app=nginx"), 0);
+	ck_assert_msg(strncmp(out, id, CRADLE_ID_LEN) == 0, "%s", out);
+	ck_assert_int_eq(cli(out, sizeof(out), "pods -q --label app=other"), 0);
+	ck_assert_str_eq(out, "");
+
+	/* inspectp by prefix: its pid is a live task with that hostname */
+	ck_assert_int_eq(cli(out, sizeof(out), "inspectp %.13s", id), 0);
+	ck_assert_msg(strstr(out, "\"SANDBOX_READY\""), "%s", out);
+	char *p = strstr(out, "\"pid\": ");
+	ck_assert_ptr_nonnull(p);
+	int pid = atoi(p + 7);
+	ck_assert(it_proc_alive(pid));
+	ck_assert(it_uts_hostname(pid, host, sizeof(host)));
+	ck_assert_str_eq(host, "nginx-sandbox");
+	ck_assert_msg(strstr(out, "\"netns\": \"") != NULL, "%s", out);
+
+	ck_assert_int_eq(cli(out, sizeof(out), "stopp %s", id), 0);
+	ck_assert(!it_proc_alive(pid));
+	ck_assert_int_eq(cli(out, sizeof(out), "inspectp %s", id), 0);
+	ck_assert_msg(strstr(out, "\"SANDBOX_NOTREADY\""), "%s", out);
+	ck_assert_int_eq(cli(out, sizeof(out), "rmp %s", id), 0);
+	ck_assert_int_eq(cli(out, sizeof(out), "pods -q"), 0);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(test_hostnet_example_and_rmp_all)
+{
+	char out[16384], id[CRADLE_ID_LEN + 1];
+
+	it_start(&D, NULL);
+	ck_assert_int_eq(cli(out, sizeof(out), "runp %s", src("examples/pod-hostnet.json")), 0);
+	ck_assert_int_eq(sscanf(out, "%64s", id), 1);
+	ck_assert_int_eq(cli(out, sizeof(out), "createp %s", src("examples/pod-labels.json")), 0);
+	ck_assert_int_eq(cli(out, sizeof(out), "pods"), 0);
+	ck_assert_msg(strstr(out, "NotReady"), "created pod not listed: %s", out);
+	ck_assert_int_eq(cli(out, sizeof(out), "rmp --all"), 0);
+	ck_assert_int_eq(cli(out, sizeof(out), "pods -q"), 0);
+	ck_assert_str_eq(out, "");
+	ck_assert_int_eq(it_count_pause_tasks(), 0);
+}
+END_TEST
+
+START_TEST(test_errors_name_the_problem)
+{
+	char out[16384], path[400];
+
+	it_start(&D, NULL);
+	snprintf(path, sizeof(path), "%s/bad.json", D.dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("{\"metadata\": {\"name\": \"x\", \"namespace\": \"default\", \"uid\": \"u\", "
+	      "\"attempt\": \"one\"}}", f);
+	fclose(f);
+	ck_assert_int_ne(cli(out, sizeof(out), "runp %s", path), 0);
+	ck_assert_msg(strstr(out, "metadata.attempt"), "%s", out);
+
+	ck_assert_int_ne(cli(out, sizeof(out), "inspectp 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), 0);
+	ck_assert_msg(strstr(out, "NOT_FOUND"), "%s", out);
+	ck_assert_int_ne(cli(out, sizeof(out), "startp nosuchprefix"), 0);
+	ck_assert_msg(strstr(out, "nosuchprefix"), "%s", out);
+	/* CRI: stop and remove of an unknown id succeed */
+	ck_assert_int_eq(cli(out, sizeof(out), "stopp 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), 0);
+	/* no daemon at that socket */
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "%s --socket %s/nothing.sock version >/dev/null 2>&1", it_bin("cradle"), D.dir);
+	ck_assert_int_ne(system(cmd), 0);
+}
+END_TEST
+
+static Suite *
+cli_suite(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("crictl");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_runp_pods_inspectp_stopp_rmp);
+	tcase_add_test(tc, test_hostnet_example_and_rmp_all);
+	tcase_add_test(tc, test_errors_name_the_problem);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_cli: needs root (starts cradled); CI runs as root\n");
+		return 1;
+	}
+	return it_run_suite(cli_suite());
+}
