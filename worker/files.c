@@ -32,10 +32,16 @@ files_mkdir_p(const char *path, unsigned mode)
 {
 	char tmp[4096];
 	size_t len = strlen(path);
+	struct stat st;
 
+	/* Trailing slashes would make the last mkdir below a no-op and lose
+	 * mode (a root of "/var/lib/cradle/" must still end up 0700). */
+	while (len > 1 && path[len - 1] == '/')
+		len--;
 	if (len == 0 || len >= sizeof(tmp))
 		return -ENAMETOOLONG;
-	memcpy(tmp, path, len + 1);
+	memcpy(tmp, path, len);
+	tmp[len] = '\0';
 	for (char *p = tmp + 1; *p != '\0'; p++) {
 		if (*p != '/')
 			continue;
@@ -44,9 +50,30 @@ files_mkdir_p(const char *path, unsigned mode)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(tmp, mode) != 0 && errno != EEXIST)
+	if (mkdir(tmp, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
 		return -errno;
-	return 0;
+	if (stat(tmp, &st) != 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void
+unescape_mountinfo(char *s)
+{
+	char *w = s;
+	for (char *r = s; *r != '\0'; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
 }
 
 /* Unmount whatever /proc/self/mountinfo shows at or below path, deepest
@@ -68,6 +95,7 @@ unmount_below(const char *path)
 		/* fields: id parent major:minor root mountpoint ... */
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
 			continue;
+		unescape_mountinfo(mnt);
 		if (strncmp(mnt, path, plen) != 0 || (mnt[plen] != '\0' && mnt[plen] != '/'))
 			continue;
 		char **nf = realloc(found, (n + 1) * sizeof(*found));
@@ -88,14 +116,22 @@ unmount_below(const char *path)
 	free(found);
 }
 
+/* dev: the file system the tree lives on.  A directory on another one is
+ * something still mounted (or a mount point the unmount missed): never
+ * walk into it, or its source's files would go too. */
 static int
-rmtree_at(int dirfd, const char *name)
+rmtree_at(int dirfd, const char *name, dev_t dev)
 {
+	struct stat st;
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ENOTDIR || errno == ELOOP)
 			return unlinkat(dirfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
 		return errno == ENOENT ? 0 : -errno;
+	}
+	if (fstat(fd, &st) != 0 || st.st_dev != dev) {
+		close(fd);
+		return -EBUSY;
 	}
 	DIR *d = fdopendir(fd);
 	if (d == NULL) {
@@ -110,7 +146,7 @@ rmtree_at(int dirfd, const char *name)
 			continue;
 		int r;
 		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
-			r = rmtree_at(fd, de->d_name);
+			r = rmtree_at(fd, de->d_name, dev);
 		else
 			r = unlinkat(fd, de->d_name, 0) == 0 || errno == ENOENT ? 0 : -errno;
 		if (r < 0 && ret == 0)
@@ -122,21 +158,62 @@ rmtree_at(int dirfd, const char *name)
 	return ret;
 }
 
+static int
+canonical_parent(const char *path, char *out, size_t len)
+{
+	char parent[4096], real[4096], copy[4096];
+	size_t n0 = strlen(path);
+
+	while (n0 > 1 && path[n0 - 1] == '/')
+		n0--;
+	if (n0 >= sizeof(copy))
+		return -1;
+	memcpy(copy, path, n0);
+	copy[n0] = '\0';
+	path = copy;
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t plen = slash ? (size_t)(slash - path) : 1;
+
+	if (slash == NULL)
+		snprintf(parent, sizeof(parent), ".");
+	else if (plen == 0)
+		snprintf(parent, sizeof(parent), "/");
+	else if (plen < sizeof(parent))
+		snprintf(parent, sizeof(parent), "%.*s", (int)plen, path);
+	else
+		return -1;
+	if (realpath(parent, real) == NULL)
+		return -1;
+	int n = snprintf(out, len, "%s/%s", strcmp(real, "/") == 0 ? "" : real, base);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 int
 files_rmtree(const char *path)
 {
 	struct stat st;
 	int r = 0;
 
+	char canon[4096];
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? 0 : -errno;
-	unmount_below(path);
+	/* Mount points are listed by canonical path: compare against that.
+	 * Only the parent is resolved: a symlink named by path is removed
+	 * itself, never what it points to. */
+	if (canonical_parent(path, canon, sizeof(canon)) < 0)
+		return -ENAMETOOLONG;
+	unmount_below(canon);
 	for (int i = 0; i < 50; i++) {
-		r = rmtree_at(AT_FDCWD, path);
+		struct stat top;
+		if (lstat(canon, &top) != 0)
+			return errno == ENOENT ? 0 : -errno;
+		r = S_ISDIR(top.st_mode) ? rmtree_at(AT_FDCWD, canon, top.st_dev)
+		                         : (unlink(canon) == 0 || errno == ENOENT ? 0 : -errno);
 		if (r != -EBUSY)
 			break;
 		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
-		unmount_below(path);
+		unmount_below(canon);
 	}
 	return r;
 }
