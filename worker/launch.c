@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -35,6 +36,14 @@
 
 #include <linux/sched.h>
 
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
 #endif
@@ -106,6 +115,8 @@ launch_plan_init(struct launch_plan *p)
 	p->new_net = p->new_pid = p->new_ipc = true;
 	p->shm_size = 64ull << 20;
 	p->pidfd = -1;
+	p->cgroup_fd = -1;
+	p->sync_r = p->sync_w = p->exec_w = -1;
 }
 
 /* ---- the child: raw system calls only ---- */
@@ -132,11 +143,158 @@ child_mknod(const char *path, unsigned maj, unsigned min)
 			child_fail(p, step, errno);        \
 	} while (0)
 
+NO_SANITIZE static size_t
+child_strlen(const char *s)
+{
+	size_t n = 0;
+	while (s[n] != '\0')
+		n++;
+	return n;
+}
+
+/* Write all of buf to path (relative to cwd or absolute). */
+NO_SANITIZE static long
+child_write_file(const char *path, const char *buf, size_t len)
+{
+	long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while (len > 0) {
+		long w = syscall(SYS_write, fd, buf, len);
+		if (w < 0) {
+			int e = errno;
+			syscall(SYS_close, fd);
+			errno = e;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	syscall(SYS_close, fd);
+	return 0;
+}
+
+NO_SANITIZE static long
+child_op(const struct launch_op *op)
+{
+	struct stat st;
+
+	switch (op->kind) {
+	case LOP_MOUNT:
+		return syscall(SYS_mount, op->source, op->target, op->fstype, op->flags, op->data);
+	case LOP_BIND_RO:
+		if (syscall(SYS_mount, op->source, op->target, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return -1;
+		return syscall(SYS_mount, NULL, op->target, NULL,
+		               MS_REMOUNT | MS_BIND | MS_RDONLY | op->flags, NULL);
+	case LOP_MKDIR:
+		if (syscall(SYS_mkdirat, AT_FDCWD, op->target, op->mode) < 0 && errno != EEXIST)
+			return -1;
+		return 0;
+	case LOP_MKNOD:
+		return syscall(SYS_mknodat, AT_FDCWD, op->target, S_IFCHR | op->mode, op->dev);
+	case LOP_SYMLINK:
+		return syscall(SYS_symlinkat, op->source, AT_FDCWD, op->target);
+	case LOP_MASK:
+		if (syscall(SYS_newfstatat, AT_FDCWD, op->target, &st, 0) < 0)
+			return -1;
+		if (S_ISDIR(st.st_mode))
+			return syscall(SYS_mount, "tmpfs", op->target, "tmpfs", MS_RDONLY, NULL);
+		return syscall(SYS_mount, "/dev/null", op->target, NULL, MS_BIND, NULL);
+	case LOP_READONLY:
+		if (syscall(SYS_mount, op->target, op->target, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return -1;
+		return syscall(SYS_mount, NULL, op->target, NULL,
+		               MS_REMOUNT | MS_BIND | MS_RDONLY | op->flags, NULL);
+	case LOP_WRITE:
+		return child_write_file(op->target, op->value, op->len);
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+}
+
+/* The sequence used when the plan brings no ops: what the bench's floor and
+ * the first cradle did. */
+NO_SANITIZE static void
+child_minimal_mounts(struct launch_plan *p)
+{
+	CHECK("mount-proc", syscall(SYS_mount, "proc", "proc", "proc",
+	                            MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL));
+	CHECK("mount-dev", syscall(SYS_mount, "tmpfs", "dev", "tmpfs",
+	                           MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"));
+	CHECK("mount-dev", child_mknod("dev/null", 1, 3));
+	CHECK("mount-dev", child_mknod("dev/zero", 1, 5));
+	CHECK("mount-dev", child_mknod("dev/full", 1, 7));
+	CHECK("mount-dev", child_mknod("dev/random", 1, 8));
+	CHECK("mount-dev", child_mknod("dev/urandom", 1, 9));
+	CHECK("mount-dev", child_mknod("dev/tty", 5, 0));
+	CHECK("mount-dev", syscall(SYS_symlinkat, "/proc/self/fd", AT_FDCWD, "dev/fd"));
+	CHECK("mount-dev", syscall(SYS_symlinkat, "/proc/self/fd/0", AT_FDCWD, "dev/stdin"));
+	CHECK("mount-dev", syscall(SYS_symlinkat, "/proc/self/fd/1", AT_FDCWD, "dev/stdout"));
+	CHECK("mount-dev", syscall(SYS_symlinkat, "/proc/self/fd/2", AT_FDCWD, "dev/stderr"));
+	CHECK("mount-dev", syscall(SYS_mkdirat, AT_FDCWD, "dev/shm", 01777));
+	if (p->new_ipc)
+		CHECK("mount-shm", syscall(SYS_mount, "shm", "dev/shm", "tmpfs",
+		                           MS_NOSUID | MS_NODEV | MS_NOEXEC, p->shm_opts));
+	else
+		CHECK("mount-shm", syscall(SYS_mount, "/dev/shm", "dev/shm", NULL,
+		                           MS_BIND | MS_REC, NULL));
+}
+
+struct cap_header {
+	uint32_t version;
+	int pid;
+};
+struct cap_data {
+	uint32_t effective, permitted, inheritable;
+};
+
+/* crun's order: bounding set, ids with KEEPCAPS, capset, ambient. */
+NO_SANITIZE static void
+child_credentials(struct launch_plan *p)
+{
+	if (p->set_caps)
+		for (int c = 0; c <= p->cap_last && c < 64; c++)
+			if (!(p->cap_bounding & (1ull << c)))
+				CHECK("capabilities", syscall(SYS_prctl, PR_CAPBSET_DROP, c, 0, 0, 0));
+	if (p->set_ids) {
+		CHECK("capabilities", syscall(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0));
+		CHECK("capabilities", syscall(SYS_setgroups, p->n_groups, p->groups));
+		CHECK("capabilities", syscall(SYS_setresgid, p->gid, p->gid, p->gid));
+		CHECK("capabilities", syscall(SYS_setresuid, p->uid, p->uid, p->uid));
+		CHECK("capabilities", syscall(SYS_prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0));
+	}
+	if (p->set_caps) {
+		struct cap_header h = { .version = 0x20080522, .pid = 0 }; /* _LINUX_CAPABILITY_VERSION_3 */
+		struct cap_data d[2] = {
+			{ (uint32_t)p->cap_effective, (uint32_t)p->cap_permitted, (uint32_t)p->cap_inheritable },
+			{ (uint32_t)(p->cap_effective >> 32), (uint32_t)(p->cap_permitted >> 32),
+			  (uint32_t)(p->cap_inheritable >> 32) },
+		};
+		CHECK("capabilities", syscall(SYS_capset, &h, d));
+		CHECK("capabilities", syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
+		for (int c = 0; c <= p->cap_last && c < 64; c++)
+			if (p->cap_ambient & (1ull << c))
+				CHECK("capabilities", syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0));
+	}
+}
+
 NO_SANITIZE static int
 child_main(void *arg)
 {
 	struct launch_plan *p = arg;
 	uint64_t empty = 0;
+
+	if (p->new_user) {
+		char b;
+		/* The parent writes our id maps, then one byte. */
+		syscall(SYS_close, p->sync_w);
+		if (syscall(SYS_read, p->sync_r, &b, 1) != 1)
+			child_fail(p, "sync", errno ? errno : EPIPE);
+	}
+	for (size_t i = 0; i < p->n_cgroup_procs_fds; i++)
+		CHECK("cgroup", syscall(SYS_write, p->cgroup_procs_fds[i], "0", 1));
 
 	/* Every daemon thread blocks signals (they are read from a signalfd);
 	 * pause must get SIGTERM, so start with an empty mask.  Signal
@@ -153,29 +311,15 @@ child_main(void *arg)
 	 * all further mounts use paths relative to it: no string building. */
 	CHECK("bind-rootfs", syscall(SYS_chdir, p->rootfs));
 
-	CHECK("mount-proc", syscall(SYS_mount, "proc", "proc", "proc",
-	                            MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL));
-
-	CHECK("mount-dev", syscall(SYS_mount, "tmpfs", "dev", "tmpfs",
-	                           MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"));
-	CHECK("mount-dev", child_mknod("dev/null", 1, 3));
-	CHECK("mount-dev", child_mknod("dev/zero", 1, 5));
-	CHECK("mount-dev", child_mknod("dev/full", 1, 7));
-	CHECK("mount-dev", child_mknod("dev/random", 1, 8));
-	CHECK("mount-dev", child_mknod("dev/urandom", 1, 9));
-	CHECK("mount-dev", child_mknod("dev/tty", 5, 0));
-	CHECK("mount-dev", syscall(SYS_symlinkat, "/proc/self/fd", AT_FDCWD, "dev/fd"));
-	CHECK("mount-dev", syscall(SYS_symlinkat, "/proc/self/fd/0", AT_FDCWD, "dev/stdin"));
-	CHECK("mount-dev", syscall(SYS_symlinkat, "/proc/self/fd/1", AT_FDCWD, "dev/stdout"));
-	CHECK("mount-dev", syscall(SYS_symlinkat, "/proc/self/fd/2", AT_FDCWD, "dev/stderr"));
-	CHECK("mount-dev", syscall(SYS_mkdirat, AT_FDCWD, "dev/shm", 01777));
-
-	if (p->new_ipc)
-		CHECK("mount-shm", syscall(SYS_mount, "shm", "dev/shm", "tmpfs",
-		                           MS_NOSUID | MS_NODEV | MS_NOEXEC, p->shm_opts));
-	else
-		CHECK("mount-shm", syscall(SYS_mount, "/dev/shm", "dev/shm", NULL,
-		                           MS_BIND | MS_REC, NULL));
+	if (p->ops == NULL) {
+		child_minimal_mounts(p);
+	} else {
+		for (size_t i = 0; i < p->n_ops; i++) {
+			const struct launch_op *op = &p->ops[i];
+			if (child_op(op) < 0 && !(op->optional && errno == ENOENT))
+				child_fail(p, op->step, errno);
+		}
+	}
 
 	CHECK("readonly-rootfs", syscall(SYS_mount, NULL, ".", NULL,
 	                                 MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
@@ -183,24 +327,33 @@ child_main(void *arg)
 
 	CHECK("pivot-root", syscall(SYS_pivot_root, ".", "."));
 	CHECK("pivot-root", syscall(SYS_umount2, ".", MNT_DETACH));
-	CHECK("pivot-root", syscall(SYS_chdir, "/"));
+	CHECK("pivot-root", syscall(SYS_chdir, p->cwd != NULL ? p->cwd : "/"));
 
-	if (p->new_net && p->hostname[0] != '\0') {
-		size_t n = 0;
-		while (p->hostname[n] != '\0')
-			n++;
-		CHECK("sethostname", syscall(SYS_sethostname, p->hostname, n));
-	}
+	if (p->new_net && p->hostname[0] != '\0')
+		CHECK("sethostname", syscall(SYS_sethostname, p->hostname, child_strlen(p->hostname)));
+	if (p->exec_label != NULL)
+		CHECK("selinux-label", child_write_file("/proc/thread-self/attr/exec", p->exec_label,
+		                                        child_strlen(p->exec_label)));
 
 	long fd = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR);
 	CHECK("stdio", fd);
 	for (int i = 0; i < 3; i++)
 		if (fd != i)
 			CHECK("stdio", syscall(SYS_dup3, fd, i, 0));
-	/* Only 0-2 cross exec, whatever the daemon has open. */
-	CHECK("stdio", syscall(SYS_close_range, 3, ~0u, 0));
+	/* Only 0-2 cross exec, whatever the daemon has open; the exec pipe's
+	 * write end (user namespace spawns) must stay open until execve
+	 * closes it, or the parent would take the stack back too early. */
+	if (p->exec_w > 3)
+		CHECK("stdio", syscall(SYS_close_range, 3, p->exec_w - 1, 0));
+	CHECK("stdio", syscall(SYS_close_range, p->exec_w >= 3 ? p->exec_w + 1 : 3, ~0u, 0));
 
+	child_credentials(p);
+	if (p->no_new_privs)
+		CHECK("no-new-privs", syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 	syscall(SYS_umask, 022);
+	/* Last: from here on the filter judges every call, execve included. */
+	if (p->seccomp != NULL)
+		CHECK("seccomp", syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, p->seccomp));
 	syscall(SYS_execve, p->exec_path, p->argv, p->envp);
 	child_fail(p, "exec", errno);
 }
@@ -246,6 +399,10 @@ spawn(struct launch_plan *p, struct launch_stack *st, unsigned long flags, int *
 	ca.exit_signal = SIGCHLD;
 	ca.stack = (uint64_t)(uintptr_t)st->base;
 	ca.stack_size = st->size;
+	if (p->cgroup_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)p->cgroup_fd;
+	}
 	long r = raw_clone3(&ca, sizeof(ca), child_main, p);
 	if (r < 0) {
 		errno = (int)-r;
@@ -253,15 +410,45 @@ spawn(struct launch_plan *p, struct launch_stack *st, unsigned long flags, int *
 	}
 	return (pid_t)r;
 #else
+	if (p->cgroup_fd >= 0) {
+		errno = ENOTSUP;
+		return -1;
+	}
 	return clone(child_main, (char *)st->base + st->size, (int)flags | SIGCHLD, p, pidfd);
 #endif
+}
+
+/* Write a whole id map to /proc/PID/{uid,gid}_map. */
+static int
+write_map(pid_t pid, const char *which, const char *map)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, which);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, map, strlen(map));
+	int e = errno;
+	close(fd);
+	return n == (ssize_t)strlen(map) ? 0 : -(n < 0 ? e : EIO);
+}
+
+static void
+reap_failed(int pidfd)
+{
+	siginfo_t si;
+	/* Our own child that nobody else knows of: wait for it here, so a
+	 * failed launch leaves no zombie behind. */
+	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	close(pidfd);
 }
 
 int
 launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *err)
 {
-	unsigned long flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_NEWNS;
-	int pidfd = -1;
+	unsigned long flags = CLONE_VM | CLONE_PIDFD | CLONE_NEWNS;
+	int pidfd = -1, exec_pipe[2] = { -1, -1 }, sync[2] = { -1, -1 };
 
 	if (p->rootfs == NULL || p->rootfs[0] != '/')
 		return cradle_err_set(err, CRADLE_INTERNAL, "launch sandbox: rootfs must be an absolute path");
@@ -279,18 +466,65 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	p->child_step = NULL;
 	p->pid = 0;
 	p->pidfd = -1;
+	p->exec_w = -1;
+
+	if (!p->new_user) {
+		/* posix_spawn-style: this thread sleeps until exec or exit. */
+		flags |= CLONE_VFORK;
+	} else {
+		/* The parent must write the id maps while the child waits, so
+		 * no CLONE_VFORK: the child blocks on sync, and the exec pipe's
+		 * EOF (its write end is CLOEXEC in the child) says it is done
+		 * with the shared stack and the plan. */
+		flags |= CLONE_NEWUSER;
+		if (pipe2(exec_pipe, O_CLOEXEC) != 0 || pipe2(sync, O_CLOEXEC) != 0) {
+			int e = errno;
+			for (int i = 0; i < 2; i++) {
+				if (exec_pipe[i] >= 0)
+					close(exec_pipe[i]);
+				if (sync[i] >= 0)
+					close(sync[i]);
+			}
+			return cradle_err_errno(err, e, "launch sandbox: pipe");
+		}
+		p->sync_r = sync[0];
+		p->sync_w = sync[1];
+		p->exec_w = exec_pipe[1];
+	}
 
 	pid_t pid = spawn(p, st, flags, &pidfd);
-	if (pid < 0)
-		return cradle_err_errno(err, errno, "launch sandbox: clone3");
-	if (p->child_errno != 0) {
-		siginfo_t si;
-		int e = p->child_errno;
-		/* Our own child that nobody else knows of: wait for it here, so a
-		 * failed launch leaves no zombie behind. */
-		while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR)
+	int spawn_errno = errno;
+	if (p->new_user) {
+		close(exec_pipe[1]);
+		close(sync[0]);
+	}
+	if (pid < 0) {
+		if (p->new_user) {
+			close(exec_pipe[0]);
+			close(sync[1]);
+		}
+		return cradle_err_errno(err, spawn_errno, "launch sandbox: clone3");
+	}
+	if (p->new_user) {
+		int r = write_map(pid, "uid_map", p->uid_map ? p->uid_map : "");
+		if (r == 0)
+			r = write_map(pid, "gid_map", p->gid_map ? p->gid_map : "");
+		if (r == 0 && write(sync[1], "x", 1) != 1)
+			r = -errno;
+		close(sync[1]);   /* on failure the child reads EOF and fails "sync" */
+		char b;
+		while (read(exec_pipe[0], &b, 1) < 0 && errno == EINTR)
 			;
-		close(pidfd);
+		close(exec_pipe[0]);
+		if (r < 0 && p->child_errno == 0) {
+			syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+			reap_failed(pidfd);
+			return cradle_err_errno(err, -r, "launch sandbox: write id maps");
+		}
+	}
+	if (p->child_errno != 0) {
+		int e = p->child_errno;
+		reap_failed(pidfd);
 		return cradle_err_errno(err, e, "launch sandbox: %s", p->child_step);
 	}
 	p->pid = pid;

@@ -12,17 +12,29 @@
  * without the pipe (see docs/ARCHITECTURE.md, "Launch").
  *
  * Child steps, in order (step names as reported):
+ *   "sync"         (user namespace only) wait until the parent wrote the
+ *                  id maps; without a user namespace the spawn is vfork-like
+ *   "cgroup"       join each v1 hierarchy by writing "0" to the prepared
+ *                  cgroup.procs descriptors (v2: CLONE_INTO_CGROUP already)
  *   "sigmask"      restore an empty signal mask
  *   "propagation"  make every mount private (MS_REC|MS_PRIVATE on /)
  *   "bind-rootfs"  bind the image rootfs onto itself, chdir into it
+ *   then either the plan's ops (each names its own step: mounts, device
+ *   nodes, masks, read-only paths, sysctls, oom_score_adj), or, with no
+ *   ops, the minimal built-in sequence:
  *   "mount-proc"   proc on proc/ (nosuid,noexec,nodev)
- *   "mount-dev"    tmpfs on dev/ (nosuid,mode=755,size=64k) + null, zero,
- *                  full, random, urandom, tty nodes and fd/std* links
+ *   "mount-dev"    tmpfs on dev/ (nosuid,strictatime,mode=755,size=65536k)
+ *                  + null, zero, full, random, urandom, tty and fd links
  *   "mount-shm"    tmpfs on dev/shm (nosuid,nodev,noexec,mode=1777,size=shm)
  *   "readonly-rootfs" remount the rootfs bind read-only
- *   "pivot-root"   pivot_root(".", "."), detach the old root, chdir /
+ *   "pivot-root"   pivot_root(".", "."), detach the old root, chdir to cwd
  *   "sethostname"  when a new UTS namespace is made and hostname is set
+ *   "selinux-label" write the exec label to /proc/thread-self/attr/exec
  *   "stdio"        /dev/null on 0, 1, 2; close every other descriptor
+ *   "capabilities" drop the bounding set, ids (raw setgroups, setresgid,
+ *                  setresuid with KEEPCAPS), capset, ambient
+ *   "no-new-privs" PR_SET_NO_NEW_PRIVS
+ *   "seccomp"      load the prepared BPF program
  *   "exec"         execve(exec_path, argv, envp)
  */
 #ifndef CRADLE_LAUNCH_H
@@ -46,6 +58,32 @@ void launch_stack_free(struct launch_stack *st);  /* zero-safe */
 
 #define LAUNCH_HOSTNAME_MAX 64
 
+enum launch_op_kind {
+	LOP_MOUNT,      /* mount(source, target, fstype, flags, data) */
+	LOP_BIND_RO,    /* bind source on target, then remount it read-only */
+	LOP_MKDIR,      /* mkdirat(target, mode); EEXIST is fine */
+	LOP_MKNOD,      /* character device node target (mode, dev) */
+	LOP_SYMLINK,    /* symlink target -> source */
+	LOP_MASK,       /* a directory gets a read-only tmpfs, a file /dev/null */
+	LOP_READONLY,   /* bind target on itself, remount read-only */
+	LOP_WRITE,      /* write value to the file target (sysctls, oom) */
+};
+
+/* One child operation; paths relative to the rootfs (cwd of the child) or
+ * absolute on the host before pivot_root.  Strings must outlive the
+ * launch: they are read by the child in place. */
+struct launch_op {
+	int kind;                      /* enum launch_op_kind */
+	const char *step;              /* reported on failure */
+	const char *source, *target, *fstype, *data;
+	unsigned long flags;
+	unsigned mode;
+	unsigned long long dev;
+	const char *value;
+	size_t len;
+	bool optional;                 /* ENOENT (missing target) is not a failure */
+};
+
 struct launch_plan {
 	/* inputs (set by the caller, read by the child) */
 	const char *rootfs;            /* absolute path of the image rootfs */
@@ -56,6 +94,30 @@ struct launch_plan {
 	char hostname[LAUNCH_HOSTNAME_MAX + 1]; /* applied when new_net and set */
 	uint64_t shm_size;             /* bytes for /dev/shm when new_ipc */
 	char shm_opts[64];             /* filled by launch_start */
+
+	/* Extended plan (all optional: zero means "not asked for") */
+	const struct launch_op *ops;   /* replace the built-in mount sequence */
+	size_t n_ops;
+	const char *cwd;               /* after pivot_root; NULL = "/" */
+	int cgroup_fd;                 /* v2 leaf for CLONE_INTO_CGROUP; -1 none */
+	const int *cgroup_procs_fds;   /* v1 cgroup.procs of each hierarchy */
+	size_t n_cgroup_procs_fds;
+	bool new_user;                 /* user namespace with the maps below */
+	const char *uid_map;           /* "CONTAINER HOST LENGTH\n" */
+	const char *gid_map;
+	bool set_ids;
+	uint32_t uid, gid;
+	const uint32_t *groups;        /* supplementary groups */
+	size_t n_groups;
+	bool set_caps;
+	int cap_last;                  /* highest capability the kernel knows */
+	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+	bool no_new_privs;
+	const char *exec_label;        /* SELinux exec label; NULL none */
+	const void *seccomp;           /* struct sock_fprog *; NULL none */
+
+	/* private to launch.c */
+	int sync_r, sync_w, exec_w;
 
 	/* outputs */
 	pid_t pid;
