@@ -26,8 +26,6 @@
 #define STOP_TIMEOUT_DEFAULT 10000
 #define STOP_TIMEOUT_MAX 3600000
 
-#define NS_RANGE "is out of range (POD=0, CONTAINER=1, NODE=2, TARGET=3)"
-
 /* lookup flags */
 #define F_REQ 1          /* absent is an error */
 #define F_EMPTY_NULL 2   /* "" decodes to NULL: CRI's "unset" */
@@ -132,6 +130,28 @@ static int lookup(const msgpack_object *m, const char *key, struct ppath *p, int
 	return 1;
 }
 
+/* Decodes the object o (its path in p) into what arg points at: a value
+ * decoder for get_field(), or a map's fields for sub(). */
+typedef int (*dec_fn)(const msgpack_object *o, struct ppath *p, void *arg,
+                      struct cradle_err *err);
+
+/* Run fn on the value under key in map m, with the key on the path.
+ * Returns <0 on error, 0 when absent, else what fn returns. */
+static int get_field(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+                     dec_fn fn, void *arg, struct cradle_err *err)
+{
+	const msgpack_object *v;
+	size_t old;
+	int rc;
+
+	rc = lookup(m, key, p, flags, &v, &old, err);
+	if (rc <= 0)
+		return rc;
+	rc = fn(v, p, arg, err);
+	ppath_pop(p, old);
+	return rc;
+}
+
 static int val_map(const msgpack_object *v, const struct ppath *p, struct cradle_err *err)
 {
 	return v->type == MSGPACK_OBJECT_MAP ? 0 : expect(v, p, "map", err);
@@ -150,9 +170,15 @@ static int val_text(const msgpack_object *v, const struct ppath *p, const char *
 	return proto_check_text(*s, *n, p, err);
 }
 
-static int val_str(const msgpack_object *v, const struct ppath *p, int flags, char **out,
+struct str_arg {
+	int flags;
+	char **out;
+};
+
+static int val_str(const msgpack_object *v, struct ppath *p, void *arg,
                    struct cradle_err *err)
 {
+	const struct str_arg *a = arg;
 	const char *s;
 	size_t n;
 	int rc;
@@ -160,58 +186,40 @@ static int val_str(const msgpack_object *v, const struct ppath *p, int flags, ch
 	rc = val_text(v, p, &s, &n, err);
 	if (rc)
 		return rc;
-	if (n == 0 && (flags & F_EMPTY_NULL))
+	if (n == 0 && (a->flags & F_EMPTY_NULL))
 		return 0;
-	*out = strndup(s, n);
-	return *out ? 0 : oom(err, "decoding a string");
-}
-
-static int val_u64(const msgpack_object *v, const struct ppath *p, uint64_t max,
-                   uint64_t *out, struct cradle_err *err)
-{
-	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		return expect(v, p, "unsigned integer", err);
-	if (v->via.u64 > max)
-		return proto_fail(err, p, "%" PRIu64 " is out of range (0..%" PRIu64 ")",
-		                  v->via.u64, max);
-	*out = v->via.u64;
-	return 0;
-}
-
-static int val_i64(const msgpack_object *v, const struct ppath *p, int64_t min,
-                   int64_t max, int64_t *out, struct cradle_err *err)
-{
-	int64_t x;
-
-	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		if (v->via.u64 > (uint64_t)max)
-			return proto_fail(err, p, "%" PRIu64 " is out of range (%" PRId64
-			                  "..%" PRId64 ")", v->via.u64, min, max);
-		x = (int64_t)v->via.u64;
-	} else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		x = v->via.i64;
-	} else {
-		return expect(v, p, "integer", err);
-	}
-	if (x < min || x > max)
-		return proto_fail(err, p, "%" PRId64 " is out of range (%" PRId64 "..%"
-		                  PRId64 ")", x, min, max);
-	*out = x;
-	return 0;
+	*a->out = strndup(s, n);
+	return *a->out ? 0 : oom(err, "decoding a string");
 }
 
 static int get_str(const msgpack_object *m, const char *key, struct ppath *p, int flags,
                    char **out, struct cradle_err *err)
 {
-	const msgpack_object *v;
-	size_t old;
+	struct str_arg a = { flags, out };
+
+	return get_field(m, key, p, flags, val_str, &a, err);
+}
+
+struct strbuf_arg {
+	char *buf;
+	size_t size;
+};
+
+static int val_strbuf(const msgpack_object *v, struct ppath *p, void *arg,
+                      struct cradle_err *err)
+{
+	const struct strbuf_arg *a = arg;
+	const char *s;
+	size_t n;
 	int rc;
 
-	rc = lookup(m, key, p, flags, &v, &old, err);
-	if (rc <= 0)
-		return rc;
-	rc = val_str(v, p, flags, out, err);
-	ppath_pop(p, old);
+	rc = val_text(v, p, &s, &n, err);
+	if (!rc && n >= a->size)
+		rc = proto_fail(err, p, "string of %zu bytes exceeds %zu", n, a->size - 1);
+	if (!rc) {
+		memcpy(a->buf, s, n);
+		a->buf[n] = '\0';
+	}
 	return rc;
 }
 
@@ -219,28 +227,16 @@ static int get_str(const msgpack_object *m, const char *key, struct ppath *p, in
 static int get_strbuf(const msgpack_object *m, const char *key, struct ppath *p, int flags,
                       char *buf, size_t size, struct cradle_err *err)
 {
-	const msgpack_object *v;
-	const char *s;
-	size_t old, n;
-	int rc;
+	struct strbuf_arg a = { buf, size };
 
-	rc = lookup(m, key, p, flags, &v, &old, err);
-	if (rc <= 0)
-		return rc;
-	rc = val_text(v, p, &s, &n, err);
-	if (!rc && n >= size)
-		rc = proto_fail(err, p, "string of %zu bytes exceeds %zu", n, size - 1);
-	if (!rc) {
-		memcpy(buf, s, n);
-		buf[n] = '\0';
-	}
-	ppath_pop(p, old);
-	return rc;
+	return get_field(m, key, p, flags, val_strbuf, &a, err);
 }
 
-static int val_id(const msgpack_object *v, const struct ppath *p,
-                  char id[CRADLE_ID_LEN + 1], struct cradle_err *err)
+/* arg: char[CRADLE_ID_LEN + 1] */
+static int val_id(const msgpack_object *v, struct ppath *p, void *arg,
+                  struct cradle_err *err)
 {
+	char *id = arg;
 	char q[QUOTE_MAX];
 	const char *s;
 	size_t n;
@@ -264,46 +260,70 @@ static int val_id(const msgpack_object *v, const struct ppath *p,
 static int get_id(const msgpack_object *m, const char *key, struct ppath *p, int flags,
                   char id[CRADLE_ID_LEN + 1], struct cradle_err *err)
 {
-	const msgpack_object *v;
-	size_t old;
-	int rc;
+	return get_field(m, key, p, flags, val_id, id, err);
+}
 
-	rc = lookup(m, key, p, flags, &v, &old, err);
-	if (rc <= 0)
-		return rc;
-	rc = val_id(v, p, id, err);
-	ppath_pop(p, old);
-	return rc;
+struct u64_arg {
+	uint64_t max;
+	uint64_t *out;
+};
+
+static int val_u64(const msgpack_object *v, struct ppath *p, void *arg,
+                   struct cradle_err *err)
+{
+	const struct u64_arg *a = arg;
+
+	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return expect(v, p, "unsigned integer", err);
+	if (v->via.u64 > a->max)
+		return proto_fail(err, p, "%" PRIu64 " is out of range (0..%" PRIu64 ")",
+		                  v->via.u64, a->max);
+	*a->out = v->via.u64;
+	return 0;
 }
 
 static int get_u64(const msgpack_object *m, const char *key, struct ppath *p, int flags,
                    uint64_t max, uint64_t *out, struct cradle_err *err)
 {
-	const msgpack_object *v;
-	size_t old;
-	int rc;
+	struct u64_arg a = { max, out };
 
-	rc = lookup(m, key, p, flags, &v, &old, err);
-	if (rc <= 0)
-		return rc;
-	rc = val_u64(v, p, max, out, err);
-	ppath_pop(p, old);
-	return rc;
+	return get_field(m, key, p, flags, val_u64, &a, err);
+}
+
+struct i64_arg {
+	int64_t min, max;
+	int64_t *out;
+};
+
+static int val_i64(const msgpack_object *v, struct ppath *p, void *arg,
+                   struct cradle_err *err)
+{
+	const struct i64_arg *a = arg;
+	int64_t x;
+
+	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		if (v->via.u64 > (uint64_t)a->max)
+			return proto_fail(err, p, "%" PRIu64 " is out of range (%" PRId64
+			                  "..%" PRId64 ")", v->via.u64, a->min, a->max);
+		x = (int64_t)v->via.u64;
+	} else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		x = v->via.i64;
+	} else {
+		return expect(v, p, "integer", err);
+	}
+	if (x < a->min || x > a->max)
+		return proto_fail(err, p, "%" PRId64 " is out of range (%" PRId64 "..%"
+		                  PRId64 ")", x, a->min, a->max);
+	*a->out = x;
+	return 0;
 }
 
 static int get_i64(const msgpack_object *m, const char *key, struct ppath *p, int flags,
                    int64_t min, int64_t max, int64_t *out, struct cradle_err *err)
 {
-	const msgpack_object *v;
-	size_t old;
-	int rc;
+	struct i64_arg a = { min, max, out };
 
-	rc = lookup(m, key, p, flags, &v, &old, err);
-	if (rc <= 0)
-		return rc;
-	rc = val_i64(v, p, min, max, out, err);
-	ppath_pop(p, old);
-	return rc;
+	return get_field(m, key, p, flags, val_i64, &a, err);
 }
 
 static int get_i32(const msgpack_object *m, const char *key, struct ppath *p, int flags,
@@ -318,23 +338,21 @@ static int get_i32(const msgpack_object *m, const char *key, struct ppath *p, in
 	return rc;
 }
 
+static int val_bool(const msgpack_object *v, struct ppath *p, void *arg,
+                    struct cradle_err *err)
+{
+	bool *out = arg;
+
+	if (v->type != MSGPACK_OBJECT_BOOLEAN)
+		return expect(v, p, "boolean", err);
+	*out = v->via.boolean;
+	return 0;
+}
+
 static int get_bool(const msgpack_object *m, const char *key, struct ppath *p, int flags,
                     bool *out, struct cradle_err *err)
 {
-	const msgpack_object *v;
-	size_t old;
-	int rc;
-
-	rc = lookup(m, key, p, flags, &v, &old, err);
-	if (rc <= 0)
-		return rc;
-	rc = 0;
-	if (v->type == MSGPACK_OBJECT_BOOLEAN)
-		*out = v->via.boolean;
-	else
-		rc = expect(v, p, "boolean", err);
-	ppath_pop(p, old);
-	return rc;
+	return get_field(m, key, p, flags, val_bool, out, err);
 }
 
 static int cmp_kv_ptr(const void *a, const void *b)
@@ -376,9 +394,10 @@ static int check_dup_keys(const msgpack_object *m, const struct ppath *p,
 	return rc;
 }
 
-static int val_kvs(const msgpack_object *v, struct ppath *p, struct proto_kvs *out,
+static int val_kvs(const msgpack_object *v, struct ppath *p, void *arg,
                    struct cradle_err *err)
 {
+	struct proto_kvs *out = arg;
 	const msgpack_object_kv *kv;
 	const char *s;
 	size_t n, old;
@@ -424,180 +443,185 @@ static int val_kvs(const msgpack_object *v, struct ppath *p, struct proto_kvs *o
 static int get_kvs(const msgpack_object *m, const char *key, struct ppath *p,
                    struct proto_kvs *out, struct cradle_err *err)
 {
-	const msgpack_object *v;
-	size_t old;
-	int rc;
+	return get_field(m, key, p, 0, val_kvs, out, err);
+}
 
-	rc = lookup(m, key, p, 0, &v, &old, err);
-	if (rc <= 0)
-		return rc;
-	rc = val_kvs(v, p, out, err);
-	ppath_pop(p, old);
+static int val_strs(const msgpack_object *v, struct ppath *p, void *arg,
+                    struct cradle_err *err)
+{
+	struct proto_strs *out = arg;
+	struct str_arg a = { 0, NULL };
+	size_t old;
+	uint32_t i;
+	int rc = 0;
+
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return expect(v, p, "array", err);
+	if (v->via.array.size) {
+		out->v = calloc(v->via.array.size, sizeof(*out->v));
+		if (!out->v)
+			return oom(err, "decoding an array");
+	}
+	for (i = 0; i < v->via.array.size && !rc; i++) {
+		old = ppath_push_index(p, i);
+		a.out = &out->v[i];
+		rc = val_str(&v->via.array.ptr[i], p, &a, err);
+		if (!rc)
+			out->n++;
+		ppath_pop(p, old);
+	}
 	return rc;
 }
 
 static int get_strs(const msgpack_object *m, const char *key, struct ppath *p,
                     struct proto_strs *out, struct cradle_err *err)
 {
-	const msgpack_object *v;
-	size_t old, o2;
-	uint32_t i;
-	int rc;
+	return get_field(m, key, p, 0, val_strs, out, err);
+}
 
-	rc = lookup(m, key, p, 0, &v, &old, err);
-	if (rc <= 0)
-		return rc;
-	rc = 0;
-	if (v->type != MSGPACK_OBJECT_ARRAY) {
-		rc = expect(v, p, "array", err);
-		goto out;
+/* An enum the peer may send as its number or as its name (names[i] is
+ * value i); the texts only feed messages. */
+struct enum_desc {
+	const char *what;        /* "namespace mode" */
+	const char *numbered;    /* "POD=0, CONTAINER=1, ..." */
+	const char *listed;      /* "POD, CONTAINER, ..." */
+	size_t n;
+	const char *names[4];
+};
+
+static const struct enum_desc ns_modes = {
+	"namespace mode", "POD=0, CONTAINER=1, NODE=2, TARGET=3",
+	"POD, CONTAINER, NODE, TARGET", 4, { "POD", "CONTAINER", "NODE", "TARGET" },
+};
+
+static const struct enum_desc states = {
+	"sandbox state", "SANDBOX_READY=0, SANDBOX_NOTREADY=1",
+	"SANDBOX_READY, SANDBOX_NOTREADY", 2, { "SANDBOX_READY", "SANDBOX_NOTREADY" },
+};
+
+struct enum_arg {
+	const struct enum_desc *d;
+	int *out;
+};
+
+static int val_enum(const msgpack_object *v, struct ppath *p, void *arg,
+                    struct cradle_err *err)
+{
+	const struct enum_arg *a = arg;
+	const struct enum_desc *d = a->d;
+	char q[QUOTE_MAX];
+	size_t i;
+
+	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		if (v->via.u64 >= d->n)
+			return proto_fail(err, p, "%" PRIu64 " is out of range (%s)",
+			                  v->via.u64, d->numbered);
+		*a->out = (int)v->via.u64;
+		return 0;
 	}
-	if (v->via.array.size) {
-		out->v = calloc(v->via.array.size, sizeof(*out->v));
-		if (!out->v) {
-			rc = oom(err, "decoding an array");
-			goto out;
+	if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+		return proto_fail(err, p, "%" PRId64 " is out of range (%s)", v->via.i64,
+		                  d->numbered);
+	if (v->type != MSGPACK_OBJECT_STR)
+		return expect(v, p, "integer or string", err);
+	for (i = 0; i < d->n; i++) {
+		if (key_is(v, d->names[i], strlen(d->names[i]))) {
+			*a->out = (int)i;
+			return 0;
 		}
 	}
-	for (i = 0; i < v->via.array.size && !rc; i++) {
-		o2 = ppath_push_index(p, i);
-		rc = val_str(&v->via.array.ptr[i], p, 0, &out->v[i], err);
-		if (!rc)
-			out->n++;
-		ppath_pop(p, o2);
-	}
-out:
-	ppath_pop(p, old);
-	return rc;
+	proto_quote(q, v->via.str.ptr, v->via.str.size);
+	return proto_fail(err, p, "%s is not a %s (%s)", q, d->what, d->listed);
 }
 
 static int get_ns_mode(const msgpack_object *m, const char *key, struct ppath *p,
                        int *out, struct cradle_err *err)
 {
-	static const char *const names[] = { "POD", "CONTAINER", "NODE", "TARGET" };
-	const msgpack_object *v;
-	char q[QUOTE_MAX];
-	size_t old, i;
-	int rc;
+	struct enum_arg a = { &ns_modes, out };
 
-	rc = lookup(m, key, p, 0, &v, &old, err);
-	if (rc <= 0)
-		return rc;
-	rc = 0;
-	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		if (v->via.u64 > NS_TARGET)
-			rc = proto_fail(err, p, "%" PRIu64 " " NS_RANGE, v->via.u64);
-		else
-			*out = (int)v->via.u64;
-	} else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		rc = proto_fail(err, p, "%" PRId64 " " NS_RANGE, v->via.i64);
-	} else if (v->type == MSGPACK_OBJECT_STR) {
-		for (i = 0; i < 4; i++) {
-			if (key_is(v, names[i], strlen(names[i]))) {
-				*out = (int)i;
-				break;
-			}
-		}
-		if (i == 4) {
-			proto_quote(q, v->via.str.ptr, v->via.str.size);
-			rc = proto_fail(err, p, "%s is not a namespace mode (POD, CONTAINER, "
-			                "NODE, TARGET)", q);
-		}
-	} else {
-		rc = expect(v, p, "integer or string", err);
-	}
-	ppath_pop(p, old);
-	return rc;
+	return get_field(m, key, p, 0, val_enum, &a, err);
 }
 
 static int get_state(const msgpack_object *m, const char *key, struct ppath *p,
                      int *out, struct cradle_err *err)
 {
-	const msgpack_object *v;
-	char q[QUOTE_MAX];
-	size_t old;
-	int rc;
+	struct enum_arg a = { &states, out };
 
-	rc = lookup(m, key, p, 0, &v, &old, err);
-	if (rc <= 0)
-		return rc;
-	rc = 0;
-	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= STATE_NOTREADY) {
-		*out = (int)v->via.u64;
-	} else if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-		rc = proto_fail(err, p, "%" PRIu64 " is out of range (SANDBOX_READY=0, "
-		                "SANDBOX_NOTREADY=1)", v->via.u64);
-	} else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		rc = proto_fail(err, p, "%" PRId64 " is out of range (SANDBOX_READY=0, "
-		                "SANDBOX_NOTREADY=1)", v->via.i64);
-	} else if (v->type == MSGPACK_OBJECT_STR) {
-		if (key_is(v, "SANDBOX_READY", 13)) {
-			*out = STATE_READY;
-		} else if (key_is(v, "SANDBOX_NOTREADY", 16)) {
-			*out = STATE_NOTREADY;
-		} else {
-			proto_quote(q, v->via.str.ptr, v->via.str.size);
-			rc = proto_fail(err, p, "%s is not a sandbox state (SANDBOX_READY, "
-			                "SANDBOX_NOTREADY)", q);
+	return get_field(m, key, p, 0, val_enum, &a, err);
+}
+
+static int val_phase(const msgpack_object *v, struct ppath *p, void *arg,
+                     struct cradle_err *err)
+{
+	int *out = arg;
+	char q[QUOTE_MAX];
+	int i;
+
+	if (v->type != MSGPACK_OBJECT_STR)
+		return expect(v, p, "string", err);
+	for (i = PHASE_CREATED; i <= PHASE_EXITED; i++) {
+		if (key_is(v, proto_phase_name(i), strlen(proto_phase_name(i)))) {
+			*out = i;
+			return 0;
 		}
-	} else {
-		rc = expect(v, p, "integer or string", err);
 	}
-	ppath_pop(p, old);
-	return rc;
+	proto_quote(q, v->via.str.ptr, v->via.str.size);
+	return proto_fail(err, p, "%s is not a sandbox phase (created, running, exited)", q);
 }
 
 static int get_phase(const msgpack_object *m, const char *key, struct ppath *p,
                      int flags, int *out, struct cradle_err *err)
 {
-	const msgpack_object *v;
-	char q[QUOTE_MAX];
-	size_t old;
-	int rc, i;
-
-	rc = lookup(m, key, p, flags, &v, &old, err);
-	if (rc <= 0)
-		return rc;
-	rc = 0;
-	if (v->type != MSGPACK_OBJECT_STR) {
-		rc = expect(v, p, "string", err);
-	} else {
-		for (i = PHASE_CREATED; i <= PHASE_EXITED; i++) {
-			if (key_is(v, proto_phase_name(i), strlen(proto_phase_name(i)))) {
-				*out = i;
-				break;
-			}
-		}
-		if (i > PHASE_EXITED) {
-			proto_quote(q, v->via.str.ptr, v->via.str.size);
-			rc = proto_fail(err, p, "%s is not a sandbox phase (created, "
-			                "running, exited)", q);
-		}
-	}
-	ppath_pop(p, old);
-	return rc;
+	return get_field(m, key, p, flags, val_phase, out, err);
 }
 
-typedef int (*sub_fn)(const msgpack_object *m, struct ppath *p, void *arg,
-                      struct cradle_err *err);
+struct sub_arg {
+	dec_fn fn;
+	void *arg;
+};
+
+static int val_sub(const msgpack_object *v, struct ppath *p, void *arg,
+                   struct cradle_err *err)
+{
+	const struct sub_arg *a = arg;
+	int rc;
+
+	rc = val_map(v, p, err);
+	if (!rc)
+		rc = a->fn(v, p, a->arg, err);
+	return rc ? rc : 1;
+}
 
 /* Run fn on the map under key, with the key on the path.  Returns <0 on
  * error, 0 when absent, 1 when decoded. */
 static int sub(const msgpack_object *m, const char *key, struct ppath *p, int flags,
-               sub_fn fn, void *arg, struct cradle_err *err)
+               dec_fn fn, void *arg, struct cradle_err *err)
+{
+	struct sub_arg a = { fn, arg };
+
+	return get_field(m, key, p, flags, val_sub, &a, err);
+}
+
+/* Find the map under key and leave the key on the path for what is decoded
+ * from it.  An absent map leaves *out alone: the caller's {} stands. */
+static int enter_map(const msgpack_object *m, const char *key, struct ppath *p,
+                     const msgpack_object **out, struct cradle_err *err)
 {
 	const msgpack_object *v;
 	size_t old;
 	int rc;
 
-	rc = lookup(m, key, p, flags, &v, &old, err);
-	if (rc <= 0)
+	rc = lookup(m, key, p, 0, &v, &old, err);
+	if (rc < 0)
 		return rc;
+	if (rc == 0) {
+		ppath_push(p, key);
+		return 0;
+	}
 	rc = val_map(v, p, err);
 	if (!rc)
-		rc = fn(v, p, arg, err);
-	ppath_pop(p, old);
-	return rc ? rc : 1;
+		*out = v;
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -783,48 +807,45 @@ static int check_handler(const char *h, struct ppath *p, struct cradle_err *err)
 	return rc;
 }
 
+static int val_op(const msgpack_object *v, struct ppath *p, void *arg,
+                  struct cradle_err *err)
+{
+	int *out = arg;
+	char q[QUOTE_MAX];
+	int op;
+
+	if (v->type != MSGPACK_OBJECT_STR)
+		return expect(v, p, "string", err);
+	for (op = 0; op < OP__COUNT; op++) {
+		if (key_is(v, proto_op_name(op), strlen(proto_op_name(op)))) {
+			*out = op;
+			return 0;
+		}
+	}
+	proto_quote(q, v->via.str.ptr, v->via.str.size);
+	return proto_fail(err, p, "unknown operation %s", q);
+}
+
 static int dec_request(const msgpack_object *top, struct proto_request *req,
                        struct cradle_err *err)
 {
-	const msgpack_object *v, *args = &empty_map;
-	char q[QUOTE_MAX];
+	const msgpack_object *args = &empty_map;
 	struct ppath p;
 	size_t old;
-	int rc, op;
+	int rc;
 
 	ppath_init(&p, NULL);
 	rc = check_version(top, &p, err);
 	if (rc)
 		return rc;
-	rc = lookup(top, "op", &p, F_REQ, &v, &old, err);
-	if (rc < 0)
+	rc = get_field(top, "op", &p, F_REQ, val_op, &req->op, err);
+	if (rc)
 		return rc;
-	if (v->type != MSGPACK_OBJECT_STR)
-		return expect(v, &p, "string", err);
-	for (op = 0; op < OP__COUNT; op++) {
-		if (key_is(v, proto_op_name(op), strlen(proto_op_name(op))))
-			break;
-	}
-	if (op == OP__COUNT) {
-		proto_quote(q, v->via.str.ptr, v->via.str.size);
-		return proto_fail(err, &p, "unknown operation %s", q);
-	}
-	ppath_pop(&p, old);
-	req->op = op;
-
-	rc = lookup(top, "args", &p, 0, &v, &old, err);
-	if (rc < 0)
+	rc = enter_map(top, "args", &p, &args, err);
+	if (rc)
 		return rc;
-	if (rc > 0) {
-		rc = val_map(v, &p, err);
-		if (rc)
-			return rc;
-		args = v;
-	} else {
-		ppath_push(&p, "args");
-	}
 
-	switch (op) {
+	switch (req->op) {
 	case OP_VERSION:
 		return 0;
 	case OP_CREATE:
@@ -886,13 +907,22 @@ static void clean_message(char *dst, size_t size, const char *src, size_t len)
 	dst[o] = '\0';
 }
 
+static int val_message(const msgpack_object *v, struct ppath *p, void *arg,
+                       struct cradle_err *err)
+{
+	struct proto_reply *rep = arg;
+
+	if (v->type != MSGPACK_OBJECT_STR)
+		return expect(v, p, "string", err);
+	clean_message(rep->err.msg, sizeof(rep->err.msg), v->via.str.ptr, v->via.str.size);
+	return 0;
+}
+
 static int dec_error(const msgpack_object *m, struct ppath *p, void *arg,
                      struct cradle_err *err)
 {
 	struct proto_reply *rep = arg;
-	const msgpack_object *v;
 	int64_t code = CRADLE_INTERNAL;
-	size_t old;
 	int rc;
 
 	rc = get_i64(m, "code", p, F_REQ, INT32_MIN, INT32_MAX, &code, err);
@@ -901,20 +931,9 @@ static int dec_error(const msgpack_object *m, struct ppath *p, void *arg,
 	/* ok:false with code OK would read as success to a careless caller */
 	rep->err.code = code == CRADLE_OK ? CRADLE_INTERNAL : (int)code;
 	rep->err.msg[0] = '\0';
-	rc = lookup(m, "message", p, 0, &v, &old, err);
-	if (rc < 0)
+	rc = get_field(m, "message", p, 0, val_message, rep, err);
+	if (rc)
 		return rc;
-	if (rc > 0) {
-		rc = 0;
-		if (v->type != MSGPACK_OBJECT_STR)
-			rc = expect(v, p, "string", err);
-		else
-			clean_message(rep->err.msg, sizeof(rep->err.msg), v->via.str.ptr,
-			              v->via.str.size);
-		ppath_pop(p, old);
-		if (rc)
-			return rc;
-	}
 	if (!rep->err.msg[0])
 		snprintf(rep->err.msg, sizeof(rep->err.msg), "%s",
 		         cradle_code_name(rep->err.code));
@@ -933,43 +952,31 @@ static int dec_status(const msgpack_object *m, struct ppath *p, void *arg,
 	return dec_sandbox(m, p, &rep->sandboxes[0], err);
 }
 
-static int dec_list(const msgpack_object *res, struct ppath *p, struct proto_reply *rep,
-                    struct cradle_err *err)
+static int val_sandboxes(const msgpack_object *v, struct ppath *p, void *arg,
+                         struct cradle_err *err)
 {
-	const msgpack_object *v;
-	size_t old, o2;
+	struct proto_reply *rep = arg;
+	size_t old;
 	uint32_t i, n;
-	int rc;
+	int rc = 0;
 
-	rc = lookup(res, "sandboxes", p, F_REQ, &v, &old, err);
-	if (rc < 0)
-		return rc;
-	rc = 0;
-	if (v->type != MSGPACK_OBJECT_ARRAY) {
-		rc = expect(v, p, "array", err);
-		goto out;
-	}
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return expect(v, p, "array", err);
 	n = v->via.array.size;
-	if (n > PROTO_MAX_LIST_REPLY) {
-		rc = proto_fail(err, p, "%u sandboxes exceed %d", n, PROTO_MAX_LIST_REPLY);
-		goto out;
-	}
+	if (n > PROTO_MAX_LIST_REPLY)
+		return proto_fail(err, p, "%u sandboxes exceed %d", n, PROTO_MAX_LIST_REPLY);
 	if (n) {
 		rep->sandboxes = calloc(n, sizeof(*rep->sandboxes));
-		if (!rep->sandboxes) {
-			rc = oom(err, "decoding a reply");
-			goto out;
-		}
+		if (!rep->sandboxes)
+			return oom(err, "decoding a reply");
 	}
 	for (i = 0; i < n && !rc; i++) {
 		pod_config_init(&rep->sandboxes[i].config);
 		rep->n_sandboxes++;
-		o2 = ppath_push_index(p, i);
+		old = ppath_push_index(p, i);
 		rc = dec_sandbox(&v->via.array.ptr[i], p, &rep->sandboxes[i], err);
-		ppath_pop(p, o2);
+		ppath_pop(p, old);
 	}
-out:
-	ppath_pop(p, old);
 	return rc;
 }
 
@@ -977,10 +984,8 @@ static int dec_reply(const msgpack_object *top, struct proto_reply *rep,
                      struct cradle_err *err)
 {
 	const msgpack_object *res = &empty_map;
-	const msgpack_object *v;
 	uint64_t api = 0;
 	struct ppath p;
-	size_t old;
 	int rc;
 
 	ppath_init(&p, NULL);
@@ -995,17 +1000,9 @@ static int dec_reply(const msgpack_object *top, struct proto_reply *rep,
 		return rc < 0 ? rc : 0;
 	}
 	/* an absent result reads as {}: stop and remove need nothing more */
-	rc = lookup(top, "result", &p, 0, &v, &old, err);
-	if (rc < 0)
+	rc = enter_map(top, "result", &p, &res, err);
+	if (rc)
 		return rc;
-	if (rc > 0) {
-		rc = val_map(v, &p, err);
-		if (rc)
-			return rc;
-		res = v;
-	} else {
-		ppath_push(&p, "result");
-	}
 	switch (rep->op) {
 	case OP_VERSION:
 		rc = get_strbuf(res, "version", &p, F_REQ, rep->version.version,
@@ -1032,7 +1029,7 @@ static int dec_reply(const msgpack_object *top, struct proto_reply *rep,
 		rc = sub(res, "sandbox", &p, F_REQ, dec_status, rep, err);
 		return rc < 0 ? rc : 0;
 	case OP_LIST:
-		return dec_list(res, &p, rep, err);
+		return get_field(res, "sandboxes", &p, F_REQ, val_sandboxes, rep, err);
 	default:
 		return 0;
 	}
