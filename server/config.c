@@ -1,15 +1,108 @@
-/* config.c - defaults, the INI file and validation. */
+/* config.c - defaults, the INI file and validation.
+ *
+ * inih splits lines into sections, keys and values, but the build Debian
+ * ships has traits that would let a bad file through or misplace errors:
+ * it keeps parsing after an error, reads an indented line as the
+ * continuation of the previous value, never reports a section header
+ * without keys, silently splits lines longer than its buffer and cuts
+ * section names at 49 bytes.  So cradle feeds it through its own line
+ * reader (read_line), which counts lines, handles section headers itself,
+ * strips indentation, rejects over-long lines and stops at the first
+ * error; inih is left with "key = value" and comments.
+ *
+ * Every key is described once, in the tables below, so that parsing and
+ * config_fprint cannot drift apart.
+ */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "../proto/proto.h"
+#include "../worker/spec.h"
+
+#define RUNTIME_NAME_MAX 253    /* as requests' runtime_handler (proto/codec.c) */
+
+/* ---- runtimes ---- */
+
+static void
+runtime_fini(struct runtime_config *rt)
+{
+	free(rt->name);
+	free(rt->type);
+	free(rt->path);
+	proto_strs_fini(&rt->pod_annotations);
+	free(rt->seccomp_default);
+	memset(rt, 0, sizeof(*rt));
+}
+
+static void
+runtimes_clear(struct daemon_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_runtimes; i++)
+		runtime_fini(&cfg->runtimes[i]);
+	free(cfg->runtimes);
+	cfg->runtimes = NULL;
+	cfg->n_runtimes = 0;
+}
+
+/* Append a runtime with the defaults of an empty [runtime.NAME] section.
+ * Every string is non-NULL ("" = unset) so that users need no NULL checks. */
+static struct runtime_config *
+runtime_add(struct daemon_config *cfg, const char *name)
+{
+	struct runtime_config *v = realloc(cfg->runtimes, (cfg->n_runtimes + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	cfg->runtimes = v;
+	struct runtime_config *rt = &v[cfg->n_runtimes];
+	memset(rt, 0, sizeof(*rt));
+	rt->name = strdup(name);
+	rt->type = strdup(CRADLE_DEFAULT_RUNTIME_TYPE);
+	rt->path = strdup("");
+	rt->seccomp_default = strdup("");
+	if (rt->name == NULL || rt->type == NULL || rt->path == NULL || rt->seccomp_default == NULL) {
+		runtime_fini(rt);
+		return NULL;
+	}
+	cfg->n_runtimes++;
+	return rt;
+}
+
+const struct runtime_config *
+config_runtime(const struct daemon_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_runtimes; i++)
+		if (strcmp(cfg->runtimes[i].name, name) == 0)
+			return &cfg->runtimes[i];
+	return NULL;
+}
+
+bool
+config_runtime_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > RUNTIME_NAME_MAX || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '.' && name[i] != '_' &&
+		    name[i] != '-')
+			return false;
+	return true;
+}
+
+/* ---- defaults ---- */
 
 void
 config_defaults(struct daemon_config *cfg)
@@ -34,12 +127,138 @@ config_defaults(struct daemon_config *cfg)
 		exe[n] = '\0';
 		snprintf(cfg->rootfs, sizeof(cfg->rootfs), "%s/rootfs", dirname(exe));
 	}
+	snprintf(cfg->image, sizeof(cfg->image), "%s", CRADLE_DEFAULT_IMAGE);
+	snprintf(cfg->default_runtime, sizeof(cfg->default_runtime), "%s", CRADLE_DEFAULT_RUNTIME);
+	snprintf(cfg->cgroup_root, sizeof(cfg->cgroup_root), "%s", CRADLE_DEFAULT_CGROUP_ROOT);
+	/* go-selinux's default: categories c0..c1023 */
+	cfg->selinux_category_range = 1024;
+	/* Out of memory here leaves no runtime; config_validate retries and
+	 * reports it, as this function cannot. */
+	(void)runtime_add(cfg, CRADLE_DEFAULT_RUNTIME);
 }
+
+void
+config_fini(struct daemon_config *cfg)
+{
+	runtimes_clear(cfg);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ---- the key tables ---- */
+
+enum key_type {
+	K_PATH,      /* absolute path */
+	K_OPT_PATH,  /* "" or an absolute path */
+	K_INT,       /* decimal int in [min, max] */
+	K_SIZE,      /* bytes, optional k/m/g suffix, not 0 */
+	K_BOOL,      /* true/false, yes/no, 1/0 */
+	K_NAME,      /* a runtime handler name */
+	K_REF,       /* a non-empty word without blanks (image reference, runtime type) */
+	K_CGROUP,    /* absolute cgroup path without empty, "." or ".." components */
+	K_GLOBS,     /* comma-separated Go path.Match patterns -> struct proto_strs */
+	K_SECCOMP,   /* "", runtime/default, unconfined, localhost/<absolute path> */
+};
+
+struct key_def {
+	const char *name;
+	enum key_type type;
+	size_t off;   /* in struct daemon_config, or struct runtime_config for [runtime.NAME] */
+	size_t len;   /* bytes of a char array; 0 for a malloc'd char * */
+	long min, max;
+};
+
+#define FIELD_LEN(type, field) sizeof(((struct type *)0)->field)
+#define C_ARR(k, t, field) \
+	{ k, t, offsetof(struct daemon_config, field), FIELD_LEN(daemon_config, field), 0, 0 }
+#define C_VAL(k, t, field) { k, t, offsetof(struct daemon_config, field), 0, 0, 0 }
+#define C_INT(k, field, lo, hi) { k, K_INT, offsetof(struct daemon_config, field), 0, lo, hi }
+#define R_VAL(k, t, field) { k, t, offsetof(struct runtime_config, field), 0, 0, 0 }
+
+static const struct key_def cradled_keys[] = {
+	C_ARR("root", K_PATH, root),
+	C_ARR("state", K_PATH, state),
+	C_INT("workers", workers, 1, 1024),
+	C_INT("queue_depth", queue_depth, 1, 1 << 20),
+	C_INT("contexts", contexts, 1, 65536),
+	{ NULL, 0, 0, 0, 0, 0 },
+};
+
+static const struct key_def sandbox_keys[] = {
+	C_ARR("rootfs", K_PATH, rootfs),
+	C_ARR("image", K_REF, image),
+	C_VAL("shm_size", K_SIZE, shm_size),
+	C_ARR("default_runtime", K_NAME, default_runtime),
+	C_VAL("restrict_oom_score_adj", K_BOOL, restrict_oom_score_adj),
+	C_VAL("enable_unprivileged_ports", K_BOOL, enable_unprivileged_ports),
+	C_VAL("enable_unprivileged_icmp", K_BOOL, enable_unprivileged_icmp),
+	C_ARR("cgroup_root", K_CGROUP, cgroup_root),
+	{ NULL, 0, 0, 0, 0, 0 },
+};
+
+static const struct key_def selinux_keys[] = {
+	C_VAL("enable", K_BOOL, selinux_enable),
+	/* Two categories at least: a level is a pair of distinct ones.  At
+	 * most c0..c1023, what the policies and go-selinux use. */
+	C_INT("category_range", selinux_category_range, 2, 1024),
+	C_ARR("contexts", K_OPT_PATH, selinux_contexts),
+	{ NULL, 0, 0, 0, 0, 0 },
+};
+
+static const struct key_def runtime_keys[] = {
+	R_VAL("type", K_REF, type),
+	R_VAL("path", K_OPT_PATH, path),
+	R_VAL("pod_annotations", K_GLOBS, pod_annotations),
+	R_VAL("vm", K_BOOL, vm),
+	R_VAL("seccomp_default", K_SECCOMP, seccomp_default),
+	{ NULL, 0, 0, 0, 0, 0 },
+};
+
+enum section { SEC_NONE, SEC_CRADLED, SEC_SANDBOX, SEC_SELINUX, SEC_RUNTIME };
+
+static const struct {
+	const char *name;
+	const struct key_def *keys;
+} sections[] = {
+	[SEC_CRADLED] = { "cradled", cradled_keys },
+	[SEC_SANDBOX] = { "sandbox", sandbox_keys },
+	[SEC_SELINUX] = { "selinux", selinux_keys },
+	[SEC_RUNTIME] = { "runtime.", runtime_keys },
+};
+
+/* ---- value parsers ---- */
 
 struct parse_ctx {
 	struct daemon_config *cfg;
-	char msg[256];
+	FILE *f;
+	char *buf;              /* getline's */
+	size_t cap;
+	int lineno;             /* of the line inih is working on */
+	enum section sect;
+	char sect_name[256];    /* in full (inih's copy is cut at 49 bytes) */
+	size_t rt;              /* SEC_RUNTIME: index in cfg->runtimes */
+	unsigned sects_seen;    /* bit per enum section */
+	unsigned keys_seen;     /* bit per key of the current section */
+	bool file_runtimes;     /* a [runtime.*] section was read */
+	int err_line;           /* first error: line (0: none), message, code */
+	int err_code;
+	char msg[CRADLE_ERR_MSG_MAX];
 };
+
+/* Record the first error only: later ones may be its consequences. */
+__attribute__((format(printf, 3, 4))) static int
+fail(struct parse_ctx *p, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->err_line != 0)
+		return 0;
+	p->err_line = p->lineno > 0 ? p->lineno : 1;
+	p->err_code = code;
+	va_start(ap, fmt);
+	vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+	va_end(ap);
+	return 0;
+}
 
 static bool
 parse_int(const char *v, long min, long max, long *out)
@@ -59,8 +278,10 @@ parse_size(const char *v, uint64_t *out)
 {
 	char *end;
 	errno = 0;
+	if (!isdigit((unsigned char)v[0]))
+		return false;
 	unsigned long long x = strtoull(v, &end, 10);
-	if (errno != 0 || end == v || v[0] == '-')
+	if (errno != 0 || end == v)
 		return false;
 	unsigned shift = 0;
 	switch (*end) {
@@ -76,14 +297,335 @@ parse_size(const char *v, uint64_t *out)
 }
 
 static bool
-set_path(char *dst, size_t len, const char *v, char *msg, size_t mlen, const char *key)
+parse_bool(const char *v, bool *out)
 {
-	if (v[0] != '/' || strlen(v) >= len) {
-		snprintf(msg, mlen, "%s: \"%s\" is not an absolute path shorter than %zu", key, v, len);
-		return false;
+	static const char *const yes[] = { "true", "yes", "1" }, *const no[] = { "false", "no", "0" };
+
+	for (size_t i = 0; i < 3; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
 	}
-	snprintf(dst, len, "%s", v);
+	return false;
+}
+
+static bool
+is_word(const char *v)
+{
+	if (v[0] == '\0')
+		return false;
+	for (; *v != '\0'; v++)
+		if (isspace((unsigned char)*v) || iscntrl((unsigned char)*v))
+			return false;
 	return true;
+}
+
+/* "/a/b": absolute, no empty (so no trailing '/'), "." or ".." component.
+ * The cgroups path is "<root>/<id>", and a ".." could leave the tree the
+ * daemon is meant to manage. */
+static bool
+cgroup_path_ok(const char *v)
+{
+	if (v[0] != '/' || !is_word(v))
+		return false;
+	for (const char *c = v; *c == '/'; ) {
+		const char *e = strchrnul(c + 1, '/');
+		size_t n = (size_t)(e - c - 1);
+		if (n == 0 || (n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
+			return false;
+		c = e;
+	}
+	return true;
+}
+
+/* One character (or range end) of a class in a Go path.Match pattern. */
+static bool
+glob_class_char(const char **pp)
+{
+	const char *p = *pp;
+
+	if (*p == '\0' || *p == '-' || *p == ']')
+		return false;
+	if (*p == '\\' && *++p == '\0')
+		return false;
+	*pp = p + 1;
+	return true;
+}
+
+/* Go's path.Match syntax.  A pattern Go calls malformed (ErrBadPattern)
+ * never matches in the reference, and fnmatch would read it differently,
+ * so such a pattern is refused at start-up rather than silently dead. */
+static bool
+glob_ok(const char *p)
+{
+	while (*p != '\0') {
+		if (*p == '\\') {
+			if (p[1] == '\0')
+				return false;
+			p += 2;
+		} else if (*p == '[') {
+			int n = 0;
+			if (*++p == '^')
+				p++;
+			for (;;) {
+				if (*p == ']' && n > 0) {
+					p++;
+					break;
+				}
+				if (!glob_class_char(&p))
+					return false;
+				if (*p == '-') {
+					p++;
+					if (!glob_class_char(&p))
+						return false;
+				}
+				n++;
+			}
+		} else {
+			p++;
+		}
+	}
+	return true;
+}
+
+/* "a, b*,,c" -> {"a", "b*", "c"}: blanks around items and empty items are
+ * dropped, so a trailing comma or a line-up with spaces is harmless. */
+static int
+parse_globs(struct parse_ctx *p, const char *key, const char *v, struct proto_strs *out)
+{
+	struct proto_strs list = { 0 };
+	char *copy = strdup(v);
+
+	if (copy == NULL)
+		return fail(p, CRADLE_RESOURCE_EXHAUSTED, "%s: out of memory", key);
+	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (isspace((unsigned char)*tok))
+			tok++;
+		char *end = tok + strlen(tok);
+		while (end > tok && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (*tok == '\0')
+			continue;
+		if (!glob_ok(tok)) {
+			fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is not a valid glob pattern", key,
+			     tok);
+			goto err;
+		}
+		if (proto_strs_add(&list, tok) < 0) {
+			fail(p, CRADLE_RESOURCE_EXHAUSTED, "%s: out of memory", key);
+			goto err;
+		}
+	}
+	free(copy);
+	proto_strs_fini(out);
+	*out = list;
+	return 1;
+err:
+	free(copy);
+	proto_strs_fini(&list);
+	return 0;
+}
+
+/* Store a checked string in a char array or a malloc'd char *. */
+static int
+store_str(struct parse_ctx *p, void *base, const struct key_def *kd, const char *v)
+{
+	char *field = (char *)base + kd->off;
+
+	if (kd->len != 0) {
+		if (strlen(v) >= kd->len)
+			return fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%.64s...\" is longer than %zu bytes",
+			            kd->name, v, kd->len - 1);
+		memcpy(field, v, strlen(v) + 1);
+		return 1;
+	}
+	char *dup = strdup(v);
+	if (dup == NULL)
+		return fail(p, CRADLE_RESOURCE_EXHAUSTED, "%s: out of memory", kd->name);
+	free(*(char **)field);
+	*(char **)field = dup;
+	return 1;
+}
+
+static int
+set_value(struct parse_ctx *p, void *base, const struct key_def *kd, const char *v)
+{
+	void *field = (char *)base + kd->off;
+	long x;
+
+	switch (kd->type) {
+	case K_PATH:
+	case K_OPT_PATH:
+		if (v[0] == '\0' && kd->type == K_OPT_PATH)
+			break;
+		if (v[0] != '/')
+			return fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is not an absolute path",
+			            kd->name, v);
+		break;
+	case K_INT:
+		if (!parse_int(v, kd->min, kd->max, &x))
+			return fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is not an integer in %ld..%ld",
+			            kd->name, v, kd->min, kd->max);
+		*(int *)field = (int)x;
+		return 1;
+	case K_SIZE:
+		if (!parse_size(v, field) || *(uint64_t *)field == 0)
+			return fail(p, CRADLE_INVALID_ARGUMENT,
+			            "%s: \"%s\" is not a size (bytes, or a number with k, m or g)",
+			            kd->name, v);
+		return 1;
+	case K_BOOL:
+		if (!parse_bool(v, field))
+			return fail(p, CRADLE_INVALID_ARGUMENT,
+			            "%s: \"%s\" is not a boolean (true/false, yes/no, 1/0)", kd->name, v);
+		return 1;
+	case K_NAME:
+		if (!config_runtime_name_ok(v))
+			return fail(p, CRADLE_INVALID_ARGUMENT,
+			            "%s: \"%s\" is not a valid runtime name (up to %d letters, digits, "
+			            "'.', '_' or '-')", kd->name, v, RUNTIME_NAME_MAX);
+		break;
+	case K_REF:
+		if (!is_word(v))
+			return fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is empty or contains blanks",
+			            kd->name, v);
+		break;
+	case K_CGROUP:
+		if (!cgroup_path_ok(v))
+			return fail(p, CRADLE_INVALID_ARGUMENT,
+			            "%s: \"%s\" is not an absolute cgroup path without empty, \".\" or "
+			            "\"..\" components", kd->name, v);
+		break;
+	case K_GLOBS:
+		return parse_globs(p, kd->name, v, field);
+	case K_SECCOMP:
+		if (v[0] != '\0' && strcmp(v, "runtime/default") != 0 && strcmp(v, "unconfined") != 0 &&
+		    !(strncmp(v, "localhost/", 10) == 0 && v[10] == '/'))
+			return fail(p, CRADLE_INVALID_ARGUMENT,
+			            "%s: \"%s\" is not \"\", \"runtime/default\", \"unconfined\" or "
+			            "\"localhost/<absolute path>\"", kd->name, v);
+		break;
+	}
+	return store_str(p, base, kd, v);
+}
+
+/* ---- the file ---- */
+
+/* inih's find_chars_or_comment: the first of chars, or an inline ";"
+ * comment (one after a blank), or the end. */
+static const char *
+find_chars_or_comment(const char *s, const char *chars)
+{
+	bool blank = false;
+
+	for (; *s != '\0' && strchr(chars, *s) == NULL && !(blank && *s == ';'); s++)
+		blank = isspace((unsigned char)*s);
+	return s;
+}
+
+static int
+on_section(struct parse_ctx *p, const char *name)
+{
+	struct daemon_config *c = p->cfg;
+	enum section s = SEC_NONE;
+
+	snprintf(p->sect_name, sizeof(p->sect_name), "%s", name);
+	p->keys_seen = 0;
+	p->sect = SEC_NONE;
+	for (enum section i = SEC_CRADLED; i <= SEC_SELINUX; i++)
+		if (strcmp(name, sections[i].name) == 0)
+			s = i;
+	if (s != SEC_NONE) {
+		if (p->sects_seen & (1u << s))
+			return fail(p, CRADLE_INVALID_ARGUMENT, "section [%s] appears twice", name);
+		p->sects_seen |= 1u << s;
+		p->sect = s;
+		return 1;
+	}
+	if (strncmp(name, "runtime.", 8) != 0)
+		return fail(p, CRADLE_INVALID_ARGUMENT, "unknown section [%s]", name);
+	const char *rname = name + 8;
+	if (!config_runtime_name_ok(rname))
+		return fail(p, CRADLE_INVALID_ARGUMENT,
+		            "[%s]: \"%s\" is not a valid runtime name (up to %d letters, digits, '.', "
+		            "'_' or '-')", name, rname, RUNTIME_NAME_MAX);
+	/* Runtimes in the file replace the default set instead of adding to
+	 * it, so a node can do without runc. */
+	if (!p->file_runtimes) {
+		runtimes_clear(c);
+		p->file_runtimes = true;
+	}
+	if (config_runtime(c, rname) != NULL)
+		return fail(p, CRADLE_INVALID_ARGUMENT, "section [%s] appears twice", name);
+	if (runtime_add(c, rname) == NULL)
+		return fail(p, CRADLE_RESOURCE_EXHAUSTED, "[%s]: out of memory", name);
+	p->rt = c->n_runtimes - 1;
+	p->sect = SEC_RUNTIME;
+	return 1;
+}
+
+/* inih's reader: one line per call, so inih's line count stays ours. */
+static char *
+read_line(char *out, int size, void *arg)
+{
+	struct parse_ctx *p = arg;
+
+	if (p->err_line != 0) /* stop at the first error */
+		return NULL;
+	ssize_t n = getline(&p->buf, &p->cap, p->f);
+	if (n < 0)
+		return NULL;
+	p->lineno++;
+	char *s = p->buf;
+	if ((size_t)n != strlen(s)) {
+		fail(p, CRADLE_INVALID_ARGUMENT, "line contains a NUL byte");
+		return NULL;
+	}
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	if (p->lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;
+	/* inih would take an indented line for the continuation of the
+	 * previous value. */
+	while (isspace((unsigned char)*s))
+		s++;
+	/* inih splits a longer line into two */
+	if (strlen(s) + 2 > (size_t)size) {
+		fail(p, CRADLE_INVALID_ARGUMENT, "line is longer than %d characters", size - 2);
+		return NULL;
+	}
+	if (*s == '[') {
+		char *e = (char *)find_chars_or_comment(s + 1, "]");
+		if (*e != ']') {
+			fail(p, CRADLE_INVALID_ARGUMENT, "section header without \"]\"");
+			return NULL;
+		}
+		const char *rest = e + 1;
+		while (isspace((unsigned char)*rest))
+			rest++;
+		if (*rest != '\0' && *rest != ';' && *rest != '#') {
+			fail(p, CRADLE_INVALID_ARGUMENT, "text after the section header");
+			return NULL;
+		}
+		*e = '\0';
+		if (!on_section(p, s + 1))
+			return NULL;
+		*e = ']';
+	} else if (*s != '\0' && *s != ';' && *s != '#') {
+		const char *e = find_chars_or_comment(s, "=:");
+		if (*e != '=' && *e != ':') {
+			fail(p, CRADLE_INVALID_ARGUMENT, "expected \"key = value\"");
+			return NULL;
+		}
+	}
+	memcpy(out, s, strlen(s) + 1);
+	return out;
 }
 
 static int
@@ -91,69 +633,56 @@ on_key(void *arg, const char *section, const char *key, const char *value)
 {
 	struct parse_ctx *p = arg;
 	struct daemon_config *c = p->cfg;
-	long x;
+	(void)section; /* cut at 49 bytes: p->sect_name is the full name */
 
-	if (key == NULL) /* a section header alone */
-		return strcmp(section, "cradled") == 0 || strcmp(section, "sandbox") == 0 ||
-		       (snprintf(p->msg, sizeof(p->msg), "unknown section [%s]", section), 0);
-	if (strcmp(section, "cradled") == 0) {
-		if (strcmp(key, "root") == 0)
-			return set_path(c->root, sizeof(c->root), value, p->msg, sizeof(p->msg), key);
-		if (strcmp(key, "state") == 0)
-			return set_path(c->state, sizeof(c->state), value, p->msg, sizeof(p->msg), key);
-		if (strcmp(key, "workers") == 0) {
-			if (!parse_int(value, 1, 1024, &x))
-				goto bad;
-			c->workers = (int)x;
-			return 1;
-		}
-		if (strcmp(key, "queue_depth") == 0) {
-			if (!parse_int(value, 1, 1 << 20, &x))
-				goto bad;
-			c->queue_depth = (int)x;
-			return 1;
-		}
-		if (strcmp(key, "contexts") == 0) {
-			if (!parse_int(value, 1, 65536, &x))
-				goto bad;
-			c->contexts = (int)x;
-			return 1;
-		}
-	} else if (strcmp(section, "sandbox") == 0) {
-		if (strcmp(key, "rootfs") == 0)
-			return set_path(c->rootfs, sizeof(c->rootfs), value, p->msg, sizeof(p->msg), key);
-		if (strcmp(key, "shm_size") == 0) {
-			if (!parse_size(value, &c->shm_size) || c->shm_size == 0)
-				goto bad;
-			return 1;
-		}
-	} else {
-		snprintf(p->msg, sizeof(p->msg), "unknown section [%s]", section);
+	if (key == NULL) /* a header alone, if inih was built to report those */
+		return 1;
+	if (p->sect == SEC_NONE)
+		return fail(p, CRADLE_INVALID_ARGUMENT, "key \"%s\" is outside any section", key);
+	const struct key_def *keys = sections[p->sect].keys;
+	size_t i;
+	for (i = 0; keys[i].name != NULL && strcmp(keys[i].name, key) != 0; i++)
+		;
+	if (keys[i].name == NULL)
+		return fail(p, CRADLE_INVALID_ARGUMENT, "unknown key \"%s\" in [%s]", key, p->sect_name);
+	if (p->keys_seen & (1u << i))
+		return fail(p, CRADLE_INVALID_ARGUMENT, "key \"%s\" is set twice in [%s]", key,
+		            p->sect_name);
+	p->keys_seen |= 1u << i;
+	void *base = p->sect == SEC_RUNTIME ? (void *)&c->runtimes[p->rt] : (void *)c;
+	if (!set_value(p, base, &keys[i], value))
 		return 0;
-	}
-	snprintf(p->msg, sizeof(p->msg), "unknown key \"%s\" in [%s]", key, section);
-	return 0;
-bad:
-	snprintf(p->msg, sizeof(p->msg), "%s: bad value \"%s\"", key, value);
-	return 0;
+	if (p->sect == SEC_SANDBOX && strcmp(key, "default_runtime") == 0)
+		c->default_runtime_line = p->lineno;
+	return 1;
 }
 
 int
 config_load(struct daemon_config *cfg, const char *path, bool explicit, struct cradle_err *err)
 {
 	struct parse_ctx p = { .cfg = cfg };
-	FILE *f = fopen(path, "re");
 
-	if (f == NULL) {
+	p.f = fopen(path, "re");
+	if (p.f == NULL) {
 		if (errno == ENOENT && !explicit)
 			return 0;
 		return cradle_err_errno(err, errno, "%s", path);
 	}
-	int line = ini_parse_file(f, on_key, &p);
-	fclose(f);
+	snprintf(cfg->config_file, sizeof(cfg->config_file), "%s", path);
+	int line = ini_parse_stream(read_line, &p, on_key, &p);
+	int read_errno = ferror(p.f) ? errno : 0;
+	fclose(p.f);
+	free(p.buf);
+	if (read_errno != 0)
+		return cradle_err_errno(err, read_errno, "%s:%d", path, p.lineno + 1);
+	/* inih's own complaint, if any, is on a line before ours (it parses
+	 * only what read_line passed), so the earlier one wins. */
+	if (line > 0 && (p.err_line == 0 || line < p.err_line))
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s:%d: syntax error", path, line);
+	if (p.err_line != 0)
+		return cradle_err_set(err, p.err_code, "%s:%d: %s", path, p.err_line, p.msg);
 	if (line != 0)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s:%d: %s", path, line,
-		                      p.msg[0] ? p.msg : "syntax error");
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "%s: out of memory", path);
 	return 0;
 }
 
@@ -165,14 +694,106 @@ config_validate(struct daemon_config *cfg, struct cradle_err *err)
 	if (cfg->workers < 1 || cfg->queue_depth < 1 || cfg->contexts < 1)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "workers, queue_depth and contexts must be at least 1");
+	if (cfg->n_runtimes == 0 && runtime_add(cfg, CRADLE_DEFAULT_RUNTIME) == NULL)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "default runtime: out of memory");
+	if (config_runtime(cfg, cfg->default_runtime) == NULL) {
+		/* Name where the name came from: the key's line, or the file
+		 * whose runtimes replaced the default "runc". */
+		char where[4200] = "";
+		if (cfg->config_file[0] != '\0' && cfg->default_runtime_line > 0)
+			snprintf(where, sizeof(where), "%s:%d: ", cfg->config_file,
+			         cfg->default_runtime_line);
+		else if (cfg->config_file[0] != '\0')
+			snprintf(where, sizeof(where), "%s: ", cfg->config_file);
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "%sdefault runtime \"%s\" is not configured", where,
+		                      cfg->default_runtime);
+	}
 	return 0;
+}
+
+/* ---- printing ---- */
+
+static void
+print_size(FILE *f, uint64_t v)
+{
+	static const char suffix[] = "gmk";
+
+	for (int i = 0; i < 3; i++) {
+		unsigned shift = 30 - 10 * (unsigned)i;
+		if (v % (1ull << shift) == 0) {
+			fprintf(f, "%llu%c", (unsigned long long)(v >> shift), suffix[i]);
+			return;
+		}
+	}
+	fprintf(f, "%llu", (unsigned long long)v);
+}
+
+static bool
+is_empty(const struct key_def *kd, const char *field)
+{
+	switch (kd->type) {
+	case K_INT:
+	case K_SIZE:
+	case K_BOOL:
+		return false;
+	case K_GLOBS:
+		return ((const struct proto_strs *)(const void *)field)->n == 0;
+	default: {
+		const char *s = kd->len != 0 ? field : *(char *const *)field;
+		return s == NULL || s[0] == '\0';
+	}
+	}
+}
+
+static void
+print_keys(FILE *f, const struct key_def *keys, const void *base)
+{
+	for (const struct key_def *kd = keys; kd->name != NULL; kd++) {
+		const char *field = (const char *)base + kd->off;
+		/* "key =" for an empty value: no trailing blank */
+		fprintf(f, "%s =%s", kd->name, is_empty(kd, field) ? "" : " ");
+		switch (kd->type) {
+		case K_INT:
+			fprintf(f, "%d", *(const int *)field);
+			break;
+		case K_SIZE:
+			print_size(f, *(const uint64_t *)field);
+			break;
+		case K_BOOL:
+			fputs(*(const bool *)field ? "true" : "false", f);
+			break;
+		case K_GLOBS: {
+			const struct proto_strs *l = (const void *)field;
+			for (size_t i = 0; i < l->n; i++)
+				fprintf(f, "%s%s", i ? ", " : "", l->v[i]);
+			break;
+		}
+		default: {
+			const char *s = kd->len != 0 ? field : *(char *const *)field;
+			fputs(s != NULL ? s : "", f);
+			break;
+		}
+		}
+		fputc('\n', f);
+	}
+}
+
+void
+config_fprint(FILE *f, const struct daemon_config *c)
+{
+	for (enum section s = SEC_CRADLED; s <= SEC_SELINUX; s++) {
+		fprintf(f, "%s[%s]\n", s == SEC_CRADLED ? "" : "\n", sections[s].name);
+		print_keys(f, sections[s].keys, c);
+	}
+	for (size_t i = 0; i < c->n_runtimes; i++) {
+		fprintf(f, "\n[runtime.%s]\n", c->runtimes[i].name);
+		print_keys(f, runtime_keys, &c->runtimes[i]);
+	}
 }
 
 void
 config_print(const struct daemon_config *c)
 {
-	printf("[cradled]\nroot = %s\nstate = %s\nworkers = %d\nqueue_depth = %d\ncontexts = %d\n\n"
-	       "[sandbox]\nrootfs = %s\nshm_size = %llu\n",
-	       c->root, c->state, c->workers, c->queue_depth, c->contexts, c->rootfs,
-	       (unsigned long long)c->shm_size);
+	config_fprint(stdout, c);
 }

@@ -25,6 +25,22 @@ struct daemon_config {
 	int queue_depth;          /* jobs waiting for a worker */
 	int contexts;             /* nng contexts (requests in flight) */
 	uint64_t shm_size;        /* bytes of each sandbox's /dev/shm */
+	char image[4096];         /* the pause image reference (stored, not used yet) */
+	char default_runtime[256]; /* handler used when a request names none */
+	bool restrict_oom_score_adj;   /* never set a pod's oom_score_adj below ours */
+	bool enable_unprivileged_ports; /* net.ipv4.ip_unprivileged_port_start=0 */
+	bool enable_unprivileged_icmp;  /* net.ipv4.ping_group_range="0 2147483647" */
+	char cgroup_root[4096];   /* cgroup parent when a pod names none ("/k8s.io") */
+	bool selinux_enable;      /* false: every SELinux label is empty */
+	int selinux_category_range; /* MCS categories c0..c<range-1> to allocate from */
+	char selinux_contexts[4096]; /* lxc_contexts file; "" = libselinux's own */
+	/* [runtime.NAME] sections, owned (config_fini frees them); never
+	 * empty after config_validate */
+	struct runtime_config *runtimes;
+	size_t n_runtimes;
+	/* where the values came from, so late checks can name a file line */
+	char config_file[4096];   /* the file read; "" when none was */
+	int default_runtime_line; /* line of default_runtime there; 0 if not set */
 };
 
 struct daemon {

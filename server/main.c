@@ -247,5 +247,6 @@ out:
 	if (d.table != NULL)
 		table_fini(d.table);
 	store_close(d.store);
+	config_fini(&d.cfg);
 	return status;
 }

@@ -18,10 +18,10 @@
 #include "../server/table.h"
 #include "files.h"
 #include "netns.h"
+#include "runtime.h"
 #include "start.h"
 
 #define CRADLE_VERSION "0.1.0"
-#define DEFAULT_RUNTIME "cradle"
 #define DEFAULT_STOP_TIMEOUT_MS 10000
 
 static int
@@ -66,10 +66,10 @@ create_locked(struct daemon *d, struct proto_request *req, bool persist, struct 
 	struct proto_sandbox rec;
 	struct sandbox *sb;
 
-	if (req->runtime_handler != NULL && req->runtime_handler[0] != '\0' &&
-	    strcmp(req->runtime_handler, DEFAULT_RUNTIME) != 0) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "no runtime for \"%s\" is configured",
-		               req->runtime_handler);
+	const struct runtime_config *rt;
+	/* CRI picks the runtime before anything is made (REFERENCE §1.0.4) */
+	if (runtime_select(&d->cfg, cfg, req->runtime_handler, &rt, err) < 0) {
+		cradle_err_wrap(err, "unable to get OCI runtime for sandbox");
 		return NULL;
 	}
 	if (cfg->hostname != NULL && strlen(cfg->hostname) > LAUNCH_HOSTNAME_MAX) {
