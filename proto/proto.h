@@ -64,6 +64,24 @@ struct proto_strs {
 	char **v;
 };
 
+/* CRI SecurityProfile.ProfileType */
+enum proto_seccomp_type { SECCOMP_PROFILE_RUNTIME_DEFAULT = 0, SECCOMP_PROFILE_UNCONFINED = 1,
+                          SECCOMP_PROFILE_LOCALHOST = 2 };
+
+struct proto_idmap {
+	uint32_t host_id, container_id, length;
+};
+
+struct proto_idmaps {
+	size_t n;
+	struct proto_idmap *v;
+};
+
+struct proto_i64s {
+	size_t n;
+	int64_t *v;
+};
+
 /* CRI PodSandboxConfig (the subset cradle reads today; all strings owned,
  * NULL when absent).  Decoders fill every field; encoders skip NULL/empty. */
 struct pod_config {
@@ -90,9 +108,34 @@ struct pod_config {
 				int pid;
 				int ipc;
 				char *target_id;
+				struct {
+					bool present;    /* userns_options given */
+					int mode;        /* enum proto_ns_mode */
+					struct proto_idmaps uids, gids;
+				} userns_options;
 			} namespace_options;
 			bool privileged;
+			bool has_run_as_user;
+			int64_t run_as_user;
+			bool has_run_as_group;
+			int64_t run_as_group;
+			char *run_as_username;
+			struct proto_i64s supplemental_groups;
+			bool readonly_rootfs;        /* accepted, ignored (rootfs is always ro) */
+			struct {
+				char *user, *role, *type, *level;
+			} selinux_options;           /* all NULL when absent */
+			struct {
+				bool present;
+				int profile_type;        /* enum proto_seccomp_type */
+				char *localhost_ref;
+			} seccomp;
+			char *seccomp_profile_path;  /* deprecated string form */
 		} security_context;
+		struct {
+			bool present;
+			int64_t cpu_period, cpu_quota, cpu_shares, memory_limit_in_bytes;
+		} resources;                         /* only feeds annotations */
 	} linux;
 };
 
@@ -109,6 +152,16 @@ struct proto_sandbox {
 	int32_t exit_status;         /* wait status as a shell shows it (128+sig) */
 	int64_t exited_at;           /* ns, 0 while running */
 	char *netns_path;            /* pinned netns, NULL for NODE network */
+	/* where the pod's other containers find the sandbox's files (host
+	 * paths; NULL when not made), and what the sandbox runs under */
+	char *hostname_path;
+	char *hosts_path;
+	char *resolv_conf_path;
+	char *shm_path;              /* NULL for IPC NODE (the host's /dev/shm) */
+	char *cgroup_path;           /* cgroups path as in the spec */
+	char *process_label;         /* SELinux, NULL when none */
+	char *mount_label;
+	char *runtime_type;          /* the handler's type */
 };
 
 /* CRI state derived from the phase: RUNNING -> READY, else NOTREADY. */
