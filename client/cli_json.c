@@ -174,6 +174,151 @@ static json_object *strs_json(const struct proto_strs *l, bool *oom)
 	return a;
 }
 
+static json_object *idmaps_json(const struct proto_idmaps *l, bool *oom)
+{
+	json_object *a = json_object_new_array(), *m;
+	size_t i;
+
+	if (!a) {
+		*oom = true;
+		return NULL;
+	}
+	for (i = 0; i < l->n; i++) {
+		m = json_object_new_object();
+		if (m) {
+			put(m, "host_id", json_object_new_int64(l->v[i].host_id), oom);
+			put(m, "container_id", json_object_new_int64(l->v[i].container_id), oom);
+			put(m, "length", json_object_new_int64(l->v[i].length), oom);
+		}
+		if (!m || json_object_array_add(a, m) != 0) {
+			json_object_put(m);
+			*oom = true;
+		}
+	}
+	cli_json_compact_empty(a);
+	return a;
+}
+
+static json_object *i64s_json(const struct proto_i64s *l, bool *oom)
+{
+	json_object *a = json_object_new_array(), *n;
+	size_t i;
+
+	if (!a) {
+		*oom = true;
+		return NULL;
+	}
+	for (i = 0; i < l->n; i++) {
+		n = json_object_new_int64(l->v[i]);
+		if (!n || json_object_array_add(a, n) != 0) {
+			json_object_put(n);
+			*oom = true;
+		}
+	}
+	cli_json_compact_empty(a);
+	return a;
+}
+
+static const char *seccomp_type_name(int t, char buf[32])
+{
+	static const char *const names[] = { "RuntimeDefault", "Unconfined", "Localhost" };
+
+	if (t >= 0 && t < (int)(sizeof(names) / sizeof(names[0])))
+		return names[t];
+	snprintf(buf, 32, "UNKNOWN(%d)", t);
+	return buf;
+}
+
+/* The security context fields beyond namespaces, into the "linux" object;
+ * only those that are set. */
+static void put_security_context(json_object *lnx, const struct pod_config *c, bool *oom)
+{
+	const char *se[4] = {
+		c->linux.security_context.selinux_options.user,
+		c->linux.security_context.selinux_options.role,
+		c->linux.security_context.selinux_options.type,
+		c->linux.security_context.selinux_options.level,
+	};
+	static const char *const se_keys[4] = { "user", "role", "type", "level" };
+	json_object *o;
+	char mb[32];
+	size_t i;
+
+	if (c->linux.security_context.has_run_as_user)
+		put(lnx, "run_as_user", json_object_new_int64(c->linux.security_context.run_as_user),
+		    oom);
+	if (c->linux.security_context.has_run_as_group)
+		put(lnx, "run_as_group",
+		    json_object_new_int64(c->linux.security_context.run_as_group), oom);
+	if (c->linux.security_context.run_as_username &&
+	    c->linux.security_context.run_as_username[0])
+		put_str(lnx, "run_as_username", c->linux.security_context.run_as_username, oom);
+	if (c->linux.security_context.supplemental_groups.n)
+		put(lnx, "supplemental_groups",
+		    i64s_json(&c->linux.security_context.supplemental_groups, oom), oom);
+	if (c->linux.security_context.readonly_rootfs)
+		put(lnx, "readonly_rootfs", json_object_new_boolean(true), oom);
+	for (i = 0; i < 4 && !(se[i] && se[i][0]); i++)
+		;
+	if (i < 4) {
+		o = json_object_new_object();
+		for (i = 0; o && i < 4; i++) {
+			if (se[i] && se[i][0])
+				put_str(o, se_keys[i], se[i], oom);
+		}
+		put(lnx, "selinux_options", o, oom);
+	}
+	if (c->linux.security_context.seccomp.present ||
+	    c->linux.security_context.seccomp.profile_type ||
+	    c->linux.security_context.seccomp.localhost_ref) {
+		o = json_object_new_object();
+		if (o) {
+			put_str(o, "profile_type", seccomp_type_name(
+			        c->linux.security_context.seccomp.profile_type, mb), oom);
+			if (c->linux.security_context.seccomp.localhost_ref &&
+			    c->linux.security_context.seccomp.localhost_ref[0])
+				put_str(o, "localhost_ref",
+				        c->linux.security_context.seccomp.localhost_ref, oom);
+		}
+		put(lnx, "seccomp", o, oom);
+	}
+	if (c->linux.security_context.seccomp_profile_path &&
+	    c->linux.security_context.seccomp_profile_path[0])
+		put_str(lnx, "seccomp_profile_path", c->linux.security_context.seccomp_profile_path,
+		        oom);
+	if (c->linux.resources.present) {
+		o = json_object_new_object();
+		if (o) {
+			put(o, "cpu_period", json_object_new_int64(c->linux.resources.cpu_period),
+			    oom);
+			put(o, "cpu_quota", json_object_new_int64(c->linux.resources.cpu_quota), oom);
+			put(o, "cpu_shares", json_object_new_int64(c->linux.resources.cpu_shares),
+			    oom);
+			put(o, "memory_limit_in_bytes",
+			    json_object_new_int64(c->linux.resources.memory_limit_in_bytes), oom);
+		}
+		put(lnx, "resources", o, oom);
+	}
+}
+
+static json_object *userns_json(const struct pod_config *c, bool *oom)
+{
+	json_object *o = json_object_new_object();
+	char mb[32];
+
+	if (!o) {
+		*oom = true;
+		return NULL;
+	}
+	put_str(o, "mode", cli_ns_mode_name(
+	        c->linux.security_context.namespace_options.userns_options.mode, mb), oom);
+	put(o, "uids", idmaps_json(&c->linux.security_context.namespace_options.userns_options.uids,
+	                           oom), oom);
+	put(o, "gids", idmaps_json(&c->linux.security_context.namespace_options.userns_options.gids,
+	                           oom), oom);
+	return o;
+}
+
 json_object *cli_sandbox_json(const struct proto_sandbox *s)
 {
 	const struct pod_config *c = &s->config;
@@ -227,6 +372,15 @@ json_object *cli_sandbox_json(const struct proto_sandbox *s)
 		put_str(o, "exited", t, &oom);
 	}
 	put_str(o, "runtime_handler", s->runtime_handler ? s->runtime_handler : "", &oom);
+	/* the sandbox's files and what it runs under; null until made */
+	put_str(o, "runtime_type", s->runtime_type, &oom);
+	put_str(o, "hostname_path", s->hostname_path, &oom);
+	put_str(o, "hosts_path", s->hosts_path, &oom);
+	put_str(o, "resolv_conf_path", s->resolv_conf_path, &oom);
+	put_str(o, "shm_path", s->shm_path, &oom);
+	put_str(o, "cgroup_path", s->cgroup_path, &oom);
+	put_str(o, "process_label", s->process_label, &oom);
+	put_str(o, "mount_label", s->mount_label, &oom);
 
 	lnx = json_object_new_object();
 	if (lnx) {
@@ -241,6 +395,8 @@ json_object *cli_sandbox_json(const struct proto_sandbox *s)
 			put_str(nso, "target_id",
 			        c->linux.security_context.namespace_options.target_id ?
 			        c->linux.security_context.namespace_options.target_id : "", &oom);
+			if (c->linux.security_context.namespace_options.userns_options.present)
+				put(nso, "userns_options", userns_json(c, &oom), &oom);
 		}
 		put(lnx, "namespace_options", nso, &oom);
 		put(lnx, "privileged",
@@ -248,6 +404,7 @@ json_object *cli_sandbox_json(const struct proto_sandbox *s)
 		put_str(lnx, "cgroup_parent", c->linux.cgroup_parent ? c->linux.cgroup_parent : "",
 		        &oom);
 		put(lnx, "sysctls", kvs_json(&c->linux.sysctls, &oom), &oom);
+		put_security_context(lnx, c, &oom);
 	}
 	put(o, "linux", lnx, &oom);
 

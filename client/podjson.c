@@ -247,9 +247,12 @@ static int take_int(json_object *v, const struct jpath *p, int64_t min, int64_t 
 	if (!json_object_is_type(v, json_type_int))
 		return expected(err, p, want, v);
 	/* json-c clamps values beyond int64 to its ends, which the range
-	 * check below refuses unless the range is all of int64 */
+	 * check below refuses unless the range is all of int64; above
+	 * INT64_MAX its uint64 view still tells (below INT64_MIN nothing
+	 * does) */
 	n = json_object_get_int64(v);
-	if (n < min || n > max)
+	if (n < min || n > max ||
+	    (n == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX))
 		return expected(err, p, want, v);
 	*out = n;
 	return 0;
@@ -370,12 +373,18 @@ static const char *const ns_names[] = {
 	[NS_TARGET] = "TARGET",
 };
 
-/* CRI NamespaceMode: crictl's JSON has the number, protobuf's JSON form
- * has the name; take both. */
-static int get_ns_mode(json_object *obj, const char *key, struct jpath *p, int *out,
-                       struct cradle_err *err)
+static const char *const seccomp_names[] = {
+	[SECCOMP_PROFILE_RUNTIME_DEFAULT] = "RuntimeDefault",
+	[SECCOMP_PROFILE_UNCONFINED] = "Unconfined",
+	[SECCOMP_PROFILE_LOCALHOST] = "Localhost",
+};
+
+/* A CRI enum: crictl's JSON has the number, protobuf's JSON form has the
+ * name (any case here); take both.  names[i] is value i. */
+static int get_enum(json_object *obj, const char *key, struct jpath *p,
+                    const char *const *names, size_t n, const char *want, int *out,
+                    struct cradle_err *err)
 {
-	static const char want[] = "a namespace mode (0-3 or POD/CONTAINER/NODE/TARGET)";
 	json_object *v = field(obj, key);
 	const char *s;
 	size_t old, i;
@@ -385,20 +394,20 @@ static int get_ns_mode(json_object *obj, const char *key, struct jpath *p, int *
 		return 0;
 	old = jp_push(p, key);
 	if (json_object_is_type(v, json_type_int)) {
-		int64_t n = json_object_get_int64(v);
+		int64_t x = json_object_get_int64(v);
 
-		if (n >= NS_POD && n <= NS_TARGET)
-			*out = (int)n;
+		if (x >= 0 && x < (int64_t)n)
+			*out = (int)x;
 		else
 			rc = expected(err, p, want, v);
 	} else if (json_object_is_type(v, json_type_string)) {
 		s = json_object_get_string(v);
-		for (i = 0; i < sizeof(ns_names) / sizeof(ns_names[0]); i++) {
-			if (strcasecmp(s, ns_names[i]) == 0 &&
+		for (i = 0; i < n; i++) {
+			if (strcasecmp(s, names[i]) == 0 &&
 			    strlen(s) == (size_t)json_object_get_string_len(v))
 				break;
 		}
-		if (i < sizeof(ns_names) / sizeof(ns_names[0]))
+		if (i < n)
 			*out = (int)i;
 		else
 			rc = expected(err, p, want, v);
@@ -409,25 +418,156 @@ static int get_ns_mode(json_object *obj, const char *key, struct jpath *p, int *
 	return rc;
 }
 
-/* crictl writes protobuf wrapper types as {"value": N}
- * (run_as_user, run_as_group).  cradle does not use them yet; check the
- * shape so a typo is not silently dropped. */
-static int check_int64_wrapper(json_object *obj, const char *key, struct jpath *p,
-                               struct cradle_err *err)
+static int get_ns_mode(json_object *obj, const char *key, struct jpath *p, int *out,
+                       struct cradle_err *err)
 {
-	json_object *w, *v;
+	return get_enum(obj, key, p, ns_names, sizeof(ns_names) / sizeof(ns_names[0]),
+	                "a namespace mode (0-3 or POD/CONTAINER/NODE/TARGET)", out, err);
+}
+
+static int get_seccomp_type(json_object *obj, const char *key, struct jpath *p, int *out,
+                            struct cradle_err *err)
+{
+	return get_enum(obj, key, p, seccomp_names,
+	                sizeof(seccomp_names) / sizeof(seccomp_names[0]),
+	                "a seccomp profile type (0-2 or RuntimeDefault/Unconfined/Localhost)",
+	                out, err);
+}
+
+/* run_as_user, run_as_group: crictl writes protobuf's Int64Value wrapper
+ * as {"value": N} ({} and {"value": null} are 0, as Go reads them); a bare
+ * integer is taken too.  Either sets *has.  The range (>= 0) is the
+ * validator's, so the CLI and the daemon say it alike. */
+static int get_id_value(json_object *obj, const char *key, struct jpath *p, bool *has,
+                        int64_t *out, struct cradle_err *err)
+{
+	json_object *v = field(obj, key), *inner;
+	size_t old;
+	int64_t n = 0;
+	int rc = 0;
+
+	if (!v)
+		return 0;
+	old = jp_push(p, key);
+	if (json_object_is_type(v, json_type_int)) {
+		rc = take_int(v, p, INT64_MIN, INT64_MAX, &n, err);
+	} else if (json_object_is_type(v, json_type_object)) {
+		inner = field(v, "value");
+		if (inner) {
+			jp_push(p, "value");
+			rc = take_int(inner, p, INT64_MIN, INT64_MAX, &n, err);
+		}
+	} else {
+		rc = expected(err, p, "an integer or {\"value\": integer}", v);
+	}
+	if (!rc) {
+		*has = true;
+		*out = n;
+	}
+	jp_pop(p, old);
+	return rc;
+}
+
+/* Array of int64 (supplemental_groups); the count and the sign are the
+ * validator's rules. */
+static int get_int64s(json_object *obj, const char *key, struct jpath *p,
+                      struct proto_i64s *out, struct cradle_err *err)
+{
+	json_object *v = field(obj, key), *e;
+	size_t old, o2, i, n;
+	int rc = 0;
+
+	if (!v)
+		return 0;
+	old = jp_push(p, key);
+	if (!json_object_is_type(v, json_type_array)) {
+		rc = expected(err, p, "an array of integers", v);
+		goto out;
+	}
+	free(out->v);
+	out->v = NULL;
+	out->n = 0;
+	n = json_object_array_length(v);
+	if (n) {
+		out->v = calloc(n, sizeof(*out->v));
+		if (!out->v) {
+			rc = cradle_err_errno(err, ENOMEM, "%s", p->s);
+			goto out;
+		}
+	}
+	for (i = 0; i < n && !rc; i++) {
+		o2 = jp_push_index(p, i);
+		e = json_object_array_get_idx(v, i);
+		rc = e ? take_int(e, p, INT64_MIN, INT64_MAX, &out->v[i], err)
+		       : expected(err, p, "an integer", e);
+		if (!rc)
+			out->n++;
+		jp_pop(p, o2);
+	}
+out:
+	jp_pop(p, old);
+	return rc;
+}
+
+/* A uint32 field of an object. */
+static int get_u32(json_object *obj, const char *key, struct jpath *p, uint32_t *out,
+                   struct cradle_err *err)
+{
+	json_object *v = field(obj, key);
 	size_t old;
 	int64_t n;
 	int rc;
 
-	if ((rc = get_object(obj, key, p, &w, err)) || !w)
-		return rc;
+	if (!v)
+		return 0;
 	old = jp_push(p, key);
-	v = field(w, "value");
-	if (v) {
-		jp_push(p, "value");
-		rc = take_int(v, p, INT64_MIN, INT64_MAX, &n, err);
+	rc = take_int(v, p, 0, UINT32_MAX, &n, err);
+	if (!rc)
+		*out = (uint32_t)n;
+	jp_pop(p, old);
+	return rc;
+}
+
+/* [{"host_id": .., "container_id": .., "length": ..}, ...] (CRI IDMapping);
+ * the count is the validator's rule. */
+static int get_idmaps(json_object *obj, const char *key, struct jpath *p,
+                      struct proto_idmaps *out, struct cradle_err *err)
+{
+	json_object *v = field(obj, key), *e;
+	size_t old, o2, i, n;
+	int rc = 0;
+
+	if (!v)
+		return 0;
+	old = jp_push(p, key);
+	if (!json_object_is_type(v, json_type_array)) {
+		rc = expected(err, p, "an array of objects", v);
+		goto out;
 	}
+	free(out->v);
+	out->v = NULL;
+	out->n = 0;
+	n = json_object_array_length(v);
+	if (n) {
+		out->v = calloc(n, sizeof(*out->v));
+		if (!out->v) {
+			rc = cradle_err_errno(err, ENOMEM, "%s", p->s);
+			goto out;
+		}
+	}
+	for (i = 0; i < n && !rc; i++) {
+		o2 = jp_push_index(p, i);
+		e = json_object_array_get_idx(v, i);
+		if (!e || !json_object_is_type(e, json_type_object)) {
+			rc = expected(err, p, "an object", e);
+		} else if (!(rc = get_u32(e, "host_id", p, &out->v[i].host_id, err)) &&
+		           !(rc = get_u32(e, "container_id", p, &out->v[i].container_id, err)) &&
+		           !(rc = get_u32(e, "length", p, &out->v[i].length, err))) {
+			out->n++;
+		}
+		jp_pop(p, o2);
+	}
+out:
 	jp_pop(p, old);
 	return rc;
 }
@@ -483,71 +623,128 @@ static int dec_dns(json_object *obj, struct jpath *p, struct pod_config *c,
 	return rc;
 }
 
+#define SC(c) ((c)->linux.security_context)
+#define NSO(c) ((c)->linux.security_context.namespace_options)
+
+static int dec_namespace_options(json_object *sc, struct jpath *p, struct pod_config *c,
+                                 struct cradle_err *err)
+{
+	json_object *ns, *us;
+	size_t old, o2;
+	int rc;
+
+	if ((rc = get_object(sc, "namespace_options", p, &ns, err)) || !ns)
+		return rc;
+	old = jp_push(p, "namespace_options");
+	if ((rc = get_ns_mode(ns, "network", p, &NSO(c).network, err)) ||
+	    (rc = get_ns_mode(ns, "pid", p, &NSO(c).pid, err)) ||
+	    (rc = get_ns_mode(ns, "ipc", p, &NSO(c).ipc, err)) ||
+	    (rc = get_string(ns, "target_id", p, &NSO(c).target_id, err)) ||
+	    (rc = get_object(ns, "userns_options", p, &us, err)) || !us)
+		goto out;
+	NSO(c).userns_options.present = true;
+	o2 = jp_push(p, "userns_options");
+	if (!(rc = get_ns_mode(us, "mode", p, &NSO(c).userns_options.mode, err)) &&
+	    !(rc = get_idmaps(us, "uids", p, &NSO(c).userns_options.uids, err)))
+		rc = get_idmaps(us, "gids", p, &NSO(c).userns_options.gids, err);
+	jp_pop(p, o2);
+out:
+	jp_pop(p, old);
+	return rc;
+}
+
+static int dec_selinux_options(json_object *sc, struct jpath *p, struct pod_config *c,
+                               struct cradle_err *err)
+{
+	json_object *se;
+	size_t old;
+	int rc;
+
+	if ((rc = get_object(sc, "selinux_options", p, &se, err)) || !se)
+		return rc;
+	old = jp_push(p, "selinux_options");
+	if (!(rc = get_string(se, "user", p, &SC(c).selinux_options.user, err)) &&
+	    !(rc = get_string(se, "role", p, &SC(c).selinux_options.role, err)) &&
+	    !(rc = get_string(se, "type", p, &SC(c).selinux_options.type, err)))
+		rc = get_string(se, "level", p, &SC(c).selinux_options.level, err);
+	jp_pop(p, old);
+	return rc;
+}
+
+static int dec_seccomp(json_object *sc, struct jpath *p, struct pod_config *c,
+                       struct cradle_err *err)
+{
+	json_object *s;
+	size_t old;
+	int rc;
+
+	if ((rc = get_object(sc, "seccomp", p, &s, err)) || !s)
+		return rc;
+	SC(c).seccomp.present = true;
+	old = jp_push(p, "seccomp");
+	if (!(rc = get_seccomp_type(s, "profile_type", p, &SC(c).seccomp.profile_type, err)))
+		rc = get_string(s, "localhost_ref", p, &SC(c).seccomp.localhost_ref, err);
+	jp_pop(p, old);
+	return rc;
+}
+
 static int dec_security_context(json_object *lnx, struct jpath *p, struct pod_config *c,
                                 struct cradle_err *err)
 {
-	json_object *sc, *ns, *groups, *g;
-	size_t old, o2, i;
-	int64_t n;
+	json_object *sc, *ignored;
+	size_t old;
 	int rc;
 
 	if ((rc = get_object(lnx, "security_context", p, &sc, err)) || !sc)
 		return rc;
 	old = jp_push(p, "security_context");
-	if ((rc = get_object(sc, "namespace_options", p, &ns, err)))
+	if ((rc = dec_namespace_options(sc, p, c, err)) ||
+	    (rc = get_bool(sc, "privileged", p, &SC(c).privileged, err)) ||
+	    (rc = get_id_value(sc, "run_as_user", p, &SC(c).has_run_as_user,
+	                       &SC(c).run_as_user, err)) ||
+	    (rc = get_id_value(sc, "run_as_group", p, &SC(c).has_run_as_group,
+	                       &SC(c).run_as_group, err)) ||
+	    (rc = get_string(sc, "run_as_username", p, &SC(c).run_as_username, err)) ||
+	    (rc = get_int64s(sc, "supplemental_groups", p, &SC(c).supplemental_groups, err)) ||
+	    (rc = get_bool(sc, "readonly_rootfs", p, &SC(c).readonly_rootfs, err)) ||
+	    (rc = dec_selinux_options(sc, p, c, err)) ||
+	    (rc = dec_seccomp(sc, p, c, err)) ||
+	    (rc = get_string(sc, "seccomp_profile_path", p, &SC(c).seccomp_profile_path, err)))
 		goto out;
-	if (ns) {
-		o2 = jp_push(p, "namespace_options");
-		if (!(rc = get_ns_mode(ns, "network", p,
-		                       &c->linux.security_context.namespace_options.network, err)) &&
-		    !(rc = get_ns_mode(ns, "pid", p,
-		                       &c->linux.security_context.namespace_options.pid, err)) &&
-		    !(rc = get_ns_mode(ns, "ipc", p,
-		                       &c->linux.security_context.namespace_options.ipc, err)))
-			rc = get_string(ns, "target_id", p,
-			                &c->linux.security_context.namespace_options.target_id, err);
-		jp_pop(p, o2);
-		if (rc)
-			goto out;
-	}
-	if ((rc = get_bool(sc, "privileged", p, &c->linux.security_context.privileged, err)))
-		goto out;
-
-	/* Accepted and not used yet; their shape is still checked. */
-	{
-		bool ro = false;
-		char *s = NULL;
-		json_object *ignored;
-
-		if ((rc = check_int64_wrapper(sc, "run_as_user", p, err)) ||
-		    (rc = check_int64_wrapper(sc, "run_as_group", p, err)) ||
-		    (rc = get_bool(sc, "readonly_rootfs", p, &ro, err)) ||
-		    (rc = get_string(sc, "seccomp_profile_path", p, &s, err)) ||
-		    (rc = get_object(sc, "selinux_options", p, &ignored, err)) ||
-		    (rc = get_object(sc, "seccomp", p, &ignored, err)) ||
-		    (rc = get_object(sc, "apparmor", p, &ignored, err))) {
-			free(s);
-			goto out;
-		}
-		free(s);
-	}
-	if ((groups = field(sc, "supplemental_groups"))) {
-		o2 = jp_push(p, "supplemental_groups");
-		if (!json_object_is_type(groups, json_type_array)) {
-			rc = expected(err, p, "an array of integers", groups);
-		} else {
-			for (i = 0; i < json_object_array_length(groups) && !rc; i++) {
-				size_t o3 = jp_push_index(p, i);
-
-				g = json_object_array_get_idx(groups, i);
-				rc = g ? take_int(g, p, 0, UINT32_MAX, &n, err)
-				       : expected(err, p, "an integer", g);
-				jp_pop(p, o3);
-			}
-		}
-		jp_pop(p, o2);
-	}
+	/* accepted and not used; its shape is still checked */
+	rc = get_object(sc, "apparmor", p, &ignored, err);
 out:
+	jp_pop(p, old);
+	return rc;
+}
+
+/* linux.resources: CRI LinuxContainerResources, the fields cradle keeps;
+ * the others are skipped like any unknown key. */
+static int dec_resources(json_object *lnx, struct jpath *p, struct pod_config *c,
+                         struct cradle_err *err)
+{
+	static const char *const keys[] = {
+		"cpu_period", "cpu_quota", "cpu_shares", "memory_limit_in_bytes",
+	};
+	int64_t *const outs[] = {
+		&c->linux.resources.cpu_period, &c->linux.resources.cpu_quota,
+		&c->linux.resources.cpu_shares, &c->linux.resources.memory_limit_in_bytes,
+	};
+	json_object *r, *v;
+	size_t old, o2, i;
+	int rc;
+
+	if ((rc = get_object(lnx, "resources", p, &r, err)) || !r)
+		return rc;
+	c->linux.resources.present = true;
+	old = jp_push(p, "resources");
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && !rc; i++) {
+		if (!(v = field(r, keys[i])))
+			continue;
+		o2 = jp_push(p, keys[i]);
+		rc = take_int(v, p, INT64_MIN, INT64_MAX, outs[i], err);
+		jp_pop(p, o2);
+	}
 	jp_pop(p, old);
 	return rc;
 }
@@ -563,8 +760,9 @@ static int dec_linux(json_object *obj, struct jpath *p, struct pod_config *c,
 		return rc;
 	old = jp_push(p, "linux");
 	if (!(rc = get_string(lnx, "cgroup_parent", p, &c->linux.cgroup_parent, err)) &&
-	    !(rc = get_map(lnx, "sysctls", p, &c->linux.sysctls, err)))
-		rc = dec_security_context(lnx, p, c, err);
+	    !(rc = get_map(lnx, "sysctls", p, &c->linux.sysctls, err)) &&
+	    !(rc = dec_security_context(lnx, p, c, err)))
+		rc = dec_resources(lnx, p, c, err);
 	jp_pop(p, old);
 	return rc;
 }

@@ -4,9 +4,12 @@
  * Field names are crictl's snake_case ("log_directory", "dns_config",
  * "namespace_options"); like Go's encoding/json, an exact key wins and a key
  * differing only in case is accepted too, null means "absent", and unknown
- * fields are ignored (so port_mappings, linux.resources, selinux_options,
- * run_as_user {"value": N} and friends pass).  Namespace modes take numbers
- * (0-3) or names ("POD", "CONTAINER", "NODE", "TARGET", any case).
+ * fields are ignored (so port_mappings, linux.overhead, apparmor and
+ * friends pass).  Namespace modes (network, pid, ipc, userns_options.mode)
+ * take numbers (0-3) or names ("POD", "CONTAINER", "NODE", "TARGET", any
+ * case), seccomp.profile_type 0-2 or "RuntimeDefault", "Unconfined",
+ * "Localhost" (any case).  run_as_user and run_as_group take crictl's
+ * wrapper {"value": N} or a bare integer.
  *
  * A field of the wrong type is an INVALID_ARGUMENT error naming its path
  * ("linux.security_context.namespace_options.network: expected ..."); a

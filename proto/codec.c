@@ -494,6 +494,12 @@ static const struct enum_desc ns_modes = {
 	"POD, CONTAINER, NODE, TARGET", 4, { "POD", "CONTAINER", "NODE", "TARGET" },
 };
 
+static const struct enum_desc seccomp_types = {
+	"seccomp profile type", "RuntimeDefault=0, Unconfined=1, Localhost=2",
+	"RuntimeDefault, Unconfined, Localhost", 3,
+	{ "RuntimeDefault", "Unconfined", "Localhost" },
+};
+
 static const struct enum_desc states = {
 	"sandbox state", "SANDBOX_READY=0, SANDBOX_NOTREADY=1",
 	"SANDBOX_READY, SANDBOX_NOTREADY", 2, { "SANDBOX_READY", "SANDBOX_NOTREADY" },
@@ -538,6 +544,14 @@ static int get_ns_mode(const msgpack_object *m, const char *key, struct ppath *p
                        int *out, struct cradle_err *err)
 {
 	struct enum_arg a = { &ns_modes, out };
+
+	return get_field(m, key, p, 0, val_enum, &a, err);
+}
+
+static int get_seccomp_type(const msgpack_object *m, const char *key, struct ppath *p,
+                            int *out, struct cradle_err *err)
+{
+	struct enum_arg a = { &seccomp_types, out };
 
 	return get_field(m, key, p, 0, val_enum, &a, err);
 }
@@ -657,6 +671,108 @@ static int dec_dns(const msgpack_object *m, struct ppath *p, void *arg,
 	return 0;
 }
 
+static int dec_idmap(const msgpack_object *m, struct ppath *p, void *arg,
+                     struct cradle_err *err)
+{
+	struct proto_idmap *map = arg;
+	uint64_t host = 0, cont = 0, len = 0;
+	int rc;
+
+	if ((rc = get_u64(m, "host_id", p, 0, UINT32_MAX, &host, err)) ||
+	    (rc = get_u64(m, "container_id", p, 0, UINT32_MAX, &cont, err)) ||
+	    (rc = get_u64(m, "length", p, 0, UINT32_MAX, &len, err)))
+		return rc;
+	map->host_id = (uint32_t)host;
+	map->container_id = (uint32_t)cont;
+	map->length = (uint32_t)len;
+	return 0;
+}
+
+/* [{host_id, container_id, length}, ...]; the count is a rule of
+ * pod_config_validate(), the walker's limit bounds what is allocated. */
+static int val_idmaps(const msgpack_object *v, struct ppath *p, void *arg,
+                      struct cradle_err *err)
+{
+	struct proto_idmaps *out = arg;
+	const msgpack_object *e;
+	size_t old;
+	uint32_t i;
+	int rc = 0;
+
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return expect(v, p, "array", err);
+	if (v->via.array.size) {
+		out->v = calloc(v->via.array.size, sizeof(*out->v));
+		if (!out->v)
+			return oom(err, "decoding an array");
+	}
+	for (i = 0; i < v->via.array.size && !rc; i++) {
+		old = ppath_push_index(p, i);
+		e = &v->via.array.ptr[i];
+		rc = val_map(e, p, err);
+		if (!rc)
+			rc = dec_idmap(e, p, &out->v[i], err);
+		if (!rc)
+			out->n++;
+		ppath_pop(p, old);
+	}
+	return rc;
+}
+
+static int get_idmaps(const msgpack_object *m, const char *key, struct ppath *p,
+                      struct proto_idmaps *out, struct cradle_err *err)
+{
+	return get_field(m, key, p, 0, val_idmaps, out, err);
+}
+
+/* An array of int64 >= 0 (supplemental_groups). */
+static int val_i64s(const msgpack_object *v, struct ppath *p, void *arg,
+                    struct cradle_err *err)
+{
+	struct proto_i64s *out = arg;
+	struct i64_arg a = { 0, INT64_MAX, NULL };
+	size_t old;
+	uint32_t i;
+	int rc = 0;
+
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return expect(v, p, "array", err);
+	if (v->via.array.size) {
+		out->v = calloc(v->via.array.size, sizeof(*out->v));
+		if (!out->v)
+			return oom(err, "decoding an array");
+	}
+	for (i = 0; i < v->via.array.size && !rc; i++) {
+		old = ppath_push_index(p, i);
+		a.out = &out->v[i];
+		rc = val_i64(&v->via.array.ptr[i], p, &a, err);
+		if (!rc)
+			out->n++;
+		ppath_pop(p, old);
+	}
+	return rc;
+}
+
+static int get_i64s(const msgpack_object *m, const char *key, struct ppath *p,
+                    struct proto_i64s *out, struct cradle_err *err)
+{
+	return get_field(m, key, p, 0, val_i64s, out, err);
+}
+
+static int dec_userns(const msgpack_object *m, struct ppath *p, void *arg,
+                      struct cradle_err *err)
+{
+	struct pod_config *c = arg;
+	int rc;
+
+	USERNS(c).present = true;
+	if ((rc = get_ns_mode(m, "mode", p, &USERNS(c).mode, err)) ||
+	    (rc = get_idmaps(m, "uids", p, &USERNS(c).uids, err)) ||
+	    (rc = get_idmaps(m, "gids", p, &USERNS(c).gids, err)))
+		return rc;
+	return 0;
+}
+
 static int dec_nsopts(const msgpack_object *m, struct ppath *p, void *arg,
                       struct cradle_err *err)
 {
@@ -670,9 +786,67 @@ static int dec_nsopts(const msgpack_object *m, struct ppath *p, void *arg,
 	    (rc = get_ns_mode(m, "ipc", p,
 	                      &c->linux.security_context.namespace_options.ipc, err)) ||
 	    (rc = get_str(m, "target_id", p, F_EMPTY_NULL,
-	                  &c->linux.security_context.namespace_options.target_id, err)))
+	                  &c->linux.security_context.namespace_options.target_id, err)) ||
+	    (rc = sub(m, "userns_options", p, 0, dec_userns, c, err)) < 0)
 		return rc;
 	return 0;
+}
+
+static int dec_selinux(const msgpack_object *m, struct ppath *p, void *arg,
+                       struct cradle_err *err)
+{
+	struct pod_config *c = arg;
+	int rc;
+
+	if ((rc = get_str(m, "user", p, F_EMPTY_NULL, &SECCTX(c).selinux_options.user, err)) ||
+	    (rc = get_str(m, "role", p, F_EMPTY_NULL, &SECCTX(c).selinux_options.role, err)) ||
+	    (rc = get_str(m, "type", p, F_EMPTY_NULL, &SECCTX(c).selinux_options.type, err)) ||
+	    (rc = get_str(m, "level", p, F_EMPTY_NULL, &SECCTX(c).selinux_options.level, err)))
+		return rc;
+	return 0;
+}
+
+static int dec_seccomp(const msgpack_object *m, struct ppath *p, void *arg,
+                       struct cradle_err *err)
+{
+	struct pod_config *c = arg;
+	int rc;
+
+	SECCTX(c).seccomp.present = true;
+	if ((rc = get_seccomp_type(m, "profile_type", p, &SECCTX(c).seccomp.profile_type,
+	                           err)) ||
+	    (rc = get_str(m, "localhost_ref", p, F_EMPTY_NULL, &SECCTX(c).seccomp.localhost_ref,
+	                  err)))
+		return rc;
+	return 0;
+}
+
+/* run_as_user, run_as_group: CRI's Int64Value wrapper is a plain integer
+ * here; being there is what sets has_*. */
+struct opt_id_arg {
+	bool *has;
+	int64_t *out;
+};
+
+static int val_opt_id(const msgpack_object *v, struct ppath *p, void *arg,
+                      struct cradle_err *err)
+{
+	const struct opt_id_arg *a = arg;
+	struct i64_arg ia = { 0, INT64_MAX, a->out };
+	int rc;
+
+	rc = val_i64(v, p, &ia, err);
+	if (!rc)
+		*a->has = true;
+	return rc;
+}
+
+static int get_opt_id(const msgpack_object *m, const char *key, struct ppath *p,
+                      bool *has, int64_t *out, struct cradle_err *err)
+{
+	struct opt_id_arg a = { has, out };
+
+	return get_field(m, key, p, 0, val_opt_id, &a, err);
 }
 
 static int dec_secctx(const msgpack_object *m, struct ppath *p, void *arg,
@@ -681,10 +855,41 @@ static int dec_secctx(const msgpack_object *m, struct ppath *p, void *arg,
 	struct pod_config *c = arg;
 	int rc;
 
-	rc = sub(m, "namespace_options", p, 0, dec_nsopts, c, err);
-	if (rc < 0)
+	if ((rc = sub(m, "namespace_options", p, 0, dec_nsopts, c, err)) < 0 ||
+	    (rc = get_bool(m, "privileged", p, 0, &SECCTX(c).privileged, err)) ||
+	    (rc = get_opt_id(m, "run_as_user", p, &SECCTX(c).has_run_as_user,
+	                     &SECCTX(c).run_as_user, err)) ||
+	    (rc = get_opt_id(m, "run_as_group", p, &SECCTX(c).has_run_as_group,
+	                     &SECCTX(c).run_as_group, err)) ||
+	    (rc = get_str(m, "run_as_username", p, F_EMPTY_NULL, &SECCTX(c).run_as_username,
+	                  err)) ||
+	    (rc = get_i64s(m, "supplemental_groups", p, &SECCTX(c).supplemental_groups, err)) ||
+	    (rc = get_bool(m, "readonly_rootfs", p, 0, &SECCTX(c).readonly_rootfs, err)) ||
+	    (rc = sub(m, "selinux_options", p, 0, dec_selinux, c, err)) < 0 ||
+	    (rc = sub(m, "seccomp", p, 0, dec_seccomp, c, err)) < 0 ||
+	    (rc = get_str(m, "seccomp_profile_path", p, F_EMPTY_NULL,
+	                  &SECCTX(c).seccomp_profile_path, err)))
 		return rc;
-	return get_bool(m, "privileged", p, 0, &c->linux.security_context.privileged, err);
+	return 0;
+}
+
+static int dec_resources(const msgpack_object *m, struct ppath *p, void *arg,
+                         struct cradle_err *err)
+{
+	struct pod_config *c = arg;
+	int rc;
+
+	c->linux.resources.present = true;
+	if ((rc = get_i64(m, "cpu_period", p, 0, INT64_MIN, INT64_MAX,
+	                  &c->linux.resources.cpu_period, err)) ||
+	    (rc = get_i64(m, "cpu_quota", p, 0, INT64_MIN, INT64_MAX,
+	                  &c->linux.resources.cpu_quota, err)) ||
+	    (rc = get_i64(m, "cpu_shares", p, 0, INT64_MIN, INT64_MAX,
+	                  &c->linux.resources.cpu_shares, err)) ||
+	    (rc = get_i64(m, "memory_limit_in_bytes", p, 0, INT64_MIN, INT64_MAX,
+	                  &c->linux.resources.memory_limit_in_bytes, err)))
+		return rc;
+	return 0;
 }
 
 static int dec_linux(const msgpack_object *m, struct ppath *p, void *arg,
@@ -696,8 +901,10 @@ static int dec_linux(const msgpack_object *m, struct ppath *p, void *arg,
 	if ((rc = get_str(m, "cgroup_parent", p, F_EMPTY_NULL, &c->linux.cgroup_parent, err)) ||
 	    (rc = get_kvs(m, "sysctls", p, &c->linux.sysctls, err)))
 		return rc;
-	rc = sub(m, "security_context", p, 0, dec_secctx, c, err);
-	return rc < 0 ? rc : 0;
+	if ((rc = sub(m, "security_context", p, 0, dec_secctx, c, err)) < 0 ||
+	    (rc = sub(m, "resources", p, 0, dec_resources, c, err)) < 0)
+		return rc;
+	return 0;
 }
 
 /* Types only; the caller runs pod_config_validate() where it wants the
@@ -741,7 +948,15 @@ static int dec_sandbox(const msgpack_object *m, struct ppath *p, struct proto_sa
 	    (rc = get_u64(m, "pid_start_time", p, 0, UINT64_MAX, &pst, err)) ||
 	    (rc = get_i32(m, "exit_status", p, 0, &s->exit_status, err)) ||
 	    (rc = get_i64(m, "exited_at", p, 0, INT64_MIN, INT64_MAX, &s->exited_at, err)) ||
-	    (rc = get_str(m, "netns_path", p, F_EMPTY_NULL, &s->netns_path, err)))
+	    (rc = get_str(m, "netns_path", p, F_EMPTY_NULL, &s->netns_path, err)) ||
+	    (rc = get_str(m, "hostname_path", p, F_EMPTY_NULL, &s->hostname_path, err)) ||
+	    (rc = get_str(m, "hosts_path", p, F_EMPTY_NULL, &s->hosts_path, err)) ||
+	    (rc = get_str(m, "resolv_conf_path", p, F_EMPTY_NULL, &s->resolv_conf_path, err)) ||
+	    (rc = get_str(m, "shm_path", p, F_EMPTY_NULL, &s->shm_path, err)) ||
+	    (rc = get_str(m, "cgroup_path", p, F_EMPTY_NULL, &s->cgroup_path, err)) ||
+	    (rc = get_str(m, "process_label", p, F_EMPTY_NULL, &s->process_label, err)) ||
+	    (rc = get_str(m, "mount_label", p, F_EMPTY_NULL, &s->mount_label, err)) ||
+	    (rc = get_str(m, "runtime_type", p, F_EMPTY_NULL, &s->runtime_type, err)))
 		return rc;
 	s->pid_start_time = pst;
 	return 0;
@@ -1248,16 +1463,148 @@ static int pk_strs(msgpack_packer *pk, const char *key, const struct proto_strs 
 	return 0;
 }
 
+static int pk_bool(msgpack_packer *pk, const char *key, bool val)
+{
+	TRY(pk_str(pk, key));
+	return val ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+}
+
+static int pk_idmaps(msgpack_packer *pk, const char *key, const struct proto_idmaps *l)
+{
+	size_t i;
+
+	TRY(pk_str(pk, key));
+	TRY(msgpack_pack_array(pk, l->n));
+	for (i = 0; i < l->n; i++) {
+		TRY(msgpack_pack_map(pk, 3));
+		TRY(pk_ku64(pk, "host_id", l->v[i].host_id));
+		TRY(pk_ku64(pk, "container_id", l->v[i].container_id));
+		TRY(pk_ku64(pk, "length", l->v[i].length));
+	}
+	return 0;
+}
+
+static int pk_i64s(msgpack_packer *pk, const char *key, const struct proto_i64s *l)
+{
+	size_t i;
+
+	TRY(pk_str(pk, key));
+	TRY(msgpack_pack_array(pk, l->n));
+	for (i = 0; i < l->n; i++)
+		TRY(msgpack_pack_int64(pk, l->v[i]));
+	return 0;
+}
+
 static bool nonempty(const char *s)
 {
 	return s && s[0];
+}
+
+/* What makes an optional map worth writing: given, or anything set in it. */
+static bool has_userns(const struct pod_config *c)
+{
+	return USERNS(c).present || USERNS(c).mode || USERNS(c).uids.n || USERNS(c).gids.n;
+}
+
+static bool has_selinux(const struct pod_config *c)
+{
+	return nonempty(SECCTX(c).selinux_options.user) ||
+	       nonempty(SECCTX(c).selinux_options.role) ||
+	       nonempty(SECCTX(c).selinux_options.type) ||
+	       nonempty(SECCTX(c).selinux_options.level);
+}
+
+static bool has_seccomp(const struct pod_config *c)
+{
+	return SECCTX(c).seccomp.present || SECCTX(c).seccomp.profile_type ||
+	       nonempty(SECCTX(c).seccomp.localhost_ref);
+}
+
+static bool has_resources(const struct pod_config *c)
+{
+	return c->linux.resources.present || c->linux.resources.cpu_period ||
+	       c->linux.resources.cpu_quota || c->linux.resources.cpu_shares ||
+	       c->linux.resources.memory_limit_in_bytes;
+}
+
+static int pk_nsopts(msgpack_packer *pk, const struct pod_config *c)
+{
+	const char *tid = NSO(c).target_id;
+	bool userns = has_userns(c);
+
+	TRY(pk_str(pk, "namespace_options"));
+	TRY(msgpack_pack_map(pk, 3 + nonempty(tid) + userns));
+	TRY(pk_ki64(pk, "network", NSO(c).network));
+	TRY(pk_ki64(pk, "pid", NSO(c).pid));
+	TRY(pk_ki64(pk, "ipc", NSO(c).ipc));
+	if (nonempty(tid))
+		TRY(pk_kstr(pk, "target_id", tid));
+	if (userns) {
+		TRY(pk_str(pk, "userns_options"));
+		TRY(msgpack_pack_map(pk, 1 + (USERNS(c).uids.n > 0) + (USERNS(c).gids.n > 0)));
+		TRY(pk_ki64(pk, "mode", USERNS(c).mode));
+		if (USERNS(c).uids.n)
+			TRY(pk_idmaps(pk, "uids", &USERNS(c).uids));
+		if (USERNS(c).gids.n)
+			TRY(pk_idmaps(pk, "gids", &USERNS(c).gids));
+	}
+	return 0;
+}
+
+static int pk_secctx(msgpack_packer *pk, const struct pod_config *c)
+{
+	bool se = has_selinux(c), sc = has_seccomp(c);
+
+	TRY(pk_str(pk, "security_context"));
+	TRY(msgpack_pack_map(pk, 2 + SECCTX(c).has_run_as_user + SECCTX(c).has_run_as_group +
+	                         nonempty(SECCTX(c).run_as_username) +
+	                         (SECCTX(c).supplemental_groups.n > 0) +
+	                         SECCTX(c).readonly_rootfs + se + sc +
+	                         nonempty(SECCTX(c).seccomp_profile_path)));
+	TRY(pk_nsopts(pk, c));
+	TRY(pk_bool(pk, "privileged", SECCTX(c).privileged));
+	if (SECCTX(c).has_run_as_user)
+		TRY(pk_ki64(pk, "run_as_user", SECCTX(c).run_as_user));
+	if (SECCTX(c).has_run_as_group)
+		TRY(pk_ki64(pk, "run_as_group", SECCTX(c).run_as_group));
+	if (nonempty(SECCTX(c).run_as_username))
+		TRY(pk_kstr(pk, "run_as_username", SECCTX(c).run_as_username));
+	if (SECCTX(c).supplemental_groups.n)
+		TRY(pk_i64s(pk, "supplemental_groups", &SECCTX(c).supplemental_groups));
+	if (SECCTX(c).readonly_rootfs)
+		TRY(pk_bool(pk, "readonly_rootfs", true));
+	if (se) {
+		TRY(pk_str(pk, "selinux_options"));
+		TRY(msgpack_pack_map(pk, nonempty(SECCTX(c).selinux_options.user) +
+		                         nonempty(SECCTX(c).selinux_options.role) +
+		                         nonempty(SECCTX(c).selinux_options.type) +
+		                         nonempty(SECCTX(c).selinux_options.level)));
+		if (nonempty(SECCTX(c).selinux_options.user))
+			TRY(pk_kstr(pk, "user", SECCTX(c).selinux_options.user));
+		if (nonempty(SECCTX(c).selinux_options.role))
+			TRY(pk_kstr(pk, "role", SECCTX(c).selinux_options.role));
+		if (nonempty(SECCTX(c).selinux_options.type))
+			TRY(pk_kstr(pk, "type", SECCTX(c).selinux_options.type));
+		if (nonempty(SECCTX(c).selinux_options.level))
+			TRY(pk_kstr(pk, "level", SECCTX(c).selinux_options.level));
+	}
+	if (sc) {
+		TRY(pk_str(pk, "seccomp"));
+		TRY(msgpack_pack_map(pk, 1 + nonempty(SECCTX(c).seccomp.localhost_ref)));
+		TRY(pk_ki64(pk, "profile_type", SECCTX(c).seccomp.profile_type));
+		if (nonempty(SECCTX(c).seccomp.localhost_ref))
+			TRY(pk_kstr(pk, "localhost_ref", SECCTX(c).seccomp.localhost_ref));
+	}
+	if (nonempty(SECCTX(c).seccomp_profile_path))
+		TRY(pk_kstr(pk, "seccomp_profile_path", SECCTX(c).seccomp_profile_path));
+	return 0;
 }
 
 static int pk_config(msgpack_packer *pk, const struct pod_config *c)
 {
 	bool dns = c->has_dns_config || c->dns_config.servers.n ||
 	           c->dns_config.searches.n || c->dns_config.options.n;
-	const char *tid = c->linux.security_context.namespace_options.target_id;
+	bool res = has_resources(c);
 
 	TRY(msgpack_pack_map(pk, 2 + nonempty(c->hostname) + nonempty(c->log_directory) + dns +
 	                         (c->labels.n > 0) + (c->annotations.n > 0)));
@@ -1287,28 +1634,31 @@ static int pk_config(msgpack_packer *pk, const struct pod_config *c)
 	if (c->annotations.n)
 		TRY(pk_kvs(pk, "annotations", &c->annotations));
 	TRY(pk_str(pk, "linux"));
-	TRY(msgpack_pack_map(pk, 1 + nonempty(c->linux.cgroup_parent) + (c->linux.sysctls.n > 0)));
+	TRY(msgpack_pack_map(pk, 1 + nonempty(c->linux.cgroup_parent) + (c->linux.sysctls.n > 0) +
+	                         res));
 	if (nonempty(c->linux.cgroup_parent))
 		TRY(pk_kstr(pk, "cgroup_parent", c->linux.cgroup_parent));
 	if (c->linux.sysctls.n)
 		TRY(pk_kvs(pk, "sysctls", &c->linux.sysctls));
-	TRY(pk_str(pk, "security_context"));
-	TRY(msgpack_pack_map(pk, 2));
-	TRY(pk_str(pk, "namespace_options"));
-	TRY(msgpack_pack_map(pk, 3 + nonempty(tid)));
-	TRY(pk_ki64(pk, "network", c->linux.security_context.namespace_options.network));
-	TRY(pk_ki64(pk, "pid", c->linux.security_context.namespace_options.pid));
-	TRY(pk_ki64(pk, "ipc", c->linux.security_context.namespace_options.ipc));
-	if (nonempty(tid))
-		TRY(pk_kstr(pk, "target_id", tid));
-	TRY(pk_str(pk, "privileged"));
-	return c->linux.security_context.privileged ? msgpack_pack_true(pk)
-	                                            : msgpack_pack_false(pk);
+	TRY(pk_secctx(pk, c));
+	if (res) {
+		TRY(pk_str(pk, "resources"));
+		TRY(msgpack_pack_map(pk, 4));
+		TRY(pk_ki64(pk, "cpu_period", c->linux.resources.cpu_period));
+		TRY(pk_ki64(pk, "cpu_quota", c->linux.resources.cpu_quota));
+		TRY(pk_ki64(pk, "cpu_shares", c->linux.resources.cpu_shares));
+		TRY(pk_ki64(pk, "memory_limit_in_bytes", c->linux.resources.memory_limit_in_bytes));
+	}
+	return 0;
 }
 
 static int pk_sandbox(msgpack_packer *pk, const struct proto_sandbox *s)
 {
-	TRY(msgpack_pack_map(pk, 10 + nonempty(s->runtime_handler) + nonempty(s->netns_path)));
+	TRY(msgpack_pack_map(pk, 10 + nonempty(s->runtime_handler) + nonempty(s->netns_path) +
+	                         nonempty(s->hostname_path) + nonempty(s->hosts_path) +
+	                         nonempty(s->resolv_conf_path) + nonempty(s->shm_path) +
+	                         nonempty(s->cgroup_path) + nonempty(s->process_label) +
+	                         nonempty(s->mount_label) + nonempty(s->runtime_type)));
 	TRY(pk_str(pk, "id"));
 	TRY(pk_strn(pk, s->id, strnlen(s->id, CRADLE_ID_LEN)));
 	TRY(pk_str(pk, "config"));
@@ -1325,6 +1675,22 @@ static int pk_sandbox(msgpack_packer *pk, const struct proto_sandbox *s)
 	TRY(pk_ki64(pk, "exited_at", s->exited_at));
 	if (nonempty(s->netns_path))
 		TRY(pk_kstr(pk, "netns_path", s->netns_path));
+	if (nonempty(s->hostname_path))
+		TRY(pk_kstr(pk, "hostname_path", s->hostname_path));
+	if (nonempty(s->hosts_path))
+		TRY(pk_kstr(pk, "hosts_path", s->hosts_path));
+	if (nonempty(s->resolv_conf_path))
+		TRY(pk_kstr(pk, "resolv_conf_path", s->resolv_conf_path));
+	if (nonempty(s->shm_path))
+		TRY(pk_kstr(pk, "shm_path", s->shm_path));
+	if (nonempty(s->cgroup_path))
+		TRY(pk_kstr(pk, "cgroup_path", s->cgroup_path));
+	if (nonempty(s->process_label))
+		TRY(pk_kstr(pk, "process_label", s->process_label));
+	if (nonempty(s->mount_label))
+		TRY(pk_kstr(pk, "mount_label", s->mount_label));
+	if (nonempty(s->runtime_type))
+		TRY(pk_kstr(pk, "runtime_type", s->runtime_type));
 	return 0;
 }
 

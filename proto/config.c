@@ -7,17 +7,21 @@
  * configs with the same messages.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 #include "proto.h"
 
-/* the anonymous struct has no type name to point at */
-#define NSO(c) ((c)->linux.security_context.namespace_options)
-
 /* Paths on the node come from the peer: bound them like the kernel does. */
 #define PROTO_MAX_PATH 4095
+
+/* Security context bounds (PROTOCOL.md). */
+#define PROTO_MAX_IDMAPS 16          /* lines in userns uids, gids */
+#define PROTO_MAX_GROUPS 64          /* supplemental_groups */
+#define PROTO_MAX_LABEL_PART 256     /* run_as_username, each selinux option */
+#define PROTO_MAX_PROFILE 4096       /* seccomp localhost_ref, seccomp_profile_path */
 
 /* --- lists --- */
 
@@ -154,6 +158,34 @@ static int strs_copy(struct proto_strs *dst, const struct proto_strs *src)
 	return 0;
 }
 
+static int idmaps_copy(struct proto_idmaps *dst, const struct proto_idmaps *src)
+{
+	dst->n = 0;
+	dst->v = NULL;
+	if (!src->n)
+		return 0;
+	dst->v = malloc(src->n * sizeof(*dst->v));
+	if (!dst->v)
+		return -ENOMEM;
+	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+	dst->n = src->n;
+	return 0;
+}
+
+static int i64s_copy(struct proto_i64s *dst, const struct proto_i64s *src)
+{
+	dst->n = 0;
+	dst->v = NULL;
+	if (!src->n)
+		return 0;
+	dst->v = malloc(src->n * sizeof(*dst->v));
+	if (!dst->v)
+		return -ENOMEM;
+	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
+	dst->n = src->n;
+	return 0;
+}
+
 /* strdup that keeps NULL as NULL; sets *fail on allocation failure. */
 static char *dup_opt(const char *s, bool *fail)
 {
@@ -194,7 +226,17 @@ void pod_config_fini(struct pod_config *c)
 	proto_kvs_fini(&c->annotations);
 	free(c->linux.cgroup_parent);
 	proto_kvs_fini(&c->linux.sysctls);
-	free(c->linux.security_context.namespace_options.target_id);
+	free(NSO(c).target_id);
+	free(USERNS(c).uids.v);
+	free(USERNS(c).gids.v);
+	free(SECCTX(c).run_as_username);
+	free(SECCTX(c).supplemental_groups.v);
+	free(SECCTX(c).selinux_options.user);
+	free(SECCTX(c).selinux_options.role);
+	free(SECCTX(c).selinux_options.type);
+	free(SECCTX(c).selinux_options.level);
+	free(SECCTX(c).seccomp.localhost_ref);
+	free(SECCTX(c).seccomp_profile_path);
 	pod_config_init(c);
 }
 
@@ -228,7 +270,28 @@ int pod_config_copy(struct pod_config *dst, const struct pod_config *src)
 		src->linux.security_context.namespace_options.ipc;
 	dst->linux.security_context.namespace_options.target_id =
 		dup_opt(src->linux.security_context.namespace_options.target_id, &fail);
-	dst->linux.security_context.privileged = src->linux.security_context.privileged;
+	USERNS(dst).present = USERNS(src).present;
+	USERNS(dst).mode = USERNS(src).mode;
+	if (idmaps_copy(&USERNS(dst).uids, &USERNS(src).uids) ||
+	    idmaps_copy(&USERNS(dst).gids, &USERNS(src).gids) ||
+	    i64s_copy(&SECCTX(dst).supplemental_groups, &SECCTX(src).supplemental_groups))
+		fail = true;
+	SECCTX(dst).privileged = SECCTX(src).privileged;
+	SECCTX(dst).has_run_as_user = SECCTX(src).has_run_as_user;
+	SECCTX(dst).run_as_user = SECCTX(src).run_as_user;
+	SECCTX(dst).has_run_as_group = SECCTX(src).has_run_as_group;
+	SECCTX(dst).run_as_group = SECCTX(src).run_as_group;
+	SECCTX(dst).run_as_username = dup_opt(SECCTX(src).run_as_username, &fail);
+	SECCTX(dst).readonly_rootfs = SECCTX(src).readonly_rootfs;
+	SECCTX(dst).selinux_options.user = dup_opt(SECCTX(src).selinux_options.user, &fail);
+	SECCTX(dst).selinux_options.role = dup_opt(SECCTX(src).selinux_options.role, &fail);
+	SECCTX(dst).selinux_options.type = dup_opt(SECCTX(src).selinux_options.type, &fail);
+	SECCTX(dst).selinux_options.level = dup_opt(SECCTX(src).selinux_options.level, &fail);
+	SECCTX(dst).seccomp.present = SECCTX(src).seccomp.present;
+	SECCTX(dst).seccomp.profile_type = SECCTX(src).seccomp.profile_type;
+	SECCTX(dst).seccomp.localhost_ref = dup_opt(SECCTX(src).seccomp.localhost_ref, &fail);
+	SECCTX(dst).seccomp_profile_path = dup_opt(SECCTX(src).seccomp_profile_path, &fail);
+	dst->linux.resources = src->linux.resources;
 	if (fail) {
 		pod_config_fini(dst);
 		return -ENOMEM;
@@ -411,11 +474,194 @@ out:
 	return rc;
 }
 
+static int check_mode(int mode, struct ppath *p, const char *field, struct cradle_err *err)
+{
+	size_t old = ppath_push(p, field);
+	int rc;
+
+	rc = proto_check_ns_mode(mode, p, err);
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int check_idmaps(const struct proto_idmaps *l, struct ppath *p, const char *field,
+                        struct cradle_err *err)
+{
+	size_t old = ppath_push(p, field);
+	int rc = 0;
+
+	if (l->n > PROTO_MAX_IDMAPS)
+		rc = proto_fail(err, p, "%zu entries exceed the limit of %d", l->n,
+		                PROTO_MAX_IDMAPS);
+	ppath_pop(p, old);
+	return rc;
+}
+
+/* p names security_context. */
+static int check_nsopts(const struct pod_config *c, struct ppath *p, struct cradle_err *err)
+{
+	size_t old = ppath_push(p, "namespace_options"), o2;
+	int rc;
+
+	if ((rc = check_mode(NSO(c).network, p, "network", err)) ||
+	    (rc = check_mode(NSO(c).pid, p, "pid", err)) ||
+	    (rc = check_mode(NSO(c).ipc, p, "ipc", err)))
+		return rc;
+	if (NSO(c).target_id && NSO(c).target_id[0]) {
+		o2 = ppath_push(p, "target_id");
+		if ((rc = check_cstr(NSO(c).target_id, p, err)))
+			return rc;
+		if (strlen(NSO(c).target_id) > PROTO_MAX_NAME || strchr(NSO(c).target_id, '/'))
+			return proto_fail(err, p, "must be at most %d bytes without '/'",
+			                  PROTO_MAX_NAME);
+		ppath_pop(p, o2);
+	}
+	o2 = ppath_push(p, "userns_options");
+	if ((rc = check_mode(USERNS(c).mode, p, "mode", err)) ||
+	    (rc = check_idmaps(&USERNS(c).uids, p, "uids", err)) ||
+	    (rc = check_idmaps(&USERNS(c).gids, p, "gids", err)))
+		return rc;
+	ppath_pop(p, o2);
+	ppath_pop(p, old);
+	return 0;
+}
+
+/* A uid or gid: CRI's int64, but never negative. */
+static int check_id_value(bool has, int64_t v, struct ppath *p, const char *field,
+                          struct cradle_err *err)
+{
+	size_t old;
+	int rc = 0;
+
+	if (!has || v >= 0)
+		return 0;
+	old = ppath_push(p, field);
+	rc = proto_fail(err, p, "%" PRId64 " is out of range (0..%" PRId64 ")", v, INT64_MAX);
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int check_groups(const struct proto_i64s *l, struct ppath *p, struct cradle_err *err)
+{
+	size_t old = ppath_push(p, "supplemental_groups"), o2, i;
+	int rc = 0;
+
+	if (l->n > PROTO_MAX_GROUPS)
+		rc = proto_fail(err, p, "%zu entries exceed the limit of %d", l->n,
+		                PROTO_MAX_GROUPS);
+	for (i = 0; i < l->n && !rc; i++) {
+		if (l->v[i] >= 0)
+			continue;
+		o2 = ppath_push_index(p, i);
+		rc = proto_fail(err, p, "%" PRId64 " is out of range (0..%" PRId64 ")", l->v[i],
+		                INT64_MAX);
+		ppath_pop(p, o2);
+	}
+	ppath_pop(p, old);
+	return rc;
+}
+
+static bool selinux_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == ',' ||
+	       c == '-';
+}
+
+/* A SELinux option (selinux = true) or run_as_username: both end up in
+ * a label or a passwd lookup, so keep them short and plain. */
+static int check_plain_part(const char *s, struct ppath *p, const char *field, bool selinux,
+                            struct cradle_err *err)
+{
+	size_t old, len, i;
+	char q[QUOTE_MAX];
+	int rc;
+
+	if (!s || !s[0])
+		return 0;
+	old = ppath_push(p, field);
+	len = strlen(s);
+	if ((rc = check_cstr(s, p, err)))
+		goto out;
+	if (len > PROTO_MAX_LABEL_PART) {
+		rc = proto_fail(err, p, "%zu bytes exceeds %d", len, PROTO_MAX_LABEL_PART);
+	} else if (!selinux) {
+		if (strchr(s, ':'))
+			rc = proto_fail(err, p, "must not contain ':'");
+		else if (strchr(s, '/'))
+			rc = proto_fail(err, p, "must not contain '/'");
+	} else {
+		for (i = 0; i < len && selinux_char(s[i]); i++)
+			;
+		if (i < len) {
+			proto_quote(q, s, len);
+			rc = proto_fail(err, p, "%s may only hold letters, digits, '_', '.', "
+			                "':', ',' and '-'", q);
+		}
+	}
+out:
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int check_profile(const char *s, struct ppath *p, const char *field,
+                         struct cradle_err *err)
+{
+	size_t old, len;
+	int rc;
+
+	if (!s || !s[0])
+		return 0;
+	old = ppath_push(p, field);
+	len = strlen(s);
+	rc = check_cstr(s, p, err);
+	if (!rc && len > PROTO_MAX_PROFILE)
+		rc = proto_fail(err, p, "%zu bytes exceeds %d", len, PROTO_MAX_PROFILE);
+	ppath_pop(p, old);
+	return rc;
+}
+
+/* p names security_context; namespace_options is done. */
+static int check_secctx(const struct pod_config *c, struct ppath *p, struct cradle_err *err)
+{
+	size_t old, o2;
+	int rc;
+
+	if ((rc = check_id_value(SECCTX(c).has_run_as_user, SECCTX(c).run_as_user, p,
+	                         "run_as_user", err)) ||
+	    (rc = check_id_value(SECCTX(c).has_run_as_group, SECCTX(c).run_as_group, p,
+	                         "run_as_group", err)) ||
+	    (rc = check_plain_part(SECCTX(c).run_as_username, p, "run_as_username", false,
+	                           err)) ||
+	    (rc = check_groups(&SECCTX(c).supplemental_groups, p, err)))
+		return rc;
+	old = ppath_push(p, "selinux_options");
+	if ((rc = check_plain_part(SECCTX(c).selinux_options.user, p, "user", true, err)) ||
+	    (rc = check_plain_part(SECCTX(c).selinux_options.role, p, "role", true, err)) ||
+	    (rc = check_plain_part(SECCTX(c).selinux_options.type, p, "type", true, err)) ||
+	    (rc = check_plain_part(SECCTX(c).selinux_options.level, p, "level", true, err)))
+		return rc;
+	ppath_pop(p, old);
+	old = ppath_push(p, "seccomp");
+	if (SECCTX(c).seccomp.profile_type < SECCOMP_PROFILE_RUNTIME_DEFAULT ||
+	    SECCTX(c).seccomp.profile_type > SECCOMP_PROFILE_LOCALHOST) {
+		o2 = ppath_push(p, "profile_type");
+		rc = proto_fail(err, p, "%d is out of range (RuntimeDefault=0, Unconfined=1, "
+		                "Localhost=2)", SECCTX(c).seccomp.profile_type);
+		ppath_pop(p, o2);
+		return rc;
+	}
+	if ((rc = check_profile(SECCTX(c).seccomp.localhost_ref, p, "localhost_ref", err)))
+		return rc;
+	ppath_pop(p, old);
+	return check_profile(SECCTX(c).seccomp_profile_path, p, "seccomp_profile_path", err);
+}
+
 int pod_config_validate(const struct pod_config *c, const char *prefix,
                         struct cradle_err *err)
 {
 	struct ppath p;
-	size_t o1, o2, o3;
+	size_t o1, o2;
 	char q[QUOTE_MAX];
 	int rc;
 
@@ -466,27 +712,8 @@ int pod_config_validate(const struct pod_config *c, const char *prefix,
 	if ((rc = check_kvs(&c->linux.sysctls, &p, "sysctls", true, err)))
 		return rc;
 	o2 = ppath_push(&p, "security_context");
-	ppath_push(&p, "namespace_options");
-	o3 = ppath_push(&p, "network");
-	if ((rc = proto_check_ns_mode(NSO(c).network, &p, err)))
+	if ((rc = check_nsopts(c, &p, err)) || (rc = check_secctx(c, &p, err)))
 		return rc;
-	ppath_pop(&p, o3);
-	ppath_push(&p, "pid");
-	if ((rc = proto_check_ns_mode(NSO(c).pid, &p, err)))
-		return rc;
-	ppath_pop(&p, o3);
-	ppath_push(&p, "ipc");
-	if ((rc = proto_check_ns_mode(NSO(c).ipc, &p, err)))
-		return rc;
-	ppath_pop(&p, o3);
-	if (NSO(c).target_id && NSO(c).target_id[0]) {
-		ppath_push(&p, "target_id");
-		if ((rc = check_cstr(NSO(c).target_id, &p, err)))
-			return rc;
-		if (strlen(NSO(c).target_id) > PROTO_MAX_NAME || strchr(NSO(c).target_id, '/'))
-			return proto_fail(err, &p, "must be at most %d bytes without '/'",
-			                  PROTO_MAX_NAME);
-	}
 	ppath_pop(&p, o2);
 	ppath_pop(&p, o1);
 	return 0;
@@ -501,6 +728,14 @@ void proto_sandbox_fini(struct proto_sandbox *s)
 	pod_config_fini(&s->config);
 	free(s->runtime_handler);
 	free(s->netns_path);
+	free(s->hostname_path);
+	free(s->hosts_path);
+	free(s->resolv_conf_path);
+	free(s->shm_path);
+	free(s->cgroup_path);
+	free(s->process_label);
+	free(s->mount_label);
+	free(s->runtime_type);
 	memset(s, 0, sizeof(*s));
 	pod_config_init(&s->config);
 }
@@ -524,6 +759,14 @@ int proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *sr
 	dst->exited_at = src->exited_at;
 	dst->runtime_handler = dup_opt(src->runtime_handler, &fail);
 	dst->netns_path = dup_opt(src->netns_path, &fail);
+	dst->hostname_path = dup_opt(src->hostname_path, &fail);
+	dst->hosts_path = dup_opt(src->hosts_path, &fail);
+	dst->resolv_conf_path = dup_opt(src->resolv_conf_path, &fail);
+	dst->shm_path = dup_opt(src->shm_path, &fail);
+	dst->cgroup_path = dup_opt(src->cgroup_path, &fail);
+	dst->process_label = dup_opt(src->process_label, &fail);
+	dst->mount_label = dup_opt(src->mount_label, &fail);
+	dst->runtime_type = dup_opt(src->runtime_type, &fail);
 	if (fail || pod_config_copy(&dst->config, &src->config)) {
 		proto_sandbox_fini(dst);
 		return -ENOMEM;

@@ -15,6 +15,12 @@
 
 #define PROTO_HIDDEN __attribute__((visibility("hidden")))
 
+/* The anonymous structs of struct pod_config have no type name to point
+ * at; these name them from a config pointer. */
+#define NSO(c) ((c)->linux.security_context.namespace_options)
+#define SECCTX(c) ((c)->linux.security_context)
+#define USERNS(c) ((c)->linux.security_context.namespace_options.userns_options)
+
 /* A path longer than this is cut (and marked with "..."): it only feeds
  * messages, which are bounded by CRADLE_ERR_MSG_MAX anyway. */
 #define PPATH_MAX 200

@@ -26,7 +26,7 @@
 
 #define PROTO_VERSION 1
 #define PROTO_MAX_MSG (1u << 20)     /* bytes in one request or reply */
-#define PROTO_MAX_DEPTH 8            /* nesting of maps and arrays */
+#define PROTO_MAX_DEPTH 12           /* nesting of maps and arrays */
 #define PROTO_MAX_ENTRIES 1024       /* entries in one map or array (replies: see list) */
 #define PROTO_MAX_STR 16384          /* bytes in one string */
 #define PROTO_MAX_NAME 253           /* metadata.name / namespace / uid */

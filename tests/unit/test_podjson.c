@@ -1,7 +1,8 @@
 /* test_podjson.c - crictl-style PodSandboxConfig JSON (client/podjson.c).
  *
- * Good configs land in the right fields; namespace modes as numbers and
- * names; unknown fields, nulls and crictl's wrapper objects are accepted;
+ * Good configs land in the right fields; namespace modes and seccomp
+ * profile types as numbers and names; run_as_user/run_as_group as crictl's
+ * wrapper objects and as bare integers; unknown fields and nulls are accepted;
  * every wrong type is refused with an error naming its field path; JSON
  * syntax errors name line and column; input over 1 MiB, missing metadata
  * and what pod_config_validate() refuses are refused; every examples/ file
@@ -313,8 +314,91 @@ START_TEST(test_wrong_types)
 		  "linux.security_context.privileged: expected true or false, got \"yes\"" },
 		{ "{" META ", \"linux\": {\"security_context\": {\"privileged\": 1}}}",
 		  "linux.security_context.privileged: expected true or false, got 1" },
-		{ "{" META ", \"linux\": {\"security_context\": {\"run_as_user\": 1000}}}",
-		  "linux.security_context.run_as_user: expected an object, got 1000" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"run_as_user\": \"1000\"}}}",
+		  "linux.security_context.run_as_user: expected an integer or {\"value\": integer}, "
+		  "got \"1000\"" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"run_as_user\": [1000]}}}",
+		  "linux.security_context.run_as_user: expected an integer or {\"value\": integer}, "
+		  "got an array" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"run_as_user\": 1.5}}}",
+		  "linux.security_context.run_as_user: expected an integer or {\"value\": integer}, "
+		  "got 1.5" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"run_as_user\": "
+		  "{\"value\": 9223372036854775808}}}}",
+		  "linux.security_context.run_as_user.value: expected an integer, got "
+		  "9223372036854775808" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"run_as_group\": true}}}",
+		  "linux.security_context.run_as_group: expected an integer or {\"value\": integer}" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"run_as_username\": 0}}}",
+		  "linux.security_context.run_as_username: expected a string, got 0" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"supplemental_groups\": "
+		  "[{\"value\": 1}]}}}",
+		  "linux.security_context.supplemental_groups[0]: expected an integer, got an object" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"selinux_options\": \"s0\"}}}",
+		  "linux.security_context.selinux_options: expected an object, got \"s0\"" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"selinux_options\": "
+		  "{\"level\": 0}}}}",
+		  "linux.security_context.selinux_options.level: expected a string, got 0" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"selinux_options\": "
+		  "{\"user\": [\"u\"]}}}}",
+		  "linux.security_context.selinux_options.user: expected a string, got an array" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"seccomp\": \"unconfined\"}}}",
+		  "linux.security_context.seccomp: expected an object, got \"unconfined\"" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"seccomp\": "
+		  "{\"profile_type\": 3}}}}",
+		  "linux.security_context.seccomp.profile_type: expected a seccomp profile type "
+		  "(0-2 or RuntimeDefault/Unconfined/Localhost), got 3" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"seccomp\": "
+		  "{\"profile_type\": \"runtime/default\"}}}}",
+		  "linux.security_context.seccomp.profile_type: expected a seccomp profile type "
+		  "(0-2 or RuntimeDefault/Unconfined/Localhost), got \"runtime/default\"" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"seccomp\": "
+		  "{\"profile_type\": true}}}}",
+		  "linux.security_context.seccomp.profile_type: expected a seccomp profile type" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"seccomp\": "
+		  "{\"localhost_ref\": 1}}}}",
+		  "linux.security_context.seccomp.localhost_ref: expected a string, got 1" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"seccomp_profile_path\": {}}}}",
+		  "linux.security_context.seccomp_profile_path: expected a string, got an object" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"apparmor\": 1}}}",
+		  "linux.security_context.apparmor: expected an object, got 1" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"namespace_options\": "
+		  "{\"userns_options\": []}}}}",
+		  "linux.security_context.namespace_options.userns_options: expected an object, "
+		  "got an array" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"namespace_options\": "
+		  "{\"userns_options\": {\"mode\": \"HOST\"}}}}}",
+		  "linux.security_context.namespace_options.userns_options.mode: expected a "
+		  "namespace mode (0-3 or POD/CONTAINER/NODE/TARGET), got \"HOST\"" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"namespace_options\": "
+		  "{\"userns_options\": {\"uids\": {}}}}}}",
+		  "linux.security_context.namespace_options.userns_options.uids: expected an array "
+		  "of objects, got an object" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"namespace_options\": "
+		  "{\"userns_options\": {\"gids\": [{\"host_id\": 1}, 5]}}}}}",
+		  "linux.security_context.namespace_options.userns_options.gids[1]: expected an "
+		  "object, got 5" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"namespace_options\": "
+		  "{\"userns_options\": {\"uids\": [{\"host_id\": -1}]}}}}}",
+		  "linux.security_context.namespace_options.userns_options.uids[0].host_id: "
+		  "expected an integer 0..4294967295, got -1" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"namespace_options\": "
+		  "{\"userns_options\": {\"uids\": [{\"container_id\": 4294967296}]}}}}}",
+		  "linux.security_context.namespace_options.userns_options.uids[0].container_id: "
+		  "expected an integer 0..4294967295, got 4294967296" },
+		{ "{" META ", \"linux\": {\"security_context\": {\"namespace_options\": "
+		  "{\"userns_options\": {\"gids\": [{\"length\": \"65536\"}]}}}}}",
+		  "linux.security_context.namespace_options.userns_options.gids[0].length: "
+		  "expected an integer 0..4294967295, got \"65536\"" },
+		{ "{" META ", \"linux\": {\"resources\": 1}}",
+		  "linux.resources: expected an object, got 1" },
+		{ "{" META ", \"linux\": {\"resources\": {\"cpu_period\": \"100ms\"}}}",
+		  "linux.resources.cpu_period: expected an integer, got \"100ms\"" },
+		{ "{" META ", \"linux\": {\"resources\": {\"cpu_quota\": 1.5}}}",
+		  "linux.resources.cpu_quota: expected an integer, got 1.5" },
+		{ "{" META ", \"linux\": {\"resources\": {\"cpu_shares\": null, "
+		  "\"memory_limit_in_bytes\": [1]}}}",
+		  "linux.resources.memory_limit_in_bytes: expected an integer, got an array" },
 		{ "{" META ", \"linux\": {\"security_context\": {\"run_as_group\": "
 		  "{\"value\": \"root\"}}}}",
 		  "linux.security_context.run_as_group.value: expected an integer, got \"root\"" },
@@ -332,6 +416,247 @@ START_TEST(test_wrong_types)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		refused(cases[i].json, cases[i].want);
+}
+END_TEST
+
+START_TEST(test_security_context)
+{
+	static const char json[] =
+		"{" META ",\n"
+		"  \"linux\": {\n"
+		"    \"resources\": {\"cpu_period\": 100000, \"cpu_quota\": -1, \"cpu_shares\": 512,\n"
+		"                  \"memory_limit_in_bytes\": 268435456, \"oom_score_adj\": 5},\n"
+		"    \"security_context\": {\n"
+		"      \"namespace_options\": {\"network\": 0, \"userns_options\": {\n"
+		"        \"mode\": \"POD\",\n"
+		"        \"uids\": [{\"host_id\": 100000, \"container_id\": 0, \"length\": 65536}],\n"
+		"        \"gids\": [{\"host_id\": 100000, \"container_id\": 0, \"length\": 65536},\n"
+		"                 {\"host_id\": 4294967295, \"container_id\": 65536, \"length\": 1}]}},\n"
+		"      \"run_as_user\": {\"value\": 1000},\n"
+		"      \"run_as_group\": 0,\n"
+		"      \"run_as_username\": \"nginx\",\n"
+		"      \"supplemental_groups\": [1, 65534, 1099511627776],\n"
+		"      \"readonly_rootfs\": true,\n"
+		"      \"selinux_options\": {\"user\": \"system_u\", \"role\": \"system_r\",\n"
+		"                          \"type\": \"container_t\", \"level\": \"s0:c1,c2\"},\n"
+		"      \"seccomp\": {\"profile_type\": \"Localhost\", \"localhost_ref\": \"/p/a.json\"},\n"
+		"      \"seccomp_profile_path\": \"localhost//p/a.json\"\n"
+		"    }\n"
+		"  }\n"
+		"}\n";
+	struct pod_config c;
+	struct cradle_err e;
+
+	ck_assert_msg(parse(json, &c, &e) == 0, "%s", e.msg);
+	ck_assert(c.linux.resources.present);
+	ck_assert_int_eq(c.linux.resources.cpu_period, 100000);
+	ck_assert_int_eq(c.linux.resources.cpu_quota, -1);
+	ck_assert_int_eq(c.linux.resources.cpu_shares, 512);
+	ck_assert_int_eq(c.linux.resources.memory_limit_in_bytes, 268435456);
+	ck_assert(c.linux.security_context.namespace_options.userns_options.present);
+	ck_assert_int_eq(c.linux.security_context.namespace_options.userns_options.mode, NS_POD);
+	ck_assert_uint_eq(c.linux.security_context.namespace_options.userns_options.uids.n, 1);
+	ck_assert_uint_eq(c.linux.security_context.namespace_options.userns_options.uids.v[0].host_id,
+	                  100000);
+	ck_assert_uint_eq(c.linux.security_context.namespace_options.userns_options.uids.v[0].length,
+	                  65536);
+	ck_assert_uint_eq(c.linux.security_context.namespace_options.userns_options.gids.n, 2);
+	ck_assert_uint_eq(c.linux.security_context.namespace_options.userns_options.gids.v[1].host_id,
+	                  4294967295u);
+	ck_assert_uint_eq(
+		c.linux.security_context.namespace_options.userns_options.gids.v[1].container_id,
+		65536);
+	ck_assert(c.linux.security_context.has_run_as_user);
+	ck_assert_int_eq(c.linux.security_context.run_as_user, 1000);
+	ck_assert(c.linux.security_context.has_run_as_group);
+	ck_assert_int_eq(c.linux.security_context.run_as_group, 0);
+	ck_assert_str_eq(c.linux.security_context.run_as_username, "nginx");
+	ck_assert_uint_eq(c.linux.security_context.supplemental_groups.n, 3);
+	ck_assert_int_eq(c.linux.security_context.supplemental_groups.v[2], 1099511627776LL);
+	ck_assert(c.linux.security_context.readonly_rootfs);
+	ck_assert_str_eq(c.linux.security_context.selinux_options.user, "system_u");
+	ck_assert_str_eq(c.linux.security_context.selinux_options.role, "system_r");
+	ck_assert_str_eq(c.linux.security_context.selinux_options.type, "container_t");
+	ck_assert_str_eq(c.linux.security_context.selinux_options.level, "s0:c1,c2");
+	ck_assert(c.linux.security_context.seccomp.present);
+	ck_assert_int_eq(c.linux.security_context.seccomp.profile_type, SECCOMP_PROFILE_LOCALHOST);
+	ck_assert_str_eq(c.linux.security_context.seccomp.localhost_ref, "/p/a.json");
+	ck_assert_str_eq(c.linux.security_context.seccomp_profile_path, "localhost//p/a.json");
+	pod_config_fini(&c);
+
+	/* none of it given: nothing set */
+	ck_assert_msg(parse("{" META "}", &c, &e) == 0, "%s", e.msg);
+	ck_assert(!c.linux.resources.present);
+	ck_assert(!c.linux.security_context.namespace_options.userns_options.present);
+	ck_assert(!c.linux.security_context.has_run_as_user);
+	ck_assert(!c.linux.security_context.has_run_as_group);
+	ck_assert(!c.linux.security_context.seccomp.present);
+	ck_assert_ptr_null(c.linux.security_context.selinux_options.user);
+	ck_assert_uint_eq(c.linux.security_context.supplemental_groups.n, 0);
+	pod_config_fini(&c);
+}
+END_TEST
+
+/* run_as_user / run_as_group: crictl's wrapper, a bare integer, and the
+ * wrapper's zero forms. */
+START_TEST(test_run_as_forms)
+{
+	static const struct {
+		const char *v;
+		bool has;
+		int64_t want;
+	} cases[] = {
+		{ "{\"value\": 1000}", true, 1000 },
+		{ "1000", true, 1000 },
+		{ "0", true, 0 },
+		{ "{\"value\": 0}", true, 0 },
+		{ "{}", true, 0 },
+		{ "{\"value\": null}", true, 0 },
+		{ "{\"Value\": 7}", true, 7 },
+		{ "{\"value\": 9223372036854775807}", true, INT64_MAX },
+		{ "null", false, 0 },
+	};
+	static const char *const keys[] = { "run_as_user", "run_as_group" };
+	char json[512];
+	struct pod_config c;
+	struct cradle_err e;
+	size_t i, k;
+
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			snprintf(json, sizeof(json), "{" META ", \"linux\": {\"security_context\": "
+			         "{\"%s\": %s%s}}}", keys[k], cases[i].v,
+			         k ? ", \"run_as_user\": 1" : "");
+			ck_assert_msg(parse(json, &c, &e) == 0, "%s: %s", json, e.msg);
+			if (k == 0) {
+				ck_assert_msg(c.linux.security_context.has_run_as_user == cases[i].has,
+				              "%s", json);
+				ck_assert_int_eq(c.linux.security_context.run_as_user, cases[i].want);
+			} else {
+				ck_assert_msg(c.linux.security_context.has_run_as_group == cases[i].has,
+				              "%s", json);
+				ck_assert_int_eq(c.linux.security_context.run_as_group, cases[i].want);
+			}
+			pod_config_fini(&c);
+		}
+	}
+	/* negative ids are the validator's, in the daemon's words, in both forms */
+	refused("{" META ", \"linux\": {\"security_context\": {\"run_as_user\": -1}}}",
+	        "linux.security_context.run_as_user: -1 is out of range (0..9223372036854775807)");
+	refused("{" META ", \"linux\": {\"security_context\": {\"run_as_user\": {\"value\": -2}}}}",
+	        "linux.security_context.run_as_user: -2 is out of range (0..9223372036854775807)");
+	refused("{" META ", \"linux\": {\"security_context\": {\"run_as_group\": {\"value\": -3}}}}",
+	        "linux.security_context.run_as_group: -3 is out of range");
+}
+END_TEST
+
+START_TEST(test_enum_names)
+{
+	static const struct {
+		const char *v;
+		int want;
+	} seccomp[] = {
+		{ "0", 0 }, { "1", 1 }, { "2", 2 },
+		{ "\"RuntimeDefault\"", 0 }, { "\"Unconfined\"", 1 }, { "\"Localhost\"", 2 },
+		{ "\"runtimedefault\"", 0 }, { "\"UNCONFINED\"", 1 },
+	}, userns[] = {
+		{ "0", NS_POD }, { "2", NS_NODE }, { "\"POD\"", NS_POD }, { "\"NODE\"", NS_NODE },
+		{ "\"container\"", NS_CONTAINER }, { "\"TARGET\"", NS_TARGET },
+	};
+	static const char *const bad_seccomp[] = {
+		"3", "-1", "\"\"", "\"RuntimeDefault \"", "\"runtime/default\"", "1.0", "[0]",
+	};
+	char json[512], want[256];
+	struct pod_config c;
+	struct cradle_err e;
+	size_t i;
+
+	for (i = 0; i < sizeof(seccomp) / sizeof(seccomp[0]); i++) {
+		snprintf(json, sizeof(json), "{" META ", \"linux\": {\"security_context\": "
+		         "{\"seccomp\": {\"profile_type\": %s}}}}", seccomp[i].v);
+		ck_assert_msg(parse(json, &c, &e) == 0, "%s: %s", json, e.msg);
+		ck_assert(c.linux.security_context.seccomp.present);
+		ck_assert_int_eq(c.linux.security_context.seccomp.profile_type, seccomp[i].want);
+		pod_config_fini(&c);
+	}
+	for (i = 0; i < sizeof(bad_seccomp) / sizeof(bad_seccomp[0]); i++) {
+		snprintf(json, sizeof(json), "{" META ", \"linux\": {\"security_context\": "
+		         "{\"seccomp\": {\"profile_type\": %s}}}}", bad_seccomp[i]);
+		refused(json, "linux.security_context.seccomp.profile_type: expected a seccomp "
+		        "profile type (0-2 or RuntimeDefault/Unconfined/Localhost), got ");
+	}
+	for (i = 0; i < sizeof(userns) / sizeof(userns[0]); i++) {
+		snprintf(json, sizeof(json), "{" META ", \"linux\": {\"security_context\": "
+		         "{\"namespace_options\": {\"userns_options\": {\"mode\": %s}}}}}",
+		         userns[i].v);
+		ck_assert_msg(parse(json, &c, &e) == 0, "%s: %s", json, e.msg);
+		ck_assert(c.linux.security_context.namespace_options.userns_options.present);
+		ck_assert_int_eq(c.linux.security_context.namespace_options.userns_options.mode,
+		                 userns[i].want);
+		pod_config_fini(&c);
+	}
+	snprintf(want, sizeof(want), "linux.security_context.namespace_options.userns_options."
+	         "mode: expected a namespace mode (0-3 or POD/CONTAINER/NODE/TARGET), got 4");
+	refused("{" META ", \"linux\": {\"security_context\": {\"namespace_options\": "
+	        "{\"userns_options\": {\"mode\": 4}}}}}", want);
+
+	/* an empty seccomp or userns_options is still present */
+	ck_assert_msg(parse("{" META ", \"linux\": {\"security_context\": {\"seccomp\": {}, "
+	                    "\"namespace_options\": {\"userns_options\": {}}}}}", &c, &e) == 0,
+	              "%s", e.msg);
+	ck_assert(c.linux.security_context.seccomp.present);
+	ck_assert_int_eq(c.linux.security_context.seccomp.profile_type,
+	                 SECCOMP_PROFILE_RUNTIME_DEFAULT);
+	ck_assert(c.linux.security_context.namespace_options.userns_options.present);
+	ck_assert_int_eq(c.linux.security_context.namespace_options.userns_options.mode, NS_POD);
+	pod_config_fini(&c);
+}
+END_TEST
+
+/* What pod_config_validate() refuses in the new fields, through JSON. */
+START_TEST(test_security_context_validated)
+{
+	char *text, *p;
+	int i;
+
+	refused("{" META ", \"linux\": {\"security_context\": {\"run_as_username\": \"a:b\"}}}",
+	        "linux.security_context.run_as_username: must not contain ':'");
+	refused("{" META ", \"linux\": {\"security_context\": {\"run_as_username\": \"../x\"}}}",
+	        "linux.security_context.run_as_username: must not contain '/'");
+	refused("{" META ", \"linux\": {\"security_context\": {\"supplemental_groups\": [1, -1]}}}",
+	        "linux.security_context.supplemental_groups[1]: -1 is out of range");
+	refused("{" META ", \"linux\": {\"security_context\": {\"selinux_options\": "
+	        "{\"level\": \"s0 c1\"}}}}",
+	        "linux.security_context.selinux_options.level: \"s0 c1\" may only hold letters, "
+	        "digits, '_', '.', ':', ',' and '-'");
+	refused("{" META ", \"linux\": {\"security_context\": {\"selinux_options\": "
+	        "{\"type\": \"t\\n\"}}}}",
+	        "linux.security_context.selinux_options.type: \"t\\x0a\" may only hold");
+
+	text = malloc(8192);
+	ck_assert_ptr_nonnull(text);
+	p = text + sprintf(text, "{" META ", \"linux\": {\"security_context\": "
+	                   "{\"supplemental_groups\": [");
+	for (i = 0; i < 65; i++)
+		p += sprintf(p, "%s%d", i ? ", " : "", i);
+	strcpy(p, "]}}}");
+	refused(text, "linux.security_context.supplemental_groups: 65 entries exceed the "
+	        "limit of 64");
+
+	p = text + sprintf(text, "{" META ", \"linux\": {\"security_context\": "
+	                   "{\"namespace_options\": {\"userns_options\": {\"uids\": [");
+	for (i = 0; i < 17; i++)
+		p += sprintf(p, "%s{\"host_id\": %d, \"length\": 1}", i ? ", " : "", i);
+	strcpy(p, "]}}}}}");
+	refused(text, "linux.security_context.namespace_options.userns_options.uids: 17 "
+	        "entries exceed the limit of 16");
+
+	p = text + sprintf(text, "{" META ", \"linux\": {\"security_context\": "
+	                   "{\"seccomp\": {\"localhost_ref\": \"");
+	memset(p, 'x', 4097);
+	strcpy(p + 4097, "\"}}}}");
+	refused(text, "linux.security_context.seccomp.localhost_ref: 4097 bytes exceeds 4096");
+	free(text);
 }
 END_TEST
 
@@ -580,6 +905,10 @@ static Suite *podjson_suite(void)
 	tcase_add_test(tc, test_null_is_absent);
 	tcase_add_test(tc, test_key_case);
 	tcase_add_test(tc, test_wrong_types);
+	tcase_add_test(tc, test_security_context);
+	tcase_add_test(tc, test_run_as_forms);
+	tcase_add_test(tc, test_enum_names);
+	tcase_add_test(tc, test_security_context_validated);
 	tcase_add_test(tc, test_invalid_json);
 	tcase_add_test(tc, test_length_bounded);
 	tcase_add_test(tc, test_limits);

@@ -33,6 +33,11 @@
 		              "message \"%s\" lacks \"%s\"", (e).msg, (needle)); \
 	} while (0)
 
+/* the anonymous structs of struct pod_config, by a config pointer */
+#define USERNS(c) ((c)->linux.security_context.namespace_options.userns_options)
+#define USERNS_UIDS(c) (USERNS(c).uids)
+#define USERNS_GIDS(c) (USERNS(c).gids)
+
 #define ASSERT_INVALID(rc, e, needle) ASSERT_ERR(rc, e, CRADLE_INVALID_ARGUMENT, needle)
 
 /* ------------------------------------------------------------------ */
@@ -54,6 +59,62 @@ static char *xdup(const char *s)
 
 	ck_assert_ptr_nonnull(c);
 	return c;
+}
+
+static void add_idmap(struct proto_idmaps *l, uint32_t host, uint32_t cont, uint32_t len)
+{
+	struct proto_idmap *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	ck_assert_ptr_nonnull(v);
+	v[l->n].host_id = host;
+	v[l->n].container_id = cont;
+	v[l->n].length = len;
+	l->v = v;
+	l->n++;
+}
+
+static void add_i64(struct proto_i64s *l, int64_t x)
+{
+	int64_t *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	ck_assert_ptr_nonnull(v);
+	v[l->n++] = x;
+	l->v = v;
+}
+
+/* The security context fields beyond namespaces, and resources, all set. */
+static void fill_secctx(struct pod_config *c)
+{
+	struct proto_idmaps *uids = &c->linux.security_context.namespace_options.userns_options.uids;
+	struct proto_idmaps *gids = &c->linux.security_context.namespace_options.userns_options.gids;
+
+	c->linux.security_context.namespace_options.userns_options.present = true;
+	c->linux.security_context.namespace_options.userns_options.mode = NS_POD;
+	add_idmap(uids, 100000, 0, 65536);
+	add_idmap(gids, 100000, 0, 65536);
+	add_idmap(gids, UINT32_MAX, 65536, 1);
+	c->linux.security_context.has_run_as_user = true;
+	c->linux.security_context.run_as_user = 1000;
+	c->linux.security_context.has_run_as_group = true;
+	c->linux.security_context.run_as_group = 0;        /* 0 is set, not absent */
+	c->linux.security_context.run_as_username = xdup("nginx");
+	add_i64(&c->linux.security_context.supplemental_groups, 1);
+	add_i64(&c->linux.security_context.supplemental_groups, 65534);
+	add_i64(&c->linux.security_context.supplemental_groups, 1LL << 40);
+	c->linux.security_context.readonly_rootfs = true;
+	c->linux.security_context.selinux_options.user = xdup("system_u");
+	c->linux.security_context.selinux_options.role = xdup("system_r");
+	c->linux.security_context.selinux_options.type = xdup("container_t");
+	c->linux.security_context.selinux_options.level = xdup("s0:c1,c2");
+	c->linux.security_context.seccomp.present = true;
+	c->linux.security_context.seccomp.profile_type = SECCOMP_PROFILE_LOCALHOST;
+	c->linux.security_context.seccomp.localhost_ref = xdup("/var/lib/kubelet/seccomp/audit.json");
+	c->linux.security_context.seccomp_profile_path = xdup("localhost/profiles/audit.json");
+	c->linux.resources.present = true;
+	c->linux.resources.cpu_period = 100000;
+	c->linux.resources.cpu_quota = -1;
+	c->linux.resources.cpu_shares = 512;
+	c->linux.resources.memory_limit_in_bytes = INT64_MAX;
 }
 
 /* A config with every field set. */
@@ -82,6 +143,7 @@ static void fill_config(struct pod_config *c)
 	c->linux.security_context.namespace_options.ipc = NS_POD;
 	c->linux.security_context.namespace_options.target_id = xdup("abc");
 	c->linux.security_context.privileged = true;
+	fill_secctx(c);
 }
 
 /* The smallest config the daemon accepts. */
@@ -107,6 +169,14 @@ static void fill_sandbox(struct proto_sandbox *s, const char *id, int phase)
 	s->exit_status = 137;
 	s->exited_at = -5;      /* any int64 survives */
 	s->netns_path = xdup("/run/cradle/netns/" ID_A);
+	s->hostname_path = xdup("/run/cradle/sandboxes/" ID_A "/hostname");
+	s->hosts_path = xdup("/run/cradle/sandboxes/" ID_A "/hosts");
+	s->resolv_conf_path = xdup("/run/cradle/sandboxes/" ID_A "/resolv.conf");
+	s->shm_path = xdup("/run/cradle/sandboxes/" ID_A "/shm");
+	s->cgroup_path = xdup("/kubepods/besteffort/pod0b8a/" ID_A);
+	s->process_label = xdup("system_u:system_r:container_t:s0:c1,c2");
+	s->mount_label = xdup("system_u:object_r:container_file_t:s0:c1,c2");
+	s->runtime_type = xdup("io.containerd.runc.v2");
 }
 
 static void assert_str_eq_null(const char *a, const char *b)
@@ -137,6 +207,71 @@ static void assert_strs_eq(const struct proto_strs *a, const struct proto_strs *
 		ck_assert_str_eq(a->v[i], b->v[i]);
 }
 
+static void assert_idmaps_eq(const struct proto_idmaps *a, const struct proto_idmaps *b)
+{
+	size_t i;
+
+	ck_assert_uint_eq(a->n, b->n);
+	for (i = 0; i < a->n; i++) {
+		ck_assert_uint_eq(a->v[i].host_id, b->v[i].host_id);
+		ck_assert_uint_eq(a->v[i].container_id, b->v[i].container_id);
+		ck_assert_uint_eq(a->v[i].length, b->v[i].length);
+	}
+}
+
+static void assert_secctx_eq(const struct pod_config *a, const struct pod_config *b)
+{
+	size_t i;
+
+	ck_assert_int_eq(a->linux.security_context.namespace_options.userns_options.present,
+	                 b->linux.security_context.namespace_options.userns_options.present);
+	ck_assert_int_eq(a->linux.security_context.namespace_options.userns_options.mode,
+	                 b->linux.security_context.namespace_options.userns_options.mode);
+	assert_idmaps_eq(&a->linux.security_context.namespace_options.userns_options.uids,
+	                 &b->linux.security_context.namespace_options.userns_options.uids);
+	assert_idmaps_eq(&a->linux.security_context.namespace_options.userns_options.gids,
+	                 &b->linux.security_context.namespace_options.userns_options.gids);
+	ck_assert_int_eq(a->linux.security_context.has_run_as_user,
+	                 b->linux.security_context.has_run_as_user);
+	ck_assert_int_eq(a->linux.security_context.run_as_user,
+	                 b->linux.security_context.run_as_user);
+	ck_assert_int_eq(a->linux.security_context.has_run_as_group,
+	                 b->linux.security_context.has_run_as_group);
+	ck_assert_int_eq(a->linux.security_context.run_as_group,
+	                 b->linux.security_context.run_as_group);
+	assert_str_eq_null(a->linux.security_context.run_as_username,
+	                   b->linux.security_context.run_as_username);
+	ck_assert_uint_eq(a->linux.security_context.supplemental_groups.n,
+	                  b->linux.security_context.supplemental_groups.n);
+	for (i = 0; i < a->linux.security_context.supplemental_groups.n; i++)
+		ck_assert_int_eq(a->linux.security_context.supplemental_groups.v[i],
+		                 b->linux.security_context.supplemental_groups.v[i]);
+	ck_assert_int_eq(a->linux.security_context.readonly_rootfs,
+	                 b->linux.security_context.readonly_rootfs);
+	assert_str_eq_null(a->linux.security_context.selinux_options.user,
+	                   b->linux.security_context.selinux_options.user);
+	assert_str_eq_null(a->linux.security_context.selinux_options.role,
+	                   b->linux.security_context.selinux_options.role);
+	assert_str_eq_null(a->linux.security_context.selinux_options.type,
+	                   b->linux.security_context.selinux_options.type);
+	assert_str_eq_null(a->linux.security_context.selinux_options.level,
+	                   b->linux.security_context.selinux_options.level);
+	ck_assert_int_eq(a->linux.security_context.seccomp.present,
+	                 b->linux.security_context.seccomp.present);
+	ck_assert_int_eq(a->linux.security_context.seccomp.profile_type,
+	                 b->linux.security_context.seccomp.profile_type);
+	assert_str_eq_null(a->linux.security_context.seccomp.localhost_ref,
+	                   b->linux.security_context.seccomp.localhost_ref);
+	assert_str_eq_null(a->linux.security_context.seccomp_profile_path,
+	                   b->linux.security_context.seccomp_profile_path);
+	ck_assert_int_eq(a->linux.resources.present, b->linux.resources.present);
+	ck_assert_int_eq(a->linux.resources.cpu_period, b->linux.resources.cpu_period);
+	ck_assert_int_eq(a->linux.resources.cpu_quota, b->linux.resources.cpu_quota);
+	ck_assert_int_eq(a->linux.resources.cpu_shares, b->linux.resources.cpu_shares);
+	ck_assert_int_eq(a->linux.resources.memory_limit_in_bytes,
+	                 b->linux.resources.memory_limit_in_bytes);
+}
+
 static void assert_config_eq(const struct pod_config *a, const struct pod_config *b)
 {
 	assert_str_eq_null(a->metadata.name, b->metadata.name);
@@ -163,6 +298,7 @@ static void assert_config_eq(const struct pod_config *a, const struct pod_config
 	                   b->linux.security_context.namespace_options.target_id);
 	ck_assert_int_eq(a->linux.security_context.privileged,
 	                 b->linux.security_context.privileged);
+	assert_secctx_eq(a, b);
 }
 
 static void assert_sandbox_eq(const struct proto_sandbox *a, const struct proto_sandbox *b)
@@ -178,6 +314,14 @@ static void assert_sandbox_eq(const struct proto_sandbox *a, const struct proto_
 	ck_assert_int_eq(a->exit_status, b->exit_status);
 	ck_assert_int_eq(a->exited_at, b->exited_at);
 	assert_str_eq_null(a->netns_path, b->netns_path);
+	assert_str_eq_null(a->hostname_path, b->hostname_path);
+	assert_str_eq_null(a->hosts_path, b->hosts_path);
+	assert_str_eq_null(a->resolv_conf_path, b->resolv_conf_path);
+	assert_str_eq_null(a->shm_path, b->shm_path);
+	assert_str_eq_null(a->cgroup_path, b->cgroup_path);
+	assert_str_eq_null(a->process_label, b->process_label);
+	assert_str_eq_null(a->mount_label, b->mount_label);
+	assert_str_eq_null(a->runtime_type, b->runtime_type);
 }
 
 /* A decoded request that failed must hold nothing. */
@@ -765,6 +909,13 @@ START_TEST(test_copy)
 	assert_sandbox_eq(&a, &b);
 	ck_assert_ptr_ne(a.config.metadata.name, b.config.metadata.name);
 	ck_assert_ptr_ne(a.config.labels.v, b.config.labels.v);
+	ck_assert_ptr_ne(a.config.linux.security_context.namespace_options.userns_options.uids.v,
+	                 b.config.linux.security_context.namespace_options.userns_options.uids.v);
+	ck_assert_ptr_ne(a.config.linux.security_context.supplemental_groups.v,
+	                 b.config.linux.security_context.supplemental_groups.v);
+	ck_assert_ptr_ne(a.config.linux.security_context.seccomp.localhost_ref,
+	                 b.config.linux.security_context.seccomp.localhost_ref);
+	ck_assert_ptr_ne(a.shm_path, b.shm_path);
 	proto_sandbox_fini(&a);
 	ck_assert_str_eq(b.config.labels.v[0].key, "app");     /* independent */
 	proto_sandbox_fini(&b);
@@ -853,6 +1004,12 @@ START_TEST(test_request_roundtrip)
 	assert_config_eq(&in.config, &out.config);
 	ck_assert_ptr_null(out.runtime_handler);
 	ck_assert(!out.config.has_dns_config);
+	ck_assert(!out.config.linux.security_context.namespace_options.userns_options.present);
+	ck_assert(!out.config.linux.security_context.has_run_as_user);
+	ck_assert(!out.config.linux.security_context.has_run_as_group);
+	ck_assert(!out.config.linux.security_context.seccomp.present);
+	ck_assert_ptr_null(out.config.linux.security_context.selinux_options.level);
+	ck_assert(!out.config.linux.resources.present);
 	proto_request_fini(&out);
 	proto_request_fini(&in);
 
@@ -1054,6 +1211,53 @@ START_TEST(test_sandbox_record)
 	ck_assert_str_eq(out.config.metadata.name, "Not_A_Label");
 	proto_sandbox_fini(&out);
 	msg_free(&m2);
+
+	/* the sandbox's paths and labels: empty or absent reads as NULL
+	 * (records written before they existed), a wrong type names them */
+	m2 = set_at(&m, "hostname_path", o_str(""));
+	ck_assert_int_eq(proto_sandbox_decode(m2.data, m2.len, &out, &e), 0);
+	ck_assert_ptr_null(out.hostname_path);
+	ck_assert_str_eq(out.hosts_path, in.hosts_path);
+	proto_sandbox_fini(&out);
+	msg_free(&m2);
+	{
+		static const char *const fields[] = {
+			"hostname_path", "hosts_path", "resolv_conf_path", "shm_path",
+			"cgroup_path", "process_label", "mount_label", "runtime_type",
+		};
+		char want[128];
+		struct msg m3;
+		size_t i;
+
+		m2 = raw(m.data, m.len);
+		for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+			snprintf(want, sizeof(want), "%s: expected string, got unsigned integer",
+			         fields[i]);
+			m3 = set_at(&m, fields[i], o_uint(1));
+			ASSERT_INVALID(proto_sandbox_decode(m3.data, m3.len, &out, &e), e, want);
+			ck_assert_ptr_null(out.netns_path);
+			msg_free(&m3);
+			snprintf(want, sizeof(want), "%s: invalid UTF-8", fields[i]);
+			m3 = set_at(&m, fields[i], o_str("/x\xff"));
+			ASSERT_INVALID(proto_sandbox_decode(m3.data, m3.len, &out, &e), e, want);
+			msg_free(&m3);
+			m3 = drop(&m2, fields[i]);
+			msg_free(&m2);
+			m2 = m3;
+		}
+		ck_assert_int_eq(proto_sandbox_decode(m2.data, m2.len, &out, &e), 0);
+		ck_assert_ptr_null(out.hostname_path);
+		ck_assert_ptr_null(out.hosts_path);
+		ck_assert_ptr_null(out.resolv_conf_path);
+		ck_assert_ptr_null(out.shm_path);
+		ck_assert_ptr_null(out.cgroup_path);
+		ck_assert_ptr_null(out.process_label);
+		ck_assert_ptr_null(out.mount_label);
+		ck_assert_ptr_null(out.runtime_type);
+		ck_assert_str_eq(out.netns_path, in.netns_path);
+		proto_sandbox_fini(&out);
+		msg_free(&m2);
+	}
 
 	/* but not broken ones */
 	m2 = set_at(&m, "phase", o_str("zombie"));
@@ -1479,22 +1683,23 @@ START_TEST(test_depth)
 	struct cradle_err e = { 0 };
 	struct msg m;
 
-	m = nested(8, false);
+	ck_assert_int_eq(PROTO_MAX_DEPTH, 12);
+	m = nested(12, false);
 	ck_assert_msg(proto_check_bounds(m.data, m.len, &e) == 0, "%s", e.msg);
 	msg_free(&m);
-	m = nested(9, false);
+	m = nested(13, false);
 	ASSERT_INVALID(proto_check_bounds(m.data, m.len, &e), e,
-	               "a.a.a.a.a.a.a.a: nesting deeper than 8");
-	req_fails(m, "nesting deeper than 8");
-	m = nested(8, true);
+	               "a.a.a.a.a.a.a.a.a.a.a.a: nesting deeper than 12");
+	req_fails(m, "nesting deeper than 12");
+	m = nested(12, true);
 	ck_assert_msg(proto_check_bounds(m.data, m.len, &e) == 0, "%s", e.msg);
 	msg_free(&m);
-	m = nested(9, true);
+	m = nested(13, true);
 	ASSERT_INVALID(proto_check_bounds(m.data, m.len, &e), e,
-	               "a[0][0][0][0][0][0][0]: nesting deeper than 8");
+	               "a[0][0][0][0][0][0][0][0][0][0][0]: nesting deeper than 12");
 	msg_free(&m);
 	m = nested(200, true);
-	req_fails(m, "nesting deeper than 8");
+	req_fails(m, "nesting deeper than 12");
 }
 END_TEST
 
@@ -1599,7 +1804,7 @@ START_TEST(test_envelope)
 		struct msg b = add_at(&a, "args", "future", o_uint(1));
 		struct msg c = add_at(&b, "args.config", "port_mappings",
 		                      o_type(MSGPACK_OBJECT_ARRAY));
-		struct msg d = add_at(&c, "args.config.linux.security_context", "seccomp",
+		struct msg d = add_at(&c, "args.config.linux.security_context", "apparmor",
 		                      o_type(MSGPACK_OBJECT_MAP));
 		struct msg f = set_at(&d, "args.config.hostname", o_type(MSGPACK_OBJECT_NIL));
 
@@ -2029,6 +2234,340 @@ START_TEST(test_validate_direct)
 	ASSERT_INVALID(pod_config_validate(&c, "config", &e), e,
 	               "config.linux.security_context.namespace_options.target_id");
 	pod_config_fini(&c);
+
+	/* the security context built in memory (the CLI's path) */
+	fill_config(&c);
+	ck_assert_int_eq(pod_config_validate(&c, "config", &e), 0);
+	USERNS(&c).mode = 9;
+	ASSERT_INVALID(pod_config_validate(&c, "config", &e), e,
+	               "config.linux.security_context.namespace_options.userns_options.mode: "
+	               "9 is out of range (POD=0, CONTAINER=1, NODE=2, TARGET=3)");
+	USERNS(&c).mode = NS_NODE;
+	c.linux.security_context.run_as_user = -5;
+	ASSERT_INVALID(pod_config_validate(&c, "config", &e), e,
+	               "config.linux.security_context.run_as_user: -5 is out of range "
+	               "(0..9223372036854775807)");
+	c.linux.security_context.has_run_as_user = false;       /* unset: not looked at */
+	ck_assert_int_eq(pod_config_validate(&c, "config", &e), 0);
+	c.linux.security_context.run_as_group = -1;
+	ASSERT_INVALID(pod_config_validate(&c, "config", &e), e,
+	               "config.linux.security_context.run_as_group: -1 is out of range");
+	c.linux.security_context.run_as_group = 0;
+	c.linux.security_context.supplemental_groups.v[1] = -2;
+	ASSERT_INVALID(pod_config_validate(&c, "config", &e), e,
+	               "config.linux.security_context.supplemental_groups[1]: -2 is out of range");
+	c.linux.security_context.supplemental_groups.v[1] = 2;
+	c.linux.security_context.seccomp.profile_type = 3;
+	ASSERT_INVALID(pod_config_validate(&c, "config", &e), e,
+	               "config.linux.security_context.seccomp.profile_type: 3 is out of range "
+	               "(RuntimeDefault=0, Unconfined=1, Localhost=2)");
+	c.linux.security_context.seccomp.profile_type = SECCOMP_PROFILE_UNCONFINED;
+	free(c.linux.security_context.selinux_options.user);
+	c.linux.security_context.selinux_options.user = xdup("user_u\n");
+	ASSERT_INVALID(pod_config_validate(&c, "config", &e), e,
+	               "config.linux.security_context.selinux_options.user: \"user_u\\x0a\" may "
+	               "only hold");
+	free(c.linux.security_context.selinux_options.user);
+	c.linux.security_context.selinux_options.user = xdup("");     /* "" is unset */
+	free(c.linux.security_context.run_as_username);
+	c.linux.security_context.run_as_username = xdup("x\xc3");
+	ASSERT_INVALID(pod_config_validate(&c, "config", &e), e,
+	               "config.linux.security_context.run_as_username: invalid UTF-8");
+	free(c.linux.security_context.run_as_username);
+	c.linux.security_context.run_as_username = NULL;
+	free(c.linux.security_context.seccomp_profile_path);
+	c.linux.security_context.seccomp_profile_path = xdup("\xff");
+	ASSERT_INVALID(pod_config_validate(&c, "config", &e), e,
+	               "config.linux.security_context.seccomp_profile_path: invalid UTF-8");
+	free(c.linux.security_context.seccomp_profile_path);
+	c.linux.security_context.seccomp_profile_path = NULL;
+	ck_assert_int_eq(pod_config_validate(&c, "config", &e), 0);
+	pod_config_fini(&c);
+}
+END_TEST
+
+/* linux.security_context beyond namespaces, userns_options, resources */
+#define SC "args.config.linux.security_context."
+#define US SC "namespace_options.userns_options"
+
+static char long_text[4098];
+
+/* long_text cut to n bytes of 'a' */
+static msgpack_object o_long(size_t n)
+{
+	memset(long_text, 'a', sizeof(long_text) - 1);
+	ck_assert_uint_lt(n, sizeof(long_text));
+	return o_strn(long_text, n);
+}
+
+START_TEST(test_secctx_fields)
+{
+	static const struct {
+		const char *path;
+		int kind;       /* what to put there */
+		const char *needle;
+	} cases[] = {
+		{ US, 's', US ": expected map, got string" },
+		{ US ".mode", 'f', US ".mode: expected integer or string, got float" },
+		{ US ".mode", '4', US ".mode: 4 is out of range (POD=0, CONTAINER=1, NODE=2, TARGET=3)" },
+		{ US ".mode", 'N', US ".mode: -1 is out of range" },
+		{ US ".mode", 'x', US ".mode: \"text\" is not a namespace mode (POD, CONTAINER, NODE, TARGET)" },
+		{ US ".uids", 'm', US ".uids: expected array, got map" },
+		{ US ".uids.0", 's', US ".uids[0]: expected map, got string" },
+		{ US ".uids.0.host_id", 'n', US ".uids[0].host_id: expected unsigned integer, got negative integer" },
+		{ US ".uids.0.container_id", 'H', US ".uids[0].container_id: 4294967296 is out of range (0..4294967295)" },
+		{ US ".gids", 's', US ".gids: expected array, got string" },
+		{ US ".gids.1.length", 's', US ".gids[1].length: expected unsigned integer, got string" },
+		{ US ".gids.1.host_id", 'f', US ".gids[1].host_id: expected unsigned integer, got float" },
+		{ SC "run_as_user", 'm', SC "run_as_user: expected integer, got map" },
+		{ SC "run_as_user", 's', SC "run_as_user: expected integer, got string" },
+		{ SC "run_as_user", 'N', SC "run_as_user: -1 is out of range (0..9223372036854775807)" },
+		{ SC "run_as_user", 'U', SC "run_as_user: 18446744073709551615 is out of range (0..9223372036854775807)" },
+		{ SC "run_as_group", 't', SC "run_as_group: expected integer, got boolean" },
+		{ SC "run_as_group", 'N', SC "run_as_group: -1 is out of range (0..9223372036854775807)" },
+		{ SC "run_as_username", 'u', SC "run_as_username: expected string, got unsigned integer" },
+		{ SC "run_as_username", ':', SC "run_as_username: must not contain ':'" },
+		{ SC "run_as_username", '/', SC "run_as_username: must not contain '/'" },
+		{ SC "run_as_username", '0', SC "run_as_username: contains a NUL byte" },
+		{ SC "run_as_username", '8', SC "run_as_username: invalid UTF-8" },
+		{ SC "run_as_username", 'L', SC "run_as_username: 257 bytes exceeds 256" },
+		{ SC "supplemental_groups", 'm', SC "supplemental_groups: expected array, got map" },
+		{ SC "supplemental_groups.1", 's', SC "supplemental_groups[1]: expected integer, got string" },
+		{ SC "supplemental_groups.2", 'N', SC "supplemental_groups[2]: -1 is out of range (0..9223372036854775807)" },
+		{ SC "supplemental_groups.0", 'f', SC "supplemental_groups[0]: expected integer, got float" },
+		{ SC "readonly_rootfs", 'u', SC "readonly_rootfs: expected boolean, got unsigned integer" },
+		{ SC "selinux_options", 'a', SC "selinux_options: expected map, got array" },
+		{ SC "selinux_options.user", 'u', SC "selinux_options.user: expected string, got unsigned integer" },
+		{ SC "selinux_options.role", '/', SC "selinux_options.role: \"a/b\" may only hold letters, digits, '_', '.', ':', ',' and '-'" },
+		{ SC "selinux_options.type", ' ', SC "selinux_options.type: \"a b\" may only hold" },
+		{ SC "selinux_options.level", 'L', SC "selinux_options.level: 257 bytes exceeds 256" },
+		{ SC "selinux_options.level", '8', SC "selinux_options.level: invalid UTF-8" },
+		{ SC "seccomp", 's', SC "seccomp: expected map, got string" },
+		{ SC "seccomp.profile_type", 'f', SC "seccomp.profile_type: expected integer or string, got float" },
+		{ SC "seccomp.profile_type", '3', SC "seccomp.profile_type: 3 is out of range (RuntimeDefault=0, Unconfined=1, Localhost=2)" },
+		{ SC "seccomp.profile_type", 'N', SC "seccomp.profile_type: -1 is out of range (RuntimeDefault=0" },
+		{ SC "seccomp.profile_type", 'x', SC "seccomp.profile_type: \"text\" is not a seccomp profile type (RuntimeDefault, Unconfined, Localhost)" },
+		{ SC "seccomp.localhost_ref", 'u', SC "seccomp.localhost_ref: expected string, got unsigned integer" },
+		{ SC "seccomp.localhost_ref", 'P', SC "seccomp.localhost_ref: 4097 bytes exceeds 4096" },
+		{ SC "seccomp.localhost_ref", '0', SC "seccomp.localhost_ref: contains a NUL byte" },
+		{ SC "seccomp_profile_path", 't', SC "seccomp_profile_path: expected string, got boolean" },
+		{ SC "seccomp_profile_path", 'P', SC "seccomp_profile_path: 4097 bytes exceeds 4096" },
+		{ "args.config.linux.resources", 's', "args.config.linux.resources: expected map, got string" },
+		{ "args.config.linux.resources.cpu_period", 'f', "args.config.linux.resources.cpu_period: expected integer, got float" },
+		{ "args.config.linux.resources.cpu_quota", 's', "args.config.linux.resources.cpu_quota: expected integer, got string" },
+		{ "args.config.linux.resources.cpu_shares", 'm', "args.config.linux.resources.cpu_shares: expected integer, got map" },
+		{ "args.config.linux.resources.memory_limit_in_bytes", 'U', "args.config.linux.resources.memory_limit_in_bytes: 18446744073709551615 is out of range" },
+	};
+	struct msg m = create_msg();
+	msgpack_object v;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		switch (cases[i].kind) {
+		case 's': v = o_str("text"); break;
+		case 'x': v = o_str("text"); break;
+		case 'u': v = o_uint(7); break;
+		case 'n': v = o_int(-7); break;
+		case 'N': v = o_int(-1); break;
+		case 'U': v = o_uint(UINT64_MAX); break;
+		case 'H': v = o_uint(1ULL << 32); break;
+		case '3': v = o_uint(3); break;
+		case '4': v = o_uint(4); break;
+		case 'f': v = o_float(1.5); break;
+		case 't': v = o_bool(true); break;
+		case ':': v = o_str("a:b"); break;
+		case '/': v = o_str("a/b"); break;
+		case ' ': v = o_str("a b"); break;
+		case '0': v = o_strn("a\0b", 3); break;
+		case '8': v = o_str("a\xff"); break;
+		case 'L': v = o_long(257); break;
+		case 'P': v = o_long(4097); break;
+		case 'a': v = o_type(MSGPACK_OBJECT_ARRAY); break;
+		default:  v = o_type(MSGPACK_OBJECT_MAP); break;
+		}
+		req_fails(set_at(&m, cases[i].path, v), cases[i].needle);
+	}
+	msg_free(&m);
+}
+END_TEST
+
+/* Too many entries: built in memory, so the encoder writes them. */
+START_TEST(test_secctx_counts)
+{
+	struct proto_request req, out;
+	struct pod_config *c;
+	int i;
+
+	/* at the limits: fine */
+	proto_request_init(&req, OP_RUN);
+	fill_config(&req.config);
+	c = &req.config;
+	for (i = (int)USERNS_UIDS(c).n; i < 16; i++)
+		add_idmap(&USERNS_UIDS(c), (uint32_t)i, (uint32_t)i, 1);
+	for (i = (int)USERNS_GIDS(c).n; i < 16; i++)
+		add_idmap(&USERNS_GIDS(c), (uint32_t)i, (uint32_t)i, 1);
+	for (i = (int)c->linux.security_context.supplemental_groups.n; i < 64; i++)
+		add_i64(&c->linux.security_context.supplemental_groups, i);
+	req_ok(enc_request(&req), &out);
+	assert_config_eq(&req.config, &out.config);
+	proto_request_fini(&out);
+
+	add_idmap(&USERNS_UIDS(c), 7, 7, 1);
+	req_fails(enc_request(&req), US ".uids: 17 entries exceed the limit of 16");
+	USERNS_UIDS(c).n--;
+	add_idmap(&USERNS_GIDS(c), 7, 7, 1);
+	req_fails(enc_request(&req), US ".gids: 17 entries exceed the limit of 16");
+	USERNS_GIDS(c).n--;
+	add_i64(&c->linux.security_context.supplemental_groups, 7);
+	req_fails(enc_request(&req), SC "supplemental_groups: 65 entries exceed the limit of 64");
+	c->linux.security_context.supplemental_groups.n--;
+	req_ok(enc_request(&req), &out);
+	proto_request_fini(&out);
+	proto_request_fini(&req);
+}
+END_TEST
+
+START_TEST(test_secctx_values)
+{
+	static const char *const seccomp_names[] = { "RuntimeDefault", "Unconfined", "Localhost" };
+	static const char *const ns_names[] = { "POD", "CONTAINER", "NODE", "TARGET" };
+	struct proto_request req;
+	struct msg m = create_msg(), m2, m3;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		req_ok(set_at(&m, US ".mode", o_str(ns_names[i])), &req);
+		ck_assert_int_eq(USERNS(&req.config).mode, i);
+		proto_request_fini(&req);
+		req_ok(set_at(&m, US ".mode", o_uint((uint64_t)i)), &req);
+		ck_assert_int_eq(USERNS(&req.config).mode, i);
+		proto_request_fini(&req);
+	}
+	for (i = 0; i < 3; i++) {
+		req_ok(set_at(&m, SC "seccomp.profile_type", o_str(seccomp_names[i])), &req);
+		ck_assert_int_eq(req.config.linux.security_context.seccomp.profile_type, i);
+		proto_request_fini(&req);
+		req_ok(set_at(&m, SC "seccomp.profile_type", o_uint((uint64_t)i)), &req);
+		ck_assert_int_eq(req.config.linux.security_context.seccomp.profile_type, i);
+		proto_request_fini(&req);
+	}
+	/* names are exact on the wire */
+	req_fails(set_at(&m, SC "seccomp.profile_type", o_str("runtimedefault")),
+	          SC "seccomp.profile_type: \"runtimedefault\" is not a seccomp profile type");
+
+	/* empty maps are present, with defaults; absent ones are not */
+	req_ok(set_at(&m, US, o_type(MSGPACK_OBJECT_MAP)), &req);
+	ck_assert(USERNS(&req.config).present);
+	ck_assert_int_eq(USERNS(&req.config).mode, NS_POD);
+	ck_assert_uint_eq(USERNS(&req.config).uids.n, 0);
+	ck_assert_ptr_null(USERNS(&req.config).uids.v);
+	proto_request_fini(&req);
+	req_ok(drop(&m, US), &req);
+	ck_assert(!USERNS(&req.config).present);
+	proto_request_fini(&req);
+	req_ok(set_at(&m, SC "seccomp", o_type(MSGPACK_OBJECT_MAP)), &req);
+	ck_assert(req.config.linux.security_context.seccomp.present);
+	ck_assert_int_eq(req.config.linux.security_context.seccomp.profile_type,
+	                 SECCOMP_PROFILE_RUNTIME_DEFAULT);
+	ck_assert_ptr_null(req.config.linux.security_context.seccomp.localhost_ref);
+	proto_request_fini(&req);
+	req_ok(set_at(&m, "args.config.linux.resources", o_type(MSGPACK_OBJECT_MAP)), &req);
+	ck_assert(req.config.linux.resources.present);
+	ck_assert_int_eq(req.config.linux.resources.cpu_quota, 0);
+	proto_request_fini(&req);
+	req_ok(drop(&m, "args.config.linux.resources"), &req);
+	ck_assert(!req.config.linux.resources.present);
+	proto_request_fini(&req);
+	req_ok(set_at(&m, SC "selinux_options", o_type(MSGPACK_OBJECT_MAP)), &req);
+	ck_assert_ptr_null(req.config.linux.security_context.selinux_options.user);
+	ck_assert_ptr_null(req.config.linux.security_context.selinux_options.level);
+	proto_request_fini(&req);
+
+	/* run_as_*: 0 is a value, nil and absent are not */
+	req_ok(set_at(&m, SC "run_as_user", o_uint(0)), &req);
+	ck_assert(req.config.linux.security_context.has_run_as_user);
+	ck_assert_int_eq(req.config.linux.security_context.run_as_user, 0);
+	proto_request_fini(&req);
+	req_ok(set_at(&m, SC "run_as_user", o_type(MSGPACK_OBJECT_NIL)), &req);
+	ck_assert(!req.config.linux.security_context.has_run_as_user);
+	ck_assert(req.config.linux.security_context.has_run_as_group);
+	proto_request_fini(&req);
+	req_ok(drop(&m, SC "run_as_group"), &req);
+	ck_assert(!req.config.linux.security_context.has_run_as_group);
+	proto_request_fini(&req);
+	req_ok(set_at(&m, SC "run_as_user", o_int(INT64_MAX)), &req);
+	ck_assert_int_eq(req.config.linux.security_context.run_as_user, INT64_MAX);
+	proto_request_fini(&req);
+
+	/* "" is unset for the optional strings */
+	req_ok(set_at(&m, SC "run_as_username", o_str("")), &req);
+	ck_assert_ptr_null(req.config.linux.security_context.run_as_username);
+	proto_request_fini(&req);
+	req_ok(set_at(&m, SC "seccomp.localhost_ref", o_str("")), &req);
+	ck_assert_ptr_null(req.config.linux.security_context.seccomp.localhost_ref);
+	proto_request_fini(&req);
+
+	/* at the length limits */
+	req_ok(set_at(&m, SC "run_as_username", o_long(256)), &req);
+	ck_assert_uint_eq(strlen(req.config.linux.security_context.run_as_username), 256);
+	proto_request_fini(&req);
+	req_ok(set_at(&m, SC "selinux_options.type", o_long(256)), &req);
+	proto_request_fini(&req);
+	req_ok(set_at(&m, SC "seccomp.localhost_ref", o_long(4096)), &req);
+	proto_request_fini(&req);
+	req_ok(set_at(&m, SC "seccomp_profile_path", o_long(4096)), &req);
+	proto_request_fini(&req);
+	req_ok(set_at(&m, SC "selinux_options.level", o_str("s0-s0:c0.c1023,c5")), &req);
+	proto_request_fini(&req);
+	req_ok(set_at(&m, SC "run_as_username", o_str("caf\xc3\xa9 user")), &req);
+	proto_request_fini(&req);
+
+	/* negative resources are values (cpu_quota -1 = no limit) */
+	req_ok(set_at(&m, "args.config.linux.resources.cpu_shares", o_int(INT64_MIN)), &req);
+	ck_assert_int_eq(req.config.linux.resources.cpu_shares, INT64_MIN);
+	proto_request_fini(&req);
+
+	/* unknown keys inside the new maps are skipped, duplicates are not */
+	m2 = add_at(&m, US, "future", o_uint(1));
+	m3 = add_at(&m2, US ".uids.0", "future", o_str("x"));
+	msg_free(&m2);
+	m2 = add_at(&m3, SC "seccomp", "future", o_bool(true));
+	msg_free(&m3);
+	m3 = add_at(&m2, "args.config.linux.resources", "hugepage_limits",
+	            o_type(MSGPACK_OBJECT_ARRAY));
+	msg_free(&m2);
+	req_ok(m3, &req);
+	ck_assert_uint_eq(USERNS(&req.config).uids.v[0].host_id, 100000);
+	proto_request_fini(&req);
+	req_fails(add_at(&m, SC "seccomp", "profile_type", o_uint(1)),
+	          SC "seccomp.profile_type: duplicate key");
+	req_fails(add_at(&m, SC, "run_as_user", o_uint(1)), SC "run_as_user: duplicate key");
+	msg_free(&m);
+}
+END_TEST
+
+/* The deepest field a list reply carries fits PROTO_MAX_DEPTH. */
+START_TEST(test_secctx_list_depth)
+{
+	struct cradle_err e = { 0 };
+	struct proto_reply in, out;
+	struct msg m;
+
+	proto_reply_init(&in, OP_LIST);
+	in.ok = true;
+	in.n_sandboxes = 1;
+	in.sandboxes = calloc(1, sizeof(*in.sandboxes));
+	ck_assert_ptr_nonnull(in.sandboxes);
+	fill_sandbox(&in.sandboxes[0], ID_A, PHASE_RUNNING);
+	m = enc_reply(&in);
+	ck_assert_msg(proto_check_bounds(m.data, m.len, &e) == 0, "%s", e.msg);
+	ck_assert_msg(proto_reply_decode(OP_LIST, m.data, m.len, &out, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(USERNS(&out.sandboxes[0].config).gids.n, 2);
+	ck_assert_uint_eq(USERNS(&out.sandboxes[0].config).gids.v[1].host_id, UINT32_MAX);
+	ck_assert_uint_eq(USERNS(&out.sandboxes[0].config).gids.v[1].container_id, 65536);
+	proto_reply_fini(&out);
+	proto_reply_fini(&in);
+	msg_free(&m);
 }
 END_TEST
 
@@ -2169,6 +2708,10 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_ns_modes);
 	tcase_add_test(tc, test_stop_and_list_args);
 	tcase_add_test(tc, test_validate_direct);
+	tcase_add_test(tc, test_secctx_fields);
+	tcase_add_test(tc, test_secctx_counts);
+	tcase_add_test(tc, test_secctx_values);
+	tcase_add_test(tc, test_secctx_list_depth);
 	tcase_add_test(tc, test_reply_malformed);
 	tcase_add_test(tc, test_request_encode_guards);
 	suite_add_tcase(s, tc);
