@@ -11,7 +11,7 @@ V       ?= 0
 
 DEB_PKGS := build-essential pkg-config libnng-dev libmsgpack-dev liblmdb-dev \
             libjson-c-dev libcap-dev libselinux1-dev check libsubunit-dev \
-            libinih-dev iproute2 procps
+            libinih-dev libseccomp-dev iproute2 procps
 
 STD     := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -19,7 +19,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
            -Wpointer-arith -Wvla
 OPT     := -O2 -g
 DEPFL   := -MMD -MP
-PKG_CFLAGS := $(shell pkg-config --cflags msgpack lmdb json-c libcap libselinux check 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags msgpack lmdb json-c libcap libselinux libseccomp check 2>/dev/null)
 CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(DEPFL) $(PKG_CFLAGS) $(SANFL) -fPIC $(EXTRA_CFLAGS)
 
 ifeq ($(SAN),address)
@@ -31,7 +31,7 @@ SANFL   :=
 endif
 
 LIBS_MSGPACK := $(shell pkg-config --libs msgpack 2>/dev/null || echo -lmsgpackc)
-LIBS_SERVER  := -lnng $(LIBS_MSGPACK) -llmdb -linih -lcap -lselinux -lpthread
+LIBS_SERVER  := -lnng $(LIBS_MSGPACK) -llmdb -linih -lseccomp -ljson-c -lcap -lselinux -lpthread
 LIBS_CLIENT  := -lnng $(LIBS_MSGPACK) -lpthread
 LIBS_CLI     := $(LIBS_CLIENT) -ljson-c
 LIBS_CHECK   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
@@ -125,9 +125,15 @@ $(BUILD)/pause: pause/pause.c
 	$(Q)$(CC) $(STD) $(WARN) -Os -static -o $@ $<
 	$(Q)strip $@
 
-# The sandbox image for now: a read-only unpacked rootfs holding /pause.
-$(BUILD)/rootfs/pause: $(BUILD)/pause
+# The sandbox image for now: a read-only unpacked rootfs holding /pause,
+# the mount points and files the sandbox binds over, the user databases,
+# and its OCI image config beside it (rootfs.json).
+$(BUILD)/rootfs/pause: $(BUILD)/pause pause/image-config.json
 	$(Q)rm -rf $(BUILD)/rootfs && mkdir -p $(BUILD)/rootfs/proc $(BUILD)/rootfs/dev $(BUILD)/rootfs/sys $(BUILD)/rootfs/etc
+	$(Q): > $(BUILD)/rootfs/etc/resolv.conf && : > $(BUILD)/rootfs/etc/hostname && : > $(BUILD)/rootfs/etc/hosts
+	$(Q)printf 'root:x:0:0:root:/:/pause\nnobody:x:65534:65534:nobody:/:/pause\n' > $(BUILD)/rootfs/etc/passwd
+	$(Q)printf 'root:x:0:\nnobody:x:65534:\n' > $(BUILD)/rootfs/etc/group
+	$(Q)cp pause/image-config.json $(BUILD)/rootfs.json
 	$(Q)cp $< $@ && chmod 0755 $@ && chmod -R a-w,a+rX $(BUILD)/rootfs && chmod u+w $(BUILD)/rootfs
 
 $(BUILD)/tests/%: tests/unit/%.c $(SERVER_OBJ) $(WORKER_OBJ) $(PROTO_OBJ) $(OBJ)/client/podjson.o

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "node.h"
 #include "queue.h"
 
 struct table;
@@ -52,6 +53,7 @@ struct daemon {
 	struct reaper *reaper;
 	struct events *events;
 	struct queue queue;
+	struct node node;         /* what this node allows, detected at start-up */
 	int64_t started_at;       /* ns */
 #ifdef CRADLE_TEST_HOOKS
 	char fail_step[64];       /* start step to fail ($CRADLE_FAIL_STEP) */

@@ -25,6 +25,8 @@
 #include "events.h"
 #include "frontend.h"
 #include "log.h"
+#include "node.h"
+#include "../worker/selinux.h"
 #include "reaper.h"
 #include "recover.h"
 #include "store.h"
@@ -207,6 +209,8 @@ main(int argc, char **argv)
 	}
 	if (make_dirs(&d, &err) < 0 || lock_state(&d, &err) < 0)
 		goto fail;
+	if (node_detect(&d, &d.node, &err) < 0)
+		goto fail;
 	if (store_open(d.cfg.root, &d.store, &err) < 0 || table_init(&d.table) < 0 ||
 	    events_open(d.events_url, &d.events, &err) < 0 ||
 	    reaper_start(&d, &d.reaper, &err) < 0 || recover(&d, &err) < 0)
@@ -242,11 +246,14 @@ out:
 	frontend_stop(fe);
 	pool_stop(pool);
 	reaper_stop(d.reaper);
+	if (d.node.selinux != NULL)
+		log_info("exit: %zu SELinux levels reserved", selinux_labels_reserved(d.node.selinux));
 	events_close(d.events);
 	queue_fini(&d.queue);
 	if (d.table != NULL)
 		table_fini(d.table);
 	store_close(d.store);
+	node_fini(&d.node);
 	config_fini(&d.cfg);
 	return status;
 }

@@ -13,6 +13,7 @@
 #include "../worker/files.h"
 #include "../worker/launch.h"
 #include "../worker/netns.h"
+#include "../worker/selinux.h"
 #include "daemon.h"
 #include "events.h"
 #include "log.h"
@@ -76,7 +77,10 @@ adopt(struct proto_sandbox *s, void *arg)
 		return cradle_err_set(&err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	sb->name = name;
+	/* the sandbox's MCS level stays reserved while it exists */
+	selinux_labels_reserve(d->node.selinux, sb->rec.process_label);
 	if (table_add(d->table, sb, &err) < 0) {
+		selinux_labels_release(d->node.selinux, sb->rec.process_label);
 		log_error("recover %s: %s", sb->id, err.msg);
 		if (pidfd >= 0)
 			close(pidfd);

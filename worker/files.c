@@ -380,3 +380,17 @@ files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle
 	}
 	return 0;
 }
+
+int
+files_unmount(const char *path)
+{
+	/* Lazy, and retried on EBUSY as the reference does (50 x 50 ms). */
+	for (int i = 0; i < 50; i++) {
+		if (umount2(path, MNT_DETACH) == 0 || errno == EINVAL || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -errno;
+		nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
+	}
+	return -EBUSY;
+}

@@ -32,6 +32,10 @@ int files_mkdir_p(const char *path, unsigned mode);
  * ensureRemoveAll does.  Returns 0 or -errno. */
 int files_rmtree(const char *path);
 
+/* Unmount path (lazily; EBUSY retried 50 times, 50 ms apart); "not
+ * mounted" and ENOENT are success.  0 or -errno. */
+int files_unmount(const char *path);
+
 /* Write a whole file (O_CREAT|O_TRUNC|O_CLOEXEC|O_NOFOLLOW). 0 or -errno. */
 int files_write(const char *path, const void *data, size_t len, unsigned mode);
 /* Copy src to dst (mode 0644). 0 or -errno. */

@@ -192,7 +192,7 @@ child_op(const struct launch_op *op)
 			return -1;
 		return 0;
 	case LOP_MKNOD:
-		return syscall(SYS_mknodat, AT_FDCWD, op->target, S_IFCHR | op->mode, op->dev);
+		return syscall(SYS_mknodat, AT_FDCWD, op->target, op->mode, op->dev);
 	case LOP_SYMLINK:
 		return syscall(SYS_symlinkat, op->source, AT_FDCWD, op->target);
 	case LOP_MASK:

@@ -62,7 +62,7 @@ enum launch_op_kind {
 	LOP_MOUNT,      /* mount(source, target, fstype, flags, data) */
 	LOP_BIND_RO,    /* bind source on target, then remount it read-only */
 	LOP_MKDIR,      /* mkdirat(target, mode); EEXIST is fine */
-	LOP_MKNOD,      /* character device node target (mode, dev) */
+	LOP_MKNOD,      /* node target: mode holds the type (S_IFCHR, S_IFREG) and bits */
 	LOP_SYMLINK,    /* symlink target -> source */
 	LOP_MASK,       /* a directory gets a read-only tmpfs, a file /dev/null */
 	LOP_READONLY,   /* bind target on itself, remount read-only */

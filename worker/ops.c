@@ -17,7 +17,9 @@
 #include "../server/store.h"
 #include "../server/table.h"
 #include "files.h"
+#include "cgroup.h"
 #include "netns.h"
+#include "selinux.h"
 #include "runtime.h"
 #include "start.h"
 
@@ -197,6 +199,16 @@ stop_locked(struct daemon *d, struct sandbox *sb, int64_t timeout_ms, struct cra
 				                      sb->id, (long long)timeout_ms);
 		}
 	}
+	bool changed = false;
+	/* REFERENCE §5.5: stop unmounts the shm and releases the network */
+	if (sb->rec.shm_path != NULL) {
+		int r = files_unmount(sb->rec.shm_path);
+		if (r < 0)
+			return cradle_err_errno(err, -r, "failed to unmount sandbox shm \"%s\"", sb->rec.shm_path);
+		free(sb->rec.shm_path);
+		sb->rec.shm_path = NULL;
+		changed = true;
+	}
 	if (sb->rec.netns_path != NULL) {
 		int r = netns_unpin(sb->rec.netns_path);
 		if (r < 0)
@@ -204,9 +216,10 @@ stop_locked(struct daemon *d, struct sandbox *sb, int64_t timeout_ms, struct cra
 			                        sb->rec.netns_path, sb->id);
 		free(sb->rec.netns_path);
 		sb->rec.netns_path = NULL;
-		if (store_put_sandbox(d->store, &sb->rec, err) < 0)
-			return -1;
+		changed = true;
 	}
+	if (changed && store_put_sandbox(d->store, &sb->rec, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -230,8 +243,13 @@ remove_locked(struct daemon *d, struct sandbox *sb, struct cradle_err *err)
 	if ((r = files_rmtree(path)) < 0)
 		return cradle_err_errno(err, -r, "failed to remove volatile sandbox root directory \"%s\"",
 		                        path);
+	if (sb->rec.cgroup_path != NULL &&
+	    cgroup_remove_path(d->node.cgroups, sb->rec.cgroup_path, err) < 0)
+		return -1;
 	if (store_del_sandbox(d->store, sb->id, err) < 0)
 		return -1;
+	/* the MCS level goes with the sandbox (REFERENCE §5.6.7) */
+	selinux_labels_release(d->node.selinux, sb->rec.process_label);
 	sb->removed = true;
 	table_del(d->table, sb);
 	return 0;

@@ -6,18 +6,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../server/daemon.h"
 #include "../server/log.h"
+#include "../server/node.h"
 #include "../server/reaper.h"
 #include "../server/store.h"
 #include "../server/table.h"
+#include "cgroup.h"
 #include "files.h"
 #include "netns.h"
+#include "plan.h"
+#include "runtime.h"
+#include "seccomp.h"
+#include "selinux.h"
+#include "spec.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -27,16 +36,39 @@ struct start_ctx {
 	struct daemon *d;
 	struct sandbox *sb;
 	struct launch_stack *ls;
+	const char *handler;
+	const struct runtime_config *runtime;
 	char root_dir[4200];
 	char state_dir[4200];
+	char shm_dir[4300];
+	char resolv_path[4300];
 	char netns_path[4200];
+	bool shm_mounted;
+	char *process_label, *mount_label;
+	struct sandbox_spec spec;
+	bool have_spec;
+	struct seccomp_prog prog;
+	struct sock_fprog fprog;
+	struct cgroup *cgroup;
+	struct launch_prep prep;
 	struct launch_plan plan;
 };
 
-static char *const pause_argv[] = { "/pause", NULL };
-static char *const pause_envp[] = {
-	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL
-};
+static const struct pod_config *
+pod(const struct start_ctx *c)
+{
+	return &c->sb->rec.config;
+}
+
+static int
+step_runtime(struct start_ctx *c, struct cradle_err *err)
+{
+	if (runtime_select(&c->d->cfg, pod(c), c->sb->rec.runtime_handler, &c->runtime, err) < 0) {
+		cradle_err_wrap(err, "failed to get sandbox runtime");
+		return -1;
+	}
+	return 0;
+}
 
 static int
 step_root_dir(struct start_ctx *c, struct cradle_err *err)
@@ -70,6 +102,8 @@ step_state_dir(struct start_ctx *c, struct cradle_err *err)
 		return cradle_err_errno(err, errno,
 		                        "failed to create volatile sandbox root directory \"%s\"",
 		                        c->state_dir);
+	snprintf(c->shm_dir, sizeof(c->shm_dir), "%s/shm", c->state_dir);
+	snprintf(c->resolv_path, sizeof(c->resolv_path), "%s/resolv.conf", c->state_dir);
 	return 0;
 }
 
@@ -84,46 +118,155 @@ undo_state_dir(struct start_ctx *c)
 static int
 step_files(struct start_ctx *c, struct cradle_err *err)
 {
-	if (files_setup_sandbox(c->state_dir, &c->sb->rec.config, err) < 0) {
+	if (files_setup_sandbox(c->state_dir, pod(c), err) < 0) {
 		cradle_err_wrap(err, "failed to setup sandbox files");
 		return -1;
 	}
 	return 0;
 }
 
+/* REFERENCE §3: a tmpfs of shm_size under the volatile dir on the host, so
+ * the pod's other containers can share it; the host's for IPC NODE. */
 static int
-step_rootfs(struct start_ctx *c, struct cradle_err *err)
+step_shm(struct start_ctx *c, struct cradle_err *err)
 {
-	char path[4200];
+	char opts[64];
 	struct stat st;
 
-	if (files_path(path, sizeof(path), err, "%s/pause", c->d->cfg.rootfs) < 0)
-		return -1;
-	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0)
-		return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
-		                      "failed to get sandbox image \"%s\": no executable /pause in it",
-		                      c->d->cfg.rootfs);
+	if (pod(c)->linux.security_context.namespace_options.ipc == NS_NODE) {
+		if (stat("/dev/shm", &st) != 0)
+			return cradle_err_errno(err, errno, "host \"/dev/shm\" is not available for host ipc");
+		return 0;
+	}
+	if (mkdir(c->shm_dir, 0700) != 0)
+		return cradle_err_errno(err, errno, "failed to create sandbox shm \"%s\"", c->shm_dir);
+	snprintf(opts, sizeof(opts), "mode=1777,size=%llu", (unsigned long long)c->d->cfg.shm_size);
+	if (mount("shm", c->shm_dir, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, opts) != 0)
+		return cradle_err_errno(err, errno, "failed to mount sandbox shm \"%s\"", c->shm_dir);
+	c->shm_mounted = true;
 	return 0;
+}
+
+static void
+undo_shm(struct start_ctx *c)
+{
+	if (!c->shm_mounted)
+		return;
+	int r = files_unmount(c->shm_dir);
+	if (r < 0)
+		log_warn("rollback: unmount \"%s\": %s", c->shm_dir, strerror(-r));
+	c->shm_mounted = false;
+}
+
+static int
+step_selinux(struct start_ctx *c, struct cradle_err *err)
+{
+	if (selinux_labels_alloc(c->d->node.selinux, pod(c), c->runtime->vm, &c->process_label,
+	                         &c->mount_label, err) < 0) {
+		cradle_err_wrap(err, "failed to generate sandbox container spec");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+undo_selinux(struct start_ctx *c)
+{
+	selinux_labels_release(c->d->node.selinux, c->process_label);
+}
+
+static int
+step_spec(struct start_ctx *c, struct cradle_err *err)
+{
+	struct spec_input in = {
+		.id = c->sb->id,
+		.pod = pod(c),
+		.image = &c->d->node.image,
+		.runtime = c->runtime,
+		.node = &c->d->node.cfg,
+		.netns_path = NULL,
+		.shm_path = c->shm_mounted ? c->shm_dir : NULL,
+		.resolv_conf_path = c->resolv_path,
+		.process_label = c->process_label,
+		.mount_label = c->mount_label,
+	};
+	if (spec_build(&in, &c->spec, err) < 0) {
+		cradle_err_wrap(err, "failed to generate sandbox container spec");
+		return -1;
+	}
+	c->have_spec = true;
+	return 0;
+}
+
+static int
+step_seccomp(struct start_ctx *c, struct cradle_err *err)
+{
+	int r = 0;
+
+	switch (c->spec.seccomp) {
+	case SECCOMP_RUNTIME_DEFAULT:
+		r = seccomp_prog_runtime_default(&c->prog, err);
+		break;
+	case SECCOMP_LOCALHOST:
+		r = seccomp_prog_from_file(c->spec.seccomp_profile, &c->prog, err);
+		break;
+	default:
+		return 0;
+	}
+	if (r < 0) {
+		cradle_err_wrap(err, "failed to generate sandbox container spec options");
+		return -1;
+	}
+	c->fprog.filter = c->prog.filter;
+	c->fprog.len = c->prog.len;
+	return 0;
+}
+
+static int
+step_cgroup(struct start_ctx *c, struct cradle_err *err)
+{
+	if (cgroup_create(c->d->node.cgroups, c->spec.cgroups_path, c->spec.cpu_shares, &c->cgroup,
+	                  err) < 0) {
+		cradle_err_wrap(err, "failed to create sandbox cgroup");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+undo_cgroup(struct start_ctx *c)
+{
+	struct cradle_err e;
+	/* runs after the launch undo, so the task is gone */
+	if (cgroup_destroy(c->cgroup, &e) < 0) {
+		log_warn("rollback: %s", e.msg);
+		cgroup_release(c->cgroup);
+	}
+	c->cgroup = NULL;
 }
 
 static int
 step_launch(struct start_ctx *c, struct cradle_err *err)
 {
-	const struct pod_config *cfg = &c->sb->rec.config;
 	struct launch_plan *p = &c->plan;
+	int fds[16];
 
 	launch_plan_init(p);
-	p->rootfs = c->d->cfg.rootfs;
-	p->exec_path = "/pause";
-	p->argv = pause_argv;
-	p->envp = pause_envp;
-	p->new_net = cfg->linux.security_context.namespace_options.network != NS_NODE;
-	p->new_pid = cfg->linux.security_context.namespace_options.pid != NS_NODE;
-	p->new_ipc = cfg->linux.security_context.namespace_options.ipc != NS_NODE;
+	if (plan_prepare(&c->prep, &c->spec, c->d->cfg.rootfs, p, err) < 0) {
+		cradle_err_wrap(err, "failed to create sandbox task");
+		return -1;
+	}
+	p->cgroup_fd = cgroup_v2_dirfd(c->cgroup);
+	int n = cgroup_procs_fds(c->cgroup, fds, 16);
+	p->cgroup_procs_fds = fds;
+	p->n_cgroup_procs_fds = n > 0 ? (size_t)n : 0;
+	p->seccomp = c->spec.seccomp != SECCOMP_UNCONFINED ? &c->fprog : NULL;
+	p->exec_label = c->d->node.selinux_apply ? c->spec.selinux_process_label : NULL;
 	p->shm_size = c->d->cfg.shm_size;
-	if (cfg->hostname != NULL)
-		snprintf(p->hostname, sizeof(p->hostname), "%s", cfg->hostname);
-	if (launch_start(p, c->ls, err) < 0) {
+	int r = launch_start(p, c->ls, err);
+	/* the child has joined (or is gone): the descriptors are done */
+	cgroup_close_fds(c->cgroup);
+	if (r < 0) {
 		cradle_err_wrap(err, "failed to create sandbox task");
 		return -1;
 	}
@@ -174,15 +317,53 @@ undo_netns(struct start_ctx *c)
 }
 
 static int
+set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = NULL;
+	if (src == NULL || src[0] == '\0')
+		return 0;
+	return (*dst = strdup(src)) == NULL ? -1 : 0;
+}
+
+static void
+clear_started(struct proto_sandbox *rec)
+{
+	char **strs[] = { &rec->netns_path, &rec->hostname_path, &rec->hosts_path,
+	                  &rec->resolv_conf_path, &rec->shm_path, &rec->cgroup_path,
+	                  &rec->process_label, &rec->mount_label, &rec->runtime_type };
+	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+	rec->phase = PHASE_CREATED;
+	rec->pid = 0;
+	rec->pid_start_time = 0;
+	rec->started_at = 0;
+}
+
+static int
 step_record(struct start_ctx *c, struct cradle_err *err)
 {
 	struct proto_sandbox *rec = &c->sb->rec;
-	char *netns = NULL;
+	char path[4400];
+	int r = 0;
 
-	if (c->netns_path[0] != '\0' && (netns = strdup(c->netns_path)) == NULL)
+	r |= set_str(&rec->netns_path, c->netns_path);
+	snprintf(path, sizeof(path), "%s/hostname", c->state_dir);
+	r |= set_str(&rec->hostname_path, path);
+	snprintf(path, sizeof(path), "%s/hosts", c->state_dir);
+	r |= set_str(&rec->hosts_path, path);
+	r |= set_str(&rec->resolv_conf_path, c->resolv_path);
+	r |= set_str(&rec->shm_path, c->shm_mounted ? c->shm_dir : NULL);
+	r |= set_str(&rec->cgroup_path, c->spec.cgroups_path);
+	r |= set_str(&rec->process_label, c->process_label);
+	r |= set_str(&rec->mount_label, c->mount_label);
+	r |= set_str(&rec->runtime_type, c->runtime->type);
+	if (r != 0) {
+		clear_started(rec);
 		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
-	free(rec->netns_path);
-	rec->netns_path = netns;
+	}
 	rec->phase = PHASE_RUNNING;
 	rec->pid = c->plan.pid;
 	rec->pid_start_time = launch_pid_start_time(c->plan.pid);
@@ -199,16 +380,10 @@ step_record(struct start_ctx *c, struct cradle_err *err)
 static void
 undo_record(struct start_ctx *c)
 {
-	struct proto_sandbox *rec = &c->sb->rec;
 	struct cradle_err e;
 
-	free(rec->netns_path);
-	rec->netns_path = NULL;
-	rec->phase = PHASE_CREATED;
-	rec->pid = 0;
-	rec->pid_start_time = 0;
-	rec->started_at = 0;
-	if (store_put_sandbox(c->d->store, rec, &e) < 0)
+	clear_started(&c->sb->rec);
+	if (store_put_sandbox(c->d->store, &c->sb->rec, &e) < 0)
 		log_warn("rollback: restore record of %s: %s", c->sb->id, e.msg);
 }
 
@@ -230,16 +405,26 @@ static const struct step {
 	int (*run)(struct start_ctx *c, struct cradle_err *err);
 	void (*undo)(struct start_ctx *c);
 } steps[] = {
+	{ "runtime", step_runtime, NULL },
 	{ "sandbox-root-dir", step_root_dir, undo_root_dir },
 	{ "volatile-root-dir", step_state_dir, undo_state_dir },
 	{ "sandbox-files", step_files, NULL },
-	{ "rootfs", step_rootfs, NULL },
+	{ "shm", step_shm, undo_shm },
+	{ "selinux", step_selinux, undo_selinux },
+	{ "spec", step_spec, NULL },
+	{ "seccomp", step_seccomp, NULL },
+	{ "cgroup", step_cgroup, undo_cgroup },
 	{ "launch", step_launch, undo_launch },
 	{ "netns", step_netns, undo_netns },
 	{ "record", step_record, undo_record },
 	{ "reaper", step_reaper, NULL },
 };
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
+
+const char *const start_step_names[] = {
+	"runtime", "sandbox-root-dir", "volatile-root-dir", "sandbox-files", "shm", "selinux",
+	"spec", "seccomp", "cgroup", "launch", "netns", "record", "reaper", NULL,
+};
 
 #ifdef CRADLE_TEST_HOOKS
 static bool
@@ -290,7 +475,16 @@ start_sandbox(struct daemon *d, struct launch_stack *ls, struct sandbox *sb,
 			const struct step *s = done[--n_done];
 			s->undo(c);
 		}
+	} else if (c->cgroup != NULL) {
+		/* The sandbox keeps its cgroup; only the handle goes. */
+		cgroup_release(c->cgroup);
 	}
+	plan_release(&c->prep);
+	if (c->have_spec)
+		spec_fini(&c->spec);
+	seccomp_prog_fini(&c->prog);
+	free(c->process_label);
+	free(c->mount_label);
 	free(c);
 	return ret;
 }

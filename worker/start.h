@@ -2,15 +2,23 @@
  *
  * Steps run in order; each that creates something pushes its undo, and a
  * failure runs the undos in reverse, each to the end even when one of them
- * fails (logged), so nothing is left: no directory, mount, netns, process
- * or record change.  Step names, as failures and the test hook name them:
+ * fails (logged), so nothing is left: no directory, mount, cgroup, netns,
+ * process, SELinux reservation or record change.  Step names, as failures
+ * and the test hook name them:
+ *   runtime           the handler (untrusted-workload rules)
  *   sandbox-root-dir  <root>/sandboxes/<id>            undo: remove tree
  *   volatile-root-dir <state>/sandboxes/<id>           undo: remove tree
  *   sandbox-files     hostname, hosts, resolv.conf in the volatile dir
- *                     (removed with it; see docs/ARCHITECTURE.md for why
- *                     not the persistent one)
- *   rootfs            the pause image rootfs is usable
- *   launch            clone3 + exec of /pause          undo: SIGKILL + wait
+ *                     (removed with it; docs/ARCHITECTURE.md says why)
+ *   shm               tmpfs at <state>/sandboxes/<id>/shm (IPC POD)
+ *                                                      undo: unmount
+ *   selinux           process and mount labels, MCS level reserved
+ *                                                      undo: release
+ *   spec              the pure spec builder (worker/spec.c)
+ *   seccomp           the profile compiled to BPF
+ *   cgroup            the sandbox cgroup in every hierarchy
+ *                                                      undo: remove
+ *   launch            clone3 + exec of the pause      undo: SIGKILL + wait
  *   netns             pin <state>/netns/<id> (POD net) undo: unmount + unlink
  *   record            phase RUNNING committed          undo: back to CREATED
  *   reaper            pidfd handed to the reaper (last; cannot be undone,

@@ -34,7 +34,7 @@ spawn_daemon(struct it_daemon *d, const char *fail_step)
 	char log[400], envbuf[128];
 	char bin[512];
 	char *argv[] = { NULL, "--root", d->root, "--state", d->state,
-	                 "--workers", "8", "--rootfs", NULL, NULL };
+	                 "--workers", "8", "--rootfs", NULL, NULL, NULL, NULL };
 	char rootfs[512];
 	posix_spawn_file_actions_t fa;
 	char **env = environ;
@@ -45,6 +45,10 @@ spawn_daemon(struct it_daemon *d, const char *fail_step)
 	argv[0] = bin;
 	snprintf(rootfs, sizeof(rootfs), "%s", it_bin("rootfs"));
 	argv[8] = rootfs;
+	if (d->config[0] != '\0') {
+		argv[9] = "--config";
+		argv[10] = d->config;
+	}
 	snprintf(log, sizeof(log), "%s/cradled.log", d->dir);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -86,6 +90,12 @@ spawn_daemon(struct it_daemon *d, const char *fail_step)
 void
 it_start(struct it_daemon *d, const char *fail_step)
 {
+	it_start_with(d, fail_step, NULL);
+}
+
+void
+it_start_with(struct it_daemon *d, const char *fail_step, const char *config_text)
+{
 	memset(d, 0, sizeof(*d));
 	snprintf(d->dir, sizeof(d->dir), "/tmp/cradle-it.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(d->dir));
@@ -93,6 +103,16 @@ it_start(struct it_daemon *d, const char *fail_step)
 	snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
 	snprintf(d->sock, sizeof(d->sock), "%s/cradle.sock", d->state);
 	snprintf(d->events, sizeof(d->events), "%s/events.sock", d->state);
+	/* Sandboxes of tests live under their own cgroup parent, never a
+	 * real kubelet's, and the sweep removes it. */
+	snprintf(d->config, sizeof(d->config), "%s/cradled.conf", d->dir);
+	FILE *f = fopen(d->config, "w");
+	ck_assert_ptr_nonnull(f);
+	if (config_text == NULL || strstr(config_text, "cgroup_root") == NULL)
+		fputs("[sandbox]\ncgroup_root = " IT_CGROUP_ROOT "\n", f);
+	if (config_text != NULL)
+		fputs(config_text, f);
+	fclose(f);
 	spawn_daemon(d, fail_step);
 }
 
@@ -282,6 +302,10 @@ it_sweep_all(void)
 	}
 	if (system("rm -rf --one-file-system /tmp/cradle-it.*") != 0)
 		fprintf(stderr, "sweep: could not remove /tmp/cradle-it.*\n");
+	/* cgroup directories go with rmdir, deepest first */
+	if (system("find /sys/fs/cgroup -depth -type d -path '*" IT_CGROUP_ROOT "*' "
+	           "-exec rmdir {} + 2>/dev/null") < 0)
+		fprintf(stderr, "sweep: could not remove cgroups\n");
 }
 
 int
@@ -406,6 +430,41 @@ it_count_mounts_under(const char *prefix)
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && strncmp(mnt, prefix, pl) == 0)
 			n++;
 	fclose(f);
+	return n;
+}
+
+bool
+it_log_contains(const struct it_daemon *d, const char *text)
+{
+	char path[400], line[2048];
+	bool found = false;
+	snprintf(path, sizeof(path), "%s/cradled.log", d->dir);
+	FILE *f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = strstr(line, text) != NULL;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+int
+it_count_cgroups(void)
+{
+	static const char *roots[] = { "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/memory",
+	                               "/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified",
+	                               "/sys/fs/cgroup" };
+	int n = 0;
+	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+		char dir[256];
+		snprintf(dir, sizeof(dir), "%s%s", roots[i], IT_CGROUP_ROOT);
+		DIR *d = opendir(dir);
+		struct dirent *de;
+		while (d && (de = readdir(d)) != NULL)
+			if (de->d_type == DT_DIR && proto_valid_id(de->d_name))
+				n++;
+		if (d)
+			closedir(d);
+	}
 	return n;
 }
 

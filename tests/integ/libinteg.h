@@ -13,12 +13,22 @@
 
 #include "../../client/cradle.h"
 
+/* cgroup_root of every test daemon */
+#define IT_CGROUP_ROOT "/cradle-it"
+
+/* Count cgroup directories of this suite's sandboxes (below the root). */
+int it_count_cgroups(void);
+/* The daemon's log (all runs in this dir) has a line containing text. */
+struct it_daemon;
+bool it_log_contains(const struct it_daemon *d, const char *text);
+
 struct it_daemon {
 	char dir[256];        /* temp dir holding root/ and state/ */
 	char root[300];
 	char state[300];
 	char sock[340];
 	char events[340];
+	char config[340];     /* --config file, "" for none */
 	pid_t pid;
 	struct cradle_conn *conn;
 };
@@ -30,6 +40,9 @@ const char *it_bin(const char *name);
  * not NULL, with CRADLE_FAIL_STEP set), wait until it answers.  Aborts the
  * test (ck_abort) on failure. */
 void it_start(struct it_daemon *d, const char *fail_step);
+/* As it_start, with config_text written to <dir>/cradled.conf and passed
+ * with --config (NULL: no config file). */
+void it_start_with(struct it_daemon *d, const char *fail_step, const char *config_text);
 /* Start again on the same dirs (after it_stop). */
 void it_restart(struct it_daemon *d, const char *fail_step);
 /* SIGTERM, wait, return its exit status (shell style). */

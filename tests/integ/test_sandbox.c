@@ -53,6 +53,7 @@ assert_nothing_left(const struct it_daemon *d)
 	ck_assert_int_eq(it_count_entries(p), 0);
 	ck_assert_int_eq(it_count_mounts_under(d->dir), 0);
 	ck_assert_int_eq(it_count_pause_tasks(), 0);
+	ck_assert_int_eq(it_count_cgroups(), 0);
 	if (d->conn != NULL) {
 		struct proto_sandbox *v = NULL;
 		size_t n = 99;
@@ -407,15 +408,23 @@ END_TEST
 
 START_TEST(test_failure_at_each_step_leaves_nothing)
 {
-	static const char *steps[] = { "sandbox-root-dir", "volatile-root-dir", "sandbox-files",
-	                               "rootfs", "launch", "netns", "record", "reaper" };
+	static const char *steps[] = { "runtime", "sandbox-root-dir", "volatile-root-dir",
+	                               "sandbox-files", "shm", "selinux", "spec", "seccomp",
+	                               "cgroup", "launch", "netns", "record", "reaper" };
 	const char *step = steps[_i];
 	char id[CRADLE_ID_LEN + 1];
 	struct pod_config cfg;
 	struct cradle_err err = { 0 };
 	int32_t pid = 0;
 
-	it_start(&D, step);
+	/* SELinux labels are allocated (not applied: the node has SELinux
+	 * off), so a leaked reservation would show in the exit log. */
+	char conf[1024], srcdir[512];
+	const char *src = getenv("CRADLE_SRC");
+	ck_assert_ptr_nonnull(realpath(src ? src : ".", srcdir));
+	snprintf(conf, sizeof(conf), "[selinux]\nenable = true\ncontexts = %s/tests/data/selinux/lxc_contexts\n",
+	         srcdir);
+	it_start_with(&D, step, conf);
 	it_pod(&cfg, "doomed", "doomed");
 	ck_assert_int_lt(cradle_sandbox_run(D.conn, &cfg, NULL, id, &pid, NULL, &err), 0);
 	ck_assert_msg(strstr(err.msg, "injected failure at step") && strstr(err.msg, step),
@@ -431,8 +440,10 @@ START_TEST(test_failure_at_each_step_leaves_nothing)
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
 	pod_config_fini(&cfg);
 	assert_nothing_left(&D);
-	/* a daemon that is not told to fail starts the same pod */
+	/* no SELinux reservation is left */
 	ck_assert_int_eq(it_stop(&D), 0);
+	ck_assert(it_log_contains(&D, "exit: 0 SELinux levels reserved"));
+	/* a daemon that is not told to fail starts the same pod */
 	it_restart(&D, NULL);
 	pid = run_pod(D.conn, "doomed", "doomed", NS_POD, id);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
@@ -453,7 +464,7 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_exit_event_and_notready);
 	tcase_add_test(tc, test_lifecycle_rules);
 	tcase_add_test(tc, test_restart_adopts_running_tasks);
-	tcase_add_loop_test(tc, test_failure_at_each_step_leaves_nothing, 0, 8);
+	tcase_add_loop_test(tc, test_failure_at_each_step_leaves_nothing, 0, 13);
 	tcase_add_test(tc, test_300_concurrent_runs);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,120 @@
+/* node.c - detect what this node allows and log each choice once. */
+#include "node.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <unistd.h>
+
+#include "../worker/cgroup.h"
+#include "../worker/image.h"
+#include "../worker/seccomp.h"
+#include "../worker/selinux.h"
+#include "daemon.h"
+#include "log.h"
+
+static int
+read_int_file(const char *path, int *out)
+{
+	char buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	*out = atoi(buf);
+	return 0;
+}
+
+static bool
+has_effective_cap(cap_value_t cap)
+{
+	cap_t caps = cap_get_proc();
+	cap_flag_value_t v = CAP_CLEAR;
+
+	if (caps == NULL)
+		return false;
+	cap_get_flag(caps, cap, CAP_EFFECTIVE, &v);
+	cap_free(caps);
+	return v == CAP_SET;
+}
+
+/* The initial user namespace maps every id onto itself. */
+static bool
+in_user_namespace(void)
+{
+	char buf[128];
+	unsigned long a = 0, b = 0, len = 0;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+
+	if (f == NULL)
+		return false;
+	bool init = fgets(buf, sizeof(buf), f) != NULL &&
+	            sscanf(buf, "%lu %lu %lu", &a, &b, &len) == 3 && a == 0 && b == 0 &&
+	            len == 4294967295ul;
+	fclose(f);
+	return !init;
+}
+
+int
+node_detect(struct daemon *d, struct node *n, struct cradle_err *err)
+{
+	struct node_config *c = &n->cfg;
+
+	memset(n, 0, sizeof(*n));
+	c->cgroup_root = d->cfg.cgroup_root;
+	c->enable_unprivileged_ports = d->cfg.enable_unprivileged_ports;
+	c->enable_unprivileged_icmp = d->cfg.enable_unprivileged_icmp;
+	c->restrict_oom_score_adj = d->cfg.restrict_oom_score_adj;
+	if (read_int_file("/proc/self/oom_score_adj", &c->daemon_oom_score_adj) < 0)
+		return cradle_err_errno(err, errno, "read /proc/self/oom_score_adj");
+	if (!has_effective_cap(CAP_SYS_RESOURCE) && !c->restrict_oom_score_adj) {
+		/* The kernel refuses a negative oom_score_adj without it; the
+		 * reference's own answer to that is restrict_oom_score_adj. */
+		c->restrict_oom_score_adj = true;
+		log_info("no CAP_SYS_RESOURCE: sandboxes get oom_score_adj %d (the daemon's own) instead "
+		         "of -998, as restrict_oom_score_adj does", c->daemon_oom_score_adj > -998
+		         ? c->daemon_oom_score_adj : -998);
+	}
+	c->daemon_in_userns = in_user_namespace();
+	if (c->daemon_in_userns)
+		log_info("running in a user namespace: no default ping_group_range sysctl");
+	c->seccomp_available = seccomp_available();
+	if (!c->seccomp_available)
+		log_info("seccomp filters are not available: only Unconfined sandboxes can start");
+
+	if (cgroup_detect(&n->cgroups, err) < 0)
+		return -1;
+	c->cgroup_layout = cgroup_layout_of(n->cgroups);
+	log_info("cgroups: %s", cgroup_describe(n->cgroups));
+
+	struct selinux_cfg sc = {
+		.enable = d->cfg.selinux_enable,
+		.category_range = d->cfg.selinux_category_range,
+		.contexts_path = d->cfg.selinux_contexts[0] ? d->cfg.selinux_contexts : NULL,
+	};
+	if (selinux_labels_init(&sc, &n->selinux, err) < 0)
+		return -1;
+	n->selinux_apply = sc.enable && selinux_apply_enabled();
+	log_info("selinux: labels %s, %s", sc.enable ? "allocated" : "disabled by config",
+	         n->selinux_apply ? "applied" : "not applied (SELinux is not enabled on this node)");
+
+	if (image_load(d->cfg.rootfs, &n->image, err) < 0)
+		return -1;
+	return 0;
+}
+
+void
+node_fini(struct node *n)
+{
+	cgroup_sys_free(n->cgroups);
+	selinux_labels_fini(n->selinux);
+	image_config_fini(&n->image);
+	memset(n, 0, sizeof(*n));
+}

@@ -1,0 +1,176 @@
+/* image.c - read the image config and the user databases of a rootfs. */
+#include "image.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#define IMAGE_FILE_MAX (1 << 20)
+
+/* Read a whole regular file; *out NUL-terminated.  -ENOENT when absent. */
+static int
+read_small(const char *path, char **out)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	*out = NULL;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > IMAGE_FILE_MAX) {
+		close(fd);
+		return S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+	}
+	char *buf = malloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	if (buf == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static int
+strs_from(json_object *arr, struct proto_strs *out, const char *path, const char *field,
+          struct cradle_err *err)
+{
+	if (arr == NULL || json_object_is_type(arr, json_type_null))
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image config \"%s\": %s: expected an array",
+		                      path, field);
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *v = json_object_array_get_idx(arr, i);
+		if (!json_object_is_type(v, json_type_string))
+			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			                      "image config \"%s\": %s[%zu]: expected a string", path, field, i);
+		if (proto_strs_add(out, json_object_get_string(v)) < 0)
+			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	return 0;
+}
+
+static int
+str_from(json_object *v, char **out, const char *path, const char *field, struct cradle_err *err)
+{
+	if (v == NULL || json_object_is_type(v, json_type_null))
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image config \"%s\": %s: expected a string",
+		                      path, field);
+	if ((*out = strdup(json_object_get_string(v))) == NULL)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	return 0;
+}
+
+int
+image_load(const char *rootfs, struct image_config *out, struct cradle_err *err)
+{
+	char path[4200];
+	char *text = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "%s.json", rootfs);
+	if ((r = read_small(path, &text)) < 0)
+		return cradle_err_errno(err, -r, "failed to get sandbox image \"%s\": read config \"%s\"",
+		                        rootfs, path);
+	struct json_tokener *tok = json_tokener_new();
+	if (tok == NULL) {
+		free(text);
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	size_t len = strlen(text);
+	json_object *root = json_tokener_parse_ex(tok, text, (int)len);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+	size_t end = json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	/* one JSON value and nothing after it but white space */
+	bool trailing = false;
+	for (size_t i = end; root != NULL && i < len; i++)
+		if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r')
+			trailing = true;
+	free(text);
+	if (root == NULL || jerr != json_tokener_success || trailing) {
+		json_object_put(root);
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image config \"%s\": %s", path,
+		                      trailing ? "text after the JSON value"
+		                      : jerr == json_tokener_continue ? "unexpected end of file"
+		                      : json_tokener_error_desc(jerr));
+	}
+	json_object *cfg = NULL, *v;
+	if (!json_object_object_get_ex(root, "config", &cfg) || !json_object_is_type(cfg, json_type_object)) {
+		json_object_put(root);
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image config \"%s\": no \"config\" object", path);
+	}
+	json_object *labels = NULL;
+	r = 0;
+	if (r == 0)
+		r = strs_from(json_object_object_get_ex(cfg, "Entrypoint", &v) ? v : NULL, &out->entrypoint, path, "Entrypoint", err);
+	if (r == 0)
+		r = strs_from(json_object_object_get_ex(cfg, "Cmd", &v) ? v : NULL, &out->cmd, path, "Cmd", err);
+	if (r == 0)
+		r = strs_from(json_object_object_get_ex(cfg, "Env", &v) ? v : NULL, &out->env, path, "Env", err);
+	if (r == 0)
+		r = str_from(json_object_object_get_ex(cfg, "WorkingDir", &v) ? v : NULL, &out->working_dir, path, "WorkingDir", err);
+	if (r == 0)
+		r = str_from(json_object_object_get_ex(cfg, "User", &v) ? v : NULL, &out->user, path, "User", err);
+	if (r == 0 && json_object_object_get_ex(cfg, "Labels", &labels) && labels != NULL &&
+	    !json_object_is_type(labels, json_type_null)) {
+		if (!json_object_is_type(labels, json_type_object)) {
+			r = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image config \"%s\": Labels: expected an object", path);
+		} else {
+			json_object_object_foreach(labels, key, val) {
+				if (!json_object_is_type(val, json_type_string)) {
+					r = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+					                   "image config \"%s\": Labels.%s: expected a string", path, key);
+					break;
+				}
+				if (proto_kvs_add(&out->labels, key, json_object_get_string(val)) < 0) {
+					r = cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+					break;
+				}
+			}
+		}
+	}
+	json_object_put(root);
+	if (r < 0) {
+		image_config_fini(out);
+		return -1;
+	}
+	/* The user databases are optional: a numeric user needs neither. */
+	snprintf(path, sizeof(path), "%s/etc/passwd", rootfs);
+	if ((r = read_small(path, &out->etc_passwd)) < 0 && r != -ENOENT) {
+		image_config_fini(out);
+		return cradle_err_errno(err, -r, "read \"%s\"", path);
+	}
+	snprintf(path, sizeof(path), "%s/etc/group", rootfs);
+	if ((r = read_small(path, &out->etc_group)) < 0 && r != -ENOENT) {
+		image_config_fini(out);
+		return cradle_err_errno(err, -r, "read \"%s\"", path);
+	}
+	return 0;
+}
+
