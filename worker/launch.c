@@ -292,8 +292,24 @@ child_main(void *arg)
 		syscall(SYS_close, p->sync_w);
 		if (syscall(SYS_read, p->sync_r, &b, 1) != 1)
 			child_fail(p, "sync", errno ? errno : EPIPE);
+		for (size_t i = 0; i < p->n_reopen; i++) {
+			long fd = syscall(SYS_openat, AT_FDCWD, p->reopen_paths[i], O_PATH | O_CLOEXEC);
+			CHECK("sync", fd);
+			CHECK("sync", syscall(SYS_dup3, fd, p->reopen_fds[i], O_CLOEXEC));
+			syscall(SYS_close, fd);
+		}
+		/* Our ids are still the parent's (global root), which the new
+		 * namespace does not map: become its root, or every file made
+		 * below would fail with EOVERFLOW. */
+		CHECK("sync", syscall(SYS_setresgid, 0, 0, 0));
+		CHECK("sync", syscall(SYS_setresuid, 0, 0, 0));
+		/* changing ids cleared "dumpable", which hands /proc/self to
+		 * global root and keeps us from writing oom_score_adj */
+		CHECK("sync", syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0));
 	}
-	for (size_t i = 0; i < p->n_cgroup_procs_fds; i++)
+	/* In a user namespace the child is no longer global root and v1
+	 * refuses its write: the parent moved it while it waited on sync. */
+	for (size_t i = 0; !p->new_user && i < p->n_cgroup_procs_fds; i++)
 		CHECK("cgroup", syscall(SYS_write, p->cgroup_procs_fds[i], "0", 1));
 
 	/* Every daemon thread blocks signals (they are read from a signalfd);
@@ -509,6 +525,11 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 		int r = write_map(pid, "uid_map", p->uid_map ? p->uid_map : "");
 		if (r == 0)
 			r = write_map(pid, "gid_map", p->gid_map ? p->gid_map : "");
+		char pidstr[16];
+		int plen = snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
+		for (size_t i = 0; r == 0 && i < p->n_cgroup_procs_fds; i++)
+			if (write(p->cgroup_procs_fds[i], pidstr, (size_t)plen) != plen)
+				r = -errno;
 		if (r == 0 && write(sync[1], "x", 1) != 1)
 			r = -errno;
 		close(sync[1]);   /* on failure the child reads EOF and fails "sync" */

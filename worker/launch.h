@@ -103,6 +103,13 @@ struct launch_plan {
 	const int *cgroup_procs_fds;   /* v1 cgroup.procs of each hierarchy */
 	size_t n_cgroup_procs_fds;
 	bool new_user;                 /* user namespace with the maps below */
+	/* user namespace: host paths the child opens again (O_PATH) onto the
+	 * given descriptor numbers while it is still global root, so later
+	 * binds from "/proc/self/fd/N" need no search permission on the host
+	 * and name mounts of the child's own mount namespace */
+	const char *const *reopen_paths;
+	const int *reopen_fds;
+	size_t n_reopen;
 	const char *uid_map;           /* "CONTAINER HOST LENGTH\n" */
 	const char *gid_map;
 	bool set_ids;

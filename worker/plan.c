@@ -201,10 +201,29 @@ add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns,
 		op->mode = 0755;
 	}
 	if (bind || (m->type != NULL && strcmp(m->type, "bind") == 0)) {
+		const char *source = m->source;
+		if (userns) {
+			/* The namespace's root is an unprivileged id on the host
+			 * and may not search the directories above the source.
+			 * The child reopens it onto this descriptor number while
+			 * still global root (a descriptor opened here would name
+			 * a mount of our namespace, which bind refuses). */
+			char fdpath[64];
+			if (prep->n_fds >= sizeof(prep->fds) / sizeof(prep->fds[0]))
+				return cradle_err_set(err, CRADLE_INTERNAL, "too many bind mounts");
+			int fd = open(m->source, O_PATH | O_CLOEXEC);
+			if (fd < 0)
+				return cradle_err_errno(err, errno, "open bind source \"%s\"", m->source);
+			prep->fd_paths[prep->n_fds] = m->source;
+			prep->fds[prep->n_fds++] = fd;
+			snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+			if ((source = keep(prep, strdup(fdpath))) == NULL)
+				return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		}
 		op = add_op(prep, ro ? LOP_BIND_RO : LOP_MOUNT, "mount-bind");
 		if (op == NULL)
 			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
-		op->source = m->source;
+		op->source = source;
 		op->target = target;
 		op->flags = ro ? flags : (flags | MS_BIND | MS_REC);
 		return 0;
@@ -364,6 +383,9 @@ plan_prepare(struct launch_prep *prep, const struct sandbox_spec *spec, const ch
 		         spec->gid_map.host_id, spec->gid_map.length);
 		plan->uid_map = prep->uid_map;
 		plan->gid_map = prep->gid_map;
+		plan->reopen_paths = prep->fd_paths;
+		plan->reopen_fds = prep->fds;
+		plan->n_reopen = prep->n_fds;
 	}
 	plan->set_ids = true;
 	plan->uid = spec->uid;
@@ -390,6 +412,8 @@ fail:
 void
 plan_release(struct launch_prep *prep)
 {
+	for (size_t i = 0; i < prep->n_fds; i++)
+		close(prep->fds[i]);
 	for (size_t i = 0; i < prep->n_strings; i++)
 		free(prep->strings[i]);
 	free(prep->strings);

@@ -33,6 +33,9 @@ struct launch_prep {
 	char uid_map[64], gid_map[64];
 	char oom[16];
 	char exec_path[4096];
+	int fds[16];             /* descriptor numbers held for the child's reopen */
+	const char *fd_paths[16];
+	size_t n_fds;
 };
 
 /* Fill plan (already launch_plan_init'ed) from spec for the rootfs.

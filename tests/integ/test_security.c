@@ -396,6 +396,78 @@ START_TEST(test_host_ipc_uses_host_shm)
 }
 END_TEST
 
+START_TEST(test_user_namespace)
+{
+	struct pod_config cfg;
+	char id[CRADLE_ID_LEN + 1], path[64], buf[256];
+	struct cradle_err err;
+	struct proto_idmap map = { .host_id = 100000, .container_id = 0, .length = 65536 };
+
+	it_start(&D, NULL);
+	it_pod(&cfg, "userns", "userns");
+	cfg.linux.security_context.namespace_options.userns_options.present = true;
+	cfg.linux.security_context.namespace_options.userns_options.mode = NS_POD;
+	struct proto_idmaps *maps[] = { &cfg.linux.security_context.namespace_options.userns_options.uids,
+	                                &cfg.linux.security_context.namespace_options.userns_options.gids };
+	for (int i = 0; i < 2; i++) {
+		maps[i]->v = malloc(sizeof(map));   /* freed by pod_config_fini */
+		ck_assert_ptr_nonnull(maps[i]->v);
+		maps[i]->v[0] = map;
+		maps[i]->n = 1;
+	}
+	int32_t pid = run(&cfg, NULL, id);
+	pod_config_fini(&cfg);
+
+	ck_assert(!it_same_ns(pid, "user"));
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+	read_text(path, buf, sizeof(buf));
+	unsigned a, b, c;
+	ck_assert_int_eq(sscanf(buf, "%u %u %u", &a, &b, &c), 3);
+	ck_assert(a == 0 && b == 100000 && c == 65536);
+	/* root inside is 100000 on the host */
+	char v[128];
+	ck_assert(status_line(pid, "Uid", v, sizeof(v)));
+	ck_assert_str_eq(v, "100000\t100000\t100000\t100000");
+	/* and still has the 14 capabilities, in its own namespace */
+	ck_assert_uint_eq(status_hex(pid, "CapEff"), CAPS_14);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	ck_assert(!it_proc_alive(pid));
+}
+END_TEST
+
+START_TEST(test_privileged)
+{
+	struct pod_config cfg;
+	char id[CRADLE_ID_LEN + 1], path[512];
+	struct cradle_err err;
+
+	it_start(&D, NULL);
+	it_pod(&cfg, "priv", "priv");
+	cfg.linux.security_context.privileged = true;
+	cfg.linux.security_context.seccomp.present = true;
+	cfg.linux.security_context.seccomp.profile_type = SECCOMP_PROFILE_RUNTIME_DEFAULT;
+	int32_t pid = run(&cfg, NULL, id);
+	pod_config_fini(&cfg);
+	/* privileged: never a seccomp profile, the same 14 capabilities,
+	 * /sys writable (as containerd main does) */
+	ck_assert_int_eq(status_num(pid, "Seccomp"), 0);
+	ck_assert_uint_eq(status_hex(pid, "CapEff"), CAPS_14);
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	FILE *f = fopen(path, "re");
+	char line[1024];
+	bool sys_rw = false;
+	while (f && fgets(line, sizeof(line), f)) {
+		char mnt[256], opts[256];
+		if (sscanf(line, "%*s %*s %*s %*s %255s %255s", mnt, opts) == 2 && strcmp(mnt, "/sys") == 0)
+			sys_rw = strncmp(opts, "rw", 2) == 0;
+	}
+	if (f)
+		fclose(f);
+	ck_assert(sys_rw);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+}
+END_TEST
+
 static Suite *
 security_suite(void)
 {
@@ -408,6 +480,8 @@ security_suite(void)
 	tcase_add_test(tc, test_kernel_sysctl_and_dns);
 	tcase_add_test(tc, test_runtime_handlers);
 	tcase_add_test(tc, test_host_ipc_uses_host_shm);
+	tcase_add_test(tc, test_user_namespace);
+	tcase_add_test(tc, test_privileged);
 	suite_add_tcase(s, tc);
 	return s;
 }

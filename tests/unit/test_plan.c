@@ -860,6 +860,17 @@ END_TEST
 static void
 set_userns(void)
 {
+	/* The bind sources must exist: the planner opens them to hand them
+	 * to the child by descriptor. */
+	static char shm[PATH_MAX + 16], resolv[PATH_MAX + 16];
+	FMT(shm, "%s/shm", F.dir);
+	FMT(resolv, "%s/resolv.conf", F.dir);
+	ck_assert_int_eq(mkdir(shm, 0700), 0);
+	int fd = open(resolv, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	F.in.shm_path = shm;
+	F.in.resolv_conf_path = resolv;
 	NSO.userns_options.present = true;
 	NSO.userns_options.mode = NS_POD;
 	NSO.userns_options.uids.v = calloc(1, sizeof(struct proto_idmap));
@@ -883,6 +894,19 @@ START_TEST(test_plan_userns_maps)
 	ck_assert_str_eq(F.plan.gid_map, "0 200000 65536\n");
 	ck_assert_ptr_eq(F.plan.uid_map, F.prep.uid_map);
 	ck_assert_ptr_eq(F.plan.gid_map, F.prep.gid_map);
+	/* the shm and resolv.conf binds come from descriptors the child
+	 * reopens while still global root */
+	ck_assert_uint_eq(F.plan.n_reopen, 2);
+	ck_assert_str_eq(F.plan.reopen_paths[0], F.in.shm_path);
+	ck_assert_str_eq(F.plan.reopen_paths[1], F.in.resolv_conf_path);
+	char want[64];
+	FMT(want, "/proc/self/fd/%d", F.plan.reopen_fds[0]);
+	bool found = false;
+	for (size_t i = 0; i < F.prep.n_ops; i++)
+		if (F.prep.ops[i].kind == LOP_BIND_RO && F.prep.ops[i].source != NULL &&
+		    strcmp(F.prep.ops[i].source, want) == 0)
+			found = strcmp(F.prep.ops[i].target, "dev/shm") == 0;
+	ck_assert_msg(found, "no dev/shm bind from %s", want);
 }
 END_TEST
 
