@@ -14,8 +14,8 @@
 #define IMAGE_FILE_MAX (1 << 20)
 
 /* Read a whole regular file; *out NUL-terminated.  -ENOENT when absent. */
-static int
-read_small(const char *path, char **out)
+int
+image_read_small(const char *path, char **out)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -86,23 +86,13 @@ str_from(json_object *v, char **out, const char *path, const char *field, struct
 }
 
 int
-image_load(const char *rootfs, struct image_config *out, struct cradle_err *err)
+image_config_parse(const char *text, size_t len, const char *path, struct image_config *out,
+                   struct cradle_err *err)
 {
-	char path[4200];
-	char *text = NULL;
-	int r;
-
 	memset(out, 0, sizeof(*out));
-	snprintf(path, sizeof(path), "%s.json", rootfs);
-	if ((r = read_small(path, &text)) < 0)
-		return cradle_err_errno(err, -r, "failed to get sandbox image \"%s\": read config \"%s\"",
-		                        rootfs, path);
 	struct json_tokener *tok = json_tokener_new();
-	if (tok == NULL) {
-		free(text);
+	if (tok == NULL)
 		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
-	}
-	size_t len = strlen(text);
 	json_object *root = json_tokener_parse_ex(tok, text, (int)len);
 	enum json_tokener_error jerr = json_tokener_get_error(tok);
 	size_t end = json_tokener_get_parse_end(tok);
@@ -112,7 +102,6 @@ image_load(const char *rootfs, struct image_config *out, struct cradle_err *err)
 	for (size_t i = end; root != NULL && i < len; i++)
 		if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r')
 			trailing = true;
-	free(text);
 	if (root == NULL || jerr != json_tokener_success || trailing) {
 		json_object_put(root);
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image config \"%s\": %s", path,
@@ -126,7 +115,7 @@ image_load(const char *rootfs, struct image_config *out, struct cradle_err *err)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image config \"%s\": no \"config\" object", path);
 	}
 	json_object *labels = NULL;
-	r = 0;
+	int r = 0;
 	if (r == 0)
 		r = strs_from(json_object_object_get_ex(cfg, "Entrypoint", &v) ? v : NULL, &out->entrypoint, path, "Entrypoint", err);
 	if (r == 0)
@@ -160,14 +149,33 @@ image_load(const char *rootfs, struct image_config *out, struct cradle_err *err)
 		image_config_fini(out);
 		return -1;
 	}
+	return 0;
+}
+
+int
+image_load(const char *rootfs, struct image_config *out, struct cradle_err *err)
+{
+	char path[4200];
+	char *text = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "%s.json", rootfs);
+	if ((r = image_read_small(path, &text)) < 0)
+		return cradle_err_errno(err, -r, "failed to get sandbox image \"%s\": read config \"%s\"",
+		                        rootfs, path);
+	r = image_config_parse(text, strlen(text), path, out, err);
+	free(text);
+	if (r < 0)
+		return -1;
 	/* The user databases are optional: a numeric user needs neither. */
 	snprintf(path, sizeof(path), "%s/etc/passwd", rootfs);
-	if ((r = read_small(path, &out->etc_passwd)) < 0 && r != -ENOENT) {
+	if ((r = image_read_small(path, &out->etc_passwd)) < 0 && r != -ENOENT) {
 		image_config_fini(out);
 		return cradle_err_errno(err, -r, "read \"%s\"", path);
 	}
 	snprintf(path, sizeof(path), "%s/etc/group", rootfs);
-	if ((r = read_small(path, &out->etc_group)) < 0 && r != -ENOENT) {
+	if ((r = image_read_small(path, &out->etc_group)) < 0 && r != -ENOENT) {
 		image_config_fini(out);
 		return cradle_err_errno(err, -r, "read \"%s\"", path);
 	}

@@ -15,4 +15,11 @@
 
 int image_load(const char *rootfs, struct image_config *out, struct cradle_err *err);
 
+/* Parse an OCI image config document ({"config": {...}}); path names it in
+ * errors.  The user databases are left NULL. */
+int image_config_parse(const char *text, size_t len, const char *path, struct image_config *out,
+                       struct cradle_err *err);
+/* Read a whole regular file of at most 1 MiB; 0, -ENOENT, or -errno. */
+int image_read_small(const char *path, char **out);
+
 #endif
