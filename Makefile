@@ -11,7 +11,8 @@ V       ?= 0
 
 DEB_PKGS := build-essential pkg-config libnng-dev libmsgpack-dev liblmdb-dev \
             libjson-c-dev libcap-dev libselinux1-dev check libsubunit-dev \
-            libinih-dev libseccomp-dev iproute2 procps
+            libinih-dev libseccomp-dev libarchive-dev libcurl4-openssl-dev libssl-dev \
+            docker-registry skopeo iproute2 procps
 
 STD     := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -31,7 +32,8 @@ SANFL   :=
 endif
 
 LIBS_MSGPACK := $(shell pkg-config --libs msgpack 2>/dev/null || echo -lmsgpackc)
-LIBS_SERVER  := -lnng $(LIBS_MSGPACK) -llmdb -linih -lseccomp -ljson-c -lcap -lselinux -lpthread
+LIBS_SERVER  := -lnng $(LIBS_MSGPACK) -llmdb -linih -lseccomp -ljson-c -lcap -lselinux \
+                -larchive -lcurl -lcrypto -lpthread
 LIBS_CLIENT  := -lnng $(LIBS_MSGPACK) -lpthread
 LIBS_CLI     := $(LIBS_CLIENT) -ljson-c
 LIBS_CHECK   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
@@ -46,7 +48,7 @@ OBJ := $(BUILD)/obj
 
 PROTO_SRC  := $(wildcard proto/*.c)
 SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
-WORKER_SRC := $(wildcard worker/*.c)
+WORKER_SRC := $(wildcard worker/*.c) $(wildcard image/*.c)
 LIB_SRC    := client/libcradle.c
 CLI_SRC    := $(filter-out client/libcradle.c,$(wildcard client/*.c))
 BENCH_SRC  := $(wildcard bench/*.c)
@@ -67,7 +69,7 @@ UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 INTEG_BIN  := $(patsubst tests/integ/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
 
 ALL := $(BUILD)/cradled $(BUILD)/cradle $(BUILD)/libcradle.a $(BUILD)/libcradle.so \
-       $(BUILD)/cradle-bench $(BUILD)/pause $(BUILD)/rootfs/pause
+       $(BUILD)/cradle-bench $(BUILD)/pause $(BUILD)/rootfs/pause $(BUILD)/pause.oci.tar
 
 .PHONY: all deps demo test test-unit test-integ test-asan test-tsan test-build clean bench
 all: $(ALL)
@@ -135,6 +137,12 @@ $(BUILD)/rootfs/pause: $(BUILD)/pause pause/image-config.json
 	$(Q)printf 'root:x:0:\nnobody:x:65534:\n' > $(BUILD)/rootfs/etc/group
 	$(Q)cp pause/image-config.json $(BUILD)/rootfs.json
 	$(Q)cp $< $@ && chmod 0755 $@ && chmod -R a-w,a+rX $(BUILD)/rootfs && chmod u+w $(BUILD)/rootfs
+
+# The built-in sandbox image, as an OCI archive cradled imports when the
+# configured image is "cradle.local/pause:built-in" and absent.
+$(BUILD)/pause.oci.tar: $(BUILD)/pause pause/image-config.json pause/mkimage.sh
+	@$(if $(Q),echo "  IMAGE   $@")
+	$(Q)pause/mkimage.sh $(BUILD)/pause pause/image-config.json $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(SERVER_OBJ) $(WORKER_OBJ) $(PROTO_OBJ) $(OBJ)/client/podjson.o
 	@mkdir -p $(dir $@)

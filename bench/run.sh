@@ -106,7 +106,7 @@ trap 'status=130; exit 130' INT TERM
 
 : >"$tmp/cradled.conf"  # no /etc/cradle/cradled.conf may leak into the figures
 "$BUILD/cradled" --config "$tmp/cradled.conf" --root "$tmp/root" --state "$tmp/state" \
-	--rootfs "$BUILD/rootfs" >"$tmp/cradled.log" 2>&1 &
+	--image-archive "$BUILD/pause.oci.tar" >"$tmp/cradled.log" 2>&1 &
 dpid=$!
 
 for _ in $(seq 100); do

@@ -1,5 +1,5 @@
 /* cli.c - `cradle`, the command line client of cradled, in crictl's
- * vocabulary (runp, stopp, rmp, pods, inspectp ...).
+ * vocabulary (runp, stopp, rmp, pods, inspectp, pull, images, rmi ...).
  *
  * Each command parses its own options, connects on first use and makes
  * libcradle calls.  Ids may be given as unambiguous prefixes, resolved
@@ -12,12 +12,16 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cradle.h"
@@ -702,6 +706,547 @@ static int cmd_inspectp(struct cli *cli, int argc, char **argv)
 	return status;
 }
 
+/* --- images -------------------------------------------------------- */
+
+/* What the daemon may call an image the user named: docker's
+ * normalisation ("busybox" is "docker.io/library/busybox:latest"), so a
+ * progress event for the resolved name still counts as ours. */
+static void normalize_ref(const char *in, char *out, size_t size)
+{
+	const char *at = strchr(in, '@'), *slash, *colon, *first_slash;
+	size_t name_len = at ? (size_t)(at - in) : strlen(in), first_len;
+	const char *domain = "", *prefix = "", *suffix = "";
+	bool tagged = at != NULL;
+
+	slash = memrchr(in, '/', name_len);
+	colon = memchr(slash ? slash : in, ':', name_len - (size_t)((slash ? slash : in) - in));
+	if (colon)
+		tagged = true;
+	first_slash = memchr(in, '/', name_len);
+	first_len = first_slash ? (size_t)(first_slash - in) : 0;
+	if (!first_slash) {
+		domain = "docker.io/";
+		prefix = "library/";
+	} else if (!memchr(in, '.', first_len) && !memchr(in, ':', first_len) &&
+	           !(first_len == 9 && strncmp(in, "localhost", 9) == 0)) {
+		domain = "docker.io/";
+	}
+	if (!tagged)
+		suffix = ":latest";
+	snprintf(out, size, "%s%s%s%s", domain, prefix, in, suffix);
+}
+
+static bool same_ref(const char *a, const char *b)
+{
+	char na[PROTO_MAX_REF + 32], nb[PROTO_MAX_REF + 32];
+
+	if (strcmp(a, b) == 0)
+		return true;
+	normalize_ref(a, na, sizeof(na));
+	normalize_ref(b, nb, sizeof(nb));
+	return strcmp(na, nb) == 0;
+}
+
+#define BAR_WIDTH 30
+#define NS_PER_SEC 1000000000LL
+
+/* Progress of a pull or import, read from the events socket by a thread
+ * while the request is in flight, drawn on stderr. */
+struct progress {
+	struct cradle_events *ev;
+	pthread_t thread;
+	atomic_bool stop;
+	bool running;
+	const char *verb;            /* "pulling", "importing" */
+	const char *label;           /* what the line names */
+	const char *ref;             /* event refs that are ours: this (normalised) */
+	const char *path;            /* or exactly this (import) */
+	bool tty;
+	bool drawn;                  /* a bar is on the terminal line */
+	bool shown_complete;         /* done == total was shown */
+	bool have_start;
+	int64_t start_ns, last_ns;
+	uint64_t start_done;
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
+}
+
+static bool progress_ours(const struct progress *pg, const char *ref)
+{
+	if (!ref[0])
+		return false;
+	if (pg->path && strcmp(ref, pg->path) == 0)
+		return true;
+	return pg->ref && proto_valid_image_ref(ref) && same_ref(ref, pg->ref);
+}
+
+static void progress_show(struct progress *pg, uint64_t done, int64_t total)
+{
+	char d[32], t[32], r[32], bar[BAR_WIDTH + 1];
+	int64_t now = mono_ns(), el;
+	bool complete = total > 0 && done >= (uint64_t)total;
+	size_t fill, i;
+
+	if (!pg->have_start) {
+		pg->have_start = true;
+		pg->start_ns = now;
+		pg->start_done = done;
+	}
+	/* a terminal is redrawn ten times a second, a log gets a line a second */
+	/* (the end is always shown, once) */
+	if (complete && pg->shown_complete)
+		return;
+	if (pg->last_ns && now - pg->last_ns < (pg->tty ? NS_PER_SEC / 10 : NS_PER_SEC) &&
+	    !complete)
+		return;
+	pg->shown_complete = complete;
+	pg->last_ns = now;
+	cli_progress_size(done, d, sizeof(d));
+	if (total > 0)
+		cli_progress_size((uint64_t)total, t, sizeof(t));
+	if (!pg->tty) {
+		if (total > 0)
+			fprintf(stderr, "%s %s: %s/%s\n", pg->verb, pg->label, d, t);
+		else
+			fprintf(stderr, "%s %s: %s\n", pg->verb, pg->label, d);
+		return;
+	}
+	r[0] = '\0';
+	el = now - pg->start_ns;
+	if (el >= NS_PER_SEC / 5 && done >= pg->start_done) {
+		cli_progress_size((uint64_t)((double)(done - pg->start_done) * NS_PER_SEC /
+		                             (double)el), r, sizeof(r) - 2);
+		strcat(r, "/s");
+	}
+	if (total > 0) {
+		fill = complete ? BAR_WIDTH : (size_t)((double)done * BAR_WIDTH / (double)total);
+		for (i = 0; i < BAR_WIDTH; i++)
+			bar[i] = i < fill ? '#' : ' ';
+		bar[BAR_WIDTH] = '\0';
+		fprintf(stderr, "\r%s %s [%s] %s/%s %s\033[K", pg->verb, pg->label, bar, d, t, r);
+	} else {
+		fprintf(stderr, "\r%s %s %s %s\033[K", pg->verb, pg->label, d, r);
+	}
+	fflush(stderr);
+	pg->drawn = true;
+}
+
+static void *progress_main(void *arg)
+{
+	struct progress *pg = arg;
+	struct cradle_err err;
+	struct proto_event ev;
+	int rc;
+
+	/* a short wait, so stopping never takes long */
+	while (!atomic_load(&pg->stop)) {
+		rc = cradle_events_next(pg->ev, 100, &ev, &err);
+		if (rc == -ETIMEDOUT || (rc < 0 && err.code == CRADLE_INTERNAL))
+			continue;
+		if (rc < 0)
+			break;      /* the subscription is gone: no more progress */
+		if (strcmp(ev.type, PROTO_EVENT_IMAGE_PROGRESS) == 0 && progress_ours(pg, ev.ref))
+			progress_show(pg, ev.done, ev.total);
+	}
+	return NULL;
+}
+
+/* Subscribe before the request goes out, so no progress is missed.  No
+ * events socket means no progress, not a failed command. */
+static void progress_start(struct progress *pg, struct cli *cli, const char *verb,
+                           const char *label, const char *ref, const char *path)
+{
+	struct cradle_err err;
+
+	memset(pg, 0, sizeof(*pg));
+	atomic_init(&pg->stop, false);
+	pg->verb = verb;
+	pg->label = label;
+	pg->ref = ref;
+	pg->path = path;
+	pg->tty = isatty(STDERR_FILENO) == 1;
+	if (cradle_events_open(cradle_events_path(NULL, cli->socket), &pg->ev, &err) < 0) {
+		pg->ev = NULL;
+		return;
+	}
+	if (pthread_create(&pg->thread, NULL, progress_main, pg) != 0) {
+		cradle_events_close(pg->ev);
+		pg->ev = NULL;
+		return;
+	}
+	pg->running = true;
+}
+
+static void progress_stop(struct progress *pg)
+{
+	if (pg->running) {
+		atomic_store(&pg->stop, true);
+		pthread_join(pg->thread, NULL);
+		pg->running = false;
+	}
+	cradle_events_close(pg->ev);
+	pg->ev = NULL;
+	if (pg->drawn) {
+		fputc('\n', stderr);
+		pg->drawn = false;
+	}
+}
+
+static int cmd_pull(struct cli *cli, int argc, char **argv)
+{
+	struct progress pg;
+	struct proto_image img;
+	struct cradle_conn *c;
+	struct cradle_err err;
+	const char *ref;
+	int rc = no_options(argc, argv);
+
+	if (rc)
+		return rc;
+	if (argc - optind != 1)
+		return usage_error(argc == optind ? "missing image reference"
+		                                  : "expected exactly one image reference");
+	ref = argv[optind];
+	if (!proto_valid_image_ref(ref)) {
+		cradle_err_set(&err, CRADLE_INVALID_ARGUMENT, "invalid image reference \"%.80s\": "
+		               "expected 1 to %d letters, digits, '.', '_', ':', '/', '@' or '-'",
+		               ref, PROTO_MAX_REF);
+		return report(&err);
+	}
+	if (conn(cli, &c, &err) < 0)
+		return report(&err);
+	progress_start(&pg, cli, "pulling", ref, ref, NULL);
+	rc = cradle_image_pull(c, ref, &img, &err);
+	progress_stop(&pg);
+	if (rc < 0)
+		return report(&err);
+	/* crictl's words */
+	printf("Image is up to date for %s\n", img.config_digest[0] ? img.config_digest : img.ref);
+	proto_image_fini(&img);
+	return 0;
+}
+
+static int cmd_import(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *name = NULL;
+	struct progress pg;
+	struct proto_image img;
+	struct cradle_conn *c;
+	struct cradle_err err;
+	char *path;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, ":n:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			name = optarg;
+			break;
+		default:
+			return bad_option(opt, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error(argc == optind ? "missing image archive or directory"
+		                                  : "expected exactly one archive or directory");
+	if (name && !proto_valid_image_ref(name))
+		return usage_error("invalid --name \"%.80s\": expected an image reference "
+		                   "(letters, digits, '.', '_', ':', '/', '@', '-')", name);
+	/* the daemon opens the path itself: give it an absolute one */
+	path = realpath(argv[optind], NULL);
+	if (!path) {
+		cradle_err_errno(&err, errno, "%s", argv[optind]);
+		return report(&err);
+	}
+	if (conn(cli, &c, &err) < 0) {
+		free(path);
+		return report(&err);
+	}
+	progress_start(&pg, cli, "importing", name ? name : argv[optind], name, path);
+	rc = cradle_image_import(c, path, name, &img, &err);
+	progress_stop(&pg);
+	free(path);
+	if (rc < 0)
+		return report(&err);
+	/* docker load's words */
+	printf("Loaded image: %s\n", img.ref ? img.ref : "");
+	proto_image_fini(&img);
+	return 0;
+}
+
+/* "repo:tag" -> repo, tag; "repo@digest" and an untagged repo have tag
+ * "<none>", as crictl shows them. */
+static void split_ref(const char *ref, char *repo, size_t rsize, const char **tag)
+{
+	const char *at = strchr(ref, '@'), *slash, *colon;
+	size_t n;
+
+	*tag = "<none>";
+	if (at) {
+		n = (size_t)(at - ref);
+	} else {
+		slash = strrchr(ref, '/');
+		colon = strrchr(slash ? slash : ref, ':');
+		n = colon ? (size_t)(colon - ref) : strlen(ref);
+		if (colon)
+			*tag = colon + 1;
+	}
+	snprintf(repo, rsize, "%.*s", (int)n, ref);
+}
+
+/* crictl's IMAGE ID: the config digest without "sha256:", cut to 13. */
+static const char *image_id(const struct proto_image *img, bool no_trunc, char *buf,
+                            size_t size)
+{
+	const char *id = img->config_digest;
+
+	if (no_trunc)
+		return id;
+	if (strncmp(id, "sha256:", 7) == 0)
+		id += 7;
+	snprintf(buf, size, "%.*s", SHORT_ID, id);
+	return buf;
+}
+
+#define IMG_COLS 5
+
+static void print_image_table(const struct proto_image *v, size_t n, bool no_trunc)
+{
+	static const char *const head[IMG_COLS] = {
+		"IMAGE", "TAG", "IMAGE ID", "SIZE", "PINNED",
+	};
+	char repo[PROTO_MAX_REF + 1], idb[CRADLE_ID_LEN + 8], size[32];
+	const char *cell[IMG_COLS];
+	size_t width[IMG_COLS], i, k, len;
+	int pass;
+
+	for (k = 0; k < IMG_COLS; k++)
+		width[k] = strlen(head[k]);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 1) {
+			for (k = 0; k < IMG_COLS; k++)
+				printf("%-*s%s", k + 1 < IMG_COLS ? (int)width[k] : 0, head[k],
+				       k + 1 < IMG_COLS ? "   " : "\n");
+		}
+		for (i = 0; i < n; i++) {
+			split_ref(v[i].ref ? v[i].ref : "", repo, sizeof(repo), &cell[1]);
+			cli_human_size(v[i].size, size, sizeof(size));
+			cell[0] = repo;
+			cell[2] = image_id(&v[i], no_trunc, idb, sizeof(idb));
+			cell[3] = size;
+			cell[4] = v[i].pinned ? "true" : "false";
+			for (k = 0; k < IMG_COLS; k++) {
+				len = strlen(cell[k]);
+				if (pass == 0) {
+					if (len > width[k])
+						width[k] = len;
+				} else {
+					printf("%-*s%s", k + 1 < IMG_COLS ? (int)width[k] : 0, cell[k],
+					       k + 1 < IMG_COLS ? "   " : "\n");
+				}
+			}
+		}
+	}
+}
+
+static int by_ref_asc(const void *a, const void *b)
+{
+	const struct proto_image *x = a, *y = b;
+
+	return strcmp(x->ref ? x->ref : "", y->ref ? y->ref : "");
+}
+
+static int by_id_ptr(const void *a, const void *b)
+{
+	const struct proto_image *const *x = a, *const *y = b;
+	int c = strcmp((*x)->config_digest, (*y)->config_digest);
+
+	/* ties in list order, so the first of each id is kept */
+	return c ? c : (*x < *y ? -1 : *x > *y);
+}
+
+/* -q: one line per image id (several refs may share one), in list order;
+ * an image without a config digest shows its ref. */
+static int print_image_ids(const struct proto_image *v, size_t n)
+{
+	const struct proto_image **p;
+	bool *dup;
+	size_t i;
+
+	if (!n)
+		return 0;
+	p = calloc(n, sizeof(*p));
+	dup = calloc(n, sizeof(*dup));
+	if (!p || !dup) {
+		free(p);
+		free(dup);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		p[i] = &v[i];
+	qsort(p, n, sizeof(*p), by_id_ptr);
+	for (i = 1; i < n; i++) {
+		if (p[i]->config_digest[0] &&
+		    strcmp(p[i]->config_digest, p[i - 1]->config_digest) == 0)
+			dup[p[i] - v] = true;
+	}
+	for (i = 0; i < n; i++) {
+		if (!dup[i])
+			printf("%s\n", v[i].config_digest[0] ? v[i].config_digest
+			                                     : (v[i].ref ? v[i].ref : ""));
+	}
+	free(p);
+	free(dup);
+	return 0;
+}
+
+static int cmd_images(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "no-trunc", no_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct proto_image *v = NULL;
+	struct cradle_conn *c;
+	struct cradle_err err;
+	bool quiet = false, json = false, no_trunc = false;
+	json_object *arr, *o;
+	int opt, status = 0;
+	size_t n = 0, i;
+
+	while ((opt = getopt_long(argc, argv, ":qo:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+			quiet = true;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") == 0)
+				json = true;
+			else if (strcmp(optarg, "table") != 0)
+				return usage_error("invalid --output \"%s\": expected json or table",
+				                   optarg);
+			break;
+		case 'T':
+			no_trunc = true;
+			break;
+		default:
+			return bad_option(opt, argv);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (conn(cli, &c, &err) < 0 || cradle_image_list(c, &v, &n, &err) < 0)
+		return report(&err);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_ref_asc);
+	if (quiet) {
+		if (print_image_ids(v, n) < 0) {
+			cradle_err_errno(&err, ENOMEM, "listing image ids");
+			status = report(&err);
+		}
+	} else if (json) {
+		arr = json_object_new_array();
+		for (i = 0; arr && i < n; i++) {
+			o = cli_image_json(&v[i]);
+			if (!o || json_object_array_add(arr, o) != 0) {
+				json_object_put(o);
+				json_object_put(arr);
+				arr = NULL;
+			}
+		}
+		if (arr)
+			cli_json_compact_empty(arr);
+		if (!print_json(arr, CLI_JSON_PRETTY)) {
+			cradle_err_errno(&err, ENOMEM, "formatting JSON");
+			status = report(&err);
+		}
+		json_object_put(arr);
+	} else {
+		print_image_table(v, n, no_trunc);
+	}
+	cradle_images_free(v, n);
+	return status;
+}
+
+static int cmd_inspecti(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct proto_image img;
+	struct cradle_conn *c;
+	struct cradle_err err;
+	json_object *o;
+	int i, opt, status = 0;
+	bool ok;
+
+	while ((opt = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			if (strcmp(optarg, "json") != 0)
+				return usage_error("invalid --output \"%s\": only json is "
+				                   "supported", optarg);
+			break;
+		default:
+			return bad_option(opt, argv);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("missing image reference");
+	for (i = optind; i < argc; i++) {
+		if (conn(cli, &c, &err) < 0 || cradle_image_status(c, argv[i], &img, &err) < 0) {
+			status = report(&err);
+			continue;
+		}
+		o = cli_image_json(&img);
+		ok = print_json(o, CLI_JSON_PRETTY);
+		json_object_put(o);
+		proto_image_fini(&img);
+		if (!ok) {
+			cradle_err_errno(&err, ENOMEM, "formatting JSON");
+			status = report(&err);
+		}
+	}
+	return status;
+}
+
+static int cmd_rmi(struct cli *cli, int argc, char **argv)
+{
+	struct cradle_conn *c;
+	struct cradle_err err;
+	int i, status = no_options(argc, argv);
+
+	if (status)
+		return status;
+	if (optind >= argc)
+		return usage_error("missing image reference");
+	for (i = optind; i < argc; i++) {
+		if (conn(cli, &c, &err) < 0 || cradle_image_remove(c, argv[i], &err) < 0) {
+			status = report(&err);
+			continue;
+		}
+		printf("Deleted: %s\n", argv[i]);
+		fflush(stdout);
+	}
+	return status;
+}
+
 static int cmd_events(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -747,6 +1292,9 @@ static int cmd_events(struct cli *cli, int argc, char **argv)
 				fprintf(stderr, "cradle: INTERNAL: cannot format event %llu\n",
 				        (unsigned long long)ev.seq);
 			json_object_put(o);
+		} else if (strcmp(ev.type, PROTO_EVENT_IMAGE_PROGRESS) == 0) {
+			printf("%llu %s %s done=%llu total=%lld\n", (unsigned long long)ev.seq,
+			       ev.type, ev.ref, (unsigned long long)ev.done, (long long)ev.total);
 		} else {
 			cli_time_rfc3339(ev.exited_at, false, t);
 			printf("%llu %s %s pid=%d exit_status=%d at=%s\n",
@@ -793,8 +1341,16 @@ static const struct command commands[] = {
 	  "           [--id PREFIX] [-q|--quiet] [--json|-o json] [--no-trunc]",
 	  "list pod sandboxes, newest first" },
 	{ "inspectp", cmd_inspectp, "ID...", "show pod sandboxes as JSON" },
+	{ "pull", cmd_pull, "REF",
+	  "pull an image from its registry, showing progress on stderr" },
+	{ "images", cmd_images, "[-q|--quiet] [--json|-o json] [--no-trunc]",
+	  "list images (-q: image ids only)" },
+	{ "inspecti", cmd_inspecti, "REF...", "show images as JSON" },
+	{ "rmi", cmd_rmi, "REF...", "remove images (refused while a sandbox uses one)" },
+	{ "import", cmd_import, "[--name REF] FILE|DIR",
+	  "import an OCI layout directory, OCI archive or docker-save archive" },
 	{ "events", cmd_events, "[--json]",
-	  "print sandbox exit events as they happen, until interrupted" },
+	  "print sandbox exits and image progress as they happen, until interrupted" },
 	{ "version", cmd_version, "", "show the CLI's and the daemon's versions" },
 	{ "help", cmd_help, "[COMMAND]", "show this help or a command's usage" },
 };
@@ -826,7 +1382,8 @@ static void print_usage(FILE *f)
 	        "                      %s); events are read from\n"
 	        "                      events.sock beside it (or $CRADLE_EVENTS)\n"
 	        "  -t, --timeout SECS  give up on a request after this long (default 120;\n"
-	        "                      0 waits forever; units ms, s, m, h accepted)\n"
+	        "                      0 waits forever; units ms, s, m, h accepted;\n"
+	        "                      pull and import wait at least 30m)\n"
 	        "  -h, --help          show this help\n"
 	        "  -v, --version       show the CLI's version\n"
 	        "\n"

@@ -1,5 +1,6 @@
-/* cli.h - what the files of the `cradle` CLI share: turning sandboxes and
- * events into JSON and time stamps into text.  Not part of libcradle.
+/* cli.h - what the files of the `cradle` CLI share: turning sandboxes,
+ * images and events into JSON, time stamps and sizes into text.  Not part
+ * of libcradle.
  */
 #ifndef CRADLE_CLI_H
 #define CRADLE_CLI_H
@@ -31,6 +32,16 @@ const char *cli_ns_mode_name(int mode, char buf[32]);
 
 /* The `inspectp` object of one sandbox; NULL on OOM.  Caller puts it. */
 json_object *cli_sandbox_json(const struct proto_sandbox *s);
+
+/* The `inspecti` object of one image; NULL on OOM. */
+json_object *cli_image_json(const struct proto_image *img);
+
+/* Bytes as crictl's SIZE column (docker/go-units HumanSizeWithPrecision,
+ * 3 digits, powers of 1000): "742B", "1.23MB", "315kB". */
+void cli_human_size(int64_t bytes, char *buf, size_t size);
+
+/* Bytes with one decimal, for progress: "512B", "12.3MB". */
+void cli_progress_size(uint64_t bytes, char *buf, size_t size);
 
 /* One event as `events --json` prints it; NULL on OOM. */
 json_object *cli_event_json(const struct proto_event *ev);

@@ -1,5 +1,5 @@
-/* cli_json.c - sandboxes and events as JSON, time stamps as text, for the
- * `cradle` CLI (cli.h).
+/* cli_json.c - sandboxes, images and events as JSON, time stamps and sizes
+ * as text, for the `cradle` CLI (cli.h).
  *
  * Objects are built with json-c, which keeps keys in insertion order, so
  * the output reads in the order written here.  Allocation failures are
@@ -415,6 +415,65 @@ json_object *cli_sandbox_json(const struct proto_sandbox *s)
 	return o;
 }
 
+/* docker/go-units: divide by 1000 while >= 1000, then print with the
+ * unit: "%.3g" as HumanSizeWithPrecision(v, 3) (Go's %g and C's agree
+ * below 1000), or with one decimal (whole bytes) for progress lines. */
+static void size_with_unit(double v, bool one_decimal, char *buf, size_t size)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB",
+	                                      "YB" };
+	size_t u = 0;
+
+	while (v >= 1000.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1000.0;
+		u++;
+	}
+	if (!one_decimal)
+		snprintf(buf, size, "%.3g%s", v, units[u]);
+	else
+		snprintf(buf, size, "%.*f%s", u == 0 ? 0 : 1, v, units[u]);
+}
+
+void cli_human_size(int64_t bytes, char *buf, size_t size)
+{
+	size_with_unit(bytes < 0 ? 0.0 : (double)bytes, false, buf, size);
+}
+
+void cli_progress_size(uint64_t bytes, char *buf, size_t size)
+{
+	size_with_unit((double)bytes, true, buf, size);
+}
+
+json_object *cli_image_json(const struct proto_image *img)
+{
+	char t[CLI_TIME_MAX];
+	bool oom = false;
+	json_object *o;
+
+	o = json_object_new_object();
+	if (!o)
+		return NULL;
+	put_str(o, "ref", img->ref ? img->ref : "", &oom);
+	put_str(o, "manifest_digest", img->manifest_digest, &oom);
+	put_str(o, "id", img->config_digest, &oom);
+	put(o, "layers", strs_json(&img->layers, &oom), &oom);
+	put(o, "size", json_object_new_int64(img->size), &oom);
+	put(o, "labels", kvs_json(&img->labels, &oom), &oom);
+	put(o, "pinned", json_object_new_boolean(img->pinned), &oom);
+	if (img->created_at) {
+		cli_time_rfc3339(img->created_at, true, t);
+		put_str(o, "created", t, &oom);
+	} else {
+		put_str(o, "created", NULL, &oom);
+	}
+	put(o, "in_use", json_object_new_boolean(img->in_use), &oom);
+	if (oom) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 json_object *cli_event_json(const struct proto_event *ev)
 {
 	char t[CLI_TIME_MAX];
@@ -426,6 +485,16 @@ json_object *cli_event_json(const struct proto_event *ev)
 		return NULL;
 	put(o, "seq", json_object_new_uint64(ev->seq), &oom);
 	put_str(o, "type", ev->type, &oom);
+	if (strcmp(ev->type, PROTO_EVENT_IMAGE_PROGRESS) == 0) {
+		put_str(o, "ref", ev->ref, &oom);
+		put(o, "done", json_object_new_uint64(ev->done), &oom);
+		put(o, "total", json_object_new_int64(ev->total), &oom);
+		if (oom) {
+			json_object_put(o);
+			return NULL;
+		}
+		return o;
+	}
 	put_str(o, "id", ev->id, &oom);
 	put(o, "pid", json_object_new_int(ev->pid), &oom);
 	put(o, "exit_status", json_object_new_int(ev->exit_status), &oom);

@@ -64,6 +64,37 @@ int cradle_sandbox_list(struct cradle_conn *c, int state_filter,
                         size_t *n, struct cradle_err *err);
 void cradle_sandboxes_free(struct proto_sandbox *v, size_t n);
 
+/* --- images ---
+ * References are 1..511 bytes of [A-Za-z0-9._:/@-] (proto_valid_image_ref);
+ * the daemon resolves short names.  Results are owned by the caller:
+ * release one image with proto_image_fini, a list with cradle_images_free.
+ * Pull and import can take minutes: they wait max(the connection's
+ * timeout, 30 minutes) for the reply.  Their progress is published as
+ * "image.progress" events (subscribe with cradle_events_open before the
+ * call to see all of it). */
+#define CRADLE_IMAGE_TIMEOUT_MS (30 * 60 * 1000)
+
+/* pull: fetch ref from its registry (a no-op when present); *out may be
+ * NULL, else it receives the image. */
+int cradle_image_pull(struct cradle_conn *c, const char *ref, struct proto_image *out,
+                      struct cradle_err *err);
+/* list: every image the daemon holds, *n of them in *out. */
+int cradle_image_list(struct cradle_conn *c, struct proto_image **out, size_t *n,
+                      struct cradle_err *err);
+/* status: NOT_FOUND when the daemon does not hold ref. */
+int cradle_image_status(struct cradle_conn *c, const char *ref, struct proto_image *out,
+                        struct cradle_err *err);
+/* remove: FAILED_PRECONDITION while a sandbox uses the image. */
+int cradle_image_remove(struct cradle_conn *c, const char *ref, struct cradle_err *err);
+/* import: an OCI layout directory, OCI archive or docker-save archive at
+ * path, an absolute path on the daemon's host (at most 4096 bytes); name
+ * (may be NULL) is the reference to store it under, else the archive's
+ * own.  *out may be NULL. */
+int cradle_image_import(struct cradle_conn *c, const char *path, const char *name,
+                        struct proto_image *out, struct cradle_err *err);
+void cradle_images_free(struct proto_image *v, size_t n);
+/* (The events below carry "image.progress" too: type, ref, done, total.) */
+
 /* Events: subscribe to the daemon's exit events.  events_path as for
  * cradle_socket_path but with $CRADLE_EVENTS and the events default; when
  * NULL and only a request socket path is known, "events.sock" beside it. */

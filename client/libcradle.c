@@ -7,8 +7,10 @@
  *    re-sends at once when the pipe it went out on closes.  Create, run,
  *    stop and remove are not idempotent, so resending is switched off; a
  *    lost connection then fails the call with ECONNRESET instead.
- *  - size: list replies carry many sandboxes; the receive limit is
- *    PROTO_MAX_LIST_MSG (the decoder applies the tighter per-op bounds).
+ *  - size: list replies carry many sandboxes (or images); the receive
+ *    limit is PROTO_MAX_LIST_MSG (the decoder applies the tighter per-op
+ *    bounds).
+ * Pulls and imports wait for their reply at least CRADLE_IMAGE_TIMEOUT_MS.
  * Dialing is synchronous so that a missing daemon is reported by
  * cradle_connect itself; after that nng redials in the background if the
  * daemon restarts.
@@ -575,6 +577,153 @@ CRADLE_PUBLIC void cradle_sandboxes_free(struct proto_sandbox *v, size_t n)
 		return;
 	for (i = 0; i < n; i++)
 		proto_sandbox_fini(&v[i]);
+	free(v);
+}
+
+/* --- images -------------------------------------------------------- */
+
+static int check_ref(const char *ref, const char *what, struct cradle_err *err)
+{
+	if (!ref || !proto_valid_image_ref(ref))
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "invalid %s \"%.80s\": expected 1 to %d letters, digits, "
+		                      "'.', '_', ':', '/', '@' or '-'", what, ref ? ref : "",
+		                      PROTO_MAX_REF);
+	return 0;
+}
+
+/* Pulls and imports move whole images: wait at least
+ * CRADLE_IMAGE_TIMEOUT_MS, or longer if the connection says so. */
+static nng_duration long_timeout(const struct cradle_conn *c)
+{
+	if (c->timeout == NNG_DURATION_INFINITE || c->timeout >= CRADLE_IMAGE_TIMEOUT_MS)
+		return c->timeout;
+	return CRADLE_IMAGE_TIMEOUT_MS;
+}
+
+/* Move the one image of a pull/status/import reply into *out (may be
+ * NULL: dropped). */
+static int take_image(struct proto_reply *rep, struct proto_image *out,
+                      struct cradle_err *err)
+{
+	if (rep->n_images != 1 || !rep->images)
+		return cradle_err_set(err, CRADLE_INTERNAL, "%s: invalid reply from cradled: "
+		                      "%zu images", proto_op_name(rep->op), rep->n_images);
+	if (out) {
+		*out = rep->images[0];
+		memset(&rep->images[0], 0, sizeof(rep->images[0]));
+	}
+	return 0;
+}
+
+/* pull, status, remove: a ref in, at most one image out.  req.ref is
+ * borrowed: no proto_request_fini. */
+static int by_ref(struct cradle_conn *c, int op, const char *ref, struct proto_image *out,
+                  struct cradle_err *err)
+{
+	struct proto_request req;
+	struct proto_reply rep;
+	int rc;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if ((rc = check_conn(c, err)) || (rc = check_ref(ref, "image reference", err)))
+		return rc;
+	proto_request_init(&req, op);
+	req.ref = (char *)ref;
+	rc = call(c, &req, op == OP_IMAGE_PULL ? long_timeout(c) : c->timeout, &rep, err);
+	if (rc == 0 && op != OP_IMAGE_REMOVE)
+		rc = take_image(&rep, out, err);
+	proto_reply_fini(&rep);
+	return rc;
+}
+
+CRADLE_PUBLIC int cradle_image_pull(struct cradle_conn *c, const char *ref,
+                                    struct proto_image *out, struct cradle_err *err)
+{
+	return by_ref(c, OP_IMAGE_PULL, ref, out, err);
+}
+
+CRADLE_PUBLIC int cradle_image_status(struct cradle_conn *c, const char *ref,
+                                      struct proto_image *out, struct cradle_err *err)
+{
+	if (!out)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image status: out is NULL");
+	return by_ref(c, OP_IMAGE_STATUS, ref, out, err);
+}
+
+CRADLE_PUBLIC int cradle_image_remove(struct cradle_conn *c, const char *ref,
+                                      struct cradle_err *err)
+{
+	return by_ref(c, OP_IMAGE_REMOVE, ref, NULL, err);
+}
+
+CRADLE_PUBLIC int cradle_image_list(struct cradle_conn *c, struct proto_image **out,
+                                    size_t *n, struct cradle_err *err)
+{
+	struct proto_request req;
+	struct proto_reply rep;
+	int rc;
+
+	if (!out || !n)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image list: out is NULL");
+	*out = NULL;
+	*n = 0;
+	if ((rc = check_conn(c, err)))
+		return rc;
+	proto_request_init(&req, OP_IMAGE_LIST);
+	rc = call(c, &req, c->timeout, &rep, err);
+	if (rc == 0) {
+		*out = rep.images;
+		*n = rep.n_images;
+		rep.images = NULL;
+		rep.n_images = 0;
+	}
+	proto_reply_fini(&rep);
+	return rc;
+}
+
+CRADLE_PUBLIC int cradle_image_import(struct cradle_conn *c, const char *path,
+                                      const char *name, struct proto_image *out,
+                                      struct cradle_err *err)
+{
+	struct proto_request req;
+	struct proto_reply rep;
+	int rc;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if ((rc = check_conn(c, err)))
+		return rc;
+	/* the daemon resolves the path in its own file system: a relative
+	 * one would mean its working directory, never what the caller meant */
+	if (!path || path[0] != '/')
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "image path \"%.200s\" must be absolute", path ? path : "");
+	if (strlen(path) > PROTO_MAX_IMPORT_PATH)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "image path of %zu bytes exceeds %d", strlen(path),
+		                      PROTO_MAX_IMPORT_PATH);
+	if (name && name[0] && (rc = check_ref(name, "image name", err)))
+		return rc;
+	proto_request_init(&req, OP_IMAGE_IMPORT);
+	req.path = (char *)path;            /* borrowed: no proto_request_fini */
+	req.ref = name && name[0] ? (char *)name : NULL;
+	rc = call(c, &req, long_timeout(c), &rep, err);
+	if (rc == 0)
+		rc = take_image(&rep, out, err);
+	proto_reply_fini(&rep);
+	return rc;
+}
+
+CRADLE_PUBLIC void cradle_images_free(struct proto_image *v, size_t n)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < n; i++)
+		proto_image_fini(&v[i]);
 	free(v);
 }
 

@@ -178,7 +178,8 @@ static int walk_container(struct walker *w, bool is_map, uint64_t count)
 	if (w->ncomp + 1 > PROTO_MAX_DEPTH)
 		return walk_fail(w, "nesting deeper than %d", PROTO_MAX_DEPTH);
 	if (!is_map && w->list_reply && w->ncomp == 2 &&
-	    comp_is(&w->comp[0], "result") && comp_is(&w->comp[1], "sandboxes"))
+	    comp_is(&w->comp[0], "result") &&
+	    (comp_is(&w->comp[1], "sandboxes") || comp_is(&w->comp[1], "images")))
 		limit = PROTO_MAX_LIST_REPLY;
 	if (count > limit)
 		return walk_fail(w, "%s with %llu entries exceeds %llu", kind,

@@ -963,6 +963,41 @@ static int dec_sandbox(const msgpack_object *m, struct ppath *p, struct proto_sa
 }
 
 /* ------------------------------------------------------------------ */
+/* image                                                              */
+
+/* Types and sizes only: refs in replies are the daemon's, not re-judged. */
+static int dec_image(const msgpack_object *m, struct ppath *p, struct proto_image *img,
+                     struct cradle_err *err)
+{
+	size_t old;
+	int rc;
+
+	rc = val_map(m, p, err);
+	if (rc)
+		return rc;
+	if ((rc = get_str(m, "ref", p, F_REQ, &img->ref, err)))
+		return rc;
+	if (!img->ref[0]) {
+		old = ppath_push(p, "ref");
+		rc = proto_fail(err, p, "must not be empty");
+		ppath_pop(p, old);
+		return rc;
+	}
+	if ((rc = get_strbuf(m, "manifest_digest", p, 0, img->manifest_digest,
+	                     sizeof(img->manifest_digest), err)) ||
+	    (rc = get_strbuf(m, "config_digest", p, 0, img->config_digest,
+	                     sizeof(img->config_digest), err)) ||
+	    (rc = get_strs(m, "layers", p, &img->layers, err)) ||
+	    (rc = get_i64(m, "size", p, 0, 0, INT64_MAX, &img->size, err)) ||
+	    (rc = get_kvs(m, "labels", p, &img->labels, err)) ||
+	    (rc = get_bool(m, "pinned", p, 0, &img->pinned, err)) ||
+	    (rc = get_i64(m, "created_at", p, 0, INT64_MIN, INT64_MAX, &img->created_at, err)) ||
+	    (rc = get_bool(m, "in_use", p, 0, &img->in_use, err)))
+		return rc;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* envelope                                                           */
 
 static int unpack(const void *buf, size_t len, msgpack_unpacked *up, struct cradle_err *err)
@@ -1019,6 +1054,48 @@ static int check_handler(const char *h, struct ppath *p, struct cradle_err *err)
 		                "letters, digits, '.', '_' or '-')", q, PROTO_MAX_NAME);
 		ppath_pop(p, old);
 	}
+	return rc;
+}
+
+/* An image reference under key (already decoded into ref, NULL when
+ * absent): 1..PROTO_MAX_REF bytes of docker's reference characters. */
+static int check_ref(const char *ref, struct ppath *p, const char *key,
+                     struct cradle_err *err)
+{
+	char q[QUOTE_MAX];
+	size_t old, n;
+	int rc = 0;
+
+	if (!ref)
+		return 0;
+	n = strlen(ref);
+	old = ppath_push(p, key);
+	if (n == 0)
+		rc = proto_fail(err, p, "must not be empty");
+	else if (n > PROTO_MAX_REF)
+		rc = proto_fail(err, p, "%zu bytes exceeds %d", n, PROTO_MAX_REF);
+	else if (!proto_valid_image_ref(ref)) {
+		proto_quote(q, ref, n);
+		rc = proto_fail(err, p, "%s is not a valid image reference (only letters, "
+		                "digits, '.', '_', ':', '/', '@' and '-')", q);
+	}
+	ppath_pop(p, old);
+	return rc;
+}
+
+/* image.import's path: absolute, at most PROTO_MAX_IMPORT_PATH bytes (the NUL
+ * and UTF-8 checks are the decoder's). */
+static int check_import_path(const char *path, struct ppath *p, struct cradle_err *err)
+{
+	size_t old, n = path ? strlen(path) : 0;
+	int rc = 0;
+
+	old = ppath_push(p, "path");
+	if (n == 0 || path[0] != '/')
+		rc = proto_fail(err, p, "must be an absolute path");
+	else if (n > PROTO_MAX_IMPORT_PATH)
+		rc = proto_fail(err, p, "path of %zu bytes exceeds %d", n, PROTO_MAX_IMPORT_PATH);
+	ppath_pop(p, old);
 	return rc;
 }
 
@@ -1094,6 +1171,20 @@ static int dec_request(const msgpack_object *top, struct proto_request *req,
 			ppath_pop(&p, old);
 		}
 		return rc;
+	case OP_IMAGE_PULL:
+	case OP_IMAGE_STATUS:
+	case OP_IMAGE_REMOVE:
+		rc = get_str(args, "ref", &p, F_REQ, &req->ref, err);
+		return rc ? rc : check_ref(req->ref, &p, "ref", err);
+	case OP_IMAGE_IMPORT:
+		rc = get_str(args, "path", &p, F_REQ, &req->path, err);
+		if (!rc)
+			rc = check_import_path(req->path, &p, err);
+		if (!rc)
+			rc = get_str(args, "name", &p, F_EMPTY_NULL, &req->ref, err);
+		return rc ? rc : check_ref(req->ref, &p, "name", err);
+	case OP_IMAGE_LIST:
+		return 0;
 	}
 	return 0;
 }
@@ -1195,6 +1286,45 @@ static int val_sandboxes(const msgpack_object *v, struct ppath *p, void *arg,
 	return rc;
 }
 
+static int dec_one_image(const msgpack_object *m, struct ppath *p, void *arg,
+                         struct cradle_err *err)
+{
+	struct proto_reply *rep = arg;
+
+	rep->images = calloc(1, sizeof(*rep->images));
+	if (!rep->images)
+		return oom(err, "decoding a reply");
+	rep->n_images = 1;
+	return dec_image(m, p, &rep->images[0], err);
+}
+
+static int val_images(const msgpack_object *v, struct ppath *p, void *arg,
+                      struct cradle_err *err)
+{
+	struct proto_reply *rep = arg;
+	size_t old;
+	uint32_t i, n;
+	int rc = 0;
+
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return expect(v, p, "array", err);
+	n = v->via.array.size;
+	if (n > PROTO_MAX_LIST_REPLY)
+		return proto_fail(err, p, "%u images exceed %d", n, PROTO_MAX_LIST_REPLY);
+	if (n) {
+		rep->images = calloc(n, sizeof(*rep->images));
+		if (!rep->images)
+			return oom(err, "decoding a reply");
+	}
+	for (i = 0; i < n && !rc; i++) {
+		rep->n_images++;
+		old = ppath_push_index(p, i);
+		rc = dec_image(&v->via.array.ptr[i], p, &rep->images[i], err);
+		ppath_pop(p, old);
+	}
+	return rc;
+}
+
 static int dec_reply(const msgpack_object *top, struct proto_reply *rep,
                      struct cradle_err *err)
 {
@@ -1245,6 +1375,13 @@ static int dec_reply(const msgpack_object *top, struct proto_reply *rep,
 		return rc < 0 ? rc : 0;
 	case OP_LIST:
 		return get_field(res, "sandboxes", &p, F_REQ, val_sandboxes, rep, err);
+	case OP_IMAGE_PULL:
+	case OP_IMAGE_STATUS:
+	case OP_IMAGE_IMPORT:
+		rc = sub(res, "image", &p, F_REQ, dec_one_image, rep, err);
+		return rc < 0 ? rc : 0;
+	case OP_IMAGE_LIST:
+		return get_field(res, "images", &p, F_REQ, val_images, rep, err);
 	default:
 		return 0;
 	}
@@ -1272,6 +1409,10 @@ void proto_request_fini(struct proto_request *req)
 	free(req->runtime_handler);
 	req->runtime_handler = NULL;
 	proto_kvs_fini(&req->label_filter);
+	free(req->ref);
+	req->ref = NULL;
+	free(req->path);
+	req->path = NULL;
 }
 
 int proto_request_decode(const void *buf, size_t len, struct proto_request *req,
@@ -1319,21 +1460,26 @@ void proto_reply_fini(struct proto_reply *rep)
 	free(rep->sandboxes);
 	rep->sandboxes = NULL;
 	rep->n_sandboxes = 0;
+	for (i = 0; i < rep->n_images && rep->images; i++)
+		proto_image_fini(&rep->images[i]);
+	free(rep->images);
+	rep->images = NULL;
+	rep->n_images = 0;
 }
 
 int proto_reply_decode(int op, const void *buf, size_t len, struct proto_reply *rep,
                        struct cradle_err *err)
 {
 	msgpack_unpacked up;
-	int rc;
+	int rc, list;
 
 	if (!rep)
 		return efail(err, CRADLE_INTERNAL, "reply is NULL");
 	proto_reply_init(rep, op);
 	if (!proto_op_name(op))
 		return proto_fail(err, NULL, "unknown operation %d", op);
-	rc = proto_bounds(buf, len, op == OP_LIST ? PROTO_MAX_LIST_MSG : PROTO_MAX_REPLY_MSG,
-	                  op == OP_LIST, err);
+	list = op == OP_LIST || op == OP_IMAGE_LIST;
+	rc = proto_bounds(buf, len, list ? PROTO_MAX_LIST_MSG : PROTO_MAX_REPLY_MSG, list, err);
 	if (rc)
 		return rc;
 	rc = unpack(buf, len, &up, err);
@@ -1373,6 +1519,30 @@ int proto_sandbox_decode(const void *buf, size_t len, struct proto_sandbox *s,
 	return rc;
 }
 
+int proto_image_decode(const void *buf, size_t len, struct proto_image *img,
+                       struct cradle_err *err)
+{
+	msgpack_unpacked up;
+	struct ppath p;
+	int rc;
+
+	if (!img)
+		return efail(err, CRADLE_INTERNAL, "image is NULL");
+	memset(img, 0, sizeof(*img));
+	rc = proto_bounds(buf, len, PROTO_MAX_REPLY_MSG, 0, err);
+	if (rc)
+		return rc;
+	rc = unpack(buf, len, &up, err);
+	if (rc)
+		return rc;
+	ppath_init(&p, NULL);
+	rc = dec_image(&up.data, &p, img, err);
+	msgpack_unpacked_destroy(&up);
+	if (rc)
+		proto_image_fini(img);
+	return rc;
+}
+
 int proto_event_decode(const void *buf, size_t len, struct proto_event *ev,
                        struct cradle_err *err)
 {
@@ -1396,7 +1566,10 @@ int proto_event_decode(const void *buf, size_t len, struct proto_event *ev,
 	    (rc = get_i32(&up.data, "pid", &p, 0, &ev->pid, err)) ||
 	    (rc = get_i32(&up.data, "exit_status", &p, 0, &ev->exit_status, err)) ||
 	    (rc = get_i64(&up.data, "exited_at", &p, 0, INT64_MIN, INT64_MAX,
-	                  &ev->exited_at, err)))
+	                  &ev->exited_at, err)) ||
+	    (rc = get_strbuf(&up.data, "ref", &p, 0, ev->ref, sizeof(ev->ref), err)) ||
+	    (rc = get_u64(&up.data, "done", &p, 0, UINT64_MAX, &ev->done, err)) ||
+	    (rc = get_i64(&up.data, "total", &p, 0, INT64_MIN, INT64_MAX, &ev->total, err)))
 		memset(ev, 0, sizeof(*ev));
 	msgpack_unpacked_destroy(&up);
 	return rc;
@@ -1694,6 +1867,41 @@ static int pk_sandbox(msgpack_packer *pk, const struct proto_sandbox *s)
 	return 0;
 }
 
+static int pk_image(msgpack_packer *pk, const struct proto_image *img)
+{
+	size_t md = strnlen(img->manifest_digest, PROTO_DIGEST_MAX);
+	size_t cd = strnlen(img->config_digest, PROTO_DIGEST_MAX);
+
+	TRY(msgpack_pack_map(pk, 6 + (md > 0) + (cd > 0) + (img->labels.n > 0)));
+	TRY(pk_kstr(pk, "ref", img->ref));
+	if (md) {
+		TRY(pk_str(pk, "manifest_digest"));
+		TRY(pk_strn(pk, img->manifest_digest, md));
+	}
+	if (cd) {
+		TRY(pk_str(pk, "config_digest"));
+		TRY(pk_strn(pk, img->config_digest, cd));
+	}
+	TRY(pk_strs(pk, "layers", &img->layers));
+	TRY(pk_ki64(pk, "size", img->size));
+	if (img->labels.n)
+		TRY(pk_kvs(pk, "labels", &img->labels));
+	TRY(pk_bool(pk, "pinned", img->pinned));
+	TRY(pk_ki64(pk, "created_at", img->created_at));
+	return pk_bool(pk, "in_use", img->in_use);
+}
+
+/* What the decoder would refuse in an image must not be written. */
+static int check_image(const struct proto_image *img, struct cradle_err *err)
+{
+	if (!nonempty(img->ref))
+		return efail(err, CRADLE_INTERNAL, "image without a reference");
+	if (img->size < 0)
+		return efail(err, CRADLE_INTERNAL, "image %s has negative size %lld", img->ref,
+		             (long long)img->size);
+	return 0;
+}
+
 /* What the decoder would refuse in a record must not be written. */
 static int check_sandbox(const struct proto_sandbox *s, struct cradle_err *err)
 {
@@ -1762,6 +1970,20 @@ static int pk_request(msgpack_packer *pk, const struct proto_request *req)
 			TRY(pk_ki64(pk, "state", req->state_filter));
 		if (req->label_filter.n)
 			TRY(pk_kvs(pk, "labels", &req->label_filter));
+		return 0;
+	case OP_IMAGE_PULL:
+	case OP_IMAGE_STATUS:
+	case OP_IMAGE_REMOVE:
+		/* always written: an empty ref is the daemon's to refuse */
+		TRY(msgpack_pack_map(pk, 1));
+		return pk_kstr(pk, "ref", req->ref);
+	case OP_IMAGE_LIST:
+		return msgpack_pack_map(pk, 0);
+	case OP_IMAGE_IMPORT:
+		TRY(msgpack_pack_map(pk, 1 + nonempty(req->ref)));
+		TRY(pk_kstr(pk, "path", req->path));
+		if (nonempty(req->ref))
+			TRY(pk_kstr(pk, "name", req->ref));
 		return 0;
 	default:        /* start, remove, status */
 		TRY(msgpack_pack_map(pk, 1));
@@ -1864,6 +2086,19 @@ static int pk_result(msgpack_packer *pk, const struct proto_reply *rep)
 		for (i = 0; i < rep->n_sandboxes; i++)
 			TRY(pk_sandbox(pk, &rep->sandboxes[i]));
 		return 0;
+	case OP_IMAGE_PULL:
+	case OP_IMAGE_STATUS:
+	case OP_IMAGE_IMPORT:
+		TRY(msgpack_pack_map(pk, 1));
+		TRY(pk_str(pk, "image"));
+		return pk_image(pk, &rep->images[0]);
+	case OP_IMAGE_LIST:
+		TRY(msgpack_pack_map(pk, 1));
+		TRY(pk_str(pk, "images"));
+		TRY(msgpack_pack_array(pk, rep->n_images));
+		for (i = 0; i < rep->n_images; i++)
+			TRY(pk_image(pk, &rep->images[i]));
+		return 0;
 	default:        /* stop, remove */
 		return msgpack_pack_map(pk, 0);
 	}
@@ -1901,10 +2136,33 @@ int proto_reply_encode(msgpack_sbuffer *sbuf, const struct proto_reply *rep,
 				return rc;
 		}
 	}
+	if (rep->op == OP_IMAGE_PULL || rep->op == OP_IMAGE_STATUS ||
+	    rep->op == OP_IMAGE_IMPORT) {
+		if (rep->n_images < 1 || !rep->images)
+			return efail(err, CRADLE_INTERNAL, "%s reply without an image",
+			             proto_op_name(rep->op));
+		rc = check_image(&rep->images[0], err);
+		if (rc)
+			return rc;
+	}
+	if (rep->op == OP_IMAGE_LIST) {
+		if (rep->n_images && !rep->images)
+			return efail(err, CRADLE_INTERNAL, "image list reply without its images");
+		if (rep->n_images > PROTO_MAX_LIST_REPLY)
+			return efail(err, CRADLE_RESOURCE_EXHAUSTED,
+			             "image list reply of %zu images exceeds %d",
+			             rep->n_images, PROTO_MAX_LIST_REPLY);
+		for (i = 0; i < rep->n_images; i++) {
+			rc = check_image(&rep->images[i], err);
+			if (rc)
+				return rc;
+		}
+	}
 	start = sbuf->size;
 	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
 	return enc_finish(sbuf, start, pk_result(&pk, rep),
-	                  rep->op == OP_LIST ? PROTO_MAX_LIST_MSG : PROTO_MAX_REPLY_MSG,
+	                  rep->op == OP_LIST || rep->op == OP_IMAGE_LIST ? PROTO_MAX_LIST_MSG
+	                                                                 : PROTO_MAX_REPLY_MSG,
 	                  CRADLE_RESOURCE_EXHAUSTED, "reply", err);
 }
 
@@ -1930,6 +2188,17 @@ static int pk_event(msgpack_packer *pk, const struct proto_event *ev)
 {
 	size_t tlen = strnlen(ev->type, sizeof(ev->type) - 1);
 
+	if (tlen == strlen(PROTO_EVENT_IMAGE_PROGRESS) &&
+	    memcmp(ev->type, PROTO_EVENT_IMAGE_PROGRESS, tlen) == 0) {
+		TRY(msgpack_pack_map(pk, 5));
+		TRY(pk_ku64(pk, "seq", ev->seq));
+		TRY(pk_kstr(pk, "type", PROTO_EVENT_IMAGE_PROGRESS));
+		TRY(pk_str(pk, "ref"));
+		TRY(pk_strn(pk, ev->ref, strnlen(ev->ref, sizeof(ev->ref) - 1)));
+		TRY(pk_ku64(pk, "done", ev->done));
+		return pk_ki64(pk, "total", ev->total);
+	}
+
 	TRY(msgpack_pack_map(pk, 6));
 	TRY(pk_ku64(pk, "seq", ev->seq));
 	TRY(pk_str(pk, "type"));
@@ -1943,6 +2212,24 @@ static int pk_event(msgpack_packer *pk, const struct proto_event *ev)
 	TRY(pk_ki64(pk, "pid", ev->pid));
 	TRY(pk_ki64(pk, "exit_status", ev->exit_status));
 	return pk_ki64(pk, "exited_at", ev->exited_at);
+}
+
+int proto_image_encode(msgpack_sbuffer *sbuf, const struct proto_image *img,
+                       struct cradle_err *err)
+{
+	msgpack_packer pk;
+	size_t start;
+	int rc;
+
+	if (!sbuf || !img)
+		return efail(err, CRADLE_INTERNAL, "image encode: NULL argument");
+	rc = check_image(img, err);
+	if (rc)
+		return rc;
+	start = sbuf->size;
+	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+	return enc_finish(sbuf, start, pk_image(&pk, img), PROTO_MAX_REPLY_MSG,
+	                  CRADLE_RESOURCE_EXHAUSTED, "image", err);
 }
 
 int proto_event_encode(msgpack_sbuffer *sbuf, const struct proto_event *ev,

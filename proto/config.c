@@ -773,3 +773,39 @@ int proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *sr
 	}
 	return 0;
 }
+
+/* --- image --- */
+
+void proto_image_fini(struct proto_image *img)
+{
+	if (!img)
+		return;
+	free(img->ref);
+	proto_strs_fini(&img->layers);
+	proto_kvs_fini(&img->labels);
+	memset(img, 0, sizeof(*img));
+}
+
+int proto_image_copy(struct proto_image *dst, const struct proto_image *src)
+{
+	bool fail = false;
+
+	memset(dst, 0, sizeof(*dst));
+	if (!src)
+		return 0;
+	dst->ref = dup_opt(src->ref, &fail);
+	memcpy(dst->manifest_digest, src->manifest_digest, sizeof(dst->manifest_digest));
+	dst->manifest_digest[PROTO_DIGEST_MAX] = '\0';
+	memcpy(dst->config_digest, src->config_digest, sizeof(dst->config_digest));
+	dst->config_digest[PROTO_DIGEST_MAX] = '\0';
+	dst->size = src->size;
+	dst->pinned = src->pinned;
+	dst->created_at = src->created_at;
+	dst->in_use = src->in_use;
+	if (fail || strs_copy(&dst->layers, &src->layers) ||
+	    kvs_copy(&dst->labels, &src->labels)) {
+		proto_image_fini(dst);
+		return -ENOMEM;
+	}
+	return 0;
+}

@@ -70,8 +70,8 @@ PROTO_HIDDEN int proto_check_ns_mode(long long v, const struct ppath *p,
                                      struct cradle_err *err);
 
 /* Bounds walk with explicit limits: messages of up to max_msg bytes, and
- * when list_reply is set, "result.sandboxes" may hold up to
- * PROTO_MAX_LIST_REPLY entries. */
+ * when list_reply is set, "result.sandboxes" and "result.images" may hold
+ * up to PROTO_MAX_LIST_REPLY entries. */
 PROTO_HIDDEN int proto_bounds(const void *buf, size_t len, size_t max_msg,
                               int list_reply, struct cradle_err *err);
 

@@ -33,6 +33,9 @@
 #define PROTO_MAX_KV 256             /* labels, annotations, sysctls entries */
 #define PROTO_MAX_LIST_REPLY 65536   /* sandboxes in one list reply */
 #define CRADLE_ID_LEN 64             /* lower-case hex */
+#define PROTO_MAX_REF 511            /* bytes in an image reference */
+#define PROTO_MAX_IMPORT_PATH 4096   /* bytes in image.import's path */
+#define PROTO_DIGEST_MAX 71          /* "sha256:" + 64 hex */
 /* A reply, record or event carries a whole config (which a request may fill
  * up to PROTO_MAX_MSG) plus a few fields, so it gets some slack; a list
  * reply carries many sandboxes.  Set the client's nng receive limit to
@@ -178,6 +181,11 @@ enum proto_op {
 	OP_REMOVE,    /* "sandbox.remove" */
 	OP_STATUS,    /* "sandbox.status" */
 	OP_LIST,      /* "sandbox.list" */
+	OP_IMAGE_PULL,   /* "image.pull" */
+	OP_IMAGE_LIST,   /* "image.list" */
+	OP_IMAGE_STATUS, /* "image.status" */
+	OP_IMAGE_REMOVE, /* "image.remove" */
+	OP_IMAGE_IMPORT, /* "image.import" */
 	OP__COUNT
 };
 const char *proto_op_name(int op);          /* NULL when out of range */
@@ -190,6 +198,23 @@ struct proto_request {
 	int64_t timeout_ms;          /* OP_STOP; default 10000, 0..3600000 */
 	int state_filter;            /* OP_LIST; -1 = any, else enum proto_state */
 	struct proto_kvs label_filter; /* OP_LIST; every pair must match */
+	/* image ops (owned, NULL when absent; proto_request_fini frees them) */
+	char *ref;                   /* OP_IMAGE_PULL, _STATUS, _REMOVE: "ref";
+	                              * OP_IMAGE_IMPORT: "name" (optional) */
+	char *path;                  /* OP_IMAGE_IMPORT: absolute path on the daemon's host */
+};
+
+/* One image as the image ops show it. */
+struct proto_image {
+	char *ref;                   /* owned; e.g. "docker.io/library/busybox:latest" */
+	char manifest_digest[PROTO_DIGEST_MAX + 1];  /* "sha256:<hex>", may be "" */
+	char config_digest[PROTO_DIGEST_MAX + 1];    /* the image id, may be "" */
+	struct proto_strs layers;    /* layer digests, bottom first */
+	int64_t size;                /* bytes */
+	struct proto_kvs labels;     /* the image config's labels */
+	bool pinned;
+	int64_t created_at;          /* ns since the epoch, 0 when unknown */
+	bool in_use;                 /* some sandbox runs on it */
 };
 
 struct proto_version {
@@ -209,16 +234,26 @@ struct proto_reply {
 	int64_t created_at;                  /* OP_CREATE, OP_START, OP_RUN */
 	size_t n_sandboxes;                  /* OP_STATUS (1), OP_LIST */
 	struct proto_sandbox *sandboxes;     /* owned array */
+	size_t n_images;                     /* OP_IMAGE_PULL, _STATUS, _IMPORT (1),
+	                                      * OP_IMAGE_LIST */
+	struct proto_image *images;          /* owned array */
 };
 
-/* Exit event published on the events socket. */
+/* Event published on the events socket: "sandbox.exit" (id, pid,
+ * exit_status, exited_at) or "image.progress" (ref, done, total). */
+#define PROTO_EVENT_EXIT "sandbox.exit"
+#define PROTO_EVENT_IMAGE_PROGRESS "image.progress"
 struct proto_event {
 	uint64_t seq;                /* gap-free, starts at 1 per daemon run */
-	char type[32];               /* "sandbox.exit" */
+	char type[32];               /* "sandbox.exit", "image.progress" */
 	char id[CRADLE_ID_LEN + 1];
 	int32_t pid;
 	int32_t exit_status;
 	int64_t exited_at;           /* ns */
+	/* image.progress */
+	char ref[PROTO_MAX_REF + 1]; /* the image being pulled or imported */
+	uint64_t done;               /* bytes so far */
+	int64_t total;               /* bytes in all, -1 (or 0) when not known yet */
 };
 
 /* --- validation helpers (also used by the CLI and the daemon) --- */
@@ -226,6 +261,8 @@ bool proto_valid_id(const char *s);          /* 64 lower-case hex */
 bool proto_valid_dns_label(const char *s);   /* RFC 1123 label, 1..63 */
 bool proto_valid_dns_subdomain(const char *s); /* RFC 1123 subdomain, 1..253 */
 bool proto_valid_utf8(const char *s, size_t len);
+/* An image reference: 1..PROTO_MAX_REF bytes of [A-Za-z0-9._:/@-]. */
+bool proto_valid_image_ref(const char *s);
 
 /* Walk raw msgpack and enforce the limits above; 0 or INVALID_ARGUMENT.
  * Also refused: a top level that is not a map, map keys that are not
@@ -266,6 +303,17 @@ int proto_sandbox_decode(const void *buf, size_t len, struct proto_sandbox *s,
 /* Deep copy; returns 0 or -ENOMEM. */
 int proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *src);
 void proto_sandbox_fini(struct proto_sandbox *s);
+
+/* --- images --- */
+/* A standalone image map (the IMAGE of PROTOCOL.md). */
+int proto_image_encode(msgpack_sbuffer *sbuf, const struct proto_image *img,
+                       struct cradle_err *err);
+int proto_image_decode(const void *buf, size_t len, struct proto_image *img,
+                       struct cradle_err *err);
+/* Deep copy; returns 0 or -ENOMEM (dst then owns nothing). */
+int proto_image_copy(struct proto_image *dst, const struct proto_image *src);
+/* Frees what img owns and zeroes it; safe on a zeroed image. */
+void proto_image_fini(struct proto_image *img);
 
 /* --- pod config --- */
 void pod_config_init(struct pod_config *c);   /* zero + namespace modes POD */

@@ -315,7 +315,32 @@ static const char *const op_names[OP__COUNT] = {
 	[OP_REMOVE] = "sandbox.remove",
 	[OP_STATUS] = "sandbox.status",
 	[OP_LIST] = "sandbox.list",
+	[OP_IMAGE_PULL] = "image.pull",
+	[OP_IMAGE_LIST] = "image.list",
+	[OP_IMAGE_STATUS] = "image.status",
+	[OP_IMAGE_REMOVE] = "image.remove",
+	[OP_IMAGE_IMPORT] = "image.import",
 };
+
+/* Docker reference characters; the daemon parses the structure. */
+static bool ref_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == ':' || c == '/' || c == '@' || c == '-';
+}
+
+bool proto_valid_image_ref(const char *s)
+{
+	size_t i;
+
+	if (!s || !s[0])
+		return false;
+	for (i = 0; s[i]; i++) {
+		if (i >= PROTO_MAX_REF || !ref_char(s[i]))
+			return false;
+	}
+	return true;
+}
 
 int proto_sandbox_state(const struct proto_sandbox *s)
 {

@@ -121,11 +121,11 @@ config_defaults(struct daemon_config *cfg)
 	cfg->queue_depth = 512;
 	cfg->contexts = 1024;
 	cfg->shm_size = 64ull << 20;
-	/* The pause rootfs `make` builds sits next to the binary. */
+	/* The built-in image archive `make` builds sits next to the binary. */
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
-		snprintf(cfg->rootfs, sizeof(cfg->rootfs), "%s/rootfs", dirname(exe));
+		snprintf(cfg->image_archive, sizeof(cfg->image_archive), "%s/pause.oci.tar", dirname(exe));
 	}
 	snprintf(cfg->image, sizeof(cfg->image), "%s", CRADLE_DEFAULT_IMAGE);
 	snprintf(cfg->default_runtime, sizeof(cfg->default_runtime), "%s", CRADLE_DEFAULT_RUNTIME);
@@ -154,6 +154,7 @@ enum key_type {
 	K_BOOL,      /* true/false, yes/no, 1/0 */
 	K_NAME,      /* a runtime handler name */
 	K_REF,       /* a non-empty word without blanks (image reference, runtime type) */
+	K_OPT_REF,   /* "" or such a word (a comma-separated host list) */
 	K_CGROUP,    /* absolute cgroup path without empty, "." or ".." components */
 	K_GLOBS,     /* comma-separated Go path.Match patterns -> struct proto_strs */
 	K_SECCOMP,   /* "", runtime/default, unconfined, localhost/<absolute path> */
@@ -184,7 +185,7 @@ static const struct key_def cradled_keys[] = {
 };
 
 static const struct key_def sandbox_keys[] = {
-	C_ARR("rootfs", K_PATH, rootfs),
+	C_ARR("image_archive", K_PATH, image_archive),
 	C_ARR("image", K_REF, image),
 	C_VAL("shm_size", K_SIZE, shm_size),
 	C_ARR("default_runtime", K_NAME, default_runtime),
@@ -204,6 +205,13 @@ static const struct key_def selinux_keys[] = {
 	{ NULL, 0, 0, 0, 0, 0 },
 };
 
+/* Registries cradle pulls from: plain HTTP only for the listed hosts. */
+static const struct key_def registry_keys[] = {
+	C_ARR("insecure", K_OPT_REF, registry_insecure),
+	C_ARR("ca_file", K_OPT_PATH, registry_ca_file),
+	{ NULL, 0, 0, 0, 0, 0 },
+};
+
 static const struct key_def runtime_keys[] = {
 	R_VAL("type", K_REF, type),
 	R_VAL("path", K_OPT_PATH, path),
@@ -213,7 +221,7 @@ static const struct key_def runtime_keys[] = {
 	{ NULL, 0, 0, 0, 0, 0 },
 };
 
-enum section { SEC_NONE, SEC_CRADLED, SEC_SANDBOX, SEC_SELINUX, SEC_RUNTIME };
+enum section { SEC_NONE, SEC_CRADLED, SEC_SANDBOX, SEC_SELINUX, SEC_REGISTRY, SEC_RUNTIME };
 
 static const struct {
 	const char *name;
@@ -222,6 +230,7 @@ static const struct {
 	[SEC_CRADLED] = { "cradled", cradled_keys },
 	[SEC_SANDBOX] = { "sandbox", sandbox_keys },
 	[SEC_SELINUX] = { "selinux", selinux_keys },
+	[SEC_REGISTRY] = { "registry", registry_keys },
 	[SEC_RUNTIME] = { "runtime.", runtime_keys },
 };
 
@@ -492,6 +501,9 @@ set_value(struct parse_ctx *p, void *base, const struct key_def *kd, const char 
 			            "'.', '_' or '-')", kd->name, v, RUNTIME_NAME_MAX);
 		break;
 	case K_REF:
+	case K_OPT_REF:
+		if (v[0] == '\0' && kd->type == K_OPT_REF)
+			break;
 		if (!is_word(v))
 			return fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is empty or contains blanks",
 			            kd->name, v);
@@ -538,7 +550,7 @@ on_section(struct parse_ctx *p, const char *name)
 	snprintf(p->sect_name, sizeof(p->sect_name), "%s", name);
 	p->keys_seen = 0;
 	p->sect = SEC_NONE;
-	for (enum section i = SEC_CRADLED; i <= SEC_SELINUX; i++)
+	for (enum section i = SEC_CRADLED; i <= SEC_REGISTRY; i++)
 		if (strcmp(name, sections[i].name) == 0)
 			s = i;
 	if (s != SEC_NONE) {
@@ -689,8 +701,8 @@ config_load(struct daemon_config *cfg, const char *path, bool explicit, struct c
 int
 config_validate(struct daemon_config *cfg, struct cradle_err *err)
 {
-	if (cfg->rootfs[0] == '\0')
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "sandbox rootfs is not set");
+	if (cfg->image_archive[0] == '\0')
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "sandbox image_archive is not set");
 	if (cfg->workers < 1 || cfg->queue_depth < 1 || cfg->contexts < 1)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "workers, queue_depth and contexts must be at least 1");
@@ -782,7 +794,7 @@ print_keys(FILE *f, const struct key_def *keys, const void *base)
 void
 config_fprint(FILE *f, const struct daemon_config *c)
 {
-	for (enum section s = SEC_CRADLED; s <= SEC_SELINUX; s++) {
+	for (enum section s = SEC_CRADLED; s <= SEC_REGISTRY; s++) {
 		fprintf(f, "%s[%s]\n", s == SEC_CRADLED ? "" : "\n", sections[s].name);
 		print_keys(f, sections[s].keys, c);
 	}

@@ -3,7 +3,7 @@
  * The file (default /etc/cradle/cradled.conf; an absent default file means
  * defaults) is INI, read with inih:
  *   [cradled]      root, state, workers, queue_depth, contexts
- *   [sandbox]      rootfs, image, shm_size, default_runtime,
+ *   [sandbox]      image, image_archive, shm_size, default_runtime,
  *                  restrict_oom_score_adj, enable_unprivileged_ports,
  *                  enable_unprivileged_icmp, cgroup_root
  *   [selinux]      enable, category_range, contexts

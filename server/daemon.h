@@ -17,11 +17,12 @@ struct table;
 struct store;
 struct reaper;
 struct events;
+struct images;
 
 struct daemon_config {
 	char root[4096];          /* persistent: LMDB, sandboxes/<id> */
 	char state[4096];         /* volatile: sockets, sandboxes/<id>, netns/<id> */
-	char rootfs[4096];        /* the pause image rootfs (read-only dir) */
+	char image_archive[4096]; /* OCI archive of the built-in sandbox image */
 	int workers;              /* worker threads */
 	int queue_depth;          /* jobs waiting for a worker */
 	int contexts;             /* nng contexts (requests in flight) */
@@ -35,6 +36,8 @@ struct daemon_config {
 	bool selinux_enable;      /* false: every SELinux label is empty */
 	int selinux_category_range; /* MCS categories c0..c<range-1> to allocate from */
 	char selinux_contexts[4096]; /* lxc_contexts file; "" = libselinux's own */
+	char registry_insecure[1024]; /* plain-HTTP registries "host:port,..." */
+	char registry_ca_file[4096];  /* CA bundle for registries; "" = the system's */
 	/* [runtime.NAME] sections, owned (config_fini frees them); never
 	 * empty after config_validate */
 	struct runtime_config *runtimes;
@@ -54,6 +57,8 @@ struct daemon {
 	struct events *events;
 	struct queue queue;
 	struct node node;         /* what this node allows, detected at start-up */
+	struct images *images;    /* content store, image records, snapshots */
+	char skeleton[4200];      /* the mount-point layer put over every image */
 	int64_t started_at;       /* ns */
 #ifdef CRADLE_TEST_HOOKS
 	char fail_step[64];       /* start step to fail ($CRADLE_FAIL_STEP) */

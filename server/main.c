@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../image/images.h"
 #include "../worker/files.h"
 #include "../worker/pool.h"
 #include "config.h"
@@ -37,12 +39,12 @@ usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: cradled [--config FILE] [--root DIR] [--state DIR] [--workers N]\n"
-	        "               [--rootfs DIR] [--print-config]\n"
+	        "               [--image-archive FILE] [--print-config]\n"
 	        "  --config FILE   INI configuration (default " CRADLE_DEFAULT_CONFIG ")\n"
 	        "  --root DIR      persistent state (default /var/lib/cradle)\n"
 	        "  --state DIR     volatile state and sockets (default /run/cradle)\n"
 	        "  --workers N     worker threads\n"
-	        "  --rootfs DIR    the pause image rootfs\n"
+	        "  --image-archive FILE  the built-in sandbox image (OCI archive)\n"
 	        "  --print-config  print the effective configuration and exit\n");
 }
 
@@ -115,6 +117,63 @@ lock_state(struct daemon *d, struct cradle_err *err)
 	return fd; /* held (and locked) until exit */
 }
 
+/* The mount-point layer put over every image: the directories and files
+ * the sandbox mounts onto, which an image need not have. */
+static int
+make_skeleton(struct daemon *d, struct cradle_err *err)
+{
+	static const char *dirs[] = { "proc", "dev", "sys", "etc" };
+	static const char *files[] = { "etc/resolv.conf", "etc/hostname", "etc/hosts" };
+	char path[4400];
+	int r;
+
+	snprintf(d->skeleton, sizeof(d->skeleton), "%s/snapshots/skeleton", d->cfg.root);
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", d->skeleton, dirs[i]);
+		if ((r = files_mkdir_p(path, 0755)) < 0)
+			return cradle_err_errno(err, -r, "create \"%s\"", path);
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", d->skeleton, files[i]);
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			return cradle_err_errno(err, errno, "create \"%s\"", path);
+		close(fd);
+	}
+	return 0;
+}
+
+/* Open the image service; when the configured sandbox image is the one
+ * `make` builds and it is not there yet, import it from the OCI archive
+ * beside this binary, so a node needs no registry to start pods. */
+static int
+images_start(struct daemon *d, struct cradle_err *err)
+{
+	struct images_cfg ic = {
+		.root = d->cfg.root,
+		.store = d->store,
+		.ca_file = d->cfg.registry_ca_file[0] ? d->cfg.registry_ca_file : NULL,
+		.insecure = d->cfg.registry_insecure[0] ? d->cfg.registry_insecure : NULL,
+	};
+	struct image_record rec;
+	struct cradle_err e;
+	if (make_skeleton(d, err) < 0 || images_open(&ic, &d->images, err) < 0)
+		return -1;
+	if (strcmp(d->cfg.image, CRADLE_DEFAULT_IMAGE) != 0)
+		return 0;    /* pulled at the first start that needs it */
+	if (images_get(d->images, d->cfg.image, &rec, &e) == 0) {
+		image_record_fini(&rec);
+		return 0;
+	}
+	const char *archive = d->cfg.image_archive;
+	if (images_import(d->images, archive, d->cfg.image, true, NULL, err) < 0) {
+		cradle_err_wrap(err, "import the built-in sandbox image");
+		return -1;
+	}
+	log_info("imported the built-in sandbox image %s from %s", d->cfg.image, archive);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -123,7 +182,7 @@ main(int argc, char **argv)
 		{ "root", required_argument, NULL, 'r' },
 		{ "state", required_argument, NULL, 's' },
 		{ "workers", required_argument, NULL, 'w' },
-		{ "rootfs", required_argument, NULL, 'f' },
+		{ "image-archive", required_argument, NULL, 'f' },
 		{ "print-config", no_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -132,7 +191,7 @@ main(int argc, char **argv)
 	struct cradle_err err = { 0 };
 	const char *config_path = CRADLE_DEFAULT_CONFIG;
 	bool config_explicit = false, print = false;
-	const char *root = NULL, *state = NULL, *rootfs = NULL, *workers = NULL;
+	const char *root = NULL, *state = NULL, *archive = NULL, *workers = NULL;
 	struct frontend *fe = NULL;
 	struct pool *pool = NULL;
 	sigset_t wanted;
@@ -145,7 +204,7 @@ main(int argc, char **argv)
 		case 'r': root = optarg; break;
 		case 's': state = optarg; break;
 		case 'w': workers = optarg; break;
-		case 'f': rootfs = optarg; break;
+		case 'f': archive = optarg; break;
 		case 'p': print = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -164,7 +223,7 @@ main(int argc, char **argv)
 		char *dst;
 		const char *what;
 	} paths[] = { { root, d.cfg.root, "--root" }, { state, d.cfg.state, "--state" },
-	              { rootfs, d.cfg.rootfs, "--rootfs" } };
+	              { archive, d.cfg.image_archive, "--image-archive" } };
 	for (size_t i = 0; i < 3; i++) {
 		if (paths[i].v == NULL)
 			continue;
@@ -212,6 +271,7 @@ main(int argc, char **argv)
 	if (node_detect(&d, &d.node, &err) < 0)
 		goto fail;
 	if (store_open(d.cfg.root, &d.store, &err) < 0 || table_init(&d.table) < 0 ||
+	    images_start(&d, &err) < 0 ||
 	    events_open(d.events_url, &d.events, &err) < 0 ||
 	    reaper_start(&d, &d.reaper, &err) < 0 || recover(&d, &err) < 0)
 		goto fail;
@@ -221,8 +281,8 @@ main(int argc, char **argv)
 	}
 	if (pool_start(&d, d.cfg.workers, &pool, &err) < 0 || frontend_start(&d, &fe, &err) < 0)
 		goto fail;
-	log_info("ready: requests on %s, events on %s, %d workers, rootfs %s", d.sock_url,
-	         d.events_url, d.cfg.workers, d.cfg.rootfs);
+	log_info("ready: requests on %s, events on %s, %d workers, sandbox image %s", d.sock_url,
+	         d.events_url, d.cfg.workers, d.cfg.image);
 
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -252,6 +312,7 @@ out:
 	queue_fini(&d.queue);
 	if (d.table != NULL)
 		table_fini(d.table);
+	images_close(d.images);
 	store_close(d.store);
 	node_fini(&d.node);
 	config_fini(&d.cfg);

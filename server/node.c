@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "../worker/cgroup.h"
-#include "../worker/image.h"
 #include "../worker/seccomp.h"
 #include "../worker/selinux.h"
 #include "daemon.h"
@@ -104,9 +103,6 @@ node_detect(struct daemon *d, struct node *n, struct cradle_err *err)
 	n->selinux_apply = sc.enable && selinux_apply_enabled();
 	log_info("selinux: labels %s, %s", sc.enable ? "allocated" : "disabled by config",
 	         n->selinux_apply ? "applied" : "not applied (SELinux is not enabled on this node)");
-
-	if (image_load(d->cfg.rootfs, &n->image, err) < 0)
-		return -1;
 	return 0;
 }
 
@@ -115,6 +111,5 @@ node_fini(struct node *n)
 {
 	cgroup_sys_free(n->cgroups);
 	selinux_labels_fini(n->selinux);
-	image_config_fini(&n->image);
 	memset(n, 0, sizeof(*n));
 }

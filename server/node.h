@@ -21,7 +21,6 @@ struct node {
 	struct node_config cfg;          /* fed to spec_build */
 	struct cgroup_sys *cgroups;
 	struct selinux_labels *selinux;
-	struct image_config image;       /* the pause image's config */
 	bool selinux_apply;              /* labels are written only where enabled */
 };
 

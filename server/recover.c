@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../image/images.h"
 #include "../worker/files.h"
 #include "../worker/launch.h"
 #include "../worker/netns.h"
@@ -77,10 +78,15 @@ adopt(struct proto_sandbox *s, void *arg)
 		return cradle_err_set(&err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
 	}
 	sb->name = name;
-	/* the sandbox's MCS level stays reserved while it exists */
+	/* the sandbox's MCS level stays reserved while it exists, and a
+	 * started one keeps its image in use */
 	selinux_labels_reserve(d->node.selinux, sb->rec.process_label);
+	if (sb->rec.phase != PHASE_CREATED)
+		images_hold(d->images, d->cfg.image);
 	if (table_add(d->table, sb, &err) < 0) {
 		selinux_labels_release(d->node.selinux, sb->rec.process_label);
+		if (sb->rec.phase != PHASE_CREATED)
+			images_unuse(d->images, d->cfg.image);
 		log_error("recover %s: %s", sb->id, err.msg);
 		if (pidfd >= 0)
 			close(pidfd);

@@ -20,6 +20,17 @@
  * and ends it before calling back, so a callback may put or delete records
  * (recovery marks dead sandboxes exited) without holding a snapshot open
  * across its own write transaction.
+ *
+ * The raw API (store_put_raw and friends) keeps opaque values under string
+ * keys (1..511 bytes, LMDB's key limit, stored without the NUL) in other
+ * named databases of the same environment, for the image records and
+ * whatever comes next.  A database is created and its handle opened on
+ * first use: mdb_dbi_open must not run in two transactions at once, so a
+ * mutex serialises the opening and guards the small name->handle table;
+ * the handle is published only after its transaction commits, and every
+ * transaction that uses it begins after that.  The lock is never held
+ * while waiting for anything but LMDB's writer lock, and no LMDB write
+ * transaction is ever held while taking it, so it cannot deadlock.
  */
 #include "store.h"
 
@@ -29,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -37,12 +49,27 @@
 #define STORE_ENV_NAME "cradle.mdb"
 #define STORE_DB_SANDBOXES "sandboxes"
 #define STORE_MAPSIZE ((size_t)1 << 30)
-#define STORE_MAXDBS 8
+/* Named databases in one environment: "sandboxes" plus those of the raw
+ * API ("images", ...).  LMDB keeps a table of this many handles. */
+#define STORE_MAXDBS 32
+#define STORE_RAW_MAX (STORE_MAXDBS - 1)
+#define STORE_DB_NAME_MAX 64
+/* LMDB's compiled-in limit (mdb_env_get_maxkeysize) */
+#define STORE_KEY_MAX 511
+
+struct raw_db {
+	char name[STORE_DB_NAME_MAX + 1];
+	MDB_dbi dbi;
+};
 
 struct store {
 	MDB_env *env;
 	MDB_dbi sandboxes;
 	char *path;                  /* <dir>/cradle.mdb, for messages */
+	/* Raw-API databases, opened on first use (see raw_dbi). */
+	pthread_mutex_t lock;
+	struct raw_db raw[STORE_RAW_MAX];
+	size_t n_raw;
 };
 
 /* LMDB returns errno values (> 0) from the system and its own codes (< 0).
@@ -175,6 +202,12 @@ store_open(const char *dir, struct store **out, struct cradle_err *err)
 		return (cradle_err_errno(err, ENOMEM,
 		    "failed to open store in \"%s\"", dir));
 	}
+	if ((rc = pthread_mutex_init(&st->lock, NULL)) != 0) {
+		free(st->path);
+		free(st);
+		return (cradle_err_errno(err, rc,
+		    "failed to open store in \"%s\"", dir));
+	}
 	if (mkdir(st->path, 0700) != 0 && errno != EEXIST) {
 		rv = cradle_err_errno(err, errno,
 		    "failed to create store directory \"%s\"", st->path);
@@ -240,6 +273,7 @@ store_close(struct store *st)
 		/* Named DB handles are closed with the environment. */
 		mdb_env_close(st->env);
 	}
+	pthread_mutex_destroy(&st->lock);
 	free(st->path);
 	free(st);
 }
@@ -405,10 +439,11 @@ raws_free(struct raw *v, size_t n)
 	free(v);
 }
 
-/* Copy every record out, in key order, and end the transaction. */
+/* Copy every record of dbi (named what, for messages) out, in key order,
+ * and end the transaction. */
 static int
-read_all(struct store *st, struct raw **out, size_t *nout,
-    struct cradle_err *err)
+read_all(struct store *st, MDB_dbi dbi, const char *what, struct raw **out,
+    size_t *nout, struct cradle_err *err)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -420,13 +455,13 @@ read_all(struct store *st, struct raw **out, size_t *nout,
 	*out = NULL;
 	*nout = 0;
 	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		return (store_err(err, rc, "failed to read sandboxes from "
-		    "\"%s\"", st->path));
+		return (store_err(err, rc, "failed to read %s from "
+		    "\"%s\"", what, st->path));
 	}
-	if ((rc = mdb_cursor_open(txn, st->sandboxes, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
 		mdb_txn_abort(txn);
-		return (store_err(err, rc, "failed to read sandboxes from "
-		    "\"%s\"", st->path));
+		return (store_err(err, rc, "failed to read %s from "
+		    "\"%s\"", what, st->path));
 	}
 	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
@@ -440,8 +475,9 @@ read_all(struct store *st, struct raw **out, size_t *nout,
 			v = nv;
 		}
 		v[n].key = malloc(key.mv_size + 1);
-		/* malloc(0) may return NULL; keep at least one byte */
-		v[n].val = malloc(val.mv_size > 0 ? val.mv_size : 1);
+		/* one byte more, a NUL, so text values are C strings (and
+		 * malloc(0) never happens) */
+		v[n].val = malloc(val.mv_size + 1);
 		if (v[n].key == NULL || v[n].val == NULL) {
 			free(v[n].key);
 			free(v[n].val);
@@ -451,6 +487,7 @@ read_all(struct store *st, struct raw **out, size_t *nout,
 		memcpy(v[n].key, key.mv_data, key.mv_size);
 		v[n].key[key.mv_size] = '\0';
 		memcpy(v[n].val, val.mv_data, val.mv_size);
+		((char *)v[n].val)[val.mv_size] = '\0';
 		v[n].len = val.mv_size;
 		n++;
 	}
@@ -459,12 +496,12 @@ read_all(struct store *st, struct raw **out, size_t *nout,
 	if (rv == -ENOMEM) {
 		raws_free(v, n);
 		return (cradle_err_errno(err, ENOMEM, "failed to read "
-		    "sandboxes from \"%s\"", st->path));
+		    "%s from \"%s\"", what, st->path));
 	}
 	if (rc != MDB_NOTFOUND) {
 		raws_free(v, n);
-		return (store_err(err, rc, "failed to read sandboxes from "
-		    "\"%s\"", st->path));
+		return (store_err(err, rc, "failed to read %s from "
+		    "\"%s\"", what, st->path));
 	}
 	*out = v;
 	*nout = n;
@@ -483,7 +520,8 @@ store_foreach_sandbox(struct store *st,
 	size_t n, i;
 	int rv;
 
-	if ((rv = read_all(st, &v, &n, err)) < 0) {
+	if ((rv = read_all(st, st->sandboxes, "sandboxes", &v, &n,
+	    err)) < 0) {
 		return (rv);
 	}
 	for (i = 0; i < n; i++) {
@@ -511,6 +549,276 @@ store_foreach_sandbox(struct store *st,
 		rv = fn(&rec, arg);
 		proto_sandbox_fini(&rec);
 		if (rv < 0) {
+			break;
+		}
+		rv = 0;
+	}
+	raws_free(v, n);
+	return (rv < 0 ? rv : 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* raw keyed records in other databases                               */
+
+/* A database name of the raw API: 1..64 of [a-z0-9_.-], and not one this
+ * file keeps records of its own shape in. */
+static int
+check_db_name(const char *db, struct cradle_err *err)
+{
+	size_t i, n;
+
+	if (db == NULL) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		    "invalid database name: NULL");
+		return (-EINVAL);
+	}
+	n = strnlen(db, STORE_DB_NAME_MAX + 1);
+	if (n == 0 || n > STORE_DB_NAME_MAX) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid database "
+		    "name \"%.*s%s\": must be 1 to %d characters", 64, db,
+		    n > STORE_DB_NAME_MAX ? "..." : "", STORE_DB_NAME_MAX);
+		return (-EINVAL);
+	}
+	for (i = 0; i < n; i++) {
+		char c = db[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '-' || c == '.')) {
+			cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid "
+			    "database name \"%s\": only a-z, 0-9, '_', '-' and "
+			    "'.' are allowed", db);
+			return (-EINVAL);
+		}
+	}
+	if (strcmp(db, STORE_DB_SANDBOXES) == 0) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "database \"%s\" "
+		    "holds sandbox records: use the sandbox functions", db);
+		return (-EINVAL);
+	}
+	return (0);
+}
+
+/* A raw key: 1..STORE_KEY_MAX bytes, stored without its NUL. */
+static int
+make_raw_key(const char *db, const char *k, MDB_val *key,
+    struct cradle_err *err)
+{
+	size_t n;
+
+	if (k == NULL) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid key in "
+		    "database \"%s\": NULL", db);
+		return (-EINVAL);
+	}
+	n = strnlen(k, STORE_KEY_MAX + 1);
+	if (n == 0) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid key in "
+		    "database \"%s\": empty", db);
+		return (-EINVAL);
+	}
+	if (n > STORE_KEY_MAX) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid key "
+		    "\"%.64s...\" in database \"%s\": longer than %d bytes", k,
+		    db, STORE_KEY_MAX);
+		return (-ENAMETOOLONG);
+	}
+	key->mv_data = (void *)k;
+	key->mv_size = n;
+	return (0);
+}
+
+/* The handle of raw database db, creating the database on first use. */
+static int
+raw_dbi(struct store *st, const char *db, MDB_dbi *out,
+    struct cradle_err *err)
+{
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	size_t i;
+	int rc, rv;
+
+	if ((rv = check_db_name(db, err)) < 0) {
+		return (rv);
+	}
+	pthread_mutex_lock(&st->lock);
+	for (i = 0; i < st->n_raw; i++) {
+		if (strcmp(st->raw[i].name, db) == 0) {
+			*out = st->raw[i].dbi;
+			pthread_mutex_unlock(&st->lock);
+			return (0);
+		}
+	}
+	if (st->n_raw == STORE_RAW_MAX) {
+		pthread_mutex_unlock(&st->lock);
+		cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "cannot open "
+		    "database \"%s\" in store \"%s\": %d databases are open "
+		    "already", db, st->path, STORE_RAW_MAX);
+		return (-ENOSPC);
+	}
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, db, MDB_CREATE, &dbi)) != 0) {
+		if (txn != NULL) {
+			mdb_txn_abort(txn);
+		}
+		pthread_mutex_unlock(&st->lock);
+		return (store_err(err, rc, "failed to open database \"%s\" in "
+		    "store \"%s\"", db, st->path));
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		pthread_mutex_unlock(&st->lock);
+		return (store_err(err, rc, "failed to open database \"%s\" in "
+		    "store \"%s\"", db, st->path));
+	}
+	/* name fits: check_db_name bounded it */
+	snprintf(st->raw[st->n_raw].name, sizeof(st->raw[0].name), "%s", db);
+	st->raw[st->n_raw].dbi = dbi;
+	st->n_raw++;
+	pthread_mutex_unlock(&st->lock);
+	*out = dbi;
+	return (0);
+}
+
+int
+store_put_raw(struct store *st, const char *db, const char *key,
+    const void *data, size_t len, struct cradle_err *err)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, val;
+	int rc, rv;
+
+	if ((rv = check_db_name(db, err)) < 0 ||
+	    (rv = make_raw_key(db, key, &k, err)) < 0 ||
+	    (rv = raw_dbi(st, db, &dbi, err)) < 0) {
+		return (rv);
+	}
+	if (data == NULL && len > 0) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "failed to store "
+		    "\"%s\" in database \"%s\": no data", key, db);
+		return (-EINVAL);
+	}
+	val.mv_data = (void *)(data != NULL ? data : "");
+	val.mv_size = len;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+		return (store_err(err, rc, "failed to store \"%s\" in database "
+		    "\"%s\" of \"%s\"", key, db, st->path));
+	}
+	if ((rc = mdb_put(txn, dbi, &k, &val, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return (store_err(err, rc, "failed to store \"%s\" in database "
+		    "\"%s\" of \"%s\"", key, db, st->path));
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		return (store_err(err, rc, "failed to store \"%s\" in database "
+		    "\"%s\" of \"%s\"", key, db, st->path));
+	}
+	return (0);
+}
+
+int
+store_get_raw(struct store *st, const char *db, const char *key,
+    void **data, size_t *len, struct cradle_err *err)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, val;
+	char *copy;
+	int rc, rv;
+
+	*data = NULL;
+	*len = 0;
+	if ((rv = check_db_name(db, err)) < 0 ||
+	    (rv = make_raw_key(db, key, &k, err)) < 0 ||
+	    (rv = raw_dbi(st, db, &dbi, err)) < 0) {
+		return (rv);
+	}
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		return (store_err(err, rc, "failed to read \"%s\" from "
+		    "database \"%s\" of \"%s\"", key, db, st->path));
+	}
+	rc = mdb_get(txn, dbi, &k, &val);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		cradle_err_set(err, CRADLE_NOT_FOUND, "\"%s\" not found in "
+		    "database \"%s\" of \"%s\"", key, db, st->path);
+		return (-ENOENT);
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return (store_err(err, rc, "failed to read \"%s\" from "
+		    "database \"%s\" of \"%s\"", key, db, st->path));
+	}
+	/* val points into the map, valid only until the txn ends.  One
+	 * extra byte, a NUL, so text values are C strings. */
+	copy = malloc(val.mv_size + 1);
+	if (copy == NULL) {
+		mdb_txn_abort(txn);
+		return (cradle_err_errno(err, ENOMEM, "failed to read \"%s\" "
+		    "from database \"%s\" of \"%s\"", key, db, st->path));
+	}
+	memcpy(copy, val.mv_data, val.mv_size);
+	copy[val.mv_size] = '\0';
+	*len = val.mv_size;
+	mdb_txn_abort(txn);
+	*data = copy;
+	return (0);
+}
+
+int
+store_del_raw(struct store *st, const char *db, const char *key,
+    struct cradle_err *err)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k;
+	int rc, rv;
+
+	if ((rv = check_db_name(db, err)) < 0 ||
+	    (rv = make_raw_key(db, key, &k, err)) < 0 ||
+	    (rv = raw_dbi(st, db, &dbi, err)) < 0) {
+		return (rv);
+	}
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+		return (store_err(err, rc, "failed to delete \"%s\" from "
+		    "database \"%s\" of \"%s\"", key, db, st->path));
+	}
+	rc = mdb_del(txn, dbi, &k, NULL);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return (0);
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return (store_err(err, rc, "failed to delete \"%s\" from "
+		    "database \"%s\" of \"%s\"", key, db, st->path));
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		return (store_err(err, rc, "failed to delete \"%s\" from "
+		    "database \"%s\" of \"%s\"", key, db, st->path));
+	}
+	return (0);
+}
+
+int
+store_foreach_raw(struct store *st, const char *db,
+    int (*fn)(const char *key, const void *data, size_t len, void *arg),
+    void *arg, struct cradle_err *err)
+{
+	char what[STORE_DB_NAME_MAX + 16];
+	struct raw *v;
+	MDB_dbi dbi;
+	size_t n, i;
+	int rv;
+
+	if ((rv = raw_dbi(st, db, &dbi, err)) < 0) {
+		return (rv);
+	}
+	snprintf(what, sizeof(what), "database \"%s\"", db);
+	if ((rv = read_all(st, dbi, what, &v, &n, err)) < 0) {
+		return (rv);
+	}
+	for (i = 0; i < n; i++) {
+		if ((rv = fn(v[i].key, v[i].val, v[i].len, arg)) < 0) {
 			break;
 		}
 		rv = 0;

@@ -44,4 +44,30 @@ int store_foreach_sandbox(struct store *st,
                           void (*bad)(const char *id, const struct cradle_err *e, void *arg),
                           void *arg, struct cradle_err *err);
 
+/* --- raw records in other databases ---
+ *
+ * Opaque values under string keys in named databases of the same
+ * environment ("images", and whatever comes next), each put/del its own
+ * committed write transaction like the sandbox functions.  db: 1..64 of
+ * [a-z0-9_.-], created on first use, not "sandboxes" (INVALID_ARGUMENT);
+ * up to 31 such databases.  key: 1..511 bytes (LMDB's key limit), stored
+ * without the NUL; longer or empty keys are INVALID_ARGUMENT (-ENAMETOOLONG
+ * for too long).
+ */
+int store_put_raw(struct store *st, const char *db, const char *key, const void *data,
+                  size_t len, struct cradle_err *err);
+/* *data is a malloc'd copy (with a NUL after the last byte, not counted in
+ * *len); -ENOENT with NOT_FOUND when the key is absent, *data NULL. */
+int store_get_raw(struct store *st, const char *db, const char *key, void **data, size_t *len,
+                  struct cradle_err *err);
+/* Deleting an absent key succeeds. */
+int store_del_raw(struct store *st, const char *db, const char *key, struct cradle_err *err);
+/* Calls fn for every record in key order (bytewise), with copies that live
+ * until fn returns (data NUL-terminated as above).  All records are read in
+ * one transaction that ends before the first call, so fn may put and
+ * delete.  fn returning <0 stops the walk and is returned. */
+int store_foreach_raw(struct store *st, const char *db,
+                      int (*fn)(const char *key, const void *data, size_t len, void *arg),
+                      void *arg, struct cradle_err *err);
+
 #endif

@@ -298,14 +298,6 @@ child_main(void *arg)
 			CHECK("sync", syscall(SYS_dup3, fd, p->reopen_fds[i], O_CLOEXEC));
 			syscall(SYS_close, fd);
 		}
-		/* Our ids are still the parent's (global root), which the new
-		 * namespace does not map: become its root, or every file made
-		 * below would fail with EOVERFLOW. */
-		CHECK("sync", syscall(SYS_setresgid, 0, 0, 0));
-		CHECK("sync", syscall(SYS_setresuid, 0, 0, 0));
-		/* changing ids cleared "dumpable", which hands /proc/self to
-		 * global root and keeps us from writing oom_score_adj */
-		CHECK("sync", syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0));
 	}
 	/* In a user namespace the child is no longer global root and v1
 	 * refuses its write: the parent moved it while it waited on sync. */
@@ -322,10 +314,29 @@ child_main(void *arg)
 
 	/* Nothing done in this mount namespace may propagate to the host. */
 	CHECK("propagation", syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
-	CHECK("bind-rootfs", syscall(SYS_mount, p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL));
+	if (p->rootfs_overlay != NULL)
+		/* lower layers only: read-only by construction, and in this
+		 * mount namespace alone, so the host's table never sees it */
+		CHECK("mount-rootfs", syscall(SYS_mount, "overlay", p->rootfs, "overlay", MS_RDONLY,
+		                              p->rootfs_overlay));
+	else
+		CHECK("bind-rootfs", syscall(SYS_mount, p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL));
 	/* After the bind, walking the path again lands in the new mount, so
 	 * all further mounts use paths relative to it: no string building. */
 	CHECK("bind-rootfs", syscall(SYS_chdir, p->rootfs));
+
+	if (p->new_user) {
+		/* Up to here our ids were still the parent's (global root),
+		 * which may search the host directories above the rootfs and
+		 * its layers.  Now become the namespace's root, or every file
+		 * made below would fail with EOVERFLOW (global root is not
+		 * mapped in it). */
+		CHECK("sync", syscall(SYS_setresgid, 0, 0, 0));
+		CHECK("sync", syscall(SYS_setresuid, 0, 0, 0));
+		/* changing ids cleared "dumpable", which hands /proc/self to
+		 * global root and keeps us from writing oom_score_adj */
+		CHECK("sync", syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0));
+	}
 
 	if (p->ops == NULL) {
 		child_minimal_mounts(p);

@@ -18,7 +18,8 @@
  *                  cgroup.procs descriptors (v2: CLONE_INTO_CGROUP already)
  *   "sigmask"      restore an empty signal mask
  *   "propagation"  make every mount private (MS_REC|MS_PRIVATE on /)
- *   "bind-rootfs"  bind the image rootfs onto itself, chdir into it
+ *   "bind-rootfs"  bind the image rootfs onto itself, chdir into it (or
+ *   "mount-rootfs" a read-only overlay of the image's layers on it)
  *   then either the plan's ops (each names its own step: mounts, device
  *   nodes, masks, read-only paths, sysctls, oom_score_adj), or, with no
  *   ops, the minimal built-in sequence:
@@ -96,6 +97,9 @@ struct launch_plan {
 	char shm_opts[64];             /* filled by launch_start */
 
 	/* Extended plan (all optional: zero means "not asked for") */
+	const char *rootfs_overlay;    /* "lowerdir=A:B": a read-only overlay of the
+	                                  image's layers is mounted on rootfs (an
+	                                  empty directory) instead of binding it */
 	const struct launch_op *ops;   /* replace the built-in mount sequence */
 	size_t n_ops;
 	const char *cwd;               /* after pivot_root; NULL = "/" */

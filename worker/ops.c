@@ -17,6 +17,7 @@
 #include "../server/store.h"
 #include "../server/table.h"
 #include "files.h"
+#include "../image/images.h"
 #include "cgroup.h"
 #include "netns.h"
 #include "selinux.h"
@@ -248,6 +249,9 @@ remove_locked(struct daemon *d, struct sandbox *sb, struct cradle_err *err)
 		return -1;
 	if (store_del_sandbox(d->store, sb->id, err) < 0)
 		return -1;
+	/* a started sandbox held its image */
+	if (sb->rec.phase != PHASE_CREATED)
+		images_unuse(d->images, d->cfg.image);
 	/* the MCS level goes with the sandbox (REFERENCE §5.6.7) */
 	selinux_labels_release(d->node.selinux, sb->rec.process_label);
 	sb->removed = true;

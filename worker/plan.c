@@ -254,13 +254,27 @@ add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns,
 
 /* args[0] as the kernel will find it: absolute, or looked up in the image's
  * PATH inside the rootfs (from the parent, before the child runs). */
+static bool
+exec_in(const char *const *dirs, size_t n_dirs, const char *path)
+{
+	char host[8192];
+	struct stat st;
+	for (size_t i = 0; i < n_dirs; i++) {
+		int n = snprintf(host, sizeof(host), "%s/%s", dirs[i], path);
+		if (n < 0 || (size_t)n >= sizeof(host))
+			continue;
+		if (lstat(host, &st) == 0)   /* the top-most layer with it decides */
+			return S_ISREG(st.st_mode) && (st.st_mode & 0111);
+	}
+	return false;
+}
+
 static int
-find_exec(struct launch_prep *prep, const struct sandbox_spec *spec, const char *rootfs,
-          struct cradle_err *err)
+find_exec(struct launch_prep *prep, const struct sandbox_spec *spec, const char *const *dirs,
+          size_t n_dirs, struct cradle_err *err)
 {
 	const char *arg0 = spec->args.v[0];
 	char host[8192];
-	struct stat st;
 
 	if (strchr(arg0, '/') != NULL) {
 		snprintf(prep->exec_path, sizeof(prep->exec_path), "%s", arg0);
@@ -274,8 +288,8 @@ find_exec(struct launch_prep *prep, const struct sandbox_spec *spec, const char 
 		size_t n = strcspn(path, ":"), d = n;
 		while (d > 0 && path[d - 1] == '/')
 			d--;   /* "/" and "/bin/" must not give "//pause" */
-		snprintf(host, sizeof(host), "%s/%.*s/%s", rootfs, (int)d, path, arg0);
-		if (n > 0 && stat(host, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+		snprintf(host, sizeof(host), "%.*s/%s", (int)d, path, arg0);
+		if (n > 0 && exec_in(dirs, n_dirs, host)) {
 			snprintf(prep->exec_path, sizeof(prep->exec_path), "%.*s/%s", (int)d, path, arg0);
 			return 0;
 		}
@@ -291,12 +305,21 @@ int
 plan_prepare(struct launch_prep *prep, const struct sandbox_spec *spec, const char *rootfs,
              struct launch_plan *plan, struct cradle_err *err)
 {
+	const char *dirs[] = { rootfs };
+	return plan_prepare_in(prep, spec, dirs, 1, rootfs, plan, err);
+}
+
+int
+plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec,
+                const char *const *dirs, size_t n_dirs, const char *rootfs,
+                struct launch_plan *plan, struct cradle_err *err)
+{
 	struct launch_op *op;
 
 	memset(prep, 0, sizeof(*prep));
 	if (spec->args.n == 0)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid empty entrypoint and cmd in image config");
-	if (find_exec(prep, spec, rootfs, err) < 0)
+	if (find_exec(prep, spec, dirs, n_dirs, err) < 0)
 		return -1;
 	prep->argv = calloc(spec->args.n + 1, sizeof(char *));
 	prep->envp = calloc(spec->env.n + 1, sizeof(char *));

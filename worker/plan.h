@@ -43,6 +43,11 @@ struct launch_prep {
  * seccomp program, the exec label (only where SELinux is enabled). */
 int plan_prepare(struct launch_prep *prep, const struct sandbox_spec *spec, const char *rootfs,
                  struct launch_plan *plan, struct cradle_err *err);
+/* The same for a rootfs the child assembles from layers: the executable
+ * is looked up in dirs (top first), and rootfs is the mount point. */
+int plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec,
+                    const char *const *dirs, size_t n_dirs, const char *rootfs,
+                    struct launch_plan *plan, struct cradle_err *err);
 void plan_release(struct launch_prep *prep);
 
 /* Split OCI mount options into flags and the rest (comma-joined, malloc'd

@@ -19,6 +19,7 @@
 #include "../server/reaper.h"
 #include "../server/store.h"
 #include "../server/table.h"
+#include "../image/images.h"
 #include "cgroup.h"
 #include "files.h"
 #include "netns.h"
@@ -45,6 +46,10 @@ struct start_ctx {
 	char netns_path[4200];
 	bool shm_mounted;
 	char *process_label, *mount_label;
+	struct image_rootfs rootfs;      /* the image's layers and config */
+	bool using_image;
+	char rootfs_dir[4300];           /* mount point in the volatile dir */
+	char *overlay_opts;
 	struct sandbox_spec spec;
 	bool have_spec;
 	struct seccomp_prog prog;
@@ -68,6 +73,29 @@ step_runtime(struct start_ctx *c, struct cradle_err *err)
 		return -1;
 	}
 	return 0;
+}
+
+/* REFERENCE §1.1.2: the sandbox image must be present, pulled when not. */
+static int
+step_image(struct start_ctx *c, struct cradle_err *err)
+{
+	const char *ref = c->d->cfg.image;
+	struct image_record rec;
+
+	if (images_ensure(c->d->images, ref, &rec, err) < 0 ||
+	    (image_record_fini(&rec), images_use(c->d->images, ref, &c->rootfs, err)) < 0) {
+		cradle_err_wrap(err, "failed to get sandbox image \"%s\"", ref);
+		return -1;
+	}
+	c->using_image = true;
+	return 0;
+}
+
+static void
+undo_image(struct start_ctx *c)
+{
+	images_unuse(c->d->images, c->d->cfg.image);
+	c->using_image = false;
 }
 
 static int
@@ -104,6 +132,32 @@ step_state_dir(struct start_ctx *c, struct cradle_err *err)
 		                        c->state_dir);
 	snprintf(c->shm_dir, sizeof(c->shm_dir), "%s/shm", c->state_dir);
 	snprintf(c->resolv_path, sizeof(c->resolv_path), "%s/resolv.conf", c->state_dir);
+	return 0;
+}
+
+/* The rootfs: a read-only overlay of cradle's mount-point skeleton over the
+ * image's layers, mounted by the child in its own mount namespace on an
+ * empty directory here; no per-sandbox mount lands in the host's table. */
+static int
+step_rootfs(struct start_ctx *c, struct cradle_err *err)
+{
+	size_t len = strlen("lowerdir=") + strlen(c->d->skeleton) + 1;
+	for (size_t i = 0; i < c->rootfs.n_layers; i++)
+		len += strlen(c->rootfs.layer_dirs[i]) + 1;
+	if (len > 4000)
+		return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
+		                      "image \"%s\" has too many layers for one overlay mount", c->d->cfg.image);
+	if ((c->overlay_opts = malloc(len + 1)) == NULL)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	strcpy(c->overlay_opts, "lowerdir=");
+	strcat(c->overlay_opts, c->d->skeleton);
+	for (size_t i = 0; i < c->rootfs.n_layers; i++) {
+		strcat(c->overlay_opts, ":");
+		strcat(c->overlay_opts, c->rootfs.layer_dirs[i]);
+	}
+	snprintf(c->rootfs_dir, sizeof(c->rootfs_dir), "%s/rootfs", c->state_dir);
+	if (mkdir(c->rootfs_dir, 0755) != 0)
+		return cradle_err_errno(err, errno, "failed to create sandbox rootfs \"%s\"", c->rootfs_dir);
 	return 0;
 }
 
@@ -181,7 +235,7 @@ step_spec(struct start_ctx *c, struct cradle_err *err)
 	struct spec_input in = {
 		.id = c->sb->id,
 		.pod = pod(c),
-		.image = &c->d->node.image,
+		.image = &c->rootfs.config,
 		.runtime = c->runtime,
 		.node = &c->d->node.cfg,
 		.netns_path = NULL,
@@ -252,7 +306,8 @@ step_launch(struct start_ctx *c, struct cradle_err *err)
 	int fds[16];
 
 	launch_plan_init(p);
-	if (plan_prepare(&c->prep, &c->spec, c->d->cfg.rootfs, p, err) < 0) {
+	if (plan_prepare_in(&c->prep, &c->spec, (const char *const *)c->rootfs.layer_dirs,
+	                    c->rootfs.n_layers, c->rootfs_dir, p, err) < 0) {
 		cradle_err_wrap(err, "failed to create sandbox task");
 		return -1;
 	}
@@ -263,6 +318,7 @@ step_launch(struct start_ctx *c, struct cradle_err *err)
 	p->seccomp = c->spec.seccomp != SECCOMP_UNCONFINED ? &c->fprog : NULL;
 	p->exec_label = c->d->node.selinux_apply ? c->spec.selinux_process_label : NULL;
 	p->shm_size = c->d->cfg.shm_size;
+	p->rootfs_overlay = c->overlay_opts;
 	int r = launch_start(p, c->ls, err);
 	/* the child has joined (or is gone): the descriptors are done */
 	cgroup_close_fds(c->cgroup);
@@ -406,8 +462,10 @@ static const struct step {
 	void (*undo)(struct start_ctx *c);
 } steps[] = {
 	{ "runtime", step_runtime, NULL },
+	{ "image", step_image, undo_image },
 	{ "sandbox-root-dir", step_root_dir, undo_root_dir },
 	{ "volatile-root-dir", step_state_dir, undo_state_dir },
+	{ "rootfs", step_rootfs, NULL },
 	{ "sandbox-files", step_files, NULL },
 	{ "shm", step_shm, undo_shm },
 	{ "selinux", step_selinux, undo_selinux },
@@ -421,10 +479,6 @@ static const struct step {
 };
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
 
-const char *const start_step_names[] = {
-	"runtime", "sandbox-root-dir", "volatile-root-dir", "sandbox-files", "shm", "selinux",
-	"spec", "seccomp", "cgroup", "launch", "netns", "record", "reaper", NULL,
-};
 
 #ifdef CRADLE_TEST_HOOKS
 static bool
@@ -480,6 +534,8 @@ start_sandbox(struct daemon *d, struct launch_stack *ls, struct sandbox *sb,
 		cgroup_release(c->cgroup);
 	}
 	plan_release(&c->prep);
+	image_rootfs_fini(&c->rootfs);
+	free(c->overlay_opts);
 	if (c->have_spec)
 		spec_fini(&c->spec);
 	seccomp_prog_fini(&c->prog);

@@ -6,8 +6,13 @@
  * process, SELinux reservation or record change.  Step names, as failures
  * and the test hook name them:
  *   runtime           the handler (untrusted-workload rules)
+ *   image             the sandbox image present (pulled when not, one
+ *                     pull for concurrent starts), its layers unpacked
+ *                                                      undo: release its use
  *   sandbox-root-dir  <root>/sandboxes/<id>            undo: remove tree
  *   volatile-root-dir <state>/sandboxes/<id>           undo: remove tree
+ *   rootfs            the mount point <state>/sandboxes/<id>/rootfs and the
+ *                     overlay of skeleton + layers the child mounts there
  *   sandbox-files     hostname, hosts, resolv.conf in the volatile dir
  *                     (removed with it; docs/ARCHITECTURE.md says why)
  *   shm               tmpfs at <state>/sandboxes/<id>/shm (IPC POD)

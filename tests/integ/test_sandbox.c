@@ -408,9 +408,9 @@ END_TEST
 
 START_TEST(test_failure_at_each_step_leaves_nothing)
 {
-	static const char *steps[] = { "runtime", "sandbox-root-dir", "volatile-root-dir",
-	                               "sandbox-files", "shm", "selinux", "spec", "seccomp",
-	                               "cgroup", "launch", "netns", "record", "reaper" };
+	static const char *steps[] = { "runtime", "image", "sandbox-root-dir", "volatile-root-dir",
+	                               "rootfs", "sandbox-files", "shm", "selinux", "spec",
+	                               "seccomp", "cgroup", "launch", "netns", "record", "reaper" };
 	const char *step = steps[_i];
 	char id[CRADLE_ID_LEN + 1];
 	struct pod_config cfg;
@@ -464,7 +464,7 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_exit_event_and_notready);
 	tcase_add_test(tc, test_lifecycle_rules);
 	tcase_add_test(tc, test_restart_adopts_running_tasks);
-	tcase_add_loop_test(tc, test_failure_at_each_step_leaves_nothing, 0, 13);
+	tcase_add_loop_test(tc, test_failure_at_each_step_leaves_nothing, 0, 15);
 	tcase_add_test(tc, test_300_concurrent_runs);
 	suite_add_tcase(s, tc);
 	return s;

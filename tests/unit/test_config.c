@@ -115,7 +115,7 @@ START_TEST(test_defaults)
 	ck_assert_int_le(cfg.workers, 64);
 	ck_assert_int_eq(cfg.queue_depth, 512);
 	ck_assert_int_eq(cfg.contexts, 1024);
-	ck_assert_msg(cfg.rootfs[0] == '/', "rootfs %s", cfg.rootfs);
+	ck_assert_msg(cfg.image_archive[0] == '/', "image_archive %s", cfg.image_archive);
 	ck_assert_str_eq(cfg.image, "cradle.local/pause:built-in");
 	ck_assert_uint_eq(cfg.shm_size, 64u << 20);
 	ck_assert_str_eq(cfg.default_runtime, "runc");
@@ -186,7 +186,7 @@ START_TEST(test_full)
 	ck_assert_int_eq(cfg.workers, 3);
 	ck_assert_int_eq(cfg.queue_depth, 100);
 	ck_assert_int_eq(cfg.contexts, 50);
-	ck_assert_str_eq(cfg.rootfs, "/opt/pause/rootfs");
+	ck_assert_str_eq(cfg.image_archive, "/opt/pause/pause.oci.tar");
 	ck_assert_str_eq(cfg.image, "registry.k8s.io/pause:3.8");
 	ck_assert_uint_eq(cfg.shm_size, 128u << 10);
 	ck_assert_str_eq(cfg.default_runtime, "kata");
@@ -365,7 +365,7 @@ static const struct {
 	{ "[cradled]\nroot =\n", 2, "root: \"\" is not an absolute path" },
 	{ "[cradled]\n\nstate = ./run\n", 3, "state: \"./run\" is not an absolute path" },
 	/* [sandbox] */
-	{ "[sandbox]\nrootfs = rootfs\n", 2, "rootfs: \"rootfs\" is not an absolute path" },
+	{ "[sandbox]\nimage_archive = p.tar\n", 2, "image_archive: \"p.tar\" is not an absolute path" },
 	{ "[sandbox]\nshm_size = 0\n", 2, "shm_size: \"0\" " NOTSIZE },
 	{ "[sandbox]\nshm_size = 64x\n", 2, "shm_size: \"64x\" " NOTSIZE },
 	{ "[sandbox]\nshm_size = 64mb\n", 2, "shm_size: \"64mb\" " NOTSIZE },
@@ -420,7 +420,7 @@ static const struct {
 	{ "[cradled]\nworkers = 2\nworkers = 3\n", 3, "key \"workers\" is set twice in [cradled]" },
 	{ "[cradled]\n[sandbox]\n[cradled]\n", 3, "section [cradled] appears twice" },
 	{ "[runtime.a]\n[runtime.b]\n[runtime.a]\n", 3, "section [runtime.a] appears twice" },
-	{ "[cradled]\nrootfs = /x\n", 2, "unknown key \"rootfs\" in [cradled]" },
+	{ "[cradled]\nimage_archive = /x\n", 2, "unknown key \"image_archive\" in [cradled]" },
 	{ "[Cradled]\n", 1, "unknown section [Cradled]" },
 	{ "[runtime]\n", 1, "unknown section [runtime]" },
 	{ "[]\n", 1, "unknown section []" },
@@ -547,7 +547,7 @@ START_TEST(test_print)
 	static const char *const lines[] = {
 		"[cradled]\n", "\nroot = /srv/cradle/lib\n", "\nstate = /srv/cradle/run\n",
 		"\nworkers = 3\n", "\nqueue_depth = 100\n", "\ncontexts = 50\n",
-		"\n\n[sandbox]\n", "\nrootfs = /opt/pause/rootfs\n",
+		"\n\n[sandbox]\n", "\nimage_archive = /opt/pause/pause.oci.tar\n",
 		"\nimage = registry.k8s.io/pause:3.8\n", "\nshm_size = 128k\n",
 		"\ndefault_runtime = kata\n", "\nrestrict_oom_score_adj = true\n",
 		"\nenable_unprivileged_ports = true\n", "\nenable_unprivileged_icmp = true\n",

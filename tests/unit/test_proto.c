@@ -1,6 +1,7 @@
 /* test_proto.c - the wire format (proto/) and the error helpers.
  *
- * Round trips for every request, reply shape, sandbox record and event;
+ * Round trips for every request, reply shape, sandbox and image record and
+ * event (exit and image progress);
  * then hostile input: garbage, every prefix of valid messages, oversized,
  * deep, huge claimed counts in tiny buffers, wrong types for each kind of
  * field, missing fields, bad UTF-8, NUL bytes, bad ids and names.  Every
@@ -179,6 +180,28 @@ static void fill_sandbox(struct proto_sandbox *s, const char *id, int phase)
 	s->runtime_type = xdup("io.containerd.runc.v2");
 }
 
+#define DIGEST_A "sha256:" "a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4"
+#define DIGEST_B "sha256:" "350b164e7ae1dcddeffadd65c76226c9b6dc5553f5179153fb0e36b78f2a5e06"
+#define DIGEST_C "sha256:" "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define REF_A "registry.k8s.io/pause:3.9"
+#define REF_B "docker.io/library/busybox@" DIGEST_C
+
+static void fill_image(struct proto_image *img, const char *ref)
+{
+	memset(img, 0, sizeof(*img));
+	img->ref = xdup(ref);
+	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", DIGEST_A);
+	snprintf(img->config_digest, sizeof(img->config_digest), "%s", DIGEST_B);
+	xstr(&img->layers, DIGEST_C);
+	xstr(&img->layers, DIGEST_A);
+	img->size = 1234567;
+	xkv(&img->labels, "org.opencontainers.image.title", "pause");
+	xkv(&img->labels, "empty", "");
+	img->pinned = true;
+	img->created_at = 1700000000123456789LL;
+	img->in_use = true;
+}
+
 static void assert_str_eq_null(const char *a, const char *b)
 {
 	if (!a || !b)
@@ -301,6 +324,19 @@ static void assert_config_eq(const struct pod_config *a, const struct pod_config
 	assert_secctx_eq(a, b);
 }
 
+static void assert_image_eq(const struct proto_image *a, const struct proto_image *b)
+{
+	assert_str_eq_null(a->ref, b->ref);
+	ck_assert_str_eq(a->manifest_digest, b->manifest_digest);
+	ck_assert_str_eq(a->config_digest, b->config_digest);
+	assert_strs_eq(&a->layers, &b->layers);
+	ck_assert_int_eq(a->size, b->size);
+	assert_kvs_eq(&a->labels, &b->labels);
+	ck_assert_int_eq(a->pinned, b->pinned);
+	ck_assert_int_eq(a->created_at, b->created_at);
+	ck_assert_int_eq(a->in_use, b->in_use);
+}
+
 static void assert_sandbox_eq(const struct proto_sandbox *a, const struct proto_sandbox *b)
 {
 	ck_assert_str_eq(a->id, b->id);
@@ -333,6 +369,8 @@ static void assert_req_clean(const struct proto_request *r)
 	ck_assert_uint_eq(r->config.labels.n, 0);
 	ck_assert_ptr_null(r->runtime_handler);
 	ck_assert_ptr_null(r->label_filter.v);
+	ck_assert_ptr_null(r->ref);
+	ck_assert_ptr_null(r->path);
 }
 
 /* ------------------------------------------------------------------ */
@@ -961,6 +999,17 @@ START_TEST(test_request_roundtrip)
 			xkv(&in.label_filter, "app", "nginx");
 			xkv(&in.label_filter, "tier", "web");
 			break;
+		case OP_IMAGE_PULL:
+		case OP_IMAGE_STATUS:
+			in.ref = xdup(REF_A);
+			break;
+		case OP_IMAGE_REMOVE:
+			in.ref = xdup(REF_B);
+			break;
+		case OP_IMAGE_IMPORT:
+			in.path = xdup("/var/lib/images/pause.oci.tar");
+			in.ref = xdup("localhost/pause:built-in");
+			break;
 		}
 		m = enc_request(&in);
 		ck_assert_msg(proto_request_decode(m.data, m.len, &out, &e) == 0,
@@ -972,6 +1021,8 @@ START_TEST(test_request_roundtrip)
 		ck_assert_int_eq(in.timeout_ms, out.timeout_ms);
 		ck_assert_int_eq(in.state_filter, out.state_filter);
 		assert_kvs_eq(&in.label_filter, &out.label_filter);
+		assert_str_eq_null(in.ref, out.ref);
+		assert_str_eq_null(in.path, out.path);
 		proto_request_fini(&out);
 		proto_request_fini(&in);
 		msg_free(&m);
@@ -1059,6 +1110,23 @@ START_TEST(test_reply_roundtrip)
 			fill_sandbox(&in.sandboxes[1], ID_B, PHASE_RUNNING);
 			fill_sandbox(&in.sandboxes[2], ID_A, PHASE_EXITED);
 			break;
+		case OP_IMAGE_PULL:
+		case OP_IMAGE_STATUS:
+		case OP_IMAGE_IMPORT:
+			in.n_images = 1;
+			in.images = calloc(1, sizeof(*in.images));
+			ck_assert_ptr_nonnull(in.images);
+			fill_image(&in.images[0], REF_A);
+			break;
+		case OP_IMAGE_LIST:
+			in.n_images = 3;
+			in.images = calloc(3, sizeof(*in.images));
+			ck_assert_ptr_nonnull(in.images);
+			fill_image(&in.images[0], REF_A);
+			fill_image(&in.images[1], REF_B);
+			/* the least an image can be */
+			in.images[2].ref = xdup("x");
+			break;
 		}
 		m = enc_reply(&in);
 		ck_assert_msg(proto_reply_decode(op, m.data, m.len, &out, &e) == 0,
@@ -1074,6 +1142,9 @@ START_TEST(test_reply_roundtrip)
 		ck_assert_uint_eq(out.n_sandboxes, in.n_sandboxes);
 		for (i = 0; i < in.n_sandboxes; i++)
 			assert_sandbox_eq(&in.sandboxes[i], &out.sandboxes[i]);
+		ck_assert_uint_eq(out.n_images, in.n_images);
+		for (i = 0; i < in.n_images; i++)
+			assert_image_eq(&in.images[i], &out.images[i]);
 		proto_reply_fini(&out);
 		proto_reply_fini(&in);
 		msg_free(&m);
@@ -2672,6 +2743,475 @@ START_TEST(test_request_encode_guards)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* images                                                             */
+
+static struct msg ref_msg(int op, const char *ref)
+{
+	struct proto_request req;
+	struct msg m;
+
+	proto_request_init(&req, op);
+	req.ref = xdup(ref);
+	m = enc_request(&req);
+	proto_request_fini(&req);
+	return m;
+}
+
+static struct msg import_msg(const char *path, const char *name)
+{
+	struct proto_request req;
+	struct msg m;
+
+	proto_request_init(&req, OP_IMAGE_IMPORT);
+	req.path = xdup(path);
+	if (name)
+		req.ref = xdup(name);
+	m = enc_request(&req);
+	proto_request_fini(&req);
+	return m;
+}
+
+START_TEST(test_image_requests)
+{
+	struct proto_request in, out;
+	struct msg m;
+	char *longref, *longpath;
+
+	/* import without a name; list without args */
+	req_ok(import_msg("/tmp/pause", NULL), &out);
+	ck_assert_int_eq(out.op, OP_IMAGE_IMPORT);
+	ck_assert_str_eq(out.path, "/tmp/pause");
+	ck_assert_ptr_null(out.ref);
+	proto_request_fini(&out);
+	proto_request_init(&in, OP_IMAGE_IMPORT);
+	in.path = xdup("/x");
+	in.ref = xdup("");              /* "" is no name */
+	req_ok(enc_request(&in), &out);
+	ck_assert_ptr_null(out.ref);
+	proto_request_fini(&out);
+	proto_request_fini(&in);
+	m = RAW("\x82\xa1v\x01\xa2op\xaaimage.list");
+	req_ok(m, &out);
+	ck_assert_int_eq(out.op, OP_IMAGE_LIST);
+	proto_request_fini(&out);
+	ck_assert_str_eq(proto_op_name(OP_IMAGE_PULL), "image.pull");
+	ck_assert_str_eq(proto_op_name(OP_IMAGE_LIST), "image.list");
+	ck_assert_str_eq(proto_op_name(OP_IMAGE_STATUS), "image.status");
+	ck_assert_str_eq(proto_op_name(OP_IMAGE_REMOVE), "image.remove");
+	ck_assert_str_eq(proto_op_name(OP_IMAGE_IMPORT), "image.import");
+	/* the existing values did not move */
+	ck_assert_int_eq(OP_LIST, 7);
+	ck_assert_int_eq(OP_IMAGE_PULL, 8);
+
+	/* the longest ref and path pass */
+	longref = malloc(PROTO_MAX_REF + 2);
+	longpath = malloc(PROTO_MAX_IMPORT_PATH + 2);
+	ck_assert_ptr_nonnull(longref);
+	ck_assert_ptr_nonnull(longpath);
+	memset(longref, 'a', PROTO_MAX_REF);
+	longref[PROTO_MAX_REF] = '\0';
+	longpath[0] = '/';
+	memset(longpath + 1, 'p', PROTO_MAX_IMPORT_PATH - 1);
+	longpath[PROTO_MAX_IMPORT_PATH] = '\0';
+	req_ok(ref_msg(OP_IMAGE_PULL, longref), &out);
+	ck_assert_uint_eq(strlen(out.ref), PROTO_MAX_REF);
+	proto_request_fini(&out);
+	req_ok(import_msg(longpath, longref), &out);
+	ck_assert_uint_eq(strlen(out.path), PROTO_MAX_IMPORT_PATH);
+	proto_request_fini(&out);
+	/* one byte more does not */
+	strcat(longref, "b");
+	strcat(longpath, "q");
+	req_fails(ref_msg(OP_IMAGE_STATUS, longref), "args.ref: 512 bytes exceeds 511");
+	req_fails(import_msg("/x", longref), "args.name: 512 bytes exceeds 511");
+	req_fails(import_msg(longpath, NULL), "args.path: path of 4097 bytes exceeds 4096");
+	free(longref);
+	free(longpath);
+}
+END_TEST
+
+START_TEST(test_image_bad_refs_paths)
+{
+	static const char *const bad[] = {
+		"busybox latest", "busybox\tx", "caf\xc3\xa9", "a|b", "$(reboot)", "a\"b",
+		"../x;y", "name#1",
+	};
+	static const char *const good[] = {
+		"busybox", "busybox:1.36", "docker.io/library/busybox:latest",
+		"localhost:5000/a/b_c.d-e:v1", "busybox@" DIGEST_C, "127.0.0.1:5000/x@" DIGEST_A,
+	};
+	struct proto_request out;
+	char want[256];
+	struct msg m;
+	size_t i;
+	int op;
+
+	for (op = OP_IMAGE_PULL; op <= OP_IMAGE_REMOVE; op++) {
+		if (op == OP_IMAGE_LIST)
+			continue;
+		for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+			req_ok(ref_msg(op, good[i]), &out);
+			ck_assert_str_eq(out.ref, good[i]);
+			proto_request_fini(&out);
+			ck_assert(proto_valid_image_ref(good[i]));
+		}
+		m = ref_msg(op, REF_A);
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			ck_assert(!proto_valid_image_ref(bad[i]));
+			req_fails(set_at(&m, "args.ref", o_str(bad[i])), "args.ref: \"");
+			req_fails(set_at(&m, "args.ref", o_str(bad[i])),
+			          "is not a valid image reference");
+		}
+		req_fails(ref_msg(op, ""), "args.ref: must not be empty");
+		req_fails(set_at(&m, "args.ref", o_strn("bu\0sybox", 8)),
+		          "args.ref: contains a NUL byte");
+		req_fails(set_at(&m, "args.ref", o_str("bu\xffsy")), "args.ref: invalid UTF-8");
+		req_fails(set_at(&m, "args.ref", o_uint(1)),
+		          "args.ref: expected string, got unsigned integer");
+		req_fails(set_at(&m, "args.ref", o_type(MSGPACK_OBJECT_NIL)),
+		          "args.ref: required field is missing");
+		req_fails(drop(&m, "args.ref"), "args.ref: required field is missing");
+		req_fails(add_at(&m, "args", "ref", o_str("x")), "args.ref: duplicate key");
+		msg_free(&m);
+	}
+	ck_assert(!proto_valid_image_ref(NULL));
+	ck_assert(!proto_valid_image_ref(""));
+
+	/* import: path and name */
+	m = import_msg("/srv/pause.tar", "localhost/pause:1");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(want, sizeof(want), "args.name: \"");
+		req_fails(set_at(&m, "args.name", o_str(bad[i])), want);
+		req_fails(set_at(&m, "args.name", o_str(bad[i])), "is not a valid image reference");
+	}
+	req_fails(set_at(&m, "args.name", o_uint(7)), "args.name: expected string");
+	req_fails(set_at(&m, "args.path", o_str("pause.tar")), "args.path: must be an absolute path");
+	req_fails(set_at(&m, "args.path", o_str("./pause.tar")),
+	          "args.path: must be an absolute path");
+	req_fails(set_at(&m, "args.path", o_str("")), "args.path: must be an absolute path");
+	req_fails(set_at(&m, "args.path", o_strn("/srv/x\0.tar", 11)),
+	          "args.path: contains a NUL byte");
+	req_fails(set_at(&m, "args.path", o_str("/srv/\xc3")), "args.path: invalid UTF-8");
+	req_fails(set_at(&m, "args.path", o_bin("/srv/x")), "args.path: expected string, got binary");
+	req_fails(drop(&m, "args.path"), "args.path: required field is missing");
+	req_fails(set_at(&m, "args", o_type(MSGPACK_OBJECT_NIL)),
+	          "args.path: required field is missing");
+	/* a path with spaces and non-ASCII is fine: it is a file name */
+	req_ok(set_at(&m, "args.path", o_str("/srv/my images/caf\xc3\xa9.tar")), &out);
+	ck_assert_str_eq(out.path, "/srv/my images/caf\xc3\xa9.tar");
+	ck_assert_str_eq(out.ref, "localhost/pause:1");
+	proto_request_fini(&out);
+	msg_free(&m);
+}
+END_TEST
+
+START_TEST(test_image_record)
+{
+	struct cradle_err e = { 0 };
+	struct proto_image in, out, cp;
+	msgpack_sbuffer sb;
+	struct msg m, m2;
+
+	fill_image(&in, REF_B);
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_image_encode(&sb, &in, &e), 0);
+	m = take(&sb);
+	ck_assert_msg(proto_image_decode(m.data, m.len, &out, &e) == 0, "%s", e.msg);
+	assert_image_eq(&in, &out);
+	proto_image_fini(&out);
+
+	ck_assert_int_eq(proto_image_copy(&cp, &in), 0);
+	assert_image_eq(&in, &cp);
+	ck_assert_ptr_ne(cp.ref, in.ref);
+	ck_assert_ptr_ne(cp.layers.v, in.layers.v);
+	ck_assert_ptr_ne(cp.labels.v, in.labels.v);
+	proto_image_fini(&in);
+	ck_assert_str_eq(cp.layers.v[1], DIGEST_A);     /* independent */
+	proto_image_fini(&cp);
+	proto_image_fini(&cp);                          /* idempotent */
+	proto_image_fini(NULL);
+	ck_assert_int_eq(proto_image_copy(&cp, NULL), 0);
+	ck_assert_ptr_null(cp.ref);
+
+	/* optional fields read as zero; unknown keys are skipped */
+	m2 = RAW("\x82\xa3ref\xa1x\xa5zzzzz\x01");
+	ck_assert_int_eq(proto_image_decode(m2.data, m2.len, &out, &e), 0);
+	ck_assert_str_eq(out.ref, "x");
+	ck_assert_str_eq(out.config_digest, "");
+	ck_assert_uint_eq(out.layers.n, 0);
+	ck_assert(!out.pinned && !out.in_use);
+	proto_image_fini(&out);
+	msg_free(&m2);
+
+#define IMAGE_FAILS(mm, needle)                                                         \
+	do {                                                                            \
+		struct msg t_ = (mm);                                                   \
+		ASSERT_INVALID(proto_image_decode(t_.data, t_.len, &out, &e), e, needle); \
+		ck_assert_ptr_null(out.ref);                                            \
+		ck_assert_ptr_null(out.layers.v);                                       \
+		msg_free(&t_);                                                          \
+	} while (0)
+
+	IMAGE_FAILS(drop(&m, "ref"), "ref: required field is missing");
+	IMAGE_FAILS(set_at(&m, "ref", o_str("")), "ref: must not be empty");
+	IMAGE_FAILS(set_at(&m, "ref", o_uint(1)), "ref: expected string");
+	IMAGE_FAILS(set_at(&m, "config_digest", o_str(DIGEST_A "0")),
+	            "config_digest: string of 72 bytes exceeds 71");
+	IMAGE_FAILS(set_at(&m, "manifest_digest", o_bool(true)),
+	            "manifest_digest: expected string, got boolean");
+	IMAGE_FAILS(set_at(&m, "layers", o_str("x")), "layers: expected array, got string");
+	IMAGE_FAILS(set_at(&m, "layers.1", o_uint(3)), "layers[1]: expected string");
+	IMAGE_FAILS(set_at(&m, "size", o_int(-1)), "size: -1 is out of range");
+	IMAGE_FAILS(set_at(&m, "size", o_float(1.5)), "size: expected integer, got float");
+	IMAGE_FAILS(set_at(&m, "labels.empty", o_uint(1)),
+	            "labels.empty: expected string, got unsigned integer");
+	IMAGE_FAILS(set_at(&m, "pinned", o_uint(1)), "pinned: expected boolean");
+	IMAGE_FAILS(set_at(&m, "in_use", o_str("yes")), "in_use: expected boolean");
+	IMAGE_FAILS(set_at(&m, "created_at", o_str("now")), "created_at: expected integer");
+	IMAGE_FAILS(add_at(&m, "", "size", o_uint(1)), "size: duplicate key");
+#undef IMAGE_FAILS
+	msg_free(&m);
+
+	/* the encoder refuses what it could not read back */
+	memset(&in, 0, sizeof(in));
+	ASSERT_ERR(proto_image_encode(&sb, &in, &e), e, CRADLE_INTERNAL,
+	           "image without a reference");
+	in.ref = xdup("x");
+	in.size = -5;
+	ASSERT_ERR(proto_image_encode(&sb, &in, &e), e, CRADLE_INTERNAL, "negative size");
+	ck_assert_uint_eq(sb.size, 0);
+	proto_image_fini(&in);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+START_TEST(test_image_replies)
+{
+	struct cradle_err e = { 0 };
+	struct proto_reply in, out;
+	struct msg m;
+	size_t i, n = 3000;
+	int op;
+
+	/* a long list, beyond the generic entry limit */
+	proto_reply_init(&in, OP_IMAGE_LIST);
+	in.ok = true;
+	in.n_images = n;
+	in.images = calloc(n, sizeof(*in.images));
+	ck_assert_ptr_nonnull(in.images);
+	for (i = 0; i < n; i++) {
+		char ref[64];
+
+		snprintf(ref, sizeof(ref), "localhost/img%zu:v1", i);
+		if (i + 1 == n)
+			fill_image(&in.images[i], ref);
+		else
+			in.images[i].ref = xdup(ref);
+	}
+	m = enc_reply(&in);
+	ck_assert_msg(proto_reply_decode(OP_IMAGE_LIST, m.data, m.len, &out, &e) == 0, "%s",
+	              e.msg);
+	ck_assert_uint_eq(out.n_images, n);
+	assert_image_eq(&in.images[n - 1], &out.images[n - 1]);
+	proto_reply_fini(&out);
+	ck_assert_uint_eq(out.n_images, 0);
+	ck_assert_ptr_null(out.images);
+	ASSERT_INVALID(proto_check_bounds(m.data, m.len, &e), e,
+	               "result.images: array with 3000 entries exceeds 1024");
+	ASSERT_INVALID(proto_reply_decode(OP_IMAGE_STATUS, m.data, m.len, &out, &e), e,
+	               "exceeds 1024");
+	msg_free(&m);
+	proto_reply_fini(&in);
+
+	/* an empty list */
+	proto_reply_init(&in, OP_IMAGE_LIST);
+	in.ok = true;
+	m = enc_reply(&in);
+	ck_assert_int_eq(proto_reply_decode(OP_IMAGE_LIST, m.data, m.len, &out, &e), 0);
+	ck_assert_uint_eq(out.n_images, 0);
+	ck_assert_ptr_null(out.images);
+	msg_free(&m);
+
+	/* remove: {} */
+	proto_reply_init(&in, OP_IMAGE_REMOVE);
+	in.ok = true;
+	m = enc_reply(&in);
+	ck_assert_int_eq(proto_reply_decode(OP_IMAGE_REMOVE, m.data, m.len, &out, &e), 0);
+	ck_assert(out.ok);
+	ck_assert_uint_eq(out.n_images, 0);
+	msg_free(&m);
+
+	/* error replies of image ops */
+	proto_reply_init(&in, OP_IMAGE_REMOVE);
+	cradle_err_set(&in.err, CRADLE_FAILED_PRECONDITION, "image \"%s\" is in use", REF_A);
+	m = enc_reply(&in);
+	ck_assert_int_eq(proto_reply_decode(OP_IMAGE_REMOVE, m.data, m.len, &out, &e), 0);
+	ck_assert(!out.ok);
+	ck_assert_int_eq(out.err.code, CRADLE_FAILED_PRECONDITION);
+	ck_assert_str_eq(out.err.msg, in.err.msg);
+	msg_free(&m);
+
+	/* malformed */
+	proto_reply_init(&in, OP_IMAGE_LIST);
+	in.ok = true;
+	in.n_images = 2;
+	in.images = calloc(2, sizeof(*in.images));
+	ck_assert_ptr_nonnull(in.images);
+	fill_image(&in.images[0], REF_A);
+	fill_image(&in.images[1], REF_B);
+	m = enc_reply(&in);
+	proto_reply_fini(&in);
+
+#define REPLY_FAILS(op, mm, needle)                                                  \
+	do {                                                                         \
+		struct msg t_ = (mm);                                                \
+		ASSERT_INVALID(proto_reply_decode(op, t_.data, t_.len, &out, &e), e, \
+		               needle);                                              \
+		ck_assert_ptr_null(out.images);                                      \
+		ck_assert_uint_eq(out.n_images, 0);                                  \
+		msg_free(&t_);                                                       \
+	} while (0)
+
+	REPLY_FAILS(OP_IMAGE_LIST, drop(&m, "result.images"),
+	            "result.images: required field is missing");
+	REPLY_FAILS(OP_IMAGE_LIST, set_at(&m, "result.images", o_str("x")),
+	            "result.images: expected array, got string");
+	REPLY_FAILS(OP_IMAGE_LIST, set_at(&m, "result.images.1.ref", o_uint(1)),
+	            "result.images[1].ref: expected string");
+	REPLY_FAILS(OP_IMAGE_LIST, set_at(&m, "result.images.1.layers.0", o_str("\xff")),
+	            "result.images[1].layers[0]: invalid UTF-8");
+	REPLY_FAILS(OP_IMAGE_LIST, set_at(&m, "result.images.0", o_uint(1)),
+	            "result.images[0]: expected map, got unsigned integer");
+	for (op = OP_IMAGE_PULL; op <= OP_IMAGE_IMPORT; op++) {
+		if (op == OP_IMAGE_LIST || op == OP_IMAGE_REMOVE)
+			continue;
+		REPLY_FAILS(op, RAW("\x83\xa1v\x01\xa2ok\xc3\xa6result\x80"),
+		            "result.image: required field is missing");
+		REPLY_FAILS(op, RAW("\x83\xa1v\x01\xa2ok\xc3\xa6result\x81\xa5image\x80"),
+		            "result.image.ref: required field is missing");
+		REPLY_FAILS(op, RAW("\x83\xa1v\x01\xa2ok\xc3\xa6result\x81\xa5image\x82"
+		                    "\xa3ref\xa1x\xa4size\xa1x"),
+		            "result.image.size: expected integer, got string");
+	}
+#undef REPLY_FAILS
+	msg_free(&m);
+
+	/* encoder guards */
+	{
+		msgpack_sbuffer sb;
+
+		msgpack_sbuffer_init(&sb);
+		for (op = OP_IMAGE_PULL; op <= OP_IMAGE_IMPORT; op++) {
+			if (op == OP_IMAGE_LIST || op == OP_IMAGE_REMOVE)
+				continue;
+			proto_reply_init(&in, op);
+			in.ok = true;
+			ASSERT_ERR(proto_reply_encode(&sb, &in, &e), e, CRADLE_INTERNAL,
+			           "reply without an image");
+			ck_assert_uint_eq(sb.size, 0);
+		}
+		proto_reply_init(&in, OP_IMAGE_LIST);
+		in.ok = true;
+		in.n_images = 2;
+		ASSERT_ERR(proto_reply_encode(&sb, &in, &e), e, CRADLE_INTERNAL,
+		           "image list reply without its images");
+		in.images = calloc(2, sizeof(*in.images));
+		ck_assert_ptr_nonnull(in.images);
+		fill_image(&in.images[0], REF_A);
+		ASSERT_ERR(proto_reply_encode(&sb, &in, &e), e, CRADLE_INTERNAL,
+		           "image without a reference");
+		ck_assert_uint_eq(sb.size, 0);
+		proto_reply_fini(&in);
+		msgpack_sbuffer_destroy(&sb);
+	}
+}
+END_TEST
+
+START_TEST(test_image_progress_event)
+{
+	struct cradle_err e = { 0 };
+	struct proto_event in, out;
+	msgpack_sbuffer sb;
+	msgpack_unpacked up;
+	msgpack_object_kv *kv;
+	struct msg m, m2;
+	size_t off = 0;
+
+	memset(&in, 0, sizeof(in));
+	in.seq = 77;
+	snprintf(in.type, sizeof(in.type), "%s", PROTO_EVENT_IMAGE_PROGRESS);
+	snprintf(in.ref, sizeof(in.ref), "%s", REF_A);
+	in.done = 12345678;
+	in.total = 25000000;
+	/* exit fields are not written for progress */
+	snprintf(in.id, sizeof(in.id), "%s", ID_A);
+	in.pid = 5;
+	msgpack_sbuffer_init(&sb);
+	ck_assert_int_eq(proto_event_encode(&sb, &in, &e), 0);
+	m = take(&sb);
+	msgpack_unpacked_init(&up);
+	ck_assert_int_eq(msgpack_unpack_next(&up, m.data, m.len, &off), MSGPACK_UNPACK_SUCCESS);
+	ck_assert_uint_eq(up.data.via.map.size, 5);
+	ck_assert_ptr_null(find(&up.data, "id", &kv));
+	ck_assert_ptr_nonnull(find(&up.data, "total", &kv));
+	msgpack_unpacked_destroy(&up);
+	ck_assert_int_eq(proto_event_decode(m.data, m.len, &out, &e), 0);
+	ck_assert_uint_eq(out.seq, 77);
+	ck_assert_str_eq(out.type, "image.progress");
+	ck_assert_str_eq(out.ref, REF_A);
+	ck_assert_uint_eq(out.done, in.done);
+	ck_assert_int_eq(out.total, in.total);
+	ck_assert_str_eq(out.id, "");
+	ck_assert_int_eq(out.pid, 0);
+
+	/* total unknown */
+	m2 = set_at(&m, "total", o_int(-1));
+	ck_assert_int_eq(proto_event_decode(m2.data, m2.len, &out, &e), 0);
+	ck_assert_int_eq(out.total, -1);
+	msg_free(&m2);
+	m2 = set_at(&m, "done", o_int(-1));
+	ASSERT_INVALID(proto_event_decode(m2.data, m2.len, &out, &e), e,
+	               "done: expected unsigned integer, got negative integer");
+	ck_assert_str_eq(out.ref, "");
+	msg_free(&m2);
+	m2 = set_at(&m, "ref", o_uint(1));
+	ASSERT_INVALID(proto_event_decode(m2.data, m2.len, &out, &e), e,
+	               "ref: expected string, got unsigned integer");
+	msg_free(&m2);
+	{
+		char big[600];
+
+		memset(big, 'r', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		m2 = set_at(&m, "ref", o_str(big));
+		ASSERT_INVALID(proto_event_decode(m2.data, m2.len, &out, &e), e,
+		               "ref: string of 599 bytes exceeds 511");
+		msg_free(&m2);
+	}
+	m2 = set_at(&m, "total", o_str("lots"));
+	ASSERT_INVALID(proto_event_decode(m2.data, m2.len, &out, &e), e,
+	               "total: expected integer, got string");
+	msg_free(&m2);
+	msg_free(&m);
+
+	/* exit events carry no progress fields, and decode them as zero */
+	memset(&in, 0, sizeof(in));
+	in.seq = 1;
+	snprintf(in.id, sizeof(in.id), "%s", ID_A);
+	snprintf(in.ref, sizeof(in.ref), "ignored");
+	ck_assert_int_eq(proto_event_encode(&sb, &in, &e), 0);
+	m = take(&sb);
+	ck_assert_int_eq(proto_event_decode(m.data, m.len, &out, &e), 0);
+	ck_assert_str_eq(out.type, "sandbox.exit");
+	ck_assert_str_eq(out.ref, "");
+	ck_assert_uint_eq(out.done, 0);
+	ck_assert_int_eq(out.total, 0);
+	msg_free(&m);
+	msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
 static Suite *proto_suite(void)
 {
 	Suite *s = suite_create("proto");
@@ -2714,6 +3254,11 @@ static Suite *proto_suite(void)
 	tcase_add_test(tc, test_secctx_list_depth);
 	tcase_add_test(tc, test_reply_malformed);
 	tcase_add_test(tc, test_request_encode_guards);
+	tcase_add_test(tc, test_image_requests);
+	tcase_add_test(tc, test_image_bad_refs_paths);
+	tcase_add_test(tc, test_image_record);
+	tcase_add_test(tc, test_image_replies);
+	tcase_add_test(tc, test_image_progress_event);
 	suite_add_tcase(s, tc);
 	return s;
 }

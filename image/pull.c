@@ -1,0 +1,1047 @@
+/* pull.c - pull an image over the OCI distribution API with libcurl.
+ * See pull.h for the contract.
+ *
+ * One puller per pull_image() call owns one CURL easy handle, reset before
+ * every request so the connection is kept alive between the manifest and
+ * the blobs.  A request is a GET with:
+ *   - the bearer token (when the registry asked for one) for registry URLs;
+ *   - redirects followed (http and https only; libcurl drops our
+ *     Authorization header when a redirect leaves the registry's host);
+ *   - a connect timeout and, for manifests and tokens, a whole-request
+ *     timeout; blobs may be large, so they get a stall timeout instead
+ *     (less than 1 byte/s over the timeout aborts);
+ *   - retries on 5xx, 429 and connection errors: 200, 400, 800 ms apart.
+ * Manifests and token answers are read into memory (bounded); blobs go
+ * straight into a content_writer, which hashes while writing and refuses
+ * to commit a blob whose digest or size is not the descriptor's.
+ */
+#include "pull.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#define MANIFEST_MAX (4u << 20)         /* a manifest or index, bytes */
+#define TOKEN_MAX (64u << 10)           /* a token server's answer */
+#define ERRBODY_MAX (64u << 10)         /* an error body kept for its message */
+#define DEFAULT_TIMEOUT_MS 60000L
+#define RETRIES 3                       /* after the first try */
+#define BACKOFF_MS 200L                 /* doubled each retry */
+#define MAX_REDIRS 10
+#define NAME_TOTAL_MAX 255              /* registry/repository, as docker */
+#define REF_MAX 1024
+
+static const char ACCEPT_MANIFESTS[] =
+	"application/vnd.oci.image.index.v1+json, "
+	"application/vnd.oci.image.manifest.v1+json, "
+	"application/vnd.docker.distribution.manifest.list.v2+json, "
+	"application/vnd.docker.distribution.manifest.v2+json";
+
+static const char DOCKER_HUB[] = "registry-1.docker.io";
+
+/* --- references ------------------------------------------------------------ */
+
+static int ref_error(struct cradle_err *err, const char *ref, const char *why)
+{
+	return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid reference \"%s\": %s", ref, why);
+}
+
+static bool is_alnum_lower(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool is_alnum(char c)
+{
+	return isascii((unsigned char)c) && isalnum((unsigned char)c);
+}
+
+/* One repository path component: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* */
+static bool component_valid(const char *s, size_t n)
+{
+	size_t i = 0, j;
+
+	if (n == 0 || !is_alnum_lower(s[0]))
+		return false;
+	while (i < n) {
+		if (is_alnum_lower(s[i])) {
+			i++;
+			continue;
+		}
+		j = i;
+		if (s[i] == '.') {
+			j = i + 1;
+		} else if (s[i] == '_') {
+			j = i + 1;
+			if (j < n && s[j] == '_')
+				j++;
+		} else if (s[i] == '-') {
+			while (j < n && s[j] == '-')
+				j++;
+		} else {
+			return false;
+		}
+		if (j >= n || !is_alnum_lower(s[j]))
+			return false;
+		i = j;
+	}
+	return true;
+}
+
+static const char *repository_invalid(const char *repo)
+{
+	const char *p = repo, *slash;
+	size_t n;
+
+	for (const char *q = repo; *q; q++)
+		if (*q >= 'A' && *q <= 'Z')
+			return "repository name must be lowercase";
+	for (;;) {
+		slash = strchr(p, '/');
+		n = slash ? (size_t)(slash - p) : strlen(p);
+		if (!component_valid(p, n))
+			return "invalid repository name";
+		if (!slash)
+			return NULL;
+		p = slash + 1;
+	}
+}
+
+/* host[:port], host a DNS name or IPv4 address, or [IPv6][:port]. */
+static const char *registry_invalid(const char *reg)
+{
+	const char *p = reg, *port = NULL;
+
+	if (*p == '[') {
+		const char *close = strchr(p, ']');
+		if (!close || close == p + 1)
+			return "invalid registry host";
+		for (const char *q = p + 1; q < close; q++)
+			if (!isxdigit((unsigned char)*q) && *q != ':' && *q != '.')
+				return "invalid registry host";
+		p = close + 1;
+		if (*p == ':')
+			port = p + 1;
+		else if (*p)
+			return "invalid registry host";
+	} else {
+		/* labels: [A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])? joined by '.' */
+		for (;;) {
+			const char *start = p;
+			if (!is_alnum(*p))
+				return "invalid registry host";
+			while (is_alnum(*p) || *p == '-')
+				p++;
+			if (p[-1] == '-' || p - start > 63)
+				return "invalid registry host";
+			if (*p == '.') {
+				p++;
+				continue;
+			}
+			break;
+		}
+		if (*p == ':')
+			port = p + 1;
+		else if (*p)
+			return "invalid registry host";
+	}
+	if (port) {
+		long v = 0;
+		size_t n = 0;
+		for (; port[n]; n++) {
+			if (port[n] < '0' || port[n] > '9' || n >= 5)
+				return "invalid registry port";
+			v = v * 10 + (port[n] - '0');
+		}
+		if (n == 0 || v < 1 || v > 65535)
+			return "invalid registry port";
+	}
+	return NULL;
+}
+
+/* [A-Za-z0-9_][A-Za-z0-9_.-]{0,126}: docker allows 128, struct image_ref
+ * holds 127 */
+static bool tag_valid(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n == 0 || n >= sizeof(((struct image_ref *)0)->tag) || !(is_alnum(t[0]) || t[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!(is_alnum(t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-'))
+			return false;
+	return true;
+}
+
+static bool sha256_digest_valid(const char *d)
+{
+	if (strncmp(d, "sha256:", 7) != 0 || strlen(d) != DIGEST_LEN)
+		return false;
+	for (const char *p = d + 7; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+int image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *err)
+{
+	char name[REF_MAX];
+	const char *at, *why;
+	char *slash, *colon, *rest;
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	if (ref == NULL || ref[0] == '\0')
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid reference \"\": empty");
+	len = strlen(ref);
+	if (len >= REF_MAX)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "invalid reference \"%.64s...\": longer than %d bytes", ref,
+		                      REF_MAX - 1);
+	for (const char *p = ref; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return ref_error(err, ref, "contains a space, control or non-ASCII character");
+
+	/* name[:tag][@digest] */
+	at = strchr(ref, '@');
+	if (at) {
+		if (strchr(at + 1, '@'))
+			return ref_error(err, ref, "more than one '@'");
+		if (strncmp(at + 1, "sha256:", 7) != 0 && strchr(at + 1, ':'))
+			return ref_error(err, ref, "unsupported digest algorithm (only sha256)");
+		if (!sha256_digest_valid(at + 1))
+			return ref_error(err, ref, "invalid digest (want sha256: and 64 lower-case hex digits)");
+		memcpy(out->digest, at + 1, DIGEST_LEN + 1);
+		len = (size_t)(at - ref);
+	}
+	memcpy(name, ref, len);
+	name[len] = '\0';
+	if (len == 0)
+		return ref_error(err, ref, "no repository name");
+
+	/* a tag is after the last ':' that follows the last '/' */
+	slash = strrchr(name, '/');
+	colon = strrchr(slash ? slash : name, ':');
+	if (colon) {
+		*colon = '\0';
+		if (!tag_valid(colon + 1))
+			return ref_error(err, ref, "invalid tag");
+		memcpy(out->tag, colon + 1, strlen(colon + 1) + 1);
+	}
+
+	/* the first component is a registry when it looks like a host, as
+	 * docker decides: a '.', a ':', "localhost", or upper case */
+	slash = strchr(name, '/');
+	rest = name;
+	if (slash) {
+		bool host = false;
+		*slash = '\0';
+		host = strchr(name, '.') || strchr(name, ':') || strcmp(name, "localhost") == 0;
+		for (const char *p = name; *p && !host; p++)
+			host = *p >= 'A' && *p <= 'Z';
+		if (host) {
+			if (strlen(name) >= sizeof(out->registry))
+				return ref_error(err, ref, "registry name too long");
+			if ((why = registry_invalid(name)) != NULL)
+				return ref_error(err, ref, why);
+			snprintf(out->registry, sizeof(out->registry), "%s", name);
+			rest = slash + 1;
+		} else {
+			*slash = '/';
+		}
+	}
+	if (out->registry[0] == '\0' || strcmp(out->registry, "docker.io") == 0 ||
+	    strcmp(out->registry, "index.docker.io") == 0)
+		snprintf(out->registry, sizeof(out->registry), "%s", DOCKER_HUB);
+	if (rest[0] == '\0')
+		return ref_error(err, ref, "no repository name");
+	if ((why = repository_invalid(rest)) != NULL)
+		return ref_error(err, ref, why);
+	if (strcmp(out->registry, DOCKER_HUB) == 0 && !strchr(rest, '/')) {
+		if (strlen(rest) + 8 >= sizeof(out->repository))
+			return ref_error(err, ref, "repository name too long");
+		snprintf(out->repository, sizeof(out->repository), "library/%s", rest);
+	} else {
+		if (strlen(rest) >= sizeof(out->repository))
+			return ref_error(err, ref, "repository name too long");
+		snprintf(out->repository, sizeof(out->repository), "%s", rest);
+	}
+	if (strlen(out->registry) + 1 + strlen(out->repository) > NAME_TOTAL_MAX)
+		return ref_error(err, ref, "name too long (registry/repository over 255 characters)");
+	if (out->tag[0] == '\0' && out->digest[0] == '\0')
+		snprintf(out->tag, sizeof(out->tag), "latest");
+	return 0;
+}
+
+void image_ref_format(const struct image_ref *r, char *buf, size_t len)
+{
+	if (len == 0)
+		return;
+	snprintf(buf, len, "%s/%s%s%s%s%s", r->registry, r->repository, r->tag[0] ? ":" : "", r->tag,
+	         r->digest[0] ? "@" : "", r->digest);
+}
+
+/* --- WWW-Authenticate ------------------------------------------------------- */
+
+struct challenge {
+	char scheme[32];
+	char realm[1024];
+	char service[256];
+	char scope[512];
+};
+
+/* Parse one challenge: scheme, then key=value or key="quoted \" value"
+ * pairs separated by commas.  Stops at a second scheme.  -1 when
+ * malformed or a value does not fit. */
+static int parse_challenge(const char *h, struct challenge *c)
+{
+	const char *p = h;
+	size_t n;
+
+	memset(c, 0, sizeof(*c));
+	while (*p == ' ' || *p == '\t')
+		p++;
+	for (n = 0; *p && *p != ' ' && *p != '\t'; p++) {
+		if (n + 1 >= sizeof(c->scheme))
+			return -1;
+		c->scheme[n++] = *p;
+	}
+	if (n == 0)
+		return -1;
+	for (;;) {
+		char key[32], val[1024];
+		size_t k = 0, v = 0;
+
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			return 0;
+		while (*p && *p != '=' && *p != ' ' && *p != ',' && *p != '\t') {
+			if (k + 1 >= sizeof(key))
+				return -1;
+			key[k++] = *p++;
+		}
+		key[k] = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '=')
+			return 0;      /* a token68 or the next challenge's scheme */
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '"') {
+			p++;
+			while (*p && *p != '"') {
+				if (*p == '\\' && p[1])
+					p++;
+				if (v + 1 >= sizeof(val))
+					return -1;
+				val[v++] = *p++;
+			}
+			if (*p != '"')
+				return -1;
+			p++;
+		} else {
+			while (*p && *p != ',' && *p != ' ' && *p != '\t') {
+				if (v + 1 >= sizeof(val))
+					return -1;
+				val[v++] = *p++;
+			}
+		}
+		val[v] = '\0';
+		if (strcasecmp(key, "realm") == 0) {
+			if (v >= sizeof(c->realm))
+				return -1;
+			memcpy(c->realm, val, v + 1);
+		} else if (strcasecmp(key, "service") == 0) {
+			if (v >= sizeof(c->service))
+				return -1;
+			memcpy(c->service, val, v + 1);
+		} else if (strcasecmp(key, "scope") == 0) {
+			if (v >= sizeof(c->scope))
+				return -1;
+			memcpy(c->scope, val, v + 1);
+		}
+	}
+}
+
+/* --- the puller ------------------------------------------------------------- */
+
+struct puller {
+	struct content *c;
+	const struct pull_opts *opts;
+	const char *ref;                 /* as given, for messages */
+	struct image_ref ir;
+	char base[300];                  /* scheme://registry */
+	long timeout_ms;
+	CURL *h;
+	char errbuf[CURL_ERROR_SIZE];
+	char *auth_header;               /* "Authorization: Bearer ..." or NULL */
+	uint64_t done;
+	int64_t total;
+};
+
+/* One response being received. */
+struct xfer {
+	struct puller *p;
+	/* memory sink: the wanted body (2xx, up to max) or an error body */
+	char *buf;
+	size_t len, cap, max;
+	bool too_big;
+	/* blob sink for 2xx answers, when set */
+	struct content_writer *w;
+	bool wfailed;
+	struct cradle_err werr;
+	/* headers of the last response (reset at each status line) */
+	char ctype[160];
+	char dcd[DIGEST_LEN + 1];
+	char www[1536];
+};
+
+static void xfer_reset(struct xfer *x)
+{
+	x->len = 0;
+	x->too_big = false;
+	x->wfailed = false;
+	x->ctype[0] = x->dcd[0] = x->www[0] = '\0';
+}
+
+static void progress(struct puller *p)
+{
+	if (p->opts && p->opts->progress)
+		p->opts->progress(p->opts->progress_arg, p->done, p->total);
+}
+
+/* Copy a header's value (trimmed, at most dst_len - 1 bytes) when the
+ * line is "name: value". */
+static bool header_value(const char *line, size_t n, const char *name, char *dst, size_t dst_len)
+{
+	size_t nl = strlen(name), i, end;
+
+	if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+		return false;
+	i = nl + 1;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	end = n;
+	while (end > i && (line[end - 1] == '\r' || line[end - 1] == '\n' || line[end - 1] == ' ' ||
+	                   line[end - 1] == '\t'))
+		end--;
+	if (end - i >= dst_len)
+		end = i + dst_len - 1;
+	memcpy(dst, line + i, end - i);
+	dst[end - i] = '\0';
+	return true;
+}
+
+static size_t on_header(char *data, size_t size, size_t nitems, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nitems;
+	char tmp[sizeof(x->www)];
+
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		/* a new response (after a redirect or a 100): forget the last */
+		x->len = 0;
+		x->ctype[0] = x->dcd[0] = x->www[0] = '\0';
+		return n;
+	}
+	if (header_value(data, n, "Content-Type", x->ctype, sizeof(x->ctype))) {
+		char *semi = strchr(x->ctype, ';');
+		if (semi) {
+			*semi = '\0';
+			while (semi > x->ctype && (semi[-1] == ' ' || semi[-1] == '\t'))
+				*--semi = '\0';
+		}
+	} else if (header_value(data, n, "Docker-Content-Digest", x->dcd, sizeof(x->dcd))) {
+		/* kept as is; checked where it is used */
+	} else if (header_value(data, n, "WWW-Authenticate", tmp, sizeof(tmp))) {
+		/* keep the first Bearer challenge, else the first one */
+		if (x->www[0] == '\0' || (strncasecmp(x->www, "Bearer ", 7) != 0 &&
+		                          strncasecmp(tmp, "Bearer ", 7) == 0))
+			memcpy(x->www, tmp, sizeof(tmp));
+	}
+	return n;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer *x = arg;
+	size_t n = size * nmemb;
+	long code = 0;
+	bool ok;
+
+	curl_easy_getinfo(x->p->h, CURLINFO_RESPONSE_CODE, &code);
+	ok = code >= 200 && code < 300;
+	if (ok && x->w) {
+		if (content_writer_write(x->w, data, n, &x->werr) < 0) {
+			x->wfailed = true;
+			return 0;
+		}
+		x->p->done += n;
+		progress(x->p);
+		return n;
+	}
+	if (!ok) {
+		/* an error body: keep its head for the message, drop the rest */
+		if (x->len + n > ERRBODY_MAX)
+			n = x->len < ERRBODY_MAX ? ERRBODY_MAX - x->len : 0;
+		if (n == 0)
+			return size * nmemb;
+	} else if (x->len + n > x->max) {
+		x->too_big = true;
+		return 0;
+	}
+	if (x->len + n + 1 > x->cap) {
+		size_t cap = x->cap ? x->cap : 16384;
+		char *nb;
+		while (cap < x->len + n + 1)
+			cap *= 2;
+		nb = realloc(x->buf, cap);
+		if (!nb)
+			return 0;
+		x->buf = nb;
+		x->cap = cap;
+	}
+	memcpy(x->buf + x->len, data, n);
+	x->len += n;
+	x->buf[x->len] = '\0';
+	return size * nmemb;
+}
+
+static bool retryable_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Set up the handle for one GET.  blob: stall timeout instead of a whole
+ * request timeout.  registry: send the bearer token. */
+static int setup(struct puller *p, const char *url, const char *accept, bool blob, bool registry,
+                 struct xfer *x, struct curl_slist **hdrs, struct cradle_err *err)
+{
+	CURL *h = p->h;
+	struct curl_slist *l = NULL, *t;
+	char acc[sizeof(ACCEPT_MANIFESTS) + 16];
+
+	curl_easy_reset(h);
+	*hdrs = NULL;
+	if (accept) {
+		snprintf(acc, sizeof(acc), "Accept: %s", accept);
+		if (!(t = curl_slist_append(l, acc)))
+			goto nomem;
+		l = t;
+	}
+	if (registry && p->auth_header) {
+		if (!(t = curl_slist_append(l, p->auth_header)))
+			goto nomem;
+		l = t;
+	}
+	*hdrs = l;
+	p->errbuf[0] = '\0';
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, p->errbuf);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "cradle/1");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)MAX_REDIRS);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms);
+	if (blob) {
+		long secs = p->timeout_ms / 1000;
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, secs > 0 ? secs : 1L);
+	} else {
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, p->timeout_ms);
+	}
+	if (p->opts && p->opts->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, p->opts->ca_file);
+	if (l)
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	return 0;
+nomem:
+	curl_slist_free_all(l);
+	return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "pull %s: out of memory", p->ref);
+}
+
+static int fetch_token(struct puller *p, const char *www, struct cradle_err *err);
+
+/* A GET with retries and (registry) bearer auth.  blob_digest set: the 2xx
+ * body streams into a content writer for that digest and size, committed
+ * here.  Returns 0 with *status set when an answer arrived (x holds the
+ * body of a non-blob or error answer), negative with err set otherwise. */
+static int fetch(struct puller *p, const char *url, const char *accept, bool registry,
+                 size_t max, const char *blob_digest, int64_t blob_size, const char *what,
+                 struct xfer *x, long *status, struct cradle_err *err)
+{
+	int attempt = 0;
+	bool reauthed = false;
+
+	x->p = p;
+	x->max = max;
+	for (;;) {
+		struct curl_slist *hdrs = NULL;
+		uint64_t done0 = p->done;
+		CURLcode rc;
+		bool blob_ok;
+
+		xfer_reset(x);
+		x->w = NULL;
+		if (blob_digest &&
+		    content_writer_open(p->c, blob_digest, blob_size, &x->w, err) < 0) {
+			cradle_err_wrap(err, "pull %s: %s %s", p->ref, what, blob_digest);
+			return -1;
+		}
+		if (setup(p, url, accept, blob_digest != NULL, registry, x, &hdrs, err) < 0) {
+			content_writer_abort(x->w);
+			x->w = NULL;
+			return -1;
+		}
+		rc = curl_easy_perform(p->h);
+		curl_slist_free_all(hdrs);
+		*status = 0;
+		curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, status);
+		blob_ok = rc == CURLE_OK && *status >= 200 && *status < 300 && x->w;
+		if (!blob_ok) {
+			content_writer_abort(x->w);
+			x->w = NULL;
+		}
+		if (x->wfailed) {
+			*err = x->werr;
+			cradle_err_wrap(err, "pull %s: %s %s", p->ref, what, blob_digest);
+			return -1;
+		}
+		if (x->too_big)
+			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			                      "pull %s: %s from %s larger than %zu bytes", p->ref, what,
+			                      url, max);
+		if (rc != CURLE_OK) {
+			if (retryable_curl(rc) && attempt < RETRIES) {
+				p->done = done0;
+				sleep_ms(BACKOFF_MS << attempt++);
+				continue;
+			}
+			return cradle_err_set(err, CRADLE_UNAVAILABLE, "pull %s: GET %s: %s%s%s%s", p->ref,
+			                      url, curl_easy_strerror(rc), p->errbuf[0] ? " (" : "",
+			                      p->errbuf, p->errbuf[0] ? ")" : "");
+		}
+		if (*status == 401 && registry && !reauthed && x->www[0]) {
+			struct challenge ch;
+			int r;
+			if (parse_challenge(x->www, &ch) == 0 && strcasecmp(ch.scheme, "Bearer") == 0) {
+				reauthed = true;
+				p->done = done0;
+				r = fetch_token(p, x->www, err);
+				if (r < 0)
+					return r;
+				continue;
+			}
+		}
+		if ((*status >= 500 || *status == 429) && attempt < RETRIES) {
+			p->done = done0;
+			sleep_ms(BACKOFF_MS << attempt++);
+			continue;
+		}
+		if (blob_ok) {
+			char got[DIGEST_LEN + 1];
+			struct content_writer *w = x->w;
+			x->w = NULL;
+			if (content_writer_commit(w, got, err) < 0) {
+				cradle_err_wrap(err, "pull %s: %s %s", p->ref, what, blob_digest);
+				return -1;
+			}
+		}
+		return 0;
+	}
+}
+
+/* Registry error body {"errors":[{"code","message"}]}: the first one. */
+static void registry_error(const struct xfer *x, char *code, size_t code_len, char *msg,
+                           size_t msg_len)
+{
+	json_object *root, *errs, *e, *v;
+
+	code[0] = msg[0] = '\0';
+	if (!x->buf || x->len == 0)
+		return;
+	root = json_tokener_parse(x->buf);
+	if (!root)
+		return;
+	if (json_object_object_get_ex(root, "errors", &errs) &&
+	    json_object_is_type(errs, json_type_array) && json_object_array_length(errs) > 0) {
+		e = json_object_array_get_idx(errs, 0);
+		if (json_object_object_get_ex(e, "code", &v) && json_object_is_type(v, json_type_string))
+			snprintf(code, code_len, "%s", json_object_get_string(v));
+		if (json_object_object_get_ex(e, "message", &v) &&
+		    json_object_is_type(v, json_type_string))
+			snprintf(msg, msg_len, "%s", json_object_get_string(v));
+	}
+	json_object_put(root);
+}
+
+/* Turn a non-2xx answer into an error naming the reference. */
+static int http_error(struct puller *p, long status, const struct xfer *x, const char *what,
+                      const char *obj, const char *url, struct cradle_err *err)
+{
+	char code[64], msg[256];
+	bool manifest = strcmp(what, "manifest") == 0;
+
+	registry_error(x, code, sizeof(code), msg, sizeof(msg));
+	if (status == 401 || strcmp(code, "UNAUTHORIZED") == 0)
+		return cradle_err_set(err, CRADLE_PERMISSION_DENIED, "pull %s: unauthorized%s%s",
+		                      p->ref, msg[0] ? ": " : "", msg);
+	if (status == 403 || strcmp(code, "DENIED") == 0)
+		return cradle_err_set(err, CRADLE_PERMISSION_DENIED, "pull %s: denied%s%s", p->ref,
+		                      msg[0] ? ": " : "", msg);
+	if (manifest && (status == 404 || strcmp(code, "MANIFEST_UNKNOWN") == 0 ||
+	                 strcmp(code, "NAME_UNKNOWN") == 0)) {
+		bool extra = msg[0] && strcmp(msg, "manifest unknown") != 0;
+		return cradle_err_set(err, CRADLE_NOT_FOUND, "pull %s: manifest unknown%s%s", p->ref,
+		                      extra ? ": " : "", extra ? msg : "");
+	}
+	if (status == 404 || strcmp(code, "BLOB_UNKNOWN") == 0)
+		return cradle_err_set(err, CRADLE_NOT_FOUND, "pull %s: %s %s: %s", p->ref, what, obj,
+		                      strcmp(code, "NAME_UNKNOWN") == 0 ? "name unknown" : "blob unknown");
+	if (status == 429 || strcmp(code, "TOOMANYREQUESTS") == 0)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
+		                      "pull %s: too many requests (HTTP %ld from %s)", p->ref, status, url);
+	return cradle_err_set(err, status >= 500 ? CRADLE_UNAVAILABLE : CRADLE_INVALID_ARGUMENT,
+	                      "pull %s: %s %s: HTTP %ld from %s%s%s%s%s", p->ref, what, obj, status,
+	                      url, code[0] ? ": " : "", code, msg[0] ? ": " : "", msg);
+}
+
+/* Anonymous token from the challenge's realm; sets p->auth_header. */
+static int fetch_token(struct puller *p, const char *www, struct cradle_err *err)
+{
+	struct challenge ch;
+	struct xfer x = { 0 };
+	char scope[600], *url = NULL, *esc_service = NULL, *esc_scope = NULL;
+	json_object *root = NULL, *tok;
+	const char *token = NULL;
+	long status = 0;
+	size_t ulen;
+	int rc = -1;
+
+	if (parse_challenge(www, &ch) < 0 || ch.realm[0] == '\0')
+		return cradle_err_set(err, CRADLE_PERMISSION_DENIED,
+		                      "pull %s: unauthorized: malformed challenge \"%s\"", p->ref, www);
+	if (strncasecmp(ch.realm, "http://", 7) != 0 && strncasecmp(ch.realm, "https://", 8) != 0)
+		return cradle_err_set(err, CRADLE_PERMISSION_DENIED,
+		                      "pull %s: unauthorized: token realm \"%s\" is not an http(s) URL",
+		                      p->ref, ch.realm);
+	if (ch.scope[0])
+		snprintf(scope, sizeof(scope), "%s", ch.scope);
+	else
+		snprintf(scope, sizeof(scope), "repository:%s:pull", p->ir.repository);
+	esc_service = curl_easy_escape(p->h, ch.service, 0);
+	esc_scope = curl_easy_escape(p->h, scope, 0);
+	if (!esc_service || !esc_scope)
+		goto nomem;
+	ulen = strlen(ch.realm) + strlen(esc_service) + strlen(esc_scope) + 32;
+	if (!(url = malloc(ulen)))
+		goto nomem;
+	snprintf(url, ulen, "%s%c%s%s%sscope=%s", ch.realm, strchr(ch.realm, '?') ? '&' : '?',
+	         ch.service[0] ? "service=" : "", ch.service[0] ? esc_service : "",
+	         ch.service[0] ? "&" : "", esc_scope);
+	if (fetch(p, url, "application/json", false, TOKEN_MAX, NULL, -1, "token", &x, &status,
+	          err) < 0)
+		goto out;
+	if (status != 200) {
+		cradle_err_set(err, CRADLE_PERMISSION_DENIED,
+		               "pull %s: unauthorized: token server %s answered HTTP %ld", p->ref,
+		               ch.realm, status);
+		goto out;
+	}
+	root = x.buf ? json_tokener_parse(x.buf) : NULL;
+	if (root && json_object_object_get_ex(root, "token", &tok) &&
+	    json_object_is_type(tok, json_type_string) && json_object_get_string_len(tok) > 0)
+		token = json_object_get_string(tok);
+	else if (root && json_object_object_get_ex(root, "access_token", &tok) &&
+	         json_object_is_type(tok, json_type_string) && json_object_get_string_len(tok) > 0)
+		token = json_object_get_string(tok);
+	if (!token) {
+		cradle_err_set(err, CRADLE_PERMISSION_DENIED,
+		               "pull %s: unauthorized: no token in the answer of %s", p->ref, ch.realm);
+		goto out;
+	}
+	for (const char *q = token; *q; q++) {
+		if ((unsigned char)*q <= ' ' || (unsigned char)*q >= 0x7f) {
+			cradle_err_set(err, CRADLE_PERMISSION_DENIED,
+			               "pull %s: unauthorized: malformed token from %s", p->ref, ch.realm);
+			goto out;
+		}
+	}
+	free(p->auth_header);
+	if (asprintf(&p->auth_header, "Authorization: Bearer %s", token) < 0) {
+		p->auth_header = NULL;
+		goto nomem;
+	}
+	rc = 0;
+	goto out;
+nomem:
+	cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "pull %s: out of memory", p->ref);
+out:
+	json_object_put(root);
+	free(x.buf);
+	free(url);
+	curl_free(esc_service);
+	curl_free(esc_scope);
+	return rc;
+}
+
+/* --- manifests and blobs ---------------------------------------------------- */
+
+static void sha256_hex(const void *data, size_t len, char out[DIGEST_LEN + 1])
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+
+	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+	memcpy(out, "sha256:", 7);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+}
+
+/* GET a manifest (tag or digest) into x.  expected (may be NULL): the
+ * bytes must hash to it. */
+static int get_manifest(struct puller *p, const char *reference, const char *expected,
+                        struct xfer *x, struct cradle_err *err)
+{
+	char url[1024], got[DIGEST_LEN + 1];
+	long status;
+
+	snprintf(url, sizeof(url), "%s/v2/%s/manifests/%s", p->base, p->ir.repository, reference);
+	if (fetch(p, url, ACCEPT_MANIFESTS, true, MANIFEST_MAX, NULL, -1, "manifest", x, &status,
+	          err) < 0)
+		return -1;
+	if (status < 200 || status >= 300)
+		return http_error(p, status, x, "manifest", reference, url, err);
+	if (!x->buf || x->len == 0)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "pull %s: empty manifest from %s",
+		                      p->ref, url);
+	if (expected) {
+		sha256_hex(x->buf, x->len, got);
+		if (strcmp(got, expected) != 0)
+			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			                      "pull %s: manifest %s: digest mismatch: expected %s, got %s",
+			                      p->ref, reference, expected, got);
+	}
+	return 0;
+}
+
+static int get_blob(struct puller *p, const char *what, const char *digest, int64_t size,
+                    struct cradle_err *err)
+{
+	char url[1024];
+	struct xfer x = { 0 };
+	long status = 0;
+	int rc;
+
+	if (!sha256_digest_valid(digest))
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "pull %s: %s: invalid digest \"%s\"",
+		                      p->ref, what, digest);
+	if (content_has(p->c, digest)) {
+		if (size > 0)
+			p->done += (uint64_t)size;
+		progress(p);
+		return 0;
+	}
+	snprintf(url, sizeof(url), "%s/v2/%s/blobs/%s", p->base, p->ir.repository, digest);
+	rc = fetch(p, url, NULL, true, 0, digest, size, what, &x, &status, err);
+	if (rc == 0 && (status < 200 || status >= 300))
+		rc = http_error(p, status, &x, what, digest, url, err);
+	free(x.buf);
+	return rc < 0 ? -1 : 0;
+}
+
+/* manifest.config.size, -1 when absent */
+static int64_t config_size(const char *json)
+{
+	json_object *root, *cfg, *sz;
+	int64_t size = -1;
+
+	root = json_tokener_parse(json);
+	if (root && json_object_object_get_ex(root, "config", &cfg) &&
+	    json_object_object_get_ex(cfg, "size", &sz) && json_object_is_type(sz, json_type_int))
+		size = json_object_get_int64(sz);
+	json_object_put(root);
+	return size;
+}
+
+static bool host_insecure(const char *registry, const char *list)
+{
+	const char *p = list;
+
+	if (!list)
+		return false;
+	while (*p) {
+		const char *end = strchr(p, ','), *s = p, *e;
+		size_t n;
+		if (!end)
+			end = p + strlen(p);
+		e = end;
+		while (s < e && (*s == ' ' || *s == '\t'))
+			s++;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		n = (size_t)(e - s);
+		if (n > 0) {
+			/* "host:port" matches exactly; "host" matches any port */
+			if (strlen(registry) == n && strncasecmp(registry, s, n) == 0)
+				return true;
+			if (!memchr(s, ':', n) && strncasecmp(registry, s, n) == 0 && registry[n] == ':')
+				return true;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int pull_image(struct content *c, const char *ref, const struct pull_opts *opts,
+               struct oci_image *out, struct cradle_err *err)
+{
+	struct puller p = { 0 };
+	struct xfer x = { 0 };
+	char digest[DIGEST_LEN + 1], picked[DIGEST_LEN + 1];
+	const char *expected = NULL;
+	int64_t cfg_size;
+	size_t i;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (image_ref_parse(ref, &p.ir, err) < 0)
+		return -1;
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return cradle_err_set(err, CRADLE_INTERNAL, "pull %s: curl_global_init: %s", ref,
+		                      curl_easy_strerror(curl_init_rc));
+	p.c = c;
+	p.opts = opts;
+	p.ref = ref;
+	p.total = -1;
+	p.timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+	snprintf(p.base, sizeof(p.base), "%s://%s",
+	         host_insecure(p.ir.registry, opts ? opts->insecure : NULL) ? "http" : "https",
+	         p.ir.registry);
+	if (!(p.h = curl_easy_init()))
+		return cradle_err_set(err, CRADLE_INTERNAL, "pull %s: curl_easy_init failed", ref);
+
+	/* the manifest named by the reference; an index picks this platform */
+	if (p.ir.digest[0])
+		expected = p.ir.digest;
+	if (get_manifest(&p, p.ir.digest[0] ? p.ir.digest : p.ir.tag, expected, &x, err) < 0)
+		goto out;
+	if (oci_is_index(x.ctype, x.buf, x.len)) {
+		struct oci_descriptor d;
+		if (oci_pick_platform(x.buf, x.len, &d, err) < 0) {
+			cradle_err_wrap(err, "pull %s", ref);
+			goto out;
+		}
+		if (!sha256_digest_valid(d.digest)) {
+			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			               "pull %s: index names an invalid digest \"%s\"", ref, d.digest);
+			goto out;
+		}
+		memcpy(picked, d.digest, sizeof(picked));
+		expected = picked;
+		if (get_manifest(&p, picked, expected, &x, err) < 0)
+			goto out;
+		if (d.size > 0 && (size_t)d.size != x.len) {
+			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			               "pull %s: manifest %s: size mismatch: expected %lld, got %zu", ref,
+			               picked, (long long)d.size, x.len);
+			goto out;
+		}
+		if (oci_is_index(x.ctype, x.buf, x.len)) {
+			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			               "pull %s: manifest %s is an index inside an index", ref, picked);
+			goto out;
+		}
+	} else if (!expected && sha256_digest_valid(x.dcd)) {
+		expected = x.dcd;       /* the registry's Docker-Content-Digest */
+	}
+	if (oci_parse_manifest(x.buf, x.len, out, err) < 0) {
+		cradle_err_wrap(err, "pull %s: manifest", ref);
+		goto out;
+	}
+	if (content_put(c, x.buf, x.len, expected, digest, err) < 0) {
+		cradle_err_wrap(err, "pull %s: manifest", ref);
+		goto out;
+	}
+	memcpy(out->manifest_digest, digest, sizeof(digest));
+
+	/* then the config and the layers, streamed and verified */
+	cfg_size = config_size(x.buf);
+	p.total = (int64_t)x.len + (cfg_size > 0 ? cfg_size : 0);
+	for (i = 0; i < out->n_layers; i++)
+		if (out->layers[i].size > 0)
+			p.total += out->layers[i].size;
+	p.done = x.len;
+	progress(&p);
+	if (get_blob(&p, "config", out->config_digest, cfg_size, err) < 0)
+		goto out;
+	for (i = 0; i < out->n_layers; i++)
+		if (get_blob(&p, "layer", out->layers[i].digest, out->layers[i].size, err) < 0)
+			goto out;
+	out->size = p.total;
+	p.done = (uint64_t)p.total;
+	progress(&p);
+	rc = 0;
+out:
+	if (rc < 0) {
+		oci_image_fini(out);
+		memset(out, 0, sizeof(*out));
+	}
+	free(x.buf);
+	free(p.auth_header);
+	curl_easy_cleanup(p.h);
+	return rc;
+}

@@ -1,0 +1,47 @@
+/* pull.h - pull an image over the OCI distribution API with libcurl.
+ *
+ * References: [registry[:port]/]repository[:tag][@sha256:...]; docker.io
+ * defaults as docker does (library/ prefix, registry-1.docker.io).  Tag or
+ * digest; manifest lists and OCI indexes resolve to linux/<arch>.
+ * Anonymous bearer-token auth from the WWW-Authenticate challenge.  Blobs
+ * are streamed into the content store and verified while streaming.
+ * HTTPS with a configured CA file, plain HTTP for hosts listed as
+ * insecure.  Redirects followed (blob storage), 5xx and connection errors
+ * retried with back-off (3 tries: 200 ms, 400 ms, 800 ms), clear errors for
+ * 401 ("unauthorized"), 404 and MANIFEST_UNKNOWN ("manifest unknown").
+ */
+#ifndef CRADLE_PULL_H
+#define CRADLE_PULL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../proto/err.h"
+#include "content.h"
+#include "oci.h"
+
+struct pull_opts {
+	const char *ca_file;             /* NULL: the system's */
+	const char *insecure;            /* "host:port,host2" plain HTTP; NULL none */
+	long timeout_ms;                 /* per request, 0 = 60000 */
+	/* progress: bytes done / total (total < 0 unknown); may be NULL */
+	void (*progress)(void *arg, uint64_t done, int64_t total);
+	void *progress_arg;
+};
+
+struct image_ref {
+	char registry[256];              /* host[:port] */
+	char repository[256];
+	char tag[128];                   /* "" when by digest only */
+	char digest[DIGEST_LEN + 1];     /* "" when by tag */
+};
+
+int image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *err);
+/* normalised "registry/repository:tag" or "...@digest" */
+void image_ref_format(const struct image_ref *r, char *buf, size_t len);
+
+/* Pull into the content store; out gets the resolved image. */
+int pull_image(struct content *c, const char *ref, const struct pull_opts *opts,
+               struct oci_image *out, struct cradle_err *err);
+
+#endif
