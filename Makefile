@@ -12,7 +12,7 @@ V       ?= 0
 DEB_PKGS := build-essential pkg-config libnng-dev libmsgpack-dev liblmdb-dev \
             libjson-c-dev libcap-dev libselinux1-dev check libsubunit-dev \
             libinih-dev libseccomp-dev libarchive-dev libcurl4-openssl-dev libssl-dev \
-            docker-registry skopeo iproute2 procps
+            docker-registry skopeo curl iproute2 procps
 
 STD     := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

@@ -184,10 +184,13 @@ images_import(struct images *im, const char *path, const char *name, bool pinned
 }
 
 int
-images_pull(struct images *im, const char *ref, struct image_record *out, struct cradle_err *err)
+images_pull(struct images *im, const char *ref,
+            void (*progress)(void *arg, uint64_t done, int64_t total), void *arg,
+            struct image_record *out, struct cradle_err *err)
 {
 	struct oci_image img;
-	struct pull_opts opts = { .ca_file = im->ca_file, .insecure = im->insecure };
+	struct pull_opts opts = { .ca_file = im->ca_file, .insecure = im->insecure,
+	                          .progress = progress, .progress_arg = arg };
 
 	memset(&img, 0, sizeof(img));
 	if (pull_image(im->content, ref, &opts, &img, err) < 0)
@@ -228,7 +231,7 @@ images_ensure(struct images *im, const char *ref, struct image_record *out, stru
 		}
 		en->pulling = true;
 		pthread_mutex_unlock(&im->lock);
-		int r = images_pull(im, ref, out, err);
+		int r = images_pull(im, ref, NULL, NULL, out, err);
 		pthread_mutex_lock(&im->lock);
 		en->pulling = false;
 		pthread_cond_broadcast(&im->changed);
@@ -362,6 +365,16 @@ images_unuse(struct images *im, const char *ref)
 		entry_drop_if_idle(im, en);
 	}
 	pthread_mutex_unlock(&im->lock);
+}
+
+bool
+images_in_use(struct images *im, const char *ref)
+{
+	pthread_mutex_lock(&im->lock);
+	struct entry *en = entry_of(im, ref, false);
+	bool used = en != NULL && en->uses > 0;
+	pthread_mutex_unlock(&im->lock);
+	return used;
 }
 
 void

@@ -47,7 +47,12 @@ void images_close(struct images *im);
 
 int images_get(struct images *im, const char *ref, struct image_record *out, struct cradle_err *err);
 int images_ensure(struct images *im, const char *ref, struct image_record *out, struct cradle_err *err);
-int images_pull(struct images *im, const char *ref, struct image_record *out, struct cradle_err *err);
+/* progress may be NULL; it is called from the pulling thread. */
+int images_pull(struct images *im, const char *ref,
+                void (*progress)(void *arg, uint64_t done, int64_t total), void *arg,
+                struct image_record *out, struct cradle_err *err);
+/* Some sandbox uses the image (images_use without images_unuse). */
+bool images_in_use(struct images *im, const char *ref);
 int images_import(struct images *im, const char *path, const char *name, bool pinned,
                   struct image_record *out, struct cradle_err *err);
 int images_use(struct images *im, const char *ref, struct image_rootfs *out, struct cradle_err *err);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../server/daemon.h"
+#include "../server/events.h"
 #include "../server/log.h"
 #include "../server/store.h"
 #include "../server/table.h"
@@ -303,6 +304,101 @@ op_list(struct daemon *d, const struct proto_request *req, struct proto_reply *r
 }
 
 static int
+image_to_proto(struct daemon *d, const struct image_record *r, struct proto_image *out)
+{
+	memset(out, 0, sizeof(*out));
+	if ((out->ref = strdup(r->ref)) == NULL)
+		return -1;
+	snprintf(out->manifest_digest, sizeof(out->manifest_digest), "%s", r->manifest_digest);
+	snprintf(out->config_digest, sizeof(out->config_digest), "%s", r->config_digest);
+	for (size_t i = 0; i < r->n_layers; i++)
+		if (proto_strs_add(&out->layers, r->layers[i]) < 0)
+			return -1;
+	for (size_t i = 0; i < r->labels.n; i++)
+		if (proto_kvs_add(&out->labels, r->labels.v[i].key, r->labels.v[i].value) < 0)
+			return -1;
+	out->size = r->size;
+	out->pinned = r->pinned;
+	out->created_at = r->created_at;
+	out->in_use = images_in_use(d->images, r->ref);
+	return 0;
+}
+
+struct pull_progress {
+	struct daemon *d;
+	const char *ref;
+	int64_t last_ns;
+};
+
+/* Progress events for the CLI's bar, at most ten a second per pull. */
+static void
+pull_progress(void *arg, uint64_t done, int64_t total)
+{
+	struct pull_progress *pp = arg;
+	int64_t now = now_ns();
+	bool last = total >= 0 && done >= (uint64_t)total;
+	if (!last && now - pp->last_ns < 100 * 1000 * 1000)
+		return;
+	pp->last_ns = now;
+	struct proto_event ev;
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.type, sizeof(ev.type), "%s", PROTO_EVENT_IMAGE_PROGRESS);
+	snprintf(ev.ref, sizeof(ev.ref), "%s", pp->ref);
+	ev.done = done;
+	ev.total = total;
+	events_publish(pp->d->events, &ev);
+}
+
+static int
+op_image(struct daemon *d, const struct proto_request *req, struct proto_reply *rep,
+         struct cradle_err *err)
+{
+	struct image_record rec, *all = NULL;
+	size_t n = 0;
+	int r;
+
+	memset(&rec, 0, sizeof(rec));
+	switch (req->op) {
+	case OP_IMAGE_PULL: {
+		struct pull_progress pp = { .d = d, .ref = req->ref };
+		r = images_pull(d->images, req->ref, pull_progress, &pp, &rec, err);
+		break;
+	}
+	case OP_IMAGE_STATUS:
+		r = images_get(d->images, req->ref, &rec, err);
+		break;
+	case OP_IMAGE_IMPORT:
+		r = images_import(d->images, req->path, req->ref, false, &rec, err);
+		break;
+	case OP_IMAGE_REMOVE:
+		return images_remove(d->images, req->ref, err);
+	default: /* OP_IMAGE_LIST */
+		if (images_list(d->images, &all, &n, err) < 0)
+			return -1;
+		rep->images = calloc(n + 1, sizeof(*rep->images));
+		r = rep->images == NULL ? -1 : 0;
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			r = image_to_proto(d, &all[i], &rep->images[i]);
+			rep->n_images = i + 1;
+		}
+		images_records_free(all, n);
+		if (r < 0)
+			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return 0;
+	}
+	if (r < 0)
+		return -1;
+	rep->images = calloc(1, sizeof(*rep->images));
+	r = rep->images == NULL ? -1 : image_to_proto(d, &rec, &rep->images[0]);
+	if (rep->images != NULL)
+		rep->n_images = 1;
+	image_record_fini(&rec);
+	if (r < 0)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	return 0;
+}
+
+static int
 op_dispatch(struct daemon *d, struct launch_stack *ls, struct proto_request *req,
             struct proto_reply *rep, struct cradle_err *err)
 {
@@ -332,6 +428,12 @@ op_dispatch(struct daemon *d, struct launch_stack *ls, struct proto_request *req
 		return ret;
 	case OP_LIST:
 		return op_list(d, req, rep, err);
+	case OP_IMAGE_PULL:
+	case OP_IMAGE_LIST:
+	case OP_IMAGE_STATUS:
+	case OP_IMAGE_REMOVE:
+	case OP_IMAGE_IMPORT:
+		return op_image(d, req, rep, err);
 	default:
 		break;
 	}

@@ -1,0 +1,356 @@
+/* test_images.c - images through a real cradled: the built-in image, pulls
+ * from Debian's docker-registry on 127.0.0.1 (started and stopped here),
+ * imports, one pull for concurrent starts, rmi of an image in use.
+ * Needs root, docker-registry and skopeo (make deps installs them). */
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libinteg.h"
+
+static struct it_daemon D;
+static pid_t registry = -1;
+static int port;
+static char regdir[256];
+
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s, 0);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+static int
+sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* docker-registry on 127.0.0.1:<random>, its log in regdir/registry.log;
+ * killed with the test process (PR_SET_PDEATHSIG) if teardown never runs. */
+static void
+start_registry(void)
+{
+	char path[300];
+	/* under the sweep's /tmp/cradle-it.* so a failed test leaves nothing */
+	snprintf(regdir, sizeof(regdir), "/tmp/cradle-it.registry-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(regdir));
+	port = free_port();
+	snprintf(path, sizeof(path), "%s/config.yml", regdir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s/data\n"
+	           "http:\n  addr: 127.0.0.1:%d\n", regdir, port);
+	fclose(f);
+	pid_t parent = getpid();
+	registry = fork();
+	ck_assert_int_ge(registry, 0);
+	if (registry == 0) {
+		char log[300];
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		snprintf(log, sizeof(log), "%s/registry.log", regdir);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("docker-registry", "docker-registry", "serve", path, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) {
+		if (sh("curl -sf -o /dev/null http://127.0.0.1:%d/v2/ 2>/dev/null", port) == 0)
+			return;
+		nanosleep(&(struct timespec){ .tv_nsec = 25 * 1000 * 1000 }, NULL);
+	}
+	ck_abort_msg("docker-registry did not come up on port %d", port);
+}
+
+static void
+push_pause(const char *tag)
+{
+	ck_assert_int_eq(sh("skopeo copy -q --dest-tls-verify=false oci-archive:%s docker://127.0.0.1:%d/pause:%s "
+	                    ">/dev/null 2>&1", it_bin("pause.oci.tar"), port, tag), 0);
+}
+
+static int
+count_in_log(const char *needle)
+{
+	char path[300], line[4096];
+	int n = 0;
+	snprintf(path, sizeof(path), "%s/registry.log", regdir);
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, needle) != NULL)
+			n++;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void
+teardown(void)
+{
+	it_cleanup(&D);
+	if (registry > 0) {
+		kill(registry, SIGKILL);
+		waitpid(registry, NULL, 0);
+		registry = -1;
+	}
+	if (regdir[0] != '\0') {
+		sh("rm -rf '%s'", regdir);
+		regdir[0] = '\0';
+	}
+}
+
+START_TEST(test_builtin_image_pinned_and_in_use)
+{
+	struct proto_image *v = NULL, img;
+	size_t n = 0;
+	struct cradle_err err;
+	char id[CRADLE_ID_LEN + 1];
+	struct pod_config cfg;
+	int32_t pid;
+
+	it_start(&D, NULL);
+	ck_assert_msg(cradle_image_list(D.conn, &v, &n, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(v[0].ref, "cradle.local/pause:built-in");
+	ck_assert(v[0].pinned);
+	ck_assert_uint_eq(v[0].layers.n, 1);
+	cradle_images_free(v, n);
+
+	it_pod(&cfg, "onimage", "onimage");
+	ck_assert_int_eq(cradle_sandbox_run(D.conn, &cfg, NULL, id, &pid, NULL, &err), 0);
+	pod_config_fini(&cfg);
+	/* its rootfs is the image's: /pause is there, read-only */
+	char path[512], cmd[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	FILE *f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(cmd, sizeof(cmd), f));
+	fclose(f);
+	ck_assert_str_eq(cmd, "/pause");
+	snprintf(path, sizeof(path), "/proc/%d/root/etc/passwd", pid);
+	ck_assert_int_eq(access(path, R_OK), 0);
+	/* in use: rmi refused */
+	ck_assert_int_lt(cradle_image_remove(D.conn, "cradle.local/pause:built-in", &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_FAILED_PRECONDITION);
+	ck_assert_int_eq(cradle_image_status(D.conn, "cradle.local/pause:built-in", &img, &err), 0);
+	ck_assert(img.in_use);
+	proto_image_fini(&img);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	/* no sandbox uses it any more: now it may go, blobs and snapshots too */
+	ck_assert_msg(cradle_image_remove(D.conn, "cradle.local/pause:built-in", &err) == 0, "%s", err.msg);
+	snprintf(path, sizeof(path), "%s/content/blobs/sha256", D.root);
+	ck_assert_int_eq(it_count_entries(path), 0);
+	snprintf(path, sizeof(path), "%s/snapshots/sha256", D.root);
+	ck_assert_int_eq(it_count_entries(path), 0);
+}
+END_TEST
+
+START_TEST(test_pull_by_tag_and_digest_and_errors)
+{
+	struct proto_image img, img2;
+	struct cradle_err err;
+	char ref[128], byd[256];
+
+	start_registry();
+	push_pause("t1");
+	char conf[256];
+	snprintf(conf, sizeof(conf), "[registry]\ninsecure = 127.0.0.1:%d\n", port);
+	it_start_with(&D, NULL, conf);
+	snprintf(ref, sizeof(ref), "127.0.0.1:%d/pause:t1", port);
+	ck_assert_msg(cradle_image_pull(D.conn, ref, &img, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(img.ref, ref);
+	ck_assert_uint_eq(img.layers.n, 1);
+	ck_assert(!img.pinned);
+	char blob[512];
+	snprintf(blob, sizeof(blob), "%s/content/blobs/sha256/%s", D.root, img.layers.v[0] + 7);
+	ck_assert_int_eq(access(blob, R_OK), 0);
+	/* by digest */
+	snprintf(byd, sizeof(byd), "127.0.0.1:%d/pause@%s", port, img.manifest_digest);
+	ck_assert_msg(cradle_image_pull(D.conn, byd, &img2, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(img2.manifest_digest, img.manifest_digest);
+	proto_image_fini(&img2);
+	proto_image_fini(&img);
+	/* unknown tag */
+	snprintf(ref, sizeof(ref), "127.0.0.1:%d/pause:nope", port);
+	ck_assert_int_lt(cradle_image_pull(D.conn, ref, &img, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
+	ck_assert_msg(strstr(err.msg, "manifest unknown"), "%s", err.msg);
+}
+END_TEST
+
+START_TEST(test_corrupted_blob_refused)
+{
+	struct proto_image img;
+	struct cradle_err err;
+	char ref[128];
+
+	start_registry();
+	push_pause("bad");
+	/* damage every layer-sized blob in the registry's storage */
+	ck_assert_int_eq(sh("for f in $(find %s/data -path '*/blobs/sha256/*/data' -size +10k); do "
+	                    "printf 'XXXXXXXX' | dd of=$f bs=1 seek=100 conv=notrunc 2>/dev/null; done", regdir), 0);
+	/* not the built-in image: its layer would already be in the store */
+	char conf[512];
+	snprintf(conf, sizeof(conf), "[sandbox]\nimage = 127.0.0.1:%d/pause:bad\ncgroup_root = " IT_CGROUP_ROOT
+	         "\n[registry]\ninsecure = 127.0.0.1:%d\n", port, port);
+	it_start_with(&D, NULL, conf);
+	snprintf(ref, sizeof(ref), "127.0.0.1:%d/pause:bad", port);
+	ck_assert_int_lt(cradle_image_pull(D.conn, ref, &img, &err), 0);
+	ck_assert_msg(strstr(err.msg, "mismatch"), "%s", err.msg);
+	/* not recorded */
+	ck_assert_int_lt(cradle_image_status(D.conn, ref, &img, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
+}
+END_TEST
+
+#define N_CONCURRENT 20
+
+struct conc {
+	char id[N_CONCURRENT][CRADLE_ID_LEN + 1];
+	char err[N_CONCURRENT][CRADLE_ERR_MSG_MAX];
+	int next;
+	pthread_mutex_t lock;
+};
+
+static void *
+conc_run(void *arg)
+{
+	struct conc *c = arg;
+	pthread_mutex_lock(&c->lock);
+	int i = c->next++;
+	pthread_mutex_unlock(&c->lock);
+	struct pod_config cfg;
+	struct cradle_err err = { 0 };
+	char name[32];
+	int32_t pid;
+	snprintf(name, sizeof(name), "conc-%d", i);
+	it_pod(&cfg, name, name);
+	if (cradle_sandbox_run(D.conn, &cfg, NULL, c->id[i], &pid, NULL, &err) < 0)
+		snprintf(c->err[i], sizeof(c->err[i]), "%s", err.msg);
+	pod_config_fini(&cfg);
+	return NULL;
+}
+
+START_TEST(test_missing_image_pulled_once_for_20_starts)
+{
+	struct conc *c = calloc(1, sizeof(*c));
+	pthread_t t[N_CONCURRENT];
+	struct cradle_err err;
+	char conf[512];
+
+	pthread_mutex_init(&c->lock, NULL);
+	start_registry();
+	push_pause("once");
+	snprintf(conf, sizeof(conf), "[sandbox]\nimage = 127.0.0.1:%d/pause:once\ncgroup_root = " IT_CGROUP_ROOT
+	         "\n[registry]\ninsecure = 127.0.0.1:%d\n", port, port);
+	it_start_with(&D, NULL, conf);
+	/* the access log has one line per request */
+	int before = count_in_log("\"GET /v2/pause/manifests/once");
+	for (int i = 0; i < N_CONCURRENT; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, conc_run, c), 0);
+	for (int i = 0; i < N_CONCURRENT; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < N_CONCURRENT; i++)
+		ck_assert_msg(c->err[i][0] == '\0', "start %d: %s", i, c->err[i]);
+	/* one manifest fetch for all twenty (the registry logs every request) */
+	ck_assert_int_eq(count_in_log("\"GET /v2/pause/manifests/once") - before, 1);
+	/* they run the pulled image's entrypoint on its rootfs */
+	struct proto_sandbox sb;
+	ck_assert_int_eq(cradle_sandbox_status(D.conn, c->id[0], &sb, &err), 0);
+	char path[512], cmd[64] = "";
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", sb.pid);
+	FILE *f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(cmd, sizeof(cmd), f));
+	fclose(f);
+	ck_assert_str_eq(cmd, "/pause");
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", sb.pid);
+	f = fopen(path, "re");
+	char line[2048];
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	ck_assert_msg(strstr(line, " / ") && strstr(line, "overlay") && strstr(line, "/snapshots/sha256/"),
+	              "rootfs is not the image's layers: %s", line);
+	proto_sandbox_fini(&sb);
+	for (int i = 0; i < N_CONCURRENT; i++)
+		ck_assert_int_eq(cradle_sandbox_remove(D.conn, c->id[i], &err), 0);
+	free(c);
+}
+END_TEST
+
+START_TEST(test_import_archive)
+{
+	struct proto_image img;
+	struct cradle_err err;
+	char path[512];
+
+	it_start(&D, NULL);
+	ck_assert(realpath(it_bin("pause.oci.tar"), path) != NULL);
+	ck_assert_msg(cradle_image_import(D.conn, path, "example.com/imported:1", &img, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(img.ref, "example.com/imported:1");
+	proto_image_fini(&img);
+	ck_assert_int_eq(cradle_image_status(D.conn, "example.com/imported:1", &img, &err), 0);
+	proto_image_fini(&img);
+	/* a truncated archive is refused and not recorded */
+	char cut[512];
+	snprintf(cut, sizeof(cut), "%s/cut.tar", D.dir);
+	ck_assert_int_eq(sh("head -c 100000 %s > %s", path, cut), 0);
+	ck_assert_int_lt(cradle_image_import(D.conn, cut, "example.com/cut:1", &img, &err), 0);
+	ck_assert_int_lt(cradle_image_status(D.conn, "example.com/cut:1", &img, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
+}
+END_TEST
+
+static Suite *
+images_suite(void)
+{
+	Suite *s = suite_create("images");
+	TCase *tc = tcase_create("registry");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_builtin_image_pinned_and_in_use);
+	tcase_add_test(tc, test_pull_by_tag_and_digest_and_errors);
+	tcase_add_test(tc, test_corrupted_blob_refused);
+	tcase_add_test(tc, test_missing_image_pulled_once_for_20_starts);
+	tcase_add_test(tc, test_import_archive);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "test_images: needs root (starts cradled); CI runs as root\n");
+		return 1;
+	}
+	return it_run_suite(images_suite());
+}
