@@ -22,6 +22,7 @@
 struct entry {
 	char ref[IMAGE_REF_MAX + 1];
 	unsigned uses;
+	unsigned waiters;           /* starts waiting for this pull */
 	bool pulling;
 	struct entry *next;
 };
@@ -57,7 +58,7 @@ entry_of(struct images *im, const char *ref, bool create)
 static void
 entry_drop_if_idle(struct images *im, struct entry *e)
 {
-	if (e->uses > 0 || e->pulling)
+	if (e->uses > 0 || e->pulling || e->waiters > 0)
 		return;
 	for (struct entry **p = &im->entries; *p; p = &(*p)->next)
 		if (*p == e) {
@@ -219,9 +220,12 @@ images_ensure(struct images *im, const char *ref, struct image_record *out, stru
 			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
 		}
 		if (en->pulling) {
-			/* someone else pulls it: wait, then look again */
+			/* someone else pulls it: wait, then look again (counted,
+			 * so the puller does not free the entry under us) */
+			en->waiters++;
 			while (en->pulling)
 				pthread_cond_wait(&im->changed, &im->lock);
+			en->waiters--;
 			entry_drop_if_idle(im, en);
 			pthread_mutex_unlock(&im->lock);
 			if (image_record_get(im->store, ref, out, &e) == 0)
