@@ -374,6 +374,7 @@ json_object *cli_sandbox_json(const struct proto_sandbox *s)
 	put_str(o, "runtime_handler", s->runtime_handler ? s->runtime_handler : "", &oom);
 	/* the sandbox's files and what it runs under; null until made */
 	put_str(o, "runtime_type", s->runtime_type, &oom);
+	put_str(o, "image", s->image_ref, &oom);
 	put_str(o, "hostname_path", s->hostname_path, &oom);
 	put_str(o, "hosts_path", s->hosts_path, &oom);
 	put_str(o, "resolv_conf_path", s->resolv_conf_path, &oom);

@@ -35,6 +35,7 @@ struct images {
 	char *ca_file, *insecure;
 	pthread_mutex_t lock;       /* guards entries, serialises snapshot creation per digest */
 	pthread_cond_t changed;     /* a pull finished */
+	unsigned ingests;           /* pulls and imports writing blobs now */
 	struct entry *entries;
 };
 
@@ -170,6 +171,24 @@ record_image(struct images *im, const char *ref, const struct oci_image *img, bo
 	return 0;
 }
 
+/* Blobs of an image being pulled or imported belong to no record yet:
+ * collection must wait until none is in flight. */
+static void
+ingest_begin(struct images *im)
+{
+	pthread_mutex_lock(&im->lock);
+	im->ingests++;
+	pthread_mutex_unlock(&im->lock);
+}
+
+static void
+ingest_end(struct images *im)
+{
+	pthread_mutex_lock(&im->lock);
+	im->ingests--;
+	pthread_mutex_unlock(&im->lock);
+}
+
 int
 images_import(struct images *im, const char *path, const char *name, bool pinned,
               struct image_record *out, struct cradle_err *err)
@@ -177,9 +196,11 @@ images_import(struct images *im, const char *path, const char *name, bool pinned
 	struct oci_import imp;
 
 	memset(&imp, 0, sizeof(imp));
-	if (oci_import(im->content, path, name, &imp, err) < 0)
-		return -1;
-	int r = record_image(im, imp.name, &imp.image, pinned, out, err);
+	ingest_begin(im);
+	int r = oci_import(im->content, path, name, &imp, err);
+	if (r == 0)
+		r = record_image(im, imp.name, &imp.image, pinned, out, err);
+	ingest_end(im);
 	oci_image_fini(&imp.image);
 	return r;
 }
@@ -194,9 +215,11 @@ images_pull(struct images *im, const char *ref,
 	                          .progress = progress, .progress_arg = arg };
 
 	memset(&img, 0, sizeof(img));
-	if (pull_image(im->content, ref, &opts, &img, err) < 0)
-		return -1;
-	int r = record_image(im, ref, &img, false, out, err);
+	ingest_begin(im);
+	int r = pull_image(im->content, ref, &opts, &img, err);
+	if (r == 0)
+		r = record_image(im, ref, &img, false, out, err);
+	ingest_end(im);
 	oci_image_fini(&img);
 	return r;
 }
@@ -317,16 +340,18 @@ images_use(struct images *im, const char *ref, struct image_rootfs *out, struct 
 	size_t cfg_len = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (image_record_get(im->store, ref, &rec, err) < 0)
-		return -1;
+	/* counted first, so an rmi between here and the unpack cannot take
+	 * the layers away */
 	pthread_mutex_lock(&im->lock);
 	struct entry *en = entry_of(im, ref, true);
 	if (en != NULL)
 		en->uses++;
 	pthread_mutex_unlock(&im->lock);
-	if (en == NULL) {
-		image_record_fini(&rec);
+	if (en == NULL)
 		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	if (image_record_get(im->store, ref, &rec, err) < 0) {
+		images_unuse(im, ref);
+		return -1;
 	}
 	out->layer_dirs = calloc(rec.n_layers ? rec.n_layers : 1, sizeof(char *));
 	if (out->layer_dirs == NULL)
@@ -467,7 +492,9 @@ images_remove(struct images *im, const char *ref, struct cradle_err *err)
 		pthread_mutex_unlock(&im->lock);
 		return -1;
 	}
-	if (image_record_foreach(im->store, collect_refs, &refs, err) < 0) {
+	if (im->ingests > 0) {
+		/* blobs in flight belong to no record yet: collect next time */
+	} else if (image_record_foreach(im->store, collect_refs, &refs, err) < 0) {
 		ret = -1;
 	} else {
 		struct gc g = { im, &refs };

@@ -956,7 +956,8 @@ static int dec_sandbox(const msgpack_object *m, struct ppath *p, struct proto_sa
 	    (rc = get_str(m, "cgroup_path", p, F_EMPTY_NULL, &s->cgroup_path, err)) ||
 	    (rc = get_str(m, "process_label", p, F_EMPTY_NULL, &s->process_label, err)) ||
 	    (rc = get_str(m, "mount_label", p, F_EMPTY_NULL, &s->mount_label, err)) ||
-	    (rc = get_str(m, "runtime_type", p, F_EMPTY_NULL, &s->runtime_type, err)))
+	    (rc = get_str(m, "runtime_type", p, F_EMPTY_NULL, &s->runtime_type, err)) ||
+	    (rc = get_str(m, "image_ref", p, F_EMPTY_NULL, &s->image_ref, err)))
 		return rc;
 	s->pid_start_time = pst;
 	return 0;
@@ -1831,7 +1832,8 @@ static int pk_sandbox(msgpack_packer *pk, const struct proto_sandbox *s)
 	                         nonempty(s->hostname_path) + nonempty(s->hosts_path) +
 	                         nonempty(s->resolv_conf_path) + nonempty(s->shm_path) +
 	                         nonempty(s->cgroup_path) + nonempty(s->process_label) +
-	                         nonempty(s->mount_label) + nonempty(s->runtime_type)));
+	                         nonempty(s->mount_label) + nonempty(s->runtime_type) +
+	                         nonempty(s->image_ref)));
 	TRY(pk_str(pk, "id"));
 	TRY(pk_strn(pk, s->id, strnlen(s->id, CRADLE_ID_LEN)));
 	TRY(pk_str(pk, "config"));
@@ -1864,6 +1866,8 @@ static int pk_sandbox(msgpack_packer *pk, const struct proto_sandbox *s)
 		TRY(pk_kstr(pk, "mount_label", s->mount_label));
 	if (nonempty(s->runtime_type))
 		TRY(pk_kstr(pk, "runtime_type", s->runtime_type));
+	if (nonempty(s->image_ref))
+		TRY(pk_kstr(pk, "image_ref", s->image_ref));
 	return 0;
 }
 

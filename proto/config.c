@@ -736,6 +736,7 @@ void proto_sandbox_fini(struct proto_sandbox *s)
 	free(s->process_label);
 	free(s->mount_label);
 	free(s->runtime_type);
+	free(s->image_ref);
 	memset(s, 0, sizeof(*s));
 	pod_config_init(&s->config);
 }
@@ -767,6 +768,7 @@ int proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *sr
 	dst->process_label = dup_opt(src->process_label, &fail);
 	dst->mount_label = dup_opt(src->mount_label, &fail);
 	dst->runtime_type = dup_opt(src->runtime_type, &fail);
+	dst->image_ref = dup_opt(src->image_ref, &fail);
 	if (fail || pod_config_copy(&dst->config, &src->config)) {
 		proto_sandbox_fini(dst);
 		return -ENOMEM;

@@ -165,6 +165,7 @@ struct proto_sandbox {
 	char *process_label;         /* SELinux, NULL when none */
 	char *mount_label;
 	char *runtime_type;          /* the handler's type */
+	char *image_ref;             /* the sandbox image it was started from */
 };
 
 /* CRI state derived from the phase: RUNNING -> READY, else NOTREADY. */

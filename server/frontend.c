@@ -56,7 +56,11 @@ send_error(struct fe_ctx *c, int code, const char *msg)
 	snprintf(e.msg, sizeof(e.msg), "%s", msg);
 	msgpack_sbuffer_init(&sb);
 	if (proto_reply_encode_error(&sb, &e) < 0) {
+		/* no reply possible: let the client time out, keep the context */
 		msgpack_sbuffer_destroy(&sb);
+		atomic_fetch_sub(&c->fe->inflight, 1);
+		c->state = FE_RECV;
+		nng_ctx_recv(c->ctx, c->aio);
 		return;
 	}
 	send_reply(c, &sb);
@@ -66,7 +70,7 @@ send_error(struct fe_ctx *c, int code, const char *msg)
 static void
 send_reply(struct fe_ctx *c, msgpack_sbuffer *sb)
 {
-	nng_msg *msg;
+	nng_msg *msg = NULL;
 	int r = nng_msg_alloc(&msg, 0);
 
 	if (r == 0)
@@ -115,8 +119,10 @@ on_recv(struct fe_ctx *c)
 	struct cradle_err err = { 0 };
 	nng_msg *msg = nng_aio_get_msg(c->aio);
 
-	atomic_fetch_add_explicit(&fe->inflight, 1, memory_order_acq_rel);
-	if (atomic_load_explicit(&fe->stopping, memory_order_acquire)) {
+	/* seq_cst here and in frontend_stop: each side writes one flag and
+	 * reads the other, which weaker orders do not make safe */
+	atomic_fetch_add(&fe->inflight, 1);
+	if (atomic_load(&fe->stopping)) {
 		nng_msg_free(msg);
 		send_error(c, CRADLE_UNAVAILABLE, "cradled is shutting down");
 		return;
@@ -231,10 +237,10 @@ frontend_stop(struct frontend *fe)
 {
 	if (fe == NULL)
 		return;
-	atomic_store_explicit(&fe->stopping, true, memory_order_release);
+	atomic_store(&fe->stopping, true);
 	/* Finish what is in flight: every job queued or running gets its
 	 * reply; requests arriving meanwhile are told UNAVAILABLE. */
-	while (atomic_load_explicit(&fe->inflight, memory_order_acquire) > 0)
+	while (atomic_load(&fe->inflight) > 0)
 		nanosleep(&(struct timespec){ .tv_nsec = 2 * 1000 * 1000 }, NULL);
 	for (int i = 0; i < fe->n_ctx; i++)
 		if (fe->ctxs[i].aio != NULL)

@@ -81,12 +81,12 @@ adopt(struct proto_sandbox *s, void *arg)
 	/* the sandbox's MCS level stays reserved while it exists, and a
 	 * started one keeps its image in use */
 	selinux_labels_reserve(d->node.selinux, sb->rec.process_label);
-	if (sb->rec.phase != PHASE_CREATED)
-		images_hold(d->images, d->cfg.image);
+	if (sb->rec.image_ref != NULL)
+		images_hold(d->images, sb->rec.image_ref);
 	if (table_add(d->table, sb, &err) < 0) {
 		selinux_labels_release(d->node.selinux, sb->rec.process_label);
-		if (sb->rec.phase != PHASE_CREATED)
-			images_unuse(d->images, d->cfg.image);
+		if (sb->rec.image_ref != NULL)
+			images_unuse(d->images, sb->rec.image_ref);
 		log_error("recover %s: %s", sb->id, err.msg);
 		if (pidfd >= 0)
 			close(pidfd);

@@ -186,13 +186,28 @@ deadline_after(struct timespec *ts, int64_t ms)
 static int
 stop_locked(struct daemon *d, struct sandbox *sb, int64_t timeout_ms, struct cradle_err *err)
 {
+	bool changed = false;
+	if (sb->rec.phase == PHASE_RUNNING && sb->pidfd < 0) {
+		/* No watched task (its watch could not be set up): the reaper
+		 * will never record an exit.  Kill the task if it is still the
+		 * one we started (start time guards pid reuse), record it here. */
+		if (sb->rec.pid > 0 && sb->rec.pid_start_time != 0 &&
+		    launch_pid_start_time(sb->rec.pid) == sb->rec.pid_start_time)
+			kill(sb->rec.pid, SIGKILL);
+		sb->rec.phase = PHASE_EXITED;
+		sb->rec.exit_status = 255;
+		sb->rec.exited_at = now_ns();
+		sb->rec.pid = 0;
+		changed = true;
+	}
 	if (sb->rec.phase == PHASE_RUNNING) {
 		struct timespec deadline;
 
 		if (sb->pidfd >= 0 &&
 		    syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0) != 0 && errno != ESRCH)
 			return cradle_err_errno(err, errno, "failed to kill sandbox \"%s\"", sb->id);
-		deadline_after(&deadline, timeout_ms);
+		/* 0 means "kill now", not "give the reaper no time at all" */
+		deadline_after(&deadline, timeout_ms > 100 ? timeout_ms : 100);
 		while (sb->rec.phase == PHASE_RUNNING) {
 			int r = pthread_cond_timedwait(&sb->cond, &sb->lock, &deadline);
 			if (r == ETIMEDOUT && sb->rec.phase == PHASE_RUNNING)
@@ -201,7 +216,6 @@ stop_locked(struct daemon *d, struct sandbox *sb, int64_t timeout_ms, struct cra
 				                      sb->id, (long long)timeout_ms);
 		}
 	}
-	bool changed = false;
 	/* REFERENCE §5.5: stop unmounts the shm and releases the network */
 	if (sb->rec.shm_path != NULL) {
 		int r = files_unmount(sb->rec.shm_path);
@@ -250,9 +264,9 @@ remove_locked(struct daemon *d, struct sandbox *sb, struct cradle_err *err)
 		return -1;
 	if (store_del_sandbox(d->store, sb->id, err) < 0)
 		return -1;
-	/* a started sandbox held its image */
-	if (sb->rec.phase != PHASE_CREATED)
-		images_unuse(d->images, d->cfg.image);
+	/* a started sandbox holds the image it started from */
+	if (sb->rec.image_ref != NULL)
+		images_unuse(d->images, sb->rec.image_ref);
 	/* the MCS level goes with the sandbox (REFERENCE §5.6.7) */
 	selinux_labels_release(d->node.selinux, sb->rec.process_label);
 	sb->removed = true;

@@ -105,6 +105,8 @@ step_root_dir(struct start_ctx *c, struct cradle_err *err)
 	                   c->d->cfg.root, c->sb->id);
 	if (r < 0)
 		return r;
+	/* a start cut short by a crash may have left it behind */
+	files_rmtree(c->root_dir);
 	if (mkdir(c->root_dir, 0755) != 0)
 		return cradle_err_errno(err, errno, "failed to create sandbox root directory \"%s\"",
 		                        c->root_dir);
@@ -126,6 +128,7 @@ step_state_dir(struct start_ctx *c, struct cradle_err *err)
 	                   c->d->cfg.state, c->sb->id);
 	if (r < 0)
 		return r;
+	files_rmtree(c->state_dir);
 	if (mkdir(c->state_dir, 0755) != 0)
 		return cradle_err_errno(err, errno,
 		                        "failed to create volatile sandbox root directory \"%s\"",
@@ -387,7 +390,8 @@ clear_started(struct proto_sandbox *rec)
 {
 	char **strs[] = { &rec->netns_path, &rec->hostname_path, &rec->hosts_path,
 	                  &rec->resolv_conf_path, &rec->shm_path, &rec->cgroup_path,
-	                  &rec->process_label, &rec->mount_label, &rec->runtime_type };
+	                  &rec->process_label, &rec->mount_label, &rec->runtime_type,
+	                  &rec->image_ref };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -416,6 +420,7 @@ step_record(struct start_ctx *c, struct cradle_err *err)
 	r |= set_str(&rec->process_label, c->process_label);
 	r |= set_str(&rec->mount_label, c->mount_label);
 	r |= set_str(&rec->runtime_type, c->runtime->type);
+	r |= set_str(&rec->image_ref, c->d->cfg.image);
 	if (r != 0) {
 		clear_started(rec);
 		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
@@ -427,6 +432,8 @@ step_record(struct start_ctx *c, struct cradle_err *err)
 	rec->exit_status = 0;
 	rec->exited_at = 0;
 	if (store_put_sandbox(c->d->store, rec, err) < 0) {
+		/* this step's undo will not run: put the record back now */
+		clear_started(rec);
 		cradle_err_wrap(err, "failed to save sandbox \"%s\"", c->sb->id);
 		return -1;
 	}
