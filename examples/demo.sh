@@ -34,6 +34,9 @@ for _ in $(seq 100); do
 done
 "$cradle" version
 
+step "the sandbox image, imported from the OCI archive make built (no registry needed)"
+"$cradle" images
+
 step "starting 5 sandboxes from examples/pod.json-like configs"
 ids=()
 tmp=$(mktemp -d)
