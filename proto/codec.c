@@ -446,37 +446,78 @@ static int get_kvs(const msgpack_object *m, const char *key, struct ppath *p,
 	return get_field(m, key, p, 0, val_kvs, out, err);
 }
 
-static int val_strs(const msgpack_object *v, struct ppath *p, void *arg,
+/* How val_list() decodes one kind of array. */
+struct list_desc {
+	size_t size;             /* bytes per element */
+	dec_fn elem;             /* decodes one element into its zeroed slot */
+	uint32_t max;            /* most elements, 0: only the walker's bound */
+	const char *noun;        /* "sandboxes": the message over max */
+	const char *what;        /* "decoding an array": the message on ENOMEM */
+};
+
+struct list_arg {
+	const struct list_desc *d;
+	void *vec;               /* &owner->v, a T **: set with memcpy, so any T */
+	size_t *n;               /* &owner->n */
+};
+
+/* An array decoded element by element into a calloc'd vector.  Each
+ * element is counted in *n before it is decoded, so the owner's fini also
+ * releases one that failed half-way (a zeroed slot must be safe to fini). */
+static int val_list(const msgpack_object *v, struct ppath *p, void *arg,
                     struct cradle_err *err)
 {
-	struct proto_strs *out = arg;
-	struct str_arg a = { 0, NULL };
+	const struct list_arg *a = arg;
+	const struct list_desc *d = a->d;
+	void *items = NULL;
+	uint32_t i, len;
 	size_t old;
-	uint32_t i;
 	int rc = 0;
 
 	if (v->type != MSGPACK_OBJECT_ARRAY)
 		return expect(v, p, "array", err);
-	if (v->via.array.size) {
-		out->v = calloc(v->via.array.size, sizeof(*out->v));
-		if (!out->v)
-			return oom(err, "decoding an array");
+	len = v->via.array.size;
+	if (d->max && len > d->max)
+		return proto_fail(err, p, "%u %s exceed %u", len, d->noun, d->max);
+	if (len) {
+		items = calloc(len, d->size);
+		if (!items)
+			return oom(err, d->what);
+		memcpy(a->vec, &items, sizeof(items));
 	}
-	for (i = 0; i < v->via.array.size && !rc; i++) {
+	for (i = 0; i < len && !rc; i++) {
+		(*a->n)++;
 		old = ppath_push_index(p, i);
-		a.out = &out->v[i];
-		rc = val_str(&v->via.array.ptr[i], p, &a, err);
-		if (!rc)
-			out->n++;
+		rc = d->elem(&v->via.array.ptr[i], p, (char *)items + (size_t)i * d->size, err);
 		ppath_pop(p, old);
 	}
 	return rc;
 }
 
+static int get_list(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+                    const struct list_desc *d, void *vec, size_t *n, struct cradle_err *err)
+{
+	struct list_arg a = { d, vec, n };
+
+	return get_field(m, key, p, flags, val_list, &a, err);
+}
+
+static int elem_str(const msgpack_object *e, struct ppath *p, void *item,
+                    struct cradle_err *err)
+{
+	struct str_arg a = { 0, item };
+
+	return val_str(e, p, &a, err);
+}
+
+static const struct list_desc strs_list = {
+	sizeof(char *), elem_str, 0, NULL, "decoding an array",
+};
+
 static int get_strs(const msgpack_object *m, const char *key, struct ppath *p,
                     struct proto_strs *out, struct cradle_err *err)
 {
-	return get_field(m, key, p, 0, val_strs, out, err);
+	return get_list(m, key, p, 0, &strs_list, &out->v, &out->n, err);
 }
 
 /* An enum the peer may send as its number or as its name (names[i] is
@@ -678,7 +719,8 @@ static int dec_idmap(const msgpack_object *m, struct ppath *p, void *arg,
 	uint64_t host = 0, cont = 0, len = 0;
 	int rc;
 
-	if ((rc = get_u64(m, "host_id", p, 0, UINT32_MAX, &host, err)) ||
+	if ((rc = val_map(m, p, err)) ||
+	    (rc = get_u64(m, "host_id", p, 0, UINT32_MAX, &host, err)) ||
 	    (rc = get_u64(m, "container_id", p, 0, UINT32_MAX, &cont, err)) ||
 	    (rc = get_u64(m, "length", p, 0, UINT32_MAX, &len, err)))
 		return rc;
@@ -690,73 +732,33 @@ static int dec_idmap(const msgpack_object *m, struct ppath *p, void *arg,
 
 /* [{host_id, container_id, length}, ...]; the count is a rule of
  * pod_config_validate(), the walker's limit bounds what is allocated. */
-static int val_idmaps(const msgpack_object *v, struct ppath *p, void *arg,
-                      struct cradle_err *err)
-{
-	struct proto_idmaps *out = arg;
-	const msgpack_object *e;
-	size_t old;
-	uint32_t i;
-	int rc = 0;
-
-	if (v->type != MSGPACK_OBJECT_ARRAY)
-		return expect(v, p, "array", err);
-	if (v->via.array.size) {
-		out->v = calloc(v->via.array.size, sizeof(*out->v));
-		if (!out->v)
-			return oom(err, "decoding an array");
-	}
-	for (i = 0; i < v->via.array.size && !rc; i++) {
-		old = ppath_push_index(p, i);
-		e = &v->via.array.ptr[i];
-		rc = val_map(e, p, err);
-		if (!rc)
-			rc = dec_idmap(e, p, &out->v[i], err);
-		if (!rc)
-			out->n++;
-		ppath_pop(p, old);
-	}
-	return rc;
-}
+static const struct list_desc idmaps_list = {
+	sizeof(struct proto_idmap), dec_idmap, 0, NULL, "decoding an array",
+};
 
 static int get_idmaps(const msgpack_object *m, const char *key, struct ppath *p,
                       struct proto_idmaps *out, struct cradle_err *err)
 {
-	return get_field(m, key, p, 0, val_idmaps, out, err);
+	return get_list(m, key, p, 0, &idmaps_list, &out->v, &out->n, err);
+}
+
+static int elem_i64(const msgpack_object *e, struct ppath *p, void *item,
+                    struct cradle_err *err)
+{
+	struct i64_arg a = { 0, INT64_MAX, item };
+
+	return val_i64(e, p, &a, err);
 }
 
 /* An array of int64 >= 0 (supplemental_groups). */
-static int val_i64s(const msgpack_object *v, struct ppath *p, void *arg,
-                    struct cradle_err *err)
-{
-	struct proto_i64s *out = arg;
-	struct i64_arg a = { 0, INT64_MAX, NULL };
-	size_t old;
-	uint32_t i;
-	int rc = 0;
-
-	if (v->type != MSGPACK_OBJECT_ARRAY)
-		return expect(v, p, "array", err);
-	if (v->via.array.size) {
-		out->v = calloc(v->via.array.size, sizeof(*out->v));
-		if (!out->v)
-			return oom(err, "decoding an array");
-	}
-	for (i = 0; i < v->via.array.size && !rc; i++) {
-		old = ppath_push_index(p, i);
-		a.out = &out->v[i];
-		rc = val_i64(&v->via.array.ptr[i], p, &a, err);
-		if (!rc)
-			out->n++;
-		ppath_pop(p, old);
-	}
-	return rc;
-}
+static const struct list_desc i64s_list = {
+	sizeof(int64_t), elem_i64, 0, NULL, "decoding an array",
+};
 
 static int get_i64s(const msgpack_object *m, const char *key, struct ppath *p,
                     struct proto_i64s *out, struct cradle_err *err)
 {
-	return get_field(m, key, p, 0, val_i64s, out, err);
+	return get_list(m, key, p, 0, &i64s_list, &out->v, &out->n, err);
 }
 
 static int dec_userns(const msgpack_object *m, struct ppath *p, void *arg,
@@ -929,9 +931,10 @@ static int dec_config(const msgpack_object *m, struct ppath *p, void *arg,
 /* ------------------------------------------------------------------ */
 /* sandbox                                                            */
 
-static int dec_sandbox(const msgpack_object *m, struct ppath *p, struct proto_sandbox *s,
+static int dec_sandbox(const msgpack_object *m, struct ppath *p, void *arg,
                        struct cradle_err *err)
 {
+	struct proto_sandbox *s = arg;
 	uint64_t pst = 0;
 	int rc;
 
@@ -967,9 +970,10 @@ static int dec_sandbox(const msgpack_object *m, struct ppath *p, struct proto_sa
 /* image                                                              */
 
 /* Types and sizes only: refs in replies are the daemon's, not re-judged. */
-static int dec_image(const msgpack_object *m, struct ppath *p, struct proto_image *img,
+static int dec_image(const msgpack_object *m, struct ppath *p, void *arg,
                      struct cradle_err *err)
 {
+	struct proto_image *img = arg;
 	size_t old;
 	int rc;
 
@@ -1119,22 +1123,21 @@ static int val_op(const msgpack_object *v, struct ppath *p, void *arg,
 	return proto_fail(err, p, "unknown operation %s", q);
 }
 
-static int dec_request(const msgpack_object *top, struct proto_request *req,
+static int dec_request(const msgpack_object *top, struct ppath *p, void *arg,
                        struct cradle_err *err)
 {
 	const msgpack_object *args = &empty_map;
-	struct ppath p;
+	struct proto_request *req = arg;
 	size_t old;
 	int rc;
 
-	ppath_init(&p, NULL);
-	rc = check_version(top, &p, err);
+	rc = check_version(top, p, err);
 	if (rc)
 		return rc;
-	rc = get_field(top, "op", &p, F_REQ, val_op, &req->op, err);
+	rc = get_field(top, "op", p, F_REQ, val_op, &req->op, err);
 	if (rc)
 		return rc;
-	rc = enter_map(top, "args", &p, &args, err);
+	rc = enter_map(top, "args", p, &args, err);
 	if (rc)
 		return rc;
 
@@ -1143,47 +1146,47 @@ static int dec_request(const msgpack_object *top, struct proto_request *req,
 		return 0;
 	case OP_CREATE:
 	case OP_RUN:
-		rc = sub(args, "config", &p, F_REQ, dec_config, &req->config, err);
+		rc = sub(args, "config", p, F_REQ, dec_config, &req->config, err);
 		if (rc < 0)
 			return rc;
 		rc = pod_config_validate(&req->config, "args.config", err);
 		if (rc)
 			return rc;
-		rc = get_str(args, "runtime_handler", &p, F_EMPTY_NULL, &req->runtime_handler,
+		rc = get_str(args, "runtime_handler", p, F_EMPTY_NULL, &req->runtime_handler,
 		             err);
-		return rc ? rc : check_handler(req->runtime_handler, &p, err);
+		return rc ? rc : check_handler(req->runtime_handler, p, err);
 	case OP_START:
 	case OP_REMOVE:
 	case OP_STATUS:
-		return get_id(args, "id", &p, F_REQ, req->id, err);
+		return get_id(args, "id", p, F_REQ, req->id, err);
 	case OP_STOP:
-		rc = get_id(args, "id", &p, F_REQ, req->id, err);
-		return rc ? rc : get_i64(args, "timeout_ms", &p, 0, 0, STOP_TIMEOUT_MAX,
+		rc = get_id(args, "id", p, F_REQ, req->id, err);
+		return rc ? rc : get_i64(args, "timeout_ms", p, 0, 0, STOP_TIMEOUT_MAX,
 		                         &req->timeout_ms, err);
 	case OP_LIST:
-		rc = get_state(args, "state", &p, &req->state_filter, err);
+		rc = get_state(args, "state", p, &req->state_filter, err);
 		if (rc)
 			return rc;
-		rc = get_kvs(args, "labels", &p, &req->label_filter, err);
+		rc = get_kvs(args, "labels", p, &req->label_filter, err);
 		if (!rc && req->label_filter.n > PROTO_MAX_KV) {
-			old = ppath_push(&p, "labels");
-			rc = proto_fail(err, &p, "%zu entries exceed the limit of %d",
+			old = ppath_push(p, "labels");
+			rc = proto_fail(err, p, "%zu entries exceed the limit of %d",
 			                req->label_filter.n, PROTO_MAX_KV);
-			ppath_pop(&p, old);
+			ppath_pop(p, old);
 		}
 		return rc;
 	case OP_IMAGE_PULL:
 	case OP_IMAGE_STATUS:
 	case OP_IMAGE_REMOVE:
-		rc = get_str(args, "ref", &p, F_REQ, &req->ref, err);
-		return rc ? rc : check_ref(req->ref, &p, "ref", err);
+		rc = get_str(args, "ref", p, F_REQ, &req->ref, err);
+		return rc ? rc : check_ref(req->ref, p, "ref", err);
 	case OP_IMAGE_IMPORT:
-		rc = get_str(args, "path", &p, F_REQ, &req->path, err);
+		rc = get_str(args, "path", p, F_REQ, &req->path, err);
 		if (!rc)
-			rc = check_import_path(req->path, &p, err);
+			rc = check_import_path(req->path, p, err);
 		if (!rc)
-			rc = get_str(args, "name", &p, F_EMPTY_NULL, &req->ref, err);
-		return rc ? rc : check_ref(req->ref, &p, "name", err);
+			rc = get_str(args, "name", p, F_EMPTY_NULL, &req->ref, err);
+		return rc ? rc : check_ref(req->ref, p, "name", err);
 	case OP_IMAGE_LIST:
 		return 0;
 	}
@@ -1259,33 +1262,19 @@ static int dec_status(const msgpack_object *m, struct ppath *p, void *arg,
 	return dec_sandbox(m, p, &rep->sandboxes[0], err);
 }
 
-static int val_sandboxes(const msgpack_object *v, struct ppath *p, void *arg,
-                         struct cradle_err *err)
+static int elem_sandbox(const msgpack_object *e, struct ppath *p, void *item,
+                        struct cradle_err *err)
 {
-	struct proto_reply *rep = arg;
-	size_t old;
-	uint32_t i, n;
-	int rc = 0;
+	struct proto_sandbox *s = item;
 
-	if (v->type != MSGPACK_OBJECT_ARRAY)
-		return expect(v, p, "array", err);
-	n = v->via.array.size;
-	if (n > PROTO_MAX_LIST_REPLY)
-		return proto_fail(err, p, "%u sandboxes exceed %d", n, PROTO_MAX_LIST_REPLY);
-	if (n) {
-		rep->sandboxes = calloc(n, sizeof(*rep->sandboxes));
-		if (!rep->sandboxes)
-			return oom(err, "decoding a reply");
-	}
-	for (i = 0; i < n && !rc; i++) {
-		pod_config_init(&rep->sandboxes[i].config);
-		rep->n_sandboxes++;
-		old = ppath_push_index(p, i);
-		rc = dec_sandbox(&v->via.array.ptr[i], p, &rep->sandboxes[i], err);
-		ppath_pop(p, old);
-	}
-	return rc;
+	pod_config_init(&s->config);
+	return dec_sandbox(e, p, s, err);
 }
+
+static const struct list_desc sandboxes_list = {
+	sizeof(struct proto_sandbox), elem_sandbox, PROTO_MAX_LIST_REPLY, "sandboxes",
+	"decoding a reply",
+};
 
 static int dec_one_image(const msgpack_object *m, struct ppath *p, void *arg,
                          struct cradle_err *err)
@@ -1299,90 +1288,69 @@ static int dec_one_image(const msgpack_object *m, struct ppath *p, void *arg,
 	return dec_image(m, p, &rep->images[0], err);
 }
 
-static int val_images(const msgpack_object *v, struct ppath *p, void *arg,
-                      struct cradle_err *err)
-{
-	struct proto_reply *rep = arg;
-	size_t old;
-	uint32_t i, n;
-	int rc = 0;
+static const struct list_desc images_list = {
+	sizeof(struct proto_image), dec_image, PROTO_MAX_LIST_REPLY, "images",
+	"decoding a reply",
+};
 
-	if (v->type != MSGPACK_OBJECT_ARRAY)
-		return expect(v, p, "array", err);
-	n = v->via.array.size;
-	if (n > PROTO_MAX_LIST_REPLY)
-		return proto_fail(err, p, "%u images exceed %d", n, PROTO_MAX_LIST_REPLY);
-	if (n) {
-		rep->images = calloc(n, sizeof(*rep->images));
-		if (!rep->images)
-			return oom(err, "decoding a reply");
-	}
-	for (i = 0; i < n && !rc; i++) {
-		rep->n_images++;
-		old = ppath_push_index(p, i);
-		rc = dec_image(&v->via.array.ptr[i], p, &rep->images[i], err);
-		ppath_pop(p, old);
-	}
-	return rc;
-}
-
-static int dec_reply(const msgpack_object *top, struct proto_reply *rep,
+static int dec_reply(const msgpack_object *top, struct ppath *p, void *arg,
                      struct cradle_err *err)
 {
 	const msgpack_object *res = &empty_map;
+	struct proto_reply *rep = arg;
 	uint64_t api = 0;
-	struct ppath p;
 	int rc;
 
-	ppath_init(&p, NULL);
-	rc = check_version(top, &p, err);
+	rc = check_version(top, p, err);
 	if (rc)
 		return rc;
-	rc = get_bool(top, "ok", &p, F_REQ, &rep->ok, err);
+	rc = get_bool(top, "ok", p, F_REQ, &rep->ok, err);
 	if (rc)
 		return rc;
 	if (!rep->ok) {
-		rc = sub(top, "error", &p, F_REQ, dec_error, rep, err);
+		rc = sub(top, "error", p, F_REQ, dec_error, rep, err);
 		return rc < 0 ? rc : 0;
 	}
 	/* an absent result reads as {}: stop and remove need nothing more */
-	rc = enter_map(top, "result", &p, &res, err);
+	rc = enter_map(top, "result", p, &res, err);
 	if (rc)
 		return rc;
 	switch (rep->op) {
 	case OP_VERSION:
-		rc = get_strbuf(res, "version", &p, F_REQ, rep->version.version,
+		rc = get_strbuf(res, "version", p, F_REQ, rep->version.version,
 		                sizeof(rep->version.version), err);
 		if (!rc)
-			rc = get_u64(res, "api_version", &p, F_REQ, UINT32_MAX, &api, err);
+			rc = get_u64(res, "api_version", p, F_REQ, UINT32_MAX, &api, err);
 		rep->version.api_version = (uint32_t)api;
 		if (!rc)
-			rc = get_i32(res, "pid", &p, 0, &rep->version.pid, err);
+			rc = get_i32(res, "pid", p, 0, &rep->version.pid, err);
 		return rc;
 	case OP_CREATE:
-		rc = get_id(res, "id", &p, F_REQ, rep->id, err);
-		return rc ? rc : get_i64(res, "created_at", &p, 0, INT64_MIN, INT64_MAX,
+		rc = get_id(res, "id", p, F_REQ, rep->id, err);
+		return rc ? rc : get_i64(res, "created_at", p, 0, INT64_MIN, INT64_MAX,
 		                         &rep->created_at, err);
 	case OP_START:
 	case OP_RUN:
-		if ((rc = get_id(res, "id", &p, F_REQ, rep->id, err)) ||
-		    (rc = get_i32(res, "pid", &p, 0, &rep->pid, err)) ||
-		    (rc = get_i64(res, "created_at", &p, 0, INT64_MIN, INT64_MAX,
+		if ((rc = get_id(res, "id", p, F_REQ, rep->id, err)) ||
+		    (rc = get_i32(res, "pid", p, 0, &rep->pid, err)) ||
+		    (rc = get_i64(res, "created_at", p, 0, INT64_MIN, INT64_MAX,
 		                  &rep->created_at, err)))
 			return rc;
 		return 0;
 	case OP_STATUS:
-		rc = sub(res, "sandbox", &p, F_REQ, dec_status, rep, err);
+		rc = sub(res, "sandbox", p, F_REQ, dec_status, rep, err);
 		return rc < 0 ? rc : 0;
 	case OP_LIST:
-		return get_field(res, "sandboxes", &p, F_REQ, val_sandboxes, rep, err);
+		return get_list(res, "sandboxes", p, F_REQ, &sandboxes_list, &rep->sandboxes,
+		                &rep->n_sandboxes, err);
 	case OP_IMAGE_PULL:
 	case OP_IMAGE_STATUS:
 	case OP_IMAGE_IMPORT:
-		rc = sub(res, "image", &p, F_REQ, dec_one_image, rep, err);
+		rc = sub(res, "image", p, F_REQ, dec_one_image, rep, err);
 		return rc < 0 ? rc : 0;
 	case OP_IMAGE_LIST:
-		return get_field(res, "images", &p, F_REQ, val_images, rep, err);
+		return get_list(res, "images", p, F_REQ, &images_list, &rep->images,
+		                &rep->n_images, err);
 	default:
 		return 0;
 	}
@@ -1390,6 +1358,31 @@ static int dec_reply(const msgpack_object *top, struct proto_reply *rep,
 
 /* ------------------------------------------------------------------ */
 /* public decoders                                                    */
+
+/* The frame of every public decoder: check the size, unpack, decode the
+ * top map into obj with dec, release the tree.  obj is already
+ * initialised; on failure fini puts it back to that state. */
+static int decode_msg(const void *buf, size_t len, size_t max_msg, int list_reply,
+                      dec_fn dec, void (*fini)(void *obj), void *obj,
+                      struct cradle_err *err)
+{
+	msgpack_unpacked up;
+	struct ppath p;
+	int rc;
+
+	rc = proto_bounds(buf, len, max_msg, list_reply, err);
+	if (rc)
+		return rc;
+	rc = unpack(buf, len, &up, err);
+	if (rc)
+		return rc;
+	ppath_init(&p, NULL);
+	rc = dec(&up.data, &p, obj, err);
+	msgpack_unpacked_destroy(&up);
+	if (rc)
+		fini(obj);
+	return rc;
+}
 
 void proto_request_init(struct proto_request *req, int op)
 {
@@ -1416,28 +1409,19 @@ void proto_request_fini(struct proto_request *req)
 	req->path = NULL;
 }
 
+static void reset_request(void *obj)
+{
+	proto_request_fini(obj);
+	proto_request_init(obj, OP_VERSION);
+}
+
 int proto_request_decode(const void *buf, size_t len, struct proto_request *req,
                          struct cradle_err *err)
 {
-	msgpack_unpacked up;
-	int rc;
-
 	if (!req)
 		return efail(err, CRADLE_INTERNAL, "request is NULL");
 	proto_request_init(req, OP_VERSION);
-	rc = proto_bounds(buf, len, PROTO_MAX_MSG, 0, err);
-	if (rc)
-		return rc;
-	rc = unpack(buf, len, &up, err);
-	if (rc)
-		return rc;
-	rc = dec_request(&up.data, req, err);
-	msgpack_unpacked_destroy(&up);
-	if (rc) {
-		proto_request_fini(req);
-		proto_request_init(req, OP_VERSION);
-	}
-	return rc;
+	return decode_msg(buf, len, PROTO_MAX_MSG, 0, dec_request, reset_request, req, err);
 }
 
 void proto_reply_init(struct proto_reply *rep, int op)
@@ -1468,11 +1452,19 @@ void proto_reply_fini(struct proto_reply *rep)
 	rep->n_images = 0;
 }
 
+static void reset_reply(void *obj)
+{
+	struct proto_reply *rep = obj;
+	int op = rep->op;
+
+	proto_reply_fini(rep);
+	proto_reply_init(rep, op);
+}
+
 int proto_reply_decode(int op, const void *buf, size_t len, struct proto_reply *rep,
                        struct cradle_err *err)
 {
-	msgpack_unpacked up;
-	int rc, list;
+	int list;
 
 	if (!rep)
 		return efail(err, CRADLE_INTERNAL, "reply is NULL");
@@ -1480,100 +1472,70 @@ int proto_reply_decode(int op, const void *buf, size_t len, struct proto_reply *
 	if (!proto_op_name(op))
 		return proto_fail(err, NULL, "unknown operation %d", op);
 	list = op == OP_LIST || op == OP_IMAGE_LIST;
-	rc = proto_bounds(buf, len, list ? PROTO_MAX_LIST_MSG : PROTO_MAX_REPLY_MSG, list, err);
-	if (rc)
-		return rc;
-	rc = unpack(buf, len, &up, err);
-	if (rc)
-		return rc;
-	rc = dec_reply(&up.data, rep, err);
-	msgpack_unpacked_destroy(&up);
-	if (rc) {
-		proto_reply_fini(rep);
-		proto_reply_init(rep, op);
-	}
-	return rc;
+	return decode_msg(buf, len, list ? PROTO_MAX_LIST_MSG : PROTO_MAX_REPLY_MSG, list,
+	                  dec_reply, reset_reply, rep, err);
+}
+
+static void fini_sandbox(void *obj)
+{
+	proto_sandbox_fini(obj);
 }
 
 int proto_sandbox_decode(const void *buf, size_t len, struct proto_sandbox *s,
                          struct cradle_err *err)
 {
-	msgpack_unpacked up;
-	struct ppath p;
-	int rc;
-
 	if (!s)
 		return efail(err, CRADLE_INTERNAL, "sandbox is NULL");
 	memset(s, 0, sizeof(*s));
 	pod_config_init(&s->config);
-	rc = proto_bounds(buf, len, PROTO_MAX_REPLY_MSG, 0, err);
-	if (rc)
-		return rc;
-	rc = unpack(buf, len, &up, err);
-	if (rc)
-		return rc;
-	ppath_init(&p, NULL);
-	rc = dec_sandbox(&up.data, &p, s, err);
-	msgpack_unpacked_destroy(&up);
-	if (rc)
-		proto_sandbox_fini(s);
-	return rc;
+	return decode_msg(buf, len, PROTO_MAX_REPLY_MSG, 0, dec_sandbox, fini_sandbox, s, err);
+}
+
+static void fini_image(void *obj)
+{
+	proto_image_fini(obj);
 }
 
 int proto_image_decode(const void *buf, size_t len, struct proto_image *img,
                        struct cradle_err *err)
 {
-	msgpack_unpacked up;
-	struct ppath p;
-	int rc;
-
 	if (!img)
 		return efail(err, CRADLE_INTERNAL, "image is NULL");
 	memset(img, 0, sizeof(*img));
-	rc = proto_bounds(buf, len, PROTO_MAX_REPLY_MSG, 0, err);
-	if (rc)
+	return decode_msg(buf, len, PROTO_MAX_REPLY_MSG, 0, dec_image, fini_image, img, err);
+}
+
+static int dec_event(const msgpack_object *m, struct ppath *p, void *arg,
+                     struct cradle_err *err)
+{
+	struct proto_event *ev = arg;
+	int rc;
+
+	if ((rc = get_u64(m, "seq", p, F_REQ, UINT64_MAX, &ev->seq, err)) ||
+	    (rc = get_strbuf(m, "type", p, F_REQ, ev->type, sizeof(ev->type), err)) ||
+	    (rc = get_id(m, "id", p, 0, ev->id, err)) ||
+	    (rc = get_i32(m, "pid", p, 0, &ev->pid, err)) ||
+	    (rc = get_i32(m, "exit_status", p, 0, &ev->exit_status, err)) ||
+	    (rc = get_i64(m, "exited_at", p, 0, INT64_MIN, INT64_MAX, &ev->exited_at, err)) ||
+	    (rc = get_strbuf(m, "ref", p, 0, ev->ref, sizeof(ev->ref), err)) ||
+	    (rc = get_u64(m, "done", p, 0, UINT64_MAX, &ev->done, err)) ||
+	    (rc = get_i64(m, "total", p, 0, INT64_MIN, INT64_MAX, &ev->total, err)))
 		return rc;
-	rc = unpack(buf, len, &up, err);
-	if (rc)
-		return rc;
-	ppath_init(&p, NULL);
-	rc = dec_image(&up.data, &p, img, err);
-	msgpack_unpacked_destroy(&up);
-	if (rc)
-		proto_image_fini(img);
-	return rc;
+	return 0;
+}
+
+static void clear_event(void *obj)
+{
+	memset(obj, 0, sizeof(struct proto_event));
 }
 
 int proto_event_decode(const void *buf, size_t len, struct proto_event *ev,
                        struct cradle_err *err)
 {
-	msgpack_unpacked up;
-	struct ppath p;
-	int rc;
-
 	if (!ev)
 		return efail(err, CRADLE_INTERNAL, "event is NULL");
 	memset(ev, 0, sizeof(*ev));
-	rc = proto_bounds(buf, len, PROTO_MAX_REPLY_MSG, 0, err);
-	if (rc)
-		return rc;
-	rc = unpack(buf, len, &up, err);
-	if (rc)
-		return rc;
-	ppath_init(&p, NULL);
-	if ((rc = get_u64(&up.data, "seq", &p, F_REQ, UINT64_MAX, &ev->seq, err)) ||
-	    (rc = get_strbuf(&up.data, "type", &p, F_REQ, ev->type, sizeof(ev->type), err)) ||
-	    (rc = get_id(&up.data, "id", &p, 0, ev->id, err)) ||
-	    (rc = get_i32(&up.data, "pid", &p, 0, &ev->pid, err)) ||
-	    (rc = get_i32(&up.data, "exit_status", &p, 0, &ev->exit_status, err)) ||
-	    (rc = get_i64(&up.data, "exited_at", &p, 0, INT64_MIN, INT64_MAX,
-	                  &ev->exited_at, err)) ||
-	    (rc = get_strbuf(&up.data, "ref", &p, 0, ev->ref, sizeof(ev->ref), err)) ||
-	    (rc = get_u64(&up.data, "done", &p, 0, UINT64_MAX, &ev->done, err)) ||
-	    (rc = get_i64(&up.data, "total", &p, 0, INT64_MIN, INT64_MAX, &ev->total, err)))
-		memset(ev, 0, sizeof(*ev));
-	msgpack_unpacked_destroy(&up);
-	return rc;
+	return decode_msg(buf, len, PROTO_MAX_REPLY_MSG, 0, dec_event, clear_event, ev, err);
 }
 
 /* ------------------------------------------------------------------ */
