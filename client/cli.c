@@ -660,24 +660,20 @@ out:
 	return status;
 }
 
-static int cmd_inspectp(struct cli *cli, int argc, char **argv)
+/* inspectp and inspecti: "-o json" (JSON is the only form; crictl's
+ * spelling of it is accepted) and at least one argument.  0, or the exit
+ * status of a usage error. */
+static int parse_inspect_options(int argc, char **argv, const char *missing)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char id[CRADLE_ID_LEN + 1];
-	struct proto_sandbox s;
-	struct cradle_conn *c;
-	struct cradle_err err;
-	json_object *o;
-	int i, opt, status = 0;
-	bool ok;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
-			/* JSON is the only form; accept crictl's spelling of it */
 			if (strcmp(optarg, "json") != 0)
 				return usage_error("invalid --output \"%s\": only json is "
 				                   "supported", optarg);
@@ -687,7 +683,22 @@ static int cmd_inspectp(struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return usage_error("missing sandbox id");
+		return usage_error("%s", missing);
+	return 0;
+}
+
+static int cmd_inspectp(struct cli *cli, int argc, char **argv)
+{
+	char id[CRADLE_ID_LEN + 1];
+	struct proto_sandbox s;
+	struct cradle_conn *c;
+	struct cradle_err err;
+	json_object *o;
+	int i, status = 0;
+	bool ok;
+
+	if ((i = parse_inspect_options(argc, argv, "missing sandbox id")) != 0)
+		return i;
 	for (i = optind; i < argc; i++) {
 		if (resolve_id(cli, argv[i], id, &err) < 0 || conn(cli, &c, &err) < 0 ||
 		    cradle_sandbox_status(c, id, &s, &err) < 0) {
@@ -1185,30 +1196,15 @@ static int cmd_images(struct cli *cli, int argc, char **argv)
 
 static int cmd_inspecti(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct proto_image img;
 	struct cradle_conn *c;
 	struct cradle_err err;
 	json_object *o;
-	int i, opt, status = 0;
+	int i, status = 0;
 	bool ok;
 
-	while ((opt = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'o':
-			if (strcmp(optarg, "json") != 0)
-				return usage_error("invalid --output \"%s\": only json is "
-				                   "supported", optarg);
-			break;
-		default:
-			return bad_option(opt, argv);
-		}
-	}
-	if (optind >= argc)
-		return usage_error("missing image reference");
+	if ((i = parse_inspect_options(argc, argv, "missing image reference")) != 0)
+		return i;
 	for (i = optind; i < argc; i++) {
 		if (conn(cli, &c, &err) < 0 || cradle_image_status(c, argv[i], &img, &err) < 0) {
 			status = report(&err);

@@ -279,45 +279,74 @@ static int get_object(json_object *obj, const char *key, struct jpath *p,
 	return 0;
 }
 
-/* Array of strings (dns servers, searches, options). */
-static int get_strings(json_object *obj, const char *key, struct jpath *p,
-                       struct proto_strs *out, struct cradle_err *err)
+/* The frame every array field shares: look the key up, name it in the
+ * path, check it is an array (and at most max entries when max > 0), let
+ * begin(n) prepare the destination, then hand each element, its index in
+ * the path, to each(); the first error stops the walk. */
+static int get_array(json_object *obj, const char *key, struct jpath *p, const char *what,
+                     size_t max, int (*begin)(size_t n, void *arg),
+                     int (*each)(json_object *e, struct jpath *p, size_t i, void *arg,
+                                 struct cradle_err *err),
+                     void *arg, struct cradle_err *err)
 {
-	json_object *v = field(obj, key), *e;
-	size_t old, o2, i, n;
-	char *s;
+	json_object *v = field(obj, key);
+	size_t old, n;
 	int rc = 0;
 
 	if (!v)
 		return 0;
 	old = jp_push(p, key);
 	if (!json_object_is_type(v, json_type_array)) {
-		rc = expected(err, p, "an array of strings", v);
+		rc = expected(err, p, what, v);
 		goto out;
 	}
 	n = json_object_array_length(v);
 	/* bound before copying: the validator would refuse it anyway */
-	if (n > PROTO_MAX_KV) {
-		rc = jfail(err, p, "%zu entries exceed the limit of %d", n, PROTO_MAX_KV);
+	if (max > 0 && n > max) {
+		rc = jfail(err, p, "%zu entries exceed the limit of %zu", n, max);
 		goto out;
 	}
-	proto_strs_fini(out);
-	for (i = 0; i < n && !rc; i++) {
-		o2 = jp_push_index(p, i);
-		e = json_object_array_get_idx(v, i);
-		s = NULL;
-		if (!e)
-			rc = expected(err, p, "a string", e);
-		else
-			rc = take_string(e, p, &s, err);
-		if (!rc && proto_strs_add(out, s) < 0)
-			rc = cradle_err_errno(err, ENOMEM, "%s", p->s);
-		free(s);
+	if (begin(n, arg) < 0) {
+		rc = cradle_err_errno(err, ENOMEM, "%s", p->s);
+		goto out;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		size_t o2 = jp_push_index(p, i);
+		rc = each(json_object_array_get_idx(v, i), p, i, arg, err);
 		jp_pop(p, o2);
 	}
 out:
 	jp_pop(p, old);
 	return rc;
+}
+
+static int strings_begin(size_t n, void *arg)
+{
+	(void)n;
+	proto_strs_fini(arg);
+	return 0;
+}
+
+static int strings_each(json_object *e, struct jpath *p, size_t i, void *arg,
+                        struct cradle_err *err)
+{
+	char *s = NULL;
+	int rc;
+
+	(void)i;
+	rc = e ? take_string(e, p, &s, err) : expected(err, p, "a string", e);
+	if (!rc && proto_strs_add(arg, s) < 0)
+		rc = cradle_err_errno(err, ENOMEM, "%s", p->s);
+	free(s);
+	return rc;
+}
+
+/* Array of strings (dns servers, searches, options). */
+static int get_strings(json_object *obj, const char *key, struct jpath *p,
+                       struct proto_strs *out, struct cradle_err *err)
+{
+	return get_array(obj, key, p, "an array of strings", PROTO_MAX_KV, strings_begin,
+	                 strings_each, out, err);
 }
 
 /* Object of string values (labels, annotations, sysctls): Go's
@@ -468,45 +497,32 @@ static int get_id_value(json_object *obj, const char *key, struct jpath *p, bool
 	return rc;
 }
 
+static int i64s_begin(size_t n, void *arg)
+{
+	struct proto_i64s *out = arg;
+	free(out->v);
+	out->v = NULL;
+	out->n = 0;
+	return n == 0 || (out->v = calloc(n, sizeof(*out->v))) != NULL ? 0 : -1;
+}
+
+static int i64s_each(json_object *e, struct jpath *p, size_t i, void *arg,
+                     struct cradle_err *err)
+{
+	struct proto_i64s *out = arg;
+	int rc = e ? take_int(e, p, INT64_MIN, INT64_MAX, &out->v[i], err)
+	           : expected(err, p, "an integer", e);
+	if (!rc)
+		out->n++;
+	return rc;
+}
+
 /* Array of int64 (supplemental_groups); the count and the sign are the
  * validator's rules. */
 static int get_int64s(json_object *obj, const char *key, struct jpath *p,
                       struct proto_i64s *out, struct cradle_err *err)
 {
-	json_object *v = field(obj, key), *e;
-	size_t old, o2, i, n;
-	int rc = 0;
-
-	if (!v)
-		return 0;
-	old = jp_push(p, key);
-	if (!json_object_is_type(v, json_type_array)) {
-		rc = expected(err, p, "an array of integers", v);
-		goto out;
-	}
-	free(out->v);
-	out->v = NULL;
-	out->n = 0;
-	n = json_object_array_length(v);
-	if (n) {
-		out->v = calloc(n, sizeof(*out->v));
-		if (!out->v) {
-			rc = cradle_err_errno(err, ENOMEM, "%s", p->s);
-			goto out;
-		}
-	}
-	for (i = 0; i < n && !rc; i++) {
-		o2 = jp_push_index(p, i);
-		e = json_object_array_get_idx(v, i);
-		rc = e ? take_int(e, p, INT64_MIN, INT64_MAX, &out->v[i], err)
-		       : expected(err, p, "an integer", e);
-		if (!rc)
-			out->n++;
-		jp_pop(p, o2);
-	}
-out:
-	jp_pop(p, old);
-	return rc;
+	return get_array(obj, key, p, "an array of integers", 0, i64s_begin, i64s_each, out, err);
 }
 
 /* A uint32 field of an object. */
@@ -528,48 +544,36 @@ static int get_u32(json_object *obj, const char *key, struct jpath *p, uint32_t 
 	return rc;
 }
 
+static int idmaps_begin(size_t n, void *arg)
+{
+	struct proto_idmaps *out = arg;
+	free(out->v);
+	out->v = NULL;
+	out->n = 0;
+	return n == 0 || (out->v = calloc(n, sizeof(*out->v))) != NULL ? 0 : -1;
+}
+
+static int idmaps_each(json_object *e, struct jpath *p, size_t i, void *arg,
+                       struct cradle_err *err)
+{
+	struct proto_idmaps *out = arg;
+	int rc;
+
+	if (!e || !json_object_is_type(e, json_type_object))
+		return expected(err, p, "an object", e);
+	if (!(rc = get_u32(e, "host_id", p, &out->v[i].host_id, err)) &&
+	    !(rc = get_u32(e, "container_id", p, &out->v[i].container_id, err)) &&
+	    !(rc = get_u32(e, "length", p, &out->v[i].length, err)))
+		out->n++;
+	return rc;
+}
+
 /* [{"host_id": .., "container_id": .., "length": ..}, ...] (CRI IDMapping);
  * the count is the validator's rule. */
 static int get_idmaps(json_object *obj, const char *key, struct jpath *p,
                       struct proto_idmaps *out, struct cradle_err *err)
 {
-	json_object *v = field(obj, key), *e;
-	size_t old, o2, i, n;
-	int rc = 0;
-
-	if (!v)
-		return 0;
-	old = jp_push(p, key);
-	if (!json_object_is_type(v, json_type_array)) {
-		rc = expected(err, p, "an array of objects", v);
-		goto out;
-	}
-	free(out->v);
-	out->v = NULL;
-	out->n = 0;
-	n = json_object_array_length(v);
-	if (n) {
-		out->v = calloc(n, sizeof(*out->v));
-		if (!out->v) {
-			rc = cradle_err_errno(err, ENOMEM, "%s", p->s);
-			goto out;
-		}
-	}
-	for (i = 0; i < n && !rc; i++) {
-		o2 = jp_push_index(p, i);
-		e = json_object_array_get_idx(v, i);
-		if (!e || !json_object_is_type(e, json_type_object)) {
-			rc = expected(err, p, "an object", e);
-		} else if (!(rc = get_u32(e, "host_id", p, &out->v[i].host_id, err)) &&
-		           !(rc = get_u32(e, "container_id", p, &out->v[i].container_id, err)) &&
-		           !(rc = get_u32(e, "length", p, &out->v[i].length, err))) {
-			out->n++;
-		}
-		jp_pop(p, o2);
-	}
-out:
-	jp_pop(p, old);
-	return rc;
+	return get_array(obj, key, p, "an array of objects", 0, idmaps_begin, idmaps_each, out, err);
 }
 
 static int dec_metadata(json_object *obj, struct jpath *p, struct pod_config *c,
