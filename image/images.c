@@ -349,7 +349,9 @@ images_use(struct images *im, const char *ref, struct image_rootfs *out, struct 
 	pthread_mutex_unlock(&im->lock);
 	if (en == NULL)
 		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
-	if (image_record_get(im->store, ref, &rec, err) < 0) {
+	/* present, or pulled now (REFERENCE §1.1.2); one read of the record
+	 * either way */
+	if (images_ensure(im, ref, &rec, err) < 0) {
 		images_unuse(im, ref);
 		return -1;
 	}

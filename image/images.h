@@ -4,7 +4,7 @@
  * (oci.h), pulls (pull.h) and layer unpacking (unpack.h) together:
  *  - images_ensure: present, or pulled; concurrent callers that need the
  *    same missing image share one pull (they wait on it);
- *  - images_use: the layers of an image unpacked into snapshot
+ *  - images_use: the image ensured as above, its layers unpacked into snapshot
  *    directories <root>/snapshots/sha256/<hex> (once per layer, to a temp
  *    dir renamed into place), plus its config; the image is in use until
  *    images_unuse, and an image in use cannot be removed

@@ -47,7 +47,6 @@ struct start_ctx {
 	bool shm_mounted;
 	char *process_label, *mount_label;
 	struct image_rootfs rootfs;      /* the image's layers and config */
-	bool using_image;
 	char rootfs_dir[4300];           /* mount point in the volatile dir */
 	char *overlay_opts;
 	struct sandbox_spec spec;
@@ -80,14 +79,11 @@ static int
 step_image(struct start_ctx *c, struct cradle_err *err)
 {
 	const char *ref = c->d->cfg.image;
-	struct image_record rec;
 
-	if (images_ensure(c->d->images, ref, &rec, err) < 0 ||
-	    (image_record_fini(&rec), images_use(c->d->images, ref, &c->rootfs, err)) < 0) {
+	if (images_use(c->d->images, ref, &c->rootfs, err) < 0) {
 		cradle_err_wrap(err, "failed to get sandbox image \"%s\"", ref);
 		return -1;
 	}
-	c->using_image = true;
 	return 0;
 }
 
@@ -95,7 +91,6 @@ static void
 undo_image(struct start_ctx *c)
 {
 	images_unuse(c->d->images, c->d->cfg.image);
-	c->using_image = false;
 }
 
 static int
