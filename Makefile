@@ -3,6 +3,15 @@
 #   make SAN=address   ASan+UBSan build (into build-asan by test-asan)
 #   make SAN=thread    TSan build (into build-tsan by test-tsan)
 #   make V=1           show commands
+#   make check-layers  fail on an include that points up or sideways
+#   make format-check  fail on a file clang-format would change
+#
+# The tree is a stack of layers, one folder each, every include pointing
+# down (docs/ARCHITECTURE.md):
+#   server  ->  worker  ->  image, core  ->  sandbox  ->  util  ->  proto
+# (image uses only sandbox/types.h of the sandbox layer; core uses no
+# sandbox).  Each layer is one static archive; a program or a unit test
+# links its own layer's archive and those below it, nothing else.
 
 CC      ?= gcc
 BUILD   ?= build
@@ -12,7 +21,7 @@ V       ?= 0
 DEB_PKGS := build-essential pkg-config libnng-dev libmsgpack-dev liblmdb-dev \
             libjson-c-dev libcap-dev libselinux1-dev check libsubunit-dev \
             libinih-dev libseccomp-dev libarchive-dev libcurl4-openssl-dev libssl-dev \
-            docker-registry skopeo curl iproute2 procps
+            docker-registry skopeo curl iproute2 procps clang-format
 
 STD     := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -21,7 +30,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 OPT     := -O2 -g
 DEPFL   := -MMD -MP
 PKG_CFLAGS := $(shell pkg-config --cflags msgpack lmdb json-c libcap libselinux libseccomp check 2>/dev/null)
-CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(DEPFL) $(PKG_CFLAGS) $(SANFL) -fPIC $(EXTRA_CFLAGS)
+CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(DEPFL) -I. $(PKG_CFLAGS) $(SANFL) -fPIC $(EXTRA_CFLAGS)
 
 ifeq ($(SAN),address)
 SANFL   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -31,13 +40,6 @@ else
 SANFL   :=
 endif
 
-LIBS_MSGPACK := $(shell pkg-config --libs msgpack 2>/dev/null || echo -lmsgpackc)
-LIBS_SERVER  := -lnng $(LIBS_MSGPACK) -llmdb -linih -lseccomp -ljson-c -lcap -lselinux \
-                -larchive -lcurl -lcrypto -lpthread
-LIBS_CLIENT  := -lnng $(LIBS_MSGPACK) -lpthread
-LIBS_CLI     := $(LIBS_CLIENT) -ljson-c
-LIBS_CHECK   := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
-
 ifeq ($(V),1)
 Q :=
 else
@@ -45,33 +47,65 @@ Q := @
 endif
 
 OBJ := $(BUILD)/obj
+LIB := $(BUILD)/lib
+o = $(patsubst %.c,$(OBJ)/%.o,$(1))
 
-PROTO_SRC  := $(wildcard proto/*.c)
-SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
-WORKER_SRC := $(wildcard worker/*.c) $(wildcard image/*.c)
+# --- layers: sources, the layers below (link order), system libraries ---
+LAYERS := proto util sandbox core image worker server
+
+SRC_proto   := $(wildcard proto/*.c)
+SRC_util    := $(wildcard util/*.c)
+SRC_sandbox := $(wildcard sandbox/*.c)
+SRC_core    := $(wildcard core/*.c)
+SRC_image   := $(wildcard image/*.c)
+SRC_worker  := $(wildcard worker/*.c)
+SRC_server  := $(filter-out server/main.c,$(wildcard server/*.c))
+
+BELOW_proto   :=
+BELOW_util    := proto
+BELOW_sandbox := util proto
+BELOW_core    := util proto
+BELOW_image   := sandbox util proto
+BELOW_worker  := image core sandbox util proto
+BELOW_server  := worker image core sandbox util proto
+
+LIBS_MSGPACK  := $(shell pkg-config --libs msgpack 2>/dev/null || echo -lmsgpackc)
+SYS_proto     := $(LIBS_MSGPACK)
+SYS_util      := -llmdb -lpthread
+SYS_sandbox   := -lseccomp -lselinux -lcap -ljson-c
+SYS_core      := -lnng -lpthread
+SYS_image     := -larchive -lcurl -lcrypto -ljson-c
+SYS_worker    :=
+SYS_server    := -linih -lnng
+
+# archives and system libraries a program of layer L links, in order
+archives = $(foreach l,$(1) $(BELOW_$(1)),$(LIB)/lib$(l).a)
+syslibs  = $(foreach l,$(1) $(BELOW_$(1)),$(SYS_$(l)))
+
+LIBS_CHECK := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
+
+# --- client side: libcradle (on proto only), the CLI, the bench ---
 LIB_SRC    := client/libcradle.c
 CLI_SRC    := $(filter-out client/libcradle.c,$(wildcard client/*.c))
 BENCH_SRC  := $(wildcard bench/*.c)
-UNIT_SRC   := $(wildcard tests/unit/test_*.c)
-INTEG_SRC  := $(wildcard tests/integ/test_*.c)
-INTEG_LIB  := $(wildcard tests/integ/lib*.c)
+LIB_OBJ    := $(call o,$(LIB_SRC)) $(call o,$(SRC_proto))
+LIBS_CLIENT := -lnng $(LIBS_MSGPACK) -lpthread
+LIBS_CLI    := $(LIBS_CLIENT) -ljson-c
 
-o = $(patsubst %.c,$(OBJ)/%.o,$(1))
-
-PROTO_OBJ  := $(call o,$(PROTO_SRC))
-SERVER_OBJ := $(call o,$(SERVER_SRC))
-WORKER_OBJ := $(call o,$(WORKER_SRC))
-LIB_OBJ    := $(call o,$(LIB_SRC)) $(PROTO_OBJ)
-# the daemon with failure injection compiled in (tests only)
-HOOK_OBJ   := $(patsubst $(OBJ)/%.o,$(OBJ)/hooks/%.o,$(WORKER_OBJ) $(SERVER_OBJ) $(call o,server/main.c))
-
-UNIT_BIN   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
-INTEG_BIN  := $(patsubst tests/integ/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
+# --- tests: tests/unit/<layer>/test_*.c link that layer and those below ---
+UNIT_LAYERS := $(LAYERS) client
+UNIT_SRC    := $(foreach l,$(UNIT_LAYERS),$(wildcard tests/unit/$(l)/test_*.c))
+UNIT_LIB    := $(wildcard tests/unit/lib/*.c)
+INTEG_SRC   := $(wildcard tests/integ/test_*.c)
+INTEG_LIB   := $(wildcard tests/integ/lib*.c)
+UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
+INTEG_BIN   := $(patsubst tests/integ/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
 
 ALL := $(BUILD)/cradled $(BUILD)/cradle $(BUILD)/libcradle.a $(BUILD)/libcradle.so \
        $(BUILD)/cradle-bench $(BUILD)/pause $(BUILD)/rootfs/pause $(BUILD)/pause.oci.tar
 
-.PHONY: all deps demo test test-unit test-integ test-asan test-tsan test-build clean bench
+.PHONY: all deps demo test test-unit test-integ test-asan test-tsan test-build clean bench \
+        check-layers format format-check
 all: $(ALL)
 
 deps:
@@ -89,19 +123,29 @@ $(OBJ)/%.o: %.c
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
-$(OBJ)/hooks/%.o: %.c
+# one archive per layer
+define layer_archive
+$(LIB)/lib$(1).a: $(call o,$(SRC_$(1)))
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  AR      $$@")
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_archive,$(l))))
+
+$(BUILD)/cradled: $(call o,server/main.c) $(call archives,server)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(SANFL) -o $@ $^ $(call syslibs,server)
+
+# the daemon with failure injection ($CRADLE_FAIL_STEP; tests only)
+$(OBJ)/hooks/server/main.o: server/main.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC+hook $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -DCRADLE_TEST_HOOKS -c -o $@ $<
 
-$(BUILD)/cradled: $(call o,server/main.c) $(SERVER_OBJ) $(WORKER_OBJ) $(PROTO_OBJ)
-	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFL) -o $@ $^ $(LIBS_SERVER)
-
-$(BUILD)/tests/cradled-hooks: $(HOOK_OBJ) $(PROTO_OBJ)
+$(BUILD)/tests/cradled-hooks: $(OBJ)/hooks/server/main.o $(call archives,server)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFL) -o $@ $^ $(LIBS_SERVER)
+	$(Q)$(CC) $(SANFL) -o $@ $^ $(call syslibs,server)
 
 $(BUILD)/libcradle.a: $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
@@ -115,10 +159,10 @@ $(BUILD)/cradle: $(call o,$(CLI_SRC)) $(LIB_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SANFL) -o $@ $^ $(LIBS_CLI)
 
-# The bench measures the kernel floor with the daemon's own launcher.
-$(BUILD)/cradle-bench: $(call o,$(BENCH_SRC)) $(OBJ)/worker/launch.o $(LIB_OBJ)
+# The bench measures the kernel floor with the sandbox library's launcher.
+$(BUILD)/cradle-bench: $(call o,$(BENCH_SRC)) $(BUILD)/libcradle.a $(call archives,sandbox)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFL) -o $@ $^ $(LIBS_CLIENT) -lcap
+	$(Q)$(CC) $(SANFL) -o $@ $^ $(LIBS_CLIENT) $(call syslibs,sandbox)
 
 # pause is static and never sanitized: it runs alone inside the sandbox.
 $(BUILD)/pause: pause/pause.c
@@ -144,16 +188,43 @@ $(BUILD)/pause.oci.tar: $(BUILD)/pause pause/image-config.json pause/mkimage.sh
 	@$(if $(Q),echo "  IMAGE   $@")
 	$(Q)pause/mkimage.sh $(BUILD)/pause pause/image-config.json $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(SERVER_OBJ) $(WORKER_OBJ) $(PROTO_OBJ) $(OBJ)/client/podjson.o
+# --- unit tests ---
+$(LIB)/libunittest.a: $(call o,$(UNIT_LIB))
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+define unit_tests
+$(BUILD)/tests/unit/$(1)/%: tests/unit/$(1)/%.c $(LIB)/libunittest.a $(call archives,$(1))
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $(call syslibs,$(1)) $$(LIBS_CHECK)
+endef
+$(foreach l,$(LAYERS),$(eval $(call unit_tests,$(l))))
+
+# the client layer: libcradle's and the CLI's objects, on proto
+$(BUILD)/tests/unit/client/%: tests/unit/client/%.c $(LIB)/libunittest.a $(filter-out $(OBJ)/client/cli.o,$(call o,$(CLI_SRC))) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_SERVER) $(LIBS_CHECK) -ljson-c
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CLI) $(LIBS_CHECK)
 
 $(BUILD)/tests/%: tests/integ/%.c $(call o,$(INTEG_LIB)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) $(LIBS_CHECK)
 
+# --- checks ---
+check-layers:
+	$(Q)tests/check-layers.sh
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
+format-check:
+	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
+
+format:
+	$(Q)clang-format -i $(FORMAT_FILES)
+
+# --- what the README shows ---
 test-build: $(ALL) $(UNIT_BIN) $(INTEG_BIN) $(BUILD)/tests/cradled-hooks
 
 test-unit: test-build
@@ -163,6 +234,7 @@ test-integ: test-build
 	$(Q)tests/run.sh integ $(BUILD) $(INTEG_BIN)
 
 test: deps
+	$(Q)$(MAKE) --no-print-directory check-layers
 	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)tests/run.sh all $(BUILD) $(UNIT_BIN) $(INTEG_BIN)
 

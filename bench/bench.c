@@ -41,15 +41,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../client/cradle.h"
-#include "../worker/launch.h"
-
-#ifndef SYS_pidfd_send_signal
-#define SYS_pidfd_send_signal 424
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
+#include "client/cradle.h"
+#include "sandbox/launch.h"
+#include "util/sys.h"
 
 #define BENCH_DEFAULT_N 200
 #define BENCH_DEFAULT_C 8
@@ -259,17 +253,13 @@ op_floor_teardown(struct phase *ph, struct worker *w, size_t i, double *ms)
 	if (fd < 0)
 		return 1;
 	t0 = now_ms();
-	if (syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) != 0)
+	if (sys_pidfd_send_signal(fd, SIGKILL) != 0)
 		r = cradle_err_errno(&err, errno, "pidfd_send_signal SIGKILL");
 	/* Wait even when the kill failed: the child may have died on its own,
 	 * and it is ours to reap either way. */
-	while (waitid((idtype_t)P_PIDFD, (id_t)fd, &si, WEXITED) != 0) {
-		if (errno != EINTR) {
-			if (r == 0)
-				r = cradle_err_errno(&err, errno, "waitid P_PIDFD");
-			break;
-		}
-	}
+	int rw = sys_pidfd_wait(fd, &si);
+	if (rw < 0 && r == 0)
+		r = cradle_err_errno(&err, -rw, "waitid P_PIDFD");
 	*ms = now_ms() - t0;
 	close(fd);
 	b->pidfds[i] = -1;

@@ -23,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "cradle.h"
-#include "podjson.h"
+#include "client/cli.h"
+#include "client/cradle.h"
+#include "client/podjson.h"
 
 #ifndef CRADLE_VERSION
 #define CRADLE_VERSION "0.1.0"

@@ -10,7 +10,7 @@
 
 #include <json-c/json.h>
 
-#include "cradle.h"
+#include "client/cradle.h"
 
 /* Longest output of cli_time_rfc3339, NUL included. */
 #define CLI_TIME_MAX 48

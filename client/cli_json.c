@@ -12,7 +12,7 @@
 
 #include <json-c/printbuf.h>
 
-#include "cli.h"
+#include "client/cli.h"
 
 #define NS_PER_SEC 1000000000LL
 

@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-#include "../proto/proto.h"
+#include "proto/proto.h"
 
 #ifdef __cplusplus
 extern "C" {

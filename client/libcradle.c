@@ -27,7 +27,7 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
-#include "cradle.h"
+#include "client/cradle.h"
 
 #define CRADLE_PUBLIC __attribute__((visibility("default")))
 

@@ -20,7 +20,7 @@
 
 #include <json-c/json.h>
 
-#include "podjson.h"
+#include "client/podjson.h"
 
 /* --- field paths ---------------------------------------------------- */
 

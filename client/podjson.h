@@ -22,7 +22,7 @@
 
 #include <stddef.h>
 
-#include "../proto/proto.h"
+#include "proto/proto.h"
 
 #define PODJSON_MAX_BYTES (1u << 20)   /* larger files are refused */
 #define PODJSON_MAX_DEPTH 32           /* JSON nesting */

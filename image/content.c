@@ -31,7 +31,7 @@
  * The data it returns has a NUL after the last byte (not counted in len)
  * so JSON parsers can take it directly.
  */
-#include "content.h"
+#include "image/content.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -47,6 +47,8 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+
+#include "util/fs.h"
 
 #define DIGEST_PREFIX "sha256:"
 #define DIGEST_PREFIX_LEN 7
@@ -151,46 +153,16 @@ blob_path(const struct content *c, const char *digest)
 	return (p);
 }
 
-/* mkdir -p: components we create get 0700; existing ones are kept. */
+/* mkdir -p: components we create get 0700 (the last one) or 0755 (its
+ * parents, which the daemon made 0700 already); existing ones are kept. */
 static int
-mkdir_p(const char *dir, struct cradle_err *err)
+make_dir(const char *dir, struct cradle_err *err)
 {
-	char buf[PATH_MAX];
-	size_t len = strlen(dir);
-	char *p;
+	int rv = fs_mkdir_p(dir, 0700);
 
-	if (len == 0 || len >= sizeof(buf)) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "invalid content store directory \"%s\"", dir);
-		return (-EINVAL);
-	}
-	memcpy(buf, dir, len + 1);
-	for (p = buf + 1; ; p++) {
-		if (*p == '/' || *p == '\0') {
-			char ch = *p;
-			struct stat sb;
-
-			*p = '\0';
-			if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-				return (cradle_err_errno(err, errno,
-				    "failed to create content store directory "
-				    "\"%s\"", buf));
-			}
-			if (ch == '\0' && stat(buf, &sb) != 0) {
-				return (cradle_err_errno(err, errno,
-				    "failed to stat content store directory "
-				    "\"%s\"", buf));
-			}
-			if (ch == '\0' && !S_ISDIR(sb.st_mode)) {
-				return (cradle_err_errno(err, ENOTDIR,
-				    "content store directory \"%s\" is not a "
-				    "directory", buf));
-			}
-			*p = ch;
-			if (ch == '\0') {
-				break;
-			}
-		}
+	if (rv < 0) {
+		return (cradle_err_errno(err, -rv,
+		    "failed to create content store directory \"%s\"", dir));
 	}
 	return (0);
 }
@@ -298,8 +270,8 @@ content_open(const char *root, struct content **out,
 		    "failed to open content store in \"%s\"", root));
 	}
 	free(base);
-	if ((rv = mkdir_p(c->blobs, err)) < 0 ||
-	    (rv = mkdir_p(c->ingest, err)) < 0) {
+	if ((rv = make_dir(c->blobs, err)) < 0 ||
+	    (rv = make_dir(c->ingest, err)) < 0) {
 		content_close(c);
 		return (rv);
 	}

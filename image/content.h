@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../proto/err.h"
+#include "proto/err.h"
 
 #define DIGEST_LEN 71   /* "sha256:" + 64 */
 

@@ -1,5 +1,5 @@
 /* images.c - the image service. */
-#include "images.h"
+#include "image/images.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,12 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../server/store.h"
-#include "../worker/files.h"
-#include "../worker/image.h"
-#include "content.h"
-#include "oci.h"
-#include "unpack.h"
+#include "util/store.h"
+#include "util/fs.h"
+#include "image/config.h"
+#include "image/content.h"
+#include "image/oci.h"
+#include "image/unpack.h"
 
 /* An image in use by sandboxes, or a pull in flight. */
 struct entry {
@@ -84,7 +84,7 @@ images_open(const struct images_cfg *cfg, struct images **out, struct cradle_err
 	im->insecure = cfg->insecure ? strdup(cfg->insecure) : NULL;
 	pthread_mutex_init(&im->lock, NULL);
 	pthread_cond_init(&im->changed, NULL);
-	if ((r = files_mkdir_p(im->snapdir, 0700)) < 0) {
+	if ((r = fs_mkdir_p(im->snapdir, 0700)) < 0) {
 		cradle_err_errno(err, -r, "create snapshot directory \"%s\"", im->snapdir);
 		images_close(im);
 		return -1;
@@ -151,7 +151,7 @@ record_image(struct images *im, const char *ref, const struct oci_image *img, bo
 		rec.n_layers++;
 	}
 	/* labels from the config */
-	if (content_read(im->content, rec.config_digest, 1 << 20, &cfg_json, &cfg_len, err) == 0) {
+	if (content_read(im->content, rec.config_digest, IMAGE_FILE_MAX, &cfg_json, &cfg_len, err) == 0) {
 		struct image_config ic;
 		if (image_config_parse(cfg_json, cfg_len, rec.config_digest, &ic, err) == 0) {
 			rec.labels = ic.labels;
@@ -292,12 +292,12 @@ ensure_snapshot(struct images *im, const char *digest, struct cradle_err *err)
 		return cradle_err_errno(err, errno, "create snapshot \"%s\"", tmp);
 	chmod(tmp, 0755);
 	if (unpack_layer(blob, tmp, NULL, err) < 0) {
-		files_rmtree(tmp);
+		fs_rmtree(tmp);
 		return -1;
 	}
 	if (rename(tmp, dir) != 0) {
 		int e = errno;
-		files_rmtree(tmp);
+		fs_rmtree(tmp);
 		/* another start unpacked it first: theirs is as good */
 		if ((e == ENOTEMPTY || e == EEXIST) && stat(dir, &st) == 0)
 			return 0;
@@ -314,22 +314,6 @@ image_rootfs_fini(struct image_rootfs *r)
 	free(r->layer_dirs);
 	image_config_fini(&r->config);
 	memset(r, 0, sizeof(*r));
-}
-
-/* The image's /etc/passwd and /etc/group come from its top-most layer
- * that has them. */
-static void
-read_user_dbs(struct image_rootfs *r)
-{
-	static const char *files[] = { "etc/passwd", "etc/group" };
-	char **dst[] = { &r->config.etc_passwd, &r->config.etc_group };
-	for (size_t f = 0; f < 2; f++) {
-		for (size_t i = 0; i < r->n_layers && *dst[f] == NULL; i++) {
-			char path[4400];
-			snprintf(path, sizeof(path), "%s/%s", r->layer_dirs[i], files[f]);
-			image_read_small(path, dst[f]);
-		}
-	}
 }
 
 int
@@ -368,12 +352,14 @@ images_use(struct images *im, const char *ref, struct image_rootfs *out, struct 
 			goto oom;
 		out->n_layers++;
 	}
-	if (content_read(im->content, rec.config_digest, 1 << 20, &cfg_json, &cfg_len, err) < 0 ||
+	if (content_read(im->content, rec.config_digest, IMAGE_FILE_MAX, &cfg_json, &cfg_len, err) < 0 ||
 	    image_config_parse(cfg_json, cfg_len, rec.config_digest, &out->config, err) < 0)
 		goto fail;
 	free(cfg_json);
 	cfg_json = NULL;
-	read_user_dbs(out);
+	if (image_config_read_user_dbs(&out->config, (const char *const *)out->layer_dirs,
+	                               out->n_layers, err) < 0)
+		goto fail;
 	image_record_fini(&rec);
 	return 0;
 oom:
@@ -471,7 +457,7 @@ gc_blob(const char *digest, void *arg)
 		char dir[4400];
 		content_delete(g->im->content, digest);
 		snap_path(g->im, digest, dir, sizeof(dir));
-		files_rmtree(dir);
+		fs_rmtree(dir);
 	}
 	return 0;
 }

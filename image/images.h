@@ -19,10 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../proto/err.h"
-#include "../worker/spec.h"
-#include "pull.h"
-#include "record.h"
+#include "proto/err.h"
+#include "sandbox/types.h"
+#include "image/pull.h"
+#include "image/record.h"
 
 struct store;
 struct images;

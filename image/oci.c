@@ -18,6 +18,8 @@
  * (docker save links duplicate layers), never on the host.  A directory is
  * read with openat2(RESOLVE_IN_ROOT) so its links cannot leave it either.
  */
+#include "image/oci.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
@@ -36,8 +38,6 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-
-#include "oci.h"
 
 #define MT_OCI_MANIFEST    "application/vnd.oci.image.manifest.v1+json"
 #define MT_OCI_INDEX       "application/vnd.oci.image.index.v1+json"

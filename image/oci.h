@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../proto/err.h"
-#include "content.h"
+#include "proto/err.h"
+#include "image/content.h"
 
 struct oci_descriptor {
 	char media_type[128];

@@ -15,7 +15,7 @@
  * straight into a content_writer, which hashes while writing and refuses
  * to commit a blob whose digest or size is not the descriptor's.
  */
-#include "pull.h"
+#include "image/pull.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../proto/err.h"
-#include "content.h"
-#include "oci.h"
+#include "proto/err.h"
+#include "image/content.h"
+#include "image/oci.h"
 
 struct pull_opts {
 	const char *ca_file;             /* NULL: the system's */

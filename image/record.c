@@ -11,7 +11,7 @@
  * The encoder refuses what the decoder would refuse, and runs the bounds
  * check over its own output, so every record that is stored can be read.
  */
-#include "record.h"
+#include "image/record.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -625,7 +625,7 @@ image_record_put(struct store *st, const struct image_record *r,
 		msgpack_sbuffer_destroy(&sb);
 		return (rv);
 	}
-	rv = store_put_raw(st, IMAGE_DB, r->ref, sb.data, sb.size, err);
+	rv = store_put(st, IMAGE_DB, r->ref, sb.data, sb.size, err);
 	msgpack_sbuffer_destroy(&sb);
 	return (rv);
 }
@@ -642,7 +642,7 @@ image_record_get(struct store *st, const char *ref, struct image_record *out,
 	if (ref == NULL) {
 		return (bad(err, "ref: NULL"));
 	}
-	if ((rv = store_get_raw(st, IMAGE_DB, ref, &buf, &len, err)) < 0) {
+	if ((rv = store_get(st, IMAGE_DB, ref, &buf, &len, err)) < 0) {
 		if (rv == -ENOENT) {
 			cradle_err_set(err, CRADLE_NOT_FOUND, "image \"%s\" "
 			    "not found", ref);
@@ -660,7 +660,7 @@ image_record_del(struct store *st, const char *ref, struct cradle_err *err)
 	if (ref == NULL) {
 		return (bad(err, "ref: NULL"));
 	}
-	return (store_del_raw(st, IMAGE_DB, ref, err));
+	return (store_del(st, IMAGE_DB, ref, err));
 }
 
 struct walk {
@@ -692,5 +692,5 @@ image_record_foreach(struct store *st,
 {
 	struct walk w = { fn, arg };
 
-	return (store_foreach_raw(st, IMAGE_DB, walk_one, &w, err));
+	return (store_foreach(st, IMAGE_DB, walk_one, &w, err));
 }

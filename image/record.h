@@ -24,10 +24,10 @@
 
 #include <msgpack.h>
 
-#include "../proto/err.h"
-#include "../proto/proto.h"
-#include "../server/store.h"
-#include "content.h"
+#include "proto/err.h"
+#include "proto/proto.h"
+#include "util/store.h"
+#include "image/content.h"
 
 #define IMAGE_DB "images"
 #define IMAGE_REF_MAX 511

@@ -36,7 +36,7 @@
  * Directory times are applied at the end (writing children changes them).
  * stats->bytes counts the file content written (not the compressed size).
  */
-#include "unpack.h"
+#include "image/unpack.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,7 +58,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "../proto/proto.h"
+#include "proto/proto.h"
 
 #define WH_PREFIX ".wh."
 #define WH_META_PREFIX ".wh..wh."

@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#include "../proto/err.h"
+#include "proto/err.h"
 
 struct unpack_stats {
 	uint64_t entries;

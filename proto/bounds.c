@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "internal.h"
-#include "proto.h"
+#include "proto/internal.h"
+#include "proto/proto.h"
 
 struct comp {
 	const char *key;        /* NULL for an array index */

@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "proto.h"
+#include "proto/internal.h"
+#include "proto/proto.h"
 
 #define STOP_TIMEOUT_DEFAULT 10000
 #define STOP_TIMEOUT_MAX 3600000

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "proto.h"
+#include "proto/internal.h"
+#include "proto/proto.h"
 
 /* Paths on the node come from the peer: bound them like the kernel does. */
 #define PROTO_MAX_PATH 4095

@@ -6,11 +6,11 @@
  * UTF-8 character boundary: error messages go on the wire as msgpack strings
  * and the peer's decoder insists on valid UTF-8.
  */
+#include "proto/err.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "err.h"
 
 static const char *const code_names[] = {
 	[CRADLE_OK] = "OK",
@@ -135,6 +135,12 @@ int cradle_err_errno(struct cradle_err *err, int errnum, const char *fmt, ...)
 		}
 	}
 	return errnum ? -errnum : -1;
+}
+
+int cradle_err_nomem(struct cradle_err *err)
+{
+	cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	return -ENOMEM;
 }
 
 void cradle_err_wrap(struct cradle_err *err, const char *fmt, ...)

@@ -6,6 +6,11 @@
  * wire code and a message that names the object and the cause:
  *   failed to create sandbox root directory "/x": Permission denied
  * cradle_err_wrap() prefixes context ("outer: inner") and keeps the code.
+ *
+ * Callers branch on the return value (negative: failed) and on err->code,
+ * never on the text.  Out of memory is cradle_err_nomem() everywhere.  A
+ * failure that is tolerated (a rollback step) is logged as a warning and
+ * dropped with log_warn_drop() (util/log.h).
  */
 #ifndef CRADLE_ERR_H
 #define CRADLE_ERR_H
@@ -45,6 +50,9 @@ int cradle_err_set(struct cradle_err *err, int code, const char *fmt, ...)
  * from errnum (cradle_code_from_errno). Returns -errnum (or -1 if 0). */
 int cradle_err_errno(struct cradle_err *err, int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* RESOURCE_EXHAUSTED "out of memory"; returns -ENOMEM. */
+int cradle_err_nomem(struct cradle_err *err);
 
 /* Prefix the message already in err with "<context>: ", keeping its code. */
 void cradle_err_wrap(struct cradle_err *err, const char *fmt, ...)

@@ -11,7 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-#include "err.h"
+#include "proto/err.h"
 
 #define PROTO_HIDDEN __attribute__((visibility("hidden")))
 

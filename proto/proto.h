@@ -22,7 +22,7 @@
 
 #include <msgpack.h>
 
-#include "err.h"
+#include "proto/err.h"
 
 #define PROTO_VERSION 1
 #define PROTO_MAX_MSG (1u << 20)     /* bytes in one request or reply */

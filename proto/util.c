@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
-#include "proto.h"
+#include "proto/internal.h"
+#include "proto/proto.h"
 
 /* Bytes of peer input shown in a quoted excerpt. */
 #define QUOTE_SHOW 48

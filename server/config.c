@@ -13,7 +13,7 @@
  * Every key is described once, in the tables below, so that parsing and
  * config_fprint cannot drift apart.
  */
-#include "config.h"
+#include "server/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -27,29 +27,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../proto/proto.h"
-#include "../worker/spec.h"
-
-#define RUNTIME_NAME_MAX 253    /* as requests' runtime_handler (proto/codec.c) */
+#include "proto/proto.h"
+#include "sandbox/runtime.h"
 
 /* ---- runtimes ---- */
-
-static void
-runtime_fini(struct runtime_config *rt)
-{
-	free(rt->name);
-	free(rt->type);
-	free(rt->path);
-	proto_strs_fini(&rt->pod_annotations);
-	free(rt->seccomp_default);
-	memset(rt, 0, sizeof(*rt));
-}
 
 static void
 runtimes_clear(struct daemon_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_runtimes; i++)
-		runtime_fini(&cfg->runtimes[i]);
+		runtime_config_fini(&cfg->runtimes[i]);
 	free(cfg->runtimes);
 	cfg->runtimes = NULL;
 	cfg->n_runtimes = 0;
@@ -72,34 +59,27 @@ runtime_add(struct daemon_config *cfg, const char *name)
 	rt->path = strdup("");
 	rt->seccomp_default = strdup("");
 	if (rt->name == NULL || rt->type == NULL || rt->path == NULL || rt->seccomp_default == NULL) {
-		runtime_fini(rt);
+		runtime_config_fini(rt);
 		return NULL;
 	}
 	cfg->n_runtimes++;
 	return rt;
 }
 
-const struct runtime_config *
-config_runtime(const struct daemon_config *cfg, const char *name)
+struct runtime_set
+config_runtimes(const struct daemon_config *cfg)
 {
-	for (size_t i = 0; i < cfg->n_runtimes; i++)
-		if (strcmp(cfg->runtimes[i].name, name) == 0)
-			return &cfg->runtimes[i];
-	return NULL;
+	return (struct runtime_set){
+		.v = cfg->runtimes, .n = cfg->n_runtimes, .default_name = cfg->default_runtime
+	};
 }
 
-bool
-config_runtime_name_ok(const char *name)
+static const struct runtime_config *
+config_find_runtime(const struct daemon_config *cfg, const char *name)
 {
-	size_t n = strlen(name);
+	struct runtime_set rs = config_runtimes(cfg);
 
-	if (n == 0 || n > RUNTIME_NAME_MAX || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)name[i]) && name[i] != '.' && name[i] != '_' &&
-		    name[i] != '-')
-			return false;
-	return true;
+	return runtime_find(&rs, name);
 }
 
 /* ---- defaults ---- */
@@ -495,7 +475,7 @@ set_value(struct parse_ctx *p, void *base, const struct key_def *kd, const char 
 			            "%s: \"%s\" is not a boolean (true/false, yes/no, 1/0)", kd->name, v);
 		return 1;
 	case K_NAME:
-		if (!config_runtime_name_ok(v))
+		if (!runtime_name_ok(v))
 			return fail(p, CRADLE_INVALID_ARGUMENT,
 			            "%s: \"%s\" is not a valid runtime name (up to %d letters, digits, "
 			            "'.', '_' or '-')", kd->name, v, RUNTIME_NAME_MAX);
@@ -563,7 +543,7 @@ on_section(struct parse_ctx *p, const char *name)
 	if (strncmp(name, "runtime.", 8) != 0)
 		return fail(p, CRADLE_INVALID_ARGUMENT, "unknown section [%s]", name);
 	const char *rname = name + 8;
-	if (!config_runtime_name_ok(rname))
+	if (!runtime_name_ok(rname))
 		return fail(p, CRADLE_INVALID_ARGUMENT,
 		            "[%s]: \"%s\" is not a valid runtime name (up to %d letters, digits, '.', "
 		            "'_' or '-')", name, rname, RUNTIME_NAME_MAX);
@@ -573,7 +553,7 @@ on_section(struct parse_ctx *p, const char *name)
 		runtimes_clear(c);
 		p->file_runtimes = true;
 	}
-	if (config_runtime(c, rname) != NULL)
+	if (config_find_runtime(c, rname) != NULL)
 		return fail(p, CRADLE_INVALID_ARGUMENT, "section [%s] appears twice", name);
 	if (runtime_add(c, rname) == NULL)
 		return fail(p, CRADLE_RESOURCE_EXHAUSTED, "[%s]: out of memory", name);
@@ -708,7 +688,7 @@ config_validate(struct daemon_config *cfg, struct cradle_err *err)
 		                      "workers, queue_depth and contexts must be at least 1");
 	if (cfg->n_runtimes == 0 && runtime_add(cfg, CRADLE_DEFAULT_RUNTIME) == NULL)
 		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "default runtime: out of memory");
-	if (config_runtime(cfg, cfg->default_runtime) == NULL) {
+	if (config_find_runtime(cfg, cfg->default_runtime) == NULL) {
 		/* Name where the name came from: the key's line, or the file
 		 * whose runtimes replaced the default "runc". */
 		char where[4200] = "";

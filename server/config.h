@@ -22,8 +22,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "../proto/err.h"
-#include "daemon.h"
+#include "proto/err.h"
+#include "sandbox/types.h"
+#include "server/daemon.h"
 
 #define CRADLE_DEFAULT_CONFIG "/etc/cradle/cradled.conf"
 #define CRADLE_DEFAULT_IMAGE "cradle.local/pause:built-in"
@@ -49,11 +50,8 @@ void config_print(const struct daemon_config *cfg); /* to stdout */
 /* Free what cfg owns; cfg is then zeroed.  Safe on a zeroed cfg. */
 void config_fini(struct daemon_config *cfg);
 
-/* A configured runtime by handler name, or NULL. */
-const struct runtime_config *config_runtime(const struct daemon_config *cfg,
-                                            const char *name);
-/* Whether name is usable as a runtime handler: 1..253 letters, digits,
- * '.', '_' or '-', and not "." or ".." (the rule requests follow too). */
-bool config_runtime_name_ok(const char *name);
+/* The configured runtime handlers as the sandbox library sees them; valid
+ * while cfg is. */
+struct runtime_set config_runtimes(const struct daemon_config *cfg);
 
 #endif

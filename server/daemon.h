@@ -1,17 +1,20 @@
 /* daemon.h - the state one cradled process shares between its threads.
  *
  * Filled by main() at start-up and read-only afterwards, except the
- * objects it points to, each with its own synchronisation.
+ * objects it points to, each with its own synchronisation.  Only server/
+ * sees it: the workers get the narrow struct worker_env (worker/env.h)
+ * that main() fills from it.
  */
-#ifndef CRADLE_DAEMON_H
-#define CRADLE_DAEMON_H
+#ifndef CRADLE_SERVER_DAEMON_H
+#define CRADLE_SERVER_DAEMON_H
 
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "node.h"
-#include "queue.h"
+#include "sandbox/node.h"
+#include "util/queue.h"
+#include "worker/env.h"
 
 struct table;
 struct store;
@@ -27,7 +30,7 @@ struct daemon_config {
 	int queue_depth;          /* jobs waiting for a worker */
 	int contexts;             /* nng contexts (requests in flight) */
 	uint64_t shm_size;        /* bytes of each sandbox's /dev/shm */
-	char image[4096];         /* the pause image reference (stored, not used yet) */
+	char image[4096];         /* the sandbox (pause) image reference */
 	char default_runtime[256]; /* handler used when a request names none */
 	bool restrict_oom_score_adj;   /* never set a pod's oom_score_adj below ours */
 	bool enable_unprivileged_ports; /* net.ipv4.ip_unprivileged_port_start=0 */
@@ -60,12 +63,7 @@ struct daemon {
 	struct images *images;    /* content store, image records, snapshots */
 	char skeleton[4200];      /* the mount-point layer put over every image */
 	int64_t started_at;       /* ns */
-#ifdef CRADLE_TEST_HOOKS
-	char fail_step[64];       /* start step to fail ($CRADLE_FAIL_STEP) */
-#endif
+	struct worker_env env;    /* what the workers see of all this */
 };
-
-/* Wall-clock nanoseconds since the epoch. */
-int64_t now_ns(void);
 
 #endif

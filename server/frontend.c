@@ -8,7 +8,7 @@
  * SEND: the send finished; post the next receive (RECV).
  * Callbacks never block: nng runs them on its own task threads.
  */
-#include "frontend.h"
+#include "server/frontend.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -21,8 +21,8 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 
-#include "daemon.h"
-#include "log.h"
+#include "server/daemon.h"
+#include "util/log.h"
 
 enum fe_state { FE_RECV, FE_WORK, FE_SEND };
 

@@ -11,8 +11,8 @@
 #ifndef CRADLE_FRONTEND_H
 #define CRADLE_FRONTEND_H
 
-#include "../proto/err.h"
-#include "../proto/proto.h"
+#include "proto/err.h"
+#include "proto/proto.h"
 
 struct daemon;
 struct frontend;

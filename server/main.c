@@ -19,20 +19,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../image/images.h"
-#include "../worker/files.h"
-#include "../worker/pool.h"
-#include "config.h"
-#include "daemon.h"
-#include "events.h"
-#include "frontend.h"
-#include "log.h"
-#include "node.h"
-#include "../worker/selinux.h"
-#include "reaper.h"
-#include "recover.h"
-#include "store.h"
-#include "table.h"
+#include "core/events.h"
+#include "core/reaper.h"
+#include "core/table.h"
+#include "image/images.h"
+#include "sandbox/selinux.h"
+#include "server/config.h"
+#include "server/daemon.h"
+#include "server/frontend.h"
+#include "server/recover.h"
+#include "util/clock.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/store.h"
+#include "worker/ops.h"
+#include "worker/pool.h"
+
+#define CRADLE_VERSION "0.1.0"
 
 static void
 usage(FILE *f)
@@ -80,11 +83,12 @@ make_dirs(struct daemon *d, struct cradle_err *err)
 		{ d->cfg.state, "/sandboxes", 0755 },
 		{ d->cfg.state, "/netns", 0755 },
 	};
-	char path[4200];
+	char path[FS_PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s%s", dirs[i].base, dirs[i].sub);
-		int r = files_mkdir_p(path, dirs[i].mode);
+		if (fs_path(path, err, "%s%s", dirs[i].base, dirs[i].sub) < 0)
+			return -1;
+		int r = fs_mkdir_p(path, dirs[i].mode);
 		if (r < 0)
 			return cradle_err_errno(err, -r, "create directory \"%s\"", path);
 	}
@@ -96,8 +100,9 @@ make_dirs(struct daemon *d, struct cradle_err *err)
 static int
 lock_state(struct daemon *d, struct cradle_err *err)
 {
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/cradled.lock", d->cfg.state);
+	char path[FS_PATH_MAX];
+	if (fs_path(path, err, "%s/cradled.lock", d->cfg.state) < 0)
+		return -1;
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return cradle_err_errno(err, errno, "open \"%s\"", path);
@@ -124,17 +129,20 @@ make_skeleton(struct daemon *d, struct cradle_err *err)
 {
 	static const char *dirs[] = { "proc", "dev", "sys", "etc" };
 	static const char *files[] = { "etc/resolv.conf", "etc/hostname", "etc/hosts" };
-	char path[4400];
+	char path[FS_PATH_MAX];
 	int r;
 
-	snprintf(d->skeleton, sizeof(d->skeleton), "%s/snapshots/skeleton", d->cfg.root);
+	if (fs_path(d->skeleton, err, "%s/snapshots/skeleton", d->cfg.root) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", d->skeleton, dirs[i]);
-		if ((r = files_mkdir_p(path, 0755)) < 0)
+		if (fs_path(path, err, "%s/%s", d->skeleton, dirs[i]) < 0)
+			return -1;
+		if ((r = fs_mkdir_p(path, 0755)) < 0)
 			return cradle_err_errno(err, -r, "create \"%s\"", path);
 	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", d->skeleton, files[i]);
+		if (fs_path(path, err, "%s/%s", d->skeleton, files[i]) < 0)
+			return -1;
 		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (fd < 0)
 			return cradle_err_errno(err, errno, "create \"%s\"", path);
@@ -172,6 +180,57 @@ images_start(struct daemon *d, struct cradle_err *err)
 	}
 	log_info("imported the built-in sandbox image %s from %s", d->cfg.image, archive);
 	return 0;
+}
+
+/* What a worker does with a front-end job. */
+static void
+run_job(void *item, struct launch_stack *ls, void *arg)
+{
+	struct job *job = item;
+
+	ops_run(arg, ls, &job->req, &job->rep);
+	job->done(job);
+}
+
+/* The workers' view of the daemon (worker/env.h). */
+static void
+fill_env(struct daemon *d)
+{
+	d->env = (struct worker_env){
+		.root = d->cfg.root,
+		.state = d->cfg.state,
+		.image = d->cfg.image,
+		.skeleton = d->skeleton,
+		.shm_size = d->cfg.shm_size,
+		.runtimes = config_runtimes(&d->cfg),
+		.version = CRADLE_VERSION,
+		.node = &d->node,
+		.table = d->table,
+		.store = d->store,
+		.reaper = d->reaper,
+		.events = d->events,
+		.images = d->images,
+	};
+#ifdef CRADLE_TEST_HOOKS
+	d->env.fail_step = getenv("CRADLE_FAIL_STEP");
+#endif
+}
+
+/* The node facts cradled's configuration asks for. */
+static struct node_opts
+node_opts_of(const struct daemon_config *cfg)
+{
+	return (struct node_opts){
+		.cgroup_root = cfg->cgroup_root,
+		.restrict_oom_score_adj = cfg->restrict_oom_score_adj,
+		.enable_unprivileged_ports = cfg->enable_unprivileged_ports,
+		.enable_unprivileged_icmp = cfg->enable_unprivileged_icmp,
+		.selinux = {
+			.enable = cfg->selinux_enable,
+			.category_range = (unsigned)cfg->selinux_category_range,
+			.contexts_path = cfg->selinux_contexts[0] ? cfg->selinux_contexts : NULL,
+		},
+	};
 }
 
 int
@@ -253,13 +312,9 @@ main(int argc, char **argv)
 		config_print(&d.cfg);
 		return 0;
 	}
-#ifdef CRADLE_TEST_HOOKS
-	const char *fs = getenv("CRADLE_FAIL_STEP");
-	snprintf(d.fail_step, sizeof(d.fail_step), "%s", fs ? fs : "");
-#endif
 	snprintf(d.sock_url, sizeof(d.sock_url), "ipc://%s/cradle.sock", d.cfg.state);
 	snprintf(d.events_url, sizeof(d.events_url), "ipc://%s/events.sock", d.cfg.state);
-	d.started_at = now_ns();
+	d.started_at = clock_now_ns();
 
 	int sfd = signalfd(-1, &wanted, SFD_CLOEXEC);
 	if (sfd < 0) {
@@ -268,18 +323,21 @@ main(int argc, char **argv)
 	}
 	if (make_dirs(&d, &err) < 0 || lock_state(&d, &err) < 0)
 		goto fail;
-	if (node_detect(&d, &d.node, &err) < 0)
+	struct node_opts no = node_opts_of(&d.cfg);
+	if (node_detect(&no, &d.node, &err) < 0)
 		goto fail;
 	if (store_open(d.cfg.root, &d.store, &err) < 0 || table_init(&d.table) < 0 ||
 	    images_start(&d, &err) < 0 ||
 	    events_open(d.events_url, &d.events, &err) < 0 ||
-	    reaper_start(&d, &d.reaper, &err) < 0 || recover(&d, &err) < 0)
+	    reaper_start(d.store, d.events, &d.reaper, &err) < 0 || recover(&d, &err) < 0)
 		goto fail;
 	if (queue_init(&d.queue, (size_t)d.cfg.queue_depth) < 0) {
 		cradle_err_set(&err, CRADLE_RESOURCE_EXHAUSTED, "allocate request queue");
 		goto fail;
 	}
-	if (pool_start(&d, d.cfg.workers, &pool, &err) < 0 || frontend_start(&d, &fe, &err) < 0)
+	fill_env(&d);
+	if (pool_start(&d.queue, d.cfg.workers, run_job, &d.env, &pool, &err) < 0 ||
+	    frontend_start(&d, &fe, &err) < 0)
 		goto fail;
 	log_info("ready: requests on %s, events on %s, %d workers, sandbox image %s", d.sock_url,
 	         d.events_url, d.cfg.workers, d.cfg.image);

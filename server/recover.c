@@ -1,5 +1,5 @@
-/* recover.c - adopt what a previous run left. */
-#include "recover.h"
+/* recover.c - adopt what a previous run left (see recover.h). */
+#include "server/recover.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -7,67 +7,54 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../image/images.h"
-#include "../worker/files.h"
-#include "../worker/launch.h"
-#include "../worker/netns.h"
-#include "../worker/selinux.h"
-#include "daemon.h"
-#include "events.h"
-#include "log.h"
-#include "reaper.h"
-#include "store.h"
-#include "table.h"
-
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
+#include "core/lifecycle.h"
+#include "core/reaper.h"
+#include "core/records.h"
+#include "core/table.h"
+#include "image/images.h"
+#include "sandbox/launch.h"
+#include "sandbox/netns.h"
+#include "sandbox/selinux.h"
+#include "server/daemon.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/sys.h"
 
 struct counts {
 	struct daemon *d;
 	int adopted, exited, created;
 };
 
+/* A pidfd for the task of a RUNNING record when it is still that task
+ * (the start time guards against a recycled pid), else -1. */
+static int
+open_task(const struct proto_sandbox *s)
+{
+	int pidfd;
+
+	if (s->phase != PHASE_RUNNING || s->pid <= 0 || s->pid_start_time == 0)
+		return -1;
+	if ((pidfd = sys_pidfd_open(s->pid)) < 0)
+		return -1;
+	if (launch_pid_start_time(s->pid) != s->pid_start_time) {
+		close(pidfd);
+		return -1;
+	}
+	return pidfd;
+}
+
 static int
 adopt(struct proto_sandbox *s, void *arg)
 {
 	struct counts *n = arg;
 	struct daemon *d = n->d;
-	struct cradle_err err;
-	struct proto_event ev;
-	int pidfd = -1;
-	bool announce = false;
-
-	if (s->phase == PHASE_RUNNING) {
-		pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
-		if (pidfd >= 0 && (s->pid_start_time == 0 ||
-		                   launch_pid_start_time(s->pid) != s->pid_start_time)) {
-			close(pidfd);
-			pidfd = -1;
-		}
-		if (pidfd < 0) {
-			memset(&ev, 0, sizeof(ev));
-			snprintf(ev.type, sizeof(ev.type), "sandbox.exit");
-			memcpy(ev.id, s->id, sizeof(ev.id));
-			ev.pid = s->pid;
-			ev.exit_status = 255;
-			ev.exited_at = now_ns();
-			s->phase = PHASE_EXITED;
-			s->exit_status = 255;
-			s->exited_at = ev.exited_at;
-			s->pid = 0;
-			s->pid_start_time = 0;
-			if (store_put_sandbox(d->store, s, &err) < 0)
-				log_error("recover %s: %s", s->id, err.msg);
-			announce = true;
-		}
-	}
+	struct cradle_err err = { 0 };
+	int pidfd = open_task(s);
 
 	struct proto_sandbox rec = *s;
-	memset(s, 0, sizeof(*s));     /* stolen: the walk finalises s */
+	memset(s, 0, sizeof(*s)); /* stolen: the walk finalises s */
 	char *name = sandbox_make_name(&rec.config);
 	struct sandbox *sb = name ? sandbox_new(&rec) : NULL;
 	if (sb == NULL) {
@@ -75,7 +62,7 @@ adopt(struct proto_sandbox *s, void *arg)
 		proto_sandbox_fini(&rec);
 		if (pidfd >= 0)
 			close(pidfd);
-		return cradle_err_set(&err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return cradle_err_nomem(&err);
 	}
 	sb->name = name;
 	/* the sandbox's MCS level stays reserved while it exists, and a
@@ -97,21 +84,24 @@ adopt(struct proto_sandbox *s, void *arg)
 	if (pidfd >= 0) {
 		sb->pidfd = pidfd;
 		if (reaper_watch(d->reaper, sb, &err) < 0) {
+			/* stop kills it by pid and start time, and records it */
 			log_error("recover %s: %s", sb->id, err.msg);
 			sb->pidfd = -1;
 			close(pidfd);
 		} else {
 			n->adopted++;
 		}
+	} else if (sb->rec.phase == PHASE_RUNNING) {
+		/* gone while the daemon was down: its status cannot be read */
+		sandbox_exited(sb, 255, d->store);
+		n->exited++;
 	} else if (sb->rec.phase == PHASE_CREATED) {
 		n->created++;
 	} else {
 		n->exited++;
 	}
-	pthread_mutex_unlock(&sb->lock);
+	sandbox_unlock(sb, d->events);
 	sandbox_rele(sb);
-	if (announce)
-		events_publish(d->events, &ev);
 	return 0;
 }
 
@@ -128,7 +118,8 @@ sweep(struct daemon *d, const char *dir, bool pins)
 {
 	DIR *dd = opendir(dir);
 	struct dirent *de;
-	char path[8400];
+	char path[FS_PATH_MAX];
+	struct cradle_err err = { 0 };
 
 	if (dd == NULL)
 		return;
@@ -143,14 +134,15 @@ sweep(struct daemon *d, const char *dir, bool pins)
 			pthread_mutex_unlock(&sb->lock);
 			sandbox_rele(sb);
 		}
-		if (keep)
+		if (keep || fs_path(path, &err, "%s/%s", dir, de->d_name) < 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		int r = pins ? netns_unpin(path) : files_rmtree(path);
-		if (r < 0)
-			log_warn("remove leftover \"%s\": %s", path, strerror(-r));
-		else
+		int rc = pins ? netns_unpin(path) : fs_rmtree(path);
+		if (rc < 0) {
+			cradle_err_errno(&err, -rc, "remove leftover \"%s\"", path);
+			log_warn_drop(&err, "recover");
+		} else {
 			log_info("removed leftover \"%s\"", path);
+		}
 	}
 	closedir(dd);
 }
@@ -159,18 +151,21 @@ int
 recover(struct daemon *d, struct cradle_err *err)
 {
 	struct counts n = { .d = d };
-	char dir[4200];
+	char dir[FS_PATH_MAX];
 
-	if (store_foreach_sandbox(d->store, adopt, bad_record, &n, err) < 0)
+	if (records_foreach(d->store, adopt, bad_record, &n, err) < 0)
 		return -1;
-	snprintf(dir, sizeof(dir), "%s/sandboxes", d->cfg.root);
+	if (fs_path(dir, err, "%s/sandboxes", d->cfg.root) < 0)
+		return -1;
 	sweep(d, dir, false);
-	snprintf(dir, sizeof(dir), "%s/sandboxes", d->cfg.state);
+	if (fs_path(dir, err, "%s/sandboxes", d->cfg.state) < 0)
+		return -1;
 	sweep(d, dir, false);
-	snprintf(dir, sizeof(dir), "%s/netns", d->cfg.state);
+	if (fs_path(dir, err, "%s/netns", d->cfg.state) < 0)
+		return -1;
 	sweep(d, dir, true);
 	if (n.adopted + n.exited + n.created > 0)
-		log_info("recovered %d running, %d exited, %d created sandboxes",
-		         n.adopted, n.exited, n.created);
+		log_info("recovered %d running, %d exited, %d created sandboxes", n.adopted, n.exited,
+		         n.created);
 	return 0;
 }

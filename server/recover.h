@@ -13,7 +13,7 @@
 #ifndef CRADLE_RECOVER_H
 #define CRADLE_RECOVER_H
 
-#include "../proto/err.h"
+#include "proto/err.h"
 
 struct daemon;
 

@@ -1,5 +1,5 @@
 /* ops.c - one function per protocol operation. */
-#include "ops.h"
+#include "worker/ops.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -8,24 +8,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../server/daemon.h"
-#include "../server/events.h"
-#include "../server/log.h"
-#include "../server/store.h"
-#include "../server/table.h"
-#include "files.h"
-#include "../image/images.h"
-#include "cgroup.h"
-#include "netns.h"
-#include "selinux.h"
-#include "runtime.h"
-#include "start.h"
+#include "core/events.h"
+#include "core/lifecycle.h"
+#include "core/records.h"
+#include "core/table.h"
+#include "image/images.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/netns.h"
+#include "sandbox/runtime.h"
+#include "sandbox/selinux.h"
+#include "util/clock.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/sys.h"
+#include "worker/start.h"
 
-#define CRADLE_VERSION "0.1.0"
 #define DEFAULT_STOP_TIMEOUT_MS 10000
 
 static int
@@ -64,7 +64,7 @@ not_found(const char *id, struct cradle_err *err)
  * success returns the sandbox with a held reference and its lock held, so
  * sandbox.run can start it before anyone else sees it half-made. */
 static struct sandbox *
-create_locked(struct daemon *d, struct proto_request *req, bool persist, struct cradle_err *err)
+create_locked(const struct worker_env *env, struct proto_request *req, bool persist, struct cradle_err *err)
 {
 	struct pod_config *cfg = &req->config;
 	struct proto_sandbox rec;
@@ -72,7 +72,7 @@ create_locked(struct daemon *d, struct proto_request *req, bool persist, struct 
 
 	const struct runtime_config *rt;
 	/* CRI picks the runtime before anything is made (REFERENCE §1.0.4) */
-	if (runtime_select(&d->cfg, cfg, req->runtime_handler, &rt, err) < 0) {
+	if (runtime_select(&env->runtimes, cfg, req->runtime_handler, &rt, err) < 0) {
 		cradle_err_wrap(err, "unable to get OCI runtime for sandbox");
 		return NULL;
 	}
@@ -93,28 +93,23 @@ create_locked(struct daemon *d, struct proto_request *req, bool persist, struct 
 	rec.runtime_handler = req->runtime_handler;
 	req->runtime_handler = NULL;
 	rec.phase = PHASE_CREATED;
-	rec.created_at = now_ns();
+	rec.created_at = clock_now_ns();
 
 	char *name = sandbox_make_name(&rec.config);
-	if (name == NULL) {
-		proto_sandbox_fini(&rec);
-		cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
-		return NULL;
-	}
-	sb = sandbox_new(&rec);
+	sb = name != NULL ? sandbox_new(&rec) : NULL;
 	if (sb == NULL) {
 		free(name);
 		proto_sandbox_fini(&rec);
-		cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		cradle_err_nomem(err);
 		return NULL;
 	}
 	sb->name = name;
 	pthread_mutex_lock(&sb->lock);
-	if (table_add(d->table, sb, err) < 0)
+	if (table_add(env->table, sb, err) < 0)
 		goto fail;
-	if (persist && store_put_sandbox(d->store, &sb->rec, err) < 0) {
+	if (persist && records_put(env->store, &sb->rec, err) < 0) {
 		cradle_err_wrap(err, "failed to save sandbox metadata");
-		table_del(d->table, sb);
+		table_del(env->table, sb);
 		goto fail;
 	}
 	return sb;
@@ -135,18 +130,18 @@ reply_started(struct proto_reply *rep, const struct sandbox *sb)
 
 /* Forget a sandbox that was never started: record, name, table entry. */
 static void
-forget_locked(struct daemon *d, struct sandbox *sb)
+forget_locked(const struct worker_env *env, struct sandbox *sb)
 {
 	struct cradle_err e;
 
-	if (store_del_sandbox(d->store, sb->id, &e) < 0)
-		log_warn("remove record of %s: %s", sb->id, e.msg);
+	if (records_del(env->store, sb->id, &e) < 0)
+		log_warn_drop(&e, "forget sandbox %s", sb->id);
 	sb->removed = true;
-	table_del(d->table, sb);
+	table_del(env->table, sb);
 }
 
 static int
-start_locked(struct daemon *d, struct launch_stack *ls, struct sandbox *sb,
+start_locked(const struct worker_env *env, struct launch_stack *ls, struct sandbox *sb,
              struct cradle_err *err)
 {
 	if (sb->removed)
@@ -162,29 +157,17 @@ start_locked(struct daemon *d, struct launch_stack *ls, struct sandbox *sb,
 		                      "sandbox \"%s\" has exited; sandboxes are not restarted: "
 		                      "remove it and run a new one", sb->id);
 	}
-	if (start_sandbox(d, ls, sb, err) < 0) {
+	if (start_sandbox(env, ls, sb, err) < 0) {
 		cradle_err_wrap(err, "failed to start sandbox \"%s\"", sb->id);
 		return -1;
 	}
 	return 0;
 }
 
-static void
-deadline_after(struct timespec *ts, int64_t ms)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_sec += ms / 1000;
-	ts->tv_nsec += (ms % 1000) * 1000000;
-	if (ts->tv_nsec >= 1000000000) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000;
-	}
-}
-
 /* Kill the pause task and wait for the reaper's record; then release the
  * network namespace.  Idempotent. */
 static int
-stop_locked(struct daemon *d, struct sandbox *sb, int64_t timeout_ms, struct cradle_err *err)
+stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms, struct cradle_err *err)
 {
 	bool changed = false;
 	if (sb->rec.phase == PHASE_RUNNING && sb->pidfd < 0) {
@@ -194,20 +177,15 @@ stop_locked(struct daemon *d, struct sandbox *sb, int64_t timeout_ms, struct cra
 		if (sb->rec.pid > 0 && sb->rec.pid_start_time != 0 &&
 		    launch_pid_start_time(sb->rec.pid) == sb->rec.pid_start_time)
 			kill(sb->rec.pid, SIGKILL);
-		sb->rec.phase = PHASE_EXITED;
-		sb->rec.exit_status = 255;
-		sb->rec.exited_at = now_ns();
-		sb->rec.pid = 0;
-		changed = true;
+		sandbox_exited(sb, 255, env->store);
 	}
 	if (sb->rec.phase == PHASE_RUNNING) {
 		struct timespec deadline;
 
-		if (sb->pidfd >= 0 &&
-		    syscall(SYS_pidfd_send_signal, sb->pidfd, SIGKILL, NULL, 0) != 0 && errno != ESRCH)
+		if (sys_pidfd_send_signal(sb->pidfd, SIGKILL) != 0 && errno != ESRCH)
 			return cradle_err_errno(err, errno, "failed to kill sandbox \"%s\"", sb->id);
 		/* 0 means "kill now", not "give the reaper no time at all" */
-		deadline_after(&deadline, timeout_ms > 100 ? timeout_ms : 100);
+		deadline = clock_deadline(timeout_ms > 100 ? timeout_ms : 100);
 		while (sb->rec.phase == PHASE_RUNNING) {
 			int r = pthread_cond_timedwait(&sb->cond, &sb->lock, &deadline);
 			if (r == ETIMEDOUT && sb->rec.phase == PHASE_RUNNING)
@@ -218,7 +196,7 @@ stop_locked(struct daemon *d, struct sandbox *sb, int64_t timeout_ms, struct cra
 	}
 	/* REFERENCE §5.5: stop unmounts the shm and releases the network */
 	if (sb->rec.shm_path != NULL) {
-		int r = files_unmount(sb->rec.shm_path);
+		int r = fs_unmount(sb->rec.shm_path);
 		if (r < 0)
 			return cradle_err_errno(err, -r, "failed to unmount sandbox shm \"%s\"", sb->rec.shm_path);
 		free(sb->rec.shm_path);
@@ -234,43 +212,43 @@ stop_locked(struct daemon *d, struct sandbox *sb, int64_t timeout_ms, struct cra
 		sb->rec.netns_path = NULL;
 		changed = true;
 	}
-	if (changed && store_put_sandbox(d->store, &sb->rec, err) < 0)
+	if (changed && records_put(env->store, &sb->rec, err) < 0)
 		return -1;
 	return 0;
 }
 
 static int
-remove_locked(struct daemon *d, struct sandbox *sb, struct cradle_err *err)
+remove_locked(const struct worker_env *env, struct sandbox *sb, struct cradle_err *err)
 {
-	char path[4200];
+	char path[FS_PATH_MAX];
 	int r;
 
 	if (sb->removed)
 		return 0;
 	/* CRI: Remove force-stops a running sandbox first. */
-	if (stop_locked(d, sb, DEFAULT_STOP_TIMEOUT_MS, err) < 0)
+	if (stop_locked(env, sb, DEFAULT_STOP_TIMEOUT_MS, err) < 0)
 		return -1;
-	if (files_path(path, sizeof(path), err, "%s/sandboxes/%s", d->cfg.root, sb->id) < 0)
+	if (fs_path(path, err, "%s/sandboxes/%s", env->root, sb->id) < 0)
 		return -1;
-	if ((r = files_rmtree(path)) < 0)
+	if ((r = fs_rmtree(path)) < 0)
 		return cradle_err_errno(err, -r, "failed to remove sandbox root directory \"%s\"", path);
-	if (files_path(path, sizeof(path), err, "%s/sandboxes/%s", d->cfg.state, sb->id) < 0)
+	if (fs_path(path, err, "%s/sandboxes/%s", env->state, sb->id) < 0)
 		return -1;
-	if ((r = files_rmtree(path)) < 0)
+	if ((r = fs_rmtree(path)) < 0)
 		return cradle_err_errno(err, -r, "failed to remove volatile sandbox root directory \"%s\"",
 		                        path);
 	if (sb->rec.cgroup_path != NULL &&
-	    cgroup_remove_path(d->node.cgroups, sb->rec.cgroup_path, err) < 0)
+	    cgroup_remove_path(env->node->cgroups, sb->rec.cgroup_path, err) < 0)
 		return -1;
-	if (store_del_sandbox(d->store, sb->id, err) < 0)
+	if (records_del(env->store, sb->id, err) < 0)
 		return -1;
 	/* a started sandbox holds the image it started from */
 	if (sb->rec.image_ref != NULL)
-		images_unuse(d->images, sb->rec.image_ref);
+		images_unuse(env->images, sb->rec.image_ref);
 	/* the MCS level goes with the sandbox (REFERENCE §5.6.7) */
-	selinux_labels_release(d->node.selinux, sb->rec.process_label);
+	selinux_labels_release(env->node->selinux, sb->rec.process_label);
 	sb->removed = true;
-	table_del(d->table, sb);
+	table_del(env->table, sb);
 	return 0;
 }
 
@@ -286,18 +264,18 @@ labels_match(const struct proto_kvs *want, const struct proto_kvs *have)
 }
 
 static int
-op_list(struct daemon *d, const struct proto_request *req, struct proto_reply *rep,
+op_list(const struct worker_env *env, const struct proto_request *req, struct proto_reply *rep,
         struct cradle_err *err)
 {
 	struct sandbox **all = NULL;
-	long n = table_snapshot(d->table, &all);
+	long n = table_snapshot(env->table, &all);
 	int ret = 0;
 
 	if (n < 0)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return cradle_err_nomem(err);
 	rep->sandboxes = calloc((size_t)n + 1, sizeof(*rep->sandboxes));
 	if (rep->sandboxes == NULL)
-		ret = cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		ret = cradle_err_nomem(err);
 	for (long i = 0; i < n; i++) {
 		struct sandbox *sb = all[i];
 		pthread_mutex_lock(&sb->lock);
@@ -308,7 +286,7 @@ op_list(struct daemon *d, const struct proto_request *req, struct proto_reply *r
 			if (proto_sandbox_copy(&rep->sandboxes[rep->n_sandboxes], &sb->rec) == 0)
 				rep->n_sandboxes++;
 			else
-				ret = cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+				ret = cradle_err_nomem(err);
 		}
 		pthread_mutex_unlock(&sb->lock);
 		sandbox_rele(sb);
@@ -318,7 +296,7 @@ op_list(struct daemon *d, const struct proto_request *req, struct proto_reply *r
 }
 
 static int
-image_to_proto(struct daemon *d, const struct image_record *r, struct proto_image *out)
+image_to_proto(const struct worker_env *env, const struct image_record *r, struct proto_image *out)
 {
 	memset(out, 0, sizeof(*out));
 	if ((out->ref = strdup(r->ref)) == NULL)
@@ -334,12 +312,12 @@ image_to_proto(struct daemon *d, const struct image_record *r, struct proto_imag
 	out->size = r->size;
 	out->pinned = r->pinned;
 	out->created_at = r->created_at;
-	out->in_use = images_in_use(d->images, r->ref);
+	out->in_use = images_in_use(env->images, r->ref);
 	return 0;
 }
 
 struct pull_progress {
-	struct daemon *d;
+	const struct worker_env *env;
 	const char *ref;
 	int64_t last_ns;
 };
@@ -349,7 +327,7 @@ static void
 pull_progress(void *arg, uint64_t done, int64_t total)
 {
 	struct pull_progress *pp = arg;
-	int64_t now = now_ns();
+	int64_t now = clock_mono_ns();
 	bool last = total >= 0 && done >= (uint64_t)total;
 	if (!last && now - pp->last_ns < 100 * 1000 * 1000)
 		return;
@@ -360,11 +338,11 @@ pull_progress(void *arg, uint64_t done, int64_t total)
 	snprintf(ev.ref, sizeof(ev.ref), "%s", pp->ref);
 	ev.done = done;
 	ev.total = total;
-	events_publish(pp->d->events, &ev);
+	events_publish(pp->env->events, &ev);
 }
 
 static int
-op_image(struct daemon *d, const struct proto_request *req, struct proto_reply *rep,
+op_image(const struct worker_env *env, const struct proto_request *req, struct proto_reply *rep,
          struct cradle_err *err)
 {
 	struct image_record rec, *all = NULL;
@@ -374,46 +352,46 @@ op_image(struct daemon *d, const struct proto_request *req, struct proto_reply *
 	memset(&rec, 0, sizeof(rec));
 	switch (req->op) {
 	case OP_IMAGE_PULL: {
-		struct pull_progress pp = { .d = d, .ref = req->ref };
-		r = images_pull(d->images, req->ref, pull_progress, &pp, &rec, err);
+		struct pull_progress pp = { .env = env, .ref = req->ref };
+		r = images_pull(env->images, req->ref, pull_progress, &pp, &rec, err);
 		break;
 	}
 	case OP_IMAGE_STATUS:
-		r = images_get(d->images, req->ref, &rec, err);
+		r = images_get(env->images, req->ref, &rec, err);
 		break;
 	case OP_IMAGE_IMPORT:
-		r = images_import(d->images, req->path, req->ref, false, &rec, err);
+		r = images_import(env->images, req->path, req->ref, false, &rec, err);
 		break;
 	case OP_IMAGE_REMOVE:
-		return images_remove(d->images, req->ref, err);
+		return images_remove(env->images, req->ref, err);
 	default: /* OP_IMAGE_LIST */
-		if (images_list(d->images, &all, &n, err) < 0)
+		if (images_list(env->images, &all, &n, err) < 0)
 			return -1;
 		rep->images = calloc(n + 1, sizeof(*rep->images));
 		r = rep->images == NULL ? -1 : 0;
 		for (size_t i = 0; r == 0 && i < n; i++) {
-			r = image_to_proto(d, &all[i], &rep->images[i]);
+			r = image_to_proto(env, &all[i], &rep->images[i]);
 			rep->n_images = i + 1;
 		}
 		images_records_free(all, n);
 		if (r < 0)
-			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+			return cradle_err_nomem(err);
 		return 0;
 	}
 	if (r < 0)
 		return -1;
 	rep->images = calloc(1, sizeof(*rep->images));
-	r = rep->images == NULL ? -1 : image_to_proto(d, &rec, &rep->images[0]);
+	r = rep->images == NULL ? -1 : image_to_proto(env, &rec, &rep->images[0]);
 	if (rep->images != NULL)
 		rep->n_images = 1;
 	image_record_fini(&rec);
 	if (r < 0)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return cradle_err_nomem(err);
 	return 0;
 }
 
 static int
-op_dispatch(struct daemon *d, struct launch_stack *ls, struct proto_request *req,
+op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_request *req,
             struct proto_reply *rep, struct cradle_err *err)
 {
 	struct sandbox *sb = NULL;
@@ -421,38 +399,38 @@ op_dispatch(struct daemon *d, struct launch_stack *ls, struct proto_request *req
 
 	switch (req->op) {
 	case OP_VERSION:
-		snprintf(rep->version.version, sizeof(rep->version.version), "%s", CRADLE_VERSION);
+		snprintf(rep->version.version, sizeof(rep->version.version), "%s", env->version);
 		rep->version.api_version = PROTO_VERSION;
 		rep->version.pid = (int32_t)getpid();
 		return 0;
 	case OP_CREATE:
 	case OP_RUN:
-		sb = create_locked(d, req, req->op == OP_CREATE, err);
+		sb = create_locked(env, req, req->op == OP_CREATE, err);
 		if (sb == NULL)
 			return -1;
-		if (req->op == OP_RUN && start_locked(d, ls, sb, err) < 0) {
+		if (req->op == OP_RUN && start_locked(env, ls, sb, err) < 0) {
 			/* run is one request: a failed start leaves no record. */
-			forget_locked(d, sb);
+			forget_locked(env, sb);
 			ret = -1;
 		} else {
 			reply_started(rep, sb);
 		}
-		pthread_mutex_unlock(&sb->lock);
+		sandbox_unlock(sb, env->events);
 		sandbox_rele(sb);
 		return ret;
 	case OP_LIST:
-		return op_list(d, req, rep, err);
+		return op_list(env, req, rep, err);
 	case OP_IMAGE_PULL:
 	case OP_IMAGE_LIST:
 	case OP_IMAGE_STATUS:
 	case OP_IMAGE_REMOVE:
 	case OP_IMAGE_IMPORT:
-		return op_image(d, req, rep, err);
+		return op_image(env, req, rep, err);
 	default:
 		break;
 	}
 
-	sb = table_get(d->table, req->id);
+	sb = table_get(env->table, req->id);
 	if (sb == NULL) {
 		/* CRI: stop and remove of an unknown id succeed. */
 		if (req->op == OP_STOP || req->op == OP_REMOVE)
@@ -462,15 +440,15 @@ op_dispatch(struct daemon *d, struct launch_stack *ls, struct proto_request *req
 	pthread_mutex_lock(&sb->lock);
 	switch (req->op) {
 	case OP_START:
-		ret = start_locked(d, ls, sb, err);
+		ret = start_locked(env, ls, sb, err);
 		if (ret == 0)
 			reply_started(rep, sb);
 		break;
 	case OP_STOP:
-		ret = sb->removed ? 0 : stop_locked(d, sb, req->timeout_ms, err);
+		ret = sb->removed ? 0 : stop_locked(env, sb, req->timeout_ms, err);
 		break;
 	case OP_REMOVE:
-		ret = remove_locked(d, sb, err);
+		ret = remove_locked(env, sb, err);
 		break;
 	case OP_STATUS:
 		if (sb->removed) {
@@ -479,7 +457,7 @@ op_dispatch(struct daemon *d, struct launch_stack *ls, struct proto_request *req
 		}
 		rep->sandboxes = calloc(1, sizeof(*rep->sandboxes));
 		if (rep->sandboxes == NULL || proto_sandbox_copy(rep->sandboxes, &sb->rec) < 0) {
-			ret = cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+			ret = cradle_err_nomem(err);
 			break;
 		}
 		rep->n_sandboxes = 1;
@@ -487,19 +465,19 @@ op_dispatch(struct daemon *d, struct launch_stack *ls, struct proto_request *req
 	default:
 		ret = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "unknown operation %d", req->op);
 	}
-	pthread_mutex_unlock(&sb->lock);
+	sandbox_unlock(sb, env->events);
 	sandbox_rele(sb);
 	return ret;
 }
 
 void
-ops_run(struct daemon *d, struct launch_stack *ls, struct proto_request *req,
+ops_run(const struct worker_env *env, struct launch_stack *ls, struct proto_request *req,
         struct proto_reply *rep)
 {
 	struct cradle_err err = { 0 };
 
 	rep->op = req->op;
-	if (op_dispatch(d, ls, req, rep, &err) < 0) {
+	if (op_dispatch(env, ls, req, rep, &err) < 0) {
 		/* a failed op returns no partial result */
 		int op = rep->op;
 		proto_reply_fini(rep);

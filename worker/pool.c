@@ -1,24 +1,15 @@
-/* pool.c - worker threads: pop a job, run it, hand the reply back.
+/* pool.c - worker threads: pop an item, run it.
  *
  * Pop and run happen with no lock held (nng's taskq discipline); a job
- * never blocks another except through the sandbox lock it takes.  Stop is a
- * sentinel job per worker pushed behind the real ones, so jobs already
+ * never blocks another except through the locks its run function takes.
+ * Stop is a sentinel item per worker pushed behind the real ones, so jobs already
  * queued are finished first.
  */
-#include "pool.h"
+#include "worker/pool.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-
-#include "../server/daemon.h"
-#include "../server/frontend.h"
-#include "../server/log.h"
-#include "launch.h"
-#include "ops.h"
 
 struct worker {
 	struct pool *pool;
@@ -28,32 +19,34 @@ struct worker {
 };
 
 struct pool {
-	struct daemon *d;
+	struct queue *q;
+	pool_run_fn run;
+	void *arg;
 	int n;
 	struct worker *w;
 };
 
 /* The stop sentinel: queue items must not be NULL. */
-static struct job stop_job;
+static char stop_item;
 
 static void *
 worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct daemon *d = w->pool->d;
+	struct pool *p = w->pool;
 
 	for (;;) {
-		struct job *job = queue_pop_wait(&d->queue);
-		if (job == &stop_job)
+		void *item = queue_pop_wait(p->q);
+		if (item == &stop_item)
 			break;
-		ops_run(d, &w->stack, &job->req, &job->rep);
-		job->done(job);
+		p->run(item, &w->stack, p->arg);
 	}
 	return NULL;
 }
 
 int
-pool_start(struct daemon *d, int workers, struct pool **out, struct cradle_err *err)
+pool_start(struct queue *q, int workers, pool_run_fn run, void *arg, struct pool **out,
+           struct cradle_err *err)
 {
 	struct pool *p = calloc(1, sizeof(*p));
 
@@ -61,7 +54,9 @@ pool_start(struct daemon *d, int workers, struct pool **out, struct cradle_err *
 		free(p);
 		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "allocate worker pool");
 	}
-	p->d = d;
+	p->q = q;
+	p->run = run;
+	p->arg = arg;
 	for (int i = 0; i < workers; i++) {
 		struct worker *w = &p->w[i];
 		w->pool = p;
@@ -90,7 +85,7 @@ pool_stop(struct pool *p)
 	if (p == NULL)
 		return;
 	for (int i = 0; i < p->n; i++)
-		while (!queue_push(&p->d->queue, &stop_job))
+		while (!queue_push(p->q, &stop_item))
 			sched_yield();
 	for (int i = 0; i < p->n; i++) {
 		if (p->w[i].started)

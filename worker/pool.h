@@ -1,19 +1,27 @@
-/* pool.h - the worker threads.
+/* pool.h - worker threads over a queue.
  *
- * Each worker pops a job from the daemon's queue (sleeping on the queue's
- * semaphore while it is empty), runs it with ops_run and calls job->done.
- * Each worker owns a launch stack for the clone3 child.
+ * Each worker pops an item from the queue (sleeping on the queue's
+ * semaphore while it is empty) and calls run(item, its launch stack, arg)
+ * with no lock held, as nng's taskq does.  Each worker owns a launch stack
+ * for the clone3 child (sandbox/launch.h).  What an item is, and how its
+ * result goes back, is the caller's business.
  */
-#ifndef CRADLE_POOL_H
-#define CRADLE_POOL_H
+#ifndef CRADLE_WORKER_POOL_H
+#define CRADLE_WORKER_POOL_H
 
-#include "../proto/err.h"
+#include "proto/err.h"
+#include "sandbox/launch.h"
+#include "util/queue.h"
 
-struct daemon;
 struct pool;
 
-int pool_start(struct daemon *d, int workers, struct pool **out, struct cradle_err *err);
-/* Ask every worker to finish (after the jobs already queued) and join. */
+typedef void (*pool_run_fn)(void *item, struct launch_stack *ls, void *arg);
+
+/* q must outlive the pool; only the pool's workers may pop from it. */
+int pool_start(struct queue *q, int workers, pool_run_fn run, void *arg, struct pool **out,
+               struct cradle_err *err);
+/* Ask every worker to finish (after the items already queued) and join.
+ * NULL-safe. */
 void pool_stop(struct pool *p);
 
 #endif

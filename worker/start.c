@@ -1,5 +1,5 @@
 /* start.c - the start pipeline with its undo stack. */
-#include "start.h"
+#include "worker/start.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -8,46 +8,38 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "../server/daemon.h"
-#include "../server/log.h"
-#include "../server/node.h"
-#include "../server/reaper.h"
-#include "../server/store.h"
-#include "../server/table.h"
-#include "../image/images.h"
-#include "cgroup.h"
-#include "files.h"
-#include "netns.h"
-#include "plan.h"
-#include "runtime.h"
-#include "seccomp.h"
-#include "selinux.h"
-#include "spec.h"
-
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
+#include "core/reaper.h"
+#include "core/records.h"
+#include "image/images.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/files.h"
+#include "sandbox/netns.h"
+#include "sandbox/plan.h"
+#include "sandbox/runtime.h"
+#include "sandbox/seccomp.h"
+#include "sandbox/selinux.h"
+#include "sandbox/spec.h"
+#include "util/clock.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/sys.h"
 
 struct start_ctx {
-	struct daemon *d;
+	const struct worker_env *env;
 	struct sandbox *sb;
 	struct launch_stack *ls;
 	const char *handler;
 	const struct runtime_config *runtime;
-	char root_dir[4200];
-	char state_dir[4200];
-	char shm_dir[4300];
-	char resolv_path[4300];
-	char netns_path[4200];
+	char root_dir[FS_PATH_MAX];
+	char state_dir[FS_PATH_MAX];
+	char shm_dir[FS_PATH_MAX];
+	char resolv_path[FS_PATH_MAX];
+	char netns_path[FS_PATH_MAX];
 	bool shm_mounted;
 	char *process_label, *mount_label;
 	struct image_rootfs rootfs;      /* the image's layers and config */
-	char rootfs_dir[4300];           /* mount point in the volatile dir */
+	char rootfs_dir[FS_PATH_MAX];    /* mount point in the volatile dir */
 	char *overlay_opts;
 	struct sandbox_spec spec;
 	bool have_spec;
@@ -67,7 +59,7 @@ pod(const struct start_ctx *c)
 static int
 step_runtime(struct start_ctx *c, struct cradle_err *err)
 {
-	if (runtime_select(&c->d->cfg, pod(c), c->sb->rec.runtime_handler, &c->runtime, err) < 0) {
+	if (runtime_select(&c->env->runtimes, pod(c), c->sb->rec.runtime_handler, &c->runtime, err) < 0) {
 		cradle_err_wrap(err, "failed to get sandbox runtime");
 		return -1;
 	}
@@ -78,58 +70,64 @@ step_runtime(struct start_ctx *c, struct cradle_err *err)
 static int
 step_image(struct start_ctx *c, struct cradle_err *err)
 {
-	const char *ref = c->d->cfg.image;
+	const char *ref = c->env->image;
 
-	if (images_use(c->d->images, ref, &c->rootfs, err) < 0) {
+	if (images_use(c->env->images, ref, &c->rootfs, err) < 0) {
 		cradle_err_wrap(err, "failed to get sandbox image \"%s\"", ref);
 		return -1;
 	}
 	return 0;
 }
 
-static void
-undo_image(struct start_ctx *c)
+static int
+undo_image(struct start_ctx *c, struct cradle_err *err)
 {
-	images_unuse(c->d->images, c->d->cfg.image);
+	(void)err;
+	images_unuse(c->env->images, c->env->image);
+	return 0;
 }
 
 static int
 step_root_dir(struct start_ctx *c, struct cradle_err *err)
 {
-	int r = files_path(c->root_dir, sizeof(c->root_dir), err, "%s/sandboxes/%s",
-	                   c->d->cfg.root, c->sb->id);
-	if (r < 0)
-		return r;
+	if (fs_path(c->root_dir, err, "%s/sandboxes/%s", c->env->root, c->sb->id) < 0)
+		return -1;
 	/* a start cut short by a crash may have left it behind */
-	files_rmtree(c->root_dir);
+	fs_rmtree(c->root_dir);
 	if (mkdir(c->root_dir, 0755) != 0)
 		return cradle_err_errno(err, errno, "failed to create sandbox root directory \"%s\"",
 		                        c->root_dir);
 	return 0;
 }
 
-static void
-undo_root_dir(struct start_ctx *c)
+/* Remove a directory tree the start made. */
+static int
+undo_tree(const char *dir, struct cradle_err *err)
 {
-	int r = files_rmtree(c->root_dir);
-	if (r < 0)
-		log_warn("rollback: remove \"%s\": %s", c->root_dir, strerror(-r));
+	int rc = fs_rmtree(dir);
+
+	return rc < 0 ? cradle_err_errno(err, -rc, "remove \"%s\"", dir) : 0;
+}
+
+static int
+undo_root_dir(struct start_ctx *c, struct cradle_err *err)
+{
+	return undo_tree(c->root_dir, err);
 }
 
 static int
 step_state_dir(struct start_ctx *c, struct cradle_err *err)
 {
-	int r = files_path(c->state_dir, sizeof(c->state_dir), err, "%s/sandboxes/%s",
-	                   c->d->cfg.state, c->sb->id);
-	if (r < 0)
-		return r;
-	files_rmtree(c->state_dir);
+	if (fs_path(c->state_dir, err, "%s/sandboxes/%s", c->env->state, c->sb->id) < 0)
+		return -1;
+	fs_rmtree(c->state_dir);
 	if (mkdir(c->state_dir, 0755) != 0)
 		return cradle_err_errno(err, errno,
 		                        "failed to create volatile sandbox root directory \"%s\"",
 		                        c->state_dir);
-	snprintf(c->shm_dir, sizeof(c->shm_dir), "%s/shm", c->state_dir);
-	snprintf(c->resolv_path, sizeof(c->resolv_path), "%s/resolv.conf", c->state_dir);
+	if (fs_path(c->shm_dir, err, "%s/shm", c->state_dir) < 0 ||
+	    fs_path(c->resolv_path, err, "%s/resolv.conf", c->state_dir) < 0)
+		return -1;
 	return 0;
 }
 
@@ -139,32 +137,31 @@ step_state_dir(struct start_ctx *c, struct cradle_err *err)
 static int
 step_rootfs(struct start_ctx *c, struct cradle_err *err)
 {
-	size_t len = strlen("lowerdir=") + strlen(c->d->skeleton) + 1;
+	size_t len = strlen("lowerdir=") + strlen(c->env->skeleton) + 1;
 	for (size_t i = 0; i < c->rootfs.n_layers; i++)
 		len += strlen(c->rootfs.layer_dirs[i]) + 1;
 	if (len > 4000)
 		return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
-		                      "image \"%s\" has too many layers for one overlay mount", c->d->cfg.image);
+		                      "image \"%s\" has too many layers for one overlay mount", c->env->image);
 	if ((c->overlay_opts = malloc(len + 1)) == NULL)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return cradle_err_nomem(err);
 	strcpy(c->overlay_opts, "lowerdir=");
-	strcat(c->overlay_opts, c->d->skeleton);
+	strcat(c->overlay_opts, c->env->skeleton);
 	for (size_t i = 0; i < c->rootfs.n_layers; i++) {
 		strcat(c->overlay_opts, ":");
 		strcat(c->overlay_opts, c->rootfs.layer_dirs[i]);
 	}
-	snprintf(c->rootfs_dir, sizeof(c->rootfs_dir), "%s/rootfs", c->state_dir);
+	if (fs_path(c->rootfs_dir, err, "%s/rootfs", c->state_dir) < 0)
+		return -1;
 	if (mkdir(c->rootfs_dir, 0755) != 0)
 		return cradle_err_errno(err, errno, "failed to create sandbox rootfs \"%s\"", c->rootfs_dir);
 	return 0;
 }
 
-static void
-undo_state_dir(struct start_ctx *c)
+static int
+undo_state_dir(struct start_ctx *c, struct cradle_err *err)
 {
-	int r = files_rmtree(c->state_dir);
-	if (r < 0)
-		log_warn("rollback: remove \"%s\": %s", c->state_dir, strerror(-r));
+	return undo_tree(c->state_dir, err);
 }
 
 static int
@@ -192,28 +189,30 @@ step_shm(struct start_ctx *c, struct cradle_err *err)
 	}
 	if (mkdir(c->shm_dir, 0700) != 0)
 		return cradle_err_errno(err, errno, "failed to create sandbox shm \"%s\"", c->shm_dir);
-	snprintf(opts, sizeof(opts), "mode=1777,size=%llu", (unsigned long long)c->d->cfg.shm_size);
+	snprintf(opts, sizeof(opts), "mode=1777,size=%llu", (unsigned long long)c->env->shm_size);
 	if (mount("shm", c->shm_dir, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, opts) != 0)
 		return cradle_err_errno(err, errno, "failed to mount sandbox shm \"%s\"", c->shm_dir);
 	c->shm_mounted = true;
 	return 0;
 }
 
-static void
-undo_shm(struct start_ctx *c)
+static int
+undo_shm(struct start_ctx *c, struct cradle_err *err)
 {
+	int rc;
+
 	if (!c->shm_mounted)
-		return;
-	int r = files_unmount(c->shm_dir);
-	if (r < 0)
-		log_warn("rollback: unmount \"%s\": %s", c->shm_dir, strerror(-r));
+		return 0;
 	c->shm_mounted = false;
+	if ((rc = fs_unmount(c->shm_dir)) < 0)
+		return cradle_err_errno(err, -rc, "unmount \"%s\"", c->shm_dir);
+	return 0;
 }
 
 static int
 step_selinux(struct start_ctx *c, struct cradle_err *err)
 {
-	if (selinux_labels_alloc(c->d->node.selinux, pod(c), c->runtime->vm, &c->process_label,
+	if (selinux_labels_alloc(c->env->node->selinux, pod(c), c->runtime->vm, &c->process_label,
 	                         &c->mount_label, err) < 0) {
 		cradle_err_wrap(err, "failed to generate sandbox container spec");
 		return -1;
@@ -221,10 +220,12 @@ step_selinux(struct start_ctx *c, struct cradle_err *err)
 	return 0;
 }
 
-static void
-undo_selinux(struct start_ctx *c)
+static int
+undo_selinux(struct start_ctx *c, struct cradle_err *err)
 {
-	selinux_labels_release(c->d->node.selinux, c->process_label);
+	(void)err;
+	selinux_labels_release(c->env->node->selinux, c->process_label);
+	return 0;
 }
 
 static int
@@ -235,7 +236,7 @@ step_spec(struct start_ctx *c, struct cradle_err *err)
 		.pod = pod(c),
 		.image = &c->rootfs.config,
 		.runtime = c->runtime,
-		.node = &c->d->node.cfg,
+		.node = &c->env->node->cfg,
 		.netns_path = NULL,
 		.shm_path = c->shm_mounted ? c->shm_dir : NULL,
 		.resolv_conf_path = c->resolv_path,
@@ -277,7 +278,7 @@ step_seccomp(struct start_ctx *c, struct cradle_err *err)
 static int
 step_cgroup(struct start_ctx *c, struct cradle_err *err)
 {
-	if (cgroup_create(c->d->node.cgroups, c->spec.cgroups_path, c->spec.cpu_shares, &c->cgroup,
+	if (cgroup_create(c->env->node->cgroups, c->spec.cgroups_path, c->spec.cpu_shares, &c->cgroup,
 	                  err) < 0) {
 		cradle_err_wrap(err, "failed to create sandbox cgroup");
 		return -1;
@@ -285,16 +286,16 @@ step_cgroup(struct start_ctx *c, struct cradle_err *err)
 	return 0;
 }
 
-static void
-undo_cgroup(struct start_ctx *c)
+static int
+undo_cgroup(struct start_ctx *c, struct cradle_err *err)
 {
-	struct cradle_err e;
 	/* runs after the launch undo, so the task is gone */
-	if (cgroup_destroy(c->cgroup, &e) < 0) {
-		log_warn("rollback: %s", e.msg);
+	int rc = cgroup_destroy(c->cgroup, err);
+
+	if (rc < 0)
 		cgroup_release(c->cgroup);
-	}
 	c->cgroup = NULL;
+	return rc;
 }
 
 static int
@@ -314,8 +315,8 @@ step_launch(struct start_ctx *c, struct cradle_err *err)
 	p->cgroup_procs_fds = fds;
 	p->n_cgroup_procs_fds = n > 0 ? (size_t)n : 0;
 	p->seccomp = c->spec.seccomp != SECCOMP_UNCONFINED ? &c->fprog : NULL;
-	p->exec_label = c->d->node.selinux_apply ? c->spec.selinux_process_label : NULL;
-	p->shm_size = c->d->cfg.shm_size;
+	p->exec_label = c->env->node->selinux_apply ? c->spec.selinux_process_label : NULL;
+	p->shm_size = c->env->shm_size;
 	p->rootfs_overlay = c->overlay_opts;
 	int r = launch_start(p, c->ls, err);
 	/* the child has joined (or is gone): the descriptors are done */
@@ -327,20 +328,21 @@ step_launch(struct start_ctx *c, struct cradle_err *err)
 	return 0;
 }
 
-static void
-undo_launch(struct start_ctx *c)
+static int
+undo_launch(struct start_ctx *c, struct cradle_err *err)
 {
 	siginfo_t si;
+	int rc = 0;
 
 	if (c->plan.pidfd < 0)
-		return;
-	if (syscall(SYS_pidfd_send_signal, c->plan.pidfd, SIGKILL, NULL, 0) != 0 && errno != ESRCH)
-		log_warn("rollback: kill pause task %d: %s", (int)c->plan.pid, strerror(errno));
+		return 0;
+	if (sys_pidfd_send_signal(c->plan.pidfd, SIGKILL) != 0 && errno != ESRCH)
+		rc = cradle_err_errno(err, errno, "kill pause task %d", (int)c->plan.pid);
 	/* Never handed to the reaper: this worker is its only waiter. */
-	while (waitid((idtype_t)P_PIDFD, (id_t)c->plan.pidfd, &si, WEXITED) != 0 && errno == EINTR)
-		;
+	sys_pidfd_wait(c->plan.pidfd, &si);
 	close(c->plan.pidfd);
 	c->plan.pidfd = -1;
+	return rc;
 }
 
 static int
@@ -349,8 +351,7 @@ step_netns(struct start_ctx *c, struct cradle_err *err)
 	c->netns_path[0] = '\0';
 	if (!c->plan.new_net)
 		return 0;
-	if (files_path(c->netns_path, sizeof(c->netns_path), err, "%s/netns/%s",
-	               c->d->cfg.state, c->sb->id) < 0)
+	if (fs_path(c->netns_path, err, "%s/netns/%s", c->env->state, c->sb->id) < 0)
 		return -1;
 	if (netns_pin(c->plan.pid, c->netns_path, err) < 0) {
 		c->netns_path[0] = '\0';
@@ -360,14 +361,16 @@ step_netns(struct start_ctx *c, struct cradle_err *err)
 	return 0;
 }
 
-static void
-undo_netns(struct start_ctx *c)
+static int
+undo_netns(struct start_ctx *c, struct cradle_err *err)
 {
+	int rc;
+
 	if (c->netns_path[0] == '\0')
-		return;
-	int r = netns_unpin(c->netns_path);
-	if (r < 0)
-		log_warn("rollback: remove netns \"%s\": %s", c->netns_path, strerror(-r));
+		return 0;
+	if ((rc = netns_unpin(c->netns_path)) < 0)
+		return cradle_err_errno(err, -rc, "remove netns \"%s\"", c->netns_path);
+	return 0;
 }
 
 static int
@@ -401,32 +404,33 @@ static int
 step_record(struct start_ctx *c, struct cradle_err *err)
 {
 	struct proto_sandbox *rec = &c->sb->rec;
-	char path[4400];
+	char hostname[FS_PATH_MAX], hosts[FS_PATH_MAX];
 	int r = 0;
 
+	if (fs_path(hostname, err, "%s/hostname", c->state_dir) < 0 ||
+	    fs_path(hosts, err, "%s/hosts", c->state_dir) < 0)
+		return -1;
 	r |= set_str(&rec->netns_path, c->netns_path);
-	snprintf(path, sizeof(path), "%s/hostname", c->state_dir);
-	r |= set_str(&rec->hostname_path, path);
-	snprintf(path, sizeof(path), "%s/hosts", c->state_dir);
-	r |= set_str(&rec->hosts_path, path);
+	r |= set_str(&rec->hostname_path, hostname);
+	r |= set_str(&rec->hosts_path, hosts);
 	r |= set_str(&rec->resolv_conf_path, c->resolv_path);
 	r |= set_str(&rec->shm_path, c->shm_mounted ? c->shm_dir : NULL);
 	r |= set_str(&rec->cgroup_path, c->spec.cgroups_path);
 	r |= set_str(&rec->process_label, c->process_label);
 	r |= set_str(&rec->mount_label, c->mount_label);
 	r |= set_str(&rec->runtime_type, c->runtime->type);
-	r |= set_str(&rec->image_ref, c->d->cfg.image);
+	r |= set_str(&rec->image_ref, c->env->image);
 	if (r != 0) {
 		clear_started(rec);
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return cradle_err_nomem(err);
 	}
 	rec->phase = PHASE_RUNNING;
 	rec->pid = c->plan.pid;
 	rec->pid_start_time = launch_pid_start_time(c->plan.pid);
-	rec->started_at = now_ns();
+	rec->started_at = clock_now_ns();
 	rec->exit_status = 0;
 	rec->exited_at = 0;
-	if (store_put_sandbox(c->d->store, rec, err) < 0) {
+	if (records_put(c->env->store, rec, err) < 0) {
 		/* this step's undo will not run: put the record back now */
 		clear_started(rec);
 		cradle_err_wrap(err, "failed to save sandbox \"%s\"", c->sb->id);
@@ -435,21 +439,18 @@ step_record(struct start_ctx *c, struct cradle_err *err)
 	return 0;
 }
 
-static void
-undo_record(struct start_ctx *c)
+static int
+undo_record(struct start_ctx *c, struct cradle_err *err)
 {
-	struct cradle_err e;
-
 	clear_started(&c->sb->rec);
-	if (store_put_sandbox(c->d->store, &c->sb->rec, &e) < 0)
-		log_warn("rollback: restore record of %s: %s", c->sb->id, e.msg);
+	return records_put(c->env->store, &c->sb->rec, err);
 }
 
 static int
 step_reaper(struct start_ctx *c, struct cradle_err *err)
 {
 	c->sb->pidfd = c->plan.pidfd;
-	if (reaper_watch(c->d->reaper, c->sb, err) < 0) {
+	if (reaper_watch(c->env->reaper, c->sb, err) < 0) {
 		c->sb->pidfd = -1;
 		return -1;
 	}
@@ -461,7 +462,7 @@ step_reaper(struct start_ctx *c, struct cradle_err *err)
 static const struct step {
 	const char *name;
 	int (*run)(struct start_ctx *c, struct cradle_err *err);
-	void (*undo)(struct start_ctx *c);
+	int (*undo)(struct start_ctx *c, struct cradle_err *err);
 } steps[] = {
 	{ "runtime", step_runtime, NULL },
 	{ "image", step_image, undo_image },
@@ -482,21 +483,20 @@ static const struct step {
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
 
 
-#ifdef CRADLE_TEST_HOOKS
+/* Tests fail the step env->fail_step names: after it ran (so its undo
+ * is exercised) when it has an undo, before it runs otherwise. */
 static bool
-injected(struct start_ctx *c, const struct step *s, bool after, struct cradle_err *err)
+injected(const struct start_ctx *c, const struct step *s, bool after, struct cradle_err *err)
 {
-	if (strcmp(c->d->fail_step, s->name) != 0 || after != (s->undo != NULL))
+	if (c->env->fail_step == NULL || strcmp(c->env->fail_step, s->name) != 0 ||
+	    after != (s->undo != NULL))
 		return false;
 	cradle_err_set(err, CRADLE_INTERNAL, "injected failure at step %s", s->name);
 	return true;
 }
-#else
-#define injected(c, s, after, err) false
-#endif
 
 int
-start_sandbox(struct daemon *d, struct launch_stack *ls, struct sandbox *sb,
+start_sandbox(const struct worker_env *env, struct launch_stack *ls, struct sandbox *sb,
               struct cradle_err *err)
 {
 	struct start_ctx *c = calloc(1, sizeof(*c));
@@ -505,8 +505,8 @@ start_sandbox(struct daemon *d, struct launch_stack *ls, struct sandbox *sb,
 	int ret = 0;
 
 	if (c == NULL)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
-	c->d = d;
+		return cradle_err_nomem(err);
+	c->env = env;
 	c->sb = sb;
 	c->ls = ls;
 	c->plan.pidfd = -1;
@@ -529,7 +529,9 @@ start_sandbox(struct daemon *d, struct launch_stack *ls, struct sandbox *sb,
 		 * first failed cleanup and keeps the rest). */
 		while (n_done > 0) {
 			const struct step *s = done[--n_done];
-			s->undo(c);
+			struct cradle_err e = { 0 };
+			if (s->undo(c, &e) < 0)
+				log_warn_drop(&e, "sandbox %s: rollback of step %s", sb->id, s->name);
 		}
 	} else if (c->cgroup != NULL) {
 		/* The sandbox keeps its cgroup; only the handle goes. */

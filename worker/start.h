@@ -1,4 +1,4 @@
-/* start.h - the start pipeline (DESIGN.md "The start pipeline").
+/* start.h - the start pipeline (docs/ARCHITECTURE.md, "The start pipeline").
  *
  * Steps run in order; each that creates something pushes its undo, and a
  * failure runs the undos in reverse, each to the end even when one of them
@@ -28,22 +28,23 @@
  *   record            phase RUNNING committed          undo: back to CREATED
  *   reaper            pidfd handed to the reaper (last; cannot be undone,
  *                     so nothing may fail after it)
- * In builds with -DCRADLE_TEST_HOOKS, $CRADLE_FAIL_STEP names a step to
- * fail: after it ran (so its undo is exercised) when it has an undo, before
- * it runs otherwise.
+ * Tests name a step to fail in env->fail_step (cradled built with
+ * -DCRADLE_TEST_HOOKS takes it from $CRADLE_FAIL_STEP): it fails after it
+ * ran (so its undo is exercised) when it has an undo, before it runs
+ * otherwise.  A failed undo is logged as a warning and the rest still run.
  */
-#ifndef CRADLE_START_H
-#define CRADLE_START_H
+#ifndef CRADLE_WORKER_START_H
+#define CRADLE_WORKER_START_H
 
-#include "../proto/err.h"
-#include "launch.h"
-
-struct daemon;
-struct sandbox;
+#include "core/table.h"
+#include "proto/err.h"
+#include "sandbox/launch.h"
+#include "worker/env.h"
 
 /* Call with sb->lock held and sb->rec.phase CREATED.  On success the phase
- * is RUNNING, sb->pidfd is owned by the reaper, and the record is stored. */
-int start_sandbox(struct daemon *d, struct launch_stack *ls, struct sandbox *sb,
+ * is RUNNING, sb->pidfd is owned by the reaper, and the record is stored.
+ * ls is the calling thread's launch stack. */
+int start_sandbox(const struct worker_env *env, struct launch_stack *ls, struct sandbox *sb,
                   struct cradle_err *err);
 
 #endif

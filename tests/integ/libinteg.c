@@ -1,5 +1,5 @@
 /* libinteg.c - integration fixtures. */
-#include "libinteg.h"
+#include "tests/integ/libinteg.h"
 
 #include <check.h>
 #include <dirent.h>

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "../../client/cradle.h"
+#include "client/cradle.h"
 
 /* cgroup_root of every test daemon */
 #define IT_CGROUP_ROOT "/cradle-it"

@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "libinteg.h"
+#include "tests/integ/libinteg.h"
 
 static struct it_daemon D;
 

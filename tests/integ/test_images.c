@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "libinteg.h"
+#include "tests/integ/libinteg.h"
 
 static struct it_daemon D;
 static pid_t registry = -1;

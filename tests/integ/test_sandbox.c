@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "libinteg.h"
+#include "tests/integ/libinteg.h"
 
 static struct it_daemon D;
 

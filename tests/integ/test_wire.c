@@ -9,7 +9,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
-#include "libinteg.h"
+#include "tests/integ/libinteg.h"
 
 static struct it_daemon D;
 

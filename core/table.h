@@ -1,0 +1,79 @@
+/* table.h - the in-memory sandbox table: id -> sandbox, name -> id.
+ *
+ * The table has one rwlock that is held only for lookups and insert/remove;
+ * every sandbox has its own mutex (sb->lock) that serialises operations on
+ * that sandbox, so different sandboxes run in parallel.  Lock order: never
+ * take the table lock while holding a sandbox lock... except through
+ * table_del, which is allowed (the table lock is a leaf).
+ *
+ * Sandboxes are reference counted: table_get returns a held reference that
+ * the caller releases with sandbox_rele; the table holds one reference of its
+ * own from table_add until table_del.  The last rele frees the sandbox.
+ *
+ * Names are reserved as CRI does: "<name>_<namespace>_<uid>_<attempt>".  A
+ * second table_add with the same name is ALREADY_EXISTS:
+ *   failed to reserve sandbox name "N": name "N" is reserved for "ID"
+ */
+#ifndef CRADLE_TABLE_H
+#define CRADLE_TABLE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "proto/err.h"
+#include "proto/proto.h"
+
+/* An event raised under a sandbox's lock, published after it is dropped. */
+struct sandbox_event {
+	struct sandbox_event *next;
+	struct proto_event ev;
+};
+
+struct sandbox {
+	/* immutable after table_add */
+	char id[CRADLE_ID_LEN + 1];
+	char *name;                  /* reserved name, owned */
+
+	pthread_mutex_t lock;        /* guards everything below */
+	pthread_cond_t cond;         /* broadcast when rec.phase changes */
+	struct proto_sandbox rec;    /* the record as stored; rec.id == id */
+	int pidfd;                   /* -1 when no live pause task */
+	bool removed;                /* set by remove, under lock */
+	struct sandbox_event *pending; /* events to publish at sandbox_unlock
+	                                  (core/lifecycle.h), oldest first */
+
+	atomic_int refs;
+};
+
+struct table;
+
+int table_init(struct table **out);
+void table_fini(struct table *t);     /* drops the table's references */
+
+/* Allocate a sandbox with one reference (the caller's); rec is moved in
+ * (rec is zeroed).  name must be set by sandbox_make_name.
+ * (sandbox_new leaves name NULL and pidfd -1; table_add derives the name
+ * from rec.config when it is still NULL.  NULL on OOM, rec untouched.) */
+struct sandbox *sandbox_new(struct proto_sandbox *rec);
+void sandbox_hold(struct sandbox *sb);
+void sandbox_rele(struct sandbox *sb);
+
+/* "<name>_<namespace>_<uid>_<attempt>", malloc'd, NULL on OOM. */
+char *sandbox_make_name(const struct pod_config *c);
+
+/* Insert; the table takes its own reference.  ALREADY_EXISTS when the id or
+ * the name is taken. */
+int table_add(struct table *t, struct sandbox *sb, struct cradle_err *err);
+/* Held reference or NULL. */
+struct sandbox *table_get(struct table *t, const char *id);
+/* Remove id and name; drops the table's reference.  No-op if absent. */
+void table_del(struct table *t, struct sandbox *sb);
+size_t table_count(struct table *t);
+/* Snapshot: array of held references (caller rele's each and frees the
+ * array).  Returns count, or -ENOMEM.  Sorted by id; *out is NULL when the
+ * count is 0. */
+long table_snapshot(struct table *t, struct sandbox ***out);
+
+#endif

@@ -1,0 +1,109 @@
+/* files.c - the sandbox's hostname, hosts and resolv.conf (see files.h). */
+#include "sandbox/files.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/fs.h"
+
+/* Append s to a growing buffer; false on OOM. */
+static bool
+buf_add(char **buf, size_t *len, size_t *cap, const char *s)
+{
+	size_t n = strlen(s);
+	if (*len + n + 1 > *cap) {
+		size_t ncap = (*cap + n + 1) * 2;
+		char *nb = realloc(*buf, ncap);
+		if (nb == NULL)
+			return false;
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, s, n + 1);
+	*len += n;
+	return true;
+}
+
+static bool
+buf_line(char **buf, size_t *len, size_t *cap, const char *head, const struct proto_strs *v)
+{
+	if (!buf_add(buf, len, cap, head))
+		return false;
+	for (size_t i = 0; i < v->n; i++)
+		if (!buf_add(buf, len, cap, " ") || !buf_add(buf, len, cap, v->v[i]))
+			return false;
+	return buf_add(buf, len, cap, "\n");
+}
+
+char *
+files_resolv_conf(const struct pod_config *cfg)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	const struct proto_strs *srv = &cfg->dns_config.servers;
+
+	if (!buf_add(&buf, &len, &cap, ""))
+		return NULL;
+	if (cfg->dns_config.searches.n > 0 &&
+	    !buf_line(&buf, &len, &cap, "search", &cfg->dns_config.searches))
+		goto oom;
+	for (size_t i = 0; i < srv->n; i++)
+		if (!buf_add(&buf, &len, &cap, "nameserver ") ||
+		    !buf_add(&buf, &len, &cap, srv->v[i]) || !buf_add(&buf, &len, &cap, "\n"))
+			goto oom;
+	if (cfg->dns_config.options.n > 0 &&
+	    !buf_line(&buf, &len, &cap, "options", &cfg->dns_config.options))
+		goto oom;
+	return buf;
+oom:
+	free(buf);
+	return NULL;
+}
+
+int
+files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle_err *err)
+{
+	char path[FS_PATH_MAX];
+	char host[256 + 2];
+	int r;
+
+	if (fs_path(path, err, "%s/hostname", dir) < 0)
+		return -1;
+	if (cfg->hostname != NULL && cfg->hostname[0] != '\0') {
+		snprintf(host, sizeof(host), "%s\n", cfg->hostname);
+	} else {
+		if (gethostname(host, sizeof(host) - 2) != 0)
+			return cradle_err_errno(err, errno, "failed to get hostname");
+		host[sizeof(host) - 2] = '\0';
+		strcat(host, "\n");
+	}
+	if ((r = fs_write(path, host, strlen(host), 0644)) < 0)
+		return cradle_err_errno(err, -r, "failed to write hostname to \"%s\"", path);
+
+	if (fs_path(path, err, "%s/hosts", dir) < 0)
+		return -1;
+	if ((r = fs_copy("/etc/hosts", path)) < 0)
+		return cradle_err_errno(err, -r, "failed to generate sandbox hosts file \"%s\"", path);
+
+	if (fs_path(path, err, "%s/resolv.conf", dir) < 0)
+		return -1;
+	if (cfg->has_dns_config) {
+		char *text = files_resolv_conf(cfg);
+		if (text == NULL)
+			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "failed to parse sandbox DNSConfig: out of memory");
+		r = fs_write(path, text, strlen(text), 0644);
+		free(text);
+		if (r < 0)
+			return cradle_err_errno(err, -r, "failed to write resolv content to \"%s\"", path);
+	} else if ((r = fs_copy("/etc/resolv.conf", path)) < 0) {
+		/* A node without /etc/resolv.conf gets an empty file, not a failed pod. */
+		if (r != -ENOENT || (r = fs_write(path, "", 0, 0644)) < 0)
+			return cradle_err_errno(err, -r, "failed to copy host's resolv.conf to \"%s\"", path);
+	}
+	return 0;
+}
+

@@ -1,0 +1,26 @@
+/* files.h - the files a sandbox gets in its volatile directory, as
+ * containerd's setupSandboxFiles writes them:
+ *
+ *   hostname     config.hostname + "\n", else the host's name
+ *   hosts        a copy of the host's /etc/hosts
+ *   resolv.conf  per dns_config: present -> search/nameserver/options
+ *                lines (present but empty -> empty file); absent -> a copy
+ *                of the host's /etc/resolv.conf (an empty file when the
+ *                host has none)
+ *
+ * Error messages are the reference's ("failed to write hostname to ...").
+ */
+#ifndef CRADLE_SANDBOX_FILES_H
+#define CRADLE_SANDBOX_FILES_H
+
+#include "proto/err.h"
+#include "proto/proto.h"
+
+/* Write hostname, hosts and resolv.conf into dir. */
+int files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle_err *err);
+
+/* resolv.conf content for a present dns_config (exposed for unit tests).
+ * Returns malloc'd text (possibly ""), NULL on OOM. */
+char *files_resolv_conf(const struct pod_config *cfg);
+
+#endif

@@ -1,0 +1,567 @@
+/* launch.c - spawn a pause task with clone3, posix_spawn-style.
+ *
+ * DESIGN
+ * The daemon is multithreaded, so everything the child needs is computed
+ * in the parent and placed in the launch plan; the child (child_main) only
+ * issues raw system calls through syscall(2), which neither allocates nor
+ * locks nor is intercepted by the sanitizers.  CLONE_VM|CLONE_VFORK makes
+ * the spawn as cheap as posix_spawn (no page-table copy, no copy-on-write
+ * faults, cost independent of the daemon's size); the calling thread sleeps
+ * until the child execs or exits, so the child may use the plan in place and
+ * report a failure by writing into it.
+ *
+ * glibc has no public clone3 wrapper and syscall(SYS_clone3) cannot be used
+ * with a new stack (the child would return into the parent's frames), so a
+ * few lines of assembly start the child on its own stack and call
+ * child_main there.  Architectures without that trampoline use glibc's
+ * clone(), which supports CLONE_PIDFD as well.
+ */
+#include "sandbox/launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/sched.h>
+
+#include "util/fs.h"
+#include "util/sys.h"
+
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#define PR_CAP_AMBIENT_CLEAR_ALL 4
+#endif
+
+#define STACK_SIZE (64 * 1024)
+
+#if defined(__has_attribute)
+#if __has_attribute(no_sanitize)
+#define NO_SANITIZE __attribute__((no_sanitize("address", "thread", "undefined")))
+#endif
+#endif
+#ifndef NO_SANITIZE
+#define NO_SANITIZE
+#endif
+
+int
+launch_stack_alloc(struct launch_stack *st, struct cradle_err *err)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = STACK_SIZE + (size_t)page;
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+	if (p == MAP_FAILED)
+		return cradle_err_errno(err, errno, "allocate launch stack");
+	/* A guard page below the stack turns an overflow into a fault, not
+	 * silent corruption of whatever the mapping happens to sit on. */
+	if (mprotect(p, (size_t)page, PROT_NONE) != 0) {
+		int e = errno;
+		munmap(p, len);
+		return cradle_err_errno(err, e, "protect launch stack guard");
+	}
+	st->base = (char *)p + page;
+	st->size = STACK_SIZE;
+	return 0;
+}
+
+void
+launch_stack_free(struct launch_stack *st)
+{
+	if (st->base == NULL)
+		return;
+	long page = sysconf(_SC_PAGESIZE);
+	munmap((char *)st->base - page, st->size + (size_t)page);
+	st->base = NULL;
+	st->size = 0;
+}
+
+void
+launch_plan_init(struct launch_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->exec_path = "/pause";
+	p->new_net = p->new_pid = p->new_ipc = true;
+	p->shm_size = 64ull << 20;
+	p->pidfd = -1;
+	p->cgroup_fd = -1;
+	p->sync_r = p->sync_w = p->exec_w = -1;
+}
+
+/* ---- the child: raw system calls only ---- */
+
+NO_SANITIZE __attribute__((noreturn)) static void
+child_fail(struct launch_plan *p, const char *step, int e)
+{
+	p->child_errno = e ? e : EIO;
+	p->child_step = step;
+	for (;;)
+		syscall(SYS_exit, 127);
+}
+
+NO_SANITIZE static int
+child_mknod(const char *path, unsigned maj, unsigned min)
+{
+	return (int)syscall(SYS_mknodat, AT_FDCWD, path, S_IFCHR | 0666,
+	                    makedev(maj, min));
+}
+
+#define CHECK(step, call)                                  \
+	do {                                               \
+		if ((long)(call) < 0)                      \
+			child_fail(p, step, errno);        \
+	} while (0)
+
+NO_SANITIZE static size_t
+child_strlen(const char *s)
+{
+	size_t n = 0;
+	while (s[n] != '\0')
+		n++;
+	return n;
+}
+
+/* Write all of buf to path (relative to cwd or absolute). */
+NO_SANITIZE static long
+child_write_file(const char *path, const char *buf, size_t len)
+{
+	long fd = syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while (len > 0) {
+		long w = syscall(SYS_write, fd, buf, len);
+		if (w < 0) {
+			int e = errno;
+			syscall(SYS_close, fd);
+			errno = e;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	syscall(SYS_close, fd);
+	return 0;
+}
+
+NO_SANITIZE static long
+child_op(const struct launch_op *op)
+{
+	struct stat st;
+
+	switch (op->kind) {
+	case LOP_MOUNT:
+		return syscall(SYS_mount, op->source, op->target, op->fstype, op->flags, op->data);
+	case LOP_BIND_RO:
+		if (syscall(SYS_mount, op->source, op->target, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return -1;
+		return syscall(SYS_mount, NULL, op->target, NULL,
+		               MS_REMOUNT | MS_BIND | MS_RDONLY | op->flags, NULL);
+	case LOP_MKDIR:
+		if (syscall(SYS_mkdirat, AT_FDCWD, op->target, op->mode) < 0 && errno != EEXIST)
+			return -1;
+		return 0;
+	case LOP_MKNOD:
+		return syscall(SYS_mknodat, AT_FDCWD, op->target, op->mode, op->dev);
+	case LOP_SYMLINK:
+		return syscall(SYS_symlinkat, op->source, AT_FDCWD, op->target);
+	case LOP_MASK:
+		if (syscall(SYS_newfstatat, AT_FDCWD, op->target, &st, 0) < 0)
+			return -1;
+		if (S_ISDIR(st.st_mode))
+			return syscall(SYS_mount, "tmpfs", op->target, "tmpfs", MS_RDONLY, NULL);
+		return syscall(SYS_mount, "/dev/null", op->target, NULL, MS_BIND, NULL);
+	case LOP_READONLY:
+		if (syscall(SYS_mount, op->target, op->target, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return -1;
+		return syscall(SYS_mount, NULL, op->target, NULL,
+		               MS_REMOUNT | MS_BIND | MS_RDONLY | op->flags, NULL);
+	case LOP_WRITE:
+		return child_write_file(op->target, op->value, op->len);
+	default:
+		errno = EINVAL;
+		return -1;
+	}
+}
+
+/* The sequence used when the plan brings no ops: what the bench's floor and
+ * the first cradle did. */
+NO_SANITIZE static void
+child_minimal_mounts(struct launch_plan *p)
+{
+	CHECK("mount-proc", syscall(SYS_mount, "proc", "proc", "proc",
+	                            MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL));
+	CHECK("mount-dev", syscall(SYS_mount, "tmpfs", "dev", "tmpfs",
+	                           MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"));
+	CHECK("mount-dev", child_mknod("dev/null", 1, 3));
+	CHECK("mount-dev", child_mknod("dev/zero", 1, 5));
+	CHECK("mount-dev", child_mknod("dev/full", 1, 7));
+	CHECK("mount-dev", child_mknod("dev/random", 1, 8));
+	CHECK("mount-dev", child_mknod("dev/urandom", 1, 9));
+	CHECK("mount-dev", child_mknod("dev/tty", 5, 0));
+	CHECK("mount-dev", syscall(SYS_symlinkat, "/proc/self/fd", AT_FDCWD, "dev/fd"));
+	CHECK("mount-dev", syscall(SYS_symlinkat, "/proc/self/fd/0", AT_FDCWD, "dev/stdin"));
+	CHECK("mount-dev", syscall(SYS_symlinkat, "/proc/self/fd/1", AT_FDCWD, "dev/stdout"));
+	CHECK("mount-dev", syscall(SYS_symlinkat, "/proc/self/fd/2", AT_FDCWD, "dev/stderr"));
+	CHECK("mount-dev", syscall(SYS_mkdirat, AT_FDCWD, "dev/shm", 01777));
+	if (p->new_ipc)
+		CHECK("mount-shm", syscall(SYS_mount, "shm", "dev/shm", "tmpfs",
+		                           MS_NOSUID | MS_NODEV | MS_NOEXEC, p->shm_opts));
+	else
+		CHECK("mount-shm", syscall(SYS_mount, "/dev/shm", "dev/shm", NULL,
+		                           MS_BIND | MS_REC, NULL));
+}
+
+struct cap_header {
+	uint32_t version;
+	int pid;
+};
+struct cap_data {
+	uint32_t effective, permitted, inheritable;
+};
+
+/* crun's order: bounding set, ids with KEEPCAPS, capset, ambient. */
+NO_SANITIZE static void
+child_credentials(struct launch_plan *p)
+{
+	if (p->set_caps)
+		for (int c = 0; c <= p->cap_last && c < 64; c++)
+			if (!(p->cap_bounding & (1ull << c)))
+				CHECK("capabilities", syscall(SYS_prctl, PR_CAPBSET_DROP, c, 0, 0, 0));
+	if (p->set_ids) {
+		CHECK("capabilities", syscall(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0));
+		CHECK("capabilities", syscall(SYS_setgroups, p->n_groups, p->groups));
+		CHECK("capabilities", syscall(SYS_setresgid, p->gid, p->gid, p->gid));
+		CHECK("capabilities", syscall(SYS_setresuid, p->uid, p->uid, p->uid));
+		CHECK("capabilities", syscall(SYS_prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0));
+	}
+	if (p->set_caps) {
+		struct cap_header h = { .version = 0x20080522, .pid = 0 }; /* _LINUX_CAPABILITY_VERSION_3 */
+		struct cap_data d[2] = {
+			{ (uint32_t)p->cap_effective, (uint32_t)p->cap_permitted, (uint32_t)p->cap_inheritable },
+			{ (uint32_t)(p->cap_effective >> 32), (uint32_t)(p->cap_permitted >> 32),
+			  (uint32_t)(p->cap_inheritable >> 32) },
+		};
+		CHECK("capabilities", syscall(SYS_capset, &h, d));
+		CHECK("capabilities", syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
+		for (int c = 0; c <= p->cap_last && c < 64; c++)
+			if (p->cap_ambient & (1ull << c))
+				CHECK("capabilities", syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0));
+	}
+}
+
+NO_SANITIZE static int
+child_main(void *arg)
+{
+	struct launch_plan *p = arg;
+	uint64_t empty = 0;
+
+	if (p->new_user) {
+		char b;
+		/* The parent writes our id maps, then one byte. */
+		syscall(SYS_close, p->sync_w);
+		if (syscall(SYS_read, p->sync_r, &b, 1) != 1)
+			child_fail(p, "sync", errno ? errno : EPIPE);
+		for (size_t i = 0; i < p->n_reopen; i++) {
+			long fd = syscall(SYS_openat, AT_FDCWD, p->reopen_paths[i], O_PATH | O_CLOEXEC);
+			CHECK("sync", fd);
+			CHECK("sync", syscall(SYS_dup3, fd, p->reopen_fds[i], O_CLOEXEC));
+			syscall(SYS_close, fd);
+		}
+	}
+	/* In a user namespace the child is no longer global root and v1
+	 * refuses its write: the parent moved it while it waited on sync. */
+	for (size_t i = 0; !p->new_user && i < p->n_cgroup_procs_fds; i++)
+		CHECK("cgroup", syscall(SYS_write, p->cgroup_procs_fds[i], "0", 1));
+
+	/* Every daemon thread blocks signals (they are read from a signalfd);
+	 * pause must get SIGTERM, so start with an empty mask.  Signal
+	 * dispositions need no reset: the daemon installs no handlers and
+	 * ignores nothing, and exec resets handlers anyway. */
+	CHECK("sigmask", syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof(empty)));
+	/* Mode bits below are exact; umask is per-process here (no CLONE_FS). */
+	syscall(SYS_umask, 0);
+
+	/* Nothing done in this mount namespace may propagate to the host. */
+	CHECK("propagation", syscall(SYS_mount, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	if (p->rootfs_overlay != NULL)
+		/* lower layers only: read-only by construction, and in this
+		 * mount namespace alone, so the host's table never sees it */
+		CHECK("mount-rootfs", syscall(SYS_mount, "overlay", p->rootfs, "overlay", MS_RDONLY,
+		                              p->rootfs_overlay));
+	else
+		CHECK("bind-rootfs", syscall(SYS_mount, p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL));
+	/* After the bind, walking the path again lands in the new mount, so
+	 * all further mounts use paths relative to it: no string building. */
+	CHECK("bind-rootfs", syscall(SYS_chdir, p->rootfs));
+
+	if (p->new_user) {
+		/* Up to here our ids were still the parent's (global root),
+		 * which may search the host directories above the rootfs and
+		 * its layers.  Now become the namespace's root, or every file
+		 * made below would fail with EOVERFLOW (global root is not
+		 * mapped in it). */
+		CHECK("sync", syscall(SYS_setresgid, 0, 0, 0));
+		CHECK("sync", syscall(SYS_setresuid, 0, 0, 0));
+		/* changing ids cleared "dumpable", which hands /proc/self to
+		 * global root and keeps us from writing oom_score_adj */
+		CHECK("sync", syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0));
+	}
+
+	if (p->ops == NULL) {
+		child_minimal_mounts(p);
+	} else {
+		for (size_t i = 0; i < p->n_ops; i++) {
+			const struct launch_op *op = &p->ops[i];
+			if (child_op(op) < 0 && !(op->optional && errno == ENOENT))
+				child_fail(p, op->step, errno);
+		}
+	}
+
+	CHECK("readonly-rootfs", syscall(SYS_mount, NULL, ".", NULL,
+	                                 MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
+	                                 NULL));
+
+	CHECK("pivot-root", syscall(SYS_pivot_root, ".", "."));
+	CHECK("pivot-root", syscall(SYS_umount2, ".", MNT_DETACH));
+	CHECK("pivot-root", syscall(SYS_chdir, p->cwd != NULL ? p->cwd : "/"));
+
+	if (p->new_net && p->hostname[0] != '\0')
+		CHECK("sethostname", syscall(SYS_sethostname, p->hostname, child_strlen(p->hostname)));
+	if (p->exec_label != NULL)
+		CHECK("selinux-label", child_write_file("/proc/thread-self/attr/exec", p->exec_label,
+		                                        child_strlen(p->exec_label)));
+
+	long fd = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR);
+	CHECK("stdio", fd);
+	for (int i = 0; i < 3; i++)
+		if (fd != i)
+			CHECK("stdio", syscall(SYS_dup3, fd, i, 0));
+	/* Only 0-2 cross exec, whatever the daemon has open; the exec pipe's
+	 * write end (user namespace spawns) must stay open until execve
+	 * closes it, or the parent would take the stack back too early. */
+	if (p->exec_w > 3)
+		CHECK("stdio", syscall(SYS_close_range, 3, p->exec_w - 1, 0));
+	CHECK("stdio", syscall(SYS_close_range, p->exec_w >= 3 ? p->exec_w + 1 : 3, ~0u, 0));
+
+	child_credentials(p);
+	if (p->no_new_privs)
+		CHECK("no-new-privs", syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
+	syscall(SYS_umask, 022);
+	/* Last: from here on the filter judges every call, execve included. */
+	if (p->seccomp != NULL)
+		CHECK("seccomp", syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, p->seccomp));
+	syscall(SYS_execve, p->exec_path, p->argv, p->envp);
+	child_fail(p, "exec", errno);
+}
+
+#if defined(__x86_64__)
+/* long raw_clone3(struct clone_args *args, size_t size,
+ *                 int (*fn)(void *), void *arg)
+ * Parent: returns the child's pid or -errno.  Child: runs on the stack in
+ * args, calls fn(arg) and exits with its return value.  fn and arg travel in
+ * r8/r9, which the kernel preserves across syscall and copies to the child. */
+__attribute__((naked, noinline)) static long
+raw_clone3(__attribute__((unused)) struct clone_args *args, __attribute__((unused)) size_t size,
+           __attribute__((unused)) int (*fn)(void *), __attribute__((unused)) void *arg)
+{
+	__asm__ volatile(
+		"mov %rdx, %r8\n\t"
+		"mov %rcx, %r9\n\t"
+		"mov $435, %eax\n\t"
+		"syscall\n\t"
+		"test %rax, %rax\n\t"
+		"jnz 1f\n\t"
+		"xor %ebp, %ebp\n\t"
+		"mov %r9, %rdi\n\t"
+		"call *%r8\n\t"
+		"mov %eax, %edi\n\t"
+		"mov $60, %eax\n\t"
+		"syscall\n\t"
+		"hlt\n"
+		"1:\n\t"
+		"ret\n\t");
+}
+#endif
+
+static pid_t
+spawn(struct launch_plan *p, struct launch_stack *st, unsigned long flags, int *pidfd)
+{
+#if defined(__x86_64__)
+	struct clone_args ca;
+
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = flags;
+	ca.pidfd = (uint64_t)(uintptr_t)pidfd;
+	ca.exit_signal = SIGCHLD;
+	ca.stack = (uint64_t)(uintptr_t)st->base;
+	ca.stack_size = st->size;
+	if (p->cgroup_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)p->cgroup_fd;
+	}
+	long r = raw_clone3(&ca, sizeof(ca), child_main, p);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return (pid_t)r;
+#else
+	if (p->cgroup_fd >= 0) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	return clone(child_main, (char *)st->base + st->size, (int)flags | SIGCHLD, p, pidfd);
+#endif
+}
+
+/* Write a whole id map to /proc/PID/{uid,gid}_map. */
+static int
+write_map(pid_t pid, const char *which, const char *map)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, which);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, map, strlen(map));
+	int e = errno;
+	close(fd);
+	return n == (ssize_t)strlen(map) ? 0 : -(n < 0 ? e : EIO);
+}
+
+static void
+reap_failed(int pidfd)
+{
+	siginfo_t si;
+	/* Our own child that nobody else knows of: wait for it here, so a
+	 * failed launch leaves no zombie behind. */
+	sys_pidfd_wait(pidfd, &si);
+	close(pidfd);
+}
+
+int
+launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *err)
+{
+	unsigned long flags = CLONE_VM | CLONE_PIDFD | CLONE_NEWNS;
+	int pidfd = -1, exec_pipe[2] = { -1, -1 }, sync[2] = { -1, -1 };
+
+	if (p->rootfs == NULL || p->rootfs[0] != '/')
+		return cradle_err_set(err, CRADLE_INTERNAL, "launch sandbox: rootfs must be an absolute path");
+	if (st == NULL || st->base == NULL)
+		return cradle_err_set(err, CRADLE_INTERNAL, "launch sandbox: no launch stack");
+	if (p->new_net)
+		flags |= CLONE_NEWNET | CLONE_NEWUTS;
+	if (p->new_pid)
+		flags |= CLONE_NEWPID;
+	if (p->new_ipc)
+		flags |= CLONE_NEWIPC;
+	snprintf(p->shm_opts, sizeof(p->shm_opts), "mode=1777,size=%llu",
+	         (unsigned long long)p->shm_size);
+	p->child_errno = 0;
+	p->child_step = NULL;
+	p->pid = 0;
+	p->pidfd = -1;
+	p->exec_w = -1;
+
+	if (!p->new_user) {
+		/* posix_spawn-style: this thread sleeps until exec or exit. */
+		flags |= CLONE_VFORK;
+	} else {
+		/* The parent must write the id maps while the child waits, so
+		 * no CLONE_VFORK: the child blocks on sync, and the exec pipe's
+		 * EOF (its write end is CLOEXEC in the child) says it is done
+		 * with the shared stack and the plan. */
+		flags |= CLONE_NEWUSER;
+		if (pipe2(exec_pipe, O_CLOEXEC) != 0 || pipe2(sync, O_CLOEXEC) != 0) {
+			int e = errno;
+			for (int i = 0; i < 2; i++) {
+				if (exec_pipe[i] >= 0)
+					close(exec_pipe[i]);
+				if (sync[i] >= 0)
+					close(sync[i]);
+			}
+			return cradle_err_errno(err, e, "launch sandbox: pipe");
+		}
+		p->sync_r = sync[0];
+		p->sync_w = sync[1];
+		p->exec_w = exec_pipe[1];
+	}
+
+	pid_t pid = spawn(p, st, flags, &pidfd);
+	int spawn_errno = errno;
+	if (p->new_user) {
+		close(exec_pipe[1]);
+		close(sync[0]);
+	}
+	if (pid < 0) {
+		if (p->new_user) {
+			close(exec_pipe[0]);
+			close(sync[1]);
+		}
+		return cradle_err_errno(err, spawn_errno, "launch sandbox: clone3");
+	}
+	if (p->new_user) {
+		int r = write_map(pid, "uid_map", p->uid_map ? p->uid_map : "");
+		if (r == 0)
+			r = write_map(pid, "gid_map", p->gid_map ? p->gid_map : "");
+		char pidstr[16];
+		int plen = snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
+		for (size_t i = 0; r == 0 && i < p->n_cgroup_procs_fds; i++)
+			if (write(p->cgroup_procs_fds[i], pidstr, (size_t)plen) != plen)
+				r = -errno;
+		if (r == 0 && write(sync[1], "x", 1) != 1)
+			r = -errno;
+		close(sync[1]);   /* on failure the child reads EOF and fails "sync" */
+		char b;
+		while (read(exec_pipe[0], &b, 1) < 0 && errno == EINTR)
+			;
+		close(exec_pipe[0]);
+		if (r < 0 && p->child_errno == 0) {
+			sys_pidfd_send_signal(pidfd, SIGKILL);
+			reap_failed(pidfd);
+			return cradle_err_errno(err, -r, "launch sandbox: write id maps");
+		}
+	}
+	if (p->child_errno != 0) {
+		int e = p->child_errno;
+		reap_failed(pidfd);
+		return cradle_err_errno(err, e, "launch sandbox: %s", p->child_step);
+	}
+	p->pid = pid;
+	p->pidfd = pidfd;
+	return 0;
+}
+
+uint64_t
+launch_pid_start_time(pid_t pid)
+{
+	char path[64], buf[1024];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (fs_read(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	/* comm may hold spaces and parentheses: fields count from the last ')'. */
+	char *s = strrchr(buf, ')');
+	if (s == NULL)
+		return 0;
+	/* s is at the space before field 3; step to the one before field 22 */
+	s++;
+	for (int field = 3; field < 22 && s != NULL; field++)
+		s = strchr(s + 1, ' ');
+	if (s == NULL)
+		return 0;
+	return strtoull(s + 1, NULL, 10);
+}

@@ -1,0 +1,448 @@
+/* plan.c - sandbox spec -> launch plan. */
+#include "sandbox/plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+static char *
+keep(struct launch_prep *prep, char *s)
+{
+	if (s == NULL)
+		return NULL;
+	if (prep->n_strings == prep->cap_strings) {
+		size_t ncap = prep->cap_strings ? prep->cap_strings * 2 : 64;
+		char **n = realloc(prep->strings, ncap * sizeof(*n));
+		if (n == NULL) {
+			free(s);
+			return NULL;
+		}
+		prep->strings = n;
+		prep->cap_strings = ncap;
+	}
+	prep->strings[prep->n_strings++] = s;
+	return s;
+}
+
+static struct launch_op *
+add_op(struct launch_prep *prep, int kind, const char *step)
+{
+	if (prep->n_ops == prep->cap_ops) {
+		size_t ncap = prep->cap_ops ? prep->cap_ops * 2 : 64;
+		struct launch_op *n = realloc(prep->ops, ncap * sizeof(*n));
+		if (n == NULL)
+			return NULL;
+		prep->ops = n;
+		prep->cap_ops = ncap;
+	}
+	struct launch_op *op = &prep->ops[prep->n_ops++];
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->step = step;
+	return op;
+}
+
+/* "/dev/pts" -> "dev/pts": the child works relative to the rootfs. */
+static const char *
+rel(const char *dest)
+{
+	while (*dest == '/')
+		dest++;
+	return *dest ? dest : ".";
+}
+
+int
+plan_mount_options(const struct proto_strs *options, unsigned long *flags, char **data,
+                   bool *bind, bool *readonly)
+{
+	static const struct {
+		const char *name;
+		unsigned long set;
+	} known[] = {
+		{ "nosuid", MS_NOSUID }, { "nodev", MS_NODEV }, { "noexec", MS_NOEXEC },
+		{ "strictatime", MS_STRICTATIME }, { "relatime", MS_RELATIME },
+		{ "noatime", MS_NOATIME }, { "sync", MS_SYNCHRONOUS },
+	};
+	size_t len = 0;
+	char *out = NULL;
+
+	*flags = 0;
+	*bind = *readonly = false;
+	*data = NULL;
+	for (size_t i = 0; i < options->n; i++) {
+		const char *o = options->v[i];
+		bool matched = false;
+		if (strcmp(o, "ro") == 0) {
+			*readonly = true;
+			continue;
+		}
+		if (strcmp(o, "rw") == 0)
+			continue;
+		if (strcmp(o, "bind") == 0 || strcmp(o, "rbind") == 0) {
+			*bind = true;
+			continue;
+		}
+		for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
+			if (strcmp(o, known[k].name) == 0) {
+				*flags |= known[k].set;
+				matched = true;
+			}
+		}
+		if (matched)
+			continue;
+		size_t n = strlen(o);
+		char *grown = realloc(out, len + n + 2);
+		if (grown == NULL) {
+			free(out);
+			return -ENOMEM;
+		}
+		out = grown;
+		if (len > 0)
+			out[len++] = ',';
+		memcpy(out + len, o, n + 1);
+		len += n;
+	}
+	*data = out;
+	return 0;
+}
+
+/* The nodes every sandbox /dev gets.  In a user namespace mknod is
+ * refused, so the host's nodes are bound onto empty files instead. */
+static int
+add_dev_nodes(struct launch_prep *prep, bool userns)
+{
+	static const struct {
+		const char *name;
+		unsigned maj, min;
+	} nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+	};
+	static const struct {
+		const char *link, *to;
+	} links[] = {
+		{ "dev/fd", "/proc/self/fd" }, { "dev/stdin", "/proc/self/fd/0" },
+		{ "dev/stdout", "/proc/self/fd/1" }, { "dev/stderr", "/proc/self/fd/2" },
+		{ "dev/ptmx", "pts/ptmx" },
+	};
+	char path[64];
+
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(path, sizeof(path), "dev/%s", nodes[i].name);
+		char *target = keep(prep, strdup(path));
+		struct launch_op *op = add_op(prep, LOP_MKNOD, "mount-dev");
+		if (target == NULL || op == NULL)
+			return -ENOMEM;
+		op->target = target;
+		if (!userns) {
+			op->mode = S_IFCHR | 0666;
+			op->dev = makedev(nodes[i].maj, nodes[i].min);
+			continue;
+		}
+		op->mode = S_IFREG | 0666;
+		snprintf(path, sizeof(path), "/dev/%s", nodes[i].name);
+		char *src = keep(prep, strdup(path));
+		if (src == NULL || (op = add_op(prep, LOP_MOUNT, "mount-dev")) == NULL)
+			return -ENOMEM;
+		op->source = src;
+		op->target = target;
+		op->flags = MS_BIND;
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		struct launch_op *op = add_op(prep, LOP_SYMLINK, "mount-dev");
+		if (op == NULL)
+			return -ENOMEM;
+		op->source = links[i].to;
+		op->target = links[i].link;
+	}
+	return 0;
+}
+
+/* A ".." path component (not just two dots inside a name). */
+static bool
+has_dotdot(const char *p)
+{
+	for (const char *c = p; (c = strstr(c, "..")) != NULL; c += 2)
+		if ((c == p || c[-1] == '/') && (c[2] == '\0' || c[2] == '/'))
+			return true;
+	return false;
+}
+
+static int
+add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns,
+          struct cradle_err *err)
+{
+	unsigned long flags;
+	char *data;
+	bool bind, ro;
+	const char *target = rel(m->destination);
+	struct launch_op *op;
+
+	if (m->destination[0] != '/' || has_dotdot(m->destination))
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "mount destination \"%s\" is not a clean absolute path",
+		                      m->destination);
+	if (plan_mount_options(&m->options, &flags, &data, &bind, &ro) < 0)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	if (data != NULL && keep(prep, data) == NULL)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+
+	/* Mount points below /dev live in the sandbox's own tmpfs: make them. */
+	if (strncmp(m->destination, "/dev/", 5) == 0) {
+		if ((op = add_op(prep, LOP_MKDIR, "mount-dev")) == NULL)
+			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		op->target = target;
+		op->mode = 0755;
+	}
+	if (bind || (m->type != NULL && strcmp(m->type, "bind") == 0)) {
+		const char *source = m->source;
+		if (userns) {
+			/* The namespace's root is an unprivileged id on the host
+			 * and may not search the directories above the source.
+			 * The child reopens it onto this descriptor number while
+			 * still global root (a descriptor opened here would name
+			 * a mount of our namespace, which bind refuses). */
+			char fdpath[64];
+			if (prep->n_fds >= sizeof(prep->fds) / sizeof(prep->fds[0]))
+				return cradle_err_set(err, CRADLE_INTERNAL, "too many bind mounts");
+			int fd = open(m->source, O_PATH | O_CLOEXEC);
+			if (fd < 0)
+				return cradle_err_errno(err, errno, "open bind source \"%s\"", m->source);
+			prep->fd_paths[prep->n_fds] = m->source;
+			prep->fds[prep->n_fds++] = fd;
+			snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+			if ((source = keep(prep, strdup(fdpath))) == NULL)
+				return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		}
+		op = add_op(prep, ro ? LOP_BIND_RO : LOP_MOUNT, "mount-bind");
+		if (op == NULL)
+			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		op->source = source;
+		op->target = target;
+		op->flags = ro ? flags : (flags | MS_BIND | MS_REC);
+		return 0;
+	}
+	if ((op = add_op(prep, LOP_MOUNT, "mount")) == NULL)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	op->source = m->source != NULL ? m->source : m->type;
+	op->target = target;
+	op->fstype = m->type;
+	op->flags = flags | (ro ? MS_RDONLY : 0);
+	op->data = data;
+	/* Name the step after what is mounted, as failures are read by people. */
+	if (strcmp(m->destination, "/proc") == 0)
+		op->step = "mount-proc";
+	else if (strcmp(m->destination, "/dev") == 0)
+		op->step = "mount-dev";
+	else if (strcmp(m->destination, "/sys") == 0)
+		op->step = "mount-sys";
+	else if (strcmp(m->destination, "/dev/pts") == 0)
+		op->step = "mount-devpts";
+	else if (strcmp(m->destination, "/dev/mqueue") == 0)
+		op->step = "mount-mqueue";
+	if (strcmp(m->destination, "/dev") == 0 && m->type != NULL && strcmp(m->type, "tmpfs") == 0 &&
+	    add_dev_nodes(prep, userns) < 0)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	return 0;
+}
+
+/* args[0] as the kernel will find it: absolute, or looked up in the image's
+ * PATH inside the rootfs (from the parent, before the child runs). */
+static bool
+exec_in(const char *const *dirs, size_t n_dirs, const char *path)
+{
+	char host[8192];
+	struct stat st;
+	for (size_t i = 0; i < n_dirs; i++) {
+		int n = snprintf(host, sizeof(host), "%s/%s", dirs[i], path);
+		if (n < 0 || (size_t)n >= sizeof(host))
+			continue;
+		if (lstat(host, &st) == 0)   /* the top-most layer with it decides */
+			return S_ISREG(st.st_mode) && (st.st_mode & 0111);
+	}
+	return false;
+}
+
+static int
+find_exec(struct launch_prep *prep, const struct sandbox_spec *spec, const char *const *dirs,
+          size_t n_dirs, struct cradle_err *err)
+{
+	const char *arg0 = spec->args.v[0];
+	char host[8192];
+
+	if (strchr(arg0, '/') != NULL) {
+		snprintf(prep->exec_path, sizeof(prep->exec_path), "%s", arg0);
+		return 0;
+	}
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (size_t i = 0; i < spec->env.n; i++)
+		if (strncmp(spec->env.v[i], "PATH=", 5) == 0)
+			path = spec->env.v[i] + 5;
+	while (*path != '\0') {
+		size_t n = strcspn(path, ":"), d = n;
+		while (d > 0 && path[d - 1] == '/')
+			d--;   /* "/" and "/bin/" must not give "//pause" */
+		snprintf(host, sizeof(host), "%.*s/%s", (int)d, path, arg0);
+		if (n > 0 && exec_in(dirs, n_dirs, host)) {
+			snprintf(prep->exec_path, sizeof(prep->exec_path), "%.*s/%s", (int)d, path, arg0);
+			return 0;
+		}
+		path += n;
+		if (*path == ':')
+			path++;
+	}
+	return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
+	                      "executable \"%s\" not found in the image's PATH", arg0);
+}
+
+int
+plan_prepare(struct launch_prep *prep, const struct sandbox_spec *spec, const char *rootfs,
+             struct launch_plan *plan, struct cradle_err *err)
+{
+	const char *dirs[] = { rootfs };
+	return plan_prepare_in(prep, spec, dirs, 1, rootfs, plan, err);
+}
+
+int
+plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec,
+                const char *const *dirs, size_t n_dirs, const char *rootfs,
+                struct launch_plan *plan, struct cradle_err *err)
+{
+	struct launch_op *op;
+
+	memset(prep, 0, sizeof(*prep));
+	if (spec->args.n == 0)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid empty entrypoint and cmd in image config");
+	if (find_exec(prep, spec, dirs, n_dirs, err) < 0)
+		return -1;
+	prep->argv = calloc(spec->args.n + 1, sizeof(char *));
+	prep->envp = calloc(spec->env.n + 1, sizeof(char *));
+	prep->groups = calloc(spec->n_additional_gids + 1, sizeof(uint32_t));
+	if (prep->argv == NULL || prep->envp == NULL || prep->groups == NULL)
+		goto oom;
+	for (size_t i = 0; i < spec->args.n; i++)
+		prep->argv[i] = spec->args.v[i];
+	for (size_t i = 0; i < spec->env.n; i++)
+		prep->envp[i] = spec->env.v[i];
+	for (size_t i = 0; i < spec->n_additional_gids; i++)
+		prep->groups[i] = (uint32_t)spec->additional_gids[i];
+
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (add_mount(prep, &spec->mounts[i], spec->ns_user, err) < 0)
+			goto fail;
+
+	/* sysctls before /proc/sys turns read-only */
+	for (size_t i = 0; i < spec->sysctls.n; i++) {
+		char path[512];
+		int n = snprintf(path, sizeof(path), "proc/sys/%s", spec->sysctls.v[i].key);
+		if (n < 0 || (size_t)n >= sizeof(path)) {
+			cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "sysctl \"%s\": name too long",
+			               spec->sysctls.v[i].key);
+			goto fail;
+		}
+		/* kubelet's form: '.' separates parts, '/' stands for a dot
+		 * inside a part (net.ipv4.conf.eno2/100.rp_filter) */
+		for (char *c = path + 9; *c; c++)
+			*c = *c == '.' ? '/' : *c == '/' ? '.' : *c;
+		char *t = keep(prep, strdup(path));
+		if (t == NULL || (op = add_op(prep, LOP_WRITE, "sysctl")) == NULL)
+			goto oom;
+		op->target = t;
+		op->value = spec->sysctls.v[i].value;
+		op->len = strlen(op->value);
+	}
+	snprintf(prep->oom, sizeof(prep->oom), "%d", spec->oom_score_adj);
+	if ((op = add_op(prep, LOP_WRITE, "oom-score-adj")) == NULL)
+		goto oom;
+	op->target = "proc/self/oom_score_adj";
+	op->value = prep->oom;
+	op->len = strlen(prep->oom);
+
+	for (size_t i = 0; i < spec->masked_paths.n; i++) {
+		if ((op = add_op(prep, LOP_MASK, "masked-paths")) == NULL)
+			goto oom;
+		op->target = rel(spec->masked_paths.v[i]);
+		op->optional = true;
+	}
+	for (size_t i = 0; i < spec->readonly_paths.n; i++) {
+		if ((op = add_op(prep, LOP_READONLY, "readonly-paths")) == NULL)
+			goto oom;
+		op->target = rel(spec->readonly_paths.v[i]);
+		/* proc's own flags are locked in a user namespace: keep them */
+		op->flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+		op->optional = true;
+	}
+
+	plan->rootfs = rootfs;
+	plan->exec_path = prep->exec_path;
+	plan->argv = prep->argv;
+	plan->envp = prep->envp;
+	plan->ops = prep->ops;
+	plan->n_ops = prep->n_ops;
+	plan->cwd = spec->cwd;
+	plan->new_net = spec->ns_net;
+	plan->new_pid = spec->ns_pid;
+	plan->new_ipc = spec->ns_ipc;
+	plan->hostname[0] = '\0';
+	if (spec->ns_uts && spec->hostname != NULL) {
+		if (strlen(spec->hostname) > LAUNCH_HOSTNAME_MAX) {
+			cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "hostname \"%.64s...\" is longer than %d characters",
+			               spec->hostname, LAUNCH_HOSTNAME_MAX);
+			goto fail;
+		}
+		snprintf(plan->hostname, sizeof(plan->hostname), "%s", spec->hostname);
+	}
+	plan->new_user = spec->ns_user;
+	if (spec->ns_user) {
+		snprintf(prep->uid_map, sizeof(prep->uid_map), "%u %u %u\n", spec->uid_map.container_id,
+		         spec->uid_map.host_id, spec->uid_map.length);
+		snprintf(prep->gid_map, sizeof(prep->gid_map), "%u %u %u\n", spec->gid_map.container_id,
+		         spec->gid_map.host_id, spec->gid_map.length);
+		plan->uid_map = prep->uid_map;
+		plan->gid_map = prep->gid_map;
+		plan->reopen_paths = prep->fd_paths;
+		plan->reopen_fds = prep->fds;
+		plan->n_reopen = prep->n_fds;
+	}
+	plan->set_ids = true;
+	plan->uid = spec->uid;
+	plan->gid = spec->gid;
+	plan->groups = prep->groups;
+	plan->n_groups = spec->n_additional_gids;
+	plan->set_caps = true;
+	/* libcap knows how many capabilities this kernel has */
+	plan->cap_last = (int)cap_max_bits() - 1;
+	plan->cap_bounding = spec->cap_bounding;
+	plan->cap_effective = spec->cap_effective;
+	plan->cap_permitted = spec->cap_permitted;
+	plan->cap_inheritable = spec->cap_inheritable;
+	plan->cap_ambient = spec->cap_ambient;
+	plan->no_new_privs = spec->no_new_privs;
+	return 0;
+oom:
+	cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+fail:
+	plan_release(prep);
+	return -1;
+}
+
+void
+plan_release(struct launch_prep *prep)
+{
+	for (size_t i = 0; i < prep->n_fds; i++)
+		close(prep->fds[i]);
+	for (size_t i = 0; i < prep->n_strings; i++)
+		free(prep->strings[i]);
+	free(prep->strings);
+	free(prep->ops);
+	free(prep->argv);
+	free(prep->envp);
+	free(prep->groups);
+	memset(prep, 0, sizeof(*prep));
+}

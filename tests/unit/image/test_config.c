@@ -1,0 +1,482 @@
+/* test_config.c - an image's config and user databases (image/config.c).
+ *
+ * The tests read build/rootfs.json and build/rootfs/etc/{passwd,group} as
+ * `make` writes them (realpath of $CRADLE_BUILD/rootfs, default
+ * "build/rootfs"), and small images written in each test's own scratch
+ * directory (tests/unit/lib).
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "image/config.h"
+#include "tests/unit/lib/unit.h"
+
+#define IMAGE_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* snprintf into an array that must hold the whole result. */
+#define FMT(buf, ...)                                                          \
+	ck_assert_msg(snprintf(buf, sizeof(buf), __VA_ARGS__) < (int)sizeof(buf), \
+	              "%s: too long", #buf)
+
+static struct {
+	struct image_config loaded;   /* image_load's output */
+	struct cradle_err err;
+	char rootfs[PATH_MAX];        /* realpath of the pause rootfs */
+	char dir[PATH_MAX];           /* this test's own scratch directory */
+} F;
+
+/* realpath of $CRADLE_BUILD/rootfs (default build/rootfs), with /pause. */
+static void
+pause_rootfs(char out[PATH_MAX])
+{
+	const char *b = getenv("CRADLE_BUILD");
+	char path[PATH_MAX];
+
+	FMT(path, "%s/rootfs", b != NULL && b[0] != '\0' ? b : "build");
+	ck_assert_msg(realpath(path, out) != NULL,
+	              "%s: %s (run `make build/rootfs/pause` or set CRADLE_BUILD)", path,
+	              strerror(errno));
+}
+
+static void
+setup(void)
+{
+	memset(&F, 0, sizeof(F));
+	unit_scratch_setup();
+	FMT(F.dir, "%s", unit_test_dir());
+	pause_rootfs(F.rootfs);
+}
+
+static void
+teardown(void)
+{
+	image_config_fini(&F.loaded);
+	unit_scratch_teardown();
+}
+
+/* --- scratch images ------------------------------------------------------ */
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	size_t len = strlen(text), off = 0;
+
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		ck_assert_msg(n > 0, "write %s: %s", path, strerror(errno));
+		off += (size_t)n;
+	}
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+static void
+mkdir_in(const char *root, const char *rel_path)
+{
+	char p[PATH_MAX];
+
+	FMT(p, "%s/%s", root, rel_path);
+	ck_assert_msg(mkdir(p, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", p, strerror(errno));
+}
+
+static void
+file_in(const char *root, const char *rel_path, const char *text, mode_t mode)
+{
+	char p[PATH_MAX];
+
+	FMT(p, "%s/%s", root, rel_path);
+	write_file(p, text, mode);
+}
+
+/* A scratch image: F.dir/rootfs (with etc/ when passwd or group is given)
+ * and F.dir/rootfs.json holding json (none when NULL).  Returns the rootfs. */
+static const char *
+scratch_image(const char *json, const char *passwd, const char *group)
+{
+	static char root[PATH_MAX];
+
+	FMT(root, "%s/rootfs", F.dir);
+	ck_assert(mkdir(root, 0755) == 0 || errno == EEXIST);
+	if (json != NULL)
+		file_in(F.dir, "rootfs.json", json, 0644);
+	if (passwd != NULL || group != NULL)
+		mkdir_in(root, "etc");
+	if (passwd != NULL)
+		file_in(root, "etc/passwd", passwd, 0644);
+	if (group != NULL)
+		file_in(root, "etc/group", group, 0644);
+	return root;
+}
+
+/* image_load must fail with code and exactly msg, handing back a zeroed
+ * config. */
+static void
+load_fails(const char *rootfs, int code, const char *msg)
+{
+	static const struct image_config zero;
+
+	ck_assert_int_lt(image_load(rootfs, &F.loaded, &F.err), 0);
+	ck_assert_str_eq(F.err.msg, msg);
+	ck_assert_int_eq(F.err.code, code);
+	ck_assert(memcmp(&F.loaded, &zero, sizeof(zero)) == 0);
+}
+
+/* A config with json whose "config" object is body must fail with
+ * INVALID_ARGUMENT and "image config \"<json path>\": " + tail. */
+static void
+config_fails(const char *body, const char *tail)
+{
+	char json[1024], msg[CRADLE_ERR_MSG_MAX];
+	const char *root;
+
+	FMT(json, "{\"config\": %s}", body);
+	root = scratch_image(json, NULL, NULL);
+	FMT(msg, "image config \"%s.json\": %s", root, tail);
+	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
+}
+
+/* ======================================================================= */
+/* image_load                                                               */
+/* ======================================================================= */
+
+START_TEST(test_image_load_pause)
+{
+	int rc = image_load(F.rootfs, &F.loaded, &F.err);
+
+	ck_assert_msg(rc == 0, "image_load: %s", F.err.msg);
+	ck_assert_uint_eq(F.loaded.entrypoint.n, 1);
+	ck_assert_str_eq(F.loaded.entrypoint.v[0], "/pause");
+	ck_assert_uint_eq(F.loaded.cmd.n, 0);
+	ck_assert_uint_eq(F.loaded.env.n, 1);
+	ck_assert_str_eq(F.loaded.env.v[0], IMAGE_PATH);
+	ck_assert_pstr_eq(F.loaded.working_dir, "/");
+	ck_assert_ptr_null(F.loaded.user);
+	ck_assert_uint_eq(F.loaded.labels.n, 1);
+	ck_assert_pstr_eq(proto_kvs_get(&F.loaded.labels, "io.cradle.image"), "pause");
+	ck_assert_ptr_nonnull(F.loaded.etc_passwd);
+	ck_assert_ptr_nonnull(strstr(F.loaded.etc_passwd, "nobody:x:65534"));
+	ck_assert_ptr_nonnull(strstr(F.loaded.etc_passwd, "root:x:0:0:"));
+	ck_assert_ptr_nonnull(F.loaded.etc_group);
+	ck_assert_ptr_nonnull(strstr(F.loaded.etc_group, "nobody:x:65534:"));
+}
+END_TEST
+
+
+START_TEST(test_image_load_scratch_full)
+{
+	const char *root = scratch_image(
+	    "{\"config\": {\"Entrypoint\": [\"/bin/sh\", \"-c\"], \"Cmd\": [\"sleep 1\"],"
+	    " \"Env\": [\"A=1\", \"B=\"], \"WorkingDir\": \"/w\", \"User\": \"app:staff\","
+	    " \"Labels\": {\"a\": \"1\", \"b\": \"\"}}, \"rootfs\": {}}",
+	    "app:x:1000:1000::/:/bin/sh\n", "staff:x:50:\n");
+	int rc = image_load(root, &F.loaded, &F.err);
+
+	ck_assert_msg(rc == 0, "image_load: %s", F.err.msg);
+	ck_assert_uint_eq(F.loaded.entrypoint.n, 2);
+	ck_assert_str_eq(F.loaded.entrypoint.v[0], "/bin/sh");
+	ck_assert_str_eq(F.loaded.entrypoint.v[1], "-c");
+	ck_assert_uint_eq(F.loaded.cmd.n, 1);
+	ck_assert_str_eq(F.loaded.cmd.v[0], "sleep 1");
+	ck_assert_uint_eq(F.loaded.env.n, 2);
+	ck_assert_str_eq(F.loaded.env.v[1], "B=");
+	ck_assert_pstr_eq(F.loaded.working_dir, "/w");
+	ck_assert_pstr_eq(F.loaded.user, "app:staff");
+	ck_assert_uint_eq(F.loaded.labels.n, 2);
+	ck_assert_pstr_eq(proto_kvs_get(&F.loaded.labels, "a"), "1");
+	ck_assert_pstr_eq(proto_kvs_get(&F.loaded.labels, "b"), "");
+	ck_assert_pstr_eq(F.loaded.etc_passwd, "app:x:1000:1000::/:/bin/sh\n");
+	ck_assert_pstr_eq(F.loaded.etc_group, "staff:x:50:\n");
+}
+END_TEST
+
+/* JSON nulls read as absent. */
+START_TEST(test_image_load_nulls)
+{
+	const char *root = scratch_image("{\"config\": {\"Entrypoint\": null, \"Cmd\": [\"/x\"],"
+	                                 " \"Env\": null, \"WorkingDir\": null, \"User\": null,"
+	                                 " \"Labels\": null}}",
+	                                 NULL, NULL);
+	int rc = image_load(root, &F.loaded, &F.err);
+
+	ck_assert_msg(rc == 0, "image_load: %s", F.err.msg);
+	ck_assert_uint_eq(F.loaded.entrypoint.n, 0);
+	ck_assert_uint_eq(F.loaded.cmd.n, 1);
+	ck_assert_uint_eq(F.loaded.env.n, 0);
+	ck_assert_ptr_null(F.loaded.working_dir);
+	ck_assert_ptr_null(F.loaded.user);
+	ck_assert_uint_eq(F.loaded.labels.n, 0);
+}
+END_TEST
+
+START_TEST(test_image_load_no_passwd)
+{
+	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"]}}", NULL, NULL);
+	int rc = image_load(root, &F.loaded, &F.err);
+
+	ck_assert_msg(rc == 0, "image_load: %s", F.err.msg);
+	ck_assert_uint_eq(F.loaded.entrypoint.n, 1);
+	ck_assert_ptr_null(F.loaded.etc_passwd);
+	ck_assert_ptr_null(F.loaded.etc_group);
+}
+END_TEST
+
+START_TEST(test_image_load_passwd_only)
+{
+	const char *root = scratch_image("{\"config\": {}}", "root:x:0:0::/:/x\n", NULL);
+	int rc = image_load(root, &F.loaded, &F.err);
+
+	ck_assert_msg(rc == 0, "image_load: %s", F.err.msg);
+	ck_assert_pstr_eq(F.loaded.etc_passwd, "root:x:0:0::/:/x\n");
+	ck_assert_ptr_null(F.loaded.etc_group);
+}
+END_TEST
+
+START_TEST(test_image_load_malformed_json)
+{
+	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"}}", NULL, NULL);
+	char prefix[PATH_MAX + 64];
+
+	ck_assert_int_lt(image_load(root, &F.loaded, &F.err), 0);
+	ck_assert_int_eq(F.err.code, CRADLE_INVALID_ARGUMENT);
+	FMT(prefix, "image config \"%s.json\": ", root);
+	ck_assert_msg(strncmp(F.err.msg, prefix, strlen(prefix)) == 0, "message: %s", F.err.msg);
+	ck_assert_uint_gt(strlen(F.err.msg), strlen(prefix));
+	ck_assert_uint_eq(F.loaded.entrypoint.n, 0);
+}
+END_TEST
+
+START_TEST(test_image_load_truncated_json)
+{
+	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [", NULL, NULL);
+	char prefix[PATH_MAX + 64];
+
+	ck_assert_int_lt(image_load(root, &F.loaded, &F.err), 0);
+	ck_assert_int_eq(F.err.code, CRADLE_INVALID_ARGUMENT);
+	FMT(prefix, "image config \"%s.json\": ", root);
+	ck_assert_msg(strncmp(F.err.msg, prefix, strlen(prefix)) == 0, "message: %s", F.err.msg);
+}
+END_TEST
+
+START_TEST(test_image_load_empty_json)
+{
+	const char *root = scratch_image("", NULL, NULL);
+	char prefix[PATH_MAX + 64];
+
+	ck_assert_int_lt(image_load(root, &F.loaded, &F.err), 0);
+	ck_assert_int_eq(F.err.code, CRADLE_INVALID_ARGUMENT);
+	FMT(prefix, "image config \"%s.json\": ", root);
+	ck_assert_msg(strncmp(F.err.msg, prefix, strlen(prefix)) == 0, "message: %s", F.err.msg);
+}
+END_TEST
+
+/* Whatever follows the config object is refused, not silently ignored
+ * (a second object, or text): json_tokener_parse_ex stops after the first
+ * value, so image_load has to check it reached the end. */
+START_TEST(test_image_load_trailing_data)
+{
+	static const char *const texts[] = {
+		"{\"config\": {\"Entrypoint\": [\"/pause\"]}} garbage",
+		"{\"config\": {\"Entrypoint\": [\"/pause\"]}}{\"config\": {\"Entrypoint\": [\"/x\"]}}",
+	};
+	char prefix[PATH_MAX + 64];
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		const char *root = scratch_image(texts[i], NULL, NULL);
+
+		ck_assert_msg(image_load(root, &F.loaded, &F.err) < 0, "accepted: %s", texts[i]);
+		ck_assert_int_eq(F.err.code, CRADLE_INVALID_ARGUMENT);
+		FMT(prefix, "image config \"%s.json\": ", root);
+		ck_assert_msg(strncmp(F.err.msg, prefix, strlen(prefix)) == 0, "message: %s", F.err.msg);
+	}
+	/* white space after it is fine */
+	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"]}}\n\n", NULL,
+	                                 NULL);
+	int rc = image_load(root, &F.loaded, &F.err);
+	ck_assert_msg(rc == 0, "image_load: %s", F.err.msg);
+}
+END_TEST
+
+START_TEST(test_image_load_no_config)
+{
+	char msg[CRADLE_ERR_MSG_MAX];
+	const char *root = scratch_image("{\"architecture\": \"amd64\"}", NULL, NULL);
+
+	FMT(msg, "image config \"%s.json\": no \"config\" object", root);
+	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
+}
+END_TEST
+
+START_TEST(test_image_load_config_not_object)
+{
+	char msg[CRADLE_ERR_MSG_MAX];
+	const char *root = scratch_image("{\"config\": [\"/pause\"]}", NULL, NULL);
+
+	FMT(msg, "image config \"%s.json\": no \"config\" object", root);
+	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
+}
+END_TEST
+
+START_TEST(test_image_load_top_not_object)
+{
+	char msg[CRADLE_ERR_MSG_MAX];
+	const char *root = scratch_image("[1, 2]", NULL, NULL);
+
+	FMT(msg, "image config \"%s.json\": no \"config\" object", root);
+	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
+}
+END_TEST
+
+START_TEST(test_image_load_entrypoint_not_array)
+{
+	config_fails("{\"Entrypoint\": \"/pause\"}", "Entrypoint: expected an array");
+}
+END_TEST
+
+START_TEST(test_image_load_field_types)
+{
+	config_fails("{\"Entrypoint\": [\"/pause\", 1]}", "Entrypoint[1]: expected a string");
+	config_fails("{\"Cmd\": {}}", "Cmd: expected an array");
+	config_fails("{\"Entrypoint\": [\"/pause\"], \"Env\": [true]}", "Env[0]: expected a string");
+	config_fails("{\"WorkingDir\": 5}", "WorkingDir: expected a string");
+	config_fails("{\"User\": [\"0\"]}", "User: expected a string");
+	config_fails("{\"Labels\": [\"a\"]}", "Labels: expected an object");
+	config_fails("{\"Labels\": {\"a\": \"1\", \"b\": 2}}", "Labels.b: expected a string");
+}
+END_TEST
+
+START_TEST(test_image_load_missing_json)
+{
+	char root[PATH_MAX], msg[CRADLE_ERR_MSG_MAX];
+
+	FMT(root, "%s/none", F.dir);
+	FMT(msg,
+	         "failed to get sandbox image \"%s\": read config \"%s.json\": No such file or directory",
+	         root, root);
+	load_fails(root, CRADLE_NOT_FOUND, msg);
+}
+END_TEST
+
+START_TEST(test_image_load_json_is_directory)
+{
+	char root[PATH_MAX], json[PATH_MAX + 8], msg[CRADLE_ERR_MSG_MAX];
+
+	FMT(root, "%s/rootfs", F.dir);
+	FMT(json, "%s.json", root);
+	ck_assert_int_eq(mkdir(json, 0755), 0);
+	FMT(msg,
+	         "failed to get sandbox image \"%s\": read config \"%s\": Invalid argument", root, json);
+	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
+}
+END_TEST
+
+START_TEST(test_image_load_json_symlink_refused)
+{
+	char root[PATH_MAX], json[PATH_MAX + 8], msg[CRADLE_ERR_MSG_MAX];
+
+	FMT(root, "%s/rootfs", F.dir);
+	FMT(json, "%s.json", root);
+	file_in(F.dir, "real.json", "{\"config\": {}}", 0644);
+	ck_assert_int_eq(symlink("real.json", json), 0);
+	ck_assert_int_lt(image_load(root, &F.loaded, &F.err), 0);
+	FMT(msg, "failed to get sandbox image \"%s\": read config \"%s\": ", root,
+	         json);
+	ck_assert_msg(strncmp(F.err.msg, msg, strlen(msg)) == 0, "message: %s", F.err.msg);
+}
+END_TEST
+
+START_TEST(test_image_load_json_too_big)
+{
+	char root[PATH_MAX], msg[CRADLE_ERR_MSG_MAX];
+	size_t n = (1u << 20) + 1;
+	char *big = malloc(n + 1);
+
+	ck_assert_ptr_nonnull(big);
+	memset(big, ' ', n);
+	big[0] = '{';
+	big[n - 1] = '}';
+	big[n] = '\0';
+	FMT(root, "%s", scratch_image(big, NULL, NULL));
+	free(big);
+	ck_assert_int_lt(image_load(root, &F.loaded, &F.err), 0);
+	FMT(msg, "failed to get sandbox image \"%s\": read config \"%s.json\": %s",
+	         root, root, strerror(EFBIG));
+	ck_assert_str_eq(F.err.msg, msg);
+}
+END_TEST
+
+START_TEST(test_image_load_passwd_not_file)
+{
+	char msg[CRADLE_ERR_MSG_MAX];
+	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"]}}", NULL, NULL);
+
+	mkdir_in(root, "etc");
+	mkdir_in(root, "etc/passwd");
+	FMT(msg, "read \"%s/etc/passwd\": Invalid argument", root);
+	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
+}
+END_TEST
+
+START_TEST(test_image_load_group_not_file)
+{
+	char msg[CRADLE_ERR_MSG_MAX];
+	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"]}}",
+	                                 "root:x:0:0::/:/x\n", NULL);
+
+	mkdir_in(root, "etc/group");
+	FMT(msg, "read \"%s/etc/group\": Invalid argument", root);
+	/* the passwd already read is freed too: the config comes back zeroed */
+	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
+}
+END_TEST
+
+/* ======================================================================= */
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("image-config");
+	TCase *tc;
+
+	tc = tcase_create("image");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_image_load_pause);
+	tcase_add_test(tc, test_image_load_scratch_full);
+	tcase_add_test(tc, test_image_load_nulls);
+	tcase_add_test(tc, test_image_load_no_passwd);
+	tcase_add_test(tc, test_image_load_passwd_only);
+	tcase_add_test(tc, test_image_load_malformed_json);
+	tcase_add_test(tc, test_image_load_truncated_json);
+	tcase_add_test(tc, test_image_load_empty_json);
+	tcase_add_test(tc, test_image_load_trailing_data);
+	tcase_add_test(tc, test_image_load_no_config);
+	tcase_add_test(tc, test_image_load_config_not_object);
+	tcase_add_test(tc, test_image_load_top_not_object);
+	tcase_add_test(tc, test_image_load_entrypoint_not_array);
+	tcase_add_test(tc, test_image_load_field_types);
+	tcase_add_test(tc, test_image_load_missing_json);
+	tcase_add_test(tc, test_image_load_json_is_directory);
+	tcase_add_test(tc, test_image_load_json_symlink_refused);
+	tcase_add_test(tc, test_image_load_json_too_big);
+	tcase_add_test(tc, test_image_load_passwd_not_file);
+	tcase_add_test(tc, test_image_load_group_not_file);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return unit_run(config_suite(), "test_image_config", 0);
+}

@@ -1,0 +1,1706 @@
+/* test_worker.c - launching a pause task, sandbox files, netns pins and the
+ * daemon's configuration file (worker/launch.c, worker/files.c,
+ * worker/netns.c, server/config.c).
+ *
+ * ROOT: these tests create namespaces (clone3 CLONE_NEW*, unshare) and
+ * mounts (tmpfs, bind mounts, nsfs pins), so they need root, as CI runs
+ * them.  The launch tests run the static pause of $CRADLE_BUILD/rootfs
+ * (default "build"; tests/run.sh sets it): `make build/rootfs/pause`.
+ *
+ * Isolation and clean-up.  Check forks per test (forced below) and a
+ * failed assertion _exits the test process without running teardown, so
+ * nothing may depend on teardown alone:
+ *   - every test starts in a mount namespace of its own (checked fixture),
+ *     so whatever it mounts disappears with it, even after a failure.  The
+ *     namespace's mounts are made shared again after being made private, so
+ *     a sandbox that forgot MS_PRIVATE would still leak mounts into the
+ *     test's namespace (and the tests would see it) but never into the host;
+ *   - Check SIGKILLs the test's process group when the test ends, which
+ *     takes any forked helper or launched sandbox with it; main() is a
+ *     child subreaper and reaps those orphans;
+ *   - each test works in its own directory under one mkdtemp directory that
+ *     main() removes at the end; teardown removes the test's directory when
+ *     the test passes.
+ * Threads and processes are only created inside tests.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+
+#include "proto/proto.h"
+#include "util/fs.h"
+#include "sandbox/files.h"
+#include "sandbox/launch.h"
+#include "sandbox/netns.h"
+
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+
+/* --- scratch directories -------------------------------------------------- */
+
+static char base_dir[256];        /* main(): one per run, canonical */
+static char test_dir[512];        /* fixture: one per test, inside base_dir */
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+rm_rf(const char *dir)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) != 0)
+		return errno == ENOENT ? 0 : -1;
+	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Checked fixture (runs in the test's process): a private directory and a
+ * mount namespace of the test's own. */
+static void
+scratch_setup(void)
+{
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	/* Private first: nothing below reaches the host... */
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	/* ...then shared within this namespace, so mount namespaces cloned from
+	 * it (the sandboxes) would propagate into it unless they opt out. */
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_SHARED, NULL), 0);
+	umask(022);
+	snprintf(test_dir, sizeof(test_dir), "%s/t-XXXXXX", base_dir);
+	ck_assert_ptr_nonnull(mkdtemp(test_dir));
+}
+
+static void
+scratch_teardown(void)
+{
+	ck_assert_int_eq(rm_rf(test_dir), 0);
+}
+
+/* test_dir/name */
+static void
+tpath(char *buf, size_t len, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", test_dir, name);
+
+	ck_assert(n > 0 && (size_t)n < len);
+}
+
+/* --- small file helpers (independent of the code under test) ------------- */
+
+static void
+put_file(const char *path, const void *data, size_t len, unsigned mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	ck_assert_int_eq(fchmod(fd, mode), 0);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+static void
+put_str(const char *path, const char *s)
+{
+	put_file(path, s, strlen(s), 0644);
+}
+
+/* The whole file, NUL-terminated (len excludes the NUL); NULL when it
+ * cannot be read (errno set). */
+static char *
+slurp(const char *path, size_t *lenp)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0, cap = 4096;
+	char *buf;
+
+	if (fd < 0)
+		return NULL;
+	buf = malloc(cap);
+	ck_assert_ptr_nonnull(buf);
+	for (;;) {
+		if (cap - len < 2) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+			ck_assert_ptr_nonnull(buf);
+		}
+		ssize_t n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {   /* e.g. ESRCH: a /proc/PID file of a process gone */
+			int e = errno;
+			close(fd);
+			free(buf);
+			errno = e;
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (lenp != NULL)
+		*lenp = len;
+	return buf;
+}
+
+static char *
+slurp_ok(const char *path, size_t *lenp)
+{
+	char *s = slurp(path, lenp);
+
+	ck_assert_msg(s != NULL, "read %s: %s", path, strerror(errno));
+	return s;
+}
+
+static void
+assert_file_is(const char *path, const char *want)
+{
+	size_t len;
+	char *got = slurp_ok(path, &len);
+
+	ck_assert_uint_eq(len, strlen(want));
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+
+static bool
+exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+/* --- /proc helpers -------------------------------------------------------- */
+
+/* Field 22 (starttime) of /proc/PID/stat, parsed here independently:
+ * fields 3.. follow the last ')', since comm may hold anything. */
+static unsigned long long
+stat_starttime(pid_t pid)
+{
+	char path[64];
+	char *buf, *p;
+	unsigned long long v = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	buf = slurp_ok(path, NULL);
+	p = strrchr(buf, ')');
+	ck_assert_ptr_nonnull(p);
+	/* 19 fields (3..21) skipped, then field 22 */
+	int n = sscanf(p + 1, " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+	                      " %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", &v);
+	ck_assert_int_eq(n, 1);
+	free(buf);
+	return v;
+}
+
+/* The value of "Key:" in /proc/PID/status (without the tab), into out. */
+static bool
+status_field(pid_t pid, const char *key, char *out, size_t len)
+{
+	char path[64];
+	char *buf, *line, *save = NULL;
+	size_t klen = strlen(key);
+	bool found = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	buf = slurp(path, NULL);
+	if (buf == NULL)
+		return false;
+	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			const char *v = line + klen + 1;
+			while (*v == '\t' || *v == ' ')
+				v++;
+			snprintf(out, len, "%s", v);
+			found = true;
+			break;
+		}
+	}
+	free(buf);
+	return found;
+}
+
+/* Processes whose parent is this process (zombies included). */
+static int
+count_children(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+	pid_t self = getpid();
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		char val[64];
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end != '\0' || pid <= 0)
+			continue;
+		if (status_field((pid_t)pid, "PPid", val, sizeof(val)) && atoi(val) == self)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Descriptors open in this process. */
+static int
+count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+assert_no_children(void)
+{
+	ck_assert_int_eq(count_children(), 0);
+	errno = 0;
+	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+	ck_assert_int_eq(errno, ECHILD);
+}
+
+/* stat of /proc/WHO/ns/NAME (WHO: "self" or a pid). */
+static struct stat
+ns_stat(const char *who, const char *name)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/%s", who, name);
+	ck_assert_msg(stat(path, &st) == 0, "stat %s: %s", path, strerror(errno));
+	return st;
+}
+
+static bool
+same_ns(pid_t pid, const char *name)
+{
+	char who[32];
+	struct stat a, b;
+
+	snprintf(who, sizeof(who), "%d", (int)pid);
+	a = ns_stat(who, name);
+	b = ns_stat("self", name);
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void
+unescape_octal(char *s)
+{
+	char *d = s;
+
+	while (*s != '\0') {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*d++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+			s += 4;
+		} else {
+			*d++ = *s++;
+		}
+	}
+	*d = '\0';
+}
+
+struct mnt_line {
+	char point[PATH_MAX];
+	char opts[256];     /* per-mount options, field 6 */
+	char fstype[64];
+};
+
+/* Calls fn for every line of a mountinfo file; stops when fn returns true.
+ * Returns the number of lines. */
+static int
+mountinfo_walk(const char *file, bool (*fn)(const struct mnt_line *, void *), void *arg)
+{
+	FILE *f = fopen(file, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+	struct mnt_line *m = malloc(sizeof(*m));
+
+	ck_assert_msg(f != NULL, "open %s: %s", file, strerror(errno));
+	ck_assert_ptr_nonnull(m);
+	while (getline(&line, &cap, f) > 0) {
+		n++;
+		const char *sep = strstr(line, " - ");
+		if (sscanf(line, "%*s %*s %*s %*s %4095s %255s", m->point, m->opts) != 2 ||
+		    sep == NULL || sscanf(sep + 3, "%63s", m->fstype) != 1)
+			continue;
+		unescape_octal(m->point);
+		if (fn != NULL && fn(m, arg))
+			break;
+	}
+	free(line);
+	free(m);
+	fclose(f);
+	return n;
+}
+
+struct under_arg {
+	const char *path;
+	int n;
+};
+
+static bool
+under_cb(const struct mnt_line *m, void *arg)
+{
+	struct under_arg *a = arg;
+	size_t plen = strlen(a->path);
+
+	if (strncmp(m->point, a->path, plen) == 0 && (m->point[plen] == '\0' || m->point[plen] == '/'))
+		a->n++;
+	return false;
+}
+
+/* Mounts at or below path in this process's mount namespace. */
+static int
+mounts_under(const char *path)
+{
+	struct under_arg a = { .path = path };
+
+	mountinfo_walk("/proc/self/mountinfo", under_cb, &a);
+	return a.n;
+}
+
+struct find_arg {
+	const char *point;
+	struct mnt_line found;   /* the last (topmost) match */
+	bool ok;
+};
+
+static bool
+find_cb(const struct mnt_line *m, void *arg)
+{
+	struct find_arg *a = arg;
+
+	if (strcmp(m->point, a->point) == 0) {
+		a->found = *m;
+		a->ok = true;
+	}
+	return false;
+}
+
+/* The topmost mount at point in the mountinfo of pid. */
+static bool
+find_mount(pid_t pid, const char *point, struct mnt_line *out)
+{
+	char file[64];
+	struct find_arg *a = calloc(1, sizeof(*a));
+	bool ok;
+
+	ck_assert_ptr_nonnull(a);
+	snprintf(file, sizeof(file), "/proc/%d/mountinfo", (int)pid);
+	a->point = point;
+	mountinfo_walk(file, find_cb, a);
+	ok = a->ok;
+	if (ok)
+		*out = a->found;
+	free(a);
+	return ok;
+}
+
+/* "ro" or "rw" is the first per-mount option. */
+static bool
+opts_has(const char *opts, const char *opt)
+{
+	size_t n = strlen(opt);
+
+	for (const char *p = opts; p != NULL; p = strchr(p, ',')) {
+		if (*p == ',')
+			p++;
+		if (strncmp(p, opt, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* --- launch helpers ------------------------------------------------------- */
+
+/* realpath of $CRADLE_BUILD/rootfs (default build/rootfs). */
+static void
+pause_rootfs(char out[PATH_MAX])
+{
+	const char *b = getenv("CRADLE_BUILD");
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/rootfs", b != NULL && b[0] != '\0' ? b : "build");
+	ck_assert_msg(realpath(path, out) != NULL,
+	              "%s: %s (run `make build/rootfs/pause` or set CRADLE_BUILD)", path,
+	              strerror(errno));
+	snprintf(path, sizeof(path), "%s/pause", out);
+	ck_assert_msg(access(path, X_OK) == 0, "%s: %s", path, strerror(errno));
+}
+
+static char *const pause_argv[] = { "/pause", NULL };
+static char *const pause_envp[] = { "PATH=/", "CRADLE_UNIT=1", NULL };
+
+/* launch_start returns once the child is past exec's point of no return,
+ * before the kernel has laid out the new program's arguments: wait until
+ * /proc/PID/cmdline shows them (environ is set at the same time). */
+static void
+wait_args(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	for (int i = 0; i < 400; i++) {
+		size_t len;
+		char *s = slurp_ok(path, &len);
+		free(s);
+		if (len > 0)
+			return;
+		sleep_ms(5);
+	}
+	ck_abort_msg("%s stayed empty for 2 s", path);
+}
+
+/* Wait (WNOHANG) for the task behind pidfd; true when it has exited. */
+static bool
+try_wait(int pidfd, siginfo_t *si)
+{
+	memset(si, 0, sizeof(*si));
+	if (waitid((idtype_t)P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG) != 0) {
+		ck_assert_msg(errno == EINTR, "waitid: %s", strerror(errno));
+		return false;
+	}
+	return si->si_pid != 0;
+}
+
+/* SIGTERM the task every 50 ms until it exits, for up to 2 s.  pause blocks
+ * its signals only once it runs; until then it is the init of its pid
+ * namespace with SIG_DFL, and the kernel drops a SIGTERM sent to it. */
+static void
+term_and_wait(int pidfd, siginfo_t *si)
+{
+	for (int i = 0; i < 40; i++) {
+		if (syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) != 0)
+			ck_assert_msg(errno == ESRCH, "pidfd_send_signal: %s", strerror(errno));
+		sleep_ms(50);
+		if (try_wait(pidfd, si))
+			return;
+	}
+	ck_abort_msg("the task did not exit on SIGTERM within 2 s");
+}
+
+static void
+kill_and_wait(int pidfd, siginfo_t *si)
+{
+	ck_assert_int_eq(syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0), 0);
+	memset(si, 0, sizeof(*si));
+	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, si, WEXITED) != 0)
+		ck_assert_int_eq(errno, EINTR);
+}
+
+/* The host name seen in the UTS namespace of pid (a forked helper joins it). */
+static void
+uts_hostname(pid_t pid, char *out, size_t len)
+{
+	char path[64];
+	int fds[2];
+	pid_t c;
+	int st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/uts", (int)pid);
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+	c = fork();
+	ck_assert_int_ge(c, 0);
+	if (c == 0) {
+		struct utsname u;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWUTS) != 0 || uname(&u) != 0)
+			_exit(1);
+		ssize_t n = write(fds[1], u.nodename, strlen(u.nodename));
+		_exit(n < 0 ? 1 : 0);
+	}
+	close(fds[1]);
+	ssize_t n = read(fds[0], out, len - 1);
+	close(fds[0]);
+	ck_assert_int_eq(waitpid(c, &st, 0), c);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	ck_assert_int_ge(n, 0);
+	out[n] = '\0';
+}
+
+/* /proc/PID/fd holds exactly 0, 1 and 2, each on /dev/null. */
+static void
+assert_stdio_only(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+	unsigned seen = 0;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		char link[512], target[256];
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		n++;
+		int fd = atoi(de->d_name);
+		ck_assert_msg(fd >= 0 && fd <= 2, "fd %s is open in the sandbox", de->d_name);
+		seen |= 1u << fd;
+		snprintf(link, sizeof(link), "%s/%s", path, de->d_name);
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+		ck_assert_int_gt(len, 0);
+		target[len] = '\0';
+		ck_assert_str_eq(target, "/dev/null");
+	}
+	closedir(d);
+	ck_assert_int_eq(n, 3);
+	ck_assert_uint_eq(seen, 7);
+}
+
+/* --- launch_pid_start_time ------------------------------------------------ */
+
+START_TEST(test_start_time_self)
+{
+	uint64_t t = launch_pid_start_time(getpid());
+
+	ck_assert_uint_gt(t, 0);
+	ck_assert_uint_eq(t, stat_starttime(getpid()));
+}
+END_TEST
+
+/* A child whose comm is name: started, renamed, then parked on a pipe. */
+struct named_child {
+	pid_t pid;
+	int go;       /* close to let it exit */
+};
+
+static struct named_child
+named_child_start(const char *name)
+{
+	int ready[2], go[2];
+	struct named_child c;
+	char b;
+
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	c.pid = fork();
+	ck_assert_int_ge(c.pid, 0);
+	if (c.pid == 0) {
+		close(ready[0]);
+		close(go[1]);
+		if (prctl(PR_SET_NAME, name, 0, 0, 0) != 0)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		while (read(go[0], &b, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	close(ready[0]);
+	c.go = go[1];
+	return c;
+}
+
+START_TEST(test_start_time_odd_comm)
+{
+	static const char *const names[] = { "a) b c", "x) 1 2 3 4 5 6", ") )" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct named_child c = named_child_start(names[i]);
+		char path[64], want[32];
+		char *stat;
+		int st;
+
+		/* the rename took: the stat line really holds the odd comm */
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)c.pid);
+		stat = slurp_ok(path, NULL);
+		snprintf(want, sizeof(want), "(%s)", names[i]);
+		ck_assert_msg(strstr(stat, want) != NULL, "comm not set: %s", stat);
+		free(stat);
+
+		uint64_t t = launch_pid_start_time(c.pid);
+		ck_assert_uint_gt(t, 0);
+		ck_assert_uint_eq(t, stat_starttime(c.pid));
+		ck_assert_uint_ge(t, stat_starttime(getpid()));
+
+		/* a zombie keeps its start time (the reaper relies on it) */
+		close(c.go);
+		siginfo_t si;
+		memset(&si, 0, sizeof(si));
+		ck_assert_int_eq(waitid(P_PID, (id_t)c.pid, &si, WEXITED | WNOWAIT), 0);
+		ck_assert_uint_eq(launch_pid_start_time(c.pid), t);
+		ck_assert_int_eq(waitpid(c.pid, &st, 0), c.pid);
+		ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+}
+END_TEST
+
+START_TEST(test_start_time_no_such_pid)
+{
+	char *s = slurp_ok("/proc/sys/kernel/pid_max", NULL);
+	long max = atol(s);
+
+	free(s);
+	ck_assert_int_gt(max, 0);
+	/* pids are always below pid_max */
+	ck_assert_uint_eq(launch_pid_start_time((pid_t)max), 0);
+	ck_assert_uint_eq(launch_pid_start_time(INT_MAX), 0);
+	ck_assert_uint_eq(launch_pid_start_time(-1), 0);
+}
+END_TEST
+
+/* --- launch stacks and plans ---------------------------------------------- */
+
+struct maps_arg {
+	uintptr_t addr;
+	char perms[8];
+	bool found;
+};
+
+/* The permissions of the mapping holding addr ("rw-p"), from /proc/self/maps. */
+static bool
+mapping_perms(uintptr_t addr, char perms[8])
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+	bool found = false;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi;
+		char p[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, p) != 3)
+			continue;
+		if (addr >= lo && addr < hi) {
+			snprintf(perms, 8, "%s", p);
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+START_TEST(test_stack_alloc_free)
+{
+	struct launch_stack st = { 0 };
+	struct cradle_err err = { 0 };
+	long page = sysconf(_SC_PAGESIZE);
+	char perms[8];
+
+	ck_assert_int_eq(launch_stack_alloc(&st, &err), 0);
+	ck_assert_ptr_nonnull(st.base);
+	ck_assert_uint_ge(st.size, 16 * 1024);
+	ck_assert_uint_eq((uintptr_t)st.base % (uintptr_t)page, 0);
+	/* usable from one end to the other */
+	memset(st.base, 0xa5, st.size);
+	ck_assert(mapping_perms((uintptr_t)st.base, perms));
+	ck_assert_str_eq(perms, "rw-p");
+	ck_assert(mapping_perms((uintptr_t)st.base + st.size - 1, perms));
+	ck_assert_str_eq(perms, "rw-p");
+	/* the guard page right below it */
+	ck_assert(mapping_perms((uintptr_t)st.base - 1, perms));
+	ck_assert_str_eq(perms, "---p");
+
+	uintptr_t base = (uintptr_t)st.base;
+	launch_stack_free(&st);
+	ck_assert_ptr_null(st.base);
+	ck_assert_uint_eq(st.size, 0);
+	ck_assert(!mapping_perms(base, perms) || strcmp(perms, "rw-p") != 0);
+	launch_stack_free(&st);   /* zero-safe, twice */
+
+	struct launch_stack zero = { 0 };
+	launch_stack_free(&zero);
+	ck_assert_ptr_null(zero.base);
+}
+END_TEST
+
+START_TEST(test_plan_init)
+{
+	struct launch_plan p;
+
+	memset(&p, 0x5a, sizeof(p));
+	launch_plan_init(&p);
+	ck_assert_ptr_null(p.rootfs);
+	ck_assert_str_eq(p.exec_path, "/pause");
+	ck_assert_ptr_null(p.argv);
+	ck_assert_ptr_null(p.envp);
+	ck_assert(p.new_net && p.new_pid && p.new_ipc);
+	ck_assert_str_eq(p.hostname, "");
+	ck_assert_uint_eq(p.shm_size, 64ull << 20);
+	ck_assert_int_eq(p.pid, 0);
+	ck_assert_int_eq(p.pidfd, -1);
+	ck_assert_int_eq(p.child_errno, 0);
+	ck_assert_ptr_null(p.child_step);
+}
+END_TEST
+
+/* --- launch_start: success ------------------------------------------------ */
+
+START_TEST(test_launch_pause)
+{
+	char rootfs[PATH_MAX], path[PATH_MAX + 64], val[256];
+	struct launch_stack st = { 0 };
+	struct launch_plan p;
+	struct cradle_err err = { 0 };
+	struct mnt_line m;
+	struct stat sb;
+	struct statfs sf;
+	siginfo_t si;
+	sigset_t all, old;
+
+	pause_rootfs(rootfs);
+	int mounts_before = mountinfo_walk("/proc/self/mountinfo", NULL, NULL);
+	int fds_before = count_fds();
+	ck_assert_int_eq(launch_stack_alloc(&st, &err), 0);
+	launch_plan_init(&p);
+	p.rootfs = rootfs;
+	p.argv = pause_argv;
+	p.envp = pause_envp;
+	p.new_net = p.new_pid = p.new_ipc = true;
+	p.shm_size = 8ull << 20;
+	snprintf(p.hostname, sizeof(p.hostname), "unit-host");
+
+	/* the daemon's threads block every signal; the child must not inherit it */
+	sigfillset(&all);
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &all, &old), 0);
+	int r = launch_start(&p, &st, &err);
+	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+	ck_assert_msg(r == 0, "launch_start: %s", err.msg);
+	ck_assert_int_gt(p.pid, 0);
+	ck_assert_int_ge(p.pidfd, 0);
+	ck_assert_int_eq(p.child_errno, 0);
+	ck_assert_ptr_null(p.child_step);
+	ck_assert_int_ne(fcntl(p.pidfd, F_GETFD) & FD_CLOEXEC, 0);
+	wait_args(p.pid);
+
+	/* the process is our child, running /pause */
+	ck_assert(status_field(p.pid, "PPid", val, sizeof(val)));
+	ck_assert_int_eq(atoi(val), getpid());
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)p.pid);
+	ssize_t n = readlink(path, val, sizeof(val) - 1);
+	ck_assert_int_gt(n, 0);
+	val[n] = '\0';
+	ck_assert_str_eq(val, "/pause");
+	ck_assert_uint_eq(launch_pid_start_time(p.pid), stat_starttime(p.pid));
+
+	/* every namespace new */
+	static const char *const nss[] = { "net", "pid", "ipc", "uts", "mnt" };
+	for (size_t i = 0; i < sizeof(nss) / sizeof(nss[0]); i++)
+		ck_assert_msg(!same_ns(p.pid, nss[i]), "%s namespace shared", nss[i]);
+
+	/* pid 1 of its namespace: NSpid ends in 1, one level deeper than us */
+	char mine[256];
+	ck_assert(status_field(getpid(), "NSpid", mine, sizeof(mine)));
+	ck_assert(status_field(p.pid, "NSpid", val, sizeof(val)));
+	char *last = strrchr(val, '\t');
+	ck_assert_ptr_nonnull(last);
+	ck_assert_str_eq(last + 1, "1");
+	ck_assert_int_eq(atoi(val), p.pid);
+	size_t tabs_mine = 0, tabs_child = 0;
+	for (const char *c = mine; *c; c++)
+		tabs_mine += *c == '\t';
+	for (const char *c = val; *c; c++)
+		tabs_child += *c == '\t';
+	ck_assert_uint_eq(tabs_child, tabs_mine + 1);
+
+	/* stdio on /dev/null, nothing else open (our descriptors, the pidfd
+	 * included, did not cross) */
+	assert_stdio_only(p.pid);
+
+	/* argv and envp as given */
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)p.pid);
+	size_t alen;
+	char *args = slurp_ok(path, &alen);
+	ck_assert_uint_eq(alen, sizeof("/pause"));
+	ck_assert_str_eq(args, "/pause");
+	free(args);
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)p.pid);
+	size_t elen;
+	char *env = slurp_ok(path, &elen);
+	ck_assert_uint_eq(elen, sizeof("PATH=/\0CRADLE_UNIT=1"));
+	ck_assert_int_eq(memcmp(env, "PATH=/\0CRADLE_UNIT=1", elen), 0);
+	free(env);
+
+	/* mounts, as the sandbox sees them: "/" the read-only rootfs */
+	ck_assert(find_mount(p.pid, "/", &m));
+	ck_assert_msg(opts_has(m.opts, "ro"), "/ is mounted %s", m.opts);
+	ck_assert(opts_has(m.opts, "nosuid") && opts_has(m.opts, "nodev"));
+	ck_assert(find_mount(p.pid, "/proc", &m));
+	ck_assert_str_eq(m.fstype, "proc");
+	ck_assert(opts_has(m.opts, "nosuid") && opts_has(m.opts, "noexec") && opts_has(m.opts, "nodev"));
+	ck_assert(find_mount(p.pid, "/dev", &m));
+	ck_assert_str_eq(m.fstype, "tmpfs");
+	ck_assert(opts_has(m.opts, "nosuid"));
+	ck_assert(find_mount(p.pid, "/dev/shm", &m));
+	ck_assert_str_eq(m.fstype, "tmpfs");
+	ck_assert(opts_has(m.opts, "nosuid") && opts_has(m.opts, "noexec") && opts_has(m.opts, "nodev"));
+	/* no trace of the host's mounts (the old root is detached) */
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)p.pid);
+	ck_assert_int_eq(mountinfo_walk(path, NULL, NULL), 4);
+
+	/* the sandbox's files, through its root */
+	snprintf(path, sizeof(path), "/proc/%d/root/pause", (int)p.pid);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert(S_ISREG(sb.st_mode));
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/null", (int)p.pid);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert(S_ISCHR(sb.st_mode) && sb.st_rdev == makedev(1, 3));
+	ck_assert_uint_eq(sb.st_mode & 07777, 0666);
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/urandom", (int)p.pid);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert(S_ISCHR(sb.st_mode) && sb.st_rdev == makedev(1, 9));
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/stdout", (int)p.pid);
+	n = readlink(path, val, sizeof(val) - 1);
+	ck_assert_int_gt(n, 0);
+	val[n] = '\0';
+	ck_assert_str_eq(val, "/proc/self/fd/1");
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/shm", (int)p.pid);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_uint_eq(sb.st_mode & 07777, 01777);
+	ck_assert_int_eq(statfs(path, &sf), 0);
+	ck_assert_int_eq(sf.f_type, TMPFS_MAGIC);
+	ck_assert_uint_eq((uint64_t)sf.f_blocks * (uint64_t)sf.f_bsize, 8ull << 20);
+	/* its proc shows its own pid namespace: pid 1 is pause */
+	snprintf(path, sizeof(path), "/proc/%d/root/proc/1/cmdline", (int)p.pid);
+	size_t clen;
+	char *cmd = slurp_ok(path, &clen);
+	ck_assert_uint_eq(clen, sizeof("/pause"));
+	ck_assert_str_eq(cmd, "/pause");
+	free(cmd);
+	/* the rootfs really is read-only in there */
+	snprintf(path, sizeof(path), "/proc/%d/root/new-file", (int)p.pid);
+	errno = 0;
+	ck_assert_int_lt(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644), 0);
+	ck_assert_int_eq(errno, EROFS);
+
+	/* the host name, in its own UTS namespace */
+	uts_hostname(p.pid, val, sizeof(val));
+	ck_assert_str_eq(val, "unit-host");
+
+	/* nothing the child mounted reached this namespace */
+	ck_assert_int_eq(mountinfo_walk("/proc/self/mountinfo", NULL, NULL), mounts_before);
+	ck_assert_int_eq(mounts_under(rootfs), 0);
+
+	/* pause exits 0 on SIGTERM */
+	term_and_wait(p.pidfd, &si);
+	ck_assert_int_eq(si.si_pid, p.pid);
+	ck_assert_int_eq(si.si_code, CLD_EXITED);
+	ck_assert_int_eq(si.si_status, 0);
+	close(p.pidfd);
+	assert_no_children();
+	ck_assert_int_eq(count_fds(), fds_before);
+	launch_stack_free(&st);
+}
+END_TEST
+
+START_TEST(test_launch_share_net_ipc)
+{
+	char rootfs[PATH_MAX], path[PATH_MAX + 64], host_before[256], host_after[256];
+	struct launch_stack st = { 0 };
+	struct launch_plan p;
+	struct cradle_err err = { 0 };
+	struct stat a, b;
+	siginfo_t si;
+
+	pause_rootfs(rootfs);
+	ck_assert_int_eq(gethostname(host_before, sizeof(host_before)), 0);
+	ck_assert_int_eq(launch_stack_alloc(&st, &err), 0);
+	launch_plan_init(&p);
+	p.rootfs = rootfs;
+	p.argv = pause_argv;
+	p.envp = pause_envp;
+	p.new_net = false;
+	p.new_ipc = false;
+	/* UTS follows net: with the host's network the name is not applied */
+	snprintf(p.hostname, sizeof(p.hostname), "must-not-apply");
+	ck_assert_msg(launch_start(&p, &st, &err) == 0, "launch_start: %s", err.msg);
+	ck_assert_int_gt(p.pid, 0);
+
+	ck_assert(same_ns(p.pid, "net"));
+	ck_assert(same_ns(p.pid, "uts"));
+	ck_assert(same_ns(p.pid, "ipc"));
+	ck_assert(!same_ns(p.pid, "pid"));
+	ck_assert(!same_ns(p.pid, "mnt"));
+	ck_assert_int_eq(gethostname(host_after, sizeof(host_after)), 0);
+	ck_assert_str_eq(host_after, host_before);
+
+	/* the host's /dev/shm is bound into the sandbox */
+	if (stat("/dev/shm", &a) == 0) {
+		snprintf(path, sizeof(path), "/proc/%d/root/dev/shm", (int)p.pid);
+		ck_assert_int_eq(stat(path, &b), 0);
+		ck_assert(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+	}
+	assert_stdio_only(p.pid);
+
+	term_and_wait(p.pidfd, &si);
+	ck_assert_int_eq(si.si_code, CLD_EXITED);
+	ck_assert_int_eq(si.si_status, 0);
+	close(p.pidfd);
+	assert_no_children();
+	launch_stack_free(&st);
+}
+END_TEST
+
+#if defined(__x86_64__)
+/* A static x86-64 program of 129 bytes, for (;;) pause();  Unlike pause it
+ * leaves its signal mask as exec handed it over, so the mask the launcher
+ * set can be read from /proc/PID/status. */
+static void
+write_spin(const char *path)
+{
+	static const unsigned char code[] = {
+		0xb8, 0x22, 0x00, 0x00, 0x00,   /* mov $34 (SYS_pause), %eax */
+		0x0f, 0x05,                     /* syscall */
+		0xeb, 0xf7,                     /* jmp back to the mov */
+	};
+	const Elf64_Addr base = 0x400000;
+	unsigned char img[sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + sizeof(code)];
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+
+	memset(&eh, 0, sizeof(eh));
+	memcpy(eh.e_ident, ELFMAG, SELFMAG);
+	eh.e_ident[EI_CLASS] = ELFCLASS64;
+	eh.e_ident[EI_DATA] = ELFDATA2LSB;
+	eh.e_ident[EI_VERSION] = EV_CURRENT;
+	eh.e_ident[EI_OSABI] = ELFOSABI_SYSV;
+	eh.e_type = ET_EXEC;
+	eh.e_machine = EM_X86_64;
+	eh.e_version = EV_CURRENT;
+	eh.e_entry = base + sizeof(eh) + sizeof(ph);
+	eh.e_phoff = sizeof(eh);
+	eh.e_ehsize = sizeof(eh);
+	eh.e_phentsize = sizeof(ph);
+	eh.e_phnum = 1;
+	memset(&ph, 0, sizeof(ph));
+	ph.p_type = PT_LOAD;
+	ph.p_flags = PF_R | PF_X;
+	ph.p_vaddr = ph.p_paddr = base;
+	ph.p_filesz = ph.p_memsz = sizeof(img);
+	ph.p_align = 0x1000;
+	memcpy(img, &eh, sizeof(eh));
+	memcpy(img + sizeof(eh), &ph, sizeof(ph));
+	memcpy(img + sizeof(eh) + sizeof(ph), code, sizeof(code));
+	put_file(path, img, sizeof(img), 0755);
+}
+#endif
+
+/* The sandbox starts with an empty signal mask although the launching
+ * thread blocks everything.  pause blocks all signals itself as soon as it
+ * runs, so this uses a tiny program that does not (x86-64 only). */
+START_TEST(test_launch_sigmask)
+{
+#if defined(__x86_64__)
+	char root[PATH_MAX], path[PATH_MAX + 64], val[64];
+	struct launch_stack st = { 0 };
+	struct launch_plan p;
+	struct cradle_err err = { 0 };
+	static char *const argv[] = { "/spin", NULL };
+	static char *const envp[] = { NULL };
+	sigset_t all, old;
+	siginfo_t si;
+
+	tpath(root, sizeof(root), "spinroot");
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	static const char *const dirs[] = { "proc", "dev" };
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, dirs[i]);
+		ck_assert_int_eq(mkdir(path, 0755), 0);
+	}
+	snprintf(path, sizeof(path), "%s/spin", root);
+	write_spin(path);
+
+	ck_assert_int_eq(launch_stack_alloc(&st, &err), 0);
+	launch_plan_init(&p);
+	p.rootfs = root;
+	p.exec_path = "/spin";
+	p.argv = argv;
+	p.envp = envp;
+	sigfillset(&all);
+	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &all, &old), 0);
+	int r = launch_start(&p, &st, &err);
+	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
+	ck_assert_msg(r == 0, "launch_start: %s", err.msg);
+
+	/* exec keeps the mask; spin never changes it */
+	ck_assert(status_field(p.pid, "SigBlk", val, sizeof(val)));
+	ck_assert_str_eq(val, "0000000000000000");
+	ck_assert(status_field(p.pid, "State", val, sizeof(val)));
+	ck_assert_msg(val[0] == 'S' || val[0] == 'R', "state %s", val);
+
+	kill_and_wait(p.pidfd, &si);
+	ck_assert_int_eq(si.si_code, CLD_KILLED);
+	ck_assert_int_eq(si.si_status, SIGKILL);
+	close(p.pidfd);
+	assert_no_children();
+	launch_stack_free(&st);
+#endif
+}
+END_TEST
+
+/* Several worker threads launching at once, each on its own stack. */
+#define N_LAUNCHERS 4
+
+struct launcher {
+	pthread_t thread;
+	int idx;
+	const char *rootfs;
+	struct launch_stack st;
+	struct launch_plan plan;
+	struct cradle_err err;
+	int rc;
+};
+
+static void *
+launcher_main(void *arg)
+{
+	struct launcher *l = arg;
+
+	l->rc = launch_stack_alloc(&l->st, &l->err);
+	if (l->rc < 0)
+		return NULL;
+	launch_plan_init(&l->plan);
+	l->plan.rootfs = l->rootfs;
+	l->plan.argv = pause_argv;
+	l->plan.envp = pause_envp;
+	snprintf(l->plan.hostname, sizeof(l->plan.hostname), "host-%d", l->idx);
+	for (int i = 0; i < 5 && l->rc == 0; i++) {
+		siginfo_t si;
+		/* start and stop a few, keep the last one running */
+		l->rc = launch_start(&l->plan, &l->st, &l->err);
+		if (l->rc < 0 || i == 4)
+			break;
+		syscall(SYS_pidfd_send_signal, l->plan.pidfd, SIGKILL, NULL, 0);
+		while (waitid((idtype_t)P_PIDFD, (id_t)l->plan.pidfd, &si, WEXITED) != 0 &&
+		       errno == EINTR)
+			;
+		close(l->plan.pidfd);
+		l->plan.pidfd = -1;
+	}
+	return NULL;
+}
+
+START_TEST(test_launch_threads)
+{
+	char rootfs[PATH_MAX];
+	struct launcher *l = calloc(N_LAUNCHERS, sizeof(*l));
+
+	ck_assert_ptr_nonnull(l);
+	pause_rootfs(rootfs);
+	for (int i = 0; i < N_LAUNCHERS; i++) {
+		l[i].idx = i;
+		l[i].rootfs = rootfs;
+		ck_assert_int_eq(pthread_create(&l[i].thread, NULL, launcher_main, &l[i]), 0);
+	}
+	for (int i = 0; i < N_LAUNCHERS; i++)
+		ck_assert_int_eq(pthread_join(l[i].thread, NULL), 0);
+	for (int i = 0; i < N_LAUNCHERS; i++) {
+		ck_assert_msg(l[i].rc == 0, "launcher %d: %s", i, l[i].err.msg);
+		ck_assert_int_gt(l[i].plan.pid, 0);
+		for (int j = 0; j < i; j++) {
+			char a[32], b[32];
+			ck_assert_int_ne(l[i].plan.pid, l[j].plan.pid);
+			snprintf(a, sizeof(a), "%d", (int)l[i].plan.pid);
+			snprintf(b, sizeof(b), "%d", (int)l[j].plan.pid);
+			struct stat na = ns_stat(a, "net"), nb = ns_stat(b, "net");
+			ck_assert(na.st_ino != nb.st_ino);
+		}
+		assert_stdio_only(l[i].plan.pid);
+		char name[64], want[32];
+		uts_hostname(l[i].plan.pid, name, sizeof(name));
+		snprintf(want, sizeof(want), "host-%d", i);
+		ck_assert_str_eq(name, want);
+	}
+	for (int i = 0; i < N_LAUNCHERS; i++) {
+		siginfo_t si;
+		term_and_wait(l[i].plan.pidfd, &si);
+		ck_assert_int_eq(si.si_code, CLD_EXITED);
+		ck_assert_int_eq(si.si_status, 0);
+		close(l[i].plan.pidfd);
+		launch_stack_free(&l[i].st);
+	}
+	assert_no_children();
+	free(l);
+}
+END_TEST
+
+/* --- launch_start: failures ----------------------------------------------- */
+
+/* Launch with rootfs/exec_path and expect failure at step (errno e). */
+static void
+expect_launch_failure(const char *rootfs, const char *exec_path, const char *step, int e)
+{
+	struct launch_stack st = { 0 };
+	struct launch_plan p;
+	struct cradle_err err = { 0 };
+	char want[128];
+
+	int mounts_before = mountinfo_walk("/proc/self/mountinfo", NULL, NULL);
+	int fds_before = count_fds();
+	ck_assert_int_eq(launch_stack_alloc(&st, &err), 0);
+	launch_plan_init(&p);
+	p.rootfs = rootfs;
+	p.exec_path = exec_path;
+	p.argv = pause_argv;
+	p.envp = pause_envp;
+	snprintf(p.hostname, sizeof(p.hostname), "unit-host");
+	int r = launch_start(&p, &st, &err);
+	ck_assert_int_lt(r, 0);
+	ck_assert_int_eq(r, -e);
+	snprintf(want, sizeof(want), "launch sandbox: %s: %s", step, strerror(e));
+	ck_assert_str_eq(err.msg, want);
+	ck_assert_int_eq(err.code, cradle_code_from_errno(e));
+	ck_assert_str_eq(p.child_step, step);
+	ck_assert_int_eq(p.child_errno, e);
+	ck_assert_int_eq(p.pid, 0);
+	ck_assert_int_eq(p.pidfd, -1);
+	/* the failed child was waited for: no process, no zombie, no pidfd */
+	assert_no_children();
+	ck_assert_int_eq(count_fds(), fds_before);
+	/* and it mounted nothing here */
+	ck_assert_int_eq(mountinfo_walk("/proc/self/mountinfo", NULL, NULL), mounts_before);
+	launch_stack_free(&st);
+}
+
+START_TEST(test_launch_no_rootfs)
+{
+	char rootfs[PATH_MAX];
+
+	tpath(rootfs, sizeof(rootfs), "no-such-rootfs");
+	expect_launch_failure(rootfs, "/pause", "bind-rootfs", ENOENT);
+}
+END_TEST
+
+START_TEST(test_launch_no_exec)
+{
+	char rootfs[PATH_MAX];
+
+	pause_rootfs(rootfs);
+	expect_launch_failure(rootfs, "/nonexistent", "exec", ENOENT);
+}
+END_TEST
+
+/* A rootfs without proc/: the failure comes after the rootfs bind. */
+START_TEST(test_launch_no_proc_dir)
+{
+	char rootfs[PATH_MAX];
+
+	tpath(rootfs, sizeof(rootfs), "empty-rootfs");
+	ck_assert_int_eq(mkdir(rootfs, 0755), 0);
+	expect_launch_failure(rootfs, "/pause", "mount-proc", ENOENT);
+}
+END_TEST
+
+START_TEST(test_launch_bad_args)
+{
+	struct launch_stack st = { 0 };
+	struct launch_plan p;
+	struct cradle_err err = { 0 };
+	char rootfs[PATH_MAX];
+
+	pause_rootfs(rootfs);
+	launch_plan_init(&p);
+	p.argv = pause_argv;
+	p.envp = pause_envp;
+	/* no stack */
+	p.rootfs = rootfs;
+	ck_assert_int_lt(launch_start(&p, &st, &err), 0);
+	ck_assert_str_eq(err.msg, "launch sandbox: no launch stack");
+	ck_assert_int_lt(launch_start(&p, NULL, &err), 0);
+	/* relative and missing rootfs */
+	ck_assert_int_eq(launch_stack_alloc(&st, &err), 0);
+	p.rootfs = "build/rootfs";
+	ck_assert_int_lt(launch_start(&p, &st, &err), 0);
+	ck_assert_str_eq(err.msg, "launch sandbox: rootfs must be an absolute path");
+	ck_assert_int_eq(err.code, CRADLE_INTERNAL);
+	p.rootfs = NULL;
+	ck_assert_int_lt(launch_start(&p, &st, &err), 0);
+	ck_assert_int_eq(p.pidfd, -1);
+	assert_no_children();
+	launch_stack_free(&st);
+}
+END_TEST
+
+/* --- files_resolv_conf, files_setup_sandbox ------------------------------- */
+
+static void
+add_strs(struct proto_strs *s, const char *const *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(proto_strs_add(s, v[i]), 0);
+}
+
+START_TEST(test_resolv_conf)
+{
+	struct pod_config cfg;
+	static const char *const searches[] = { "a", "b" };
+	static const char *const servers[] = { "1.1.1.1", "8.8.8.8" };
+	static const char *const options[] = { "ndots:5" };
+	char *s;
+
+	pod_config_init(&cfg);
+	cfg.has_dns_config = true;
+	s = files_resolv_conf(&cfg);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, "");
+	free(s);
+
+	add_strs(&cfg.dns_config.searches, searches, 2);
+	add_strs(&cfg.dns_config.servers, servers, 2);
+	add_strs(&cfg.dns_config.options, options, 1);
+	s = files_resolv_conf(&cfg);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_str_eq(s, "search a b\nnameserver 1.1.1.1\nnameserver 8.8.8.8\noptions ndots:5\n");
+	free(s);
+	pod_config_fini(&cfg);
+
+	/* each kind alone */
+	pod_config_init(&cfg);
+	add_strs(&cfg.dns_config.servers, servers + 1, 1);
+	s = files_resolv_conf(&cfg);
+	ck_assert_str_eq(s, "nameserver 8.8.8.8\n");
+	free(s);
+	pod_config_fini(&cfg);
+	pod_config_init(&cfg);
+	static const char *const opts2[] = { "ndots:2", "edns0", "timeout:1" };
+	add_strs(&cfg.dns_config.options, opts2, 3);
+	s = files_resolv_conf(&cfg);
+	ck_assert_str_eq(s, "options ndots:2 edns0 timeout:1\n");
+	free(s);
+	pod_config_fini(&cfg);
+	/* many entries (the buffer grows) */
+	pod_config_init(&cfg);
+	char want[8192] = "search", name[64];
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "ns%03d.svc.cluster.local", i);
+		ck_assert_int_eq(proto_strs_add(&cfg.dns_config.searches, name), 0);
+		strcat(want, " ");
+		strcat(want, name);
+	}
+	strcat(want, "\n");
+	s = files_resolv_conf(&cfg);
+	ck_assert_str_eq(s, want);
+	free(s);
+	pod_config_fini(&cfg);
+}
+END_TEST
+
+/* dir/name equals the host file host (byte for byte), or is empty when the
+ * host has none. */
+static void
+assert_copy_of(const char *dir, const char *name, const char *host)
+{
+	char path[PATH_MAX + 64];
+	size_t a, b;
+	char *want = slurp(host, &a);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	char *got = slurp_ok(path, &b);
+	if (want == NULL) {
+		ck_assert_int_eq(errno, ENOENT);
+		ck_assert_uint_eq(b, 0);
+	} else {
+		ck_assert_uint_eq(a, b);
+		ck_assert_int_eq(memcmp(want, got, a), 0);
+	}
+	free(want);
+	free(got);
+}
+
+START_TEST(test_setup_sandbox)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 64], host[300];
+	struct pod_config cfg;
+	struct cradle_err err = { 0 };
+	struct stat st;
+	static const char *const servers[] = { "10.0.0.10" };
+	static const char *const searches[] = { "default.svc.cluster.local", "svc.cluster.local" };
+
+	tpath(dir, sizeof(dir), "sb");
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+
+	/* a hostname and a DNS config */
+	pod_config_init(&cfg);
+	cfg.hostname = strdup("unit-host");
+	cfg.has_dns_config = true;
+	add_strs(&cfg.dns_config.servers, servers, 1);
+	add_strs(&cfg.dns_config.searches, searches, 2);
+	ck_assert_msg(files_setup_sandbox(dir, &cfg, &err) == 0, "%s", err.msg);
+	snprintf(path, sizeof(path), "%s/hostname", dir);
+	assert_file_is(path, "unit-host\n");
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0644);
+	assert_copy_of(dir, "hosts", "/etc/hosts");
+	snprintf(path, sizeof(path), "%s/resolv.conf", dir);
+	assert_file_is(path, "search default.svc.cluster.local svc.cluster.local\n"
+	                     "nameserver 10.0.0.10\n");
+	pod_config_fini(&cfg);
+
+	/* again over the same files: an empty hostname is the host's, an
+	 * empty DNS config an empty resolv.conf */
+	pod_config_init(&cfg);
+	cfg.hostname = strdup("");
+	cfg.has_dns_config = true;
+	ck_assert_msg(files_setup_sandbox(dir, &cfg, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(gethostname(host, sizeof(host) - 2), 0);
+	strcat(host, "\n");
+	snprintf(path, sizeof(path), "%s/hostname", dir);
+	assert_file_is(path, host);
+	snprintf(path, sizeof(path), "%s/resolv.conf", dir);
+	assert_file_is(path, "");
+	pod_config_fini(&cfg);
+
+	/* no hostname at all, no DNS config: the host's resolv.conf */
+	pod_config_init(&cfg);
+	ck_assert_msg(files_setup_sandbox(dir, &cfg, &err) == 0, "%s", err.msg);
+	snprintf(path, sizeof(path), "%s/hostname", dir);
+	assert_file_is(path, host);
+	assert_copy_of(dir, "hosts", "/etc/hosts");
+	assert_copy_of(dir, "resolv.conf", "/etc/resolv.conf");
+	pod_config_fini(&cfg);
+}
+END_TEST
+
+/* A host without /etc/resolv.conf: the sandbox gets an empty one.  /etc is
+ * replaced (in this test's mount namespace only) by a directory holding
+ * just a hosts file. */
+START_TEST(test_setup_sandbox_no_host_resolv)
+{
+	char dir[PATH_MAX], etc[PATH_MAX], path[PATH_MAX + 64];
+	struct pod_config cfg;
+	struct cradle_err err = { 0 };
+
+	tpath(dir, sizeof(dir), "sb");
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	tpath(etc, sizeof(etc), "etc");
+	ck_assert_int_eq(mkdir(etc, 0755), 0);
+	snprintf(path, sizeof(path), "%s/hosts", etc);
+	put_str(path, "127.0.0.1 localhost\n# fake\n");
+	/* stale content that must be replaced */
+	snprintf(path, sizeof(path), "%s/resolv.conf", dir);
+	put_str(path, "nameserver 9.9.9.9\n");
+	ck_assert_int_eq(mount(etc, "/etc", NULL, MS_BIND, NULL), 0);
+
+	pod_config_init(&cfg);
+	int r = files_setup_sandbox(dir, &cfg, &err);
+	ck_assert_int_eq(umount2("/etc", MNT_DETACH), 0);
+	ck_assert_msg(r == 0, "%s", err.msg);
+	assert_file_is(path, "");
+	snprintf(path, sizeof(path), "%s/hosts", dir);
+	assert_file_is(path, "127.0.0.1 localhost\n# fake\n");
+	pod_config_fini(&cfg);
+}
+END_TEST
+
+START_TEST(test_setup_sandbox_errors)
+{
+	char dir[PATH_MAX], want[PATH_MAX + 128];
+	struct pod_config cfg;
+	struct cradle_err err = { 0 };
+
+	tpath(dir, sizeof(dir), "no-such-dir");
+	pod_config_init(&cfg);
+	ck_assert_int_lt(files_setup_sandbox(dir, &cfg, &err), 0);
+	snprintf(want, sizeof(want), "failed to write hostname to \"%s/hostname\": %s", dir,
+	         strerror(ENOENT));
+	ck_assert_str_eq(err.msg, want);
+	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
+	ck_assert(!exists(dir));
+
+	/* a directory name too long for the paths */
+	char *longdir = malloc(5000);
+	ck_assert_ptr_nonnull(longdir);
+	memset(longdir, 'x', 4999);
+	longdir[0] = '/';
+	longdir[4999] = '\0';
+	memset(&err, 0, sizeof(err));
+	ck_assert_int_lt(files_setup_sandbox(longdir, &cfg, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_INTERNAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "path too long"));
+	free(longdir);
+	pod_config_fini(&cfg);
+}
+END_TEST
+
+/* --- netns_pin, netns_unpin ----------------------------------------------- */
+
+/* A child in a network namespace of its own, parked on a pipe. */
+struct ns_child {
+	pid_t pid;
+	int go;
+};
+
+static struct ns_child
+ns_child_start(void)
+{
+	int ready[2], go[2];
+	struct ns_child c;
+	char b;
+
+	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	c.pid = fork();
+	ck_assert_int_ge(c.pid, 0);
+	if (c.pid == 0) {
+		close(ready[0]);
+		close(go[1]);
+		if (unshare(CLONE_NEWNET) != 0)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		while (read(go[0], &b, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ck_assert_int_eq(read(ready[0], &b, 1), 1);
+	close(ready[0]);
+	c.go = go[1];
+	return c;
+}
+
+static void
+ns_child_stop(struct ns_child *c)
+{
+	int st;
+
+	close(c->go);
+	ck_assert_int_eq(waitpid(c->pid, &st, 0), c->pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+START_TEST(test_netns_pin)
+{
+	char pin[PATH_MAX], who[32];
+	struct cradle_err err = { 0 };
+	struct ns_child c = ns_child_start();
+	struct stat st, nsst;
+	struct statfs sf;
+
+	snprintf(who, sizeof(who), "%d", (int)c.pid);
+	nsst = ns_stat(who, "net");
+	ck_assert(!same_ns(c.pid, "net"));
+	tpath(pin, sizeof(pin), "netns-pin");
+	ck_assert_msg(netns_pin(c.pid, pin, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(stat(pin, &st), 0);
+	ck_assert(st.st_ino == nsst.st_ino && st.st_dev == nsst.st_dev);
+	ck_assert_int_eq(mounts_under(pin), 1);
+
+	/* the namespace outlives its last process */
+	ns_child_stop(&c);
+	ck_assert_int_eq(stat(pin, &st), 0);
+	ck_assert_uint_eq(st.st_ino, nsst.st_ino);
+	ck_assert_int_eq(statfs(pin, &sf), 0);
+	ck_assert_int_eq(sf.f_type, NSFS_MAGIC);
+	int fd = open(pin, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ioctl(fd, NS_GET_NSTYPE), CLONE_NEWNET);
+	close(fd);
+
+	/* unpin: no mount, no file; twice is fine */
+	ck_assert_int_eq(netns_unpin(pin), 0);
+	ck_assert(!exists(pin));
+	ck_assert_int_eq(mounts_under(pin), 0);
+	ck_assert_int_eq(netns_unpin(pin), 0);
+	assert_no_children();
+}
+END_TEST
+
+START_TEST(test_netns_unpin_plain)
+{
+	char path[PATH_MAX], missing[PATH_MAX];
+
+	/* a file that was never mounted on (a pin interrupted half-way) */
+	tpath(path, sizeof(path), "plain");
+	put_str(path, "");
+	ck_assert_int_eq(netns_unpin(path), 0);
+	ck_assert(!exists(path));
+	tpath(missing, sizeof(missing), "no/such/pin");
+	ck_assert_int_eq(netns_unpin(missing), 0);
+}
+END_TEST
+
+START_TEST(test_netns_pin_errors)
+{
+	char pin[PATH_MAX], want[PATH_MAX + 128];
+	struct cradle_err err = { 0 };
+	struct ns_child c = ns_child_start();
+
+	/* onto an existing path: refused, the file left alone */
+	tpath(pin, sizeof(pin), "taken");
+	put_str(pin, "mine\n");
+	ck_assert_int_lt(netns_pin(c.pid, pin, &err), 0);
+	snprintf(want, sizeof(want), "failed to create network namespace file \"%s\": %s", pin,
+	         strerror(EEXIST));
+	ck_assert_str_eq(err.msg, want);
+	ck_assert_int_eq(err.code, CRADLE_ALREADY_EXISTS);
+	assert_file_is(pin, "mine\n");
+	ck_assert_int_eq(mounts_under(pin), 0);
+
+	/* parent directory missing */
+	tpath(pin, sizeof(pin), "no/such/dir/pin");
+	ck_assert_int_lt(netns_pin(c.pid, pin, &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, pin));
+	ns_child_stop(&c);
+
+	/* a pid with no namespace to pin: the file is removed again */
+	char *s = slurp_ok("/proc/sys/kernel/pid_max", NULL);
+	pid_t nopid = (pid_t)atol(s);
+	free(s);
+	tpath(pin, sizeof(pin), "nopid");
+	ck_assert_int_lt(netns_pin(nopid, pin, &err), 0);
+	snprintf(want, sizeof(want), "failed to pin network namespace at \"%s\": %s", pin,
+	         strerror(ENOENT));
+	ck_assert_str_eq(err.msg, want);
+	ck_assert(!exists(pin));
+	ck_assert_int_eq(mounts_under(pin), 0);
+}
+END_TEST
+
+
+/* --- suite ---------------------------------------------------------------- */
+
+static Suite *
+worker_suite(void)
+{
+	Suite *s = suite_create("worker");
+	TCase *tc;
+
+	tc = tcase_create("launch");
+	tcase_add_checked_fixture(tc, scratch_setup, scratch_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_start_time_self);
+	tcase_add_test(tc, test_start_time_odd_comm);
+	tcase_add_test(tc, test_start_time_no_such_pid);
+	tcase_add_test(tc, test_stack_alloc_free);
+	tcase_add_test(tc, test_plan_init);
+	tcase_add_test(tc, test_launch_pause);
+	tcase_add_test(tc, test_launch_share_net_ipc);
+	tcase_add_test(tc, test_launch_sigmask);
+	tcase_add_test(tc, test_launch_threads);
+	tcase_add_test(tc, test_launch_no_rootfs);
+	tcase_add_test(tc, test_launch_no_exec);
+	tcase_add_test(tc, test_launch_no_proc_dir);
+	tcase_add_test(tc, test_launch_bad_args);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files");
+	tcase_add_checked_fixture(tc, scratch_setup, scratch_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_resolv_conf);
+	tcase_add_test(tc, test_setup_sandbox);
+	tcase_add_test(tc, test_setup_sandbox_no_host_resolv);
+	tcase_add_test(tc, test_setup_sandbox_errors);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("netns");
+	tcase_add_checked_fixture(tc, scratch_setup, scratch_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_netns_pin);
+	tcase_add_test(tc, test_netns_unpin_plain);
+	tcase_add_test(tc, test_netns_pin_errors);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int
+main(void)
+{
+	char tmpl[] = "/tmp/cradle-test-worker-XXXXXX";
+	char real[PATH_MAX];
+	SRunner *sr;
+	int failed;
+
+	if (geteuid() != 0)
+		fprintf(stderr, "test_worker: needs root (namespaces, mounts)\n");
+	/* canonical, so it reads the same as in mountinfo */
+	if (mkdtemp(tmpl) == NULL || realpath(tmpl, real) == NULL ||
+	    strlen(real) >= sizeof(base_dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	memcpy(base_dir, real, strlen(real) + 1);
+	/* Orphans of failed tests (Check SIGKILLs their process group) come
+	 * back here to be reaped. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	sr = srunner_create(worker_suite());
+	/* Every test needs its own process: mount namespace, children. */
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	for (int i = 0; i < 20; i++) {
+		pid_t r = waitpid(-1, NULL, WNOHANG);
+		if (r > 0)
+			continue;
+		if (r < 0)
+			break;
+		sleep_ms(50);
+	}
+	if (rm_rf(base_dir) != 0)
+		perror(base_dir);
+	return failed != 0;
+}

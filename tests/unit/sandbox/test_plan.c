@@ -1,0 +1,1188 @@
+/* test_plan.c - the launch plan (sandbox/plan.c).
+ *
+ * The plan tests start from the spec the daemon builds for a plain pod
+ * (spec_build: POD namespaces, no security context, a pause image with
+ * ENTRYPOINT ["/pause"], the runc handler, a node with every optional
+ * feature off), turn it into a plan with plan_prepare against the pause
+ * rootfs `make build/rootfs/pause` makes (realpath of $CRADLE_BUILD/rootfs,
+ * default "build/rootfs"), and assert exact values: the ops the clone3
+ * child will run, in order, and every plan field.  Nothing is launched.
+ *
+ * Leaks: run under ASan with CK_FORK=no for LeakSanitizer to see every
+ * test's allocations:
+ *   make BUILD=build-asan SAN=address build-asan/tests/unit/sandbox/test_plan
+ *   CK_FORK=no CRADLE_BUILD=$PWD/build build-asan/tests/unit/sandbox/test_plan
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "sandbox/launch.h"
+#include "sandbox/plan.h"
+#include "sandbox/spec.h"
+#include "tests/unit/lib/unit.h"
+
+#define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define NETNS "/run/cradle/netns/" ID
+#define SHM "/run/cradle/sandboxes/" ID "/shm"
+#define RESOLV "/var/lib/cradle/sandboxes/" ID "/resolv.conf"
+#define IMAGE_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* The pause image's config as pause/image-config.json has it. */
+#define PAUSE_JSON                                                             \
+	"{\"architecture\": \"amd64\", \"os\": \"linux\", \"config\": {"      \
+	"\"Entrypoint\": [\"/pause\"], \"Env\": [\"" IMAGE_PATH "\"], "       \
+	"\"WorkingDir\": \"/\", \"Labels\": {\"io.cradle.image\": \"pause\"}}}"
+
+/* snprintf into an array that must hold the whole result. */
+#define FMT(buf, ...)                                                          \
+	ck_assert_msg(snprintf(buf, sizeof(buf), __VA_ARGS__) < (int)sizeof(buf), \
+	              "%s: too long", #buf)
+
+static char *
+xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	ck_assert_ptr_nonnull(d);
+	return d;
+}
+
+static struct {
+	struct pod_config pod;
+	struct image_config image;
+	struct runtime_config runtime;
+	struct node_config node;
+	struct spec_input in;
+	struct sandbox_spec spec;
+	struct launch_prep prep;
+	struct launch_plan plan;
+	struct cradle_err err;
+	char rootfs[PATH_MAX];        /* realpath of the pause rootfs */
+	char dir[PATH_MAX];           /* this test's own scratch directory */
+} F;
+
+#define SC (F.pod.linux.security_context)
+#define NSO (F.pod.linux.security_context.namespace_options)
+
+/* realpath of $CRADLE_BUILD/rootfs (default build/rootfs), with /pause. */
+static void
+pause_rootfs(char out[PATH_MAX])
+{
+	const char *b = getenv("CRADLE_BUILD");
+	char path[PATH_MAX];
+
+	FMT(path, "%s/rootfs", b != NULL && b[0] != '\0' ? b : "build");
+	ck_assert_msg(realpath(path, out) != NULL,
+	              "%s: %s (run `make build/rootfs/pause` or set CRADLE_BUILD)", path,
+	              strerror(errno));
+	FMT(path, "%s/pause", out);
+	ck_assert_msg(access(path, X_OK) == 0, "%s: %s", path, strerror(errno));
+}
+
+static void
+setup(void)
+{
+	memset(&F, 0, sizeof(F));
+	pod_config_init(&F.pod);
+	F.pod.metadata.name = xstrdup("web");
+	F.pod.metadata.namespace = xstrdup("default");
+	F.pod.metadata.uid = xstrdup("a1b2-c3");
+	F.pod.hostname = xstrdup("web-0");
+	ck_assert_int_eq(proto_strs_add(&F.image.entrypoint, "/pause"), 0);
+	ck_assert_int_eq(proto_strs_add(&F.image.env, IMAGE_PATH), 0);
+	F.image.working_dir = xstrdup("/");
+	F.runtime.name = xstrdup("runc");
+	F.runtime.type = xstrdup("io.containerd.runc.v2");
+	F.node.cgroup_root = "/k8s.io";
+	F.node.cgroup_layout = CGROUP_V2;
+	F.node.seccomp_available = true;
+	F.node.daemon_oom_score_adj = 0;
+	F.in.id = ID;
+	F.in.pod = &F.pod;
+	F.in.image = &F.image;
+	F.in.runtime = &F.runtime;
+	F.in.node = &F.node;
+	F.in.netns_path = NETNS;
+	F.in.shm_path = SHM;
+	F.in.resolv_conf_path = RESOLV;
+	launch_plan_init(&F.plan);
+	pause_rootfs(F.rootfs);
+	unit_scratch_setup();
+	FMT(F.dir, "%s", unit_test_dir());
+}
+
+static void
+teardown(void)
+{
+	plan_release(&F.prep);
+	spec_fini(&F.spec);
+	pod_config_fini(&F.pod);
+	image_config_fini(&F.image);
+	free(F.runtime.name);
+	free(F.runtime.type);
+	free(F.runtime.seccomp_default);
+	proto_strs_fini(&F.runtime.pod_annotations);
+	unit_scratch_teardown();
+}
+
+static void
+build_ok(void)
+{
+	int rc = spec_build(&F.in, &F.spec, &F.err);
+
+	ck_assert_msg(rc == 0, "spec_build failed: %s", F.err.msg);
+}
+
+static void
+prepare_ok(void)
+{
+	int rc = plan_prepare(&F.prep, &F.spec, F.rootfs, &F.plan, &F.err);
+
+	ck_assert_msg(rc == 0, "plan_prepare failed: %s", F.err.msg);
+}
+
+/* Expect plan_prepare to fail with exactly this code and message, leaving
+ * nothing allocated in prep. */
+static void
+prepare_fails(int code, const char *msg)
+{
+	ck_assert_int_lt(plan_prepare(&F.prep, &F.spec, F.rootfs, &F.plan, &F.err), 0);
+	ck_assert_str_eq(F.err.msg, msg);
+	ck_assert_int_eq(F.err.code, code);
+	ck_assert_ptr_null(F.prep.ops);
+	ck_assert_uint_eq(F.prep.n_ops, 0);
+	ck_assert_ptr_null(F.prep.strings);
+	ck_assert_uint_eq(F.prep.n_strings, 0);
+	ck_assert_ptr_null(F.prep.argv);
+	ck_assert_ptr_null(F.prep.envp);
+	ck_assert_ptr_null(F.prep.groups);
+}
+
+/* Index of the first op of kind with target at or after from; -1 none. */
+static long
+find_op(int kind, const char *target, size_t from)
+{
+	for (size_t i = from; i < F.prep.n_ops; i++)
+		if (F.prep.ops[i].kind == kind && F.prep.ops[i].target != NULL &&
+		    strcmp(F.prep.ops[i].target, target) == 0)
+			return (long)i;
+	return -1;
+}
+
+static long
+must_find(int kind, const char *target)
+{
+	long i = find_op(kind, target, 0);
+
+	ck_assert_msg(i >= 0, "no op of kind %d with target \"%s\"", kind, target);
+	return i;
+}
+
+static struct spec_mount *
+spec_mount(const char *dst)
+{
+	for (size_t i = 0; i < F.spec.n_mounts; i++)
+		if (strcmp(F.spec.mounts[i].destination, dst) == 0)
+			return &F.spec.mounts[i];
+	ck_abort_msg("no mount at %s in the spec", dst);
+	return NULL;
+}
+
+static bool
+same(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* --- scratch files -------------------------------------------------------- */
+
+static void
+mkdir_in(const char *root, const char *rel_path)
+{
+	char p[PATH_MAX];
+
+	FMT(p, "%s/%s", root, rel_path);
+	ck_assert_msg(mkdir(p, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", p, strerror(errno));
+}
+
+static void
+file_in(const char *root, const char *rel_path, const char *text, mode_t mode)
+{
+	char p[PATH_MAX];
+
+	FMT(p, "%s/%s", root, rel_path);
+	unit_put_file(p, text, strlen(text), mode);
+}
+
+/* ======================================================================= */
+/* plan_mount_options                                                       */
+/* ======================================================================= */
+
+struct opts_result {
+	int rc;
+	unsigned long flags;
+	char *data;
+	bool bind, ro;
+};
+
+static struct opts_result
+options(const char *const *v)
+{
+	struct proto_strs s = { 0 };
+	struct opts_result r;
+
+	for (; *v != NULL; v++)
+		ck_assert_int_eq(proto_strs_add(&s, *v), 0);
+	/* garbage in, to see every output is written */
+	r.flags = ~0ul;
+	r.data = (char *)&r;
+	r.bind = r.ro = true;
+	r.rc = plan_mount_options(&s, &r.flags, &r.data, &r.bind, &r.ro);
+	proto_strs_fini(&s);
+	return r;
+}
+
+START_TEST(test_options_proc)
+{
+	static const char *const o[] = { "nosuid", "noexec", "nodev", NULL };
+	struct opts_result r = options(o);
+
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_uint_eq(r.flags, MS_NOSUID | MS_NOEXEC | MS_NODEV);
+	ck_assert_ptr_null(r.data);
+	ck_assert(!r.bind);
+	ck_assert(!r.ro);
+}
+END_TEST
+
+START_TEST(test_options_dev_data)
+{
+	static const char *const o[] = { "nosuid", "strictatime", "mode=755", "size=65536k", NULL };
+	struct opts_result r = options(o);
+
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_uint_eq(r.flags, MS_NOSUID | MS_STRICTATIME);
+	ck_assert_pstr_eq(r.data, "mode=755,size=65536k");
+	ck_assert(!r.bind);
+	ck_assert(!r.ro);
+	free(r.data);
+}
+END_TEST
+
+START_TEST(test_options_devpts_data)
+{
+	static const char *const o[] = { "nosuid", "noexec", "newinstance", "ptmxmode=0666",
+		                         "mode=0620", "gid=5", NULL };
+	struct opts_result r = options(o);
+
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_uint_eq(r.flags, MS_NOSUID | MS_NOEXEC);
+	ck_assert_pstr_eq(r.data, "newinstance,ptmxmode=0666,mode=0620,gid=5");
+	free(r.data);
+}
+END_TEST
+
+START_TEST(test_options_rbind_ro)
+{
+	static const char *const o[] = { "rbind", "ro", "nosuid", NULL };
+	struct opts_result r = options(o);
+
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert(r.bind);
+	ck_assert(r.ro);
+	ck_assert_uint_eq(r.flags, MS_NOSUID);
+	ck_assert_ptr_null(r.data);
+}
+END_TEST
+
+START_TEST(test_options_bind)
+{
+	static const char *const o[] = { "bind", NULL };
+	struct opts_result r = options(o);
+
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert(r.bind);
+	ck_assert(!r.ro);
+	ck_assert_uint_eq(r.flags, 0);
+	ck_assert_ptr_null(r.data);
+}
+END_TEST
+
+START_TEST(test_options_rw_ignored)
+{
+	static const char *const o1[] = { "rw", NULL };
+	static const char *const o2[] = { "rw", "nodev", "size=1m", "rw", NULL };
+	struct opts_result r = options(o1);
+
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_uint_eq(r.flags, 0);
+	ck_assert_ptr_null(r.data);
+	ck_assert(!r.ro);
+	ck_assert(!r.bind);
+
+	r = options(o2);
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_uint_eq(r.flags, MS_NODEV);
+	ck_assert_pstr_eq(r.data, "size=1m");
+	ck_assert(!r.ro);
+	free(r.data);
+}
+END_TEST
+
+START_TEST(test_options_atime_sync_flags)
+{
+	static const char *const o1[] = { "relatime", "sync", NULL };
+	static const char *const o2[] = { "noatime", NULL };
+	struct opts_result r = options(o1);
+
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_uint_eq(r.flags, MS_RELATIME | MS_SYNCHRONOUS);
+	ck_assert_ptr_null(r.data);
+	r = options(o2);
+	ck_assert_uint_eq(r.flags, MS_NOATIME);
+	ck_assert_ptr_null(r.data);
+}
+END_TEST
+
+START_TEST(test_options_empty)
+{
+	static const char *const o[] = { NULL };
+	struct opts_result r = options(o);
+
+	ck_assert_int_eq(r.rc, 0);
+	ck_assert_uint_eq(r.flags, 0);
+	ck_assert_ptr_null(r.data);
+	ck_assert(!r.bind);
+	ck_assert(!r.ro);
+}
+END_TEST
+
+/* ======================================================================= */
+/* plan_prepare: the default sandbox                                        */
+/* ======================================================================= */
+
+struct want_op {
+	int kind;
+	const char *step, *source, *target, *fstype, *data;
+	unsigned long flags;
+	unsigned mode;
+	unsigned long long dev;
+	const char *value;
+	bool optional;
+};
+
+#define NOSUID_NOEXEC_NODEV (MS_NOSUID | MS_NOEXEC | MS_NODEV)
+/* dev: node_dev() */
+#define NODE(n) { LOP_MKNOD, "mount-dev", NULL, "dev/" n, NULL, NULL, 0, S_IFCHR | 0666, 0, NULL, false }
+#define LINK(l, to) { LOP_SYMLINK, "mount-dev", to, l, NULL, NULL, 0, 0, 0, NULL, false }
+#define MASK(t) { LOP_MASK, "masked-paths", NULL, t, NULL, NULL, 0, 0, 0, NULL, true }
+#define RO(t) { LOP_READONLY, "readonly-paths", NULL, t, NULL, NULL, NOSUID_NOEXEC_NODEV, 0, 0, NULL, true }
+
+/* The whole plan of the default sandbox, in order. */
+static const struct want_op default_ops[] = {
+	{ LOP_MOUNT, "mount-proc", "proc", "proc", "proc", NULL, NOSUID_NOEXEC_NODEV, 0, 0, NULL, false },
+	{ LOP_MOUNT, "mount-dev", "tmpfs", "dev", "tmpfs", "mode=755,size=65536k",
+	  MS_NOSUID | MS_STRICTATIME, 0, 0, NULL, false },
+	NODE("null"), NODE("zero"), NODE("full"),
+	NODE("random"), NODE("urandom"), NODE("tty"),
+	LINK("dev/fd", "/proc/self/fd"), LINK("dev/stdin", "/proc/self/fd/0"),
+	LINK("dev/stdout", "/proc/self/fd/1"), LINK("dev/stderr", "/proc/self/fd/2"),
+	LINK("dev/ptmx", "pts/ptmx"),
+	{ LOP_MKDIR, "mount-dev", NULL, "dev/pts", NULL, NULL, 0, 0755, 0, NULL, false },
+	{ LOP_MOUNT, "mount-devpts", "devpts", "dev/pts", "devpts",
+	  "newinstance,ptmxmode=0666,mode=0620,gid=5", MS_NOSUID | MS_NOEXEC, 0, 0, NULL, false },
+	{ LOP_MKDIR, "mount-dev", NULL, "dev/mqueue", NULL, NULL, 0, 0755, 0, NULL, false },
+	{ LOP_MOUNT, "mount-mqueue", "mqueue", "dev/mqueue", "mqueue", NULL, NOSUID_NOEXEC_NODEV, 0, 0,
+	  NULL, false },
+	{ LOP_MOUNT, "mount-sys", "sysfs", "sys", "sysfs", NULL, NOSUID_NOEXEC_NODEV | MS_RDONLY, 0, 0,
+	  NULL, false },
+	{ LOP_MKDIR, "mount-dev", NULL, "dev/shm", NULL, NULL, 0, 0755, 0, NULL, false },
+	{ LOP_BIND_RO, "mount-bind", SHM, "dev/shm", NULL, NULL, NOSUID_NOEXEC_NODEV, 0, 0, NULL, false },
+	{ LOP_BIND_RO, "mount-bind", RESOLV, "etc/resolv.conf", NULL, NULL, NOSUID_NOEXEC_NODEV, 0, 0,
+	  NULL, false },
+	{ LOP_WRITE, "oom-score-adj", NULL, "proc/self/oom_score_adj", NULL, NULL, 0, 0, 0, "-998",
+	  false },
+	MASK("proc/acpi"), MASK("proc/asound"), MASK("proc/kcore"), MASK("proc/keys"),
+	MASK("proc/latency_stats"), MASK("proc/timer_list"), MASK("proc/timer_stats"),
+	MASK("proc/sched_debug"), MASK("sys/firmware"), MASK("sys/devices/virtual/powercap"),
+	MASK("proc/scsi"),
+	RO("proc/bus"), RO("proc/fs"), RO("proc/irq"), RO("proc/sys"), RO("proc/sysrq-trigger"),
+};
+
+static unsigned long long
+node_dev(const char *target)
+{
+	static const struct {
+		const char *t;
+		unsigned ma, mi;
+	} devs[] = {
+		{ "dev/null", 1, 3 }, { "dev/zero", 1, 5 }, { "dev/full", 1, 7 },
+		{ "dev/random", 1, 8 }, { "dev/urandom", 1, 9 }, { "dev/tty", 5, 0 },
+	};
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
+		if (strcmp(devs[i].t, target) == 0)
+			return makedev(devs[i].ma, devs[i].mi);
+	return 0;
+}
+
+START_TEST(test_plan_default_ops_exact)
+{
+	size_t n = sizeof(default_ops) / sizeof(default_ops[0]);
+
+	build_ok();
+	prepare_ok();
+	ck_assert_uint_eq(F.prep.n_ops, n);
+	ck_assert_ptr_eq(F.plan.ops, F.prep.ops);
+	ck_assert_uint_eq(F.plan.n_ops, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct want_op *w = &default_ops[i];
+		const struct launch_op *o = &F.prep.ops[i];
+		unsigned long long dev = w->kind == LOP_MKNOD ? node_dev(w->target) : 0;
+
+		ck_assert_msg(o->kind == w->kind, "op %zu (%s): kind %d, want %d", i, w->target, o->kind,
+		              w->kind);
+		ck_assert_msg(same(o->step, w->step), "op %zu (%s): step %s, want %s", i, w->target,
+		              o->step, w->step);
+		ck_assert_msg(same(o->source, w->source), "op %zu (%s): source %s, want %s", i, w->target,
+		              o->source, w->source);
+		ck_assert_msg(same(o->target, w->target), "op %zu: target %s, want %s", i, o->target,
+		              w->target);
+		ck_assert_msg(same(o->fstype, w->fstype), "op %zu (%s): fstype %s, want %s", i, w->target,
+		              o->fstype, w->fstype);
+		ck_assert_msg(same(o->data, w->data), "op %zu (%s): data %s, want %s", i, w->target,
+		              o->data, w->data);
+		ck_assert_msg(o->flags == w->flags, "op %zu (%s): flags %#lx, want %#lx", i, w->target,
+		              o->flags, w->flags);
+		ck_assert_msg(o->mode == w->mode, "op %zu (%s): mode %#o, want %#o", i, w->target, o->mode,
+		              w->mode);
+		ck_assert_msg(o->dev == dev, "op %zu (%s): dev %#llx, want %#llx", i, w->target, o->dev,
+		              dev);
+		ck_assert_msg(same(o->value, w->value), "op %zu (%s): value %s, want %s", i, w->target,
+		              o->value, w->value);
+		ck_assert_msg(o->len == (w->value ? strlen(w->value) : 0), "op %zu (%s): len %zu", i,
+		              w->target, o->len);
+		ck_assert_msg(o->optional == w->optional, "op %zu (%s): optional %d", i, w->target,
+		              o->optional);
+	}
+}
+END_TEST
+
+START_TEST(test_plan_default_proc_first)
+{
+	build_ok();
+	prepare_ok();
+	ck_assert_uint_gt(F.prep.n_ops, 0);
+	ck_assert_int_eq(F.prep.ops[0].kind, LOP_MOUNT);
+	ck_assert_str_eq(F.prep.ops[0].source, "proc");
+	ck_assert_str_eq(F.prep.ops[0].target, "proc");
+	ck_assert_str_eq(F.prep.ops[0].fstype, "proc");
+	ck_assert_uint_eq(F.prep.ops[0].flags, MS_NOSUID | MS_NOEXEC | MS_NODEV);
+	ck_assert_ptr_null(F.prep.ops[0].data);
+	ck_assert_str_eq(F.prep.ops[0].step, "mount-proc");
+}
+END_TEST
+
+/* /dev is a tmpfs first, then its nodes and links, then the mount points
+ * below it are made before their mounts. */
+START_TEST(test_plan_default_dev_order)
+{
+	static const char *const nodes[] = { "dev/null", "dev/zero", "dev/full", "dev/random",
+		                             "dev/urandom", "dev/tty" };
+	long dev, pts_dir, pts, ptmx, shm_dir, shm;
+
+	build_ok();
+	prepare_ok();
+	dev = must_find(LOP_MOUNT, "dev");
+	ck_assert_str_eq(F.prep.ops[dev].fstype, "tmpfs");
+	ck_assert_str_eq(F.prep.ops[dev].data, "mode=755,size=65536k");
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		long k = must_find(LOP_MKNOD, nodes[i]);
+
+		/* the nodes follow the tmpfs directly, in this order */
+		ck_assert_int_eq(k, dev + 1 + (long)i);
+		ck_assert_uint_eq(F.prep.ops[k].mode, S_IFCHR | 0666);
+		ck_assert_uint_eq(F.prep.ops[k].dev, node_dev(nodes[i]));
+	}
+	ck_assert_uint_eq(F.prep.ops[must_find(LOP_MKNOD, "dev/null")].dev, makedev(1, 3));
+	ptmx = must_find(LOP_SYMLINK, "dev/ptmx");
+	ck_assert_str_eq(F.prep.ops[ptmx].source, "pts/ptmx");
+	ck_assert_int_gt(ptmx, dev);
+	ck_assert_str_eq(F.prep.ops[must_find(LOP_SYMLINK, "dev/fd")].source, "/proc/self/fd");
+
+	pts_dir = must_find(LOP_MKDIR, "dev/pts");
+	pts = must_find(LOP_MOUNT, "dev/pts");
+	ck_assert_int_gt(pts_dir, dev);
+	ck_assert_int_eq(pts, pts_dir + 1);
+	ck_assert_str_eq(F.prep.ops[pts].fstype, "devpts");
+
+	shm_dir = must_find(LOP_MKDIR, "dev/shm");
+	shm = must_find(LOP_BIND_RO, "dev/shm");
+	ck_assert_int_eq(shm, shm_dir + 1);
+	ck_assert_str_eq(F.prep.ops[shm].source, SHM);
+	ck_assert_ptr_eq(F.prep.ops[shm].source, spec_mount("/dev/shm")->source);
+	ck_assert_uint_eq(F.prep.ops[shm].flags, MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	ck_assert_int_gt(shm_dir, dev);
+}
+END_TEST
+
+START_TEST(test_plan_default_sys_resolv_oom)
+{
+	long sys, resolv, oom;
+
+	build_ok();
+	prepare_ok();
+	sys = must_find(LOP_MOUNT, "sys");
+	ck_assert_str_eq(F.prep.ops[sys].fstype, "sysfs");
+	ck_assert_uint_eq(F.prep.ops[sys].flags, MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY);
+	ck_assert_str_eq(F.prep.ops[sys].step, "mount-sys");
+
+	resolv = must_find(LOP_BIND_RO, "etc/resolv.conf");
+	ck_assert_str_eq(F.prep.ops[resolv].source, RESOLV);
+	ck_assert_str_eq(F.prep.ops[resolv].step, "mount-bind");
+	/* no mkdir for a mount point outside /dev: the image has it */
+	ck_assert_int_eq(find_op(LOP_MKDIR, "etc/resolv.conf", 0), -1);
+
+	oom = must_find(LOP_WRITE, "proc/self/oom_score_adj");
+	ck_assert_int_eq(F.spec.oom_score_adj, -998);
+	ck_assert_str_eq(F.prep.ops[oom].value, "-998");
+	ck_assert_uint_eq(F.prep.ops[oom].len, 4);
+	ck_assert_str_eq(F.prep.ops[oom].step, "oom-score-adj");
+}
+END_TEST
+
+/* Every masked and read-only path of the spec, optional, after every
+ * mount and write, masks before read-only paths. */
+START_TEST(test_plan_default_masks_readonly_last)
+{
+	size_t first_mask, i;
+	long last_other = -1;
+
+	build_ok();
+	prepare_ok();
+	first_mask = F.prep.n_ops;
+	ck_assert_uint_eq(F.spec.masked_paths.n, 11);
+	ck_assert_uint_eq(F.spec.readonly_paths.n, 5);
+	for (i = 0; i < F.prep.n_ops; i++) {
+		int k = F.prep.ops[i].kind;
+
+		if (k == LOP_MASK || k == LOP_READONLY) {
+			if (first_mask > i)
+				first_mask = i;
+			ck_assert(F.prep.ops[i].optional);
+		} else {
+			last_other = (long)i;
+			ck_assert(!F.prep.ops[i].optional);
+		}
+	}
+	ck_assert_int_ge(last_other, 0);
+	ck_assert_uint_eq(first_mask, (size_t)last_other + 1);
+	ck_assert_uint_eq(F.prep.n_ops - first_mask,
+	                  F.spec.masked_paths.n + F.spec.readonly_paths.n);
+	for (i = 0; i < F.spec.masked_paths.n; i++) {
+		const struct launch_op *o = &F.prep.ops[first_mask + i];
+
+		ck_assert_int_eq(o->kind, LOP_MASK);
+		ck_assert_str_eq(o->target, F.spec.masked_paths.v[i] + 1);
+		ck_assert_str_eq(o->step, "masked-paths");
+	}
+	for (i = 0; i < F.spec.readonly_paths.n; i++) {
+		const struct launch_op *o = &F.prep.ops[first_mask + F.spec.masked_paths.n + i];
+
+		ck_assert_int_eq(o->kind, LOP_READONLY);
+		ck_assert_str_eq(o->target, F.spec.readonly_paths.v[i] + 1);
+		ck_assert_uint_eq(o->flags, MS_NOSUID | MS_NODEV | MS_NOEXEC);
+		ck_assert_str_eq(o->step, "readonly-paths");
+	}
+	ck_assert_str_eq(F.prep.ops[must_find(LOP_MASK, "proc/kcore")].step, "masked-paths");
+	ck_assert_str_eq(F.prep.ops[must_find(LOP_READONLY, "proc/sys")].step, "readonly-paths");
+}
+END_TEST
+
+START_TEST(test_plan_default_fields)
+{
+	build_ok();
+	prepare_ok();
+	ck_assert_ptr_eq(F.plan.rootfs, F.rootfs);
+	ck_assert_str_eq(F.plan.exec_path, "/pause");
+	ck_assert_ptr_eq(F.plan.exec_path, F.prep.exec_path);
+	ck_assert_ptr_eq(F.plan.argv, F.prep.argv);
+	ck_assert_str_eq(F.plan.argv[0], "/pause");
+	ck_assert_ptr_null(F.plan.argv[1]);
+	ck_assert_ptr_eq(F.plan.envp, F.prep.envp);
+	ck_assert_str_eq(F.plan.envp[0], IMAGE_PATH);
+	ck_assert_ptr_null(F.plan.envp[1]);
+	ck_assert_str_eq(F.plan.cwd, "/");
+
+	ck_assert(F.plan.new_net);
+	ck_assert(F.plan.new_pid);
+	ck_assert(F.plan.new_ipc);
+	ck_assert_str_eq(F.plan.hostname, "web-0");
+	ck_assert(!F.plan.new_user);
+	ck_assert_ptr_null(F.plan.uid_map);
+	ck_assert_ptr_null(F.plan.gid_map);
+
+	ck_assert(F.plan.set_ids);
+	ck_assert_uint_eq(F.plan.uid, 0);
+	ck_assert_uint_eq(F.plan.gid, 0);
+	ck_assert_uint_eq(F.plan.n_groups, 1);
+	ck_assert_ptr_eq(F.plan.groups, F.prep.groups);
+	ck_assert_uint_eq(F.plan.groups[0], 0);
+
+	ck_assert(F.plan.set_caps);
+	ck_assert_int_eq(F.plan.cap_last, (int)cap_max_bits() - 1);
+	ck_assert_uint_eq(F.plan.cap_bounding, F.spec.cap_bounding);
+	ck_assert_uint_eq(F.plan.cap_effective, F.spec.cap_effective);
+	ck_assert_uint_eq(F.plan.cap_permitted, F.spec.cap_permitted);
+	ck_assert_uint_eq(F.plan.cap_inheritable, F.spec.cap_inheritable);
+	ck_assert_uint_eq(F.plan.cap_ambient, F.spec.cap_ambient);
+	ck_assert_uint_eq(F.plan.cap_bounding, spec_default_caps());
+	ck_assert_uint_eq(F.plan.cap_inheritable, 0);
+	ck_assert_uint_eq(F.plan.cap_ambient, 0);
+	ck_assert(F.plan.no_new_privs);
+
+	/* what the caller adds is left as launch_plan_init made it */
+	ck_assert_int_eq(F.plan.cgroup_fd, -1);
+	ck_assert_ptr_null(F.plan.cgroup_procs_fds);
+	ck_assert_ptr_null(F.plan.seccomp);
+	ck_assert_ptr_null(F.plan.exec_label);
+	ck_assert_int_eq(F.plan.pidfd, -1);
+}
+END_TEST
+
+START_TEST(test_plan_ids_groups_cwd_args)
+{
+	static const int64_t sup[] = { 2000, 1, 2000 };
+
+	SC.has_run_as_user = true;
+	SC.run_as_user = 1000;
+	SC.has_run_as_group = true;
+	SC.run_as_group = 3000;
+	SC.supplemental_groups.v = calloc(3, sizeof(int64_t));
+	ck_assert_ptr_nonnull(SC.supplemental_groups.v);
+	memcpy(SC.supplemental_groups.v, sup, sizeof(sup));
+	SC.supplemental_groups.n = 3;
+	free(F.image.working_dir);
+	F.image.working_dir = xstrdup("/tmp");
+	ck_assert_int_eq(proto_strs_add(&F.image.cmd, "-v"), 0);
+	ck_assert_int_eq(proto_strs_add(&F.image.env, "A=1"), 0);
+	build_ok();
+	prepare_ok();
+	ck_assert_uint_eq(F.plan.uid, 1000);
+	ck_assert_uint_eq(F.plan.gid, 3000);
+	ck_assert_uint_eq(F.plan.n_groups, 3);
+	ck_assert_uint_eq(F.plan.groups[0], 1);
+	ck_assert_uint_eq(F.plan.groups[1], 2000);
+	ck_assert_uint_eq(F.plan.groups[2], 3000);
+	ck_assert_str_eq(F.plan.cwd, "/tmp");
+	ck_assert_str_eq(F.plan.argv[0], "/pause");
+	ck_assert_str_eq(F.plan.argv[1], "-v");
+	ck_assert_ptr_null(F.plan.argv[2]);
+	ck_assert_str_eq(F.plan.envp[0], IMAGE_PATH);
+	ck_assert_str_eq(F.plan.envp[1], "A=1");
+	ck_assert_ptr_null(F.plan.envp[2]);
+	ck_assert_str_eq(F.plan.exec_path, "/pause");
+}
+END_TEST
+
+START_TEST(test_plan_host_namespaces)
+{
+	long shm;
+
+	NSO.network = NS_NODE;
+	NSO.pid = NS_NODE;
+	NSO.ipc = NS_NODE;
+	build_ok();
+	prepare_ok();
+	ck_assert(!F.plan.new_net);
+	ck_assert(!F.plan.new_pid);
+	ck_assert(!F.plan.new_ipc);
+	/* the host's UTS namespace: no hostname to set */
+	ck_assert_str_eq(F.plan.hostname, "");
+	shm = must_find(LOP_BIND_RO, "dev/shm");
+	ck_assert_str_eq(F.prep.ops[shm].source, "/dev/shm");
+}
+END_TEST
+
+START_TEST(test_plan_new_net_without_hostname)
+{
+	free(F.pod.hostname);
+	F.pod.hostname = NULL;
+	build_ok();
+	prepare_ok();
+	ck_assert(F.plan.new_net);
+	ck_assert_str_eq(F.plan.hostname, "");
+}
+END_TEST
+
+START_TEST(test_plan_oom_restricted)
+{
+	F.node.restrict_oom_score_adj = true;
+	F.node.daemon_oom_score_adj = 500;
+	build_ok();
+	prepare_ok();
+	long oom = must_find(LOP_WRITE, "proc/self/oom_score_adj");
+	ck_assert_str_eq(F.prep.ops[oom].value, "500");
+	ck_assert_uint_eq(F.prep.ops[oom].len, 3);
+}
+END_TEST
+
+/* ======================================================================= */
+/* sysctls                                                                  */
+/* ======================================================================= */
+
+START_TEST(test_plan_sysctl_paths)
+{
+	long eno2, fwd, shm, port, oom, resolv, ro_sys;
+
+	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net.ipv4.conf.eno2/100.rp_filter", "1"), 0);
+	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net/ipv4/ip_forward", "0"), 0);
+	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "kernel.shm_rmid_forced", "1"), 0);
+	F.node.enable_unprivileged_ports = true;
+	build_ok();
+	prepare_ok();
+	eno2 = must_find(LOP_WRITE, "proc/sys/net/ipv4/conf/eno2.100/rp_filter");
+	ck_assert_str_eq(F.prep.ops[eno2].value, "1");
+	ck_assert_uint_eq(F.prep.ops[eno2].len, 1);
+	ck_assert_str_eq(F.prep.ops[eno2].step, "sysctl");
+	ck_assert(!F.prep.ops[eno2].optional);
+	/* kubelet's slash form reaches the same kind of path */
+	fwd = must_find(LOP_WRITE, "proc/sys/net/ipv4/ip_forward");
+	ck_assert_str_eq(F.prep.ops[fwd].value, "0");
+	shm = must_find(LOP_WRITE, "proc/sys/kernel/shm_rmid_forced");
+	port = must_find(LOP_WRITE, "proc/sys/net/ipv4/ip_unprivileged_port_start");
+	ck_assert_str_eq(F.prep.ops[port].value, "0");
+	/* in the spec's order, after every mount, before oom_score_adj and
+	 * before /proc/sys turns read-only */
+	resolv = must_find(LOP_BIND_RO, "etc/resolv.conf");
+	oom = must_find(LOP_WRITE, "proc/self/oom_score_adj");
+	ro_sys = must_find(LOP_READONLY, "proc/sys");
+	ck_assert_int_eq(eno2, resolv + 1);
+	ck_assert_int_eq(fwd, eno2 + 1);
+	ck_assert_int_eq(shm, fwd + 1);
+	ck_assert_int_eq(port, shm + 1);
+	ck_assert_int_eq(oom, port + 1);
+	ck_assert_int_gt(ro_sys, oom);
+	ck_assert_uint_eq(F.prep.n_ops, sizeof(default_ops) / sizeof(default_ops[0]) + 4);
+}
+END_TEST
+
+/* ======================================================================= */
+/* user namespace                                                           */
+/* ======================================================================= */
+
+static void
+set_userns(void)
+{
+	/* The bind sources must exist: the planner opens them to hand them
+	 * to the child by descriptor. */
+	static char shm[PATH_MAX + 16], resolv[PATH_MAX + 16];
+	FMT(shm, "%s/shm", F.dir);
+	FMT(resolv, "%s/resolv.conf", F.dir);
+	ck_assert_int_eq(mkdir(shm, 0700), 0);
+	int fd = open(resolv, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	F.in.shm_path = shm;
+	F.in.resolv_conf_path = resolv;
+	NSO.userns_options.present = true;
+	NSO.userns_options.mode = NS_POD;
+	NSO.userns_options.uids.v = calloc(1, sizeof(struct proto_idmap));
+	NSO.userns_options.gids.v = calloc(1, sizeof(struct proto_idmap));
+	ck_assert_ptr_nonnull(NSO.userns_options.uids.v);
+	ck_assert_ptr_nonnull(NSO.userns_options.gids.v);
+	NSO.userns_options.uids.n = NSO.userns_options.gids.n = 1;
+	NSO.userns_options.uids.v[0] = (struct proto_idmap){ .container_id = 0, .host_id = 100000,
+		                                             .length = 65536 };
+	NSO.userns_options.gids.v[0] = (struct proto_idmap){ .container_id = 0, .host_id = 200000,
+		                                             .length = 65536 };
+}
+
+START_TEST(test_plan_userns_maps)
+{
+	set_userns();
+	build_ok();
+	prepare_ok();
+	ck_assert(F.plan.new_user);
+	ck_assert_str_eq(F.plan.uid_map, "0 100000 65536\n");
+	ck_assert_str_eq(F.plan.gid_map, "0 200000 65536\n");
+	ck_assert_ptr_eq(F.plan.uid_map, F.prep.uid_map);
+	ck_assert_ptr_eq(F.plan.gid_map, F.prep.gid_map);
+	/* the shm and resolv.conf binds come from descriptors the child
+	 * reopens while still global root */
+	ck_assert_uint_eq(F.plan.n_reopen, 2);
+	ck_assert_str_eq(F.plan.reopen_paths[0], F.in.shm_path);
+	ck_assert_str_eq(F.plan.reopen_paths[1], F.in.resolv_conf_path);
+	char want[64];
+	FMT(want, "/proc/self/fd/%d", F.plan.reopen_fds[0]);
+	bool found = false;
+	for (size_t i = 0; i < F.prep.n_ops; i++)
+		if (F.prep.ops[i].kind == LOP_BIND_RO && F.prep.ops[i].source != NULL &&
+		    strcmp(F.prep.ops[i].source, want) == 0)
+			found = strcmp(F.prep.ops[i].target, "dev/shm") == 0;
+	ck_assert_msg(found, "no dev/shm bind from %s", want);
+}
+END_TEST
+
+/* mknod is refused in a user namespace: each node is an empty file with
+ * the host's node bound onto it. */
+START_TEST(test_plan_userns_dev_binds)
+{
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	long dev;
+	char target[32], source[32];
+
+	set_userns();
+	build_ok();
+	prepare_ok();
+	dev = must_find(LOP_MOUNT, "dev");
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		const struct launch_op *mk, *bind;
+
+		FMT(target, "dev/%s", nodes[i]);
+		FMT(source, "/dev/%s", nodes[i]);
+		mk = &F.prep.ops[dev + 1 + 2 * (long)i];
+		bind = &F.prep.ops[dev + 2 + 2 * (long)i];
+		ck_assert_int_eq(mk->kind, LOP_MKNOD);
+		ck_assert_str_eq(mk->target, target);
+		ck_assert_uint_eq(mk->mode, S_IFREG | 0666);
+		ck_assert_uint_eq(mk->dev, 0);
+		ck_assert_int_eq(bind->kind, LOP_MOUNT);
+		ck_assert_str_eq(bind->source, source);
+		ck_assert_str_eq(bind->target, target);
+		ck_assert_ptr_null(bind->fstype);
+		ck_assert_ptr_null(bind->data);
+		ck_assert_uint_eq(bind->flags, MS_BIND);
+		ck_assert_str_eq(bind->step, "mount-dev");
+	}
+	/* no character device is made anywhere */
+	for (size_t i = 0; i < F.prep.n_ops; i++)
+		if (F.prep.ops[i].kind == LOP_MKNOD)
+			ck_assert_uint_eq(F.prep.ops[i].mode & S_IFMT, S_IFREG);
+	ck_assert_int_eq(F.prep.ops[dev + 13].kind, LOP_SYMLINK);
+	ck_assert_str_eq(F.prep.ops[dev + 13].target, "dev/fd");
+	ck_assert_uint_eq(F.prep.n_ops, sizeof(default_ops) / sizeof(default_ops[0]) + 6);
+}
+END_TEST
+
+/* ======================================================================= */
+/* the executable                                                           */
+/* ======================================================================= */
+
+static void
+set_args(const char *arg0)
+{
+	proto_strs_fini(&F.image.entrypoint);
+	ck_assert_int_eq(proto_strs_add(&F.image.entrypoint, arg0), 0);
+}
+
+static void
+set_path(const char *path_env)
+{
+	proto_strs_fini(&F.image.env);
+	if (path_env != NULL)
+		ck_assert_int_eq(proto_strs_add(&F.image.env, path_env), 0);
+}
+
+/* "pause" is looked up in the image's PATH inside the rootfs: /bin has
+ * none in the pause rootfs, "/" has it. */
+START_TEST(test_exec_search_root_dir)
+{
+	set_args("pause");
+	set_path("PATH=/bin:/");
+	build_ok();
+	prepare_ok();
+	ck_assert_str_eq(F.plan.exec_path, "/pause");
+	/* argv[0] is the name as given */
+	ck_assert_str_eq(F.plan.argv[0], "pause");
+}
+END_TEST
+
+/* In a scratch rootfs: a directory and a file that is not executable are
+ * passed over; empty PATH entries are skipped. */
+START_TEST(test_exec_search_skips)
+{
+	char root[PATH_MAX];
+
+	FMT(root, "%s/rootfs", F.dir);
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	mkdir_in(root, "sbin");
+	mkdir_in(root, "sbin/tool");
+	mkdir_in(root, "usr");
+	mkdir_in(root, "usr/bin");
+	file_in(root, "usr/bin/tool", "#!/bin/sh\n", 0644);
+	mkdir_in(root, "bin");
+	file_in(root, "bin/tool", "#!/bin/sh\n", 0755);
+	FMT(F.rootfs, "%s", root);
+
+	set_args("tool");
+	set_path("PATH=::/nope:/sbin:/usr/bin:/bin:/usr/local/bin");
+	build_ok();
+	prepare_ok();
+	ck_assert_str_eq(F.plan.exec_path, "/bin/tool");
+	ck_assert_str_eq(F.plan.argv[0], "tool");
+	ck_assert_ptr_eq(F.plan.rootfs, F.rootfs);
+}
+END_TEST
+
+/* No PATH in the image: the default one. */
+START_TEST(test_exec_search_default_path)
+{
+	char root[PATH_MAX];
+
+	FMT(root, "%s/rootfs", F.dir);
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	mkdir_in(root, "usr");
+	mkdir_in(root, "usr/sbin");
+	file_in(root, "usr/sbin/tool", "", 0700);
+	mkdir_in(root, "bin");
+	file_in(root, "bin/tool", "", 0755);
+	FMT(F.rootfs, "%s", root);
+
+	set_args("tool");
+	set_path(NULL);
+	build_ok();
+	ck_assert_uint_eq(F.spec.env.n, 0);
+	prepare_ok();
+	ck_assert_str_eq(F.plan.exec_path, "/usr/sbin/tool");
+	ck_assert_ptr_null(F.plan.envp[0]);
+}
+END_TEST
+
+START_TEST(test_exec_absolute_kept)
+{
+	set_args("/no/such/thing");
+	build_ok();
+	prepare_ok();
+	/* not looked up: the kernel reports a missing absolute path at exec */
+	ck_assert_str_eq(F.plan.exec_path, "/no/such/thing");
+}
+END_TEST
+
+START_TEST(test_exec_not_found)
+{
+	set_args("nosuch");
+	set_path("PATH=/bin:/");
+	build_ok();
+	prepare_fails(CRADLE_FAILED_PRECONDITION, "executable \"nosuch\" not found in the image's PATH");
+}
+END_TEST
+
+START_TEST(test_exec_empty_args)
+{
+	build_ok();
+	proto_strs_fini(&F.spec.args);
+	ck_assert_uint_eq(F.spec.args.n, 0);
+	prepare_fails(CRADLE_INVALID_ARGUMENT, "invalid empty entrypoint and cmd in image config");
+}
+END_TEST
+
+/* ======================================================================= */
+/* mounts the plan refuses or translates                                    */
+/* ======================================================================= */
+
+static void
+set_destination(struct spec_mount *m, const char *dst)
+{
+	free(m->destination);
+	m->destination = xstrdup(dst);
+}
+
+START_TEST(test_mount_destination_dotdot)
+{
+	build_ok();
+	set_destination(spec_mount("/etc/resolv.conf"), "/etc/../../host/etc/shadow");
+	prepare_fails(CRADLE_INVALID_ARGUMENT,
+	              "mount destination \"/etc/../../host/etc/shadow\" is not a clean absolute path");
+}
+END_TEST
+
+START_TEST(test_mount_destination_dotdot_end)
+{
+	build_ok();
+	set_destination(spec_mount("/dev/mqueue"), "/dev/..");
+	prepare_fails(CRADLE_INVALID_ARGUMENT,
+	              "mount destination \"/dev/..\" is not a clean absolute path");
+}
+END_TEST
+
+START_TEST(test_mount_destination_relative)
+{
+	build_ok();
+	set_destination(spec_mount("/sys"), "sys");
+	prepare_fails(CRADLE_INVALID_ARGUMENT, "mount destination \"sys\" is not a clean absolute path");
+}
+END_TEST
+
+/* A read-write bind: one recursive bind mount, no remount. */
+START_TEST(test_mount_bind_rw)
+{
+	struct spec_mount *m;
+	long i;
+
+	build_ok();
+	m = spec_mount("/etc/resolv.conf");
+	proto_strs_fini(&m->options);
+	ck_assert_int_eq(proto_strs_add(&m->options, "rbind"), 0);
+	ck_assert_int_eq(proto_strs_add(&m->options, "nosuid"), 0);
+	prepare_ok();
+	i = must_find(LOP_MOUNT, "etc/resolv.conf");
+	ck_assert_int_eq(find_op(LOP_BIND_RO, "etc/resolv.conf", 0), -1);
+	ck_assert_str_eq(F.prep.ops[i].source, RESOLV);
+	ck_assert_ptr_null(F.prep.ops[i].fstype);
+	ck_assert_uint_eq(F.prep.ops[i].flags, MS_NOSUID | MS_BIND | MS_REC);
+	ck_assert_str_eq(F.prep.ops[i].step, "mount-bind");
+}
+END_TEST
+
+/* A privileged pod's sysfs is read-write ("ro" became "rw"). */
+START_TEST(test_mount_sys_rw_privileged)
+{
+	long i;
+
+	SC.privileged = true;
+	build_ok();
+	prepare_ok();
+	i = must_find(LOP_MOUNT, "sys");
+	ck_assert_uint_eq(F.prep.ops[i].flags, MS_NOSUID | MS_NOEXEC | MS_NODEV);
+}
+END_TEST
+
+/* ======================================================================= */
+/* plan_release                                                             */
+/* ======================================================================= */
+
+START_TEST(test_release_zeroes)
+{
+	static const struct launch_prep zero;
+
+	/* a zeroed prep, as plan_prepare's first step leaves it */
+	plan_release(&F.prep);
+	ck_assert(memcmp(&F.prep, &zero, sizeof(zero)) == 0);
+	build_ok();
+	prepare_ok();
+	ck_assert_ptr_nonnull(F.prep.ops);
+	ck_assert_ptr_nonnull(F.prep.strings);
+	ck_assert_uint_gt(F.prep.n_strings, 0);
+	plan_release(&F.prep);
+	ck_assert(memcmp(&F.prep, &zero, sizeof(zero)) == 0);
+	plan_release(&F.prep);   /* twice is fine */
+	ck_assert(memcmp(&F.prep, &zero, sizeof(zero)) == 0);
+}
+END_TEST
+
+/* Prepared again and again, with every kind of owned string (user
+ * namespace binds, sysctl paths, mount data): LeakSanitizer (CK_FORK=no)
+ * sees any that plan_release misses. */
+START_TEST(test_release_repeated)
+{
+	set_userns();
+	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net.ipv4.conf.eno2/100.rp_filter", "1"), 0);
+	build_ok();
+	for (int i = 0; i < 50; i++) {
+		launch_plan_init(&F.plan);
+		prepare_ok();
+		ck_assert(F.plan.new_user);
+		plan_release(&F.prep);
+	}
+}
+END_TEST
+
+/* The daemon's path for a named user: the image's user databases (read
+ * here from the pause rootfs, as image/ would), spec_build, plan_prepare. */
+START_TEST(test_image_spec_plan)
+{
+	char path[PATH_MAX];
+
+	FMT(path, "%s/etc/passwd", F.rootfs);
+	F.image.etc_passwd = unit_slurp_ok(path, NULL);
+	FMT(path, "%s/etc/group", F.rootfs);
+	F.image.etc_group = unit_slurp_ok(path, NULL);
+	free(SC.run_as_username);
+	SC.run_as_username = xstrdup("nobody");
+	build_ok();
+	ck_assert_uint_eq(F.spec.uid, 65534);
+	ck_assert_uint_eq(F.spec.gid, 65534);
+	prepare_ok();
+	ck_assert_str_eq(F.plan.exec_path, "/pause");
+	ck_assert_str_eq(F.plan.argv[0], "/pause");
+	ck_assert_str_eq(F.plan.envp[0], IMAGE_PATH);
+	ck_assert_str_eq(F.plan.cwd, "/");
+	ck_assert_uint_eq(F.plan.uid, 65534);
+	ck_assert_uint_eq(F.plan.gid, 65534);
+	ck_assert_uint_eq(F.plan.n_groups, 1);
+	ck_assert_uint_eq(F.plan.groups[0], 65534);
+	ck_assert_uint_eq(F.plan.n_ops, sizeof(default_ops) / sizeof(default_ops[0]));
+}
+END_TEST
+
+static Suite *
+plan_suite(void)
+{
+	Suite *s = suite_create("plan");
+	TCase *tc = tcase_create("options");
+
+	tcase_add_test(tc, test_options_proc);
+	tcase_add_test(tc, test_options_dev_data);
+	tcase_add_test(tc, test_options_devpts_data);
+	tcase_add_test(tc, test_options_rbind_ro);
+	tcase_add_test(tc, test_options_bind);
+	tcase_add_test(tc, test_options_rw_ignored);
+	tcase_add_test(tc, test_options_atime_sync_flags);
+	tcase_add_test(tc, test_options_empty);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("plan");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_plan_default_ops_exact);
+	tcase_add_test(tc, test_plan_default_proc_first);
+	tcase_add_test(tc, test_plan_default_dev_order);
+	tcase_add_test(tc, test_plan_default_sys_resolv_oom);
+	tcase_add_test(tc, test_plan_default_masks_readonly_last);
+	tcase_add_test(tc, test_plan_default_fields);
+	tcase_add_test(tc, test_plan_ids_groups_cwd_args);
+	tcase_add_test(tc, test_plan_host_namespaces);
+	tcase_add_test(tc, test_plan_new_net_without_hostname);
+	tcase_add_test(tc, test_plan_oom_restricted);
+	tcase_add_test(tc, test_plan_sysctl_paths);
+	tcase_add_test(tc, test_plan_userns_maps);
+	tcase_add_test(tc, test_plan_userns_dev_binds);
+	tcase_add_test(tc, test_exec_search_root_dir);
+	tcase_add_test(tc, test_exec_search_skips);
+	tcase_add_test(tc, test_exec_search_default_path);
+	tcase_add_test(tc, test_exec_absolute_kept);
+	tcase_add_test(tc, test_exec_not_found);
+	tcase_add_test(tc, test_exec_empty_args);
+	tcase_add_test(tc, test_mount_destination_dotdot);
+	tcase_add_test(tc, test_mount_destination_dotdot_end);
+	tcase_add_test(tc, test_mount_destination_relative);
+	tcase_add_test(tc, test_mount_bind_rw);
+	tcase_add_test(tc, test_mount_sys_rw_privileged);
+	tcase_add_test(tc, test_release_zeroes);
+	tcase_add_test(tc, test_release_repeated);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("image");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_image_spec_plan);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return unit_run(plan_suite(), "test_plan", 0);
+}

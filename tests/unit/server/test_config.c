@@ -1,0 +1,799 @@
+/* test_config.c - cradled's configuration (server/config.c) and runtime
+ * handler selection (worker/runtime.c).
+ *
+ * Every key's default and parsing, every rejected value with its exact
+ * "FILE:LINE: message", the file structure rules (sections, duplicates,
+ * indentation, long lines), the default runtime rules, config_fprint, and
+ * REFERENCE §4 rule by rule.  Fixtures live in tests/data/config/, found
+ * through $CRADLE_SRC (default "."; tests run from the repo root); cases
+ * that are one or two lines are written to temporary files instead.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto/proto.h"
+#include "server/config.h"
+#include "sandbox/runtime.h"
+#include "sandbox/spec.h"
+
+static void
+fixture(char *buf, size_t len, const char *name)
+{
+	const char *src = getenv("CRADLE_SRC");
+
+	snprintf(buf, len, "%s/tests/data/config/%s", src != NULL ? src : ".", name);
+	ck_assert_msg(access(buf, R_OK) == 0, "fixture %s not found (set CRADLE_SRC)", buf);
+}
+
+/* What main does: defaults, the file (named, so it must exist), validation. */
+static int
+load(struct daemon_config *cfg, const char *path, struct cradle_err *err)
+{
+	config_defaults(cfg);
+	int r = config_load(cfg, path, true, err);
+	return r < 0 ? r : config_validate(cfg, err);
+}
+
+static void
+load_fixture(struct daemon_config *cfg, const char *name)
+{
+	char path[4096];
+	struct cradle_err err = { 0 };
+
+	fixture(path, sizeof(path), name);
+	ck_assert_msg(load(cfg, path, &err) == 0, "%s: %s", name, err.msg);
+}
+
+/* A temporary file holding text; the caller unlinks it. */
+static void
+write_tmp(char path[64], const char *text, size_t len)
+{
+	snprintf(path, 64, "/tmp/cradle-test-config-XXXXXX");
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
+static int
+load_text(struct daemon_config *cfg, const char *text, char path[64], struct cradle_err *err)
+{
+	write_tmp(path, text, strlen(text));
+	int r = load(cfg, path, err);
+	unlink(path);
+	return r;
+}
+
+/* text must fail with "<file>:<line>: <msg>" and INVALID_ARGUMENT. */
+static void
+expect_error(const char *text, int line, const char *msg)
+{
+	struct daemon_config cfg;
+	struct cradle_err err = { 0 };
+	char path[64], want[1024];
+
+	ck_assert_msg(load_text(&cfg, text, path, &err) < 0, "accepted:\n%s", text);
+	snprintf(want, sizeof(want), "%s:%d: %s", path, line, msg);
+	ck_assert_str_eq(err.msg, want);
+	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
+	config_fini(&cfg);
+}
+
+static void
+expect_ok(struct daemon_config *cfg, const char *text)
+{
+	struct cradle_err err = { 0 };
+	char path[64];
+
+	ck_assert_msg(load_text(cfg, text, path, &err) == 0, "rejected: %s\n%s", err.msg, text);
+}
+
+/* The configured runtime of that name, or NULL. */
+static const struct runtime_config *
+config_runtime(const struct daemon_config *cfg, const char *name)
+{
+	struct runtime_set rs = config_runtimes(cfg);
+
+	return runtime_find(&rs, name);
+}
+
+static const struct runtime_config *
+runtime(const struct daemon_config *cfg, const char *name)
+{
+	const struct runtime_config *rt = config_runtime(cfg, name);
+
+	ck_assert_msg(rt != NULL, "runtime %s not configured", name);
+	return rt;
+}
+
+/* ---- defaults and parsing ---- */
+
+START_TEST(test_defaults)
+{
+	struct daemon_config cfg;
+	struct cradle_err err = { 0 };
+
+	config_defaults(&cfg);
+	ck_assert_int_eq(config_validate(&cfg, &err), 0);
+	ck_assert_str_eq(cfg.root, "/var/lib/cradle");
+	ck_assert_str_eq(cfg.state, "/run/cradle");
+	ck_assert_int_ge(cfg.workers, 1);
+	ck_assert_int_le(cfg.workers, 64);
+	ck_assert_int_eq(cfg.queue_depth, 512);
+	ck_assert_int_eq(cfg.contexts, 1024);
+	ck_assert_msg(cfg.image_archive[0] == '/', "image_archive %s", cfg.image_archive);
+	ck_assert_str_eq(cfg.image, "cradle.local/pause:built-in");
+	ck_assert_uint_eq(cfg.shm_size, 64u << 20);
+	ck_assert_str_eq(cfg.default_runtime, "runc");
+	ck_assert(!cfg.restrict_oom_score_adj);
+	ck_assert(!cfg.enable_unprivileged_ports);
+	ck_assert(!cfg.enable_unprivileged_icmp);
+	ck_assert_str_eq(cfg.cgroup_root, "/k8s.io");
+	ck_assert(!cfg.selinux_enable);
+	ck_assert_int_eq(cfg.selinux_category_range, 1024);
+	ck_assert_str_eq(cfg.selinux_contexts, "");
+	ck_assert_uint_eq(cfg.n_runtimes, 1);
+	ck_assert_str_eq(cfg.runtimes[0].name, "runc");
+	ck_assert_str_eq(cfg.runtimes[0].type, "io.containerd.runc.v2");
+	ck_assert_str_eq(cfg.runtimes[0].path, "");
+	ck_assert_uint_eq(cfg.runtimes[0].pod_annotations.n, 0);
+	ck_assert(!cfg.runtimes[0].vm);
+	ck_assert_str_eq(cfg.runtimes[0].seccomp_default, "");
+	ck_assert_str_eq(cfg.config_file, "");
+	config_fini(&cfg);
+	ck_assert_ptr_null(cfg.runtimes);
+	ck_assert_uint_eq(cfg.n_runtimes, 0);
+	config_fini(&cfg); /* twice is harmless */
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+	struct daemon_config cfg;
+	struct cradle_err err = { 0 };
+
+	/* the default file may be absent ... */
+	config_defaults(&cfg);
+	ck_assert_int_eq(config_load(&cfg, "/nonexistent/cradled.conf", false, &err), 0);
+	ck_assert_str_eq(cfg.config_file, "");
+	/* ... a named one may not */
+	ck_assert_int_lt(config_load(&cfg, "/nonexistent/cradled.conf", true, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
+	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/cradled.conf"));
+	config_fini(&cfg);
+}
+END_TEST
+
+START_TEST(test_empty_file)
+{
+	struct daemon_config cfg, def;
+
+	load_fixture(&cfg, "empty.conf");
+	config_defaults(&def);
+	ck_assert_str_eq(cfg.image, def.image);
+	ck_assert_uint_eq(cfg.n_runtimes, 1);
+	ck_assert_str_eq(cfg.runtimes[0].name, "runc");
+	ck_assert_int_eq(cfg.default_runtime_line, 0);
+	config_fini(&cfg);
+	config_fini(&def);
+}
+END_TEST
+
+START_TEST(test_full)
+{
+	struct daemon_config cfg;
+	char path[4096];
+
+	load_fixture(&cfg, "full.conf");
+	fixture(path, sizeof(path), "full.conf");
+	ck_assert_str_eq(cfg.config_file, path);
+	ck_assert_str_eq(cfg.root, "/srv/cradle/lib");
+	ck_assert_str_eq(cfg.state, "/srv/cradle/run");
+	ck_assert_int_eq(cfg.workers, 3);
+	ck_assert_int_eq(cfg.queue_depth, 100);
+	ck_assert_int_eq(cfg.contexts, 50);
+	ck_assert_str_eq(cfg.image_archive, "/opt/pause/pause.oci.tar");
+	ck_assert_str_eq(cfg.image, "registry.k8s.io/pause:3.8");
+	ck_assert_uint_eq(cfg.shm_size, 128u << 10);
+	ck_assert_str_eq(cfg.default_runtime, "kata");
+	ck_assert_int_eq(cfg.default_runtime_line, 15);
+	ck_assert(cfg.restrict_oom_score_adj);
+	ck_assert(cfg.enable_unprivileged_ports);
+	ck_assert(cfg.enable_unprivileged_icmp);
+	ck_assert_str_eq(cfg.cgroup_root, "/kubepods/cradle");
+	ck_assert(cfg.selinux_enable);
+	ck_assert_int_eq(cfg.selinux_category_range, 512);
+	ck_assert_str_eq(cfg.selinux_contexts, "/etc/cradle/lxc_contexts");
+
+	/* file order, and the default runc replaced by the file's */
+	ck_assert_uint_eq(cfg.n_runtimes, 2);
+	const struct runtime_config *k = &cfg.runtimes[0], *r = &cfg.runtimes[1];
+	ck_assert_str_eq(k->name, "kata");
+	ck_assert_str_eq(k->type, "io.containerd.kata.v2");
+	ck_assert_str_eq(k->path, "/usr/bin/containerd-shim-kata-v2");
+	ck_assert_uint_eq(k->pod_annotations.n, 2);
+	ck_assert_str_eq(k->pod_annotations.v[0], "io.katacontainers.*");
+	ck_assert_str_eq(k->pod_annotations.v[1], "example.com/x");
+	ck_assert(k->vm);
+	ck_assert_str_eq(k->seccomp_default, "localhost//etc/cradle/seccomp.json");
+	ck_assert_str_eq(r->name, "runc");
+	ck_assert_str_eq(r->type, "io.containerd.runc.v2");
+	ck_assert_str_eq(r->path, "");
+	ck_assert_uint_eq(r->pod_annotations.n, 0);
+	ck_assert(!r->vm);
+	ck_assert_str_eq(r->seccomp_default, "runtime/default");
+	config_fini(&cfg);
+}
+END_TEST
+
+START_TEST(test_example)
+{
+	struct daemon_config cfg;
+
+	load_fixture(&cfg, "example.conf");
+	ck_assert_uint_eq(cfg.n_runtimes, 2);
+	ck_assert_str_eq(runtime(&cfg, "runc")->seccomp_default, "runtime/default");
+	ck_assert(runtime(&cfg, "untrusted")->vm);
+	ck_assert_str_eq(runtime(&cfg, "untrusted")->type, "io.containerd.kata.v2");
+	ck_assert(cfg.restrict_oom_score_adj);
+	config_fini(&cfg);
+}
+END_TEST
+
+START_TEST(test_bools)
+{
+	static const struct {
+		const char *text;
+		bool value;
+	} cases[] = {
+		{ "true", true }, { "TRUE", true }, { "True", true }, { "yes", true },
+		{ "YES", true }, { "Yes", true }, { "1", true }, { "false", false },
+		{ "FALSE", false }, { "False", false }, { "no", false }, { "NO", false },
+		{ "No", false }, { "0", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct daemon_config cfg;
+		char text[512];
+		const char *v = cases[i].text;
+		snprintf(text, sizeof(text),
+		         "[sandbox]\nrestrict_oom_score_adj = %s\nenable_unprivileged_ports = %s\n"
+		         "enable_unprivileged_icmp = %s\n[selinux]\nenable = %s\n"
+		         "[runtime.runc]\nvm = %s\n", v, v, v, v, v);
+		expect_ok(&cfg, text);
+		ck_assert_msg(cfg.restrict_oom_score_adj == cases[i].value, "%s", v);
+		ck_assert_msg(cfg.enable_unprivileged_ports == cases[i].value, "%s", v);
+		ck_assert_msg(cfg.enable_unprivileged_icmp == cases[i].value, "%s", v);
+		ck_assert_msg(cfg.selinux_enable == cases[i].value, "%s", v);
+		ck_assert_msg(cfg.runtimes[0].vm == cases[i].value, "%s", v);
+		config_fini(&cfg);
+	}
+}
+END_TEST
+
+START_TEST(test_sizes)
+{
+	static const struct {
+		const char *text;
+		uint64_t value;
+	} cases[] = {
+		{ "67108864", 64u << 20 }, { "65536k", 64u << 20 }, { "64M", 64u << 20 },
+		{ "1g", 1u << 30 }, { "1G", 1u << 30 }, { "4097", 4097 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct daemon_config cfg;
+		char text[128];
+		snprintf(text, sizeof(text), "[sandbox]\nshm_size = %s\n", cases[i].text);
+		expect_ok(&cfg, text);
+		ck_assert_uint_eq(cfg.shm_size, cases[i].value);
+		config_fini(&cfg);
+	}
+}
+END_TEST
+
+START_TEST(test_pod_annotations)
+{
+	struct daemon_config cfg;
+
+	expect_ok(&cfg, "[runtime.runc]\npod_annotations = a ,\tb*,, c.io/[a-z]? ,\\*x, [^x] ,\n");
+	const struct proto_strs *l = &cfg.runtimes[0].pod_annotations;
+	ck_assert_uint_eq(l->n, 5);
+	ck_assert_str_eq(l->v[0], "a");
+	ck_assert_str_eq(l->v[1], "b*");
+	ck_assert_str_eq(l->v[2], "c.io/[a-z]?");
+	ck_assert_str_eq(l->v[3], "\\*x");
+	ck_assert_str_eq(l->v[4], "[^x]");
+	config_fini(&cfg);
+
+	expect_ok(&cfg, "[runtime.runc]\npod_annotations =\n");
+	ck_assert_uint_eq(cfg.runtimes[0].pod_annotations.n, 0);
+	config_fini(&cfg);
+}
+END_TEST
+
+START_TEST(test_structure_ok)
+{
+	struct daemon_config cfg;
+
+	/* An indented key is a key, not the continuation of the one before
+	 * (inih's multi-line values); ':' works as '=' as in inih. */
+	expect_ok(&cfg, "  [cradled]\n  workers = 2\n    queue_depth = 3\ncontexts: 4\n");
+	ck_assert_int_eq(cfg.workers, 2);
+	ck_assert_int_eq(cfg.queue_depth, 3);
+	ck_assert_int_eq(cfg.contexts, 4);
+	config_fini(&cfg);
+
+	/* an empty runtime section defines the runtime with the defaults;
+	 * names longer than inih's 49-byte section buffer survive whole */
+	const char *longname = "a-runtime-name-well-beyond-fifty-characters.0123456789";
+	char text[256];
+	snprintf(text, sizeof(text),
+	         "[sandbox]\ndefault_runtime = %s\n[runtime.%s]\n[runtime.x_y.Z-9]\n"
+	         "[runtime.%s-b]\ntype = t\n", longname, longname, longname);
+	expect_ok(&cfg, text);
+	ck_assert_uint_eq(cfg.n_runtimes, 3);
+	ck_assert_str_eq(cfg.runtimes[0].name, longname);
+	ck_assert_str_eq(cfg.runtimes[0].type, "io.containerd.runc.v2");
+	ck_assert_str_eq(cfg.runtimes[1].name, "x_y.Z-9");
+	ck_assert_str_eq(cfg.runtimes[2].type, "t");
+	ck_assert_ptr_null(config_runtime(&cfg, "runc"));
+	config_fini(&cfg);
+
+	/* a UTF-8 byte order mark and CRLF line ends */
+	expect_ok(&cfg, "\xEF\xBB\xBF[cradled]\r\nworkers = 5\r\n");
+	ck_assert_int_eq(cfg.workers, 5);
+	config_fini(&cfg);
+}
+END_TEST
+
+/* ---- rejected values ---- */
+
+#define RTNAME "is not a valid runtime name (up to 253 letters, digits, '.', '_' or '-')"
+#define NOTBOOL "is not a boolean (true/false, yes/no, 1/0)"
+#define NOTSIZE "is not a size (bytes, or a number with k, m or g)"
+#define NOTCG "is not an absolute cgroup path without empty, \".\" or \"..\" components"
+#define NOTSEC "is not \"\", \"runtime/default\", \"unconfined\" or \"localhost/<absolute path>\""
+
+static const struct {
+	const char *text;
+	int line;
+	const char *msg;
+} bad[] = {
+	/* [cradled] */
+	{ "[cradled]\nworkers = 0\n", 2, "workers: \"0\" is not an integer in 1..1024" },
+	{ "[cradled]\nworkers = 1025\n", 2, "workers: \"1025\" is not an integer in 1..1024" },
+	{ "[cradled]\nworkers = 4x\n", 2, "workers: \"4x\" is not an integer in 1..1024" },
+	{ "[cradled]\nworkers =\n", 2, "workers: \"\" is not an integer in 1..1024" },
+	{ "[cradled]\nqueue_depth = 0\n", 2, "queue_depth: \"0\" is not an integer in 1..1048576" },
+	{ "[cradled]\ncontexts = 65537\n", 2, "contexts: \"65537\" is not an integer in 1..65536" },
+	{ "[cradled]\nroot = var/lib/cradle\n", 2, "root: \"var/lib/cradle\" is not an absolute path" },
+	{ "[cradled]\nroot =\n", 2, "root: \"\" is not an absolute path" },
+	{ "[cradled]\n\nstate = ./run\n", 3, "state: \"./run\" is not an absolute path" },
+	/* [sandbox] */
+	{ "[sandbox]\nimage_archive = p.tar\n", 2, "image_archive: \"p.tar\" is not an absolute path" },
+	{ "[sandbox]\nshm_size = 0\n", 2, "shm_size: \"0\" " NOTSIZE },
+	{ "[sandbox]\nshm_size = 64x\n", 2, "shm_size: \"64x\" " NOTSIZE },
+	{ "[sandbox]\nshm_size = 64mb\n", 2, "shm_size: \"64mb\" " NOTSIZE },
+	{ "[sandbox]\nshm_size = -1\n", 2, "shm_size: \"-1\" " NOTSIZE },
+	{ "[sandbox]\nshm_size = 20000000000g\n", 2, "shm_size: \"20000000000g\" " NOTSIZE },
+	{ "[sandbox]\nimage =\n", 2, "image: \"\" is empty or contains blanks" },
+	{ "[sandbox]\nimage = a b\n", 2, "image: \"a b\" is empty or contains blanks" },
+	{ "[sandbox]\ndefault_runtime = my/rt\n", 2, "default_runtime: \"my/rt\" " RTNAME },
+	{ "[sandbox]\ndefault_runtime = ..\n", 2, "default_runtime: \"..\" " RTNAME },
+	{ "[sandbox]\ndefault_runtime =\n", 2, "default_runtime: \"\" " RTNAME },
+	{ "[sandbox]\nrestrict_oom_score_adj = maybe\n", 2, "restrict_oom_score_adj: \"maybe\" " NOTBOOL },
+	{ "[sandbox]\nenable_unprivileged_ports = on\n", 2, "enable_unprivileged_ports: \"on\" " NOTBOOL },
+	{ "[sandbox]\nenable_unprivileged_icmp =\n", 2, "enable_unprivileged_icmp: \"\" " NOTBOOL },
+	{ "[sandbox]\ncgroup_root = k8s.io\n", 2, "cgroup_root: \"k8s.io\" " NOTCG },
+	{ "[sandbox]\ncgroup_root = /\n", 2, "cgroup_root: \"/\" " NOTCG },
+	{ "[sandbox]\ncgroup_root = /a/../b\n", 2, "cgroup_root: \"/a/../b\" " NOTCG },
+	{ "[sandbox]\ncgroup_root = /..\n", 2, "cgroup_root: \"/..\" " NOTCG },
+	{ "[sandbox]\ncgroup_root = /a//b\n", 2, "cgroup_root: \"/a//b\" " NOTCG },
+	{ "[sandbox]\ncgroup_root = /a/\n", 2, "cgroup_root: \"/a/\" " NOTCG },
+	{ "[sandbox]\ncgroup_root = /a/.\n", 2, "cgroup_root: \"/a/.\" " NOTCG },
+	{ "[sandbox]\ncgroup_root =\n", 2, "cgroup_root: \"\" " NOTCG },
+	/* [selinux] */
+	{ "[selinux]\nenable = 2\n", 2, "enable: \"2\" " NOTBOOL },
+	{ "[selinux]\ncategory_range = 1\n", 2, "category_range: \"1\" is not an integer in 2..1024" },
+	{ "[selinux]\ncategory_range = 1025\n", 2,
+	  "category_range: \"1025\" is not an integer in 2..1024" },
+	{ "[selinux]\ncontexts = lxc_contexts\n", 2, "contexts: \"lxc_contexts\" is not an absolute path" },
+	/* [runtime.NAME] */
+	{ "[runtime.r]\ntype =\n", 2, "type: \"\" is empty or contains blanks" },
+	{ "[runtime.r]\ntype = io containerd\n", 2, "type: \"io containerd\" is empty or contains blanks" },
+	{ "[runtime.r]\npath = bin/runc\n", 2, "path: \"bin/runc\" is not an absolute path" },
+	{ "[runtime.r]\nvm = nope\n", 2, "vm: \"nope\" " NOTBOOL },
+	{ "[runtime.r]\nseccomp_default = docker/default\n", 2,
+	  "seccomp_default: \"docker/default\" " NOTSEC },
+	{ "[runtime.r]\nseccomp_default = localhost/etc/x.json\n", 2,
+	  "seccomp_default: \"localhost/etc/x.json\" " NOTSEC },
+	{ "[runtime.r]\nseccomp_default = localhost/\n", 2, "seccomp_default: \"localhost/\" " NOTSEC },
+	{ "[runtime.r]\nseccomp_default = Unconfined\n", 2, "seccomp_default: \"Unconfined\" " NOTSEC },
+	{ "[runtime.r]\npod_annotations = a, [b\n", 2,
+	  "pod_annotations: \"[b\" is not a valid glob pattern" },
+	{ "[runtime.r]\npod_annotations = x\\\n", 2, "pod_annotations: \"x\\\" is not a valid glob pattern" },
+	{ "[runtime.r]\npod_annotations = []\n", 2, "pod_annotations: \"[]\" is not a valid glob pattern" },
+	{ "[runtime.r]\npod_annotations = [a-]\n", 2, "pod_annotations: \"[a-]\" is not a valid glob pattern" },
+	{ "[runtime.r]\npod_annotations = [-a]\n", 2, "pod_annotations: \"[-a]\" is not a valid glob pattern" },
+	{ "[runtime.r]\n[runtime.my rt]\n", 2, "[runtime.my rt]: \"my rt\" " RTNAME },
+	{ "[runtime.]\n", 1, "[runtime.]: \"\" " RTNAME },
+	{ "[runtime../x]\n", 1, "[runtime../x]: \"./x\" " RTNAME },
+	{ "[runtime.r]\nruntime_type = io.containerd.runc.v2\n", 2,
+	  "unknown key \"runtime_type\" in [runtime.r]" },
+	/* structure */
+	{ "workers = 2\n", 1, "key \"workers\" is outside any section" },
+	{ "[cradled]\nworkers = 2\nworkers = 3\n", 3, "key \"workers\" is set twice in [cradled]" },
+	{ "[cradled]\n[sandbox]\n[cradled]\n", 3, "section [cradled] appears twice" },
+	{ "[runtime.a]\n[runtime.b]\n[runtime.a]\n", 3, "section [runtime.a] appears twice" },
+	{ "[cradled]\nimage_archive = /x\n", 2, "unknown key \"image_archive\" in [cradled]" },
+	{ "[Cradled]\n", 1, "unknown section [Cradled]" },
+	{ "[runtime]\n", 1, "unknown section [runtime]" },
+	{ "[]\n", 1, "unknown section []" },
+	{ "[cradled\n", 1, "section header without \"]\"" },
+	{ "[cradled] workers = 1\n", 1, "text after the section header" },
+	{ "[cradled]\nworkers\n", 2, "expected \"key = value\"" },
+	{ "[cradled]\nworkers ; = 1\n", 2, "expected \"key = value\"" },
+	/* the first error is the one reported */
+	{ "[cradled]\nworkers = 0\nbogus = 1\n[bogus]\n", 2, "workers: \"0\" is not an integer in 1..1024" },
+	{ "\n\n# comment\n[selinux]\n\n; comment\ncategory_range = 0\n", 7,
+	  "category_range: \"0\" is not an integer in 2..1024" },
+};
+
+START_TEST(test_bad_value)
+{
+	expect_error(bad[_i].text, bad[_i].line, bad[_i].msg);
+}
+END_TEST
+
+START_TEST(test_long_line)
+{
+	char text[512];
+	int n = snprintf(text, sizeof(text), "[sandbox]\nimage = ");
+
+	/* 198 characters fit inih's 200-byte buffer with "\n\0" */
+	memset(text + n, 'x', 198 - 8);
+	snprintf(text + n + 198 - 8, sizeof(text) - (size_t)n - 190, "\n");
+	struct daemon_config cfg;
+	expect_ok(&cfg, text);
+	ck_assert_uint_eq(strlen(cfg.image), 190);
+	config_fini(&cfg);
+
+	snprintf(text + n + 198 - 8, sizeof(text) - (size_t)n - 190, "y\n[cradled]\n");
+	expect_error(text, 2, "line is longer than 198 characters");
+}
+END_TEST
+
+START_TEST(test_nul_byte)
+{
+	static const char text[] = "[cradled]\nworkers = 2\0\n";
+	struct daemon_config cfg;
+	struct cradle_err err = { 0 };
+	char path[64], want[256];
+
+	write_tmp(path, text, sizeof(text) - 1);
+	ck_assert_int_lt(load(&cfg, path, &err), 0);
+	unlink(path);
+	snprintf(want, sizeof(want), "%s:2: line contains a NUL byte", path);
+	ck_assert_str_eq(err.msg, want);
+	config_fini(&cfg);
+}
+END_TEST
+
+START_TEST(test_fixture_errors)
+{
+	static const struct {
+		const char *file;
+		const char *msg; /* after "<path>" */
+	} cases[] = {
+		{ "bad-unknown-key.conf", ":6: unknown key \"pause_image\" in [sandbox]" },
+		{ "bad-unknown-section.conf", ":3: unknown section [containerd]" },
+		{ "bad-runtime-name.conf", ":4: [runtime.my runtime]: \"my runtime\" " RTNAME },
+		{ "bad-relative-path.conf", ":3: state: \"run/cradle\" is not an absolute path" },
+		/* default_runtime names a runtime the file does not define: the
+		 * key's line ... */
+		{ "bad-default-runtime.conf", ":3: default runtime \"kata\" is not configured" },
+		/* ... or just the file, whose runtimes replaced the default runc */
+		{ "no-runc.conf", ": default runtime \"runc\" is not configured" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct daemon_config cfg;
+		struct cradle_err err = { 0 };
+		char path[4096], want[8192];
+		fixture(path, sizeof(path), cases[i].file);
+		ck_assert_int_lt(load(&cfg, path, &err), 0);
+		snprintf(want, sizeof(want), "%s%s", path, cases[i].msg);
+		ck_assert_str_eq(err.msg, want);
+		ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
+		config_fini(&cfg);
+	}
+}
+END_TEST
+
+START_TEST(test_default_runtime_no_file)
+{
+	struct daemon_config cfg;
+	struct cradle_err err = { 0 };
+
+	/* no file read: no prefix */
+	config_defaults(&cfg);
+	snprintf(cfg.default_runtime, sizeof(cfg.default_runtime), "kata");
+	ck_assert_int_lt(config_validate(&cfg, &err), 0);
+	ck_assert_str_eq(err.msg, "default runtime \"kata\" is not configured");
+	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
+	config_fini(&cfg);
+
+	/* the default runc is kept when the file defines no runtime */
+	expect_ok(&cfg, "[sandbox]\ndefault_runtime = runc\n");
+	ck_assert_uint_eq(cfg.n_runtimes, 1);
+	config_fini(&cfg);
+	expect_error("[sandbox]\n\ndefault_runtime = kata\n", 3,
+	             "default runtime \"kata\" is not configured");
+}
+END_TEST
+
+/* ---- printing ---- */
+
+static char *
+print_to_string(const struct daemon_config *cfg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	ck_assert_ptr_nonnull(f);
+	config_fprint(f, cfg);
+	fclose(f);
+	return buf;
+}
+
+START_TEST(test_print)
+{
+	static const char *const lines[] = {
+		"[cradled]\n", "\nroot = /srv/cradle/lib\n", "\nstate = /srv/cradle/run\n",
+		"\nworkers = 3\n", "\nqueue_depth = 100\n", "\ncontexts = 50\n",
+		"\n\n[sandbox]\n", "\nimage_archive = /opt/pause/pause.oci.tar\n",
+		"\nimage = registry.k8s.io/pause:3.8\n", "\nshm_size = 128k\n",
+		"\ndefault_runtime = kata\n", "\nrestrict_oom_score_adj = true\n",
+		"\nenable_unprivileged_ports = true\n", "\nenable_unprivileged_icmp = true\n",
+		"\ncgroup_root = /kubepods/cradle\n", "\n\n[selinux]\n", "\nenable = true\n",
+		"\ncategory_range = 512\n", "\ncontexts = /etc/cradle/lxc_contexts\n",
+		"\n\n[runtime.kata]\ntype = io.containerd.kata.v2\n"
+		"path = /usr/bin/containerd-shim-kata-v2\n"
+		"pod_annotations = io.katacontainers.*, example.com/x\nvm = true\n"
+		"seccomp_default = localhost//etc/cradle/seccomp.json\n",
+		"\n\n[runtime.runc]\ntype = io.containerd.runc.v2\npath =\npod_annotations =\n"
+		"vm = false\nseccomp_default = runtime/default\n",
+	};
+	struct daemon_config cfg, again;
+	char path[64];
+	struct cradle_err err = { 0 };
+
+	load_fixture(&cfg, "full.conf");
+	char *out = print_to_string(&cfg);
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		ck_assert_msg(strstr(out, lines[i]) != NULL, "missing %s in:\n%s", lines[i], out);
+
+	/* what it prints reads back to the same configuration */
+	ck_assert_int_eq(load_text(&again, out, path, &err), 0);
+	char *out2 = print_to_string(&again);
+	ck_assert_str_eq(out2, out);
+	free(out2);
+	free(out);
+	config_fini(&again);
+	config_fini(&cfg);
+
+	/* defaults print too, shm_size with its unit */
+	config_defaults(&cfg);
+	out = print_to_string(&cfg);
+	ck_assert_ptr_nonnull(strstr(out, "\nshm_size = 64m\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\nimage = cradle.local/pause:built-in\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n[runtime.runc]\ntype = io.containerd.runc.v2\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\ncontexts =\n"));
+	free(out);
+	config_fini(&cfg);
+}
+END_TEST
+
+/* ---- runtime_select (REFERENCE §4) ---- */
+
+struct sel {
+	struct daemon_config cfg;
+	struct pod_config pod;
+};
+
+/* runc (the default) and untrusted, as the example file has them */
+static void
+sel_init(struct sel *s, const char *untrusted)
+{
+	load_fixture(&s->cfg, "example.conf");
+	pod_config_init(&s->pod);
+	if (untrusted != NULL)
+		ck_assert_int_eq(proto_kvs_add(&s->pod.annotations, RUNTIME_UNTRUSTED_ANNOTATION,
+		                               untrusted), 0);
+}
+
+static void
+sel_fini(struct sel *s)
+{
+	pod_config_fini(&s->pod);
+	config_fini(&s->cfg);
+}
+
+static void
+expect_select(const struct sel *s, const char *handler, const char *want)
+{
+	const struct runtime_config *rt = NULL;
+	struct cradle_err err = { 0 };
+	struct runtime_set rs = config_runtimes(&s->cfg);
+
+	ck_assert_msg(runtime_select(&rs, &s->pod, handler, &rt, &err) == 0,
+	              "handler %s: %s", handler ? handler : "(null)", err.msg);
+	ck_assert_ptr_nonnull(rt);
+	ck_assert_str_eq(rt->name, want);
+}
+
+static void
+expect_select_error(const struct sel *s, const char *handler, const char *msg)
+{
+	const struct runtime_config *rt = NULL;
+	struct cradle_err err = { 0 };
+	struct runtime_set rs = config_runtimes(&s->cfg);
+
+	ck_assert_int_lt(runtime_select(&rs, &s->pod, handler, &rt, &err), 0);
+	ck_assert_str_eq(err.msg, msg);
+	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
+	ck_assert_ptr_null(rt);
+}
+
+START_TEST(test_select_default_and_explicit)
+{
+	struct sel s;
+
+	sel_init(&s, NULL);
+	expect_select(&s, NULL, "runc");
+	expect_select(&s, "", "runc");
+	expect_select(&s, "runc", "runc");
+	expect_select(&s, "untrusted", "untrusted");
+	expect_select_error(&s, "kata", "no runtime for \"kata\" is configured");
+
+	/* a pod is optional; the default follows default_runtime */
+	const struct runtime_config *rt = NULL;
+	struct cradle_err err = { 0 };
+	snprintf(s.cfg.default_runtime, sizeof(s.cfg.default_runtime), "untrusted");
+	struct runtime_set rs = config_runtimes(&s.cfg);
+	ck_assert_int_eq(runtime_select(&rs, NULL, NULL, &rt, &err), 0);
+	ck_assert_str_eq(rt->name, "untrusted");
+	snprintf(s.cfg.default_runtime, sizeof(s.cfg.default_runtime), "gone");
+	rs = config_runtimes(&s.cfg);
+	ck_assert_int_lt(runtime_select(&rs, NULL, "", &rt, &err), 0);
+	ck_assert_str_eq(err.msg, "no runtime for \"gone\" is configured");
+	sel_fini(&s);
+}
+END_TEST
+
+START_TEST(test_select_untrusted)
+{
+	struct sel s;
+
+	sel_init(&s, "true");
+	expect_select(&s, NULL, "untrusted");
+	expect_select(&s, "", "untrusted");
+	expect_select(&s, "untrusted", "untrusted");
+	expect_select_error(&s, "runc",
+	                    "untrusted workload with explicit runtime handler is not allowed");
+	/* even one that does not exist: the explicit-handler rule comes first */
+	expect_select_error(&s, "kata",
+	                    "untrusted workload with explicit runtime handler is not allowed");
+
+	/* privileged alone is allowed: a VM runtime confines it to the guest */
+	s.pod.linux.security_context.privileged = true;
+	expect_select(&s, NULL, "untrusted");
+	sel_fini(&s);
+
+	/* and an untrusted pod needs the "untrusted" runtime configured */
+	struct daemon_config def;
+	struct pod_config pod;
+	const struct runtime_config *rt = NULL;
+	struct cradle_err err = { 0 };
+	config_defaults(&def);
+	pod_config_init(&pod);
+	ck_assert_int_eq(proto_kvs_add(&pod.annotations, RUNTIME_UNTRUSTED_ANNOTATION, "true"), 0);
+	struct runtime_set rs = config_runtimes(&def);
+	ck_assert_int_lt(runtime_select(&rs, &pod, NULL, &rt, &err), 0);
+	ck_assert_str_eq(err.msg, "no runtime for \"untrusted\" is configured");
+	pod_config_fini(&pod);
+	config_fini(&def);
+}
+END_TEST
+
+START_TEST(test_select_untrusted_host_access)
+{
+	for (int which = 0; which < 3; which++) {
+		struct sel s;
+		sel_init(&s, "true");
+		int *mode = which == 0 ? &s.pod.linux.security_context.namespace_options.network :
+		            which == 1 ? &s.pod.linux.security_context.namespace_options.pid :
+		                         &s.pod.linux.security_context.namespace_options.ipc;
+		/* anything but NODE is no host access */
+		*mode = NS_CONTAINER;
+		expect_select(&s, NULL, "untrusted");
+		*mode = NS_TARGET;
+		expect_select(&s, NULL, "untrusted");
+		*mode = NS_NODE;
+		expect_select_error(&s, NULL, "untrusted workload with host access is not allowed");
+		expect_select_error(&s, "untrusted",
+		                    "untrusted workload with host access is not allowed");
+		/* the explicit-handler rule is checked first */
+		expect_select_error(&s, "runc",
+		                    "untrusted workload with explicit runtime handler is not allowed");
+		sel_fini(&s);
+	}
+}
+END_TEST
+
+START_TEST(test_select_annotation_exact)
+{
+	static const char *const values[] = { "True", "TRUE", "yes", "1", "", "true ", "false" };
+
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		struct sel s;
+		sel_init(&s, values[i]);
+		/* an ordinary pod: default runtime, explicit handlers and host
+		 * access allowed */
+		expect_select(&s, NULL, "runc");
+		expect_select(&s, "runc", "runc");
+		s.pod.linux.security_context.namespace_options.network = NS_NODE;
+		expect_select(&s, NULL, "runc");
+		sel_fini(&s);
+	}
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_missing_file);
+	tcase_add_test(tc, test_empty_file);
+	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_example);
+	tcase_add_test(tc, test_bools);
+	tcase_add_test(tc, test_sizes);
+	tcase_add_test(tc, test_pod_annotations);
+	tcase_add_test(tc, test_structure_ok);
+	tcase_add_loop_test(tc, test_bad_value, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+	tcase_add_test(tc, test_long_line);
+	tcase_add_test(tc, test_nul_byte);
+	tcase_add_test(tc, test_fixture_errors);
+	tcase_add_test(tc, test_default_runtime_no_file);
+	tcase_add_test(tc, test_print);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("runtime_select");
+	tcase_add_test(tc, test_select_default_and_explicit);
+	tcase_add_test(tc, test_select_untrusted);
+	tcase_add_test(tc, test_select_untrusted_host_access);
+	tcase_add_test(tc, test_select_annotation_exact);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(config_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed != 0;
+}

@@ -1,0 +1,54 @@
+/* fs.h - the file helpers every layer uses, one of each.
+ *
+ * Paths are built in buffers of FS_PATH_MAX bytes (the kernel's PATH_MAX)
+ * with fs_path, which fails cleanly instead of cutting a path short.
+ * Functions that return int give 0 or -errno unless they say otherwise;
+ * the caller names the object and the cause in its own error.
+ */
+#ifndef CRADLE_UTIL_FS_H
+#define CRADLE_UTIL_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "proto/err.h"
+
+#define FS_PATH_MAX 4096
+
+/* snprintf into buf, or INTERNAL "path too long: ..." (returns -1). */
+int fs_path(char buf[FS_PATH_MAX], struct cradle_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* mkdir -p: missing parents 0755, the last component mode; an existing
+ * directory is fine (its mode is left alone), an existing non-directory
+ * is -ENOTDIR. */
+int fs_mkdir_p(const char *path, unsigned mode);
+
+/* Remove a tree without following symlinks; ENOENT is success.  Before
+ * removing, anything mounted at or below path is lazily unmounted, and
+ * EBUSY is retried (50 times, 100 ms apart), as containerd's
+ * ensureRemoveAll does.  It never crosses into another file system. */
+int fs_rmtree(const char *path);
+
+/* Unmount path (lazily; EBUSY retried 50 times, 50 ms apart); "not
+ * mounted" and ENOENT are success. */
+int fs_unmount(const char *path);
+
+/* Write a whole file (O_CREAT|O_TRUNC|O_CLOEXEC|O_NOFOLLOW). */
+int fs_write(const char *path, const void *data, size_t len, unsigned mode);
+/* Copy src to dst (created 0644, O_NOFOLLOW). */
+int fs_copy(const char *src, const char *dst);
+
+/* The small-file reader.  fs_read fills buf (NUL-terminated, at most
+ * len - 1 bytes; the rest of a longer file is not read) from a file of
+ * any kind, /proc and cgroup files included, and returns the length or
+ * -errno.  fs_read_alloc reads a whole regular file of at most max bytes
+ * into a malloc'd, NUL-terminated *out (*len its length, may be NULL):
+ * -EFBIG when larger, -EINVAL when not a regular file (FIFOs do not
+ * block: they are opened O_NONBLOCK and refused); with FS_NOFOLLOW the
+ * last component may not be a symlink (-ELOOP). */
+#define FS_NOFOLLOW 1
+ssize_t fs_read(const char *path, char *buf, size_t len);
+int fs_read_alloc(const char *path, size_t max, int flags, char **out, size_t *len);
+
+#endif

@@ -1,0 +1,561 @@
+/* store.c - cradle's LMDB environment (see store.h).
+ *
+ * DESIGN
+ *
+ * One environment, <dir>/cradle.mdb/ (data.mdb + lock.mdb), holding named
+ * databases of opaque values under string keys (1..511 bytes, LMDB's key
+ * limit, stored without the NUL): the sandbox records (core/records.c),
+ * the image records (image/record.c) and whatever comes next.  Every
+ * put/del is one write transaction committed before returning; LMDB syncs
+ * on commit (no MDB_NOSYNC), so a record is durable before the reply that
+ * reports it.
+ *
+ * Threads: LMDB lets one write transaction run at a time and queues the
+ * others on its writer mutex; readers never block.  MDB_NOTLS ties reader
+ * slots to transactions rather than threads, so any worker may read and
+ * one thread may hold more than one read transaction.  The map is 1 GiB of
+ * address space; the file grows only as pages are used (sparse), and a
+ * record is a few KiB, so this is room for far more sandboxes than a node
+ * runs.
+ *
+ * store_foreach copies the records out of one read transaction and ends
+ * it before calling back, so a callback may put or delete records
+ * (recovery marks dead sandboxes exited) without holding a snapshot open
+ * across its own write transaction.
+ *
+ * A database is created and its handle opened on first use:
+ * mdb_dbi_open must not run in two transactions at once, so a mutex
+ * serialises the opening and guards the small name->handle table; the
+ * handle is published only after its transaction commits, and every
+ * transaction that uses it begins after that.  The lock is never held
+ * while waiting for anything but LMDB's writer lock, and no LMDB write
+ * transaction is ever held while taking it, so it cannot deadlock.
+ */
+#include "util/store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <lmdb.h>
+
+#include "util/fs.h"
+
+#define STORE_ENV_NAME "cradle.mdb"
+#define STORE_MAPSIZE ((size_t)1 << 30)
+/* Named databases in one environment ("sandboxes", "images", ...).
+ * LMDB keeps a table of this many handles. */
+#define STORE_MAXDBS 32
+#define STORE_DB_NAME_MAX 64
+/* LMDB's compiled-in limit (mdb_env_get_maxkeysize) */
+#define STORE_KEY_MAX 511
+
+struct named_db {
+	char name[STORE_DB_NAME_MAX + 1];
+	MDB_dbi dbi;
+};
+
+struct store {
+	MDB_env *env;
+	char *path;                  /* <dir>/cradle.mdb, for messages */
+	/* Databases, opened on first use (see db_handle). */
+	pthread_mutex_t lock;
+	struct named_db dbs[STORE_MAXDBS];
+	size_t n_dbs;
+};
+
+/* LMDB returns errno values (> 0) from the system and its own codes (< 0).
+ * Pick the wire code and the errno-style return value for each. */
+static int
+mdb_errno(int rc)
+{
+	if (rc > 0) {
+		return (rc);
+	}
+	switch (rc) {
+	case MDB_NOTFOUND:
+		return (ENOENT);
+	case MDB_KEYEXIST:
+		return (EEXIST);
+	case MDB_MAP_FULL:
+	case MDB_DBS_FULL:
+	case MDB_READERS_FULL:
+	case MDB_TXN_FULL:
+	case MDB_CURSOR_FULL:
+	case MDB_PAGE_FULL:
+		return (ENOSPC);
+	case MDB_VERSION_MISMATCH:
+	case MDB_INVALID:
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+		return (EIO);
+	default:
+		return (EIO);
+	}
+}
+
+/* Fill err with "<what>: <mdb_strerror(rc)>" and return -errno.  For rc > 0
+ * mdb_strerror is strerror, so the message reads like every other one. */
+static int
+store_err(struct cradle_err *err, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+store_err(struct cradle_err *err, int rc, const char *fmt, ...)
+{
+	char what[CRADLE_ERR_MSG_MAX];
+	va_list ap;
+	int e = mdb_errno(rc);
+	int code;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (rc > 0) {
+		code = cradle_code_from_errno(rc);
+	} else if (e == ENOSPC) {
+		code = CRADLE_RESOURCE_EXHAUSTED;
+	} else if (e == ENOENT) {
+		code = CRADLE_NOT_FOUND;
+	} else if (e == EEXIST) {
+		code = CRADLE_ALREADY_EXISTS;
+	} else {
+		code = CRADLE_INTERNAL;
+	}
+	cradle_err_set(err, code, "%s: %s", what, mdb_strerror(rc));
+	return (-e);
+}
+
+int
+store_open(const char *dir, struct store **out, struct cradle_err *err)
+{
+	struct store *st;
+	struct stat sb;
+	int rc, rv, dead;
+
+	*out = NULL;
+	if ((rv = fs_mkdir_p(dir, 0700)) < 0) {
+		return (cradle_err_errno(err, -rv,
+		    "failed to create store directory \"%s\"", dir));
+	}
+	st = calloc(1, sizeof(*st));
+	if (st == NULL || asprintf(&st->path, "%s/%s", dir,
+	    STORE_ENV_NAME) < 0) {
+		free(st);
+		return (cradle_err_errno(err, ENOMEM,
+		    "failed to open store in \"%s\"", dir));
+	}
+	if ((rc = pthread_mutex_init(&st->lock, NULL)) != 0) {
+		free(st->path);
+		free(st);
+		return (cradle_err_errno(err, rc,
+		    "failed to open store in \"%s\"", dir));
+	}
+	if (mkdir(st->path, 0700) != 0 && errno != EEXIST) {
+		rv = cradle_err_errno(err, errno,
+		    "failed to create store directory \"%s\"", st->path);
+		goto fail;
+	}
+	if (stat(st->path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		rv = cradle_err_errno(err, errno != 0 ? errno : ENOTDIR,
+		    "store \"%s\" is not a directory", st->path);
+		goto fail;
+	}
+	if ((rc = mdb_env_create(&st->env)) != 0) {
+		rv = store_err(err, rc, "failed to create store environment "
+		    "for \"%s\"", st->path);
+		goto fail;
+	}
+	if ((rc = mdb_env_set_mapsize(st->env, STORE_MAPSIZE)) != 0 ||
+	    (rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0) {
+		rv = store_err(err, rc, "failed to configure store \"%s\"",
+		    st->path);
+		goto fail;
+	}
+	/* MDB_NOTLS: worker threads read with their own transactions and a
+	 * callback may open one while another is live (see DESIGN). */
+	if ((rc = mdb_env_open(st->env, st->path, MDB_NOTLS, 0600)) != 0) {
+		rv = store_err(err, rc, "failed to open store \"%s\"",
+		    st->path);
+		goto fail;
+	}
+	/* A daemon that crashed left its reader slots behind; they would pin
+	 * old pages forever.  Failure here only costs space. */
+	(void)mdb_reader_check(st->env, &dead);
+
+	*out = st;
+	return (0);
+fail:
+	store_close(st);
+	return (rv);
+}
+
+void
+store_close(struct store *st)
+{
+	if (st == NULL) {
+		return;
+	}
+	if (st->env != NULL) {
+		/* Named DB handles are closed with the environment. */
+		mdb_env_close(st->env);
+	}
+	pthread_mutex_destroy(&st->lock);
+	free(st->path);
+	free(st);
+}
+
+/* One raw record copied out of the read transaction. */
+struct raw {
+	char *key;                   /* NUL-terminated copy of the key */
+	void *val;
+	size_t len;
+};
+
+static void
+raws_free(struct raw *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].val);
+	}
+	free(v);
+}
+
+/* Copy every record of dbi (named what, for messages) out, in key order,
+ * and end the transaction. */
+static int
+read_all(struct store *st, MDB_dbi dbi, const char *what, struct raw **out,
+    size_t *nout, struct cradle_err *err)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val key, val;
+	struct raw *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	int rc, rv = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		return (store_err(err, rc, "failed to read %s from "
+		    "\"%s\"", what, st->path));
+	}
+	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return (store_err(err, rc, "failed to read %s from "
+		    "\"%s\"", what, st->path));
+	}
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			nv = realloc(v, cap * sizeof(*v));
+			if (nv == NULL) {
+				rv = -ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		v[n].key = malloc(key.mv_size + 1);
+		/* one byte more, a NUL, so text values are C strings (and
+		 * malloc(0) never happens) */
+		v[n].val = malloc(val.mv_size + 1);
+		if (v[n].key == NULL || v[n].val == NULL) {
+			free(v[n].key);
+			free(v[n].val);
+			rv = -ENOMEM;
+			break;
+		}
+		memcpy(v[n].key, key.mv_data, key.mv_size);
+		v[n].key[key.mv_size] = '\0';
+		memcpy(v[n].val, val.mv_data, val.mv_size);
+		((char *)v[n].val)[val.mv_size] = '\0';
+		v[n].len = val.mv_size;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rv == -ENOMEM) {
+		raws_free(v, n);
+		return (cradle_err_errno(err, ENOMEM, "failed to read "
+		    "%s from \"%s\"", what, st->path));
+	}
+	if (rc != MDB_NOTFOUND) {
+		raws_free(v, n);
+		return (store_err(err, rc, "failed to read %s from "
+		    "\"%s\"", what, st->path));
+	}
+	*out = v;
+	*nout = n;
+	return (0);
+}
+
+/* A database name: 1..64 of [a-z0-9_.-]. */
+static int
+check_db_name(const char *db, struct cradle_err *err)
+{
+	size_t i, n;
+
+	if (db == NULL) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		    "invalid database name: NULL");
+		return (-EINVAL);
+	}
+	n = strnlen(db, STORE_DB_NAME_MAX + 1);
+	if (n == 0 || n > STORE_DB_NAME_MAX) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid database "
+		    "name \"%.*s%s\": must be 1 to %d characters", 64, db,
+		    n > STORE_DB_NAME_MAX ? "..." : "", STORE_DB_NAME_MAX);
+		return (-EINVAL);
+	}
+	for (i = 0; i < n; i++) {
+		char c = db[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '_' || c == '-' || c == '.')) {
+			cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid "
+			    "database name \"%s\": only a-z, 0-9, '_', '-' and "
+			    "'.' are allowed", db);
+			return (-EINVAL);
+		}
+	}
+	return (0);
+}
+
+/* A raw key: 1..STORE_KEY_MAX bytes, stored without its NUL. */
+static int
+make_raw_key(const char *db, const char *k, MDB_val *key,
+    struct cradle_err *err)
+{
+	size_t n;
+
+	if (k == NULL) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid key in "
+		    "database \"%s\": NULL", db);
+		return (-EINVAL);
+	}
+	n = strnlen(k, STORE_KEY_MAX + 1);
+	if (n == 0) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid key in "
+		    "database \"%s\": empty", db);
+		return (-EINVAL);
+	}
+	if (n > STORE_KEY_MAX) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid key "
+		    "\"%.64s...\" in database \"%s\": longer than %d bytes", k,
+		    db, STORE_KEY_MAX);
+		return (-ENAMETOOLONG);
+	}
+	key->mv_data = (void *)k;
+	key->mv_size = n;
+	return (0);
+}
+
+/* The handle of raw database db, creating the database on first use. */
+static int
+db_handle(struct store *st, const char *db, MDB_dbi *out,
+    struct cradle_err *err)
+{
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	size_t i;
+	int rc, rv;
+
+	if ((rv = check_db_name(db, err)) < 0) {
+		return (rv);
+	}
+	pthread_mutex_lock(&st->lock);
+	for (i = 0; i < st->n_dbs; i++) {
+		if (strcmp(st->dbs[i].name, db) == 0) {
+			*out = st->dbs[i].dbi;
+			pthread_mutex_unlock(&st->lock);
+			return (0);
+		}
+	}
+	if (st->n_dbs == STORE_MAXDBS) {
+		pthread_mutex_unlock(&st->lock);
+		cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "cannot open "
+		    "database \"%s\" in store \"%s\": %d databases are open "
+		    "already", db, st->path, STORE_MAXDBS);
+		return (-ENOSPC);
+	}
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, db, MDB_CREATE, &dbi)) != 0) {
+		if (txn != NULL) {
+			mdb_txn_abort(txn);
+		}
+		pthread_mutex_unlock(&st->lock);
+		return (store_err(err, rc, "failed to open database \"%s\" in "
+		    "store \"%s\"", db, st->path));
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		pthread_mutex_unlock(&st->lock);
+		return (store_err(err, rc, "failed to open database \"%s\" in "
+		    "store \"%s\"", db, st->path));
+	}
+	/* name fits: check_db_name bounded it */
+	snprintf(st->dbs[st->n_dbs].name, sizeof(st->dbs[0].name), "%s", db);
+	st->dbs[st->n_dbs].dbi = dbi;
+	st->n_dbs++;
+	pthread_mutex_unlock(&st->lock);
+	*out = dbi;
+	return (0);
+}
+
+int
+store_put(struct store *st, const char *db, const char *key,
+    const void *data, size_t len, struct cradle_err *err)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, val;
+	int rc, rv;
+
+	if ((rv = check_db_name(db, err)) < 0 ||
+	    (rv = make_raw_key(db, key, &k, err)) < 0 ||
+	    (rv = db_handle(st, db, &dbi, err)) < 0) {
+		return (rv);
+	}
+	if (data == NULL && len > 0) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "failed to store "
+		    "\"%s\" in database \"%s\": no data", key, db);
+		return (-EINVAL);
+	}
+	val.mv_data = (void *)(data != NULL ? data : "");
+	val.mv_size = len;
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+		return (store_err(err, rc, "failed to store \"%s\" in database "
+		    "\"%s\" of \"%s\"", key, db, st->path));
+	}
+	if ((rc = mdb_put(txn, dbi, &k, &val, 0)) != 0) {
+		mdb_txn_abort(txn);
+		return (store_err(err, rc, "failed to store \"%s\" in database "
+		    "\"%s\" of \"%s\"", key, db, st->path));
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		return (store_err(err, rc, "failed to store \"%s\" in database "
+		    "\"%s\" of \"%s\"", key, db, st->path));
+	}
+	return (0);
+}
+
+int
+store_get(struct store *st, const char *db, const char *key,
+    void **data, size_t *len, struct cradle_err *err)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k, val;
+	char *copy;
+	int rc, rv;
+
+	*data = NULL;
+	*len = 0;
+	if ((rv = check_db_name(db, err)) < 0 ||
+	    (rv = make_raw_key(db, key, &k, err)) < 0 ||
+	    (rv = db_handle(st, db, &dbi, err)) < 0) {
+		return (rv);
+	}
+	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		return (store_err(err, rc, "failed to read \"%s\" from "
+		    "database \"%s\" of \"%s\"", key, db, st->path));
+	}
+	rc = mdb_get(txn, dbi, &k, &val);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		cradle_err_set(err, CRADLE_NOT_FOUND, "\"%s\" not found in "
+		    "database \"%s\" of \"%s\"", key, db, st->path);
+		return (-ENOENT);
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return (store_err(err, rc, "failed to read \"%s\" from "
+		    "database \"%s\" of \"%s\"", key, db, st->path));
+	}
+	/* val points into the map, valid only until the txn ends.  One
+	 * extra byte, a NUL, so text values are C strings. */
+	copy = malloc(val.mv_size + 1);
+	if (copy == NULL) {
+		mdb_txn_abort(txn);
+		return (cradle_err_errno(err, ENOMEM, "failed to read \"%s\" "
+		    "from database \"%s\" of \"%s\"", key, db, st->path));
+	}
+	memcpy(copy, val.mv_data, val.mv_size);
+	copy[val.mv_size] = '\0';
+	*len = val.mv_size;
+	mdb_txn_abort(txn);
+	*data = copy;
+	return (0);
+}
+
+int
+store_del(struct store *st, const char *db, const char *key,
+    struct cradle_err *err)
+{
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k;
+	int rc, rv;
+
+	if ((rv = check_db_name(db, err)) < 0 ||
+	    (rv = make_raw_key(db, key, &k, err)) < 0 ||
+	    (rv = db_handle(st, db, &dbi, err)) < 0) {
+		return (rv);
+	}
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+		return (store_err(err, rc, "failed to delete \"%s\" from "
+		    "database \"%s\" of \"%s\"", key, db, st->path));
+	}
+	rc = mdb_del(txn, dbi, &k, NULL);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return (0);
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return (store_err(err, rc, "failed to delete \"%s\" from "
+		    "database \"%s\" of \"%s\"", key, db, st->path));
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0) {
+		return (store_err(err, rc, "failed to delete \"%s\" from "
+		    "database \"%s\" of \"%s\"", key, db, st->path));
+	}
+	return (0);
+}
+
+int
+store_foreach(struct store *st, const char *db,
+    int (*fn)(const char *key, const void *data, size_t len, void *arg),
+    void *arg, struct cradle_err *err)
+{
+	char what[STORE_DB_NAME_MAX + 16];
+	struct raw *v;
+	MDB_dbi dbi;
+	size_t n, i;
+	int rv;
+
+	if ((rv = db_handle(st, db, &dbi, err)) < 0) {
+		return (rv);
+	}
+	snprintf(what, sizeof(what), "database \"%s\"", db);
+	if ((rv = read_all(st, dbi, what, &v, &n, err)) < 0) {
+		return (rv);
+	}
+	for (i = 0; i < n; i++) {
+		if ((rv = fn(v[i].key, v[i].val, v[i].len, arg)) < 0) {
+			break;
+		}
+		rv = 0;
+	}
+	raws_free(v, n);
+	return (rv < 0 ? rv : 0);
+}

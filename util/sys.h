@@ -1,0 +1,72 @@
+/* sys.h - system calls glibc 2.36 does not wrap (or headers may lack),
+ * in one place: the numbers and flags, and small inline wrappers.
+ *
+ * The wrappers are plain syscall(2) calls: safe in the clone3 child (no
+ * allocation, no locks), and they return what the kernel returns (-1 with
+ * errno set), except sys_pidfd_wait which returns 0 or -errno.
+ */
+#ifndef CRADLE_UTIL_SYS_H
+#define CRADLE_UTIL_SYS_H
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE 2
+#endif
+
+/* A pidfd (O_CLOEXEC, as every pidfd is) for pid, or -1 with errno. */
+static inline int
+sys_pidfd_open(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Signal the task behind pidfd; -1 with errno (ESRCH: already gone). */
+static inline int
+sys_pidfd_send_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* Reap the child behind pidfd (blocking), EINTR retried.  0 with *si
+ * filled, or -errno (ECHILD: not our child, or reaped already). */
+static inline int
+sys_pidfd_wait(int pidfd, siginfo_t *si)
+{
+	while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, si, WEXITED) != 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+#endif

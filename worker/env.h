@@ -1,0 +1,45 @@
+/* env.h - the narrow environment the worker layer runs in.
+ *
+ * The operations (worker/ops.h) and the start pipeline (worker/start.h)
+ * see the configuration values they use and the services below them,
+ * never the daemon that owns them: server/main.c fills one worker_env at
+ * start-up, and a unit test fills one from a scratch directory.  Every
+ * pointer must outlive the workers; each service does its own locking.
+ */
+#ifndef CRADLE_WORKER_ENV_H
+#define CRADLE_WORKER_ENV_H
+
+#include <stdint.h>
+
+#include "sandbox/node.h"
+#include "sandbox/types.h"
+
+struct table;
+struct store;
+struct reaper;
+struct events;
+struct images;
+
+struct worker_env {
+	/* configuration, read-only */
+	const char *root;          /* persistent: <root>/sandboxes/<id> */
+	const char *state;         /* volatile: <state>/sandboxes/<id>, <state>/netns/<id> */
+	const char *image;         /* the sandbox image reference */
+	const char *skeleton;      /* the mount-point layer laid over every image */
+	uint64_t shm_size;         /* bytes of each sandbox's /dev/shm */
+	struct runtime_set runtimes;
+	const char *version;       /* what OP_VERSION answers */
+	const struct node *node;   /* what this node allows, detected at start-up */
+
+	/* services */
+	struct table *table;       /* live sandboxes and their locks */
+	struct store *store;       /* sandbox records (core/records.h) */
+	struct reaper *reaper;     /* watches every pause task */
+	struct events *events;     /* where lifecycle events go */
+	struct images *images;     /* the sandbox image's layers and config */
+
+	/* tests: the start step to fail (worker/start.h); NULL otherwise */
+	const char *fail_step;
+};
+
+#endif
