@@ -19,21 +19,21 @@ int
 events_open(const char *url, struct events **out, struct cradle_err *err)
 {
 	struct events *e = calloc(1, sizeof(*e));
-	int r;
+	int rc;
 
 	if (e == NULL)
 		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "allocate event publisher");
 	pthread_mutex_init(&e->lock, NULL);
-	if ((r = nng_pub0_open(&e->sock)) != 0) {
-		cradle_err_set(err, CRADLE_INTERNAL, "open event socket: %s", nng_strerror(r));
+	if ((rc = nng_pub0_open(&e->sock)) != 0) {
+		cradle_err_set(err, CRADLE_INTERNAL, "open event socket: %s", nng_strerror(rc));
 		goto fail;
 	}
 	nng_listener l;
-	if ((r = nng_listener_create(&l, e->sock, url)) != 0 ||
-	    (r = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0660)) != 0 ||
-	    (r = nng_listener_start(l, 0)) != 0) {
+	if ((rc = nng_listener_create(&l, e->sock, url)) != 0 ||
+	    (rc = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0660)) != 0 ||
+	    (rc = nng_listener_start(l, 0)) != 0) {
 		cradle_err_set(err, CRADLE_INTERNAL, "listen for event subscribers on \"%s\": %s", url,
-		               nng_strerror(r));
+		               nng_strerror(rc));
 		nng_close(e->sock);
 		goto fail;
 	}

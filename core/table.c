@@ -192,7 +192,7 @@ sandbox_new(struct proto_sandbox *rec)
 	struct sandbox *sb;
 	pthread_mutexattr_t ma;
 	pthread_condattr_t ca;
-	int rv;
+	int rc;
 
 	sb = calloc(1, sizeof(*sb));
 	if (sb == NULL) {
@@ -207,9 +207,9 @@ sandbox_new(struct proto_sandbox *rec)
 	 * instead of silent deadlock or corruption (as nng does). */
 	(void)pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK);
 #endif
-	rv = pthread_mutex_init(&sb->lock, &ma);
+	rc = pthread_mutex_init(&sb->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
-	if (rv != 0) {
+	if (rc != 0) {
 		free(sb);
 		return (NULL);
 	}
@@ -220,12 +220,12 @@ sandbox_new(struct proto_sandbox *rec)
 		free(sb);
 		return (NULL);
 	}
-	rv = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (rv == 0) {
-		rv = pthread_cond_init(&sb->cond, &ca);
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0) {
+		rc = pthread_cond_init(&sb->cond, &ca);
 	}
 	pthread_condattr_destroy(&ca);
-	if (rv != 0) {
+	if (rc != 0) {
 		pthread_mutex_destroy(&sb->lock);
 		free(sb);
 		return (NULL);
@@ -318,20 +318,20 @@ table_init(struct table **out)
 {
 	pthread_rwlockattr_t ra;
 	struct table *t;
-	int rv;
+	int rc;
 
 	*out = NULL;
 	t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		return (-ENOMEM);
 	}
-	if ((rv = map_init(&t->by_id)) != 0 ||
-	    (rv = map_init(&t->by_name)) != 0) {
+	if ((rc = map_init(&t->by_id)) != 0 ||
+	    (rc = map_init(&t->by_name)) != 0) {
 		map_fini(&t->by_id);
 		free(t);
-		return (rv);
+		return (rc);
 	}
-	if ((rv = pthread_rwlockattr_init(&ra)) != 0) {
+	if ((rc = pthread_rwlockattr_init(&ra)) != 0) {
 		goto fail;
 	}
 	/* glibc's default prefers readers, so a steady stream of lookups
@@ -339,9 +339,9 @@ table_init(struct table **out)
 	 * our readers recurse on the lock, which this kind forbids. */
 	(void)pthread_rwlockattr_setkind_np(&ra,
 	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	rv = pthread_rwlock_init(&t->lock, &ra);
+	rc = pthread_rwlock_init(&t->lock, &ra);
 	pthread_rwlockattr_destroy(&ra);
-	if (rv != 0) {
+	if (rc != 0) {
 		goto fail;
 	}
 	*out = t;
@@ -350,7 +350,7 @@ fail:
 	map_fini(&t->by_name);
 	map_fini(&t->by_id);
 	free(t);
-	return (-rv);
+	return (-rc);
 }
 
 void

@@ -71,15 +71,15 @@ static void
 send_reply(struct fe_ctx *c, msgpack_sbuffer *sb)
 {
 	nng_msg *msg = NULL;
-	int r = nng_msg_alloc(&msg, 0);
+	int rc = nng_msg_alloc(&msg, 0);
 
-	if (r == 0)
-		r = nng_msg_append(msg, sb->data, sb->size);
+	if (rc == 0)
+		rc = nng_msg_append(msg, sb->data, sb->size);
 	msgpack_sbuffer_destroy(sb);
-	if (r != 0) {
+	if (rc != 0) {
 		if (msg != NULL)
 			nng_msg_free(msg);
-		log_error("allocate reply: %s", nng_strerror(r));
+		log_error("allocate reply: %s", nng_strerror(rc));
 		/* No reply possible: let the client time out, keep serving. */
 		atomic_fetch_sub_explicit(&c->fe->inflight, 1, memory_order_acq_rel);
 		c->state = FE_RECV;
@@ -127,9 +127,9 @@ on_recv(struct fe_ctx *c)
 		send_error(c, CRADLE_UNAVAILABLE, "cradled is shutting down");
 		return;
 	}
-	int r = proto_request_decode(nng_msg_body(msg), nng_msg_len(msg), &c->job.req, &err);
+	int rc = proto_request_decode(nng_msg_body(msg), nng_msg_len(msg), &c->job.req, &err);
 	nng_msg_free(msg);
-	if (r < 0) {
+	if (rc < 0) {
 		send_error(c, err.code ? err.code : CRADLE_INVALID_ARGUMENT, err.msg);
 		return;
 	}
@@ -149,27 +149,27 @@ static void
 ctx_cb(void *arg)
 {
 	struct fe_ctx *c = arg;
-	int r = nng_aio_result(c->aio);
+	int rc = nng_aio_result(c->aio);
 
 	switch (c->state) {
 	case FE_RECV:
-		if (r == NNG_ECLOSED || r == NNG_ECANCELED)
+		if (rc == NNG_ECLOSED || rc == NNG_ECANCELED)
 			return;
-		if (r != 0) {
+		if (rc != 0) {
 			nng_ctx_recv(c->ctx, c->aio);
 			return;
 		}
 		on_recv(c);
 		return;
 	case FE_SEND:
-		if (r != 0) {
+		if (rc != 0) {
 			/* The client went away; the message is still ours. */
 			nng_msg *m = nng_aio_get_msg(c->aio);
 			if (m != NULL)
 				nng_msg_free(m);
 		}
 		atomic_fetch_sub_explicit(&c->fe->inflight, 1, memory_order_acq_rel);
-		if (r == NNG_ECLOSED || r == NNG_ECANCELED)
+		if (rc == NNG_ECLOSED || rc == NNG_ECANCELED)
 			return;
 		c->state = FE_RECV;
 		nng_ctx_recv(c->ctx, c->aio);
@@ -184,7 +184,7 @@ frontend_start(struct daemon *d, struct frontend **out, struct cradle_err *err)
 {
 	struct frontend *fe = calloc(1, sizeof(*fe));
 	nng_listener l;
-	int r;
+	int rc;
 
 	if (fe == NULL)
 		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "allocate front end");
@@ -195,8 +195,8 @@ frontend_start(struct daemon *d, struct frontend **out, struct cradle_err *err)
 		free(fe);
 		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "allocate front end contexts");
 	}
-	if ((r = nng_rep0_open(&fe->sock)) != 0) {
-		cradle_err_set(err, CRADLE_INTERNAL, "open request socket: %s", nng_strerror(r));
+	if ((rc = nng_rep0_open(&fe->sock)) != 0) {
+		cradle_err_set(err, CRADLE_INTERNAL, "open request socket: %s", nng_strerror(rc));
 		goto fail;
 	}
 	fe->sock_open = true;
@@ -208,17 +208,17 @@ frontend_start(struct daemon *d, struct frontend **out, struct cradle_err *err)
 		struct fe_ctx *c = &fe->ctxs[i];
 		c->fe = fe;
 		c->job.done = job_done;
-		if ((r = nng_aio_alloc(&c->aio, ctx_cb, c)) != 0 ||
-		    (r = nng_ctx_open(&c->ctx, fe->sock)) != 0) {
-			cradle_err_set(err, CRADLE_INTERNAL, "open request context: %s", nng_strerror(r));
+		if ((rc = nng_aio_alloc(&c->aio, ctx_cb, c)) != 0 ||
+		    (rc = nng_ctx_open(&c->ctx, fe->sock)) != 0) {
+			cradle_err_set(err, CRADLE_INTERNAL, "open request context: %s", nng_strerror(rc));
 			goto fail;
 		}
 		c->ctx_open = true;
 	}
-	if ((r = nng_listener_create(&l, fe->sock, d->sock_url)) != 0 ||
-	    (r = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0660)) != 0 ||
-	    (r = nng_listener_start(l, 0)) != 0) {
-		cradle_err_set(err, CRADLE_INTERNAL, "listen on \"%s\": %s", d->sock_url, nng_strerror(r));
+	if ((rc = nng_listener_create(&l, fe->sock, d->sock_url)) != 0 ||
+	    (rc = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0660)) != 0 ||
+	    (rc = nng_listener_start(l, 0)) != 0) {
+		cradle_err_set(err, CRADLE_INTERNAL, "listen on \"%s\": %s", d->sock_url, nng_strerror(rc));
 		goto fail;
 	}
 	for (int i = 0; i < fe->n_ctx; i++) {

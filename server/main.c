@@ -88,9 +88,9 @@ make_dirs(struct daemon *d, struct cradle_err *err)
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		if (fs_path(path, err, "%s%s", dirs[i].base, dirs[i].sub) < 0)
 			return -1;
-		int r = fs_mkdir_p(path, dirs[i].mode);
-		if (r < 0)
-			return cradle_err_errno(err, -r, "create directory \"%s\"", path);
+		int rc = fs_mkdir_p(path, dirs[i].mode);
+		if (rc < 0)
+			return cradle_err_errno(err, -rc, "create directory \"%s\"", path);
 	}
 	return 0;
 }
@@ -130,15 +130,15 @@ make_skeleton(struct daemon *d, struct cradle_err *err)
 	static const char *dirs[] = { "proc", "dev", "sys", "etc" };
 	static const char *files[] = { "etc/resolv.conf", "etc/hostname", "etc/hosts" };
 	char path[FS_PATH_MAX];
-	int r;
+	int rc;
 
 	if (fs_path(d->skeleton, err, "%s/snapshots/skeleton", d->cfg.root) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		if (fs_path(path, err, "%s/%s", d->skeleton, dirs[i]) < 0)
 			return -1;
-		if ((r = fs_mkdir_p(path, 0755)) < 0)
-			return cradle_err_errno(err, -r, "create \"%s\"", path);
+		if ((rc = fs_mkdir_p(path, 0755)) < 0)
+			return cradle_err_errno(err, -rc, "create \"%s\"", path);
 	}
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (fs_path(path, err, "%s/%s", d->skeleton, files[i]) < 0)

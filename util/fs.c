@@ -140,23 +140,23 @@ rmtree_at(int dirfd, const char *name, dev_t dev)
 		close(fd);
 		return -e;
 	}
-	int ret = 0;
+	int rc = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		int r;
+		int one;
 		if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN)
-			r = rmtree_at(fd, de->d_name, dev);
+			one = rmtree_at(fd, de->d_name, dev);
 		else
-			r = unlinkat(fd, de->d_name, 0) == 0 || errno == ENOENT ? 0 : -errno;
-		if (r < 0 && ret == 0)
-			ret = r;
+			one = unlinkat(fd, de->d_name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+		if (one < 0 && rc == 0)
+			rc = one;
 	}
 	closedir(d);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT && ret == 0)
-		ret = -errno;
-	return ret;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT && rc == 0)
+		rc = -errno;
+	return rc;
 }
 
 static int
@@ -194,7 +194,7 @@ int
 fs_rmtree(const char *path)
 {
 	struct stat st;
-	int r = 0;
+	int rc = 0;
 
 	char canon[FS_PATH_MAX];
 	if (lstat(path, &st) != 0)
@@ -209,14 +209,14 @@ fs_rmtree(const char *path)
 		struct stat top;
 		if (lstat(canon, &top) != 0)
 			return errno == ENOENT ? 0 : -errno;
-		r = S_ISDIR(top.st_mode) ? rmtree_at(AT_FDCWD, canon, top.st_dev)
+		rc = S_ISDIR(top.st_mode) ? rmtree_at(AT_FDCWD, canon, top.st_dev)
 		                         : (unlink(canon) == 0 || errno == ENOENT ? 0 : -errno);
-		if (r != -EBUSY)
+		if (rc != -EBUSY)
 			break;
 		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
 		unmount_below(canon);
 	}
-	return r;
+	return rc;
 }
 
 int
@@ -257,14 +257,14 @@ fs_copy(const char *src, const char *dst)
 		close(in);
 		return -e;
 	}
-	int ret = 0;
+	int rc = 0;
 	for (;;) {
 		ssize_t n = read(in, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			if (n < 0)
-				ret = -errno;
+				rc = -errno;
 			break;
 		}
 		for (ssize_t off = 0; off < n;) {
@@ -272,7 +272,7 @@ fs_copy(const char *src, const char *dst)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0) {
-				ret = -errno;
+				rc = -errno;
 				goto done;
 			}
 			off += w;
@@ -280,9 +280,9 @@ fs_copy(const char *src, const char *dst)
 	}
 done:
 	close(in);
-	if (close(out) != 0 && ret == 0)
-		ret = -errno;
-	return ret;
+	if (close(out) != 0 && rc == 0)
+		rc = -errno;
+	return rc;
 }
 
 int

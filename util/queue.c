@@ -92,11 +92,11 @@ queue_init(struct queue *q, size_t capacity)
 	atomic_init(&q->head, 0);
 	atomic_init(&q->tail, 0);
 	if (sem_init(&q->items, 0, 0) != 0) {
-		int rv = -errno;
+		int rc = -errno;
 
 		free(q->cells);
 		q->cells = NULL;
-		return (rv);
+		return (rc);
 	}
 	return (0);
 }
@@ -121,47 +121,68 @@ queue_capacity(const struct queue *q)
 	return (q->cells == NULL ? 0 : q->mask + 1);
 }
 
+/*
+ * Claim the next position of counter (head for producers, tail for
+ * consumers).  The cell at pos is ready for us when its seq is pos + lag:
+ * lag 0 for a producer (the consumer of the previous lap set seq = pos),
+ * lag 1 for a consumer (the producer of this lap set seq = pos + 1).
+ * Returns the cell with *posp set, or NULL when the ring is full (for a
+ * producer) or empty (for a consumer).
+ */
+static struct queue_cell *
+claim(struct queue *q, atomic_size_t *counter, size_t lag, size_t *posp)
+{
+	struct queue_cell *cell;
+	size_t pos, seq;
+	intptr_t diff;
+
+	/* relaxed: a starting guess, validated by the cell's seq below. */
+	pos = atomic_load_explicit(counter, memory_order_relaxed);
+	for (;;) {
+		cell = &q->cells[pos & q->mask];
+		/* acquire: pairs with the release of the other side on this
+		 * cell: a consumer's read of the previous lap's item happens
+		 * before a producer's write; a producer's write of the item
+		 * happens before a consumer's read. */
+		seq = atomic_load_explicit(&cell->seq, memory_order_acquire);
+		diff = (intptr_t)seq - (intptr_t)(pos + lag);
+		if (diff == 0) {
+			/* relaxed: the CAS only decides who owns `pos`; the
+			 * data ordering is carried by cell->seq.  On failure
+			 * pos is reloaded with the counter's current value. */
+			if (atomic_compare_exchange_weak_explicit(counter,
+			        &pos, pos + 1, memory_order_relaxed,
+			        memory_order_relaxed)) {
+				*posp = pos;
+				return (cell);
+			}
+		} else if (diff < 0) {
+			/* Producer: the cell still holds the item from one lap
+			 * ago (or its consumer has claimed but not yet released
+			 * it): full.  Consumer: not published yet for this lap:
+			 * empty, or its producer is between claim and publish. */
+			return (NULL);
+		} else {
+			/* Another thread took pos; catch up. relaxed as above. */
+			pos = atomic_load_explicit(counter,
+			    memory_order_relaxed);
+		}
+	}
+}
+
 bool
 queue_push(struct queue *q, void *item)
 {
 	struct queue_cell *cell;
 	size_t pos;
-	size_t seq;
-	intptr_t diff;
 
 	if (item == NULL) {
 		/* NULL is what queue_pop_wait could never tell from "nothing";
 		 * refusing it keeps the contract checkable. */
 		return (false);
 	}
-	/* relaxed: a starting guess, validated by the cell's seq below. */
-	pos = atomic_load_explicit(&q->head, memory_order_relaxed);
-	for (;;) {
-		cell = &q->cells[pos & q->mask];
-		/* acquire: pairs with the consumer's release of this cell, so
-		 * its read of the previous item happens before our write. */
-		seq = atomic_load_explicit(&cell->seq, memory_order_acquire);
-		diff = (intptr_t)seq - (intptr_t)pos;
-		if (diff == 0) {
-			/* relaxed: the CAS only decides who owns `pos`; the
-			 * data ordering is carried by cell->seq.  On failure
-			 * pos is reloaded with the current head. */
-			if (atomic_compare_exchange_weak_explicit(&q->head,
-			        &pos, pos + 1, memory_order_relaxed,
-			        memory_order_relaxed)) {
-				break;
-			}
-		} else if (diff < 0) {
-			/* The cell still holds the item from one lap ago (or
-			 * its consumer has claimed but not yet released it):
-			 * the ring is full. */
-			return (false);
-		} else {
-			/* Another producer took pos; catch up. relaxed as
-			 * above. */
-			pos = atomic_load_explicit(&q->head,
-			    memory_order_relaxed);
-		}
+	if ((cell = claim(q, &q->head, 0, &pos)) == NULL) {
+		return (false);
 	}
 	cell->item = item;
 	/* release: publishes the item to the consumer that claims pos. */
@@ -177,32 +198,9 @@ queue_pop(struct queue *q, void **item)
 {
 	struct queue_cell *cell;
 	size_t pos;
-	size_t seq;
-	intptr_t diff;
 
-	/* relaxed: a starting guess, validated by the cell's seq below. */
-	pos = atomic_load_explicit(&q->tail, memory_order_relaxed);
-	for (;;) {
-		cell = &q->cells[pos & q->mask];
-		/* acquire: pairs with the producer's release, so its write of
-		 * cell->item is visible to our read. */
-		seq = atomic_load_explicit(&cell->seq, memory_order_acquire);
-		diff = (intptr_t)seq - (intptr_t)(pos + 1);
-		if (diff == 0) {
-			/* relaxed: ownership only, see queue_push. */
-			if (atomic_compare_exchange_weak_explicit(&q->tail,
-			        &pos, pos + 1, memory_order_relaxed,
-			        memory_order_relaxed)) {
-				break;
-			}
-		} else if (diff < 0) {
-			/* Not published yet for this lap: empty, or its
-			 * producer is still between claim and publish. */
-			return (false);
-		} else {
-			pos = atomic_load_explicit(&q->tail,
-			    memory_order_relaxed);
-		}
+	if ((cell = claim(q, &q->tail, 1, &pos)) == NULL) {
+		return (false);
 	}
 	*item = cell->item;
 	cell->item = NULL;

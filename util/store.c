@@ -73,12 +73,12 @@ struct store {
 /* LMDB returns errno values (> 0) from the system and its own codes (< 0).
  * Pick the wire code and the errno-style return value for each. */
 static int
-mdb_errno(int rc)
+mdb_errno(int mdb_rc)
 {
-	if (rc > 0) {
-		return (rc);
+	if (mdb_rc > 0) {
+		return (mdb_rc);
 	}
-	switch (rc) {
+	switch (mdb_rc) {
 	case MDB_NOTFOUND:
 		return (ENOENT);
 	case MDB_KEYEXIST:
@@ -103,22 +103,22 @@ mdb_errno(int rc)
 /* Fill err with "<what>: <mdb_strerror(rc)>" and return -errno.  For rc > 0
  * mdb_strerror is strerror, so the message reads like every other one. */
 static int
-store_err(struct cradle_err *err, int rc, const char *fmt, ...)
+store_err(struct cradle_err *err, int mdb_rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static int
-store_err(struct cradle_err *err, int rc, const char *fmt, ...)
+store_err(struct cradle_err *err, int mdb_rc, const char *fmt, ...)
 {
 	char what[CRADLE_ERR_MSG_MAX];
 	va_list ap;
-	int e = mdb_errno(rc);
+	int e = mdb_errno(mdb_rc);
 	int code;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	if (rc > 0) {
-		code = cradle_code_from_errno(rc);
+	if (mdb_rc > 0) {
+		code = cradle_code_from_errno(mdb_rc);
 	} else if (e == ENOSPC) {
 		code = CRADLE_RESOURCE_EXHAUSTED;
 	} else if (e == ENOENT) {
@@ -128,7 +128,7 @@ store_err(struct cradle_err *err, int rc, const char *fmt, ...)
 	} else {
 		code = CRADLE_INTERNAL;
 	}
-	cradle_err_set(err, code, "%s: %s", what, mdb_strerror(rc));
+	cradle_err_set(err, code, "%s: %s", what, mdb_strerror(mdb_rc));
 	return (-e);
 }
 
@@ -137,11 +137,11 @@ store_open(const char *dir, struct store **out, struct cradle_err *err)
 {
 	struct store *st;
 	struct stat sb;
-	int rc, rv, dead;
+	int mdb_rc, rc, dead;
 
 	*out = NULL;
-	if ((rv = fs_mkdir_p(dir, 0700)) < 0) {
-		return (cradle_err_errno(err, -rv,
+	if ((rc = fs_mkdir_p(dir, 0700)) < 0) {
+		return (cradle_err_errno(err, -rc,
 		    "failed to create store directory \"%s\"", dir));
 	}
 	st = calloc(1, sizeof(*st));
@@ -151,37 +151,37 @@ store_open(const char *dir, struct store **out, struct cradle_err *err)
 		return (cradle_err_errno(err, ENOMEM,
 		    "failed to open store in \"%s\"", dir));
 	}
-	if ((rc = pthread_mutex_init(&st->lock, NULL)) != 0) {
+	if ((mdb_rc = pthread_mutex_init(&st->lock, NULL)) != 0) {
 		free(st->path);
 		free(st);
-		return (cradle_err_errno(err, rc,
+		return (cradle_err_errno(err, mdb_rc,
 		    "failed to open store in \"%s\"", dir));
 	}
 	if (mkdir(st->path, 0700) != 0 && errno != EEXIST) {
-		rv = cradle_err_errno(err, errno,
+		rc = cradle_err_errno(err, errno,
 		    "failed to create store directory \"%s\"", st->path);
 		goto fail;
 	}
 	if (stat(st->path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		rv = cradle_err_errno(err, errno != 0 ? errno : ENOTDIR,
+		rc = cradle_err_errno(err, errno != 0 ? errno : ENOTDIR,
 		    "store \"%s\" is not a directory", st->path);
 		goto fail;
 	}
-	if ((rc = mdb_env_create(&st->env)) != 0) {
-		rv = store_err(err, rc, "failed to create store environment "
+	if ((mdb_rc = mdb_env_create(&st->env)) != 0) {
+		rc = store_err(err, mdb_rc, "failed to create store environment "
 		    "for \"%s\"", st->path);
 		goto fail;
 	}
-	if ((rc = mdb_env_set_mapsize(st->env, STORE_MAPSIZE)) != 0 ||
-	    (rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0) {
-		rv = store_err(err, rc, "failed to configure store \"%s\"",
+	if ((mdb_rc = mdb_env_set_mapsize(st->env, STORE_MAPSIZE)) != 0 ||
+	    (mdb_rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0) {
+		rc = store_err(err, mdb_rc, "failed to configure store \"%s\"",
 		    st->path);
 		goto fail;
 	}
 	/* MDB_NOTLS: worker threads read with their own transactions and a
 	 * callback may open one while another is live (see DESIGN). */
-	if ((rc = mdb_env_open(st->env, st->path, MDB_NOTLS, 0600)) != 0) {
-		rv = store_err(err, rc, "failed to open store \"%s\"",
+	if ((mdb_rc = mdb_env_open(st->env, st->path, MDB_NOTLS, 0600)) != 0) {
+		rc = store_err(err, mdb_rc, "failed to open store \"%s\"",
 		    st->path);
 		goto fail;
 	}
@@ -193,7 +193,7 @@ store_open(const char *dir, struct store **out, struct cradle_err *err)
 	return (0);
 fail:
 	store_close(st);
-	return (rv);
+	return (rc);
 }
 
 void
@@ -241,26 +241,26 @@ read_all(struct store *st, MDB_dbi dbi, const char *what, struct raw **out,
 	MDB_val key, val;
 	struct raw *v = NULL, *nv;
 	size_t n = 0, cap = 0;
-	int rc, rv = 0;
+	int mdb_rc, rc = 0;
 
 	*out = NULL;
 	*nout = 0;
-	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		return (store_err(err, rc, "failed to read %s from "
+	if ((mdb_rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		return (store_err(err, mdb_rc, "failed to read %s from "
 		    "\"%s\"", what, st->path));
 	}
-	if ((rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
+	if ((mdb_rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
 		mdb_txn_abort(txn);
-		return (store_err(err, rc, "failed to read %s from "
+		return (store_err(err, mdb_rc, "failed to read %s from "
 		    "\"%s\"", what, st->path));
 	}
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+	for (mdb_rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); mdb_rc == 0;
+	     mdb_rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		if (n == cap) {
 			cap = cap == 0 ? 64 : cap * 2;
 			nv = realloc(v, cap * sizeof(*v));
 			if (nv == NULL) {
-				rv = -ENOMEM;
+				rc = -ENOMEM;
 				break;
 			}
 			v = nv;
@@ -272,7 +272,7 @@ read_all(struct store *st, MDB_dbi dbi, const char *what, struct raw **out,
 		if (v[n].key == NULL || v[n].val == NULL) {
 			free(v[n].key);
 			free(v[n].val);
-			rv = -ENOMEM;
+			rc = -ENOMEM;
 			break;
 		}
 		memcpy(v[n].key, key.mv_data, key.mv_size);
@@ -284,14 +284,14 @@ read_all(struct store *st, MDB_dbi dbi, const char *what, struct raw **out,
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	if (rv == -ENOMEM) {
+	if (rc == -ENOMEM) {
 		raws_free(v, n);
 		return (cradle_err_errno(err, ENOMEM, "failed to read "
 		    "%s from \"%s\"", what, st->path));
 	}
-	if (rc != MDB_NOTFOUND) {
+	if (mdb_rc != MDB_NOTFOUND) {
 		raws_free(v, n);
-		return (store_err(err, rc, "failed to read %s from "
+		return (store_err(err, mdb_rc, "failed to read %s from "
 		    "\"%s\"", what, st->path));
 	}
 	*out = v;
@@ -368,10 +368,10 @@ db_handle(struct store *st, const char *db, MDB_dbi *out,
 	MDB_txn *txn = NULL;
 	MDB_dbi dbi;
 	size_t i;
-	int rc, rv;
+	int mdb_rc, rc;
 
-	if ((rv = check_db_name(db, err)) < 0) {
-		return (rv);
+	if ((rc = check_db_name(db, err)) < 0) {
+		return (rc);
 	}
 	pthread_mutex_lock(&st->lock);
 	for (i = 0; i < st->n_dbs; i++) {
@@ -388,18 +388,18 @@ db_handle(struct store *st, const char *db, MDB_dbi *out,
 		    "already", db, st->path, STORE_MAXDBS);
 		return (-ENOSPC);
 	}
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0 ||
-	    (rc = mdb_dbi_open(txn, db, MDB_CREATE, &dbi)) != 0) {
+	if ((mdb_rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0 ||
+	    (mdb_rc = mdb_dbi_open(txn, db, MDB_CREATE, &dbi)) != 0) {
 		if (txn != NULL) {
 			mdb_txn_abort(txn);
 		}
 		pthread_mutex_unlock(&st->lock);
-		return (store_err(err, rc, "failed to open database \"%s\" in "
+		return (store_err(err, mdb_rc, "failed to open database \"%s\" in "
 		    "store \"%s\"", db, st->path));
 	}
-	if ((rc = mdb_txn_commit(txn)) != 0) {
+	if ((mdb_rc = mdb_txn_commit(txn)) != 0) {
 		pthread_mutex_unlock(&st->lock);
-		return (store_err(err, rc, "failed to open database \"%s\" in "
+		return (store_err(err, mdb_rc, "failed to open database \"%s\" in "
 		    "store \"%s\"", db, st->path));
 	}
 	/* name fits: check_db_name bounded it */
@@ -411,19 +411,38 @@ db_handle(struct store *st, const char *db, MDB_dbi *out,
 	return (0);
 }
 
+/* One committed write transaction on key k of dbi: put val, or with val
+ * NULL delete k (MDB_NOTFOUND when it was absent).  LMDB's code. */
+static int
+write_one(struct store *st, MDB_dbi dbi, MDB_val *k, MDB_val *val)
+{
+	MDB_txn *txn;
+	int mdb_rc;
+
+	if ((mdb_rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
+		return (mdb_rc);
+	}
+	mdb_rc = val != NULL ? mdb_put(txn, dbi, k, val, 0) : mdb_del(txn, dbi, k, NULL);
+	if (mdb_rc != 0) {
+		mdb_txn_abort(txn);
+		return (mdb_rc);
+	}
+	/* commit frees txn whether or not it succeeds */
+	return (mdb_txn_commit(txn));
+}
+
 int
 store_put(struct store *st, const char *db, const char *key,
     const void *data, size_t len, struct cradle_err *err)
 {
-	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_val k, val;
-	int rc, rv;
+	int mdb_rc, rc;
 
-	if ((rv = check_db_name(db, err)) < 0 ||
-	    (rv = make_raw_key(db, key, &k, err)) < 0 ||
-	    (rv = db_handle(st, db, &dbi, err)) < 0) {
-		return (rv);
+	if ((rc = check_db_name(db, err)) < 0 ||
+	    (rc = make_raw_key(db, key, &k, err)) < 0 ||
+	    (rc = db_handle(st, db, &dbi, err)) < 0) {
+		return (rc);
 	}
 	if (data == NULL && len > 0) {
 		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "failed to store "
@@ -432,17 +451,8 @@ store_put(struct store *st, const char *db, const char *key,
 	}
 	val.mv_data = (void *)(data != NULL ? data : "");
 	val.mv_size = len;
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
-		return (store_err(err, rc, "failed to store \"%s\" in database "
-		    "\"%s\" of \"%s\"", key, db, st->path));
-	}
-	if ((rc = mdb_put(txn, dbi, &k, &val, 0)) != 0) {
-		mdb_txn_abort(txn);
-		return (store_err(err, rc, "failed to store \"%s\" in database "
-		    "\"%s\" of \"%s\"", key, db, st->path));
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0) {
-		return (store_err(err, rc, "failed to store \"%s\" in database "
+	if ((mdb_rc = write_one(st, dbi, &k, &val)) != 0) {
+		return (store_err(err, mdb_rc, "failed to store \"%s\" in database "
 		    "\"%s\" of \"%s\"", key, db, st->path));
 	}
 	return (0);
@@ -456,29 +466,29 @@ store_get(struct store *st, const char *db, const char *key,
 	MDB_dbi dbi;
 	MDB_val k, val;
 	char *copy;
-	int rc, rv;
+	int mdb_rc, rc;
 
 	*data = NULL;
 	*len = 0;
-	if ((rv = check_db_name(db, err)) < 0 ||
-	    (rv = make_raw_key(db, key, &k, err)) < 0 ||
-	    (rv = db_handle(st, db, &dbi, err)) < 0) {
-		return (rv);
+	if ((rc = check_db_name(db, err)) < 0 ||
+	    (rc = make_raw_key(db, key, &k, err)) < 0 ||
+	    (rc = db_handle(st, db, &dbi, err)) < 0) {
+		return (rc);
 	}
-	if ((rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		return (store_err(err, rc, "failed to read \"%s\" from "
+	if ((mdb_rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		return (store_err(err, mdb_rc, "failed to read \"%s\" from "
 		    "database \"%s\" of \"%s\"", key, db, st->path));
 	}
-	rc = mdb_get(txn, dbi, &k, &val);
-	if (rc == MDB_NOTFOUND) {
+	mdb_rc = mdb_get(txn, dbi, &k, &val);
+	if (mdb_rc == MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
 		cradle_err_set(err, CRADLE_NOT_FOUND, "\"%s\" not found in "
 		    "database \"%s\" of \"%s\"", key, db, st->path);
 		return (-ENOENT);
 	}
-	if (rc != 0) {
+	if (mdb_rc != 0) {
 		mdb_txn_abort(txn);
-		return (store_err(err, rc, "failed to read \"%s\" from "
+		return (store_err(err, mdb_rc, "failed to read \"%s\" from "
 		    "database \"%s\" of \"%s\"", key, db, st->path));
 	}
 	/* val points into the map, valid only until the txn ends.  One
@@ -501,32 +511,19 @@ int
 store_del(struct store *st, const char *db, const char *key,
     struct cradle_err *err)
 {
-	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_val k;
-	int rc, rv;
+	int mdb_rc, rc;
 
-	if ((rv = check_db_name(db, err)) < 0 ||
-	    (rv = make_raw_key(db, key, &k, err)) < 0 ||
-	    (rv = db_handle(st, db, &dbi, err)) < 0) {
-		return (rv);
+	if ((rc = check_db_name(db, err)) < 0 ||
+	    (rc = make_raw_key(db, key, &k, err)) < 0 ||
+	    (rc = db_handle(st, db, &dbi, err)) < 0) {
+		return (rc);
 	}
-	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
-		return (store_err(err, rc, "failed to delete \"%s\" from "
-		    "database \"%s\" of \"%s\"", key, db, st->path));
-	}
-	rc = mdb_del(txn, dbi, &k, NULL);
-	if (rc == MDB_NOTFOUND) {
-		mdb_txn_abort(txn);
-		return (0);
-	}
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return (store_err(err, rc, "failed to delete \"%s\" from "
-		    "database \"%s\" of \"%s\"", key, db, st->path));
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0) {
-		return (store_err(err, rc, "failed to delete \"%s\" from "
+	/* already gone is what the caller wanted */
+	mdb_rc = write_one(st, dbi, &k, NULL);
+	if (mdb_rc != 0 && mdb_rc != MDB_NOTFOUND) {
+		return (store_err(err, mdb_rc, "failed to delete \"%s\" from "
 		    "database \"%s\" of \"%s\"", key, db, st->path));
 	}
 	return (0);
@@ -541,21 +538,21 @@ store_foreach(struct store *st, const char *db,
 	struct raw *v;
 	MDB_dbi dbi;
 	size_t n, i;
-	int rv;
+	int rc;
 
-	if ((rv = db_handle(st, db, &dbi, err)) < 0) {
-		return (rv);
+	if ((rc = db_handle(st, db, &dbi, err)) < 0) {
+		return (rc);
 	}
 	snprintf(what, sizeof(what), "database \"%s\"", db);
-	if ((rv = read_all(st, dbi, what, &v, &n, err)) < 0) {
-		return (rv);
+	if ((rc = read_all(st, dbi, what, &v, &n, err)) < 0) {
+		return (rc);
 	}
 	for (i = 0; i < n; i++) {
-		if ((rv = fn(v[i].key, v[i].val, v[i].len, arg)) < 0) {
+		if ((rc = fn(v[i].key, v[i].val, v[i].len, arg)) < 0) {
 			break;
 		}
-		rv = 0;
+		rc = 0;
 	}
 	raws_free(v, n);
-	return (rv < 0 ? rv : 0);
+	return (rc < 0 ? rc : 0);
 }

@@ -71,7 +71,7 @@ create_locked(const struct worker_env *env, struct proto_request *req, bool pers
 	struct sandbox *sb;
 
 	const struct runtime_config *rt;
-	/* CRI picks the runtime before anything is made (REFERENCE §1.0.4) */
+	/* CRI picks the runtime before anything is made (RunPodSandbox) */
 	if (runtime_select(&env->runtimes, cfg, req->runtime_handler, &rt, err) < 0) {
 		cradle_err_wrap(err, "unable to get OCI runtime for sandbox");
 		return NULL;
@@ -187,26 +187,26 @@ stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms
 		/* 0 means "kill now", not "give the reaper no time at all" */
 		deadline = clock_deadline(timeout_ms > 100 ? timeout_ms : 100);
 		while (sb->rec.phase == PHASE_RUNNING) {
-			int r = pthread_cond_timedwait(&sb->cond, &sb->lock, &deadline);
-			if (r == ETIMEDOUT && sb->rec.phase == PHASE_RUNNING)
+			int rc = pthread_cond_timedwait(&sb->cond, &sb->lock, &deadline);
+			if (rc == ETIMEDOUT && sb->rec.phase == PHASE_RUNNING)
 				return cradle_err_set(err, CRADLE_UNAVAILABLE,
 				                      "wait sandbox container \"%s\": timed out after %lld ms",
 				                      sb->id, (long long)timeout_ms);
 		}
 	}
-	/* REFERENCE §5.5: stop unmounts the shm and releases the network */
+	/* containerd's Controller.Stop: unmount the shm, release the network */
 	if (sb->rec.shm_path != NULL) {
-		int r = fs_unmount(sb->rec.shm_path);
-		if (r < 0)
-			return cradle_err_errno(err, -r, "failed to unmount sandbox shm \"%s\"", sb->rec.shm_path);
+		int rc = fs_unmount(sb->rec.shm_path);
+		if (rc < 0)
+			return cradle_err_errno(err, -rc, "failed to unmount sandbox shm \"%s\"", sb->rec.shm_path);
 		free(sb->rec.shm_path);
 		sb->rec.shm_path = NULL;
 		changed = true;
 	}
 	if (sb->rec.netns_path != NULL) {
-		int r = netns_unpin(sb->rec.netns_path);
-		if (r < 0)
-			return cradle_err_errno(err, -r, "failed to remove network namespace \"%s\" of sandbox \"%s\"",
+		int rc = netns_unpin(sb->rec.netns_path);
+		if (rc < 0)
+			return cradle_err_errno(err, -rc, "failed to remove network namespace \"%s\" of sandbox \"%s\"",
 			                        sb->rec.netns_path, sb->id);
 		free(sb->rec.netns_path);
 		sb->rec.netns_path = NULL;
@@ -221,7 +221,7 @@ static int
 remove_locked(const struct worker_env *env, struct sandbox *sb, struct cradle_err *err)
 {
 	char path[FS_PATH_MAX];
-	int r;
+	int rc;
 
 	if (sb->removed)
 		return 0;
@@ -230,12 +230,12 @@ remove_locked(const struct worker_env *env, struct sandbox *sb, struct cradle_er
 		return -1;
 	if (fs_path(path, err, "%s/sandboxes/%s", env->root, sb->id) < 0)
 		return -1;
-	if ((r = fs_rmtree(path)) < 0)
-		return cradle_err_errno(err, -r, "failed to remove sandbox root directory \"%s\"", path);
+	if ((rc = fs_rmtree(path)) < 0)
+		return cradle_err_errno(err, -rc, "failed to remove sandbox root directory \"%s\"", path);
 	if (fs_path(path, err, "%s/sandboxes/%s", env->state, sb->id) < 0)
 		return -1;
-	if ((r = fs_rmtree(path)) < 0)
-		return cradle_err_errno(err, -r, "failed to remove volatile sandbox root directory \"%s\"",
+	if ((rc = fs_rmtree(path)) < 0)
+		return cradle_err_errno(err, -rc, "failed to remove volatile sandbox root directory \"%s\"",
 		                        path);
 	if (sb->rec.cgroup_path != NULL &&
 	    cgroup_remove_path(env->node->cgroups, sb->rec.cgroup_path, err) < 0)
@@ -245,7 +245,7 @@ remove_locked(const struct worker_env *env, struct sandbox *sb, struct cradle_er
 	/* a started sandbox holds the image it started from */
 	if (sb->rec.image_ref != NULL)
 		images_unuse(env->images, sb->rec.image_ref);
-	/* the MCS level goes with the sandbox (REFERENCE §5.6.7) */
+	/* the MCS level goes with the sandbox (RemovePodSandbox) */
 	selinux_labels_release(env->node->selinux, sb->rec.process_label);
 	sb->removed = true;
 	table_del(env->table, sb);
@@ -269,30 +269,30 @@ op_list(const struct worker_env *env, const struct proto_request *req, struct pr
 {
 	struct sandbox **all = NULL;
 	long n = table_snapshot(env->table, &all);
-	int ret = 0;
+	int rc = 0;
 
 	if (n < 0)
 		return cradle_err_nomem(err);
 	rep->sandboxes = calloc((size_t)n + 1, sizeof(*rep->sandboxes));
 	if (rep->sandboxes == NULL)
-		ret = cradle_err_nomem(err);
+		rc = cradle_err_nomem(err);
 	for (long i = 0; i < n; i++) {
 		struct sandbox *sb = all[i];
 		pthread_mutex_lock(&sb->lock);
-		bool keep = ret == 0 && !sb->removed &&
+		bool keep = rc == 0 && !sb->removed &&
 		            (req->state_filter < 0 || proto_sandbox_state(&sb->rec) == req->state_filter) &&
 		            labels_match(&req->label_filter, &sb->rec.config.labels);
 		if (keep) {
 			if (proto_sandbox_copy(&rep->sandboxes[rep->n_sandboxes], &sb->rec) == 0)
 				rep->n_sandboxes++;
 			else
-				ret = cradle_err_nomem(err);
+				rc = cradle_err_nomem(err);
 		}
 		pthread_mutex_unlock(&sb->lock);
 		sandbox_rele(sb);
 	}
 	free(all);
-	return ret;
+	return rc;
 }
 
 static int
@@ -347,20 +347,20 @@ op_image(const struct worker_env *env, const struct proto_request *req, struct p
 {
 	struct image_record rec, *all = NULL;
 	size_t n = 0;
-	int r;
+	int rc;
 
 	memset(&rec, 0, sizeof(rec));
 	switch (req->op) {
 	case OP_IMAGE_PULL: {
 		struct pull_progress pp = { .env = env, .ref = req->ref };
-		r = images_pull(env->images, req->ref, pull_progress, &pp, &rec, err);
+		rc = images_pull(env->images, req->ref, pull_progress, &pp, &rec, err);
 		break;
 	}
 	case OP_IMAGE_STATUS:
-		r = images_get(env->images, req->ref, &rec, err);
+		rc = images_get(env->images, req->ref, &rec, err);
 		break;
 	case OP_IMAGE_IMPORT:
-		r = images_import(env->images, req->path, req->ref, false, &rec, err);
+		rc = images_import(env->images, req->path, req->ref, false, &rec, err);
 		break;
 	case OP_IMAGE_REMOVE:
 		return images_remove(env->images, req->ref, err);
@@ -368,24 +368,24 @@ op_image(const struct worker_env *env, const struct proto_request *req, struct p
 		if (images_list(env->images, &all, &n, err) < 0)
 			return -1;
 		rep->images = calloc(n + 1, sizeof(*rep->images));
-		r = rep->images == NULL ? -1 : 0;
-		for (size_t i = 0; r == 0 && i < n; i++) {
-			r = image_to_proto(env, &all[i], &rep->images[i]);
+		rc = rep->images == NULL ? -1 : 0;
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			rc = image_to_proto(env, &all[i], &rep->images[i]);
 			rep->n_images = i + 1;
 		}
 		images_records_free(all, n);
-		if (r < 0)
+		if (rc < 0)
 			return cradle_err_nomem(err);
 		return 0;
 	}
-	if (r < 0)
+	if (rc < 0)
 		return -1;
 	rep->images = calloc(1, sizeof(*rep->images));
-	r = rep->images == NULL ? -1 : image_to_proto(env, &rec, &rep->images[0]);
+	rc = rep->images == NULL ? -1 : image_to_proto(env, &rec, &rep->images[0]);
 	if (rep->images != NULL)
 		rep->n_images = 1;
 	image_record_fini(&rec);
-	if (r < 0)
+	if (rc < 0)
 		return cradle_err_nomem(err);
 	return 0;
 }
@@ -395,7 +395,7 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
             struct proto_reply *rep, struct cradle_err *err)
 {
 	struct sandbox *sb = NULL;
-	int ret = 0;
+	int rc = 0;
 
 	switch (req->op) {
 	case OP_VERSION:
@@ -411,13 +411,13 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
 		if (req->op == OP_RUN && start_locked(env, ls, sb, err) < 0) {
 			/* run is one request: a failed start leaves no record. */
 			forget_locked(env, sb);
-			ret = -1;
+			rc = -1;
 		} else {
 			reply_started(rep, sb);
 		}
 		sandbox_unlock(sb, env->events);
 		sandbox_rele(sb);
-		return ret;
+		return rc;
 	case OP_LIST:
 		return op_list(env, req, rep, err);
 	case OP_IMAGE_PULL:
@@ -440,34 +440,34 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
 	pthread_mutex_lock(&sb->lock);
 	switch (req->op) {
 	case OP_START:
-		ret = start_locked(env, ls, sb, err);
-		if (ret == 0)
+		rc = start_locked(env, ls, sb, err);
+		if (rc == 0)
 			reply_started(rep, sb);
 		break;
 	case OP_STOP:
-		ret = sb->removed ? 0 : stop_locked(env, sb, req->timeout_ms, err);
+		rc = sb->removed ? 0 : stop_locked(env, sb, req->timeout_ms, err);
 		break;
 	case OP_REMOVE:
-		ret = remove_locked(env, sb, err);
+		rc = remove_locked(env, sb, err);
 		break;
 	case OP_STATUS:
 		if (sb->removed) {
-			ret = not_found(sb->id, err);
+			rc = not_found(sb->id, err);
 			break;
 		}
 		rep->sandboxes = calloc(1, sizeof(*rep->sandboxes));
 		if (rep->sandboxes == NULL || proto_sandbox_copy(rep->sandboxes, &sb->rec) < 0) {
-			ret = cradle_err_nomem(err);
+			rc = cradle_err_nomem(err);
 			break;
 		}
 		rep->n_sandboxes = 1;
 		break;
 	default:
-		ret = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "unknown operation %d", req->op);
+		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "unknown operation %d", req->op);
 	}
 	sandbox_unlock(sb, env->events);
 	sandbox_rele(sb);
-	return ret;
+	return rc;
 }
 
 void

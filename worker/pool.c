@@ -62,10 +62,10 @@ pool_start(struct queue *q, int workers, pool_run_fn run, void *arg, struct pool
 		w->pool = p;
 		if (launch_stack_alloc(&w->stack, err) < 0)
 			goto fail;
-		int r = pthread_create(&w->thread, NULL, worker_main, w);
-		if (r != 0) {
+		int rc = pthread_create(&w->thread, NULL, worker_main, w);
+		if (rc != 0) {
 			launch_stack_free(&w->stack);
-			cradle_err_errno(err, r, "start worker thread");
+			cradle_err_errno(err, rc, "start worker thread");
 			goto fail;
 		}
 		pthread_setname_np(w->thread, "cradle:worker");

@@ -66,7 +66,8 @@ step_runtime(struct start_ctx *c, struct cradle_err *err)
 	return 0;
 }
 
-/* REFERENCE §1.1.2: the sandbox image must be present, pulled when not. */
+/* Controller.Start: the sandbox image must be present, pulled when not
+ * (EnsureImageExists). */
 static int
 step_image(struct start_ctx *c, struct cradle_err *err)
 {
@@ -87,17 +88,24 @@ undo_image(struct start_ctx *c, struct cradle_err *err)
 	return 0;
 }
 
+/* dir = <base>/sandboxes/<id>, made afresh: a start cut short by a crash
+ * may have left one behind.  what names it in the error. */
+static int
+make_sandbox_dir(struct start_ctx *c, char dir[FS_PATH_MAX], const char *base, const char *what,
+                 struct cradle_err *err)
+{
+	if (fs_path(dir, err, "%s/sandboxes/%s", base, c->sb->id) < 0)
+		return -1;
+	fs_rmtree(dir);
+	if (mkdir(dir, 0755) != 0)
+		return cradle_err_errno(err, errno, "failed to create %s \"%s\"", what, dir);
+	return 0;
+}
+
 static int
 step_root_dir(struct start_ctx *c, struct cradle_err *err)
 {
-	if (fs_path(c->root_dir, err, "%s/sandboxes/%s", c->env->root, c->sb->id) < 0)
-		return -1;
-	/* a start cut short by a crash may have left it behind */
-	fs_rmtree(c->root_dir);
-	if (mkdir(c->root_dir, 0755) != 0)
-		return cradle_err_errno(err, errno, "failed to create sandbox root directory \"%s\"",
-		                        c->root_dir);
-	return 0;
+	return make_sandbox_dir(c, c->root_dir, c->env->root, "sandbox root directory", err);
 }
 
 /* Remove a directory tree the start made. */
@@ -118,13 +126,9 @@ undo_root_dir(struct start_ctx *c, struct cradle_err *err)
 static int
 step_state_dir(struct start_ctx *c, struct cradle_err *err)
 {
-	if (fs_path(c->state_dir, err, "%s/sandboxes/%s", c->env->state, c->sb->id) < 0)
+	if (make_sandbox_dir(c, c->state_dir, c->env->state, "volatile sandbox root directory",
+	                     err) < 0)
 		return -1;
-	fs_rmtree(c->state_dir);
-	if (mkdir(c->state_dir, 0755) != 0)
-		return cradle_err_errno(err, errno,
-		                        "failed to create volatile sandbox root directory \"%s\"",
-		                        c->state_dir);
 	if (fs_path(c->shm_dir, err, "%s/shm", c->state_dir) < 0 ||
 	    fs_path(c->resolv_path, err, "%s/resolv.conf", c->state_dir) < 0)
 		return -1;
@@ -174,7 +178,7 @@ step_files(struct start_ctx *c, struct cradle_err *err)
 	return 0;
 }
 
-/* REFERENCE §3: a tmpfs of shm_size under the volatile dir on the host, so
+/* setupSandboxFiles: a tmpfs of shm_size under the volatile dir on the host, so
  * the pod's other containers can share it; the host's for IPC NODE. */
 static int
 step_shm(struct start_ctx *c, struct cradle_err *err)
@@ -254,19 +258,19 @@ step_spec(struct start_ctx *c, struct cradle_err *err)
 static int
 step_seccomp(struct start_ctx *c, struct cradle_err *err)
 {
-	int r = 0;
+	int rc = 0;
 
 	switch (c->spec.seccomp) {
 	case SECCOMP_RUNTIME_DEFAULT:
-		r = seccomp_prog_runtime_default(&c->prog, err);
+		rc = seccomp_prog_runtime_default(&c->prog, err);
 		break;
 	case SECCOMP_LOCALHOST:
-		r = seccomp_prog_from_file(c->spec.seccomp_profile, &c->prog, err);
+		rc = seccomp_prog_from_file(c->spec.seccomp_profile, &c->prog, err);
 		break;
 	default:
 		return 0;
 	}
-	if (r < 0) {
+	if (rc < 0) {
 		cradle_err_wrap(err, "failed to generate sandbox container spec options");
 		return -1;
 	}
@@ -318,10 +322,10 @@ step_launch(struct start_ctx *c, struct cradle_err *err)
 	p->exec_label = c->env->node->selinux_apply ? c->spec.selinux_process_label : NULL;
 	p->shm_size = c->env->shm_size;
 	p->rootfs_overlay = c->overlay_opts;
-	int r = launch_start(p, c->ls, err);
+	int rc = launch_start(p, c->ls, err);
 	/* the child has joined (or is gone): the descriptors are done */
 	cgroup_close_fds(c->cgroup);
-	if (r < 0) {
+	if (rc < 0) {
 		cradle_err_wrap(err, "failed to create sandbox task");
 		return -1;
 	}
@@ -405,22 +409,22 @@ step_record(struct start_ctx *c, struct cradle_err *err)
 {
 	struct proto_sandbox *rec = &c->sb->rec;
 	char hostname[FS_PATH_MAX], hosts[FS_PATH_MAX];
-	int r = 0;
+	int rc = 0;
 
 	if (fs_path(hostname, err, "%s/hostname", c->state_dir) < 0 ||
 	    fs_path(hosts, err, "%s/hosts", c->state_dir) < 0)
 		return -1;
-	r |= set_str(&rec->netns_path, c->netns_path);
-	r |= set_str(&rec->hostname_path, hostname);
-	r |= set_str(&rec->hosts_path, hosts);
-	r |= set_str(&rec->resolv_conf_path, c->resolv_path);
-	r |= set_str(&rec->shm_path, c->shm_mounted ? c->shm_dir : NULL);
-	r |= set_str(&rec->cgroup_path, c->spec.cgroups_path);
-	r |= set_str(&rec->process_label, c->process_label);
-	r |= set_str(&rec->mount_label, c->mount_label);
-	r |= set_str(&rec->runtime_type, c->runtime->type);
-	r |= set_str(&rec->image_ref, c->env->image);
-	if (r != 0) {
+	rc |= set_str(&rec->netns_path, c->netns_path);
+	rc |= set_str(&rec->hostname_path, hostname);
+	rc |= set_str(&rec->hosts_path, hosts);
+	rc |= set_str(&rec->resolv_conf_path, c->resolv_path);
+	rc |= set_str(&rec->shm_path, c->shm_mounted ? c->shm_dir : NULL);
+	rc |= set_str(&rec->cgroup_path, c->spec.cgroups_path);
+	rc |= set_str(&rec->process_label, c->process_label);
+	rc |= set_str(&rec->mount_label, c->mount_label);
+	rc |= set_str(&rec->runtime_type, c->runtime->type);
+	rc |= set_str(&rec->image_ref, c->env->image);
+	if (rc != 0) {
 		clear_started(rec);
 		return cradle_err_nomem(err);
 	}
@@ -502,7 +506,7 @@ start_sandbox(const struct worker_env *env, struct launch_stack *ls, struct sand
 	struct start_ctx *c = calloc(1, sizeof(*c));
 	const struct step *done[N_STEPS];
 	size_t n_done = 0;
-	int ret = 0;
+	int rc = 0;
 
 	if (c == NULL)
 		return cradle_err_nomem(err);
@@ -513,17 +517,17 @@ start_sandbox(const struct worker_env *env, struct launch_stack *ls, struct sand
 	for (size_t i = 0; i < N_STEPS; i++) {
 		const struct step *s = &steps[i];
 		if (injected(c, s, false, err) || s->run(c, err) < 0) {
-			ret = -1;
+			rc = -1;
 			break;
 		}
 		if (s->undo != NULL)
 			done[n_done++] = s;
 		if (injected(c, s, true, err)) {
-			ret = -1;
+			rc = -1;
 			break;
 		}
 	}
-	if (ret < 0) {
+	if (rc < 0) {
 		/* Every undo runs, even after one fails: a leftover is worse
 		 * than a noisy log (unlike the reference, which stops at the
 		 * first failed cleanup and keeps the rest). */
@@ -546,5 +550,5 @@ start_sandbox(const struct worker_env *env, struct launch_stack *ls, struct sand
 	free(c->process_label);
 	free(c->mount_label);
 	free(c);
-	return ret;
+	return rc;
 }

@@ -19,7 +19,7 @@
  *                                                      undo: unmount
  *   selinux           process and mount labels, MCS level reserved
  *                                                      undo: release
- *   spec              the pure spec builder (worker/spec.c)
+ *   spec              the pure spec builder (sandbox/spec.c)
  *   seccomp           the profile compiled to BPF
  *   cgroup            the sandbox cgroup in every hierarchy
  *                                                      undo: remove
