@@ -71,7 +71,7 @@ BELOW_server  := worker image core sandbox util proto
 
 LIBS_MSGPACK  := $(shell pkg-config --libs msgpack 2>/dev/null || echo -lmsgpackc)
 SYS_proto     := $(LIBS_MSGPACK)
-SYS_util      := -llmdb -lpthread
+SYS_util      := -llmdb -lpthread -ljson-c
 SYS_sandbox   := -lseccomp -lselinux -lcap -ljson-c
 SYS_core      := -lnng -lpthread
 SYS_image     := -larchive -lcurl -lcrypto -ljson-c
@@ -195,10 +195,10 @@ $(LIB)/libunittest.a: $(call o,$(UNIT_LIB))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 define unit_tests
-$(BUILD)/tests/unit/$(1)/%: tests/unit/$(1)/%.c $(LIB)/libunittest.a $(call archives,$(1))
+$(BUILD)/tests/unit/$(1)/%: $(OBJ)/tests/unit/$(1)/%.o $(LIB)/libunittest.a $(call archives,$(1))
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(CFLAGS_ALL) -o $$@ $$^ $(call syslibs,$(1)) $$(LIBS_CHECK)
+	$$(Q)$$(CC) $$(SANFL) -o $$@ $$^ $(call syslibs,$(1)) $$(LIBS_CHECK)
 endef
 $(foreach l,$(LAYERS),$(eval $(call unit_tests,$(l))))
 
@@ -260,5 +260,8 @@ bench: deps
 
 clean:
 	rm -rf build build-asan build-tsan
+
+# objects are never deleted as intermediates (tests link them from pattern rules)
+.SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

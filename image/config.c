@@ -12,105 +12,112 @@
 #include <json-c/json.h>
 
 #include "util/fs.h"
+#include "util/json.h"
+
+/* obj's member key; NULL when absent or JSON null. */
+static json_object *
+member(json_object *obj, const char *key)
+{
+	json_object *v = NULL;
+
+	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+		return NULL;
+	return v;
+}
+
+/* cfg's member field into *out (NULL when absent): it must be of type t. */
+static int
+typed_member(json_object *cfg, const char *field, json_type t, const char *what,
+             json_object **out, struct cradle_err *err)
+{
+	*out = member(cfg, field);
+	if (*out == NULL || json_object_is_type(*out, t))
+		return 0;
+	return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: %s: expected %s", what, field,
+	                      t == json_type_array    ? "an array"
+	                      : t == json_type_object ? "an object"
+	                                              : "a string");
+}
 
 static int
-strs_from(json_object *arr, struct proto_strs *out, const char *path, const char *field,
+strs_from(json_object *cfg, const char *field, struct proto_strs *out, const char *what,
           struct cradle_err *err)
 {
-	if (arr == NULL || json_object_is_type(arr, json_type_null))
-		return 0;
-	if (!json_object_is_type(arr, json_type_array))
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image config \"%s\": %s: expected an array",
-		                      path, field);
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+	json_object *arr;
+
+	if (typed_member(cfg, field, json_type_array, what, &arr, err) < 0)
+		return -1;
+	for (size_t i = 0; arr != NULL && i < json_object_array_length(arr); i++) {
 		json_object *v = json_object_array_get_idx(arr, i);
 		if (!json_object_is_type(v, json_type_string))
 			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			                      "image config \"%s\": %s[%zu]: expected a string", path, field, i);
+			                      "%s: %s[%zu]: expected a string", what, field, i);
 		if (proto_strs_add(out, json_object_get_string(v)) < 0)
-			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+			return cradle_err_nomem(err);
 	}
 	return 0;
 }
 
 static int
-str_from(json_object *v, char **out, const char *path, const char *field, struct cradle_err *err)
+str_from(json_object *cfg, const char *field, char **out, const char *what,
+         struct cradle_err *err)
 {
-	if (v == NULL || json_object_is_type(v, json_type_null))
+	json_object *v;
+
+	if (typed_member(cfg, field, json_type_string, what, &v, err) < 0)
+		return -1;
+	if (v != NULL && (*out = strdup(json_object_get_string(v))) == NULL)
+		return cradle_err_nomem(err);
+	return 0;
+}
+
+static int
+labels_from(json_object *cfg, struct proto_kvs *out, const char *what, struct cradle_err *err)
+{
+	json_object *labels;
+
+	if (typed_member(cfg, "Labels", json_type_object, what, &labels, err) < 0)
+		return -1;
+	if (labels == NULL)
 		return 0;
-	if (!json_object_is_type(v, json_type_string))
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image config \"%s\": %s: expected a string",
-		                      path, field);
-	if ((*out = strdup(json_object_get_string(v))) == NULL)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	json_object_object_foreach(labels, key, val) {
+		if (!json_object_is_type(val, json_type_string))
+			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			                      "%s: Labels.%s: expected a string", what, key);
+		if (proto_kvs_add(out, key, json_object_get_string(val)) < 0)
+			return cradle_err_nomem(err);
+	}
 	return 0;
 }
 
 int
-image_config_parse(const char *text, size_t len, const char *path, struct image_config *out,
+image_config_parse(const char *text, size_t len, const char *name, struct image_config *out,
                    struct cradle_err *err)
 {
+	char what[CRADLE_ERR_MSG_MAX];
+	json_object *root, *cfg;
+	int rc;
+
 	memset(out, 0, sizeof(*out));
-	struct json_tokener *tok = json_tokener_new();
-	if (tok == NULL)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
-	json_object *root = json_tokener_parse_ex(tok, text, (int)len);
-	enum json_tokener_error jerr = json_tokener_get_error(tok);
-	size_t end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	/* one JSON value and nothing after it but white space */
-	bool trailing = false;
-	for (size_t i = end; root != NULL && i < len; i++)
-		if (text[i] != ' ' && text[i] != '\n' && text[i] != '\t' && text[i] != '\r')
-			trailing = true;
-	if (root == NULL || jerr != json_tokener_success || trailing) {
-		json_object_put(root);
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image config \"%s\": %s", path,
-		                      trailing ? "text after the JSON value"
-		                      : jerr == json_tokener_continue ? "unexpected end of file"
-		                      : json_tokener_error_desc(jerr));
-	}
-	json_object *cfg = NULL, *v;
-	if (!json_object_object_get_ex(root, "config", &cfg) || !json_object_is_type(cfg, json_type_object)) {
-		json_object_put(root);
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image config \"%s\": no \"config\" object", path);
-	}
-	json_object *labels = NULL;
-	int r = 0;
-	if (r == 0)
-		r = strs_from(json_object_object_get_ex(cfg, "Entrypoint", &v) ? v : NULL, &out->entrypoint, path, "Entrypoint", err);
-	if (r == 0)
-		r = strs_from(json_object_object_get_ex(cfg, "Cmd", &v) ? v : NULL, &out->cmd, path, "Cmd", err);
-	if (r == 0)
-		r = strs_from(json_object_object_get_ex(cfg, "Env", &v) ? v : NULL, &out->env, path, "Env", err);
-	if (r == 0)
-		r = str_from(json_object_object_get_ex(cfg, "WorkingDir", &v) ? v : NULL, &out->working_dir, path, "WorkingDir", err);
-	if (r == 0)
-		r = str_from(json_object_object_get_ex(cfg, "User", &v) ? v : NULL, &out->user, path, "User", err);
-	if (r == 0 && json_object_object_get_ex(cfg, "Labels", &labels) && labels != NULL &&
-	    !json_object_is_type(labels, json_type_null)) {
-		if (!json_object_is_type(labels, json_type_object)) {
-			r = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image config \"%s\": Labels: expected an object", path);
-		} else {
-			json_object_object_foreach(labels, key, val) {
-				if (!json_object_is_type(val, json_type_string)) {
-					r = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-					                   "image config \"%s\": Labels.%s: expected a string", path, key);
-					break;
-				}
-				if (proto_kvs_add(&out->labels, key, json_object_get_string(val)) < 0) {
-					r = cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
-					break;
-				}
-			}
-		}
-	}
-	json_object_put(root);
-	if (r < 0) {
-		image_config_fini(out);
+	snprintf(what, sizeof(what), "image config \"%s\"", name);
+	if ((root = json_doc_parse(text, len, what, err)) == NULL)
 		return -1;
-	}
-	return 0;
+	cfg = member(root, "config");
+	if (cfg == NULL || !json_object_is_type(cfg, json_type_object))
+		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: no \"config\" object", what);
+	else if (strs_from(cfg, "Entrypoint", &out->entrypoint, what, err) < 0 ||
+	         strs_from(cfg, "Cmd", &out->cmd, what, err) < 0 ||
+	         strs_from(cfg, "Env", &out->env, what, err) < 0 ||
+	         str_from(cfg, "WorkingDir", &out->working_dir, what, err) < 0 ||
+	         str_from(cfg, "User", &out->user, what, err) < 0 ||
+	         labels_from(cfg, &out->labels, what, err) < 0)
+		rc = -1;
+	else
+		rc = 0;
+	json_object_put(root);
+	if (rc < 0)
+		image_config_fini(out);
+	return rc < 0 ? -1 : 0;
 }
 
 int

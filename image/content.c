@@ -126,6 +126,18 @@ to_hex(const unsigned char *md, unsigned int n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* A sha256 hash of n bytes into "sha256:<hex>".  0 or -EIO. */
+static int
+digest_format(const unsigned char *md, unsigned int n, char out[DIGEST_LEN + 1])
+{
+	if (n * 2 != DIGEST_HEX_LEN) {
+		return (-EIO);
+	}
+	memcpy(out, DIGEST_PREFIX, DIGEST_PREFIX_LEN);
+	to_hex(md, n, out + DIGEST_PREFIX_LEN);
+	return (0);
+}
+
 /* Finish ctx into "sha256:<hex>".  0 or -EIO. */
 static int
 md_final(EVP_MD_CTX *ctx, char out[DIGEST_LEN + 1])
@@ -133,13 +145,22 @@ md_final(EVP_MD_CTX *ctx, char out[DIGEST_LEN + 1])
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
 
-	if (EVP_DigestFinal_ex(ctx, md, &n) != 1 ||
-	    n * 2 != DIGEST_HEX_LEN) {
+	if (EVP_DigestFinal_ex(ctx, md, &n) != 1) {
 		return (-EIO);
 	}
-	memcpy(out, DIGEST_PREFIX, DIGEST_PREFIX_LEN);
-	to_hex(md, n, out + DIGEST_PREFIX_LEN);
-	return (0);
+	return (digest_format(md, n, out));
+}
+
+int
+digest_of(const void *data, size_t len, char out[DIGEST_LEN + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1) {
+		return (-EIO);
+	}
+	return (digest_format(md, n, out));
 }
 
 static char *
@@ -158,10 +179,10 @@ blob_path(const struct content *c, const char *digest)
 static int
 make_dir(const char *dir, struct cradle_err *err)
 {
-	int rv = fs_mkdir_p(dir, 0700);
+	int rc = fs_mkdir_p(dir, 0700);
 
-	if (rv < 0) {
-		return (cradle_err_errno(err, -rv,
+	if (rc < 0) {
+		return (cradle_err_errno(err, -rc,
 		    "failed to create content store directory \"%s\"", dir));
 	}
 	return (0);
@@ -171,17 +192,17 @@ make_dir(const char *dir, struct cradle_err *err)
 static int
 fsync_dir(const char *dir)
 {
-	int fd, rv = 0;
+	int fd, rc = 0;
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		return (-errno);
 	}
 	if (fsync(fd) != 0) {
-		rv = -errno;
+		rc = -errno;
 	}
 	close(fd);
-	return (rv);
+	return (rc);
 }
 
 static int
@@ -242,7 +263,7 @@ content_open(const char *root, struct content **out,
 {
 	struct content *c;
 	char *base = NULL;
-	int rv;
+	int rc;
 
 	*out = NULL;
 	if (root == NULL || root[0] == '\0') {
@@ -254,8 +275,7 @@ content_open(const char *root, struct content **out,
 	if (c == NULL || asprintf(&base, "%s/content", root) < 0) {
 		/* asprintf leaves its pointer undefined on failure */
 		free(c);
-		return (cradle_err_errno(err, ENOMEM,
-		    "failed to open content store in \"%s\"", root));
+		return (cradle_err_nomem(err));
 	}
 	if (asprintf(&c->blobs, "%s/blobs/sha256", base) < 0) {
 		c->blobs = NULL;
@@ -266,14 +286,13 @@ content_open(const char *root, struct content **out,
 	if (c->blobs == NULL || c->ingest == NULL) {
 		free(base);
 		content_close(c);
-		return (cradle_err_errno(err, ENOMEM,
-		    "failed to open content store in \"%s\"", root));
+		return (cradle_err_nomem(err));
 	}
 	free(base);
-	if ((rv = make_dir(c->blobs, err)) < 0 ||
-	    (rv = make_dir(c->ingest, err)) < 0) {
+	if ((rc = make_dir(c->blobs, err)) < 0 ||
+	    (rc = make_dir(c->ingest, err)) < 0) {
 		content_close(c);
-		return (rv);
+		return (rc);
 	}
 	clean_ingest(c->ingest);
 	*out = c;
@@ -324,9 +343,7 @@ content_writer_open(struct content *c, const char *expected_digest,
 	}
 	w = calloc(1, sizeof(*w));
 	if (w == NULL) {
-		return (cradle_err_errno(err, ENOMEM,
-		    "failed to start writing blob %s",
-		    expected_digest != NULL ? expected_digest : "(unknown)"));
+		return (cradle_err_nomem(err));
 	}
 	w->c = c;
 	w->fd = -1;
@@ -337,9 +354,7 @@ content_writer_open(struct content *c, const char *expected_digest,
 	if (asprintf(&w->tmp, "%s/" INGEST_PREFIX "XXXXXX", c->ingest) < 0) {
 		w->tmp = NULL;
 		writer_free(w, false);
-		return (cradle_err_errno(err, ENOMEM,
-		    "failed to start writing blob %s",
-		    expected_digest != NULL ? expected_digest : "(unknown)"));
+		return (cradle_err_nomem(err));
 	}
 	w->fd = mkostemp(w->tmp, O_CLOEXEC);
 	if (w->fd < 0) {
@@ -367,7 +382,7 @@ int
 content_writer_write(struct content_writer *w, const void *buf, size_t len,
     struct cradle_err *err)
 {
-	int rv;
+	int rc;
 
 	if (w->failed) {
 		cradle_err_set(err, CRADLE_FAILED_PRECONDITION, "temp file "
@@ -395,9 +410,9 @@ content_writer_write(struct content_writer *w, const void *buf, size_t len,
 		    "\"%s\"", w->tmp);
 		return (-EIO);
 	}
-	if ((rv = write_all(w->fd, buf, len)) < 0) {
+	if ((rc = write_all(w->fd, buf, len)) < 0) {
 		w->failed = 1;
-		return (cradle_err_errno(err, -rv, "failed to write temp file "
+		return (cradle_err_errno(err, -rc, "failed to write temp file "
 		    "\"%s\"", w->tmp));
 	}
 	w->size += len;
@@ -425,7 +440,7 @@ content_writer_commit(struct content_writer *w,
 {
 	char got[DIGEST_LEN + 1];
 	char *dst = NULL;
-	int rv, e;
+	int rc, e;
 
 	if (digest_out != NULL) {
 		digest_out[0] = '\0';
@@ -435,13 +450,13 @@ content_writer_commit(struct content_writer *w,
 		    "blob %s from temp file \"%s\": an earlier write failed",
 		    w->expected[0] != '\0' ? w->expected : "(unknown)",
 		    w->tmp);
-		rv = -EIO;
+		rc = -EIO;
 		goto fail;
 	}
 	if (md_final(w->md, got) < 0) {
 		cradle_err_set(err, CRADLE_INTERNAL, "failed to finish sha256 "
 		    "of temp file \"%s\"", w->tmp);
-		rv = -EIO;
+		rc = -EIO;
 		goto fail;
 	}
 	if (w->expected_size >= 0 && w->size != (uint64_t)w->expected_size) {
@@ -449,50 +464,49 @@ content_writer_commit(struct content_writer *w,
 		    "for blob %s: expected %" PRId64 " bytes, got %" PRIu64,
 		    w->expected[0] != '\0' ? w->expected : got,
 		    w->expected_size, w->size);
-		rv = -EINVAL;
+		rc = -EINVAL;
 		goto fail;
 	}
 	if (w->expected[0] != '\0' && strcmp(w->expected, got) != 0) {
 		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "digest mismatch: "
 		    "expected %s, got %s", w->expected, got);
-		rv = -EINVAL;
+		rc = -EINVAL;
 		goto fail;
 	}
 	if ((dst = blob_path(w->c, got)) == NULL) {
-		rv = cradle_err_errno(err, ENOMEM, "failed to commit blob %s",
-		    got);
+		rc = cradle_err_nomem(err);
 		goto fail;
 	}
 	/* The data must be on disk before the name points at it: otherwise
 	 * a crash could leave a blob of the right name and wrong bytes. */
 	if (fsync(w->fd) != 0) {
 		e = errno;
-		rv = cradle_err_errno(err, e, "failed to sync temp file \"%s\" "
+		rc = cradle_err_errno(err, e, "failed to sync temp file \"%s\" "
 		    "for blob %s", w->tmp, got);
 		goto fail;
 	}
 	e = close(w->fd) != 0 ? errno : 0;
 	w->fd = -1;
 	if (e != 0 && e != EINTR) {
-		rv = cradle_err_errno(err, e, "failed to close temp file \"%s\" "
+		rc = cradle_err_errno(err, e, "failed to close temp file \"%s\" "
 		    "for blob %s", w->tmp, got);
 		goto fail;
 	}
 	if (rename(w->tmp, dst) != 0) {
 		e = errno;
-		rv = cradle_err_errno(err, e, "failed to move temp file \"%s\" "
+		rc = cradle_err_errno(err, e, "failed to move temp file \"%s\" "
 		    "to \"%s\" for blob %s", w->tmp, dst, got);
 		goto fail;
 	}
-	if ((rv = fsync_dir(w->c->blobs)) < 0) {
+	if ((rc = fsync_dir(w->c->blobs)) < 0) {
 		/* The blob is in place and correct; only its durability is
 		 * in doubt.  Report it: the caller should not record an
 		 * image on top of a name that may vanish. */
-		cradle_err_errno(err, -rv, "failed to sync \"%s\" after "
+		cradle_err_errno(err, -rc, "failed to sync \"%s\" after "
 		    "adding blob %s", w->c->blobs, got);
 		free(dst);
 		writer_free(w, false);
-		return (rv);
+		return (rc);
 	}
 	if (digest_out != NULL) {
 		memcpy(digest_out, got, DIGEST_LEN + 1);
@@ -503,7 +517,7 @@ content_writer_commit(struct content_writer *w,
 fail:
 	free(dst);
 	writer_free(w, true);
-	return (rv);
+	return (rc);
 }
 
 /* ------------------------------------------------------------------ */
@@ -549,11 +563,10 @@ content_read(struct content *c, const char *digest, size_t max,
     char **data, size_t *len, struct cradle_err *err)
 {
 	char got[DIGEST_LEN + 1];
-	EVP_MD_CTX *md = NULL;
 	struct stat sb;
 	char *buf = NULL, *p = NULL;
 	size_t n = 0;
-	int fd = -1, rv, e;
+	int fd = -1, rc, e;
 
 	*data = NULL;
 	*len = 0;
@@ -564,8 +577,7 @@ content_read(struct content *c, const char *digest, size_t max,
 		return (-EINVAL);
 	}
 	if ((p = blob_path(c, digest)) == NULL) {
-		return (cradle_err_errno(err, ENOMEM, "failed to read blob %s",
-		    digest));
+		return (cradle_err_nomem(err));
 	}
 	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
@@ -573,96 +585,92 @@ content_read(struct content *c, const char *digest, size_t max,
 		if (e == ENOENT) {
 			cradle_err_set(err, CRADLE_NOT_FOUND, "blob %s not "
 			    "found in the content store (\"%s\")", digest, p);
-			rv = -ENOENT;
+			rc = -ENOENT;
 		} else {
-			rv = cradle_err_errno(err, e, "failed to open blob %s "
+			rc = cradle_err_errno(err, e, "failed to open blob %s "
 			    "(\"%s\")", digest, p);
 		}
 		goto out;
 	}
 	if (fstat(fd, &sb) != 0) {
-		rv = cradle_err_errno(err, errno, "failed to stat blob %s "
+		rc = cradle_err_errno(err, errno, "failed to stat blob %s "
 		    "(\"%s\")", digest, p);
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
 		cradle_err_set(err, CRADLE_INTERNAL, "blob %s (\"%s\") is not "
 		    "a regular file", digest, p);
-		rv = -EIO;
+		rc = -EIO;
 		goto out;
 	}
 	if ((uint64_t)sb.st_size > max) {
 		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "blob %s (\"%s\") "
 		    "is %jd bytes, more than the limit of %zu", digest, p,
 		    (intmax_t)sb.st_size, max);
-		rv = -EFBIG;
+		rc = -EFBIG;
 		goto out;
 	}
 	/* One spare byte: the NUL, and a probe that catches a file that
 	 * grew since fstat (nothing should write a blob, but a read must
 	 * never run past max). */
 	buf = malloc((size_t)sb.st_size + 1);
-	md = EVP_MD_CTX_new();
-	if (buf == NULL || md == NULL) {
-		rv = cradle_err_errno(err, ENOMEM, "failed to read blob %s "
-		    "(\"%s\")", digest, p);
+	if (buf == NULL) {
+		rc = cradle_err_nomem(err);
 		goto out;
 	}
 	for (;;) {
 		size_t room = (size_t)sb.st_size + 1 - n;
-		ssize_t r;
+		ssize_t nread;
 
 		if (room == 0) {
 			break;
 		}
-		r = read(fd, buf + n, room);
-		if (r < 0) {
+		nread = read(fd, buf + n, room);
+		if (nread < 0) {
 			if (errno == EINTR) {
 				continue;
 			}
-			rv = cradle_err_errno(err, errno, "failed to read blob "
+			rc = cradle_err_errno(err, errno, "failed to read blob "
 			    "%s (\"%s\")", digest, p);
 			goto out;
 		}
-		if (r == 0) {
+		if (nread == 0) {
 			break;
 		}
-		n += (size_t)r;
+		n += (size_t)nread;
 	}
 	if (n != (size_t)sb.st_size) {
 		cradle_err_set(err, CRADLE_INTERNAL, "blob %s (\"%s\") changed "
 		    "size while being read (%jd bytes, then %zu%s)", digest, p,
 		    (intmax_t)sb.st_size, n,
 		    n > (size_t)sb.st_size ? " or more" : "");
-		rv = -EIO;
+		rc = -EIO;
 		goto out;
 	}
-	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(md, buf, n) != 1 || md_final(md, got) < 0) {
+	if (digest_of(buf, n, got) < 0) {
 		cradle_err_set(err, CRADLE_INTERNAL, "failed to hash blob %s "
 		    "(\"%s\")", digest, p);
-		rv = -EIO;
+		rc = -EIO;
 		goto out;
 	}
 	if (strcmp(got, digest) != 0) {
 		cradle_err_set(err, CRADLE_INTERNAL, "blob %s (\"%s\") is "
 		    "corrupt: its content hashes to %s", digest, p, got);
-		rv = -EIO;
+		rc = -EIO;
 		goto out;
 	}
 	buf[n] = '\0';
 	*data = buf;
 	*len = n;
 	buf = NULL;
-	rv = 0;
+	rc = 0;
 out:
 	if (fd >= 0) {
 		close(fd);
 	}
-	EVP_MD_CTX_free(md);
 	free(buf);
 	free(p);
-	return (rv);
+	return (rc);
 }
 
 int
@@ -671,7 +679,7 @@ content_put(struct content *c, const void *data, size_t len,
     struct cradle_err *err)
 {
 	struct content_writer *w;
-	int rv;
+	int rc;
 
 	if (digest_out != NULL) {
 		digest_out[0] = '\0';
@@ -681,13 +689,13 @@ content_put(struct content *c, const void *data, size_t len,
 		    "bytes is too large", len);
 		return (-EFBIG);
 	}
-	if ((rv = content_writer_open(c, expected_digest, (int64_t)len, &w,
+	if ((rc = content_writer_open(c, expected_digest, (int64_t)len, &w,
 	    err)) < 0) {
-		return (rv);
+		return (rc);
 	}
-	if ((rv = content_writer_write(w, data, len, err)) < 0) {
+	if ((rc = content_writer_write(w, data, len, err)) < 0) {
 		content_writer_abort(w);
-		return (rv);
+		return (rc);
 	}
 	return (content_writer_commit(w, digest_out, err));
 }
@@ -696,7 +704,7 @@ int
 content_delete(struct content *c, const char *digest)
 {
 	char *p;
-	int rv = 0;
+	int rc = 0;
 
 	if (!digest_valid(digest)) {
 		return (-EINVAL);
@@ -705,16 +713,36 @@ content_delete(struct content *c, const char *digest)
 		return (-ENOMEM);
 	}
 	if (unlink(p) != 0) {
-		rv = errno == ENOENT ? 0 : -errno;
+		rc = errno == ENOENT ? 0 : -errno;
 	}
 	free(p);
-	return (rv);
+	return (rc);
+}
+
+/* Is name, in blobs/sha256, a blob?  Then digest is its digest. */
+static bool
+blob_digest(const char *name, char digest[DIGEST_LEN + 1])
+{
+	if (strlen(name) != DIGEST_HEX_LEN) {
+		return (false);
+	}
+	memcpy(digest, DIGEST_PREFIX, DIGEST_PREFIX_LEN);
+	memcpy(digest + DIGEST_PREFIX_LEN, name, DIGEST_HEX_LEN + 1);
+	return (digest_valid(digest));
 }
 
 static int
-cmp_names(const void *a, const void *b)
+is_blob(const struct dirent *de)
 {
-	return (strcmp(*(char *const *)a, *(char *const *)b));
+	char digest[DIGEST_LEN + 1];
+
+	return (blob_digest(de->d_name, digest));
+}
+
+static int
+cmp_names(const struct dirent **a, const struct dirent **b)
+{
+	return (strcmp((*a)->d_name, (*b)->d_name));
 }
 
 /* Digests are collected and the directory closed before the first call,
@@ -727,61 +755,19 @@ content_walk(struct content *c, int (*fn)(const char *digest, void *arg),
     void *arg)
 {
 	char digest[DIGEST_LEN + 1];
-	struct dirent *de;
-	char **v = NULL, **nv;
-	size_t n = 0, cap = 0, i;
-	DIR *d;
-	int rv = 0;
+	struct dirent **v;
+	int n, i, rc = 0;
 
-	d = opendir(c->blobs);
-	if (d == NULL) {
+	n = scandir(c->blobs, &v, is_blob, cmp_names);
+	if (n < 0) {
 		return (-errno);
 	}
-	for (;;) {
-		errno = 0;
-		de = readdir(d);
-		if (de == NULL) {
-			rv = errno != 0 ? -errno : 0;
-			break;
-		}
-		memcpy(digest, DIGEST_PREFIX, DIGEST_PREFIX_LEN);
-		if (strlen(de->d_name) != DIGEST_HEX_LEN) {
-			continue;
-		}
-		memcpy(digest + DIGEST_PREFIX_LEN, de->d_name,
-		    DIGEST_HEX_LEN + 1);
-		if (!digest_valid(digest)) {
-			continue;
-		}
-		if (n == cap) {
-			cap = cap == 0 ? 64 : cap * 2;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL) {
-				rv = -ENOMEM;
-				break;
-			}
-			v = nv;
-		}
-		if ((v[n] = strdup(digest)) == NULL) {
-			rv = -ENOMEM;
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (rv == 0) {
-		if (n > 1) {
-			qsort(v, n, sizeof(*v), cmp_names);
-		}
-		for (i = 0; i < n; i++) {
-			if ((rv = fn(v[i], arg)) != 0) {
-				break;
-			}
-		}
-	}
 	for (i = 0; i < n; i++) {
+		if (rc == 0 && blob_digest(v[i]->d_name, digest)) {
+			rc = fn(digest, arg);
+		}
 		free(v[i]);
 	}
 	free(v);
-	return (rv);
+	return (rc);
 }

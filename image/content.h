@@ -22,6 +22,8 @@ struct content;
 struct content_writer;
 
 bool digest_valid(const char *digest);
+/* The digest of len bytes of data; 0, or -EIO when OpenSSL fails. */
+int digest_of(const void *data, size_t len, char out[DIGEST_LEN + 1]);
 
 int content_open(const char *root, struct content **out, struct cradle_err *err);
 void content_close(struct content *c);   /* NULL-safe */

@@ -73,10 +73,10 @@ int
 images_open(const struct images_cfg *cfg, struct images **out, struct cradle_err *err)
 {
 	struct images *im = calloc(1, sizeof(*im));
-	int r;
+	int rc;
 
 	if (im == NULL)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return cradle_err_nomem(err);
 	snprintf(im->root, sizeof(im->root), "%s", cfg->root);
 	snprintf(im->snapdir, sizeof(im->snapdir), "%s/snapshots/sha256", cfg->root);
 	im->store = cfg->store;
@@ -84,8 +84,8 @@ images_open(const struct images_cfg *cfg, struct images **out, struct cradle_err
 	im->insecure = cfg->insecure ? strdup(cfg->insecure) : NULL;
 	pthread_mutex_init(&im->lock, NULL);
 	pthread_cond_init(&im->changed, NULL);
-	if ((r = fs_mkdir_p(im->snapdir, 0700)) < 0) {
-		cradle_err_errno(err, -r, "create snapshot directory \"%s\"", im->snapdir);
+	if ((rc = fs_mkdir_p(im->snapdir, 0700)) < 0) {
+		cradle_err_errno(err, -rc, "create snapshot directory \"%s\"", im->snapdir);
 		images_close(im);
 		return -1;
 	}
@@ -142,11 +142,11 @@ record_image(struct images *im, const char *ref, const struct oci_image *img, bo
 	rec.created_at = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	rec.layers = calloc(img->n_layers ? img->n_layers : 1, sizeof(char *));
 	if (rec.layers == NULL)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return cradle_err_nomem(err);
 	for (size_t i = 0; i < img->n_layers; i++) {
 		if ((rec.layers[i] = strdup(img->layers[i].digest)) == NULL) {
 			image_record_fini(&rec);
-			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+			return cradle_err_nomem(err);
 		}
 		rec.n_layers++;
 	}
@@ -197,12 +197,12 @@ images_import(struct images *im, const char *path, const char *name, bool pinned
 
 	memset(&imp, 0, sizeof(imp));
 	ingest_begin(im);
-	int r = oci_import(im->content, path, name, &imp, err);
-	if (r == 0)
-		r = record_image(im, imp.name, &imp.image, pinned, out, err);
+	int rc = oci_import(im->content, path, name, &imp, err);
+	if (rc == 0)
+		rc = record_image(im, imp.name, &imp.image, pinned, out, err);
 	ingest_end(im);
 	oci_image_fini(&imp.image);
-	return r;
+	return rc;
 }
 
 int
@@ -216,12 +216,12 @@ images_pull(struct images *im, const char *ref,
 
 	memset(&img, 0, sizeof(img));
 	ingest_begin(im);
-	int r = pull_image(im->content, ref, &opts, &img, err);
-	if (r == 0)
-		r = record_image(im, ref, &img, false, out, err);
+	int rc = pull_image(im->content, ref, &opts, &img, err);
+	if (rc == 0)
+		rc = record_image(im, ref, &img, false, out, err);
 	ingest_end(im);
 	oci_image_fini(&img);
-	return r;
+	return rc;
 }
 
 int
@@ -240,7 +240,7 @@ images_ensure(struct images *im, const char *ref, struct image_record *out, stru
 		struct entry *en = entry_of(im, ref, true);
 		if (en == NULL) {
 			pthread_mutex_unlock(&im->lock);
-			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+			return cradle_err_nomem(err);
 		}
 		if (en->pulling) {
 			/* someone else pulls it: wait, then look again (counted,
@@ -258,13 +258,13 @@ images_ensure(struct images *im, const char *ref, struct image_record *out, stru
 		}
 		en->pulling = true;
 		pthread_mutex_unlock(&im->lock);
-		int r = images_pull(im, ref, NULL, NULL, out, err);
+		int rc = images_pull(im, ref, NULL, NULL, out, err);
 		pthread_mutex_lock(&im->lock);
 		en->pulling = false;
 		pthread_cond_broadcast(&im->changed);
 		entry_drop_if_idle(im, en);
 		pthread_mutex_unlock(&im->lock);
-		return r;
+		return rc;
 	}
 }
 
@@ -332,8 +332,8 @@ images_use(struct images *im, const char *ref, struct image_rootfs *out, struct 
 		en->uses++;
 	pthread_mutex_unlock(&im->lock);
 	if (en == NULL)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
-	/* present, or pulled now (REFERENCE §1.1.2); one read of the record
+		return cradle_err_nomem(err);
+	/* present, or pulled now (containerd's EnsureImageExists); one read of the record
 	 * either way */
 	if (images_ensure(im, ref, &rec, err) < 0) {
 		images_unuse(im, ref);
@@ -363,7 +363,7 @@ images_use(struct images *im, const char *ref, struct image_rootfs *out, struct 
 	image_record_fini(&rec);
 	return 0;
 oom:
-	cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	cradle_err_nomem(err);
 fail:
 	free(cfg_json);
 	image_rootfs_fini(out);
@@ -466,7 +466,7 @@ int
 images_remove(struct images *im, const char *ref, struct cradle_err *err)
 {
 	struct refs refs = { 0 };
-	int ret = 0;
+	int rc = 0;
 
 	pthread_mutex_lock(&im->lock);
 	struct entry *en = entry_of(im, ref, false);
@@ -483,7 +483,7 @@ images_remove(struct images *im, const char *ref, struct cradle_err *err)
 	if (im->ingests > 0) {
 		/* blobs in flight belong to no record yet: collect next time */
 	} else if (image_record_foreach(im->store, collect_refs, &refs, err) < 0) {
-		ret = -1;
+		rc = -1;
 	} else {
 		struct gc g = { im, &refs };
 		content_walk(im->content, gc_blob, &g);
@@ -492,7 +492,7 @@ images_remove(struct images *im, const char *ref, struct cradle_err *err)
 	for (size_t i = 0; i < refs.n; i++)
 		free(refs.digests[i]);
 	free(refs.digests);
-	return ret;
+	return rc;
 }
 
 struct list {

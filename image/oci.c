@@ -1,8 +1,8 @@
 /* oci.c - OCI image index / manifest documents, and image import.
  *
- * Documents are parsed with json-c, strictly: every field is type checked
- * and an error names the document and the field ("manifest.layers[1].size:
- * expected an integer, got string").
+ * Documents are parsed with json-c, strictly (util/json.h): every field is
+ * type checked and an error names the document and the field
+ * ("manifest.layers[1].size: expected an integer, got string").
  *
  * Import reads three kinds of source:
  *   - an OCI image layout directory (oci-layout, index.json, blobs/sha256/),
@@ -38,6 +38,8 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+
+#include "util/json.h"
 
 #define MT_OCI_MANIFEST    "application/vnd.oci.image.manifest.v1+json"
 #define MT_OCI_INDEX       "application/vnd.oci.image.index.v1+json"
@@ -178,54 +180,45 @@ tname(json_type t)
 	}
 }
 
-/* Parse exactly one JSON document of len bytes (no NUL, nothing after). */
-static json_object *
-json_parse(const char *buf, size_t len, const char *what, struct cradle_err *err)
+/* o (context ctx) must be of type t. */
+static int
+jwant(json_object *o, const char *ctx, json_type t, struct cradle_err *err)
 {
-	struct json_tokener *tok;
-	json_object *o;
-	enum json_tokener_error e;
-	size_t end;
+	if (json_object_is_type(o, t))
+		return (0);
+	return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: expected %s, got %s", ctx, tname(t),
+	    jtype(o)));
+}
 
-	if (len > INT_MAX) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: too large", what);
-		return (NULL);
-	}
+/* An image document named what: one JSON value (util/json.h); an empty
+ * one is called so. */
+static json_object *
+doc_parse(const char *doc, size_t len, const char *what, struct cradle_err *err)
+{
 	if (len == 0) {
 		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: empty", what);
 		return (NULL);
 	}
-	if (memchr(buf, '\0', len) != NULL) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: not JSON (holds a NUL byte)",
-		    what);
-		return (NULL);
-	}
-	tok = json_tokener_new_ex(64);
-	if (tok == NULL) {
-		cradle_err_errno(err, ENOMEM, "%s: failed to parse", what);
-		return (NULL);
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	o = json_tokener_parse_ex(tok, buf, (int)len);
-	e = json_tokener_get_error(tok);
-	if (o == NULL) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: invalid JSON: %s", what,
-		    e == json_tokener_continue ? "truncated document" :
-		    json_tokener_error_desc(e));
-		json_tokener_free(tok);
-		return (NULL);
-	}
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	for (; end < len; end++) {
-		if (!isspace((unsigned char)buf[end])) {
-			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			    "%s: invalid JSON: data after the document (offset %zu)", what, end);
-			json_object_put(o);
-			return (NULL);
-		}
-	}
-	return (o);
+	return (json_doc_parse(doc, len, what, err));
+}
+
+/* What a document is read for: o is its value, what names it. */
+typedef int doc_fn(json_object *o, const char *what, void *arg, struct cradle_err *err);
+
+/* Parse doc (len bytes, the document what), hand its value to fn with
+ * arg, release it.  fn's result, or -1 when doc is not one JSON value. */
+static int
+doc_apply(const char *doc, size_t len, const char *what, doc_fn *fn, void *arg,
+    struct cradle_err *err)
+{
+	json_object *o = doc_parse(doc, len, what, err);
+	int rc;
+
+	if (o == NULL)
+		return (-1);
+	rc = fn(o, what, arg, err);
+	json_object_put(o);
+	return (rc);
 }
 
 /* Field key of object obj (context ctx) with type t.  Absent (or null when
@@ -310,10 +303,8 @@ parse_descriptor(json_object *o, const char *ctx, struct oci_descriptor *d,
 	json_object *sz;
 
 	memset(d, 0, sizeof(*d));
-	if (!json_object_is_type(o, json_type_object)) {
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: expected an object, got %s",
-		    ctx, o == NULL ? "null" : jtype(o)));
-	}
+	if (jwant(o, ctx, json_type_object, err) < 0)
+		return (-1);
 	if (jstring(o, ctx, "mediaType", true, &mt, err) < 0 ||
 	    jstring(o, ctx, "digest", true, &dg, err) < 0 ||
 	    jfield(o, ctx, "size", json_type_int, true, &sz, err) < 0)
@@ -348,10 +339,18 @@ oci_image_fini(struct oci_image *img)
 	memset(img, 0, sizeof(*img));
 }
 
+/* What a manifest is read into. */
+struct manifest_out {
+	size_t len;                     /* of the document, counted in the size */
+	struct oci_image *img;
+	struct oci_descriptor *cfg;     /* may be NULL */
+};
+
 static int
-parse_manifest_obj(json_object *o, size_t len, struct oci_image *img, struct oci_descriptor *cfgp,
-    struct cradle_err *err)
+manifest_doc(json_object *o, const char *what, void *arg, struct cradle_err *err)
 {
+	const struct manifest_out *m = arg;
+	struct oci_image *img = m->img;
 	struct oci_descriptor cfg;
 	json_object *layers, *v;
 	const char *mt;
@@ -359,10 +358,8 @@ parse_manifest_obj(json_object *o, size_t len, struct oci_image *img, struct oci
 	size_t i, n;
 	int64_t total;
 
-	if (!json_object_is_type(o, json_type_object)) {
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "manifest: expected an object, got %s", jtype(o)));
-	}
+	if (jwant(o, what, json_type_object, err) < 0)
+		return (-1);
 	if (schema_version(o, "manifest", err) < 0 ||
 	    jstring(o, "manifest", "mediaType", false, &mt, err) < 0)
 		return (-1);
@@ -389,9 +386,9 @@ parse_manifest_obj(json_object *o, size_t len, struct oci_image *img, struct oci
 	n = json_object_array_length(layers);
 	img->layers = calloc(n ? n : 1, sizeof(*img->layers));
 	if (img->layers == NULL)
-		return (cradle_err_errno(err, ENOMEM, "manifest: %zu layers", n));
+		return (cradle_err_nomem(err));
 	img->n_layers = n;
-	total = (int64_t)len;
+	total = (int64_t)m->len;
 	if (total < 0 || cfg.size > INT64_MAX - total)
 		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "manifest: sizes overflow"));
 	total += cfg.size;
@@ -411,8 +408,8 @@ parse_manifest_obj(json_object *o, size_t len, struct oci_image *img, struct oci
 	}
 	memcpy(img->config_digest, cfg.digest, DIGEST_LEN + 1);
 	img->size = total;
-	if (cfgp != NULL)
-		*cfgp = cfg;
+	if (m->cfg != NULL)
+		*m->cfg = cfg;
 	return (0);
 }
 
@@ -421,16 +418,10 @@ static int
 parse_manifest(const char *json, size_t len, struct oci_image *img, struct oci_descriptor *cfg,
     struct cradle_err *err)
 {
-	json_object *o;
-	int rv;
+	struct manifest_out m = { len, img, cfg };
 
 	memset(img, 0, sizeof(*img));
-	o = json_parse(json, len, "manifest", err);
-	if (o == NULL)
-		return (-1);
-	rv = parse_manifest_obj(o, len, img, cfg, err);
-	json_object_put(o);
-	if (rv < 0) {
+	if (doc_apply(json, len, "manifest", manifest_doc, &m, err) < 0) {
 		oci_image_fini(img);
 		return (-1);
 	}
@@ -455,10 +446,8 @@ index_check(json_object *o, const char *ctx, json_object **manifests, struct cra
 	char c[80], pc[96];
 	size_t i, n;
 
-	if (!json_object_is_type(o, json_type_object)) {
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: expected an object, got %s",
-		    ctx, jtype(o)));
-	}
+	if (jwant(o, ctx, json_type_object, err) < 0)
+		return (-1);
 	if (schema_version(o, ctx, err) < 0 || jstring(o, ctx, "mediaType", false, &mt, err) < 0)
 		return (-1);
 	if (mt != NULL && !is_index_mt(mt)) {
@@ -557,9 +546,11 @@ pick_in(json_object *manifests, const bool *mask)
 	return (best);
 }
 
+/* The descriptor (arg) of the manifest for this node in index o. */
 static int
-pick_obj(json_object *o, const char *ctx, struct oci_descriptor *out, struct cradle_err *err)
+pick_doc(json_object *o, const char *ctx, void *arg, struct cradle_err *err)
 {
+	struct oci_descriptor *out = arg;
 	json_object *manifests;
 	char want[96], c[80];
 	long i;
@@ -579,42 +570,36 @@ int
 oci_pick_platform(const char *json, size_t len, struct oci_descriptor *out,
     struct cradle_err *err)
 {
-	json_object *o;
-	int rv;
-
 	memset(out, 0, sizeof(*out));
-	o = json_parse(json, len, "index", err);
-	if (o == NULL)
-		return (-1);
-	rv = pick_obj(o, "index", out, err);
-	json_object_put(o);
-	return (rv < 0 ? -1 : 0);
+	return (doc_apply(json, len, "index", pick_doc, out, err) < 0 ? -1 : 0);
+}
+
+/* 1 when o looks like an index: by its mediaType, else by having
+ * manifests and no config. */
+static int
+index_like_doc(json_object *o, const char *what, void *arg, struct cradle_err *err)
+{
+	json_object *v;
+
+	(void)what;
+	(void)arg;
+	(void)err;
+	if (!json_object_is_type(o, json_type_object))
+		return (0);
+	if (json_object_object_get_ex(o, "mediaType", &v) && json_object_is_type(v, json_type_string))
+		return (is_index_mt(json_object_get_string(v)));
+	return (json_object_object_get_ex(o, "manifests", &v) &&
+	    json_object_is_type(v, json_type_array) && !json_object_object_get_ex(o, "config", &v));
 }
 
 int
 oci_is_index(const char *media_type, const char *json, size_t len)
 {
-	json_object *o, *v;
-	int rv = 0;
-
 	if (media_type != NULL && media_type[0] != '\0')
 		return (is_index_mt(media_type));
 	if (json == NULL || len == 0)
 		return (0);
-	o = json_parse(json, len, "document", NULL);
-	if (o == NULL)
-		return (0);
-	if (json_object_is_type(o, json_type_object)) {
-		if (json_object_object_get_ex(o, "mediaType", &v) &&
-		    json_object_is_type(v, json_type_string))
-			rv = is_index_mt(json_object_get_string(v));
-		else
-			rv = json_object_object_get_ex(o, "manifests", &v) &&
-			    json_object_is_type(v, json_type_array) &&
-			    !json_object_object_get_ex(o, "config", &v);
-	}
-	json_object_put(o);
-	return (rv);
+	return (doc_apply(json, len, "document", index_like_doc, NULL, NULL) > 0);
 }
 
 /* --- references ----------------------------------------------------------- */
@@ -778,7 +763,7 @@ arc_open(const char *path, struct cradle_err *err)
 	struct archive *a = archive_read_new();
 
 	if (a == NULL) {
-		cradle_err_errno(err, ENOMEM, "failed to read archive");
+		cradle_err_nomem(err);
 		return (NULL);
 	}
 	/* no external-program filters: only the built-in decompressors */
@@ -826,7 +811,7 @@ arc_slurp(struct archive *a, const char *name, size_t max, char **out, size_t *o
 			nb = realloc(buf, cap);
 			if (nb == NULL) {
 				free(buf);
-				return (cradle_err_errno(err, ENOMEM, "\"%s\"", name));
+				return (cradle_err_nomem(err));
 			}
 			buf = nb;
 		}
@@ -859,28 +844,28 @@ arc_scan(struct src *s, struct cradle_err *err)
 	char name[600], link[600];
 	const char *raw, *hl, *sl;
 	size_t i;
-	int r, rv = 0;
+	int ar, rc = 0;
 
 	a = arc_open(s->path, err);
 	if (a == NULL)
 		return (-1);
-	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+	while ((ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN) {
 		struct aent *ne;
 
 		raw = archive_entry_pathname(e);
 		if (raw == NULL || raw[0] == '\0') {
-			rv = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "entry %zu has no name", s->n);
+			rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "entry %zu has no name", s->n);
 			goto out;
 		}
 		if (norm_path("", raw, false, name, sizeof(name)) < 0) {
-			rv = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 			    "entry \"%.256s\": absolute path, \"..\" or too long", raw);
 			goto out;
 		}
 		if (name[0] == '\0')
 			name[0] = '.', name[1] = '\0';
 		if (s->n == MAX_ENTRIES) {
-			rv = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "more than %u entries",
+			rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "more than %u entries",
 			    MAX_ENTRIES);
 			goto out;
 		}
@@ -889,7 +874,7 @@ arc_scan(struct src *s, struct cradle_err *err)
 
 			ne = realloc(s->ents, nc * sizeof(*ne));
 			if (ne == NULL) {
-				rv = cradle_err_errno(err, ENOMEM, "listing entries");
+				rc = cradle_err_nomem(err);
 				goto out;
 			}
 			s->ents = ne;
@@ -903,7 +888,7 @@ arc_scan(struct src *s, struct cradle_err *err)
 		if (hl != NULL) {
 			ne->type = E_HARD;
 			if (norm_path("", hl, false, link, sizeof(link)) < 0) {
-				rv = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+				rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 				    "entry \"%.256s\": hard link to \"%.256s\" leaves the archive",
 				    name, hl);
 				goto out;
@@ -931,7 +916,7 @@ arc_scan(struct src *s, struct cradle_err *err)
 		    ne->link == NULL)) {
 			free(ne->name);
 			free(ne->link);
-			rv = cradle_err_errno(err, ENOMEM, "listing entries");
+			rc = cradle_err_nomem(err);
 			goto out;
 		}
 		s->n++;
@@ -942,20 +927,20 @@ arc_scan(struct src *s, struct cradle_err *err)
 			s->doc[i] = NULL;
 			s->has_doc[i] = false;
 			if (arc_slurp(a, name, doc_max[i], &s->doc[i], &s->doc_len[i], err) < 0) {
-				rv = -1;
+				rc = -1;
 				goto out;
 			}
 			s->has_doc[i] = true;
 		}
 	}
-	if (r != ARCHIVE_EOF) {
-		rv = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+	if (ar != ARCHIVE_EOF) {
+		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		    "truncated or corrupt archive after entry %zu (\"%.256s\"): %s", s->n,
 		    s->n ? s->ents[s->n - 1].name : "", arc_errstr(a));
 	}
 out:
 	archive_read_free(a);
-	return (rv);
+	return (rc);
 }
 
 /* Which entry holds the data of name?  Links are followed inside the
@@ -1053,7 +1038,7 @@ src_doc(struct src *s, int which, char **out, size_t *len, struct cradle_err *er
 	const char *name = doc_names[which];
 	size_t max = doc_max[which], cap = 0;
 	char *buf = NULL, *nb;
-	ssize_t r;
+	ssize_t rc;
 	int fd;
 
 	*out = NULL;
@@ -1069,7 +1054,7 @@ src_doc(struct src *s, int which, char **out, size_t *len, struct cradle_err *er
 			    "\"%s\": not a regular file", name));
 		*out = malloc(s->doc_len[which] + 1);
 		if (*out == NULL)
-			return (cradle_err_errno(err, ENOMEM, "\"%s\"", name));
+			return (cradle_err_nomem(err));
 		memcpy(*out, s->doc[which], s->doc_len[which]);
 		(*out)[s->doc_len[which]] = '\0';
 		*len = s->doc_len[which];
@@ -1091,23 +1076,23 @@ src_doc(struct src *s, int which, char **out, size_t *len, struct cradle_err *er
 			if (nb == NULL) {
 				close(fd);
 				free(buf);
-				return (cradle_err_errno(err, ENOMEM, "\"%s\"", name));
+				return (cradle_err_nomem(err));
 			}
 			buf = nb;
 		}
-		r = read(fd, buf + *len, cap - *len - 1);
-		if (r < 0 && errno == EINTR)
+		rc = read(fd, buf + *len, cap - *len - 1);
+		if (rc < 0 && errno == EINTR)
 			continue;
-		if (r < 0) {
+		if (rc < 0) {
 			int e = errno;
 
 			close(fd);
 			free(buf);
 			return (cradle_err_errno(err, e, "failed to read \"%s\"", name));
 		}
-		if (r == 0)
+		if (rc == 0)
 			break;
-		*len += (size_t)r;
+		*len += (size_t)rc;
 	}
 	close(fd);
 	if (*len > max) {
@@ -1164,50 +1149,50 @@ src_copy(struct src *s, struct content *c, struct xfer *xs, size_t n, struct cra
 	struct archive *a;
 	char *buf;
 	size_t i, ord;
-	int r, rv = 0;
+	int ar, rc = 0;
 
 	if (n == 0)
 		return (0);
 	buf = malloc(COPY_BUF);
 	if (buf == NULL)
-		return (cradle_err_errno(err, ENOMEM, "copying blobs"));
+		return (cradle_err_nomem(err));
 	if (s->dirfd >= 0) {
-		for (i = 0; i < n && rv == 0; i++) {
+		for (i = 0; i < n && rc == 0; i++) {
 			struct xfer *x = &xs[i];
 			int fd = dir_open(s, x->name, err);
 			ssize_t got;
 
 			if (fd < 0) {
 				cradle_err_wrap(err, "%s", x->label);
-				rv = -1;
+				rc = -1;
 				break;
 			}
 			if (xfer_open(c, x, err) < 0) {
 				close(fd);
-				rv = -1;
+				rc = -1;
 				break;
 			}
 			while ((got = read(fd, buf, COPY_BUF)) != 0) {
 				if (got < 0 && errno == EINTR)
 					continue;
 				if (got < 0) {
-					rv = cradle_err_errno(err, errno, "%s: failed to read \"%s\"",
+					rc = cradle_err_errno(err, errno, "%s: failed to read \"%s\"",
 					    x->label, x->name);
 					break;
 				}
 				if (content_writer_write(x->w, buf, (size_t)got, err) < 0) {
 					cradle_err_wrap(err, "%s", x->label);
-					rv = -1;
+					rc = -1;
 					break;
 				}
 			}
 			close(fd);
-			if (rv == 0)
-				rv = xfer_commit(x, err);
+			if (rc == 0)
+				rc = xfer_commit(x, err);
 		}
 		xfer_abort_all(xs, n);
 		free(buf);
-		return (rv);
+		return (rc);
 	}
 
 	for (i = 0; i < n; i++) {
@@ -1222,7 +1207,7 @@ src_copy(struct src *s, struct content *c, struct xfer *xs, size_t n, struct cra
 		free(buf);
 		return (-1);
 	}
-	for (ord = 0; (r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN;
+	for (ord = 0; (ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN;
 	    ord++) {
 		bool any = false;
 		la_ssize_t got;
@@ -1231,7 +1216,7 @@ src_copy(struct src *s, struct content *c, struct xfer *xs, size_t n, struct cra
 			if (xs[i].ord != ord || xs[i].done)
 				continue;
 			if (xfer_open(c, &xs[i], err) < 0) {
-				rv = -1;
+				rc = -1;
 				goto out;
 			}
 			any = true;
@@ -1240,7 +1225,7 @@ src_copy(struct src *s, struct content *c, struct xfer *xs, size_t n, struct cra
 			continue;
 		while ((got = archive_read_data(a, buf, COPY_BUF)) != 0) {
 			if (got < 0) {
-				rv = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "entry \"%.256s\": %s",
+				rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "entry \"%.256s\": %s",
 				    ord < s->n ? s->ents[ord].name : "?", arc_errstr(a));
 				goto out;
 			}
@@ -1249,26 +1234,26 @@ src_copy(struct src *s, struct content *c, struct xfer *xs, size_t n, struct cra
 					continue;
 				if (content_writer_write(xs[i].w, buf, (size_t)got, err) < 0) {
 					cradle_err_wrap(err, "%s", xs[i].label);
-					rv = -1;
+					rc = -1;
 					goto out;
 				}
 			}
 		}
 		for (i = 0; i < n; i++) {
 			if (xs[i].w != NULL && xfer_commit(&xs[i], err) < 0) {
-				rv = -1;
+				rc = -1;
 				goto out;
 			}
 		}
 	}
-	if (r != ARCHIVE_EOF) {
-		rv = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+	if (ar != ARCHIVE_EOF) {
+		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		    "truncated or corrupt archive after entry %zu: %s", ord, arc_errstr(a));
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		if (!xs[i].done) {
-			rv = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 			    "%s: \"%s\" gone on the second read (archive changed?)", xs[i].label,
 			    xs[i].name);
 			goto out;
@@ -1278,7 +1263,7 @@ out:
 	xfer_abort_all(xs, n);
 	archive_read_free(a);
 	free(buf);
-	return (rv);
+	return (rc);
 }
 
 static void
@@ -1337,36 +1322,33 @@ annotation(json_object *desc, const char *key)
 /* --- OCI layout --------------------------------------------------------- */
 
 static int
+layout_doc(json_object *o, const char *what, void *arg, struct cradle_err *err)
+{
+	const char *v;
+
+	(void)arg;
+	if (jwant(o, what, json_type_object, err) < 0 ||
+	    jstring(o, what, "imageLayoutVersion", true, &v, err) < 0)
+		return (-1);
+	if (strcmp(v, "1.0.0") != 0) {
+		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		    "%s.imageLayoutVersion: \"%.32s\" is not supported (want \"1.0.0\")", what, v));
+	}
+	return (0);
+}
+
+static int
 check_layout(struct src *s, struct cradle_err *err)
 {
-	json_object *o = NULL;
-	const char *v;
 	char *doc;
 	size_t len;
-	int rv = -1;
+	int rc;
 
 	if (src_doc(s, DOC_LAYOUT, &doc, &len, err) < 0)
 		return (-1);
-	o = json_parse(doc, len, "oci-layout", err);
-	if (o == NULL)
-		goto out;
-	if (!json_object_is_type(o, json_type_object)) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "oci-layout: expected an object, got %s",
-		    jtype(o));
-		goto out;
-	}
-	if (jstring(o, "oci-layout", "imageLayoutVersion", true, &v, err) < 0)
-		goto out;
-	if (strcmp(v, "1.0.0") != 0) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "oci-layout.imageLayoutVersion: \"%.32s\" is not supported (want \"1.0.0\")", v);
-		goto out;
-	}
-	rv = 0;
-out:
-	json_object_put(o);
+	rc = doc_apply(doc, len, "oci-layout", layout_doc, NULL, err);
 	free(doc);
-	return (rv);
+	return (rc);
 }
 
 /* Choose the entry of index.json to import (its position, or -1 and err). */
@@ -1384,7 +1366,7 @@ choose_entry(json_object *manifests, const char *name, struct cradle_err *err)
 	}
 	mask = calloc(n, sizeof(*mask));
 	if (mask == NULL) {
-		cradle_err_errno(err, ENOMEM, "index.json");
+		cradle_err_nomem(err);
 		return (-1);
 	}
 	for (i = 0; i < n; i++) {
@@ -1436,13 +1418,13 @@ import_oci(struct src *s, struct content *c, const char *name, struct oci_import
 	char *doc = NULL, label[48];
 	size_t len, i, j, nx = 0;
 	long pick;
-	int depth, rv = -1;
+	int depth, rc = -1;
 
 	if (check_layout(s, err) < 0)
 		return (-1);
 	if (src_doc(s, DOC_INDEX, &doc, &len, err) < 0)
 		return (-1);
-	idx = json_parse(doc, len, "index.json", err);
+	idx = doc_parse(doc, len, "index.json", err);
 	free(doc);
 	doc = NULL;
 	if (idx == NULL || index_check(idx, "index.json", &manifests, err) < 0)
@@ -1464,8 +1446,6 @@ import_oci(struct src *s, struct content *c, const char *name, struct oci_import
 
 	/* nested indexes (skopeo / buildx layouts): pick the platform */
 	for (depth = 0; is_index_mt(d.media_type); depth++) {
-		json_object *nested;
-
 		if (depth == MAX_NEST) {
 			cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "indexes nested deeper than %d",
 			    MAX_NEST);
@@ -1474,16 +1454,12 @@ import_oci(struct src *s, struct content *c, const char *name, struct oci_import
 		if (blob_read(s, c, "index", &d, MAX_DOC, &doc, &len, err) < 0)
 			goto out;
 		snprintf(label, sizeof(label), "index %.20s", d.digest);
-		nested = json_parse(doc, len, label, err);
+		rc = doc_apply(doc, len, label, pick_doc, &d, err);
 		free(doc);
 		doc = NULL;
-		if (nested == NULL)
+		if (rc < 0)
 			goto out;
-		rv = pick_obj(nested, label, &d, err);
-		json_object_put(nested);
-		if (rv < 0)
-			goto out;
-		rv = -1;
+		rc = -1;
 	}
 	if (!is_manifest_mt(d.media_type)) {
 		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
@@ -1501,7 +1477,7 @@ import_oci(struct src *s, struct content *c, const char *name, struct oci_import
 	/* the config and the layers, each once, unless already stored */
 	xs = calloc(out->image.n_layers + 1, sizeof(*xs));
 	if (xs == NULL) {
-		cradle_err_errno(err, ENOMEM, "copying blobs");
+		cradle_err_nomem(err);
 		goto out;
 	}
 	if (!content_has(c, cd.digest))
@@ -1523,67 +1499,71 @@ import_oci(struct src *s, struct content *c, const char *name, struct oci_import
 		snprintf(xs[0].label, sizeof(xs[0].label), "config %.20s", cd.digest);
 	if (src_copy(s, c, xs, nx, err) < 0)
 		goto out;
-	rv = 0;
+	rc = 0;
 out:
 	free(xs);
 	free(doc);
 	json_object_put(idx);
-	return (rv);
+	return (rc);
 }
 
 /* --- docker save ---------------------------------------------------------- */
+
+/* The layers whose digests a docker save config's rootfs.diff_ids lists. */
+struct diff_ids {
+	const struct xfer *layers;
+	size_t n;
+};
+
+static int
+diff_ids_doc(json_object *o, const char *what, void *arg, struct cradle_err *err)
+{
+	const struct diff_ids *want = arg;
+	const struct xfer *layers = want->layers;
+	json_object *rootfs, *ids, *v;
+	size_t i;
+
+	if (jwant(o, what, json_type_object, err) < 0 ||
+	    jfield(o, "config", "rootfs", json_type_object, true, &rootfs, err) < 0 ||
+	    jfield(rootfs, "config.rootfs", "diff_ids", json_type_array, true, &ids, err) < 0)
+		return (-1);
+	if (json_object_array_length(ids) != want->n) {
+		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		    "config.rootfs.diff_ids: %zu entries for %zu layers", json_object_array_length(ids),
+		    want->n));
+	}
+	for (i = 0; i < want->n; i++) {
+		v = json_object_array_get_idx(ids, i);
+		if (!json_object_is_type(v, json_type_string)) {
+			return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			    "config.rootfs.diff_ids[%zu]: expected a string, got %s", i, jtype(v)));
+		}
+		if (strcmp(json_object_get_string(v), layers[i].digest) != 0) {
+			return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			    "layer %zu (\"%.200s\"): digest mismatch: the config's diff_id is %.80s, "
+			    "the layer is %s", i + 1, layers[i].name, json_object_get_string(v),
+			    layers[i].digest));
+		}
+	}
+	return (0);
+}
 
 static int
 check_diff_ids(struct content *c, const char *config, const struct xfer *layers, size_t n,
     struct cradle_err *err)
 {
-	json_object *o = NULL, *rootfs, *ids, *v;
-	char *doc = NULL;
-	size_t len, i;
-	int rv = -1;
+	struct diff_ids want = { layers, n };
+	char *doc;
+	size_t len;
+	int rc;
 
 	if (content_read(c, config, MAX_CONFIG, &doc, &len, err) < 0) {
 		cradle_err_wrap(err, "config %s", config);
 		return (-1);
 	}
-	o = json_parse(doc, len, "config", err);
-	if (o == NULL)
-		goto out;
-	if (!json_object_is_type(o, json_type_object)) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "config: expected an object, got %s",
-		    jtype(o));
-		goto out;
-	}
-	if (jfield(o, "config", "rootfs", json_type_object, true, &rootfs, err) < 0 ||
-	    jfield(rootfs, "config.rootfs", "diff_ids", json_type_array, true, &ids, err) < 0)
-		goto out;
-	if (json_object_array_length(ids) != n) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "config.rootfs.diff_ids: %zu entries for %zu layers", json_object_array_length(ids),
-		    n);
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		v = json_object_array_get_idx(ids, i);
-		if (!json_object_is_type(v, json_type_string)) {
-			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			    "config.rootfs.diff_ids[%zu]: expected a string, got %s", i,
-			    v == NULL ? "null" : jtype(v));
-			goto out;
-		}
-		if (strcmp(json_object_get_string(v), layers[i].digest) != 0) {
-			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			    "layer %zu (\"%.200s\"): digest mismatch: the config's diff_id is %.80s, "
-			    "the layer is %s", i + 1, layers[i].name, json_object_get_string(v),
-			    layers[i].digest);
-			goto out;
-		}
-	}
-	rv = 0;
-out:
-	json_object_put(o);
+	rc = doc_apply(doc, len, "config", diff_ids_doc, &want, err);
 	free(doc);
-	return (rv);
+	return (rc);
 }
 
 static int
@@ -1596,20 +1576,15 @@ import_docker(struct src *s, struct content *c, const char *name, struct oci_imp
 	char *doc = NULL, ctx[64], digest[DIGEST_LEN + 1];
 	size_t len, i, j, n, nl, hits = 0;
 	long pick = -1;
-	int rv = -1;
+	int rc = -1;
 
 	if (src_doc(s, DOC_DOCKER, &doc, &len, err) < 0)
 		return (-1);
-	top = json_parse(doc, len, "manifest.json", err);
+	top = doc_parse(doc, len, "manifest.json", err);
 	free(doc);
 	doc = NULL;
-	if (top == NULL)
+	if (top == NULL || jwant(top, "manifest.json", json_type_array, err) < 0)
 		goto out;
-	if (!json_object_is_type(top, json_type_array)) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "manifest.json: expected an array, got %s",
-		    jtype(top));
-		goto out;
-	}
 	n = json_object_array_length(top);
 	if (n == 0) {
 		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "manifest.json: lists no images");
@@ -1618,12 +1593,8 @@ import_docker(struct src *s, struct content *c, const char *name, struct oci_imp
 	for (i = 0; i < n; i++) {
 		ent = json_object_array_get_idx(top, i);
 		snprintf(ctx, sizeof(ctx), "manifest.json[%zu]", i);
-		if (!json_object_is_type(ent, json_type_object)) {
-			cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: expected an object, got %s", ctx,
-			    ent == NULL ? "null" : jtype(ent));
-			goto out;
-		}
-		if (jstring(ent, ctx, "Config", true, &cfgname, err) < 0 ||
+		if (jwant(ent, ctx, json_type_object, err) < 0 ||
+		    jstring(ent, ctx, "Config", true, &cfgname, err) < 0 ||
 		    jfield(ent, ctx, "RepoTags", json_type_array, false, &tags, err) < 0 ||
 		    jfield(ent, ctx, "Layers", json_type_array, true, &layers, err) < 0)
 			goto out;
@@ -1683,7 +1654,7 @@ import_docker(struct src *s, struct content *c, const char *name, struct oci_imp
 	nl = json_object_array_length(layers);
 	xs = calloc(nl + 1, sizeof(*xs));
 	if (xs == NULL) {
-		cradle_err_errno(err, ENOMEM, "copying blobs");
+		cradle_err_nomem(err);
 		goto out;
 	}
 	for (i = 0; i <= nl; i++) {
@@ -1713,7 +1684,7 @@ import_docker(struct src *s, struct content *c, const char *name, struct oci_imp
 	if (mo == NULL || cfg == NULL || ls == NULL) {
 		json_object_put(cfg);
 		json_object_put(ls);
-		cradle_err_errno(err, ENOMEM, "writing the manifest");
+		cradle_err_nomem(err);
 		goto out;
 	}
 	json_object_object_add(mo, "schemaVersion", json_object_new_int(2));
@@ -1726,7 +1697,7 @@ import_docker(struct src *s, struct content *c, const char *name, struct oci_imp
 		l = json_object_new_object();
 		if (l == NULL) {
 			json_object_put(ls);
-			cradle_err_errno(err, ENOMEM, "writing the manifest");
+			cradle_err_nomem(err);
 			goto out;
 		}
 		json_object_object_add(l, "mediaType", json_object_new_string(MT_OCI_LAYER_TAR));
@@ -1738,7 +1709,7 @@ import_docker(struct src *s, struct content *c, const char *name, struct oci_imp
 	mjson = json_object_to_json_string_ext(mo, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (mjson == NULL) {
-		cradle_err_errno(err, ENOMEM, "writing the manifest");
+		cradle_err_nomem(err);
 		goto out;
 	}
 	if (content_put(c, mjson, strlen(mjson), NULL, digest, err) < 0) {
@@ -1748,12 +1719,12 @@ import_docker(struct src *s, struct content *c, const char *name, struct oci_imp
 	if (oci_parse_manifest(mjson, strlen(mjson), &out->image, err) < 0)
 		goto out;
 	memcpy(out->image.manifest_digest, digest, DIGEST_LEN + 1);
-	rv = 0;
+	rc = 0;
 out:
 	json_object_put(mo);
 	free(xs);
 	json_object_put(top);
-	return (rv);
+	return (rc);
 }
 
 /* --- import --------------------------------------------------------------- */
@@ -1779,7 +1750,7 @@ oci_import(struct content *c, const char *path, const char *name, struct oci_imp
 {
 	struct src s;
 	struct stat st;
-	int rv;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	memset(&s, 0, sizeof(s));
@@ -1796,7 +1767,7 @@ oci_import(struct content *c, const char *path, const char *name, struct oci_imp
 			return (cradle_err_errno(err, errno, "import \"%s\"", path));
 	} else if (S_ISREG(st.st_mode)) {
 		if (arc_scan(&s, err) < 0) {
-			rv = -1;
+			rc = -1;
 			goto out;
 		}
 	} else {
@@ -1804,17 +1775,17 @@ oci_import(struct content *c, const char *path, const char *name, struct oci_imp
 		    "import \"%s\": not a directory or a file", path));
 	}
 	if (src_has(&s, "oci-layout")) {
-		rv = import_oci(&s, c, name, out, err);
+		rc = import_oci(&s, c, name, out, err);
 	} else if (src_has(&s, "manifest.json")) {
-		rv = import_docker(&s, c, name, out, err);
+		rc = import_docker(&s, c, name, out, err);
 	} else {
-		rv = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		    "neither an OCI image layout (no oci-layout) nor a docker save archive "
 		    "(no manifest.json)");
 	}
 out:
 	src_fini(&s);
-	if (rv < 0) {
+	if (rc < 0) {
 		oci_image_fini(&out->image);
 		memset(out, 0, sizeof(*out));
 		cradle_err_wrap(err, "import \"%s\"", path);

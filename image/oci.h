@@ -3,7 +3,7 @@
  * The shapes cradle reads (JSON, with json-c): an image index (or Docker
  * manifest list) picks the manifest for linux/<this arch>; a manifest names
  * the config blob and the layers in order; the config's "config" object
- * feeds the spec builder (worker/spec.h struct image_config).
+ * feeds the spec builder (sandbox/types.h struct image_config).
  */
 #ifndef CRADLE_OCI_H
 #define CRADLE_OCI_H

@@ -28,7 +28,6 @@
 
 #include <curl/curl.h>
 #include <json-c/json.h>
-#include <openssl/evp.h>
 
 #define MANIFEST_MAX (4u << 20)         /* a manifest or index, bytes */
 #define TOKEN_MAX (64u << 10)           /* a token server's answer */
@@ -182,16 +181,6 @@ static bool tag_valid(const char *t)
 	return true;
 }
 
-static bool sha256_digest_valid(const char *d)
-{
-	if (strncmp(d, "sha256:", 7) != 0 || strlen(d) != DIGEST_LEN)
-		return false;
-	for (const char *p = d + 7; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
-
 int image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *err)
 {
 	char name[REF_MAX];
@@ -218,7 +207,7 @@ int image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *e
 			return ref_error(err, ref, "more than one '@'");
 		if (strncmp(at + 1, "sha256:", 7) != 0 && strchr(at + 1, ':'))
 			return ref_error(err, ref, "unsupported digest algorithm (only sha256)");
-		if (!sha256_digest_valid(at + 1))
+		if (!digest_valid(at + 1))
 			return ref_error(err, ref, "invalid digest (want sha256: and 64 lower-case hex digits)");
 		memcpy(out->digest, at + 1, DIGEST_LEN + 1);
 		len = (size_t)(at - ref);
@@ -601,7 +590,7 @@ static int setup(struct puller *p, const char *url, const char *accept, bool blo
 	return 0;
 nomem:
 	curl_slist_free_all(l);
-	return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "pull %s: out of memory", p->ref);
+	return cradle_err_nomem(err);
 }
 
 static int fetch_token(struct puller *p, const char *www, struct cradle_err *err);
@@ -622,7 +611,7 @@ static int fetch(struct puller *p, const char *url, const char *accept, bool reg
 	for (;;) {
 		struct curl_slist *hdrs = NULL;
 		uint64_t done0 = p->done;
-		CURLcode rc;
+		CURLcode cres;
 		bool blob_ok;
 
 		xfer_reset(x);
@@ -637,11 +626,11 @@ static int fetch(struct puller *p, const char *url, const char *accept, bool reg
 			x->w = NULL;
 			return -1;
 		}
-		rc = curl_easy_perform(p->h);
+		cres = curl_easy_perform(p->h);
 		curl_slist_free_all(hdrs);
 		*status = 0;
 		curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, status);
-		blob_ok = rc == CURLE_OK && *status >= 200 && *status < 300 && x->w;
+		blob_ok = cres == CURLE_OK && *status >= 200 && *status < 300 && x->w;
 		if (!blob_ok) {
 			content_writer_abort(x->w);
 			x->w = NULL;
@@ -655,25 +644,25 @@ static int fetch(struct puller *p, const char *url, const char *accept, bool reg
 			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 			                      "pull %s: %s from %s larger than %zu bytes", p->ref, what,
 			                      url, max);
-		if (rc != CURLE_OK) {
-			if (retryable_curl(rc) && attempt < RETRIES) {
+		if (cres != CURLE_OK) {
+			if (retryable_curl(cres) && attempt < RETRIES) {
 				p->done = done0;
 				sleep_ms(BACKOFF_MS << attempt++);
 				continue;
 			}
 			return cradle_err_set(err, CRADLE_UNAVAILABLE, "pull %s: GET %s: %s%s%s%s", p->ref,
-			                      url, curl_easy_strerror(rc), p->errbuf[0] ? " (" : "",
+			                      url, curl_easy_strerror(cres), p->errbuf[0] ? " (" : "",
 			                      p->errbuf, p->errbuf[0] ? ")" : "");
 		}
 		if (*status == 401 && registry && !reauthed && x->www[0]) {
 			struct challenge ch;
-			int r;
+			int rc;
 			if (parse_challenge(x->www, &ch) == 0 && strcasecmp(ch.scheme, "Bearer") == 0) {
 				reauthed = true;
 				p->done = done0;
-				r = fetch_token(p, x->www, err);
-				if (r < 0)
-					return r;
+				rc = fetch_token(p, x->www, err);
+				if (rc < 0)
+					return rc;
 				continue;
 			}
 		}
@@ -819,7 +808,7 @@ static int fetch_token(struct puller *p, const char *www, struct cradle_err *err
 	rc = 0;
 	goto out;
 nomem:
-	cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "pull %s: out of memory", p->ref);
+	cradle_err_nomem(err);
 out:
 	json_object_put(root);
 	free(x.buf);
@@ -830,17 +819,6 @@ out:
 }
 
 /* --- manifests and blobs ---------------------------------------------------- */
-
-static void sha256_hex(const void *data, size_t len, char out[DIGEST_LEN + 1])
-{
-	unsigned char md[32];
-	unsigned int n = 0;
-
-	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-	memcpy(out, "sha256:", 7);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
-}
 
 /* GET a manifest (tag or digest) into x.  expected (may be NULL): the
  * bytes must hash to it. */
@@ -860,7 +838,9 @@ static int get_manifest(struct puller *p, const char *reference, const char *exp
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "pull %s: empty manifest from %s",
 		                      p->ref, url);
 	if (expected) {
-		sha256_hex(x->buf, x->len, got);
+		if (digest_of(x->buf, x->len, got) < 0)
+			return cradle_err_set(err, CRADLE_INTERNAL, "pull %s: manifest %s: failed to hash it",
+			                      p->ref, reference);
 		if (strcmp(got, expected) != 0)
 			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 			                      "pull %s: manifest %s: digest mismatch: expected %s, got %s",
@@ -877,7 +857,7 @@ static int get_blob(struct puller *p, const char *what, const char *digest, int6
 	long status = 0;
 	int rc;
 
-	if (!sha256_digest_valid(digest))
+	if (!digest_valid(digest))
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "pull %s: %s: invalid digest \"%s\"",
 		                      p->ref, what, digest);
 	if (content_has(p->c, digest)) {
@@ -985,7 +965,7 @@ int pull_image(struct content *c, const char *ref, const struct pull_opts *opts,
 			cradle_err_wrap(err, "pull %s", ref);
 			goto out;
 		}
-		if (!sha256_digest_valid(d.digest)) {
+		if (!digest_valid(d.digest)) {
 			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 			               "pull %s: index names an invalid digest \"%s\"", ref, d.digest);
 			goto out;
@@ -1005,7 +985,7 @@ int pull_image(struct content *c, const char *ref, const struct pull_opts *opts,
 			               "pull %s: manifest %s is an index inside an index", ref, picked);
 			goto out;
 		}
-	} else if (!expected && sha256_digest_valid(x.dcd)) {
+	} else if (!expected && digest_valid(x.dcd)) {
 		expected = x.dcd;       /* the registry's Docker-Content-Digest */
 	}
 	if (oci_parse_manifest(x.buf, x.len, out, err) < 0) {

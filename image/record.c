@@ -39,14 +39,6 @@ bad(struct cradle_err *err, const char *fmt, ...)
 	return (-EINVAL);
 }
 
-static int
-oom(struct cradle_err *err, const char *what)
-{
-	cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
-	    WHAT ": out of memory %s", what);
-	return (-ENOMEM);
-}
-
 /* Text that becomes a C string: no NUL, valid UTF-8. */
 static bool
 text_ok(const char *s, size_t n)
@@ -128,14 +120,14 @@ static int
 check_record(const struct image_record *r, struct cradle_err *err)
 {
 	size_t i, j, n;
-	int rv;
+	int rc;
 
 	n = strnlen(r->ref, sizeof(r->ref));
 	if (n == sizeof(r->ref)) {
 		return (bad(err, "ref: not NUL-terminated"));
 	}
-	if ((rv = check_ref(r->ref, n, err)) < 0) {
-		return (rv);
+	if ((rc = check_ref(r->ref, n, err)) < 0) {
+		return (rc);
 	}
 	if (!digest_valid(r->manifest_digest)) {
 		return (bad(err, "manifest_digest of \"%s\": not a sha256 "
@@ -198,24 +190,24 @@ image_record_encode(const struct image_record *r, msgpack_sbuffer *sb,
 {
 	msgpack_packer pk;
 	size_t old = sb->size;
-	int rv;
+	int rc;
 
-	if ((rv = check_record(r, err)) < 0) {
-		return (rv);
+	if ((rc = check_record(r, err)) < 0) {
+		return (rc);
 	}
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	if (pack(&pk, r) != 0) {
 		sb->size = old;
-		return (oom(err, "encoding"));
+		return (cradle_err_nomem(err));
 	}
 	/* Lengths of strings and the whole: what check_record cannot see
 	 * cheaply, the decoder's own walk checks. */
-	if ((rv = proto_check_bounds(sb->data + old, sb->size - old,
+	if ((rc = proto_check_bounds(sb->data + old, sb->size - old,
 	    err)) < 0) {
 		sb->size = old;
 		cradle_err_wrap(err, "cannot encode " WHAT " of \"%s\"",
 		    r->ref);
-		return (rv);
+		return (rc);
 	}
 	return (0);
 }
@@ -269,14 +261,14 @@ check_dups(const msgpack_object *m, const char *where,
 {
 	const msgpack_object_kv **v;
 	uint32_t i, n = m->via.map.size;
-	int rv = 0;
+	int rc = 0;
 
 	if (n < 2) {
 		return (0);
 	}
 	v = malloc(n * sizeof(*v));
 	if (v == NULL) {
-		return (oom(err, "checking keys"));
+		return (cradle_err_nomem(err));
 	}
 	for (i = 0; i < n; i++) {
 		v[i] = &m->via.map.ptr[i];
@@ -287,14 +279,14 @@ check_dups(const msgpack_object *m, const char *where,
 			const msgpack_object *k = &v[i]->key;
 			bool show = text_ok(k->via.str.ptr, k->via.str.size);
 
-			rv = bad(err, "%s: duplicate key \"%.*s\"", where,
+			rc = bad(err, "%s: duplicate key \"%.*s\"", where,
 			    show ? (int)(k->via.str.size > 64 ? 64 :
 			    k->via.str.size) : 0, show ? k->via.str.ptr : "");
 			break;
 		}
 	}
 	free(v);
-	return (rv);
+	return (rc);
 }
 
 static const char *
@@ -378,7 +370,7 @@ dec_layers(const msgpack_object *v, struct image_record *r,
 {
 	char name[32];
 	uint32_t i;
-	int rv;
+	int rc;
 
 	if (v->type != MSGPACK_OBJECT_ARRAY) {
 		return (bad(err, "layers: expected array, got %s",
@@ -393,18 +385,18 @@ dec_layers(const msgpack_object *v, struct image_record *r,
 	}
 	r->layers = calloc(v->via.array.size, sizeof(*r->layers));
 	if (r->layers == NULL) {
-		return (oom(err, "decoding layers"));
+		return (cradle_err_nomem(err));
 	}
 	for (i = 0; i < v->via.array.size; i++) {
 		snprintf(name, sizeof(name), "layers[%" PRIu32 "]", i);
 		r->layers[i] = malloc(DIGEST_LEN + 1);
 		if (r->layers[i] == NULL) {
-			return (oom(err, "decoding layers"));
+			return (cradle_err_nomem(err));
 		}
 		r->n_layers++;
-		if ((rv = get_digest(&v->via.array.ptr[i], name, r->layers[i],
+		if ((rc = get_digest(&v->via.array.ptr[i], name, r->layers[i],
 		    err)) < 0) {
-			return (rv);
+			return (rc);
 		}
 	}
 	return (0);
@@ -416,7 +408,7 @@ dec_labels(const msgpack_object *v, struct image_record *r,
 {
 	const msgpack_object_kv *kv;
 	uint32_t i;
-	int rv;
+	int rc;
 
 	if (v->type != MSGPACK_OBJECT_MAP) {
 		return (bad(err, "labels: expected map, got %s",
@@ -442,15 +434,15 @@ dec_labels(const msgpack_object *v, struct image_record *r,
 			    kv->key.via.str.size), kv->key.via.str.ptr));
 		}
 	}
-	if ((rv = check_dups(v, "labels", err)) < 0) {
-		return (rv);
+	if ((rc = check_dups(v, "labels", err)) < 0) {
+		return (rc);
 	}
 	if (v->via.map.size == 0) {
 		return (0);
 	}
 	r->labels.v = calloc(v->via.map.size, sizeof(*r->labels.v));
 	if (r->labels.v == NULL) {
-		return (oom(err, "decoding labels"));
+		return (cradle_err_nomem(err));
 	}
 	for (i = 0; i < v->via.map.size; i++) {
 		kv = &v->via.map.ptr[i];
@@ -461,7 +453,7 @@ dec_labels(const msgpack_object *v, struct image_record *r,
 		    kv->val.via.str.size);
 		if (r->labels.v[i].key == NULL ||
 		    r->labels.v[i].value == NULL) {
-			return (oom(err, "decoding labels"));
+			return (cradle_err_nomem(err));
 		}
 	}
 	return (0);
@@ -472,10 +464,10 @@ dec_record(const msgpack_object *m, struct image_record *r,
     struct cradle_err *err)
 {
 	const msgpack_object *v;
-	int rv;
+	int rc;
 
-	if ((rv = check_dups(m, "top level", err)) < 0) {
-		return (rv);
+	if ((rc = check_dups(m, "top level", err)) < 0) {
+		return (rc);
 	}
 	if ((v = field(m, "ref")) == NULL) {
 		return (bad(err, "ref: required field is missing"));
@@ -483,8 +475,8 @@ dec_record(const msgpack_object *m, struct image_record *r,
 	if (v->type != MSGPACK_OBJECT_STR) {
 		return (bad(err, "ref: expected string, got %s", type_name(v)));
 	}
-	if ((rv = check_ref(v->via.str.ptr, v->via.str.size, err)) < 0) {
-		return (rv);
+	if ((rc = check_ref(v->via.str.ptr, v->via.str.size, err)) < 0) {
+		return (rc);
 	}
 	memcpy(r->ref, v->via.str.ptr, v->via.str.size);
 	r->ref[v->via.str.size] = '\0';
@@ -492,31 +484,31 @@ dec_record(const msgpack_object *m, struct image_record *r,
 	if ((v = field(m, "manifest_digest")) == NULL) {
 		return (bad(err, "manifest_digest: required field is missing"));
 	}
-	if ((rv = get_digest(v, "manifest_digest", r->manifest_digest,
+	if ((rc = get_digest(v, "manifest_digest", r->manifest_digest,
 	    err)) < 0) {
-		return (rv);
+		return (rc);
 	}
 	if ((v = field(m, "config_digest")) == NULL) {
 		return (bad(err, "config_digest: required field is missing"));
 	}
-	if ((rv = get_digest(v, "config_digest", r->config_digest, err)) < 0) {
-		return (rv);
+	if ((rc = get_digest(v, "config_digest", r->config_digest, err)) < 0) {
+		return (rc);
 	}
 	if ((v = field(m, "layers")) == NULL) {
 		return (bad(err, "layers: required field is missing"));
 	}
-	if ((rv = dec_layers(v, r, err)) < 0) {
-		return (rv);
+	if ((rc = dec_layers(v, r, err)) < 0) {
+		return (rc);
 	}
 	if ((v = field(m, "size")) == NULL) {
 		return (bad(err, "size: required field is missing"));
 	}
-	if ((rv = get_i64(v, "size", 0, &r->size, err)) < 0) {
-		return (rv);
+	if ((rc = get_i64(v, "size", 0, &r->size, err)) < 0) {
+		return (rc);
 	}
 	if ((v = field(m, "labels")) != NULL &&
-	    (rv = dec_labels(v, r, err)) < 0) {
-		return (rv);
+	    (rc = dec_labels(v, r, err)) < 0) {
+		return (rc);
 	}
 	if ((v = field(m, "pinned")) != NULL) {
 		if (v->type != MSGPACK_OBJECT_BOOLEAN) {
@@ -526,9 +518,9 @@ dec_record(const msgpack_object *m, struct image_record *r,
 		r->pinned = v->via.boolean;
 	}
 	if ((v = field(m, "created_at")) != NULL &&
-	    (rv = get_i64(v, "created_at", INT64_MIN, &r->created_at,
+	    (rc = get_i64(v, "created_at", INT64_MIN, &r->created_at,
 	    err)) < 0) {
-		return (rv);
+		return (rc);
 	}
 	return (0);
 }
@@ -540,7 +532,7 @@ image_record_decode(const void *buf, size_t len, struct image_record *r,
 	msgpack_unpacked up;
 	msgpack_unpack_return ret;
 	size_t off = 0;
-	int rv;
+	int rc;
 
 	memset(r, 0, sizeof(*r));
 	if (buf == NULL || len == 0) {
@@ -548,9 +540,9 @@ image_record_decode(const void *buf, size_t len, struct image_record *r,
 	}
 	/* size, depth, counts, string lengths; top level a map with string
 	 * keys; no trailing bytes */
-	if ((rv = proto_check_bounds(buf, len, err)) < 0) {
+	if ((rc = proto_check_bounds(buf, len, err)) < 0) {
 		cradle_err_wrap(err, WHAT);
-		return (rv);
+		return (rc);
 	}
 	msgpack_unpacked_init(&up);
 	ret = msgpack_unpack_next(&up, buf, len, &off);
@@ -558,17 +550,17 @@ image_record_decode(const void *buf, size_t len, struct image_record *r,
 	    up.data.type != MSGPACK_OBJECT_MAP) {
 		msgpack_unpacked_destroy(&up);
 		if (ret == MSGPACK_UNPACK_NOMEM_ERROR) {
-			return (oom(err, "unpacking"));
+			return (cradle_err_nomem(err));
 		}
 		return (bad(err, "malformed msgpack (unpack returned %d)",
 		    (int)ret));
 	}
-	rv = dec_record(&up.data, r, err);
+	rc = dec_record(&up.data, r, err);
 	msgpack_unpacked_destroy(&up);
-	if (rv < 0) {
+	if (rc < 0) {
 		image_record_fini(r);
 	}
-	return (rv);
+	return (rc);
 }
 
 void
@@ -595,9 +587,9 @@ static int
 decode_stored(const char *ref, const void *buf, size_t len,
     struct image_record *out, struct cradle_err *err)
 {
-	int rv;
+	int rc;
 
-	if ((rv = image_record_decode(buf, len, out, err)) < 0) {
+	if ((rc = image_record_decode(buf, len, out, err)) < 0) {
 		cradle_err_wrap(err, "corrupt record for image \"%s\"", ref);
 		if (err != NULL) {
 			err->code = CRADLE_INTERNAL;
@@ -618,16 +610,16 @@ image_record_put(struct store *st, const struct image_record *r,
     struct cradle_err *err)
 {
 	msgpack_sbuffer sb;
-	int rv;
+	int rc;
 
 	msgpack_sbuffer_init(&sb);
-	if ((rv = image_record_encode(r, &sb, err)) < 0) {
+	if ((rc = image_record_encode(r, &sb, err)) < 0) {
 		msgpack_sbuffer_destroy(&sb);
-		return (rv);
+		return (rc);
 	}
-	rv = store_put(st, IMAGE_DB, r->ref, sb.data, sb.size, err);
+	rc = store_put(st, IMAGE_DB, r->ref, sb.data, sb.size, err);
 	msgpack_sbuffer_destroy(&sb);
-	return (rv);
+	return (rc);
 }
 
 int
@@ -636,22 +628,22 @@ image_record_get(struct store *st, const char *ref, struct image_record *out,
 {
 	void *buf;
 	size_t len;
-	int rv;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (ref == NULL) {
 		return (bad(err, "ref: NULL"));
 	}
-	if ((rv = store_get(st, IMAGE_DB, ref, &buf, &len, err)) < 0) {
-		if (rv == -ENOENT) {
+	if ((rc = store_get(st, IMAGE_DB, ref, &buf, &len, err)) < 0) {
+		if (rc == -ENOENT) {
 			cradle_err_set(err, CRADLE_NOT_FOUND, "image \"%s\" "
 			    "not found", ref);
 		}
-		return (rv);
+		return (rc);
 	}
-	rv = decode_stored(ref, buf, len, out, err);
+	rc = decode_stored(ref, buf, len, out, err);
 	free(buf);
-	return (rv);
+	return (rc);
 }
 
 int
@@ -674,15 +666,15 @@ walk_one(const char *key, const void *data, size_t len, void *arg)
 	struct walk *w = arg;
 	struct image_record r;
 	struct cradle_err e;
-	int rv;
+	int rc;
 
 	memset(&e, 0, sizeof(e));
 	if (decode_stored(key, data, len, &r, &e) < 0) {
 		return (0);     /* skipped, as documented */
 	}
-	rv = w->fn(&r, w->arg);
+	rc = w->fn(&r, w->arg);
 	image_record_fini(&r);
-	return (rv);
+	return (rc);
 }
 
 int

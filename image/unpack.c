@@ -42,7 +42,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,39 +110,19 @@ printable(char *out, size_t outsz, const char *s)
 	out[o] = '\0';
 }
 
-/* "layer "L": entry "E": <msg>" with code. */
+/* Prefix the error just set with the layer and the entry being written:
+ * "layer "L": entry "E": <msg>".  Returns rc. */
 static int
-fail(struct unpacker *u, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int
-fail(struct unpacker *u, int code, const char *fmt, ...)
+entry_err(struct unpacker *u, int rc)
 {
-	char msg[CRADLE_ERR_MSG_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return cradle_err_set(u->err, code, "layer \"%s\": entry \"%s\": %s", u->layer, u->shown,
-	                      msg);
+	cradle_err_wrap(u->err, "layer \"%s\": entry \"%s\"", u->layer, u->shown);
+	return rc;
 }
 
-/* The same with ": strerror(errnum)" and the code from errnum. */
-static int
-fail_errno(struct unpacker *u, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int
-fail_errno(struct unpacker *u, int errnum, const char *fmt, ...)
-{
-	char msg[CRADLE_ERR_MSG_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return cradle_err_errno(u->err, errnum, "layer \"%s\": entry \"%s\": %s", u->layer,
-	                        u->shown, msg);
-}
+/* How an entry's failure is reported: with a code, or with
+ * ": strerror(errnum)" and the code from errnum. */
+#define fail(u, code, ...) entry_err(u, cradle_err_set((u)->err, code, __VA_ARGS__))
+#define fail_errno(u, errnum, ...) entry_err(u, cradle_err_errno((u)->err, errnum, __VA_ARGS__))
 
 /* --- paths ----------------------------------------------------------------- */
 
@@ -276,7 +255,7 @@ open_dir(struct unpacker *u, const char *rel, bool create, const char *what, int
 	/* make the missing parents, one component at a time */
 	copy = strdup(rel);
 	if (!copy)
-		return fail_errno(u, ENOMEM, "failed to open %s", what);
+		return cradle_err_nomem(u->err);
 	cur = u->rootfd;
 	for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
 		fd = openat2_dir(cur, comp, O_PATH, RESOLVE_BENEATH);
@@ -521,14 +500,14 @@ defer_dir_time(struct unpacker *u, struct archive_entry *e, const char *norm)
 
 		d = realloc(u->dirs, cap * sizeof(*d));
 		if (!d)
-			return fail_errno(u, ENOMEM, "failed to remember directory times");
+			return cradle_err_nomem(u->err);
 		u->dirs = d;
 		u->capdirs = cap;
 	}
 	d = &u->dirs[u->ndirs];
 	d->path = strdup(norm);
 	if (!d->path)
-		return fail_errno(u, ENOMEM, "failed to remember directory times");
+		return cradle_err_nomem(u->err);
 	entry_times(e, d->ts);
 	u->ndirs++;
 	return 0;
@@ -599,11 +578,11 @@ do_file(struct unpacker *u, struct archive_entry *e, int pfd, const char *base)
 		const void *buf;
 		size_t len;
 		la_int64_t off;
-		int r = archive_read_data_block(u->a, &buf, &len, &off);
+		int ar = archive_read_data_block(u->a, &buf, &len, &off);
 
-		if (r == ARCHIVE_EOF)
+		if (ar == ARCHIVE_EOF)
 			break;
-		if (r < ARCHIVE_WARN) {
+		if (ar < ARCHIVE_WARN) {
 			fail(u, CRADLE_INVALID_ARGUMENT,
 			     "truncated or corrupt data after %lld bytes: %s", (long long)end,
 			     archive_error_string(u->a) ? archive_error_string(u->a) : "read error");
@@ -707,7 +686,7 @@ do_hardlink(struct unpacker *u, const char *target, int pfd, const char *base)
 		return fail(u, CRADLE_INVALID_ARGUMENT,
 		            "hard link target \"%s\" has a \"..\" component", shown);
 	if (rc != NORM_OK)
-		return fail_errno(u, ENOMEM, "failed to read the hard link target");
+		return cradle_err_nomem(u->err);
 	if (!*tnorm) {
 		free(tnorm);
 		return fail(u, CRADLE_INVALID_ARGUMENT, "hard link to the layer root");
@@ -836,7 +815,7 @@ do_entry(struct unpacker *u, struct archive_entry *e)
 	if (rc == NORM_DOTDOT)
 		return fail(u, CRADLE_INVALID_ARGUMENT, "\"..\" in the path refused");
 	if (rc != NORM_OK)
-		return fail_errno(u, ENOMEM, "failed to read the path");
+		return cradle_err_nomem(u->err);
 	if (!*norm) {
 		rc = do_root(u, e, hardlink);
 		free(norm);
@@ -847,7 +826,7 @@ do_entry(struct unpacker *u, struct archive_entry *e)
 	split = strdup(norm);
 	if (!split) {
 		free(norm);
-		return fail_errno(u, ENOMEM, "failed to read the path");
+		return cradle_err_nomem(u->err);
 	}
 	split_path(split, &parent, &base);
 
@@ -901,7 +880,7 @@ unpack_layer_fd(int fd, const char *name, const char *dest, struct unpack_stats 
 {
 	struct unpacker u;
 	struct archive_entry *e;
-	int rc = -1, r;
+	int rc = -1, ar;
 	size_t i;
 
 	memset(&u, 0, sizeof(u));
@@ -919,7 +898,7 @@ unpack_layer_fd(int fd, const char *name, const char *dest, struct unpack_stats 
 
 	u.a = archive_read_new();
 	if (!u.a) {
-		rc = cradle_err_errno(err, ENOMEM, "layer \"%s\": failed to start reading", u.layer);
+		rc = cradle_err_nomem(err);
 		goto out;
 	}
 	/* gzip and plain always; zstd when libarchive has it (a missing one is
@@ -939,10 +918,10 @@ unpack_layer_fd(int fd, const char *name, const char *dest, struct unpack_stats 
 	}
 
 	for (;;) {
-		r = archive_read_next_header(u.a, &e);
-		if (r == ARCHIVE_EOF)
+		ar = archive_read_next_header(u.a, &e);
+		if (ar == ARCHIVE_EOF)
 			break;
-		if (r < ARCHIVE_WARN) {
+		if (ar < ARCHIVE_WARN) {
 			const char *why = archive_error_string(u.a);
 
 			if (u.last[0])

@@ -508,7 +508,7 @@ cgroup_detect_at(const char *mountinfo_path, struct cgroup_sys **out, struct cra
 		return cradle_err_errno(err, errno, "detect cgroups: open %s", mountinfo_path);
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		fclose(f);
-		return cradle_err_errno(err, ENOMEM, "detect cgroups");
+		return cradle_err_nomem(err);
 	}
 	while (rc == 0 && getline(&line, &cap, f) >= 0)
 		rc = take_line(s, line, &v2_root_slash);
@@ -735,7 +735,7 @@ cgroup_remove_path(const struct cgroup_sys *s, const char *cgroups_path, struct 
 			break;
 		}
 		if ((one[i] = strdup(dir)) == NULL) {
-			rc = cradle_err_errno(err, ENOMEM, "remove cgroup \"%s\"", cgroups_path);
+			rc = cradle_err_nomem(err);
 			break;
 		}
 		hs[i].leaf = one[i];
@@ -778,24 +778,24 @@ cpuset_fill(const struct hier *hr, const char *dir, const char *parent, const ch
 
 	for (size_t i = 0; i < 2; i++) {
 		const char *name = ctl_name(hr, files[i]);
-		ssize_t r;
+		ssize_t rc;
 		if (join_path(path, sizeof(path), dir, "/", name) != 0)
 			return -ENAMETOOLONG;
 		*failed = files[i];
-		if ((r = fs_read(path, val, sizeof(val))) < 0)
-			return (int)r;
+		if ((rc = fs_read(path, val, sizeof(val))) < 0)
+			return (int)rc;
 		if (!blank(val))
 			continue;
 		if (join_path(path, sizeof(path), parent, "/", name) != 0)
 			return -ENAMETOOLONG;
-		if ((r = fs_read(path, val, sizeof(val))) < 0)
-			return (int)r;
+		if ((rc = fs_read(path, val, sizeof(val))) < 0)
+			return (int)rc;
 		if (blank(val))         /* nothing to inherit: the kernel will say */
 			continue;
 		if (join_path(path, sizeof(path), dir, "/", name) != 0)
 			return -ENAMETOOLONG;
-		if ((r = write_ctl(path, val)) < 0)
-			return (int)r;
+		if ((rc = write_ctl(path, val)) < 0)
+			return (int)rc;
 	}
 	return 0;
 }
@@ -826,7 +826,7 @@ make_chain(const struct target *t, const char *rel, const char *what, struct cg_
 			if (mkdir(dir, 0755) == 0) {
 				if (remember(h, dir) != 0) {
 					rmdir(dir);
-					return cradle_err_errno(err, ENOMEM, "create cgroup \"%s\"", what);
+					return cradle_err_nomem(err);
 				}
 			} else if (errno != EEXIST) {
 				e = errno;
@@ -834,13 +834,13 @@ make_chain(const struct target *t, const char *rel, const char *what, struct cg_
 			}
 			if (cpuset) {
 				const char *file = "";
-				int r = cpuset_fill(t->h, dir, parent, &file);
-				if (r == -ENOENT && attempt + 1 < MKDIR_TRIES) {
+				int rc = cpuset_fill(t->h, dir, parent, &file);
+				if (rc == -ENOENT && attempt + 1 < MKDIR_TRIES) {
 					e = ENOENT;
 					break;
 				}
-				if (r != 0)
-					return cradle_err_errno(err, -r, "create cgroup \"%s\": %s/%s", what,
+				if (rc != 0)
+					return cradle_err_errno(err, -rc, "create cgroup \"%s\": %s/%s", what,
 					                        dir, ctl_name(t->h, file));
 			}
 			c += l;
@@ -915,20 +915,20 @@ setup_leaf(const struct cgroup_sys *s, const struct target *t, struct cgroup *cg
 {
 	char path[PATH_MAX], val[32];
 	const struct hier *hr = t->h;
-	int r, fd;
+	int rc, fd;
 
 	if (hr != NULL && (hr->managed & M_CPU) && cpu_shares != 0) {
 		snprintf(val, sizeof(val), "%llu", (unsigned long long)cpu_shares);
 		if (join_path(path, sizeof(path), leaf, "/", ctl_name(hr, "cpu.shares")) != 0)
 			return cradle_err_set(err, CRADLE_INTERNAL, "create cgroup \"%s\": path too long", what);
-		if ((r = write_ctl(path, val)) < 0)
-			return cradle_err_errno(err, -r, "create cgroup \"%s\": write %s to %s", what, val, path);
+		if ((rc = write_ctl(path, val)) < 0)
+			return cradle_err_errno(err, -rc, "create cgroup \"%s\": write %s to %s", what, val, path);
 	}
 	if (hr != NULL && (hr->managed & M_DEVICES)) {
 		if (join_path(path, sizeof(path), leaf, "/", ctl_name(hr, "devices.deny")) != 0)
 			return cradle_err_set(err, CRADLE_INTERNAL, "create cgroup \"%s\": path too long", what);
-		if ((r = write_ctl(path, "a")) < 0)
-			return cradle_err_errno(err, -r, "create cgroup \"%s\": write a to %s", what, path);
+		if ((rc = write_ctl(path, "a")) < 0)
+			return cradle_err_errno(err, -rc, "create cgroup \"%s\": write a to %s", what, path);
 		/* The spec's one rule denies all; an OCI runtime then allows the
 		 * devices every container's /dev holds (runc's AllowedDevices),
 		 * or the sandbox could not even open /dev/null. */
@@ -940,8 +940,8 @@ setup_leaf(const struct cgroup_sys *s, const struct target *t, struct cgroup *cg
 		if (join_path(path, sizeof(path), leaf, "/", ctl_name(hr, "devices.allow")) != 0)
 			return cradle_err_set(err, CRADLE_INTERNAL, "create cgroup \"%s\": path too long", what);
 		for (size_t i = 0; i < sizeof(allow) / sizeof(allow[0]); i++)
-			if ((r = write_ctl(path, allow[i])) < 0)
-				return cradle_err_errno(err, -r, "create cgroup \"%s\": write %s to %s", what,
+			if ((rc = write_ctl(path, allow[i])) < 0)
+				return cradle_err_errno(err, -rc, "create cgroup \"%s\": write %s to %s", what,
 				                        allow[i], path);
 	}
 	if (hr == NULL && s->layout == CGROUP_V2 && cpu_shares != 0) {
@@ -949,8 +949,8 @@ setup_leaf(const struct cgroup_sys *s, const struct target *t, struct cgroup *cg
 		if (join_path(path, sizeof(path), leaf, "/cpu.weight", NULL) != 0)
 			return cradle_err_set(err, CRADLE_INTERNAL, "create cgroup \"%s\": path too long", what);
 		/* ENOENT: no cpu controller here (not delegated): nothing to set */
-		if ((r = write_ctl(path, val)) < 0 && r != -ENOENT)
-			return cradle_err_errno(err, -r, "create cgroup \"%s\": write %s to %s", what, val, path);
+		if ((rc = write_ctl(path, val)) < 0 && rc != -ENOENT)
+			return cradle_err_errno(err, -rc, "create cgroup \"%s\": write %s to %s", what, val, path);
 	}
 
 	if (hr == NULL) {
@@ -991,7 +991,7 @@ cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu
 		if (cg)
 			free(cg->h);
 		free(cg);
-		return cradle_err_errno(err, ENOMEM, "create cgroup \"%s\"", cgroups_path);
+		return cradle_err_nomem(err);
 	}
 	cg->v2_dirfd = cg->v2_procs_fd = -1;
 
@@ -1004,7 +1004,7 @@ cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu
 			break;
 		}
 		if ((h->leaf = strdup(leaf)) == NULL) {
-			rc = cradle_err_errno(err, ENOMEM, "create cgroup \"%s\"", cgroups_path);
+			rc = cradle_err_nomem(err);
 			break;
 		}
 		if ((rc = make_chain(&t[i], rel, cgroups_path, h, err)) != 0)

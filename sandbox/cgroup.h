@@ -1,5 +1,5 @@
 /* cgroup.h - the pause task's cgroup on cgroup v1, v2 and hybrid nodes
- * (REFERENCE §2.6: cgroupsPath, CPU shares 2, device rule "deny all").
+ * (containerd's getCgroupsPath, CPU shares 2, device rule "deny all").
  *
  * DESIGN
  *
@@ -45,7 +45,8 @@
  *           cpuset: every level whose cpuset.cpus / cpuset.mems is empty
  *           gets its parent's (the kernel refuses tasks otherwise).
  *           cpu: cpu.shares = cpu_shares.  devices: "a" is written to the
- *           leaf's devices.deny (REFERENCE §2.4: deny all, nothing allowed).
+ *           leaf's devices.deny (populateDefaultUnixSpec: deny all, nothing
+ *           allowed).
  *   hybrid: the v1 hierarchies above, and the same path in the cgroup2
  *           hierarchy (membership only: no controller is enabled there).
  *   v2:     in each ancestor from the root to the leaf's parent, those of

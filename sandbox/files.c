@@ -69,7 +69,7 @@ files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle
 {
 	char path[FS_PATH_MAX];
 	char host[256 + 2];
-	int r;
+	int rc;
 
 	if (fs_path(path, err, "%s/hostname", dir) < 0)
 		return -1;
@@ -81,28 +81,28 @@ files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle
 		host[sizeof(host) - 2] = '\0';
 		strcat(host, "\n");
 	}
-	if ((r = fs_write(path, host, strlen(host), 0644)) < 0)
-		return cradle_err_errno(err, -r, "failed to write hostname to \"%s\"", path);
+	if ((rc = fs_write(path, host, strlen(host), 0644)) < 0)
+		return cradle_err_errno(err, -rc, "failed to write hostname to \"%s\"", path);
 
 	if (fs_path(path, err, "%s/hosts", dir) < 0)
 		return -1;
-	if ((r = fs_copy("/etc/hosts", path)) < 0)
-		return cradle_err_errno(err, -r, "failed to generate sandbox hosts file \"%s\"", path);
+	if ((rc = fs_copy("/etc/hosts", path)) < 0)
+		return cradle_err_errno(err, -rc, "failed to generate sandbox hosts file \"%s\"", path);
 
 	if (fs_path(path, err, "%s/resolv.conf", dir) < 0)
 		return -1;
 	if (cfg->has_dns_config) {
 		char *text = files_resolv_conf(cfg);
 		if (text == NULL)
-			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "failed to parse sandbox DNSConfig: out of memory");
-		r = fs_write(path, text, strlen(text), 0644);
+			return cradle_err_nomem(err);
+		rc = fs_write(path, text, strlen(text), 0644);
 		free(text);
-		if (r < 0)
-			return cradle_err_errno(err, -r, "failed to write resolv content to \"%s\"", path);
-	} else if ((r = fs_copy("/etc/resolv.conf", path)) < 0) {
+		if (rc < 0)
+			return cradle_err_errno(err, -rc, "failed to write resolv content to \"%s\"", path);
+	} else if ((rc = fs_copy("/etc/resolv.conf", path)) < 0) {
 		/* A node without /etc/resolv.conf gets an empty file, not a failed pod. */
-		if (r != -ENOENT || (r = fs_write(path, "", 0, 0644)) < 0)
-			return cradle_err_errno(err, -r, "failed to copy host's resolv.conf to \"%s\"", path);
+		if (rc != -ENOENT || (rc = fs_write(path, "", 0, 0644)) < 0)
+			return cradle_err_errno(err, -rc, "failed to copy host's resolv.conf to \"%s\"", path);
 	}
 	return 0;
 }

@@ -156,6 +156,16 @@ child_write_file(const char *path, const char *buf, size_t len)
 	return 0;
 }
 
+/* Bind source (recursively) onto target, then make that mount read-only,
+ * keeping flags: a bind mount takes MS_RDONLY only on a remount. */
+NO_SANITIZE static long
+child_bind_ro(const char *source, const char *target, unsigned long flags)
+{
+	if (syscall(SYS_mount, source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	return syscall(SYS_mount, NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | flags, NULL);
+}
+
 NO_SANITIZE static long
 child_op(const struct launch_op *op)
 {
@@ -165,10 +175,7 @@ child_op(const struct launch_op *op)
 	case LOP_MOUNT:
 		return syscall(SYS_mount, op->source, op->target, op->fstype, op->flags, op->data);
 	case LOP_BIND_RO:
-		if (syscall(SYS_mount, op->source, op->target, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return -1;
-		return syscall(SYS_mount, NULL, op->target, NULL,
-		               MS_REMOUNT | MS_BIND | MS_RDONLY | op->flags, NULL);
+		return child_bind_ro(op->source, op->target, op->flags);
 	case LOP_MKDIR:
 		if (syscall(SYS_mkdirat, AT_FDCWD, op->target, op->mode) < 0 && errno != EEXIST)
 			return -1;
@@ -184,10 +191,7 @@ child_op(const struct launch_op *op)
 			return syscall(SYS_mount, "tmpfs", op->target, "tmpfs", MS_RDONLY, NULL);
 		return syscall(SYS_mount, "/dev/null", op->target, NULL, MS_BIND, NULL);
 	case LOP_READONLY:
-		if (syscall(SYS_mount, op->target, op->target, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return -1;
-		return syscall(SYS_mount, NULL, op->target, NULL,
-		               MS_REMOUNT | MS_BIND | MS_RDONLY | op->flags, NULL);
+		return child_bind_ro(op->target, op->target, op->flags);
 	case LOP_WRITE:
 		return child_write_file(op->target, op->value, op->len);
 	default:
@@ -412,12 +416,12 @@ spawn(struct launch_plan *p, struct launch_stack *st, unsigned long flags, int *
 		ca.flags |= CLONE_INTO_CGROUP;
 		ca.cgroup = (uint64_t)p->cgroup_fd;
 	}
-	long r = raw_clone3(&ca, sizeof(ca), child_main, p);
-	if (r < 0) {
-		errno = (int)-r;
+	long rc = raw_clone3(&ca, sizeof(ca), child_main, p);
+	if (rc < 0) {
+		errno = (int)-rc;
 		return -1;
 	}
-	return (pid_t)r;
+	return (pid_t)rc;
 #else
 	if (p->cgroup_fd >= 0) {
 		errno = ENOTSUP;
@@ -514,25 +518,25 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 		return cradle_err_errno(err, spawn_errno, "launch sandbox: clone3");
 	}
 	if (p->new_user) {
-		int r = write_map(pid, "uid_map", p->uid_map ? p->uid_map : "");
-		if (r == 0)
-			r = write_map(pid, "gid_map", p->gid_map ? p->gid_map : "");
+		int rc = write_map(pid, "uid_map", p->uid_map ? p->uid_map : "");
+		if (rc == 0)
+			rc = write_map(pid, "gid_map", p->gid_map ? p->gid_map : "");
 		char pidstr[16];
 		int plen = snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
-		for (size_t i = 0; r == 0 && i < p->n_cgroup_procs_fds; i++)
+		for (size_t i = 0; rc == 0 && i < p->n_cgroup_procs_fds; i++)
 			if (write(p->cgroup_procs_fds[i], pidstr, (size_t)plen) != plen)
-				r = -errno;
-		if (r == 0 && write(sync[1], "x", 1) != 1)
-			r = -errno;
+				rc = -errno;
+		if (rc == 0 && write(sync[1], "x", 1) != 1)
+			rc = -errno;
 		close(sync[1]);   /* on failure the child reads EOF and fails "sync" */
 		char b;
 		while (read(exec_pipe[0], &b, 1) < 0 && errno == EINTR)
 			;
 		close(exec_pipe[0]);
-		if (r < 0 && p->child_errno == 0) {
+		if (rc < 0 && p->child_errno == 0) {
 			sys_pidfd_send_signal(pidfd, SIGKILL);
 			reap_failed(pidfd);
-			return cradle_err_errno(err, -r, "launch sandbox: write id maps");
+			return cradle_err_errno(err, -rc, "launch sandbox: write id maps");
 		}
 	}
 	if (p->child_errno != 0) {

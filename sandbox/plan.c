@@ -189,14 +189,14 @@ add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns,
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "mount destination \"%s\" is not a clean absolute path",
 		                      m->destination);
 	if (plan_mount_options(&m->options, &flags, &data, &bind, &ro) < 0)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return cradle_err_nomem(err);
 	if (data != NULL && keep(prep, data) == NULL)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return cradle_err_nomem(err);
 
 	/* Mount points below /dev live in the sandbox's own tmpfs: make them. */
 	if (strncmp(m->destination, "/dev/", 5) == 0) {
 		if ((op = add_op(prep, LOP_MKDIR, "mount-dev")) == NULL)
-			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+			return cradle_err_nomem(err);
 		op->target = target;
 		op->mode = 0755;
 	}
@@ -218,18 +218,18 @@ add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns,
 			prep->fds[prep->n_fds++] = fd;
 			snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
 			if ((source = keep(prep, strdup(fdpath))) == NULL)
-				return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+				return cradle_err_nomem(err);
 		}
 		op = add_op(prep, ro ? LOP_BIND_RO : LOP_MOUNT, "mount-bind");
 		if (op == NULL)
-			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+			return cradle_err_nomem(err);
 		op->source = source;
 		op->target = target;
 		op->flags = ro ? flags : (flags | MS_BIND | MS_REC);
 		return 0;
 	}
 	if ((op = add_op(prep, LOP_MOUNT, "mount")) == NULL)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return cradle_err_nomem(err);
 	op->source = m->source != NULL ? m->source : m->type;
 	op->target = target;
 	op->fstype = m->type;
@@ -248,7 +248,7 @@ add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns,
 		op->step = "mount-mqueue";
 	if (strcmp(m->destination, "/dev") == 0 && m->type != NULL && strcmp(m->type, "tmpfs") == 0 &&
 	    add_dev_nodes(prep, userns) < 0)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		return cradle_err_nomem(err);
 	return 0;
 }
 
@@ -426,7 +426,7 @@ plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec,
 	plan->no_new_privs = spec->no_new_privs;
 	return 0;
 oom:
-	cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+	cradle_err_nomem(err);
 fail:
 	plan_release(prep);
 	return -1;

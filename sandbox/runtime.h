@@ -1,4 +1,4 @@
-/* runtime.h - choosing the runtime handler of a sandbox (REFERENCE §4).
+/* runtime.h - choosing the runtime handler of a sandbox.
  *
  * The handlers come as a runtime_set (sandbox/types.h): the daemon's
  * [runtime.NAME] sections, every string non-NULL ("" meaning unset), and

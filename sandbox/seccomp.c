@@ -27,6 +27,7 @@
 #include <seccomp.h>
 
 #include "util/fs.h"
+#include "util/json.h"
 
 /* libseccomp does not promise thread safety (it probes the kernel into
  * process-wide state on first use), and the daemon compiles from many
@@ -85,7 +86,7 @@ static int export_prog(scmp_filter_ctx ctx, struct seccomp_prog *out, struct cra
 	}
 	filter = malloc(size);
 	if (filter == NULL) {
-		rc = cradle_err_errno(err, ENOMEM, "failed to allocate the seccomp program");
+		rc = cradle_err_nomem(err);
 		goto out;
 	}
 	while (got < size) {
@@ -453,7 +454,7 @@ int seccomp_prog_runtime_default(struct seccomp_prog *out, struct cradle_err *er
 	size = (size_t)default_prog.len * sizeof(struct sock_filter);
 	out->filter = malloc(size);
 	if (out->filter == NULL)
-		return cradle_err_errno(err, ENOMEM, "failed to allocate the seccomp program");
+		return cradle_err_nomem(err);
 	memcpy(out->filter, default_prog.filter, size);
 	out->len = default_prog.len;
 	return 0;
@@ -470,7 +471,9 @@ struct parse {
 	uint32_t def_action;
 };
 
-/* INVALID_ARGUMENT "<file>: <where>: <what>". */
+/* INVALID_ARGUMENT "<file>: <where>: <what>", or "<file>: <what>" for
+ * the document as a whole (where NULL): how this file reports a profile
+ * it refuses. */
 __attribute__((format(printf, 3, 4)))
 static int bad(const struct parse *ps, const char *where, const char *fmt, ...)
 {
@@ -480,7 +483,8 @@ static int bad(const struct parse *ps, const char *where, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return cradle_err_set(ps->err, CRADLE_INVALID_ARGUMENT, "%s: %s: %s", ps->file, where, what);
+	return cradle_err_set(ps->err, CRADLE_INVALID_ARGUMENT, "%s: %s%s%s", ps->file,
+	                      where != NULL ? where : "", where != NULL ? ": " : "", what);
 }
 
 /* JSON type names as a profile's author would say them. */
@@ -702,8 +706,7 @@ static int add_rules(const struct parse *ps, const char *where, const char *name
 			rc = seccomp_rule_add_array(ps->ctx, action, nr, 1, &cmp[i]);
 	}
 	if (rc == -ENOMEM)
-		return cradle_err_errno(ps->err, ENOMEM, "%s: %s: failed to add rule for \"%s\"",
-		                        ps->file, where, name);
+		return cradle_err_nomem(ps->err);
 	if (rc < 0)
 		return bad(ps, where, "libseccomp refused the rule for \"%s\": %s", name,
 		           strerror(-rc));
@@ -750,7 +753,7 @@ static int parse_syscall(const struct parse *ps, size_t idx, struct json_object 
 		if (n > 64)
 			return bad(ps, w, "%zu conditions, more than 64", n);
 		if (n > 0 && (cmp = calloc(n, sizeof(*cmp))) == NULL)
-			return cradle_err_errno(ps->err, ENOMEM, "%s: %s", ps->file, w);
+			return cradle_err_nomem(ps->err);
 		for (i = 0; i < n; i++) {
 			snprintf(w, sizeof(w), "%s.args[%zu]", where, i);
 			if (parse_arg(ps, w, json_object_array_get_idx(args, i), &cmp[i]) < 0)
@@ -845,9 +848,7 @@ static int compile_profile(const char *file, struct json_object *root, struct se
 	int rc = -1;
 
 	if (!json_object_is_type(root, json_type_object))
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "%s: expected a JSON object at the top level, got %s", file,
-		                      jtype(root));
+		return bad(&ps, NULL, "expected a JSON object at the top level, got %s", jtype(root));
 	if ((v = member(root, "defaultAction")) == NULL)
 		return bad(&ps, "defaultAction", "missing");
 	if (parse_action(&ps, "defaultAction", v, "defaultErrnoRet", member(root, "defaultErrnoRet"),
@@ -900,65 +901,6 @@ static int read_profile(const char *path, char **buf, size_t *len, struct cradle
 	return 0;
 }
 
-/* Parse buf strictly (one JSON value, nothing after it but white space)
- * and report a syntax error by line and column. */
-static struct json_object *parse_json(const char *file, const char *buf, size_t len,
-                                      struct cradle_err *err)
-{
-	struct json_tokener *tok;
-	struct json_object *root;
-	enum json_tokener_error jerr;
-	size_t end, i, line = 1, col = 1;
-
-	/* json-c stops at a NUL and would call the text before it complete */
-	if (memchr(buf, '\0', len) != NULL) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: invalid JSON: contains a NUL byte",
-		               file);
-		return NULL;
-	}
-	if (len > INT32_MAX - 1) {   /* json-c takes an int; read_profile bounds len far below */
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: too large to parse", file);
-		return NULL;
-	}
-	tok = json_tokener_new();
-	if (tok == NULL) {
-		cradle_err_errno(err, ENOMEM, "%s: cannot parse", file);
-		return NULL;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	/* len + 1: the terminating NUL tells json-c the text ends (a
-	 * top-level number would otherwise wait for more) */
-	root = json_tokener_parse_ex(tok, buf, (int)len + 1);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-	if (root != NULL && jerr == json_tokener_success) {
-		for (i = end; i < len; i++)
-			if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r')
-				break;
-		if (i >= len)
-			return root;
-		end = i;
-		jerr = json_tokener_error_parse_unexpected;
-		json_object_put(root);
-	}
-	if (end > len)
-		end = len;
-	for (i = 0; i < end; i++) {
-		if (buf[i] == '\n') {
-			line++;
-			col = 1;
-		} else {
-			col++;
-		}
-	}
-	cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: invalid JSON at line %zu, column %zu: %s",
-	               file, line, col,
-	               jerr == json_tokener_continue ? "unexpected end of data"
-	                                             : json_tokener_error_desc(jerr));
-	return NULL;
-}
-
 int seccomp_prog_from_file(const char *path, struct seccomp_prog *out, struct cradle_err *err)
 {
 	struct json_object *root;
@@ -970,7 +912,7 @@ int seccomp_prog_from_file(const char *path, struct seccomp_prog *out, struct cr
 	out->len = 0;
 	if ((rc = read_profile(path, &buf, &len, err)) < 0)
 		return rc;
-	root = parse_json(path, buf, len, err);
+	root = json_doc_parse(buf, len, path, err);
 	free(buf);
 	if (root == NULL)
 		return -1;

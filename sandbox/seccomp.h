@@ -2,7 +2,7 @@
  *
  * DESIGN
  * The pause task is started with clone3 from a multithreaded daemon and may
- * only make raw system calls until it execs (worker/launch.h), so nothing
+ * only make raw system calls until it execs (sandbox/launch.h), so nothing
  * there can run libseccomp: libseccomp allocates, and seccomp_load() would
  * also decide no_new_privs for us.  Everything is therefore done here, in
  * the parent: the profile is compiled with libseccomp, exported with
@@ -11,7 +11,8 @@
  * with a pointer to that array (see "Applying" below).
  *
  * Which profile applies (RuntimeDefault, Localhost, Unconfined, privileged
- * pods) is decided by worker/spec.c (REFERENCE §2.8); this module only
+ * pods) is decided by sandbox/spec.c (containerd's generateSeccompSpecOpts);
+ * this module only
  * compiles the one it is given:
  *   seccomp_prog_runtime_default  cradle's own default profile: deny by
  *                                 default (EPERM), allow the system calls

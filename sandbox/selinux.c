@@ -293,7 +293,7 @@ static int reserve_random(struct selinux_labels *l, char *buf, size_t len, struc
 	return cradle_err_set(err, CRADLE_INTERNAL, "SELinux MCS level table is inconsistent");
 found:
 	if (level_get(l, buf) < 0)
-		return cradle_err_errno(err, ENOMEM, "failed to reserve SELinux level \"%s\"", buf);
+		return cradle_err_nomem(err);
 	return 0;
 }
 
@@ -331,7 +331,7 @@ static int set_part(context_t c, int (*set)(context_t, const char *), const char
 	if (set(c, val) == 0)
 		return 0;
 	if (errno == ENOMEM)
-		return cradle_err_errno(err, ENOMEM, "failed to set SELinux %s \"%s\"", what, val);
+		return cradle_err_nomem(err);
 	return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid SELinux %s \"%s\"", what, val);
 }
 
@@ -351,7 +351,7 @@ static int build_label(const char *tpl, const char *user, const char *role, cons
 	    (rc = set_part(c, context_range_set, "level", level, err)) < 0)
 		goto out;
 	if (!(s = context_str(c)) || !(*out = strdup(s)))
-		rc = cradle_err_errno(err, ENOMEM, "failed to format SELinux label");
+		rc = cradle_err_nomem(err);
 out:
 	context_free(c);
 	return rc;
@@ -367,7 +367,7 @@ static int empty_pair(char **process_label, char **mount_label, const char *moun
 	free(*process_label);
 	free(*mount_label);
 	*process_label = *mount_label = NULL;
-	return cradle_err_errno(err, ENOMEM, "failed to allocate SELinux labels");
+	return cradle_err_nomem(err);
 }
 
 int selinux_labels_alloc(struct selinux_labels *l, const struct pod_config *pod, bool vm,
@@ -402,8 +402,7 @@ int selinux_labels_alloc(struct selinux_labels *l, const struct pod_config *pod,
 	pthread_mutex_lock(&l->mu);
 	if (ulevel) {
 		level = ulevel;
-		rc = level_get(l, level) < 0 ?
-		     cradle_err_errno(err, ENOMEM, "failed to reserve SELinux level \"%s\"", level) : 0;
+		rc = level_get(l, level) < 0 ? cradle_err_nomem(err) : 0;
 	} else if (l->process_has_level) {
 		level = rnd;
 		rc = reserve_random(l, rnd, sizeof(rnd), err);
@@ -441,7 +440,7 @@ int selinux_labels_to_kvm(const struct selinux_labels *l, const char *label, cha
 	*out = NULL;
 	if (!l->enabled || !label || !*label || !l->kvm_type) {
 		if (!(*out = strdup("")))
-			return cradle_err_errno(err, ENOMEM, "failed to get selinux kvm label");
+			return cradle_err_nomem(err);
 		return 0;
 	}
 	if ((rc = build_label(label, NULL, NULL, l->kvm_type, NULL, out, err)) < 0)
@@ -568,8 +567,7 @@ static int read_contexts(const char *path, char **process, char **file, char **k
 		else if (strcmp(k, "kvm_process") == 0)
 			rc = set_str(kvm, v);
 		if (rc < 0) {
-			rc = cradle_err_errno(err, ENOMEM, "failed to read SELinux contexts file \"%s\"",
-			                      path);
+			rc = cradle_err_nomem(err);
 			break;
 		}
 		errno = 0;
@@ -609,7 +607,7 @@ static int check_ctx(const char *path, const char *key, const char *val, bool *h
 		*has_level = t && *t;
 	}
 	if (type && !(*type = strdup(context_type_get(c))))
-		rc = cradle_err_errno(err, ENOMEM, "failed to read SELinux contexts file \"%s\"", path);
+		rc = cradle_err_nomem(err);
 out:
 	if (c)
 		context_free(c);
@@ -652,14 +650,14 @@ int selinux_labels_init(const struct selinux_cfg *cfg, struct selinux_labels **o
 		                      "invalid selinux_category_range %u: must be 2 to %u",
 		                      cfg->category_range, SELINUX_MAX_CATEGORY_RANGE);
 	if (!(l = calloc(1, sizeof(*l))))
-		return cradle_err_errno(err, ENOMEM, "failed to allocate SELinux label table");
+		return cradle_err_nomem(err);
 	l->enabled = cfg->enable;
 	l->range = cfg->category_range ? cfg->category_range : SELINUX_DEFAULT_CATEGORY_RANGE;
 	l->prng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)l;
 	l->nbuckets = 64;
 	pthread_mutex_init(&l->mu, NULL);
 	if (!(l->buckets = calloc(l->nbuckets, sizeof(*l->buckets)))) {
-		rc = cradle_err_errno(err, ENOMEM, "failed to allocate SELinux label table");
+		rc = cradle_err_nomem(err);
 		goto fail;
 	}
 	if (!l->enabled)

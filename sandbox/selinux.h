@@ -1,4 +1,5 @@
-/* selinux.h - SELinux process/mount labels for sandboxes (REFERENCE §2.9).
+/* selinux.h - SELinux process/mount labels for sandboxes, as containerd
+ * gets them from go-selinux's label.InitLabels.
  *
  * What containerd 1.7 does, in C: label.InitLabels (go-selinux) allocates a
  * process/mount label pair from the lxc_contexts file with a fresh random
@@ -19,7 +20,8 @@
  * daemon sets cfg.enable = enable_selinux && selinux_apply_enabled(); tests
  * set enable=true freely against tests/data/selinux/lxc_contexts.
  *
- * Lifetime, as the reference's (§1.1 steps 5-7, §2.9):
+ * Lifetime, as containerd's (Controller.Start, the CRI sandbox store's
+ * label reservations):
  *   - selinux_labels_alloc() returns the pair holding ONE reference on the
  *     level.  That reference is the sandbox's: release it (with either
  *     label - they share the level) on any Start failure, and on delete.

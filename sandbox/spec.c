@@ -1,4 +1,5 @@
-/* spec.c - the sandbox spec, rule by rule as REFERENCE §2 and §5.1 give it.
+/* spec.c - the sandbox spec, rule by rule as containerd's sandboxContainerSpec
+ * (pkg/cri/sbserver/podsandbox/sandbox_run_linux.go) and buildLabels give it.
  *
  * DESIGN.  spec_build is a pure function: it reads its inputs, allocates
  * the spec and nothing else (no file, mount, process or global state), so
@@ -32,7 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Hard-coded in the reference, not configurable (§4 "Other 1.x defaults"). */
+/* Hard-coded in containerd 1.7, not configurable (its config_unix.go
+ * DefaultConfig). */
 #define SANDBOX_OOM_SCORE_ADJ (-998)   /* defaultSandboxOOMAdj */
 #define SANDBOX_CPU_SHARES 2
 #define DEFAULT_CGROUP_ROOT "/k8s.io"  /* default spec: "/<namespace>/<id>" */
@@ -42,23 +44,16 @@
 #define SC(pod) ((pod)->linux.security_context)
 #define NSO(pod) ((pod)->linux.security_context.namespace_options)
 
-/* Every allocation failure reads the same: the spec is all or nothing. */
-static int
-nomem(struct cradle_err *err)
-{
-	return cradle_err_errno(err, ENOMEM, "build sandbox spec");
-}
-
 static int
 strs_add(struct proto_strs *strs, const char *s, struct cradle_err *err)
 {
-	return proto_strs_add(strs, s) < 0 ? nomem(err) : 0;
+	return proto_strs_add(strs, s) < 0 ? cradle_err_nomem(err) : 0;
 }
 
 static int
 kvs_add(struct proto_kvs *kvs, const char *k, const char *v, struct cradle_err *err)
 {
-	return proto_kvs_add(kvs, k, v) < 0 ? nomem(err) : 0;
+	return proto_kvs_add(kvs, k, v) < 0 ? cradle_err_nomem(err) : 0;
 }
 
 /* strdup of an optional string: NULL and "" both mean "none". */
@@ -69,7 +64,7 @@ dup_nonempty(char **dst, const char *s, struct cradle_err *err)
 	if (!s || !*s)
 		return 0;
 	*dst = strdup(s);
-	return *dst ? 0 : nomem(err);
+	return *dst ? 0 : cradle_err_nomem(err);
 }
 
 /* Go's strconv.Atoi on s[0..n): optional sign, then decimal digits only.
@@ -102,7 +97,7 @@ go_atoi(const char *s, size_t n, long long *v)
 	return 0;
 }
 
-/* --- process (§2.1) ---------------------------------------------------- */
+/* --- process (sandboxContainerSpec, WithUser, WithPodOOMScoreAdj) ------- */
 
 static int
 build_args(const struct image_config *ic, struct sandbox_spec *out, struct cradle_err *err)
@@ -142,7 +137,7 @@ build_env(const struct image_config *ic, struct sandbox_spec *out, struct cradle
 		return 0;
 	slot = calloc(ic->env.n, sizeof(*slot));
 	if (!slot)
-		return nomem(err);
+		return cradle_err_nomem(err);
 	for (i = 0; i < ic->env.n; i++) {
 		const char *e = ic->env.v[i], *eq;
 		size_t klen;
@@ -392,7 +387,8 @@ cmp_gid(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* User and groups (§2.1 "User", "Supplemental groups").
+/* User and groups (containerd's generateUserString and WithUser, and the
+ * supplemental groups of sandboxContainerSpec).
  *
  * DELIBERATE DIFFERENCE: in the reference, WithUser runs after the
  * supplemental groups were merged and resets additionalGids to the primary
@@ -416,7 +412,7 @@ build_user(const struct spec_input *in, struct sandbox_spec *out, struct cradle_
 		len += strlen(SC(pod).run_as_username);
 	buf = malloc(len);
 	if (!buf)
-		return nomem(err);
+		return cradle_err_nomem(err);
 	rc = spec_user_string(pod, buf, len, err);
 	if (rc == 0) {
 		/* the security context wins; else the image's USER; else root */
@@ -437,7 +433,7 @@ build_user(const struct spec_input *in, struct sandbox_spec *out, struct cradle_
 			                      (long long)sup->v[i]);
 	out->additional_gids = calloc(sup->n + 1, sizeof(gid_t));
 	if (!out->additional_gids)
-		return nomem(err);
+		return cradle_err_nomem(err);
 	for (i = 0; i < sup->n; i++)
 		out->additional_gids[i] = (gid_t)sup->v[i];
 	out->additional_gids[sup->n] = out->gid;
@@ -452,7 +448,7 @@ build_user(const struct spec_input *in, struct sandbox_spec *out, struct cradle_
 uint64_t
 spec_default_caps(void)
 {
-	/* containerd's default set (oci/spec.go defaultUnixCaps), §2.1 */
+	/* containerd's default set (oci/spec.go defaultUnixCaps) */
 	static const int caps[] = {
 		CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD,
 		CAP_NET_RAW, CAP_SETGID, CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP,
@@ -476,7 +472,7 @@ build_process(const struct spec_input *in, struct sandbox_spec *out, struct crad
 		return -1;
 	out->cwd = strdup(ic->working_dir && ic->working_dir[0] ? ic->working_dir : "/");
 	if (!out->cwd)
-		return nomem(err);
+		return cradle_err_nomem(err);
 	if (build_user(in, out, err) < 0)
 		return -1;
 
@@ -491,7 +487,7 @@ build_process(const struct spec_input *in, struct sandbox_spec *out, struct crad
 	if (in->node->restrict_oom_score_adj && in->node->daemon_oom_score_adj > out->oom_score_adj)
 		out->oom_score_adj = in->node->daemon_oom_score_adj;
 
-	/* a host-network pod keeps the host's UTS namespace (§2.2), so it has
+	/* a host-network pod keeps the host's UTS namespace (sandboxContainerSpec), so it has
 	 * no hostname of its own to set */
 	if (NSO(pod).network != NS_NODE && dup_nonempty(&out->hostname, pod->hostname, err) < 0)
 		return -1;
@@ -500,7 +496,7 @@ build_process(const struct spec_input *in, struct sandbox_spec *out, struct crad
 	return 0;
 }
 
-/* --- namespaces (§2.2) -------------------------------------------------- */
+/* --- namespaces (sandboxContainerSpec) ---------------------------------- */
 
 static const char *
 ns_mode_name(int mode, char buf[16])
@@ -589,7 +585,7 @@ build_namespaces(const struct spec_input *in, struct sandbox_spec *out, struct c
 	return build_userns(pod, out, err);
 }
 
-/* --- filesystem (§2.3, §2.4) ------------------------------------------- */
+/* --- filesystem (oci/spec.go populateDefaultUnixSpec, oci/mounts.go) ---- */
 
 struct mount_tmpl {
 	const char *dst, *type, *src;
@@ -629,7 +625,7 @@ add_mount(struct sandbox_spec *out, const char *dst, const char *type, const cha
 
 	v = realloc(out->mounts, (out->n_mounts + 1) * sizeof(*v));
 	if (!v)
-		return nomem(err);
+		return cradle_err_nomem(err);
 	out->mounts = v;
 	/* counted before it is filled so spec_fini frees a partial entry */
 	m = &v[out->n_mounts++];
@@ -638,7 +634,7 @@ add_mount(struct sandbox_spec *out, const char *dst, const char *type, const cha
 	m->type = strdup(type);
 	m->source = strdup(src);
 	if (!m->destination || !m->type || !m->source)
-		return nomem(err);
+		return cradle_err_nomem(err);
 	for (i = 0; i < nopts && opts[i]; i++) {
 		/* oci.WithWriteableSysfs turns "ro" into "rw" in place */
 		const char *o = rw && strcmp(opts[i], "ro") == 0 ? "rw" : opts[i];
@@ -678,7 +674,7 @@ build_filesystem(const struct spec_input *in, struct sandbox_spec *out, struct c
 			return -1;
 	}
 	/* host IPC shares the host's /dev/shm; otherwise the sandbox's own
-	 * tmpfs (§3 "shm rules") */
+	 * tmpfs (setupSandboxFiles) */
 	shm = NSO(pod).ipc == NS_NODE ? "/dev/shm" : in->shm_path;
 	if (!shm || !shm[0])
 		return cradle_err_set(err, CRADLE_INTERNAL, "build sandbox spec: no shm path");
@@ -689,7 +685,7 @@ build_filesystem(const struct spec_input *in, struct sandbox_spec *out, struct c
 	              false, err) < 0)
 		return -1;
 
-	/* §2.4: the default spec's lists, unchanged for privileged pods */
+	/* populateDefaultUnixSpec's lists, unchanged for privileged pods */
 	if (add_paths(&out->masked_paths, masked_paths, err) < 0 ||
 	    add_paths(&out->readonly_paths, readonly_paths, err) < 0)
 		return -1;
@@ -697,7 +693,7 @@ build_filesystem(const struct spec_input *in, struct sandbox_spec *out, struct c
 	return 0;
 }
 
-/* --- sysctls (§2.5) ---------------------------------------------------- */
+/* --- sysctls (sandboxContainerSpec) ------------------------------------- */
 
 /* kubelet's sysctl.NormalizeName: a name whose first separator is '/'
  * ("net/ipv4/conf/eno2.100/rp_filter") has '.' and '/' swapped, so dots
@@ -775,7 +771,7 @@ spec_check_sysctl(const char *key, bool host_net, bool host_ipc, struct cradle_e
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "sysctl \"\" is not a valid name");
 	n = sysctl_normalize(key);
 	if (!n)
-		return nomem(err);
+		return cradle_err_nomem(err);
 	if (!sysctl_name_ok(n))
 		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "sysctl \"%s\" is not a valid name",
 		                    key);
@@ -812,7 +808,7 @@ build_sysctls(const struct spec_input *in, struct sandbox_spec *out, struct crad
 			return -1;
 		n = sysctl_normalize(sc->v[i].key);
 		if (!n)
-			return nomem(err);
+			return cradle_err_nomem(err);
 		/* "a.b" and "a/b" name one sysctl: the later entry wins */
 		rc = kvs_add(&out->sysctls, n, sc->v[i].value ? sc->v[i].value : "", err);
 		free(n);
@@ -836,7 +832,7 @@ build_sysctls(const struct spec_input *in, struct sandbox_spec *out, struct crad
 	return 0;
 }
 
-/* --- cgroups (§2.6) ---------------------------------------------------- */
+/* --- cgroups (getCgroupsPath, podsandbox/helpers_linux.go) -------------- */
 
 /* Go's path.Clean of p, except that a ".." component fails with EINVAL:
  * a parent must not climb out of the hierarchy it names (DIFFERENCE: the
@@ -927,7 +923,7 @@ build_cgroups(const struct spec_input *in, struct sandbox_spec *out, struct crad
 	out->cgroups_path = spec_cgroups_path(parent, in->node->cgroup_root, in->id);
 	if (!out->cgroups_path) {
 		if (errno == ENOMEM)
-			return nomem(err);
+			return cradle_err_nomem(err);
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "invalid cgroup parent \"%s\": \"..\" is not allowed",
 		                      parent && parent[0] ? parent :
@@ -938,7 +934,7 @@ build_cgroups(const struct spec_input *in, struct sandbox_spec *out, struct crad
 	return 0;
 }
 
-/* --- annotations (§2.7) and labels (§5.1) ------------------------------ */
+/* --- annotations (DefaultCRIAnnotations) and labels (buildLabels) ------- */
 
 static int
 build_annotations(const struct spec_input *in, struct sandbox_spec *out, struct cradle_err *err)
@@ -1033,7 +1029,7 @@ build_labels(const struct spec_input *in, struct sandbox_spec *out, struct cradl
 	return kvs_add(&out->labels, "io.cri-containerd.kind", "sandbox", err);
 }
 
-/* --- seccomp (§2.8) and SELinux (§2.9) --------------------------------- */
+/* --- seccomp (generateSeccompSpecOpts) and SELinux (label.InitLabels) --- */
 
 struct profile {
 	bool set;
@@ -1108,14 +1104,14 @@ build_seccomp(const struct spec_input *in, struct sandbox_spec *out, struct crad
 		path = p.ref ? p.ref : "";
 		if (has_prefix(path, LOCALHOST_PREFIX))
 			path += strlen(LOCALHOST_PREFIX);
-		/* worker/seccomp.c opens it from the daemon's own cwd otherwise */
+		/* sandbox/seccomp.c opens it from the daemon's own cwd otherwise */
 		if (path[0] != '/')
 			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 			                      "seccomp localhost profile \"%s\" is not an absolute path",
 			                      path);
 		out->seccomp_profile = strdup(path);
 		if (!out->seccomp_profile)
-			return nomem(err);
+			return cradle_err_nomem(err);
 		out->seccomp = SECCOMP_LOCALHOST;
 		return 0;
 	default:
@@ -1127,7 +1123,7 @@ static int
 build_selinux(const struct spec_input *in, struct sandbox_spec *out, struct cradle_err *err)
 {
 	/* privileged: no process label in the spec, but the mount label stays
-	 * (and worker/selinux.c still holds the allocated level) */
+	 * (and sandbox/selinux.c still holds the allocated level) */
 	if (!SC(in->pod).privileged &&
 	    dup_nonempty(&out->selinux_process_label, in->process_label, err) < 0)
 		return -1;

@@ -1,4 +1,5 @@
-/* spec.h - the sandbox spec, as the reference builds it (REFERENCE §2).
+/* spec.h - the sandbox spec, as containerd's sandboxContainerSpec builds it
+ * (pkg/cri/sbserver/podsandbox/sandbox_run_linux.go).
  *
  * spec_build is a pure function of (pod config, image config, runtime
  * handler, node config, a few per-sandbox facts): it touches no file, mount
@@ -8,9 +9,9 @@
  * texts, named in the comments below.
  *
  * What is not pure lives elsewhere and feeds in through spec_input:
- * SELinux labels are allocated and reserved by worker/selinux.c; the
- * seccomp profile named here is compiled to BPF by worker/seccomp.c; the
- * cgroup named here is created by worker/cgroup.c; worker/launch.c applies
+ * SELinux labels are allocated and reserved by sandbox/selinux.c; the
+ * seccomp profile named here is compiled to BPF by sandbox/seccomp.c; the
+ * cgroup named here is created by sandbox/cgroup.c; sandbox/launch.c applies
  * the result in the child.
  */
 #ifndef CRADLE_SPEC_H
@@ -35,7 +36,7 @@ struct spec_input {
 	const char *netns_path;         /* pinned netns, NULL for network NODE */
 	const char *shm_path;           /* host dir of the sandbox's shm tmpfs; NULL for ipc NODE */
 	const char *resolv_conf_path;   /* the sandbox's resolv.conf */
-	const char *process_label;      /* from worker/selinux.c; NULL or "" when none */
+	const char *process_label;      /* from sandbox/selinux.c; NULL or "" when none */
 	const char *mount_label;
 };
 
@@ -55,7 +56,7 @@ enum spec_seccomp { SECCOMP_UNCONFINED = 0, SECCOMP_RUNTIME_DEFAULT = 1, SECCOMP
 #define SPEC_CAP_WORDS 1            /* capabilities as one 64-bit mask (CAP_LAST_CAP < 64) */
 
 struct sandbox_spec {
-	/* process (§2.1) */
+	/* process */
 	struct proto_strs args;
 	struct proto_strs env;
 	char *cwd;
@@ -70,30 +71,30 @@ struct sandbox_spec {
 	char *hostname;                 /* NULL when UTS is the host's */
 	bool rootfs_readonly;
 
-	/* namespaces (§2.2): true = new namespace */
+	/* namespaces: true = new namespace */
 	bool ns_net, ns_pid, ns_ipc, ns_uts, ns_mnt, ns_user;
 	char *netns_path;               /* when ns_net: the pinned netns to use */
 	struct spec_idmap uid_map, gid_map; /* when ns_user */
 
-	/* filesystem (§2.3-2.4) */
+	/* filesystem */
 	struct spec_mount *mounts;
 	size_t n_mounts;
 	struct proto_strs masked_paths;
 	struct proto_strs readonly_paths;
 	bool devices_deny_all;
 
-	/* sysctls (§2.5), validated */
+	/* sysctls, validated */
 	struct proto_kvs sysctls;
 
-	/* cgroups (§2.6) */
+	/* cgroups */
 	char *cgroups_path;             /* "<parent>/<id>" or "<slice>:cri-containerd:<id>" */
 	uint64_t cpu_shares;            /* 2; on cgroup v2 written as cpu.weight */
 
-	/* annotations (§2.7) and labels (§5.1) */
+	/* annotations and labels */
 	struct proto_kvs annotations;
 	struct proto_kvs labels;
 
-	/* seccomp (§2.8): what to load; compiled by worker/seccomp.c */
+	/* seccomp: what to load; compiled by sandbox/seccomp.c */
 	int seccomp;                    /* enum spec_seccomp */
 	char *seccomp_profile;          /* SECCOMP_LOCALHOST: the JSON file's path */
 };
