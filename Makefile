@@ -85,12 +85,25 @@ syslibs  = $(foreach l,$(1) $(BELOW_$(1)),$(SYS_$(l)))
 LIBS_CHECK := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm -lrt)
 
 # --- client side: libcradle (on proto only), the CLI, the bench ---
-LIB_SRC    := client/libcradle.c
-CLI_SRC    := $(filter-out client/libcradle.c,$(wildcard client/*.c))
+# libcradle.so exports only what client/cradle.h declares CRADLE_API: its
+# objects are built -fvisibility=hidden, proto's come from libproto.a with
+# --exclude-libs, client/libcradle.map puts the rest in node CRADLE_0, and
+# client/check-exports.sh compares `nm -D` with the header after each link.
+# libcradle.a (its objects and proto's) serves the CLI, the bench and the
+# tests, which may also use the internal client/internal.h.
+CLI_SRC    := client/cli.c client/cli_text.c
+LIB_SRC    := $(filter-out $(CLI_SRC),$(wildcard client/*.c))
 BENCH_SRC  := $(wildcard bench/*.c)
 LIB_OBJ    := $(call o,$(LIB_SRC)) $(call o,$(SRC_proto))
-LIBS_CLIENT := -lnng $(LIBS_MSGPACK) -lpthread
-LIBS_CLI    := $(LIBS_CLIENT) -ljson-c
+LIBS_CLIENT := -lnng -ljson-c $(LIBS_MSGPACK) -lpthread
+LIBS_CLI    := $(LIBS_CLIENT)
+LIBCRADLE_VERSION := 0.1.0
+LIBCRADLE_SONAME  := libcradle.so.0
+LIBCRADLE_SO      := libcradle.so.$(LIBCRADLE_VERSION)
+# where build/libcradle.pc says the library is installed
+PREFIX     ?= /usr/local
+# a miniature of that layout under the build, for test_public_header
+CLIENT_SDK := $(BUILD)/tests/sdk
 
 # --- tests: tests/unit/<layer>/test_*.c link that layer and those below ---
 UNIT_LAYERS := $(LAYERS) client
@@ -102,6 +115,7 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 INTEG_BIN   := $(patsubst tests/integ/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
 
 ALL := $(BUILD)/cradled $(BUILD)/cradle $(BUILD)/libcradle.a $(BUILD)/libcradle.so \
+       $(BUILD)/libcradle.so.0 $(BUILD)/libcradle.pc \
        $(BUILD)/cradle-bench $(BUILD)/pause $(BUILD)/rootfs/pause $(BUILD)/pause.oci.tar
 
 .PHONY: all deps demo test test-unit test-integ test-asan test-tsan test-build clean bench \
@@ -147,13 +161,54 @@ $(BUILD)/tests/cradled-hooks: $(OBJ)/hooks/server/main.o $(call archives,server)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SANFL) -o $@ $^ $(call syslibs,server)
 
+# client objects: nothing visible outside libcradle.so but CRADLE_API
+$(OBJ)/client/%.o: client/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -fvisibility=hidden -c -o $@ $<
+
 $(BUILD)/libcradle.a: $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/libcradle.so: $(LIB_OBJ)
+$(BUILD)/$(LIBCRADLE_SO): $(call o,$(LIB_SRC)) $(LIB)/libproto.a client/libcradle.map \
+                          client/cradle.h client/check-exports.sh
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFL) -shared -Wl,-soname,libcradle.so.0 -o $@ $^ $(LIBS_CLIENT)
+	$(Q)$(CC) $(SANFL) -shared -Wl,-soname,$(LIBCRADLE_SONAME) \
+	    -Wl,--version-script=client/libcradle.map -Wl,--exclude-libs,ALL -Wl,--no-undefined \
+	    -o $@ $(call o,$(LIB_SRC)) $(LIB)/libproto.a $(LIBS_CLIENT)
+	$(Q)client/check-exports.sh $@ client/cradle.h
+
+$(BUILD)/libcradle.so.0: $(BUILD)/$(LIBCRADLE_SO)
+	$(Q)ln -sfn $(LIBCRADLE_SO) $@
+
+$(BUILD)/libcradle.so: $(BUILD)/libcradle.so.0
+	$(Q)ln -sfn libcradle.so.0 $@
+
+# rewritten when PREFIX or the version changed, left alone otherwise
+.PHONY: libcradle-pc-vars
+$(BUILD)/libcradle.pc: client/libcradle.pc.in libcradle-pc-vars
+	@mkdir -p $(dir $@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(LIBCRADLE_VERSION)|g' $< > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+# The installed layout in miniature: include/cradle/cradle.h, which may
+# include nothing but <stdbool.h>, <stddef.h> and <stdint.h> (and must
+# parse as C++ too), and lib/ with the library's links.
+$(CLIENT_SDK)/include/cradle/cradle.h: client/cradle.h
+	@mkdir -p $(dir $@)
+	$(Q)bad=$$(grep -n '^[[:space:]]*#[[:space:]]*include' $< | \
+	           grep -v -e '<stdbool\.h>' -e '<stddef\.h>' -e '<stdint\.h>'); \
+	if [ -n "$$bad" ]; then echo "$<: the public header includes more than" \
+	   "<stdbool.h>, <stddef.h>, <stdint.h>: $$bad" >&2; exit 1; fi
+	$(Q)$(CXX) -fsyntax-only -Wall -Wextra -Werror -x c++ $<
+	$(Q)cp $< $@
+
+$(CLIENT_SDK)/lib/libcradle.so: $(BUILD)/libcradle.so
+	@mkdir -p $(dir $@)
+	$(Q)ln -sfn $(abspath $(BUILD))/$(LIBCRADLE_SO) $(dir $@)$(LIBCRADLE_SO)
+	$(Q)ln -sfn $(LIBCRADLE_SO) $(dir $@)$(LIBCRADLE_SONAME)
+	$(Q)ln -sfn $(LIBCRADLE_SONAME) $@
 
 $(BUILD)/cradle: $(call o,$(CLI_SRC)) $(LIB_OBJ)
 	@$(if $(Q),echo "  LD      $@")
@@ -202,11 +257,22 @@ $(BUILD)/tests/unit/$(1)/%: $(OBJ)/tests/unit/$(1)/%.o $(LIB)/libunittest.a $(ca
 endef
 $(foreach l,$(LAYERS),$(eval $(call unit_tests,$(l))))
 
-# the client layer: libcradle's and the CLI's objects, on proto
-$(BUILD)/tests/unit/client/%: tests/unit/client/%.c $(LIB)/libunittest.a $(filter-out $(OBJ)/client/cli.o,$(call o,$(CLI_SRC))) $(LIB_OBJ)
+# the client layer: libcradle's objects, on proto
+$(BUILD)/tests/unit/client/%: tests/unit/client/%.c $(LIB)/libunittest.a $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CLI) $(LIBS_CHECK)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CLIENT) $(LIBS_CHECK)
+
+# ... except the test of the public face: a program built as a user of an
+# installed libcradle would build it, with only the installed header in
+# sight (no -I.) and the flags of libcradle.pc, run against the .so.
+SDK_PC = pkg-config --define-variable=prefix=$(abspath $(CLIENT_SDK)) $(BUILD)/libcradle.pc
+$(BUILD)/tests/unit/client/test_public_header: tests/unit/client/test_public_header.c \
+        $(CLIENT_SDK)/include/cradle/cradle.h $(CLIENT_SDK)/lib/libcradle.so $(BUILD)/libcradle.pc
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC+LD   $@ (installed layout)")
+	$(Q)$(CC) $(STD) $(WARN) $(OPT) $(SANFL) $$($(SDK_PC) --cflags) -o $@ $< \
+	    $$($(SDK_PC) --libs) -Wl,-rpath,$(abspath $(CLIENT_SDK))/lib $(LIBS_CHECK)
 
 $(BUILD)/tests/%: tests/integ/%.c $(call o,$(INTEG_LIB)) $(LIB_OBJ)
 	@mkdir -p $(dir $@)

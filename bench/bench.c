@@ -7,7 +7,7 @@
  *   cradle  N cradle_sandbox_run calls from C threads sharing one
  *           cradle_conn (libcradle opens a request context per call), then
  *           stop+remove of every started sandbox, concurrently as well.
- *   floor   N launch_start calls (worker/launch.c, the daemon's own
+ *   floor   N launch_start calls (sandbox/launch.c, the daemon's own
  *           launcher: same namespaces, mounts, pivot_root, exec of /pause)
  *           from C threads with no daemon, then SIGKILL through the pidfd
  *           and waitid(P_PIDFD).  What remains of cradle's latency above
@@ -53,10 +53,10 @@
 #define BENCH_SHM_SIZE (64ull << 20)
 
 struct opts {
-	const char *socket;          /* NULL: libcradle's default / $CRADLE_SOCKET */
+	const char *socket; /* NULL: libcradle's default / $CRADLE_SOCKET */
 	size_t n;
 	size_t c;
-	const char *rootfs;          /* NULL: <dir of the binary>/rootfs */
+	const char *rootfs; /* NULL: <dir of the binary>/rootfs */
 	bool cradle;
 	bool floor;
 	bool json;
@@ -68,16 +68,17 @@ struct first_err {
 	bool set;
 	char phase[32];
 	size_t index;
-	struct cradle_err err;
+	int code; /* enum cradle_status */
+	char msg[CRADLE_ERROR_MAX];
 };
 
 struct bench {
 	struct opts o;
 	char rootfs[PATH_MAX];
 	struct cradle_conn *conn;
-	char (*ids)[CRADLE_ID_LEN + 1];  /* cradle sandbox ids by index */
-	bool *started;                   /* cradle start succeeded, by index */
-	int *pidfds;                     /* floor children by index, -1 if none */
+	char (*ids)[CRADLE_SANDBOX_ID_LEN + 1]; /* cradle sandbox ids by index */
+	bool *started;                          /* cradle start succeeded, by index */
+	int *pidfds;                            /* floor children by index, -1 if none */
 	struct first_err ferr;
 };
 
@@ -93,21 +94,21 @@ struct phase {
 	const char *name;
 	struct bench *b;
 	phase_op op;
-	bool needs_stack;        /* launch_start needs a stack per thread */
+	bool needs_stack; /* launch_start needs a stack per thread */
 
 	/* written by the workers, read by main after the joins */
-	double *lat;             /* ms by index, valid where done[i] */
+	double *lat; /* ms by index, valid where done[i] */
 	bool *done;
-	atomic_size_t next;      /* relaxed: only hands out indices; the joins
-	                          * order every write to lat/done before main
-	                          * reads them */
+	atomic_size_t next; /* relaxed: only hands out indices; the joins
+	                     * order every write to lat/done before main
+	                     * reads them */
 	atomic_size_t n_fail;
 
 	/* the gate: workers wait here until main opens it */
 	pthread_mutex_t gate_lock;
 	pthread_cond_t gate_cv;
 	bool gate_open;
-	bool abort;              /* thread creation failed: do nothing */
+	bool abort; /* thread creation failed: do nothing */
 
 	/* results */
 	size_t n_ok;
@@ -135,15 +136,18 @@ now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* Keep the first error (code and message) of the run: libcradle's
+ * struct cradle_error or the launcher's struct cradle_err. */
 static void
-record_err(struct bench *b, const char *phase, size_t i, const struct cradle_err *e)
+record_err(struct bench *b, const char *phase, size_t i, int code, const char *msg)
 {
 	pthread_mutex_lock(&b->ferr.lock);
 	if (!b->ferr.set) {
 		b->ferr.set = true;
 		snprintf(b->ferr.phase, sizeof(b->ferr.phase), "%s", phase);
 		b->ferr.index = i;
-		b->ferr.err = *e;
+		b->ferr.code = code;
+		snprintf(b->ferr.msg, sizeof(b->ferr.msg), "%s", msg);
 	}
 	pthread_mutex_unlock(&b->ferr.lock);
 }
@@ -154,29 +158,28 @@ static int
 op_cradle_start(struct phase *ph, struct worker *w, size_t i, double *ms)
 {
 	struct bench *b = ph->b;
-	struct cradle_err err = { 0 };
-	struct pod_config cfg;
+	struct cradle_error err = { 0 };
+	struct cradle_pod *pod = NULL;
 	char name[32], uid[48];
 	double t0;
-	int r;
+	int rc;
 
 	(void)w;
-	/* The strings stay ours: cfg is never passed to pod_config_fini. */
+	/* the pod is built outside the measured call */
 	snprintf(name, sizeof(name), "bench-%zu", i);
 	snprintf(uid, sizeof(uid), "bench-uid-%zu", i);
-	pod_config_init(&cfg);
-	cfg.metadata.name = name;
-	cfg.metadata.namespace = "bench";
-	cfg.metadata.uid = uid;
-	cfg.metadata.attempt = 0;
-	cfg.hostname = name;
-
-	t0 = now_ms();
-	r = cradle_sandbox_run(b->conn, &cfg, NULL, b->ids[i], NULL, NULL, &err);
-	*ms = now_ms() - t0;
-	if (r < 0) {
-		record_err(b, ph->name, i, &err);
-		return r;
+	rc = cradle_pod_new(name, "bench", uid, &pod, &err);
+	if (rc == 0)
+		rc = cradle_pod_set_hostname(pod, name, &err);
+	if (rc == 0) {
+		t0 = now_ms();
+		rc = cradle_sandbox_run(b->conn, pod, NULL, b->ids[i], NULL, NULL, &err);
+		*ms = now_ms() - t0;
+	}
+	cradle_pod_free(pod);
+	if (rc < 0) {
+		record_err(b, ph->name, i, err.code, err.message);
+		return rc;
 	}
 	b->started[i] = true;
 	return 0;
@@ -186,7 +189,7 @@ static int
 op_cradle_teardown(struct phase *ph, struct worker *w, size_t i, double *ms)
 {
 	struct bench *b = ph->b;
-	struct cradle_err err = { 0 };
+	struct cradle_error err = { 0 };
 	double t0;
 	int r, r2;
 
@@ -196,13 +199,13 @@ op_cradle_teardown(struct phase *ph, struct worker *w, size_t i, double *ms)
 	t0 = now_ms();
 	r = cradle_sandbox_stop(b->conn, b->ids[i], BENCH_STOP_TIMEOUT_MS, &err);
 	if (r < 0)
-		record_err(b, "cradle stop", i, &err);
+		record_err(b, "cradle stop", i, err.code, err.message);
 	/* Remove even after a failed stop: remove stops what still runs, and
 	 * anything left would be in the next run's way. */
 	r2 = cradle_sandbox_remove(b->conn, b->ids[i], &err);
 	*ms = now_ms() - t0;
 	if (r2 < 0)
-		record_err(b, "cradle remove", i, &err);
+		record_err(b, "cradle remove", i, err.code, err.message);
 	else
 		b->started[i] = false;
 	return r < 0 ? r : r2;
@@ -232,7 +235,7 @@ op_floor_start(struct phase *ph, struct worker *w, size_t i, double *ms)
 	r = launch_start(&plan, &w->st, &err);
 	*ms = now_ms() - t0;
 	if (r < 0) {
-		record_err(b, ph->name, i, &err);
+		record_err(b, ph->name, i, err.code, err.msg);
 		return r;
 	}
 	b->pidfds[i] = plan.pidfd;
@@ -264,7 +267,7 @@ op_floor_teardown(struct phase *ph, struct worker *w, size_t i, double *ms)
 	close(fd);
 	b->pidfds[i] = -1;
 	if (r < 0)
-		record_err(b, ph->name, i, &err);
+		record_err(b, ph->name, i, err.code, err.msg);
 	return r;
 }
 
@@ -372,14 +375,14 @@ phase_run(struct phase *ph)
 	for (size_t t = 0; t < c; t++) {
 		ws[t].ph = ph;
 		if (ph->needs_stack && launch_stack_alloc(&ws[t].st, &err) < 0) {
-			record_err(b, ph->name, 0, &err);
+			record_err(b, ph->name, 0, err.code, err.msg);
 			ph->abort = true;
 			break;
 		}
 		int e = pthread_create(&ws[t].tid, NULL, worker_main, &ws[t]);
 		if (e != 0) {
 			cradle_err_errno(&err, e, "create bench thread");
-			record_err(b, ph->name, 0, &err);
+			record_err(b, ph->name, 0, err.code, err.msg);
 			ph->abort = true;
 			break;
 		}
@@ -487,8 +490,8 @@ usage(FILE *f)
 	fprintf(f,
 	        "usage: cradle-bench [--socket PATH] [-n N] [-c C] [--rootfs DIR]\n"
 	        "                    [--floor-only|--no-floor] [--json]\n"
-	        "  --socket PATH  cradled request socket (default $CRADLE_SOCKET or "
-	        CRADLE_DEFAULT_SOCKET ")\n"
+	        "  --socket PATH  cradled request socket (default $CRADLE_SOCKET or " CRADLE_DEFAULT_SOCKET
+	        ")\n"
 	        "  -n N           sandboxes to start (default %d)\n"
 	        "  -c C           concurrent client threads (default %d)\n"
 	        "  --rootfs DIR   pause rootfs for the floor (default: rootfs beside this binary)\n"
@@ -533,25 +536,41 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->c = BENCH_DEFAULT_C;
 	while ((ch = getopt_long(argc, argv, "n:c:h", lopts, NULL)) != -1) {
 		switch (ch) {
-		case 's': o->socket = optarg; break;
-		case 'r': o->rootfs = optarg; break;
-		case 'F': floor_only = true; break;
-		case 'N': no_floor = true; break;
-		case 'j': o->json = true; break;
+		case 's':
+			o->socket = optarg;
+			break;
+		case 'r':
+			o->rootfs = optarg;
+			break;
+		case 'F':
+			floor_only = true;
+			break;
+		case 'N':
+			no_floor = true;
+			break;
+		case 'j':
+			o->json = true;
+			break;
 		case 'n':
 			if (!parse_size(optarg, 1, BENCH_MAX_N, &o->n)) {
-				fprintf(stderr, "cradle-bench: -n: \"%s\" is not 1..%d\n", optarg, BENCH_MAX_N);
+				fprintf(stderr, "cradle-bench: -n: \"%s\" is not 1..%d\n", optarg,
+				        BENCH_MAX_N);
 				return -1;
 			}
 			break;
 		case 'c':
 			if (!parse_size(optarg, 1, BENCH_MAX_C, &o->c)) {
-				fprintf(stderr, "cradle-bench: -c: \"%s\" is not 1..%d\n", optarg, BENCH_MAX_C);
+				fprintf(stderr, "cradle-bench: -c: \"%s\" is not 1..%d\n", optarg,
+				        BENCH_MAX_C);
 				return -1;
 			}
 			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
 		}
 	}
 	if (optind != argc) {
@@ -609,8 +628,8 @@ main(int argc, char **argv)
 	struct phase c_down = { .name = "cradle stop+remove", .op = op_cradle_teardown };
 	struct phase f_start = { .name = "floor start", .op = op_floor_start, .needs_stack = true };
 	struct phase f_down = { .name = "floor kill+wait", .op = op_floor_teardown };
-	struct proto_version ver = { 0 };
-	struct cradle_err err = { 0 };
+	struct cradle_version ver = { 0 };
+	struct cradle_error err = { 0 };
 	const char *sock = NULL;
 	long rss_before = -1, rss_peak = -1, rss_after = -1;
 	bool failed = false;
@@ -631,11 +650,13 @@ main(int argc, char **argv)
 	if (b.o.floor) {
 		if (geteuid() != 0) {
 			if (!b.o.cradle) {
-				fprintf(stderr, "cradle-bench: the kernel floor needs root (namespaces, "
+				fprintf(stderr,
+				        "cradle-bench: the kernel floor needs root (namespaces, "
 				        "mounts, pivot_root); run as root\n");
 				return 1;
 			}
-			fprintf(stderr, "cradle-bench: not root: skipping the kernel floor (it "
+			fprintf(stderr,
+			        "cradle-bench: not root: skipping the kernel floor (it "
 			        "creates namespaces, mounts and pivots; run as root, or pass "
 			        "--no-floor to silence this)\n");
 			b.o.floor = false;
@@ -658,7 +679,7 @@ main(int argc, char **argv)
 		sock = cradle_socket_path(b.o.socket);
 		if (cradle_connect(sock, 0, &b.conn, &err) < 0 ||
 		    cradle_version(b.conn, &ver, &err) < 0) {
-			fprintf(stderr, "cradle-bench: %s: %s\n", sock, err.msg);
+			fprintf(stderr, "cradle-bench: %s: %s\n", sock, err.message);
 			if (b.conn != NULL)
 				cradle_close(b.conn);
 			return 1;
@@ -700,7 +721,8 @@ main(int argc, char **argv)
 		print_json_phase("floor_start", &f_start, b.o.floor, true);
 		print_json_phase("floor_teardown", &f_down, b.o.floor, true);
 		if (both)
-			printf("\"ratio\":{\"p50\":%.3f,\"starts_per_s\":%.3f},", p50_ratio, rate_ratio);
+			printf("\"ratio\":{\"p50\":%.3f,\"starts_per_s\":%.3f},", p50_ratio,
+			       rate_ratio);
 		printf("\"failed\":%s}\n", failed ? "true" : "false");
 	} else {
 		printf("cradle-bench: n=%zu c=%zu\n", b.o.n, b.o.c);
@@ -708,9 +730,10 @@ main(int argc, char **argv)
 			printf("  daemon  %s, pid %d, version %s (api %u)\n", sock, (int)ver.pid,
 			       ver.version, ver.api_version);
 		if (b.o.floor)
-			printf("  floor   rootfs %s, launch_start in-process, no daemon\n", b.rootfs);
-		printf("\n%-22s %6s %5s %9s %9s %9s %9s %9s %9s\n", "phase", "ok", "fail",
-		       "p50 ms", "p90 ms", "p99 ms", "max ms", "wall s", "ops/s");
+			printf("  floor   rootfs %s, launch_start in-process, no daemon\n",
+			       b.rootfs);
+		printf("\n%-22s %6s %5s %9s %9s %9s %9s %9s %9s\n", "phase", "ok", "fail", "p50 ms",
+		       "p90 ms", "p99 ms", "max ms", "wall s", "ops/s");
 		print_row(&c_start, b.o.cradle);
 		print_row(&c_down, b.o.cradle);
 		print_row(&f_start, b.o.floor);
@@ -718,10 +741,12 @@ main(int argc, char **argv)
 		if (b.o.cradle) {
 			printf("\ndaemon VmRSS: before %ld kB, with %zu sandboxes %ld kB, after %ld kB",
 			       rss_before, c_start.n_ok, rss_peak, rss_after);
-			printf("%s\n", rss_before < 0 ? " (unreadable: another pid namespace?)" : "");
+			printf("%s\n",
+			       rss_before < 0 ? " (unreadable: another pid namespace?)" : "");
 		}
 		if (both) {
-			printf("\ncradle/floor: p50 %.2fx, starts/s %.2fx\n", p50_ratio, rate_ratio);
+			printf("\ncradle/floor: p50 %.2fx, starts/s %.2fx\n", p50_ratio,
+			       rate_ratio);
 			/* One fixed line for scripts (bench/run.sh takes medians of it). */
 			printf("RESULT cradle_p50_ms=%.3f floor_p50_ms=%.3f p50_ratio=%.3f "
 			       "cradle_starts_s=%.1f floor_starts_s=%.1f rate_ratio=%.3f\n",
@@ -739,14 +764,16 @@ main(int argc, char **argv)
 
 	if (b.ferr.set)
 		fprintf(stderr, "cradle-bench: first error: %s #%zu: %s: %s\n", b.ferr.phase,
-		        b.ferr.index, cradle_code_name(b.ferr.err.code), b.ferr.err.msg);
+		        b.ferr.index, cradle_status_name(b.ferr.code), b.ferr.msg);
 	if (b.o.cradle) {
 		size_t left = 0;
 		for (size_t i = 0; i < b.o.n; i++)
 			left += b.started[i];
 		if (left > 0)
-			fprintf(stderr, "cradle-bench: %zu sandboxes could not be removed "
-			        "(names bench-<i>, namespace bench)\n", left);
+			fprintf(stderr,
+			        "cradle-bench: %zu sandboxes could not be removed "
+			        "(names bench-<i>, namespace bench)\n",
+			        left);
 	}
 
 	phase_free(&c_start);

@@ -2,10 +2,11 @@
  * vocabulary (runp, stopp, rmp, pods, inspectp, pull, images, rmi ...).
  *
  * Each command parses its own options, connects on first use and makes
- * libcradle calls.  Ids may be given as unambiguous prefixes, resolved
- * against one list call per run.  Exit status: 0 done, 1 an operation
- * failed ("cradle: CODE: message" on stderr), 2 the command line was
- * wrong (with its usage).  Commands over several ids carry on past a
+ * libcradle calls through the public API (client/cradle.h); JSON output is
+ * libcradle's own rendering.  Ids may be given as unambiguous prefixes,
+ * resolved against one list call per run.  Exit status: 0 done, 1 an
+ * operation failed ("cradle: CODE: message" on stderr), 2 the command line
+ * was wrong (with its usage).  Commands over several ids carry on past a
  * failed one and exit 1 at the end, so one bad id does not hide the rest.
  */
 #include <ctype.h>
@@ -25,7 +26,7 @@
 
 #include "client/cli.h"
 #include "client/cradle.h"
-#include "client/podjson.h"
+#include "client/internal.h"
 
 #ifndef CRADLE_VERSION
 #define CRADLE_VERSION "0.1.0"
@@ -37,35 +38,46 @@
 #define SHORT_ID 13
 
 struct cli {
-	const char *socket;          /* --socket, NULL: $CRADLE_SOCKET or default */
-	int timeout_ms;              /* --timeout; 0: libcradle's default, <0: none */
-	struct cradle_conn *conn;    /* opened on first use */
+	const char *socket;       /* --socket, NULL: $CRADLE_SOCKET or default */
+	int timeout_ms;           /* --timeout; 0: libcradle's default, <0: none */
+	struct cradle_conn *conn; /* opened on first use */
 	/* every sandbox, listed once for prefix resolution */
-	struct proto_sandbox *all;
-	size_t n_all;
-	bool have_all;
+	struct cradle_sandbox_list *all;
 };
 
 struct command {
 	const char *name;
 	int (*run)(struct cli *cli, int argc, char **argv);
-	const char *args;            /* usage after the name */
-	const char *help;            /* one line */
+	const char *args; /* usage after the name */
+	const char *help; /* one line */
 };
 
 static const struct command *current;
 
 /* --- output helpers ------------------------------------------------ */
 
-static int report(const struct cradle_err *e)
+/* "cradle: CODE: message" on stderr; returns the exit status 1. */
+__attribute__((format(printf, 2, 3))) static int
+fail(int code, const char *fmt, ...)
 {
-	fprintf(stderr, "cradle: %s: %s\n", cradle_code_name(e->code),
-	        e->msg[0] ? e->msg : "unknown error");
+	va_list ap;
+
+	fprintf(stderr, "cradle: %s: ", cradle_status_name(code));
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 	return 1;
 }
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
+static int
+report(const struct cradle_error *e)
+{
+	return fail(e->code, "%s", e->message[0] ? e->message : "unknown error");
+}
+
+__attribute__((format(printf, 1, 2))) static int
+usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -81,12 +93,13 @@ static int usage_error(const char *fmt, ...)
 		        current->args);
 	else
 		fprintf(stderr, "usage: cradle [--socket PATH] [--timeout SECS] COMMAND "
-		        "[ARGS...]\nRun 'cradle --help' for the commands.\n");
+		                "[ARGS...]\nRun 'cradle --help' for the commands.\n");
 	return EXIT_USAGE;
 }
 
 /* After getopt_long returned '?' or ':' (optstring starts with ':'). */
-static int bad_option(int c, char **argv)
+static int
+bad_option(int c, char **argv)
 {
 	const char *arg = argv[optind - 1];
 
@@ -97,25 +110,24 @@ static int bad_option(int c, char **argv)
 	return usage_error("unknown option %s", arg);
 }
 
-/* Print a JSON value on stdout; false on OOM. */
-static bool print_json(json_object *o, int flags)
+/* Print what a *_to_json call made (rc its result) and release it; the
+ * exit status. */
+static int
+print_json(int rc, char *text, const struct cradle_error *err)
 {
-	const char *s;
-
-	if (!o)
-		return false;
-	s = json_object_to_json_string_ext(o, flags);
-	if (!s)
-		return false;
-	puts(s);
-	return true;
+	if (rc < 0)
+		return report(err);
+	puts(text);
+	free(text);
+	return 0;
 }
 
 /* --- argument parsing ---------------------------------------------- */
 
 /* A duration: a number with an optional unit ms, s, m, h (default s), as
  * crictl's "10s" or plain "10".  *ms is the result; false if malformed. */
-static bool parse_duration(const char *s, int64_t *ms)
+static bool
+parse_duration(const char *s, int64_t *ms)
 {
 	double v, mult = 1000;
 	char *end;
@@ -144,12 +156,13 @@ static bool parse_duration(const char *s, int64_t *ms)
 	return true;
 }
 
-static int parse_state(const char *s, int *state)
+static int
+parse_state(const char *s, int *state)
 {
 	if (strcasecmp(s, "ready") == 0 || strcasecmp(s, "SANDBOX_READY") == 0)
-		*state = STATE_READY;
+		*state = CRADLE_STATE_READY;
 	else if (strcasecmp(s, "notready") == 0 || strcasecmp(s, "SANDBOX_NOTREADY") == 0)
-		*state = STATE_NOTREADY;
+		*state = CRADLE_STATE_NOTREADY;
 	else
 		return -1;
 	return 0;
@@ -157,7 +170,8 @@ static int parse_state(const char *s, int *state)
 
 /* --- daemon access ------------------------------------------------- */
 
-static int conn(struct cli *cli, struct cradle_conn **out, struct cradle_err *err)
+static int
+conn(struct cli *cli, struct cradle_conn **out, struct cradle_error *err)
 {
 	int rc;
 
@@ -171,23 +185,21 @@ static int conn(struct cli *cli, struct cradle_conn **out, struct cradle_err *er
 	return 0;
 }
 
-static int list_all(struct cli *cli, struct cradle_err *err)
+static int
+list_all(struct cli *cli, struct cradle_error *err)
 {
 	struct cradle_conn *c;
 	int rc;
 
-	if (cli->have_all)
+	if (cli->all)
 		return 0;
 	if ((rc = conn(cli, &c, err)) < 0)
 		return rc;
-	rc = cradle_sandbox_list(c, -1, NULL, &cli->all, &cli->n_all, err);
-	if (rc < 0)
-		return rc;
-	cli->have_all = true;
-	return 0;
+	return cradle_sandbox_list(c, -1, NULL, 0, &cli->all, err);
 }
 
-static bool all_hex(const char *s)
+static bool
+all_hex(const char *s)
 {
 	for (; *s; s++) {
 		if (!isxdigit((unsigned char)*s))
@@ -196,98 +208,222 @@ static bool all_hex(const char *s)
 	return true;
 }
 
-/* A full id as given, else the one sandbox whose id starts with arg. */
-static int resolve_id(struct cli *cli, const char *arg, char id[CRADLE_ID_LEN + 1],
-                      struct cradle_err *err)
+/* A full id as given, else the one sandbox whose id starts with arg.
+ * Reports its own failure; returns 0 or the exit status. */
+static int
+resolve_id(struct cli *cli, const char *arg, char id[CRADLE_SANDBOX_ID_LEN + 1])
 {
-	char want[CRADLE_ID_LEN + 1];
-	size_t len = strlen(arg), i, hits = 0, hit = 0;
-	int rc;
+	char want[CRADLE_SANDBOX_ID_LEN + 1];
+	size_t len = strlen(arg), i, n, hits = 0;
+	struct cradle_error err;
+	const char *sid, *hit = NULL;
 
 	if (len == 0)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "empty sandbox id");
-	if (len > CRADLE_ID_LEN || !all_hex(arg))
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "invalid sandbox id \"%.80s\": expected up to %d hex "
-		                      "characters", arg, CRADLE_ID_LEN);
+		return fail(CRADLE_STATUS_INVALID_ARGUMENT, "empty sandbox id");
+	if (len > CRADLE_SANDBOX_ID_LEN || !all_hex(arg))
+		return fail(CRADLE_STATUS_INVALID_ARGUMENT,
+		            "invalid sandbox id \"%.80s\": expected "
+		            "up to %d hex characters",
+		            arg, CRADLE_SANDBOX_ID_LEN);
 	for (i = 0; i <= len; i++)
 		want[i] = (char)tolower((unsigned char)arg[i]);
-	if (len == CRADLE_ID_LEN) {
+	if (len == CRADLE_SANDBOX_ID_LEN) {
 		memcpy(id, want, sizeof(want));
 		return 0;
 	}
-	if ((rc = list_all(cli, err)) < 0)
-		return rc;
-	for (i = 0; i < cli->n_all; i++) {
-		if (strncmp(cli->all[i].id, want, len) == 0) {
-			if (hits++ == 0)
-				hit = i;
-		}
+	if (list_all(cli, &err) < 0)
+		return report(&err);
+	n = cradle_sandbox_list_count(cli->all);
+	for (i = 0; i < n; i++) {
+		sid = cradle_sandbox_id(cradle_sandbox_list_at(cli->all, i));
+		if (strncmp(sid, want, len) == 0 && hits++ == 0)
+			hit = sid;
 	}
 	if (hits == 0)
-		return cradle_err_set(err, CRADLE_NOT_FOUND,
-		                      "no pod sandbox with an id starting with \"%s\"", want);
+		return fail(CRADLE_STATUS_NOT_FOUND,
+		            "no pod sandbox with an id starting with "
+		            "\"%s\"",
+		            want);
 	if (hits > 1)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "pod sandbox id prefix \"%s\" is ambiguous: it matches "
-		                      "%zu sandboxes", want, hits);
-	memcpy(id, cli->all[hit].id, CRADLE_ID_LEN + 1);
+		return fail(CRADLE_STATUS_INVALID_ARGUMENT,
+		            "pod sandbox id prefix \"%s\" is "
+		            "ambiguous: it matches %zu sandboxes",
+		            want, hits);
+	memcpy(id, hit, CRADLE_SANDBOX_ID_LEN + 1);
 	return 0;
+}
+
+/* --- listings ------------------------------------------------------ */
+
+/* How `pods` and `images` print: ids only (-q), JSON (--json, -o json)
+ * or a table (-o table, the default), ids cut unless --no-trunc. */
+struct listing {
+	bool quiet, json, no_trunc;
+};
+
+#define LISTING_OPTIONS                                                          \
+	{ "quiet", no_argument, NULL, 'q' }, { "json", no_argument, NULL, 'j' }, \
+		{ "output", required_argument, NULL, 'o' },                      \
+	{                                                                        \
+		"no-trunc", no_argument, NULL, 'T'                               \
+	}
+#define LISTING_OPTSTRING "qo:"
+
+/* Take getopt's opt if it is a listing option: 0 when taken, the exit
+ * status of a usage error, or -1 when opt is not one of them. */
+static int
+listing_option(struct listing *l, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'q':
+		l->quiet = true;
+		return 0;
+	case 'j':
+		l->json = true;
+		return 0;
+	case 'T':
+		l->no_trunc = true;
+		return 0;
+	case 'o':
+		if (strcmp(arg, "json") == 0)
+			l->json = true;
+		else if (strcmp(arg, "table") != 0)
+			return usage_error("invalid --output \"%s\": expected json or table", arg);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* --- tables -------------------------------------------------------- */
+
+#define MAX_COLS 8
+#define CELL_MAX (CRADLE_IMAGE_REF_MAX + 1)
+
+/* One row's cells and the room they are written in. */
+struct row {
+	const char *cell[MAX_COLS];
+	char buf[MAX_COLS][CELL_MAX];
+};
+
+static void
+print_row(const char *const *cell, const size_t *width, size_t n_cols)
+{
+	size_t k;
+
+	for (k = 0; k < n_cols; k++)
+		printf("%-*s%s", k + 1 < n_cols ? (int)width[k] : 0, cell[k],
+		       k + 1 < n_cols ? "   " : "\n");
+}
+
+/* A table as crictl prints one: a heading, then n_rows rows whose cells
+ * fill(arg, i, row) writes; each column as wide as its widest cell, three
+ * spaces apart.  Pass 0 measures, pass 1 prints: the cells are cheap to
+ * make again. */
+static void
+print_table(const char *const *head, size_t n_cols, size_t n_rows,
+            void (*fill)(const void *arg, size_t i, struct row *r), const void *arg)
+{
+	size_t width[MAX_COLS], i, k, len;
+	struct row r;
+
+	for (k = 0; k < n_cols; k++)
+		width[k] = strlen(head[k]);
+	for (i = 0; i < n_rows; i++) {
+		fill(arg, i, &r);
+		for (k = 0; k < n_cols; k++) {
+			len = strlen(r.cell[k]);
+			if (len > width[k])
+				width[k] = len;
+		}
+	}
+	print_row(head, width, n_cols);
+	for (i = 0; i < n_rows; i++) {
+		fill(arg, i, &r);
+		print_row(r.cell, width, n_cols);
+	}
+}
+
+/* Point cell k of r at its own buffer, filled printf-style. */
+__attribute__((format(printf, 3, 4))) static void
+cell(struct row *r, size_t k, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->buf[k], sizeof(r->buf[k]), fmt, ap);
+	va_end(ap);
+	r->cell[k] = r->buf[k];
 }
 
 /* --- commands ------------------------------------------------------ */
 
-/* runp and createp: identical but for the operation. */
-static int create_or_run(struct cli *cli, int argc, char **argv, bool run)
+/* The command line of runp, createp and import: one operand (what names
+ * it in usage errors) and at most one option, --name VALUE or -c VALUE,
+ * whose value goes to *value (NULL when not given).  0, or the exit
+ * status of a usage error; optind is left at the operand. */
+static int
+one_operand(int argc, char **argv, const char *name, char c, const char **value, const char *what)
 {
-	static const struct option opts[] = {
-		{ "runtime", required_argument, NULL, 'r' },
+	const struct option opts[] = {
+		{ name, required_argument, NULL, c },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *handler = NULL;
-	char id[CRADLE_ID_LEN + 1];
-	struct cradle_conn *c;
-	struct pod_config cfg;
-	struct cradle_err err;
-	int opt, rc;
+	const char optstring[] = { ':', c, ':', '\0' };
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, ":r:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'r':
-			handler = optarg;
-			break;
-		default:
+	*value = NULL;
+	while ((opt = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
+		if (opt != c)
 			return bad_option(opt, argv);
-		}
+		*value = optarg;
 	}
 	if (argc - optind != 1)
-		return usage_error(argc == optind ? "missing pod config file"
-		                                  : "expected exactly one pod config file");
-	if (podjson_parse_file(argv[optind], &cfg, &err) < 0)
+		return usage_error(argc == optind ? "missing %s" : "expected exactly one %s", what);
+	return 0;
+}
+
+/* runp and createp: identical but for the operation. */
+static int
+create_or_run(struct cli *cli, int argc, char **argv, bool run)
+{
+	const char *handler;
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
+	struct cradle_conn *c;
+	struct cradle_pod *pod;
+	struct cradle_error err;
+	int rc;
+
+	if ((rc = one_operand(argc, argv, "runtime", 'r', &handler, "pod config file")) != 0)
+		return rc;
+	if (cradle_pod_from_file(argv[optind], &pod, &err) < 0)
 		return report(&err);
 	rc = conn(cli, &c, &err);
 	if (rc == 0)
-		rc = run ? cradle_sandbox_run(c, &cfg, handler, id, NULL, NULL, &err)
-		         : cradle_sandbox_create(c, &cfg, handler, id, &err);
-	pod_config_fini(&cfg);
+		rc = run ? cradle_sandbox_run(c, pod, handler, id, NULL, NULL, &err)
+		         : cradle_sandbox_create(c, pod, handler, id, &err);
+	cradle_pod_free(pod);
 	if (rc < 0)
 		return report(&err);
 	printf("%s\n", id);
 	return 0;
 }
 
-static int cmd_runp(struct cli *cli, int argc, char **argv)
+static int
+cmd_runp(struct cli *cli, int argc, char **argv)
 {
 	return create_or_run(cli, argc, argv, true);
 }
 
-static int cmd_createp(struct cli *cli, int argc, char **argv)
+static int
+cmd_createp(struct cli *cli, int argc, char **argv)
 {
 	return create_or_run(cli, argc, argv, false);
 }
 
 /* Parse no options but -h; leaves optind at the first operand. */
-static int no_options(int argc, char **argv)
+static int
+no_options(int argc, char **argv)
 {
 	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
 	int opt;
@@ -298,18 +434,22 @@ static int no_options(int argc, char **argv)
 }
 
 /* Run fn over every id operand; 1 if any failed. */
-static int each_id(struct cli *cli, int argc, char **argv,
-                   int (*fn)(struct cli *, const char *, int64_t, struct cradle_err *),
-                   int64_t arg)
+static int
+each_id(struct cli *cli, int argc, char **argv,
+        int (*fn)(struct cli *, const char *, int64_t, struct cradle_error *), int64_t arg)
 {
-	char id[CRADLE_ID_LEN + 1];
-	struct cradle_err err;
-	int i, status = 0;
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
+	struct cradle_error err;
+	int i, status = 0, rc;
 
 	if (optind >= argc)
 		return usage_error("missing sandbox id");
 	for (i = optind; i < argc; i++) {
-		if (resolve_id(cli, argv[i], id, &err) < 0 || fn(cli, id, arg, &err) < 0) {
+		if ((rc = resolve_id(cli, argv[i], id)) != 0) {
+			status = rc;
+			continue;
+		}
+		if (fn(cli, id, arg, &err) < 0) {
 			status = report(&err);
 			continue;
 		}
@@ -319,7 +459,8 @@ static int each_id(struct cli *cli, int argc, char **argv,
 	return status;
 }
 
-static int do_start(struct cli *cli, const char *id, int64_t unused, struct cradle_err *err)
+static int
+do_start(struct cli *cli, const char *id, int64_t unused, struct cradle_error *err)
 {
 	struct cradle_conn *c;
 	int rc;
@@ -330,8 +471,8 @@ static int do_start(struct cli *cli, const char *id, int64_t unused, struct crad
 	return cradle_sandbox_start(c, id, NULL, NULL, err);
 }
 
-static int do_stop(struct cli *cli, const char *id, int64_t timeout_ms,
-                   struct cradle_err *err)
+static int
+do_stop(struct cli *cli, const char *id, int64_t timeout_ms, struct cradle_error *err)
 {
 	struct cradle_conn *c;
 	int rc;
@@ -342,7 +483,8 @@ static int do_stop(struct cli *cli, const char *id, int64_t timeout_ms,
 }
 
 /* arg != 0: stop first (rmp --force) */
-static int do_remove(struct cli *cli, const char *id, int64_t force, struct cradle_err *err)
+static int
+do_remove(struct cli *cli, const char *id, int64_t force, struct cradle_error *err)
 {
 	struct cradle_conn *c;
 	int rc;
@@ -354,14 +496,16 @@ static int do_remove(struct cli *cli, const char *id, int64_t force, struct crad
 	return cradle_sandbox_remove(c, id, err);
 }
 
-static int cmd_startp(struct cli *cli, int argc, char **argv)
+static int
+cmd_startp(struct cli *cli, int argc, char **argv)
 {
 	int rc = no_options(argc, argv);
 
 	return rc ? rc : each_id(cli, argc, argv, do_start, 0);
 }
 
-static int cmd_stopp(struct cli *cli, int argc, char **argv)
+static int
+cmd_stopp(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "timeout", required_argument, NULL, 't' },
@@ -375,7 +519,8 @@ static int cmd_stopp(struct cli *cli, int argc, char **argv)
 		case 't':
 			if (!parse_duration(optarg, &timeout_ms) || timeout_ms > 3600000)
 				return usage_error("invalid --timeout \"%s\": expected seconds "
-				                   "(or 500ms, 2m) up to 1h", optarg);
+				                   "(or 500ms, 2m) up to 1h",
+				                   optarg);
 			break;
 		default:
 			return bad_option(opt, argv);
@@ -384,16 +529,18 @@ static int cmd_stopp(struct cli *cli, int argc, char **argv)
 	return each_id(cli, argc, argv, do_stop, timeout_ms);
 }
 
-static int cmd_rmp(struct cli *cli, int argc, char **argv)
+static int
+cmd_rmp(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },
 		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cradle_err err;
+	struct cradle_error err;
 	bool all = false, force = false;
 	int opt, status = 0;
+	const char *id;
 	size_t i;
 
 	while ((opt = getopt_long(argc, argv, ":af", opts, NULL)) != -1) {
@@ -415,28 +562,32 @@ static int cmd_rmp(struct cli *cli, int argc, char **argv)
 	if (list_all(cli, &err) < 0)
 		return report(&err);
 	/* --all removes running sandboxes too: stop each first */
-	for (i = 0; i < cli->n_all; i++) {
-		if (do_remove(cli, cli->all[i].id, 1, &err) < 0) {
+	for (i = 0; i < cradle_sandbox_list_count(cli->all); i++) {
+		id = cradle_sandbox_id(cradle_sandbox_list_at(cli->all, i));
+		if (do_remove(cli, id, 1, &err) < 0) {
 			status = report(&err);
 			continue;
 		}
-		printf("%s\n", cli->all[i].id);
+		printf("%s\n", id);
 		fflush(stdout);
 	}
 	return status;
 }
 
-static int by_created_desc(const void *a, const void *b)
+static int
+by_created_desc(const void *a, const void *b)
 {
-	const struct proto_sandbox *x = a, *y = b;
+	const struct cradle_sandbox *const *x = a, *const *y = b;
+	int64_t tx = cradle_sandbox_created_at(*x), ty = cradle_sandbox_created_at(*y);
 
-	if (x->created_at != y->created_at)
-		return x->created_at < y->created_at ? 1 : -1;
-	return strcmp(x->id, y->id);
+	if (tx != ty)
+		return tx < ty ? 1 : -1;
+	return strcmp(cradle_sandbox_id(*x), cradle_sandbox_id(*y));
 }
 
 /* crictl's --name and --namespace are regular expressions (unanchored). */
-static int compile_filter(regex_t *re, const char *pattern, const char *opt)
+static int
+compile_filter(regex_t *re, const char *pattern, const char *opt)
 {
 	char msg[128];
 	int rc;
@@ -449,66 +600,61 @@ static int compile_filter(regex_t *re, const char *pattern, const char *opt)
 	return 0;
 }
 
-static bool matches(const regex_t *re, bool use, const char *s)
+static bool
+matches(const regex_t *re, bool use, const char *s)
 {
 	return !use || regexec(re, s ? s : "", 0, NULL, 0) == 0;
 }
 
-#define POD_COLS 7
+/* The sandboxes of a `pods` table, and how to show them. */
+struct pods {
+	const struct cradle_sandbox **v;
+	bool no_trunc;
+	int64_t now;
+};
 
-static void print_table(struct proto_sandbox *v, size_t n, bool no_trunc)
+static void
+pod_row(const void *arg, size_t i, struct row *r)
 {
-	static const char *const head[POD_COLS] = {
-		"POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "PID",
-	};
-	size_t width[POD_COLS], i, k, len;
-	char created[48], attempt[16], pid[16];
-	const char *cell[POD_COLS];
-	int64_t now = cli_now_ns();
-	int pass;
+	const struct pods *p = arg;
+	const struct cradle_sandbox *s = p->v[i];
+	const char *name = cradle_sandbox_name(s), *ns = cradle_sandbox_namespace(s);
 
-	for (k = 0; k < POD_COLS; k++)
-		width[k] = strlen(head[k]);
-	/* pass 0 measures, pass 1 prints: the cells are cheap to rebuild */
-	for (pass = 0; pass < 2; pass++) {
-		if (pass == 1) {
-			for (k = 0; k < POD_COLS; k++)
-				printf("%-*s%s", k + 1 < POD_COLS ? (int)width[k] : 0, head[k],
-				       k + 1 < POD_COLS ? "   " : "\n");
-		}
-		for (i = 0; i < n; i++) {
-			const struct proto_sandbox *s = &v[i];
-
-			cli_time_ago(s->created_at, now, created, sizeof(created));
-			snprintf(attempt, sizeof(attempt), "%u", s->config.metadata.attempt);
-			if (s->pid > 0)
-				snprintf(pid, sizeof(pid), "%d", s->pid);
-			else
-				snprintf(pid, sizeof(pid), "-");
-			cell[0] = s->id;
-			cell[1] = created;
-			cell[2] = proto_sandbox_state(s) == STATE_READY ? "Ready" : "NotReady";
-			cell[3] = s->config.metadata.name ? s->config.metadata.name : "";
-			cell[4] = s->config.metadata.namespace ? s->config.metadata.namespace : "";
-			cell[5] = attempt;
-			cell[6] = pid;
-			for (k = 0; k < POD_COLS; k++) {
-				len = strlen(cell[k]);
-				if (k == 0 && !no_trunc && len > SHORT_ID)
-					len = SHORT_ID;
-				if (pass == 0) {
-					if (len > width[k])
-						width[k] = len;
-				} else {
-					printf("%-*.*s%s", k + 1 < POD_COLS ? (int)width[k] : 0, (int)len,
-					       cell[k], k + 1 < POD_COLS ? "   " : "\n");
-				}
-			}
-		}
-	}
+	cell(r, 0, "%.*s", p->no_trunc ? CRADLE_SANDBOX_ID_LEN : SHORT_ID, cradle_sandbox_id(s));
+	cli_time_ago(cradle_sandbox_created_at(s), p->now, r->buf[1], sizeof(r->buf[1]));
+	r->cell[1] = r->buf[1];
+	r->cell[2] = cradle_sandbox_state(s) == CRADLE_STATE_READY ? "Ready" : "NotReady";
+	r->cell[3] = name ? name : "";
+	r->cell[4] = ns ? ns : "";
+	cell(r, 5, "%u", cradle_sandbox_attempt(s));
+	if (cradle_sandbox_pid(s) > 0)
+		cell(r, 6, "%d", cradle_sandbox_pid(s));
+	else
+		r->cell[6] = "-";
 }
 
-static int cmd_pods(struct cli *cli, int argc, char **argv)
+/* Add key=value (arg, split in place) to the filter, replacing the value
+ * of a key given before; labels has room for one more. */
+static int
+add_label(struct cradle_label *labels, size_t *n, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	size_t i;
+
+	if (!eq || eq == arg)
+		return usage_error("invalid --label \"%s\": expected key=value", arg);
+	*eq = '\0';
+	for (i = 0; i < *n && strcmp(labels[i].key, arg) != 0; i++)
+		;
+	labels[i].key = arg;
+	labels[i].value = eq + 1;
+	if (i == *n)
+		(*n)++;
+	return 0;
+}
+
+static int
+cmd_pods(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
@@ -516,48 +662,46 @@ static int cmd_pods(struct cli *cli, int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "namespace", required_argument, NULL, 'N' },
 		{ "id", required_argument, NULL, 'i' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "no-trunc", no_argument, NULL, 'T' },
+		LISTING_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *name = NULL, *ns = NULL, *id_prefix = NULL, *eq;
-	struct proto_kvs labels = { 0 };
-	struct proto_sandbox *v = NULL;
+	static const char *const head[] = {
+		"POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "PID",
+	};
+	const char *name = NULL, *ns = NULL, *id_prefix = NULL;
+	struct cradle_sandbox_list *list = NULL;
+	struct pods p = { .v = NULL };
+	struct cradle_label *labels;
 	struct cradle_conn *c;
-	struct cradle_err err;
+	struct cradle_error err;
+	struct listing show = { 0 };
 	regex_t name_re, ns_re;
-	bool quiet = false, json = false, no_trunc = false;
-	int opt, state = -1, status = 0;
-	size_t n = 0, i, kept;
-	json_object *arr = NULL, *o;
-	char *key;
+	int opt, state = -1, status = 0, rc;
+	size_t n_labels = 0, n, i, kept = 0;
+	char *text;
 
-	while ((opt = getopt_long(argc, argv, ":s:l:qo:", opts, NULL)) != -1) {
+	/* every --label is an argument: there are fewer than argc */
+	labels = calloc((size_t)argc, sizeof(*labels));
+	if (!labels)
+		return fail(CRADLE_STATUS_RESOURCE_EXHAUSTED, "label filter: out of memory");
+	while ((opt = getopt_long(argc, argv, ":s:l:" LISTING_OPTSTRING, opts, NULL)) != -1) {
+		if ((rc = listing_option(&show, opt, optarg)) >= 0) {
+			if ((status = rc) != 0)
+				goto out;
+			continue;
+		}
 		switch (opt) {
 		case 's':
 			if (parse_state(optarg, &state) < 0) {
 				status = usage_error("invalid --state \"%s\": expected ready or "
-				                     "notready", optarg);
+				                     "notready",
+				                     optarg);
 				goto out;
 			}
 			break;
 		case 'l':
-			eq = strchr(optarg, '=');
-			if (!eq || eq == optarg) {
-				status = usage_error("invalid --label \"%s\": expected key=value",
-				                     optarg);
+			if ((status = add_label(labels, &n_labels, optarg)) != 0)
 				goto out;
-			}
-			key = strndup(optarg, (size_t)(eq - optarg));
-			if (!key || proto_kvs_add(&labels, key, eq + 1) < 0) {
-				free(key);
-				cradle_err_errno(&err, ENOMEM, "label filter");
-				status = report(&err);
-				goto out;
-			}
-			free(key);
 			break;
 		case 'n':
 			name = optarg;
@@ -567,24 +711,6 @@ static int cmd_pods(struct cli *cli, int argc, char **argv)
 			break;
 		case 'i':
 			id_prefix = optarg;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'o':
-			if (strcmp(optarg, "json") == 0) {
-				json = true;
-			} else if (strcmp(optarg, "table") != 0) {
-				status = usage_error("invalid --output \"%s\": expected json or table",
-				                     optarg);
-				goto out;
-			}
-			break;
-		case 'T':
-			no_trunc = true;
 			break;
 		default:
 			status = bad_option(opt, argv);
@@ -604,50 +730,39 @@ static int cmd_pods(struct cli *cli, int argc, char **argv)
 	}
 
 	if (conn(cli, &c, &err) < 0 ||
-	    cradle_sandbox_list(c, state, labels.n ? &labels : NULL, &v, &n, &err) < 0) {
+	    cradle_sandbox_list(c, state, labels, n_labels, &list, &err) < 0) {
 		status = report(&err);
 		goto out_re;
 	}
-	/* client-side filters, compacting the array in place */
-	for (i = 0, kept = 0; i < n; i++) {
-		if (matches(&name_re, name, v[i].config.metadata.name) &&
-		    matches(&ns_re, ns, v[i].config.metadata.namespace) &&
-		    (!id_prefix || strncasecmp(v[i].id, id_prefix, strlen(id_prefix)) == 0)) {
-			if (kept != i) {
-				v[kept] = v[i];
-				memset(&v[i], 0, sizeof(v[i]));
-			}
-			kept++;
-		} else {
-			proto_sandbox_fini(&v[i]);
-		}
+	/* client-side filters */
+	n = cradle_sandbox_list_count(list);
+	p.v = calloc(n ? n : 1, sizeof(*p.v));
+	if (!p.v) {
+		status = fail(CRADLE_STATUS_RESOURCE_EXHAUSTED, "listing sandboxes: out of memory");
+		goto out_re;
 	}
-	n = kept;
-	if (n > 1)
-		qsort(v, n, sizeof(*v), by_created_desc);
+	for (i = 0; i < n; i++) {
+		const struct cradle_sandbox *s = cradle_sandbox_list_at(list, i);
 
-	if (quiet) {
-		for (i = 0; i < n; i++)
-			printf("%s\n", v[i].id);
-	} else if (json) {
-		arr = json_object_new_array();
-		for (i = 0; arr && i < n; i++) {
-			o = cli_sandbox_json(&v[i]);
-			if (!o || json_object_array_add(arr, o) != 0) {
-				json_object_put(o);
-				json_object_put(arr);
-				arr = NULL;
-			}
-		}
-		if (arr)
-			cli_json_compact_empty(arr);
-		if (!print_json(arr, CLI_JSON_PRETTY)) {
-			cradle_err_errno(&err, ENOMEM, "formatting JSON");
-			status = report(&err);
-		}
-		json_object_put(arr);
+		if (matches(&name_re, name, cradle_sandbox_name(s)) &&
+		    matches(&ns_re, ns, cradle_sandbox_namespace(s)) &&
+		    (!id_prefix ||
+		     strncasecmp(cradle_sandbox_id(s), id_prefix, strlen(id_prefix)) == 0))
+			p.v[kept++] = s;
+	}
+	if (kept > 1)
+		qsort(p.v, kept, sizeof(*p.v), by_created_desc);
+
+	if (show.quiet) {
+		for (i = 0; i < kept; i++)
+			printf("%s\n", cradle_sandbox_id(p.v[i]));
+	} else if (show.json) {
+		rc = cradle_sandboxes_to_json(p.v, kept, CRADLE_JSON_PRETTY, &text, &err);
+		status = print_json(rc, text, &err);
 	} else {
-		print_table(v, n, no_trunc);
+		p.no_trunc = show.no_trunc;
+		p.now = cli_now_ns();
+		print_table(head, sizeof(head) / sizeof(head[0]), kept, pod_row, &p);
 	}
 out_re:
 	if (name)
@@ -655,15 +770,17 @@ out_re:
 	if (ns)
 		regfree(&ns_re);
 out:
-	cradle_sandboxes_free(v, n);
-	proto_kvs_fini(&labels);
+	free(p.v);
+	cradle_sandbox_list_free(list);
+	free(labels);
 	return status;
 }
 
 /* inspectp and inspecti: "-o json" (JSON is the only form; crictl's
  * spelling of it is accepted) and at least one argument.  0, or the exit
  * status of a usage error. */
-static int parse_inspect_options(int argc, char **argv, const char *missing)
+static int
+parse_inspect_options(int argc, char **argv, const char *missing)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -676,7 +793,8 @@ static int parse_inspect_options(int argc, char **argv, const char *missing)
 		case 'o':
 			if (strcmp(optarg, "json") != 0)
 				return usage_error("invalid --output \"%s\": only json is "
-				                   "supported", optarg);
+				                   "supported",
+				                   optarg);
 			break;
 		default:
 			return bad_option(opt, argv);
@@ -687,34 +805,51 @@ static int parse_inspect_options(int argc, char **argv, const char *missing)
 	return 0;
 }
 
-static int cmd_inspectp(struct cli *cli, int argc, char **argv)
+/* inspectp and inspecti: print the JSON show(cli, operand, &text) makes
+ * for every operand; show reports its own failure (returning the exit
+ * status), and the other operands still go. */
+static int
+inspect_each(struct cli *cli, int argc, char **argv, const char *missing,
+             int (*show)(struct cli *cli, const char *arg, char **text))
 {
-	char id[CRADLE_ID_LEN + 1];
-	struct proto_sandbox s;
-	struct cradle_conn *c;
-	struct cradle_err err;
-	json_object *o;
-	int i, status = 0;
-	bool ok;
+	int i, rc, status = parse_inspect_options(argc, argv, missing);
+	char *text;
 
-	if ((i = parse_inspect_options(argc, argv, "missing sandbox id")) != 0)
-		return i;
+	if (status)
+		return status;
 	for (i = optind; i < argc; i++) {
-		if (resolve_id(cli, argv[i], id, &err) < 0 || conn(cli, &c, &err) < 0 ||
-		    cradle_sandbox_status(c, id, &s, &err) < 0) {
-			status = report(&err);
+		if ((rc = show(cli, argv[i], &text)) != 0) {
+			status = rc;
 			continue;
 		}
-		o = cli_sandbox_json(&s);
-		ok = print_json(o, CLI_JSON_PRETTY);
-		json_object_put(o);
-		proto_sandbox_fini(&s);
-		if (!ok) {
-			cradle_err_errno(&err, ENOMEM, "formatting JSON");
-			status = report(&err);
-		}
+		puts(text);
+		free(text);
 	}
 	return status;
+}
+
+static int
+show_sandbox(struct cli *cli, const char *arg, char **text)
+{
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
+	struct cradle_sandbox *s;
+	struct cradle_conn *c;
+	struct cradle_error err;
+	int rc;
+
+	if ((rc = resolve_id(cli, arg, id)) != 0)
+		return rc;
+	if (conn(cli, &c, &err) < 0 || cradle_sandbox_status(c, id, &s, &err) < 0)
+		return report(&err);
+	rc = cradle_sandbox_to_json(s, CRADLE_JSON_PRETTY, text, &err);
+	cradle_sandbox_free(s);
+	return rc < 0 ? report(&err) : 0;
+}
+
+static int
+cmd_inspectp(struct cli *cli, int argc, char **argv)
+{
+	return inspect_each(cli, argc, argv, "missing sandbox id", show_sandbox);
 }
 
 /* --- images -------------------------------------------------------- */
@@ -722,7 +857,8 @@ static int cmd_inspectp(struct cli *cli, int argc, char **argv)
 /* What the daemon may call an image the user named: docker's
  * normalisation ("busybox" is "docker.io/library/busybox:latest"), so a
  * progress event for the resolved name still counts as ours. */
-static void normalize_ref(const char *in, char *out, size_t size)
+static void
+normalize_ref(const char *in, char *out, size_t size)
 {
 	const char *at = strchr(in, '@'), *slash, *colon, *first_slash;
 	size_t name_len = at ? (size_t)(at - in) : strlen(in), first_len;
@@ -747,7 +883,8 @@ static void normalize_ref(const char *in, char *out, size_t size)
 	snprintf(out, size, "%s%s%s%s", domain, prefix, in, suffix);
 }
 
-static bool same_ref(const char *a, const char *b)
+static bool
+same_ref(const char *a, const char *b)
 {
 	char na[PROTO_MAX_REF + 32], nb[PROTO_MAX_REF + 32];
 
@@ -768,19 +905,20 @@ struct progress {
 	pthread_t thread;
 	atomic_bool stop;
 	bool running;
-	const char *verb;            /* "pulling", "importing" */
-	const char *label;           /* what the line names */
-	const char *ref;             /* event refs that are ours: this (normalised) */
-	const char *path;            /* or exactly this (import) */
+	const char *verb;  /* "pulling", "importing" */
+	const char *label; /* what the line names */
+	const char *ref;   /* event refs that are ours: this (normalised) */
+	const char *path;  /* or exactly this (import) */
 	bool tty;
-	bool drawn;                  /* a bar is on the terminal line */
-	bool shown_complete;         /* done == total was shown */
+	bool drawn;          /* a bar is on the terminal line */
+	bool shown_complete; /* done == total was shown */
 	bool have_start;
 	int64_t start_ns, last_ns;
 	uint64_t start_done;
 };
 
-static int64_t mono_ns(void)
+static int64_t
+mono_ns(void)
 {
 	struct timespec ts;
 
@@ -788,7 +926,8 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
 }
 
-static bool progress_ours(const struct progress *pg, const char *ref)
+static bool
+progress_ours(const struct progress *pg, const char *ref)
 {
 	if (!ref[0])
 		return false;
@@ -797,7 +936,8 @@ static bool progress_ours(const struct progress *pg, const char *ref)
 	return pg->ref && proto_valid_image_ref(ref) && same_ref(ref, pg->ref);
 }
 
-static void progress_show(struct progress *pg, uint64_t done, int64_t total)
+static void
+progress_show(struct progress *pg, uint64_t done, int64_t total)
 {
 	char d[32], t[32], r[32], bar[BAR_WIDTH + 1];
 	int64_t now = mono_ns(), el;
@@ -831,8 +971,9 @@ static void progress_show(struct progress *pg, uint64_t done, int64_t total)
 	r[0] = '\0';
 	el = now - pg->start_ns;
 	if (el >= NS_PER_SEC / 5 && done >= pg->start_done) {
-		cli_progress_size((uint64_t)((double)(done - pg->start_done) * NS_PER_SEC /
-		                             (double)el), r, sizeof(r) - 2);
+		cli_progress_size(
+			(uint64_t)((double)(done - pg->start_done) * NS_PER_SEC / (double)el), r,
+			sizeof(r) - 2);
 		strcat(r, "/s");
 	}
 	if (total > 0) {
@@ -848,21 +989,22 @@ static void progress_show(struct progress *pg, uint64_t done, int64_t total)
 	pg->drawn = true;
 }
 
-static void *progress_main(void *arg)
+static void *
+progress_main(void *arg)
 {
 	struct progress *pg = arg;
-	struct cradle_err err;
-	struct proto_event ev;
+	struct cradle_error err;
+	struct cradle_event ev;
 	int rc;
 
 	/* a short wait, so stopping never takes long */
 	while (!atomic_load(&pg->stop)) {
 		rc = cradle_events_next(pg->ev, 100, &ev, &err);
-		if (rc == -ETIMEDOUT || (rc < 0 && err.code == CRADLE_INTERNAL))
+		if (rc == -ETIMEDOUT || (rc < 0 && err.code == CRADLE_STATUS_INTERNAL))
 			continue;
 		if (rc < 0)
-			break;      /* the subscription is gone: no more progress */
-		if (strcmp(ev.type, PROTO_EVENT_IMAGE_PROGRESS) == 0 && progress_ours(pg, ev.ref))
+			break; /* the subscription is gone: no more progress */
+		if (ev.kind == CRADLE_EVENT_IMAGE_PROGRESS && progress_ours(pg, ev.ref))
 			progress_show(pg, ev.done, ev.total);
 	}
 	return NULL;
@@ -870,10 +1012,11 @@ static void *progress_main(void *arg)
 
 /* Subscribe before the request goes out, so no progress is missed.  No
  * events socket means no progress, not a failed command. */
-static void progress_start(struct progress *pg, struct cli *cli, const char *verb,
-                           const char *label, const char *ref, const char *path)
+static void
+progress_start(struct progress *pg, struct cli *cli, const char *verb, const char *label,
+               const char *ref, const char *path)
 {
-	struct cradle_err err;
+	struct cradle_error err;
 
 	memset(pg, 0, sizeof(*pg));
 	atomic_init(&pg->stop, false);
@@ -894,7 +1037,8 @@ static void progress_start(struct progress *pg, struct cli *cli, const char *ver
 	pg->running = true;
 }
 
-static void progress_stop(struct progress *pg)
+static void
+progress_stop(struct progress *pg)
 {
 	if (pg->running) {
 		atomic_store(&pg->stop, true);
@@ -909,13 +1053,15 @@ static void progress_stop(struct progress *pg)
 	}
 }
 
-static int cmd_pull(struct cli *cli, int argc, char **argv)
+static int
+cmd_pull(struct cli *cli, int argc, char **argv)
 {
 	struct progress pg;
-	struct proto_image img;
+	struct cradle_image *img;
 	struct cradle_conn *c;
-	struct cradle_err err;
-	const char *ref;
+	struct cradle_error err;
+	struct cradle_err e;
+	const char *ref, *id;
 	int rc = no_options(argc, argv);
 
 	if (rc)
@@ -923,13 +1069,10 @@ static int cmd_pull(struct cli *cli, int argc, char **argv)
 	if (argc - optind != 1)
 		return usage_error(argc == optind ? "missing image reference"
 		                                  : "expected exactly one image reference");
+	/* before connecting and subscribing: a bad reference is the user's */
 	ref = argv[optind];
-	if (!proto_valid_image_ref(ref)) {
-		cradle_err_set(&err, CRADLE_INVALID_ARGUMENT, "invalid image reference \"%.80s\": "
-		               "expected 1 to %d letters, digits, '.', '_', ':', '/', '@' or '-'",
-		               ref, PROTO_MAX_REF);
-		return report(&err);
-	}
+	if (cradle_check_image_ref(ref, "image reference", &e) < 0)
+		return fail(e.code, "%s", e.msg);
 	if (conn(cli, &c, &err) < 0)
 		return report(&err);
 	progress_start(&pg, cli, "pulling", ref, ref, NULL);
@@ -938,46 +1081,33 @@ static int cmd_pull(struct cli *cli, int argc, char **argv)
 	if (rc < 0)
 		return report(&err);
 	/* crictl's words */
-	printf("Image is up to date for %s\n", img.config_digest[0] ? img.config_digest : img.ref);
-	proto_image_fini(&img);
+	id = cradle_image_id(img);
+	printf("Image is up to date for %s\n", id[0] ? id : cradle_image_ref(img));
+	cradle_image_free(img);
 	return 0;
 }
 
-static int cmd_import(struct cli *cli, int argc, char **argv)
+static int
+cmd_import(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *name = NULL;
+	const char *name, *ref;
 	struct progress pg;
-	struct proto_image img;
+	struct cradle_image *img;
 	struct cradle_conn *c;
-	struct cradle_err err;
+	struct cradle_error err;
 	char *path;
-	int opt, rc;
+	int rc;
 
-	while ((opt = getopt_long(argc, argv, ":n:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			name = optarg;
-			break;
-		default:
-			return bad_option(opt, argv);
-		}
-	}
-	if (argc - optind != 1)
-		return usage_error(argc == optind ? "missing image archive or directory"
-		                                  : "expected exactly one archive or directory");
+	if ((rc = one_operand(argc, argv, "name", 'n', &name, "image archive or directory")) != 0)
+		return rc;
 	if (name && !proto_valid_image_ref(name))
 		return usage_error("invalid --name \"%.80s\": expected an image reference "
-		                   "(letters, digits, '.', '_', ':', '/', '@', '-')", name);
+		                   "(letters, digits, '.', '_', ':', '/', '@', '-')",
+		                   name);
 	/* the daemon opens the path itself: give it an absolute one */
 	path = realpath(argv[optind], NULL);
-	if (!path) {
-		cradle_err_errno(&err, errno, "%s", argv[optind]);
-		return report(&err);
-	}
+	if (!path)
+		return fail(cradle_code_from_errno(errno), "%s: %s", argv[optind], strerror(errno));
 	if (conn(cli, &c, &err) < 0) {
 		free(path);
 		return report(&err);
@@ -989,14 +1119,16 @@ static int cmd_import(struct cli *cli, int argc, char **argv)
 	if (rc < 0)
 		return report(&err);
 	/* docker load's words */
-	printf("Loaded image: %s\n", img.ref ? img.ref : "");
-	proto_image_fini(&img);
+	ref = cradle_image_ref(img);
+	printf("Loaded image: %s\n", ref ? ref : "");
+	cradle_image_free(img);
 	return 0;
 }
 
 /* "repo:tag" -> repo, tag; "repo@digest" and an untagged repo have tag
  * "<none>", as crictl shows them. */
-static void split_ref(const char *ref, char *repo, size_t rsize, const char **tag)
+static void
+split_ref(const char *ref, char *repo, size_t rsize, const char **tag)
 {
 	const char *at = strchr(ref, '@'), *slash, *colon;
 	size_t n;
@@ -1014,82 +1146,62 @@ static void split_ref(const char *ref, char *repo, size_t rsize, const char **ta
 	snprintf(repo, rsize, "%.*s", (int)n, ref);
 }
 
+/* The images of an `images` table, and how to show them. */
+struct images {
+	const struct cradle_image **v;
+	bool no_trunc;
+};
+
 /* crictl's IMAGE ID: the config digest without "sha256:", cut to 13. */
-static const char *image_id(const struct proto_image *img, bool no_trunc, char *buf,
-                            size_t size)
+static void
+image_row(const void *arg, size_t i, struct row *r)
 {
-	const char *id = img->config_digest;
+	const struct images *im = arg;
+	const struct cradle_image *img = im->v[i];
+	const char *ref = cradle_image_ref(img), *id = cradle_image_id(img);
 
-	if (no_trunc)
-		return id;
-	if (strncmp(id, "sha256:", 7) == 0)
+	split_ref(ref ? ref : "", r->buf[0], sizeof(r->buf[0]), &r->cell[1]);
+	r->cell[0] = r->buf[0];
+	if (!im->no_trunc && strncmp(id, "sha256:", 7) == 0)
 		id += 7;
-	snprintf(buf, size, "%.*s", SHORT_ID, id);
-	return buf;
+	cell(r, 2, "%.*s", im->no_trunc ? (int)strlen(id) : SHORT_ID, id);
+	cli_human_size(cradle_image_size(img), r->buf[3], sizeof(r->buf[3]));
+	r->cell[3] = r->buf[3];
+	r->cell[4] = cradle_image_pinned(img) ? "true" : "false";
 }
 
-#define IMG_COLS 5
-
-static void print_image_table(const struct proto_image *v, size_t n, bool no_trunc)
+static int
+by_ref_asc(const void *a, const void *b)
 {
-	static const char *const head[IMG_COLS] = {
-		"IMAGE", "TAG", "IMAGE ID", "SIZE", "PINNED",
-	};
-	char repo[PROTO_MAX_REF + 1], idb[CRADLE_ID_LEN + 8], size[32];
-	const char *cell[IMG_COLS];
-	size_t width[IMG_COLS], i, k, len;
-	int pass;
+	const struct cradle_image *const *x = a, *const *y = b;
+	const char *rx = cradle_image_ref(*x), *ry = cradle_image_ref(*y);
 
-	for (k = 0; k < IMG_COLS; k++)
-		width[k] = strlen(head[k]);
-	for (pass = 0; pass < 2; pass++) {
-		if (pass == 1) {
-			for (k = 0; k < IMG_COLS; k++)
-				printf("%-*s%s", k + 1 < IMG_COLS ? (int)width[k] : 0, head[k],
-				       k + 1 < IMG_COLS ? "   " : "\n");
-		}
-		for (i = 0; i < n; i++) {
-			split_ref(v[i].ref ? v[i].ref : "", repo, sizeof(repo), &cell[1]);
-			cli_human_size(v[i].size, size, sizeof(size));
-			cell[0] = repo;
-			cell[2] = image_id(&v[i], no_trunc, idb, sizeof(idb));
-			cell[3] = size;
-			cell[4] = v[i].pinned ? "true" : "false";
-			for (k = 0; k < IMG_COLS; k++) {
-				len = strlen(cell[k]);
-				if (pass == 0) {
-					if (len > width[k])
-						width[k] = len;
-				} else {
-					printf("%-*s%s", k + 1 < IMG_COLS ? (int)width[k] : 0, cell[k],
-					       k + 1 < IMG_COLS ? "   " : "\n");
-				}
-			}
-		}
-	}
+	return strcmp(rx ? rx : "", ry ? ry : "");
 }
 
-static int by_ref_asc(const void *a, const void *b)
-{
-	const struct proto_image *x = a, *y = b;
+/* An image and its place in the listing, for -q. */
+struct placed {
+	const struct cradle_image *img;
+	size_t pos;
+};
 
-	return strcmp(x->ref ? x->ref : "", y->ref ? y->ref : "");
-}
-
-static int by_id_ptr(const void *a, const void *b)
+static int
+by_id_then_pos(const void *a, const void *b)
 {
-	const struct proto_image *const *x = a, *const *y = b;
-	int c = strcmp((*x)->config_digest, (*y)->config_digest);
+	const struct placed *x = a, *y = b;
+	int c = strcmp(cradle_image_id(x->img), cradle_image_id(y->img));
 
 	/* ties in list order, so the first of each id is kept */
-	return c ? c : (*x < *y ? -1 : *x > *y);
+	return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
 }
 
 /* -q: one line per image id (several refs may share one), in list order;
  * an image without a config digest shows its ref. */
-static int print_image_ids(const struct proto_image *v, size_t n)
+static int
+print_image_ids(const struct cradle_image **v, size_t n)
 {
-	const struct proto_image **p;
+	struct placed *p;
+	const char *id;
 	bool *dup;
 	size_t i;
 
@@ -1100,132 +1212,104 @@ static int print_image_ids(const struct proto_image *v, size_t n)
 	if (!p || !dup) {
 		free(p);
 		free(dup);
-		return -ENOMEM;
+		return fail(CRADLE_STATUS_RESOURCE_EXHAUSTED, "listing image ids: out of memory");
 	}
 	for (i = 0; i < n; i++)
-		p[i] = &v[i];
-	qsort(p, n, sizeof(*p), by_id_ptr);
+		p[i] = (struct placed){ .img = v[i], .pos = i };
+	qsort(p, n, sizeof(*p), by_id_then_pos);
 	for (i = 1; i < n; i++) {
-		if (p[i]->config_digest[0] &&
-		    strcmp(p[i]->config_digest, p[i - 1]->config_digest) == 0)
-			dup[p[i] - v] = true;
+		id = cradle_image_id(p[i].img);
+		if (id[0] && strcmp(id, cradle_image_id(p[i - 1].img)) == 0)
+			dup[p[i].pos] = true;
 	}
 	for (i = 0; i < n; i++) {
+		id = cradle_image_id(v[i]);
 		if (!dup[i])
-			printf("%s\n", v[i].config_digest[0] ? v[i].config_digest
-			                                     : (v[i].ref ? v[i].ref : ""));
+			printf("%s\n",
+			       id[0] ? id : (cradle_image_ref(v[i]) ? cradle_image_ref(v[i]) : ""));
 	}
 	free(p);
 	free(dup);
 	return 0;
 }
 
-static int cmd_images(struct cli *cli, int argc, char **argv)
+static int
+cmd_images(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "no-trunc", no_argument, NULL, 'T' },
+		LISTING_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	struct proto_image *v = NULL;
+	static const char *const head[] = { "IMAGE", "TAG", "IMAGE ID", "SIZE", "PINNED" };
+	struct cradle_image_list *list;
+	struct images im = { .v = NULL };
 	struct cradle_conn *c;
-	struct cradle_err err;
-	bool quiet = false, json = false, no_trunc = false;
-	json_object *arr, *o;
-	int opt, status = 0;
-	size_t n = 0, i;
+	struct cradle_error err;
+	struct listing show = { 0 };
+	int opt, status = 0, rc;
+	size_t n, i;
+	char *text;
 
-	while ((opt = getopt_long(argc, argv, ":qo:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'q':
-			quiet = true;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'o':
-			if (strcmp(optarg, "json") == 0)
-				json = true;
-			else if (strcmp(optarg, "table") != 0)
-				return usage_error("invalid --output \"%s\": expected json or table",
-				                   optarg);
-			break;
-		case 'T':
-			no_trunc = true;
-			break;
-		default:
+	while ((opt = getopt_long(argc, argv, ":" LISTING_OPTSTRING, opts, NULL)) != -1) {
+		if ((rc = listing_option(&show, opt, optarg)) < 0)
 			return bad_option(opt, argv);
-		}
+		if (rc > 0)
+			return rc;
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);
-	if (conn(cli, &c, &err) < 0 || cradle_image_list(c, &v, &n, &err) < 0)
+	if (conn(cli, &c, &err) < 0 || cradle_image_list(c, &list, &err) < 0)
 		return report(&err);
+	n = cradle_image_list_count(list);
+	im.v = calloc(n ? n : 1, sizeof(*im.v));
+	if (!im.v) {
+		cradle_image_list_free(list);
+		return fail(CRADLE_STATUS_RESOURCE_EXHAUSTED, "listing images: out of memory");
+	}
+	for (i = 0; i < n; i++)
+		im.v[i] = cradle_image_list_at(list, i);
 	if (n > 1)
-		qsort(v, n, sizeof(*v), by_ref_asc);
-	if (quiet) {
-		if (print_image_ids(v, n) < 0) {
-			cradle_err_errno(&err, ENOMEM, "listing image ids");
-			status = report(&err);
-		}
-	} else if (json) {
-		arr = json_object_new_array();
-		for (i = 0; arr && i < n; i++) {
-			o = cli_image_json(&v[i]);
-			if (!o || json_object_array_add(arr, o) != 0) {
-				json_object_put(o);
-				json_object_put(arr);
-				arr = NULL;
-			}
-		}
-		if (arr)
-			cli_json_compact_empty(arr);
-		if (!print_json(arr, CLI_JSON_PRETTY)) {
-			cradle_err_errno(&err, ENOMEM, "formatting JSON");
-			status = report(&err);
-		}
-		json_object_put(arr);
+		qsort(im.v, n, sizeof(*im.v), by_ref_asc);
+	if (show.quiet) {
+		status = print_image_ids(im.v, n);
+	} else if (show.json) {
+		rc = cradle_images_to_json(im.v, n, CRADLE_JSON_PRETTY, &text, &err);
+		status = print_json(rc, text, &err);
 	} else {
-		print_image_table(v, n, no_trunc);
+		im.no_trunc = show.no_trunc;
+		print_table(head, sizeof(head) / sizeof(head[0]), n, image_row, &im);
 	}
-	cradle_images_free(v, n);
+	free(im.v);
+	cradle_image_list_free(list);
 	return status;
 }
 
-static int cmd_inspecti(struct cli *cli, int argc, char **argv)
+static int
+show_image(struct cli *cli, const char *ref, char **text)
 {
-	struct proto_image img;
+	struct cradle_image *img;
 	struct cradle_conn *c;
-	struct cradle_err err;
-	json_object *o;
-	int i, status = 0;
-	bool ok;
+	struct cradle_error err;
+	int rc;
 
-	if ((i = parse_inspect_options(argc, argv, "missing image reference")) != 0)
-		return i;
-	for (i = optind; i < argc; i++) {
-		if (conn(cli, &c, &err) < 0 || cradle_image_status(c, argv[i], &img, &err) < 0) {
-			status = report(&err);
-			continue;
-		}
-		o = cli_image_json(&img);
-		ok = print_json(o, CLI_JSON_PRETTY);
-		json_object_put(o);
-		proto_image_fini(&img);
-		if (!ok) {
-			cradle_err_errno(&err, ENOMEM, "formatting JSON");
-			status = report(&err);
-		}
-	}
-	return status;
+	if (conn(cli, &c, &err) < 0 || cradle_image_status(c, ref, &img, &err) < 0)
+		return report(&err);
+	rc = cradle_image_to_json(img, CRADLE_JSON_PRETTY, text, &err);
+	cradle_image_free(img);
+	return rc < 0 ? report(&err) : 0;
 }
 
-static int cmd_rmi(struct cli *cli, int argc, char **argv)
+static int
+cmd_inspecti(struct cli *cli, int argc, char **argv)
+{
+	return inspect_each(cli, argc, argv, "missing image reference", show_image);
+}
+
+static int
+cmd_rmi(struct cli *cli, int argc, char **argv)
 {
 	struct cradle_conn *c;
-	struct cradle_err err;
+	struct cradle_error err;
 	int i, status = no_options(argc, argv);
 
 	if (status)
@@ -1243,19 +1327,35 @@ static int cmd_rmi(struct cli *cli, int argc, char **argv)
 	return status;
 }
 
-static int cmd_events(struct cli *cli, int argc, char **argv)
+/* One event as a line of text. */
+static void
+print_event(const struct cradle_event *ev)
+{
+	char t[CRADLE_TIME_MAX];
+
+	if (ev->kind == CRADLE_EVENT_IMAGE_PROGRESS) {
+		printf("%llu %s %s done=%llu total=%lld\n", (unsigned long long)ev->seq, ev->type,
+		       ev->ref, (unsigned long long)ev->done, (long long)ev->total);
+		return;
+	}
+	cradle_time_rfc3339(ev->exited_at, false, t);
+	printf("%llu %s %s pid=%d exit_status=%d at=%s\n", (unsigned long long)ev->seq, ev->type,
+	       ev->id, ev->pid, ev->exit_status, t);
+}
+
+static int
+cmd_events(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cradle_events *e;
-	struct proto_event ev;
-	struct cradle_err err;
-	char t[CLI_TIME_MAX];
-	json_object *o;
+	struct cradle_event ev;
+	struct cradle_error err;
 	bool json = false;
 	int opt, rc;
+	char *text;
 
 	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (opt) {
@@ -1275,7 +1375,7 @@ static int cmd_events(struct cli *cli, int argc, char **argv)
 		if (rc < 0) {
 			/* one unreadable event is not the end of the stream; a
 			 * broken subscription is */
-			if (err.code == CRADLE_INTERNAL) {
+			if (err.code == CRADLE_STATUS_INTERNAL) {
 				report(&err);
 				continue;
 			}
@@ -1283,29 +1383,22 @@ static int cmd_events(struct cli *cli, int argc, char **argv)
 			return report(&err);
 		}
 		if (json) {
-			o = cli_event_json(&ev);
-			if (!print_json(o, CLI_JSON_PLAIN))
-				fprintf(stderr, "cradle: INTERNAL: cannot format event %llu\n",
-				        (unsigned long long)ev.seq);
-			json_object_put(o);
-		} else if (strcmp(ev.type, PROTO_EVENT_IMAGE_PROGRESS) == 0) {
-			printf("%llu %s %s done=%llu total=%lld\n", (unsigned long long)ev.seq,
-			       ev.type, ev.ref, (unsigned long long)ev.done, (long long)ev.total);
+			rc = cradle_event_to_json(&ev, 0, &text, &err);
+			print_json(rc, text, &err);
 		} else {
-			cli_time_rfc3339(ev.exited_at, false, t);
-			printf("%llu %s %s pid=%d exit_status=%d at=%s\n",
-			       (unsigned long long)ev.seq, ev.type, ev.id, ev.pid, ev.exit_status, t);
+			print_event(&ev);
 		}
 		/* a pipe reader wants each event as it happens */
 		fflush(stdout);
 	}
 }
 
-static int cmd_version(struct cli *cli, int argc, char **argv)
+static int
+cmd_version(struct cli *cli, int argc, char **argv)
 {
-	struct proto_version v;
+	struct cradle_version v;
 	struct cradle_conn *c;
-	struct cradle_err err;
+	struct cradle_error err;
 	int rc = no_options(argc, argv);
 
 	if (rc)
@@ -1337,8 +1430,7 @@ static const struct command commands[] = {
 	  "           [--id PREFIX] [-q|--quiet] [--json|-o json] [--no-trunc]",
 	  "list pod sandboxes, newest first" },
 	{ "inspectp", cmd_inspectp, "ID...", "show pod sandboxes as JSON" },
-	{ "pull", cmd_pull, "REF",
-	  "pull an image from its registry, showing progress on stderr" },
+	{ "pull", cmd_pull, "REF", "pull an image from its registry, showing progress on stderr" },
 	{ "images", cmd_images, "[-q|--quiet] [--json|-o json] [--no-trunc]",
 	  "list images (-q: image ids only)" },
 	{ "inspecti", cmd_inspecti, "REF...", "show images as JSON" },
@@ -1352,7 +1444,8 @@ static const struct command commands[] = {
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static const struct command *find_command(const char *name)
+static const struct command *
+find_command(const char *name)
 {
 	size_t i;
 
@@ -1363,7 +1456,8 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
-static void print_usage(FILE *f)
+static void
+print_usage(FILE *f)
 {
 	size_t i;
 
@@ -1383,13 +1477,15 @@ static void print_usage(FILE *f)
 	        "  -h, --help          show this help\n"
 	        "  -v, --version       show the CLI's version\n"
 	        "\n"
-	        "Commands:\n", CRADLE_DEFAULT_SOCKET);
+	        "Commands:\n",
+	        CRADLE_DEFAULT_SOCKET);
 	for (i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nRun 'cradle help COMMAND' for a command's options.\n");
 }
 
-static int cmd_help(struct cli *cli, int argc, char **argv)
+static int
+cmd_help(struct cli *cli, int argc, char **argv)
 {
 	const struct command *cmd;
 	int rc = no_options(argc, argv);
@@ -1408,7 +1504,8 @@ static int cmd_help(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
@@ -1432,7 +1529,8 @@ int main(int argc, char **argv)
 		case 't':
 			if (!parse_duration(optarg, &ms) || ms > INT32_MAX)
 				return usage_error("invalid --timeout \"%s\": expected seconds "
-				                   "(or 500ms, 2m)", optarg);
+				                   "(or 500ms, 2m)",
+				                   optarg);
 			/* 0 means no limit; a fraction of a millisecond is not 0 */
 			cli.timeout_ms = ms == 0 ? (strtod(optarg, NULL) > 0 ? 1 : -1) : (int)ms;
 			break;
@@ -1468,7 +1566,7 @@ int main(int argc, char **argv)
 	optind = 0;
 	rc = current->run(&cli, argc, cargv);
 
-	cradle_sandboxes_free(cli.all, cli.n_all);
+	cradle_sandbox_list_free(cli.all);
 	cradle_close(cli.conn);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "cradle: cannot write output: %s\n", strerror(errno));

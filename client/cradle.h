@@ -1,111 +1,363 @@
-/* cradle.h - libcradle, the C client of cradled.
+/* cradle.h - libcradle, the C client of cradled (installed as
+ * <cradle/cradle.h>; link with `pkg-config --libs libcradle`).
  *
- * One connection (struct cradle_conn) may be used from many threads at once:
- * every call opens its own nng request context.  Calls are synchronous and
- * return 0 on success or a negative value with *err filled (err->code is a
- * wire code from proto/err.h, err->msg names the cause).  Results are owned
- * by the caller and released with the matching *_free / proto_*_fini call.
+ * This header stands alone: it includes only <stdbool.h>, <stddef.h> and
+ * <stdint.h>.  The library's wire format stays inside the library; what a
+ * caller sees are opaque handles with accessors, a few enums and three small
+ * structs of scalars (errors, the daemon's version, events).
  *
- * Messages are built with the types of proto/proto.h (struct pod_config,
- * struct proto_sandbox, struct proto_event), which this header includes.
+ * Errors.  A call that can fail takes `struct cradle_error *err` last (NULL
+ * is allowed), returns 0 on success and leaves *err untouched, or returns a
+ * negative errno-style value (-EINVAL, -ENOENT, -ECONNREFUSED, -ETIMEDOUT,
+ * ...) and fills *err: err->code is an enum cradle_status, err->message
+ * names the object and the cause ("invalid sandbox id \"xyz\": expected 64
+ * lower-case hex characters").  Branch on the code, never on the text.
+ *
+ * Ownership.  Every handle a call hands out is the caller's and goes back
+ * with its own *_free (or *_close).  Strings returned by getters belong to
+ * the handle and live as long as it; a getter given NULL returns NULL, 0,
+ * false (or NOTREADY for a state).  Text from the *_to_json calls is
+ * released with free().
+ *
+ * Threads.  One struct cradle_conn serves many threads at once: every call
+ * opens its own request context on it.  Other handles are used by one
+ * thread at a time (getters only read, so they may be shared).
  */
-#ifndef CRADLE_H
-#define CRADLE_H
+#ifndef CRADLE_CRADLE_H
+#define CRADLE_CRADLE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-
-#include "proto/proto.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* Marks what libcradle.so exports; everything else in it is hidden. */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define CRADLE_API __attribute__((visibility("default")))
+#else
+#define CRADLE_API
+#endif
+
 #define CRADLE_DEFAULT_SOCKET "/run/cradle/cradle.sock"
 #define CRADLE_DEFAULT_EVENTS "/run/cradle/events.sock"
+#define CRADLE_SANDBOX_ID_LEN 64 /* lower-case hex, without the NUL */
+#define CRADLE_IMAGE_REF_MAX 511 /* bytes in an image reference */
+#define CRADLE_ERROR_MAX 512     /* bytes in an error message, NUL included */
+
+/* --- errors --------------------------------------------------------- */
+
+/* The daemon's wire codes (stable values). */
+enum cradle_status {
+	CRADLE_STATUS_OK = 0,
+	CRADLE_STATUS_INVALID_ARGUMENT = 1,
+	CRADLE_STATUS_NOT_FOUND = 2,
+	CRADLE_STATUS_ALREADY_EXISTS = 3,
+	CRADLE_STATUS_FAILED_PRECONDITION = 4,
+	CRADLE_STATUS_RESOURCE_EXHAUSTED = 5,
+	CRADLE_STATUS_PERMISSION_DENIED = 6,
+	CRADLE_STATUS_UNAVAILABLE = 7,
+	CRADLE_STATUS_INTERNAL = 8,
+};
+
+struct cradle_error {
+	int code; /* enum cradle_status */
+	char message[CRADLE_ERROR_MAX];
+};
+
+/* "INVALID_ARGUMENT", ...; "UNKNOWN" for a value out of range. */
+CRADLE_API const char *cradle_status_name(int code);
+
+/* --- connections ---------------------------------------------------- */
 
 struct cradle_conn;
-struct cradle_events;
 
-/* Socket path: explicit argument, else $CRADLE_SOCKET, else the default.
- * A plain path gets "ipc://" prepended; a URL is used as is. */
-const char *cradle_socket_path(const char *explicit_path);
+/* The request socket: explicit_path, else $CRADLE_SOCKET, else
+ * CRADLE_DEFAULT_SOCKET.  A plain path gets "ipc://" put in front, a URL
+ * is used as is.  The result lives in a buffer of the calling thread until
+ * its next call. */
+CRADLE_API const char *cradle_socket_path(const char *explicit_path);
 
-/* Connect to the daemon's request socket.  timeout_ms bounds every call
- * (0 = 120000).  Fails with UNAVAILABLE when the socket is not there. */
-int cradle_connect(const char *socket_path, int timeout_ms,
-                   struct cradle_conn **out, struct cradle_err *err);
-void cradle_close(struct cradle_conn *c);
+/* The events socket: explicit_path, else $CRADLE_EVENTS, else
+ * "events.sock" beside the request socket (socket_path, else
+ * $CRADLE_SOCKET), else CRADLE_DEFAULT_EVENTS.  Same buffer rules. */
+CRADLE_API const char *cradle_events_path(const char *explicit_path, const char *socket_path);
 
-int cradle_version(struct cradle_conn *c, struct proto_version *out,
-                   struct cradle_err *err);
+/* Connect to the daemon (socket_path NULL: cradle_socket_path(NULL)).
+ * timeout_ms bounds every call: 0 means 120 s, < 0 no limit.  Fails with
+ * UNAVAILABLE when no daemon listens there. */
+CRADLE_API int cradle_connect(const char *socket_path, int timeout_ms, struct cradle_conn **out,
+                              struct cradle_error *err);
+CRADLE_API void cradle_close(struct cradle_conn *c);
 
-/* create: registers the sandbox, returns its id (65 bytes incl. NUL). */
-int cradle_sandbox_create(struct cradle_conn *c, const struct pod_config *cfg,
-                          const char *runtime_handler, char id[CRADLE_ID_LEN + 1],
-                          struct cradle_err *err);
-/* start / run: *pid and *created_at may be NULL. */
-int cradle_sandbox_start(struct cradle_conn *c, const char *id, int32_t *pid,
-                         int64_t *created_at, struct cradle_err *err);
-int cradle_sandbox_run(struct cradle_conn *c, const struct pod_config *cfg,
-                       const char *runtime_handler, char id[CRADLE_ID_LEN + 1],
-                       int32_t *pid, int64_t *created_at, struct cradle_err *err);
-/* timeout_ms < 0 means the daemon's default (10 s). */
-int cradle_sandbox_stop(struct cradle_conn *c, const char *id, int64_t timeout_ms,
-                        struct cradle_err *err);
-int cradle_sandbox_remove(struct cradle_conn *c, const char *id,
-                          struct cradle_err *err);
-/* status: fills *out (release with proto_sandbox_fini). */
-int cradle_sandbox_status(struct cradle_conn *c, const char *id,
-                          struct proto_sandbox *out, struct cradle_err *err);
-/* list: state_filter -1 = any, else STATE_READY / STATE_NOTREADY;
- * labels may be NULL.  *out is an array of *n (free with cradle_sandboxes_free). */
-int cradle_sandbox_list(struct cradle_conn *c, int state_filter,
-                        const struct proto_kvs *labels, struct proto_sandbox **out,
-                        size_t *n, struct cradle_err *err);
-void cradle_sandboxes_free(struct proto_sandbox *v, size_t n);
+struct cradle_version {
+	char version[32];     /* the daemon's version, "0.1.0" */
+	uint32_t api_version; /* its wire protocol version */
+	int32_t pid;          /* its process id */
+};
 
-/* --- images ---
- * References are 1..511 bytes of [A-Za-z0-9._:/@-] (proto_valid_image_ref);
- * the daemon resolves short names.  Results are owned by the caller:
- * release one image with proto_image_fini, a list with cradle_images_free.
- * Pull and import can take minutes: they wait max(the connection's
- * timeout, 30 minutes) for the reply.  Their progress is published as
- * "image.progress" events (subscribe with cradle_events_open before the
- * call to see all of it). */
+CRADLE_API int cradle_version(struct cradle_conn *c, struct cradle_version *out,
+                              struct cradle_error *err);
+
+/* --- pod configs ---------------------------------------------------- */
+
+/* A CRI PodSandboxConfig.  A pod is valid from the moment it exists: every
+ * setter checks its value by the daemon's own rules and, when it refuses
+ * one, leaves the pod as it was. */
+struct cradle_pod;
+
+/* CRI NamespaceMode, and the namespaces a pod sets it for. */
+enum cradle_ns_mode {
+	CRADLE_NS_MODE_POD = 0,
+	CRADLE_NS_MODE_CONTAINER = 1,
+	CRADLE_NS_MODE_NODE = 2,
+	CRADLE_NS_MODE_TARGET = 3,
+};
+enum cradle_ns {
+	CRADLE_NS_NETWORK = 0,
+	CRADLE_NS_PID = 1,
+	CRADLE_NS_IPC = 2,
+};
+
+/* A pod with its metadata (name and namespace DNS-1123 labels, uid 1..253
+ * bytes without '/'), attempt 0, every namespace POD. */
+CRADLE_API int cradle_pod_new(const char *name, const char *ns, const char *uid,
+                              struct cradle_pod **out, struct cradle_error *err);
+/* A pod from crictl's POD_CONFIG JSON (len bytes of text, at most 1 MiB):
+ * snake_case fields, unknown fields ignored, errors naming the field
+ * ("linux.security_context.namespace_options.network: expected ...") or
+ * the line and column of a syntax error. */
+CRADLE_API int cradle_pod_from_json(const char *text, size_t len, struct cradle_pod **out,
+                                    struct cradle_error *err);
+/* The same from a file ("-" is standard input); errors name the file. */
+CRADLE_API int cradle_pod_from_file(const char *path, struct cradle_pod **out,
+                                    struct cradle_error *err);
+CRADLE_API void cradle_pod_free(struct cradle_pod *pod);
+
+CRADLE_API int cradle_pod_set_attempt(struct cradle_pod *pod, uint32_t attempt,
+                                      struct cradle_error *err);
+/* hostname: a DNS-1123 subdomain; NULL or "" for the node's default. */
+CRADLE_API int cradle_pod_set_hostname(struct cradle_pod *pod, const char *hostname,
+                                       struct cradle_error *err);
+/* log_directory: an absolute path; NULL or "" for none. */
+CRADLE_API int cradle_pod_set_log_directory(struct cradle_pod *pod, const char *log_directory,
+                                            struct cradle_error *err);
+/* Add key=value, or replace the value of key (at most 256 of each). */
+CRADLE_API int cradle_pod_set_label(struct cradle_pod *pod, const char *key, const char *value,
+                                    struct cradle_error *err);
+CRADLE_API int cradle_pod_set_annotation(struct cradle_pod *pod, const char *key, const char *value,
+                                         struct cradle_error *err);
+/* ns: enum cradle_ns; mode: enum cradle_ns_mode. */
+CRADLE_API int cradle_pod_set_namespace_mode(struct cradle_pod *pod, int ns, int mode,
+                                             struct cradle_error *err);
+
+/* --- sandboxes ------------------------------------------------------ */
+
+/* CRI PodSandboxState, and cradle's finer lifecycle. */
+enum cradle_state {
+	CRADLE_STATE_READY = 0,
+	CRADLE_STATE_NOTREADY = 1,
+};
+enum cradle_phase {
+	CRADLE_PHASE_CREATED = 0,
+	CRADLE_PHASE_RUNNING = 1,
+	CRADLE_PHASE_EXITED = 2,
+};
+
+/* create: registers the sandbox and writes its id (NUL-terminated) to id.
+ * run: create and start.  runtime_handler may be NULL (the default); pid
+ * and created_at (ns since the epoch) may be NULL. */
+CRADLE_API int cradle_sandbox_create(struct cradle_conn *c, const struct cradle_pod *pod,
+                                     const char *runtime_handler,
+                                     char id[CRADLE_SANDBOX_ID_LEN + 1], struct cradle_error *err);
+CRADLE_API int cradle_sandbox_run(struct cradle_conn *c, const struct cradle_pod *pod,
+                                  const char *runtime_handler, char id[CRADLE_SANDBOX_ID_LEN + 1],
+                                  int32_t *pid, int64_t *created_at, struct cradle_error *err);
+CRADLE_API int cradle_sandbox_start(struct cradle_conn *c, const char *id, int32_t *pid,
+                                    int64_t *created_at, struct cradle_error *err);
+/* timeout_ms: the grace period; < 0 means the daemon's default (10 s).
+ * Stopping an unknown or stopped sandbox succeeds, as does removing an
+ * unknown one; remove stops a running sandbox first. */
+CRADLE_API int cradle_sandbox_stop(struct cradle_conn *c, const char *id, int64_t timeout_ms,
+                                   struct cradle_error *err);
+CRADLE_API int cradle_sandbox_remove(struct cradle_conn *c, const char *id,
+                                     struct cradle_error *err);
+
+/* One sandbox as the daemon shows it. */
+struct cradle_sandbox;
+
+/* NOT_FOUND for an unknown id. */
+CRADLE_API int cradle_sandbox_status(struct cradle_conn *c, const char *id,
+                                     struct cradle_sandbox **out, struct cradle_error *err);
+CRADLE_API void cradle_sandbox_free(struct cradle_sandbox *s);
+
+CRADLE_API const char *cradle_sandbox_id(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_name(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_namespace(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_uid(const struct cradle_sandbox *s);
+CRADLE_API uint32_t cradle_sandbox_attempt(const struct cradle_sandbox *s);
+CRADLE_API int cradle_sandbox_state(const struct cradle_sandbox *s); /* enum cradle_state */
+CRADLE_API int cradle_sandbox_phase(const struct cradle_sandbox *s); /* enum cradle_phase */
+/* ns since the epoch; started_at and exited_at are 0 until it happened */
+CRADLE_API int64_t cradle_sandbox_created_at(const struct cradle_sandbox *s);
+CRADLE_API int64_t cradle_sandbox_started_at(const struct cradle_sandbox *s);
+CRADLE_API int64_t cradle_sandbox_exited_at(const struct cradle_sandbox *s);
+/* host pid of its pause process, 0 when none; exit status as a shell
+ * shows it (128 + signal) */
+CRADLE_API int32_t cradle_sandbox_pid(const struct cradle_sandbox *s);
+CRADLE_API int32_t cradle_sandbox_exit_status(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_hostname(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_runtime_handler(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_runtime_type(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_image(const struct cradle_sandbox *s);
+/* Host paths other containers of the pod use; NULL when not made (no
+ * netns for host network, no shm path for host IPC). */
+CRADLE_API const char *cradle_sandbox_netns_path(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_hostname_path(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_hosts_path(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_resolv_conf_path(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_shm_path(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_cgroup_path(const struct cradle_sandbox *s);
+/* SELinux labels, NULL when none */
+CRADLE_API const char *cradle_sandbox_process_label(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_mount_label(const struct cradle_sandbox *s);
+/* Labels and annotations: by key (NULL when absent), or the i-th pair
+ * (false when i is past the end). */
+CRADLE_API const char *cradle_sandbox_label(const struct cradle_sandbox *s, const char *key);
+CRADLE_API size_t cradle_sandbox_label_count(const struct cradle_sandbox *s);
+CRADLE_API bool cradle_sandbox_label_at(const struct cradle_sandbox *s, size_t i, const char **key,
+                                        const char **value);
+CRADLE_API const char *cradle_sandbox_annotation(const struct cradle_sandbox *s, const char *key);
+CRADLE_API size_t cradle_sandbox_annotation_count(const struct cradle_sandbox *s);
+CRADLE_API bool cradle_sandbox_annotation_at(const struct cradle_sandbox *s, size_t i,
+                                             const char **key, const char **value);
+
+/* A label filter for listing: every pair must match. */
+struct cradle_label {
+	const char *key;
+	const char *value;
+};
+
+struct cradle_sandbox_list;
+
+/* state: -1 for any, else enum cradle_state; labels may be NULL. */
+CRADLE_API int cradle_sandbox_list(struct cradle_conn *c, int state,
+                                   const struct cradle_label *labels, size_t n_labels,
+                                   struct cradle_sandbox_list **out, struct cradle_error *err);
+CRADLE_API size_t cradle_sandbox_list_count(const struct cradle_sandbox_list *l);
+/* The i-th sandbox, owned by the list; NULL when i is past the end. */
+CRADLE_API const struct cradle_sandbox *cradle_sandbox_list_at(const struct cradle_sandbox_list *l,
+                                                               size_t i);
+CRADLE_API void cradle_sandbox_list_free(struct cradle_sandbox_list *l);
+
+/* --- images ---------------------------------------------------------
+ * References are 1..CRADLE_IMAGE_REF_MAX bytes of [A-Za-z0-9._:/@-]; the
+ * daemon resolves short names ("busybox").  Pull and import wait at least
+ * CRADLE_IMAGE_TIMEOUT_MS for their reply (longer if the connection's own
+ * timeout is longer) and publish their progress as events (subscribe with
+ * cradle_events_open before the call to see all of it). */
 #define CRADLE_IMAGE_TIMEOUT_MS (30 * 60 * 1000)
 
-/* pull: fetch ref from its registry (a no-op when present); *out may be
- * NULL, else it receives the image. */
-int cradle_image_pull(struct cradle_conn *c, const char *ref, struct proto_image *out,
-                      struct cradle_err *err);
-/* list: every image the daemon holds, *n of them in *out. */
-int cradle_image_list(struct cradle_conn *c, struct proto_image **out, size_t *n,
-                      struct cradle_err *err);
-/* status: NOT_FOUND when the daemon does not hold ref. */
-int cradle_image_status(struct cradle_conn *c, const char *ref, struct proto_image *out,
-                        struct cradle_err *err);
-/* remove: FAILED_PRECONDITION while a sandbox uses the image. */
-int cradle_image_remove(struct cradle_conn *c, const char *ref, struct cradle_err *err);
-/* import: an OCI layout directory, OCI archive or docker-save archive at
- * path, an absolute path on the daemon's host (at most 4096 bytes); name
- * (may be NULL) is the reference to store it under, else the archive's
- * own.  *out may be NULL. */
-int cradle_image_import(struct cradle_conn *c, const char *path, const char *name,
-                        struct proto_image *out, struct cradle_err *err);
-void cradle_images_free(struct proto_image *v, size_t n);
-/* (The events below carry "image.progress" too: type, ref, done, total.) */
+struct cradle_image;
 
-/* Events: subscribe to the daemon's exit events.  events_path as for
- * cradle_socket_path but with $CRADLE_EVENTS and the events default; when
- * NULL and only a request socket path is known, "events.sock" beside it. */
-const char *cradle_events_path(const char *explicit_path, const char *socket_path);
-int cradle_events_open(const char *events_path, struct cradle_events **out,
-                       struct cradle_err *err);
-/* Block until the next event or timeout_ms (<0 = forever).  Timeout gives
- * -ETIMEDOUT with code UNAVAILABLE. */
-int cradle_events_next(struct cradle_events *e, int timeout_ms,
-                       struct proto_event *ev, struct cradle_err *err);
-void cradle_events_close(struct cradle_events *e);
+/* pull: fetch ref from its registry (nothing to do when present); out may
+ * be NULL. */
+CRADLE_API int cradle_image_pull(struct cradle_conn *c, const char *ref, struct cradle_image **out,
+                                 struct cradle_error *err);
+/* status: NOT_FOUND when the daemon does not hold ref. */
+CRADLE_API int cradle_image_status(struct cradle_conn *c, const char *ref,
+                                   struct cradle_image **out, struct cradle_error *err);
+/* remove: FAILED_PRECONDITION while a sandbox uses the image. */
+CRADLE_API int cradle_image_remove(struct cradle_conn *c, const char *ref,
+                                   struct cradle_error *err);
+/* import: an OCI layout directory, OCI archive or docker-save archive at
+ * path, absolute on the daemon's host (at most 4096 bytes); name (may be
+ * NULL) is the reference to keep it under, else the archive's own.  out
+ * may be NULL. */
+CRADLE_API int cradle_image_import(struct cradle_conn *c, const char *path, const char *name,
+                                   struct cradle_image **out, struct cradle_error *err);
+CRADLE_API void cradle_image_free(struct cradle_image *img);
+
+CRADLE_API const char *cradle_image_ref(const struct cradle_image *img);
+/* the config digest ("sha256:<hex>"), what crictl calls the image id;
+ * "" when unknown, as the manifest digest */
+CRADLE_API const char *cradle_image_id(const struct cradle_image *img);
+CRADLE_API const char *cradle_image_manifest_digest(const struct cradle_image *img);
+CRADLE_API int64_t cradle_image_size(const struct cradle_image *img);       /* bytes */
+CRADLE_API int64_t cradle_image_created_at(const struct cradle_image *img); /* ns, 0: unknown */
+CRADLE_API bool cradle_image_pinned(const struct cradle_image *img);
+CRADLE_API bool cradle_image_in_use(const struct cradle_image *img);
+/* layer digests, bottom first; NULL when i is past the end */
+CRADLE_API size_t cradle_image_layer_count(const struct cradle_image *img);
+CRADLE_API const char *cradle_image_layer(const struct cradle_image *img, size_t i);
+/* the image config's labels, as for sandboxes */
+CRADLE_API const char *cradle_image_label(const struct cradle_image *img, const char *key);
+CRADLE_API size_t cradle_image_label_count(const struct cradle_image *img);
+CRADLE_API bool cradle_image_label_at(const struct cradle_image *img, size_t i, const char **key,
+                                      const char **value);
+
+struct cradle_image_list;
+
+CRADLE_API int cradle_image_list(struct cradle_conn *c, struct cradle_image_list **out,
+                                 struct cradle_error *err);
+CRADLE_API size_t cradle_image_list_count(const struct cradle_image_list *l);
+CRADLE_API const struct cradle_image *cradle_image_list_at(const struct cradle_image_list *l,
+                                                           size_t i);
+CRADLE_API void cradle_image_list_free(struct cradle_image_list *l);
+
+/* --- events --------------------------------------------------------- */
+
+struct cradle_events;
+
+enum cradle_event_kind {
+	CRADLE_EVENT_OTHER = 0,          /* a type this library does not know */
+	CRADLE_EVENT_SANDBOX_EXIT = 1,   /* "sandbox.exit": id, pid, exit_status, exited_at */
+	CRADLE_EVENT_IMAGE_PROGRESS = 2, /* "image.progress": ref, done, total */
+};
+
+struct cradle_event {
+	int kind;      /* enum cradle_event_kind */
+	char type[32]; /* as the daemon names it */
+	uint64_t seq;  /* gap-free, from 1 in each daemon run */
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
+	int32_t pid;
+	int32_t exit_status; /* 128 + signal for a killed task */
+	int64_t exited_at;   /* ns since the epoch */
+	char ref[CRADLE_IMAGE_REF_MAX + 1];
+	uint64_t done; /* bytes so far */
+	int64_t total; /* bytes in all; <= 0 while unknown */
+};
+
+/* Subscribe to every event (events_path NULL: cradle_events_path(NULL,
+ * NULL)).  Subscriptions connect in the background: an event published
+ * right after this call may be missed. */
+CRADLE_API int cradle_events_open(const char *events_path, struct cradle_events **out,
+                                  struct cradle_error *err);
+/* Wait for the next event up to timeout_ms (< 0: forever).  A timeout is
+ * -ETIMEDOUT with UNAVAILABLE; an event that cannot be read is INTERNAL
+ * (the subscription goes on). */
+CRADLE_API int cradle_events_next(struct cradle_events *e, int timeout_ms, struct cradle_event *ev,
+                                  struct cradle_error *err);
+CRADLE_API void cradle_events_close(struct cradle_events *e);
+
+/* --- JSON -----------------------------------------------------------
+ * Everything a sandbox, image or event holds, as `cradle inspectp`,
+ * `inspecti` and `events --json` print it, in *out (NUL-terminated,
+ * release with free()).  The list forms write an array of n items. */
+#define CRADLE_JSON_PRETTY 1u /* indented, one field a line */
+
+CRADLE_API int cradle_sandbox_to_json(const struct cradle_sandbox *s, unsigned flags, char **out,
+                                      struct cradle_error *err);
+CRADLE_API int cradle_sandboxes_to_json(const struct cradle_sandbox *const *v, size_t n,
+                                        unsigned flags, char **out, struct cradle_error *err);
+CRADLE_API int cradle_image_to_json(const struct cradle_image *img, unsigned flags, char **out,
+                                    struct cradle_error *err);
+CRADLE_API int cradle_images_to_json(const struct cradle_image *const *v, size_t n, unsigned flags,
+                                     char **out, struct cradle_error *err);
+CRADLE_API int cradle_event_to_json(const struct cradle_event *ev, unsigned flags, char **out,
+                                    struct cradle_error *err);
 
 #ifdef __cplusplus
 }

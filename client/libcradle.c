@@ -1,4 +1,6 @@
-/* libcradle.c - the C client of cradled (client/cradle.h).
+/* libcradle.c - the C client of cradled (client/cradle.h): connections,
+ * the round trip of every operation, event subscriptions, and the bridge
+ * from proto's errors to the public struct cradle_error.
  *
  * One nng req0 socket per connection; every call opens its own nng_ctx, so
  * a connection serves many threads at once, each with one request in
@@ -14,6 +16,9 @@
  * Dialing is synchronous so that a missing daemon is reported by
  * cradle_connect itself; after that nng redials in the background if the
  * daemon restarts.
+ *
+ * Inside, every function speaks proto's struct cradle_err; a public entry
+ * point keeps one on its stack and hands it out with cradle_error_export.
  */
 #include <errno.h>
 #include <limits.h>
@@ -27,9 +32,31 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
-#include "client/cradle.h"
+#include "client/internal.h"
 
-#define CRADLE_PUBLIC __attribute__((visibility("default")))
+/* The public names are the wire's values under other spellings: the CLI
+ * includes both headers, and a value that moved would be a silent lie. */
+_Static_assert((int)CRADLE_STATUS_OK == (int)CRADLE_OK &&
+                       (int)CRADLE_STATUS_INTERNAL == (int)CRADLE_INTERNAL &&
+                       (int)CRADLE_STATUS_INVALID_ARGUMENT == (int)CRADLE_INVALID_ARGUMENT &&
+                       (int)CRADLE_STATUS_NOT_FOUND == (int)CRADLE_NOT_FOUND &&
+                       (int)CRADLE_STATUS_ALREADY_EXISTS == (int)CRADLE_ALREADY_EXISTS &&
+                       (int)CRADLE_STATUS_FAILED_PRECONDITION == (int)CRADLE_FAILED_PRECONDITION &&
+                       (int)CRADLE_STATUS_RESOURCE_EXHAUSTED == (int)CRADLE_RESOURCE_EXHAUSTED &&
+                       (int)CRADLE_STATUS_PERMISSION_DENIED == (int)CRADLE_PERMISSION_DENIED &&
+                       (int)CRADLE_STATUS_UNAVAILABLE == (int)CRADLE_UNAVAILABLE,
+               "enum cradle_status differs from proto/err.h");
+_Static_assert(CRADLE_ERROR_MAX == CRADLE_ERR_MSG_MAX, "error message sizes differ");
+_Static_assert(CRADLE_SANDBOX_ID_LEN == CRADLE_ID_LEN, "sandbox id lengths differ");
+_Static_assert(CRADLE_IMAGE_REF_MAX == PROTO_MAX_REF, "image reference limits differ");
+_Static_assert((int)CRADLE_STATE_READY == (int)STATE_READY &&
+                       (int)CRADLE_STATE_NOTREADY == (int)STATE_NOTREADY,
+               "enum cradle_state differs from proto/proto.h");
+_Static_assert(sizeof(((struct cradle_version *)0)->version) ==
+                       sizeof(((struct proto_version *)0)->version),
+               "version strings differ");
+_Static_assert(sizeof(((struct cradle_event *)0)->type) == sizeof(((struct proto_event *)0)->type),
+               "event types differ");
 
 #define DEFAULT_TIMEOUT_MS 120000
 /* A stop may take its whole grace period before the daemon replies; give
@@ -42,86 +69,44 @@
  * fits, and longer input is refused rather than cut. */
 #define URL_MAX (PATH_MAX + 16)
 
-struct cradle_conn {
+/* A dialed socket and where it goes: a connection's request socket or a
+ * subscription's.  Each handle is one, as its first member. */
+struct endpoint {
 	nng_socket sock;
-	nng_duration timeout;        /* per call, ms or NNG_DURATION_INFINITE */
+	nng_duration timeout; /* requests: per call, ms or NNG_DURATION_INFINITE */
 	char url[URL_MAX];
+};
+
+struct cradle_conn {
+	struct endpoint ep;
 };
 
 struct cradle_events {
-	nng_socket sock;
-	char url[URL_MAX];
+	struct endpoint ep;
 };
-
-/* --- paths --------------------------------------------------------- */
-
-static bool is_url(const char *s)
-{
-	return strstr(s, "://") != NULL;
-}
-
-/* Write "ipc://" + path (or the URL as is) into buf; NULL if too long. */
-static const char *as_url(char *buf, size_t size, const char *s)
-{
-	int n = snprintf(buf, size, "%s%s", is_url(s) ? "" : "ipc://", s);
-
-	return n < 0 || (size_t)n >= size ? NULL : buf;
-}
-
-CRADLE_PUBLIC const char *cradle_socket_path(const char *explicit_path)
-{
-	/* thread-local: the result stays valid until this thread calls again,
-	 * and cradle_events_path may be handed it (it has its own buffer) */
-	static _Thread_local char buf[URL_MAX];
-	const char *s = explicit_path;
-
-	if (!s || !s[0])
-		s = getenv("CRADLE_SOCKET");
-	if (!s || !s[0])
-		s = CRADLE_DEFAULT_SOCKET;
-	if (!as_url(buf, sizeof(buf), s))
-		return as_url(buf, sizeof(buf), CRADLE_DEFAULT_SOCKET);
-	return buf;
-}
-
-CRADLE_PUBLIC const char *cradle_events_path(const char *explicit_path,
-                                             const char *socket_path)
-{
-	static _Thread_local char buf[URL_MAX];
-	const char *s = explicit_path, *slash, *path;
-	int n;
-
-	if (!s || !s[0])
-		s = getenv("CRADLE_EVENTS");
-	if (s && s[0] && as_url(buf, sizeof(buf), s))
-		return buf;
-	/* the daemon puts both sockets in its state directory: when only the
-	 * request socket is known, look beside it */
-	if (!socket_path || !socket_path[0])
-		socket_path = getenv("CRADLE_SOCKET");
-	if (socket_path && socket_path[0]) {
-		path = socket_path;
-		if (strncmp(path, "ipc://", 6) == 0)
-			path += 6;
-		else if (is_url(path))
-			path = NULL;  /* tcp:// and friends: no directory to look in */
-		if (path) {
-			slash = strrchr(path, '/');
-			n = slash ? snprintf(buf, sizeof(buf), "ipc://%.*s/events.sock",
-			                     (int)(slash - path), path)
-			          : snprintf(buf, sizeof(buf), "ipc://events.sock");
-			if (n > 0 && (size_t)n < sizeof(buf))
-				return buf;
-		}
-	}
-	return as_url(buf, sizeof(buf), CRADLE_DEFAULT_EVENTS);
-}
 
 /* --- errors -------------------------------------------------------- */
 
+const char *
+cradle_status_name(int code)
+{
+	return cradle_code_name(code);
+}
+
+int
+cradle_error_export(struct cradle_error *err, const struct cradle_err *e, int rc)
+{
+	if (rc < 0 && err) {
+		err->code = e->code;
+		snprintf(err->message, sizeof(err->message), "%s", e->msg);
+	}
+	return rc;
+}
+
 /* The text for an nng error.  A missing ipc socket file reads better as
  * the errno text than as nng's "Entry not found". */
-static const char *nng_text(int rv)
+static const char *
+nng_text(int rv)
 {
 	if (rv == NNG_ENOENT)
 		return strerror(ENOENT);
@@ -130,7 +115,8 @@ static const char *nng_text(int rv)
 
 /* errno for the return value of a failed call; err->code tells the
  * rest. */
-static int nng_errno(int rv)
+static int
+nng_errno(int rv)
 {
 	switch (rv) {
 	case NNG_ETIMEDOUT:
@@ -153,7 +139,8 @@ static int nng_errno(int rv)
 
 /* A daemon's error reply as a negative errno, so callers that only look
  * at the return value still see the kind of failure. */
-static int code_errno(int code)
+static int
+code_errno(int code)
 {
 	switch (code) {
 	case CRADLE_INVALID_ARGUMENT:
@@ -175,82 +162,203 @@ static int code_errno(int code)
 	}
 }
 
-static int unreachable(struct cradle_err *err, const char *url, int rv)
+static int
+unreachable(struct cradle_err *err, const char *url, int rv)
 {
 	const char *why = nng_text(rv);
 
 	/* nng reports a missing ipc socket file as "Connection refused";
 	 * "No such file or directory" tells the user where to look */
-	if (rv == NNG_ECONNREFUSED && strncmp(url, "ipc://", 6) == 0 &&
-	    access(url + 6, F_OK) < 0 && errno == ENOENT)
+	if (rv == NNG_ECONNREFUSED && strncmp(url, "ipc://", 6) == 0 && access(url + 6, F_OK) < 0 &&
+	    errno == ENOENT)
 		why = strerror(ENOENT);
 	cradle_err_set(err, rv == NNG_EADDRINVAL ? CRADLE_INVALID_ARGUMENT : CRADLE_UNAVAILABLE,
 	               "cannot reach cradled at \"%s\": %s", url, why);
 	return nng_errno(rv);
 }
 
-/* --- connection ---------------------------------------------------- */
+/* --- paths --------------------------------------------------------- */
 
-CRADLE_PUBLIC int cradle_connect(const char *socket_path, int timeout_ms,
-                                 struct cradle_conn **out, struct cradle_err *err)
+static bool
+is_url(const char *s)
 {
-	struct cradle_conn *c;
-	const char *url;
-	int rv;
-
-	if (!out)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "cradle_connect: out is NULL");
-	*out = NULL;
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return cradle_err_errno(err, ENOMEM, "connect to cradled");
-	url = socket_path && socket_path[0] ? socket_path : cradle_socket_path(NULL);
-	if (!as_url(c->url, sizeof(c->url), url)) {
-		free(c);
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "socket path of %zu bytes is too long", strlen(url));
-	}
-	c->timeout = timeout_ms == 0 ? DEFAULT_TIMEOUT_MS
-	           : timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms;
-
-	if ((rv = nng_req0_open(&c->sock)) != 0) {
-		free(c);
-		cradle_err_set(err, CRADLE_INTERNAL, "open request socket: %s", nng_strerror(rv));
-		return nng_errno(rv);
-	}
-	/* options before the dial: the pipe takes its receive limit from the
-	 * socket when it is created */
-	if ((rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
-	                            NNG_DURATION_INFINITE)) != 0 ||
-	    (rv = nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_LIST_MSG)) != 0 ||
-	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_RECVTIMEO, c->timeout)) != 0 ||
-	    (rv = nng_socket_set_ms(c->sock, NNG_OPT_SENDTIMEO, c->timeout)) != 0) {
-		nng_close(c->sock);
-		free(c);
-		cradle_err_set(err, CRADLE_INTERNAL, "configure request socket: %s",
-		               nng_strerror(rv));
-		return nng_errno(rv);
-	}
-	if ((rv = nng_dial(c->sock, c->url, NULL, 0)) != 0) {
-		rv = unreachable(err, c->url, rv);
-		nng_close(c->sock);
-		free(c);
-		return rv;
-	}
-	*out = c;
-	return 0;
+	return strstr(s, "://") != NULL;
 }
 
-CRADLE_PUBLIC void cradle_close(struct cradle_conn *c)
+/* Write "ipc://" + path (or the URL as is) into buf; NULL if too long. */
+static const char *
+as_url(char *buf, size_t size, const char *s)
+{
+	int n = snprintf(buf, size, "%s%s", is_url(s) ? "" : "ipc://", s);
+
+	return n < 0 || (size_t)n >= size ? NULL : buf;
+}
+
+const char *
+cradle_socket_path(const char *explicit_path)
+{
+	/* thread-local: the result stays valid until this thread calls again,
+	 * and cradle_events_path may be handed it (it has its own buffer) */
+	static _Thread_local char buf[URL_MAX];
+	const char *s = explicit_path;
+
+	if (!s || !s[0])
+		s = getenv("CRADLE_SOCKET");
+	if (!s || !s[0])
+		s = CRADLE_DEFAULT_SOCKET;
+	if (!as_url(buf, sizeof(buf), s))
+		return as_url(buf, sizeof(buf), CRADLE_DEFAULT_SOCKET);
+	return buf;
+}
+
+const char *
+cradle_events_path(const char *explicit_path, const char *socket_path)
+{
+	static _Thread_local char buf[URL_MAX];
+	const char *s = explicit_path, *slash, *path;
+	int n;
+
+	if (!s || !s[0])
+		s = getenv("CRADLE_EVENTS");
+	if (s && s[0] && as_url(buf, sizeof(buf), s))
+		return buf;
+	/* the daemon puts both sockets in its state directory: when only the
+	 * request socket is known, look beside it */
+	if (!socket_path || !socket_path[0])
+		socket_path = getenv("CRADLE_SOCKET");
+	if (socket_path && socket_path[0]) {
+		path = socket_path;
+		if (strncmp(path, "ipc://", 6) == 0)
+			path += 6;
+		else if (is_url(path))
+			path = NULL; /* tcp:// and friends: no directory to look in */
+		if (path) {
+			slash = strrchr(path, '/');
+			n = slash ? snprintf(buf, sizeof(buf), "ipc://%.*s/events.sock",
+			                     (int)(slash - path), path)
+			          : snprintf(buf, sizeof(buf), "ipc://events.sock");
+			if (n > 0 && (size_t)n < sizeof(buf))
+				return buf;
+		}
+	}
+	return as_url(buf, sizeof(buf), CRADLE_DEFAULT_EVENTS);
+}
+
+/* --- sockets ------------------------------------------------------- */
+
+/* The options of a request socket (timeout: the connection's) or of a
+ * subscription (sub).  Set before the dial: a pipe takes its receive limit
+ * from the socket when it is created. */
+static int
+set_options(nng_socket sock, bool sub, nng_duration timeout)
+{
+	int rv;
+
+	/* a subscription takes every topic: events are bare msgpack maps,
+	 * "type" says what they are */
+	if (sub) {
+		if ((rv = nng_socket_set(sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0)
+			return rv;
+		return nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_REPLY_MSG);
+	}
+	if ((rv = nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
+	    (rv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_LIST_MSG)) != 0 ||
+	    (rv = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, timeout)) != 0)
+		return rv;
+	return nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, timeout);
+}
+
+/* Open a req0 socket (or a sub0 one: sub), set its options and dial path
+ * (a path or URL; what names it in messages: "request", "event").  On
+ * failure nothing is left open. */
+static int
+endpoint_open(struct endpoint *ep, const char *path, const char *what, bool sub,
+              nng_duration timeout, struct cradle_err *err)
+{
+	int rv;
+
+	ep->timeout = timeout;
+	if (!as_url(ep->url, sizeof(ep->url), path))
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "%s socket path of %zu bytes is too long", what,
+		                      strlen(path));
+	rv = sub ? nng_sub0_open(&ep->sock) : nng_req0_open(&ep->sock);
+	if (rv != 0) {
+		cradle_err_set(err, CRADLE_INTERNAL, "open %s socket: %s", what, nng_strerror(rv));
+		return nng_errno(rv);
+	}
+	if ((rv = set_options(ep->sock, sub, timeout)) != 0) {
+		cradle_err_set(err, CRADLE_INTERNAL, "configure %s socket: %s", what,
+		               nng_strerror(rv));
+		rv = nng_errno(rv);
+	} else if ((rv = nng_dial(ep->sock, ep->url, NULL, 0)) != 0) {
+		rv = unreachable(err, ep->url, rv);
+	}
+	if (rv < 0)
+		nng_close(ep->sock);
+	return rv;
+}
+
+/* --- connection ---------------------------------------------------- */
+
+/* A new handle of size bytes, a struct cradle_conn or cradle_events:
+ * both are their endpoint alone.  *h is it, or NULL on failure. */
+static int
+handle_open(size_t size, bool out, const char *path, const char *what, bool sub,
+            nng_duration timeout, void **h, struct cradle_error *err)
+{
+	struct endpoint *ep = NULL;
+	struct cradle_err e;
+	int rc = 0;
+
+	*h = NULL;
+	if (!out)
+		rc = cradle_err_set(&e, CRADLE_INVALID_ARGUMENT, "open %s socket: out is NULL",
+		                    what);
+	else if (!(ep = calloc(1, size)))
+		rc = cradle_err_nomem(&e);
+	else if ((rc = endpoint_open(ep, path, what, sub, timeout, &e)) < 0)
+		free(ep);
+	else
+		*h = ep;
+	return cradle_error_export(err, &e, rc);
+}
+
+_Static_assert(sizeof(struct cradle_conn) == sizeof(struct endpoint) &&
+                       sizeof(struct cradle_events) == sizeof(struct endpoint),
+               "a handle is more than its endpoint");
+
+int
+cradle_connect(const char *socket_path, int timeout_ms, struct cradle_conn **out,
+               struct cradle_error *err)
+{
+	void *h;
+	int rc;
+
+	rc = handle_open(sizeof(struct cradle_conn), out != NULL,
+	                 socket_path && socket_path[0] ? socket_path : cradle_socket_path(NULL),
+	                 "request", false,
+	                 timeout_ms == 0  ? DEFAULT_TIMEOUT_MS
+	                 : timeout_ms < 0 ? NNG_DURATION_INFINITE
+	                                  : timeout_ms,
+	                 &h, err);
+	if (out)
+		*out = h;
+	return rc;
+}
+
+void
+cradle_close(struct cradle_conn *c)
 {
 	if (!c)
 		return;
-	nng_close(c->sock);
+	nng_close(c->ep.sock);
 	free(c);
 }
 
 /* Wait for one aio operation, bounded by what is left until deadline. */
-static int aio_run(nng_aio *aio, nng_time deadline, bool infinite)
+static int
+aio_run(nng_aio *aio, nng_time deadline, bool infinite)
 {
 	nng_time now = nng_clock();
 
@@ -266,8 +374,9 @@ static int aio_run(nng_aio *aio, nng_time deadline, bool infinite)
  * reply until timeout (ms, or NNG_DURATION_INFINITE), decode into *rep.
  * A reply with ok=false becomes the call's error.  On success *rep holds
  * the results (release with proto_reply_fini); on failure nothing. */
-static int call(struct cradle_conn *c, const struct proto_request *req,
-                nng_duration timeout, struct proto_reply *rep, struct cradle_err *err)
+static int
+call(struct cradle_conn *c, const struct proto_request *req, nng_duration timeout,
+     struct proto_reply *rep, struct cradle_err *err)
 {
 	msgpack_sbuffer sb;
 	nng_msg *msg = NULL;
@@ -289,9 +398,9 @@ static int call(struct cradle_conn *c, const struct proto_request *req,
 	if ((rv = nng_msg_alloc(&msg, 0)) != 0 ||
 	    (rv = nng_msg_append(msg, sb.data, sb.size)) != 0 ||
 	    (rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 ||
-	    (rv = nng_ctx_open(&ctx, c->sock)) != 0) {
-		cradle_err_set(err, CRADLE_INTERNAL, "%s: cannot prepare the request: %s",
-		               what, nng_strerror(rv));
+	    (rv = nng_ctx_open(&ctx, c->ep.sock)) != 0) {
+		cradle_err_set(err, CRADLE_INTERNAL, "%s: cannot prepare the request: %s", what,
+		               nng_strerror(rv));
 		rc = nng_errno(rv);
 		goto out;
 	}
@@ -335,17 +444,19 @@ fail:
 	case NNG_ETIMEDOUT:
 		cradle_err_set(err, CRADLE_UNAVAILABLE,
 		               "%s: no reply from cradled at \"%s\" within %d ms (the "
-		               "operation may still complete)", what, c->url, (int)timeout);
+		               "operation may still complete)",
+		               what, c->ep.url, (int)timeout);
 		break;
 	case NNG_ECONNRESET:
 	case NNG_ECLOSED:
 		cradle_err_set(err, CRADLE_UNAVAILABLE,
 		               "%s: connection to cradled at \"%s\" lost before the reply "
-		               "(the operation may or may not have happened)", what, c->url);
+		               "(the operation may or may not have happened)",
+		               what, c->ep.url);
 		break;
 	default:
 		cradle_err_set(err, CRADLE_UNAVAILABLE, "%s: cannot reach cradled at \"%s\": %s",
-		               what, c->url, nng_text(rv));
+		               what, c->ep.url, nng_text(rv));
 		break;
 	}
 	rc = nng_errno(rv);
@@ -360,61 +471,81 @@ out:
 	return rc;
 }
 
-static int check_conn(const struct cradle_conn *c, struct cradle_err *err)
+/* What every operation checks first: that the caller gave a place for a
+ * result it must get (out), and a connection. */
+static int
+check_call(const struct cradle_conn *c, int op, bool out, struct cradle_err *err)
 {
+	if (!out)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: out is NULL",
+		                      proto_op_name(op));
 	if (!c)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "not connected to cradled");
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: not connected to cradled",
+		                      proto_op_name(op));
 	return 0;
 }
 
 /* Callers pass ids of their own; refuse a bad one here rather than send
  * something the daemon can only refuse. */
-static int set_id(struct proto_request *req, const char *id, struct cradle_err *err)
+static int
+set_id(struct proto_request *req, const char *id, struct cradle_err *err)
 {
 	if (!id || !proto_valid_id(id))
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "invalid sandbox id \"%.80s\": expected %d lower-case "
-		                      "hex characters", id ? id : "", CRADLE_ID_LEN);
+		                      "hex characters",
+		                      id ? id : "", CRADLE_ID_LEN);
 	memcpy(req->id, id, CRADLE_ID_LEN + 1);
 	return 0;
 }
 
-CRADLE_PUBLIC int cradle_version(struct cradle_conn *c, struct proto_version *out,
-                                 struct cradle_err *err)
+int
+cradle_version(struct cradle_conn *c, struct cradle_version *out, struct cradle_error *err)
 {
 	struct proto_request req;
 	struct proto_reply rep;
+	struct cradle_err e;
 	int rc;
 
-	if ((rc = check_conn(c, err)))
-		return rc;
+	if ((rc = check_call(c, OP_VERSION, true, &e)))
+		return cradle_error_export(err, &e, rc);
 	proto_request_init(&req, OP_VERSION);
-	rc = call(c, &req, c->timeout, &rep, err);
-	if (rc == 0 && out)
-		*out = rep.version;
+	rc = call(c, &req, c->ep.timeout, &rep, &e);
+	if (rc == 0 && out) {
+		memcpy(out->version, rep.version.version, sizeof(out->version));
+		out->api_version = rep.version.api_version;
+		out->pid = rep.version.pid;
+	}
 	proto_reply_fini(&rep);
-	return rc;
+	return cradle_error_export(err, &e, rc);
 }
+
+/* --- sandboxes ----------------------------------------------------- */
 
 /* create and run share their request: the config and handler are the
  * caller's and only borrowed, so req is never passed to
  * proto_request_fini. */
-static int create_or_run(struct cradle_conn *c, int op, const struct pod_config *cfg,
-                         const char *runtime_handler, char id[CRADLE_ID_LEN + 1],
-                         int32_t *pid, int64_t *created_at, struct cradle_err *err)
+static int
+create_or_run(struct cradle_conn *c, int op, const struct cradle_pod *pod,
+              const char *runtime_handler, char id[CRADLE_ID_LEN + 1], int32_t *pid,
+              int64_t *created_at, struct cradle_error *err)
 {
 	struct proto_request req;
 	struct proto_reply rep;
+	struct cradle_err e;
 	int rc;
 
-	if ((rc = check_conn(c, err)))
-		return rc;
-	if (!cfg)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "no sandbox config given");
+	if ((rc = check_call(c, op, true, &e)))
+		return cradle_error_export(err, &e, rc);
+	if (!pod)
+		return cradle_error_export(err, &e,
+		                           cradle_err_set(&e, CRADLE_INVALID_ARGUMENT,
+		                                          "%s: no pod config given",
+		                                          proto_op_name(op)));
 	proto_request_init(&req, op);
-	req.config = *cfg;
+	req.config = pod->cfg;
 	req.runtime_handler = (char *)runtime_handler;
-	rc = call(c, &req, c->timeout, &rep, err);
+	rc = call(c, &req, c->ep.timeout, &rep, &e);
 	if (rc == 0) {
 		if (id)
 			memcpy(id, rep.id, CRADLE_ID_LEN + 1);
@@ -424,27 +555,31 @@ static int create_or_run(struct cradle_conn *c, int op, const struct pod_config 
 			*created_at = rep.created_at;
 	}
 	proto_reply_fini(&rep);
-	return rc;
+	return cradle_error_export(err, &e, rc);
 }
 
-CRADLE_PUBLIC int cradle_sandbox_create(struct cradle_conn *c, const struct pod_config *cfg,
-                                        const char *runtime_handler,
-                                        char id[CRADLE_ID_LEN + 1], struct cradle_err *err)
+int
+cradle_sandbox_create(struct cradle_conn *c, const struct cradle_pod *pod,
+                      const char *runtime_handler, char id[CRADLE_SANDBOX_ID_LEN + 1],
+                      struct cradle_error *err)
 {
-	return create_or_run(c, OP_CREATE, cfg, runtime_handler, id, NULL, NULL, err);
+	return create_or_run(c, OP_CREATE, pod, runtime_handler, id, NULL, NULL, err);
 }
 
-CRADLE_PUBLIC int cradle_sandbox_run(struct cradle_conn *c, const struct pod_config *cfg,
-                                     const char *runtime_handler,
-                                     char id[CRADLE_ID_LEN + 1], int32_t *pid,
-                                     int64_t *created_at, struct cradle_err *err)
+int
+cradle_sandbox_run(struct cradle_conn *c, const struct cradle_pod *pod, const char *runtime_handler,
+                   char id[CRADLE_SANDBOX_ID_LEN + 1], int32_t *pid, int64_t *created_at,
+                   struct cradle_error *err)
 {
-	return create_or_run(c, OP_RUN, cfg, runtime_handler, id, pid, created_at, err);
+	return create_or_run(c, OP_RUN, pod, runtime_handler, id, pid, created_at, err);
 }
 
-/* start, stop, remove: an id in, nothing but success out. */
-static int by_id(struct cradle_conn *c, int op, const char *id, int64_t stop_timeout_ms,
-                 struct proto_reply *rep, struct cradle_err *err)
+/* start, stop, remove, status: an id in (out: whether the caller gave
+ * a place for a result it must get).  On success *rep holds the reply
+ * (release with proto_reply_fini); on failure nothing. */
+static int
+by_id(struct cradle_conn *c, int op, const char *id, int64_t stop_timeout_ms, bool out,
+      struct proto_reply *rep, struct cradle_err *err)
 {
 	struct proto_request req;
 	nng_duration timeout;
@@ -452,12 +587,12 @@ static int by_id(struct cradle_conn *c, int op, const char *id, int64_t stop_tim
 	int rc;
 
 	proto_reply_init(rep, op);
-	if ((rc = check_conn(c, err)))
+	if ((rc = check_call(c, op, out, err)))
 		return rc;
 	proto_request_init(&req, op);
 	if ((rc = set_id(&req, id, err)))
 		return rc;
-	timeout = c->timeout;
+	timeout = c->ep.timeout;
 	if (op == OP_STOP) {
 		req.timeout_ms = stop_timeout_ms;
 		/* the daemon replies after the grace period at worst: wait that
@@ -470,13 +605,15 @@ static int by_id(struct cradle_conn *c, int op, const char *id, int64_t stop_tim
 	return call(c, &req, timeout, rep, err);
 }
 
-CRADLE_PUBLIC int cradle_sandbox_start(struct cradle_conn *c, const char *id, int32_t *pid,
-                                       int64_t *created_at, struct cradle_err *err)
+int
+cradle_sandbox_start(struct cradle_conn *c, const char *id, int32_t *pid, int64_t *created_at,
+                     struct cradle_error *err)
 {
 	struct proto_reply rep;
+	struct cradle_err e;
 	int rc;
 
-	rc = by_id(c, OP_START, id, -1, &rep, err);
+	rc = by_id(c, OP_START, id, -1, true, &rep, &e);
 	if (rc == 0) {
 		if (pid)
 			*pid = rep.pid;
@@ -484,303 +621,320 @@ CRADLE_PUBLIC int cradle_sandbox_start(struct cradle_conn *c, const char *id, in
 			*created_at = rep.created_at;
 	}
 	proto_reply_fini(&rep);
-	return rc;
+	return cradle_error_export(err, &e, rc);
 }
 
-CRADLE_PUBLIC int cradle_sandbox_stop(struct cradle_conn *c, const char *id,
-                                      int64_t timeout_ms, struct cradle_err *err)
+/* stop and remove: nothing but success out. */
+static int
+no_result(struct cradle_conn *c, int op, const char *id, int64_t stop_timeout_ms,
+          struct cradle_error *err)
 {
 	struct proto_reply rep;
+	struct cradle_err e;
 	int rc;
 
-	rc = by_id(c, OP_STOP, id, timeout_ms < 0 ? -1 : timeout_ms, &rep, err);
+	rc = by_id(c, op, id, stop_timeout_ms, true, &rep, &e);
 	proto_reply_fini(&rep);
-	return rc;
+	return cradle_error_export(err, &e, rc);
 }
 
-CRADLE_PUBLIC int cradle_sandbox_remove(struct cradle_conn *c, const char *id,
-                                        struct cradle_err *err)
+int
+cradle_sandbox_stop(struct cradle_conn *c, const char *id, int64_t timeout_ms,
+                    struct cradle_error *err)
+{
+	return no_result(c, OP_STOP, id, timeout_ms < 0 ? -1 : timeout_ms, err);
+}
+
+int
+cradle_sandbox_remove(struct cradle_conn *c, const char *id, struct cradle_error *err)
+{
+	return no_result(c, OP_REMOVE, id, -1, err);
+}
+
+int
+cradle_sandbox_status(struct cradle_conn *c, const char *id, struct cradle_sandbox **out,
+                      struct cradle_error *err)
 {
 	struct proto_reply rep;
+	struct cradle_err e;
 	int rc;
 
-	rc = by_id(c, OP_REMOVE, id, -1, &rep, err);
+	if (out)
+		*out = NULL;
+	rc = by_id(c, OP_STATUS, id, -1, out != NULL, &rep, &e);
+	if (rc == 0 && (rep.n_sandboxes != 1 || !rep.sandboxes))
+		rc = cradle_err_set(&e, CRADLE_INTERNAL,
+		                    "sandbox.status: invalid reply from "
+		                    "cradled: %zu sandboxes",
+		                    rep.n_sandboxes);
+	if (rc == 0 && !(*out = cradle_sandbox_take(&rep.sandboxes[0])))
+		rc = cradle_err_nomem(&e);
 	proto_reply_fini(&rep);
-	return rc;
+	return cradle_error_export(err, &e, rc);
 }
 
-CRADLE_PUBLIC int cradle_sandbox_status(struct cradle_conn *c, const char *id,
-                                        struct proto_sandbox *out, struct cradle_err *err)
+/* The caller's filter in the request: a state, labels as borrowed
+ * strings (only the array is freed: req->label_filter.v). */
+static int
+list_filter(struct proto_request *req, int state, const struct cradle_label *labels, size_t n,
+            struct cradle_err *err)
 {
-	struct proto_reply rep;
-	int rc;
-
-	if (!out)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "status: out is NULL");
-	memset(out, 0, sizeof(*out));
-	pod_config_init(&out->config);
-	rc = by_id(c, OP_STATUS, id, -1, &rep, err);
-	if (rc == 0) {
-		if (rep.n_sandboxes != 1 || !rep.sandboxes) {
-			rc = cradle_err_set(err, CRADLE_INTERNAL, "sandbox.status: invalid reply "
-			                    "from cradled: %zu sandboxes", rep.n_sandboxes);
-		} else {
-			/* move the one sandbox out of the reply */
-			*out = rep.sandboxes[0];
-			memset(&rep.sandboxes[0], 0, sizeof(rep.sandboxes[0]));
-			rep.n_sandboxes = 0;
-		}
-	}
-	proto_reply_fini(&rep);
-	return rc;
-}
-
-CRADLE_PUBLIC int cradle_sandbox_list(struct cradle_conn *c, int state_filter,
-                                      const struct proto_kvs *labels,
-                                      struct proto_sandbox **out, size_t *n,
-                                      struct cradle_err *err)
-{
-	struct proto_request req;
-	struct proto_reply rep;
-	int rc;
-
-	if (!out || !n)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "list: out is NULL");
-	*out = NULL;
-	*n = 0;
-	if ((rc = check_conn(c, err)))
-		return rc;
-	if (state_filter != -1 && state_filter != STATE_READY && state_filter != STATE_NOTREADY)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "invalid state filter %d", state_filter);
-	proto_request_init(&req, OP_LIST);
-	req.state_filter = state_filter;
-	/* borrowed, as in create_or_run: no proto_request_fini */
-	if (labels)
-		req.label_filter = *labels;
-	rc = call(c, &req, c->timeout, &rep, err);
-	if (rc == 0) {
-		*out = rep.sandboxes;
-		*n = rep.n_sandboxes;
-		rep.sandboxes = NULL;
-		rep.n_sandboxes = 0;
-	}
-	proto_reply_fini(&rep);
-	return rc;
-}
-
-CRADLE_PUBLIC void cradle_sandboxes_free(struct proto_sandbox *v, size_t n)
-{
+	struct proto_kvs *kvs = &req->label_filter;
 	size_t i;
 
-	if (!v)
-		return;
-	for (i = 0; i < n; i++)
-		proto_sandbox_fini(&v[i]);
-	free(v);
+	if (state != -1 && state != STATE_READY && state != STATE_NOTREADY)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "invalid state filter %d "
+		                      "(expected -1, READY or NOTREADY)",
+		                      state);
+	req->state_filter = state;
+	if (n == 0)
+		return 0;
+	if (!labels)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "label filter: %zu labels "
+		                      "announced but none given",
+		                      n);
+	if (n > PROTO_MAX_KV)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "label filter: %zu labels "
+		                      "exceed the limit of %d",
+		                      n, PROTO_MAX_KV);
+	for (i = 0; i < n; i++) {
+		if (!labels[i].key || !labels[i].value)
+			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			                      "label filter [%zu]: "
+			                      "the %s is NULL",
+			                      i, labels[i].key ? "value" : "key");
+	}
+	kvs->v = calloc(n, sizeof(*kvs->v));
+	if (!kvs->v)
+		return cradle_err_nomem(err);
+	for (i = 0; i < n; i++) {
+		kvs->v[i].key = (char *)labels[i].key;
+		kvs->v[i].value = (char *)labels[i].value;
+	}
+	kvs->n = n;
+	return 0;
+}
+
+/* sandbox.list and image.list: check, send req (filter: its state and
+ * labels, sandbox.list only), fill *rep as call does. */
+static int
+list_call(struct cradle_conn *c, int op, bool out, int state, const struct cradle_label *labels,
+          size_t n_labels, struct proto_reply *rep, struct cradle_err *err)
+{
+	struct proto_request req;
+	int rc;
+
+	proto_reply_init(rep, op);
+	proto_request_init(&req, op);
+	if ((rc = check_call(c, op, out, err)) ||
+	    (op == OP_LIST && (rc = list_filter(&req, state, labels, n_labels, err))))
+		return rc;
+	rc = call(c, &req, c->ep.timeout, rep, err);
+	/* borrowed strings, as in create_or_run: no proto_request_fini */
+	free(req.label_filter.v);
+	return rc;
+}
+
+int
+cradle_sandbox_list(struct cradle_conn *c, int state, const struct cradle_label *labels,
+                    size_t n_labels, struct cradle_sandbox_list **out, struct cradle_error *err)
+{
+	struct proto_reply rep;
+	struct cradle_err e;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	rc = list_call(c, OP_LIST, out != NULL, state, labels, n_labels, &rep, &e);
+	if (rc == 0 && !(*out = cradle_sandbox_list_take(&rep)))
+		rc = cradle_err_nomem(&e);
+	proto_reply_fini(&rep);
+	return cradle_error_export(err, &e, rc);
 }
 
 /* --- images -------------------------------------------------------- */
 
-static int check_ref(const char *ref, const char *what, struct cradle_err *err)
+int
+cradle_check_image_ref(const char *ref, const char *what, struct cradle_err *err)
 {
 	if (!ref || !proto_valid_image_ref(ref))
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "invalid %s \"%.80s\": expected 1 to %d letters, digits, "
-		                      "'.', '_', ':', '/', '@' or '-'", what, ref ? ref : "",
-		                      PROTO_MAX_REF);
+		                      "'.', '_', ':', '/', '@' or '-'",
+		                      what, ref ? ref : "", PROTO_MAX_REF);
 	return 0;
 }
 
 /* Pulls and imports move whole images: wait at least
  * CRADLE_IMAGE_TIMEOUT_MS, or longer if the connection says so. */
-static nng_duration long_timeout(const struct cradle_conn *c)
+static nng_duration
+long_timeout(const struct cradle_conn *c)
 {
-	if (c->timeout == NNG_DURATION_INFINITE || c->timeout >= CRADLE_IMAGE_TIMEOUT_MS)
-		return c->timeout;
+	if (c->ep.timeout == NNG_DURATION_INFINITE || c->ep.timeout >= CRADLE_IMAGE_TIMEOUT_MS)
+		return c->ep.timeout;
 	return CRADLE_IMAGE_TIMEOUT_MS;
 }
 
-/* Move the one image of a pull/status/import reply into *out (may be
- * NULL: dropped). */
-static int take_image(struct proto_reply *rep, struct proto_image *out,
-                      struct cradle_err *err)
+/* Send req (its strings are the caller's: no proto_request_fini) and,
+ * for every op but remove, move the one image of the reply into *out (out
+ * may be NULL: dropped). */
+static int
+image_call(struct cradle_conn *c, struct proto_request *req, nng_duration timeout,
+           struct cradle_image **out, struct cradle_err *err)
 {
-	if (rep->n_images != 1 || !rep->images)
-		return cradle_err_set(err, CRADLE_INTERNAL, "%s: invalid reply from cradled: "
-		                      "%zu images", proto_op_name(rep->op), rep->n_images);
-	if (out) {
-		*out = rep->images[0];
-		memset(&rep->images[0], 0, sizeof(rep->images[0]));
-	}
-	return 0;
-}
-
-/* pull, status, remove: a ref in, at most one image out.  req.ref is
- * borrowed: no proto_request_fini. */
-static int by_ref(struct cradle_conn *c, int op, const char *ref, struct proto_image *out,
-                  struct cradle_err *err)
-{
-	struct proto_request req;
 	struct proto_reply rep;
 	int rc;
 
-	if (out)
-		memset(out, 0, sizeof(*out));
-	if ((rc = check_conn(c, err)) || (rc = check_ref(ref, "image reference", err)))
-		return rc;
-	proto_request_init(&req, op);
-	req.ref = (char *)ref;
-	rc = call(c, &req, op == OP_IMAGE_PULL ? long_timeout(c) : c->timeout, &rep, err);
-	if (rc == 0 && op != OP_IMAGE_REMOVE)
-		rc = take_image(&rep, out, err);
+	rc = call(c, req, timeout, &rep, err);
+	if (rc == 0 && req->op != OP_IMAGE_REMOVE && (rep.n_images != 1 || !rep.images))
+		rc = cradle_err_set(err, CRADLE_INTERNAL,
+		                    "%s: invalid reply from cradled: "
+		                    "%zu images",
+		                    proto_op_name(req->op), rep.n_images);
+	if (rc == 0 && out && !(*out = cradle_image_take(&rep.images[0])))
+		rc = cradle_err_nomem(err);
 	proto_reply_fini(&rep);
 	return rc;
 }
 
-CRADLE_PUBLIC int cradle_image_pull(struct cradle_conn *c, const char *ref,
-                                    struct proto_image *out, struct cradle_err *err)
+/* pull, status, remove: a ref in, at most one image out (status must
+ * have a place for it). */
+static int
+by_ref(struct cradle_conn *c, int op, const char *ref, struct cradle_image **out,
+       struct cradle_error *err)
+{
+	struct proto_request req;
+	struct cradle_err e;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if ((rc = check_call(c, op, out || op != OP_IMAGE_STATUS, &e)) ||
+	    (rc = cradle_check_image_ref(ref, "image reference", &e)))
+		return cradle_error_export(err, &e, rc);
+	proto_request_init(&req, op);
+	req.ref = (char *)ref;
+	rc = image_call(c, &req, op == OP_IMAGE_PULL ? long_timeout(c) : c->ep.timeout, out, &e);
+	return cradle_error_export(err, &e, rc);
+}
+
+int
+cradle_image_pull(struct cradle_conn *c, const char *ref, struct cradle_image **out,
+                  struct cradle_error *err)
 {
 	return by_ref(c, OP_IMAGE_PULL, ref, out, err);
 }
 
-CRADLE_PUBLIC int cradle_image_status(struct cradle_conn *c, const char *ref,
-                                      struct proto_image *out, struct cradle_err *err)
+int
+cradle_image_status(struct cradle_conn *c, const char *ref, struct cradle_image **out,
+                    struct cradle_error *err)
 {
-	if (!out)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image status: out is NULL");
 	return by_ref(c, OP_IMAGE_STATUS, ref, out, err);
 }
 
-CRADLE_PUBLIC int cradle_image_remove(struct cradle_conn *c, const char *ref,
-                                      struct cradle_err *err)
+int
+cradle_image_remove(struct cradle_conn *c, const char *ref, struct cradle_error *err)
 {
 	return by_ref(c, OP_IMAGE_REMOVE, ref, NULL, err);
 }
 
-CRADLE_PUBLIC int cradle_image_list(struct cradle_conn *c, struct proto_image **out,
-                                    size_t *n, struct cradle_err *err)
+int
+cradle_image_import(struct cradle_conn *c, const char *path, const char *name,
+                    struct cradle_image **out, struct cradle_error *err)
 {
 	struct proto_request req;
-	struct proto_reply rep;
-	int rc;
-
-	if (!out || !n)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image list: out is NULL");
-	*out = NULL;
-	*n = 0;
-	if ((rc = check_conn(c, err)))
-		return rc;
-	proto_request_init(&req, OP_IMAGE_LIST);
-	rc = call(c, &req, c->timeout, &rep, err);
-	if (rc == 0) {
-		*out = rep.images;
-		*n = rep.n_images;
-		rep.images = NULL;
-		rep.n_images = 0;
-	}
-	proto_reply_fini(&rep);
-	return rc;
-}
-
-CRADLE_PUBLIC int cradle_image_import(struct cradle_conn *c, const char *path,
-                                      const char *name, struct proto_image *out,
-                                      struct cradle_err *err)
-{
-	struct proto_request req;
-	struct proto_reply rep;
+	struct cradle_err e;
 	int rc;
 
 	if (out)
-		memset(out, 0, sizeof(*out));
-	if ((rc = check_conn(c, err)))
-		return rc;
+		*out = NULL;
+	if ((rc = check_call(c, OP_IMAGE_IMPORT, true, &e)))
+		return cradle_error_export(err, &e, rc);
 	/* the daemon resolves the path in its own file system: a relative
 	 * one would mean its working directory, never what the caller meant */
 	if (!path || path[0] != '/')
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "image path \"%.200s\" must be absolute", path ? path : "");
-	if (strlen(path) > PROTO_MAX_IMPORT_PATH)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "image path of %zu bytes exceeds %d", strlen(path),
-		                      PROTO_MAX_IMPORT_PATH);
-	if (name && name[0] && (rc = check_ref(name, "image name", err)))
-		return rc;
+		rc = cradle_err_set(&e, CRADLE_INVALID_ARGUMENT,
+		                    "image path \"%.200s\" must be absolute", path ? path : "");
+	else if (strlen(path) > PROTO_MAX_IMPORT_PATH)
+		rc = cradle_err_set(&e, CRADLE_INVALID_ARGUMENT,
+		                    "image path of %zu bytes exceeds %d", strlen(path),
+		                    PROTO_MAX_IMPORT_PATH);
+	else if (name && name[0])
+		rc = cradle_check_image_ref(name, "image name", &e);
+	if (rc < 0)
+		return cradle_error_export(err, &e, rc);
 	proto_request_init(&req, OP_IMAGE_IMPORT);
-	req.path = (char *)path;            /* borrowed: no proto_request_fini */
+	req.path = (char *)path;
 	req.ref = name && name[0] ? (char *)name : NULL;
-	rc = call(c, &req, long_timeout(c), &rep, err);
-	if (rc == 0)
-		rc = take_image(&rep, out, err);
-	proto_reply_fini(&rep);
-	return rc;
+	rc = image_call(c, &req, long_timeout(c), out, &e);
+	return cradle_error_export(err, &e, rc);
 }
 
-CRADLE_PUBLIC void cradle_images_free(struct proto_image *v, size_t n)
+int
+cradle_image_list(struct cradle_conn *c, struct cradle_image_list **out, struct cradle_error *err)
 {
-	size_t i;
+	struct proto_reply rep;
+	struct cradle_err e;
+	int rc;
 
-	if (!v)
-		return;
-	for (i = 0; i < n; i++)
-		proto_image_fini(&v[i]);
-	free(v);
+	if (out)
+		*out = NULL;
+	rc = list_call(c, OP_IMAGE_LIST, out != NULL, -1, NULL, 0, &rep, &e);
+	if (rc == 0 && !(*out = cradle_image_list_take(&rep)))
+		rc = cradle_err_nomem(&e);
+	proto_reply_fini(&rep);
+	return cradle_error_export(err, &e, rc);
 }
 
 /* --- events -------------------------------------------------------- */
 
-CRADLE_PUBLIC int cradle_events_open(const char *events_path, struct cradle_events **out,
-                                     struct cradle_err *err)
+int
+cradle_events_open(const char *events_path, struct cradle_events **out, struct cradle_error *err)
 {
-	struct cradle_events *e;
-	const char *url;
-	int rv;
+	void *h;
+	int rc;
 
-	if (!out)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "events: out is NULL");
-	*out = NULL;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return cradle_err_errno(err, ENOMEM, "subscribe to cradled events");
-	url = events_path && events_path[0] ? events_path : cradle_events_path(NULL, NULL);
-	if (!as_url(e->url, sizeof(e->url), url)) {
-		free(e);
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "events path of %zu bytes is too long", strlen(url));
-	}
-	if ((rv = nng_sub0_open(&e->sock)) != 0) {
-		free(e);
-		cradle_err_set(err, CRADLE_INTERNAL, "open event socket: %s", nng_strerror(rv));
-		return nng_errno(rv);
-	}
-	/* every topic: events are bare msgpack maps, "type" says what they are */
-	if ((rv = nng_socket_set(e->sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0 ||
-	    (rv = nng_socket_set_size(e->sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_REPLY_MSG)) != 0) {
-		nng_close(e->sock);
-		free(e);
-		cradle_err_set(err, CRADLE_INTERNAL, "configure event socket: %s",
-		               nng_strerror(rv));
-		return nng_errno(rv);
-	}
-	if ((rv = nng_dial(e->sock, e->url, NULL, 0)) != 0) {
-		rv = unreachable(err, e->url, rv);
-		nng_close(e->sock);
-		free(e);
-		return rv;
-	}
-	*out = e;
-	return 0;
+	rc = handle_open(sizeof(struct cradle_events), out != NULL,
+	                 events_path && events_path[0] ? events_path
+	                                               : cradle_events_path(NULL, NULL),
+	                 "event", true, 0, &h, err);
+	if (out)
+		*out = h;
+	return rc;
 }
 
-CRADLE_PUBLIC int cradle_events_next(struct cradle_events *e, int timeout_ms,
-                                     struct proto_event *ev, struct cradle_err *err)
+/* The decoded event in the caller's form. */
+static void
+event_export(struct cradle_event *out, const struct proto_event *pe)
+{
+	memset(out, 0, sizeof(*out));
+	if (strcmp(pe->type, PROTO_EVENT_EXIT) == 0)
+		out->kind = CRADLE_EVENT_SANDBOX_EXIT;
+	else if (strcmp(pe->type, PROTO_EVENT_IMAGE_PROGRESS) == 0)
+		out->kind = CRADLE_EVENT_IMAGE_PROGRESS;
+	else
+		out->kind = CRADLE_EVENT_OTHER;
+	memcpy(out->type, pe->type, sizeof(out->type));
+	out->seq = pe->seq;
+	memcpy(out->id, pe->id, sizeof(out->id));
+	out->pid = pe->pid;
+	out->exit_status = pe->exit_status;
+	out->exited_at = pe->exited_at;
+	memcpy(out->ref, pe->ref, sizeof(out->ref));
+	out->done = pe->done;
+	out->total = pe->total;
+}
+
+/* Receive one message, waiting up to timeout_ms (< 0: forever). */
+static int
+receive(struct cradle_events *ev, int timeout_ms, nng_msg **msg, struct cradle_err *err)
 {
 	nng_aio *aio;
-	nng_msg *msg;
-	int rv, rc;
+	int rv;
 
-	if (!e || !ev)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "events: NULL argument");
 	/* an aio carries its own timeout, so nothing shared on the socket
 	 * changes between calls */
 	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
@@ -788,37 +942,59 @@ CRADLE_PUBLIC int cradle_events_next(struct cradle_events *e, int timeout_ms,
 		return nng_errno(rv);
 	}
 	nng_aio_set_timeout(aio, timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
-	nng_recv_aio(e->sock, aio);
+	nng_recv_aio(ev->ep.sock, aio);
 	nng_aio_wait(aio);
 	rv = nng_aio_result(aio);
+	if (rv == 0)
+		*msg = nng_aio_get_msg(aio);
+	nng_aio_free(aio);
+	if (rv == NNG_ETIMEDOUT) {
+		cradle_err_set(err, CRADLE_UNAVAILABLE,
+		               "no event from cradled at \"%s\" within "
+		               "%d ms",
+		               ev->ep.url, timeout_ms);
+		return -ETIMEDOUT;
+	}
 	if (rv != 0) {
-		nng_aio_free(aio);
-		if (rv == NNG_ETIMEDOUT) {
-			cradle_err_set(err, CRADLE_UNAVAILABLE,
-			               "no event from cradled at \"%s\" within %d ms", e->url,
-			               timeout_ms);
-			return -ETIMEDOUT;
-		}
 		cradle_err_set(err, CRADLE_UNAVAILABLE, "events from cradled at \"%s\": %s",
-		               e->url, nng_text(rv));
+		               ev->ep.url, nng_text(rv));
 		return nng_errno(rv);
 	}
-	msg = nng_aio_get_msg(aio);
-	nng_aio_free(aio);
-	rc = proto_event_decode(nng_msg_body(msg), nng_msg_len(msg), ev, err);
-	nng_msg_free(msg);
-	if (rc < 0) {
-		if (err)
-			err->code = CRADLE_INTERNAL;
-		cradle_err_wrap(err, "invalid event from cradled");
-	}
-	return rc;
+	return 0;
 }
 
-CRADLE_PUBLIC void cradle_events_close(struct cradle_events *e)
+int
+cradle_events_next(struct cradle_events *ev, int timeout_ms, struct cradle_event *out,
+                   struct cradle_error *err)
 {
-	if (!e)
+	struct proto_event pe;
+	struct cradle_err e;
+	nng_msg *msg = NULL;
+	int rc;
+
+	if (!ev || !out)
+		return cradle_error_export(err, &e,
+		                           cradle_err_set(&e, CRADLE_INVALID_ARGUMENT,
+		                                          "events: %s is NULL",
+		                                          ev ? "out" : "the subscription"));
+	if ((rc = receive(ev, timeout_ms, &msg, &e)))
+		return cradle_error_export(err, &e, rc);
+	rc = proto_event_decode(nng_msg_body(msg), nng_msg_len(msg), &pe, &e);
+	nng_msg_free(msg);
+	if (rc < 0) {
+		e.code = CRADLE_INTERNAL;
+		cradle_err_wrap(&e, "invalid event from cradled");
+	} else {
+		event_export(out, &pe);
+	}
+	return cradle_error_export(err, &e, rc);
+}
+
+void
+cradle_events_close(struct cradle_events *ev)
+{
+	if (!ev)
 		return;
-	nng_close(e->sock);
-	free(e);
+	nng_close(ev->ep.sock);
+	free(ev);
 }

@@ -1,4 +1,5 @@
-/* podjson.c - crictl-style PodSandboxConfig JSON into a struct pod_config.
+/* podjson.c - crictl-style PodSandboxConfig JSON into a struct pod_config
+ * (behind cradle_pod_from_json), and the names of the CRI enums it reads.
  *
  * json-c builds the tree; this file walks it the way Go's encoding/json
  * would fill crictl's struct: exact key first, then a key that differs only
@@ -32,7 +33,8 @@ struct jpath {
 	size_t len;
 };
 
-static void jp_append(struct jpath *p, const char *t, size_t n)
+static void
+jp_append(struct jpath *p, const char *t, size_t n)
 {
 	size_t room = sizeof(p->s) - 1 - p->len;
 
@@ -43,7 +45,8 @@ static void jp_append(struct jpath *p, const char *t, size_t n)
 	p->s[p->len] = '\0';
 }
 
-static size_t jp_push(struct jpath *p, const char *key)
+static size_t
+jp_push(struct jpath *p, const char *key)
 {
 	size_t old = p->len;
 
@@ -53,7 +56,8 @@ static size_t jp_push(struct jpath *p, const char *key)
 	return old;
 }
 
-static bool plain_key(const char *s)
+static bool
+plain_key(const char *s)
 {
 	size_t n = 0;
 
@@ -67,7 +71,8 @@ static bool plain_key(const char *s)
 
 /* A key chosen by the user: ".key" when it is a plain word, else
  * ["key"] JSON-escaped (label keys like "app.kubernetes.io/name"). */
-static size_t jp_push_key(struct jpath *p, const char *key)
+static size_t
+jp_push_key(struct jpath *p, const char *key)
 {
 	size_t old = p->len;
 	json_object *s;
@@ -77,7 +82,8 @@ static size_t jp_push_key(struct jpath *p, const char *key)
 		return jp_push(p, key);
 	s = json_object_new_string(key);
 	q = s ? json_object_to_json_string_ext(s, JSON_C_TO_STRING_PLAIN |
-	                                       JSON_C_TO_STRING_NOSLASHESCAPE) : "\"?\"";
+	                                                  JSON_C_TO_STRING_NOSLASHESCAPE)
+	      : "\"?\"";
 	jp_append(p, "[", 1);
 	jp_append(p, q, strlen(q) > 64 ? 64 : strlen(q));
 	if (strlen(q) > 64)
@@ -87,7 +93,8 @@ static size_t jp_push_key(struct jpath *p, const char *key)
 	return old;
 }
 
-static size_t jp_push_index(struct jpath *p, size_t i)
+static size_t
+jp_push_index(struct jpath *p, size_t i)
 {
 	size_t old = p->len;
 	char buf[32];
@@ -97,14 +104,15 @@ static size_t jp_push_index(struct jpath *p, size_t i)
 	return old;
 }
 
-static void jp_pop(struct jpath *p, size_t len)
+static void
+jp_pop(struct jpath *p, size_t len)
 {
 	p->len = len;
 	p->s[len] = '\0';
 }
 
-__attribute__((format(printf, 3, 4)))
-static int jfail(struct cradle_err *err, const struct jpath *p, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int
+jfail(struct cradle_err *err, const struct jpath *p, const char *fmt, ...)
 {
 	char what[CRADLE_ERR_MSG_MAX];
 	va_list ap;
@@ -121,7 +129,8 @@ static int jfail(struct cradle_err *err, const struct jpath *p, const char *fmt,
 
 /* What the user wrote, for "got ...": scalars as JSON text (shortened),
  * containers by kind. */
-static const char *describe(json_object *v, char buf[80])
+static const char *
+describe(json_object *v, char buf[80])
 {
 	const char *s;
 	size_t n;
@@ -136,8 +145,8 @@ static const char *describe(json_object *v, char buf[80])
 	default:
 		break;
 	}
-	s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-	                                   JSON_C_TO_STRING_NOSLASHESCAPE);
+	s = json_object_to_json_string_ext(v,
+	                                   JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	n = strlen(s);
 	if (n < 80) {
 		memcpy(buf, s, n + 1);
@@ -148,8 +157,8 @@ static const char *describe(json_object *v, char buf[80])
 	return buf;
 }
 
-static int expected(struct cradle_err *err, const struct jpath *p, const char *want,
-                    json_object *got)
+static int
+expected(struct cradle_err *err, const struct jpath *p, const char *want, json_object *got)
 {
 	char buf[80];
 
@@ -160,7 +169,8 @@ static int expected(struct cradle_err *err, const struct jpath *p, const char *w
 
 /* Value of key in obj, as Go's encoding/json matches it: exact name, else
  * the first key equal ignoring case.  NULL when absent or null. */
-static json_object *field(json_object *obj, const char *key)
+static json_object *
+field(json_object *obj, const char *key)
 {
 	struct json_object_iter it;
 	json_object *v;
@@ -174,8 +184,8 @@ static json_object *field(json_object *obj, const char *key)
 	return NULL;
 }
 
-static int take_string(json_object *v, const struct jpath *p, char **out,
-                       struct cradle_err *err)
+static int
+take_string(json_object *v, const struct jpath *p, char **out, struct cradle_err *err)
 {
 	const char *s;
 	size_t n;
@@ -197,8 +207,8 @@ static int take_string(json_object *v, const struct jpath *p, char **out,
 }
 
 /* Optional string field: absent/null leaves *out alone. */
-static int get_string(json_object *obj, const char *key, struct jpath *p, char **out,
-                      struct cradle_err *err)
+static int
+get_string(json_object *obj, const char *key, struct jpath *p, char **out, struct cradle_err *err)
 {
 	json_object *v = field(obj, key);
 	size_t old;
@@ -214,8 +224,8 @@ static int get_string(json_object *obj, const char *key, struct jpath *p, char *
 	return rc;
 }
 
-static int get_bool(json_object *obj, const char *key, struct jpath *p, bool *out,
-                    struct cradle_err *err)
+static int
+get_bool(json_object *obj, const char *key, struct jpath *p, bool *out, struct cradle_err *err)
 {
 	json_object *v = field(obj, key);
 	size_t old;
@@ -234,8 +244,9 @@ static int get_bool(json_object *obj, const char *key, struct jpath *p, bool *ou
 
 /* An integer in [min, max]; JSON reals (1.0, 1e3) are refused as Go does
  * for integer fields. */
-static int take_int(json_object *v, const struct jpath *p, int64_t min, int64_t max,
-                    int64_t *out, struct cradle_err *err)
+static int
+take_int(json_object *v, const struct jpath *p, int64_t min, int64_t max, int64_t *out,
+         struct cradle_err *err)
 {
 	char want[80];
 	int64_t n;
@@ -259,8 +270,9 @@ static int take_int(json_object *v, const struct jpath *p, int64_t min, int64_t 
 }
 
 /* Optional object: absent/null gives *out = NULL. */
-static int get_object(json_object *obj, const char *key, struct jpath *p,
-                      json_object **out, struct cradle_err *err)
+static int
+get_object(json_object *obj, const char *key, struct jpath *p, json_object **out,
+           struct cradle_err *err)
 {
 	json_object *v = field(obj, key);
 	size_t old;
@@ -283,11 +295,11 @@ static int get_object(json_object *obj, const char *key, struct jpath *p,
  * path, check it is an array (and at most max entries when max > 0), let
  * begin(n) prepare the destination, then hand each element, its index in
  * the path, to each(); the first error stops the walk. */
-static int get_array(json_object *obj, const char *key, struct jpath *p, const char *what,
-                     size_t max, int (*begin)(size_t n, void *arg),
-                     int (*each)(json_object *e, struct jpath *p, size_t i, void *arg,
-                                 struct cradle_err *err),
-                     void *arg, struct cradle_err *err)
+static int
+get_array(json_object *obj, const char *key, struct jpath *p, const char *what, size_t max,
+          int (*begin)(size_t n, void *arg),
+          int (*each)(json_object *e, struct jpath *p, size_t i, void *arg, struct cradle_err *err),
+          void *arg, struct cradle_err *err)
 {
 	json_object *v = field(obj, key);
 	size_t old, n;
@@ -320,15 +332,16 @@ out:
 	return rc;
 }
 
-static int strings_begin(size_t n, void *arg)
+static int
+strings_begin(size_t n, void *arg)
 {
 	(void)n;
 	proto_strs_fini(arg);
 	return 0;
 }
 
-static int strings_each(json_object *e, struct jpath *p, size_t i, void *arg,
-                        struct cradle_err *err)
+static int
+strings_each(json_object *e, struct jpath *p, size_t i, void *arg, struct cradle_err *err)
 {
 	char *s = NULL;
 	int rc;
@@ -342,8 +355,9 @@ static int strings_each(json_object *e, struct jpath *p, size_t i, void *arg,
 }
 
 /* Array of strings (dns servers, searches, options). */
-static int get_strings(json_object *obj, const char *key, struct jpath *p,
-                       struct proto_strs *out, struct cradle_err *err)
+static int
+get_strings(json_object *obj, const char *key, struct jpath *p, struct proto_strs *out,
+            struct cradle_err *err)
 {
 	return get_array(obj, key, p, "an array of strings", PROTO_MAX_KV, strings_begin,
 	                 strings_each, out, err);
@@ -351,8 +365,9 @@ static int get_strings(json_object *obj, const char *key, struct jpath *p,
 
 /* Object of string values (labels, annotations, sysctls): Go's
  * map[string]string refuses any other value type. */
-static int get_map(json_object *obj, const char *key, struct jpath *p,
-                   struct proto_kvs *out, struct cradle_err *err)
+static int
+get_map(json_object *obj, const char *key, struct jpath *p, struct proto_kvs *out,
+        struct cradle_err *err)
 {
 	json_object *v = field(obj, key);
 	struct json_object_iter it;
@@ -408,11 +423,25 @@ static const char *const seccomp_names[] = {
 	[SECCOMP_PROFILE_LOCALHOST] = "Localhost",
 };
 
+#define N_NAMES(names) (sizeof(names) / sizeof((names)[0]))
+
+const char *
+podjson_ns_mode_name(int mode)
+{
+	return mode >= 0 && (size_t)mode < N_NAMES(ns_names) ? ns_names[mode] : NULL;
+}
+
+const char *
+podjson_seccomp_type_name(int type)
+{
+	return type >= 0 && (size_t)type < N_NAMES(seccomp_names) ? seccomp_names[type] : NULL;
+}
+
 /* A CRI enum: crictl's JSON has the number, protobuf's JSON form has the
  * name (any case here); take both.  names[i] is value i. */
-static int get_enum(json_object *obj, const char *key, struct jpath *p,
-                    const char *const *names, size_t n, const char *want, int *out,
-                    struct cradle_err *err)
+static int
+get_enum(json_object *obj, const char *key, struct jpath *p, const char *const *names, size_t n,
+         const char *want, int *out, struct cradle_err *err)
 {
 	json_object *v = field(obj, key);
 	const char *s;
@@ -447,28 +476,29 @@ static int get_enum(json_object *obj, const char *key, struct jpath *p,
 	return rc;
 }
 
-static int get_ns_mode(json_object *obj, const char *key, struct jpath *p, int *out,
-                       struct cradle_err *err)
+static int
+get_ns_mode(json_object *obj, const char *key, struct jpath *p, int *out, struct cradle_err *err)
 {
-	return get_enum(obj, key, p, ns_names, sizeof(ns_names) / sizeof(ns_names[0]),
+	return get_enum(obj, key, p, ns_names, N_NAMES(ns_names),
 	                "a namespace mode (0-3 or POD/CONTAINER/NODE/TARGET)", out, err);
 }
 
-static int get_seccomp_type(json_object *obj, const char *key, struct jpath *p, int *out,
-                            struct cradle_err *err)
+static int
+get_seccomp_type(json_object *obj, const char *key, struct jpath *p, int *out,
+                 struct cradle_err *err)
 {
-	return get_enum(obj, key, p, seccomp_names,
-	                sizeof(seccomp_names) / sizeof(seccomp_names[0]),
-	                "a seccomp profile type (0-2 or RuntimeDefault/Unconfined/Localhost)",
-	                out, err);
+	return get_enum(obj, key, p, seccomp_names, N_NAMES(seccomp_names),
+	                "a seccomp profile type (0-2 or RuntimeDefault/Unconfined/Localhost)", out,
+	                err);
 }
 
 /* run_as_user, run_as_group: crictl writes protobuf's Int64Value wrapper
  * as {"value": N} ({} and {"value": null} are 0, as Go reads them); a bare
  * integer is taken too.  Either sets *has.  The range (>= 0) is the
  * validator's, so the CLI and the daemon say it alike. */
-static int get_id_value(json_object *obj, const char *key, struct jpath *p, bool *has,
-                        int64_t *out, struct cradle_err *err)
+static int
+get_id_value(json_object *obj, const char *key, struct jpath *p, bool *has, int64_t *out,
+             struct cradle_err *err)
 {
 	json_object *v = field(obj, key), *inner;
 	size_t old;
@@ -497,37 +527,71 @@ static int get_id_value(json_object *obj, const char *key, struct jpath *p, bool
 	return rc;
 }
 
-static int i64s_begin(size_t n, void *arg)
+/* An array of fixed-size elements (supplemental groups, id mappings):
+ * begin allocates all n slots, each fills slot i and counts it. */
+struct slots {
+	void *v;
+	size_t n, size;
+};
+
+static int
+slots_begin(size_t n, void *arg)
 {
-	struct proto_i64s *out = arg;
-	free(out->v);
-	out->v = NULL;
-	out->n = 0;
-	return n == 0 || (out->v = calloc(n, sizeof(*out->v))) != NULL ? 0 : -1;
+	struct slots *s = arg;
+
+	s->v = calloc(n ? n : 1, s->size);
+	return s->v ? 0 : -1;
 }
 
-static int i64s_each(json_object *e, struct jpath *p, size_t i, void *arg,
-                     struct cradle_err *err)
+/* Walk the array under key into a new block of elements of size bytes:
+ * returns it (NULL when the key is absent or on failure) with *n filled
+ * and *rc the result.  The caller's typed array (of a fresh config) takes
+ * it over. */
+static void *
+get_slots(json_object *obj, const char *key, struct jpath *p, const char *what, size_t size,
+          int (*each)(json_object *e, struct jpath *p, size_t i, void *arg, struct cradle_err *err),
+          size_t *n, int *rc, struct cradle_err *err)
 {
-	struct proto_i64s *out = arg;
-	int rc = e ? take_int(e, p, INT64_MIN, INT64_MAX, &out->v[i], err)
+	struct slots s = { .size = size };
+
+	*rc = get_array(obj, key, p, what, 0, slots_begin, each, &s, err);
+	if (*rc) {
+		free(s.v);
+		s.v = NULL;
+		s.n = 0;
+	}
+	*n = s.n;
+	return s.v;
+}
+
+static int
+i64s_each(json_object *e, struct jpath *p, size_t i, void *arg, struct cradle_err *err)
+{
+	struct slots *s = arg;
+	int64_t *v = s->v;
+	int rc = e ? take_int(e, p, INT64_MIN, INT64_MAX, &v[i], err)
 	           : expected(err, p, "an integer", e);
 	if (!rc)
-		out->n++;
+		s->n++;
 	return rc;
 }
 
 /* Array of int64 (supplemental_groups); the count and the sign are the
  * validator's rules. */
-static int get_int64s(json_object *obj, const char *key, struct jpath *p,
-                      struct proto_i64s *out, struct cradle_err *err)
+static int
+get_int64s(json_object *obj, const char *key, struct jpath *p, struct proto_i64s *out,
+           struct cradle_err *err)
 {
-	return get_array(obj, key, p, "an array of integers", 0, i64s_begin, i64s_each, out, err);
+	int rc;
+
+	out->v = get_slots(obj, key, p, "an array of integers", sizeof(*out->v), i64s_each, &out->n,
+	                   &rc, err);
+	return rc;
 }
 
 /* A uint32 field of an object. */
-static int get_u32(json_object *obj, const char *key, struct jpath *p, uint32_t *out,
-                   struct cradle_err *err)
+static int
+get_u32(json_object *obj, const char *key, struct jpath *p, uint32_t *out, struct cradle_err *err)
 {
 	json_object *v = field(obj, key);
 	size_t old;
@@ -544,40 +608,37 @@ static int get_u32(json_object *obj, const char *key, struct jpath *p, uint32_t 
 	return rc;
 }
 
-static int idmaps_begin(size_t n, void *arg)
+static int
+idmaps_each(json_object *e, struct jpath *p, size_t i, void *arg, struct cradle_err *err)
 {
-	struct proto_idmaps *out = arg;
-	free(out->v);
-	out->v = NULL;
-	out->n = 0;
-	return n == 0 || (out->v = calloc(n, sizeof(*out->v))) != NULL ? 0 : -1;
-}
-
-static int idmaps_each(json_object *e, struct jpath *p, size_t i, void *arg,
-                       struct cradle_err *err)
-{
-	struct proto_idmaps *out = arg;
+	struct slots *s = arg;
+	struct proto_idmap *v = s->v;
 	int rc;
 
 	if (!e || !json_object_is_type(e, json_type_object))
 		return expected(err, p, "an object", e);
-	if (!(rc = get_u32(e, "host_id", p, &out->v[i].host_id, err)) &&
-	    !(rc = get_u32(e, "container_id", p, &out->v[i].container_id, err)) &&
-	    !(rc = get_u32(e, "length", p, &out->v[i].length, err)))
-		out->n++;
+	if (!(rc = get_u32(e, "host_id", p, &v[i].host_id, err)) &&
+	    !(rc = get_u32(e, "container_id", p, &v[i].container_id, err)) &&
+	    !(rc = get_u32(e, "length", p, &v[i].length, err)))
+		s->n++;
 	return rc;
 }
 
 /* [{"host_id": .., "container_id": .., "length": ..}, ...] (CRI IDMapping);
  * the count is the validator's rule. */
-static int get_idmaps(json_object *obj, const char *key, struct jpath *p,
-                      struct proto_idmaps *out, struct cradle_err *err)
+static int
+get_idmaps(json_object *obj, const char *key, struct jpath *p, struct proto_idmaps *out,
+           struct cradle_err *err)
 {
-	return get_array(obj, key, p, "an array of objects", 0, idmaps_begin, idmaps_each, out, err);
+	int rc;
+
+	out->v = get_slots(obj, key, p, "an array of objects", sizeof(*out->v), idmaps_each,
+	                   &out->n, &rc, err);
+	return rc;
 }
 
-static int dec_metadata(json_object *obj, struct jpath *p, struct pod_config *c,
-                        struct cradle_err *err)
+static int
+dec_metadata(json_object *obj, struct jpath *p, struct pod_config *c, struct cradle_err *err)
 {
 	json_object *m, *v;
 	int64_t n;
@@ -609,8 +670,8 @@ out:
 	return rc;
 }
 
-static int dec_dns(json_object *obj, struct jpath *p, struct pod_config *c,
-                   struct cradle_err *err)
+static int
+dec_dns(json_object *obj, struct jpath *p, struct pod_config *c, struct cradle_err *err)
 {
 	json_object *d;
 	size_t old;
@@ -630,8 +691,9 @@ static int dec_dns(json_object *obj, struct jpath *p, struct pod_config *c,
 #define SC(c) ((c)->linux.security_context)
 #define NSO(c) ((c)->linux.security_context.namespace_options)
 
-static int dec_namespace_options(json_object *sc, struct jpath *p, struct pod_config *c,
-                                 struct cradle_err *err)
+static int
+dec_namespace_options(json_object *sc, struct jpath *p, struct pod_config *c,
+                      struct cradle_err *err)
 {
 	json_object *ns, *us;
 	size_t old, o2;
@@ -657,8 +719,8 @@ out:
 	return rc;
 }
 
-static int dec_selinux_options(json_object *sc, struct jpath *p, struct pod_config *c,
-                               struct cradle_err *err)
+static int
+dec_selinux_options(json_object *sc, struct jpath *p, struct pod_config *c, struct cradle_err *err)
 {
 	json_object *se;
 	size_t old;
@@ -675,8 +737,8 @@ static int dec_selinux_options(json_object *sc, struct jpath *p, struct pod_conf
 	return rc;
 }
 
-static int dec_seccomp(json_object *sc, struct jpath *p, struct pod_config *c,
-                       struct cradle_err *err)
+static int
+dec_seccomp(json_object *sc, struct jpath *p, struct pod_config *c, struct cradle_err *err)
 {
 	json_object *s;
 	size_t old;
@@ -692,8 +754,9 @@ static int dec_seccomp(json_object *sc, struct jpath *p, struct pod_config *c,
 	return rc;
 }
 
-static int dec_security_context(json_object *lnx, struct jpath *p, struct pod_config *c,
-                                struct cradle_err *err)
+static int
+dec_security_context(json_object *lnx, struct jpath *p, struct pod_config *c,
+                     struct cradle_err *err)
 {
 	json_object *sc, *ignored;
 	size_t old;
@@ -704,15 +767,14 @@ static int dec_security_context(json_object *lnx, struct jpath *p, struct pod_co
 	old = jp_push(p, "security_context");
 	if ((rc = dec_namespace_options(sc, p, c, err)) ||
 	    (rc = get_bool(sc, "privileged", p, &SC(c).privileged, err)) ||
-	    (rc = get_id_value(sc, "run_as_user", p, &SC(c).has_run_as_user,
-	                       &SC(c).run_as_user, err)) ||
-	    (rc = get_id_value(sc, "run_as_group", p, &SC(c).has_run_as_group,
-	                       &SC(c).run_as_group, err)) ||
+	    (rc = get_id_value(sc, "run_as_user", p, &SC(c).has_run_as_user, &SC(c).run_as_user,
+	                       err)) ||
+	    (rc = get_id_value(sc, "run_as_group", p, &SC(c).has_run_as_group, &SC(c).run_as_group,
+	                       err)) ||
 	    (rc = get_string(sc, "run_as_username", p, &SC(c).run_as_username, err)) ||
 	    (rc = get_int64s(sc, "supplemental_groups", p, &SC(c).supplemental_groups, err)) ||
 	    (rc = get_bool(sc, "readonly_rootfs", p, &SC(c).readonly_rootfs, err)) ||
-	    (rc = dec_selinux_options(sc, p, c, err)) ||
-	    (rc = dec_seccomp(sc, p, c, err)) ||
+	    (rc = dec_selinux_options(sc, p, c, err)) || (rc = dec_seccomp(sc, p, c, err)) ||
 	    (rc = get_string(sc, "seccomp_profile_path", p, &SC(c).seccomp_profile_path, err)))
 		goto out;
 	/* accepted and not used; its shape is still checked */
@@ -724,15 +786,20 @@ out:
 
 /* linux.resources: CRI LinuxContainerResources, the fields cradle keeps;
  * the others are skipped like any unknown key. */
-static int dec_resources(json_object *lnx, struct jpath *p, struct pod_config *c,
-                         struct cradle_err *err)
+static int
+dec_resources(json_object *lnx, struct jpath *p, struct pod_config *c, struct cradle_err *err)
 {
 	static const char *const keys[] = {
-		"cpu_period", "cpu_quota", "cpu_shares", "memory_limit_in_bytes",
+		"cpu_period",
+		"cpu_quota",
+		"cpu_shares",
+		"memory_limit_in_bytes",
 	};
 	int64_t *const outs[] = {
-		&c->linux.resources.cpu_period, &c->linux.resources.cpu_quota,
-		&c->linux.resources.cpu_shares, &c->linux.resources.memory_limit_in_bytes,
+		&c->linux.resources.cpu_period,
+		&c->linux.resources.cpu_quota,
+		&c->linux.resources.cpu_shares,
+		&c->linux.resources.memory_limit_in_bytes,
 	};
 	json_object *r, *v;
 	size_t old, o2, i;
@@ -753,8 +820,8 @@ static int dec_resources(json_object *lnx, struct jpath *p, struct pod_config *c
 	return rc;
 }
 
-static int dec_linux(json_object *obj, struct jpath *p, struct pod_config *c,
-                     struct cradle_err *err)
+static int
+dec_linux(json_object *obj, struct jpath *p, struct pod_config *c, struct cradle_err *err)
 {
 	json_object *lnx;
 	size_t old;
@@ -771,19 +838,18 @@ static int dec_linux(json_object *obj, struct jpath *p, struct pod_config *c,
 	return rc;
 }
 
-static int dec_config(json_object *top, struct pod_config *c, struct cradle_err *err)
+static int
+dec_config(json_object *top, struct pod_config *c, struct cradle_err *err)
 {
 	struct jpath p = { .s = "", .len = 0 };
 	int rc;
 
 	if (!json_object_is_type(top, json_type_object))
-		return expected(err, &p, "a JSON object (PodSandboxConfig) at the top level",
-		                top);
+		return expected(err, &p, "a JSON object (PodSandboxConfig) at the top level", top);
 	if ((rc = dec_metadata(top, &p, c, err)) ||
 	    (rc = get_string(top, "hostname", &p, &c->hostname, err)) ||
 	    (rc = get_string(top, "log_directory", &p, &c->log_directory, err)) ||
-	    (rc = dec_dns(top, &p, c, err)) ||
-	    (rc = get_map(top, "labels", &p, &c->labels, err)) ||
+	    (rc = dec_dns(top, &p, c, err)) || (rc = get_map(top, "labels", &p, &c->labels, err)) ||
 	    (rc = get_map(top, "annotations", &p, &c->annotations, err)) ||
 	    (rc = dec_linux(top, &p, c, err)))
 		return rc;
@@ -792,7 +858,8 @@ static int dec_config(json_object *top, struct pod_config *c, struct cradle_err 
 
 /* --- entry points -------------------------------------------------- */
 
-static void line_col(const char *text, size_t off, size_t *line, size_t *col)
+static void
+line_col(const char *text, size_t off, size_t *line, size_t *col)
 {
 	size_t i;
 
@@ -811,8 +878,8 @@ static void line_col(const char *text, size_t off, size_t *line, size_t *col)
 /* json-c keeps a top-level number open at the end of its input, waiting
  * for more digits; parse from a NUL-terminated copy and hand json-c the
  * terminator so every value is complete at the end of the text. */
-static int parse_json(const char *text, size_t len, json_object **out,
-                      struct cradle_err *err)
+static int
+parse_json(const char *text, size_t len, json_object **out, struct cradle_err *err)
 {
 	enum json_tokener_error jerr;
 	struct json_tokener *tok;
@@ -853,7 +920,8 @@ static int parse_json(const char *text, size_t len, json_object **out,
 		if (jerr == json_tokener_continue)
 			rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 			                    "invalid JSON at line %zu, column %zu: "
-			                    "unexpected end of input", line, col);
+			                    "unexpected end of input",
+			                    line, col);
 		else
 			rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 			                    "invalid JSON at line %zu, column %zu: %s", line, col,
@@ -861,7 +929,8 @@ static int parse_json(const char *text, size_t len, json_object **out,
 		json_object_put(obj);
 	} else if (!obj) {
 		/* the text was "null" */
-		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "expected a JSON object "
+		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                    "expected a JSON object "
 		                    "(PodSandboxConfig) at the top level, got null");
 	} else {
 		*out = obj;
@@ -871,8 +940,8 @@ static int parse_json(const char *text, size_t len, json_object **out,
 	return rc < 0 ? -EINVAL : 0;
 }
 
-int podjson_parse(const char *text, size_t len, struct pod_config *out,
-                  struct cradle_err *err)
+int
+podjson_parse(const char *text, size_t len, struct pod_config *out, struct cradle_err *err)
 {
 	json_object *top;
 	int rc;
@@ -882,8 +951,8 @@ int podjson_parse(const char *text, size_t len, struct pod_config *out,
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "no pod config given");
 	if (len > PODJSON_MAX_BYTES)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "pod config of %zu bytes exceeds the limit of %u bytes",
-		                      len, PODJSON_MAX_BYTES);
+		                      "pod config of %zu bytes exceeds the limit of %u bytes", len,
+		                      PODJSON_MAX_BYTES);
 	rc = parse_json(text, len, &top, err);
 	if (rc)
 		return rc;
@@ -900,7 +969,8 @@ int podjson_parse(const char *text, size_t len, struct pod_config *out,
 
 /* Read at most PODJSON_MAX_BYTES + 1 bytes, so an oversized file is
  * recognised without reading all of it (stat is no help for pipes). */
-static int read_bounded(int fd, char **buf, size_t *len)
+static int
+read_bounded(int fd, char **buf, size_t *len)
 {
 	size_t cap = PODJSON_MAX_BYTES + 1, n = 0;
 	char *b;
@@ -927,7 +997,8 @@ static int read_bounded(int fd, char **buf, size_t *len)
 	return 0;
 }
 
-int podjson_parse_file(const char *path, struct pod_config *out, struct cradle_err *err)
+int
+podjson_parse_file(const char *path, struct pod_config *out, struct cradle_err *err)
 {
 	struct stat st;
 	size_t len = 0;
@@ -956,8 +1027,8 @@ int podjson_parse_file(const char *path, struct pod_config *out, struct cradle_e
 	if (S_ISREG(st.st_mode) && st.st_size > PODJSON_MAX_BYTES) {
 		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                    "pod config \"%s\": file of %lld bytes exceeds the "
-		                    "limit of %u bytes", path, (long long)st.st_size,
-		                    PODJSON_MAX_BYTES);
+		                    "limit of %u bytes",
+		                    path, (long long)st.st_size, PODJSON_MAX_BYTES);
 		goto out;
 	}
 	rc = read_bounded(fd, &buf, &len);

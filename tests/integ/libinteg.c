@@ -33,8 +33,8 @@ spawn_daemon(struct it_daemon *d, const char *fail_step)
 {
 	char log[400], envbuf[128];
 	char bin[512];
-	char *argv[] = { NULL, "--root", d->root, "--state", d->state,
-	                 "--workers", "8", "--image-archive", NULL, NULL, NULL, NULL };
+	char *argv[] = { NULL, "--root",          d->root, "--state", d->state, "--workers",
+		         "8",  "--image-archive", NULL,    NULL,      NULL,     NULL };
 	char rootfs[512];
 	posix_spawn_file_actions_t fa;
 	char **env = environ;
@@ -67,7 +67,7 @@ spawn_daemon(struct it_daemon *d, const char *fail_step)
 	posix_spawn_file_actions_destroy(&fa);
 	ck_assert_msg(r == 0, "spawn %s: %s", bin, strerror(r));
 
-	struct cradle_err err = { 0 };
+	struct cradle_error err = { 0 };
 	for (int i = 0; i < 400; i++) {
 		int st;
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
@@ -76,7 +76,7 @@ spawn_daemon(struct it_daemon *d, const char *fail_step)
 		}
 		if (access(d->sock, F_OK) == 0 &&
 		    cradle_connect(d->sock, 30000, &d->conn, &err) == 0) {
-			struct proto_version v;
+			struct cradle_version v;
 			if (cradle_version(d->conn, &v, &err) == 0)
 				return;
 			cradle_close(d->conn);
@@ -84,7 +84,7 @@ spawn_daemon(struct it_daemon *d, const char *fail_step)
 		}
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 	}
-	ck_abort_msg("cradled did not answer: %s", err.msg);
+	ck_abort_msg("cradled did not answer: %s", err.message);
 }
 
 void
@@ -207,7 +207,7 @@ static void
 assert_clean_log(const struct it_daemon *d)
 {
 	static const char *bad[] = { "WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
-	                             "ERROR: LeakSanitizer", "runtime error:" };
+		                     "ERROR: LeakSanitizer", "runtime error:" };
 	char path[400], line[1024];
 	FILE *f;
 
@@ -317,18 +317,45 @@ it_run_suite(Suite *s)
 	return failed != 0;
 }
 
-void
-it_pod(struct pod_config *c, const char *name, const char *hostname)
+struct cradle_pod *
+it_pod(const char *name, const char *hostname)
 {
+	struct cradle_error err = { 0 };
+	struct cradle_pod *pod = NULL;
 	char uid[128];
 
-	pod_config_init(c);
-	c->metadata.name = strdup(name);
-	c->metadata.namespace = strdup("default");
 	snprintf(uid, sizeof(uid), "uid-%s", name);
-	c->metadata.uid = strdup(uid);
+	ck_assert_msg(cradle_pod_new(name, "default", uid, &pod, &err) == 0, "pod %s: %s", name,
+	              err.message);
 	if (hostname != NULL)
-		c->hostname = strdup(hostname);
+		ck_assert_msg(cradle_pod_set_hostname(pod, hostname, &err) == 0, "pod %s: %s", name,
+		              err.message);
+	return pod;
+}
+
+struct cradle_pod *
+it_pod_json(const char *name, const char *hostname, const char *extra)
+{
+	struct cradle_error err = { 0 };
+	struct cradle_pod *pod = NULL;
+	char json[4096], host[300] = "";
+
+	if (hostname != NULL)
+		snprintf(host, sizeof(host), ", \"hostname\": \"%s\"", hostname);
+	ck_assert_int_lt(snprintf(json, sizeof(json),
+	                          "{\"metadata\": {\"name\": \"%s\", \"namespace\": \"default\", "
+	                          "\"uid\": \"uid-%s\"}%s%s%s}",
+	                          name, name, host, extra ? ", " : "", extra ? extra : ""),
+	                 (int)sizeof(json));
+	ck_assert_msg(cradle_pod_from_json(json, strlen(json), &pod, &err) == 0, "pod %s: %s\n%s",
+	              name, err.message, json);
+	return pod;
+}
+
+bool
+it_valid_id(const char *s)
+{
+	return strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
 }
 
 bool
@@ -423,7 +450,8 @@ it_count_mounts_under(const char *prefix)
 	if (f == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && strncmp(mnt, prefix, pl) == 0)
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
+		    strncmp(mnt, prefix, pl) == 0)
 			n++;
 	fclose(f);
 	return n;
@@ -447,8 +475,8 @@ int
 it_count_cgroups(void)
 {
 	static const char *roots[] = { "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/memory",
-	                               "/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified",
-	                               "/sys/fs/cgroup" };
+		                       "/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified",
+		                       "/sys/fs/cgroup" };
 	int n = 0;
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
 		char dir[256];
@@ -456,7 +484,7 @@ it_count_cgroups(void)
 		DIR *d = opendir(dir);
 		struct dirent *de;
 		while (d && (de = readdir(d)) != NULL)
-			if (de->d_type == DT_DIR && proto_valid_id(de->d_name))
+			if (de->d_type == DT_DIR && it_valid_id(de->d_name))
 				n++;
 		if (d)
 			closedir(d);

@@ -9,6 +9,7 @@
 #define CRADLE_LIBINTEG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "client/cradle.h"
@@ -23,12 +24,12 @@ struct it_daemon;
 bool it_log_contains(const struct it_daemon *d, const char *text);
 
 struct it_daemon {
-	char dir[256];        /* temp dir holding root/ and state/ */
+	char dir[256]; /* temp dir holding root/ and state/ */
 	char root[300];
 	char state[300];
 	char sock[340];
 	char events[340];
-	char config[340];     /* --config file, "" for none */
+	char config[340]; /* --config file, "" for none */
 	pid_t pid;
 	struct cradle_conn *conn;
 };
@@ -57,17 +58,24 @@ void it_cleanup(struct it_daemon *d);
 int it_run_suite(Suite *s);
 void it_sweep_all(void);
 
-/* A minimal pod config: name/namespace/uid from the arguments. */
-void it_pod(struct pod_config *c, const char *name, const char *hostname);
+/* A minimal pod built with the setters: name, namespace "default", uid
+ * "uid-<name>", and hostname unless NULL.  Asserts success; the caller
+ * frees it with cradle_pod_free. */
+struct cradle_pod *it_pod(const char *name, const char *hostname);
+/* The same pod written as crictl's JSON, with extra (more top-level
+ * fields, e.g. "\"linux\": {...}") added, read by cradle_pod_from_json. */
+struct cradle_pod *it_pod_json(const char *name, const char *hostname, const char *extra);
+/* A sandbox id: 64 lower-case hex characters. */
+bool it_valid_id(const char *s);
 
 /* Kernel probes */
-bool it_same_ns(pid_t pid, const char *ns);      /* /proc/PID/ns/NS == ours */
-bool it_proc_alive(pid_t pid);                   /* not gone, not a zombie */
-int it_nspid_inner(pid_t pid);                   /* last NSpid field, -1 */
+bool it_same_ns(pid_t pid, const char *ns);             /* /proc/PID/ns/NS == ours */
+bool it_proc_alive(pid_t pid);                          /* not gone, not a zombie */
+int it_nspid_inner(pid_t pid);                          /* last NSpid field, -1 */
 bool it_uts_hostname(pid_t pid, char *buf, size_t len); /* via setns in a child */
-int it_count_mounts_under(const char *prefix);   /* in our mountinfo */
-int it_count_entries(const char *dir);           /* excluding . and .. */
-int it_count_children_of(pid_t ppid);            /* processes whose PPid is ppid */
-int it_count_pause_tasks(void);                  /* live tasks of this build's pause */
+int it_count_mounts_under(const char *prefix);          /* in our mountinfo */
+int it_count_entries(const char *dir);                  /* excluding . and .. */
+int it_count_children_of(pid_t ppid);                   /* processes whose PPid is ppid */
+int it_count_pause_tasks(void);                         /* live tasks of this build's pause */
 
 #endif

@@ -48,17 +48,17 @@ src(const char *rel)
 
 START_TEST(test_runp_pods_inspectp_stopp_rmp)
 {
-	char out[16384], id[CRADLE_ID_LEN + 1], host[256];
+	char out[16384], id[CRADLE_SANDBOX_ID_LEN + 1], host[256];
 
 	it_start(&D, NULL);
 	ck_assert_int_eq(cli(out, sizeof(out), "runp %s", src("examples/pod.json")), 0);
 	ck_assert_int_eq(sscanf(out, "%64s", id), 1);
-	ck_assert_msg(proto_valid_id(id), "runp printed %s", out);
+	ck_assert_msg(it_valid_id(id), "runp printed %s", out);
 
 	ck_assert_int_eq(cli(out, sizeof(out), "pods"), 0);
 	ck_assert_msg(strstr(out, "nginx-sandbox") && strstr(out, "Ready"), "%s", out);
 	ck_assert_int_eq(cli(out, sizeof(out), "pods -q --state ready --label app=nginx"), 0);
-	ck_assert_msg(strncmp(out, id, CRADLE_ID_LEN) == 0, "%s", out);
+	ck_assert_msg(strncmp(out, id, CRADLE_SANDBOX_ID_LEN) == 0, "%s", out);
 	ck_assert_int_eq(cli(out, sizeof(out), "pods -q --label app=other"), 0);
 	ck_assert_str_eq(out, "");
 
@@ -85,7 +85,7 @@ END_TEST
 
 START_TEST(test_hostnet_example_and_rmp_all)
 {
-	char out[16384], id[CRADLE_ID_LEN + 1];
+	char out[16384], id[CRADLE_SANDBOX_ID_LEN + 1];
 
 	it_start(&D, NULL);
 	ck_assert_int_eq(cli(out, sizeof(out), "runp %s", src("examples/pod-hostnet.json")), 0);
@@ -109,20 +109,28 @@ START_TEST(test_errors_name_the_problem)
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("{\"metadata\": {\"name\": \"x\", \"namespace\": \"default\", \"uid\": \"u\", "
-	      "\"attempt\": \"one\"}}", f);
+	      "\"attempt\": \"one\"}}",
+	      f);
 	fclose(f);
 	ck_assert_int_ne(cli(out, sizeof(out), "runp %s", path), 0);
 	ck_assert_msg(strstr(out, "metadata.attempt"), "%s", out);
 
-	ck_assert_int_ne(cli(out, sizeof(out), "inspectp 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), 0);
+	ck_assert_int_ne(
+		cli(out, sizeof(out),
+	            "inspectp 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+		0);
 	ck_assert_msg(strstr(out, "NOT_FOUND"), "%s", out);
 	ck_assert_int_ne(cli(out, sizeof(out), "startp nosuchprefix"), 0);
 	ck_assert_msg(strstr(out, "nosuchprefix"), "%s", out);
 	/* CRI: stop and remove of an unknown id succeed */
-	ck_assert_int_eq(cli(out, sizeof(out), "stopp 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"), 0);
+	ck_assert_int_eq(
+		cli(out, sizeof(out),
+	            "stopp 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+		0);
 	/* no daemon at that socket */
 	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "%s --socket %s/nothing.sock version >/dev/null 2>&1", it_bin("cradle"), D.dir);
+	snprintf(cmd, sizeof(cmd), "%s --socket %s/nothing.sock version >/dev/null 2>&1",
+	         it_bin("cradle"), D.dir);
 	ck_assert_int_ne(system(cmd), 0);
 }
 END_TEST

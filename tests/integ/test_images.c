@@ -64,8 +64,10 @@ start_registry(void)
 	snprintf(path, sizeof(path), "%s/config.yml", regdir);
 	FILE *f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
-	fprintf(f, "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s/data\n"
-	           "http:\n  addr: 127.0.0.1:%d\n", regdir, port);
+	fprintf(f,
+	        "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s/data\n"
+	        "http:\n  addr: 127.0.0.1:%d\n",
+	        regdir, port);
 	fclose(f);
 	pid_t parent = getpid();
 	registry = fork();
@@ -93,8 +95,11 @@ start_registry(void)
 static void
 push_pause(const char *tag)
 {
-	ck_assert_int_eq(sh("skopeo copy -q --dest-tls-verify=false oci-archive:%s docker://127.0.0.1:%d/pause:%s "
-	                    ">/dev/null 2>&1", it_bin("pause.oci.tar"), port, tag), 0);
+	ck_assert_int_eq(
+		sh("skopeo copy -q --dest-tls-verify=false oci-archive:%s docker://127.0.0.1:%d/pause:%s "
+	           ">/dev/null 2>&1",
+	           it_bin("pause.oci.tar"), port, tag),
+		0);
 }
 
 static int
@@ -129,24 +134,26 @@ teardown(void)
 
 START_TEST(test_builtin_image_pinned_and_in_use)
 {
-	struct proto_image *v = NULL, img;
-	size_t n = 0;
-	struct cradle_err err;
-	char id[CRADLE_ID_LEN + 1];
-	struct pod_config cfg;
+	struct cradle_image_list *l = NULL;
+	struct cradle_image *img;
+	const struct cradle_image *first;
+	struct cradle_error err;
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
+	struct cradle_pod *pod;
 	int32_t pid;
 
 	it_start(&D, NULL);
-	ck_assert_msg(cradle_image_list(D.conn, &v, &n, &err) == 0, "%s", err.msg);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(v[0].ref, "cradle.local/pause:built-in");
-	ck_assert(v[0].pinned);
-	ck_assert_uint_eq(v[0].layers.n, 1);
-	cradle_images_free(v, n);
+	ck_assert_msg(cradle_image_list(D.conn, &l, &err) == 0, "%s", err.message);
+	ck_assert_uint_eq(cradle_image_list_count(l), 1);
+	first = cradle_image_list_at(l, 0);
+	ck_assert_str_eq(cradle_image_ref(first), "cradle.local/pause:built-in");
+	ck_assert(cradle_image_pinned(first));
+	ck_assert_uint_eq(cradle_image_layer_count(first), 1);
+	cradle_image_list_free(l);
 
-	it_pod(&cfg, "onimage", "onimage");
-	ck_assert_int_eq(cradle_sandbox_run(D.conn, &cfg, NULL, id, &pid, NULL, &err), 0);
-	pod_config_fini(&cfg);
+	pod = it_pod("onimage", "onimage");
+	ck_assert_int_eq(cradle_sandbox_run(D.conn, pod, NULL, id, &pid, NULL, &err), 0);
+	cradle_pod_free(pod);
 	/* its rootfs is the image's: /pause is there, read-only */
 	char path[512], cmd[64] = "";
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
@@ -159,13 +166,14 @@ START_TEST(test_builtin_image_pinned_and_in_use)
 	ck_assert_int_eq(access(path, R_OK), 0);
 	/* in use: rmi refused */
 	ck_assert_int_lt(cradle_image_remove(D.conn, "cradle.local/pause:built-in", &err), 0);
-	ck_assert_int_eq(err.code, CRADLE_FAILED_PRECONDITION);
+	ck_assert_int_eq(err.code, CRADLE_STATUS_FAILED_PRECONDITION);
 	ck_assert_int_eq(cradle_image_status(D.conn, "cradle.local/pause:built-in", &img, &err), 0);
-	ck_assert(img.in_use);
-	proto_image_fini(&img);
+	ck_assert(cradle_image_in_use(img));
+	cradle_image_free(img);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
 	/* no sandbox uses it any more: now it may go, blobs and snapshots too */
-	ck_assert_msg(cradle_image_remove(D.conn, "cradle.local/pause:built-in", &err) == 0, "%s", err.msg);
+	ck_assert_msg(cradle_image_remove(D.conn, "cradle.local/pause:built-in", &err) == 0, "%s",
+	              err.message);
 	snprintf(path, sizeof(path), "%s/content/blobs/sha256", D.root);
 	ck_assert_int_eq(it_count_entries(path), 0);
 	snprintf(path, sizeof(path), "%s/snapshots/sha256", D.root);
@@ -175,8 +183,8 @@ END_TEST
 
 START_TEST(test_pull_by_tag_and_digest_and_errors)
 {
-	struct proto_image img, img2;
-	struct cradle_err err;
+	struct cradle_image *img, *img2;
+	struct cradle_error err;
 	char ref[128], byd[256];
 
 	start_registry();
@@ -185,57 +193,64 @@ START_TEST(test_pull_by_tag_and_digest_and_errors)
 	snprintf(conf, sizeof(conf), "[registry]\ninsecure = 127.0.0.1:%d\n", port);
 	it_start_with(&D, NULL, conf);
 	snprintf(ref, sizeof(ref), "127.0.0.1:%d/pause:t1", port);
-	ck_assert_msg(cradle_image_pull(D.conn, ref, &img, &err) == 0, "%s", err.msg);
-	ck_assert_str_eq(img.ref, ref);
-	ck_assert_uint_eq(img.layers.n, 1);
-	ck_assert(!img.pinned);
+	ck_assert_msg(cradle_image_pull(D.conn, ref, &img, &err) == 0, "%s", err.message);
+	ck_assert_str_eq(cradle_image_ref(img), ref);
+	ck_assert_uint_eq(cradle_image_layer_count(img), 1);
+	ck_assert(!cradle_image_pinned(img));
 	char blob[512];
-	snprintf(blob, sizeof(blob), "%s/content/blobs/sha256/%s", D.root, img.layers.v[0] + 7);
+	snprintf(blob, sizeof(blob), "%s/content/blobs/sha256/%s", D.root,
+	         cradle_image_layer(img, 0) + 7);
 	ck_assert_int_eq(access(blob, R_OK), 0);
 	/* by digest */
-	snprintf(byd, sizeof(byd), "127.0.0.1:%d/pause@%s", port, img.manifest_digest);
-	ck_assert_msg(cradle_image_pull(D.conn, byd, &img2, &err) == 0, "%s", err.msg);
-	ck_assert_str_eq(img2.manifest_digest, img.manifest_digest);
-	proto_image_fini(&img2);
-	proto_image_fini(&img);
+	snprintf(byd, sizeof(byd), "127.0.0.1:%d/pause@%s", port,
+	         cradle_image_manifest_digest(img));
+	ck_assert_msg(cradle_image_pull(D.conn, byd, &img2, &err) == 0, "%s", err.message);
+	ck_assert_str_eq(cradle_image_manifest_digest(img2), cradle_image_manifest_digest(img));
+	cradle_image_free(img2);
+	cradle_image_free(img);
 	/* unknown tag */
 	snprintf(ref, sizeof(ref), "127.0.0.1:%d/pause:nope", port);
 	ck_assert_int_lt(cradle_image_pull(D.conn, ref, &img, &err), 0);
-	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
-	ck_assert_msg(strstr(err.msg, "manifest unknown"), "%s", err.msg);
+	ck_assert_int_eq(err.code, CRADLE_STATUS_NOT_FOUND);
+	ck_assert_msg(strstr(err.message, "manifest unknown"), "%s", err.message);
 }
 END_TEST
 
 START_TEST(test_corrupted_blob_refused)
 {
-	struct proto_image img;
-	struct cradle_err err;
+	struct cradle_image *img;
+	struct cradle_error err;
 	char ref[128];
 
 	start_registry();
 	push_pause("bad");
 	/* damage every layer-sized blob in the registry's storage */
-	ck_assert_int_eq(sh("for f in $(find %s/data -path '*/blobs/sha256/*/data' -size +10k); do "
-	                    "printf 'XXXXXXXX' | dd of=$f bs=1 seek=100 conv=notrunc 2>/dev/null; done", regdir), 0);
+	ck_assert_int_eq(
+		sh("for f in $(find %s/data -path '*/blobs/sha256/*/data' -size +10k); do "
+	           "printf 'XXXXXXXX' | dd of=$f bs=1 seek=100 conv=notrunc 2>/dev/null; done",
+	           regdir),
+		0);
 	/* not the built-in image: its layer would already be in the store */
 	char conf[512];
-	snprintf(conf, sizeof(conf), "[sandbox]\nimage = 127.0.0.1:%d/pause:bad\ncgroup_root = " IT_CGROUP_ROOT
-	         "\n[registry]\ninsecure = 127.0.0.1:%d\n", port, port);
+	snprintf(conf, sizeof(conf),
+	         "[sandbox]\nimage = 127.0.0.1:%d/pause:bad\ncgroup_root = " IT_CGROUP_ROOT
+	         "\n[registry]\ninsecure = 127.0.0.1:%d\n",
+	         port, port);
 	it_start_with(&D, NULL, conf);
 	snprintf(ref, sizeof(ref), "127.0.0.1:%d/pause:bad", port);
 	ck_assert_int_lt(cradle_image_pull(D.conn, ref, &img, &err), 0);
-	ck_assert_msg(strstr(err.msg, "mismatch"), "%s", err.msg);
+	ck_assert_msg(strstr(err.message, "mismatch"), "%s", err.message);
 	/* not recorded */
 	ck_assert_int_lt(cradle_image_status(D.conn, ref, &img, &err), 0);
-	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
+	ck_assert_int_eq(err.code, CRADLE_STATUS_NOT_FOUND);
 }
 END_TEST
 
 #define N_CONCURRENT 20
 
 struct conc {
-	char id[N_CONCURRENT][CRADLE_ID_LEN + 1];
-	char err[N_CONCURRENT][CRADLE_ERR_MSG_MAX];
+	char id[N_CONCURRENT][CRADLE_SANDBOX_ID_LEN + 1];
+	char err[N_CONCURRENT][CRADLE_ERROR_MAX];
 	int next;
 	pthread_mutex_t lock;
 };
@@ -247,15 +262,14 @@ conc_run(void *arg)
 	pthread_mutex_lock(&c->lock);
 	int i = c->next++;
 	pthread_mutex_unlock(&c->lock);
-	struct pod_config cfg;
-	struct cradle_err err = { 0 };
+	struct cradle_error err = { 0 };
 	char name[32];
 	int32_t pid;
 	snprintf(name, sizeof(name), "conc-%d", i);
-	it_pod(&cfg, name, name);
-	if (cradle_sandbox_run(D.conn, &cfg, NULL, c->id[i], &pid, NULL, &err) < 0)
-		snprintf(c->err[i], sizeof(c->err[i]), "%s", err.msg);
-	pod_config_fini(&cfg);
+	struct cradle_pod *pod = it_pod(name, name);
+	if (cradle_sandbox_run(D.conn, pod, NULL, c->id[i], &pid, NULL, &err) < 0)
+		snprintf(c->err[i], sizeof(c->err[i]), "%s", err.message);
+	cradle_pod_free(pod);
 	return NULL;
 }
 
@@ -263,14 +277,16 @@ START_TEST(test_missing_image_pulled_once_for_20_starts)
 {
 	struct conc *c = calloc(1, sizeof(*c));
 	pthread_t t[N_CONCURRENT];
-	struct cradle_err err;
+	struct cradle_error err;
 	char conf[512];
 
 	pthread_mutex_init(&c->lock, NULL);
 	start_registry();
 	push_pause("once");
-	snprintf(conf, sizeof(conf), "[sandbox]\nimage = 127.0.0.1:%d/pause:once\ncgroup_root = " IT_CGROUP_ROOT
-	         "\n[registry]\ninsecure = 127.0.0.1:%d\n", port, port);
+	snprintf(conf, sizeof(conf),
+	         "[sandbox]\nimage = 127.0.0.1:%d/pause:once\ncgroup_root = " IT_CGROUP_ROOT
+	         "\n[registry]\ninsecure = 127.0.0.1:%d\n",
+	         port, port);
 	it_start_with(&D, NULL, conf);
 	/* the access log has one line per request */
 	int before = count_in_log("\"GET /v2/pause/manifests/once");
@@ -283,23 +299,24 @@ START_TEST(test_missing_image_pulled_once_for_20_starts)
 	/* one manifest fetch for all twenty (the registry logs every request) */
 	ck_assert_int_eq(count_in_log("\"GET /v2/pause/manifests/once") - before, 1);
 	/* they run the pulled image's entrypoint on its rootfs */
-	struct proto_sandbox sb;
+	struct cradle_sandbox *sb;
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, c->id[0], &sb, &err), 0);
 	char path[512], cmd[64] = "";
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", sb.pid);
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", cradle_sandbox_pid(sb));
 	FILE *f = fopen(path, "re");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_ptr_nonnull(fgets(cmd, sizeof(cmd), f));
 	fclose(f);
 	ck_assert_str_eq(cmd, "/pause");
-	snprintf(path, sizeof(path), "/proc/%d/mountinfo", sb.pid);
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", cradle_sandbox_pid(sb));
 	f = fopen(path, "re");
 	char line[2048];
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
 	fclose(f);
-	ck_assert_msg(strstr(line, " / ") && strstr(line, "overlay") && strstr(line, "/snapshots/sha256/"),
+	ck_assert_msg(strstr(line, " / ") && strstr(line, "overlay") &&
+	                      strstr(line, "/snapshots/sha256/"),
 	              "rootfs is not the image's layers: %s", line);
-	proto_sandbox_fini(&sb);
+	cradle_sandbox_free(sb);
 	for (int i = 0; i < N_CONCURRENT; i++)
 		ck_assert_int_eq(cradle_sandbox_remove(D.conn, c->id[i], &err), 0);
 	free(c);
@@ -308,24 +325,25 @@ END_TEST
 
 START_TEST(test_import_archive)
 {
-	struct proto_image img;
-	struct cradle_err err;
+	struct cradle_image *img;
+	struct cradle_error err;
 	char path[512];
 
 	it_start(&D, NULL);
 	ck_assert(realpath(it_bin("pause.oci.tar"), path) != NULL);
-	ck_assert_msg(cradle_image_import(D.conn, path, "example.com/imported:1", &img, &err) == 0, "%s", err.msg);
-	ck_assert_str_eq(img.ref, "example.com/imported:1");
-	proto_image_fini(&img);
+	ck_assert_msg(cradle_image_import(D.conn, path, "example.com/imported:1", &img, &err) == 0,
+	              "%s", err.message);
+	ck_assert_str_eq(cradle_image_ref(img), "example.com/imported:1");
+	cradle_image_free(img);
 	ck_assert_int_eq(cradle_image_status(D.conn, "example.com/imported:1", &img, &err), 0);
-	proto_image_fini(&img);
+	cradle_image_free(img);
 	/* a truncated archive is refused and not recorded */
 	char cut[512];
 	snprintf(cut, sizeof(cut), "%s/cut.tar", D.dir);
 	ck_assert_int_eq(sh("head -c 100000 %s > %s", path, cut), 0);
 	ck_assert_int_lt(cradle_image_import(D.conn, cut, "example.com/cut:1", &img, &err), 0);
 	ck_assert_int_lt(cradle_image_status(D.conn, "example.com/cut:1", &img, &err), 0);
-	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
+	ck_assert_int_eq(err.code, CRADLE_STATUS_NOT_FOUND);
 }
 END_TEST
 

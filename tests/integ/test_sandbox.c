@@ -25,17 +25,17 @@ teardown(void)
 /* Run a pod and return its pid (asserts success). */
 static int32_t
 run_pod(struct cradle_conn *c, const char *name, const char *hostname, int net_mode,
-        char id[CRADLE_ID_LEN + 1])
+        char id[CRADLE_SANDBOX_ID_LEN + 1])
 {
-	struct pod_config cfg;
-	struct cradle_err err = { 0 };
+	struct cradle_pod *pod = it_pod(name, hostname);
+	struct cradle_error err = { 0 };
 	int32_t pid = 0;
 
-	it_pod(&cfg, name, hostname);
-	cfg.linux.security_context.namespace_options.network = net_mode;
-	int r = cradle_sandbox_run(c, &cfg, NULL, id, &pid, NULL, &err);
-	pod_config_fini(&cfg);
-	ck_assert_msg(r == 0, "run %s: %s: %s", name, cradle_code_name(err.code), err.msg);
+	ck_assert_msg(cradle_pod_set_namespace_mode(pod, CRADLE_NS_NETWORK, net_mode, &err) == 0,
+	              "%s", err.message);
+	int r = cradle_sandbox_run(c, pod, NULL, id, &pid, NULL, &err);
+	cradle_pod_free(pod);
+	ck_assert_msg(r == 0, "run %s: %s: %s", name, cradle_status_name(err.code), err.message);
 	ck_assert_int_gt(pid, 0);
 	return pid;
 }
@@ -55,24 +55,23 @@ assert_nothing_left(const struct it_daemon *d)
 	ck_assert_int_eq(it_count_pause_tasks(), 0);
 	ck_assert_int_eq(it_count_cgroups(), 0);
 	if (d->conn != NULL) {
-		struct proto_sandbox *v = NULL;
-		size_t n = 99;
-		struct cradle_err err;
-		ck_assert_int_eq(cradle_sandbox_list(d->conn, -1, NULL, &v, &n, &err), 0);
-		ck_assert_uint_eq(n, 0);
-		cradle_sandboxes_free(v, n);
+		struct cradle_sandbox_list *l = NULL;
+		struct cradle_error err;
+		ck_assert_int_eq(cradle_sandbox_list(d->conn, -1, NULL, 0, &l, &err), 0);
+		ck_assert_uint_eq(cradle_sandbox_list_count(l), 0);
+		cradle_sandbox_list_free(l);
 	}
 }
 
 START_TEST(test_namespaces_hostname_pid1)
 {
-	char id[CRADLE_ID_LEN + 1], host[256], path[512];
-	struct proto_sandbox s;
-	struct cradle_err err;
+	char id[CRADLE_SANDBOX_ID_LEN + 1], host[256], path[512];
+	struct cradle_sandbox *s;
+	struct cradle_error err;
 	struct stat a, b;
 
 	it_start(&D, NULL);
-	int32_t pid = run_pod(D.conn, "ns-pod", "ns-pod-host", NS_POD, id);
+	int32_t pid = run_pod(D.conn, "ns-pod", "ns-pod-host", CRADLE_NS_MODE_POD, id);
 	static const char *nss[] = { "pid", "ipc", "uts", "mnt", "net" };
 	for (size_t i = 0; i < 5; i++)
 		ck_assert_msg(!it_same_ns(pid, nss[i]), "%s namespace is the host's", nss[i]);
@@ -82,14 +81,14 @@ START_TEST(test_namespaces_hostname_pid1)
 
 	/* status reports it READY with the pinned netns of that very task */
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
-	ck_assert_int_eq(proto_sandbox_state(&s), STATE_READY);
-	ck_assert_int_eq(s.pid, pid);
-	ck_assert_ptr_nonnull(s.netns_path);
+	ck_assert_int_eq(cradle_sandbox_state(s), CRADLE_STATE_READY);
+	ck_assert_int_eq(cradle_sandbox_pid(s), pid);
+	ck_assert_ptr_nonnull(cradle_sandbox_netns_path(s));
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-	ck_assert_int_eq(stat(s.netns_path, &a), 0);
+	ck_assert_int_eq(stat(cradle_sandbox_netns_path(s), &a), 0);
 	ck_assert_int_eq(stat(path, &b), 0);
 	ck_assert(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
-	proto_sandbox_fini(&s);
+	cradle_sandbox_free(s);
 
 	/* its root is the read-only pause rootfs, and /dev/shm a tmpfs */
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
@@ -126,19 +125,19 @@ END_TEST
 
 START_TEST(test_host_network)
 {
-	char id[CRADLE_ID_LEN + 1];
-	struct proto_sandbox s;
-	struct cradle_err err;
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
+	struct cradle_sandbox *s;
+	struct cradle_error err;
 
 	it_start(&D, NULL);
-	int32_t pid = run_pod(D.conn, "hostnet", NULL, NS_NODE, id);
+	int32_t pid = run_pod(D.conn, "hostnet", NULL, CRADLE_NS_MODE_NODE, id);
 	ck_assert(it_same_ns(pid, "net"));
-	ck_assert(it_same_ns(pid, "uts"));   /* UTS follows the network */
+	ck_assert(it_same_ns(pid, "uts")); /* UTS follows the network */
 	ck_assert(!it_same_ns(pid, "pid"));
 	ck_assert(!it_same_ns(pid, "mnt"));
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
-	ck_assert_ptr_null(s.netns_path);
-	proto_sandbox_fini(&s);
+	ck_assert_ptr_null(cradle_sandbox_netns_path(s));
+	cradle_sandbox_free(s);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
 	assert_nothing_left(&D);
 }
@@ -154,35 +153,36 @@ mono_ms(void)
 
 START_TEST(test_exit_event_and_notready)
 {
-	char id[CRADLE_ID_LEN + 1];
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
 	struct cradle_events *ev;
-	struct proto_event e;
-	struct proto_sandbox s;
-	struct cradle_err err;
+	struct cradle_event e;
+	struct cradle_sandbox *s;
+	struct cradle_error err;
 
 	it_start(&D, NULL);
-	ck_assert_msg(cradle_events_open(D.events, &ev, &err) == 0, "%s", err.msg);
+	ck_assert_msg(cradle_events_open(D.events, &ev, &err) == 0, "%s", err.message);
 	/* pub/sub connects asynchronously: give the subscription a moment */
 	nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
-	int32_t pid = run_pod(D.conn, "victim", "victim", NS_POD, id);
+	int32_t pid = run_pod(D.conn, "victim", "victim", CRADLE_NS_MODE_POD, id);
 	int64_t t0 = mono_ms();
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
-	ck_assert_msg(cradle_events_next(ev, 1000, &e, &err) == 0, "no event: %s", err.msg);
+	ck_assert_msg(cradle_events_next(ev, 1000, &e, &err) == 0, "no event: %s", err.message);
 	ck_assert_int_lt(mono_ms() - t0, 1000);
 	ck_assert_str_eq(e.type, "sandbox.exit");
+	ck_assert_int_eq(e.kind, CRADLE_EVENT_SANDBOX_EXIT);
 	ck_assert_str_eq(e.id, id);
 	ck_assert_int_eq(e.pid, pid);
 	ck_assert_int_eq(e.exit_status, 128 + SIGKILL);
 	ck_assert_uint_eq(e.seq, 1);
 	ck_assert_int_gt(e.exited_at, 0);
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
-	ck_assert_int_eq(proto_sandbox_state(&s), STATE_NOTREADY);
-	ck_assert_int_eq(s.exit_status, 137);
-	proto_sandbox_fini(&s);
+	ck_assert_int_eq(cradle_sandbox_state(s), CRADLE_STATE_NOTREADY);
+	ck_assert_int_eq(cradle_sandbox_exit_status(s), 137);
+	cradle_sandbox_free(s);
 
 	/* a second exit gets the next sequence number: no gaps */
-	char id2[CRADLE_ID_LEN + 1];
-	pid = run_pod(D.conn, "victim2", "victim2", NS_POD, id2);
+	char id2[CRADLE_SANDBOX_ID_LEN + 1];
+	pid = run_pod(D.conn, "victim2", "victim2", CRADLE_NS_MODE_POD, id2);
 	ck_assert_int_eq(cradle_sandbox_stop(D.conn, id2, -1, &err), 0);
 	ck_assert_int_eq(cradle_events_next(ev, 1000, &e, &err), 0);
 	ck_assert_uint_eq(e.seq, 2);
@@ -198,12 +198,12 @@ END_TEST
 #define N_THREADS 12
 
 struct many {
-	char id[N_PODS][CRADLE_ID_LEN + 1];
+	char id[N_PODS][CRADLE_SANDBOX_ID_LEN + 1];
 	int32_t pid[N_PODS];
-	char err[N_PODS][CRADLE_ERR_MSG_MAX];
+	char err[N_PODS][CRADLE_ERROR_MAX];
 	int next;
 	pthread_mutex_t lock;
-	int phase;   /* 0 run, 1 stop+remove */
+	int phase; /* 0 run, 1 stop+remove */
 };
 
 static void *
@@ -216,19 +216,19 @@ many_worker(void *arg)
 		pthread_mutex_unlock(&m->lock);
 		if (i >= N_PODS)
 			return NULL;
-		struct cradle_err err = { 0 };
+		struct cradle_error err = { 0 };
 		if (m->phase == 0) {
-			struct pod_config cfg;
 			char name[32];
 			snprintf(name, sizeof(name), "many-%d", i);
-			it_pod(&cfg, name, name);
-			if (cradle_sandbox_run(D.conn, &cfg, NULL, m->id[i], &m->pid[i], NULL, &err) < 0)
-				snprintf(m->err[i], sizeof(m->err[i]), "%s", err.msg);
-			pod_config_fini(&cfg);
+			struct cradle_pod *pod = it_pod(name, name);
+			if (cradle_sandbox_run(D.conn, pod, NULL, m->id[i], &m->pid[i], NULL,
+			                       &err) < 0)
+				snprintf(m->err[i], sizeof(m->err[i]), "%s", err.message);
+			cradle_pod_free(pod);
 		} else {
 			if (cradle_sandbox_stop(D.conn, m->id[i], -1, &err) < 0 ||
 			    cradle_sandbox_remove(D.conn, m->id[i], &err) < 0)
-				snprintf(m->err[i], sizeof(m->err[i]), "%s", err.msg);
+				snprintf(m->err[i], sizeof(m->err[i]), "%s", err.message);
 		}
 	}
 }
@@ -256,9 +256,8 @@ cmp_pid(const void *a, const void *b)
 START_TEST(test_300_concurrent_runs)
 {
 	struct many *m = calloc(1, sizeof(*m));
-	struct cradle_err err;
-	struct proto_sandbox *v;
-	size_t n;
+	struct cradle_error err;
+	struct cradle_sandbox_list *l;
 
 	pthread_mutex_init(&m->lock, NULL);
 	it_start(&D, NULL);
@@ -273,9 +272,9 @@ START_TEST(test_300_concurrent_runs)
 		ck_assert(it_proc_alive(m->pid[i]));
 	}
 	ck_assert_int_eq(it_count_pause_tasks(), N_PODS);
-	ck_assert_int_eq(cradle_sandbox_list(D.conn, STATE_READY, NULL, &v, &n, &err), 0);
-	ck_assert_uint_eq(n, N_PODS);
-	cradle_sandboxes_free(v, n);
+	ck_assert_int_eq(cradle_sandbox_list(D.conn, CRADLE_STATE_READY, NULL, 0, &l, &err), 0);
+	ck_assert_uint_eq(cradle_sandbox_list_count(l), N_PODS);
+	cradle_sandbox_list_free(l);
 
 	run_phase(m, 1);
 	for (int i = 0; i < N_PODS; i++)
@@ -291,66 +290,66 @@ END_TEST
 
 START_TEST(test_lifecycle_rules)
 {
-	char id[CRADLE_ID_LEN + 1], id2[CRADLE_ID_LEN + 1];
-	struct pod_config cfg;
-	struct cradle_err err;
-	struct proto_sandbox s, *v;
-	size_t n;
+	char id[CRADLE_SANDBOX_ID_LEN + 1], id2[CRADLE_SANDBOX_ID_LEN + 1];
+	struct cradle_pod *pod;
+	struct cradle_error err;
+	struct cradle_sandbox *s;
+	struct cradle_sandbox_list *l;
 	int32_t pid;
-	static const char unknown[] = "0000000000000000000000000000000000000000000000000000000000000000";
+	static const char unknown[] =
+		"0000000000000000000000000000000000000000000000000000000000000000";
 
 	it_start(&D, NULL);
 	/* unknown ids: stop and remove succeed, status is NOT_FOUND */
 	ck_assert_int_eq(cradle_sandbox_stop(D.conn, unknown, -1, &err), 0);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, unknown, &err), 0);
 	ck_assert_int_lt(cradle_sandbox_status(D.conn, unknown, &s, &err), 0);
-	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
+	ck_assert_int_eq(err.code, CRADLE_STATUS_NOT_FOUND);
 	ck_assert_int_lt(cradle_sandbox_start(D.conn, unknown, &pid, NULL, &err), 0);
-	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
+	ck_assert_int_eq(err.code, CRADLE_STATUS_NOT_FOUND);
 
 	/* create then start; same metadata again is ALREADY_EXISTS */
-	it_pod(&cfg, "life", "life");
-	proto_kvs_add(&cfg.labels, "app", "web");
-	ck_assert_int_eq(cradle_sandbox_create(D.conn, &cfg, NULL, id, &err), 0);
-	ck_assert_int_lt(cradle_sandbox_create(D.conn, &cfg, NULL, id2, &err), 0);
-	ck_assert_int_eq(err.code, CRADLE_ALREADY_EXISTS);
-	ck_assert_msg(strstr(err.msg, "is reserved for") && strstr(err.msg, id), "%s", err.msg);
+	pod = it_pod("life", "life");
+	ck_assert_int_eq(cradle_pod_set_label(pod, "app", "web", &err), 0);
+	ck_assert_int_eq(cradle_sandbox_create(D.conn, pod, NULL, id, &err), 0);
+	ck_assert_int_lt(cradle_sandbox_create(D.conn, pod, NULL, id2, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_STATUS_ALREADY_EXISTS);
+	ck_assert_msg(strstr(err.message, "is reserved for") && strstr(err.message, id), "%s",
+	              err.message);
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
-	ck_assert_int_eq(s.phase, PHASE_CREATED);
-	ck_assert_int_eq(proto_sandbox_state(&s), STATE_NOTREADY);
-	proto_sandbox_fini(&s);
+	ck_assert_int_eq(cradle_sandbox_phase(s), CRADLE_PHASE_CREATED);
+	ck_assert_int_eq(cradle_sandbox_state(s), CRADLE_STATE_NOTREADY);
+	ck_assert_str_eq(cradle_sandbox_label(s, "app"), "web");
+	cradle_sandbox_free(s);
 	ck_assert_int_eq(cradle_sandbox_start(D.conn, id, &pid, NULL, &err), 0);
 	ck_assert(it_proc_alive(pid));
 	ck_assert_int_lt(cradle_sandbox_start(D.conn, id, &pid, NULL, &err), 0);
-	ck_assert_int_eq(err.code, CRADLE_FAILED_PRECONDITION);
+	ck_assert_int_eq(err.code, CRADLE_STATUS_FAILED_PRECONDITION);
 	/* another attempt of the same pod is a different name */
-	cfg.metadata.attempt = 1;
-	ck_assert_int_eq(cradle_sandbox_create(D.conn, &cfg, NULL, id2, &err), 0);
-	pod_config_fini(&cfg);
+	ck_assert_int_eq(cradle_pod_set_attempt(pod, 1, &err), 0);
+	ck_assert_int_eq(cradle_sandbox_create(D.conn, pod, NULL, id2, &err), 0);
+	cradle_pod_free(pod);
 
 	/* list filters: by state and by label */
-	ck_assert_int_eq(cradle_sandbox_list(D.conn, STATE_READY, NULL, &v, &n, &err), 0);
-	ck_assert_uint_eq(n, 1);
-	ck_assert_str_eq(v[0].id, id);
-	cradle_sandboxes_free(v, n);
-	struct proto_kvs want = { 0 };
-	proto_kvs_add(&want, "app", "web");
-	ck_assert_int_eq(cradle_sandbox_list(D.conn, -1, &want, &v, &n, &err), 0);
-	ck_assert_uint_eq(n, 2);
-	cradle_sandboxes_free(v, n);
-	proto_kvs_fini(&want);
-	proto_kvs_add(&want, "app", "db");
-	ck_assert_int_eq(cradle_sandbox_list(D.conn, -1, &want, &v, &n, &err), 0);
-	ck_assert_uint_eq(n, 0);
-	cradle_sandboxes_free(v, n);
-	proto_kvs_fini(&want);
+	ck_assert_int_eq(cradle_sandbox_list(D.conn, CRADLE_STATE_READY, NULL, 0, &l, &err), 0);
+	ck_assert_uint_eq(cradle_sandbox_list_count(l), 1);
+	ck_assert_str_eq(cradle_sandbox_id(cradle_sandbox_list_at(l, 0)), id);
+	cradle_sandbox_list_free(l);
+	struct cradle_label want = { "app", "web" };
+	ck_assert_int_eq(cradle_sandbox_list(D.conn, -1, &want, 1, &l, &err), 0);
+	ck_assert_uint_eq(cradle_sandbox_list_count(l), 2);
+	cradle_sandbox_list_free(l);
+	want.value = "db";
+	ck_assert_int_eq(cradle_sandbox_list(D.conn, -1, &want, 1, &l, &err), 0);
+	ck_assert_uint_eq(cradle_sandbox_list_count(l), 0);
+	cradle_sandbox_list_free(l);
 
 	/* stop twice is fine; a stopped sandbox is not restarted */
 	ck_assert_int_eq(cradle_sandbox_stop(D.conn, id, 5000, &err), 0);
 	ck_assert(!it_proc_alive(pid));
 	ck_assert_int_eq(cradle_sandbox_stop(D.conn, id, 5000, &err), 0);
 	ck_assert_int_lt(cradle_sandbox_start(D.conn, id, &pid, NULL, &err), 0);
-	ck_assert_int_eq(err.code, CRADLE_FAILED_PRECONDITION);
+	ck_assert_int_eq(err.code, CRADLE_STATUS_FAILED_PRECONDITION);
 	/* remove of a running sandbox stops it first */
 	ck_assert_int_eq(cradle_sandbox_start(D.conn, id2, &pid, NULL, &err), 0);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id2, &err), 0);
@@ -363,15 +362,15 @@ END_TEST
 
 START_TEST(test_restart_adopts_running_tasks)
 {
-	char id[CRADLE_ID_LEN + 1], id2[CRADLE_ID_LEN + 1];
-	struct proto_sandbox s;
-	struct cradle_err err;
+	char id[CRADLE_SANDBOX_ID_LEN + 1], id2[CRADLE_SANDBOX_ID_LEN + 1];
+	struct cradle_sandbox *s;
+	struct cradle_error err;
 	struct cradle_events *ev;
-	struct proto_event e;
+	struct cradle_event e;
 
 	it_start(&D, NULL);
-	int32_t pid = run_pod(D.conn, "survivor", "survivor", NS_POD, id);
-	int32_t pid2 = run_pod(D.conn, "casualty", "casualty", NS_POD, id2);
+	int32_t pid = run_pod(D.conn, "survivor", "survivor", CRADLE_NS_MODE_POD, id);
+	int32_t pid2 = run_pod(D.conn, "casualty", "casualty", CRADLE_NS_MODE_POD, id2);
 	ck_assert_int_eq(it_stop(&D), 0);
 	/* SIGTERM leaves the pause tasks running */
 	ck_assert(it_proc_alive(pid));
@@ -382,24 +381,24 @@ START_TEST(test_restart_adopts_running_tasks)
 
 	it_restart(&D, NULL);
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
-	ck_assert_int_eq(proto_sandbox_state(&s), STATE_READY);
-	ck_assert_int_eq(s.pid, pid);
-	proto_sandbox_fini(&s);
+	ck_assert_int_eq(cradle_sandbox_state(s), CRADLE_STATE_READY);
+	ck_assert_int_eq(cradle_sandbox_pid(s), pid);
+	cradle_sandbox_free(s);
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id2, &s, &err), 0);
-	ck_assert_int_eq(proto_sandbox_state(&s), STATE_NOTREADY);
-	ck_assert_int_eq(s.exit_status, 255);
-	proto_sandbox_fini(&s);
+	ck_assert_int_eq(cradle_sandbox_state(s), CRADLE_STATE_NOTREADY);
+	ck_assert_int_eq(cradle_sandbox_exit_status(s), 255);
+	cradle_sandbox_free(s);
 
 	/* the adopted task is watched: its exit is seen and announced */
 	ck_assert_int_eq(cradle_events_open(D.events, &ev, &err), 0);
 	nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
 	kill(pid, SIGKILL);
-	ck_assert_msg(cradle_events_next(ev, 2000, &e, &err) == 0, "%s", err.msg);
+	ck_assert_msg(cradle_events_next(ev, 2000, &e, &err) == 0, "%s", err.message);
 	ck_assert_str_eq(e.id, id);
 	cradle_events_close(ev);
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
-	ck_assert_int_eq(proto_sandbox_state(&s), STATE_NOTREADY);
-	proto_sandbox_fini(&s);
+	ck_assert_int_eq(cradle_sandbox_state(s), CRADLE_STATE_NOTREADY);
+	cradle_sandbox_free(s);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id2, &err), 0);
 	assert_nothing_left(&D);
@@ -408,13 +407,25 @@ END_TEST
 
 START_TEST(test_failure_at_each_step_leaves_nothing)
 {
-	static const char *steps[] = { "runtime", "image", "sandbox-root-dir", "volatile-root-dir",
-	                               "rootfs", "sandbox-files", "shm", "selinux", "spec",
-	                               "seccomp", "cgroup", "launch", "netns", "record", "reaper" };
+	static const char *steps[] = { "runtime",
+		                       "image",
+		                       "sandbox-root-dir",
+		                       "volatile-root-dir",
+		                       "rootfs",
+		                       "sandbox-files",
+		                       "shm",
+		                       "selinux",
+		                       "spec",
+		                       "seccomp",
+		                       "cgroup",
+		                       "launch",
+		                       "netns",
+		                       "record",
+		                       "reaper" };
 	const char *step = steps[_i];
-	char id[CRADLE_ID_LEN + 1];
-	struct pod_config cfg;
-	struct cradle_err err = { 0 };
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
+	struct cradle_pod *pod;
+	struct cradle_error err = { 0 };
 	int32_t pid = 0;
 
 	/* SELinux labels are allocated (not applied: the node has SELinux
@@ -422,30 +433,31 @@ START_TEST(test_failure_at_each_step_leaves_nothing)
 	char conf[1024], srcdir[512];
 	const char *src = getenv("CRADLE_SRC");
 	ck_assert_ptr_nonnull(realpath(src ? src : ".", srcdir));
-	snprintf(conf, sizeof(conf), "[selinux]\nenable = true\ncontexts = %s/tests/data/selinux/lxc_contexts\n",
+	snprintf(conf, sizeof(conf),
+	         "[selinux]\nenable = true\ncontexts = %s/tests/data/selinux/lxc_contexts\n",
 	         srcdir);
 	it_start_with(&D, step, conf);
-	it_pod(&cfg, "doomed", "doomed");
-	ck_assert_int_lt(cradle_sandbox_run(D.conn, &cfg, NULL, id, &pid, NULL, &err), 0);
-	ck_assert_msg(strstr(err.msg, "injected failure at step") && strstr(err.msg, step),
-	              "step %s: %s", step, err.msg);
+	pod = it_pod("doomed", "doomed");
+	ck_assert_int_lt(cradle_sandbox_run(D.conn, pod, NULL, id, &pid, NULL, &err), 0);
+	ck_assert_msg(strstr(err.message, "injected failure at step") && strstr(err.message, step),
+	              "step %s: %s", step, err.message);
 	assert_nothing_left(&D);
 	/* create + start: the failed start leaves the created record alone */
-	ck_assert_int_eq(cradle_sandbox_create(D.conn, &cfg, NULL, id, &err), 0);
+	ck_assert_int_eq(cradle_sandbox_create(D.conn, pod, NULL, id, &err), 0);
 	ck_assert_int_lt(cradle_sandbox_start(D.conn, id, &pid, NULL, &err), 0);
-	struct proto_sandbox s;
+	struct cradle_sandbox *s;
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
-	ck_assert_int_eq(s.phase, PHASE_CREATED);
-	proto_sandbox_fini(&s);
+	ck_assert_int_eq(cradle_sandbox_phase(s), CRADLE_PHASE_CREATED);
+	cradle_sandbox_free(s);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
-	pod_config_fini(&cfg);
+	cradle_pod_free(pod);
 	assert_nothing_left(&D);
 	/* no SELinux reservation is left */
 	ck_assert_int_eq(it_stop(&D), 0);
 	ck_assert(it_log_contains(&D, "exit: 0 SELinux levels reserved"));
 	/* a daemon that is not told to fail starts the same pod */
 	it_restart(&D, NULL);
-	pid = run_pod(D.conn, "doomed", "doomed", NS_POD, id);
+	pid = run_pod(D.conn, "doomed", "doomed", CRADLE_NS_MODE_POD, id);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
 	assert_nothing_left(&D);
 }

@@ -21,9 +21,10 @@
 static struct it_daemon D;
 
 /* The reference's 14 default capabilities (REFERENCE §2.1). */
-#define CAPS_14 ((1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 4) | (1ull << 5) | \
-                 (1ull << 6) | (1ull << 7) | (1ull << 8) | (1ull << 10) | (1ull << 13) | \
-                 (1ull << 18) | (1ull << 27) | (1ull << 29) | (1ull << 31))
+#define CAPS_14                                                                                  \
+	((1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 4) | (1ull << 5) | (1ull << 6) |     \
+	 (1ull << 7) | (1ull << 8) | (1ull << 10) | (1ull << 13) | (1ull << 18) | (1ull << 27) | \
+	 (1ull << 29) | (1ull << 31))
 
 static void
 teardown(void)
@@ -31,22 +32,27 @@ teardown(void)
 	it_cleanup(&D);
 }
 
+/* Run pod (then freed) and return its pid (asserts success). */
 static int32_t
-run(struct pod_config *cfg, const char *handler, char id[CRADLE_ID_LEN + 1])
+run(struct cradle_pod *pod, const char *handler, char id[CRADLE_SANDBOX_ID_LEN + 1])
 {
-	struct cradle_err err = { 0 };
+	struct cradle_error err = { 0 };
 	int32_t pid = 0;
-	int r = cradle_sandbox_run(D.conn, cfg, handler, id, &pid, NULL, &err);
-	ck_assert_msg(r == 0, "run: %s: %s", cradle_code_name(err.code), err.msg);
+	int r = cradle_sandbox_run(D.conn, pod, handler, id, &pid, NULL, &err);
+	cradle_pod_free(pod);
+	ck_assert_msg(r == 0, "run: %s: %s", cradle_status_name(err.code), err.message);
 	return pid;
 }
 
+/* Run pod (then freed), which must fail; its error code. */
 static int
-run_fails(struct pod_config *cfg, const char *handler, struct cradle_err *err)
+run_fails(struct cradle_pod *pod, const char *handler, struct cradle_error *err)
 {
-	char id[CRADLE_ID_LEN + 1];
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
 	int32_t pid;
-	ck_assert_int_lt(cradle_sandbox_run(D.conn, cfg, handler, id, &pid, NULL, err), 0);
+	int r = cradle_sandbox_run(D.conn, pod, handler, id, &pid, NULL, err);
+	cradle_pod_free(pod);
+	ck_assert_int_lt(r, 0);
 	return err->code;
 }
 
@@ -136,15 +142,12 @@ read_in_netns(pid_t pid, const char *file, char *buf, size_t len)
 
 START_TEST(test_kernel_default_sandbox)
 {
-	struct pod_config cfg;
-	char id[CRADLE_ID_LEN + 1], path[512], buf[4096];
-	struct proto_sandbox s;
-	struct cradle_err err;
+	char id[CRADLE_SANDBOX_ID_LEN + 1], path[512], buf[4096];
+	struct cradle_sandbox *s;
+	struct cradle_error err;
 
 	it_start(&D, NULL);
-	it_pod(&cfg, "secure", "secure");
-	int32_t pid = run(&cfg, NULL, id);
-	pod_config_fini(&cfg);
+	int32_t pid = run(it_pod("secure", "secure"), NULL, id);
 
 	/* capabilities: the 14, as root */
 	ck_assert_uint_eq(status_hex(pid, "CapBnd"), CAPS_14);
@@ -169,10 +172,10 @@ START_TEST(test_kernel_default_sandbox)
 
 	/* cgroup: <cgroup_root>/<id> in the cpu hierarchy, cpu.shares 2 */
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
-	ck_assert_ptr_nonnull(s.cgroup_path);
+	ck_assert_ptr_nonnull(cradle_sandbox_cgroup_path(s));
 	char want_cg[256];
 	snprintf(want_cg, sizeof(want_cg), IT_CGROUP_ROOT "/%s", id);
-	ck_assert_str_eq(s.cgroup_path, want_cg);
+	ck_assert_str_eq(cradle_sandbox_cgroup_path(s), want_cg);
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
 	read_text(path, buf, sizeof(buf));
 	ck_assert_msg(strstr(buf, want_cg) != NULL, "pause is not in %s:\n%s", want_cg, buf);
@@ -191,15 +194,17 @@ START_TEST(test_kernel_default_sandbox)
 	struct stat in, host;
 	snprintf(path, sizeof(path), "/proc/%d/root/dev/shm", pid);
 	ck_assert_int_eq(statfs(path, &fs), 0);
-	ck_assert_uint_eq((unsigned long long)fs.f_blocks * (unsigned long long)fs.f_bsize, 64ull << 20);
+	ck_assert_uint_eq((unsigned long long)fs.f_blocks * (unsigned long long)fs.f_bsize,
+	                  64ull << 20);
 	ck_assert_int_eq(stat(path, &in), 0);
-	ck_assert_ptr_nonnull(s.shm_path);
-	ck_assert_int_eq(stat(s.shm_path, &host), 0);
+	ck_assert_ptr_nonnull(cradle_sandbox_shm_path(s));
+	ck_assert_int_eq(stat(cradle_sandbox_shm_path(s), &host), 0);
 	ck_assert(in.st_dev == host.st_dev);
 
 	/* masked paths read as nothing; the rootfs is read-only */
 	/* (kernels differ in which of them exist: check those that do) */
-	static const char *files[] = { "kcore", "keys", "timer_list", "latency_stats", "sched_debug" };
+	static const char *files[] = { "kcore", "keys", "timer_list", "latency_stats",
+		                       "sched_debug" };
 	int masked = 0;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char hostp[64];
@@ -208,7 +213,8 @@ START_TEST(test_kernel_default_sandbox)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/root/proc/%s", pid, files[i]);
 		ck_assert_msg(stat(path, &in) == 0, "%s: %s", path, strerror(errno));
-		ck_assert_msg(S_ISCHR(in.st_mode) && major(in.st_rdev) == 1 && minor(in.st_rdev) == 3,
+		ck_assert_msg(S_ISCHR(in.st_mode) && major(in.st_rdev) == 1 &&
+		                      minor(in.st_rdev) == 3,
 		              "%s is not masked by /dev/null", path);
 		masked++;
 	}
@@ -225,7 +231,7 @@ START_TEST(test_kernel_default_sandbox)
 	snprintf(path, sizeof(path), "/proc/%d/root/etc/probe", pid);
 	ck_assert_int_lt(open(path, O_WRONLY | O_CREAT, 0600), 0);
 	ck_assert_int_eq(errno, EROFS);
-	proto_sandbox_fini(&s);
+	cradle_sandbox_free(s);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
 	/* nothing of its cgroup remains */
 	if (access("/sys/fs/cgroup/cpu/cpu.shares", F_OK) == 0) {
@@ -237,25 +243,17 @@ END_TEST
 
 START_TEST(test_kernel_seccomp_and_ids)
 {
-	struct pod_config cfg;
-	char id[CRADLE_ID_LEN + 1];
-	struct cradle_err err;
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
+	struct cradle_error err;
 
 	it_start(&D, NULL);
-	it_pod(&cfg, "confined", "confined");
-	cfg.linux.security_context.seccomp.present = true;
-	cfg.linux.security_context.seccomp.profile_type = SECCOMP_PROFILE_RUNTIME_DEFAULT;
-	cfg.linux.security_context.has_run_as_user = true;
-	cfg.linux.security_context.run_as_user = 1000;
-	cfg.linux.security_context.has_run_as_group = true;
-	cfg.linux.security_context.run_as_group = 2000;
-	int64_t groups[] = { 3000, 4000 };
-	cfg.linux.security_context.supplemental_groups.v = groups;
-	cfg.linux.security_context.supplemental_groups.n = 2;
-	int32_t pid = run(&cfg, NULL, id);
-	cfg.linux.security_context.supplemental_groups.v = NULL;
-	cfg.linux.security_context.supplemental_groups.n = 0;
-	pod_config_fini(&cfg);
+	int32_t pid = run(it_pod_json("confined", "confined",
+	                              "\"linux\": {\"security_context\": {"
+	                              "\"seccomp\": {\"profile_type\": \"RuntimeDefault\"}, "
+	                              "\"run_as_user\": {\"value\": 1000}, "
+	                              "\"run_as_group\": {\"value\": 2000}, "
+	                              "\"supplemental_groups\": [3000, 4000]}}"),
+	                  NULL, id);
 
 	ck_assert_int_eq(status_num(pid, "Seccomp"), 2);
 	char v[256];
@@ -270,12 +268,11 @@ START_TEST(test_kernel_seccomp_and_ids)
 	ck_assert_uint_eq(status_hex(pid, "CapBnd"), CAPS_14);
 
 	/* Unconfined asked for explicitly */
-	char id2[CRADLE_ID_LEN + 1];
-	it_pod(&cfg, "unconfined", "unconfined");
-	cfg.linux.security_context.seccomp.present = true;
-	cfg.linux.security_context.seccomp.profile_type = SECCOMP_PROFILE_UNCONFINED;
-	pid = run(&cfg, NULL, id2);
-	pod_config_fini(&cfg);
+	char id2[CRADLE_SANDBOX_ID_LEN + 1];
+	pid = run(it_pod_json("unconfined", "unconfined",
+	                      "\"linux\": {\"security_context\": "
+	                      "{\"seccomp\": {\"profile_type\": \"Unconfined\"}}}"),
+	          NULL, id2);
 	ck_assert_int_eq(status_num(pid, "Seccomp"), 0);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id2, &err), 0);
@@ -284,59 +281,60 @@ END_TEST
 
 START_TEST(test_kernel_sysctl_and_dns)
 {
-	struct pod_config cfg;
-	char id[CRADLE_ID_LEN + 1], buf[512], path[512];
-	struct proto_sandbox s;
-	struct cradle_err err;
+	char id[CRADLE_SANDBOX_ID_LEN + 1], buf[512], path[512];
+	struct cradle_sandbox *s;
+	struct cradle_error err;
 
 	it_start(&D, NULL);
-	it_pod(&cfg, "tuned", "tuned");
-	proto_kvs_add(&cfg.linux.sysctls, "net.ipv4.ip_unprivileged_port_start", "1000");
-	cfg.has_dns_config = true;
-	proto_strs_add(&cfg.dns_config.servers, "10.96.0.10");
-	proto_strs_add(&cfg.dns_config.searches, "default.svc.cluster.local");
-	proto_strs_add(&cfg.dns_config.options, "ndots:5");
-	int32_t pid = run(&cfg, NULL, id);
-	pod_config_fini(&cfg);
+	int32_t pid = run(it_pod_json("tuned", "tuned",
+	                              "\"linux\": {\"sysctls\": "
+	                              "{\"net.ipv4.ip_unprivileged_port_start\": \"1000\"}}, "
+	                              "\"dns_config\": {\"servers\": [\"10.96.0.10\"], "
+	                              "\"searches\": [\"default.svc.cluster.local\"], "
+	                              "\"options\": [\"ndots:5\"]}"),
+	                  NULL, id);
 
-	ck_assert(read_in_netns(pid, "/proc/sys/net/ipv4/ip_unprivileged_port_start", buf, sizeof(buf)));
+	ck_assert(read_in_netns(pid, "/proc/sys/net/ipv4/ip_unprivileged_port_start", buf,
+	                        sizeof(buf)));
 	ck_assert_int_eq(atoi(buf), 1000);
 	read_text("/proc/sys/net/ipv4/ip_unprivileged_port_start", buf, sizeof(buf));
 	ck_assert_int_ne(atoi(buf), 1000);
 
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
-	ck_assert_ptr_nonnull(s.resolv_conf_path);
-	read_text(s.resolv_conf_path, buf, sizeof(buf));
-	ck_assert_str_eq(buf, "search default.svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n");
+	ck_assert_ptr_nonnull(cradle_sandbox_resolv_conf_path(s));
+	read_text(cradle_sandbox_resolv_conf_path(s), buf, sizeof(buf));
+	ck_assert_str_eq(
+		buf, "search default.svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n");
 	/* the pause sees that same file */
 	snprintf(path, sizeof(path), "/proc/%d/root/etc/resolv.conf", pid);
 	read_text(path, buf, sizeof(buf));
-	ck_assert_str_eq(buf, "search default.svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n");
-	proto_sandbox_fini(&s);
+	ck_assert_str_eq(
+		buf, "search default.svc.cluster.local\nnameserver 10.96.0.10\noptions ndots:5\n");
+	cradle_sandbox_free(s);
 
 	/* present but empty dns_config: an empty file */
-	char id2[CRADLE_ID_LEN + 1];
-	it_pod(&cfg, "nodns", "nodns");
-	cfg.has_dns_config = true;
-	run(&cfg, NULL, id2);
-	pod_config_fini(&cfg);
+	char id2[CRADLE_SANDBOX_ID_LEN + 1];
+	run(it_pod_json("nodns", "nodns", "\"dns_config\": {}"), NULL, id2);
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id2, &s, &err), 0);
-	read_text(s.resolv_conf_path, buf, sizeof(buf));
+	read_text(cradle_sandbox_resolv_conf_path(s), buf, sizeof(buf));
 	ck_assert_str_eq(buf, "");
-	proto_sandbox_fini(&s);
+	cradle_sandbox_free(s);
 
 	/* a sysctl that is not namespaced, and a net one with host network */
-	it_pod(&cfg, "badsysctl", NULL);
-	proto_kvs_add(&cfg.linux.sysctls, "vm.swappiness", "10");
-	ck_assert_int_eq(run_fails(&cfg, NULL, &err), CRADLE_INVALID_ARGUMENT);
-	ck_assert_msg(strstr(err.msg, "vm.swappiness"), "%s", err.msg);
-	pod_config_fini(&cfg);
-	it_pod(&cfg, "hostnetsysctl", NULL);
-	cfg.linux.security_context.namespace_options.network = NS_NODE;
-	proto_kvs_add(&cfg.linux.sysctls, "net.ipv4.ip_forward", "1");
-	ck_assert_int_eq(run_fails(&cfg, NULL, &err), CRADLE_INVALID_ARGUMENT);
-	ck_assert_msg(strstr(err.msg, "net.ipv4.ip_forward"), "%s", err.msg);
-	pod_config_fini(&cfg);
+	ck_assert_int_eq(
+		run_fails(it_pod_json("badsysctl", NULL,
+	                              "\"linux\": {\"sysctls\": {\"vm.swappiness\": \"10\"}}"),
+	                  NULL, &err),
+		CRADLE_STATUS_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(err.message, "vm.swappiness"), "%s", err.message);
+	ck_assert_int_eq(
+		run_fails(it_pod_json("hostnetsysctl", NULL,
+	                              "\"linux\": {\"sysctls\": {\"net.ipv4.ip_forward\": \"1\"}, "
+	                              "\"security_context\": {\"namespace_options\": "
+	                              "{\"network\": \"NODE\"}}}"),
+	                  NULL, &err),
+		CRADLE_STATUS_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(err.message, "net.ipv4.ip_forward"), "%s", err.message);
 
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id2, &err), 0);
@@ -345,78 +343,76 @@ END_TEST
 
 START_TEST(test_runtime_handlers)
 {
-	struct pod_config cfg;
-	struct cradle_err err;
-	char id[CRADLE_ID_LEN + 1];
+	struct cradle_pod *pod;
+	struct cradle_error err;
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
 
 	it_start_with(&D, NULL, "[runtime.runc]\n[runtime.untrusted]\nvm = true\n");
-	it_pod(&cfg, "nohandler", NULL);
-	ck_assert_int_eq(run_fails(&cfg, "gvisor", &err), CRADLE_INVALID_ARGUMENT);
-	ck_assert_msg(strstr(err.msg, "no runtime for \"gvisor\" is configured"), "%s", err.msg);
-	pod_config_fini(&cfg);
+	ck_assert_int_eq(run_fails(it_pod("nohandler", NULL), "gvisor", &err),
+	                 CRADLE_STATUS_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(err.message, "no runtime for \"gvisor\" is configured"), "%s",
+	              err.message);
 
-	it_pod(&cfg, "untrusted-host", NULL);
-	proto_kvs_add(&cfg.annotations, "io.kubernetes.cri.untrusted-workload", "true");
-	cfg.linux.security_context.namespace_options.network = NS_NODE;
-	ck_assert_int_eq(run_fails(&cfg, NULL, &err), CRADLE_INVALID_ARGUMENT);
-	ck_assert_msg(strstr(err.msg, "untrusted workload with host access is not allowed"), "%s", err.msg);
-	pod_config_fini(&cfg);
+	pod = it_pod("untrusted-host", NULL);
+	ck_assert_int_eq(cradle_pod_set_annotation(pod, "io.kubernetes.cri.untrusted-workload",
+	                                           "true", &err),
+	                 0);
+	ck_assert_int_eq(
+		cradle_pod_set_namespace_mode(pod, CRADLE_NS_NETWORK, CRADLE_NS_MODE_NODE, &err),
+		0);
+	ck_assert_int_eq(run_fails(pod, NULL, &err), CRADLE_STATUS_INVALID_ARGUMENT);
+	ck_assert_msg(strstr(err.message, "untrusted workload with host access is not allowed"),
+	              "%s", err.message);
 
 	/* untrusted without host access runs on the "untrusted" handler */
-	it_pod(&cfg, "untrusted-ok", "untrusted-ok");
-	proto_kvs_add(&cfg.annotations, "io.kubernetes.cri.untrusted-workload", "true");
-	run(&cfg, NULL, id);
-	pod_config_fini(&cfg);
+	pod = it_pod("untrusted-ok", "untrusted-ok");
+	ck_assert_int_eq(cradle_pod_set_annotation(pod, "io.kubernetes.cri.untrusted-workload",
+	                                           "true", &err),
+	                 0);
+	run(pod, NULL, id);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
 }
 END_TEST
 
 START_TEST(test_host_ipc_uses_host_shm)
 {
-	struct pod_config cfg;
-	char id[CRADLE_ID_LEN + 1], path[512];
-	struct cradle_err err;
+	struct cradle_pod *pod;
+	char id[CRADLE_SANDBOX_ID_LEN + 1], path[512];
+	struct cradle_error err;
 	struct stat in, host;
-	struct proto_sandbox s;
+	struct cradle_sandbox *s;
 
 	it_start(&D, NULL);
-	it_pod(&cfg, "hostipc", "hostipc");
-	cfg.linux.security_context.namespace_options.ipc = NS_NODE;
-	int32_t pid = run(&cfg, NULL, id);
-	pod_config_fini(&cfg);
+	pod = it_pod("hostipc", "hostipc");
+	ck_assert_int_eq(
+		cradle_pod_set_namespace_mode(pod, CRADLE_NS_IPC, CRADLE_NS_MODE_NODE, &err), 0);
+	int32_t pid = run(pod, NULL, id);
 	ck_assert(it_same_ns(pid, "ipc"));
 	snprintf(path, sizeof(path), "/proc/%d/root/dev/shm", pid);
 	ck_assert_int_eq(stat(path, &in), 0);
 	ck_assert_int_eq(stat("/dev/shm", &host), 0);
 	ck_assert(in.st_dev == host.st_dev);
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
-	ck_assert_ptr_null(s.shm_path);
-	proto_sandbox_fini(&s);
+	ck_assert_ptr_null(cradle_sandbox_shm_path(s));
+	cradle_sandbox_free(s);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
 }
 END_TEST
 
 START_TEST(test_user_namespace)
 {
-	struct pod_config cfg;
-	char id[CRADLE_ID_LEN + 1], path[64], buf[256];
-	struct cradle_err err;
-	struct proto_idmap map = { .host_id = 100000, .container_id = 0, .length = 65536 };
+	char id[CRADLE_SANDBOX_ID_LEN + 1], path[64], buf[256];
+	struct cradle_error err;
 
 	it_start(&D, NULL);
-	it_pod(&cfg, "userns", "userns");
-	cfg.linux.security_context.namespace_options.userns_options.present = true;
-	cfg.linux.security_context.namespace_options.userns_options.mode = NS_POD;
-	struct proto_idmaps *maps[] = { &cfg.linux.security_context.namespace_options.userns_options.uids,
-	                                &cfg.linux.security_context.namespace_options.userns_options.gids };
-	for (int i = 0; i < 2; i++) {
-		maps[i]->v = malloc(sizeof(map));   /* freed by pod_config_fini */
-		ck_assert_ptr_nonnull(maps[i]->v);
-		maps[i]->v[0] = map;
-		maps[i]->n = 1;
-	}
-	int32_t pid = run(&cfg, NULL, id);
-	pod_config_fini(&cfg);
+	int32_t pid = run(
+		it_pod_json(
+			"userns", "userns",
+			"\"linux\": {\"security_context\": {\"namespace_options\": "
+			"{\"userns_options\": {\"mode\": \"POD\", "
+			"\"uids\": [{\"host_id\": 100000, \"container_id\": 0, \"length\": 65536}], "
+			"\"gids\": [{\"host_id\": 100000, \"container_id\": 0, \"length\": 65536}]}}}}"),
+		NULL, id);
 
 	ck_assert(!it_same_ns(pid, "user"));
 	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
@@ -437,17 +433,14 @@ END_TEST
 
 START_TEST(test_privileged)
 {
-	struct pod_config cfg;
-	char id[CRADLE_ID_LEN + 1], path[512];
-	struct cradle_err err;
+	char id[CRADLE_SANDBOX_ID_LEN + 1], path[512];
+	struct cradle_error err;
 
 	it_start(&D, NULL);
-	it_pod(&cfg, "priv", "priv");
-	cfg.linux.security_context.privileged = true;
-	cfg.linux.security_context.seccomp.present = true;
-	cfg.linux.security_context.seccomp.profile_type = SECCOMP_PROFILE_RUNTIME_DEFAULT;
-	int32_t pid = run(&cfg, NULL, id);
-	pod_config_fini(&cfg);
+	int32_t pid = run(it_pod_json("priv", "priv",
+	                              "\"linux\": {\"security_context\": {\"privileged\": true, "
+	                              "\"seccomp\": {\"profile_type\": \"RuntimeDefault\"}}}"),
+	                  NULL, id);
 	/* privileged: never a seccomp profile, the same 14 capabilities,
 	 * /sys writable (as containerd main does) */
 	ck_assert_int_eq(status_num(pid, "Seccomp"), 0);
@@ -458,7 +451,8 @@ START_TEST(test_privileged)
 	bool sys_rw = false;
 	while (f && fgets(line, sizeof(line), f)) {
 		char mnt[256], opts[256];
-		if (sscanf(line, "%*s %*s %*s %*s %255s %255s", mnt, opts) == 2 && strcmp(mnt, "/sys") == 0)
+		if (sscanf(line, "%*s %*s %*s %*s %255s %255s", mnt, opts) == 2 &&
+		    strcmp(mnt, "/sys") == 0)
 			sys_rw = strncmp(opts, "rw", 2) == 0;
 	}
 	if (f)

@@ -17,11 +17,13 @@
 #include <unistd.h>
 
 #include "client/podjson.h"
+#include "tests/unit/lib/unit.h"
 
 #define META "\"metadata\": {\"name\": \"web\", \"uid\": \"u-1\", \"namespace\": \"default\"}"
 
 /* Parse a NUL-terminated string; on failure *e says why. */
-static int parse(const char *json, struct pod_config *c, struct cradle_err *e)
+static int
+parse(const char *json, struct pod_config *c, struct cradle_err *e)
 {
 	memset(e, 0, sizeof(*e));
 	return podjson_parse(json, strlen(json), c, e);
@@ -29,7 +31,8 @@ static int parse(const char *json, struct pod_config *c, struct cradle_err *e)
 
 /* Expect json to be refused with INVALID_ARGUMENT and a message starting
  * with want. */
-static void refused(const char *json, const char *want)
+static void
+refused(const char *json, const char *want)
 {
 	struct pod_config c;
 	struct cradle_err e;
@@ -46,7 +49,8 @@ static void refused(const char *json, const char *want)
 	ck_assert_ptr_null(c.labels.v);
 }
 
-static const char *src_dir(void)
+static const char *
+src_dir(void)
 {
 	const char *s = getenv("CRADLE_SRC");
 
@@ -145,14 +149,14 @@ START_TEST(test_ns_modes)
 		const char *v;
 		int want;
 	} good[] = {
-		{ "0", NS_POD }, { "1", NS_CONTAINER }, { "2", NS_NODE }, { "3", NS_TARGET },
-		{ "\"POD\"", NS_POD }, { "\"CONTAINER\"", NS_CONTAINER },
+		{ "0", NS_POD },         { "1", NS_CONTAINER },
+		{ "2", NS_NODE },        { "3", NS_TARGET },
+		{ "\"POD\"", NS_POD },   { "\"CONTAINER\"", NS_CONTAINER },
 		{ "\"NODE\"", NS_NODE }, { "\"TARGET\"", NS_TARGET },
 		{ "\"node\"", NS_NODE }, { "\"Container\"", NS_CONTAINER },
 	};
 	static const char *const bad[] = {
-		"4", "-1", "\"HOST\"", "\"\"", "1.0", "true", "{}", "[2]", "\"NODE \"",
-		"\"2\"",
+		"4", "-1", "\"HOST\"", "\"\"", "1.0", "true", "{}", "[2]", "\"NODE \"", "\"2\"",
 	};
 	static const char *const fields[] = { "network", "pid", "ipc" };
 	char json[512], want[256];
@@ -163,28 +167,36 @@ START_TEST(test_ns_modes)
 
 	for (f = 0; f < 3; f++) {
 		for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-			snprintf(json, sizeof(json), "{" META ", \"linux\": {\"security_context\": "
-			         "{\"namespace_options\": {\"%s\": %s}}}}", fields[f], good[i].v);
+			snprintf(json, sizeof(json),
+			         "{" META ", \"linux\": {\"security_context\": "
+			         "{\"namespace_options\": {\"%s\": %s}}}}",
+			         fields[f], good[i].v);
 			ck_assert_msg(parse(json, &c, &e) == 0, "%s: %s", json, e.msg);
-			got = f == 0 ? c.linux.security_context.namespace_options.network
-			    : f == 1 ? c.linux.security_context.namespace_options.pid
-			             : c.linux.security_context.namespace_options.ipc;
+			got = f == 0   ? c.linux.security_context.namespace_options.network
+			      : f == 1 ? c.linux.security_context.namespace_options.pid
+			               : c.linux.security_context.namespace_options.ipc;
 			ck_assert_msg(got == good[i].want, "%s: got %d", json, got);
 			pod_config_fini(&c);
 		}
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			snprintf(json, sizeof(json), "{" META ", \"linux\": {\"security_context\": "
-			         "{\"namespace_options\": {\"%s\": %s}}}}", fields[f], bad[i]);
-			snprintf(want, sizeof(want), "linux.security_context.namespace_options.%s: "
-			         "expected a namespace mode (0-3 or POD/CONTAINER/NODE/TARGET), got ",
-			         fields[f]);
+			snprintf(json, sizeof(json),
+			         "{" META ", \"linux\": {\"security_context\": "
+			         "{\"namespace_options\": {\"%s\": %s}}}}",
+			         fields[f], bad[i]);
+			snprintf(
+				want, sizeof(want),
+				"linux.security_context.namespace_options.%s: "
+				"expected a namespace mode (0-3 or POD/CONTAINER/NODE/TARGET), got ",
+				fields[f]);
 			refused(json, want);
 		}
 	}
 	/* the value shows in the message */
 	parse("{" META ", \"linux\": {\"security_context\": {\"namespace_options\": "
-	      "{\"network\": \"HOST\"}}}}", &c, &e);
-	ck_assert_str_eq(e.msg, "linux.security_context.namespace_options.network: expected "
+	      "{\"network\": \"HOST\"}}}}",
+	      &c, &e);
+	ck_assert_str_eq(e.msg,
+	                 "linux.security_context.namespace_options.network: expected "
 	                 "a namespace mode (0-3 or POD/CONTAINER/NODE/TARGET), got \"HOST\"");
 }
 END_TEST
@@ -229,7 +241,8 @@ START_TEST(test_null_is_absent)
 	struct cradle_err e;
 
 	ck_assert_msg(parse("{" META ", \"hostname\": null, \"labels\": null, \"dns_config\": "
-	                    "null, \"linux\": {\"security_context\": null}}", &c, &e) == 0,
+	                    "null, \"linux\": {\"security_context\": null}}",
+	                    &c, &e) == 0,
 	              "%s", e.msg);
 	ck_assert_ptr_null(c.hostname);
 	ck_assert_uint_eq(c.labels.n, 0);
@@ -246,15 +259,17 @@ START_TEST(test_key_case)
 	struct cradle_err e;
 
 	ck_assert_msg(parse("{\"Metadata\": {\"NAME\": \"a\", \"Uid\": \"u\", \"namespace\": "
-	                    "\"n\", \"Attempt\": 2}, \"HostName\": \"h\"}", &c, &e) == 0,
+	                    "\"n\", \"Attempt\": 2}, \"HostName\": \"h\"}",
+	                    &c, &e) == 0,
 	              "%s", e.msg);
 	ck_assert_str_eq(c.metadata.name, "a");
 	ck_assert_uint_eq(c.metadata.attempt, 2);
 	ck_assert_str_eq(c.hostname, "h");
 	pod_config_fini(&c);
 
-	ck_assert_msg(parse("{" META ", \"Hostname\": \"wrong\", \"hostname\": \"right\"}",
-	                    &c, &e) == 0, "%s", e.msg);
+	ck_assert_msg(
+		parse("{" META ", \"Hostname\": \"wrong\", \"hostname\": \"right\"}", &c, &e) == 0,
+		"%s", e.msg);
 	ck_assert_str_eq(c.hostname, "right");
 	pod_config_fini(&c);
 }
@@ -275,14 +290,19 @@ START_TEST(test_wrong_types)
 		{ "{\"metadata\": {\"name\": \"a\", \"uid\": \"u\", \"namespace\": true}}",
 		  "metadata.namespace: expected a string, got true" },
 		{ "{\"metadata\": {\"name\": \"a\", \"uid\": \"u\", \"namespace\": \"n\", "
-		  "\"attempt\": \"1\"}}", "metadata.attempt: expected an integer 0..4294967295" },
+		  "\"attempt\": \"1\"}}",
+		  "metadata.attempt: expected an integer 0..4294967295" },
 		{ "{\"metadata\": {\"name\": \"a\", \"uid\": \"u\", \"namespace\": \"n\", "
-		  "\"attempt\": -1}}", "metadata.attempt: expected an integer 0..4294967295, got -1" },
+		  "\"attempt\": -1}}",
+		  "metadata.attempt: expected an integer 0..4294967295, got -1" },
 		{ "{\"metadata\": {\"name\": \"a\", \"uid\": \"u\", \"namespace\": \"n\", "
-		  "\"attempt\": 4294967296}}", "metadata.attempt: expected an integer" },
+		  "\"attempt\": 4294967296}}",
+		  "metadata.attempt: expected an integer" },
 		{ "{\"metadata\": {\"name\": \"a\", \"uid\": \"u\", \"namespace\": \"n\", "
-		  "\"attempt\": 1.5}}", "metadata.attempt: expected an integer 0..4294967295, got 1.5" },
-		{ "{" META ", \"hostname\": [\"h\"]}", "hostname: expected a string, got an array" },
+		  "\"attempt\": 1.5}}",
+		  "metadata.attempt: expected an integer 0..4294967295, got 1.5" },
+		{ "{" META ", \"hostname\": [\"h\"]}",
+		  "hostname: expected a string, got an array" },
 		{ "{" META ", \"log_directory\": false}", "log_directory: expected a string" },
 		{ "{" META ", \"dns_config\": []}", "dns_config: expected an object" },
 		{ "{" META ", \"dns_config\": {\"servers\": \"1.1.1.1\"}}",
@@ -407,9 +427,12 @@ START_TEST(test_wrong_types)
 		{ "{" META ", \"linux\": {\"security_context\": {\"supplemental_groups\": \"1\"}}}",
 		  "linux.security_context.supplemental_groups: expected an array of integers" },
 		{ "{" META ", \"linux\": {\"security_context\": {\"supplemental_groups\": [1, "
-		  "\"x\"]}}}", "linux.security_context.supplemental_groups[1]: expected an integer" },
-		{ "[]", "expected a JSON object (PodSandboxConfig) at the top level, got an array" },
-		{ "\"pod\"", "expected a JSON object (PodSandboxConfig) at the top level, got \"pod\"" },
+		  "\"x\"]}}}",
+		  "linux.security_context.supplemental_groups[1]: expected an integer" },
+		{ "[]",
+		  "expected a JSON object (PodSandboxConfig) at the top level, got an array" },
+		{ "\"pod\"",
+		  "expected a JSON object (PodSandboxConfig) at the top level, got \"pod\"" },
 		{ "null", "expected a JSON object (PodSandboxConfig) at the top level, got null" },
 	};
 	size_t i;
@@ -456,13 +479,15 @@ START_TEST(test_security_context)
 	ck_assert(c.linux.security_context.namespace_options.userns_options.present);
 	ck_assert_int_eq(c.linux.security_context.namespace_options.userns_options.mode, NS_POD);
 	ck_assert_uint_eq(c.linux.security_context.namespace_options.userns_options.uids.n, 1);
-	ck_assert_uint_eq(c.linux.security_context.namespace_options.userns_options.uids.v[0].host_id,
-	                  100000);
-	ck_assert_uint_eq(c.linux.security_context.namespace_options.userns_options.uids.v[0].length,
-	                  65536);
+	ck_assert_uint_eq(
+		c.linux.security_context.namespace_options.userns_options.uids.v[0].host_id,
+		100000);
+	ck_assert_uint_eq(
+		c.linux.security_context.namespace_options.userns_options.uids.v[0].length, 65536);
 	ck_assert_uint_eq(c.linux.security_context.namespace_options.userns_options.gids.n, 2);
-	ck_assert_uint_eq(c.linux.security_context.namespace_options.userns_options.gids.v[1].host_id,
-	                  4294967295u);
+	ck_assert_uint_eq(
+		c.linux.security_context.namespace_options.userns_options.gids.v[1].host_id,
+		4294967295u);
 	ck_assert_uint_eq(
 		c.linux.security_context.namespace_options.userns_options.gids.v[1].container_id,
 		65536);
@@ -524,18 +549,23 @@ START_TEST(test_run_as_forms)
 
 	for (k = 0; k < 2; k++) {
 		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-			snprintf(json, sizeof(json), "{" META ", \"linux\": {\"security_context\": "
-			         "{\"%s\": %s%s}}}", keys[k], cases[i].v,
-			         k ? ", \"run_as_user\": 1" : "");
+			snprintf(json, sizeof(json),
+			         "{" META ", \"linux\": {\"security_context\": "
+			         "{\"%s\": %s%s}}}",
+			         keys[k], cases[i].v, k ? ", \"run_as_user\": 1" : "");
 			ck_assert_msg(parse(json, &c, &e) == 0, "%s: %s", json, e.msg);
 			if (k == 0) {
-				ck_assert_msg(c.linux.security_context.has_run_as_user == cases[i].has,
+				ck_assert_msg(c.linux.security_context.has_run_as_user ==
+				                      cases[i].has,
 				              "%s", json);
-				ck_assert_int_eq(c.linux.security_context.run_as_user, cases[i].want);
+				ck_assert_int_eq(c.linux.security_context.run_as_user,
+				                 cases[i].want);
 			} else {
-				ck_assert_msg(c.linux.security_context.has_run_as_group == cases[i].has,
+				ck_assert_msg(c.linux.security_context.has_run_as_group ==
+				                      cases[i].has,
 				              "%s", json);
-				ck_assert_int_eq(c.linux.security_context.run_as_group, cases[i].want);
+				ck_assert_int_eq(c.linux.security_context.run_as_group,
+				                 cases[i].want);
 			}
 			pod_config_fini(&c);
 		}
@@ -545,7 +575,8 @@ START_TEST(test_run_as_forms)
 	        "linux.security_context.run_as_user: -1 is out of range (0..9223372036854775807)");
 	refused("{" META ", \"linux\": {\"security_context\": {\"run_as_user\": {\"value\": -2}}}}",
 	        "linux.security_context.run_as_user: -2 is out of range (0..9223372036854775807)");
-	refused("{" META ", \"linux\": {\"security_context\": {\"run_as_group\": {\"value\": -3}}}}",
+	refused("{" META
+	        ", \"linux\": {\"security_context\": {\"run_as_group\": {\"value\": -3}}}}",
 	        "linux.security_context.run_as_group: -3 is out of range");
 }
 END_TEST
@@ -572,21 +603,26 @@ START_TEST(test_enum_names)
 	size_t i;
 
 	for (i = 0; i < sizeof(seccomp) / sizeof(seccomp[0]); i++) {
-		snprintf(json, sizeof(json), "{" META ", \"linux\": {\"security_context\": "
-		         "{\"seccomp\": {\"profile_type\": %s}}}}", seccomp[i].v);
+		snprintf(json, sizeof(json),
+		         "{" META ", \"linux\": {\"security_context\": "
+		         "{\"seccomp\": {\"profile_type\": %s}}}}",
+		         seccomp[i].v);
 		ck_assert_msg(parse(json, &c, &e) == 0, "%s: %s", json, e.msg);
 		ck_assert(c.linux.security_context.seccomp.present);
 		ck_assert_int_eq(c.linux.security_context.seccomp.profile_type, seccomp[i].want);
 		pod_config_fini(&c);
 	}
 	for (i = 0; i < sizeof(bad_seccomp) / sizeof(bad_seccomp[0]); i++) {
-		snprintf(json, sizeof(json), "{" META ", \"linux\": {\"security_context\": "
-		         "{\"seccomp\": {\"profile_type\": %s}}}}", bad_seccomp[i]);
+		snprintf(json, sizeof(json),
+		         "{" META ", \"linux\": {\"security_context\": "
+		         "{\"seccomp\": {\"profile_type\": %s}}}}",
+		         bad_seccomp[i]);
 		refused(json, "linux.security_context.seccomp.profile_type: expected a seccomp "
-		        "profile type (0-2 or RuntimeDefault/Unconfined/Localhost), got ");
+		              "profile type (0-2 or RuntimeDefault/Unconfined/Localhost), got ");
 	}
 	for (i = 0; i < sizeof(userns) / sizeof(userns[0]); i++) {
-		snprintf(json, sizeof(json), "{" META ", \"linux\": {\"security_context\": "
+		snprintf(json, sizeof(json),
+		         "{" META ", \"linux\": {\"security_context\": "
 		         "{\"namespace_options\": {\"userns_options\": {\"mode\": %s}}}}}",
 		         userns[i].v);
 		ck_assert_msg(parse(json, &c, &e) == 0, "%s: %s", json, e.msg);
@@ -595,14 +631,17 @@ START_TEST(test_enum_names)
 		                 userns[i].want);
 		pod_config_fini(&c);
 	}
-	snprintf(want, sizeof(want), "linux.security_context.namespace_options.userns_options."
+	snprintf(want, sizeof(want),
+	         "linux.security_context.namespace_options.userns_options."
 	         "mode: expected a namespace mode (0-3 or POD/CONTAINER/NODE/TARGET), got 4");
 	refused("{" META ", \"linux\": {\"security_context\": {\"namespace_options\": "
-	        "{\"userns_options\": {\"mode\": 4}}}}}", want);
+	        "{\"userns_options\": {\"mode\": 4}}}}}",
+	        want);
 
 	/* an empty seccomp or userns_options is still present */
 	ck_assert_msg(parse("{" META ", \"linux\": {\"security_context\": {\"seccomp\": {}, "
-	                    "\"namespace_options\": {\"userns_options\": {}}}}}", &c, &e) == 0,
+	                    "\"namespace_options\": {\"userns_options\": {}}}}}",
+	                    &c, &e) == 0,
 	              "%s", e.msg);
 	ck_assert(c.linux.security_context.seccomp.present);
 	ck_assert_int_eq(c.linux.security_context.seccomp.profile_type,
@@ -636,23 +675,23 @@ START_TEST(test_security_context_validated)
 	text = malloc(8192);
 	ck_assert_ptr_nonnull(text);
 	p = text + sprintf(text, "{" META ", \"linux\": {\"security_context\": "
-	                   "{\"supplemental_groups\": [");
+	                         "{\"supplemental_groups\": [");
 	for (i = 0; i < 65; i++)
 		p += sprintf(p, "%s%d", i ? ", " : "", i);
 	strcpy(p, "]}}}");
 	refused(text, "linux.security_context.supplemental_groups: 65 entries exceed the "
-	        "limit of 64");
+	              "limit of 64");
 
 	p = text + sprintf(text, "{" META ", \"linux\": {\"security_context\": "
-	                   "{\"namespace_options\": {\"userns_options\": {\"uids\": [");
+	                         "{\"namespace_options\": {\"userns_options\": {\"uids\": [");
 	for (i = 0; i < 17; i++)
 		p += sprintf(p, "%s{\"host_id\": %d, \"length\": 1}", i ? ", " : "", i);
 	strcpy(p, "]}}}}}");
 	refused(text, "linux.security_context.namespace_options.userns_options.uids: 17 "
-	        "entries exceed the limit of 16");
+	              "entries exceed the limit of 16");
 
 	p = text + sprintf(text, "{" META ", \"linux\": {\"security_context\": "
-	                   "{\"seccomp\": {\"localhost_ref\": \"");
+	                         "{\"seccomp\": {\"localhost_ref\": \"");
 	memset(p, 'x', 4097);
 	strcpy(p + 4097, "\"}}}}");
 	refused(text, "linux.security_context.seccomp.localhost_ref: 4097 bytes exceeds 4096");
@@ -735,8 +774,7 @@ START_TEST(test_limits)
 	memset(&e, 0, sizeof(e));
 	ck_assert_int_lt(podjson_parse_file(path, &c, &e), 0);
 	ck_assert_int_eq(e.code, CRADLE_INVALID_ARGUMENT);
-	ck_assert_msg(strstr(e.msg, path) && strstr(e.msg, "limit of 1048576 bytes"),
-	              "%s", e.msg);
+	ck_assert_msg(strstr(e.msg, path) && strstr(e.msg, "limit of 1048576 bytes"), "%s", e.msg);
 	unlink(path);
 
 	/* nesting deeper than PODJSON_MAX_DEPTH */
@@ -817,15 +855,18 @@ START_TEST(test_duplicate_keys_last_wins)
 }
 END_TEST
 
-static void parse_example(const char *name, struct pod_config *c)
+static void
+parse_example(const char *name, struct pod_config *c)
 {
 	char path[4096];
 	struct cradle_err e;
 
 	snprintf(path, sizeof(path), "%s/examples/%s", src_dir(), name);
 	memset(&e, 0, sizeof(e));
-	ck_assert_msg(access(path, R_OK) == 0, "%s not found (set CRADLE_SRC to the source "
-	              "tree or run from it)", path);
+	ck_assert_msg(access(path, R_OK) == 0,
+	              "%s not found (set CRADLE_SRC to the source "
+	              "tree or run from it)",
+	              path);
 	ck_assert_msg(podjson_parse_file(path, c, &e) == 0, "%s: %s", path, e.msg);
 }
 
@@ -870,7 +911,7 @@ START_TEST(test_file_errors)
 	ck_assert_int_lt(podjson_parse_file("/nonexistent/pod.json", &c, &e), 0);
 	ck_assert_int_eq(e.code, CRADLE_NOT_FOUND);
 	ck_assert_str_eq(e.msg, "cannot open pod config \"/nonexistent/pod.json\": "
-	                 "No such file or directory");
+	                        "No such file or directory");
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	memset(&e, 0, sizeof(e));
@@ -887,13 +928,15 @@ START_TEST(test_file_errors)
 	ck_assert_int_lt(podjson_parse_file(path, &c, &e), 0);
 	ck_assert_int_eq(e.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strncmp(e.msg, "pod config \"", 12) == 0 &&
-	              strstr(e.msg, "\": metadata.name: expected a string, got 1"), "%s", e.msg);
+	                      strstr(e.msg, "\": metadata.name: expected a string, got 1"),
+	              "%s", e.msg);
 	unlink(path);
 	rmdir(dir);
 }
 END_TEST
 
-static Suite *podjson_suite(void)
+static Suite *
+podjson_suite(void)
 {
 	Suite *s = suite_create("podjson");
 	TCase *tc = tcase_create("parse");
@@ -921,13 +964,8 @@ static Suite *podjson_suite(void)
 	return s;
 }
 
-int main(void)
+int
+main(void)
 {
-	SRunner *sr = srunner_create(podjson_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return unit_run(podjson_suite(), "test_podjson", 0);
 }
