@@ -1,76 +1,37 @@
-/* test_store.c - sandbox records in LMDB (server/store.c).
+/* test_records.c - sandbox records on the store (core/records.c; the
+ * store itself is tests/unit/util/test_store.c's).
  *
  * put/get/del, overwrite, walk order and content, reopening the same
  * directory, absent ids, a corrupt record skipped and reported, writes from
  * a walk callback and from several threads.  Each test works in its own
- * mkdtemp directory under /tmp and removes it.
+ * scratch directory (tests/unit/lib).
  */
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
+#include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/records.h"
 #include "util/store.h"
+#include "tests/unit/lib/unit.h"
 
-/* --- scratch directories ------------------------------------------------ */
-
-/* main() makes one mkdtemp directory for the run and removes it at the
- * end, so a failed test (which exits its forked child before its own
- * cleanup) leaves nothing behind either. */
-static char base_dir[64];
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return (remove(path));
-}
-
-static int
-rm_rf(const char *dir)
-{
-	return (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS));
-}
-
-struct scratch {
-	char tmp[128];               /* this test's directory */
-	char root[192];              /* the store's directory inside it */
-};
+/* The store's directory in the test's own (tests/unit/lib): two levels
+ * that do not exist yet, store_open makes them. */
+static char root[PATH_MAX];
 
 static void
-scratch_make(struct scratch *s)
+setup(void)
 {
-	snprintf(s->tmp, sizeof(s->tmp), "%s/t-XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(s->tmp));
-	/* two levels that do not exist yet: store_open makes them */
-	snprintf(s->root, sizeof(s->root), "%s/state/root", s->tmp);
-}
-
-static void
-scratch_remove(struct scratch *s)
-{
-	ck_assert_int_eq(rm_rf(s->tmp), 0);
+	unit_scratch_setup();
+	unit_path(root, sizeof(root), "state/root");
 }
 
 /* --- records ------------------------------------------------------------ */
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	ck_assert_ptr_nonnull(d);
-	return (d);
-}
 
 static void
 make_id(char id[CRADLE_ID_LEN + 1], unsigned long n)
@@ -89,13 +50,13 @@ full_rec(struct proto_sandbox *s, unsigned long n)
 	pod_config_init(c);
 	make_id(s->id, n);
 	snprintf(buf, sizeof(buf), "web-%lu", n);
-	c->metadata.name = xstrdup(buf);
-	c->metadata.namespace = xstrdup("default");
+	c->metadata.name = unit_strdup(buf);
+	c->metadata.namespace = unit_strdup("default");
 	snprintf(buf, sizeof(buf), "6b1c1a3e-7f00-4c2d-9a11-%012lu", n);
-	c->metadata.uid = xstrdup(buf);
+	c->metadata.uid = unit_strdup(buf);
 	c->metadata.attempt = (uint32_t)(n % 7);
-	c->hostname = xstrdup("web-0.example");
-	c->log_directory = xstrdup("/var/log/pods/default_web");
+	c->hostname = unit_strdup("web-0.example");
+	c->log_directory = unit_strdup("/var/log/pods/default_web");
 	c->has_dns_config = true;
 	ck_assert_int_eq(proto_strs_add(&c->dns_config.servers, "10.96.0.10"),
 	    0);
@@ -107,14 +68,14 @@ full_rec(struct proto_sandbox *s, unsigned long n)
 	ck_assert_int_eq(proto_kvs_add(&c->labels, "tier", "front"), 0);
 	ck_assert_int_eq(proto_kvs_add(&c->annotations,
 	    "example.com/owner", "team \"blue\" ✓"), 0);
-	c->linux.cgroup_parent = xstrdup("/kubepods/burstable/pod-web");
+	c->linux.cgroup_parent = unit_strdup("/kubepods/burstable/pod-web");
 	ck_assert_int_eq(proto_kvs_add(&c->linux.sysctls,
 	    "net.ipv4.ip_unprivileged_port_start", "0"), 0);
 	c->linux.security_context.namespace_options.network = NS_POD;
 	c->linux.security_context.namespace_options.pid = NS_CONTAINER;
 	c->linux.security_context.namespace_options.ipc = NS_NODE;
 	c->linux.security_context.privileged = (n % 2) == 1;
-	s->runtime_handler = xstrdup("runc");
+	s->runtime_handler = unit_strdup("runc");
 	s->phase = PHASE_EXITED;
 	s->created_at = 1700000000123456789LL + (int64_t)n;
 	s->started_at = 1700000001000000000LL + (int64_t)n;
@@ -123,7 +84,7 @@ full_rec(struct proto_sandbox *s, unsigned long n)
 	s->exit_status = 137;
 	s->exited_at = 1700000002000000000LL + (int64_t)n;
 	snprintf(buf, sizeof(buf), "/run/cradle/netns/%s", s->id);
-	s->netns_path = xstrdup(buf);
+	s->netns_path = unit_strdup(buf);
 }
 
 /* A record with only what is required (NULL optional strings). */
@@ -136,9 +97,9 @@ min_rec(struct proto_sandbox *s, unsigned long n)
 	pod_config_init(&s->config);
 	make_id(s->id, n);
 	snprintf(buf, sizeof(buf), "min-%lu", n);
-	s->config.metadata.name = xstrdup(buf);
-	s->config.metadata.namespace = xstrdup("kube-system");
-	s->config.metadata.uid = xstrdup("u");
+	s->config.metadata.name = unit_strdup(buf);
+	s->config.metadata.namespace = unit_strdup("kube-system");
+	s->config.metadata.uid = unit_strdup("u");
 	s->phase = PHASE_CREATED;
 	s->created_at = 1;
 }
@@ -233,9 +194,9 @@ open_ok(const char *dir)
 {
 	struct cradle_err err = { 0, "" };
 	struct store *st = NULL;
-	int rv = store_open(dir, &st, &err);
+	int rc = store_open(dir, &st, &err);
 
-	ck_assert_msg(rv == 0, "store_open %s: %d %s", dir, rv, err.msg);
+	ck_assert_msg(rc == 0, "store_open %s: %d %s", dir, rc, err.msg);
 	ck_assert_ptr_nonnull(st);
 	return (st);
 }
@@ -244,77 +205,22 @@ static void
 put_ok(struct store *st, const struct proto_sandbox *s)
 {
 	struct cradle_err err = { 0, "" };
-	int rv = records_put(st, s, &err);
+	int rc = records_put(st, s, &err);
 
-	ck_assert_msg(rv == 0, "put %s: %d %s", s->id, rv, err.msg);
+	ck_assert_msg(rc == 0, "put %s: %d %s", s->id, rc, err.msg);
 	ck_assert_int_eq(err.code, 0);
 }
 
 /* --- tests -------------------------------------------------------------- */
 
-START_TEST(test_open_creates_dirs)
-{
-	struct scratch sc;
-	struct store *st;
-	struct stat sb;
-	char path[256];
-
-	scratch_make(&sc);
-	st = open_ok(sc.root);
-	ck_assert_int_eq(stat(sc.root, &sb), 0);
-	ck_assert(S_ISDIR(sb.st_mode));
-	ck_assert_uint_eq(sb.st_mode & 07777, 0700);
-	snprintf(path, sizeof(path), "%s/cradle.mdb", sc.root);
-	ck_assert_int_eq(stat(path, &sb), 0);
-	ck_assert(S_ISDIR(sb.st_mode));
-	ck_assert_uint_eq(sb.st_mode & 07777, 0700);
-	snprintf(path, sizeof(path), "%s/cradle.mdb/data.mdb", sc.root);
-	ck_assert_int_eq(stat(path, &sb), 0);
-	ck_assert_uint_eq(sb.st_mode & 0077, 0);
-	store_close(st);
-	store_close(NULL);
-	/* opening an existing store is fine */
-	st = open_ok(sc.root);
-	store_close(st);
-	scratch_remove(&sc);
-}
-END_TEST
-
-START_TEST(test_open_error)
-{
-	struct cradle_err err = { 0, "" };
-	struct scratch sc;
-	struct store *st = (struct store *)&err;
-	char file[256], dir[300];
-	FILE *f;
-
-	scratch_make(&sc);
-	snprintf(file, sizeof(file), "%s/plain-file", sc.tmp);
-	f = fopen(file, "w");
-	ck_assert_ptr_nonnull(f);
-	fclose(f);
-	snprintf(dir, sizeof(dir), "%s/below", file);
-	ck_assert_int_lt(store_open(dir, &st, &err), 0);
-	ck_assert_ptr_null(st);
-	ck_assert_int_ne(err.code, CRADLE_OK);
-	ck_assert_msg(strstr(err.msg, file) != NULL, "message names the path: "
-	    "%s", err.msg);
-	ck_assert_msg(strstr(err.msg, "Not a directory") != NULL, "cause: %s",
-	    err.msg);
-	scratch_remove(&sc);
-}
-END_TEST
-
 START_TEST(test_put_get_del)
 {
 	struct cradle_err err = { 0, "" };
 	struct proto_sandbox a, b, got;
-	struct scratch sc;
 	struct store *st;
 	char want[CRADLE_ERR_MSG_MAX];
 
-	scratch_make(&sc);
-	st = open_ok(sc.root);
+	st = open_ok(root);
 	full_rec(&a, 1);
 	min_rec(&b, 2);
 	put_ok(st, &a);
@@ -360,7 +266,6 @@ START_TEST(test_put_get_del)
 	proto_sandbox_fini(&a);
 	proto_sandbox_fini(&b);
 	store_close(st);
-	scratch_remove(&sc);
 }
 END_TEST
 
@@ -368,11 +273,9 @@ START_TEST(test_overwrite)
 {
 	struct cradle_err err;
 	struct proto_sandbox a, got;
-	struct scratch sc;
 	struct store *st;
 
-	scratch_make(&sc);
-	st = open_ok(sc.root);
+	st = open_ok(root);
 	full_rec(&a, 3);
 	a.phase = PHASE_CREATED;
 	a.pid = 0;
@@ -390,7 +293,6 @@ START_TEST(test_overwrite)
 	proto_sandbox_fini(&got);
 	proto_sandbox_fini(&a);
 	store_close(st);
-	scratch_remove(&sc);
 }
 END_TEST
 
@@ -462,13 +364,11 @@ START_TEST(test_foreach_order)
 	static const unsigned long sorted[] = { 1, 7, 9, 50, 260, 3000 };
 	struct proto_sandbox recs[6];
 	struct cradle_err err = { 0, "" };
-	struct scratch sc;
 	struct store *st;
 	struct walk *w;
 	size_t i, k;
 
-	scratch_make(&sc);
-	st = open_ok(sc.root);
+	st = open_ok(root);
 
 	/* empty store: no calls */
 	w = calloc(1, sizeof(*w));
@@ -514,7 +414,6 @@ START_TEST(test_foreach_order)
 	}
 	free(w);
 	store_close(st);
-	scratch_remove(&sc);
 }
 END_TEST
 
@@ -522,13 +421,11 @@ START_TEST(test_foreach_writes)
 {
 	struct proto_sandbox r, got;
 	struct cradle_err err;
-	struct scratch sc;
 	struct store *st;
 	struct walk *w;
 	unsigned long i;
 
-	scratch_make(&sc);
-	st = open_ok(sc.root);
+	st = open_ok(root);
 	for (i = 1; i <= 5; i++) {
 		min_rec(&r, i);
 		r.phase = PHASE_RUNNING;
@@ -550,7 +447,6 @@ START_TEST(test_foreach_writes)
 		proto_sandbox_fini(&got);
 	}
 	store_close(st);
-	scratch_remove(&sc);
 }
 END_TEST
 
@@ -558,13 +454,11 @@ START_TEST(test_reopen)
 {
 	struct proto_sandbox recs[4], got;
 	struct cradle_err err;
-	struct scratch sc;
 	struct store *st;
 	struct walk *w;
 	size_t i;
 
-	scratch_make(&sc);
-	st = open_ok(sc.root);
+	st = open_ok(root);
 	for (i = 0; i < 4; i++) {
 		if (i == 2) {
 			min_rec(&recs[i], 100 + i);
@@ -576,7 +470,7 @@ START_TEST(test_reopen)
 	ck_assert_int_eq(records_del(st, recs[3].id, &err), 0);
 	store_close(st);
 
-	st = open_ok(sc.root);
+	st = open_ok(root);
 	for (i = 0; i < 3; i++) {
 		ck_assert_int_eq(records_get(st, recs[i].id, &got, &err),
 		    0);
@@ -598,7 +492,6 @@ START_TEST(test_reopen)
 		proto_sandbox_fini(&recs[i]);
 	}
 	store_close(st);
-	scratch_remove(&sc);
 }
 END_TEST
 
@@ -606,16 +499,16 @@ END_TEST
  * back.  The store must be closed: one process must not open an
  * environment twice. */
 static void
-raw_put(const char *root, const void *k, size_t klen, const void *v,
+raw_put(const char *dir, const void *k, size_t klen, const void *v,
     size_t vlen)
 {
-	char path[256];
+	char path[PATH_MAX + 16];
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
 	MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
 
-	snprintf(path, sizeof(path), "%s/cradle.mdb", root);
+	UNIT_FMT(path, "%s/cradle.mdb", dir);
 	ck_assert_int_eq(mdb_env_create(&env), 0);
 	ck_assert_int_eq(mdb_env_set_maxdbs(env, 8), 0);
 	ck_assert_int_eq(mdb_env_set_mapsize(env, (size_t)1 << 30), 0);
@@ -636,12 +529,10 @@ START_TEST(test_corrupt_record)
 	struct cradle_err err;
 	char bad_id[CRADLE_ID_LEN + 1], swapped_id[CRADLE_ID_LEN + 1];
 	msgpack_sbuffer sbuf;
-	struct scratch sc;
 	struct store *st;
 	struct walk *w;
 
-	scratch_make(&sc);
-	st = open_ok(sc.root);
+	st = open_ok(root);
 	full_rec(&good[0], 1);
 	full_rec(&good[1], 3);
 	put_ok(st, &good[0]);
@@ -650,19 +541,19 @@ START_TEST(test_corrupt_record)
 
 	/* garbage bytes under a valid id */
 	make_id(bad_id, 2);
-	raw_put(sc.root, bad_id, CRADLE_ID_LEN, garbage, sizeof(garbage));
+	raw_put(root, bad_id, CRADLE_ID_LEN, garbage, sizeof(garbage));
 	/* a well-formed record filed under another id */
 	make_id(swapped_id, 4);
 	min_rec(&other, 5);
 	msgpack_sbuffer_init(&sbuf);
 	ck_assert_int_eq(proto_sandbox_encode(&sbuf, &other, &err), 0);
-	raw_put(sc.root, swapped_id, CRADLE_ID_LEN, sbuf.data, sbuf.size);
+	raw_put(root, swapped_id, CRADLE_ID_LEN, sbuf.data, sbuf.size);
 	/* a key that is no id at all */
-	raw_put(sc.root, "zzz", 3, sbuf.data, sbuf.size);
+	raw_put(root, "zzz", 3, sbuf.data, sbuf.size);
 	msgpack_sbuffer_destroy(&sbuf);
 	proto_sandbox_fini(&other);
 
-	st = open_ok(sc.root);
+	st = open_ok(root);
 	w = calloc(1, sizeof(*w));
 	ck_assert_int_eq(records_foreach(st, walk_fn, walk_bad, w, &err),
 	    0);
@@ -704,7 +595,6 @@ START_TEST(test_corrupt_record)
 	proto_sandbox_fini(&good[0]);
 	proto_sandbox_fini(&good[1]);
 	store_close(st);
-	scratch_remove(&sc);
 }
 END_TEST
 
@@ -762,12 +652,10 @@ START_TEST(test_threads)
 	pthread_t th[ST_THREADS];
 	struct st_arg args[ST_THREADS];
 	struct cradle_err err;
-	struct scratch sc;
 	struct store *st;
 	size_t i, count = 0;
 
-	scratch_make(&sc);
-	st = open_ok(sc.root);
+	st = open_ok(root);
 	for (i = 0; i < ST_THREADS; i++) {
 		args[i] = (struct st_arg){ st, i + 1, 0 };
 		ck_assert_int_eq(pthread_create(&th[i], NULL, st_writer,
@@ -783,47 +671,23 @@ START_TEST(test_threads)
 	ck_assert_uint_eq(count, ST_THREADS * (ST_PER_THREAD -
 	    ST_PER_THREAD / 5));
 	store_close(st);
-	scratch_remove(&sc);
 }
 END_TEST
 
 static Suite *
-store_suite(void)
+records_suite(void)
 {
-	Suite *s = suite_create("store");
-	TCase *tc = tcase_create("store");
+	Suite *s = suite_create("records");
 
-	tcase_set_timeout(tc, 120);
-	tcase_add_test(tc, test_open_creates_dirs);
-	tcase_add_test(tc, test_open_error);
-	tcase_add_test(tc, test_put_get_del);
-	tcase_add_test(tc, test_overwrite);
-	tcase_add_test(tc, test_foreach_order);
-	tcase_add_test(tc, test_foreach_writes);
-	tcase_add_test(tc, test_reopen);
-	tcase_add_test(tc, test_corrupt_record);
-	tcase_add_test(tc, test_threads);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "records", setup, unit_scratch_teardown, 120,
+	           UNIT_TESTS(test_put_get_del, test_overwrite, test_foreach_order,
+	                      test_foreach_writes, test_reopen, test_corrupt_record, test_threads));
+
 	return (s);
 }
 
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	snprintf(base_dir, sizeof(base_dir), "/tmp/cradle-test-store-XXXXXX");
-	if (mkdtemp(base_dir) == NULL) {
-		perror("mkdtemp");
-		return (1);
-	}
-	sr = srunner_create(store_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	if (rm_rf(base_dir) != 0) {
-		perror(base_dir);
-	}
-	return (failed != 0);
+	return (unit_run(records_suite(), "test_records", 0));
 }

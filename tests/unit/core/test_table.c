@@ -1,4 +1,4 @@
-/* test_table.c - the sandbox table and sandbox lifetime (server/table.c).
+/* test_table.c - the sandbox table and sandbox lifetime (core/table.c).
  *
  * add/get/del, reference counts, CRI name reservation with its exact
  * message, snapshots, growth to 10,000 sandboxes and concurrent use.
@@ -17,15 +17,7 @@
 #include <unistd.h>
 
 #include "core/table.h"
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	ck_assert_ptr_nonnull(d);
-	return (d);
-}
+#include "tests/unit/lib/unit.h"
 
 /* The id of sandbox number n: 64 lower-case hex digits. */
 static void
@@ -45,11 +37,11 @@ new_sb(unsigned long n, const char *name, const char *ns, const char *uid,
 
 	memset(&rec, 0, sizeof(rec));
 	make_id(rec.id, n);
-	rec.config.metadata.name = xstrdup(name);
-	rec.config.metadata.namespace = xstrdup(ns);
-	rec.config.metadata.uid = xstrdup(uid);
+	rec.config.metadata.name = unit_strdup(name);
+	rec.config.metadata.namespace = unit_strdup(ns);
+	rec.config.metadata.uid = unit_strdup(uid);
 	rec.config.metadata.attempt = attempt;
-	rec.runtime_handler = xstrdup("runc");
+	rec.runtime_handler = unit_strdup("runc");
 	rec.created_at = (int64_t)n;
 	sb = sandbox_new(&rec);
 	ck_assert_ptr_nonnull(sb);
@@ -108,7 +100,7 @@ START_TEST(test_sandbox_new)
 	struct sandbox *sb = new_sb(7, "a", "b", "c", 1);
 	struct timespec t0, t1, dl;
 	long long waited;
-	int rv;
+	int rc;
 
 	ck_assert_str_eq(sb->id, "0000000000000000000000000000000000000000"
 	    "000000000000000000000007");
@@ -132,10 +124,10 @@ START_TEST(test_sandbox_new)
 		dl.tv_nsec -= 1000000000L;
 	}
 	do {
-		rv = pthread_cond_timedwait(&sb->cond, &sb->lock, &dl);
-	} while (rv == 0);
+		rc = pthread_cond_timedwait(&sb->cond, &sb->lock, &dl);
+	} while (rc == 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ck_assert_int_eq(rv, ETIMEDOUT);
+	ck_assert_int_eq(rc, ETIMEDOUT);
 	ck_assert_int_eq(pthread_mutex_unlock(&sb->lock), 0);
 	waited = (t1.tv_sec - t0.tv_sec) * 1000000000LL +
 	    (t1.tv_nsec - t0.tv_nsec);
@@ -573,30 +565,17 @@ static Suite *
 table_suite(void)
 {
 	Suite *s = suite_create("table");
-	TCase *tc = tcase_create("table");
 
-	tcase_set_timeout(tc, 300);
-	tcase_add_test(tc, test_make_name);
-	tcase_add_test(tc, test_sandbox_new);
-	tcase_add_test(tc, test_add_get_del);
-	tcase_add_test(tc, test_held_after_del);
-	tcase_add_test(tc, test_table_fini_drops_refs);
-	tcase_add_test(tc, test_name_reservation);
-	tcase_add_test(tc, test_snapshot);
-	tcase_add_test(tc, test_growth);
-	tcase_add_test(tc, test_concurrent);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "table", NULL, NULL, 300,
+	           UNIT_TESTS(test_make_name, test_sandbox_new, test_add_get_del,
+	                      test_held_after_del, test_table_fini_drops_refs,
+	                      test_name_reservation, test_snapshot, test_growth, test_concurrent));
+
 	return (s);
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(table_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed != 0);
+	return (unit_run(table_suite(), "test_table", 0));
 }

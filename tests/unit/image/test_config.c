@@ -22,11 +22,6 @@
 
 #define IMAGE_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* snprintf into an array that must hold the whole result. */
-#define FMT(buf, ...)                                                          \
-	ck_assert_msg(snprintf(buf, sizeof(buf), __VA_ARGS__) < (int)sizeof(buf), \
-	              "%s: too long", #buf)
-
 static struct {
 	struct image_config loaded;   /* image_load's output */
 	struct cradle_err err;
@@ -34,26 +29,13 @@ static struct {
 	char dir[PATH_MAX];           /* this test's own scratch directory */
 } F;
 
-/* realpath of $CRADLE_BUILD/rootfs (default build/rootfs), with /pause. */
-static void
-pause_rootfs(char out[PATH_MAX])
-{
-	const char *b = getenv("CRADLE_BUILD");
-	char path[PATH_MAX];
-
-	FMT(path, "%s/rootfs", b != NULL && b[0] != '\0' ? b : "build");
-	ck_assert_msg(realpath(path, out) != NULL,
-	              "%s: %s (run `make build/rootfs/pause` or set CRADLE_BUILD)", path,
-	              strerror(errno));
-}
-
 static void
 setup(void)
 {
 	memset(&F, 0, sizeof(F));
 	unit_scratch_setup();
-	FMT(F.dir, "%s", unit_test_dir());
-	pause_rootfs(F.rootfs);
+	UNIT_FMT(F.dir, "%s", unit_test_dir());
+	unit_pause_rootfs(F.rootfs);
 }
 
 static void
@@ -65,41 +47,6 @@ teardown(void)
 
 /* --- scratch images ------------------------------------------------------ */
 
-static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	size_t len = strlen(text), off = 0;
-
-	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		ck_assert_msg(n > 0, "write %s: %s", path, strerror(errno));
-		off += (size_t)n;
-	}
-	ck_assert_int_eq(fchmod(fd, mode), 0);
-	ck_assert_int_eq(close(fd), 0);
-}
-
-static void
-mkdir_in(const char *root, const char *rel_path)
-{
-	char p[PATH_MAX];
-
-	FMT(p, "%s/%s", root, rel_path);
-	ck_assert_msg(mkdir(p, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", p, strerror(errno));
-}
-
-static void
-file_in(const char *root, const char *rel_path, const char *text, mode_t mode)
-{
-	char p[PATH_MAX];
-
-	FMT(p, "%s/%s", root, rel_path);
-	write_file(p, text, mode);
-}
-
 /* A scratch image: F.dir/rootfs (with etc/ when passwd or group is given)
  * and F.dir/rootfs.json holding json (none when NULL).  Returns the rootfs. */
 static const char *
@@ -107,16 +54,16 @@ scratch_image(const char *json, const char *passwd, const char *group)
 {
 	static char root[PATH_MAX];
 
-	FMT(root, "%s/rootfs", F.dir);
+	UNIT_FMT(root, "%s/rootfs", F.dir);
 	ck_assert(mkdir(root, 0755) == 0 || errno == EEXIST);
 	if (json != NULL)
-		file_in(F.dir, "rootfs.json", json, 0644);
+		unit_put_in(F.dir, "rootfs.json", json, 0644);
 	if (passwd != NULL || group != NULL)
-		mkdir_in(root, "etc");
+		unit_mkdir_in(root, "etc");
 	if (passwd != NULL)
-		file_in(root, "etc/passwd", passwd, 0644);
+		unit_put_in(root, "etc/passwd", passwd, 0644);
 	if (group != NULL)
-		file_in(root, "etc/group", group, 0644);
+		unit_put_in(root, "etc/group", group, 0644);
 	return root;
 }
 
@@ -133,18 +80,49 @@ load_fails(const char *rootfs, int code, const char *msg)
 	ck_assert(memcmp(&F.loaded, &zero, sizeof(zero)) == 0);
 }
 
-/* A config with json whose "config" object is body must fail with
- * INVALID_ARGUMENT and "image config \"<json path>\": " + tail. */
+/* image_load(root) must fail reading its config file json: code and
+ * "failed to get sandbox image \"<root>\": read config \"<json>\": " + why. */
+static void
+read_fails(const char *root, const char *json, int code, const char *why)
+{
+	char msg[CRADLE_ERR_MSG_MAX];
+
+	UNIT_FMT(msg, "failed to get sandbox image \"%s\": read config \"%s\": %s", root, json, why);
+	load_fails(root, code, msg);
+}
+
+/* A scratch image whose config file holds text must fail with
+ * INVALID_ARGUMENT and "image config \"<json path>\": " + tail, or, with
+ * tail NULL, + some reason, handing back a zeroed config. */
+static void
+json_fails(const char *text, const char *tail)
+{
+	static const struct image_config zero;
+	char prefix[PATH_MAX + 64], msg[CRADLE_ERR_MSG_MAX];
+	const char *root = scratch_image(text, NULL, NULL);
+
+	UNIT_FMT(prefix, "image config \"%s.json\": ", root);
+	if (tail != NULL) {
+		UNIT_FMT(msg, "%s%s", prefix, tail);
+		load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
+		return;
+	}
+	ck_assert_msg(image_load(root, &F.loaded, &F.err) < 0, "accepted: %s", text);
+	ck_assert_int_eq(F.err.code, CRADLE_INVALID_ARGUMENT);
+	ck_assert_msg(strncmp(F.err.msg, prefix, strlen(prefix)) == 0, "message: %s", F.err.msg);
+	ck_assert_uint_gt(strlen(F.err.msg), strlen(prefix));
+	ck_assert_uint_eq(F.loaded.entrypoint.n, 0);
+	ck_assert(memcmp(&F.loaded, &zero, sizeof(zero)) == 0);
+}
+
+/* The same for a config whose "config" object is body. */
 static void
 config_fails(const char *body, const char *tail)
 {
-	char json[1024], msg[CRADLE_ERR_MSG_MAX];
-	const char *root;
+	char json[1024];
 
-	FMT(json, "{\"config\": %s}", body);
-	root = scratch_image(json, NULL, NULL);
-	FMT(msg, "image config \"%s.json\": %s", root, tail);
-	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
+	UNIT_FMT(json, "{\"config\": %s}", body);
+	json_fails(json, tail);
 }
 
 /* ======================================================================= */
@@ -245,39 +223,19 @@ END_TEST
 
 START_TEST(test_image_load_malformed_json)
 {
-	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"}}", NULL, NULL);
-	char prefix[PATH_MAX + 64];
-
-	ck_assert_int_lt(image_load(root, &F.loaded, &F.err), 0);
-	ck_assert_int_eq(F.err.code, CRADLE_INVALID_ARGUMENT);
-	FMT(prefix, "image config \"%s.json\": ", root);
-	ck_assert_msg(strncmp(F.err.msg, prefix, strlen(prefix)) == 0, "message: %s", F.err.msg);
-	ck_assert_uint_gt(strlen(F.err.msg), strlen(prefix));
-	ck_assert_uint_eq(F.loaded.entrypoint.n, 0);
+	json_fails("{\"config\": {\"Entrypoint\": [\"/pause\"}}", NULL);
 }
 END_TEST
 
 START_TEST(test_image_load_truncated_json)
 {
-	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [", NULL, NULL);
-	char prefix[PATH_MAX + 64];
-
-	ck_assert_int_lt(image_load(root, &F.loaded, &F.err), 0);
-	ck_assert_int_eq(F.err.code, CRADLE_INVALID_ARGUMENT);
-	FMT(prefix, "image config \"%s.json\": ", root);
-	ck_assert_msg(strncmp(F.err.msg, prefix, strlen(prefix)) == 0, "message: %s", F.err.msg);
+	json_fails("{\"config\": {\"Entrypoint\": [", NULL);
 }
 END_TEST
 
 START_TEST(test_image_load_empty_json)
 {
-	const char *root = scratch_image("", NULL, NULL);
-	char prefix[PATH_MAX + 64];
-
-	ck_assert_int_lt(image_load(root, &F.loaded, &F.err), 0);
-	ck_assert_int_eq(F.err.code, CRADLE_INVALID_ARGUMENT);
-	FMT(prefix, "image config \"%s.json\": ", root);
-	ck_assert_msg(strncmp(F.err.msg, prefix, strlen(prefix)) == 0, "message: %s", F.err.msg);
+	json_fails("", NULL);
 }
 END_TEST
 
@@ -290,16 +248,9 @@ START_TEST(test_image_load_trailing_data)
 		"{\"config\": {\"Entrypoint\": [\"/pause\"]}} garbage",
 		"{\"config\": {\"Entrypoint\": [\"/pause\"]}}{\"config\": {\"Entrypoint\": [\"/x\"]}}",
 	};
-	char prefix[PATH_MAX + 64];
 
-	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		const char *root = scratch_image(texts[i], NULL, NULL);
-
-		ck_assert_msg(image_load(root, &F.loaded, &F.err) < 0, "accepted: %s", texts[i]);
-		ck_assert_int_eq(F.err.code, CRADLE_INVALID_ARGUMENT);
-		FMT(prefix, "image config \"%s.json\": ", root);
-		ck_assert_msg(strncmp(F.err.msg, prefix, strlen(prefix)) == 0, "message: %s", F.err.msg);
-	}
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		json_fails(texts[i], NULL);
 	/* white space after it is fine */
 	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"]}}\n\n", NULL,
 	                                 NULL);
@@ -310,31 +261,19 @@ END_TEST
 
 START_TEST(test_image_load_no_config)
 {
-	char msg[CRADLE_ERR_MSG_MAX];
-	const char *root = scratch_image("{\"architecture\": \"amd64\"}", NULL, NULL);
-
-	FMT(msg, "image config \"%s.json\": no \"config\" object", root);
-	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
+	json_fails("{\"architecture\": \"amd64\"}", "no \"config\" object");
 }
 END_TEST
 
 START_TEST(test_image_load_config_not_object)
 {
-	char msg[CRADLE_ERR_MSG_MAX];
-	const char *root = scratch_image("{\"config\": [\"/pause\"]}", NULL, NULL);
-
-	FMT(msg, "image config \"%s.json\": no \"config\" object", root);
-	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
+	config_fails("[\"/pause\"]", "no \"config\" object");
 }
 END_TEST
 
 START_TEST(test_image_load_top_not_object)
 {
-	char msg[CRADLE_ERR_MSG_MAX];
-	const char *root = scratch_image("[1, 2]", NULL, NULL);
-
-	FMT(msg, "image config \"%s.json\": no \"config\" object", root);
-	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
+	json_fails("[1, 2]", "no \"config\" object");
 }
 END_TEST
 
@@ -358,26 +297,22 @@ END_TEST
 
 START_TEST(test_image_load_missing_json)
 {
-	char root[PATH_MAX], msg[CRADLE_ERR_MSG_MAX];
+	char root[PATH_MAX], json[PATH_MAX + 8];
 
-	FMT(root, "%s/none", F.dir);
-	FMT(msg,
-	         "failed to get sandbox image \"%s\": read config \"%s.json\": No such file or directory",
-	         root, root);
-	load_fails(root, CRADLE_NOT_FOUND, msg);
+	UNIT_FMT(root, "%s/none", F.dir);
+	UNIT_FMT(json, "%s.json", root);
+	read_fails(root, json, CRADLE_NOT_FOUND, "No such file or directory");
 }
 END_TEST
 
 START_TEST(test_image_load_json_is_directory)
 {
-	char root[PATH_MAX], json[PATH_MAX + 8], msg[CRADLE_ERR_MSG_MAX];
+	char root[PATH_MAX], json[PATH_MAX + 8];
 
-	FMT(root, "%s/rootfs", F.dir);
-	FMT(json, "%s.json", root);
+	UNIT_FMT(root, "%s/rootfs", F.dir);
+	UNIT_FMT(json, "%s.json", root);
 	ck_assert_int_eq(mkdir(json, 0755), 0);
-	FMT(msg,
-	         "failed to get sandbox image \"%s\": read config \"%s\": Invalid argument", root, json);
-	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
+	read_fails(root, json, CRADLE_INVALID_ARGUMENT, "Invalid argument");
 }
 END_TEST
 
@@ -385,13 +320,12 @@ START_TEST(test_image_load_json_symlink_refused)
 {
 	char root[PATH_MAX], json[PATH_MAX + 8], msg[CRADLE_ERR_MSG_MAX];
 
-	FMT(root, "%s/rootfs", F.dir);
-	FMT(json, "%s.json", root);
-	file_in(F.dir, "real.json", "{\"config\": {}}", 0644);
+	UNIT_FMT(root, "%s/rootfs", F.dir);
+	UNIT_FMT(json, "%s.json", root);
+	unit_put_in(F.dir, "real.json", "{\"config\": {}}", 0644);
 	ck_assert_int_eq(symlink("real.json", json), 0);
 	ck_assert_int_lt(image_load(root, &F.loaded, &F.err), 0);
-	FMT(msg, "failed to get sandbox image \"%s\": read config \"%s\": ", root,
-	         json);
+	UNIT_FMT(msg, "failed to get sandbox image \"%s\": read config \"%s\": ", root, json);
 	ck_assert_msg(strncmp(F.err.msg, msg, strlen(msg)) == 0, "message: %s", F.err.msg);
 }
 END_TEST
@@ -407,11 +341,11 @@ START_TEST(test_image_load_json_too_big)
 	big[0] = '{';
 	big[n - 1] = '}';
 	big[n] = '\0';
-	FMT(root, "%s", scratch_image(big, NULL, NULL));
+	UNIT_FMT(root, "%s", scratch_image(big, NULL, NULL));
 	free(big);
 	ck_assert_int_lt(image_load(root, &F.loaded, &F.err), 0);
-	FMT(msg, "failed to get sandbox image \"%s\": read config \"%s.json\": %s",
-	         root, root, strerror(EFBIG));
+	UNIT_FMT(msg, "failed to get sandbox image \"%s\": read config \"%s.json\": %s", root,
+	         root, strerror(EFBIG));
 	ck_assert_str_eq(F.err.msg, msg);
 }
 END_TEST
@@ -421,9 +355,9 @@ START_TEST(test_image_load_passwd_not_file)
 	char msg[CRADLE_ERR_MSG_MAX];
 	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"]}}", NULL, NULL);
 
-	mkdir_in(root, "etc");
-	mkdir_in(root, "etc/passwd");
-	FMT(msg, "read \"%s/etc/passwd\": Invalid argument", root);
+	unit_mkdir_in(root, "etc");
+	unit_mkdir_in(root, "etc/passwd");
+	UNIT_FMT(msg, "read \"%s/etc/passwd\": Invalid argument", root);
 	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
 }
 END_TEST
@@ -434,8 +368,8 @@ START_TEST(test_image_load_group_not_file)
 	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"]}}",
 	                                 "root:x:0:0::/:/x\n", NULL);
 
-	mkdir_in(root, "etc/group");
-	FMT(msg, "read \"%s/etc/group\": Invalid argument", root);
+	unit_mkdir_in(root, "etc/group");
+	UNIT_FMT(msg, "read \"%s/etc/group\": Invalid argument", root);
 	/* the passwd already read is freed too: the config comes back zeroed */
 	load_fails(root, CRADLE_INVALID_ARGUMENT, msg);
 }
@@ -447,31 +381,19 @@ static Suite *
 config_suite(void)
 {
 	Suite *s = suite_create("image-config");
-	TCase *tc;
 
-	tc = tcase_create("image");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_image_load_pause);
-	tcase_add_test(tc, test_image_load_scratch_full);
-	tcase_add_test(tc, test_image_load_nulls);
-	tcase_add_test(tc, test_image_load_no_passwd);
-	tcase_add_test(tc, test_image_load_passwd_only);
-	tcase_add_test(tc, test_image_load_malformed_json);
-	tcase_add_test(tc, test_image_load_truncated_json);
-	tcase_add_test(tc, test_image_load_empty_json);
-	tcase_add_test(tc, test_image_load_trailing_data);
-	tcase_add_test(tc, test_image_load_no_config);
-	tcase_add_test(tc, test_image_load_config_not_object);
-	tcase_add_test(tc, test_image_load_top_not_object);
-	tcase_add_test(tc, test_image_load_entrypoint_not_array);
-	tcase_add_test(tc, test_image_load_field_types);
-	tcase_add_test(tc, test_image_load_missing_json);
-	tcase_add_test(tc, test_image_load_json_is_directory);
-	tcase_add_test(tc, test_image_load_json_symlink_refused);
-	tcase_add_test(tc, test_image_load_json_too_big);
-	tcase_add_test(tc, test_image_load_passwd_not_file);
-	tcase_add_test(tc, test_image_load_group_not_file);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "image", setup, teardown, 0,
+	           UNIT_TESTS(test_image_load_pause, test_image_load_scratch_full,
+	                      test_image_load_nulls, test_image_load_no_passwd,
+	                      test_image_load_passwd_only, test_image_load_malformed_json,
+	                      test_image_load_truncated_json, test_image_load_empty_json,
+	                      test_image_load_trailing_data, test_image_load_no_config,
+	                      test_image_load_config_not_object, test_image_load_top_not_object,
+	                      test_image_load_entrypoint_not_array, test_image_load_field_types,
+	                      test_image_load_missing_json, test_image_load_json_is_directory,
+	                      test_image_load_json_symlink_refused, test_image_load_json_too_big,
+	                      test_image_load_passwd_not_file, test_image_load_group_not_file));
+
 	return s;
 }
 

@@ -1,18 +1,17 @@
-/* test_content.c - the content store (image/content.c), the store's raw
- * keyed API (server/store.c) and image records (image/record.c).
+/* test_content.c - the content store (image/content.c) and image records
+ * (image/record.c) on the store (util/store.c, tested in
+ * tests/unit/util/test_store.c).
  *
  * Known sha256 digests, mismatches of digest and size leaving nothing in
  * blobs/ or ingest/, abort, concurrent writers of one blob, re-verification
- * on read of a blob corrupted on disk, put/delete/walk, digest syntax, the
- * raw store API across a reopen, and image records encoded, stored and
- * refused when garbled.  Every test works in its own mkdtemp directory
- * under one per-run directory that main() removes.
+ * on read of a blob corrupted on disk, put/delete/walk, digest syntax, and
+ * image records encoded, stored and refused when garbled.  Every test
+ * works in its own scratch directory (tests/unit/lib).
  */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "image/content.h"
 #include "image/record.h"
 #include "util/store.h"
+#include "tests/unit/lib/unit.h"
 
 #define HELLO "hello\n"
 #define HELLO_HEX "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
@@ -33,78 +33,56 @@
 #define WORLD_DIGEST "sha256:e258d248fda94c63753607f7c4494ee0fcbe92f1a76bfdac795c9d84101eb317"
 #define OTHER_DIGEST "sha256:0000000000000000000000000000000000000000000000000000000000000000"
 
-/* --- scratch directories ------------------------------------------------ */
-
-static char base_dir[64];
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return (remove(path));
-}
-
-static int
-rm_rf(const char *dir)
-{
-	return (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS));
-}
-
-struct scratch {
-	char tmp[128];
-	char root[192];
-	char blobs[256];
-	char ingest[256];
-};
+/* The content store's root in the test's own directory (tests/unit/lib):
+ * levels that do not exist yet, content_open makes them. */
+static struct {
+	char root[PATH_MAX];
+	char blobs[PATH_MAX + 32];
+	char ingest[PATH_MAX + 32];
+	struct content *c;  /* open there for the content tests */
+} S;
 
 static void
-scratch_make(struct scratch *s)
+setup(void)
 {
-	snprintf(s->tmp, sizeof(s->tmp), "%s/t-XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(s->tmp));
-	/* levels that do not exist yet: content_open makes them */
-	snprintf(s->root, sizeof(s->root), "%s/state/root", s->tmp);
-	snprintf(s->blobs, sizeof(s->blobs), "%s/content/blobs/sha256",
-	    s->root);
-	snprintf(s->ingest, sizeof(s->ingest), "%s/content/ingest", s->root);
-}
-
-static void
-scratch_remove(struct scratch *s)
-{
-	ck_assert_int_eq(rm_rf(s->tmp), 0);
-}
-
-/* Entries in dir, not counting . and .. */
-static int
-count_entries(const char *dir)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0) {
-			n++;
-		}
-	}
-	closedir(d);
-	return (n);
+	unit_scratch_setup();
+	unit_path(S.root, sizeof(S.root), "state/root");
+	UNIT_FMT(S.blobs, "%s/content/blobs/sha256", S.root);
+	UNIT_FMT(S.ingest, "%s/content/ingest", S.root);
 }
 
 static struct content *
-open_content(struct scratch *s)
+open_content(void)
 {
 	struct cradle_err err = { 0 };
 	struct content *c = NULL;
 
-	ck_assert_msg(content_open(s->root, &c, &err) == 0, "%s", err.msg);
+	ck_assert_msg(content_open(S.root, &c, &err) == 0, "%s", err.msg);
 	ck_assert_ptr_nonnull(c);
 	return (c);
+}
+
+static void
+content_setup(void)
+{
+	setup();
+	S.c = open_content();
+}
+
+static void
+content_teardown(void)
+{
+	content_close(S.c);
+	S.c = NULL;
+	unit_scratch_teardown();
+}
+
+/* Nothing in blobs/, nothing left in ingest/. */
+static void
+assert_empty(void)
+{
+	ck_assert_int_eq(unit_count_entries(S.blobs), 0);
+	ck_assert_int_eq(unit_count_entries(S.ingest), 0);
 }
 
 static void
@@ -151,21 +129,17 @@ END_TEST
 
 START_TEST(test_write_commit)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
-	struct content *c;
 	struct content_writer *w;
 	char digest[DIGEST_LEN + 1], path[512], buf[80];
 	int fd;
 	ssize_t n;
 
-	scratch_make(&s);
-	c = open_content(&s);
-	assert_mode(s.blobs, 0700);
-	assert_mode(s.ingest, 0700);
+	assert_mode(S.blobs, 0700);
+	assert_mode(S.ingest, 0700);
 
-	ck_assert_int_eq(content_writer_open(c, NULL, -1, &w, &err), 0);
-	ck_assert_int_eq(count_entries(s.ingest), 1);
+	ck_assert_int_eq(content_writer_open(S.c, NULL, -1, &w, &err), 0);
+	ck_assert_int_eq(unit_count_entries(S.ingest), 1);
 	/* in two pieces: the hash runs over the stream */
 	ck_assert_int_eq(content_writer_write(w, "hel", 3, &err), 0);
 	ck_assert_int_eq(content_writer_write(w, "lo\n", 3, &err), 0);
@@ -175,57 +149,51 @@ START_TEST(test_write_commit)
 	    err.msg);
 	ck_assert_str_eq(digest, HELLO_DIGEST);
 
-	ck_assert_int_eq(content_path(c, digest, path, sizeof(path)), 0);
+	ck_assert_int_eq(content_path(S.c, digest, path, sizeof(path)), 0);
 	snprintf(buf, sizeof(buf), "/%s", HELLO_HEX);
-	ck_assert_ptr_nonnull(strstr(path, s.blobs));
-	ck_assert_str_eq(path + strlen(s.blobs), buf);
+	ck_assert_ptr_nonnull(strstr(path, S.blobs));
+	ck_assert_str_eq(path + strlen(S.blobs), buf);
 	fd = open(path, O_RDONLY);
 	ck_assert_int_ge(fd, 0);
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
 	ck_assert_int_eq(n, 6);
 	ck_assert_int_eq(memcmp(buf, HELLO, 6), 0);
-	ck_assert(content_has(c, HELLO_DIGEST));
-	ck_assert(!content_has(c, WORLD_DIGEST));
-	ck_assert(!content_has(c, "nonsense"));
-	ck_assert_int_eq(count_entries(s.ingest), 0);
-	ck_assert_int_eq(count_entries(s.blobs), 1);
+	ck_assert(content_has(S.c, HELLO_DIGEST));
+	ck_assert(!content_has(S.c, WORLD_DIGEST));
+	ck_assert(!content_has(S.c, "nonsense"));
+	ck_assert_int_eq(unit_count_entries(S.ingest), 0);
+	ck_assert_int_eq(unit_count_entries(S.blobs), 1);
 
 	/* the same with the digest and size announced */
-	ck_assert_int_eq(content_writer_open(c, HELLO_DIGEST, 6, &w, &err), 0);
+	ck_assert_int_eq(content_writer_open(S.c, HELLO_DIGEST, 6, &w, &err), 0);
 	ck_assert_int_eq(content_writer_write(w, HELLO, 6, &err), 0);
 	ck_assert_int_eq(content_writer_commit(w, NULL, &err), 0);
-	ck_assert_int_eq(count_entries(s.blobs), 1);
+	ck_assert_int_eq(unit_count_entries(S.blobs), 1);
 
 	/* the empty blob */
-	ck_assert_int_eq(content_writer_open(c, EMPTY_DIGEST, 0, &w, &err), 0);
+	ck_assert_int_eq(content_writer_open(S.c, EMPTY_DIGEST, 0, &w, &err), 0);
 	ck_assert_int_eq(content_writer_commit(w, digest, &err), 0);
 	ck_assert_str_eq(digest, EMPTY_DIGEST);
-	ck_assert_int_eq(count_entries(s.blobs), 2);
+	ck_assert_int_eq(unit_count_entries(S.blobs), 2);
 
 	/* path buffer too small, bad digest */
-	ck_assert_int_eq(content_path(c, HELLO_DIGEST, path, 10),
+	ck_assert_int_eq(content_path(S.c, HELLO_DIGEST, path, 10),
 	    -ENAMETOOLONG);
-	ck_assert_int_eq(content_path(c, "sha256:zz", path, sizeof(path)),
+	ck_assert_int_eq(content_path(S.c, "sha256:zz", path, sizeof(path)),
 	    -EINVAL);
 
-	content_close(c);
 	content_close(NULL);
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_digest_mismatch)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
-	struct content *c;
 	struct content_writer *w;
 	char digest[DIGEST_LEN + 1] = "x";
 
-	scratch_make(&s);
-	c = open_content(&s);
-	ck_assert_int_eq(content_writer_open(c, WORLD_DIGEST, -1, &w, &err), 0);
+	ck_assert_int_eq(content_writer_open(S.c, WORLD_DIGEST, -1, &w, &err), 0);
 	ck_assert_int_eq(content_writer_write(w, HELLO, 6, &err), 0);
 	ck_assert_int_eq(content_writer_commit(w, digest, &err), -EINVAL);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
@@ -233,38 +201,31 @@ START_TEST(test_digest_mismatch)
 	    strstr(err.msg, WORLD_DIGEST) != NULL &&
 	    strstr(err.msg, HELLO_DIGEST) != NULL, "%s", err.msg);
 	ck_assert_str_eq(digest, "");
-	ck_assert_int_eq(count_entries(s.blobs), 0);
-	ck_assert_int_eq(count_entries(s.ingest), 0);
-	ck_assert(!content_has(c, WORLD_DIGEST));
-	ck_assert(!content_has(c, HELLO_DIGEST));
+	assert_empty();
+	ck_assert(!content_has(S.c, WORLD_DIGEST));
+	ck_assert(!content_has(S.c, HELLO_DIGEST));
 
 	/* a malformed expected digest is refused up front */
 	memset(&err, 0, sizeof(err));
 	w = (struct content_writer *)&err;
-	ck_assert_int_eq(content_writer_open(c, "sha256:abc", -1, &w, &err),
+	ck_assert_int_eq(content_writer_open(S.c, "sha256:abc", -1, &w, &err),
 	    -EINVAL);
 	ck_assert_ptr_null(w);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, "sha256:abc") != NULL, "%s", err.msg);
-	ck_assert_int_eq(count_entries(s.ingest), 0);
+	ck_assert_int_eq(unit_count_entries(S.ingest), 0);
 
-	content_close(c);
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_size_mismatch)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
-	struct content *c;
 	struct content_writer *w;
 
-	scratch_make(&s);
-	c = open_content(&s);
 
 	/* short */
-	ck_assert_int_eq(content_writer_open(c, HELLO_DIGEST, 7, &w, &err), 0);
+	ck_assert_int_eq(content_writer_open(S.c, HELLO_DIGEST, 7, &w, &err), 0);
 	ck_assert_int_eq(content_writer_write(w, HELLO, 6, &err), 0);
 	ck_assert_int_eq(content_writer_commit(w, NULL, &err), -EINVAL);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
@@ -272,46 +233,36 @@ START_TEST(test_size_mismatch)
 	    strstr(err.msg, "expected 7") != NULL &&
 	    strstr(err.msg, "got 6") != NULL &&
 	    strstr(err.msg, HELLO_DIGEST) != NULL, "%s", err.msg);
-	ck_assert_int_eq(count_entries(s.blobs), 0);
-	ck_assert_int_eq(count_entries(s.ingest), 0);
+	assert_empty();
 
 	/* long, without a digest: refused at the write that overflows, and
 	 * the commit refuses too */
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(content_writer_open(c, NULL, 5, &w, &err), 0);
+	ck_assert_int_eq(content_writer_open(S.c, NULL, 5, &w, &err), 0);
 	ck_assert_int_eq(content_writer_write(w, "hell", 4, &err), 0);
 	ck_assert_int_eq(content_writer_write(w, "o\n", 2, &err), -EINVAL);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, "size mismatch") != NULL &&
 	    strstr(err.msg, "expected 5") != NULL, "%s", err.msg);
 	ck_assert_int_lt(content_writer_commit(w, NULL, &err), 0);
-	ck_assert_int_eq(count_entries(s.blobs), 0);
-	ck_assert_int_eq(count_entries(s.ingest), 0);
+	assert_empty();
 
-	content_close(c);
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_abort)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
-	struct content *c;
 	struct content_writer *w;
 
-	scratch_make(&s);
-	c = open_content(&s);
-	ck_assert_int_eq(content_writer_open(c, HELLO_DIGEST, 6, &w, &err), 0);
+	ck_assert_int_eq(content_writer_open(S.c, HELLO_DIGEST, 6, &w, &err), 0);
 	ck_assert_int_eq(content_writer_write(w, HELLO, 6, &err), 0);
-	ck_assert_int_eq(count_entries(s.ingest), 1);
+	ck_assert_int_eq(unit_count_entries(S.ingest), 1);
 	content_writer_abort(w);
 	content_writer_abort(NULL);
-	ck_assert_int_eq(count_entries(s.ingest), 0);
-	ck_assert_int_eq(count_entries(s.blobs), 0);
-	ck_assert(!content_has(c, HELLO_DIGEST));
-	content_close(c);
-	scratch_remove(&s);
+	ck_assert_int_eq(unit_count_entries(S.ingest), 0);
+	ck_assert_int_eq(unit_count_entries(S.blobs), 0);
+	ck_assert(!content_has(S.c, HELLO_DIGEST));
 }
 END_TEST
 
@@ -319,17 +270,13 @@ END_TEST
  * a fresh one (a live writer in another instance) is kept. */
 START_TEST(test_stale_ingest)
 {
-	struct scratch s;
 	struct timespec ts[2];
-	struct content *c;
-	char old[320], fresh[320];
+	char old[PATH_MAX + 64], fresh[PATH_MAX + 64];
 	int fd;
 
-	scratch_make(&s);
-	c = open_content(&s);
-	content_close(c);
-	snprintf(old, sizeof(old), "%s/ingest-aaaaaa", s.ingest);
-	snprintf(fresh, sizeof(fresh), "%s/ingest-bbbbbb", s.ingest);
+	content_close(S.c);
+	UNIT_FMT(old, "%s/ingest-aaaaaa", S.ingest);
+	UNIT_FMT(fresh, "%s/ingest-bbbbbb", S.ingest);
 	fd = open(old, O_WRONLY | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
@@ -339,11 +286,9 @@ START_TEST(test_stale_ingest)
 	ts[0].tv_sec = ts[1].tv_sec = time(NULL) - 7200;
 	ts[0].tv_nsec = ts[1].tv_nsec = 0;
 	ck_assert_int_eq(utimensat(AT_FDCWD, old, ts, 0), 0);
-	c = open_content(&s);
+	S.c = open_content();
 	ck_assert_int_ne(access(old, F_OK), 0);
 	ck_assert_int_eq(access(fresh, F_OK), 0);
-	content_close(c);
-	scratch_remove(&s);
 }
 END_TEST
 
@@ -355,7 +300,7 @@ END_TEST
 struct writer_arg {
 	struct content *c;
 	const unsigned char *data;
-	int rv;
+	int rc;
 	char digest[DIGEST_LEN + 1];
 	char msg[CRADLE_ERR_MSG_MAX];
 };
@@ -368,22 +313,22 @@ writer_thread(void *p)
 	struct content_writer *w;
 	size_t off;
 
-	a->rv = content_writer_open(a->c, NULL, BIG_LEN, &w, &err);
-	if (a->rv < 0) {
+	a->rc = content_writer_open(a->c, NULL, BIG_LEN, &w, &err);
+	if (a->rc < 0) {
 		snprintf(a->msg, sizeof(a->msg), "%s", err.msg);
 		return (NULL);
 	}
 	/* small pieces, so the writers interleave */
 	for (off = 0; off < BIG_LEN; off += 4096) {
-		a->rv = content_writer_write(w, a->data + off, 4096, &err);
-		if (a->rv < 0) {
+		a->rc = content_writer_write(w, a->data + off, 4096, &err);
+		if (a->rc < 0) {
 			content_writer_abort(w);
 			snprintf(a->msg, sizeof(a->msg), "%s", err.msg);
 			return (NULL);
 		}
 	}
-	a->rv = content_writer_commit(w, a->digest, &err);
-	if (a->rv < 0) {
+	a->rc = content_writer_commit(w, a->digest, &err);
+	if (a->rc < 0) {
 		snprintf(a->msg, sizeof(a->msg), "%s", err.msg);
 	}
 	return (NULL);
@@ -391,17 +336,13 @@ writer_thread(void *p)
 
 START_TEST(test_concurrent_writers)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
 	struct writer_arg args[N_WRITERS];
 	pthread_t th[N_WRITERS];
-	struct content *c;
 	unsigned char *data;
 	char *back = NULL;
 	size_t len, i;
 
-	scratch_make(&s);
-	c = open_content(&s);
 	data = malloc(BIG_LEN);
 	ck_assert_ptr_nonnull(data);
 	for (i = 0; i < BIG_LEN; i++) {
@@ -409,7 +350,7 @@ START_TEST(test_concurrent_writers)
 	}
 	for (i = 0; i < N_WRITERS; i++) {
 		memset(&args[i], 0, sizeof(args[i]));
-		args[i].c = c;
+		args[i].c = S.c;
 		args[i].data = data;
 		ck_assert_int_eq(pthread_create(&th[i], NULL, writer_thread,
 		    &args[i]), 0);
@@ -418,21 +359,19 @@ START_TEST(test_concurrent_writers)
 		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
 	}
 	for (i = 0; i < N_WRITERS; i++) {
-		ck_assert_msg(args[i].rv == 0, "writer %zu: %s", i,
+		ck_assert_msg(args[i].rc == 0, "writer %zu: %s", i,
 		    args[i].msg);
 		ck_assert(digest_valid(args[i].digest));
 		ck_assert_str_eq(args[i].digest, args[0].digest);
 	}
-	ck_assert_int_eq(count_entries(s.blobs), 1);
-	ck_assert_int_eq(count_entries(s.ingest), 0);
-	ck_assert_msg(content_read(c, args[0].digest, BIG_LEN, &back, &len,
+	ck_assert_int_eq(unit_count_entries(S.blobs), 1);
+	ck_assert_int_eq(unit_count_entries(S.ingest), 0);
+	ck_assert_msg(content_read(S.c, args[0].digest, BIG_LEN, &back, &len,
 	    &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(len, BIG_LEN);
 	ck_assert_int_eq(memcmp(back, data, BIG_LEN), 0);
 	free(back);
 	free(data);
-	content_close(c);
-	scratch_remove(&s);
 }
 END_TEST
 
@@ -440,50 +379,46 @@ END_TEST
 
 START_TEST(test_read_verifies)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
-	struct content *c;
 	char path[512], *data = NULL;
 	size_t len = 99;
 	int fd;
 
-	scratch_make(&s);
-	c = open_content(&s);
-	ck_assert_int_eq(content_put(c, HELLO, 6, NULL, NULL, &err), 0);
+	ck_assert_int_eq(content_put(S.c, HELLO, 6, NULL, NULL, &err), 0);
 
-	ck_assert_int_eq(content_read(c, HELLO_DIGEST, 6, &data, &len, &err),
+	ck_assert_int_eq(content_read(S.c, HELLO_DIGEST, 6, &data, &len, &err),
 	    0);
 	ck_assert_uint_eq(len, 6);
 	ck_assert_str_eq(data, HELLO);   /* NUL-terminated */
 	free(data);
 
 	/* bigger than max */
-	ck_assert_int_eq(content_read(c, HELLO_DIGEST, 5, &data, &len, &err),
+	ck_assert_int_eq(content_read(S.c, HELLO_DIGEST, 5, &data, &len, &err),
 	    -EFBIG);
 	ck_assert_ptr_null(data);
 	ck_assert_msg(strstr(err.msg, HELLO_DIGEST) != NULL, "%s", err.msg);
 
 	/* absent */
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(content_read(c, WORLD_DIGEST, 100, &data, &len, &err),
+	ck_assert_int_eq(content_read(S.c, WORLD_DIGEST, 100, &data, &len, &err),
 	    -ENOENT);
 	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
 	ck_assert_msg(strstr(err.msg, WORLD_DIGEST) != NULL, "%s", err.msg);
 
 	/* invalid */
-	ck_assert_int_eq(content_read(c, "sha256:1", 100, &data, &len, &err),
+	ck_assert_int_eq(content_read(S.c, "sha256:1", 100, &data, &len, &err),
 	    -EINVAL);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 
 	/* corrupted on disk: same size, one byte changed */
-	ck_assert_int_eq(content_path(c, HELLO_DIGEST, path, sizeof(path)), 0);
+	ck_assert_int_eq(content_path(S.c, HELLO_DIGEST, path, sizeof(path)), 0);
 	ck_assert_int_eq(chmod(path, 0600), 0);
 	fd = open(path, O_WRONLY);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(pwrite(fd, "j", 1, 0), 1);
 	close(fd);
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(content_read(c, HELLO_DIGEST, 100, &data, &len, &err),
+	ck_assert_int_eq(content_read(S.c, HELLO_DIGEST, 100, &data, &len, &err),
 	    -EIO);
 	ck_assert_ptr_null(data);
 	ck_assert_uint_eq(len, 0);
@@ -494,62 +429,48 @@ START_TEST(test_read_verifies)
 
 	/* truncated on disk */
 	ck_assert_int_eq(truncate(path, 2), 0);
-	ck_assert_int_eq(content_read(c, HELLO_DIGEST, 100, &data, &len, &err),
+	ck_assert_int_eq(content_read(S.c, HELLO_DIGEST, 100, &data, &len, &err),
 	    -EIO);
 	ck_assert_int_eq(err.code, CRADLE_INTERNAL);
 
-	content_close(c);
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_put)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
-	struct content *c;
 	char digest[DIGEST_LEN + 1];
 
-	scratch_make(&s);
-	c = open_content(&s);
-	ck_assert_int_eq(content_put(c, HELLO, 6, HELLO_DIGEST, digest, &err),
+	ck_assert_int_eq(content_put(S.c, HELLO, 6, HELLO_DIGEST, digest, &err),
 	    0);
 	ck_assert_str_eq(digest, HELLO_DIGEST);
-	ck_assert_int_eq(content_put(c, "world\n", 6, NULL, digest, &err), 0);
+	ck_assert_int_eq(content_put(S.c, "world\n", 6, NULL, digest, &err), 0);
 	ck_assert_str_eq(digest, WORLD_DIGEST);
-	ck_assert_int_eq(content_put(c, "", 0, NULL, digest, &err), 0);
+	ck_assert_int_eq(content_put(S.c, "", 0, NULL, digest, &err), 0);
 	ck_assert_str_eq(digest, EMPTY_DIGEST);
-	ck_assert_int_eq(count_entries(s.blobs), 3);
+	ck_assert_int_eq(unit_count_entries(S.blobs), 3);
 
-	ck_assert_int_eq(content_put(c, "other", 5, OTHER_DIGEST, digest,
+	ck_assert_int_eq(content_put(S.c, "other", 5, OTHER_DIGEST, digest,
 	    &err), -EINVAL);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, OTHER_DIGEST) != NULL, "%s", err.msg);
 	ck_assert_str_eq(digest, "");
-	ck_assert_int_eq(count_entries(s.blobs), 3);
-	ck_assert_int_eq(count_entries(s.ingest), 0);
-	content_close(c);
-	scratch_remove(&s);
+	ck_assert_int_eq(unit_count_entries(S.blobs), 3);
+	ck_assert_int_eq(unit_count_entries(S.ingest), 0);
 }
 END_TEST
 
 START_TEST(test_delete)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
-	struct content *c;
 
-	scratch_make(&s);
-	c = open_content(&s);
-	ck_assert_int_eq(content_put(c, HELLO, 6, NULL, NULL, &err), 0);
-	ck_assert(content_has(c, HELLO_DIGEST));
-	ck_assert_int_eq(content_delete(c, HELLO_DIGEST), 0);
-	ck_assert(!content_has(c, HELLO_DIGEST));
-	ck_assert_int_eq(content_delete(c, HELLO_DIGEST), 0);  /* absent */
-	ck_assert_int_eq(content_delete(c, "sha256:../x"), -EINVAL);
-	ck_assert_int_eq(count_entries(s.blobs), 0);
-	content_close(c);
-	scratch_remove(&s);
+	ck_assert_int_eq(content_put(S.c, HELLO, 6, NULL, NULL, &err), 0);
+	ck_assert(content_has(S.c, HELLO_DIGEST));
+	ck_assert_int_eq(content_delete(S.c, HELLO_DIGEST), 0);
+	ck_assert(!content_has(S.c, HELLO_DIGEST));
+	ck_assert_int_eq(content_delete(S.c, HELLO_DIGEST), 0);  /* absent */
+	ck_assert_int_eq(content_delete(S.c, "sha256:../x"), -EINVAL);
+	ck_assert_int_eq(unit_count_entries(S.blobs), 0);
 }
 END_TEST
 
@@ -578,31 +499,26 @@ walk_fn(const char *digest, void *arg)
 
 START_TEST(test_walk)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
 	struct walk_acc acc;
-	struct content *c;
-	char stray[320];
+	char stray[PATH_MAX + 64];
 	int fd;
 
-	scratch_make(&s);
-	c = open_content(&s);
-
 	memset(&acc, 0, sizeof(acc));
-	ck_assert_int_eq(content_walk(c, walk_fn, &acc), 0);
+	ck_assert_int_eq(content_walk(S.c, walk_fn, &acc), 0);
 	ck_assert_int_eq(acc.n, 0);
 
-	ck_assert_int_eq(content_put(c, HELLO, 6, NULL, NULL, &err), 0);
-	ck_assert_int_eq(content_put(c, "world\n", 6, NULL, NULL, &err), 0);
-	ck_assert_int_eq(content_put(c, "", 0, NULL, NULL, &err), 0);
+	ck_assert_int_eq(content_put(S.c, HELLO, 6, NULL, NULL, &err), 0);
+	ck_assert_int_eq(content_put(S.c, "world\n", 6, NULL, NULL, &err), 0);
+	ck_assert_int_eq(content_put(S.c, "", 0, NULL, NULL, &err), 0);
 	/* a stray file that is no digest is not reported */
-	snprintf(stray, sizeof(stray), "%s/notadigest", s.blobs);
+	UNIT_FMT(stray, "%s/notadigest", S.blobs);
 	fd = open(stray, O_WRONLY | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 
 	memset(&acc, 0, sizeof(acc));
-	ck_assert_int_eq(content_walk(c, walk_fn, &acc), 0);
+	ck_assert_int_eq(content_walk(S.c, walk_fn, &acc), 0);
 	ck_assert_int_eq(acc.n, 3);
 	/* in digest order */
 	ck_assert_str_eq(acc.seen[0], HELLO_DIGEST);
@@ -612,257 +528,15 @@ START_TEST(test_walk)
 	/* a non-zero return stops the walk and is returned */
 	memset(&acc, 0, sizeof(acc));
 	acc.stop_at = 2;
-	ck_assert_int_eq(content_walk(c, walk_fn, &acc), 42);
+	ck_assert_int_eq(content_walk(S.c, walk_fn, &acc), 42);
 	ck_assert_int_eq(acc.n, 2);
 
 	/* deleting from the callback */
 	memset(&acc, 0, sizeof(acc));
-	acc.c = c;
-	ck_assert_int_eq(content_walk(c, walk_fn, &acc), 0);
+	acc.c = S.c;
+	ck_assert_int_eq(content_walk(S.c, walk_fn, &acc), 0);
 	ck_assert_int_eq(acc.n, 3);
-	ck_assert_int_eq(count_entries(s.blobs), 1);   /* the stray */
-	content_close(c);
-	scratch_remove(&s);
-}
-END_TEST
-
-/* --- store raw API ------------------------------------------------------- */
-
-struct raw_acc {
-	int n;
-	char keys[8][64];
-	char vals[8][64];
-	struct store *st;
-};
-
-static int
-raw_fn(const char *key, const void *data, size_t len, void *arg)
-{
-	struct raw_acc *a = arg;
-	struct cradle_err err = { 0 };
-
-	if (a->n < 8) {
-		snprintf(a->keys[a->n], sizeof(a->keys[0]), "%s", key);
-		snprintf(a->vals[a->n], sizeof(a->vals[0]), "%.*s", (int)len,
-		    (const char *)data);
-	}
-	a->n++;
-	if (a->st != NULL) {
-		/* writes from the callback: the read txn has ended */
-		ck_assert_int_eq(store_del(a->st, "images", key, &err), 0);
-	}
-	return (0);
-}
-
-static int
-raw_stop(const char *key, const void *data, size_t len, void *arg)
-{
-	(void)key;
-	(void)data;
-	(void)len;
-	(*(int *)arg)++;
-	return (-7);
-}
-
-START_TEST(test_store_raw)
-{
-	struct scratch s;
-	struct cradle_err err = { 0 };
-	struct raw_acc acc;
-	struct store *st;
-	char key[600];
-	void *data;
-	size_t len;
-	int calls = 0;
-
-	scratch_make(&s);
-	ck_assert_msg(store_open(s.root, &st, &err) == 0, "%s", err.msg);
-
-	/* absent, in a database not yet created */
-	data = (void *)1;
-	ck_assert_int_eq(store_get(st, "images", "a", &data, &len, &err),
-	    -ENOENT);
-	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
-	ck_assert_ptr_null(data);
-	ck_assert_msg(strstr(err.msg, "\"a\"") != NULL, "%s", err.msg);
-
-	ck_assert_int_eq(store_put(st, "images", "b", "two", 3, &err), 0);
-	ck_assert_int_eq(store_put(st, "images", "a", "one", 3, &err), 0);
-	ck_assert_int_eq(store_put(st, "images", "c", "", 0, &err), 0);
-	ck_assert_int_eq(store_put(st, "other", "a", "elsewhere", 9, &err),
-	    0);
-	/* overwrite */
-	ck_assert_int_eq(store_put(st, "images", "b", "TWO!", 4, &err), 0);
-
-	ck_assert_int_eq(store_get(st, "images", "b", &data, &len, &err),
-	    0);
-	ck_assert_uint_eq(len, 4);
-	ck_assert_int_eq(memcmp(data, "TWO!", 4), 0);
-	free(data);
-	ck_assert_int_eq(store_get(st, "images", "c", &data, &len, &err),
-	    0);
-	ck_assert_uint_eq(len, 0);
-	ck_assert_ptr_nonnull(data);
-	free(data);
-	ck_assert_int_eq(store_get(st, "other", "a", &data, &len, &err),
-	    0);
-	ck_assert_str_eq(data, "elsewhere");
-	free(data);
-
-	/* keys: 511 bytes fine, 512 refused, empty refused */
-	memset(key, 'k', sizeof(key));
-	key[511] = '\0';
-	ck_assert_int_eq(store_put(st, "images", key, "x", 1, &err), 0);
-	ck_assert_int_eq(store_del(st, "images", key, &err), 0);
-	key[511] = 'k';
-	key[512] = '\0';
-	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(store_put(st, "images", key, "x", 1, &err),
-	    -ENAMETOOLONG);
-	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
-	ck_assert_int_lt(store_get(st, "images", key, &data, &len, &err),
-	    0);
-	ck_assert_int_lt(store_del(st, "images", key, &err), 0);
-	ck_assert_int_eq(store_put(st, "images", "", "x", 1, &err),
-	    -EINVAL);
-	/* database names */
-	ck_assert_int_eq(store_put(st, "a2345678901234567890123456789012345678901234567890123456789012345",
-	    "a", "x", 1, &err), -EINVAL);
-	ck_assert_int_eq(store_put(st, "Bad Name", "a", "x", 1, &err),
-	    -EINVAL);
-	ck_assert_int_eq(store_put(st, "", "a", "x", 1, &err), -EINVAL);
-
-	/* walk: key order; a negative return stops and is returned */
-	memset(&acc, 0, sizeof(acc));
-	ck_assert_int_eq(store_foreach(st, "images", raw_fn, &acc, &err),
-	    0);
-	ck_assert_int_eq(acc.n, 3);
-	ck_assert_str_eq(acc.keys[0], "a");
-	ck_assert_str_eq(acc.vals[0], "one");
-	ck_assert_str_eq(acc.keys[1], "b");
-	ck_assert_str_eq(acc.vals[1], "TWO!");
-	ck_assert_str_eq(acc.keys[2], "c");
-	ck_assert_str_eq(acc.vals[2], "");
-	ck_assert_int_eq(store_foreach(st, "images", raw_stop, &calls,
-	    &err), -7);
-	ck_assert_int_eq(calls, 1);
-
-	/* delete, twice */
-	ck_assert_int_eq(store_del(st, "images", "a", &err), 0);
-	ck_assert_int_eq(store_del(st, "images", "a", &err), 0);
-	ck_assert_int_eq(store_get(st, "images", "a", &data, &len, &err),
-	    -ENOENT);
-	ck_assert_int_eq(store_del(st, "never-used", "a", &err), 0);
-
-	/* reopen keeps the data */
-	store_close(st);
-	ck_assert_int_eq(store_open(s.root, &st, &err), 0);
-	ck_assert_int_eq(store_get(st, "images", "b", &data, &len, &err),
-	    0);
-	ck_assert_uint_eq(len, 4);
-	ck_assert_int_eq(memcmp(data, "TWO!", 4), 0);
-	free(data);
-	ck_assert_int_eq(store_get(st, "other", "a", &data, &len, &err),
-	    0);
-	ck_assert_str_eq(data, "elsewhere");
-	free(data);
-
-	/* deleting every record from the walk's callback */
-	memset(&acc, 0, sizeof(acc));
-	acc.st = st;
-	ck_assert_int_eq(store_foreach(st, "images", raw_fn, &acc, &err),
-	    0);
-	ck_assert_int_eq(acc.n, 2);
-	memset(&acc, 0, sizeof(acc));
-	ck_assert_int_eq(store_foreach(st, "images", raw_fn, &acc, &err),
-	    0);
-	ck_assert_int_eq(acc.n, 0);
-
-	store_close(st);
-	scratch_remove(&s);
-}
-END_TEST
-
-#define N_RAW_THREADS 4
-
-struct raw_thread_arg {
-	struct store *st;
-	int idx;
-	int rv;
-};
-
-/* Several threads opening databases for the first time and writing. */
-static void *
-raw_thread(void *p)
-{
-	struct raw_thread_arg *a = p;
-	struct cradle_err err = { 0 };
-	char db[16], key[16];
-	void *data;
-	size_t len;
-	int i;
-
-	for (i = 0; i < 20 && a->rv == 0; i++) {
-		snprintf(db, sizeof(db), "db%d", i % 5);
-		snprintf(key, sizeof(key), "t%d-%d", a->idx, i);
-		a->rv = store_put(a->st, db, key, key, strlen(key), &err);
-		if (a->rv == 0) {
-			a->rv = store_get(a->st, db, key, &data, &len,
-			    &err);
-			if (a->rv == 0) {
-				if (len != strlen(key) ||
-				    memcmp(data, key, len) != 0) {
-					a->rv = -1;
-				}
-				free(data);
-			}
-		}
-	}
-	return (NULL);
-}
-
-static int
-count_fn(const char *key, const void *data, size_t len, void *arg)
-{
-	(void)key;
-	(void)data;
-	(void)len;
-	(*(int *)arg)++;
-	return (0);
-}
-
-START_TEST(test_store_raw_threads)
-{
-	struct scratch s;
-	struct cradle_err err = { 0 };
-	struct raw_thread_arg args[N_RAW_THREADS];
-	pthread_t th[N_RAW_THREADS];
-	struct store *st;
-	int i, total = 0;
-
-	scratch_make(&s);
-	ck_assert_int_eq(store_open(s.root, &st, &err), 0);
-	for (i = 0; i < N_RAW_THREADS; i++) {
-		args[i].st = st;
-		args[i].idx = i;
-		args[i].rv = 0;
-		ck_assert_int_eq(pthread_create(&th[i], NULL, raw_thread,
-		    &args[i]), 0);
-	}
-	for (i = 0; i < N_RAW_THREADS; i++) {
-		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
-		ck_assert_int_eq(args[i].rv, 0);
-	}
-	for (i = 0; i < 5; i++) {
-		char db[16];
-
-		snprintf(db, sizeof(db), "db%d", i);
-		ck_assert_int_eq(store_foreach(st, db, count_fn, &total,
-		    &err), 0);
-	}
-	ck_assert_int_eq(total, N_RAW_THREADS * 20);
-	store_close(st);
-	scratch_remove(&s);
+	ck_assert_int_eq(unit_count_entries(S.blobs), 1);   /* the stray */
 }
 END_TEST
 
@@ -1162,14 +836,12 @@ rec_fn(struct image_record *r, void *arg)
 
 START_TEST(test_record_store)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
 	struct image_record r, back;
 	struct rec_acc acc;
 	struct store *st;
 
-	scratch_make(&s);
-	ck_assert_int_eq(store_open(s.root, &st, &err), 0);
+	ck_assert_int_eq(store_open(S.root, &st, &err), 0);
 
 	memset(&back, 0x5a, sizeof(back));
 	ck_assert_int_eq(image_record_get(st, "docker.io/library/busybox:1",
@@ -1187,7 +859,7 @@ START_TEST(test_record_store)
 	ck_assert_int_eq(image_record_put(st, &r, &err), 0);
 
 	store_close(st);
-	ck_assert_int_eq(store_open(s.root, &st, &err), 0);
+	ck_assert_int_eq(store_open(S.root, &st, &err), 0);
 
 	ck_assert_msg(image_record_get(st, "a.example/x@" HELLO_DIGEST, &back,
 	    &err) == 0, "%s", err.msg);
@@ -1238,64 +910,29 @@ START_TEST(test_record_store)
 	ck_assert_int_eq(acc.n, 0);
 
 	store_close(st);
-	scratch_remove(&s);
 }
 END_TEST
-
-/* --- main ------------------------------------------------------------------ */
 
 static Suite *
 content_suite(void)
 {
 	Suite *s = suite_create("content");
-	TCase *tc;
 
-	tc = tcase_create("content");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_digest_valid);
-	tcase_add_test(tc, test_write_commit);
-	tcase_add_test(tc, test_digest_mismatch);
-	tcase_add_test(tc, test_size_mismatch);
-	tcase_add_test(tc, test_abort);
-	tcase_add_test(tc, test_stale_ingest);
-	tcase_add_test(tc, test_concurrent_writers);
-	tcase_add_test(tc, test_read_verifies);
-	tcase_add_test(tc, test_put);
-	tcase_add_test(tc, test_delete);
-	tcase_add_test(tc, test_walk);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "content", content_setup, content_teardown, 60,
+	           UNIT_TESTS(test_digest_valid, test_write_commit, test_digest_mismatch,
+	                      test_size_mismatch, test_abort, test_stale_ingest,
+	                      test_concurrent_writers, test_read_verifies, test_put, test_delete,
+	                      test_walk));
 
-	tc = tcase_create("store_raw");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_store_raw);
-	tcase_add_test(tc, test_store_raw_threads);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "record", setup, unit_scratch_teardown, 60,
+	           UNIT_TESTS(test_record_roundtrip, test_record_encode_refuses,
+	                      test_record_decode_refuses, test_record_store));
 
-	tc = tcase_create("record");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_record_roundtrip);
-	tcase_add_test(tc, test_record_encode_refuses);
-	tcase_add_test(tc, test_record_decode_refuses);
-	tcase_add_test(tc, test_record_store);
-	suite_add_tcase(s, tc);
 	return (s);
 }
 
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	snprintf(base_dir, sizeof(base_dir), "/tmp/cradle-content-XXXXXX");
-	if (mkdtemp(base_dir) == NULL) {
-		perror("mkdtemp");
-		return (1);
-	}
-	sr = srunner_create(content_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	(void)rm_rf(base_dir);
-	return (failed != 0);
+	return (unit_run(content_suite(), "test_content", 0));
 }

@@ -8,17 +8,17 @@
  * refused.  Every imported blob is checked in the content store against its
  * digest.
  *
- * Run from the repository root (pause/mkimage.sh), with the pause binary at
- * $CRADLE_BUILD/pause (default build/pause).
+ * The pause image is $CRADLE_BUILD/pause.oci.tar (default build/;
+ * `make build/pause.oci.tar`), unpacked once per run into the run's base
+ * directory as a layout; every import test works in its own scratch
+ * directory (tests/unit/lib) with a content store of its own, S.
  */
 #include <archive.h>
 #include <archive_entry.h>
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,47 +28,14 @@
 
 #include "image/content.h"
 #include "image/oci.h"
+#include "tests/unit/lib/unit.h"
 
 #define REF_BUILTIN "cradle.local/pause:built-in"
 
-static char base_dir[64];
-static char pause_tar[128];      /* made by mkimage.sh once, in main */
-static char pause_dir[128];      /* the same, extracted */
+static char pause_tar[PATH_MAX];  /* the build's pause.oci.tar */
+static char pause_dir[PATH_MAX];  /* the same, unpacked once per run */
 
 /* --- helpers -------------------------------------------------------------- */
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return (remove(path));
-}
-
-static int
-rm_rf(const char *dir)
-{
-	return (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS));
-}
-
-static int
-run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-run(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(cmd))
-		return (-1);
-	return (system(cmd));
-}
 
 static void
 hex_sha256(const void *buf, size_t len, char out[DIGEST_LEN + 1])
@@ -84,37 +51,6 @@ hex_sha256(const void *buf, size_t len, char out[DIGEST_LEN + 1])
 		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
 }
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	ck_assert_msg(f != NULL, "open %s: %s", path, strerror(errno));
-	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	ck_assert_int_ge(n, 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	*len = (size_t)n;
-	return (buf);
-}
-
-static void
-spit(const char *path, const void *buf, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	ck_assert_msg(f != NULL, "create %s: %s", path, strerror(errno));
-	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
 struct scratch {
 	char tmp[128];
 	char root[192];
@@ -126,7 +62,7 @@ scratch_make(struct scratch *s)
 {
 	struct cradle_err err = { 0 };
 
-	snprintf(s->tmp, sizeof(s->tmp), "%s/t-XXXXXX", base_dir);
+	unit_path(s->tmp, sizeof(s->tmp), "s-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(s->tmp));
 	snprintf(s->root, sizeof(s->root), "%s/root", s->tmp);
 	ck_assert_msg(content_open(s->root, &s->c, &err) == 0, "content_open: %s", err.msg);
@@ -136,7 +72,43 @@ static void
 scratch_remove(struct scratch *s)
 {
 	content_close(s->c);
-	ck_assert_int_eq(rm_rf(s->tmp), 0);
+	ck_assert_int_eq(unit_rm_rf(s->tmp), 0);
+}
+
+/* The import tests' store, a fresh one per test (fixture). */
+static struct scratch S;
+
+static void
+import_setup(void)
+{
+	unit_scratch_setup();
+	scratch_make(&S);
+}
+
+static void
+import_teardown(void)
+{
+	scratch_remove(&S);
+	unit_scratch_teardown();
+}
+
+static void
+import_ok(struct content *c, const char *src, const char *name, struct oci_import *imp)
+{
+	struct cradle_err err = { 0 };
+
+	ck_assert_msg(oci_import(c, src, name, imp, &err) == 0, "import %s: %s", src, err.msg);
+}
+
+/* The pause layout as imported into a store of its own, thrown away. */
+static void
+pause_import(struct oci_import *imp)
+{
+	struct scratch s;
+
+	scratch_make(&s);
+	import_ok(s.c, pause_dir, NULL, imp);
+	scratch_remove(&s);
 }
 
 /* The blob is in the store and its bytes hash to its digest. */
@@ -149,7 +121,7 @@ assert_blob(struct content *c, const char *digest)
 
 	ck_assert_msg(content_has(c, digest), "blob %s not in the store", digest);
 	ck_assert_int_eq(content_path(c, digest, path, sizeof(path)), 0);
-	buf = slurp(path, &len);
+	buf = unit_slurp_ok(path, &len);
 	hex_sha256(buf, len, got);
 	free(buf);
 	ck_assert_str_eq(got, digest);
@@ -170,17 +142,13 @@ assert_image_stored(struct content *c, const struct oci_import *imp)
 static void
 pause_layer(char digest[DIGEST_LEN + 1], char *path, size_t plen, const char *dir)
 {
-	struct scratch s;
 	struct oci_import imp;
-	struct cradle_err err = { 0 };
 
-	scratch_make(&s);
-	ck_assert_msg(oci_import(s.c, pause_dir, NULL, &imp, &err) == 0, "%s", err.msg);
+	pause_import(&imp);
 	ck_assert_uint_eq(imp.image.n_layers, 1);
 	memcpy(digest, imp.image.layers[0].digest, DIGEST_LEN + 1);
 	snprintf(path, plen, "%s/blobs/sha256/%s", dir, digest + 7);
 	oci_image_fini(&imp.image);
-	scratch_remove(&s);
 }
 
 /* A tar file (or, with path NULL, a tar in memory) of these entries. */
@@ -496,82 +464,64 @@ check_pause(struct content *c, const struct oci_import *imp)
 
 START_TEST(test_import_layout)
 {
-	struct scratch s;
 	struct oci_import imp;
-	struct cradle_err err = { 0 };
 
-	scratch_make(&s);
-	ck_assert_msg(oci_import(s.c, pause_dir, NULL, &imp, &err) == 0, "%s", err.msg);
+	import_ok(S.c, pause_dir, NULL, &imp);
 	ck_assert_str_eq(imp.name, REF_BUILTIN);
-	check_pause(s.c, &imp);
+	check_pause(S.c, &imp);
 	oci_image_fini(&imp.image);
 	/* again: everything present already */
-	ck_assert_msg(oci_import(s.c, pause_dir, REF_BUILTIN, &imp, &err) == 0, "%s", err.msg);
-	check_pause(s.c, &imp);
+	import_ok(S.c, pause_dir, REF_BUILTIN, &imp);
+	check_pause(S.c, &imp);
 	oci_image_fini(&imp.image);
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_import_archive)
 {
-	struct scratch s;
 	struct oci_import a, b;
-	struct cradle_err err = { 0 };
 
-	scratch_make(&s);
-	ck_assert_msg(oci_import(s.c, pause_tar, NULL, &a, &err) == 0, "%s", err.msg);
+	import_ok(S.c, pause_tar, NULL, &a);
 	ck_assert_str_eq(a.name, REF_BUILTIN);
-	check_pause(s.c, &a);
-	scratch_remove(&s);
+	check_pause(S.c, &a);
+	scratch_remove(&S);
 
 	/* the same image as the layout, in a fresh store */
-	scratch_make(&s);
-	ck_assert_msg(oci_import(s.c, pause_dir, NULL, &b, &err) == 0, "%s", err.msg);
+	scratch_make(&S);
+	import_ok(S.c, pause_dir, NULL, &b);
 	ck_assert_str_eq(a.image.manifest_digest, b.image.manifest_digest);
 	ck_assert_str_eq(a.image.config_digest, b.image.config_digest);
 	ck_assert_int_eq(a.image.size, b.image.size);
 	oci_image_fini(&a.image);
 	oci_image_fini(&b.image);
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_import_compressed_archive)
 {
-	struct scratch s;
 	struct oci_import imp;
-	struct cradle_err err = { 0 };
 	char gz[256];
 
-	scratch_make(&s);
-	snprintf(gz, sizeof(gz), "%s/p.tar.gz", s.tmp);
-	ck_assert_int_eq(run("gzip -c '%s' > '%s'", pause_tar, gz), 0);
-	ck_assert_msg(oci_import(s.c, gz, NULL, &imp, &err) == 0, "%s", err.msg);
-	check_pause(s.c, &imp);
+	snprintf(gz, sizeof(gz), "%s/p.tar.gz", S.tmp);
+	ck_assert_int_eq(unit_sh("gzip -c '%s' > '%s'", pause_tar, gz), 0);
+	import_ok(S.c, gz, NULL, &imp);
+	check_pause(S.c, &imp);
 	oci_image_fini(&imp.image);
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_import_name_override)
 {
-	struct scratch s;
 	struct oci_import imp;
-	struct cradle_err err = { 0 };
 
-	scratch_make(&s);
-	ck_assert_msg(oci_import(s.c, pause_tar, "example.com/other/pause:3.9", &imp, &err) == 0,
-	    "%s", err.msg);
+	import_ok(S.c, pause_tar, "example.com/other/pause:3.9", &imp);
 	ck_assert_str_eq(imp.name, "example.com/other/pause:3.9");
-	check_pause(s.c, &imp);
+	check_pause(S.c, &imp);
 	oci_image_fini(&imp.image);
 	/* the tag alone matches the annotation's tag too */
-	ck_assert_msg(oci_import(s.c, pause_dir, "cradle.local/pause:built-in", &imp, &err) == 0,
-	    "%s", err.msg);
+	import_ok(S.c, pause_dir, "cradle.local/pause:built-in", &imp);
 	ck_assert_str_eq(imp.name, REF_BUILTIN);
 	oci_image_fini(&imp.image);
-	scratch_remove(&s);
 }
 END_TEST
 
@@ -579,7 +529,7 @@ END_TEST
 static void
 layout_copy(const char *dst)
 {
-	ck_assert_int_eq(run("cp -a '%s' '%s'", pause_dir, dst), 0);
+	ck_assert_int_eq(unit_sh("cp -a '%s' '%s'", pause_dir, dst), 0);
 }
 
 static void
@@ -608,23 +558,20 @@ drop_annotations(json_object *idx, const char *dir)
 
 START_TEST(test_import_no_name)
 {
-	struct scratch s;
 	struct oci_import imp;
 	struct cradle_err err = { 0 };
 	char dir[256];
 
-	scratch_make(&s);
-	snprintf(dir, sizeof(dir), "%s/layout", s.tmp);
+	snprintf(dir, sizeof(dir), "%s/layout", S.tmp);
 	layout_copy(dir);
 	index_rewrite(dir, drop_annotations);
-	ck_assert_int_lt(oci_import(s.c, dir, NULL, &imp, &err), 0);
+	ck_assert_int_lt(oci_import(S.c, dir, NULL, &imp, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, "image has no name: give one") != NULL, "%s", err.msg);
 	ck_assert_ptr_null(imp.image.layers);
-	ck_assert_msg(oci_import(s.c, dir, "x.io/y:z", &imp, &err) == 0, "%s", err.msg);
+	import_ok(S.c, dir, "x.io/y:z", &imp);
 	ck_assert_str_eq(imp.name, "x.io/y:z");
 	oci_image_fini(&imp.image);
-	scratch_remove(&s);
 }
 END_TEST
 
@@ -668,7 +615,7 @@ nest_index(json_object *idx, const char *dir)
 	txt = json_object_to_json_string_ext(nested, JSON_C_TO_STRING_PLAIN);
 	hex_sha256(txt, strlen(txt), digest);
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, digest + 7);
-	spit(path, txt, strlen(txt));
+	unit_put_file(path, txt, strlen(txt), 0644);
 	json_object_object_add(m, "mediaType",
 	    json_object_new_string("application/vnd.oci.image.index.v1+json"));
 	json_object_object_add(m, "digest", json_object_new_string(digest));
@@ -678,94 +625,77 @@ nest_index(json_object *idx, const char *dir)
 
 START_TEST(test_import_nested_index)
 {
-	struct scratch s;
 	struct oci_import imp, plain;
-	struct cradle_err err = { 0 };
 	char dir[256];
 
-	scratch_make(&s);
-	ck_assert_msg(oci_import(s.c, pause_dir, NULL, &plain, &err) == 0, "%s", err.msg);
-	scratch_remove(&s);
-
-	scratch_make(&s);
-	snprintf(dir, sizeof(dir), "%s/layout", s.tmp);
+	pause_import(&plain);
+	snprintf(dir, sizeof(dir), "%s/layout", S.tmp);
 	layout_copy(dir);
 	index_rewrite(dir, nest_index);
-	ck_assert_msg(oci_import(s.c, dir, NULL, &imp, &err) == 0, "%s", err.msg);
+	import_ok(S.c, dir, NULL, &imp);
 	ck_assert_str_eq(imp.name, REF_BUILTIN);
 	ck_assert_str_eq(imp.image.manifest_digest, plain.image.manifest_digest);
-	check_pause(s.c, &imp);
-	ck_assert(!content_has(s.c, D1));
+	check_pause(S.c, &imp);
+	ck_assert(!content_has(S.c, D1));
 	oci_image_fini(&imp.image);
 	oci_image_fini(&plain.image);
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_import_corrupt_blob)
 {
-	struct scratch s;
 	struct oci_import imp;
 	struct cradle_err err = { 0 };
 	char dir[256], tar[256], blob[512], layer[DIGEST_LEN + 1];
 	size_t len;
 	char *buf;
 
-	scratch_make(&s);
-	snprintf(dir, sizeof(dir), "%s/layout", s.tmp);
+	snprintf(dir, sizeof(dir), "%s/layout", S.tmp);
 	layout_copy(dir);
 	pause_layer(layer, blob, sizeof(blob), dir);
-	buf = slurp(blob, &len);
+	buf = unit_slurp_ok(blob, &len);
 	buf[len / 2] ^= 0x20;
-	spit(blob, buf, len);
+	unit_put_file(blob, buf, len, 0644);
 	free(buf);
 
-	ck_assert_int_lt(oci_import(s.c, dir, NULL, &imp, &err), 0);
+	ck_assert_int_lt(oci_import(S.c, dir, NULL, &imp, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, "digest mismatch") != NULL, "%s", err.msg);
 	ck_assert_msg(strstr(err.msg, layer) != NULL, "%s", err.msg);
 	ck_assert_msg(strstr(err.msg, "layer 1") != NULL, "%s", err.msg);
-	ck_assert(!content_has(s.c, layer));
+	ck_assert(!content_has(S.c, layer));
 
 	/* the same as an archive */
-	snprintf(tar, sizeof(tar), "%s/bad.tar", s.tmp);
-	ck_assert_int_eq(run("tar -C '%s' -cf '%s' .", dir, tar), 0);
+	snprintf(tar, sizeof(tar), "%s/bad.tar", S.tmp);
+	ck_assert_int_eq(unit_sh("tar -C '%s' -cf '%s' .", dir, tar), 0);
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_lt(oci_import(s.c, tar, NULL, &imp, &err), 0);
+	ck_assert_int_lt(oci_import(S.c, tar, NULL, &imp, &err), 0);
 	ck_assert_msg(strstr(err.msg, "digest mismatch") != NULL, "%s", err.msg);
-	ck_assert(!content_has(s.c, layer));
-	scratch_remove(&s);
+	ck_assert(!content_has(S.c, layer));
 }
 END_TEST
 
 START_TEST(test_import_missing_blob)
 {
-	struct scratch s;
 	struct oci_import imp, ok;
 	struct cradle_err err = { 0 };
 	char dir[256], path[512];
 
-	scratch_make(&s);
-	ck_assert_msg(oci_import(s.c, pause_dir, NULL, &ok, &err) == 0, "%s", err.msg);
-	scratch_remove(&s);
-
-	scratch_make(&s);
-	snprintf(dir, sizeof(dir), "%s/layout", s.tmp);
+	pause_import(&ok);
+	snprintf(dir, sizeof(dir), "%s/layout", S.tmp);
 	layout_copy(dir);
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, ok.image.config_digest + 7);
 	ck_assert_int_eq(unlink(path), 0);
-	ck_assert_int_lt(oci_import(s.c, dir, NULL, &imp, &err), 0);
+	ck_assert_int_lt(oci_import(S.c, dir, NULL, &imp, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
 	ck_assert_msg(strstr(err.msg, "config") != NULL && strstr(err.msg, "missing") != NULL,
 	    "%s", err.msg);
 	oci_image_fini(&ok.image);
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_import_truncated)
 {
-	struct scratch s;
 	struct oci_import imp;
 	struct cradle_err err;
 	char tar[256];
@@ -774,9 +704,8 @@ START_TEST(test_import_truncated)
 	const size_t cuts[] = { 100, 1000, 0, 0 };
 	size_t n_cuts = sizeof(cuts) / sizeof(cuts[0]);
 
-	scratch_make(&s);
-	buf = slurp(pause_tar, &len);
-	snprintf(tar, sizeof(tar), "%s/cut.tar", s.tmp);
+	buf = unit_slurp_ok(pause_tar, &len);
+	snprintf(tar, sizeof(tar), "%s/cut.tar", S.tmp);
 	for (i = 0; i < n_cuts; i++) {
 		size_t cut = cuts[i];
 
@@ -784,22 +713,21 @@ START_TEST(test_import_truncated)
 			cut = len / 2;           /* inside the layer */
 		if (i == 3)
 			cut = len - 10240 - 100; /* its last block */
-		spit(tar, buf, cut);
+		unit_put_file(tar, buf, cut, 0644);
 		memset(&err, 0, sizeof(err));
-		ck_assert_msg(oci_import(s.c, tar, NULL, &imp, &err) < 0, "cut at %zu imported", cut);
+		ck_assert_msg(oci_import(S.c, tar, NULL, &imp, &err) < 0, "cut at %zu imported",
+		              cut);
 		ck_assert_msg(strstr(err.msg, "import \"") != NULL, "%s", err.msg);
 		ck_assert_ptr_null(imp.image.layers);
 		if (i >= 2)
 			ck_assert_msg(strstr(err.msg, "runcated") != NULL, "cut %zu: %s", cut, err.msg);
 	}
 	free(buf);
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_import_hostile_entry)
 {
-	struct scratch s;
 	struct oci_import imp;
 	struct cradle_err err = { 0 };
 	char tar[256];
@@ -815,42 +743,37 @@ START_TEST(test_import_hostile_entry)
 		{ "l/layer.tar", NULL, 0, "../../../etc/passwd" },
 	};
 
-	scratch_make(&s);
-	snprintf(tar, sizeof(tar), "%s/h.tar", s.tmp);
+	snprintf(tar, sizeof(tar), "%s/h.tar", S.tmp);
 	tar_write(tar, e, 2, NULL, 0, NULL);
-	ck_assert_int_lt(oci_import(s.c, tar, NULL, &imp, &err), 0);
+	ck_assert_int_lt(oci_import(S.c, tar, NULL, &imp, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, "\"../escape\"") != NULL, "%s", err.msg);
 
 	tar_write(tar, e2, 3, NULL, 0, NULL);
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_lt(oci_import(s.c, tar, NULL, &imp, &err), 0);
+	ck_assert_int_lt(oci_import(S.c, tar, NULL, &imp, &err), 0);
 	ck_assert_msg(strstr(err.msg, "leaves the archive") != NULL, "%s", err.msg);
 	ck_assert_msg(strstr(err.msg, "layer 1") != NULL, "%s", err.msg);
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_import_not_an_image)
 {
-	struct scratch s;
 	struct oci_import imp;
 	struct cradle_err err = { 0 };
 	char path[256];
 
-	scratch_make(&s);
-	snprintf(path, sizeof(path), "%s/empty", s.tmp);
+	snprintf(path, sizeof(path), "%s/empty", S.tmp);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
-	ck_assert_int_lt(oci_import(s.c, path, NULL, &imp, &err), 0);
+	ck_assert_int_lt(oci_import(S.c, path, NULL, &imp, &err), 0);
 	ck_assert_msg(strstr(err.msg, "neither an OCI image layout") != NULL, "%s", err.msg);
-	snprintf(path, sizeof(path), "%s/file", s.tmp);
-	spit(path, "hello, world\n", 13);
-	ck_assert_int_lt(oci_import(s.c, path, NULL, &imp, &err), 0);
+	snprintf(path, sizeof(path), "%s/file", S.tmp);
+	unit_put_file(path, "hello, world\n", 13, 0644);
+	ck_assert_int_lt(oci_import(S.c, path, NULL, &imp, &err), 0);
 	ck_assert_msg(strstr(err.msg, "import \"") != NULL, "%s", err.msg);
-	snprintf(path, sizeof(path), "%s/absent", s.tmp);
-	ck_assert_int_lt(oci_import(s.c, path, NULL, &imp, &err), 0);
+	snprintf(path, sizeof(path), "%s/absent", S.tmp);
+	ck_assert_int_lt(oci_import(S.c, path, NULL, &imp, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
-	scratch_remove(&s);
 }
 END_TEST
 
@@ -904,7 +827,6 @@ docker_archive(const char *path, const char *diff_id, struct docker_arc *d)
 
 START_TEST(test_import_docker)
 {
-	struct scratch s;
 	struct oci_import imp;
 	struct cradle_err err = { 0 };
 	struct docker_arc d;
@@ -912,10 +834,9 @@ START_TEST(test_import_docker)
 	size_t len;
 	json_object *o, *cfg, *v;
 
-	scratch_make(&s);
-	snprintf(tar, sizeof(tar), "%s/docker.tar", s.tmp);
+	snprintf(tar, sizeof(tar), "%s/docker.tar", S.tmp);
 	docker_archive(tar, NULL, &d);
-	ck_assert_msg(oci_import(s.c, tar, NULL, &imp, &err) == 0, "%s", err.msg);
+	import_ok(S.c, tar, NULL, &imp);
 	ck_assert_str_eq(imp.name, "example.com/hello:1");
 	ck_assert_str_eq(imp.image.config_digest, d.config_digest);
 	ck_assert_uint_eq(imp.image.n_layers, 2);
@@ -923,10 +844,10 @@ START_TEST(test_import_docker)
 	ck_assert_str_eq(imp.image.layers[1].digest, d.layer_digest);
 	ck_assert_str_eq(imp.image.layers[0].media_type, "application/vnd.oci.image.layer.v1.tar");
 	ck_assert_int_eq(imp.image.layers[0].size, (int64_t)d.layer_len);
-	assert_image_stored(s.c, &imp);
+	assert_image_stored(S.c, &imp);
 
 	/* the synthesized manifest is an OCI one */
-	ck_assert_int_eq(content_read(s.c, imp.image.manifest_digest, 1 << 20, &m, &len, &err), 0);
+	ck_assert_int_eq(content_read(S.c, imp.image.manifest_digest, 1 << 20, &m, &len, &err), 0);
 	ck_assert_int_eq(imp.image.size, (int64_t)(len + d.config_len + 2 * d.layer_len));
 	o = json_tokener_parse(m);
 	ck_assert_ptr_nonnull(o);
@@ -940,20 +861,18 @@ START_TEST(test_import_docker)
 	oci_image_fini(&imp.image);
 
 	/* by another of its names, and with a name of one's own */
-	ck_assert_msg(oci_import(s.c, tar, "docker.io/library/hello:latest", &imp, &err) == 0, "%s",
+	ck_assert_msg(oci_import(S.c, tar, "docker.io/library/hello:latest", &imp, &err) == 0, "%s",
 	    err.msg);
 	ck_assert_str_eq(imp.name, "docker.io/library/hello:latest");
 	oci_image_fini(&imp.image);
-	ck_assert_msg(oci_import(s.c, tar, "mine.io/x:y", &imp, &err) == 0, "%s", err.msg);
+	import_ok(S.c, tar, "mine.io/x:y", &imp);
 	ck_assert_str_eq(imp.name, "mine.io/x:y");
 	oci_image_fini(&imp.image);
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_import_docker_bad)
 {
-	struct scratch s;
 	struct oci_import imp;
 	struct cradle_err err = { 0 };
 	struct docker_arc d;
@@ -961,27 +880,25 @@ START_TEST(test_import_docker_bad)
 	size_t len;
 	char *buf;
 
-	scratch_make(&s);
-	snprintf(tar, sizeof(tar), "%s/docker.tar", s.tmp);
+	snprintf(tar, sizeof(tar), "%s/docker.tar", S.tmp);
 	docker_archive(tar, D5, &d);
-	ck_assert_int_lt(oci_import(s.c, tar, NULL, &imp, &err), 0);
+	ck_assert_int_lt(oci_import(S.c, tar, NULL, &imp, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, "layer 2") != NULL && strstr(err.msg, "diff_id") != NULL,
 	    "%s", err.msg);
 
 	/* truncated inside a layer, into a fresh store */
-	scratch_remove(&s);
-	scratch_make(&s);
-	snprintf(tar, sizeof(tar), "%s/docker.tar", s.tmp);
+	scratch_remove(&S);
+	scratch_make(&S);
+	snprintf(tar, sizeof(tar), "%s/docker.tar", S.tmp);
 	docker_archive(tar, NULL, &d);
-	buf = slurp(tar, &len);
-	spit(tar, buf, 3000);
+	buf = unit_slurp_ok(tar, &len);
+	unit_put_file(tar, buf, 3000, 0644);
 	free(buf);
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_lt(oci_import(s.c, tar, NULL, &imp, &err), 0);
+	ck_assert_int_lt(oci_import(S.c, tar, NULL, &imp, &err), 0);
 	ck_assert_msg(strstr(err.msg, "runcated") != NULL, "%s", err.msg);
-	ck_assert(!content_has(s.c, d.layer_digest));
-	scratch_remove(&s);
+	ck_assert(!content_has(S.c, d.layer_digest));
 }
 END_TEST
 
@@ -991,70 +908,41 @@ oci_suite(void)
 	Suite *s = suite_create("oci");
 	TCase *tc;
 
-	tc = tcase_create("documents");
-	tcase_add_test(tc, test_arch);
-	tcase_add_test(tc, test_parse_oci);
-	tcase_add_test(tc, test_parse_docker);
+	tc = unit_tcase(s, "documents", NULL, NULL, 0,
+	                UNIT_TESTS(test_arch, test_parse_oci, test_parse_docker, test_pick_platform,
+	                           test_pick_none, test_pick_malformed, test_is_index));
 	tcase_add_loop_test(tc, test_parse_bad, 0,
-	    (int)(sizeof(bad_manifests) / sizeof(bad_manifests[0])));
-	tcase_add_test(tc, test_pick_platform);
-	tcase_add_test(tc, test_pick_none);
-	tcase_add_test(tc, test_pick_malformed);
-	tcase_add_test(tc, test_is_index);
-	suite_add_tcase(s, tc);
+	                    (int)(sizeof(bad_manifests) / sizeof(bad_manifests[0])));
 
-	tc = tcase_create("import");
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_import_layout);
-	tcase_add_test(tc, test_import_archive);
-	tcase_add_test(tc, test_import_compressed_archive);
-	tcase_add_test(tc, test_import_name_override);
-	tcase_add_test(tc, test_import_no_name);
-	tcase_add_test(tc, test_import_nested_index);
-	tcase_add_test(tc, test_import_corrupt_blob);
-	tcase_add_test(tc, test_import_missing_blob);
-	tcase_add_test(tc, test_import_truncated);
-	tcase_add_test(tc, test_import_hostile_entry);
-	tcase_add_test(tc, test_import_not_an_image);
-	tcase_add_test(tc, test_import_docker);
-	tcase_add_test(tc, test_import_docker_bad);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "import", import_setup, import_teardown, 60,
+	           UNIT_TESTS(test_import_layout, test_import_archive,
+	                      test_import_compressed_archive, test_import_name_override,
+	                      test_import_no_name, test_import_nested_index,
+	                      test_import_corrupt_blob, test_import_missing_blob,
+	                      test_import_truncated, test_import_hostile_entry,
+	                      test_import_not_an_image, test_import_docker,
+	                      test_import_docker_bad));
+
 	return s;
+}
+
+/* The pause layout every import test reads, unpacked once for the run. */
+static int
+unpack_pause(void)
+{
+	if (unit_build_path(pause_tar, "pause.oci.tar") != 0)
+		return -1;
+	snprintf(pause_dir, sizeof(pause_dir), "%s/pause-layout", unit_base_dir());
+	if (mkdir(pause_dir, 0755) != 0 ||
+	    unit_sh("tar -C '%s' -xf '%s'", pause_dir, pause_tar) != 0) {
+		fprintf(stderr, "test_oci: failed to unpack %s into %s\n", pause_tar, pause_dir);
+		return -1;
+	}
+	return 0;
 }
 
 int
 main(void)
 {
-	const char *b = getenv("CRADLE_BUILD");
-	char pause[512];
-	SRunner *sr;
-	int failed;
-
-	snprintf(base_dir, sizeof(base_dir), "/tmp/test_oci-XXXXXX");
-	if (mkdtemp(base_dir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	snprintf(pause, sizeof(pause), "%s/pause", b != NULL && b[0] != '\0' ? b : "build");
-	if (access(pause, X_OK) != 0 || access("pause/mkimage.sh", X_OK) != 0) {
-		fprintf(stderr, "test_oci: need %s (make build/pause, or set CRADLE_BUILD) and "
-		    "pause/mkimage.sh (run from the repository root)\n", pause);
-		rm_rf(base_dir);
-		return 1;
-	}
-	snprintf(pause_tar, sizeof(pause_tar), "%s/pause.tar", base_dir);
-	snprintf(pause_dir, sizeof(pause_dir), "%s/pause-layout", base_dir);
-	if (run("pause/mkimage.sh '%s' pause/image-config.json '%s'", pause, pause_tar) != 0 ||
-	    mkdir(pause_dir, 0755) != 0 || run("tar -C '%s' -xf '%s'", pause_dir, pause_tar) != 0) {
-		fprintf(stderr, "test_oci: failed to build the pause image\n");
-		rm_rf(base_dir);
-		return 1;
-	}
-
-	sr = srunner_create(oci_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	rm_rf(base_dir);
-	return failed != 0;
+	return unit_run_with(oci_suite(), "test_oci", UNIT_SUBREAPER, unpack_pause, NULL);
 }

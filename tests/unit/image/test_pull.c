@@ -4,9 +4,10 @@
  *
  * The "registry" cases run against a real registry: a checked fixture
  * starts /usr/bin/docker-registry on 127.0.0.1 with a free port and a
- * filesystem store in its own directory, waits until GET /v2/ answers 200
- * and pushes the pause image (pause/mkimage.sh's OCI archive, built once by
- * main) with skopeo; teardown kills it and removes the directory.  The
+ * filesystem store in the test's own directory (tests/unit/lib), waits
+ * until GET /v2/ answers 200 and pushes the pause image (the build's
+ * pause.oci.tar, `make build/pause.oci.tar`) with skopeo; teardown kills it
+ * and removes the directory.  The
  * registry is started with fork + PR_SET_PDEATHSIG(SIGKILL) rather than
  * posix_spawn so that it dies with the test's process even when a failed
  * assertion or a timeout ends that process before teardown runs.
@@ -17,20 +18,18 @@
  * "access_token"), 401 after auth, a blob redirect, 5xx retries and an
  * image index resolved to this platform.
  *
- * Run from the source root (`build/tests/test_pull`) or with CRADLE_BUILD
- * set (tests/run.sh), whose parent is taken as the source root.
+ * The pause archive is found through $CRADLE_BUILD (tests/run.sh sets it;
+ * default "build").
  */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,28 +47,9 @@
 #include "image/content.h"
 #include "image/oci.h"
 #include "image/pull.h"
-
-extern char **environ;
-
-static char base_dir[64];               /* the run's scratch, removed by main */
-static char src_root[PATH_MAX];
-static char build_dir[PATH_MAX];
-static char archive[PATH_MAX];          /* the pause OCI archive */
+#include "tests/unit/lib/unit.h"
 
 /* --- helpers ---------------------------------------------------------------- */
-
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int rm_rf(const char *dir)
-{
-	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static double now_s(void)
 {
@@ -77,26 +57,6 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Run argv (PATH searched) with stdout/stderr to log; its exit status. */
-static int run(char *const argv[], const char *log)
-{
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int st, rc;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0)
-		return -1;
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static void dump_file(const char *path)
@@ -109,19 +69,6 @@ static void dump_file(const char *path)
 	while (fgets(line, sizeof(line), f))
 		fprintf(stderr, "  | %s", line);
 	fclose(f);
-}
-
-static int write_file(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "w");
-	int rc;
-
-	if (!f)
-		return -1;
-	rc = fwrite(data, 1, len, f) == len ? 0 : -1;
-	if (fclose(f) != 0)
-		rc = -1;
-	return rc;
 }
 
 static void sha256_hex(const void *data, size_t len, char out[DIGEST_LEN + 1])
@@ -204,39 +151,31 @@ static long http_status(const char *url)
 	return code;
 }
 
-/* A fresh content store under dir/name. */
-static struct content *store_open(const char *dir, const char *name, char *root, size_t root_len)
+/* A fresh content store at root = <test dir>/name. */
+static struct content *fresh_content(const char *name, char root[PATH_MAX])
 {
 	struct cradle_err err = { 0 };
 	struct content *c = NULL;
 
-	snprintf(root, root_len, "%s/%s", dir, name);
+	unit_path(root, PATH_MAX, name);
 	ck_assert_msg(content_open(root, &c, &err) == 0, "content_open: %s", err.msg);
 	return c;
 }
 
-static size_t dir_entries(const char *path)
+/* Nothing is left half-written in the store at root. */
+static void assert_no_ingest(const char *root)
 {
-	char cmd[PATH_MAX + 64];
-	size_t n = 0;
-	FILE *f;
-	char line[PATH_MAX];
+	char path[PATH_MAX + 32];
 
-	snprintf(cmd, sizeof(cmd), "ls -A '%s'", path);
-	f = popen(cmd, "r");
-	if (!f)
-		return (size_t)-1;
-	while (fgets(line, sizeof(line), f))
-		n++;
-	pclose(f);
-	return n;
+	UNIT_FMT(path, "%s/content/ingest", root);
+	ck_assert_int_eq(unit_count_entries(path), 0);
 }
 
 /* --- the registry fixture --------------------------------------------------- */
 
 static struct {
-	char dir[128];                   /* under base_dir */
-	char log[160];
+	char dir[PATH_MAX];              /* the test's own */
+	char log[PATH_MAX + 16];
 	pid_t pid;
 	int port;
 	char host[64];                   /* 127.0.0.1:PORT */
@@ -280,16 +219,17 @@ static void stop_registry(void)
 
 static void registry_setup(void)
 {
-	char yaml[160], conf[1024], url[128], dest[160], dfile[160];
-	char src[PATH_MAX + 32];
+	char yaml[PATH_MAX + 16], conf[PATH_MAX + 1024], url[128], dest[160], dfile[PATH_MAX + 16];
+	char archive[PATH_MAX];
 	bool up = false;
-	int st;
+	int st, rc;
 
 	memset(&reg, 0, sizeof(reg));
-	snprintf(reg.dir, sizeof(reg.dir), "%s/reg-XXXXXX", base_dir);
-	ck_assert_msg(mkdtemp(reg.dir) != NULL, "mkdtemp: %s", strerror(errno));
-	snprintf(reg.log, sizeof(reg.log), "%s/registry.log", reg.dir);
-	snprintf(yaml, sizeof(yaml), "%s/config.yml", reg.dir);
+	unit_scratch_setup();
+	UNIT_FMT(reg.dir, "%s", unit_test_dir());
+	UNIT_FMT(reg.log, "%s/registry.log", reg.dir);
+	UNIT_FMT(yaml, "%s/config.yml", reg.dir);
+	ck_assert_msg(unit_build_path(archive, "pause.oci.tar") == 0, "no pause archive (above)");
 
 	/* a free port can be taken between the probe and the registry's
 	 * bind: try a few */
@@ -304,7 +244,7 @@ static void registry_setup(void)
 		         "  delete:\n    enabled: true\n"
 		         "http:\n  addr: %s\n  secret: cradle-test\n",
 		         reg.dir, reg.host);
-		ck_assert_int_eq(write_file(yaml, conf, strlen(conf)), 0);
+		unit_put_str(yaml, conf);
 		reg.pid = start_registry(yaml, reg.log);
 		ck_assert_int_gt(reg.pid, 0);
 		snprintf(url, sizeof(url), "http://%s/v2/", reg.host);
@@ -327,15 +267,13 @@ static void registry_setup(void)
 	ck_assert_msg(up, "docker-registry did not answer on 127.0.0.1 (log above)");
 
 	/* push the pause image */
-	snprintf(src, sizeof(src), "oci-archive:%s", archive);
 	snprintf(dest, sizeof(dest), "docker://%s/pause:test", reg.host);
-	snprintf(dfile, sizeof(dfile), "%s/digest", reg.dir);
-	char *argv[] = { "skopeo", "copy", "--quiet", "--dest-tls-verify=false", "--digestfile", dfile,
-		         src, dest, NULL };
-	st = run(argv, reg.log);
-	if (st != 0)
+	UNIT_FMT(dfile, "%s/digest", reg.dir);
+	rc = unit_sh("skopeo copy --quiet --dest-tls-verify=false --digestfile '%s' "
+	             "'oci-archive:%s' '%s' >>'%s' 2>&1", dfile, archive, dest, reg.log);
+	if (rc != 0)
 		dump_file(reg.log);
-	ck_assert_msg(st == 0, "skopeo copy to %s: exit %d (log above)", dest, st);
+	ck_assert_msg(rc == 0, "skopeo copy to %s: exit %d (log above)", dest, rc);
 	FILE *f = fopen(dfile, "r");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_ptr_nonnull(fgets(reg.digest, sizeof(reg.digest), f));
@@ -346,8 +284,7 @@ static void registry_setup(void)
 static void registry_teardown(void)
 {
 	stop_registry();
-	if (reg.dir[0])
-		rm_rf(reg.dir);
+	unit_scratch_teardown();
 }
 
 /* --- progress recording ------------------------------------------------------ */
@@ -398,7 +335,7 @@ START_TEST(test_pull_by_tag)
 	struct oci_image img;
 	struct prog pr = { 0 };
 	char ref[128], root[PATH_MAX];
-	struct content *c = store_open(reg.dir, "store", root, sizeof(root));
+	struct content *c = fresh_content("store", root);
 	int64_t sum;
 
 	opts.progress = on_progress;
@@ -417,7 +354,7 @@ START_TEST(test_pull_by_tag)
 	ck_assert_int_eq(pr.last_total, img.size);
 	ck_assert_uint_eq(pr.last_done, (uint64_t)img.size);
 	ck_assert(!pr.went_back);
-	ck_assert_uint_eq(dir_entries(strcat(root, "/content/ingest")), 0);
+	assert_no_ingest(root);
 	oci_image_fini(&img);
 
 	/* again: everything present, nothing fetched but the manifest */
@@ -434,7 +371,7 @@ START_TEST(test_pull_by_digest)
 	struct cradle_err err = { 0 };
 	struct oci_image img;
 	char ref[192], root[PATH_MAX];
-	struct content *c = store_open(reg.dir, "store", root, sizeof(root));
+	struct content *c = fresh_content("store", root);
 
 	snprintf(ref, sizeof(ref), "%s/pause@%s", reg.host, reg.digest);
 	ck_assert_msg(pull_image(c, ref, &opts, &img, &err) == 0, "pull %s: %s", ref, err.msg);
@@ -462,7 +399,7 @@ START_TEST(test_unknown_tag)
 	struct cradle_err err = { 0 };
 	struct oci_image img;
 	char ref[128], root[PATH_MAX];
-	struct content *c = store_open(reg.dir, "store", root, sizeof(root));
+	struct content *c = fresh_content("store", root);
 
 	snprintf(ref, sizeof(ref), "%s/pause:no-such-tag", reg.host);
 	ck_assert_int_lt(pull_image(c, ref, &opts, &img, &err), 0);
@@ -479,7 +416,7 @@ START_TEST(test_unknown_repo)
 	struct cradle_err err = { 0 };
 	struct oci_image img;
 	char ref[128], root[PATH_MAX];
-	struct content *c = store_open(reg.dir, "store", root, sizeof(root));
+	struct content *c = fresh_content("store", root);
 
 	snprintf(ref, sizeof(ref), "%s/no/such-repo:test", reg.host);
 	ck_assert_int_lt(pull_image(c, ref, &opts, &img, &err), 0);
@@ -497,7 +434,7 @@ START_TEST(test_https_not_insecure)
 	struct cradle_err err = { 0 };
 	struct oci_image img;
 	char ref[128], root[PATH_MAX];
-	struct content *c = store_open(reg.dir, "store", root, sizeof(root));
+	struct content *c = fresh_content("store", root);
 	double t0 = now_s();
 
 	snprintf(ref, sizeof(ref), "%s/pause:test", reg.host);
@@ -514,26 +451,17 @@ END_TEST
  * (flip) or the first half only (!flip). */
 static void corrupt_blob(const char *digest, bool flip)
 {
-	char path[PATH_MAX];
-	FILE *f;
+	char path[PATH_MAX + 128];
 	char *buf;
-	long len;
+	size_t len;
 
-	snprintf(path, sizeof(path), "%s/data/docker/registry/v2/blobs/sha256/%.2s/%s/data", reg.dir,
-	         digest + 7, digest + 7);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	ck_assert_int_gt(len, 1);
-	buf = malloc((size_t)len);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	for (long i = 0; i < len; i++)
+	UNIT_FMT(path, "%s/data/docker/registry/v2/blobs/sha256/%.2s/%s/data", reg.dir, digest + 7,
+	         digest + 7);
+	buf = unit_slurp_ok(path, &len);
+	ck_assert_uint_gt(len, 1);
+	for (size_t i = 0; i < len; i++)
 		buf[i] ^= 0x5a;
-	ck_assert_int_eq(write_file(path, buf, flip ? (size_t)len : (size_t)len / 2), 0);
+	unit_put_file(path, buf, flip ? len : len / 2, 0644);
 	free(buf);
 }
 
@@ -543,7 +471,7 @@ static void check_corrupt(bool flip)
 	struct cradle_err err = { 0 };
 	struct oci_image img, img2;
 	char ref[128], root[PATH_MAX], layer[DIGEST_LEN + 1];
-	struct content *c = store_open(reg.dir, "first", root, sizeof(root));
+	struct content *c = fresh_content("first", root);
 
 	/* learn the layer's digest from a good pull */
 	snprintf(ref, sizeof(ref), "%s/pause:test", reg.host);
@@ -552,7 +480,7 @@ static void check_corrupt(bool flip)
 	content_close(c);
 
 	corrupt_blob(layer, flip);
-	c = store_open(reg.dir, "second", root, sizeof(root));
+	c = fresh_content("second", root);
 	ck_assert_int_lt(pull_image(c, ref, &opts, &img2, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, layer) && strstr(err.msg, ref), "%s", err.msg);
@@ -562,7 +490,7 @@ static void check_corrupt(bool flip)
 		ck_assert_msg(strstr(err.msg, "mismatch"), "%s", err.msg);
 	ck_assert(!content_has(c, layer));
 	ck_assert(content_has(c, img.config_digest));
-	ck_assert_uint_eq(dir_entries(strcat(root, "/content/ingest")), 0);
+	assert_no_ingest(root);
 	oci_image_fini(&img);
 	content_close(c);
 }
@@ -812,7 +740,7 @@ static void pull_fake(const char *tag, enum fake_mode mode, int layer_fails, int
 	fake_start(mode);
 	fk.layer_fails = layer_fails;
 	snprintf(name, sizeof(name), "fake-%d", n++);
-	*cp = store_open(base_dir, name, root, sizeof(root));
+	*cp = fresh_content(name, root);
 	snprintf(ref, sizeof(ref), "%s/auth/img%s", fk.host, tag);
 	*rc = pull_image(*cp, ref, &opts, img, err);
 	fake_stop();
@@ -925,7 +853,7 @@ START_TEST(test_connection_refused)
 	struct cradle_err err = { 0 };
 	struct oci_image img;
 	char ref[128], root[PATH_MAX];
-	struct content *c = store_open(base_dir, "refused", root, sizeof(root));
+	struct content *c = fresh_content("refused", root);
 	int port = free_port();
 
 	snprintf(ref, sizeof(ref), "127.0.0.1:%d/pause:1", port);
@@ -1053,95 +981,38 @@ END_TEST
 static Suite *pull_suite(void)
 {
 	Suite *s = suite_create("pull");
-	TCase *ref = tcase_create("ref");
-	TCase *regc = tcase_create("registry");
-	TCase *fake = tcase_create("fake");
 
-	tcase_add_test(ref, test_ref_parse);
-	suite_add_tcase(s, ref);
+	unit_tcase(s, "ref", NULL, NULL, 0,
+	           UNIT_TESTS(test_ref_parse));
 
-	tcase_set_timeout(regc, 120);
-	tcase_add_checked_fixture(regc, registry_setup, registry_teardown);
-	tcase_add_test(regc, test_pull_by_tag);
-	tcase_add_test(regc, test_pull_by_digest);
-	tcase_add_test(regc, test_unknown_tag);
-	tcase_add_test(regc, test_unknown_repo);
-	tcase_add_test(regc, test_https_not_insecure);
-	tcase_add_test(regc, test_corrupt_blob);
-	tcase_add_test(regc, test_truncated_blob);
-	suite_add_tcase(s, regc);
+	unit_tcase(s, "registry", registry_setup, registry_teardown, 120,
+	           UNIT_TESTS(test_pull_by_tag, test_pull_by_digest, test_unknown_tag,
+	                      test_unknown_repo, test_https_not_insecure, test_corrupt_blob,
+	                      test_truncated_blob));
 
-	tcase_set_timeout(fake, 60);
-	tcase_add_test(fake, test_fake_bearer_auth);
-	tcase_add_test(fake, test_fake_index);
-	tcase_add_test(fake, test_fake_unauthorized);
-	tcase_add_test(fake, test_fake_5xx_retries);
-	tcase_add_test(fake, test_connection_refused);
-	suite_add_tcase(s, fake);
+	unit_tcase(s, "fake", unit_scratch_setup, unit_scratch_teardown, 60,
+	           UNIT_TESTS(test_fake_bearer_auth, test_fake_index, test_fake_unauthorized,
+	                      test_fake_5xx_retries, test_connection_refused));
+
 	return s;
 }
 
-/* The pause OCI archive, built once for the run. */
-static int build_archive(void)
+/* Everything here is on loopback: never through a proxy.  libcurl is
+ * initialised once, before any test starts a thread. */
+static int curl_up(void)
 {
-	char script[PATH_MAX + 32], pause_bin[PATH_MAX + 16], config[PATH_MAX + 32];
-	char log[PATH_MAX];
-	int st;
+	setenv("no_proxy", "127.0.0.1,localhost", 1);
+	setenv("NO_PROXY", "127.0.0.1,localhost", 1);
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
 
-	snprintf(script, sizeof(script), "%s/pause/mkimage.sh", src_root);
-	snprintf(pause_bin, sizeof(pause_bin), "%s/pause", build_dir);
-	snprintf(config, sizeof(config), "%s/pause/image-config.json", src_root);
-	snprintf(archive, sizeof(archive), "%s/pause.tar", base_dir);
-	snprintf(log, sizeof(log), "%s/mkimage.log", base_dir);
-	char *argv[] = { "sh", script, pause_bin, config, archive, NULL };
-	st = run(argv, log);
-	if (st != 0) {
-		fprintf(stderr, "test_pull: %s %s %s %s: exit %d\n", script, pause_bin, config,
-		        archive, st);
-		dump_file(log);
-		return -1;
-	}
+static int curl_down(void)
+{
+	curl_global_cleanup();
 	return 0;
 }
 
 int main(void)
 {
-	const char *b = getenv("CRADLE_BUILD");
-	SRunner *sr;
-	int failed;
-
-	if (b && *b) {
-		char *slash;
-		snprintf(build_dir, sizeof(build_dir), "%s", b);
-		snprintf(src_root, sizeof(src_root), "%s", b);
-		slash = strrchr(src_root, '/');
-		if (slash && slash != src_root)
-			*slash = '\0';
-		else
-			snprintf(src_root, sizeof(src_root), ".");
-	} else {
-		snprintf(build_dir, sizeof(build_dir), "build");
-		snprintf(src_root, sizeof(src_root), ".");
-	}
-	snprintf(base_dir, sizeof(base_dir), "/tmp/cradle-test-pull-XXXXXX");
-	if (mkdtemp(base_dir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	/* everything here is on loopback: never through a proxy */
-	setenv("no_proxy", "127.0.0.1,localhost", 1);
-	setenv("NO_PROXY", "127.0.0.1,localhost", 1);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (build_archive() < 0) {
-		rm_rf(base_dir);
-		return 1;
-	}
-	sr = srunner_create(pull_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	if (rm_rf(base_dir) != 0)
-		perror(base_dir);
-	curl_global_cleanup();
-	return failed != 0;
+	return unit_run_with(pull_suite(), "test_pull", UNIT_SUBREAPER, curl_up, curl_down);
 }

@@ -2,8 +2,8 @@
  *
  * Needs root: the layers carry owners (chown), device nodes (mknod) and
  * the whiteouts set trusted.* xattrs.  Every layer is built here with
- * libarchive's writer (pax, gzip / none / zstd) or GNU tar, into one
- * mkdtemp directory under /tmp that main() removes at the end.
+ * libarchive's writer (pax, gzip / none / zstd) or GNU tar, in the
+ * test's own scratch directory (tests/unit/lib).
  *
  * Covered: a normal layer gives exactly its tree (modes, owners, absolute
  * symlink kept, hard link, fifo, char device, xattr, set-uid bit, implicit
@@ -15,7 +15,6 @@
  * offset; error paths.
  */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -32,90 +31,58 @@
 
 #include "image/unpack.h"
 #include "proto/proto.h"
+#include "tests/unit/lib/unit.h"
 
 /* --- scratch ------------------------------------------------------------------ */
 
-static char base_dir[64];
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
-rm_rf(const char *dir)
-{
-	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-struct scratch {
+/* In the test's own directory (tests/unit/lib), and nothing else there. */
+static struct {
 	char tmp[128];
 	char dest[192];      /* the snapshot directory */
 	char canary[192];    /* next to dest: must stay empty */
 	char layer[192];     /* the layer file */
-};
+} S;
+
+static char big[96 * 1024];        /* pseudo-random, the same every run */
 
 static void
-scratch_make(struct scratch *s)
+setup(void)
 {
-	snprintf(s->tmp, sizeof(s->tmp), "%s/t-XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(s->tmp));
-	snprintf(s->dest, sizeof(s->dest), "%s/dest", s->tmp);
-	snprintf(s->canary, sizeof(s->canary), "%s/canary", s->tmp);
-	snprintf(s->layer, sizeof(s->layer), "%s/layer.tar", s->tmp);
-	ck_assert_int_eq(mkdir(s->dest, 0755), 0);
-	ck_assert_int_eq(mkdir(s->canary, 0755), 0);
-}
+	unsigned x = 12345;
 
-static void
-scratch_remove(struct scratch *s)
-{
-	ck_assert_int_eq(rm_rf(s->tmp), 0);
-}
-
-static int
-dir_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			n++;
-	closedir(d);
-	return n;
+	for (size_t i = 0; i < sizeof(big); i++) {
+		x = x * 1103515245u + 12345u;
+		big[i] = (char)(x >> 16);
+	}
+	unit_scratch_setup();
+	UNIT_FMT(S.tmp, "%s", unit_test_dir());
+	UNIT_FMT(S.dest, "%s/dest", S.tmp);
+	UNIT_FMT(S.canary, "%s/canary", S.tmp);
+	UNIT_FMT(S.layer, "%s/layer.tar", S.tmp);
+	ck_assert_int_eq(mkdir(S.dest, 0755), 0);
+	ck_assert_int_eq(mkdir(S.canary, 0755), 0);
 }
 
 static char *
-path_in(const struct scratch *s, const char *rel)
+path_in(const char *rel)
 {
 	static char buf[4][512];
 	static int i;
 	char *p = buf[i++ % 4];
 
-	snprintf(p, 512, "%s/%s", s->dest, rel);
+	snprintf(p, 512, "%s/%s", S.dest, rel);
 	return p;
 }
 
+/* path is a regular file (not a link to one) holding exactly content. */
 static void
 assert_file(const char *path, const char *content)
 {
-	char buf[256];
-	int fd = open(path, O_RDONLY | O_NOFOLLOW);
-	ssize_t n;
+	struct stat st;
 
-	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	ck_assert_int_ge(n, 0);
-	buf[n] = '\0';
-	ck_assert_str_eq(buf, content);
+	ck_assert_msg(lstat(path, &st) == 0, "%s: %s", path, strerror(errno));
+	ck_assert_msg(S_ISREG(st.st_mode), "%s is not a regular file", path);
+	unit_assert_file_is(path, content);
 }
 
 /* --- building layers ------------------------------------------------------------ */
@@ -143,16 +110,16 @@ build_layer(const char *out, enum filt f, const struct ent *ents, size_t n)
 {
 	struct archive *a = archive_write_new();
 	size_t i;
-	int r = ARCHIVE_OK;
+	int rc = ARCHIVE_OK;
 
 	ck_assert_ptr_nonnull(a);
 	if (f == F_GZIP)
-		r = archive_write_add_filter_gzip(a);
+		rc = archive_write_add_filter_gzip(a);
 	else if (f == F_ZSTD)
-		r = archive_write_add_filter_zstd(a);
+		rc = archive_write_add_filter_zstd(a);
 	else
-		r = archive_write_add_filter_none(a);
-	if (r != ARCHIVE_OK) {
+		rc = archive_write_add_filter_none(a);
+	if (rc != ARCHIVE_OK) {
 		archive_write_free(a);
 		return -1;
 	}
@@ -227,91 +194,87 @@ static const struct ent normal_layer[] = {
 static void
 check_normal(enum filt f)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
 	struct unpack_stats st;
 	struct stat a, b;
 	char buf[64];
 	ssize_t n;
 
-	scratch_make(&s);
-	if (build_layer(s.layer, f, normal_layer,
+	if (build_layer(S.layer, f, normal_layer,
 	                sizeof(normal_layer) / sizeof(normal_layer[0])) < 0) {
 		fprintf(stderr, "test_unpack: no zstd writer in libarchive, zstd check skipped\n");
-		scratch_remove(&s);
 		return;
 	}
-	ck_assert_msg(unpack_layer(s.layer, s.dest, &st, &err) == 0, "%s", err.msg);
+	ck_assert_msg(unpack_layer(S.layer, S.dest, &st, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(st.entries, sizeof(normal_layer) / sizeof(normal_layer[0]));
 	ck_assert_uint_eq(st.bytes, NORMAL_BYTES);
 
-	ck_assert_int_eq(lstat(path_in(&s, "bin"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("bin"), &a), 0);
 	ck_assert(S_ISDIR(a.st_mode));
 	ck_assert_int_eq(a.st_mode & 07777, 0755);
 	ck_assert_int_eq(a.st_mtime, 1000000);   /* set after its children */
 
-	ck_assert_int_eq(lstat(path_in(&s, "bin/tool"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("bin/tool"), &a), 0);
 	ck_assert(S_ISREG(a.st_mode));
 	ck_assert_int_eq(a.st_mode & 07777, 0755);
 	ck_assert_int_eq(a.st_uid, 1000);
 	ck_assert_int_eq(a.st_gid, 1000);
 	ck_assert_int_eq(a.st_mtime, 1234567);
-	assert_file(path_in(&s, "bin/tool"), "#!/bin/sh\necho hi\n");
+	assert_file(path_in("bin/tool"), "#!/bin/sh\necho hi\n");
 
-	ck_assert_int_eq(lstat(path_in(&s, "bin/su"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("bin/su"), &a), 0);
 	ck_assert_int_eq(a.st_mode & 07777, 04755);  /* chown did not eat it */
 
-	ck_assert_int_eq(lstat(path_in(&s, "etc"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("etc"), &a), 0);
 	ck_assert(S_ISDIR(a.st_mode));
 	ck_assert_int_eq(a.st_mode & 07777, 0750);
 	ck_assert_int_eq(a.st_uid, 1000);
 
-	ck_assert_int_eq(lstat(path_in(&s, "etc/secret"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("etc/secret"), &a), 0);
 	ck_assert_int_eq(a.st_mode & 07777, 0640);
 	ck_assert_int_eq(a.st_uid, 1000);
 	ck_assert_int_eq(a.st_gid, 1000);
 	ck_assert_int_eq(a.st_nlink, 2);
-	assert_file(path_in(&s, "etc/secret"), "s3cret");
-	n = getxattr(path_in(&s, "etc/secret"), "user.x", buf, sizeof(buf));
+	assert_file(path_in("etc/secret"), "s3cret");
+	n = getxattr(path_in("etc/secret"), "user.x", buf, sizeof(buf));
 	ck_assert_int_eq(n, 1);
 	ck_assert_int_eq(buf[0], 'y');
 
-	ck_assert_int_eq(lstat(path_in(&s, "etc/hard"), &b), 0);
+	ck_assert_int_eq(lstat(path_in("etc/hard"), &b), 0);
 	ck_assert_uint_eq(a.st_ino, b.st_ino);
 
-	ck_assert_int_eq(lstat(path_in(&s, "etc/sh"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("etc/sh"), &a), 0);
 	ck_assert(S_ISLNK(a.st_mode));
-	n = readlink(path_in(&s, "etc/sh"), buf, sizeof(buf));
+	n = readlink(path_in("etc/sh"), buf, sizeof(buf));
 	ck_assert_int_eq(n, 7);
 	ck_assert(memcmp(buf, "/bin/sh", 7) == 0);
-	n = readlink(path_in(&s, "etc/rel"), buf, sizeof(buf));
+	n = readlink(path_in("etc/rel"), buf, sizeof(buf));
 	ck_assert_int_eq(n, 11);
 	ck_assert(memcmp(buf, "../bin/tool", 11) == 0);
 
-	ck_assert_int_eq(lstat(path_in(&s, "dev/fifo"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("dev/fifo"), &a), 0);
 	ck_assert(S_ISFIFO(a.st_mode));
 	ck_assert_int_eq(a.st_mode & 07777, 0620);
 	ck_assert_int_eq(a.st_uid, 5);
 	ck_assert_int_eq(a.st_gid, 6);
 
-	ck_assert_int_eq(lstat(path_in(&s, "dev/null"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("dev/null"), &a), 0);
 	ck_assert(S_ISCHR(a.st_mode));
 	ck_assert_int_eq(a.st_mode & 07777, 0666);
 	ck_assert_int_eq(major(a.st_rdev), 1);
 	ck_assert_int_eq(minor(a.st_rdev), 3);
 
-	ck_assert_int_eq(lstat(path_in(&s, "deep/a/b"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("deep/a/b"), &a), 0);
 	ck_assert(S_ISDIR(a.st_mode));
 	ck_assert_int_eq(a.st_mode & 07777, 0755);
-	assert_file(path_in(&s, "deep/a/b/c.txt"), "implicit parents");
-	ck_assert_int_eq(lstat(path_in(&s, "empty"), &a), 0);
+	assert_file(path_in("deep/a/b/c.txt"), "implicit parents");
+	ck_assert_int_eq(lstat(path_in("empty"), &a), 0);
 	ck_assert_int_eq(a.st_size, 0);
 
 	/* nothing else: bin etc dev deep empty */
-	ck_assert_int_eq(dir_entries(s.dest), 5);
-	ck_assert_int_eq(dir_entries(path_in(&s, "etc")), 4);
-	ck_assert_int_eq(dir_entries(s.canary), 0);
-	scratch_remove(&s);
+	ck_assert_int_eq(unit_count_entries(S.dest), 5);
+	ck_assert_int_eq(unit_count_entries(path_in("etc")), 4);
+	ck_assert_int_eq(unit_count_entries(S.canary), 0);
 }
 
 START_TEST(test_normal_gzip)
@@ -346,37 +309,34 @@ START_TEST(test_whiteouts)
 		REG(".wh.same", 0644, NULL),         /* hides lower layers only */
 		REG(".wh..wh.plnk", 0644, NULL),     /* aufs metadata: skipped */
 	};
-	struct scratch s;
 	struct cradle_err err = { 0 };
 	struct unpack_stats st;
 	struct stat a;
 	char buf[8];
 
-	scratch_make(&s);
-	build_layer(s.layer, F_GZIP, layer, sizeof(layer) / sizeof(layer[0]));
-	ck_assert_msg(unpack_layer(s.layer, s.dest, &st, &err) == 0, "%s", err.msg);
+	build_layer(S.layer, F_GZIP, layer, sizeof(layer) / sizeof(layer[0]));
+	ck_assert_msg(unpack_layer(S.layer, S.dest, &st, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(st.entries, 8);
 
-	ck_assert_int_eq(lstat(path_in(&s, "gone"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("gone"), &a), 0);
 	ck_assert(S_ISCHR(a.st_mode));
 	ck_assert_int_eq(a.st_rdev, makedev(0, 0));
-	ck_assert_int_eq(lstat(path_in(&s, "sub/deleted"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("sub/deleted"), &a), 0);
 	ck_assert(S_ISCHR(a.st_mode));
 	ck_assert_int_eq(a.st_rdev, makedev(0, 0));
 
-	ck_assert_int_eq(getxattr(path_in(&s, "dir"), "trusted.overlay.opaque", buf, sizeof(buf)),
+	ck_assert_int_eq(getxattr(path_in("dir"), "trusted.overlay.opaque", buf, sizeof(buf)),
 	                 1);
 	ck_assert_int_eq(buf[0], 'y');
-	assert_file(path_in(&s, "dir/keep"), "kept");
-	ck_assert_int_eq(getxattr(path_in(&s, "sub"), "trusted.overlay.opaque", buf, sizeof(buf)),
+	assert_file(path_in("dir/keep"), "kept");
+	ck_assert_int_eq(getxattr(path_in("sub"), "trusted.overlay.opaque", buf, sizeof(buf)),
 	                 -1);
-	assert_file(path_in(&s, "same"), "same layer");
+	assert_file(path_in("same"), "same layer");
 
 	/* no .wh. file is left anywhere: gone dir same sub */
-	ck_assert_int_eq(dir_entries(s.dest), 4);
-	ck_assert_int_eq(dir_entries(path_in(&s, "dir")), 1);
-	ck_assert_int_eq(dir_entries(path_in(&s, "sub")), 1);
-	scratch_remove(&s);
+	ck_assert_int_eq(unit_count_entries(S.dest), 4);
+	ck_assert_int_eq(unit_count_entries(path_in("dir")), 1);
+	ck_assert_int_eq(unit_count_entries(path_in("sub")), 1);
 }
 END_TEST
 
@@ -421,41 +381,38 @@ static const struct hostile hostile_layers[] = {
 };
 
 static void
-assert_nothing_outside(const struct scratch *s)
+assert_nothing_outside(void)
 {
-	ck_assert_int_eq(dir_entries(s->canary), 0);
+	ck_assert_int_eq(unit_count_entries(S.canary), 0);
 	ck_assert_int_eq(access("/tmp/evil", F_OK), -1);
 	ck_assert_int_eq(access("/tmp/evil2", F_OK), -1);
 	ck_assert_int_eq(access("/etc/evil", F_OK), -1);
 	ck_assert_int_eq(access("/evil", F_OK), -1);
 	ck_assert_int_eq(access("/tmp/evil", F_OK), -1);
-	ck_assert_int_eq(access(s->tmp, F_OK), 0);
+	ck_assert_int_eq(access(S.tmp, F_OK), 0);
 	/* only dest, canary and the layer next to each other */
-	ck_assert_int_eq(dir_entries(s->tmp), 3);
+	ck_assert_int_eq(unit_count_entries(S.tmp), 3);
 }
 
 START_TEST(test_hostile)
 {
 	const struct hostile *h = &hostile_layers[_i];
-	struct scratch s;
 	struct cradle_err err = { 0 };
 	struct unpack_stats st;
 	struct stat pw, pw2;
 
 	ck_assert_int_eq(lstat("/etc/passwd", &pw), 0);
 	/* the canary sits right beside dest and is named by one of the links */
-	scratch_make(&s);
-	build_layer(s.layer, F_GZIP, h->ents, h->n);
-	ck_assert_msg(unpack_layer(s.layer, s.dest, &st, &err) < 0, "%s: unpacked", h->what);
+	build_layer(S.layer, F_GZIP, h->ents, h->n);
+	ck_assert_msg(unpack_layer(S.layer, S.dest, &st, &err) < 0, "%s: unpacked", h->what);
 	ck_assert_msg(err.code == CRADLE_INVALID_ARGUMENT, "%s: %s: %s", h->what,
 	              cradle_code_name(err.code), err.msg);
 	ck_assert_msg(strstr(err.msg, h->entry) != NULL, "%s: %s", h->what, err.msg);
 	ck_assert_msg(strstr(err.msg, h->why) != NULL, "%s: %s", h->what, err.msg);
-	ck_assert_msg(strstr(err.msg, s.layer) != NULL, "%s: %s", h->what, err.msg);
-	assert_nothing_outside(&s);
+	ck_assert_msg(strstr(err.msg, S.layer) != NULL, "%s: %s", h->what, err.msg);
+	assert_nothing_outside();
 	ck_assert_int_eq(lstat("/etc/passwd", &pw2), 0);
 	ck_assert_uint_eq(pw.st_nlink, pw2.st_nlink);
-	scratch_remove(&s);
 }
 END_TEST
 
@@ -463,25 +420,21 @@ END_TEST
 START_TEST(test_existing_symlink_in_dest)
 {
 	static const struct ent layer[] = { REG("up/evil", 0644, "x") };
-	struct scratch s;
 	struct cradle_err err = { 0 };
 
-	scratch_make(&s);
-	ck_assert_int_eq(symlink(s.canary, path_in(&s, "up")), 0);
-	build_layer(s.layer, F_NONE, layer, 1);
-	ck_assert(unpack_layer(s.layer, s.dest, NULL, &err) < 0);
+	ck_assert_int_eq(symlink(S.canary, path_in("up")), 0);
+	build_layer(S.layer, F_NONE, layer, 1);
+	ck_assert(unpack_layer(S.layer, S.dest, NULL, &err) < 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, "\"up/evil\"") && strstr(err.msg, "symlink"), "%s",
 	              err.msg);
-	assert_nothing_outside(&s);
-	scratch_remove(&s);
+	assert_nothing_outside();
 }
 END_TEST
 
 /* Entries at a symlink's path replace the link, never write through it. */
 START_TEST(test_symlink_replaced_not_followed)
 {
-	struct scratch s;
 	char target[256], outside[256];
 	struct ent layer[] = {
 		SYM("p", target),
@@ -494,41 +447,25 @@ START_TEST(test_symlink_replaced_not_followed)
 	struct cradle_err err = { 0 };
 	struct stat a;
 
-	scratch_make(&s);
-	snprintf(target, sizeof(target), "%s/evil", s.canary);
-	snprintf(outside, sizeof(outside), "%s", s.canary);
-	build_layer(s.layer, F_GZIP, layer, sizeof(layer) / sizeof(layer[0]));
-	ck_assert_msg(unpack_layer(s.layer, s.dest, NULL, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(lstat(path_in(&s, "p"), &a), 0);
+	snprintf(target, sizeof(target), "%s/evil", S.canary);
+	snprintf(outside, sizeof(outside), "%s", S.canary);
+	build_layer(S.layer, F_GZIP, layer, sizeof(layer) / sizeof(layer[0]));
+	ck_assert_msg(unpack_layer(S.layer, S.dest, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(lstat(path_in("p"), &a), 0);
 	ck_assert(S_ISREG(a.st_mode));
-	assert_file(path_in(&s, "p"), "replaced");
-	ck_assert_int_eq(lstat(path_in(&s, "q"), &a), 0);
+	assert_file(path_in("p"), "replaced");
+	ck_assert_int_eq(lstat(path_in("q"), &a), 0);
 	ck_assert(S_ISDIR(a.st_mode));
 	ck_assert_int_eq(a.st_mode & 07777, 0700);
-	ck_assert_int_eq(lstat(path_in(&s, "h"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("h"), &a), 0);
 	ck_assert(S_ISLNK(a.st_mode));
-	ck_assert_int_eq(dir_entries(s.canary), 0);
-	ck_assert_int_eq(lstat(s.canary, &a), 0);
+	ck_assert_int_eq(unit_count_entries(S.canary), 0);
+	ck_assert_int_eq(lstat(S.canary, &a), 0);
 	ck_assert_int_eq(a.st_mode & 07777, 0755);   /* chmod did not follow q */
-	scratch_remove(&s);
 }
 END_TEST
 
 /* --- truncated, replaced, real tree ----------------------------------------------------- */
-
-static char big[96 * 1024];
-
-static void
-fill_random(void)
-{
-	unsigned x = 12345;
-	size_t i;
-
-	for (i = 0; i < sizeof(big); i++) {
-		x = x * 1103515245u + 12345u;
-		big[i] = (char)(x >> 16);
-	}
-}
 
 static void
 check_truncated(enum filt f)
@@ -538,32 +475,28 @@ check_truncated(enum filt f)
 		{ .path = "big", .type = AE_IFREG, .perm = 0644, .data = big, .size = sizeof(big) },
 		{ .path = "tail", .type = AE_IFREG, .perm = 0644, .data = big, .size = sizeof(big) },
 	};
-	struct scratch s;
 	struct cradle_err err = { 0 };
 	struct stat a;
 
-	fill_random();
-	scratch_make(&s);
-	build_layer(s.layer, f, layer, 3);
-	ck_assert_int_eq(stat(s.layer, &a), 0);
+	build_layer(S.layer, f, layer, 3);
+	ck_assert_int_eq(stat(S.layer, &a), 0);
 	ck_assert_int_gt(a.st_size, 3 * (off_t)sizeof(big));
-	ck_assert_int_eq(truncate(s.layer, a.st_size / 2), 0);
-	ck_assert(unpack_layer(s.layer, s.dest, NULL, &err) < 0);
+	ck_assert_int_eq(truncate(S.layer, a.st_size / 2), 0);
+	ck_assert(unpack_layer(S.layer, S.dest, NULL, &err) < 0);
 	ck_assert_msg(err.code == CRADLE_INVALID_ARGUMENT, "%s", err.msg);
 	ck_assert_msg(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
 	ck_assert_msg(strstr(err.msg, "\"big\"") != NULL, "%s", err.msg);   /* where it stopped */
-	ck_assert_msg(strstr(err.msg, s.layer) != NULL, "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, S.layer) != NULL, "%s", err.msg);
 	fprintf(stderr, "truncated %s: %s\n", f == F_GZIP ? "gzip" : "plain", err.msg);
 
 	/* cut right after the first header: nothing is unpacked */
-	build_layer(s.layer, f, layer, 3);
-	ck_assert_int_eq(truncate(s.layer, f == F_GZIP ? 100 : 700), 0);
+	build_layer(S.layer, f, layer, 3);
+	ck_assert_int_eq(truncate(S.layer, f == F_GZIP ? 100 : 700), 0);
 	memset(&err, 0, sizeof(err));
-	ck_assert(unpack_layer(s.layer, s.dest, NULL, &err) < 0);
+	ck_assert(unpack_layer(S.layer, S.dest, NULL, &err) < 0);
 	ck_assert_msg(err.code == CRADLE_INVALID_ARGUMENT, "%s", err.msg);
 	ck_assert_msg(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
 	fprintf(stderr, "truncated early %s: %s\n", f == F_GZIP ? "gzip" : "plain", err.msg);
-	scratch_remove(&s);
 }
 
 START_TEST(test_truncated_gzip)
@@ -580,19 +513,16 @@ END_TEST
 
 START_TEST(test_not_a_tar)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
 	FILE *f;
 
-	scratch_make(&s);
-	f = fopen(s.layer, "w");
+	f = fopen(S.layer, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("this is not a tar archive, not even close\n", f);
 	fclose(f);
-	ck_assert(unpack_layer(s.layer, s.dest, NULL, &err) < 0);
+	ck_assert(unpack_layer(S.layer, S.dest, NULL, &err) < 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
-	ck_assert_msg(strstr(err.msg, s.layer) != NULL, "%s", err.msg);
-	scratch_remove(&s);
+	ck_assert_msg(strstr(err.msg, S.layer) != NULL, "%s", err.msg);
 }
 END_TEST
 
@@ -617,34 +547,31 @@ START_TEST(test_replace)
 		HARD("t2", "t"),
 		HARD("t2", "t"),                  /* the same link again */
 	};
-	struct scratch s;
 	struct cradle_err err = { 0 };
 	struct stat a, b;
 
-	scratch_make(&s);
-	build_layer(s.layer, F_GZIP, layer, sizeof(layer) / sizeof(layer[0]));
-	ck_assert_msg(unpack_layer(s.layer, s.dest, NULL, &err) == 0, "%s", err.msg);
-	assert_file(path_in(&s, "f"), "two");
-	ck_assert_int_eq(lstat(path_in(&s, "f"), &a), 0);
+	build_layer(S.layer, F_GZIP, layer, sizeof(layer) / sizeof(layer[0]));
+	ck_assert_msg(unpack_layer(S.layer, S.dest, NULL, &err) == 0, "%s", err.msg);
+	assert_file(path_in("f"), "two");
+	ck_assert_int_eq(lstat(path_in("f"), &a), 0);
 	ck_assert_int_eq(a.st_mode & 07777, 0600);
 	ck_assert_int_eq(a.st_uid, 7);
 	ck_assert_int_eq(a.st_gid, 8);
 	ck_assert_int_eq(a.st_nlink, 1);
-	ck_assert_int_eq(lstat(path_in(&s, "d"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("d"), &a), 0);
 	ck_assert(S_ISDIR(a.st_mode));
 	ck_assert_int_eq(a.st_mode & 07777, 0711);
-	assert_file(path_in(&s, "e"), "a file now");
-	ck_assert_int_eq(lstat(path_in(&s, "k"), &a), 0);
+	assert_file(path_in("e"), "a file now");
+	ck_assert_int_eq(lstat(path_in("k"), &a), 0);
 	ck_assert_int_eq(a.st_mode & 07777, 0700);
-	assert_file(path_in(&s, "k/child"), "child");
-	assert_file(path_in(&s, "s"), "not a link");
-	ck_assert_int_eq(lstat(path_in(&s, "n"), &a), 0);
+	assert_file(path_in("k/child"), "child");
+	assert_file(path_in("s"), "not a link");
+	ck_assert_int_eq(lstat(path_in("n"), &a), 0);
 	ck_assert(S_ISFIFO(a.st_mode));
-	ck_assert_int_eq(lstat(path_in(&s, "t"), &a), 0);
-	ck_assert_int_eq(lstat(path_in(&s, "t2"), &b), 0);
+	ck_assert_int_eq(lstat(path_in("t"), &a), 0);
+	ck_assert_int_eq(lstat(path_in("t2"), &b), 0);
 	ck_assert_uint_eq(a.st_ino, b.st_ino);
 	ck_assert_int_eq(a.st_nlink, 2);
-	scratch_remove(&s);
 }
 END_TEST
 
@@ -694,7 +621,6 @@ cmp_one(const char *path, const struct stat *sa, int flag, struct FTW *ftw)
 
 START_TEST(test_real_tree)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
 	struct unpack_stats st;
 	char src[160], cmd[2048], p[512];
@@ -702,12 +628,10 @@ START_TEST(test_real_tree)
 	FILE *f;
 	int fd;
 
-	scratch_make(&s);
-	snprintf(src, sizeof(src), "%s/src", s.tmp);
+	snprintf(src, sizeof(src), "%s/src", S.tmp);
 	ck_assert_int_eq(mkdir(src, 0755), 0);
 	snprintf(p, sizeof(p), "%s/usr/bin", src);
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s %s/etc/ssl %s/var/empty", p, src, src);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(unit_sh("mkdir -p %s %s/etc/ssl %s/var/empty", p, src, src), 0);
 	snprintf(p, sizeof(p), "%s/usr/bin/prog", src);
 	f = fopen(p, "w");
 	ck_assert_ptr_nonnull(f);
@@ -735,33 +659,30 @@ START_TEST(test_real_tree)
 	ck_assert_int_eq(ftruncate(fd, 3 << 20), 0);
 	close(fd);
 
-	snprintf(cmd, sizeof(cmd), "tar -C %s --sparse --numeric-owner -czf %s .", src, s.layer);
-	ck_assert_int_eq(system(cmd), 0);
-	ck_assert_msg(unpack_layer(s.layer, s.dest, &st, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(unit_sh("tar -C %s --sparse --numeric-owner -czf %s .", src, S.layer), 0);
+	ck_assert_msg(unpack_layer(S.layer, S.dest, &st, &err) == 0, "%s", err.msg);
 	ck_assert_uint_ge(st.entries, 10);
 
 	cmp_src = src;
-	cmp_dst = s.dest;
+	cmp_dst = S.dest;
 	cmp_count = 0;
 	ck_assert_int_eq(nftw(src, cmp_one, 16, FTW_PHYS), 0);
 	ck_assert_int_eq(cmp_count, 12);   /* . usr usr/bin prog link bin etc ssl pem var empty sparse */
-	snprintf(p, sizeof(p), "%s/var/sparse", s.dest);
+	snprintf(p, sizeof(p), "%s/var/sparse", S.dest);
 	ck_assert_int_eq(stat(p, &a), 0);
 	ck_assert_int_eq(a.st_size, 3 << 20);
 	ck_assert_int_lt(a.st_blocks * 512, 1 << 20);   /* holes stayed holes */
-	snprintf(p, sizeof(p), "%s/usr/bin/prog", s.dest);
-	snprintf(cmd, sizeof(cmd), "%s/usr/bin/prog-link", s.dest);
+	snprintf(p, sizeof(p), "%s/usr/bin/prog", S.dest);
+	snprintf(cmd, sizeof(cmd), "%s/usr/bin/prog-link", S.dest);
 	ck_assert_int_eq(stat(p, &a), 0);
 	ck_assert_int_eq(stat(cmd, &b), 0);
 	ck_assert_uint_eq(a.st_ino, b.st_ino);
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_fd_at_offset)
 {
 	static const struct ent layer[] = { REG("hello", 0644, "world") };
-	struct scratch s;
 	struct cradle_err err = { 0 };
 	char junk[1000], p[256];
 	struct unpack_stats st;
@@ -769,24 +690,22 @@ START_TEST(test_fd_at_offset)
 	ssize_t n;
 	char buf[4096];
 
-	scratch_make(&s);
-	build_layer(s.layer, F_GZIP, layer, 1);
-	snprintf(p, sizeof(p), "%s/with-prefix", s.tmp);
+	build_layer(S.layer, F_GZIP, layer, 1);
+	snprintf(p, sizeof(p), "%s/with-prefix", S.tmp);
 	fd = open(p, O_RDWR | O_CREAT, 0600);
 	ck_assert_int_ge(fd, 0);
 	memset(junk, 'J', sizeof(junk));
 	ck_assert_int_eq(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
-	in = open(s.layer, O_RDONLY);
+	in = open(S.layer, O_RDONLY);
 	while ((n = read(in, buf, sizeof(buf))) > 0)
 		ck_assert_int_eq(write(fd, buf, (size_t)n), n);
 	close(in);
 	ck_assert_int_eq(lseek(fd, (off_t)sizeof(junk), SEEK_SET), (off_t)sizeof(junk));
-	ck_assert_msg(unpack_layer_fd(fd, "sha256:abc", s.dest, &st, &err) == 0, "%s", err.msg);
+	ck_assert_msg(unpack_layer_fd(fd, "sha256:abc", S.dest, &st, &err) == 0, "%s", err.msg);
 	close(fd);
 	ck_assert_uint_eq(st.entries, 1);
 	ck_assert_uint_eq(st.bytes, 5);
-	assert_file(path_in(&s, "hello"), "world");
-	scratch_remove(&s);
+	assert_file(path_in("hello"), "world");
 }
 END_TEST
 
@@ -798,48 +717,42 @@ START_TEST(test_odd_names)
 		REG("raw\xff\xfe", 0644, "bytes"),
 	};
 	static const struct ent bad[] = { REG("/x\xff\x01y", 0644, "x") };
-	struct scratch s;
 	struct cradle_err err = { 0 };
 
-	scratch_make(&s);
-	build_layer(s.layer, F_GZIP, ok, 2);
-	ck_assert_msg(unpack_layer(s.layer, s.dest, NULL, &err) == 0, "%s", err.msg);
-	assert_file(path_in(&s, "caf\xc3\xa9"), "utf-8");
-	assert_file(path_in(&s, "raw\xff\xfe"), "bytes");
-	build_layer(s.layer, F_GZIP, bad, 1);
-	ck_assert(unpack_layer(s.layer, s.dest, NULL, &err) < 0);
+	build_layer(S.layer, F_GZIP, ok, 2);
+	ck_assert_msg(unpack_layer(S.layer, S.dest, NULL, &err) == 0, "%s", err.msg);
+	assert_file(path_in("caf\xc3\xa9"), "utf-8");
+	assert_file(path_in("raw\xff\xfe"), "bytes");
+	build_layer(S.layer, F_GZIP, bad, 1);
+	ck_assert(unpack_layer(S.layer, S.dest, NULL, &err) < 0);
 	ck_assert_msg(strstr(err.msg, "entry \"/x??y\": absolute") != NULL, "%s", err.msg);
 	ck_assert(proto_valid_utf8(err.msg, strlen(err.msg)));
-	scratch_remove(&s);
 }
 END_TEST
 
 START_TEST(test_errors)
 {
-	struct scratch s;
 	struct cradle_err err = { 0 };
 	char p[256];
 	static const struct ent layer[] = { REG("f", 0644, "f"), REG("f/g", 0644, "g") };
 
-	scratch_make(&s);
-	snprintf(p, sizeof(p), "%s/absent.tar", s.tmp);
-	ck_assert(unpack_layer(p, s.dest, NULL, &err) < 0);
+	snprintf(p, sizeof(p), "%s/absent.tar", S.tmp);
+	ck_assert(unpack_layer(p, S.dest, NULL, &err) < 0);
 	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
 	ck_assert_msg(strstr(err.msg, p) != NULL, "%s", err.msg);
 
-	build_layer(s.layer, F_NONE, layer, 2);
-	snprintf(p, sizeof(p), "%s/no-dest", s.tmp);
+	build_layer(S.layer, F_NONE, layer, 2);
+	snprintf(p, sizeof(p), "%s/no-dest", S.tmp);
 	memset(&err, 0, sizeof(err));
-	ck_assert(unpack_layer(s.layer, p, NULL, &err) < 0);
+	ck_assert(unpack_layer(S.layer, p, NULL, &err) < 0);
 	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
 	ck_assert_msg(strstr(err.msg, p) != NULL, "%s", err.msg);
 
 	/* a file where a parent directory should be */
 	memset(&err, 0, sizeof(err));
-	ck_assert(unpack_layer(s.layer, s.dest, NULL, &err) < 0);
+	ck_assert(unpack_layer(S.layer, S.dest, NULL, &err) < 0);
 	ck_assert_msg(strstr(err.msg, "\"f/g\"") != NULL, "%s", err.msg);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
-	scratch_remove(&s);
 }
 END_TEST
 
@@ -849,50 +762,22 @@ static Suite *
 unpack_suite(void)
 {
 	Suite *s = suite_create("unpack");
-	TCase *tc = tcase_create("unpack");
+	TCase *tc;
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_normal_gzip);
-	tcase_add_test(tc, test_normal_plain);
-	tcase_add_test(tc, test_normal_zstd);
-	tcase_add_test(tc, test_whiteouts);
+	tc = unit_tcase(s, "unpack", setup, unit_scratch_teardown, 60,
+	                UNIT_TESTS(test_normal_gzip, test_normal_plain, test_normal_zstd,
+	                           test_whiteouts, test_existing_symlink_in_dest,
+	                           test_symlink_replaced_not_followed, test_truncated_gzip,
+	                           test_truncated_plain, test_not_a_tar, test_replace,
+	                           test_real_tree, test_fd_at_offset, test_odd_names, test_errors));
 	tcase_add_loop_test(tc, test_hostile, 0,
 	                    (int)(sizeof(hostile_layers) / sizeof(hostile_layers[0])));
-	tcase_add_test(tc, test_existing_symlink_in_dest);
-	tcase_add_test(tc, test_symlink_replaced_not_followed);
-	tcase_add_test(tc, test_truncated_gzip);
-	tcase_add_test(tc, test_truncated_plain);
-	tcase_add_test(tc, test_not_a_tar);
-	tcase_add_test(tc, test_replace);
-	tcase_add_test(tc, test_real_tree);
-	tcase_add_test(tc, test_fd_at_offset);
-	tcase_add_test(tc, test_odd_names);
-	tcase_add_test(tc, test_errors);
-	suite_add_tcase(s, tc);
+
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	if (geteuid() != 0) {
-		fprintf(stderr, "test_unpack: needs root (chown, mknod, trusted xattrs)\n");
-		return 1;
-	}
-	fill_random();
-	snprintf(base_dir, sizeof(base_dir), "/tmp/cradle-test-unpack-XXXXXX");
-	if (mkdtemp(base_dir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	sr = srunner_create(unpack_suite());
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	if (rm_rf(base_dir) != 0)
-		perror(base_dir);
-	return failed != 0;
+	return unit_run(unpack_suite(), "test_unpack", UNIT_ROOT | UNIT_SUBREAPER);
 }

@@ -7,6 +7,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char base_dir[256]; /* unit_run: one per run, canonical */
@@ -47,7 +49,7 @@ unit_rm_rf(const char *path)
 
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? 0 : -1;
-	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 void
@@ -258,32 +260,356 @@ unescape_octal(char *s)
 }
 
 int
-unit_mounts_under(const char *path)
+unit_mountinfo_walk(const char *file, bool (*fn)(const struct unit_mount *, void *), void *arg)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL, point[PATH_MAX];
-	size_t cap = 0, plen = strlen(path);
+	FILE *f = fopen(file, "re");
+	struct unit_mount *m = malloc(sizeof(*m));
+	char *line = NULL;
+	size_t cap = 0;
 	int n = 0;
 
-	ck_assert_msg(f != NULL, "open mountinfo: %s", strerror(errno));
+	ck_assert_msg(f != NULL, "open %s: %s", file, strerror(errno));
+	ck_assert_ptr_nonnull(m);
 	while (getline(&line, &cap, f) > 0) {
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
+		const char *sep = strstr(line, " - ");
+
+		n++;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s %255s", m->point, m->opts) != 2 ||
+		    sep == NULL || sscanf(sep + 3, "%63s", m->fstype) != 1)
 			continue;
-		unescape_octal(point);
-		if (strncmp(point, path, plen) == 0 && (point[plen] == '\0' || point[plen] == '/'))
-			n++;
+		unescape_octal(m->point);
+		if (fn != NULL && fn(m, arg))
+			break;
 	}
 	free(line);
+	free(m);
 	fclose(f);
 	return n;
 }
 
+struct under_arg {
+	const char *path;
+	size_t len;
+	int n;
+};
+
+static bool
+under_one(const struct unit_mount *m, void *arg)
+{
+	struct under_arg *a = arg;
+
+	if (strncmp(m->point, a->path, a->len) == 0 &&
+	    (m->point[a->len] == '\0' || m->point[a->len] == '/'))
+		a->n++;
+	return false;
+}
+
 int
-unit_run(Suite *s, const char *name, unsigned flags)
+unit_mounts_under(const char *path)
+{
+	struct under_arg a = { .path = path, .len = strlen(path) };
+
+	unit_mountinfo_walk("/proc/self/mountinfo", under_one, &a);
+	return a.n;
+}
+
+int
+unit_ns_same(pid_t pid, const char *ns)
+{
+	char path[128];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	if (stat(path, &a) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", ns);
+	if (stat(path, &b) != 0)
+		return -1;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* The mount points of every cgroup and cgroup2 file system; *n of them,
+ * malloc'd (free with cgroup_mounts_free).  No Check call here or below:
+ * main() cleans up with these after the tests.  NULL with errno set on
+ * failure. */
+static char **
+cgroup_mounts(size_t *n)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL, **v = NULL;
+	size_t cap = 0;
+	bool ok = f != NULL;
+
+	*n = 0;
+	while (ok && getline(&line, &cap, f) > 0) {
+		char point[PATH_MAX], fstype[64];
+		const char *sep = strstr(line, " - ");
+		char **nv;
+
+		if (sep == NULL || sscanf(sep + 3, "%63s", fstype) != 1 ||
+		    (strcmp(fstype, "cgroup") != 0 && strcmp(fstype, "cgroup2") != 0) ||
+		    sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1)
+			continue;
+		unescape_octal(point);
+		if ((nv = realloc(v, (*n + 1) * sizeof(*v))) == NULL) {
+			ok = false;
+			break;
+		}
+		v = nv;
+		if ((v[*n] = strdup(point)) == NULL)
+			ok = false;
+		else
+			(*n)++;
+	}
+	free(line);
+	if (f != NULL)
+		fclose(f);
+	if (!ok) {
+		int e = errno;
+		for (size_t i = 0; i < *n; i++)
+			free(v[i]);
+		free(v);
+		*n = 0;
+		errno = e;
+		return NULL;
+	}
+	return v != NULL ? v : calloc(1, sizeof(*v));
+}
+
+static void
+cgroup_mounts_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int dirs_below; /* cgroup walks: nftw has no argument */
+
+static int
+count_dir(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)path;
+	(void)sb;
+	if (flag == FTW_D && ftw->level > 0)
+		dirs_below++;
+	return 0;
+}
+
+static int
+rmdir_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	/* cgroup control files go with their directory */
+	return flag == FTW_DP && rmdir(path) != 0 ? -1 : 0;
+}
+
+/* what: 0 at, 1 below, 2 rmtree.  -1 with errno on failure. */
+static int
+cgroup_walk(const char *rel, int what)
+{
+	size_t n;
+	char **mnts = cgroup_mounts(&n);
+	int count = 0, rc = 0, e = 0;
+
+	if (mnts == NULL)
+		return -1;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if ((size_t)snprintf(path, sizeof(path), "%s%s", mnts[i], rel) >= sizeof(path)) {
+			e = ENAMETOOLONG;
+			rc = -1;
+		} else if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			continue;
+		} else if (what == 0) {
+			count++;
+		} else if (what == 1) {
+			dirs_below = 0;
+			if (nftw(path, count_dir, 16, FTW_PHYS) != 0) {
+				e = errno;
+				rc = -1;
+			}
+			count += dirs_below;
+		} else if (nftw(path, rmdir_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+			e = errno;
+			rc = -1;
+		}
+	}
+	cgroup_mounts_free(mnts, n);
+	errno = e;
+	return rc < 0 ? -1 : what == 2 ? 0 : count;
+}
+
+int
+unit_cgroups_at(const char *rel)
+{
+	return cgroup_walk(rel, 0);
+}
+
+int
+unit_cgroups_below(const char *rel)
+{
+	return cgroup_walk(rel, 1);
+}
+
+int
+unit_cgroup_rmtree(const char *rel)
+{
+	return cgroup_walk(rel, 2);
+}
+
+char *
+unit_strdup(const char *s)
+{
+	char *d = strdup(s);
+
+	ck_assert_ptr_nonnull(d);
+	return d;
+}
+
+void
+unit_sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int
+unit_sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	int n, st;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(cmd)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	st = system(cmd);
+	if (st == -1 || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+void
+unit_mkdir_in(const char *root, const char *rel)
+{
+	char p[PATH_MAX];
+
+	UNIT_FMT(p, "%s/%s", root, rel);
+	ck_assert_msg(mkdir(p, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", p, strerror(errno));
+}
+
+void
+unit_put_in(const char *root, const char *rel, const char *text, unsigned mode)
+{
+	char p[PATH_MAX];
+
+	UNIT_FMT(p, "%s/%s", root, rel);
+	unit_put_file(p, text, strlen(text), mode);
+}
+
+int
+unit_count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_msg(d != NULL, "opendir %s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* out = realpath of "<$env or dflt>/<rel>"; hint says how to get it. */
+static int
+tree_path(char out[PATH_MAX], const char *env, const char *dflt, const char *rel,
+          const char *hint)
+{
+	const char *top = getenv(env);
+	char path[PATH_MAX];
+	int n, e;
+
+	n = snprintf(path, sizeof(path), "%s/%s", top != NULL && top[0] != '\0' ? top : dflt, rel);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		fprintf(stderr, "%s/%s: path too long\n", dflt, rel);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (realpath(path, out) == NULL) {
+		e = errno;
+		fprintf(stderr, "%s: %s (%s, or set %s)\n", path, strerror(e), hint, env);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int
+unit_build_path(char out[PATH_MAX], const char *rel)
+{
+	char hint[PATH_MAX + 16];
+
+	snprintf(hint, sizeof(hint), "make build/%s", rel);
+	return tree_path(out, "CRADLE_BUILD", "build", rel, hint);
+}
+
+int
+unit_data_path(char out[PATH_MAX], const char *rel)
+{
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "tests/data/%s", rel) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return tree_path(out, "CRADLE_SRC", ".", path, "run from the source tree");
+}
+
+void
+unit_pause_rootfs(char out[PATH_MAX])
+{
+	char path[PATH_MAX + 8];
+
+	ck_assert_msg(unit_build_path(out, "rootfs") == 0, "no pause rootfs (see above)");
+	UNIT_FMT(path, "%s/pause", out);
+	ck_assert_msg(access(path, X_OK) == 0, "%s: %s (make build/rootfs/pause)", path,
+	              strerror(errno));
+}
+
+TCase *
+unit_tcase(Suite *s, const char *name, void (*setup)(void), void (*teardown)(void),
+           double timeout, const TTest *const *tests)
+{
+	TCase *tc = tcase_create(name);
+
+	if (setup != NULL || teardown != NULL)
+		tcase_add_checked_fixture(tc, setup, teardown);
+	if (timeout > 0)
+		tcase_set_timeout(tc, timeout);
+	for (; *tests != NULL; tests++)
+		tcase_add_test(tc, *tests);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+
+int
+unit_run_with(Suite *s, const char *name, unsigned flags, int (*before)(void), int (*after)(void))
 {
 	char tmpl[256], real[PATH_MAX];
 	SRunner *sr;
-	int failed;
+	int failed = 0;
 
 	if ((flags & UNIT_ROOT) && geteuid() != 0)
 		fprintf(stderr, "%s: needs root (namespaces, mounts, cgroups)\n", name);
@@ -296,21 +622,38 @@ unit_run(Suite *s, const char *name, unsigned flags)
 	if (flags & UNIT_SUBREAPER)
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
+	if (before != NULL && before() != 0) {
+		fprintf(stderr, "%s: setting up the run failed; no test ran\n", name);
+		failed = 1;
+	} else {
+		srunner_set_fork_status(sr, CK_FORK);
+		srunner_run_all(sr, CK_ENV);
+		failed = srunner_ntests_failed(sr);
+	}
 	srunner_free(sr);
 	/* Orphans of failed tests, killed with their process group, come
 	 * back here to be reaped (give them a moment to die). */
 	for (int i = 0; (flags & UNIT_SUBREAPER) && i < 20; i++) {
-		pid_t r = waitpid(-1, NULL, WNOHANG);
-		if (r > 0)
+		pid_t pid = waitpid(-1, NULL, WNOHANG);
+		if (pid > 0)
 			continue;
-		if (r < 0)
+		if (pid < 0)
 			break;
 		usleep(10000);
 	}
+	if (after != NULL && after() != 0) {
+		fprintf(stderr, "%s: cleaning up after the run failed\n", name);
+		failed++;
+	}
+	while ((flags & UNIT_SUBREAPER) && waitpid(-1, NULL, WNOHANG) > 0)
+		;
 	if (unit_rm_rf(base_dir) != 0)
 		fprintf(stderr, "%s: remove %s: %s\n", name, base_dir, strerror(errno));
 	return failed == 0 ? 0 : 1;
+}
+
+int
+unit_run(Suite *s, const char *name, unsigned flags)
+{
+	return unit_run_with(s, name, flags, NULL, NULL);
 }

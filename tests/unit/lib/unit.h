@@ -23,8 +23,10 @@
 #define CRADLE_TESTS_UNIT_H
 
 #include <check.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #define UNIT_SUBREAPER 1u /* reap the orphans of failed tests */
@@ -33,6 +35,23 @@
 /* Run the suite in forked tests; name is the binary's name (for messages
  * and the base directory).  Returns main()'s exit status. */
 int unit_run(Suite *s, const char *name, unsigned flags);
+/* The same with steps of the test binary's own around the tests, both run
+ * in the runner's process (so they must not use ck_assert), either NULL:
+ * before, once the base directory exists (what every test shares, made
+ * once), and no test runs when it returns non-zero; after, once every
+ * test has ended and its orphans are reaped (a sweep of what failed tests
+ * left outside the base directory), and the run fails when it returns
+ * non-zero. */
+int unit_run_with(Suite *s, const char *name, unsigned flags, int (*before)(void),
+                  int (*after)(void));
+
+/* A test case of suite s: its name, checked fixture (setup, teardown;
+ * either may be NULL), timeout in seconds (0: Check's default) and tests,
+ * UNIT_TESTS(test_a, test_b, ...), in the order they run.  Returned for
+ * the loop tests it may also hold. */
+TCase *unit_tcase(Suite *s, const char *name, void (*setup)(void), void (*teardown)(void),
+                  double timeout, const TTest *const *tests);
+#define UNIT_TESTS(...) ((const TTest *const[]){ __VA_ARGS__, NULL })
 
 /* The run's base directory and the current test's own directory. */
 const char *unit_base_dir(void);
@@ -56,7 +75,49 @@ char *unit_slurp(const char *path, size_t *lenp);
 char *unit_slurp_ok(const char *path, size_t *lenp); /* fails the test instead */
 void unit_assert_file_is(const char *path, const char *want);
 bool unit_exists(const char *path);                  /* lstat succeeds */
-int unit_rm_rf(const char *path);                    /* 0, or -1 with errno */
+/* 0, or -1 with errno; never crosses into another file system, so a mount
+ * left below path makes it fail rather than empty what is mounted. */
+int unit_rm_rf(const char *path);
+/* root/rel: a directory (0755, an existing one is fine), a file of text. */
+void unit_mkdir_in(const char *root, const char *rel);
+void unit_put_in(const char *root, const char *rel, const char *text, unsigned mode);
+/* Entries of a directory, . and .. not counted. */
+int unit_count_entries(const char *dir);
+
+/* snprintf into an array, failing the test when the result does not fit. */
+#define UNIT_FMT(buf, ...)                                                         \
+	ck_assert_msg(snprintf(buf, sizeof(buf), __VA_ARGS__) < (int)sizeof(buf), \
+	              "%s: too long", #buf)
+/* strdup that fails the test instead of returning NULL. */
+char *unit_strdup(const char *s);
+void unit_sleep_ms(long ms); /* whole, across signals */
+/* /bin/sh -c of the formatted command: its exit status, or -1 when it did
+ * not exit (or the command is longer than 4 KiB). */
+int unit_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* What the tree provides, canonical: out = <build>/rel, the build directory
+ * being $CRADLE_BUILD (tests/run.sh sets it; default "build"), or
+ * <src>/tests/data/rel, the source tree being $CRADLE_SRC (default ".",
+ * tests run from it).  0, or -1 with errno and, on stderr, what to make or
+ * set; no assertion, so the run's own steps may use them too. */
+int unit_build_path(char out[PATH_MAX], const char *rel);
+int unit_data_path(char out[PATH_MAX], const char *rel);
+/* The pause rootfs `make build/rootfs/pause` makes, /pause executable in it
+ * (fails the test otherwise). */
+void unit_pause_rootfs(char out[PATH_MAX]);
+
+/* One line of a mountinfo file: the mount point (unescaped), the
+ * per-mount options (field 6) and the file system type. */
+struct unit_mount {
+	char point[PATH_MAX];
+	char opts[256];
+	char fstype[64];
+};
+/* Calls fn (when not NULL) for every mount of a mountinfo file
+ * ("/proc/self/mountinfo", "/proc/PID/mountinfo") until it returns true;
+ * returns the number of lines read. */
+int unit_mountinfo_walk(const char *file, bool (*fn)(const struct unit_mount *, void *),
+                        void *arg);
 
 /* /proc: the value of "Key:" in /proc/PID/status; processes whose parent
  * is this one (zombies included); descriptors open here; mounts at or
@@ -67,5 +128,20 @@ int unit_count_fds(void);
 int unit_mounts_under(const char *path);
 /* No child left, not even a zombie. */
 void unit_assert_no_children(void);
+
+/* Namespaces: 1 when /proc/PID/ns/<ns> ("net", "mnt", ...) is this
+ * process's own, 0 when it is another, -1 with errno when unreadable. */
+int unit_ns_same(pid_t pid, const char *ns);
+
+/* Cgroups.  rel is hierarchy-relative ("/cradle-unit-1/2"); every cgroup
+ * (v1) and cgroup2 mount of /proc/self/mountinfo is a hierarchy (one
+ * mounted twice counts twice).  How many hierarchies have the directory
+ * rel; how many directories there are strictly below rel, in all of them;
+ * rmdir rel and everything below it, deepest first, in every hierarchy
+ * (absent is fine; 0).  -1 with errno on failure (rmtree stops at the
+ * first).  They make no Check call, so main() may use them too. */
+int unit_cgroups_at(const char *rel);
+int unit_cgroups_below(const char *rel);
+int unit_cgroup_rmtree(const char *rel);
 
 #endif

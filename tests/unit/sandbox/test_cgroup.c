@@ -1,4 +1,4 @@
-/* test_cgroup.c - the sandbox cgroup (worker/cgroup.c) on v1, v2 and hybrid.
+/* test_cgroup.c - the sandbox cgroup (sandbox/cgroup.c) on v1, v2 and hybrid.
  *
  * ROOT: these tests create real cgroups in every hierarchy of this machine,
  * move processes into them, mount cgroup2 and unshare a mount namespace, so
@@ -23,23 +23,22 @@
  *     one.
  *
  * Clean-up.  Every cgroup a test makes is below "/cradle-test-<pid>" (or
- * the slice "cradle_test_<pid>...") where <pid> is main()'s, in every
- * hierarchy.  Check forks per test (forced below); a failed assertion ends
- * the test process without its teardown, and Check SIGKILLs the test's
- * process group, so main() (a child subreaper) reaps the orphans and then
- * sweeps every hierarchy under /sys/fs/cgroup for those names, killing any
- * task left in them and removing the directories deepest first.  The
- * per-test teardown runs the same sweep.  Mounts are made only inside a
- * test's own mount namespace, and vanish with it.
+ * the slice "cradle_test_<pid>...") where <pid> is the runner's, in every
+ * hierarchy.  Each test runs in its own process and scratch directory
+ * (tests/unit/lib); a failed assertion ends the test process without its
+ * teardown, and Check SIGKILLs the test's process group, so the runner (a
+ * child subreaper) reaps the orphans and then, after the last test, sweeps
+ * every hierarchy under /sys/fs/cgroup for those names, killing any task
+ * left in them and removing the directories deepest first.  The per-test
+ * teardown runs the same sweep.  Mounts are made only inside a test's own
+ * mount namespace, and vanish with it.
  */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -47,16 +46,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/sched.h>
 
 #include "sandbox/cgroup.h"
+#include "tests/unit/lib/unit.h"
 
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
@@ -67,74 +65,10 @@
 
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-static char tag[64];              /* "cradle-test-<pid>" (main's pid) */
+static char tag[64];              /* "cradle-test-<pid>" (the runner's pid) */
 static char stag[64];             /* "cradle_test_<pid>" (slice names) */
-static char base_dir[256];        /* main(): scratch files and mounts */
 
 /* --- helpers independent of the code under test ---------------------------- */
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static void
-put_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
-	ck_assert_int_eq(write(fd, s, strlen(s)), (ssize_t)strlen(s));
-	ck_assert_int_eq(close(fd), 0);
-}
-
-/* The whole file, NUL-terminated, or NULL (errno set). */
-static char *
-slurp(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t len = 0, cap = 4096;
-	char *buf;
-
-	if (fd < 0)
-		return NULL;
-	if ((buf = malloc(cap)) == NULL)
-		abort();
-	for (;;) {
-		if (cap - len < 2 && (buf = realloc(buf, cap *= 2)) == NULL)
-			abort();
-		ssize_t n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			free(buf);
-			errno = e;
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return buf;
-}
-
-static void
-assert_file_is(const char *path, const char *want)
-{
-	char *got = slurp(path);
-
-	ck_assert_msg(got != NULL, "read %s: %s", path, strerror(errno));
-	ck_assert_msg(strcmp(got, want) == 0, "%s: got \"%s\", want \"%s\"", path, got, want);
-	free(got);
-}
 
 static bool
 is_dir(const char *path)
@@ -142,14 +76,6 @@ is_dir(const char *path)
 	struct stat st;
 
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static bool
-exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
 }
 
 /* Space- or comma-separated list contains word. */
@@ -174,34 +100,6 @@ cat3(char *buf, size_t len, const char *a, const char *b, const char *c)
 	int n = snprintf(buf, len, "%s%s%s", a, b, c ? c : "");
 
 	ck_assert(n > 0 && (size_t)n < len);
-}
-
-/* A scratch file under base_dir. */
-static void
-scratch(char *buf, size_t len, const char *name)
-{
-	int n = snprintf(buf, len, "%s/%s-%d", base_dir, name, (int)getpid());
-
-	ck_assert(n > 0 && (size_t)n < len);
-}
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
-rm_rf(const char *dir)
-{
-	struct stat st;
-
-	if (lstat(dir, &st) != 0)
-		return errno == ENOENT ? 0 : -1;
-	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 /* --- the sweep --------------------------------------------------------------- */
@@ -230,7 +128,7 @@ sweep_cgroup(const char *dir)
 	}
 	closedir(d);
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	char *procs = slurp(path);
+	char *procs = unit_slurp(path, NULL);
 	for (char *p = procs; p && *p;) {
 		pid_t pid = (pid_t)strtol(p, &p, 10);
 		if (pid > 0)
@@ -241,7 +139,7 @@ sweep_cgroup(const char *dir)
 	for (int i = 0; i < 200 && rmdir(dir) != 0 && errno == EBUSY; i++) {
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
-		sleep_ms(10);
+		unit_sleep_ms(10);
 	}
 }
 
@@ -269,7 +167,7 @@ sweep(void)
 			if (tagged(c->d_name) &&
 			    snprintf(path, sizeof(path), "%s/%s", dir, c->d_name) < (int)sizeof(path)) {
 				sweep_cgroup(path);
-				left += exists(path);
+				left += unit_exists(path);
 			}
 		closedir(h);
 	}
@@ -278,15 +176,10 @@ sweep(void)
 }
 
 static void
-setup(void)
-{
-	umask(022);
-}
-
-static void
 teardown(void)
 {
 	ck_assert_int_eq(sweep(), 0);
+	unit_scratch_teardown();
 }
 
 /* --- processes --------------------------------------------------------------- */
@@ -313,33 +206,14 @@ spawn_joiner(const int *fds, size_t n)
 			pause();
 	}
 	close(p[1]);
-	ssize_t r = read(p[0], &c, 1);
+	ssize_t got = read(p[0], &c, 1);
 	close(p[0]);
-	if (r != 1) {
+	if (got != 1) {
 		int st = 0;
 		waitpid(pid, &st, 0);
 		ck_abort_msg("joiner failed: exit %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	}
 	return pid;
-}
-
-/* clone3 with fork semantics into the v2 cgroup dirfd; the child pauses. */
-static pid_t
-spawn_into(int dirfd)
-{
-	struct clone_args ca;
-
-	memset(&ca, 0, sizeof(ca));
-	ca.flags = CLONE_INTO_CGROUP;
-	ca.exit_signal = SIGCHLD;
-	ca.cgroup = (uint64_t)dirfd;
-	long r = syscall(SYS_clone3, &ca, sizeof(ca));
-	if (r == 0) {
-		for (;;)
-			syscall(SYS_pause);
-	}
-	ck_assert_msg(r > 0, "clone3(CLONE_INTO_CGROUP): %s", strerror(errno));
-	return (pid_t)r;
 }
 
 static void
@@ -360,7 +234,7 @@ proc_cgroup(pid_t pid, const char *controller, char *out, size_t len)
 	char *all, *save = NULL;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	all = slurp(path);
+	all = unit_slurp(path, NULL);
 	ck_assert_ptr_nonnull(all);
 	out[0] = '\0';
 	for (char *line = strtok_r(all, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -378,6 +252,29 @@ proc_cgroup(pid_t pid, const char *controller, char *out, size_t len)
 	}
 	free(all);
 	ck_assert_msg(out[0] != '\0', "no %s line in %s", controller[0] ? controller : "v2", path);
+}
+
+/* clone3 with fork semantics into cg's v2 leaf; the child pauses, and
+ * /proc/PID/cgroup shows it in want. */
+static pid_t
+spawn_into(const struct cgroup *cg, const char *want)
+{
+	struct clone_args ca;
+	char got[PATH_MAX];
+
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_INTO_CGROUP;
+	ca.exit_signal = SIGCHLD;
+	ca.cgroup = (uint64_t)cgroup_v2_dirfd(cg);
+	long rc = syscall(SYS_clone3, &ca, sizeof(ca));
+	if (rc == 0) {
+		for (;;)
+			syscall(SYS_pause);
+	}
+	ck_assert_msg(rc > 0, "clone3(CLONE_INTO_CGROUP): %s", strerror(errno));
+	proc_cgroup((pid_t)rc, "", got, sizeof(got));
+	ck_assert_str_eq(got, want);
+	return (pid_t)rc;
 }
 
 /* --- detection ---------------------------------------------------------------- */
@@ -458,8 +355,8 @@ detect_text(const char *text, enum cgroup_layout want)
 	struct cgroup_sys *s = NULL;
 	struct cradle_err err = { 0 };
 
-	scratch(path, sizeof(path), "mountinfo");
-	put_str(path, text);
+	unit_path(path, sizeof(path), "mountinfo");
+	unit_put_str(path, text);
 	ck_assert_msg(cgroup_detect_at(path, &s, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(cgroup_layout_of(s), want);
 	unlink(path);
@@ -573,8 +470,8 @@ START_TEST(test_detect_none)
 	struct cgroup_sys *s = (struct cgroup_sys *)&s;
 	struct cradle_err err = { 0 };
 
-	scratch(path, sizeof(path), "mountinfo-none");
-	put_str(path, ROOTFS "50 25 0:40 / /x rw - cgroup cgroup rw,name=foo\n");
+	unit_path(path, sizeof(path), "mountinfo-none");
+	unit_put_str(path, ROOTFS "50 25 0:40 / /x rw - cgroup cgroup rw,name=foo\n");
 	ck_assert_int_lt(cgroup_detect_at(path, &s, &err), 0);
 	ck_assert_ptr_null(s);
 	ck_assert_int_eq(err.code, CRADLE_FAILED_PRECONDITION);
@@ -730,9 +627,60 @@ assert_leaf(const struct cgroup_sys *s, const char *rel, bool want)
 	}
 }
 
+/* The host tests' cgroup_sys, detected by their fixture. */
+static struct cgroup_sys *hs;
+
+static void
+host_setup(void)
+{
+	unit_scratch_setup();
+	hs = host();
+}
+
+static void
+host_teardown(void)
+{
+	cgroup_sys_free(hs);
+	hs = NULL;
+	teardown();
+}
+
+/* cgroup_create must succeed; the cgroup. */
+static struct cgroup *
+create_ok(const struct cgroup_sys *s, const char *path, uint64_t shares)
+{
+	struct cradle_err err = { 0 };
+	struct cgroup *cg = NULL;
+
+	ck_assert_msg(cgroup_create(s, path, shares, &cg, &err) == 0, "create %s: %s", path,
+	              err.msg);
+	ck_assert_ptr_nonnull(cg);
+	return cg;
+}
+
+static void
+destroy_ok(struct cgroup *cg)
+{
+	struct cradle_err err = { 0 };
+
+	ck_assert_msg(cgroup_destroy(cg, &err) == 0, "destroy: %s", err.msg);
+}
+
+/* A child that joined cg in every hierarchy, v2 included, by writing "0"
+ * into its cgroup.procs descriptors. */
+static pid_t
+join_all(struct cgroup *cg)
+{
+	int fds[CGROUP_PROCS_FDS_MAX + 1];
+	int n = cgroup_procs_fds(cg, fds, CGROUP_PROCS_FDS_MAX);
+
+	if (cgroup_v2_procs_fd(cg) >= 0)
+		fds[n++] = cgroup_v2_procs_fd(cg);
+	return spawn_joiner(fds, (size_t)n);
+}
+
 START_TEST(test_create_host)
 {
-	struct cgroup_sys *s = host();
 	struct cgroup *cg = NULL;
 	struct cradle_err err = { 0 };
 	char rel[PATH_MAX], dir[PATH_MAX], top[PATH_MAX], got[PATH_MAX];
@@ -741,19 +689,19 @@ START_TEST(test_create_host)
 	const char *m;
 
 	test_path(rel, sizeof(rel), "create");
-	ck_assert_msg(cgroup_create(s, rel, 2, &cg, &err) == 0, "%s", err.msg);
+	cg = create_ok(hs, rel, 2);
 	ck_assert_str_eq(cgroup_path(cg), rel);
-	assert_leaf(s, rel, true);
+	assert_leaf(hs, rel, true);
 
-	if ((m = cgroup_v1_mount(s, "cpu")) != NULL) {
+	if ((m = cgroup_v1_mount(hs, "cpu")) != NULL) {
 		cat3(dir, sizeof(dir), m, rel, "/cpu.shares");
-		assert_file_is(dir, "2\n");
+		unit_assert_file_is(dir, "2\n");
 	}
-	if ((m = cgroup_v1_mount(s, "devices")) != NULL) {
+	if ((m = cgroup_v1_mount(hs, "devices")) != NULL) {
 		cat3(dir, sizeof(dir), m, rel, "/devices.list");
 		/* deny "a", then only the devices every /dev holds (runc's
 		 * AllowedDevices): no blanket rule survives */
-		char *list = slurp(dir);
+		char *list = unit_slurp(dir, NULL);
 		ck_assert_ptr_nonnull(list);
 		ck_assert_msg(strstr(list, "a *:* rwm") == NULL, "devices.list: %s", list);
 		ck_assert_msg(strstr(list, "c 1:3 rwm") != NULL, "no /dev/null: %s", list);
@@ -761,24 +709,24 @@ START_TEST(test_create_host)
 		ck_assert_msg(strstr(list, "b 8:0") == NULL, "a disk is allowed: %s", list);
 		free(list);
 	}
-	if ((m = cgroup_v1_mount(s, "cpuset")) != NULL) {
+	if ((m = cgroup_v1_mount(hs, "cpuset")) != NULL) {
 		char *want;
 		cat3(dir, sizeof(dir), m, "/cpuset.cpus", NULL);
-		want = slurp(dir);
+		want = unit_slurp(dir, NULL);
 		ck_assert_ptr_nonnull(want);
 		cat3(dir, sizeof(dir), m, rel, "/cpuset.cpus");
-		assert_file_is(dir, want);
+		unit_assert_file_is(dir, want);
 		free(want);
 		cat3(dir, sizeof(dir), m, "/cpuset.mems", NULL);
-		want = slurp(dir);
+		want = unit_slurp(dir, NULL);
 		ck_assert_ptr_nonnull(want);
 		cat3(dir, sizeof(dir), m, rel, "/cpuset.mems");
-		assert_file_is(dir, want);
+		unit_assert_file_is(dir, want);
 		free(want);
 	}
 
 	/* descriptors: one cgroup.procs per v1 hierarchy, the v2 leaf O_PATH */
-	size_t nh = joined_hierarchies(s, mnts);
+	size_t nh = joined_hierarchies(hs, mnts);
 	int n = cgroup_procs_fds(cg, fds, CGROUP_PROCS_FDS_MAX);
 	ck_assert_int_eq(n, (int)nh);
 	ck_assert_int_le(n, CGROUP_PROCS_FDS_MAX);
@@ -788,7 +736,7 @@ START_TEST(test_create_host)
 		ck_assert_int_eq(fcntl(fds[i], F_GETFL) & O_ACCMODE, O_WRONLY);
 	}
 	int v2 = cgroup_v2_dirfd(cg);
-	if (cgroup_v2_mount(s) != NULL) {
+	if (cgroup_v2_mount(hs) != NULL) {
 		struct stat st;
 		ck_assert_int_ge(v2, 0);
 		ck_assert_int_eq(fstat(v2, &st), 0);
@@ -805,50 +753,44 @@ START_TEST(test_create_host)
 	proc_cgroup(getpid(), "", before, sizeof(before));
 	pid_t child = spawn_joiner(fds, (size_t)n);
 	for (size_t i = 0; i < N_JOINED; i++) {
-		if (cgroup_layout_of(s) == CGROUP_V2 || cgroup_v1_mount(s, joined[i]) == NULL)
+		if (cgroup_layout_of(hs) == CGROUP_V2 || cgroup_v1_mount(hs, joined[i]) == NULL)
 			continue;
 		proc_cgroup(child, joined[i], got, sizeof(got));
 		ck_assert_msg(strcmp(got, rel) == 0, "%s: %s", joined[i], got);
 		ck_assert_int_eq(cgroup_of_pid(child, joined[i], dir, sizeof(dir)), 0);
 		ck_assert_str_eq(dir, rel);
 	}
-	if (cgroup_v2_mount(s) != NULL) {             /* v2 untouched by the v1 fds */
+	if (cgroup_v2_mount(hs) != NULL) {             /* v2 untouched by the v1 fds */
 		proc_cgroup(child, "", got, sizeof(got));
 		ck_assert_str_eq(got, before);
 	}
 	kill_wait(child);
 
 	/* destroy removes every directory it made, the test's top one too */
-	ck_assert_msg(cgroup_destroy(cg, &err) == 0, "%s", err.msg);
-	assert_leaf(s, rel, false);
+	destroy_ok(cg);
+	assert_leaf(hs, rel, false);
 	snprintf(top, sizeof(top), "/%s", tag);
-	assert_leaf(s, top, false);
+	assert_leaf(hs, top, false);
 	ck_assert_int_eq(cgroup_destroy(NULL, &err), 0);
-	cgroup_sys_free(s);
 }
 END_TEST
 
 START_TEST(test_clone_into_cgroup)
 {
-	struct cgroup_sys *s = host();
 	struct cgroup *cg = NULL;
-	struct cradle_err err = { 0 };
 	char rel[PATH_MAX], got[PATH_MAX], mine[PATH_MAX];
 
-	if (cgroup_v2_mount(s) == NULL) {
+	if (cgroup_v2_mount(hs) == NULL) {
 		fprintf(stderr, "test_cgroup: no cgroup2 here, CLONE_INTO_CGROUP not tested\n");
-		cgroup_sys_free(s);
 		return;
 	}
 	test_path(rel, sizeof(rel), "clone3");
-	ck_assert_msg(cgroup_create(s, rel, 2, &cg, &err) == 0, "%s", err.msg);
+	cg = create_ok(hs, rel, 2);
 
-	pid_t child = spawn_into(cgroup_v2_dirfd(cg));
-	proc_cgroup(child, "", got, sizeof(got));
-	ck_assert_str_eq(got, rel);
+	pid_t child = spawn_into(cg, rel);
 	ck_assert_int_eq(cgroup_of_pid(child, "", mine, sizeof(mine)), 0);
 	ck_assert_str_eq(mine, rel);
-	if (cgroup_layout_of(s) == CGROUP_HYBRID) {   /* v1: still the parent's */
+	if (cgroup_layout_of(hs) == CGROUP_HYBRID) {   /* v1: still the parent's */
 		proc_cgroup(getpid(), "memory", mine, sizeof(mine));
 		proc_cgroup(child, "memory", got, sizeof(got));
 		ck_assert_str_eq(got, mine);
@@ -866,26 +808,21 @@ START_TEST(test_clone_into_cgroup)
 	ck_assert_int_eq(cgroup_v2_dirfd(cg), -1);
 	ck_assert_int_eq(cgroup_v2_procs_fd(cg), -1);
 	ck_assert_int_eq(cgroup_procs_fds(cg, NULL, 0), 0);
-	ck_assert_msg(cgroup_destroy(cg, &err) == 0, "%s", err.msg);
-	assert_leaf(s, rel, false);
-	cgroup_sys_free(s);
+	destroy_ok(cg);
+	assert_leaf(hs, rel, false);
 }
 END_TEST
 
 START_TEST(test_destroy_busy)
 {
-	struct cgroup_sys *s = host();
-	struct cgroup *cg = NULL;
+	struct cgroup *cg;
 	struct cradle_err err = { 0 };
 	char rel[PATH_MAX];
-	int fds[CGROUP_PROCS_FDS_MAX + 1];
+	pid_t child;
 
 	test_path(rel, sizeof(rel), "busy");
-	ck_assert_msg(cgroup_create(s, rel, 2, &cg, &err) == 0, "%s", err.msg);
-	int n = cgroup_procs_fds(cg, fds, CGROUP_PROCS_FDS_MAX);
-	if (cgroup_v2_procs_fd(cg) >= 0)
-		fds[n++] = cgroup_v2_procs_fd(cg);
-	pid_t child = spawn_joiner(fds, (size_t)n);
+	cg = create_ok(hs, rel, 2);
+	child = join_all(cg);
 
 	/* busy: an error naming the cgroup, cg kept, nothing removed */
 	ck_assert_int_eq(cgroup_destroy(cg, &err), -EBUSY);
@@ -893,13 +830,12 @@ START_TEST(test_destroy_busy)
 	ck_assert_msg(strstr(err.msg, rel) != NULL, "%s", err.msg);
 	ck_assert_msg(strstr(err.msg, "Device or resource busy") != NULL, "%s", err.msg);
 	ck_assert_str_eq(cgroup_path(cg), rel);
-	assert_leaf(s, rel, true);
+	assert_leaf(hs, rel, true);
 
 	/* gone: the same cg destroys (ASan would see a use after free) */
 	kill_wait(child);
-	ck_assert_msg(cgroup_destroy(cg, &err) == 0, "%s", err.msg);
-	assert_leaf(s, rel, false);
-	cgroup_sys_free(s);
+	destroy_ok(cg);
+	assert_leaf(hs, rel, false);
 }
 END_TEST
 
@@ -908,24 +844,21 @@ START_TEST(test_shared_parent)
 	/* two sandboxes under one parent the first one made: destroying the
 	 * first leaves the parent (busy with the second), which stays after
 	 * the second too (not the second's to remove). */
-	struct cgroup_sys *s = host();
 	struct cgroup *a = NULL, *b = NULL;
-	struct cradle_err err = { 0 };
 	char ra[PATH_MAX], rb[PATH_MAX], parent[PATH_MAX];
 
 	snprintf(parent, sizeof(parent), "/%s/pod", tag);
 	cat3(ra, sizeof(ra), parent, "/a", NULL);
 	cat3(rb, sizeof(rb), parent, "/b", NULL);
-	ck_assert_msg(cgroup_create(s, ra, 2, &a, &err) == 0, "%s", err.msg);
-	ck_assert_msg(cgroup_create(s, rb, 2, &b, &err) == 0, "%s", err.msg);
-	ck_assert_msg(cgroup_destroy(a, &err) == 0, "%s", err.msg);
-	assert_leaf(s, ra, false);
-	assert_leaf(s, parent, true);
-	assert_leaf(s, rb, true);
-	ck_assert_msg(cgroup_destroy(b, &err) == 0, "%s", err.msg);
-	assert_leaf(s, rb, false);
-	assert_leaf(s, parent, true);                 /* the sweep removes it */
-	cgroup_sys_free(s);
+	a = create_ok(hs, ra, 2);
+	b = create_ok(hs, rb, 2);
+	destroy_ok(a);
+	assert_leaf(hs, ra, false);
+	assert_leaf(hs, parent, true);
+	assert_leaf(hs, rb, true);
+	destroy_ok(b);
+	assert_leaf(hs, rb, false);
+	assert_leaf(hs, parent, true);                 /* the sweep removes it */
 }
 END_TEST
 
@@ -959,13 +892,12 @@ racer_main(void *arg)
 
 START_TEST(test_threads_share_parents)
 {
-	struct cgroup_sys *s = host();
 	struct racer r[N_RACERS];
 
 	memset(r, 0, sizeof(r));
 	for (int i = 0; i < N_RACERS; i++) {
 		r[i].idx = i;
-		r[i].s = s;
+		r[i].s = hs;
 		ck_assert_int_eq(pthread_create(&r[i].thread, NULL, racer_main, &r[i]), 0);
 	}
 	for (int i = 0; i < N_RACERS; i++)
@@ -976,85 +908,68 @@ START_TEST(test_threads_share_parents)
 		for (int j = 0; j < N_ROUNDS; j++) {
 			char rel[256];
 			snprintf(rel, sizeof(rel), "/%s/race/pod/%d-%d", tag, i, j);
-			assert_leaf(s, rel, false);
+			assert_leaf(hs, rel, false);
 		}
-	cgroup_sys_free(s);
 }
 END_TEST
 
 START_TEST(test_remove_path)
 {
-	struct cgroup_sys *s = host();
 	struct cgroup *cg = NULL;
 	struct cradle_err err = { 0 };
 	char rel[PATH_MAX], parent[PATH_MAX];
 
 	test_path(rel, sizeof(rel), "restart");
 	snprintf(parent, sizeof(parent), "/%s/restart", tag);
-	ck_assert_msg(cgroup_create(s, rel, 2, &cg, &err) == 0, "%s", err.msg);
+	cg = create_ok(hs, rel, 2);
 	cgroup_release(cg);                           /* the daemon restarted */
 	cgroup_release(NULL);
-	assert_leaf(s, rel, true);
-	ck_assert_msg(cgroup_remove_path(s, rel, &err) == 0, "%s", err.msg);
-	assert_leaf(s, rel, false);
-	assert_leaf(s, parent, true);                 /* only the leaf */
-	ck_assert_msg(cgroup_remove_path(s, rel, &err) == 0, "%s", err.msg);  /* gone: fine */
+	assert_leaf(hs, rel, true);
+	ck_assert_msg(cgroup_remove_path(hs, rel, &err) == 0, "%s", err.msg);
+	assert_leaf(hs, rel, false);
+	assert_leaf(hs, parent, true);                 /* only the leaf */
+	ck_assert_msg(cgroup_remove_path(hs, rel, &err) == 0, "%s", err.msg);  /* gone: fine */
 
-	ck_assert_int_lt(cgroup_remove_path(s, "/a/../b", &err), 0);
+	ck_assert_int_lt(cgroup_remove_path(hs, "/a/../b", &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, "\"/a/../b\"") != NULL, "%s", err.msg);
 
 	/* busy: retried, then an error */
-	ck_assert_msg(cgroup_create(s, rel, 2, &cg, &err) == 0, "%s", err.msg);
-	int fds[CGROUP_PROCS_FDS_MAX + 1];
-	int n = cgroup_procs_fds(cg, fds, CGROUP_PROCS_FDS_MAX);
-	if (cgroup_v2_procs_fd(cg) >= 0)
-		fds[n++] = cgroup_v2_procs_fd(cg);
-	pid_t child = spawn_joiner(fds, (size_t)n);
+	cg = create_ok(hs, rel, 2);
+	pid_t child = join_all(cg);
 	cgroup_release(cg);
-	ck_assert_int_eq(cgroup_remove_path(s, rel, &err), -EBUSY);
+	ck_assert_int_eq(cgroup_remove_path(hs, rel, &err), -EBUSY);
 	ck_assert_int_eq(err.code, CRADLE_FAILED_PRECONDITION);
 	ck_assert_msg(strstr(err.msg, rel) != NULL, "%s", err.msg);
 	kill_wait(child);
-	ck_assert_msg(cgroup_remove_path(s, rel, &err) == 0, "%s", err.msg);
-	assert_leaf(s, rel, false);
-	cgroup_sys_free(s);
+	ck_assert_msg(cgroup_remove_path(hs, rel, &err) == 0, "%s", err.msg);
+	assert_leaf(hs, rel, false);
 }
 END_TEST
 
 START_TEST(test_create_slice_form)
 {
-	struct cgroup_sys *s = host();
 	struct cgroup *cg = NULL;
-	struct cradle_err err = { 0 };
 	char spec[PATH_MAX], want[PATH_MAX];
 
 	/* "<tag>-burstable.slice:cri-containerd:ID" */
 	snprintf(spec, sizeof(spec), "%s-burstable.slice:cri-containerd:" ID, stag);
 	snprintf(want, sizeof(want), "/%s.slice/%s-burstable.slice/cri-containerd-" ID ".scope",
 	         stag, stag);
-	ck_assert_msg(cgroup_create(s, spec, 2, &cg, &err) == 0, "%s", err.msg);
+	cg = create_ok(hs, spec, 2);
 	ck_assert_str_eq(cgroup_path(cg), want);
-	assert_leaf(s, want, true);
-	pid_t child;
-	if (cgroup_v2_dirfd(cg) >= 0) {
-		char got[PATH_MAX];
-		child = spawn_into(cgroup_v2_dirfd(cg));
-		proc_cgroup(child, "", got, sizeof(got));
-		ck_assert_str_eq(got, want);
-		kill_wait(child);
-	}
-	ck_assert_msg(cgroup_destroy(cg, &err) == 0, "%s", err.msg);
-	assert_leaf(s, want, false);
+	assert_leaf(hs, want, true);
+	if (cgroup_v2_dirfd(cg) >= 0)
+		kill_wait(spawn_into(cg, want));
+	destroy_ok(cg);
+	assert_leaf(hs, want, false);
 	snprintf(want, sizeof(want), "/%s.slice", stag);
-	assert_leaf(s, want, false);
-	cgroup_sys_free(s);
+	assert_leaf(hs, want, false);
 }
 END_TEST
 
 START_TEST(test_create_bad_paths)
 {
-	struct cgroup_sys *s = host();
 	static const char *const bad[] = {
 		"", "relative/x", "/", "/x//y", "/x/../../etc", "/x/.", "nope:cri-containerd:x",
 	};
@@ -1064,15 +979,14 @@ START_TEST(test_create_bad_paths)
 		struct cgroup *cg = (struct cgroup *)&cg;
 		struct cradle_err err = { 0 };
 		char quoted[PATH_MAX];
-		ck_assert_int_lt(cgroup_create(s, bad[i], 2, &cg, &err), 0);
+		ck_assert_int_lt(cgroup_create(hs, bad[i], 2, &cg, &err), 0);
 		ck_assert_ptr_null(cg);
 		ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 		snprintf(quoted, sizeof(quoted), "\"%s\"", bad[i]);
 		ck_assert_msg(strstr(err.msg, quoted) != NULL, "%s", err.msg);
 	}
 	snprintf(top, sizeof(top), "/%s", tag);
-	assert_leaf(s, top, false);
-	cgroup_sys_free(s);
+	assert_leaf(hs, top, false);
 }
 END_TEST
 
@@ -1081,18 +995,17 @@ START_TEST(test_create_rollback)
 	/* a real cpu hierarchy, then a fake "memory" one (a plain directory:
 	 * its leaf has no cgroup.procs): create fails in the second and
 	 * removes what it made in the first, but not what existed before. */
-	struct cgroup_sys *host_s = host(), *s;
+	struct cgroup_sys *s;
 	struct cgroup *cg = (struct cgroup *)&cg;
 	struct cradle_err err = { 0 };
 	char fake[PATH_MAX], text[4 * PATH_MAX], rel[PATH_MAX], dir[PATH_MAX], pre[PATH_MAX];
-	const char *cpu = cgroup_v1_mount(host_s, "cpu");
+	const char *cpu = cgroup_v1_mount(hs, "cpu");
 
 	if (cpu == NULL) {
 		fprintf(stderr, "test_cgroup: no v1 cpu hierarchy here, rollback not tested\n");
-		cgroup_sys_free(host_s);
 		return;
 	}
-	scratch(fake, sizeof(fake), "fake-memory");
+	unit_path(fake, sizeof(fake), "fake-memory");
 	ck_assert_int_eq(mkdir(fake, 0755), 0);
 	snprintf(pre, sizeof(pre), "/%s", tag);
 	cat3(dir, sizeof(dir), fake, pre, NULL);
@@ -1100,10 +1013,7 @@ START_TEST(test_create_rollback)
 	snprintf(text, sizeof(text),
 	         "1 0 0:90 / %s rw - cgroup cgroup rw,cpu\n"
 	         "2 0 0:91 / %s rw - cgroup cgroup rw,memory\n", cpu, fake);
-	scratch(dir, sizeof(dir), "mountinfo-rollback");
-	put_str(dir, text);
-	ck_assert_msg(cgroup_detect_at(dir, &s, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(cgroup_layout_of(s), CGROUP_V1);
+	s = detect_text(text, CGROUP_V1);
 
 	test_path(rel, sizeof(rel), "rollback");
 	ck_assert_int_lt(cgroup_create(s, rel, 2, &cg, &err), 0);
@@ -1111,14 +1021,13 @@ START_TEST(test_create_rollback)
 	ck_assert_msg(strstr(err.msg, rel) != NULL && strstr(err.msg, "cgroup.procs") != NULL,
 	              "%s", err.msg);
 	cat3(dir, sizeof(dir), cpu, pre, NULL);
-	ck_assert_msg(!exists(dir), "%s left behind", dir);
+	ck_assert_msg(!unit_exists(dir), "%s left behind", dir);
 	cat3(dir, sizeof(dir), fake, rel, NULL);
-	ck_assert_msg(!exists(dir), "%s left behind", dir);
+	ck_assert_msg(!unit_exists(dir), "%s left behind", dir);
 	cat3(dir, sizeof(dir), fake, pre, NULL);
 	ck_assert_msg(is_dir(dir), "%s removed", dir);
-	ck_assert_int_eq(rm_rf(fake), 0);
+	ck_assert_int_eq(unit_rm_rf(fake), 0);
 	cgroup_sys_free(s);
-	cgroup_sys_free(host_s);
 }
 END_TEST
 
@@ -1137,51 +1046,41 @@ v2_teardown(void)
 	teardown();
 }
 
-/* cgroup2 mounted again at a scratch directory, in a private mount
+/* cgroup2 mounted again at a scratch directory, in the test's own mount
  * namespace, and a mountinfo naming it the only cgroup2. */
 static struct cgroup_sys *
 pure_v2(void)
 {
-	char mi[PATH_MAX], text[2 * PATH_MAX];
-	struct cgroup_sys *s = NULL;
-	struct cradle_err err = { 0 };
+	char text[2 * PATH_MAX];
 
-	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
-	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
-	scratch(v2_mnt, sizeof(v2_mnt), "cgroup2");
+	unit_path(v2_mnt, sizeof(v2_mnt), "cgroup2");
 	ck_assert_int_eq(mkdir(v2_mnt, 0755), 0);
 	ck_assert_msg(mount("cgroup2", v2_mnt, "cgroup2", 0, NULL) == 0, "mount cgroup2: %s",
 	              strerror(errno));
 	snprintf(text, sizeof(text), ROOTFS "90 25 0:95 / %s rw,relatime - cgroup2 cgroup2 rw\n", v2_mnt);
-	scratch(mi, sizeof(mi), "mountinfo-v2");
-	put_str(mi, text);
-	ck_assert_msg(cgroup_detect_at(mi, &s, &err) == 0, "%s", err.msg);
-	unlink(mi);
-	ck_assert_int_eq(cgroup_layout_of(s), CGROUP_V2);
-	return s;
+	return detect_text(text, CGROUP_V2);
 }
 
 START_TEST(test_pure_v2_real)
 {
 	struct cgroup_sys *s = pure_v2();
 	struct cgroup *cg = NULL;
-	struct cradle_err err = { 0 };
-	char rel[PATH_MAX], dir[PATH_MAX], got[PATH_MAX], want[PATH_MAX + 16];
+	char rel[PATH_MAX], dir[PATH_MAX], want[PATH_MAX + 16];
 	char *avail, *before, *after;
 
 	snprintf(want, sizeof(want), "v2 at %s", v2_mnt);
 	ck_assert_str_eq(cgroup_describe(s), want);
 	cat3(dir, sizeof(dir), v2_mnt, "/cgroup.controllers", NULL);
-	avail = slurp(dir);
+	avail = unit_slurp(dir, NULL);
 	ck_assert_ptr_nonnull(avail);
 	cat3(dir, sizeof(dir), v2_mnt, "/cgroup.subtree_control", NULL);
-	before = slurp(dir);
+	before = unit_slurp(dir, NULL);
 	ck_assert_ptr_nonnull(before);
 	fprintf(stderr, "test_cgroup: cgroup2 offers \"%.*s\" here\n",
 	        (int)strcspn(avail, "\n"), avail);
 
 	test_path(rel, sizeof(rel), "v2");
-	ck_assert_msg(cgroup_create(s, rel, 2, &cg, &err) == 0, "%s", err.msg);
+	cg = create_ok(s, rel, 2);
 	cat3(dir, sizeof(dir), v2_mnt, rel, NULL);
 	ck_assert(is_dir(dir));
 	ck_assert_int_eq(cgroup_procs_fds(cg, NULL, 0), 0);
@@ -1189,7 +1088,7 @@ START_TEST(test_pure_v2_real)
 
 	/* the root enabled only what it offers of cpu, memory, pids */
 	cat3(dir, sizeof(dir), v2_mnt, "/cgroup.subtree_control", NULL);
-	after = slurp(dir);
+	after = unit_slurp(dir, NULL);
 	ck_assert_ptr_nonnull(after);
 	static const char *const wanted[] = { "cpu", "memory", "pids" };
 	for (size_t i = 0; i < 3; i++)
@@ -1208,24 +1107,31 @@ START_TEST(test_pure_v2_real)
 	/* cpu.weight where the leaf has the cpu controller */
 	cat3(dir, sizeof(dir), v2_mnt, rel, "/cpu.weight");
 	if (has_word(avail, "cpu"))
-		assert_file_is(dir, "1\n");
+		unit_assert_file_is(dir, "1\n");
 	else
-		ck_assert_msg(!exists(dir), "%s without a cpu controller", dir);
+		ck_assert_msg(!unit_exists(dir), "%s without a cpu controller", dir);
 
-	pid_t child = spawn_into(cgroup_v2_dirfd(cg));
-	proc_cgroup(child, "", got, sizeof(got));
-	ck_assert_str_eq(got, rel);
-	kill_wait(child);
+	kill_wait(spawn_into(cg, rel));
 
-	ck_assert_msg(cgroup_destroy(cg, &err) == 0, "%s", err.msg);
+	destroy_ok(cg);
 	cat3(dir, sizeof(dir), v2_mnt, "/", tag);
-	ck_assert_msg(!exists(dir), "%s left behind", dir);
+	ck_assert_msg(!unit_exists(dir), "%s left behind", dir);
 	free(avail);
 	free(before);
 	free(after);
 	cgroup_sys_free(s);
 }
 END_TEST
+
+/* root/rel holds exactly want. */
+static void
+assert_in(const char *root, const char *rel, const char *want)
+{
+	char p[PATH_MAX];
+
+	cat3(p, sizeof(p), root, "/", rel);
+	unit_assert_file_is(p, want);
+}
 
 START_TEST(test_fake_v2_controllers)
 {
@@ -1234,67 +1140,59 @@ START_TEST(test_fake_v2_controllers)
 	 *   /a                offers cpu pids, has cpu enabled already
 	 *   /a/b              refuses every write (subtree_control is a dir)
 	 *   /a/b/leaf         the sandbox: cgroup.procs, cpu.weight */
-	char fake[PATH_MAX], mi[PATH_MAX], text[2 * PATH_MAX], p[PATH_MAX];
+	static const struct {
+		const char *rel, *text; /* text NULL: a directory */
+	} tree[] = {
+		{ "cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n" },
+		{ "cgroup.subtree_control", "" },
+		{ "a", NULL },
+		{ "a/cgroup.controllers", "cpu pids\n" },
+		{ "a/cgroup.subtree_control", "cpu\n" },
+		{ "a/b", NULL },
+		{ "a/b/cgroup.controllers", "cpu memory pids\n" },
+		{ "a/b/cgroup.subtree_control", NULL },
+		{ "a/b/leaf", NULL },
+		{ "a/b/leaf/cgroup.procs", "" },
+		{ "a/b/leaf/cpu.weight", "100\n" },
+	};
+	char fake[PATH_MAX], text[2 * PATH_MAX], p[PATH_MAX];
 	struct cgroup_sys *s;
 	struct cgroup *cg = NULL;
 	struct cradle_err err = { 0 };
 
-	scratch(fake, sizeof(fake), "fake-v2");
+	unit_path(fake, sizeof(fake), "fake-v2");
 	ck_assert_int_eq(mkdir(fake, 0755), 0);
-	cat3(p, sizeof(p), fake, "/cgroup.controllers", NULL);
-	put_str(p, "cpuset cpu io memory hugetlb pids rdma misc\n");
-	cat3(p, sizeof(p), fake, "/cgroup.subtree_control", NULL);
-	put_str(p, "");
-	cat3(p, sizeof(p), fake, "/a", NULL);
-	ck_assert_int_eq(mkdir(p, 0755), 0);
-	cat3(p, sizeof(p), fake, "/a/cgroup.controllers", NULL);
-	put_str(p, "cpu pids\n");
-	cat3(p, sizeof(p), fake, "/a/cgroup.subtree_control", NULL);
-	put_str(p, "cpu\n");
-	cat3(p, sizeof(p), fake, "/a/b", NULL);
-	ck_assert_int_eq(mkdir(p, 0755), 0);
-	cat3(p, sizeof(p), fake, "/a/b/cgroup.controllers", NULL);
-	put_str(p, "cpu memory pids\n");
-	cat3(p, sizeof(p), fake, "/a/b/cgroup.subtree_control", NULL);
-	ck_assert_int_eq(mkdir(p, 0755), 0);
-	cat3(p, sizeof(p), fake, "/a/b/leaf", NULL);
-	ck_assert_int_eq(mkdir(p, 0755), 0);
-	cat3(p, sizeof(p), fake, "/a/b/leaf/cgroup.procs", NULL);
-	put_str(p, "");
-	cat3(p, sizeof(p), fake, "/a/b/leaf/cpu.weight", NULL);
-	put_str(p, "100\n");
-
+	for (size_t i = 0; i < sizeof(tree) / sizeof(tree[0]); i++) {
+		if (tree[i].text == NULL)
+			unit_mkdir_in(fake, tree[i].rel);
+		else
+			unit_put_in(fake, tree[i].rel, tree[i].text, 0644);
+	}
 	snprintf(text, sizeof(text), "90 25 0:95 / %s rw - cgroup2 cgroup2 rw\n", fake);
-	scratch(mi, sizeof(mi), "mountinfo-fake");
-	put_str(mi, text);
-	ck_assert_msg(cgroup_detect_at(mi, &s, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(cgroup_layout_of(s), CGROUP_V2);
+	s = detect_text(text, CGROUP_V2);
 
-	ck_assert_msg(cgroup_create(s, "/a/b/leaf", 2, &cg, &err) == 0, "%s", err.msg);
-	cat3(p, sizeof(p), fake, "/cgroup.subtree_control", NULL);
-	assert_file_is(p, "+cpu +memory +pids");
-	cat3(p, sizeof(p), fake, "/a/cgroup.subtree_control", NULL);
-	assert_file_is(p, "+pids");
-	cat3(p, sizeof(p), fake, "/a/b/leaf/cpu.weight", NULL);
-	assert_file_is(p, "1");
+	cg = create_ok(s, "/a/b/leaf", 2);
+	assert_in(fake, "cgroup.subtree_control", "+cpu +memory +pids");
+	assert_in(fake, "a/cgroup.subtree_control", "+pids");
+	assert_in(fake, "a/b/leaf/cpu.weight", "1");
 	ck_assert_int_ge(cgroup_v2_dirfd(cg), 0);
-	ck_assert_msg(cgroup_destroy(cg, &err) == 0, "%s", err.msg);
+	destroy_ok(cg);
 	cat3(p, sizeof(p), fake, "/a/b/leaf", NULL);
 	ck_assert_msg(is_dir(p), "a leaf it did not make was removed");
 
-	ck_assert_msg(cgroup_create(s, "/a/b/leaf", 1024, &cg, &err) == 0, "%s", err.msg);
-	cat3(p, sizeof(p), fake, "/a/b/leaf/cpu.weight", NULL);
-	assert_file_is(p, "39");
+	cg = create_ok(s, "/a/b/leaf", 1024);
+	assert_in(fake, "a/b/leaf/cpu.weight", "39");
 	cgroup_release(cg);
 
-	put_str(p, "100\n");
-	ck_assert_msg(cgroup_create(s, "/a/b/leaf", 0, &cg, &err) == 0, "%s", err.msg);
-	assert_file_is(p, "100\n");                   /* 0: not set */
+	unit_put_in(fake, "a/b/leaf/cpu.weight", "100\n", 0644);
+	cg = create_ok(s, "/a/b/leaf", 0);
+	assert_in(fake, "a/b/leaf/cpu.weight", "100\n");      /* 0: not set */
 	cgroup_release(cg);
 
 	/* no cpu.weight (no cpu controller in the leaf): nothing to set */
-	unlink(p);
-	ck_assert_msg(cgroup_create(s, "/a/b/leaf", 2, &cg, &err) == 0, "%s", err.msg);
+	cat3(p, sizeof(p), fake, "/a/b/leaf/cpu.weight", NULL);
+	ck_assert_int_eq(unlink(p), 0);
+	cg = create_ok(s, "/a/b/leaf", 2);
 	cgroup_release(cg);
 
 	/* a leaf it makes (no cgroup.procs in a plain directory): refused,
@@ -1302,10 +1200,9 @@ START_TEST(test_fake_v2_controllers)
 	ck_assert_int_lt(cgroup_create(s, "/a/new/leaf", 2, &cg, &err), 0);
 	ck_assert_msg(strstr(err.msg, "\"/a/new/leaf\"") != NULL, "%s", err.msg);
 	cat3(p, sizeof(p), fake, "/a/new", NULL);
-	ck_assert_msg(!exists(p), "%s left behind", p);
+	ck_assert_msg(!unit_exists(p), "%s left behind", p);
 
-	unlink(mi);
-	ck_assert_int_eq(rm_rf(fake), 0);
+	ck_assert_int_eq(unit_rm_rf(fake), 0);
 	cgroup_sys_free(s);
 }
 END_TEST
@@ -1313,9 +1210,8 @@ END_TEST
 START_TEST(test_cgroup_of_pid)
 {
 	char want[PATH_MAX], got[PATH_MAX], tiny[2];
-	struct cgroup_sys *s = host();
 
-	if (cgroup_v2_mount(s) != NULL) {
+	if (cgroup_v2_mount(hs) != NULL) {
 		proc_cgroup(getpid(), "", want, sizeof(want));
 		ck_assert_int_eq(cgroup_of_pid(getpid(), "", got, sizeof(got)), 0);
 		ck_assert_str_eq(got, want);
@@ -1323,7 +1219,7 @@ START_TEST(test_cgroup_of_pid)
 		ck_assert_str_eq(got, want);
 	}
 	for (size_t i = 0; i < N_JOINED; i++) {
-		if (cgroup_layout_of(s) == CGROUP_V2 || cgroup_v1_mount(s, joined[i]) == NULL)
+		if (cgroup_layout_of(hs) == CGROUP_V2 || cgroup_v1_mount(hs, joined[i]) == NULL)
 			continue;
 		proc_cgroup(getpid(), joined[i], want, sizeof(want));
 		ck_assert_int_eq(cgroup_of_pid(getpid(), joined[i], got, sizeof(got)), 0);
@@ -1331,9 +1227,9 @@ START_TEST(test_cgroup_of_pid)
 	}
 	ck_assert_int_eq(cgroup_of_pid(getpid(), "nosuch", got, sizeof(got)), -ENOENT);
 	ck_assert_int_eq(cgroup_of_pid(getpid(), "cpu,", got, sizeof(got)), -ENOENT);
-	ck_assert_int_eq(cgroup_of_pid(getpid(), cgroup_v2_mount(s) ? "" : "cpu", tiny, 1), -ERANGE);
+	ck_assert_int_eq(cgroup_of_pid(getpid(), cgroup_v2_mount(hs) ? "" : "cpu", tiny, 1),
+	                 -ERANGE);
 	ck_assert_int_lt(cgroup_of_pid(-5, "", got, sizeof(got)), 0);
-	cgroup_sys_free(s);
 }
 END_TEST
 
@@ -1341,77 +1237,49 @@ static Suite *
 cgroup_suite(void)
 {
 	Suite *s = suite_create("cgroup");
-	TCase *tc;
 
-	tc = tcase_create("detect");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_detect_host);
-	tcase_add_test(tc, test_detect_pure_v1);
-	tcase_add_test(tc, test_detect_pure_v2);
-	tcase_add_test(tc, test_detect_hybrid);
-	tcase_add_test(tc, test_detect_merged_and_duplicates);
-	tcase_add_test(tc, test_detect_none);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "detect", unit_scratch_setup, teardown, 0,
+	           UNIT_TESTS(test_detect_host, test_detect_pure_v1, test_detect_pure_v2,
+	                      test_detect_hybrid, test_detect_merged_and_duplicates,
+	                      test_detect_none));
 
-	tc = tcase_create("paths");
-	tcase_add_test(tc, test_paths);
-	tcase_add_test(tc, test_weight);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "paths", NULL, NULL, 0,
+	           UNIT_TESTS(test_paths, test_weight));
 
-	tc = tcase_create("host");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_create_host);
-	tcase_add_test(tc, test_clone_into_cgroup);
-	tcase_add_test(tc, test_destroy_busy);
-	tcase_add_test(tc, test_shared_parent);
-	tcase_add_test(tc, test_threads_share_parents);
-	tcase_add_test(tc, test_remove_path);
-	tcase_add_test(tc, test_create_slice_form);
-	tcase_add_test(tc, test_create_bad_paths);
-	tcase_add_test(tc, test_create_rollback);
-	tcase_add_test(tc, test_cgroup_of_pid);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "host", host_setup, host_teardown, 30,
+	           UNIT_TESTS(test_create_host, test_clone_into_cgroup, test_destroy_busy,
+	                      test_shared_parent, test_threads_share_parents, test_remove_path,
+	                      test_create_slice_form, test_create_bad_paths, test_create_rollback,
+	                      test_cgroup_of_pid));
 
-	tc = tcase_create("v2");
-	tcase_add_checked_fixture(tc, setup, v2_teardown);
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_pure_v2_real);
-	tcase_add_test(tc, test_fake_v2_controllers);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "v2", unit_scratch_setup_ns, v2_teardown, 30,
+	           UNIT_TESTS(test_pure_v2_real, test_fake_v2_controllers));
+
 	return s;
+}
+
+/* The run's own steps: its tags, and the sweep after the last test. */
+static int
+tag_run(void)
+{
+	snprintf(tag, sizeof(tag), "cradle-test-%d", (int)getpid());
+	snprintf(stag, sizeof(stag), "cradle_test_%d", (int)getpid());
+	return 0;
+}
+
+static int
+sweep_run(void)
+{
+	int left = sweep();
+
+	if (left != 0)
+		fprintf(stderr, "test_cgroup: %d test cgroups could not be removed\n", left);
+	return left;
 }
 
 int
 main(void)
 {
-	char tmpl[] = "/tmp/cradle-test-cgroup-XXXXXX";
-	SRunner *sr;
-	int failed, left;
-
-	if (geteuid() != 0)
-		fprintf(stderr, "test_cgroup: needs root (cgroups, mounts)\n");
-	snprintf(tag, sizeof(tag), "cradle-test-%d", (int)getpid());
-	snprintf(stag, sizeof(stag), "cradle_test_%d", (int)getpid());
-	if (mkdtemp(tmpl) == NULL || realpath(tmpl, base_dir) == NULL) {
-		perror("mkdtemp");
-		return 1;
-	}
-	/* orphans of failed tests come back here to be reaped */
-	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	sr = srunner_create(cgroup_suite());
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	left = sweep();
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	if (left != 0)
-		fprintf(stderr, "test_cgroup: %d test cgroups could not be removed\n", left);
-	if (rm_rf(base_dir) != 0)
-		perror(base_dir);
-	return failed != 0 || left != 0;
+	return unit_run_with(cgroup_suite(), "test_cgroup", UNIT_ROOT | UNIT_SUBREAPER, tag_run,
+	                     sweep_run);
 }

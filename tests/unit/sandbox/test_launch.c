@@ -1,35 +1,25 @@
-/* test_worker.c - launching a pause task, sandbox files, netns pins and the
- * daemon's configuration file (worker/launch.c, worker/files.c,
- * worker/netns.c, server/config.c).
+/* test_launch.c - launching a pause task, sandbox files and netns pins
+ * (sandbox/launch.c, sandbox/files.c, sandbox/netns.c).
  *
  * ROOT: these tests create namespaces (clone3 CLONE_NEW*, unshare) and
  * mounts (tmpfs, bind mounts, nsfs pins), so they need root, as CI runs
  * them.  The launch tests run the static pause of $CRADLE_BUILD/rootfs
  * (default "build"; tests/run.sh sets it): `make build/rootfs/pause`.
  *
- * Isolation and clean-up.  Check forks per test (forced below) and a
- * failed assertion _exits the test process without running teardown, so
- * nothing may depend on teardown alone:
- *   - every test starts in a mount namespace of its own (checked fixture),
- *     so whatever it mounts disappears with it, even after a failure.  The
- *     namespace's mounts are made shared again after being made private, so
- *     a sandbox that forgot MS_PRIVATE would still leak mounts into the
- *     test's namespace (and the tests would see it) but never into the host;
- *   - Check SIGKILLs the test's process group when the test ends, which
- *     takes any forked helper or launched sandbox with it; main() is a
- *     child subreaper and reaps those orphans;
- *   - each test works in its own directory under one mkdtemp directory that
- *     main() removes at the end; teardown removes the test's directory when
- *     the test passes.
- * Threads and processes are only created inside tests.
+ * Isolation and clean-up (tests/unit/lib): every test runs in its own
+ * process, directory and mount namespace, so whatever it mounts goes away
+ * with it, even after a failure; a sandbox that forgot MS_PRIVATE would
+ * leak mounts into the test's namespace (where the tests see them) but
+ * never into the host.  Check SIGKILLs the test's process group when the
+ * test ends, which takes any forked helper or launched sandbox with it,
+ * and the runner, a child subreaper, reaps those orphans.  Threads and
+ * processes are only created inside tests.
  */
 #include <check.h>
 #include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -48,17 +38,16 @@
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/magic.h>
 #include <linux/nsfs.h>
 
 #include "proto/proto.h"
-#include "util/fs.h"
 #include "sandbox/files.h"
 #include "sandbox/launch.h"
 #include "sandbox/netns.h"
+#include "tests/unit/lib/unit.h"
 
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
@@ -69,148 +58,6 @@
 #ifndef NSFS_MAGIC
 #define NSFS_MAGIC 0x6e736673
 #endif
-
-/* --- scratch directories -------------------------------------------------- */
-
-static char base_dir[256];        /* main(): one per run, canonical */
-static char test_dir[512];        /* fixture: one per test, inside base_dir */
-
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
-rm_rf(const char *dir)
-{
-	struct stat st;
-
-	if (lstat(dir, &st) != 0)
-		return errno == ENOENT ? 0 : -1;
-	return nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Checked fixture (runs in the test's process): a private directory and a
- * mount namespace of the test's own. */
-static void
-scratch_setup(void)
-{
-	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
-	/* Private first: nothing below reaches the host... */
-	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
-	/* ...then shared within this namespace, so mount namespaces cloned from
-	 * it (the sandboxes) would propagate into it unless they opt out. */
-	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_SHARED, NULL), 0);
-	umask(022);
-	snprintf(test_dir, sizeof(test_dir), "%s/t-XXXXXX", base_dir);
-	ck_assert_ptr_nonnull(mkdtemp(test_dir));
-}
-
-static void
-scratch_teardown(void)
-{
-	ck_assert_int_eq(rm_rf(test_dir), 0);
-}
-
-/* test_dir/name */
-static void
-tpath(char *buf, size_t len, const char *name)
-{
-	int n = snprintf(buf, len, "%s/%s", test_dir, name);
-
-	ck_assert(n > 0 && (size_t)n < len);
-}
-
-/* --- small file helpers (independent of the code under test) ------------- */
-
-static void
-put_file(const char *path, const void *data, size_t len, unsigned mode)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-
-	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
-	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
-	ck_assert_int_eq(fchmod(fd, mode), 0);
-	ck_assert_int_eq(close(fd), 0);
-}
-
-static void
-put_str(const char *path, const char *s)
-{
-	put_file(path, s, strlen(s), 0644);
-}
-
-/* The whole file, NUL-terminated (len excludes the NUL); NULL when it
- * cannot be read (errno set). */
-static char *
-slurp(const char *path, size_t *lenp)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t len = 0, cap = 4096;
-	char *buf;
-
-	if (fd < 0)
-		return NULL;
-	buf = malloc(cap);
-	ck_assert_ptr_nonnull(buf);
-	for (;;) {
-		if (cap - len < 2) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			ck_assert_ptr_nonnull(buf);
-		}
-		ssize_t n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {   /* e.g. ESRCH: a /proc/PID file of a process gone */
-			int e = errno;
-			close(fd);
-			free(buf);
-			errno = e;
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	if (lenp != NULL)
-		*lenp = len;
-	return buf;
-}
-
-static char *
-slurp_ok(const char *path, size_t *lenp)
-{
-	char *s = slurp(path, lenp);
-
-	ck_assert_msg(s != NULL, "read %s: %s", path, strerror(errno));
-	return s;
-}
-
-static void
-assert_file_is(const char *path, const char *want)
-{
-	size_t len;
-	char *got = slurp_ok(path, &len);
-
-	ck_assert_uint_eq(len, strlen(want));
-	ck_assert_str_eq(got, want);
-	free(got);
-}
-
-static bool
-exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0;
-}
 
 /* --- /proc helpers -------------------------------------------------------- */
 
@@ -224,7 +71,7 @@ stat_starttime(pid_t pid)
 	unsigned long long v = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	buf = slurp_ok(path, NULL);
+	buf = unit_slurp_ok(path, NULL);
 	p = strrchr(buf, ')');
 	ck_assert_ptr_nonnull(p);
 	/* 19 fields (3..21) skipped, then field 22 */
@@ -233,82 +80,6 @@ stat_starttime(pid_t pid)
 	ck_assert_int_eq(n, 1);
 	free(buf);
 	return v;
-}
-
-/* The value of "Key:" in /proc/PID/status (without the tab), into out. */
-static bool
-status_field(pid_t pid, const char *key, char *out, size_t len)
-{
-	char path[64];
-	char *buf, *line, *save = NULL;
-	size_t klen = strlen(key);
-	bool found = false;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	buf = slurp(path, NULL);
-	if (buf == NULL)
-		return false;
-	for (line = strtok_r(buf, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-			const char *v = line + klen + 1;
-			while (*v == '\t' || *v == ' ')
-				v++;
-			snprintf(out, len, "%s", v);
-			found = true;
-			break;
-		}
-	}
-	free(buf);
-	return found;
-}
-
-/* Processes whose parent is this process (zombies included). */
-static int
-count_children(void)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int n = 0;
-	pid_t self = getpid();
-
-	ck_assert_ptr_nonnull(d);
-	while ((de = readdir(d)) != NULL) {
-		char val[64];
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-
-		if (*end != '\0' || pid <= 0)
-			continue;
-		if (status_field((pid_t)pid, "PPid", val, sizeof(val)) && atoi(val) == self)
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
-/* Descriptors open in this process. */
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-static void
-assert_no_children(void)
-{
-	ck_assert_int_eq(count_children(), 0);
-	errno = 0;
-	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
-	ck_assert_int_eq(errno, ECHILD);
 }
 
 /* stat of /proc/WHO/ns/NAME (WHO: "self" or a pid). */
@@ -323,105 +94,14 @@ ns_stat(const char *who, const char *name)
 	return st;
 }
 
-static bool
-same_ns(pid_t pid, const char *name)
-{
-	char who[32];
-	struct stat a, b;
-
-	snprintf(who, sizeof(who), "%d", (int)pid);
-	a = ns_stat(who, name);
-	b = ns_stat("self", name);
-	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void
-unescape_octal(char *s)
-{
-	char *d = s;
-
-	while (*s != '\0') {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
-			*d++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
-			s += 4;
-		} else {
-			*d++ = *s++;
-		}
-	}
-	*d = '\0';
-}
-
-struct mnt_line {
-	char point[PATH_MAX];
-	char opts[256];     /* per-mount options, field 6 */
-	char fstype[64];
-};
-
-/* Calls fn for every line of a mountinfo file; stops when fn returns true.
- * Returns the number of lines. */
-static int
-mountinfo_walk(const char *file, bool (*fn)(const struct mnt_line *, void *), void *arg)
-{
-	FILE *f = fopen(file, "re");
-	char *line = NULL;
-	size_t cap = 0;
-	int n = 0;
-	struct mnt_line *m = malloc(sizeof(*m));
-
-	ck_assert_msg(f != NULL, "open %s: %s", file, strerror(errno));
-	ck_assert_ptr_nonnull(m);
-	while (getline(&line, &cap, f) > 0) {
-		n++;
-		const char *sep = strstr(line, " - ");
-		if (sscanf(line, "%*s %*s %*s %*s %4095s %255s", m->point, m->opts) != 2 ||
-		    sep == NULL || sscanf(sep + 3, "%63s", m->fstype) != 1)
-			continue;
-		unescape_octal(m->point);
-		if (fn != NULL && fn(m, arg))
-			break;
-	}
-	free(line);
-	free(m);
-	fclose(f);
-	return n;
-}
-
-struct under_arg {
-	const char *path;
-	int n;
-};
-
-static bool
-under_cb(const struct mnt_line *m, void *arg)
-{
-	struct under_arg *a = arg;
-	size_t plen = strlen(a->path);
-
-	if (strncmp(m->point, a->path, plen) == 0 && (m->point[plen] == '\0' || m->point[plen] == '/'))
-		a->n++;
-	return false;
-}
-
-/* Mounts at or below path in this process's mount namespace. */
-static int
-mounts_under(const char *path)
-{
-	struct under_arg a = { .path = path };
-
-	mountinfo_walk("/proc/self/mountinfo", under_cb, &a);
-	return a.n;
-}
-
 struct find_arg {
 	const char *point;
-	struct mnt_line found;   /* the last (topmost) match */
+	struct unit_mount found; /* the last (topmost) match */
 	bool ok;
 };
 
 static bool
-find_cb(const struct mnt_line *m, void *arg)
+find_cb(const struct unit_mount *m, void *arg)
 {
 	struct find_arg *a = arg;
 
@@ -434,7 +114,7 @@ find_cb(const struct mnt_line *m, void *arg)
 
 /* The topmost mount at point in the mountinfo of pid. */
 static bool
-find_mount(pid_t pid, const char *point, struct mnt_line *out)
+find_mount(pid_t pid, const char *point, struct unit_mount *out)
 {
 	char file[64];
 	struct find_arg *a = calloc(1, sizeof(*a));
@@ -443,12 +123,19 @@ find_mount(pid_t pid, const char *point, struct mnt_line *out)
 	ck_assert_ptr_nonnull(a);
 	snprintf(file, sizeof(file), "/proc/%d/mountinfo", (int)pid);
 	a->point = point;
-	mountinfo_walk(file, find_cb, a);
+	unit_mountinfo_walk(file, find_cb, a);
 	ok = a->ok;
 	if (ok)
 		*out = a->found;
 	free(a);
 	return ok;
+}
+
+/* Mounts in this process's namespace. */
+static int
+count_mounts(void)
+{
+	return unit_mountinfo_walk("/proc/self/mountinfo", NULL, NULL);
 }
 
 /* "ro" or "rw" is the first per-mount option. */
@@ -466,34 +153,24 @@ opts_has(const char *opts, const char *opt)
 	return false;
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* --- launch helpers ------------------------------------------------------- */
-
-/* realpath of $CRADLE_BUILD/rootfs (default build/rootfs). */
-static void
-pause_rootfs(char out[PATH_MAX])
-{
-	const char *b = getenv("CRADLE_BUILD");
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/rootfs", b != NULL && b[0] != '\0' ? b : "build");
-	ck_assert_msg(realpath(path, out) != NULL,
-	              "%s: %s (run `make build/rootfs/pause` or set CRADLE_BUILD)", path,
-	              strerror(errno));
-	snprintf(path, sizeof(path), "%s/pause", out);
-	ck_assert_msg(access(path, X_OK) == 0, "%s: %s", path, strerror(errno));
-}
 
 static char *const pause_argv[] = { "/pause", NULL };
 static char *const pause_envp[] = { "PATH=/", "CRADLE_UNIT=1", NULL };
+
+/* A launch stack, and a plan that runs /pause from rootfs with pause's
+ * arguments and environment. */
+static void
+pause_plan(struct launch_plan *p, struct launch_stack *st, const char *rootfs)
+{
+	struct cradle_err err = { 0 };
+
+	ck_assert_msg(launch_stack_alloc(st, &err) == 0, "%s", err.msg);
+	launch_plan_init(p);
+	p->rootfs = rootfs;
+	p->argv = pause_argv;
+	p->envp = pause_envp;
+}
 
 /* launch_start returns once the child is past exec's point of no return,
  * before the kernel has laid out the new program's arguments: wait until
@@ -506,11 +183,11 @@ wait_args(pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	for (int i = 0; i < 400; i++) {
 		size_t len;
-		char *s = slurp_ok(path, &len);
+		char *s = unit_slurp_ok(path, &len);
 		free(s);
 		if (len > 0)
 			return;
-		sleep_ms(5);
+		unit_sleep_ms(5);
 	}
 	ck_abort_msg("%s stayed empty for 2 s", path);
 }
@@ -536,7 +213,7 @@ term_and_wait(int pidfd, siginfo_t *si)
 	for (int i = 0; i < 40; i++) {
 		if (syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) != 0)
 			ck_assert_msg(errno == ESRCH, "pidfd_send_signal: %s", strerror(errno));
-		sleep_ms(50);
+		unit_sleep_ms(50);
 		if (try_wait(pidfd, si))
 			return;
 	}
@@ -582,6 +259,18 @@ uts_hostname(pid_t pid, char *out, size_t len)
 	out[n] = '\0';
 }
 
+/* path holds exactly len bytes, those of want (NULs included). */
+static void
+assert_bytes(const char *path, const char *want, size_t len)
+{
+	size_t got;
+	char *s = unit_slurp_ok(path, &got);
+
+	ck_assert_uint_eq(got, len);
+	ck_assert_int_eq(memcmp(s, want, len), 0);
+	free(s);
+}
+
 /* /proc/PID/fd holds exactly 0, 1 and 2, each on /dev/null. */
 static void
 assert_stdio_only(pid_t pid)
@@ -625,17 +314,17 @@ START_TEST(test_start_time_self)
 }
 END_TEST
 
-/* A child whose comm is name: started, renamed, then parked on a pipe. */
-struct named_child {
+/* A child parked on a pipe once prep(arg) has succeeded in it. */
+struct parked {
 	pid_t pid;
-	int go;       /* close to let it exit */
+	int go; /* close to let it exit 0 */
 };
 
-static struct named_child
-named_child_start(const char *name)
+static struct parked
+parked_start(int (*prep)(const void *), const void *arg)
 {
 	int ready[2], go[2];
-	struct named_child c;
+	struct parked c;
 	char b;
 
 	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
@@ -645,7 +334,7 @@ named_child_start(const char *name)
 	if (c.pid == 0) {
 		close(ready[0]);
 		close(go[1]);
-		if (prctl(PR_SET_NAME, name, 0, 0, 0) != 0)
+		if (prep(arg) != 0)
 			_exit(1);
 		if (write(ready[1], "x", 1) != 1)
 			_exit(1);
@@ -661,19 +350,36 @@ named_child_start(const char *name)
 	return c;
 }
 
+static void
+parked_stop(struct parked *c)
+{
+	int st;
+
+	close(c->go);
+	ck_assert_int_eq(waitpid(c->pid, &st, 0), c->pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* prep: comm becomes name */
+static int
+rename_self(const void *name)
+{
+	return prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 START_TEST(test_start_time_odd_comm)
 {
 	static const char *const names[] = { "a) b c", "x) 1 2 3 4 5 6", ") )" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		struct named_child c = named_child_start(names[i]);
+		struct parked c = parked_start(rename_self, names[i]);
 		char path[64], want[32];
 		char *stat;
 		int st;
 
 		/* the rename took: the stat line really holds the odd comm */
 		snprintf(path, sizeof(path), "/proc/%d/stat", (int)c.pid);
-		stat = slurp_ok(path, NULL);
+		stat = unit_slurp_ok(path, NULL);
 		snprintf(want, sizeof(want), "(%s)", names[i]);
 		ck_assert_msg(strstr(stat, want) != NULL, "comm not set: %s", stat);
 		free(stat);
@@ -697,7 +403,7 @@ END_TEST
 
 START_TEST(test_start_time_no_such_pid)
 {
-	char *s = slurp_ok("/proc/sys/kernel/pid_max", NULL);
+	char *s = unit_slurp_ok("/proc/sys/kernel/pid_max", NULL);
 	long max = atol(s);
 
 	free(s);
@@ -803,20 +509,16 @@ START_TEST(test_launch_pause)
 	struct launch_stack st = { 0 };
 	struct launch_plan p;
 	struct cradle_err err = { 0 };
-	struct mnt_line m;
+	struct unit_mount m;
 	struct stat sb;
 	struct statfs sf;
 	siginfo_t si;
 	sigset_t all, old;
 
-	pause_rootfs(rootfs);
-	int mounts_before = mountinfo_walk("/proc/self/mountinfo", NULL, NULL);
-	int fds_before = count_fds();
-	ck_assert_int_eq(launch_stack_alloc(&st, &err), 0);
-	launch_plan_init(&p);
-	p.rootfs = rootfs;
-	p.argv = pause_argv;
-	p.envp = pause_envp;
+	unit_pause_rootfs(rootfs);
+	int mounts_before = count_mounts();
+	int fds_before = unit_count_fds();
+	pause_plan(&p, &st, rootfs);
 	p.new_net = p.new_pid = p.new_ipc = true;
 	p.shm_size = 8ull << 20;
 	snprintf(p.hostname, sizeof(p.hostname), "unit-host");
@@ -824,9 +526,9 @@ START_TEST(test_launch_pause)
 	/* the daemon's threads block every signal; the child must not inherit it */
 	sigfillset(&all);
 	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &all, &old), 0);
-	int r = launch_start(&p, &st, &err);
+	int rc = launch_start(&p, &st, &err);
 	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
-	ck_assert_msg(r == 0, "launch_start: %s", err.msg);
+	ck_assert_msg(rc == 0, "launch_start: %s", err.msg);
 	ck_assert_int_gt(p.pid, 0);
 	ck_assert_int_ge(p.pidfd, 0);
 	ck_assert_int_eq(p.child_errno, 0);
@@ -835,7 +537,7 @@ START_TEST(test_launch_pause)
 	wait_args(p.pid);
 
 	/* the process is our child, running /pause */
-	ck_assert(status_field(p.pid, "PPid", val, sizeof(val)));
+	ck_assert(unit_status_field(p.pid, "PPid", val, sizeof(val)));
 	ck_assert_int_eq(atoi(val), getpid());
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)p.pid);
 	ssize_t n = readlink(path, val, sizeof(val) - 1);
@@ -847,12 +549,12 @@ START_TEST(test_launch_pause)
 	/* every namespace new */
 	static const char *const nss[] = { "net", "pid", "ipc", "uts", "mnt" };
 	for (size_t i = 0; i < sizeof(nss) / sizeof(nss[0]); i++)
-		ck_assert_msg(!same_ns(p.pid, nss[i]), "%s namespace shared", nss[i]);
+		ck_assert_msg(unit_ns_same(p.pid, nss[i]) == 0, "%s namespace shared", nss[i]);
 
 	/* pid 1 of its namespace: NSpid ends in 1, one level deeper than us */
 	char mine[256];
-	ck_assert(status_field(getpid(), "NSpid", mine, sizeof(mine)));
-	ck_assert(status_field(p.pid, "NSpid", val, sizeof(val)));
+	ck_assert(unit_status_field(getpid(), "NSpid", mine, sizeof(mine)));
+	ck_assert(unit_status_field(p.pid, "NSpid", val, sizeof(val)));
 	char *last = strrchr(val, '\t');
 	ck_assert_ptr_nonnull(last);
 	ck_assert_str_eq(last + 1, "1");
@@ -870,17 +572,9 @@ START_TEST(test_launch_pause)
 
 	/* argv and envp as given */
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)p.pid);
-	size_t alen;
-	char *args = slurp_ok(path, &alen);
-	ck_assert_uint_eq(alen, sizeof("/pause"));
-	ck_assert_str_eq(args, "/pause");
-	free(args);
+	assert_bytes(path, "/pause", sizeof("/pause"));
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)p.pid);
-	size_t elen;
-	char *env = slurp_ok(path, &elen);
-	ck_assert_uint_eq(elen, sizeof("PATH=/\0CRADLE_UNIT=1"));
-	ck_assert_int_eq(memcmp(env, "PATH=/\0CRADLE_UNIT=1", elen), 0);
-	free(env);
+	assert_bytes(path, "PATH=/\0CRADLE_UNIT=1", sizeof("PATH=/\0CRADLE_UNIT=1"));
 
 	/* mounts, as the sandbox sees them: "/" the read-only rootfs */
 	ck_assert(find_mount(p.pid, "/", &m));
@@ -897,7 +591,7 @@ START_TEST(test_launch_pause)
 	ck_assert(opts_has(m.opts, "nosuid") && opts_has(m.opts, "noexec") && opts_has(m.opts, "nodev"));
 	/* no trace of the host's mounts (the old root is detached) */
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)p.pid);
-	ck_assert_int_eq(mountinfo_walk(path, NULL, NULL), 4);
+	ck_assert_int_eq(unit_mountinfo_walk(path, NULL, NULL), 4);
 
 	/* the sandbox's files, through its root */
 	snprintf(path, sizeof(path), "/proc/%d/root/pause", (int)p.pid);
@@ -923,11 +617,7 @@ START_TEST(test_launch_pause)
 	ck_assert_uint_eq((uint64_t)sf.f_blocks * (uint64_t)sf.f_bsize, 8ull << 20);
 	/* its proc shows its own pid namespace: pid 1 is pause */
 	snprintf(path, sizeof(path), "/proc/%d/root/proc/1/cmdline", (int)p.pid);
-	size_t clen;
-	char *cmd = slurp_ok(path, &clen);
-	ck_assert_uint_eq(clen, sizeof("/pause"));
-	ck_assert_str_eq(cmd, "/pause");
-	free(cmd);
+	assert_bytes(path, "/pause", sizeof("/pause"));
 	/* the rootfs really is read-only in there */
 	snprintf(path, sizeof(path), "/proc/%d/root/new-file", (int)p.pid);
 	errno = 0;
@@ -939,8 +629,8 @@ START_TEST(test_launch_pause)
 	ck_assert_str_eq(val, "unit-host");
 
 	/* nothing the child mounted reached this namespace */
-	ck_assert_int_eq(mountinfo_walk("/proc/self/mountinfo", NULL, NULL), mounts_before);
-	ck_assert_int_eq(mounts_under(rootfs), 0);
+	ck_assert_int_eq(count_mounts(), mounts_before);
+	ck_assert_int_eq(unit_mounts_under(rootfs), 0);
 
 	/* pause exits 0 on SIGTERM */
 	term_and_wait(p.pidfd, &si);
@@ -948,8 +638,8 @@ START_TEST(test_launch_pause)
 	ck_assert_int_eq(si.si_code, CLD_EXITED);
 	ck_assert_int_eq(si.si_status, 0);
 	close(p.pidfd);
-	assert_no_children();
-	ck_assert_int_eq(count_fds(), fds_before);
+	unit_assert_no_children();
+	ck_assert_int_eq(unit_count_fds(), fds_before);
 	launch_stack_free(&st);
 }
 END_TEST
@@ -963,13 +653,9 @@ START_TEST(test_launch_share_net_ipc)
 	struct stat a, b;
 	siginfo_t si;
 
-	pause_rootfs(rootfs);
+	unit_pause_rootfs(rootfs);
 	ck_assert_int_eq(gethostname(host_before, sizeof(host_before)), 0);
-	ck_assert_int_eq(launch_stack_alloc(&st, &err), 0);
-	launch_plan_init(&p);
-	p.rootfs = rootfs;
-	p.argv = pause_argv;
-	p.envp = pause_envp;
+	pause_plan(&p, &st, rootfs);
 	p.new_net = false;
 	p.new_ipc = false;
 	/* UTS follows net: with the host's network the name is not applied */
@@ -977,11 +663,11 @@ START_TEST(test_launch_share_net_ipc)
 	ck_assert_msg(launch_start(&p, &st, &err) == 0, "launch_start: %s", err.msg);
 	ck_assert_int_gt(p.pid, 0);
 
-	ck_assert(same_ns(p.pid, "net"));
-	ck_assert(same_ns(p.pid, "uts"));
-	ck_assert(same_ns(p.pid, "ipc"));
-	ck_assert(!same_ns(p.pid, "pid"));
-	ck_assert(!same_ns(p.pid, "mnt"));
+	ck_assert(unit_ns_same(p.pid, "net") == 1);
+	ck_assert(unit_ns_same(p.pid, "uts") == 1);
+	ck_assert(unit_ns_same(p.pid, "ipc") == 1);
+	ck_assert(unit_ns_same(p.pid, "pid") == 0);
+	ck_assert(unit_ns_same(p.pid, "mnt") == 0);
 	ck_assert_int_eq(gethostname(host_after, sizeof(host_after)), 0);
 	ck_assert_str_eq(host_after, host_before);
 
@@ -997,7 +683,7 @@ START_TEST(test_launch_share_net_ipc)
 	ck_assert_int_eq(si.si_code, CLD_EXITED);
 	ck_assert_int_eq(si.si_status, 0);
 	close(p.pidfd);
-	assert_no_children();
+	unit_assert_no_children();
 	launch_stack_free(&st);
 }
 END_TEST
@@ -1042,7 +728,7 @@ write_spin(const char *path)
 	memcpy(img, &eh, sizeof(eh));
 	memcpy(img + sizeof(eh), &ph, sizeof(ph));
 	memcpy(img + sizeof(eh) + sizeof(ph), code, sizeof(code));
-	put_file(path, img, sizeof(img), 0755);
+	unit_put_file(path, img, sizeof(img), 0755);
 }
 #endif
 
@@ -1061,7 +747,7 @@ START_TEST(test_launch_sigmask)
 	sigset_t all, old;
 	siginfo_t si;
 
-	tpath(root, sizeof(root), "spinroot");
+	unit_path(root, sizeof(root), "spinroot");
 	ck_assert_int_eq(mkdir(root, 0755), 0);
 	static const char *const dirs[] = { "proc", "dev" };
 	for (size_t i = 0; i < 2; i++) {
@@ -1079,21 +765,21 @@ START_TEST(test_launch_sigmask)
 	p.envp = envp;
 	sigfillset(&all);
 	ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &all, &old), 0);
-	int r = launch_start(&p, &st, &err);
+	int rc = launch_start(&p, &st, &err);
 	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &old, NULL), 0);
-	ck_assert_msg(r == 0, "launch_start: %s", err.msg);
+	ck_assert_msg(rc == 0, "launch_start: %s", err.msg);
 
 	/* exec keeps the mask; spin never changes it */
-	ck_assert(status_field(p.pid, "SigBlk", val, sizeof(val)));
+	ck_assert(unit_status_field(p.pid, "SigBlk", val, sizeof(val)));
 	ck_assert_str_eq(val, "0000000000000000");
-	ck_assert(status_field(p.pid, "State", val, sizeof(val)));
+	ck_assert(unit_status_field(p.pid, "State", val, sizeof(val)));
 	ck_assert_msg(val[0] == 'S' || val[0] == 'R', "state %s", val);
 
 	kill_and_wait(p.pidfd, &si);
 	ck_assert_int_eq(si.si_code, CLD_KILLED);
 	ck_assert_int_eq(si.si_status, SIGKILL);
 	close(p.pidfd);
-	assert_no_children();
+	unit_assert_no_children();
 	launch_stack_free(&st);
 #endif
 }
@@ -1147,7 +833,7 @@ START_TEST(test_launch_threads)
 	struct launcher *l = calloc(N_LAUNCHERS, sizeof(*l));
 
 	ck_assert_ptr_nonnull(l);
-	pause_rootfs(rootfs);
+	unit_pause_rootfs(rootfs);
 	for (int i = 0; i < N_LAUNCHERS; i++) {
 		l[i].idx = i;
 		l[i].rootfs = rootfs;
@@ -1180,7 +866,7 @@ START_TEST(test_launch_threads)
 		close(l[i].plan.pidfd);
 		launch_stack_free(&l[i].st);
 	}
-	assert_no_children();
+	unit_assert_no_children();
 	free(l);
 }
 END_TEST
@@ -1196,18 +882,14 @@ expect_launch_failure(const char *rootfs, const char *exec_path, const char *ste
 	struct cradle_err err = { 0 };
 	char want[128];
 
-	int mounts_before = mountinfo_walk("/proc/self/mountinfo", NULL, NULL);
-	int fds_before = count_fds();
-	ck_assert_int_eq(launch_stack_alloc(&st, &err), 0);
-	launch_plan_init(&p);
-	p.rootfs = rootfs;
+	int mounts_before = count_mounts();
+	int fds_before = unit_count_fds();
+	pause_plan(&p, &st, rootfs);
 	p.exec_path = exec_path;
-	p.argv = pause_argv;
-	p.envp = pause_envp;
 	snprintf(p.hostname, sizeof(p.hostname), "unit-host");
-	int r = launch_start(&p, &st, &err);
-	ck_assert_int_lt(r, 0);
-	ck_assert_int_eq(r, -e);
+	int rc = launch_start(&p, &st, &err);
+	ck_assert_int_lt(rc, 0);
+	ck_assert_int_eq(rc, -e);
 	snprintf(want, sizeof(want), "launch sandbox: %s: %s", step, strerror(e));
 	ck_assert_str_eq(err.msg, want);
 	ck_assert_int_eq(err.code, cradle_code_from_errno(e));
@@ -1216,10 +898,10 @@ expect_launch_failure(const char *rootfs, const char *exec_path, const char *ste
 	ck_assert_int_eq(p.pid, 0);
 	ck_assert_int_eq(p.pidfd, -1);
 	/* the failed child was waited for: no process, no zombie, no pidfd */
-	assert_no_children();
-	ck_assert_int_eq(count_fds(), fds_before);
+	unit_assert_no_children();
+	ck_assert_int_eq(unit_count_fds(), fds_before);
 	/* and it mounted nothing here */
-	ck_assert_int_eq(mountinfo_walk("/proc/self/mountinfo", NULL, NULL), mounts_before);
+	ck_assert_int_eq(count_mounts(), mounts_before);
 	launch_stack_free(&st);
 }
 
@@ -1227,7 +909,7 @@ START_TEST(test_launch_no_rootfs)
 {
 	char rootfs[PATH_MAX];
 
-	tpath(rootfs, sizeof(rootfs), "no-such-rootfs");
+	unit_path(rootfs, sizeof(rootfs), "no-such-rootfs");
 	expect_launch_failure(rootfs, "/pause", "bind-rootfs", ENOENT);
 }
 END_TEST
@@ -1236,7 +918,7 @@ START_TEST(test_launch_no_exec)
 {
 	char rootfs[PATH_MAX];
 
-	pause_rootfs(rootfs);
+	unit_pause_rootfs(rootfs);
 	expect_launch_failure(rootfs, "/nonexistent", "exec", ENOENT);
 }
 END_TEST
@@ -1246,7 +928,7 @@ START_TEST(test_launch_no_proc_dir)
 {
 	char rootfs[PATH_MAX];
 
-	tpath(rootfs, sizeof(rootfs), "empty-rootfs");
+	unit_path(rootfs, sizeof(rootfs), "empty-rootfs");
 	ck_assert_int_eq(mkdir(rootfs, 0755), 0);
 	expect_launch_failure(rootfs, "/pause", "mount-proc", ENOENT);
 }
@@ -1259,7 +941,7 @@ START_TEST(test_launch_bad_args)
 	struct cradle_err err = { 0 };
 	char rootfs[PATH_MAX];
 
-	pause_rootfs(rootfs);
+	unit_pause_rootfs(rootfs);
 	launch_plan_init(&p);
 	p.argv = pause_argv;
 	p.envp = pause_envp;
@@ -1277,7 +959,7 @@ START_TEST(test_launch_bad_args)
 	p.rootfs = NULL;
 	ck_assert_int_lt(launch_start(&p, &st, &err), 0);
 	ck_assert_int_eq(p.pidfd, -1);
-	assert_no_children();
+	unit_assert_no_children();
 	launch_stack_free(&st);
 }
 END_TEST
@@ -1353,10 +1035,10 @@ assert_copy_of(const char *dir, const char *name, const char *host)
 {
 	char path[PATH_MAX + 64];
 	size_t a, b;
-	char *want = slurp(host, &a);
+	char *want = unit_slurp(host, &a);
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	char *got = slurp_ok(path, &b);
+	char *got = unit_slurp_ok(path, &b);
 	if (want == NULL) {
 		ck_assert_int_eq(errno, ENOENT);
 		ck_assert_uint_eq(b, 0);
@@ -1377,7 +1059,7 @@ START_TEST(test_setup_sandbox)
 	static const char *const servers[] = { "10.0.0.10" };
 	static const char *const searches[] = { "default.svc.cluster.local", "svc.cluster.local" };
 
-	tpath(dir, sizeof(dir), "sb");
+	unit_path(dir, sizeof(dir), "sb");
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
 
 	/* a hostname and a DNS config */
@@ -1388,12 +1070,12 @@ START_TEST(test_setup_sandbox)
 	add_strs(&cfg.dns_config.searches, searches, 2);
 	ck_assert_msg(files_setup_sandbox(dir, &cfg, &err) == 0, "%s", err.msg);
 	snprintf(path, sizeof(path), "%s/hostname", dir);
-	assert_file_is(path, "unit-host\n");
+	unit_assert_file_is(path, "unit-host\n");
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_uint_eq(st.st_mode & 07777, 0644);
 	assert_copy_of(dir, "hosts", "/etc/hosts");
 	snprintf(path, sizeof(path), "%s/resolv.conf", dir);
-	assert_file_is(path, "search default.svc.cluster.local svc.cluster.local\n"
+	unit_assert_file_is(path, "search default.svc.cluster.local svc.cluster.local\n"
 	                     "nameserver 10.0.0.10\n");
 	pod_config_fini(&cfg);
 
@@ -1406,16 +1088,16 @@ START_TEST(test_setup_sandbox)
 	ck_assert_int_eq(gethostname(host, sizeof(host) - 2), 0);
 	strcat(host, "\n");
 	snprintf(path, sizeof(path), "%s/hostname", dir);
-	assert_file_is(path, host);
+	unit_assert_file_is(path, host);
 	snprintf(path, sizeof(path), "%s/resolv.conf", dir);
-	assert_file_is(path, "");
+	unit_assert_file_is(path, "");
 	pod_config_fini(&cfg);
 
 	/* no hostname at all, no DNS config: the host's resolv.conf */
 	pod_config_init(&cfg);
 	ck_assert_msg(files_setup_sandbox(dir, &cfg, &err) == 0, "%s", err.msg);
 	snprintf(path, sizeof(path), "%s/hostname", dir);
-	assert_file_is(path, host);
+	unit_assert_file_is(path, host);
 	assert_copy_of(dir, "hosts", "/etc/hosts");
 	assert_copy_of(dir, "resolv.conf", "/etc/resolv.conf");
 	pod_config_fini(&cfg);
@@ -1431,24 +1113,24 @@ START_TEST(test_setup_sandbox_no_host_resolv)
 	struct pod_config cfg;
 	struct cradle_err err = { 0 };
 
-	tpath(dir, sizeof(dir), "sb");
+	unit_path(dir, sizeof(dir), "sb");
 	ck_assert_int_eq(mkdir(dir, 0755), 0);
-	tpath(etc, sizeof(etc), "etc");
+	unit_path(etc, sizeof(etc), "etc");
 	ck_assert_int_eq(mkdir(etc, 0755), 0);
 	snprintf(path, sizeof(path), "%s/hosts", etc);
-	put_str(path, "127.0.0.1 localhost\n# fake\n");
+	unit_put_str(path, "127.0.0.1 localhost\n# fake\n");
 	/* stale content that must be replaced */
 	snprintf(path, sizeof(path), "%s/resolv.conf", dir);
-	put_str(path, "nameserver 9.9.9.9\n");
+	unit_put_str(path, "nameserver 9.9.9.9\n");
 	ck_assert_int_eq(mount(etc, "/etc", NULL, MS_BIND, NULL), 0);
 
 	pod_config_init(&cfg);
-	int r = files_setup_sandbox(dir, &cfg, &err);
+	int rc = files_setup_sandbox(dir, &cfg, &err);
 	ck_assert_int_eq(umount2("/etc", MNT_DETACH), 0);
-	ck_assert_msg(r == 0, "%s", err.msg);
-	assert_file_is(path, "");
+	ck_assert_msg(rc == 0, "%s", err.msg);
+	unit_assert_file_is(path, "");
 	snprintf(path, sizeof(path), "%s/hosts", dir);
-	assert_file_is(path, "127.0.0.1 localhost\n# fake\n");
+	unit_assert_file_is(path, "127.0.0.1 localhost\n# fake\n");
 	pod_config_fini(&cfg);
 }
 END_TEST
@@ -1459,14 +1141,14 @@ START_TEST(test_setup_sandbox_errors)
 	struct pod_config cfg;
 	struct cradle_err err = { 0 };
 
-	tpath(dir, sizeof(dir), "no-such-dir");
+	unit_path(dir, sizeof(dir), "no-such-dir");
 	pod_config_init(&cfg);
 	ck_assert_int_lt(files_setup_sandbox(dir, &cfg, &err), 0);
 	snprintf(want, sizeof(want), "failed to write hostname to \"%s/hostname\": %s", dir,
 	         strerror(ENOENT));
 	ck_assert_str_eq(err.msg, want);
 	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
-	ck_assert(!exists(dir));
+	ck_assert(!unit_exists(dir));
 
 	/* a directory name too long for the paths */
 	char *longdir = malloc(5000);
@@ -1485,71 +1167,33 @@ END_TEST
 
 /* --- netns_pin, netns_unpin ----------------------------------------------- */
 
-/* A child in a network namespace of its own, parked on a pipe. */
-struct ns_child {
-	pid_t pid;
-	int go;
-};
-
-static struct ns_child
-ns_child_start(void)
+/* prep: a network namespace of its own */
+static int
+unshare_net(const void *unused)
 {
-	int ready[2], go[2];
-	struct ns_child c;
-	char b;
-
-	ck_assert_int_eq(pipe2(ready, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
-	c.pid = fork();
-	ck_assert_int_ge(c.pid, 0);
-	if (c.pid == 0) {
-		close(ready[0]);
-		close(go[1]);
-		if (unshare(CLONE_NEWNET) != 0)
-			_exit(1);
-		if (write(ready[1], "x", 1) != 1)
-			_exit(1);
-		while (read(go[0], &b, 1) < 0 && errno == EINTR)
-			;
-		_exit(0);
-	}
-	close(ready[1]);
-	close(go[0]);
-	ck_assert_int_eq(read(ready[0], &b, 1), 1);
-	close(ready[0]);
-	c.go = go[1];
-	return c;
-}
-
-static void
-ns_child_stop(struct ns_child *c)
-{
-	int st;
-
-	close(c->go);
-	ck_assert_int_eq(waitpid(c->pid, &st, 0), c->pid);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	(void)unused;
+	return unshare(CLONE_NEWNET);
 }
 
 START_TEST(test_netns_pin)
 {
 	char pin[PATH_MAX], who[32];
 	struct cradle_err err = { 0 };
-	struct ns_child c = ns_child_start();
+	struct parked c = parked_start(unshare_net, NULL);
 	struct stat st, nsst;
 	struct statfs sf;
 
 	snprintf(who, sizeof(who), "%d", (int)c.pid);
 	nsst = ns_stat(who, "net");
-	ck_assert(!same_ns(c.pid, "net"));
-	tpath(pin, sizeof(pin), "netns-pin");
+	ck_assert(unit_ns_same(c.pid, "net") == 0);
+	unit_path(pin, sizeof(pin), "netns-pin");
 	ck_assert_msg(netns_pin(c.pid, pin, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(stat(pin, &st), 0);
 	ck_assert(st.st_ino == nsst.st_ino && st.st_dev == nsst.st_dev);
-	ck_assert_int_eq(mounts_under(pin), 1);
+	ck_assert_int_eq(unit_mounts_under(pin), 1);
 
 	/* the namespace outlives its last process */
-	ns_child_stop(&c);
+	parked_stop(&c);
 	ck_assert_int_eq(stat(pin, &st), 0);
 	ck_assert_uint_eq(st.st_ino, nsst.st_ino);
 	ck_assert_int_eq(statfs(pin, &sf), 0);
@@ -1561,10 +1205,10 @@ START_TEST(test_netns_pin)
 
 	/* unpin: no mount, no file; twice is fine */
 	ck_assert_int_eq(netns_unpin(pin), 0);
-	ck_assert(!exists(pin));
-	ck_assert_int_eq(mounts_under(pin), 0);
+	ck_assert(!unit_exists(pin));
+	ck_assert_int_eq(unit_mounts_under(pin), 0);
 	ck_assert_int_eq(netns_unpin(pin), 0);
-	assert_no_children();
+	unit_assert_no_children();
 }
 END_TEST
 
@@ -1573,11 +1217,11 @@ START_TEST(test_netns_unpin_plain)
 	char path[PATH_MAX], missing[PATH_MAX];
 
 	/* a file that was never mounted on (a pin interrupted half-way) */
-	tpath(path, sizeof(path), "plain");
-	put_str(path, "");
+	unit_path(path, sizeof(path), "plain");
+	unit_put_str(path, "");
 	ck_assert_int_eq(netns_unpin(path), 0);
-	ck_assert(!exists(path));
-	tpath(missing, sizeof(missing), "no/such/pin");
+	ck_assert(!unit_exists(path));
+	unit_path(missing, sizeof(missing), "no/such/pin");
 	ck_assert_int_eq(netns_unpin(missing), 0);
 }
 END_TEST
@@ -1586,36 +1230,36 @@ START_TEST(test_netns_pin_errors)
 {
 	char pin[PATH_MAX], want[PATH_MAX + 128];
 	struct cradle_err err = { 0 };
-	struct ns_child c = ns_child_start();
+	struct parked c = parked_start(unshare_net, NULL);
 
 	/* onto an existing path: refused, the file left alone */
-	tpath(pin, sizeof(pin), "taken");
-	put_str(pin, "mine\n");
+	unit_path(pin, sizeof(pin), "taken");
+	unit_put_str(pin, "mine\n");
 	ck_assert_int_lt(netns_pin(c.pid, pin, &err), 0);
 	snprintf(want, sizeof(want), "failed to create network namespace file \"%s\": %s", pin,
 	         strerror(EEXIST));
 	ck_assert_str_eq(err.msg, want);
 	ck_assert_int_eq(err.code, CRADLE_ALREADY_EXISTS);
-	assert_file_is(pin, "mine\n");
-	ck_assert_int_eq(mounts_under(pin), 0);
+	unit_assert_file_is(pin, "mine\n");
+	ck_assert_int_eq(unit_mounts_under(pin), 0);
 
 	/* parent directory missing */
-	tpath(pin, sizeof(pin), "no/such/dir/pin");
+	unit_path(pin, sizeof(pin), "no/such/dir/pin");
 	ck_assert_int_lt(netns_pin(c.pid, pin, &err), 0);
 	ck_assert_ptr_nonnull(strstr(err.msg, pin));
-	ns_child_stop(&c);
+	parked_stop(&c);
 
 	/* a pid with no namespace to pin: the file is removed again */
-	char *s = slurp_ok("/proc/sys/kernel/pid_max", NULL);
+	char *s = unit_slurp_ok("/proc/sys/kernel/pid_max", NULL);
 	pid_t nopid = (pid_t)atol(s);
 	free(s);
-	tpath(pin, sizeof(pin), "nopid");
+	unit_path(pin, sizeof(pin), "nopid");
 	ck_assert_int_lt(netns_pin(nopid, pin, &err), 0);
 	snprintf(want, sizeof(want), "failed to pin network namespace at \"%s\": %s", pin,
 	         strerror(ENOENT));
 	ck_assert_str_eq(err.msg, want);
-	ck_assert(!exists(pin));
-	ck_assert_int_eq(mounts_under(pin), 0);
+	ck_assert(!unit_exists(pin));
+	ck_assert_int_eq(unit_mounts_under(pin), 0);
 }
 END_TEST
 
@@ -1623,45 +1267,23 @@ END_TEST
 /* --- suite ---------------------------------------------------------------- */
 
 static Suite *
-worker_suite(void)
+launch_suite(void)
 {
-	Suite *s = suite_create("worker");
-	TCase *tc;
+	Suite *s = suite_create("launch");
 
-	tc = tcase_create("launch");
-	tcase_add_checked_fixture(tc, scratch_setup, scratch_teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_start_time_self);
-	tcase_add_test(tc, test_start_time_odd_comm);
-	tcase_add_test(tc, test_start_time_no_such_pid);
-	tcase_add_test(tc, test_stack_alloc_free);
-	tcase_add_test(tc, test_plan_init);
-	tcase_add_test(tc, test_launch_pause);
-	tcase_add_test(tc, test_launch_share_net_ipc);
-	tcase_add_test(tc, test_launch_sigmask);
-	tcase_add_test(tc, test_launch_threads);
-	tcase_add_test(tc, test_launch_no_rootfs);
-	tcase_add_test(tc, test_launch_no_exec);
-	tcase_add_test(tc, test_launch_no_proc_dir);
-	tcase_add_test(tc, test_launch_bad_args);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "launch", unit_scratch_setup_ns, unit_scratch_teardown, 60,
+	           UNIT_TESTS(test_start_time_self, test_start_time_odd_comm,
+	                      test_start_time_no_such_pid, test_stack_alloc_free, test_plan_init,
+	                      test_launch_pause, test_launch_share_net_ipc, test_launch_sigmask,
+	                      test_launch_threads, test_launch_no_rootfs, test_launch_no_exec,
+	                      test_launch_no_proc_dir, test_launch_bad_args));
 
-	tc = tcase_create("files");
-	tcase_add_checked_fixture(tc, scratch_setup, scratch_teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_resolv_conf);
-	tcase_add_test(tc, test_setup_sandbox);
-	tcase_add_test(tc, test_setup_sandbox_no_host_resolv);
-	tcase_add_test(tc, test_setup_sandbox_errors);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "files", unit_scratch_setup_ns, unit_scratch_teardown, 60,
+	           UNIT_TESTS(test_resolv_conf, test_setup_sandbox,
+	                      test_setup_sandbox_no_host_resolv, test_setup_sandbox_errors));
 
-	tc = tcase_create("netns");
-	tcase_add_checked_fixture(tc, scratch_setup, scratch_teardown);
-	tcase_set_timeout(tc, 30);
-	tcase_add_test(tc, test_netns_pin);
-	tcase_add_test(tc, test_netns_unpin_plain);
-	tcase_add_test(tc, test_netns_pin_errors);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "netns", unit_scratch_setup_ns, unit_scratch_teardown, 30,
+	           UNIT_TESTS(test_netns_pin, test_netns_unpin_plain, test_netns_pin_errors));
 
 	return s;
 }
@@ -1669,38 +1291,5 @@ worker_suite(void)
 int
 main(void)
 {
-	char tmpl[] = "/tmp/cradle-test-worker-XXXXXX";
-	char real[PATH_MAX];
-	SRunner *sr;
-	int failed;
-
-	if (geteuid() != 0)
-		fprintf(stderr, "test_worker: needs root (namespaces, mounts)\n");
-	/* canonical, so it reads the same as in mountinfo */
-	if (mkdtemp(tmpl) == NULL || realpath(tmpl, real) == NULL ||
-	    strlen(real) >= sizeof(base_dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	memcpy(base_dir, real, strlen(real) + 1);
-	/* Orphans of failed tests (Check SIGKILLs their process group) come
-	 * back here to be reaped. */
-	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-	sr = srunner_create(worker_suite());
-	/* Every test needs its own process: mount namespace, children. */
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	for (int i = 0; i < 20; i++) {
-		pid_t r = waitpid(-1, NULL, WNOHANG);
-		if (r > 0)
-			continue;
-		if (r < 0)
-			break;
-		sleep_ms(50);
-	}
-	if (rm_rf(base_dir) != 0)
-		perror(base_dir);
-	return failed != 0;
+	return unit_run(launch_suite(), "test_launch", UNIT_ROOT | UNIT_SUBREAPER);
 }

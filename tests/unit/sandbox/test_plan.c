@@ -8,10 +8,11 @@
  * default "build/rootfs"), and assert exact values: the ops the clone3
  * child will run, in order, and every plan field.  Nothing is launched.
  *
- * Leaks: run under ASan with CK_FORK=no for LeakSanitizer to see every
- * test's allocations:
- *   make BUILD=build-asan SAN=address build-asan/tests/unit/sandbox/test_plan
- *   CK_FORK=no CRADLE_BUILD=$PWD/build build-asan/tests/unit/sandbox/test_plan
+ * Leaks: run under ASan, LeakSanitizer checks each test's process as it
+ * exits (a leak fails that test):
+ *   make BUILD=build-asan SAN=address build-asan/tests/unit/sandbox/test_plan \
+ *        build-asan/rootfs/pause
+ *   CRADLE_BUILD=$PWD/build-asan build-asan/tests/unit/sandbox/test_plan
  */
 #include <check.h>
 #include <errno.h>
@@ -46,20 +47,6 @@
 	"\"Entrypoint\": [\"/pause\"], \"Env\": [\"" IMAGE_PATH "\"], "       \
 	"\"WorkingDir\": \"/\", \"Labels\": {\"io.cradle.image\": \"pause\"}}}"
 
-/* snprintf into an array that must hold the whole result. */
-#define FMT(buf, ...)                                                          \
-	ck_assert_msg(snprintf(buf, sizeof(buf), __VA_ARGS__) < (int)sizeof(buf), \
-	              "%s: too long", #buf)
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	ck_assert_ptr_nonnull(d);
-	return d;
-}
-
 static struct {
 	struct pod_config pod;
 	struct image_config image;
@@ -77,35 +64,20 @@ static struct {
 #define SC (F.pod.linux.security_context)
 #define NSO (F.pod.linux.security_context.namespace_options)
 
-/* realpath of $CRADLE_BUILD/rootfs (default build/rootfs), with /pause. */
-static void
-pause_rootfs(char out[PATH_MAX])
-{
-	const char *b = getenv("CRADLE_BUILD");
-	char path[PATH_MAX];
-
-	FMT(path, "%s/rootfs", b != NULL && b[0] != '\0' ? b : "build");
-	ck_assert_msg(realpath(path, out) != NULL,
-	              "%s: %s (run `make build/rootfs/pause` or set CRADLE_BUILD)", path,
-	              strerror(errno));
-	FMT(path, "%s/pause", out);
-	ck_assert_msg(access(path, X_OK) == 0, "%s: %s", path, strerror(errno));
-}
-
 static void
 setup(void)
 {
 	memset(&F, 0, sizeof(F));
 	pod_config_init(&F.pod);
-	F.pod.metadata.name = xstrdup("web");
-	F.pod.metadata.namespace = xstrdup("default");
-	F.pod.metadata.uid = xstrdup("a1b2-c3");
-	F.pod.hostname = xstrdup("web-0");
+	F.pod.metadata.name = unit_strdup("web");
+	F.pod.metadata.namespace = unit_strdup("default");
+	F.pod.metadata.uid = unit_strdup("a1b2-c3");
+	F.pod.hostname = unit_strdup("web-0");
 	ck_assert_int_eq(proto_strs_add(&F.image.entrypoint, "/pause"), 0);
 	ck_assert_int_eq(proto_strs_add(&F.image.env, IMAGE_PATH), 0);
-	F.image.working_dir = xstrdup("/");
-	F.runtime.name = xstrdup("runc");
-	F.runtime.type = xstrdup("io.containerd.runc.v2");
+	F.image.working_dir = unit_strdup("/");
+	F.runtime.name = unit_strdup("runc");
+	F.runtime.type = unit_strdup("io.containerd.runc.v2");
 	F.node.cgroup_root = "/k8s.io";
 	F.node.cgroup_layout = CGROUP_V2;
 	F.node.seccomp_available = true;
@@ -119,9 +91,9 @@ setup(void)
 	F.in.shm_path = SHM;
 	F.in.resolv_conf_path = RESOLV;
 	launch_plan_init(&F.plan);
-	pause_rootfs(F.rootfs);
+	unit_pause_rootfs(F.rootfs);
 	unit_scratch_setup();
-	FMT(F.dir, "%s", unit_test_dir());
+	UNIT_FMT(F.dir, "%s", unit_test_dir());
 }
 
 static void
@@ -205,26 +177,6 @@ static bool
 same(const char *a, const char *b)
 {
 	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
-/* --- scratch files -------------------------------------------------------- */
-
-static void
-mkdir_in(const char *root, const char *rel_path)
-{
-	char p[PATH_MAX];
-
-	FMT(p, "%s/%s", root, rel_path);
-	ck_assert_msg(mkdir(p, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", p, strerror(errno));
-}
-
-static void
-file_in(const char *root, const char *rel_path, const char *text, mode_t mode)
-{
-	char p[PATH_MAX];
-
-	FMT(p, "%s/%s", root, rel_path);
-	unit_put_file(p, text, strlen(text), mode);
 }
 
 /* ======================================================================= */
@@ -675,7 +627,7 @@ START_TEST(test_plan_ids_groups_cwd_args)
 	memcpy(SC.supplemental_groups.v, sup, sizeof(sup));
 	SC.supplemental_groups.n = 3;
 	free(F.image.working_dir);
-	F.image.working_dir = xstrdup("/tmp");
+	F.image.working_dir = unit_strdup("/tmp");
 	ck_assert_int_eq(proto_strs_add(&F.image.cmd, "-v"), 0);
 	ck_assert_int_eq(proto_strs_add(&F.image.env, "A=1"), 0);
 	build_ok();
@@ -789,8 +741,8 @@ set_userns(void)
 	/* The bind sources must exist: the planner opens them to hand them
 	 * to the child by descriptor. */
 	static char shm[PATH_MAX + 16], resolv[PATH_MAX + 16];
-	FMT(shm, "%s/shm", F.dir);
-	FMT(resolv, "%s/resolv.conf", F.dir);
+	UNIT_FMT(shm, "%s/shm", F.dir);
+	UNIT_FMT(resolv, "%s/resolv.conf", F.dir);
 	ck_assert_int_eq(mkdir(shm, 0700), 0);
 	int fd = open(resolv, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	ck_assert_int_ge(fd, 0);
@@ -826,7 +778,7 @@ START_TEST(test_plan_userns_maps)
 	ck_assert_str_eq(F.plan.reopen_paths[0], F.in.shm_path);
 	ck_assert_str_eq(F.plan.reopen_paths[1], F.in.resolv_conf_path);
 	char want[64];
-	FMT(want, "/proc/self/fd/%d", F.plan.reopen_fds[0]);
+	UNIT_FMT(want, "/proc/self/fd/%d", F.plan.reopen_fds[0]);
 	bool found = false;
 	for (size_t i = 0; i < F.prep.n_ops; i++)
 		if (F.prep.ops[i].kind == LOP_BIND_RO && F.prep.ops[i].source != NULL &&
@@ -851,8 +803,8 @@ START_TEST(test_plan_userns_dev_binds)
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
 		const struct launch_op *mk, *bind;
 
-		FMT(target, "dev/%s", nodes[i]);
-		FMT(source, "/dev/%s", nodes[i]);
+		UNIT_FMT(target, "dev/%s", nodes[i]);
+		UNIT_FMT(source, "/dev/%s", nodes[i]);
 		mk = &F.prep.ops[dev + 1 + 2 * (long)i];
 		bind = &F.prep.ops[dev + 2 + 2 * (long)i];
 		ck_assert_int_eq(mk->kind, LOP_MKNOD);
@@ -910,23 +862,41 @@ START_TEST(test_exec_search_root_dir)
 }
 END_TEST
 
+/* The image's rootfs from now on: F.dir/rootfs holding these, in order
+ * (text NULL: a directory). */
+struct ent {
+	const char *path, *text;
+	mode_t mode;
+};
+
+static void
+scratch_rootfs(const struct ent *e, size_t n)
+{
+	char root[PATH_MAX];
+
+	UNIT_FMT(root, "%s/rootfs", F.dir);
+	ck_assert_int_eq(mkdir(root, 0755), 0);
+	for (size_t i = 0; i < n; i++) {
+		if (e[i].text == NULL)
+			unit_mkdir_in(root, e[i].path);
+		else
+			unit_put_in(root, e[i].path, e[i].text, e[i].mode);
+	}
+	UNIT_FMT(F.rootfs, "%s", root);
+}
+
 /* In a scratch rootfs: a directory and a file that is not executable are
  * passed over; empty PATH entries are skipped. */
 START_TEST(test_exec_search_skips)
 {
-	char root[PATH_MAX];
+	static const struct ent ents[] = {
+		{ "sbin", NULL, 0 },    { "sbin/tool", NULL, 0 },
+		{ "usr", NULL, 0 },     { "usr/bin", NULL, 0 },
+		{ "usr/bin/tool", "#!/bin/sh\n", 0644 },
+		{ "bin", NULL, 0 },     { "bin/tool", "#!/bin/sh\n", 0755 },
+	};
 
-	FMT(root, "%s/rootfs", F.dir);
-	ck_assert_int_eq(mkdir(root, 0755), 0);
-	mkdir_in(root, "sbin");
-	mkdir_in(root, "sbin/tool");
-	mkdir_in(root, "usr");
-	mkdir_in(root, "usr/bin");
-	file_in(root, "usr/bin/tool", "#!/bin/sh\n", 0644);
-	mkdir_in(root, "bin");
-	file_in(root, "bin/tool", "#!/bin/sh\n", 0755);
-	FMT(F.rootfs, "%s", root);
-
+	scratch_rootfs(ents, sizeof(ents) / sizeof(ents[0]));
 	set_args("tool");
 	set_path("PATH=::/nope:/sbin:/usr/bin:/bin:/usr/local/bin");
 	build_ok();
@@ -940,17 +910,12 @@ END_TEST
 /* No PATH in the image: the default one. */
 START_TEST(test_exec_search_default_path)
 {
-	char root[PATH_MAX];
+	static const struct ent ents[] = {
+		{ "usr", NULL, 0 }, { "usr/sbin", NULL, 0 }, { "usr/sbin/tool", "", 0700 },
+		{ "bin", NULL, 0 }, { "bin/tool", "", 0755 },
+	};
 
-	FMT(root, "%s/rootfs", F.dir);
-	ck_assert_int_eq(mkdir(root, 0755), 0);
-	mkdir_in(root, "usr");
-	mkdir_in(root, "usr/sbin");
-	file_in(root, "usr/sbin/tool", "", 0700);
-	mkdir_in(root, "bin");
-	file_in(root, "bin/tool", "", 0755);
-	FMT(F.rootfs, "%s", root);
-
+	scratch_rootfs(ents, sizeof(ents) / sizeof(ents[0]));
 	set_args("tool");
 	set_path(NULL);
 	build_ok();
@@ -997,7 +962,7 @@ static void
 set_destination(struct spec_mount *m, const char *dst)
 {
 	free(m->destination);
-	m->destination = xstrdup(dst);
+	m->destination = unit_strdup(dst);
 }
 
 START_TEST(test_mount_destination_dotdot)
@@ -1084,8 +1049,8 @@ START_TEST(test_release_zeroes)
 END_TEST
 
 /* Prepared again and again, with every kind of owned string (user
- * namespace binds, sysctl paths, mount data): LeakSanitizer (CK_FORK=no)
- * sees any that plan_release misses. */
+ * namespace binds, sysctl paths, mount data): LeakSanitizer sees any
+ * that plan_release misses. */
 START_TEST(test_release_repeated)
 {
 	set_userns();
@@ -1106,12 +1071,12 @@ START_TEST(test_image_spec_plan)
 {
 	char path[PATH_MAX];
 
-	FMT(path, "%s/etc/passwd", F.rootfs);
+	UNIT_FMT(path, "%s/etc/passwd", F.rootfs);
 	F.image.etc_passwd = unit_slurp_ok(path, NULL);
-	FMT(path, "%s/etc/group", F.rootfs);
+	UNIT_FMT(path, "%s/etc/group", F.rootfs);
 	F.image.etc_group = unit_slurp_ok(path, NULL);
 	free(SC.run_as_username);
-	SC.run_as_username = xstrdup("nobody");
+	SC.run_as_username = unit_strdup("nobody");
 	build_ok();
 	ck_assert_uint_eq(F.spec.uid, 65534);
 	ck_assert_uint_eq(F.spec.gid, 65534);
@@ -1132,52 +1097,30 @@ static Suite *
 plan_suite(void)
 {
 	Suite *s = suite_create("plan");
-	TCase *tc = tcase_create("options");
 
-	tcase_add_test(tc, test_options_proc);
-	tcase_add_test(tc, test_options_dev_data);
-	tcase_add_test(tc, test_options_devpts_data);
-	tcase_add_test(tc, test_options_rbind_ro);
-	tcase_add_test(tc, test_options_bind);
-	tcase_add_test(tc, test_options_rw_ignored);
-	tcase_add_test(tc, test_options_atime_sync_flags);
-	tcase_add_test(tc, test_options_empty);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "options", NULL, NULL, 0,
+	           UNIT_TESTS(test_options_proc, test_options_dev_data, test_options_devpts_data,
+	                      test_options_rbind_ro, test_options_bind, test_options_rw_ignored,
+	                      test_options_atime_sync_flags, test_options_empty));
 
-	tc = tcase_create("plan");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_plan_default_ops_exact);
-	tcase_add_test(tc, test_plan_default_proc_first);
-	tcase_add_test(tc, test_plan_default_dev_order);
-	tcase_add_test(tc, test_plan_default_sys_resolv_oom);
-	tcase_add_test(tc, test_plan_default_masks_readonly_last);
-	tcase_add_test(tc, test_plan_default_fields);
-	tcase_add_test(tc, test_plan_ids_groups_cwd_args);
-	tcase_add_test(tc, test_plan_host_namespaces);
-	tcase_add_test(tc, test_plan_new_net_without_hostname);
-	tcase_add_test(tc, test_plan_oom_restricted);
-	tcase_add_test(tc, test_plan_sysctl_paths);
-	tcase_add_test(tc, test_plan_userns_maps);
-	tcase_add_test(tc, test_plan_userns_dev_binds);
-	tcase_add_test(tc, test_exec_search_root_dir);
-	tcase_add_test(tc, test_exec_search_skips);
-	tcase_add_test(tc, test_exec_search_default_path);
-	tcase_add_test(tc, test_exec_absolute_kept);
-	tcase_add_test(tc, test_exec_not_found);
-	tcase_add_test(tc, test_exec_empty_args);
-	tcase_add_test(tc, test_mount_destination_dotdot);
-	tcase_add_test(tc, test_mount_destination_dotdot_end);
-	tcase_add_test(tc, test_mount_destination_relative);
-	tcase_add_test(tc, test_mount_bind_rw);
-	tcase_add_test(tc, test_mount_sys_rw_privileged);
-	tcase_add_test(tc, test_release_zeroes);
-	tcase_add_test(tc, test_release_repeated);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "plan", setup, teardown, 0,
+	           UNIT_TESTS(test_plan_default_ops_exact, test_plan_default_proc_first,
+	                      test_plan_default_dev_order, test_plan_default_sys_resolv_oom,
+	                      test_plan_default_masks_readonly_last, test_plan_default_fields,
+	                      test_plan_ids_groups_cwd_args, test_plan_host_namespaces,
+	                      test_plan_new_net_without_hostname, test_plan_oom_restricted,
+	                      test_plan_sysctl_paths, test_plan_userns_maps,
+	                      test_plan_userns_dev_binds, test_exec_search_root_dir,
+	                      test_exec_search_skips, test_exec_search_default_path,
+	                      test_exec_absolute_kept, test_exec_not_found, test_exec_empty_args,
+	                      test_mount_destination_dotdot, test_mount_destination_dotdot_end,
+	                      test_mount_destination_relative, test_mount_bind_rw,
+	                      test_mount_sys_rw_privileged, test_release_zeroes,
+	                      test_release_repeated));
 
-	tc = tcase_create("image");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_test(tc, test_image_spec_plan);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "image", setup, teardown, 0,
+	           UNIT_TESTS(test_image_spec_plan));
+
 	return s;
 }
 

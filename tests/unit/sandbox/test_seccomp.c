@@ -1,11 +1,13 @@
-/* test_seccomp.c - seccomp profiles compiled to BPF (worker/seccomp.c).
+/* test_seccomp.c - seccomp profiles compiled to BPF (sandbox/seccomp.c).
  *
  * Programs are not only compiled but loaded: each "confined" test forks a
  * child that sets no_new_privs and loads the program exactly as the
  * launcher does, then checks which system calls pass and which fail with
  * what errno, and reports back through a pipe.  The child is needed because
  * a filter cannot be removed again.  Profiles live in tests/data/seccomp,
- * found through CRADLE_SRC (default: the current directory, the repo root).
+ * found through CRADLE_SRC (default: the current directory, the repo root);
+ * the ones written on the fly go to the test's own scratch directory
+ * (tests/unit/lib).
  */
 #include <check.h>
 #include <errno.h>
@@ -34,6 +36,7 @@
 #include <unistd.h>
 
 #include "sandbox/seccomp.h"
+#include "tests/unit/lib/unit.h"
 
 #ifndef AF_VSOCK
 #define AF_VSOCK 40
@@ -43,22 +46,14 @@
 /* helpers                                                              */
 /* ------------------------------------------------------------------ */
 
-static char data_dir[PATH_MAX];
-
 /* Absolute path of tests/data/seccomp/<name> (profiles must be absolute). */
 static const char *data(const char *name)
 {
-	static char path[PATH_MAX + 64];
+	static char path[PATH_MAX];
+	char rel[PATH_MAX];
 
-	if (data_dir[0] == '\0') {
-		const char *src = getenv("CRADLE_SRC");
-		char rel[PATH_MAX];
-
-		snprintf(rel, sizeof(rel), "%s/tests/data/seccomp", src && *src ? src : ".");
-		ck_assert_msg(realpath(rel, data_dir) != NULL, "%s: %s (set CRADLE_SRC)", rel,
-		              strerror(errno));
-	}
-	snprintf(path, sizeof(path), "%s/%s", data_dir, name);
+	UNIT_FMT(rel, "seccomp/%s", name);
+	ck_assert_msg(unit_data_path(path, rel) == 0, "tests/data/%s: see above", rel);
 	return path;
 }
 
@@ -117,7 +112,7 @@ static void child_fail(const char *fmt, ...)
 			child_fail(" %s gave the filter's errno %d", #call, (bad));         \
 	} while (0)
 
-/* Load prog into the calling process as worker/launch.c does. */
+/* Load prog into the calling process as sandbox/launch.c does. */
 static int apply(const struct seccomp_prog *prog, bool via_prctl)
 {
 	struct sock_fprog fprog = { .len = prog->len, .filter = prog->filter };
@@ -668,11 +663,33 @@ START_TEST(test_malformed)
 }
 END_TEST
 
+/* A profile in the test's own directory: text, then filler up to size
+ * bytes (fill, or with fill 0 blanks and a newline every 64th), then tail
+ * (may be NULL).  Returns its path. */
+static const char *scratch_profile(const char *name, const char *text, size_t size, char fill,
+                                   const char *tail)
+{
+	static char path[PATH_MAX];
+	size_t len = strlen(text), tl = tail != NULL ? strlen(tail) : 0;
+	size_t n = size > len ? size : len;
+	char *buf = malloc(n + tl);
+
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, text, len);
+	for (size_t i = len; i < n; i++)
+		buf[i] = fill != 0 ? fill : i % 64 == 0 ? '\n' : ' ';
+	memcpy(buf + n, tail != NULL ? tail : "", tl);
+	unit_path(path, sizeof(path), name);
+	unit_put_file(path, buf, n + tl, 0644);
+	free(buf);
+	return path;
+}
+
 START_TEST(test_bad_paths)
 {
-	char dir[] = "/tmp/cradle-seccomp-XXXXXX", path[PATH_MAX], want[PATH_MAX + 64];
-	FILE *f;
-	size_t i;
+	static const char head[] = "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": \"";
+	char path[PATH_MAX], want[PATH_MAX + 64];
+	const char *big;
 
 	expect_error("tests/data/seccomp/deny-uname.json", CRADLE_INVALID_ARGUMENT,
 	             "tests/data/seccomp/deny-uname.json: seccomp profile path is not absolute");
@@ -680,71 +697,42 @@ START_TEST(test_bad_paths)
 	expect_error(NULL, CRADLE_INVALID_ARGUMENT, "is not absolute");
 
 	/* a directory */
-	(void)data("");
-	snprintf(want, sizeof(want), "%s: not a regular file", data_dir);
-	expect_error(data_dir, CRADLE_INVALID_ARGUMENT, want);
+	snprintf(want, sizeof(want), "%s: not a regular file", data(""));
+	expect_error(data(""), CRADLE_INVALID_ARGUMENT, want);
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
 	/* missing: the errno's code */
-	snprintf(path, sizeof(path), "%s/missing.json", dir);
+	unit_path(path, sizeof(path), "missing.json");
 	expect_error(path, CRADLE_NOT_FOUND, "No such file or directory");
 
 	/* a FIFO: refused, and without hanging in open() */
-	snprintf(path, sizeof(path), "%s/fifo.json", dir);
+	unit_path(path, sizeof(path), "fifo.json");
 	ck_assert_int_eq(mkfifo(path, 0600), 0);
 	snprintf(want, sizeof(want), "%s: not a regular file", path);
 	expect_error(path, CRADLE_INVALID_ARGUMENT, want);
-	unlink(path);
 
 	/* larger than 1 MiB, though valid JSON */
-	snprintf(path, sizeof(path), "%s/big.json", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"x\": \"", f);
-	for (i = 0; i < SECCOMP_PROFILE_MAX; i++)
-		fputc('a', f);
-	fputs("\"}\n", f);
-	ck_assert_int_eq(fclose(f), 0);
-	snprintf(want, sizeof(want), "%s: seccomp profile is larger than 1048576 bytes", path);
-	expect_error(path, CRADLE_INVALID_ARGUMENT, want);
-	unlink(path);
+	big = scratch_profile("big.json", head, strlen(head) + SECCOMP_PROFILE_MAX, 'a', "\"}\n");
+	snprintf(want, sizeof(want), "%s: seccomp profile is larger than 1048576 bytes", big);
+	expect_error(big, CRADLE_INVALID_ARGUMENT, want);
 
 	/* a NUL byte would end the text early for json-c */
-	snprintf(path, sizeof(path), "%s/nul.json", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fwrite("{\"defaultAction\": \"SCMP_ACT_ALLOW\"}\0garbage", 1, 43, f);
-	ck_assert_int_eq(fclose(f), 0);
+	unit_path(path, sizeof(path), "nul.json");
+	unit_put_file(path, "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}\0garbage", 43, 0644);
 	expect_error(path, CRADLE_INVALID_ARGUMENT, "invalid JSON: contains a NUL byte");
-	unlink(path);
-
-	rmdir(dir);
 }
 END_TEST
 
 /* Exactly 1 MiB is still read; a minimal profile compiles. */
 START_TEST(test_size_limit_and_minimal)
 {
-	char dir[] = "/tmp/cradle-seccomp-XXXXXX", path[PATH_MAX];
 	struct seccomp_prog prog = { 0 };
 	struct cradle_err err = { 0 };
-	const char *head = "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}";
-	FILE *f;
-	size_t i;
+	const char *path = scratch_profile("max.json", "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}",
+	                                   SECCOMP_PROFILE_MAX, 0, NULL);
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/max.json", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(head, f);
-	for (i = strlen(head); i < SECCOMP_PROFILE_MAX; i++)
-		fputc(i % 64 == 0 ? '\n' : ' ', f);
-	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_msg(seccomp_prog_from_file(path, &prog, &err) == 0, "%s", err.msg);
 	ck_assert_uint_gt(prog.len, 0);
 	seccomp_prog_fini(&prog);
-	unlink(path);
-	rmdir(dir);
 }
 END_TEST
 
@@ -752,30 +740,28 @@ END_TEST
  * the reason. */
 START_TEST(test_too_many_instructions)
 {
-	char dir[] = "/tmp/cradle-seccomp-XXXXXX", path[PATH_MAX];
 	struct seccomp_prog prog = { 0 };
 	struct cradle_err err = { 0 };
-	FILE *f;
-	int i;
+	char path[PATH_MAX], *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/huge.json", dir);
-	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [", f);
-	for (i = 0; i < 4500; i++)
+	for (int i = 0; i < 4500; i++)
 		fprintf(f, "%s{\"names\": [\"ioctl\"], \"action\": \"SCMP_ACT_ERRNO\", "
 		           "\"args\": [{\"index\": 1, \"value\": %d, \"op\": \"SCMP_CMP_EQ\"}]}",
 		        i ? "," : "", i * 7 + 1);
 	fputs("]}", f);
 	ck_assert_int_eq(fclose(f), 0);
+	unit_path(path, sizeof(path), "huge.json");
+	unit_put_file(path, text, len, 0644);
+	free(text);
 	ck_assert_int_lt(seccomp_prog_from_file(path, &prog, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, path) == err.msg && strstr(err.msg, "more than the kernel's 4096"),
 	              "%s", err.msg);
 	ck_assert_ptr_null(prog.filter);
-	unlink(path);
-	rmdir(dir);
 }
 END_TEST
 
@@ -784,39 +770,23 @@ END_TEST
 static Suite *seccomp_suite(void)
 {
 	Suite *s = suite_create("seccomp");
-	TCase *tc = tcase_create("compile");
-	TCase *tl = tcase_create("load");
+	TCase *tc;
 
-	tcase_add_test(tc, test_available);
-	tcase_add_test(tc, test_default_program);
-	tcase_add_test(tc, test_localhost_all_actions);
-	tcase_add_test(tc, test_concurrent_compiles);
+	tc = unit_tcase(s, "compile", unit_scratch_setup, unit_scratch_teardown, 30,
+	                UNIT_TESTS(test_available, test_default_program, test_localhost_all_actions,
+	                           test_concurrent_compiles, test_bad_paths,
+	                           test_size_limit_and_minimal, test_too_many_instructions));
 	tcase_add_loop_test(tc, test_malformed, 0, (int)(sizeof(malformed) / sizeof(malformed[0])));
-	tcase_add_test(tc, test_bad_paths);
-	tcase_add_test(tc, test_size_limit_and_minimal);
-	tcase_add_test(tc, test_too_many_instructions);
-	tcase_set_timeout(tc, 30);
-	suite_add_tcase(s, tc);
 
-	tcase_add_test(tl, test_default_applied);
-	tcase_add_test(tl, test_default_exec);
-	tcase_add_test(tl, test_localhost_errno);
-	tcase_add_test(tl, test_unknown_names_skipped);
-	tcase_add_test(tl, test_localhost_args);
-	tcase_add_test(tl, test_localhost_default_errno);
-	tcase_add_test(tl, test_localhost_kill_trap);
-	tcase_set_timeout(tl, 30);
-	suite_add_tcase(s, tl);
+	unit_tcase(s, "load", NULL, NULL, 30,
+	           UNIT_TESTS(test_default_applied, test_default_exec, test_localhost_errno,
+	                      test_unknown_names_skipped, test_localhost_args,
+	                      test_localhost_default_errno, test_localhost_kill_trap));
+
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(seccomp_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return unit_run(seccomp_suite(), "test_seccomp", UNIT_SUBREAPER);
 }

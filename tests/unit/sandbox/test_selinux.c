@@ -1,11 +1,14 @@
-/* test_selinux.c - SELinux labels and MCS reservation (worker/selinux.c).
+/* test_selinux.c - SELinux labels and MCS reservation (sandbox/selinux.c).
  *
- * One test per rule of REFERENCE §2.9 as selinux.h states it, against the
- * contexts file in tests/data/selinux (found under $CRADLE_SRC, else the
- * current directory) and a few written on the fly for parsing corners.
- * SELinux need not be enabled on the host: nothing here applies a label.
+ * One test per rule of the labelling containerd does with go-selinux's
+ * label.InitLabels, as selinux.h states it, against the contexts file in
+ * tests/data/selinux (found under $CRADLE_SRC, else the current directory)
+ * and a few written on the fly, in the test's own scratch directory
+ * (tests/unit/lib), for parsing corners.  SELinux need not be enabled on
+ * the host: nothing here applies a label.
  */
 #include <check.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,28 +18,12 @@
 #include <selinux/selinux.h>
 
 #include "sandbox/selinux.h"
+#include "tests/unit/lib/unit.h"
 
-static const char *src_dir(void)
-{
-	const char *s = getenv("CRADLE_SRC");
-
-	return s && s[0] ? s : ".";
-}
-
-static char ctx_path[4096];
-
-static const char *contexts(void)
-{
-	snprintf(ctx_path, sizeof(ctx_path), "%s/tests/data/selinux/lxc_contexts", src_dir());
-	ck_assert_msg(access(ctx_path, R_OK) == 0,
-	              "%s not found (set CRADLE_SRC to the source tree)", ctx_path);
-	return ctx_path;
-}
-
-static struct selinux_labels *open_labels(unsigned range)
+static struct selinux_labels *open_at(const char *contexts, unsigned range)
 {
 	struct selinux_cfg cfg = { .enable = true, .category_range = range,
-	                           .contexts_path = contexts() };
+	                           .contexts_path = contexts };
 	struct cradle_err e = { 0 };
 	struct selinux_labels *l = NULL;
 
@@ -45,31 +32,33 @@ static struct selinux_labels *open_labels(unsigned range)
 	return l;
 }
 
-/* A contexts file with `text`, in a fresh temporary file. */
-static char tmp_path[64];
+/* tests/data/selinux/lxc_contexts, and labels from it. */
+static const char *contexts(void)
+{
+	static char path[PATH_MAX];
 
+	ck_assert_msg(unit_data_path(path, "selinux/lxc_contexts") == 0, "see above");
+	return path;
+}
+
+static struct selinux_labels *open_labels(unsigned range)
+{
+	return open_at(contexts(), range);
+}
+
+/* A contexts file with `text`, in the test's directory; its path. */
 static const char *write_contexts(const char *text)
 {
-	int fd;
+	static char path[PATH_MAX];
 
-	snprintf(tmp_path, sizeof(tmp_path), "/tmp/test_selinux.XXXXXX");
-	fd = mkstemp(tmp_path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	return tmp_path;
+	unit_path(path, sizeof(path), "lxc_contexts");
+	unit_put_str(path, text);
+	return path;
 }
 
 static struct selinux_labels *open_text(const char *text, unsigned range)
 {
-	struct selinux_cfg cfg = { .enable = true, .category_range = range,
-	                           .contexts_path = write_contexts(text) };
-	struct cradle_err e = { 0 };
-	struct selinux_labels *l = NULL;
-
-	ck_assert_msg(selinux_labels_init(&cfg, &l, &e) == 0, "init: %s", e.msg);
-	unlink(tmp_path);
-	return l;
+	return open_at(write_contexts(text), range);
 }
 
 static void set_opts(struct pod_config *pod, const char *user, const char *role,
@@ -118,6 +107,48 @@ static void alloc_ok(struct selinux_labels *l, const struct pod_config *pod, boo
 	ck_assert_ptr_nonnull(*m);
 }
 
+/* Labels from lxc_contexts with one pair (process, mount) allocated. */
+static struct selinux_labels *open_one(char **p, char **m)
+{
+	struct selinux_labels *l = open_labels(0);
+
+	alloc_ok(l, NULL, false, p, m);
+	return l;
+}
+
+/* A test's end: the labels it was given, then l. */
+static void fini_all(struct selinux_labels *l, char *p, char *m)
+{
+	free(p);
+	free(m);
+	selinux_labels_fini(l);
+}
+
+/* selinux_labels_alloc refuses pod with INVALID_ARGUMENT and exactly msg,
+ * hands back no labels and reserves nothing. */
+static void alloc_refused(struct selinux_labels *l, const struct pod_config *pod, const char *msg)
+{
+	struct cradle_err e = { 0 };
+	char *p = (char *)1, *m = (char *)1;
+
+	ck_assert_int_lt(selinux_labels_alloc(l, pod, false, &p, &m, &e), 0);
+	ck_assert_int_eq(e.code, CRADLE_INVALID_ARGUMENT);
+	ck_assert_str_eq(e.msg, msg);
+	ck_assert_ptr_null(p);
+	ck_assert_ptr_null(m);
+	ck_assert_uint_eq(selinux_labels_reserved(l), 0);
+}
+
+/* alloc_ok for a pod with these SELinux options. */
+static void alloc_opts(struct selinux_labels *l, const char *user, const char *role,
+                       const char *type, const char *level, char **p, char **m)
+{
+	struct pod_config pod;
+
+	set_opts(&pod, user, role, type, level);
+	alloc_ok(l, &pod, false, p, m);
+}
+
 /* ---- level format ---------------------------------------------------- */
 
 START_TEST(test_level_format_accepted)
@@ -163,17 +194,10 @@ END_TEST
 START_TEST(test_alloc_refuses_bad_level)
 {
 	struct selinux_labels *l = open_labels(0);
-	struct cradle_err e = { 0 };
 	struct pod_config pod;
-	char *p = (char *)1, *m = (char *)1;
 
 	set_opts(&pod, NULL, NULL, NULL, "s0:c12345");
-	ck_assert_int_lt(selinux_labels_alloc(l, &pod, false, &p, &m, &e), 0);
-	ck_assert_int_eq(e.code, CRADLE_INVALID_ARGUMENT);
-	ck_assert_str_eq(e.msg, "the format of 'level' \"s0:c12345\" is not correct");
-	ck_assert_ptr_null(p);
-	ck_assert_ptr_null(m);
-	ck_assert_uint_eq(selinux_labels_reserved(l), 0);
+	alloc_refused(l, &pod, "the format of 'level' \"s0:c12345\" is not correct");
 	selinux_labels_fini(l);
 }
 END_TEST
@@ -182,11 +206,10 @@ END_TEST
 
 START_TEST(test_alloc_container_labels)
 {
-	struct selinux_labels *l = open_labels(0);
 	char *p, *m;
 	const char *lv;
+	struct selinux_labels *l = open_one(&p, &m);
 
-	alloc_ok(l, NULL, false, &p, &m);
 	ck_assert_msg(strncmp(p, "system_u:system_r:container_t:", 30) == 0, "process %s", p);
 	ck_assert_msg(strncmp(m, "system_u:object_r:container_file_t:", 35) == 0, "mount %s", m);
 	lv = level_of(p);
@@ -194,9 +217,7 @@ START_TEST(test_alloc_container_labels)
 	check_pair(lv, SELINUX_DEFAULT_CATEGORY_RANGE);
 	ck_assert_uint_eq(selinux_labels_reserved(l), 1);
 	ck_assert_uint_eq(selinux_labels_refs(l, p), 1);
-	free(p);
-	free(m);
-	selinux_labels_fini(l);
+	fini_all(l, p, m);
 }
 END_TEST
 
@@ -230,11 +251,9 @@ END_TEST
 START_TEST(test_override_user_level_both)
 {
 	struct selinux_labels *l = open_labels(0);
-	struct pod_config pod;
 	char *p, *m;
 
-	set_opts(&pod, "user_u", NULL, NULL, "s0:c5,c6");
-	alloc_ok(l, &pod, false, &p, &m);
+	alloc_opts(l, "user_u", NULL, NULL, "s0:c5,c6", &p, &m);
 	ck_assert_str_eq(p, "user_u:system_r:container_t:s0:c5,c6");
 	ck_assert_str_eq(m, "user_u:object_r:container_file_t:s0:c5,c6");
 	/* the user's level is reserved, and only it */
@@ -242,43 +261,33 @@ START_TEST(test_override_user_level_both)
 	ck_assert_uint_eq(selinux_labels_refs(l, p), 1);
 	selinux_labels_release(l, p);
 	ck_assert_uint_eq(selinux_labels_reserved(l), 0);
-	free(p);
-	free(m);
-	selinux_labels_fini(l);
+	fini_all(l, p, m);
 }
 END_TEST
 
 START_TEST(test_override_role_type_process_only)
 {
 	struct selinux_labels *l = open_labels(0);
-	struct pod_config pod;
 	char *p, *m;
 
-	set_opts(&pod, NULL, "sysadm_r", "spc_t", NULL);
-	alloc_ok(l, &pod, false, &p, &m);
+	alloc_opts(l, NULL, "sysadm_r", "spc_t", NULL, &p, &m);
 	ck_assert_msg(strncmp(p, "system_u:sysadm_r:spc_t:", 24) == 0, "process %s", p);
 	ck_assert_msg(strncmp(m, "system_u:object_r:container_file_t:", 35) == 0, "mount %s", m);
 	ck_assert_str_eq(level_of(p), level_of(m));
 	check_pair(level_of(p), SELINUX_DEFAULT_CATEGORY_RANGE);
-	free(p);
-	free(m);
-	selinux_labels_fini(l);
+	fini_all(l, p, m);
 }
 END_TEST
 
 START_TEST(test_override_all_parts)
 {
 	struct selinux_labels *l = open_labels(0);
-	struct pod_config pod;
 	char *p, *m;
 
-	set_opts(&pod, "u", "r", "t", "s0-s0:c0.c1023");
-	alloc_ok(l, &pod, false, &p, &m);
+	alloc_opts(l, "u", "r", "t", "s0-s0:c0.c1023", &p, &m);
 	ck_assert_str_eq(p, "u:r:t:s0-s0:c0.c1023");
 	ck_assert_str_eq(m, "u:object_r:container_file_t:s0-s0:c0.c1023");
-	free(p);
-	free(m);
-	selinux_labels_fini(l);
+	fini_all(l, p, m);
 }
 END_TEST
 
@@ -286,16 +295,12 @@ END_TEST
 START_TEST(test_override_empty_is_absent)
 {
 	struct selinux_labels *l = open_labels(0);
-	struct pod_config pod;
 	char *p, *m;
 
-	set_opts(&pod, "", "", "", "");
-	alloc_ok(l, &pod, false, &p, &m);
+	alloc_opts(l, "", "", "", "", &p, &m);
 	ck_assert_msg(strncmp(p, "system_u:system_r:container_t:", 30) == 0, "process %s", p);
 	check_pair(level_of(p), SELINUX_DEFAULT_CATEGORY_RANGE);
-	free(p);
-	free(m);
-	selinux_labels_fini(l);
+	fini_all(l, p, m);
 }
 END_TEST
 
@@ -303,17 +308,10 @@ END_TEST
 START_TEST(test_override_invalid_part_refused)
 {
 	struct selinux_labels *l = open_labels(0);
-	struct cradle_err e = { 0 };
 	struct pod_config pod;
-	char *p, *m;
 
 	set_opts(&pod, "a:b", NULL, NULL, NULL);
-	ck_assert_int_lt(selinux_labels_alloc(l, &pod, false, &p, &m, &e), 0);
-	ck_assert_int_eq(e.code, CRADLE_INVALID_ARGUMENT);
-	ck_assert_str_eq(e.msg, "invalid SELinux user \"a:b\"");
-	ck_assert_ptr_null(p);
-	ck_assert_ptr_null(m);
-	ck_assert_uint_eq(selinux_labels_reserved(l), 0);
+	alloc_refused(l, &pod, "invalid SELinux user \"a:b\"");
 	selinux_labels_fini(l);
 }
 END_TEST
@@ -351,9 +349,7 @@ START_TEST(test_vm_kvm_type)
 	ck_assert_int_eq(selinux_labels_to_kvm(l, "", &k, &e), 0);
 	ck_assert_str_eq(k, "");
 	free(k);
-	free(p);
-	free(m);
-	selinux_labels_fini(l);
+	fini_all(l, p, m);
 }
 END_TEST
 
@@ -366,9 +362,7 @@ START_TEST(test_vm_without_kvm_context_keeps_type)
 
 	alloc_ok(l, NULL, true, &p, &m);
 	ck_assert_msg(strncmp(p, "system_u:system_r:container_t:", 30) == 0, "process %s", p);
-	free(p);
-	free(m);
-	selinux_labels_fini(l);
+	fini_all(l, p, m);
 }
 END_TEST
 
@@ -376,10 +370,9 @@ END_TEST
 
 START_TEST(test_release_frees_level)
 {
-	struct selinux_labels *l = open_labels(0);
 	char *p, *m;
+	struct selinux_labels *l = open_one(&p, &m);
 
-	alloc_ok(l, NULL, false, &p, &m);
 	ck_assert_uint_eq(selinux_labels_reserved(l), 1);
 	selinux_labels_release(l, p);
 	ck_assert_uint_eq(selinux_labels_reserved(l), 0);
@@ -390,18 +383,15 @@ START_TEST(test_release_frees_level)
 	selinux_labels_release(l, "");
 	selinux_labels_release(l, "system_u:system_r:container_t");
 	ck_assert_uint_eq(selinux_labels_reserved(l), 0);
-	free(p);
-	free(m);
-	selinux_labels_fini(l);
+	fini_all(l, p, m);
 }
 END_TEST
 
 START_TEST(test_reserve_release_refcount)
 {
-	struct selinux_labels *l = open_labels(0);
 	char *p, *m;
+	struct selinux_labels *l = open_one(&p, &m);
 
-	alloc_ok(l, NULL, false, &p, &m);
 	selinux_labels_reserve(l, p);           /* a second holder */
 	ck_assert_uint_eq(selinux_labels_refs(l, p), 2);
 	ck_assert_uint_eq(selinux_labels_reserved(l), 1);
@@ -411,9 +401,7 @@ START_TEST(test_reserve_release_refcount)
 	/* the mount label shares the level, so it releases the same count */
 	selinux_labels_release(l, m);
 	ck_assert_uint_eq(selinux_labels_reserved(l), 0);
-	free(p);
-	free(m);
-	selinux_labels_fini(l);
+	fini_all(l, p, m);
 }
 END_TEST
 
@@ -590,9 +578,7 @@ START_TEST(test_missing_contexts_file_no_labels)
 	ck_assert_str_eq(p, "");
 	ck_assert_str_eq(m, "");
 	ck_assert_uint_eq(selinux_labels_reserved(l), 0);
-	free(p);
-	free(m);
-	selinux_labels_fini(l);
+	fini_all(l, p, m);
 }
 END_TEST
 
@@ -614,9 +600,7 @@ START_TEST(test_contexts_file_syntax)
 	alloc_ok(l, NULL, true, &p, &m);
 	ck_assert_msg(strncmp(p, "sys_u:sys_r:mine_kvm_t:s0:c", 27) == 0, "process %s", p);
 	ck_assert_msg(strncmp(m, "sys_u:object_r:mine_file_t:s0:c", 31) == 0, "mount %s", m);
-	free(p);
-	free(m);
-	selinux_labels_fini(l);
+	fini_all(l, p, m);
 }
 END_TEST
 
@@ -629,7 +613,6 @@ START_TEST(test_contexts_file_bad_context)
 	struct cradle_err e = { 0 };
 
 	ck_assert_int_lt(selinux_labels_init(&cfg, &l, &e), 0);
-	unlink(tmp_path);
 	ck_assert_int_eq(e.code, CRADLE_FAILED_PRECONDITION);
 	ck_assert_msg(strstr(e.msg, "process = \"garbage\"") != NULL, "msg: %s", e.msg);
 	ck_assert_ptr_null(l);
@@ -670,7 +653,6 @@ START_TEST(test_no_mls_policy)
 {
 	struct selinux_labels *l = open_text("process = \"u:r:container_t\"\n"
 	                                     "file = \"u:object_r:container_file_t\"\n", 0);
-	struct pod_config pod;
 	char *p, *m;
 
 	alloc_ok(l, NULL, false, &p, &m);
@@ -679,14 +661,11 @@ START_TEST(test_no_mls_policy)
 	ck_assert_uint_eq(selinux_labels_reserved(l), 0);
 	free(p);
 	free(m);
-	set_opts(&pod, NULL, NULL, NULL, "s0:c1,c2");
-	alloc_ok(l, &pod, false, &p, &m);
+	alloc_opts(l, NULL, NULL, NULL, "s0:c1,c2", &p, &m);
 	ck_assert_str_eq(p, "u:r:container_t:s0:c1,c2");
 	ck_assert_str_eq(m, "u:object_r:container_file_t:s0:c1,c2");
 	ck_assert_uint_eq(selinux_labels_reserved(l), 1);
-	free(p);
-	free(m);
-	selinux_labels_fini(l);
+	fini_all(l, p, m);
 }
 END_TEST
 
@@ -766,51 +745,30 @@ END_TEST
 static Suite *selinux_suite(void)
 {
 	Suite *s = suite_create("selinux");
-	TCase *tc = tcase_create("rules");
-	TCase *mt = tcase_create("threads");
 
-	tcase_add_test(tc, test_level_format_accepted);
-	tcase_add_test(tc, test_level_format_refused);
-	tcase_add_test(tc, test_alloc_refuses_bad_level);
-	tcase_add_test(tc, test_alloc_container_labels);
-	tcase_add_test(tc, test_alloc_levels_unique);
-	tcase_add_test(tc, test_override_user_level_both);
-	tcase_add_test(tc, test_override_role_type_process_only);
-	tcase_add_test(tc, test_override_all_parts);
-	tcase_add_test(tc, test_override_empty_is_absent);
-	tcase_add_test(tc, test_override_invalid_part_refused);
-	tcase_add_test(tc, test_vm_kvm_type);
-	tcase_add_test(tc, test_vm_without_kvm_context_keeps_type);
-	tcase_add_test(tc, test_release_frees_level);
-	tcase_add_test(tc, test_reserve_release_refcount);
-	tcase_add_test(tc, test_user_level_shared_refcount);
-	tcase_add_test(tc, test_random_skips_reserved_levels);
-	tcase_add_test(tc, test_small_range_exhausted);
-	tcase_add_test(tc, test_disabled_empty_labels);
-	tcase_add_test(tc, test_category_range_bounds);
-	tcase_add_test(tc, test_missing_contexts_file_no_labels);
-	tcase_add_test(tc, test_contexts_file_syntax);
-	tcase_add_test(tc, test_contexts_file_bad_context);
-	tcase_add_test(tc, test_contexts_file_unreadable);
-	tcase_add_test(tc, test_to_kvm_bad_label);
-	tcase_add_test(tc, test_no_mls_policy);
-	tcase_add_test(tc, test_apply_enabled_follows_host);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "rules", unit_scratch_setup, unit_scratch_teardown, 0,
+	           UNIT_TESTS(test_level_format_accepted, test_level_format_refused,
+	                      test_alloc_refuses_bad_level, test_alloc_container_labels,
+	                      test_alloc_levels_unique, test_override_user_level_both,
+	                      test_override_role_type_process_only, test_override_all_parts,
+	                      test_override_empty_is_absent, test_override_invalid_part_refused,
+	                      test_vm_kvm_type, test_vm_without_kvm_context_keeps_type,
+	                      test_release_frees_level, test_reserve_release_refcount,
+	                      test_user_level_shared_refcount, test_random_skips_reserved_levels,
+	                      test_small_range_exhausted, test_disabled_empty_labels,
+	                      test_category_range_bounds, test_missing_contexts_file_no_labels,
+	                      test_contexts_file_syntax, test_contexts_file_bad_context,
+	                      test_contexts_file_unreadable, test_to_kvm_bad_label,
+	                      test_no_mls_policy, test_apply_enabled_follows_host));
 
 	/* generous: TSan slows the contended loop considerably */
-	tcase_set_timeout(mt, 120);
-	tcase_add_test(mt, test_threads_alloc_release);
-	suite_add_tcase(s, mt);
+	unit_tcase(s, "threads", NULL, NULL, 120,
+	           UNIT_TESTS(test_threads_alloc_release));
+
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(selinux_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return unit_run(selinux_suite(), "test_selinux", 0);
 }

@@ -1,6 +1,7 @@
-/* test_spec.c - the sandbox spec (worker/spec.c), one test per rule of
- * REFERENCE §2 and §5.1, each named after its rule and asserting exact
- * values and exact error texts.
+/* test_spec.c - the sandbox spec (sandbox/spec.c), one test per rule of
+ * containerd's sandboxContainerSpec (pkg/cri/sbserver/podsandbox/
+ * sandbox_run_linux.go) and buildLabels (podsandbox/helpers.go), each
+ * named after its rule and asserting exact values and exact error texts.
  *
  * Every test starts from one fixture: a plain pod (POD namespaces, no
  * security context), a pause image with ENTRYPOINT ["/pause"], the runc
@@ -15,20 +16,12 @@
 #include <string.h>
 
 #include "sandbox/spec.h"
+#include "tests/unit/lib/unit.h"
 
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define NETNS "/run/cradle/netns/" ID
 #define SHM "/run/cradle/sandboxes/" ID "/shm"
 #define RESOLV "/var/lib/cradle/sandboxes/" ID "/resolv.conf"
-
-static char *
-xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	ck_assert_ptr_nonnull(d);
-	return (d);
-}
 
 static struct {
 	struct pod_config pod;
@@ -48,13 +41,13 @@ setup(void)
 {
 	memset(&F, 0, sizeof(F));
 	pod_config_init(&F.pod);
-	F.pod.metadata.name = xstrdup("web");
-	F.pod.metadata.namespace = xstrdup("default");
-	F.pod.metadata.uid = xstrdup("a1b2-c3");
-	F.pod.hostname = xstrdup("web-0");
+	F.pod.metadata.name = unit_strdup("web");
+	F.pod.metadata.namespace = unit_strdup("default");
+	F.pod.metadata.uid = unit_strdup("a1b2-c3");
+	F.pod.hostname = unit_strdup("web-0");
 	ck_assert_int_eq(proto_strs_add(&F.image.entrypoint, "/pause"), 0);
-	F.runtime.name = xstrdup("runc");
-	F.runtime.type = xstrdup("io.containerd.runc.v2");
+	F.runtime.name = unit_strdup("runc");
+	F.runtime.type = unit_strdup("io.containerd.runc.v2");
 	F.node.cgroup_root = "/k8s.io";
 	F.node.cgroup_layout = CGROUP_V2;
 	F.node.seccomp_available = true;
@@ -106,6 +99,15 @@ build_ok(void)
 	int rc = spec_build(&F.in, &F.spec, &F.err);
 
 	ck_assert_msg(rc == 0, "spec_build failed: %s", F.err.msg);
+}
+
+/* The same pod, privileged, built again. */
+static void
+rebuild_privileged(void)
+{
+	spec_fini(&F.spec);
+	SC.privileged = true;
+	build_ok();
 }
 
 /* Build and expect failure with exactly this code and message; a failed
@@ -195,11 +197,11 @@ static const char *GROUP =
 static void
 image_files(void)
 {
-	F.image.etc_passwd = xstrdup(PASSWD);
-	F.image.etc_group = xstrdup(GROUP);
+	F.image.etc_passwd = unit_strdup(PASSWD);
+	F.image.etc_group = unit_strdup(GROUP);
 }
 
-/* --- process: args, env, cwd (§2.1) --- */
+/* --- process: args, env, cwd (sandboxContainerSpec) --- */
 
 START_TEST(test_args_entrypoint_plus_cmd)
 {
@@ -258,13 +260,13 @@ END_TEST
 
 START_TEST(test_cwd_from_image)
 {
-	F.image.working_dir = xstrdup("/work");
+	F.image.working_dir = unit_strdup("/work");
 	build_ok();
 	ck_assert_str_eq(F.spec.cwd, "/work");
 }
 END_TEST
 
-/* --- user (§2.1) --- */
+/* --- user (generateUserString, WithUser) --- */
 
 START_TEST(test_user_uid_only)
 {
@@ -323,7 +325,7 @@ START_TEST(test_user_username_used_without_uid)
 	char buf[64];
 
 	image_files();
-	SC.run_as_username = xstrdup("app");
+	SC.run_as_username = unit_strdup("app");
 	SC.has_run_as_group = true;
 	SC.run_as_group = 50;
 	ck_assert_int_eq(spec_user_string(&F.pod, buf, sizeof(buf), &F.err), 0);
@@ -341,7 +343,7 @@ END_TEST
 
 START_TEST(test_user_from_image)
 {
-	F.image.user = xstrdup("65535:65535");
+	F.image.user = unit_strdup("65535:65535");
 	build_ok();
 	ck_assert_uint_eq(F.spec.uid, 65535);
 	ck_assert_uint_eq(F.spec.gid, 65535);
@@ -377,7 +379,7 @@ START_TEST(test_user_name_lookup_passwd)
 	ck_assert_int_eq(spec_resolve_user("daemon", &F.image, &u, &g, &F.err), 0);
 	ck_assert_uint_eq(u, 1);
 	ck_assert_uint_eq(g, 1);
-	F.image.user = xstrdup("nobody");
+	F.image.user = unit_strdup("nobody");
 	build_ok();
 	ck_assert_uint_eq(F.spec.uid, 65534);
 	ck_assert_uint_eq(F.spec.gid, 65533);
@@ -450,7 +452,7 @@ START_TEST(test_user_unknown_name_error)
 	/* no passwd at all */
 	ck_assert_int_lt(spec_resolve_user("app", NULL, &u, &g, &F.err), 0);
 	ck_assert_str_eq(F.err.msg, "unable to find user app: no matching entries in passwd file");
-	F.image.user = xstrdup("ghost");
+	F.image.user = unit_strdup("ghost");
 	build_fails(CRADLE_INVALID_ARGUMENT,
 	    "unable to find user ghost: no matching entries in passwd file");
 }
@@ -486,7 +488,7 @@ START_TEST(test_user_id_over_int32_refused)
 	ck_assert_int_lt(spec_resolve_user("99999999999999999999", NULL, &u, &g, &F.err), 0);
 	ck_assert_str_eq(F.err.msg, "invalid USER value \"99999999999999999999\": uid out of range");
 	/* an id in the image's passwd is held to the same range */
-	F.image.etc_passwd = xstrdup("big:x:3000000000:0::/:/bin/sh\n");
+	F.image.etc_passwd = unit_strdup("big:x:3000000000:0::/:/bin/sh\n");
 	ck_assert_int_lt(spec_resolve_user("big", &F.image, &u, &g, &F.err), 0);
 	ck_assert_str_eq(F.err.msg, "invalid USER value \"big\": uid out of range");
 	/* through the security context */
@@ -510,9 +512,9 @@ START_TEST(test_supplemental_groups_kept_with_user)
 {
 	const int64_t g[] = { 3000, 2000, 3000, 65535 };
 
-	/* the reference would leave only the primary gid here (§2.1); cradle
-	 * keeps the pod's groups, merged, sorted and unique */
-	F.image.user = xstrdup("65535:65535");
+	/* containerd's WithUser would leave only the primary gid here;
+	 * cradle keeps the pod's groups, merged, sorted and unique */
+	F.image.user = unit_strdup("65535:65535");
 	set_groups(g, 4);
 	build_ok();
 	ck_assert_uint_eq(F.spec.n_additional_gids, 3);
@@ -544,15 +546,13 @@ START_TEST(test_supplemental_groups_out_of_range_refused)
 }
 END_TEST
 
-/* --- privileges, oom, hostname, rootfs (§2.1) --- */
+/* --- privileges, oom (WithPodOOMScoreAdj), hostname, rootfs --- */
 
 START_TEST(test_no_new_privs)
 {
 	build_ok();
 	ck_assert(F.spec.no_new_privs);
-	spec_fini(&F.spec);
-	SC.privileged = true;
-	build_ok();
+	rebuild_privileged();
 	ck_assert(F.spec.no_new_privs);
 }
 END_TEST
@@ -617,7 +617,7 @@ START_TEST(test_hostname)
 	ck_assert_str_eq(F.spec.hostname, "web-0");
 	spec_fini(&F.spec);
 	free(F.pod.hostname);
-	F.pod.hostname = xstrdup("");
+	F.pod.hostname = unit_strdup("");
 	build_ok();
 	ck_assert_ptr_null(F.spec.hostname);
 }
@@ -631,7 +631,7 @@ START_TEST(test_rootfs_readonly)
 }
 END_TEST
 
-/* --- namespaces (§2.2) --- */
+/* --- namespaces (sandboxContainerSpec's namespace options) --- */
 
 START_TEST(test_ns_node_network_removes_uts)
 {
@@ -769,7 +769,8 @@ START_TEST(test_userns_other_mode_error)
 }
 END_TEST
 
-/* --- mounts, masked and read-only paths, devices (§2.3, §2.4) --- */
+/* --- mounts, masked and read-only paths, devices (oci/spec.go
+ *     populateDefaultUnixSpec, sandboxContainerSpec) --- */
 
 START_TEST(test_mounts_table)
 {
@@ -830,9 +831,7 @@ START_TEST(test_masked_paths)
 
 	build_ok();
 	ck_assert_str_eq(joined(&F.spec.masked_paths), want);
-	spec_fini(&F.spec);
-	SC.privileged = true;
-	build_ok();
+	rebuild_privileged();
 	ck_assert_str_eq(joined(&F.spec.masked_paths), want);
 }
 END_TEST
@@ -843,9 +842,7 @@ START_TEST(test_readonly_paths)
 
 	build_ok();
 	ck_assert_str_eq(joined(&F.spec.readonly_paths), want);
-	spec_fini(&F.spec);
-	SC.privileged = true;
-	build_ok();
+	rebuild_privileged();
 	ck_assert_str_eq(joined(&F.spec.readonly_paths), want);
 }
 END_TEST
@@ -854,14 +851,12 @@ START_TEST(test_devices_deny_all)
 {
 	build_ok();
 	ck_assert(F.spec.devices_deny_all);
-	spec_fini(&F.spec);
-	SC.privileged = true;
-	build_ok();
+	rebuild_privileged();
 	ck_assert(F.spec.devices_deny_all);
 }
 END_TEST
 
-/* --- sysctls (§2.5) --- */
+/* --- sysctls (sandboxContainerSpec) --- */
 
 START_TEST(test_sysctls_copied)
 {
@@ -1025,7 +1020,7 @@ START_TEST(test_sysctl_given_key_not_overridden)
 }
 END_TEST
 
-/* --- cgroups (§2.6) --- */
+/* --- cgroups (getCgroupsPath, podsandbox/helpers_linux.go) --- */
 
 static void
 check_cgroup(const char *parent, const char *def, const char *want)
@@ -1042,7 +1037,7 @@ START_TEST(test_cgroup_slice_rule)
 	check_cgroup("kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice",
 	    "/k8s.io", "kubepods-burstable-pod1.slice:cri-containerd:" ID);
 	check_cgroup("/kubepods.slice/", "/k8s.io", "kubepods.slice:cri-containerd:" ID);
-	F.pod.linux.cgroup_parent = xstrdup("/system.slice");
+	F.pod.linux.cgroup_parent = unit_strdup("/system.slice");
 	build_ok();
 	ck_assert_str_eq(F.spec.cgroups_path, "system.slice:cri-containerd:" ID);
 }
@@ -1057,7 +1052,7 @@ START_TEST(test_cgroup_parent_id_rule)
 	check_cgroup("/", "/k8s.io", "/" ID);
 	/* ".slice" must end the last element, not just appear in it */
 	check_cgroup("/a.slice/b", "/k8s.io", "/a.slice/b/" ID);
-	F.pod.linux.cgroup_parent = xstrdup("/kubepods/pod1");
+	F.pod.linux.cgroup_parent = unit_strdup("/kubepods/pod1");
 	build_ok();
 	ck_assert_str_eq(F.spec.cgroups_path, "/kubepods/pod1/" ID);
 }
@@ -1080,7 +1075,7 @@ START_TEST(test_cgroup_dotdot_refused)
 	ck_assert_ptr_null(spec_cgroups_path("../x.slice", "/k8s.io", ID));
 	/* ".." inside a name is just a name */
 	check_cgroup("/a..b", "/k8s.io", "/a..b/" ID);
-	F.pod.linux.cgroup_parent = xstrdup("/kubepods/../x");
+	F.pod.linux.cgroup_parent = unit_strdup("/kubepods/../x");
 	build_fails(CRADLE_INVALID_ARGUMENT,
 	    "invalid cgroup parent \"/kubepods/../x\": \"..\" is not allowed");
 }
@@ -1095,7 +1090,7 @@ START_TEST(test_cpu_shares_2)
 }
 END_TEST
 
-/* --- annotations (§2.7) --- */
+/* --- annotations (DefaultCRIAnnotations) --- */
 
 START_TEST(test_annotations_passthrough_glob)
 {
@@ -1154,7 +1149,7 @@ START_TEST(test_annotations_defaults_win)
 	ck_assert_int_eq(proto_kvs_add(&F.pod.annotations, "io.kubernetes.cri.container-type",
 	    "container"), 0);
 	ck_assert_int_eq(proto_kvs_add(&F.pod.annotations, "io.kubernetes.cri.extra", "e"), 0);
-	F.pod.log_directory = xstrdup("/var/log/pods/default_web_a1b2-c3");
+	F.pod.log_directory = unit_strdup("/var/log/pods/default_web_a1b2-c3");
 	build_ok();
 	ck_assert_str_eq(kv(&F.spec.annotations, "io.kubernetes.cri.sandbox-id"), ID);
 	ck_assert_str_eq(kv(&F.spec.annotations, "io.kubernetes.cri.sandbox-namespace"), "default");
@@ -1175,7 +1170,7 @@ START_TEST(test_annotations_log_directory_empty)
 }
 END_TEST
 
-/* --- labels (§5.1) --- */
+/* --- labels (buildLabels) --- */
 
 START_TEST(test_labels_reserved_filtered)
 {
@@ -1234,14 +1229,14 @@ START_TEST(test_labels_kind_sandbox)
 }
 END_TEST
 
-/* --- seccomp (§2.8) --- */
+/* --- seccomp (generateSeccompSpecOpts, podsandbox/container_linux.go) --- */
 
 static void
 seccomp_struct(int type, const char *ref)
 {
 	SC.seccomp.present = true;
 	SC.seccomp.profile_type = type;
-	SC.seccomp.localhost_ref = ref ? xstrdup(ref) : NULL;
+	SC.seccomp.localhost_ref = ref ? unit_strdup(ref) : NULL;
 }
 
 START_TEST(test_seccomp_runtime_default)
@@ -1271,7 +1266,7 @@ START_TEST(test_seccomp_localhost)
 	/* a "localhost/" prefix is trimmed */
 	spec_fini(&F.spec);
 	free(SC.seccomp.localhost_ref);
-	SC.seccomp.localhost_ref = xstrdup("localhost//etc/p.json");
+	SC.seccomp.localhost_ref = unit_strdup("localhost//etc/p.json");
 	build_ok();
 	ck_assert_str_eq(F.spec.seccomp_profile, "/etc/p.json");
 }
@@ -1312,7 +1307,7 @@ START_TEST(test_seccomp_unavailable_error)
 	teardown();
 	setup();
 	F.node.seccomp_available = false;
-	SC.seccomp_profile_path = xstrdup("localhost//p.json");
+	SC.seccomp_profile_path = unit_strdup("localhost//p.json");
 	build_fails(CRADLE_FAILED_PRECONDITION, "seccomp is not supported");
 	/* unconfined, or no profile at all, is fine */
 	teardown();
@@ -1365,7 +1360,7 @@ START_TEST(test_seccomp_path_forms)
 
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		free(SC.seccomp_profile_path);
-		SC.seccomp_profile_path = xstrdup(c[i].path);
+		SC.seccomp_profile_path = unit_strdup(c[i].path);
 		build_ok();
 		ck_assert_int_eq(F.spec.seccomp, c[i].want);
 		if (c[i].profile)
@@ -1376,7 +1371,7 @@ START_TEST(test_seccomp_path_forms)
 	}
 	/* the struct form wins over the path */
 	free(SC.seccomp_profile_path);
-	SC.seccomp_profile_path = xstrdup("runtime/default");
+	SC.seccomp_profile_path = unit_strdup("runtime/default");
 	seccomp_struct(SECCOMP_PROFILE_UNCONFINED, NULL);
 	build_ok();
 	ck_assert_int_eq(F.spec.seccomp, SECCOMP_UNCONFINED);
@@ -1385,26 +1380,26 @@ END_TEST
 
 START_TEST(test_seccomp_invalid_profile_string)
 {
-	SC.seccomp_profile_path = xstrdup("/etc/p.json");
+	SC.seccomp_profile_path = unit_strdup("/etc/p.json");
 	build_fails(CRADLE_INVALID_ARGUMENT, "invalid profile \"/etc/p.json\"");
-	/* parsed before privileged is looked at, as the reference does */
+	/* parsed before privileged is looked at, as generateSeccompSpecOpts does */
 	SC.privileged = true;
 	build_fails(CRADLE_INVALID_ARGUMENT, "invalid profile \"/etc/p.json\"");
 	teardown();
 	setup();
-	F.runtime.seccomp_default = xstrdup("strict");
+	F.runtime.seccomp_default = unit_strdup("strict");
 	build_fails(CRADLE_INVALID_ARGUMENT, "invalid profile \"strict\"");
 }
 END_TEST
 
 START_TEST(test_seccomp_runtime_default_from_handler)
 {
-	F.runtime.seccomp_default = xstrdup("runtime/default");
+	F.runtime.seccomp_default = unit_strdup("runtime/default");
 	build_ok();
 	ck_assert_int_eq(F.spec.seccomp, SECCOMP_RUNTIME_DEFAULT);
 	/* the pod's path wins over the handler's default */
 	spec_fini(&F.spec);
-	SC.seccomp_profile_path = xstrdup("unconfined");
+	SC.seccomp_profile_path = unit_strdup("unconfined");
 	build_ok();
 	ck_assert_int_eq(F.spec.seccomp, SECCOMP_UNCONFINED);
 	/* "" in the handler means none */
@@ -1412,7 +1407,7 @@ START_TEST(test_seccomp_runtime_default_from_handler)
 	free(SC.seccomp_profile_path);
 	SC.seccomp_profile_path = NULL;
 	free(F.runtime.seccomp_default);
-	F.runtime.seccomp_default = xstrdup("");
+	F.runtime.seccomp_default = unit_strdup("");
 	build_ok();
 	ck_assert_int_eq(F.spec.seccomp, SECCOMP_UNCONFINED);
 }
@@ -1431,7 +1426,7 @@ START_TEST(test_seccomp_none_is_unconfined)
 }
 END_TEST
 
-/* --- SELinux (§2.9) --- */
+/* --- SELinux (go-selinux label.InitLabels) --- */
 
 START_TEST(test_selinux_labels_copied)
 {
@@ -1491,7 +1486,7 @@ START_TEST(test_build_fails_late_leaves_nothing)
 	 * all (ASan's leak check sees it) and zero the spec */
 	ck_assert_int_eq(proto_kvs_add(&F.image.labels, "a", "b"), 0);
 	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net.ipv4.ip_forward", "1"), 0);
-	F.image.user = xstrdup("1:2");
+	F.image.user = unit_strdup("1:2");
 	seccomp_struct(9, NULL);
 	build_fails(CRADLE_INVALID_ARGUMENT, "seccomp unknown ProfileType");
 }
@@ -1501,121 +1496,78 @@ static Suite *
 spec_suite(void)
 {
 	Suite *s = suite_create("spec");
-	TCase *tc = tcase_create("spec");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	/* process */
-	tcase_add_test(tc, test_args_entrypoint_plus_cmd);
-	tcase_add_test(tc, test_args_cmd_only);
-	tcase_add_test(tc, test_args_both_empty_is_error);
-	tcase_add_test(tc, test_env_duplicates_collapsed);
-	tcase_add_test(tc, test_env_empty_by_default);
-	tcase_add_test(tc, test_cwd_default);
-	tcase_add_test(tc, test_cwd_from_image);
-	/* user */
-	tcase_add_test(tc, test_user_uid_only);
-	tcase_add_test(tc, test_user_uid_gid);
-	tcase_add_test(tc, test_user_none_is_empty_string);
-	tcase_add_test(tc, test_user_group_without_user_is_error);
-	tcase_add_test(tc, test_user_username_used_without_uid);
-	tcase_add_test(tc, test_user_from_image);
-	tcase_add_test(tc, test_user_default_root);
-	tcase_add_test(tc, test_user_name_lookup_passwd);
-	tcase_add_test(tc, test_user_mixed_forms);
-	tcase_add_test(tc, test_user_numeric_found_gets_passwd_gid);
-	tcase_add_test(tc, test_user_numeric_missing_gets_gid0);
-	tcase_add_test(tc, test_user_unknown_name_error);
-	tcase_add_test(tc, test_user_unknown_group_error);
-	tcase_add_test(tc, test_user_id_over_int32_refused);
-	tcase_add_test(tc, test_user_too_many_parts_error);
-	tcase_add_test(tc, test_supplemental_groups_kept_with_user);
-	tcase_add_test(tc, test_supplemental_groups_without_user);
-	tcase_add_test(tc, test_supplemental_groups_out_of_range_refused);
-	/* privileges */
-	tcase_add_test(tc, test_no_new_privs);
-	tcase_add_test(tc, test_caps_default_14);
-	tcase_add_test(tc, test_caps_privileged_unchanged);
-	tcase_add_test(tc, test_oom_default);
-	tcase_add_test(tc, test_oom_restricted_raises);
-	tcase_add_test(tc, test_hostname);
-	tcase_add_test(tc, test_rootfs_readonly);
-	/* namespaces */
-	tcase_add_test(tc, test_ns_node_network_removes_uts);
-	tcase_add_test(tc, test_ns_node_pid_ipc);
-	tcase_add_test(tc, test_ns_pod_container_target_new);
-	tcase_add_test(tc, test_mount_always_new);
-	tcase_add_test(tc, test_userns_absent_none);
-	tcase_add_test(tc, test_userns_pod_one_mapping);
-	tcase_add_test(tc, test_userns_pod_needs_exactly_one);
-	tcase_add_test(tc, test_userns_pod_length_at_least_one);
-	tcase_add_test(tc, test_userns_node_refuses_mappings);
-	tcase_add_test(tc, test_userns_other_mode_error);
-	/* filesystem */
-	tcase_add_test(tc, test_mounts_table);
-	tcase_add_test(tc, test_sys_rw_when_privileged);
-	tcase_add_test(tc, test_shm_host_for_ipc_node);
-	tcase_add_test(tc, test_masked_paths);
-	tcase_add_test(tc, test_readonly_paths);
-	tcase_add_test(tc, test_devices_deny_all);
-	/* sysctls */
-	tcase_add_test(tc, test_sysctls_copied);
-	tcase_add_test(tc, test_sysctl_slash_form_normalized);
-	tcase_add_test(tc, test_sysctl_not_namespaced_refused);
-	tcase_add_test(tc, test_sysctl_invalid_name_refused);
-	tcase_add_test(tc, test_sysctl_net_with_host_network_refused);
-	tcase_add_test(tc, test_sysctl_ipc_with_host_ipc_refused);
-	tcase_add_test(tc, test_sysctl_default_unprivileged_ports);
-	tcase_add_test(tc, test_sysctl_default_icmp);
-	tcase_add_test(tc, test_sysctl_defaults_not_with_host_network);
-	tcase_add_test(tc, test_sysctl_given_key_not_overridden);
-	/* cgroups */
-	tcase_add_test(tc, test_cgroup_slice_rule);
-	tcase_add_test(tc, test_cgroup_parent_id_rule);
-	tcase_add_test(tc, test_cgroup_default_parent);
-	tcase_add_test(tc, test_cgroup_dotdot_refused);
-	tcase_add_test(tc, test_cpu_shares_2);
-	/* annotations and labels */
-	tcase_add_test(tc, test_annotations_passthrough_glob);
-	tcase_add_test(tc, test_annotations_none_without_patterns);
-	tcase_add_test(tc, test_annotations_resources);
-	tcase_add_test(tc, test_annotations_defaults_win);
-	tcase_add_test(tc, test_annotations_log_directory_empty);
-	tcase_add_test(tc, test_labels_reserved_filtered);
-	tcase_add_test(tc, test_labels_oversize_filtered);
-	tcase_add_test(tc, test_labels_pod_wins);
-	tcase_add_test(tc, test_labels_kind_sandbox);
-	/* seccomp */
-	tcase_add_test(tc, test_seccomp_runtime_default);
-	tcase_add_test(tc, test_seccomp_unconfined);
-	tcase_add_test(tc, test_seccomp_localhost);
-	tcase_add_test(tc, test_seccomp_localhost_relative_error);
-	tcase_add_test(tc, test_seccomp_privileged_none);
-	tcase_add_test(tc, test_seccomp_unavailable_error);
-	tcase_add_test(tc, test_seccomp_localhost_ref_wrong_type_error);
-	tcase_add_test(tc, test_seccomp_unknown_type_error);
-	tcase_add_test(tc, test_seccomp_path_forms);
-	tcase_add_test(tc, test_seccomp_invalid_profile_string);
-	tcase_add_test(tc, test_seccomp_runtime_default_from_handler);
-	tcase_add_test(tc, test_seccomp_none_is_unconfined);
-	/* SELinux */
-	tcase_add_test(tc, test_selinux_labels_copied);
-	tcase_add_test(tc, test_selinux_privileged_clears_process_label);
-	/* life cycle */
-	tcase_add_test(tc, test_spec_fini_zeroed_and_twice);
-	tcase_add_test(tc, test_build_missing_input);
-	tcase_add_test(tc, test_build_fails_late_leaves_nothing);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "spec", setup, teardown, 0,
+	           UNIT_TESTS(/* process */
+	                      test_args_entrypoint_plus_cmd, test_args_cmd_only,
+	                      test_args_both_empty_is_error, test_env_duplicates_collapsed,
+	                      test_env_empty_by_default, test_cwd_default, test_cwd_from_image,
+	                      /* user */
+	                      test_user_uid_only, test_user_uid_gid, test_user_none_is_empty_string,
+	                      test_user_group_without_user_is_error,
+	                      test_user_username_used_without_uid, test_user_from_image,
+	                      test_user_default_root, test_user_name_lookup_passwd,
+	                      test_user_mixed_forms, test_user_numeric_found_gets_passwd_gid,
+	                      test_user_numeric_missing_gets_gid0, test_user_unknown_name_error,
+	                      test_user_unknown_group_error, test_user_id_over_int32_refused,
+	                      test_user_too_many_parts_error,
+	                      test_supplemental_groups_kept_with_user,
+	                      test_supplemental_groups_without_user,
+	                      test_supplemental_groups_out_of_range_refused,
+	                      /* privileges */
+	                      test_no_new_privs, test_caps_default_14,
+	                      test_caps_privileged_unchanged, test_oom_default,
+	                      test_oom_restricted_raises, test_hostname, test_rootfs_readonly,
+	                      /* namespaces */
+	                      test_ns_node_network_removes_uts, test_ns_node_pid_ipc,
+	                      test_ns_pod_container_target_new, test_mount_always_new,
+	                      test_userns_absent_none, test_userns_pod_one_mapping,
+	                      test_userns_pod_needs_exactly_one,
+	                      test_userns_pod_length_at_least_one,
+	                      test_userns_node_refuses_mappings, test_userns_other_mode_error,
+	                      /* filesystem */
+	                      test_mounts_table, test_sys_rw_when_privileged,
+	                      test_shm_host_for_ipc_node, test_masked_paths, test_readonly_paths,
+	                      test_devices_deny_all,
+	                      /* sysctls */
+	                      test_sysctls_copied, test_sysctl_slash_form_normalized,
+	                      test_sysctl_not_namespaced_refused, test_sysctl_invalid_name_refused,
+	                      test_sysctl_net_with_host_network_refused,
+	                      test_sysctl_ipc_with_host_ipc_refused,
+	                      test_sysctl_default_unprivileged_ports, test_sysctl_default_icmp,
+	                      test_sysctl_defaults_not_with_host_network,
+	                      test_sysctl_given_key_not_overridden,
+	                      /* cgroups */
+	                      test_cgroup_slice_rule, test_cgroup_parent_id_rule,
+	                      test_cgroup_default_parent, test_cgroup_dotdot_refused,
+	                      test_cpu_shares_2,
+	                      /* annotations and labels */
+	                      test_annotations_passthrough_glob,
+	                      test_annotations_none_without_patterns, test_annotations_resources,
+	                      test_annotations_defaults_win, test_annotations_log_directory_empty,
+	                      test_labels_reserved_filtered, test_labels_oversize_filtered,
+	                      test_labels_pod_wins, test_labels_kind_sandbox,
+	                      /* seccomp */
+	                      test_seccomp_runtime_default, test_seccomp_unconfined,
+	                      test_seccomp_localhost, test_seccomp_localhost_relative_error,
+	                      test_seccomp_privileged_none, test_seccomp_unavailable_error,
+	                      test_seccomp_localhost_ref_wrong_type_error,
+	                      test_seccomp_unknown_type_error, test_seccomp_path_forms,
+	                      test_seccomp_invalid_profile_string,
+	                      test_seccomp_runtime_default_from_handler,
+	                      test_seccomp_none_is_unconfined,
+	                      /* SELinux */
+	                      test_selinux_labels_copied,
+	                      test_selinux_privileged_clears_process_label,
+	                      /* life cycle */
+	                      test_spec_fini_zeroed_and_twice, test_build_missing_input,
+	                      test_build_fails_late_leaves_nothing));
+
 	return (s);
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(spec_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed != 0);
+	return (unit_run(spec_suite(), "test_spec", 0));
 }

@@ -1,14 +1,16 @@
 /* test_config.c - cradled's configuration (server/config.c) and runtime
- * handler selection (worker/runtime.c).
+ * handler selection (sandbox/runtime.c).
  *
  * Every key's default and parsing, every rejected value with its exact
  * "FILE:LINE: message", the file structure rules (sections, duplicates,
  * indentation, long lines), the default runtime rules, config_fprint, and
- * REFERENCE §4 rule by rule.  Fixtures live in tests/data/config/, found
- * through $CRADLE_SRC (default "."; tests run from the repo root); cases
- * that are one or two lines are written to temporary files instead.
+ * the rules of containerd's getSandboxRuntime one by one.  Fixtures live in
+ * tests/data/config/, found through $CRADLE_SRC (default "."; tests run
+ * from the repo root); cases that are one or two lines are written to a
+ * file in the test's own scratch directory (tests/unit/lib) instead.
  */
 #include <check.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +20,15 @@
 #include "server/config.h"
 #include "sandbox/runtime.h"
 #include "sandbox/spec.h"
+#include "tests/unit/lib/unit.h"
 
 static void
-fixture(char *buf, size_t len, const char *name)
+fixture(char path[PATH_MAX], const char *name)
 {
-	const char *src = getenv("CRADLE_SRC");
+	char rel[PATH_MAX];
 
-	snprintf(buf, len, "%s/tests/data/config/%s", src != NULL ? src : ".", name);
-	ck_assert_msg(access(buf, R_OK) == 0, "fixture %s not found (set CRADLE_SRC)", buf);
+	UNIT_FMT(rel, "config/%s", name);
+	ck_assert_msg(unit_data_path(path, rel) == 0, "fixture %s: see above", name);
 }
 
 /* What main does: defaults, the file (named, so it must exist), validation. */
@@ -33,38 +36,33 @@ static int
 load(struct daemon_config *cfg, const char *path, struct cradle_err *err)
 {
 	config_defaults(cfg);
-	int r = config_load(cfg, path, true, err);
-	return r < 0 ? r : config_validate(cfg, err);
+	int rc = config_load(cfg, path, true, err);
+	return rc < 0 ? rc : config_validate(cfg, err);
 }
 
 static void
 load_fixture(struct daemon_config *cfg, const char *name)
 {
-	char path[4096];
+	char path[PATH_MAX];
 	struct cradle_err err = { 0 };
 
-	fixture(path, sizeof(path), name);
+	fixture(path, name);
 	ck_assert_msg(load(cfg, path, &err) == 0, "%s: %s", name, err.msg);
 }
 
-/* A temporary file holding text; the caller unlinks it. */
+/* path = a file in the test's directory holding len bytes of text. */
 static void
-write_tmp(char path[64], const char *text, size_t len)
+write_conf(char path[PATH_MAX], const char *text, size_t len)
 {
-	snprintf(path, 64, "/tmp/cradle-test-config-XXXXXX");
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
-	close(fd);
+	unit_path(path, PATH_MAX, "cradled.conf");
+	unit_put_file(path, text, len, 0644);
 }
 
 static int
-load_text(struct daemon_config *cfg, const char *text, char path[64], struct cradle_err *err)
+load_text(struct daemon_config *cfg, const char *text, char path[PATH_MAX], struct cradle_err *err)
 {
-	write_tmp(path, text, strlen(text));
-	int r = load(cfg, path, err);
-	unlink(path);
-	return r;
+	write_conf(path, text, strlen(text));
+	return load(cfg, path, err);
 }
 
 /* text must fail with "<file>:<line>: <msg>" and INVALID_ARGUMENT. */
@@ -73,7 +71,7 @@ expect_error(const char *text, int line, const char *msg)
 {
 	struct daemon_config cfg;
 	struct cradle_err err = { 0 };
-	char path[64], want[1024];
+	char path[PATH_MAX], want[PATH_MAX + 512];
 
 	ck_assert_msg(load_text(&cfg, text, path, &err) < 0, "accepted:\n%s", text);
 	snprintf(want, sizeof(want), "%s:%d: %s", path, line, msg);
@@ -86,7 +84,7 @@ static void
 expect_ok(struct daemon_config *cfg, const char *text)
 {
 	struct cradle_err err = { 0 };
-	char path[64];
+	char path[PATH_MAX];
 
 	ck_assert_msg(load_text(cfg, text, path, &err) == 0, "rejected: %s\n%s", err.msg, text);
 }
@@ -185,10 +183,10 @@ END_TEST
 START_TEST(test_full)
 {
 	struct daemon_config cfg;
-	char path[4096];
+	char path[PATH_MAX];
 
 	load_fixture(&cfg, "full.conf");
-	fixture(path, sizeof(path), "full.conf");
+	fixture(path, "full.conf");
 	ck_assert_str_eq(cfg.config_file, path);
 	ck_assert_str_eq(cfg.root, "/srv/cradle/lib");
 	ck_assert_str_eq(cfg.state, "/srv/cradle/run");
@@ -472,11 +470,10 @@ START_TEST(test_nul_byte)
 	static const char text[] = "[cradled]\nworkers = 2\0\n";
 	struct daemon_config cfg;
 	struct cradle_err err = { 0 };
-	char path[64], want[256];
+	char path[PATH_MAX], want[PATH_MAX + 64];
 
-	write_tmp(path, text, sizeof(text) - 1);
+	write_conf(path, text, sizeof(text) - 1);
 	ck_assert_int_lt(load(&cfg, path, &err), 0);
-	unlink(path);
 	snprintf(want, sizeof(want), "%s:2: line contains a NUL byte", path);
 	ck_assert_str_eq(err.msg, want);
 	config_fini(&cfg);
@@ -503,8 +500,8 @@ START_TEST(test_fixture_errors)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct daemon_config cfg;
 		struct cradle_err err = { 0 };
-		char path[4096], want[8192];
-		fixture(path, sizeof(path), cases[i].file);
+		char path[PATH_MAX], want[PATH_MAX + 256];
+		fixture(path, cases[i].file);
 		ck_assert_int_lt(load(&cfg, path, &err), 0);
 		snprintf(want, sizeof(want), "%s%s", path, cases[i].msg);
 		ck_assert_str_eq(err.msg, want);
@@ -570,7 +567,7 @@ START_TEST(test_print)
 		"vm = false\nseccomp_default = runtime/default\n",
 	};
 	struct daemon_config cfg, again;
-	char path[64];
+	char path[PATH_MAX];
 	struct cradle_err err = { 0 };
 
 	load_fixture(&cfg, "full.conf");
@@ -599,7 +596,7 @@ START_TEST(test_print)
 }
 END_TEST
 
-/* ---- runtime_select (REFERENCE §4) ---- */
+/* ---- runtime_select (containerd's getSandboxRuntime) ---- */
 
 struct sel {
 	struct daemon_config cfg;
@@ -758,42 +755,24 @@ static Suite *
 config_suite(void)
 {
 	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("config");
+	TCase *tc;
 
-	tcase_add_test(tc, test_defaults);
-	tcase_add_test(tc, test_missing_file);
-	tcase_add_test(tc, test_empty_file);
-	tcase_add_test(tc, test_full);
-	tcase_add_test(tc, test_example);
-	tcase_add_test(tc, test_bools);
-	tcase_add_test(tc, test_sizes);
-	tcase_add_test(tc, test_pod_annotations);
-	tcase_add_test(tc, test_structure_ok);
+	tc = unit_tcase(s, "config", unit_scratch_setup, unit_scratch_teardown, 0,
+	                UNIT_TESTS(test_defaults, test_missing_file, test_empty_file, test_full,
+	                           test_example, test_bools, test_sizes, test_pod_annotations,
+	                           test_structure_ok, test_long_line, test_nul_byte,
+	                           test_fixture_errors, test_default_runtime_no_file, test_print));
 	tcase_add_loop_test(tc, test_bad_value, 0, (int)(sizeof(bad) / sizeof(bad[0])));
-	tcase_add_test(tc, test_long_line);
-	tcase_add_test(tc, test_nul_byte);
-	tcase_add_test(tc, test_fixture_errors);
-	tcase_add_test(tc, test_default_runtime_no_file);
-	tcase_add_test(tc, test_print);
-	suite_add_tcase(s, tc);
 
-	tc = tcase_create("runtime_select");
-	tcase_add_test(tc, test_select_default_and_explicit);
-	tcase_add_test(tc, test_select_untrusted);
-	tcase_add_test(tc, test_select_untrusted_host_access);
-	tcase_add_test(tc, test_select_annotation_exact);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "runtime_select", NULL, NULL, 0,
+	           UNIT_TESTS(test_select_default_and_explicit, test_select_untrusted,
+	                      test_select_untrusted_host_access, test_select_annotation_exact));
+
 	return s;
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return unit_run(config_suite(), "test_config", 0);
 }

@@ -1,4 +1,4 @@
-/* test_queue.c - the bounded lock-free MPMC queue (server/queue.c).
+/* test_queue.c - the bounded lock-free MPMC queue (util/queue.c).
  *
  * Single-threaded semantics (FIFO, full, empty, capacity rounding, laps),
  * then 4 producers x 4 consumers moving 1,000,000 distinct items where each
@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "util/queue.h"
+#include "tests/unit/lib/unit.h"
 
 /* Items are integers n carried as the pointer value n + 1, so that 0 is
  * never pushed (NULL is refused). */
@@ -296,15 +297,6 @@ idle_consumer(void *arg)
 	return (NULL);
 }
 
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-	}
-}
-
 static long long
 thread_cpu_ns(pthread_t t)
 {
@@ -334,16 +326,16 @@ START_TEST(test_idle_consumers_sleep)
 		    &args[i]), 0);
 	}
 	while (atomic_load(&idle.ready) < IDLE_CONSUMERS) {
-		sleep_ms(1);
+		unit_sleep_ms(1);
 	}
 	/* let them get into sem_wait, then watch them for 400 ms: a spinning
 	 * consumer would burn most of that; a sleeping one burns nothing.
 	 * The bound is loose so a loaded machine cannot make it flaky. */
-	sleep_ms(50);
+	unit_sleep_ms(50);
 	for (i = 0; i < IDLE_CONSUMERS; i++) {
 		before[i] = thread_cpu_ns(th[i]);
 	}
-	sleep_ms(400);
+	unit_sleep_ms(400);
 	for (i = 0; i < IDLE_CONSUMERS; i++) {
 		used = thread_cpu_ns(th[i]) - before[i];
 		ck_assert_msg(used < 100 * 1000000LL,
@@ -376,9 +368,9 @@ START_TEST(test_blocked_consumer_wakes)
 	arg = (struct idle_arg){ &idle, 0 };
 	ck_assert_int_eq(pthread_create(&th, NULL, idle_consumer, &arg), 0);
 	while (atomic_load(&idle.ready) < 1) {
-		sleep_ms(1);
+		unit_sleep_ms(1);
 	}
-	sleep_ms(20);
+	unit_sleep_ms(20);
 	ck_assert(queue_push(&idle.q, ITEM(42)));
 	ck_assert_int_eq(clock_gettime(CLOCK_REALTIME, &deadline), 0);
 	deadline.tv_sec += 30;
@@ -392,33 +384,21 @@ static Suite *
 queue_suite(void)
 {
 	Suite *s = suite_create("queue");
-	TCase *tc = tcase_create("single");
-	TCase *mt = tcase_create("threads");
 
-	tcase_add_test(tc, test_capacity_rounding);
-	tcase_add_test(tc, test_fini_zeroed);
-	tcase_add_test(tc, test_fifo_full_empty);
-	tcase_add_test(tc, test_laps);
-	tcase_add_test(tc, test_pop_wait_single);
-	suite_add_tcase(s, tc);
+	unit_tcase(s, "single", NULL, NULL, 0,
+	           UNIT_TESTS(test_capacity_rounding, test_fini_zeroed, test_fifo_full_empty,
+	                      test_laps, test_pop_wait_single));
 
 	/* generous: TSan slows the million-item run by an order of magnitude */
-	tcase_set_timeout(mt, 300);
-	tcase_add_test(mt, test_mpmc_million);
-	tcase_add_test(mt, test_idle_consumers_sleep);
-	tcase_add_test(mt, test_blocked_consumer_wakes);
-	suite_add_tcase(s, mt);
+	unit_tcase(s, "threads", NULL, NULL, 300,
+	           UNIT_TESTS(test_mpmc_million, test_idle_consumers_sleep,
+	                      test_blocked_consumer_wakes));
+
 	return (s);
 }
 
 int
 main(void)
 {
-	SRunner *sr = srunner_create(queue_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed != 0);
+	return (unit_run(queue_suite(), "test_queue", 0));
 }
