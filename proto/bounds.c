@@ -11,12 +11,13 @@
  * message: the top level is a map, and map keys are strings.  It remembers
  * the keys on the way down so that errors name the offending field.
  */
+#include "proto/proto.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "proto/internal.h"
-#include "proto/proto.h"
 
 struct comp {
 	const char *key;        /* NULL for an array index */

@@ -14,14 +14,20 @@
  * configs it refuses, and the client learns the daemon's rules from its
  * replies.  They do refuse what the peer's decoder could never read (an
  * oversized message, a record with a bad id or phase).
+ *
+ * Each kind of message (request, reply, sandbox record, image, event) is
+ * described once, by a struct msg_kind; every public encoder and decoder
+ * is one call of the frame that works from it, encode_msg() or
+ * decode_msg().
  */
+#include "proto/proto.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto/internal.h"
-#include "proto/proto.h"
 
 #define STOP_TIMEOUT_DEFAULT 10000
 #define STOP_TIMEOUT_MAX 3600000
@@ -29,6 +35,7 @@
 /* lookup flags */
 #define F_REQ 1          /* absent is an error */
 #define F_EMPTY_NULL 2   /* "" decodes to NULL: CRI's "unset" */
+#define F_ONE 4          /* get_list(): one element on its own, not an array */
 
 static const msgpack_object empty_map = { .type = MSGPACK_OBJECT_MAP };
 
@@ -66,26 +73,6 @@ static int expect(const msgpack_object *o, const struct ppath *p, const char *wa
                   struct cradle_err *err)
 {
 	return proto_fail(err, p, "expected %s, got %s", want, obj_type_name(o));
-}
-
-/* A caller's mistake rather than the peer's: not INVALID_ARGUMENT. */
-__attribute__((format(printf, 3, 4)))
-static int efail(struct cradle_err *err, int code, const char *fmt, ...)
-{
-	char msg[CRADLE_ERR_MSG_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	cradle_err_set(err, code, "%s", msg);
-	return -EINVAL;
-}
-
-static int oom(struct cradle_err *err, const char *what)
-{
-	cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory %s", what);
-	return -ENOMEM;
 }
 
 static bool key_is(const msgpack_object *k, const char *key, size_t klen)
@@ -170,9 +157,13 @@ static int val_text(const msgpack_object *v, const struct ppath *p, const char *
 	return proto_check_text(*s, *n, p, err);
 }
 
+/* Where val_str() puts a string: a copy of its own in *out, or a fixed
+ * buffer buf of size bytes (NUL included) when buf is set. */
 struct str_arg {
 	int flags;
 	char **out;
+	char *buf;
+	size_t size;
 };
 
 static int val_str(const msgpack_object *v, struct ppath *p, void *arg,
@@ -186,50 +177,33 @@ static int val_str(const msgpack_object *v, struct ppath *p, void *arg,
 	rc = val_text(v, p, &s, &n, err);
 	if (rc)
 		return rc;
+	if (a->buf) {
+		if (n >= a->size)
+			return proto_fail(err, p, "string of %zu bytes exceeds %zu", n, a->size - 1);
+		memcpy(a->buf, s, n);
+		a->buf[n] = '\0';
+		return 0;
+	}
 	if (n == 0 && (a->flags & F_EMPTY_NULL))
 		return 0;
 	*a->out = strndup(s, n);
-	return *a->out ? 0 : oom(err, "decoding a string");
+	return *a->out ? 0 : cradle_err_nomem(err);
 }
 
 static int get_str(const msgpack_object *m, const char *key, struct ppath *p, int flags,
                    char **out, struct cradle_err *err)
 {
-	struct str_arg a = { flags, out };
+	struct str_arg a = { flags, out, NULL, 0 };
 
 	return get_field(m, key, p, flags, val_str, &a, err);
 }
 
-struct strbuf_arg {
-	char *buf;
-	size_t size;
-};
-
-static int val_strbuf(const msgpack_object *v, struct ppath *p, void *arg,
-                      struct cradle_err *err)
-{
-	const struct strbuf_arg *a = arg;
-	const char *s;
-	size_t n;
-	int rc;
-
-	rc = val_text(v, p, &s, &n, err);
-	if (!rc && n >= a->size)
-		rc = proto_fail(err, p, "string of %zu bytes exceeds %zu", n, a->size - 1);
-	if (!rc) {
-		memcpy(a->buf, s, n);
-		a->buf[n] = '\0';
-	}
-	return rc;
-}
-
-/* A string into a fixed buffer of size bytes (NUL included). */
 static int get_strbuf(const msgpack_object *m, const char *key, struct ppath *p, int flags,
                       char *buf, size_t size, struct cradle_err *err)
 {
-	struct strbuf_arg a = { buf, size };
+	struct str_arg a = { flags, NULL, buf, size };
 
-	return get_field(m, key, p, flags, val_strbuf, &a, err);
+	return get_field(m, key, p, flags, val_str, &a, err);
 }
 
 /* arg: char[CRADLE_ID_LEN + 1] */
@@ -379,7 +353,7 @@ static int check_dup_keys(const msgpack_object *m, const struct ppath *p,
 		return 0;
 	v = malloc(n * sizeof(*v));
 	if (!v)
-		return oom(err, "checking keys");
+		return cradle_err_nomem(err);
 	for (i = 0; i < n; i++)
 		v[i] = &m->via.map.ptr[i];
 	qsort(v, n, sizeof(*v), cmp_kv_ptr);
@@ -428,14 +402,14 @@ static int val_kvs(const msgpack_object *v, struct ppath *p, void *arg,
 		return 0;
 	out->v = calloc(v->via.map.size, sizeof(*out->v));
 	if (!out->v)
-		return oom(err, "decoding a map");
+		return cradle_err_nomem(err);
 	for (i = 0; i < v->via.map.size; i++) {
 		kv = &v->via.map.ptr[i];
 		out->n++;
 		out->v[i].key = strndup(kv->key.via.str.ptr, kv->key.via.str.size);
 		out->v[i].value = strndup(kv->val.via.str.ptr, kv->val.via.str.size);
 		if (!out->v[i].key || !out->v[i].value)
-			return oom(err, "decoding a map");
+			return cradle_err_nomem(err);
 	}
 	return 0;
 }
@@ -451,44 +425,50 @@ struct list_desc {
 	size_t size;             /* bytes per element */
 	dec_fn elem;             /* decodes one element into its zeroed slot */
 	uint32_t max;            /* most elements, 0: only the walker's bound */
-	const char *noun;        /* "sandboxes": the message over max */
-	const char *what;        /* "decoding an array": the message on ENOMEM */
+	const char *noun;        /* "sandboxes": the message over max; a list's key */
+	const char *one;         /* "sandbox": the key of the one of a status reply */
 };
 
 struct list_arg {
 	const struct list_desc *d;
+	bool one;                /* F_ONE: v is the one element */
 	void *vec;               /* &owner->v, a T **: set with memcpy, so any T */
 	size_t *n;               /* &owner->n */
 };
 
-/* An array decoded element by element into a calloc'd vector.  Each
- * element is counted in *n before it is decoded, so the owner's fini also
- * releases one that failed half-way (a zeroed slot must be safe to fini). */
+/* An array decoded element by element into a calloc'd vector (or, for
+ * F_ONE, one element into a vector of one).  Each element is counted in *n
+ * before it is decoded, so the owner's fini also releases one that failed
+ * half-way (a zeroed slot must be safe to fini). */
 static int val_list(const msgpack_object *v, struct ppath *p, void *arg,
                     struct cradle_err *err)
 {
 	const struct list_arg *a = arg;
 	const struct list_desc *d = a->d;
-	void *items = NULL;
-	uint32_t i, len;
+	const msgpack_object *elems = v;
+	uint32_t i, len = 1;
+	void *items;
 	size_t old;
 	int rc = 0;
 
-	if (v->type != MSGPACK_OBJECT_ARRAY)
-		return expect(v, p, "array", err);
-	len = v->via.array.size;
+	if (!a->one) {
+		if (v->type != MSGPACK_OBJECT_ARRAY)
+			return expect(v, p, "array", err);
+		elems = v->via.array.ptr;
+		len = v->via.array.size;
+	}
 	if (d->max && len > d->max)
 		return proto_fail(err, p, "%u %s exceed %u", len, d->noun, d->max);
-	if (len) {
-		items = calloc(len, d->size);
-		if (!items)
-			return oom(err, d->what);
-		memcpy(a->vec, &items, sizeof(items));
-	}
+	if (!len)
+		return 0;
+	items = calloc(len, d->size);
+	if (!items)
+		return cradle_err_nomem(err);
+	memcpy(a->vec, &items, sizeof(items));
 	for (i = 0; i < len && !rc; i++) {
 		(*a->n)++;
-		old = ppath_push_index(p, i);
-		rc = d->elem(&v->via.array.ptr[i], p, (char *)items + (size_t)i * d->size, err);
+		old = a->one ? p->len : ppath_push_index(p, i);
+		rc = d->elem(&elems[i], p, (char *)items + (size_t)i * d->size, err);
 		ppath_pop(p, old);
 	}
 	return rc;
@@ -497,7 +477,7 @@ static int val_list(const msgpack_object *v, struct ppath *p, void *arg,
 static int get_list(const msgpack_object *m, const char *key, struct ppath *p, int flags,
                     const struct list_desc *d, void *vec, size_t *n, struct cradle_err *err)
 {
-	struct list_arg a = { d, vec, n };
+	struct list_arg a = { d, (flags & F_ONE) != 0, vec, n };
 
 	return get_field(m, key, p, flags, val_list, &a, err);
 }
@@ -505,14 +485,12 @@ static int get_list(const msgpack_object *m, const char *key, struct ppath *p, i
 static int elem_str(const msgpack_object *e, struct ppath *p, void *item,
                     struct cradle_err *err)
 {
-	struct str_arg a = { 0, item };
+	struct str_arg a = { 0, item, NULL, 0 };
 
 	return val_str(e, p, &a, err);
 }
 
-static const struct list_desc strs_list = {
-	sizeof(char *), elem_str, 0, NULL, "decoding an array",
-};
+static const struct list_desc strs_list = { sizeof(char *), elem_str, 0, NULL, NULL };
 
 static int get_strs(const msgpack_object *m, const char *key, struct ppath *p,
                     struct proto_strs *out, struct cradle_err *err)
@@ -581,53 +559,59 @@ static int val_enum(const msgpack_object *v, struct ppath *p, void *arg,
 	return proto_fail(err, p, "%s is not a %s (%s)", q, d->what, d->listed);
 }
 
-static int get_ns_mode(const msgpack_object *m, const char *key, struct ppath *p,
-                       int *out, struct cradle_err *err)
+static int get_enum(const msgpack_object *m, const char *key, struct ppath *p,
+                    const struct enum_desc *d, int *out, struct cradle_err *err)
 {
-	struct enum_arg a = { &ns_modes, out };
+	struct enum_arg a = { d, out };
 
 	return get_field(m, key, p, 0, val_enum, &a, err);
 }
 
-static int get_seccomp_type(const msgpack_object *m, const char *key, struct ppath *p,
-                            int *out, struct cradle_err *err)
-{
-	struct enum_arg a = { &seccomp_types, out };
+/* A value the peer must send by its name (name(i) for i in 0..n-1); an
+ * unknown name is refused with unknown, whose %s is the quoted string. */
+struct named_desc {
+	const char *(*name)(int);
+	int n;
+	const char *unknown;
+};
 
-	return get_field(m, key, p, 0, val_enum, &a, err);
-}
+static const struct named_desc phases = {
+	proto_phase_name, PHASE_EXITED + 1,
+	"%s is not a sandbox phase (created, running, exited)",
+};
 
-static int get_state(const msgpack_object *m, const char *key, struct ppath *p,
-                     int *out, struct cradle_err *err)
-{
-	struct enum_arg a = { &states, out };
+static const struct named_desc ops = { proto_op_name, OP__COUNT, "unknown operation %s" };
 
-	return get_field(m, key, p, 0, val_enum, &a, err);
-}
+struct named_arg {
+	const struct named_desc *d;
+	int *out;
+};
 
-static int val_phase(const msgpack_object *v, struct ppath *p, void *arg,
+static int val_named(const msgpack_object *v, struct ppath *p, void *arg,
                      struct cradle_err *err)
 {
-	int *out = arg;
+	const struct named_arg *a = arg;
 	char q[QUOTE_MAX];
 	int i;
 
 	if (v->type != MSGPACK_OBJECT_STR)
 		return expect(v, p, "string", err);
-	for (i = PHASE_CREATED; i <= PHASE_EXITED; i++) {
-		if (key_is(v, proto_phase_name(i), strlen(proto_phase_name(i)))) {
-			*out = i;
+	for (i = 0; i < a->d->n; i++) {
+		if (key_is(v, a->d->name(i), strlen(a->d->name(i)))) {
+			*a->out = i;
 			return 0;
 		}
 	}
 	proto_quote(q, v->via.str.ptr, v->via.str.size);
-	return proto_fail(err, p, "%s is not a sandbox phase (created, running, exited)", q);
+	return proto_fail(err, p, a->d->unknown, q);
 }
 
-static int get_phase(const msgpack_object *m, const char *key, struct ppath *p,
-                     int flags, int *out, struct cradle_err *err)
+static int get_named(const msgpack_object *m, const char *key, struct ppath *p,
+                     const struct named_desc *d, int *out, struct cradle_err *err)
 {
-	return get_field(m, key, p, flags, val_phase, out, err);
+	struct named_arg a = { d, out };
+
+	return get_field(m, key, p, F_REQ, val_named, &a, err);
 }
 
 struct sub_arg {
@@ -733,7 +717,7 @@ static int dec_idmap(const msgpack_object *m, struct ppath *p, void *arg,
 /* [{host_id, container_id, length}, ...]; the count is a rule of
  * pod_config_validate(), the walker's limit bounds what is allocated. */
 static const struct list_desc idmaps_list = {
-	sizeof(struct proto_idmap), dec_idmap, 0, NULL, "decoding an array",
+	sizeof(struct proto_idmap), dec_idmap, 0, NULL, NULL,
 };
 
 static int get_idmaps(const msgpack_object *m, const char *key, struct ppath *p,
@@ -751,9 +735,7 @@ static int elem_i64(const msgpack_object *e, struct ppath *p, void *item,
 }
 
 /* An array of int64 >= 0 (supplemental_groups). */
-static const struct list_desc i64s_list = {
-	sizeof(int64_t), elem_i64, 0, NULL, "decoding an array",
-};
+static const struct list_desc i64s_list = { sizeof(int64_t), elem_i64, 0, NULL, NULL };
 
 static int get_i64s(const msgpack_object *m, const char *key, struct ppath *p,
                     struct proto_i64s *out, struct cradle_err *err)
@@ -768,7 +750,7 @@ static int dec_userns(const msgpack_object *m, struct ppath *p, void *arg,
 	int rc;
 
 	USERNS(c).present = true;
-	if ((rc = get_ns_mode(m, "mode", p, &USERNS(c).mode, err)) ||
+	if ((rc = get_enum(m, "mode", p, &ns_modes, &USERNS(c).mode, err)) ||
 	    (rc = get_idmaps(m, "uids", p, &USERNS(c).uids, err)) ||
 	    (rc = get_idmaps(m, "gids", p, &USERNS(c).gids, err)))
 		return rc;
@@ -781,14 +763,10 @@ static int dec_nsopts(const msgpack_object *m, struct ppath *p, void *arg,
 	struct pod_config *c = arg;
 	int rc;
 
-	if ((rc = get_ns_mode(m, "network", p,
-	                      &c->linux.security_context.namespace_options.network, err)) ||
-	    (rc = get_ns_mode(m, "pid", p,
-	                      &c->linux.security_context.namespace_options.pid, err)) ||
-	    (rc = get_ns_mode(m, "ipc", p,
-	                      &c->linux.security_context.namespace_options.ipc, err)) ||
-	    (rc = get_str(m, "target_id", p, F_EMPTY_NULL,
-	                  &c->linux.security_context.namespace_options.target_id, err)) ||
+	if ((rc = get_enum(m, "network", p, &ns_modes, &NSO(c).network, err)) ||
+	    (rc = get_enum(m, "pid", p, &ns_modes, &NSO(c).pid, err)) ||
+	    (rc = get_enum(m, "ipc", p, &ns_modes, &NSO(c).ipc, err)) ||
+	    (rc = get_str(m, "target_id", p, F_EMPTY_NULL, &NSO(c).target_id, err)) ||
 	    (rc = sub(m, "userns_options", p, 0, dec_userns, c, err)) < 0)
 		return rc;
 	return 0;
@@ -815,8 +793,8 @@ static int dec_seccomp(const msgpack_object *m, struct ppath *p, void *arg,
 	int rc;
 
 	SECCTX(c).seccomp.present = true;
-	if ((rc = get_seccomp_type(m, "profile_type", p, &SECCTX(c).seccomp.profile_type,
-	                           err)) ||
+	if ((rc = get_enum(m, "profile_type", p, &seccomp_types, &SECCTX(c).seccomp.profile_type,
+	                   err)) ||
 	    (rc = get_str(m, "localhost_ref", p, F_EMPTY_NULL, &SECCTX(c).seccomp.localhost_ref,
 	                  err)))
 		return rc;
@@ -936,6 +914,7 @@ static int dec_sandbox(const msgpack_object *m, struct ppath *p, void *arg,
 {
 	struct proto_sandbox *s = arg;
 	uint64_t pst = 0;
+	size_t i;
 	int rc;
 
 	rc = val_map(m, p, err);
@@ -944,24 +923,20 @@ static int dec_sandbox(const msgpack_object *m, struct ppath *p, void *arg,
 	if ((rc = get_id(m, "id", p, F_REQ, s->id, err)) ||
 	    (rc = sub(m, "config", p, F_REQ, dec_config, &s->config, err)) < 0 ||
 	    (rc = get_str(m, "runtime_handler", p, F_EMPTY_NULL, &s->runtime_handler, err)) ||
-	    (rc = get_phase(m, "phase", p, F_REQ, &s->phase, err)) ||
+	    (rc = get_named(m, "phase", p, &phases, &s->phase, err)) ||
 	    (rc = get_i64(m, "created_at", p, 0, INT64_MIN, INT64_MAX, &s->created_at, err)) ||
 	    (rc = get_i64(m, "started_at", p, 0, INT64_MIN, INT64_MAX, &s->started_at, err)) ||
 	    (rc = get_i32(m, "pid", p, 0, &s->pid, err)) ||
 	    (rc = get_u64(m, "pid_start_time", p, 0, UINT64_MAX, &pst, err)) ||
 	    (rc = get_i32(m, "exit_status", p, 0, &s->exit_status, err)) ||
-	    (rc = get_i64(m, "exited_at", p, 0, INT64_MIN, INT64_MAX, &s->exited_at, err)) ||
-	    (rc = get_str(m, "netns_path", p, F_EMPTY_NULL, &s->netns_path, err)) ||
-	    (rc = get_str(m, "hostname_path", p, F_EMPTY_NULL, &s->hostname_path, err)) ||
-	    (rc = get_str(m, "hosts_path", p, F_EMPTY_NULL, &s->hosts_path, err)) ||
-	    (rc = get_str(m, "resolv_conf_path", p, F_EMPTY_NULL, &s->resolv_conf_path, err)) ||
-	    (rc = get_str(m, "shm_path", p, F_EMPTY_NULL, &s->shm_path, err)) ||
-	    (rc = get_str(m, "cgroup_path", p, F_EMPTY_NULL, &s->cgroup_path, err)) ||
-	    (rc = get_str(m, "process_label", p, F_EMPTY_NULL, &s->process_label, err)) ||
-	    (rc = get_str(m, "mount_label", p, F_EMPTY_NULL, &s->mount_label, err)) ||
-	    (rc = get_str(m, "runtime_type", p, F_EMPTY_NULL, &s->runtime_type, err)) ||
-	    (rc = get_str(m, "image_ref", p, F_EMPTY_NULL, &s->image_ref, err)))
+	    (rc = get_i64(m, "exited_at", p, 0, INT64_MIN, INT64_MAX, &s->exited_at, err)))
 		return rc;
+	for (i = 0; i < PROTO_SANDBOX_STRS; i++) {
+		rc = get_str(m, proto_sandbox_strs[i].key, p, F_EMPTY_NULL,
+		             &PROTO_STR_AT(s, proto_sandbox_strs[i].off), err);
+		if (rc)
+			return rc;
+	}
 	s->pid_start_time = pst;
 	return 0;
 }
@@ -1007,18 +982,18 @@ static int dec_image(const msgpack_object *m, struct ppath *p, void *arg,
 
 static int unpack(const void *buf, size_t len, msgpack_unpacked *up, struct cradle_err *err)
 {
-	msgpack_unpack_return ret;
+	msgpack_unpack_return rc;
 	size_t off = 0;
 
 	msgpack_unpacked_init(up);
-	ret = msgpack_unpack_next(up, buf, len, &off);
-	if (ret == MSGPACK_UNPACK_SUCCESS && off == len && up->data.type == MSGPACK_OBJECT_MAP)
+	rc = msgpack_unpack_next(up, buf, len, &off);
+	if (rc == MSGPACK_UNPACK_SUCCESS && off == len && up->data.type == MSGPACK_OBJECT_MAP)
 		return 0;
 	msgpack_unpacked_destroy(up);
-	if (ret == MSGPACK_UNPACK_NOMEM_ERROR)
-		return oom(err, "unpacking a message");
+	if (rc == MSGPACK_UNPACK_NOMEM_ERROR)
+		return cradle_err_nomem(err);
 	/* the walker accepted it, so msgpack-c and it disagree */
-	return proto_fail(err, NULL, "malformed msgpack (unpack returned %d)", (int)ret);
+	return proto_fail(err, NULL, "malformed msgpack (unpack returned %d)", (int)rc);
 }
 
 static int check_version(const msgpack_object *m, struct ppath *p, struct cradle_err *err)
@@ -1034,25 +1009,18 @@ static int check_version(const msgpack_object *m, struct ppath *p, struct cradle
 	return 0;
 }
 
-static bool handler_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
-}
-
 /* Handler names select configuration and may name files: keep them plain. */
 static int check_handler(const char *h, struct ppath *p, struct cradle_err *err)
 {
-	size_t old, i, n;
+	size_t old, n;
 	char q[QUOTE_MAX];
 	int rc = 0;
 
 	if (!h)
 		return 0;
 	n = strlen(h);
-	for (i = 0; i < n && handler_char(h[i]); i++)
-		;
-	if (i < n || n > PROTO_MAX_NAME || strcmp(h, ".") == 0 || strcmp(h, "..") == 0) {
+	if (proto_word_span(h, n, "_-.") < n || n > PROTO_MAX_NAME || strcmp(h, ".") == 0 ||
+	    strcmp(h, "..") == 0) {
 		old = ppath_push(p, "runtime_handler");
 		proto_quote(q, h, n);
 		rc = proto_fail(err, p, "%s is not a valid runtime handler name (up to %d "
@@ -1104,25 +1072,6 @@ static int check_import_path(const char *path, struct ppath *p, struct cradle_er
 	return rc;
 }
 
-static int val_op(const msgpack_object *v, struct ppath *p, void *arg,
-                  struct cradle_err *err)
-{
-	int *out = arg;
-	char q[QUOTE_MAX];
-	int op;
-
-	if (v->type != MSGPACK_OBJECT_STR)
-		return expect(v, p, "string", err);
-	for (op = 0; op < OP__COUNT; op++) {
-		if (key_is(v, proto_op_name(op), strlen(proto_op_name(op)))) {
-			*out = op;
-			return 0;
-		}
-	}
-	proto_quote(q, v->via.str.ptr, v->via.str.size);
-	return proto_fail(err, p, "unknown operation %s", q);
-}
-
 static int dec_request(const msgpack_object *top, struct ppath *p, void *arg,
                        struct cradle_err *err)
 {
@@ -1134,7 +1083,7 @@ static int dec_request(const msgpack_object *top, struct ppath *p, void *arg,
 	rc = check_version(top, p, err);
 	if (rc)
 		return rc;
-	rc = get_field(top, "op", p, F_REQ, val_op, &req->op, err);
+	rc = get_named(top, "op", p, &ops, &req->op, err);
 	if (rc)
 		return rc;
 	rc = enter_map(top, "args", p, &args, err);
@@ -1164,16 +1113,15 @@ static int dec_request(const msgpack_object *top, struct ppath *p, void *arg,
 		return rc ? rc : get_i64(args, "timeout_ms", p, 0, 0, STOP_TIMEOUT_MAX,
 		                         &req->timeout_ms, err);
 	case OP_LIST:
-		rc = get_state(args, "state", p, &req->state_filter, err);
+		rc = get_enum(args, "state", p, &states, &req->state_filter, err);
 		if (rc)
 			return rc;
 		rc = get_kvs(args, "labels", p, &req->label_filter, err);
-		if (!rc && req->label_filter.n > PROTO_MAX_KV) {
-			old = ppath_push(p, "labels");
-			rc = proto_fail(err, p, "%zu entries exceed the limit of %d",
-			                req->label_filter.n, PROTO_MAX_KV);
-			ppath_pop(p, old);
-		}
+		if (rc)
+			return rc;
+		old = ppath_push(p, "labels");
+		rc = proto_check_count(req->label_filter.n, PROTO_MAX_KV, p, err);
+		ppath_pop(p, old);
 		return rc;
 	case OP_IMAGE_PULL:
 	case OP_IMAGE_STATUS:
@@ -1217,6 +1165,17 @@ static void clean_message(char *dst, size_t size, const char *src, size_t len)
 	dst[o] = '\0';
 }
 
+/* An error as it goes on the wire: never code OK (ok:false with OK would
+ * read as success to a careless caller), never an empty message (the
+ * code's name stands in).  The encoder and the decoder both apply it. */
+static void wire_error(struct cradle_err *e)
+{
+	if (e->code == CRADLE_OK)
+		e->code = CRADLE_INTERNAL;
+	if (!e->msg[0])
+		snprintf(e->msg, sizeof(e->msg), "%s", cradle_code_name(e->code));
+}
+
 static int val_message(const msgpack_object *v, struct ppath *p, void *arg,
                        struct cradle_err *err)
 {
@@ -1238,28 +1197,13 @@ static int dec_error(const msgpack_object *m, struct ppath *p, void *arg,
 	rc = get_i64(m, "code", p, F_REQ, INT32_MIN, INT32_MAX, &code, err);
 	if (rc)
 		return rc;
-	/* ok:false with code OK would read as success to a careless caller */
-	rep->err.code = code == CRADLE_OK ? CRADLE_INTERNAL : (int)code;
+	rep->err.code = (int)code;
 	rep->err.msg[0] = '\0';
 	rc = get_field(m, "message", p, 0, val_message, rep, err);
 	if (rc)
 		return rc;
-	if (!rep->err.msg[0])
-		snprintf(rep->err.msg, sizeof(rep->err.msg), "%s",
-		         cradle_code_name(rep->err.code));
+	wire_error(&rep->err);
 	return 0;
-}
-
-static int dec_status(const msgpack_object *m, struct ppath *p, void *arg,
-                      struct cradle_err *err)
-{
-	struct proto_reply *rep = arg;
-	rep->sandboxes = calloc(1, sizeof(*rep->sandboxes));
-	if (!rep->sandboxes)
-		return oom(err, "decoding a reply");
-	pod_config_init(&rep->sandboxes[0].config);
-	rep->n_sandboxes = 1;
-	return dec_sandbox(m, p, &rep->sandboxes[0], err);
 }
 
 static int elem_sandbox(const msgpack_object *e, struct ppath *p, void *item,
@@ -1271,27 +1215,29 @@ static int elem_sandbox(const msgpack_object *e, struct ppath *p, void *item,
 	return dec_sandbox(e, p, s, err);
 }
 
+/* The results of replies: all of them in a list (sandbox.list, image.list)
+ * or the one of a status (sandbox.status, the other image ops). */
 static const struct list_desc sandboxes_list = {
-	sizeof(struct proto_sandbox), elem_sandbox, PROTO_MAX_LIST_REPLY, "sandboxes",
-	"decoding a reply",
+	sizeof(struct proto_sandbox), elem_sandbox, PROTO_MAX_LIST_REPLY, "sandboxes", "sandbox",
 };
-
-static int dec_one_image(const msgpack_object *m, struct ppath *p, void *arg,
-                         struct cradle_err *err)
-{
-	struct proto_reply *rep = arg;
-
-	rep->images = calloc(1, sizeof(*rep->images));
-	if (!rep->images)
-		return oom(err, "decoding a reply");
-	rep->n_images = 1;
-	return dec_image(m, p, &rep->images[0], err);
-}
 
 static const struct list_desc images_list = {
-	sizeof(struct proto_image), dec_image, PROTO_MAX_LIST_REPLY, "images",
-	"decoding a reply",
+	sizeof(struct proto_image), dec_image, PROTO_MAX_LIST_REPLY, "images", "image",
 };
+
+/* The ops whose replies list all their results; the others with results
+ * (the status ops) have one. */
+static bool lists_all(int op)
+{
+	return op == OP_LIST || op == OP_IMAGE_LIST;
+}
+
+static int get_results(const msgpack_object *res, struct ppath *p, bool all,
+                       const struct list_desc *d, void *vec, size_t *n, struct cradle_err *err)
+{
+	return get_list(res, all ? d->noun : d->one, p, all ? F_REQ : F_REQ | F_ONE, d, vec, n,
+	                err);
+}
 
 static int dec_reply(const msgpack_object *top, struct ppath *p, void *arg,
                      struct cradle_err *err)
@@ -1326,63 +1272,769 @@ static int dec_reply(const msgpack_object *top, struct ppath *p, void *arg,
 			rc = get_i32(res, "pid", p, 0, &rep->version.pid, err);
 		return rc;
 	case OP_CREATE:
-		rc = get_id(res, "id", p, F_REQ, rep->id, err);
-		return rc ? rc : get_i64(res, "created_at", p, 0, INT64_MIN, INT64_MAX,
-		                         &rep->created_at, err);
 	case OP_START:
 	case OP_RUN:
+		/* create's reply has no pid (it stays 0) */
 		if ((rc = get_id(res, "id", p, F_REQ, rep->id, err)) ||
-		    (rc = get_i32(res, "pid", p, 0, &rep->pid, err)) ||
+		    (rep->op != OP_CREATE && (rc = get_i32(res, "pid", p, 0, &rep->pid, err))) ||
 		    (rc = get_i64(res, "created_at", p, 0, INT64_MIN, INT64_MAX,
 		                  &rep->created_at, err)))
 			return rc;
 		return 0;
 	case OP_STATUS:
-		rc = sub(res, "sandbox", p, F_REQ, dec_status, rep, err);
-		return rc < 0 ? rc : 0;
 	case OP_LIST:
-		return get_list(res, "sandboxes", p, F_REQ, &sandboxes_list, &rep->sandboxes,
-		                &rep->n_sandboxes, err);
+		return get_results(res, p, lists_all(rep->op), &sandboxes_list, &rep->sandboxes,
+		                   &rep->n_sandboxes, err);
 	case OP_IMAGE_PULL:
 	case OP_IMAGE_STATUS:
 	case OP_IMAGE_IMPORT:
-		rc = sub(res, "image", p, F_REQ, dec_one_image, rep, err);
-		return rc < 0 ? rc : 0;
 	case OP_IMAGE_LIST:
-		return get_list(res, "images", p, F_REQ, &images_list, &rep->images,
-		                &rep->n_images, err);
+		return get_results(res, p, lists_all(rep->op), &images_list, &rep->images,
+		                   &rep->n_images, err);
 	default:
 		return 0;
 	}
 }
 
-/* ------------------------------------------------------------------ */
-/* public decoders                                                    */
+static int dec_event(const msgpack_object *m, struct ppath *p, void *arg,
+                     struct cradle_err *err)
+{
+	struct proto_event *ev = arg;
+	int rc;
 
-/* The frame of every public decoder: check the size, unpack, decode the
- * top map into obj with dec, release the tree.  obj is already
- * initialised; on failure fini puts it back to that state. */
-static int decode_msg(const void *buf, size_t len, size_t max_msg, int list_reply,
-                      dec_fn dec, void (*fini)(void *obj), void *obj,
+	if ((rc = get_u64(m, "seq", p, F_REQ, UINT64_MAX, &ev->seq, err)) ||
+	    (rc = get_strbuf(m, "type", p, F_REQ, ev->type, sizeof(ev->type), err)) ||
+	    (rc = get_id(m, "id", p, 0, ev->id, err)) ||
+	    (rc = get_i32(m, "pid", p, 0, &ev->pid, err)) ||
+	    (rc = get_i32(m, "exit_status", p, 0, &ev->exit_status, err)) ||
+	    (rc = get_i64(m, "exited_at", p, 0, INT64_MIN, INT64_MAX, &ev->exited_at, err)) ||
+	    (rc = get_strbuf(m, "ref", p, 0, ev->ref, sizeof(ev->ref), err)) ||
+	    (rc = get_u64(m, "done", p, 0, UINT64_MAX, &ev->done, err)) ||
+	    (rc = get_i64(m, "total", p, 0, INT64_MIN, INT64_MAX, &ev->total, err)))
+		return rc;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* encoding                                                           */
+
+/* Packers return 0 or -1 (the sbuffer could not grow). */
+#define TRY(x)                          \
+	do {                            \
+		if ((x) != 0)           \
+			return -1;      \
+	} while (0)
+
+/* Packs the object at obj: a whole message, or one element of an array. */
+typedef int (*pk_fn)(msgpack_packer *pk, const void *obj);
+
+static int pk_strn(msgpack_packer *pk, const char *s, size_t n)
+{
+	TRY(msgpack_pack_str(pk, n));
+	return msgpack_pack_str_body(pk, s, n);
+}
+
+static int pk_str(msgpack_packer *pk, const char *s)
+{
+	return pk_strn(pk, s ? s : "", s ? strlen(s) : 0);
+}
+
+static int pk_boolean(msgpack_packer *pk, bool val)
+{
+	return val ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+}
+
+/* pk_k<type>(pk, key, val): a map entry, the key and then the value. */
+#define PK_KEYED(name, type, pack)                                     \
+	static int name(msgpack_packer *pk, const char *key, type val) \
+	{                                                              \
+		TRY(pk_str(pk, key));                                  \
+		return pack(pk, val);                                  \
+	}
+
+PK_KEYED(pk_kstr, const char *, pk_str)
+PK_KEYED(pk_ki64, int64_t, msgpack_pack_int64)
+PK_KEYED(pk_ku64, uint64_t, msgpack_pack_uint64)
+PK_KEYED(pk_kbool, bool, pk_boolean)
+
+static bool nonempty(const char *s)
+{
+	return s && s[0];
+}
+
+/* An optional string: the entry only when it is set (the map's count
+ * says so with nonempty() too). */
+static int pk_kopt(msgpack_packer *pk, const char *key, const char *val)
+{
+	return nonempty(val) ? pk_kstr(pk, key, val) : 0;
+}
+
+/* A string held in a fixed buffer of size bytes (NUL included), which may
+ * fill it up to the last byte. */
+static int pk_kbuf(msgpack_packer *pk, const char *key, const char *buf, size_t size)
+{
+	TRY(pk_str(pk, key));
+	return pk_strn(pk, buf, strnlen(buf, size - 1));
+}
+
+static int pk_kvs(msgpack_packer *pk, const char *key, const struct proto_kvs *kvs)
+{
+	size_t i;
+
+	TRY(pk_str(pk, key));
+	TRY(msgpack_pack_map(pk, kvs->n));
+	for (i = 0; i < kvs->n; i++)
+		TRY(pk_kstr(pk, kvs->v[i].key, kvs->v[i].value));
+	return 0;
+}
+
+/* key: [the n elements of the vector v, each packed by elem] */
+static int pk_array(msgpack_packer *pk, const char *key, const void *v, size_t n, size_t size,
+                    pk_fn elem)
+{
+	size_t i;
+
+	TRY(pk_str(pk, key));
+	TRY(msgpack_pack_array(pk, n));
+	for (i = 0; i < n; i++)
+		TRY(elem(pk, (const char *)v + i * size));
+	return 0;
+}
+
+#define PK_ARRAY(pk, key, v, n, elem) pk_array(pk, key, v, n, sizeof(*(v)), elem)
+
+static int pke_str(msgpack_packer *pk, const void *item)
+{
+	return pk_str(pk, *(const char *const *)item);
+}
+
+static int pke_i64(msgpack_packer *pk, const void *item)
+{
+	return msgpack_pack_int64(pk, *(const int64_t *)item);
+}
+
+static int pke_idmap(msgpack_packer *pk, const void *item)
+{
+	const struct proto_idmap *map = item;
+
+	TRY(msgpack_pack_map(pk, 3));
+	TRY(pk_ku64(pk, "host_id", map->host_id));
+	TRY(pk_ku64(pk, "container_id", map->container_id));
+	return pk_ku64(pk, "length", map->length);
+}
+
+static int pk_strs(msgpack_packer *pk, const char *key, const struct proto_strs *l)
+{
+	return PK_ARRAY(pk, key, l->v, l->n, pke_str);
+}
+
+/* What makes an optional map worth writing: given, or anything set in it. */
+static bool has_userns(const struct pod_config *c)
+{
+	return USERNS(c).present || USERNS(c).mode || USERNS(c).uids.n || USERNS(c).gids.n;
+}
+
+/* How many selinux_options are set: the map is written when any is. */
+static int n_selinux(const struct pod_config *c)
+{
+	return nonempty(SECCTX(c).selinux_options.user) +
+	       nonempty(SECCTX(c).selinux_options.role) +
+	       nonempty(SECCTX(c).selinux_options.type) +
+	       nonempty(SECCTX(c).selinux_options.level);
+}
+
+static bool has_seccomp(const struct pod_config *c)
+{
+	return SECCTX(c).seccomp.present || SECCTX(c).seccomp.profile_type ||
+	       nonempty(SECCTX(c).seccomp.localhost_ref);
+}
+
+static bool has_resources(const struct pod_config *c)
+{
+	return c->linux.resources.present || c->linux.resources.cpu_period ||
+	       c->linux.resources.cpu_quota || c->linux.resources.cpu_shares ||
+	       c->linux.resources.memory_limit_in_bytes;
+}
+
+static int pk_nsopts(msgpack_packer *pk, const struct pod_config *c)
+{
+	const char *tid = NSO(c).target_id;
+	bool userns = has_userns(c);
+
+	TRY(pk_str(pk, "namespace_options"));
+	TRY(msgpack_pack_map(pk, 3 + nonempty(tid) + userns));
+	TRY(pk_ki64(pk, "network", NSO(c).network));
+	TRY(pk_ki64(pk, "pid", NSO(c).pid));
+	TRY(pk_ki64(pk, "ipc", NSO(c).ipc));
+	TRY(pk_kopt(pk, "target_id", tid));
+	if (userns) {
+		TRY(pk_str(pk, "userns_options"));
+		TRY(msgpack_pack_map(pk, 1 + (USERNS(c).uids.n > 0) + (USERNS(c).gids.n > 0)));
+		TRY(pk_ki64(pk, "mode", USERNS(c).mode));
+		if (USERNS(c).uids.n)
+			TRY(PK_ARRAY(pk, "uids", USERNS(c).uids.v, USERNS(c).uids.n, pke_idmap));
+		if (USERNS(c).gids.n)
+			TRY(PK_ARRAY(pk, "gids", USERNS(c).gids.v, USERNS(c).gids.n, pke_idmap));
+	}
+	return 0;
+}
+
+static int pk_secctx(msgpack_packer *pk, const struct pod_config *c)
+{
+	const struct proto_i64s *groups = &SECCTX(c).supplemental_groups;
+	int se = n_selinux(c);
+	bool sc = has_seccomp(c);
+
+	TRY(pk_str(pk, "security_context"));
+	TRY(msgpack_pack_map(pk, 2 + SECCTX(c).has_run_as_user + SECCTX(c).has_run_as_group +
+	                         nonempty(SECCTX(c).run_as_username) + (groups->n > 0) +
+	                         SECCTX(c).readonly_rootfs + (se > 0) + sc +
+	                         nonempty(SECCTX(c).seccomp_profile_path)));
+	TRY(pk_nsopts(pk, c));
+	TRY(pk_kbool(pk, "privileged", SECCTX(c).privileged));
+	if (SECCTX(c).has_run_as_user)
+		TRY(pk_ki64(pk, "run_as_user", SECCTX(c).run_as_user));
+	if (SECCTX(c).has_run_as_group)
+		TRY(pk_ki64(pk, "run_as_group", SECCTX(c).run_as_group));
+	TRY(pk_kopt(pk, "run_as_username", SECCTX(c).run_as_username));
+	if (groups->n)
+		TRY(PK_ARRAY(pk, "supplemental_groups", groups->v, groups->n, pke_i64));
+	if (SECCTX(c).readonly_rootfs)
+		TRY(pk_kbool(pk, "readonly_rootfs", true));
+	if (se) {
+		TRY(pk_str(pk, "selinux_options"));
+		TRY(msgpack_pack_map(pk, se));
+		TRY(pk_kopt(pk, "user", SECCTX(c).selinux_options.user));
+		TRY(pk_kopt(pk, "role", SECCTX(c).selinux_options.role));
+		TRY(pk_kopt(pk, "type", SECCTX(c).selinux_options.type));
+		TRY(pk_kopt(pk, "level", SECCTX(c).selinux_options.level));
+	}
+	if (sc) {
+		TRY(pk_str(pk, "seccomp"));
+		TRY(msgpack_pack_map(pk, 1 + nonempty(SECCTX(c).seccomp.localhost_ref)));
+		TRY(pk_ki64(pk, "profile_type", SECCTX(c).seccomp.profile_type));
+		TRY(pk_kopt(pk, "localhost_ref", SECCTX(c).seccomp.localhost_ref));
+	}
+	return pk_kopt(pk, "seccomp_profile_path", SECCTX(c).seccomp_profile_path);
+}
+
+static int pk_config(msgpack_packer *pk, const struct pod_config *c)
+{
+	bool dns = c->has_dns_config || c->dns_config.servers.n ||
+	           c->dns_config.searches.n || c->dns_config.options.n;
+	bool res = has_resources(c);
+
+	TRY(msgpack_pack_map(pk, 2 + nonempty(c->hostname) + nonempty(c->log_directory) + dns +
+	                         (c->labels.n > 0) + (c->annotations.n > 0)));
+	TRY(pk_str(pk, "metadata"));
+	TRY(msgpack_pack_map(pk, 1 + nonempty(c->metadata.name) + nonempty(c->metadata.uid) +
+	                         nonempty(c->metadata.namespace)));
+	TRY(pk_kopt(pk, "name", c->metadata.name));
+	TRY(pk_kopt(pk, "uid", c->metadata.uid));
+	TRY(pk_kopt(pk, "namespace", c->metadata.namespace));
+	TRY(pk_ku64(pk, "attempt", c->metadata.attempt));
+	TRY(pk_kopt(pk, "hostname", c->hostname));
+	TRY(pk_kopt(pk, "log_directory", c->log_directory));
+	if (dns) {
+		TRY(pk_str(pk, "dns_config"));
+		TRY(msgpack_pack_map(pk, 3));
+		TRY(pk_strs(pk, "servers", &c->dns_config.servers));
+		TRY(pk_strs(pk, "searches", &c->dns_config.searches));
+		TRY(pk_strs(pk, "options", &c->dns_config.options));
+	}
+	if (c->labels.n)
+		TRY(pk_kvs(pk, "labels", &c->labels));
+	if (c->annotations.n)
+		TRY(pk_kvs(pk, "annotations", &c->annotations));
+	TRY(pk_str(pk, "linux"));
+	TRY(msgpack_pack_map(pk, 1 + nonempty(c->linux.cgroup_parent) + (c->linux.sysctls.n > 0) +
+	                         res));
+	TRY(pk_kopt(pk, "cgroup_parent", c->linux.cgroup_parent));
+	if (c->linux.sysctls.n)
+		TRY(pk_kvs(pk, "sysctls", &c->linux.sysctls));
+	TRY(pk_secctx(pk, c));
+	if (res) {
+		TRY(pk_str(pk, "resources"));
+		TRY(msgpack_pack_map(pk, 4));
+		TRY(pk_ki64(pk, "cpu_period", c->linux.resources.cpu_period));
+		TRY(pk_ki64(pk, "cpu_quota", c->linux.resources.cpu_quota));
+		TRY(pk_ki64(pk, "cpu_shares", c->linux.resources.cpu_shares));
+		TRY(pk_ki64(pk, "memory_limit_in_bytes", c->linux.resources.memory_limit_in_bytes));
+	}
+	return 0;
+}
+
+static int pk_sandbox(msgpack_packer *pk, const void *obj)
+{
+	const struct proto_sandbox *s = obj;
+	size_t i, opt = 0;
+
+	for (i = 0; i < PROTO_SANDBOX_STRS; i++)
+		opt += nonempty(PROTO_CSTR_AT(s, proto_sandbox_strs[i].off));
+	TRY(msgpack_pack_map(pk, 10 + nonempty(s->runtime_handler) + opt));
+	TRY(pk_kbuf(pk, "id", s->id, sizeof(s->id)));
+	TRY(pk_str(pk, "config"));
+	TRY(pk_config(pk, &s->config));
+	TRY(pk_kopt(pk, "runtime_handler", s->runtime_handler));
+	TRY(pk_kstr(pk, "phase", proto_phase_name(s->phase)));
+	TRY(pk_kstr(pk, "state", proto_state_name(proto_sandbox_state(s))));
+	TRY(pk_ki64(pk, "created_at", s->created_at));
+	TRY(pk_ki64(pk, "started_at", s->started_at));
+	TRY(pk_ki64(pk, "pid", s->pid));
+	TRY(pk_ku64(pk, "pid_start_time", s->pid_start_time));
+	TRY(pk_ki64(pk, "exit_status", s->exit_status));
+	TRY(pk_ki64(pk, "exited_at", s->exited_at));
+	for (i = 0; i < PROTO_SANDBOX_STRS; i++)
+		TRY(pk_kopt(pk, proto_sandbox_strs[i].key,
+		            PROTO_CSTR_AT(s, proto_sandbox_strs[i].off)));
+	return 0;
+}
+
+static int pk_image(msgpack_packer *pk, const void *obj)
+{
+	const struct proto_image *img = obj;
+	bool md = img->manifest_digest[0], cd = img->config_digest[0];
+
+	TRY(msgpack_pack_map(pk, 6 + md + cd + (img->labels.n > 0)));
+	TRY(pk_kstr(pk, "ref", img->ref));
+	if (md)
+		TRY(pk_kbuf(pk, "manifest_digest", img->manifest_digest,
+		            sizeof(img->manifest_digest)));
+	if (cd)
+		TRY(pk_kbuf(pk, "config_digest", img->config_digest, sizeof(img->config_digest)));
+	TRY(pk_strs(pk, "layers", &img->layers));
+	TRY(pk_ki64(pk, "size", img->size));
+	if (img->labels.n)
+		TRY(pk_kvs(pk, "labels", &img->labels));
+	TRY(pk_kbool(pk, "pinned", img->pinned));
+	TRY(pk_ki64(pk, "created_at", img->created_at));
+	return pk_kbool(pk, "in_use", img->in_use);
+}
+
+static int pk_request(msgpack_packer *pk, const void *obj)
+{
+	const struct proto_request *req = obj;
+	int op = req->op;
+
+	TRY(msgpack_pack_map(pk, op == OP_VERSION ? 2 : 3));
+	TRY(pk_ku64(pk, "v", PROTO_VERSION));
+	TRY(pk_kstr(pk, "op", proto_op_name(op)));
+	if (op == OP_VERSION)
+		return 0;
+	TRY(pk_str(pk, "args"));
+	switch (op) {
+	case OP_CREATE:
+	case OP_RUN:
+		TRY(msgpack_pack_map(pk, 1 + nonempty(req->runtime_handler)));
+		TRY(pk_str(pk, "config"));
+		TRY(pk_config(pk, &req->config));
+		return pk_kopt(pk, "runtime_handler", req->runtime_handler);
+	case OP_STOP:
+		TRY(msgpack_pack_map(pk, 1 + (req->timeout_ms >= 0)));
+		TRY(pk_kbuf(pk, "id", req->id, sizeof(req->id)));
+		if (req->timeout_ms >= 0)
+			TRY(pk_ki64(pk, "timeout_ms", req->timeout_ms));
+		return 0;
+	case OP_LIST:
+		TRY(msgpack_pack_map(pk, (req->state_filter >= 0) + (req->label_filter.n > 0)));
+		if (req->state_filter == STATE_READY || req->state_filter == STATE_NOTREADY)
+			TRY(pk_kstr(pk, "state", proto_state_name(req->state_filter)));
+		else if (req->state_filter >= 0)
+			TRY(pk_ki64(pk, "state", req->state_filter));
+		if (req->label_filter.n)
+			TRY(pk_kvs(pk, "labels", &req->label_filter));
+		return 0;
+	case OP_IMAGE_PULL:
+	case OP_IMAGE_STATUS:
+	case OP_IMAGE_REMOVE:
+		/* always written: an empty ref is the daemon's to refuse */
+		TRY(msgpack_pack_map(pk, 1));
+		return pk_kstr(pk, "ref", req->ref);
+	case OP_IMAGE_LIST:
+		return msgpack_pack_map(pk, 0);
+	case OP_IMAGE_IMPORT:
+		TRY(msgpack_pack_map(pk, 1 + nonempty(req->ref)));
+		TRY(pk_kstr(pk, "path", req->path));
+		return pk_kopt(pk, "name", req->ref);
+	default:        /* start, remove, status */
+		TRY(msgpack_pack_map(pk, 1));
+		return pk_kbuf(pk, "id", req->id, sizeof(req->id));
+	}
+}
+
+static int pk_event(msgpack_packer *pk, const void *obj)
+{
+	const struct proto_event *ev = obj;
+	size_t tlen = strnlen(ev->type, sizeof(ev->type) - 1);
+
+	if (tlen == strlen(PROTO_EVENT_IMAGE_PROGRESS) &&
+	    memcmp(ev->type, PROTO_EVENT_IMAGE_PROGRESS, tlen) == 0) {
+		TRY(msgpack_pack_map(pk, 5));
+		TRY(pk_ku64(pk, "seq", ev->seq));
+		TRY(pk_kstr(pk, "type", PROTO_EVENT_IMAGE_PROGRESS));
+		TRY(pk_kbuf(pk, "ref", ev->ref, sizeof(ev->ref)));
+		TRY(pk_ku64(pk, "done", ev->done));
+		return pk_ki64(pk, "total", ev->total);
+	}
+
+	TRY(msgpack_pack_map(pk, 6));
+	TRY(pk_ku64(pk, "seq", ev->seq));
+	/* the only other event there is; spare every publisher the strcpy */
+	if (tlen)
+		TRY(pk_kbuf(pk, "type", ev->type, sizeof(ev->type)));
+	else
+		TRY(pk_kstr(pk, "type", PROTO_EVENT_EXIT));
+	TRY(pk_kbuf(pk, "id", ev->id, sizeof(ev->id)));
+	TRY(pk_ki64(pk, "pid", ev->pid));
+	TRY(pk_ki64(pk, "exit_status", ev->exit_status));
+	return pk_ki64(pk, "exited_at", ev->exited_at);
+}
+
+/* ------------------------------------------------------------------ */
+/* what the encoders refuse: what the peer's decoder could not read   */
+
+static int check_request(const void *obj, struct cradle_err *err)
+{
+	const struct proto_request *req = obj;
+
+	if (!proto_op_name(req->op))
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "unknown operation %d",
+		                      req->op);
+	return 0;
+}
+
+static int check_image(const void *obj, struct cradle_err *err)
+{
+	const struct proto_image *img = obj;
+
+	if (!nonempty(img->ref))
+		return cradle_err_set(err, CRADLE_INTERNAL, "image without a reference");
+	if (img->size < 0)
+		return cradle_err_set(err, CRADLE_INTERNAL, "image %s has negative size %lld",
+		                      img->ref, (long long)img->size);
+	return 0;
+}
+
+static int check_sandbox(const void *obj, struct cradle_err *err)
+{
+	const struct proto_sandbox *s = obj;
+	char q[QUOTE_MAX];
+
+	if (!proto_valid_id(s->id)) {
+		proto_quote(q, s->id, strnlen(s->id, sizeof(s->id)));
+		return cradle_err_set(err, CRADLE_INTERNAL, "sandbox id %s is not valid", q);
+	}
+	if (s->phase < PHASE_CREATED || s->phase > PHASE_EXITED)
+		return cradle_err_set(err, CRADLE_INTERNAL, "sandbox %s has invalid phase %d",
+		                      s->id, s->phase);
+	return 0;
+}
+
+/* A sandbox event names its sandbox: one without a valid id would reach
+ * subscribers as bytes their decoder refuses. */
+static int check_event(const void *obj, struct cradle_err *err)
+{
+	const struct proto_event *ev = obj;
+	char q[QUOTE_MAX];
+
+	if (strncmp(ev->type, PROTO_EVENT_IMAGE_PROGRESS, sizeof(ev->type)) == 0)
+		return 0;
+	if (!proto_valid_id(ev->id)) {
+		proto_quote(q, ev->id, strnlen(ev->id, sizeof(ev->id)));
+		return cradle_err_set(err, CRADLE_INTERNAL, "event %.32s: sandbox id %s is not valid",
+		                      ev->type[0] ? ev->type : PROTO_EVENT_EXIT, q);
+	}
+	return 0;
+}
+
+/* What a reply carries as results, both ways (the decoder reads them with
+ * get_results()). */
+struct results_desc {
+	const struct list_desc *list;  /* the keys, the element size */
+	const char *a_one;             /* "a sandbox": what a status reply must hold */
+	pk_fn pack;
+	int (*check)(const void *item, struct cradle_err *err);
+};
+
+static const struct results_desc sandbox_results = {
+	&sandboxes_list, "a sandbox", pk_sandbox, check_sandbox,
+};
+
+static const struct results_desc image_results = {
+	&images_list, "an image", pk_image, check_image,
+};
+
+/* The n results at v of a "<what>" reply: all of them for a list (at most
+ * PROTO_MAX_LIST_REPLY), else the one of a status; each one writable. */
+static int check_results(const struct results_desc *d, const char *what, bool all, size_t n,
+                         const void *v, struct cradle_err *err)
+{
+	size_t i;
+	int rc;
+
+	if (!all && (n < 1 || !v))
+		return cradle_err_set(err, CRADLE_INTERNAL, "%s reply without %s", what, d->a_one);
+	if (all && n && !v)
+		return cradle_err_set(err, CRADLE_INTERNAL, "%s reply without its %s", what,
+		                      d->list->noun);
+	if (all && n > PROTO_MAX_LIST_REPLY)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "%s reply of %zu %s exceeds %d",
+		                      what, n, d->list->noun, PROTO_MAX_LIST_REPLY);
+	for (i = 0; i < (all ? n : 1); i++) {
+		rc = d->check((const char *)v + i * d->list->size, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int check_reply(const void *obj, struct cradle_err *err)
+{
+	const struct proto_reply *rep = obj;
+	bool all = lists_all(rep->op);
+
+	if (!rep->ok)
+		return 0;
+	switch (rep->op) {
+	case OP_STATUS:
+	case OP_LIST:
+		return check_results(&sandbox_results, all ? "list" : "status", all,
+		                     rep->n_sandboxes, rep->sandboxes, err);
+	case OP_IMAGE_PULL:
+	case OP_IMAGE_STATUS:
+	case OP_IMAGE_IMPORT:
+	case OP_IMAGE_LIST:
+		return check_results(&image_results, all ? "image list" : proto_op_name(rep->op),
+		                     all, rep->n_images, rep->images, err);
+	default:
+		if (!proto_op_name(rep->op))
+			return cradle_err_set(err, CRADLE_INTERNAL,
+			                      "reply for unknown operation %d", rep->op);
+		return 0;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* replies                                                            */
+
+/* A reply's results: all n at v under the list's key, or the one of a
+ * status under its own (as get_results() reads them). */
+static int pk_results(msgpack_packer *pk, const struct results_desc *d, bool all, const void *v,
+                      size_t n)
+{
+	TRY(msgpack_pack_map(pk, 1));
+	if (all)
+		return pk_array(pk, d->list->noun, v, n, d->list->size, d->pack);
+	TRY(pk_str(pk, d->list->one));
+	return d->pack(pk, v);
+}
+
+/* {v, ok, result|error: ...}: the envelope of every reply, up to the
+ * value under its last key. */
+static int pk_envelope(msgpack_packer *pk, bool ok)
+{
+	TRY(msgpack_pack_map(pk, 3));
+	TRY(pk_ku64(pk, "v", PROTO_VERSION));
+	TRY(pk_kbool(pk, "ok", ok));
+	return pk_str(pk, ok ? "result" : "error");
+}
+
+static int pk_error(msgpack_packer *pk, const struct cradle_err *e)
+{
+	struct cradle_err w;
+
+	w.code = e->code;
+	clean_message(w.msg, sizeof(w.msg), e->msg, strnlen(e->msg, sizeof(e->msg)));
+	wire_error(&w);
+	TRY(pk_envelope(pk, false));
+	TRY(msgpack_pack_map(pk, 2));
+	TRY(pk_ki64(pk, "code", w.code));
+	return pk_kstr(pk, "message", w.msg);
+}
+
+/* A reply that is not ok goes out as its error. */
+static int pk_reply(msgpack_packer *pk, const void *obj)
+{
+	const struct proto_reply *rep = obj;
+	int op = rep->op;
+
+	if (!rep->ok)
+		return pk_error(pk, &rep->err);
+	TRY(pk_envelope(pk, true));
+	switch (op) {
+	case OP_VERSION:
+		TRY(msgpack_pack_map(pk, 3));
+		TRY(pk_kbuf(pk, "version", rep->version.version, sizeof(rep->version.version)));
+		TRY(pk_ku64(pk, "api_version", rep->version.api_version));
+		return pk_ki64(pk, "pid", rep->version.pid);
+	case OP_CREATE:
+	case OP_START:
+	case OP_RUN:
+		/* a sandbox just created has no pid yet */
+		TRY(msgpack_pack_map(pk, op == OP_CREATE ? 2 : 3));
+		TRY(pk_kbuf(pk, "id", rep->id, sizeof(rep->id)));
+		if (op != OP_CREATE)
+			TRY(pk_ki64(pk, "pid", rep->pid));
+		return pk_ki64(pk, "created_at", rep->created_at);
+	case OP_STATUS:
+	case OP_LIST:
+		return pk_results(pk, &sandbox_results, lists_all(op), rep->sandboxes,
+		                  rep->n_sandboxes);
+	case OP_IMAGE_PULL:
+	case OP_IMAGE_STATUS:
+	case OP_IMAGE_IMPORT:
+	case OP_IMAGE_LIST:
+		return pk_results(pk, &image_results, lists_all(op), rep->images,
+		                  rep->n_images);
+	default:        /* stop, remove */
+		return msgpack_pack_map(pk, 0);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* the frames of the public encoders and decoders                     */
+
+/* One kind of message, as encode_msg() and decode_msg() handle it. */
+struct msg_kind {
+	const char *name;        /* "sandbox": names the object when it is NULL */
+	const char *what;        /* "sandbox record": names a message too large */
+	size_t max_msg;          /* bytes in one message, both ways */
+	int list_reply;          /* proto_bounds(): long result lists are allowed */
+	int too_big_code;        /* the code for a message over max_msg */
+	/* refuses an object the peer's decoder could not read; NULL: none */
+	int (*check)(const void *obj, struct cradle_err *err);
+	pk_fn pack;              /* packs the object as one map */
+	dec_fn dec;              /* decodes the top map into the object */
+	/* puts the object in its initial state for op; held: it holds what a
+	 * decode that failed half-way left */
+	void (*reset)(void *obj, int op, bool held);
+};
+
+/* Pack obj at the end of sbuf.  On failure sbuf is as it was. */
+static int encode_msg(const struct msg_kind *k, msgpack_sbuffer *sbuf, const void *obj,
                       struct cradle_err *err)
+{
+	msgpack_packer pk;
+	size_t start, n;
+	int rc;
+
+	if (!sbuf || !obj)
+		return cradle_err_set(err, CRADLE_INTERNAL, "%s encode: NULL argument", k->name);
+	rc = k->check ? k->check(obj, err) : 0;
+	if (rc)
+		return rc;
+	start = sbuf->size;
+	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
+	rc = k->pack(&pk, obj);
+	n = sbuf->size - start;
+	if (!rc && n <= k->max_msg)
+		return 0;
+	sbuf->size = start;
+	if (rc)
+		return cradle_err_nomem(err);
+	cradle_err_set(err, k->too_big_code, "%s of %zu bytes exceeds %zu", k->what, n, k->max_msg);
+	return -EMSGSIZE;
+}
+
+/* Initialise obj for op (the op a reply answers; OP_VERSION for the
+ * other kinds), check the size, unpack, decode the top map into obj,
+ * release the tree.  On failure obj is back in its initial state and
+ * holds nothing to free. */
+static int decode_msg(const struct msg_kind *k, int op, const void *buf, size_t len,
+                      void *obj, struct cradle_err *err)
 {
 	msgpack_unpacked up;
 	struct ppath p;
 	int rc;
 
-	rc = proto_bounds(buf, len, max_msg, list_reply, err);
+	if (!obj)
+		return cradle_err_set(err, CRADLE_INTERNAL, "%s is NULL", k->name);
+	k->reset(obj, op, false);
+	if (!proto_op_name(op))
+		return proto_fail(err, NULL, "unknown operation %d", op);
+	rc = proto_bounds(buf, len, k->max_msg, k->list_reply, err);
 	if (rc)
 		return rc;
 	rc = unpack(buf, len, &up, err);
 	if (rc)
 		return rc;
 	ppath_init(&p, NULL);
-	rc = dec(&up.data, &p, obj, err);
+	rc = k->dec(&up.data, &p, obj, err);
 	msgpack_unpacked_destroy(&up);
 	if (rc)
-		fini(obj);
+		k->reset(obj, op, true);
 	return rc;
 }
+
+static void reset_request(void *obj, int op, bool held)
+{
+	if (held)
+		proto_request_fini(obj);
+	proto_request_init(obj, op);
+}
+
+static void reset_reply(void *obj, int op, bool held)
+{
+	if (held)
+		proto_reply_fini(obj);
+	proto_reply_init(obj, op);
+}
+
+static void reset_sandbox(void *obj, int op, bool held)
+{
+	struct proto_sandbox *s = obj;
+
+	(void)op;
+	if (held)
+		proto_sandbox_fini(s);
+	memset(s, 0, sizeof(*s));
+	pod_config_init(&s->config);
+}
+
+static void reset_image(void *obj, int op, bool held)
+{
+	(void)op;
+	if (held)
+		proto_image_fini(obj);
+	memset(obj, 0, sizeof(struct proto_image));
+}
+
+/* An event owns no memory. */
+static void reset_event(void *obj, int op, bool held)
+{
+	(void)op;
+	(void)held;
+	memset(obj, 0, sizeof(struct proto_event));
+}
+
+enum { K_REQUEST, K_REPLY, K_LIST_REPLY, K_SANDBOX, K_IMAGE, K_EVENT };
+
+/* A request and its reply have the daemon's limits; records and events
+ * carry a whole config and some slack, list replies many sandboxes
+ * (proto.h). */
+static const struct msg_kind kinds[] = {
+	[K_REQUEST] = { "request", "request", PROTO_MAX_MSG, 0, CRADLE_INVALID_ARGUMENT,
+	                check_request, pk_request, dec_request, reset_request },
+	[K_REPLY] = { "reply", "reply", PROTO_MAX_REPLY_MSG, 0, CRADLE_RESOURCE_EXHAUSTED,
+	              check_reply, pk_reply, dec_reply, reset_reply },
+	[K_LIST_REPLY] = { "reply", "reply", PROTO_MAX_LIST_MSG, 1, CRADLE_RESOURCE_EXHAUSTED,
+	                   check_reply, pk_reply, dec_reply, reset_reply },
+	[K_SANDBOX] = { "sandbox", "sandbox record", PROTO_MAX_REPLY_MSG, 0,
+	                CRADLE_RESOURCE_EXHAUSTED, check_sandbox, pk_sandbox, dec_sandbox,
+	                reset_sandbox },
+	[K_IMAGE] = { "image", "image", PROTO_MAX_REPLY_MSG, 0, CRADLE_RESOURCE_EXHAUSTED,
+	              check_image, pk_image, dec_image, reset_image },
+	[K_EVENT] = { "event", "event", PROTO_MAX_REPLY_MSG, 0, CRADLE_RESOURCE_EXHAUSTED,
+	              check_event, pk_event, dec_event, reset_event },
+};
+
+static int reply_kind(int op)
+{
+	return lists_all(op) ? K_LIST_REPLY : K_REPLY;
+}
+
+/* ------------------------------------------------------------------ */
+/* the public API                                                     */
 
 void proto_request_init(struct proto_request *req, int op)
 {
@@ -1407,21 +2059,6 @@ void proto_request_fini(struct proto_request *req)
 	req->ref = NULL;
 	free(req->path);
 	req->path = NULL;
-}
-
-static void reset_request(void *obj)
-{
-	proto_request_fini(obj);
-	proto_request_init(obj, OP_VERSION);
-}
-
-int proto_request_decode(const void *buf, size_t len, struct proto_request *req,
-                         struct cradle_err *err)
-{
-	if (!req)
-		return efail(err, CRADLE_INTERNAL, "request is NULL");
-	proto_request_init(req, OP_VERSION);
-	return decode_msg(buf, len, PROTO_MAX_MSG, 0, dec_request, reset_request, req, err);
 }
 
 void proto_reply_init(struct proto_reply *rep, int op)
@@ -1452,762 +2089,45 @@ void proto_reply_fini(struct proto_reply *rep)
 	rep->n_images = 0;
 }
 
-static void reset_reply(void *obj)
+int proto_reply_encode(msgpack_sbuffer *sbuf, const struct proto_reply *rep,
+                       struct cradle_err *err)
 {
-	struct proto_reply *rep = obj;
-	int op = rep->op;
+	return encode_msg(&kinds[reply_kind(rep ? rep->op : OP_VERSION)], sbuf, rep, err);
+}
 
-	proto_reply_fini(rep);
-	proto_reply_init(rep, op);
+int proto_reply_encode_error(msgpack_sbuffer *sbuf, const struct cradle_err *e)
+{
+	struct proto_reply rep;
+
+	proto_reply_init(&rep, OP_VERSION);
+	if (e)
+		rep.err = *e;
+	return encode_msg(&kinds[K_REPLY], sbuf, &rep, NULL);
 }
 
 int proto_reply_decode(int op, const void *buf, size_t len, struct proto_reply *rep,
                        struct cradle_err *err)
 {
-	int list;
-
-	if (!rep)
-		return efail(err, CRADLE_INTERNAL, "reply is NULL");
-	proto_reply_init(rep, op);
-	if (!proto_op_name(op))
-		return proto_fail(err, NULL, "unknown operation %d", op);
-	list = op == OP_LIST || op == OP_IMAGE_LIST;
-	return decode_msg(buf, len, list ? PROTO_MAX_LIST_MSG : PROTO_MAX_REPLY_MSG, list,
-	                  dec_reply, reset_reply, rep, err);
+	return decode_msg(&kinds[reply_kind(op)], op, buf, len, rep, err);
 }
 
-static void fini_sandbox(void *obj)
-{
-	proto_sandbox_fini(obj);
-}
-
-int proto_sandbox_decode(const void *buf, size_t len, struct proto_sandbox *s,
-                         struct cradle_err *err)
-{
-	if (!s)
-		return efail(err, CRADLE_INTERNAL, "sandbox is NULL");
-	memset(s, 0, sizeof(*s));
-	pod_config_init(&s->config);
-	return decode_msg(buf, len, PROTO_MAX_REPLY_MSG, 0, dec_sandbox, fini_sandbox, s, err);
-}
-
-static void fini_image(void *obj)
-{
-	proto_image_fini(obj);
-}
-
-int proto_image_decode(const void *buf, size_t len, struct proto_image *img,
-                       struct cradle_err *err)
-{
-	if (!img)
-		return efail(err, CRADLE_INTERNAL, "image is NULL");
-	memset(img, 0, sizeof(*img));
-	return decode_msg(buf, len, PROTO_MAX_REPLY_MSG, 0, dec_image, fini_image, img, err);
-}
-
-static int dec_event(const msgpack_object *m, struct ppath *p, void *arg,
-                     struct cradle_err *err)
-{
-	struct proto_event *ev = arg;
-	int rc;
-
-	if ((rc = get_u64(m, "seq", p, F_REQ, UINT64_MAX, &ev->seq, err)) ||
-	    (rc = get_strbuf(m, "type", p, F_REQ, ev->type, sizeof(ev->type), err)) ||
-	    (rc = get_id(m, "id", p, 0, ev->id, err)) ||
-	    (rc = get_i32(m, "pid", p, 0, &ev->pid, err)) ||
-	    (rc = get_i32(m, "exit_status", p, 0, &ev->exit_status, err)) ||
-	    (rc = get_i64(m, "exited_at", p, 0, INT64_MIN, INT64_MAX, &ev->exited_at, err)) ||
-	    (rc = get_strbuf(m, "ref", p, 0, ev->ref, sizeof(ev->ref), err)) ||
-	    (rc = get_u64(m, "done", p, 0, UINT64_MAX, &ev->done, err)) ||
-	    (rc = get_i64(m, "total", p, 0, INT64_MIN, INT64_MAX, &ev->total, err)))
-		return rc;
-	return 0;
-}
-
-static void clear_event(void *obj)
-{
-	memset(obj, 0, sizeof(struct proto_event));
-}
-
-int proto_event_decode(const void *buf, size_t len, struct proto_event *ev,
-                       struct cradle_err *err)
-{
-	if (!ev)
-		return efail(err, CRADLE_INTERNAL, "event is NULL");
-	memset(ev, 0, sizeof(*ev));
-	return decode_msg(buf, len, PROTO_MAX_REPLY_MSG, 0, dec_event, clear_event, ev, err);
-}
-
-/* ------------------------------------------------------------------ */
-/* encoding                                                           */
-
-/* Packers return 0 or -1 (the sbuffer could not grow). */
-#define TRY(x)                          \
-	do {                            \
-		if ((x) != 0)           \
-			return -1;      \
-	} while (0)
-
-static int pk_strn(msgpack_packer *pk, const char *s, size_t n)
-{
-	TRY(msgpack_pack_str(pk, n));
-	return msgpack_pack_str_body(pk, s, n);
-}
-
-static int pk_str(msgpack_packer *pk, const char *s)
-{
-	return pk_strn(pk, s ? s : "", s ? strlen(s) : 0);
-}
-
-static int pk_kstr(msgpack_packer *pk, const char *key, const char *val)
-{
-	TRY(pk_str(pk, key));
-	return pk_str(pk, val);
-}
-
-static int pk_ki64(msgpack_packer *pk, const char *key, int64_t val)
-{
-	TRY(pk_str(pk, key));
-	return msgpack_pack_int64(pk, val);
-}
-
-static int pk_ku64(msgpack_packer *pk, const char *key, uint64_t val)
-{
-	TRY(pk_str(pk, key));
-	return msgpack_pack_uint64(pk, val);
-}
-
-static int pk_kvs(msgpack_packer *pk, const char *key, const struct proto_kvs *kvs)
-{
-	size_t i;
-
-	TRY(pk_str(pk, key));
-	TRY(msgpack_pack_map(pk, kvs->n));
-	for (i = 0; i < kvs->n; i++)
-		TRY(pk_kstr(pk, kvs->v[i].key, kvs->v[i].value));
-	return 0;
-}
-
-static int pk_strs(msgpack_packer *pk, const char *key, const struct proto_strs *l)
-{
-	size_t i;
-
-	TRY(pk_str(pk, key));
-	TRY(msgpack_pack_array(pk, l->n));
-	for (i = 0; i < l->n; i++)
-		TRY(pk_str(pk, l->v[i]));
-	return 0;
-}
-
-static int pk_bool(msgpack_packer *pk, const char *key, bool val)
-{
-	TRY(pk_str(pk, key));
-	return val ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
-}
-
-static int pk_idmaps(msgpack_packer *pk, const char *key, const struct proto_idmaps *l)
-{
-	size_t i;
-
-	TRY(pk_str(pk, key));
-	TRY(msgpack_pack_array(pk, l->n));
-	for (i = 0; i < l->n; i++) {
-		TRY(msgpack_pack_map(pk, 3));
-		TRY(pk_ku64(pk, "host_id", l->v[i].host_id));
-		TRY(pk_ku64(pk, "container_id", l->v[i].container_id));
-		TRY(pk_ku64(pk, "length", l->v[i].length));
-	}
-	return 0;
-}
-
-static int pk_i64s(msgpack_packer *pk, const char *key, const struct proto_i64s *l)
-{
-	size_t i;
-
-	TRY(pk_str(pk, key));
-	TRY(msgpack_pack_array(pk, l->n));
-	for (i = 0; i < l->n; i++)
-		TRY(msgpack_pack_int64(pk, l->v[i]));
-	return 0;
-}
-
-static bool nonempty(const char *s)
-{
-	return s && s[0];
-}
-
-/* What makes an optional map worth writing: given, or anything set in it. */
-static bool has_userns(const struct pod_config *c)
-{
-	return USERNS(c).present || USERNS(c).mode || USERNS(c).uids.n || USERNS(c).gids.n;
-}
-
-static bool has_selinux(const struct pod_config *c)
-{
-	return nonempty(SECCTX(c).selinux_options.user) ||
-	       nonempty(SECCTX(c).selinux_options.role) ||
-	       nonempty(SECCTX(c).selinux_options.type) ||
-	       nonempty(SECCTX(c).selinux_options.level);
-}
-
-static bool has_seccomp(const struct pod_config *c)
-{
-	return SECCTX(c).seccomp.present || SECCTX(c).seccomp.profile_type ||
-	       nonempty(SECCTX(c).seccomp.localhost_ref);
-}
-
-static bool has_resources(const struct pod_config *c)
-{
-	return c->linux.resources.present || c->linux.resources.cpu_period ||
-	       c->linux.resources.cpu_quota || c->linux.resources.cpu_shares ||
-	       c->linux.resources.memory_limit_in_bytes;
-}
-
-static int pk_nsopts(msgpack_packer *pk, const struct pod_config *c)
-{
-	const char *tid = NSO(c).target_id;
-	bool userns = has_userns(c);
-
-	TRY(pk_str(pk, "namespace_options"));
-	TRY(msgpack_pack_map(pk, 3 + nonempty(tid) + userns));
-	TRY(pk_ki64(pk, "network", NSO(c).network));
-	TRY(pk_ki64(pk, "pid", NSO(c).pid));
-	TRY(pk_ki64(pk, "ipc", NSO(c).ipc));
-	if (nonempty(tid))
-		TRY(pk_kstr(pk, "target_id", tid));
-	if (userns) {
-		TRY(pk_str(pk, "userns_options"));
-		TRY(msgpack_pack_map(pk, 1 + (USERNS(c).uids.n > 0) + (USERNS(c).gids.n > 0)));
-		TRY(pk_ki64(pk, "mode", USERNS(c).mode));
-		if (USERNS(c).uids.n)
-			TRY(pk_idmaps(pk, "uids", &USERNS(c).uids));
-		if (USERNS(c).gids.n)
-			TRY(pk_idmaps(pk, "gids", &USERNS(c).gids));
-	}
-	return 0;
-}
-
-static int pk_secctx(msgpack_packer *pk, const struct pod_config *c)
-{
-	bool se = has_selinux(c), sc = has_seccomp(c);
-
-	TRY(pk_str(pk, "security_context"));
-	TRY(msgpack_pack_map(pk, 2 + SECCTX(c).has_run_as_user + SECCTX(c).has_run_as_group +
-	                         nonempty(SECCTX(c).run_as_username) +
-	                         (SECCTX(c).supplemental_groups.n > 0) +
-	                         SECCTX(c).readonly_rootfs + se + sc +
-	                         nonempty(SECCTX(c).seccomp_profile_path)));
-	TRY(pk_nsopts(pk, c));
-	TRY(pk_bool(pk, "privileged", SECCTX(c).privileged));
-	if (SECCTX(c).has_run_as_user)
-		TRY(pk_ki64(pk, "run_as_user", SECCTX(c).run_as_user));
-	if (SECCTX(c).has_run_as_group)
-		TRY(pk_ki64(pk, "run_as_group", SECCTX(c).run_as_group));
-	if (nonempty(SECCTX(c).run_as_username))
-		TRY(pk_kstr(pk, "run_as_username", SECCTX(c).run_as_username));
-	if (SECCTX(c).supplemental_groups.n)
-		TRY(pk_i64s(pk, "supplemental_groups", &SECCTX(c).supplemental_groups));
-	if (SECCTX(c).readonly_rootfs)
-		TRY(pk_bool(pk, "readonly_rootfs", true));
-	if (se) {
-		TRY(pk_str(pk, "selinux_options"));
-		TRY(msgpack_pack_map(pk, nonempty(SECCTX(c).selinux_options.user) +
-		                         nonempty(SECCTX(c).selinux_options.role) +
-		                         nonempty(SECCTX(c).selinux_options.type) +
-		                         nonempty(SECCTX(c).selinux_options.level)));
-		if (nonempty(SECCTX(c).selinux_options.user))
-			TRY(pk_kstr(pk, "user", SECCTX(c).selinux_options.user));
-		if (nonempty(SECCTX(c).selinux_options.role))
-			TRY(pk_kstr(pk, "role", SECCTX(c).selinux_options.role));
-		if (nonempty(SECCTX(c).selinux_options.type))
-			TRY(pk_kstr(pk, "type", SECCTX(c).selinux_options.type));
-		if (nonempty(SECCTX(c).selinux_options.level))
-			TRY(pk_kstr(pk, "level", SECCTX(c).selinux_options.level));
-	}
-	if (sc) {
-		TRY(pk_str(pk, "seccomp"));
-		TRY(msgpack_pack_map(pk, 1 + nonempty(SECCTX(c).seccomp.localhost_ref)));
-		TRY(pk_ki64(pk, "profile_type", SECCTX(c).seccomp.profile_type));
-		if (nonempty(SECCTX(c).seccomp.localhost_ref))
-			TRY(pk_kstr(pk, "localhost_ref", SECCTX(c).seccomp.localhost_ref));
-	}
-	if (nonempty(SECCTX(c).seccomp_profile_path))
-		TRY(pk_kstr(pk, "seccomp_profile_path", SECCTX(c).seccomp_profile_path));
-	return 0;
-}
-
-static int pk_config(msgpack_packer *pk, const struct pod_config *c)
-{
-	bool dns = c->has_dns_config || c->dns_config.servers.n ||
-	           c->dns_config.searches.n || c->dns_config.options.n;
-	bool res = has_resources(c);
-
-	TRY(msgpack_pack_map(pk, 2 + nonempty(c->hostname) + nonempty(c->log_directory) + dns +
-	                         (c->labels.n > 0) + (c->annotations.n > 0)));
-	TRY(pk_str(pk, "metadata"));
-	TRY(msgpack_pack_map(pk, 1 + nonempty(c->metadata.name) + nonempty(c->metadata.uid) +
-	                         nonempty(c->metadata.namespace)));
-	if (nonempty(c->metadata.name))
-		TRY(pk_kstr(pk, "name", c->metadata.name));
-	if (nonempty(c->metadata.uid))
-		TRY(pk_kstr(pk, "uid", c->metadata.uid));
-	if (nonempty(c->metadata.namespace))
-		TRY(pk_kstr(pk, "namespace", c->metadata.namespace));
-	TRY(pk_ku64(pk, "attempt", c->metadata.attempt));
-	if (nonempty(c->hostname))
-		TRY(pk_kstr(pk, "hostname", c->hostname));
-	if (nonempty(c->log_directory))
-		TRY(pk_kstr(pk, "log_directory", c->log_directory));
-	if (dns) {
-		TRY(pk_str(pk, "dns_config"));
-		TRY(msgpack_pack_map(pk, 3));
-		TRY(pk_strs(pk, "servers", &c->dns_config.servers));
-		TRY(pk_strs(pk, "searches", &c->dns_config.searches));
-		TRY(pk_strs(pk, "options", &c->dns_config.options));
-	}
-	if (c->labels.n)
-		TRY(pk_kvs(pk, "labels", &c->labels));
-	if (c->annotations.n)
-		TRY(pk_kvs(pk, "annotations", &c->annotations));
-	TRY(pk_str(pk, "linux"));
-	TRY(msgpack_pack_map(pk, 1 + nonempty(c->linux.cgroup_parent) + (c->linux.sysctls.n > 0) +
-	                         res));
-	if (nonempty(c->linux.cgroup_parent))
-		TRY(pk_kstr(pk, "cgroup_parent", c->linux.cgroup_parent));
-	if (c->linux.sysctls.n)
-		TRY(pk_kvs(pk, "sysctls", &c->linux.sysctls));
-	TRY(pk_secctx(pk, c));
-	if (res) {
-		TRY(pk_str(pk, "resources"));
-		TRY(msgpack_pack_map(pk, 4));
-		TRY(pk_ki64(pk, "cpu_period", c->linux.resources.cpu_period));
-		TRY(pk_ki64(pk, "cpu_quota", c->linux.resources.cpu_quota));
-		TRY(pk_ki64(pk, "cpu_shares", c->linux.resources.cpu_shares));
-		TRY(pk_ki64(pk, "memory_limit_in_bytes", c->linux.resources.memory_limit_in_bytes));
-	}
-	return 0;
-}
-
-static int pk_sandbox(msgpack_packer *pk, const struct proto_sandbox *s)
-{
-	TRY(msgpack_pack_map(pk, 10 + nonempty(s->runtime_handler) + nonempty(s->netns_path) +
-	                         nonempty(s->hostname_path) + nonempty(s->hosts_path) +
-	                         nonempty(s->resolv_conf_path) + nonempty(s->shm_path) +
-	                         nonempty(s->cgroup_path) + nonempty(s->process_label) +
-	                         nonempty(s->mount_label) + nonempty(s->runtime_type) +
-	                         nonempty(s->image_ref)));
-	TRY(pk_str(pk, "id"));
-	TRY(pk_strn(pk, s->id, strnlen(s->id, CRADLE_ID_LEN)));
-	TRY(pk_str(pk, "config"));
-	TRY(pk_config(pk, &s->config));
-	if (nonempty(s->runtime_handler))
-		TRY(pk_kstr(pk, "runtime_handler", s->runtime_handler));
-	TRY(pk_kstr(pk, "phase", proto_phase_name(s->phase)));
-	TRY(pk_kstr(pk, "state", proto_state_name(proto_sandbox_state(s))));
-	TRY(pk_ki64(pk, "created_at", s->created_at));
-	TRY(pk_ki64(pk, "started_at", s->started_at));
-	TRY(pk_ki64(pk, "pid", s->pid));
-	TRY(pk_ku64(pk, "pid_start_time", s->pid_start_time));
-	TRY(pk_ki64(pk, "exit_status", s->exit_status));
-	TRY(pk_ki64(pk, "exited_at", s->exited_at));
-	if (nonempty(s->netns_path))
-		TRY(pk_kstr(pk, "netns_path", s->netns_path));
-	if (nonempty(s->hostname_path))
-		TRY(pk_kstr(pk, "hostname_path", s->hostname_path));
-	if (nonempty(s->hosts_path))
-		TRY(pk_kstr(pk, "hosts_path", s->hosts_path));
-	if (nonempty(s->resolv_conf_path))
-		TRY(pk_kstr(pk, "resolv_conf_path", s->resolv_conf_path));
-	if (nonempty(s->shm_path))
-		TRY(pk_kstr(pk, "shm_path", s->shm_path));
-	if (nonempty(s->cgroup_path))
-		TRY(pk_kstr(pk, "cgroup_path", s->cgroup_path));
-	if (nonempty(s->process_label))
-		TRY(pk_kstr(pk, "process_label", s->process_label));
-	if (nonempty(s->mount_label))
-		TRY(pk_kstr(pk, "mount_label", s->mount_label));
-	if (nonempty(s->runtime_type))
-		TRY(pk_kstr(pk, "runtime_type", s->runtime_type));
-	if (nonempty(s->image_ref))
-		TRY(pk_kstr(pk, "image_ref", s->image_ref));
-	return 0;
-}
-
-static int pk_image(msgpack_packer *pk, const struct proto_image *img)
-{
-	size_t md = strnlen(img->manifest_digest, PROTO_DIGEST_MAX);
-	size_t cd = strnlen(img->config_digest, PROTO_DIGEST_MAX);
-
-	TRY(msgpack_pack_map(pk, 6 + (md > 0) + (cd > 0) + (img->labels.n > 0)));
-	TRY(pk_kstr(pk, "ref", img->ref));
-	if (md) {
-		TRY(pk_str(pk, "manifest_digest"));
-		TRY(pk_strn(pk, img->manifest_digest, md));
-	}
-	if (cd) {
-		TRY(pk_str(pk, "config_digest"));
-		TRY(pk_strn(pk, img->config_digest, cd));
-	}
-	TRY(pk_strs(pk, "layers", &img->layers));
-	TRY(pk_ki64(pk, "size", img->size));
-	if (img->labels.n)
-		TRY(pk_kvs(pk, "labels", &img->labels));
-	TRY(pk_bool(pk, "pinned", img->pinned));
-	TRY(pk_ki64(pk, "created_at", img->created_at));
-	return pk_bool(pk, "in_use", img->in_use);
-}
-
-/* What the decoder would refuse in an image must not be written. */
-static int check_image(const struct proto_image *img, struct cradle_err *err)
-{
-	if (!nonempty(img->ref))
-		return efail(err, CRADLE_INTERNAL, "image without a reference");
-	if (img->size < 0)
-		return efail(err, CRADLE_INTERNAL, "image %s has negative size %lld", img->ref,
-		             (long long)img->size);
-	return 0;
-}
-
-/* What the decoder would refuse in a record must not be written. */
-static int check_sandbox(const struct proto_sandbox *s, struct cradle_err *err)
-{
-	char q[QUOTE_MAX];
-
-	if (!proto_valid_id(s->id)) {
-		proto_quote(q, s->id, strnlen(s->id, sizeof(s->id)));
-		return efail(err, CRADLE_INTERNAL, "sandbox id %s is not valid", q);
-	}
-	if (s->phase < PHASE_CREATED || s->phase > PHASE_EXITED)
-		return efail(err, CRADLE_INTERNAL, "sandbox %s has invalid phase %d",
-		             s->id, s->phase);
-	return 0;
-}
-
-/* Common tail of every encoder: undo a partial write and enforce the size
- * the peer will accept. */
-static int enc_finish(msgpack_sbuffer *sbuf, size_t start, int rc, size_t max,
-                      int too_big_code, const char *what, struct cradle_err *err)
-{
-	size_t n = sbuf->size - start;
-
-	if (rc) {
-		sbuf->size = start;
-		return oom(err, what);
-	}
-	if (n > max) {
-		sbuf->size = start;
-		cradle_err_set(err, too_big_code, "%s of %zu bytes exceeds %zu", what, n, max);
-		return -EMSGSIZE;
-	}
-	return 0;
-}
-
-static int pk_request(msgpack_packer *pk, const struct proto_request *req)
-{
-	int op = req->op;
-
-	TRY(msgpack_pack_map(pk, op == OP_VERSION ? 2 : 3));
-	TRY(pk_ku64(pk, "v", PROTO_VERSION));
-	TRY(pk_kstr(pk, "op", proto_op_name(op)));
-	if (op == OP_VERSION)
-		return 0;
-	TRY(pk_str(pk, "args"));
-	switch (op) {
-	case OP_CREATE:
-	case OP_RUN:
-		TRY(msgpack_pack_map(pk, 1 + nonempty(req->runtime_handler)));
-		TRY(pk_str(pk, "config"));
-		TRY(pk_config(pk, &req->config));
-		if (nonempty(req->runtime_handler))
-			TRY(pk_kstr(pk, "runtime_handler", req->runtime_handler));
-		return 0;
-	case OP_STOP:
-		TRY(msgpack_pack_map(pk, 1 + (req->timeout_ms >= 0)));
-		TRY(pk_str(pk, "id"));
-		TRY(pk_strn(pk, req->id, strnlen(req->id, CRADLE_ID_LEN)));
-		if (req->timeout_ms >= 0)
-			TRY(pk_ki64(pk, "timeout_ms", req->timeout_ms));
-		return 0;
-	case OP_LIST:
-		TRY(msgpack_pack_map(pk, (req->state_filter >= 0) + (req->label_filter.n > 0)));
-		if (req->state_filter == STATE_READY || req->state_filter == STATE_NOTREADY)
-			TRY(pk_kstr(pk, "state", proto_state_name(req->state_filter)));
-		else if (req->state_filter >= 0)
-			TRY(pk_ki64(pk, "state", req->state_filter));
-		if (req->label_filter.n)
-			TRY(pk_kvs(pk, "labels", &req->label_filter));
-		return 0;
-	case OP_IMAGE_PULL:
-	case OP_IMAGE_STATUS:
-	case OP_IMAGE_REMOVE:
-		/* always written: an empty ref is the daemon's to refuse */
-		TRY(msgpack_pack_map(pk, 1));
-		return pk_kstr(pk, "ref", req->ref);
-	case OP_IMAGE_LIST:
-		return msgpack_pack_map(pk, 0);
-	case OP_IMAGE_IMPORT:
-		TRY(msgpack_pack_map(pk, 1 + nonempty(req->ref)));
-		TRY(pk_kstr(pk, "path", req->path));
-		if (nonempty(req->ref))
-			TRY(pk_kstr(pk, "name", req->ref));
-		return 0;
-	default:        /* start, remove, status */
-		TRY(msgpack_pack_map(pk, 1));
-		TRY(pk_str(pk, "id"));
-		return pk_strn(pk, req->id, strnlen(req->id, CRADLE_ID_LEN));
-	}
-}
-
-int proto_request_encode(msgpack_sbuffer *sbuf, const struct proto_request *req,
-                         struct cradle_err *err)
-{
-	msgpack_packer pk;
-	size_t start;
-
-	if (!sbuf || !req)
-		return efail(err, CRADLE_INTERNAL, "request encode: NULL argument");
-	if (!proto_op_name(req->op))
-		return efail(err, CRADLE_INVALID_ARGUMENT, "unknown operation %d", req->op);
-	start = sbuf->size;
-	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
-	return enc_finish(sbuf, start, pk_request(&pk, req), PROTO_MAX_MSG,
-	                  CRADLE_INVALID_ARGUMENT, "request", err);
-}
-
-static int pk_error(msgpack_packer *pk, const struct cradle_err *e)
-{
-	char msg[CRADLE_ERR_MSG_MAX];
-	int code = e ? e->code : CRADLE_INTERNAL;
-
-	if (code == CRADLE_OK)
-		code = CRADLE_INTERNAL;
-	msg[0] = '\0';
-	if (e)
-		clean_message(msg, sizeof(msg), e->msg, strnlen(e->msg, sizeof(e->msg)));
-	if (!msg[0])
-		snprintf(msg, sizeof(msg), "%s", cradle_code_name(code));
-	TRY(msgpack_pack_map(pk, 3));
-	TRY(pk_ku64(pk, "v", PROTO_VERSION));
-	TRY(pk_str(pk, "ok"));
-	TRY(msgpack_pack_false(pk));
-	TRY(pk_str(pk, "error"));
-	TRY(msgpack_pack_map(pk, 2));
-	TRY(pk_ki64(pk, "code", code));
-	return pk_kstr(pk, "message", msg);
-}
-
-int proto_reply_encode_error(msgpack_sbuffer *sbuf, const struct cradle_err *e)
-{
-	msgpack_packer pk;
-	size_t start;
-
-	if (!sbuf)
-		return -EINVAL;
-	start = sbuf->size;
-	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
-	if (pk_error(&pk, e)) {
-		sbuf->size = start;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static int pk_result(msgpack_packer *pk, const struct proto_reply *rep)
-{
-	size_t i;
-
-	TRY(msgpack_pack_map(pk, 3));
-	TRY(pk_ku64(pk, "v", PROTO_VERSION));
-	TRY(pk_str(pk, "ok"));
-	TRY(msgpack_pack_true(pk));
-	TRY(pk_str(pk, "result"));
-	switch (rep->op) {
-	case OP_VERSION:
-		TRY(msgpack_pack_map(pk, 3));
-		TRY(pk_str(pk, "version"));
-		TRY(pk_strn(pk, rep->version.version,
-		            strnlen(rep->version.version, sizeof(rep->version.version) - 1)));
-		TRY(pk_ku64(pk, "api_version", rep->version.api_version));
-		return pk_ki64(pk, "pid", rep->version.pid);
-	case OP_CREATE:
-		TRY(msgpack_pack_map(pk, 2));
-		TRY(pk_str(pk, "id"));
-		TRY(pk_strn(pk, rep->id, strnlen(rep->id, CRADLE_ID_LEN)));
-		return pk_ki64(pk, "created_at", rep->created_at);
-	case OP_START:
-	case OP_RUN:
-		TRY(msgpack_pack_map(pk, 3));
-		TRY(pk_str(pk, "id"));
-		TRY(pk_strn(pk, rep->id, strnlen(rep->id, CRADLE_ID_LEN)));
-		TRY(pk_ki64(pk, "pid", rep->pid));
-		return pk_ki64(pk, "created_at", rep->created_at);
-	case OP_STATUS:
-		TRY(msgpack_pack_map(pk, 1));
-		TRY(pk_str(pk, "sandbox"));
-		return pk_sandbox(pk, &rep->sandboxes[0]);
-	case OP_LIST:
-		TRY(msgpack_pack_map(pk, 1));
-		TRY(pk_str(pk, "sandboxes"));
-		TRY(msgpack_pack_array(pk, rep->n_sandboxes));
-		for (i = 0; i < rep->n_sandboxes; i++)
-			TRY(pk_sandbox(pk, &rep->sandboxes[i]));
-		return 0;
-	case OP_IMAGE_PULL:
-	case OP_IMAGE_STATUS:
-	case OP_IMAGE_IMPORT:
-		TRY(msgpack_pack_map(pk, 1));
-		TRY(pk_str(pk, "image"));
-		return pk_image(pk, &rep->images[0]);
-	case OP_IMAGE_LIST:
-		TRY(msgpack_pack_map(pk, 1));
-		TRY(pk_str(pk, "images"));
-		TRY(msgpack_pack_array(pk, rep->n_images));
-		for (i = 0; i < rep->n_images; i++)
-			TRY(pk_image(pk, &rep->images[i]));
-		return 0;
-	default:        /* stop, remove */
-		return msgpack_pack_map(pk, 0);
-	}
-}
-
-int proto_reply_encode(msgpack_sbuffer *sbuf, const struct proto_reply *rep,
-                       struct cradle_err *err)
-{
-	msgpack_packer pk;
-	size_t start, i;
-	int rc;
-
-	if (!sbuf || !rep)
-		return efail(err, CRADLE_INTERNAL, "reply encode: NULL argument");
-	if (!rep->ok) {
-		rc = proto_reply_encode_error(sbuf, &rep->err);
-		return rc ? oom(err, "encoding an error reply") : 0;
-	}
-	if (!proto_op_name(rep->op))
-		return efail(err, CRADLE_INTERNAL, "reply for unknown operation %d", rep->op);
-	if (rep->op == OP_STATUS && (rep->n_sandboxes < 1 || !rep->sandboxes))
-		return efail(err, CRADLE_INTERNAL, "status reply without a sandbox");
-	if (rep->op == OP_LIST) {
-		if (rep->n_sandboxes && !rep->sandboxes)
-			return efail(err, CRADLE_INTERNAL, "list reply without its sandboxes");
-		if (rep->n_sandboxes > PROTO_MAX_LIST_REPLY)
-			return efail(err, CRADLE_RESOURCE_EXHAUSTED,
-			             "list reply of %zu sandboxes exceeds %d",
-			             rep->n_sandboxes, PROTO_MAX_LIST_REPLY);
-	}
-	if (rep->op == OP_STATUS || rep->op == OP_LIST) {
-		for (i = 0; i < rep->n_sandboxes && (rep->op == OP_LIST || i < 1); i++) {
-			rc = check_sandbox(&rep->sandboxes[i], err);
-			if (rc)
-				return rc;
-		}
-	}
-	if (rep->op == OP_IMAGE_PULL || rep->op == OP_IMAGE_STATUS ||
-	    rep->op == OP_IMAGE_IMPORT) {
-		if (rep->n_images < 1 || !rep->images)
-			return efail(err, CRADLE_INTERNAL, "%s reply without an image",
-			             proto_op_name(rep->op));
-		rc = check_image(&rep->images[0], err);
-		if (rc)
-			return rc;
-	}
-	if (rep->op == OP_IMAGE_LIST) {
-		if (rep->n_images && !rep->images)
-			return efail(err, CRADLE_INTERNAL, "image list reply without its images");
-		if (rep->n_images > PROTO_MAX_LIST_REPLY)
-			return efail(err, CRADLE_RESOURCE_EXHAUSTED,
-			             "image list reply of %zu images exceeds %d",
-			             rep->n_images, PROTO_MAX_LIST_REPLY);
-		for (i = 0; i < rep->n_images; i++) {
-			rc = check_image(&rep->images[i], err);
-			if (rc)
-				return rc;
-		}
-	}
-	start = sbuf->size;
-	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
-	return enc_finish(sbuf, start, pk_result(&pk, rep),
-	                  rep->op == OP_LIST || rep->op == OP_IMAGE_LIST ? PROTO_MAX_LIST_MSG
-	                                                                 : PROTO_MAX_REPLY_MSG,
-	                  CRADLE_RESOURCE_EXHAUSTED, "reply", err);
-}
-
-int proto_sandbox_encode(msgpack_sbuffer *sbuf, const struct proto_sandbox *s,
-                         struct cradle_err *err)
-{
-	msgpack_packer pk;
-	size_t start;
-	int rc;
-
-	if (!sbuf || !s)
-		return efail(err, CRADLE_INTERNAL, "sandbox encode: NULL argument");
-	rc = check_sandbox(s, err);
-	if (rc)
-		return rc;
-	start = sbuf->size;
-	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
-	return enc_finish(sbuf, start, pk_sandbox(&pk, s), PROTO_MAX_REPLY_MSG,
-	                  CRADLE_RESOURCE_EXHAUSTED, "sandbox record", err);
-}
-
-static int pk_event(msgpack_packer *pk, const struct proto_event *ev)
-{
-	size_t tlen = strnlen(ev->type, sizeof(ev->type) - 1);
-
-	if (tlen == strlen(PROTO_EVENT_IMAGE_PROGRESS) &&
-	    memcmp(ev->type, PROTO_EVENT_IMAGE_PROGRESS, tlen) == 0) {
-		TRY(msgpack_pack_map(pk, 5));
-		TRY(pk_ku64(pk, "seq", ev->seq));
-		TRY(pk_kstr(pk, "type", PROTO_EVENT_IMAGE_PROGRESS));
-		TRY(pk_str(pk, "ref"));
-		TRY(pk_strn(pk, ev->ref, strnlen(ev->ref, sizeof(ev->ref) - 1)));
-		TRY(pk_ku64(pk, "done", ev->done));
-		return pk_ki64(pk, "total", ev->total);
+/* The encoder and decoder of each kind but replies, one call of the
+ * frame each: proto_request_encode(), proto_request_decode(),
+ * proto_sandbox_encode(), proto_sandbox_decode(), proto_image_encode(),
+ * proto_image_decode(), proto_event_encode() and proto_event_decode(). */
+#define PROTO_CODEC(name, type, kind)                                                  \
+	int proto_##name##_encode(msgpack_sbuffer *sbuf, const type *obj,               \
+	                          struct cradle_err *err)                               \
+	{                                                                               \
+		return encode_msg(&kinds[kind], sbuf, obj, err);                        \
+	}                                                                               \
+	int proto_##name##_decode(const void *buf, size_t len, type *obj,               \
+	                          struct cradle_err *err)                               \
+	{                                                                               \
+		return decode_msg(&kinds[kind], OP_VERSION, buf, len, obj, err);        \
 	}
 
-	TRY(msgpack_pack_map(pk, 6));
-	TRY(pk_ku64(pk, "seq", ev->seq));
-	TRY(pk_str(pk, "type"));
-	/* the only event there is today; spare every publisher the strcpy */
-	if (tlen)
-		TRY(pk_strn(pk, ev->type, tlen));
-	else
-		TRY(pk_str(pk, "sandbox.exit"));
-	TRY(pk_str(pk, "id"));
-	TRY(pk_strn(pk, ev->id, strnlen(ev->id, CRADLE_ID_LEN)));
-	TRY(pk_ki64(pk, "pid", ev->pid));
-	TRY(pk_ki64(pk, "exit_status", ev->exit_status));
-	return pk_ki64(pk, "exited_at", ev->exited_at);
-}
-
-int proto_image_encode(msgpack_sbuffer *sbuf, const struct proto_image *img,
-                       struct cradle_err *err)
-{
-	msgpack_packer pk;
-	size_t start;
-	int rc;
-
-	if (!sbuf || !img)
-		return efail(err, CRADLE_INTERNAL, "image encode: NULL argument");
-	rc = check_image(img, err);
-	if (rc)
-		return rc;
-	start = sbuf->size;
-	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
-	return enc_finish(sbuf, start, pk_image(&pk, img), PROTO_MAX_REPLY_MSG,
-	                  CRADLE_RESOURCE_EXHAUSTED, "image", err);
-}
-
-int proto_event_encode(msgpack_sbuffer *sbuf, const struct proto_event *ev,
-                       struct cradle_err *err)
-{
-	msgpack_packer pk;
-	size_t start;
-
-	if (!sbuf || !ev)
-		return efail(err, CRADLE_INTERNAL, "event encode: NULL argument");
-	start = sbuf->size;
-	msgpack_packer_init(&pk, sbuf, msgpack_sbuffer_write);
-	return enc_finish(sbuf, start, pk_event(&pk, ev), PROTO_MAX_REPLY_MSG,
-	                  CRADLE_RESOURCE_EXHAUSTED, "event", err);
-}
+PROTO_CODEC(request, struct proto_request, K_REQUEST)
+PROTO_CODEC(sandbox, struct proto_sandbox, K_SANDBOX)
+PROTO_CODEC(image, struct proto_image, K_IMAGE)
+PROTO_CODEC(event, struct proto_event, K_EVENT)

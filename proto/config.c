@@ -6,13 +6,15 @@
  * is checked here, so the CLI's JSON path and the wire path refuse the same
  * configs with the same messages.
  */
+#include "proto/proto.h"
+
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto/internal.h"
-#include "proto/proto.h"
 
 /* Paths on the node come from the peer: bound them like the kernel does. */
 #define PROTO_MAX_PATH 4095
@@ -117,75 +119,6 @@ void proto_strs_fini(struct proto_strs *strs)
 	strs->n = 0;
 }
 
-static int kvs_copy(struct proto_kvs *dst, const struct proto_kvs *src)
-{
-	size_t i;
-
-	dst->n = 0;
-	dst->v = NULL;
-	if (!src->n)
-		return 0;
-	dst->v = calloc(src->n, sizeof(*dst->v));
-	if (!dst->v)
-		return -ENOMEM;
-	for (i = 0; i < src->n; i++) {
-		dst->n++;
-		dst->v[i].key = strdup(src->v[i].key ? src->v[i].key : "");
-		dst->v[i].value = strdup(src->v[i].value ? src->v[i].value : "");
-		if (!dst->v[i].key || !dst->v[i].value)
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-static int strs_copy(struct proto_strs *dst, const struct proto_strs *src)
-{
-	size_t i;
-
-	dst->n = 0;
-	dst->v = NULL;
-	if (!src->n)
-		return 0;
-	dst->v = calloc(src->n, sizeof(*dst->v));
-	if (!dst->v)
-		return -ENOMEM;
-	for (i = 0; i < src->n; i++) {
-		dst->n++;
-		dst->v[i] = strdup(src->v[i] ? src->v[i] : "");
-		if (!dst->v[i])
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-static int idmaps_copy(struct proto_idmaps *dst, const struct proto_idmaps *src)
-{
-	dst->n = 0;
-	dst->v = NULL;
-	if (!src->n)
-		return 0;
-	dst->v = malloc(src->n * sizeof(*dst->v));
-	if (!dst->v)
-		return -ENOMEM;
-	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
-	dst->n = src->n;
-	return 0;
-}
-
-static int i64s_copy(struct proto_i64s *dst, const struct proto_i64s *src)
-{
-	dst->n = 0;
-	dst->v = NULL;
-	if (!src->n)
-		return 0;
-	dst->v = malloc(src->n * sizeof(*dst->v));
-	if (!dst->v)
-		return -ENOMEM;
-	memcpy(dst->v, src->v, src->n * sizeof(*dst->v));
-	dst->n = src->n;
-	return 0;
-}
-
 /* strdup that keeps NULL as NULL; sets *fail on allocation failure. */
 static char *dup_opt(const char *s, bool *fail)
 {
@@ -198,6 +131,49 @@ static char *dup_opt(const char *s, bool *fail)
 		*fail = true;
 	return c;
 }
+
+/* Element copiers for vec_copy(): a string of a list (NULL becomes ""), a
+ * key/value pair. */
+static void copy_str(void *dst, const void *src, bool *fail)
+{
+	const char *s = *(const char *const *)src;
+
+	*(char **)dst = dup_opt(s ? s : "", fail);
+}
+
+static void copy_kv(void *dst, const void *src, bool *fail)
+{
+	struct proto_kv *d = dst;
+	const struct proto_kv *s = src;
+
+	copy_str(&d->key, &s->key, fail);
+	copy_str(&d->value, &s->value, fail);
+}
+
+/* A new vector at *dst_v (a T **, set with memcpy so any T) with the n
+ * elements of size bytes at src, each copied with copy (the bytes as they
+ * are when NULL).  Every element is tried and counted in *dst_n, so the
+ * owner's fini releases a copy that ran out of memory (then *fail is set)
+ * half-way. */
+static void vec_copy(void *dst_v, size_t *dst_n, const void *src, size_t n, size_t size,
+                     void (*copy)(void *dst, const void *src, bool *fail), bool *fail)
+{
+	char *v = n ? calloc(n, size) : NULL;
+	size_t i;
+
+	memcpy(dst_v, &v, sizeof(v));
+	*dst_n = v ? n : 0;
+	if (n && !v)
+		*fail = true;
+	else if (!copy && n)
+		memcpy(v, src, n * size);
+	for (i = 0; copy && i < *dst_n; i++)
+		copy(v + i * size, (const char *)src + i * size, fail);
+}
+
+/* Copy the list src (a struct with v and n) into dst. */
+#define VEC_COPY(dst, src, copy, fail) \
+	vec_copy(&(dst)->v, &(dst)->n, (src)->v, (src)->n, sizeof(*(src)->v), copy, fail)
 
 /* --- pod_config --- */
 
@@ -240,6 +216,9 @@ void pod_config_fini(struct pod_config *c)
 	pod_config_init(c);
 }
 
+/* The values first, then a copy of each part src owns in place of its
+ * pointer; every part is copied even after a failure, so that dst never
+ * shares anything with src. */
 int pod_config_copy(struct pod_config *dst, const struct pod_config *src)
 {
 	bool fail = false;
@@ -247,51 +226,30 @@ int pod_config_copy(struct pod_config *dst, const struct pod_config *src)
 	pod_config_init(dst);
 	if (!src)
 		return 0;
+	*dst = *src;
 	dst->metadata.name = dup_opt(src->metadata.name, &fail);
 	dst->metadata.uid = dup_opt(src->metadata.uid, &fail);
 	dst->metadata.namespace = dup_opt(src->metadata.namespace, &fail);
-	dst->metadata.attempt = src->metadata.attempt;
 	dst->hostname = dup_opt(src->hostname, &fail);
 	dst->log_directory = dup_opt(src->log_directory, &fail);
-	dst->has_dns_config = src->has_dns_config;
-	if (strs_copy(&dst->dns_config.servers, &src->dns_config.servers) ||
-	    strs_copy(&dst->dns_config.searches, &src->dns_config.searches) ||
-	    strs_copy(&dst->dns_config.options, &src->dns_config.options) ||
-	    kvs_copy(&dst->labels, &src->labels) ||
-	    kvs_copy(&dst->annotations, &src->annotations) ||
-	    kvs_copy(&dst->linux.sysctls, &src->linux.sysctls))
-		fail = true;
+	VEC_COPY(&dst->dns_config.servers, &src->dns_config.servers, copy_str, &fail);
+	VEC_COPY(&dst->dns_config.searches, &src->dns_config.searches, copy_str, &fail);
+	VEC_COPY(&dst->dns_config.options, &src->dns_config.options, copy_str, &fail);
+	VEC_COPY(&dst->labels, &src->labels, copy_kv, &fail);
+	VEC_COPY(&dst->annotations, &src->annotations, copy_kv, &fail);
 	dst->linux.cgroup_parent = dup_opt(src->linux.cgroup_parent, &fail);
-	dst->linux.security_context.namespace_options.network =
-		src->linux.security_context.namespace_options.network;
-	dst->linux.security_context.namespace_options.pid =
-		src->linux.security_context.namespace_options.pid;
-	dst->linux.security_context.namespace_options.ipc =
-		src->linux.security_context.namespace_options.ipc;
-	dst->linux.security_context.namespace_options.target_id =
-		dup_opt(src->linux.security_context.namespace_options.target_id, &fail);
-	USERNS(dst).present = USERNS(src).present;
-	USERNS(dst).mode = USERNS(src).mode;
-	if (idmaps_copy(&USERNS(dst).uids, &USERNS(src).uids) ||
-	    idmaps_copy(&USERNS(dst).gids, &USERNS(src).gids) ||
-	    i64s_copy(&SECCTX(dst).supplemental_groups, &SECCTX(src).supplemental_groups))
-		fail = true;
-	SECCTX(dst).privileged = SECCTX(src).privileged;
-	SECCTX(dst).has_run_as_user = SECCTX(src).has_run_as_user;
-	SECCTX(dst).run_as_user = SECCTX(src).run_as_user;
-	SECCTX(dst).has_run_as_group = SECCTX(src).has_run_as_group;
-	SECCTX(dst).run_as_group = SECCTX(src).run_as_group;
+	VEC_COPY(&dst->linux.sysctls, &src->linux.sysctls, copy_kv, &fail);
+	NSO(dst).target_id = dup_opt(NSO(src).target_id, &fail);
+	VEC_COPY(&USERNS(dst).uids, &USERNS(src).uids, NULL, &fail);
+	VEC_COPY(&USERNS(dst).gids, &USERNS(src).gids, NULL, &fail);
 	SECCTX(dst).run_as_username = dup_opt(SECCTX(src).run_as_username, &fail);
-	SECCTX(dst).readonly_rootfs = SECCTX(src).readonly_rootfs;
+	VEC_COPY(&SECCTX(dst).supplemental_groups, &SECCTX(src).supplemental_groups, NULL, &fail);
 	SECCTX(dst).selinux_options.user = dup_opt(SECCTX(src).selinux_options.user, &fail);
 	SECCTX(dst).selinux_options.role = dup_opt(SECCTX(src).selinux_options.role, &fail);
 	SECCTX(dst).selinux_options.type = dup_opt(SECCTX(src).selinux_options.type, &fail);
 	SECCTX(dst).selinux_options.level = dup_opt(SECCTX(src).selinux_options.level, &fail);
-	SECCTX(dst).seccomp.present = SECCTX(src).seccomp.present;
-	SECCTX(dst).seccomp.profile_type = SECCTX(src).seccomp.profile_type;
 	SECCTX(dst).seccomp.localhost_ref = dup_opt(SECCTX(src).seccomp.localhost_ref, &fail);
 	SECCTX(dst).seccomp_profile_path = dup_opt(SECCTX(src).seccomp_profile_path, &fail);
-	dst->linux.resources = src->linux.resources;
 	if (fail) {
 		pod_config_fini(dst);
 		return -ENOMEM;
@@ -387,11 +345,7 @@ static int check_dns_list(const struct proto_strs *l, struct ppath *p,
 	const unsigned char *c;
 	int rc = 0;
 
-	if (l->n > PROTO_MAX_KV) {
-		rc = proto_fail(err, p, "%zu entries exceed the limit of %d", l->n,
-		                PROTO_MAX_KV);
-		goto out;
-	}
+	rc = proto_check_count(l->n, PROTO_MAX_KV, p, err);
 	for (i = 0; i < l->n && !rc; i++) {
 		o2 = ppath_push_index(p, i);
 		if (!l->v[i] || !l->v[i][0]) {
@@ -407,35 +361,27 @@ static int check_dns_list(const struct proto_strs *l, struct ppath *p,
 		}
 		ppath_pop(p, o2);
 	}
-out:
 	ppath_pop(p, old);
 	return rc;
-}
-
-static bool sysctl_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
 /* Sysctl names become paths under /proc/sys ('.' or '/' separated), so
  * allow only plain components: no empty ones, hence no "..", no '/' lead. */
 static bool valid_sysctl_name(const char *s)
 {
-	size_t comp = 0, len = 0;
+	size_t len = strnlen(s, PROTO_MAX_NAME + 1), i = 0, comp;
 
-	for (; *s; s++, len++) {
-		if (*s == '.' || *s == '/') {
-			if (comp == 0)
-				return false;
-			comp = 0;
-		} else if (sysctl_char(*s)) {
-			comp++;
-		} else {
+	if (len > PROTO_MAX_NAME)
+		return false;
+	for (;;) {
+		comp = proto_word_span(s + i, len - i, "_-");
+		i += comp;
+		if (comp == 0 || (i < len && s[i] != '.' && s[i] != '/'))
 			return false;
-		}
+		if (i == len)
+			return true;
+		i++;
 	}
-	return comp > 0 && len <= PROTO_MAX_NAME;
 }
 
 static int check_kvs(const struct proto_kvs *kvs, struct ppath *p, const char *field,
@@ -446,11 +392,7 @@ static int check_kvs(const struct proto_kvs *kvs, struct ppath *p, const char *f
 	char q[QUOTE_MAX];
 	int rc = 0;
 
-	if (kvs->n > PROTO_MAX_KV) {
-		rc = proto_fail(err, p, "%zu entries exceed the limit of %d", kvs->n,
-		                PROTO_MAX_KV);
-		goto out;
-	}
+	rc = proto_check_count(kvs->n, PROTO_MAX_KV, p, err);
 	for (i = 0; i < kvs->n && !rc; i++) {
 		key = kvs->v[i].key ? kvs->v[i].key : "";
 		rc = proto_check_key(key, strlen(key), p, err);
@@ -469,7 +411,6 @@ static int check_kvs(const struct proto_kvs *kvs, struct ppath *p, const char *f
 		}
 		ppath_pop(p, o2);
 	}
-out:
 	ppath_pop(p, old);
 	return rc;
 }
@@ -488,11 +429,9 @@ static int check_idmaps(const struct proto_idmaps *l, struct ppath *p, const cha
                         struct cradle_err *err)
 {
 	size_t old = ppath_push(p, field);
-	int rc = 0;
+	int rc;
 
-	if (l->n > PROTO_MAX_IDMAPS)
-		rc = proto_fail(err, p, "%zu entries exceed the limit of %d", l->n,
-		                PROTO_MAX_IDMAPS);
+	rc = proto_check_count(l->n, PROTO_MAX_IDMAPS, p, err);
 	ppath_pop(p, old);
 	return rc;
 }
@@ -544,11 +483,9 @@ static int check_id_value(bool has, int64_t v, struct ppath *p, const char *fiel
 static int check_groups(const struct proto_i64s *l, struct ppath *p, struct cradle_err *err)
 {
 	size_t old = ppath_push(p, "supplemental_groups"), o2, i;
-	int rc = 0;
+	int rc;
 
-	if (l->n > PROTO_MAX_GROUPS)
-		rc = proto_fail(err, p, "%zu entries exceed the limit of %d", l->n,
-		                PROTO_MAX_GROUPS);
+	rc = proto_check_count(l->n, PROTO_MAX_GROUPS, p, err);
 	for (i = 0; i < l->n && !rc; i++) {
 		if (l->v[i] >= 0)
 			continue;
@@ -561,19 +498,12 @@ static int check_groups(const struct proto_i64s *l, struct ppath *p, struct crad
 	return rc;
 }
 
-static bool selinux_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '_' || c == '.' || c == ':' || c == ',' ||
-	       c == '-';
-}
-
 /* A SELinux option (selinux = true) or run_as_username: both end up in
  * a label or a passwd lookup, so keep them short and plain. */
 static int check_plain_part(const char *s, struct ppath *p, const char *field, bool selinux,
                             struct cradle_err *err)
 {
-	size_t old, len, i;
+	size_t old, len;
 	char q[QUOTE_MAX];
 	int rc;
 
@@ -590,14 +520,10 @@ static int check_plain_part(const char *s, struct ppath *p, const char *field, b
 			rc = proto_fail(err, p, "must not contain ':'");
 		else if (strchr(s, '/'))
 			rc = proto_fail(err, p, "must not contain '/'");
-	} else {
-		for (i = 0; i < len && selinux_char(s[i]); i++)
-			;
-		if (i < len) {
-			proto_quote(q, s, len);
-			rc = proto_fail(err, p, "%s may only hold letters, digits, '_', '.', "
-			                "':', ',' and '-'", q);
-		}
+	} else if (proto_word_span(s, len, "_.:,-") < len) {
+		proto_quote(q, s, len);
+		rc = proto_fail(err, p, "%s may only hold letters, digits, '_', '.', "
+		                "':', ',' and '-'", q);
 	}
 out:
 	ppath_pop(p, old);
@@ -721,55 +647,51 @@ int pod_config_validate(const struct pod_config *c, const char *prefix,
 
 /* --- sandbox --- */
 
+const struct proto_field proto_sandbox_strs[PROTO_SANDBOX_STRS] = {
+	{ "netns_path", offsetof(struct proto_sandbox, netns_path) },
+	{ "hostname_path", offsetof(struct proto_sandbox, hostname_path) },
+	{ "hosts_path", offsetof(struct proto_sandbox, hosts_path) },
+	{ "resolv_conf_path", offsetof(struct proto_sandbox, resolv_conf_path) },
+	{ "shm_path", offsetof(struct proto_sandbox, shm_path) },
+	{ "cgroup_path", offsetof(struct proto_sandbox, cgroup_path) },
+	{ "process_label", offsetof(struct proto_sandbox, process_label) },
+	{ "mount_label", offsetof(struct proto_sandbox, mount_label) },
+	{ "runtime_type", offsetof(struct proto_sandbox, runtime_type) },
+	{ "image_ref", offsetof(struct proto_sandbox, image_ref) },
+};
+
 void proto_sandbox_fini(struct proto_sandbox *s)
 {
+	size_t i;
+
 	if (!s)
 		return;
 	pod_config_fini(&s->config);
 	free(s->runtime_handler);
-	free(s->netns_path);
-	free(s->hostname_path);
-	free(s->hosts_path);
-	free(s->resolv_conf_path);
-	free(s->shm_path);
-	free(s->cgroup_path);
-	free(s->process_label);
-	free(s->mount_label);
-	free(s->runtime_type);
-	free(s->image_ref);
+	for (i = 0; i < PROTO_SANDBOX_STRS; i++)
+		free(PROTO_STR_AT(s, proto_sandbox_strs[i].off));
 	memset(s, 0, sizeof(*s));
 	pod_config_init(&s->config);
 }
 
+/* As pod_config_copy(): the values, then a copy of each owned part. */
 int proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *src)
 {
 	bool fail = false;
+	size_t i, off;
 
 	memset(dst, 0, sizeof(*dst));
 	pod_config_init(&dst->config);
 	if (!src)
 		return 0;
-	memcpy(dst->id, src->id, sizeof(dst->id));
+	*dst = *src;
 	dst->id[CRADLE_ID_LEN] = '\0';
-	dst->phase = src->phase;
-	dst->created_at = src->created_at;
-	dst->started_at = src->started_at;
-	dst->pid = src->pid;
-	dst->pid_start_time = src->pid_start_time;
-	dst->exit_status = src->exit_status;
-	dst->exited_at = src->exited_at;
 	dst->runtime_handler = dup_opt(src->runtime_handler, &fail);
-	dst->netns_path = dup_opt(src->netns_path, &fail);
-	dst->hostname_path = dup_opt(src->hostname_path, &fail);
-	dst->hosts_path = dup_opt(src->hosts_path, &fail);
-	dst->resolv_conf_path = dup_opt(src->resolv_conf_path, &fail);
-	dst->shm_path = dup_opt(src->shm_path, &fail);
-	dst->cgroup_path = dup_opt(src->cgroup_path, &fail);
-	dst->process_label = dup_opt(src->process_label, &fail);
-	dst->mount_label = dup_opt(src->mount_label, &fail);
-	dst->runtime_type = dup_opt(src->runtime_type, &fail);
-	dst->image_ref = dup_opt(src->image_ref, &fail);
-	if (fail || pod_config_copy(&dst->config, &src->config)) {
+	for (i = 0; i < PROTO_SANDBOX_STRS; i++) {
+		off = proto_sandbox_strs[i].off;
+		PROTO_STR_AT(dst, off) = dup_opt(PROTO_CSTR_AT(src, off), &fail);
+	}
+	if (pod_config_copy(&dst->config, &src->config) || fail) {
 		proto_sandbox_fini(dst);
 		return -ENOMEM;
 	}
@@ -788,6 +710,7 @@ void proto_image_fini(struct proto_image *img)
 	memset(img, 0, sizeof(*img));
 }
 
+/* As pod_config_copy(): the values, then a copy of each owned part. */
 int proto_image_copy(struct proto_image *dst, const struct proto_image *src)
 {
 	bool fail = false;
@@ -795,17 +718,13 @@ int proto_image_copy(struct proto_image *dst, const struct proto_image *src)
 	memset(dst, 0, sizeof(*dst));
 	if (!src)
 		return 0;
-	dst->ref = dup_opt(src->ref, &fail);
-	memcpy(dst->manifest_digest, src->manifest_digest, sizeof(dst->manifest_digest));
+	*dst = *src;
 	dst->manifest_digest[PROTO_DIGEST_MAX] = '\0';
-	memcpy(dst->config_digest, src->config_digest, sizeof(dst->config_digest));
 	dst->config_digest[PROTO_DIGEST_MAX] = '\0';
-	dst->size = src->size;
-	dst->pinned = src->pinned;
-	dst->created_at = src->created_at;
-	dst->in_use = src->in_use;
-	if (fail || strs_copy(&dst->layers, &src->layers) ||
-	    kvs_copy(&dst->labels, &src->labels)) {
+	dst->ref = dup_opt(src->ref, &fail);
+	VEC_COPY(&dst->layers, &src->layers, copy_str, &fail);
+	VEC_COPY(&dst->labels, &src->labels, copy_kv, &fail);
+	if (fail) {
 		proto_image_fini(dst);
 		return -ENOMEM;
 	}

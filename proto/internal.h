@@ -56,6 +56,11 @@ PROTO_HIDDEN int proto_vfail(struct cradle_err *err, const struct ppath *p,
  * ASCII string into out[QUOTE_MAX], for quoting peer input in messages. */
 PROTO_HIDDEN void proto_quote(char out[QUOTE_MAX], const char *s, size_t len);
 
+/* How many of the first n bytes of s are ASCII letters, digits or bytes of
+ * extra, up to the first that is not: names that may select files or end
+ * up in labels are kept to such plain words. */
+PROTO_HIDDEN size_t proto_word_span(const char *s, size_t n, const char *extra);
+
 /* Check bytes that are about to become a C string: no NUL, valid UTF-8. */
 PROTO_HIDDEN int proto_check_text(const char *s, size_t len, const struct ppath *p,
                                   struct cradle_err *err);
@@ -65,9 +70,28 @@ PROTO_HIDDEN int proto_check_text(const char *s, size_t len, const struct ppath 
 PROTO_HIDDEN int proto_check_key(const char *s, size_t len, const struct ppath *p,
                                  struct cradle_err *err);
 
+/* At most max entries in a list or map (p names it). */
+PROTO_HIDDEN int proto_check_count(size_t n, size_t max, const struct ppath *p,
+                                   struct cradle_err *err);
+
 /* Namespace mode range check shared by the decoder and the validator. */
 PROTO_HIDDEN int proto_check_ns_mode(long long v, const struct ppath *p,
                                      struct cradle_err *err);
+
+/* The optional strings at the end of a sandbox record (netns_path ...
+ * image_ref), in wire order: owned by the sandbox, written only when set,
+ * read with "" as NULL.  One table serves the codec, copy and fini, so a
+ * new one is added in one place. */
+struct proto_field {
+	const char *key;
+	size_t off;              /* offsetof(struct proto_sandbox, <key>) */
+};
+#define PROTO_SANDBOX_STRS 10
+PROTO_HIDDEN extern const struct proto_field proto_sandbox_strs[PROTO_SANDBOX_STRS];
+
+/* The char * member at byte offset off of the struct that obj points at. */
+#define PROTO_STR_AT(obj, off) (*(char **)((char *)(obj) + (off)))
+#define PROTO_CSTR_AT(obj, off) (*(const char *const *)((const char *)(obj) + (off)))
 
 /* Bounds walk with explicit limits: messages of up to max_msg bytes, and
  * when list_reply is set, "result.sandboxes" and "result.images" may hold

@@ -296,24 +296,23 @@ int proto_reply_encode_error(msgpack_sbuffer *sbuf, const struct cradle_err *e);
 void proto_reply_init(struct proto_reply *rep, int op);
 void proto_reply_fini(struct proto_reply *rep);
 
-/* --- sandbox records (store) --- */
+/* --- sandbox records (store) and images --- */
+/* A sandbox record (the SANDBOX map of PROTOCOL.md, as the store keeps it)
+ * and a standalone image map (the IMAGE). */
 int proto_sandbox_encode(msgpack_sbuffer *sbuf, const struct proto_sandbox *s,
                          struct cradle_err *err);
 int proto_sandbox_decode(const void *buf, size_t len, struct proto_sandbox *s,
                          struct cradle_err *err);
-/* Deep copy; returns 0 or -ENOMEM. */
-int proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *src);
-void proto_sandbox_fini(struct proto_sandbox *s);
-
-/* --- images --- */
-/* A standalone image map (the IMAGE of PROTOCOL.md). */
 int proto_image_encode(msgpack_sbuffer *sbuf, const struct proto_image *img,
                        struct cradle_err *err);
 int proto_image_decode(const void *buf, size_t len, struct proto_image *img,
                        struct cradle_err *err);
-/* Deep copy; returns 0 or -ENOMEM (dst then owns nothing). */
+/* Deep copies; return 0 or -ENOMEM (dst then owns nothing). */
+int proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *src);
 int proto_image_copy(struct proto_image *dst, const struct proto_image *src);
-/* Frees what img owns and zeroes it; safe on a zeroed image. */
+/* Free what the object owns and leave it empty (a sandbox's config as
+ * pod_config_init() makes it, an image zeroed); safe on a zeroed one. */
+void proto_sandbox_fini(struct proto_sandbox *s);
 void proto_image_fini(struct proto_image *img);
 
 /* --- pod config --- */

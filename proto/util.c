@@ -5,12 +5,13 @@
  * msgpack string that must be valid UTF-8, and to logs that must not
  * receive control characters.
  */
+#include "proto/proto.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "proto/internal.h"
-#include "proto/proto.h"
 
 /* Bytes of peer input shown in a quoted excerpt. */
 #define QUOTE_SHOW 48
@@ -43,13 +44,19 @@ static void ppath_append(struct ppath *p, const char *text, size_t n)
 	p->s[p->len] = '\0';
 }
 
+/* ".key", or "key" at the top. */
+static void ppath_append_member(struct ppath *p, const char *key, size_t n)
+{
+	if (p->len)
+		ppath_append(p, ".", 1);
+	ppath_append(p, key, n);
+}
+
 size_t ppath_push(struct ppath *p, const char *key)
 {
 	size_t old = p->len;
 
-	if (p->len)
-		ppath_append(p, ".", 1);
-	ppath_append(p, key, strlen(key));
+	ppath_append_member(p, key, strlen(key));
 	return old;
 }
 
@@ -64,20 +71,18 @@ size_t ppath_push_index(struct ppath *p, size_t i)
 	return old;
 }
 
-static bool plain_word(const char *s, size_t len)
+size_t proto_word_span(const char *s, size_t n, const char *extra)
 {
 	size_t i;
+	char c;
 
-	if (len == 0 || len > 64)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return false;
+	for (i = 0; i < n; i++) {
+		c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      (c && strchr(extra, c))))
+			break;
 	}
-	return true;
+	return i;
 }
 
 size_t ppath_push_key(struct ppath *p, const char *key, size_t len)
@@ -85,10 +90,8 @@ size_t ppath_push_key(struct ppath *p, const char *key, size_t len)
 	size_t old = p->len;
 	char q[QUOTE_MAX];
 
-	if (plain_word(key, len)) {
-		if (p->len)
-			ppath_append(p, ".", 1);
-		ppath_append(p, key, len);
+	if (len > 0 && len <= 64 && proto_word_span(key, len, "_-") == len) {
+		ppath_append_member(p, key, len);
 		return old;
 	}
 	proto_quote(q, key, len);
@@ -180,6 +183,13 @@ int proto_check_key(const char *s, size_t len, const struct ppath *p,
 		return proto_fail(err, p, "key contains a NUL byte");
 	if (!proto_valid_utf8(s, len))
 		return proto_fail(err, p, "key is not valid UTF-8");
+	return 0;
+}
+
+int proto_check_count(size_t n, size_t max, const struct ppath *p, struct cradle_err *err)
+{
+	if (n > max)
+		return proto_fail(err, p, "%zu entries exceed the limit of %zu", n, max);
 	return 0;
 }
 
@@ -323,23 +333,11 @@ static const char *const op_names[OP__COUNT] = {
 };
 
 /* Docker reference characters; the daemon parses the structure. */
-static bool ref_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '_' || c == ':' || c == '/' || c == '@' || c == '-';
-}
-
 bool proto_valid_image_ref(const char *s)
 {
-	size_t i;
+	size_t n = s ? strnlen(s, PROTO_MAX_REF + 1) : 0;
 
-	if (!s || !s[0])
-		return false;
-	for (i = 0; s[i]; i++) {
-		if (i >= PROTO_MAX_REF || !ref_char(s[i]))
-			return false;
-	}
-	return true;
+	return n >= 1 && n <= PROTO_MAX_REF && proto_word_span(s, n, "._:/@-") == n;
 }
 
 int proto_sandbox_state(const struct proto_sandbox *s)
