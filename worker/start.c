@@ -340,10 +340,14 @@ undo_launch(struct start_ctx *c, struct cradle_err *err)
 
 	if (c->plan.pidfd < 0)
 		return 0;
-	if (sys_pidfd_send_signal(c->plan.pidfd, SIGKILL) != 0 && errno != ESRCH)
+	/* Our own unreaped child: its pid cannot have been recycled, so
+	 * kill(2) is the fallback when the pidfd refuses.  If neither works,
+	 * waiting would hang this worker for good: report the task instead. */
+	if (sys_pidfd_send_signal(c->plan.pidfd, SIGKILL) != 0 && errno != ESRCH &&
+	    kill(c->plan.pid, SIGKILL) != 0 && errno != ESRCH)
 		rc = cradle_err_errno(err, errno, "kill pause task %d", (int)c->plan.pid);
-	/* Never handed to the reaper: this worker is its only waiter. */
-	sys_pidfd_wait(c->plan.pidfd, &si);
+	else /* never handed to the reaper: this worker is its only waiter */
+		sys_pidfd_wait(c->plan.pidfd, &si);
 	close(c->plan.pidfd);
 	c->plan.pidfd = -1;
 	return rc;
