@@ -283,7 +283,7 @@ $(BUILD)/tests/%: tests/integ/%.c $(call o,$(INTEG_LIB)) $(LIB_OBJ)
 check-layers:
 	$(Q)tests/check-layers.sh
 
-FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
+FORMAT_FILES = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
 format-check:
 	$(Q)clang-format --dry-run --Werror $(FORMAT_FILES)
 
@@ -300,7 +300,7 @@ test-integ: test-build
 	$(Q)tests/run.sh integ $(BUILD) $(INTEG_BIN)
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory check-layers
+	$(Q)$(MAKE) --no-print-directory check-layers format-check
 	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)tests/run.sh all $(BUILD) $(UNIT_BIN) $(INTEG_BIN)
 

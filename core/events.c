@@ -11,7 +11,7 @@
 
 struct events {
 	nng_socket sock;
-	pthread_mutex_t lock;    /* orders seq with sends */
+	pthread_mutex_t lock; /* orders seq with sends */
 	uint64_t seq;
 };
 
@@ -32,8 +32,8 @@ events_open(const char *url, struct events **out, struct cradle_err *err)
 	if ((rc = nng_listener_create(&l, e->sock, url)) != 0 ||
 	    (rc = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0660)) != 0 ||
 	    (rc = nng_listener_start(l, 0)) != 0) {
-		cradle_err_set(err, CRADLE_INTERNAL, "listen for event subscribers on \"%s\": %s", url,
-		               nng_strerror(rc));
+		cradle_err_set(err, CRADLE_INTERNAL, "listen for event subscribers on \"%s\": %s",
+		               url, nng_strerror(rc));
 		nng_close(e->sock);
 		goto fail;
 	}

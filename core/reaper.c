@@ -20,7 +20,7 @@ struct reaper {
 	struct store *store;
 	struct events *events;
 	int epfd;
-	int stopfd;          /* eventfd: wakes the thread to stop */
+	int stopfd; /* eventfd: wakes the thread to stop */
 	pthread_t thread;
 	pthread_mutex_t lock;     /* guards watched */
 	struct sandbox **watched; /* held references, for reaper_stop */
@@ -66,7 +66,8 @@ reap(struct reaper *r, struct sandbox *sb)
 	if ((rc = sys_pidfd_wait(sb->pidfd, &si)) == 0)
 		status = exit_status_of(&si);
 	else if (rc != -ECHILD)
-		log_warn("wait for sandbox %s (pid %d): %s", sb->id, (int)sb->rec.pid, strerror(-rc));
+		log_warn("wait for sandbox %s (pid %d): %s", sb->id, (int)sb->rec.pid,
+		         strerror(-rc));
 	/* ECHILD: a task adopted after a restart is not our child; the
 	 * reference reports 255 when the status cannot be read. */
 	sandbox_exited(sb, status, r->store);
@@ -148,7 +149,8 @@ reaper_watch(struct reaper *r, struct sandbox *sb, struct cradle_err *err)
 		struct sandbox **nw = realloc(r->watched, ncap * sizeof(*nw));
 		if (nw == NULL) {
 			pthread_mutex_unlock(&r->lock);
-			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "reaper: out of memory");
+			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
+			                      "reaper: out of memory");
 		}
 		r->watched = nw;
 		r->cap = ncap;

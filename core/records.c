@@ -9,9 +9,10 @@ static int
 check_id(const char *id, struct cradle_err *err)
 {
 	if (id == NULL || !proto_valid_id(id))
-		return cradle_err_errno(err, EINVAL,
-		                        "invalid sandbox id \"%.64s\": must be %d lower-case hex characters",
-		                        id != NULL ? id : "", CRADLE_ID_LEN);
+		return cradle_err_errno(
+			err, EINVAL,
+			"invalid sandbox id \"%.64s\": must be %d lower-case hex characters",
+			id != NULL ? id : "", CRADLE_ID_LEN);
 	return 0;
 }
 
@@ -53,8 +54,8 @@ decode(const char *id, const void *buf, size_t len, struct proto_sandbox *out,
 	memset(out, 0, sizeof(*out));
 	if (strlen(id) != CRADLE_ID_LEN || !proto_valid_id(id)) {
 		/* (a NUL inside the key shortens it: the length check sees that) */
-		cradle_err_set(err, CRADLE_INTERNAL, "corrupt sandbox record: key \"%.64s\" is not a sandbox id",
-		               id);
+		cradle_err_set(err, CRADLE_INTERNAL,
+		               "corrupt sandbox record: key \"%.64s\" is not a sandbox id", id);
 		return -EIO;
 	}
 	if (proto_sandbox_decode(buf, len, out, err) < 0) {
@@ -65,8 +66,9 @@ decode(const char *id, const void *buf, size_t len, struct proto_sandbox *out,
 		return -EIO;
 	}
 	if (strcmp(out->id, id) != 0) {
-		cradle_err_set(err, CRADLE_INTERNAL, "corrupt record for sandbox \"%s\": it holds id \"%s\"",
-		               id, out->id);
+		cradle_err_set(err, CRADLE_INTERNAL,
+		               "corrupt record for sandbox \"%s\": it holds id \"%s\"", id,
+		               out->id);
 		proto_sandbox_fini(out);
 		return -EIO;
 	}
@@ -87,7 +89,8 @@ records_get(struct store *st, const char *id, struct proto_sandbox *out, struct 
 		return rc;
 	if ((rc = store_get(st, RECORDS_DB, id, &buf, &len, err)) < 0) {
 		if (rc == -ENOENT)
-			cradle_err_set(err, CRADLE_NOT_FOUND, "sandbox \"%s\" not found in the store", id);
+			cradle_err_set(err, CRADLE_NOT_FOUND,
+			               "sandbox \"%s\" not found in the store", id);
 		return rc;
 	}
 	rc = decode(id, buf, len, out, err);

@@ -38,14 +38,14 @@ struct node {
 
 struct map {
 	struct node **buckets;
-	size_t nbuckets;             /* power of two */
+	size_t nbuckets; /* power of two */
 	size_t count;
 };
 
 struct table {
 	pthread_rwlock_t lock;
-	struct map by_id;            /* key: sb->id */
-	struct map by_name;          /* key: sb->name */
+	struct map by_id;   /* key: sb->id */
+	struct map by_name; /* key: sb->name */
 };
 
 /* FNV-1a: ids are random hex and names are short; this spreads both well
@@ -111,7 +111,7 @@ map_fini(struct map *m)
 
 static struct node *
 map_find(const struct map *m, const char *key, uint64_t hash,
-    const char *(*keyof)(const struct sandbox *))
+         const char *(*keyof)(const struct sandbox *))
 {
 	struct node *n;
 
@@ -173,8 +173,7 @@ map_remove(struct map *m, const struct sandbox *sb, uint64_t hash)
 	struct node **pp;
 	struct node *n;
 
-	for (pp = &m->buckets[hash & (m->nbuckets - 1)]; (n = *pp) != NULL;
-	     pp = &n->next) {
+	for (pp = &m->buckets[hash & (m->nbuckets - 1)]; (n = *pp) != NULL; pp = &n->next) {
 		if (n->sb == sb) {
 			*pp = n->next;
 			m->count--;
@@ -301,11 +300,10 @@ sandbox_make_name(const struct pod_config *c)
 
 	/* containerd's makeSandboxName: name, namespace, uid and attempt
 	 * joined with "_" (absent strings are empty, as Go's are). */
-	if (asprintf(&s, "%s_%s_%s_%u",
-	        c->metadata.name != NULL ? c->metadata.name : "",
-	        c->metadata.namespace != NULL ? c->metadata.namespace : "",
-	        c->metadata.uid != NULL ? c->metadata.uid : "",
-	        (unsigned)c->metadata.attempt) < 0) {
+	if (asprintf(&s, "%s_%s_%s_%u", c->metadata.name != NULL ? c->metadata.name : "",
+	             c->metadata.namespace != NULL ? c->metadata.namespace : "",
+	             c->metadata.uid != NULL ? c->metadata.uid : "",
+	             (unsigned)c->metadata.attempt) < 0) {
 		return (NULL);
 	}
 	return (s);
@@ -325,8 +323,7 @@ table_init(struct table **out)
 	if (t == NULL) {
 		return (-ENOMEM);
 	}
-	if ((rc = map_init(&t->by_id)) != 0 ||
-	    (rc = map_init(&t->by_name)) != 0) {
+	if ((rc = map_init(&t->by_id)) != 0 || (rc = map_init(&t->by_name)) != 0) {
 		map_fini(&t->by_id);
 		free(t);
 		return (rc);
@@ -337,8 +334,7 @@ table_init(struct table **out)
 	/* glibc's default prefers readers, so a steady stream of lookups
 	 * (status, list) could starve create/remove.  Writers first; none of
 	 * our readers recurse on the lock, which this kind forbids. */
-	(void)pthread_rwlockattr_setkind_np(&ra,
-	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	(void)pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	rc = pthread_rwlock_init(&t->lock, &ra);
 	pthread_rwlockattr_destroy(&ra);
 	if (rc != 0) {
@@ -387,8 +383,8 @@ table_add(struct table *t, struct sandbox *sb, struct cradle_err *err)
 		sb->name = sandbox_make_name(&sb->rec.config);
 		if (sb->name == NULL) {
 			return (cradle_err_errno(err, ENOMEM,
-			    "failed to reserve a name for sandbox \"%s\"",
-			    sb->id));
+			                         "failed to reserve a name for sandbox \"%s\"",
+			                         sb->id));
 		}
 	}
 	nid = malloc(sizeof(*nid));
@@ -396,8 +392,8 @@ table_add(struct table *t, struct sandbox *sb, struct cradle_err *err)
 	if (nid == NULL || nname == NULL) {
 		free(nid);
 		free(nname);
-		return (cradle_err_errno(err, ENOMEM,
-		    "failed to add sandbox \"%s\" to the table", sb->id));
+		return (cradle_err_errno(err, ENOMEM, "failed to add sandbox \"%s\" to the table",
+		                         sb->id));
 	}
 	nid->sb = nname->sb = sb;
 	nid->hash = hash_str(sb->id);
@@ -409,16 +405,17 @@ table_add(struct table *t, struct sandbox *sb, struct cradle_err *err)
 	if (hit != NULL) {
 		/* Format under the lock: hit->sb is only safe while held. */
 		cradle_err_set(err, CRADLE_ALREADY_EXISTS,
-		    "failed to reserve sandbox name \"%s\": name \"%s\" is "
-		    "reserved for \"%s\"", sb->name, sb->name, hit->sb->id);
+		               "failed to reserve sandbox name \"%s\": name \"%s\" is "
+		               "reserved for \"%s\"",
+		               sb->name, sb->name, hit->sb->id);
 		pthread_rwlock_unlock(&t->lock);
 		free(nid);
 		free(nname);
 		return (-EEXIST);
 	}
 	if (map_find(&t->by_id, sb->id, nid->hash, key_id) != NULL) {
-		cradle_err_set(err, CRADLE_ALREADY_EXISTS,
-		    "sandbox id \"%s\" already exists", sb->id);
+		cradle_err_set(err, CRADLE_ALREADY_EXISTS, "sandbox id \"%s\" already exists",
+		               sb->id);
 		pthread_rwlock_unlock(&t->lock);
 		free(nid);
 		free(nname);

@@ -34,13 +34,13 @@ struct sandbox_event {
 struct sandbox {
 	/* immutable after table_add */
 	char id[CRADLE_ID_LEN + 1];
-	char *name;                  /* reserved name, owned */
+	char *name; /* reserved name, owned */
 
-	pthread_mutex_t lock;        /* guards everything below */
-	pthread_cond_t cond;         /* broadcast when rec.phase changes */
-	struct proto_sandbox rec;    /* the record as stored; rec.id == id */
-	int pidfd;                   /* -1 when no live pause task */
-	bool removed;                /* set by remove, under lock */
+	pthread_mutex_t lock;          /* guards everything below */
+	pthread_cond_t cond;           /* broadcast when rec.phase changes */
+	struct proto_sandbox rec;      /* the record as stored; rec.id == id */
+	int pidfd;                     /* -1 when no live pause task */
+	bool removed;                  /* set by remove, under lock */
 	struct sandbox_event *pending; /* events to publish at sandbox_unlock
 	                                  (core/lifecycle.h), oldest first */
 
@@ -50,7 +50,7 @@ struct sandbox {
 struct table;
 
 int table_init(struct table **out);
-void table_fini(struct table *t);     /* drops the table's references */
+void table_fini(struct table *t); /* drops the table's references */
 
 /* Allocate a sandbox with one reference (the caller's); rec is moved in
  * (rec is zeroed).  name must be set by sandbox_make_name.

@@ -27,8 +27,8 @@ member(json_object *obj, const char *key)
 
 /* cfg's member field into *out (NULL when absent): it must be of type t. */
 static int
-typed_member(json_object *cfg, const char *field, json_type t, const char *what,
-             json_object **out, struct cradle_err *err)
+typed_member(json_object *cfg, const char *field, json_type t, const char *what, json_object **out,
+             struct cradle_err *err)
 {
 	*out = member(cfg, field);
 	if (*out == NULL || json_object_is_type(*out, t))
@@ -59,8 +59,7 @@ strs_from(json_object *cfg, const char *field, struct proto_strs *out, const cha
 }
 
 static int
-str_from(json_object *cfg, const char *field, char **out, const char *what,
-         struct cradle_err *err)
+str_from(json_object *cfg, const char *field, char **out, const char *what, struct cradle_err *err)
 {
 	json_object *v;
 
@@ -141,7 +140,8 @@ image_config_read_user_dbs(struct image_config *out, const char *const *dirs, si
 			}
 			if (S_ISCHR(st.st_mode) && st.st_rdev == 0)
 				break; /* deleted by an upper layer */
-			if ((rc = fs_read_alloc(path, IMAGE_FILE_MAX, FS_NOFOLLOW, dst[f], NULL)) < 0)
+			if ((rc = fs_read_alloc(path, IMAGE_FILE_MAX, FS_NOFOLLOW, dst[f], NULL)) <
+			    0)
 				return cradle_err_errno(err, -rc, "read \"%s\"", path);
 			break;
 		}
@@ -161,7 +161,8 @@ image_load(const char *rootfs, struct image_config *out, struct cradle_err *err)
 	if (fs_path(path, err, "%s.json", rootfs) < 0)
 		return -1;
 	if ((rc = fs_read_alloc(path, IMAGE_FILE_MAX, FS_NOFOLLOW, &text, &len)) < 0)
-		return cradle_err_errno(err, -rc, "failed to get sandbox image \"%s\": read config \"%s\"",
+		return cradle_err_errno(err, -rc,
+		                        "failed to get sandbox image \"%s\": read config \"%s\"",
 		                        rootfs, path);
 	rc = image_config_parse(text, len, path, out, err);
 	free(text);

@@ -57,19 +57,19 @@
 #define INGEST_STALE_SEC 3600
 
 struct content {
-	char *blobs;                 /* <root>/content/blobs/sha256 */
-	char *ingest;                /* <root>/content/ingest */
+	char *blobs;  /* <root>/content/blobs/sha256 */
+	char *ingest; /* <root>/content/ingest */
 };
 
 struct content_writer {
 	struct content *c;
 	int fd;
-	char *tmp;                   /* path of the temp file */
+	char *tmp; /* path of the temp file */
 	EVP_MD_CTX *md;
-	uint64_t size;               /* bytes written so far */
-	int64_t expected_size;       /* < 0: unknown */
-	char expected[DIGEST_LEN + 1];   /* "" when not given */
-	int failed;                  /* a write failed: commit refuses */
+	uint64_t size;                 /* bytes written so far */
+	int64_t expected_size;         /* < 0: unknown */
+	char expected[DIGEST_LEN + 1]; /* "" when not given */
+	int failed;                    /* a write failed: commit refuses */
 };
 
 /* ------------------------------------------------------------------ */
@@ -80,8 +80,7 @@ digest_valid(const char *digest)
 {
 	size_t i;
 
-	if (digest == NULL ||
-	    strncmp(digest, DIGEST_PREFIX, DIGEST_PREFIX_LEN) != 0) {
+	if (digest == NULL || strncmp(digest, DIGEST_PREFIX, DIGEST_PREFIX_LEN) != 0) {
 		return (false);
 	}
 	for (i = DIGEST_PREFIX_LEN; i < DIGEST_LEN; i++) {
@@ -105,8 +104,8 @@ shown(const char *digest)
 		return ("(null)");
 	}
 	for (i = 0; digest[i] != '\0'; i++) {
-		if (i > 128 || digest[i] < 0x20 || digest[i] > 0x7e ||
-		    digest[i] == '"' || digest[i] == '\\') {
+		if (i > 128 || digest[i] < 0x20 || digest[i] > 0x7e || digest[i] == '"' ||
+		    digest[i] == '\\') {
 			return ("(unprintable or overlong string)");
 		}
 	}
@@ -183,7 +182,7 @@ make_dir(const char *dir, struct cradle_err *err)
 
 	if (rc < 0) {
 		return (cradle_err_errno(err, -rc,
-		    "failed to create content store directory \"%s\"", dir));
+		                         "failed to create content store directory \"%s\"", dir));
 	}
 	return (0);
 }
@@ -239,12 +238,11 @@ clean_ingest(const char *dir)
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, INGEST_PREFIX,
-		    sizeof(INGEST_PREFIX) - 1) != 0) {
+		if (strncmp(de->d_name, INGEST_PREFIX, sizeof(INGEST_PREFIX) - 1) != 0) {
 			continue;
 		}
-		if (fstatat(dirfd(d), de->d_name, &sb,
-		    AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode)) {
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(sb.st_mode)) {
 			continue;
 		}
 		if (now - sb.st_mtime > INGEST_STALE_SEC) {
@@ -258,8 +256,7 @@ clean_ingest(const char *dir)
 /* the store                                                          */
 
 int
-content_open(const char *root, struct content **out,
-    struct cradle_err *err)
+content_open(const char *root, struct content **out, struct cradle_err *err)
 {
 	struct content *c;
 	char *base = NULL;
@@ -267,8 +264,7 @@ content_open(const char *root, struct content **out,
 
 	*out = NULL;
 	if (root == NULL || root[0] == '\0') {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "invalid content store root \"\"");
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid content store root \"\"");
 		return (-EINVAL);
 	}
 	c = calloc(1, sizeof(*c));
@@ -289,8 +285,7 @@ content_open(const char *root, struct content **out,
 		return (cradle_err_nomem(err));
 	}
 	free(base);
-	if ((rc = make_dir(c->blobs, err)) < 0 ||
-	    (rc = make_dir(c->ingest, err)) < 0) {
+	if ((rc = make_dir(c->blobs, err)) < 0 || (rc = make_dir(c->ingest, err)) < 0) {
 		content_close(c);
 		return (rc);
 	}
@@ -328,17 +323,17 @@ writer_free(struct content_writer *w, bool unlink_tmp)
 }
 
 int
-content_writer_open(struct content *c, const char *expected_digest,
-    int64_t expected_size, struct content_writer **out,
-    struct cradle_err *err)
+content_writer_open(struct content *c, const char *expected_digest, int64_t expected_size,
+                    struct content_writer **out, struct cradle_err *err)
 {
 	struct content_writer *w;
 
 	*out = NULL;
 	if (expected_digest != NULL && !digest_valid(expected_digest)) {
 		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "invalid digest \"%s\": want \"sha256:\" and 64 "
-		    "lower-case hex characters", shown(expected_digest));
+		               "invalid digest \"%s\": want \"sha256:\" and 64 "
+		               "lower-case hex characters",
+		               shown(expected_digest));
 		return (-EINVAL);
 	}
 	w = calloc(1, sizeof(*w));
@@ -360,17 +355,19 @@ content_writer_open(struct content *c, const char *expected_digest,
 	if (w->fd < 0) {
 		int e = errno;
 
-		cradle_err_errno(err, e, "failed to create temp file \"%s\" "
-		    "for blob %s", w->tmp,
-		    expected_digest != NULL ? expected_digest : "(unknown)");
+		cradle_err_errno(err, e,
+		                 "failed to create temp file \"%s\" "
+		                 "for blob %s",
+		                 w->tmp, expected_digest != NULL ? expected_digest : "(unknown)");
 		writer_free(w, false);
 		return (-e);
 	}
 	w->md = EVP_MD_CTX_new();
-	if (w->md == NULL ||
-	    EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
-		cradle_err_set(err, CRADLE_INTERNAL, "failed to start sha256 "
-		    "for temp file \"%s\"", w->tmp);
+	if (w->md == NULL || EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1) {
+		cradle_err_set(err, CRADLE_INTERNAL,
+		               "failed to start sha256 "
+		               "for temp file \"%s\"",
+		               w->tmp);
 		writer_free(w, true);
 		return (-EIO);
 	}
@@ -379,14 +376,15 @@ content_writer_open(struct content *c, const char *expected_digest,
 }
 
 int
-content_writer_write(struct content_writer *w, const void *buf, size_t len,
-    struct cradle_err *err)
+content_writer_write(struct content_writer *w, const void *buf, size_t len, struct cradle_err *err)
 {
 	int rc;
 
 	if (w->failed) {
-		cradle_err_set(err, CRADLE_FAILED_PRECONDITION, "temp file "
-		    "\"%s\": an earlier write failed", w->tmp);
+		cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
+		               "temp file "
+		               "\"%s\": an earlier write failed",
+		               w->tmp);
 		return (-EIO);
 	}
 	if (len == 0) {
@@ -394,26 +392,30 @@ content_writer_write(struct content_writer *w, const void *buf, size_t len,
 	}
 	/* Refuse as soon as the blob outgrows what was announced, rather
 	 * than filling the disk with bytes the commit would throw away. */
-	if (w->expected_size >= 0 &&
-	    (uint64_t)w->expected_size - w->size < len) {
+	if (w->expected_size >= 0 && (uint64_t)w->expected_size - w->size < len) {
 		w->failed = 1;
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "size mismatch "
-		    "for blob %s: expected %" PRId64 " bytes, got more "
-		    "(%" PRIu64 " so far)",
-		    w->expected[0] != '\0' ? w->expected : "(unknown)",
-		    w->expected_size, w->size + len);
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		               "size mismatch "
+		               "for blob %s: expected %" PRId64 " bytes, got more "
+		               "(%" PRIu64 " so far)",
+		               w->expected[0] != '\0' ? w->expected : "(unknown)", w->expected_size,
+		               w->size + len);
 		return (-EINVAL);
 	}
 	if (EVP_DigestUpdate(w->md, buf, len) != 1) {
 		w->failed = 1;
-		cradle_err_set(err, CRADLE_INTERNAL, "failed to hash temp file "
-		    "\"%s\"", w->tmp);
+		cradle_err_set(err, CRADLE_INTERNAL,
+		               "failed to hash temp file "
+		               "\"%s\"",
+		               w->tmp);
 		return (-EIO);
 	}
 	if ((rc = write_all(w->fd, buf, len)) < 0) {
 		w->failed = 1;
-		return (cradle_err_errno(err, -rc, "failed to write temp file "
-		    "\"%s\"", w->tmp));
+		return (cradle_err_errno(err, -rc,
+		                         "failed to write temp file "
+		                         "\"%s\"",
+		                         w->tmp));
 	}
 	w->size += len;
 	return (0);
@@ -435,8 +437,8 @@ content_writer_abort(struct content_writer *w)
 }
 
 int
-content_writer_commit(struct content_writer *w,
-    char digest_out[DIGEST_LEN + 1], struct cradle_err *err)
+content_writer_commit(struct content_writer *w, char digest_out[DIGEST_LEN + 1],
+                      struct cradle_err *err)
 {
 	char got[DIGEST_LEN + 1];
 	char *dst = NULL;
@@ -446,30 +448,35 @@ content_writer_commit(struct content_writer *w,
 		digest_out[0] = '\0';
 	}
 	if (w->failed) {
-		cradle_err_set(err, CRADLE_FAILED_PRECONDITION, "cannot commit "
-		    "blob %s from temp file \"%s\": an earlier write failed",
-		    w->expected[0] != '\0' ? w->expected : "(unknown)",
-		    w->tmp);
+		cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
+		               "cannot commit "
+		               "blob %s from temp file \"%s\": an earlier write failed",
+		               w->expected[0] != '\0' ? w->expected : "(unknown)", w->tmp);
 		rc = -EIO;
 		goto fail;
 	}
 	if (md_final(w->md, got) < 0) {
-		cradle_err_set(err, CRADLE_INTERNAL, "failed to finish sha256 "
-		    "of temp file \"%s\"", w->tmp);
+		cradle_err_set(err, CRADLE_INTERNAL,
+		               "failed to finish sha256 "
+		               "of temp file \"%s\"",
+		               w->tmp);
 		rc = -EIO;
 		goto fail;
 	}
 	if (w->expected_size >= 0 && w->size != (uint64_t)w->expected_size) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "size mismatch "
-		    "for blob %s: expected %" PRId64 " bytes, got %" PRIu64,
-		    w->expected[0] != '\0' ? w->expected : got,
-		    w->expected_size, w->size);
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		               "size mismatch "
+		               "for blob %s: expected %" PRId64 " bytes, got %" PRIu64,
+		               w->expected[0] != '\0' ? w->expected : got, w->expected_size,
+		               w->size);
 		rc = -EINVAL;
 		goto fail;
 	}
 	if (w->expected[0] != '\0' && strcmp(w->expected, got) != 0) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "digest mismatch: "
-		    "expected %s, got %s", w->expected, got);
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		               "digest mismatch: "
+		               "expected %s, got %s",
+		               w->expected, got);
 		rc = -EINVAL;
 		goto fail;
 	}
@@ -481,29 +488,37 @@ content_writer_commit(struct content_writer *w,
 	 * a crash could leave a blob of the right name and wrong bytes. */
 	if (fsync(w->fd) != 0) {
 		e = errno;
-		rc = cradle_err_errno(err, e, "failed to sync temp file \"%s\" "
-		    "for blob %s", w->tmp, got);
+		rc = cradle_err_errno(err, e,
+		                      "failed to sync temp file \"%s\" "
+		                      "for blob %s",
+		                      w->tmp, got);
 		goto fail;
 	}
 	e = close(w->fd) != 0 ? errno : 0;
 	w->fd = -1;
 	if (e != 0 && e != EINTR) {
-		rc = cradle_err_errno(err, e, "failed to close temp file \"%s\" "
-		    "for blob %s", w->tmp, got);
+		rc = cradle_err_errno(err, e,
+		                      "failed to close temp file \"%s\" "
+		                      "for blob %s",
+		                      w->tmp, got);
 		goto fail;
 	}
 	if (rename(w->tmp, dst) != 0) {
 		e = errno;
-		rc = cradle_err_errno(err, e, "failed to move temp file \"%s\" "
-		    "to \"%s\" for blob %s", w->tmp, dst, got);
+		rc = cradle_err_errno(err, e,
+		                      "failed to move temp file \"%s\" "
+		                      "to \"%s\" for blob %s",
+		                      w->tmp, dst, got);
 		goto fail;
 	}
 	if ((rc = fsync_dir(w->c->blobs)) < 0) {
 		/* The blob is in place and correct; only its durability is
 		 * in doubt.  Report it: the caller should not record an
 		 * image on top of a name that may vanish. */
-		cradle_err_errno(err, -rc, "failed to sync \"%s\" after "
-		    "adding blob %s", w->c->blobs, got);
+		cradle_err_errno(err, -rc,
+		                 "failed to sync \"%s\" after "
+		                 "adding blob %s",
+		                 w->c->blobs, got);
 		free(dst);
 		writer_free(w, false);
 		return (rc);
@@ -547,8 +562,7 @@ content_path(struct content *c, const char *digest, char *buf, size_t len)
 	if (!digest_valid(digest)) {
 		return (-EINVAL);
 	}
-	n = snprintf(buf, len, "%s/%s", c->blobs,
-	    digest + DIGEST_PREFIX_LEN);
+	n = snprintf(buf, len, "%s/%s", c->blobs, digest + DIGEST_PREFIX_LEN);
 	if (n < 0 || (size_t)n >= len) {
 		if (len > 0) {
 			buf[0] = '\0';
@@ -559,8 +573,8 @@ content_path(struct content *c, const char *digest, char *buf, size_t len)
 }
 
 int
-content_read(struct content *c, const char *digest, size_t max,
-    char **data, size_t *len, struct cradle_err *err)
+content_read(struct content *c, const char *digest, size_t max, char **data, size_t *len,
+             struct cradle_err *err)
 {
 	char got[DIGEST_LEN + 1];
 	struct stat sb;
@@ -572,8 +586,9 @@ content_read(struct content *c, const char *digest, size_t max,
 	*len = 0;
 	if (!digest_valid(digest)) {
 		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "invalid digest \"%s\": want \"sha256:\" and 64 "
-		    "lower-case hex characters", shown(digest));
+		               "invalid digest \"%s\": want \"sha256:\" and 64 "
+		               "lower-case hex characters",
+		               shown(digest));
 		return (-EINVAL);
 	}
 	if ((p = blob_path(c, digest)) == NULL) {
@@ -583,30 +598,39 @@ content_read(struct content *c, const char *digest, size_t max,
 	if (fd < 0) {
 		e = errno;
 		if (e == ENOENT) {
-			cradle_err_set(err, CRADLE_NOT_FOUND, "blob %s not "
-			    "found in the content store (\"%s\")", digest, p);
+			cradle_err_set(err, CRADLE_NOT_FOUND,
+			               "blob %s not "
+			               "found in the content store (\"%s\")",
+			               digest, p);
 			rc = -ENOENT;
 		} else {
-			rc = cradle_err_errno(err, e, "failed to open blob %s "
-			    "(\"%s\")", digest, p);
+			rc = cradle_err_errno(err, e,
+			                      "failed to open blob %s "
+			                      "(\"%s\")",
+			                      digest, p);
 		}
 		goto out;
 	}
 	if (fstat(fd, &sb) != 0) {
-		rc = cradle_err_errno(err, errno, "failed to stat blob %s "
-		    "(\"%s\")", digest, p);
+		rc = cradle_err_errno(err, errno,
+		                      "failed to stat blob %s "
+		                      "(\"%s\")",
+		                      digest, p);
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		cradle_err_set(err, CRADLE_INTERNAL, "blob %s (\"%s\") is not "
-		    "a regular file", digest, p);
+		cradle_err_set(err, CRADLE_INTERNAL,
+		               "blob %s (\"%s\") is not "
+		               "a regular file",
+		               digest, p);
 		rc = -EIO;
 		goto out;
 	}
 	if ((uint64_t)sb.st_size > max) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "blob %s (\"%s\") "
-		    "is %jd bytes, more than the limit of %zu", digest, p,
-		    (intmax_t)sb.st_size, max);
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		               "blob %s (\"%s\") "
+		               "is %jd bytes, more than the limit of %zu",
+		               digest, p, (intmax_t)sb.st_size, max);
 		rc = -EFBIG;
 		goto out;
 	}
@@ -630,8 +654,10 @@ content_read(struct content *c, const char *digest, size_t max,
 			if (errno == EINTR) {
 				continue;
 			}
-			rc = cradle_err_errno(err, errno, "failed to read blob "
-			    "%s (\"%s\")", digest, p);
+			rc = cradle_err_errno(err, errno,
+			                      "failed to read blob "
+			                      "%s (\"%s\")",
+			                      digest, p);
 			goto out;
 		}
 		if (nread == 0) {
@@ -640,22 +666,27 @@ content_read(struct content *c, const char *digest, size_t max,
 		n += (size_t)nread;
 	}
 	if (n != (size_t)sb.st_size) {
-		cradle_err_set(err, CRADLE_INTERNAL, "blob %s (\"%s\") changed "
-		    "size while being read (%jd bytes, then %zu%s)", digest, p,
-		    (intmax_t)sb.st_size, n,
-		    n > (size_t)sb.st_size ? " or more" : "");
+		cradle_err_set(err, CRADLE_INTERNAL,
+		               "blob %s (\"%s\") changed "
+		               "size while being read (%jd bytes, then %zu%s)",
+		               digest, p, (intmax_t)sb.st_size, n,
+		               n > (size_t)sb.st_size ? " or more" : "");
 		rc = -EIO;
 		goto out;
 	}
 	if (digest_of(buf, n, got) < 0) {
-		cradle_err_set(err, CRADLE_INTERNAL, "failed to hash blob %s "
-		    "(\"%s\")", digest, p);
+		cradle_err_set(err, CRADLE_INTERNAL,
+		               "failed to hash blob %s "
+		               "(\"%s\")",
+		               digest, p);
 		rc = -EIO;
 		goto out;
 	}
 	if (strcmp(got, digest) != 0) {
-		cradle_err_set(err, CRADLE_INTERNAL, "blob %s (\"%s\") is "
-		    "corrupt: its content hashes to %s", digest, p, got);
+		cradle_err_set(err, CRADLE_INTERNAL,
+		               "blob %s (\"%s\") is "
+		               "corrupt: its content hashes to %s",
+		               digest, p, got);
 		rc = -EIO;
 		goto out;
 	}
@@ -674,9 +705,8 @@ out:
 }
 
 int
-content_put(struct content *c, const void *data, size_t len,
-    const char *expected_digest, char digest_out[DIGEST_LEN + 1],
-    struct cradle_err *err)
+content_put(struct content *c, const void *data, size_t len, const char *expected_digest,
+            char digest_out[DIGEST_LEN + 1], struct cradle_err *err)
 {
 	struct content_writer *w;
 	int rc;
@@ -685,12 +715,13 @@ content_put(struct content *c, const void *data, size_t len,
 		digest_out[0] = '\0';
 	}
 	if (len > INT64_MAX) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "blob of %zu "
-		    "bytes is too large", len);
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		               "blob of %zu "
+		               "bytes is too large",
+		               len);
 		return (-EFBIG);
 	}
-	if ((rc = content_writer_open(c, expected_digest, (int64_t)len, &w,
-	    err)) < 0) {
+	if ((rc = content_writer_open(c, expected_digest, (int64_t)len, &w, err)) < 0) {
 		return (rc);
 	}
 	if ((rc = content_writer_write(w, data, len, err)) < 0) {
@@ -751,8 +782,7 @@ cmp_names(const struct dirent **a, const struct dirent **b)
  * are not 64 lower-case hex (strays) are skipped.  Returns 0, fn's value,
  * or -errno when the directory cannot be read. */
 int
-content_walk(struct content *c, int (*fn)(const char *digest, void *arg),
-    void *arg)
+content_walk(struct content *c, int (*fn)(const char *digest, void *arg), void *arg)
 {
 	char digest[DIGEST_LEN + 1];
 	struct dirent **v;

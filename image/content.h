@@ -16,7 +16,7 @@
 
 #include "proto/err.h"
 
-#define DIGEST_LEN 71   /* "sha256:" + 64 */
+#define DIGEST_LEN 71 /* "sha256:" + 64 */
 
 struct content;
 struct content_writer;
@@ -26,7 +26,7 @@ bool digest_valid(const char *digest);
 int digest_of(const void *data, size_t len, char out[DIGEST_LEN + 1]);
 
 int content_open(const char *root, struct content **out, struct cradle_err *err);
-void content_close(struct content *c);   /* NULL-safe */
+void content_close(struct content *c); /* NULL-safe */
 
 /* expected_digest NULL: whatever arrives; expected_size < 0: unknown. */
 int content_writer_open(struct content *c, const char *expected_digest, int64_t expected_size,
@@ -38,7 +38,7 @@ int content_writer_write(struct content_writer *w, const void *buf, size_t len,
  * X, got Y" (or size), temp file removed. */
 int content_writer_commit(struct content_writer *w, char digest_out[DIGEST_LEN + 1],
                           struct cradle_err *err);
-void content_writer_abort(struct content_writer *w);   /* NULL-safe, removes the temp file */
+void content_writer_abort(struct content_writer *w); /* NULL-safe, removes the temp file */
 uint64_t content_writer_size(const struct content_writer *w);
 
 bool content_has(struct content *c, const char *digest);
@@ -49,7 +49,7 @@ int content_read(struct content *c, const char *digest, size_t max, char **data,
 /* Add bytes already in memory (verifies expected_digest when not NULL). */
 int content_put(struct content *c, const void *data, size_t len, const char *expected_digest,
                 char digest_out[DIGEST_LEN + 1], struct cradle_err *err);
-int content_delete(struct content *c, const char *digest);   /* absent is fine; 0/-errno */
+int content_delete(struct content *c, const char *digest); /* absent is fine; 0/-errno */
 /* Calls fn for every blob digest present. */
 int content_walk(struct content *c, int (*fn)(const char *digest, void *arg), void *arg);
 

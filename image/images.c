@@ -22,7 +22,7 @@
 struct entry {
 	char ref[IMAGE_REF_MAX + 1];
 	unsigned uses;
-	unsigned waiters;           /* starts waiting for this pull */
+	unsigned waiters; /* starts waiting for this pull */
 	bool pulling;
 	struct entry *next;
 };
@@ -33,9 +33,9 @@ struct images {
 	struct store *store;
 	struct content *content;
 	char *ca_file, *insecure;
-	pthread_mutex_t lock;       /* guards entries, serialises snapshot creation per digest */
-	pthread_cond_t changed;     /* a pull finished */
-	unsigned ingests;           /* pulls and imports writing blobs now */
+	pthread_mutex_t lock;   /* guards entries, serialises snapshot creation per digest */
+	pthread_cond_t changed; /* a pull finished */
+	unsigned ingests;       /* pulls and imports writing blobs now */
 	struct entry *entries;
 };
 
@@ -151,7 +151,8 @@ record_image(struct images *im, const char *ref, const struct oci_image *img, bo
 		rec.n_layers++;
 	}
 	/* labels from the config */
-	if (content_read(im->content, rec.config_digest, IMAGE_FILE_MAX, &cfg_json, &cfg_len, err) == 0) {
+	if (content_read(im->content, rec.config_digest, IMAGE_FILE_MAX, &cfg_json, &cfg_len,
+	                 err) == 0) {
 		struct image_config ic;
 		if (image_config_parse(cfg_json, cfg_len, rec.config_digest, &ic, err) == 0) {
 			rec.labels = ic.labels;
@@ -211,8 +212,10 @@ images_pull(struct images *im, const char *ref,
             struct image_record *out, struct cradle_err *err)
 {
 	struct oci_image img;
-	struct pull_opts opts = { .ca_file = im->ca_file, .insecure = im->insecure,
-	                          .progress = progress, .progress_arg = arg };
+	struct pull_opts opts = { .ca_file = im->ca_file,
+		                  .insecure = im->insecure,
+		                  .progress = progress,
+		                  .progress_arg = arg };
 
 	memset(&img, 0, sizeof(img));
 	ingest_begin(im);
@@ -285,8 +288,10 @@ ensure_snapshot(struct images *im, const char *digest, struct cradle_err *err)
 	snap_path(im, digest, dir, sizeof(dir));
 	if (stat(dir, &st) == 0)
 		return 0;
-	if (content_path(im->content, digest, blob, sizeof(blob)) < 0 || !content_has(im->content, digest))
-		return cradle_err_set(err, CRADLE_NOT_FOUND, "layer %s is not in the content store", digest);
+	if (content_path(im->content, digest, blob, sizeof(blob)) < 0 ||
+	    !content_has(im->content, digest))
+		return cradle_err_set(err, CRADLE_NOT_FOUND, "layer %s is not in the content store",
+		                      digest);
 	snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", dir);
 	if (mkdtemp(tmp) == NULL)
 		return cradle_err_errno(err, errno, "create snapshot \"%s\"", tmp);
@@ -343,7 +348,7 @@ images_use(struct images *im, const char *ref, struct image_rootfs *out, struct 
 	if (out->layer_dirs == NULL)
 		goto oom;
 	for (size_t i = 0; i < rec.n_layers; i++) {
-		const char *d = rec.layers[rec.n_layers - 1 - i];   /* top first */
+		const char *d = rec.layers[rec.n_layers - 1 - i]; /* top first */
 		char dir[4400];
 		if (ensure_snapshot(im, d, err) < 0)
 			goto fail;
@@ -352,7 +357,8 @@ images_use(struct images *im, const char *ref, struct image_rootfs *out, struct 
 			goto oom;
 		out->n_layers++;
 	}
-	if (content_read(im->content, rec.config_digest, IMAGE_FILE_MAX, &cfg_json, &cfg_len, err) < 0 ||
+	if (content_read(im->content, rec.config_digest, IMAGE_FILE_MAX, &cfg_json, &cfg_len, err) <
+	            0 ||
 	    image_config_parse(cfg_json, cfg_len, rec.config_digest, &out->config, err) < 0)
 		goto fail;
 	free(cfg_json);
@@ -513,7 +519,7 @@ list_add(struct image_record *rec, void *arg)
 		l->cap = nc;
 	}
 	l->v[l->n++] = *rec;
-	memset(rec, 0, sizeof(*rec));   /* stolen */
+	memset(rec, 0, sizeof(*rec)); /* stolen */
 	return 0;
 }
 

@@ -28,25 +28,27 @@ struct store;
 struct images;
 
 struct images_cfg {
-	const char *root;            /* <root>: content/ and snapshots/ below it */
+	const char *root; /* <root>: content/ and snapshots/ below it */
 	struct store *store;
-	const char *ca_file;         /* registry CA, NULL: the system's */
-	const char *insecure;        /* plain-HTTP registries "host:port,..." */
+	const char *ca_file;  /* registry CA, NULL: the system's */
+	const char *insecure; /* plain-HTTP registries "host:port,..." */
 };
 
 /* What a sandbox needs from its image. */
 struct image_rootfs {
-	char **layer_dirs;           /* top first, as overlay's lowerdir wants them */
+	char **layer_dirs; /* top first, as overlay's lowerdir wants them */
 	size_t n_layers;
-	struct image_config config;  /* entrypoint, env, user, passwd/group, ... */
+	struct image_config config; /* entrypoint, env, user, passwd/group, ... */
 };
 void image_rootfs_fini(struct image_rootfs *r);
 
 int images_open(const struct images_cfg *cfg, struct images **out, struct cradle_err *err);
 void images_close(struct images *im);
 
-int images_get(struct images *im, const char *ref, struct image_record *out, struct cradle_err *err);
-int images_ensure(struct images *im, const char *ref, struct image_record *out, struct cradle_err *err);
+int images_get(struct images *im, const char *ref, struct image_record *out,
+               struct cradle_err *err);
+int images_ensure(struct images *im, const char *ref, struct image_record *out,
+                  struct cradle_err *err);
 /* progress may be NULL; it is called from the pulling thread. */
 int images_pull(struct images *im, const char *ref,
                 void (*progress)(void *arg, uint64_t done, int64_t total), void *arg,
@@ -55,7 +57,8 @@ int images_pull(struct images *im, const char *ref,
 bool images_in_use(struct images *im, const char *ref);
 int images_import(struct images *im, const char *path, const char *name, bool pinned,
                   struct image_record *out, struct cradle_err *err);
-int images_use(struct images *im, const char *ref, struct image_rootfs *out, struct cradle_err *err);
+int images_use(struct images *im, const char *ref, struct image_rootfs *out,
+               struct cradle_err *err);
 void images_unuse(struct images *im, const char *ref);
 /* Count a use without unpacking (a sandbox recovered after a restart). */
 void images_hold(struct images *im, const char *ref);

@@ -41,24 +41,24 @@
 
 #include "util/json.h"
 
-#define MT_OCI_MANIFEST    "application/vnd.oci.image.manifest.v1+json"
-#define MT_OCI_INDEX       "application/vnd.oci.image.index.v1+json"
-#define MT_OCI_CONFIG      "application/vnd.oci.image.config.v1+json"
-#define MT_OCI_LAYER_TAR   "application/vnd.oci.image.layer.v1.tar"
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_OCI_LAYER_TAR "application/vnd.oci.image.layer.v1.tar"
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
-#define MT_DOCKER_LIST     "application/vnd.docker.distribution.manifest.list.v2+json"
-#define MT_DOCKER_CONFIG   "application/vnd.docker.container.image.v1+json"
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 
-#define ANN_REF_NAME  "org.opencontainers.image.ref.name"
+#define ANN_REF_NAME "org.opencontainers.image.ref.name"
 #define ANN_CTRD_NAME "io.containerd.image.name"
 
-#define MAX_DOC      (4u << 20)     /* index.json, manifest.json, manifests */
-#define MAX_CONFIG   (16u << 20)
-#define MAX_LAYOUT   4096u
-#define MAX_ENTRIES  100000u
-#define MAX_NEST     4
-#define MAX_LINKS    16
-#define COPY_BUF     (128u * 1024u)
+#define MAX_DOC (4u << 20) /* index.json, manifest.json, manifests */
+#define MAX_CONFIG (16u << 20)
+#define MAX_LAYOUT 4096u
+#define MAX_ENTRIES 100000u
+#define MAX_NEST 4
+#define MAX_LINKS 16
+#define COPY_BUF (128u * 1024u)
 
 static const char *const layer_types[] = {
 	"application/vnd.oci.image.layer.v1.tar",
@@ -186,8 +186,8 @@ jwant(json_object *o, const char *ctx, json_type t, struct cradle_err *err)
 {
 	if (json_object_is_type(o, t))
 		return (0);
-	return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: expected %s, got %s", ctx, tname(t),
-	    jtype(o)));
+	return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: expected %s, got %s", ctx,
+	                       tname(t), jtype(o)));
 }
 
 /* An image document named what: one JSON value (util/json.h); an empty
@@ -209,7 +209,7 @@ typedef int doc_fn(json_object *o, const char *what, void *arg, struct cradle_er
  * arg, release it.  fn's result, or -1 when doc is not one JSON value. */
 static int
 doc_apply(const char *doc, size_t len, const char *what, doc_fn *fn, void *arg,
-    struct cradle_err *err)
+          struct cradle_err *err)
 {
 	json_object *o = doc_parse(doc, len, what, err);
 	int rc;
@@ -225,7 +225,7 @@ doc_apply(const char *doc, size_t len, const char *what, doc_fn *fn, void *arg,
  * optional): *out = NULL and 0 when optional, an error when required. */
 static int
 jfield(json_object *obj, const char *ctx, const char *key, json_type t, bool required,
-    json_object **out, struct cradle_err *err)
+       json_object **out, struct cradle_err *err)
 {
 	json_object *v = NULL;
 
@@ -237,7 +237,7 @@ jfield(json_object *obj, const char *ctx, const char *key, json_type t, bool req
 	}
 	if (!json_object_is_type(v, t)) {
 		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s.%s: expected %s, got %s",
-		    ctx, key, tname(t), v == NULL ? "null" : jtype(v)));
+		                       ctx, key, tname(t), v == NULL ? "null" : jtype(v)));
 	}
 	*out = v;
 	return (0);
@@ -245,7 +245,7 @@ jfield(json_object *obj, const char *ctx, const char *key, json_type t, bool req
 
 static int
 jstring(json_object *obj, const char *ctx, const char *key, bool required, const char **out,
-    struct cradle_err *err)
+        struct cradle_err *err)
 {
 	json_object *v;
 
@@ -266,7 +266,8 @@ schema_version(json_object *o, const char *ctx, struct cradle_err *err)
 		return (-1);
 	if (json_object_get_int64(v) != 2) {
 		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "%s.schemaVersion: expected 2, got %" PRId64, ctx, json_object_get_int64(v)));
+		                       "%s.schemaVersion: expected 2, got %" PRId64, ctx,
+		                       json_object_get_int64(v)));
 	}
 	return (0);
 }
@@ -296,8 +297,7 @@ is_layer_mt(const char *mt)
 }
 
 static int
-parse_descriptor(json_object *o, const char *ctx, struct oci_descriptor *d,
-    struct cradle_err *err)
+parse_descriptor(json_object *o, const char *ctx, struct oci_descriptor *d, struct cradle_err *err)
 {
 	const char *mt, *dg;
 	json_object *sz;
@@ -311,17 +311,19 @@ parse_descriptor(json_object *o, const char *ctx, struct oci_descriptor *d,
 		return (-1);
 	if (strlen(mt) >= sizeof(d->media_type)) {
 		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "%s.mediaType: longer than %zu bytes", ctx, sizeof(d->media_type) - 1));
+		                       "%s.mediaType: longer than %zu bytes", ctx,
+		                       sizeof(d->media_type) - 1));
 	}
 	if (!digest_valid(dg)) {
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "%s.digest: \"%.80s\" is not a sha256 digest (\"sha256:\" and 64 lower-case hex)",
-		    ctx, dg));
+		return (cradle_err_set(
+			err, CRADLE_INVALID_ARGUMENT,
+			"%s.digest: \"%.80s\" is not a sha256 digest (\"sha256:\" and 64 lower-case hex)",
+			ctx, dg));
 	}
 	d->size = json_object_get_int64(sz);
 	if (d->size < 0) {
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s.size: negative (%" PRId64 ")",
-		    ctx, d->size));
+		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                       "%s.size: negative (%" PRId64 ")", ctx, d->size));
 	}
 	snprintf(d->media_type, sizeof(d->media_type), "%s", mt);
 	memcpy(d->digest, dg, DIGEST_LEN + 1);
@@ -341,9 +343,9 @@ oci_image_fini(struct oci_image *img)
 
 /* What a manifest is read into. */
 struct manifest_out {
-	size_t len;                     /* of the document, counted in the size */
+	size_t len; /* of the document, counted in the size */
 	struct oci_image *img;
-	struct oci_descriptor *cfg;     /* may be NULL */
+	struct oci_descriptor *cfg; /* may be NULL */
 };
 
 static int
@@ -364,22 +366,23 @@ manifest_doc(json_object *o, const char *what, void *arg, struct cradle_err *err
 	    jstring(o, "manifest", "mediaType", false, &mt, err) < 0)
 		return (-1);
 	if (mt != NULL && !is_manifest_mt(mt)) {
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "manifest.mediaType: \"%.128s\" is %s", mt,
-		    is_index_mt(mt) ? "an index, not a manifest" : "not an image manifest"));
+		return (cradle_err_set(
+			err, CRADLE_INVALID_ARGUMENT, "manifest.mediaType: \"%.128s\" is %s", mt,
+			is_index_mt(mt) ? "an index, not a manifest" : "not an image manifest"));
 	}
 	if (mt == NULL && json_object_object_get_ex(o, "manifests", &v)) {
 		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "manifest: has \"manifests\": an index, not a manifest"));
+		                       "manifest: has \"manifests\": an index, not a manifest"));
 	}
 	if (jfield(o, "manifest", "config", json_type_object, true, &v, err) < 0 ||
 	    parse_descriptor(v, "manifest.config", &cfg, err) < 0)
 		return (-1);
 	if (strcmp(cfg.media_type, MT_OCI_CONFIG) != 0 &&
 	    strcmp(cfg.media_type, MT_DOCKER_CONFIG) != 0) {
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "manifest.config.mediaType: \"%s\" is not a container image config",
-		    cfg.media_type));
+		return (cradle_err_set(
+			err, CRADLE_INVALID_ARGUMENT,
+			"manifest.config.mediaType: \"%s\" is not a container image config",
+			cfg.media_type));
 	}
 	if (jfield(o, "manifest", "layers", json_type_array, true, &layers, err) < 0)
 		return (-1);
@@ -400,10 +403,12 @@ manifest_doc(json_object *o, const char *what, void *arg, struct cradle_err *err
 			return (-1);
 		if (!is_layer_mt(d->media_type)) {
 			return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			    "%s.mediaType: \"%s\" is not a supported layer type", ctx, d->media_type));
+			                       "%s.mediaType: \"%s\" is not a supported layer type",
+			                       ctx, d->media_type));
 		}
 		if (d->size > INT64_MAX - total)
-			return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "manifest: sizes overflow"));
+			return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			                       "manifest: sizes overflow"));
 		total += d->size;
 	}
 	memcpy(img->config_digest, cfg.digest, DIGEST_LEN + 1);
@@ -416,7 +421,7 @@ manifest_doc(json_object *o, const char *what, void *arg, struct cradle_err *err
 /* oci_parse_manifest, also giving the config descriptor (cfg may be NULL). */
 static int
 parse_manifest(const char *json, size_t len, struct oci_image *img, struct oci_descriptor *cfg,
-    struct cradle_err *err)
+               struct cradle_err *err)
 {
 	struct manifest_out m = { len, img, cfg };
 
@@ -451,8 +456,10 @@ index_check(json_object *o, const char *ctx, json_object **manifests, struct cra
 	if (schema_version(o, ctx, err) < 0 || jstring(o, ctx, "mediaType", false, &mt, err) < 0)
 		return (-1);
 	if (mt != NULL && !is_index_mt(mt)) {
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "%s.mediaType: \"%.128s\" is not an image index or manifest list", ctx, mt));
+		return (cradle_err_set(
+			err, CRADLE_INVALID_ARGUMENT,
+			"%s.mediaType: \"%.128s\" is not an image index or manifest list", ctx,
+			mt));
 	}
 	if (jfield(o, ctx, "manifests", json_type_array, true, manifests, err) < 0)
 		return (-1);
@@ -467,9 +474,10 @@ index_check(json_object *o, const char *ctx, json_object **manifests, struct cra
 		if (v != NULL) {
 			json_object_object_foreach(v, key, val) {
 				if (!json_object_is_type(val, json_type_string)) {
-					return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-					    "%s.annotations.%.128s: expected a string, got %s", c, key,
-					    val == NULL ? "null" : jtype(val)));
+					return (cradle_err_set(
+						err, CRADLE_INVALID_ARGUMENT,
+						"%s.annotations.%.128s: expected a string, got %s",
+						c, key, val == NULL ? "null" : jtype(val)));
 				}
 			}
 		}
@@ -505,8 +513,7 @@ platform_score(json_object *p)
 		return (19);
 	/* arm: an older variant runs too, the newest of them best */
 	if (strcmp(arch, "arm") == 0 && want[0] == 'v' && variant[0] == 'v' &&
-	    isdigit((unsigned char)variant[1]) && variant[2] == '\0' &&
-	    variant[1] < want[1])
+	    isdigit((unsigned char)variant[1]) && variant[2] == '\0' && variant[1] < want[1])
 		return (10 + (variant[1] - '0'));
 	if (strcmp(arch, "amd64") == 0 && strcmp(variant, "v1") == 0)
 		return (18);
@@ -535,7 +542,8 @@ pick_in(json_object *manifests, const bool *mask)
 	for (i = 0; i < n; i++) {
 		if (mask != NULL && !mask[i])
 			continue;
-		if (!json_object_object_get_ex(json_object_array_get_idx(manifests, i), "platform", &p))
+		if (!json_object_object_get_ex(json_object_array_get_idx(manifests, i), "platform",
+		                               &p))
 			continue;
 		s = platform_score(p);
 		if (s > best_score) {
@@ -560,15 +568,15 @@ pick_doc(json_object *o, const char *ctx, void *arg, struct cradle_err *err)
 	i = pick_in(manifests, NULL);
 	if (i < 0) {
 		platform_wanted(want, sizeof(want));
-		return (cradle_err_set(err, CRADLE_NOT_FOUND, "no manifest for %s in %s", want, ctx));
+		return (cradle_err_set(err, CRADLE_NOT_FOUND, "no manifest for %s in %s", want,
+		                       ctx));
 	}
 	snprintf(c, sizeof(c), "%s.manifests[%ld]", ctx, i);
 	return (parse_descriptor(json_object_array_get_idx(manifests, (size_t)i), c, out, err));
 }
 
 int
-oci_pick_platform(const char *json, size_t len, struct oci_descriptor *out,
-    struct cradle_err *err)
+oci_pick_platform(const char *json, size_t len, struct oci_descriptor *out, struct cradle_err *err)
 {
 	memset(out, 0, sizeof(*out));
 	return (doc_apply(json, len, "index", pick_doc, out, err) < 0 ? -1 : 0);
@@ -586,10 +594,12 @@ index_like_doc(json_object *o, const char *what, void *arg, struct cradle_err *e
 	(void)err;
 	if (!json_object_is_type(o, json_type_object))
 		return (0);
-	if (json_object_object_get_ex(o, "mediaType", &v) && json_object_is_type(v, json_type_string))
+	if (json_object_object_get_ex(o, "mediaType", &v) &&
+	    json_object_is_type(v, json_type_string))
 		return (is_index_mt(json_object_get_string(v)));
 	return (json_object_object_get_ex(o, "manifests", &v) &&
-	    json_object_is_type(v, json_type_array) && !json_object_object_get_ex(o, "config", &v));
+	        json_object_is_type(v, json_type_array) &&
+	        !json_object_object_get_ex(o, "config", &v));
 }
 
 int
@@ -616,7 +626,7 @@ ref_norm(const char *in, char *out, size_t len)
 		size_t dl = (size_t)(slash - in);
 
 		has_domain = memchr(in, '.', dl) != NULL || memchr(in, ':', dl) != NULL ||
-		    (dl == 9 && strncmp(in, "localhost", 9) == 0);
+		             (dl == 9 && strncmp(in, "localhost", 9) == 0);
 	}
 	if (!has_domain) {
 		domain = "docker.io/";
@@ -625,7 +635,7 @@ ref_norm(const char *in, char *out, size_t len)
 	} else if (strncmp(in, "docker.io/", 10) == 0 && strchr(in + 10, '/') == NULL) {
 		/* docker.io/x -> docker.io/library/x */
 		snprintf(out, len, "docker.io/library/%s%s", in + 10,
-		    strchr(in + 10, ':') == NULL && strchr(in, '@') == NULL ? ":latest" : "");
+		         strchr(in + 10, ':') == NULL && strchr(in, '@') == NULL ? ":latest" : "");
 		return;
 	}
 	if (strchr(in, '@') == NULL && strchr(last != NULL ? last : in, ':') == NULL)
@@ -660,8 +670,8 @@ ref_matches(const char *name, const char *ann)
 enum ent_type { E_REG, E_HARD, E_SYM, E_DIR, E_OTHER };
 
 struct aent {
-	char *name;                 /* normalized: no "./", no trailing "/" */
-	char *link;                 /* hard link: normalized target; symlink: as written */
+	char *name; /* normalized: no "./", no trailing "/" */
+	char *link; /* hard link: normalized target; symlink: as written */
 	enum ent_type type;
 };
 
@@ -671,21 +681,21 @@ static const size_t doc_max[N_DOCS] = { MAX_LAYOUT, MAX_DOC, MAX_DOC };
 
 struct src {
 	const char *path;
-	int dirfd;                  /* >= 0: a layout directory */
-	struct aent *ents;          /* archive entries in order */
+	int dirfd;         /* >= 0: a layout directory */
+	struct aent *ents; /* archive entries in order */
 	size_t n, cap;
-	char *doc[N_DOCS];          /* archive: the small documents, last copy */
+	char *doc[N_DOCS]; /* archive: the small documents, last copy */
 	size_t doc_len[N_DOCS];
 	bool has_doc[N_DOCS];
 };
 
 /* One file to copy into the content store. */
 struct xfer {
-	char name[600];             /* path inside the source */
-	char label[48];             /* "config", "layer 2", "manifest" */
-	const char *expect;         /* digest or NULL */
-	int64_t expect_size;        /* or -1 */
-	size_t ord;                 /* archive: entry position */
+	char name[600];      /* path inside the source */
+	char label[48];      /* "config", "layer 2", "manifest" */
+	const char *expect;  /* digest or NULL */
+	int64_t expect_size; /* or -1 */
+	size_t ord;          /* archive: entry position */
 	struct content_writer *w;
 	bool done;
 	char digest[DIGEST_LEN + 1];
@@ -774,7 +784,7 @@ arc_open(const char *path, struct cradle_err *err)
 	(void)archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, path, 64 * 1024) != ARCHIVE_OK) {
 		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "not a tar archive: %s",
-		    archive_error_string(a) ? archive_error_string(a) : "unknown error");
+		               archive_error_string(a) ? archive_error_string(a) : "unknown error");
 		archive_read_free(a);
 		return (NULL);
 	}
@@ -792,7 +802,7 @@ arc_errstr(struct archive *a)
 /* Read the current entry's data whole into memory (at most max bytes). */
 static int
 arc_slurp(struct archive *a, const char *name, size_t max, char **out, size_t *outlen,
-    struct cradle_err *err)
+          struct cradle_err *err)
 {
 	char *buf = NULL, *nb;
 	size_t len = 0, cap = 0;
@@ -803,7 +813,7 @@ arc_slurp(struct archive *a, const char *name, size_t max, char **out, size_t *o
 			if (cap > max) {
 				free(buf);
 				return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-				    "\"%s\": larger than %zu bytes", name, max));
+				                       "\"%s\": larger than %zu bytes", name, max));
 			}
 			cap = cap ? cap * 2 : 4096;
 			if (cap > max + 1)
@@ -818,8 +828,8 @@ arc_slurp(struct archive *a, const char *name, size_t max, char **out, size_t *o
 		r = archive_read_data(a, buf + len, cap - len);
 		if (r < 0) {
 			free(buf);
-			return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			    "entry \"%s\": %s", name, arc_errstr(a)));
+			return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "entry \"%s\": %s",
+			                       name, arc_errstr(a)));
 		}
 		if (r == 0)
 			break;
@@ -827,8 +837,8 @@ arc_slurp(struct archive *a, const char *name, size_t max, char **out, size_t *o
 	}
 	if (len > max) {
 		free(buf);
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "\"%s\": larger than %zu bytes",
-		    name, max));
+		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                       "\"%s\": larger than %zu bytes", name, max));
 	}
 	*out = buf;
 	*outlen = len;
@@ -854,19 +864,21 @@ arc_scan(struct src *s, struct cradle_err *err)
 
 		raw = archive_entry_pathname(e);
 		if (raw == NULL || raw[0] == '\0') {
-			rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "entry %zu has no name", s->n);
+			rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "entry %zu has no name",
+			                    s->n);
 			goto out;
 		}
 		if (norm_path("", raw, false, name, sizeof(name)) < 0) {
 			rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			    "entry \"%.256s\": absolute path, \"..\" or too long", raw);
+			                    "entry \"%.256s\": absolute path, \"..\" or too long",
+			                    raw);
 			goto out;
 		}
 		if (name[0] == '\0')
 			name[0] = '.', name[1] = '\0';
 		if (s->n == MAX_ENTRIES) {
 			rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "more than %u entries",
-			    MAX_ENTRIES);
+			                    MAX_ENTRIES);
 			goto out;
 		}
 		if (s->n == s->cap) {
@@ -888,9 +900,10 @@ arc_scan(struct src *s, struct cradle_err *err)
 		if (hl != NULL) {
 			ne->type = E_HARD;
 			if (norm_path("", hl, false, link, sizeof(link)) < 0) {
-				rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-				    "entry \"%.256s\": hard link to \"%.256s\" leaves the archive",
-				    name, hl);
+				rc = cradle_err_set(
+					err, CRADLE_INVALID_ARGUMENT,
+					"entry \"%.256s\": hard link to \"%.256s\" leaves the archive",
+					name, hl);
 				goto out;
 			}
 		} else {
@@ -912,8 +925,8 @@ arc_scan(struct src *s, struct cradle_err *err)
 		}
 		ne->name = strdup(name);
 		ne->link = ne->type == E_HARD || ne->type == E_SYM ? strdup(link) : NULL;
-		if (ne->name == NULL || ((ne->type == E_HARD || ne->type == E_SYM) &&
-		    ne->link == NULL)) {
+		if (ne->name == NULL ||
+		    ((ne->type == E_HARD || ne->type == E_SYM) && ne->link == NULL)) {
 			free(ne->name);
 			free(ne->link);
 			rc = cradle_err_nomem(err);
@@ -935,8 +948,8 @@ arc_scan(struct src *s, struct cradle_err *err)
 	}
 	if (ar != ARCHIVE_EOF) {
 		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "truncated or corrupt archive after entry %zu (\"%.256s\"): %s", s->n,
-		    s->n ? s->ents[s->n - 1].name : "", arc_errstr(a));
+		                    "truncated or corrupt archive after entry %zu (\"%.256s\"): %s",
+		                    s->n, s->n ? s->ents[s->n - 1].name : "", arc_errstr(a));
 	}
 out:
 	archive_read_free(a);
@@ -954,7 +967,7 @@ arc_find(struct src *s, const char *name, size_t *ord, struct cradle_err *err)
 
 	if (norm_path("", name, false, cur, sizeof(cur)) < 0) {
 		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "\"%.256s\": absolute path, \"..\" or too long", name));
+		                       "\"%.256s\": absolute path, \"..\" or too long", name));
 	}
 	for (hops = 0; hops <= MAX_LINKS; hops++) {
 		for (i = s->n; i > 0; i--) {
@@ -963,10 +976,12 @@ arc_find(struct src *s, const char *name, size_t *ord, struct cradle_err *err)
 		}
 		if (i == 0) {
 			if (hops == 0)
-				return (cradle_err_set(err, CRADLE_NOT_FOUND, "\"%.256s\": not in the archive",
-				    name));
-			return (cradle_err_set(err, CRADLE_NOT_FOUND,
-			    "\"%.256s\": links to \"%.256s\", which is not in the archive", name, cur));
+				return (cradle_err_set(err, CRADLE_NOT_FOUND,
+				                       "\"%.256s\": not in the archive", name));
+			return (cradle_err_set(
+				err, CRADLE_NOT_FOUND,
+				"\"%.256s\": links to \"%.256s\", which is not in the archive",
+				name, cur));
 		}
 		i--;
 		switch (s->ents[i].type) {
@@ -984,19 +999,20 @@ arc_find(struct src *s, const char *name, size_t *ord, struct cradle_err *err)
 			else
 				dir[0] = '\0';
 			if (norm_path(dir, s->ents[i].link, true, next, sizeof(next)) < 0) {
-				return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-				    "\"%.256s\": symbolic link to \"%.256s\" leaves the archive", cur,
-				    s->ents[i].link));
+				return (cradle_err_set(
+					err, CRADLE_INVALID_ARGUMENT,
+					"\"%.256s\": symbolic link to \"%.256s\" leaves the archive",
+					cur, s->ents[i].link));
 			}
 			break;
 		default:
 			return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			    "\"%.256s\": not a regular file", cur));
+			                       "\"%.256s\": not a regular file", cur));
 		}
 		snprintf(cur, sizeof(cur), "%s", next);
 	}
 	return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "\"%.256s\": too many levels of links",
-	    name));
+	                       name));
 }
 
 /* Open name inside the layout directory; links may not leave it. */
@@ -1010,14 +1026,15 @@ dir_open(struct src *s, const char *name, struct cradle_err *err)
 
 	if (norm_path("", name, false, norm, sizeof(norm)) < 0 || norm[0] == '\0') {
 		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "\"%.256s\": absolute path, \"..\" or too long", name));
+		                       "\"%.256s\": absolute path, \"..\" or too long", name));
 	}
 	memset(&how, 0, sizeof(how));
 	how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 	fd = (int)syscall(SYS_openat2, s->dirfd, norm, &how, sizeof(how));
 	if (fd < 0 && errno == ENOSYS)
-		fd = openat(s->dirfd, norm, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+		fd = openat(s->dirfd, norm,
+		            O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0) {
 		e = errno;
 		if (e == ENOENT)
@@ -1026,7 +1043,8 @@ dir_open(struct src *s, const char *name, struct cradle_err *err)
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "\"%s\": not a regular file", norm));
+		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "\"%s\": not a regular file",
+		                       norm));
 	}
 	return (fd);
 }
@@ -1051,7 +1069,7 @@ src_doc(struct src *s, int which, char **out, size_t *len, struct cradle_err *er
 			return (-1);
 		if (!s->has_doc[which] || strcmp(s->ents[ord].name, name) != 0)
 			return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			    "\"%s\": not a regular file", name));
+			                       "\"%s\": not a regular file", name));
 		*out = malloc(s->doc_len[which] + 1);
 		if (*out == NULL)
 			return (cradle_err_nomem(err));
@@ -1069,7 +1087,7 @@ src_doc(struct src *s, int which, char **out, size_t *len, struct cradle_err *er
 				close(fd);
 				free(buf);
 				return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-				    "\"%s\": larger than %zu bytes", name, max));
+				                       "\"%s\": larger than %zu bytes", name, max));
 			}
 			cap = cap ? cap * 2 : 8192;
 			nb = realloc(buf, cap);
@@ -1097,8 +1115,8 @@ src_doc(struct src *s, int which, char **out, size_t *len, struct cradle_err *er
 	close(fd);
 	if (*len > max) {
 		free(buf);
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "\"%s\": larger than %zu bytes",
-		    name, max));
+		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                       "\"%s\": larger than %zu bytes", name, max));
 	}
 	buf[*len] = '\0';
 	*out = buf;
@@ -1176,8 +1194,9 @@ src_copy(struct src *s, struct content *c, struct xfer *xs, size_t n, struct cra
 				if (got < 0 && errno == EINTR)
 					continue;
 				if (got < 0) {
-					rc = cradle_err_errno(err, errno, "%s: failed to read \"%s\"",
-					    x->label, x->name);
+					rc = cradle_err_errno(err, errno,
+					                      "%s: failed to read \"%s\"", x->label,
+					                      x->name);
 					break;
 				}
 				if (content_writer_write(x->w, buf, (size_t)got, err) < 0) {
@@ -1208,7 +1227,7 @@ src_copy(struct src *s, struct content *c, struct xfer *xs, size_t n, struct cra
 		return (-1);
 	}
 	for (ord = 0; (ar = archive_read_next_header(a, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN;
-	    ord++) {
+	     ord++) {
 		bool any = false;
 		la_ssize_t got;
 
@@ -1225,8 +1244,9 @@ src_copy(struct src *s, struct content *c, struct xfer *xs, size_t n, struct cra
 			continue;
 		while ((got = archive_read_data(a, buf, COPY_BUF)) != 0) {
 			if (got < 0) {
-				rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "entry \"%.256s\": %s",
-				    ord < s->n ? s->ents[ord].name : "?", arc_errstr(a));
+				rc = cradle_err_set(
+					err, CRADLE_INVALID_ARGUMENT, "entry \"%.256s\": %s",
+					ord < s->n ? s->ents[ord].name : "?", arc_errstr(a));
 				goto out;
 			}
 			for (i = 0; i < n; i++) {
@@ -1248,14 +1268,15 @@ src_copy(struct src *s, struct content *c, struct xfer *xs, size_t n, struct cra
 	}
 	if (ar != ARCHIVE_EOF) {
 		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "truncated or corrupt archive after entry %zu: %s", ord, arc_errstr(a));
+		                    "truncated or corrupt archive after entry %zu: %s", ord,
+		                    arc_errstr(a));
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		if (!xs[i].done) {
 			rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			    "%s: \"%s\" gone on the second read (archive changed?)", xs[i].label,
-			    xs[i].name);
+			                    "%s: \"%s\" gone on the second read (archive changed?)",
+			                    xs[i].label, xs[i].name);
 			goto out;
 		}
 	}
@@ -1279,7 +1300,7 @@ xfer_blob(struct xfer *x, const char *label, const struct oci_descriptor *d)
 /* Copy one blob of the layout (unless present) and read it back. */
 static int
 blob_read(struct src *s, struct content *c, const char *label, const struct oci_descriptor *d,
-    size_t max, char **data, size_t *len, struct cradle_err *err)
+          size_t max, char **data, size_t *len, struct cradle_err *err)
 {
 	struct xfer x;
 
@@ -1299,10 +1320,11 @@ static int
 set_name(struct oci_import *out, const char *name, struct cradle_err *err)
 {
 	if (name == NULL || name[0] == '\0')
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image has no name: give one"));
+		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                       "image has no name: give one"));
 	if (strlen(name) >= sizeof(out->name)) {
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "image name \"%.64s...\" too long",
-		    name));
+		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                       "image name \"%.64s...\" too long", name));
 	}
 	snprintf(out->name, sizeof(out->name), "%s", name);
 	return (0);
@@ -1331,8 +1353,10 @@ layout_doc(json_object *o, const char *what, void *arg, struct cradle_err *err)
 	    jstring(o, what, "imageLayoutVersion", true, &v, err) < 0)
 		return (-1);
 	if (strcmp(v, "1.0.0") != 0) {
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "%s.imageLayoutVersion: \"%.32s\" is not supported (want \"1.0.0\")", what, v));
+		return (cradle_err_set(
+			err, CRADLE_INVALID_ARGUMENT,
+			"%s.imageLayoutVersion: \"%.32s\" is not supported (want \"1.0.0\")", what,
+			v));
 	}
 	return (0);
 }
@@ -1375,7 +1399,7 @@ choose_entry(json_object *manifests, const char *name, struct cradle_err *err)
 		if (json_object_object_get_ex(m, "platform", &p) && p != NULL)
 			any_platform = 1;
 		if (name != NULL && (ref_matches(name, annotation(m, ANN_REF_NAME)) ||
-		    ref_matches(name, annotation(m, ANN_CTRD_NAME)))) {
+		                     ref_matches(name, annotation(m, ANN_CTRD_NAME)))) {
 			mask[i] = true;
 			hits++;
 			pick = (long)i;
@@ -1395,13 +1419,14 @@ choose_entry(json_object *manifests, const char *name, struct cradle_err *err)
 		cradle_err_set(err, CRADLE_NOT_FOUND, "no manifest for %s in index.json", want);
 	} else if (hits > 1) {
 		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "index.json: %zu manifests are named \"%.256s\"", hits, name);
+		               "index.json: %zu manifests are named \"%.256s\"", hits, name);
 	} else if (name != NULL) {
 		cradle_err_set(err, CRADLE_NOT_FOUND,
-		    "index.json: none of its %zu manifests is named \"%.256s\"", n, name);
+		               "index.json: none of its %zu manifests is named \"%.256s\"", n,
+		               name);
 	} else {
 		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "index.json: lists %zu manifests: give a name", n);
+		               "index.json: lists %zu manifests: give a name", n);
 	}
 out:
 	free(mask);
@@ -1410,7 +1435,7 @@ out:
 
 static int
 import_oci(struct src *s, struct content *c, const char *name, struct oci_import *out,
-    struct cradle_err *err)
+           struct cradle_err *err)
 {
 	struct oci_descriptor d, cd;
 	json_object *idx = NULL, *manifests, *m;
@@ -1447,8 +1472,8 @@ import_oci(struct src *s, struct content *c, const char *name, struct oci_import
 	/* nested indexes (skopeo / buildx layouts): pick the platform */
 	for (depth = 0; is_index_mt(d.media_type); depth++) {
 		if (depth == MAX_NEST) {
-			cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "indexes nested deeper than %d",
-			    MAX_NEST);
+			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			               "indexes nested deeper than %d", MAX_NEST);
 			goto out;
 		}
 		if (blob_read(s, c, "index", &d, MAX_DOC, &doc, &len, err) < 0)
@@ -1463,7 +1488,8 @@ import_oci(struct src *s, struct content *c, const char *name, struct oci_import
 	}
 	if (!is_manifest_mt(d.media_type)) {
 		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "manifest %s: media type \"%s\" is not an image manifest", d.digest, d.media_type);
+		               "manifest %s: media type \"%s\" is not an image manifest", d.digest,
+		               d.media_type);
 		goto out;
 	}
 	if (blob_read(s, c, "manifest", &d, MAX_DOC, &doc, &len, err) < 0)
@@ -1529,20 +1555,24 @@ diff_ids_doc(json_object *o, const char *what, void *arg, struct cradle_err *err
 		return (-1);
 	if (json_object_array_length(ids) != want->n) {
 		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "config.rootfs.diff_ids: %zu entries for %zu layers", json_object_array_length(ids),
-		    want->n));
+		                       "config.rootfs.diff_ids: %zu entries for %zu layers",
+		                       json_object_array_length(ids), want->n));
 	}
 	for (i = 0; i < want->n; i++) {
 		v = json_object_array_get_idx(ids, i);
 		if (!json_object_is_type(v, json_type_string)) {
-			return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			    "config.rootfs.diff_ids[%zu]: expected a string, got %s", i, jtype(v)));
+			return (cradle_err_set(
+				err, CRADLE_INVALID_ARGUMENT,
+				"config.rootfs.diff_ids[%zu]: expected a string, got %s", i,
+				jtype(v)));
 		}
 		if (strcmp(json_object_get_string(v), layers[i].digest) != 0) {
-			return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			    "layer %zu (\"%.200s\"): digest mismatch: the config's diff_id is %.80s, "
-			    "the layer is %s", i + 1, layers[i].name, json_object_get_string(v),
-			    layers[i].digest));
+			return (cradle_err_set(
+				err, CRADLE_INVALID_ARGUMENT,
+				"layer %zu (\"%.200s\"): digest mismatch: the config's diff_id is %.80s, "
+				"the layer is %s",
+				i + 1, layers[i].name, json_object_get_string(v),
+				layers[i].digest));
 		}
 	}
 	return (0);
@@ -1550,7 +1580,7 @@ diff_ids_doc(json_object *o, const char *what, void *arg, struct cradle_err *err
 
 static int
 check_diff_ids(struct content *c, const char *config, const struct xfer *layers, size_t n,
-    struct cradle_err *err)
+               struct cradle_err *err)
 {
 	struct diff_ids want = { layers, n };
 	char *doc;
@@ -1568,7 +1598,7 @@ check_diff_ids(struct content *c, const char *config, const struct xfer *layers,
 
 static int
 import_docker(struct src *s, struct content *c, const char *name, struct oci_import *out,
-    struct cradle_err *err)
+              struct cradle_err *err)
 {
 	json_object *top = NULL, *ent = NULL, *tags, *layers, *v, *mo = NULL, *cfg, *ls, *l;
 	struct xfer *xs = NULL;
@@ -1602,8 +1632,8 @@ import_docker(struct src *s, struct content *c, const char *name, struct oci_imp
 			v = json_object_array_get_idx(tags, j);
 			if (!json_object_is_type(v, json_type_string)) {
 				cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-				    "%s.RepoTags[%zu]: expected a string, got %s", ctx, j,
-				    v == NULL ? "null" : jtype(v));
+				               "%s.RepoTags[%zu]: expected a string, got %s", ctx,
+				               j, v == NULL ? "null" : jtype(v));
 				goto out;
 			}
 			if (name != NULL && ref_matches(name, json_object_get_string(v)) &&
@@ -1616,15 +1646,15 @@ import_docker(struct src *s, struct content *c, const char *name, struct oci_imp
 			v = json_object_array_get_idx(layers, j);
 			if (!json_object_is_type(v, json_type_string)) {
 				cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-				    "%s.Layers[%zu]: expected a string, got %s", ctx, j,
-				    v == NULL ? "null" : jtype(v));
+				               "%s.Layers[%zu]: expected a string, got %s", ctx, j,
+				               v == NULL ? "null" : jtype(v));
 				goto out;
 			}
 		}
 	}
 	if (hits > 1) {
 		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "manifest.json: %zu images are named \"%.256s\"", hits, name);
+		               "manifest.json: %zu images are named \"%.256s\"", hits, name);
 		goto out;
 	}
 	if (hits == 0) {
@@ -1632,11 +1662,12 @@ import_docker(struct src *s, struct content *c, const char *name, struct oci_imp
 			pick = 0;
 		} else if (name != NULL) {
 			cradle_err_set(err, CRADLE_NOT_FOUND,
-			    "manifest.json: none of its %zu images is named \"%.256s\"", n, name);
+			               "manifest.json: none of its %zu images is named \"%.256s\"",
+			               n, name);
 			goto out;
 		} else {
 			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			    "manifest.json: lists %zu images: give a name", n);
+			               "manifest.json: lists %zu images: give a name", n);
 			goto out;
 		}
 	}
@@ -1658,11 +1689,13 @@ import_docker(struct src *s, struct content *c, const char *name, struct oci_imp
 		goto out;
 	}
 	for (i = 0; i <= nl; i++) {
-		const char *fn = i == 0 ? cfgname :
-		    json_object_get_string(json_object_array_get_idx(layers, i - 1));
+		const char *fn =
+			i == 0 ? cfgname
+			       : json_object_get_string(json_object_array_get_idx(layers, i - 1));
 
 		if (strlen(fn) >= sizeof(xs[i].name)) {
-			cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "\"%.64s...\": name too long", fn);
+			cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "\"%.64s...\": name too long",
+			               fn);
 			goto out;
 		}
 		snprintf(xs[i].name, sizeof(xs[i].name), "%s", fn);
@@ -1707,7 +1740,7 @@ import_docker(struct src *s, struct content *c, const char *name, struct oci_imp
 	}
 	json_object_object_add(mo, "layers", ls);
 	mjson = json_object_to_json_string_ext(mo, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (mjson == NULL) {
 		cradle_err_nomem(err);
 		goto out;
@@ -1746,7 +1779,7 @@ src_has(struct src *s, const char *name)
 
 int
 oci_import(struct content *c, const char *path, const char *name, struct oci_import *out,
-    struct cradle_err *err)
+           struct cradle_err *err)
 {
 	struct src s;
 	struct stat st;
@@ -1772,16 +1805,17 @@ oci_import(struct content *c, const char *path, const char *name, struct oci_imp
 		}
 	} else {
 		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "import \"%s\": not a directory or a file", path));
+		                       "import \"%s\": not a directory or a file", path));
 	}
 	if (src_has(&s, "oci-layout")) {
 		rc = import_oci(&s, c, name, out, err);
 	} else if (src_has(&s, "manifest.json")) {
 		rc = import_docker(&s, c, name, out, err);
 	} else {
-		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "neither an OCI image layout (no oci-layout) nor a docker save archive "
-		    "(no manifest.json)");
+		rc = cradle_err_set(
+			err, CRADLE_INVALID_ARGUMENT,
+			"neither an OCI image layout (no oci-layout) nor a docker save archive "
+			"(no manifest.json)");
 	}
 out:
 	src_fini(&s);

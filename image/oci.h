@@ -24,9 +24,9 @@ struct oci_descriptor {
 struct oci_image {
 	char manifest_digest[DIGEST_LEN + 1];
 	char config_digest[DIGEST_LEN + 1];
-	struct oci_descriptor *layers;   /* bottom first */
+	struct oci_descriptor *layers; /* bottom first */
 	size_t n_layers;
-	int64_t size;                    /* manifest + config + layers, bytes */
+	int64_t size; /* manifest + config + layers, bytes */
 };
 void oci_image_fini(struct oci_image *img);
 
@@ -49,7 +49,7 @@ int oci_is_index(const char *media_type, const char *json, size_t len);
  * verified against its digest while it is copied.  Truncated or malformed
  * archives are refused, naming the entry or document. */
 struct oci_import {
-	char name[512];                  /* the reference imported */
+	char name[512]; /* the reference imported */
 	struct oci_image image;
 };
 int oci_import(struct content *c, const char *path, const char *name, struct oci_import *out,

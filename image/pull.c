@@ -29,43 +29,47 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
-#define MANIFEST_MAX (4u << 20)         /* a manifest or index, bytes */
-#define TOKEN_MAX (64u << 10)           /* a token server's answer */
-#define ERRBODY_MAX (64u << 10)         /* an error body kept for its message */
+#define MANIFEST_MAX (4u << 20) /* a manifest or index, bytes */
+#define TOKEN_MAX (64u << 10)   /* a token server's answer */
+#define ERRBODY_MAX (64u << 10) /* an error body kept for its message */
 #define DEFAULT_TIMEOUT_MS 60000L
-#define RETRIES 3                       /* after the first try */
-#define BACKOFF_MS 200L                 /* doubled each retry */
+#define RETRIES 3       /* after the first try */
+#define BACKOFF_MS 200L /* doubled each retry */
 #define MAX_REDIRS 10
-#define NAME_TOTAL_MAX 255              /* registry/repository, as docker */
+#define NAME_TOTAL_MAX 255 /* registry/repository, as docker */
 #define REF_MAX 1024
 
-static const char ACCEPT_MANIFESTS[] =
-	"application/vnd.oci.image.index.v1+json, "
-	"application/vnd.oci.image.manifest.v1+json, "
-	"application/vnd.docker.distribution.manifest.list.v2+json, "
-	"application/vnd.docker.distribution.manifest.v2+json";
+static const char ACCEPT_MANIFESTS[] = "application/vnd.oci.image.index.v1+json, "
+				       "application/vnd.oci.image.manifest.v1+json, "
+				       "application/vnd.docker.distribution.manifest.list.v2+json, "
+				       "application/vnd.docker.distribution.manifest.v2+json";
 
 static const char DOCKER_HUB[] = "registry-1.docker.io";
 
 /* --- references ------------------------------------------------------------ */
 
-static int ref_error(struct cradle_err *err, const char *ref, const char *why)
+static int
+ref_error(struct cradle_err *err, const char *ref, const char *why)
 {
-	return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid reference \"%s\": %s", ref, why);
+	return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid reference \"%s\": %s", ref,
+	                      why);
 }
 
-static bool is_alnum_lower(char c)
+static bool
+is_alnum_lower(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-static bool is_alnum(char c)
+static bool
+is_alnum(char c)
 {
 	return isascii((unsigned char)c) && isalnum((unsigned char)c);
 }
 
 /* One repository path component: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* */
-static bool component_valid(const char *s, size_t n)
+static bool
+component_valid(const char *s, size_t n)
 {
 	size_t i = 0, j;
 
@@ -96,7 +100,8 @@ static bool component_valid(const char *s, size_t n)
 	return true;
 }
 
-static const char *repository_invalid(const char *repo)
+static const char *
+repository_invalid(const char *repo)
 {
 	const char *p = repo, *slash;
 	size_t n;
@@ -116,7 +121,8 @@ static const char *repository_invalid(const char *repo)
 }
 
 /* host[:port], host a DNS name or IPv4 address, or [IPv6][:port]. */
-static const char *registry_invalid(const char *reg)
+static const char *
+registry_invalid(const char *reg)
 {
 	const char *p = reg, *port = NULL;
 
@@ -169,7 +175,8 @@ static const char *registry_invalid(const char *reg)
 
 /* [A-Za-z0-9_][A-Za-z0-9_.-]{0,126}: docker allows 128, struct image_ref
  * holds 127 */
-static bool tag_valid(const char *t)
+static bool
+tag_valid(const char *t)
 {
 	size_t n = strlen(t);
 
@@ -181,7 +188,8 @@ static bool tag_valid(const char *t)
 	return true;
 }
 
-int image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *err)
+int
+image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *err)
 {
 	char name[REF_MAX];
 	const char *at, *why;
@@ -190,7 +198,8 @@ int image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *e
 
 	memset(out, 0, sizeof(*out));
 	if (ref == NULL || ref[0] == '\0')
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid reference \"\": empty");
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "invalid reference \"\": empty");
 	len = strlen(ref);
 	if (len >= REF_MAX)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
@@ -198,7 +207,8 @@ int image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *e
 		                      REF_MAX - 1);
 	for (const char *p = ref; *p; p++)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			return ref_error(err, ref, "contains a space, control or non-ASCII character");
+			return ref_error(err, ref,
+			                 "contains a space, control or non-ASCII character");
 
 	/* name[:tag][@digest] */
 	at = strchr(ref, '@');
@@ -208,7 +218,9 @@ int image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *e
 		if (strncmp(at + 1, "sha256:", 7) != 0 && strchr(at + 1, ':'))
 			return ref_error(err, ref, "unsupported digest algorithm (only sha256)");
 		if (!digest_valid(at + 1))
-			return ref_error(err, ref, "invalid digest (want sha256: and 64 lower-case hex digits)");
+			return ref_error(
+				err, ref,
+				"invalid digest (want sha256: and 64 lower-case hex digits)");
 		memcpy(out->digest, at + 1, DIGEST_LEN + 1);
 		len = (size_t)(at - ref);
 	}
@@ -265,18 +277,20 @@ int image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *e
 		snprintf(out->repository, sizeof(out->repository), "%s", rest);
 	}
 	if (strlen(out->registry) + 1 + strlen(out->repository) > NAME_TOTAL_MAX)
-		return ref_error(err, ref, "name too long (registry/repository over 255 characters)");
+		return ref_error(err, ref,
+		                 "name too long (registry/repository over 255 characters)");
 	if (out->tag[0] == '\0' && out->digest[0] == '\0')
 		snprintf(out->tag, sizeof(out->tag), "latest");
 	return 0;
 }
 
-void image_ref_format(const struct image_ref *r, char *buf, size_t len)
+void
+image_ref_format(const struct image_ref *r, char *buf, size_t len)
 {
 	if (len == 0)
 		return;
-	snprintf(buf, len, "%s/%s%s%s%s%s", r->registry, r->repository, r->tag[0] ? ":" : "", r->tag,
-	         r->digest[0] ? "@" : "", r->digest);
+	snprintf(buf, len, "%s/%s%s%s%s%s", r->registry, r->repository, r->tag[0] ? ":" : "",
+	         r->tag, r->digest[0] ? "@" : "", r->digest);
 }
 
 /* --- WWW-Authenticate ------------------------------------------------------- */
@@ -291,7 +305,8 @@ struct challenge {
 /* Parse one challenge: scheme, then key=value or key="quoted \" value"
  * pairs separated by commas.  Stops at a second scheme.  -1 when
  * malformed or a value does not fit. */
-static int parse_challenge(const char *h, struct challenge *c)
+static int
+parse_challenge(const char *h, struct challenge *c)
 {
 	const char *p = h;
 	size_t n;
@@ -323,7 +338,7 @@ static int parse_challenge(const char *h, struct challenge *c)
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p != '=')
-			return 0;      /* a token68 or the next challenge's scheme */
+			return 0; /* a token68 or the next challenge's scheme */
 		p++;
 		while (*p == ' ' || *p == '\t')
 			p++;
@@ -368,13 +383,13 @@ static int parse_challenge(const char *h, struct challenge *c)
 struct puller {
 	struct content *c;
 	const struct pull_opts *opts;
-	const char *ref;                 /* as given, for messages */
+	const char *ref; /* as given, for messages */
 	struct image_ref ir;
-	char base[300];                  /* scheme://registry */
+	char base[300]; /* scheme://registry */
 	long timeout_ms;
 	CURL *h;
 	char errbuf[CURL_ERROR_SIZE];
-	char *auth_header;               /* "Authorization: Bearer ..." or NULL */
+	char *auth_header; /* "Authorization: Bearer ..." or NULL */
 	uint64_t done;
 	int64_t total;
 };
@@ -396,7 +411,8 @@ struct xfer {
 	char www[1536];
 };
 
-static void xfer_reset(struct xfer *x)
+static void
+xfer_reset(struct xfer *x)
 {
 	x->len = 0;
 	x->too_big = false;
@@ -404,7 +420,8 @@ static void xfer_reset(struct xfer *x)
 	x->ctype[0] = x->dcd[0] = x->www[0] = '\0';
 }
 
-static void progress(struct puller *p)
+static void
+progress(struct puller *p)
 {
 	if (p->opts && p->opts->progress)
 		p->opts->progress(p->opts->progress_arg, p->done, p->total);
@@ -412,7 +429,8 @@ static void progress(struct puller *p)
 
 /* Copy a header's value (trimmed, at most dst_len - 1 bytes) when the
  * line is "name: value". */
-static bool header_value(const char *line, size_t n, const char *name, char *dst, size_t dst_len)
+static bool
+header_value(const char *line, size_t n, const char *name, char *dst, size_t dst_len)
 {
 	size_t nl = strlen(name), i, end;
 
@@ -432,7 +450,8 @@ static bool header_value(const char *line, size_t n, const char *name, char *dst
 	return true;
 }
 
-static size_t on_header(char *data, size_t size, size_t nitems, void *arg)
+static size_t
+on_header(char *data, size_t size, size_t nitems, void *arg)
 {
 	struct xfer *x = arg;
 	size_t n = size * nitems;
@@ -455,14 +474,15 @@ static size_t on_header(char *data, size_t size, size_t nitems, void *arg)
 		/* kept as is; checked where it is used */
 	} else if (header_value(data, n, "WWW-Authenticate", tmp, sizeof(tmp))) {
 		/* keep the first Bearer challenge, else the first one */
-		if (x->www[0] == '\0' || (strncasecmp(x->www, "Bearer ", 7) != 0 &&
-		                          strncasecmp(tmp, "Bearer ", 7) == 0))
+		if (x->www[0] == '\0' ||
+		    (strncasecmp(x->www, "Bearer ", 7) != 0 && strncasecmp(tmp, "Bearer ", 7) == 0))
 			memcpy(x->www, tmp, sizeof(tmp));
 	}
 	return n;
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct xfer *x = arg;
 	size_t n = size * nmemb;
@@ -507,7 +527,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-static bool retryable_curl(CURLcode rc)
+static bool
+retryable_curl(CURLcode rc)
 {
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -525,7 +546,8 @@ static bool retryable_curl(CURLcode rc)
 	}
 }
 
-static void sleep_ms(long ms)
+static void
+sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -535,8 +557,9 @@ static void sleep_ms(long ms)
 
 /* Set up the handle for one GET.  blob: stall timeout instead of a whole
  * request timeout.  registry: send the bearer token. */
-static int setup(struct puller *p, const char *url, const char *accept, bool blob, bool registry,
-                 struct xfer *x, struct curl_slist **hdrs, struct cradle_err *err)
+static int
+setup(struct puller *p, const char *url, const char *accept, bool blob, bool registry,
+      struct xfer *x, struct curl_slist **hdrs, struct cradle_err *err)
 {
 	CURL *h = p->h;
 	struct curl_slist *l = NULL, *t;
@@ -599,9 +622,10 @@ static int fetch_token(struct puller *p, const char *www, struct cradle_err *err
  * body streams into a content writer for that digest and size, committed
  * here.  Returns 0 with *status set when an answer arrived (x holds the
  * body of a non-blob or error answer), negative with err set otherwise. */
-static int fetch(struct puller *p, const char *url, const char *accept, bool registry,
-                 size_t max, const char *blob_digest, int64_t blob_size, const char *what,
-                 struct xfer *x, long *status, struct cradle_err *err)
+static int
+fetch(struct puller *p, const char *url, const char *accept, bool registry, size_t max,
+      const char *blob_digest, int64_t blob_size, const char *what, struct xfer *x, long *status,
+      struct cradle_err *err)
 {
 	int attempt = 0;
 	bool reauthed = false;
@@ -642,22 +666,24 @@ static int fetch(struct puller *p, const char *url, const char *accept, bool reg
 		}
 		if (x->too_big)
 			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			                      "pull %s: %s from %s larger than %zu bytes", p->ref, what,
-			                      url, max);
+			                      "pull %s: %s from %s larger than %zu bytes", p->ref,
+			                      what, url, max);
 		if (cres != CURLE_OK) {
 			if (retryable_curl(cres) && attempt < RETRIES) {
 				p->done = done0;
 				sleep_ms(BACKOFF_MS << attempt++);
 				continue;
 			}
-			return cradle_err_set(err, CRADLE_UNAVAILABLE, "pull %s: GET %s: %s%s%s%s", p->ref,
-			                      url, curl_easy_strerror(cres), p->errbuf[0] ? " (" : "",
-			                      p->errbuf, p->errbuf[0] ? ")" : "");
+			return cradle_err_set(err, CRADLE_UNAVAILABLE, "pull %s: GET %s: %s%s%s%s",
+			                      p->ref, url, curl_easy_strerror(cres),
+			                      p->errbuf[0] ? " (" : "", p->errbuf,
+			                      p->errbuf[0] ? ")" : "");
 		}
 		if (*status == 401 && registry && !reauthed && x->www[0]) {
 			struct challenge ch;
 			int rc;
-			if (parse_challenge(x->www, &ch) == 0 && strcasecmp(ch.scheme, "Bearer") == 0) {
+			if (parse_challenge(x->www, &ch) == 0 &&
+			    strcasecmp(ch.scheme, "Bearer") == 0) {
 				reauthed = true;
 				p->done = done0;
 				rc = fetch_token(p, x->www, err);
@@ -685,8 +711,8 @@ static int fetch(struct puller *p, const char *url, const char *accept, bool reg
 }
 
 /* Registry error body {"errors":[{"code","message"}]}: the first one. */
-static void registry_error(const struct xfer *x, char *code, size_t code_len, char *msg,
-                           size_t msg_len)
+static void
+registry_error(const struct xfer *x, char *code, size_t code_len, char *msg, size_t msg_len)
 {
 	json_object *root, *errs, *e, *v;
 
@@ -699,7 +725,8 @@ static void registry_error(const struct xfer *x, char *code, size_t code_len, ch
 	if (json_object_object_get_ex(root, "errors", &errs) &&
 	    json_object_is_type(errs, json_type_array) && json_object_array_length(errs) > 0) {
 		e = json_object_array_get_idx(errs, 0);
-		if (json_object_object_get_ex(e, "code", &v) && json_object_is_type(v, json_type_string))
+		if (json_object_object_get_ex(e, "code", &v) &&
+		    json_object_is_type(v, json_type_string))
 			snprintf(code, code_len, "%s", json_object_get_string(v));
 		if (json_object_object_get_ex(e, "message", &v) &&
 		    json_object_is_type(v, json_type_string))
@@ -709,8 +736,9 @@ static void registry_error(const struct xfer *x, char *code, size_t code_len, ch
 }
 
 /* Turn a non-2xx answer into an error naming the reference. */
-static int http_error(struct puller *p, long status, const struct xfer *x, const char *what,
-                      const char *obj, const char *url, struct cradle_err *err)
+static int
+http_error(struct puller *p, long status, const struct xfer *x, const char *what, const char *obj,
+           const char *url, struct cradle_err *err)
 {
 	char code[64], msg[256];
 	bool manifest = strcmp(what, "manifest") == 0;
@@ -725,22 +753,25 @@ static int http_error(struct puller *p, long status, const struct xfer *x, const
 	if (manifest && (status == 404 || strcmp(code, "MANIFEST_UNKNOWN") == 0 ||
 	                 strcmp(code, "NAME_UNKNOWN") == 0)) {
 		bool extra = msg[0] && strcmp(msg, "manifest unknown") != 0;
-		return cradle_err_set(err, CRADLE_NOT_FOUND, "pull %s: manifest unknown%s%s", p->ref,
-		                      extra ? ": " : "", extra ? msg : "");
+		return cradle_err_set(err, CRADLE_NOT_FOUND, "pull %s: manifest unknown%s%s",
+		                      p->ref, extra ? ": " : "", extra ? msg : "");
 	}
 	if (status == 404 || strcmp(code, "BLOB_UNKNOWN") == 0)
-		return cradle_err_set(err, CRADLE_NOT_FOUND, "pull %s: %s %s: %s", p->ref, what, obj,
-		                      strcmp(code, "NAME_UNKNOWN") == 0 ? "name unknown" : "blob unknown");
+		return cradle_err_set(
+			err, CRADLE_NOT_FOUND, "pull %s: %s %s: %s", p->ref, what, obj,
+			strcmp(code, "NAME_UNKNOWN") == 0 ? "name unknown" : "blob unknown");
 	if (status == 429 || strcmp(code, "TOOMANYREQUESTS") == 0)
 		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
-		                      "pull %s: too many requests (HTTP %ld from %s)", p->ref, status, url);
+		                      "pull %s: too many requests (HTTP %ld from %s)", p->ref,
+		                      status, url);
 	return cradle_err_set(err, status >= 500 ? CRADLE_UNAVAILABLE : CRADLE_INVALID_ARGUMENT,
 	                      "pull %s: %s %s: HTTP %ld from %s%s%s%s%s", p->ref, what, obj, status,
 	                      url, code[0] ? ": " : "", code, msg[0] ? ": " : "", msg);
 }
 
 /* Anonymous token from the challenge's realm; sets p->auth_header. */
-static int fetch_token(struct puller *p, const char *www, struct cradle_err *err)
+static int
+fetch_token(struct puller *p, const char *www, struct cradle_err *err)
 {
 	struct challenge ch;
 	struct xfer x = { 0 };
@@ -753,11 +784,13 @@ static int fetch_token(struct puller *p, const char *www, struct cradle_err *err
 
 	if (parse_challenge(www, &ch) < 0 || ch.realm[0] == '\0')
 		return cradle_err_set(err, CRADLE_PERMISSION_DENIED,
-		                      "pull %s: unauthorized: malformed challenge \"%s\"", p->ref, www);
+		                      "pull %s: unauthorized: malformed challenge \"%s\"", p->ref,
+		                      www);
 	if (strncasecmp(ch.realm, "http://", 7) != 0 && strncasecmp(ch.realm, "https://", 8) != 0)
-		return cradle_err_set(err, CRADLE_PERMISSION_DENIED,
-		                      "pull %s: unauthorized: token realm \"%s\" is not an http(s) URL",
-		                      p->ref, ch.realm);
+		return cradle_err_set(
+			err, CRADLE_PERMISSION_DENIED,
+			"pull %s: unauthorized: token realm \"%s\" is not an http(s) URL", p->ref,
+			ch.realm);
 	if (ch.scope[0])
 		snprintf(scope, sizeof(scope), "%s", ch.scope);
 	else
@@ -790,13 +823,15 @@ static int fetch_token(struct puller *p, const char *www, struct cradle_err *err
 		token = json_object_get_string(tok);
 	if (!token) {
 		cradle_err_set(err, CRADLE_PERMISSION_DENIED,
-		               "pull %s: unauthorized: no token in the answer of %s", p->ref, ch.realm);
+		               "pull %s: unauthorized: no token in the answer of %s", p->ref,
+		               ch.realm);
 		goto out;
 	}
 	for (const char *q = token; *q; q++) {
 		if ((unsigned char)*q <= ' ' || (unsigned char)*q >= 0x7f) {
 			cradle_err_set(err, CRADLE_PERMISSION_DENIED,
-			               "pull %s: unauthorized: malformed token from %s", p->ref, ch.realm);
+			               "pull %s: unauthorized: malformed token from %s", p->ref,
+			               ch.realm);
 			goto out;
 		}
 	}
@@ -822,8 +857,9 @@ out:
 
 /* GET a manifest (tag or digest) into x.  expected (may be NULL): the
  * bytes must hash to it. */
-static int get_manifest(struct puller *p, const char *reference, const char *expected,
-                        struct xfer *x, struct cradle_err *err)
+static int
+get_manifest(struct puller *p, const char *reference, const char *expected, struct xfer *x,
+             struct cradle_err *err)
 {
 	char url[1024], got[DIGEST_LEN + 1];
 	long status;
@@ -835,22 +871,25 @@ static int get_manifest(struct puller *p, const char *reference, const char *exp
 	if (status < 200 || status >= 300)
 		return http_error(p, status, x, "manifest", reference, url, err);
 	if (!x->buf || x->len == 0)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "pull %s: empty manifest from %s",
-		                      p->ref, url);
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "pull %s: empty manifest from %s", p->ref, url);
 	if (expected) {
 		if (digest_of(x->buf, x->len, got) < 0)
-			return cradle_err_set(err, CRADLE_INTERNAL, "pull %s: manifest %s: failed to hash it",
-			                      p->ref, reference);
+			return cradle_err_set(err, CRADLE_INTERNAL,
+			                      "pull %s: manifest %s: failed to hash it", p->ref,
+			                      reference);
 		if (strcmp(got, expected) != 0)
-			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			                      "pull %s: manifest %s: digest mismatch: expected %s, got %s",
-			                      p->ref, reference, expected, got);
+			return cradle_err_set(
+				err, CRADLE_INVALID_ARGUMENT,
+				"pull %s: manifest %s: digest mismatch: expected %s, got %s",
+				p->ref, reference, expected, got);
 	}
 	return 0;
 }
 
-static int get_blob(struct puller *p, const char *what, const char *digest, int64_t size,
-                    struct cradle_err *err)
+static int
+get_blob(struct puller *p, const char *what, const char *digest, int64_t size,
+         struct cradle_err *err)
 {
 	char url[1024];
 	struct xfer x = { 0 };
@@ -858,8 +897,8 @@ static int get_blob(struct puller *p, const char *what, const char *digest, int6
 	int rc;
 
 	if (!digest_valid(digest))
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "pull %s: %s: invalid digest \"%s\"",
-		                      p->ref, what, digest);
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "pull %s: %s: invalid digest \"%s\"", p->ref, what, digest);
 	if (content_has(p->c, digest)) {
 		if (size > 0)
 			p->done += (uint64_t)size;
@@ -875,7 +914,8 @@ static int get_blob(struct puller *p, const char *what, const char *digest, int6
 }
 
 /* manifest.config.size, -1 when absent */
-static int64_t config_size(const char *json)
+static int64_t
+config_size(const char *json)
 {
 	json_object *root, *cfg, *sz;
 	int64_t size = -1;
@@ -888,7 +928,8 @@ static int64_t config_size(const char *json)
 	return size;
 }
 
-static bool host_insecure(const char *registry, const char *list)
+static bool
+host_insecure(const char *registry, const char *list)
 {
 	const char *p = list;
 
@@ -909,7 +950,8 @@ static bool host_insecure(const char *registry, const char *list)
 			/* "host:port" matches exactly; "host" matches any port */
 			if (strlen(registry) == n && strncasecmp(registry, s, n) == 0)
 				return true;
-			if (!memchr(s, ':', n) && strncasecmp(registry, s, n) == 0 && registry[n] == ':')
+			if (!memchr(s, ':', n) && strncasecmp(registry, s, n) == 0 &&
+			    registry[n] == ':')
 				return true;
 		}
 		p = *end ? end + 1 : end;
@@ -920,13 +962,15 @@ static bool host_insecure(const char *registry, const char *list)
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
 
-static void curl_init(void)
+static void
+curl_init(void)
 {
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-int pull_image(struct content *c, const char *ref, const struct pull_opts *opts,
-               struct oci_image *out, struct cradle_err *err)
+int
+pull_image(struct content *c, const char *ref, const struct pull_opts *opts, struct oci_image *out,
+           struct cradle_err *err)
 {
 	struct puller p = { 0 };
 	struct xfer x = { 0 };
@@ -967,7 +1011,8 @@ int pull_image(struct content *c, const char *ref, const struct pull_opts *opts,
 		}
 		if (!digest_valid(d.digest)) {
 			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			               "pull %s: index names an invalid digest \"%s\"", ref, d.digest);
+			               "pull %s: index names an invalid digest \"%s\"", ref,
+			               d.digest);
 			goto out;
 		}
 		memcpy(picked, d.digest, sizeof(picked));
@@ -975,18 +1020,20 @@ int pull_image(struct content *c, const char *ref, const struct pull_opts *opts,
 		if (get_manifest(&p, picked, expected, &x, err) < 0)
 			goto out;
 		if (d.size > 0 && (size_t)d.size != x.len) {
-			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			               "pull %s: manifest %s: size mismatch: expected %lld, got %zu", ref,
-			               picked, (long long)d.size, x.len);
+			cradle_err_set(
+				err, CRADLE_INVALID_ARGUMENT,
+				"pull %s: manifest %s: size mismatch: expected %lld, got %zu", ref,
+				picked, (long long)d.size, x.len);
 			goto out;
 		}
 		if (oci_is_index(x.ctype, x.buf, x.len)) {
 			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			               "pull %s: manifest %s is an index inside an index", ref, picked);
+			               "pull %s: manifest %s is an index inside an index", ref,
+			               picked);
 			goto out;
 		}
 	} else if (!expected && digest_valid(x.dcd)) {
-		expected = x.dcd;       /* the registry's Docker-Content-Digest */
+		expected = x.dcd; /* the registry's Docker-Content-Digest */
 	}
 	if (oci_parse_manifest(x.buf, x.len, out, err) < 0) {
 		cradle_err_wrap(err, "pull %s: manifest", ref);

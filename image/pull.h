@@ -21,19 +21,19 @@
 #include "image/oci.h"
 
 struct pull_opts {
-	const char *ca_file;             /* NULL: the system's */
-	const char *insecure;            /* "host:port,host2" plain HTTP; NULL none */
-	long timeout_ms;                 /* per request, 0 = 60000 */
+	const char *ca_file;  /* NULL: the system's */
+	const char *insecure; /* "host:port,host2" plain HTTP; NULL none */
+	long timeout_ms;      /* per request, 0 = 60000 */
 	/* progress: bytes done / total (total < 0 unknown); may be NULL */
 	void (*progress)(void *arg, uint64_t done, int64_t total);
 	void *progress_arg;
 };
 
 struct image_ref {
-	char registry[256];              /* host[:port] */
+	char registry[256]; /* host[:port] */
 	char repository[256];
-	char tag[128];                   /* "" when by digest only */
-	char digest[DIGEST_LEN + 1];     /* "" when by tag */
+	char tag[128];               /* "" when by digest only */
+	char digest[DIGEST_LEN + 1]; /* "" when by tag */
 };
 
 int image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *err);

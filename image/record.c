@@ -25,8 +25,7 @@
 /* ------------------------------------------------------------------ */
 /* shared checks                                                      */
 
-__attribute__((format(printf, 2, 3)))
-static int
+__attribute__((format(printf, 2, 3))) static int
 bad(struct cradle_err *err, const char *fmt, ...)
 {
 	char msg[CRADLE_ERR_MSG_MAX];
@@ -53,8 +52,7 @@ check_ref(const char *ref, size_t n, struct cradle_err *err)
 		return (bad(err, "ref: must not be empty"));
 	}
 	if (n > IMAGE_REF_MAX) {
-		return (bad(err, "ref: %zu bytes exceeds %d", n,
-		    IMAGE_REF_MAX));
+		return (bad(err, "ref: %zu bytes exceeds %d", n, IMAGE_REF_MAX));
 	}
 	if (!text_ok(ref, n)) {
 		return (bad(err, "ref: not valid UTF-8 text"));
@@ -81,14 +79,10 @@ pack(msgpack_packer *pk, const struct image_record *r)
 {
 	size_t i;
 
-	if (msgpack_pack_map(pk, 8) != 0 ||
-	    pk_str(pk, "ref") != 0 || pk_str(pk, r->ref) != 0 ||
-	    pk_str(pk, "manifest_digest") != 0 ||
-	    pk_str(pk, r->manifest_digest) != 0 ||
-	    pk_str(pk, "config_digest") != 0 ||
-	    pk_str(pk, r->config_digest) != 0 ||
-	    pk_str(pk, "layers") != 0 ||
-	    msgpack_pack_array(pk, r->n_layers) != 0) {
+	if (msgpack_pack_map(pk, 8) != 0 || pk_str(pk, "ref") != 0 || pk_str(pk, r->ref) != 0 ||
+	    pk_str(pk, "manifest_digest") != 0 || pk_str(pk, r->manifest_digest) != 0 ||
+	    pk_str(pk, "config_digest") != 0 || pk_str(pk, r->config_digest) != 0 ||
+	    pk_str(pk, "layers") != 0 || msgpack_pack_array(pk, r->n_layers) != 0) {
 		return (-1);
 	}
 	for (i = 0; i < r->n_layers; i++) {
@@ -97,20 +91,17 @@ pack(msgpack_packer *pk, const struct image_record *r)
 		}
 	}
 	if (pk_str(pk, "size") != 0 || msgpack_pack_int64(pk, r->size) != 0 ||
-	    pk_str(pk, "labels") != 0 ||
-	    msgpack_pack_map(pk, r->labels.n) != 0) {
+	    pk_str(pk, "labels") != 0 || msgpack_pack_map(pk, r->labels.n) != 0) {
 		return (-1);
 	}
 	for (i = 0; i < r->labels.n; i++) {
-		if (pk_str(pk, r->labels.v[i].key) != 0 ||
-		    pk_str(pk, r->labels.v[i].value) != 0) {
+		if (pk_str(pk, r->labels.v[i].key) != 0 || pk_str(pk, r->labels.v[i].value) != 0) {
 			return (-1);
 		}
 	}
 	if (pk_str(pk, "pinned") != 0 ||
 	    (r->pinned ? msgpack_pack_true(pk) : msgpack_pack_false(pk)) != 0 ||
-	    pk_str(pk, "created_at") != 0 ||
-	    msgpack_pack_int64(pk, r->created_at) != 0) {
+	    pk_str(pk, "created_at") != 0 || msgpack_pack_int64(pk, r->created_at) != 0) {
 		return (-1);
 	}
 	return (0);
@@ -130,54 +121,58 @@ check_record(const struct image_record *r, struct cradle_err *err)
 		return (rc);
 	}
 	if (!digest_valid(r->manifest_digest)) {
-		return (bad(err, "manifest_digest of \"%s\": not a sha256 "
-		    "digest", r->ref));
+		return (bad(err,
+		            "manifest_digest of \"%s\": not a sha256 "
+		            "digest",
+		            r->ref));
 	}
 	if (!digest_valid(r->config_digest)) {
-		return (bad(err, "config_digest of \"%s\": not a sha256 digest",
-		    r->ref));
+		return (bad(err, "config_digest of \"%s\": not a sha256 digest", r->ref));
 	}
 	if (r->n_layers > 0 && r->layers == NULL) {
-		return (bad(err, "layers of \"%s\": %zu layers but no array",
-		    r->ref, r->n_layers));
+		return (bad(err, "layers of \"%s\": %zu layers but no array", r->ref, r->n_layers));
 	}
 	if (r->n_layers > IMAGE_MAX_LAYERS) {
-		return (bad(err, "layers of \"%s\": %zu layers exceeds %d",
-		    r->ref, r->n_layers, IMAGE_MAX_LAYERS));
+		return (bad(err, "layers of \"%s\": %zu layers exceeds %d", r->ref, r->n_layers,
+		            IMAGE_MAX_LAYERS));
 	}
 	for (i = 0; i < r->n_layers; i++) {
 		if (!digest_valid(r->layers[i])) {
-			return (bad(err, "layers[%zu] of \"%s\": not a sha256 "
-			    "digest", i, r->ref));
+			return (bad(err,
+			            "layers[%zu] of \"%s\": not a sha256 "
+			            "digest",
+			            i, r->ref));
 		}
 	}
 	if (r->size < 0) {
-		return (bad(err, "size of \"%s\": %" PRId64 " is negative",
-		    r->ref, r->size));
+		return (bad(err, "size of \"%s\": %" PRId64 " is negative", r->ref, r->size));
 	}
 	if (r->labels.n > PROTO_MAX_ENTRIES) {
-		return (bad(err, "labels of \"%s\": %zu entries exceeds %d",
-		    r->ref, r->labels.n, PROTO_MAX_ENTRIES));
+		return (bad(err, "labels of \"%s\": %zu entries exceeds %d", r->ref, r->labels.n,
+		            PROTO_MAX_ENTRIES));
 	}
 	if (r->labels.n > 0 && r->labels.v == NULL) {
-		return (bad(err, "labels of \"%s\": %zu entries but no array",
-		    r->ref, r->labels.n));
+		return (bad(err, "labels of \"%s\": %zu entries but no array", r->ref,
+		            r->labels.n));
 	}
 	for (i = 0; i < r->labels.n; i++) {
 		const char *k = r->labels.v[i].key, *v = r->labels.v[i].value;
 
-		if (k == NULL || v == NULL || k[0] == '\0' ||
-		    !text_ok(k, strlen(k)) || !text_ok(v, strlen(v))) {
-			return (bad(err, "labels[%zu] of \"%s\": keys must be "
-			    "non-empty and keys and values UTF-8 text", i,
-			    r->ref));
+		if (k == NULL || v == NULL || k[0] == '\0' || !text_ok(k, strlen(k)) ||
+		    !text_ok(v, strlen(v))) {
+			return (bad(err,
+			            "labels[%zu] of \"%s\": keys must be "
+			            "non-empty and keys and values UTF-8 text",
+			            i, r->ref));
 		}
 		/* Duplicates would make the decoder refuse the record.
 		 * Labels are few; quadratic is fine at this size. */
 		for (j = 0; j < i; j++) {
 			if (strcmp(r->labels.v[j].key, k) == 0) {
-				return (bad(err, "labels of \"%s\": duplicate "
-				    "key \"%.64s\"", r->ref, k));
+				return (bad(err,
+				            "labels of \"%s\": duplicate "
+				            "key \"%.64s\"",
+				            r->ref, k));
 			}
 		}
 	}
@@ -185,8 +180,7 @@ check_record(const struct image_record *r, struct cradle_err *err)
 }
 
 int
-image_record_encode(const struct image_record *r, msgpack_sbuffer *sb,
-    struct cradle_err *err)
+image_record_encode(const struct image_record *r, msgpack_sbuffer *sb, struct cradle_err *err)
 {
 	msgpack_packer pk;
 	size_t old = sb->size;
@@ -202,11 +196,9 @@ image_record_encode(const struct image_record *r, msgpack_sbuffer *sb,
 	}
 	/* Lengths of strings and the whole: what check_record cannot see
 	 * cheaply, the decoder's own walk checks. */
-	if ((rc = proto_check_bounds(sb->data + old, sb->size - old,
-	    err)) < 0) {
+	if ((rc = proto_check_bounds(sb->data + old, sb->size - old, err)) < 0) {
 		sb->size = old;
-		cradle_err_wrap(err, "cannot encode " WHAT " of \"%s\"",
-		    r->ref);
+		cradle_err_wrap(err, "cannot encode " WHAT " of \"%s\"", r->ref);
 		return (rc);
 	}
 	return (0);
@@ -221,7 +213,7 @@ key_is(const msgpack_object *k, const char *key)
 	size_t n = strlen(key);
 
 	return (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
-	    memcmp(k->via.str.ptr, key, n) == 0);
+	        memcmp(k->via.str.ptr, key, n) == 0);
 }
 
 /* The value under key in map m, NULL when absent or nil.  Duplicate keys
@@ -256,8 +248,7 @@ cmp_keys(const void *a, const void *b)
 /* Keys of m (strings: the bounds walk checked) must be unique.  Sorted,
  * n log n (m has at most PROTO_MAX_ENTRIES entries). */
 static int
-check_dups(const msgpack_object *m, const char *where,
-    struct cradle_err *err)
+check_dups(const msgpack_object *m, const char *where, struct cradle_err *err)
 {
 	const msgpack_object_kv **v;
 	uint32_t i, n = m->via.map.size;
@@ -280,8 +271,8 @@ check_dups(const msgpack_object *m, const char *where,
 			bool show = text_ok(k->via.str.ptr, k->via.str.size);
 
 			rc = bad(err, "%s: duplicate key \"%.*s\"", where,
-			    show ? (int)(k->via.str.size > 64 ? 64 :
-			    k->via.str.size) : 0, show ? k->via.str.ptr : "");
+			         show ? (int)(k->via.str.size > 64 ? 64 : k->via.str.size) : 0,
+			         show ? k->via.str.ptr : "");
 			break;
 		}
 	}
@@ -319,12 +310,10 @@ type_name(const msgpack_object *o)
 
 /* A digest string into out[DIGEST_LEN + 1]. */
 static int
-get_digest(const msgpack_object *v, const char *name, char *out,
-    struct cradle_err *err)
+get_digest(const msgpack_object *v, const char *name, char *out, struct cradle_err *err)
 {
 	if (v->type != MSGPACK_OBJECT_STR) {
-		return (bad(err, "%s: expected string, got %s", name,
-		    type_name(v)));
+		return (bad(err, "%s: expected string, got %s", name, type_name(v)));
 	}
 	if (v->via.str.size == DIGEST_LEN) {
 		memcpy(out, v->via.str.ptr, DIGEST_LEN);
@@ -334,51 +323,51 @@ get_digest(const msgpack_object *v, const char *name, char *out,
 		}
 	}
 	out[0] = '\0';
-	return (bad(err, "%s: not a sha256 digest (want \"sha256:\" and 64 "
-	    "lower-case hex characters)", name));
+	return (bad(err,
+	            "%s: not a sha256 digest (want \"sha256:\" and 64 "
+	            "lower-case hex characters)",
+	            name));
 }
 
 static int
-get_i64(const msgpack_object *v, const char *name, int64_t min,
-    int64_t *out, struct cradle_err *err)
+get_i64(const msgpack_object *v, const char *name, int64_t min, int64_t *out,
+        struct cradle_err *err)
 {
 	int64_t x;
 
 	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
 		if (v->via.u64 > (uint64_t)INT64_MAX) {
-			return (bad(err, "%s: %" PRIu64 " is out of range",
-			    name, v->via.u64));
+			return (bad(err, "%s: %" PRIu64 " is out of range", name, v->via.u64));
 		}
 		x = (int64_t)v->via.u64;
 	} else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
 		x = v->via.i64;
 	} else {
-		return (bad(err, "%s: expected integer, got %s", name,
-		    type_name(v)));
+		return (bad(err, "%s: expected integer, got %s", name, type_name(v)));
 	}
 	if (x < min) {
-		return (bad(err, "%s: %" PRId64 " is out of range (at least "
-		    "%" PRId64 ")", name, x, min));
+		return (bad(err,
+		            "%s: %" PRId64 " is out of range (at least "
+		            "%" PRId64 ")",
+		            name, x, min));
 	}
 	*out = x;
 	return (0);
 }
 
 static int
-dec_layers(const msgpack_object *v, struct image_record *r,
-    struct cradle_err *err)
+dec_layers(const msgpack_object *v, struct image_record *r, struct cradle_err *err)
 {
 	char name[32];
 	uint32_t i;
 	int rc;
 
 	if (v->type != MSGPACK_OBJECT_ARRAY) {
-		return (bad(err, "layers: expected array, got %s",
-		    type_name(v)));
+		return (bad(err, "layers: expected array, got %s", type_name(v)));
 	}
 	if (v->via.array.size > IMAGE_MAX_LAYERS) {
-		return (bad(err, "layers: %" PRIu32 " layers exceeds %d",
-		    v->via.array.size, IMAGE_MAX_LAYERS));
+		return (bad(err, "layers: %" PRIu32 " layers exceeds %d", v->via.array.size,
+		            IMAGE_MAX_LAYERS));
 	}
 	if (v->via.array.size == 0) {
 		return (0);
@@ -394,8 +383,7 @@ dec_layers(const msgpack_object *v, struct image_record *r,
 			return (cradle_err_nomem(err));
 		}
 		r->n_layers++;
-		if ((rc = get_digest(&v->via.array.ptr[i], name, r->layers[i],
-		    err)) < 0) {
+		if ((rc = get_digest(&v->via.array.ptr[i], name, r->layers[i], err)) < 0) {
 			return (rc);
 		}
 	}
@@ -403,16 +391,14 @@ dec_layers(const msgpack_object *v, struct image_record *r,
 }
 
 static int
-dec_labels(const msgpack_object *v, struct image_record *r,
-    struct cradle_err *err)
+dec_labels(const msgpack_object *v, struct image_record *r, struct cradle_err *err)
 {
 	const msgpack_object_kv *kv;
 	uint32_t i;
 	int rc;
 
 	if (v->type != MSGPACK_OBJECT_MAP) {
-		return (bad(err, "labels: expected map, got %s",
-		    type_name(v)));
+		return (bad(err, "labels: expected map, got %s", type_name(v)));
 	}
 	for (i = 0; i < v->via.map.size; i++) {
 		kv = &v->via.map.ptr[i];
@@ -420,18 +406,21 @@ dec_labels(const msgpack_object *v, struct image_record *r,
 		if (kv->key.via.str.size == 0 ||
 		    !text_ok(kv->key.via.str.ptr, kv->key.via.str.size)) {
 			return (bad(err, "labels: keys must be non-empty UTF-8 "
-			    "text"));
+			                 "text"));
 		}
 		if (kv->val.type != MSGPACK_OBJECT_STR) {
-			return (bad(err, "labels[\"%.*s\"]: expected string, "
-			    "got %s", (int)(kv->key.via.str.size > 64 ? 64 :
-			    kv->key.via.str.size), kv->key.via.str.ptr,
-			    type_name(&kv->val)));
+			return (bad(err,
+			            "labels[\"%.*s\"]: expected string, "
+			            "got %s",
+			            (int)(kv->key.via.str.size > 64 ? 64 : kv->key.via.str.size),
+			            kv->key.via.str.ptr, type_name(&kv->val)));
 		}
 		if (!text_ok(kv->val.via.str.ptr, kv->val.via.str.size)) {
-			return (bad(err, "labels[\"%.*s\"]: not valid UTF-8 "
-			    "text", (int)(kv->key.via.str.size > 64 ? 64 :
-			    kv->key.via.str.size), kv->key.via.str.ptr));
+			return (bad(err,
+			            "labels[\"%.*s\"]: not valid UTF-8 "
+			            "text",
+			            (int)(kv->key.via.str.size > 64 ? 64 : kv->key.via.str.size),
+			            kv->key.via.str.ptr));
 		}
 	}
 	if ((rc = check_dups(v, "labels", err)) < 0) {
@@ -447,12 +436,9 @@ dec_labels(const msgpack_object *v, struct image_record *r,
 	for (i = 0; i < v->via.map.size; i++) {
 		kv = &v->via.map.ptr[i];
 		r->labels.n++;
-		r->labels.v[i].key = strndup(kv->key.via.str.ptr,
-		    kv->key.via.str.size);
-		r->labels.v[i].value = strndup(kv->val.via.str.ptr,
-		    kv->val.via.str.size);
-		if (r->labels.v[i].key == NULL ||
-		    r->labels.v[i].value == NULL) {
+		r->labels.v[i].key = strndup(kv->key.via.str.ptr, kv->key.via.str.size);
+		r->labels.v[i].value = strndup(kv->val.via.str.ptr, kv->val.via.str.size);
+		if (r->labels.v[i].key == NULL || r->labels.v[i].value == NULL) {
 			return (cradle_err_nomem(err));
 		}
 	}
@@ -460,8 +446,7 @@ dec_labels(const msgpack_object *v, struct image_record *r,
 }
 
 static int
-dec_record(const msgpack_object *m, struct image_record *r,
-    struct cradle_err *err)
+dec_record(const msgpack_object *m, struct image_record *r, struct cradle_err *err)
 {
 	const msgpack_object *v;
 	int rc;
@@ -484,8 +469,7 @@ dec_record(const msgpack_object *m, struct image_record *r,
 	if ((v = field(m, "manifest_digest")) == NULL) {
 		return (bad(err, "manifest_digest: required field is missing"));
 	}
-	if ((rc = get_digest(v, "manifest_digest", r->manifest_digest,
-	    err)) < 0) {
+	if ((rc = get_digest(v, "manifest_digest", r->manifest_digest, err)) < 0) {
 		return (rc);
 	}
 	if ((v = field(m, "config_digest")) == NULL) {
@@ -506,28 +490,24 @@ dec_record(const msgpack_object *m, struct image_record *r,
 	if ((rc = get_i64(v, "size", 0, &r->size, err)) < 0) {
 		return (rc);
 	}
-	if ((v = field(m, "labels")) != NULL &&
-	    (rc = dec_labels(v, r, err)) < 0) {
+	if ((v = field(m, "labels")) != NULL && (rc = dec_labels(v, r, err)) < 0) {
 		return (rc);
 	}
 	if ((v = field(m, "pinned")) != NULL) {
 		if (v->type != MSGPACK_OBJECT_BOOLEAN) {
-			return (bad(err, "pinned: expected boolean, got %s",
-			    type_name(v)));
+			return (bad(err, "pinned: expected boolean, got %s", type_name(v)));
 		}
 		r->pinned = v->via.boolean;
 	}
 	if ((v = field(m, "created_at")) != NULL &&
-	    (rc = get_i64(v, "created_at", INT64_MIN, &r->created_at,
-	    err)) < 0) {
+	    (rc = get_i64(v, "created_at", INT64_MIN, &r->created_at, err)) < 0) {
 		return (rc);
 	}
 	return (0);
 }
 
 int
-image_record_decode(const void *buf, size_t len, struct image_record *r,
-    struct cradle_err *err)
+image_record_decode(const void *buf, size_t len, struct image_record *r, struct cradle_err *err)
 {
 	msgpack_unpacked up;
 	msgpack_unpack_return ret;
@@ -546,14 +526,12 @@ image_record_decode(const void *buf, size_t len, struct image_record *r,
 	}
 	msgpack_unpacked_init(&up);
 	ret = msgpack_unpack_next(&up, buf, len, &off);
-	if (ret != MSGPACK_UNPACK_SUCCESS || off != len ||
-	    up.data.type != MSGPACK_OBJECT_MAP) {
+	if (ret != MSGPACK_UNPACK_SUCCESS || off != len || up.data.type != MSGPACK_OBJECT_MAP) {
 		msgpack_unpacked_destroy(&up);
 		if (ret == MSGPACK_UNPACK_NOMEM_ERROR) {
 			return (cradle_err_nomem(err));
 		}
-		return (bad(err, "malformed msgpack (unpack returned %d)",
-		    (int)ret));
+		return (bad(err, "malformed msgpack (unpack returned %d)", (int)ret));
 	}
 	rc = dec_record(&up.data, r, err);
 	msgpack_unpacked_destroy(&up);
@@ -584,8 +562,8 @@ image_record_fini(struct image_record *r)
 
 /* Decode a stored value for key ref; corrupt -> INTERNAL, -EIO. */
 static int
-decode_stored(const char *ref, const void *buf, size_t len,
-    struct image_record *out, struct cradle_err *err)
+decode_stored(const char *ref, const void *buf, size_t len, struct image_record *out,
+              struct cradle_err *err)
 {
 	int rc;
 
@@ -597,8 +575,10 @@ decode_stored(const char *ref, const void *buf, size_t len,
 		return (-EIO);
 	}
 	if (strcmp(out->ref, ref) != 0) {
-		cradle_err_set(err, CRADLE_INTERNAL, "corrupt record for image "
-		    "\"%s\": it holds ref \"%s\"", ref, out->ref);
+		cradle_err_set(err, CRADLE_INTERNAL,
+		               "corrupt record for image "
+		               "\"%s\": it holds ref \"%s\"",
+		               ref, out->ref);
 		image_record_fini(out);
 		return (-EIO);
 	}
@@ -606,8 +586,7 @@ decode_stored(const char *ref, const void *buf, size_t len,
 }
 
 int
-image_record_put(struct store *st, const struct image_record *r,
-    struct cradle_err *err)
+image_record_put(struct store *st, const struct image_record *r, struct cradle_err *err)
 {
 	msgpack_sbuffer sb;
 	int rc;
@@ -624,7 +603,7 @@ image_record_put(struct store *st, const struct image_record *r,
 
 int
 image_record_get(struct store *st, const char *ref, struct image_record *out,
-    struct cradle_err *err)
+                 struct cradle_err *err)
 {
 	void *buf;
 	size_t len;
@@ -636,8 +615,10 @@ image_record_get(struct store *st, const char *ref, struct image_record *out,
 	}
 	if ((rc = store_get(st, IMAGE_DB, ref, &buf, &len, err)) < 0) {
 		if (rc == -ENOENT) {
-			cradle_err_set(err, CRADLE_NOT_FOUND, "image \"%s\" "
-			    "not found", ref);
+			cradle_err_set(err, CRADLE_NOT_FOUND,
+			               "image \"%s\" "
+			               "not found",
+			               ref);
 		}
 		return (rc);
 	}
@@ -670,7 +651,7 @@ walk_one(const char *key, const void *data, size_t len, void *arg)
 
 	memset(&e, 0, sizeof(e));
 	if (decode_stored(key, data, len, &r, &e) < 0) {
-		return (0);     /* skipped, as documented */
+		return (0); /* skipped, as documented */
 	}
 	rc = w->fn(&r, w->arg);
 	image_record_fini(&r);
@@ -678,9 +659,8 @@ walk_one(const char *key, const void *data, size_t len, void *arg)
 }
 
 int
-image_record_foreach(struct store *st,
-    int (*fn)(struct image_record *r, void *arg), void *arg,
-    struct cradle_err *err)
+image_record_foreach(struct store *st, int (*fn)(struct image_record *r, void *arg), void *arg,
+                     struct cradle_err *err)
 {
 	struct walk w = { fn, arg };
 

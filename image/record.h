@@ -37,7 +37,7 @@ struct image_record {
 	char ref[512];
 	char manifest_digest[DIGEST_LEN + 1];
 	char config_digest[DIGEST_LEN + 1];
-	char **layers;           /* layer digests, bottom first; owned */
+	char **layers; /* layer digests, bottom first; owned */
 	size_t n_layers;
 	int64_t size;
 	struct proto_kvs labels; /* owned */
@@ -48,8 +48,7 @@ struct image_record {
 /* Appends the encoded record to sb (unchanged on failure).  A record the
  * decoder would refuse (empty ref, bad digest, negative size, too many
  * layers or labels, text that is not UTF-8) is INVALID_ARGUMENT. */
-int image_record_encode(const struct image_record *r, msgpack_sbuffer *sb,
-                        struct cradle_err *err);
+int image_record_encode(const struct image_record *r, msgpack_sbuffer *sb, struct cradle_err *err);
 /* Fills r (which need not be initialised); on failure r owns nothing and
  * INVALID_ARGUMENT names the field. */
 int image_record_decode(const void *buf, size_t len, struct image_record *r,
@@ -70,7 +69,7 @@ int image_record_del(struct store *st, const char *ref, struct cradle_err *err);
  * finalised after fn returns) and may put or delete records.  Records that
  * do not decode are skipped.  fn returning <0 stops the walk and is
  * returned. */
-int image_record_foreach(struct store *st, int (*fn)(struct image_record *r, void *arg),
-                         void *arg, struct cradle_err *err);
+int image_record_foreach(struct store *st, int (*fn)(struct image_record *r, void *arg), void *arg,
+                         struct cradle_err *err);
 
 #endif

@@ -64,21 +64,21 @@
 #define WH_OPAQUE ".wh..wh..opq"
 #define OPAQUE_XATTR "trusted.overlay.opaque"
 
-#define NAME_SHOWN_MAX 200   /* bytes of an entry name quoted in errors */
+#define NAME_SHOWN_MAX 200 /* bytes of an entry name quoted in errors */
 
 struct dir_time {
-	char *path;                  /* normalised, "" for the root */
+	char *path; /* normalised, "" for the root */
 	struct timespec ts[2];
 };
 
 struct unpacker {
 	struct archive *a;
-	int rootfd;                  /* dest, O_RDONLY|O_DIRECTORY */
-	const char *layer;           /* name for messages */
+	int rootfd;        /* dest, O_RDONLY|O_DIRECTORY */
+	const char *layer; /* name for messages */
 	struct cradle_err *err;
 	struct unpack_stats *stats;
-	char shown[NAME_SHOWN_MAX + 8];   /* current entry, printable */
-	char last[NAME_SHOWN_MAX + 8];    /* last complete entry */
+	char shown[NAME_SHOWN_MAX + 8]; /* current entry, printable */
+	char last[NAME_SHOWN_MAX + 8];  /* last complete entry */
 	struct dir_time *dirs;
 	size_t ndirs, capdirs;
 };
@@ -90,7 +90,7 @@ struct unpacker {
 static void
 printable(char *out, size_t outsz, const char *s)
 {
-	size_t n = strlen(s), i, o = 0, limit = outsz - 4;   /* room for "..." */
+	size_t n = strlen(s), i, o = 0, limit = outsz - 4; /* room for "..." */
 	bool ok = proto_valid_utf8(s, n);
 
 	for (i = 0; i < n && o < limit; i++) {
@@ -190,7 +190,7 @@ link_escapes(const char *target, size_t depth)
 	const char *p = target;
 
 	if (target[0] == '/')
-		return false;   /* interpreted inside the container's root */
+		return false; /* interpreted inside the container's root */
 	while (*p) {
 		const char *slash = strchr(p, '/');
 		size_t len = slash ? (size_t)(slash - p) : strlen(p);
@@ -265,8 +265,7 @@ open_dir(struct unpacker *u, const char *rel, bool create, const char *what, int
 				if (cur != u->rootfd)
 					close(cur);
 				free(copy);
-				return fail_errno(u, e, "failed to create directory \"%s\"",
-				                  comp);
+				return fail_errno(u, e, "failed to create directory \"%s\"", comp);
 			}
 			fd = openat2_dir(cur, comp, O_PATH, RESOLVE_BENEATH);
 		}
@@ -286,8 +285,8 @@ fail:
 	if (e == ELOOP || e == EXDEV)
 		return fail(u, CRADLE_INVALID_ARGUMENT, "%s goes through a symlink", what);
 	if (e == ENOTDIR)
-		return fail(u, CRADLE_INVALID_ARGUMENT, "%s has a component that is not a directory",
-		            what);
+		return fail(u, CRADLE_INVALID_ARGUMENT,
+		            "%s has a component that is not a directory", what);
 	if (e == ENOSYS)
 		return fail(u, CRADLE_FAILED_PRECONDITION,
 		            "the kernel has no openat2 (Linux 5.6 or later is needed)");
@@ -429,7 +428,7 @@ set_xattrs(struct unpacker *u, struct archive_entry *e, int fd, int pfd, const c
 		    strcmp(name, "security.capability") != 0)
 			continue;
 		if (is_link && ev == EPERM && !strncmp(name, "user.", 5))
-			continue;       /* the kernel allows no user.* on symlinks */
+			continue; /* the kernel allows no user.* on symlinks */
 		printable(path, 128, name);
 		return fail_errno(u, ev, "failed to set xattr \"%s\"", path);
 	}
@@ -457,8 +456,7 @@ set_meta_fd(struct unpacker *u, struct archive_entry *e, int fd)
 /* The same, plus times, for an entry that cannot be opened (symlink,
  * device, fifo, whiteout). */
 static int
-set_meta_at(struct unpacker *u, struct archive_entry *e, int pfd, const char *base,
-            bool is_link)
+set_meta_at(struct unpacker *u, struct archive_entry *e, int pfd, const char *base, bool is_link)
 {
 	struct timespec ts[2];
 	uid_t uid;
@@ -520,15 +518,16 @@ apply_dir_times(struct unpacker *u)
 
 	for (i = 0; i < u->ndirs; i++) {
 		struct dir_time *d = &u->dirs[i];
-		int fd = openat2_dir(u->rootfd, *d->path ? d->path : ".", O_RDONLY,
-		                     RESOLVE_IN_ROOT);
+		int fd =
+			openat2_dir(u->rootfd, *d->path ? d->path : ".", O_RDONLY, RESOLVE_IN_ROOT);
 
 		if (fd < 0) {
 			/* replaced or removed by a later entry */
 			if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
 				continue;
 			printable(u->shown, sizeof(u->shown), d->path);
-			return fail_errno(u, errno, "failed to open the directory to set its times");
+			return fail_errno(u, errno,
+			                  "failed to open the directory to set its times");
 		}
 		if (futimens(fd, d->ts) != 0) {
 			int e = errno;
@@ -585,7 +584,8 @@ do_file(struct unpacker *u, struct archive_entry *e, int pfd, const char *base)
 		if (ar < ARCHIVE_WARN) {
 			fail(u, CRADLE_INVALID_ARGUMENT,
 			     "truncated or corrupt data after %lld bytes: %s", (long long)end,
-			     archive_error_string(u->a) ? archive_error_string(u->a) : "read error");
+			     archive_error_string(u->a) ? archive_error_string(u->a)
+			                                : "read error");
 			goto bad;
 		}
 		if (len == 0)
@@ -626,8 +626,7 @@ bad:
 }
 
 static int
-do_dir(struct unpacker *u, struct archive_entry *e, int pfd, const char *base,
-       const char *norm)
+do_dir(struct unpacker *u, struct archive_entry *e, int pfd, const char *base, const char *norm)
 {
 	int fd, rc;
 
@@ -647,8 +646,7 @@ do_dir(struct unpacker *u, struct archive_entry *e, int pfd, const char *base,
 }
 
 static int
-do_symlink(struct unpacker *u, struct archive_entry *e, int pfd, const char *base,
-           const char *norm)
+do_symlink(struct unpacker *u, struct archive_entry *e, int pfd, const char *base, const char *norm)
 {
 	const char *target = archive_entry_symlink(e);
 	char shown[NAME_SHOWN_MAX + 8];
@@ -659,8 +657,8 @@ do_symlink(struct unpacker *u, struct archive_entry *e, int pfd, const char *bas
 		return fail(u, CRADLE_INVALID_ARGUMENT, "symlink without a target");
 	if (link_escapes(target, path_depth(norm) - 1)) {
 		printable(shown, sizeof(shown), target);
-		return fail(u, CRADLE_INVALID_ARGUMENT,
-		            "symlink target \"%s\" escapes the layer", shown);
+		return fail(u, CRADLE_INVALID_ARGUMENT, "symlink target \"%s\" escapes the layer",
+		            shown);
 	}
 	if (clear_path(u, pfd, base, false) < 0)
 		return -1;
@@ -681,7 +679,8 @@ do_hardlink(struct unpacker *u, const char *target, int pfd, const char *base)
 	printable(shown, sizeof(shown), target);
 	rc = norm_path(target, &tnorm);
 	if (rc == NORM_ABSOLUTE)
-		return fail(u, CRADLE_INVALID_ARGUMENT, "hard link target \"%s\" is absolute", shown);
+		return fail(u, CRADLE_INVALID_ARGUMENT, "hard link target \"%s\" is absolute",
+		            shown);
 	if (rc == NORM_DOTDOT)
 		return fail(u, CRADLE_INVALID_ARGUMENT,
 		            "hard link target \"%s\" has a \"..\" component", shown);
@@ -710,7 +709,7 @@ do_hardlink(struct unpacker *u, const char *target, int pfd, const char *base)
 	}
 	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == tst.st_dev &&
 	    st.st_ino == tst.st_ino) {
-		rc = 0;         /* already that file */
+		rc = 0; /* already that file */
 		goto out;
 	}
 	rc = clear_path(u, pfd, base, false);
@@ -725,8 +724,7 @@ out:
 }
 
 static int
-do_node(struct unpacker *u, struct archive_entry *e, int pfd, const char *base,
-        mode_t type)
+do_node(struct unpacker *u, struct archive_entry *e, int pfd, const char *base, mode_t type)
 {
 	dev_t dev = 0;
 
@@ -766,7 +764,7 @@ do_whiteout(struct unpacker *u, struct archive_entry *e, int pfd, const char *ba
 	if (!strcmp(base, WH_OPAQUE))
 		return set_opaque(u, pfd, ".");
 	if (!strncmp(base, WH_META_PREFIX, strlen(WH_META_PREFIX)))
-		return 0;       /* aufs metadata (.wh..wh.plnk, ...) */
+		return 0; /* aufs metadata (.wh..wh.plnk, ...) */
 	if (!*name || !strcmp(name, ".") || !strcmp(name, ".."))
 		return fail(u, CRADLE_INVALID_ARGUMENT, "whiteout without a name");
 	/* a whiteout hides lower layers only, never this layer's own entry */
@@ -784,7 +782,8 @@ static int
 do_root(struct unpacker *u, struct archive_entry *e, const char *hardlink)
 {
 	if (hardlink || archive_entry_filetype(e) != AE_IFDIR)
-		return fail(u, CRADLE_INVALID_ARGUMENT, "only a directory may stand for the layer root");
+		return fail(u, CRADLE_INVALID_ARGUMENT,
+		            "only a directory may stand for the layer root");
 	if (set_meta_fd(u, e, u->rootfd) < 0)
 		return -1;
 	return defer_dir_time(u, e, "");
@@ -893,8 +892,9 @@ unpack_layer_fd(int fd, const char *name, const char *dest, struct unpack_stats 
 
 	u.rootfd = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (u.rootfd < 0)
-		return cradle_err_errno(err, errno, "layer \"%s\": failed to open destination \"%s\"",
-		                        u.layer, dest);
+		return cradle_err_errno(err, errno,
+		                        "layer \"%s\": failed to open destination \"%s\"", u.layer,
+		                        dest);
 
 	u.a = archive_read_new();
 	if (!u.a) {
@@ -925,15 +925,17 @@ unpack_layer_fd(int fd, const char *name, const char *dest, struct unpack_stats 
 			const char *why = archive_error_string(u.a);
 
 			if (u.last[0])
-				rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-				                    "layer \"%s\": truncated or corrupt archive after "
-				                    "entry \"%s\": %s",
-				                    u.layer, u.last, why ? why : "read error");
+				rc = cradle_err_set(
+					err, CRADLE_INVALID_ARGUMENT,
+					"layer \"%s\": truncated or corrupt archive after "
+					"entry \"%s\": %s",
+					u.layer, u.last, why ? why : "read error");
 			else
-				rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-				                    "layer \"%s\": truncated or corrupt archive at its "
-				                    "first entry: %s",
-				                    u.layer, why ? why : "read error");
+				rc = cradle_err_set(
+					err, CRADLE_INVALID_ARGUMENT,
+					"layer \"%s\": truncated or corrupt archive at its "
+					"first entry: %s",
+					u.layer, why ? why : "read error");
 			goto out;
 		}
 		if (stats)

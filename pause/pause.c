@@ -100,7 +100,7 @@ main(int argc, char **argv)
 		int sig = sigwaitinfo(&all, &si);
 
 		if (sig < 0)
-			continue;  /* EINTR (e.g. after SIGSTOP/SIGCONT); nothing else can fail */
+			continue; /* EINTR (e.g. after SIGSTOP/SIGCONT); nothing else can fail */
 		switch (sig) {
 		case SIGCHLD:
 			reap_zombies();

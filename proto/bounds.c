@@ -20,7 +20,7 @@
 #include "proto/internal.h"
 
 struct comp {
-	const char *key;        /* NULL for an array index */
+	const char *key; /* NULL for an array index */
 	size_t klen;
 	size_t index;
 };
@@ -33,8 +33,8 @@ struct walker {
 	struct cradle_err *err;
 };
 
-__attribute__((format(printf, 2, 3)))
-static int walk_fail(struct walker *w, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int
+walk_fail(struct walker *w, const char *fmt, ...)
 {
 	struct ppath path;
 	va_list ap;
@@ -53,14 +53,16 @@ static int walk_fail(struct walker *w, const char *fmt, ...)
 	return rc;
 }
 
-static size_t left(const struct walker *w)
+static size_t
+left(const struct walker *w)
 {
 	return (size_t)(w->end - w->p);
 }
 
 /* Truncation is reported without a path: the field being read when the
  * bytes ran out says little about where they were lost. */
-static int truncated(struct walker *w)
+static int
+truncated(struct walker *w)
 {
 	struct ppath none;
 
@@ -70,7 +72,8 @@ static int truncated(struct walker *w)
 }
 
 /* Read an n-byte big-endian length or count. */
-static int read_be(struct walker *w, size_t n, uint64_t *v)
+static int
+read_be(struct walker *w, size_t n, uint64_t *v)
 {
 	size_t i;
 
@@ -83,7 +86,8 @@ static int read_be(struct walker *w, size_t n, uint64_t *v)
 	return 0;
 }
 
-static const char *byte_type_name(unsigned char b)
+static const char *
+byte_type_name(unsigned char b)
 {
 	if (b <= 0x7f || (b >= 0xcc && b <= 0xcf))
 		return "unsigned integer";
@@ -117,7 +121,8 @@ static const char *byte_type_name(unsigned char b)
 
 /* Length of the string or binary whose header starts at w->p (the type
  * byte already consumed as b); leaves w->p at the payload. */
-static int blob_len(struct walker *w, unsigned char b, uint64_t *len)
+static int
+blob_len(struct walker *w, unsigned char b, uint64_t *len)
 {
 	if ((b & 0xe0) == 0xa0) {
 		*len = b & 0x1f;
@@ -130,12 +135,13 @@ static int blob_len(struct walker *w, unsigned char b, uint64_t *len)
 	case 0xc5:
 	case 0xda:
 		return read_be(w, 2, len);
-	default:                /* 0xc6, 0xdb */
+	default: /* 0xc6, 0xdb */
 		return read_be(w, 4, len);
 	}
 }
 
-static int skip_blob(struct walker *w, unsigned char b, const char **ptr, size_t *plen)
+static int
+skip_blob(struct walker *w, unsigned char b, const char **ptr, size_t *plen)
 {
 	const char *kind = (b >= 0xc4 && b <= 0xc6) ? "binary" : "string";
 	uint64_t len;
@@ -145,8 +151,8 @@ static int skip_blob(struct walker *w, unsigned char b, const char **ptr, size_t
 	if (rc)
 		return rc;
 	if (len > PROTO_MAX_STR)
-		return walk_fail(w, "%s of %llu bytes exceeds %d", kind,
-		                 (unsigned long long)len, PROTO_MAX_STR);
+		return walk_fail(w, "%s of %llu bytes exceeds %d", kind, (unsigned long long)len,
+		                 PROTO_MAX_STR);
 	if (len > left(w))
 		return truncated(w);
 	if (ptr) {
@@ -157,19 +163,22 @@ static int skip_blob(struct walker *w, unsigned char b, const char **ptr, size_t
 	return 0;
 }
 
-static bool is_str_byte(unsigned char b)
+static bool
+is_str_byte(unsigned char b)
 {
 	return (b & 0xe0) == 0xa0 || (b >= 0xd9 && b <= 0xdb);
 }
 
-static bool comp_is(const struct comp *c, const char *name)
+static bool
+comp_is(const struct comp *c, const char *name)
 {
 	return c->key && c->klen == strlen(name) && memcmp(c->key, name, c->klen) == 0;
 }
 
 static int walk(struct walker *w);
 
-static int walk_container(struct walker *w, bool is_map, uint64_t count)
+static int
+walk_container(struct walker *w, bool is_map, uint64_t count)
 {
 	const char *kind = is_map ? "map" : "array";
 	uint64_t limit = PROTO_MAX_ENTRIES, i;
@@ -178,8 +187,7 @@ static int walk_container(struct walker *w, bool is_map, uint64_t count)
 
 	if (w->ncomp + 1 > PROTO_MAX_DEPTH)
 		return walk_fail(w, "nesting deeper than %d", PROTO_MAX_DEPTH);
-	if (!is_map && w->list_reply && w->ncomp == 2 &&
-	    comp_is(&w->comp[0], "result") &&
+	if (!is_map && w->list_reply && w->ncomp == 2 && comp_is(&w->comp[0], "result") &&
 	    (comp_is(&w->comp[1], "sandboxes") || comp_is(&w->comp[1], "images")))
 		limit = PROTO_MAX_LIST_REPLY;
 	if (count > limit)
@@ -187,8 +195,8 @@ static int walk_container(struct walker *w, bool is_map, uint64_t count)
 		                 (unsigned long long)count, (unsigned long long)limit);
 	/* every entry takes at least one byte, every map entry two */
 	if (count > left(w) / (is_map ? 2 : 1))
-		return walk_fail(w, "%s claims %llu entries but only %zu bytes remain",
-		                 kind, (unsigned long long)count, left(w));
+		return walk_fail(w, "%s claims %llu entries but only %zu bytes remain", kind,
+		                 (unsigned long long)count, left(w));
 	c = &w->comp[w->ncomp];
 	for (i = 0; i < count; i++) {
 		if (is_map) {
@@ -217,7 +225,8 @@ static int walk_container(struct walker *w, bool is_map, uint64_t count)
 	return 0;
 }
 
-static int walk(struct walker *w)
+static int
+walk(struct walker *w)
 {
 	unsigned char b;
 	uint64_t n;
@@ -264,7 +273,7 @@ static int walk(struct walker *w)
 	case 0xc1:
 		return walk_fail(w, "invalid msgpack byte 0xc1 at offset %zu",
 		                 (size_t)(w->p - 1 - w->start));
-	default:        /* 0xc7..0xc9, 0xd4..0xd8 */
+	default: /* 0xc7..0xc9, 0xd4..0xd8 */
 		return walk_fail(w, "msgpack ext types are not allowed");
 	}
 	if (left(w) < n)
@@ -273,8 +282,8 @@ static int walk(struct walker *w)
 	return 0;
 }
 
-int proto_bounds(const void *buf, size_t len, size_t max_msg, int list_reply,
-                 struct cradle_err *err)
+int
+proto_bounds(const void *buf, size_t len, size_t max_msg, int list_reply, struct cradle_err *err)
 {
 	struct walker w;
 	unsigned char b;
@@ -291,8 +300,7 @@ int proto_bounds(const void *buf, size_t len, size_t max_msg, int list_reply,
 	w.list_reply = list_reply;
 	b = w.start[0];
 	if (!((b & 0xf0) == 0x80 || b == 0xde || b == 0xdf))
-		return proto_fail(err, NULL, "message must be a map, got %s",
-		                  byte_type_name(b));
+		return proto_fail(err, NULL, "message must be a map, got %s", byte_type_name(b));
 	rc = walk(&w);
 	if (rc)
 		return rc;
@@ -302,7 +310,8 @@ int proto_bounds(const void *buf, size_t len, size_t max_msg, int list_reply,
 	return 0;
 }
 
-int proto_check_bounds(const void *buf, size_t len, struct cradle_err *err)
+int
+proto_check_bounds(const void *buf, size_t len, struct cradle_err *err)
 {
 	return proto_bounds(buf, len, PROTO_MAX_MSG, 0, err);
 }

@@ -33,16 +33,17 @@
 #define STOP_TIMEOUT_MAX 3600000
 
 /* lookup flags */
-#define F_REQ 1          /* absent is an error */
-#define F_EMPTY_NULL 2   /* "" decodes to NULL: CRI's "unset" */
-#define F_ONE 4          /* get_list(): one element on its own, not an array */
+#define F_REQ 1        /* absent is an error */
+#define F_EMPTY_NULL 2 /* "" decodes to NULL: CRI's "unset" */
+#define F_ONE 4        /* get_list(): one element on its own, not an array */
 
 static const msgpack_object empty_map = { .type = MSGPACK_OBJECT_MAP };
 
 /* ------------------------------------------------------------------ */
 /* decoding helpers                                                   */
 
-static const char *obj_type_name(const msgpack_object *o)
+static const char *
+obj_type_name(const msgpack_object *o)
 {
 	switch (o->type) {
 	case MSGPACK_OBJECT_NIL:
@@ -69,13 +70,14 @@ static const char *obj_type_name(const msgpack_object *o)
 	}
 }
 
-static int expect(const msgpack_object *o, const struct ppath *p, const char *want,
-                  struct cradle_err *err)
+static int
+expect(const msgpack_object *o, const struct ppath *p, const char *want, struct cradle_err *err)
 {
 	return proto_fail(err, p, "expected %s, got %s", want, obj_type_name(o));
 }
 
-static bool key_is(const msgpack_object *k, const char *key, size_t klen)
+static bool
+key_is(const msgpack_object *k, const char *key, size_t klen)
 {
 	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
 	       memcmp(k->via.str.ptr, key, klen) == 0;
@@ -84,8 +86,9 @@ static bool key_is(const msgpack_object *k, const char *key, size_t klen)
 /* Find key in map m.  Returns <0 on error, 0 when absent (or nil: peers
  * that write nil for unset fields mean absent), 1 when found, with the key
  * pushed onto p and *old set for the caller's ppath_pop. */
-static int lookup(const msgpack_object *m, const char *key, struct ppath *p, int flags,
-                  const msgpack_object **out, size_t *old, struct cradle_err *err)
+static int
+lookup(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+       const msgpack_object **out, size_t *old, struct cradle_err *err)
 {
 	const msgpack_object *found = NULL;
 	size_t klen = strlen(key);
@@ -119,13 +122,13 @@ static int lookup(const msgpack_object *m, const char *key, struct ppath *p, int
 
 /* Decodes the object o (its path in p) into what arg points at: a value
  * decoder for get_field(), or a map's fields for sub(). */
-typedef int (*dec_fn)(const msgpack_object *o, struct ppath *p, void *arg,
-                      struct cradle_err *err);
+typedef int (*dec_fn)(const msgpack_object *o, struct ppath *p, void *arg, struct cradle_err *err);
 
 /* Run fn on the value under key in map m, with the key on the path.
  * Returns <0 on error, 0 when absent, else what fn returns. */
-static int get_field(const msgpack_object *m, const char *key, struct ppath *p, int flags,
-                     dec_fn fn, void *arg, struct cradle_err *err)
+static int
+get_field(const msgpack_object *m, const char *key, struct ppath *p, int flags, dec_fn fn,
+          void *arg, struct cradle_err *err)
 {
 	const msgpack_object *v;
 	size_t old;
@@ -139,14 +142,16 @@ static int get_field(const msgpack_object *m, const char *key, struct ppath *p, 
 	return rc;
 }
 
-static int val_map(const msgpack_object *v, const struct ppath *p, struct cradle_err *err)
+static int
+val_map(const msgpack_object *v, const struct ppath *p, struct cradle_err *err)
 {
 	return v->type == MSGPACK_OBJECT_MAP ? 0 : expect(v, p, "map", err);
 }
 
 /* String bytes checked for NUL and UTF-8; *s and *n point into the tree. */
-static int val_text(const msgpack_object *v, const struct ppath *p, const char **s,
-                    size_t *n, struct cradle_err *err)
+static int
+val_text(const msgpack_object *v, const struct ppath *p, const char **s, size_t *n,
+         struct cradle_err *err)
 {
 	*s = "";
 	*n = 0;
@@ -166,8 +171,8 @@ struct str_arg {
 	size_t size;
 };
 
-static int val_str(const msgpack_object *v, struct ppath *p, void *arg,
-                   struct cradle_err *err)
+static int
+val_str(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	const struct str_arg *a = arg;
 	const char *s;
@@ -179,7 +184,8 @@ static int val_str(const msgpack_object *v, struct ppath *p, void *arg,
 		return rc;
 	if (a->buf) {
 		if (n >= a->size)
-			return proto_fail(err, p, "string of %zu bytes exceeds %zu", n, a->size - 1);
+			return proto_fail(err, p, "string of %zu bytes exceeds %zu", n,
+			                  a->size - 1);
 		memcpy(a->buf, s, n);
 		a->buf[n] = '\0';
 		return 0;
@@ -190,16 +196,18 @@ static int val_str(const msgpack_object *v, struct ppath *p, void *arg,
 	return *a->out ? 0 : cradle_err_nomem(err);
 }
 
-static int get_str(const msgpack_object *m, const char *key, struct ppath *p, int flags,
-                   char **out, struct cradle_err *err)
+static int
+get_str(const msgpack_object *m, const char *key, struct ppath *p, int flags, char **out,
+        struct cradle_err *err)
 {
 	struct str_arg a = { flags, out, NULL, 0 };
 
 	return get_field(m, key, p, flags, val_str, &a, err);
 }
 
-static int get_strbuf(const msgpack_object *m, const char *key, struct ppath *p, int flags,
-                      char *buf, size_t size, struct cradle_err *err)
+static int
+get_strbuf(const msgpack_object *m, const char *key, struct ppath *p, int flags, char *buf,
+           size_t size, struct cradle_err *err)
 {
 	struct str_arg a = { flags, NULL, buf, size };
 
@@ -207,8 +215,8 @@ static int get_strbuf(const msgpack_object *m, const char *key, struct ppath *p,
 }
 
 /* arg: char[CRADLE_ID_LEN + 1] */
-static int val_id(const msgpack_object *v, struct ppath *p, void *arg,
-                  struct cradle_err *err)
+static int
+val_id(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	char *id = arg;
 	char q[QUOTE_MAX];
@@ -227,12 +235,15 @@ static int val_id(const msgpack_object *v, struct ppath *p, void *arg,
 		id[0] = '\0';
 	}
 	proto_quote(q, s, n);
-	return proto_fail(err, p, "%s is not a valid sandbox id (want %d lower-case "
-	                  "hex characters)", q, CRADLE_ID_LEN);
+	return proto_fail(err, p,
+	                  "%s is not a valid sandbox id (want %d lower-case "
+	                  "hex characters)",
+	                  q, CRADLE_ID_LEN);
 }
 
-static int get_id(const msgpack_object *m, const char *key, struct ppath *p, int flags,
-                  char id[CRADLE_ID_LEN + 1], struct cradle_err *err)
+static int
+get_id(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+       char id[CRADLE_ID_LEN + 1], struct cradle_err *err)
 {
 	return get_field(m, key, p, flags, val_id, id, err);
 }
@@ -242,8 +253,8 @@ struct u64_arg {
 	uint64_t *out;
 };
 
-static int val_u64(const msgpack_object *v, struct ppath *p, void *arg,
-                   struct cradle_err *err)
+static int
+val_u64(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	const struct u64_arg *a = arg;
 
@@ -256,8 +267,9 @@ static int val_u64(const msgpack_object *v, struct ppath *p, void *arg,
 	return 0;
 }
 
-static int get_u64(const msgpack_object *m, const char *key, struct ppath *p, int flags,
-                   uint64_t max, uint64_t *out, struct cradle_err *err)
+static int
+get_u64(const msgpack_object *m, const char *key, struct ppath *p, int flags, uint64_t max,
+        uint64_t *out, struct cradle_err *err)
 {
 	struct u64_arg a = { max, out };
 
@@ -269,16 +281,17 @@ struct i64_arg {
 	int64_t *out;
 };
 
-static int val_i64(const msgpack_object *v, struct ppath *p, void *arg,
-                   struct cradle_err *err)
+static int
+val_i64(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	const struct i64_arg *a = arg;
 	int64_t x;
 
 	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
 		if (v->via.u64 > (uint64_t)a->max)
-			return proto_fail(err, p, "%" PRIu64 " is out of range (%" PRId64
-			                  "..%" PRId64 ")", v->via.u64, a->min, a->max);
+			return proto_fail(err, p,
+			                  "%" PRIu64 " is out of range (%" PRId64 "..%" PRId64 ")",
+			                  v->via.u64, a->min, a->max);
 		x = (int64_t)v->via.u64;
 	} else if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
 		x = v->via.i64;
@@ -286,22 +299,24 @@ static int val_i64(const msgpack_object *v, struct ppath *p, void *arg,
 		return expect(v, p, "integer", err);
 	}
 	if (x < a->min || x > a->max)
-		return proto_fail(err, p, "%" PRId64 " is out of range (%" PRId64 "..%"
-		                  PRId64 ")", x, a->min, a->max);
+		return proto_fail(err, p, "%" PRId64 " is out of range (%" PRId64 "..%" PRId64 ")",
+		                  x, a->min, a->max);
 	*a->out = x;
 	return 0;
 }
 
-static int get_i64(const msgpack_object *m, const char *key, struct ppath *p, int flags,
-                   int64_t min, int64_t max, int64_t *out, struct cradle_err *err)
+static int
+get_i64(const msgpack_object *m, const char *key, struct ppath *p, int flags, int64_t min,
+        int64_t max, int64_t *out, struct cradle_err *err)
 {
 	struct i64_arg a = { min, max, out };
 
 	return get_field(m, key, p, flags, val_i64, &a, err);
 }
 
-static int get_i32(const msgpack_object *m, const char *key, struct ppath *p, int flags,
-                   int32_t *out, struct cradle_err *err)
+static int
+get_i32(const msgpack_object *m, const char *key, struct ppath *p, int flags, int32_t *out,
+        struct cradle_err *err)
 {
 	int64_t x = *out;
 	int rc;
@@ -312,8 +327,8 @@ static int get_i32(const msgpack_object *m, const char *key, struct ppath *p, in
 	return rc;
 }
 
-static int val_bool(const msgpack_object *v, struct ppath *p, void *arg,
-                    struct cradle_err *err)
+static int
+val_bool(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	bool *out = arg;
 
@@ -323,13 +338,15 @@ static int val_bool(const msgpack_object *v, struct ppath *p, void *arg,
 	return 0;
 }
 
-static int get_bool(const msgpack_object *m, const char *key, struct ppath *p, int flags,
-                    bool *out, struct cradle_err *err)
+static int
+get_bool(const msgpack_object *m, const char *key, struct ppath *p, int flags, bool *out,
+         struct cradle_err *err)
 {
 	return get_field(m, key, p, flags, val_bool, out, err);
 }
 
-static int cmp_kv_ptr(const void *a, const void *b)
+static int
+cmp_kv_ptr(const void *a, const void *b)
 {
 	const msgpack_object *x = &(*(const msgpack_object_kv *const *)a)->key;
 	const msgpack_object *y = &(*(const msgpack_object_kv *const *)b)->key;
@@ -341,8 +358,8 @@ static int cmp_kv_ptr(const void *a, const void *b)
 
 /* Sorting finds duplicates in n log n: pairwise compares of up to 1024
  * keys of up to 16 KiB each would let one message burn real CPU. */
-static int check_dup_keys(const msgpack_object *m, const struct ppath *p,
-                          struct cradle_err *err)
+static int
+check_dup_keys(const msgpack_object *m, const struct ppath *p, struct cradle_err *err)
 {
 	const msgpack_object_kv **v;
 	char q[QUOTE_MAX];
@@ -368,8 +385,8 @@ static int check_dup_keys(const msgpack_object *m, const struct ppath *p,
 	return rc;
 }
 
-static int val_kvs(const msgpack_object *v, struct ppath *p, void *arg,
-                   struct cradle_err *err)
+static int
+val_kvs(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct proto_kvs *out = arg;
 	const msgpack_object_kv *kv;
@@ -414,34 +431,35 @@ static int val_kvs(const msgpack_object *v, struct ppath *p, void *arg,
 	return 0;
 }
 
-static int get_kvs(const msgpack_object *m, const char *key, struct ppath *p,
-                   struct proto_kvs *out, struct cradle_err *err)
+static int
+get_kvs(const msgpack_object *m, const char *key, struct ppath *p, struct proto_kvs *out,
+        struct cradle_err *err)
 {
 	return get_field(m, key, p, 0, val_kvs, out, err);
 }
 
 /* How val_list() decodes one kind of array. */
 struct list_desc {
-	size_t size;             /* bytes per element */
-	dec_fn elem;             /* decodes one element into its zeroed slot */
-	uint32_t max;            /* most elements, 0: only the walker's bound */
-	const char *noun;        /* "sandboxes": the message over max; a list's key */
-	const char *one;         /* "sandbox": the key of the one of a status reply */
+	size_t size;      /* bytes per element */
+	dec_fn elem;      /* decodes one element into its zeroed slot */
+	uint32_t max;     /* most elements, 0: only the walker's bound */
+	const char *noun; /* "sandboxes": the message over max; a list's key */
+	const char *one;  /* "sandbox": the key of the one of a status reply */
 };
 
 struct list_arg {
 	const struct list_desc *d;
-	bool one;                /* F_ONE: v is the one element */
-	void *vec;               /* &owner->v, a T **: set with memcpy, so any T */
-	size_t *n;               /* &owner->n */
+	bool one;  /* F_ONE: v is the one element */
+	void *vec; /* &owner->v, a T **: set with memcpy, so any T */
+	size_t *n; /* &owner->n */
 };
 
 /* An array decoded element by element into a calloc'd vector (or, for
  * F_ONE, one element into a vector of one).  Each element is counted in *n
  * before it is decoded, so the owner's fini also releases one that failed
  * half-way (a zeroed slot must be safe to fini). */
-static int val_list(const msgpack_object *v, struct ppath *p, void *arg,
-                    struct cradle_err *err)
+static int
+val_list(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	const struct list_arg *a = arg;
 	const struct list_desc *d = a->d;
@@ -474,16 +492,17 @@ static int val_list(const msgpack_object *v, struct ppath *p, void *arg,
 	return rc;
 }
 
-static int get_list(const msgpack_object *m, const char *key, struct ppath *p, int flags,
-                    const struct list_desc *d, void *vec, size_t *n, struct cradle_err *err)
+static int
+get_list(const msgpack_object *m, const char *key, struct ppath *p, int flags,
+         const struct list_desc *d, void *vec, size_t *n, struct cradle_err *err)
 {
 	struct list_arg a = { d, (flags & F_ONE) != 0, vec, n };
 
 	return get_field(m, key, p, flags, val_list, &a, err);
 }
 
-static int elem_str(const msgpack_object *e, struct ppath *p, void *item,
-                    struct cradle_err *err)
+static int
+elem_str(const msgpack_object *e, struct ppath *p, void *item, struct cradle_err *err)
 {
 	struct str_arg a = { 0, item, NULL, 0 };
 
@@ -492,8 +511,9 @@ static int elem_str(const msgpack_object *e, struct ppath *p, void *item,
 
 static const struct list_desc strs_list = { sizeof(char *), elem_str, 0, NULL, NULL };
 
-static int get_strs(const msgpack_object *m, const char *key, struct ppath *p,
-                    struct proto_strs *out, struct cradle_err *err)
+static int
+get_strs(const msgpack_object *m, const char *key, struct ppath *p, struct proto_strs *out,
+         struct cradle_err *err)
 {
 	return get_list(m, key, p, 0, &strs_list, &out->v, &out->n, err);
 }
@@ -501,27 +521,35 @@ static int get_strs(const msgpack_object *m, const char *key, struct ppath *p,
 /* An enum the peer may send as its number or as its name (names[i] is
  * value i); the texts only feed messages. */
 struct enum_desc {
-	const char *what;        /* "namespace mode" */
-	const char *numbered;    /* "POD=0, CONTAINER=1, ..." */
-	const char *listed;      /* "POD, CONTAINER, ..." */
+	const char *what;     /* "namespace mode" */
+	const char *numbered; /* "POD=0, CONTAINER=1, ..." */
+	const char *listed;   /* "POD, CONTAINER, ..." */
 	size_t n;
 	const char *names[4];
 };
 
 static const struct enum_desc ns_modes = {
-	"namespace mode", "POD=0, CONTAINER=1, NODE=2, TARGET=3",
-	"POD, CONTAINER, NODE, TARGET", 4, { "POD", "CONTAINER", "NODE", "TARGET" },
+	"namespace mode",
+	"POD=0, CONTAINER=1, NODE=2, TARGET=3",
+	"POD, CONTAINER, NODE, TARGET",
+	4,
+	{ "POD", "CONTAINER", "NODE", "TARGET" },
 };
 
 static const struct enum_desc seccomp_types = {
-	"seccomp profile type", "RuntimeDefault=0, Unconfined=1, Localhost=2",
-	"RuntimeDefault, Unconfined, Localhost", 3,
+	"seccomp profile type",
+	"RuntimeDefault=0, Unconfined=1, Localhost=2",
+	"RuntimeDefault, Unconfined, Localhost",
+	3,
 	{ "RuntimeDefault", "Unconfined", "Localhost" },
 };
 
 static const struct enum_desc states = {
-	"sandbox state", "SANDBOX_READY=0, SANDBOX_NOTREADY=1",
-	"SANDBOX_READY, SANDBOX_NOTREADY", 2, { "SANDBOX_READY", "SANDBOX_NOTREADY" },
+	"sandbox state",
+	"SANDBOX_READY=0, SANDBOX_NOTREADY=1",
+	"SANDBOX_READY, SANDBOX_NOTREADY",
+	2,
+	{ "SANDBOX_READY", "SANDBOX_NOTREADY" },
 };
 
 struct enum_arg {
@@ -529,8 +557,8 @@ struct enum_arg {
 	int *out;
 };
 
-static int val_enum(const msgpack_object *v, struct ppath *p, void *arg,
-                    struct cradle_err *err)
+static int
+val_enum(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	const struct enum_arg *a = arg;
 	const struct enum_desc *d = a->d;
@@ -539,8 +567,8 @@ static int val_enum(const msgpack_object *v, struct ppath *p, void *arg,
 
 	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
 		if (v->via.u64 >= d->n)
-			return proto_fail(err, p, "%" PRIu64 " is out of range (%s)",
-			                  v->via.u64, d->numbered);
+			return proto_fail(err, p, "%" PRIu64 " is out of range (%s)", v->via.u64,
+			                  d->numbered);
 		*a->out = (int)v->via.u64;
 		return 0;
 	}
@@ -559,8 +587,9 @@ static int val_enum(const msgpack_object *v, struct ppath *p, void *arg,
 	return proto_fail(err, p, "%s is not a %s (%s)", q, d->what, d->listed);
 }
 
-static int get_enum(const msgpack_object *m, const char *key, struct ppath *p,
-                    const struct enum_desc *d, int *out, struct cradle_err *err)
+static int
+get_enum(const msgpack_object *m, const char *key, struct ppath *p, const struct enum_desc *d,
+         int *out, struct cradle_err *err)
 {
 	struct enum_arg a = { d, out };
 
@@ -576,7 +605,8 @@ struct named_desc {
 };
 
 static const struct named_desc phases = {
-	proto_phase_name, PHASE_EXITED + 1,
+	proto_phase_name,
+	PHASE_EXITED + 1,
 	"%s is not a sandbox phase (created, running, exited)",
 };
 
@@ -587,8 +617,8 @@ struct named_arg {
 	int *out;
 };
 
-static int val_named(const msgpack_object *v, struct ppath *p, void *arg,
-                     struct cradle_err *err)
+static int
+val_named(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	const struct named_arg *a = arg;
 	char q[QUOTE_MAX];
@@ -606,8 +636,9 @@ static int val_named(const msgpack_object *v, struct ppath *p, void *arg,
 	return proto_fail(err, p, a->d->unknown, q);
 }
 
-static int get_named(const msgpack_object *m, const char *key, struct ppath *p,
-                     const struct named_desc *d, int *out, struct cradle_err *err)
+static int
+get_named(const msgpack_object *m, const char *key, struct ppath *p, const struct named_desc *d,
+          int *out, struct cradle_err *err)
 {
 	struct named_arg a = { d, out };
 
@@ -619,8 +650,8 @@ struct sub_arg {
 	void *arg;
 };
 
-static int val_sub(const msgpack_object *v, struct ppath *p, void *arg,
-                   struct cradle_err *err)
+static int
+val_sub(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	const struct sub_arg *a = arg;
 	int rc;
@@ -633,8 +664,9 @@ static int val_sub(const msgpack_object *v, struct ppath *p, void *arg,
 
 /* Run fn on the map under key, with the key on the path.  Returns <0 on
  * error, 0 when absent, 1 when decoded. */
-static int sub(const msgpack_object *m, const char *key, struct ppath *p, int flags,
-               dec_fn fn, void *arg, struct cradle_err *err)
+static int
+sub(const msgpack_object *m, const char *key, struct ppath *p, int flags, dec_fn fn, void *arg,
+    struct cradle_err *err)
 {
 	struct sub_arg a = { fn, arg };
 
@@ -643,8 +675,9 @@ static int sub(const msgpack_object *m, const char *key, struct ppath *p, int fl
 
 /* Find the map under key and leave the key on the path for what is decoded
  * from it.  An absent map leaves *out alone: the caller's {} stands. */
-static int enter_map(const msgpack_object *m, const char *key, struct ppath *p,
-                     const msgpack_object **out, struct cradle_err *err)
+static int
+enter_map(const msgpack_object *m, const char *key, struct ppath *p, const msgpack_object **out,
+          struct cradle_err *err)
 {
 	const msgpack_object *v;
 	size_t old;
@@ -666,8 +699,8 @@ static int enter_map(const msgpack_object *m, const char *key, struct ppath *p,
 /* ------------------------------------------------------------------ */
 /* pod config                                                         */
 
-static int dec_metadata(const msgpack_object *m, struct ppath *p, void *arg,
-                        struct cradle_err *err)
+static int
+dec_metadata(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct pod_config *c = arg;
 	uint64_t attempt = 0;
@@ -682,8 +715,8 @@ static int dec_metadata(const msgpack_object *m, struct ppath *p, void *arg,
 	return 0;
 }
 
-static int dec_dns(const msgpack_object *m, struct ppath *p, void *arg,
-                   struct cradle_err *err)
+static int
+dec_dns(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct pod_config *c = arg;
 	int rc;
@@ -696,8 +729,8 @@ static int dec_dns(const msgpack_object *m, struct ppath *p, void *arg,
 	return 0;
 }
 
-static int dec_idmap(const msgpack_object *m, struct ppath *p, void *arg,
-                     struct cradle_err *err)
+static int
+dec_idmap(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct proto_idmap *map = arg;
 	uint64_t host = 0, cont = 0, len = 0;
@@ -720,14 +753,15 @@ static const struct list_desc idmaps_list = {
 	sizeof(struct proto_idmap), dec_idmap, 0, NULL, NULL,
 };
 
-static int get_idmaps(const msgpack_object *m, const char *key, struct ppath *p,
-                      struct proto_idmaps *out, struct cradle_err *err)
+static int
+get_idmaps(const msgpack_object *m, const char *key, struct ppath *p, struct proto_idmaps *out,
+           struct cradle_err *err)
 {
 	return get_list(m, key, p, 0, &idmaps_list, &out->v, &out->n, err);
 }
 
-static int elem_i64(const msgpack_object *e, struct ppath *p, void *item,
-                    struct cradle_err *err)
+static int
+elem_i64(const msgpack_object *e, struct ppath *p, void *item, struct cradle_err *err)
 {
 	struct i64_arg a = { 0, INT64_MAX, item };
 
@@ -737,14 +771,15 @@ static int elem_i64(const msgpack_object *e, struct ppath *p, void *item,
 /* An array of int64 >= 0 (supplemental_groups). */
 static const struct list_desc i64s_list = { sizeof(int64_t), elem_i64, 0, NULL, NULL };
 
-static int get_i64s(const msgpack_object *m, const char *key, struct ppath *p,
-                    struct proto_i64s *out, struct cradle_err *err)
+static int
+get_i64s(const msgpack_object *m, const char *key, struct ppath *p, struct proto_i64s *out,
+         struct cradle_err *err)
 {
 	return get_list(m, key, p, 0, &i64s_list, &out->v, &out->n, err);
 }
 
-static int dec_userns(const msgpack_object *m, struct ppath *p, void *arg,
-                      struct cradle_err *err)
+static int
+dec_userns(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct pod_config *c = arg;
 	int rc;
@@ -757,8 +792,8 @@ static int dec_userns(const msgpack_object *m, struct ppath *p, void *arg,
 	return 0;
 }
 
-static int dec_nsopts(const msgpack_object *m, struct ppath *p, void *arg,
-                      struct cradle_err *err)
+static int
+dec_nsopts(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct pod_config *c = arg;
 	int rc;
@@ -772,8 +807,8 @@ static int dec_nsopts(const msgpack_object *m, struct ppath *p, void *arg,
 	return 0;
 }
 
-static int dec_selinux(const msgpack_object *m, struct ppath *p, void *arg,
-                       struct cradle_err *err)
+static int
+dec_selinux(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct pod_config *c = arg;
 	int rc;
@@ -786,8 +821,8 @@ static int dec_selinux(const msgpack_object *m, struct ppath *p, void *arg,
 	return 0;
 }
 
-static int dec_seccomp(const msgpack_object *m, struct ppath *p, void *arg,
-                       struct cradle_err *err)
+static int
+dec_seccomp(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct pod_config *c = arg;
 	int rc;
@@ -808,8 +843,8 @@ struct opt_id_arg {
 	int64_t *out;
 };
 
-static int val_opt_id(const msgpack_object *v, struct ppath *p, void *arg,
-                      struct cradle_err *err)
+static int
+val_opt_id(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	const struct opt_id_arg *a = arg;
 	struct i64_arg ia = { 0, INT64_MAX, a->out };
@@ -821,16 +856,17 @@ static int val_opt_id(const msgpack_object *v, struct ppath *p, void *arg,
 	return rc;
 }
 
-static int get_opt_id(const msgpack_object *m, const char *key, struct ppath *p,
-                      bool *has, int64_t *out, struct cradle_err *err)
+static int
+get_opt_id(const msgpack_object *m, const char *key, struct ppath *p, bool *has, int64_t *out,
+           struct cradle_err *err)
 {
 	struct opt_id_arg a = { has, out };
 
 	return get_field(m, key, p, 0, val_opt_id, &a, err);
 }
 
-static int dec_secctx(const msgpack_object *m, struct ppath *p, void *arg,
-                      struct cradle_err *err)
+static int
+dec_secctx(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct pod_config *c = arg;
 	int rc;
@@ -853,8 +889,8 @@ static int dec_secctx(const msgpack_object *m, struct ppath *p, void *arg,
 	return 0;
 }
 
-static int dec_resources(const msgpack_object *m, struct ppath *p, void *arg,
-                         struct cradle_err *err)
+static int
+dec_resources(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct pod_config *c = arg;
 	int rc;
@@ -862,8 +898,8 @@ static int dec_resources(const msgpack_object *m, struct ppath *p, void *arg,
 	c->linux.resources.present = true;
 	if ((rc = get_i64(m, "cpu_period", p, 0, INT64_MIN, INT64_MAX,
 	                  &c->linux.resources.cpu_period, err)) ||
-	    (rc = get_i64(m, "cpu_quota", p, 0, INT64_MIN, INT64_MAX,
-	                  &c->linux.resources.cpu_quota, err)) ||
+	    (rc = get_i64(m, "cpu_quota", p, 0, INT64_MIN, INT64_MAX, &c->linux.resources.cpu_quota,
+	                  err)) ||
 	    (rc = get_i64(m, "cpu_shares", p, 0, INT64_MIN, INT64_MAX,
 	                  &c->linux.resources.cpu_shares, err)) ||
 	    (rc = get_i64(m, "memory_limit_in_bytes", p, 0, INT64_MIN, INT64_MAX,
@@ -872,8 +908,8 @@ static int dec_resources(const msgpack_object *m, struct ppath *p, void *arg,
 	return 0;
 }
 
-static int dec_linux(const msgpack_object *m, struct ppath *p, void *arg,
-                     struct cradle_err *err)
+static int
+dec_linux(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct pod_config *c = arg;
 	int rc;
@@ -889,8 +925,8 @@ static int dec_linux(const msgpack_object *m, struct ppath *p, void *arg,
 
 /* Types only; the caller runs pod_config_validate() where it wants the
  * rules (requests), and not where refusing would lose state (records). */
-static int dec_config(const msgpack_object *m, struct ppath *p, void *arg,
-                      struct cradle_err *err)
+static int
+dec_config(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct pod_config *c = arg;
 	int rc;
@@ -909,8 +945,8 @@ static int dec_config(const msgpack_object *m, struct ppath *p, void *arg,
 /* ------------------------------------------------------------------ */
 /* sandbox                                                            */
 
-static int dec_sandbox(const msgpack_object *m, struct ppath *p, void *arg,
-                       struct cradle_err *err)
+static int
+dec_sandbox(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct proto_sandbox *s = arg;
 	uint64_t pst = 0;
@@ -945,8 +981,8 @@ static int dec_sandbox(const msgpack_object *m, struct ppath *p, void *arg,
 /* image                                                              */
 
 /* Types and sizes only: refs in replies are the daemon's, not re-judged. */
-static int dec_image(const msgpack_object *m, struct ppath *p, void *arg,
-                     struct cradle_err *err)
+static int
+dec_image(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct proto_image *img = arg;
 	size_t old;
@@ -980,7 +1016,8 @@ static int dec_image(const msgpack_object *m, struct ppath *p, void *arg,
 /* ------------------------------------------------------------------ */
 /* envelope                                                           */
 
-static int unpack(const void *buf, size_t len, msgpack_unpacked *up, struct cradle_err *err)
+static int
+unpack(const void *buf, size_t len, msgpack_unpacked *up, struct cradle_err *err)
 {
 	msgpack_unpack_return rc;
 	size_t off = 0;
@@ -996,7 +1033,8 @@ static int unpack(const void *buf, size_t len, msgpack_unpacked *up, struct crad
 	return proto_fail(err, NULL, "malformed msgpack (unpack returned %d)", (int)rc);
 }
 
-static int check_version(const msgpack_object *m, struct ppath *p, struct cradle_err *err)
+static int
+check_version(const msgpack_object *m, struct ppath *p, struct cradle_err *err)
 {
 	uint64_t v = 0;
 	int rc;
@@ -1010,7 +1048,8 @@ static int check_version(const msgpack_object *m, struct ppath *p, struct cradle
 }
 
 /* Handler names select configuration and may name files: keep them plain. */
-static int check_handler(const char *h, struct ppath *p, struct cradle_err *err)
+static int
+check_handler(const char *h, struct ppath *p, struct cradle_err *err)
 {
 	size_t old, n;
 	char q[QUOTE_MAX];
@@ -1023,8 +1062,10 @@ static int check_handler(const char *h, struct ppath *p, struct cradle_err *err)
 	    strcmp(h, "..") == 0) {
 		old = ppath_push(p, "runtime_handler");
 		proto_quote(q, h, n);
-		rc = proto_fail(err, p, "%s is not a valid runtime handler name (up to %d "
-		                "letters, digits, '.', '_' or '-')", q, PROTO_MAX_NAME);
+		rc = proto_fail(err, p,
+		                "%s is not a valid runtime handler name (up to %d "
+		                "letters, digits, '.', '_' or '-')",
+		                q, PROTO_MAX_NAME);
 		ppath_pop(p, old);
 	}
 	return rc;
@@ -1032,8 +1073,8 @@ static int check_handler(const char *h, struct ppath *p, struct cradle_err *err)
 
 /* An image reference under key (already decoded into ref, NULL when
  * absent): 1..PROTO_MAX_REF bytes of docker's reference characters. */
-static int check_ref(const char *ref, struct ppath *p, const char *key,
-                     struct cradle_err *err)
+static int
+check_ref(const char *ref, struct ppath *p, const char *key, struct cradle_err *err)
 {
 	char q[QUOTE_MAX];
 	size_t old, n;
@@ -1049,8 +1090,10 @@ static int check_ref(const char *ref, struct ppath *p, const char *key,
 		rc = proto_fail(err, p, "%zu bytes exceeds %d", n, PROTO_MAX_REF);
 	else if (!proto_valid_image_ref(ref)) {
 		proto_quote(q, ref, n);
-		rc = proto_fail(err, p, "%s is not a valid image reference (only letters, "
-		                "digits, '.', '_', ':', '/', '@' and '-')", q);
+		rc = proto_fail(err, p,
+		                "%s is not a valid image reference (only letters, "
+		                "digits, '.', '_', ':', '/', '@' and '-')",
+		                q);
 	}
 	ppath_pop(p, old);
 	return rc;
@@ -1058,7 +1101,8 @@ static int check_ref(const char *ref, struct ppath *p, const char *key,
 
 /* image.import's path: absolute, at most PROTO_MAX_IMPORT_PATH bytes (the NUL
  * and UTF-8 checks are the decoder's). */
-static int check_import_path(const char *path, struct ppath *p, struct cradle_err *err)
+static int
+check_import_path(const char *path, struct ppath *p, struct cradle_err *err)
 {
 	size_t old, n = path ? strlen(path) : 0;
 	int rc = 0;
@@ -1072,8 +1116,8 @@ static int check_import_path(const char *path, struct ppath *p, struct cradle_er
 	return rc;
 }
 
-static int dec_request(const msgpack_object *top, struct ppath *p, void *arg,
-                       struct cradle_err *err)
+static int
+dec_request(const msgpack_object *top, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	const msgpack_object *args = &empty_map;
 	struct proto_request *req = arg;
@@ -1101,8 +1145,7 @@ static int dec_request(const msgpack_object *top, struct ppath *p, void *arg,
 		rc = pod_config_validate(&req->config, "args.config", err);
 		if (rc)
 			return rc;
-		rc = get_str(args, "runtime_handler", p, F_EMPTY_NULL, &req->runtime_handler,
-		             err);
+		rc = get_str(args, "runtime_handler", p, F_EMPTY_NULL, &req->runtime_handler, err);
 		return rc ? rc : check_handler(req->runtime_handler, p, err);
 	case OP_START:
 	case OP_REMOVE:
@@ -1110,8 +1153,9 @@ static int dec_request(const msgpack_object *top, struct ppath *p, void *arg,
 		return get_id(args, "id", p, F_REQ, req->id, err);
 	case OP_STOP:
 		rc = get_id(args, "id", p, F_REQ, req->id, err);
-		return rc ? rc : get_i64(args, "timeout_ms", p, 0, 0, STOP_TIMEOUT_MAX,
-		                         &req->timeout_ms, err);
+		return rc ? rc
+		          : get_i64(args, "timeout_ms", p, 0, 0, STOP_TIMEOUT_MAX, &req->timeout_ms,
+		                    err);
 	case OP_LIST:
 		rc = get_enum(args, "state", p, &states, &req->state_filter, err);
 		if (rc)
@@ -1143,7 +1187,8 @@ static int dec_request(const msgpack_object *top, struct ppath *p, void *arg,
 
 /* Copy a peer's error message into dst, replacing what is not UTF-8 (and
  * NUL) with '?', so a reply can always be encoded and always be read. */
-static void clean_message(char *dst, size_t size, const char *src, size_t len)
+static void
+clean_message(char *dst, size_t size, const char *src, size_t len)
 {
 	size_t i = 0, o = 0, n;
 	unsigned char c;
@@ -1168,7 +1213,8 @@ static void clean_message(char *dst, size_t size, const char *src, size_t len)
 /* An error as it goes on the wire: never code OK (ok:false with OK would
  * read as success to a careless caller), never an empty message (the
  * code's name stands in).  The encoder and the decoder both apply it. */
-static void wire_error(struct cradle_err *e)
+static void
+wire_error(struct cradle_err *e)
 {
 	if (e->code == CRADLE_OK)
 		e->code = CRADLE_INTERNAL;
@@ -1176,8 +1222,8 @@ static void wire_error(struct cradle_err *e)
 		snprintf(e->msg, sizeof(e->msg), "%s", cradle_code_name(e->code));
 }
 
-static int val_message(const msgpack_object *v, struct ppath *p, void *arg,
-                       struct cradle_err *err)
+static int
+val_message(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct proto_reply *rep = arg;
 
@@ -1187,8 +1233,8 @@ static int val_message(const msgpack_object *v, struct ppath *p, void *arg,
 	return 0;
 }
 
-static int dec_error(const msgpack_object *m, struct ppath *p, void *arg,
-                     struct cradle_err *err)
+static int
+dec_error(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct proto_reply *rep = arg;
 	int64_t code = CRADLE_INTERNAL;
@@ -1206,8 +1252,8 @@ static int dec_error(const msgpack_object *m, struct ppath *p, void *arg,
 	return 0;
 }
 
-static int elem_sandbox(const msgpack_object *e, struct ppath *p, void *item,
-                        struct cradle_err *err)
+static int
+elem_sandbox(const msgpack_object *e, struct ppath *p, void *item, struct cradle_err *err)
 {
 	struct proto_sandbox *s = item;
 
@@ -1227,20 +1273,22 @@ static const struct list_desc images_list = {
 
 /* The ops whose replies list all their results; the others with results
  * (the status ops) have one. */
-static bool lists_all(int op)
+static bool
+lists_all(int op)
 {
 	return op == OP_LIST || op == OP_IMAGE_LIST;
 }
 
-static int get_results(const msgpack_object *res, struct ppath *p, bool all,
-                       const struct list_desc *d, void *vec, size_t *n, struct cradle_err *err)
+static int
+get_results(const msgpack_object *res, struct ppath *p, bool all, const struct list_desc *d,
+            void *vec, size_t *n, struct cradle_err *err)
 {
 	return get_list(res, all ? d->noun : d->one, p, all ? F_REQ : F_REQ | F_ONE, d, vec, n,
 	                err);
 }
 
-static int dec_reply(const msgpack_object *top, struct ppath *p, void *arg,
-                     struct cradle_err *err)
+static int
+dec_reply(const msgpack_object *top, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	const msgpack_object *res = &empty_map;
 	struct proto_reply *rep = arg;
@@ -1277,8 +1325,8 @@ static int dec_reply(const msgpack_object *top, struct ppath *p, void *arg,
 		/* create's reply has no pid (it stays 0) */
 		if ((rc = get_id(res, "id", p, F_REQ, rep->id, err)) ||
 		    (rep->op != OP_CREATE && (rc = get_i32(res, "pid", p, 0, &rep->pid, err))) ||
-		    (rc = get_i64(res, "created_at", p, 0, INT64_MIN, INT64_MAX,
-		                  &rep->created_at, err)))
+		    (rc = get_i64(res, "created_at", p, 0, INT64_MIN, INT64_MAX, &rep->created_at,
+		                  err)))
 			return rc;
 		return 0;
 	case OP_STATUS:
@@ -1296,8 +1344,8 @@ static int dec_reply(const msgpack_object *top, struct ppath *p, void *arg,
 	}
 }
 
-static int dec_event(const msgpack_object *m, struct ppath *p, void *arg,
-                     struct cradle_err *err)
+static int
+dec_event(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
 {
 	struct proto_event *ev = arg;
 	int rc;
@@ -1319,27 +1367,30 @@ static int dec_event(const msgpack_object *m, struct ppath *p, void *arg,
 /* encoding                                                           */
 
 /* Packers return 0 or -1 (the sbuffer could not grow). */
-#define TRY(x)                          \
-	do {                            \
-		if ((x) != 0)           \
-			return -1;      \
+#define TRY(x)                     \
+	do {                       \
+		if ((x) != 0)      \
+			return -1; \
 	} while (0)
 
 /* Packs the object at obj: a whole message, or one element of an array. */
 typedef int (*pk_fn)(msgpack_packer *pk, const void *obj);
 
-static int pk_strn(msgpack_packer *pk, const char *s, size_t n)
+static int
+pk_strn(msgpack_packer *pk, const char *s, size_t n)
 {
 	TRY(msgpack_pack_str(pk, n));
 	return msgpack_pack_str_body(pk, s, n);
 }
 
-static int pk_str(msgpack_packer *pk, const char *s)
+static int
+pk_str(msgpack_packer *pk, const char *s)
 {
 	return pk_strn(pk, s ? s : "", s ? strlen(s) : 0);
 }
 
-static int pk_boolean(msgpack_packer *pk, bool val)
+static int
+pk_boolean(msgpack_packer *pk, bool val)
 {
 	return val ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
 }
@@ -1357,27 +1408,31 @@ PK_KEYED(pk_ki64, int64_t, msgpack_pack_int64)
 PK_KEYED(pk_ku64, uint64_t, msgpack_pack_uint64)
 PK_KEYED(pk_kbool, bool, pk_boolean)
 
-static bool nonempty(const char *s)
+static bool
+nonempty(const char *s)
 {
 	return s && s[0];
 }
 
 /* An optional string: the entry only when it is set (the map's count
  * says so with nonempty() too). */
-static int pk_kopt(msgpack_packer *pk, const char *key, const char *val)
+static int
+pk_kopt(msgpack_packer *pk, const char *key, const char *val)
 {
 	return nonempty(val) ? pk_kstr(pk, key, val) : 0;
 }
 
 /* A string held in a fixed buffer of size bytes (NUL included), which may
  * fill it up to the last byte. */
-static int pk_kbuf(msgpack_packer *pk, const char *key, const char *buf, size_t size)
+static int
+pk_kbuf(msgpack_packer *pk, const char *key, const char *buf, size_t size)
 {
 	TRY(pk_str(pk, key));
 	return pk_strn(pk, buf, strnlen(buf, size - 1));
 }
 
-static int pk_kvs(msgpack_packer *pk, const char *key, const struct proto_kvs *kvs)
+static int
+pk_kvs(msgpack_packer *pk, const char *key, const struct proto_kvs *kvs)
 {
 	size_t i;
 
@@ -1389,8 +1444,8 @@ static int pk_kvs(msgpack_packer *pk, const char *key, const struct proto_kvs *k
 }
 
 /* key: [the n elements of the vector v, each packed by elem] */
-static int pk_array(msgpack_packer *pk, const char *key, const void *v, size_t n, size_t size,
-                    pk_fn elem)
+static int
+pk_array(msgpack_packer *pk, const char *key, const void *v, size_t n, size_t size, pk_fn elem)
 {
 	size_t i;
 
@@ -1403,17 +1458,20 @@ static int pk_array(msgpack_packer *pk, const char *key, const void *v, size_t n
 
 #define PK_ARRAY(pk, key, v, n, elem) pk_array(pk, key, v, n, sizeof(*(v)), elem)
 
-static int pke_str(msgpack_packer *pk, const void *item)
+static int
+pke_str(msgpack_packer *pk, const void *item)
 {
 	return pk_str(pk, *(const char *const *)item);
 }
 
-static int pke_i64(msgpack_packer *pk, const void *item)
+static int
+pke_i64(msgpack_packer *pk, const void *item)
 {
 	return msgpack_pack_int64(pk, *(const int64_t *)item);
 }
 
-static int pke_idmap(msgpack_packer *pk, const void *item)
+static int
+pke_idmap(msgpack_packer *pk, const void *item)
 {
 	const struct proto_idmap *map = item;
 
@@ -1423,40 +1481,44 @@ static int pke_idmap(msgpack_packer *pk, const void *item)
 	return pk_ku64(pk, "length", map->length);
 }
 
-static int pk_strs(msgpack_packer *pk, const char *key, const struct proto_strs *l)
+static int
+pk_strs(msgpack_packer *pk, const char *key, const struct proto_strs *l)
 {
 	return PK_ARRAY(pk, key, l->v, l->n, pke_str);
 }
 
 /* What makes an optional map worth writing: given, or anything set in it. */
-static bool has_userns(const struct pod_config *c)
+static bool
+has_userns(const struct pod_config *c)
 {
 	return USERNS(c).present || USERNS(c).mode || USERNS(c).uids.n || USERNS(c).gids.n;
 }
 
 /* How many selinux_options are set: the map is written when any is. */
-static int n_selinux(const struct pod_config *c)
+static int
+n_selinux(const struct pod_config *c)
 {
-	return nonempty(SECCTX(c).selinux_options.user) +
-	       nonempty(SECCTX(c).selinux_options.role) +
-	       nonempty(SECCTX(c).selinux_options.type) +
-	       nonempty(SECCTX(c).selinux_options.level);
+	return nonempty(SECCTX(c).selinux_options.user) + nonempty(SECCTX(c).selinux_options.role) +
+	       nonempty(SECCTX(c).selinux_options.type) + nonempty(SECCTX(c).selinux_options.level);
 }
 
-static bool has_seccomp(const struct pod_config *c)
+static bool
+has_seccomp(const struct pod_config *c)
 {
 	return SECCTX(c).seccomp.present || SECCTX(c).seccomp.profile_type ||
 	       nonempty(SECCTX(c).seccomp.localhost_ref);
 }
 
-static bool has_resources(const struct pod_config *c)
+static bool
+has_resources(const struct pod_config *c)
 {
 	return c->linux.resources.present || c->linux.resources.cpu_period ||
 	       c->linux.resources.cpu_quota || c->linux.resources.cpu_shares ||
 	       c->linux.resources.memory_limit_in_bytes;
 }
 
-static int pk_nsopts(msgpack_packer *pk, const struct pod_config *c)
+static int
+pk_nsopts(msgpack_packer *pk, const struct pod_config *c)
 {
 	const char *tid = NSO(c).target_id;
 	bool userns = has_userns(c);
@@ -1479,7 +1541,8 @@ static int pk_nsopts(msgpack_packer *pk, const struct pod_config *c)
 	return 0;
 }
 
-static int pk_secctx(msgpack_packer *pk, const struct pod_config *c)
+static int
+pk_secctx(msgpack_packer *pk, const struct pod_config *c)
 {
 	const struct proto_i64s *groups = &SECCTX(c).supplemental_groups;
 	int se = n_selinux(c);
@@ -1487,9 +1550,9 @@ static int pk_secctx(msgpack_packer *pk, const struct pod_config *c)
 
 	TRY(pk_str(pk, "security_context"));
 	TRY(msgpack_pack_map(pk, 2 + SECCTX(c).has_run_as_user + SECCTX(c).has_run_as_group +
-	                         nonempty(SECCTX(c).run_as_username) + (groups->n > 0) +
-	                         SECCTX(c).readonly_rootfs + (se > 0) + sc +
-	                         nonempty(SECCTX(c).seccomp_profile_path)));
+	                                 nonempty(SECCTX(c).run_as_username) + (groups->n > 0) +
+	                                 SECCTX(c).readonly_rootfs + (se > 0) + sc +
+	                                 nonempty(SECCTX(c).seccomp_profile_path)));
 	TRY(pk_nsopts(pk, c));
 	TRY(pk_kbool(pk, "privileged", SECCTX(c).privileged));
 	if (SECCTX(c).has_run_as_user)
@@ -1518,17 +1581,18 @@ static int pk_secctx(msgpack_packer *pk, const struct pod_config *c)
 	return pk_kopt(pk, "seccomp_profile_path", SECCTX(c).seccomp_profile_path);
 }
 
-static int pk_config(msgpack_packer *pk, const struct pod_config *c)
+static int
+pk_config(msgpack_packer *pk, const struct pod_config *c)
 {
-	bool dns = c->has_dns_config || c->dns_config.servers.n ||
-	           c->dns_config.searches.n || c->dns_config.options.n;
+	bool dns = c->has_dns_config || c->dns_config.servers.n || c->dns_config.searches.n ||
+	           c->dns_config.options.n;
 	bool res = has_resources(c);
 
 	TRY(msgpack_pack_map(pk, 2 + nonempty(c->hostname) + nonempty(c->log_directory) + dns +
-	                         (c->labels.n > 0) + (c->annotations.n > 0)));
+	                                 (c->labels.n > 0) + (c->annotations.n > 0)));
 	TRY(pk_str(pk, "metadata"));
 	TRY(msgpack_pack_map(pk, 1 + nonempty(c->metadata.name) + nonempty(c->metadata.uid) +
-	                         nonempty(c->metadata.namespace)));
+	                                 nonempty(c->metadata.namespace)));
 	TRY(pk_kopt(pk, "name", c->metadata.name));
 	TRY(pk_kopt(pk, "uid", c->metadata.uid));
 	TRY(pk_kopt(pk, "namespace", c->metadata.namespace));
@@ -1548,7 +1612,7 @@ static int pk_config(msgpack_packer *pk, const struct pod_config *c)
 		TRY(pk_kvs(pk, "annotations", &c->annotations));
 	TRY(pk_str(pk, "linux"));
 	TRY(msgpack_pack_map(pk, 1 + nonempty(c->linux.cgroup_parent) + (c->linux.sysctls.n > 0) +
-	                         res));
+	                                 res));
 	TRY(pk_kopt(pk, "cgroup_parent", c->linux.cgroup_parent));
 	if (c->linux.sysctls.n)
 		TRY(pk_kvs(pk, "sysctls", &c->linux.sysctls));
@@ -1564,7 +1628,8 @@ static int pk_config(msgpack_packer *pk, const struct pod_config *c)
 	return 0;
 }
 
-static int pk_sandbox(msgpack_packer *pk, const void *obj)
+static int
+pk_sandbox(msgpack_packer *pk, const void *obj)
 {
 	const struct proto_sandbox *s = obj;
 	size_t i, opt = 0;
@@ -1590,7 +1655,8 @@ static int pk_sandbox(msgpack_packer *pk, const void *obj)
 	return 0;
 }
 
-static int pk_image(msgpack_packer *pk, const void *obj)
+static int
+pk_image(msgpack_packer *pk, const void *obj)
 {
 	const struct proto_image *img = obj;
 	bool md = img->manifest_digest[0], cd = img->config_digest[0];
@@ -1611,7 +1677,8 @@ static int pk_image(msgpack_packer *pk, const void *obj)
 	return pk_kbool(pk, "in_use", img->in_use);
 }
 
-static int pk_request(msgpack_packer *pk, const void *obj)
+static int
+pk_request(msgpack_packer *pk, const void *obj)
 {
 	const struct proto_request *req = obj;
 	int op = req->op;
@@ -1656,13 +1723,14 @@ static int pk_request(msgpack_packer *pk, const void *obj)
 		TRY(msgpack_pack_map(pk, 1 + nonempty(req->ref)));
 		TRY(pk_kstr(pk, "path", req->path));
 		return pk_kopt(pk, "name", req->ref);
-	default:        /* start, remove, status */
+	default: /* start, remove, status */
 		TRY(msgpack_pack_map(pk, 1));
 		return pk_kbuf(pk, "id", req->id, sizeof(req->id));
 	}
 }
 
-static int pk_event(msgpack_packer *pk, const void *obj)
+static int
+pk_event(msgpack_packer *pk, const void *obj)
 {
 	const struct proto_event *ev = obj;
 	size_t tlen = strnlen(ev->type, sizeof(ev->type) - 1);
@@ -1693,7 +1761,8 @@ static int pk_event(msgpack_packer *pk, const void *obj)
 /* ------------------------------------------------------------------ */
 /* what the encoders refuse: what the peer's decoder could not read   */
 
-static int check_request(const void *obj, struct cradle_err *err)
+static int
+check_request(const void *obj, struct cradle_err *err)
 {
 	const struct proto_request *req = obj;
 
@@ -1703,7 +1772,8 @@ static int check_request(const void *obj, struct cradle_err *err)
 	return 0;
 }
 
-static int check_image(const void *obj, struct cradle_err *err)
+static int
+check_image(const void *obj, struct cradle_err *err)
 {
 	const struct proto_image *img = obj;
 
@@ -1715,7 +1785,8 @@ static int check_image(const void *obj, struct cradle_err *err)
 	return 0;
 }
 
-static int check_sandbox(const void *obj, struct cradle_err *err)
+static int
+check_sandbox(const void *obj, struct cradle_err *err)
 {
 	const struct proto_sandbox *s = obj;
 	char q[QUOTE_MAX];
@@ -1732,7 +1803,8 @@ static int check_sandbox(const void *obj, struct cradle_err *err)
 
 /* A sandbox event names its sandbox: one without a valid id would reach
  * subscribers as bytes their decoder refuses. */
-static int check_event(const void *obj, struct cradle_err *err)
+static int
+check_event(const void *obj, struct cradle_err *err)
 {
 	const struct proto_event *ev = obj;
 	char q[QUOTE_MAX];
@@ -1741,7 +1813,8 @@ static int check_event(const void *obj, struct cradle_err *err)
 		return 0;
 	if (!proto_valid_id(ev->id)) {
 		proto_quote(q, ev->id, strnlen(ev->id, sizeof(ev->id)));
-		return cradle_err_set(err, CRADLE_INTERNAL, "event %.32s: sandbox id %s is not valid",
+		return cradle_err_set(err, CRADLE_INTERNAL,
+		                      "event %.32s: sandbox id %s is not valid",
 		                      ev->type[0] ? ev->type : PROTO_EVENT_EXIT, q);
 	}
 	return 0;
@@ -1750,24 +1823,31 @@ static int check_event(const void *obj, struct cradle_err *err)
 /* What a reply carries as results, both ways (the decoder reads them with
  * get_results()). */
 struct results_desc {
-	const struct list_desc *list;  /* the keys, the element size */
-	const char *a_one;             /* "a sandbox": what a status reply must hold */
+	const struct list_desc *list; /* the keys, the element size */
+	const char *a_one;            /* "a sandbox": what a status reply must hold */
 	pk_fn pack;
 	int (*check)(const void *item, struct cradle_err *err);
 };
 
 static const struct results_desc sandbox_results = {
-	&sandboxes_list, "a sandbox", pk_sandbox, check_sandbox,
+	&sandboxes_list,
+	"a sandbox",
+	pk_sandbox,
+	check_sandbox,
 };
 
 static const struct results_desc image_results = {
-	&images_list, "an image", pk_image, check_image,
+	&images_list,
+	"an image",
+	pk_image,
+	check_image,
 };
 
 /* The n results at v of a "<what>" reply: all of them for a list (at most
  * PROTO_MAX_LIST_REPLY), else the one of a status; each one writable. */
-static int check_results(const struct results_desc *d, const char *what, bool all, size_t n,
-                         const void *v, struct cradle_err *err)
+static int
+check_results(const struct results_desc *d, const char *what, bool all, size_t n, const void *v,
+              struct cradle_err *err)
 {
 	size_t i;
 	int rc;
@@ -1778,8 +1858,9 @@ static int check_results(const struct results_desc *d, const char *what, bool al
 		return cradle_err_set(err, CRADLE_INTERNAL, "%s reply without its %s", what,
 		                      d->list->noun);
 	if (all && n > PROTO_MAX_LIST_REPLY)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "%s reply of %zu %s exceeds %d",
-		                      what, n, d->list->noun, PROTO_MAX_LIST_REPLY);
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
+		                      "%s reply of %zu %s exceeds %d", what, n, d->list->noun,
+		                      PROTO_MAX_LIST_REPLY);
 	for (i = 0; i < (all ? n : 1); i++) {
 		rc = d->check((const char *)v + i * d->list->size, err);
 		if (rc)
@@ -1788,7 +1869,8 @@ static int check_results(const struct results_desc *d, const char *what, bool al
 	return 0;
 }
 
-static int check_reply(const void *obj, struct cradle_err *err)
+static int
+check_reply(const void *obj, struct cradle_err *err)
 {
 	const struct proto_reply *rep = obj;
 	bool all = lists_all(rep->op);
@@ -1819,8 +1901,8 @@ static int check_reply(const void *obj, struct cradle_err *err)
 
 /* A reply's results: all n at v under the list's key, or the one of a
  * status under its own (as get_results() reads them). */
-static int pk_results(msgpack_packer *pk, const struct results_desc *d, bool all, const void *v,
-                      size_t n)
+static int
+pk_results(msgpack_packer *pk, const struct results_desc *d, bool all, const void *v, size_t n)
 {
 	TRY(msgpack_pack_map(pk, 1));
 	if (all)
@@ -1831,7 +1913,8 @@ static int pk_results(msgpack_packer *pk, const struct results_desc *d, bool all
 
 /* {v, ok, result|error: ...}: the envelope of every reply, up to the
  * value under its last key. */
-static int pk_envelope(msgpack_packer *pk, bool ok)
+static int
+pk_envelope(msgpack_packer *pk, bool ok)
 {
 	TRY(msgpack_pack_map(pk, 3));
 	TRY(pk_ku64(pk, "v", PROTO_VERSION));
@@ -1839,7 +1922,8 @@ static int pk_envelope(msgpack_packer *pk, bool ok)
 	return pk_str(pk, ok ? "result" : "error");
 }
 
-static int pk_error(msgpack_packer *pk, const struct cradle_err *e)
+static int
+pk_error(msgpack_packer *pk, const struct cradle_err *e)
 {
 	struct cradle_err w;
 
@@ -1853,7 +1937,8 @@ static int pk_error(msgpack_packer *pk, const struct cradle_err *e)
 }
 
 /* A reply that is not ok goes out as its error. */
-static int pk_reply(msgpack_packer *pk, const void *obj)
+static int
+pk_reply(msgpack_packer *pk, const void *obj)
 {
 	const struct proto_reply *rep = obj;
 	int op = rep->op;
@@ -1884,9 +1969,8 @@ static int pk_reply(msgpack_packer *pk, const void *obj)
 	case OP_IMAGE_STATUS:
 	case OP_IMAGE_IMPORT:
 	case OP_IMAGE_LIST:
-		return pk_results(pk, &image_results, lists_all(op), rep->images,
-		                  rep->n_images);
-	default:        /* stop, remove */
+		return pk_results(pk, &image_results, lists_all(op), rep->images, rep->n_images);
+	default: /* stop, remove */
 		return msgpack_pack_map(pk, 0);
 	}
 }
@@ -1896,23 +1980,23 @@ static int pk_reply(msgpack_packer *pk, const void *obj)
 
 /* One kind of message, as encode_msg() and decode_msg() handle it. */
 struct msg_kind {
-	const char *name;        /* "sandbox": names the object when it is NULL */
-	const char *what;        /* "sandbox record": names a message too large */
-	size_t max_msg;          /* bytes in one message, both ways */
-	int list_reply;          /* proto_bounds(): long result lists are allowed */
-	int too_big_code;        /* the code for a message over max_msg */
+	const char *name; /* "sandbox": names the object when it is NULL */
+	const char *what; /* "sandbox record": names a message too large */
+	size_t max_msg;   /* bytes in one message, both ways */
+	int list_reply;   /* proto_bounds(): long result lists are allowed */
+	int too_big_code; /* the code for a message over max_msg */
 	/* refuses an object the peer's decoder could not read; NULL: none */
 	int (*check)(const void *obj, struct cradle_err *err);
-	pk_fn pack;              /* packs the object as one map */
-	dec_fn dec;              /* decodes the top map into the object */
+	pk_fn pack; /* packs the object as one map */
+	dec_fn dec; /* decodes the top map into the object */
 	/* puts the object in its initial state for op; held: it holds what a
 	 * decode that failed half-way left */
 	void (*reset)(void *obj, int op, bool held);
 };
 
 /* Pack obj at the end of sbuf.  On failure sbuf is as it was. */
-static int encode_msg(const struct msg_kind *k, msgpack_sbuffer *sbuf, const void *obj,
-                      struct cradle_err *err)
+static int
+encode_msg(const struct msg_kind *k, msgpack_sbuffer *sbuf, const void *obj, struct cradle_err *err)
 {
 	msgpack_packer pk;
 	size_t start, n;
@@ -1940,8 +2024,9 @@ static int encode_msg(const struct msg_kind *k, msgpack_sbuffer *sbuf, const voi
  * other kinds), check the size, unpack, decode the top map into obj,
  * release the tree.  On failure obj is back in its initial state and
  * holds nothing to free. */
-static int decode_msg(const struct msg_kind *k, int op, const void *buf, size_t len,
-                      void *obj, struct cradle_err *err)
+static int
+decode_msg(const struct msg_kind *k, int op, const void *buf, size_t len, void *obj,
+           struct cradle_err *err)
 {
 	msgpack_unpacked up;
 	struct ppath p;
@@ -1966,21 +2051,24 @@ static int decode_msg(const struct msg_kind *k, int op, const void *buf, size_t 
 	return rc;
 }
 
-static void reset_request(void *obj, int op, bool held)
+static void
+reset_request(void *obj, int op, bool held)
 {
 	if (held)
 		proto_request_fini(obj);
 	proto_request_init(obj, op);
 }
 
-static void reset_reply(void *obj, int op, bool held)
+static void
+reset_reply(void *obj, int op, bool held)
 {
 	if (held)
 		proto_reply_fini(obj);
 	proto_reply_init(obj, op);
 }
 
-static void reset_sandbox(void *obj, int op, bool held)
+static void
+reset_sandbox(void *obj, int op, bool held)
 {
 	struct proto_sandbox *s = obj;
 
@@ -1991,7 +2079,8 @@ static void reset_sandbox(void *obj, int op, bool held)
 	pod_config_init(&s->config);
 }
 
-static void reset_image(void *obj, int op, bool held)
+static void
+reset_image(void *obj, int op, bool held)
 {
 	(void)op;
 	if (held)
@@ -2000,7 +2089,8 @@ static void reset_image(void *obj, int op, bool held)
 }
 
 /* An event owns no memory. */
-static void reset_event(void *obj, int op, bool held)
+static void
+reset_event(void *obj, int op, bool held)
 {
 	(void)op;
 	(void)held;
@@ -2028,7 +2118,8 @@ static const struct msg_kind kinds[] = {
 	              check_event, pk_event, dec_event, reset_event },
 };
 
-static int reply_kind(int op)
+static int
+reply_kind(int op)
 {
 	return lists_all(op) ? K_LIST_REPLY : K_REPLY;
 }
@@ -2036,7 +2127,8 @@ static int reply_kind(int op)
 /* ------------------------------------------------------------------ */
 /* the public API                                                     */
 
-void proto_request_init(struct proto_request *req, int op)
+void
+proto_request_init(struct proto_request *req, int op)
 {
 	if (!req)
 		return;
@@ -2047,7 +2139,8 @@ void proto_request_init(struct proto_request *req, int op)
 	req->state_filter = -1;
 }
 
-void proto_request_fini(struct proto_request *req)
+void
+proto_request_fini(struct proto_request *req)
 {
 	if (!req)
 		return;
@@ -2061,7 +2154,8 @@ void proto_request_fini(struct proto_request *req)
 	req->path = NULL;
 }
 
-void proto_reply_init(struct proto_reply *rep, int op)
+void
+proto_reply_init(struct proto_reply *rep, int op)
 {
 	if (!rep)
 		return;
@@ -2071,7 +2165,8 @@ void proto_reply_init(struct proto_reply *rep, int op)
 	rep->ok = false;
 }
 
-void proto_reply_fini(struct proto_reply *rep)
+void
+proto_reply_fini(struct proto_reply *rep)
 {
 	size_t i;
 
@@ -2089,13 +2184,14 @@ void proto_reply_fini(struct proto_reply *rep)
 	rep->n_images = 0;
 }
 
-int proto_reply_encode(msgpack_sbuffer *sbuf, const struct proto_reply *rep,
-                       struct cradle_err *err)
+int
+proto_reply_encode(msgpack_sbuffer *sbuf, const struct proto_reply *rep, struct cradle_err *err)
 {
 	return encode_msg(&kinds[reply_kind(rep ? rep->op : OP_VERSION)], sbuf, rep, err);
 }
 
-int proto_reply_encode_error(msgpack_sbuffer *sbuf, const struct cradle_err *e)
+int
+proto_reply_encode_error(msgpack_sbuffer *sbuf, const struct cradle_err *e)
 {
 	struct proto_reply rep;
 
@@ -2105,8 +2201,9 @@ int proto_reply_encode_error(msgpack_sbuffer *sbuf, const struct cradle_err *e)
 	return encode_msg(&kinds[K_REPLY], sbuf, &rep, NULL);
 }
 
-int proto_reply_decode(int op, const void *buf, size_t len, struct proto_reply *rep,
-                       struct cradle_err *err)
+int
+proto_reply_decode(int op, const void *buf, size_t len, struct proto_reply *rep,
+                   struct cradle_err *err)
 {
 	return decode_msg(&kinds[reply_kind(op)], op, buf, len, rep, err);
 }
@@ -2115,16 +2212,14 @@ int proto_reply_decode(int op, const void *buf, size_t len, struct proto_reply *
  * frame each: proto_request_encode(), proto_request_decode(),
  * proto_sandbox_encode(), proto_sandbox_decode(), proto_image_encode(),
  * proto_image_decode(), proto_event_encode() and proto_event_decode(). */
-#define PROTO_CODEC(name, type, kind)                                                  \
-	int proto_##name##_encode(msgpack_sbuffer *sbuf, const type *obj,               \
-	                          struct cradle_err *err)                               \
-	{                                                                               \
-		return encode_msg(&kinds[kind], sbuf, obj, err);                        \
-	}                                                                               \
-	int proto_##name##_decode(const void *buf, size_t len, type *obj,               \
-	                          struct cradle_err *err)                               \
-	{                                                                               \
-		return decode_msg(&kinds[kind], OP_VERSION, buf, len, obj, err);        \
+#define PROTO_CODEC(name, type, kind)                                                             \
+	int proto_##name##_encode(msgpack_sbuffer *sbuf, const type *obj, struct cradle_err *err) \
+	{                                                                                         \
+		return encode_msg(&kinds[kind], sbuf, obj, err);                                  \
+	}                                                                                         \
+	int proto_##name##_decode(const void *buf, size_t len, type *obj, struct cradle_err *err) \
+	{                                                                                         \
+		return decode_msg(&kinds[kind], OP_VERSION, buf, len, obj, err);                  \
 	}
 
 PROTO_CODEC(request, struct proto_request, K_REQUEST)

@@ -20,14 +20,15 @@
 #define PROTO_MAX_PATH 4095
 
 /* Security context bounds (PROTOCOL.md). */
-#define PROTO_MAX_IDMAPS 16          /* lines in userns uids, gids */
-#define PROTO_MAX_GROUPS 64          /* supplemental_groups */
-#define PROTO_MAX_LABEL_PART 256     /* run_as_username, each selinux option */
-#define PROTO_MAX_PROFILE 4096       /* seccomp localhost_ref, seccomp_profile_path */
+#define PROTO_MAX_IDMAPS 16      /* lines in userns uids, gids */
+#define PROTO_MAX_GROUPS 64      /* supplemental_groups */
+#define PROTO_MAX_LABEL_PART 256 /* run_as_username, each selinux option */
+#define PROTO_MAX_PROFILE 4096   /* seccomp localhost_ref, seccomp_profile_path */
 
 /* --- lists --- */
 
-const char *proto_kvs_get(const struct proto_kvs *kvs, const char *key)
+const char *
+proto_kvs_get(const struct proto_kvs *kvs, const char *key)
 {
 	size_t i;
 
@@ -42,7 +43,8 @@ const char *proto_kvs_get(const struct proto_kvs *kvs, const char *key)
 
 /* A key that is already there gets the new value: a map has one value per
  * key, and the wire format refuses duplicates. */
-int proto_kvs_add(struct proto_kvs *kvs, const char *key, const char *value)
+int
+proto_kvs_add(struct proto_kvs *kvs, const char *key, const char *value)
 {
 	struct proto_kv *v;
 	char *k, *val;
@@ -74,7 +76,8 @@ int proto_kvs_add(struct proto_kvs *kvs, const char *key, const char *value)
 	return 0;
 }
 
-void proto_kvs_fini(struct proto_kvs *kvs)
+void
+proto_kvs_fini(struct proto_kvs *kvs)
 {
 	size_t i;
 
@@ -89,7 +92,8 @@ void proto_kvs_fini(struct proto_kvs *kvs)
 	kvs->n = 0;
 }
 
-int proto_strs_add(struct proto_strs *strs, const char *s)
+int
+proto_strs_add(struct proto_strs *strs, const char *s)
 {
 	char **v, *c;
 
@@ -106,7 +110,8 @@ int proto_strs_add(struct proto_strs *strs, const char *s)
 	return 0;
 }
 
-void proto_strs_fini(struct proto_strs *strs)
+void
+proto_strs_fini(struct proto_strs *strs)
 {
 	size_t i;
 
@@ -120,7 +125,8 @@ void proto_strs_fini(struct proto_strs *strs)
 }
 
 /* strdup that keeps NULL as NULL; sets *fail on allocation failure. */
-static char *dup_opt(const char *s, bool *fail)
+static char *
+dup_opt(const char *s, bool *fail)
 {
 	char *c;
 
@@ -134,14 +140,16 @@ static char *dup_opt(const char *s, bool *fail)
 
 /* Element copiers for vec_copy(): a string of a list (NULL becomes ""), a
  * key/value pair. */
-static void copy_str(void *dst, const void *src, bool *fail)
+static void
+copy_str(void *dst, const void *src, bool *fail)
 {
 	const char *s = *(const char *const *)src;
 
 	*(char **)dst = dup_opt(s ? s : "", fail);
 }
 
-static void copy_kv(void *dst, const void *src, bool *fail)
+static void
+copy_kv(void *dst, const void *src, bool *fail)
 {
 	struct proto_kv *d = dst;
 	const struct proto_kv *s = src;
@@ -155,8 +163,9 @@ static void copy_kv(void *dst, const void *src, bool *fail)
  * are when NULL).  Every element is tried and counted in *dst_n, so the
  * owner's fini releases a copy that ran out of memory (then *fail is set)
  * half-way. */
-static void vec_copy(void *dst_v, size_t *dst_n, const void *src, size_t n, size_t size,
-                     void (*copy)(void *dst, const void *src, bool *fail), bool *fail)
+static void
+vec_copy(void *dst_v, size_t *dst_n, const void *src, size_t n, size_t size,
+         void (*copy)(void *dst, const void *src, bool *fail), bool *fail)
 {
 	char *v = n ? calloc(n, size) : NULL;
 	size_t i;
@@ -177,7 +186,8 @@ static void vec_copy(void *dst_v, size_t *dst_n, const void *src, size_t n, size
 
 /* --- pod_config --- */
 
-void pod_config_init(struct pod_config *c)
+void
+pod_config_init(struct pod_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	/* NS_POD is 0 today; say it anyway so a renumbering cannot bite */
@@ -186,7 +196,8 @@ void pod_config_init(struct pod_config *c)
 	c->linux.security_context.namespace_options.ipc = NS_POD;
 }
 
-void pod_config_fini(struct pod_config *c)
+void
+pod_config_fini(struct pod_config *c)
 {
 	if (!c)
 		return;
@@ -219,7 +230,8 @@ void pod_config_fini(struct pod_config *c)
 /* The values first, then a copy of each part src owns in place of its
  * pointer; every part is copied even after a failure, so that dst never
  * shares anything with src. */
-int pod_config_copy(struct pod_config *dst, const struct pod_config *src)
+int
+pod_config_copy(struct pod_config *dst, const struct pod_config *src)
 {
 	bool fail = false;
 
@@ -259,13 +271,14 @@ int pod_config_copy(struct pod_config *dst, const struct pod_config *src)
 
 /* --- validation --- */
 
-static int check_cstr(const char *s, const struct ppath *p, struct cradle_err *err)
+static int
+check_cstr(const char *s, const struct ppath *p, struct cradle_err *err)
 {
 	return proto_check_text(s, strlen(s), p, err);
 }
 
-static int check_name(const char *s, struct ppath *p, const char *field,
-                      struct cradle_err *err)
+static int
+check_name(const char *s, struct ppath *p, const char *field, struct cradle_err *err)
 {
 	size_t old = ppath_push(p, field);
 	char q[QUOTE_MAX];
@@ -275,15 +288,18 @@ static int check_name(const char *s, struct ppath *p, const char *field,
 		rc = proto_fail(err, p, "required field is missing");
 	} else if ((rc = check_cstr(s, p, err)) == 0 && !proto_valid_dns_label(s)) {
 		proto_quote(q, s, strlen(s));
-		rc = proto_fail(err, p, "%s is not a valid DNS-1123 label (1-63 "
+		rc = proto_fail(err, p,
+		                "%s is not a valid DNS-1123 label (1-63 "
 		                "lower-case letters, digits or '-', starting and ending "
-		                "with a letter or digit)", q);
+		                "with a letter or digit)",
+		                q);
 	}
 	ppath_pop(p, old);
 	return rc;
 }
 
-static int check_uid(const char *s, struct ppath *p, struct cradle_err *err)
+static int
+check_uid(const char *s, struct ppath *p, struct cradle_err *err)
 {
 	size_t old = ppath_push(p, "uid"), len;
 	int rc = 0;
@@ -304,8 +320,9 @@ out:
 	return rc;
 }
 
-static int check_path_field(const char *s, struct ppath *p, const char *field,
-                            bool absolute, struct cradle_err *err)
+static int
+check_path_field(const char *s, struct ppath *p, const char *field, bool absolute,
+                 struct cradle_err *err)
 {
 	size_t old = ppath_push(p, field), len;
 	const char *c;
@@ -338,8 +355,9 @@ out:
 
 /* resolv.conf is line- and word-oriented: an entry with a newline or a
  * space would smuggle extra lines or words into it. */
-static int check_dns_list(const struct proto_strs *l, struct ppath *p,
-                          const char *field, struct cradle_err *err)
+static int
+check_dns_list(const struct proto_strs *l, struct ppath *p, const char *field,
+               struct cradle_err *err)
 {
 	size_t old = ppath_push(p, field), i, o2;
 	const unsigned char *c;
@@ -353,7 +371,8 @@ static int check_dns_list(const struct proto_strs *l, struct ppath *p,
 		} else if ((rc = check_cstr(l->v[i], p, err)) == 0) {
 			for (c = (const unsigned char *)l->v[i]; *c; c++) {
 				if (*c <= 0x20 || *c == 0x7f) {
-					rc = proto_fail(err, p, "must not contain whitespace "
+					rc = proto_fail(err, p,
+					                "must not contain whitespace "
 					                "or control characters");
 					break;
 				}
@@ -367,7 +386,8 @@ static int check_dns_list(const struct proto_strs *l, struct ppath *p,
 
 /* Sysctl names become paths under /proc/sys ('.' or '/' separated), so
  * allow only plain components: no empty ones, hence no "..", no '/' lead. */
-static bool valid_sysctl_name(const char *s)
+static bool
+valid_sysctl_name(const char *s)
 {
 	size_t len = strnlen(s, PROTO_MAX_NAME + 1), i = 0, comp;
 
@@ -384,8 +404,9 @@ static bool valid_sysctl_name(const char *s)
 	}
 }
 
-static int check_kvs(const struct proto_kvs *kvs, struct ppath *p, const char *field,
-                     bool sysctls, struct cradle_err *err)
+static int
+check_kvs(const struct proto_kvs *kvs, struct ppath *p, const char *field, bool sysctls,
+          struct cradle_err *err)
 {
 	size_t old = ppath_push(p, field), i, o2;
 	const char *key;
@@ -415,7 +436,8 @@ static int check_kvs(const struct proto_kvs *kvs, struct ppath *p, const char *f
 	return rc;
 }
 
-static int check_mode(int mode, struct ppath *p, const char *field, struct cradle_err *err)
+static int
+check_mode(int mode, struct ppath *p, const char *field, struct cradle_err *err)
 {
 	size_t old = ppath_push(p, field);
 	int rc;
@@ -425,8 +447,9 @@ static int check_mode(int mode, struct ppath *p, const char *field, struct cradl
 	return rc;
 }
 
-static int check_idmaps(const struct proto_idmaps *l, struct ppath *p, const char *field,
-                        struct cradle_err *err)
+static int
+check_idmaps(const struct proto_idmaps *l, struct ppath *p, const char *field,
+             struct cradle_err *err)
 {
 	size_t old = ppath_push(p, field);
 	int rc;
@@ -437,7 +460,8 @@ static int check_idmaps(const struct proto_idmaps *l, struct ppath *p, const cha
 }
 
 /* p names security_context. */
-static int check_nsopts(const struct pod_config *c, struct ppath *p, struct cradle_err *err)
+static int
+check_nsopts(const struct pod_config *c, struct ppath *p, struct cradle_err *err)
 {
 	size_t old = ppath_push(p, "namespace_options"), o2;
 	int rc;
@@ -466,8 +490,8 @@ static int check_nsopts(const struct pod_config *c, struct ppath *p, struct crad
 }
 
 /* A uid or gid: CRI's int64, but never negative. */
-static int check_id_value(bool has, int64_t v, struct ppath *p, const char *field,
-                          struct cradle_err *err)
+static int
+check_id_value(bool has, int64_t v, struct ppath *p, const char *field, struct cradle_err *err)
 {
 	size_t old;
 	int rc = 0;
@@ -480,7 +504,8 @@ static int check_id_value(bool has, int64_t v, struct ppath *p, const char *fiel
 	return rc;
 }
 
-static int check_groups(const struct proto_i64s *l, struct ppath *p, struct cradle_err *err)
+static int
+check_groups(const struct proto_i64s *l, struct ppath *p, struct cradle_err *err)
 {
 	size_t old = ppath_push(p, "supplemental_groups"), o2, i;
 	int rc;
@@ -500,8 +525,9 @@ static int check_groups(const struct proto_i64s *l, struct ppath *p, struct crad
 
 /* A SELinux option (selinux = true) or run_as_username: both end up in
  * a label or a passwd lookup, so keep them short and plain. */
-static int check_plain_part(const char *s, struct ppath *p, const char *field, bool selinux,
-                            struct cradle_err *err)
+static int
+check_plain_part(const char *s, struct ppath *p, const char *field, bool selinux,
+                 struct cradle_err *err)
 {
 	size_t old, len;
 	char q[QUOTE_MAX];
@@ -522,16 +548,18 @@ static int check_plain_part(const char *s, struct ppath *p, const char *field, b
 			rc = proto_fail(err, p, "must not contain '/'");
 	} else if (proto_word_span(s, len, "_.:,-") < len) {
 		proto_quote(q, s, len);
-		rc = proto_fail(err, p, "%s may only hold letters, digits, '_', '.', "
-		                "':', ',' and '-'", q);
+		rc = proto_fail(err, p,
+		                "%s may only hold letters, digits, '_', '.', "
+		                "':', ',' and '-'",
+		                q);
 	}
 out:
 	ppath_pop(p, old);
 	return rc;
 }
 
-static int check_profile(const char *s, struct ppath *p, const char *field,
-                         struct cradle_err *err)
+static int
+check_profile(const char *s, struct ppath *p, const char *field, struct cradle_err *err)
 {
 	size_t old, len;
 	int rc;
@@ -548,17 +576,17 @@ static int check_profile(const char *s, struct ppath *p, const char *field,
 }
 
 /* p names security_context; namespace_options is done. */
-static int check_secctx(const struct pod_config *c, struct ppath *p, struct cradle_err *err)
+static int
+check_secctx(const struct pod_config *c, struct ppath *p, struct cradle_err *err)
 {
 	size_t old, o2;
 	int rc;
 
-	if ((rc = check_id_value(SECCTX(c).has_run_as_user, SECCTX(c).run_as_user, p,
-	                         "run_as_user", err)) ||
+	if ((rc = check_id_value(SECCTX(c).has_run_as_user, SECCTX(c).run_as_user, p, "run_as_user",
+	                         err)) ||
 	    (rc = check_id_value(SECCTX(c).has_run_as_group, SECCTX(c).run_as_group, p,
 	                         "run_as_group", err)) ||
-	    (rc = check_plain_part(SECCTX(c).run_as_username, p, "run_as_username", false,
-	                           err)) ||
+	    (rc = check_plain_part(SECCTX(c).run_as_username, p, "run_as_username", false, err)) ||
 	    (rc = check_groups(&SECCTX(c).supplemental_groups, p, err)))
 		return rc;
 	old = ppath_push(p, "selinux_options");
@@ -572,8 +600,10 @@ static int check_secctx(const struct pod_config *c, struct ppath *p, struct crad
 	if (SECCTX(c).seccomp.profile_type < SECCOMP_PROFILE_RUNTIME_DEFAULT ||
 	    SECCTX(c).seccomp.profile_type > SECCOMP_PROFILE_LOCALHOST) {
 		o2 = ppath_push(p, "profile_type");
-		rc = proto_fail(err, p, "%d is out of range (RuntimeDefault=0, Unconfined=1, "
-		                "Localhost=2)", SECCTX(c).seccomp.profile_type);
+		rc = proto_fail(err, p,
+		                "%d is out of range (RuntimeDefault=0, Unconfined=1, "
+		                "Localhost=2)",
+		                SECCTX(c).seccomp.profile_type);
 		ppath_pop(p, o2);
 		return rc;
 	}
@@ -583,8 +613,8 @@ static int check_secctx(const struct pod_config *c, struct ppath *p, struct crad
 	return check_profile(SECCTX(c).seccomp_profile_path, p, "seccomp_profile_path", err);
 }
 
-int pod_config_validate(const struct pod_config *c, const char *prefix,
-                        struct cradle_err *err)
+int
+pod_config_validate(const struct pod_config *c, const char *prefix, struct cradle_err *err)
 {
 	struct ppath p;
 	size_t o1, o2;
@@ -610,9 +640,11 @@ int pod_config_validate(const struct pod_config *c, const char *prefix,
 			return rc;
 		if (!proto_valid_dns_subdomain(c->hostname)) {
 			proto_quote(q, c->hostname, strlen(c->hostname));
-			return proto_fail(err, &p, "%s is not a valid DNS-1123 subdomain "
+			return proto_fail(err, &p,
+			                  "%s is not a valid DNS-1123 subdomain "
 			                  "(dot-separated labels of 1-63 lower-case letters, "
-			                  "digits or '-', at most 253 characters)", q);
+			                  "digits or '-', at most 253 characters)",
+			                  q);
 		}
 		ppath_pop(&p, o1);
 	}
@@ -660,7 +692,8 @@ const struct proto_field proto_sandbox_strs[PROTO_SANDBOX_STRS] = {
 	{ "image_ref", offsetof(struct proto_sandbox, image_ref) },
 };
 
-void proto_sandbox_fini(struct proto_sandbox *s)
+void
+proto_sandbox_fini(struct proto_sandbox *s)
 {
 	size_t i;
 
@@ -675,7 +708,8 @@ void proto_sandbox_fini(struct proto_sandbox *s)
 }
 
 /* As pod_config_copy(): the values, then a copy of each owned part. */
-int proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *src)
+int
+proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *src)
 {
 	bool fail = false;
 	size_t i, off;
@@ -700,7 +734,8 @@ int proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *sr
 
 /* --- image --- */
 
-void proto_image_fini(struct proto_image *img)
+void
+proto_image_fini(struct proto_image *img)
 {
 	if (!img)
 		return;
@@ -711,7 +746,8 @@ void proto_image_fini(struct proto_image *img)
 }
 
 /* As pod_config_copy(): the values, then a copy of each owned part. */
-int proto_image_copy(struct proto_image *dst, const struct proto_image *src)
+int
+proto_image_copy(struct proto_image *dst, const struct proto_image *src)
 {
 	bool fail = false;
 

@@ -24,14 +24,16 @@ static const char *const code_names[] = {
 	[CRADLE_INTERNAL] = "INTERNAL",
 };
 
-const char *cradle_code_name(int code)
+const char *
+cradle_code_name(int code)
 {
 	if (code < 0 || code > CRADLE_CODE_MAX)
 		return "UNKNOWN";
 	return code_names[code];
 }
 
-int cradle_code_from_errno(int errnum)
+int
+cradle_code_from_errno(int errnum)
 {
 	if (errnum < 0)
 		errnum = -errnum;
@@ -59,7 +61,8 @@ int cradle_code_from_errno(int errnum)
 
 /* Cut s (NUL-terminated, len bytes) back so it does not end inside a
  * multi-byte UTF-8 sequence. */
-static void trim_partial_utf8(char *s, size_t len)
+static void
+trim_partial_utf8(char *s, size_t len)
 {
 	size_t i = len, need;
 	unsigned char c;
@@ -77,13 +80,14 @@ static void trim_partial_utf8(char *s, size_t len)
 	else if ((c & 0xf8) == 0xf0)
 		need = 4;
 	else
-		return;         /* ASCII or stray byte: not ours to judge */
+		return; /* ASCII or stray byte: not ours to judge */
 	if (len - (i - 1) < need)
 		s[i - 1] = '\0';
 }
 
 /* vsnprintf into dst, cutting cleanly when the text is too long. */
-static void format_into(char *dst, size_t size, const char *fmt, va_list ap)
+static void
+format_into(char *dst, size_t size, const char *fmt, va_list ap)
 {
 	int n;
 
@@ -96,7 +100,8 @@ static void format_into(char *dst, size_t size, const char *fmt, va_list ap)
 		trim_partial_utf8(dst, size - 1);
 }
 
-int cradle_err_set(struct cradle_err *err, int code, const char *fmt, ...)
+int
+cradle_err_set(struct cradle_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -109,7 +114,8 @@ int cradle_err_set(struct cradle_err *err, int code, const char *fmt, ...)
 	return -1;
 }
 
-int cradle_err_errno(struct cradle_err *err, int errnum, const char *fmt, ...)
+int
+cradle_err_errno(struct cradle_err *err, int errnum, const char *fmt, ...)
 {
 	char ebuf[128];
 	const char *es;
@@ -137,13 +143,15 @@ int cradle_err_errno(struct cradle_err *err, int errnum, const char *fmt, ...)
 	return errnum ? -errnum : -1;
 }
 
-int cradle_err_nomem(struct cradle_err *err)
+int
+cradle_err_nomem(struct cradle_err *err)
 {
 	cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
 	return -ENOMEM;
 }
 
-void cradle_err_wrap(struct cradle_err *err, const char *fmt, ...)
+void
+cradle_err_wrap(struct cradle_err *err, const char *fmt, ...)
 {
 	char inner[CRADLE_ERR_MSG_MAX];
 	va_list ap;

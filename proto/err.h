@@ -34,7 +34,7 @@ enum cradle_code {
 #define CRADLE_ERR_MSG_MAX 512
 
 struct cradle_err {
-	int code;                       /* enum cradle_code */
+	int code; /* enum cradle_code */
 	char msg[CRADLE_ERR_MSG_MAX];
 };
 

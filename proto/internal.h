@@ -45,12 +45,10 @@ PROTO_HIDDEN void ppath_pop(struct ppath *p, size_t len);
 
 /* Fill err with INVALID_ARGUMENT "<path>: <fmt...>" (or just the text when
  * the path is empty) and return -EINVAL. */
-PROTO_HIDDEN int proto_fail(struct cradle_err *err, const struct ppath *p,
-                            const char *fmt, ...)
+PROTO_HIDDEN int proto_fail(struct cradle_err *err, const struct ppath *p, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-PROTO_HIDDEN int proto_vfail(struct cradle_err *err, const struct ppath *p,
-                             const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+PROTO_HIDDEN int proto_vfail(struct cradle_err *err, const struct ppath *p, const char *fmt,
+                             va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* Write s (len bytes, any content) as a double-quoted, escaped, shortened
  * ASCII string into out[QUOTE_MAX], for quoting peer input in messages. */
@@ -75,8 +73,7 @@ PROTO_HIDDEN int proto_check_count(size_t n, size_t max, const struct ppath *p,
                                    struct cradle_err *err);
 
 /* Namespace mode range check shared by the decoder and the validator. */
-PROTO_HIDDEN int proto_check_ns_mode(long long v, const struct ppath *p,
-                                     struct cradle_err *err);
+PROTO_HIDDEN int proto_check_ns_mode(long long v, const struct ppath *p, struct cradle_err *err);
 
 /* The optional strings at the end of a sandbox record (netns_path ...
  * image_ref), in wire order: owned by the sandbox, written only when set,
@@ -84,7 +81,7 @@ PROTO_HIDDEN int proto_check_ns_mode(long long v, const struct ppath *p,
  * new one is added in one place. */
 struct proto_field {
 	const char *key;
-	size_t off;              /* offsetof(struct proto_sandbox, <key>) */
+	size_t off; /* offsetof(struct proto_sandbox, <key>) */
 };
 #define PROTO_SANDBOX_STRS 10
 PROTO_HIDDEN extern const struct proto_field proto_sandbox_strs[PROTO_SANDBOX_STRS];
@@ -96,7 +93,7 @@ PROTO_HIDDEN extern const struct proto_field proto_sandbox_strs[PROTO_SANDBOX_ST
 /* Bounds walk with explicit limits: messages of up to max_msg bytes, and
  * when list_reply is set, "result.sandboxes" and "result.images" may hold
  * up to PROTO_MAX_LIST_REPLY entries. */
-PROTO_HIDDEN int proto_bounds(const void *buf, size_t len, size_t max_msg,
-                              int list_reply, struct cradle_err *err);
+PROTO_HIDDEN int proto_bounds(const void *buf, size_t len, size_t max_msg, int list_reply,
+                              struct cradle_err *err);
 
 #endif

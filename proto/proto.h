@@ -25,17 +25,17 @@
 #include "proto/err.h"
 
 #define PROTO_VERSION 1
-#define PROTO_MAX_MSG (1u << 20)     /* bytes in one request or reply */
-#define PROTO_MAX_DEPTH 12           /* nesting of maps and arrays */
-#define PROTO_MAX_ENTRIES 1024       /* entries in one map or array (replies: see list) */
-#define PROTO_MAX_STR 16384          /* bytes in one string */
-#define PROTO_MAX_NAME 253           /* metadata.name / namespace / uid */
-#define PROTO_MAX_KV 256             /* labels, annotations, sysctls entries */
-#define PROTO_MAX_LIST_REPLY 65536   /* sandboxes in one list reply */
-#define CRADLE_ID_LEN 64             /* lower-case hex */
-#define PROTO_MAX_REF 511            /* bytes in an image reference */
-#define PROTO_MAX_IMPORT_PATH 4096   /* bytes in image.import's path */
-#define PROTO_DIGEST_MAX 71          /* "sha256:" + 64 hex */
+#define PROTO_MAX_MSG (1u << 20)   /* bytes in one request or reply */
+#define PROTO_MAX_DEPTH 12         /* nesting of maps and arrays */
+#define PROTO_MAX_ENTRIES 1024     /* entries in one map or array (replies: see list) */
+#define PROTO_MAX_STR 16384        /* bytes in one string */
+#define PROTO_MAX_NAME 253         /* metadata.name / namespace / uid */
+#define PROTO_MAX_KV 256           /* labels, annotations, sysctls entries */
+#define PROTO_MAX_LIST_REPLY 65536 /* sandboxes in one list reply */
+#define CRADLE_ID_LEN 64           /* lower-case hex */
+#define PROTO_MAX_REF 511          /* bytes in an image reference */
+#define PROTO_MAX_IMPORT_PATH 4096 /* bytes in image.import's path */
+#define PROTO_DIGEST_MAX 71        /* "sha256:" + 64 hex */
 /* A reply, record or event carries a whole config (which a request may fill
  * up to PROTO_MAX_MSG) plus a few fields, so it gets some slack; a list
  * reply carries many sandboxes.  Set the client's nng receive limit to
@@ -68,8 +68,11 @@ struct proto_strs {
 };
 
 /* CRI SecurityProfile.ProfileType */
-enum proto_seccomp_type { SECCOMP_PROFILE_RUNTIME_DEFAULT = 0, SECCOMP_PROFILE_UNCONFINED = 1,
-                          SECCOMP_PROFILE_LOCALHOST = 2 };
+enum proto_seccomp_type {
+	SECCOMP_PROFILE_RUNTIME_DEFAULT = 0,
+	SECCOMP_PROFILE_UNCONFINED = 1,
+	SECCOMP_PROFILE_LOCALHOST = 2
+};
 
 struct proto_idmap {
 	uint32_t host_id, container_id, length;
@@ -89,14 +92,14 @@ struct proto_i64s {
  * NULL when absent).  Decoders fill every field; encoders skip NULL/empty. */
 struct pod_config {
 	struct {
-		char *name;          /* required, DNS-1123 label */
-		char *uid;           /* required, 1..253 bytes, UTF-8, no '/' (PROTOCOL.md) */
-		char *namespace;     /* required, DNS-1123 label */
+		char *name;      /* required, DNS-1123 label */
+		char *uid;       /* required, 1..253 bytes, UTF-8, no '/' (PROTOCOL.md) */
+		char *namespace; /* required, DNS-1123 label */
 		uint32_t attempt;
 	} metadata;
-	char *hostname;              /* optional, DNS-1123 subdomain (<=63 per label) */
-	char *log_directory;         /* optional absolute path */
-	bool has_dns_config;         /* dns_config present (even if empty) */
+	char *hostname;      /* optional, DNS-1123 subdomain (<=63 per label) */
+	char *log_directory; /* optional absolute path */
+	bool has_dns_config; /* dns_config present (even if empty) */
 	struct {
 		struct proto_strs servers, searches, options;
 	} dns_config;
@@ -107,13 +110,13 @@ struct pod_config {
 		struct proto_kvs sysctls;
 		struct {
 			struct {
-				int network;     /* enum proto_ns_mode, default POD */
+				int network; /* enum proto_ns_mode, default POD */
 				int pid;
 				int ipc;
 				char *target_id;
 				struct {
-					bool present;    /* userns_options given */
-					int mode;        /* enum proto_ns_mode */
+					bool present; /* userns_options given */
+					int mode;     /* enum proto_ns_mode */
 					struct proto_idmaps uids, gids;
 				} userns_options;
 			} namespace_options;
@@ -124,21 +127,21 @@ struct pod_config {
 			int64_t run_as_group;
 			char *run_as_username;
 			struct proto_i64s supplemental_groups;
-			bool readonly_rootfs;        /* accepted, ignored (rootfs is always ro) */
+			bool readonly_rootfs; /* accepted, ignored (rootfs is always ro) */
 			struct {
 				char *user, *role, *type, *level;
-			} selinux_options;           /* all NULL when absent */
+			} selinux_options; /* all NULL when absent */
 			struct {
 				bool present;
-				int profile_type;        /* enum proto_seccomp_type */
+				int profile_type; /* enum proto_seccomp_type */
 				char *localhost_ref;
 			} seccomp;
-			char *seccomp_profile_path;  /* deprecated string form */
+			char *seccomp_profile_path; /* deprecated string form */
 		} security_context;
 		struct {
 			bool present;
 			int64_t cpu_period, cpu_quota, cpu_shares, memory_limit_in_bytes;
-		} resources;                         /* only feeds annotations */
+		} resources; /* only feeds annotations */
 	} linux;
 };
 
@@ -146,42 +149,42 @@ struct pod_config {
 struct proto_sandbox {
 	char id[CRADLE_ID_LEN + 1];
 	struct pod_config config;
-	char *runtime_handler;       /* may be NULL */
-	int phase;                   /* enum proto_phase */
-	int64_t created_at;          /* ns since the epoch */
-	int64_t started_at;          /* ns, 0 until started */
-	int32_t pid;                 /* host pid of pause, 0 when none */
-	uint64_t pid_start_time;     /* /proc/PID/stat field 22, guards pid reuse */
-	int32_t exit_status;         /* wait status as a shell shows it (128+sig) */
-	int64_t exited_at;           /* ns, 0 while running */
-	char *netns_path;            /* pinned netns, NULL for NODE network */
+	char *runtime_handler;   /* may be NULL */
+	int phase;               /* enum proto_phase */
+	int64_t created_at;      /* ns since the epoch */
+	int64_t started_at;      /* ns, 0 until started */
+	int32_t pid;             /* host pid of pause, 0 when none */
+	uint64_t pid_start_time; /* /proc/PID/stat field 22, guards pid reuse */
+	int32_t exit_status;     /* wait status as a shell shows it (128+sig) */
+	int64_t exited_at;       /* ns, 0 while running */
+	char *netns_path;        /* pinned netns, NULL for NODE network */
 	/* where the pod's other containers find the sandbox's files (host
 	 * paths; NULL when not made), and what the sandbox runs under */
 	char *hostname_path;
 	char *hosts_path;
 	char *resolv_conf_path;
-	char *shm_path;              /* NULL for IPC NODE (the host's /dev/shm) */
-	char *cgroup_path;           /* cgroups path as in the spec */
-	char *process_label;         /* SELinux, NULL when none */
+	char *shm_path;      /* NULL for IPC NODE (the host's /dev/shm) */
+	char *cgroup_path;   /* cgroups path as in the spec */
+	char *process_label; /* SELinux, NULL when none */
 	char *mount_label;
-	char *runtime_type;          /* the handler's type */
-	char *image_ref;             /* the sandbox image it was started from */
+	char *runtime_type; /* the handler's type */
+	char *image_ref;    /* the sandbox image it was started from */
 };
 
 /* CRI state derived from the phase: RUNNING -> READY, else NOTREADY. */
 int proto_sandbox_state(const struct proto_sandbox *s);
-const char *proto_state_name(int state);    /* "SANDBOX_READY" / "SANDBOX_NOTREADY" */
-const char *proto_phase_name(int phase);    /* "created" / "running" / "exited" */
+const char *proto_state_name(int state); /* "SANDBOX_READY" / "SANDBOX_NOTREADY" */
+const char *proto_phase_name(int phase); /* "created" / "running" / "exited" */
 
 enum proto_op {
 	OP_VERSION = 0,
-	OP_CREATE,    /* "sandbox.create" */
-	OP_START,     /* "sandbox.start" */
-	OP_RUN,       /* "sandbox.run" */
-	OP_STOP,      /* "sandbox.stop" */
-	OP_REMOVE,    /* "sandbox.remove" */
-	OP_STATUS,    /* "sandbox.status" */
-	OP_LIST,      /* "sandbox.list" */
+	OP_CREATE,       /* "sandbox.create" */
+	OP_START,        /* "sandbox.start" */
+	OP_RUN,          /* "sandbox.run" */
+	OP_STOP,         /* "sandbox.stop" */
+	OP_REMOVE,       /* "sandbox.remove" */
+	OP_STATUS,       /* "sandbox.status" */
+	OP_LIST,         /* "sandbox.list" */
 	OP_IMAGE_PULL,   /* "image.pull" */
 	OP_IMAGE_LIST,   /* "image.list" */
 	OP_IMAGE_STATUS, /* "image.status" */
@@ -189,55 +192,55 @@ enum proto_op {
 	OP_IMAGE_IMPORT, /* "image.import" */
 	OP__COUNT
 };
-const char *proto_op_name(int op);          /* NULL when out of range */
+const char *proto_op_name(int op); /* NULL when out of range */
 
 struct proto_request {
-	int op;                      /* enum proto_op */
-	struct pod_config config;    /* OP_CREATE, OP_RUN */
-	char *runtime_handler;       /* OP_CREATE, OP_RUN; optional */
-	char id[CRADLE_ID_LEN + 1];  /* OP_START, OP_STOP, OP_REMOVE, OP_STATUS */
-	int64_t timeout_ms;          /* OP_STOP; default 10000, 0..3600000 */
-	int state_filter;            /* OP_LIST; -1 = any, else enum proto_state */
+	int op;                        /* enum proto_op */
+	struct pod_config config;      /* OP_CREATE, OP_RUN */
+	char *runtime_handler;         /* OP_CREATE, OP_RUN; optional */
+	char id[CRADLE_ID_LEN + 1];    /* OP_START, OP_STOP, OP_REMOVE, OP_STATUS */
+	int64_t timeout_ms;            /* OP_STOP; default 10000, 0..3600000 */
+	int state_filter;              /* OP_LIST; -1 = any, else enum proto_state */
 	struct proto_kvs label_filter; /* OP_LIST; every pair must match */
 	/* image ops (owned, NULL when absent; proto_request_fini frees them) */
-	char *ref;                   /* OP_IMAGE_PULL, _STATUS, _REMOVE: "ref";
-	                              * OP_IMAGE_IMPORT: "name" (optional) */
-	char *path;                  /* OP_IMAGE_IMPORT: absolute path on the daemon's host */
+	char *ref;  /* OP_IMAGE_PULL, _STATUS, _REMOVE: "ref";
+	             * OP_IMAGE_IMPORT: "name" (optional) */
+	char *path; /* OP_IMAGE_IMPORT: absolute path on the daemon's host */
 };
 
 /* One image as the image ops show it. */
 struct proto_image {
-	char *ref;                   /* owned; e.g. "docker.io/library/busybox:latest" */
-	char manifest_digest[PROTO_DIGEST_MAX + 1];  /* "sha256:<hex>", may be "" */
-	char config_digest[PROTO_DIGEST_MAX + 1];    /* the image id, may be "" */
-	struct proto_strs layers;    /* layer digests, bottom first */
-	int64_t size;                /* bytes */
-	struct proto_kvs labels;     /* the image config's labels */
+	char *ref; /* owned; e.g. "docker.io/library/busybox:latest" */
+	char manifest_digest[PROTO_DIGEST_MAX + 1]; /* "sha256:<hex>", may be "" */
+	char config_digest[PROTO_DIGEST_MAX + 1];   /* the image id, may be "" */
+	struct proto_strs layers;                   /* layer digests, bottom first */
+	int64_t size;                               /* bytes */
+	struct proto_kvs labels;                    /* the image config's labels */
 	bool pinned;
-	int64_t created_at;          /* ns since the epoch, 0 when unknown */
-	bool in_use;                 /* some sandbox runs on it */
+	int64_t created_at; /* ns since the epoch, 0 when unknown */
+	bool in_use;        /* some sandbox runs on it */
 };
 
 struct proto_version {
-	char version[32];            /* cradle's version, e.g. "0.1.0" */
-	uint32_t api_version;        /* PROTO_VERSION */
-	int32_t pid;                 /* the daemon's pid */
+	char version[32];     /* cradle's version, e.g. "0.1.0" */
+	uint32_t api_version; /* PROTO_VERSION */
+	int32_t pid;          /* the daemon's pid */
 };
 
 struct proto_reply {
 	int op;
 	bool ok;
-	struct cradle_err err;       /* when !ok */
+	struct cradle_err err; /* when !ok */
 	/* results, by op */
-	struct proto_version version;        /* OP_VERSION */
-	char id[CRADLE_ID_LEN + 1];          /* OP_CREATE, OP_START, OP_RUN */
-	int32_t pid;                         /* OP_START, OP_RUN */
-	int64_t created_at;                  /* OP_CREATE, OP_START, OP_RUN */
-	size_t n_sandboxes;                  /* OP_STATUS (1), OP_LIST */
-	struct proto_sandbox *sandboxes;     /* owned array */
-	size_t n_images;                     /* OP_IMAGE_PULL, _STATUS, _IMPORT (1),
-	                                      * OP_IMAGE_LIST */
-	struct proto_image *images;          /* owned array */
+	struct proto_version version;    /* OP_VERSION */
+	char id[CRADLE_ID_LEN + 1];      /* OP_CREATE, OP_START, OP_RUN */
+	int32_t pid;                     /* OP_START, OP_RUN */
+	int64_t created_at;              /* OP_CREATE, OP_START, OP_RUN */
+	size_t n_sandboxes;              /* OP_STATUS (1), OP_LIST */
+	struct proto_sandbox *sandboxes; /* owned array */
+	size_t n_images;                 /* OP_IMAGE_PULL, _STATUS, _IMPORT (1),
+	                                  * OP_IMAGE_LIST */
+	struct proto_image *images;      /* owned array */
 };
 
 /* Event published on the events socket: "sandbox.exit" (id, pid,
@@ -245,12 +248,12 @@ struct proto_reply {
 #define PROTO_EVENT_EXIT "sandbox.exit"
 #define PROTO_EVENT_IMAGE_PROGRESS "image.progress"
 struct proto_event {
-	uint64_t seq;                /* gap-free, starts at 1 per daemon run */
-	char type[32];               /* "sandbox.exit", "image.progress" */
+	uint64_t seq;  /* gap-free, starts at 1 per daemon run */
+	char type[32]; /* "sandbox.exit", "image.progress" */
 	char id[CRADLE_ID_LEN + 1];
 	int32_t pid;
 	int32_t exit_status;
-	int64_t exited_at;           /* ns */
+	int64_t exited_at; /* ns */
 	/* image.progress */
 	char ref[PROTO_MAX_REF + 1]; /* the image being pulled or imported */
 	uint64_t done;               /* bytes so far */
@@ -258,8 +261,8 @@ struct proto_event {
 };
 
 /* --- validation helpers (also used by the CLI and the daemon) --- */
-bool proto_valid_id(const char *s);          /* 64 lower-case hex */
-bool proto_valid_dns_label(const char *s);   /* RFC 1123 label, 1..63 */
+bool proto_valid_id(const char *s);            /* 64 lower-case hex */
+bool proto_valid_dns_label(const char *s);     /* RFC 1123 label, 1..63 */
 bool proto_valid_dns_subdomain(const char *s); /* RFC 1123 subdomain, 1..253 */
 bool proto_valid_utf8(const char *s, size_t len);
 /* An image reference: 1..PROTO_MAX_REF bytes of [A-Za-z0-9._:/@-]. */
@@ -316,13 +319,12 @@ void proto_sandbox_fini(struct proto_sandbox *s);
 void proto_image_fini(struct proto_image *img);
 
 /* --- pod config --- */
-void pod_config_init(struct pod_config *c);   /* zero + namespace modes POD */
+void pod_config_init(struct pod_config *c); /* zero + namespace modes POD */
 void pod_config_fini(struct pod_config *c);
 int pod_config_copy(struct pod_config *dst, const struct pod_config *src);
 /* Validate a config built in memory (the CLI's JSON path uses this too):
  * same rules and messages as the decoder; prefix names the field path. */
-int pod_config_validate(const struct pod_config *c, const char *prefix,
-                        struct cradle_err *err);
+int pod_config_validate(const struct pod_config *c, const char *prefix, struct cradle_err *err);
 /* Look up a key; NULL when absent. */
 const char *proto_kvs_get(const struct proto_kvs *kvs, const char *key);
 int proto_kvs_add(struct proto_kvs *kvs, const char *key, const char *value);
@@ -331,9 +333,7 @@ int proto_strs_add(struct proto_strs *strs, const char *s);
 void proto_strs_fini(struct proto_strs *strs);
 
 /* --- events --- */
-int proto_event_encode(msgpack_sbuffer *sbuf, const struct proto_event *ev,
-                       struct cradle_err *err);
-int proto_event_decode(const void *buf, size_t len, struct proto_event *ev,
-                       struct cradle_err *err);
+int proto_event_encode(msgpack_sbuffer *sbuf, const struct proto_event *ev, struct cradle_err *err);
+int proto_event_decode(const void *buf, size_t len, struct proto_event *ev, struct cradle_err *err);
 
 #endif

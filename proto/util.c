@@ -16,7 +16,8 @@
 /* Bytes of peer input shown in a quoted excerpt. */
 #define QUOTE_SHOW 48
 
-void ppath_init(struct ppath *p, const char *prefix)
+void
+ppath_init(struct ppath *p, const char *prefix)
 {
 	p->len = 0;
 	p->s[0] = '\0';
@@ -26,7 +27,8 @@ void ppath_init(struct ppath *p, const char *prefix)
 
 /* Append text; on overflow end the path with "..." and keep len at the
  * buffer's end so later pushes are no-ops while pops still work. */
-static void ppath_append(struct ppath *p, const char *text, size_t n)
+static void
+ppath_append(struct ppath *p, const char *text, size_t n)
 {
 	size_t room = sizeof(p->s) - 1 - p->len;
 
@@ -45,14 +47,16 @@ static void ppath_append(struct ppath *p, const char *text, size_t n)
 }
 
 /* ".key", or "key" at the top. */
-static void ppath_append_member(struct ppath *p, const char *key, size_t n)
+static void
+ppath_append_member(struct ppath *p, const char *key, size_t n)
 {
 	if (p->len)
 		ppath_append(p, ".", 1);
 	ppath_append(p, key, n);
 }
 
-size_t ppath_push(struct ppath *p, const char *key)
+size_t
+ppath_push(struct ppath *p, const char *key)
 {
 	size_t old = p->len;
 
@@ -60,7 +64,8 @@ size_t ppath_push(struct ppath *p, const char *key)
 	return old;
 }
 
-size_t ppath_push_index(struct ppath *p, size_t i)
+size_t
+ppath_push_index(struct ppath *p, size_t i)
 {
 	size_t old = p->len;
 	char buf[32];
@@ -71,7 +76,8 @@ size_t ppath_push_index(struct ppath *p, size_t i)
 	return old;
 }
 
-size_t proto_word_span(const char *s, size_t n, const char *extra)
+size_t
+proto_word_span(const char *s, size_t n, const char *extra)
 {
 	size_t i;
 	char c;
@@ -85,7 +91,8 @@ size_t proto_word_span(const char *s, size_t n, const char *extra)
 	return i;
 }
 
-size_t ppath_push_key(struct ppath *p, const char *key, size_t len)
+size_t
+ppath_push_key(struct ppath *p, const char *key, size_t len)
 {
 	size_t old = p->len;
 	char q[QUOTE_MAX];
@@ -101,7 +108,8 @@ size_t ppath_push_key(struct ppath *p, const char *key, size_t len)
 	return old;
 }
 
-void ppath_pop(struct ppath *p, size_t len)
+void
+ppath_pop(struct ppath *p, size_t len)
 {
 	if (len < sizeof(p->s)) {
 		p->len = len;
@@ -109,8 +117,8 @@ void ppath_pop(struct ppath *p, size_t len)
 	}
 }
 
-int proto_vfail(struct cradle_err *err, const struct ppath *p, const char *fmt,
-                va_list ap)
+int
+proto_vfail(struct cradle_err *err, const struct ppath *p, const char *fmt, va_list ap)
 {
 	char what[CRADLE_ERR_MSG_MAX];
 
@@ -124,7 +132,8 @@ int proto_vfail(struct cradle_err *err, const struct ppath *p, const char *fmt,
 	return -EINVAL;
 }
 
-int proto_fail(struct cradle_err *err, const struct ppath *p, const char *fmt, ...)
+int
+proto_fail(struct cradle_err *err, const struct ppath *p, const char *fmt, ...)
 {
 	va_list ap;
 	int rc;
@@ -135,7 +144,8 @@ int proto_fail(struct cradle_err *err, const struct ppath *p, const char *fmt, .
 	return rc;
 }
 
-void proto_quote(char out[QUOTE_MAX], const char *s, size_t len)
+void
+proto_quote(char out[QUOTE_MAX], const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, o = 0, show = len < QUOTE_SHOW ? len : QUOTE_SHOW;
@@ -164,8 +174,8 @@ void proto_quote(char out[QUOTE_MAX], const char *s, size_t len)
 	out[o] = '\0';
 }
 
-int proto_check_text(const char *s, size_t len, const struct ppath *p,
-                     struct cradle_err *err)
+int
+proto_check_text(const char *s, size_t len, const struct ppath *p, struct cradle_err *err)
 {
 	if (len && memchr(s, '\0', len))
 		return proto_fail(err, p, "contains a NUL byte");
@@ -174,8 +184,8 @@ int proto_check_text(const char *s, size_t len, const struct ppath *p,
 	return 0;
 }
 
-int proto_check_key(const char *s, size_t len, const struct ppath *p,
-                    struct cradle_err *err)
+int
+proto_check_key(const char *s, size_t len, const struct ppath *p, struct cradle_err *err)
 {
 	if (len == 0)
 		return proto_fail(err, p, "keys must not be empty");
@@ -186,23 +196,25 @@ int proto_check_key(const char *s, size_t len, const struct ppath *p,
 	return 0;
 }
 
-int proto_check_count(size_t n, size_t max, const struct ppath *p, struct cradle_err *err)
+int
+proto_check_count(size_t n, size_t max, const struct ppath *p, struct cradle_err *err)
 {
 	if (n > max)
 		return proto_fail(err, p, "%zu entries exceed the limit of %zu", n, max);
 	return 0;
 }
 
-int proto_check_ns_mode(long long v, const struct ppath *p, struct cradle_err *err)
+int
+proto_check_ns_mode(long long v, const struct ppath *p, struct cradle_err *err)
 {
 	if (v < NS_POD || v > NS_TARGET)
 		return proto_fail(err, p,
-		                  "%lld is out of range (POD=0, CONTAINER=1, NODE=2, TARGET=3)",
-		                  v);
+		                  "%lld is out of range (POD=0, CONTAINER=1, NODE=2, TARGET=3)", v);
 	return 0;
 }
 
-bool proto_valid_id(const char *s)
+bool
+proto_valid_id(const char *s)
 {
 	size_t i;
 
@@ -215,7 +227,8 @@ bool proto_valid_id(const char *s)
 	return s[CRADLE_ID_LEN] == '\0';
 }
 
-static bool dns_label_n(const char *s, size_t n)
+static bool
+dns_label_n(const char *s, size_t n)
 {
 	size_t i;
 
@@ -231,12 +244,14 @@ static bool dns_label_n(const char *s, size_t n)
 	return true;
 }
 
-bool proto_valid_dns_label(const char *s)
+bool
+proto_valid_dns_label(const char *s)
 {
 	return s && dns_label_n(s, strnlen(s, 64));
 }
 
-bool proto_valid_dns_subdomain(const char *s)
+bool
+proto_valid_dns_subdomain(const char *s)
 {
 	const char *dot;
 	size_t len;
@@ -259,7 +274,8 @@ bool proto_valid_dns_subdomain(const char *s)
 
 /* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above
  * U+10FFFF.  NUL is valid UTF-8; callers that forbid it check separately. */
-bool proto_valid_utf8(const char *str, size_t len)
+bool
+proto_valid_utf8(const char *str, size_t len)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, n, k;
@@ -280,15 +296,15 @@ bool proto_valid_utf8(const char *str, size_t len)
 		} else if (c >= 0xe0 && c <= 0xef) {
 			n = 2;
 			if (c == 0xe0)
-				lo = 0xa0;      /* overlong */
+				lo = 0xa0; /* overlong */
 			else if (c == 0xed)
-				hi = 0x9f;      /* surrogates */
+				hi = 0x9f; /* surrogates */
 		} else if (c >= 0xf0 && c <= 0xf4) {
 			n = 3;
 			if (c == 0xf0)
-				lo = 0x90;      /* overlong */
+				lo = 0x90; /* overlong */
 			else if (c == 0xf4)
-				hi = 0x8f;      /* above U+10FFFF */
+				hi = 0x8f; /* above U+10FFFF */
 		} else {
 			return false;
 		}
@@ -316,6 +332,7 @@ static const char *const phase_names[] = {
 	[PHASE_EXITED] = "exited",
 };
 
+/* clang-format off */
 static const char *const op_names[OP__COUNT] = {
 	[OP_VERSION] = "version",
 	[OP_CREATE] = "sandbox.create",
@@ -331,35 +348,41 @@ static const char *const op_names[OP__COUNT] = {
 	[OP_IMAGE_REMOVE] = "image.remove",
 	[OP_IMAGE_IMPORT] = "image.import",
 };
+/* clang-format on */
 
 /* Docker reference characters; the daemon parses the structure. */
-bool proto_valid_image_ref(const char *s)
+bool
+proto_valid_image_ref(const char *s)
 {
 	size_t n = s ? strnlen(s, PROTO_MAX_REF + 1) : 0;
 
 	return n >= 1 && n <= PROTO_MAX_REF && proto_word_span(s, n, "._:/@-") == n;
 }
 
-int proto_sandbox_state(const struct proto_sandbox *s)
+int
+proto_sandbox_state(const struct proto_sandbox *s)
 {
 	return s && s->phase == PHASE_RUNNING ? STATE_READY : STATE_NOTREADY;
 }
 
-const char *proto_state_name(int state)
+const char *
+proto_state_name(int state)
 {
 	if (state < STATE_READY || state > STATE_NOTREADY)
 		return "UNKNOWN";
 	return state_names[state];
 }
 
-const char *proto_phase_name(int phase)
+const char *
+proto_phase_name(int phase)
 {
 	if (phase < PHASE_CREATED || phase > PHASE_EXITED)
 		return "unknown";
 	return phase_names[phase];
 }
 
-const char *proto_op_name(int op)
+const char *
+proto_op_name(int op)
 {
 	if (op < 0 || op >= OP__COUNT)
 		return NULL;

@@ -48,25 +48,24 @@ static const struct {
 /* Every v1 controller the kernel has had; other super options (rw,
  * noprefix, clone_children, xattr, release_agent=...) are not controllers. */
 static const char *const v1_controllers[] = {
-	"cpuset", "cpu", "cpuacct", "blkio", "memory", "devices", "freezer",
-	"net_cls", "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc",
-	"debug",
+	"cpuset",     "cpu",      "cpuacct", "blkio", "memory", "devices", "freezer", "net_cls",
+	"perf_event", "net_prio", "hugetlb", "pids",  "rdma",   "misc",    "debug",
 };
 
 /* Controllers enabled in the ancestors' cgroup.subtree_control on pure v2. */
 static const char *const v2_wanted[] = { "cpu", "memory", "pids" };
 
-#define BUSY_TRIES 10          /* rmdir of a busy leaf: tries ... */
+#define BUSY_TRIES 10    /* rmdir of a busy leaf: tries ... */
 #define BUSY_SLEEP_MS 10 /* ... this far apart */
-#define MKDIR_TRIES 16         /* a parent removed under us: start over */
+#define MKDIR_TRIES 16   /* a parent removed under us: start over */
 
 struct hier {
 	char *mount;
-	char *controllers;          /* "cpu,cpuacct", "name=systemd" */
-	unsigned managed;           /* M_* bits cradle uses here */
-	bool real;                  /* holds a real (not name=) controller */
+	char *controllers; /* "cpu,cpuacct", "name=systemd" */
+	unsigned managed;  /* M_* bits cradle uses here */
+	bool real;         /* holds a real (not name=) controller */
 	bool noprefix;
-	bool root_slash;            /* mount root is "/" */
+	bool root_slash; /* mount root is "/" */
 	unsigned dev_major, dev_minor;
 };
 
@@ -80,15 +79,15 @@ struct cgroup_sys {
 
 /* One hierarchy of one sandbox cgroup. */
 struct cg_h {
-	char *leaf;                 /* absolute directory of the leaf */
-	char **made;                /* directories created, top first */
+	char *leaf;  /* absolute directory of the leaf */
+	char **made; /* directories created, top first */
 	size_t n_made;
 	bool v2;
-	bool skip;                  /* scratch for remove_stacks */
+	bool skip; /* scratch for remove_stacks */
 };
 
 struct cgroup {
-	char *path;                 /* hierarchy-relative, "/k8s.io/<id>" */
+	char *path; /* hierarchy-relative, "/k8s.io/<id>" */
 	struct cg_h *h;
 	size_t n_h;
 	int v2_dirfd;
@@ -187,14 +186,14 @@ expand_slice(const char *slice, size_t sl, char *buf, size_t len)
 	    memchr(slice, '/', sl) != NULL)
 		return -EINVAL;
 	name_len = sl - sfx;
-	if (name_len == 1 && slice[0] == '-') {          /* "-.slice": the root */
+	if (name_len == 1 && slice[0] == '-') { /* "-.slice": the root */
 		buf[0] = '\0';
 		return 0;
 	}
 	for (size_t start = 0; start <= name_len;) {
 		const char *dash = memchr(slice + start, '-', name_len - start);
 		size_t end = dash ? (size_t)(dash - slice) : name_len;
-		if (end == start)                         /* "-a", "a--b", "a-" */
+		if (end == start) /* "-a", "a--b", "a-" */
 			return -EINVAL;
 		/* "/" + slice[0..end) + ".slice" */
 		int n = snprintf(buf + used, len - used, "/%.*s%s", (int)end, slice, suffix);
@@ -217,24 +216,28 @@ cgroup_resolve_path(const char *p, char *buf, size_t len, struct cradle_err *err
 		                      "invalid cgroups path \"%.64s...\": too long", p);
 	if (p[0] == '/') {
 		if (p[1] == '\0')
-			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			                      "invalid cgroups path \"%s\": the root is not a sandbox cgroup", p);
+			return cradle_err_set(
+				err, CRADLE_INVALID_ARGUMENT,
+				"invalid cgroups path \"%s\": the root is not a sandbox cgroup", p);
 		for (const char *c = p + 1;;) {
 			const char *e = strchr(c, '/');
 			size_t l = e ? (size_t)(e - c) : strlen(c);
 			if (l == 0)
-				return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-				                      "invalid cgroups path \"%s\": empty component", p);
+				return cradle_err_set(
+					err, CRADLE_INVALID_ARGUMENT,
+					"invalid cgroups path \"%s\": empty component", p);
 			if ((l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.'))
-				return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-				                      "invalid cgroups path \"%s\": \"%.*s\" components are not allowed",
-				                      p, (int)l, c);
+				return cradle_err_set(
+					err, CRADLE_INVALID_ARGUMENT,
+					"invalid cgroups path \"%s\": \"%.*s\" components are not allowed",
+					p, (int)l, c);
 			if (e == NULL)
 				break;
 			c = e + 1;
 		}
 		if (strlen(p) >= len)
-			return cradle_err_set(err, CRADLE_INTERNAL, "cgroups path \"%s\": too long", p);
+			return cradle_err_set(err, CRADLE_INTERNAL, "cgroups path \"%s\": too long",
+			                      p);
 		memcpy(buf, p, strlen(p) + 1);
 		return 0;
 	}
@@ -244,14 +247,16 @@ cgroup_resolve_path(const char *p, char *buf, size_t len, struct cradle_err *err
 	if (c1 == NULL)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "invalid cgroups path \"%s\": must be absolute (\"/...\") or "
-		                      "\"slice:prefix:name\"", p);
+		                      "\"slice:prefix:name\"",
+		                      p);
 	if (c2 == NULL || strchr(c2 + 1, ':') != NULL)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "invalid cgroups path \"%s\": expected \"slice:prefix:name\"", p);
+		                      "invalid cgroups path \"%s\": expected \"slice:prefix:name\"",
+		                      p);
 
 	const char *slice = p, *prefix = c1 + 1, *name = c2 + 1;
 	size_t sl = (size_t)(c1 - p), pl = (size_t)(c2 - prefix), nl = strlen(name);
-	if (sl == 0) {                                  /* runc: the default slice */
+	if (sl == 0) { /* runc: the default slice */
 		slice = "system.slice";
 		sl = strlen(slice);
 	}
@@ -260,8 +265,8 @@ cgroup_resolve_path(const char *p, char *buf, size_t len, struct cradle_err *err
 		return cradle_err_set(err, CRADLE_INTERNAL, "cgroups path \"%s\": too long", p);
 	if (rc < 0)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "invalid cgroups path \"%s\": bad slice name \"%.*s\"",
-		                      p, (int)sl, slice);
+		                      "invalid cgroups path \"%s\": bad slice name \"%.*s\"", p,
+		                      (int)sl, slice);
 	if (bad_name(name, nl))
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "invalid cgroups path \"%s\": bad unit name \"%s\"", p, name);
@@ -272,9 +277,10 @@ cgroup_resolve_path(const char *p, char *buf, size_t len, struct cradle_err *err
 		n = snprintf(buf + used, len - used, "/%s", name);
 	} else {
 		if (bad_name(prefix, pl))
-			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			                      "invalid cgroups path \"%s\": bad scope prefix \"%.*s\"",
-			                      p, (int)pl, prefix);
+			return cradle_err_set(
+				err, CRADLE_INVALID_ARGUMENT,
+				"invalid cgroups path \"%s\": bad scope prefix \"%.*s\"", p,
+				(int)pl, prefix);
 		n = snprintf(buf + used, len - used, "/%.*s-%s.scope", (int)pl, prefix, name);
 	}
 	if (n < 0 || (size_t)n >= len - used)
@@ -403,7 +409,7 @@ take_line(struct cgroup_sys *s, char *line, bool *v2_root_slash)
 			break;
 		}
 	if (sep == 0 || sep + 3 >= n)
-		return 0;                               /* not a mount line we know */
+		return 0; /* not a mount line we know */
 	const char *fstype = f[sep + 1];
 	const char *superopts = f[sep + 3];
 	bool v1 = strcmp(fstype, "cgroup") == 0, v2 = strcmp(fstype, "cgroup2") == 0;
@@ -428,7 +434,7 @@ take_line(struct cgroup_sys *s, char *line, bool *v2_root_slash)
 		return 0;
 	if (parse_v1_opts(superopts, &h) != 0)
 		return -ENOMEM;
-	if (h.controllers[0] == '\0') {               /* "none" without a name */
+	if (h.controllers[0] == '\0') { /* "none" without a name */
 		hier_fini(&h);
 		return 0;
 	}
@@ -473,15 +479,17 @@ describe(struct cgroup_sys *s)
 	char *d = s->describe;
 	int n;
 
-#define PUT(...)                                                             \
-	do {                                                                 \
-		n = snprintf(d + used, len - used, __VA_ARGS__);             \
-		if (n > 0)                                                   \
+#define PUT(...)                                                                     \
+	do {                                                                         \
+		n = snprintf(d + used, len - used, __VA_ARGS__);                     \
+		if (n > 0)                                                           \
 			used = (size_t)n >= len - used ? len - 1 : used + (size_t)n; \
 	} while (0)
 
 	d[0] = '\0';
-	PUT("%s", s->layout == CGROUP_HYBRID ? "hybrid: v1 " : s->layout == CGROUP_V1 ? "v1: " : "v2");
+	PUT("%s", s->layout == CGROUP_HYBRID ? "hybrid: v1 "
+	          : s->layout == CGROUP_V1   ? "v1: "
+	                                     : "v2");
 	if (s->layout != CGROUP_V2)
 		for (size_t i = 0, k = 0; i < s->n_v1; i++)
 			if (s->v1[i].real || s->v1[i].managed)
@@ -536,11 +544,12 @@ cgroup_detect_at(const char *mountinfo_path, struct cgroup_sys **out, struct cra
 		cgroup_sys_free(s);
 		return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
 		                      "detect cgroups: no cgroup v1 controller and no cgroup2 "
-		                      "mounted (%s)", mountinfo_path);
+		                      "mounted (%s)",
+		                      mountinfo_path);
 	}
 	if (s->layout == CGROUP_V2)
 		for (size_t i = 0; i < s->n_v1; i++)
-			s->v1[i].managed = 0;      /* stray v1 mounts: not joined */
+			s->v1[i].managed = 0; /* stray v1 mounts: not joined */
 	describe(s);
 	*out = s;
 	return 0;
@@ -583,7 +592,7 @@ cgroup_v2_mount(const struct cgroup_sys *s)
 
 struct target {
 	const char *mount;
-	const struct hier *h;       /* NULL: the v2 hierarchy */
+	const struct hier *h; /* NULL: the v2 hierarchy */
 };
 
 static size_t
@@ -639,7 +648,8 @@ remove_stacks(struct cg_h *hs, size_t n, const char *what, struct cradle_err *er
 					break;
 				}
 				if (rc == 0)
-					rc = cradle_err_errno(err, e, "remove cgroup \"%s\": rmdir %s", what, d);
+					rc = cradle_err_errno(
+						err, e, "remove cgroup \"%s\": rmdir %s", what, d);
 				h->skip = true;
 			}
 		}
@@ -647,9 +657,10 @@ remove_stacks(struct cg_h *hs, size_t n, const char *what, struct cradle_err *er
 			break;
 		if (round + 1 >= BUSY_TRIES) {
 			if (rc == 0) {
-				rc = cradle_err_errno(err, EBUSY,
-				                      "remove cgroup \"%s\": rmdir %s (a task is still in it)",
-				                      what, busy);
+				rc = cradle_err_errno(
+					err, EBUSY,
+					"remove cgroup \"%s\": rmdir %s (a task is still in it)",
+					what, busy);
 				if (err != NULL)
 					err->code = CRADLE_FAILED_PRECONDITION;
 			}
@@ -730,8 +741,8 @@ cgroup_remove_path(const struct cgroup_sys *s, const char *cgroups_path, struct 
 	memset(hs, 0, sizeof(hs));
 	for (size_t i = 0; i < n; i++) {
 		if (join_path(dir, sizeof(dir), t[i].mount, rel, NULL) != 0) {
-			rc = cradle_err_set(err, CRADLE_INTERNAL, "remove cgroup \"%s\": path too long",
-			                    cgroups_path);
+			rc = cradle_err_set(err, CRADLE_INTERNAL,
+			                    "remove cgroup \"%s\": path too long", cgroups_path);
 			break;
 		}
 		if ((one[i] = strdup(dir)) == NULL) {
@@ -790,7 +801,7 @@ cpuset_fill(const struct hier *hr, const char *dir, const char *parent, const ch
 			return -ENAMETOOLONG;
 		if ((rc = fs_read(path, val, sizeof(val))) < 0)
 			return (int)rc;
-		if (blank(val))         /* nothing to inherit: the kernel will say */
+		if (blank(val)) /* nothing to inherit: the kernel will say */
 			continue;
 		if (join_path(path, sizeof(path), dir, "/", name) != 0)
 			return -ENAMETOOLONG;
@@ -812,7 +823,8 @@ make_chain(const struct target *t, const char *rel, const char *what, struct cg_
 		const char *c = rel;
 		int e = 0;
 		if (join_path(dir, sizeof(dir), t->mount, "", NULL) != 0)
-			return cradle_err_set(err, CRADLE_INTERNAL, "create cgroup \"%s\": path too long", what);
+			return cradle_err_set(err, CRADLE_INTERNAL,
+			                      "create cgroup \"%s\": path too long", what);
 		while (*c == '/') {
 			const char *next = strchr(c + 1, '/');
 			size_t l = next ? (size_t)(next - c) : strlen(c);
@@ -840,7 +852,8 @@ make_chain(const struct target *t, const char *rel, const char *what, struct cg_
 					break;
 				}
 				if (rc != 0)
-					return cradle_err_errno(err, -rc, "create cgroup \"%s\": %s/%s", what,
+					return cradle_err_errno(err, -rc,
+					                        "create cgroup \"%s\": %s/%s", what,
 					                        dir, ctl_name(t->h, file));
 			}
 			c += l;
@@ -850,7 +863,8 @@ make_chain(const struct target *t, const char *rel, const char *what, struct cg_
 		/* ENOENT: a parent vanished (another sandbox of the pod removed
 		 * it as we went): start over from the top. */
 		if (e != ENOENT || attempt + 1 >= MKDIR_TRIES)
-			return cradle_err_errno(err, e, "create cgroup \"%s\": mkdir %s", what, dir);
+			return cradle_err_errno(err, e, "create cgroup \"%s\": mkdir %s", what,
+			                        dir);
 	}
 }
 
@@ -910,8 +924,8 @@ open_at_leaf(const char *leaf, const char *file, int flags)
 
 /* Configure one hierarchy's leaf and open its descriptors. */
 static int
-setup_leaf(const struct cgroup_sys *s, const struct target *t, struct cgroup *cg,
-           const char *leaf, uint64_t cpu_shares, const char *what, struct cradle_err *err)
+setup_leaf(const struct cgroup_sys *s, const struct target *t, struct cgroup *cg, const char *leaf,
+           uint64_t cpu_shares, const char *what, struct cradle_err *err)
 {
 	char path[PATH_MAX], val[32];
 	const struct hier *hr = t->h;
@@ -920,53 +934,66 @@ setup_leaf(const struct cgroup_sys *s, const struct target *t, struct cgroup *cg
 	if (hr != NULL && (hr->managed & M_CPU) && cpu_shares != 0) {
 		snprintf(val, sizeof(val), "%llu", (unsigned long long)cpu_shares);
 		if (join_path(path, sizeof(path), leaf, "/", ctl_name(hr, "cpu.shares")) != 0)
-			return cradle_err_set(err, CRADLE_INTERNAL, "create cgroup \"%s\": path too long", what);
+			return cradle_err_set(err, CRADLE_INTERNAL,
+			                      "create cgroup \"%s\": path too long", what);
 		if ((rc = write_ctl(path, val)) < 0)
-			return cradle_err_errno(err, -rc, "create cgroup \"%s\": write %s to %s", what, val, path);
+			return cradle_err_errno(err, -rc, "create cgroup \"%s\": write %s to %s",
+			                        what, val, path);
 	}
 	if (hr != NULL && (hr->managed & M_DEVICES)) {
 		if (join_path(path, sizeof(path), leaf, "/", ctl_name(hr, "devices.deny")) != 0)
-			return cradle_err_set(err, CRADLE_INTERNAL, "create cgroup \"%s\": path too long", what);
+			return cradle_err_set(err, CRADLE_INTERNAL,
+			                      "create cgroup \"%s\": path too long", what);
 		if ((rc = write_ctl(path, "a")) < 0)
-			return cradle_err_errno(err, -rc, "create cgroup \"%s\": write a to %s", what, path);
+			return cradle_err_errno(err, -rc, "create cgroup \"%s\": write a to %s",
+			                        what, path);
 		/* The spec's one rule denies all; an OCI runtime then allows the
 		 * devices every container's /dev holds (runc's AllowedDevices),
 		 * or the sandbox could not even open /dev/null. */
 		static const char *allow[] = {
-			"c *:* m", "b *:* m",     /* mknod of any node, no access */
-			"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+			"c *:* m",   "b *:* m", /* mknod of any node, no access */
+			"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",   "c 1:9 rwm",
 			"c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
 		};
 		if (join_path(path, sizeof(path), leaf, "/", ctl_name(hr, "devices.allow")) != 0)
-			return cradle_err_set(err, CRADLE_INTERNAL, "create cgroup \"%s\": path too long", what);
+			return cradle_err_set(err, CRADLE_INTERNAL,
+			                      "create cgroup \"%s\": path too long", what);
 		for (size_t i = 0; i < sizeof(allow) / sizeof(allow[0]); i++)
 			if ((rc = write_ctl(path, allow[i])) < 0)
-				return cradle_err_errno(err, -rc, "create cgroup \"%s\": write %s to %s", what,
-				                        allow[i], path);
+				return cradle_err_errno(err, -rc,
+				                        "create cgroup \"%s\": write %s to %s",
+				                        what, allow[i], path);
 	}
 	if (hr == NULL && s->layout == CGROUP_V2 && cpu_shares != 0) {
-		snprintf(val, sizeof(val), "%llu", (unsigned long long)cgroup_shares_to_weight(cpu_shares));
+		snprintf(val, sizeof(val), "%llu",
+		         (unsigned long long)cgroup_shares_to_weight(cpu_shares));
 		if (join_path(path, sizeof(path), leaf, "/cpu.weight", NULL) != 0)
-			return cradle_err_set(err, CRADLE_INTERNAL, "create cgroup \"%s\": path too long", what);
+			return cradle_err_set(err, CRADLE_INTERNAL,
+			                      "create cgroup \"%s\": path too long", what);
 		/* ENOENT: no cpu controller here (not delegated): nothing to set */
 		if ((rc = write_ctl(path, val)) < 0 && rc != -ENOENT)
-			return cradle_err_errno(err, -rc, "create cgroup \"%s\": write %s to %s", what, val, path);
+			return cradle_err_errno(err, -rc, "create cgroup \"%s\": write %s to %s",
+			                        what, val, path);
 	}
 
 	if (hr == NULL) {
 		if ((fd = open_at_leaf(leaf, NULL, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-			return cradle_err_errno(err, errno, "create cgroup \"%s\": open %s", what, leaf);
+			return cradle_err_errno(err, errno, "create cgroup \"%s\": open %s", what,
+			                        leaf);
 		cg->v2_dirfd = fd;
 		if ((fd = open_at_leaf(leaf, "cgroup.procs", O_WRONLY | O_CLOEXEC)) < 0)
-			return cradle_err_errno(err, errno, "create cgroup \"%s\": open %s/cgroup.procs",
-			                        what, leaf);
+			return cradle_err_errno(err, errno,
+			                        "create cgroup \"%s\": open %s/cgroup.procs", what,
+			                        leaf);
 		cg->v2_procs_fd = fd;
 		return 0;
 	}
 	if (cg->n_procs >= CGROUP_PROCS_FDS_MAX)
-		return cradle_err_set(err, CRADLE_INTERNAL, "create cgroup \"%s\": too many hierarchies", what);
+		return cradle_err_set(err, CRADLE_INTERNAL,
+		                      "create cgroup \"%s\": too many hierarchies", what);
 	if ((fd = open_at_leaf(leaf, "cgroup.procs", O_WRONLY | O_CLOEXEC)) < 0)
-		return cradle_err_errno(err, errno, "create cgroup \"%s\": open %s/cgroup.procs", what, leaf);
+		return cradle_err_errno(err, errno, "create cgroup \"%s\": open %s/cgroup.procs",
+		                        what, leaf);
 	cg->procs_fds[cg->n_procs++] = fd;
 	return 0;
 }
@@ -999,8 +1026,8 @@ cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu
 		struct cg_h *h = &cg->h[cg->n_h++];
 		h->v2 = t[i].h == NULL;
 		if (join_path(leaf, sizeof(leaf), t[i].mount, rel, NULL) != 0) {
-			rc = cradle_err_set(err, CRADLE_INTERNAL, "create cgroup \"%s\": path too long",
-			                    cgroups_path);
+			rc = cradle_err_set(err, CRADLE_INTERNAL,
+			                    "create cgroup \"%s\": path too long", cgroups_path);
 			break;
 		}
 		if ((h->leaf = strdup(leaf)) == NULL) {
@@ -1075,8 +1102,8 @@ cgroup_of_pid(pid_t pid, const char *controller, char *buf, size_t len)
 			continue;
 		*c2 = '\0';
 		bool match = (controller == NULL || controller[0] == '\0')
-		                 ? (c1[1] == '\0' && c1 - line == 1 && line[0] == '0')
-		                 : list_has(c1 + 1, controller, ',');
+		                     ? (c1[1] == '\0' && c1 - line == 1 && line[0] == '0')
+		                     : list_has(c1 + 1, controller, ',');
 		if (!match)
 			continue;
 		size_t l = strlen(c2 + 1);

@@ -112,8 +112,7 @@ struct cgroup;
 /* Start-up: detect the node's hierarchies from /proc/self/mountinfo. */
 int cgroup_detect(struct cgroup_sys **out, struct cradle_err *err);
 /* The same from a given mountinfo file (tests). */
-int cgroup_detect_at(const char *mountinfo_path, struct cgroup_sys **out,
-                     struct cradle_err *err);
+int cgroup_detect_at(const char *mountinfo_path, struct cgroup_sys **out, struct cradle_err *err);
 enum cgroup_layout cgroup_layout_of(const struct cgroup_sys *s);
 /* One log line, e.g.
  *   "hybrid: v1 cpu,cpuacct,memory,...,name=systemd + v2 at /sys/fs/cgroup/unified"
@@ -123,13 +122,12 @@ const char *cgroup_describe(const struct cgroup_sys *s);
  * "name=systemd", ...), or NULL; the v2 mount point or NULL. */
 const char *cgroup_v1_mount(const struct cgroup_sys *s, const char *controller);
 const char *cgroup_v2_mount(const struct cgroup_sys *s);
-void cgroup_sys_free(struct cgroup_sys *s);           /* NULL-safe */
+void cgroup_sys_free(struct cgroup_sys *s); /* NULL-safe */
 
 /* The hierarchy-relative directory of a cgroups path (validates; resolves
  * the systemd slice form).  0, or INVALID_ARGUMENT naming the path, or
  * INTERNAL when buf is too small. */
-int cgroup_resolve_path(const char *cgroups_path, char *buf, size_t len,
-                        struct cradle_err *err);
+int cgroup_resolve_path(const char *cgroups_path, char *buf, size_t len, struct cradle_err *err);
 /* cpu.shares -> cpu.weight as runc/crun (shares clamped to [2, 262144]);
  * 0 stays 0 ("not set"). */
 uint64_t cgroup_shares_to_weight(uint64_t shares);
@@ -137,8 +135,8 @@ uint64_t cgroup_shares_to_weight(uint64_t shares);
 /* Create (or reuse) the sandbox cgroup in every hierarchy, apply cpu_shares
  * and deny all devices, open the descriptors the child needs.  On failure
  * nothing it created is left. */
-int cgroup_create(const struct cgroup_sys *s, const char *cgroups_path,
-                  uint64_t cpu_shares, struct cgroup **out, struct cradle_err *err);
+int cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu_shares,
+                  struct cgroup **out, struct cradle_err *err);
 /* The resolved hierarchy-relative path, e.g. "/k8s.io/<id>". */
 const char *cgroup_path(const struct cgroup *cg);
 /* O_PATH fd of the v2 leaf for CLONE_INTO_CGROUP; -1 when none (pure v1,

@@ -87,7 +87,8 @@ files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle
 	if (fs_path(path, err, "%s/hosts", dir) < 0)
 		return -1;
 	if ((rc = fs_copy("/etc/hosts", path)) < 0)
-		return cradle_err_errno(err, -rc, "failed to generate sandbox hosts file \"%s\"", path);
+		return cradle_err_errno(err, -rc, "failed to generate sandbox hosts file \"%s\"",
+		                        path);
 
 	if (fs_path(path, err, "%s/resolv.conf", dir) < 0)
 		return -1;
@@ -98,12 +99,13 @@ files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle
 		rc = fs_write(path, text, strlen(text), 0644);
 		free(text);
 		if (rc < 0)
-			return cradle_err_errno(err, -rc, "failed to write resolv content to \"%s\"", path);
+			return cradle_err_errno(err, -rc,
+			                        "failed to write resolv content to \"%s\"", path);
 	} else if ((rc = fs_copy("/etc/resolv.conf", path)) < 0) {
 		/* A node without /etc/resolv.conf gets an empty file, not a failed pod. */
 		if (rc != -ENOENT || (rc = fs_write(path, "", 0, 0644)) < 0)
-			return cradle_err_errno(err, -rc, "failed to copy host's resolv.conf to \"%s\"", path);
+			return cradle_err_errno(
+				err, -rc, "failed to copy host's resolv.conf to \"%s\"", path);
 	}
 	return 0;
 }
-

@@ -61,8 +61,8 @@ launch_stack_alloc(struct launch_stack *st, struct cradle_err *err)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	size_t len = STACK_SIZE + (size_t)page;
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+	               -1, 0);
 
 	if (p == MAP_FAILED)
 		return cradle_err_errno(err, errno, "allocate launch stack");
@@ -115,14 +115,13 @@ child_fail(struct launch_plan *p, const char *step, int e)
 NO_SANITIZE static int
 child_mknod(const char *path, unsigned maj, unsigned min)
 {
-	return (int)syscall(SYS_mknodat, AT_FDCWD, path, S_IFCHR | 0666,
-	                    makedev(maj, min));
+	return (int)syscall(SYS_mknodat, AT_FDCWD, path, S_IFCHR | 0666, makedev(maj, min));
 }
 
-#define CHECK(step, call)                                  \
-	do {                                               \
-		if ((long)(call) < 0)                      \
-			child_fail(p, step, errno);        \
+#define CHECK(step, call)                           \
+	do {                                        \
+		if ((long)(call) < 0)               \
+			child_fail(p, step, errno); \
 	} while (0)
 
 NO_SANITIZE static size_t
@@ -163,7 +162,8 @@ child_bind_ro(const char *source, const char *target, unsigned long flags)
 {
 	if (syscall(SYS_mount, source, target, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return -1;
-	return syscall(SYS_mount, NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | flags, NULL);
+	return syscall(SYS_mount, NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | flags,
+	               NULL);
 }
 
 NO_SANITIZE static long
@@ -205,10 +205,10 @@ child_op(const struct launch_op *op)
 NO_SANITIZE static void
 child_minimal_mounts(struct launch_plan *p)
 {
-	CHECK("mount-proc", syscall(SYS_mount, "proc", "proc", "proc",
-	                            MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL));
-	CHECK("mount-dev", syscall(SYS_mount, "tmpfs", "dev", "tmpfs",
-	                           MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k"));
+	CHECK("mount-proc",
+	      syscall(SYS_mount, "proc", "proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL));
+	CHECK("mount-dev", syscall(SYS_mount, "tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+	                           "mode=755,size=65536k"));
 	CHECK("mount-dev", child_mknod("dev/null", 1, 3));
 	CHECK("mount-dev", child_mknod("dev/zero", 1, 5));
 	CHECK("mount-dev", child_mknod("dev/full", 1, 7));
@@ -224,8 +224,8 @@ child_minimal_mounts(struct launch_plan *p)
 		CHECK("mount-shm", syscall(SYS_mount, "shm", "dev/shm", "tmpfs",
 		                           MS_NOSUID | MS_NODEV | MS_NOEXEC, p->shm_opts));
 	else
-		CHECK("mount-shm", syscall(SYS_mount, "/dev/shm", "dev/shm", NULL,
-		                           MS_BIND | MS_REC, NULL));
+		CHECK("mount-shm",
+		      syscall(SYS_mount, "/dev/shm", "dev/shm", NULL, MS_BIND | MS_REC, NULL));
 }
 
 struct cap_header {
@@ -243,7 +243,8 @@ child_credentials(struct launch_plan *p)
 	if (p->set_caps)
 		for (int c = 0; c <= p->cap_last && c < 64; c++)
 			if (!(p->cap_bounding & (1ull << c)))
-				CHECK("capabilities", syscall(SYS_prctl, PR_CAPBSET_DROP, c, 0, 0, 0));
+				CHECK("capabilities",
+				      syscall(SYS_prctl, PR_CAPBSET_DROP, c, 0, 0, 0));
 	if (p->set_ids) {
 		CHECK("capabilities", syscall(SYS_prctl, PR_SET_KEEPCAPS, 1, 0, 0, 0));
 		CHECK("capabilities", syscall(SYS_setgroups, p->n_groups, p->groups));
@@ -252,17 +253,21 @@ child_credentials(struct launch_plan *p)
 		CHECK("capabilities", syscall(SYS_prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0));
 	}
 	if (p->set_caps) {
-		struct cap_header h = { .version = 0x20080522, .pid = 0 }; /* _LINUX_CAPABILITY_VERSION_3 */
+		struct cap_header h = { .version = 0x20080522,
+			                .pid = 0 }; /* _LINUX_CAPABILITY_VERSION_3 */
 		struct cap_data d[2] = {
-			{ (uint32_t)p->cap_effective, (uint32_t)p->cap_permitted, (uint32_t)p->cap_inheritable },
+			{ (uint32_t)p->cap_effective, (uint32_t)p->cap_permitted,
+			  (uint32_t)p->cap_inheritable },
 			{ (uint32_t)(p->cap_effective >> 32), (uint32_t)(p->cap_permitted >> 32),
 			  (uint32_t)(p->cap_inheritable >> 32) },
 		};
 		CHECK("capabilities", syscall(SYS_capset, &h, d));
-		CHECK("capabilities", syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
+		CHECK("capabilities",
+		      syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));
 		for (int c = 0; c <= p->cap_last && c < 64; c++)
 			if (p->cap_ambient & (1ull << c))
-				CHECK("capabilities", syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0));
+				CHECK("capabilities", syscall(SYS_prctl, PR_CAP_AMBIENT,
+				                              PR_CAP_AMBIENT_RAISE, c, 0, 0));
 	}
 }
 
@@ -279,7 +284,8 @@ child_main(void *arg)
 		if (syscall(SYS_read, p->sync_r, &b, 1) != 1)
 			child_fail(p, "sync", errno ? errno : EPIPE);
 		for (size_t i = 0; i < p->n_reopen; i++) {
-			long fd = syscall(SYS_openat, AT_FDCWD, p->reopen_paths[i], O_PATH | O_CLOEXEC);
+			long fd = syscall(SYS_openat, AT_FDCWD, p->reopen_paths[i],
+			                  O_PATH | O_CLOEXEC);
 			CHECK("sync", fd);
 			CHECK("sync", syscall(SYS_dup3, fd, p->reopen_fds[i], O_CLOEXEC));
 			syscall(SYS_close, fd);
@@ -306,7 +312,8 @@ child_main(void *arg)
 		CHECK("mount-rootfs", syscall(SYS_mount, "overlay", p->rootfs, "overlay", MS_RDONLY,
 		                              p->rootfs_overlay));
 	else
-		CHECK("bind-rootfs", syscall(SYS_mount, p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL));
+		CHECK("bind-rootfs",
+		      syscall(SYS_mount, p->rootfs, p->rootfs, NULL, MS_BIND | MS_REC, NULL));
 	/* After the bind, walking the path again lands in the new mount, so
 	 * all further mounts use paths relative to it: no string building. */
 	CHECK("bind-rootfs", syscall(SYS_chdir, p->rootfs));
@@ -334,19 +341,21 @@ child_main(void *arg)
 		}
 	}
 
-	CHECK("readonly-rootfs", syscall(SYS_mount, NULL, ".", NULL,
-	                                 MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
-	                                 NULL));
+	CHECK("readonly-rootfs",
+	      syscall(SYS_mount, NULL, ".", NULL,
+	              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL));
 
 	CHECK("pivot-root", syscall(SYS_pivot_root, ".", "."));
 	CHECK("pivot-root", syscall(SYS_umount2, ".", MNT_DETACH));
 	CHECK("pivot-root", syscall(SYS_chdir, p->cwd != NULL ? p->cwd : "/"));
 
 	if (p->new_net && p->hostname[0] != '\0')
-		CHECK("sethostname", syscall(SYS_sethostname, p->hostname, child_strlen(p->hostname)));
+		CHECK("sethostname",
+		      syscall(SYS_sethostname, p->hostname, child_strlen(p->hostname)));
 	if (p->exec_label != NULL)
-		CHECK("selinux-label", child_write_file("/proc/thread-self/attr/exec", p->exec_label,
-		                                        child_strlen(p->exec_label)));
+		CHECK("selinux-label",
+		      child_write_file("/proc/thread-self/attr/exec", p->exec_label,
+		                       child_strlen(p->exec_label)));
 
 	long fd = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDWR);
 	CHECK("stdio", fd);
@@ -366,7 +375,8 @@ child_main(void *arg)
 	syscall(SYS_umask, 022);
 	/* Last: from here on the filter judges every call, execve included. */
 	if (p->seccomp != NULL)
-		CHECK("seccomp", syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, p->seccomp));
+		CHECK("seccomp",
+		      syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, p->seccomp));
 	syscall(SYS_execve, p->exec_path, p->argv, p->envp);
 	child_fail(p, "exec", errno);
 }
@@ -381,22 +391,21 @@ __attribute__((naked, noinline)) static long
 raw_clone3(__attribute__((unused)) struct clone_args *args, __attribute__((unused)) size_t size,
            __attribute__((unused)) int (*fn)(void *), __attribute__((unused)) void *arg)
 {
-	__asm__ volatile(
-		"mov %rdx, %r8\n\t"
-		"mov %rcx, %r9\n\t"
-		"mov $435, %eax\n\t"
-		"syscall\n\t"
-		"test %rax, %rax\n\t"
-		"jnz 1f\n\t"
-		"xor %ebp, %ebp\n\t"
-		"mov %r9, %rdi\n\t"
-		"call *%r8\n\t"
-		"mov %eax, %edi\n\t"
-		"mov $60, %eax\n\t"
-		"syscall\n\t"
-		"hlt\n"
-		"1:\n\t"
-		"ret\n\t");
+	__asm__ volatile("mov %rdx, %r8\n\t"
+	                 "mov %rcx, %r9\n\t"
+	                 "mov $435, %eax\n\t"
+	                 "syscall\n\t"
+	                 "test %rax, %rax\n\t"
+	                 "jnz 1f\n\t"
+	                 "xor %ebp, %ebp\n\t"
+	                 "mov %r9, %rdi\n\t"
+	                 "call *%r8\n\t"
+	                 "mov %eax, %edi\n\t"
+	                 "mov $60, %eax\n\t"
+	                 "syscall\n\t"
+	                 "hlt\n"
+	                 "1:\n\t"
+	                 "ret\n\t");
 }
 #endif
 
@@ -463,7 +472,8 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	int pidfd = -1, exec_pipe[2] = { -1, -1 }, sync[2] = { -1, -1 };
 
 	if (p->rootfs == NULL || p->rootfs[0] != '/')
-		return cradle_err_set(err, CRADLE_INTERNAL, "launch sandbox: rootfs must be an absolute path");
+		return cradle_err_set(err, CRADLE_INTERNAL,
+		                      "launch sandbox: rootfs must be an absolute path");
 	if (st == NULL || st->base == NULL)
 		return cradle_err_set(err, CRADLE_INTERNAL, "launch sandbox: no launch stack");
 	if (p->new_net)
@@ -528,7 +538,7 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 				rc = -errno;
 		if (rc == 0 && write(sync[1], "x", 1) != 1)
 			rc = -errno;
-		close(sync[1]);   /* on failure the child reads EOF and fails "sync" */
+		close(sync[1]); /* on failure the child reads EOF and fails "sync" */
 		char b;
 		while (read(exec_pipe[0], &b, 1) < 0 && errno == EINTR)
 			;

@@ -49,64 +49,64 @@
 #include "proto/err.h"
 
 struct launch_stack {
-	void *base;       /* mmap'd, with a guard page below */
+	void *base; /* mmap'd, with a guard page below */
 	size_t size;
 };
 
 /* 0 or <0 with err. */
 int launch_stack_alloc(struct launch_stack *st, struct cradle_err *err);
-void launch_stack_free(struct launch_stack *st);  /* zero-safe */
+void launch_stack_free(struct launch_stack *st); /* zero-safe */
 
 #define LAUNCH_HOSTNAME_MAX 64
 
 enum launch_op_kind {
-	LOP_MOUNT,      /* mount(source, target, fstype, flags, data) */
-	LOP_BIND_RO,    /* bind source on target, then remount it read-only */
-	LOP_MKDIR,      /* mkdirat(target, mode); EEXIST is fine */
-	LOP_MKNOD,      /* node target: mode holds the type (S_IFCHR, S_IFREG) and bits */
-	LOP_SYMLINK,    /* symlink target -> source */
-	LOP_MASK,       /* a directory gets a read-only tmpfs, a file /dev/null */
-	LOP_READONLY,   /* bind target on itself, remount read-only */
-	LOP_WRITE,      /* write value to the file target (sysctls, oom) */
+	LOP_MOUNT,    /* mount(source, target, fstype, flags, data) */
+	LOP_BIND_RO,  /* bind source on target, then remount it read-only */
+	LOP_MKDIR,    /* mkdirat(target, mode); EEXIST is fine */
+	LOP_MKNOD,    /* node target: mode holds the type (S_IFCHR, S_IFREG) and bits */
+	LOP_SYMLINK,  /* symlink target -> source */
+	LOP_MASK,     /* a directory gets a read-only tmpfs, a file /dev/null */
+	LOP_READONLY, /* bind target on itself, remount read-only */
+	LOP_WRITE,    /* write value to the file target (sysctls, oom) */
 };
 
 /* One child operation; paths relative to the rootfs (cwd of the child) or
  * absolute on the host before pivot_root.  Strings must outlive the
  * launch: they are read by the child in place. */
 struct launch_op {
-	int kind;                      /* enum launch_op_kind */
-	const char *step;              /* reported on failure */
+	int kind;         /* enum launch_op_kind */
+	const char *step; /* reported on failure */
 	const char *source, *target, *fstype, *data;
 	unsigned long flags;
 	unsigned mode;
 	unsigned long long dev;
 	const char *value;
 	size_t len;
-	bool optional;                 /* ENOENT (missing target) is not a failure */
+	bool optional; /* ENOENT (missing target) is not a failure */
 };
 
 struct launch_plan {
 	/* inputs (set by the caller, read by the child) */
-	const char *rootfs;            /* absolute path of the image rootfs */
-	const char *exec_path;         /* inside the rootfs, e.g. "/pause" */
-	char *const *argv;             /* NULL-terminated */
-	char *const *envp;             /* NULL-terminated */
-	bool new_net, new_pid, new_ipc; /* UTS follows net; mount always new */
+	const char *rootfs;                     /* absolute path of the image rootfs */
+	const char *exec_path;                  /* inside the rootfs, e.g. "/pause" */
+	char *const *argv;                      /* NULL-terminated */
+	char *const *envp;                      /* NULL-terminated */
+	bool new_net, new_pid, new_ipc;         /* UTS follows net; mount always new */
 	char hostname[LAUNCH_HOSTNAME_MAX + 1]; /* applied when new_net and set */
-	uint64_t shm_size;             /* bytes for /dev/shm when new_ipc */
-	char shm_opts[64];             /* filled by launch_start */
+	uint64_t shm_size;                      /* bytes for /dev/shm when new_ipc */
+	char shm_opts[64];                      /* filled by launch_start */
 
 	/* Extended plan (all optional: zero means "not asked for") */
-	const char *rootfs_overlay;    /* "lowerdir=A:B": a read-only overlay of the
-	                                  image's layers is mounted on rootfs (an
-	                                  empty directory) instead of binding it */
-	const struct launch_op *ops;   /* replace the built-in mount sequence */
+	const char *rootfs_overlay;  /* "lowerdir=A:B": a read-only overlay of the
+	                                image's layers is mounted on rootfs (an
+	                                empty directory) instead of binding it */
+	const struct launch_op *ops; /* replace the built-in mount sequence */
 	size_t n_ops;
-	const char *cwd;               /* after pivot_root; NULL = "/" */
-	int cgroup_fd;                 /* v2 leaf for CLONE_INTO_CGROUP; -1 none */
-	const int *cgroup_procs_fds;   /* v1 cgroup.procs of each hierarchy */
+	const char *cwd;             /* after pivot_root; NULL = "/" */
+	int cgroup_fd;               /* v2 leaf for CLONE_INTO_CGROUP; -1 none */
+	const int *cgroup_procs_fds; /* v1 cgroup.procs of each hierarchy */
 	size_t n_cgroup_procs_fds;
-	bool new_user;                 /* user namespace with the maps below */
+	bool new_user; /* user namespace with the maps below */
 	/* user namespace: host paths the child opens again (O_PATH) onto the
 	 * given descriptor numbers while it is still global root, so later
 	 * binds from "/proc/self/fd/N" need no search permission on the host
@@ -114,27 +114,27 @@ struct launch_plan {
 	const char *const *reopen_paths;
 	const int *reopen_fds;
 	size_t n_reopen;
-	const char *uid_map;           /* "CONTAINER HOST LENGTH\n" */
+	const char *uid_map; /* "CONTAINER HOST LENGTH\n" */
 	const char *gid_map;
 	bool set_ids;
 	uint32_t uid, gid;
-	const uint32_t *groups;        /* supplementary groups */
+	const uint32_t *groups; /* supplementary groups */
 	size_t n_groups;
 	bool set_caps;
-	int cap_last;                  /* highest capability the kernel knows */
+	int cap_last; /* highest capability the kernel knows */
 	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
 	bool no_new_privs;
-	const char *exec_label;        /* SELinux exec label; NULL none */
-	const void *seccomp;           /* struct sock_fprog *; NULL none */
+	const char *exec_label; /* SELinux exec label; NULL none */
+	const void *seccomp;    /* struct sock_fprog *; NULL none */
 
 	/* private to launch.c */
 	int sync_r, sync_w, exec_w;
 
 	/* outputs */
 	pid_t pid;
-	int pidfd;                     /* CLOEXEC, owned by the caller */
-	int child_errno;               /* 0 when exec succeeded */
-	const char *child_step;        /* static string, the failing step */
+	int pidfd;              /* CLOEXEC, owned by the caller */
+	int child_errno;        /* 0 when exec succeeded */
+	const char *child_step; /* static string, the failing step */
 };
 
 void launch_plan_init(struct launch_plan *p);
@@ -143,8 +143,7 @@ void launch_plan_init(struct launch_plan *p);
  * failure returns <0 with err naming the step ("launch sandbox: mount-proc:
  * Operation not permitted"); a child that failed has been waited for, so
  * nothing is left.  Thread-safe as long as each thread uses its own stack. */
-int launch_start(struct launch_plan *p, struct launch_stack *st,
-                 struct cradle_err *err);
+int launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *err);
 
 /* Start time of a pid (field 22 of /proc/PID/stat), 0 when unreadable. */
 uint64_t launch_pid_start_time(pid_t pid);

@@ -15,7 +15,8 @@ netns_pin(pid_t pid, const char *path, struct cradle_err *err)
 
 	fd = open(path, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
 	if (fd < 0)
-		return cradle_err_errno(err, errno, "failed to create network namespace file \"%s\"", path);
+		return cradle_err_errno(err, errno,
+		                        "failed to create network namespace file \"%s\"", path);
 	close(fd);
 	/* The pid cannot be recycled here: it is our unreaped child. */
 	snprintf(src, sizeof(src), "/proc/%d/ns/net", (int)pid);

@@ -59,15 +59,17 @@ node_detect(const struct node_opts *o, struct node *n, struct cradle_err *err)
 	c->enable_unprivileged_icmp = o->enable_unprivileged_icmp;
 	c->restrict_oom_score_adj = o->restrict_oom_score_adj;
 	if ((len = fs_read("/proc/self/oom_score_adj", buf, sizeof(buf))) <= 0)
-		return cradle_err_errno(err, len < 0 ? (int)-len : EIO, "read /proc/self/oom_score_adj");
+		return cradle_err_errno(err, len < 0 ? (int)-len : EIO,
+		                        "read /proc/self/oom_score_adj");
 	c->daemon_oom_score_adj = atoi(buf);
 	if (!has_effective_cap(CAP_SYS_RESOURCE) && !c->restrict_oom_score_adj) {
 		/* The kernel refuses a negative oom_score_adj without it; the
 		 * reference's own answer to that is restrict_oom_score_adj. */
 		c->restrict_oom_score_adj = true;
-		log_info("no CAP_SYS_RESOURCE: sandboxes get oom_score_adj %d (the daemon's own) instead "
-		         "of -998, as restrict_oom_score_adj does", c->daemon_oom_score_adj > -998
-		         ? c->daemon_oom_score_adj : -998);
+		log_info(
+			"no CAP_SYS_RESOURCE: sandboxes get oom_score_adj %d (the daemon's own) instead "
+			"of -998, as restrict_oom_score_adj does",
+			c->daemon_oom_score_adj > -998 ? c->daemon_oom_score_adj : -998);
 	}
 	c->daemon_in_userns = in_user_namespace();
 	if (c->daemon_in_userns)
@@ -86,7 +88,8 @@ node_detect(const struct node_opts *o, struct node *n, struct cradle_err *err)
 		return -1;
 	n->selinux_apply = sc->enable && selinux_apply_enabled();
 	log_info("selinux: labels %s, %s", sc->enable ? "allocated" : "disabled by config",
-	         n->selinux_apply ? "applied" : "not applied (SELinux is not enabled on this node)");
+	         n->selinux_apply ? "applied"
+	                          : "not applied (SELinux is not enabled on this node)");
 	return 0;
 }
 

@@ -17,15 +17,15 @@
 struct cgroup_sys;
 
 struct node {
-	struct node_config cfg;          /* fed to spec_build */
+	struct node_config cfg; /* fed to spec_build */
 	struct cgroup_sys *cgroups;
 	struct selinux_labels *selinux;
-	bool selinux_apply;              /* labels are written only where enabled */
+	bool selinux_apply; /* labels are written only where enabled */
 };
 
 /* What the daemon's configuration asks for; strings must outlive n. */
 struct node_opts {
-	const char *cgroup_root;         /* default cgroup parent, e.g. "/k8s.io" */
+	const char *cgroup_root; /* default cgroup parent, e.g. "/k8s.io" */
 	bool restrict_oom_score_adj;
 	bool enable_unprivileged_ports;
 	bool enable_unprivileged_icmp;

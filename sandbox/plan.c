@@ -59,16 +59,17 @@ rel(const char *dest)
 }
 
 int
-plan_mount_options(const struct proto_strs *options, unsigned long *flags, char **data,
-                   bool *bind, bool *readonly)
+plan_mount_options(const struct proto_strs *options, unsigned long *flags, char **data, bool *bind,
+                   bool *readonly)
 {
 	static const struct {
 		const char *name;
 		unsigned long set;
 	} known[] = {
-		{ "nosuid", MS_NOSUID }, { "nodev", MS_NODEV }, { "noexec", MS_NOEXEC },
-		{ "strictatime", MS_STRICTATIME }, { "relatime", MS_RELATIME },
-		{ "noatime", MS_NOATIME }, { "sync", MS_SYNCHRONOUS },
+		{ "nosuid", MS_NOSUID },     { "nodev", MS_NODEV },
+		{ "noexec", MS_NOEXEC },     { "strictatime", MS_STRICTATIME },
+		{ "relatime", MS_RELATIME }, { "noatime", MS_NOATIME },
+		{ "sync", MS_SYNCHRONOUS },
 	};
 	size_t len = 0;
 	char *out = NULL;
@@ -122,13 +123,13 @@ add_dev_nodes(struct launch_prep *prep, bool userns)
 		const char *name;
 		unsigned maj, min;
 	} nodes[] = {
-		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+		{ "null", 1, 3 },   { "zero", 1, 5 },    { "full", 1, 7 },
 		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 	};
 	static const struct {
 		const char *link, *to;
 	} links[] = {
-		{ "dev/fd", "/proc/self/fd" }, { "dev/stdin", "/proc/self/fd/0" },
+		{ "dev/fd", "/proc/self/fd" },       { "dev/stdin", "/proc/self/fd/0" },
 		{ "dev/stdout", "/proc/self/fd/1" }, { "dev/stderr", "/proc/self/fd/2" },
 		{ "dev/ptmx", "pts/ptmx" },
 	};
@@ -176,8 +177,7 @@ has_dotdot(const char *p)
 }
 
 static int
-add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns,
-          struct cradle_err *err)
+add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns, struct cradle_err *err)
 {
 	unsigned long flags;
 	char *data;
@@ -186,7 +186,8 @@ add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns,
 	struct launch_op *op;
 
 	if (m->destination[0] != '/' || has_dotdot(m->destination))
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "mount destination \"%s\" is not a clean absolute path",
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "mount destination \"%s\" is not a clean absolute path",
 		                      m->destination);
 	if (plan_mount_options(&m->options, &flags, &data, &bind, &ro) < 0)
 		return cradle_err_nomem(err);
@@ -213,7 +214,8 @@ add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns,
 				return cradle_err_set(err, CRADLE_INTERNAL, "too many bind mounts");
 			int fd = open(m->source, O_PATH | O_CLOEXEC);
 			if (fd < 0)
-				return cradle_err_errno(err, errno, "open bind source \"%s\"", m->source);
+				return cradle_err_errno(err, errno, "open bind source \"%s\"",
+				                        m->source);
 			prep->fd_paths[prep->n_fds] = m->source;
 			prep->fds[prep->n_fds++] = fd;
 			snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
@@ -246,8 +248,8 @@ add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns,
 		op->step = "mount-devpts";
 	else if (strcmp(m->destination, "/dev/mqueue") == 0)
 		op->step = "mount-mqueue";
-	if (strcmp(m->destination, "/dev") == 0 && m->type != NULL && strcmp(m->type, "tmpfs") == 0 &&
-	    add_dev_nodes(prep, userns) < 0)
+	if (strcmp(m->destination, "/dev") == 0 && m->type != NULL &&
+	    strcmp(m->type, "tmpfs") == 0 && add_dev_nodes(prep, userns) < 0)
 		return cradle_err_nomem(err);
 	return 0;
 }
@@ -263,7 +265,7 @@ exec_in(const char *const *dirs, size_t n_dirs, const char *path)
 		int n = snprintf(host, sizeof(host), "%s/%s", dirs[i], path);
 		if (n < 0 || (size_t)n >= sizeof(host))
 			continue;
-		if (lstat(host, &st) == 0)   /* the top-most layer with it decides */
+		if (lstat(host, &st) == 0) /* the top-most layer with it decides */
 			return S_ISREG(st.st_mode) && (st.st_mode & 0111);
 	}
 	return false;
@@ -287,10 +289,11 @@ find_exec(struct launch_prep *prep, const struct sandbox_spec *spec, const char 
 	while (*path != '\0') {
 		size_t n = strcspn(path, ":"), d = n;
 		while (d > 0 && path[d - 1] == '/')
-			d--;   /* "/" and "/bin/" must not give "//pause" */
+			d--; /* "/" and "/bin/" must not give "//pause" */
 		snprintf(host, sizeof(host), "%.*s/%s", (int)d, path, arg0);
 		if (n > 0 && exec_in(dirs, n_dirs, host)) {
-			snprintf(prep->exec_path, sizeof(prep->exec_path), "%.*s/%s", (int)d, path, arg0);
+			snprintf(prep->exec_path, sizeof(prep->exec_path), "%.*s/%s", (int)d, path,
+			         arg0);
 			return 0;
 		}
 		path += n;
@@ -310,15 +313,15 @@ plan_prepare(struct launch_prep *prep, const struct sandbox_spec *spec, const ch
 }
 
 int
-plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec,
-                const char *const *dirs, size_t n_dirs, const char *rootfs,
-                struct launch_plan *plan, struct cradle_err *err)
+plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec, const char *const *dirs,
+                size_t n_dirs, const char *rootfs, struct launch_plan *plan, struct cradle_err *err)
 {
 	struct launch_op *op;
 
 	memset(prep, 0, sizeof(*prep));
 	if (spec->args.n == 0)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid empty entrypoint and cmd in image config");
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "invalid empty entrypoint and cmd in image config");
 	if (find_exec(prep, spec, dirs, n_dirs, err) < 0)
 		return -1;
 	prep->argv = calloc(spec->args.n + 1, sizeof(char *));
@@ -392,7 +395,8 @@ plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec,
 	plan->hostname[0] = '\0';
 	if (spec->ns_uts && spec->hostname != NULL) {
 		if (strlen(spec->hostname) > LAUNCH_HOSTNAME_MAX) {
-			cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "hostname \"%.64s...\" is longer than %d characters",
+			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			               "hostname \"%.64s...\" is longer than %d characters",
 			               spec->hostname, LAUNCH_HOSTNAME_MAX);
 			goto fail;
 		}
@@ -400,10 +404,10 @@ plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec,
 	}
 	plan->new_user = spec->ns_user;
 	if (spec->ns_user) {
-		snprintf(prep->uid_map, sizeof(prep->uid_map), "%u %u %u\n", spec->uid_map.container_id,
-		         spec->uid_map.host_id, spec->uid_map.length);
-		snprintf(prep->gid_map, sizeof(prep->gid_map), "%u %u %u\n", spec->gid_map.container_id,
-		         spec->gid_map.host_id, spec->gid_map.length);
+		snprintf(prep->uid_map, sizeof(prep->uid_map), "%u %u %u\n",
+		         spec->uid_map.container_id, spec->uid_map.host_id, spec->uid_map.length);
+		snprintf(prep->gid_map, sizeof(prep->gid_map), "%u %u %u\n",
+		         spec->gid_map.container_id, spec->gid_map.host_id, spec->gid_map.length);
 		plan->uid_map = prep->uid_map;
 		plan->gid_map = prep->gid_map;
 		plan->reopen_paths = prep->fd_paths;

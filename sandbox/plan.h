@@ -25,7 +25,7 @@
 struct launch_prep {
 	struct launch_op *ops;
 	size_t n_ops, cap_ops;
-	char **strings;          /* every string made here, freed at release */
+	char **strings; /* every string made here, freed at release */
 	size_t n_strings, cap_strings;
 	char **argv;
 	char **envp;
@@ -33,7 +33,7 @@ struct launch_prep {
 	char uid_map[64], gid_map[64];
 	char oom[16];
 	char exec_path[4096];
-	int fds[16];             /* descriptor numbers held for the child's reopen */
+	int fds[16]; /* descriptor numbers held for the child's reopen */
 	const char *fd_paths[16];
 	size_t n_fds;
 };

@@ -4,22 +4,22 @@
 #include <ctype.h>
 #include <string.h>
 
-
 int
-runtime_select(const struct runtime_set *rs, const struct pod_config *pod,
-               const char *handler, const struct runtime_config **out, struct cradle_err *err)
+runtime_select(const struct runtime_set *rs, const struct pod_config *pod, const char *handler,
+               const struct runtime_config **out, struct cradle_err *err)
 {
 	const char *h = handler != NULL ? handler : "";
-	const char *untrusted = pod != NULL ?
-	        proto_kvs_get(&pod->annotations, RUNTIME_UNTRUSTED_ANNOTATION) : NULL;
+	const char *untrusted =
+		pod != NULL ? proto_kvs_get(&pod->annotations, RUNTIME_UNTRUSTED_ANNOTATION) : NULL;
 
 	/* Exact "true": the reference compares strings, it does not parse a
 	 * boolean, so "True" is an ordinary pod. */
 	if (untrusted != NULL && strcmp(untrusted, "true") == 0) {
 		if (h[0] != '\0' && strcmp(h, RUNTIME_UNTRUSTED) != 0)
-			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			                      "untrusted workload with explicit runtime handler is not "
-			                      "allowed");
+			return cradle_err_set(
+				err, CRADLE_INVALID_ARGUMENT,
+				"untrusted workload with explicit runtime handler is not "
+				"allowed");
 		if (pod->linux.security_context.namespace_options.network == NS_NODE ||
 		    pod->linux.security_context.namespace_options.pid == NS_NODE ||
 		    pod->linux.security_context.namespace_options.ipc == NS_NODE)
@@ -31,8 +31,8 @@ runtime_select(const struct runtime_set *rs, const struct pod_config *pod,
 		h = rs->default_name;
 	const struct runtime_config *rt = runtime_find(rs, h);
 	if (rt == NULL)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "no runtime for \"%s\" is configured",
-		                      h);
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "no runtime for \"%s\" is configured", h);
 	*out = rt;
 	return 0;
 }

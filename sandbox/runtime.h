@@ -37,9 +37,8 @@
 #define RUNTIME_NAME_MAX 253
 
 /* handler may be NULL or "" (none asked for). */
-int runtime_select(const struct runtime_set *rs, const struct pod_config *pod,
-                   const char *handler, const struct runtime_config **out,
-                   struct cradle_err *err);
+int runtime_select(const struct runtime_set *rs, const struct pod_config *pod, const char *handler,
+                   const struct runtime_config **out, struct cradle_err *err);
 
 /* A handler of the set by name, or NULL. */
 const struct runtime_config *runtime_find(const struct runtime_set *rs, const char *name);

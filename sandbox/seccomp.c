@@ -39,7 +39,8 @@ static pthread_mutex_t scmp_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Back end: filter context -> struct seccomp_prog                     */
 /* ------------------------------------------------------------------ */
 
-void seccomp_prog_fini(struct seccomp_prog *p)
+void
+seccomp_prog_fini(struct seccomp_prog *p)
 {
 	if (p == NULL)
 		return;
@@ -51,7 +52,8 @@ void seccomp_prog_fini(struct seccomp_prog *p)
 /* Export ctx as BPF and read it back.  libseccomp 2.5 can only export to a
  * file descriptor; a memfd needs no reader thread (a pipe would block the
  * exporter once the program outgrew the pipe buffer) and no file system. */
-static int export_prog(scmp_filter_ctx ctx, struct seccomp_prog *out, struct cradle_err *err)
+static int
+export_prog(scmp_filter_ctx ctx, struct seccomp_prog *out, struct cradle_err *err)
 {
 	struct sock_filter *filter = NULL;
 	struct stat st;
@@ -60,7 +62,8 @@ static int export_prog(scmp_filter_ctx ctx, struct seccomp_prog *out, struct cra
 
 	fd = memfd_create("cradle-seccomp", MFD_CLOEXEC);
 	if (fd < 0)
-		return cradle_err_errno(err, errno, "failed to create a memfd for the seccomp program");
+		return cradle_err_errno(err, errno,
+		                        "failed to create a memfd for the seccomp program");
 	rc = seccomp_export_bpf(ctx, fd);
 	if (rc < 0) {
 		rc = cradle_err_errno(err, -rc, "failed to export the seccomp program");
@@ -73,15 +76,17 @@ static int export_prog(scmp_filter_ctx ctx, struct seccomp_prog *out, struct cra
 	size = (size_t)st.st_size;
 	if (size == 0 || size % sizeof(struct sock_filter) != 0) {
 		rc = cradle_err_set(err, CRADLE_INTERNAL,
-		                    "seccomp program export gave %zu bytes, not whole instructions", size);
+		                    "seccomp program export gave %zu bytes, not whole instructions",
+		                    size);
 		goto out;
 	}
 	/* The kernel refuses longer programs with EINVAL; say why here, in
 	 * the parent, rather than as a bare errno from the child. */
 	if (size / sizeof(struct sock_filter) > BPF_MAXINSNS) {
-		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                    "seccomp program has %zu instructions, more than the kernel's %d",
-		                    size / sizeof(struct sock_filter), BPF_MAXINSNS);
+		rc = cradle_err_set(
+			err, CRADLE_INVALID_ARGUMENT,
+			"seccomp program has %zu instructions, more than the kernel's %d",
+			size / sizeof(struct sock_filter), BPF_MAXINSNS);
 		goto out;
 	}
 	filter = malloc(size);
@@ -94,8 +99,10 @@ static int export_prog(scmp_filter_ctx ctx, struct seccomp_prog *out, struct cra
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			rc = n < 0 ? cradle_err_errno(err, errno, "failed to read the seccomp program back")
-			           : cradle_err_set(err, CRADLE_INTERNAL, "seccomp program memfd shrank");
+			rc = n < 0 ? cradle_err_errno(err, errno,
+			                              "failed to read the seccomp program back")
+			           : cradle_err_set(err, CRADLE_INTERNAL,
+			                            "seccomp program memfd shrank");
 			goto out;
 		}
 		got += (size_t)n;
@@ -113,7 +120,8 @@ out:
 /* A context with the given default action.  no_new_privs is the
  * launcher's business (it sets it itself, in the child): tell libseccomp
  * not to, should anyone ever seccomp_load() this context. */
-static scmp_filter_ctx new_ctx(uint32_t def_action, struct cradle_err *err)
+static scmp_filter_ctx
+new_ctx(uint32_t def_action, struct cradle_err *err)
 {
 	scmp_filter_ctx ctx;
 	int rc;
@@ -121,7 +129,8 @@ static scmp_filter_ctx new_ctx(uint32_t def_action, struct cradle_err *err)
 	ctx = seccomp_init(def_action);
 	if (ctx == NULL) {
 		cradle_err_set(err, CRADLE_INTERNAL,
-		               "libseccomp refused default action 0x%08x (or out of memory)", def_action);
+		               "libseccomp refused default action 0x%08x (or out of memory)",
+		               def_action);
 		return NULL;
 	}
 	rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
@@ -134,7 +143,8 @@ static scmp_filter_ctx new_ctx(uint32_t def_action, struct cradle_err *err)
 }
 
 /* Add an architecture; the native one is always there already. */
-static int add_arch(scmp_filter_ctx ctx, uint32_t arch)
+static int
+add_arch(scmp_filter_ctx ctx, uint32_t arch)
 {
 	int rc = seccomp_arch_add(ctx, arch);
 
@@ -190,6 +200,7 @@ static int add_arch(scmp_filter_ctx ctx, uint32_t arch)
  *   hardware:              iopl, ioperm, pciconfig_*
  * plus obsolete calls nothing uses any more (sysfs, ustat, ...).
  */
+/* clang-format off */
 static const char *const default_allow[] = {
 	/* process and thread life */
 	"execve", "execveat", "exit", "exit_group", "fork", "vfork",
@@ -299,13 +310,14 @@ static const char *const default_allow[] = {
 	/* information about the system */
 	"uname", "sysinfo", "getrandom",
 };
+/* clang-format on */
 
 /* CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET: clone may
  * create no namespace (CLONE_NEWTIME, 0x80, is only reachable through
  * clone3; for clone that bit is part of the exit signal). */
 #define CLONE_NS_FLAGS 0x7e020000ull
 
-enum { ARG_CLONE_FLAGS = 0xff };  /* placeholder index: clone's flags argument */
+enum { ARG_CLONE_FLAGS = 0xff }; /* placeholder index: clone's flags argument */
 
 /* Allowed only when the argument test holds.  Entries for one name are
  * separate rules, so they combine with OR. */
@@ -344,7 +356,8 @@ static const struct {
 /* The compat ABIs a native architecture also runs, so that 32-bit
  * programs in a container are judged by the same rules instead of being
  * killed as a bad architecture. */
-static int add_compat_arches(scmp_filter_ctx ctx)
+static int
+add_compat_arches(scmp_filter_ctx ctx)
 {
 	uint32_t native = seccomp_arch_native();
 	int rc = 0;
@@ -368,8 +381,9 @@ static int add_compat_arches(scmp_filter_ctx ctx)
 }
 
 /* Add one rule of the default profile; names unknown here are skipped. */
-static int default_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned int n,
-                        const struct scmp_arg_cmp *cmp, struct cradle_err *err)
+static int
+default_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned int n,
+             const struct scmp_arg_cmp *cmp, struct cradle_err *err)
 {
 	int nr = seccomp_syscall_resolve_name(name);
 	int rc;
@@ -378,17 +392,18 @@ static int default_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, 
 		return 0;
 	rc = seccomp_rule_add_array(ctx, action, nr, n, cmp);
 	if (rc < 0)
-		return cradle_err_errno(err, -rc, "default seccomp profile: failed to add rule for \"%s\"",
-		                        name);
+		return cradle_err_errno(
+			err, -rc, "default seccomp profile: failed to add rule for \"%s\"", name);
 	return 0;
 }
 
-static int compile_default(struct seccomp_prog *out, struct cradle_err *err)
+static int
+compile_default(struct seccomp_prog *out, struct cradle_err *err)
 {
 	uint32_t native = seccomp_arch_native();
 	/* s390 passes the stack pointer first, clone's flags second */
 	unsigned int clone_flags_arg =
-	        (native == SCMP_ARCH_S390X || native == SCMP_ARCH_S390) ? 1 : 0;
+		(native == SCMP_ARCH_S390X || native == SCMP_ARCH_S390) ? 1 : 0;
 	scmp_filter_ctx ctx;
 	size_t i;
 	int rc;
@@ -398,7 +413,8 @@ static int compile_default(struct seccomp_prog *out, struct cradle_err *err)
 		return -1;
 	rc = add_compat_arches(ctx);
 	if (rc < 0) {
-		rc = cradle_err_errno(err, -rc, "default seccomp profile: failed to add architectures");
+		rc = cradle_err_errno(err, -rc,
+		                      "default seccomp profile: failed to add architectures");
 		goto out;
 	}
 	for (i = 0; i < sizeof(default_allow) / sizeof(default_allow[0]); i++)
@@ -412,7 +428,8 @@ static int compile_default(struct seccomp_prog *out, struct cradle_err *err)
 			.datum_a = default_cond[i].a,
 			.datum_b = default_cond[i].b,
 		};
-		if ((rc = default_rule(ctx, SCMP_ACT_ALLOW, default_cond[i].name, 1, &cmp, err)) < 0)
+		if ((rc = default_rule(ctx, SCMP_ACT_ALLOW, default_cond[i].name, 1, &cmp, err)) <
+		    0)
 			goto out;
 	}
 	for (i = 0; i < sizeof(default_errno) / sizeof(default_errno[0]); i++)
@@ -432,14 +449,16 @@ static struct seccomp_prog default_prog;
 static int default_rc;
 static struct cradle_err default_err;
 
-static void default_init(void)
+static void
+default_init(void)
 {
 	pthread_mutex_lock(&scmp_lock);
 	default_rc = compile_default(&default_prog, &default_err);
 	pthread_mutex_unlock(&scmp_lock);
 }
 
-int seccomp_prog_runtime_default(struct seccomp_prog *out, struct cradle_err *err)
+int
+seccomp_prog_runtime_default(struct seccomp_prog *out, struct cradle_err *err)
 {
 	size_t size;
 
@@ -465,7 +484,7 @@ int seccomp_prog_runtime_default(struct seccomp_prog *out, struct cradle_err *er
 /* ------------------------------------------------------------------ */
 
 struct parse {
-	const char *file;         /* for messages */
+	const char *file; /* for messages */
 	struct cradle_err *err;
 	scmp_filter_ctx ctx;
 	uint32_t def_action;
@@ -474,8 +493,8 @@ struct parse {
 /* INVALID_ARGUMENT "<file>: <where>: <what>", or "<file>: <what>" for
  * the document as a whole (where NULL): how this file reports a profile
  * it refuses. */
-__attribute__((format(printf, 3, 4)))
-static int bad(const struct parse *ps, const char *where, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int
+bad(const struct parse *ps, const char *where, const char *fmt, ...)
 {
 	char what[CRADLE_ERR_MSG_MAX];
 	va_list ap;
@@ -488,7 +507,8 @@ static int bad(const struct parse *ps, const char *where, const char *fmt, ...)
 }
 
 /* JSON type names as a profile's author would say them. */
-static const char *jtype(struct json_object *o)
+static const char *
+jtype(struct json_object *o)
 {
 	switch (json_object_get_type(o)) {
 	case json_type_null:
@@ -511,7 +531,8 @@ static const char *jtype(struct json_object *o)
 
 /* Member key of obj; NULL when absent or JSON null (as Go's decoder,
  * which the reference uses, treats null as "not set"). */
-static struct json_object *member(struct json_object *obj, const char *key)
+static struct json_object *
+member(struct json_object *obj, const char *key)
 {
 	struct json_object *v = NULL;
 
@@ -520,8 +541,8 @@ static struct json_object *member(struct json_object *obj, const char *key)
 	return v;
 }
 
-static int want_string(const struct parse *ps, const char *where, struct json_object *o,
-                       const char **out)
+static int
+want_string(const struct parse *ps, const char *where, struct json_object *o, const char **out)
 {
 	const char *s;
 
@@ -535,7 +556,8 @@ static int want_string(const struct parse *ps, const char *where, struct json_ob
 	return 0;
 }
 
-static int want_array(const struct parse *ps, const char *where, struct json_object *o)
+static int
+want_array(const struct parse *ps, const char *where, struct json_object *o)
 {
 	if (!json_object_is_type(o, json_type_array))
 		return bad(ps, where, "expected an array, got %s", jtype(o));
@@ -544,8 +566,9 @@ static int want_array(const struct parse *ps, const char *where, struct json_obj
 
 /* An unsigned integer up to max.  json-c saturates integers beyond 64
  * bits to UINT64_MAX, so those cannot be told apart from it. */
-static int want_uint(const struct parse *ps, const char *where, struct json_object *o, uint64_t max,
-                     uint64_t *out)
+static int
+want_uint(const struct parse *ps, const char *where, struct json_object *o, uint64_t max,
+          uint64_t *out)
 {
 	uint64_t v;
 
@@ -567,7 +590,7 @@ enum act_kind { ACT_PLAIN, ACT_ERRNO, ACT_TRACE, ACT_NOTIFY };
 static const struct {
 	const char *name;
 	enum act_kind kind;
-	uint32_t action;          /* ACT_PLAIN */
+	uint32_t action; /* ACT_PLAIN */
 } actions[] = {
 	/* runc reads SCMP_ACT_KILL as kill-thread, libseccomp's meaning too */
 	{ "SCMP_ACT_KILL", ACT_PLAIN, SCMP_ACT_KILL_THREAD },
@@ -584,8 +607,9 @@ static const struct {
 /* The action named by act_o, with its errno (or trace message) from
  * ret_o, which may be NULL: EPERM then, as runc does.  ret_o is ignored by
  * actions that carry no value, as runc ignores it. */
-static int parse_action(const struct parse *ps, const char *where, struct json_object *act_o,
-                        const char *ret_where, struct json_object *ret_o, uint32_t *out)
+static int
+parse_action(const struct parse *ps, const char *where, struct json_object *act_o,
+             const char *ret_where, struct json_object *ret_o, uint32_t *out)
 {
 	const char *name;
 	uint64_t ret = EPERM;
@@ -640,8 +664,9 @@ static const struct {
 /* One element of syscalls[i].args: {index, value, valueTwo, op}.  For
  * MASKED_EQ, value is the mask and valueTwo the expected result (runc
  * passes them to libseccomp in that order). */
-static int parse_arg(const struct parse *ps, const char *where, struct json_object *o,
-                     struct scmp_arg_cmp *cmp)
+static int
+parse_arg(const struct parse *ps, const char *where, struct json_object *o,
+          struct scmp_arg_cmp *cmp)
 {
 	char w[160];
 	struct json_object *v;
@@ -686,8 +711,9 @@ static int parse_arg(const struct parse *ps, const char *where, struct json_obje
 /* Rules for one resolved name: all conditions in one rule (AND) unless
  * two test the same argument, which libseccomp refuses in one rule; then,
  * as runc does, one rule per condition (OR). */
-static int add_rules(const struct parse *ps, const char *where, const char *name, int nr,
-                     uint32_t action, const struct scmp_arg_cmp *cmp, unsigned int n)
+static int
+add_rules(const struct parse *ps, const char *where, const char *name, int nr, uint32_t action,
+          const struct scmp_arg_cmp *cmp, unsigned int n)
 {
 	unsigned int seen = 0, i;
 	bool split = false;
@@ -714,7 +740,8 @@ static int add_rules(const struct parse *ps, const char *where, const char *name
 }
 
 /* One element of syscalls[]. */
-static int parse_syscall(const struct parse *ps, size_t idx, struct json_object *o)
+static int
+parse_syscall(const struct parse *ps, size_t idx, struct json_object *o)
 {
 	char where[64], w[96], rw[96];
 	struct json_object *names, *args, *v;
@@ -788,7 +815,8 @@ out:
 }
 
 /* "SCMP_ARCH_X86_64" -> libseccomp's token for "x86_64"; 0 when unknown. */
-static uint32_t arch_token(const char *name)
+static uint32_t
+arch_token(const char *name)
 {
 	static const char prefix[] = "SCMP_ARCH_";
 	char lower[32];
@@ -801,11 +829,13 @@ static uint32_t arch_token(const char *name)
 	if (len == 0 || len >= sizeof(lower))
 		return 0;
 	for (i = 0; i <= len; i++)
-		lower[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
+		lower[i] =
+			(name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
 	return seccomp_arch_resolve_name(lower);
 }
 
-static int parse_arches(const struct parse *ps, struct json_object *arches)
+static int
+parse_arches(const struct parse *ps, struct json_object *arches)
 {
 	char w[64];
 	size_t i, n;
@@ -839,8 +869,9 @@ static int parse_arches(const struct parse *ps, struct json_object *arches)
 /* The whole document.  The default action comes first (the context is
  * made with it), then the architectures (libseccomp applies a rule only
  * to the architectures present when it is added), then the rules. */
-static int compile_profile(const char *file, struct json_object *root, struct seccomp_prog *out,
-                           struct cradle_err *err)
+static int
+compile_profile(const char *file, struct json_object *root, struct seccomp_prog *out,
+                struct cradle_err *err)
 {
 	struct parse ps = { .file = file, .err = err };
 	struct json_object *v, *syscalls;
@@ -848,11 +879,12 @@ static int compile_profile(const char *file, struct json_object *root, struct se
 	int rc = -1;
 
 	if (!json_object_is_type(root, json_type_object))
-		return bad(&ps, NULL, "expected a JSON object at the top level, got %s", jtype(root));
+		return bad(&ps, NULL, "expected a JSON object at the top level, got %s",
+		           jtype(root));
 	if ((v = member(root, "defaultAction")) == NULL)
 		return bad(&ps, "defaultAction", "missing");
-	if (parse_action(&ps, "defaultAction", v, "defaultErrnoRet", member(root, "defaultErrnoRet"),
-	                 &ps.def_action) < 0)
+	if (parse_action(&ps, "defaultAction", v, "defaultErrnoRet",
+	                 member(root, "defaultErrnoRet"), &ps.def_action) < 0)
 		return -1;
 	/* check the shape of syscalls before any work */
 	syscalls = member(root, "syscalls");
@@ -883,25 +915,29 @@ out_unlock:
 
 /* Read the whole file: absolute path, regular file, at most
  * SECCOMP_PROFILE_MAX bytes.  *buf is NUL-terminated. */
-static int read_profile(const char *path, char **buf, size_t *len, struct cradle_err *err)
+static int
+read_profile(const char *path, char **buf, size_t *len, struct cradle_err *err)
 {
 	int rc;
 
 	if (path == NULL || path[0] != '/')
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "%s: seccomp profile path is not absolute", path ? path : "(null)");
+		                      "%s: seccomp profile path is not absolute",
+		                      path ? path : "(null)");
 	rc = fs_read_alloc(path, SECCOMP_PROFILE_MAX, 0, buf, len);
 	if (rc == -EINVAL)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: not a regular file", path);
 	if (rc == -EFBIG)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "%s: seccomp profile is larger than %u bytes", path, SECCOMP_PROFILE_MAX);
+		                      "%s: seccomp profile is larger than %u bytes", path,
+		                      SECCOMP_PROFILE_MAX);
 	if (rc < 0)
 		return cradle_err_errno(err, -rc, "failed to read seccomp profile \"%s\"", path);
 	return 0;
 }
 
-int seccomp_prog_from_file(const char *path, struct seccomp_prog *out, struct cradle_err *err)
+int
+seccomp_prog_from_file(const char *path, struct seccomp_prog *out, struct cradle_err *err)
 {
 	struct json_object *root;
 	char *buf = NULL;
@@ -923,7 +959,8 @@ int seccomp_prog_from_file(const char *path, struct seccomp_prog *out, struct cr
 
 /* ------------------------------------------------------------------ */
 
-bool seccomp_available(void)
+bool
+seccomp_available(void)
 {
 	int saved = errno;
 	bool ok;

@@ -31,32 +31,34 @@ struct level_ent {
 struct selinux_labels {
 	bool enabled;
 	unsigned range;
-	char *process_ctx;              /* template contexts; NULL when absent */
+	char *process_ctx; /* template contexts; NULL when absent */
 	char *file_ctx;
-	char *kvm_type;                 /* type of kvm_process (or process) */
-	bool process_has_level;         /* non-MLS policies get no MCS level */
+	char *kvm_type;         /* type of kvm_process (or process) */
+	bool process_has_level; /* non-MLS policies get no MCS level */
 
-	pthread_mutex_t mu;             /* guards everything below */
+	pthread_mutex_t mu; /* guards everything below */
 	struct level_ent **buckets;
-	size_t nbuckets;                /* power of two */
+	size_t nbuckets; /* power of two */
 	size_t nlevels;
 	/* Held levels that are one of the range's "s0:cX,cY" pairs: when this
 	 * reaches the number of pairs no random level can be found, and we say
 	 * so instead of looping forever as go-selinux's uniqMcs would. */
 	size_t pairs_held;
-	uint64_t prng;                  /* fallback when getrandom fails */
+	uint64_t prng; /* fallback when getrandom fails */
 };
 
 /* ---- level check ---------------------------------------------------- */
 
-static bool is_digit(char c)
+static bool
+is_digit(char c)
 {
 	return c >= '0' && c <= '9';
 }
 
 /* "c" followed by 1 to 4 digits.  Greedy is exact here: what may follow a
  * category in the pattern ('.', ',' or the end) is never a digit. */
-static const char *match_cat(const char *p)
+static const char *
+match_cat(const char *p)
 {
 	int n = 0;
 
@@ -71,7 +73,8 @@ static const char *match_cat(const char *p)
 
 /* ^s\d(-s\d)??(:c\d{1,4}(\.c\d{1,4})?(,c\d{1,4}(\.c\d{1,4})?)*)?$ by hand:
  * it is small, and POSIX regex has no lazy "??" to copy it verbatim. */
-static bool level_ok(const char *p)
+static bool
+level_ok(const char *p)
 {
 	if (p[0] != 's' || !is_digit(p[1]))
 		return false;
@@ -97,7 +100,8 @@ static bool level_ok(const char *p)
 	}
 }
 
-int selinux_check_level(const char *level, struct cradle_err *err)
+int
+selinux_check_level(const char *level, struct cradle_err *err)
 {
 	if (!level || !*level || level_ok(level))
 		return 0;
@@ -107,16 +111,18 @@ int selinux_check_level(const char *level, struct cradle_err *err)
 
 /* ---- the reservation table (callers hold l->mu) ----------------------- */
 
-static size_t hash_str(const char *s)
+static size_t
+hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;     /* FNV-1a */
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
 
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
 	return (size_t)h;
 }
 
-static struct level_ent **find_slot(struct selinux_labels *l, const char *level)
+static struct level_ent **
+find_slot(struct selinux_labels *l, const char *level)
 {
 	struct level_ent **pp = &l->buckets[hash_str(level) & (l->nbuckets - 1)];
 
@@ -127,7 +133,8 @@ static struct level_ent **find_slot(struct selinux_labels *l, const char *level)
 
 /* Parse a decimal category number as uniqMcs prints it (no sign, no
  * leading zero), so that only the exact strings it could produce count. */
-static const char *parse_cat(const char *p, unsigned *out)
+static const char *
+parse_cat(const char *p, unsigned *out)
 {
 	unsigned v = 0;
 	int n = 0;
@@ -142,7 +149,8 @@ static const char *parse_cat(const char *p, unsigned *out)
 	return n <= 4 ? p : NULL;
 }
 
-static bool is_range_pair(const struct selinux_labels *l, const char *level)
+static bool
+is_range_pair(const struct selinux_labels *l, const char *level)
 {
 	unsigned x, y;
 	const char *p;
@@ -153,7 +161,8 @@ static bool is_range_pair(const struct selinux_labels *l, const char *level)
 	return x < y && y < l->range;
 }
 
-static int grow(struct selinux_labels *l)
+static int
+grow(struct selinux_labels *l)
 {
 	size_t n = l->nbuckets * 2, i;
 	struct level_ent **nb = calloc(n, sizeof(*nb));
@@ -177,7 +186,8 @@ static int grow(struct selinux_labels *l)
 	return 0;
 }
 
-static int level_get(struct selinux_labels *l, const char *level)
+static int
+level_get(struct selinux_labels *l, const char *level)
 {
 	struct level_ent **pp = find_slot(l, level), *e;
 	size_t len;
@@ -202,12 +212,13 @@ static int level_get(struct selinux_labels *l, const char *level)
 	return 0;
 }
 
-static void level_put(struct selinux_labels *l, const char *level)
+static void
+level_put(struct selinux_labels *l, const char *level)
 {
 	struct level_ent **pp = find_slot(l, level), *e = *pp;
 
 	if (!e)
-		return;                 /* not held: ignored, like label.Store */
+		return; /* not held: ignored, like label.Store */
 	if (--e->refs > 0)
 		return;
 	*pp = e->next;
@@ -217,14 +228,16 @@ static void level_put(struct selinux_labels *l, const char *level)
 	free(e);
 }
 
-static bool level_held(struct selinux_labels *l, const char *level)
+static bool
+level_held(struct selinux_labels *l, const char *level)
 {
 	return *find_slot(l, level) != NULL;
 }
 
 /* ---- random levels --------------------------------------------------- */
 
-static uint64_t splitmix64(uint64_t *s)
+static uint64_t
+splitmix64(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
 
@@ -236,7 +249,8 @@ static uint64_t splitmix64(uint64_t *s)
 /* go-selinux reads crypto/rand; getrandom is the same source.  It only
  * fails on ancient kernels or before the pool is ready, and a level merely
  * has to be unused, so a seeded PRNG is an acceptable fallback. */
-static uint64_t rand64(struct selinux_labels *l)
+static uint64_t
+rand64(struct selinux_labels *l)
 {
 	uint64_t v;
 
@@ -250,17 +264,19 @@ static uint64_t rand64(struct selinux_labels *l)
 #define RANDOM_TRIES 64
 
 /* Pick an unused "s0:cX,cY" and reserve it, all under l->mu. */
-static int reserve_random(struct selinux_labels *l, char *buf, size_t len, struct cradle_err *err)
+static int
+reserve_random(struct selinux_labels *l, char *buf, size_t len, struct cradle_err *err)
 {
 	size_t total = (size_t)l->range * (l->range - 1) / 2;
 	unsigned x, y, x0, i;
 	int tries;
 
 	if (l->pairs_held >= total)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
-		                      "failed to allocate an SELinux MCS level: all %zu category pairs "
-		                      "of selinux_category_range %u are reserved",
-		                      total, l->range);
+		return cradle_err_set(
+			err, CRADLE_RESOURCE_EXHAUSTED,
+			"failed to allocate an SELinux MCS level: all %zu category pairs "
+			"of selinux_category_range %u are reserved",
+			total, l->range);
 	/* As uniqMcs: two random categories, distinct, smaller first. */
 	for (tries = 0; tries < RANDOM_TRIES; tries++) {
 		uint64_t r = rand64(l);
@@ -300,7 +316,8 @@ found:
 /* ---- labels ---------------------------------------------------------- */
 
 /* The level of a label: what follows the third ':' (go's SplitN(l,":",4)). */
-static const char *label_level(const char *label)
+static const char *
+label_level(const char *label)
 {
 	const char *p = label;
 	int i;
@@ -315,15 +332,17 @@ static const char *label_level(const char *label)
 	return *p ? p : NULL;
 }
 
-static const char *opt(const char *s)
+static const char *
+opt(const char *s)
 {
 	return s && *s ? s : NULL;
 }
 
 /* Apply one override; libselinux refuses what cannot be a part (':' in a
  * user, whitespace, ...), which go-selinux would have pasted in blindly. */
-static int set_part(context_t c, int (*set)(context_t, const char *), const char *what,
-                    const char *val, struct cradle_err *err)
+static int
+set_part(context_t c, int (*set)(context_t, const char *), const char *what, const char *val,
+         struct cradle_err *err)
 {
 	if (!val)
 		return 0;
@@ -336,8 +355,9 @@ static int set_part(context_t c, int (*set)(context_t, const char *), const char
 }
 
 /* tpl with the given parts replaced (NULL: keep), as a malloc'd string. */
-static int build_label(const char *tpl, const char *user, const char *role, const char *type,
-                       const char *level, char **out, struct cradle_err *err)
+static int
+build_label(const char *tpl, const char *user, const char *role, const char *type,
+            const char *level, char **out, struct cradle_err *err)
 {
 	context_t c = context_new(tpl);
 	const char *s;
@@ -357,8 +377,8 @@ out:
 	return rc;
 }
 
-static int empty_pair(char **process_label, char **mount_label, const char *mount,
-                      struct cradle_err *err)
+static int
+empty_pair(char **process_label, char **mount_label, const char *mount, struct cradle_err *err)
 {
 	*process_label = strdup("");
 	*mount_label = strdup(mount ? mount : "");
@@ -370,8 +390,9 @@ static int empty_pair(char **process_label, char **mount_label, const char *moun
 	return cradle_err_nomem(err);
 }
 
-int selinux_labels_alloc(struct selinux_labels *l, const struct pod_config *pod, bool vm,
-                         char **process_label, char **mount_label, struct cradle_err *err)
+int
+selinux_labels_alloc(struct selinux_labels *l, const struct pod_config *pod, bool vm,
+                     char **process_label, char **mount_label, struct cradle_err *err)
 {
 	const char *user = NULL, *role = NULL, *type = NULL, *ulevel = NULL;
 	char rnd[LEVEL_MAX];
@@ -432,8 +453,9 @@ int selinux_labels_alloc(struct selinux_labels *l, const struct pod_config *pod,
 	return 0;
 }
 
-int selinux_labels_to_kvm(const struct selinux_labels *l, const char *label, char **out,
-                          struct cradle_err *err)
+int
+selinux_labels_to_kvm(const struct selinux_labels *l, const char *label, char **out,
+                      struct cradle_err *err)
 {
 	int rc;
 
@@ -448,7 +470,8 @@ int selinux_labels_to_kvm(const struct selinux_labels *l, const char *label, cha
 	return rc;
 }
 
-void selinux_labels_reserve(struct selinux_labels *l, const char *label)
+void
+selinux_labels_reserve(struct selinux_labels *l, const char *label)
 {
 	const char *level = label_level(label);
 
@@ -461,7 +484,8 @@ void selinux_labels_reserve(struct selinux_labels *l, const char *label)
 	pthread_mutex_unlock(&l->mu);
 }
 
-void selinux_labels_release(struct selinux_labels *l, const char *label)
+void
+selinux_labels_release(struct selinux_labels *l, const char *label)
 {
 	const char *level = label_level(label);
 
@@ -472,7 +496,8 @@ void selinux_labels_release(struct selinux_labels *l, const char *label)
 	pthread_mutex_unlock(&l->mu);
 }
 
-size_t selinux_labels_reserved(const struct selinux_labels *cl)
+size_t
+selinux_labels_reserved(const struct selinux_labels *cl)
 {
 	/* The mutex is the only mutable part of a const table; the object
 	 * itself was allocated non-const, so dropping the qualifier is fine. */
@@ -485,7 +510,8 @@ size_t selinux_labels_reserved(const struct selinux_labels *cl)
 	return n;
 }
 
-unsigned long selinux_labels_refs(const struct selinux_labels *cl, const char *label)
+unsigned long
+selinux_labels_refs(const struct selinux_labels *cl, const char *label)
 {
 	struct selinux_labels *l = (struct selinux_labels *)cl;
 	const char *level = label_level(label);
@@ -501,14 +527,16 @@ unsigned long selinux_labels_refs(const struct selinux_labels *cl, const char *l
 	return n;
 }
 
-bool selinux_apply_enabled(void)
+bool
+selinux_apply_enabled(void)
 {
 	return is_selinux_enabled() > 0;
 }
 
 /* ---- the contexts file ----------------------------------------------- */
 
-static char *trim(char *s)
+static char *
+trim(char *s)
 {
 	char *e;
 
@@ -521,7 +549,8 @@ static char *trim(char *s)
 	return s;
 }
 
-static int set_str(char **dst, const char *v)
+static int
+set_str(char **dst, const char *v)
 {
 	char *s = strdup(v);
 
@@ -535,8 +564,8 @@ static int set_str(char **dst, const char *v)
 /* go-selinux's loadLabels: trim; skip blank, '#' and ';' lines; split at
  * the first '='; trim both sides; strip every leading/trailing '"'.  Only
  * the keys we use are kept; a later line wins over an earlier one. */
-static int read_contexts(const char *path, char **process, char **file, char **kvm,
-                         struct cradle_err *err)
+static int
+read_contexts(const char *path, char **process, char **file, char **kvm, struct cradle_err *err)
 {
 	FILE *f = fopen(path, "re");
 	char *line = NULL, *k, *v, *eq;
@@ -546,7 +575,8 @@ static int read_contexts(const char *path, char **process, char **file, char **k
 	if (!f) {
 		if (errno == ENOENT)
 			return 0;
-		return cradle_err_errno(err, errno, "failed to open SELinux contexts file \"%s\"", path);
+		return cradle_err_errno(err, errno, "failed to open SELinux contexts file \"%s\"",
+		                        path);
 	}
 	errno = 0;
 	while (getline(&line, &cap, f) >= 0) {
@@ -581,7 +611,8 @@ static int read_contexts(const char *path, char **process, char **file, char **k
 }
 
 /* Empty values count as absent, as go's `labels[k] == ""` does. */
-static void drop_empty(char **s)
+static void
+drop_empty(char **s)
 {
 	if (*s && !**s) {
 		free(*s);
@@ -590,8 +621,9 @@ static void drop_empty(char **s)
 }
 
 /* A context from the file must parse, and be one we can take a type from. */
-static int check_ctx(const char *path, const char *key, const char *val, bool *has_level,
-                     char **type, struct cradle_err *err)
+static int
+check_ctx(const char *path, const char *key, const char *val, bool *has_level, char **type,
+          struct cradle_err *err)
 {
 	context_t c = context_new(val);
 	const char *t;
@@ -599,7 +631,8 @@ static int check_ctx(const char *path, const char *key, const char *val, bool *h
 
 	if (!c || !(t = context_type_get(c)) || !*t) {
 		rc = cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
-		                    "invalid SELinux context %s = \"%s\" in \"%s\"", key, val, path);
+		                    "invalid SELinux context %s = \"%s\" in \"%s\"", key, val,
+		                    path);
 		goto out;
 	}
 	if (has_level) {
@@ -614,7 +647,8 @@ out:
 	return rc;
 }
 
-void selinux_labels_fini(struct selinux_labels *l)
+void
+selinux_labels_fini(struct selinux_labels *l)
 {
 	size_t i;
 
@@ -636,8 +670,9 @@ void selinux_labels_fini(struct selinux_labels *l)
 	free(l);
 }
 
-int selinux_labels_init(const struct selinux_cfg *cfg, struct selinux_labels **out,
-                        struct cradle_err *err)
+int
+selinux_labels_init(const struct selinux_cfg *cfg, struct selinux_labels **out,
+                    struct cradle_err *err)
 {
 	struct selinux_labels *l;
 	const char *path;
@@ -661,7 +696,7 @@ int selinux_labels_init(const struct selinux_cfg *cfg, struct selinux_labels **o
 		goto fail;
 	}
 	if (!l->enabled)
-		goto done;      /* SetDisabled: the file is never read */
+		goto done; /* SetDisabled: the file is never read */
 
 	path = cfg->contexts_path ? cfg->contexts_path : selinux_lxc_contexts_path();
 	if (path && (rc = read_contexts(path, &l->process_ctx, &l->file_ctx, &kvm, err)) < 0)

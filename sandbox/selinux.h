@@ -53,9 +53,9 @@
 #define SELINUX_MAX_CATEGORY_RANGE 10000u
 
 struct selinux_cfg {
-	bool enable;                    /* false: every label is "" (SetDisabled) */
-	unsigned category_range;        /* selinux_category_range; 0 = 1024; 2..10000 */
-	const char *contexts_path;      /* NULL = selinux_lxc_contexts_path() */
+	bool enable;               /* false: every label is "" (SetDisabled) */
+	unsigned category_range;   /* selinux_category_range; 0 = 1024; 2..10000 */
+	const char *contexts_path; /* NULL = selinux_lxc_contexts_path() */
 };
 
 struct selinux_labels;
@@ -69,7 +69,7 @@ struct selinux_labels;
  * read when enable is false. */
 int selinux_labels_init(const struct selinux_cfg *cfg, struct selinux_labels **out,
                         struct cradle_err *err);
-void selinux_labels_fini(struct selinux_labels *l);         /* NULL ok */
+void selinux_labels_fini(struct selinux_labels *l); /* NULL ok */
 
 /* containerd's checkSelinuxLevel.  "" and NULL are fine.  Error
  * (INVALID_ARGUMENT): the format of 'level' "<l>" is not correct */

@@ -35,10 +35,10 @@
 
 /* Hard-coded in containerd 1.7, not configurable (its config_unix.go
  * DefaultConfig). */
-#define SANDBOX_OOM_SCORE_ADJ (-998)   /* defaultSandboxOOMAdj */
+#define SANDBOX_OOM_SCORE_ADJ (-998) /* defaultSandboxOOMAdj */
 #define SANDBOX_CPU_SHARES 2
-#define DEFAULT_CGROUP_ROOT "/k8s.io"  /* default spec: "/<namespace>/<id>" */
-#define LABEL_MAX_SIZE 4096            /* containerd labels.Validate: len(k)+len(v) */
+#define DEFAULT_CGROUP_ROOT "/k8s.io" /* default spec: "/<namespace>/<id>" */
+#define LABEL_MAX_SIZE 4096           /* containerd labels.Validate: len(k)+len(v) */
 #define LOCALHOST_PREFIX "localhost/"
 
 #define SC(pod) ((pod)->linux.security_context)
@@ -126,10 +126,10 @@ static int
 build_env(const struct image_config *ic, struct sandbox_spec *out, struct cradle_err *err)
 {
 	struct env_slot {
-		const char *key;        /* the entry that first named the key */
+		const char *key; /* the entry that first named the key */
 		size_t klen;
-		const char *val;        /* "K=V", or NULL once unset */
-	} *slot;
+		const char *val; /* "K=V", or NULL once unset */
+	} * slot;
 	size_t n = 0, i, j;
 	int rc = 0;
 
@@ -187,7 +187,8 @@ spec_user_string(const struct pod_config *pod, char *buf, size_t len, struct cra
 	n = gid[0] ? snprintf(buf, len, "%s:%s", user, gid) : snprintf(buf, len, "%s", user);
 	if (n < 0 || (size_t)n >= len) {
 		buf[0] = '\0';
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "user \"%.64s\" is too long", user);
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "user \"%.64s\" is too long",
+		                      user);
 	}
 	return 0;
 }
@@ -207,8 +208,8 @@ next_line(const char **pos, const char **line, size_t *len)
 		e = p + strlen(p);
 	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\v' || *p == '\f'))
 		p++;
-	while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\v' ||
-	                 e[-1] == '\f'))
+	while (e > p &&
+	       (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\v' || e[-1] == '\f'))
 		e--;
 	*line = p;
 	*len = (size_t)(e - p);
@@ -260,14 +261,14 @@ field_is(const struct field *f, const char *s, size_t n)
  * Blank lines and "#" lines are skipped (the reference does not skip "#"
  * lines, which only ever parse as bogus uid-0 entries). */
 static bool
-passwd_find(const char *passwd, const char *name, size_t nlen, long long uid,
-            long long *out_uid, long long *out_gid)
+passwd_find(const char *passwd, const char *name, size_t nlen, long long uid, long long *out_uid,
+            long long *out_gid)
 {
 	const char *pos = passwd, *line;
 	size_t len;
 
 	while (next_line(&pos, &line, &len)) {
-		struct field f[4];    /* name:password:uid:gid[:gecos:home:shell] */
+		struct field f[4]; /* name:password:uid:gid[:gecos:home:shell] */
 
 		if (len == 0 || line[0] == '#')
 			continue;
@@ -288,7 +289,7 @@ group_find(const char *group, const char *name, size_t nlen, long long *out_gid)
 	size_t len;
 
 	while (next_line(&pos, &line, &len)) {
-		struct field f[3];    /* name:password:gid[:members] */
+		struct field f[3]; /* name:password:gid[:members] */
 
 		if (len == 0 || line[0] == '#')
 			continue;
@@ -317,8 +318,8 @@ id_in_range(long long v)
  *   a:b        a name gives only the uid; the gid is b, looked up in the
  *              group file when it is a name */
 int
-spec_resolve_user(const char *user, const struct image_config *image, uint32_t *uid,
-                  uint32_t *gid, struct cradle_err *err)
+spec_resolve_user(const char *user, const struct image_config *image, uint32_t *uid, uint32_t *gid,
+                  struct cradle_err *err)
 {
 	const char *passwd = image ? image->etc_passwd : NULL;
 	const char *group = image ? image->etc_group : NULL;
@@ -351,9 +352,11 @@ spec_resolve_user(const char *user, const struct image_config *image, uint32_t *
 
 	if (uname) {
 		if (!passwd || !passwd_find(passwd, user, ulen, 0, &pu, &pg))
-			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			                      "unable to find user %.*s: no matching entries in passwd "
-			                      "file", (int)ulen, user);
+			return cradle_err_set(
+				err, CRADLE_INVALID_ARGUMENT,
+				"unable to find user %.*s: no matching entries in passwd "
+				"file",
+				(int)ulen, user);
 		u = pu;
 		if (!colon)
 			g = pg;
@@ -362,9 +365,10 @@ spec_resolve_user(const char *user, const struct image_config *image, uint32_t *
 	}
 	if (gname) {
 		if (!group || !group_find(group, gname, strlen(gname), &pg))
-			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			                      "unable to find group %s: no matching entries in group file",
-			                      gname);
+			return cradle_err_set(
+				err, CRADLE_INVALID_ARGUMENT,
+				"unable to find group %s: no matching entries in group file",
+				gname);
 		g = pg;
 	}
 	/* the image's own files may hold ids the kernel cannot take either */
@@ -450,9 +454,10 @@ spec_default_caps(void)
 {
 	/* containerd's default set (oci/spec.go defaultUnixCaps) */
 	static const int caps[] = {
-		CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD,
-		CAP_NET_RAW, CAP_SETGID, CAP_SETUID, CAP_SETFCAP, CAP_SETPCAP,
-		CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
+		CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FSETID,           CAP_FOWNER,
+		CAP_MKNOD,   CAP_NET_RAW,      CAP_SETGID,           CAP_SETUID,
+		CAP_SETFCAP, CAP_SETPCAP,      CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT,
+		CAP_KILL,    CAP_AUDIT_WRITE,
 	};
 	uint64_t m = 0;
 	size_t i;
@@ -502,10 +507,14 @@ static const char *
 ns_mode_name(int mode, char buf[16])
 {
 	switch (mode) {
-	case NS_POD: return "POD";
-	case NS_CONTAINER: return "CONTAINER";
-	case NS_NODE: return "NODE";
-	case NS_TARGET: return "TARGET";
+	case NS_POD:
+		return "POD";
+	case NS_CONTAINER:
+		return "CONTAINER";
+	case NS_NODE:
+		return "NODE";
+	case NS_TARGET:
+		return "TARGET";
 	}
 	/* Go prints an unknown protobuf enum value as its number */
 	snprintf(buf, 16, "%d", mode);
@@ -519,11 +528,13 @@ check_idmaps(const char *what, const struct proto_idmaps *m, struct cradle_err *
 	if (m->n > 1)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "user namespace configuration: %s mapping: only one mapping "
-		                      "line supported, got %zu mapping lines", what, m->n);
+		                      "line supported, got %zu mapping lines",
+		                      what, m->n);
 	if (m->n == 1 && m->v[0].length < 1)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "user namespace configuration: %s mapping: invalid mapping "
-		                      "length: %u", what, m->v[0].length);
+		                      "length: %u",
+		                      what, m->v[0].length);
 	return 0;
 }
 
@@ -545,26 +556,30 @@ build_userns(const struct pod_config *pod, struct sandbox_spec *out, struct crad
 	switch (mode) {
 	case NS_NODE:
 		if (uids->n || gids->n)
-			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			                      "user namespace configuration: can't use user namespace "
-			                      "mode \"NODE\" with mappings. Got %zu UID mappings and "
-			                      "%zu GID mappings", uids->n, gids->n);
+			return cradle_err_set(
+				err, CRADLE_INVALID_ARGUMENT,
+				"user namespace configuration: can't use user namespace "
+				"mode \"NODE\" with mappings. Got %zu UID mappings and "
+				"%zu GID mappings",
+				uids->n, gids->n);
 		return 0;
 	case NS_POD:
 		if (!uids->n || !gids->n)
-			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			                      "user namespace configuration: can't use user namespace "
-			                      "mode \"POD\" without UID and GID mappings");
+			return cradle_err_set(
+				err, CRADLE_INVALID_ARGUMENT,
+				"user namespace configuration: can't use user namespace "
+				"mode \"POD\" without UID and GID mappings");
 		out->ns_user = true;
 		out->uid_map = (struct spec_idmap){ uids->v[0].container_id, uids->v[0].host_id,
-		                                    uids->v[0].length };
+			                            uids->v[0].length };
 		out->gid_map = (struct spec_idmap){ gids->v[0].container_id, gids->v[0].host_id,
-		                                    gids->v[0].length };
+			                            gids->v[0].length };
 		return 0;
 	default:
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "user namespace configuration: unsupported user namespace "
-		                      "mode: \"%s\"", ns_mode_name(mode, mb));
+		                      "mode: \"%s\"",
+		                      ns_mode_name(mode, mb));
 	}
 }
 
@@ -576,7 +591,7 @@ build_namespaces(const struct spec_input *in, struct sandbox_spec *out, struct c
 	/* NODE removes the namespace; POD, CONTAINER and TARGET all mean a
 	 * new one for a sandbox (target_id only matters to containers) */
 	out->ns_net = NSO(pod).network != NS_NODE;
-	out->ns_uts = out->ns_net;     /* host network brings the host's hostname */
+	out->ns_uts = out->ns_net; /* host network brings the host's hostname */
 	out->ns_pid = NSO(pod).pid != NS_NODE;
 	out->ns_ipc = NSO(pod).ipc != NS_NODE;
 	out->ns_mnt = true;
@@ -597,7 +612,9 @@ struct mount_tmpl {
 static const struct mount_tmpl default_mounts[] = {
 	{ "/proc", "proc", "proc", { "nosuid", "noexec", "nodev" } },
 	{ "/dev", "tmpfs", "tmpfs", { "nosuid", "strictatime", "mode=755", "size=65536k" } },
-	{ "/dev/pts", "devpts", "devpts",
+	{ "/dev/pts",
+	  "devpts",
+	  "devpts",
 	  { "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5" } },
 	{ "/dev/mqueue", "mqueue", "mqueue", { "nosuid", "noexec", "nodev" } },
 	{ "/sys", "sysfs", "sysfs", { "nosuid", "noexec", "nodev", "ro" } },
@@ -607,9 +624,12 @@ static const struct mount_tmpl default_mounts[] = {
 static const char *const bind_opts[] = { "rbind", "ro", "nosuid", "nodev", "noexec", NULL };
 
 static const char *const masked_paths[] = {
-	"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-	"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-	"/sys/devices/virtual/powercap", "/proc/scsi", NULL,
+	"/proc/acpi",          "/proc/asound",
+	"/proc/kcore",         "/proc/keys",
+	"/proc/latency_stats", "/proc/timer_list",
+	"/proc/timer_stats",   "/proc/sched_debug",
+	"/sys/firmware",       "/sys/devices/virtual/powercap",
+	"/proc/scsi",          NULL,
 };
 
 static const char *const readonly_paths[] = {
@@ -679,7 +699,8 @@ build_filesystem(const struct spec_input *in, struct sandbox_spec *out, struct c
 	if (!shm || !shm[0])
 		return cradle_err_set(err, CRADLE_INTERNAL, "build sandbox spec: no shm path");
 	if (!in->resolv_conf_path || !in->resolv_conf_path[0])
-		return cradle_err_set(err, CRADLE_INTERNAL, "build sandbox spec: no resolv.conf path");
+		return cradle_err_set(err, CRADLE_INTERNAL,
+		                      "build sandbox spec: no resolv.conf path");
 	if (add_mount(out, "/dev/shm", "bind", shm, bind_opts, SIZE_MAX, false, err) < 0 ||
 	    add_mount(out, "/etc/resolv.conf", "bind", in->resolv_conf_path, bind_opts, SIZE_MAX,
 	              false, err) < 0)
@@ -768,13 +789,14 @@ spec_check_sysctl(const char *key, bool host_net, bool host_ipc, struct cradle_e
 	int rc = 0;
 
 	if (!key || !key[0])
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "sysctl \"\" is not a valid name");
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "sysctl \"\" is not a valid name");
 	n = sysctl_normalize(key);
 	if (!n)
 		return cradle_err_nomem(err);
 	if (!sysctl_name_ok(n))
-		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "sysctl \"%s\" is not a valid name",
-		                    key);
+		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                    "sysctl \"%s\" is not a valid name", key);
 	else if (strcmp(n, "kernel.sem") == 0 || has_prefix(n, "kernel.shm") ||
 	         has_prefix(n, "kernel.msg") || has_prefix(n, "fs.mqueue.")) {
 		if (host_ipc)
@@ -926,8 +948,9 @@ build_cgroups(const struct spec_input *in, struct sandbox_spec *out, struct crad
 			return cradle_err_nomem(err);
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "invalid cgroup parent \"%s\": \"..\" is not allowed",
-		                      parent && parent[0] ? parent :
-		                      in->node->cgroup_root ? in->node->cgroup_root : "");
+		                      parent && parent[0]     ? parent
+		                      : in->node->cgroup_root ? in->node->cgroup_root
+		                                              : "");
 	}
 	/* fixed, whatever linux.resources says (those only feed annotations) */
 	out->cpu_shares = SANDBOX_CPU_SHARES;
@@ -950,7 +973,8 @@ build_annotations(const struct spec_input *in, struct sandbox_spec *out, struct 
 
 		for (i = 0; i < pa->n; i++) {
 			for (j = 0; j < pat->n; j++) {
-				if (pat->v[j] && fnmatch(pat->v[j], pa->v[i].key, FNM_PATHNAME) == 0) {
+				if (pat->v[j] &&
+				    fnmatch(pat->v[j], pa->v[i].key, FNM_PATHNAME) == 0) {
 					if (kvs_add(&out->annotations, pa->v[i].key,
 					            pa->v[i].value ? pa->v[i].value : "", err) < 0)
 						return -1;
@@ -968,7 +992,8 @@ build_annotations(const struct spec_input *in, struct sandbox_spec *out, struct 
 			{ "io.kubernetes.cri.sandbox-cpu-period", pod->linux.resources.cpu_period },
 			{ "io.kubernetes.cri.sandbox-cpu-quota", pod->linux.resources.cpu_quota },
 			{ "io.kubernetes.cri.sandbox-cpu-shares", pod->linux.resources.cpu_shares },
-			{ "io.kubernetes.cri.sandbox-memory", pod->linux.resources.memory_limit_in_bytes },
+			{ "io.kubernetes.cri.sandbox-memory",
+			  pod->linux.resources.memory_limit_in_bytes },
 		};
 		char buf[24];
 
@@ -1023,8 +1048,8 @@ build_labels(const struct spec_input *in, struct sandbox_spec *out, struct cradl
 			return -1;
 	}
 	for (i = 0; i < pl->n; i++)
-		if (pl->v[i].key &&
-		    kvs_add(&out->labels, pl->v[i].key, pl->v[i].value ? pl->v[i].value : "", err) < 0)
+		if (pl->v[i].key && kvs_add(&out->labels, pl->v[i].key,
+		                            pl->v[i].value ? pl->v[i].value : "", err) < 0)
 			return -1;
 	return kvs_add(&out->labels, "io.cri-containerd.kind", "sandbox", err);
 }
@@ -1033,8 +1058,8 @@ build_labels(const struct spec_input *in, struct sandbox_spec *out, struct cradl
 
 struct profile {
 	bool set;
-	int type;               /* enum proto_seccomp_type */
-	const char *ref;        /* LocalhostRef; borrowed */
+	int type;        /* enum proto_seccomp_type */
+	const char *ref; /* LocalhostRef; borrowed */
 };
 
 /* generateSecurityProfile: the string forms. */
@@ -1083,7 +1108,8 @@ build_seccomp(const struct spec_input *in, struct sandbox_spec *out, struct crad
 	/* 3. a kernel without seccomp can only run unconfined */
 	if (!in->node->seccomp_available) {
 		if (p.set && p.type != SECCOMP_PROFILE_UNCONFINED)
-			return cradle_err_set(err, CRADLE_FAILED_PRECONDITION, "seccomp is not supported");
+			return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
+			                      "seccomp is not supported");
 		return 0;
 	}
 	/* 4. no profile: the pause container runs unconfined */
@@ -1106,9 +1132,9 @@ build_seccomp(const struct spec_input *in, struct sandbox_spec *out, struct crad
 			path += strlen(LOCALHOST_PREFIX);
 		/* sandbox/seccomp.c opens it from the daemon's own cwd otherwise */
 		if (path[0] != '/')
-			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			                      "seccomp localhost profile \"%s\" is not an absolute path",
-			                      path);
+			return cradle_err_set(
+				err, CRADLE_INVALID_ARGUMENT,
+				"seccomp localhost profile \"%s\" is not an absolute path", path);
 		out->seccomp_profile = strdup(path);
 		if (!out->seccomp_profile)
 			return cradle_err_nomem(err);

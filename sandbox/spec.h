@@ -28,23 +28,23 @@
 
 /* Per-sandbox facts the builder needs; paths are host paths. */
 struct spec_input {
-	const char *id;                 /* 64 hex */
+	const char *id; /* 64 hex */
 	const struct pod_config *pod;
 	const struct image_config *image;
 	const struct runtime_config *runtime;
 	const struct node_config *node;
-	const char *netns_path;         /* pinned netns, NULL for network NODE */
-	const char *shm_path;           /* host dir of the sandbox's shm tmpfs; NULL for ipc NODE */
-	const char *resolv_conf_path;   /* the sandbox's resolv.conf */
-	const char *process_label;      /* from sandbox/selinux.c; NULL or "" when none */
+	const char *netns_path;       /* pinned netns, NULL for network NODE */
+	const char *shm_path;         /* host dir of the sandbox's shm tmpfs; NULL for ipc NODE */
+	const char *resolv_conf_path; /* the sandbox's resolv.conf */
+	const char *process_label;    /* from sandbox/selinux.c; NULL or "" when none */
 	const char *mount_label;
 };
 
 struct spec_mount {
-	char *destination;              /* absolute, inside the sandbox */
-	char *type;                     /* "proc", "tmpfs", "devpts", "mqueue", "sysfs", "bind" */
+	char *destination; /* absolute, inside the sandbox */
+	char *type;        /* "proc", "tmpfs", "devpts", "mqueue", "sysfs", "bind" */
 	char *source;
-	struct proto_strs options;      /* OCI-style: "nosuid", "ro", "rbind", "mode=755", ... */
+	struct proto_strs options; /* OCI-style: "nosuid", "ro", "rbind", "mode=755", ... */
 };
 
 struct spec_idmap {
@@ -53,7 +53,7 @@ struct spec_idmap {
 
 enum spec_seccomp { SECCOMP_UNCONFINED = 0, SECCOMP_RUNTIME_DEFAULT = 1, SECCOMP_LOCALHOST = 2 };
 
-#define SPEC_CAP_WORDS 1            /* capabilities as one 64-bit mask (CAP_LAST_CAP < 64) */
+#define SPEC_CAP_WORDS 1 /* capabilities as one 64-bit mask (CAP_LAST_CAP < 64) */
 
 struct sandbox_spec {
 	/* process */
@@ -61,19 +61,19 @@ struct sandbox_spec {
 	struct proto_strs env;
 	char *cwd;
 	uint32_t uid, gid;
-	gid_t *additional_gids;         /* sorted, unique */
+	gid_t *additional_gids; /* sorted, unique */
 	size_t n_additional_gids;
 	bool no_new_privs;
 	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
 	int oom_score_adj;
-	char *selinux_process_label;    /* NULL: none (privileged, or SELinux off) */
+	char *selinux_process_label; /* NULL: none (privileged, or SELinux off) */
 	char *selinux_mount_label;
-	char *hostname;                 /* NULL when UTS is the host's */
+	char *hostname; /* NULL when UTS is the host's */
 	bool rootfs_readonly;
 
 	/* namespaces: true = new namespace */
 	bool ns_net, ns_pid, ns_ipc, ns_uts, ns_mnt, ns_user;
-	char *netns_path;               /* when ns_net: the pinned netns to use */
+	char *netns_path;                   /* when ns_net: the pinned netns to use */
 	struct spec_idmap uid_map, gid_map; /* when ns_user */
 
 	/* filesystem */
@@ -87,16 +87,16 @@ struct sandbox_spec {
 	struct proto_kvs sysctls;
 
 	/* cgroups */
-	char *cgroups_path;             /* "<parent>/<id>" or "<slice>:cri-containerd:<id>" */
-	uint64_t cpu_shares;            /* 2; on cgroup v2 written as cpu.weight */
+	char *cgroups_path;  /* "<parent>/<id>" or "<slice>:cri-containerd:<id>" */
+	uint64_t cpu_shares; /* 2; on cgroup v2 written as cpu.weight */
 
 	/* annotations and labels */
 	struct proto_kvs annotations;
 	struct proto_kvs labels;
 
 	/* seccomp: what to load; compiled by sandbox/seccomp.c */
-	int seccomp;                    /* enum spec_seccomp */
-	char *seccomp_profile;          /* SECCOMP_LOCALHOST: the JSON file's path */
+	int seccomp;           /* enum spec_seccomp */
+	char *seccomp_profile; /* SECCOMP_LOCALHOST: the JSON file's path */
 };
 
 int spec_build(const struct spec_input *in, struct sandbox_spec *out, struct cradle_err *err);

@@ -18,25 +18,25 @@
 struct image_config {
 	struct proto_strs entrypoint;
 	struct proto_strs cmd;
-	struct proto_strs env;          /* "K=V" */
+	struct proto_strs env; /* "K=V" */
 	char *working_dir;
-	char *user;                     /* "uid", "name", "uid:gid", "name:group" ... */
+	char *user; /* "uid", "name", "uid:gid", "name:group" ... */
 	struct proto_kvs labels;
-	char *etc_passwd;               /* contents of the image's /etc/passwd, or NULL */
-	char *etc_group;                /* contents of the image's /etc/group, or NULL */
+	char *etc_passwd; /* contents of the image's /etc/passwd, or NULL */
+	char *etc_group;  /* contents of the image's /etc/group, or NULL */
 };
 /* Free what ic owns and zero it; NULL-safe. */
 void image_config_fini(struct image_config *ic);
 
 /* A configured runtime handler ([runtime.NAME]). */
 struct runtime_config {
-	char *name;                     /* the handler name, e.g. "runc", "untrusted" */
-	char *type;                     /* e.g. "io.containerd.runc.v2" (informational) */
-	char *path;                     /* optional runtime binary path (informational) */
+	char *name;                        /* the handler name, e.g. "runc", "untrusted" */
+	char *type;                        /* e.g. "io.containerd.runc.v2" (informational) */
+	char *path;                        /* optional runtime binary path (informational) */
 	struct proto_strs pod_annotations; /* glob patterns (fnmatch, as Go path.Match) */
-	bool vm;                        /* VM-isolated: SELinux KVM type */
-	char *seccomp_default;          /* profile when the pod sets none: "" (none),
-	                                   "runtime/default", "unconfined", "localhost/PATH" */
+	bool vm;                           /* VM-isolated: SELinux KVM type */
+	char *seccomp_default;             /* profile when the pod sets none: "" (none),
+	                                      "runtime/default", "unconfined", "localhost/PATH" */
 };
 /* Free what rt owns and zero it; NULL-safe. */
 void runtime_config_fini(struct runtime_config *rt);
@@ -53,16 +53,16 @@ enum cgroup_layout { CGROUP_V1 = 1, CGROUP_V2 = 2, CGROUP_HYBRID = 3 };
 
 /* What the node (cradled's config + what was detected at start-up) says. */
 struct node_config {
-	bool restrict_oom_score_adj;    /* configured, or forced when the daemon
-	                                   lacks CAP_SYS_RESOURCE */
-	int daemon_oom_score_adj;       /* /proc/self/oom_score_adj at start-up */
+	bool restrict_oom_score_adj; /* configured, or forced when the daemon
+	                                lacks CAP_SYS_RESOURCE */
+	int daemon_oom_score_adj;    /* /proc/self/oom_score_adj at start-up */
 	bool enable_unprivileged_ports;
 	bool enable_unprivileged_icmp;
-	bool daemon_in_userns;          /* cradled runs in a user namespace */
-	const char *cgroup_root;        /* default parent when cgroup_parent is empty,
-	                                   e.g. "/k8s.io" (cgroups path "<root>/<id>") */
+	bool daemon_in_userns;            /* cradled runs in a user namespace */
+	const char *cgroup_root;          /* default parent when cgroup_parent is empty,
+	                                     e.g. "/k8s.io" (cgroups path "<root>/<id>") */
 	enum cgroup_layout cgroup_layout; /* decides cpu.shares vs cpu.weight */
-	bool seccomp_available;         /* prctl(PR_SET_SECCOMP) is supported */
+	bool seccomp_available;           /* prctl(PR_SET_SECCOMP) is supported */
 };
 
 #endif

@@ -58,7 +58,8 @@ runtime_add(struct daemon_config *cfg, const char *name)
 	rt->type = strdup(CRADLE_DEFAULT_RUNTIME_TYPE);
 	rt->path = strdup("");
 	rt->seccomp_default = strdup("");
-	if (rt->name == NULL || rt->type == NULL || rt->path == NULL || rt->seccomp_default == NULL) {
+	if (rt->name == NULL || rt->type == NULL || rt->path == NULL ||
+	    rt->seccomp_default == NULL) {
 		runtime_config_fini(rt);
 		return NULL;
 	}
@@ -69,9 +70,9 @@ runtime_add(struct daemon_config *cfg, const char *name)
 struct runtime_set
 config_runtimes(const struct daemon_config *cfg)
 {
-	return (struct runtime_set){
-		.v = cfg->runtimes, .n = cfg->n_runtimes, .default_name = cfg->default_runtime
-	};
+	return (struct runtime_set){ .v = cfg->runtimes,
+		                     .n = cfg->n_runtimes,
+		                     .default_name = cfg->default_runtime };
 }
 
 static const struct runtime_config *
@@ -105,7 +106,8 @@ config_defaults(struct daemon_config *cfg)
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
-		snprintf(cfg->image_archive, sizeof(cfg->image_archive), "%s/pause.oci.tar", dirname(exe));
+		snprintf(cfg->image_archive, sizeof(cfg->image_archive), "%s/pause.oci.tar",
+		         dirname(exe));
 	}
 	snprintf(cfg->image, sizeof(cfg->image), "%s", CRADLE_DEFAULT_IMAGE);
 	snprintf(cfg->default_runtime, sizeof(cfg->default_runtime), "%s", CRADLE_DEFAULT_RUNTIME);
@@ -127,28 +129,30 @@ config_fini(struct daemon_config *cfg)
 /* ---- the key tables ---- */
 
 enum key_type {
-	K_PATH,      /* absolute path */
-	K_OPT_PATH,  /* "" or an absolute path */
-	K_INT,       /* decimal int in [min, max] */
-	K_SIZE,      /* bytes, optional k/m/g suffix, not 0 */
-	K_BOOL,      /* true/false, yes/no, 1/0 */
-	K_NAME,      /* a runtime handler name */
-	K_REF,       /* a non-empty word without blanks (image reference, runtime type) */
-	K_OPT_REF,   /* "" or such a word (a comma-separated host list) */
-	K_CGROUP,    /* absolute cgroup path without empty, "." or ".." components */
-	K_GLOBS,     /* comma-separated Go path.Match patterns -> struct proto_strs */
-	K_SECCOMP,   /* "", runtime/default, unconfined, localhost/<absolute path> */
+	K_PATH,     /* absolute path */
+	K_OPT_PATH, /* "" or an absolute path */
+	K_INT,      /* decimal int in [min, max] */
+	K_SIZE,     /* bytes, optional k/m/g suffix, not 0 */
+	K_BOOL,     /* true/false, yes/no, 1/0 */
+	K_NAME,     /* a runtime handler name */
+	K_REF,      /* a non-empty word without blanks (image reference, runtime type) */
+	K_OPT_REF,  /* "" or such a word (a comma-separated host list) */
+	K_CGROUP,   /* absolute cgroup path without empty, "." or ".." components */
+	K_GLOBS,    /* comma-separated Go path.Match patterns -> struct proto_strs */
+	K_SECCOMP,  /* "", runtime/default, unconfined, localhost/<absolute path> */
 };
 
 struct key_def {
 	const char *name;
 	enum key_type type;
-	size_t off;   /* in struct daemon_config, or struct runtime_config for [runtime.NAME] */
-	size_t len;   /* bytes of a char array; 0 for a malloc'd char * */
+	size_t off; /* in struct daemon_config, or struct runtime_config for [runtime.NAME] */
+	size_t len; /* bytes of a char array; 0 for a malloc'd char * */
 	long min, max;
 };
 
 #define FIELD_LEN(type, field) sizeof(((struct type *)0)->field)
+/* The key tables read best one key a line, aligned by hand. */
+/* clang-format off */
 #define C_ARR(k, t, field) \
 	{ k, t, offsetof(struct daemon_config, field), FIELD_LEN(daemon_config, field), 0, 0 }
 #define C_VAL(k, t, field) { k, t, offsetof(struct daemon_config, field), 0, 0, 0 }
@@ -200,6 +204,7 @@ static const struct key_def runtime_keys[] = {
 	R_VAL("seccomp_default", K_SECCOMP, seccomp_default),
 	{ NULL, 0, 0, 0, 0, 0 },
 };
+/* clang-format on */
 
 enum section { SEC_NONE, SEC_CRADLED, SEC_SANDBOX, SEC_SELINUX, SEC_REGISTRY, SEC_RUNTIME };
 
@@ -219,16 +224,16 @@ static const struct {
 struct parse_ctx {
 	struct daemon_config *cfg;
 	FILE *f;
-	char *buf;              /* getline's */
+	char *buf; /* getline's */
 	size_t cap;
-	int lineno;             /* of the line inih is working on */
+	int lineno; /* of the line inih is working on */
 	enum section sect;
-	char sect_name[256];    /* in full (inih's copy is cut at 49 bytes) */
-	size_t rt;              /* SEC_RUNTIME: index in cfg->runtimes */
-	unsigned sects_seen;    /* bit per enum section */
-	unsigned keys_seen;     /* bit per key of the current section */
-	bool file_runtimes;     /* a [runtime.*] section was read */
-	int err_line;           /* first error: line (0: none), message, code */
+	char sect_name[256]; /* in full (inih's copy is cut at 49 bytes) */
+	size_t rt;           /* SEC_RUNTIME: index in cfg->runtimes */
+	unsigned sects_seen; /* bit per enum section */
+	unsigned keys_seen;  /* bit per key of the current section */
+	bool file_runtimes;  /* a [runtime.*] section was read */
+	int err_line;        /* first error: line (0: none), message, code */
 	int err_code;
 	char msg[CRADLE_ERR_MSG_MAX];
 };
@@ -274,10 +279,23 @@ parse_size(const char *v, uint64_t *out)
 		return false;
 	unsigned shift = 0;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	default: break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end != '\0' || x > (UINT64_MAX >> shift))
 		return false;
@@ -288,7 +306,8 @@ parse_size(const char *v, uint64_t *out)
 static bool
 parse_bool(const char *v, bool *out)
 {
-	static const char *const yes[] = { "true", "yes", "1" }, *const no[] = { "false", "no", "0" };
+	static const char *const yes[] = { "true", "yes", "1" };
+	static const char *const no[] = { "false", "no", "0" };
 
 	for (size_t i = 0; i < 3; i++) {
 		if (strcasecmp(v, yes[i]) == 0) {
@@ -322,7 +341,7 @@ cgroup_path_ok(const char *v)
 {
 	if (v[0] != '/' || !is_word(v))
 		return false;
-	for (const char *c = v; *c == '/'; ) {
+	for (const char *c = v; *c == '/';) {
 		const char *e = strchrnul(c + 1, '/');
 		size_t n = (size_t)(e - c - 1);
 		if (n == 0 || (n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
@@ -402,8 +421,8 @@ parse_globs(struct parse_ctx *p, const char *key, const char *v, struct proto_st
 		if (*tok == '\0')
 			continue;
 		if (!glob_ok(tok)) {
-			fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is not a valid glob pattern", key,
-			     tok);
+			fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is not a valid glob pattern",
+			     key, tok);
 			goto err;
 		}
 		if (proto_strs_add(&list, tok) < 0) {
@@ -429,8 +448,9 @@ store_str(struct parse_ctx *p, void *base, const struct key_def *kd, const char 
 
 	if (kd->len != 0) {
 		if (strlen(v) >= kd->len)
-			return fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%.64s...\" is longer than %zu bytes",
-			            kd->name, v, kd->len - 1);
+			return fail(p, CRADLE_INVALID_ARGUMENT,
+			            "%s: \"%.64s...\" is longer than %zu bytes", kd->name, v,
+			            kd->len - 1);
 		memcpy(field, v, strlen(v) + 1);
 		return 1;
 	}
@@ -454,13 +474,14 @@ set_value(struct parse_ctx *p, void *base, const struct key_def *kd, const char 
 		if (v[0] == '\0' && kd->type == K_OPT_PATH)
 			break;
 		if (v[0] != '/')
-			return fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is not an absolute path",
-			            kd->name, v);
+			return fail(p, CRADLE_INVALID_ARGUMENT,
+			            "%s: \"%s\" is not an absolute path", kd->name, v);
 		break;
 	case K_INT:
 		if (!parse_int(v, kd->min, kd->max, &x))
-			return fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is not an integer in %ld..%ld",
-			            kd->name, v, kd->min, kd->max);
+			return fail(p, CRADLE_INVALID_ARGUMENT,
+			            "%s: \"%s\" is not an integer in %ld..%ld", kd->name, v,
+			            kd->min, kd->max);
 		*(int *)field = (int)x;
 		return 1;
 	case K_SIZE:
@@ -472,36 +493,44 @@ set_value(struct parse_ctx *p, void *base, const struct key_def *kd, const char 
 	case K_BOOL:
 		if (!parse_bool(v, field))
 			return fail(p, CRADLE_INVALID_ARGUMENT,
-			            "%s: \"%s\" is not a boolean (true/false, yes/no, 1/0)", kd->name, v);
+			            "%s: \"%s\" is not a boolean (true/false, yes/no, 1/0)",
+			            kd->name, v);
 		return 1;
 	case K_NAME:
 		if (!runtime_name_ok(v))
-			return fail(p, CRADLE_INVALID_ARGUMENT,
-			            "%s: \"%s\" is not a valid runtime name (up to %d letters, digits, "
-			            "'.', '_' or '-')", kd->name, v, RUNTIME_NAME_MAX);
+			return fail(
+				p, CRADLE_INVALID_ARGUMENT,
+				"%s: \"%s\" is not a valid runtime name (up to %d letters, digits, "
+				"'.', '_' or '-')",
+				kd->name, v, RUNTIME_NAME_MAX);
 		break;
 	case K_REF:
 	case K_OPT_REF:
 		if (v[0] == '\0' && kd->type == K_OPT_REF)
 			break;
 		if (!is_word(v))
-			return fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is empty or contains blanks",
-			            kd->name, v);
+			return fail(p, CRADLE_INVALID_ARGUMENT,
+			            "%s: \"%s\" is empty or contains blanks", kd->name, v);
 		break;
 	case K_CGROUP:
 		if (!cgroup_path_ok(v))
-			return fail(p, CRADLE_INVALID_ARGUMENT,
-			            "%s: \"%s\" is not an absolute cgroup path without empty, \".\" or "
-			            "\"..\" components", kd->name, v);
+			return fail(
+				p, CRADLE_INVALID_ARGUMENT,
+				"%s: \"%s\" is not an absolute cgroup path without empty, \".\" or "
+				"\"..\" components",
+				kd->name, v);
 		break;
 	case K_GLOBS:
 		return parse_globs(p, kd->name, v, field);
 	case K_SECCOMP:
-		if (v[0] != '\0' && strcmp(v, "runtime/default") != 0 && strcmp(v, "unconfined") != 0 &&
+		if (v[0] != '\0' && strcmp(v, "runtime/default") != 0 &&
+		    strcmp(v, "unconfined") != 0 &&
 		    !(strncmp(v, "localhost/", 10) == 0 && v[10] == '/'))
-			return fail(p, CRADLE_INVALID_ARGUMENT,
-			            "%s: \"%s\" is not \"\", \"runtime/default\", \"unconfined\" or "
-			            "\"localhost/<absolute path>\"", kd->name, v);
+			return fail(
+				p, CRADLE_INVALID_ARGUMENT,
+				"%s: \"%s\" is not \"\", \"runtime/default\", \"unconfined\" or "
+				"\"localhost/<absolute path>\"",
+				kd->name, v);
 		break;
 	}
 	return store_str(p, base, kd, v);
@@ -544,9 +573,11 @@ on_section(struct parse_ctx *p, const char *name)
 		return fail(p, CRADLE_INVALID_ARGUMENT, "unknown section [%s]", name);
 	const char *rname = name + 8;
 	if (!runtime_name_ok(rname))
-		return fail(p, CRADLE_INVALID_ARGUMENT,
-		            "[%s]: \"%s\" is not a valid runtime name (up to %d letters, digits, '.', "
-		            "'_' or '-')", name, rname, RUNTIME_NAME_MAX);
+		return fail(
+			p, CRADLE_INVALID_ARGUMENT,
+			"[%s]: \"%s\" is not a valid runtime name (up to %d letters, digits, '.', "
+			"'_' or '-')",
+			name, rname, RUNTIME_NAME_MAX);
 	/* Runtimes in the file replace the default set instead of adding to
 	 * it, so a node can do without runc. */
 	if (!p->file_runtimes) {
@@ -636,7 +667,8 @@ on_key(void *arg, const char *section, const char *key, const char *value)
 	for (i = 0; keys[i].name != NULL && strcmp(keys[i].name, key) != 0; i++)
 		;
 	if (keys[i].name == NULL)
-		return fail(p, CRADLE_INVALID_ARGUMENT, "unknown key \"%s\" in [%s]", key, p->sect_name);
+		return fail(p, CRADLE_INVALID_ARGUMENT, "unknown key \"%s\" in [%s]", key,
+		            p->sect_name);
 	if (p->keys_seen & (1u << i))
 		return fail(p, CRADLE_INVALID_ARGUMENT, "key \"%s\" is set twice in [%s]", key,
 		            p->sect_name);
@@ -670,7 +702,8 @@ config_load(struct daemon_config *cfg, const char *path, bool explicit, struct c
 	/* inih's own complaint, if any, is on a line before ours (it parses
 	 * only what read_line passed), so the earlier one wins. */
 	if (line > 0 && (p.err_line == 0 || line < p.err_line))
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s:%d: syntax error", path, line);
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s:%d: syntax error", path,
+		                      line);
 	if (p.err_line != 0)
 		return cradle_err_set(err, p.err_code, "%s:%d: %s", path, p.err_line, p.msg);
 	if (line != 0)
@@ -682,12 +715,14 @@ int
 config_validate(struct daemon_config *cfg, struct cradle_err *err)
 {
 	if (cfg->image_archive[0] == '\0')
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "sandbox image_archive is not set");
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "sandbox image_archive is not set");
 	if (cfg->workers < 1 || cfg->queue_depth < 1 || cfg->contexts < 1)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "workers, queue_depth and contexts must be at least 1");
 	if (cfg->n_runtimes == 0 && runtime_add(cfg, CRADLE_DEFAULT_RUNTIME) == NULL)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "default runtime: out of memory");
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
+		                      "default runtime: out of memory");
 	if (config_find_runtime(cfg, cfg->default_runtime) == NULL) {
 		/* Name where the name came from: the key's line, or the file
 		 * whose runtimes replaced the default "runc". */

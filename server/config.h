@@ -37,8 +37,7 @@
 void config_defaults(struct daemon_config *cfg);
 /* explicit: the file was named on the command line (absent is an error).
  * A file with any [runtime.NAME] section replaces the default runtime set. */
-int config_load(struct daemon_config *cfg, const char *path, bool explicit,
-                struct cradle_err *err);
+int config_load(struct daemon_config *cfg, const char *path, bool explicit, struct cradle_err *err);
 /* Check ranges and derive what depends on other keys: the default runtime
  * must be configured ("FILE:LINE: default runtime "x" is not configured",
  * with the line of default_runtime, or "FILE: ..." when the file did not

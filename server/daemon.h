@@ -23,24 +23,24 @@ struct events;
 struct images;
 
 struct daemon_config {
-	char root[4096];          /* persistent: LMDB, sandboxes/<id> */
-	char state[4096];         /* volatile: sockets, sandboxes/<id>, netns/<id> */
-	char image_archive[4096]; /* OCI archive of the built-in sandbox image */
-	int workers;              /* worker threads */
-	int queue_depth;          /* jobs waiting for a worker */
-	int contexts;             /* nng contexts (requests in flight) */
-	uint64_t shm_size;        /* bytes of each sandbox's /dev/shm */
-	char image[4096];         /* the sandbox (pause) image reference */
-	char default_runtime[256]; /* handler used when a request names none */
-	bool restrict_oom_score_adj;   /* never set a pod's oom_score_adj below ours */
+	char root[4096];                /* persistent: LMDB, sandboxes/<id> */
+	char state[4096];               /* volatile: sockets, sandboxes/<id>, netns/<id> */
+	char image_archive[4096];       /* OCI archive of the built-in sandbox image */
+	int workers;                    /* worker threads */
+	int queue_depth;                /* jobs waiting for a worker */
+	int contexts;                   /* nng contexts (requests in flight) */
+	uint64_t shm_size;              /* bytes of each sandbox's /dev/shm */
+	char image[4096];               /* the sandbox (pause) image reference */
+	char default_runtime[256];      /* handler used when a request names none */
+	bool restrict_oom_score_adj;    /* never set a pod's oom_score_adj below ours */
 	bool enable_unprivileged_ports; /* net.ipv4.ip_unprivileged_port_start=0 */
 	bool enable_unprivileged_icmp;  /* net.ipv4.ping_group_range="0 2147483647" */
-	char cgroup_root[4096];   /* cgroup parent when a pod names none ("/k8s.io") */
-	bool selinux_enable;      /* false: every SELinux label is empty */
-	int selinux_category_range; /* MCS categories c0..c<range-1> to allocate from */
-	char selinux_contexts[4096]; /* lxc_contexts file; "" = libselinux's own */
-	char registry_insecure[1024]; /* plain-HTTP registries "host:port,..." */
-	char registry_ca_file[4096];  /* CA bundle for registries; "" = the system's */
+	char cgroup_root[4096];         /* cgroup parent when a pod names none ("/k8s.io") */
+	bool selinux_enable;            /* false: every SELinux label is empty */
+	int selinux_category_range;     /* MCS categories c0..c<range-1> to allocate from */
+	char selinux_contexts[4096];    /* lxc_contexts file; "" = libselinux's own */
+	char registry_insecure[1024];   /* plain-HTTP registries "host:port,..." */
+	char registry_ca_file[4096];    /* CA bundle for registries; "" = the system's */
 	/* [runtime.NAME] sections, owned (config_fini frees them); never
 	 * empty after config_validate */
 	struct runtime_config *runtimes;
@@ -52,18 +52,18 @@ struct daemon_config {
 
 struct daemon {
 	struct daemon_config cfg;
-	char sock_url[4200];      /* ipc://<state>/cradle.sock */
-	char events_url[4200];    /* ipc://<state>/events.sock */
+	char sock_url[4200];   /* ipc://<state>/cradle.sock */
+	char events_url[4200]; /* ipc://<state>/events.sock */
 	struct table *table;
 	struct store *store;
 	struct reaper *reaper;
 	struct events *events;
 	struct queue queue;
-	struct node node;         /* what this node allows, detected at start-up */
-	struct images *images;    /* content store, image records, snapshots */
-	char skeleton[4200];      /* the mount-point layer put over every image */
-	int64_t started_at;       /* ns */
-	struct worker_env env;    /* what the workers see of all this */
+	struct node node;      /* what this node allows, detected at start-up */
+	struct images *images; /* content store, image records, snapshots */
+	char skeleton[4200];   /* the mount-point layer put over every image */
+	int64_t started_at;    /* ns */
+	struct worker_env env; /* what the workers see of all this */
 };
 
 #endif

@@ -27,7 +27,7 @@
 enum fe_state { FE_RECV, FE_WORK, FE_SEND };
 
 struct fe_ctx {
-	struct job job;          /* first: job_done casts back */
+	struct job job; /* first: job_done casts back */
 	struct frontend *fe;
 	nng_ctx ctx;
 	nng_aio *aio;
@@ -42,7 +42,7 @@ struct frontend {
 	struct fe_ctx *ctxs;
 	int n_ctx;
 	atomic_bool stopping;
-	atomic_int inflight;     /* requests received and not yet answered */
+	atomic_int inflight; /* requests received and not yet answered */
 };
 
 static void send_reply(struct fe_ctx *c, msgpack_sbuffer *sb);
@@ -193,7 +193,8 @@ frontend_start(struct daemon *d, struct frontend **out, struct cradle_err *err)
 	fe->ctxs = calloc((size_t)fe->n_ctx, sizeof(*fe->ctxs));
 	if (fe->ctxs == NULL) {
 		free(fe);
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "allocate front end contexts");
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
+		                      "allocate front end contexts");
 	}
 	if ((rc = nng_rep0_open(&fe->sock)) != 0) {
 		cradle_err_set(err, CRADLE_INTERNAL, "open request socket: %s", nng_strerror(rc));
@@ -210,7 +211,8 @@ frontend_start(struct daemon *d, struct frontend **out, struct cradle_err *err)
 		c->job.done = job_done;
 		if ((rc = nng_aio_alloc(&c->aio, ctx_cb, c)) != 0 ||
 		    (rc = nng_ctx_open(&c->ctx, fe->sock)) != 0) {
-			cradle_err_set(err, CRADLE_INTERNAL, "open request context: %s", nng_strerror(rc));
+			cradle_err_set(err, CRADLE_INTERNAL, "open request context: %s",
+			               nng_strerror(rc));
 			goto fail;
 		}
 		c->ctx_open = true;
@@ -218,7 +220,8 @@ frontend_start(struct daemon *d, struct frontend **out, struct cradle_err *err)
 	if ((rc = nng_listener_create(&l, fe->sock, d->sock_url)) != 0 ||
 	    (rc = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0660)) != 0 ||
 	    (rc = nng_listener_start(l, 0)) != 0) {
-		cradle_err_set(err, CRADLE_INTERNAL, "listen on \"%s\": %s", d->sock_url, nng_strerror(rc));
+		cradle_err_set(err, CRADLE_INTERNAL, "listen on \"%s\": %s", d->sock_url,
+		               nng_strerror(rc));
 		goto fail;
 	}
 	for (int i = 0; i < fe->n_ctx; i++) {

@@ -20,7 +20,7 @@ struct frontend;
 struct job {
 	struct proto_request req;
 	struct proto_reply rep;
-	void (*done)(struct job *job);   /* encode rep, send, recycle */
+	void (*done)(struct job *job); /* encode rep, send, recycle */
 };
 
 int frontend_start(struct daemon *d, struct frontend **out, struct cradle_err *err);

@@ -40,15 +40,14 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: cradled [--config FILE] [--root DIR] [--state DIR] [--workers N]\n"
-	        "               [--image-archive FILE] [--print-config]\n"
-	        "  --config FILE   INI configuration (default " CRADLE_DEFAULT_CONFIG ")\n"
-	        "  --root DIR      persistent state (default /var/lib/cradle)\n"
-	        "  --state DIR     volatile state and sockets (default /run/cradle)\n"
-	        "  --workers N     worker threads\n"
-	        "  --image-archive FILE  the built-in sandbox image (OCI archive)\n"
-	        "  --print-config  print the effective configuration and exit\n");
+	fprintf(f, "usage: cradled [--config FILE] [--root DIR] [--state DIR] [--workers N]\n"
+	           "               [--image-archive FILE] [--print-config]\n"
+	           "  --config FILE   INI configuration (default " CRADLE_DEFAULT_CONFIG ")\n"
+	           "  --root DIR      persistent state (default /var/lib/cradle)\n"
+	           "  --state DIR     volatile state and sockets (default /run/cradle)\n"
+	           "  --workers N     worker threads\n"
+	           "  --image-archive FILE  the built-in sandbox image (OCI archive)\n"
+	           "  --print-config  print the effective configuration and exit\n");
 }
 
 /* Block every signal but the synchronous ones the kernel raises for faults,
@@ -77,10 +76,8 @@ make_dirs(struct daemon *d, struct cradle_err *err)
 		const char *base, *sub;
 		unsigned mode;
 	} dirs[] = {
-		{ d->cfg.root, "", 0700 },
-		{ d->cfg.root, "/sandboxes", 0755 },
-		{ d->cfg.state, "", 0711 },
-		{ d->cfg.state, "/sandboxes", 0755 },
+		{ d->cfg.root, "", 0700 },        { d->cfg.root, "/sandboxes", 0755 },
+		{ d->cfg.state, "", 0711 },       { d->cfg.state, "/sandboxes", 0755 },
 		{ d->cfg.state, "/netns", 0755 },
 	};
 	char path[FS_PATH_MAX];
@@ -110,9 +107,10 @@ lock_state(struct daemon *d, struct cradle_err *err)
 		int e = errno;
 		close(fd);
 		if (e == EWOULDBLOCK)
-			return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
-			                      "another cradled is running with state directory \"%s\"",
-			                      d->cfg.state);
+			return cradle_err_set(
+				err, CRADLE_FAILED_PRECONDITION,
+				"another cradled is running with state directory \"%s\"",
+				d->cfg.state);
 		return cradle_err_errno(err, e, "lock \"%s\"", path);
 	}
 	char pid[32];
@@ -168,7 +166,7 @@ images_start(struct daemon *d, struct cradle_err *err)
 	if (make_skeleton(d, err) < 0 || images_open(&ic, &d->images, err) < 0)
 		return -1;
 	if (strcmp(d->cfg.image, CRADLE_DEFAULT_IMAGE) != 0)
-		return 0;    /* pulled at the first start that needs it */
+		return 0; /* pulled at the first start that needs it */
 	if (images_get(d->images, d->cfg.image, &rec, &e) == 0) {
 		image_record_fini(&rec);
 		return 0;
@@ -259,14 +257,31 @@ main(int argc, char **argv)
 	block_signals(&wanted);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': config_path = optarg; config_explicit = true; break;
-		case 'r': root = optarg; break;
-		case 's': state = optarg; break;
-		case 'w': workers = optarg; break;
-		case 'f': archive = optarg; break;
-		case 'p': print = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			config_path = optarg;
+			config_explicit = true;
+			break;
+		case 'r':
+			root = optarg;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		case 'w':
+			workers = optarg;
+			break;
+		case 'f':
+			archive = optarg;
+			break;
+		case 'p':
+			print = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
@@ -281,16 +296,18 @@ main(int argc, char **argv)
 		const char *v;
 		char *dst;
 		const char *what;
-	} paths[] = { { root, d.cfg.root, "--root" }, { state, d.cfg.state, "--state" },
-	              { archive, d.cfg.image_archive, "--image-archive" } };
+	} paths[] = { { root, d.cfg.root, "--root" },
+		      { state, d.cfg.state, "--state" },
+		      { archive, d.cfg.image_archive, "--image-archive" } };
 	for (size_t i = 0; i < 3; i++) {
 		if (paths[i].v == NULL)
 			continue;
 		char *abs = realpath(paths[i].v, NULL);
 		const char *v = abs ? abs : paths[i].v;
 		if (v[0] != '/' || strlen(v) >= sizeof(d.cfg.root)) {
-			cradle_err_set(&err, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is not a usable path",
-			               paths[i].what, paths[i].v);
+			cradle_err_set(&err, CRADLE_INVALID_ARGUMENT,
+			               "%s: \"%s\" is not a usable path", paths[i].what,
+			               paths[i].v);
 			free(abs);
 			goto fail;
 		}
@@ -301,7 +318,8 @@ main(int argc, char **argv)
 		char *end;
 		long w = strtol(workers, &end, 10);
 		if (*end != '\0' || w < 1 || w > 1024) {
-			cradle_err_set(&err, CRADLE_INVALID_ARGUMENT, "--workers: \"%s\" is not 1..1024", workers);
+			cradle_err_set(&err, CRADLE_INVALID_ARGUMENT,
+			               "--workers: \"%s\" is not 1..1024", workers);
 			goto fail;
 		}
 		d.cfg.workers = (int)w;
@@ -327,8 +345,7 @@ main(int argc, char **argv)
 	if (node_detect(&no, &d.node, &err) < 0)
 		goto fail;
 	if (store_open(d.cfg.root, &d.store, &err) < 0 || table_init(&d.table) < 0 ||
-	    images_start(&d, &err) < 0 ||
-	    events_open(d.events_url, &d.events, &err) < 0 ||
+	    images_start(&d, &err) < 0 || events_open(d.events_url, &d.events, &err) < 0 ||
 	    reaper_start(d.store, d.events, &d.reaper, &err) < 0 || recover(&d, &err) < 0)
 		goto fail;
 	if (queue_init(&d.queue, (size_t)d.cfg.queue_depth) < 0) {
@@ -352,7 +369,8 @@ main(int argc, char **argv)
 			break;
 		}
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-			log_info("signal %d: shutting down; sandboxes keep running", (int)si.ssi_signo);
+			log_info("signal %d: shutting down; sandboxes keep running",
+			         (int)si.ssi_signo);
 			break;
 		}
 	}
@@ -365,7 +383,8 @@ out:
 	pool_stop(pool);
 	reaper_stop(d.reaper);
 	if (d.node.selinux != NULL)
-		log_info("exit: %zu SELinux levels reserved", selinux_labels_reserved(d.node.selinux));
+		log_info("exit: %zu SELinux levels reserved",
+		         selinux_labels_reserved(d.node.selinux));
 	events_close(d.events);
 	queue_fini(&d.queue);
 	if (d.table != NULL)

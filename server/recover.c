@@ -126,7 +126,8 @@ sweep(struct daemon *d, const char *dir, bool pins)
 	while ((de = readdir(dd)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		struct sandbox *sb = proto_valid_id(de->d_name) ? table_get(d->table, de->d_name) : NULL;
+		struct sandbox *sb =
+			proto_valid_id(de->d_name) ? table_get(d->table, de->d_name) : NULL;
 		bool keep = false;
 		if (sb != NULL) {
 			pthread_mutex_lock(&sb->lock);
@@ -165,7 +166,7 @@ recover(struct daemon *d, struct cradle_err *err)
 		return -1;
 	sweep(d, dir, true);
 	if (n.adopted + n.exited + n.created > 0)
-		log_info("recovered %d running, %d exited, %d created sandboxes", n.adopted, n.exited,
-		         n.created);
+		log_info("recovered %d running, %d exited, %d created sandboxes", n.adopted,
+		         n.exited, n.created);
 	return 0;
 }

@@ -210,7 +210,7 @@ fs_rmtree(const char *path)
 		if (lstat(canon, &top) != 0)
 			return errno == ENOENT ? 0 : -errno;
 		rc = S_ISDIR(top.st_mode) ? rmtree_at(AT_FDCWD, canon, top.st_dev)
-		                         : (unlink(canon) == 0 || errno == ENOENT ? 0 : -errno);
+		                          : (unlink(canon) == 0 || errno == ENOENT ? 0 : -errno);
 		if (rc != -EBUSY)
 			break;
 		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);

@@ -42,8 +42,8 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap, const char *suffix)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(buf + n, sizeof(buf) - n, ".%03ldZ cradled %s: ", ts.tv_nsec / 1000000,
-	                      level_names[level]);
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+	                      ".%03ldZ cradled %s: ", ts.tv_nsec / 1000000, level_names[level]);
 	vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
 	if (suffix != NULL) {
 		n = strlen(buf);

@@ -52,7 +52,7 @@
  * ring must not be larger than a semaphore can count. */
 #define QUEUE_MAX_CAPACITY ((size_t)1 << 30)
 _Static_assert(QUEUE_MAX_CAPACITY <= (size_t)SEM_VALUE_MAX,
-    "a full ring must be countable by the semaphore");
+               "a full ring must be countable by the semaphore");
 
 static size_t
 round_up_pow2(size_t n)
@@ -150,9 +150,9 @@ claim(struct queue *q, atomic_size_t *counter, size_t lag, size_t *posp)
 			/* relaxed: the CAS only decides who owns `pos`; the
 			 * data ordering is carried by cell->seq.  On failure
 			 * pos is reloaded with the counter's current value. */
-			if (atomic_compare_exchange_weak_explicit(counter,
-			        &pos, pos + 1, memory_order_relaxed,
-			        memory_order_relaxed)) {
+			if (atomic_compare_exchange_weak_explicit(counter, &pos, pos + 1,
+			                                          memory_order_relaxed,
+			                                          memory_order_relaxed)) {
 				*posp = pos;
 				return (cell);
 			}
@@ -164,8 +164,7 @@ claim(struct queue *q, atomic_size_t *counter, size_t lag, size_t *posp)
 			return (NULL);
 		} else {
 			/* Another thread took pos; catch up. relaxed as above. */
-			pos = atomic_load_explicit(counter,
-			    memory_order_relaxed);
+			pos = atomic_load_explicit(counter, memory_order_relaxed);
 		}
 	}
 }
@@ -206,8 +205,7 @@ queue_pop(struct queue *q, void **item)
 	cell->item = NULL;
 	/* release: our read of the item happens before the next lap's
 	 * producer (which acquires seq) overwrites it. */
-	atomic_store_explicit(&cell->seq, pos + q->mask + 1,
-	    memory_order_release);
+	atomic_store_explicit(&cell->seq, pos + q->mask + 1, memory_order_release);
 	return (true);
 }
 

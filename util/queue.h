@@ -25,14 +25,14 @@ struct queue_cell {
 struct queue {
 	struct queue_cell *cells;
 	size_t mask;
-	alignas(64) atomic_size_t head;   /* next position to push */
-	alignas(64) atomic_size_t tail;   /* next position to pop */
-	alignas(64) sem_t items;          /* counts published items */
+	alignas(64) atomic_size_t head; /* next position to push */
+	alignas(64) atomic_size_t tail; /* next position to pop */
+	alignas(64) sem_t items;        /* counts published items */
 };
 
 /* capacity is rounded up to a power of two (>= 2). 0 or -ENOMEM/-EINVAL. */
 int queue_init(struct queue *q, size_t capacity);
-void queue_fini(struct queue *q);          /* safe on a zeroed queue */
+void queue_fini(struct queue *q); /* safe on a zeroed queue */
 size_t queue_capacity(const struct queue *q);
 
 /* Non-blocking. false when full / empty. item must not be NULL. */

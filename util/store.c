@@ -63,7 +63,7 @@ struct named_db {
 
 struct store {
 	MDB_env *env;
-	char *path;                  /* <dir>/cradle.mdb, for messages */
+	char *path; /* <dir>/cradle.mdb, for messages */
 	/* Databases, opened on first use (see db_handle). */
 	pthread_mutex_t lock;
 	struct named_db dbs[STORE_MAXDBS];
@@ -102,8 +102,7 @@ mdb_errno(int mdb_rc)
 
 /* Fill err with "<what>: <mdb_strerror(rc)>" and return -errno.  For rc > 0
  * mdb_strerror is strerror, so the message reads like every other one. */
-static int
-store_err(struct cradle_err *err, int mdb_rc, const char *fmt, ...)
+static int store_err(struct cradle_err *err, int mdb_rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static int
@@ -141,48 +140,44 @@ store_open(const char *dir, struct store **out, struct cradle_err *err)
 
 	*out = NULL;
 	if ((rc = fs_mkdir_p(dir, 0700)) < 0) {
-		return (cradle_err_errno(err, -rc,
-		    "failed to create store directory \"%s\"", dir));
+		return (cradle_err_errno(err, -rc, "failed to create store directory \"%s\"", dir));
 	}
 	st = calloc(1, sizeof(*st));
-	if (st == NULL || asprintf(&st->path, "%s/%s", dir,
-	    STORE_ENV_NAME) < 0) {
+	if (st == NULL || asprintf(&st->path, "%s/%s", dir, STORE_ENV_NAME) < 0) {
 		free(st);
-		return (cradle_err_errno(err, ENOMEM,
-		    "failed to open store in \"%s\"", dir));
+		return (cradle_err_errno(err, ENOMEM, "failed to open store in \"%s\"", dir));
 	}
 	if ((mdb_rc = pthread_mutex_init(&st->lock, NULL)) != 0) {
 		free(st->path);
 		free(st);
-		return (cradle_err_errno(err, mdb_rc,
-		    "failed to open store in \"%s\"", dir));
+		return (cradle_err_errno(err, mdb_rc, "failed to open store in \"%s\"", dir));
 	}
 	if (mkdir(st->path, 0700) != 0 && errno != EEXIST) {
-		rc = cradle_err_errno(err, errno,
-		    "failed to create store directory \"%s\"", st->path);
+		rc = cradle_err_errno(err, errno, "failed to create store directory \"%s\"",
+		                      st->path);
 		goto fail;
 	}
 	if (stat(st->path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
 		rc = cradle_err_errno(err, errno != 0 ? errno : ENOTDIR,
-		    "store \"%s\" is not a directory", st->path);
+		                      "store \"%s\" is not a directory", st->path);
 		goto fail;
 	}
 	if ((mdb_rc = mdb_env_create(&st->env)) != 0) {
-		rc = store_err(err, mdb_rc, "failed to create store environment "
-		    "for \"%s\"", st->path);
+		rc = store_err(err, mdb_rc,
+		               "failed to create store environment "
+		               "for \"%s\"",
+		               st->path);
 		goto fail;
 	}
 	if ((mdb_rc = mdb_env_set_mapsize(st->env, STORE_MAPSIZE)) != 0 ||
 	    (mdb_rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0) {
-		rc = store_err(err, mdb_rc, "failed to configure store \"%s\"",
-		    st->path);
+		rc = store_err(err, mdb_rc, "failed to configure store \"%s\"", st->path);
 		goto fail;
 	}
 	/* MDB_NOTLS: worker threads read with their own transactions and a
 	 * callback may open one while another is live (see DESIGN). */
 	if ((mdb_rc = mdb_env_open(st->env, st->path, MDB_NOTLS, 0600)) != 0) {
-		rc = store_err(err, mdb_rc, "failed to open store \"%s\"",
-		    st->path);
+		rc = store_err(err, mdb_rc, "failed to open store \"%s\"", st->path);
 		goto fail;
 	}
 	/* A daemon that crashed left its reader slots behind; they would pin
@@ -213,7 +208,7 @@ store_close(struct store *st)
 
 /* One raw record copied out of the read transaction. */
 struct raw {
-	char *key;                   /* NUL-terminated copy of the key */
+	char *key; /* NUL-terminated copy of the key */
 	void *val;
 	size_t len;
 };
@@ -233,8 +228,8 @@ raws_free(struct raw *v, size_t n)
 /* Copy every record of dbi (named what, for messages) out, in key order,
  * and end the transaction. */
 static int
-read_all(struct store *st, MDB_dbi dbi, const char *what, struct raw **out,
-    size_t *nout, struct cradle_err *err)
+read_all(struct store *st, MDB_dbi dbi, const char *what, struct raw **out, size_t *nout,
+         struct cradle_err *err)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
@@ -246,13 +241,17 @@ read_all(struct store *st, MDB_dbi dbi, const char *what, struct raw **out,
 	*out = NULL;
 	*nout = 0;
 	if ((mdb_rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		return (store_err(err, mdb_rc, "failed to read %s from "
-		    "\"%s\"", what, st->path));
+		return (store_err(err, mdb_rc,
+		                  "failed to read %s from "
+		                  "\"%s\"",
+		                  what, st->path));
 	}
 	if ((mdb_rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
 		mdb_txn_abort(txn);
-		return (store_err(err, mdb_rc, "failed to read %s from "
-		    "\"%s\"", what, st->path));
+		return (store_err(err, mdb_rc,
+		                  "failed to read %s from "
+		                  "\"%s\"",
+		                  what, st->path));
 	}
 	for (mdb_rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); mdb_rc == 0;
 	     mdb_rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
@@ -286,13 +285,17 @@ read_all(struct store *st, MDB_dbi dbi, const char *what, struct raw **out,
 	mdb_txn_abort(txn);
 	if (rc == -ENOMEM) {
 		raws_free(v, n);
-		return (cradle_err_errno(err, ENOMEM, "failed to read "
-		    "%s from \"%s\"", what, st->path));
+		return (cradle_err_errno(err, ENOMEM,
+		                         "failed to read "
+		                         "%s from \"%s\"",
+		                         what, st->path));
 	}
 	if (mdb_rc != MDB_NOTFOUND) {
 		raws_free(v, n);
-		return (store_err(err, mdb_rc, "failed to read %s from "
-		    "\"%s\"", what, st->path));
+		return (store_err(err, mdb_rc,
+		                  "failed to read %s from "
+		                  "\"%s\"",
+		                  what, st->path));
 	}
 	*out = v;
 	*nout = n;
@@ -306,25 +309,27 @@ check_db_name(const char *db, struct cradle_err *err)
 	size_t i, n;
 
 	if (db == NULL) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		    "invalid database name: NULL");
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid database name: NULL");
 		return (-EINVAL);
 	}
 	n = strnlen(db, STORE_DB_NAME_MAX + 1);
 	if (n == 0 || n > STORE_DB_NAME_MAX) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid database "
-		    "name \"%.*s%s\": must be 1 to %d characters", 64, db,
-		    n > STORE_DB_NAME_MAX ? "..." : "", STORE_DB_NAME_MAX);
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		               "invalid database "
+		               "name \"%.*s%s\": must be 1 to %d characters",
+		               64, db, n > STORE_DB_NAME_MAX ? "..." : "", STORE_DB_NAME_MAX);
 		return (-EINVAL);
 	}
 	for (i = 0; i < n; i++) {
 		char c = db[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '_' || c == '-' || c == '.')) {
-			cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid "
-			    "database name \"%s\": only a-z, 0-9, '_', '-' and "
-			    "'.' are allowed", db);
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		      c == '.')) {
+			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			               "invalid "
+			               "database name \"%s\": only a-z, 0-9, '_', '-' and "
+			               "'.' are allowed",
+			               db);
 			return (-EINVAL);
 		}
 	}
@@ -333,26 +338,30 @@ check_db_name(const char *db, struct cradle_err *err)
 
 /* A raw key: 1..STORE_KEY_MAX bytes, stored without its NUL. */
 static int
-make_raw_key(const char *db, const char *k, MDB_val *key,
-    struct cradle_err *err)
+make_raw_key(const char *db, const char *k, MDB_val *key, struct cradle_err *err)
 {
 	size_t n;
 
 	if (k == NULL) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid key in "
-		    "database \"%s\": NULL", db);
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		               "invalid key in "
+		               "database \"%s\": NULL",
+		               db);
 		return (-EINVAL);
 	}
 	n = strnlen(k, STORE_KEY_MAX + 1);
 	if (n == 0) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid key in "
-		    "database \"%s\": empty", db);
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		               "invalid key in "
+		               "database \"%s\": empty",
+		               db);
 		return (-EINVAL);
 	}
 	if (n > STORE_KEY_MAX) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid key "
-		    "\"%.64s...\" in database \"%s\": longer than %d bytes", k,
-		    db, STORE_KEY_MAX);
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		               "invalid key "
+		               "\"%.64s...\" in database \"%s\": longer than %d bytes",
+		               k, db, STORE_KEY_MAX);
 		return (-ENAMETOOLONG);
 	}
 	key->mv_data = (void *)k;
@@ -362,8 +371,7 @@ make_raw_key(const char *db, const char *k, MDB_val *key,
 
 /* The handle of raw database db, creating the database on first use. */
 static int
-db_handle(struct store *st, const char *db, MDB_dbi *out,
-    struct cradle_err *err)
+db_handle(struct store *st, const char *db, MDB_dbi *out, struct cradle_err *err)
 {
 	MDB_txn *txn = NULL;
 	MDB_dbi dbi;
@@ -383,9 +391,11 @@ db_handle(struct store *st, const char *db, MDB_dbi *out,
 	}
 	if (st->n_dbs == STORE_MAXDBS) {
 		pthread_mutex_unlock(&st->lock);
-		cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "cannot open "
-		    "database \"%s\" in store \"%s\": %d databases are open "
-		    "already", db, st->path, STORE_MAXDBS);
+		cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
+		               "cannot open "
+		               "database \"%s\" in store \"%s\": %d databases are open "
+		               "already",
+		               db, st->path, STORE_MAXDBS);
 		return (-ENOSPC);
 	}
 	if ((mdb_rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0 ||
@@ -394,13 +404,17 @@ db_handle(struct store *st, const char *db, MDB_dbi *out,
 			mdb_txn_abort(txn);
 		}
 		pthread_mutex_unlock(&st->lock);
-		return (store_err(err, mdb_rc, "failed to open database \"%s\" in "
-		    "store \"%s\"", db, st->path));
+		return (store_err(err, mdb_rc,
+		                  "failed to open database \"%s\" in "
+		                  "store \"%s\"",
+		                  db, st->path));
 	}
 	if ((mdb_rc = mdb_txn_commit(txn)) != 0) {
 		pthread_mutex_unlock(&st->lock);
-		return (store_err(err, mdb_rc, "failed to open database \"%s\" in "
-		    "store \"%s\"", db, st->path));
+		return (store_err(err, mdb_rc,
+		                  "failed to open database \"%s\" in "
+		                  "store \"%s\"",
+		                  db, st->path));
 	}
 	/* name fits: check_db_name bounded it */
 	snprintf(st->dbs[st->n_dbs].name, sizeof(st->dbs[0].name), "%s", db);
@@ -432,35 +446,38 @@ write_one(struct store *st, MDB_dbi dbi, MDB_val *k, MDB_val *val)
 }
 
 int
-store_put(struct store *st, const char *db, const char *key,
-    const void *data, size_t len, struct cradle_err *err)
+store_put(struct store *st, const char *db, const char *key, const void *data, size_t len,
+          struct cradle_err *err)
 {
 	MDB_dbi dbi;
 	MDB_val k, val;
 	int mdb_rc, rc;
 
-	if ((rc = check_db_name(db, err)) < 0 ||
-	    (rc = make_raw_key(db, key, &k, err)) < 0 ||
+	if ((rc = check_db_name(db, err)) < 0 || (rc = make_raw_key(db, key, &k, err)) < 0 ||
 	    (rc = db_handle(st, db, &dbi, err)) < 0) {
 		return (rc);
 	}
 	if (data == NULL && len > 0) {
-		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "failed to store "
-		    "\"%s\" in database \"%s\": no data", key, db);
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		               "failed to store "
+		               "\"%s\" in database \"%s\": no data",
+		               key, db);
 		return (-EINVAL);
 	}
 	val.mv_data = (void *)(data != NULL ? data : "");
 	val.mv_size = len;
 	if ((mdb_rc = write_one(st, dbi, &k, &val)) != 0) {
-		return (store_err(err, mdb_rc, "failed to store \"%s\" in database "
-		    "\"%s\" of \"%s\"", key, db, st->path));
+		return (store_err(err, mdb_rc,
+		                  "failed to store \"%s\" in database "
+		                  "\"%s\" of \"%s\"",
+		                  key, db, st->path));
 	}
 	return (0);
 }
 
 int
-store_get(struct store *st, const char *db, const char *key,
-    void **data, size_t *len, struct cradle_err *err)
+store_get(struct store *st, const char *db, const char *key, void **data, size_t *len,
+          struct cradle_err *err)
 {
 	MDB_txn *txn;
 	MDB_dbi dbi;
@@ -470,34 +487,41 @@ store_get(struct store *st, const char *db, const char *key,
 
 	*data = NULL;
 	*len = 0;
-	if ((rc = check_db_name(db, err)) < 0 ||
-	    (rc = make_raw_key(db, key, &k, err)) < 0 ||
+	if ((rc = check_db_name(db, err)) < 0 || (rc = make_raw_key(db, key, &k, err)) < 0 ||
 	    (rc = db_handle(st, db, &dbi, err)) < 0) {
 		return (rc);
 	}
 	if ((mdb_rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		return (store_err(err, mdb_rc, "failed to read \"%s\" from "
-		    "database \"%s\" of \"%s\"", key, db, st->path));
+		return (store_err(err, mdb_rc,
+		                  "failed to read \"%s\" from "
+		                  "database \"%s\" of \"%s\"",
+		                  key, db, st->path));
 	}
 	mdb_rc = mdb_get(txn, dbi, &k, &val);
 	if (mdb_rc == MDB_NOTFOUND) {
 		mdb_txn_abort(txn);
-		cradle_err_set(err, CRADLE_NOT_FOUND, "\"%s\" not found in "
-		    "database \"%s\" of \"%s\"", key, db, st->path);
+		cradle_err_set(err, CRADLE_NOT_FOUND,
+		               "\"%s\" not found in "
+		               "database \"%s\" of \"%s\"",
+		               key, db, st->path);
 		return (-ENOENT);
 	}
 	if (mdb_rc != 0) {
 		mdb_txn_abort(txn);
-		return (store_err(err, mdb_rc, "failed to read \"%s\" from "
-		    "database \"%s\" of \"%s\"", key, db, st->path));
+		return (store_err(err, mdb_rc,
+		                  "failed to read \"%s\" from "
+		                  "database \"%s\" of \"%s\"",
+		                  key, db, st->path));
 	}
 	/* val points into the map, valid only until the txn ends.  One
 	 * extra byte, a NUL, so text values are C strings. */
 	copy = malloc(val.mv_size + 1);
 	if (copy == NULL) {
 		mdb_txn_abort(txn);
-		return (cradle_err_errno(err, ENOMEM, "failed to read \"%s\" "
-		    "from database \"%s\" of \"%s\"", key, db, st->path));
+		return (cradle_err_errno(err, ENOMEM,
+		                         "failed to read \"%s\" "
+		                         "from database \"%s\" of \"%s\"",
+		                         key, db, st->path));
 	}
 	memcpy(copy, val.mv_data, val.mv_size);
 	copy[val.mv_size] = '\0';
@@ -508,31 +532,31 @@ store_get(struct store *st, const char *db, const char *key,
 }
 
 int
-store_del(struct store *st, const char *db, const char *key,
-    struct cradle_err *err)
+store_del(struct store *st, const char *db, const char *key, struct cradle_err *err)
 {
 	MDB_dbi dbi;
 	MDB_val k;
 	int mdb_rc, rc;
 
-	if ((rc = check_db_name(db, err)) < 0 ||
-	    (rc = make_raw_key(db, key, &k, err)) < 0 ||
+	if ((rc = check_db_name(db, err)) < 0 || (rc = make_raw_key(db, key, &k, err)) < 0 ||
 	    (rc = db_handle(st, db, &dbi, err)) < 0) {
 		return (rc);
 	}
 	/* already gone is what the caller wanted */
 	mdb_rc = write_one(st, dbi, &k, NULL);
 	if (mdb_rc != 0 && mdb_rc != MDB_NOTFOUND) {
-		return (store_err(err, mdb_rc, "failed to delete \"%s\" from "
-		    "database \"%s\" of \"%s\"", key, db, st->path));
+		return (store_err(err, mdb_rc,
+		                  "failed to delete \"%s\" from "
+		                  "database \"%s\" of \"%s\"",
+		                  key, db, st->path));
 	}
 	return (0);
 }
 
 int
 store_foreach(struct store *st, const char *db,
-    int (*fn)(const char *key, const void *data, size_t len, void *arg),
-    void *arg, struct cradle_err *err)
+              int (*fn)(const char *key, const void *data, size_t len, void *arg), void *arg,
+              struct cradle_err *err)
 {
 	char what[STORE_DB_NAME_MAX + 16];
 	struct raw *v;

@@ -22,21 +22,21 @@ struct images;
 
 struct worker_env {
 	/* configuration, read-only */
-	const char *root;          /* persistent: <root>/sandboxes/<id> */
-	const char *state;         /* volatile: <state>/sandboxes/<id>, <state>/netns/<id> */
-	const char *image;         /* the sandbox image reference */
-	const char *skeleton;      /* the mount-point layer laid over every image */
-	uint64_t shm_size;         /* bytes of each sandbox's /dev/shm */
+	const char *root;     /* persistent: <root>/sandboxes/<id> */
+	const char *state;    /* volatile: <state>/sandboxes/<id>, <state>/netns/<id> */
+	const char *image;    /* the sandbox image reference */
+	const char *skeleton; /* the mount-point layer laid over every image */
+	uint64_t shm_size;    /* bytes of each sandbox's /dev/shm */
 	struct runtime_set runtimes;
-	const char *version;       /* what OP_VERSION answers */
-	const struct node *node;   /* what this node allows, detected at start-up */
+	const char *version;     /* what OP_VERSION answers */
+	const struct node *node; /* what this node allows, detected at start-up */
 
 	/* services */
-	struct table *table;       /* live sandboxes and their locks */
-	struct store *store;       /* sandbox records (core/records.h) */
-	struct reaper *reaper;     /* watches every pause task */
-	struct events *events;     /* where lifecycle events go */
-	struct images *images;     /* the sandbox image's layers and config */
+	struct table *table;   /* live sandboxes and their locks */
+	struct store *store;   /* sandbox records (core/records.h) */
+	struct reaper *reaper; /* watches every pause task */
+	struct events *events; /* where lifecycle events go */
+	struct images *images; /* the sandbox image's layers and config */
 
 	/* tests: the start step to fail (worker/start.h); NULL otherwise */
 	const char *fail_step;

@@ -64,7 +64,8 @@ not_found(const char *id, struct cradle_err *err)
  * success returns the sandbox with a held reference and its lock held, so
  * sandbox.run can start it before anyone else sees it half-made. */
 static struct sandbox *
-create_locked(const struct worker_env *env, struct proto_request *req, bool persist, struct cradle_err *err)
+create_locked(const struct worker_env *env, struct proto_request *req, bool persist,
+              struct cradle_err *err)
 {
 	struct pod_config *cfg = &req->config;
 	struct proto_sandbox rec;
@@ -155,7 +156,8 @@ start_locked(const struct worker_env *env, struct launch_stack *ls, struct sandb
 	default:
 		return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
 		                      "sandbox \"%s\" has exited; sandboxes are not restarted: "
-		                      "remove it and run a new one", sb->id);
+		                      "remove it and run a new one",
+		                      sb->id);
 	}
 	if (start_sandbox(env, ls, sb, err) < 0) {
 		cradle_err_wrap(err, "failed to start sandbox \"%s\"", sb->id);
@@ -167,7 +169,8 @@ start_locked(const struct worker_env *env, struct launch_stack *ls, struct sandb
 /* Kill the pause task and wait for the reaper's record; then release the
  * network namespace.  Idempotent. */
 static int
-stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms, struct cradle_err *err)
+stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
+            struct cradle_err *err)
 {
 	bool changed = false;
 	if (sb->rec.phase == PHASE_RUNNING && sb->pidfd < 0) {
@@ -183,22 +186,25 @@ stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms
 		struct timespec deadline;
 
 		if (sys_pidfd_send_signal(sb->pidfd, SIGKILL) != 0 && errno != ESRCH)
-			return cradle_err_errno(err, errno, "failed to kill sandbox \"%s\"", sb->id);
+			return cradle_err_errno(err, errno, "failed to kill sandbox \"%s\"",
+			                        sb->id);
 		/* 0 means "kill now", not "give the reaper no time at all" */
 		deadline = clock_deadline(timeout_ms > 100 ? timeout_ms : 100);
 		while (sb->rec.phase == PHASE_RUNNING) {
 			int rc = pthread_cond_timedwait(&sb->cond, &sb->lock, &deadline);
 			if (rc == ETIMEDOUT && sb->rec.phase == PHASE_RUNNING)
-				return cradle_err_set(err, CRADLE_UNAVAILABLE,
-				                      "wait sandbox container \"%s\": timed out after %lld ms",
-				                      sb->id, (long long)timeout_ms);
+				return cradle_err_set(
+					err, CRADLE_UNAVAILABLE,
+					"wait sandbox container \"%s\": timed out after %lld ms",
+					sb->id, (long long)timeout_ms);
 		}
 	}
 	/* containerd's Controller.Stop: unmount the shm, release the network */
 	if (sb->rec.shm_path != NULL) {
 		int rc = fs_unmount(sb->rec.shm_path);
 		if (rc < 0)
-			return cradle_err_errno(err, -rc, "failed to unmount sandbox shm \"%s\"", sb->rec.shm_path);
+			return cradle_err_errno(err, -rc, "failed to unmount sandbox shm \"%s\"",
+			                        sb->rec.shm_path);
 		free(sb->rec.shm_path);
 		sb->rec.shm_path = NULL;
 		changed = true;
@@ -206,8 +212,10 @@ stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms
 	if (sb->rec.netns_path != NULL) {
 		int rc = netns_unpin(sb->rec.netns_path);
 		if (rc < 0)
-			return cradle_err_errno(err, -rc, "failed to remove network namespace \"%s\" of sandbox \"%s\"",
-			                        sb->rec.netns_path, sb->id);
+			return cradle_err_errno(
+				err, -rc,
+				"failed to remove network namespace \"%s\" of sandbox \"%s\"",
+				sb->rec.netns_path, sb->id);
 		free(sb->rec.netns_path);
 		sb->rec.netns_path = NULL;
 		changed = true;
@@ -231,12 +239,13 @@ remove_locked(const struct worker_env *env, struct sandbox *sb, struct cradle_er
 	if (fs_path(path, err, "%s/sandboxes/%s", env->root, sb->id) < 0)
 		return -1;
 	if ((rc = fs_rmtree(path)) < 0)
-		return cradle_err_errno(err, -rc, "failed to remove sandbox root directory \"%s\"", path);
+		return cradle_err_errno(err, -rc, "failed to remove sandbox root directory \"%s\"",
+		                        path);
 	if (fs_path(path, err, "%s/sandboxes/%s", env->state, sb->id) < 0)
 		return -1;
 	if ((rc = fs_rmtree(path)) < 0)
-		return cradle_err_errno(err, -rc, "failed to remove volatile sandbox root directory \"%s\"",
-		                        path);
+		return cradle_err_errno(
+			err, -rc, "failed to remove volatile sandbox root directory \"%s\"", path);
 	if (sb->rec.cgroup_path != NULL &&
 	    cgroup_remove_path(env->node->cgroups, sb->rec.cgroup_path, err) < 0)
 		return -1;
@@ -280,7 +289,8 @@ op_list(const struct worker_env *env, const struct proto_request *req, struct pr
 		struct sandbox *sb = all[i];
 		pthread_mutex_lock(&sb->lock);
 		bool keep = rc == 0 && !sb->removed &&
-		            (req->state_filter < 0 || proto_sandbox_state(&sb->rec) == req->state_filter) &&
+		            (req->state_filter < 0 ||
+		             proto_sandbox_state(&sb->rec) == req->state_filter) &&
 		            labels_match(&req->label_filter, &sb->rec.config.labels);
 		if (keep) {
 			if (proto_sandbox_copy(&rep->sandboxes[rep->n_sandboxes], &sb->rec) == 0)

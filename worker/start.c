@@ -38,8 +38,8 @@ struct start_ctx {
 	char netns_path[FS_PATH_MAX];
 	bool shm_mounted;
 	char *process_label, *mount_label;
-	struct image_rootfs rootfs;      /* the image's layers and config */
-	char rootfs_dir[FS_PATH_MAX];    /* mount point in the volatile dir */
+	struct image_rootfs rootfs;   /* the image's layers and config */
+	char rootfs_dir[FS_PATH_MAX]; /* mount point in the volatile dir */
 	char *overlay_opts;
 	struct sandbox_spec spec;
 	bool have_spec;
@@ -59,7 +59,8 @@ pod(const struct start_ctx *c)
 static int
 step_runtime(struct start_ctx *c, struct cradle_err *err)
 {
-	if (runtime_select(&c->env->runtimes, pod(c), c->sb->rec.runtime_handler, &c->runtime, err) < 0) {
+	if (runtime_select(&c->env->runtimes, pod(c), c->sb->rec.runtime_handler, &c->runtime,
+	                   err) < 0) {
 		cradle_err_wrap(err, "failed to get sandbox runtime");
 		return -1;
 	}
@@ -146,7 +147,8 @@ step_rootfs(struct start_ctx *c, struct cradle_err *err)
 		len += strlen(c->rootfs.layer_dirs[i]) + 1;
 	if (len > 4000)
 		return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
-		                      "image \"%s\" has too many layers for one overlay mount", c->env->image);
+		                      "image \"%s\" has too many layers for one overlay mount",
+		                      c->env->image);
 	if ((c->overlay_opts = malloc(len + 1)) == NULL)
 		return cradle_err_nomem(err);
 	strcpy(c->overlay_opts, "lowerdir=");
@@ -158,7 +160,8 @@ step_rootfs(struct start_ctx *c, struct cradle_err *err)
 	if (fs_path(c->rootfs_dir, err, "%s/rootfs", c->state_dir) < 0)
 		return -1;
 	if (mkdir(c->rootfs_dir, 0755) != 0)
-		return cradle_err_errno(err, errno, "failed to create sandbox rootfs \"%s\"", c->rootfs_dir);
+		return cradle_err_errno(err, errno, "failed to create sandbox rootfs \"%s\"",
+		                        c->rootfs_dir);
 	return 0;
 }
 
@@ -188,14 +191,17 @@ step_shm(struct start_ctx *c, struct cradle_err *err)
 
 	if (pod(c)->linux.security_context.namespace_options.ipc == NS_NODE) {
 		if (stat("/dev/shm", &st) != 0)
-			return cradle_err_errno(err, errno, "host \"/dev/shm\" is not available for host ipc");
+			return cradle_err_errno(err, errno,
+			                        "host \"/dev/shm\" is not available for host ipc");
 		return 0;
 	}
 	if (mkdir(c->shm_dir, 0700) != 0)
-		return cradle_err_errno(err, errno, "failed to create sandbox shm \"%s\"", c->shm_dir);
+		return cradle_err_errno(err, errno, "failed to create sandbox shm \"%s\"",
+		                        c->shm_dir);
 	snprintf(opts, sizeof(opts), "mode=1777,size=%llu", (unsigned long long)c->env->shm_size);
 	if (mount("shm", c->shm_dir, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, opts) != 0)
-		return cradle_err_errno(err, errno, "failed to mount sandbox shm \"%s\"", c->shm_dir);
+		return cradle_err_errno(err, errno, "failed to mount sandbox shm \"%s\"",
+		                        c->shm_dir);
 	c->shm_mounted = true;
 	return 0;
 }
@@ -282,8 +288,8 @@ step_seccomp(struct start_ctx *c, struct cradle_err *err)
 static int
 step_cgroup(struct start_ctx *c, struct cradle_err *err)
 {
-	if (cgroup_create(c->env->node->cgroups, c->spec.cgroups_path, c->spec.cpu_shares, &c->cgroup,
-	                  err) < 0) {
+	if (cgroup_create(c->env->node->cgroups, c->spec.cgroups_path, c->spec.cpu_shares,
+	                  &c->cgroup, err) < 0) {
 		cradle_err_wrap(err, "failed to create sandbox cgroup");
 		return -1;
 	}
@@ -363,7 +369,8 @@ step_netns(struct start_ctx *c, struct cradle_err *err)
 		return -1;
 	if (netns_pin(c->plan.pid, c->netns_path, err) < 0) {
 		c->netns_path[0] = '\0';
-		cradle_err_wrap(err, "failed to create network namespace for sandbox \"%s\"", c->sb->id);
+		cradle_err_wrap(err, "failed to create network namespace for sandbox \"%s\"",
+		                c->sb->id);
 		return -1;
 	}
 	return 0;
@@ -394,10 +401,10 @@ set_str(char **dst, const char *src)
 static void
 clear_started(struct proto_sandbox *rec)
 {
-	char **strs[] = { &rec->netns_path, &rec->hostname_path, &rec->hosts_path,
-	                  &rec->resolv_conf_path, &rec->shm_path, &rec->cgroup_path,
-	                  &rec->process_label, &rec->mount_label, &rec->runtime_type,
-	                  &rec->image_ref };
+	char **strs[] = { &rec->netns_path,       &rec->hostname_path, &rec->hosts_path,
+		          &rec->resolv_conf_path, &rec->shm_path,      &rec->cgroup_path,
+		          &rec->process_label,    &rec->mount_label,   &rec->runtime_type,
+		          &rec->image_ref };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -490,7 +497,6 @@ static const struct step {
 };
 #define N_STEPS (sizeof(steps) / sizeof(steps[0]))
 
-
 /* Tests fail the step env->fail_step names: after it ran (so its undo
  * is exercised) when it has an undo, before it runs otherwise. */
 static bool
@@ -539,7 +545,8 @@ start_sandbox(const struct worker_env *env, struct launch_stack *ls, struct sand
 			const struct step *s = done[--n_done];
 			struct cradle_err e = { 0 };
 			if (s->undo(c, &e) < 0)
-				log_warn_drop(&e, "sandbox %s: rollback of step %s", sb->id, s->name);
+				log_warn_drop(&e, "sandbox %s: rollback of step %s", sb->id,
+				              s->name);
 		}
 	} else if (c->cgroup != NULL) {
 		/* The sandbox keeps its cgroup; only the handle goes. */

@@ -58,19 +58,16 @@ full_rec(struct proto_sandbox *s, unsigned long n)
 	c->hostname = unit_strdup("web-0.example");
 	c->log_directory = unit_strdup("/var/log/pods/default_web");
 	c->has_dns_config = true;
-	ck_assert_int_eq(proto_strs_add(&c->dns_config.servers, "10.96.0.10"),
-	    0);
+	ck_assert_int_eq(proto_strs_add(&c->dns_config.servers, "10.96.0.10"), 0);
 	ck_assert_int_eq(proto_strs_add(&c->dns_config.servers, "8.8.8.8"), 0);
-	ck_assert_int_eq(proto_strs_add(&c->dns_config.searches,
-	    "default.svc.cluster.local"), 0);
+	ck_assert_int_eq(proto_strs_add(&c->dns_config.searches, "default.svc.cluster.local"), 0);
 	ck_assert_int_eq(proto_strs_add(&c->dns_config.options, "ndots:5"), 0);
 	ck_assert_int_eq(proto_kvs_add(&c->labels, "app", "web"), 0);
 	ck_assert_int_eq(proto_kvs_add(&c->labels, "tier", "front"), 0);
-	ck_assert_int_eq(proto_kvs_add(&c->annotations,
-	    "example.com/owner", "team \"blue\" ✓"), 0);
+	ck_assert_int_eq(proto_kvs_add(&c->annotations, "example.com/owner", "team \"blue\" ✓"), 0);
 	c->linux.cgroup_parent = unit_strdup("/kubepods/burstable/pod-web");
-	ck_assert_int_eq(proto_kvs_add(&c->linux.sysctls,
-	    "net.ipv4.ip_unprivileged_port_start", "0"), 0);
+	ck_assert_int_eq(
+		proto_kvs_add(&c->linux.sysctls, "net.ipv4.ip_unprivileged_port_start", "0"), 0);
 	c->linux.security_context.namespace_options.network = NS_POD;
 	c->linux.security_context.namespace_options.pid = NS_CONTAINER;
 	c->linux.security_context.namespace_options.ipc = NS_NODE;
@@ -108,16 +105,14 @@ static void
 assert_str_same(const char *a, const char *b, const char *what)
 {
 	if (a == NULL || b == NULL) {
-		ck_assert_msg(a == b, "%s: %s vs %s", what, a ? a : "(null)",
-		    b ? b : "(null)");
+		ck_assert_msg(a == b, "%s: %s vs %s", what, a ? a : "(null)", b ? b : "(null)");
 		return;
 	}
 	ck_assert_msg(strcmp(a, b) == 0, "%s: \"%s\" vs \"%s\"", what, a, b);
 }
 
 static void
-assert_strs_same(const struct proto_strs *a, const struct proto_strs *b,
-    const char *what)
+assert_strs_same(const struct proto_strs *a, const struct proto_strs *b, const char *what)
 {
 	size_t i;
 
@@ -129,15 +124,13 @@ assert_strs_same(const struct proto_strs *a, const struct proto_strs *b,
 
 /* maps: same pairs, in any order */
 static void
-assert_kvs_same(const struct proto_kvs *a, const struct proto_kvs *b,
-    const char *what)
+assert_kvs_same(const struct proto_kvs *a, const struct proto_kvs *b, const char *what)
 {
 	size_t i;
 
 	ck_assert_msg(a->n == b->n, "%s: %zu vs %zu entries", what, a->n, b->n);
 	for (i = 0; i < a->n; i++) {
-		assert_str_same(proto_kvs_get(b, a->v[i].key), a->v[i].value,
-		    what);
+		assert_str_same(proto_kvs_get(b, a->v[i].key), a->v[i].value, what);
 	}
 }
 
@@ -149,36 +142,29 @@ assert_rec_same(const struct proto_sandbox *a, const struct proto_sandbox *b)
 	ck_assert_str_eq(a->id, b->id);
 	assert_str_same(x->metadata.name, y->metadata.name, "metadata.name");
 	assert_str_same(x->metadata.uid, y->metadata.uid, "metadata.uid");
-	assert_str_same(x->metadata.namespace, y->metadata.namespace,
-	    "metadata.namespace");
+	assert_str_same(x->metadata.namespace, y->metadata.namespace, "metadata.namespace");
 	ck_assert_uint_eq(x->metadata.attempt, y->metadata.attempt);
 	assert_str_same(x->hostname, y->hostname, "hostname");
 	assert_str_same(x->log_directory, y->log_directory, "log_directory");
 	ck_assert_int_eq(x->has_dns_config, y->has_dns_config);
-	assert_strs_same(&x->dns_config.servers, &y->dns_config.servers,
-	    "dns_config.servers");
-	assert_strs_same(&x->dns_config.searches, &y->dns_config.searches,
-	    "dns_config.searches");
-	assert_strs_same(&x->dns_config.options, &y->dns_config.options,
-	    "dns_config.options");
+	assert_strs_same(&x->dns_config.servers, &y->dns_config.servers, "dns_config.servers");
+	assert_strs_same(&x->dns_config.searches, &y->dns_config.searches, "dns_config.searches");
+	assert_strs_same(&x->dns_config.options, &y->dns_config.options, "dns_config.options");
 	assert_kvs_same(&x->labels, &y->labels, "labels");
 	assert_kvs_same(&x->annotations, &y->annotations, "annotations");
-	assert_str_same(x->linux.cgroup_parent, y->linux.cgroup_parent,
-	    "linux.cgroup_parent");
+	assert_str_same(x->linux.cgroup_parent, y->linux.cgroup_parent, "linux.cgroup_parent");
 	assert_kvs_same(&x->linux.sysctls, &y->linux.sysctls, "linux.sysctls");
 	ck_assert_int_eq(x->linux.security_context.namespace_options.network,
-	    y->linux.security_context.namespace_options.network);
+	                 y->linux.security_context.namespace_options.network);
 	ck_assert_int_eq(x->linux.security_context.namespace_options.pid,
-	    y->linux.security_context.namespace_options.pid);
+	                 y->linux.security_context.namespace_options.pid);
 	ck_assert_int_eq(x->linux.security_context.namespace_options.ipc,
-	    y->linux.security_context.namespace_options.ipc);
+	                 y->linux.security_context.namespace_options.ipc);
 	assert_str_same(x->linux.security_context.namespace_options.target_id,
-	    y->linux.security_context.namespace_options.target_id,
-	    "target_id");
+	                y->linux.security_context.namespace_options.target_id, "target_id");
 	ck_assert_int_eq(x->linux.security_context.privileged,
-	    y->linux.security_context.privileged);
-	assert_str_same(a->runtime_handler, b->runtime_handler,
-	    "runtime_handler");
+	                 y->linux.security_context.privileged);
+	assert_str_same(a->runtime_handler, b->runtime_handler, "runtime_handler");
 	ck_assert_int_eq(a->phase, b->phase);
 	ck_assert_int_eq(a->created_at, b->created_at);
 	ck_assert_int_eq(a->started_at, b->started_at);
@@ -237,8 +223,7 @@ START_TEST(test_put_get_del)
 	ck_assert_int_eq(records_del(st, a.id, &err), 0);
 	ck_assert_int_eq(records_get(st, a.id, &got, &err), -ENOENT);
 	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
-	ck_assert_msg(strstr(err.msg, a.id) != NULL, "names the id: %s",
-	    err.msg);
+	ck_assert_msg(strstr(err.msg, a.id) != NULL, "names the id: %s", err.msg);
 	/* a failed get leaves nothing to free, and fini is safe */
 	ck_assert_ptr_null(got.config.metadata.name);
 	proto_sandbox_fini(&got);
@@ -303,11 +288,11 @@ END_TEST
 struct walk {
 	struct proto_sandbox got[WALK_MAX];
 	size_t n;
-	int stop_after;              /* return -ECANCELED after this many */
+	int stop_after; /* return -ECANCELED after this many */
 	char bad_ids[4][CRADLE_ID_LEN + 8];
 	struct cradle_err bad_err[4];
 	size_t nbad;
-	struct store *st;            /* when set, write from the callback */
+	struct store *st; /* when set, write from the callback */
 };
 
 /* Keeps a deep copy of every record, and steals runtime_handler to show
@@ -372,8 +357,7 @@ START_TEST(test_foreach_order)
 
 	/* empty store: no calls */
 	w = calloc(1, sizeof(*w));
-	ck_assert_int_eq(records_foreach(st, walk_fn, walk_bad, w, &err),
-	    0);
+	ck_assert_int_eq(records_foreach(st, walk_fn, walk_bad, w, &err), 0);
 	ck_assert_uint_eq(w->n, 0);
 
 	for (i = 0; i < 6; i++) {
@@ -384,8 +368,7 @@ START_TEST(test_foreach_order)
 		}
 		put_ok(st, &recs[i]);
 	}
-	ck_assert_int_eq(records_foreach(st, walk_fn, walk_bad, w, &err),
-	    0);
+	ck_assert_int_eq(records_foreach(st, walk_fn, walk_bad, w, &err), 0);
 	ck_assert_uint_eq(w->n, 6);
 	ck_assert_uint_eq(w->nbad, 0);
 	for (i = 0; i < 6; i++) {
@@ -404,8 +387,7 @@ START_TEST(test_foreach_order)
 	/* fn < 0 stops the walk and is returned */
 	memset(w, 0, sizeof(*w));
 	w->stop_after = 2;
-	ck_assert_int_eq(records_foreach(st, walk_fn, NULL, w, &err),
-	    -ECANCELED);
+	ck_assert_int_eq(records_foreach(st, walk_fn, NULL, w, &err), -ECANCELED);
 	ck_assert_uint_eq(w->n, 2);
 	walk_fini(w);
 
@@ -472,16 +454,13 @@ START_TEST(test_reopen)
 
 	st = open_ok(root);
 	for (i = 0; i < 3; i++) {
-		ck_assert_int_eq(records_get(st, recs[i].id, &got, &err),
-		    0);
+		ck_assert_int_eq(records_get(st, recs[i].id, &got, &err), 0);
 		assert_rec_same(&recs[i], &got);
 		proto_sandbox_fini(&got);
 	}
-	ck_assert_int_eq(records_get(st, recs[3].id, &got, &err),
-	    -ENOENT);
+	ck_assert_int_eq(records_get(st, recs[3].id, &got, &err), -ENOENT);
 	w = calloc(1, sizeof(*w));
-	ck_assert_int_eq(records_foreach(st, walk_fn, walk_bad, w, &err),
-	    0);
+	ck_assert_int_eq(records_foreach(st, walk_fn, walk_bad, w, &err), 0);
 	ck_assert_uint_eq(w->n, 3);
 	for (i = 0; i < 3; i++) {
 		assert_rec_same(&recs[i], &w->got[i]);
@@ -499,8 +478,7 @@ END_TEST
  * back.  The store must be closed: one process must not open an
  * environment twice. */
 static void
-raw_put(const char *dir, const void *k, size_t klen, const void *v,
-    size_t vlen)
+raw_put(const char *dir, const void *k, size_t klen, const void *v, size_t vlen)
 {
 	char path[PATH_MAX + 16];
 	MDB_env *env;
@@ -555,8 +533,7 @@ START_TEST(test_corrupt_record)
 
 	st = open_ok(root);
 	w = calloc(1, sizeof(*w));
-	ck_assert_int_eq(records_foreach(st, walk_fn, walk_bad, w, &err),
-	    0);
+	ck_assert_int_eq(records_foreach(st, walk_fn, walk_bad, w, &err), 0);
 	/* the good ones are delivered, in order, around the bad ones */
 	ck_assert_uint_eq(w->n, 2);
 	assert_rec_same(&good[0], &w->got[0]);
@@ -566,11 +543,13 @@ START_TEST(test_corrupt_record)
 	ck_assert_str_eq(w->bad_ids[1], swapped_id);
 	ck_assert_str_eq(w->bad_ids[2], "zzz");
 	ck_assert_int_eq(w->bad_err[0].code, CRADLE_INTERNAL);
-	ck_assert_msg(strstr(w->bad_err[0].msg, bad_id) != NULL, "names the "
-	    "id: %s", w->bad_err[0].msg);
+	ck_assert_msg(strstr(w->bad_err[0].msg, bad_id) != NULL,
+	              "names the "
+	              "id: %s",
+	              w->bad_err[0].msg);
 	ck_assert_int_eq(w->bad_err[1].code, CRADLE_INTERNAL);
-	ck_assert_msg(strstr(w->bad_err[1].msg, swapped_id) != NULL,
-	    "names the id: %s", w->bad_err[1].msg);
+	ck_assert_msg(strstr(w->bad_err[1].msg, swapped_id) != NULL, "names the id: %s",
+	              w->bad_err[1].msg);
 	ck_assert_int_eq(w->bad_err[2].code, CRADLE_INTERNAL);
 	walk_fini(w);
 
@@ -585,8 +564,7 @@ START_TEST(test_corrupt_record)
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_lt(records_get(st, bad_id, &got, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INTERNAL);
-	ck_assert_msg(strstr(err.msg, bad_id) != NULL, "names the id: %s",
-	    err.msg);
+	ck_assert_msg(strstr(err.msg, bad_id) != NULL, "names the id: %s", err.msg);
 	ck_assert_int_lt(records_get(st, swapped_id, &got, &err), 0);
 	/* and it can be deleted */
 	ck_assert_int_eq(records_del(st, bad_id, &err), 0);
@@ -626,12 +604,11 @@ st_writer(void *arg)
 		if (records_get(a->st, r.id, &got, &err) != 0) {
 			a->failures++;
 		} else {
-			a->failures += strcmp(got.config.metadata.name,
-			    r.config.metadata.name) != 0;
+			a->failures +=
+				strcmp(got.config.metadata.name, r.config.metadata.name) != 0;
 			proto_sandbox_fini(&got);
 		}
-		if (i % 5 == 0 &&
-		    records_del(a->st, r.id, &err) != 0) {
+		if (i % 5 == 0 && records_del(a->st, r.id, &err) != 0) {
 			a->failures++;
 		}
 		proto_sandbox_fini(&r);
@@ -658,18 +635,15 @@ START_TEST(test_threads)
 	st = open_ok(root);
 	for (i = 0; i < ST_THREADS; i++) {
 		args[i] = (struct st_arg){ st, i + 1, 0 };
-		ck_assert_int_eq(pthread_create(&th[i], NULL, st_writer,
-		    &args[i]), 0);
+		ck_assert_int_eq(pthread_create(&th[i], NULL, st_writer, &args[i]), 0);
 	}
 	for (i = 0; i < ST_THREADS; i++) {
 		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
 		ck_assert_int_eq(args[i].failures, 0);
 	}
 	/* every fifth was deleted again */
-	ck_assert_int_eq(records_foreach(st, count_fn, NULL, &count,
-	    &err), 0);
-	ck_assert_uint_eq(count, ST_THREADS * (ST_PER_THREAD -
-	    ST_PER_THREAD / 5));
+	ck_assert_int_eq(records_foreach(st, count_fn, NULL, &count, &err), 0);
+	ck_assert_uint_eq(count, ST_THREADS * (ST_PER_THREAD - ST_PER_THREAD / 5));
 	store_close(st);
 }
 END_TEST

@@ -29,8 +29,7 @@ make_id(char id[CRADLE_ID_LEN + 1], unsigned long n)
 /* A sandbox with id n and metadata (name, namespace, uid, attempt), its
  * reserved name set the way the daemon sets it. */
 static struct sandbox *
-new_sb(unsigned long n, const char *name, const char *ns, const char *uid,
-    unsigned attempt)
+new_sb(unsigned long n, const char *name, const char *ns, const char *uid, unsigned attempt)
 {
 	struct proto_sandbox rec;
 	struct sandbox *sb;
@@ -80,13 +79,11 @@ START_TEST(test_make_name)
 	c.metadata.uid = "9b1b7c4e-0000-4d1c-a1e2-2b1e4c6f0a11";
 	c.metadata.attempt = 3;
 	s = sandbox_make_name(&c);
-	ck_assert_str_eq(s,
-	    "nginx_default_9b1b7c4e-0000-4d1c-a1e2-2b1e4c6f0a11_3");
+	ck_assert_str_eq(s, "nginx_default_9b1b7c4e-0000-4d1c-a1e2-2b1e4c6f0a11_3");
 	free(s);
 	c.metadata.attempt = 4294967295u;
 	s = sandbox_make_name(&c);
-	ck_assert_str_eq(s,
-	    "nginx_default_9b1b7c4e-0000-4d1c-a1e2-2b1e4c6f0a11_4294967295");
+	ck_assert_str_eq(s, "nginx_default_9b1b7c4e-0000-4d1c-a1e2-2b1e4c6f0a11_4294967295");
 	free(s);
 	memset(&c, 0, sizeof(c));
 	s = sandbox_make_name(&c);
@@ -103,7 +100,7 @@ START_TEST(test_sandbox_new)
 	int rc;
 
 	ck_assert_str_eq(sb->id, "0000000000000000000000000000000000000000"
-	    "000000000000000000000007");
+	                         "000000000000000000000007");
 	ck_assert_str_eq(sb->rec.id, sb->id);
 	ck_assert_str_eq(sb->name, "a_b_c_1");
 	ck_assert_str_eq(sb->rec.config.metadata.name, "a");
@@ -129,8 +126,7 @@ START_TEST(test_sandbox_new)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ck_assert_int_eq(rc, ETIMEDOUT);
 	ck_assert_int_eq(pthread_mutex_unlock(&sb->lock), 0);
-	waited = (t1.tv_sec - t0.tv_sec) * 1000000000LL +
-	    (t1.tv_nsec - t0.tv_nsec);
+	waited = (t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec);
 	ck_assert_int_ge(waited, 40 * 1000000LL);
 
 	sandbox_hold(sb);
@@ -156,7 +152,7 @@ START_TEST(test_add_get_del)
 	/* success leaves err untouched */
 	ck_assert_int_eq(err.code, 0);
 	ck_assert_str_eq(err.msg, "");
-	ck_assert_int_eq(refs(sb), 2);   /* ours + the table's */
+	ck_assert_int_eq(refs(sb), 2); /* ours + the table's */
 	ck_assert_uint_eq(table_count(t), 1);
 
 	got = table_get(t, sb->id);
@@ -197,12 +193,12 @@ START_TEST(test_held_after_del)
 	sb = new_sb_n(5);
 	fd = eventfd(0, EFD_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
-	sb->pidfd = fd;             /* stands in for a pause task's pidfd */
+	sb->pidfd = fd; /* stands in for a pause task's pidfd */
 	ck_assert_int_eq(table_add(t, sb, &err), 0);
-	sandbox_rele(sb);           /* only the table holds it now */
+	sandbox_rele(sb); /* only the table holds it now */
 
 	got = table_get(t, "00000000000000000000000000000000000000000000"
-	    "00000000000000000005");
+	                   "00000000000000000005");
 	ck_assert_ptr_eq(got, sb);
 	table_del(t, got);
 	/* still valid: our reference keeps it alive */
@@ -232,7 +228,7 @@ START_TEST(test_table_fini_drops_refs)
 	b = new_sb_n(2);
 	ck_assert_int_eq(table_add(t, a, &err), 0);
 	ck_assert_int_eq(table_add(t, b, &err), 0);
-	sandbox_rele(b);            /* b is freed by table_fini (ASan checks) */
+	sandbox_rele(b); /* b is freed by table_fini (ASan checks) */
 	table_fini(t);
 	ck_assert_int_eq(refs(a), 1);
 	sandbox_rele(a);
@@ -255,11 +251,13 @@ START_TEST(test_name_reservation)
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_eq(table_add(t, b, &err), -EEXIST);
 	ck_assert_int_eq(err.code, CRADLE_ALREADY_EXISTS);
-	snprintf(want, sizeof(want), "failed to reserve sandbox name "
-	    "\"web_prod_u-1_0\": name \"web_prod_u-1_0\" is reserved for "
-	    "\"%s\"", a->id);
+	snprintf(want, sizeof(want),
+	         "failed to reserve sandbox name "
+	         "\"web_prod_u-1_0\": name \"web_prod_u-1_0\" is reserved for "
+	         "\"%s\"",
+	         a->id);
 	ck_assert_str_eq(err.msg, want);
-	ck_assert_int_eq(refs(b), 1);       /* no reference taken */
+	ck_assert_int_eq(refs(b), 1); /* no reference taken */
 	ck_assert_uint_eq(table_count(t), 1);
 
 	/* a loser's table_del must not release the winner's name */
@@ -278,8 +276,7 @@ START_TEST(test_name_reservation)
 	memset(&err, 0, sizeof(err));
 	ck_assert_int_eq(table_add(t, d, &err), -EEXIST);
 	ck_assert_int_eq(err.code, CRADLE_ALREADY_EXISTS);
-	snprintf(want, sizeof(want), "sandbox id \"%s\" already exists",
-	    a->id);
+	snprintf(want, sizeof(want), "sandbox id \"%s\" already exists", a->id);
 	ck_assert_str_eq(err.msg, want);
 	table_del(t, d);
 	ck_assert_ptr_eq(table_get(t, a->id), a);
@@ -322,7 +319,7 @@ START_TEST(test_snapshot)
 	static const unsigned long order[] = { 9, 3, 27, 1, 14, 100, 55 };
 
 	ck_assert_int_eq(table_init(&t), 0);
-	v = (struct sandbox **)&err;    /* must be overwritten */
+	v = (struct sandbox **)&err; /* must be overwritten */
 	ck_assert_int_eq(table_snapshot(t, &v), 0);
 	ck_assert_ptr_null(v);
 	free(v);
@@ -441,11 +438,12 @@ struct ct_arg {
 	unsigned long index;
 };
 
-#define CT_CHECK(ct, cond) do {                                  \
-	if (!(cond)) {                                               \
-		atomic_fetch_add(&(ct)->errors, 1);                      \
-	}                                                            \
-} while (0)
+#define CT_CHECK(ct, cond)                                  \
+	do {                                                \
+		if (!(cond)) {                              \
+			atomic_fetch_add(&(ct)->errors, 1); \
+		}                                           \
+	} while (0)
 
 static void *
 ct_worker(void *arg)
@@ -469,15 +467,14 @@ ct_worker(void *arg)
 
 		/* look at another thread's sandboxes: present or not, a
 		 * found one must be whole */
-		other = ((a->index + 1 + i % (CT_THREADS - 1)) % CT_THREADS + 1)
-		    * 1000000ul + i / 2;
+		other = ((a->index + 1 + i % (CT_THREADS - 1)) % CT_THREADS + 1) * 1000000ul +
+		        i / 2;
 		make_id(id, other);
 		sb = table_get(ct->t, id);
 		if (sb != NULL) {
 			CT_CHECK(ct, strcmp(sb->id, id) == 0);
 			snprintf(name, sizeof(name), "pod-%lu", other);
-			CT_CHECK(ct, strcmp(sb->rec.config.metadata.name,
-			    name) == 0);
+			CT_CHECK(ct, strcmp(sb->rec.config.metadata.name, name) == 0);
 			sandbox_rele(sb);
 		}
 		if (i % 500 == 0) {
@@ -494,8 +491,7 @@ ct_worker(void *arg)
 		char rn[32];
 
 		snprintf(rn, sizeof(rn), "race-%d", r);
-		sb = new_sb(base + CT_PER_THREAD + (unsigned long)r, rn,
-		    "default", "uid", 0);
+		sb = new_sb(base + CT_PER_THREAD + (unsigned long)r, rn, "default", "uid", 0);
 		if (table_add(ct->t, sb, &err) == 0) {
 			atomic_fetch_add(&ct->race_wins[r], 1);
 		} else {
@@ -511,7 +507,7 @@ ct_worker(void *arg)
 		if (sb != NULL) {
 			CT_CHECK(ct, pthread_mutex_lock(&sb->lock) == 0);
 			sb->removed = true;
-			table_del(ct->t, sb);   /* allowed under sb->lock */
+			table_del(ct->t, sb); /* allowed under sb->lock */
 			CT_CHECK(ct, pthread_mutex_unlock(&sb->lock) == 0);
 			sandbox_rele(sb);
 		}
@@ -531,12 +527,10 @@ START_TEST(test_concurrent)
 
 	memset(&ct, 0, sizeof(ct));
 	ck_assert_int_eq(table_init(&ct.t), 0);
-	ck_assert_int_eq(pthread_barrier_init(&ct.start, NULL, CT_THREADS),
-	    0);
+	ck_assert_int_eq(pthread_barrier_init(&ct.start, NULL, CT_THREADS), 0);
 	for (i = 0; i < CT_THREADS; i++) {
 		args[i] = (struct ct_arg){ &ct, i };
-		ck_assert_int_eq(pthread_create(&th[i], NULL, ct_worker,
-		    &args[i]), 0);
+		ck_assert_int_eq(pthread_create(&th[i], NULL, ct_worker, &args[i]), 0);
 	}
 	for (i = 0; i < CT_THREADS; i++) {
 		ck_assert_int_eq(pthread_join(th[i], NULL), 0);

@@ -23,10 +23,10 @@
 #define IMAGE_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static struct {
-	struct image_config loaded;   /* image_load's output */
+	struct image_config loaded; /* image_load's output */
 	struct cradle_err err;
-	char rootfs[PATH_MAX];        /* realpath of the pause rootfs */
-	char dir[PATH_MAX];           /* this test's own scratch directory */
+	char rootfs[PATH_MAX]; /* realpath of the pause rootfs */
+	char dir[PATH_MAX];    /* this test's own scratch directory */
 } F;
 
 static void
@@ -87,7 +87,8 @@ read_fails(const char *root, const char *json, int code, const char *why)
 {
 	char msg[CRADLE_ERR_MSG_MAX];
 
-	UNIT_FMT(msg, "failed to get sandbox image \"%s\": read config \"%s\": %s", root, json, why);
+	UNIT_FMT(msg, "failed to get sandbox image \"%s\": read config \"%s\": %s", root, json,
+	         why);
 	load_fails(root, code, msg);
 }
 
@@ -151,14 +152,13 @@ START_TEST(test_image_load_pause)
 }
 END_TEST
 
-
 START_TEST(test_image_load_scratch_full)
 {
 	const char *root = scratch_image(
-	    "{\"config\": {\"Entrypoint\": [\"/bin/sh\", \"-c\"], \"Cmd\": [\"sleep 1\"],"
-	    " \"Env\": [\"A=1\", \"B=\"], \"WorkingDir\": \"/w\", \"User\": \"app:staff\","
-	    " \"Labels\": {\"a\": \"1\", \"b\": \"\"}}, \"rootfs\": {}}",
-	    "app:x:1000:1000::/:/bin/sh\n", "staff:x:50:\n");
+		"{\"config\": {\"Entrypoint\": [\"/bin/sh\", \"-c\"], \"Cmd\": [\"sleep 1\"],"
+		" \"Env\": [\"A=1\", \"B=\"], \"WorkingDir\": \"/w\", \"User\": \"app:staff\","
+		" \"Labels\": {\"a\": \"1\", \"b\": \"\"}}, \"rootfs\": {}}",
+		"app:x:1000:1000::/:/bin/sh\n", "staff:x:50:\n");
 	int rc = image_load(root, &F.loaded, &F.err);
 
 	ck_assert_msg(rc == 0, "image_load: %s", F.err.msg);
@@ -200,7 +200,8 @@ END_TEST
 
 START_TEST(test_image_load_no_passwd)
 {
-	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"]}}", NULL, NULL);
+	const char *root =
+		scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"]}}", NULL, NULL);
 	int rc = image_load(root, &F.loaded, &F.err);
 
 	ck_assert_msg(rc == 0, "image_load: %s", F.err.msg);
@@ -252,8 +253,8 @@ START_TEST(test_image_load_trailing_data)
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
 		json_fails(texts[i], NULL);
 	/* white space after it is fine */
-	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"]}}\n\n", NULL,
-	                                 NULL);
+	const char *root =
+		scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"]}}\n\n", NULL, NULL);
 	int rc = image_load(root, &F.loaded, &F.err);
 	ck_assert_msg(rc == 0, "image_load: %s", F.err.msg);
 }
@@ -287,7 +288,8 @@ START_TEST(test_image_load_field_types)
 {
 	config_fails("{\"Entrypoint\": [\"/pause\", 1]}", "Entrypoint[1]: expected a string");
 	config_fails("{\"Cmd\": {}}", "Cmd: expected an array");
-	config_fails("{\"Entrypoint\": [\"/pause\"], \"Env\": [true]}", "Env[0]: expected a string");
+	config_fails("{\"Entrypoint\": [\"/pause\"], \"Env\": [true]}",
+	             "Env[0]: expected a string");
 	config_fails("{\"WorkingDir\": 5}", "WorkingDir: expected a string");
 	config_fails("{\"User\": [\"0\"]}", "User: expected a string");
 	config_fails("{\"Labels\": [\"a\"]}", "Labels: expected an object");
@@ -344,8 +346,8 @@ START_TEST(test_image_load_json_too_big)
 	UNIT_FMT(root, "%s", scratch_image(big, NULL, NULL));
 	free(big);
 	ck_assert_int_lt(image_load(root, &F.loaded, &F.err), 0);
-	UNIT_FMT(msg, "failed to get sandbox image \"%s\": read config \"%s.json\": %s", root,
-	         root, strerror(EFBIG));
+	UNIT_FMT(msg, "failed to get sandbox image \"%s\": read config \"%s.json\": %s", root, root,
+	         strerror(EFBIG));
 	ck_assert_str_eq(F.err.msg, msg);
 }
 END_TEST
@@ -353,7 +355,8 @@ END_TEST
 START_TEST(test_image_load_passwd_not_file)
 {
 	char msg[CRADLE_ERR_MSG_MAX];
-	const char *root = scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"]}}", NULL, NULL);
+	const char *root =
+		scratch_image("{\"config\": {\"Entrypoint\": [\"/pause\"]}}", NULL, NULL);
 
 	unit_mkdir_in(root, "etc");
 	unit_mkdir_in(root, "etc/passwd");

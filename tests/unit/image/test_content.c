@@ -39,7 +39,7 @@ static struct {
 	char root[PATH_MAX];
 	char blobs[PATH_MAX + 32];
 	char ingest[PATH_MAX + 32];
-	struct content *c;  /* open there for the content tests */
+	struct content *c; /* open there for the content tests */
 } S;
 
 static void
@@ -108,7 +108,7 @@ START_TEST(test_digest_valid)
 	ck_assert(!digest_valid(HELLO_HEX));
 	/* upper case hex, other algorithms, wrong lengths, trailing bytes */
 	ck_assert(!digest_valid("sha256:5891B5B522D5DF086D0FF0B110FBD9D21BB4FC"
-	    "7163AF34D08286A2E846F6BE03"));
+	                        "7163AF34D08286A2E846F6BE03"));
 	ck_assert(!digest_valid("sha512:" HELLO_HEX));
 	ck_assert(!digest_valid("SHA256:" HELLO_HEX));
 	snprintf(buf, sizeof(buf), "%.70s", HELLO_DIGEST);
@@ -145,8 +145,7 @@ START_TEST(test_write_commit)
 	ck_assert_int_eq(content_writer_write(w, "lo\n", 3, &err), 0);
 	ck_assert_int_eq(content_writer_write(w, "", 0, &err), 0);
 	ck_assert_uint_eq(content_writer_size(w), 6);
-	ck_assert_msg(content_writer_commit(w, digest, &err) == 0, "%s",
-	    err.msg);
+	ck_assert_msg(content_writer_commit(w, digest, &err) == 0, "%s", err.msg);
 	ck_assert_str_eq(digest, HELLO_DIGEST);
 
 	ck_assert_int_eq(content_path(S.c, digest, path, sizeof(path)), 0);
@@ -178,10 +177,8 @@ START_TEST(test_write_commit)
 	ck_assert_int_eq(unit_count_entries(S.blobs), 2);
 
 	/* path buffer too small, bad digest */
-	ck_assert_int_eq(content_path(S.c, HELLO_DIGEST, path, 10),
-	    -ENAMETOOLONG);
-	ck_assert_int_eq(content_path(S.c, "sha256:zz", path, sizeof(path)),
-	    -EINVAL);
+	ck_assert_int_eq(content_path(S.c, HELLO_DIGEST, path, 10), -ENAMETOOLONG);
+	ck_assert_int_eq(content_path(S.c, "sha256:zz", path, sizeof(path)), -EINVAL);
 
 	content_close(NULL);
 }
@@ -198,8 +195,9 @@ START_TEST(test_digest_mismatch)
 	ck_assert_int_eq(content_writer_commit(w, digest, &err), -EINVAL);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, "digest mismatch") != NULL &&
-	    strstr(err.msg, WORLD_DIGEST) != NULL &&
-	    strstr(err.msg, HELLO_DIGEST) != NULL, "%s", err.msg);
+	                      strstr(err.msg, WORLD_DIGEST) != NULL &&
+	                      strstr(err.msg, HELLO_DIGEST) != NULL,
+	              "%s", err.msg);
 	ck_assert_str_eq(digest, "");
 	assert_empty();
 	ck_assert(!content_has(S.c, WORLD_DIGEST));
@@ -208,13 +206,11 @@ START_TEST(test_digest_mismatch)
 	/* a malformed expected digest is refused up front */
 	memset(&err, 0, sizeof(err));
 	w = (struct content_writer *)&err;
-	ck_assert_int_eq(content_writer_open(S.c, "sha256:abc", -1, &w, &err),
-	    -EINVAL);
+	ck_assert_int_eq(content_writer_open(S.c, "sha256:abc", -1, &w, &err), -EINVAL);
 	ck_assert_ptr_null(w);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, "sha256:abc") != NULL, "%s", err.msg);
 	ck_assert_int_eq(unit_count_entries(S.ingest), 0);
-
 }
 END_TEST
 
@@ -223,16 +219,15 @@ START_TEST(test_size_mismatch)
 	struct cradle_err err = { 0 };
 	struct content_writer *w;
 
-
 	/* short */
 	ck_assert_int_eq(content_writer_open(S.c, HELLO_DIGEST, 7, &w, &err), 0);
 	ck_assert_int_eq(content_writer_write(w, HELLO, 6, &err), 0);
 	ck_assert_int_eq(content_writer_commit(w, NULL, &err), -EINVAL);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
-	ck_assert_msg(strstr(err.msg, "size mismatch") != NULL &&
-	    strstr(err.msg, "expected 7") != NULL &&
-	    strstr(err.msg, "got 6") != NULL &&
-	    strstr(err.msg, HELLO_DIGEST) != NULL, "%s", err.msg);
+	ck_assert_msg(
+		strstr(err.msg, "size mismatch") != NULL && strstr(err.msg, "expected 7") != NULL &&
+			strstr(err.msg, "got 6") != NULL && strstr(err.msg, HELLO_DIGEST) != NULL,
+		"%s", err.msg);
 	assert_empty();
 
 	/* long, without a digest: refused at the write that overflows, and
@@ -243,10 +238,10 @@ START_TEST(test_size_mismatch)
 	ck_assert_int_eq(content_writer_write(w, "o\n", 2, &err), -EINVAL);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, "size mismatch") != NULL &&
-	    strstr(err.msg, "expected 5") != NULL, "%s", err.msg);
+	                      strstr(err.msg, "expected 5") != NULL,
+	              "%s", err.msg);
 	ck_assert_int_lt(content_writer_commit(w, NULL, &err), 0);
 	assert_empty();
-
 }
 END_TEST
 
@@ -352,22 +347,20 @@ START_TEST(test_concurrent_writers)
 		memset(&args[i], 0, sizeof(args[i]));
 		args[i].c = S.c;
 		args[i].data = data;
-		ck_assert_int_eq(pthread_create(&th[i], NULL, writer_thread,
-		    &args[i]), 0);
+		ck_assert_int_eq(pthread_create(&th[i], NULL, writer_thread, &args[i]), 0);
 	}
 	for (i = 0; i < N_WRITERS; i++) {
 		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
 	}
 	for (i = 0; i < N_WRITERS; i++) {
-		ck_assert_msg(args[i].rc == 0, "writer %zu: %s", i,
-		    args[i].msg);
+		ck_assert_msg(args[i].rc == 0, "writer %zu: %s", i, args[i].msg);
 		ck_assert(digest_valid(args[i].digest));
 		ck_assert_str_eq(args[i].digest, args[0].digest);
 	}
 	ck_assert_int_eq(unit_count_entries(S.blobs), 1);
 	ck_assert_int_eq(unit_count_entries(S.ingest), 0);
-	ck_assert_msg(content_read(S.c, args[0].digest, BIG_LEN, &back, &len,
-	    &err) == 0, "%s", err.msg);
+	ck_assert_msg(content_read(S.c, args[0].digest, BIG_LEN, &back, &len, &err) == 0, "%s",
+	              err.msg);
 	ck_assert_uint_eq(len, BIG_LEN);
 	ck_assert_int_eq(memcmp(back, data, BIG_LEN), 0);
 	free(back);
@@ -386,28 +379,24 @@ START_TEST(test_read_verifies)
 
 	ck_assert_int_eq(content_put(S.c, HELLO, 6, NULL, NULL, &err), 0);
 
-	ck_assert_int_eq(content_read(S.c, HELLO_DIGEST, 6, &data, &len, &err),
-	    0);
+	ck_assert_int_eq(content_read(S.c, HELLO_DIGEST, 6, &data, &len, &err), 0);
 	ck_assert_uint_eq(len, 6);
-	ck_assert_str_eq(data, HELLO);   /* NUL-terminated */
+	ck_assert_str_eq(data, HELLO); /* NUL-terminated */
 	free(data);
 
 	/* bigger than max */
-	ck_assert_int_eq(content_read(S.c, HELLO_DIGEST, 5, &data, &len, &err),
-	    -EFBIG);
+	ck_assert_int_eq(content_read(S.c, HELLO_DIGEST, 5, &data, &len, &err), -EFBIG);
 	ck_assert_ptr_null(data);
 	ck_assert_msg(strstr(err.msg, HELLO_DIGEST) != NULL, "%s", err.msg);
 
 	/* absent */
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(content_read(S.c, WORLD_DIGEST, 100, &data, &len, &err),
-	    -ENOENT);
+	ck_assert_int_eq(content_read(S.c, WORLD_DIGEST, 100, &data, &len, &err), -ENOENT);
 	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
 	ck_assert_msg(strstr(err.msg, WORLD_DIGEST) != NULL, "%s", err.msg);
 
 	/* invalid */
-	ck_assert_int_eq(content_read(S.c, "sha256:1", 100, &data, &len, &err),
-	    -EINVAL);
+	ck_assert_int_eq(content_read(S.c, "sha256:1", 100, &data, &len, &err), -EINVAL);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 
 	/* corrupted on disk: same size, one byte changed */
@@ -418,21 +407,18 @@ START_TEST(test_read_verifies)
 	ck_assert_int_eq(pwrite(fd, "j", 1, 0), 1);
 	close(fd);
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_eq(content_read(S.c, HELLO_DIGEST, 100, &data, &len, &err),
-	    -EIO);
+	ck_assert_int_eq(content_read(S.c, HELLO_DIGEST, 100, &data, &len, &err), -EIO);
 	ck_assert_ptr_null(data);
 	ck_assert_uint_eq(len, 0);
 	ck_assert_int_eq(err.code, CRADLE_INTERNAL);
-	ck_assert_msg(strstr(err.msg, "corrupt") != NULL &&
-	    strstr(err.msg, HELLO_DIGEST) != NULL &&
-	    strstr(err.msg, path) != NULL, "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, "corrupt") != NULL && strstr(err.msg, HELLO_DIGEST) != NULL &&
+	                      strstr(err.msg, path) != NULL,
+	              "%s", err.msg);
 
 	/* truncated on disk */
 	ck_assert_int_eq(truncate(path, 2), 0);
-	ck_assert_int_eq(content_read(S.c, HELLO_DIGEST, 100, &data, &len, &err),
-	    -EIO);
+	ck_assert_int_eq(content_read(S.c, HELLO_DIGEST, 100, &data, &len, &err), -EIO);
 	ck_assert_int_eq(err.code, CRADLE_INTERNAL);
-
 }
 END_TEST
 
@@ -441,8 +427,7 @@ START_TEST(test_put)
 	struct cradle_err err = { 0 };
 	char digest[DIGEST_LEN + 1];
 
-	ck_assert_int_eq(content_put(S.c, HELLO, 6, HELLO_DIGEST, digest, &err),
-	    0);
+	ck_assert_int_eq(content_put(S.c, HELLO, 6, HELLO_DIGEST, digest, &err), 0);
 	ck_assert_str_eq(digest, HELLO_DIGEST);
 	ck_assert_int_eq(content_put(S.c, "world\n", 6, NULL, digest, &err), 0);
 	ck_assert_str_eq(digest, WORLD_DIGEST);
@@ -450,8 +435,7 @@ START_TEST(test_put)
 	ck_assert_str_eq(digest, EMPTY_DIGEST);
 	ck_assert_int_eq(unit_count_entries(S.blobs), 3);
 
-	ck_assert_int_eq(content_put(S.c, "other", 5, OTHER_DIGEST, digest,
-	    &err), -EINVAL);
+	ck_assert_int_eq(content_put(S.c, "other", 5, OTHER_DIGEST, digest, &err), -EINVAL);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, OTHER_DIGEST) != NULL, "%s", err.msg);
 	ck_assert_str_eq(digest, "");
@@ -468,7 +452,7 @@ START_TEST(test_delete)
 	ck_assert(content_has(S.c, HELLO_DIGEST));
 	ck_assert_int_eq(content_delete(S.c, HELLO_DIGEST), 0);
 	ck_assert(!content_has(S.c, HELLO_DIGEST));
-	ck_assert_int_eq(content_delete(S.c, HELLO_DIGEST), 0);  /* absent */
+	ck_assert_int_eq(content_delete(S.c, HELLO_DIGEST), 0); /* absent */
 	ck_assert_int_eq(content_delete(S.c, "sha256:../x"), -EINVAL);
 	ck_assert_int_eq(unit_count_entries(S.blobs), 0);
 }
@@ -536,7 +520,7 @@ START_TEST(test_walk)
 	acc.c = S.c;
 	ck_assert_int_eq(content_walk(S.c, walk_fn, &acc), 0);
 	ck_assert_int_eq(acc.n, 3);
-	ck_assert_int_eq(unit_count_entries(S.blobs), 1);   /* the stray */
+	ck_assert_int_eq(unit_count_entries(S.blobs), 1); /* the stray */
 }
 END_TEST
 
@@ -549,10 +533,8 @@ sample_record(struct image_record *r, const char *ref)
 {
 	memset(r, 0, sizeof(*r));
 	snprintf(r->ref, sizeof(r->ref), "%s", ref);
-	snprintf(r->manifest_digest, sizeof(r->manifest_digest), "%s",
-	    HELLO_DIGEST);
-	snprintf(r->config_digest, sizeof(r->config_digest), "%s",
-	    WORLD_DIGEST);
+	snprintf(r->manifest_digest, sizeof(r->manifest_digest), "%s", HELLO_DIGEST);
+	snprintf(r->config_digest, sizeof(r->config_digest), "%s", WORLD_DIGEST);
 	r->layers = layers3;
 	r->n_layers = 3;
 	r->size = 123456789012LL;
@@ -578,7 +560,7 @@ assert_record_eq(const struct image_record *a, const struct image_record *b)
 	ck_assert_uint_eq(a->labels.n, b->labels.n);
 	for (i = 0; i < a->labels.n; i++) {
 		ck_assert_str_eq(proto_kvs_get(&b->labels, a->labels.v[i].key),
-		    a->labels.v[i].value);
+		                 a->labels.v[i].value);
 	}
 }
 
@@ -593,11 +575,10 @@ START_TEST(test_record_roundtrip)
 	ck_assert_int_eq(proto_kvs_add(&r.labels, "\xc3\xa9t\xc3\xa9", ""), 0);
 	msgpack_sbuffer_init(&sb);
 	ck_assert_msg(image_record_encode(&r, &sb, &err) == 0, "%s", err.msg);
-	ck_assert_msg(image_record_decode(sb.data, sb.size, &back, &err) == 0,
-	    "%s", err.msg);
+	ck_assert_msg(image_record_decode(sb.data, sb.size, &back, &err) == 0, "%s", err.msg);
 	assert_record_eq(&r, &back);
 	image_record_fini(&back);
-	image_record_fini(&back);   /* idempotent */
+	image_record_fini(&back); /* idempotent */
 	msgpack_sbuffer_destroy(&sb);
 
 	/* no layers, no labels, unpinned, negative created_at */
@@ -609,8 +590,7 @@ START_TEST(test_record_roundtrip)
 	r.created_at = -5;
 	msgpack_sbuffer_init(&sb);
 	ck_assert_int_eq(image_record_encode(&r, &sb, &err), 0);
-	ck_assert_int_eq(image_record_decode(sb.data, sb.size, &back, &err),
-	    0);
+	ck_assert_int_eq(image_record_decode(sb.data, sb.size, &back, &err), 0);
 	assert_record_eq(&r, &back);
 	ck_assert_ptr_null(back.layers);
 	image_record_fini(&back);
@@ -642,7 +622,7 @@ START_TEST(test_record_encode_refuses)
 	r.size = -1;
 	ck_assert_int_eq(image_record_encode(&r, &sb, &err), -EINVAL);
 	sample_record(&r, "x");
-	memset(r.ref, 'r', sizeof(r.ref));   /* not terminated */
+	memset(r.ref, 'r', sizeof(r.ref)); /* not terminated */
 	ck_assert_int_eq(image_record_encode(&r, &sb, &err), -EINVAL);
 	/* a label value longer than the decoder takes */
 	sample_record(&r, "x");
@@ -655,15 +635,27 @@ START_TEST(test_record_encode_refuses)
 	ck_assert_int_lt(image_record_encode(&r, &sb, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	proto_kvs_fini(&r.labels);
-	ck_assert_uint_eq(sb.size, 0);   /* nothing appended */
+	ck_assert_uint_eq(sb.size, 0); /* nothing appended */
 	msgpack_sbuffer_destroy(&sb);
 }
 END_TEST
 
 /* Pack a record map by hand, with one field replaced or removed. */
-enum garble { G_NONE, G_NO_REF, G_REF_INT, G_BAD_DIGEST, G_LAYER_INT,
-	      G_NEG_SIZE, G_LABEL_INT, G_DUP_KEY, G_NUL_REF, G_BAD_UTF8,
-	      G_PINNED_STR, G_EXTRA_KEY, G_DUP_LABEL };
+enum garble {
+	G_NONE,
+	G_NO_REF,
+	G_REF_INT,
+	G_BAD_DIGEST,
+	G_LAYER_INT,
+	G_NEG_SIZE,
+	G_LABEL_INT,
+	G_DUP_KEY,
+	G_NUL_REF,
+	G_BAD_UTF8,
+	G_PINNED_STR,
+	G_EXTRA_KEY,
+	G_DUP_LABEL
+};
 
 static void
 pk_s(msgpack_packer *pk, const char *s, size_t n)
@@ -742,7 +734,7 @@ START_TEST(test_record_decode_refuses)
 {
 	static const struct {
 		enum garble g;
-		const char *want;    /* in the message */
+		const char *want; /* in the message */
 	} cases[] = {
 		{ G_NO_REF, "ref" },
 		{ G_REF_INT, "ref" },
@@ -766,8 +758,7 @@ START_TEST(test_record_decode_refuses)
 	for (i = 0; i < 2; i++) {
 		msgpack_sbuffer_init(&sb);
 		pack_garbled(&sb, i == 0 ? G_NONE : G_EXTRA_KEY);
-		ck_assert_msg(image_record_decode(sb.data, sb.size, &r, &err)
-		    == 0, "%s", err.msg);
+		ck_assert_msg(image_record_decode(sb.data, sb.size, &r, &err) == 0, "%s", err.msg);
 		ck_assert_str_eq(r.ref, "ref");
 		ck_assert_uint_eq(r.n_layers, 2);
 		ck_assert_str_eq(proto_kvs_get(&r.labels, "k"), "v");
@@ -780,11 +771,9 @@ START_TEST(test_record_decode_refuses)
 		memset(&err, 0, sizeof(err));
 		msgpack_sbuffer_init(&sb);
 		pack_garbled(&sb, cases[i].g);
-		ck_assert_int_eq(image_record_decode(sb.data, sb.size, &r,
-		    &err), -EINVAL);
+		ck_assert_int_eq(image_record_decode(sb.data, sb.size, &r, &err), -EINVAL);
 		ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
-		ck_assert_msg(strstr(err.msg, cases[i].want) != NULL,
-		    "case %zu: %s", i, err.msg);
+		ck_assert_msg(strstr(err.msg, cases[i].want) != NULL, "case %zu: %s", i, err.msg);
 		/* owns nothing */
 		ck_assert_ptr_null(r.layers);
 		ck_assert_ptr_null(r.labels.v);
@@ -796,8 +785,7 @@ START_TEST(test_record_decode_refuses)
 		junk[i] = (unsigned char)(i * 7 + 3);
 	}
 	ck_assert_int_lt(image_record_decode(junk, sizeof(junk), &r, &err), 0);
-	ck_assert_int_lt(image_record_decode("\x93\x01\x02\x03", 4, &r, &err),
-	    0);
+	ck_assert_int_lt(image_record_decode("\x93\x01\x02\x03", 4, &r, &err), 0);
 	ck_assert_int_lt(image_record_decode("", 0, &r, &err), 0);
 	ck_assert_int_lt(image_record_decode(NULL, 0, &r, &err), 0);
 	msgpack_sbuffer_init(&sb);
@@ -844,8 +832,7 @@ START_TEST(test_record_store)
 	ck_assert_int_eq(store_open(S.root, &st, &err), 0);
 
 	memset(&back, 0x5a, sizeof(back));
-	ck_assert_int_eq(image_record_get(st, "docker.io/library/busybox:1",
-	    &back, &err), -ENOENT);
+	ck_assert_int_eq(image_record_get(st, "docker.io/library/busybox:1", &back, &err), -ENOENT);
 	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
 	ck_assert_msg(strstr(err.msg, "busybox") != NULL, "%s", err.msg);
 	ck_assert_ptr_null(back.layers);
@@ -861,19 +848,17 @@ START_TEST(test_record_store)
 	store_close(st);
 	ck_assert_int_eq(store_open(S.root, &st, &err), 0);
 
-	ck_assert_msg(image_record_get(st, "a.example/x@" HELLO_DIGEST, &back,
-	    &err) == 0, "%s", err.msg);
+	ck_assert_msg(image_record_get(st, "a.example/x@" HELLO_DIGEST, &back, &err) == 0, "%s",
+	              err.msg);
 	assert_record_eq(&r, &back);
 	image_record_fini(&back);
-	ck_assert_int_eq(image_record_get(st, "docker.io/library/busybox:1",
-	    &back, &err), 0);
+	ck_assert_int_eq(image_record_get(st, "docker.io/library/busybox:1", &back, &err), 0);
 	ck_assert(back.pinned);
 	ck_assert_str_eq(proto_kvs_get(&back.labels, "a"), "b");
 	image_record_fini(&back);
 
 	/* a value that is not a record: INTERNAL on get, skipped in walks */
-	ck_assert_int_eq(store_put(st, IMAGE_DB, "broken", "\x01\x02", 2,
-	    &err), 0);
+	ck_assert_int_eq(store_put(st, IMAGE_DB, "broken", "\x01\x02", 2, &err), 0);
 	ck_assert_int_eq(image_record_get(st, "broken", &back, &err), -EIO);
 	ck_assert_int_eq(err.code, CRADLE_INTERNAL);
 	ck_assert_msg(strstr(err.msg, "broken") != NULL, "%s", err.msg);
@@ -883,8 +868,7 @@ START_TEST(test_record_store)
 
 		msgpack_sbuffer_init(&sb);
 		ck_assert_int_eq(image_record_encode(&r, &sb, &err), 0);
-		ck_assert_int_eq(store_put(st, IMAGE_DB, "moved", sb.data,
-		    sb.size, &err), 0);
+		ck_assert_int_eq(store_put(st, IMAGE_DB, "moved", sb.data, sb.size, &err), 0);
 		msgpack_sbuffer_destroy(&sb);
 	}
 	ck_assert_int_eq(image_record_get(st, "moved", &back, &err), -EIO);
@@ -901,10 +885,8 @@ START_TEST(test_record_store)
 	acc.st = st;
 	ck_assert_int_eq(image_record_foreach(st, rec_fn, &acc, &err), 0);
 	ck_assert_int_eq(acc.n, 2);
-	ck_assert_int_eq(image_record_del(st, "docker.io/library/busybox:1",
-	    &err), 0);
-	ck_assert_int_eq(image_record_get(st, "docker.io/library/busybox:1",
-	    &back, &err), -ENOENT);
+	ck_assert_int_eq(image_record_del(st, "docker.io/library/busybox:1", &err), 0);
+	ck_assert_int_eq(image_record_get(st, "docker.io/library/busybox:1", &back, &err), -ENOENT);
 	memset(&acc, 0, sizeof(acc));
 	ck_assert_int_eq(image_record_foreach(st, rec_fn, &acc, &err), 0);
 	ck_assert_int_eq(acc.n, 0);

@@ -32,8 +32,8 @@
 
 #define REF_BUILTIN "cradle.local/pause:built-in"
 
-static char pause_tar[PATH_MAX];  /* the build's pause.oci.tar */
-static char pause_dir[PATH_MAX];  /* the same, unpacked once per run */
+static char pause_tar[PATH_MAX]; /* the build's pause.oci.tar */
+static char pause_dir[PATH_MAX]; /* the same, unpacked once per run */
 
 /* --- helpers -------------------------------------------------------------- */
 
@@ -188,7 +188,8 @@ tar_write(const char *path, const struct tent *e, size_t n, void *mem, size_t ca
 		}
 		ck_assert_int_eq(archive_write_header(a, ae), ARCHIVE_OK);
 		if (e[i].symlink == NULL && e[i].len > 0)
-			ck_assert_int_eq(archive_write_data(a, e[i].data, e[i].len), (la_ssize_t)e[i].len);
+			ck_assert_int_eq(archive_write_data(a, e[i].data, e[i].len),
+			                 (la_ssize_t)e[i].len);
 		archive_entry_free(ae);
 	}
 	ck_assert_int_eq(archive_write_close(a), ARCHIVE_OK);
@@ -221,13 +222,13 @@ END_TEST
 START_TEST(test_parse_oci)
 {
 	static const char m[] =
-	    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-	    "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-	    "\"digest\":\"" D1 "\",\"size\":100},"
-	    "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
-	    "\"digest\":\"" D2 "\",\"size\":2000},"
-	    "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\","
-	    "\"digest\":\"" D3 "\",\"size\":30000,\"annotations\":{\"a\":\"b\"}}]}\n";
+		"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+		"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+		"\"digest\":\"" D1 "\",\"size\":100},"
+		"\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
+		"\"digest\":\"" D2 "\",\"size\":2000},"
+		"{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+zstd\","
+		"\"digest\":\"" D3 "\",\"size\":30000,\"annotations\":{\"a\":\"b\"}}]}\n";
 	struct oci_image img;
 	struct cradle_err err = { 0 };
 
@@ -243,19 +244,19 @@ START_TEST(test_parse_oci)
 	oci_image_fini(&img);
 	ck_assert_ptr_null(img.layers);
 	ck_assert_uint_eq(img.n_layers, 0);
-	oci_image_fini(&img);   /* twice is fine */
+	oci_image_fini(&img); /* twice is fine */
 }
 END_TEST
 
 START_TEST(test_parse_docker)
 {
 	static const char m[] =
-	    "{\"schemaVersion\":2,"
-	    "\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\","
-	    "\"config\":{\"mediaType\":\"application/vnd.docker.container.image.v1+json\","
-	    "\"size\":7023,\"digest\":\"" D4 "\"},"
-	    "\"layers\":[{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar.gzip\","
-	    "\"size\":32654,\"digest\":\"" D5 "\"}]}";
+		"{\"schemaVersion\":2,"
+		"\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\","
+		"\"config\":{\"mediaType\":\"application/vnd.docker.container.image.v1+json\","
+		"\"size\":7023,\"digest\":\"" D4 "\"},"
+		"\"layers\":[{\"mediaType\":\"application/vnd.docker.image.rootfs.diff.tar.gzip\","
+		"\"size\":32654,\"digest\":\"" D5 "\"}]}";
 	struct oci_image img;
 	struct cradle_err err = { 0 };
 
@@ -263,16 +264,18 @@ START_TEST(test_parse_docker)
 	ck_assert_str_eq(img.config_digest, D4);
 	ck_assert_uint_eq(img.n_layers, 1);
 	ck_assert_str_eq(img.layers[0].media_type,
-	    "application/vnd.docker.image.rootfs.diff.tar.gzip");
+	                 "application/vnd.docker.image.rootfs.diff.tar.gzip");
 	ck_assert_str_eq(img.layers[0].digest, D5);
 	ck_assert_str_eq(img.manifest_digest, "");
 	oci_image_fini(&img);
 }
 END_TEST
 
-#define CFG "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\"," \
+#define CFG                                                                       \
+	"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\"," \
 	"\"digest\":\"" D1 "\",\"size\":1}"
-#define LAY "{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" D2 \
+#define LAY                                                                          \
+	"{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" D2 \
 	"\",\"size\":5}"
 
 static const struct {
@@ -282,14 +285,18 @@ static const struct {
 	{ "[]", "manifest: expected an object, got array" },
 	{ "{\"schemaVersion\":\"2\"," CFG ",\"layers\":[]}",
 	  "manifest.schemaVersion: expected an integer, got string" },
-	{ "{\"schemaVersion\":1," CFG ",\"layers\":[]}", "manifest.schemaVersion: expected 2, got 1" },
+	{ "{\"schemaVersion\":1," CFG ",\"layers\":[]}",
+	  "manifest.schemaVersion: expected 2, got 1" },
 	{ "{\"schemaVersion\":2,\"layers\":[]}", "manifest.config: missing" },
-	{ "{\"schemaVersion\":2,\"config\":[]," "\"layers\":[]}",
+	{ "{\"schemaVersion\":2,\"config\":[],"
+	  "\"layers\":[]}",
 	  "manifest.config: expected an object, got array" },
 	{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-	  "\"digest\":\"sha256:abc\",\"size\":1},\"layers\":[]}", "manifest.config.digest" },
+	  "\"digest\":\"sha256:abc\",\"size\":1},\"layers\":[]}",
+	  "manifest.config.digest" },
 	{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-	  "\"digest\":\"" D1 "\",\"size\":-1},\"layers\":[]}", "manifest.config.size: negative" },
+	  "\"digest\":\"" D1 "\",\"size\":-1},\"layers\":[]}",
+	  "manifest.config.size: negative" },
 	{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
 	  "\"digest\":\"" D1 "\",\"size\":\"1\"},\"layers\":[]}",
 	  "manifest.config.size: expected an integer, got string" },
@@ -297,18 +304,21 @@ static const struct {
 	  "\"digest\":\"" D1 "\",\"size\":1.5},\"layers\":[]}",
 	  "manifest.config.size: expected an integer, got number" },
 	{ "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"text/plain\","
-	  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[]}", "manifest.config.mediaType" },
+	  "\"digest\":\"" D1 "\",\"size\":1},\"layers\":[]}",
+	  "manifest.config.mediaType" },
 	{ "{\"schemaVersion\":2," CFG "}", "manifest.layers: missing" },
 	{ "{\"schemaVersion\":2," CFG ",\"layers\":{}}", "manifest.layers: expected an array" },
 	{ "{\"schemaVersion\":2," CFG ",\"layers\":[" LAY ",{\"mediaType\":"
 	  "\"application/vnd.oci.image.layer.v1.tar\",\"size\":5}]}",
 	  "manifest.layers[1].digest: missing" },
 	{ "{\"schemaVersion\":2," CFG ",\"layers\":[{\"mediaType\":\"text/html\",\"digest\":\"" D2
-	  "\",\"size\":5}]}", "manifest.layers[0].mediaType" },
+	  "\",\"size\":5}]}",
+	  "manifest.layers[0].mediaType" },
 	{ "{\"schemaVersion\":2," CFG ",\"layers\":[" LAY ",7]}",
 	  "manifest.layers[1]: expected an object, got integer" },
 	{ "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
-	  "\"manifests\":[]}", "is an index" },
+	  "\"manifests\":[]}",
+	  "is an index" },
 	{ "{\"schemaVersion\":2,\"manifests\":[]}", "an index, not a manifest" },
 	{ "{\"schemaVersion\":2," CFG ",\"layers\":[" LAY, "invalid JSON" },
 	{ "{\"schemaVersion\":2," CFG ",\"layers\":[]} x", "manifest: invalid JSON" },
@@ -323,18 +333,19 @@ START_TEST(test_parse_bad)
 
 	ck_assert_int_lt(oci_parse_manifest(j, strlen(j), &img, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
-	ck_assert_msg(strstr(err.msg, bad_manifests[_i].want) != NULL, "case %d: \"%s\" lacks \"%s\"",
-	    _i, err.msg, bad_manifests[_i].want);
+	ck_assert_msg(strstr(err.msg, bad_manifests[_i].want) != NULL,
+	              "case %d: \"%s\" lacks \"%s\"", _i, err.msg, bad_manifests[_i].want);
 	ck_assert_ptr_null(img.layers);
 }
 END_TEST
 
-#define ENTRY(d, os, arch, variant) \
+#define ENTRY(d, os, arch, variant)                                                           \
 	"{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" d "\"," \
 	"\"size\":500,\"platform\":{\"os\":\"" os "\",\"architecture\":\"" arch "\"" variant "}}"
 
 START_TEST(test_pick_platform)
 {
+	/* clang-format off */
 	static const char idx[] =
 	    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
 	    "\"manifests\":["
@@ -343,7 +354,9 @@ START_TEST(test_pick_platform)
 	    ENTRY(D3, "linux", "amd64", "") ","
 	    ENTRY(D4, "linux", "arm", ",\"variant\":\"v7\"") ","
 	    ENTRY(D5, "linux", "s390x", "") "]}";
+	/* clang-format on */
 	/* a Docker manifest list, arm64 without a variant */
+	/* clang-format off */
 	static const char list[] =
 	    "{\"schemaVersion\":2,"
 	    "\"mediaType\":\"application/vnd.docker.distribution.manifest.list.v2+json\","
@@ -351,6 +364,7 @@ START_TEST(test_pick_platform)
 	    ENTRY(D2, "linux", "arm64", ",\"variant\":\"v9\"") ","
 	    ENTRY(D1, "linux", "arm64", "") ","
 	    ENTRY(D3, "linux", "amd64", "") "]}";
+	/* clang-format on */
 	struct oci_descriptor d;
 	struct cradle_err err = { 0 };
 	const char *want = NULL, *want_list = NULL;
@@ -376,12 +390,14 @@ END_TEST
 
 START_TEST(test_pick_none)
 {
+	/* clang-format off */
 	static const char idx[] =
 	    "{\"schemaVersion\":2,\"manifests\":["
 	    ENTRY(D1, "windows", "amd64", "") ","
 	    ENTRY(D2, "linux", "mips64le", "") ","
 	    "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" D3 "\","
 	    "\"size\":1}]}";
+	/* clang-format on */
 	struct oci_descriptor d;
 	struct cradle_err err = { 0 };
 	char want[96];
@@ -396,15 +412,19 @@ END_TEST
 START_TEST(test_pick_malformed)
 {
 	static const char *const bad[][2] = {
-		{ "{\"schemaVersion\":2,\"manifests\":[" ENTRY(D1, "linux", "amd64", "") ","
-		  "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" D2 "\","
-		  "\"size\":1,\"platform\":{\"os\":\"linux\",\"architecture\":7}}]}",
+		{ "{\"schemaVersion\":2,\"manifests\":[" ENTRY(
+			  D1, "linux", "amd64",
+			  "") ","
+		              "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" D2
+		              "\","
+		              "\"size\":1,\"platform\":{\"os\":\"linux\",\"architecture\":7}}]}",
 		  "index.manifests[1].platform.architecture: expected a string, got integer" },
 		{ "{\"schemaVersion\":2}", "index.manifests: missing" },
 		{ "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"" D1 "\",\"size\":1}]}",
 		  "index.manifests[0].mediaType: missing" },
 		{ "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-		  "\"manifests\":[]}", "index.mediaType" },
+		  "\"manifests\":[]}",
+		  "index.mediaType" },
 		{ "{\"manifests\":[]}", "index.schemaVersion: missing" },
 	};
 	struct oci_descriptor d;
@@ -415,8 +435,8 @@ START_TEST(test_pick_malformed)
 		memset(&err, 0, sizeof(err));
 		ck_assert_int_lt(oci_pick_platform(bad[i][0], strlen(bad[i][0]), &d, &err), 0);
 		ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
-		ck_assert_msg(strstr(err.msg, bad[i][1]) != NULL, "%zu: \"%s\" lacks \"%s\"", i, err.msg,
-		    bad[i][1]);
+		ck_assert_msg(strstr(err.msg, bad[i][1]) != NULL, "%zu: \"%s\" lacks \"%s\"", i,
+		              err.msg, bad[i][1]);
 	}
 }
 END_TEST
@@ -426,10 +446,11 @@ START_TEST(test_is_index)
 	static const char idx[] = "{\"schemaVersion\":2,\"manifests\":[]}";
 	static const char man[] = "{\"schemaVersion\":2," CFG ",\"layers\":[]}";
 	static const char typed[] =
-	    "{\"mediaType\":\"application/vnd.docker.distribution.manifest.list.v2+json\"}";
+		"{\"mediaType\":\"application/vnd.docker.distribution.manifest.list.v2+json\"}";
 
 	ck_assert(oci_is_index("application/vnd.oci.image.index.v1+json", NULL, 0));
-	ck_assert(oci_is_index("application/vnd.docker.distribution.manifest.list.v2+json", NULL, 0));
+	ck_assert(
+		oci_is_index("application/vnd.docker.distribution.manifest.list.v2+json", NULL, 0));
 	ck_assert(!oci_is_index("application/vnd.oci.image.manifest.v1+json", idx, strlen(idx)));
 	ck_assert(oci_is_index("", idx, strlen(idx)));
 	ck_assert(oci_is_index(NULL, typed, strlen(typed)));
@@ -451,7 +472,7 @@ check_pause(struct content *c, const struct oci_import *imp)
 
 	ck_assert_uint_eq(imp->image.n_layers, 1);
 	ck_assert_str_eq(imp->image.layers[0].media_type,
-	    "application/vnd.oci.image.layer.v1.tar+gzip");
+	                 "application/vnd.oci.image.layer.v1.tar+gzip");
 	assert_image_stored(c, imp);
 	ck_assert_int_eq(content_read(c, imp->image.manifest_digest, 1 << 20, &m, &len, &err), 0);
 	ck_assert_int_eq(oci_parse_manifest(m, len, &again, &err), 0);
@@ -594,20 +615,23 @@ nest_index(json_object *idx, const char *dir)
 	nested = json_object_new_object();
 	json_object_object_add(nested, "schemaVersion", json_object_new_int(2));
 	json_object_object_add(nested, "mediaType",
-	    json_object_new_string("application/vnd.oci.image.index.v1+json"));
+	                       json_object_new_string("application/vnd.oci.image.index.v1+json"));
 	list = json_object_new_array();
 	for (i = 0; i < 3; i++) {
 		e = json_object_new_object();
-		json_object_object_add(e, "mediaType",
-		    json_object_new_string("application/vnd.oci.image.manifest.v1+json"));
+		json_object_object_add(
+			e, "mediaType",
+			json_object_new_string("application/vnd.oci.image.manifest.v1+json"));
 		/* the others point at a digest that is not there: never read */
-		json_object_object_add(e, "digest", json_object_new_string(i == 1 ?
-		    json_object_get_string(dg) : D1));
+		json_object_object_add(
+			e, "digest",
+			json_object_new_string(i == 1 ? json_object_get_string(dg) : D1));
 		json_object_object_add(e, "size", json_object_new_int64(json_object_get_int64(sz)));
 		p = json_object_new_object();
 		json_object_object_add(p, "os", json_object_new_string(oses[i]));
-		json_object_object_add(p, "architecture",
-		    json_object_new_string(arches[i] != NULL ? arches[i] : oci_arch()));
+		json_object_object_add(
+			p, "architecture",
+			json_object_new_string(arches[i] != NULL ? arches[i] : oci_arch()));
 		json_object_object_add(e, "platform", p);
 		json_object_array_add(list, e);
 	}
@@ -617,7 +641,7 @@ nest_index(json_object *idx, const char *dir)
 	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", dir, digest + 7);
 	unit_put_file(path, txt, strlen(txt), 0644);
 	json_object_object_add(m, "mediaType",
-	    json_object_new_string("application/vnd.oci.image.index.v1+json"));
+	                       json_object_new_string("application/vnd.oci.image.index.v1+json"));
 	json_object_object_add(m, "digest", json_object_new_string(digest));
 	json_object_object_add(m, "size", json_object_new_int64((int64_t)strlen(txt)));
 	json_object_put(nested);
@@ -688,8 +712,8 @@ START_TEST(test_import_missing_blob)
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_lt(oci_import(S.c, dir, NULL, &imp, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
-	ck_assert_msg(strstr(err.msg, "config") != NULL && strstr(err.msg, "missing") != NULL,
-	    "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, "config") != NULL && strstr(err.msg, "missing") != NULL, "%s",
+	              err.msg);
 	oci_image_fini(&ok.image);
 }
 END_TEST
@@ -710,7 +734,7 @@ START_TEST(test_import_truncated)
 		size_t cut = cuts[i];
 
 		if (i == 2)
-			cut = len / 2;           /* inside the layer */
+			cut = len / 2; /* inside the layer */
 		if (i == 3)
 			cut = len - 10240 - 100; /* its last block */
 		unit_put_file(tar, buf, cut, 0644);
@@ -720,7 +744,8 @@ START_TEST(test_import_truncated)
 		ck_assert_msg(strstr(err.msg, "import \"") != NULL, "%s", err.msg);
 		ck_assert_ptr_null(imp.image.layers);
 		if (i >= 2)
-			ck_assert_msg(strstr(err.msg, "runcated") != NULL, "cut %zu: %s", cut, err.msg);
+			ck_assert_msg(strstr(err.msg, "runcated") != NULL, "cut %zu: %s", cut,
+			              err.msg);
 	}
 	free(buf);
 }
@@ -736,7 +761,7 @@ START_TEST(test_import_hostile_entry)
 		{ "../escape", "x", 1, NULL },
 	};
 	static const char mj[] = "[{\"Config\":\"c.json\",\"RepoTags\":[\"a/b:c\"],"
-	    "\"Layers\":[\"l/layer.tar\"]}]";
+				 "\"Layers\":[\"l/layer.tar\"]}]";
 	const struct tent e2[] = {
 		{ "manifest.json", mj, sizeof(mj) - 1, NULL },
 		{ "c.json", "{}", 2, NULL },
@@ -802,15 +827,16 @@ docker_archive(const char *path, const char *diff_id, struct docker_arc *d)
 	d->layer_len = used;
 	hex_sha256(layer, used, d->layer_digest);
 	snprintf(config, sizeof(config),
-	    "{\"architecture\":\"%s\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/hello\"]},"
-	    "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\",\"%s\"]}}", oci_arch(),
-	    d->layer_digest, diff_id != NULL ? diff_id : d->layer_digest);
+	         "{\"architecture\":\"%s\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/hello\"]},"
+	         "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\",\"%s\"]}}",
+	         oci_arch(), d->layer_digest, diff_id != NULL ? diff_id : d->layer_digest);
 	d->config_len = strlen(config);
 	hex_sha256(config, d->config_len, d->config_digest);
 	snprintf(cfgname, sizeof(cfgname), "%s.json", d->config_digest + 7);
 	snprintf(manifest, sizeof(manifest),
-	    "[{\"Config\":\"%s\",\"RepoTags\":[\"example.com/hello:1\",\"hello:latest\"],"
-	    "\"Layers\":[\"aaa/layer.tar\",\"bbb/layer.tar\"]}]", cfgname);
+	         "[{\"Config\":\"%s\",\"RepoTags\":[\"example.com/hello:1\",\"hello:latest\"],"
+	         "\"Layers\":[\"aaa/layer.tar\",\"bbb/layer.tar\"]}]",
+	         cfgname);
 	{
 		const struct tent e[] = {
 			{ "aaa/VERSION", "1.0", 3, NULL },
@@ -862,7 +888,7 @@ START_TEST(test_import_docker)
 
 	/* by another of its names, and with a name of one's own */
 	ck_assert_msg(oci_import(S.c, tar, "docker.io/library/hello:latest", &imp, &err) == 0, "%s",
-	    err.msg);
+	              err.msg);
 	ck_assert_str_eq(imp.name, "docker.io/library/hello:latest");
 	oci_image_fini(&imp.image);
 	import_ok(S.c, tar, "mine.io/x:y", &imp);
@@ -885,7 +911,7 @@ START_TEST(test_import_docker_bad)
 	ck_assert_int_lt(oci_import(S.c, tar, NULL, &imp, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_msg(strstr(err.msg, "layer 2") != NULL && strstr(err.msg, "diff_id") != NULL,
-	    "%s", err.msg);
+	              "%s", err.msg);
 
 	/* truncated inside a layer, into a fresh store */
 	scratch_remove(&S);
@@ -914,14 +940,13 @@ oci_suite(void)
 	tcase_add_loop_test(tc, test_parse_bad, 0,
 	                    (int)(sizeof(bad_manifests) / sizeof(bad_manifests[0])));
 
-	unit_tcase(s, "import", import_setup, import_teardown, 60,
-	           UNIT_TESTS(test_import_layout, test_import_archive,
-	                      test_import_compressed_archive, test_import_name_override,
-	                      test_import_no_name, test_import_nested_index,
-	                      test_import_corrupt_blob, test_import_missing_blob,
-	                      test_import_truncated, test_import_hostile_entry,
-	                      test_import_not_an_image, test_import_docker,
-	                      test_import_docker_bad));
+	unit_tcase(
+		s, "import", import_setup, import_teardown, 60,
+		UNIT_TESTS(test_import_layout, test_import_archive, test_import_compressed_archive,
+	                   test_import_name_override, test_import_no_name, test_import_nested_index,
+	                   test_import_corrupt_blob, test_import_missing_blob,
+	                   test_import_truncated, test_import_hostile_entry,
+	                   test_import_not_an_image, test_import_docker, test_import_docker_bad));
 
 	return s;
 }

@@ -51,7 +51,8 @@
 
 /* --- helpers ---------------------------------------------------------------- */
 
-static double now_s(void)
+static double
+now_s(void)
 {
 	struct timespec ts;
 
@@ -59,7 +60,8 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void dump_file(const char *path)
+static void
+dump_file(const char *path)
 {
 	char line[512];
 	FILE *f = fopen(path, "r");
@@ -71,7 +73,8 @@ static void dump_file(const char *path)
 	fclose(f);
 }
 
-static void sha256_hex(const void *data, size_t len, char out[DIGEST_LEN + 1])
+static void
+sha256_hex(const void *data, size_t len, char out[DIGEST_LEN + 1])
 {
 	unsigned char md[32];
 	unsigned int n = 0;
@@ -83,7 +86,8 @@ static void sha256_hex(const void *data, size_t len, char out[DIGEST_LEN + 1])
 }
 
 /* sha256 of a file, independently of the content store */
-static int sha256_file(const char *path, char out[DIGEST_LEN + 1])
+static int
+sha256_file(const char *path, char out[DIGEST_LEN + 1])
 {
 	unsigned char buf[65536], md[32];
 	unsigned int n = 0;
@@ -109,7 +113,8 @@ static int sha256_file(const char *path, char out[DIGEST_LEN + 1])
 	return 0;
 }
 
-static int free_port(void)
+static int
+free_port(void)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
@@ -127,14 +132,16 @@ static int free_port(void)
 	return port;
 }
 
-static size_t discard(char *p, size_t s, size_t n, void *a)
+static size_t
+discard(char *p, size_t s, size_t n, void *a)
 {
 	(void)p;
 	(void)a;
 	return s * n;
 }
 
-static long http_status(const char *url)
+static long
+http_status(const char *url)
 {
 	CURL *h = curl_easy_init();
 	long code = 0;
@@ -152,7 +159,8 @@ static long http_status(const char *url)
 }
 
 /* A fresh content store at root = <test dir>/name. */
-static struct content *fresh_content(const char *name, char root[PATH_MAX])
+static struct content *
+fresh_content(const char *name, char root[PATH_MAX])
 {
 	struct cradle_err err = { 0 };
 	struct content *c = NULL;
@@ -163,7 +171,8 @@ static struct content *fresh_content(const char *name, char root[PATH_MAX])
 }
 
 /* Nothing is left half-written in the store at root. */
-static void assert_no_ingest(const char *root)
+static void
+assert_no_ingest(const char *root)
 {
 	char path[PATH_MAX + 32];
 
@@ -174,15 +183,16 @@ static void assert_no_ingest(const char *root)
 /* --- the registry fixture --------------------------------------------------- */
 
 static struct {
-	char dir[PATH_MAX];              /* the test's own */
+	char dir[PATH_MAX]; /* the test's own */
 	char log[PATH_MAX + 16];
 	pid_t pid;
 	int port;
-	char host[64];                   /* 127.0.0.1:PORT */
-	char digest[DIGEST_LEN + 1];     /* the pushed manifest's, from skopeo */
+	char host[64];               /* 127.0.0.1:PORT */
+	char digest[DIGEST_LEN + 1]; /* the pushed manifest's, from skopeo */
 } reg;
 
-static pid_t start_registry(const char *yaml, const char *log)
+static pid_t
+start_registry(const char *yaml, const char *log)
 {
 	pid_t parent = getpid(), pid = fork();
 
@@ -198,7 +208,8 @@ static pid_t start_registry(const char *yaml, const char *log)
 	_exit(127);
 }
 
-static void stop_registry(void)
+static void
+stop_registry(void)
 {
 	int st;
 
@@ -217,7 +228,8 @@ static void stop_registry(void)
 	reg.pid = 0;
 }
 
-static void registry_setup(void)
+static void
+registry_setup(void)
 {
 	char yaml[PATH_MAX + 16], conf[PATH_MAX + 1024], url[128], dest[160], dfile[PATH_MAX + 16];
 	char archive[PATH_MAX];
@@ -248,7 +260,7 @@ static void registry_setup(void)
 		reg.pid = start_registry(yaml, reg.log);
 		ck_assert_int_gt(reg.pid, 0);
 		snprintf(url, sizeof(url), "http://%s/v2/", reg.host);
-		for (int i = 0; i < 300; i++) {         /* 15 s */
+		for (int i = 0; i < 300; i++) { /* 15 s */
 			if (http_status(url) == 200) {
 				up = true;
 				break;
@@ -270,7 +282,8 @@ static void registry_setup(void)
 	snprintf(dest, sizeof(dest), "docker://%s/pause:test", reg.host);
 	UNIT_FMT(dfile, "%s/digest", reg.dir);
 	rc = unit_sh("skopeo copy --quiet --dest-tls-verify=false --digestfile '%s' "
-	             "'oci-archive:%s' '%s' >>'%s' 2>&1", dfile, archive, dest, reg.log);
+	             "'oci-archive:%s' '%s' >>'%s' 2>&1",
+	             dfile, archive, dest, reg.log);
 	if (rc != 0)
 		dump_file(reg.log);
 	ck_assert_msg(rc == 0, "skopeo copy to %s: exit %d (log above)", dest, rc);
@@ -281,7 +294,8 @@ static void registry_setup(void)
 	ck_assert_msg(strlen(reg.digest) == DIGEST_LEN, "digest file: \"%s\"", reg.digest);
 }
 
-static void registry_teardown(void)
+static void
+registry_teardown(void)
 {
 	stop_registry();
 	unit_scratch_teardown();
@@ -296,7 +310,8 @@ struct prog {
 	bool went_back;
 };
 
-static void on_progress(void *arg, uint64_t done, int64_t total)
+static void
+on_progress(void *arg, uint64_t done, int64_t total)
 {
 	struct prog *p = arg;
 
@@ -308,7 +323,8 @@ static void on_progress(void *arg, uint64_t done, int64_t total)
 }
 
 /* Every blob of img is in c and hashes to its name. */
-static void check_blobs(struct content *c, const struct oci_image *img)
+static void
+check_blobs(struct content *c, const struct oci_image *img)
 {
 	char path[PATH_MAX], got[DIGEST_LEN + 1];
 	const char *d[64];
@@ -349,7 +365,7 @@ START_TEST(test_pull_by_tag)
 	sum = 0;
 	for (size_t i = 0; i < img.n_layers; i++)
 		sum += img.layers[i].size;
-	ck_assert_int_gt(img.size, sum);      /* + manifest + config */
+	ck_assert_int_gt(img.size, sum); /* + manifest + config */
 	ck_assert_uint_ge(pr.calls, 2);
 	ck_assert_int_eq(pr.last_total, img.size);
 	ck_assert_uint_eq(pr.last_done, (uint64_t)img.size);
@@ -442,14 +458,16 @@ START_TEST(test_https_not_insecure)
 	ck_assert_double_lt(now_s() - t0, 5.0);
 	ck_assert_int_eq(err.code, CRADLE_UNAVAILABLE);
 	ck_assert_msg(strstr(err.msg, "https://") && strstr(err.msg, ref) &&
-	              (strstr(err.msg, "SSL") || strstr(err.msg, "TLS")), "%s", err.msg);
+	                      (strstr(err.msg, "SSL") || strstr(err.msg, "TLS")),
+	              "%s", err.msg);
 	content_close(c);
 }
 END_TEST
 
 /* Replace the registry's copy of blob digest: same length, other bytes
  * (flip) or the first half only (!flip). */
-static void corrupt_blob(const char *digest, bool flip)
+static void
+corrupt_blob(const char *digest, bool flip)
 {
 	char path[PATH_MAX + 128];
 	char *buf;
@@ -465,7 +483,8 @@ static void corrupt_blob(const char *digest, bool flip)
 	free(buf);
 }
 
-static void check_corrupt(bool flip)
+static void
+check_corrupt(bool flip)
 {
 	struct pull_opts opts = { .insecure = reg.host, .timeout_ms = 20000 };
 	struct cradle_err err = { 0 };
@@ -510,11 +529,11 @@ END_TEST
 /* --- a fake registry for auth, redirects, retries and indexes --------------- */
 
 enum fake_mode {
-	FAKE_TOKEN,             /* token server answers {"token"} */
-	FAKE_ACCESS_TOKEN,      /* ... {"access_token"} */
-	FAKE_DENY,              /* the registry refuses every token */
-	FAKE_BASIC,             /* Basic challenge, no token server */
-	FAKE_5XX,               /* every registry request: 503 */
+	FAKE_TOKEN,        /* token server answers {"token"} */
+	FAKE_ACCESS_TOKEN, /* ... {"access_token"} */
+	FAKE_DENY,         /* the registry refuses every token */
+	FAKE_BASIC,        /* Basic challenge, no token server */
+	FAKE_5XX,          /* every registry request: 503 */
 };
 
 static struct fake {
@@ -522,16 +541,17 @@ static struct fake {
 	pthread_t th;
 	atomic_bool stop;
 	enum fake_mode mode;
-	atomic_int layer_fails;          /* 503s before the layer is served */
+	atomic_int layer_fails; /* 503s before the layer is served */
 	atomic_int tokens, manifests, layers, v2_requests;
 	char host[64];
 	char config[256], manifest[1024], index[1024];
 	unsigned char layer[4096];
 	char config_d[DIGEST_LEN + 1], layer_d[DIGEST_LEN + 1], manifest_d[DIGEST_LEN + 1];
-	char bad_query[256];             /* a token request without service/scope */
+	char bad_query[256]; /* a token request without service/scope */
 } fk;
 
-static void send_all(int fd, const void *buf, size_t len)
+static void
+send_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 
@@ -546,25 +566,28 @@ static void send_all(int fd, const void *buf, size_t len)
 	}
 }
 
-static void respond(int fd, int status, const char *extra, const char *ctype, const void *body,
-                    size_t len)
+static void
+respond(int fd, int status, const char *extra, const char *ctype, const void *body, size_t len)
 {
 	char head[2048];
-	int n = snprintf(head, sizeof(head),
-	                 "HTTP/1.1 %d X\r\nConnection: close\r\nContent-Length: %zu\r\n%s%s%s%s\r\n",
-	                 status, len, ctype ? "Content-Type: " : "", ctype ? ctype : "",
-	                 ctype ? "\r\n" : "", extra ? extra : "");
+	int n = snprintf(
+		head, sizeof(head),
+		"HTTP/1.1 %d X\r\nConnection: close\r\nContent-Length: %zu\r\n%s%s%s%s\r\n", status,
+		len, ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "",
+		extra ? extra : "");
 
 	send_all(fd, head, (size_t)n);
 	send_all(fd, body, len);
 }
 
-static void respond_str(int fd, int status, const char *extra, const char *ctype, const char *s)
+static void
+respond_str(int fd, int status, const char *extra, const char *ctype, const char *s)
 {
 	respond(fd, status, extra, ctype, s, strlen(s));
 }
 
-static void fake_handle(int fd)
+static void
+fake_handle(int fd)
 {
 	char req[8192], path[1024], extra[1024], blob[128];
 	size_t got = 0;
@@ -591,8 +614,9 @@ static void fake_handle(int fd)
 		    !strstr(path, "scope=repository%3Aauth%2Fimg%3Apull"))
 			snprintf(fk.bad_query, sizeof(fk.bad_query), "%.200s", path);
 		respond_str(fd, 200, NULL, "application/json",
-		            fk.mode == FAKE_ACCESS_TOKEN ? "{\"access_token\":\"tok-123\",\"expires_in\":60}"
-		                                         : "{\"token\":\"tok-123\"}");
+		            fk.mode == FAKE_ACCESS_TOKEN
+		                    ? "{\"access_token\":\"tok-123\",\"expires_in\":60}"
+		                    : "{\"token\":\"tok-123\"}");
 		return;
 	}
 	if (strcmp(path, "/storage/config") == 0) {
@@ -610,12 +634,14 @@ static void fake_handle(int fd)
 	}
 	if (!authed) {
 		if (fk.mode == FAKE_BASIC)
-			snprintf(extra, sizeof(extra), "WWW-Authenticate: Basic realm=\"fake\"\r\n");
-		else
 			snprintf(extra, sizeof(extra),
-			         "WWW-Authenticate: Bearer realm=\"http://%s/token\",service=\"fake svc\","
-			         "scope=\"repository:auth/img:pull\"\r\n",
-			         fk.host);
+			         "WWW-Authenticate: Basic realm=\"fake\"\r\n");
+		else
+			snprintf(
+				extra, sizeof(extra),
+				"WWW-Authenticate: Bearer realm=\"http://%s/token\",service=\"fake svc\","
+				"scope=\"repository:auth/img:pull\"\r\n",
+				fk.host);
 		respond_str(fd, 401, extra, "application/json",
 		            "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication "
 		            "required\",\"detail\":null}]}");
@@ -626,7 +652,8 @@ static void fake_handle(int fd)
 	     strcmp(path + 23, fk.manifest_d) == 0)) {
 		fk.manifests++;
 		snprintf(extra, sizeof(extra), "Docker-Content-Digest: %s\r\n", fk.manifest_d);
-		respond_str(fd, 200, extra, "application/vnd.oci.image.manifest.v1+json", fk.manifest);
+		respond_str(fd, 200, extra, "application/vnd.oci.image.manifest.v1+json",
+		            fk.manifest);
 		return;
 	}
 	if (strcmp(path, "/v2/auth/img/manifests/multi") == 0) {
@@ -651,11 +678,13 @@ static void fake_handle(int fd)
 		respond(fd, 200, NULL, "application/octet-stream", fk.layer, sizeof(fk.layer));
 		return;
 	}
-	respond_str(fd, 404, NULL, "application/json",
-	            "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}");
+	respond_str(
+		fd, 404, NULL, "application/json",
+		"{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}");
 }
 
-static void *fake_main(void *arg)
+static void *
+fake_main(void *arg)
 {
 	(void)arg;
 	while (!fk.stop) {
@@ -674,7 +703,8 @@ static void *fake_main(void *arg)
 	return NULL;
 }
 
-static void fake_start(enum fake_mode mode)
+static void
+fake_start(enum fake_mode mode)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t sl = sizeof(sa);
@@ -701,13 +731,14 @@ static void fake_start(enum fake_mode mode)
 	for (size_t i = 0; i < sizeof(fk.layer); i++)
 		fk.layer[i] = (unsigned char)(i * 7 + 3);
 	sha256_hex(fk.layer, sizeof(fk.layer), fk.layer_d);
-	snprintf(fk.manifest, sizeof(fk.manifest),
-	         "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-	         "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
-	         "\"digest\":\"%s\",\"size\":%zu},"
-	         "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
-	         "\"digest\":\"%s\",\"size\":%zu}]}",
-	         fk.config_d, strlen(fk.config), fk.layer_d, sizeof(fk.layer));
+	snprintf(
+		fk.manifest, sizeof(fk.manifest),
+		"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+		"\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+		"\"digest\":\"%s\",\"size\":%zu},"
+		"\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
+		"\"digest\":\"%s\",\"size\":%zu}]}",
+		fk.config_d, strlen(fk.config), fk.layer_d, sizeof(fk.layer));
 	sha256_hex(fk.manifest, strlen(fk.manifest), fk.manifest_d);
 	sha256_hex("other", 5, other);
 	snprintf(fk.index, sizeof(fk.index),
@@ -722,15 +753,17 @@ static void fake_start(enum fake_mode mode)
 	ck_assert_int_eq(pthread_create(&fk.th, NULL, fake_main, NULL), 0);
 }
 
-static void fake_stop(void)
+static void
+fake_stop(void)
 {
 	fk.stop = true;
 	pthread_join(fk.th, NULL);
 	close(fk.fd);
 }
 
-static void pull_fake(const char *tag, enum fake_mode mode, int layer_fails, int *rc,
-                      struct cradle_err *err, struct oci_image *img, struct content **cp)
+static void
+pull_fake(const char *tag, enum fake_mode mode, int layer_fails, int *rc, struct cradle_err *err,
+          struct oci_image *img, struct content **cp)
 {
 	/* "127.0.0.1" without a port: any port of that host is insecure */
 	struct pull_opts opts = { .insecure = "example.com, 127.0.0.1", .timeout_ms = 5000 };
@@ -764,7 +797,8 @@ START_TEST(test_fake_bearer_auth)
 	ck_assert_str_eq(img.config_digest, fk.config_d);
 	ck_assert_uint_eq(img.n_layers, 1);
 	ck_assert_str_eq(img.layers[0].digest, fk.layer_d);
-	ck_assert_int_eq(img.size, (int64_t)(strlen(fk.manifest) + strlen(fk.config) + sizeof(fk.layer)));
+	ck_assert_int_eq(img.size,
+	                 (int64_t)(strlen(fk.manifest) + strlen(fk.config) + sizeof(fk.layer)));
 	check_blobs(c, &img);
 	oci_image_fini(&img);
 	content_close(c);
@@ -840,8 +874,8 @@ START_TEST(test_fake_5xx_retries)
 	ck_assert_int_lt(rc, 0);
 	ck_assert_int_eq(err.code, CRADLE_UNAVAILABLE);
 	ck_assert_msg(strstr(err.msg, "HTTP 503"), "%s", err.msg);
-	ck_assert_int_eq(fk.v2_requests, 4);           /* 1 + 3 retries */
-	ck_assert_double_ge(dt, 1.35);                 /* 200 + 400 + 800 ms */
+	ck_assert_int_eq(fk.v2_requests, 4); /* 1 + 3 retries */
+	ck_assert_double_ge(dt, 1.35);       /* 200 + 400 + 800 ms */
 	ck_assert_double_lt(dt, 5.0);
 	content_close(c);
 }
@@ -866,8 +900,9 @@ END_TEST
 
 /* --- references ------------------------------------------------------------- */
 
-static void ref_ok(const char *ref, const char *registry, const char *repo, const char *tag,
-                   const char *digest, const char *formatted)
+static void
+ref_ok(const char *ref, const char *registry, const char *repo, const char *tag, const char *digest,
+       const char *formatted)
 {
 	struct image_ref r;
 	struct cradle_err err = { 0 };
@@ -882,7 +917,8 @@ static void ref_ok(const char *ref, const char *registry, const char *repo, cons
 	ck_assert_str_eq(buf, formatted);
 }
 
-static void ref_bad(const char *ref, const char *why)
+static void
+ref_bad(const char *ref, const char *why)
 {
 	struct image_ref r;
 	struct cradle_err err = { 0 };
@@ -905,18 +941,19 @@ START_TEST(test_ref_parse)
 	       "registry-1.docker.io/library/pause:latest");
 	ref_ok("pause:3.9", "registry-1.docker.io", "library/pause", "3.9", "",
 	       "registry-1.docker.io/library/pause:3.9");
-	ref_ok("docker.io/library/busybox:1.36", "registry-1.docker.io", "library/busybox", "1.36", "",
-	       "registry-1.docker.io/library/busybox:1.36");
+	ref_ok("docker.io/library/busybox:1.36", "registry-1.docker.io", "library/busybox", "1.36",
+	       "", "registry-1.docker.io/library/busybox:1.36");
 	ref_ok("index.docker.io/busybox", "registry-1.docker.io", "library/busybox", "latest", "",
 	       "registry-1.docker.io/library/busybox:latest");
-	ref_ok("someuser/some-app_x__y.z", "registry-1.docker.io", "someuser/some-app_x__y.z", "latest",
-	       "", "registry-1.docker.io/someuser/some-app_x__y.z:latest");
+	ref_ok("someuser/some-app_x__y.z", "registry-1.docker.io", "someuser/some-app_x__y.z",
+	       "latest", "", "registry-1.docker.io/someuser/some-app_x__y.z:latest");
 	ref_ok("registry.k8s.io/pause:3.9", "registry.k8s.io", "pause", "3.9", "",
 	       "registry.k8s.io/pause:3.9");
 	ref_ok("127.0.0.1:5000/pause:3.9", "127.0.0.1:5000", "pause", "3.9", "",
 	       "127.0.0.1:5000/pause:3.9");
 	ref_ok("localhost/a/b/c", "localhost", "a/b/c", "latest", "", "localhost/a/b/c:latest");
-	ref_ok("localhost:5000/a/b", "localhost:5000", "a/b", "latest", "", "localhost:5000/a/b:latest");
+	ref_ok("localhost:5000/a/b", "localhost:5000", "a/b", "latest", "",
+	       "localhost:5000/a/b:latest");
 	ref_ok("[::1]:5000/pause:1", "[::1]:5000", "pause", "1", "", "[::1]:5000/pause:1");
 	ref_ok("Registry.Example.COM/x", "Registry.Example.COM", "x", "latest", "",
 	       "Registry.Example.COM/x:latest");
@@ -968,7 +1005,7 @@ START_TEST(test_ref_parse)
 	memcpy(long_name, "example.com/", 12);
 	long_name[300] = '\0';
 	ref_bad(long_name, "too long");
-	long_name[12 + 250] = '\0';      /* repository fits, the whole name not */
+	long_name[12 + 250] = '\0'; /* repository fits, the whole name not */
 	ref_bad(long_name, "255");
 	long_name[12 + 243] = '\0';
 	snprintf(long_fmt, sizeof(long_fmt), "%s:latest", long_name);
@@ -978,12 +1015,12 @@ END_TEST
 
 /* --- main --------------------------------------------------------------------- */
 
-static Suite *pull_suite(void)
+static Suite *
+pull_suite(void)
 {
 	Suite *s = suite_create("pull");
 
-	unit_tcase(s, "ref", NULL, NULL, 0,
-	           UNIT_TESTS(test_ref_parse));
+	unit_tcase(s, "ref", NULL, NULL, 0, UNIT_TESTS(test_ref_parse));
 
 	unit_tcase(s, "registry", registry_setup, registry_teardown, 120,
 	           UNIT_TESTS(test_pull_by_tag, test_pull_by_digest, test_unknown_tag,
@@ -999,20 +1036,23 @@ static Suite *pull_suite(void)
 
 /* Everything here is on loopback: never through a proxy.  libcurl is
  * initialised once, before any test starts a thread. */
-static int curl_up(void)
+static int
+curl_up(void)
 {
 	setenv("no_proxy", "127.0.0.1,localhost", 1);
 	setenv("NO_PROXY", "127.0.0.1,localhost", 1);
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
-static int curl_down(void)
+static int
+curl_down(void)
 {
 	curl_global_cleanup();
 	return 0;
 }
 
-int main(void)
+int
+main(void)
 {
 	return unit_run_with(pull_suite(), "test_pull", UNIT_SUBREAPER, curl_up, curl_down);
 }

@@ -38,12 +38,12 @@
 /* In the test's own directory (tests/unit/lib), and nothing else there. */
 static struct {
 	char tmp[128];
-	char dest[192];      /* the snapshot directory */
-	char canary[192];    /* next to dest: must stay empty */
-	char layer[192];     /* the layer file */
+	char dest[192];   /* the snapshot directory */
+	char canary[192]; /* next to dest: must stay empty */
+	char layer[192];  /* the layer file */
 } S;
 
-static char big[96 * 1024];        /* pseudo-random, the same every run */
+static char big[96 * 1024]; /* pseudo-random, the same every run */
 
 static void
 setup(void)
@@ -91,16 +91,16 @@ enum filt { F_NONE, F_GZIP, F_ZSTD };
 
 struct ent {
 	const char *path;
-	mode_t type;               /* AE_IF*; 0 with hardlink set */
+	mode_t type; /* AE_IF*; 0 with hardlink set */
 	mode_t perm;
-	const char *data;          /* regular files */
+	const char *data; /* regular files */
 	const char *symlink;
 	const char *hardlink;
 	int uid, gid;
 	unsigned rmaj, rmin;
 	const char *xname, *xval;
 	long mtime;
-	size_t size;               /* data size when data is binary (0: strlen) */
+	size_t size; /* data size when data is binary (0: strlen) */
 };
 
 /* Write ents as a pax tar with filter f; returns 0, or -1 when the filter
@@ -164,22 +164,39 @@ build_layer(const char *out, enum filt f, const struct ent *ents, size_t n)
 	return 0;
 }
 
+/* clang-format off */
 #define REG(p, m, d) { .path = (p), .type = AE_IFREG, .perm = (m), .data = (d) }
 #define DIRE(p, m) { .path = (p), .type = AE_IFDIR, .perm = (m) }
 #define SYM(p, t) { .path = (p), .type = AE_IFLNK, .perm = 0777, .symlink = (t) }
 #define HARD(p, t) { .path = (p), .hardlink = (t) }
+/* clang-format on */
 
 /* --- a normal layer ------------------------------------------------------------- */
 
 static const struct ent normal_layer[] = {
 	{ .path = "bin", .type = AE_IFDIR, .perm = 0755, .mtime = 1000000 },
-	{ .path = "bin/tool", .type = AE_IFREG, .perm = 0755, .data = "#!/bin/sh\necho hi\n",
-	  .uid = 1000, .gid = 1000, .mtime = 1234567 },
-	{ .path = "bin/su", .type = AE_IFREG, .perm = 04755, .data = "su", .uid = 1000,
+	{ .path = "bin/tool",
+	  .type = AE_IFREG,
+	  .perm = 0755,
+	  .data = "#!/bin/sh\necho hi\n",
+	  .uid = 1000,
+	  .gid = 1000,
+	  .mtime = 1234567 },
+	{ .path = "bin/su",
+	  .type = AE_IFREG,
+	  .perm = 04755,
+	  .data = "su",
+	  .uid = 1000,
 	  .gid = 1000 },
 	{ .path = "./etc/", .type = AE_IFDIR, .perm = 0750, .uid = 1000, .gid = 1000 },
-	{ .path = "etc/secret", .type = AE_IFREG, .perm = 0640, .data = "s3cret", .uid = 1000,
-	  .gid = 1000, .xname = "user.x", .xval = "y" },
+	{ .path = "etc/secret",
+	  .type = AE_IFREG,
+	  .perm = 0640,
+	  .data = "s3cret",
+	  .uid = 1000,
+	  .gid = 1000,
+	  .xname = "user.x",
+	  .xval = "y" },
 	{ .path = "etc/sh", .type = AE_IFLNK, .perm = 0777, .symlink = "/bin/sh" },
 	{ .path = "etc/rel", .type = AE_IFLNK, .perm = 0777, .symlink = "../bin/tool" },
 	HARD("etc/hard", "etc/secret"),
@@ -200,8 +217,8 @@ check_normal(enum filt f)
 	char buf[64];
 	ssize_t n;
 
-	if (build_layer(S.layer, f, normal_layer,
-	                sizeof(normal_layer) / sizeof(normal_layer[0])) < 0) {
+	if (build_layer(S.layer, f, normal_layer, sizeof(normal_layer) / sizeof(normal_layer[0])) <
+	    0) {
 		fprintf(stderr, "test_unpack: no zstd writer in libarchive, zstd check skipped\n");
 		return;
 	}
@@ -212,7 +229,7 @@ check_normal(enum filt f)
 	ck_assert_int_eq(lstat(path_in("bin"), &a), 0);
 	ck_assert(S_ISDIR(a.st_mode));
 	ck_assert_int_eq(a.st_mode & 07777, 0755);
-	ck_assert_int_eq(a.st_mtime, 1000000);   /* set after its children */
+	ck_assert_int_eq(a.st_mtime, 1000000); /* set after its children */
 
 	ck_assert_int_eq(lstat(path_in("bin/tool"), &a), 0);
 	ck_assert(S_ISREG(a.st_mode));
@@ -223,7 +240,7 @@ check_normal(enum filt f)
 	assert_file(path_in("bin/tool"), "#!/bin/sh\necho hi\n");
 
 	ck_assert_int_eq(lstat(path_in("bin/su"), &a), 0);
-	ck_assert_int_eq(a.st_mode & 07777, 04755);  /* chown did not eat it */
+	ck_assert_int_eq(a.st_mode & 07777, 04755); /* chown did not eat it */
 
 	ck_assert_int_eq(lstat(path_in("etc"), &a), 0);
 	ck_assert(S_ISDIR(a.st_mode));
@@ -304,10 +321,10 @@ START_TEST(test_whiteouts)
 		DIRE("dir", 0755),
 		REG("dir/keep", 0644, "kept"),
 		REG("dir/.wh..wh..opq", 0644, NULL),
-		REG("sub/.wh.deleted", 0644, NULL),  /* parent made implicitly */
+		REG("sub/.wh.deleted", 0644, NULL), /* parent made implicitly */
 		REG("same", 0644, "same layer"),
-		REG(".wh.same", 0644, NULL),         /* hides lower layers only */
-		REG(".wh..wh.plnk", 0644, NULL),     /* aufs metadata: skipped */
+		REG(".wh.same", 0644, NULL),     /* hides lower layers only */
+		REG(".wh..wh.plnk", 0644, NULL), /* aufs metadata: skipped */
 	};
 	struct cradle_err err = { 0 };
 	struct unpack_stats st;
@@ -325,12 +342,10 @@ START_TEST(test_whiteouts)
 	ck_assert(S_ISCHR(a.st_mode));
 	ck_assert_int_eq(a.st_rdev, makedev(0, 0));
 
-	ck_assert_int_eq(getxattr(path_in("dir"), "trusted.overlay.opaque", buf, sizeof(buf)),
-	                 1);
+	ck_assert_int_eq(getxattr(path_in("dir"), "trusted.overlay.opaque", buf, sizeof(buf)), 1);
 	ck_assert_int_eq(buf[0], 'y');
 	assert_file(path_in("dir/keep"), "kept");
-	ck_assert_int_eq(getxattr(path_in("sub"), "trusted.overlay.opaque", buf, sizeof(buf)),
-	                 -1);
+	ck_assert_int_eq(getxattr(path_in("sub"), "trusted.overlay.opaque", buf, sizeof(buf)), -1);
 	assert_file(path_in("same"), "same layer");
 
 	/* no .wh. file is left anywhere: gone dir same sub */
@@ -346,38 +361,64 @@ struct hostile {
 	const char *what;
 	struct ent ents[3];
 	size_t n;
-	const char *entry;        /* quoted in the message */
-	const char *why;          /* part of the message */
+	const char *entry; /* quoted in the message */
+	const char *why;   /* part of the message */
 };
 
 static const struct hostile hostile_layers[] = {
 	{ "absolute path", { REG("/etc/evil", 0644, "x") }, 1, "\"/etc/evil\"", "absolute" },
 	{ "dot-dot", { REG("../evil", 0644, "x") }, 1, "\"../evil\"", ".." },
-	{ "dot-dot inside", { DIRE("a", 0755), REG("a/../../evil", 0644, "x") }, 2,
-	  "\"a/../../evil\"", ".." },
-	{ "hard link up", { REG("x", 0644, "x"), HARD("h", "../../etc/passwd") }, 2, "\"h\"",
+	{ "dot-dot inside",
+	  { DIRE("a", 0755), REG("a/../../evil", 0644, "x") },
+	  2,
+	  "\"a/../../evil\"",
+	  ".." },
+	{ "hard link up",
+	  { REG("x", 0644, "x"), HARD("h", "../../etc/passwd") },
+	  2,
+	  "\"h\"",
 	  "\"..\"" },
 	{ "hard link absolute", { HARD("h", "/etc/passwd") }, 1, "\"h\"", "absolute" },
-	{ "hard link to a directory", { DIRE("d", 0755), HARD("h", "d") }, 2, "\"h\"",
+	{ "hard link to a directory",
+	  { DIRE("d", 0755), HARD("h", "d") },
+	  2,
+	  "\"h\"",
 	  "directory" },
 	{ "escaping symlink",
-	  { SYM("up", "../../../../tmp"), REG("up/evil", 0644, "x") }, 2, "\"up\"", "escapes" },
+	  { SYM("up", "../../../../tmp"), REG("up/evil", 0644, "x") },
+	  2,
+	  "\"up\"",
+	  "escapes" },
 	{ "escaping symlink deeper",
-	  { SYM("a/b/up", "../x/../../../canary"), REG("a/b/up/evil", 0644, "x") }, 2,
-	  "\"a/b/up\"", "escapes" },
+	  { SYM("a/b/up", "../x/../../../canary"), REG("a/b/up/evil", 0644, "x") },
+	  2,
+	  "\"a/b/up\"",
+	  "escapes" },
 	{ "through a symlink to the root",
-	  { SYM("ln", "/"), REG("ln/tmp/evil2", 0644, "x") }, 2, "\"ln/tmp/evil2\"",
+	  { SYM("ln", "/"), REG("ln/tmp/evil2", 0644, "x") },
+	  2,
+	  "\"ln/tmp/evil2\"",
 	  "symlink" },
 	{ "through an inside symlink",
-	  { DIRE("sub", 0755), SYM("in", "sub"), REG("in/evil", 0644, "x") }, 3, "\"in/evil\"",
+	  { DIRE("sub", 0755), SYM("in", "sub"), REG("in/evil", 0644, "x") },
+	  3,
+	  "\"in/evil\"",
 	  "goes through a symlink" },
 	{ "whiteout through a symlink",
-	  { SYM("ln", "/tmp"), REG("ln/.wh.evil", 0644, NULL) }, 2, "\"ln/.wh.evil\"",
+	  { SYM("ln", "/tmp"), REG("ln/.wh.evil", 0644, NULL) },
+	  2,
+	  "\"ln/.wh.evil\"",
 	  "symlink" },
 	{ "missing parents behind a dangling symlink",
-	  { SYM("ln", "nowhere"), REG("ln/x/evil", 0644, "x") }, 2, "\"ln/x/evil\"", "symlink" },
+	  { SYM("ln", "nowhere"), REG("ln/x/evil", 0644, "x") },
+	  2,
+	  "\"ln/x/evil\"",
+	  "symlink" },
 	{ "hard link through a symlink",
-	  { SYM("ln", "/etc"), HARD("h", "ln/passwd") }, 2, "\"h\"", "symlink" },
+	  { SYM("ln", "/etc"), HARD("h", "ln/passwd") },
+	  2,
+	  "\"h\"",
+	  "symlink" },
 };
 
 static void
@@ -426,8 +467,7 @@ START_TEST(test_existing_symlink_in_dest)
 	build_layer(S.layer, F_NONE, layer, 1);
 	ck_assert(unpack_layer(S.layer, S.dest, NULL, &err) < 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
-	ck_assert_msg(strstr(err.msg, "\"up/evil\"") && strstr(err.msg, "symlink"), "%s",
-	              err.msg);
+	ck_assert_msg(strstr(err.msg, "\"up/evil\"") && strstr(err.msg, "symlink"), "%s", err.msg);
 	assert_nothing_outside();
 }
 END_TEST
@@ -437,12 +477,9 @@ START_TEST(test_symlink_replaced_not_followed)
 {
 	char target[256], outside[256];
 	struct ent layer[] = {
-		SYM("p", target),
-		REG("p", 0644, "replaced"),
-		SYM("q", outside),
-		DIRE("q", 0700),
-		SYM("r", "/"),
-		HARD("h", "r"),           /* links the symlink itself */
+		SYM("p", target),  REG("p", 0644, "replaced"),
+		SYM("q", outside), DIRE("q", 0700),
+		SYM("r", "/"),     HARD("h", "r"), /* links the symlink itself */
 	};
 	struct cradle_err err = { 0 };
 	struct stat a;
@@ -461,7 +498,7 @@ START_TEST(test_symlink_replaced_not_followed)
 	ck_assert(S_ISLNK(a.st_mode));
 	ck_assert_int_eq(unit_count_entries(S.canary), 0);
 	ck_assert_int_eq(lstat(S.canary, &a), 0);
-	ck_assert_int_eq(a.st_mode & 07777, 0755);   /* chmod did not follow q */
+	ck_assert_int_eq(a.st_mode & 07777, 0755); /* chmod did not follow q */
 }
 END_TEST
 
@@ -473,7 +510,11 @@ check_truncated(enum filt f)
 	struct ent layer[] = {
 		{ .path = "pad", .type = AE_IFREG, .perm = 0644, .data = big, .size = sizeof(big) },
 		{ .path = "big", .type = AE_IFREG, .perm = 0644, .data = big, .size = sizeof(big) },
-		{ .path = "tail", .type = AE_IFREG, .perm = 0644, .data = big, .size = sizeof(big) },
+		{ .path = "tail",
+		  .type = AE_IFREG,
+		  .perm = 0644,
+		  .data = big,
+		  .size = sizeof(big) },
 	};
 	struct cradle_err err = { 0 };
 	struct stat a;
@@ -485,7 +526,7 @@ check_truncated(enum filt f)
 	ck_assert(unpack_layer(S.layer, S.dest, NULL, &err) < 0);
 	ck_assert_msg(err.code == CRADLE_INVALID_ARGUMENT, "%s", err.msg);
 	ck_assert_msg(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
-	ck_assert_msg(strstr(err.msg, "\"big\"") != NULL, "%s", err.msg);   /* where it stopped */
+	ck_assert_msg(strstr(err.msg, "\"big\"") != NULL, "%s", err.msg); /* where it stopped */
 	ck_assert_msg(strstr(err.msg, S.layer) != NULL, "%s", err.msg);
 	fprintf(stderr, "truncated %s: %s\n", f == F_GZIP ? "gzip" : "plain", err.msg);
 
@@ -538,14 +579,14 @@ START_TEST(test_replace)
 		REG("e", 0644, "a file now"),
 		DIRE("k", 0755),
 		REG("k/child", 0644, "child"),
-		DIRE("k", 0700),                  /* kept, mode updated */
+		DIRE("k", 0700), /* kept, mode updated */
 		SYM("s", "somewhere"),
 		REG("s", 0644, "not a link"),
 		REG("n", 0644, "n"),
 		{ .path = "n", .type = AE_IFIFO, .perm = 0644 },
 		REG("t", 0644, "t"),
 		HARD("t2", "t"),
-		HARD("t2", "t"),                  /* the same link again */
+		HARD("t2", "t"), /* the same link again */
 	};
 	struct cradle_err err = { 0 };
 	struct stat a, b;
@@ -667,11 +708,12 @@ START_TEST(test_real_tree)
 	cmp_dst = S.dest;
 	cmp_count = 0;
 	ck_assert_int_eq(nftw(src, cmp_one, 16, FTW_PHYS), 0);
-	ck_assert_int_eq(cmp_count, 12);   /* . usr usr/bin prog link bin etc ssl pem var empty sparse */
+	ck_assert_int_eq(cmp_count,
+	                 12); /* . usr usr/bin prog link bin etc ssl pem var empty sparse */
 	snprintf(p, sizeof(p), "%s/var/sparse", S.dest);
 	ck_assert_int_eq(stat(p, &a), 0);
 	ck_assert_int_eq(a.st_size, 3 << 20);
-	ck_assert_int_lt(a.st_blocks * 512, 1 << 20);   /* holes stayed holes */
+	ck_assert_int_lt(a.st_blocks * 512, 1 << 20); /* holes stayed holes */
 	snprintf(p, sizeof(p), "%s/usr/bin/prog", S.dest);
 	snprintf(cmd, sizeof(cmd), "%s/usr/bin/prog-link", S.dest);
 	ck_assert_int_eq(stat(p, &a), 0);

@@ -534,8 +534,7 @@ unit_count_entries(const char *dir)
 
 /* out = realpath of "<$env or dflt>/<rel>"; hint says how to get it. */
 static int
-tree_path(char out[PATH_MAX], const char *env, const char *dflt, const char *rel,
-          const char *hint)
+tree_path(char out[PATH_MAX], const char *env, const char *dflt, const char *rel, const char *hint)
 {
 	const char *top = getenv(env);
 	char path[PATH_MAX];
@@ -589,8 +588,8 @@ unit_pause_rootfs(char out[PATH_MAX])
 }
 
 TCase *
-unit_tcase(Suite *s, const char *name, void (*setup)(void), void (*teardown)(void),
-           double timeout, const TTest *const *tests)
+unit_tcase(Suite *s, const char *name, void (*setup)(void), void (*teardown)(void), double timeout,
+           const TTest *const *tests)
 {
 	TCase *tc = tcase_create(name);
 
@@ -614,7 +613,8 @@ unit_run_with(Suite *s, const char *name, unsigned flags, int (*before)(void), i
 	if ((flags & UNIT_ROOT) && geteuid() != 0)
 		fprintf(stderr, "%s: needs root (namespaces, mounts, cgroups)\n", name);
 	snprintf(tmpl, sizeof(tmpl), "/tmp/cradle-%s-XXXXXX", name);
-	if (mkdtemp(tmpl) == NULL || realpath(tmpl, real) == NULL || strlen(real) >= sizeof(base_dir)) {
+	if (mkdtemp(tmpl) == NULL || realpath(tmpl, real) == NULL ||
+	    strlen(real) >= sizeof(base_dir)) {
 		perror("mkdtemp");
 		return 1;
 	}

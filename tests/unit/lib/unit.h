@@ -74,7 +74,7 @@ void unit_put_str(const char *path, const char *s);
 char *unit_slurp(const char *path, size_t *lenp);
 char *unit_slurp_ok(const char *path, size_t *lenp); /* fails the test instead */
 void unit_assert_file_is(const char *path, const char *want);
-bool unit_exists(const char *path);                  /* lstat succeeds */
+bool unit_exists(const char *path); /* lstat succeeds */
 /* 0, or -1 with errno; never crosses into another file system, so a mount
  * left below path makes it fail rather than empty what is mounted. */
 int unit_rm_rf(const char *path);
@@ -85,9 +85,9 @@ void unit_put_in(const char *root, const char *rel, const char *text, unsigned m
 int unit_count_entries(const char *dir);
 
 /* snprintf into an array, failing the test when the result does not fit. */
-#define UNIT_FMT(buf, ...)                                                         \
-	ck_assert_msg(snprintf(buf, sizeof(buf), __VA_ARGS__) < (int)sizeof(buf), \
-	              "%s: too long", #buf)
+#define UNIT_FMT(buf, ...)                                                                        \
+	ck_assert_msg(snprintf(buf, sizeof(buf), __VA_ARGS__) < (int)sizeof(buf), "%s: too long", \
+	              #buf)
 /* strdup that fails the test instead of returning NULL. */
 char *unit_strdup(const char *s);
 void unit_sleep_ms(long ms); /* whole, across signals */
@@ -116,8 +116,7 @@ struct unit_mount {
 /* Calls fn (when not NULL) for every mount of a mountinfo file
  * ("/proc/self/mountinfo", "/proc/PID/mountinfo") until it returns true;
  * returns the number of lines read. */
-int unit_mountinfo_walk(const char *file, bool (*fn)(const struct unit_mount *, void *),
-                        void *arg);
+int unit_mountinfo_walk(const char *file, bool (*fn)(const struct unit_mount *, void *), void *arg);
 
 /* /proc: the value of "Key:" in /proc/PID/status; processes whose parent
  * is this one (zombies included); descriptors open here; mounts at or

@@ -28,20 +28,22 @@
 #define ID_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define ID_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 
-#define ASSERT_ERR(rc, e, want_code, needle)                                     \
-	do {                                                                     \
-		ck_assert_msg((rc) < 0, "expected failure, got %d", (int)(rc));  \
-		ck_assert_msg((e).code == (want_code), "code %s (%d), want %s; "  \
-		              "message: %s", cradle_code_name((e).code),         \
-		              (e).code, cradle_code_name(want_code), (e).msg);   \
-		ck_assert_msg(strstr((e).msg, (needle)) != NULL,                 \
-		              "message \"%s\" lacks \"%s\"", (e).msg, (needle)); \
+#define ASSERT_ERR(rc, e, want_code, needle)                                                     \
+	do {                                                                                     \
+		ck_assert_msg((rc) < 0, "expected failure, got %d", (int)(rc));                  \
+		ck_assert_msg((e).code == (want_code),                                           \
+		              "code %s (%d), want %s; "                                          \
+		              "message: %s",                                                     \
+		              cradle_code_name((e).code), (e).code, cradle_code_name(want_code), \
+		              (e).msg);                                                          \
+		ck_assert_msg(strstr((e).msg, (needle)) != NULL, "message \"%s\" lacks \"%s\"",  \
+		              (e).msg, (needle));                                                \
 	} while (0)
 
 #define ASSERT_INVALID(rc, e, needle) ASSERT_ERR(rc, e, CRADLE_INVALID_ARGUMENT, needle)
 
 /* a->f == b->f for a scalar field f, which the message names */
-#define ASSERT_FIELD_EQ(a, b, f)                                                    \
+#define ASSERT_FIELD_EQ(a, b, f)                                                   \
 	ck_assert_msg((a)->f == (b)->f, "%s: %lld != %lld", #f, (long long)(a)->f, \
 	              (long long)(b)->f)
 
@@ -54,17 +56,20 @@
 /* ------------------------------------------------------------------ */
 /* fixtures                                                           */
 
-static void xkv(struct proto_kvs *kvs, const char *k, const char *v)
+static void
+xkv(struct proto_kvs *kvs, const char *k, const char *v)
 {
 	ck_assert_int_eq(proto_kvs_add(kvs, k, v), 0);
 }
 
-static void xstr(struct proto_strs *l, const char *s)
+static void
+xstr(struct proto_strs *l, const char *s)
 {
 	ck_assert_int_eq(proto_strs_add(l, s), 0);
 }
 
-static void add_idmap(struct proto_idmaps *l, uint32_t host, uint32_t cont, uint32_t len)
+static void
+add_idmap(struct proto_idmaps *l, uint32_t host, uint32_t cont, uint32_t len)
 {
 	struct proto_idmap *v = realloc(l->v, (l->n + 1) * sizeof(*v));
 
@@ -76,7 +81,8 @@ static void add_idmap(struct proto_idmaps *l, uint32_t host, uint32_t cont, uint
 	l->n++;
 }
 
-static void add_i64(struct proto_i64s *l, int64_t x)
+static void
+add_i64(struct proto_i64s *l, int64_t x)
 {
 	int64_t *v = realloc(l->v, (l->n + 1) * sizeof(*v));
 
@@ -86,7 +92,8 @@ static void add_i64(struct proto_i64s *l, int64_t x)
 }
 
 /* The security context fields beyond namespaces, and resources, all set. */
-static void fill_secctx(struct pod_config *c)
+static void
+fill_secctx(struct pod_config *c)
 {
 	USERNS(c).present = true;
 	USERNS(c).mode = NS_POD;
@@ -96,7 +103,7 @@ static void fill_secctx(struct pod_config *c)
 	SECCTX(c).has_run_as_user = true;
 	SECCTX(c).run_as_user = 1000;
 	SECCTX(c).has_run_as_group = true;
-	SECCTX(c).run_as_group = 0;        /* 0 is set, not absent */
+	SECCTX(c).run_as_group = 0; /* 0 is set, not absent */
 	SECCTX(c).run_as_username = unit_strdup("nginx");
 	add_i64(&SECCTX(c).supplemental_groups, 1);
 	add_i64(&SECCTX(c).supplemental_groups, 65534);
@@ -118,7 +125,8 @@ static void fill_secctx(struct pod_config *c)
 }
 
 /* A config with every field set. */
-static void fill_config(struct pod_config *c)
+static void
+fill_config(struct pod_config *c)
 {
 	pod_config_init(c);
 	c->metadata.name = unit_strdup("nginx-7d9f");
@@ -147,7 +155,8 @@ static void fill_config(struct pod_config *c)
 }
 
 /* The smallest config the daemon accepts. */
-static void min_config(struct pod_config *c)
+static void
+min_config(struct pod_config *c)
 {
 	pod_config_init(c);
 	c->metadata.name = unit_strdup("p");
@@ -155,13 +164,20 @@ static void min_config(struct pod_config *c)
 	c->metadata.namespace = unit_strdup("ns");
 }
 
-#define DIGEST_A "sha256:" "a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4"
-#define DIGEST_B "sha256:" "350b164e7ae1dcddeffadd65c76226c9b6dc5553f5179153fb0e36b78f2a5e06"
-#define DIGEST_C "sha256:" "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define DIGEST_A  \
+	"sha256:" \
+	"a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4"
+#define DIGEST_B  \
+	"sha256:" \
+	"350b164e7ae1dcddeffadd65c76226c9b6dc5553f5179153fb0e36b78f2a5e06"
+#define DIGEST_C  \
+	"sha256:" \
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define REF_A "registry.k8s.io/pause:3.9"
 #define REF_B "docker.io/library/busybox@" DIGEST_C
 
-static void fill_sandbox(struct proto_sandbox *s, const char *id, int phase)
+static void
+fill_sandbox(struct proto_sandbox *s, const char *id, int phase)
 {
 	memset(s, 0, sizeof(*s));
 	fill_config(&s->config);
@@ -173,7 +189,7 @@ static void fill_sandbox(struct proto_sandbox *s, const char *id, int phase)
 	s->pid = 4242;
 	s->pid_start_time = 123456789012ULL;
 	s->exit_status = 137;
-	s->exited_at = -5;      /* any int64 survives */
+	s->exited_at = -5; /* any int64 survives */
 	s->netns_path = unit_strdup("/run/cradle/netns/" ID_A);
 	s->hostname_path = unit_strdup("/run/cradle/sandboxes/" ID_A "/hostname");
 	s->hosts_path = unit_strdup("/run/cradle/sandboxes/" ID_A "/hosts");
@@ -186,7 +202,8 @@ static void fill_sandbox(struct proto_sandbox *s, const char *id, int phase)
 	s->image_ref = unit_strdup(REF_A);
 }
 
-static void fill_image(struct proto_image *img, const char *ref)
+static void
+fill_image(struct proto_image *img, const char *ref)
 {
 	memset(img, 0, sizeof(*img));
 	img->ref = unit_strdup(ref);
@@ -204,7 +221,8 @@ static void fill_image(struct proto_image *img, const char *ref)
 
 /* An ok reply to op with room for n results (zeroed sandboxes for the
  * sandbox ops, images for the image ops). */
-static void ok_reply(struct proto_reply *rep, int op, size_t n)
+static void
+ok_reply(struct proto_reply *rep, int op, size_t n)
 {
 	proto_reply_init(rep, op);
 	rep->ok = true;
@@ -225,7 +243,8 @@ static void ok_reply(struct proto_reply *rep, int op, size_t n)
 /* comparisons                                                        */
 
 /* Both NULL or equal strings; name says which field. */
-static void assert_str_eq_null(const char *name, const char *a, const char *b)
+static void
+assert_str_eq_null(const char *name, const char *a, const char *b)
 {
 	ck_assert_msg(a == b || (a && b && strcmp(a, b) == 0), "%s: \"%s\" != \"%s\"", name,
 	              a ? a : "(null)", b ? b : "(null)");
@@ -239,8 +258,8 @@ struct str_field {
 
 #define STR_AT(obj, off) (*(char *const *)((const char *)(obj) + (off)))
 
-static void assert_str_fields_eq(const void *a, const void *b, const struct str_field *f,
-                                 size_t n)
+static void
+assert_str_fields_eq(const void *a, const void *b, const struct str_field *f, size_t n)
 {
 	size_t i;
 
@@ -248,7 +267,9 @@ static void assert_str_fields_eq(const void *a, const void *b, const struct str_
 		assert_str_eq_null(f[i].name, STR_AT(a, f[i].off), STR_AT(b, f[i].off));
 }
 
+/* clang-format off */
 #define CONFIG_STR(f) { #f, offsetof(struct pod_config, f) }
+/* clang-format on */
 
 static const struct str_field config_strs[] = {
 	CONFIG_STR(metadata.name),
@@ -267,23 +288,19 @@ static const struct str_field config_strs[] = {
 	CONFIG_STR(linux.security_context.seccomp_profile_path),
 };
 
+/* clang-format off */
 #define SANDBOX_STR(f) { #f, offsetof(struct proto_sandbox, f) }
+/* clang-format on */
 
 static const struct str_field sandbox_strs[] = {
-	SANDBOX_STR(runtime_handler),
-	SANDBOX_STR(netns_path),
-	SANDBOX_STR(hostname_path),
-	SANDBOX_STR(hosts_path),
-	SANDBOX_STR(resolv_conf_path),
-	SANDBOX_STR(shm_path),
-	SANDBOX_STR(cgroup_path),
-	SANDBOX_STR(process_label),
-	SANDBOX_STR(mount_label),
-	SANDBOX_STR(runtime_type),
-	SANDBOX_STR(image_ref),
+	SANDBOX_STR(runtime_handler), SANDBOX_STR(netns_path),       SANDBOX_STR(hostname_path),
+	SANDBOX_STR(hosts_path),      SANDBOX_STR(resolv_conf_path), SANDBOX_STR(shm_path),
+	SANDBOX_STR(cgroup_path),     SANDBOX_STR(process_label),    SANDBOX_STR(mount_label),
+	SANDBOX_STR(runtime_type),    SANDBOX_STR(image_ref),
 };
 
-static void assert_kvs_eq(const struct proto_kvs *a, const struct proto_kvs *b)
+static void
+assert_kvs_eq(const struct proto_kvs *a, const struct proto_kvs *b)
 {
 	size_t i;
 
@@ -294,7 +311,8 @@ static void assert_kvs_eq(const struct proto_kvs *a, const struct proto_kvs *b)
 	}
 }
 
-static void assert_strs_eq(const struct proto_strs *a, const struct proto_strs *b)
+static void
+assert_strs_eq(const struct proto_strs *a, const struct proto_strs *b)
 {
 	size_t i;
 
@@ -303,7 +321,8 @@ static void assert_strs_eq(const struct proto_strs *a, const struct proto_strs *
 		ck_assert_str_eq(a->v[i], b->v[i]);
 }
 
-static void assert_idmaps_eq(const struct proto_idmaps *a, const struct proto_idmaps *b)
+static void
+assert_idmaps_eq(const struct proto_idmaps *a, const struct proto_idmaps *b)
 {
 	size_t i;
 
@@ -315,7 +334,8 @@ static void assert_idmaps_eq(const struct proto_idmaps *a, const struct proto_id
 	}
 }
 
-static void assert_config_eq(const struct pod_config *a, const struct pod_config *b)
+static void
+assert_config_eq(const struct pod_config *a, const struct pod_config *b)
 {
 	size_t i;
 
@@ -354,7 +374,8 @@ static void assert_config_eq(const struct pod_config *a, const struct pod_config
 	ASSERT_FIELD_EQ(a, b, linux.resources.memory_limit_in_bytes);
 }
 
-static void assert_image_eq(const struct proto_image *a, const struct proto_image *b)
+static void
+assert_image_eq(const struct proto_image *a, const struct proto_image *b)
 {
 	assert_str_eq_null("ref", a->ref, b->ref);
 	ck_assert_str_eq(a->manifest_digest, b->manifest_digest);
@@ -367,7 +388,8 @@ static void assert_image_eq(const struct proto_image *a, const struct proto_imag
 	ASSERT_FIELD_EQ(a, b, in_use);
 }
 
-static void assert_sandbox_eq(const struct proto_sandbox *a, const struct proto_sandbox *b)
+static void
+assert_sandbox_eq(const struct proto_sandbox *a, const struct proto_sandbox *b)
 {
 	ck_assert_str_eq(a->id, b->id);
 	assert_config_eq(&a->config, &b->config);
@@ -382,7 +404,8 @@ static void assert_sandbox_eq(const struct proto_sandbox *a, const struct proto_
 }
 
 /* A decoded request that failed must hold nothing. */
-static void assert_req_clean(const struct proto_request *r)
+static void
+assert_req_clean(const struct proto_request *r)
 {
 	ck_assert_ptr_null(r->config.metadata.name);
 	ck_assert_ptr_null(r->config.metadata.uid);
@@ -402,7 +425,8 @@ struct msg {
 	size_t len;
 };
 
-static struct msg take(msgpack_sbuffer *sb)
+static struct msg
+take(msgpack_sbuffer *sb)
 {
 	struct msg m = { sb->data, sb->size };
 
@@ -410,14 +434,16 @@ static struct msg take(msgpack_sbuffer *sb)
 	return m;
 }
 
-static void msg_free(struct msg *m)
+static void
+msg_free(struct msg *m)
 {
 	free(m->data);
 	m->data = NULL;
 	m->len = 0;
 }
 
-static struct msg raw(const void *bytes, size_t len)
+static struct msg
+raw(const void *bytes, size_t len)
 {
 	struct msg m;
 
@@ -434,7 +460,8 @@ static struct msg raw(const void *bytes, size_t len)
 enum kind { K_REQUEST, K_REPLY, K_SANDBOX, K_IMAGE, K_EVENT, K__COUNT };
 
 /* Encode obj, a struct of kind k, at the end of sb. */
-static int encode_as(enum kind k, msgpack_sbuffer *sb, const void *obj, struct cradle_err *e)
+static int
+encode_as(enum kind k, msgpack_sbuffer *sb, const void *obj, struct cradle_err *e)
 {
 	switch (k) {
 	case K_REQUEST:
@@ -451,7 +478,8 @@ static int encode_as(enum kind k, msgpack_sbuffer *sb, const void *obj, struct c
 }
 
 /* obj encoded as kind k; it must encode. */
-static struct msg enc(enum kind k, const void *obj)
+static struct msg
+enc(enum kind k, const void *obj)
 {
 	struct cradle_err e = { 0 };
 	msgpack_sbuffer sb;
@@ -463,7 +491,8 @@ static struct msg enc(enum kind k, const void *obj)
 
 /* Encoding obj as kind k must fail with code and needle and leave the
  * buffer as it was. */
-static void enc_fails(enum kind k, const void *obj, int code, const char *needle)
+static void
+enc_fails(enum kind k, const void *obj, int code, const char *needle)
 {
 	struct cradle_err e = { 0 };
 	msgpack_sbuffer sb;
@@ -477,7 +506,8 @@ static void enc_fails(enum kind k, const void *obj, int code, const char *needle
 
 /* Decode buf as kind k (a reply to op) and free what was decoded.  A
  * failed decode must leave nothing behind.  Returns what the decoder did. */
-static int decode_as(enum kind k, int op, const void *buf, size_t len, struct cradle_err *e)
+static int
+decode_as(enum kind k, int op, const void *buf, size_t len, struct cradle_err *e)
 {
 	union {
 		struct proto_request req;
@@ -535,7 +565,8 @@ static int decode_as(enum kind k, int op, const void *buf, size_t len, struct cr
 
 /* Decode m as kind k (a reply to op) and expect INVALID_ARGUMENT with
  * needle; m is freed. */
-static void dec_fails(enum kind k, int op, struct msg m, const char *needle)
+static void
+dec_fails(enum kind k, int op, struct msg m, const char *needle)
 {
 	struct cradle_err e = { 0 };
 
@@ -543,13 +574,15 @@ static void dec_fails(enum kind k, int op, struct msg m, const char *needle)
 	msg_free(&m);
 }
 
-static void req_fails(struct msg m, const char *needle)
+static void
+req_fails(struct msg m, const char *needle)
 {
 	dec_fails(K_REQUEST, OP_VERSION, m, needle);
 }
 
 /* Decode m as a request, expect success, hand back the request. */
-static void req_ok(struct msg m, struct proto_request *req)
+static void
+req_ok(struct msg m, struct proto_request *req)
 {
 	struct cradle_err e = { 0 };
 	int rc;
@@ -561,7 +594,8 @@ static void req_ok(struct msg m, struct proto_request *req)
 
 /* A request for op: create and run carry the full config and the handler
  * "runc", the others id, ref and path when given. */
-static struct msg req_msg(int op, const char *id, const char *ref, const char *path)
+static struct msg
+req_msg(int op, const char *id, const char *ref, const char *path)
 {
 	struct proto_request req;
 	struct msg m;
@@ -580,7 +614,8 @@ static struct msg req_msg(int op, const char *id, const char *ref, const char *p
 }
 
 /* A valid create request with the full config. */
-static struct msg create_msg(void)
+static struct msg
+create_msg(void)
 {
 	return req_msg(OP_CREATE, NULL, NULL, NULL);
 }
@@ -591,48 +626,56 @@ static struct msg create_msg(void)
 enum edit_kind { SET, RENAME, ADD };
 
 /* msgpack objects to put into a message */
-static msgpack_object o_strn(const char *s, size_t n)
+static msgpack_object
+o_strn(const char *s, size_t n)
 {
 	return (msgpack_object){ .type = MSGPACK_OBJECT_STR,
-	                         .via.str = { .size = (uint32_t)n, .ptr = s } };
+		                 .via.str = { .size = (uint32_t)n, .ptr = s } };
 }
 
-static msgpack_object o_str(const char *s)
+static msgpack_object
+o_str(const char *s)
 {
 	return o_strn(s, strlen(s));
 }
 
-static msgpack_object o_bin(const char *s)
+static msgpack_object
+o_bin(const char *s)
 {
 	return (msgpack_object){ .type = MSGPACK_OBJECT_BIN,
-	                         .via.bin = { .size = (uint32_t)strlen(s), .ptr = s } };
+		                 .via.bin = { .size = (uint32_t)strlen(s), .ptr = s } };
 }
 
-static msgpack_object o_uint(uint64_t v)
+static msgpack_object
+o_uint(uint64_t v)
 {
 	return (msgpack_object){ .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = v };
 }
 
 /* as msgpack-c reads it: a value >= 0 is a positive integer */
-static msgpack_object o_int(int64_t v)
+static msgpack_object
+o_int(int64_t v)
 {
 	if (v >= 0)
 		return o_uint((uint64_t)v);
 	return (msgpack_object){ .type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = v };
 }
 
-static msgpack_object o_bool(bool b)
+static msgpack_object
+o_bool(bool b)
 {
 	return (msgpack_object){ .type = MSGPACK_OBJECT_BOOLEAN, .via.boolean = b };
 }
 
-static msgpack_object o_float(double d)
+static msgpack_object
+o_float(double d)
 {
 	return (msgpack_object){ .type = MSGPACK_OBJECT_FLOAT64, .via.f64 = d };
 }
 
 /* nil, or an empty map or array (all of via zero) */
-static msgpack_object o_type(msgpack_object_type t)
+static msgpack_object
+o_type(msgpack_object_type t)
 {
 	msgpack_object o;
 
@@ -649,7 +692,8 @@ static msgpack_object o_type(msgpack_object_type t)
  * elements by number); *kv gets the map entry holding it.  Keys may hold
  * dots themselves ("net.ipv4.ip_forward"): the longest key that matches the
  * rest of the path wins. */
-static msgpack_object *find(msgpack_object *root, const char *path, msgpack_object_kv **kv)
+static msgpack_object *
+find(msgpack_object *root, const char *path, msgpack_object_kv **kv)
 {
 	msgpack_object *cur = root;
 	const char *rest = path;
@@ -696,7 +740,8 @@ static msgpack_object *find(msgpack_object *root, const char *path, msgpack_obje
 
 /* The object at path in message m, unpacked into up (the caller destroys
  * it); NULL when there is none. */
-static msgpack_object *find_in(const struct msg *m, msgpack_unpacked *up, const char *path)
+static msgpack_object *
+find_in(const struct msg *m, msgpack_unpacked *up, const char *path)
 {
 	msgpack_object_kv *kv;
 	size_t off = 0;
@@ -710,8 +755,9 @@ static msgpack_object *find_in(const struct msg *m, msgpack_unpacked *up, const 
  *   SET:    the value at path becomes *v
  *   RENAME: the key of the entry at path becomes key (klen bytes)
  *   ADD:    the map at path gains key: *v (duplicates allowed) */
-static struct msg edit(const struct msg *m, enum edit_kind kind, const char *path,
-                       const char *key, size_t klen, const msgpack_object *v)
+static struct msg
+edit(const struct msg *m, enum edit_kind kind, const char *path, const char *key, size_t klen,
+     const msgpack_object *v)
 {
 	msgpack_object_kv *kv, *grown = NULL;
 	msgpack_unpacked up;
@@ -722,8 +768,7 @@ static struct msg edit(const struct msg *m, enum edit_kind kind, const char *pat
 	uint32_t n;
 
 	msgpack_unpacked_init(&up);
-	ck_assert_int_eq(msgpack_unpack_next(&up, m->data, m->len, &off),
-	                 MSGPACK_UNPACK_SUCCESS);
+	ck_assert_int_eq(msgpack_unpack_next(&up, m->data, m->len, &off), MSGPACK_UNPACK_SUCCESS);
 	o = find(&up.data, path, &kv);
 	ck_assert_msg(o != NULL, "no %s in the message", path);
 	switch (kind) {
@@ -755,7 +800,8 @@ static struct msg edit(const struct msg *m, enum edit_kind kind, const char *pat
 	return take(&sb);
 }
 
-static struct msg set_at(const struct msg *m, const char *path, msgpack_object v)
+static struct msg
+set_at(const struct msg *m, const char *path, msgpack_object v)
 {
 	return edit(m, SET, path, NULL, 0, &v);
 }
@@ -763,13 +809,14 @@ static struct msg set_at(const struct msg *m, const char *path, msgpack_object v
 /* Renaming to an unknown key makes the field read as absent. */
 #define DROPPED_KEY "zz-dropped"
 
-static struct msg drop(const struct msg *m, const char *path)
+static struct msg
+drop(const struct msg *m, const char *path)
 {
 	return edit(m, RENAME, path, DROPPED_KEY, strlen(DROPPED_KEY), NULL);
 }
 
-static struct msg add_at(const struct msg *m, const char *path, const char *key,
-                         msgpack_object v)
+static struct msg
+add_at(const struct msg *m, const char *path, const char *key, msgpack_object v)
 {
 	return edit(m, ADD, path, key, strlen(key), &v);
 }
@@ -778,21 +825,25 @@ static struct msg add_at(const struct msg *m, const char *path, const char *key,
 struct bad_edit {
 	enum edit_kind kind;
 	const char *path;
-	const char *key;         /* RENAME, ADD: klen bytes */
+	const char *key; /* RENAME, ADD: klen bytes */
 	size_t klen;
-	msgpack_object v;        /* SET, ADD */
+	msgpack_object v; /* SET, ADD */
 	const char *needle;
 };
 
+/* clang-format off */
 #define E_SET(path, v, needle) { SET, path, NULL, 0, v, needle }
+/* clang-format on */
 #define E_DROP(path, needle) E_RENAME(path, DROPPED_KEY, needle)
+/* clang-format off */
 #define E_RENAME(path, key, needle) { RENAME, path, key, sizeof(key) - 1, O_NIL, needle }
 #define E_ADD(path, key, v, needle) { ADD, path, key, sizeof(key) - 1, v, needle }
+/* clang-format on */
 
 /* Each edit of m must make it a kind k message (a reply to op) that is
  * refused with the case's needle. */
-static void edits_fail(const struct msg *m, enum kind k, int op, const struct bad_edit *c,
-                       size_t n)
+static void
+edits_fail(const struct msg *m, enum kind k, int op, const struct bad_edit *c, size_t n)
 {
 	size_t i;
 
@@ -804,7 +855,8 @@ static void edits_fail(const struct msg *m, enum kind k, int op, const struct ba
 #define EDITS_FAIL(m, k, op, cases) edits_fail(m, k, op, cases, N_OF(cases))
 
 /* The same for edits of the full create request (create_msg()). */
-static void create_edits_fail(const struct bad_edit *c, size_t n)
+static void
+create_edits_fail(const struct bad_edit *c, size_t n)
 {
 	struct msg m = create_msg();
 
@@ -814,15 +866,18 @@ static void create_edits_fail(const struct bad_edit *c, size_t n)
 
 /* Bytes that are no valid message, and what refusing them must say. */
 struct bad_bytes {
-	int op;                  /* replies: the op they answer */
+	int op; /* replies: the op they answer */
 	const char *bytes;
 	size_t len;
 	const char *needle;
 };
 
+/* clang-format off */
 #define B(op, lit, needle) { op, lit, sizeof(lit) - 1, needle }
+/* clang-format on */
 
-static void bytes_fail(enum kind k, const struct bad_bytes *c, size_t n)
+static void
+bytes_fail(enum kind k, const struct bad_bytes *c, size_t n)
 {
 	size_t i;
 
@@ -887,11 +942,11 @@ START_TEST(test_err_set_errno_wrap)
 	ck_assert_str_eq(e.msg, "out of memory");
 
 	ck_assert_int_eq(cradle_err_errno(&e, EACCES,
-	                                  "failed to create sandbox root directory \"%s\"",
-	                                  "/x"), -EACCES);
+	                                  "failed to create sandbox root directory \"%s\"", "/x"),
+	                 -EACCES);
 	ck_assert_int_eq(e.code, CRADLE_PERMISSION_DENIED);
 	ck_assert_str_eq(e.msg, "failed to create sandbox root directory \"/x\": "
-	                 "Permission denied");
+	                        "Permission denied");
 	/* a negative errno is taken as meant */
 	ck_assert_int_eq(cradle_err_errno(&e, -EEXIST, "mkdir"), -EEXIST);
 	ck_assert_int_eq(e.code, CRADLE_ALREADY_EXISTS);
@@ -945,11 +1000,14 @@ START_TEST(test_validators)
 	/* each refuses NULL too */
 	static const struct {
 		bool (*valid)(const char *s);
-		const char *ok[3], *bad[7];     /* up to a NULL */
+		const char *ok[3], *bad[7]; /* up to a NULL */
 	} cases[] = {
 		{ proto_valid_id, { ID_A }, { "", ID_A "0" } },
-		{ proto_valid_dns_label, { "a", "a-1", "0" }, { "", "-a", "a-", "A", "a_b", "a.b" } },
-		{ proto_valid_dns_subdomain, { "a", "a-b.c-d.example" },
+		{ proto_valid_dns_label,
+		  { "a", "a-1", "0" },
+		  { "", "-a", "a-", "A", "a_b", "a.b" } },
+		{ proto_valid_dns_subdomain,
+		  { "a", "a-b.c-d.example" },
 		  { "", "a..b", ".a", "a.", "a.-b", "Example.com" } },
 	};
 	static const struct {
@@ -962,12 +1020,12 @@ START_TEST(test_validators)
 		{ NULL, 1, false },
 		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, true },
 		{ "\xff", 1, false },
-		{ "\xc3", 1, false },                   /* truncated */
-		{ "\xc3\x28", 2, false },               /* bad continuation */
-		{ "\xc0\xaf", 2, false },               /* overlong '/' */
-		{ "\xe0\x80\xaf", 3, false },           /* overlong */
-		{ "\xed\xa0\x80", 3, false },           /* surrogate */
-		{ "\xf4\x90\x80\x80", 4, false },       /* > U+10FFFF */
+		{ "\xc3", 1, false },             /* truncated */
+		{ "\xc3\x28", 2, false },         /* bad continuation */
+		{ "\xc0\xaf", 2, false },         /* overlong '/' */
+		{ "\xe0\x80\xaf", 3, false },     /* overlong */
+		{ "\xed\xa0\x80", 3, false },     /* surrogate */
+		{ "\xf4\x90\x80\x80", 4, false }, /* > U+10FFFF */
 		{ "\xf5\x80\x80\x80", 4, false },
 		{ "\x80", 1, false },
 	};
@@ -999,7 +1057,7 @@ START_TEST(test_validators)
 	s[63] = 'a';
 	s[64] = '\0';
 	ck_assert(!proto_valid_dns_label(s));
-	ck_assert(!proto_valid_dns_subdomain(s));      /* one label of 64 */
+	ck_assert(!proto_valid_dns_subdomain(s)); /* one label of 64 */
 	/* 4 labels of 63 + 3 dots = 255 > 253 */
 	for (i = 0; i < 255; i++)
 		s[i] = (i % 64 == 63) ? '.' : 'a';
@@ -1031,7 +1089,7 @@ START_TEST(test_kvs_strs)
 	ck_assert_ptr_null(proto_kvs_get(NULL, "a"));
 	xkv(&kvs, "a", "1");
 	xkv(&kvs, "b", "2");
-	xkv(&kvs, "a", "3");    /* replaces */
+	xkv(&kvs, "a", "3"); /* replaces */
 	ck_assert_uint_eq(kvs.n, 2);
 	ck_assert_str_eq(proto_kvs_get(&kvs, "a"), "3");
 	ck_assert_str_eq(proto_kvs_get(&kvs, "b"), "2");
@@ -1112,7 +1170,7 @@ START_TEST(test_copy)
 	                 SECCTX(&b.config).seccomp.localhost_ref);
 	ck_assert_ptr_ne(a.shm_path, b.shm_path);
 	proto_sandbox_fini(&a);
-	ck_assert_str_eq(b.config.labels.v[0].key, "app");     /* independent */
+	ck_assert_str_eq(b.config.labels.v[0].key, "app"); /* independent */
 	proto_sandbox_fini(&b);
 	ck_assert_int_eq(proto_sandbox_copy(&b, NULL), 0);
 	ck_assert_ptr_null(b.runtime_handler);
@@ -1172,8 +1230,8 @@ START_TEST(test_request_roundtrip)
 			break;
 		}
 		m = enc(K_REQUEST, &in);
-		ck_assert_msg(proto_request_decode(m.data, m.len, &out, &e) == 0,
-		              "%s: %s", proto_op_name(op), e.msg);
+		ck_assert_msg(proto_request_decode(m.data, m.len, &out, &e) == 0, "%s: %s",
+		              proto_op_name(op), e.msg);
 		ck_assert_int_eq(out.op, op);
 		assert_config_eq(&in.config, &out.config);
 		assert_str_eq_null("runtime_handler", in.runtime_handler, out.runtime_handler);
@@ -1233,7 +1291,8 @@ START_TEST(test_request_roundtrip)
 END_TEST
 
 /* Encode in (a reply to op), decode it, compare: results and all. */
-static void assert_reply_roundtrip(const struct proto_reply *in)
+static void
+assert_reply_roundtrip(const struct proto_reply *in)
 {
 	struct cradle_err e = { 0 };
 	struct proto_reply out;
@@ -1331,8 +1390,8 @@ END_TEST
 
 /* src as an error reply to op (made by proto_reply_encode() when via_reply,
  * else by proto_reply_encode_error()) reads back as ok:false, code, msg. */
-static void assert_error_reads(int op, const struct cradle_err *src, bool via_reply, int code,
-                               const char *msg)
+static void
+assert_error_reads(int op, const struct cradle_err *src, bool via_reply, int code, const char *msg)
 {
 	struct cradle_err e = { 0 };
 	struct proto_reply in, out;
@@ -1385,13 +1444,17 @@ START_TEST(test_error_reply)
 	assert_error_reads(OP_VERSION, &src, false, CRADLE_INVALID_ARGUMENT, full);
 
 	/* an unknown code from a newer daemon is kept */
-	m = RAW("\x83\xa1v\x01\xa2ok\xc2\xa5""error\x82\xa4""code\x63\xa7message\xa2hi");
+	m = RAW("\x83\xa1v\x01\xa2ok\xc2\xa5"
+	        "error\x82\xa4"
+	        "code\x63\xa7message\xa2hi");
 	ck_assert_int_eq(proto_reply_decode(OP_VERSION, m.data, m.len, &out, &e), 0);
 	ck_assert_int_eq(out.err.code, 99);
 	ck_assert_str_eq(out.err.msg, "hi");
 	msg_free(&m);
 	/* code OK and an empty message from a careless peer: INTERNAL, named */
-	m = RAW("\x83\xa1v\x01\xa2ok\xc2\xa5""error\x82\xa4""code\x00\xa7message\xa0");
+	m = RAW("\x83\xa1v\x01\xa2ok\xc2\xa5"
+	        "error\x82\xa4"
+	        "code\x00\xa7message\xa0");
 	ck_assert_int_eq(proto_reply_decode(OP_VERSION, m.data, m.len, &out, &e), 0);
 	ck_assert(!out.ok);
 	ck_assert_int_eq(out.err.code, CRADLE_INTERNAL);
@@ -1403,8 +1466,8 @@ END_TEST
 START_TEST(test_sandbox_record)
 {
 	static const char *const fields[] = {
-		"hostname_path", "hosts_path", "resolv_conf_path", "shm_path",
-		"cgroup_path", "process_label", "mount_label", "runtime_type",
+		"hostname_path", "hosts_path",    "resolv_conf_path", "shm_path",
+		"cgroup_path",   "process_label", "mount_label",      "runtime_type",
 	};
 	struct cradle_err e = { 0 };
 	struct proto_sandbox in, out;
@@ -1459,7 +1522,8 @@ START_TEST(test_sandbox_record)
 	msg_free(&m2);
 	m2 = raw(m.data, m.len);
 	for (i = 0; i < N_OF(fields); i++) {
-		snprintf(want, sizeof(want), "%s: expected string, got unsigned integer", fields[i]);
+		snprintf(want, sizeof(want), "%s: expected string, got unsigned integer",
+		         fields[i]);
 		dec_fails(K_SANDBOX, OP_VERSION, set_at(&m, fields[i], o_uint(1)), want);
 		snprintf(want, sizeof(want), "%s: invalid UTF-8", fields[i]);
 		dec_fails(K_SANDBOX, OP_VERSION, set_at(&m, fields[i], o_str("/x\xff")), want);
@@ -1537,7 +1601,8 @@ START_TEST(test_event)
 			E_SET("type", o_str("sandbox.exit.and.a.very.long.name"),
 			      "type: string of 33 bytes exceeds 31"),
 			E_SET("id", o_str("nope"), "id: \"nope\" is not a valid sandbox id"),
-			E_SET("exit_status", o_str("137"), "exit_status: expected integer, got string"),
+			E_SET("exit_status", o_str("137"),
+			      "exit_status: expected integer, got string"),
 		};
 
 		EDITS_FAIL(&m, K_EVENT, OP_VERSION, cases);
@@ -1607,7 +1672,8 @@ START_TEST(test_large_list_reply)
 	msgpack_pack_array(&pk, 2000);
 	for (i = 0; i < 2000; i++)
 		msgpack_pack_nil(&pk);
-	dec_fails(K_REPLY, OP_LIST, take(&sb), "result.other: array with 2000 entries exceeds 1024");
+	dec_fails(K_REPLY, OP_LIST, take(&sb),
+	          "result.other: array with 2000 entries exceeds 1024");
 }
 END_TEST
 
@@ -1616,7 +1682,8 @@ END_TEST
 
 /* Decode buf as every kind of message (replies to every op); none may
  * crash or leak, and every refusal must be INVALID_ARGUMENT. */
-static void decode_all_ways(const void *buf, size_t len)
+static void
+decode_all_ways(const void *buf, size_t len)
 {
 	struct cradle_err e;
 	int k, op;
@@ -1633,9 +1700,8 @@ static void decode_all_ways(const void *buf, size_t len)
 START_TEST(test_garbage)
 {
 	static const unsigned char interesting[] = {
-		0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xc4,
-		0xc6, 0xc7, 0xca, 0xcb, 0xcf, 0xd3, 0xd4, 0xd9, 0xdb, 0xdc, 0xdd, 0xde,
-		0xdf, 0xe0, 0xff,
+		0x00, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xc4, 0xc6, 0xc7,
+		0xca, 0xcb, 0xcf, 0xd3, 0xd4, 0xd9, 0xdb, 0xdc, 0xdd, 0xde, 0xdf, 0xe0, 0xff,
 	};
 	unsigned char buf[96];
 	unsigned int seed = 12345;
@@ -1646,8 +1712,10 @@ START_TEST(test_garbage)
 	ASSERT_INVALID(proto_check_bounds("hello", 5, &e), e, "message must be a map");
 	decode_all_ways("hello", 5);
 	ASSERT_INVALID(proto_check_bounds("\xc1", 1, &e), e, "message must be a map");
-	ASSERT_INVALID(proto_check_bounds("\x81\xa1" "a\xc1", 4, &e), e,
-	               "a: invalid msgpack byte 0xc1");
+	ASSERT_INVALID(proto_check_bounds("\x81\xa1"
+	                                  "a\xc1",
+	                                  4, &e),
+	               e, "a: invalid msgpack byte 0xc1");
 
 	/* random bytes, with a map header in front half of the time */
 	for (i = 0; i < 3000; i++) {
@@ -1699,7 +1767,8 @@ END_TEST
 
 /* Every strict prefix of m, a valid kind k message (a reply to op), is
  * truncated and must fail. */
-static void all_prefixes_fail(struct msg m, enum kind k, int op)
+static void
+all_prefixes_fail(struct msg m, enum kind k, int op)
 {
 	struct cradle_err e;
 	size_t n;
@@ -1792,7 +1861,8 @@ START_TEST(test_oversized)
 }
 END_TEST
 
-static struct msg nested(int depth, bool arrays)
+static struct msg
+nested(int depth, bool arrays)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -1843,16 +1913,43 @@ START_TEST(test_huge_counts)
 	static const struct bad_bytes cases[] = {
 		B(0, "\xdf\x80\x00\x00\x00", "map with 2147483648 entries exceeds 1024"),
 		B(0, "\xde\xff\xff", "map with 65535 entries exceeds 1024"),
-		B(0, "\x81\xa1" "a\xdd\x7f\xff\xff\xff", "a: array with 2147483647 entries exceeds 1024"),
-		B(0, "\x81\xa1" "a\xdd\xff\xff\xff\xff", "a: array with 4294967295 entries exceeds 1024"),
-		B(0, "\x81\xa1" "a\xdc\x03\xe8", "a: array claims 1000 entries but only 0 bytes remain"),
-		B(0, "\x81\xa1" "a\xde\x01\x00\x01\x02", "a: map claims 256 entries but only 2 bytes remain"),
-		B(0, "\x81\xa1" "a\xdb\x7f\xff\xff\xff", "a: string of 2147483647 bytes exceeds 16384"),
-		B(0, "\x81\xa1" "a\xc6\xff\xff\xff\xff", "a: binary of 4294967295 bytes exceeds 16384"),
-		B(0, "\x81\xa1" "a\xda\x00\x10", "message truncated"),
+		B(0,
+		  "\x81\xa1"
+		  "a\xdd\x7f\xff\xff\xff",
+		  "a: array with 2147483647 entries exceeds 1024"),
+		B(0,
+		  "\x81\xa1"
+		  "a\xdd\xff\xff\xff\xff",
+		  "a: array with 4294967295 entries exceeds 1024"),
+		B(0,
+		  "\x81\xa1"
+		  "a\xdc\x03\xe8",
+		  "a: array claims 1000 entries but only 0 bytes remain"),
+		B(0,
+		  "\x81\xa1"
+		  "a\xde\x01\x00\x01\x02",
+		  "a: map claims 256 entries but only 2 bytes remain"),
+		B(0,
+		  "\x81\xa1"
+		  "a\xdb\x7f\xff\xff\xff",
+		  "a: string of 2147483647 bytes exceeds 16384"),
+		B(0,
+		  "\x81\xa1"
+		  "a\xc6\xff\xff\xff\xff",
+		  "a: binary of 4294967295 bytes exceeds 16384"),
+		B(0,
+		  "\x81\xa1"
+		  "a\xda\x00\x10",
+		  "message truncated"),
 		B(0, "\x81\xdb\x7f\xff\xff\xff", "string of 2147483647 bytes exceeds 16384"),
-		B(0, "\x81\xa1" "a\xcf\x00", "message truncated"),
-		B(0, "\x81\xa1" "a\xdd\x00", "message truncated"),
+		B(0,
+		  "\x81\xa1"
+		  "a\xcf\x00",
+		  "message truncated"),
+		B(0,
+		  "\x81\xa1"
+		  "a\xdd\x00",
+		  "message truncated"),
 	};
 	struct cradle_err e = { 0 };
 	msgpack_sbuffer sb;
@@ -1881,14 +1978,29 @@ START_TEST(test_shape)
 {
 	static const struct bad_bytes cases[] = {
 		B(0, "\x91\x01", "message must be a map, got array"),
-		B(0, "\xa1" "a", "message must be a map, got string"),
+		B(0,
+		  "\xa1"
+		  "a",
+		  "message must be a map, got string"),
 		B(0, "\x01", "message must be a map, got unsigned integer"),
 		B(0, "\xc0", "message must be a map, got nil"),
 		B(0, "\x81\x01\x01", "map key must be a string, got unsigned integer"),
-		B(0, "\x81\xa4" "args\x81\xc0\x01", "args: map key must be a string, got nil"),
-		B(0, "\x81\xa4" "args\x81\x80\x01", "args: map key must be a string, got map"),
-		B(0, "\x81\xa1" "a\xd4\x01\x00", "a: msgpack ext types are not allowed"),
-		B(0, "\x81\xa1" "a\xc7\x01\x05\x00", "a: msgpack ext types are not allowed"),
+		B(0,
+		  "\x81\xa4"
+		  "args\x81\xc0\x01",
+		  "args: map key must be a string, got nil"),
+		B(0,
+		  "\x81\xa4"
+		  "args\x81\x80\x01",
+		  "args: map key must be a string, got map"),
+		B(0,
+		  "\x81\xa1"
+		  "a\xd4\x01\x00",
+		  "a: msgpack ext types are not allowed"),
+		B(0,
+		  "\x81\xa1"
+		  "a\xc7\x01\x05\x00",
+		  "a: msgpack ext types are not allowed"),
 	};
 	struct msg m;
 
@@ -1963,33 +2075,58 @@ START_TEST(test_wrong_types)
 {
 	const struct bad_edit cases[] = {
 		E_SET("args.config", o_str("text"), "args.config: expected map, got string"),
-		E_SET("args.config.metadata", O_ARRAY, "args.config.metadata: expected map, got array"),
-		E_SET("args.config.metadata.name", o_uint(7), "args.config.metadata.name: expected string, got unsigned integer"),
-		E_SET("args.config.metadata.name", o_bin("nginx"), "args.config.metadata.name: expected string, got binary"),
-		E_SET("args.config.metadata.uid", O_MAP, "args.config.metadata.uid: expected string, got map"),
-		E_SET("args.config.metadata.namespace", o_bool(true), "args.config.metadata.namespace: expected string, got boolean"),
-		E_SET("args.config.metadata.attempt", o_str("text"), "args.config.metadata.attempt: expected unsigned integer, got string"),
-		E_SET("args.config.metadata.attempt", o_int(-7), "args.config.metadata.attempt: expected unsigned integer, got negative integer"),
-		E_SET("args.config.metadata.attempt", o_float(1.5), "args.config.metadata.attempt: expected unsigned integer, got float"),
-		E_SET("args.config.metadata.attempt", o_uint(1ULL << 32), "args.config.metadata.attempt: 4294967296 is out of range (0..4294967295)"),
-		E_SET("args.config.hostname", o_uint(7), "args.config.hostname: expected string, got unsigned integer"),
-		E_SET("args.config.log_directory", O_ARRAY, "args.config.log_directory: expected string, got array"),
-		E_SET("args.config.dns_config", o_str("text"), "args.config.dns_config: expected map, got string"),
-		E_SET("args.config.dns_config.servers", o_str("text"), "args.config.dns_config.servers: expected array, got string"),
-		E_SET("args.config.dns_config.searches.1", o_uint(7), "args.config.dns_config.searches[1]: expected string, got unsigned integer"),
+		E_SET("args.config.metadata", O_ARRAY,
+		      "args.config.metadata: expected map, got array"),
+		E_SET("args.config.metadata.name", o_uint(7),
+		      "args.config.metadata.name: expected string, got unsigned integer"),
+		E_SET("args.config.metadata.name", o_bin("nginx"),
+		      "args.config.metadata.name: expected string, got binary"),
+		E_SET("args.config.metadata.uid", O_MAP,
+		      "args.config.metadata.uid: expected string, got map"),
+		E_SET("args.config.metadata.namespace", o_bool(true),
+		      "args.config.metadata.namespace: expected string, got boolean"),
+		E_SET("args.config.metadata.attempt", o_str("text"),
+		      "args.config.metadata.attempt: expected unsigned integer, got string"),
+		E_SET("args.config.metadata.attempt", o_int(-7),
+		      "args.config.metadata.attempt: expected unsigned integer, got negative integer"),
+		E_SET("args.config.metadata.attempt", o_float(1.5),
+		      "args.config.metadata.attempt: expected unsigned integer, got float"),
+		E_SET("args.config.metadata.attempt", o_uint(1ULL << 32),
+		      "args.config.metadata.attempt: 4294967296 is out of range (0..4294967295)"),
+		E_SET("args.config.hostname", o_uint(7),
+		      "args.config.hostname: expected string, got unsigned integer"),
+		E_SET("args.config.log_directory", O_ARRAY,
+		      "args.config.log_directory: expected string, got array"),
+		E_SET("args.config.dns_config", o_str("text"),
+		      "args.config.dns_config: expected map, got string"),
+		E_SET("args.config.dns_config.servers", o_str("text"),
+		      "args.config.dns_config.servers: expected array, got string"),
+		E_SET("args.config.dns_config.searches.1", o_uint(7),
+		      "args.config.dns_config.searches[1]: expected string, got unsigned integer"),
 		E_SET("args.config.labels", O_ARRAY, "args.config.labels: expected map, got array"),
-		E_SET("args.config.labels.app", o_uint(7), "args.config.labels.app: expected string, got unsigned integer"),
-		E_SET("args.config.annotations", o_str("text"), "args.config.annotations: expected map, got string"),
+		E_SET("args.config.labels.app", o_uint(7),
+		      "args.config.labels.app: expected string, got unsigned integer"),
+		E_SET("args.config.annotations", o_str("text"),
+		      "args.config.annotations: expected map, got string"),
 		E_SET("args.config.linux", O_ARRAY, "args.config.linux: expected map, got array"),
-		E_SET("args.config.linux.cgroup_parent", o_bool(true), "args.config.linux.cgroup_parent: expected string, got boolean"),
-		E_SET("args.config.linux.sysctls", o_uint(7), "args.config.linux.sysctls: expected map, got unsigned integer"),
-		E_SET("args.config.linux.security_context", o_str("text"), "args.config.linux.security_context: expected map, got string"),
-		E_SET("args.config.linux.security_context.namespace_options", o_uint(7), "args.config.linux.security_context.namespace_options: expected map, got unsigned integer"),
-		E_SET("args.config.linux.security_context.namespace_options.network", o_float(1.5), "args.config.linux.security_context.namespace_options.network: expected integer or string, got float"),
-		E_SET("args.config.linux.security_context.namespace_options.target_id", o_uint(7), "args.config.linux.security_context.namespace_options.target_id: expected string, got unsigned integer"),
-		E_SET("args.config.linux.security_context.privileged", o_uint(7), "args.config.linux.security_context.privileged: expected boolean, got unsigned integer"),
-		E_SET("args.config.linux.security_context.privileged", o_str("text"), "args.config.linux.security_context.privileged: expected boolean, got string"),
-		E_SET("args.runtime_handler", o_uint(7), "args.runtime_handler: expected string, got unsigned integer"),
+		E_SET("args.config.linux.cgroup_parent", o_bool(true),
+		      "args.config.linux.cgroup_parent: expected string, got boolean"),
+		E_SET("args.config.linux.sysctls", o_uint(7),
+		      "args.config.linux.sysctls: expected map, got unsigned integer"),
+		E_SET("args.config.linux.security_context", o_str("text"),
+		      "args.config.linux.security_context: expected map, got string"),
+		E_SET("args.config.linux.security_context.namespace_options", o_uint(7),
+		      "args.config.linux.security_context.namespace_options: expected map, got unsigned integer"),
+		E_SET("args.config.linux.security_context.namespace_options.network", o_float(1.5),
+		      "args.config.linux.security_context.namespace_options.network: expected integer or string, got float"),
+		E_SET("args.config.linux.security_context.namespace_options.target_id", o_uint(7),
+		      "args.config.linux.security_context.namespace_options.target_id: expected string, got unsigned integer"),
+		E_SET("args.config.linux.security_context.privileged", o_uint(7),
+		      "args.config.linux.security_context.privileged: expected boolean, got unsigned integer"),
+		E_SET("args.config.linux.security_context.privileged", o_str("text"),
+		      "args.config.linux.security_context.privileged: expected boolean, got string"),
+		E_SET("args.runtime_handler", o_uint(7),
+		      "args.runtime_handler: expected string, got unsigned integer"),
 	};
 
 	create_edits_fail(cases, N_OF(cases));
@@ -2011,8 +2148,10 @@ START_TEST(test_missing_required)
 		      "args.config.metadata.name: required field is missing"),
 		E_DROP("args.config.metadata.namespace",
 		       "args.config.metadata.namespace: required field is missing"),
-		E_DROP("args.config.metadata.uid", "args.config.metadata.uid: required field is missing"),
-		E_SET("args.config.metadata.uid", o_str(""), "args.config.metadata.uid: must not be empty"),
+		E_DROP("args.config.metadata.uid",
+		       "args.config.metadata.uid: required field is missing"),
+		E_SET("args.config.metadata.uid", o_str(""),
+		      "args.config.metadata.uid: must not be empty"),
 	};
 	const struct bad_edit id_cases[] = {
 		E_DROP("args.id", "args.id: required field is missing"),
@@ -2036,7 +2175,9 @@ START_TEST(test_utf8_and_nul)
 	struct proto_request req;
 	struct msg m = create_msg();
 	const struct bad_edit cases[] = {
-		E_SET("args.config.metadata.name", o_str("ab\xff" "cd"),
+		E_SET("args.config.metadata.name",
+		      o_str("ab\xff"
+		            "cd"),
 		      "args.config.metadata.name: invalid UTF-8"),
 		E_SET("args.config.metadata.name", o_strn("ab\0cd", 5),
 		      "args.config.metadata.name: contains a NUL byte"),
@@ -2044,13 +2185,16 @@ START_TEST(test_utf8_and_nul)
 		      "args.config.metadata.uid: invalid UTF-8"),
 		E_SET("args.config.metadata.uid", o_str("\xed\xa0\x80"),
 		      "args.config.metadata.uid: invalid UTF-8"),
-		E_SET("args.config.labels.app", o_str("x\xc3"), "args.config.labels.app: invalid UTF-8"),
+		E_SET("args.config.labels.app", o_str("x\xc3"),
+		      "args.config.labels.app: invalid UTF-8"),
 		E_SET("args.config.labels.app", o_strn("x\0y", 3),
 		      "args.config.labels.app: contains a NUL byte"),
 		E_RENAME("args.config.labels.app", "\xc3\x28",
 		         "args.config.labels: key is not valid UTF-8"),
-		E_RENAME("args.config.labels.app", "a\0b", "args.config.labels: key contains a NUL byte"),
-		E_RENAME("args.config.labels.app", "", "args.config.labels: keys must not be empty"),
+		E_RENAME("args.config.labels.app", "a\0b",
+		         "args.config.labels: key contains a NUL byte"),
+		E_RENAME("args.config.labels.app", "",
+		         "args.config.labels: keys must not be empty"),
 		E_SET("args.config.dns_config.servers.0", o_strn("1.1.1.1\0", 8),
 		      "args.config.dns_config.servers[0]: contains a NUL byte"),
 		E_SET("args.config.linux.cgroup_parent", o_str("/k\xfe"),
@@ -2066,7 +2210,8 @@ START_TEST(test_utf8_and_nul)
 
 	EDITS_FAIL(&m, K_REQUEST, OP_VERSION, cases);
 	/* multi-byte UTF-8 is fine */
-	req_ok(set_at(&m, "args.config.labels.app", o_str("\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80")),
+	req_ok(set_at(&m, "args.config.labels.app",
+	              o_str("\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80")),
 	       &req);
 	ck_assert_str_eq(proto_kvs_get(&req.config.labels, "app"),
 	                 "\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80");
@@ -2113,10 +2258,13 @@ START_TEST(test_bad_ids)
 		for (i = 0; i < N_OF(bad); i++) {
 			snprintf(want, sizeof(want), "args.id: \"%.48s", bad[i]);
 			req_fails(set_at(&m, "args.id", o_str(bad[i])), want);
-			req_fails(set_at(&m, "args.id", o_str(bad[i])), "is not a valid sandbox id");
+			req_fails(set_at(&m, "args.id", o_str(bad[i])),
+			          "is not a valid sandbox id");
 		}
-		req_fails(set_at(&m, "args.id", o_strn("0123456789abcdef0123456789abcdef"
-		                                      "0123456789abcdef0123456789abcd\0f", 64)),
+		req_fails(set_at(&m, "args.id",
+		                 o_strn("0123456789abcdef0123456789abcdef"
+		                        "0123456789abcdef0123456789abcd\0f",
+		                        64)),
 		          "args.id: contains a NUL byte");
 		req_fails(set_at(&m, "args.id", o_uint(5)), "args.id: expected string");
 		msg_free(&m);
@@ -2144,10 +2292,12 @@ START_TEST(test_names)
 			      "args.config.metadata.name: \"Nginx\" is not a valid DNS-1123 label"),
 			E_SET("args.config.metadata.name", o_str("-nginx"),
 			      "args.config.metadata.name: \"-nginx\" is not a valid DNS-1123 label"),
-			E_SET("args.config.metadata.name", o_str("a_b"), "is not a valid DNS-1123 label"),
+			E_SET("args.config.metadata.name", o_str("a_b"),
+			      "is not a valid DNS-1123 label"),
 			E_SET("args.config.metadata.name", o_str(""),
 			      "args.config.metadata.name: \"\" is not a valid DNS-1123 label"),
-			E_SET("args.config.metadata.name", o_str(name), "args.config.metadata.name: \"aaaa"),
+			E_SET("args.config.metadata.name", o_str(name),
+			      "args.config.metadata.name: \"aaaa"),
 			E_SET("args.config.metadata.namespace", o_str("kube.system"),
 			      "args.config.metadata.namespace: \"kube.system\" is not a valid DNS-1123 label"),
 			E_SET("args.config.metadata.uid", o_str("a/b"),
@@ -2158,14 +2308,18 @@ START_TEST(test_names)
 			      "args.config.hostname: \"foo..bar\" is not a valid DNS-1123 subdomain"),
 			E_SET("args.config.hostname", o_str("Foo"),
 			      "args.config.hostname: \"Foo\" is not a valid DNS-1123 subdomain"),
-			E_SET("args.config.hostname", o_str(host), "is not a valid DNS-1123 subdomain"),
+			E_SET("args.config.hostname", o_str(host),
+			      "is not a valid DNS-1123 subdomain"),
 			E_SET("args.config.log_directory", o_str("var/log"),
 			      "args.config.log_directory: must be an absolute path"),
 			E_SET("args.config.linux.cgroup_parent", o_str("/kubepods/../../x"),
 			      "args.config.linux.cgroup_parent: must not contain \"..\" components"),
-			E_RENAME("args.config.linux.sysctls.net.ipv4.ip_local_port_range", "../../etc",
-			         "args.config.linux.sysctls: \"../../etc\" is not a valid sysctl name"),
-			E_SET("args.config.dns_config.options.0", o_str("ndots:5\nnameserver 6.6.6.6"),
+			E_RENAME(
+				"args.config.linux.sysctls.net.ipv4.ip_local_port_range",
+				"../../etc",
+				"args.config.linux.sysctls: \"../../etc\" is not a valid sysctl name"),
+			E_SET("args.config.dns_config.options.0",
+			      o_str("ndots:5\nnameserver 6.6.6.6"),
 			      "args.config.dns_config.options[0]: must not contain whitespace"),
 			E_SET("args.runtime_handler", o_str("../runc"),
 			      "args.runtime_handler: \"../runc\" is not a valid runtime handler name"),
@@ -2186,11 +2340,12 @@ START_TEST(test_names)
 END_TEST
 
 /* Namespace mode f (0 network, 1 pid, 2 ipc) of a decoded request. */
-static int ns_mode(const struct proto_request *req, int f)
+static int
+ns_mode(const struct proto_request *req, int f)
 {
-	return f == 0 ? SECCTX(&req->config).namespace_options.network :
-	       f == 1 ? SECCTX(&req->config).namespace_options.pid :
-	                SECCTX(&req->config).namespace_options.ipc;
+	return f == 0   ? SECCTX(&req->config).namespace_options.network
+	       : f == 1 ? SECCTX(&req->config).namespace_options.pid
+	                : SECCTX(&req->config).namespace_options.ipc;
 }
 
 START_TEST(test_ns_modes)
@@ -2213,8 +2368,10 @@ START_TEST(test_ns_modes)
 			ck_assert_int_eq(ns_mode(&req, f), i);
 			proto_request_fini(&req);
 		}
-		snprintf(want, sizeof(want), "%s: 4 is out of range (POD=0, CONTAINER=1, "
-		         "NODE=2, TARGET=3)", path);
+		snprintf(want, sizeof(want),
+		         "%s: 4 is out of range (POD=0, CONTAINER=1, "
+		         "NODE=2, TARGET=3)",
+		         path);
 		req_fails(set_at(&m, path, o_uint(4)), want);
 		snprintf(want, sizeof(want), "%s: -1 is out of range", path);
 		req_fails(set_at(&m, path, o_int(-1)), want);
@@ -2239,10 +2396,12 @@ START_TEST(test_stop_and_list_args)
 	const struct bad_edit stop_cases[] = {
 		E_SET("args.timeout_ms", o_uint(3600001),
 		      "args.timeout_ms: 3600001 is out of range (0..3600000)"),
-		E_SET("args.timeout_ms", o_int(-1), "args.timeout_ms: -1 is out of range (0..3600000)"),
+		E_SET("args.timeout_ms", o_int(-1),
+		      "args.timeout_ms: -1 is out of range (0..3600000)"),
 		E_SET("args.timeout_ms", o_uint(UINT64_MAX),
 		      "args.timeout_ms: 18446744073709551615 is out of range"),
-		E_SET("args.timeout_ms", o_str("10s"), "args.timeout_ms: expected integer, got string"),
+		E_SET("args.timeout_ms", o_str("10s"),
+		      "args.timeout_ms: expected integer, got string"),
 	};
 	const struct bad_edit list_cases[] = {
 		E_SET("args.state", o_uint(2), "args.state: 2 is out of range"),
@@ -2288,8 +2447,9 @@ END_TEST
 
 /* With the string field *s of c set to bad, validating c must fail with
  * needle; *s is then good (NULL: unset). */
-static void validate_str_fails(struct pod_config *c, char **s, const char *bad,
-                               const char *needle, const char *good)
+static void
+validate_str_fails(struct pod_config *c, char **s, const char *bad, const char *needle,
+                   const char *good)
 {
 	struct cradle_err e = { 0 };
 
@@ -2301,12 +2461,12 @@ static void validate_str_fails(struct pod_config *c, char **s, const char *bad,
 }
 
 /* The same for a number: field f of c set to bad, then to good. */
-#define VALIDATE_NUM_FAILS(c, f, bad, good, needle)                              \
-	do {                                                                     \
-		struct cradle_err e_ = { 0 };                                    \
-		(c)->f = (bad);                                                  \
+#define VALIDATE_NUM_FAILS(c, f, bad, good, needle)                                  \
+	do {                                                                         \
+		struct cradle_err e_ = { 0 };                                        \
+		(c)->f = (bad);                                                      \
 		ASSERT_INVALID(pod_config_validate((c), "config", &e_), e_, needle); \
-		(c)->f = (good);                                                 \
+		(c)->f = (good);                                                     \
 	} while (0)
 
 START_TEST(test_validate_direct)
@@ -2360,8 +2520,9 @@ START_TEST(test_validate_direct)
 	ASSERT_INVALID(pod_config_validate(&c, "config", &e), e,
 	               "config.dns_config.servers[0]: must not contain whitespace");
 	proto_strs_fini(&c.dns_config.servers);
-	VALIDATE_NUM_FAILS(&c, linux.security_context.namespace_options.pid, 7, NS_NODE,
-	                   "config.linux.security_context.namespace_options.pid: 7 is out of range");
+	VALIDATE_NUM_FAILS(
+		&c, linux.security_context.namespace_options.pid, 7, NS_NODE,
+		"config.linux.security_context.namespace_options.pid: 7 is out of range");
 	validate_str_fails(&c, &c.linux.cgroup_parent, "..",
 	                   "config.linux.cgroup_parent: must not contain \"..\" components",
 	                   "kubepods-besteffort-pod1.slice");
@@ -2382,19 +2543,22 @@ START_TEST(test_validate_direct)
 	ASSERT_INVALID(pod_config_validate(&c, "config", &e), e,
 	               "config.linux.security_context.run_as_user: -5 is out of range "
 	               "(0..9223372036854775807)");
-	SECCTX(&c).has_run_as_user = false;       /* unset: not looked at */
+	SECCTX(&c).has_run_as_user = false; /* unset: not looked at */
 	ck_assert_int_eq(pod_config_validate(&c, "config", &e), 0);
 	VALIDATE_NUM_FAILS(&c, linux.security_context.run_as_group, -1, 0,
 	                   "config.linux.security_context.run_as_group: -1 is out of range");
-	VALIDATE_NUM_FAILS(&c, linux.security_context.supplemental_groups.v[1], -2, 2,
-	                   "config.linux.security_context.supplemental_groups[1]: -2 is out of range");
+	VALIDATE_NUM_FAILS(
+		&c, linux.security_context.supplemental_groups.v[1], -2, 2,
+		"config.linux.security_context.supplemental_groups[1]: -2 is out of range");
 	VALIDATE_NUM_FAILS(&c, linux.security_context.seccomp.profile_type, 3,
 	                   SECCOMP_PROFILE_UNCONFINED,
 	                   "config.linux.security_context.seccomp.profile_type: 3 is out of range "
 	                   "(RuntimeDefault=0, Unconfined=1, Localhost=2)");
-	validate_str_fails(&c, &SECCTX(&c).selinux_options.user, "user_u\n",
-	                   "config.linux.security_context.selinux_options.user: \"user_u\\x0a\" may "
-	                   "only hold", "");     /* "" is unset */
+	validate_str_fails(
+		&c, &SECCTX(&c).selinux_options.user, "user_u\n",
+		"config.linux.security_context.selinux_options.user: \"user_u\\x0a\" may "
+		"only hold",
+		""); /* "" is unset */
 	validate_str_fails(&c, &SECCTX(&c).run_as_username, "x\xc3",
 	                   "config.linux.security_context.run_as_username: invalid UTF-8", NULL);
 	validate_str_fails(&c, &SECCTX(&c).seccomp_profile_path, "\xff",
@@ -2412,7 +2576,8 @@ END_TEST
 static char long_text[4098];
 
 /* long_text cut to n bytes of 'a' */
-static msgpack_object o_long(size_t n)
+static msgpack_object
+o_long(size_t n)
 {
 	memset(long_text, 'a', sizeof(long_text) - 1);
 	ck_assert_uint_lt(n, sizeof(long_text));
@@ -2424,57 +2589,103 @@ START_TEST(test_secctx_fields)
 	const struct bad_edit cases[] = {
 		E_SET(US, o_str("text"), US ": expected map, got string"),
 		E_SET(US ".mode", o_float(1.5), US ".mode: expected integer or string, got float"),
-		E_SET(US ".mode", o_uint(4), US ".mode: 4 is out of range (POD=0, CONTAINER=1, NODE=2, TARGET=3)"),
+		E_SET(US ".mode", o_uint(4),
+		      US ".mode: 4 is out of range (POD=0, CONTAINER=1, NODE=2, TARGET=3)"),
 		E_SET(US ".mode", o_int(-1), US ".mode: -1 is out of range"),
-		E_SET(US ".mode", o_str("text"), US ".mode: \"text\" is not a namespace mode (POD, CONTAINER, NODE, TARGET)"),
+		E_SET(US ".mode", o_str("text"),
+		      US ".mode: \"text\" is not a namespace mode (POD, CONTAINER, NODE, TARGET)"),
 		E_SET(US ".uids", O_MAP, US ".uids: expected array, got map"),
 		E_SET(US ".uids.0", o_str("text"), US ".uids[0]: expected map, got string"),
-		E_SET(US ".uids.0.host_id", o_int(-7), US ".uids[0].host_id: expected unsigned integer, got negative integer"),
-		E_SET(US ".uids.0.container_id", o_uint(1ULL << 32), US ".uids[0].container_id: 4294967296 is out of range (0..4294967295)"),
+		E_SET(US ".uids.0.host_id", o_int(-7),
+		      US ".uids[0].host_id: expected unsigned integer, got negative integer"),
+		E_SET(US ".uids.0.container_id", o_uint(1ULL << 32),
+		      US ".uids[0].container_id: 4294967296 is out of range (0..4294967295)"),
 		E_SET(US ".gids", o_str("text"), US ".gids: expected array, got string"),
-		E_SET(US ".gids.1.length", o_str("text"), US ".gids[1].length: expected unsigned integer, got string"),
-		E_SET(US ".gids.1.host_id", o_float(1.5), US ".gids[1].host_id: expected unsigned integer, got float"),
+		E_SET(US ".gids.1.length", o_str("text"),
+		      US ".gids[1].length: expected unsigned integer, got string"),
+		E_SET(US ".gids.1.host_id", o_float(1.5),
+		      US ".gids[1].host_id: expected unsigned integer, got float"),
 		E_SET(SC "run_as_user", O_MAP, SC "run_as_user: expected integer, got map"),
-		E_SET(SC "run_as_user", o_str("text"), SC "run_as_user: expected integer, got string"),
-		E_SET(SC "run_as_user", o_int(-1), SC "run_as_user: -1 is out of range (0..9223372036854775807)"),
-		E_SET(SC "run_as_user", o_uint(UINT64_MAX), SC "run_as_user: 18446744073709551615 is out of range (0..9223372036854775807)"),
-		E_SET(SC "run_as_group", o_bool(true), SC "run_as_group: expected integer, got boolean"),
-		E_SET(SC "run_as_group", o_int(-1), SC "run_as_group: -1 is out of range (0..9223372036854775807)"),
-		E_SET(SC "run_as_username", o_uint(7), SC "run_as_username: expected string, got unsigned integer"),
-		E_SET(SC "run_as_username", o_str("a:b"), SC "run_as_username: must not contain ':'"),
-		E_SET(SC "run_as_username", o_str("a/b"), SC "run_as_username: must not contain '/'"),
-		E_SET(SC "run_as_username", o_strn("a\0b", 3), SC "run_as_username: contains a NUL byte"),
+		E_SET(SC "run_as_user", o_str("text"),
+		      SC "run_as_user: expected integer, got string"),
+		E_SET(SC "run_as_user", o_int(-1),
+		      SC "run_as_user: -1 is out of range (0..9223372036854775807)"),
+		E_SET(SC "run_as_user", o_uint(UINT64_MAX),
+		      SC
+		      "run_as_user: 18446744073709551615 is out of range (0..9223372036854775807)"),
+		E_SET(SC "run_as_group", o_bool(true),
+		      SC "run_as_group: expected integer, got boolean"),
+		E_SET(SC "run_as_group", o_int(-1),
+		      SC "run_as_group: -1 is out of range (0..9223372036854775807)"),
+		E_SET(SC "run_as_username", o_uint(7),
+		      SC "run_as_username: expected string, got unsigned integer"),
+		E_SET(SC "run_as_username", o_str("a:b"),
+		      SC "run_as_username: must not contain ':'"),
+		E_SET(SC "run_as_username", o_str("a/b"),
+		      SC "run_as_username: must not contain '/'"),
+		E_SET(SC "run_as_username", o_strn("a\0b", 3),
+		      SC "run_as_username: contains a NUL byte"),
 		E_SET(SC "run_as_username", o_str("a\xff"), SC "run_as_username: invalid UTF-8"),
-		E_SET(SC "run_as_username", o_long(257), SC "run_as_username: 257 bytes exceeds 256"),
-		E_SET(SC "supplemental_groups", O_MAP, SC "supplemental_groups: expected array, got map"),
-		E_SET(SC "supplemental_groups.1", o_str("text"), SC "supplemental_groups[1]: expected integer, got string"),
-		E_SET(SC "supplemental_groups.2", o_int(-1), SC "supplemental_groups[2]: -1 is out of range (0..9223372036854775807)"),
-		E_SET(SC "supplemental_groups.0", o_float(1.5), SC "supplemental_groups[0]: expected integer, got float"),
-		E_SET(SC "readonly_rootfs", o_uint(7), SC "readonly_rootfs: expected boolean, got unsigned integer"),
+		E_SET(SC "run_as_username", o_long(257),
+		      SC "run_as_username: 257 bytes exceeds 256"),
+		E_SET(SC "supplemental_groups", O_MAP,
+		      SC "supplemental_groups: expected array, got map"),
+		E_SET(SC "supplemental_groups.1", o_str("text"),
+		      SC "supplemental_groups[1]: expected integer, got string"),
+		E_SET(SC "supplemental_groups.2", o_int(-1),
+		      SC "supplemental_groups[2]: -1 is out of range (0..9223372036854775807)"),
+		E_SET(SC "supplemental_groups.0", o_float(1.5),
+		      SC "supplemental_groups[0]: expected integer, got float"),
+		E_SET(SC "readonly_rootfs", o_uint(7),
+		      SC "readonly_rootfs: expected boolean, got unsigned integer"),
 		E_SET(SC "selinux_options", O_ARRAY, SC "selinux_options: expected map, got array"),
-		E_SET(SC "selinux_options.user", o_uint(7), SC "selinux_options.user: expected string, got unsigned integer"),
-		E_SET(SC "selinux_options.role", o_str("a/b"), SC "selinux_options.role: \"a/b\" may only hold letters, digits, '_', '.', ':', ',' and '-'"),
-		E_SET(SC "selinux_options.type", o_str("a b"), SC "selinux_options.type: \"a b\" may only hold"),
-		E_SET(SC "selinux_options.level", o_long(257), SC "selinux_options.level: 257 bytes exceeds 256"),
-		E_SET(SC "selinux_options.level", o_str("a\xff"), SC "selinux_options.level: invalid UTF-8"),
+		E_SET(SC "selinux_options.user", o_uint(7),
+		      SC "selinux_options.user: expected string, got unsigned integer"),
+		E_SET(SC "selinux_options.role", o_str("a/b"),
+		      SC
+		      "selinux_options.role: \"a/b\" may only hold letters, digits, '_', '.', ':', ',' and '-'"),
+		E_SET(SC "selinux_options.type", o_str("a b"),
+		      SC "selinux_options.type: \"a b\" may only hold"),
+		E_SET(SC "selinux_options.level", o_long(257),
+		      SC "selinux_options.level: 257 bytes exceeds 256"),
+		E_SET(SC "selinux_options.level", o_str("a\xff"),
+		      SC "selinux_options.level: invalid UTF-8"),
 		E_SET(SC "seccomp", o_str("text"), SC "seccomp: expected map, got string"),
-		E_SET(SC "seccomp.profile_type", o_float(1.5), SC "seccomp.profile_type: expected integer or string, got float"),
-		E_SET(SC "seccomp.profile_type", o_uint(3), SC "seccomp.profile_type: 3 is out of range (RuntimeDefault=0, Unconfined=1, Localhost=2)"),
-		E_SET(SC "seccomp.profile_type", o_int(-1), SC "seccomp.profile_type: -1 is out of range (RuntimeDefault=0"),
-		E_SET(SC "seccomp.profile_type", o_str("text"), SC "seccomp.profile_type: \"text\" is not a seccomp profile type (RuntimeDefault, Unconfined, Localhost)"),
-		E_SET(SC "seccomp.profile_type", o_str("runtimedefault"), SC "seccomp.profile_type: \"runtimedefault\" is not a seccomp profile type"),
-		E_SET(SC "seccomp.localhost_ref", o_uint(7), SC "seccomp.localhost_ref: expected string, got unsigned integer"),
-		E_SET(SC "seccomp.localhost_ref", o_long(4097), SC "seccomp.localhost_ref: 4097 bytes exceeds 4096"),
-		E_SET(SC "seccomp.localhost_ref", o_strn("a\0b", 3), SC "seccomp.localhost_ref: contains a NUL byte"),
-		E_SET(SC "seccomp_profile_path", o_bool(true), SC "seccomp_profile_path: expected string, got boolean"),
-		E_SET(SC "seccomp_profile_path", o_long(4097), SC "seccomp_profile_path: 4097 bytes exceeds 4096"),
-		E_SET("args.config.linux.resources", o_str("text"), "args.config.linux.resources: expected map, got string"),
-		E_SET("args.config.linux.resources.cpu_period", o_float(1.5), "args.config.linux.resources.cpu_period: expected integer, got float"),
-		E_SET("args.config.linux.resources.cpu_quota", o_str("text"), "args.config.linux.resources.cpu_quota: expected integer, got string"),
-		E_SET("args.config.linux.resources.cpu_shares", O_MAP, "args.config.linux.resources.cpu_shares: expected integer, got map"),
-		E_SET("args.config.linux.resources.memory_limit_in_bytes", o_uint(UINT64_MAX), "args.config.linux.resources.memory_limit_in_bytes: 18446744073709551615 is out of range"),
+		E_SET(SC "seccomp.profile_type", o_float(1.5),
+		      SC "seccomp.profile_type: expected integer or string, got float"),
+		E_SET(SC "seccomp.profile_type", o_uint(3),
+		      SC
+		      "seccomp.profile_type: 3 is out of range (RuntimeDefault=0, Unconfined=1, Localhost=2)"),
+		E_SET(SC "seccomp.profile_type", o_int(-1),
+		      SC "seccomp.profile_type: -1 is out of range (RuntimeDefault=0"),
+		E_SET(SC "seccomp.profile_type", o_str("text"),
+		      SC
+		      "seccomp.profile_type: \"text\" is not a seccomp profile type (RuntimeDefault, Unconfined, Localhost)"),
+		E_SET(SC "seccomp.profile_type", o_str("runtimedefault"),
+		      SC "seccomp.profile_type: \"runtimedefault\" is not a seccomp profile type"),
+		E_SET(SC "seccomp.localhost_ref", o_uint(7),
+		      SC "seccomp.localhost_ref: expected string, got unsigned integer"),
+		E_SET(SC "seccomp.localhost_ref", o_long(4097),
+		      SC "seccomp.localhost_ref: 4097 bytes exceeds 4096"),
+		E_SET(SC "seccomp.localhost_ref", o_strn("a\0b", 3),
+		      SC "seccomp.localhost_ref: contains a NUL byte"),
+		E_SET(SC "seccomp_profile_path", o_bool(true),
+		      SC "seccomp_profile_path: expected string, got boolean"),
+		E_SET(SC "seccomp_profile_path", o_long(4097),
+		      SC "seccomp_profile_path: 4097 bytes exceeds 4096"),
+		E_SET("args.config.linux.resources", o_str("text"),
+		      "args.config.linux.resources: expected map, got string"),
+		E_SET("args.config.linux.resources.cpu_period", o_float(1.5),
+		      "args.config.linux.resources.cpu_period: expected integer, got float"),
+		E_SET("args.config.linux.resources.cpu_quota", o_str("text"),
+		      "args.config.linux.resources.cpu_quota: expected integer, got string"),
+		E_SET("args.config.linux.resources.cpu_shares", O_MAP,
+		      "args.config.linux.resources.cpu_shares: expected integer, got map"),
+		E_SET("args.config.linux.resources.memory_limit_in_bytes", o_uint(UINT64_MAX),
+		      "args.config.linux.resources.memory_limit_in_bytes: 18446744073709551615 is out of range"),
 		/* duplicate keys inside the new maps */
-		E_ADD(SC "seccomp", "profile_type", o_uint(1), SC "seccomp.profile_type: duplicate key"),
+		E_ADD(SC "seccomp", "profile_type", o_uint(1),
+		      SC "seccomp.profile_type: duplicate key"),
 		E_ADD(SC, "run_as_user", o_uint(1), SC "run_as_user: duplicate key"),
 	};
 
@@ -2510,7 +2721,8 @@ START_TEST(test_secctx_counts)
 	req_fails(enc(K_REQUEST, &req), US ".gids: 17 entries exceed the limit of 16");
 	USERNS(c).gids.n--;
 	add_i64(&SECCTX(c).supplemental_groups, 7);
-	req_fails(enc(K_REQUEST, &req), SC "supplemental_groups: 65 entries exceed the limit of 64");
+	req_fails(enc(K_REQUEST, &req),
+	          SC "supplemental_groups: 65 entries exceed the limit of 64");
 	SECCTX(c).supplemental_groups.n--;
 	req_ok(enc(K_REQUEST, &req), &out);
 	proto_request_fini(&out);
@@ -2663,9 +2875,14 @@ START_TEST(test_reply_malformed)
 		  "result.version: required field is missing"),
 		B(OP_CREATE, "\x83\xa1v\x01\xa2ok\xc3\xa6result\x80",
 		  "result.id: required field is missing"),
-		B(OP_VERSION, "\x83\xa1v\x01\xa2ok\xc2\xa5""error\x81\xa7message\xa1x",
+		B(OP_VERSION,
+		  "\x83\xa1v\x01\xa2ok\xc2\xa5"
+		  "error\x81\xa7message\xa1x",
 		  "error.code: required field is missing"),
-		B(OP_VERSION, "\x83\xa1v\x01\xa2ok\xc2\xa5""error\x81\xa4""code\xa1x",
+		B(OP_VERSION,
+		  "\x83\xa1v\x01\xa2ok\xc2\xa5"
+		  "error\x81\xa4"
+		  "code\xa1x",
 		  "error.code: expected integer, got string"),
 		B(OP_VERSION, "\x82\xa1v\x01\xa2ok\xc2", "error: required field is missing"),
 	};
@@ -2702,7 +2919,7 @@ START_TEST(test_reply_malformed)
 	in.op = 42;
 	enc_fails(K_REPLY, &in, CRADLE_INTERNAL, "unknown operation 42");
 	in.op = OP_VERSION;
-	in.ok = false;  /* a reply nobody filled in is an error reply */
+	in.ok = false; /* a reply nobody filled in is an error reply */
 	msgpack_sbuffer_init(&sb);
 	ck_assert_int_eq(proto_reply_encode(&sb, &in, &e), 0);
 	ck_assert_int_eq(proto_reply_decode(OP_VERSION, sb.data, sb.size, &out, &e), 0);
@@ -2752,7 +2969,7 @@ START_TEST(test_image_requests)
 	proto_request_fini(&out);
 	proto_request_init(&in, OP_IMAGE_IMPORT);
 	in.path = unit_strdup("/x");
-	in.ref = unit_strdup("");              /* "" is no name */
+	in.ref = unit_strdup(""); /* "" is no name */
 	req_ok(enc(K_REQUEST, &in), &out);
 	ck_assert_ptr_null(out.ref);
 	proto_request_fini(&out);
@@ -2792,7 +3009,8 @@ START_TEST(test_image_requests)
 	strcat(longpath, "q");
 	ck_assert(!proto_valid_image_ref(longref));
 	req_fails(req_msg(OP_IMAGE_STATUS, NULL, longref, NULL), "args.ref: 512 bytes exceeds 511");
-	req_fails(req_msg(OP_IMAGE_IMPORT, NULL, longref, "/x"), "args.name: 512 bytes exceeds 511");
+	req_fails(req_msg(OP_IMAGE_IMPORT, NULL, longref, "/x"),
+	          "args.name: 512 bytes exceeds 511");
 	req_fails(req_msg(OP_IMAGE_IMPORT, NULL, NULL, longpath),
 	          "args.path: path of 4097 bytes exceeds 4096");
 	free(longref);
@@ -2803,12 +3021,16 @@ END_TEST
 START_TEST(test_image_bad_refs_paths)
 {
 	static const char *const bad[] = {
-		"busybox latest", "busybox\tx", "caf\xc3\xa9", "a|b", "$(reboot)", "a\"b",
-		"../x;y", "name#1",
+		"busybox latest", "busybox\tx", "caf\xc3\xa9", "a|b",
+		"$(reboot)",      "a\"b",       "../x;y",      "name#1",
 	};
 	static const char *const good[] = {
-		"busybox", "busybox:1.36", "docker.io/library/busybox:latest",
-		"localhost:5000/a/b_c.d-e:v1", "busybox@" DIGEST_C, "127.0.0.1:5000/x@" DIGEST_A,
+		"busybox",
+		"busybox:1.36",
+		"docker.io/library/busybox:latest",
+		"localhost:5000/a/b_c.d-e:v1",
+		"busybox@" DIGEST_C,
+		"127.0.0.1:5000/x@" DIGEST_A,
 	};
 	const struct bad_edit ref_cases[] = {
 		E_SET("args.ref", o_strn("bu\0sybox", 8), "args.ref: contains a NUL byte"),
@@ -2881,12 +3103,14 @@ START_TEST(test_image_record)
 		E_SET("ref", o_uint(1), "ref: expected string"),
 		E_SET("config_digest", o_str(DIGEST_A "0"),
 		      "config_digest: string of 72 bytes exceeds 71"),
-		E_SET("manifest_digest", o_bool(true), "manifest_digest: expected string, got boolean"),
+		E_SET("manifest_digest", o_bool(true),
+		      "manifest_digest: expected string, got boolean"),
 		E_SET("layers", o_str("x"), "layers: expected array, got string"),
 		E_SET("layers.1", o_uint(3), "layers[1]: expected string"),
 		E_SET("size", o_int(-1), "size: -1 is out of range"),
 		E_SET("size", o_float(1.5), "size: expected integer, got float"),
-		E_SET("labels.empty", o_uint(1), "labels.empty: expected string, got unsigned integer"),
+		E_SET("labels.empty", o_uint(1),
+		      "labels.empty: expected string, got unsigned integer"),
 		E_SET("pinned", o_uint(1), "pinned: expected boolean"),
 		E_SET("in_use", o_str("yes"), "in_use: expected boolean"),
 		E_SET("created_at", o_str("now"), "created_at: expected integer"),
@@ -2908,9 +3132,9 @@ START_TEST(test_image_record)
 	ck_assert_ptr_ne(cp.layers.v, in.layers.v);
 	ck_assert_ptr_ne(cp.labels.v, in.labels.v);
 	proto_image_fini(&in);
-	ck_assert_str_eq(cp.layers.v[1], DIGEST_A);     /* independent */
+	ck_assert_str_eq(cp.layers.v[1], DIGEST_A); /* independent */
 	proto_image_fini(&cp);
-	proto_image_fini(&cp);                          /* idempotent */
+	proto_image_fini(&cp); /* idempotent */
 	proto_image_fini(NULL);
 	ck_assert_int_eq(proto_image_copy(&cp, NULL), 0);
 	ck_assert_ptr_null(cp.ref);
@@ -2975,8 +3199,7 @@ START_TEST(test_image_replies)
 			in.images[i].ref = unit_strdup(ref);
 	}
 	m = enc(K_REPLY, &in);
-	ck_assert_msg(proto_reply_decode(OP_IMAGE_LIST, m.data, m.len, &out, &e) == 0, "%s",
-	              e.msg);
+	ck_assert_msg(proto_reply_decode(OP_IMAGE_LIST, m.data, m.len, &out, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(out.n_images, n);
 	assert_image_eq(&in.images[n - 1], &out.images[n - 1]);
 	proto_reply_fini(&out);
@@ -3058,7 +3281,8 @@ START_TEST(test_image_progress_event)
 	ck_assert_int_eq(out.pid, 0);
 	{
 		const struct bad_edit cases[] = {
-			E_SET("done", o_int(-1), "done: expected unsigned integer, got negative integer"),
+			E_SET("done", o_int(-1),
+			      "done: expected unsigned integer, got negative integer"),
 			E_SET("ref", o_uint(1), "ref: expected string, got unsigned integer"),
 			E_SET("ref", o_str(big), "ref: string of 599 bytes exceeds 511"),
 			E_SET("total", o_str("lots"), "total: expected integer, got string"),
@@ -3089,7 +3313,8 @@ START_TEST(test_image_progress_event)
 }
 END_TEST
 
-int main(void)
+int
+main(void)
 {
 	Suite *s = suite_create("proto");
 

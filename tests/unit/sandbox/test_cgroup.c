@@ -65,8 +65,8 @@
 
 #define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-static char tag[64];              /* "cradle-test-<pid>" (the runner's pid) */
-static char stag[64];             /* "cradle_test_<pid>" (slice names) */
+static char tag[64];  /* "cradle-test-<pid>" (the runner's pid) */
+static char stag[64]; /* "cradle_test_<pid>" (slice names) */
 
 /* --- helpers independent of the code under test ---------------------------- */
 
@@ -121,7 +121,8 @@ sweep_cgroup(const char *dir)
 	if (d == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
-		if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+		if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 ||
+		    strcmp(e->d_name, "..") == 0)
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
 			sweep_cgroup(path);
@@ -164,8 +165,8 @@ sweep(void)
 		if (h == NULL)
 			continue;
 		while ((c = readdir(h)) != NULL)
-			if (tagged(c->d_name) &&
-			    snprintf(path, sizeof(path), "%s/%s", dir, c->d_name) < (int)sizeof(path)) {
+			if (tagged(c->d_name) && snprintf(path, sizeof(path), "%s/%s", dir,
+			                                  c->d_name) < (int)sizeof(path)) {
 				sweep_cgroup(path);
 				left += unit_exists(path);
 			}
@@ -295,8 +296,9 @@ mounts_has(const char *controller, char *mnt, size_t len)
 
 	ck_assert_ptr_nonnull(f);
 	while (!found && fscanf(f, "%255s %511s %63s %1023s %*d %*d", src, dir, type, opts) == 4) {
-		if (controller == NULL ? strcmp(type, "cgroup2") == 0
-		                       : strcmp(type, "cgroup") == 0 && has_word(opts, controller)) {
+		if (controller == NULL
+		            ? strcmp(type, "cgroup2") == 0
+		            : strcmp(type, "cgroup") == 0 && has_word(opts, controller)) {
 			ck_assert(strlen(dir) < len);
 			strcpy(mnt, dir);
 			found = true;
@@ -363,14 +365,16 @@ detect_text(const char *text, enum cgroup_layout want)
 	return s;
 }
 
-#define ROOTFS "22 1 253:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n" \
+#define ROOTFS                                                                          \
+	"22 1 253:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"                     \
 	"24 22 0:21 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n" \
 	"25 24 0:22 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:8 - tmpfs tmpfs ro,mode=755\n"
 
 START_TEST(test_detect_pure_v1)
 {
 	/* CentOS 7 style, merged cpu,cpuacct and net_cls,net_prio */
-	struct cgroup_sys *s = detect_text(ROOTFS
+	struct cgroup_sys *s = detect_text(
+		ROOTFS
 		"26 25 0:23 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:9 - cgroup cgroup rw,xattr,release_agent=/usr/lib/systemd/systemd-cgroups-agent,name=systemd\n"
 		"28 25 0:25 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:10 - cgroup cgroup rw,cpu,cpuacct\n"
 		"29 25 0:26 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,memory\n"
@@ -387,17 +391,19 @@ START_TEST(test_detect_pure_v1)
 	ck_assert_str_eq(cgroup_v1_mount(s, "name=systemd"), "/sys/fs/cgroup/systemd");
 	ck_assert_str_eq(cgroup_v1_mount(s, "net_prio"), "/sys/fs/cgroup/net_cls,net_prio");
 	ck_assert_ptr_null(cgroup_v1_mount(s, "blkio"));
-	ck_assert_ptr_null(cgroup_v1_mount(s, "xattr"));        /* an option */
+	ck_assert_ptr_null(cgroup_v1_mount(s, "xattr")); /* an option */
 	ck_assert_ptr_null(cgroup_v2_mount(s));
-	ck_assert_str_eq(cgroup_describe(s),
-	                 "v1: name=systemd,cpu,cpuacct,memory,net_cls,net_prio,cpuset,pids,devices,hugetlb");
+	ck_assert_str_eq(
+		cgroup_describe(s),
+		"v1: name=systemd,cpu,cpuacct,memory,net_cls,net_prio,cpuset,pids,devices,hugetlb");
 	cgroup_sys_free(s);
 }
 END_TEST
 
 START_TEST(test_detect_pure_v2)
 {
-	struct cgroup_sys *s = detect_text(ROOTFS
+	struct cgroup_sys *s = detect_text(
+		ROOTFS
 		"26 25 0:23 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n",
 		CGROUP_V2);
 
@@ -421,7 +427,8 @@ END_TEST
 START_TEST(test_detect_hybrid)
 {
 	/* Ubuntu 20.04 / Debian 10 style */
-	struct cgroup_sys *s = detect_text(ROOTFS
+	struct cgroup_sys *s = detect_text(
+		ROOTFS
 		"26 25 0:23 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime shared:9 - cgroup2 cgroup2 rw,nsdelegate\n"
 		"27 25 0:24 / /sys/fs/cgroup/systemd rw,nosuid,nodev,noexec,relatime shared:10 - cgroup cgroup rw,xattr,name=systemd\n"
 		"28 25 0:25 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid,nodev,noexec,relatime shared:11 - cgroup cgroup rw,cpu,cpuacct\n"
@@ -432,8 +439,9 @@ START_TEST(test_detect_hybrid)
 
 	ck_assert_str_eq(cgroup_v2_mount(s), "/sys/fs/cgroup/unified");
 	ck_assert_str_eq(cgroup_v1_mount(s, "pids"), "/sys/fs/cgroup/pids");
-	ck_assert_str_eq(cgroup_describe(s),
-	                 "hybrid: v1 name=systemd,cpu,cpuacct,memory,pids,rdma + v2 at /sys/fs/cgroup/unified");
+	ck_assert_str_eq(
+		cgroup_describe(s),
+		"hybrid: v1 name=systemd,cpu,cpuacct,memory,pids,rdma + v2 at /sys/fs/cgroup/unified");
 	cgroup_sys_free(s);
 }
 END_TEST
@@ -444,7 +452,8 @@ START_TEST(test_detect_merged_and_duplicates)
 	 * first, the real one second: the "/" root wins), a mount point with
 	 * an escaped space, cpuset noprefix, two cgroup2 mounts (the "/" root
 	 * one wins). */
-	struct cgroup_sys *s = detect_text(ROOTFS
+	struct cgroup_sys *s = detect_text(
+		ROOTFS
 		"40 25 0:30 /kubepods /var/lib/x/cgroup/cpu rw - cgroup cgroup rw,cpuacct,cpu\n"
 		"41 25 0:30 / /sys/fs/cgroup/cpu\\040acct rw,relatime shared:20 - cgroup cgroup rw,cpuacct,cpu\n"
 		"42 25 0:31 / /dev/cpuset rw,relatime - cgroup none rw,cpuset,noprefix,release_agent=/sbin/x\n"
@@ -475,7 +484,8 @@ START_TEST(test_detect_none)
 	ck_assert_int_lt(cgroup_detect_at(path, &s, &err), 0);
 	ck_assert_ptr_null(s);
 	ck_assert_int_eq(err.code, CRADLE_FAILED_PRECONDITION);
-	ck_assert_msg(strstr(err.msg, "no cgroup v1 controller and no cgroup2") != NULL, "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, "no cgroup v1 controller and no cgroup2") != NULL, "%s",
+	              err.msg);
 	unlink(path);
 
 	s = (struct cgroup_sys *)&s;
@@ -505,10 +515,12 @@ refused(const char *in, const char *why)
 	char buf[PATH_MAX], quoted[PATH_MAX + 2];
 	struct cradle_err err = { 0 };
 
-	ck_assert_msg(cgroup_resolve_path(in, buf, sizeof(buf), &err) < 0, "%s accepted", in ? in : "NULL");
+	ck_assert_msg(cgroup_resolve_path(in, buf, sizeof(buf), &err) < 0, "%s accepted",
+	              in ? in : "NULL");
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	snprintf(quoted, sizeof(quoted), "\"%s\"", in ? in : "");
-	ck_assert_msg(strstr(err.msg, quoted) != NULL, "message does not name %s: %s", quoted, err.msg);
+	ck_assert_msg(strstr(err.msg, quoted) != NULL, "message does not name %s: %s", quoted,
+	              err.msg);
 	ck_assert_msg(strstr(err.msg, why) != NULL, "%s: %s", in ? in : "NULL", err.msg);
 }
 
@@ -730,7 +742,7 @@ START_TEST(test_create_host)
 	int n = cgroup_procs_fds(cg, fds, CGROUP_PROCS_FDS_MAX);
 	ck_assert_int_eq(n, (int)nh);
 	ck_assert_int_le(n, CGROUP_PROCS_FDS_MAX);
-	ck_assert_int_eq(cgroup_procs_fds(cg, fds, 1), n);   /* count, whatever max */
+	ck_assert_int_eq(cgroup_procs_fds(cg, fds, 1), n); /* count, whatever max */
 	for (int i = 0; i < n; i++) {
 		ck_assert_int_eq(fcntl(fds[i], F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 		ck_assert_int_eq(fcntl(fds[i], F_GETFL) & O_ACCMODE, O_WRONLY);
@@ -760,7 +772,7 @@ START_TEST(test_create_host)
 		ck_assert_int_eq(cgroup_of_pid(child, joined[i], dir, sizeof(dir)), 0);
 		ck_assert_str_eq(dir, rel);
 	}
-	if (cgroup_v2_mount(hs) != NULL) {             /* v2 untouched by the v1 fds */
+	if (cgroup_v2_mount(hs) != NULL) { /* v2 untouched by the v1 fds */
 		proc_cgroup(child, "", got, sizeof(got));
 		ck_assert_str_eq(got, before);
 	}
@@ -790,7 +802,7 @@ START_TEST(test_clone_into_cgroup)
 	pid_t child = spawn_into(cg, rel);
 	ck_assert_int_eq(cgroup_of_pid(child, "", mine, sizeof(mine)), 0);
 	ck_assert_str_eq(mine, rel);
-	if (cgroup_layout_of(hs) == CGROUP_HYBRID) {   /* v1: still the parent's */
+	if (cgroup_layout_of(hs) == CGROUP_HYBRID) { /* v1: still the parent's */
 		proc_cgroup(getpid(), "memory", mine, sizeof(mine));
 		proc_cgroup(child, "memory", got, sizeof(got));
 		ck_assert_str_eq(got, mine);
@@ -858,7 +870,7 @@ START_TEST(test_shared_parent)
 	assert_leaf(hs, rb, true);
 	destroy_ok(b);
 	assert_leaf(hs, rb, false);
-	assert_leaf(hs, parent, true);                 /* the sweep removes it */
+	assert_leaf(hs, parent, true); /* the sweep removes it */
 }
 END_TEST
 
@@ -922,13 +934,13 @@ START_TEST(test_remove_path)
 	test_path(rel, sizeof(rel), "restart");
 	snprintf(parent, sizeof(parent), "/%s/restart", tag);
 	cg = create_ok(hs, rel, 2);
-	cgroup_release(cg);                           /* the daemon restarted */
+	cgroup_release(cg); /* the daemon restarted */
 	cgroup_release(NULL);
 	assert_leaf(hs, rel, true);
 	ck_assert_msg(cgroup_remove_path(hs, rel, &err) == 0, "%s", err.msg);
 	assert_leaf(hs, rel, false);
-	assert_leaf(hs, parent, true);                 /* only the leaf */
-	ck_assert_msg(cgroup_remove_path(hs, rel, &err) == 0, "%s", err.msg);  /* gone: fine */
+	assert_leaf(hs, parent, true);                                        /* only the leaf */
+	ck_assert_msg(cgroup_remove_path(hs, rel, &err) == 0, "%s", err.msg); /* gone: fine */
 
 	ck_assert_int_lt(cgroup_remove_path(hs, "/a/../b", &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
@@ -1009,17 +1021,18 @@ START_TEST(test_create_rollback)
 	ck_assert_int_eq(mkdir(fake, 0755), 0);
 	snprintf(pre, sizeof(pre), "/%s", tag);
 	cat3(dir, sizeof(dir), fake, pre, NULL);
-	ck_assert_int_eq(mkdir(dir, 0755), 0);        /* existed before: stays */
+	ck_assert_int_eq(mkdir(dir, 0755), 0); /* existed before: stays */
 	snprintf(text, sizeof(text),
 	         "1 0 0:90 / %s rw - cgroup cgroup rw,cpu\n"
-	         "2 0 0:91 / %s rw - cgroup cgroup rw,memory\n", cpu, fake);
+	         "2 0 0:91 / %s rw - cgroup cgroup rw,memory\n",
+	         cpu, fake);
 	s = detect_text(text, CGROUP_V1);
 
 	test_path(rel, sizeof(rel), "rollback");
 	ck_assert_int_lt(cgroup_create(s, rel, 2, &cg, &err), 0);
 	ck_assert_ptr_null(cg);
-	ck_assert_msg(strstr(err.msg, rel) != NULL && strstr(err.msg, "cgroup.procs") != NULL,
-	              "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, rel) != NULL && strstr(err.msg, "cgroup.procs") != NULL, "%s",
+	              err.msg);
 	cat3(dir, sizeof(dir), cpu, pre, NULL);
 	ck_assert_msg(!unit_exists(dir), "%s left behind", dir);
 	cat3(dir, sizeof(dir), fake, rel, NULL);
@@ -1057,7 +1070,8 @@ pure_v2(void)
 	ck_assert_int_eq(mkdir(v2_mnt, 0755), 0);
 	ck_assert_msg(mount("cgroup2", v2_mnt, "cgroup2", 0, NULL) == 0, "mount cgroup2: %s",
 	              strerror(errno));
-	snprintf(text, sizeof(text), ROOTFS "90 25 0:95 / %s rw,relatime - cgroup2 cgroup2 rw\n", v2_mnt);
+	snprintf(text, sizeof(text), ROOTFS "90 25 0:95 / %s rw,relatime - cgroup2 cgroup2 rw\n",
+	         v2_mnt);
 	return detect_text(text, CGROUP_V2);
 }
 
@@ -1076,8 +1090,8 @@ START_TEST(test_pure_v2_real)
 	cat3(dir, sizeof(dir), v2_mnt, "/cgroup.subtree_control", NULL);
 	before = unit_slurp(dir, NULL);
 	ck_assert_ptr_nonnull(before);
-	fprintf(stderr, "test_cgroup: cgroup2 offers \"%.*s\" here\n",
-	        (int)strcspn(avail, "\n"), avail);
+	fprintf(stderr, "test_cgroup: cgroup2 offers \"%.*s\" here\n", (int)strcspn(avail, "\n"),
+	        avail);
 
 	test_path(rel, sizeof(rel), "v2");
 	cg = create_ok(s, rel, 2);
@@ -1092,15 +1106,16 @@ START_TEST(test_pure_v2_real)
 	ck_assert_ptr_nonnull(after);
 	static const char *const wanted[] = { "cpu", "memory", "pids" };
 	for (size_t i = 0; i < 3; i++)
-		ck_assert_msg(has_word(after, wanted[i]) == (has_word(before, wanted[i]) ||
-		                                             has_word(avail, wanted[i])),
+		ck_assert_msg(has_word(after, wanted[i]) ==
+		                      (has_word(before, wanted[i]) || has_word(avail, wanted[i])),
 		              "%s: subtree_control \"%s\"", wanted[i], after);
-	for (char *p = after; *p;) {                 /* nothing else added */
+	for (char *p = after; *p;) { /* nothing else added */
 		size_t l = strcspn(p, " \n");
 		char w[64];
 		snprintf(w, sizeof(w), "%.*s", (int)l, p);
 		ck_assert_msg(has_word(before, w) || !strcmp(w, "cpu") || !strcmp(w, "memory") ||
-		              !strcmp(w, "pids"), "%s enabled", w);
+		                      !strcmp(w, "pids"),
+		              "%s enabled", w);
 		p += l;
 		p += strspn(p, " \n");
 	}
@@ -1186,7 +1201,7 @@ START_TEST(test_fake_v2_controllers)
 
 	unit_put_in(fake, "a/b/leaf/cpu.weight", "100\n", 0644);
 	cg = create_ok(s, "/a/b/leaf", 0);
-	assert_in(fake, "a/b/leaf/cpu.weight", "100\n");      /* 0: not set */
+	assert_in(fake, "a/b/leaf/cpu.weight", "100\n"); /* 0: not set */
 	cgroup_release(cg);
 
 	/* no cpu.weight (no cpu controller in the leaf): nothing to set */
@@ -1243,8 +1258,7 @@ cgroup_suite(void)
 	                      test_detect_hybrid, test_detect_merged_and_duplicates,
 	                      test_detect_none));
 
-	unit_tcase(s, "paths", NULL, NULL, 0,
-	           UNIT_TESTS(test_paths, test_weight));
+	unit_tcase(s, "paths", NULL, NULL, 0, UNIT_TESTS(test_paths, test_weight));
 
 	unit_tcase(s, "host", host_setup, host_teardown, 30,
 	           UNIT_TESTS(test_create_host, test_clone_into_cgroup, test_destroy_busy,

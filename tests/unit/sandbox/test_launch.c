@@ -75,8 +75,10 @@ stat_starttime(pid_t pid)
 	p = strrchr(buf, ')');
 	ck_assert_ptr_nonnull(p);
 	/* 19 fields (3..21) skipped, then field 22 */
-	int n = sscanf(p + 1, " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
-	                      " %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu", &v);
+	int n = sscanf(p + 1,
+	               " %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s"
+	               " %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+	               &v);
 	ck_assert_int_eq(n, 1);
 	free(buf);
 	return v;
@@ -473,7 +475,7 @@ START_TEST(test_stack_alloc_free)
 	ck_assert_ptr_null(st.base);
 	ck_assert_uint_eq(st.size, 0);
 	ck_assert(!mapping_perms(base, perms) || strcmp(perms, "rw-p") != 0);
-	launch_stack_free(&st);   /* zero-safe, twice */
+	launch_stack_free(&st); /* zero-safe, twice */
 
 	struct launch_stack zero = { 0 };
 	launch_stack_free(&zero);
@@ -582,13 +584,15 @@ START_TEST(test_launch_pause)
 	ck_assert(opts_has(m.opts, "nosuid") && opts_has(m.opts, "nodev"));
 	ck_assert(find_mount(p.pid, "/proc", &m));
 	ck_assert_str_eq(m.fstype, "proc");
-	ck_assert(opts_has(m.opts, "nosuid") && opts_has(m.opts, "noexec") && opts_has(m.opts, "nodev"));
+	ck_assert(opts_has(m.opts, "nosuid") && opts_has(m.opts, "noexec") &&
+	          opts_has(m.opts, "nodev"));
 	ck_assert(find_mount(p.pid, "/dev", &m));
 	ck_assert_str_eq(m.fstype, "tmpfs");
 	ck_assert(opts_has(m.opts, "nosuid"));
 	ck_assert(find_mount(p.pid, "/dev/shm", &m));
 	ck_assert_str_eq(m.fstype, "tmpfs");
-	ck_assert(opts_has(m.opts, "nosuid") && opts_has(m.opts, "noexec") && opts_has(m.opts, "nodev"));
+	ck_assert(opts_has(m.opts, "nosuid") && opts_has(m.opts, "noexec") &&
+	          opts_has(m.opts, "nodev"));
 	/* no trace of the host's mounts (the old root is detached) */
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)p.pid);
 	ck_assert_int_eq(unit_mountinfo_walk(path, NULL, NULL), 4);
@@ -696,9 +700,9 @@ static void
 write_spin(const char *path)
 {
 	static const unsigned char code[] = {
-		0xb8, 0x22, 0x00, 0x00, 0x00,   /* mov $34 (SYS_pause), %eax */
-		0x0f, 0x05,                     /* syscall */
-		0xeb, 0xf7,                     /* jmp back to the mov */
+		0xb8, 0x22, 0x00, 0x00, 0x00, /* mov $34 (SYS_pause), %eax */
+		0x0f, 0x05,                   /* syscall */
+		0xeb, 0xf7,                   /* jmp back to the mov */
 	};
 	const Elf64_Addr base = 0x400000;
 	unsigned char img[sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + sizeof(code)];
@@ -993,7 +997,8 @@ START_TEST(test_resolv_conf)
 	add_strs(&cfg.dns_config.options, options, 1);
 	s = files_resolv_conf(&cfg);
 	ck_assert_ptr_nonnull(s);
-	ck_assert_str_eq(s, "search a b\nnameserver 1.1.1.1\nnameserver 8.8.8.8\noptions ndots:5\n");
+	ck_assert_str_eq(s,
+	                 "search a b\nnameserver 1.1.1.1\nnameserver 8.8.8.8\noptions ndots:5\n");
 	free(s);
 	pod_config_fini(&cfg);
 
@@ -1076,7 +1081,7 @@ START_TEST(test_setup_sandbox)
 	assert_copy_of(dir, "hosts", "/etc/hosts");
 	snprintf(path, sizeof(path), "%s/resolv.conf", dir);
 	unit_assert_file_is(path, "search default.svc.cluster.local svc.cluster.local\n"
-	                     "nameserver 10.0.0.10\n");
+	                          "nameserver 10.0.0.10\n");
 	pod_config_fini(&cfg);
 
 	/* again over the same files: an empty hostname is the host's, an
@@ -1262,7 +1267,6 @@ START_TEST(test_netns_pin_errors)
 	ck_assert_int_eq(unit_mounts_under(pin), 0);
 }
 END_TEST
-
 
 /* --- suite ---------------------------------------------------------------- */
 

@@ -42,9 +42,9 @@
 #define IMAGE_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* The pause image's config as pause/image-config.json has it. */
-#define PAUSE_JSON                                                             \
-	"{\"architecture\": \"amd64\", \"os\": \"linux\", \"config\": {"      \
-	"\"Entrypoint\": [\"/pause\"], \"Env\": [\"" IMAGE_PATH "\"], "       \
+#define PAUSE_JSON                                                       \
+	"{\"architecture\": \"amd64\", \"os\": \"linux\", \"config\": {" \
+	"\"Entrypoint\": [\"/pause\"], \"Env\": [\"" IMAGE_PATH "\"], "  \
 	"\"WorkingDir\": \"/\", \"Labels\": {\"io.cradle.image\": \"pause\"}}}"
 
 static struct {
@@ -57,8 +57,8 @@ static struct {
 	struct launch_prep prep;
 	struct launch_plan plan;
 	struct cradle_err err;
-	char rootfs[PATH_MAX];        /* realpath of the pause rootfs */
-	char dir[PATH_MAX];           /* this test's own scratch directory */
+	char rootfs[PATH_MAX]; /* realpath of the pause rootfs */
+	char dir[PATH_MAX];    /* this test's own scratch directory */
 } F;
 
 #define SC (F.pod.linux.security_context)
@@ -236,8 +236,8 @@ END_TEST
 
 START_TEST(test_options_devpts_data)
 {
-	static const char *const o[] = { "nosuid", "noexec", "newinstance", "ptmxmode=0666",
-		                         "mode=0620", "gid=5", NULL };
+	static const char *const o[] = { "nosuid",    "noexec", "newinstance", "ptmxmode=0666",
+		                         "mode=0620", "gid=5",  NULL };
 	struct opts_result r = options(o);
 
 	ck_assert_int_eq(r.rc, 0);
@@ -338,40 +338,61 @@ struct want_op {
 
 #define NOSUID_NOEXEC_NODEV (MS_NOSUID | MS_NOEXEC | MS_NODEV)
 /* dev: node_dev() */
+/* clang-format off */
 #define NODE(n) { LOP_MKNOD, "mount-dev", NULL, "dev/" n, NULL, NULL, 0, S_IFCHR | 0666, 0, NULL, false }
 #define LINK(l, to) { LOP_SYMLINK, "mount-dev", to, l, NULL, NULL, 0, 0, 0, NULL, false }
 #define MASK(t) { LOP_MASK, "masked-paths", NULL, t, NULL, NULL, 0, 0, 0, NULL, true }
 #define RO(t) { LOP_READONLY, "readonly-paths", NULL, t, NULL, NULL, NOSUID_NOEXEC_NODEV, 0, 0, NULL, true }
+/* clang-format on */
 
 /* The whole plan of the default sandbox, in order. */
 static const struct want_op default_ops[] = {
-	{ LOP_MOUNT, "mount-proc", "proc", "proc", "proc", NULL, NOSUID_NOEXEC_NODEV, 0, 0, NULL, false },
+	{ LOP_MOUNT, "mount-proc", "proc", "proc", "proc", NULL, NOSUID_NOEXEC_NODEV, 0, 0, NULL,
+	  false },
 	{ LOP_MOUNT, "mount-dev", "tmpfs", "dev", "tmpfs", "mode=755,size=65536k",
 	  MS_NOSUID | MS_STRICTATIME, 0, 0, NULL, false },
-	NODE("null"), NODE("zero"), NODE("full"),
-	NODE("random"), NODE("urandom"), NODE("tty"),
-	LINK("dev/fd", "/proc/self/fd"), LINK("dev/stdin", "/proc/self/fd/0"),
-	LINK("dev/stdout", "/proc/self/fd/1"), LINK("dev/stderr", "/proc/self/fd/2"),
+	NODE("null"),
+	NODE("zero"),
+	NODE("full"),
+	NODE("random"),
+	NODE("urandom"),
+	NODE("tty"),
+	LINK("dev/fd", "/proc/self/fd"),
+	LINK("dev/stdin", "/proc/self/fd/0"),
+	LINK("dev/stdout", "/proc/self/fd/1"),
+	LINK("dev/stderr", "/proc/self/fd/2"),
 	LINK("dev/ptmx", "pts/ptmx"),
 	{ LOP_MKDIR, "mount-dev", NULL, "dev/pts", NULL, NULL, 0, 0755, 0, NULL, false },
 	{ LOP_MOUNT, "mount-devpts", "devpts", "dev/pts", "devpts",
 	  "newinstance,ptmxmode=0666,mode=0620,gid=5", MS_NOSUID | MS_NOEXEC, 0, 0, NULL, false },
 	{ LOP_MKDIR, "mount-dev", NULL, "dev/mqueue", NULL, NULL, 0, 0755, 0, NULL, false },
-	{ LOP_MOUNT, "mount-mqueue", "mqueue", "dev/mqueue", "mqueue", NULL, NOSUID_NOEXEC_NODEV, 0, 0,
-	  NULL, false },
-	{ LOP_MOUNT, "mount-sys", "sysfs", "sys", "sysfs", NULL, NOSUID_NOEXEC_NODEV | MS_RDONLY, 0, 0,
-	  NULL, false },
+	{ LOP_MOUNT, "mount-mqueue", "mqueue", "dev/mqueue", "mqueue", NULL, NOSUID_NOEXEC_NODEV, 0,
+	  0, NULL, false },
+	{ LOP_MOUNT, "mount-sys", "sysfs", "sys", "sysfs", NULL, NOSUID_NOEXEC_NODEV | MS_RDONLY, 0,
+	  0, NULL, false },
 	{ LOP_MKDIR, "mount-dev", NULL, "dev/shm", NULL, NULL, 0, 0755, 0, NULL, false },
-	{ LOP_BIND_RO, "mount-bind", SHM, "dev/shm", NULL, NULL, NOSUID_NOEXEC_NODEV, 0, 0, NULL, false },
-	{ LOP_BIND_RO, "mount-bind", RESOLV, "etc/resolv.conf", NULL, NULL, NOSUID_NOEXEC_NODEV, 0, 0,
-	  NULL, false },
+	{ LOP_BIND_RO, "mount-bind", SHM, "dev/shm", NULL, NULL, NOSUID_NOEXEC_NODEV, 0, 0, NULL,
+	  false },
+	{ LOP_BIND_RO, "mount-bind", RESOLV, "etc/resolv.conf", NULL, NULL, NOSUID_NOEXEC_NODEV, 0,
+	  0, NULL, false },
 	{ LOP_WRITE, "oom-score-adj", NULL, "proc/self/oom_score_adj", NULL, NULL, 0, 0, 0, "-998",
 	  false },
-	MASK("proc/acpi"), MASK("proc/asound"), MASK("proc/kcore"), MASK("proc/keys"),
-	MASK("proc/latency_stats"), MASK("proc/timer_list"), MASK("proc/timer_stats"),
-	MASK("proc/sched_debug"), MASK("sys/firmware"), MASK("sys/devices/virtual/powercap"),
+	MASK("proc/acpi"),
+	MASK("proc/asound"),
+	MASK("proc/kcore"),
+	MASK("proc/keys"),
+	MASK("proc/latency_stats"),
+	MASK("proc/timer_list"),
+	MASK("proc/timer_stats"),
+	MASK("proc/sched_debug"),
+	MASK("sys/firmware"),
+	MASK("sys/devices/virtual/powercap"),
 	MASK("proc/scsi"),
-	RO("proc/bus"), RO("proc/fs"), RO("proc/irq"), RO("proc/sys"), RO("proc/sysrq-trigger"),
+	RO("proc/bus"),
+	RO("proc/fs"),
+	RO("proc/irq"),
+	RO("proc/sys"),
+	RO("proc/sysrq-trigger"),
 };
 
 static unsigned long long
@@ -381,7 +402,7 @@ node_dev(const char *target)
 		const char *t;
 		unsigned ma, mi;
 	} devs[] = {
-		{ "dev/null", 1, 3 }, { "dev/zero", 1, 5 }, { "dev/full", 1, 7 },
+		{ "dev/null", 1, 3 },   { "dev/zero", 1, 5 },    { "dev/full", 1, 7 },
 		{ "dev/random", 1, 8 }, { "dev/urandom", 1, 9 }, { "dev/tty", 5, 0 },
 	};
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++)
@@ -404,28 +425,28 @@ START_TEST(test_plan_default_ops_exact)
 		const struct launch_op *o = &F.prep.ops[i];
 		unsigned long long dev = w->kind == LOP_MKNOD ? node_dev(w->target) : 0;
 
-		ck_assert_msg(o->kind == w->kind, "op %zu (%s): kind %d, want %d", i, w->target, o->kind,
-		              w->kind);
+		ck_assert_msg(o->kind == w->kind, "op %zu (%s): kind %d, want %d", i, w->target,
+		              o->kind, w->kind);
 		ck_assert_msg(same(o->step, w->step), "op %zu (%s): step %s, want %s", i, w->target,
 		              o->step, w->step);
-		ck_assert_msg(same(o->source, w->source), "op %zu (%s): source %s, want %s", i, w->target,
-		              o->source, w->source);
-		ck_assert_msg(same(o->target, w->target), "op %zu: target %s, want %s", i, o->target,
-		              w->target);
-		ck_assert_msg(same(o->fstype, w->fstype), "op %zu (%s): fstype %s, want %s", i, w->target,
-		              o->fstype, w->fstype);
+		ck_assert_msg(same(o->source, w->source), "op %zu (%s): source %s, want %s", i,
+		              w->target, o->source, w->source);
+		ck_assert_msg(same(o->target, w->target), "op %zu: target %s, want %s", i,
+		              o->target, w->target);
+		ck_assert_msg(same(o->fstype, w->fstype), "op %zu (%s): fstype %s, want %s", i,
+		              w->target, o->fstype, w->fstype);
 		ck_assert_msg(same(o->data, w->data), "op %zu (%s): data %s, want %s", i, w->target,
 		              o->data, w->data);
-		ck_assert_msg(o->flags == w->flags, "op %zu (%s): flags %#lx, want %#lx", i, w->target,
-		              o->flags, w->flags);
-		ck_assert_msg(o->mode == w->mode, "op %zu (%s): mode %#o, want %#o", i, w->target, o->mode,
-		              w->mode);
-		ck_assert_msg(o->dev == dev, "op %zu (%s): dev %#llx, want %#llx", i, w->target, o->dev,
-		              dev);
-		ck_assert_msg(same(o->value, w->value), "op %zu (%s): value %s, want %s", i, w->target,
-		              o->value, w->value);
-		ck_assert_msg(o->len == (w->value ? strlen(w->value) : 0), "op %zu (%s): len %zu", i,
-		              w->target, o->len);
+		ck_assert_msg(o->flags == w->flags, "op %zu (%s): flags %#lx, want %#lx", i,
+		              w->target, o->flags, w->flags);
+		ck_assert_msg(o->mode == w->mode, "op %zu (%s): mode %#o, want %#o", i, w->target,
+		              o->mode, w->mode);
+		ck_assert_msg(o->dev == dev, "op %zu (%s): dev %#llx, want %#llx", i, w->target,
+		              o->dev, dev);
+		ck_assert_msg(same(o->value, w->value), "op %zu (%s): value %s, want %s", i,
+		              w->target, o->value, w->value);
+		ck_assert_msg(o->len == (w->value ? strlen(w->value) : 0), "op %zu (%s): len %zu",
+		              i, w->target, o->len);
 		ck_assert_msg(o->optional == w->optional, "op %zu (%s): optional %d", i, w->target,
 		              o->optional);
 	}
@@ -451,8 +472,8 @@ END_TEST
  * below it are made before their mounts. */
 START_TEST(test_plan_default_dev_order)
 {
-	static const char *const nodes[] = { "dev/null", "dev/zero", "dev/full", "dev/random",
-		                             "dev/urandom", "dev/tty" };
+	static const char *const nodes[] = { "dev/null",   "dev/zero",    "dev/full",
+		                             "dev/random", "dev/urandom", "dev/tty" };
 	long dev, pts_dir, pts, ptmx, shm_dir, shm;
 
 	build_ok();
@@ -699,7 +720,8 @@ START_TEST(test_plan_sysctl_paths)
 {
 	long eno2, fwd, shm, port, oom, resolv, ro_sys;
 
-	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net.ipv4.conf.eno2/100.rp_filter", "1"), 0);
+	ck_assert_int_eq(
+		proto_kvs_add(&F.pod.linux.sysctls, "net.ipv4.conf.eno2/100.rp_filter", "1"), 0);
 	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net/ipv4/ip_forward", "0"), 0);
 	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "kernel.shm_rmid_forced", "1"), 0);
 	F.node.enable_unprivileged_ports = true;
@@ -756,10 +778,10 @@ set_userns(void)
 	ck_assert_ptr_nonnull(NSO.userns_options.uids.v);
 	ck_assert_ptr_nonnull(NSO.userns_options.gids.v);
 	NSO.userns_options.uids.n = NSO.userns_options.gids.n = 1;
-	NSO.userns_options.uids.v[0] = (struct proto_idmap){ .container_id = 0, .host_id = 100000,
-		                                             .length = 65536 };
-	NSO.userns_options.gids.v[0] = (struct proto_idmap){ .container_id = 0, .host_id = 200000,
-		                                             .length = 65536 };
+	NSO.userns_options.uids.v[0] =
+		(struct proto_idmap){ .container_id = 0, .host_id = 100000, .length = 65536 };
+	NSO.userns_options.gids.v[0] =
+		(struct proto_idmap){ .container_id = 0, .host_id = 200000, .length = 65536 };
 }
 
 START_TEST(test_plan_userns_maps)
@@ -890,10 +912,13 @@ scratch_rootfs(const struct ent *e, size_t n)
 START_TEST(test_exec_search_skips)
 {
 	static const struct ent ents[] = {
-		{ "sbin", NULL, 0 },    { "sbin/tool", NULL, 0 },
-		{ "usr", NULL, 0 },     { "usr/bin", NULL, 0 },
+		{ "sbin", NULL, 0 },
+		{ "sbin/tool", NULL, 0 },
+		{ "usr", NULL, 0 },
+		{ "usr/bin", NULL, 0 },
 		{ "usr/bin/tool", "#!/bin/sh\n", 0644 },
-		{ "bin", NULL, 0 },     { "bin/tool", "#!/bin/sh\n", 0755 },
+		{ "bin", NULL, 0 },
+		{ "bin/tool", "#!/bin/sh\n", 0755 },
 	};
 
 	scratch_rootfs(ents, sizeof(ents) / sizeof(ents[0]));
@@ -911,7 +936,7 @@ END_TEST
 START_TEST(test_exec_search_default_path)
 {
 	static const struct ent ents[] = {
-		{ "usr", NULL, 0 }, { "usr/sbin", NULL, 0 }, { "usr/sbin/tool", "", 0700 },
+		{ "usr", NULL, 0 }, { "usr/sbin", NULL, 0 },  { "usr/sbin/tool", "", 0700 },
 		{ "bin", NULL, 0 }, { "bin/tool", "", 0755 },
 	};
 
@@ -941,7 +966,8 @@ START_TEST(test_exec_not_found)
 	set_args("nosuch");
 	set_path("PATH=/bin:/");
 	build_ok();
-	prepare_fails(CRADLE_FAILED_PRECONDITION, "executable \"nosuch\" not found in the image's PATH");
+	prepare_fails(CRADLE_FAILED_PRECONDITION,
+	              "executable \"nosuch\" not found in the image's PATH");
 }
 END_TEST
 
@@ -969,8 +995,9 @@ START_TEST(test_mount_destination_dotdot)
 {
 	build_ok();
 	set_destination(spec_mount("/etc/resolv.conf"), "/etc/../../host/etc/shadow");
-	prepare_fails(CRADLE_INVALID_ARGUMENT,
-	              "mount destination \"/etc/../../host/etc/shadow\" is not a clean absolute path");
+	prepare_fails(
+		CRADLE_INVALID_ARGUMENT,
+		"mount destination \"/etc/../../host/etc/shadow\" is not a clean absolute path");
 }
 END_TEST
 
@@ -987,7 +1014,8 @@ START_TEST(test_mount_destination_relative)
 {
 	build_ok();
 	set_destination(spec_mount("/sys"), "sys");
-	prepare_fails(CRADLE_INVALID_ARGUMENT, "mount destination \"sys\" is not a clean absolute path");
+	prepare_fails(CRADLE_INVALID_ARGUMENT,
+	              "mount destination \"sys\" is not a clean absolute path");
 }
 END_TEST
 
@@ -1043,7 +1071,7 @@ START_TEST(test_release_zeroes)
 	ck_assert_uint_gt(F.prep.n_strings, 0);
 	plan_release(&F.prep);
 	ck_assert(memcmp(&F.prep, &zero, sizeof(zero)) == 0);
-	plan_release(&F.prep);   /* twice is fine */
+	plan_release(&F.prep); /* twice is fine */
 	ck_assert(memcmp(&F.prep, &zero, sizeof(zero)) == 0);
 }
 END_TEST
@@ -1054,7 +1082,8 @@ END_TEST
 START_TEST(test_release_repeated)
 {
 	set_userns();
-	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net.ipv4.conf.eno2/100.rp_filter", "1"), 0);
+	ck_assert_int_eq(
+		proto_kvs_add(&F.pod.linux.sysctls, "net.ipv4.conf.eno2/100.rp_filter", "1"), 0);
 	build_ok();
 	for (int i = 0; i < 50; i++) {
 		launch_plan_init(&F.plan);
@@ -1118,8 +1147,7 @@ plan_suite(void)
 	                      test_mount_sys_rw_privileged, test_release_zeroes,
 	                      test_release_repeated));
 
-	unit_tcase(s, "image", setup, teardown, 0,
-	           UNIT_TESTS(test_image_spec_plan));
+	unit_tcase(s, "image", setup, teardown, 0, UNIT_TESTS(test_image_spec_plan));
 
 	return s;
 }

@@ -47,7 +47,8 @@
 /* ------------------------------------------------------------------ */
 
 /* Absolute path of tests/data/seccomp/<name> (profiles must be absolute). */
-static const char *data(const char *name)
+static const char *
+data(const char *name)
 {
 	static char path[PATH_MAX];
 	char rel[PATH_MAX];
@@ -64,8 +65,8 @@ static char child_msg[2048];
 static size_t child_len;
 static int child_failures;
 
-__attribute__((format(printf, 1, 2)))
-static void child_fail(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void
+child_fail(const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -77,43 +78,45 @@ static void child_fail(const char *fmt, ...)
 	n = vsnprintf(child_msg + child_len, sizeof(child_msg) - child_len, fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		child_len += (size_t)n < sizeof(child_msg) - child_len ? (size_t)n
-		                                                        : sizeof(child_msg) - 1 - child_len;
+		child_len += (size_t)n < sizeof(child_msg) - child_len
+		                     ? (size_t)n
+		                     : sizeof(child_msg) - 1 - child_len;
 	if (child_len < sizeof(child_msg) - 1)
 		child_msg[child_len++] = ';';
 }
 
 /* rc must be -1 with errno want */
-#define EXPECT_ERRNO(call, want)                                                          \
-	do {                                                                              \
-		errno = 0;                                                                \
-		long rc_ = (long)(call);                                                  \
-		if (rc_ != -1 || errno != (want))                                         \
-			child_fail(" %s gave %ld errno %d (%s), want errno %d", #call, rc_, \
-			           errno, strerrorname_np(errno), (want));                  \
+#define EXPECT_ERRNO(call, want)                                                                   \
+	do {                                                                                       \
+		errno = 0;                                                                         \
+		long rc_ = (long)(call);                                                           \
+		if (rc_ != -1 || errno != (want))                                                  \
+			child_fail(" %s gave %ld errno %d (%s), want errno %d", #call, rc_, errno, \
+			           strerrorname_np(errno), (want));                                \
 	} while (0)
 
 /* rc must not be -1 */
-#define EXPECT_OK(call)                                                                   \
-	do {                                                                              \
-		errno = 0;                                                                \
-		long rc_ = (long)(call);                                                  \
-		if (rc_ == -1)                                                            \
-			child_fail(" %s failed: errno %d (%s)", #call, errno,               \
-			           strerrorname_np(errno));                                 \
+#define EXPECT_OK(call)                                                       \
+	do {                                                                  \
+		errno = 0;                                                    \
+		long rc_ = (long)(call);                                      \
+		if (rc_ == -1)                                                \
+			child_fail(" %s failed: errno %d (%s)", #call, errno, \
+			           strerrorname_np(errno));                   \
 	} while (0)
 
 /* rc may fail, but not with errno bad (which only the filter gives) */
-#define EXPECT_NOT_ERRNO(call, bad)                                                      \
-	do {                                                                              \
-		errno = 0;                                                                \
-		long rc_ = (long)(call);                                                  \
-		if (rc_ == -1 && errno == (bad))                                          \
-			child_fail(" %s gave the filter's errno %d", #call, (bad));         \
+#define EXPECT_NOT_ERRNO(call, bad)                                                 \
+	do {                                                                        \
+		errno = 0;                                                          \
+		long rc_ = (long)(call);                                            \
+		if (rc_ == -1 && errno == (bad))                                    \
+			child_fail(" %s gave the filter's errno %d", #call, (bad)); \
 	} while (0)
 
 /* Load prog into the calling process as sandbox/launch.c does. */
-static int apply(const struct seccomp_prog *prog, bool via_prctl)
+static int
+apply(const struct seccomp_prog *prog, bool via_prctl)
 {
 	struct sock_fprog fprog = { .len = prog->len, .filter = prog->filter };
 
@@ -126,8 +129,9 @@ static int apply(const struct seccomp_prog *prog, bool via_prctl)
 
 /* Fork, load prog in the child, run body there; the child's complaints
  * come back through a pipe.  Returns the child's wait status. */
-static int run_confined(const struct seccomp_prog *prog, bool via_prctl, void (*body)(void),
-                        char *msg, size_t msg_len)
+static int
+run_confined(const struct seccomp_prog *prog, bool via_prctl, void (*body)(void), char *msg,
+             size_t msg_len)
 {
 	int p[2], status;
 	size_t got = 0;
@@ -169,7 +173,8 @@ static int run_confined(const struct seccomp_prog *prog, bool via_prctl, void (*
 }
 
 /* The child must exit 0. */
-static void confined_ok(const struct seccomp_prog *prog, bool via_prctl, void (*body)(void))
+static void
+confined_ok(const struct seccomp_prog *prog, bool via_prctl, void (*body)(void))
 {
 	char msg[4096];
 	int status = run_confined(prog, via_prctl, body, msg, sizeof(msg));
@@ -178,7 +183,8 @@ static void confined_ok(const struct seccomp_prog *prog, bool via_prctl, void (*
 	              "confined child: status 0x%x:%s", status, msg);
 }
 
-static void load_file(const char *name, struct seccomp_prog *prog)
+static void
+load_file(const char *name, struct seccomp_prog *prog)
 {
 	struct cradle_err err = { 0 };
 	int rc = seccomp_prog_from_file(data(name), prog, &err);
@@ -190,7 +196,8 @@ static void load_file(const char *name, struct seccomp_prog *prog)
 }
 
 /* "Seccomp:\t2" in /proc/self/status, read with plain system calls. */
-static bool in_filter_mode(void)
+static bool
+in_filter_mode(void)
 {
 	char buf[8192];
 	ssize_t n, got = 0;
@@ -252,7 +259,8 @@ END_TEST
 /* PTRACE_PEEKDATA of pid 0: harmless even if let through */
 #define PTRACE_PEEKDATA_ 2
 
-static void clone_denied(unsigned long ns_flag)
+static void
+clone_denied(unsigned long ns_flag)
 {
 	long rc;
 
@@ -267,12 +275,14 @@ static void clone_denied(unsigned long ns_flag)
 		waitpid((pid_t)rc, NULL, 0);
 }
 
-static void *thread_main(void *arg)
+static void *
+thread_main(void *arg)
 {
 	return arg;
 }
 
-static void default_body(void)
+static void
+default_body(void)
 {
 	struct timespec ts = { 0, 1000000 };
 	struct utsname un;
@@ -311,8 +321,8 @@ static void default_body(void)
 	else if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 7)
 		child_fail(" forked child did not exit 7");
 	/* threads: libc tries clone3 (ENOSYS) and falls back to clone */
-	if (pthread_create(&th, NULL, thread_main, (void *)buf) != 0 || pthread_join(th, &ret) != 0 ||
-	    ret != buf)
+	if (pthread_create(&th, NULL, thread_main, (void *)buf) != 0 ||
+	    pthread_join(th, &ret) != 0 || ret != buf)
 		child_fail(" pthread_create/join failed");
 
 	/* denied, by omission or condition.  The test runs as root in the
@@ -379,10 +389,12 @@ END_TEST
 
 /* The launcher execs right after loading: execve and what a dynamically
  * linked shell and coreutils do must pass. */
-static void exec_body(void)
+static void
+exec_body(void)
 {
 	char *const argv[] = {
-		"sh", "-c",
+		"sh",
+		"-c",
 		"ls -la / /proc/self/ >/dev/null && grep -q '^Seccomp:.2$' /proc/self/status && "
 		"cat /proc/self/status | wc -l >/dev/null && exit 42",
 		NULL,
@@ -415,7 +427,8 @@ END_TEST
 /* Localhost profiles                                                   */
 /* ------------------------------------------------------------------ */
 
-static void deny_uname_body(void)
+static void
+deny_uname_body(void)
 {
 	struct utsname un;
 	int p[2];
@@ -439,7 +452,8 @@ START_TEST(test_localhost_errno)
 }
 END_TEST
 
-static void unknown_names_body(void)
+static void
+unknown_names_body(void)
 {
 	struct utsname un;
 	struct stat st;
@@ -458,7 +472,8 @@ START_TEST(test_unknown_names_skipped)
 }
 END_TEST
 
-static void args_body(void)
+static void
+args_body(void)
 {
 	int fd = (int)syscall(SYS_memfd_create, "t", MFD_CLOEXEC);
 
@@ -501,11 +516,12 @@ START_TEST(test_localhost_args)
 }
 END_TEST
 
-static void errno_default_body(void)
+static void
+errno_default_body(void)
 {
-	EXPECT_ERRNO(syscall(SYS_getppid), EOPNOTSUPP);   /* explicit, same as default */
-	EXPECT_ERRNO(syscall(SYS_getpid), EOPNOTSUPP);    /* defaultErrnoRet */
-	EXPECT_ERRNO(syscall(SYS_getuid), EPERM);         /* ERRNO without errnoRet */
+	EXPECT_ERRNO(syscall(SYS_getppid), EOPNOTSUPP); /* explicit, same as default */
+	EXPECT_ERRNO(syscall(SYS_getpid), EOPNOTSUPP);  /* defaultErrnoRet */
+	EXPECT_ERRNO(syscall(SYS_getuid), EPERM);       /* ERRNO without errnoRet */
 }
 
 START_TEST(test_localhost_default_errno)
@@ -518,13 +534,15 @@ START_TEST(test_localhost_default_errno)
 }
 END_TEST
 
-static void kill_body(void)
+static void
+kill_body(void)
 {
 	syscall(SYS_getppid);
 	child_fail(" survived getppid");
 }
 
-static void trap_body(void)
+static void
+trap_body(void)
 {
 	/* LOG lets the call through; TRACE without a tracer gives ENOSYS */
 	EXPECT_OK(getsid(0));
@@ -568,7 +586,8 @@ struct compile_job {
 	int failures;
 };
 
-static void *compile_thread(void *arg)
+static void *
+compile_thread(void *arg)
 {
 	struct compile_job *job = arg;
 	int i;
@@ -578,8 +597,8 @@ static void *compile_thread(void *arg)
 		struct cradle_err err = { 0 };
 
 		if (seccomp_prog_runtime_default(&a, &err) != 0 ||
-		    seccomp_prog_from_file(job->path, &b, &err) != 0 || a.len != job->ref_default.len ||
-		    b.len != job->ref_file.len ||
+		    seccomp_prog_from_file(job->path, &b, &err) != 0 ||
+		    a.len != job->ref_default.len || b.len != job->ref_file.len ||
 		    memcmp(a.filter, job->ref_default.filter, a.len * sizeof(a.filter[0])) != 0 ||
 		    memcmp(b.filter, job->ref_file.filter, b.len * sizeof(b.filter[0])) != 0)
 			__atomic_add_fetch(&job->failures, 1, __ATOMIC_RELAXED);
@@ -614,15 +633,16 @@ END_TEST
 
 /* seccomp_prog_from_file(path) fails with code and a message that
  * contains want (after "<path>: " when prefixed). */
-static void expect_error(const char *path, int code, const char *want)
+static void
+expect_error(const char *path, int code, const char *want)
 {
 	struct seccomp_prog prog = { (struct sock_filter *)1, 7 };
 	struct cradle_err err = { 0 };
 	int rc = seccomp_prog_from_file(path, &prog, &err);
 
 	ck_assert_msg(rc < 0, "%s: compiled", path);
-	ck_assert_msg(err.code == code, "%s: code %s, want %s: %s", path, cradle_code_name(err.code),
-	              cradle_code_name(code), err.msg);
+	ck_assert_msg(err.code == code, "%s: code %s, want %s: %s", path,
+	              cradle_code_name(err.code), cradle_code_name(code), err.msg);
 	ck_assert_msg(strstr(err.msg, want) != NULL, "%s: message \"%s\" lacks \"%s\"", path,
 	              err.msg, want);
 	/* nothing half-made is handed out */
@@ -647,7 +667,8 @@ static const struct {
 	{ "no-names.json", "syscalls[0].names: missing" },
 	{ "bad-op.json", "syscalls[0].args[0].op: unknown operator \"SCMP_CMP_FOO\"" },
 	{ "bad-index.json", "syscalls[0].args[0].index: 6 is out of range (at most 5)" },
-	{ "bad-value.json", "syscalls[0].args[0].value: expected an unsigned integer, got a floating-point number" },
+	{ "bad-value.json",
+	  "syscalls[0].args[0].value: expected an unsigned integer, got a floating-point number" },
 	{ "bad-errno.json", "syscalls[0].errnoRet: expected an unsigned integer, got -1" },
 	{ "big-errno.json", "defaultErrnoRet: 4095 is out of range (at most 4094)" },
 	{ "bad-arch.json", "architectures[1]: unknown architecture \"SCMP_ARCH_PDP11\"" },
@@ -666,8 +687,8 @@ END_TEST
 /* A profile in the test's own directory: text, then filler up to size
  * bytes (fill, or with fill 0 blanks and a newline every 64th), then tail
  * (may be NULL).  Returns its path. */
-static const char *scratch_profile(const char *name, const char *text, size_t size, char fill,
-                                   const char *tail)
+static const char *
+scratch_profile(const char *name, const char *text, size_t size, char fill, const char *tail)
 {
 	static char path[PATH_MAX];
 	size_t len = strlen(text), tl = tail != NULL ? strlen(tail) : 0;
@@ -749,8 +770,9 @@ START_TEST(test_too_many_instructions)
 	ck_assert_ptr_nonnull(f);
 	fputs("{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": [", f);
 	for (int i = 0; i < 4500; i++)
-		fprintf(f, "%s{\"names\": [\"ioctl\"], \"action\": \"SCMP_ACT_ERRNO\", "
-		           "\"args\": [{\"index\": 1, \"value\": %d, \"op\": \"SCMP_CMP_EQ\"}]}",
+		fprintf(f,
+		        "%s{\"names\": [\"ioctl\"], \"action\": \"SCMP_ACT_ERRNO\", "
+		        "\"args\": [{\"index\": 1, \"value\": %d, \"op\": \"SCMP_CMP_EQ\"}]}",
 		        i ? "," : "", i * 7 + 1);
 	fputs("]}", f);
 	ck_assert_int_eq(fclose(f), 0);
@@ -759,7 +781,8 @@ START_TEST(test_too_many_instructions)
 	free(text);
 	ck_assert_int_lt(seccomp_prog_from_file(path, &prog, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
-	ck_assert_msg(strstr(err.msg, path) == err.msg && strstr(err.msg, "more than the kernel's 4096"),
+	ck_assert_msg(strstr(err.msg, path) == err.msg &&
+	                      strstr(err.msg, "more than the kernel's 4096"),
 	              "%s", err.msg);
 	ck_assert_ptr_null(prog.filter);
 }
@@ -767,7 +790,8 @@ END_TEST
 
 /* ------------------------------------------------------------------ */
 
-static Suite *seccomp_suite(void)
+static Suite *
+seccomp_suite(void)
 {
 	Suite *s = suite_create("seccomp");
 	TCase *tc;
@@ -786,7 +810,8 @@ static Suite *seccomp_suite(void)
 	return s;
 }
 
-int main(void)
+int
+main(void)
 {
 	return unit_run(seccomp_suite(), "test_seccomp", UNIT_SUBREAPER);
 }

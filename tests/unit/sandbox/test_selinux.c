@@ -20,10 +20,12 @@
 #include "sandbox/selinux.h"
 #include "tests/unit/lib/unit.h"
 
-static struct selinux_labels *open_at(const char *contexts, unsigned range)
+static struct selinux_labels *
+open_at(const char *contexts, unsigned range)
 {
-	struct selinux_cfg cfg = { .enable = true, .category_range = range,
-	                           .contexts_path = contexts };
+	struct selinux_cfg cfg = { .enable = true,
+		                   .category_range = range,
+		                   .contexts_path = contexts };
 	struct cradle_err e = { 0 };
 	struct selinux_labels *l = NULL;
 
@@ -33,7 +35,8 @@ static struct selinux_labels *open_at(const char *contexts, unsigned range)
 }
 
 /* tests/data/selinux/lxc_contexts, and labels from it. */
-static const char *contexts(void)
+static const char *
+contexts(void)
 {
 	static char path[PATH_MAX];
 
@@ -41,13 +44,15 @@ static const char *contexts(void)
 	return path;
 }
 
-static struct selinux_labels *open_labels(unsigned range)
+static struct selinux_labels *
+open_labels(unsigned range)
 {
 	return open_at(contexts(), range);
 }
 
 /* A contexts file with `text`, in the test's directory; its path. */
-static const char *write_contexts(const char *text)
+static const char *
+write_contexts(const char *text)
 {
 	static char path[PATH_MAX];
 
@@ -56,13 +61,15 @@ static const char *write_contexts(const char *text)
 	return path;
 }
 
-static struct selinux_labels *open_text(const char *text, unsigned range)
+static struct selinux_labels *
+open_text(const char *text, unsigned range)
 {
 	return open_at(write_contexts(text), range);
 }
 
-static void set_opts(struct pod_config *pod, const char *user, const char *role,
-                     const char *type, const char *level)
+static void
+set_opts(struct pod_config *pod, const char *user, const char *role, const char *type,
+         const char *level)
 {
 	memset(pod, 0, sizeof(*pod));
 	pod->linux.security_context.selinux_options.user = (char *)user;
@@ -72,7 +79,8 @@ static void set_opts(struct pod_config *pod, const char *user, const char *role,
 }
 
 /* The level of a label (after the third ':'). */
-static const char *level_of(const char *label)
+static const char *
+level_of(const char *label)
 {
 	const char *p = label;
 	int i;
@@ -86,19 +94,20 @@ static const char *level_of(const char *label)
 }
 
 /* "s0:cX,cY" with X < Y < range, as generated. */
-static void check_pair(const char *level, unsigned range)
+static void
+check_pair(const char *level, unsigned range)
 {
 	unsigned x, y;
 	int end = 0;
 
-	ck_assert_msg(sscanf(level, "s0:c%u,c%u%n", &x, &y, &end) == 2 &&
-	              level[end] == '\0', "level \"%s\" is not s0:cX,cY", level);
+	ck_assert_msg(sscanf(level, "s0:c%u,c%u%n", &x, &y, &end) == 2 && level[end] == '\0',
+	              "level \"%s\" is not s0:cX,cY", level);
 	ck_assert_uint_lt(x, y);
 	ck_assert_uint_lt(y, range);
 }
 
-static void alloc_ok(struct selinux_labels *l, const struct pod_config *pod, bool vm,
-                     char **p, char **m)
+static void
+alloc_ok(struct selinux_labels *l, const struct pod_config *pod, bool vm, char **p, char **m)
 {
 	struct cradle_err e = { 0 };
 
@@ -108,7 +117,8 @@ static void alloc_ok(struct selinux_labels *l, const struct pod_config *pod, boo
 }
 
 /* Labels from lxc_contexts with one pair (process, mount) allocated. */
-static struct selinux_labels *open_one(char **p, char **m)
+static struct selinux_labels *
+open_one(char **p, char **m)
 {
 	struct selinux_labels *l = open_labels(0);
 
@@ -117,7 +127,8 @@ static struct selinux_labels *open_one(char **p, char **m)
 }
 
 /* A test's end: the labels it was given, then l. */
-static void fini_all(struct selinux_labels *l, char *p, char *m)
+static void
+fini_all(struct selinux_labels *l, char *p, char *m)
 {
 	free(p);
 	free(m);
@@ -126,7 +137,8 @@ static void fini_all(struct selinux_labels *l, char *p, char *m)
 
 /* selinux_labels_alloc refuses pod with INVALID_ARGUMENT and exactly msg,
  * hands back no labels and reserves nothing. */
-static void alloc_refused(struct selinux_labels *l, const struct pod_config *pod, const char *msg)
+static void
+alloc_refused(struct selinux_labels *l, const struct pod_config *pod, const char *msg)
 {
 	struct cradle_err e = { 0 };
 	char *p = (char *)1, *m = (char *)1;
@@ -140,8 +152,9 @@ static void alloc_refused(struct selinux_labels *l, const struct pod_config *pod
 }
 
 /* alloc_ok for a pod with these SELinux options. */
-static void alloc_opts(struct selinux_labels *l, const char *user, const char *role,
-                       const char *type, const char *level, char **p, char **m)
+static void
+alloc_opts(struct selinux_labels *l, const char *user, const char *role, const char *type,
+           const char *level, char **p, char **m)
 {
 	struct pod_config pod;
 
@@ -154,15 +167,23 @@ static void alloc_opts(struct selinux_labels *l, const char *user, const char *r
 START_TEST(test_level_format_accepted)
 {
 	static const char *const good[] = {
-		"s0", "s9", "s0-s0", "s1-s9", "s0:c0", "s0:c1,c2",
-		"s0-s0:c0.c1023", "s0:c9999", "s0:c1,c2.c5,c7", "s3-s4:c1.c2,c3.c4,c5",
+		"s0",
+		"s9",
+		"s0-s0",
+		"s1-s9",
+		"s0:c0",
+		"s0:c1,c2",
+		"s0-s0:c0.c1023",
+		"s0:c9999",
+		"s0:c1,c2.c5,c7",
+		"s3-s4:c1.c2,c3.c4,c5",
 	};
 	struct cradle_err e = { 0 };
 	size_t i;
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		ck_assert_msg(selinux_check_level(good[i], &e) == 0, "\"%s\" refused: %s",
-		              good[i], e.msg);
+		ck_assert_msg(selinux_check_level(good[i], &e) == 0, "\"%s\" refused: %s", good[i],
+		              e.msg);
 	ck_assert_int_eq(selinux_check_level("", &e), 0);
 	ck_assert_int_eq(selinux_check_level(NULL, &e), 0);
 }
@@ -171,9 +192,9 @@ END_TEST
 START_TEST(test_level_format_refused)
 {
 	static const char *const bad[] = {
-		"s0:c12345", "x", "s", "s10", "S0", "s0:", "s0:c", "s0:c1,", "s0:c1.",
-		"s0:c1.c2.c3", "s0-s0-s0", "s0-", "s0:c-1", "s0 :c1", "s0:c1,c2\n",
-		" s0", "s0:c1;c2", "s0:c1,,c2", "s0:cx", "s0-s10",
+		"s0:c12345",  "x",      "s",           "s10",       "S0",    "s0:",    "s0:c",
+		"s0:c1,",     "s0:c1.", "s0:c1.c2.c3", "s0-s0-s0",  "s0-",   "s0:c-1", "s0 :c1",
+		"s0:c1,c2\n", " s0",    "s0:c1;c2",    "s0:c1,,c2", "s0:cx", "s0-s10",
 	};
 	struct cradle_err e;
 	char want[256];
@@ -355,9 +376,9 @@ END_TEST
 
 START_TEST(test_vm_without_kvm_context_keeps_type)
 {
-	struct selinux_labels *l = open_text(
-		"process = \"system_u:system_r:container_t:s0\"\n"
-		"file = \"system_u:object_r:container_file_t:s0\"\n", 0);
+	struct selinux_labels *l = open_text("process = \"system_u:system_r:container_t:s0\"\n"
+	                                     "file = \"system_u:object_r:container_file_t:s0\"\n",
+	                                     0);
 	char *p, *m;
 
 	alloc_ok(l, NULL, true, &p, &m);
@@ -392,7 +413,7 @@ START_TEST(test_reserve_release_refcount)
 	char *p, *m;
 	struct selinux_labels *l = open_one(&p, &m);
 
-	selinux_labels_reserve(l, p);           /* a second holder */
+	selinux_labels_reserve(l, p); /* a second holder */
 	ck_assert_uint_eq(selinux_labels_refs(l, p), 2);
 	ck_assert_uint_eq(selinux_labels_reserved(l), 1);
 	selinux_labels_release(l, p);
@@ -460,7 +481,7 @@ END_TEST
 
 START_TEST(test_small_range_exhausted)
 {
-	enum { PAIRS = 6 };     /* range 4: c0..c3, 4*3/2 pairs */
+	enum { PAIRS = 6 }; /* range 4: c0..c3, 4*3/2 pairs */
 	struct selinux_labels *l = open_labels(4);
 	struct cradle_err e = { 0 };
 	char *p[PAIRS], *m[PAIRS], *q, *n;
@@ -524,7 +545,8 @@ START_TEST(test_disabled_empty_labels)
 	selinux_labels_reserve(l, "system_u:system_r:container_t:s0:c1,c2");
 	ck_assert_uint_eq(selinux_labels_reserved(l), 0);
 	selinux_labels_release(l, "system_u:system_r:container_t:s0:c1,c2");
-	ck_assert_int_eq(selinux_labels_to_kvm(l, "system_u:system_r:container_t:s0:c1,c2", &k, &e), 0);
+	ck_assert_int_eq(selinux_labels_to_kvm(l, "system_u:system_r:container_t:s0:c1,c2", &k, &e),
+	                 0);
 	ck_assert_str_eq(k, "");
 	free(k);
 	free(p);
@@ -551,7 +573,7 @@ START_TEST(test_category_range_bounds)
 	ck_assert_ptr_null(l);
 	cfg.category_range = SELINUX_MAX_CATEGORY_RANGE + 1;
 	ck_assert_int_lt(selinux_labels_init(&cfg, &l, &e), 0);
-	cfg.category_range = 2;         /* one pair: c0,c1 */
+	cfg.category_range = 2; /* one pair: c0,c1 */
 	ck_assert_int_eq(selinux_labels_init(&cfg, &l, &e), 0);
 	{
 		char *p, *m;
@@ -586,15 +608,15 @@ END_TEST
  * quotes trimmed, the last of a repeated key wins. */
 START_TEST(test_contexts_file_syntax)
 {
-	struct selinux_labels *l = open_text(
-		"# comment\n"
-		"; another = \"comment\"\n"
-		"\n"
-		"   process=\"a_u:a_r:wrong_t:s0\"\n"
-		"not a pair\n"
-		"\tprocess   =   \"\"sys_u:sys_r:mine_t:s0\"\"   \n"
-		"file=sys_u:object_r:mine_file_t:s0\n"
-		"kvm_process = \"sys_u:sys_r:mine_kvm_t:s0\"", 0);
+	struct selinux_labels *l = open_text("# comment\n"
+	                                     "; another = \"comment\"\n"
+	                                     "\n"
+	                                     "   process=\"a_u:a_r:wrong_t:s0\"\n"
+	                                     "not a pair\n"
+	                                     "\tprocess   =   \"\"sys_u:sys_r:mine_t:s0\"\"   \n"
+	                                     "file=sys_u:object_r:mine_file_t:s0\n"
+	                                     "kvm_process = \"sys_u:sys_r:mine_kvm_t:s0\"",
+	                                     0);
 	char *p, *m;
 
 	alloc_ok(l, NULL, true, &p, &m);
@@ -607,8 +629,8 @@ END_TEST
 START_TEST(test_contexts_file_bad_context)
 {
 	struct selinux_cfg cfg = { .enable = true,
-	                           .contexts_path = write_contexts("process = \"garbage\"\n"
-	                                                           "file = \"u:r:t:s0\"\n") };
+		                   .contexts_path = write_contexts("process = \"garbage\"\n"
+		                                                   "file = \"u:r:t:s0\"\n") };
 	struct selinux_labels *l = NULL;
 	struct cradle_err e = { 0 };
 
@@ -642,7 +664,8 @@ START_TEST(test_to_kvm_bad_label)
 
 	ck_assert_int_lt(selinux_labels_to_kvm(l, "nonsense", &k, &e), 0);
 	ck_assert_ptr_null(k);
-	ck_assert_str_eq(e.msg, "failed to get selinux kvm label: invalid SELinux context \"nonsense\"");
+	ck_assert_str_eq(e.msg,
+	                 "failed to get selinux kvm label: invalid SELinux context \"nonsense\"");
 	selinux_labels_fini(l);
 }
 END_TEST
@@ -652,7 +675,8 @@ END_TEST
 START_TEST(test_no_mls_policy)
 {
 	struct selinux_labels *l = open_text("process = \"u:r:container_t\"\n"
-	                                     "file = \"u:object_r:container_file_t\"\n", 0);
+	                                     "file = \"u:object_r:container_file_t\"\n",
+	                                     0);
 	char *p, *m;
 
 	alloc_ok(l, NULL, false, &p, &m);
@@ -688,7 +712,8 @@ struct worker {
 	int bad;
 };
 
-static void *worker_main(void *arg)
+static void *
+worker_main(void *arg)
 {
 	struct worker *w = arg;
 	char *held[T_HOLD] = { 0 };
@@ -742,7 +767,8 @@ START_TEST(test_threads_alloc_release)
 }
 END_TEST
 
-static Suite *selinux_suite(void)
+static Suite *
+selinux_suite(void)
 {
 	Suite *s = suite_create("selinux");
 
@@ -762,13 +788,13 @@ static Suite *selinux_suite(void)
 	                      test_no_mls_policy, test_apply_enabled_follows_host));
 
 	/* generous: TSan slows the contended loop considerably */
-	unit_tcase(s, "threads", NULL, NULL, 120,
-	           UNIT_TESTS(test_threads_alloc_release));
+	unit_tcase(s, "threads", NULL, NULL, 120, UNIT_TESTS(test_threads_alloc_release));
 
 	return s;
 }
 
-int main(void)
+int
+main(void)
 {
 	return unit_run(selinux_suite(), "test_selinux", 0);
 }

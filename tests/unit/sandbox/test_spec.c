@@ -172,7 +172,7 @@ joined(const struct proto_strs *s)
 	buf[0] = '\0';
 	for (i = 0; i < s->n; i++)
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? "," : "",
-		    s->v[i]);
+		                        s->v[i]);
 	return (buf);
 }
 
@@ -182,17 +182,15 @@ kv(const struct proto_kvs *kvs, const char *key)
 	return (proto_kvs_get(kvs, key));
 }
 
-static const char *PASSWD =
-    "root:x:0:0:root:/root:/bin/sh\n"
-    "# a comment\n"
-    "\n"
-    "  daemon:x:1:1::/usr/sbin:/usr/sbin/nologin  \n"
-    "nobody:x:65534:65533:nobody:/nonexistent:/bin/false\n"
-    "app:x:1000:1001:app:/home/app:/bin/sh\n";
-static const char *GROUP =
-    "root:x:0:\n"
-    "staff:x:50:app\n"
-    "nogroup:x:65533:\n";
+static const char *PASSWD = "root:x:0:0:root:/root:/bin/sh\n"
+			    "# a comment\n"
+			    "\n"
+			    "  daemon:x:1:1::/usr/sbin:/usr/sbin/nologin  \n"
+			    "nobody:x:65534:65533:nobody:/nonexistent:/bin/false\n"
+			    "app:x:1000:1001:app:/home/app:/bin/sh\n";
+static const char *GROUP = "root:x:0:\n"
+			   "staff:x:50:app\n"
+			   "nogroup:x:65533:\n";
 
 static void
 image_files(void)
@@ -443,10 +441,12 @@ START_TEST(test_user_unknown_name_error)
 
 	image_files();
 	ck_assert_int_lt(spec_resolve_user("ghost", &F.image, &u, &g, &F.err), 0);
-	ck_assert_str_eq(F.err.msg, "unable to find user ghost: no matching entries in passwd file");
+	ck_assert_str_eq(F.err.msg,
+	                 "unable to find user ghost: no matching entries in passwd file");
 	ck_assert_int_eq(F.err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_int_lt(spec_resolve_user("ghost:staff", &F.image, &u, &g, &F.err), 0);
-	ck_assert_str_eq(F.err.msg, "unable to find user ghost: no matching entries in passwd file");
+	ck_assert_str_eq(F.err.msg,
+	                 "unable to find user ghost: no matching entries in passwd file");
 	/* a comment line is not an entry */
 	ck_assert_int_lt(spec_resolve_user("# a comment", &F.image, &u, &g, &F.err), 0);
 	/* no passwd at all */
@@ -454,7 +454,7 @@ START_TEST(test_user_unknown_name_error)
 	ck_assert_str_eq(F.err.msg, "unable to find user app: no matching entries in passwd file");
 	F.image.user = unit_strdup("ghost");
 	build_fails(CRADLE_INVALID_ARGUMENT,
-	    "unable to find user ghost: no matching entries in passwd file");
+	            "unable to find user ghost: no matching entries in passwd file");
 }
 END_TEST
 
@@ -464,10 +464,12 @@ START_TEST(test_user_unknown_group_error)
 
 	image_files();
 	ck_assert_int_lt(spec_resolve_user("app:wheel", &F.image, &u, &g, &F.err), 0);
-	ck_assert_str_eq(F.err.msg, "unable to find group wheel: no matching entries in group file");
+	ck_assert_str_eq(F.err.msg,
+	                 "unable to find group wheel: no matching entries in group file");
 	ck_assert_int_eq(F.err.code, CRADLE_INVALID_ARGUMENT);
 	ck_assert_int_lt(spec_resolve_user("0:wheel", NULL, &u, &g, &F.err), 0);
-	ck_assert_str_eq(F.err.msg, "unable to find group wheel: no matching entries in group file");
+	ck_assert_str_eq(F.err.msg,
+	                 "unable to find group wheel: no matching entries in group file");
 }
 END_TEST
 
@@ -486,7 +488,8 @@ START_TEST(test_user_id_over_int32_refused)
 	ck_assert_str_eq(F.err.msg, "invalid USER value \"-1\": uid out of range");
 	/* beyond int64: still a number, still out of range */
 	ck_assert_int_lt(spec_resolve_user("99999999999999999999", NULL, &u, &g, &F.err), 0);
-	ck_assert_str_eq(F.err.msg, "invalid USER value \"99999999999999999999\": uid out of range");
+	ck_assert_str_eq(F.err.msg,
+	                 "invalid USER value \"99999999999999999999\": uid out of range");
 	/* an id in the image's passwd is held to the same range */
 	F.image.etc_passwd = unit_strdup("big:x:3000000000:0::/:/bin/sh\n");
 	ck_assert_int_lt(spec_resolve_user("big", &F.image, &u, &g, &F.err), 0);
@@ -560,10 +563,11 @@ END_TEST
 START_TEST(test_caps_default_14)
 {
 	const uint64_t want = (1ULL << CAP_CHOWN) | (1ULL << CAP_DAC_OVERRIDE) |
-	    (1ULL << CAP_FSETID) | (1ULL << CAP_FOWNER) | (1ULL << CAP_MKNOD) |
-	    (1ULL << CAP_NET_RAW) | (1ULL << CAP_SETGID) | (1ULL << CAP_SETUID) |
-	    (1ULL << CAP_SETFCAP) | (1ULL << CAP_SETPCAP) | (1ULL << CAP_NET_BIND_SERVICE) |
-	    (1ULL << CAP_SYS_CHROOT) | (1ULL << CAP_KILL) | (1ULL << CAP_AUDIT_WRITE);
+	                      (1ULL << CAP_FSETID) | (1ULL << CAP_FOWNER) | (1ULL << CAP_MKNOD) |
+	                      (1ULL << CAP_NET_RAW) | (1ULL << CAP_SETGID) | (1ULL << CAP_SETUID) |
+	                      (1ULL << CAP_SETFCAP) | (1ULL << CAP_SETPCAP) |
+	                      (1ULL << CAP_NET_BIND_SERVICE) | (1ULL << CAP_SYS_CHROOT) |
+	                      (1ULL << CAP_KILL) | (1ULL << CAP_AUDIT_WRITE);
 
 	ck_assert_uint_eq(spec_default_caps(), want);
 	ck_assert_int_eq(__builtin_popcountll(spec_default_caps()), 14);
@@ -710,22 +714,22 @@ START_TEST(test_userns_pod_needs_exactly_one)
 {
 	set_userns(NS_POD, 2, 1, 10);
 	build_fails(CRADLE_INVALID_ARGUMENT, "user namespace configuration: UID mapping: only one "
-	    "mapping line supported, got 2 mapping lines");
+	                                     "mapping line supported, got 2 mapping lines");
 	teardown();
 	setup();
 	set_userns(NS_POD, 1, 3, 10);
 	build_fails(CRADLE_INVALID_ARGUMENT, "user namespace configuration: GID mapping: only one "
-	    "mapping line supported, got 3 mapping lines");
+	                                     "mapping line supported, got 3 mapping lines");
 	teardown();
 	setup();
 	set_userns(NS_POD, 1, 0, 10);
 	build_fails(CRADLE_INVALID_ARGUMENT, "user namespace configuration: can't use user "
-	    "namespace mode \"POD\" without UID and GID mappings");
+	                                     "namespace mode \"POD\" without UID and GID mappings");
 	teardown();
 	setup();
 	set_userns(NS_POD, 0, 0, 10);
 	build_fails(CRADLE_INVALID_ARGUMENT, "user namespace configuration: can't use user "
-	    "namespace mode \"POD\" without UID and GID mappings");
+	                                     "namespace mode \"POD\" without UID and GID mappings");
 }
 END_TEST
 
@@ -733,7 +737,7 @@ START_TEST(test_userns_pod_length_at_least_one)
 {
 	set_userns(NS_POD, 1, 1, 0);
 	build_fails(CRADLE_INVALID_ARGUMENT,
-	    "user namespace configuration: UID mapping: invalid mapping length: 0");
+	            "user namespace configuration: UID mapping: invalid mapping length: 0");
 }
 END_TEST
 
@@ -746,8 +750,9 @@ START_TEST(test_userns_node_refuses_mappings)
 	teardown();
 	setup();
 	set_userns(NS_NODE, 1, 0, 1);
-	build_fails(CRADLE_INVALID_ARGUMENT, "user namespace configuration: can't use user "
-	    "namespace mode \"NODE\" with mappings. Got 1 UID mappings and 0 GID mappings");
+	build_fails(CRADLE_INVALID_ARGUMENT,
+	            "user namespace configuration: can't use user "
+	            "namespace mode \"NODE\" with mappings. Got 1 UID mappings and 0 GID mappings");
 }
 END_TEST
 
@@ -755,17 +760,17 @@ START_TEST(test_userns_other_mode_error)
 {
 	set_userns(NS_CONTAINER, 1, 1, 1);
 	build_fails(CRADLE_INVALID_ARGUMENT, "user namespace configuration: unsupported user "
-	    "namespace mode: \"CONTAINER\"");
+	                                     "namespace mode: \"CONTAINER\"");
 	teardown();
 	setup();
 	set_userns(NS_TARGET, 0, 0, 1);
 	build_fails(CRADLE_INVALID_ARGUMENT, "user namespace configuration: unsupported user "
-	    "namespace mode: \"TARGET\"");
+	                                     "namespace mode: \"TARGET\"");
 	teardown();
 	setup();
 	set_userns(7, 0, 0, 1);
 	build_fails(CRADLE_INVALID_ARGUMENT, "user namespace configuration: unsupported user "
-	    "namespace mode: \"7\"");
+	                                     "namespace mode: \"7\"");
 }
 END_TEST
 
@@ -826,8 +831,8 @@ END_TEST
 START_TEST(test_masked_paths)
 {
 	const char *want = "/proc/acpi,/proc/asound,/proc/kcore,/proc/keys,/proc/latency_stats,"
-	    "/proc/timer_list,/proc/timer_stats,/proc/sched_debug,/sys/firmware,"
-	    "/sys/devices/virtual/powercap,/proc/scsi";
+			   "/proc/timer_list,/proc/timer_stats,/proc/sched_debug,/sys/firmware,"
+			   "/sys/devices/virtual/powercap,/proc/scsi";
 
 	build_ok();
 	ck_assert_str_eq(joined(&F.spec.masked_paths), want);
@@ -863,7 +868,8 @@ START_TEST(test_sysctls_copied)
 	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net.ipv4.ip_forward", "1"), 0);
 	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "kernel.shmmax", "65536"), 0);
 	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "kernel.msgmax", "8192"), 0);
-	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "kernel.sem", "250 256000 32 1024"), 0);
+	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "kernel.sem", "250 256000 32 1024"),
+	                 0);
 	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "fs.mqueue.msg_max", "10"), 0);
 	build_ok();
 	ck_assert_uint_eq(F.spec.sysctls.n, 5);
@@ -881,8 +887,8 @@ START_TEST(test_sysctl_slash_form_normalized)
 	ck_assert_int_eq(spec_check_sysctl("net/ipv4/ip_forward", false, false, &F.err), 0);
 	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net/ipv4/ip_forward", "1"), 0);
 	/* kubelet's NormalizeName: a dot inside a component survives as '/' */
-	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net/ipv4/conf/eno2.100/rp_filter",
-	    "2"), 0);
+	ck_assert_int_eq(
+		proto_kvs_add(&F.pod.linux.sysctls, "net/ipv4/conf/eno2.100/rp_filter", "2"), 0);
 	build_ok();
 	ck_assert_uint_eq(F.spec.sysctls.n, 2);
 	ck_assert_str_eq(kv(&F.spec.sysctls, "net.ipv4.ip_forward"), "1");
@@ -893,7 +899,7 @@ END_TEST
 START_TEST(test_sysctl_not_namespaced_refused)
 {
 	const char *bad[] = { "vm.swappiness", "kernel.hostname", "kernel.domainname",
-		"kernel.pid_max", "fs.file-max" };
+		              "kernel.pid_max", "fs.file-max" };
 	char want[128];
 	size_t i;
 
@@ -910,8 +916,8 @@ END_TEST
 
 START_TEST(test_sysctl_invalid_name_refused)
 {
-	const char *bad[] = { "net..ipv4", "net.", "net/ipv4//x", "net.ipv4./", "net.a b",
-		"/net/ipv4" };
+	const char *bad[] = { "net..ipv4",  "net.",    "net/ipv4//x",
+		              "net.ipv4./", "net.a b", "/net/ipv4" };
 	char want[128];
 	size_t i;
 
@@ -927,8 +933,8 @@ START_TEST(test_sysctl_invalid_name_refused)
 	ck_assert_int_lt(spec_check_sysctl("net/ipv4/../x", false, false, &F.err), 0);
 	ck_assert_str_eq(F.err.msg, "sysctl \"net/ipv4/../x\" is not a valid name");
 	/* while a dot inside a '/'-form component is just a character */
-	ck_assert_int_eq(spec_check_sysctl("net/ipv4/conf/eno2.100/rp_filter", false, false,
-	    &F.err), 0);
+	ck_assert_int_eq(
+		spec_check_sysctl("net/ipv4/conf/eno2.100/rp_filter", false, false, &F.err), 0);
 }
 END_TEST
 
@@ -942,13 +948,14 @@ START_TEST(test_sysctl_net_with_host_network_refused)
 	NSO.network = NS_NODE;
 	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net.core.somaxconn", "1024"), 0);
 	build_fails(CRADLE_INVALID_ARGUMENT,
-	    "sysctl \"net.core.somaxconn\" not allowed with host network");
+	            "sysctl \"net.core.somaxconn\" not allowed with host network");
 }
 END_TEST
 
 START_TEST(test_sysctl_ipc_with_host_ipc_refused)
 {
-	const char *ipc[] = { "kernel.shmall", "kernel.msgmnb", "kernel.sem", "fs.mqueue.queues_max" };
+	const char *ipc[] = { "kernel.shmall", "kernel.msgmnb", "kernel.sem",
+		              "fs.mqueue.queues_max" };
 	char want[128];
 	size_t i;
 
@@ -1010,9 +1017,11 @@ START_TEST(test_sysctl_given_key_not_overridden)
 {
 	F.node.enable_unprivileged_ports = true;
 	F.node.enable_unprivileged_icmp = true;
-	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net/ipv4/ip_unprivileged_port_start",
-	    "1024"), 0);
-	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net.ipv4.ping_group_range", "1 1"), 0);
+	ck_assert_int_eq(
+		proto_kvs_add(&F.pod.linux.sysctls, "net/ipv4/ip_unprivileged_port_start", "1024"),
+		0);
+	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net.ipv4.ping_group_range", "1 1"),
+	                 0);
 	build_ok();
 	ck_assert_uint_eq(F.spec.sysctls.n, 2);
 	ck_assert_str_eq(kv(&F.spec.sysctls, "net.ipv4.ip_unprivileged_port_start"), "1024");
@@ -1035,7 +1044,7 @@ check_cgroup(const char *parent, const char *def, const char *want)
 START_TEST(test_cgroup_slice_rule)
 {
 	check_cgroup("kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice",
-	    "/k8s.io", "kubepods-burstable-pod1.slice:cri-containerd:" ID);
+	             "/k8s.io", "kubepods-burstable-pod1.slice:cri-containerd:" ID);
 	check_cgroup("/kubepods.slice/", "/k8s.io", "kubepods.slice:cri-containerd:" ID);
 	F.pod.linux.cgroup_parent = unit_strdup("/system.slice");
 	build_ok();
@@ -1077,7 +1086,7 @@ START_TEST(test_cgroup_dotdot_refused)
 	check_cgroup("/a..b", "/k8s.io", "/a..b/" ID);
 	F.pod.linux.cgroup_parent = unit_strdup("/kubepods/../x");
 	build_fails(CRADLE_INVALID_ARGUMENT,
-	    "invalid cgroup parent \"/kubepods/../x\": \"..\" is not allowed");
+	            "invalid cgroup parent \"/kubepods/../x\": \"..\" is not allowed");
 }
 END_TEST
 
@@ -1137,7 +1146,7 @@ START_TEST(test_annotations_resources)
 	ck_assert_str_eq(kv(&F.spec.annotations, "io.kubernetes.cri.sandbox-cpu-quota"), "-1");
 	ck_assert_str_eq(kv(&F.spec.annotations, "io.kubernetes.cri.sandbox-cpu-shares"), "1024");
 	ck_assert_str_eq(kv(&F.spec.annotations, "io.kubernetes.cri.sandbox-memory"),
-	    "9223372036854775807");
+	                 "9223372036854775807");
 	ck_assert_uint_eq(F.spec.annotations.n, 10);
 }
 END_TEST
@@ -1146,8 +1155,9 @@ START_TEST(test_annotations_defaults_win)
 {
 	ck_assert_int_eq(proto_strs_add(&F.runtime.pod_annotations, "io.kubernetes.cri.*"), 0);
 	ck_assert_int_eq(proto_kvs_add(&F.pod.annotations, "io.kubernetes.cri.sandbox-id", "x"), 0);
-	ck_assert_int_eq(proto_kvs_add(&F.pod.annotations, "io.kubernetes.cri.container-type",
-	    "container"), 0);
+	ck_assert_int_eq(
+		proto_kvs_add(&F.pod.annotations, "io.kubernetes.cri.container-type", "container"),
+		0);
 	ck_assert_int_eq(proto_kvs_add(&F.pod.annotations, "io.kubernetes.cri.extra", "e"), 0);
 	F.pod.log_directory = unit_strdup("/var/log/pods/default_web_a1b2-c3");
 	build_ok();
@@ -1156,7 +1166,7 @@ START_TEST(test_annotations_defaults_win)
 	ck_assert_str_eq(kv(&F.spec.annotations, "io.kubernetes.cri.sandbox-uid"), "a1b2-c3");
 	ck_assert_str_eq(kv(&F.spec.annotations, "io.kubernetes.cri.sandbox-name"), "web");
 	ck_assert_str_eq(kv(&F.spec.annotations, "io.kubernetes.cri.sandbox-log-directory"),
-	    "/var/log/pods/default_web_a1b2-c3");
+	                 "/var/log/pods/default_web_a1b2-c3");
 	ck_assert_str_eq(kv(&F.spec.annotations, "io.kubernetes.cri.container-type"), "sandbox");
 	ck_assert_str_eq(kv(&F.spec.annotations, "io.kubernetes.cri.extra"), "e");
 	ck_assert_uint_eq(F.spec.annotations.n, 7);
@@ -1178,7 +1188,7 @@ START_TEST(test_labels_reserved_filtered)
 	ck_assert_int_eq(proto_kvs_add(&F.image.labels, "io.cri-containerd.kind", "container"), 0);
 	ck_assert_int_eq(proto_kvs_add(&F.image.labels, "io.cri-containerd.image", "managed"), 0);
 	ck_assert_int_eq(proto_kvs_add(&F.image.labels, "org.opencontainers.image.title", "pause"),
-	    0);
+	                 0);
 	build_ok();
 	ck_assert_ptr_null(kv(&F.spec.labels, "containerd.io/gc.ref"));
 	ck_assert_ptr_null(kv(&F.spec.labels, "io.cri-containerd.image"));
@@ -1194,10 +1204,10 @@ START_TEST(test_labels_oversize_filtered)
 
 	ck_assert_ptr_nonnull(v);
 	memset(v, 'v', 4096);
-	v[4096 - 3] = '\0';          /* "big" + 4093 = 4096: kept */
+	v[4096 - 3] = '\0'; /* "big" + 4093 = 4096: kept */
 	ck_assert_int_eq(proto_kvs_add(&F.image.labels, "big", v), 0);
 	v[4096 - 3] = 'v';
-	v[4096 - 2] = '\0';          /* "bigger" + 4094 = 4100: dropped */
+	v[4096 - 2] = '\0'; /* "bigger" + 4094 = 4100: dropped */
 	ck_assert_int_eq(proto_kvs_add(&F.image.labels, "bigger", v), 0);
 	free(v);
 	build_ok();
@@ -1276,11 +1286,12 @@ START_TEST(test_seccomp_localhost_relative_error)
 {
 	seccomp_struct(SECCOMP_PROFILE_LOCALHOST, "profiles/p.json");
 	build_fails(CRADLE_INVALID_ARGUMENT,
-	    "seccomp localhost profile \"profiles/p.json\" is not an absolute path");
+	            "seccomp localhost profile \"profiles/p.json\" is not an absolute path");
 	teardown();
 	setup();
 	seccomp_struct(SECCOMP_PROFILE_LOCALHOST, NULL);
-	build_fails(CRADLE_INVALID_ARGUMENT, "seccomp localhost profile \"\" is not an absolute path");
+	build_fails(CRADLE_INVALID_ARGUMENT,
+	            "seccomp localhost profile \"\" is not an absolute path");
 }
 END_TEST
 
@@ -1327,13 +1338,15 @@ END_TEST
 START_TEST(test_seccomp_localhost_ref_wrong_type_error)
 {
 	seccomp_struct(SECCOMP_PROFILE_RUNTIME_DEFAULT, "/p.json");
-	build_fails(CRADLE_INVALID_ARGUMENT,
-	    "seccomp config invalid LocalhostRef must only be set if ProfileType is Localhost");
+	build_fails(
+		CRADLE_INVALID_ARGUMENT,
+		"seccomp config invalid LocalhostRef must only be set if ProfileType is Localhost");
 	teardown();
 	setup();
 	seccomp_struct(SECCOMP_PROFILE_UNCONFINED, "/p.json");
-	build_fails(CRADLE_INVALID_ARGUMENT,
-	    "seccomp config invalid LocalhostRef must only be set if ProfileType is Localhost");
+	build_fails(
+		CRADLE_INVALID_ARGUMENT,
+		"seccomp config invalid LocalhostRef must only be set if ProfileType is Localhost");
 }
 END_TEST
 
@@ -1497,71 +1510,69 @@ spec_suite(void)
 {
 	Suite *s = suite_create("spec");
 
-	unit_tcase(s, "spec", setup, teardown, 0,
-	           UNIT_TESTS(/* process */
-	                      test_args_entrypoint_plus_cmd, test_args_cmd_only,
-	                      test_args_both_empty_is_error, test_env_duplicates_collapsed,
-	                      test_env_empty_by_default, test_cwd_default, test_cwd_from_image,
-	                      /* user */
-	                      test_user_uid_only, test_user_uid_gid, test_user_none_is_empty_string,
-	                      test_user_group_without_user_is_error,
-	                      test_user_username_used_without_uid, test_user_from_image,
-	                      test_user_default_root, test_user_name_lookup_passwd,
-	                      test_user_mixed_forms, test_user_numeric_found_gets_passwd_gid,
-	                      test_user_numeric_missing_gets_gid0, test_user_unknown_name_error,
-	                      test_user_unknown_group_error, test_user_id_over_int32_refused,
-	                      test_user_too_many_parts_error,
-	                      test_supplemental_groups_kept_with_user,
-	                      test_supplemental_groups_without_user,
-	                      test_supplemental_groups_out_of_range_refused,
-	                      /* privileges */
-	                      test_no_new_privs, test_caps_default_14,
-	                      test_caps_privileged_unchanged, test_oom_default,
-	                      test_oom_restricted_raises, test_hostname, test_rootfs_readonly,
-	                      /* namespaces */
-	                      test_ns_node_network_removes_uts, test_ns_node_pid_ipc,
-	                      test_ns_pod_container_target_new, test_mount_always_new,
-	                      test_userns_absent_none, test_userns_pod_one_mapping,
-	                      test_userns_pod_needs_exactly_one,
-	                      test_userns_pod_length_at_least_one,
-	                      test_userns_node_refuses_mappings, test_userns_other_mode_error,
-	                      /* filesystem */
-	                      test_mounts_table, test_sys_rw_when_privileged,
-	                      test_shm_host_for_ipc_node, test_masked_paths, test_readonly_paths,
-	                      test_devices_deny_all,
-	                      /* sysctls */
-	                      test_sysctls_copied, test_sysctl_slash_form_normalized,
-	                      test_sysctl_not_namespaced_refused, test_sysctl_invalid_name_refused,
-	                      test_sysctl_net_with_host_network_refused,
-	                      test_sysctl_ipc_with_host_ipc_refused,
-	                      test_sysctl_default_unprivileged_ports, test_sysctl_default_icmp,
-	                      test_sysctl_defaults_not_with_host_network,
-	                      test_sysctl_given_key_not_overridden,
-	                      /* cgroups */
-	                      test_cgroup_slice_rule, test_cgroup_parent_id_rule,
-	                      test_cgroup_default_parent, test_cgroup_dotdot_refused,
-	                      test_cpu_shares_2,
-	                      /* annotations and labels */
-	                      test_annotations_passthrough_glob,
-	                      test_annotations_none_without_patterns, test_annotations_resources,
-	                      test_annotations_defaults_win, test_annotations_log_directory_empty,
-	                      test_labels_reserved_filtered, test_labels_oversize_filtered,
-	                      test_labels_pod_wins, test_labels_kind_sandbox,
-	                      /* seccomp */
-	                      test_seccomp_runtime_default, test_seccomp_unconfined,
-	                      test_seccomp_localhost, test_seccomp_localhost_relative_error,
-	                      test_seccomp_privileged_none, test_seccomp_unavailable_error,
-	                      test_seccomp_localhost_ref_wrong_type_error,
-	                      test_seccomp_unknown_type_error, test_seccomp_path_forms,
-	                      test_seccomp_invalid_profile_string,
-	                      test_seccomp_runtime_default_from_handler,
-	                      test_seccomp_none_is_unconfined,
-	                      /* SELinux */
-	                      test_selinux_labels_copied,
-	                      test_selinux_privileged_clears_process_label,
-	                      /* life cycle */
-	                      test_spec_fini_zeroed_and_twice, test_build_missing_input,
-	                      test_build_fails_late_leaves_nothing));
+	unit_tcase(
+		s, "spec", setup, teardown, 0,
+		UNIT_TESTS(/* process */
+	                   test_args_entrypoint_plus_cmd, test_args_cmd_only,
+	                   test_args_both_empty_is_error, test_env_duplicates_collapsed,
+	                   test_env_empty_by_default, test_cwd_default, test_cwd_from_image,
+	                   /* user */
+	                   test_user_uid_only, test_user_uid_gid, test_user_none_is_empty_string,
+	                   test_user_group_without_user_is_error,
+	                   test_user_username_used_without_uid, test_user_from_image,
+	                   test_user_default_root, test_user_name_lookup_passwd,
+	                   test_user_mixed_forms, test_user_numeric_found_gets_passwd_gid,
+	                   test_user_numeric_missing_gets_gid0, test_user_unknown_name_error,
+	                   test_user_unknown_group_error, test_user_id_over_int32_refused,
+	                   test_user_too_many_parts_error, test_supplemental_groups_kept_with_user,
+	                   test_supplemental_groups_without_user,
+	                   test_supplemental_groups_out_of_range_refused,
+	                   /* privileges */
+	                   test_no_new_privs, test_caps_default_14, test_caps_privileged_unchanged,
+	                   test_oom_default, test_oom_restricted_raises, test_hostname,
+	                   test_rootfs_readonly,
+	                   /* namespaces */
+	                   test_ns_node_network_removes_uts, test_ns_node_pid_ipc,
+	                   test_ns_pod_container_target_new, test_mount_always_new,
+	                   test_userns_absent_none, test_userns_pod_one_mapping,
+	                   test_userns_pod_needs_exactly_one, test_userns_pod_length_at_least_one,
+	                   test_userns_node_refuses_mappings, test_userns_other_mode_error,
+	                   /* filesystem */
+	                   test_mounts_table, test_sys_rw_when_privileged,
+	                   test_shm_host_for_ipc_node, test_masked_paths, test_readonly_paths,
+	                   test_devices_deny_all,
+	                   /* sysctls */
+	                   test_sysctls_copied, test_sysctl_slash_form_normalized,
+	                   test_sysctl_not_namespaced_refused, test_sysctl_invalid_name_refused,
+	                   test_sysctl_net_with_host_network_refused,
+	                   test_sysctl_ipc_with_host_ipc_refused,
+	                   test_sysctl_default_unprivileged_ports, test_sysctl_default_icmp,
+	                   test_sysctl_defaults_not_with_host_network,
+	                   test_sysctl_given_key_not_overridden,
+	                   /* cgroups */
+	                   test_cgroup_slice_rule, test_cgroup_parent_id_rule,
+	                   test_cgroup_default_parent, test_cgroup_dotdot_refused,
+	                   test_cpu_shares_2,
+	                   /* annotations and labels */
+	                   test_annotations_passthrough_glob,
+	                   test_annotations_none_without_patterns, test_annotations_resources,
+	                   test_annotations_defaults_win, test_annotations_log_directory_empty,
+	                   test_labels_reserved_filtered, test_labels_oversize_filtered,
+	                   test_labels_pod_wins, test_labels_kind_sandbox,
+	                   /* seccomp */
+	                   test_seccomp_runtime_default, test_seccomp_unconfined,
+	                   test_seccomp_localhost, test_seccomp_localhost_relative_error,
+	                   test_seccomp_privileged_none, test_seccomp_unavailable_error,
+	                   test_seccomp_localhost_ref_wrong_type_error,
+	                   test_seccomp_unknown_type_error, test_seccomp_path_forms,
+	                   test_seccomp_invalid_profile_string,
+	                   test_seccomp_runtime_default_from_handler,
+	                   test_seccomp_none_is_unconfined,
+	                   /* SELinux */
+	                   test_selinux_labels_copied, test_selinux_privileged_clears_process_label,
+	                   /* life cycle */
+	                   test_spec_fini_zeroed_and_twice, test_build_missing_input,
+	                   test_build_fails_late_leaves_nothing));
 
 	return (s);
 }

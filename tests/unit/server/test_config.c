@@ -247,10 +247,10 @@ START_TEST(test_bools)
 		const char *text;
 		bool value;
 	} cases[] = {
-		{ "true", true }, { "TRUE", true }, { "True", true }, { "yes", true },
-		{ "YES", true }, { "Yes", true }, { "1", true }, { "false", false },
-		{ "FALSE", false }, { "False", false }, { "no", false }, { "NO", false },
-		{ "No", false }, { "0", false },
+		{ "true", true },   { "TRUE", true },   { "True", true }, { "yes", true },
+		{ "YES", true },    { "Yes", true },    { "1", true },    { "false", false },
+		{ "FALSE", false }, { "False", false }, { "no", false },  { "NO", false },
+		{ "No", false },    { "0", false },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -260,7 +260,8 @@ START_TEST(test_bools)
 		snprintf(text, sizeof(text),
 		         "[sandbox]\nrestrict_oom_score_adj = %s\nenable_unprivileged_ports = %s\n"
 		         "enable_unprivileged_icmp = %s\n[selinux]\nenable = %s\n"
-		         "[runtime.runc]\nvm = %s\n", v, v, v, v, v);
+		         "[runtime.runc]\nvm = %s\n",
+		         v, v, v, v, v);
 		expect_ok(&cfg, text);
 		ck_assert_msg(cfg.restrict_oom_score_adj == cases[i].value, "%s", v);
 		ck_assert_msg(cfg.enable_unprivileged_ports == cases[i].value, "%s", v);
@@ -279,7 +280,7 @@ START_TEST(test_sizes)
 		uint64_t value;
 	} cases[] = {
 		{ "67108864", 64u << 20 }, { "65536k", 64u << 20 }, { "64M", 64u << 20 },
-		{ "1g", 1u << 30 }, { "1G", 1u << 30 }, { "4097", 4097 },
+		{ "1g", 1u << 30 },        { "1G", 1u << 30 },      { "4097", 4097 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -331,7 +332,8 @@ START_TEST(test_structure_ok)
 	char text[256];
 	snprintf(text, sizeof(text),
 	         "[sandbox]\ndefault_runtime = %s\n[runtime.%s]\n[runtime.x_y.Z-9]\n"
-	         "[runtime.%s-b]\ntype = t\n", longname, longname, longname);
+	         "[runtime.%s-b]\ntype = t\n",
+	         longname, longname, longname);
 	expect_ok(&cfg, text);
 	ck_assert_uint_eq(cfg.n_runtimes, 3);
 	ck_assert_str_eq(cfg.runtimes[0].name, longname);
@@ -368,11 +370,13 @@ static const struct {
 	{ "[cradled]\nworkers =\n", 2, "workers: \"\" is not an integer in 1..1024" },
 	{ "[cradled]\nqueue_depth = 0\n", 2, "queue_depth: \"0\" is not an integer in 1..1048576" },
 	{ "[cradled]\ncontexts = 65537\n", 2, "contexts: \"65537\" is not an integer in 1..65536" },
-	{ "[cradled]\nroot = var/lib/cradle\n", 2, "root: \"var/lib/cradle\" is not an absolute path" },
+	{ "[cradled]\nroot = var/lib/cradle\n", 2,
+	  "root: \"var/lib/cradle\" is not an absolute path" },
 	{ "[cradled]\nroot =\n", 2, "root: \"\" is not an absolute path" },
 	{ "[cradled]\n\nstate = ./run\n", 3, "state: \"./run\" is not an absolute path" },
 	/* [sandbox] */
-	{ "[sandbox]\nimage_archive = p.tar\n", 2, "image_archive: \"p.tar\" is not an absolute path" },
+	{ "[sandbox]\nimage_archive = p.tar\n", 2,
+	  "image_archive: \"p.tar\" is not an absolute path" },
 	{ "[sandbox]\nshm_size = 0\n", 2, "shm_size: \"0\" " NOTSIZE },
 	{ "[sandbox]\nshm_size = 64x\n", 2, "shm_size: \"64x\" " NOTSIZE },
 	{ "[sandbox]\nshm_size = 64mb\n", 2, "shm_size: \"64mb\" " NOTSIZE },
@@ -383,8 +387,10 @@ static const struct {
 	{ "[sandbox]\ndefault_runtime = my/rt\n", 2, "default_runtime: \"my/rt\" " RTNAME },
 	{ "[sandbox]\ndefault_runtime = ..\n", 2, "default_runtime: \"..\" " RTNAME },
 	{ "[sandbox]\ndefault_runtime =\n", 2, "default_runtime: \"\" " RTNAME },
-	{ "[sandbox]\nrestrict_oom_score_adj = maybe\n", 2, "restrict_oom_score_adj: \"maybe\" " NOTBOOL },
-	{ "[sandbox]\nenable_unprivileged_ports = on\n", 2, "enable_unprivileged_ports: \"on\" " NOTBOOL },
+	{ "[sandbox]\nrestrict_oom_score_adj = maybe\n", 2,
+	  "restrict_oom_score_adj: \"maybe\" " NOTBOOL },
+	{ "[sandbox]\nenable_unprivileged_ports = on\n", 2,
+	  "enable_unprivileged_ports: \"on\" " NOTBOOL },
 	{ "[sandbox]\nenable_unprivileged_icmp =\n", 2, "enable_unprivileged_icmp: \"\" " NOTBOOL },
 	{ "[sandbox]\ncgroup_root = k8s.io\n", 2, "cgroup_root: \"k8s.io\" " NOTCG },
 	{ "[sandbox]\ncgroup_root = /\n", 2, "cgroup_root: \"/\" " NOTCG },
@@ -396,27 +402,36 @@ static const struct {
 	{ "[sandbox]\ncgroup_root =\n", 2, "cgroup_root: \"\" " NOTCG },
 	/* [selinux] */
 	{ "[selinux]\nenable = 2\n", 2, "enable: \"2\" " NOTBOOL },
-	{ "[selinux]\ncategory_range = 1\n", 2, "category_range: \"1\" is not an integer in 2..1024" },
+	{ "[selinux]\ncategory_range = 1\n", 2,
+	  "category_range: \"1\" is not an integer in 2..1024" },
 	{ "[selinux]\ncategory_range = 1025\n", 2,
 	  "category_range: \"1025\" is not an integer in 2..1024" },
-	{ "[selinux]\ncontexts = lxc_contexts\n", 2, "contexts: \"lxc_contexts\" is not an absolute path" },
+	{ "[selinux]\ncontexts = lxc_contexts\n", 2,
+	  "contexts: \"lxc_contexts\" is not an absolute path" },
 	/* [runtime.NAME] */
 	{ "[runtime.r]\ntype =\n", 2, "type: \"\" is empty or contains blanks" },
-	{ "[runtime.r]\ntype = io containerd\n", 2, "type: \"io containerd\" is empty or contains blanks" },
+	{ "[runtime.r]\ntype = io containerd\n", 2,
+	  "type: \"io containerd\" is empty or contains blanks" },
 	{ "[runtime.r]\npath = bin/runc\n", 2, "path: \"bin/runc\" is not an absolute path" },
 	{ "[runtime.r]\nvm = nope\n", 2, "vm: \"nope\" " NOTBOOL },
 	{ "[runtime.r]\nseccomp_default = docker/default\n", 2,
 	  "seccomp_default: \"docker/default\" " NOTSEC },
 	{ "[runtime.r]\nseccomp_default = localhost/etc/x.json\n", 2,
 	  "seccomp_default: \"localhost/etc/x.json\" " NOTSEC },
-	{ "[runtime.r]\nseccomp_default = localhost/\n", 2, "seccomp_default: \"localhost/\" " NOTSEC },
-	{ "[runtime.r]\nseccomp_default = Unconfined\n", 2, "seccomp_default: \"Unconfined\" " NOTSEC },
+	{ "[runtime.r]\nseccomp_default = localhost/\n", 2,
+	  "seccomp_default: \"localhost/\" " NOTSEC },
+	{ "[runtime.r]\nseccomp_default = Unconfined\n", 2,
+	  "seccomp_default: \"Unconfined\" " NOTSEC },
 	{ "[runtime.r]\npod_annotations = a, [b\n", 2,
 	  "pod_annotations: \"[b\" is not a valid glob pattern" },
-	{ "[runtime.r]\npod_annotations = x\\\n", 2, "pod_annotations: \"x\\\" is not a valid glob pattern" },
-	{ "[runtime.r]\npod_annotations = []\n", 2, "pod_annotations: \"[]\" is not a valid glob pattern" },
-	{ "[runtime.r]\npod_annotations = [a-]\n", 2, "pod_annotations: \"[a-]\" is not a valid glob pattern" },
-	{ "[runtime.r]\npod_annotations = [-a]\n", 2, "pod_annotations: \"[-a]\" is not a valid glob pattern" },
+	{ "[runtime.r]\npod_annotations = x\\\n", 2,
+	  "pod_annotations: \"x\\\" is not a valid glob pattern" },
+	{ "[runtime.r]\npod_annotations = []\n", 2,
+	  "pod_annotations: \"[]\" is not a valid glob pattern" },
+	{ "[runtime.r]\npod_annotations = [a-]\n", 2,
+	  "pod_annotations: \"[a-]\" is not a valid glob pattern" },
+	{ "[runtime.r]\npod_annotations = [-a]\n", 2,
+	  "pod_annotations: \"[-a]\" is not a valid glob pattern" },
 	{ "[runtime.r]\n[runtime.my rt]\n", 2, "[runtime.my rt]: \"my rt\" " RTNAME },
 	{ "[runtime.]\n", 1, "[runtime.]: \"\" " RTNAME },
 	{ "[runtime../x]\n", 1, "[runtime../x]: \"./x\" " RTNAME },
@@ -436,7 +451,8 @@ static const struct {
 	{ "[cradled]\nworkers\n", 2, "expected \"key = value\"" },
 	{ "[cradled]\nworkers ; = 1\n", 2, "expected \"key = value\"" },
 	/* the first error is the one reported */
-	{ "[cradled]\nworkers = 0\nbogus = 1\n[bogus]\n", 2, "workers: \"0\" is not an integer in 1..1024" },
+	{ "[cradled]\nworkers = 0\nbogus = 1\n[bogus]\n", 2,
+	  "workers: \"0\" is not an integer in 1..1024" },
 	{ "\n\n# comment\n[selinux]\n\n; comment\ncategory_range = 0\n", 7,
 	  "category_range: \"0\" is not an integer in 2..1024" },
 };
@@ -551,14 +567,25 @@ print_to_string(const struct daemon_config *cfg)
 START_TEST(test_print)
 {
 	static const char *const lines[] = {
-		"[cradled]\n", "\nroot = /srv/cradle/lib\n", "\nstate = /srv/cradle/run\n",
-		"\nworkers = 3\n", "\nqueue_depth = 100\n", "\ncontexts = 50\n",
-		"\n\n[sandbox]\n", "\nimage_archive = /opt/pause/pause.oci.tar\n",
-		"\nimage = registry.k8s.io/pause:3.8\n", "\nshm_size = 128k\n",
-		"\ndefault_runtime = kata\n", "\nrestrict_oom_score_adj = true\n",
-		"\nenable_unprivileged_ports = true\n", "\nenable_unprivileged_icmp = true\n",
-		"\ncgroup_root = /kubepods/cradle\n", "\n\n[selinux]\n", "\nenable = true\n",
-		"\ncategory_range = 512\n", "\ncontexts = /etc/cradle/lxc_contexts\n",
+		"[cradled]\n",
+		"\nroot = /srv/cradle/lib\n",
+		"\nstate = /srv/cradle/run\n",
+		"\nworkers = 3\n",
+		"\nqueue_depth = 100\n",
+		"\ncontexts = 50\n",
+		"\n\n[sandbox]\n",
+		"\nimage_archive = /opt/pause/pause.oci.tar\n",
+		"\nimage = registry.k8s.io/pause:3.8\n",
+		"\nshm_size = 128k\n",
+		"\ndefault_runtime = kata\n",
+		"\nrestrict_oom_score_adj = true\n",
+		"\nenable_unprivileged_ports = true\n",
+		"\nenable_unprivileged_icmp = true\n",
+		"\ncgroup_root = /kubepods/cradle\n",
+		"\n\n[selinux]\n",
+		"\nenable = true\n",
+		"\ncategory_range = 512\n",
+		"\ncontexts = /etc/cradle/lxc_contexts\n",
 		"\n\n[runtime.kata]\ntype = io.containerd.kata.v2\n"
 		"path = /usr/bin/containerd-shim-kata-v2\n"
 		"pod_annotations = io.katacontainers.*, example.com/x\nvm = true\n"
@@ -610,8 +637,9 @@ sel_init(struct sel *s, const char *untrusted)
 	load_fixture(&s->cfg, "example.conf");
 	pod_config_init(&s->pod);
 	if (untrusted != NULL)
-		ck_assert_int_eq(proto_kvs_add(&s->pod.annotations, RUNTIME_UNTRUSTED_ANNOTATION,
-		                               untrusted), 0);
+		ck_assert_int_eq(
+			proto_kvs_add(&s->pod.annotations, RUNTIME_UNTRUSTED_ANNOTATION, untrusted),
+			0);
 }
 
 static void
@@ -628,8 +656,8 @@ expect_select(const struct sel *s, const char *handler, const char *want)
 	struct cradle_err err = { 0 };
 	struct runtime_set rs = config_runtimes(&s->cfg);
 
-	ck_assert_msg(runtime_select(&rs, &s->pod, handler, &rt, &err) == 0,
-	              "handler %s: %s", handler ? handler : "(null)", err.msg);
+	ck_assert_msg(runtime_select(&rs, &s->pod, handler, &rt, &err) == 0, "handler %s: %s",
+	              handler ? handler : "(null)", err.msg);
 	ck_assert_ptr_nonnull(rt);
 	ck_assert_str_eq(rt->name, want);
 }
@@ -713,9 +741,9 @@ START_TEST(test_select_untrusted_host_access)
 	for (int which = 0; which < 3; which++) {
 		struct sel s;
 		sel_init(&s, "true");
-		int *mode = which == 0 ? &s.pod.linux.security_context.namespace_options.network :
-		            which == 1 ? &s.pod.linux.security_context.namespace_options.pid :
-		                         &s.pod.linux.security_context.namespace_options.ipc;
+		int *mode = which == 0   ? &s.pod.linux.security_context.namespace_options.network
+		            : which == 1 ? &s.pod.linux.security_context.namespace_options.pid
+		                         : &s.pod.linux.security_context.namespace_options.ipc;
 		/* anything but NODE is no host access */
 		*mode = NS_CONTAINER;
 		expect_select(&s, NULL, "untrusted");
@@ -726,8 +754,9 @@ START_TEST(test_select_untrusted_host_access)
 		expect_select_error(&s, "untrusted",
 		                    "untrusted workload with host access is not allowed");
 		/* the explicit-handler rule is checked first */
-		expect_select_error(&s, "runc",
-		                    "untrusted workload with explicit runtime handler is not allowed");
+		expect_select_error(
+			&s, "runc",
+			"untrusted workload with explicit runtime handler is not allowed");
 		sel_fini(&s);
 	}
 }

@@ -21,15 +21,15 @@
 /* Items are integers n carried as the pointer value n + 1, so that 0 is
  * never pushed (NULL is refused). */
 #define ITEM(n) ((void *)((uintptr_t)(n) + 1))
-#define NUM(p) ((size_t)((uintptr_t)(p) - 1))
+#define NUM(p) ((size_t)(((uintptr_t)(p)) - 1))
 
 START_TEST(test_capacity_rounding)
 {
 	static const struct {
 		size_t ask, want;
 	} cases[] = {
-		{ 1, 2 }, { 2, 2 }, { 3, 4 }, { 4, 4 }, { 5, 8 },
-		{ 1000, 1024 }, { 1024, 1024 }, { 1025, 2048 },
+		{ 1, 2 }, { 2, 2 },       { 3, 4 },       { 4, 4 },
+		{ 5, 8 }, { 1000, 1024 }, { 1024, 1024 }, { 1025, 2048 },
 	};
 	struct queue q;
 	size_t i;
@@ -156,9 +156,9 @@ END_TEST
 
 struct mp {
 	struct queue q;
-	atomic_uchar *seen;             /* times item n was popped */
+	atomic_uchar *seen; /* times item n was popped */
 	atomic_size_t popped;
-	atomic_int failures;            /* order violations seen by consumers */
+	atomic_int failures; /* order violations seen by consumers */
 };
 
 struct mp_arg {
@@ -210,8 +210,7 @@ mp_consumer(void *arg)
 			atomic_fetch_add(&a->mp->failures, 1);
 		}
 		last[prod] = n;
-		atomic_fetch_add_explicit(&a->mp->seen[n], 1,
-		    memory_order_relaxed);
+		atomic_fetch_add_explicit(&a->mp->seen[n], 1, memory_order_relaxed);
 		count++;
 	}
 	atomic_fetch_add(&a->mp->popped, count);
@@ -235,13 +234,11 @@ START_TEST(test_mpmc_million)
 
 	for (i = 0; i < MP_CONSUMERS; i++) {
 		ca[i] = (struct mp_arg){ &mp, i };
-		ck_assert_int_eq(pthread_create(&cons[i], NULL, mp_consumer,
-		    &ca[i]), 0);
+		ck_assert_int_eq(pthread_create(&cons[i], NULL, mp_consumer, &ca[i]), 0);
 	}
 	for (i = 0; i < MP_PRODUCERS; i++) {
 		pa[i] = (struct mp_arg){ &mp, i };
-		ck_assert_int_eq(pthread_create(&prod[i], NULL, mp_producer,
-		    &pa[i]), 0);
+		ck_assert_int_eq(pthread_create(&prod[i], NULL, mp_producer, &pa[i]), 0);
 	}
 	for (i = 0; i < MP_PRODUCERS; i++) {
 		ck_assert_int_eq(pthread_join(prod[i], NULL), 0);
@@ -322,8 +319,7 @@ START_TEST(test_idle_consumers_sleep)
 	atomic_init(&idle.ready, 0);
 	for (i = 0; i < IDLE_CONSUMERS; i++) {
 		args[i] = (struct idle_arg){ &idle, i };
-		ck_assert_int_eq(pthread_create(&th[i], NULL, idle_consumer,
-		    &args[i]), 0);
+		ck_assert_int_eq(pthread_create(&th[i], NULL, idle_consumer, &args[i]), 0);
 	}
 	while (atomic_load(&idle.ready) < IDLE_CONSUMERS) {
 		unit_sleep_ms(1);
@@ -339,7 +335,7 @@ START_TEST(test_idle_consumers_sleep)
 	for (i = 0; i < IDLE_CONSUMERS; i++) {
 		used = thread_cpu_ns(th[i]) - before[i];
 		ck_assert_msg(used < 100 * 1000000LL,
-		    "idle consumer %zu used %lld ns of CPU in 400 ms", i, used);
+		              "idle consumer %zu used %lld ns of CPU in 400 ms", i, used);
 	}
 
 	/* and they wake when work arrives */

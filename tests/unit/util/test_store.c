@@ -106,9 +106,9 @@ struct seen {
 	int n;
 	char keys[SEEN_MAX][520];
 	size_t lens[SEEN_MAX];
-	struct store *st;    /* when set, the callback writes (see walk_write) */
-	int stop_at;         /* when > 0, return -ECANCELED from that call */
-	int rc;              /* what the other calls return */
+	struct store *st; /* when set, the callback writes (see walk_write) */
+	int stop_at;      /* when > 0, return -ECANCELED from that call */
+	int rc;           /* what the other calls return */
 };
 
 static int
@@ -282,10 +282,10 @@ START_TEST(test_store_raw)
 	ck_assert_int_lt(store_del(st, "images", key, &err), 0);
 	ck_assert_int_eq(store_put(st, "images", "", "x", 1, &err), -EINVAL);
 	/* database names */
-	ck_assert_int_eq(store_put(st,
-	                           "a2345678901234567890123456789012345678901234567890123456789012345",
-	                           "a", "x", 1, &err),
-	                 -EINVAL);
+	ck_assert_int_eq(
+		store_put(st, "a2345678901234567890123456789012345678901234567890123456789012345",
+	                  "a", "x", 1, &err),
+		-EINVAL);
 	ck_assert_int_eq(store_put(st, "Bad Name", "a", "x", 1, &err), -EINVAL);
 	ck_assert_int_eq(store_put(st, "", "a", "x", 1, &err), -EINVAL);
 
@@ -327,7 +327,6 @@ START_TEST(test_store_raw)
 	memset(&acc, 0, sizeof(acc));
 	ck_assert_int_eq(store_foreach(st, "images", raw_fn, &acc, &err), 0);
 	ck_assert_int_eq(acc.n, 0);
-
 }
 END_TEST
 
@@ -505,11 +504,23 @@ END_TEST
 START_TEST(test_db_names)
 {
 	static const char *const good[] = {
-		"a", "0", "sandboxes", "a-b_c.d", "..", "-", "z9.9_-",
+		"a",
+		"0",
+		"sandboxes",
+		"a-b_c.d",
+		"..",
+		"-",
+		"z9.9_-",
 		"a234567890123456789012345678901234567890123456789012345678901234", /* 64 */
 	};
 	static const char *const bad[] = {
-		"", "Sandboxes", "bad name", "a/b", "tab\t", "caf\xc3\xa9", "a:b",
+		"",
+		"Sandboxes",
+		"bad name",
+		"a/b",
+		"tab\t",
+		"caf\xc3\xa9",
+		"a:b",
 		"a2345678901234567890123456789012345678901234567890123456789012345", /* 65 */
 	};
 	struct cradle_err err;
