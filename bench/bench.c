@@ -356,7 +356,7 @@ phase_run(struct phase *ph)
 	size_t n = b->o.n, c = b->o.c, created = 0;
 	struct worker *ws = calloc(c, sizeof(*ws));
 	struct cradle_err err = { 0 };
-	int ret = 0;
+	int rc = 0;
 	double t0;
 
 	ph->lat = calloc(n, sizeof(*ph->lat));
@@ -406,8 +406,8 @@ phase_run(struct phase *ph)
 
 	phase_stats(ph);
 	if (ph->abort || atomic_load(&ph->n_fail) > 0)
-		ret = -1;
-	return ret;
+		rc = -1;
+	return rc;
 }
 
 static void

@@ -106,19 +106,19 @@ cradle_error_export(struct cradle_error *err, const struct cradle_err *e, int rc
 /* The text for an nng error.  A missing ipc socket file reads better as
  * the errno text than as nng's "Entry not found". */
 static const char *
-nng_text(int rv)
+nng_text(int nng_rc)
 {
-	if (rv == NNG_ENOENT)
+	if (nng_rc == NNG_ENOENT)
 		return strerror(ENOENT);
-	return nng_strerror(rv);
+	return nng_strerror(nng_rc);
 }
 
 /* errno for the return value of a failed call; err->code tells the
  * rest. */
 static int
-nng_errno(int rv)
+nng_errno(int nng_rc)
 {
-	switch (rv) {
+	switch (nng_rc) {
 	case NNG_ETIMEDOUT:
 		return -ETIMEDOUT;
 	case NNG_ECONNREFUSED:
@@ -163,18 +163,18 @@ code_errno(int code)
 }
 
 static int
-unreachable(struct cradle_err *err, const char *url, int rv)
+unreachable(struct cradle_err *err, const char *url, int nng_rc)
 {
-	const char *why = nng_text(rv);
+	const char *why = nng_text(nng_rc);
 
 	/* nng reports a missing ipc socket file as "Connection refused";
 	 * "No such file or directory" tells the user where to look */
-	if (rv == NNG_ECONNREFUSED && strncmp(url, "ipc://", 6) == 0 && access(url + 6, F_OK) < 0 &&
-	    errno == ENOENT)
+	if (nng_rc == NNG_ECONNREFUSED && strncmp(url, "ipc://", 6) == 0 &&
+	    access(url + 6, F_OK) < 0 && errno == ENOENT)
 		why = strerror(ENOENT);
-	cradle_err_set(err, rv == NNG_EADDRINVAL ? CRADLE_INVALID_ARGUMENT : CRADLE_UNAVAILABLE,
+	cradle_err_set(err, nng_rc == NNG_EADDRINVAL ? CRADLE_INVALID_ARGUMENT : CRADLE_UNAVAILABLE,
 	               "cannot reach cradled at \"%s\": %s", url, why);
-	return nng_errno(rv);
+	return nng_errno(nng_rc);
 }
 
 /* --- paths --------------------------------------------------------- */
@@ -252,19 +252,20 @@ cradle_events_path(const char *explicit_path, const char *socket_path)
 static int
 set_options(nng_socket sock, bool sub, nng_duration timeout)
 {
-	int rv;
+	int nng_rc;
 
 	/* a subscription takes every topic: events are bare msgpack maps,
 	 * "type" says what they are */
 	if (sub) {
-		if ((rv = nng_socket_set(sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0)
-			return rv;
+		if ((nng_rc = nng_socket_set(sock, NNG_OPT_SUB_SUBSCRIBE, "", 0)) != 0)
+			return nng_rc;
 		return nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_REPLY_MSG);
 	}
-	if ((rv = nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) != 0 ||
-	    (rv = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_LIST_MSG)) != 0 ||
-	    (rv = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, timeout)) != 0)
-		return rv;
+	if ((nng_rc = nng_socket_set_ms(sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE)) !=
+	            0 ||
+	    (nng_rc = nng_socket_set_size(sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_LIST_MSG)) != 0 ||
+	    (nng_rc = nng_socket_set_ms(sock, NNG_OPT_RECVTIMEO, timeout)) != 0)
+		return nng_rc;
 	return nng_socket_set_ms(sock, NNG_OPT_SENDTIMEO, timeout);
 }
 
@@ -275,28 +276,29 @@ static int
 endpoint_open(struct endpoint *ep, const char *path, const char *what, bool sub,
               nng_duration timeout, struct cradle_err *err)
 {
-	int rv;
+	int nng_rc;
 
 	ep->timeout = timeout;
 	if (!as_url(ep->url, sizeof(ep->url), path))
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "%s socket path of %zu bytes is too long", what,
 		                      strlen(path));
-	rv = sub ? nng_sub0_open(&ep->sock) : nng_req0_open(&ep->sock);
-	if (rv != 0) {
-		cradle_err_set(err, CRADLE_INTERNAL, "open %s socket: %s", what, nng_strerror(rv));
-		return nng_errno(rv);
+	nng_rc = sub ? nng_sub0_open(&ep->sock) : nng_req0_open(&ep->sock);
+	if (nng_rc != 0) {
+		cradle_err_set(err, CRADLE_INTERNAL, "open %s socket: %s", what,
+		               nng_strerror(nng_rc));
+		return nng_errno(nng_rc);
 	}
-	if ((rv = set_options(ep->sock, sub, timeout)) != 0) {
+	if ((nng_rc = set_options(ep->sock, sub, timeout)) != 0) {
 		cradle_err_set(err, CRADLE_INTERNAL, "configure %s socket: %s", what,
-		               nng_strerror(rv));
-		rv = nng_errno(rv);
-	} else if ((rv = nng_dial(ep->sock, ep->url, NULL, 0)) != 0) {
-		rv = unreachable(err, ep->url, rv);
+		               nng_strerror(nng_rc));
+		nng_rc = nng_errno(nng_rc);
+	} else if ((nng_rc = nng_dial(ep->sock, ep->url, NULL, 0)) != 0) {
+		nng_rc = unreachable(err, ep->url, nng_rc);
 	}
-	if (rv < 0)
+	if (nng_rc < 0)
 		nng_close(ep->sock);
-	return rv;
+	return nng_rc;
 }
 
 /* --- connection ---------------------------------------------------- */
@@ -385,7 +387,7 @@ call(struct cradle_conn *c, const struct proto_request *req, nng_duration timeou
 	nng_time deadline;
 	bool ctx_open = false, infinite = timeout == NNG_DURATION_INFINITE;
 	const char *what = proto_op_name(req->op);
-	int rv, rc;
+	int nng_rc, rc;
 
 	proto_reply_init(rep, req->op);
 	msgpack_sbuffer_init(&sb);
@@ -395,13 +397,13 @@ call(struct cradle_conn *c, const struct proto_request *req, nng_duration timeou
 		return rc;
 	}
 	deadline = nng_clock() + (infinite ? 0 : (nng_time)timeout);
-	if ((rv = nng_msg_alloc(&msg, 0)) != 0 ||
-	    (rv = nng_msg_append(msg, sb.data, sb.size)) != 0 ||
-	    (rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 ||
-	    (rv = nng_ctx_open(&ctx, c->ep.sock)) != 0) {
+	if ((nng_rc = nng_msg_alloc(&msg, 0)) != 0 ||
+	    (nng_rc = nng_msg_append(msg, sb.data, sb.size)) != 0 ||
+	    (nng_rc = nng_aio_alloc(&aio, NULL, NULL)) != 0 ||
+	    (nng_rc = nng_ctx_open(&ctx, c->ep.sock)) != 0) {
 		cradle_err_set(err, CRADLE_INTERNAL, "%s: cannot prepare the request: %s", what,
-		               nng_strerror(rv));
-		rc = nng_errno(rv);
+		               nng_strerror(nng_rc));
+		rc = nng_errno(nng_rc);
 		goto out;
 	}
 	ctx_open = true;
@@ -411,15 +413,15 @@ call(struct cradle_conn *c, const struct proto_request *req, nng_duration timeou
 
 	nng_aio_set_msg(aio, msg);
 	nng_ctx_send(ctx, aio);
-	rv = aio_run(aio, deadline, infinite);
-	if (rv != 0) {
+	nng_rc = aio_run(aio, deadline, infinite);
+	if (nng_rc != 0) {
 		/* not sent: the message is still ours */
 		goto fail;
 	}
 	msg = NULL;
 	nng_ctx_recv(ctx, aio);
-	rv = aio_run(aio, deadline, infinite);
-	if (rv != 0)
+	nng_rc = aio_run(aio, deadline, infinite);
+	if (nng_rc != 0)
 		goto fail;
 	msg = nng_aio_get_msg(aio);
 	rc = proto_reply_decode(req->op, nng_msg_body(msg), nng_msg_len(msg), rep, err);
@@ -440,7 +442,7 @@ call(struct cradle_conn *c, const struct proto_request *req, nng_duration timeou
 	goto out;
 
 fail:
-	switch (rv) {
+	switch (nng_rc) {
 	case NNG_ETIMEDOUT:
 		cradle_err_set(err, CRADLE_UNAVAILABLE,
 		               "%s: no reply from cradled at \"%s\" within %d ms (the "
@@ -456,10 +458,10 @@ fail:
 		break;
 	default:
 		cradle_err_set(err, CRADLE_UNAVAILABLE, "%s: cannot reach cradled at \"%s\": %s",
-		               what, c->ep.url, nng_text(rv));
+		               what, c->ep.url, nng_text(nng_rc));
 		break;
 	}
-	rc = nng_errno(rv);
+	rc = nng_errno(nng_rc);
 out:
 	if (msg)
 		nng_msg_free(msg);
@@ -933,32 +935,32 @@ static int
 receive(struct cradle_events *ev, int timeout_ms, nng_msg **msg, struct cradle_err *err)
 {
 	nng_aio *aio;
-	int rv;
+	int nng_rc;
 
 	/* an aio carries its own timeout, so nothing shared on the socket
 	 * changes between calls */
-	if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
-		cradle_err_set(err, CRADLE_INTERNAL, "events: %s", nng_strerror(rv));
-		return nng_errno(rv);
+	if ((nng_rc = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
+		cradle_err_set(err, CRADLE_INTERNAL, "events: %s", nng_strerror(nng_rc));
+		return nng_errno(nng_rc);
 	}
 	nng_aio_set_timeout(aio, timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
 	nng_recv_aio(ev->ep.sock, aio);
 	nng_aio_wait(aio);
-	rv = nng_aio_result(aio);
-	if (rv == 0)
+	nng_rc = nng_aio_result(aio);
+	if (nng_rc == 0)
 		*msg = nng_aio_get_msg(aio);
 	nng_aio_free(aio);
-	if (rv == NNG_ETIMEDOUT) {
+	if (nng_rc == NNG_ETIMEDOUT) {
 		cradle_err_set(err, CRADLE_UNAVAILABLE,
 		               "no event from cradled at \"%s\" within "
 		               "%d ms",
 		               ev->ep.url, timeout_ms);
 		return -ETIMEDOUT;
 	}
-	if (rv != 0) {
+	if (nng_rc != 0) {
 		cradle_err_set(err, CRADLE_UNAVAILABLE, "events from cradled at \"%s\": %s",
-		               ev->ep.url, nng_text(rv));
-		return nng_errno(rv);
+		               ev->ep.url, nng_text(nng_rc));
+		return nng_errno(nng_rc);
 	}
 	return 0;
 }

@@ -2,7 +2,7 @@
  * orphans, exit 0 on SIGINT/SIGTERM.
  *
  * DESIGN
- * The kubernetes pause (STYLE.md §5) does the same work from asynchronous
+ * The kubernetes pause (build/pause/linux/pause.c) does the same work from asynchronous
  * handlers that call psignal() and exit(), neither async-signal-safe.  Here
  * every signal is blocked first and taken synchronously with sigwaitinfo(),
  * as catatonit and tini do, so no code ever runs in signal context and

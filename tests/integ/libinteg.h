@@ -3,7 +3,7 @@
  *
  * These tests need root (namespaces, mounts); CI runs as root.  Check forks
  * per test and these helpers start the daemon and nng inside the test, so
- * no thread exists in the parent (STYLE.md §9).
+ * no thread exists in the parent (nng is not fork-safe).
  */
 #ifndef CRADLE_LIBINTEG_H
 #define CRADLE_LIBINTEG_H

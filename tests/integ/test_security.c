@@ -20,7 +20,7 @@
 
 static struct it_daemon D;
 
-/* The reference's 14 default capabilities (REFERENCE §2.1). */
+/* containerd's 14 default capabilities (oci/spec.go defaultUnixCaps). */
 #define CAPS_14                                                                                  \
 	((1ull << 0) | (1ull << 1) | (1ull << 3) | (1ull << 4) | (1ull << 5) | (1ull << 6) |     \
 	 (1ull << 7) | (1ull << 8) | (1ull << 10) | (1ull << 13) | (1ull << 18) | (1ull << 27) | \

@@ -12,7 +12,8 @@
  * gone before it is watched, and reaper_stop leaving a task alive.
  *
  * ROOT is not needed.  Children are forked before any thread (nng's, the
- * reaper's) is started, as STYLE §9 asks; they only read a pipe and _exit.
+ * reaper's) is started: a fork of a threaded parent may do nothing but
+ * async-signal-safe calls.  They only read a pipe and _exit.
  * Check forks per test; the runner is a child subreaper and reaps the
  * grandchild of the not-our-child test.
  */
