@@ -249,8 +249,12 @@ $(LIB)/libunittest.a: $(call o,$(UNIT_LIB))
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# A layer's own test helpers (tests/unit/<layer>/lib*.c) serve its tests
+# and those of the layers above it, like the layer itself.
+unit_helpers = $(foreach l,$(1) $(BELOW_$(1)),$(call o,$(wildcard tests/unit/$(l)/lib*.c)))
+
 define unit_tests
-$(BUILD)/tests/unit/$(1)/%: $(OBJ)/tests/unit/$(1)/%.o $(LIB)/libunittest.a $(call archives,$(1))
+$(BUILD)/tests/unit/$(1)/%: $(OBJ)/tests/unit/$(1)/%.o $(call unit_helpers,$(1)) $(LIB)/libunittest.a $(call archives,$(1))
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@")
 	$$(Q)$$(CC) $$(SANFL) -o $$@ $$^ $(call syslibs,$(1)) $$(LIBS_CHECK)

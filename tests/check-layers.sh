@@ -9,7 +9,8 @@
 #
 # image/ may use only sandbox/types.h of the sandbox layer; core/ uses no
 # sandbox; pause/ is on its own.  A unit test under tests/unit/<layer>/
-# follows its layer's rule and may use tests/unit/lib/; integration tests
+# follows its layer's rule and may use tests/unit/lib/ and the test helpers
+# (tests/unit/<l>/lib*.h) of the layers its layer may use; integration tests
 # drive the daemon from outside, through client/ and proto/.  Prints each
 # violation as FILE:LINE and exits 1 if there is any.
 set -u
@@ -29,7 +30,15 @@ allowed() {
 	pause) echo "" ;;
 	tests/unit/lib) echo "tests/unit/lib" ;;
 	tests/integ) echo "tests/integ client proto" ;;
-	tests/unit/*) echo "tests/unit/lib $(allowed "${1#tests/unit/}")" ;;
+	tests/unit/*)
+		# the layer's rule, plus the test helpers of the layers it may use
+		a=$(allowed "${1#tests/unit/}") || return 1
+		h=""
+		for l in $a; do
+			case $l in */*) ;; *) h="$h tests/unit/$l" ;; esac
+		done
+		echo "tests/unit/lib $a$h"
+		;;
 	*) return 1 ;;
 	esac
 }

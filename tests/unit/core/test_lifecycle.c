@@ -32,19 +32,18 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/pubsub0/sub.h>
 
 #include "core/events.h"
 #include "core/lifecycle.h"
 #include "core/reaper.h"
 #include "core/records.h"
 #include "core/table.h"
+#include "tests/unit/core/libsub.h"
 #include "tests/unit/lib/unit.h"
 #include "util/store.h"
 #include "util/sys.h"
 
-#define PROBE_REF "test.probe" /* image.progress events of no image */
-#define QUIET_MS 200           /* how long "no event" waits */
+#define QUIET_MS 200 /* how long "no event" waits */
 
 static struct {
 	char dir[512];
@@ -84,36 +83,10 @@ setup(void)
 	snprintf(F.url, sizeof(F.url), "ipc://%s/events.sock", F.dir);
 }
 
-/* An event, or false when none came within timeout_ms. */
 static bool
 sub_recv(int timeout_ms, struct proto_event *ev)
 {
-	struct cradle_err err = { 0 };
-	void *buf;
-	size_t len;
-	int rc;
-
-	ck_assert_int_eq(nng_socket_set_ms(F.sub, NNG_OPT_RECVTIMEO, timeout_ms), 0);
-	rc = nng_recv(F.sub, &buf, &len, NNG_FLAG_ALLOC);
-	if (rc == NNG_ETIMEDOUT)
-		return false;
-	ck_assert_msg(rc == 0, "recv: %s", nng_strerror(rc));
-	rc = proto_event_decode(buf, len, ev, &err);
-	nng_free(buf, len);
-	ck_assert_msg(rc == 0, "decode event: %s", err.msg);
-	return true;
-}
-
-static void
-probe(void)
-{
-	struct proto_event ev;
-
-	memset(&ev, 0, sizeof(ev));
-	snprintf(ev.type, sizeof(ev.type), "%s", PROTO_EVENT_IMAGE_PROGRESS);
-	snprintf(ev.ref, sizeof(ev.ref), "%s", PROBE_REF);
-	events_publish(F.events, &ev);
-	F.seq = ev.seq;
+	return unit_sub_recv(F.sub, timeout_ms, ev);
 }
 
 /* Threads start here, inside the test: the publisher, a subscriber that
@@ -124,22 +97,10 @@ static void
 up(bool reaper)
 {
 	struct cradle_err err = { 0 };
-	struct proto_event ev;
-	bool got = false;
 
 	ck_assert_msg(events_open(F.url, &F.events, &err) == 0, "%s", err.msg);
-	ck_assert_int_eq(nng_sub0_open(&F.sub), 0);
+	F.seq = unit_sub_attach(&F.sub, F.url, F.events);
 	F.have_sub = true;
-	ck_assert_int_eq(nng_socket_set(F.sub, NNG_OPT_SUB_SUBSCRIBE, "", 0), 0);
-	ck_assert_int_eq(nng_socket_set_int(F.sub, NNG_OPT_RECVBUF, 1024), 0);
-	ck_assert_int_eq(nng_dial(F.sub, F.url, NULL, 0), 0);
-	for (int i = 0; i < 500 && !got; i++) {
-		probe();
-		got = sub_recv(10, &ev);
-	}
-	ck_assert_msg(got, "the subscriber never saw a probe");
-	while (sub_recv(50, &ev))
-		ck_assert_str_eq(ev.ref, PROBE_REF);
 	if (reaper)
 		ck_assert_msg(reaper_start(F.store, F.events, &F.reaper, &err) == 0, "%s", err.msg);
 }

@@ -48,7 +48,6 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
-#include <nng/protocol/pubsub0/sub.h>
 
 #include "core/events.h"
 #include "core/lifecycle.h"
@@ -59,6 +58,7 @@
 #include "sandbox/launch.h"
 #include "sandbox/node.h"
 #include "sandbox/selinux.h"
+#include "tests/unit/core/libsub.h"
 #include "tests/unit/lib/unit.h"
 #include "util/log.h"
 #include "util/store.h"
@@ -67,8 +67,7 @@
 #include "worker/start.h"
 
 #define IMAGE "cradle.local/pause:built-in"
-#define PROBE_REF "test.probe" /* image.progress events of no image */
-#define QUIET_MS 200           /* how long "no event" waits */
+#define QUIET_MS 200 /* how long "no event" waits */
 
 /* worker/start.c's steps[], in order */
 static const char *const steps[] = {
@@ -160,46 +159,16 @@ rollbacks_logged(char *first, size_t len)
 static bool
 sub_recv(int timeout_ms, struct proto_event *ev)
 {
-	struct cradle_err err = { 0 };
-	void *buf;
-	size_t len;
-	int rc;
-
-	ck_assert_int_eq(nng_socket_set_ms(E.sub, NNG_OPT_RECVTIMEO, timeout_ms), 0);
-	rc = nng_recv(E.sub, &buf, &len, NNG_FLAG_ALLOC);
-	if (rc == NNG_ETIMEDOUT)
-		return false;
-	ck_assert_msg(rc == 0, "recv: %s", nng_strerror(rc));
-	rc = proto_event_decode(buf, len, ev, &err);
-	nng_free(buf, len);
-	ck_assert_msg(rc == 0, "decode event: %s", err.msg);
-	return true;
+	return unit_sub_recv(E.sub, timeout_ms, ev);
 }
 
-/* Subscribe to the environment's events, attached for sure: pub0 drops
- * what it sends before the pipe is up, so probes go out until one
- * arrives, then the rest are drained.  E.seq is the last probe's seq. */
+/* Subscribe to the environment's events (tests/unit/core/libsub.h).
+ * E.seq is the last probe's seq. */
 static void
 subscribe(void)
 {
-	struct proto_event ev;
-	bool got = false;
-
-	ck_assert_int_eq(nng_sub0_open(&E.sub), 0);
+	E.seq = unit_sub_attach(&E.sub, E.url, E.events);
 	E.have_sub = true;
-	ck_assert_int_eq(nng_socket_set(E.sub, NNG_OPT_SUB_SUBSCRIBE, "", 0), 0);
-	ck_assert_int_eq(nng_dial(E.sub, E.url, NULL, 0), 0);
-	for (int i = 0; i < 500 && !got; i++) {
-		memset(&ev, 0, sizeof(ev));
-		snprintf(ev.type, sizeof(ev.type), "%s", PROTO_EVENT_IMAGE_PROGRESS);
-		snprintf(ev.ref, sizeof(ev.ref), "%s", PROBE_REF);
-		events_publish(E.events, &ev);
-		E.seq = ev.seq;
-		got = sub_recv(10, &ev);
-	}
-	ck_assert_msg(got, "the subscriber never saw a probe");
-	while (sub_recv(50, &ev))
-		ck_assert_str_eq(ev.ref, PROBE_REF);
 }
 
 /* --- the environment ------------------------------------------------------ */
