@@ -17,11 +17,7 @@
 
 #include "sandbox/spec.h"
 #include "tests/unit/lib/unit.h"
-
-#define ID "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define NETNS "/run/cradle/netns/" ID
-#define SHM "/run/cradle/sandboxes/" ID "/shm"
-#define RESOLV "/var/lib/cradle/sandboxes/" ID "/resolv.conf"
+#include "tests/unit/sandbox/libspec.h"
 
 static struct {
 	struct pod_config pod;
@@ -40,26 +36,7 @@ static void
 setup(void)
 {
 	memset(&F, 0, sizeof(F));
-	pod_config_init(&F.pod);
-	F.pod.metadata.name = unit_strdup("web");
-	F.pod.metadata.namespace = unit_strdup("default");
-	F.pod.metadata.uid = unit_strdup("a1b2-c3");
-	F.pod.hostname = unit_strdup("web-0");
-	ck_assert_int_eq(proto_strs_add(&F.image.entrypoint, "/pause"), 0);
-	F.runtime.name = unit_strdup("runc");
-	F.runtime.type = unit_strdup("io.containerd.runc.v2");
-	F.node.cgroup_root = "/k8s.io";
-	F.node.cgroup_layout = CGROUP_V2;
-	F.node.seccomp_available = true;
-	F.node.daemon_oom_score_adj = 0;
-	F.in.id = ID;
-	F.in.pod = &F.pod;
-	F.in.image = &F.image;
-	F.in.runtime = &F.runtime;
-	F.in.node = &F.node;
-	F.in.netns_path = NETNS;
-	F.in.shm_path = SHM;
-	F.in.resolv_conf_path = RESOLV;
+	unit_spec_input(&F.pod, &F.image, &F.runtime, &F.node, &F.in);
 }
 
 /* The security-context fields are freed here and cleared, so this stays
@@ -83,12 +60,7 @@ teardown(void)
 	SC.seccomp_profile_path = NULL;
 	memset(&SC.supplemental_groups, 0, sizeof(SC.supplemental_groups));
 	memset(&NSO.userns_options, 0, sizeof(NSO.userns_options));
-	pod_config_fini(&F.pod);
-	image_config_fini(&F.image);
-	free(F.runtime.name);
-	free(F.runtime.type);
-	free(F.runtime.seccomp_default);
-	proto_strs_fini(&F.runtime.pod_annotations);
+	unit_spec_input_fini(&F.pod, &F.image, &F.runtime);
 	spec_fini(&F.spec);
 }
 
