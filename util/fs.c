@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,18 @@ unmount_below(const char *path)
 	free(found);
 }
 
+/* Whether the directory fd is the root of a mount (a bind of the same
+ * file system has the same st_dev). */
+static bool
+is_mount_root(int fd)
+{
+	struct statx stx;
+
+	return statx(fd, "", AT_EMPTY_PATH, 0, &stx) == 0 &&
+	       (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
 /* dev: the file system the tree lives on.  A directory on another one is
  * something still mounted (or a mount point the unmount missed): never
  * walk into it, or its source's files would go too. */
@@ -130,7 +143,7 @@ rmtree_at(int dirfd, const char *name, dev_t dev)
 			return unlinkat(dirfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
 		return errno == ENOENT ? 0 : -errno;
 	}
-	if (fstat(fd, &st) != 0 || st.st_dev != dev) {
+	if (fstat(fd, &st) != 0 || st.st_dev != dev || is_mount_root(fd)) {
 		close(fd);
 		return -EBUSY;
 	}
@@ -204,7 +217,8 @@ fs_rmtree(const char *path)
 	 * itself, never what it points to. */
 	if (canonical_parent(path, canon, sizeof(canon)) < 0)
 		return -ENAMETOOLONG;
-	unmount_below(canon);
+	/* The walk stops at anything mounted (-EBUSY), so the mount table,
+	 * which grows with every pod, is read only when something is. */
 	for (int i = 0; i < 50; i++) {
 		struct stat top;
 		if (lstat(canon, &top) != 0)
@@ -213,7 +227,8 @@ fs_rmtree(const char *path)
 		                          : (unlink(canon) == 0 || errno == ENOENT ? 0 : -errno);
 		if (rc != -EBUSY)
 			break;
-		nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
+		if (i > 0)
+			nanosleep(&(struct timespec){ .tv_nsec = 100 * 1000 * 1000 }, NULL);
 		unmount_below(canon);
 	}
 	return rc;

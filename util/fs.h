@@ -24,10 +24,12 @@ int fs_path(char buf[FS_PATH_MAX], struct cradle_err *err, const char *fmt, ...)
  * is -ENOTDIR. */
 int fs_mkdir_p(const char *path, unsigned mode);
 
-/* Remove a tree without following symlinks; ENOENT is success.  Before
- * removing, anything mounted at or below path is lazily unmounted, and
- * EBUSY is retried (50 times, 100 ms apart), as containerd's
- * ensureRemoveAll does.  It never crosses into another file system. */
+/* Remove a tree without following symlinks; ENOENT is success.  The walk
+ * never enters anything mounted (another file system, or a mount root of
+ * the same one); when it meets one, whatever /proc/self/mountinfo shows at
+ * or below path is lazily unmounted and the walk is retried (50 times,
+ * 100 ms apart, as containerd's ensureRemoveAll does).  So the mount
+ * table is read only when something is still mounted. */
 int fs_rmtree(const char *path);
 
 /* Unmount path (lazily; EBUSY retried 50 times, 50 ms apart); "not
