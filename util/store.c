@@ -10,6 +10,15 @@
  * on commit (no MDB_NOSYNC), so a record is durable before the reply that
  * reports it.
  *
+ * Group commit.  The sync of a commit costs far more than the writes in
+ * it, and starts arrive together: a writer that finds a commit running
+ * queues its write and waits; when that commit is done, the first of the
+ * waiters writes everything queued in one transaction with one sync and
+ * wakes the rest.  Every write is still durable before its call returns;
+ * N concurrent writers pay about two syncs, not N.  A batch whose
+ * transaction fails is retried one write per transaction, so each caller
+ * gets its own write's result.
+ *
  * Threads: LMDB lets one write transaction run at a time and queues the
  * others on its writer mutex; readers never block.  MDB_NOTLS ties reader
  * slots to transactions rather than threads, so any worker may read and
@@ -36,6 +45,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +71,15 @@ struct named_db {
 	MDB_dbi dbi;
 };
 
+/* One put or delete waiting for a group commit (write_one). */
+struct write_req {
+	MDB_dbi dbi;
+	MDB_val *k, *val; /* val NULL: delete */
+	int rc;           /* LMDB's code, once done */
+	bool done;
+	struct write_req *next;
+};
+
 struct store {
 	MDB_env *env;
 	char *path; /* <dir>/cradle.mdb, for messages */
@@ -68,6 +87,12 @@ struct store {
 	pthread_mutex_t lock;
 	struct named_db dbs[STORE_MAXDBS];
 	size_t n_dbs;
+	/* Group commit (write_one): writes waiting for the next commit, in
+	 * arrival order, and whether a writer is committing now. */
+	pthread_mutex_t gc_lock;
+	pthread_cond_t gc_done;
+	struct write_req *head, **tail;
+	bool committing;
 };
 
 /* LMDB returns errno values (> 0) from the system and its own codes (< 0).
@@ -152,6 +177,15 @@ store_open(const char *dir, struct store **out, struct cradle_err *err)
 		free(st);
 		return (cradle_err_errno(err, mdb_rc, "failed to open store in \"%s\"", dir));
 	}
+	st->tail = &st->head;
+	if ((mdb_rc = pthread_mutex_init(&st->gc_lock, NULL)) != 0 ||
+	    (mdb_rc = pthread_cond_init(&st->gc_done, NULL)) != 0) {
+		/* a failed cond init leaves an unused mutex: nothing to undo */
+		pthread_mutex_destroy(&st->lock);
+		free(st->path);
+		free(st);
+		return (cradle_err_errno(err, mdb_rc, "failed to open store in \"%s\"", dir));
+	}
 	if (mkdir(st->path, 0700) != 0 && errno != EEXIST) {
 		rc = cradle_err_errno(err, errno, "failed to create store directory \"%s\"",
 		                      st->path);
@@ -202,6 +236,8 @@ store_close(struct store *st)
 		mdb_env_close(st->env);
 	}
 	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->gc_done);
+	pthread_mutex_destroy(&st->gc_lock);
 	free(st->path);
 	free(st);
 }
@@ -425,24 +461,91 @@ db_handle(struct store *st, const char *db, MDB_dbi *out, struct cradle_err *err
 	return (0);
 }
 
-/* One committed write transaction on key k of dbi: put val, or with val
- * NULL delete k (MDB_NOTFOUND when it was absent).  LMDB's code. */
+/* Apply one write in txn.  LMDB's code; deleting an absent key is
+ * MDB_NOTFOUND, which leaves the transaction usable. */
+static int
+apply(MDB_txn *txn, const struct write_req *w)
+{
+	return w->val != NULL ? mdb_put(txn, w->dbi, w->k, w->val, 0)
+	                      : mdb_del(txn, w->dbi, w->k, NULL);
+}
+
+/* w in a transaction of its own; sets w->rc. */
+static void
+commit_one(struct store *st, struct write_req *w)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if ((w->rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return;
+	if ((w->rc = apply(txn, w)) != 0 && w->rc != MDB_NOTFOUND)
+		mdb_txn_abort(txn);
+	else if ((rc = mdb_txn_commit(txn)) != 0) /* frees txn either way */
+		w->rc = rc;
+}
+
+/* Write reqs (a list) in one transaction, or each in its own when that
+ * fails, setting every rc. */
+static void
+commit_batch(struct store *st, struct write_req *reqs)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (reqs->next == NULL) {
+		commit_one(st, reqs);
+		return;
+	}
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) == 0) {
+		for (struct write_req *w = reqs; w != NULL && rc == 0; w = w->next)
+			if ((w->rc = apply(txn, w)) != 0 && w->rc != MDB_NOTFOUND)
+				rc = w->rc;
+		if (rc != 0)
+			mdb_txn_abort(txn);
+		else
+			rc = mdb_txn_commit(txn);
+	}
+	if (rc == 0)
+		return;
+	/* the batch failed as a whole: each write gets its own result */
+	for (struct write_req *w = reqs; w != NULL; w = w->next)
+		commit_one(st, w);
+}
+
+/* One write on key k of dbi, committed (and synced) before returning,
+ * possibly together with other threads' writes (see DESIGN): put val, or
+ * with val NULL delete k (MDB_NOTFOUND when it was absent).  LMDB's code. */
 static int
 write_one(struct store *st, MDB_dbi dbi, MDB_val *k, MDB_val *val)
 {
-	MDB_txn *txn;
-	int mdb_rc;
+	struct write_req me = { .dbi = dbi, .k = k, .val = val };
 
-	if ((mdb_rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0) {
-		return (mdb_rc);
+	pthread_mutex_lock(&st->gc_lock);
+	*st->tail = &me;
+	st->tail = &me.next;
+	while (!me.done) {
+		if (st->committing) {
+			pthread_cond_wait(&st->gc_done, &st->gc_lock);
+			continue;
+		}
+		/* lead: take everything queued (me included) */
+		struct write_req *batch = st->head;
+		st->head = NULL;
+		st->tail = &st->head;
+		st->committing = true;
+		pthread_mutex_unlock(&st->gc_lock);
+		commit_batch(st, batch);
+		pthread_mutex_lock(&st->gc_lock);
+		for (struct write_req *w = batch, *next; w != NULL; w = next) {
+			next = w->next; /* w may return and vanish once done */
+			w->done = true;
+		}
+		st->committing = false;
+		pthread_cond_broadcast(&st->gc_done);
 	}
-	mdb_rc = val != NULL ? mdb_put(txn, dbi, k, val, 0) : mdb_del(txn, dbi, k, NULL);
-	if (mdb_rc != 0) {
-		mdb_txn_abort(txn);
-		return (mdb_rc);
-	}
-	/* commit frees txn whether or not it succeeds */
-	return (mdb_txn_commit(txn));
+	pthread_mutex_unlock(&st->gc_lock);
+	return (me.rc);
 }
 
 int

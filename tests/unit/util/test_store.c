@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,6 +435,66 @@ START_TEST(test_committed_before_return)
 	st = open_ok();
 	assert_value("d", "kept", "yes", 3);
 	assert_absent("d", "gone");
+}
+END_TEST
+
+/* The same with writers in parallel, whose writes share commits (group
+ * commit): each is on disk when its own call returns. */
+#define GC_THREADS 8
+#define GC_PUTS 25
+
+static void *
+gc_writer(void *p)
+{
+	struct store *c = ((void **)p)[0];
+	int idx = (int)(intptr_t)((void **)p)[1];
+	struct cradle_err err = { 0 };
+	char key[32];
+
+	for (int i = 0; i < GC_PUTS; i++) {
+		snprintf(key, sizeof(key), "t%d-%d", idx, i);
+		if (store_put(c, "d", key, key, strlen(key), &err) != 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+START_TEST(test_group_commit_durable)
+{
+	struct cradle_err err = { 0 };
+	pid_t pid;
+	int status, n = 0;
+
+	store_close(st);
+	st = NULL;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct store *c = NULL;
+		pthread_t th[GC_THREADS];
+		void *args[GC_THREADS][2];
+		void *ret;
+		int bad = 0;
+
+		if (store_open(root, &c, &err) != 0)
+			_exit(1);
+		for (int i = 0; i < GC_THREADS; i++) {
+			args[i][0] = c;
+			args[i][1] = (void *)(intptr_t)i;
+			if (pthread_create(&th[i], NULL, gc_writer, args[i]) != 0)
+				_exit(2);
+		}
+		for (int i = 0; i < GC_THREADS; i++)
+			if (pthread_join(th[i], &ret) != 0 || ret != NULL)
+				bad = 1;
+		_exit(bad ? 3 : 0); /* no store_close */
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	st = open_ok();
+	ck_assert_int_eq(store_foreach(st, "d", count_fn, &n, &err), 0);
+	ck_assert_int_eq(n, GC_THREADS * GC_PUTS);
+	assert_value("d", "t7-24", "t7-24", 5);
 }
 END_TEST
 
@@ -873,8 +934,9 @@ store_suite(void)
 
 	unit_tcase(s, "store", setup, teardown, 120,
 	           UNIT_TESTS(test_open_creates_dirs, test_open_error, test_store_raw, test_values,
-	                      test_reopen_keeps_data, test_committed_before_return, test_key_limits,
-	                      test_db_names, test_db_count, test_foreach_order, test_foreach_stop,
+	                      test_reopen_keeps_data, test_committed_before_return,
+	                      test_group_commit_durable, test_key_limits, test_db_names,
+	                      test_db_count, test_foreach_order, test_foreach_stop,
 	                      test_foreach_writes, test_store_raw_threads,
 	                      test_concurrent_writers));
 
