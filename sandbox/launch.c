@@ -36,6 +36,7 @@
 
 #include <linux/sched.h>
 
+#include "sandbox/mntns.h"
 #include "util/fs.h"
 #include "util/sys.h"
 
@@ -98,6 +99,7 @@ launch_plan_init(struct launch_plan *p)
 	p->shm_size = 64ull << 20;
 	p->pidfd = -1;
 	p->cgroup_fd = -1;
+	p->mntns_fd = -1;
 	p->sync_r = p->sync_w = p->exec_w = -1;
 }
 
@@ -194,6 +196,9 @@ child_op(const struct launch_op *op)
 		return child_bind_ro(op->target, op->target, op->flags);
 	case LOP_WRITE:
 		return child_write_file(op->target, op->value, op->len);
+	case LOP_ATTACH:
+		return syscall(SYS_move_mount, op->fd, "", AT_FDCWD, op->target,
+		               MOVE_MOUNT_F_EMPTY_PATH);
 	default:
 		errno = EINVAL;
 		return -1;
@@ -283,13 +288,6 @@ child_main(void *arg)
 		syscall(SYS_close, p->sync_w);
 		if (syscall(SYS_read, p->sync_r, &b, 1) != 1)
 			child_fail(p, "sync", errno ? errno : EPIPE);
-		for (size_t i = 0; i < p->n_reopen; i++) {
-			long fd = syscall(SYS_openat, AT_FDCWD, p->reopen_paths[i],
-			                  O_PATH | O_CLOEXEC);
-			CHECK("sync", fd);
-			CHECK("sync", syscall(SYS_dup3, fd, p->reopen_fds[i], O_CLOEXEC));
-			syscall(SYS_close, fd);
-		}
 	}
 	/* In a user namespace the child is no longer global root and v1
 	 * refuses its write: the parent moved it while it waited on sync. */
@@ -455,6 +453,24 @@ write_map(pid_t pid, const char *which, const char *map)
 	return n == (ssize_t)strlen(map) ? 0 : -(n < 0 ? e : EIO);
 }
 
+/* Back to the mount namespace home (mntns_switch's *back) after a spawn
+ * from the template.  A worker left in the template would make the next
+ * sandbox's pins there, where nobody looks for them, and grow it: there is
+ * no way on from that, so a failure (impossible with the descriptor held
+ * and CAP_SYS_ADMIN) ends the process. */
+static void
+go_home(int home)
+{
+	if (home < 0)
+		return;
+	if (setns(home, CLONE_NEWNS) != 0) {
+		fprintf(stderr, "cradle: launch: return to the mount namespace: %s\n",
+		        strerror(errno));
+		abort();
+	}
+	close(home);
+}
+
 static void
 reap_failed(int pidfd)
 {
@@ -469,7 +485,7 @@ int
 launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *err)
 {
 	unsigned long flags = CLONE_VM | CLONE_PIDFD | CLONE_NEWNS;
-	int pidfd = -1, exec_pipe[2] = { -1, -1 }, sync[2] = { -1, -1 };
+	int pidfd = -1, exec_pipe[2] = { -1, -1 }, sync[2] = { -1, -1 }, home = -1;
 
 	if (p->rootfs == NULL || p->rootfs[0] != '/')
 		return cradle_err_set(err, CRADLE_INTERNAL,
@@ -490,6 +506,14 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	p->pidfd = -1;
 	p->exec_w = -1;
 
+	/* The child's mount namespace is a copy of this thread's: make that
+	 * the template for the length of the clone. */
+	if (p->mntns_fd >= 0) {
+		int rc = mntns_switch(p->mntns_fd, &home);
+		if (rc < 0)
+			return cradle_err_errno(
+				err, -rc, "launch sandbox: enter the template mount namespace");
+	}
 	if (!p->new_user) {
 		/* posix_spawn-style: this thread sleeps until exec or exit. */
 		flags |= CLONE_VFORK;
@@ -507,6 +531,7 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 				if (sync[i] >= 0)
 					close(sync[i]);
 			}
+			go_home(home);
 			return cradle_err_errno(err, e, "launch sandbox: pipe");
 		}
 		p->sync_r = sync[0];
@@ -516,6 +541,7 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 
 	pid_t pid = spawn(p, st, flags, &pidfd);
 	int spawn_errno = errno;
+	go_home(home);
 	if (p->new_user) {
 		close(exec_pipe[1]);
 		close(sync[0]);

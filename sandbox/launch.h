@@ -68,6 +68,7 @@ enum launch_op_kind {
 	LOP_MASK,     /* a directory gets a read-only tmpfs, a file /dev/null */
 	LOP_READONLY, /* bind target on itself, remount read-only */
 	LOP_WRITE,    /* write value to the file target (sysctls, oom) */
+	LOP_ATTACH,   /* attach the detached mount tree fd (open_tree) on target */
 };
 
 /* One child operation; paths relative to the rootfs (cwd of the child) or
@@ -83,6 +84,7 @@ struct launch_op {
 	const char *value;
 	size_t len;
 	bool optional; /* ENOENT (missing target) is not a failure */
+	int fd;        /* LOP_ATTACH: the tree, open in the caller */
 };
 
 struct launch_plan {
@@ -106,14 +108,9 @@ struct launch_plan {
 	int cgroup_fd;               /* v2 leaf for CLONE_INTO_CGROUP; -1 none */
 	const int *cgroup_procs_fds; /* v1 cgroup.procs of each hierarchy */
 	size_t n_cgroup_procs_fds;
-	bool new_user; /* user namespace with the maps below */
-	/* user namespace: host paths the child opens again (O_PATH) onto the
-	 * given descriptor numbers while it is still global root, so later
-	 * binds from "/proc/self/fd/N" need no search permission on the host
-	 * and name mounts of the child's own mount namespace */
-	const char *const *reopen_paths;
-	const int *reopen_fds;
-	size_t n_reopen;
+	int mntns_fd;        /* the mount namespace the child's is copied from (the
+	                        template, sandbox/mntns.h); -1: the caller's */
+	bool new_user;       /* user namespace with the maps below */
 	const char *uid_map; /* "CONTAINER HOST LENGTH\n" */
 	const char *gid_map;
 	bool set_ids;

@@ -176,6 +176,53 @@ has_dotdot(const char *p)
 	return false;
 }
 
+/* A bind mount: the source is opened here as a detached copy of its mount
+ * tree (open_tree), the mount flags are set on the copy, and the child
+ * attaches it (LOP_ATTACH).  So the source is found in the caller's mount
+ * namespace, not the child's (which is cloned from a template that does not
+ * show the daemon's per-sandbox mounts, see sandbox/mntns.h), and with the
+ * caller's credentials (in a user namespace the child's root may not search
+ * the directories above it).  Binds are recursive, as rbind. */
+static int
+add_bind(struct launch_prep *prep, const char *source, const char *target, unsigned long flags,
+         struct cradle_err *err)
+{
+	static const struct {
+		unsigned long ms;
+		uint64_t attr;
+	} attrs[] = {
+		{ MS_RDONLY, MOUNT_ATTR_RDONLY },     { MS_NOSUID, MOUNT_ATTR_NOSUID },
+		{ MS_NODEV, MOUNT_ATTR_NODEV },       { MS_NOEXEC, MOUNT_ATTR_NOEXEC },
+		{ MS_NOATIME, MOUNT_ATTR_NOATIME },   { MS_STRICTATIME, MOUNT_ATTR_STRICTATIME },
+		{ MS_RELATIME, MOUNT_ATTR_RELATIME },
+	};
+	struct mount_attr attr = { 0 };
+	struct launch_op *op;
+	int fd;
+
+	if (prep->n_fds >= sizeof(prep->fds) / sizeof(prep->fds[0]))
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "too many bind mounts (at most %zu)",
+		                      sizeof(prep->fds) / sizeof(prep->fds[0]));
+	fd = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (fd < 0)
+		return cradle_err_errno(err, errno, "open bind mount source \"%s\"", source);
+	prep->fds[prep->n_fds++] = fd;
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		if (flags & attrs[i].ms)
+			attr.attr_set |= attrs[i].attr;
+	if (flags & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME))
+		attr.attr_clr = MOUNT_ATTR__ATIME; /* one of the three replaces the rest */
+	if ((attr.attr_set != 0 || attr.attr_clr != 0) &&
+	    mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0)
+		return cradle_err_errno(err, errno, "set the flags of bind mount \"%s\"", source);
+	if ((op = add_op(prep, LOP_ATTACH, "mount-bind")) == NULL)
+		return cradle_err_nomem(err);
+	op->fd = fd;
+	op->target = target;
+	return 0;
+}
+
 static int
 add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns, struct cradle_err *err)
 {
@@ -201,35 +248,8 @@ add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns, str
 		op->target = target;
 		op->mode = 0755;
 	}
-	if (bind || (m->type != NULL && strcmp(m->type, "bind") == 0)) {
-		const char *source = m->source;
-		if (userns) {
-			/* The namespace's root is an unprivileged id on the host
-			 * and may not search the directories above the source.
-			 * The child reopens it onto this descriptor number while
-			 * still global root (a descriptor opened here would name
-			 * a mount of our namespace, which bind refuses). */
-			char fdpath[64];
-			if (prep->n_fds >= sizeof(prep->fds) / sizeof(prep->fds[0]))
-				return cradle_err_set(err, CRADLE_INTERNAL, "too many bind mounts");
-			int fd = open(m->source, O_PATH | O_CLOEXEC);
-			if (fd < 0)
-				return cradle_err_errno(err, errno, "open bind source \"%s\"",
-				                        m->source);
-			prep->fd_paths[prep->n_fds] = m->source;
-			prep->fds[prep->n_fds++] = fd;
-			snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-			if ((source = keep(prep, strdup(fdpath))) == NULL)
-				return cradle_err_nomem(err);
-		}
-		op = add_op(prep, ro ? LOP_BIND_RO : LOP_MOUNT, "mount-bind");
-		if (op == NULL)
-			return cradle_err_nomem(err);
-		op->source = source;
-		op->target = target;
-		op->flags = ro ? flags : (flags | MS_BIND | MS_REC);
-		return 0;
-	}
+	if (bind || (m->type != NULL && strcmp(m->type, "bind") == 0))
+		return add_bind(prep, m->source, target, flags | (ro ? MS_RDONLY : 0), err);
 	if ((op = add_op(prep, LOP_MOUNT, "mount")) == NULL)
 		return cradle_err_nomem(err);
 	op->source = m->source != NULL ? m->source : m->type;
@@ -410,9 +430,6 @@ plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec, const
 		         spec->gid_map.container_id, spec->gid_map.host_id, spec->gid_map.length);
 		plan->uid_map = prep->uid_map;
 		plan->gid_map = prep->gid_map;
-		plan->reopen_paths = prep->fd_paths;
-		plan->reopen_fds = prep->fds;
-		plan->n_reopen = prep->n_fds;
 	}
 	plan->set_ids = true;
 	plan->uid = spec->uid;

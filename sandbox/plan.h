@@ -33,8 +33,7 @@ struct launch_prep {
 	char uid_map[64], gid_map[64];
 	char oom[16];
 	char exec_path[4096];
-	int fds[16]; /* descriptor numbers held for the child's reopen */
-	const char *fd_paths[16];
+	int fds[16]; /* the detached bind mount trees the child attaches */
 	size_t n_fds;
 };
 

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sandbox/mntns.h"
 #include "sandbox/node.h"
 #include "util/queue.h"
 #include "worker/env.h"
@@ -63,6 +64,7 @@ struct daemon {
 	struct images *images; /* content store, image records, snapshots */
 	char skeleton[4200];   /* the mount-point layer put over every image */
 	int64_t started_at;    /* ns */
+	struct mntns mntns;    /* cradle's mount namespace and the sandbox template */
 	struct worker_env env; /* what the workers see of all this */
 };
 

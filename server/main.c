@@ -203,6 +203,7 @@ fill_env(struct daemon *d)
 		.runtimes = config_runtimes(&d->cfg),
 		.version = CRADLE_VERSION,
 		.node = &d->node,
+		.mntns = &d->mntns,
 		.table = d->table,
 		.store = d->store,
 		.reaper = d->reaper,
@@ -254,6 +255,7 @@ main(int argc, char **argv)
 	sigset_t wanted;
 	int c, status = 1;
 
+	d.mntns.host_fd = -1; /* mntns_leave: nothing entered yet */
 	block_signals(&wanted);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -339,7 +341,9 @@ main(int argc, char **argv)
 		cradle_err_errno(&err, errno, "signalfd");
 		goto fail;
 	}
-	if (make_dirs(&d, &err) < 0 || lock_state(&d, &err) < 0)
+	/* before any thread: see sandbox/mntns.h */
+	if (make_dirs(&d, &err) < 0 || lock_state(&d, &err) < 0 ||
+	    mntns_enter(d.cfg.state, &d.mntns, &err) < 0)
 		goto fail;
 	struct node_opts no = node_opts_of(&d.cfg);
 	if (node_detect(&no, &d.node, &err) < 0)
@@ -387,10 +391,18 @@ out:
 		         selinux_labels_reserved(d.node.selinux));
 	events_close(d.events);
 	queue_fini(&d.queue);
+	/* With no sandbox left nothing needs cradle's mount namespace: leave
+	 * the host as it was.  Otherwise the pin keeps their mounts for the
+	 * next run. */
+	bool unpin = d.table != NULL && table_count(d.table) == 0;
 	if (d.table != NULL)
 		table_fini(d.table);
 	images_close(d.images);
 	store_close(d.store);
+	if (mntns_leave(&d.mntns, unpin, &err) < 0) {
+		log_error("%s", err.msg);
+		status = 1;
+	}
 	node_fini(&d.node);
 	config_fini(&d.cfg);
 	return status;

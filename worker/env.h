@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "sandbox/mntns.h"
 #include "sandbox/node.h"
 #include "sandbox/types.h"
 
@@ -28,8 +29,11 @@ struct worker_env {
 	const char *skeleton; /* the mount-point layer laid over every image */
 	uint64_t shm_size;    /* bytes of each sandbox's /dev/shm */
 	struct runtime_set runtimes;
-	const char *version;     /* what OP_VERSION answers */
-	const struct node *node; /* what this node allows, detected at start-up */
+	const char *version;       /* what OP_VERSION answers */
+	const struct node *node;   /* what this node allows, detected at start-up */
+	const struct mntns *mntns; /* sandboxes clone the template's mount
+	                              namespace (sandbox/mntns.h); NULL: the
+	                              caller's */
 
 	/* services */
 	struct table *table;   /* live sandboxes and their locks */

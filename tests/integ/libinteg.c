@@ -442,7 +442,18 @@ it_uts_hostname(pid_t pid, char *buf, size_t len)
 int
 it_count_mounts_under(const char *prefix)
 {
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	return it_count_mounts_in(0, prefix);
+}
+
+int
+it_count_mounts_in(pid_t pid, const char *prefix)
+{
+	char path[64];
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/mountinfo");
+	FILE *f = fopen(path, "re");
 	char line[4096], mnt[4096];
 	int n = 0;
 	size_t pl = strlen(prefix);
@@ -525,4 +536,12 @@ it_count_children_of(pid_t ppid)
 	if (p)
 		closedir(p);
 	return n;
+}
+
+const char *
+it_daemon_path(const struct it_daemon *d, const char *path, char *out, size_t len)
+{
+	int n = snprintf(out, len, "/proc/%d/root%s", (int)d->pid, path);
+	ck_assert(n > 0 && (size_t)n < len);
+	return out;
 }

@@ -74,8 +74,12 @@ bool it_proc_alive(pid_t pid);                          /* not gone, not a zombi
 int it_nspid_inner(pid_t pid);                          /* last NSpid field, -1 */
 bool it_uts_hostname(pid_t pid, char *buf, size_t len); /* via setns in a child */
 int it_count_mounts_under(const char *prefix);          /* in our mountinfo */
-int it_count_entries(const char *dir);                  /* excluding . and .. */
-int it_count_children_of(pid_t ppid);                   /* processes whose PPid is ppid */
-int it_count_pause_tasks(void);                         /* live tasks of this build's pause */
+int it_count_mounts_in(pid_t pid, const char *prefix);  /* in pid's (0: ours) */
+/* path as cradled sees it, from any namespace: /proc/<cradled>/root<path>
+ * (the per-sandbox pins live in cradle's own mount namespace). */
+const char *it_daemon_path(const struct it_daemon *d, const char *path, char *out, size_t len);
+int it_count_entries(const char *dir); /* excluding . and .. */
+int it_count_children_of(pid_t ppid);  /* processes whose PPid is ppid */
+int it_count_pause_tasks(void);        /* live tasks of this build's pause */
 
 #endif

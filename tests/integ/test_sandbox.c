@@ -51,7 +51,15 @@ assert_nothing_left(const struct it_daemon *d)
 	ck_assert_int_eq(it_count_entries(p), 0);
 	snprintf(p, sizeof(p), "%s/netns", d->state);
 	ck_assert_int_eq(it_count_entries(p), 0);
-	ck_assert_int_eq(it_count_mounts_under(d->dir), 0);
+	/* in the host: cradle's namespace pin and the private directory
+	 * holding it while cradled runs, never a sandbox's mount */
+	ck_assert_int_eq(it_count_mounts_under(d->dir), d->pid > 0 ? 2 : 0);
+	if (d->pid > 0) { /* in cradle's namespace: no sandbox's either */
+		snprintf(p, sizeof(p), "%s/sandboxes", d->state);
+		ck_assert_int_eq(it_count_mounts_in(d->pid, p), 0);
+		snprintf(p, sizeof(p), "%s/netns", d->state);
+		ck_assert_int_eq(it_count_mounts_in(d->pid, p), 0);
+	}
 	ck_assert_int_eq(it_count_pause_tasks(), 0);
 	ck_assert_int_eq(it_count_cgroups(), 0);
 	if (d->conn != NULL) {
@@ -79,13 +87,16 @@ START_TEST(test_namespaces_hostname_pid1)
 	ck_assert_str_eq(host, "ns-pod-host");
 	ck_assert_int_eq(it_nspid_inner(pid), 1);
 
-	/* status reports it READY with the pinned netns of that very task */
+	/* status reports it READY with the pinned netns of that very task,
+	 * pinned in cradle's mount namespace (reached through cradled's root) */
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
 	ck_assert_int_eq(cradle_sandbox_state(s), CRADLE_STATE_READY);
 	ck_assert_int_eq(cradle_sandbox_pid(s), pid);
 	ck_assert_ptr_nonnull(cradle_sandbox_netns_path(s));
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-	ck_assert_int_eq(stat(cradle_sandbox_netns_path(s), &a), 0);
+	char pinned[600];
+	it_daemon_path(&D, cradle_sandbox_netns_path(s), pinned, sizeof(pinned));
+	ck_assert_int_eq(stat(pinned, &a), 0);
 	ck_assert_int_eq(stat(path, &b), 0);
 	ck_assert(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
 	cradle_sandbox_free(s);
@@ -405,6 +416,55 @@ START_TEST(test_restart_adopts_running_tasks)
 }
 END_TEST
 
+/* Pods add nothing to the host's mount table: their shm tmpfs and netns
+ * pins live in cradle's own mount namespace, pinned in the host by one
+ * mount (plus the private directory holding it) however many pods run.
+ * The namespace, and the pods' mounts in it, outlive a daemon restart;
+ * once the last pod is gone and cradled stops, the host is as before. */
+START_TEST(test_host_mount_table_does_not_grow)
+{
+	enum { N = 12 };
+	char id[N][CRADLE_SANDBOX_ID_LEN + 1], name[32], p[400], ns[2][64];
+	struct cradle_error err;
+	int32_t pid[N];
+
+	it_start(&D, NULL);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "dense-%d", i);
+		pid[i] = run_pod(D.conn, name, name, CRADLE_NS_MODE_POD, id[i]);
+		ck_assert_int_eq(it_count_mounts_under(D.dir), 2);
+	}
+	/* each pod's mount namespace holds the same mounts, the first's and
+	 * the last's: none of the pods before it */
+	int first = it_count_mounts_in(pid[0], "/");
+	ck_assert_int_gt(first, 5);
+	ck_assert_int_eq(it_count_mounts_in(pid[N - 1], "/"), first);
+	/* the pins, in cradle's namespace */
+	snprintf(p, sizeof(p), "%s/sandboxes", D.state);
+	ck_assert_int_eq(it_count_mounts_in(D.pid, p), N);
+	snprintf(p, sizeof(p), "%s/netns", D.state);
+	ck_assert_int_eq(it_count_mounts_in(D.pid, p), N);
+
+	/* a restart enters the same namespace and finds every pin */
+	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)D.pid);
+	ck_assert_int_gt(readlink(p, ns[0], sizeof(ns[0]) - 1), 0);
+	ck_assert_int_eq(it_stop(&D), 0);
+	ck_assert_int_eq(it_count_mounts_under(D.dir), 2);
+	it_restart(&D, NULL);
+	snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)D.pid);
+	memset(ns[1], 0, sizeof(ns[1]));
+	ck_assert_int_gt(readlink(p, ns[1], sizeof(ns[1]) - 1), 0);
+	ck_assert_str_eq(ns[0], ns[1]);
+	snprintf(p, sizeof(p), "%s/netns", D.state);
+	ck_assert_int_eq(it_count_mounts_in(D.pid, p), N);
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(cradle_sandbox_remove(D.conn, id[i], &err), 0);
+	assert_nothing_left(&D);
+	ck_assert_int_eq(it_stop(&D), 0);
+	ck_assert_int_eq(it_count_mounts_under(D.dir), 0);
+}
+END_TEST
+
 START_TEST(test_failure_at_each_step_leaves_nothing)
 {
 	static const char *steps[] = { "runtime",
@@ -476,6 +536,7 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_exit_event_and_notready);
 	tcase_add_test(tc, test_lifecycle_rules);
 	tcase_add_test(tc, test_restart_adopts_running_tasks);
+	tcase_add_test(tc, test_host_mount_table_does_not_grow);
 	tcase_add_loop_test(tc, test_failure_at_each_step_leaves_nothing, 0, 15);
 	tcase_add_test(tc, test_300_concurrent_runs);
 	suite_add_tcase(s, tc);

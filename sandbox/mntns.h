@@ -1,0 +1,67 @@
+/* mntns.h - cradle's own mount namespace and the template sandboxes are
+ * cloned from.
+ *
+ * Why.  Every sandbox needs two things that others reach by path: its
+ * /dev/shm tmpfs and its network namespace pin.  Made in the namespace
+ * cradled was started in, they are two lines per pod in the host's mount
+ * table, and every new mount namespace on the node (each sandbox's
+ * included) copies that table: starts, and everything else on the node
+ * that mounts, slow down as pods pile up.  So:
+ *
+ *   host       the namespace cradled was started in.  Holds two mounts of
+ *              cradle's, however many pods run: <state>/ns bound onto
+ *              itself and made private (a pin below a shared mount would
+ *              propagate, which the kernel refuses for namespace files),
+ *              and the pin <state>/ns/mnt of the daemon namespace.
+ *   daemon     cradle's own namespace, a slave of the host's (host mounts
+ *              show up in it, its own never leave it).  cradled runs in
+ *              it; the per-sandbox pins live here, so the CNI plugins and
+ *              runtimes cradled runs see them at their paths, and anyone
+ *              else with `nsenter --mount=<state>/ns/mnt`.  The pin keeps
+ *              it, and every pod's pins, across a daemon restart: the next
+ *              cradled enters it again.
+ *   template   a slave copy of the host's namespace, made at start-up and
+ *              held by a descriptor: launch_start clones each sandbox's
+ *              mount namespace from it (struct launch_plan.mntns_fd), so a
+ *              clone copies the host's few mounts, never the daemon's pins.
+ *
+ * mntns_enter must run while the process has a single thread (setns into
+ * a mount namespace refuses a process whose threads share their
+ * filesystem context).  mntns_leave may run later from any thread.
+ */
+#ifndef CRADLE_MNTNS_H
+#define CRADLE_MNTNS_H
+
+#include <stdbool.h>
+
+#include "proto/err.h"
+#include "util/fs.h"
+
+struct mntns {
+	int host_fd;           /* the namespace cradled was started in */
+	int daemon_fd;         /* cradle's own; the per-sandbox pins live here */
+	int template_fd;       /* sandboxes are cloned from it */
+	bool entered;          /* the daemon namespace existed (a previous run) */
+	char dir[FS_PATH_MAX]; /* <state>/ns, a private mount in the host */
+	char pin[FS_PATH_MAX]; /* <state>/ns/mnt, the daemon namespace */
+};
+
+/* Move the calling (single-threaded) process into cradle's namespace for
+ * state directory state, making and pinning it when no earlier run did,
+ * and make the template.  On failure nothing is left mounted and the
+ * process is back in the host namespace.  0 or <0 with err. */
+int mntns_enter(const char *state, struct mntns *m, struct cradle_err *err);
+
+/* Close the descriptors.  With unpin (no sandbox is left), also remove the
+ * pin and the private mount from the host, so the next run starts a fresh
+ * namespace; the caller moves back into the host namespace for that.
+ * 0 or <0 with err; zero-safe. */
+int mntns_leave(struct mntns *m, bool unpin, struct cradle_err *err);
+
+/* Put the calling thread into the mount namespace nsfd: the thread gets
+ * its own filesystem context first (unshare(CLONE_FS)), so threads may
+ * call it.  *back, when not NULL, receives a descriptor of the namespace
+ * it was in.  0 or -errno. */
+int mntns_switch(int nsfd, int *back);
+
+#endif
