@@ -61,6 +61,9 @@ sandbox_unlock(struct sandbox *sb, struct events *ev)
 {
 	struct sandbox_event *q = sb->pending;
 
+	if (sandbox_publish(sb) < 0)
+		log_warn("sandbox %s: out of memory: status and list show its previous state",
+		         sb->id);
 	sb->pending = NULL;
 	if (q == NULL) {
 		pthread_mutex_unlock(&sb->lock);

@@ -230,6 +230,20 @@ sandbox_new(struct proto_sandbox *rec)
 		return (NULL);
 	}
 
+	if (pthread_mutex_init(&sb->view_lock, NULL) != 0) {
+		pthread_cond_destroy(&sb->cond);
+		pthread_mutex_destroy(&sb->lock);
+		free(sb);
+		return (NULL);
+	}
+	if (proto_sandbox_copy(&sb->view, rec) < 0) { /* cleans up after itself */
+		pthread_mutex_destroy(&sb->view_lock);
+		pthread_cond_destroy(&sb->cond);
+		pthread_mutex_destroy(&sb->lock);
+		free(sb);
+		return (NULL);
+	}
+
 	/* Move the record in: the caller's copy is left zeroed, owning
 	 * nothing.  Nothing can fail after this point. */
 	sb->rec = *rec;
@@ -251,10 +265,29 @@ sandbox_hold(struct sandbox *sb)
 	atomic_fetch_add_explicit(&sb->refs, 1, memory_order_relaxed);
 }
 
+int
+sandbox_publish(struct sandbox *sb)
+{
+	struct proto_sandbox fresh;
+
+	/* copied outside view_lock: readers wait only for the swap */
+	if (proto_sandbox_copy(&fresh, &sb->rec) < 0) /* cleans up after itself */
+		return -ENOMEM;
+	pthread_mutex_lock(&sb->view_lock);
+	struct proto_sandbox old = sb->view;
+	sb->view = fresh;
+	sb->view_removed = sb->removed;
+	pthread_mutex_unlock(&sb->view_lock);
+	proto_sandbox_fini(&old);
+	return 0;
+}
+
 static void
 sandbox_destroy(struct sandbox *sb)
 {
 	proto_sandbox_fini(&sb->rec);
+	proto_sandbox_fini(&sb->view);
+	pthread_mutex_destroy(&sb->view_lock);
 	free(sb->name);
 	pthread_cond_destroy(&sb->cond);
 	pthread_mutex_destroy(&sb->lock);

@@ -44,6 +44,14 @@ struct sandbox {
 	struct sandbox_event *pending; /* events to publish at sandbox_unlock
 	                                  (core/lifecycle.h), oldest first */
 
+	/* What status and list read without waiting for lock, which a start
+	 * holds for as long as it runs (an image pull included): a copy of
+	 * rec (and removed) made by sandbox_new and at every sandbox_unlock
+	 * (core/lifecycle.h).  view_lock is a leaf, held only to copy. */
+	pthread_mutex_t view_lock;
+	struct proto_sandbox view; /* guarded by view_lock */
+	bool view_removed;         /* guarded by view_lock */
+
 	atomic_int refs;
 };
 
@@ -58,6 +66,9 @@ void table_fini(struct table *t); /* drops the table's references */
  * from rec.config when it is still NULL.  NULL on OOM, rec untouched.) */
 struct sandbox *sandbox_new(struct proto_sandbox *rec);
 void sandbox_hold(struct sandbox *sb);
+/* Publish rec and removed as the view; the caller holds sb->lock.  On OOM
+ * the previous view stays and -ENOMEM is returned. */
+int sandbox_publish(struct sandbox *sb);
 void sandbox_rele(struct sandbox *sb);
 
 /* "<name>_<namespace>_<uid>_<attempt>", malloc'd, NULL on OOM. */

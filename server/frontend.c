@@ -1,7 +1,8 @@
 /* frontend.c - nng REP front end: N contexts, each a small state machine.
  *
  * RECV: a request arrived.  Decode and validate it here (bounded, cheap);
- *       a bad request or a full queue is answered at once, otherwise the
+ *       a bad request or a full queue is answered at once, and so is a
+ *       quick read (version, status, list: ops_is_quick); otherwise the
  *       job goes on the queue and the context waits (WORK).
  * WORK: a worker ran the job and called job_done (on the worker's thread):
  *       encode the reply and send it on this context (SEND).
@@ -23,6 +24,7 @@
 
 #include "server/daemon.h"
 #include "util/log.h"
+#include "worker/ops.h"
 
 enum fe_state { FE_RECV, FE_WORK, FE_SEND };
 
@@ -135,6 +137,13 @@ on_recv(struct fe_ctx *c)
 	}
 	proto_reply_init(&c->job.rep, c->job.req.op);
 	c->state = FE_WORK;
+	if (ops_is_quick(c->job.req.op)) {
+		/* reads of published state: answered here, not queued behind
+		 * starts that may take a while (worker/ops.h) */
+		ops_run(&fe->d->env, NULL, &c->job.req, &c->job.rep);
+		job_done(&c->job);
+		return;
+	}
 	if (!queue_push(&fe->d->queue, &c->job)) {
 		char m[128];
 		proto_request_fini(&c->job.req);

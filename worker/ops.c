@@ -287,21 +287,46 @@ op_list(const struct worker_env *env, const struct proto_request *req, struct pr
 		rc = cradle_err_nomem(err);
 	for (long i = 0; i < n; i++) {
 		struct sandbox *sb = all[i];
-		pthread_mutex_lock(&sb->lock);
-		bool keep = rc == 0 && !sb->removed &&
+		/* the published view: a start in progress does not hold us up */
+		pthread_mutex_lock(&sb->view_lock);
+		bool keep = rc == 0 && !sb->view_removed &&
 		            (req->state_filter < 0 ||
-		             proto_sandbox_state(&sb->rec) == req->state_filter) &&
-		            labels_match(&req->label_filter, &sb->rec.config.labels);
+		             proto_sandbox_state(&sb->view) == req->state_filter) &&
+		            labels_match(&req->label_filter, &sb->view.config.labels);
 		if (keep) {
-			if (proto_sandbox_copy(&rep->sandboxes[rep->n_sandboxes], &sb->rec) == 0)
+			if (proto_sandbox_copy(&rep->sandboxes[rep->n_sandboxes], &sb->view) == 0)
 				rep->n_sandboxes++;
 			else
 				rc = cradle_err_nomem(err);
 		}
-		pthread_mutex_unlock(&sb->lock);
+		pthread_mutex_unlock(&sb->view_lock);
 		sandbox_rele(sb);
 	}
 	free(all);
+	return rc;
+}
+
+/* Status reads the published view (core/table.h), never waiting for the
+ * sandbox's lock. */
+static int
+op_status(const struct worker_env *env, const struct proto_request *req, struct proto_reply *rep,
+          struct cradle_err *err)
+{
+	struct sandbox *sb = table_get(env->table, req->id);
+	int rc = 0;
+
+	if (sb == NULL)
+		return not_found(req->id, err);
+	pthread_mutex_lock(&sb->view_lock);
+	if (sb->view_removed)
+		rc = not_found(sb->id, err);
+	else if ((rep->sandboxes = calloc(1, sizeof(*rep->sandboxes))) == NULL ||
+	         proto_sandbox_copy(rep->sandboxes, &sb->view) < 0)
+		rc = cradle_err_nomem(err);
+	else
+		rep->n_sandboxes = 1;
+	pthread_mutex_unlock(&sb->view_lock);
+	sandbox_rele(sb);
 	return rc;
 }
 
@@ -430,6 +455,8 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
 		return rc;
 	case OP_LIST:
 		return op_list(env, req, rep, err);
+	case OP_STATUS:
+		return op_status(env, req, rep, err);
 	case OP_IMAGE_PULL:
 	case OP_IMAGE_LIST:
 	case OP_IMAGE_STATUS:
@@ -460,24 +487,18 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
 	case OP_REMOVE:
 		rc = remove_locked(env, sb, err);
 		break;
-	case OP_STATUS:
-		if (sb->removed) {
-			rc = not_found(sb->id, err);
-			break;
-		}
-		rep->sandboxes = calloc(1, sizeof(*rep->sandboxes));
-		if (rep->sandboxes == NULL || proto_sandbox_copy(rep->sandboxes, &sb->rec) < 0) {
-			rc = cradle_err_nomem(err);
-			break;
-		}
-		rep->n_sandboxes = 1;
-		break;
 	default:
 		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "unknown operation %d", req->op);
 	}
 	sandbox_unlock(sb, env->events);
 	sandbox_rele(sb);
 	return rc;
+}
+
+bool
+ops_is_quick(int op)
+{
+	return op == OP_VERSION || op == OP_STATUS || op == OP_LIST;
 }
 
 void

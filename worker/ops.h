@@ -9,11 +9,19 @@
 #ifndef CRADLE_WORKER_OPS_H
 #define CRADLE_WORKER_OPS_H
 
+#include <stdbool.h>
+
 #include "proto/proto.h"
 #include "sandbox/launch.h"
 #include "worker/env.h"
 
 void ops_run(const struct worker_env *env, struct launch_stack *ls, struct proto_request *req,
              struct proto_reply *rep);
+
+/* Whether op only reads published state (version, status, list): it takes
+ * no sandbox lock and no launch stack, finishes in microseconds, and may be
+ * run by the caller's thread instead of waiting in the queue behind starts
+ * (ls NULL). */
+bool ops_is_quick(int op);
 
 #endif
