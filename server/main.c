@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,14 +182,32 @@ images_start(struct daemon *d, struct cradle_err *err)
 	return 0;
 }
 
+/* Memory freed by removed sandboxes goes back to the system once they go
+ * in numbers (malloc's arenas and the store's mapped pages keep it
+ * otherwise): after every 512th removal and whenever the last one is gone. */
+static void
+trim_after_remove(const struct worker_env *env)
+{
+	static atomic_uint removals;
+
+	if ((atomic_fetch_add(&removals, 1) + 1) % 512 != 0 && table_count(env->table) != 0)
+		return;
+	malloc_trim(0);
+	store_trim(env->store);
+}
+
 /* What a worker does with a front-end job. */
 static void
 run_job(void *item, struct launch_stack *ls, void *arg)
 {
 	struct job *job = item;
+	bool removed = job->req.op == OP_REMOVE;
 
 	ops_run(arg, ls, &job->req, &job->rep);
-	job->done(job);
+	removed = removed && job->rep.ok;
+	job->done(job); /* job is gone */
+	if (removed)    /* off the reply path */
+		trim_after_remove(arg);
 }
 
 /* The workers' view of the daemon (worker/env.h). */

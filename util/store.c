@@ -50,7 +50,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 
 #include <lmdb.h>
@@ -93,6 +95,9 @@ struct store {
 	pthread_cond_t gc_done;
 	struct write_req *head, **tail;
 	bool committing;
+	/* where LMDB mapped data.mdb (LMDB does not say): for store_trim */
+	void *map;
+	size_t map_len;
 };
 
 /* LMDB returns errno values (> 0) from the system and its own codes (< 0).
@@ -156,6 +161,32 @@ store_err(struct cradle_err *err, int mdb_rc, const char *fmt, ...)
 	return (-e);
 }
 
+/* The mapping of the environment's data file, found in /proc/self/maps
+ * by device and inode (LMDB reports the address only for MDB_FIXEDMAP).
+ * Left NULL when not found: store_trim then does nothing. */
+static void
+find_map(struct store *st)
+{
+	char path[FS_PATH_MAX], line[512];
+	struct stat sb;
+	FILE *f;
+
+	if (snprintf(path, sizeof(path), "%s/data.mdb", st->path) >= (int)sizeof(path) ||
+	    stat(path, &sb) != 0 || (f = fopen("/proc/self/maps", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi, ino;
+		unsigned maj, min;
+		if (sscanf(line, "%lx-%lx %*s %*s %x:%x %lu", &lo, &hi, &maj, &min, &ino) == 5 &&
+		    ino == sb.st_ino && makedev(maj, min) == sb.st_dev) {
+			st->map = (void *)lo;
+			st->map_len = hi - lo;
+			break;
+		}
+	}
+	fclose(f);
+}
+
 int
 store_open(const char *dir, struct store **out, struct cradle_err *err)
 {
@@ -217,6 +248,7 @@ store_open(const char *dir, struct store **out, struct cradle_err *err)
 	/* A daemon that crashed left its reader slots behind; they would pin
 	 * old pages forever.  Failure here only costs space. */
 	(void)mdb_reader_check(st->env, &dead);
+	find_map(st);
 
 	*out = st;
 	return (0);
@@ -682,4 +714,14 @@ store_foreach(struct store *st, const char *db,
 	}
 	raws_free(v, n);
 	return (rc < 0 ? rc : 0);
+}
+
+void
+store_trim(struct store *st)
+{
+	/* The map is read-only and shared (no MDB_WRITEMAP): dropping our
+	 * view of its pages loses nothing, and a reader touching one just
+	 * faults it in again. */
+	if (st != NULL && st->map != NULL)
+		madvise(st->map, st->map_len, MADV_DONTNEED);
 }

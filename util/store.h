@@ -41,4 +41,9 @@ int store_foreach(struct store *st, const char *db,
                   int (*fn)(const char *key, const void *data, size_t len, void *arg), void *arg,
                   struct cradle_err *err);
 
+/* Unmap the pages of the store file this process has touched (they count
+ * in its RSS; the next access maps them again from the page cache).  For
+ * after many records went away. */
+void store_trim(struct store *st);
+
 #endif

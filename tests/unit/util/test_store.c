@@ -498,6 +498,56 @@ START_TEST(test_group_commit_durable)
 }
 END_TEST
 
+/* Resident kB of this process's mapping of the store's data.mdb. */
+static long
+data_rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[512];
+	bool in = false;
+	long kb = 0, v;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) /* a mapping's first line */
+			in = strstr(line, "/data.mdb") != NULL;
+		else if (in && sscanf(line, "Rss: %ld kB", &v) == 1)
+			kb += v;
+	}
+	fclose(f);
+	return kb;
+}
+
+/* store_trim gives back the pages of the map this process touched, and
+ * every record reads back the same afterwards. */
+START_TEST(test_trim)
+{
+	struct cradle_err err = { 0 };
+	char key[32], val[1024];
+	int n = 0;
+
+	memset(val, 'v', sizeof(val));
+	for (int i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "k%05d", i);
+		ck_assert_int_eq(store_put(st, "d", key, val, sizeof(val), &err), 0);
+	}
+	ck_assert_int_eq(store_foreach(st, "d", count_fn, &n, &err), 0); /* touches them all */
+	ck_assert_int_eq(n, 2000);
+	long before = data_rss_kb();
+	ck_assert_int_gt(before, 1000);
+	store_trim(st);
+	long after = data_rss_kb();
+	ck_assert_msg(after < before / 4, "data.mdb resident %ld kB before, %ld kB after", before,
+	              after);
+	assert_value("d", "k01999", val, sizeof(val));
+	n = 0;
+	ck_assert_int_eq(store_foreach(st, "d", count_fn, &n, &err), 0);
+	ck_assert_int_eq(n, 2000);
+	store_trim(NULL); /* NULL-safe */
+}
+END_TEST
+
 /* --- keys and database names --------------------------------------------- */
 
 START_TEST(test_key_limits)
@@ -935,7 +985,7 @@ store_suite(void)
 	unit_tcase(s, "store", setup, teardown, 120,
 	           UNIT_TESTS(test_open_creates_dirs, test_open_error, test_store_raw, test_values,
 	                      test_reopen_keeps_data, test_committed_before_return,
-	                      test_group_commit_durable, test_key_limits, test_db_names,
+	                      test_group_commit_durable, test_trim, test_key_limits, test_db_names,
 	                      test_db_count, test_foreach_order, test_foreach_stop,
 	                      test_foreach_writes, test_store_raw_threads,
 	                      test_concurrent_writers));
