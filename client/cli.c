@@ -175,9 +175,11 @@ conn(struct cli *cli, struct cradle_conn **out, struct cradle_error *err)
 {
 	int rc;
 
+	/* sync: a run is a few calls, each paid for by a user waiting; nng's
+	 * thread pool would cost more than the calls (cradle.h) */
 	if (!cli->conn) {
-		rc = cradle_connect(cradle_socket_path(cli->socket), cli->timeout_ms, &cli->conn,
-		                    err);
+		rc = cradle_connect_flags(cradle_socket_path(cli->socket), cli->timeout_ms,
+		                          CRADLE_CONNECT_SYNC, &cli->conn, err);
 		if (rc < 0)
 			return rc;
 	}
@@ -529,6 +531,54 @@ cmd_stopp(struct cli *cli, int argc, char **argv)
 	return each_id(cli, argc, argv, do_stop, timeout_ms);
 }
 
+/* rmp --all keeps this many removes in flight: the daemon runs them on
+ * its workers at once, most of each is waiting (for a task to die, for the
+ * kernel to tear down mounts and cgroups) */
+#define RMP_ALL_IN_FLIGHT 16
+
+/* rmp --all: the ids, and the exit status so far */
+struct removal {
+	const char **ids;
+	int status;
+};
+
+static void
+removed(void *arg, size_t i, int rc, const struct cradle_error *err)
+{
+	struct removal *r = arg;
+
+	if (rc < 0) {
+		r->status = fail(err->code, "pod sandbox %s: %s", r->ids[i],
+		                 err->message[0] ? err->message : "unknown error");
+		return;
+	}
+	printf("%s\n", r->ids[i]);
+	fflush(stdout);
+}
+
+/* Remove every sandbox, RMP_ALL_IN_FLIGHT at a time, each id printed as
+ * it goes (or its error reported). */
+static int
+remove_all(struct cli *cli)
+{
+	struct removal r = { 0 };
+	struct cradle_conn *c;
+	struct cradle_error err;
+	size_t i, n;
+
+	if (list_all(cli, &err) < 0 || conn(cli, &c, &err) < 0)
+		return report(&err);
+	n = cradle_sandbox_list_count(cli->all);
+	if (!(r.ids = calloc(n ? n : 1, sizeof(*r.ids))))
+		return fail(CRADLE_STATUS_RESOURCE_EXHAUSTED, "removing sandboxes: out of memory");
+	for (i = 0; i < n; i++)
+		r.ids[i] = cradle_sandbox_id(cradle_sandbox_list_at(cli->all, i));
+	/* no stop first: the daemon's remove stops a running sandbox itself */
+	cradle_sandboxes_remove(c, r.ids, n, RMP_ALL_IN_FLIGHT, removed, &r);
+	free(r.ids);
+	return r.status;
+}
+
 static int
 cmd_rmp(struct cli *cli, int argc, char **argv)
 {
@@ -537,11 +587,8 @@ cmd_rmp(struct cli *cli, int argc, char **argv)
 		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cradle_error err;
 	bool all = false, force = false;
-	int opt, status = 0;
-	const char *id;
-	size_t i;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, ":af", opts, NULL)) != -1) {
 		switch (opt) {
@@ -559,19 +606,7 @@ cmd_rmp(struct cli *cli, int argc, char **argv)
 		return each_id(cli, argc, argv, do_remove, force);
 	if (optind < argc)
 		return usage_error("--all takes no sandbox ids");
-	if (list_all(cli, &err) < 0)
-		return report(&err);
-	/* --all removes running sandboxes too: stop each first */
-	for (i = 0; i < cradle_sandbox_list_count(cli->all); i++) {
-		id = cradle_sandbox_id(cradle_sandbox_list_at(cli->all, i));
-		if (do_remove(cli, id, 1, &err) < 0) {
-			status = report(&err);
-			continue;
-		}
-		printf("%s\n", id);
-		fflush(stdout);
-	}
-	return status;
+	return remove_all(cli);
 }
 
 static int
@@ -776,6 +811,9 @@ out:
 	return status;
 }
 
+/* inspectp -v: the step times of the last start and stop too */
+static bool inspect_verbose;
+
 /* inspectp and inspecti: "-o json" (JSON is the only form; crictl's
  * spelling of it is accepted) and at least one argument.  0, or the exit
  * status of a usage error. */
@@ -784,12 +822,18 @@ parse_inspect_options(int argc, char **argv, const char *missing)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":o:v", opts, NULL)) != -1) {
 		switch (opt) {
+		case 'v':
+			if (!current || strcmp(current->name, "inspectp") != 0)
+				return usage_error("-v is an option of inspectp only");
+			inspect_verbose = true;
+			break;
 		case 'o':
 			if (strcmp(optarg, "json") != 0)
 				return usage_error("invalid --output \"%s\": only json is "
@@ -839,9 +883,16 @@ show_sandbox(struct cli *cli, const char *arg, char **text)
 
 	if ((rc = resolve_id(cli, arg, id)) != 0)
 		return rc;
-	if (conn(cli, &c, &err) < 0 || cradle_sandbox_status(c, id, &s, &err) < 0)
+	if (conn(cli, &c, &err) < 0 ||
+	    (inspect_verbose ? cradle_sandbox_status_verbose(c, id, &s, &err)
+	                     : cradle_sandbox_status(c, id, &s, &err)) < 0)
 		return report(&err);
 	rc = cradle_sandbox_to_json(s, CRADLE_JSON_PRETTY, text, &err);
+	if (rc == 0 && inspect_verbose && cli_append_steps(text, s) < 0) {
+		free(*text);
+		cradle_sandbox_free(s);
+		return fail(CRADLE_STATUS_RESOURCE_EXHAUSTED, "inspectp: out of memory");
+	}
 	cradle_sandbox_free(s);
 	return rc < 0 ? report(&err) : 0;
 }
@@ -1429,7 +1480,8 @@ static const struct command commands[] = {
 	  "[--state ready|notready] [--label KEY=VALUE]... [--name RE] [--namespace RE]\n"
 	  "           [--id PREFIX] [-q|--quiet] [--json|-o json] [--no-trunc]",
 	  "list pod sandboxes, newest first" },
-	{ "inspectp", cmd_inspectp, "ID...", "show pod sandboxes as JSON" },
+	{ "inspectp", cmd_inspectp, "[-v] ID...",
+	  "show pod sandboxes as JSON (-v: then the step times of their last start and stop)" },
 	{ "pull", cmd_pull, "REF", "pull an image from its registry, showing progress on stderr" },
 	{ "images", cmd_images, "[-q|--quiet] [--json|-o json] [--no-trunc]",
 	  "list images (-q: image ids only)" },

@@ -21,4 +21,11 @@ void cli_human_size(int64_t bytes, char *buf, size_t size);
 /* Bytes with one decimal, for progress: "512B", "12.3MB". */
 void cli_progress_size(uint64_t bytes, char *buf, size_t size);
 
+/* inspectp -v: append to the malloc'd *text, one line per step, the step
+ * times of s's last start and stop (cradle_sandbox_status_verbose):
+ * "start  launch                  1.234 ms".  0, or -ENOMEM (*text is
+ * then as it was). */
+struct cradle_sandbox;
+int cli_append_steps(char **text, const struct cradle_sandbox *s);
+
 #endif

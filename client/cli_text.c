@@ -1,11 +1,14 @@
 /* cli_text.c - time stamps and sizes as text, the way crictl prints
- * them, for the `cradle` CLI (cli.h).
+ * them, and step times, for the `cradle` CLI (cli.h).
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include "client/cli.h"
+#include "client/cradle.h"
 
 #define NS_PER_SEC 1000000000LL
 
@@ -84,4 +87,43 @@ void
 cli_progress_size(uint64_t bytes, char *buf, size_t size)
 {
 	size_with_unit((double)bytes, true, buf, size);
+}
+
+int
+cli_append_steps(char **text, const struct cradle_sandbox *s)
+{
+	static const char *const ops[] = {
+		[CRADLE_TIMED_START] = "start", [CRADLE_TIMED_STOP] = "stop"
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return -ENOMEM;
+	fputs(*text, f);
+	for (int op = CRADLE_TIMED_START; op <= CRADLE_TIMED_STOP; op++) {
+		size_t n = cradle_sandbox_step_count(s, op);
+		uint64_t sum = 0;
+		const char *name;
+		uint32_t us;
+
+		if (n == 0)
+			fprintf(f, "\n%-5s  (not timed since cradled started)", ops[op]);
+		for (size_t i = 0; cradle_sandbox_step_at(s, op, i, &name, &us); i++) {
+			fprintf(f, "\n%-5s  %-20s %12.3f ms", ops[op], name, us / 1000.0);
+			sum += us;
+		}
+		if (n > 0)
+			fprintf(f, "\n%-5s  %-20s %12.3f ms", ops[op], "(sum of steps)",
+			        sum / 1000.0);
+	}
+	int bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		free(buf);
+		return -ENOMEM;
+	}
+	free(*text);
+	*text = buf;
+	return 0;
 }

@@ -20,8 +20,9 @@
  * released with free().
  *
  * Threads.  One struct cradle_conn serves many threads at once: every call
- * opens its own request context on it.  Other handles are used by one
- * thread at a time (getters only read, so they may be shared).
+ * opens its own request context on it (or, CRADLE_CONNECT_SYNC, its own
+ * socket).  Other handles are used by one thread at a time (getters only
+ * read, so they may be shared).
  */
 #ifndef CRADLE_CRADLE_H
 #define CRADLE_CRADLE_H
@@ -87,9 +88,32 @@ CRADLE_API const char *cradle_events_path(const char *explicit_path, const char 
 
 /* Connect to the daemon (socket_path NULL: cradle_socket_path(NULL)).
  * timeout_ms bounds every call: 0 means 120 s, < 0 no limit.  Fails with
- * UNAVAILABLE when no daemon listens there. */
+ * UNAVAILABLE when no daemon listens there (-ENOENT: no socket file,
+ * -ECONNREFUSED: nobody listens on it). */
 CRADLE_API int cradle_connect(const char *socket_path, int timeout_ms, struct cradle_conn **out,
                               struct cradle_error *err);
+
+/* Flags of cradle_connect_flags. */
+#define CRADLE_CONNECT_SYNC 1u
+
+/* cradle_connect with flags (0: the same as cradle_connect).
+ *
+ * Without CRADLE_CONNECT_SYNC the connection is an nng req0 socket: nng
+ * starts its thread pool (a dozen threads) when the process opens its
+ * first socket, redials in the background when the daemon restarts, and
+ * keeps any number of requests in flight on one connection.  That suits
+ * long-lived, multi-threaded callers.
+ *
+ * With CRADLE_CONNECT_SYNC no thread is started and nng is not touched:
+ * every call is one synchronous exchange, made by the calling thread on a
+ * plain UNIX socket (the same wire as nng's req0 over ipc), bounded by
+ * timeout_ms.  Sockets are kept for the next calls; threads calling at
+ * once each get a socket of their own.  That suits short-lived callers:
+ * the cradle CLI uses it.  It applies to ipc addresses (plain paths and
+ * ipc:// URLs); another transport goes through nng as without the flag.
+ * Event subscriptions (cradle_events_open) always use nng. */
+CRADLE_API int cradle_connect_flags(const char *socket_path, int timeout_ms, unsigned flags,
+                                    struct cradle_conn **out, struct cradle_error *err);
 CRADLE_API void cradle_close(struct cradle_conn *c);
 
 struct cradle_version {
@@ -341,6 +365,84 @@ CRADLE_API int cradle_events_open(const char *events_path, struct cradle_events 
 CRADLE_API int cradle_events_next(struct cradle_events *e, int timeout_ms, struct cradle_event *ev,
                                   struct cradle_error *err);
 CRADLE_API void cradle_events_close(struct cradle_events *e);
+
+/* --- timings ------------------------------------------------------
+ * cradled times every sandbox start and stop step by step: the steps of
+ * its start pipeline ("runtime", "image", ..., "launch", "netns",
+ * "record", "reaper") and of a stop ("kill", "wait", "shm", "netns",
+ * "record").  Each sandbox keeps the step times of its last start and of
+ * its last stop (cradle_sandbox_status_verbose; `cradle inspectp -v`);
+ * the daemon keeps a histogram of every step and of whole operations
+ * since it started (cradle_daemon_stats; its metrics endpoint shows the
+ * same, see docs/CONFIGURATION.md). */
+
+/* The operations timed. */
+enum cradle_timed_op {
+	CRADLE_TIMED_START = 0,
+	CRADLE_TIMED_STOP = 1,
+};
+#define CRADLE_STEP_NAME_MAX 31 /* bytes in a step name, [A-Za-z0-9._-] */
+
+/* cradle_sandbox_status, with the sandbox's step times. */
+CRADLE_API int cradle_sandbox_status_verbose(struct cradle_conn *c, const char *id,
+                                             struct cradle_sandbox **out, struct cradle_error *err);
+/* The steps of the sandbox's last start or stop (op: enum
+ * cradle_timed_op), in the order they ran (a failed start's up to the one
+ * that failed); 0 when there was none since the daemon started, or when s
+ * did not come from cradle_sandbox_status_verbose. */
+CRADLE_API size_t cradle_sandbox_step_count(const struct cradle_sandbox *s, int op);
+/* The i-th step: its name and its time in microseconds (rounded up;
+ * UINT32_MAX for over an hour); false when i is past the end.  A stop's
+ * step that had nothing to do (the task had exited already) took 0.
+ * name and us may be NULL. */
+CRADLE_API bool cradle_sandbox_step_at(const struct cradle_sandbox *s, int op, size_t i,
+                                       const char **name, uint32_t *us);
+
+#define CRADLE_STATS_BUCKETS 32
+
+/* Durations in fixed log-scale buckets: buckets[0] counts those up to
+ * 1 us, buckets[i] those above 2^(i-1) us and up to 2^i us (the bound is
+ * cradle_stats_bucket_le_ns(i)), the last one those longer than that. */
+struct cradle_histogram {
+	char step[CRADLE_STEP_NAME_MAX + 1]; /* the step; "" for a whole operation */
+	uint64_t count;                      /* durations counted, the sum of buckets */
+	uint64_t sum_ns;                     /* their sum */
+	uint64_t p50_ns, p99_ns;             /* cradle_histogram_quantile, as the daemon
+	                                        computed them */
+	uint64_t buckets[CRADLE_STATS_BUCKETS];
+};
+
+/* The daemon's counters since it started, and its gauges now. */
+struct cradle_stats;
+
+CRADLE_API int cradle_daemon_stats(struct cradle_conn *c, struct cradle_stats **out,
+                                   struct cradle_error *err);
+CRADLE_API void cradle_stats_free(struct cradle_stats *st);
+/* Operations of op (enum cradle_timed_op) run, failed ones included: a
+ * start is every run of the start pipeline (sandbox.run, sandbox.start),
+ * a stop every stop or remove that had a task or resources to release. */
+CRADLE_API uint64_t cradle_stats_count(const struct cradle_stats *st, int op);
+/* Those of them that failed with code (enum cradle_status). */
+CRADLE_API uint64_t cradle_stats_errors(const struct cradle_stats *st, int op, int code);
+/* Requests waiting for a worker, and sandboxes in phase (enum
+ * cradle_phase), when the daemon answered. */
+CRADLE_API uint64_t cradle_stats_queue_depth(const struct cradle_stats *st);
+CRADLE_API uint64_t cradle_stats_sandboxes(const struct cradle_stats *st, int phase);
+/* The histogram of whole operations of op; false for a bad st or op. */
+CRADLE_API bool cradle_stats_total(const struct cradle_stats *st, int op,
+                                   struct cradle_histogram *out);
+/* The steps of op the daemon knows (every step of a pipeline once it has
+ * run), and the histogram of the i-th; false when i is past the end. */
+CRADLE_API size_t cradle_stats_step_count(const struct cradle_stats *st, int op);
+CRADLE_API bool cradle_stats_step(const struct cradle_stats *st, int op, size_t i,
+                                  struct cradle_histogram *out);
+/* The largest duration bucket i counts, in ns; UINT64_MAX for the last. */
+CRADLE_API uint64_t cradle_stats_bucket_le_ns(size_t i);
+/* The q-quantile (0..1) of h's buckets in ns, linear within the bucket
+ * that holds it (Prometheus's histogram_quantile), the last bucket's lower
+ * bound when it falls there; 0 for an empty histogram.  For what happened
+ * between two snapshots, subtract the buckets first. */
+CRADLE_API uint64_t cradle_histogram_quantile(const struct cradle_histogram *h, double q);
 
 /* --- JSON -----------------------------------------------------------
  * Everything a sandbox, image or event holds, as `cradle inspectp`,

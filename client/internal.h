@@ -51,6 +51,22 @@ struct cradle_image *cradle_image_take(struct proto_image *p);
 struct cradle_sandbox_list *cradle_sandbox_list_take(struct proto_reply *rep);
 struct cradle_image_list *cradle_image_list_take(struct proto_reply *rep);
 
+/* How cradle_sandboxes_remove reports one id: ids[i] removed (rc 0, err
+ * NULL) or not (rc < 0, err says why). */
+typedef void cradle_batch_done(void *arg, size_t i, int rc, const struct cradle_error *err);
+
+/* Remove the sandboxes ids[0..n), keeping up to window requests in flight
+ * (the daemon's workers run them at once; its remove stops a running
+ * sandbox first).  done is called once per id, from the calling thread, in
+ * the order they finish.  On a sync connection the requests share one
+ * socket (rep0 answers each when it is done, matched by request id), each
+ * bounded by the connection's timeout; on an nng one, or with a window
+ * below 2, they go one at a time.  Returns 0 when every id was removed,
+ * else the rc of the first failure; -EINVAL (and no call of done) when c
+ * or done is NULL. */
+int cradle_sandboxes_remove(struct cradle_conn *c, const char *const *ids, size_t n,
+                            unsigned window, cradle_batch_done *done, void *arg);
+
 /* Refuse a reference proto_valid_image_ref refuses; what names it ("image
  * reference", "image name"). */
 int cradle_check_image_ref(const char *ref, const char *what, struct cradle_err *err);

@@ -2,9 +2,21 @@
  * the round trip of every operation, event subscriptions, and the bridge
  * from proto's errors to the public struct cradle_error.
  *
- * One nng req0 socket per connection; every call opens its own nng_ctx, so
- * a connection serves many threads at once, each with one request in
- * flight.  Two req0 defaults are wrong for cradle and are changed here:
+ * A connection takes one of two paths to the daemon, chosen when it is
+ * opened (cradle.h, cradle_connect_flags):
+ *  - nng (cradle_connect): one nng req0 socket; every call opens its own
+ *    nng_ctx, so a connection serves many threads at once, each with one
+ *    request in flight, and nng redials in the background.  This costs the
+ *    process nng's thread pool (a dozen threads) on the first socket.
+ *  - sync (CRADLE_CONNECT_SYNC): nng is never initialised.  Each call is
+ *    one exchange of the same wire (client/sp.c: req0 over nng's ipc
+ *    transport) made by the calling thread on a plain UNIX socket.  The
+ *    sockets are kept in a small idle pool: a call takes one (or dials a
+ *    new one, so threads still never wait for each other) and gives it
+ *    back when the exchange went well; any failure closes it, so a late
+ *    reply can never be taken for the next call's.
+ * Two req0 defaults are wrong for cradle and are changed on the nng path
+ * (the sync path has neither):
  *  - resend: req0 re-sends a request that got no reply within 60 s, and
  *    re-sends at once when the pipe it went out on closes.  Create, run,
  *    stop and remove are not idempotent, so resending is switched off; a
@@ -22,6 +34,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +46,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "client/internal.h"
+#include "client/sp.h"
 
 /* The public names are the wire's values under other spellings: the CLI
  * includes both headers, and a value that moved would be a silent lie. */
@@ -77,8 +91,18 @@ struct endpoint {
 	char url[URL_MAX];
 };
 
+/* Idle sockets a sync connection keeps for its next calls. */
+#define SYNC_IDLE_MAX 4
+
 struct cradle_conn {
-	struct endpoint ep;
+	struct endpoint ep; /* url and timeout; sock on the nng path only */
+	bool sync;
+	/* sync: the socket's path (ep.url past "ipc://"), and the idle
+	 * sockets under lock */
+	const char *path;
+	pthread_mutex_t lock;
+	struct sp_conn *idle[SYNC_IDLE_MAX];
+	size_t n_idle;
 };
 
 struct cradle_events {
@@ -132,6 +156,10 @@ nng_errno(int nng_rc)
 		return -ENOMEM;
 	case NNG_EADDRINVAL:
 		return -EINVAL;
+	case NNG_EPERM:
+		return -EACCES;
+	case NNG_EPROTO:
+		return -EPROTO;
 	default:
 		return -EIO;
 	}
@@ -166,15 +194,52 @@ static int
 unreachable(struct cradle_err *err, const char *url, int nng_rc)
 {
 	const char *why = nng_text(nng_rc);
+	int rc = nng_errno(nng_rc);
 
 	/* nng reports a missing ipc socket file as "Connection refused";
-	 * "No such file or directory" tells the user where to look */
+	 * ENOENT, "No such file or directory", tells the user where to look
+	 * (and is what the sync path's connect(2) says) */
 	if (nng_rc == NNG_ECONNREFUSED && strncmp(url, "ipc://", 6) == 0 &&
-	    access(url + 6, F_OK) < 0 && errno == ENOENT)
+	    access(url + 6, F_OK) < 0 && errno == ENOENT) {
 		why = strerror(ENOENT);
+		rc = -ENOENT;
+	}
 	cradle_err_set(err, nng_rc == NNG_EADDRINVAL ? CRADLE_INVALID_ARGUMENT : CRADLE_UNAVAILABLE,
 	               "cannot reach cradled at \"%s\": %s", url, why);
-	return nng_errno(nng_rc);
+	return rc;
+}
+
+/* The error of a round trip that failed with rc (a negative errno) after
+ * the request went out, or while it did; cause says why (the sync path's
+ * words, or nng's), code its wire code where the sync path knows better
+ * than UNAVAILABLE (a reply that is not SP or too large: INTERNAL). */
+static int
+exchange_failed(struct cradle_err *err, const char *what, const char *url, int rc, int code,
+                nng_duration timeout, const char *cause)
+{
+	switch (rc) {
+	case -ETIMEDOUT:
+		cradle_err_set(err, CRADLE_UNAVAILABLE,
+		               "%s: no reply from cradled at \"%s\" within %d ms (the "
+		               "operation may still complete)",
+		               what, url, (int)timeout);
+		break;
+	case -ECONNRESET:
+		cradle_err_set(err, CRADLE_UNAVAILABLE,
+		               "%s: connection to cradled at \"%s\" lost before the reply "
+		               "(the operation may or may not have happened)",
+		               what, url);
+		break;
+	default:
+		if (code == CRADLE_INTERNAL)
+			cradle_err_set(err, code, "%s: invalid reply from cradled at \"%s\": %s",
+			               what, url, cause);
+		else
+			cradle_err_set(err, code, "%s: cannot reach cradled at \"%s\": %s", what,
+			               url, cause);
+		break;
+	}
+	return rc;
 }
 
 /* --- paths --------------------------------------------------------- */
@@ -303,50 +368,164 @@ endpoint_open(struct endpoint *ep, const char *path, const char *what, bool sub,
 
 /* --- connection ---------------------------------------------------- */
 
-/* A new handle of size bytes, a struct cradle_conn or cradle_events:
- * both are their endpoint alone.  *h is it, or NULL on failure. */
+/* A new subscription handle (its endpoint alone); *out is it, or NULL on
+ * failure. */
 static int
-handle_open(size_t size, bool out, const char *path, const char *what, bool sub,
-            nng_duration timeout, void **h, struct cradle_error *err)
+events_handle_open(const char *path, struct cradle_events **out, struct cradle_error *err)
 {
-	struct endpoint *ep = NULL;
+	struct cradle_events *ev = NULL;
 	struct cradle_err e;
 	int rc = 0;
 
-	*h = NULL;
 	if (!out)
-		rc = cradle_err_set(&e, CRADLE_INVALID_ARGUMENT, "open %s socket: out is NULL",
-		                    what);
-	else if (!(ep = calloc(1, size)))
+		return cradle_error_export(err, &e,
+		                           cradle_err_set(&e, CRADLE_INVALID_ARGUMENT,
+		                                          "open event socket: out is NULL"));
+	*out = NULL;
+	if (!(ev = calloc(1, sizeof(*ev))))
 		rc = cradle_err_nomem(&e);
-	else if ((rc = endpoint_open(ep, path, what, sub, timeout, &e)) < 0)
-		free(ep);
+	else if ((rc = endpoint_open(&ev->ep, path, "event", true, 0, &e)) < 0)
+		free(ev);
 	else
-		*h = ep;
+		*out = ev;
 	return cradle_error_export(err, &e, rc);
 }
 
-_Static_assert(sizeof(struct cradle_conn) == sizeof(struct endpoint) &&
-                       sizeof(struct cradle_events) == sizeof(struct endpoint),
-               "a handle is more than its endpoint");
+_Static_assert(sizeof(struct cradle_events) == sizeof(struct endpoint),
+               "a subscription is more than its endpoint");
+
+static void
+sync_discard(struct sp_conn *s)
+{
+	if (s) {
+		sp_close(s);
+		free(s);
+	}
+}
+
+/* An idle socket that is still good, or NULL. */
+static struct sp_conn *
+sync_take(struct cradle_conn *c)
+{
+	struct sp_conn *s = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	while (!s && c->n_idle > 0) {
+		s = c->idle[--c->n_idle];
+		if (!sp_idle_ok(s)) {
+			/* the daemon went away (or restarted) since */
+			sync_discard(s);
+			s = NULL;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return s;
+}
+
+/* Keep s for a later call, or close it when enough are kept. */
+static void
+sync_put(struct cradle_conn *c, struct sp_conn *s)
+{
+	pthread_mutex_lock(&c->lock);
+	if (c->n_idle < SYNC_IDLE_MAX) {
+		c->idle[c->n_idle++] = s;
+		s = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	sync_discard(s);
+}
+
+/* A new socket to the daemon in *out.  what: the call's name for the
+ * message ("sandbox.list: cannot reach ..."), NULL at connect. */
+static int
+sync_dial(struct cradle_conn *c, const char *what, int64_t deadline, struct sp_conn **out,
+          struct cradle_err *err)
+{
+	struct sp_conn *s;
+	struct cradle_err e;
+	int rc;
+
+	*out = NULL;
+	if (!(s = malloc(sizeof(*s))))
+		return cradle_err_nomem(err);
+	if ((rc = sp_dial(s, c->path, deadline, &e)) < 0) {
+		free(s);
+		cradle_err_set(err, e.code, "%s%scannot reach cradled at \"%s\": %s",
+		               what ? what : "", what ? ": " : "", c->ep.url, e.msg);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+/* The sync path's half of cradle_connect: dial once, so that a missing
+ * daemon is reported here, and keep the socket for the first call. */
+static int
+sync_open(struct cradle_conn *c, struct cradle_err *err)
+{
+	struct sp_conn *s;
+	int rc;
+
+	c->sync = true;
+	c->path = c->ep.url + strlen("ipc://");
+	if ((rc = pthread_mutex_init(&c->lock, NULL)) != 0)
+		return cradle_err_errno(err, rc, "open request socket");
+	rc = sync_dial(c, NULL,
+	               sp_deadline(c->ep.timeout == NNG_DURATION_INFINITE ? -1 : c->ep.timeout), &s,
+	               err);
+	if (rc < 0) {
+		pthread_mutex_destroy(&c->lock);
+		return rc;
+	}
+	c->idle[c->n_idle++] = s;
+	return 0;
+}
+
+int
+cradle_connect_flags(const char *socket_path, int timeout_ms, unsigned flags,
+                     struct cradle_conn **out, struct cradle_error *err)
+{
+	struct cradle_conn *c = NULL;
+	struct cradle_err e;
+	const char *path = socket_path && socket_path[0] ? socket_path : cradle_socket_path(NULL);
+	int rc = 0;
+
+	if (out)
+		*out = NULL;
+	if (!out)
+		rc = cradle_err_set(&e, CRADLE_INVALID_ARGUMENT,
+		                    "open request socket: out is NULL");
+	else if (flags & ~(unsigned)CRADLE_CONNECT_SYNC)
+		rc = cradle_err_set(&e, CRADLE_INVALID_ARGUMENT,
+		                    "open request socket: unknown flags 0x%x (known: "
+		                    "CRADLE_CONNECT_SYNC)",
+		                    flags & ~(unsigned)CRADLE_CONNECT_SYNC);
+	else if (!(c = calloc(1, sizeof(*c))))
+		rc = cradle_err_nomem(&e);
+	if (rc < 0)
+		return cradle_error_export(err, &e, rc);
+
+	c->ep.timeout = timeout_ms == 0  ? DEFAULT_TIMEOUT_MS
+	                : timeout_ms < 0 ? NNG_DURATION_INFINITE
+	                                 : timeout_ms;
+	/* the sync path speaks ipc only: another transport goes through nng */
+	if ((flags & CRADLE_CONNECT_SYNC) && as_url(c->ep.url, sizeof(c->ep.url), path) &&
+	    strncmp(c->ep.url, "ipc://", 6) == 0)
+		rc = sync_open(c, &e);
+	else
+		rc = endpoint_open(&c->ep, path, "request", false, c->ep.timeout, &e);
+	if (rc < 0)
+		free(c);
+	else
+		*out = c;
+	return cradle_error_export(err, &e, rc);
+}
 
 int
 cradle_connect(const char *socket_path, int timeout_ms, struct cradle_conn **out,
                struct cradle_error *err)
 {
-	void *h;
-	int rc;
-
-	rc = handle_open(sizeof(struct cradle_conn), out != NULL,
-	                 socket_path && socket_path[0] ? socket_path : cradle_socket_path(NULL),
-	                 "request", false,
-	                 timeout_ms == 0  ? DEFAULT_TIMEOUT_MS
-	                 : timeout_ms < 0 ? NNG_DURATION_INFINITE
-	                                  : timeout_ms,
-	                 &h, err);
-	if (out)
-		*out = h;
-	return rc;
+	return cradle_connect_flags(socket_path, timeout_ms, 0, out, err);
 }
 
 void
@@ -354,8 +533,74 @@ cradle_close(struct cradle_conn *c)
 {
 	if (!c)
 		return;
-	nng_close(c->ep.sock);
+	if (c->sync) {
+		while (c->n_idle > 0)
+			sync_discard(c->idle[--c->n_idle]);
+		pthread_mutex_destroy(&c->lock);
+	} else {
+		nng_close(c->ep.sock);
+	}
 	free(c);
+}
+
+/* The most a reply to op may hold: lists carry many sandboxes or images,
+ * the decoder holds every reply to the tighter bounds of its op. */
+static size_t
+reply_max(int op)
+{
+	return op == OP_LIST || op == OP_IMAGE_LIST ? PROTO_MAX_LIST_MSG : PROTO_MAX_REPLY_MSG;
+}
+
+/* How long a call of op waits for its reply: the connection's timeout,
+ * but a stop may take its whole grace period (stop_timeout_ms, < 0: the
+ * daemon's default) before the daemon replies, so it waits that long and
+ * some, even past the connection's own timeout. */
+static nng_duration
+op_timeout(const struct cradle_conn *c, int op, int64_t stop_timeout_ms)
+{
+	nng_duration timeout = c->ep.timeout;
+	int64_t need;
+
+	if (op == OP_STOP) {
+		need = (stop_timeout_ms < 0 ? STOP_DEFAULT_MS : stop_timeout_ms) +
+		       STOP_REPLY_SLACK_MS;
+		if (timeout != NNG_DURATION_INFINITE && need > timeout)
+			timeout = need > INT32_MAX ? INT32_MAX : (nng_duration)need;
+	}
+	return timeout;
+}
+
+/* One sync round trip: send the encoded request req[0..len), wait for its
+ * reply until timeout; *body (free) and *body_len are the reply. */
+static int
+sync_exchange(struct cradle_conn *c, const char *what, const void *req, size_t len, size_t max,
+              nng_duration timeout, void **body, size_t *body_len, struct cradle_err *err)
+{
+	int64_t deadline = sp_deadline(timeout == NNG_DURATION_INFINITE ? -1 : timeout);
+	struct sp_conn *s = sync_take(c);
+	struct cradle_err e;
+	uint32_t id, got;
+	int rc;
+
+	if (!s && (rc = sync_dial(c, what, deadline, &s, err)) < 0)
+		return rc;
+	id = sp_next_id(s);
+	rc = sp_send(s, id, req, len, deadline, &e);
+	while (rc == 0) {
+		rc = sp_recv(s, max, deadline, &got, body, body_len, &e);
+		if (rc == 0 && got == id)
+			break;
+		/* a reply to a request this socket no longer waits for: nng's
+		 * req0 drops those too */
+		if (rc == 0)
+			free(*body);
+	}
+	if (rc == 0) {
+		sync_put(c, s);
+		return 0;
+	}
+	sync_discard(s);
+	return exchange_failed(err, what, c->ep.url, rc, e.code, timeout, e.msg);
 }
 
 /* Wait for one aio operation, bounded by what is left until deadline. */
@@ -372,33 +617,22 @@ aio_run(nng_aio *aio, nng_time deadline, bool infinite)
 	return nng_aio_result(aio);
 }
 
-/* One round trip: encode req, send it on a fresh context, wait for the
- * reply until timeout (ms, or NNG_DURATION_INFINITE), decode into *rep.
- * A reply with ok=false becomes the call's error.  On success *rep holds
- * the results (release with proto_reply_fini); on failure nothing. */
+/* One nng round trip: send the encoded request req[0..len) on a fresh
+ * context, wait for the reply until timeout; *msg is the reply. */
 static int
-call(struct cradle_conn *c, const struct proto_request *req, nng_duration timeout,
-     struct proto_reply *rep, struct cradle_err *err)
+nng_exchange(struct cradle_conn *c, const char *what, const void *req, size_t len,
+             nng_duration timeout, nng_msg **reply, struct cradle_err *err)
 {
-	msgpack_sbuffer sb;
 	nng_msg *msg = NULL;
 	nng_aio *aio = NULL;
 	nng_ctx ctx;
 	nng_time deadline;
 	bool ctx_open = false, infinite = timeout == NNG_DURATION_INFINITE;
-	const char *what = proto_op_name(req->op);
-	int nng_rc, rc;
+	int nng_rc, rc = 0;
 
-	proto_reply_init(rep, req->op);
-	msgpack_sbuffer_init(&sb);
-	rc = proto_request_encode(&sb, req, err);
-	if (rc < 0) {
-		msgpack_sbuffer_destroy(&sb);
-		return rc;
-	}
 	deadline = nng_clock() + (infinite ? 0 : (nng_time)timeout);
 	if ((nng_rc = nng_msg_alloc(&msg, 0)) != 0 ||
-	    (nng_rc = nng_msg_append(msg, sb.data, sb.size)) != 0 ||
+	    (nng_rc = nng_msg_append(msg, req, len)) != 0 ||
 	    (nng_rc = nng_aio_alloc(&aio, NULL, NULL)) != 0 ||
 	    (nng_rc = nng_ctx_open(&ctx, c->ep.sock)) != 0) {
 		cradle_err_set(err, CRADLE_INTERNAL, "%s: cannot prepare the request: %s", what,
@@ -414,54 +648,17 @@ call(struct cradle_conn *c, const struct proto_request *req, nng_duration timeou
 	nng_aio_set_msg(aio, msg);
 	nng_ctx_send(ctx, aio);
 	nng_rc = aio_run(aio, deadline, infinite);
-	if (nng_rc != 0) {
-		/* not sent: the message is still ours */
-		goto fail;
+	if (nng_rc == 0) {
+		/* sent: the message is nng's now */
+		msg = NULL;
+		nng_ctx_recv(ctx, aio);
+		nng_rc = aio_run(aio, deadline, infinite);
 	}
-	msg = NULL;
-	nng_ctx_recv(ctx, aio);
-	nng_rc = aio_run(aio, deadline, infinite);
-	if (nng_rc != 0)
-		goto fail;
-	msg = nng_aio_get_msg(aio);
-	rc = proto_reply_decode(req->op, nng_msg_body(msg), nng_msg_len(msg), rep, err);
-	if (rc < 0) {
-		/* a reply we cannot read is the daemon's fault, not the caller's */
-		if (err)
-			err->code = CRADLE_INTERNAL;
-		cradle_err_wrap(err, "%s: invalid reply from cradled", what);
-		goto out;
-	}
-	if (!rep->ok) {
-		if (err)
-			*err = rep->err;
-		rc = code_errno(rep->err.code);
-		proto_reply_fini(rep);
-		proto_reply_init(rep, req->op);
-	}
-	goto out;
-
-fail:
-	switch (nng_rc) {
-	case NNG_ETIMEDOUT:
-		cradle_err_set(err, CRADLE_UNAVAILABLE,
-		               "%s: no reply from cradled at \"%s\" within %d ms (the "
-		               "operation may still complete)",
-		               what, c->ep.url, (int)timeout);
-		break;
-	case NNG_ECONNRESET:
-	case NNG_ECLOSED:
-		cradle_err_set(err, CRADLE_UNAVAILABLE,
-		               "%s: connection to cradled at \"%s\" lost before the reply "
-		               "(the operation may or may not have happened)",
-		               what, c->ep.url);
-		break;
-	default:
-		cradle_err_set(err, CRADLE_UNAVAILABLE, "%s: cannot reach cradled at \"%s\": %s",
-		               what, c->ep.url, nng_text(nng_rc));
-		break;
-	}
-	rc = nng_errno(nng_rc);
+	if (nng_rc == 0)
+		*reply = nng_aio_get_msg(aio);
+	else
+		rc = exchange_failed(err, what, c->ep.url, nng_errno(nng_rc), CRADLE_UNAVAILABLE,
+		                     timeout, nng_text(nng_rc));
 out:
 	if (msg)
 		nng_msg_free(msg);
@@ -469,7 +666,65 @@ out:
 		nng_ctx_close(ctx);
 	if (aio)
 		nng_aio_free(aio);
+	return rc;
+}
+
+/* Decode a reply to op into *rep; a reply with ok=false becomes the
+ * call's error.  On success *rep holds the results; on failure nothing. */
+static int
+reply_decode(int op, const void *body, size_t len, struct proto_reply *rep, struct cradle_err *err)
+{
+	int rc;
+
+	rc = proto_reply_decode(op, body, len, rep, err);
+	if (rc < 0) {
+		/* a reply we cannot read is the daemon's fault, not the caller's */
+		if (err)
+			err->code = CRADLE_INTERNAL;
+		cradle_err_wrap(err, "%s: invalid reply from cradled", proto_op_name(op));
+		return rc;
+	}
+	if (!rep->ok) {
+		if (err)
+			*err = rep->err;
+		rc = code_errno(rep->err.code);
+		proto_reply_fini(rep);
+		proto_reply_init(rep, op);
+	}
+	return rc;
+}
+
+/* One round trip: encode req, send it, wait for the reply until timeout
+ * (ms, or NNG_DURATION_INFINITE), decode into *rep.  A reply with ok=false
+ * becomes the call's error.  On success *rep holds the results (release
+ * with proto_reply_fini); on failure nothing. */
+static int
+call(struct cradle_conn *c, const struct proto_request *req, nng_duration timeout,
+     struct proto_reply *rep, struct cradle_err *err)
+{
+	msgpack_sbuffer sb;
+	nng_msg *msg = NULL;
+	void *body = NULL;
+	size_t len = 0;
+	const char *what = proto_op_name(req->op);
+	int rc;
+
+	proto_reply_init(rep, req->op);
+	msgpack_sbuffer_init(&sb);
+	rc = proto_request_encode(&sb, req, err);
+	if (rc == 0 && c->sync)
+		rc = sync_exchange(c, what, sb.data, sb.size, reply_max(req->op), timeout, &body,
+		                   &len, err);
+	else if (rc == 0)
+		rc = nng_exchange(c, what, sb.data, sb.size, timeout, &msg, err);
 	msgpack_sbuffer_destroy(&sb);
+	if (rc == 0 && msg)
+		rc = reply_decode(req->op, nng_msg_body(msg), nng_msg_len(msg), rep, err);
+	else if (rc == 0)
+		rc = reply_decode(req->op, body, len, rep, err);
+	if (msg)
+		nng_msg_free(msg);
+	free(body);
 	return rc;
 }
 
@@ -584,8 +839,6 @@ by_id(struct cradle_conn *c, int op, const char *id, int64_t stop_timeout_ms, bo
       struct proto_reply *rep, struct cradle_err *err)
 {
 	struct proto_request req;
-	nng_duration timeout;
-	int64_t need;
 	int rc;
 
 	proto_reply_init(rep, op);
@@ -594,17 +847,9 @@ by_id(struct cradle_conn *c, int op, const char *id, int64_t stop_timeout_ms, bo
 	proto_request_init(&req, op);
 	if ((rc = set_id(&req, id, err)))
 		return rc;
-	timeout = c->ep.timeout;
-	if (op == OP_STOP) {
+	if (op == OP_STOP)
 		req.timeout_ms = stop_timeout_ms;
-		/* the daemon replies after the grace period at worst: wait that
-		 * long and some, even past the connection's own timeout */
-		need = (stop_timeout_ms < 0 ? STOP_DEFAULT_MS : stop_timeout_ms) +
-		       STOP_REPLY_SLACK_MS;
-		if (timeout != NNG_DURATION_INFINITE && need > timeout)
-			timeout = need > INT32_MAX ? INT32_MAX : (nng_duration)need;
-	}
-	return call(c, &req, timeout, rep, err);
+	return call(c, &req, op_timeout(c, op, stop_timeout_ms), rep, err);
 }
 
 int
@@ -673,6 +918,211 @@ cradle_sandbox_status(struct cradle_conn *c, const char *id, struct cradle_sandb
 		rc = cradle_err_nomem(&e);
 	proto_reply_fini(&rep);
 	return cradle_error_export(err, &e, rc);
+}
+
+/* --- removing many ------------------------------------------------- */
+
+/* The most requests cradle_sandboxes_remove keeps in flight. */
+#define BATCH_WINDOW_MAX 256
+
+/* A remove in flight: which id, under which request id, until when. */
+struct batch_slot {
+	bool busy;
+	size_t i;
+	uint32_t id;
+	int64_t deadline;
+};
+
+struct batch {
+	struct cradle_conn *c;
+	struct sp_conn *s; /* NULL: dial before the next send */
+	const char *const *ids;
+	size_t n, next; /* ids[next..n) are still to send */
+	struct batch_slot *slot;
+	unsigned window, busy;
+	bool abandoned; /* a request timed out: its reply may still come on s */
+	nng_duration timeout;
+	cradle_batch_done *done;
+	void *arg;
+	int status;
+};
+
+static void
+batch_report(struct batch *b, size_t i, int rc, const struct cradle_err *e)
+{
+	struct cradle_error pub;
+
+	if (rc < 0) {
+		cradle_error_export(&pub, e, rc);
+		if (b->status == 0)
+			b->status = rc;
+	}
+	b->done(b->arg, i, rc, rc < 0 ? &pub : NULL);
+}
+
+static void
+batch_fail_slot(struct batch *b, struct batch_slot *sl, int rc, const struct cradle_err *cause)
+{
+	struct cradle_err e;
+
+	exchange_failed(&e, proto_op_name(OP_REMOVE), b->c->ep.url, rc, cause->code, b->timeout,
+	                cause->msg);
+	sl->busy = false;
+	b->busy--;
+	batch_report(b, sl->i, rc, &e);
+}
+
+/* The socket failed with rc: every request in flight on it fails with
+ * that, and it is closed (the next send dials a new one). */
+static void
+batch_broken(struct batch *b, int rc, const struct cradle_err *cause)
+{
+	unsigned k;
+
+	for (k = 0; k < b->window; k++) {
+		if (b->slot[k].busy)
+			batch_fail_slot(b, &b->slot[k], rc, cause);
+	}
+	sync_discard(b->s);
+	b->s = NULL;
+	b->abandoned = false;
+}
+
+/* Send the remove of ids[i] in a free slot (there is one). */
+static void
+batch_send(struct batch *b, msgpack_sbuffer *sb, size_t i)
+{
+	struct proto_request req;
+	struct batch_slot *sl = b->slot;
+	struct cradle_err e;
+	int rc;
+
+	proto_request_init(&req, OP_REMOVE);
+	msgpack_sbuffer_clear(sb);
+	if (set_id(&req, b->ids[i], &e) < 0) {
+		batch_report(b, i, -EINVAL, &e);
+		return;
+	}
+	if ((rc = proto_request_encode(sb, &req, &e)) < 0) {
+		batch_report(b, i, rc, &e);
+		return;
+	}
+	while (sl->busy)
+		sl++;
+	sl->busy = true;
+	sl->i = i;
+	sl->id = sp_next_id(b->s);
+	sl->deadline = sp_deadline(b->timeout == NNG_DURATION_INFINITE ? -1 : b->timeout);
+	b->busy++;
+	if ((rc = sp_send(b->s, sl->id, sb->data, sb->size, sl->deadline, &e)) < 0)
+		batch_broken(b, rc, &e);
+}
+
+/* Wait for the next reply (or the first deadline) and report what it
+ * ends. */
+static void
+batch_receive(struct batch *b)
+{
+	struct batch_slot *sl = NULL;
+	struct proto_reply rep;
+	struct cradle_err e;
+	int64_t first = SP_FOREVER, now;
+	void *body;
+	size_t len;
+	uint32_t id;
+	unsigned k;
+	int rc;
+
+	for (k = 0; k < b->window; k++) {
+		if (b->slot[k].busy && b->slot[k].deadline < first)
+			first = b->slot[k].deadline;
+	}
+	rc = sp_recv(b->s, PROTO_MAX_REPLY_MSG, first, &id, &body, &len, &e);
+	if (rc == -ETIMEDOUT) {
+		/* give up on those whose time is up; their replies, if they
+		 * still come, match no slot and are dropped */
+		now = sp_clock();
+		for (k = 0; k < b->window; k++) {
+			if (b->slot[k].busy && b->slot[k].deadline <= now) {
+				b->abandoned = true;
+				batch_fail_slot(b, &b->slot[k], rc, &e);
+			}
+		}
+		return;
+	}
+	if (rc < 0) {
+		batch_broken(b, rc, &e);
+		return;
+	}
+	for (k = 0; k < b->window && !sl; k++) {
+		if (b->slot[k].busy && b->slot[k].id == id)
+			sl = &b->slot[k];
+	}
+	if (sl) {
+		rc = reply_decode(OP_REMOVE, body, len, &rep, &e);
+		proto_reply_fini(&rep);
+		sl->busy = false;
+		b->busy--;
+		batch_report(b, sl->i, rc, &e);
+	}
+	free(body);
+}
+
+int
+cradle_sandboxes_remove(struct cradle_conn *c, const char *const *ids, size_t n, unsigned window,
+                        cradle_batch_done *done, void *arg)
+{
+	struct batch b = { .c = c, .ids = ids, .n = n, .done = done, .arg = arg };
+	struct cradle_error pub;
+	struct cradle_err e;
+	msgpack_sbuffer sb;
+	int rc;
+
+	if (!c || !done || (n > 0 && !ids))
+		return -EINVAL;
+	if (!c->sync || window < 2) {
+		for (b.next = 0; b.next < n; b.next++) {
+			rc = cradle_sandbox_remove(c, ids[b.next], &pub);
+			if (rc < 0 && b.status == 0)
+				b.status = rc;
+			done(arg, b.next, rc, rc < 0 ? &pub : NULL);
+		}
+		return b.status;
+	}
+	b.window = window > BATCH_WINDOW_MAX ? BATCH_WINDOW_MAX : window;
+	b.timeout = op_timeout(c, OP_REMOVE, -1);
+	if (!(b.slot = calloc(b.window, sizeof(*b.slot)))) {
+		rc = cradle_err_nomem(&e);
+		while (b.next < n)
+			batch_report(&b, b.next++, rc, &e);
+		return b.status;
+	}
+	msgpack_sbuffer_init(&sb);
+	b.s = sync_take(c);
+	while (b.next < n || b.busy > 0) {
+		/* only a broken socket is dropped, and with it every request
+		 * in flight: a dial happens with none */
+		if (!b.s &&
+		    (rc = sync_dial(
+			     c, proto_op_name(OP_REMOVE),
+			     sp_deadline(b.timeout == NNG_DURATION_INFINITE ? -1 : b.timeout), &b.s,
+			     &e)) < 0) {
+			while (b.next < n)
+				batch_report(&b, b.next++, rc, &e);
+			break;
+		}
+		while (b.s && b.busy < b.window && b.next < n)
+			batch_send(&b, &sb, b.next++);
+		if (b.s && b.busy > 0)
+			batch_receive(&b);
+	}
+	if (b.s && !b.abandoned)
+		sync_put(c, b.s);
+	else
+		sync_discard(b.s);
+	msgpack_sbuffer_destroy(&sb);
+	free(b.slot);
+	return b.status;
 }
 
 /* The caller's filter in the request: a state, labels as borrowed
@@ -896,16 +1346,9 @@ cradle_image_list(struct cradle_conn *c, struct cradle_image_list **out, struct 
 int
 cradle_events_open(const char *events_path, struct cradle_events **out, struct cradle_error *err)
 {
-	void *h;
-	int rc;
-
-	rc = handle_open(sizeof(struct cradle_events), out != NULL,
-	                 events_path && events_path[0] ? events_path
-	                                               : cradle_events_path(NULL, NULL),
-	                 "event", true, 0, &h, err);
-	if (out)
-		*out = h;
-	return rc;
+	return events_handle_open(events_path && events_path[0] ? events_path
+	                                                        : cradle_events_path(NULL, NULL),
+	                          out, err);
 }
 
 /* The decoded event in the caller's form. */
@@ -999,4 +1442,183 @@ cradle_events_close(struct cradle_events *ev)
 		return;
 	nng_close(ev->ep.sock);
 	free(ev);
+}
+
+/* --- timings: verbose status, daemon.stats ------------------------- */
+
+_Static_assert((int)CRADLE_TIMED_START == (int)PROTO_TIMED_START &&
+                       (int)CRADLE_TIMED_STOP == (int)PROTO_TIMED_STOP,
+               "enum cradle_timed_op differs from proto/proto.h");
+_Static_assert(CRADLE_STEP_NAME_MAX == PROTO_STEP_NAME_MAX, "step name limits differ");
+_Static_assert(CRADLE_STATS_BUCKETS == PROTO_STATS_BUCKETS, "histogram buckets differ");
+
+struct cradle_stats {
+	struct proto_stats p;
+};
+
+static bool
+timed_op_ok(int op)
+{
+	return op >= 0 && op < PROTO_TIMED_OPS;
+}
+
+int
+cradle_sandbox_status_verbose(struct cradle_conn *c, const char *id, struct cradle_sandbox **out,
+                              struct cradle_error *err)
+{
+	struct proto_request req;
+	struct proto_reply rep;
+	struct cradle_err e;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	proto_reply_init(&rep, OP_STATUS);
+	proto_request_init(&req, OP_STATUS);
+	req.verbose = true;
+	if ((rc = check_call(c, OP_STATUS, out != NULL, &e)) == 0 &&
+	    (rc = set_id(&req, id, &e)) == 0)
+		rc = call(c, &req, c->ep.timeout, &rep, &e);
+	if (rc == 0 && (rep.n_sandboxes != 1 || !rep.sandboxes))
+		rc = cradle_err_set(&e, CRADLE_INTERNAL,
+		                    "sandbox.status: invalid reply from cradled: %zu sandboxes",
+		                    rep.n_sandboxes);
+	if (rc == 0 && !(*out = cradle_sandbox_take(&rep.sandboxes[0])))
+		rc = cradle_err_nomem(&e);
+	proto_reply_fini(&rep);
+	return cradle_error_export(err, &e, rc);
+}
+
+size_t
+cradle_sandbox_step_count(const struct cradle_sandbox *s, int op)
+{
+	if (!s || !s->p.timings || !timed_op_ok(op))
+		return 0;
+	return s->p.timings->n[op] < PROTO_MAX_STEPS ? s->p.timings->n[op] : PROTO_MAX_STEPS;
+}
+
+bool
+cradle_sandbox_step_at(const struct cradle_sandbox *s, int op, size_t i, const char **name,
+                       uint32_t *us)
+{
+	if (i >= cradle_sandbox_step_count(s, op))
+		return false;
+	if (name)
+		*name = s->p.timings->v[op][i].name;
+	if (us)
+		*us = s->p.timings->v[op][i].us;
+	return true;
+}
+
+int
+cradle_daemon_stats(struct cradle_conn *c, struct cradle_stats **out, struct cradle_error *err)
+{
+	struct proto_request req;
+	struct proto_reply rep;
+	struct cradle_err e;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	proto_reply_init(&rep, OP_DAEMON_STATS);
+	proto_request_init(&req, OP_DAEMON_STATS);
+	if ((rc = check_call(c, OP_DAEMON_STATS, out != NULL, &e)) == 0)
+		rc = call(c, &req, c->ep.timeout, &rep, &e);
+	if (rc == 0 && !rep.stats)
+		rc = cradle_err_set(&e, CRADLE_INTERNAL,
+		                    "daemon.stats: invalid reply from cradled: no stats");
+	if (rc == 0) {
+		struct cradle_stats *st = malloc(sizeof(*st));
+		if (!st) {
+			rc = cradle_err_nomem(&e);
+		} else {
+			memcpy(&st->p, rep.stats, sizeof(st->p));
+			*out = st;
+		}
+	}
+	proto_reply_fini(&rep);
+	return cradle_error_export(err, &e, rc);
+}
+
+void
+cradle_stats_free(struct cradle_stats *st)
+{
+	free(st);
+}
+
+uint64_t
+cradle_stats_count(const struct cradle_stats *st, int op)
+{
+	return st && timed_op_ok(op) ? st->p.op[op].total.count : 0;
+}
+
+uint64_t
+cradle_stats_errors(const struct cradle_stats *st, int op, int code)
+{
+	if (!st || !timed_op_ok(op) || code <= CRADLE_OK || code > CRADLE_CODE_MAX)
+		return 0;
+	return st->p.op[op].errors[code];
+}
+
+uint64_t
+cradle_stats_queue_depth(const struct cradle_stats *st)
+{
+	return st ? st->p.queue_depth : 0;
+}
+
+uint64_t
+cradle_stats_sandboxes(const struct cradle_stats *st, int phase)
+{
+	return st && phase >= 0 && phase < PROTO_N_PHASES ? st->p.sandboxes[phase] : 0;
+}
+
+static void
+hist_export(struct cradle_histogram *out, const struct proto_histogram *h)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->step, h->step, sizeof(out->step));
+	out->step[CRADLE_STEP_NAME_MAX] = '\0';
+	out->count = h->count;
+	out->sum_ns = h->sum_ns;
+	out->p50_ns = h->p50_ns;
+	out->p99_ns = h->p99_ns;
+	memcpy(out->buckets, h->buckets, sizeof(out->buckets));
+}
+
+bool
+cradle_stats_total(const struct cradle_stats *st, int op, struct cradle_histogram *out)
+{
+	if (!st || !timed_op_ok(op) || !out)
+		return false;
+	hist_export(out, &st->p.op[op].total);
+	return true;
+}
+
+size_t
+cradle_stats_step_count(const struct cradle_stats *st, int op)
+{
+	if (!st || !timed_op_ok(op))
+		return 0;
+	return st->p.op[op].n_steps < PROTO_MAX_STEPS ? st->p.op[op].n_steps : PROTO_MAX_STEPS;
+}
+
+bool
+cradle_stats_step(const struct cradle_stats *st, int op, size_t i, struct cradle_histogram *out)
+{
+	if (!out || i >= cradle_stats_step_count(st, op))
+		return false;
+	hist_export(out, &st->p.op[op].steps[i]);
+	return true;
+}
+
+uint64_t
+cradle_stats_bucket_le_ns(size_t i)
+{
+	return proto_bucket_le_ns(i);
+}
+
+uint64_t
+cradle_histogram_quantile(const struct cradle_histogram *h, double q)
+{
+	return h ? proto_hist_quantile(h->buckets, CRADLE_STATS_BUCKETS, q) : 0;
 }

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/stats.h"
 #include "proto/err.h"
 #include "proto/proto.h"
 
@@ -51,6 +52,11 @@ struct sandbox {
 	pthread_mutex_t view_lock;
 	struct proto_sandbox view; /* guarded by view_lock */
 	bool view_removed;         /* guarded by view_lock */
+	/* The step times of the last start and of the last stop that did
+	 * something (core/stats.h), in us: written by the operation (sb->lock
+	 * held), read by a verbose status, both under view_lock. */
+	uint32_t step_us[STATS_N_OPS][STATS_MAX_STEPS];
+	uint8_t n_steps[STATS_N_OPS];
 
 	atomic_int refs;
 };

@@ -943,6 +943,250 @@ dec_config(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_er
 }
 
 /* ------------------------------------------------------------------ */
+/* timings and stats                                                  */
+
+/* arg: char[PROTO_STEP_NAME_MAX + 1] */
+static int
+val_step_name(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
+{
+	char *buf = arg;
+	char q[QUOTE_MAX];
+	const char *s;
+	size_t n;
+	int rc;
+
+	rc = val_text(v, p, &s, &n, err);
+	if (rc)
+		return rc;
+	if (n == 0 || n > PROTO_STEP_NAME_MAX || proto_word_span(s, n, "._-") != n) {
+		proto_quote(q, s, n);
+		return proto_fail(err, p,
+		                  "%s is not a step name (1 to %d letters, digits, '.', '_' "
+		                  "or '-')",
+		                  q, PROTO_STEP_NAME_MAX);
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+static int
+dec_step_time(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
+{
+	struct proto_step_time *st = arg;
+	uint64_t us = 0;
+	int rc;
+
+	if ((rc = val_map(m, p, err)) ||
+	    (rc = get_field(m, "step", p, F_REQ, val_step_name, st->name, err)) ||
+	    (rc = get_u64(m, "us", p, F_REQ, UINT32_MAX, &us, err)))
+		return rc;
+	st->us = (uint32_t)us;
+	return 0;
+}
+
+/* An array of at most PROTO_MAX_STEPS elements decoded into the fixed
+ * slots v (each size bytes) by elem; *n is set when all are decoded. */
+struct fixed_arg {
+	dec_fn elem;
+	void *v;
+	size_t size;
+	size_t *n;
+};
+
+static int
+val_fixed(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
+{
+	const struct fixed_arg *a = arg;
+	uint32_t i;
+	size_t old;
+	int rc;
+
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return expect(v, p, "array", err);
+	if (v->via.array.size > PROTO_MAX_STEPS)
+		return proto_fail(err, p, "%u steps exceed %d", v->via.array.size, PROTO_MAX_STEPS);
+	for (i = 0; i < v->via.array.size; i++) {
+		old = ppath_push_index(p, i);
+		rc = a->elem(&v->via.array.ptr[i], p, (char *)a->v + (size_t)i * a->size, err);
+		ppath_pop(p, old);
+		if (rc)
+			return rc;
+	}
+	*a->n = v->via.array.size;
+	return 0;
+}
+
+/* {"start": [{"step", "us"}...], "stop": [...]} */
+static int
+val_timings(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
+{
+	struct proto_timings **out = arg;
+	int op, rc;
+
+	rc = val_map(v, p, err);
+	if (rc)
+		return rc;
+	if (!(*out = calloc(1, sizeof(**out))))
+		return cradle_err_nomem(err);
+	for (op = 0; op < PROTO_TIMED_OPS; op++) {
+		struct fixed_arg a = { dec_step_time, (*out)->v[op], sizeof((*out)->v[op][0]),
+			               &(*out)->n[op] };
+		rc = get_field(v, proto_timed_name(op), p, 0, val_fixed, &a, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* arg: uint64_t[PROTO_STATS_BUCKETS], zeroed; fewer may be sent */
+static int
+val_buckets(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
+{
+	uint64_t *b = arg;
+	uint32_t i;
+	size_t old;
+	int rc;
+
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return expect(v, p, "array", err);
+	if (v->via.array.size > PROTO_STATS_BUCKETS)
+		return proto_fail(err, p, "%u buckets exceed %d", v->via.array.size,
+		                  PROTO_STATS_BUCKETS);
+	for (i = 0; i < v->via.array.size; i++) {
+		struct u64_arg a = { UINT64_MAX, &b[i] };
+		old = ppath_push_index(p, i);
+		rc = val_u64(&v->via.array.ptr[i], p, &a, err);
+		ppath_pop(p, old);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* One histogram; a step's has its name ("step"), the total none. */
+static int
+dec_hist(const msgpack_object *m, struct ppath *p, struct proto_histogram *h, bool step,
+         struct cradle_err *err)
+{
+	uint64_t sum = 0;
+	size_t i, old;
+	int rc;
+
+	if ((rc = val_map(m, p, err)) ||
+	    (step && (rc = get_field(m, "step", p, F_REQ, val_step_name, h->step, err))) ||
+	    (rc = get_u64(m, "count", p, F_REQ, UINT64_MAX, &h->count, err)) ||
+	    (rc = get_u64(m, "sum_ns", p, 0, UINT64_MAX, &h->sum_ns, err)) ||
+	    (rc = get_u64(m, "p50_ns", p, 0, UINT64_MAX, &h->p50_ns, err)) ||
+	    (rc = get_u64(m, "p99_ns", p, 0, UINT64_MAX, &h->p99_ns, err)) ||
+	    (rc = get_field(m, "buckets", p, 0, val_buckets, h->buckets, err)) < 0)
+		return rc;
+	for (i = 0; i < PROTO_STATS_BUCKETS; i++) {
+		if (__builtin_add_overflow(sum, h->buckets[i], &sum))
+			break;
+	}
+	if (i < PROTO_STATS_BUCKETS || sum != h->count) {
+		old = ppath_push(p, "count");
+		rc = i < PROTO_STATS_BUCKETS
+		             ? proto_fail(err, p, "the buckets add up to more than 2^64")
+		             : proto_fail(err, p,
+		                          "%" PRIu64
+		                          " differs from the sum of the buckets (%" PRIu64 ")",
+		                          h->count, sum);
+		ppath_pop(p, old);
+		return rc;
+	}
+	return 0;
+}
+
+static int
+dec_total(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
+{
+	return dec_hist(m, p, arg, false, err);
+}
+
+static int
+dec_step_hist(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
+{
+	return dec_hist(m, p, arg, true, err);
+}
+
+/* {"INTERNAL": n, ...}: codes by name; names this side does not know are
+ * skipped (a newer daemon's codes). arg: uint64_t[CRADLE_CODE_MAX + 1] */
+static int
+dec_errors(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
+{
+	uint64_t *errors = arg;
+	const msgpack_object_kv *kv;
+	uint32_t i;
+	size_t old;
+	int c, rc;
+
+	rc = check_dup_keys(m, p, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < m->via.map.size; i++) {
+		kv = &m->via.map.ptr[i];
+		for (c = 1; c <= CRADLE_CODE_MAX; c++) {
+			const char *name = cradle_code_name(c);
+			if (!key_is(&kv->key, name, strlen(name)))
+				continue;
+			struct u64_arg a = { UINT64_MAX, &errors[c] };
+			old = ppath_push(p, name);
+			rc = val_u64(&kv->val, p, &a, err);
+			ppath_pop(p, old);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int
+dec_op_stats(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
+{
+	struct proto_op_stats *o = arg;
+	struct fixed_arg a = { dec_step_hist, o->steps, sizeof(o->steps[0]), &o->n_steps };
+	int rc;
+
+	if ((rc = sub(m, "total", p, F_REQ, dec_total, &o->total, err)) < 0 ||
+	    (rc = sub(m, "errors", p, 0, dec_errors, o->errors, err)) < 0 ||
+	    (rc = get_field(m, "steps", p, 0, val_fixed, &a, err)) < 0)
+		return rc;
+	return 0;
+}
+
+static int
+dec_phase_counts(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
+{
+	uint64_t *counts = arg;
+	int i, rc;
+
+	for (i = 0; i < PROTO_N_PHASES; i++) {
+		rc = get_u64(m, proto_phase_name(i), p, 0, UINT64_MAX, &counts[i], err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+dec_stats(const msgpack_object *m, struct ppath *p, struct proto_stats *st, struct cradle_err *err)
+{
+	int op, rc;
+
+	if ((rc = get_u64(m, "queue_depth", p, 0, UINT64_MAX, &st->queue_depth, err)) ||
+	    (rc = sub(m, "sandboxes", p, 0, dec_phase_counts, st->sandboxes, err)) < 0)
+		return rc;
+	for (op = 0; op < PROTO_TIMED_OPS; op++) {
+		rc = sub(m, proto_timed_name(op), p, F_REQ, dec_op_stats, &st->op[op], err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* sandbox                                                            */
 
 static int
@@ -973,6 +1217,9 @@ dec_sandbox(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_e
 		if (rc)
 			return rc;
 	}
+	rc = get_field(m, "timings", p, 0, val_timings, &s->timings, err);
+	if (rc < 0)
+		return rc;
 	s->pid_start_time = pst;
 	return 0;
 }
@@ -1149,8 +1396,10 @@ dec_request(const msgpack_object *top, struct ppath *p, void *arg, struct cradle
 		return rc ? rc : check_handler(req->runtime_handler, p, err);
 	case OP_START:
 	case OP_REMOVE:
-	case OP_STATUS:
 		return get_id(args, "id", p, F_REQ, req->id, err);
+	case OP_STATUS:
+		rc = get_id(args, "id", p, F_REQ, req->id, err);
+		return rc ? rc : get_bool(args, "verbose", p, 0, &req->verbose, err);
 	case OP_STOP:
 		rc = get_id(args, "id", p, F_REQ, req->id, err);
 		return rc ? rc
@@ -1180,6 +1429,7 @@ dec_request(const msgpack_object *top, struct ppath *p, void *arg, struct cradle
 			rc = get_str(args, "name", p, F_EMPTY_NULL, &req->ref, err);
 		return rc ? rc : check_ref(req->ref, p, "name", err);
 	case OP_IMAGE_LIST:
+	case OP_DAEMON_STATS:
 		return 0;
 	}
 	return 0;
@@ -1339,6 +1589,10 @@ dec_reply(const msgpack_object *top, struct ppath *p, void *arg, struct cradle_e
 	case OP_IMAGE_LIST:
 		return get_results(res, p, lists_all(rep->op), &images_list, &rep->images,
 		                   &rep->n_images, err);
+	case OP_DAEMON_STATS:
+		if (!(rep->stats = calloc(1, sizeof(*rep->stats))))
+			return cradle_err_nomem(err);
+		return dec_stats(res, p, rep->stats, err);
 	default:
 		return 0;
 	}
@@ -1628,11 +1882,32 @@ pk_config(msgpack_packer *pk, const struct pod_config *c)
 	return 0;
 }
 
+/* "timings": {"start": [{"step", "us"}...], "stop": [...]} */
+static int
+pk_timings(msgpack_packer *pk, const struct proto_timings *t)
+{
+	int op;
+	size_t i;
+
+	TRY(pk_str(pk, "timings"));
+	TRY(msgpack_pack_map(pk, PROTO_TIMED_OPS));
+	for (op = 0; op < PROTO_TIMED_OPS; op++) {
+		TRY(pk_str(pk, proto_timed_name(op)));
+		TRY(msgpack_pack_array(pk, t->n[op]));
+		for (i = 0; i < t->n[op]; i++) {
+			TRY(msgpack_pack_map(pk, 2));
+			TRY(pk_kbuf(pk, "step", t->v[op][i].name, sizeof(t->v[op][i].name)));
+			TRY(pk_ku64(pk, "us", t->v[op][i].us));
+		}
+	}
+	return 0;
+}
+
 static int
 pk_sandbox(msgpack_packer *pk, const void *obj)
 {
 	const struct proto_sandbox *s = obj;
-	size_t i, opt = 0;
+	size_t i, opt = s->timings != NULL;
 
 	for (i = 0; i < PROTO_SANDBOX_STRS; i++)
 		opt += nonempty(PROTO_CSTR_AT(s, proto_sandbox_strs[i].off));
@@ -1652,6 +1927,71 @@ pk_sandbox(msgpack_packer *pk, const void *obj)
 	for (i = 0; i < PROTO_SANDBOX_STRS; i++)
 		TRY(pk_kopt(pk, proto_sandbox_strs[i].key,
 		            PROTO_CSTR_AT(s, proto_sandbox_strs[i].off)));
+	return s->timings ? pk_timings(pk, s->timings) : 0;
+}
+
+/* A histogram; a step's with its name.  Trailing empty buckets are left
+ * out (the decoder reads them as 0). */
+static int
+pk_hist(msgpack_packer *pk, const struct proto_histogram *h, bool step)
+{
+	size_t i, nb = PROTO_STATS_BUCKETS;
+
+	while (nb > 0 && h->buckets[nb - 1] == 0)
+		nb--;
+	TRY(msgpack_pack_map(pk, 5 + step));
+	if (step)
+		TRY(pk_kbuf(pk, "step", h->step, sizeof(h->step)));
+	TRY(pk_ku64(pk, "count", h->count));
+	TRY(pk_ku64(pk, "sum_ns", h->sum_ns));
+	TRY(pk_ku64(pk, "p50_ns", h->p50_ns));
+	TRY(pk_ku64(pk, "p99_ns", h->p99_ns));
+	TRY(pk_str(pk, "buckets"));
+	TRY(msgpack_pack_array(pk, nb));
+	for (i = 0; i < nb; i++)
+		TRY(msgpack_pack_uint64(pk, h->buckets[i]));
+	return 0;
+}
+
+/* {"total": HIST, "errors": {"<CODE>": n...}, "steps": [HIST...]} */
+static int
+pk_op_stats(msgpack_packer *pk, const struct proto_op_stats *o)
+{
+	size_t i, n_err = 0;
+	int c;
+
+	for (c = 1; c <= CRADLE_CODE_MAX; c++)
+		n_err += o->errors[c] != 0;
+	TRY(msgpack_pack_map(pk, 3));
+	TRY(pk_str(pk, "total"));
+	TRY(pk_hist(pk, &o->total, false));
+	TRY(pk_str(pk, "errors"));
+	TRY(msgpack_pack_map(pk, n_err));
+	for (c = 1; c <= CRADLE_CODE_MAX; c++)
+		if (o->errors[c])
+			TRY(pk_ku64(pk, cradle_code_name(c), o->errors[c]));
+	TRY(pk_str(pk, "steps"));
+	TRY(msgpack_pack_array(pk, o->n_steps));
+	for (i = 0; i < o->n_steps; i++)
+		TRY(pk_hist(pk, &o->steps[i], true));
+	return 0;
+}
+
+static int
+pk_stats(msgpack_packer *pk, const struct proto_stats *st)
+{
+	int i, op;
+
+	TRY(msgpack_pack_map(pk, 2 + PROTO_TIMED_OPS));
+	TRY(pk_ku64(pk, "queue_depth", st->queue_depth));
+	TRY(pk_str(pk, "sandboxes"));
+	TRY(msgpack_pack_map(pk, PROTO_N_PHASES));
+	for (i = 0; i < PROTO_N_PHASES; i++)
+		TRY(pk_ku64(pk, proto_phase_name(i), st->sandboxes[i]));
+	for (op = 0; op < PROTO_TIMED_OPS; op++) {
+		TRY(pk_str(pk, proto_timed_name(op)));
+		TRY(pk_op_stats(pk, &st->op[op]));
+	}
 	return 0;
 }
 
@@ -1718,12 +2058,17 @@ pk_request(msgpack_packer *pk, const void *obj)
 		TRY(msgpack_pack_map(pk, 1));
 		return pk_kstr(pk, "ref", req->ref);
 	case OP_IMAGE_LIST:
+	case OP_DAEMON_STATS:
 		return msgpack_pack_map(pk, 0);
+	case OP_STATUS:
+		TRY(msgpack_pack_map(pk, 1 + req->verbose));
+		TRY(pk_kbuf(pk, "id", req->id, sizeof(req->id)));
+		return req->verbose ? pk_kbool(pk, "verbose", true) : 0;
 	case OP_IMAGE_IMPORT:
 		TRY(msgpack_pack_map(pk, 1 + nonempty(req->ref)));
 		TRY(pk_kstr(pk, "path", req->path));
 		return pk_kopt(pk, "name", req->ref);
-	default: /* start, remove, status */
+	default: /* start, remove */
 		TRY(msgpack_pack_map(pk, 1));
 		return pk_kbuf(pk, "id", req->id, sizeof(req->id));
 	}
@@ -1798,6 +2143,59 @@ check_sandbox(const void *obj, struct cradle_err *err)
 	if (s->phase < PHASE_CREATED || s->phase > PHASE_EXITED)
 		return cradle_err_set(err, CRADLE_INTERNAL, "sandbox %s has invalid phase %d",
 		                      s->id, s->phase);
+	for (int op = 0; s->timings && op < PROTO_TIMED_OPS; op++) {
+		if (s->timings->n[op] > PROTO_MAX_STEPS)
+			return cradle_err_set(err, CRADLE_INTERNAL, "sandbox %s: %zu %s steps",
+			                      s->id, s->timings->n[op], proto_timed_name(op));
+		for (size_t i = 0; i < s->timings->n[op]; i++)
+			if (!proto_valid_step_name(s->timings->v[op][i].name))
+				return cradle_err_set(err, CRADLE_INTERNAL,
+				                      "sandbox %s: %s step %zu has no valid name",
+				                      s->id, proto_timed_name(op), i);
+	}
+	return 0;
+}
+
+/* What daemon.stats sends must read back: step names, counts that are
+ * the sums of their buckets. */
+static int
+check_hist(const struct proto_histogram *h, int op, bool step, struct cradle_err *err)
+{
+	uint64_t sum = 0;
+
+	if (step && !proto_valid_step_name(h->step))
+		return cradle_err_set(err, CRADLE_INTERNAL,
+		                      "daemon.stats: a %s step has no valid name",
+		                      proto_timed_name(op));
+	for (size_t i = 0; i < PROTO_STATS_BUCKETS; i++)
+		sum += h->buckets[i];
+	if (sum != h->count)
+		return cradle_err_set(err, CRADLE_INTERNAL,
+		                      "daemon.stats: %s %s: count %" PRIu64
+		                      " is not the sum of its buckets (%" PRIu64 ")",
+		                      proto_timed_name(op), step ? h->step : "total", h->count,
+		                      sum);
+	return 0;
+}
+
+static int
+check_stats(const struct proto_stats *st, struct cradle_err *err)
+{
+	int op, rc;
+
+	if (!st)
+		return cradle_err_set(err, CRADLE_INTERNAL, "daemon.stats reply without stats");
+	for (op = 0; op < PROTO_TIMED_OPS; op++) {
+		const struct proto_op_stats *o = &st->op[op];
+		if (o->n_steps > PROTO_MAX_STEPS)
+			return cradle_err_set(err, CRADLE_INTERNAL, "daemon.stats: %zu %s steps",
+			                      o->n_steps, proto_timed_name(op));
+		if ((rc = check_hist(&o->total, op, false, err)))
+			return rc;
+		for (size_t i = 0; i < o->n_steps; i++)
+			if ((rc = check_hist(&o->steps[i], op, true, err)))
+				return rc;
+	}
 	return 0;
 }
 
@@ -1888,6 +2286,8 @@ check_reply(const void *obj, struct cradle_err *err)
 	case OP_IMAGE_LIST:
 		return check_results(&image_results, all ? "image list" : proto_op_name(rep->op),
 		                     all, rep->n_images, rep->images, err);
+	case OP_DAEMON_STATS:
+		return check_stats(rep->stats, err);
 	default:
 		if (!proto_op_name(rep->op))
 			return cradle_err_set(err, CRADLE_INTERNAL,
@@ -1970,6 +2370,8 @@ pk_reply(msgpack_packer *pk, const void *obj)
 	case OP_IMAGE_IMPORT:
 	case OP_IMAGE_LIST:
 		return pk_results(pk, &image_results, lists_all(op), rep->images, rep->n_images);
+	case OP_DAEMON_STATS:
+		return pk_stats(pk, rep->stats);
 	default: /* stop, remove */
 		return msgpack_pack_map(pk, 0);
 	}
@@ -2182,6 +2584,8 @@ proto_reply_fini(struct proto_reply *rep)
 	free(rep->images);
 	rep->images = NULL;
 	rep->n_images = 0;
+	free(rep->stats);
+	rep->stats = NULL;
 }
 
 int

@@ -703,6 +703,7 @@ proto_sandbox_fini(struct proto_sandbox *s)
 	free(s->runtime_handler);
 	for (i = 0; i < PROTO_SANDBOX_STRS; i++)
 		free(PROTO_STR_AT(s, proto_sandbox_strs[i].off));
+	free(s->timings);
 	memset(s, 0, sizeof(*s));
 	pod_config_init(&s->config);
 }
@@ -725,6 +726,10 @@ proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *src)
 		off = proto_sandbox_strs[i].off;
 		PROTO_STR_AT(dst, off) = dup_opt(PROTO_CSTR_AT(src, off), &fail);
 	}
+	if (src->timings && (dst->timings = malloc(sizeof(*dst->timings))) != NULL)
+		memcpy(dst->timings, src->timings, sizeof(*dst->timings));
+	else if (src->timings)
+		fail = true;
 	if (pod_config_copy(&dst->config, &src->config) || fail) {
 		proto_sandbox_fini(dst);
 		return -ENOMEM;

@@ -145,6 +145,64 @@ struct pod_config {
 	} linux;
 };
 
+/* --- timings: the steps of starts and stops --------------------------
+ * A verbose sandbox.status carries the step times of the sandbox's last
+ * start and stop; daemon.stats the daemon's histograms of every step.
+ * Histograms have PROTO_STATS_BUCKETS fixed log-scale buckets: bucket 0
+ * counts durations up to 1 us, bucket i (0 < i < last) those above
+ * 2^(i-1) us and up to 2^i us, the last one everything longer. */
+#define PROTO_MAX_STEPS 32     /* steps of one operation */
+#define PROTO_STEP_NAME_MAX 31 /* bytes in a step name: [A-Za-z0-9._-] */
+#define PROTO_STATS_BUCKETS 32
+
+/* The operations that are timed step by step. */
+enum proto_timed { PROTO_TIMED_START = 0, PROTO_TIMED_STOP = 1, PROTO_TIMED_OPS = 2 };
+const char *proto_timed_name(int op); /* "start" / "stop"; NULL out of range */
+
+struct proto_step_time {
+	char name[PROTO_STEP_NAME_MAX + 1];
+	uint32_t us; /* microseconds, UINT32_MAX when longer */
+};
+
+struct proto_timings {
+	size_t n[PROTO_TIMED_OPS]; /* steps of the last start, stop; 0: none */
+	struct proto_step_time v[PROTO_TIMED_OPS][PROTO_MAX_STEPS];
+};
+
+struct proto_histogram {
+	char step[PROTO_STEP_NAME_MAX + 1]; /* "" for the whole operation */
+	uint64_t count;                     /* the sum of the buckets */
+	uint64_t sum_ns;
+	uint64_t p50_ns, p99_ns; /* proto_hist_quantile() of the buckets */
+	uint64_t buckets[PROTO_STATS_BUCKETS];
+};
+
+struct proto_op_stats {
+	struct proto_histogram total; /* the whole operation, failures included */
+	size_t n_steps;
+	struct proto_histogram steps[PROTO_MAX_STEPS];
+	uint64_t errors[CRADLE_CODE_MAX + 1]; /* failures by code; [0] unused */
+};
+
+#define PROTO_N_PHASES (PHASE_EXITED + 1)
+
+/* The daemon.stats result. */
+struct proto_stats {
+	struct proto_op_stats op[PROTO_TIMED_OPS];
+	uint64_t queue_depth;               /* requests waiting for a worker */
+	uint64_t sandboxes[PROTO_N_PHASES]; /* by phase (enum proto_phase) */
+};
+
+/* Bucket bounds: the largest duration bucket i counts, in ns (UINT64_MAX
+ * for the last), and the bucket of a duration. */
+uint64_t proto_bucket_le_ns(size_t i);
+size_t proto_bucket_of(uint64_t ns);
+/* The q-quantile (0 <= q <= 1) of n buckets laid out as above, in ns:
+ * linear within the bucket that holds the rank (as Prometheus's
+ * histogram_quantile), the lower bound of the last bucket for ranks in
+ * it; 0 when the buckets are empty. */
+uint64_t proto_hist_quantile(const uint64_t *buckets, size_t n, double q);
+
 /* One sandbox as status/list replies show it and as the store keeps it. */
 struct proto_sandbox {
 	char id[CRADLE_ID_LEN + 1];
@@ -169,6 +227,9 @@ struct proto_sandbox {
 	char *mount_label;
 	char *runtime_type; /* the handler's type */
 	char *image_ref;    /* the sandbox image it was started from */
+	/* a verbose sandbox.status only (never stored): the step times of
+	 * its last start and stop; owned, NULL otherwise */
+	struct proto_timings *timings;
 };
 
 /* CRI state derived from the phase: RUNNING -> READY, else NOTREADY. */
@@ -190,6 +251,7 @@ enum proto_op {
 	OP_IMAGE_STATUS, /* "image.status" */
 	OP_IMAGE_REMOVE, /* "image.remove" */
 	OP_IMAGE_IMPORT, /* "image.import" */
+	OP_DAEMON_STATS, /* "daemon.stats" */
 	OP__COUNT
 };
 const char *proto_op_name(int op); /* NULL when out of range */
@@ -203,9 +265,10 @@ struct proto_request {
 	int state_filter;              /* OP_LIST; -1 = any, else enum proto_state */
 	struct proto_kvs label_filter; /* OP_LIST; every pair must match */
 	/* image ops (owned, NULL when absent; proto_request_fini frees them) */
-	char *ref;  /* OP_IMAGE_PULL, _STATUS, _REMOVE: "ref";
-	             * OP_IMAGE_IMPORT: "name" (optional) */
-	char *path; /* OP_IMAGE_IMPORT: absolute path on the daemon's host */
+	char *ref;    /* OP_IMAGE_PULL, _STATUS, _REMOVE: "ref";
+	               * OP_IMAGE_IMPORT: "name" (optional) */
+	char *path;   /* OP_IMAGE_IMPORT: absolute path on the daemon's host */
+	bool verbose; /* OP_STATUS: the sandbox's step times too */
 };
 
 /* One image as the image ops show it. */
@@ -241,6 +304,7 @@ struct proto_reply {
 	size_t n_images;                 /* OP_IMAGE_PULL, _STATUS, _IMPORT (1),
 	                                  * OP_IMAGE_LIST */
 	struct proto_image *images;      /* owned array */
+	struct proto_stats *stats;       /* OP_DAEMON_STATS; owned */
 };
 
 /* Event published on the events socket: "sandbox.exit" (id, pid,
@@ -267,6 +331,8 @@ bool proto_valid_dns_subdomain(const char *s); /* RFC 1123 subdomain, 1..253 */
 bool proto_valid_utf8(const char *s, size_t len);
 /* An image reference: 1..PROTO_MAX_REF bytes of [A-Za-z0-9._:/@-]. */
 bool proto_valid_image_ref(const char *s);
+/* A step name: 1..PROTO_STEP_NAME_MAX bytes of [A-Za-z0-9._-]. */
+bool proto_valid_step_name(const char *s);
 
 /* Walk raw msgpack and enforce the limits above; 0 or INVALID_ARGUMENT.
  * Also refused: a top level that is not a map, map keys that are not

@@ -347,6 +347,7 @@ static const char *const op_names[OP__COUNT] = {
 	[OP_IMAGE_STATUS] = "image.status",
 	[OP_IMAGE_REMOVE] = "image.remove",
 	[OP_IMAGE_IMPORT] = "image.import",
+	[OP_DAEMON_STATS] = "daemon.stats",
 };
 /* clang-format on */
 

@@ -15,6 +15,7 @@
  */
 #include "server/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -140,6 +141,7 @@ enum key_type {
 	K_CGROUP,   /* absolute cgroup path without empty, "." or ".." components */
 	K_GLOBS,    /* comma-separated Go path.Match patterns -> struct proto_strs */
 	K_SECCOMP,  /* "", runtime/default, unconfined, localhost/<absolute path> */
+	K_ADDRESS,  /* "" or HOST:PORT of a TCP listener */
 };
 
 struct key_def {
@@ -196,6 +198,12 @@ static const struct key_def registry_keys[] = {
 	{ NULL, 0, 0, 0, 0, 0 },
 };
 
+/* The Prometheus endpoint (server/metrics.c): off unless an address is set. */
+static const struct key_def metrics_keys[] = {
+	C_ARR("address", K_ADDRESS, metrics_address),
+	{ NULL, 0, 0, 0, 0, 0 },
+};
+
 static const struct key_def runtime_keys[] = {
 	R_VAL("type", K_REF, type),
 	R_VAL("path", K_OPT_PATH, path),
@@ -206,8 +214,19 @@ static const struct key_def runtime_keys[] = {
 };
 /* clang-format on */
 
-enum section { SEC_NONE, SEC_CRADLED, SEC_SANDBOX, SEC_SELINUX, SEC_REGISTRY, SEC_RUNTIME };
+enum section {
+	SEC_NONE,
+	SEC_CRADLED,
+	SEC_SANDBOX,
+	SEC_SELINUX,
+	SEC_REGISTRY,
+	SEC_METRICS,
+	SEC_RUNTIME,
+};
+/* the sections named once, in the order config_fprint writes them */
+#define SEC_LAST_FIXED SEC_METRICS
 
+/* clang-format off */
 static const struct {
 	const char *name;
 	const struct key_def *keys;
@@ -216,8 +235,10 @@ static const struct {
 	[SEC_SANDBOX] = { "sandbox", sandbox_keys },
 	[SEC_SELINUX] = { "selinux", selinux_keys },
 	[SEC_REGISTRY] = { "registry", registry_keys },
+	[SEC_METRICS] = { "metrics", metrics_keys },
 	[SEC_RUNTIME] = { "runtime.", runtime_keys },
 };
+/* clang-format on */
 
 /* ---- value parsers ---- */
 
@@ -440,6 +461,97 @@ err:
 	return 0;
 }
 
+/* A host name as RFC 1123 has it: dot-separated labels of 1..63 letters,
+ * digits and '-', not starting or ending with '-', 253 bytes at most. */
+static bool
+host_name_ok(const char *h, size_t n)
+{
+	size_t label = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = h[i];
+		if (c == '.') {
+			if (label == 0 || h[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)c) || (c == '-' && label > 0)) {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0 && h[n - 1] != '-';
+}
+
+/* HOST:PORT of a TCP listener: an IPv4 address, a bracketed IPv6 address
+ * or a host name, then a port 1..65535.  Fails (naming the part that is
+ * wrong) through fail(). */
+static int
+check_address(struct parse_ctx *p, const char *key, const char *v)
+{
+	const char *host = v, *colon, *port;
+	size_t hlen;
+	char buf[256];
+	unsigned char addr[16];
+	long x;
+
+	if (strstr(v, "://") != NULL)
+		return fail(p, CRADLE_INVALID_ARGUMENT,
+		            "%s: \"%s\" is a URL; give HOST:PORT (e.g. 127.0.0.1:9464)", key, v);
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+		if (close == NULL || close[1] != ':')
+			return fail(
+				p, CRADLE_INVALID_ARGUMENT,
+				"%s: \"%s\" is not HOST:PORT (e.g. 127.0.0.1:9464 or [::1]:9464)",
+				key, v);
+		host = v + 1;
+		hlen = (size_t)(close - host);
+		colon = close + 1;
+	} else {
+		colon = strrchr(v, ':');
+		if (colon == NULL)
+			return fail(
+				p, CRADLE_INVALID_ARGUMENT,
+				"%s: \"%s\" is not HOST:PORT (e.g. 127.0.0.1:9464 or [::1]:9464)",
+				key, v);
+		hlen = (size_t)(colon - v);
+		if (memchr(v, ':', hlen) != NULL)
+			return fail(p, CRADLE_INVALID_ARGUMENT,
+			            "%s: \"%s\": an IPv6 address goes in brackets, as in "
+			            "[::1]:9464",
+			            key, v);
+	}
+	port = colon + 1;
+	if (strspn(port, "0123456789") != strlen(port) || !parse_int(port, 1, 65535, &x))
+		return fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\": port \"%s\" is not 1..65535",
+		            key, v, port);
+	if (hlen == 0)
+		return fail(p, CRADLE_INVALID_ARGUMENT,
+		            "%s: \"%s\": the host is missing (0.0.0.0 means every IPv4 address)",
+		            key, v);
+	if (hlen >= sizeof(buf))
+		return fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%.64s...\": the host is too long",
+		            key, v);
+	memcpy(buf, host, hlen);
+	buf[hlen] = '\0';
+	bool ok;
+	if (host != v) /* in brackets */
+		ok = inet_pton(AF_INET6, buf, addr) == 1;
+	else if (strspn(buf, "0123456789.") == hlen) /* looks like IPv4: must be one */
+		ok = inet_pton(AF_INET, buf, addr) == 1;
+	else
+		ok = host_name_ok(buf, hlen);
+	if (!ok)
+		return fail(
+			p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\": \"%s\" is not an %s", key, v, buf,
+			host != v ? "IPv6 address" : "IPv4 address, [IPv6 address] or host name");
+	return 1;
+}
+
 /* Store a checked string in a char array or a malloc'd char *. */
 static int
 store_str(struct parse_ctx *p, void *base, const struct key_def *kd, const char *v)
@@ -522,6 +634,10 @@ set_value(struct parse_ctx *p, void *base, const struct key_def *kd, const char 
 		break;
 	case K_GLOBS:
 		return parse_globs(p, kd->name, v, field);
+	case K_ADDRESS:
+		if (v[0] != '\0' && !check_address(p, kd->name, v))
+			return 0;
+		break;
 	case K_SECCOMP:
 		if (v[0] != '\0' && strcmp(v, "runtime/default") != 0 &&
 		    strcmp(v, "unconfined") != 0 &&
@@ -559,7 +675,7 @@ on_section(struct parse_ctx *p, const char *name)
 	snprintf(p->sect_name, sizeof(p->sect_name), "%s", name);
 	p->keys_seen = 0;
 	p->sect = SEC_NONE;
-	for (enum section i = SEC_CRADLED; i <= SEC_REGISTRY; i++)
+	for (enum section i = SEC_CRADLED; i <= SEC_LAST_FIXED; i++)
 		if (strcmp(name, sections[i].name) == 0)
 			s = i;
 	if (s != SEC_NONE) {
@@ -809,7 +925,7 @@ print_keys(FILE *f, const struct key_def *keys, const void *base)
 void
 config_fprint(FILE *f, const struct daemon_config *c)
 {
-	for (enum section s = SEC_CRADLED; s <= SEC_REGISTRY; s++) {
+	for (enum section s = SEC_CRADLED; s <= SEC_LAST_FIXED; s++) {
 		fprintf(f, "%s[%s]\n", s == SEC_CRADLED ? "" : "\n", sections[s].name);
 		print_keys(f, sections[s].keys, c);
 	}

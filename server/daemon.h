@@ -42,6 +42,7 @@ struct daemon_config {
 	char selinux_contexts[4096];    /* lxc_contexts file; "" = libselinux's own */
 	char registry_insecure[1024];   /* plain-HTTP registries "host:port,..." */
 	char registry_ca_file[4096];    /* CA bundle for registries; "" = the system's */
+	char metrics_address[256];      /* HOST:PORT of the Prometheus endpoint; "" = off */
 	/* [runtime.NAME] sections, owned (config_fini frees them); never
 	 * empty after config_validate */
 	struct runtime_config *runtimes;

@@ -23,12 +23,14 @@
 
 #include "core/events.h"
 #include "core/reaper.h"
+#include "core/stats.h"
 #include "core/table.h"
 #include "image/images.h"
 #include "sandbox/selinux.h"
 #include "server/config.h"
 #include "server/daemon.h"
 #include "server/frontend.h"
+#include "server/metrics.h"
 #include "server/recover.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -272,6 +274,8 @@ main(int argc, char **argv)
 	const char *root = NULL, *state = NULL, *archive = NULL, *workers = NULL;
 	struct frontend *fe = NULL;
 	struct pool *pool = NULL;
+	struct stats *stats = NULL;     /* timings of starts and stops (core/stats.h) */
+	struct metrics *metrics = NULL; /* [metrics] address: the Prometheus endpoint */
 	sigset_t wanted;
 	int c, status = 1;
 
@@ -376,9 +380,15 @@ main(int argc, char **argv)
 		cradle_err_set(&err, CRADLE_RESOURCE_EXHAUSTED, "allocate request queue");
 		goto fail;
 	}
+	if (stats_new(&d.queue, d.table, &stats, &err) < 0)
+		goto fail;
 	fill_env(&d);
+	d.env.stats = stats;
 	if (pool_start(&d.queue, d.cfg.workers, run_job, &d.env, &pool, &err) < 0 ||
 	    frontend_start(&d, &fe, &err) < 0)
+		goto fail;
+	if (d.cfg.metrics_address[0] != '\0' &&
+	    metrics_start(d.cfg.metrics_address, stats, &metrics, &err) < 0)
 		goto fail;
 	log_info("ready: requests on %s, events on %s, %d workers, sandbox image %s", d.sock_url,
 	         d.events_url, d.cfg.workers, d.cfg.image);
@@ -403,8 +413,10 @@ main(int argc, char **argv)
 fail:
 	log_error("%s", err.msg[0] ? err.msg : "start-up failed");
 out:
+	metrics_stop(metrics);
 	frontend_stop(fe);
 	pool_stop(pool);
+	stats_free(stats);
 	reaper_stop(d.reaper);
 	if (d.node.selinux != NULL)
 		log_info("exit: %zu SELinux levels reserved",

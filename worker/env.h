@@ -20,6 +20,7 @@ struct store;
 struct reaper;
 struct events;
 struct images;
+struct stats;
 
 struct worker_env {
 	/* configuration, read-only */
@@ -41,6 +42,7 @@ struct worker_env {
 	struct reaper *reaper; /* watches every pause task */
 	struct events *events; /* where lifecycle events go */
 	struct images *images; /* the sandbox image's layers and config */
+	struct stats *stats;   /* step timings and counters (core/stats.h); NULL: none */
 
 	/* tests: the start step to fail (worker/start.h); NULL otherwise */
 	const char *fail_step;

@@ -166,11 +166,35 @@ start_locked(const struct worker_env *env, struct launch_stack *ls, struct sandb
 	return 0;
 }
 
+/* The steps of a stop, timed as the start's are (core/stats.h): each
+ * lap ends the step that had something to do. */
+enum { STOP_KILL, STOP_WAIT, STOP_SHM, STOP_NETNS, STOP_RECORD, STOP_N_STEPS };
+static const char *const stop_step_names[STOP_N_STEPS] = { "kill", "wait", "shm", "netns",
+	                                                   "record" };
+
+struct stop_clock {
+	struct stats *stats;
+	int64_t t0, t;
+	uint32_t us[STOP_N_STEPS];
+	unsigned did; /* bit per step that ran */
+};
+
+static void
+stop_lap(struct stop_clock *k, unsigned step)
+{
+	int64_t now = clock_mono_ns();
+
+	stats_step(k->stats, STATS_STOP, step, stop_step_names[step], now - k->t);
+	k->us[step] = stats_us(now - k->t);
+	k->did |= 1u << step;
+	k->t = now;
+}
+
 /* Kill the pause task and wait for the reaper's record; then release the
  * network namespace.  Idempotent. */
 static int
-stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
-            struct cradle_err *err)
+stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
+           struct stop_clock *k, struct cradle_err *err)
 {
 	bool changed = false;
 	if (sb->rec.phase == PHASE_RUNNING && sb->pidfd < 0) {
@@ -181,6 +205,7 @@ stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms
 		    launch_pid_start_time(sb->rec.pid) == sb->rec.pid_start_time)
 			kill(sb->rec.pid, SIGKILL);
 		sandbox_exited(sb, 255, env->store);
+		stop_lap(k, STOP_KILL);
 	}
 	if (sb->rec.phase == PHASE_RUNNING) {
 		struct timespec deadline;
@@ -188,6 +213,7 @@ stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms
 		if (sys_pidfd_send_signal(sb->pidfd, SIGKILL) != 0 && errno != ESRCH)
 			return cradle_err_errno(err, errno, "failed to kill sandbox \"%s\"",
 			                        sb->id);
+		stop_lap(k, STOP_KILL);
 		/* 0 means "kill now", not "give the reaper no time at all" */
 		deadline = clock_deadline(timeout_ms > 100 ? timeout_ms : 100);
 		while (sb->rec.phase == PHASE_RUNNING) {
@@ -198,6 +224,7 @@ stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms
 					"wait sandbox container \"%s\": timed out after %lld ms",
 					sb->id, (long long)timeout_ms);
 		}
+		stop_lap(k, STOP_WAIT);
 	}
 	/* containerd's Controller.Stop: unmount the shm, release the network */
 	if (sb->rec.shm_path != NULL) {
@@ -208,6 +235,7 @@ stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms
 		free(sb->rec.shm_path);
 		sb->rec.shm_path = NULL;
 		changed = true;
+		stop_lap(k, STOP_SHM);
 	}
 	if (sb->rec.netns_path != NULL) {
 		int rc = netns_unpin(sb->rec.netns_path);
@@ -219,10 +247,38 @@ stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms
 		free(sb->rec.netns_path);
 		sb->rec.netns_path = NULL;
 		changed = true;
+		stop_lap(k, STOP_NETNS);
 	}
 	if (changed && records_put(env->store, &sb->rec, err) < 0)
 		return -1;
+	if (changed)
+		stop_lap(k, STOP_RECORD);
 	return 0;
+}
+
+/* A stop, timed: one that had something to do is counted (core/stats.h)
+ * and leaves its step times on the sandbox; one of a sandbox already
+ * stopped is not a stop. */
+static int
+stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
+            struct cradle_err *err)
+{
+	struct stop_clock k = { .stats = env->stats };
+	int rc;
+
+	k.t0 = k.t = clock_mono_ns();
+	rc = stop_steps(env, sb, timeout_ms, &k, err);
+	if (rc == 0 && k.did == 0)
+		return 0;
+	stats_done(env->stats, STATS_STOP, clock_mono_ns() - k.t0,
+	           rc == 0 ? CRADLE_OK : stats_failure_code(err));
+	for (unsigned i = 0; i < STOP_N_STEPS; i++)
+		stats_name_step(STATS_STOP, i, stop_step_names[i]);
+	pthread_mutex_lock(&sb->view_lock);
+	memcpy(sb->step_us[STATS_STOP], k.us, sizeof(k.us));
+	sb->n_steps[STATS_STOP] = STOP_N_STEPS;
+	pthread_mutex_unlock(&sb->view_lock);
+	return rc;
 }
 
 static int
@@ -306,6 +362,30 @@ op_list(const struct worker_env *env, const struct proto_request *req, struct pr
 	return rc;
 }
 
+/* What a verbose status adds: the step times of the sandbox's last start
+ * and stop, named as their pipelines name them.  view_lock held. */
+static int
+status_timings(const struct sandbox *sb, struct proto_sandbox *out, struct cradle_err *err)
+{
+	struct proto_timings *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return cradle_err_nomem(err);
+	for (int op = 0; op < STATS_N_OPS; op++) {
+		for (unsigned i = 0; i < sb->n_steps[op] && i < STATS_MAX_STEPS; i++) {
+			struct proto_step_time *st = &t->v[op][t->n[op]++];
+			const char *name = stats_step_name(op, i);
+			if (name != NULL && proto_valid_step_name(name))
+				snprintf(st->name, sizeof(st->name), "%s", name);
+			else
+				snprintf(st->name, sizeof(st->name), "step-%u", i);
+			st->us = sb->step_us[op][i];
+		}
+	}
+	out->timings = t;
+	return 0;
+}
+
 /* Status reads the published view (core/table.h), never waiting for the
  * sandbox's lock. */
 static int
@@ -325,6 +405,8 @@ op_status(const struct worker_env *env, const struct proto_request *req, struct 
 		rc = cradle_err_nomem(err);
 	else
 		rep->n_sandboxes = 1;
+	if (rc == 0 && req->verbose)
+		rc = status_timings(sb, rep->sandboxes, err);
 	pthread_mutex_unlock(&sb->view_lock);
 	sandbox_rele(sb);
 	return rc;
@@ -425,6 +507,18 @@ op_image(const struct worker_env *env, const struct proto_request *req, struct p
 	return 0;
 }
 
+/* daemon.stats: the timings, counters and gauges of core/stats.h. */
+static int
+op_stats(const struct worker_env *env, struct proto_reply *rep, struct cradle_err *err)
+{
+	if ((rep->stats = calloc(1, sizeof(*rep->stats))) == NULL)
+		return cradle_err_nomem(err);
+	stats_read(env->stats, rep->stats);
+	if (env->stats == NULL) /* no counters kept; the table still counts */
+		stats_count_sandboxes(env->table, rep->stats->sandboxes);
+	return 0;
+}
+
 static int
 op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_request *req,
             struct proto_reply *rep, struct cradle_err *err)
@@ -463,6 +557,8 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
 	case OP_IMAGE_REMOVE:
 	case OP_IMAGE_IMPORT:
 		return op_image(env, req, rep, err);
+	case OP_DAEMON_STATS:
+		return op_stats(env, rep, err);
 	default:
 		break;
 	}
@@ -498,7 +594,7 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
 bool
 ops_is_quick(int op)
 {
-	return op == OP_VERSION || op == OP_STATUS || op == OP_LIST;
+	return op == OP_VERSION || op == OP_STATUS || op == OP_LIST || op == OP_DAEMON_STATS;
 }
 
 void

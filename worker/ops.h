@@ -18,7 +18,7 @@
 void ops_run(const struct worker_env *env, struct launch_stack *ls, struct proto_request *req,
              struct proto_reply *rep);
 
-/* Whether op only reads published state (version, status, list): it takes
+/* Whether op only reads published state (version, status, list, stats): it takes
  * no sandbox lock and no launch stack, finishes in microseconds, and may be
  * run by the caller's thread instead of waiting in the queue behind starts
  * (ls NULL). */

@@ -514,9 +514,12 @@ int
 start_sandbox(const struct worker_env *env, struct launch_stack *ls, struct sandbox *sb,
               struct cradle_err *err)
 {
+	_Static_assert(N_STEPS <= STATS_MAX_STEPS, "more start steps than core/stats.h keeps");
+	int64_t t0 = clock_mono_ns(), t = t0;
 	struct start_ctx *c = calloc(1, sizeof(*c));
 	const struct step *done[N_STEPS];
-	size_t n_done = 0;
+	uint32_t us[N_STEPS]; /* each step's time, for the sandbox */
+	size_t n_done = 0, n_run = 0;
 	int rc = 0;
 
 	if (c == NULL)
@@ -527,7 +530,13 @@ start_sandbox(const struct worker_env *env, struct launch_stack *ls, struct sand
 	c->plan.pidfd = -1;
 	for (size_t i = 0; i < N_STEPS; i++) {
 		const struct step *s = &steps[i];
-		if (injected(c, s, false, err) || s->run(c, err) < 0) {
+		bool failed = injected(c, s, false, err) || s->run(c, err) < 0;
+		/* timed: a clock read and two atomic adds (core/stats.h) */
+		int64_t now = clock_mono_ns();
+		stats_step(env->stats, STATS_START, (unsigned)i, s->name, now - t);
+		us[n_run++] = stats_us(now - t);
+		t = now;
+		if (failed) {
 			rc = -1;
 			break;
 		}
@@ -562,5 +571,12 @@ start_sandbox(const struct worker_env *env, struct launch_stack *ls, struct sand
 	free(c->process_label);
 	free(c->mount_label);
 	free(c);
+	stats_done(env->stats, STATS_START, clock_mono_ns() - t0,
+	           rc == 0 ? CRADLE_OK : stats_failure_code(err));
+	/* the sandbox's own record of this start, for a verbose status */
+	pthread_mutex_lock(&sb->view_lock);
+	memcpy(sb->step_us[STATS_START], us, n_run * sizeof(us[0]));
+	sb->n_steps[STATS_START] = (uint8_t)n_run;
+	pthread_mutex_unlock(&sb->view_lock);
 	return rc;
 }

@@ -100,6 +100,47 @@ START_TEST(test_hostnet_example_and_rmp_all)
 }
 END_TEST
 
+/* rmp --all keeps several removes in flight: every sandbox goes, each id
+ * printed once, nothing left behind. */
+START_TEST(test_rmp_all_many)
+{
+	enum { N = 24 };
+	char out[16384], ids[N][CRADLE_SANDBOX_ID_LEN + 1], name[32], dir[400];
+	struct cradle_error err;
+	struct cradle_pod *pod;
+	int i, mounts;
+
+	it_start(&D, NULL);
+	mounts = it_count_mounts_under(D.state); /* the daemon's own */
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "many-%d", i);
+		pod = it_pod(name, name);
+		ck_assert_msg(cradle_sandbox_run(D.conn, pod, NULL, ids[i], NULL, NULL, &err) == 0,
+		              "%s", err.message);
+		cradle_pod_free(pod);
+	}
+	ck_assert_int_eq(it_count_pause_tasks(), N);
+	ck_assert_int_eq(cli(out, sizeof(out), "rmp -a"), 0);
+	for (i = 0; i < N; i++) {
+		char *hit = strstr(out, ids[i]);
+
+		ck_assert_msg(hit && !strstr(hit + 1, ids[i]), "%s not printed once: %s", ids[i],
+		              out);
+	}
+	ck_assert_int_eq(cli(out, sizeof(out), "pods -q"), 0);
+	ck_assert_str_eq(out, "");
+	ck_assert_int_eq(it_count_pause_tasks(), 0);
+	snprintf(dir, sizeof(dir), "%s/sandboxes", D.state);
+	ck_assert_int_eq(it_count_entries(dir), 0);
+	snprintf(dir, sizeof(dir), "%s/netns", D.state);
+	ck_assert_int_eq(it_count_entries(dir), 0);
+	ck_assert_int_eq(it_count_mounts_under(D.state), mounts);
+	/* and with nothing to remove */
+	ck_assert_int_eq(cli(out, sizeof(out), "rmp -a"), 0);
+	ck_assert_str_eq(out, "");
+}
+END_TEST
+
 START_TEST(test_errors_name_the_problem)
 {
 	char out[16384], path[400];
@@ -144,6 +185,7 @@ cli_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_runp_pods_inspectp_stopp_rmp);
 	tcase_add_test(tc, test_hostnet_example_and_rmp_all);
+	tcase_add_test(tc, test_rmp_all_many);
 	tcase_add_test(tc, test_errors_name_the_problem);
 	suite_add_tcase(s, tc);
 	return s;

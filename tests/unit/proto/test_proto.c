@@ -1356,6 +1356,11 @@ START_TEST(test_reply_roundtrip)
 			/* the least an image can be */
 			in.images[2].ref = unit_strdup("x");
 			break;
+		case OP_DAEMON_STATS: /* all zero; tests/unit/core/test_stats.c has more */
+			ok_reply(&in, op, 0);
+			in.stats = calloc(1, sizeof(*in.stats));
+			ck_assert_ptr_nonnull(in.stats);
+			break;
 		default:
 			ok_reply(&in, op, 0);
 			break;

@@ -133,6 +133,7 @@ START_TEST(test_defaults)
 	ck_assert(!cfg.selinux_enable);
 	ck_assert_int_eq(cfg.selinux_category_range, 1024);
 	ck_assert_str_eq(cfg.selinux_contexts, "");
+	ck_assert_str_eq(cfg.metrics_address, ""); /* no endpoint */
 	ck_assert_uint_eq(cfg.n_runtimes, 1);
 	ck_assert_str_eq(cfg.runtimes[0].name, "runc");
 	ck_assert_str_eq(cfg.runtimes[0].type, "io.containerd.runc.v2");
@@ -357,6 +358,8 @@ END_TEST
 #define NOTSIZE "is not a size (bytes, or a number with k, m or g)"
 #define NOTCG "is not an absolute cgroup path without empty, \".\" or \"..\" components"
 #define NOTSEC "is not \"\", \"runtime/default\", \"unconfined\" or \"localhost/<absolute path>\""
+#define NOTADDR "is not HOST:PORT (e.g. 127.0.0.1:9464 or [::1]:9464)"
+#define NOTHOST "is not an IPv4 address, [IPv6 address] or host name"
 
 static const struct {
 	const char *text;
@@ -408,6 +411,43 @@ static const struct {
 	  "category_range: \"1025\" is not an integer in 2..1024" },
 	{ "[selinux]\ncontexts = lxc_contexts\n", 2,
 	  "contexts: \"lxc_contexts\" is not an absolute path" },
+	/* [metrics] */
+	{ "[metrics]\naddress = 127.0.0.1\n", 2, "address: \"127.0.0.1\" " NOTADDR },
+	{ "[metrics]\naddress = 9464\n", 2, "address: \"9464\" " NOTADDR },
+	{ "[metrics]\naddress = [::1]9464\n", 2, "address: \"[::1]9464\" " NOTADDR },
+	{ "[metrics]\naddress = [::1\n", 2, "address: \"[::1\" " NOTADDR },
+	{ "[metrics]\naddress = http://127.0.0.1:9464\n", 2,
+	  "address: \"http://127.0.0.1:9464\" is a URL; give HOST:PORT (e.g. 127.0.0.1:9464)" },
+	{ "[metrics]\naddress = 127.0.0.1:0\n", 2,
+	  "address: \"127.0.0.1:0\": port \"0\" is not 1..65535" },
+	{ "[metrics]\naddress = 127.0.0.1:65536\n", 2,
+	  "address: \"127.0.0.1:65536\": port \"65536\" is not 1..65535" },
+	{ "[metrics]\naddress = 127.0.0.1:+80\n", 2,
+	  "address: \"127.0.0.1:+80\": port \"+80\" is not 1..65535" },
+	{ "[metrics]\naddress = 127.0.0.1:\n", 2,
+	  "address: \"127.0.0.1:\": port \"\" is not 1..65535" },
+	{ "[metrics]\naddress = 127.0.0.1:http\n", 2,
+	  "address: \"127.0.0.1:http\": port \"http\" is not 1..65535" },
+	{ "[metrics]\naddress = :9464\n", 2,
+	  "address: \":9464\": the host is missing (0.0.0.0 means every IPv4 address)" },
+	{ "[metrics]\naddress = ::1:9464\n", 2,
+	  "address: \"::1:9464\": an IPv6 address goes in brackets, as in [::1]:9464" },
+	{ "[metrics]\naddress = [127.0.0.1]:80\n", 2,
+	  "address: \"[127.0.0.1]:80\": \"127.0.0.1\" is not an IPv6 address" },
+	{ "[metrics]\naddress = 256.0.0.1:80\n", 2,
+	  "address: \"256.0.0.1:80\": \"256.0.0.1\" " NOTHOST },
+	{ "[metrics]\naddress = 10.1.2:80\n", 2, "address: \"10.1.2:80\": \"10.1.2\" " NOTHOST },
+	{ "[metrics]\naddress = metrics_host:80\n", 2,
+	  "address: \"metrics_host:80\": \"metrics_host\" " NOTHOST },
+	{ "[metrics]\naddress = -node:80\n", 2, "address: \"-node:80\": \"-node\" " NOTHOST },
+	{ "[metrics]\naddress = node-.local:80\n", 2,
+	  "address: \"node-.local:80\": \"node-.local\" " NOTHOST },
+	{ "[metrics]\naddress = a..b:80\n", 2, "address: \"a..b:80\": \"a..b\" " NOTHOST },
+	{ "[metrics]\naddress = a b:80\n", 2, "address: \"a b:80\": \"a b\" " NOTHOST },
+	{ "[metrics]\nport = 9464\n", 2, "unknown key \"port\" in [metrics]" },
+	{ "[metrics]\naddress = a:1\naddress = b:2\n", 3,
+	  "key \"address\" is set twice in [metrics]" },
+	{ "[metrics]\n[metrics]\n", 2, "section [metrics] appears twice" },
 	/* [runtime.NAME] */
 	{ "[runtime.r]\ntype =\n", 2, "type: \"\" is empty or contains blanks" },
 	{ "[runtime.r]\ntype = io containerd\n", 2,
@@ -549,6 +589,31 @@ START_TEST(test_default_runtime_no_file)
 }
 END_TEST
 
+START_TEST(test_metrics_address)
+{
+	static const char *const good[] = {
+		"127.0.0.1:9464", "0.0.0.0:1",         "[::1]:9464",      "[::]:65535",
+		"localhost:9464", "node-1.example:80", "[fe80::1]:09464", "a:1",
+	};
+	struct daemon_config cfg;
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(text, sizeof(text), "[metrics]\naddress = %s\n", good[i]);
+		expect_ok(&cfg, text);
+		ck_assert_str_eq(cfg.metrics_address, good[i]);
+		config_fini(&cfg);
+	}
+	/* empty: off, as by default */
+	expect_ok(&cfg, "[metrics]\naddress =\n");
+	ck_assert_str_eq(cfg.metrics_address, "");
+	config_fini(&cfg);
+	expect_ok(&cfg, "[metrics]\n");
+	ck_assert_str_eq(cfg.metrics_address, "");
+	config_fini(&cfg);
+}
+END_TEST
+
 /* ---- printing ---- */
 
 static char *
@@ -597,6 +662,16 @@ START_TEST(test_print)
 	char path[PATH_MAX];
 	struct cradle_err err = { 0 };
 
+	/* [metrics] prints and reads back, set or not */
+	expect_ok(&cfg, "[metrics]\naddress = [::1]:9464\n");
+	char *m = print_to_string(&cfg);
+	ck_assert_msg(strstr(m, "\n\n[metrics]\naddress = [::1]:9464\n") != NULL, "%s", m);
+	ck_assert_int_eq(load_text(&again, m, path, &err), 0);
+	ck_assert_str_eq(again.metrics_address, "[::1]:9464");
+	free(m);
+	config_fini(&again);
+	config_fini(&cfg);
+
 	load_fixture(&cfg, "full.conf");
 	char *out = print_to_string(&cfg);
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
@@ -618,6 +693,7 @@ START_TEST(test_print)
 	ck_assert_ptr_nonnull(strstr(out, "\nimage = cradle.local/pause:built-in\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\n[runtime.runc]\ntype = io.containerd.runc.v2\n"));
 	ck_assert_ptr_nonnull(strstr(out, "\ncontexts =\n"));
+	ck_assert_ptr_nonnull(strstr(out, "\n[metrics]\naddress =\n"));
 	free(out);
 	config_fini(&cfg);
 }
@@ -790,7 +866,8 @@ config_suite(void)
 	                UNIT_TESTS(test_defaults, test_missing_file, test_empty_file, test_full,
 	                           test_example, test_bools, test_sizes, test_pod_annotations,
 	                           test_structure_ok, test_long_line, test_nul_byte,
-	                           test_fixture_errors, test_default_runtime_no_file, test_print));
+	                           test_fixture_errors, test_default_runtime_no_file,
+	                           test_metrics_address, test_print));
 	tcase_add_loop_test(tc, test_bad_value, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 
 	unit_tcase(s, "runtime_select", NULL, NULL, 0,
