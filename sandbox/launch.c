@@ -100,6 +100,7 @@ launch_plan_init(struct launch_plan *p)
 	p->pidfd = -1;
 	p->cgroup_fd = -1;
 	p->mntns_fd = -1;
+	p->mask_fd = -1;
 	p->sync_r = p->sync_w = p->exec_w = -1;
 }
 
@@ -169,7 +170,7 @@ child_bind_ro(const char *source, const char *target, unsigned long flags)
 }
 
 NO_SANITIZE static long
-child_op(const struct launch_op *op)
+child_op(struct launch_plan *p, const struct launch_op *op)
 {
 	struct stat st;
 
@@ -189,6 +190,16 @@ child_op(const struct launch_op *op)
 	case LOP_MASK:
 		if (syscall(SYS_newfstatat, AT_FDCWD, op->target, &st, 0) < 0)
 			return -1;
+		if (S_ISDIR(st.st_mode) && p->mask_fd >= 0) {
+			/* the first takes the tree, the others bind it */
+			if (p->mask_first == NULL) {
+				p->mask_first = op->target;
+				return syscall(SYS_move_mount, p->mask_fd, "", AT_FDCWD, op->target,
+				               MOVE_MOUNT_F_EMPTY_PATH);
+			}
+			return child_bind_ro(p->mask_first, op->target,
+			                     MS_NOSUID | MS_NODEV | MS_NOEXEC);
+		}
 		if (S_ISDIR(st.st_mode))
 			return syscall(SYS_mount, "tmpfs", op->target, "tmpfs", MS_RDONLY, NULL);
 		return syscall(SYS_mount, "/dev/null", op->target, NULL, MS_BIND, NULL);
@@ -334,7 +345,7 @@ child_main(void *arg)
 	} else {
 		for (size_t i = 0; i < p->n_ops; i++) {
 			const struct launch_op *op = &p->ops[i];
-			if (child_op(op) < 0 && !(op->optional && errno == ENOENT))
+			if (child_op(p, op) < 0 && !(op->optional && errno == ENOENT))
 				child_fail(p, op->step, errno);
 		}
 	}
@@ -471,6 +482,35 @@ go_home(int home)
 	close(home);
 }
 
+/* A read-only, detached copy of dir's mount for the masks; <0 with err. */
+static int
+open_mask(const char *dir, struct cradle_err *err)
+{
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+		            MOUNT_ATTR_NOEXEC,
+	};
+	int fd = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+	if (fd < 0)
+		return cradle_err_errno(err, errno, "launch sandbox: open mask directory \"%s\"",
+		                        dir);
+	if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0) {
+		int e = errno;
+		close(fd);
+		return cradle_err_errno(err, e, "launch sandbox: make \"%s\" read-only", dir);
+	}
+	return fd;
+}
+
+static void
+close_mask(struct launch_plan *p)
+{
+	if (p->mask_fd >= 0)
+		close(p->mask_fd);
+	p->mask_fd = -1;
+}
+
 static void
 reap_failed(int pidfd)
 {
@@ -506,6 +546,13 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	p->pidfd = -1;
 	p->exec_w = -1;
 
+	/* The masks' empty directory travels as a detached read-only tree, as
+	 * bind sources do (plan.c): the child's namespace may not show it,
+	 * and a user namespace's root may not search its way to it. */
+	p->mask_fd = -1;
+	p->mask_first = NULL;
+	if (p->mask_dir != NULL && (p->mask_fd = open_mask(p->mask_dir, err)) < 0)
+		return -1;
 	/* The child's mount namespace is a copy of this thread's: make that
 	 * the template for the length of the clone. */
 	if (p->mntns_fd >= 0) {
@@ -532,6 +579,7 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 					close(sync[i]);
 			}
 			go_home(home);
+			close_mask(p);
 			return cradle_err_errno(err, e, "launch sandbox: pipe");
 		}
 		p->sync_r = sync[0];
@@ -542,6 +590,7 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	pid_t pid = spawn(p, st, flags, &pidfd);
 	int spawn_errno = errno;
 	go_home(home);
+	close_mask(p); /* the child's copy is attached, or gone with it */
 	if (p->new_user) {
 		close(exec_pipe[1]);
 		close(sync[0]);

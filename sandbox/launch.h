@@ -65,7 +65,8 @@ enum launch_op_kind {
 	LOP_MKDIR,    /* mkdirat(target, mode); EEXIST is fine */
 	LOP_MKNOD,    /* node target: mode holds the type (S_IFCHR, S_IFREG) and bits */
 	LOP_SYMLINK,  /* symlink target -> source */
-	LOP_MASK,     /* a directory gets a read-only tmpfs, a file /dev/null */
+	LOP_MASK,     /* a directory gets mask_dir (or a read-only tmpfs), a file
+	                 /dev/null */
 	LOP_READONLY, /* bind target on itself, remount read-only */
 	LOP_WRITE,    /* write value to the file target (sysctls, oom) */
 	LOP_ATTACH,   /* attach the detached mount tree fd (open_tree) on target */
@@ -104,7 +105,14 @@ struct launch_plan {
 	                                empty directory) instead of binding it */
 	const struct launch_op *ops; /* replace the built-in mount sequence */
 	size_t n_ops;
-	const char *cwd;             /* after pivot_root; NULL = "/" */
+	const char *cwd; /* after pivot_root; NULL = "/" */
+	/* An empty directory (absolute, in the caller's namespace) bound
+	 * read-only over each masked directory.  NULL: a read-only tmpfs
+	 * each, as runc does; but every new superblock registers a
+	 * shrinker, and every memory cgroup made afterwards on the node
+	 * allocates room for every shrinker id there has been (~8 bytes
+	 * each, see docs/PERFORMANCE.md). */
+	const char *mask_dir;
 	int cgroup_fd;               /* v2 leaf for CLONE_INTO_CGROUP; -1 none */
 	const int *cgroup_procs_fds; /* v1 cgroup.procs of each hierarchy */
 	size_t n_cgroup_procs_fds;
@@ -126,6 +134,8 @@ struct launch_plan {
 
 	/* private to launch.c */
 	int sync_r, sync_w, exec_w;
+	int mask_fd;            /* the tree of mask_dir, -1 none */
+	const char *mask_first; /* the masked directory holding it (child) */
 
 	/* outputs */
 	pid_t pid;

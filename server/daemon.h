@@ -64,6 +64,7 @@ struct daemon {
 	struct node node;      /* what this node allows, detected at start-up */
 	struct images *images; /* content store, image records, snapshots */
 	char skeleton[4200];   /* the mount-point layer put over every image */
+	char empty_dir[4200];  /* <state>/empty, bound over masked directories */
 	int64_t started_at;    /* ns */
 	struct mntns mntns;    /* cradle's mount namespace and the sandbox template */
 	struct worker_env env; /* what the workers see of all this */

@@ -82,7 +82,7 @@ make_dirs(struct daemon *d, struct cradle_err *err)
 	} dirs[] = {
 		{ d->cfg.root, "", 0700 },        { d->cfg.root, "/sandboxes", 0755 },
 		{ d->cfg.state, "", 0711 },       { d->cfg.state, "/sandboxes", 0755 },
-		{ d->cfg.state, "/netns", 0755 },
+		{ d->cfg.state, "/netns", 0755 }, { d->cfg.state, "/empty", 0555 },
 	};
 	char path[FS_PATH_MAX];
 
@@ -221,6 +221,7 @@ fill_env(struct daemon *d)
 		.state = d->cfg.state,
 		.image = d->cfg.image,
 		.skeleton = d->skeleton,
+		.empty_dir = d->empty_dir,
 		.shm_size = d->cfg.shm_size,
 		.runtimes = config_runtimes(&d->cfg),
 		.version = CRADLE_VERSION,
@@ -366,6 +367,7 @@ main(int argc, char **argv)
 		goto fail;
 	}
 	/* before any thread: see sandbox/mntns.h */
+	snprintf(d.empty_dir, sizeof(d.empty_dir), "%s/empty", d.cfg.state);
 	if (make_dirs(&d, &err) < 0 || lock_state(&d, &err) < 0 ||
 	    mntns_enter(d.cfg.state, &d.mntns, &err) < 0)
 		goto fail;

@@ -24,11 +24,13 @@ struct stats;
 
 struct worker_env {
 	/* configuration, read-only */
-	const char *root;     /* persistent: <root>/sandboxes/<id> */
-	const char *state;    /* volatile: <state>/sandboxes/<id>, <state>/netns/<id> */
-	const char *image;    /* the sandbox image reference */
-	const char *skeleton; /* the mount-point layer laid over every image */
-	uint64_t shm_size;    /* bytes of each sandbox's /dev/shm */
+	const char *root;      /* persistent: <root>/sandboxes/<id> */
+	const char *state;     /* volatile: <state>/sandboxes/<id>, <state>/netns/<id> */
+	const char *image;     /* the sandbox image reference */
+	const char *skeleton;  /* the mount-point layer laid over every image */
+	const char *empty_dir; /* empty, read-only: bound over masked directories
+	                          (struct launch_plan.mask_dir); NULL: tmpfs */
+	uint64_t shm_size;     /* bytes of each sandbox's /dev/shm */
 	struct runtime_set runtimes;
 	const char *version;       /* what OP_VERSION answers */
 	const struct node *node;   /* what this node allows, detected at start-up */
