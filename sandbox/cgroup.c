@@ -847,7 +847,9 @@ make_chain(const struct target *t, const char *rel, const char *what, struct cg_
 			if (cpuset) {
 				const char *file = "";
 				int rc = cpuset_fill(t->h, dir, parent, &file);
-				if (rc == -ENOENT && attempt + 1 < MKDIR_TRIES) {
+				/* ENODEV: the parent is a cgroup being removed
+				 * (its files answer so until it is gone) */
+				if ((rc == -ENOENT || rc == -ENODEV) && attempt + 1 < MKDIR_TRIES) {
 					e = ENOENT;
 					break;
 				}
