@@ -182,7 +182,7 @@ has_dotdot(const char *p)
  * namespace, not the child's (which is cloned from a template that does not
  * show the daemon's per-sandbox mounts, see sandbox/mntns.h), and with the
  * caller's credentials (in a user namespace the child's root may not search
- * the directories above it).  Binds are recursive, as rbind. */
+ * the directories above it). */
 static int
 add_bind(struct launch_prep *prep, const char *source, const char *target, unsigned long flags,
          struct cradle_err *err)
@@ -198,13 +198,21 @@ add_bind(struct launch_prep *prep, const char *source, const char *target, unsig
 	};
 	struct mount_attr attr = { 0 };
 	struct launch_op *op;
+	struct stat st;
 	int fd;
 
 	if (prep->n_fds >= sizeof(prep->fds) / sizeof(prep->fds[0]))
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "too many bind mounts (at most %zu)",
 		                      sizeof(prep->fds) / sizeof(prep->fds[0]));
-	fd = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	/* Recursive for a directory, as rbind; a file has no submounts, and
+	 * asking anyway walks every mount on the file system holding it (the
+	 * state tmpfs: every pod's pins) for each one. */
+	if (stat(source, &st) != 0)
+		return cradle_err_errno(err, errno, "open bind mount source \"%s\"", source);
+	fd = open_tree(AT_FDCWD, source,
+	               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+	                       (S_ISDIR(st.st_mode) ? AT_RECURSIVE : 0));
 	if (fd < 0)
 		return cradle_err_errno(err, errno, "open bind mount source \"%s\"", source);
 	prep->fds[prep->n_fds++] = fd;
