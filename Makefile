@@ -218,10 +218,11 @@ $(BUILD)/cradle: $(call o,$(CLI_SRC)) $(LIB_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SANFL) -o $@ $^ $(LIBS_CLI)
 
-# The bench measures the kernel floor with the sandbox library's launcher.
-$(BUILD)/cradle-bench: $(call o,$(BENCH_SRC)) $(BUILD)/libcradle.a $(call archives,sandbox)
+# The bench's floor makes sandboxes with the sandbox library's own calls and
+# the pause image from an image store of its own (bench/floor.h).
+$(BUILD)/cradle-bench: $(call o,$(BENCH_SRC)) $(BUILD)/libcradle.a $(call archives,image)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(SANFL) -o $@ $^ $(LIBS_CLIENT) $(call syslibs,sandbox)
+	$(Q)$(CC) $(SANFL) -o $@ $^ $(LIBS_CLIENT) $(call syslibs,image)
 
 # pause is static and never sanitized: it runs alone inside the sandbox.
 $(BUILD)/pause: pause/pause.c
@@ -328,7 +329,11 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)examples/demo.sh $(BUILD)
 
+# runc for its kernel memory per sandbox, crun to show it refuses a hybrid
+# cgroup layout, gnuplot for the latency CDF (bench/run.sh, docs/PERFORMANCE.md)
+BENCH_PKGS := runc crun gnuplot-nox
 bench: deps
+	$(Q)$(MAKE) --no-print-directory deps DEB_PKGS="$(BENCH_PKGS)"
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run.sh $(BUILD)
 

@@ -2,10 +2,12 @@
 #include "sandbox/files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "util/fs.h"
@@ -107,5 +109,54 @@ files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle
 			return cradle_err_errno(
 				err, -rc, "failed to copy host's resolv.conf to \"%s\"", path);
 	}
+	return 0;
+}
+
+int
+files_make_skeleton(const char *dir, struct cradle_err *err)
+{
+	static const char *dirs[] = { "proc", "dev", "sys", "etc" };
+	static const char *files[] = { "etc/resolv.conf", "etc/hostname", "etc/hosts" };
+	char path[FS_PATH_MAX];
+	int rc;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (fs_path(path, err, "%s/%s", dir, dirs[i]) < 0)
+			return -1;
+		if ((rc = fs_mkdir_p(path, 0755)) < 0)
+			return cradle_err_errno(err, -rc, "create \"%s\"", path);
+	}
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (fs_path(path, err, "%s/%s", dir, files[i]) < 0)
+			return -1;
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			return cradle_err_errno(err, errno, "create \"%s\"", path);
+		close(fd);
+	}
+	return 0;
+}
+
+int
+files_new_id(char id[CRADLE_ID_LEN + 1], struct cradle_err *err)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[CRADLE_ID_LEN / 2];
+	size_t got = 0;
+
+	while (got < sizeof(raw)) {
+		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return cradle_err_errno(err, errno, "generate sandbox id");
+		}
+		got += (size_t)n;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		id[2 * i] = hex[raw[i] >> 4];
+		id[2 * i + 1] = hex[raw[i] & 15];
+	}
+	id[CRADLE_ID_LEN] = '\0';
 	return 0;
 }

@@ -19,6 +19,15 @@
 /* Write hostname, hosts and resolv.conf into dir. */
 int files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle_err *err);
 
+/* The mount-point layer laid over every image: dir (made with its
+ * parents) gets the directories (proc, dev, sys, etc) and empty files
+ * (etc/resolv.conf, etc/hostname, etc/hosts) a sandbox mounts onto, which
+ * an image need not have.  Existing ones are kept.  0 or <0 with err. */
+int files_make_skeleton(const char *dir, struct cradle_err *err);
+
+/* A new sandbox id: 32 random bytes in lower-case hex. 0 or <0 with err. */
+int files_new_id(char id[CRADLE_ID_LEN + 1], struct cradle_err *err);
+
 /* resolv.conf content for a present dns_config (exposed for unit tests).
  * Returns malloc'd text (possibly ""), NULL on OOM. */
 char *files_resolv_conf(const struct pod_config *cfg);

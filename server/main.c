@@ -26,6 +26,7 @@
 #include "core/stats.h"
 #include "core/table.h"
 #include "image/images.h"
+#include "sandbox/files.h"
 #include "sandbox/selinux.h"
 #include "server/config.h"
 #include "server/daemon.h"
@@ -129,28 +130,9 @@ lock_state(struct daemon *d, struct cradle_err *err)
 static int
 make_skeleton(struct daemon *d, struct cradle_err *err)
 {
-	static const char *dirs[] = { "proc", "dev", "sys", "etc" };
-	static const char *files[] = { "etc/resolv.conf", "etc/hostname", "etc/hosts" };
-	char path[FS_PATH_MAX];
-	int rc;
-
 	if (fs_path(d->skeleton, err, "%s/snapshots/skeleton", d->cfg.root) < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		if (fs_path(path, err, "%s/%s", d->skeleton, dirs[i]) < 0)
-			return -1;
-		if ((rc = fs_mkdir_p(path, 0755)) < 0)
-			return cradle_err_errno(err, -rc, "create \"%s\"", path);
-	}
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if (fs_path(path, err, "%s/%s", d->skeleton, files[i]) < 0)
-			return -1;
-		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (fd < 0)
-			return cradle_err_errno(err, errno, "create \"%s\"", path);
-		close(fd);
-	}
-	return 0;
+	return files_make_skeleton(d->skeleton, err);
 }
 
 /* Open the image service; when the configured sandbox image is the one

@@ -5,7 +5,7 @@
 # it, named root-relative ("sandbox/spec.h"), nothing else:
 #
 #   server  ->  worker  ->  image, core  ->  sandbox  ->  util  ->  proto
-#   client  ->  proto          bench  ->  client, sandbox, util, proto
+#   client  ->  proto          bench  ->  client, image, sandbox, util, proto
 #
 # image/ may use only sandbox/types.h of the sandbox layer; core/ uses no
 # sandbox; pause/ is on its own.  A unit test under tests/unit/<layer>/
@@ -26,7 +26,7 @@ allowed() {
 	worker) echo "worker image core sandbox util proto" ;;
 	server) echo "server worker image core sandbox util proto" ;;
 	client) echo "client proto" ;;
-	bench) echo "bench client sandbox util proto" ;;
+	bench) echo "bench client image sandbox util proto" ;;
 	pause) echo "" ;;
 	tests/unit/lib) echo "tests/unit/lib" ;;
 	tests/integ) echo "tests/integ client proto" ;;

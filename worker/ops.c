@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "core/table.h"
 #include "image/images.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/files.h"
 #include "sandbox/netns.h"
 #include "sandbox/runtime.h"
 #include "sandbox/selinux.h"
@@ -27,30 +27,6 @@
 #include "worker/start.h"
 
 #define DEFAULT_STOP_TIMEOUT_MS 10000
-
-static int
-new_id(char id[CRADLE_ID_LEN + 1], struct cradle_err *err)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char raw[CRADLE_ID_LEN / 2];
-	size_t got = 0;
-
-	while (got < sizeof(raw)) {
-		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return cradle_err_errno(err, errno, "generate sandbox id");
-		}
-		got += (size_t)n;
-	}
-	for (size_t i = 0; i < sizeof(raw); i++) {
-		id[2 * i] = hex[raw[i] >> 4];
-		id[2 * i + 1] = hex[raw[i] & 15];
-	}
-	id[CRADLE_ID_LEN] = '\0';
-	return 0;
-}
 
 static int
 not_found(const char *id, struct cradle_err *err)
@@ -85,7 +61,7 @@ create_locked(const struct worker_env *env, struct proto_request *req, bool pers
 	}
 
 	memset(&rec, 0, sizeof(rec));
-	if (new_id(rec.id, err) < 0)
+	if (files_new_id(rec.id, err) < 0)
 		return NULL;
 	/* Move the config out of the request: it is big and the request is
 	 * finished with it. */
