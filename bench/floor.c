@@ -261,26 +261,11 @@ step_dirs(struct floor *f, struct floor_sb *sb, char rootfs_dir[FS_PATH_MAX],
 	return 0;
 }
 
-/* shm: worker/start.c's step_shm, a tmpfs of shm_size under the volatile
- * dir (IPC POD), or the host's /dev/shm (IPC NODE). */
+/* shm: as worker/start.c's step_shm (files_setup_shm). */
 static int
 step_shm(struct floor *f, const struct pod_config *pod, struct floor_sb *sb, struct cradle_err *err)
 {
-	char opts[64];
-	struct stat st;
-
-	if (pod->linux.security_context.namespace_options.ipc == NS_NODE) {
-		if (stat("/dev/shm", &st) != 0)
-			return cradle_err_errno(err, errno, "host /dev/shm");
-		return 0;
-	}
-	if (mkdir(sb->shm_dir, 0700) != 0)
-		return cradle_err_errno(err, errno, "create \"%s\"", sb->shm_dir);
-	snprintf(opts, sizeof(opts), "mode=1777,size=%llu", (unsigned long long)f->cfg.shm_size);
-	if (mount("shm", sb->shm_dir, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, opts) != 0)
-		return cradle_err_errno(err, errno, "mount shm \"%s\"", sb->shm_dir);
-	sb->shm_mounted = true;
-	return 0;
+	return files_setup_shm(sb->shm_dir, pod, f->cfg.shm_size, &sb->shm_mounted, err);
 }
 
 /* launch: spec -> plan, the cgroup's descriptors, seccomp, label, shm

@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/fs.h"
@@ -158,5 +160,28 @@ files_new_id(char id[CRADLE_ID_LEN + 1], struct cradle_err *err)
 		id[2 * i + 1] = hex[raw[i] & 15];
 	}
 	id[CRADLE_ID_LEN] = '\0';
+	return 0;
+}
+
+int
+files_setup_shm(const char *dir, const struct pod_config *cfg, uint64_t size, bool *mounted,
+                struct cradle_err *err)
+{
+	char opts[64];
+	struct stat st;
+
+	*mounted = false;
+	if (cfg->linux.security_context.namespace_options.ipc == NS_NODE) {
+		if (stat("/dev/shm", &st) != 0)
+			return cradle_err_errno(err, errno,
+			                        "host \"/dev/shm\" is not available for host ipc");
+		return 0;
+	}
+	if (mkdir(dir, 0700) != 0)
+		return cradle_err_errno(err, errno, "failed to create sandbox shm \"%s\"", dir);
+	snprintf(opts, sizeof(opts), "mode=1777,size=%llu", (unsigned long long)size);
+	if (mount("shm", dir, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, opts) != 0)
+		return cradle_err_errno(err, errno, "failed to mount sandbox shm \"%s\"", dir);
+	*mounted = true;
 	return 0;
 }

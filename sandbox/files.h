@@ -13,11 +13,22 @@
 #ifndef CRADLE_SANDBOX_FILES_H
 #define CRADLE_SANDBOX_FILES_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "proto/err.h"
 #include "proto/proto.h"
 
 /* Write hostname, hosts and resolv.conf into dir. */
 int files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle_err *err);
+
+/* The sandbox's /dev/shm, as setupSandboxFiles makes it: with IPC POD a
+ * tmpfs of size bytes (mode 1777, noexec, nosuid, nodev) on dir, made
+ * here, so the pod's other containers can share it, and *mounted set;
+ * with IPC NODE nothing, once the host's /dev/shm is known to be there.
+ * 0 or <0 with err. */
+int files_setup_shm(const char *dir, const struct pod_config *cfg, uint64_t size, bool *mounted,
+                    struct cradle_err *err);
 
 /* The mount-point layer laid over every image: dir (made with its
  * parents) gets the directories (proc, dev, sys, etc) and empty files

@@ -181,29 +181,11 @@ step_files(struct start_ctx *c, struct cradle_err *err)
 	return 0;
 }
 
-/* setupSandboxFiles: a tmpfs of shm_size under the volatile dir on the host, so
- * the pod's other containers can share it; the host's for IPC NODE. */
+/* setupSandboxFiles: the pod's /dev/shm (sandbox/files.h). */
 static int
 step_shm(struct start_ctx *c, struct cradle_err *err)
 {
-	char opts[64];
-	struct stat st;
-
-	if (pod(c)->linux.security_context.namespace_options.ipc == NS_NODE) {
-		if (stat("/dev/shm", &st) != 0)
-			return cradle_err_errno(err, errno,
-			                        "host \"/dev/shm\" is not available for host ipc");
-		return 0;
-	}
-	if (mkdir(c->shm_dir, 0700) != 0)
-		return cradle_err_errno(err, errno, "failed to create sandbox shm \"%s\"",
-		                        c->shm_dir);
-	snprintf(opts, sizeof(opts), "mode=1777,size=%llu", (unsigned long long)c->env->shm_size);
-	if (mount("shm", c->shm_dir, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, opts) != 0)
-		return cradle_err_errno(err, errno, "failed to mount sandbox shm \"%s\"",
-		                        c->shm_dir);
-	c->shm_mounted = true;
-	return 0;
+	return files_setup_shm(c->shm_dir, pod(c), c->env->shm_size, &c->shm_mounted, err);
 }
 
 static int
