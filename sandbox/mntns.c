@@ -14,10 +14,6 @@
 
 #include <linux/nsfs.h>
 
-#ifndef STATX_ATTR_MOUNT_ROOT
-#define STATX_ATTR_MOUNT_ROOT 0x00002000
-#endif
-
 static int
 open_ns(const char *path)
 {
@@ -60,16 +56,6 @@ open_pin(const char *path)
 	return fd;
 }
 
-static bool
-is_mount_root(const char *path)
-{
-	struct statx stx;
-
-	return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, 0, &stx) == 0 &&
-	       (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
-	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
-}
-
 /* <state>/ns as a private mount of the host's, so a pin below it does not
  * propagate. */
 static int
@@ -77,7 +63,7 @@ private_dir(struct mntns *m, struct cradle_err *err)
 {
 	if (mkdir(m->dir, 0700) != 0 && errno != EEXIST)
 		return cradle_err_errno(err, errno, "create \"%s\"", m->dir);
-	if (!is_mount_root(m->dir) && mount(m->dir, m->dir, NULL, MS_BIND, NULL) != 0)
+	if (!fs_is_mount_root(AT_FDCWD, m->dir) && mount(m->dir, m->dir, NULL, MS_BIND, NULL) != 0)
 		return cradle_err_errno(err, errno, "bind \"%s\" onto itself", m->dir);
 	if (mount(NULL, m->dir, NULL, MS_PRIVATE, NULL) != 0)
 		return cradle_err_errno(err, errno, "make \"%s\" a private mount", m->dir);

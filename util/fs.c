@@ -118,14 +118,13 @@ unmount_below(const char *path)
 	free(found);
 }
 
-/* Whether the directory fd is the root of a mount (a bind of the same
- * file system has the same st_dev). */
-static bool
-is_mount_root(int fd)
+bool
+fs_is_mount_root(int dirfd, const char *path)
 {
 	struct statx stx;
+	int flags = AT_SYMLINK_NOFOLLOW | (path[0] == '\0' ? AT_EMPTY_PATH : 0);
 
-	return statx(fd, "", AT_EMPTY_PATH, 0, &stx) == 0 &&
+	return statx(dirfd, path, flags, 0, &stx) == 0 &&
 	       (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
 	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
@@ -143,7 +142,7 @@ rmtree_at(int dirfd, const char *name, dev_t dev)
 			return unlinkat(dirfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
 		return errno == ENOENT ? 0 : -errno;
 	}
-	if (fstat(fd, &st) != 0 || st.st_dev != dev || is_mount_root(fd)) {
+	if (fstat(fd, &st) != 0 || st.st_dev != dev || fs_is_mount_root(fd, "")) {
 		close(fd);
 		return -EBUSY;
 	}

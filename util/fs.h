@@ -8,6 +8,7 @@
 #ifndef CRADLE_UTIL_FS_H
 #define CRADLE_UTIL_FS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -31,6 +32,12 @@ int fs_mkdir_p(const char *path, unsigned mode);
  * 100 ms apart, as containerd's ensureRemoveAll does).  So the mount
  * table is read only when something is still mounted. */
 int fs_rmtree(const char *path);
+
+/* Whether path (relative to dirfd; "" names dirfd itself) is the root of
+ * a mount: statx's STATX_ATTR_MOUNT_ROOT, which also catches a bind of the
+ * same file system, where st_dev does not change.  Symlinks are not
+ * followed; an error reads as false. */
+bool fs_is_mount_root(int dirfd, const char *path);
 
 /* Unmount path (lazily; EBUSY retried 50 times, 50 ms apart); "not
  * mounted" and ENOENT are success. */
