@@ -482,23 +482,34 @@ go_home(int home)
 	close(home);
 }
 
-/* A read-only, detached copy of dir's mount for the masks; <0 with err. */
-static int
-open_mask(const char *dir, struct cradle_err *err)
+int
+launch_open_tree(const char *source, unsigned long flags, bool recursive, struct cradle_err *err)
 {
-	struct mount_attr attr = {
-		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-		            MOUNT_ATTR_NOEXEC,
+	static const struct {
+		unsigned long ms;
+		uint64_t attr;
+	} attrs[] = {
+		{ MS_RDONLY, MOUNT_ATTR_RDONLY },     { MS_NOSUID, MOUNT_ATTR_NOSUID },
+		{ MS_NODEV, MOUNT_ATTR_NODEV },       { MS_NOEXEC, MOUNT_ATTR_NOEXEC },
+		{ MS_NOATIME, MOUNT_ATTR_NOATIME },   { MS_STRICTATIME, MOUNT_ATTR_STRICTATIME },
+		{ MS_RELATIME, MOUNT_ATTR_RELATIME },
 	};
-	int fd = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	struct mount_attr attr = { 0 };
+	unsigned rec = recursive ? AT_RECURSIVE : 0;
+	int fd = open_tree(AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
 
 	if (fd < 0)
-		return cradle_err_errno(err, errno, "launch sandbox: open mask directory \"%s\"",
-		                        dir);
-	if (mount_setattr(fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0) {
+		return cradle_err_errno(err, errno, "open bind mount source \"%s\"", source);
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		if (flags & attrs[i].ms)
+			attr.attr_set |= attrs[i].attr;
+	if (flags & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME))
+		attr.attr_clr = MOUNT_ATTR__ATIME; /* one of the three replaces the rest */
+	if ((attr.attr_set != 0 || attr.attr_clr != 0) &&
+	    mount_setattr(fd, "", AT_EMPTY_PATH | rec, &attr, sizeof(attr)) != 0) {
 		int e = errno;
 		close(fd);
-		return cradle_err_errno(err, e, "launch sandbox: make \"%s\" read-only", dir);
+		return cradle_err_errno(err, e, "set the flags of bind mount \"%s\"", source);
 	}
 	return fd;
 }
@@ -551,8 +562,12 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	 * and a user namespace's root may not search its way to it. */
 	p->mask_fd = -1;
 	p->mask_first = NULL;
-	if (p->mask_dir != NULL && (p->mask_fd = open_mask(p->mask_dir, err)) < 0)
+	if (p->mask_dir != NULL &&
+	    (p->mask_fd = launch_open_tree(
+		     p->mask_dir, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, false, err)) < 0) {
+		cradle_err_wrap(err, "launch sandbox: mask directory");
 		return -1;
+	}
 	/* The child's mount namespace is a copy of this thread's: make that
 	 * the template for the length of the clone. */
 	if (p->mntns_fd >= 0) {

@@ -152,6 +152,14 @@ void launch_plan_init(struct launch_plan *p);
  * nothing is left.  Thread-safe as long as each thread uses its own stack. */
 int launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *err);
 
+/* A detached copy of source's mount (open_tree(OPEN_TREE_CLONE), with its
+ * submounts when recursive) carrying the mount flags of flags (MS_RDONLY,
+ * MS_NOSUID, MS_NODEV, MS_NOEXEC, and the atime ones), for LOP_ATTACH: the
+ * caller's namespace and credentials find the source, the child attaches
+ * it.  A CLOEXEC descriptor, or <0 with err. */
+int launch_open_tree(const char *source, unsigned long flags, bool recursive,
+                     struct cradle_err *err);
+
 /* Start time of a pid (field 22 of /proc/PID/stat), 0 when unreadable. */
 uint64_t launch_pid_start_time(pid_t pid);
 

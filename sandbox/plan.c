@@ -187,16 +187,6 @@ static int
 add_bind(struct launch_prep *prep, const char *source, const char *target, unsigned long flags,
          struct cradle_err *err)
 {
-	static const struct {
-		unsigned long ms;
-		uint64_t attr;
-	} attrs[] = {
-		{ MS_RDONLY, MOUNT_ATTR_RDONLY },     { MS_NOSUID, MOUNT_ATTR_NOSUID },
-		{ MS_NODEV, MOUNT_ATTR_NODEV },       { MS_NOEXEC, MOUNT_ATTR_NOEXEC },
-		{ MS_NOATIME, MOUNT_ATTR_NOATIME },   { MS_STRICTATIME, MOUNT_ATTR_STRICTATIME },
-		{ MS_RELATIME, MOUNT_ATTR_RELATIME },
-	};
-	struct mount_attr attr = { 0 };
 	struct launch_op *op;
 	struct stat st;
 	int fd;
@@ -210,20 +200,9 @@ add_bind(struct launch_prep *prep, const char *source, const char *target, unsig
 	 * state tmpfs: every pod's pins) for each one. */
 	if (stat(source, &st) != 0)
 		return cradle_err_errno(err, errno, "open bind mount source \"%s\"", source);
-	fd = open_tree(AT_FDCWD, source,
-	               OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-	                       (S_ISDIR(st.st_mode) ? AT_RECURSIVE : 0));
-	if (fd < 0)
-		return cradle_err_errno(err, errno, "open bind mount source \"%s\"", source);
+	if ((fd = launch_open_tree(source, flags, S_ISDIR(st.st_mode), err)) < 0)
+		return -1;
 	prep->fds[prep->n_fds++] = fd;
-	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-		if (flags & attrs[i].ms)
-			attr.attr_set |= attrs[i].attr;
-	if (flags & (MS_NOATIME | MS_STRICTATIME | MS_RELATIME))
-		attr.attr_clr = MOUNT_ATTR__ATIME; /* one of the three replaces the rest */
-	if ((attr.attr_set != 0 || attr.attr_clr != 0) &&
-	    mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0)
-		return cradle_err_errno(err, errno, "set the flags of bind mount \"%s\"", source);
 	if ((op = add_op(prep, LOP_ATTACH, "mount-bind")) == NULL)
 		return cradle_err_nomem(err);
 	op->fd = fd;
