@@ -442,6 +442,8 @@ END_TEST
 
 /* --- refusals ----------------------------------------------------------- */
 
+static struct fake *left_open; /* see test_oversize_reply_refused */
+
 START_TEST(test_oversize_reply_refused)
 {
 	nng_socket rep = listen_with(nng_rep0_open);
@@ -490,7 +492,12 @@ START_TEST(test_oversize_reply_refused)
 	ck_assert_int_eq(err.code, CRADLE_STATUS_INTERNAL);
 	ck_assert_msg(!strstr(err.message, "exceeds the limit"), "%s", err.message);
 	cradle_close(conn);
-	fake_stop(f);
+	/* Not fake_stop: closing a rep0 socket whose 1 MiB send the peer cut
+	 * short (the refused version reply) can hang inside nng 1.5.2 (seen
+	 * under TSan, about one run in three).  This test runs in a process
+	 * of its own that ends here, taking the fake's socket with it (kept
+	 * reachable, so LeakSanitizer does not count it). */
+	left_open = f;
 }
 END_TEST
 
