@@ -252,7 +252,7 @@ step_dirs(struct floor *f, struct floor_sb *sb, char rootfs_dir[FS_PATH_MAX],
 	if (mkdir(sb->state_dir, 0755) != 0)
 		return cradle_err_errno(err, errno, "create \"%s\"", sb->state_dir);
 	sb->state_made = true;
-	if (fs_path(sb->shm_dir, err, "%s/shm", sb->state_dir) < 0 ||
+	if (fs_path(sb->shm_dir, err, "%s/shm/%s", f->state, sb->id) < 0 ||
 	    fs_path(resolv, err, "%s/resolv.conf", sb->state_dir) < 0 ||
 	    fs_path(rootfs_dir, err, "%s/rootfs", sb->state_dir) < 0)
 		return -1;
@@ -446,8 +446,8 @@ floor_stop(struct floor *f, struct floor_sb *sb, struct cradle_err *err)
 	}
 	/* stop: the shm and the netns pin */
 	if (sb->shm_mounted) {
-		if ((rc = fs_unmount(sb->shm_dir)) < 0)
-			cradle_err_errno(&e, -rc, "unmount \"%s\"", sb->shm_dir);
+		if ((rc = files_remove_shm(sb->shm_dir)) < 0)
+			cradle_err_errno(&e, -rc, "remove shm \"%s\"", sb->shm_dir);
 		keep_first(&first, &e);
 		sb->shm_mounted = false;
 	}

@@ -163,6 +163,28 @@ files_new_id(char id[CRADLE_ID_LEN + 1], struct cradle_err *err)
 	return 0;
 }
 
+/* The directory holding dir, 0711 (the shm mounts' parent: it is made
+ * when the first pod needs it), its own parents 0755. */
+static int
+make_parent(const char *dir)
+{
+	char parent[FS_PATH_MAX];
+	const char *slash = strrchr(dir, '/');
+	int rc;
+
+	if (slash == NULL || slash == dir || (size_t)(slash - dir) >= sizeof(parent)) {
+		errno = ENOENT;
+		return -1;
+	}
+	memcpy(parent, dir, (size_t)(slash - dir));
+	parent[slash - dir] = '\0';
+	if ((rc = fs_mkdir_p(parent, 0711)) < 0) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
 int
 files_setup_shm(const char *dir, const struct pod_config *cfg, uint64_t size, bool *mounted,
                 struct cradle_err *err)
@@ -177,11 +199,28 @@ files_setup_shm(const char *dir, const struct pod_config *cfg, uint64_t size, bo
 			                        "host \"/dev/shm\" is not available for host ipc");
 		return 0;
 	}
-	if (mkdir(dir, 0700) != 0)
+	if (mkdir(dir, 0700) != 0 &&
+	    (errno != ENOENT || make_parent(dir) < 0 || mkdir(dir, 0700) != 0))
 		return cradle_err_errno(err, errno, "failed to create sandbox shm \"%s\"", dir);
 	snprintf(opts, sizeof(opts), "mode=1777,size=%llu", (unsigned long long)size);
-	if (mount("shm", dir, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, opts) != 0)
-		return cradle_err_errno(err, errno, "failed to mount sandbox shm \"%s\"", dir);
+	if (mount("shm", dir, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, opts) != 0) {
+		int e = errno;
+		rmdir(dir);
+		return cradle_err_errno(err, e, "failed to mount sandbox shm \"%s\"", dir);
+	}
 	*mounted = true;
 	return 0;
+}
+
+int
+files_remove_shm(const char *dir)
+{
+	int rc = fs_unmount(dir);
+
+	if (rc < 0)
+		return rc;
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return 0;
+	/* something is still mounted there, or in it: the careful way */
+	return fs_rmtree(dir);
 }

@@ -24,11 +24,20 @@ int files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cr
 
 /* The sandbox's /dev/shm, as setupSandboxFiles makes it: with IPC POD a
  * tmpfs of size bytes (mode 1777, noexec, nosuid, nodev) on dir, made
- * here, so the pod's other containers can share it, and *mounted set;
- * with IPC NODE nothing, once the host's /dev/shm is known to be there.
+ * here (0700; its parent 0711 when missing), so the pod's other
+ * containers can share it, and *mounted set; with IPC NODE nothing, once
+ * the host's /dev/shm is known to be there.  cradled's dir is
+ * <state>/shm/<id>, beside the sandbox's volatile directory and not in
+ * it: the files there are bind sources, cloned without their submounts,
+ * and the kernel looks at every mount below the one holding a source for
+ * each such clone (sandbox/mntns.h).  On failure dir is not left behind.
  * 0 or <0 with err. */
 int files_setup_shm(const char *dir, const struct pod_config *cfg, uint64_t size, bool *mounted,
                     struct cradle_err *err);
+
+/* Undo files_setup_shm: unmount dir (lazily) and remove it.  An absent
+ * dir, or one with nothing mounted, is fine.  0 or -errno. */
+int files_remove_shm(const char *dir);
 
 /* The mount-point layer laid over every image: dir (made with its
  * parents) gets the directories (proc, dev, sys, etc) and empty files

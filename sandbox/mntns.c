@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -13,6 +15,8 @@
 #include <unistd.h>
 
 #include <linux/nsfs.h>
+
+#include "util/log.h"
 
 static int
 open_ns(const char *path)
@@ -95,6 +99,183 @@ new_slave(int home, const char *what, struct cradle_err *err)
 	return fd < 0 ? -1 : fd;
 }
 
+/* Pin the namespace fd refers to at pin: 0, or -errno. */
+static int
+pin_ns(int fd, const char *pin)
+{
+	char src[64];
+
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+	return mount(src, pin, NULL, MS_BIND, NULL) == 0 ? 0 : -errno;
+}
+
+/* A new slave namespace (new_slave) pinned at pin.  The kernel refuses
+ * (EINVAL) to pin a mount namespace whose id is not above the caller's,
+ * against loops.  Since 6.18 namespace ids come from per-CPU batches, so
+ * a namespace made later can get a lower id than the host's when the host's
+ * came from another CPU's batch (seen when cradled runs in a namespace
+ * made at service start, as tests do).  Then a namespace is made on each
+ * CPU in turn: the CPU whose batch gave the host its id (or that has
+ * taken a newer batch since) hands out a higher one. */
+static int
+new_pinned_slave(int home, const char *pin, struct cradle_err *err)
+{
+	cpu_set_t was, one;
+	int fd, rc;
+
+	if ((fd = new_slave(home, "cradle", err)) < 0)
+		return -1;
+	if ((rc = pin_ns(fd, pin)) == -EINVAL && sched_getaffinity(0, sizeof(was), &was) == 0) {
+		for (int cpu = 0; rc == -EINVAL && cpu < CPU_SETSIZE; cpu++) {
+			if (!CPU_ISSET(cpu, &was))
+				continue;
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			if (sched_setaffinity(0, sizeof(one), &one) != 0)
+				continue;
+			int nfd = new_slave(home, "cradle", err);
+			if (nfd < 0)
+				break;
+			close(fd);
+			fd = nfd;
+			rc = pin_ns(fd, pin);
+		}
+		sched_setaffinity(0, sizeof(was), &was);
+	}
+	if (rc < 0) {
+		cradle_err_errno(err, -rc, "pin the cradle mount namespace at \"%s\"", pin);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The directories of <state> holding what sandboxes get as bind sources
+ * cloned without their submounts (launch_open_tree): the files under
+ * sandboxes/<id>/ and the empty directory that masks paths.  For such a
+ * clone the kernel looks at every mount below the mount that holds the
+ * source (has_locked_children); on the state file system those are every
+ * pod's shm and netns pin, so each start would pay for every live pod.
+ * Each is a mount of its own in cradle's namespace, with nothing below it
+ * (the pods' shm mounts are at <state>/shm/<id>, their pins at
+ * <state>/netns/<id>).  A directory that is not there is left alone. */
+static const char *const own_mount_dirs[] = { "sandboxes", "empty" };
+
+/* The id of the mount fd is on, from /proc/self/fdinfo; -1 if unknown. */
+static int
+mount_id_of(int fd)
+{
+	char path[64], buf[512];
+	const char *p;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	if (fs_read(path, buf, sizeof(buf)) < 0 || (p = strstr(buf, "mnt_id:")) == NULL)
+		return -1;
+	return atoi(p + strlen("mnt_id:"));
+}
+
+/* The mount points of the mounts on mount mnt below dir/, NULL-terminated
+ * and malloc'd; NULL when the table cannot be read. */
+static char **
+mounts_below(int mnt, const char *dir)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	size_t len = strlen(dir), n = 0, cap = 0;
+	char **v = calloc(1, sizeof(*v)), *line = NULL;
+
+	if (f == NULL || v == NULL)
+		goto fail;
+	while (getline(&line, &cap, f) > 0) {
+		char mp[FS_PATH_MAX];
+		int parent;
+		/* fields: id parent major:minor root mount-point ... */
+		if (sscanf(line, "%*d %d %*s %*s %4095s", &parent, mp) != 2 || parent != mnt)
+			continue;
+		fs_unescape_mountinfo(mp);
+		if (strncmp(mp, dir, len) != 0 || mp[len] != '/')
+			continue;
+		char **nv = realloc(v, (n + 2) * sizeof(*v));
+		if (nv == NULL)
+			goto fail;
+		v = nv;
+		if ((v[n] = strdup(mp)) == NULL)
+			goto fail;
+		v[++n] = NULL;
+	}
+	free(line);
+	fclose(f);
+	return v;
+fail:
+	free(line);
+	if (f != NULL)
+		fclose(f);
+	for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+	return NULL;
+}
+
+/* Move the mount at mp on the covered mount (under is a descriptor of dir
+ * on it) to the same path on the mount now over dir. */
+static void
+carry_over(int under, const char *dir, const char *mp)
+{
+	int fd = openat(under, mp + strlen(dir) + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC), e = 0;
+
+	if (fd < 0)
+		e = errno;
+	else if (!fs_is_mount_root(fd, ""))
+		e = EINVAL;
+	else if (move_mount(fd, "", AT_FDCWD, mp, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+		e = errno;
+	if (e != 0)
+		log_warn("cradle mount namespace: move \"%s\" onto the new mount of \"%s\": %s", mp,
+		         dir, strerror(e));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* <state>/<name> bound onto itself, once per namespace.  Whatever an
+ * earlier version mounted below it (a pod's shm at sandboxes/<id>/shm)
+ * is moved onto the new mount, so its path still leads to it. */
+static int
+own_mount(const char *state, const char *name, struct cradle_err *err)
+{
+	char path[FS_PATH_MAX], dir[PATH_MAX];
+	char **below = NULL;
+	struct stat st;
+	int under = -1, rc = 0;
+
+	if (fs_path(path, err, "%s/%s", state, name) < 0)
+		return -1;
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode) || fs_is_mount_root(AT_FDCWD, path))
+		return 0;
+	if (realpath(path, dir) == NULL ||
+	    (under = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return cradle_err_errno(err, errno, "open \"%s\"", path);
+	int mnt = mount_id_of(under);
+	if (mnt < 0) {
+		rc = cradle_err_set(err, CRADLE_INTERNAL, "no mount id for \"%s\" in fdinfo", dir);
+		goto out;
+	}
+	if ((below = mounts_below(mnt, dir)) == NULL) {
+		rc = cradle_err_errno(err, errno, "read the mounts below \"%s\"", dir);
+		goto out;
+	}
+	if (mount(dir, dir, NULL, MS_BIND, NULL) != 0) {
+		rc = cradle_err_errno(err, errno, "bind \"%s\" onto itself", dir);
+		goto out;
+	}
+	for (size_t i = 0; below[i] != NULL; i++)
+		carry_over(under, dir, below[i]);
+out:
+	for (size_t i = 0; below != NULL && below[i] != NULL; i++)
+		free(below[i]);
+	free(below);
+	close(under);
+	return rc;
+}
+
 static void
 close_fd(int *fd)
 {
@@ -106,7 +287,6 @@ close_fd(int *fd)
 int
 mntns_enter(const char *state, struct mntns *m, struct cradle_err *err)
 {
-	char src[64];
 	int fd;
 
 	memset(m, 0, sizeof(*m));
@@ -129,18 +309,19 @@ mntns_enter(const char *state, struct mntns *m, struct cradle_err *err)
 			goto fail;
 		}
 		close(fd);
-		if ((m->daemon_fd = new_slave(m->host_fd, "cradle", err)) < 0)
+		if ((m->daemon_fd = new_pinned_slave(m->host_fd, m->pin, err)) < 0)
 			goto fail;
-		snprintf(src, sizeof(src), "/proc/self/fd/%d", m->daemon_fd);
-		if (mount(src, m->pin, NULL, MS_BIND, NULL) != 0) {
-			cradle_err_errno(err, errno, "pin the cradle mount namespace at \"%s\"",
-			                 m->pin);
-			goto fail;
-		}
 	}
 	if (setns(m->daemon_fd, CLONE_NEWNS) != 0) {
 		cradle_err_errno(err, errno, "enter the cradle mount namespace");
 		goto fail;
+	}
+	/* only slower without them: not a reason to refuse to start */
+	for (size_t i = 0; i < sizeof(own_mount_dirs) / sizeof(own_mount_dirs[0]); i++) {
+		struct cradle_err e = { 0 };
+		if (own_mount(state, own_mount_dirs[i], &e) < 0)
+			log_warn_drop(&e, "cradle mount namespace: %s/%s stays on the state mount",
+			              state, own_mount_dirs[i]);
 	}
 	return 0;
 fail:

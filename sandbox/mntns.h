@@ -20,6 +20,13 @@
  *              else with `nsenter --mount=<state>/ns/mnt`.  The pin keeps
  *              it, and every pod's pins, across a daemon restart: the next
  *              cradled enters it again.
+ *              In it <state>/sandboxes and <state>/empty are bound onto
+ *              themselves (once; a restart finds them): files there are
+ *              bind sources cloned without their submounts, and such a
+ *              clone makes the kernel look at every mount below the mount
+ *              holding the source.  On mounts of their own nothing is
+ *              below them, however many pods' shm (<state>/shm/<id>) and
+ *              pins (<state>/netns/<id>) the state file system carries.
  *   template   a slave copy of the host's namespace, made at start-up and
  *              held by a descriptor: launch_start clones each sandbox's
  *              mount namespace from it (struct launch_plan.mntns_fd), so a
@@ -48,8 +55,12 @@ struct mntns {
 
 /* Move the calling (single-threaded) process into cradle's namespace for
  * state directory state, making and pinning it when no earlier run did,
- * and make the template.  On failure nothing is left mounted and the
- * process is back in the host namespace.  0 or <0 with err. */
+ * and make the template.  In cradle's namespace, <state>/sandboxes and
+ * <state>/empty (when they exist) become mounts of their own if they are
+ * not yet; what an earlier version mounted below them is moved onto the
+ * new mount (a failure there is logged, not returned).  On failure
+ * nothing is left mounted and the process is back in the host namespace.
+ * 0 or <0 with err. */
 int mntns_enter(const char *state, struct mntns *m, struct cradle_err *err);
 
 /* Close the descriptors.  With unpin (no sandbox is left), also remove the

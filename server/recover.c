@@ -14,6 +14,7 @@
 #include "core/records.h"
 #include "core/table.h"
 #include "image/images.h"
+#include "sandbox/files.h"
 #include "sandbox/launch.h"
 #include "sandbox/netns.h"
 #include "sandbox/selinux.h"
@@ -112,9 +113,14 @@ bad_record(const char *id, const struct cradle_err *e, void *arg)
 	log_error("skipping unreadable record %s: %s", id, e->msg);
 }
 
+/* What a swept directory holds: per-sandbox directory trees, netns pins
+ * (kept while the record names its pin), shm mount points (kept while
+ * the record names its shm). */
+enum leftover { DIRS, PINS, SHM };
+
 /* Remove entries of dir that name no known sandbox. */
 static void
-sweep(struct daemon *d, const char *dir, bool pins)
+sweep(struct daemon *d, const char *dir, enum leftover kind)
 {
 	DIR *dd = opendir(dir);
 	struct dirent *de;
@@ -131,13 +137,16 @@ sweep(struct daemon *d, const char *dir, bool pins)
 		bool keep = false;
 		if (sb != NULL) {
 			pthread_mutex_lock(&sb->lock);
-			keep = !pins || sb->rec.netns_path != NULL;
+			keep = kind == DIRS || (kind == PINS && sb->rec.netns_path != NULL) ||
+			       (kind == SHM && sb->rec.shm_path != NULL);
 			pthread_mutex_unlock(&sb->lock);
 			sandbox_rele(sb);
 		}
 		if (keep || fs_path(path, &err, "%s/%s", dir, de->d_name) < 0)
 			continue;
-		int rc = pins ? netns_unpin(path) : fs_rmtree(path);
+		int rc = kind == PINS  ? netns_unpin(path)
+		         : kind == SHM ? files_remove_shm(path)
+		                       : fs_rmtree(path);
 		if (rc < 0) {
 			cradle_err_errno(&err, -rc, "remove leftover \"%s\"", path);
 			log_warn_drop(&err, "recover");
@@ -158,13 +167,16 @@ recover(struct daemon *d, struct cradle_err *err)
 		return -1;
 	if (fs_path(dir, err, "%s/sandboxes", d->cfg.root) < 0)
 		return -1;
-	sweep(d, dir, false);
+	sweep(d, dir, DIRS);
 	if (fs_path(dir, err, "%s/sandboxes", d->cfg.state) < 0)
 		return -1;
-	sweep(d, dir, false);
+	sweep(d, dir, DIRS);
 	if (fs_path(dir, err, "%s/netns", d->cfg.state) < 0)
 		return -1;
-	sweep(d, dir, true);
+	sweep(d, dir, PINS);
+	if (fs_path(dir, err, "%s/shm", d->cfg.state) < 0)
+		return -1;
+	sweep(d, dir, SHM);
 	if (n.adopted + n.exited + n.created > 0)
 		log_info("recovered %d running, %d exited, %d created sandboxes", n.adopted,
 		         n.exited, n.created);

@@ -5,8 +5,10 @@
  * for it) is adopted again by pidfd and handed to the reaper; one whose
  * task is gone is marked EXITED with status 255 and announced with an exit
  * event.  Names are reserved again.  Then directories under
- * <root>/sandboxes, <state>/sandboxes and pins under <state>/netns that
- * belong to no record are removed (half-made sandboxes of a crashed run).
+ * <root>/sandboxes and <state>/sandboxes, pins under <state>/netns and shm
+ * mount points under <state>/shm that belong to no record are removed,
+ * unmounted first (half-made sandboxes of a crashed run); a pin or shm
+ * whose record does not name it (a start cut short) goes too.
  * Call after the reaper and the event publisher are up, before the front
  * end takes requests.
  */

@@ -61,9 +61,8 @@ fs_mkdir_p(const char *path, unsigned mode)
 	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void
-unescape_mountinfo(char *s)
+void
+fs_unescape_mountinfo(char *s)
 {
 	char *w = s;
 	for (char *r = s; *r != '\0'; r++) {
@@ -97,7 +96,7 @@ unmount_below(const char *path)
 		/* fields: id parent major:minor root mountpoint ... */
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
 			continue;
-		unescape_mountinfo(mnt);
+		fs_unescape_mountinfo(mnt);
 		if (strncmp(mnt, path, plen) != 0 || (mnt[plen] != '\0' && mnt[plen] != '/'))
 			continue;
 		char **nf = realloc(found, (n + 1) * sizeof(*found));

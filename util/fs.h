@@ -60,4 +60,8 @@ int fs_copy(const char *src, const char *dst);
 ssize_t fs_read(const char *path, char *buf, size_t len);
 int fs_read_alloc(const char *path, size_t max, int flags, char **out, size_t *len);
 
+/* Undo mountinfo's escapes of space, tab, newline and backslash (\ooo),
+ * in place. */
+void fs_unescape_mountinfo(char *s);
+
 #endif

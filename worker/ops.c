@@ -202,9 +202,11 @@ stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
 		}
 		stop_lap(k, STOP_WAIT);
 	}
-	/* containerd's Controller.Stop: unmount the shm, release the network */
+	/* containerd's Controller.Stop: unmount the shm, release the network.
+	 * The shm's mount point goes too (<state>/shm/<id>; a record of an
+	 * earlier version names <state>/sandboxes/<id>/shm, also fine). */
 	if (sb->rec.shm_path != NULL) {
-		int rc = fs_unmount(sb->rec.shm_path);
+		int rc = files_remove_shm(sb->rec.shm_path);
 		if (rc < 0)
 			return cradle_err_errno(err, -rc, "failed to unmount sandbox shm \"%s\"",
 			                        sb->rec.shm_path);
@@ -278,6 +280,12 @@ remove_locked(const struct worker_env *env, struct sandbox *sb, struct cradle_er
 	if ((rc = fs_rmtree(path)) < 0)
 		return cradle_err_errno(
 			err, -rc, "failed to remove volatile sandbox root directory \"%s\"", path);
+	/* stop removed the shm its record names; one no record names (a
+	 * start cut short by a crash) goes here, if recovery left it */
+	if (fs_path(path, err, "%s/shm/%s", env->state, sb->id) < 0)
+		return -1;
+	if ((rc = files_remove_shm(path)) < 0)
+		return cradle_err_errno(err, -rc, "failed to remove sandbox shm \"%s\"", path);
 	if (sb->rec.cgroup_path != NULL &&
 	    cgroup_remove_path(env->node->cgroups, sb->rec.cgroup_path, err) < 0)
 		return -1;

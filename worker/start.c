@@ -130,7 +130,8 @@ step_state_dir(struct start_ctx *c, struct cradle_err *err)
 	if (make_sandbox_dir(c, c->state_dir, c->env->state, "volatile sandbox root directory",
 	                     err) < 0)
 		return -1;
-	if (fs_path(c->shm_dir, err, "%s/shm", c->state_dir) < 0 ||
+	/* not in state_dir: see files_setup_shm */
+	if (fs_path(c->shm_dir, err, "%s/shm/%s", c->env->state, c->sb->id) < 0 ||
 	    fs_path(c->resolv_path, err, "%s/resolv.conf", c->state_dir) < 0)
 		return -1;
 	return 0;
@@ -181,7 +182,8 @@ step_files(struct start_ctx *c, struct cradle_err *err)
 	return 0;
 }
 
-/* setupSandboxFiles: the pod's /dev/shm (sandbox/files.h). */
+/* setupSandboxFiles: the pod's /dev/shm, at <state>/shm/<id>
+ * (sandbox/files.h). */
 static int
 step_shm(struct start_ctx *c, struct cradle_err *err)
 {
@@ -196,8 +198,8 @@ undo_shm(struct start_ctx *c, struct cradle_err *err)
 	if (!c->shm_mounted)
 		return 0;
 	c->shm_mounted = false;
-	if ((rc = fs_unmount(c->shm_dir)) < 0)
-		return cradle_err_errno(err, -rc, "unmount \"%s\"", c->shm_dir);
+	if ((rc = files_remove_shm(c->shm_dir)) < 0)
+		return cradle_err_errno(err, -rc, "remove sandbox shm \"%s\"", c->shm_dir);
 	return 0;
 }
 

@@ -468,6 +468,78 @@ it_count_mounts_in(pid_t pid, const char *prefix)
 	return n;
 }
 
+static FILE *
+open_mountinfo(pid_t pid)
+{
+	char path[64];
+
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/mountinfo");
+	return fopen(path, "re");
+}
+
+bool
+it_mount_at(pid_t pid, const char *path, struct it_mount *m)
+{
+	FILE *f = open_mountinfo(pid);
+	char line[4096], mnt[4096], type[64];
+	bool found = false;
+	int id, parent;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		const char *dash = strstr(line, " - ");
+		if (sscanf(line, "%d %d %*s %*s %4095s", &id, &parent, mnt) != 3 || dash == NULL ||
+		    strcmp(mnt, path) != 0 || sscanf(dash + 3, "%63s", type) != 1)
+			continue;
+		/* later lines are mounted on top of earlier ones */
+		m->id = id;
+		m->parent = parent;
+		snprintf(m->fstype, sizeof(m->fstype), "%s", type);
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+int
+it_count_mountinfo_lines(pid_t pid, const char *text)
+{
+	FILE *f = open_mountinfo(pid);
+	char line[4096];
+	int n = 0;
+
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, text) != NULL)
+			n++;
+	fclose(f);
+	return n;
+}
+
+int
+it_in_mntns(const char *pin, int (*fn)(void *), void *arg)
+{
+	int st;
+	pid_t c = fork();
+
+	if (c < 0)
+		return -1;
+	if (c == 0) {
+		int fd = open(pin, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, CLONE_NEWNS) != 0)
+			_exit(125);
+		_exit(fn(arg));
+	}
+	while (waitpid(c, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 bool
 it_log_contains(const struct it_daemon *d, const char *text)
 {

@@ -75,6 +75,20 @@ int it_nspid_inner(pid_t pid);                          /* last NSpid field, -1 
 bool it_uts_hostname(pid_t pid, char *buf, size_t len); /* via setns in a child */
 int it_count_mounts_under(const char *prefix);          /* in our mountinfo */
 int it_count_mounts_in(pid_t pid, const char *prefix);  /* in pid's (0: ours) */
+/* The mount at exactly path in pid's mountinfo (0: ours), the topmost if
+ * several are stacked there: its id, its parent's id and its file system
+ * type.  False when nothing is mounted at path. */
+struct it_mount {
+	int id, parent;
+	char fstype[64];
+};
+bool it_mount_at(pid_t pid, const char *path, struct it_mount *m);
+/* Lines of pid's mountinfo (0: ours) that contain text anywhere. */
+int it_count_mountinfo_lines(pid_t pid, const char *text);
+/* Run fn(arg) in a forked child that has entered the mount namespace
+ * pinned at pin (e.g. <state>/ns/mnt); fn's return value is its exit
+ * status, which this returns (-1 if it could not run). */
+int it_in_mntns(const char *pin, int (*fn)(void *), void *arg);
 /* path as cradled sees it, from any namespace: /proc/<cradled>/root<path>
  * (the per-sandbox pins live in cradle's own mount namespace). */
 const char *it_daemon_path(const struct it_daemon *d, const char *path, char *out, size_t len);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,13 +52,17 @@ assert_nothing_left(const struct it_daemon *d)
 	ck_assert_int_eq(it_count_entries(p), 0);
 	snprintf(p, sizeof(p), "%s/netns", d->state);
 	ck_assert_int_eq(it_count_entries(p), 0);
+	snprintf(p, sizeof(p), "%s/shm", d->state);
+	ck_assert_int_eq(it_count_entries(p), 0);
 	/* in the host: cradle's namespace pin and the private directory
 	 * holding it while cradled runs, never a sandbox's mount */
 	ck_assert_int_eq(it_count_mounts_under(d->dir), d->pid > 0 ? 2 : 0);
 	if (d->pid > 0) { /* in cradle's namespace: no sandbox's either */
-		snprintf(p, sizeof(p), "%s/sandboxes", d->state);
+		snprintf(p, sizeof(p), "%s/sandboxes/", d->state);
 		ck_assert_int_eq(it_count_mounts_in(d->pid, p), 0);
 		snprintf(p, sizeof(p), "%s/netns", d->state);
+		ck_assert_int_eq(it_count_mounts_in(d->pid, p), 0);
+		snprintf(p, sizeof(p), "%s/shm", d->state);
 		ck_assert_int_eq(it_count_mounts_in(d->pid, p), 0);
 	}
 	ck_assert_int_eq(it_count_pause_tasks(), 0);
@@ -68,6 +73,25 @@ assert_nothing_left(const struct it_daemon *d)
 		ck_assert_int_eq(cradle_sandbox_list(d->conn, -1, NULL, 0, &l, &err), 0);
 		ck_assert_uint_eq(cradle_sandbox_list_count(l), 0);
 		cradle_sandbox_list_free(l);
+	}
+}
+
+/* The directories holding bind sources (the sandboxes' files, the empty
+ * mask) are mounts of their own in cradle's namespace with nothing
+ * mounted below them, so cloning a source does not walk the pods' mounts;
+ * in the host they are no mounts at all. */
+static void
+assert_bind_sources_alone(const struct it_daemon *d)
+{
+	static const char *const dirs[] = { "sandboxes", "empty" };
+	char p[400];
+	struct it_mount m;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", d->state, dirs[i]);
+		ck_assert_int_eq(it_count_mounts_in(d->pid, p), 1);
+		ck_assert_msg(it_mount_at(d->pid, p, &m), "%s is no mount of its own", p);
+		ck_assert(!it_mount_at(0, p, &m));
 	}
 }
 
@@ -99,6 +123,20 @@ START_TEST(test_namespaces_hostname_pid1)
 	ck_assert_int_eq(stat(pinned, &a), 0);
 	ck_assert_int_eq(stat(path, &b), 0);
 	ck_assert(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	/* its /dev/shm, kept for the pod's other containers at <state>/shm/<id>:
+	 * a tmpfs in cradle's namespace, the very one the pod sees */
+	char want[512];
+	struct it_mount m;
+	snprintf(want, sizeof(want), "%s/shm/%s", D.state, id);
+	ck_assert_str_eq(cradle_sandbox_shm_path(s), want);
+	ck_assert_msg(it_mount_at(D.pid, want, &m), "no mount at %s", want);
+	ck_assert_str_eq(m.fstype, "tmpfs");
+	ck_assert(!it_mount_at(0, want, &m));
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/shm", pid);
+	ck_assert_int_eq(stat(path, &a), 0);
+	ck_assert_int_eq(stat(it_daemon_path(&D, want, pinned, sizeof(pinned)), &b), 0);
+	ck_assert(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	assert_bind_sources_alone(&D);
 	cradle_sandbox_free(s);
 
 	/* its root is the read-only pause rootfs, and /dev/shm a tmpfs */
@@ -439,11 +477,21 @@ START_TEST(test_host_mount_table_does_not_grow)
 	int first = it_count_mounts_in(pid[0], "/");
 	ck_assert_int_gt(first, 5);
 	ck_assert_int_eq(it_count_mounts_in(pid[N - 1], "/"), first);
-	/* the pins, in cradle's namespace */
-	snprintf(p, sizeof(p), "%s/sandboxes", D.state);
-	ck_assert_int_eq(it_count_mounts_in(D.pid, p), N);
+	/* the pins and the shm tmpfs, in cradle's namespace only: no line of
+	 * the host's table names a pod */
 	snprintf(p, sizeof(p), "%s/netns", D.state);
 	ck_assert_int_eq(it_count_mounts_in(D.pid, p), N);
+	snprintf(p, sizeof(p), "%s/shm/", D.state);
+	ck_assert_int_eq(it_count_mounts_in(D.pid, p), N);
+	for (int i = 0; i < N; i++) {
+		struct it_mount m;
+		snprintf(p, sizeof(p), "%.299s/shm/%.64s", D.state, id[i]);
+		ck_assert_msg(it_mount_at(D.pid, p, &m), "no mount at %s", p);
+		ck_assert_str_eq(m.fstype, "tmpfs");
+		ck_assert(!it_mount_at(0, p, &m));
+		ck_assert_int_eq(it_count_mountinfo_lines(0, id[i]), 0);
+	}
+	assert_bind_sources_alone(&D);
 
 	/* a restart enters the same namespace and finds every pin */
 	memset(ns, 0, sizeof(ns));
@@ -457,11 +505,132 @@ START_TEST(test_host_mount_table_does_not_grow)
 	ck_assert_str_eq(ns[0], ns[1]);
 	snprintf(p, sizeof(p), "%s/netns", D.state);
 	ck_assert_int_eq(it_count_mounts_in(D.pid, p), N);
+	snprintf(p, sizeof(p), "%s/shm/", D.state);
+	ck_assert_int_eq(it_count_mounts_in(D.pid, p), N);
+	assert_bind_sources_alone(&D); /* not bound a second time */
 	for (int i = 0; i < N; i++)
 		ck_assert_int_eq(cradle_sandbox_remove(D.conn, id[i], &err), 0);
 	assert_nothing_left(&D);
 	ck_assert_int_eq(it_stop(&D), 0);
 	ck_assert_int_eq(it_count_mounts_under(D.dir), 0);
+}
+END_TEST
+
+/* What a crashed start leaves in <state>/shm: a shm mount point no record
+ * names, mounted or not.  Made in cradle's namespace while the daemon is
+ * down (the pod kept alive holds the namespace). */
+struct leftover {
+	const char *state;
+	const char *id;
+	bool mount;
+};
+
+static int
+make_leftover(void *arg)
+{
+	const struct leftover *l = arg;
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/shm/%s", l->state, l->id);
+	if (mkdir(p, 0700) != 0)
+		return 1;
+	if (l->mount && mount("shm", p, "tmpfs", 0, "size=1m") != 0)
+		return 2;
+	return 0;
+}
+
+START_TEST(test_recovery_removes_leftover_shm)
+{
+	static const char *const ghosts[] = {
+		"0000000000000000000000000000000000000000000000000000000000000001",
+		"0000000000000000000000000000000000000000000000000000000000000002",
+	};
+	char id[CRADLE_SANDBOX_ID_LEN + 1], p[512], pin[400];
+	struct cradle_error err;
+	struct it_mount m;
+
+	it_start(&D, NULL);
+	run_pod(D.conn, "keeper", "keeper", CRADLE_NS_MODE_POD, id);
+	ck_assert_int_eq(it_stop(&D), 0);
+	snprintf(pin, sizeof(pin), "%s/ns/mnt", D.state);
+	for (size_t i = 0; i < 2; i++) {
+		struct leftover l = { .state = D.state, .id = ghosts[i], .mount = i == 0 };
+		ck_assert_int_eq(it_in_mntns(pin, make_leftover, &l), 0);
+	}
+	snprintf(p, sizeof(p), "%s/shm", D.state);
+	ck_assert_int_eq(it_count_entries(p), 3);
+
+	it_restart(&D, NULL);
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/shm/%s", D.state, ghosts[i]);
+		ck_assert(!it_mount_at(D.pid, p, &m));
+		ck_assert_int_eq(access(p, F_OK), -1);
+	}
+	/* the living pod's is kept */
+	snprintf(p, sizeof(p), "%s/shm/%s", D.state, id);
+	ck_assert(it_mount_at(D.pid, p, &m));
+	ck_assert(it_log_contains(&D, ghosts[0]));
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	assert_nothing_left(&D);
+}
+END_TEST
+
+/* An earlier version mounted each pod's shm in the pod's volatile
+ * directory, <state>/sandboxes/<id>/shm, in a namespace where
+ * <state>/sandboxes was no mount of its own.  The daemon that enters such
+ * a namespace makes the mount and moves those shm mounts onto it: their
+ * paths (in the old records) still lead to them, and stop and remove
+ * still unmount them.  Simulated: the mount undone while the daemon is
+ * down, and a tmpfs with a file in it mounted at the old place. */
+static int
+make_old_layout(void *arg)
+{
+	const struct leftover *l = arg;
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/sandboxes", l->state);
+	if (umount2(p, MNT_DETACH) != 0)
+		return 1;
+	snprintf(p, sizeof(p), "%s/sandboxes/%s/oldshm", l->state, l->id);
+	if (mkdir(p, 0700) != 0 || mount("shm", p, "tmpfs", 0, "size=1m") != 0)
+		return 2;
+	snprintf(p, sizeof(p), "%s/sandboxes/%s/oldshm/mark", l->state, l->id);
+	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 3;
+	close(fd);
+	return 0;
+}
+
+START_TEST(test_reenter_carries_old_layout_mounts)
+{
+	char id[CRADLE_SANDBOX_ID_LEN + 1], p[512], pin[400], in[700];
+	struct cradle_error err;
+	struct it_mount m, top;
+
+	it_start(&D, NULL);
+	run_pod(D.conn, "old", "old", CRADLE_NS_MODE_POD, id);
+	ck_assert_int_eq(it_stop(&D), 0);
+	snprintf(pin, sizeof(pin), "%s/ns/mnt", D.state);
+	struct leftover l = { .state = D.state, .id = id };
+	ck_assert_int_eq(it_in_mntns(pin, make_old_layout, &l), 0);
+
+	it_restart(&D, NULL);
+	snprintf(p, sizeof(p), "%s/sandboxes", D.state);
+	ck_assert(it_mount_at(D.pid, p, &top));
+	snprintf(p, sizeof(p), "%s/sandboxes/%s/oldshm", D.state, id);
+	ck_assert_msg(it_mount_at(D.pid, p, &m), "%s is gone", p);
+	ck_assert_str_eq(m.fstype, "tmpfs");
+	ck_assert_int_eq(m.parent, top.id); /* on the new mount, not under it */
+	ck_assert_int_eq(it_count_mounts_in(D.pid, p), 1);
+	snprintf(p, sizeof(p), "%s/sandboxes/%s/oldshm/mark", D.state, id);
+	ck_assert_int_eq(access(it_daemon_path(&D, p, in, sizeof(in)), F_OK), 0);
+	ck_assert(!it_log_contains(&D, "stays on the state mount"));
+
+	/* remove finds it there and takes it down with the directory */
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	assert_nothing_left(&D);
+	assert_bind_sources_alone(&D);
 }
 END_TEST
 
@@ -537,6 +706,8 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_lifecycle_rules);
 	tcase_add_test(tc, test_restart_adopts_running_tasks);
 	tcase_add_test(tc, test_host_mount_table_does_not_grow);
+	tcase_add_test(tc, test_recovery_removes_leftover_shm);
+	tcase_add_test(tc, test_reenter_carries_old_layout_mounts);
 	tcase_add_loop_test(tc, test_failure_at_each_step_leaves_nothing, 0, 15);
 	tcase_add_test(tc, test_300_concurrent_runs);
 	suite_add_tcase(s, tc);

@@ -625,7 +625,7 @@ START_TEST(test_run_stop_remove)
 	ck_assert_uint_eq(rec.pid_start_time, start_time_of(pid));
 	ck_assert_int_gt(rec.started_at, 0);
 	UNIT_FMT(pin, "%s/netns/%s", E.state, id);
-	UNIT_FMT(shm, "%s/sandboxes/%s/shm", E.state, id);
+	UNIT_FMT(shm, "%s/shm/%s", E.state, id);
 	ck_assert_str_eq(rec.netns_path, pin);
 	ck_assert_str_eq(rec.shm_path, shm);
 	ck_assert_str_eq(rec.cgroup_path, cg);
