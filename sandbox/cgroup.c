@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 
 #include "util/clock.h"
 #include "util/fs.h"
+#include "util/sys.h"
 
 /* --- controllers ------------------------------------------------------------ */
 
@@ -759,6 +762,97 @@ cgroup_remove_path(const struct cgroup_sys *s, const char *cgroups_path, struct 
 		if (hs[i].n_made > 0)
 			free(hs[i].leaf);
 	return rc;
+}
+
+/* The pids in dir/cgroup.procs, appended to v (up to max); the new count. */
+static size_t
+read_procs(const char *dir, pid_t *v, size_t n, size_t max)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	long pid;
+
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path) ||
+	    (f = fopen(path, "re")) == NULL)
+		return n;
+	while (n < max && fscanf(f, "%ld", &pid) == 1)
+		if (pid > 0)
+			v[n++] = (pid_t)pid;
+	fclose(f);
+	return n;
+}
+
+static bool
+has_pid(const pid_t *v, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == pid)
+			return true;
+	return false;
+}
+
+#define KILL_MAX 256
+
+int
+cgroup_kill_path(const struct cgroup_sys *s, const char *cgroups_path, int timeout_ms,
+                 struct cradle_err *err)
+{
+	char rel[PATH_MAX], dirs[MAX_TARGETS][PATH_MAX];
+	struct target t[MAX_TARGETS];
+	pid_t before[KILL_MAX], after[KILL_MAX];
+	int pidfds[KILL_MAX];
+	size_t n, nb = 0, na = 0, nk = 0;
+	int rc, killed = 0;
+
+	if ((rc = cgroup_resolve_path(cgroups_path, rel, sizeof(rel), err)) != 0)
+		return rc;
+	n = targets(s, t, MAX_TARGETS);
+	for (size_t i = 0; i < n; i++)
+		if (join_path(dirs[i], sizeof(dirs[i]), t[i].mount, rel, NULL) != 0)
+			return cradle_err_set(err, CRADLE_INTERNAL,
+			                      "kill cgroup \"%s\": path too long", cgroups_path);
+	/* Every hierarchy: a task is born in the v2 cgroup (CLONE_INTO_CGROUP)
+	 * and joins the v1 ones itself a moment later. */
+	for (size_t i = 0; i < n; i++)
+		nb = read_procs(dirs[i], before, nb, KILL_MAX);
+	for (size_t i = 0; i < nb; i++) {
+		if (has_pid(before, i, before[i]))
+			continue;
+		int fd = sys_pidfd_open(before[i]);
+		if (fd >= 0)
+			pidfds[nk] = fd, after[nk++] = before[i];
+	}
+	/* A pid read before its pidfd was opened may have been reused by then;
+	 * one still listed after the open is the task in this cgroup. */
+	pid_t listed[KILL_MAX];
+	for (size_t i = 0; i < n; i++)
+		na = read_procs(dirs[i], listed, na, KILL_MAX);
+	for (size_t i = 0; i < nk; i++) {
+		if (!has_pid(listed, na, after[i]) ||
+		    sys_pidfd_send_signal(pidfds[i], SIGKILL) != 0) {
+			close(pidfds[i]);
+			pidfds[i] = -1;
+			continue;
+		}
+		killed++;
+	}
+	/* Gone, not only signalled: the cgroup is removed next. */
+	int64_t deadline = clock_mono_ns() + (int64_t)timeout_ms * 1000000;
+	for (size_t i = 0; i < nk; i++) {
+		if (pidfds[i] < 0)
+			continue;
+		struct pollfd pfd = { .fd = pidfds[i], .events = POLLIN };
+		int64_t left = (deadline - clock_mono_ns()) / 1000000;
+		if (left < 0 || poll(&pfd, 1, (int)left) <= 0) {
+			if (rc == 0)
+				rc = cradle_err_set(
+					err, CRADLE_UNAVAILABLE,
+					"kill cgroup \"%s\": task %d did not exit in %d ms",
+					cgroups_path, (int)after[i], timeout_ms);
+		}
+		close(pidfds[i]);
+	}
+	return rc < 0 ? rc : killed;
 }
 
 /* --- creation --------------------------------------------------------------- */

@@ -158,6 +158,14 @@ void cgroup_release(struct cgroup *cg);
 
 /* rmdir the leaf of cgroups_path in every hierarchy cgroup_create uses;
  * missing is fine, busy is retried as in cgroup_destroy, then an error. */
+/* Kill every task in the cgroup at cgroups_path (any hierarchy) and wait
+ * up to timeout_ms for each to exit: for what a start cut short by a
+ * crash left, which no record knows (a pid read from cgroup.procs is
+ * signalled through a pidfd, and only while still listed after the pidfd
+ * was opened, so a recycled pid is never hit).  The number killed, or <0
+ * with err (UNAVAILABLE: one did not exit in time). */
+int cgroup_kill_path(const struct cgroup_sys *s, const char *cgroups_path, int timeout_ms,
+                     struct cradle_err *err);
 int cgroup_remove_path(const struct cgroup_sys *s, const char *cgroups_path,
                        struct cradle_err *err);
 

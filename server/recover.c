@@ -15,6 +15,7 @@
 #include "core/table.h"
 #include "image/images.h"
 #include "sandbox/files.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/launch.h"
 #include "sandbox/netns.h"
 #include "sandbox/selinux.h"
@@ -22,6 +23,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/sys.h"
+#include "worker/start.h"
 
 struct counts {
 	struct daemon *d;
@@ -113,6 +115,69 @@ bad_record(const char *id, const struct cradle_err *e, void *arg)
 	log_error("skipping unreadable record %s: %s", id, e->msg);
 }
 
+/* Undo the starts a crash cut short.  Such a start left its cgroup path
+ * in its volatile dir (worker/start.h, START_INTENT_FILE) and, maybe, a
+ * pause task in that cgroup that no record knows.  A start is complete
+ * once its record says RUNNING (or EXITED since); for any other (no
+ * record: a sandbox.run never answered; CREATED: a sandbox.start never
+ * answered, the sandbox stays created) the tasks in the cgroup are
+ * killed, the cgroup and both of its directories are removed; the sweeps
+ * that follow take its shm and netns pin, which its record does not
+ * name. */
+static int
+undo_cut_starts(struct daemon *d, const char *dir)
+{
+	DIR *dd = opendir(dir);
+	struct dirent *de;
+	int undone = 0;
+
+	if (dd == NULL)
+		return 0;
+	while ((de = readdir(dd)) != NULL) {
+		char path[FS_PATH_MAX], cg[FS_PATH_MAX];
+		struct cradle_err err = { 0 };
+		ssize_t len;
+
+		if (!proto_valid_id(de->d_name) ||
+		    fs_path(path, &err, "%s/%s/%s", dir, de->d_name, START_INTENT_FILE) < 0 ||
+		    (len = fs_read(path, cg, sizeof(cg) - 1)) <= 0)
+			continue;
+		cg[len] = '\0';
+		struct sandbox *sb = table_get(d->table, de->d_name);
+		bool complete = false;
+		if (sb != NULL) {
+			pthread_mutex_lock(&sb->lock);
+			complete = sb->rec.phase != PHASE_CREATED;
+			pthread_mutex_unlock(&sb->lock);
+			sandbox_rele(sb);
+		}
+		if (complete)
+			continue;
+		int killed = cgroup_kill_path(d->node.cgroups, cg, 5000, &err);
+		if (killed < 0 || cgroup_remove_path(d->node.cgroups, cg, &err) < 0) {
+			/* its directory stays, so the next start-up tries again */
+			log_warn_drop(&err, "recover: undo the start of %s", de->d_name);
+			continue;
+		}
+		int rc = 0;
+		if (fs_path(path, &err, "%s/sandboxes/%s", d->cfg.root, de->d_name) == 0)
+			rc = fs_rmtree(path);
+		if (rc == 0 && fs_path(path, &err, "%s/%s", dir, de->d_name) == 0)
+			rc = fs_rmtree(path);
+		if (rc < 0) {
+			cradle_err_errno(&err, -rc, "remove \"%s\"", path);
+			log_warn_drop(&err, "recover: undo the start of %s", de->d_name);
+			continue;
+		}
+		log_info("undid the start of %s that a crash cut short (%d task%s killed, "
+		         "cgroup %s removed)",
+		         de->d_name, killed, killed == 1 ? "" : "s", cg);
+		undone++;
+	}
+	closedir(dd);
+	return undone;
+}
+
 /* What a swept directory holds: per-sandbox directory trees, netns pins
  * (kept while the record names its pin), shm mount points (kept while
  * the record names its shm). */
@@ -170,6 +235,7 @@ recover(struct daemon *d, struct cradle_err *err)
 	sweep(d, dir, DIRS);
 	if (fs_path(dir, err, "%s/sandboxes", d->cfg.state) < 0)
 		return -1;
+	int undone = undo_cut_starts(d, dir);
 	sweep(d, dir, DIRS);
 	if (fs_path(dir, err, "%s/netns", d->cfg.state) < 0)
 		return -1;
@@ -177,6 +243,8 @@ recover(struct daemon *d, struct cradle_err *err)
 	if (fs_path(dir, err, "%s/shm", d->cfg.state) < 0)
 		return -1;
 	sweep(d, dir, SHM);
+	if (undone > 0)
+		log_info("undid %d start%s cut short", undone, undone == 1 ? "" : "s");
 	if (n.adopted + n.exited + n.created > 0)
 		log_info("recovered %d running, %d exited, %d created sandboxes", n.adopted,
 		         n.exited, n.created);

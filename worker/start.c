@@ -269,9 +269,30 @@ step_seccomp(struct start_ctx *c, struct cradle_err *err)
 	return 0;
 }
 
+/* The one side effect of a start that its id does not name: the cgroup
+ * (its path comes from the pod's config).  Its path is written into the
+ * volatile directory before the cgroup is made, so recovery can undo a
+ * start a crash cut short (server/recover.c: kill what runs in it, remove
+ * it); every other leftover is found by the id.  No fsync: what it
+ * guards (tasks, cgroups) does not outlive the node either. */
+static int
+write_intent(struct start_ctx *c, struct cradle_err *err)
+{
+	char path[FS_PATH_MAX];
+	int rc;
+
+	if (fs_path(path, err, "%s/%s", c->state_dir, START_INTENT_FILE) < 0)
+		return -1;
+	if ((rc = fs_write(path, c->spec.cgroups_path, strlen(c->spec.cgroups_path), 0600)) < 0)
+		return cradle_err_errno(err, -rc, "write \"%s\"", path);
+	return 0;
+}
+
 static int
 step_cgroup(struct start_ctx *c, struct cradle_err *err)
 {
+	if (write_intent(c, err) < 0)
+		return -1;
 	if (cgroup_create(c->env->node->cgroups, c->spec.cgroups_path, c->spec.cpu_shares,
 	                  &c->cgroup, err) < 0) {
 		cradle_err_wrap(err, "failed to create sandbox cgroup");
@@ -488,8 +509,12 @@ static const struct step {
 static bool
 injected(const struct start_ctx *c, const struct step *s, bool after, struct cradle_err *err)
 {
-	if (c->env->fail_step == NULL || strcmp(c->env->fail_step, s->name) != 0 ||
-	    after != (s->undo != NULL))
+	const char *f = c->env->fail_step;
+
+	/* "crash:STEP": the daemon dies (SIGKILL) right after STEP ran */
+	if (f != NULL && after && strncmp(f, "crash:", 6) == 0 && strcmp(f + 6, s->name) == 0)
+		raise(SIGKILL);
+	if (f == NULL || strcmp(f, s->name) != 0 || after != (s->undo != NULL))
 		return false;
 	cradle_err_set(err, CRADLE_INTERNAL, "injected failure at step %s", s->name);
 	return true;

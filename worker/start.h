@@ -15,14 +15,16 @@
  *                     overlay of skeleton + layers the child mounts there
  *   sandbox-files     hostname, hosts, resolv.conf in the volatile dir
  *                     (removed with it; docs/ARCHITECTURE.md says why)
- *   shm               tmpfs at <state>/sandboxes/<id>/shm (IPC POD)
+ *   shm               tmpfs at <state>/shm/<id> (IPC POD)
  *                                                      undo: unmount
  *   selinux           process and mount labels, MCS level reserved
  *                                                      undo: release
  *   spec              the pure spec builder (sandbox/spec.c)
  *   seccomp           the profile compiled to BPF
- *   cgroup            the sandbox cgroup in every hierarchy
- *                                                      undo: remove
+ *   cgroup            its path first into <state>/sandboxes/<id>/cgroup
+ *                     (START_INTENT_FILE: what recovery needs to undo a
+ *                     start a crash cut short), then the sandbox cgroup in
+ *                     every hierarchy                  undo: remove
  *   launch            clone3 + exec of the pause      undo: SIGKILL + wait
  *   netns             pin <state>/netns/<id> (POD net) undo: unmount + unlink
  *   record            phase RUNNING committed          undo: back to CREATED
@@ -31,7 +33,8 @@
  * Tests name a step to fail in env->fail_step (cradled built with
  * -DCRADLE_TEST_HOOKS takes it from $CRADLE_FAIL_STEP): it fails after it
  * ran (so its undo is exercised) when it has an undo, before it runs
- * otherwise.  A failed undo is logged as a warning and the rest still run.
+ * otherwise; "crash:STEP" kills the daemon (SIGKILL) right after STEP ran.
+ * A failed undo is logged as a warning and the rest still run.
  */
 #ifndef CRADLE_WORKER_START_H
 #define CRADLE_WORKER_START_H
@@ -40,6 +43,9 @@
 #include "proto/err.h"
 #include "sandbox/launch.h"
 #include "worker/env.h"
+
+/* In the volatile dir: the cgroups path of a start under way. */
+#define START_INTENT_FILE "cgroup"
 
 /* Call with sb->lock held and sb->rec.phase CREATED.  On success the phase
  * is RUNNING, sb->pidfd is owned by the reaper, and the record is stored.

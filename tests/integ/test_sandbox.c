@@ -692,6 +692,95 @@ START_TEST(test_failure_at_each_step_leaves_nothing)
 }
 END_TEST
 
+/* The daemon dies (SIGKILL) right after a step of a sandbox.run; a
+ * short timeout, as the call is never answered. */
+static void
+run_into_crash(struct it_daemon *d, const char *name)
+{
+	struct cradle_conn *c = NULL;
+	struct cradle_error err = { 0 };
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
+	int32_t pid = 0;
+
+	ck_assert_int_eq(cradle_connect(d->sock, 1500, &c, &err), 0);
+	struct cradle_pod *pod = it_pod(name, name);
+	ck_assert_int_lt(cradle_sandbox_run(c, pod, NULL, id, &pid, NULL, &err), 0);
+	cradle_pod_free(pod);
+	cradle_close(c);
+	ck_assert_int_eq(it_stop(d), 128 + SIGKILL);
+}
+
+/* A crash between the first side effect of a start and its record leaves
+ * a pause task and a cgroup that no record names; recovery kills and
+ * removes them before serving.  After the record the start is complete
+ * and the sandbox is adopted. */
+START_TEST(test_crash_during_start_leaves_nothing)
+{
+	static const char *steps[] = { "cgroup", "launch", "netns", "record" };
+	const char *step = steps[_i];
+	bool launched = strcmp(step, "cgroup") != 0;
+	bool complete = strcmp(step, "record") == 0;
+	char hook[64];
+	struct cradle_error err = { 0 };
+
+	snprintf(hook, sizeof(hook), "crash:%s", step);
+	it_start(&D, hook);
+	run_into_crash(&D, "cut-short");
+	/* the window is real: the task outlived the daemon, in its cgroup */
+	ck_assert_int_eq(it_count_pause_tasks(), launched ? 1 : 0);
+	ck_assert_int_gt(it_count_cgroups(), 0);
+
+	it_restart(&D, NULL);
+	struct cradle_sandbox_list *l = NULL;
+	ck_assert_int_eq(cradle_sandbox_list(D.conn, -1, NULL, 0, &l, &err), 0);
+	ck_assert_uint_eq(cradle_sandbox_list_count(l), complete ? 1 : 0);
+	if (complete) {
+		const struct cradle_sandbox *s = cradle_sandbox_list_at(l, 0);
+		ck_assert_int_eq(cradle_sandbox_phase(s), CRADLE_PHASE_RUNNING);
+		ck_assert_int_eq(it_count_pause_tasks(), 1);
+		ck_assert_int_eq(cradle_sandbox_remove(D.conn, cradle_sandbox_id(s), &err), 0);
+	} else {
+		ck_assert_msg(it_log_contains(&D, "undid the start of"), "no undo logged");
+	}
+	cradle_sandbox_list_free(l);
+	assert_nothing_left(&D);
+}
+END_TEST
+
+/* sandbox.create answered, then the daemon dies inside sandbox.start:
+ * after the restart the sandbox is CREATED again, with nothing of the cut
+ * start left, and starts and goes like any other. */
+START_TEST(test_crash_between_create_and_start)
+{
+	struct cradle_conn *c = NULL;
+	struct cradle_error err = { 0 };
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
+	int32_t pid = 0;
+
+	it_start(&D, "crash:launch");
+	struct cradle_pod *pod = it_pod("created", "created");
+	ck_assert_int_eq(cradle_sandbox_create(D.conn, pod, NULL, id, &err), 0);
+	cradle_pod_free(pod);
+	ck_assert_int_eq(cradle_connect(D.sock, 1500, &c, &err), 0);
+	ck_assert_int_lt(cradle_sandbox_start(c, id, &pid, NULL, &err), 0);
+	cradle_close(c);
+	ck_assert_int_eq(it_stop(&D), 128 + SIGKILL);
+	ck_assert_int_eq(it_count_pause_tasks(), 1);
+
+	it_restart(&D, NULL);
+	ck_assert_int_eq(it_count_pause_tasks(), 0);
+	ck_assert_int_eq(it_count_cgroups(), 0);
+	struct cradle_sandbox *s;
+	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
+	ck_assert_int_eq(cradle_sandbox_phase(s), CRADLE_PHASE_CREATED);
+	cradle_sandbox_free(s);
+	ck_assert_msg(cradle_sandbox_start(D.conn, id, &pid, NULL, &err) == 0, "%s", err.message);
+	ck_assert(it_proc_alive(pid));
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	assert_nothing_left(&D);
+}
+END_TEST
+
 static Suite *
 sandbox_suite(void)
 {
@@ -709,6 +798,8 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_recovery_removes_leftover_shm);
 	tcase_add_test(tc, test_reenter_carries_old_layout_mounts);
 	tcase_add_loop_test(tc, test_failure_at_each_step_leaves_nothing, 0, 15);
+	tcase_add_loop_test(tc, test_crash_during_start_leaves_nothing, 0, 4);
+	tcase_add_test(tc, test_crash_between_create_and_start);
 	tcase_add_test(tc, test_300_concurrent_runs);
 	suite_add_tcase(s, tc);
 	return s;
