@@ -2,6 +2,7 @@
 #include "image/images.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "util/store.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "image/config.h"
 #include "image/content.h"
 #include "image/oci.h"
@@ -69,6 +71,47 @@ entry_drop_if_idle(struct images *im, struct entry *e)
 		}
 }
 
+/* syncfs(2) of the file system holding dir (which also makes dir's own
+ * entries durable).  0, or -1 with errno. */
+static int
+sync_tree(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = syncfs(fd);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
+/* Temp dirs of unpacks a crash cut short ("<hex>.tmp-XXXXXX", see
+ * ensure_snapshot): nothing uses them, nothing else would remove them. */
+static void
+sweep_tmp_snapshots(struct images *im)
+{
+	DIR *d = opendir(im->snapdir);
+	struct dirent *de;
+	char path[sizeof(im->snapdir) + 256 + 2];
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strstr(de->d_name, ".tmp-") == NULL)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", im->snapdir, de->d_name);
+		int rc = fs_rmtree(path);
+		if (rc < 0)
+			log_warn("remove stale snapshot \"%s\": %s", path, strerror(-rc));
+		else
+			log_info("removed stale snapshot \"%s\"", path);
+	}
+	closedir(d);
+}
+
 int
 images_open(const struct images_cfg *cfg, struct images **out, struct cradle_err *err)
 {
@@ -93,6 +136,7 @@ images_open(const struct images_cfg *cfg, struct images **out, struct cradle_err
 		images_close(im);
 		return -1;
 	}
+	sweep_tmp_snapshots(im);
 	*out = im;
 	return 0;
 }
@@ -278,7 +322,7 @@ snap_path(struct images *im, const char *digest, char *buf, size_t len)
 	snprintf(buf, len, "%s/%s", im->snapdir, digest + 7);
 }
 
-/* Unpack a layer once: into a temp dir, renamed into place. */
+/* Unpack a layer once: into a temp dir, synced, renamed into place. */
 static int
 ensure_snapshot(struct images *im, const char *digest, struct cradle_err *err)
 {
@@ -300,6 +344,15 @@ ensure_snapshot(struct images *im, const char *digest, struct cradle_err *err)
 		fs_rmtree(tmp);
 		return -1;
 	}
+	/* Complete only once on disk: a crash must not leave a snapshot
+	 * under its final name with files the unpack never saw written.
+	 * syncfs once for the whole tree (a layer is thousands of files);
+	 * unpacks are rare, one per layer per node. */
+	if (sync_tree(tmp) < 0) {
+		int e = errno;
+		fs_rmtree(tmp);
+		return cradle_err_errno(err, e, "sync snapshot \"%s\"", tmp);
+	}
 	if (rename(tmp, dir) != 0) {
 		int e = errno;
 		fs_rmtree(tmp);
@@ -308,6 +361,8 @@ ensure_snapshot(struct images *im, const char *digest, struct cradle_err *err)
 			return 0;
 		return cradle_err_errno(err, e, "commit snapshot \"%s\"", dir);
 	}
+	if (sync_tree(im->snapdir) < 0)
+		return cradle_err_errno(err, errno, "sync snapshot directory \"%s\"", im->snapdir);
 	return 0;
 }
 

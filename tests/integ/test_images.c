@@ -350,6 +350,35 @@ START_TEST(test_import_archive)
 }
 END_TEST
 
+/* An unpack a crash cut short leaves "<hex>.tmp-XXXXXX" beside the
+ * snapshots; the next start-up removes it, and keeps the real ones. */
+START_TEST(test_stale_unpack_swept)
+{
+	char snaps[512], stale[600];
+	struct cradle_error err;
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
+	int32_t pid = 0;
+
+	it_start(&D, NULL);
+	/* a start unpacks the pause image's layers */
+	struct cradle_pod *pod = it_pod("unpacked", NULL);
+	ck_assert_msg(cradle_sandbox_run(D.conn, pod, NULL, id, &pid, NULL, &err) == 0, "%s",
+	              err.message);
+	cradle_pod_free(pod);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	snprintf(snaps, sizeof(snaps), "%s/snapshots/sha256", D.root);
+	int layers = it_count_entries(snaps);
+	ck_assert_int_gt(layers, 0);
+	ck_assert_int_eq(it_stop(&D), 0);
+	snprintf(stale, sizeof(stale), "%s/%064d.tmp-AbC123", snaps, 0);
+	ck_assert_int_eq(sh("mkdir -p %s/etc && echo half > %s/etc/passwd", stale, stale), 0);
+	it_restart(&D, NULL);
+	ck_assert_int_eq(access(stale, F_OK), -1);
+	ck_assert_int_eq(it_count_entries(snaps), layers);
+	ck_assert(it_log_contains(&D, "removed stale snapshot"));
+}
+END_TEST
+
 static Suite *
 images_suite(void)
 {
@@ -362,6 +391,7 @@ images_suite(void)
 	tcase_add_test(tc, test_corrupted_blob_refused);
 	tcase_add_test(tc, test_missing_image_pulled_once_for_20_starts);
 	tcase_add_test(tc, test_import_archive);
+	tcase_add_test(tc, test_stale_unpack_swept);
 	suite_add_tcase(s, tc);
 	return s;
 }
