@@ -8,11 +8,15 @@
  * sandbox), never a sandbox operation, so it is a leaf: it may be taken with
  * a sandbox lock held (table_del) but nothing is locked while it is held.
  * Nodes are allocated before the lock is taken, so the only allocation under
- * it is the occasional bucket-array doubling; if that fails the maps keep
- * their old size and only get slower.
+ * it is the occasional resize of a bucket array; if that fails the maps
+ * keep their old size and only get slower (or stay larger).
  *
  * Both maps grow by doubling when they hold more entries than buckets,
- * which keeps chains short for tens of thousands of sandboxes.
+ * which keeps chains short for tens of thousands of sandboxes, and halve
+ * when fewer than a quarter of the buckets would be used (down to the
+ * initial size), so the memory of a crowd of sandboxes goes back when they
+ * do; the gap between the two keeps a count near a boundary from resizing
+ * back and forth.
  *
  * References: the table owns one reference per sandbox from table_add to
  * table_del.  table_del drops it after releasing the table lock, because the
@@ -123,20 +127,21 @@ map_find(const struct map *m, const char *key, uint64_t hash,
 	return (NULL);
 }
 
+/* Rehash into nb buckets (a power of two). */
 static void
-map_grow(struct map *m)
+map_resize(struct map *m, size_t nb)
 {
-	size_t nb = m->nbuckets * 2;
 	struct node **nbk;
 	struct node *n, *next;
 	size_t i;
 
-	if (nb < m->nbuckets || nb > SIZE_MAX / sizeof(*nbk)) {
+	if (nb == 0 || nb > SIZE_MAX / sizeof(*nbk)) {
 		return;
 	}
 	nbk = calloc(nb, sizeof(*nbk));
 	if (nbk == NULL) {
-		/* Not an error: longer chains are still correct. */
+		/* Not an error: longer chains (or a larger array) are still
+		 * correct. */
 		return;
 	}
 	for (i = 0; i < m->nbuckets; i++) {
@@ -156,8 +161,8 @@ map_insert(struct map *m, struct node *n)
 {
 	struct node **b;
 
-	if (m->count >= m->nbuckets) {
-		map_grow(m);
+	if (m->count >= m->nbuckets && m->nbuckets * 2 > m->nbuckets) {
+		map_resize(m, m->nbuckets * 2);
 	}
 	b = &m->buckets[n->hash & (m->nbuckets - 1)];
 	n->next = *b;
@@ -177,6 +182,9 @@ map_remove(struct map *m, const struct sandbox *sb, uint64_t hash)
 		if (n->sb == sb) {
 			*pp = n->next;
 			m->count--;
+			if (m->nbuckets > TABLE_INITIAL_BUCKETS && m->count < m->nbuckets / 4) {
+				map_resize(m, m->nbuckets / 2);
+			}
 			return (n);
 		}
 	}

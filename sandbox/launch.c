@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -76,6 +77,8 @@ launch_stack_alloc(struct launch_stack *st, struct cradle_err *err)
 	}
 	st->base = (char *)p + page;
 	st->size = STACK_SIZE;
+	st->set_exec_nice = false;
+	st->exec_nice = 0;
 	return 0;
 }
 
@@ -378,6 +381,15 @@ child_main(void *arg)
 		CHECK("stdio", syscall(SYS_close_range, 3, p->exec_w - 1, 0));
 	CHECK("stdio", syscall(SYS_close_range, p->exec_w >= 3 ? p->exec_w + 1 : 3, ~0u, 0));
 
+	/* Until here the child ran at the launching thread's nice (a worker's,
+	 * below the front end); pause runs at the daemon's own.  Raising the
+	 * priority takes CAP_SYS_NICE of the host's user namespace, so it comes
+	 * before the capabilities go; in a new user namespace the child has
+	 * none of the host's and the parent does it after the exec. */
+	if (p->set_exec_nice && !p->new_user &&
+	    syscall(SYS_setpriority, PRIO_PROCESS, 0, p->exec_nice) == 0)
+		p->exec_nice_done = true;
+
 	child_credentials(p);
 	if (p->no_new_privs)
 		CHECK("no-new-privs", syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
@@ -556,6 +568,9 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	p->pid = 0;
 	p->pidfd = -1;
 	p->exec_w = -1;
+	p->set_exec_nice = st->set_exec_nice;
+	p->exec_nice = st->exec_nice;
+	p->exec_nice_done = false;
 
 	/* The masks' empty directory travels as a detached read-only tree, as
 	 * bind sources do (plan.c): the child's namespace may not show it,
@@ -644,6 +659,11 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 		reap_failed(pidfd);
 		return cradle_err_errno(err, e, "launch sandbox: %s", p->child_step);
 	}
+	/* The child could not set its nice itself (a user namespace, or
+	 * refused): pause has just exec'd, set it now.  A refusal here too
+	 * leaves pause at the worker's nice, which costs it priority only. */
+	if (p->set_exec_nice && !p->exec_nice_done)
+		(void)setpriority(PRIO_PROCESS, (id_t)pid, p->exec_nice);
 	p->pid = pid;
 	p->pidfd = pidfd;
 	return 0;

@@ -32,6 +32,9 @@
  *   "sethostname"  when a new UTS namespace is made and hostname is set
  *   "selinux-label" write the exec label to /proc/thread-self/attr/exec
  *   "stdio"        /dev/null on 0, 1, 2; close every other descriptor
+ *                  then, when the stack asks for it (set_exec_nice), the
+ *                  nice value pause runs at; not a step: a refusal leaves
+ *                  it to the parent, after the exec
  *   "capabilities" drop the bounding set, ids (raw setgroups, setresgid,
  *                  setresuid with KEEPCAPS), capset, ambient
  *   "no-new-privs" PR_SET_NO_NEW_PRIVS
@@ -51,6 +54,16 @@
 struct launch_stack {
 	void *base; /* mmap'd, with a guard page below */
 	size_t size;
+	/* The nice value the pause task is to run at, when the launching
+	 * thread runs at another one (the daemon's workers run below its
+	 * front end, worker/pool.c).  The child inherits the thread's nice,
+	 * keeps it for its own work, and sets exec_nice just before it drops
+	 * its capabilities and execs (in a user namespace, where the child
+	 * has no CAP_SYS_NICE of the host's, the parent does it once the
+	 * child has exec'd).  launch_stack_alloc clears set_exec_nice: the
+	 * child keeps the thread's nice. */
+	bool set_exec_nice;
+	int exec_nice;
 };
 
 /* 0 or <0 with err. */
@@ -134,6 +147,9 @@ struct launch_plan {
 
 	/* private to launch.c */
 	int sync_r, sync_w, exec_w;
+	bool set_exec_nice;     /* the stack's two, */
+	int exec_nice;          /* copied for the child */
+	bool exec_nice_done;    /* the child set it */
 	int mask_fd;            /* the tree of mask_dir, -1 none */
 	const char *mask_first; /* the masked directory holding it (child) */
 

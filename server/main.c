@@ -74,6 +74,18 @@ block_signals(sigset_t *wanted)
 	sigaddset(wanted, SIGHUP);
 }
 
+/* The time slice of every thread but the workers: the front end's, which
+ * answer status, list and version themselves (ops_is_quick), nng's, the
+ * reaper's and this one; the kernel's shortest.  Asked for before any
+ * thread exists, so that every thread inherits it: a waking thread with a
+ * shorter slice than the running one's preempts it at once instead of
+ * waiting for its slice to end, which keeps a status round trip short
+ * while workers, their launch children (in the sandboxes' cpu cgroups,
+ * where no nice of ours reaches) and the rest of the node keep the CPUs
+ * busy.  The workers take the default slice back, and a lower priority
+ * (worker/pool.h). */
+#define FRONTEND_SLICE_NS 100000u
+
 static int
 make_dirs(struct daemon *d, struct cradle_err *err)
 {
@@ -166,22 +178,64 @@ images_start(struct daemon *d, struct cradle_err *err)
 	return 0;
 }
 
-/* Memory freed by removed sandboxes goes back to the system once they go
- * in numbers (malloc's arenas and the store's mapped pages keep it
- * otherwise): after every 512th removal and whenever the last one is gone. */
+/* One malloc arena for every thread, and fixed thresholds.  Each thread
+ * that allocates while another holds an arena's lock gets an arena of its
+ * own (up to 8 per core), and what removed sandboxes freed in 16 arenas,
+ * between chunks still in use, is mostly whole pages in none of them;
+ * one arena keeps the free memory together, where malloc_trim finds it.
+ * The workers allocate a few hundred times per start, far too seldom to
+ * contend.  Fixed thresholds: glibc otherwise raises the mmap threshold to
+ * the largest block freed (a list reply of thousands of sandboxes), after
+ * which such blocks come from the heap and pin it.  Before any thread. */
 static void
+malloc_setup(void)
+{
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+}
+
+/* Removals between two refreshes of the workers at most; and at least,
+ * when the last sandbox is gone (below that, a plain trim). */
+#define REFRESH_EVERY 512
+#define REFRESH_MIN 16
+
+/* Memory freed by removed sandboxes goes back to the system once they go
+ * in numbers.  The workers' own caches of freed chunks and their stack
+ * pages go only with the threads, so the pool refreshes them and trims
+ * after (trim_refreshed): after every 512th removal, and when the last
+ * sandbox is gone after 16 or more; otherwise, when the last one is gone,
+ * a trim alone.  True: refresh the workers. */
+static bool
 trim_after_remove(const struct worker_env *env)
 {
-	static atomic_uint removals;
+	static atomic_uint since; /* removals since the last refresh */
+	unsigned n = atomic_fetch_add(&since, 1) + 1;
+	bool empty = table_count(env->table) == 0;
 
-	if ((atomic_fetch_add(&removals, 1) + 1) % 512 != 0 && table_count(env->table) != 0)
-		return;
+	if (n >= REFRESH_EVERY || (empty && n >= REFRESH_MIN)) {
+		atomic_store(&since, 0);
+		return true;
+	}
+	if (empty) {
+		malloc_trim(0);
+		store_trim(env->store);
+	}
+	return false;
+}
+
+/* Every worker is a new thread now (worker/pool.h): trim. */
+static void
+trim_refreshed(void *arg)
+{
+	const struct worker_env *env = arg;
+
 	malloc_trim(0);
 	store_trim(env->store);
 }
 
 /* What a worker does with a front-end job. */
-static void
+static bool
 run_job(void *item, struct launch_stack *ls, void *arg)
 {
 	struct job *job = item;
@@ -190,8 +244,8 @@ run_job(void *item, struct launch_stack *ls, void *arg)
 	ops_run(arg, ls, &job->req, &job->rep);
 	removed = removed && job->rep.ok;
 	job->done(job); /* job is gone */
-	if (removed)    /* off the reply path */
-		trim_after_remove(arg);
+	/* off the reply path */
+	return removed && trim_after_remove(arg);
 }
 
 /* The workers' view of the daemon (worker/env.h). */
@@ -264,6 +318,8 @@ main(int argc, char **argv)
 
 	d.mntns.host_fd = -1; /* mntns_leave: nothing entered yet */
 	block_signals(&wanted);
+	malloc_setup();
+	pool_thread_slice(FRONTEND_SLICE_NS);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
@@ -368,12 +424,15 @@ main(int argc, char **argv)
 		goto fail;
 	fill_env(&d);
 	d.env.stats = stats;
-	if (pool_start(&d.queue, d.cfg.workers, run_job, &d.env, &pool, &err) < 0 ||
+	if (pool_start(&d.queue, d.cfg.workers, run_job, trim_refreshed, &d.env, &pool, &err) < 0 ||
 	    frontend_start(&d, &fe, &err) < 0)
 		goto fail;
 	if (d.cfg.metrics_address[0] != '\0' &&
 	    metrics_start(d.cfg.metrics_address, stats, &metrics, &err) < 0)
 		goto fail;
+	/* What start-up allocated for a moment (recovery's records, the
+	 * built-in image's import) goes back before the first request. */
+	malloc_trim(0);
 	log_info("ready: requests on %s, events on %s, %d workers, sandbox image %s", d.sock_url,
 	         d.events_url, d.cfg.workers, d.cfg.image);
 
