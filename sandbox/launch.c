@@ -390,6 +390,12 @@ child_main(void *arg)
 	    syscall(SYS_setpriority, PRIO_PROCESS, 0, p->exec_nice) == 0)
 		p->exec_nice_done = true;
 
+	if (p->nofile > 0) {
+		struct rlimit64_raw {
+			uint64_t cur, max;
+		} lim = { p->nofile, p->nofile };
+		CHECK("rlimits", syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &lim, NULL));
+	}
 	child_credentials(p);
 	if (p->no_new_privs)
 		CHECK("no-new-privs", syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
@@ -544,6 +550,44 @@ reap_failed(int pidfd)
 	close(pidfd);
 }
 
+/* The flags of task pid (field 9 of /proc/PID/stat), or 0. */
+static unsigned long
+task_flags(pid_t pid)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((n = fs_read(path, buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	char *s = strrchr(buf, ')'); /* comm may hold anything: count from its end */
+	for (int field = 2; s != NULL && field < 9; field++)
+		s = strchr(s + 1, ' ');
+	return s != NULL ? strtoul(s + 1, NULL, 10) : 0;
+}
+
+#define TASK_PF_EXITING 0x4u /* PF_EXITING, include/linux/sched.h */
+
+/* Whether the child, back from its spawn (exec'd, or gone), died instead
+ * of exec'ing; *si then holds how.  The spawn returns once the child let go
+ * of our memory, which a dying child does on its way out, before it is a
+ * zombie: so a child not yet waitable but already exiting counts too, and
+ * is waited for (not reaped).  Exiting is flagged before the memory goes. */
+static bool
+child_died(pid_t pid, int pidfd, siginfo_t *si)
+{
+	memset(si, 0, sizeof(*si));
+	if (waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG | WNOWAIT) == 0 && si->si_pid != 0)
+		return true;
+	if (!(task_flags(pid) & TASK_PF_EXITING))
+		return false;
+	while (waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | WNOWAIT) != 0)
+		if (errno != EINTR)
+			return false;
+	return true;
+}
+
 int
 launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *err)
 {
@@ -658,6 +702,24 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 		int e = p->child_errno;
 		reap_failed(pidfd);
 		return cradle_err_errno(err, e, "launch sandbox: %s", p->child_step);
+	}
+	/* The child is back (exec'd, or exited): a child killed by a signal
+	 * before exec (or at it: a seccomp filter refusing execve, the OOM
+	 * killer) wrote no error, and is no pause either. */
+	siginfo_t si = { 0 };
+	if (child_died(pid, pidfd, &si)) {
+		reap_failed(pidfd);
+		p->child_step = "exec";
+		if (si.si_code == CLD_EXITED)
+			return cradle_err_set(
+				err, CRADLE_INTERNAL,
+				"launch sandbox: the task exited with status %d at once",
+				si.si_status);
+		return cradle_err_set(
+			err, CRADLE_INTERNAL,
+			"launch sandbox: the task was killed by signal %d (%s) before "
+			"it ran",
+			si.si_status, strsignal(si.si_status));
 	}
 	/* The child could not set its nice itself (a user namespace, or
 	 * refused): pause has just exec'd, set it now.  A refusal here too

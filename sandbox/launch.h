@@ -142,6 +142,10 @@ struct launch_plan {
 	int cap_last; /* highest capability the kernel knows */
 	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
 	bool no_new_privs;
+	/* RLIMIT_NOFILE of the task (soft = hard), 0: the daemon's.  The
+	 * daemon raises its own to hold a pidfd per sandbox; the pause gets
+	 * the reference's default spec's 1024 instead. */
+	uint64_t nofile;
 	const char *exec_label; /* SELinux exec label; NULL none */
 	const void *seccomp;    /* struct sock_fprog *; NULL none */
 

@@ -432,6 +432,7 @@ plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec, const
 	plan->cap_inheritable = spec->cap_inheritable;
 	plan->cap_ambient = spec->cap_ambient;
 	plan->no_new_privs = spec->no_new_privs;
+	plan->nofile = PLAN_NOFILE;
 	return 0;
 oom:
 	cradle_err_nomem(err);

@@ -54,4 +54,8 @@ void plan_release(struct launch_prep *prep);
 int plan_mount_options(const struct proto_strs *options, unsigned long *flags, char **data,
                        bool *bind, bool *readonly);
 
+/* RLIMIT_NOFILE (soft and hard) of the pause task: containerd's default
+ * spec's. */
+#define PLAN_NOFILE 1024
+
 #endif

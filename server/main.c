@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -85,6 +86,38 @@ block_signals(sigset_t *wanted)
  * busy.  The workers take the default slice back, and a lower priority
  * (worker/pool.h). */
 #define FRONTEND_SLICE_NS 100000u
+
+/* A daemon started with 0, 1 or 2 closed would hand that number to the
+ * first socket or file it opens, and a stray write to stdout or stderr
+ * (a log line) would land in it: each closed one is opened on /dev/null.
+ * Before anything else opens a descriptor. */
+static void
+std_fds(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF &&
+		    open("/dev/null", O_RDWR | O_CLOEXEC) != fd)
+			_exit(1); /* cannot happen: the lowest free number is fd */
+}
+
+/* One pidfd per live sandbox, each open while it lives: the soft limit of
+ * open files goes up to the hard one (raising the hard one needs
+ * CAP_SYS_RESOURCE, which a node may not grant).  The pause tasks get
+ * their own limit (sandbox/plan.h).  The resulting limit. */
+static rlim_t
+raise_nofile(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) != 0)
+		return 0;
+	if (r.rlim_cur < r.rlim_max) {
+		struct rlimit want = { r.rlim_max, r.rlim_max };
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			r.rlim_cur = r.rlim_max;
+	}
+	return r.rlim_cur;
+}
 
 static int
 make_dirs(struct daemon *d, struct cradle_err *err)
@@ -317,6 +350,8 @@ main(int argc, char **argv)
 	int c, status = 1;
 
 	d.mntns.host_fd = -1; /* mntns_leave: nothing entered yet */
+	std_fds();
+	rlim_t nofile = raise_nofile();
 	block_signals(&wanted);
 	malloc_setup();
 	pool_thread_slice(FRONTEND_SLICE_NS);
@@ -433,8 +468,9 @@ main(int argc, char **argv)
 	/* What start-up allocated for a moment (recovery's records, the
 	 * built-in image's import) goes back before the first request. */
 	malloc_trim(0);
-	log_info("ready: requests on %s, events on %s, %d workers, sandbox image %s", d.sock_url,
-	         d.events_url, d.cfg.workers, d.cfg.image);
+	log_info("ready: requests on %s, events on %s, %d workers, sandbox image %s, "
+	         "up to %llu open files (one per live sandbox)",
+	         d.sock_url, d.events_url, d.cfg.workers, d.cfg.image, (unsigned long long)nofile);
 
 	for (;;) {
 		struct signalfd_siginfo si;

@@ -110,6 +110,35 @@ START_TEST(test_namespaces_hostname_pid1)
 	ck_assert(it_uts_hostname(pid, host, sizeof(host)));
 	ck_assert_str_eq(host, "ns-pod-host");
 	ck_assert_int_eq(it_nspid_inner(pid), 1);
+	/* the reference's open-files limit, not the daemon's raised one */
+	FILE *lf;
+	char lim_line[256];
+	bool nofile = false;
+	snprintf(path, sizeof(path), "/proc/%d/limits", pid);
+	ck_assert_ptr_nonnull(lf = fopen(path, "r"));
+	while (fgets(lim_line, sizeof(lim_line), lf) != NULL)
+		if (strncmp(lim_line, "Max open files", 14) == 0) {
+			unsigned long soft, hard;
+			ck_assert_int_eq(sscanf(lim_line + 14, "%lu %lu", &soft, &hard), 2);
+			ck_assert_uint_eq(soft, 1024);
+			ck_assert_uint_eq(hard, 1024);
+			nofile = true;
+		}
+	fclose(lf);
+	ck_assert(nofile);
+	/* and the daemon's soft limit is its hard one (a pidfd per sandbox) */
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)D.pid);
+	ck_assert_ptr_nonnull(lf = fopen(path, "r"));
+	nofile = false;
+	while (fgets(lim_line, sizeof(lim_line), lf) != NULL)
+		if (strncmp(lim_line, "Max open files", 14) == 0) {
+			char soft[32], hard[32];
+			ck_assert_int_eq(sscanf(lim_line + 14, "%31s %31s", soft, hard), 2);
+			ck_assert_str_eq(soft, hard);
+			nofile = true;
+		}
+	fclose(lf);
+	ck_assert(nofile);
 
 	/* status reports it READY with the pinned netns of that very task,
 	 * pinned in cradle's mount namespace (reached through cradled's root) */

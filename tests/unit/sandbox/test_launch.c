@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <stddef.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -41,7 +42,9 @@
 #include <unistd.h>
 
 #include <linux/magic.h>
+#include <linux/filter.h>
 #include <linux/nsfs.h>
+#include <linux/seccomp.h>
 
 #include "proto/proto.h"
 #include "sandbox/files.h"
@@ -938,6 +941,38 @@ START_TEST(test_launch_no_proc_dir)
 }
 END_TEST
 
+/* A child killed by a signal before it runs pause writes no error of its
+ * own: here a filter that kills at execve (SIGSYS).  That is a failed
+ * launch, not a pause task. */
+START_TEST(test_launch_killed_before_exec)
+{
+	char rootfs[PATH_MAX];
+	struct launch_stack st = { 0 };
+	struct launch_plan p;
+	struct cradle_err err = { 0 };
+	struct sock_filter kill_exec[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = kill_exec };
+
+	unit_pause_rootfs(rootfs);
+	int fds_before = unit_count_fds();
+	pause_plan(&p, &st, rootfs);
+	p.no_new_privs = true;
+	p.seccomp = &prog;
+	ck_assert_int_lt(launch_start(&p, &st, &err), 0);
+	ck_assert_msg(strstr(err.msg, "killed by signal 31") != NULL, "%s", err.msg);
+	ck_assert_int_eq(p.pid, 0);
+	ck_assert_int_eq(p.pidfd, -1);
+	unit_assert_no_children();
+	ck_assert_int_eq(unit_count_fds(), fds_before);
+	launch_stack_free(&st);
+}
+END_TEST
+
 START_TEST(test_launch_bad_args)
 {
 	struct launch_stack st = { 0 };
@@ -1280,7 +1315,8 @@ launch_suite(void)
 	                      test_start_time_no_such_pid, test_stack_alloc_free, test_plan_init,
 	                      test_launch_pause, test_launch_share_net_ipc, test_launch_sigmask,
 	                      test_launch_threads, test_launch_no_rootfs, test_launch_no_exec,
-	                      test_launch_no_proc_dir, test_launch_bad_args));
+	                      test_launch_no_proc_dir, test_launch_killed_before_exec,
+	                      test_launch_bad_args));
 
 	unit_tcase(s, "files", unit_scratch_setup_ns, unit_scratch_teardown, 60,
 	           UNIT_TESTS(test_resolv_conf, test_setup_sandbox,
