@@ -126,9 +126,9 @@ make_dirs(struct daemon *d, struct cradle_err *err)
 		const char *base, *sub;
 		unsigned mode;
 	} dirs[] = {
-		{ d->cfg.root, "", 0700 },        { d->cfg.root, "/sandboxes", 0755 },
-		{ d->cfg.state, "", 0711 },       { d->cfg.state, "/sandboxes", 0755 },
-		{ d->cfg.state, "/netns", 0755 }, { d->cfg.state, "/empty", 0555 },
+		{ d->cfg.root, "", 0700 },        { d->cfg.root, "/sandboxes", 0700 },
+		{ d->cfg.state, "", 0711 },       { d->cfg.state, "/sandboxes", 0700 },
+		{ d->cfg.state, "/netns", 0700 }, { d->cfg.state, "/empty", 0555 },
 	};
 	char path[FS_PATH_MAX];
 
@@ -138,6 +138,10 @@ make_dirs(struct daemon *d, struct cradle_err *err)
 		int rc = fs_mkdir_p(path, dirs[i].mode);
 		if (rc < 0)
 			return cradle_err_errno(err, -rc, "create directory \"%s\"", path);
+		/* one made by an earlier version (or by hand) gets the mode too:
+		 * no one but root lists the sandboxes or reaches their files */
+		if (chmod(path, dirs[i].mode) != 0)
+			return cradle_err_errno(err, errno, "set the mode of \"%s\"", path);
 	}
 	return 0;
 }

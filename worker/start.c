@@ -98,7 +98,7 @@ make_sandbox_dir(struct start_ctx *c, char dir[FS_PATH_MAX], const char *base, c
 	if (fs_path(dir, err, "%s/sandboxes/%s", base, c->sb->id) < 0)
 		return -1;
 	fs_rmtree(dir);
-	if (mkdir(dir, 0755) != 0)
+	if (mkdir(dir, 0700) != 0)
 		return cradle_err_errno(err, errno, "failed to create %s \"%s\"", what, dir);
 	return 0;
 }

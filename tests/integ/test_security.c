@@ -14,6 +14,7 @@
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "tests/integ/libinteg.h"
@@ -443,6 +444,74 @@ START_TEST(test_user_namespace)
 }
 END_TEST
 
+static mode_t
+mode_of(const char *path)
+{
+	struct stat st;
+
+	ck_assert_msg(stat(path, &st) == 0, "stat %s: %s", path, strerror(errno));
+	return st.st_mode & 07777;
+}
+
+/* As nobody (65534, no capabilities): 0 when access(path, how) works,
+ * else the errno. */
+static int
+nobody_access(const char *path, int how)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (setgroups(0, NULL) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+		    setresuid(65534, 65534, 65534) != 0)
+			_exit(100);
+		_exit(access(path, how) == 0 ? 0 : errno);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) != 100);
+	return WEXITSTATUS(st);
+}
+
+/* Nobody but root lists the sandboxes, reaches their files or writes
+ * into a pod's /dev/shm from the host; a state dir an earlier version
+ * made 0755 is closed at start-up. */
+START_TEST(test_state_closed_to_others)
+{
+	char id[CRADLE_SANDBOX_ID_LEN + 1], p[600];
+	struct cradle_error err;
+
+	it_start(&D, NULL);
+	ck_assert_int_eq(it_stop(&D), 0);
+	snprintf(p, sizeof(p), "%s/sandboxes", D.state);
+	ck_assert_int_eq(chmod(p, 0755), 0);
+	it_restart(&D, NULL);
+	run(it_pod("closed", "closed"), NULL, id);
+
+	static const char *const dirs[] = { "%s/sandboxes", "%s/netns" };
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), dirs[i], D.state);
+		ck_assert_msg(mode_of(p) == 0700, "%s is %o", p, mode_of(p));
+		ck_assert_int_eq(nobody_access(p, R_OK), EACCES);
+	}
+	snprintf(p, sizeof(p), "%s/sandboxes", D.root);
+	ck_assert_int_eq(mode_of(p), 0700);
+	snprintf(p, sizeof(p), "%s/sandboxes/%s", D.state, id);
+	ck_assert_int_eq(mode_of(p), 0700);
+	snprintf(p, sizeof(p), "%s/sandboxes/%s/resolv.conf", D.state, id);
+	ck_assert_int_eq(nobody_access(p, R_OK), EACCES);
+	/* the pod's shm: in the host only an empty dir closed to others (the
+	 * tmpfs is in cradle's namespace), and cradle's root is root's */
+	snprintf(p, sizeof(p), "%s/shm/%s", D.state, id);
+	ck_assert_int_eq(mode_of(p), 0700);
+	ck_assert_int_eq(nobody_access(p, W_OK), EACCES);
+	char via[700];
+	it_daemon_path(&D, p, via, sizeof(via));
+	ck_assert_int_eq(nobody_access(via, W_OK), EACCES);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+}
+END_TEST
+
 START_TEST(test_privileged)
 {
 	char id[CRADLE_SANDBOX_ID_LEN + 1], path[512];
@@ -488,6 +557,7 @@ security_suite(void)
 	tcase_add_test(tc, test_host_ipc_uses_host_shm);
 	tcase_add_test(tc, test_user_namespace);
 	tcase_add_test(tc, test_privileged);
+	tcase_add_test(tc, test_state_closed_to_others);
 	suite_add_tcase(s, tc);
 	return s;
 }
