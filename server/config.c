@@ -167,6 +167,9 @@ static const struct key_def cradled_keys[] = {
 	C_INT("workers", workers, 1, 1024),
 	C_INT("queue_depth", queue_depth, 1, 1 << 20),
 	C_INT("contexts", contexts, 1, 65536),
+	/* checked against the node's groups at start-up (server/main.c) */
+	C_ARR("group", K_OPT_REF, group),
+	C_ARR("readonly_group", K_OPT_REF, readonly_group),
 	{ NULL, 0, 0, 0, 0, 0 },
 };
 

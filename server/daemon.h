@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "sandbox/mntns.h"
 #include "sandbox/node.h"
@@ -43,6 +44,8 @@ struct daemon_config {
 	char registry_insecure[1024];   /* plain-HTTP registries "host:port,..." */
 	char registry_ca_file[4096];    /* CA bundle for registries; "" = the system's */
 	char metrics_address[256];      /* HOST:PORT of the Prometheus endpoint; "" = off */
+	char group[256];          /* group owning the sockets: may do anything; "" = root only */
+	char readonly_group[256]; /* may only read (version, status, list, stats, images) */
 	/* [runtime.NAME] sections, owned (config_fini frees them); never
 	 * empty after config_validate */
 	struct runtime_config *runtimes;
@@ -61,10 +64,12 @@ struct daemon {
 	struct reaper *reaper;
 	struct events *events;
 	struct queue queue;
-	struct node node;      /* what this node allows, detected at start-up */
-	struct images *images; /* content store, image records, snapshots */
-	char skeleton[4200];   /* the mount-point layer put over every image */
-	char empty_dir[4200];  /* <state>/empty, bound over masked directories */
+	struct node node;              /* what this node allows, detected at start-up */
+	struct images *images;         /* content store, image records, snapshots */
+	char skeleton[4200];           /* the mount-point layer put over every image */
+	char empty_dir[4200];          /* <state>/empty, bound over masked directories */
+	gid_t group_gid, readonly_gid; /* cfg.group, cfg.readonly_group resolved */
+	bool have_group, have_readonly_group;
 	int64_t started_at;    /* ns */
 	struct mntns mntns;    /* cradle's mount namespace and the sandbox template */
 	struct worker_env env; /* what the workers see of all this */

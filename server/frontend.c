@@ -91,9 +91,14 @@ struct fe_out {
 	unsigned char data[];
 };
 
+/* What a peer may ask, from its credentials at connect time. */
+enum fe_access { FE_NONE, FE_READ, FE_ALL };
+
 struct fe_conn {
 	struct frontend *fe;
 	int fd;
+	enum fe_access access;
+	uid_t uid;
 	/* fe->mu */
 	unsigned refs;  /* the loop's while open, one per request in flight */
 	bool open;      /* the loop has not closed it */
@@ -445,6 +450,70 @@ lister_main(void *arg)
 
 /* A whole message of c (c->msg, taken over) in context x.  false when it
  * closed c. */
+/* Reads: what readonly_group may ask. */
+static bool
+op_reads(int op)
+{
+	switch (op) {
+	case OP_VERSION:
+	case OP_STATUS:
+	case OP_LIST:
+	case OP_DAEMON_STATS:
+	case OP_IMAGE_LIST:
+	case OP_IMAGE_STATUS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool
+allowed(const struct fe_conn *c, int op)
+{
+	return c->access == FE_ALL || (c->access == FE_READ && op_reads(op));
+}
+
+static bool
+in_groups(gid_t g, gid_t primary, const gid_t *groups, int n)
+{
+	if (g == primary)
+		return true;
+	for (int i = 0; i < n; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
+}
+
+/* The peer's credentials when it connected (SO_PEERCRED, and its
+ * supplementary groups from SO_PEERGROUPS): root and members of
+ * [cradled] group may do anything, members of readonly_group may read
+ * only (also when in the group: to reach the socket, 0660 root:group,
+ * they must be); anyone else who reached the socket (its mode changed by
+ * hand) is refused every request. */
+static enum fe_access
+peer_access(struct frontend *fe, int fd, uid_t *uid)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	gid_t groups[256];
+	int n = 0;
+
+	*uid = (uid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return FE_NONE;
+	*uid = cred.uid;
+	if (cred.uid == 0)
+		return FE_ALL;
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0)
+		n = (int)(len / sizeof(gid_t));
+	if (fe->d->have_readonly_group && in_groups(fe->d->readonly_gid, cred.gid, groups, n))
+		return FE_READ;
+	if (fe->d->have_group && in_groups(fe->d->group_gid, cred.gid, groups, n))
+		return FE_ALL;
+	return FE_NONE;
+}
+
 static bool
 on_request(struct fe_conn *c, struct fe_ctx *x)
 {
@@ -499,6 +568,18 @@ on_request(struct fe_conn *c, struct fe_ctx *x)
 	free(msg);
 	if (rc < 0) {
 		send_error(x, err.code ? err.code : CRADLE_INVALID_ARGUMENT, err.msg);
+		return true;
+	}
+	if (!allowed(c, x->job.req.op)) {
+		char m[200];
+		snprintf(m, sizeof(m),
+		         c->access == FE_READ
+		                 ? "uid %u may only read (readonly_group): %s is refused"
+		                 : "uid %u is not allowed to use cradled (neither root nor in its "
+		                   "group): %s is refused",
+		         (unsigned)c->uid, proto_op_name(x->job.req.op));
+		proto_request_fini(&x->job.req);
+		send_error(x, CRADLE_PERMISSION_DENIED, m);
 		return true;
 	}
 	proto_reply_init(&x->job.rep, x->job.req.op);
@@ -722,6 +803,7 @@ accept_all(struct frontend *fe)
 		}
 		c->fe = fe;
 		c->fd = fd;
+		c->access = peer_access(fe, fd, &c->uid);
 		c->refs = 1;
 		c->open = true;
 		ev.data.ptr = c;
@@ -823,6 +905,8 @@ listen_at(struct frontend *fe, struct cradle_err *err)
 	fe->bound = true;
 	if (chmod(fe->sock_path, 0660) < 0)
 		return cradle_err_errno(err, errno, "chmod \"%s\"", fe->sock_path);
+	if (fe->d->have_group && chown(fe->sock_path, 0, fe->d->group_gid) < 0)
+		return cradle_err_errno(err, errno, "chown \"%s\"", fe->sock_path);
 	if (listen(fe->lfd, FE_BACKLOG) < 0)
 		return cradle_err_errno(err, errno, "listen on \"%s\"", fe->sock_path);
 	return 0;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <libgen.h>
 #include <malloc.h>
 #include <signal.h>
@@ -76,8 +77,9 @@ block_signals(sigset_t *wanted)
 }
 
 /* The time slice of every thread but the workers: the front end's, which
- * answer status, list and version themselves (ops_is_quick), nng's, the
- * reaper's and this one; the kernel's shortest.  Asked for before any
+ * answer status, list and version themselves (ops_is_quick: cradle:front
+ * and cradle:list), nng's, the reaper's and this one; the kernel's
+ * shortest.  Asked for before any
  * thread exists, so that every thread inherits it: a waking thread with a
  * shorter slice than the running one's preempts it at once instead of
  * waiting for its slice to end, which keeps a status round trip short
@@ -117,6 +119,59 @@ raise_nofile(void)
 			r.rlim_cur = r.rlim_max;
 	}
 	return r.rlim_cur;
+}
+
+/* A group by name or number into *gid; key names the setting. */
+static int
+resolve_group(const char *name, const char *key, gid_t *gid, struct cradle_err *err)
+{
+	struct group gr, *res = NULL;
+	char buf[4096], *end;
+
+	errno = 0;
+	unsigned long n = strtoul(name, &end, 10);
+	if (name[0] >= '0' && name[0] <= '9' && *end == '\0' && errno == 0 && n < (gid_t)-1) {
+		*gid = (gid_t)n;
+		return 0;
+	}
+	int rc = getgrnam_r(name, &gr, buf, sizeof(buf), &res);
+	if (rc != 0)
+		return cradle_err_errno(err, rc, "[cradled] %s: look up group \"%s\"", key, name);
+	if (res == NULL)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "[cradled] %s: no group \"%s\" on this node", key, name);
+	*gid = gr.gr_gid;
+	return 0;
+}
+
+/* [cradled] group and readonly_group, resolved once: the front end checks
+ * each peer against them, the sockets are given the group. */
+static int
+access_groups(struct daemon *d, struct cradle_err *err)
+{
+	if (d->cfg.group[0] != '\0') {
+		if (resolve_group(d->cfg.group, "group", &d->group_gid, err) < 0)
+			return -1;
+		d->have_group = true;
+	}
+	if (d->cfg.readonly_group[0] != '\0') {
+		if (resolve_group(d->cfg.readonly_group, "readonly_group", &d->readonly_gid, err) <
+		    0)
+			return -1;
+		d->have_readonly_group = true;
+	}
+	return 0;
+}
+
+/* The event socket, like the request socket: 0660, root and the group. */
+static int
+events_socket_group(struct daemon *d, struct cradle_err *err)
+{
+	const char *path = d->events_url + strlen("ipc://");
+
+	if (d->have_group && chown(path, 0, d->group_gid) != 0)
+		return cradle_err_errno(err, errno, "chown \"%s\"", path);
+	return 0;
 }
 
 static int
@@ -445,7 +500,7 @@ main(int argc, char **argv)
 	}
 	/* before any thread: see sandbox/mntns.h */
 	snprintf(d.empty_dir, sizeof(d.empty_dir), "%s/empty", d.cfg.state);
-	if (make_dirs(&d, &err) < 0 || lock_state(&d, &err) < 0 ||
+	if (access_groups(&d, &err) < 0 || make_dirs(&d, &err) < 0 || lock_state(&d, &err) < 0 ||
 	    mntns_enter(d.cfg.state, &d.mntns, &err) < 0)
 		goto fail;
 	struct node_opts no = node_opts_of(&d.cfg);
@@ -453,6 +508,7 @@ main(int argc, char **argv)
 		goto fail;
 	if (store_open(d.cfg.root, &d.store, &err) < 0 || table_init(&d.table) < 0 ||
 	    images_start(&d, &err) < 0 || events_open(d.events_url, &d.events, &err) < 0 ||
+	    events_socket_group(&d, &err) < 0 ||
 	    reaper_start(d.store, d.events, &d.reaper, &err) < 0 || recover(&d, &err) < 0)
 		goto fail;
 	if (queue_init(&d.queue, (size_t)d.cfg.queue_depth) < 0) {

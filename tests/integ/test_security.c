@@ -512,6 +512,73 @@ START_TEST(test_state_closed_to_others)
 }
 END_TEST
 
+/* What a client with uid 65534 and these groups gets: connects through
+ * the synchronous path (no nng thread in a forked child), asks version,
+ * then create (+ remove).  Exit status: bit 0 version refused, bit 1
+ * create refused, 100+ setup failed. */
+static int
+as_client(const char *sock, const gid_t *groups, int n)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct cradle_conn *c = NULL;
+		struct cradle_error err = { 0 };
+		struct cradle_version v;
+		char id[CRADLE_SANDBOX_ID_LEN + 1];
+		int out = 0;
+
+		if (setgroups((size_t)n, groups) != 0 || setresgid(65534, 65534, 65534) != 0 ||
+		    setresuid(65534, 65534, 65534) != 0)
+			_exit(100);
+		if (cradle_connect_flags(sock, 5000, CRADLE_CONNECT_SYNC, &c, &err) < 0)
+			_exit(101);
+		if (cradle_version(c, &v, &err) < 0)
+			out |= err.code == CRADLE_STATUS_PERMISSION_DENIED ? 1 : 102;
+		struct cradle_pod *pod = it_pod("by-peer", NULL);
+		if (cradle_sandbox_create(c, pod, NULL, id, &err) < 0)
+			out |= err.code == CRADLE_STATUS_PERMISSION_DENIED ? 2 : 103;
+		else if (cradle_sandbox_remove(c, id, &err) < 0)
+			out = 104;
+		cradle_pod_free(pod);
+		cradle_close(c);
+		_exit(out);
+	}
+	int st;
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_lt(WEXITSTATUS(st), 100);
+	return WEXITSTATUS(st);
+}
+
+/* The sockets are 0660 root:[cradled] group; each peer's credentials are
+ * checked per request: the group may do anything, readonly_group only
+ * read, anyone else (should the socket be opened up) nothing. */
+START_TEST(test_socket_access_by_peer)
+{
+	char p[600];
+	struct stat st;
+
+	it_start_with(&D, NULL, "[cradled]\ngroup = 4242\nreadonly_group = 4343\n");
+	static const char *const socks[] = { "cradle.sock", "events.sock" };
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s/%s", D.state, socks[i]);
+		ck_assert_int_eq(stat(p, &st), 0);
+		ck_assert_msg((st.st_mode & 0777) == 0660, "%s is %o", p, st.st_mode & 0777);
+		ck_assert_int_eq(st.st_uid, 0);
+		ck_assert_int_eq(st.st_gid, 4242);
+	}
+	/* the test's temp dir is 0700 (mkdtemp); <state> itself is 0711 */
+	ck_assert_int_eq(chmod(D.dir, 0711), 0);
+	gid_t full[] = { 4242 }, ro[] = { 4242, 4343 };
+	ck_assert_int_eq(as_client(D.sock, full, 1), 0);
+	ck_assert_int_eq(as_client(D.sock, ro, 2), 2);
+	ck_assert_int_eq(chmod(D.sock, 0666), 0);
+	ck_assert_int_eq(as_client(D.sock, NULL, 0), 1 | 2);
+}
+END_TEST
+
 START_TEST(test_privileged)
 {
 	char id[CRADLE_SANDBOX_ID_LEN + 1], path[512];
@@ -558,6 +625,7 @@ security_suite(void)
 	tcase_add_test(tc, test_user_namespace);
 	tcase_add_test(tc, test_privileged);
 	tcase_add_test(tc, test_state_closed_to_others);
+	tcase_add_test(tc, test_socket_access_by_peer);
 	suite_add_tcase(s, tc);
 	return s;
 }
