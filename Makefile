@@ -320,6 +320,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory check-layers format-check
 	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)tests/run.sh all $(BUILD) $(UNIT_BIN) $(INTEG_BIN)
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=4
 
 test-asan: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SAN=address test-build
@@ -345,8 +346,63 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bench/run.sh $(BUILD)
 
+# --- fuzzing: libFuzzer targets, tests/fuzz/fuzz_*.c ---
+# `make fuzz [FUZZ_SECONDS=N]` installs clang when it is missing, builds the
+# layers a target needs with clang, ASan+UBSan and libFuzzer's coverage into
+# build-fuzz/, links each target with -fsanitize=fuzzer and runs each for N
+# seconds, FUZZ_JOBS at a time (tests/fuzz/run.sh), on a copy of its seeds
+# (tests/fuzz/corpus/<target>/ -> build-fuzz/corpus/<target>/, kept between
+# runs; a run under 30 s, as `make test` makes, starts from the seeds
+# alone), then prints the executions of each and the total.  A crash fails
+# it and leaves the input in build-fuzz/crashes/<target>/ (tests/fuzz/README.md).
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
+FUZZ_BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_BUILD   := build-fuzz
+FUZZ_CC      := clang
+FUZZ_SANFL   := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+                -fno-sanitize-recover=undefined
+FUZZ_LDFL    := -fsanitize=fuzzer,address,undefined
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+# what each target links beyond its own object, and the system libraries
+FUZZ_IMAGE_DEPS := $(call archives,image)
+FUZZ_IMAGE_SYS  := $(call syslibs,image)
+FUZZ_DEPS_fuzz_request      := $(LIB)/libproto.a
+FUZZ_SYS_fuzz_request       := $(SYS_proto)
+FUZZ_DEPS_fuzz_podjson      := $(call o,client/podjson.c) $(LIB)/libproto.a
+FUZZ_SYS_fuzz_podjson       := -ljson-c $(SYS_proto)
+FUZZ_DEPS_fuzz_manifest     := $(FUZZ_IMAGE_DEPS)
+FUZZ_SYS_fuzz_manifest      := $(FUZZ_IMAGE_SYS)
+FUZZ_DEPS_fuzz_index        := $(FUZZ_IMAGE_DEPS)
+FUZZ_SYS_fuzz_index         := $(FUZZ_IMAGE_SYS)
+FUZZ_DEPS_fuzz_image_config := $(FUZZ_IMAGE_DEPS)
+FUZZ_SYS_fuzz_image_config  := $(FUZZ_IMAGE_SYS)
+FUZZ_DEPS_fuzz_unpack       := $(FUZZ_IMAGE_DEPS)
+FUZZ_SYS_fuzz_unpack        := $(FUZZ_IMAGE_SYS)
+FUZZ_DEPS_fuzz_import       := $(FUZZ_IMAGE_DEPS)
+FUZZ_SYS_fuzz_import        := $(FUZZ_IMAGE_SYS)
+FUZZ_DEPS_fuzz_ini          := $(call o,server/config.c) $(call archives,sandbox)
+FUZZ_SYS_fuzz_ini           := -linih $(call syslibs,sandbox)
+
+define fuzz_target
+$(BUILD)/fuzz/$(1): $(OBJ)/tests/fuzz/$(1).o $(FUZZ_DEPS_$(1))
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $(FUZZ_LDFL) -o $$@ $$^ $(FUZZ_SYS_$(1))
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_target,$(t))))
+
+.PHONY: fuzz fuzz-build
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory deps DEB_PKGS="clang libclang-rt-dev"
+	$(Q)$(MAKE) --no-print-directory -j$(FUZZ_BUILD_JOBS) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+	    SANFL="$(FUZZ_SANFL)" fuzz-build
+	$(Q)tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+
+fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz
 
 # objects are never deleted as intermediates (tests link them from pattern rules)
 .SECONDARY:

@@ -250,7 +250,8 @@ struct parse_ctx {
 	FILE *f;
 	char *buf; /* getline's */
 	size_t cap;
-	int lineno; /* of the line inih is working on */
+	int lineno;   /* of the line inih is working on */
+	int line_max; /* characters in a line inih takes whole */
 	enum section sect;
 	char sect_name[256]; /* in full (inih's copy is cut at 49 bytes) */
 	size_t rt;           /* SEC_RUNTIME: index in cfg->runtimes */
@@ -425,6 +426,37 @@ glob_ok(const char *p)
 	return true;
 }
 
+/* config_fprint writes "key = value" (the items of a glob list joined by
+ * ", "), and inih reads a ';' after a blank as the start of a comment: a
+ * value that begins with ';' (possible as "key=;x") would not read back. */
+#define LEADING_SEMICOLON "begins with ';', which reads as a comment after a blank"
+
+/* The line config_fprint writes for key, with a value of len bytes, must
+ * be one inih takes whole (a file that says "key=value" may be shorter). */
+static bool
+printed_fits(struct parse_ctx *p, const char *key, size_t len)
+{
+	size_t line = strlen(key) + 3 + len;
+
+	if (p->line_max <= 0 || line <= (size_t)p->line_max)
+		return true;
+	fail(p, CRADLE_INVALID_ARGUMENT,
+	     "%s: the value is too long: \"%s = <value>\" makes a line of %zu characters, more "
+	     "than %d",
+	     key, key, line, p->line_max);
+	return false;
+}
+
+static size_t
+printed_globs_len(const struct proto_strs *l)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		n += (i ? 2 : 0) + strlen(l->v[i]);
+	return n;
+}
+
 /* "a, b*,,c" -> {"a", "b*", "c"}: blanks around items and empty items are
  * dropped, so a trailing comma or a line-up with spaces is harmless. */
 static int
@@ -444,6 +476,10 @@ parse_globs(struct parse_ctx *p, const char *key, const char *v, struct proto_st
 			*--end = '\0';
 		if (*tok == '\0')
 			continue;
+		if (*tok == ';') {
+			fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" " LEADING_SEMICOLON, key, tok);
+			goto err;
+		}
 		if (!glob_ok(tok)) {
 			fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is not a valid glob pattern",
 			     key, tok);
@@ -455,6 +491,10 @@ parse_globs(struct parse_ctx *p, const char *key, const char *v, struct proto_st
 		}
 	}
 	free(copy);
+	if (!printed_fits(p, key, printed_globs_len(&list))) {
+		proto_strs_fini(&list);
+		return 0;
+	}
 	proto_strs_fini(out);
 	*out = list;
 	return 1;
@@ -560,6 +600,12 @@ static int
 store_str(struct parse_ctx *p, void *base, const struct key_def *kd, const char *v)
 {
 	char *field = (char *)base + kd->off;
+
+	if (v[0] == ';')
+		return fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" " LEADING_SEMICOLON, kd->name,
+		            v);
+	if (!printed_fits(p, kd->name, strlen(v)))
+		return 0;
 
 	if (kd->len != 0) {
 		if (strlen(v) >= kd->len)
@@ -738,6 +784,7 @@ read_line(char *out, int size, void *arg)
 	while (isspace((unsigned char)*s))
 		s++;
 	/* inih splits a longer line into two */
+	p->line_max = size - 2;
 	if (strlen(s) + 2 > (size_t)size) {
 		fail(p, CRADLE_INVALID_ARGUMENT, "line is longer than %d characters", size - 2);
 		return NULL;

@@ -11,7 +11,8 @@
 # sandbox; pause/ is on its own.  A unit test under tests/unit/<layer>/
 # follows its layer's rule and may use tests/unit/lib/ and the test helpers
 # (tests/unit/<l>/lib*.h) of the layers its layer may use; integration tests
-# drive the daemon from outside, through client/ and proto/.  Prints each
+# drive the daemon from outside, through client/ and proto/; the fuzz
+# targets (tests/fuzz/) may use any layer, the client included.  Prints each
 # violation as FILE:LINE and exits 1 if there is any.
 set -u
 cd "$(dirname "$0")/.."
@@ -30,6 +31,7 @@ allowed() {
 	pause) echo "" ;;
 	tests/unit/lib) echo "tests/unit/lib" ;;
 	tests/integ) echo "tests/integ client proto" ;;
+	tests/fuzz) echo "tests/fuzz server worker image core sandbox util proto client" ;;
 	tests/unit/*)
 		# the layer's rule, plus the test helpers of the layers it may use
 		a=$(allowed "${1#tests/unit/}") || return 1
@@ -49,6 +51,7 @@ layer_of() {
 	tests/unit/lib/*) echo tests/unit/lib ;;
 	tests/unit/*/*) f=${1#tests/unit/}; echo "tests/unit/${f%%/*}" ;;
 	tests/integ/*) echo tests/integ ;;
+	tests/fuzz/*) echo tests/fuzz ;;
 	*/*) echo "${1%%/*}" ;;
 	*) echo "" ;;
 	esac
