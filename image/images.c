@@ -71,17 +71,18 @@ entry_drop_if_idle(struct images *im, struct entry *e)
 		}
 }
 
-/* syncfs(2) of the file system holding dir (which also makes dir's own
- * entries durable).  0, or -1 with errno. */
+/* Make dir durable: with whole_fs, syncfs(2) of its file system (every
+ * file of a freshly unpacked tree in one call); else fsync(2) of dir
+ * itself (its entries: a rename into it).  0, or -1 with errno. */
 static int
-sync_tree(const char *dir)
+sync_dir(const char *dir, bool whole_fs)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int rc;
 
 	if (fd < 0)
 		return -1;
-	rc = syncfs(fd);
+	rc = whole_fs ? syncfs(fd) : fsync(fd);
 	int e = errno;
 	close(fd);
 	errno = e;
@@ -348,7 +349,7 @@ ensure_snapshot(struct images *im, const char *digest, struct cradle_err *err)
 	 * under its final name with files the unpack never saw written.
 	 * syncfs once for the whole tree (a layer is thousands of files);
 	 * unpacks are rare, one per layer per node. */
-	if (sync_tree(tmp) < 0) {
+	if (sync_dir(tmp, true) < 0) {
 		int e = errno;
 		fs_rmtree(tmp);
 		return cradle_err_errno(err, e, "sync snapshot \"%s\"", tmp);
@@ -361,7 +362,7 @@ ensure_snapshot(struct images *im, const char *digest, struct cradle_err *err)
 			return 0;
 		return cradle_err_errno(err, e, "commit snapshot \"%s\"", dir);
 	}
-	if (sync_tree(im->snapdir) < 0)
+	if (sync_dir(im->snapdir, false) < 0)
 		return cradle_err_errno(err, errno, "sync snapshot directory \"%s\"", im->snapdir);
 	return 0;
 }

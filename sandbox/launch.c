@@ -550,21 +550,32 @@ reap_failed(int pidfd)
 	close(pidfd);
 }
 
-/* The flags of task pid (field 9 of /proc/PID/stat), or 0. */
-static unsigned long
-task_flags(pid_t pid)
+/* Fields 9 (flags) and 22 (start time) of /proc/PID/stat; false when
+ * it cannot be read. */
+static bool
+read_stat(pid_t pid, unsigned long *flags, uint64_t *start_time)
 {
 	char path[64], buf[1024];
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if ((n = fs_read(path, buf, sizeof(buf) - 1)) <= 0)
-		return 0;
+		return false;
 	buf[n] = '\0';
-	char *s = strrchr(buf, ')'); /* comm may hold anything: count from its end */
+	/* comm may hold spaces and parentheses: fields count from the last
+	 * ')', which is followed by the space before field 3 */
+	char *s = strrchr(buf, ')');
 	for (int field = 2; s != NULL && field < 9; field++)
 		s = strchr(s + 1, ' ');
-	return s != NULL ? strtoul(s + 1, NULL, 10) : 0;
+	if (s == NULL)
+		return false;
+	*flags = strtoul(s + 1, NULL, 10);
+	for (int field = 9; s != NULL && field < 22; field++)
+		s = strchr(s + 1, ' ');
+	if (s == NULL)
+		return false;
+	*start_time = strtoull(s + 1, NULL, 10);
+	return true;
 }
 
 #define TASK_PF_EXITING 0x4u /* PF_EXITING, include/linux/sched.h */
@@ -575,12 +586,15 @@ task_flags(pid_t pid)
  * zombie: so a child not yet waitable but already exiting counts too, and
  * is waited for (not reaped).  Exiting is flagged before the memory goes. */
 static bool
-child_died(pid_t pid, int pidfd, siginfo_t *si)
+child_died(struct launch_plan *p, pid_t pid, int pidfd, siginfo_t *si)
 {
+	unsigned long flags = 0;
+
 	memset(si, 0, sizeof(*si));
 	if (waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | WNOHANG | WNOWAIT) == 0 && si->si_pid != 0)
 		return true;
-	if (!(task_flags(pid) & TASK_PF_EXITING))
+	/* read once: the flags now, the start time for the caller's record */
+	if (!read_stat(pid, &flags, &p->start_time) || !(flags & TASK_PF_EXITING))
 		return false;
 	while (waitid(P_PIDFD, (id_t)pidfd, si, WEXITED | WNOWAIT) != 0)
 		if (errno != EINTR)
@@ -611,6 +625,7 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	p->child_step = NULL;
 	p->pid = 0;
 	p->pidfd = -1;
+	p->start_time = 0;
 	p->exec_w = -1;
 	p->set_exec_nice = st->set_exec_nice;
 	p->exec_nice = st->exec_nice;
@@ -707,7 +722,7 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	 * before exec (or at it: a seccomp filter refusing execve, the OOM
 	 * killer) wrote no error, and is no pause either. */
 	siginfo_t si = { 0 };
-	if (child_died(pid, pidfd, &si)) {
+	if (child_died(p, pid, pidfd, &si)) {
 		reap_failed(pidfd);
 		p->child_step = "exec";
 		if (si.si_code == CLD_EXITED)
@@ -734,20 +749,8 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 uint64_t
 launch_pid_start_time(pid_t pid)
 {
-	char path[64], buf[1024];
+	unsigned long flags;
+	uint64_t start;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (fs_read(path, buf, sizeof(buf)) <= 0)
-		return 0;
-	/* comm may hold spaces and parentheses: fields count from the last ')'. */
-	char *s = strrchr(buf, ')');
-	if (s == NULL)
-		return 0;
-	/* s is at the space before field 3; step to the one before field 22 */
-	s++;
-	for (int field = 3; field < 22 && s != NULL; field++)
-		s = strchr(s + 1, ' ');
-	if (s == NULL)
-		return 0;
-	return strtoull(s + 1, NULL, 10);
+	return read_stat(pid, &flags, &start) ? start : 0;
 }

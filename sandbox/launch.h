@@ -160,6 +160,7 @@ struct launch_plan {
 	/* outputs */
 	pid_t pid;
 	int pidfd;              /* CLOEXEC, owned by the caller */
+	uint64_t start_time;    /* of pid (launch_pid_start_time), 0 unknown */
 	int child_errno;        /* 0 when exec succeeded */
 	const char *child_step; /* static string, the failing step */
 };

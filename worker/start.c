@@ -448,7 +448,9 @@ step_record(struct start_ctx *c, struct cradle_err *err)
 	}
 	rec->phase = PHASE_RUNNING;
 	rec->pid = c->plan.pid;
-	rec->pid_start_time = launch_pid_start_time(c->plan.pid);
+	/* read by the launch already (its check that pause runs) */
+	rec->pid_start_time =
+		c->plan.start_time ? c->plan.start_time : launch_pid_start_time(c->plan.pid);
 	rec->started_at = clock_now_ns();
 	rec->exit_status = 0;
 	rec->exited_at = 0;

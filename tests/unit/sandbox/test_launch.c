@@ -550,6 +550,7 @@ START_TEST(test_launch_pause)
 	val[n] = '\0';
 	ck_assert_str_eq(val, "/pause");
 	ck_assert_uint_eq(launch_pid_start_time(p.pid), stat_starttime(p.pid));
+	ck_assert_uint_eq(p.start_time, stat_starttime(p.pid));
 
 	/* every namespace new */
 	static const char *const nss[] = { "net", "pid", "ipc", "uts", "mnt" };
