@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/devices.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/sys.h"
@@ -77,6 +78,7 @@ struct cgroup_sys {
 	struct hier *v1;
 	size_t n_v1;
 	char *v2_mount;
+	int dev_prog; /* the eBPF device program when devices are on v2, or -1 */
 	char describe[1024];
 };
 
@@ -385,6 +387,8 @@ cgroup_sys_free(struct cgroup_sys *s)
 		hier_fini(&s->v1[i]);
 	free(s->v1);
 	free(s->v2_mount);
+	if (s->dev_prog >= 0)
+		close(s->dev_prog);
 	free(s);
 }
 
@@ -521,6 +525,7 @@ cgroup_detect_at(const char *mountinfo_path, struct cgroup_sys **out, struct cra
 		fclose(f);
 		return cradle_err_nomem(err);
 	}
+	s->dev_prog = -1;
 	while (rc == 0 && getline(&line, &cap, f) >= 0)
 		rc = take_line(s, line, &v2_root_slash);
 	if (rc == 0 && ferror(f))
@@ -553,6 +558,19 @@ cgroup_detect_at(const char *mountinfo_path, struct cgroup_sys **out, struct cra
 	if (s->layout == CGROUP_V2)
 		for (size_t i = 0; i < s->n_v1; i++)
 			s->v1[i].managed = 0; /* stray v1 mounts: not joined */
+	/* No v1 devices controller: device control is the eBPF program on
+	 * each v2 leaf (devices.h), loaded once here.  A node that refuses it
+	 * would run sandboxes with every host device open to them: no. */
+	bool v1_devices = false;
+	for (size_t i = 0; i < s->n_v1; i++)
+		v1_devices = v1_devices || (s->v1[i].managed & M_DEVICES);
+	if (!v1_devices && s->v2_mount != NULL &&
+	    (s->dev_prog = devices_prog_load(devices_default_rules, devices_default_n, err)) < 0) {
+		cradle_err_wrap(err, "detect cgroups: device control on cgroup v2 (%s)",
+		                s->v2_mount);
+		cgroup_sys_free(s);
+		return -1;
+	}
 	describe(s);
 	*out = s;
 	return 0;
@@ -589,6 +607,12 @@ const char *
 cgroup_v2_mount(const struct cgroup_sys *s)
 {
 	return s->v2_mount;
+}
+
+int
+cgroup_devices_prog(const struct cgroup_sys *s)
+{
+	return s->dev_prog;
 }
 
 /* --- the hierarchies a sandbox cgroup lives in ------------------------------ */
@@ -1046,19 +1070,17 @@ setup_leaf(const struct cgroup_sys *s, const struct target *t, struct cgroup *cg
 		/* The spec's one rule denies all; an OCI runtime then allows the
 		 * devices every container's /dev holds (runc's AllowedDevices),
 		 * or the sandbox could not even open /dev/null. */
-		static const char *allow[] = {
-			"c *:* m",   "b *:* m", /* mknod of any node, no access */
-			"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm",   "c 1:9 rwm",
-			"c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
-		};
 		if (join_path(path, sizeof(path), leaf, "/", ctl_name(hr, "devices.allow")) != 0)
 			return cradle_err_set(err, CRADLE_INTERNAL,
 			                      "create cgroup \"%s\": path too long", what);
-		for (size_t i = 0; i < sizeof(allow) / sizeof(allow[0]); i++)
-			if ((rc = write_ctl(path, allow[i])) < 0)
+		for (size_t i = 0; i < devices_default_n; i++) {
+			char rule[64];
+			devices_rule_text(&devices_default_rules[i], rule, sizeof(rule));
+			if ((rc = write_ctl(path, rule)) < 0)
 				return cradle_err_errno(err, -rc,
 				                        "create cgroup \"%s\": write %s to %s",
-				                        what, allow[i], path);
+				                        what, rule, path);
+		}
 	}
 	if (hr == NULL && s->layout == CGROUP_V2 && cpu_shares != 0) {
 		snprintf(val, sizeof(val), "%llu",
@@ -1072,6 +1094,17 @@ setup_leaf(const struct cgroup_sys *s, const struct target *t, struct cgroup *cg
 			                        what, val, path);
 	}
 
+	if (hr == NULL && s->dev_prog >= 0) {
+		/* The same rules on v2, before any task can be in the leaf; the
+		 * attachment keeps the program, and goes with the leaf. */
+		if ((fd = open_at_leaf(leaf, NULL, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return cradle_err_errno(err, errno, "create cgroup \"%s\": open %s", what,
+			                        leaf);
+		rc = devices_prog_attach(s->dev_prog, fd, what, err);
+		close(fd);
+		if (rc < 0)
+			return -1;
+	}
 	if (hr == NULL) {
 		if ((fd = open_at_leaf(leaf, NULL, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 			return cradle_err_errno(err, errno, "create cgroup \"%s\": open %s", what,

@@ -45,8 +45,9 @@
  *           cpuset: every level whose cpuset.cpus / cpuset.mems is empty
  *           gets its parent's (the kernel refuses tasks otherwise).
  *           cpu: cpu.shares = cpu_shares.  devices: "a" is written to the
- *           leaf's devices.deny (populateDefaultUnixSpec: deny all, nothing
- *           allowed).
+ *           leaf's devices.deny (populateDefaultUnixSpec: deny all), then
+ *           each of devices_default_rules to devices.allow (runc's
+ *           AllowedDevices, sandbox/devices.h).
  *   hybrid: the v1 hierarchies above, and the same path in the cgroup2
  *           hierarchy (membership only: no controller is enabled there).
  *   v2:     in each ancestor from the root to the leaf's parent, those of
@@ -56,8 +57,13 @@
  *           ignored silently, as then the leaf just lacks the controller.
  *           cpu.weight = 1 + ((shares - 2) * 9999) / 262142, as runc and
  *           crun convert (shares 2 -> weight 1), written only when the leaf
- *           has cpu.weight.  Device control on v2 needs a BPF program
- *           attached to the cgroup: out of scope, nothing is written.
+ *           has cpu.weight.
+ *   devices on v2 (pure v2, or a hybrid node without a v1 devices
+ *           hierarchy): the same allow list as the v1 one
+ *           (devices_default_rules) as an eBPF device program, loaded once
+ *           by detection and attached to each v2 leaf before a task is in
+ *           it (sandbox/devices.h); it goes with the leaf.  Detection
+ *           fails when the kernel refuses the program.
  * A cpu_shares of 0 means "not set".  Control files are written with
  * O_WRONLY|O_TRUNC (v1 hierarchies mounted "noprefix" use "shares", "cpus").
  * Existing directories are reused (two sandboxes of one pod share their
@@ -122,6 +128,10 @@ const char *cgroup_describe(const struct cgroup_sys *s);
  * "name=systemd", ...), or NULL; the v2 mount point or NULL. */
 const char *cgroup_v1_mount(const struct cgroup_sys *s, const char *controller);
 const char *cgroup_v2_mount(const struct cgroup_sys *s);
+/* The loaded eBPF device program every v2 leaf gets (owned by s), or -1
+ * when devices are controlled by a v1 hierarchy (or not at all: a v1 node
+ * without the devices controller). */
+int cgroup_devices_prog(const struct cgroup_sys *s);
 void cgroup_sys_free(struct cgroup_sys *s); /* NULL-safe */
 
 /* The hierarchy-relative directory of a cgroups path (validates; resolves

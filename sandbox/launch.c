@@ -20,6 +20,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -270,6 +272,14 @@ child_credentials(struct launch_plan *p)
 		CHECK("capabilities", syscall(SYS_setresgid, p->gid, p->gid, p->gid));
 		CHECK("capabilities", syscall(SYS_setresuid, p->uid, p->uid, p->uid));
 		CHECK("capabilities", syscall(SYS_prctl, PR_SET_KEEPCAPS, 0, 0, 0, 0));
+		/* Until exec this task runs in the daemon's mm, now under the
+		 * pod's ids: with fs.suid_dumpable = 1 the kernel has just made
+		 * that mm dumpable, and a host process of the same uid and gid
+		 * could trace us (and read the daemon's memory).  Not dumpable,
+		 * then; exec gives pause a flag of its own, and launch_start
+		 * restores the daemon's. */
+		if (!p->new_user)
+			CHECK("capabilities", syscall(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0));
 	}
 	if (p->set_caps) {
 		struct cap_header h = { .version = 0x20080522,
@@ -290,16 +300,40 @@ child_credentials(struct launch_plan *p)
 	}
 }
 
+/* Close every descriptor above 2 but the plan's own (p->keep, ascending):
+ * the fd table is a copy of the daemon's, which holds the pipes of other
+ * launches in flight.  A copy of another launch's sync or exec pipe that
+ * lived on here until this child execs (or, failing, exits) would hold
+ * back that launch's EOF, and two failing user namespace launches would
+ * wait for each other for good. */
+NO_SANITIZE static void
+child_close_others(const struct launch_plan *p)
+{
+	unsigned lo = 3;
+
+	if (p->n_keep > LAUNCH_KEEP_MAX)
+		return; /* too many to keep: the "stdio" step closes the rest */
+	for (size_t i = 0; i < p->n_keep; i++) {
+		unsigned k = (unsigned)p->keep[i];
+		if (k > lo)
+			syscall(SYS_close_range, lo, k - 1, 0);
+		if (k + 1 > lo)
+			lo = k + 1;
+	}
+	syscall(SYS_close_range, lo, ~0u, 0);
+}
+
 NO_SANITIZE static int
 child_main(void *arg)
 {
 	struct launch_plan *p = arg;
 	uint64_t empty = 0;
 
+	child_close_others(p); /* the sync pipe's write end goes too */
 	if (p->new_user) {
 		char b;
-		/* The parent writes our id maps, then one byte. */
-		syscall(SYS_close, p->sync_w);
+		/* The parent writes our id maps, then one byte; on a failure
+		 * of its own it kills us instead. */
 		if (syscall(SYS_read, p->sync_r, &b, 1) != 1)
 			child_fail(p, "sync", errno ? errno : EPIPE);
 	}
@@ -336,11 +370,13 @@ child_main(void *arg)
 		 * its layers.  Now become the namespace's root, or every file
 		 * made below would fail with EOVERFLOW (global root is not
 		 * mapped in it). */
-		CHECK("sync", syscall(SYS_setresgid, 0, 0, 0));
-		CHECK("sync", syscall(SYS_setresuid, 0, 0, 0));
+		CHECK("userns-ids", syscall(SYS_setresgid, 0, 0, 0));
+		CHECK("userns-ids", syscall(SYS_setresuid, 0, 0, 0));
 		/* changing ids cleared "dumpable", which hands /proc/self to
-		 * global root and keeps us from writing oom_score_adj */
-		CHECK("sync", syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0));
+		 * global root and keeps us from writing oom_score_adj.  The
+		 * flag is the daemon's too (one mm until exec): launch_start
+		 * puts the daemon's back once we are gone from it. */
+		CHECK("userns-ids", syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0));
 	}
 
 	if (p->ops == NULL) {
@@ -602,6 +638,141 @@ child_died(struct launch_plan *p, pid_t pid, int pidfd, siginfo_t *si)
 	return true;
 }
 
+/* The dumpable flag is per mm, and the child runs in the daemon's until it
+ * execs: a change of ids or a drop of capabilities there (commit_creds
+ * sets the flag to fs.suid_dumpable) or its PR_SET_DUMPABLE is the
+ * daemon's change too.  The flag the process has when no launch is in
+ * flight is the one to keep: the first launch to start reads it, and the
+ * last one to leave puts it back.  Credentials are per task and never
+ * were the daemon's to lose.  A flag of 2 (suid_dumpable's "root") cannot
+ * be set back by prctl and is left as the children leave it.
+ *
+ * A child taking a non-root pod's ids ("exposed") clears the flag until it
+ * execs: while it runs in the daemon's mm as that uid, a dumpable mm would
+ * let a host process of the same uid trace it and so read the daemon's
+ * memory.  So nothing that raises the flag may overlap it: a user
+ * namespace child sets it to 1, and with fs.suid_dumpable = 1 any child
+ * that drops capabilities makes it 1.  Such launches ("raising") wait for
+ * exposed ones and the other way round; user namespace pods are rare,
+ * and suid_dumpable = 1 is not a default. */
+static pthread_mutex_t dumpable_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t dumpable_cv = PTHREAD_COND_INITIALIZER;
+static int dumpable_inflight, dumpable_want, dumpable_exposed, dumpable_raising;
+static int suid_dumpable = -1; /* fs.suid_dumpable, read once */
+
+static bool
+launch_exposed(const struct launch_plan *p)
+{
+	return !p->new_user && p->set_ids && p->uid != 0;
+}
+
+static bool
+launch_raising(const struct launch_plan *p)
+{
+	return p->new_user || (suid_dumpable == 1 && !launch_exposed(p));
+}
+
+static void
+dumpable_hold(const struct launch_plan *p)
+{
+	pthread_mutex_lock(&dumpable_mu);
+	if (suid_dumpable < 0) {
+		FILE *f = fopen("/proc/sys/fs/suid_dumpable", "re");
+		if (f == NULL || fscanf(f, "%d", &suid_dumpable) != 1)
+			suid_dumpable = 1; /* unknown: assume the unsafe value */
+		if (f != NULL)
+			fclose(f);
+	}
+	bool exposed = launch_exposed(p), raising = launch_raising(p);
+	while ((exposed && dumpable_raising > 0) || (raising && dumpable_exposed > 0))
+		pthread_cond_wait(&dumpable_cv, &dumpable_mu);
+	if (dumpable_inflight++ == 0)
+		dumpable_want = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	dumpable_exposed += exposed;
+	dumpable_raising += raising;
+	pthread_mutex_unlock(&dumpable_mu);
+}
+
+static void
+dumpable_release(const struct launch_plan *p)
+{
+	pthread_mutex_lock(&dumpable_mu);
+	dumpable_exposed -= launch_exposed(p);
+	dumpable_raising -= launch_raising(p);
+	if (--dumpable_inflight == 0 && (dumpable_want == 0 || dumpable_want == 1) &&
+	    prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != dumpable_want)
+		(void)prctl(PR_SET_DUMPABLE, dumpable_want, 0, 0, 0);
+	pthread_cond_broadcast(&dumpable_cv);
+	pthread_mutex_unlock(&dumpable_mu);
+}
+
+/* p->keep: the descriptors the child uses, ascending and unique. */
+static void
+keep_fds(struct launch_plan *p)
+{
+	size_t n = 0;
+	bool over = false;
+
+#define KEEP(fd)                                     \
+	do {                                         \
+		if ((fd) > 2) {                      \
+			if (n < LAUNCH_KEEP_MAX)     \
+				p->keep[n++] = (fd); \
+			else                         \
+				over = true;         \
+		}                                    \
+	} while (0)
+	KEEP(p->sync_r);
+	KEEP(p->exec_w);
+	KEEP(p->mask_fd);
+	for (size_t i = 0; i < p->n_cgroup_procs_fds; i++)
+		KEEP(p->cgroup_procs_fds[i]);
+	for (size_t i = 0; p->ops != NULL && i < p->n_ops; i++)
+		if (p->ops[i].kind == LOP_ATTACH)
+			KEEP(p->ops[i].fd);
+#undef KEEP
+	for (size_t i = 1; i < n; i++) /* insertion sort: a few dozen at most */
+		for (size_t j = i; j > 0 && p->keep[j - 1] > p->keep[j]; j--) {
+			int t = p->keep[j];
+			p->keep[j] = p->keep[j - 1];
+			p->keep[j - 1] = t;
+		}
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || p->keep[u - 1] != p->keep[i])
+			p->keep[u++] = p->keep[i];
+	p->n_keep = over ? LAUNCH_KEEP_MAX + 1 : u;
+}
+
+/* Wait until the user namespace child is done with our memory: the exec
+ * pipe's EOF (its write end closes at exec or exit) or the child's exit,
+ * seen on its pidfd, whichever comes first, so no other process's copy
+ * of the pipe can hold us. */
+static void
+wait_exec(int rfd, int pidfd)
+{
+	struct pollfd pf[2] = { { .fd = rfd, .events = POLLIN },
+		                { .fd = pidfd, .events = POLLIN } };
+	char b;
+
+	for (;;) {
+		int n = poll(pf, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break; /* cannot poll: the pipe alone, below */
+		if (pf[1].revents != 0)
+			return;
+		if (pf[0].revents != 0) {
+			ssize_t r = read(rfd, &b, 1);
+			if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+				return;
+		}
+	}
+	while (read(rfd, &b, 1) < 0 && errno == EINTR)
+		;
+}
+
 int
 launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *err)
 {
@@ -675,7 +846,9 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 		p->sync_w = sync[1];
 		p->exec_w = exec_pipe[1];
 	}
+	keep_fds(p);
 
+	dumpable_hold(p);
 	pid_t pid = spawn(p, st, flags, &pidfd);
 	int spawn_errno = errno;
 	go_home(home);
@@ -685,6 +858,7 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 		close(sync[0]);
 	}
 	if (pid < 0) {
+		dumpable_release(p);
 		if (p->new_user) {
 			close(exec_pipe[0]);
 			close(sync[1]);
@@ -692,27 +866,45 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 		return cradle_err_errno(err, spawn_errno, "launch sandbox: clone3");
 	}
 	if (p->new_user) {
+		/* The child waits on sync: these steps are ours, named as such. */
+		const char *failed = "write uid_map";
 		int rc = write_map(pid, "uid_map", p->uid_map ? p->uid_map : "");
-		if (rc == 0)
+		if (rc == 0) {
+			failed = "write gid_map";
 			rc = write_map(pid, "gid_map", p->gid_map ? p->gid_map : "");
+		}
 		char pidstr[16];
 		int plen = snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
-		for (size_t i = 0; rc == 0 && i < p->n_cgroup_procs_fds; i++)
-			if (write(p->cgroup_procs_fds[i], pidstr, (size_t)plen) != plen)
-				rc = -errno;
-		if (rc == 0 && write(sync[1], "x", 1) != 1)
-			rc = -errno;
-		close(sync[1]); /* on failure the child reads EOF and fails "sync" */
-		char b;
-		while (read(exec_pipe[0], &b, 1) < 0 && errno == EINTR)
-			;
-		close(exec_pipe[0]);
-		if (rc < 0 && p->child_errno == 0) {
-			sys_pidfd_send_signal(pidfd, SIGKILL);
-			reap_failed(pidfd);
-			return cradle_err_errno(err, -rc, "launch sandbox: write id maps");
+		for (size_t i = 0; rc == 0 && i < p->n_cgroup_procs_fds; i++) {
+			ssize_t w = write(p->cgroup_procs_fds[i], pidstr, (size_t)plen);
+			if (w != plen) {
+				failed = "join cgroup";
+				rc = w < 0 ? -errno : -EIO;
+			}
 		}
+		if (rc == 0 && write(sync[1], "x", 1) != 1) {
+			failed = "release the child";
+			rc = -errno;
+		}
+		if (rc < 0) {
+			/* Killed, not left to read EOF on sync: the child's exit
+			 * is what we wait for, whoever else holds the pipe. */
+			sys_pidfd_send_signal(pidfd, SIGKILL);
+			close(sync[1]);
+			close(exec_pipe[0]);
+			reap_failed(pidfd);
+			dumpable_release(p);
+			p->child_errno = -rc;
+			p->child_step = "set up user namespace";
+			return cradle_err_errno(
+				err, -rc, "launch sandbox: set up user namespace: %s", failed);
+		}
+		close(sync[1]);
+		wait_exec(exec_pipe[0], pidfd);
+		close(exec_pipe[0]);
 	}
+	/* The child has exec'd or exited: out of our mm. */
+	dumpable_release(p);
 	if (p->child_errno != 0) {
 		int e = p->child_errno;
 		reap_failed(pidfd);

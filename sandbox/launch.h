@@ -12,14 +12,21 @@
  * without the pipe (see docs/ARCHITECTURE.md, "Launch").
  *
  * Child steps, in order (step names as reported):
+ *                  first, not a step: close every descriptor above 2 but
+ *                  the plan's own (sandbox/launch.c: a concurrent launch's
+ *                  pipes must not live on in this child)
  *   "sync"         (user namespace only) wait until the parent wrote the
  *                  id maps; without a user namespace the spawn is vfork-like
+ *                  (the parent's own steps there fail as "set up user
+ *                  namespace: write uid_map", "... write gid_map", "...
+ *                  join cgroup", "... release the child")
  *   "cgroup"       join each v1 hierarchy by writing "0" to the prepared
  *                  cgroup.procs descriptors (v2: CLONE_INTO_CGROUP already)
  *   "sigmask"      restore an empty signal mask
  *   "propagation"  make every mount private (MS_REC|MS_PRIVATE on /)
  *   "bind-rootfs"  bind the image rootfs onto itself, chdir into it (or
  *   "mount-rootfs" a read-only overlay of the image's layers on it)
+ *   "userns-ids"   (user namespace only) become the namespace's root
  *   then either the plan's ops (each names its own step: mounts, device
  *   nodes, masks, read-only paths, sysctls, oom_score_adj), or, with no
  *   ops, the minimal built-in sequence:
@@ -156,6 +163,11 @@ struct launch_plan {
 	bool exec_nice_done;    /* the child set it */
 	int mask_fd;            /* the tree of mask_dir, -1 none */
 	const char *mask_first; /* the masked directory holding it (child) */
+	/* the descriptors above 2 the child uses, ascending: it closes every
+	 * other one first thing (n_keep > LAUNCH_KEEP_MAX: it does not) */
+#define LAUNCH_KEEP_MAX 48
+	int keep[LAUNCH_KEEP_MAX];
+	size_t n_keep;
 
 	/* outputs */
 	pid_t pid;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "sandbox/cgroup.h"
+#include "sandbox/devices.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/selinux.h"
 #include "util/fs.h"
@@ -82,6 +83,14 @@ node_detect(const struct node_opts *o, struct node *n, struct cradle_err *err)
 		return -1;
 	c->cgroup_layout = cgroup_layout_of(n->cgroups);
 	log_info("cgroups: %s", cgroup_describe(n->cgroups));
+	if (cgroup_devices_prog(n->cgroups) >= 0)
+		log_info("device control: eBPF device program (id %u) on each sandbox's cgroup v2",
+		         devices_prog_id(cgroup_devices_prog(n->cgroups)));
+	else if (cgroup_v1_mount(n->cgroups, "devices") != NULL)
+		log_info("device control: the v1 devices controller");
+	else
+		log_warn("device control: none (no v1 devices controller, no cgroup2): sandboxes "
+		         "may open any device node they can make");
 
 	const struct selinux_cfg *sc = &o->selinux;
 	if (selinux_labels_init(sc, &n->selinux, err) < 0)

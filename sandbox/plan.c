@@ -9,7 +9,6 @@
 #include <sys/capability.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static char *
@@ -114,18 +113,16 @@ plan_mount_options(const struct proto_strs *options, unsigned long *flags, char 
 	return 0;
 }
 
-/* The nodes every sandbox /dev gets.  In a user namespace mknod is
- * refused, so the host's nodes are bound onto empty files instead. */
+/* The nodes every sandbox /dev gets.  /dev is a nodev tmpfs (add_mount),
+ * so a node made in it, by the plan or later by a pause keeping
+ * CAP_MKNOD, opens nothing; the allowed nodes are the host's, each bound
+ * onto an empty file (a bind is a mount of its own, and keeps the host's
+ * /dev mount's flags, which allow devices).  In a user namespace mknod is
+ * refused anyway. */
 static int
-add_dev_nodes(struct launch_prep *prep, bool userns)
+add_dev_nodes(struct launch_prep *prep)
 {
-	static const struct {
-		const char *name;
-		unsigned maj, min;
-	} nodes[] = {
-		{ "null", 1, 3 },   { "zero", 1, 5 },    { "full", 1, 7 },
-		{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
-	};
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	static const struct {
 		const char *link, *to;
 	} links[] = {
@@ -136,19 +133,14 @@ add_dev_nodes(struct launch_prep *prep, bool userns)
 	char path[64];
 
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
-		snprintf(path, sizeof(path), "dev/%s", nodes[i].name);
+		snprintf(path, sizeof(path), "dev/%s", nodes[i]);
 		char *target = keep(prep, strdup(path));
 		struct launch_op *op = add_op(prep, LOP_MKNOD, "mount-dev");
 		if (target == NULL || op == NULL)
 			return -ENOMEM;
 		op->target = target;
-		if (!userns) {
-			op->mode = S_IFCHR | 0666;
-			op->dev = makedev(nodes[i].maj, nodes[i].min);
-			continue;
-		}
 		op->mode = S_IFREG | 0666;
-		snprintf(path, sizeof(path), "/dev/%s", nodes[i].name);
+		snprintf(path, sizeof(path), "/dev/%s", nodes[i]);
 		char *src = keep(prep, strdup(path));
 		if (src == NULL || (op = add_op(prep, LOP_MOUNT, "mount-dev")) == NULL)
 			return -ENOMEM;
@@ -211,7 +203,7 @@ add_bind(struct launch_prep *prep, const char *source, const char *target, unsig
 }
 
 static int
-add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns, struct cradle_err *err)
+add_mount(struct launch_prep *prep, const struct spec_mount *m, struct cradle_err *err)
 {
 	unsigned long flags;
 	char *data;
@@ -256,8 +248,12 @@ add_mount(struct launch_prep *prep, const struct spec_mount *m, bool userns, str
 	else if (strcmp(m->destination, "/dev/mqueue") == 0)
 		op->step = "mount-mqueue";
 	if (strcmp(m->destination, "/dev") == 0 && m->type != NULL &&
-	    strcmp(m->type, "tmpfs") == 0 && add_dev_nodes(prep, userns) < 0)
-		return cradle_err_nomem(err);
+	    strcmp(m->type, "tmpfs") == 0) {
+		/* nodev: only the bound nodes below open (add_dev_nodes) */
+		op->flags |= MS_NODEV;
+		if (add_dev_nodes(prep) < 0)
+			return cradle_err_nomem(err);
+	}
 	return 0;
 }
 
@@ -344,7 +340,7 @@ plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec, const
 		prep->groups[i] = (uint32_t)spec->additional_gids[i];
 
 	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (add_mount(prep, &spec->mounts[i], spec->ns_user, err) < 0)
+		if (add_mount(prep, &spec->mounts[i], err) < 0)
 			goto fail;
 
 	/* sysctls before /proc/sys turns read-only */

@@ -6,8 +6,10 @@
  * module does the translation in the parent, where allocating is allowed:
  * option strings become mount flags and data, destinations become paths
  * relative to the rootfs, sysctl keys become /proc/sys paths, device nodes
- * become mknod (or, in a user namespace, where mknod is refused, bind
- * mounts of the host's nodes), and the executable is found in the rootfs.
+ * become bind mounts of the host's nodes on a /dev tmpfs mounted nodev (so
+ * a node made there, by a pause keeping CAP_MKNOD, opens nothing: a
+ * difference from runc, docs/DIFFERENCES.md), and the executable is found
+ * in the rootfs.
  *
  * struct launch_prep owns every string and array the plan points to; it
  * must outlive launch_start and is released with plan_release.
