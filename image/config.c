@@ -6,13 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "util/fs.h"
 #include "util/json.h"
+#include "util/sys.h"
 
 /* obj's member key; NULL when absent or JSON null. */
 static json_object *
@@ -119,6 +122,98 @@ image_config_parse(const char *text, size_t len, const char *name, struct image_
 	return rc < 0 ? -1 : 0;
 }
 
+/* Open rel (no leading '/') inside the layer root dirfd, as the image
+ * would see it: every symlink on the way, absolute or "..", resolved with
+ * root as "/" (openat2 RESOLVE_IN_ROOT), never a path of the host; no
+ * /proc magic links, no other mount.  O_PATH; -1 with errno. */
+static int
+open_in_layer(int rootfd, const char *rel, int flags)
+{
+	struct open_how how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (unsigned long long)(flags | O_CLOEXEC);
+	how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+	return (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+}
+
+/* Read rel of the layer rootfd into *out (NUL-terminated).  1 when found
+ * and read, 0 when absent here (look further down), 2 when this layer
+ * hides it (a whiteout, or a non-directory on the way: *out stays NULL),
+ * -1 with err set (path names it). */
+static int
+read_in_layer(int rootfd, const char *rel, const char *path, char **out, struct cradle_err *err)
+{
+	struct stat st;
+	int fd = open_in_layer(rootfd, rel, O_PATH), e;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno == ENOTDIR)
+			return 2;
+		return cradle_err_errno(err, errno, "read \"%s\"", path);
+	}
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		close(fd);
+		return cradle_err_errno(err, e, "read \"%s\"", path);
+	}
+	close(fd);
+	if (S_ISCHR(st.st_mode) && st.st_rdev == 0)
+		return 2; /* deleted by this layer */
+	if (!S_ISREG(st.st_mode))
+		return cradle_err_errno(err, EINVAL, "read \"%s\"", path);
+	if (st.st_size > (off_t)IMAGE_FILE_MAX)
+		return cradle_err_errno(err, EFBIG, "read \"%s\"", path);
+	/* a regular file: open it for reading, resolved the same way */
+	fd = open_in_layer(rootfd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return cradle_err_errno(err, errno, "read \"%s\"", path);
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len == cap) {
+			size_t nc = cap ? cap * 2 : 4096;
+			char *nb;
+			if (nc > IMAGE_FILE_MAX + 1)
+				nc = IMAGE_FILE_MAX + 1;
+			if (nc == cap) {
+				e = EFBIG;
+				goto bad;
+			}
+			if ((nb = realloc(buf, nc + 1)) == NULL) {
+				e = ENOMEM;
+				goto bad;
+			}
+			buf = nb;
+			cap = nc;
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			goto bad;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		e = EINVAL;
+		goto bad;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*out = buf;
+	return 1;
+bad:
+	close(fd);
+	free(buf);
+	return cradle_err_errno(err, e, "read \"%s\"", path);
+}
+
 int
 image_config_read_user_dbs(struct image_config *out, const char *const *dirs, size_t n_dirs,
                            struct cradle_err *err)
@@ -126,24 +221,20 @@ image_config_read_user_dbs(struct image_config *out, const char *const *dirs, si
 	static const char *const files[] = { "etc/passwd", "etc/group" };
 	char **dst[] = { &out->etc_passwd, &out->etc_group };
 	char path[FS_PATH_MAX];
-	struct stat st;
-	int rc;
 
 	for (size_t f = 0; f < 2; f++) {
 		for (size_t i = 0; i < n_dirs; i++) {
 			if (fs_path(path, err, "%s/%s", dirs[i], files[f]) < 0)
 				return -1;
-			if (lstat(path, &st) != 0) {
-				if (errno == ENOENT)
-					continue;
+			int rootfd = open(dirs[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (rootfd < 0)
 				return cradle_err_errno(err, errno, "read \"%s\"", path);
-			}
-			if (S_ISCHR(st.st_mode) && st.st_rdev == 0)
-				break; /* deleted by an upper layer */
-			if ((rc = fs_read_alloc(path, IMAGE_FILE_MAX, FS_NOFOLLOW, dst[f], NULL)) <
-			    0)
-				return cradle_err_errno(err, -rc, "read \"%s\"", path);
-			break;
+			int rc = read_in_layer(rootfd, files[f], path, dst[f], err);
+			close(rootfd);
+			if (rc < 0)
+				return -1;
+			if (rc > 0)
+				break; /* read, or hidden by this layer */
 		}
 	}
 	return 0;

@@ -23,9 +23,13 @@ int image_config_parse(const char *text, size_t len, const char *name, struct im
 
 /* Fill out->etc_passwd and out->etc_group from the top-most of dirs (top
  * first, as overlay's lowerdir lists them) that has each: a missing file
- * is looked for further down; a whiteout (0/0 character device) ends the
- * search with the file absent; anything else that is not a readable
- * regular file of at most IMAGE_FILE_MAX bytes is an error. */
+ * is looked for further down; a whiteout (0/0 character device) or a
+ * non-directory on the way ends the search with the file absent; anything
+ * else that is not a readable regular file of at most IMAGE_FILE_MAX
+ * bytes is an error.  Each dir is the image's root while its path is
+ * resolved (openat2 RESOLVE_IN_ROOT): a symlinked /etc or /etc/passwd,
+ * absolute or climbing with "..", stays inside that layer and never
+ * reaches a file of the host. */
 int image_config_read_user_dbs(struct image_config *out, const char *const *dirs, size_t n_dirs,
                                struct cradle_err *err);
 

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,34 @@
 #include "image/oci.h"
 #include "image/unpack.h"
 
+/* One manifest some sandboxes use: its blobs (config and layers; the
+ * snapshots of the layers) are kept while count > 0, whatever records
+ * say. */
+struct pin {
+	char manifest[DIGEST_LEN + 1];
+	char **digests; /* config, layers */
+	size_t n;
+	unsigned count;
+	struct pin *next;
+};
+
+/* A manifest the uses of one ref pinned, and how many of them. */
+struct entry_pin {
+	char manifest[DIGEST_LEN + 1];
+	unsigned count;
+};
+
 /* An image in use by sandboxes, or a pull in flight. */
 struct entry {
 	char ref[IMAGE_REF_MAX + 1];
 	unsigned uses;
 	unsigned waiters; /* starts waiting for this pull */
 	bool pulling;
+	unsigned pulls;   /* pulls finished, counted under the lock */
+	bool pull_failed; /* the last one failed, with pull_err */
+	struct cradle_err pull_err;
+	struct entry_pin *pins; /* what its uses pinned */
+	size_t n_pins;
 	struct entry *next;
 };
 
@@ -35,10 +58,14 @@ struct images {
 	struct store *store;
 	struct content *content;
 	char *ca_file, *insecure;
-	pthread_mutex_t lock;   /* guards entries, serialises snapshot creation per digest */
+	struct unpack_limits limits;
+	int pull_timeout;
+	atomic_bool cancel;     /* images_cancel: pulls stop, new ones fail */
+	pthread_mutex_t lock;   /* guards entries, pins, serialises snapshot creation per digest */
 	pthread_cond_t changed; /* a pull finished */
 	unsigned ingests;       /* pulls and imports writing blobs now */
 	struct entry *entries;
+	struct pin *pins;
 };
 
 static struct entry *
@@ -58,17 +85,126 @@ entry_of(struct images *im, const char *ref, bool create)
 	return e;
 }
 
+static void pin_put(struct images *im, const char *manifest);
+
 static void
 entry_drop_if_idle(struct images *im, struct entry *e)
 {
 	if (e->uses > 0 || e->pulling || e->waiters > 0)
 		return;
+	/* the last use is gone: so are all its pins (those releases without
+	 * a manifest could not name) */
+	for (size_t i = 0; i < e->n_pins; i++)
+		while (e->pins[i].count > 0) {
+			e->pins[i].count--;
+			pin_put(im, e->pins[i].manifest);
+		}
 	for (struct entry **p = &im->entries; *p; p = &(*p)->next)
 		if (*p == e) {
 			*p = e->next;
+			free(e->pins);
 			free(e);
 			return;
 		}
+}
+
+/* --- pins (under im->lock) --- */
+
+static struct pin *
+pin_of(struct images *im, const char *manifest)
+{
+	for (struct pin *p = im->pins; p; p = p->next)
+		if (strcmp(p->manifest, manifest) == 0)
+			return p;
+	return NULL;
+}
+
+static void
+pin_free(struct pin *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->digests[i]);
+	free(p->digests);
+	free(p);
+}
+
+/* One more use of manifest, whose config and layers are given (the first
+ * use's list is kept: a manifest digest fixes them).  -1 when out of
+ * memory. */
+static int
+pin_get(struct images *im, const char *manifest, const char *config, char *const *layers,
+        size_t n_layers)
+{
+	struct pin *p = pin_of(im, manifest);
+
+	if (p != NULL) {
+		p->count++;
+		return 0;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->digests = calloc(n_layers + 1, sizeof(char *))) == NULL)
+		goto oom;
+	snprintf(p->manifest, sizeof(p->manifest), "%s", manifest);
+	if (config != NULL && config[0] != '\0' && (p->digests[p->n++] = strdup(config)) == NULL)
+		goto oom;
+	for (size_t i = 0; i < n_layers; i++)
+		if ((p->digests[p->n++] = strdup(layers[i])) == NULL)
+			goto oom;
+	p->count = 1;
+	p->next = im->pins;
+	im->pins = p;
+	return 0;
+oom:
+	if (p != NULL)
+		pin_free(p);
+	return -1;
+}
+
+static void
+pin_put(struct images *im, const char *manifest)
+{
+	for (struct pin **pp = &im->pins; *pp; pp = &(*pp)->next) {
+		struct pin *p = *pp;
+		if (strcmp(p->manifest, manifest) != 0)
+			continue;
+		if (--p->count == 0) {
+			*pp = p->next;
+			pin_free(p);
+		}
+		return;
+	}
+}
+
+/* e's uses pinned manifest once more.  -1 when out of memory. */
+static int
+entry_pin_add(struct entry *e, const char *manifest)
+{
+	for (size_t i = 0; i < e->n_pins; i++)
+		if (strcmp(e->pins[i].manifest, manifest) == 0) {
+			e->pins[i].count++;
+			return 0;
+		}
+	struct entry_pin *np = realloc(e->pins, (e->n_pins + 1) * sizeof(*np));
+	if (np == NULL)
+		return -1;
+	e->pins = np;
+	snprintf(np[e->n_pins].manifest, sizeof(np[e->n_pins].manifest), "%s", manifest);
+	np[e->n_pins].count = 1;
+	e->n_pins++;
+	return 0;
+}
+
+/* Pin rec's blobs for one use of e.  -1 when out of memory. */
+static int
+pin_record(struct images *im, struct entry *e, const struct image_record *rec)
+{
+	if (pin_get(im, rec->manifest_digest, rec->config_digest, rec->layers, rec->n_layers) < 0)
+		return -1;
+	if (entry_pin_add(e, rec->manifest_digest) < 0) {
+		pin_put(im, rec->manifest_digest);
+		return -1;
+	}
+	return 0;
 }
 
 /* Make dir durable: with whole_fs, syncfs(2) of its file system (every
@@ -126,6 +262,10 @@ images_open(const struct images_cfg *cfg, struct images **out, struct cradle_err
 	im->store = cfg->store;
 	im->ca_file = cfg->ca_file ? strdup(cfg->ca_file) : NULL;
 	im->insecure = cfg->insecure ? strdup(cfg->insecure) : NULL;
+	im->limits.max_bytes = cfg->max_layer_bytes;
+	im->limits.max_entries = cfg->max_layer_entries;
+	im->limits.max_expansion = cfg->max_expansion;
+	im->pull_timeout = cfg->pull_timeout;
 	pthread_mutex_init(&im->lock, NULL);
 	pthread_cond_init(&im->changed, NULL);
 	if ((rc = fs_mkdir_p(im->snapdir, 0700)) < 0) {
@@ -151,7 +291,13 @@ images_close(struct images *im)
 	while (im->entries) {
 		struct entry *e = im->entries;
 		im->entries = e->next;
+		free(e->pins);
 		free(e);
+	}
+	while (im->pins) {
+		struct pin *p = im->pins;
+		im->pins = p->next;
+		pin_free(p);
 	}
 	pthread_cond_destroy(&im->changed);
 	pthread_mutex_destroy(&im->lock);
@@ -165,6 +311,18 @@ images_get(struct images *im, const char *ref, struct image_record *out, struct 
 {
 	return image_record_get(im->store, ref, out, err);
 }
+
+struct refs {
+	char **digests;
+	size_t n, cap;
+};
+
+static int ensure_snapshot(struct images *im, const char *digest, struct cradle_err *err);
+static int collect_refs(struct image_record *rec, void *arg);
+static int collect_pins(struct images *im, struct refs *r);
+static bool referenced(const struct refs *r, const char *d);
+static void refs_free(struct refs *r);
+static void snap_path(struct images *im, const char *digest, char *buf, size_t len);
 
 /* Record what an import or a pull brought in; the config's labels ride
  * along for the spec builder. */
@@ -235,6 +393,51 @@ ingest_end(struct images *im)
 	pthread_mutex_unlock(&im->lock);
 }
 
+/* Every layer unpacked (within the limits) before the image is recorded:
+ * a layer refused here never gets a record. */
+static int
+unpack_all(struct images *im, const struct oci_image *img, struct cradle_err *err)
+{
+	for (size_t i = 0; i < img->n_layers; i++)
+		if (ensure_snapshot(im, img->layers[i].digest, err) < 0)
+			return -1;
+	return 0;
+}
+
+static void
+drop_if_unreferenced(struct images *im, const struct refs *r, const char *digest)
+{
+	char dir[4400];
+
+	if (digest[0] == '\0' || referenced(r, digest))
+		return;
+	content_delete(im->content, digest);
+	snap_path(im, digest, dir, sizeof(dir));
+	fs_rmtree(dir);
+}
+
+/* An ingest of img failed after its blobs were stored: those no record
+ * and no use references go (and their snapshots), unless another ingest
+ * is in flight (its blobs belong to no record yet, and may be these). */
+static void
+ingest_fail(struct images *im, const struct oci_image *img)
+{
+	struct refs refs = { 0 };
+	struct cradle_err e;
+
+	pthread_mutex_lock(&im->lock);
+	if (im->ingests == 1 && image_record_foreach(im->store, collect_refs, &refs, &e) == 0 &&
+	    collect_pins(im, &refs) == 0) {
+		drop_if_unreferenced(im, &refs, img->manifest_digest);
+		drop_if_unreferenced(im, &refs, img->config_digest);
+		for (size_t i = 0; i < img->n_layers; i++)
+			drop_if_unreferenced(im, &refs, img->layers[i].digest);
+	}
+	im->ingests--;
+	pthread_mutex_unlock(&im->lock);
+	refs_free(&refs);
+}
+
 int
 images_import(struct images *im, const char *path, const char *name, bool pinned,
               struct image_record *out, struct cradle_err *err)
@@ -244,9 +447,15 @@ images_import(struct images *im, const char *path, const char *name, bool pinned
 	memset(&imp, 0, sizeof(imp));
 	ingest_begin(im);
 	int rc = oci_import(im->content, path, name, &imp, err);
-	if (rc == 0)
-		rc = record_image(im, imp.name, &imp.image, pinned, out, err);
-	ingest_end(im);
+	if (rc < 0) {
+		ingest_end(im);
+	} else if (unpack_all(im, &imp.image, err) < 0 ||
+	           record_image(im, imp.name, &imp.image, pinned, out, err) < 0) {
+		ingest_fail(im, &imp.image);
+		rc = -1;
+	} else {
+		ingest_end(im);
+	}
 	oci_image_fini(&imp.image);
 	return rc;
 }
@@ -259,17 +468,32 @@ images_pull(struct images *im, const char *ref,
 	struct oci_image img;
 	struct pull_opts opts = { .ca_file = im->ca_file,
 		                  .insecure = im->insecure,
+		                  .deadline_ms = (long)im->pull_timeout * 1000,
 		                  .progress = progress,
-		                  .progress_arg = arg };
+		                  .progress_arg = arg,
+		                  .cancel = &im->cancel };
 
 	memset(&img, 0, sizeof(img));
 	ingest_begin(im);
 	int rc = pull_image(im->content, ref, &opts, &img, err);
-	if (rc == 0)
-		rc = record_image(im, ref, &img, false, out, err);
-	ingest_end(im);
+	if (rc < 0) {
+		ingest_end(im);
+	} else if (unpack_all(im, &img, err) < 0 ||
+	           record_image(im, ref, &img, false, out, err) < 0) {
+		ingest_fail(im, &img);
+		rc = -1;
+	} else {
+		ingest_end(im);
+	}
 	oci_image_fini(&img);
 	return rc;
+}
+
+void
+images_cancel(struct images *im)
+{
+	if (im != NULL)
+		atomic_store(&im->cancel, true);
 }
 
 int
@@ -292,16 +516,24 @@ images_ensure(struct images *im, const char *ref, struct image_record *out, stru
 		}
 		if (en->pulling) {
 			/* someone else pulls it: wait, then look again (counted,
-			 * so the puller does not free the entry under us) */
+			 * so the puller does not free the entry under us).  A
+			 * failed pull fails its waiters too, with its error: each
+			 * trying again in turn would make the k-th wait k times
+			 * [registry] timeout. */
+			unsigned seen = en->pulls;
 			en->waiters++;
 			while (en->pulling)
 				pthread_cond_wait(&im->changed, &im->lock);
 			en->waiters--;
+			bool failed = en->pulls != seen && en->pull_failed;
+			if (failed)
+				*err = en->pull_err;
 			entry_drop_if_idle(im, en);
 			pthread_mutex_unlock(&im->lock);
 			if (image_record_get(im->store, ref, out, &e) == 0)
 				return 0;
-			/* that pull failed: try ourselves */
+			if (failed)
+				return -1;
 			continue;
 		}
 		en->pulling = true;
@@ -309,6 +541,10 @@ images_ensure(struct images *im, const char *ref, struct image_record *out, stru
 		int rc = images_pull(im, ref, NULL, NULL, out, err);
 		pthread_mutex_lock(&im->lock);
 		en->pulling = false;
+		en->pulls++;
+		en->pull_failed = rc < 0;
+		if (rc < 0)
+			en->pull_err = *err;
 		pthread_cond_broadcast(&im->changed);
 		entry_drop_if_idle(im, en);
 		pthread_mutex_unlock(&im->lock);
@@ -341,7 +577,7 @@ ensure_snapshot(struct images *im, const char *digest, struct cradle_err *err)
 	if (mkdtemp(tmp) == NULL)
 		return cradle_err_errno(err, errno, "create snapshot \"%s\"", tmp);
 	chmod(tmp, 0755);
-	if (unpack_layer(blob, tmp, NULL, err) < 0) {
+	if (unpack_layer_limited(blob, digest, tmp, &im->limits, NULL, err) < 0) {
 		fs_rmtree(tmp);
 		return -1;
 	}
@@ -377,14 +613,29 @@ image_rootfs_fini(struct image_rootfs *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* A use of ref that pinned nothing ends. */
+static void
+use_end(struct images *im, const char *ref)
+{
+	pthread_mutex_lock(&im->lock);
+	struct entry *en = entry_of(im, ref, false);
+	if (en != NULL && en->uses > 0) {
+		en->uses--;
+		entry_drop_if_idle(im, en);
+	}
+	pthread_mutex_unlock(&im->lock);
+}
+
 int
 images_use(struct images *im, const char *ref, struct image_rootfs *out, struct cradle_err *err)
 {
-	struct image_record rec;
+	struct image_record rec, got;
 	char *cfg_json = NULL;
 	size_t cfg_len = 0;
+	bool pinned = false;
 
 	memset(out, 0, sizeof(*out));
+	memset(&got, 0, sizeof(got));
 	/* counted first, so an rmi between here and the unpack cannot take
 	 * the layers away */
 	pthread_mutex_lock(&im->lock);
@@ -394,17 +645,35 @@ images_use(struct images *im, const char *ref, struct image_rootfs *out, struct 
 	pthread_mutex_unlock(&im->lock);
 	if (en == NULL)
 		return cradle_err_nomem(err);
-	/* present, or pulled now (containerd's EnsureImageExists); one read of the record
-	 * either way */
+	/* present, or pulled now (containerd's EnsureImageExists) */
 	if (images_ensure(im, ref, &rec, err) < 0) {
-		images_unuse(im, ref);
+		use_end(im, ref);
 		return -1;
 	}
-	out->layer_dirs = calloc(rec.n_layers ? rec.n_layers : 1, sizeof(char *));
+	image_record_fini(&rec);
+	/* What the sandbox gets is the record as it is now, pinned in the
+	 * same hold of the lock that collection takes: an import that points
+	 * ref elsewhere and an rmi of anything may come between, and must not
+	 * take these blobs away. */
+	pthread_mutex_lock(&im->lock);
+	if (image_record_get(im->store, ref, &got, err) == 0) {
+		if (pin_record(im, en, &got) == 0)
+			pinned = true;
+		else
+			cradle_err_nomem(err);
+	}
+	pthread_mutex_unlock(&im->lock);
+	if (!pinned) {
+		image_record_fini(&got);
+		use_end(im, ref);
+		return -1;
+	}
+	memcpy(out->manifest_digest, got.manifest_digest, sizeof(out->manifest_digest));
+	out->layer_dirs = calloc(got.n_layers ? got.n_layers : 1, sizeof(char *));
 	if (out->layer_dirs == NULL)
 		goto oom;
-	for (size_t i = 0; i < rec.n_layers; i++) {
-		const char *d = rec.layers[rec.n_layers - 1 - i]; /* top first */
+	for (size_t i = 0; i < got.n_layers; i++) {
+		const char *d = got.layers[got.n_layers - 1 - i]; /* top first */
 		char dir[4400];
 		if (ensure_snapshot(im, d, err) < 0)
 			goto fail;
@@ -413,37 +682,62 @@ images_use(struct images *im, const char *ref, struct image_rootfs *out, struct 
 			goto oom;
 		out->n_layers++;
 	}
-	if (content_read(im->content, rec.config_digest, IMAGE_FILE_MAX, &cfg_json, &cfg_len, err) <
+	if (content_read(im->content, got.config_digest, IMAGE_FILE_MAX, &cfg_json, &cfg_len, err) <
 	            0 ||
-	    image_config_parse(cfg_json, cfg_len, rec.config_digest, &out->config, err) < 0)
+	    image_config_parse(cfg_json, cfg_len, got.config_digest, &out->config, err) < 0)
 		goto fail;
 	free(cfg_json);
 	cfg_json = NULL;
 	if (image_config_read_user_dbs(&out->config, (const char *const *)out->layer_dirs,
 	                               out->n_layers, err) < 0)
 		goto fail;
-	image_record_fini(&rec);
+	image_record_fini(&got);
 	return 0;
 oom:
 	cradle_err_nomem(err);
 fail:
 	free(cfg_json);
 	image_rootfs_fini(out);
-	images_unuse(im, ref);
-	image_record_fini(&rec);
+	images_release(im, ref, got.manifest_digest);
+	image_record_fini(&got);
 	return -1;
+}
+
+void
+images_release(struct images *im, const char *ref, const char *manifest)
+{
+	pthread_mutex_lock(&im->lock);
+	struct entry *en = entry_of(im, ref, false);
+	if (en != NULL && en->uses > 0) {
+		bool exact = manifest != NULL && manifest[0] != '\0';
+		struct entry_pin *which = NULL;
+		size_t live = 0;
+		unsigned pinned = 0;
+		for (size_t i = 0; i < en->n_pins; i++) {
+			if (en->pins[i].count == 0)
+				continue;
+			live++;
+			pinned += en->pins[i].count;
+			if (exact ? strcmp(en->pins[i].manifest, manifest) == 0 : which == NULL)
+				which = &en->pins[i];
+		}
+		/* Without a manifest, only one that must be this use's is
+		 * released here (every use pinned one, all the same);
+		 * entry_drop_if_idle releases the rest with the last use. */
+		if (which != NULL && (exact || (live == 1 && pinned == en->uses))) {
+			which->count--;
+			pin_put(im, which->manifest);
+		}
+		en->uses--;
+		entry_drop_if_idle(im, en);
+	}
+	pthread_mutex_unlock(&im->lock);
 }
 
 void
 images_unuse(struct images *im, const char *ref)
 {
-	pthread_mutex_lock(&im->lock);
-	struct entry *en = entry_of(im, ref, false);
-	if (en != NULL && en->uses > 0) {
-		en->uses--;
-		entry_drop_if_idle(im, en);
-	}
-	pthread_mutex_unlock(&im->lock);
+	images_release(im, ref, NULL);
 }
 
 bool
@@ -456,20 +750,108 @@ images_in_use(struct images *im, const char *ref)
 	return used;
 }
 
-void
-images_hold(struct images *im, const char *ref)
+struct find_manifest {
+	const char *manifest;
+	struct image_record *out;
+	bool found;
+};
+
+static int
+find_manifest(struct image_record *rec, void *arg)
 {
+	struct find_manifest *f = arg;
+	if (f->found || strcmp(rec->manifest_digest, f->manifest) != 0)
+		return 0;
+	*f->out = *rec;
+	memset(rec, 0, sizeof(*rec)); /* stolen */
+	f->found = true;
+	return 0;
+}
+
+/* The blobs of manifest: from a record that has it (ref's first), else
+ * from the manifest blob.  0, or -1 when none knows them. */
+static int
+manifest_blobs(struct images *im, const char *ref, const char *manifest, struct image_record *out)
+{
+	struct cradle_err e;
+	char *json = NULL;
+	size_t len = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (image_record_get(im->store, ref, out, &e) == 0) {
+		if (strcmp(out->manifest_digest, manifest) == 0)
+			return 0;
+		image_record_fini(out);
+	}
+	struct find_manifest f = { manifest, out, false };
+	if (image_record_foreach(im->store, find_manifest, &f, &e) == 0 && f.found)
+		return 0;
+	image_record_fini(out);
+	if (content_read(im->content, manifest, IMAGE_FILE_MAX, &json, &len, &e) < 0)
+		return -1;
+	struct oci_image img;
+	memset(&img, 0, sizeof(img));
+	int rc = oci_parse_manifest(json, len, &img, &e);
+	free(json);
+	if (rc < 0)
+		return -1;
+	snprintf(out->manifest_digest, sizeof(out->manifest_digest), "%s", manifest);
+	memcpy(out->config_digest, img.config_digest, sizeof(out->config_digest));
+	out->layers = calloc(img.n_layers ? img.n_layers : 1, sizeof(char *));
+	for (size_t i = 0; out->layers != NULL && i < img.n_layers; i++) {
+		if ((out->layers[i] = strdup(img.layers[i].digest)) == NULL)
+			break;
+		out->n_layers++;
+	}
+	rc = out->layers != NULL && out->n_layers == img.n_layers ? 0 : -1;
+	oci_image_fini(&img);
+	if (rc < 0)
+		image_record_fini(out);
+	return rc;
+}
+
+void
+images_hold(struct images *im, const char *ref, const char *manifest)
+{
+	struct image_record rec;
+	struct cradle_err e;
+	bool have;
+
 	pthread_mutex_lock(&im->lock);
 	struct entry *en = entry_of(im, ref, true);
-	if (en != NULL)
-		en->uses++;
+	if (en == NULL) {
+		pthread_mutex_unlock(&im->lock);
+		log_error("hold image \"%s\": out of memory", ref);
+		return;
+	}
+	en->uses++;
+	if (manifest != NULL && manifest[0] != '\0')
+		have = manifest_blobs(im, ref, manifest, &rec) == 0;
+	else
+		have = image_record_get(im->store, ref, &rec, &e) == 0;
+	if (!have) {
+		/* counted all the same, so that its release finds it */
+		log_warn("hold image \"%s\" (%s): its manifest is gone, nothing to pin", ref,
+		         manifest && manifest[0] ? manifest : "no digest recorded");
+		memset(&rec, 0, sizeof(rec));
+		snprintf(rec.manifest_digest, sizeof(rec.manifest_digest), "%s",
+		         manifest && manifest[0] ? manifest : "none");
+	}
+	if (pin_record(im, en, &rec) < 0)
+		log_error("hold image \"%s\": out of memory: its blobs are not pinned", ref);
+	image_record_fini(&rec);
 	pthread_mutex_unlock(&im->lock);
 }
 
-struct refs {
-	char **digests;
-	size_t n, cap;
-};
+static void
+refs_free(struct refs *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		free(r->digests[i]);
+	free(r->digests);
+	r->digests = NULL;
+	r->n = r->cap = 0;
+}
 
 static int
 refs_add(struct refs *r, const char *d)
@@ -494,6 +876,20 @@ collect_refs(struct image_record *rec, void *arg)
 	for (size_t i = 0; i < rec->n_layers; i++)
 		if (refs_add(r, rec->layers[i]) < 0)
 			return -ENOMEM;
+	return 0;
+}
+
+/* Everything sandboxes use, whatever the records say now. */
+static int
+collect_pins(struct images *im, struct refs *r)
+{
+	for (struct pin *p = im->pins; p; p = p->next) {
+		if (refs_add(r, p->manifest) < 0)
+			return -1;
+		for (size_t i = 0; i < p->n; i++)
+			if (refs_add(r, p->digests[i]) < 0)
+				return -1;
+	}
 	return 0;
 }
 
@@ -546,14 +942,14 @@ images_remove(struct images *im, const char *ref, struct cradle_err *err)
 		/* blobs in flight belong to no record yet: collect next time */
 	} else if (image_record_foreach(im->store, collect_refs, &refs, err) < 0) {
 		rc = -1;
+	} else if (collect_pins(im, &refs) < 0) {
+		rc = cradle_err_nomem(err);
 	} else {
 		struct gc g = { im, &refs };
 		content_walk(im->content, gc_blob, &g);
 	}
 	pthread_mutex_unlock(&im->lock);
-	for (size_t i = 0; i < refs.n; i++)
-		free(refs.digests[i]);
-	free(refs.digests);
+	refs_free(&refs);
 	return rc;
 }
 

@@ -7,10 +7,17 @@
  *  - images_use: the image ensured as above, its layers unpacked into snapshot
  *    directories <root>/snapshots/sha256/<hex> (once per layer, to a temp
  *    dir renamed into place), plus its config; the image is in use until
- *    images_unuse, and an image in use cannot be removed
+ *    images_release, and an image in use cannot be removed
  *    (FAILED_PRECONDITION);
+ *  - a use pins what the sandbox actually got: the manifest, config and
+ *    layer digests of the record read when it started (a later import or
+ *    pull may point the ref elsewhere).  Pinned blobs and their snapshots
+ *    are never collected; images_release drops exactly one use's pins;
+ *  - images_import / images_pull unpack every layer before the image is
+ *    recorded, within the limits of struct images_cfg: a refused layer
+ *    leaves no snapshot, no record, and no blob no other image references;
  *  - images_remove: the record goes, then every blob and snapshot that no
- *    record references any more.
+ *    record and no pin references any more.
  * Thread-safe (one mutex; pulls and unpacks run outside it).
  */
 #ifndef CRADLE_IMAGES_H
@@ -32,13 +39,19 @@ struct images_cfg {
 	struct store *store;
 	const char *ca_file;  /* registry CA, NULL: the system's */
 	const char *insecure; /* plain-HTTP registries "host:port,..." */
+	/* per layer, 0 = no limit (see unpack.h struct unpack_limits) */
+	uint64_t max_layer_bytes;
+	uint64_t max_layer_entries;
+	uint64_t max_expansion;
+	int pull_timeout; /* seconds for a whole pull, 0 = none */
 };
 
 /* What a sandbox needs from its image. */
 struct image_rootfs {
 	char **layer_dirs; /* top first, as overlay's lowerdir wants them */
 	size_t n_layers;
-	struct image_config config; /* entrypoint, env, user, passwd/group, ... */
+	struct image_config config;           /* entrypoint, env, user, passwd/group, ... */
+	char manifest_digest[DIGEST_LEN + 1]; /* what the use pinned */
 };
 void image_rootfs_fini(struct image_rootfs *r);
 
@@ -53,15 +66,27 @@ int images_ensure(struct images *im, const char *ref, struct image_record *out,
 int images_pull(struct images *im, const char *ref,
                 void (*progress)(void *arg, uint64_t done, int64_t total), void *arg,
                 struct image_record *out, struct cradle_err *err);
+/* Stop every pull in flight (within about a second) and fail later ones
+ * (UNAVAILABLE, "cancelled"): for a bounded shutdown.  NULL-safe. */
+void images_cancel(struct images *im);
 /* Some sandbox uses the image (images_use without images_unuse). */
 bool images_in_use(struct images *im, const char *ref);
 int images_import(struct images *im, const char *path, const char *name, bool pinned,
                   struct image_record *out, struct cradle_err *err);
 int images_use(struct images *im, const char *ref, struct image_rootfs *out,
                struct cradle_err *err);
+/* End one use of ref that pinned manifest (out->manifest_digest of its
+ * images_use; the sandbox record keeps it).  manifest NULL or "" (a record
+ * from before digests were kept): when all of ref's uses pinned the same
+ * manifest, that one; else the pins stay until ref's last use ends. */
+void images_release(struct images *im, const char *ref, const char *manifest);
+/* images_release(im, ref, NULL). */
 void images_unuse(struct images *im, const char *ref);
-/* Count a use without unpacking (a sandbox recovered after a restart). */
-void images_hold(struct images *im, const char *ref);
+/* Count a use without unpacking (a sandbox recovered after a restart),
+ * pinning the blobs of manifest: those of the record (of ref or any other
+ * ref) with that manifest, else of the manifest blob itself.  manifest
+ * NULL or "": the image ref names now. */
+void images_hold(struct images *im, const char *ref, const char *manifest);
 int images_remove(struct images *im, const char *ref, struct cradle_err *err);
 /* Records, sorted by ref; free with images_records_free. */
 int images_list(struct images *im, struct image_record **out, size_t *n, struct cradle_err *err);

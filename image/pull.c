@@ -5,11 +5,13 @@
  * every request so the connection is kept alive between the manifest and
  * the blobs.  A request is a GET with:
  *   - the bearer token (when the registry asked for one) for registry URLs;
- *   - redirects followed (http and https only; libcurl drops our
- *     Authorization header when a redirect leaves the registry's host);
+ *   - redirects followed here, not by libcurl (at most MAX_REDIRS): to
+ *     http or https only, never from https to http; the bearer token goes
+ *     only to the registry's own scheme, host and port;
  *   - a connect timeout and, for manifests and tokens, a whole-request
  *     timeout; blobs may be large, so they get a stall timeout instead
- *     (less than 1 byte/s over the timeout aborts);
+ *     (less than 1 byte/s over the timeout aborts); with a deadline for
+ *     the whole pull, no request runs past it;
  *   - retries on 5xx, 429 and connection errors: 200, 400, 800 ms apart.
  * Manifests and token answers are read into memory (bounded); blobs go
  * straight into a content_writer, which hashes while writing and refuses
@@ -19,6 +21,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -387,6 +390,8 @@ struct puller {
 	struct image_ref ir;
 	char base[300]; /* scheme://registry */
 	long timeout_ms;
+	long deadline_ms; /* the whole pull, 0 = none */
+	int64_t deadline; /* CLOCK_MONOTONIC ms, when deadline_ms */
 	CURL *h;
 	char errbuf[CURL_ERROR_SIZE];
 	char *auth_header; /* "Authorization: Bearer ..." or NULL */
@@ -546,6 +551,87 @@ retryable_curl(CURLcode rc)
 	}
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ms left before the pull's deadline; LONG_MAX without one. */
+static long
+left_ms(const struct puller *p)
+{
+	if (p->deadline_ms <= 0)
+		return LONG_MAX;
+	int64_t left = p->deadline - mono_ms();
+	return left > 0 ? (long)left : 0;
+}
+
+static bool
+cancelled(const struct puller *p)
+{
+	return p->opts != NULL && p->opts->cancel != NULL && atomic_load(p->opts->cancel);
+}
+
+static int
+cancel_err(struct puller *p, const char *what, const char *obj, struct cradle_err *err)
+{
+	return cradle_err_set(err, CRADLE_UNAVAILABLE,
+	                      "pull %s: cancelled while fetching %s%s%s: cradled is shutting down",
+	                      p->ref, what, obj ? " " : "", obj ? obj : "");
+}
+
+/* libcurl calls this about once a second even while nothing arrives */
+static int
+on_xferinfo(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return cancelled(arg) ? 1 : 0;
+}
+
+static int
+timed_out(struct puller *p, const char *what, const char *obj, const char *url,
+          struct cradle_err *err)
+{
+	return cradle_err_set(err, CRADLE_UNAVAILABLE,
+	                      "pull %s: timed out after %ld s (limit [registry] timeout) while "
+	                      "fetching %s%s%s from %s",
+	                      p->ref, p->deadline_ms / 1000, what, obj ? " " : "", obj ? obj : "",
+	                      url);
+}
+
+/* "scheme://authority" of url, lower-case scheme: its origin.  "" when
+ * url has no "://". */
+static void
+origin_of(const char *url, char *out, size_t len)
+{
+	const char *sep = strstr(url, "://");
+	size_t n;
+
+	out[0] = '\0';
+	if (sep == NULL)
+		return;
+	n = (size_t)(sep - url) + 3;
+	n += strcspn(url + n, "/?#");
+	if (n >= len)
+		n = len - 1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)url[i]);
+	out[n] = '\0';
+}
+
+static bool
+is_https(const char *url)
+{
+	return strncasecmp(url, "https://", 8) == 0;
+}
+
 static void
 sleep_ms(long ms)
 {
@@ -585,8 +671,8 @@ setup(struct puller *p, const char *url, const char *accept, bool blob, bool reg
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, p->errbuf);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "cradle/1");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(h, CURLOPT_MAXREDIRS, (long)MAX_REDIRS);
+	/* redirects are checked and followed by fetch */
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -594,13 +680,19 @@ setup(struct puller *p, const char *url, const char *accept, bool blob, bool reg
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, p->timeout_ms);
+	long left = left_ms(p);
+	if (left < 1)
+		left = 1; /* 0 would mean no timeout */
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, left < p->timeout_ms ? left : p->timeout_ms);
 	if (blob) {
 		long secs = p->timeout_ms / 1000;
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, secs > 0 ? secs : 1L);
+		if (left != LONG_MAX)
+			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, left);
 	} else {
-		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, p->timeout_ms);
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
+		                 left < p->timeout_ms ? left : p->timeout_ms);
 	}
 	if (p->opts && p->opts->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, p->opts->ca_file);
@@ -610,6 +702,11 @@ setup(struct puller *p, const char *url, const char *accept, bool blob, bool reg
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	if (p->opts != NULL && p->opts->cancel != NULL) {
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, p);
+	}
 	return 0;
 nomem:
 	curl_slist_free_all(l);
@@ -617,6 +714,7 @@ nomem:
 }
 
 static int fetch_token(struct puller *p, const char *www, struct cradle_err *err);
+static bool host_insecure(const char *registry, const char *list);
 
 /* A GET with retries and (registry) bearer auth.  blob_digest set: the 2xx
  * body streams into a content writer for that digest and size, committed
@@ -627,8 +725,10 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
       const char *blob_digest, int64_t blob_size, const char *what, struct xfer *x, long *status,
       struct cradle_err *err)
 {
-	int attempt = 0;
-	bool reauthed = false;
+	int attempt = 0, redirects = 0, rc = -1;
+	bool reauthed = false, auth = registry;
+	char *moved = NULL; /* the URL a redirect led to, owned */
+	const char *cur = url;
 
 	x->p = p;
 	x->max = max;
@@ -638,17 +738,25 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 		CURLcode cres;
 		bool blob_ok;
 
+		if (cancelled(p)) {
+			cancel_err(p, what, blob_digest, err);
+			goto out;
+		}
+		if (left_ms(p) == 0) {
+			timed_out(p, what, blob_digest, cur, err);
+			goto out;
+		}
 		xfer_reset(x);
 		x->w = NULL;
 		if (blob_digest &&
 		    content_writer_open(p->c, blob_digest, blob_size, &x->w, err) < 0) {
 			cradle_err_wrap(err, "pull %s: %s %s", p->ref, what, blob_digest);
-			return -1;
+			goto out;
 		}
-		if (setup(p, url, accept, blob_digest != NULL, registry, x, &hdrs, err) < 0) {
+		if (setup(p, cur, accept, blob_digest != NULL, auth, x, &hdrs, err) < 0) {
 			content_writer_abort(x->w);
 			x->w = NULL;
-			return -1;
+			goto out;
 		}
 		cres = curl_easy_perform(p->h);
 		curl_slist_free_all(hdrs);
@@ -662,39 +770,97 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 		if (x->wfailed) {
 			*err = x->werr;
 			cradle_err_wrap(err, "pull %s: %s %s", p->ref, what, blob_digest);
-			return -1;
+			goto out;
 		}
-		if (x->too_big)
-			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-			                      "pull %s: %s from %s larger than %zu bytes", p->ref,
-			                      what, url, max);
+		if (x->too_big) {
+			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			               "pull %s: %s from %s larger than %zu bytes", p->ref, what,
+			               cur, max);
+			goto out;
+		}
 		if (cres != CURLE_OK) {
+			if (cres == CURLE_ABORTED_BY_CALLBACK && cancelled(p)) {
+				cancel_err(p, what, blob_digest, err);
+				goto out;
+			}
+			if (cres == CURLE_OPERATION_TIMEDOUT && left_ms(p) < 100) {
+				timed_out(p, what, blob_digest, cur, err);
+				goto out;
+			}
 			if (retryable_curl(cres) && attempt < RETRIES) {
 				p->done = done0;
 				sleep_ms(BACKOFF_MS << attempt++);
 				continue;
 			}
-			return cradle_err_set(err, CRADLE_UNAVAILABLE, "pull %s: GET %s: %s%s%s%s",
-			                      p->ref, url, curl_easy_strerror(cres),
-			                      p->errbuf[0] ? " (" : "", p->errbuf,
-			                      p->errbuf[0] ? ")" : "");
+			cradle_err_set(err, CRADLE_UNAVAILABLE, "pull %s: GET %s: %s%s%s%s", p->ref,
+			               cur, curl_easy_strerror(cres), p->errbuf[0] ? " (" : "",
+			               p->errbuf, p->errbuf[0] ? ")" : "");
+			goto out;
 		}
-		if (*status == 401 && registry && !reauthed && x->www[0]) {
+		if (*status == 301 || *status == 302 || *status == 303 || *status == 307 ||
+		    *status == 308) {
+			char *to = NULL, o1[320], o2[320];
+			curl_easy_getinfo(p->h, CURLINFO_REDIRECT_URL, &to);
+			if (to == NULL || to[0] == '\0') {
+				cradle_err_set(
+					err, CRADLE_INVALID_ARGUMENT,
+					"pull %s: %s%s%s: HTTP %ld from %s without a Location",
+					p->ref, what, blob_digest ? " " : "",
+					blob_digest ? blob_digest : "", *status, cur);
+				goto out;
+			}
+			if (++redirects > MAX_REDIRS) {
+				cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+				               "pull %s: %s%s%s: more than %d redirects, the last "
+				               "from %s",
+				               p->ref, what, blob_digest ? " " : "",
+				               blob_digest ? blob_digest : "", MAX_REDIRS, cur);
+				goto out;
+			}
+			bool https_to = is_https(to), http_to = strncasecmp(to, "http://", 7) == 0;
+			if (!https_to && !(http_to && !is_https(cur))) {
+				cradle_err_set(err, CRADLE_PERMISSION_DENIED,
+				               "pull %s: %s%s%s: redirect from %s to \"%.300s\" "
+				               "refused: %s",
+				               p->ref, what, blob_digest ? " " : "",
+				               blob_digest ? blob_digest : "", cur, to,
+				               http_to ? "from HTTPS to plain HTTP"
+				                       : "not an http(s) URL");
+				goto out;
+			}
+			/* the token stays with the registry itself */
+			origin_of(to, o1, sizeof(o1));
+			origin_of(p->base, o2, sizeof(o2));
+			auth = auth && strcmp(o1, o2) == 0;
+			char *next = strdup(to);
+			if (next == NULL) {
+				cradle_err_nomem(err);
+				goto out;
+			}
+			free(moved);
+			cur = moved = next;
+			p->done = done0;
+			continue;
+		}
+		if (*status == 401 && auth && !reauthed && x->www[0]) {
 			struct challenge ch;
-			int rc;
 			if (parse_challenge(x->www, &ch) == 0 &&
 			    strcasecmp(ch.scheme, "Bearer") == 0) {
 				reauthed = true;
 				p->done = done0;
-				rc = fetch_token(p, x->www, err);
-				if (rc < 0)
-					return rc;
+				if (fetch_token(p, x->www, err) < 0)
+					goto out;
 				continue;
 			}
 		}
 		if ((*status >= 500 || *status == 429) && attempt < RETRIES) {
+			long backoff = BACKOFF_MS << attempt++;
+			if (left_ms(p) <= backoff) {
+				timed_out(p, what, blob_digest, cur, err);
+				goto out;
+			}
 			p->done = done0;
-			sleep_ms(BACKOFF_MS << attempt++);
+			sleep_ms(backoff);
 			continue;
 		}
 		if (blob_ok) {
@@ -703,11 +869,15 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 			x->w = NULL;
 			if (content_writer_commit(w, got, err) < 0) {
 				cradle_err_wrap(err, "pull %s: %s %s", p->ref, what, blob_digest);
-				return -1;
+				goto out;
 			}
 		}
-		return 0;
+		rc = 0;
+		goto out;
 	}
+out:
+	free(moved);
+	return rc;
 }
 
 /* Registry error body {"errors":[{"code","message"}]}: the first one. */
@@ -791,6 +961,21 @@ fetch_token(struct puller *p, const char *www, struct cradle_err *err)
 			err, CRADLE_PERMISSION_DENIED,
 			"pull %s: unauthorized: token realm \"%s\" is not an http(s) URL", p->ref,
 			ch.realm);
+	if (is_https(p->base) && !is_https(ch.realm)) {
+		/* the token request would leave TLS: only for a host the
+		 * operator listed as plain HTTP */
+		char host[300], *at;
+		origin_of(ch.realm, host, sizeof(host));
+		memmove(host, host + 7, strlen(host + 7) + 1); /* past "http://" */
+		if ((at = strrchr(host, '@')) != NULL)
+			memmove(host, at + 1, strlen(at + 1) + 1);
+		if (!host_insecure(host, p->opts ? p->opts->insecure : NULL))
+			return cradle_err_set(
+				err, CRADLE_PERMISSION_DENIED,
+				"pull %s: unauthorized: token realm \"%s\" is plain HTTP for an "
+				"HTTPS registry (refused unless its host is in [registry] insecure)",
+				p->ref, ch.realm);
+	}
 	if (ch.scope[0])
 		snprintf(scope, sizeof(scope), "%s", ch.scope);
 	else
@@ -992,6 +1177,8 @@ pull_image(struct content *c, const char *ref, const struct pull_opts *opts, str
 	p.ref = ref;
 	p.total = -1;
 	p.timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+	p.deadline_ms = opts && opts->deadline_ms > 0 ? opts->deadline_ms : 0;
+	p.deadline = mono_ms() + p.deadline_ms;
 	snprintf(p.base, sizeof(p.base), "%s://%s",
 	         host_insecure(p.ir.registry, opts ? opts->insecure : NULL) ? "http" : "https",
 	         p.ir.registry);

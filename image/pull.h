@@ -6,7 +6,10 @@
  * Anonymous bearer-token auth from the WWW-Authenticate challenge.  Blobs
  * are streamed into the content store and verified while streaming.
  * HTTPS with a configured CA file, plain HTTP for hosts listed as
- * insecure.  Redirects followed (blob storage), 5xx and connection errors
+ * insecure.  Redirects followed (blob storage), but never from HTTPS to
+ * plain HTTP nor to a scheme other than http(s); a bearer token realm must
+ * be HTTPS for an HTTPS registry unless its host is listed as insecure.
+ * An optional deadline bounds the whole pull.  5xx and connection errors
  * retried with back-off (3 tries: 200 ms, 400 ms, 800 ms), clear errors for
  * 401 ("unauthorized"), 404 and MANIFEST_UNKNOWN ("manifest unknown").
  */
@@ -14,6 +17,7 @@
 #define CRADLE_PULL_H
 
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "proto/err.h"
@@ -24,9 +28,14 @@ struct pull_opts {
 	const char *ca_file;  /* NULL: the system's */
 	const char *insecure; /* "host:port,host2" plain HTTP; NULL none */
 	long timeout_ms;      /* per request, 0 = 60000 */
+	long deadline_ms;     /* the whole pull, 0 = none; past it: UNAVAILABLE
+	                       * "timed out ... fetching <what>" */
 	/* progress: bytes done / total (total < 0 unknown); may be NULL */
 	void (*progress)(void *arg, uint64_t done, int64_t total);
 	void *progress_arg;
+	/* may be NULL; once true the pull stops within about a second
+	 * (UNAVAILABLE "cancelled"): cradled sets it when it shuts down */
+	const atomic_bool *cancel;
 };
 
 struct image_ref {

@@ -58,6 +58,7 @@
 #include <archive_entry.h>
 
 #include "proto/proto.h"
+#include "util/log.h"
 
 #define WH_PREFIX ".wh."
 #define WH_META_PREFIX ".wh..wh."
@@ -81,6 +82,10 @@ struct unpacker {
 	char last[NAME_SHOWN_MAX + 8];  /* last complete entry */
 	struct dir_time *dirs;
 	size_t ndirs, capdirs;
+	const struct unpack_limits *lim; /* NULL: none */
+	uint64_t compressed;             /* layer file size, 0 when not known */
+	uint64_t entries;                /* headers read */
+	uint64_t file_bytes;             /* regular files' sizes, summed */
 };
 
 /* --- messages ---------------------------------------------------------------- */
@@ -427,8 +432,19 @@ set_xattrs(struct unpacker *u, struct archive_entry *e, int fd, int pfd, const c
 		if ((ev == ENOTSUP || ev == EOPNOTSUPP) && !strncmp(name, "security.", 9) &&
 		    strcmp(name, "security.capability") != 0)
 			continue;
-		if (is_link && ev == EPERM && !strncmp(name, "user.", 5))
-			continue; /* the kernel allows no user.* on symlinks */
+		if (fd < 0 && ev == EPERM && !strncmp(name, "user.", 5)) {
+			/* the kernel allows user.* on regular files and
+			 * directories only: not on symlinks, device nodes,
+			 * fifos (xattr(7)) */
+			if (!is_link) {
+				char shown[128];
+				printable(shown, sizeof(shown), name);
+				log_debug("layer \"%s\": entry \"%s\": xattr \"%s\" skipped: "
+				          "no user.* xattrs on this type of file",
+				          u->layer, u->shown, shown);
+			}
+			continue;
+		}
 		printable(path, 128, name);
 		return fail_errno(u, ev, "failed to set xattr \"%s\"", path);
 	}
@@ -541,6 +557,47 @@ apply_dir_times(struct unpacker *u)
 	return 0;
 }
 
+/* --- limits ------------------------------------------------------------------ */
+
+/* Refuse the layer when it went past a limit: called at every header and
+ * after every data block. */
+static int
+check_limits(struct unpacker *u)
+{
+	const struct unpack_limits *l = u->lim;
+
+	if (l == NULL)
+		return 0;
+	if (l->max_entries && u->entries > l->max_entries)
+		return cradle_err_set(u->err, CRADLE_RESOURCE_EXHAUSTED,
+		                      "layer \"%s\": more than %llu entries (limit [images] "
+		                      "max_layer_entries)",
+		                      u->layer, (unsigned long long)l->max_entries);
+	if (l->max_bytes && u->file_bytes > l->max_bytes)
+		return cradle_err_set(u->err, CRADLE_RESOURCE_EXHAUSTED,
+		                      "layer \"%s\": unpacks to more than %llu bytes (limit "
+		                      "[images] max_layer_bytes)",
+		                      u->layer, (unsigned long long)l->max_bytes);
+	if (l->max_expansion) {
+		uint64_t out = (uint64_t)archive_filter_bytes(u->a, 0);
+		uint64_t in =
+			u->compressed ? u->compressed : (uint64_t)archive_filter_bytes(u->a, -1);
+
+		if (u->file_bytes > out)
+			out = u->file_bytes;
+		/* below 1 MiB nothing is refused: a small layer's ratio says
+		 * nothing, and the compressed count of a stream lags */
+		if (out > (1u << 20) && (in == 0 || out / l->max_expansion > in))
+			return cradle_err_set(
+				u->err, CRADLE_RESOURCE_EXHAUSTED,
+				"layer \"%s\": expands more than %llu times (%llu bytes unpacked "
+				"from %llu; limit [images] max_expansion)",
+				u->layer, (unsigned long long)l->max_expansion,
+				(unsigned long long)out, (unsigned long long)in);
+	}
+	return 0;
+}
+
 /* --- entry kinds -------------------------------------------------------------- */
 
 static int
@@ -603,6 +660,8 @@ do_file(struct unpacker *u, struct archive_entry *e, int pfd, const char *base)
 			end = (off_t)off + (off_t)len;
 		if (u->stats)
 			u->stats->bytes += len;
+		if (check_limits(u) < 0)
+			goto bad;
 	}
 	/* a sparse file may end in a hole */
 	if (archive_entry_size_is_set(e) && archive_entry_size(e) > (la_int64_t)end &&
@@ -873,12 +932,13 @@ do_entry(struct unpacker *u, struct archive_entry *e)
 
 /* --- the layer ----------------------------------------------------------------- */
 
-int
-unpack_layer_fd(int fd, const char *name, const char *dest, struct unpack_stats *stats,
-                struct cradle_err *err)
+static int
+unpack_fd(int fd, const char *name, const char *dest, const struct unpack_limits *lim,
+          struct unpack_stats *stats, struct cradle_err *err)
 {
 	struct unpacker u;
 	struct archive_entry *e;
+	struct stat st;
 	int rc = -1, ar;
 	size_t i;
 
@@ -887,6 +947,11 @@ unpack_layer_fd(int fd, const char *name, const char *dest, struct unpack_stats 
 	u.err = err;
 	u.stats = stats;
 	u.rootfd = -1;
+	u.lim = lim;
+	if (lim != NULL && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		off_t at = lseek(fd, 0, SEEK_CUR);
+		u.compressed = at >= 0 && at < st.st_size ? (uint64_t)(st.st_size - at) : 0;
+	}
 	if (stats)
 		memset(stats, 0, sizeof(*stats));
 
@@ -940,6 +1005,14 @@ unpack_layer_fd(int fd, const char *name, const char *dest, struct unpack_stats 
 		}
 		if (stats)
 			stats->entries++;
+		u.entries++;
+		if (archive_entry_filetype(e) == AE_IFREG && archive_entry_hardlink(e) == NULL &&
+		    archive_entry_size_is_set(e) && archive_entry_size(e) > 0)
+			u.file_bytes += (uint64_t)archive_entry_size(e);
+		if (check_limits(&u) < 0) {
+			rc = -1;
+			goto out;
+		}
 		if (do_entry(&u, e) < 0)
 			goto out;
 		memcpy(u.last, u.shown, sizeof(u.last));
@@ -956,15 +1029,30 @@ out:
 }
 
 int
-unpack_layer(const char *blob_path, const char *dest, struct unpack_stats *stats,
-             struct cradle_err *err)
+unpack_layer_fd(int fd, const char *name, const char *dest, struct unpack_stats *stats,
+                struct cradle_err *err)
+{
+	return unpack_fd(fd, name, dest, NULL, stats, err);
+}
+
+int
+unpack_layer_limited(const char *blob_path, const char *name, const char *dest,
+                     const struct unpack_limits *limits, struct unpack_stats *stats,
+                     struct cradle_err *err)
 {
 	int fd = open(blob_path, O_RDONLY | O_CLOEXEC);
 	int rc;
 
 	if (fd < 0)
 		return cradle_err_errno(err, errno, "failed to open layer \"%s\"", blob_path);
-	rc = unpack_layer_fd(fd, blob_path, dest, stats, err);
+	rc = unpack_fd(fd, name ? name : blob_path, dest, limits, stats, err);
 	close(fd);
 	return rc;
+}
+
+int
+unpack_layer(const char *blob_path, const char *dest, struct unpack_stats *stats,
+             struct cradle_err *err)
+{
+	return unpack_layer_limited(blob_path, NULL, dest, NULL, stats, err);
 }

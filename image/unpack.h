@@ -25,9 +25,30 @@ struct unpack_stats {
 	uint64_t bytes;
 };
 
+/* What one layer may unpack to; 0 = no limit.  A layer past one is
+ * refused (RESOURCE_EXHAUSTED, naming the layer and the limit) as soon as
+ * it is seen, before the data past it is written:
+ *  - max_bytes: the sizes of its regular files, summed (a sparse file
+ *    counts at its full size), checked at each file's header;
+ *  - max_entries: tar entries;
+ *  - max_expansion: unpacked / compressed bytes, where unpacked is the
+ *    larger of the file sizes and the decompressed tar stream read so
+ *    far, and compressed the size of the layer file (of what was read of
+ *    it, when the input is not a regular file). */
+struct unpack_limits {
+	uint64_t max_bytes;
+	uint64_t max_entries;
+	uint64_t max_expansion;
+};
+
 /* dest must exist and be empty. */
 int unpack_layer(const char *blob_path, const char *dest, struct unpack_stats *stats,
                  struct cradle_err *err);
+/* The same within limits (NULL: none); name names the layer in errors
+ * (NULL: blob_path). */
+int unpack_layer_limited(const char *blob_path, const char *name, const char *dest,
+                         const struct unpack_limits *limits, struct unpack_stats *stats,
+                         struct cradle_err *err);
 /* The same from an open file descriptor (read from its current offset). */
 int unpack_layer_fd(int fd, const char *name, const char *dest, struct unpack_stats *stats,
                     struct cradle_err *err);

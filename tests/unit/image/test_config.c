@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "image/config.h"
+#include "util/fs.h"
 #include "tests/unit/lib/unit.h"
 
 #define IMAGE_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -379,6 +380,128 @@ START_TEST(test_image_load_group_not_file)
 END_TEST
 
 /* ======================================================================= */
+/* a hostile image's /etc: resolved inside the layer, never on the host     */
+/* ======================================================================= */
+
+/* F.dir/<name>: an empty layer directory. */
+static const char *
+layer_dir(const char *name)
+{
+	static char bufs[4][PATH_MAX + 64];
+	static int i;
+	char *d = bufs[i++ % 4];
+
+	snprintf(d, PATH_MAX + 64, "%s/%s", F.dir, name);
+	ck_assert_int_eq(mkdir(d, 0755), 0);
+	return d;
+}
+
+static void
+link_in(const char *root, const char *rel, const char *target)
+{
+	char p[PATH_MAX + 64];
+
+	UNIT_FMT(p, "%s/%s", root, rel);
+	ck_assert_msg(symlink(target, p) == 0, "%s: %s", p, strerror(errno));
+}
+
+/* The host's /etc/passwd starts "root:x:0:0:"; nothing read may be it. */
+static void
+assert_not_host(const char *text)
+{
+	char *host = NULL;
+	size_t len = 0;
+
+	if (text == NULL)
+		return;
+	ck_assert_int_eq(fs_read_alloc("/etc/passwd", 1 << 20, 0, &host, &len), 0);
+	ck_assert_msg(strcmp(text, host) != 0, "the host's /etc/passwd was read");
+	free(host);
+}
+
+START_TEST(test_user_dbs_etc_symlink_to_host_etc)
+{
+	const char *up = layer_dir("up");
+	struct image_config c = { 0 };
+
+	/* /etc -> /etc: inside the layer it is a loop, not the host's */
+	link_in(up, "etc", "/etc");
+	int rc = image_config_read_user_dbs(&c, &up, 1, &F.err);
+	assert_not_host(c.etc_passwd);
+	ck_assert_int_lt(rc, 0);
+	ck_assert_msg(strstr(F.err.msg, "/up/etc/passwd") && strstr(F.err.msg, strerror(ELOOP)),
+	              "%s", F.err.msg);
+	image_config_fini(&c);
+}
+END_TEST
+
+START_TEST(test_user_dbs_etc_climbing_symlink)
+{
+	const char *up = layer_dir("up");
+	struct image_config c = { 0 };
+
+	/* "../../../../../../etc": ".." stops at the layer's root */
+	link_in(up, "etc", "../../../../../../../../etc");
+	ck_assert_int_lt(image_config_read_user_dbs(&c, &up, 1, &F.err), 0);
+	assert_not_host(c.etc_passwd);
+	image_config_fini(&c);
+
+	/* a directory that climbs to a real one of the layer resolves there */
+	const char *l2 = layer_dir("l2");
+	unit_mkdir_in(l2, "real");
+	unit_put_in(l2, "real/passwd", "img:x:1:1::/:/x\n", 0644);
+	link_in(l2, "etc", "../../../../../real");
+	ck_assert_msg(image_config_read_user_dbs(&c, &l2, 1, &F.err) == 0, "%s", F.err.msg);
+	ck_assert_str_eq(c.etc_passwd, "img:x:1:1::/:/x\n");
+	ck_assert_ptr_null(c.etc_group);
+	image_config_fini(&c);
+}
+END_TEST
+
+START_TEST(test_user_dbs_passwd_symlink_to_shadow)
+{
+	const char *up = layer_dir("up"), *low = layer_dir("low");
+	const char *dirs[2] = { up, low };
+	struct image_config c = { 0 };
+
+	/* /etc/passwd -> /etc/shadow with no shadow in the layer: absent
+	 * here, read further down; the host's shadow is never opened */
+	unit_mkdir_in(up, "etc");
+	link_in(up, "etc/passwd", "/etc/shadow");
+	link_in(up, "etc/group", "../../../../etc/hostname");
+	unit_mkdir_in(low, "etc");
+	unit_put_in(low, "etc/passwd", "low:x:2:2::/:/x\n", 0644);
+	ck_assert_msg(image_config_read_user_dbs(&c, dirs, 2, &F.err) == 0, "%s", F.err.msg);
+	ck_assert_str_eq(c.etc_passwd, "low:x:2:2::/:/x\n");
+	ck_assert_ptr_null(c.etc_group); /* the layer's /etc/hostname: none */
+	image_config_fini(&c);
+
+	/* with a shadow of its own, the link reads that one */
+	unit_put_in(up, "etc/shadow", "layer-shadow\n", 0600);
+	ck_assert_msg(image_config_read_user_dbs(&c, dirs, 2, &F.err) == 0, "%s", F.err.msg);
+	ck_assert_str_eq(c.etc_passwd, "layer-shadow\n");
+	image_config_fini(&c);
+}
+END_TEST
+
+/* A whiteout of /etc, or a file where /etc was, hides the lower ones. */
+START_TEST(test_user_dbs_hidden_etc)
+{
+	const char *up = layer_dir("up"), *low = layer_dir("low");
+	const char *dirs[2] = { up, low };
+	struct image_config c = { 0 };
+	char p[PATH_MAX + 16];
+
+	unit_mkdir_in(low, "etc");
+	unit_put_in(low, "etc/passwd", "low:x:2:2::/:/x\n", 0644);
+	UNIT_FMT(p, "%s/etc", up);
+	ck_assert_int_eq(mknod(p, S_IFCHR | 0600, makedev(0, 0)), 0);
+	ck_assert_msg(image_config_read_user_dbs(&c, dirs, 2, &F.err) == 0, "%s", F.err.msg);
+	ck_assert_ptr_null(c.etc_passwd);
+	image_config_fini(&c);
+}
+END_TEST
+/* ======================================================================= */
 
 static Suite *
 config_suite(void)
@@ -395,7 +518,10 @@ config_suite(void)
 	                      test_image_load_entrypoint_not_array, test_image_load_field_types,
 	                      test_image_load_missing_json, test_image_load_json_is_directory,
 	                      test_image_load_json_symlink_refused, test_image_load_json_too_big,
-	                      test_image_load_passwd_not_file, test_image_load_group_not_file));
+	                      test_image_load_passwd_not_file, test_image_load_group_not_file,
+	                      test_user_dbs_etc_symlink_to_host_etc,
+	                      test_user_dbs_etc_climbing_symlink,
+	                      test_user_dbs_passwd_symlink_to_shadow, test_user_dbs_hidden_etc));
 
 	return s;
 }

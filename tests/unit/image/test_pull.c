@@ -45,9 +45,11 @@
 #include <openssl/evp.h>
 
 #include "image/content.h"
+#include "image/images.h"
 #include "image/oci.h"
 #include "image/pull.h"
 #include "tests/unit/lib/unit.h"
+#include "util/store.h"
 
 /* --- helpers ---------------------------------------------------------------- */
 
@@ -534,6 +536,8 @@ enum fake_mode {
 	FAKE_DENY,         /* the registry refuses every token */
 	FAKE_BASIC,        /* Basic challenge, no token server */
 	FAKE_5XX,          /* every registry request: 503 */
+	FAKE_STALL,        /* the layer: a byte now and then, never all of it */
+	FAKE_REDIR_FILE,   /* the config blob: redirected to file:///etc/passwd */
 };
 
 static struct fake {
@@ -663,13 +667,33 @@ fake_handle(int fd)
 	}
 	snprintf(blob, sizeof(blob), "/v2/auth/img/blobs/%s", fk.config_d);
 	if (strcmp(path, blob) == 0) {
-		snprintf(extra, sizeof(extra), "Location: http://%s/storage/config\r\n", fk.host);
+		if (fk.mode == FAKE_REDIR_FILE)
+			snprintf(extra, sizeof(extra), "Location: file:///etc/passwd\r\n");
+		else
+			snprintf(extra, sizeof(extra), "Location: http://%s/storage/config\r\n",
+			         fk.host);
 		respond_str(fd, 307, extra, "text/html", "<a>redirect</a>");
 		return;
 	}
 	snprintf(blob, sizeof(blob), "/v2/auth/img/blobs/%s", fk.layer_d);
 	if (strcmp(path, blob) == 0) {
 		fk.layers++;
+		if (fk.mode == FAKE_STALL) {
+			/* the head and one byte every 100 ms: never stalled long
+			 * enough for the per-request stall timeout */
+			char head[256];
+			int n = snprintf(head, sizeof(head),
+			                 "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+			                 "Content-Type: application/octet-stream\r\n\r\n",
+			                 sizeof(fk.layer));
+			send_all(fd, head, (size_t)n);
+			for (size_t i = 0; i < sizeof(fk.layer) - 1 && !fk.stop; i++) {
+				if (send(fd, &fk.layer[i], 1, MSG_NOSIGNAL) != 1)
+					return;
+				usleep(100 * 1000);
+			}
+			return;
+		}
 		if (fk.layer_fails > 0) {
 			fk.layer_fails--;
 			respond_str(fd, 502, NULL, "text/plain", "bad gateway");
@@ -761,12 +785,16 @@ fake_stop(void)
 	close(fk.fd);
 }
 
+static long fake_deadline_ms; /* pull_opts.deadline_ms of pull_fake */
+
 static void
 pull_fake(const char *tag, enum fake_mode mode, int layer_fails, int *rc, struct cradle_err *err,
           struct oci_image *img, struct content **cp)
 {
 	/* "127.0.0.1" without a port: any port of that host is insecure */
-	struct pull_opts opts = { .insecure = "example.com, 127.0.0.1", .timeout_ms = 5000 };
+	struct pull_opts opts = { .insecure = "example.com, 127.0.0.1",
+		                  .timeout_ms = 5000,
+		                  .deadline_ms = fake_deadline_ms };
 	char ref[128], root[PATH_MAX], name[32];
 	static int n;
 
@@ -881,6 +909,64 @@ START_TEST(test_fake_5xx_retries)
 }
 END_TEST
 
+/* Starts that need the same missing image share one pull; when it fails,
+ * they all fail with its error at once, rather than each pulling again in
+ * turn (so the last would wait as many times [registry] timeout). */
+struct ensure_arg {
+	struct images *im;
+	const char *ref;
+	int rc;
+	struct cradle_err err;
+};
+
+static void *
+ensure_thread(void *arg)
+{
+	struct ensure_arg *a = arg;
+	struct image_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	a->rc = images_ensure(a->im, a->ref, &rec, &a->err);
+	if (a->rc == 0)
+		image_record_fini(&rec);
+	return NULL;
+}
+
+START_TEST(test_shared_pull_fails_its_waiters)
+{
+	struct cradle_err err = { 0 };
+	struct store *st = NULL;
+	struct images *im = NULL;
+	char root[PATH_MAX], ref[128];
+	enum { N = 3 };
+	struct ensure_arg a[N];
+	pthread_t th[N];
+
+	unit_path(root, sizeof(root), "shared");
+	ck_assert_msg(store_open(root, &st, &err) == 0, "%s", err.msg);
+	struct images_cfg cfg = { .root = root, .store = st, .insecure = "127.0.0.1" };
+	ck_assert_msg(images_open(&cfg, &im, &err) == 0, "%s", err.msg);
+	fake_start(FAKE_5XX);
+	snprintf(ref, sizeof(ref), "%s/auth/img:v1", fk.host);
+	for (int i = 0; i < N; i++) {
+		a[i] = (struct ensure_arg){ .im = im, .ref = ref };
+		ck_assert_int_eq(pthread_create(&th[i], NULL, ensure_thread, &a[i]), 0);
+	}
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	fake_stop();
+	for (int i = 0; i < N; i++) {
+		ck_assert_int_lt(a[i].rc, 0);
+		ck_assert_int_eq(a[i].err.code, CRADLE_UNAVAILABLE);
+		ck_assert_msg(strstr(a[i].err.msg, "HTTP 503"), "%s", a[i].err.msg);
+	}
+	/* one pull: the first request and its 3 retries, not N times that */
+	ck_assert_int_eq(fk.v2_requests, 4);
+	images_close(im);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_connection_refused)
 {
 	struct pull_opts opts = { .insecure = "127.0.0.1", .timeout_ms = 2000 };
@@ -894,6 +980,191 @@ START_TEST(test_connection_refused)
 	ck_assert_int_lt(pull_image(c, ref, &opts, &img, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_UNAVAILABLE);
 	ck_assert_msg(strstr(err.msg, ref) && strstr(err.msg, "onnect"), "%s", err.msg);
+	content_close(c);
+}
+END_TEST
+
+/* A registry that never finishes a layer but never stalls either: the
+ * pull's deadline ends it, naming what it was fetching. */
+START_TEST(test_fake_deadline)
+{
+	struct cradle_err err = { 0 };
+	struct oci_image img;
+	struct content *c;
+	int rc;
+
+	fake_deadline_ms = 1000;
+	pull_fake(":v1", FAKE_STALL, 0, &rc, &err, &img, &c);
+	fake_deadline_ms = 0;
+	ck_assert_int_lt(rc, 0);
+	ck_assert_int_eq(err.code, CRADLE_UNAVAILABLE);
+	ck_assert_msg(strstr(err.msg, "timed out after 1 s") &&
+	                      strstr(err.msg, "[registry] timeout") && strstr(err.msg, "layer") &&
+	                      strstr(err.msg, fk.layer_d),
+	              "%s", err.msg);
+	/* nothing of it committed */
+	ck_assert(!content_has(c, fk.layer_d));
+	content_close(c);
+}
+END_TEST
+
+START_TEST(test_fake_redirect_to_file_refused)
+{
+	struct cradle_err err = { 0 };
+	struct oci_image img;
+	struct content *c;
+	int rc;
+
+	pull_fake(":v1", FAKE_REDIR_FILE, 0, &rc, &err, &img, &c);
+	ck_assert_int_lt(rc, 0);
+	ck_assert_int_eq(err.code, CRADLE_PERMISSION_DENIED);
+	ck_assert_msg(strstr(err.msg, "file:///etc/passwd") &&
+	                      strstr(err.msg, "not an http(s) URL") && strstr(err.msg, fk.config_d),
+	              "%s", err.msg);
+	content_close(c);
+}
+END_TEST
+
+/* --- HTTPS: what may not leave TLS (tls_registry.py) ------------------------ */
+
+static struct {
+	char dir[PATH_MAX];
+	char cert[PATH_MAX + 16];
+	pid_t pid;
+	int port;
+} tls;
+
+static void
+tls_setup(void)
+{
+	char key[PATH_MAX + 16];
+
+	unit_scratch_setup();
+	snprintf(tls.dir, sizeof(tls.dir), "%s", unit_test_dir());
+	snprintf(tls.cert, sizeof(tls.cert), "%s/cert.pem", tls.dir);
+	snprintf(key, sizeof(key), "%s/key.pem", tls.dir);
+	ck_assert_int_eq(unit_sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout '%s' -out '%s' "
+	                         "-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 "
+	                         ">/dev/null 2>&1",
+	                         key, tls.cert),
+	                 0);
+	tls.pid = 0;
+}
+
+/* tls_registry.py in mode with url; tls.port set once it listens. */
+static void
+tls_start(const char *mode, const char *url)
+{
+	char script[PATH_MAX], portfile[PATH_MAX + 16], key[PATH_MAX + 16];
+	const char *src = getenv("CRADLE_SRC");
+	pid_t parent = getpid();
+
+	snprintf(script, sizeof(script), "%s/tests/unit/image/tls_registry.py", src ? src : ".");
+	ck_assert_msg(access(script, R_OK) == 0, "%s: run from the source tree", script);
+	snprintf(portfile, sizeof(portfile), "%s/port", tls.dir);
+	snprintf(key, sizeof(key), "%s/key.pem", tls.dir);
+	unlink(portfile);
+	tls.pid = fork();
+	ck_assert_int_ge(tls.pid, 0);
+	if (tls.pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(127);
+		execlp("python3", "python3", script, tls.cert, key, portfile, mode, url,
+		       (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(portfile, "r");
+		if (f != NULL) {
+			int ok = fscanf(f, "%d", &tls.port);
+			fclose(f);
+			if (ok == 1)
+				return;
+		}
+		usleep(20 * 1000);
+	}
+	ck_abort_msg("tls_registry.py did not come up");
+}
+
+static void
+tls_teardown(void)
+{
+	if (tls.pid > 0) {
+		kill(tls.pid, SIGKILL);
+		waitpid(tls.pid, NULL, 0);
+		tls.pid = 0;
+	}
+	unit_scratch_teardown();
+}
+
+static int
+pull_tls(const char *insecure, struct content **cp, struct cradle_err *err)
+{
+	struct pull_opts opts = { .ca_file = tls.cert, .insecure = insecure, .timeout_ms = 5000 };
+	char ref[128], root[PATH_MAX];
+	struct oci_image img;
+	static int n;
+	char name[32];
+
+	snprintf(name, sizeof(name), "tls-%d", n++);
+	*cp = fresh_content(name, root);
+	snprintf(ref, sizeof(ref), "127.0.0.1:%d/auth/img:v1", tls.port);
+	int rc = pull_image(*cp, ref, &opts, &img, err);
+	if (rc == 0)
+		oci_image_fini(&img);
+	return rc;
+}
+
+START_TEST(test_tls_redirect_to_http_refused)
+{
+	struct cradle_err err = { 0 };
+	struct content *c;
+
+	/* plain HTTP on the fake: a followed redirect would reach it */
+	fake_start(FAKE_TOKEN);
+	char url[128];
+	snprintf(url, sizeof(url), "http://%s/v2/auth/img/manifests/v1", fk.host);
+	tls_start("redirect", url);
+	int rc = pull_tls(NULL, &c, &err);
+	fake_stop();
+	ck_assert_int_lt(rc, 0);
+	ck_assert_int_eq(err.code, CRADLE_PERMISSION_DENIED);
+	ck_assert_msg(strstr(err.msg, "from HTTPS to plain HTTP") && strstr(err.msg, url) &&
+	                      strstr(err.msg, "manifest"),
+	              "%s", err.msg);
+	ck_assert_int_eq(fk.v2_requests, 0);
+	content_close(c);
+}
+END_TEST
+
+START_TEST(test_tls_realm_on_http_refused)
+{
+	struct cradle_err err = { 0 };
+	struct content *c;
+	char url[128];
+	int rc;
+
+	/* the token server on plain HTTP, under another host name than
+	 * the registry's 127.0.0.1 */
+	fake_start(FAKE_TOKEN);
+	snprintf(url, sizeof(url), "http://localhost:%d/token", fk.port);
+	tls_start("challenge", url);
+	rc = pull_tls(NULL, &c, &err);
+	ck_assert_int_lt(rc, 0);
+	ck_assert_int_eq(err.code, CRADLE_PERMISSION_DENIED);
+	ck_assert_msg(strstr(err.msg, "plain HTTP for an HTTPS registry") && strstr(err.msg, url),
+	              "%s", err.msg);
+	ck_assert_int_eq(fk.tokens, 0);
+	content_close(c);
+
+	/* unless the operator listed that host as plain HTTP: the token is
+	 * fetched, and the registry answers the authorised request */
+	rc = pull_tls("localhost", &c, &err);
+	fake_stop();
+	ck_assert_int_lt(rc, 0);
+	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
+	ck_assert_msg(strstr(err.msg, "manifest unknown"), "%s", err.msg);
+	ck_assert_int_eq(fk.tokens, 1);
 	content_close(c);
 }
 END_TEST
@@ -1029,7 +1300,12 @@ pull_suite(void)
 
 	unit_tcase(s, "fake", unit_scratch_setup, unit_scratch_teardown, 60,
 	           UNIT_TESTS(test_fake_bearer_auth, test_fake_index, test_fake_unauthorized,
-	                      test_fake_5xx_retries, test_connection_refused));
+	                      test_fake_5xx_retries, test_shared_pull_fails_its_waiters,
+	                      test_connection_refused, test_fake_deadline,
+	                      test_fake_redirect_to_file_refused));
+
+	unit_tcase(s, "tls", tls_setup, tls_teardown, 60,
+	           UNIT_TESTS(test_tls_redirect_to_http_refused, test_tls_realm_on_http_refused));
 
 	return s;
 }

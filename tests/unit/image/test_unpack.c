@@ -798,6 +798,181 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* --- limits (struct unpack_limits) ----------------------------------------------- */
+
+/* A gzip layer of one file of mib MiB of zeros: a "gzip bomb" (about
+ * 1000:1). */
+static void
+build_zeros(const char *out, size_t mib)
+{
+	static char zeros[1 << 20];
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+
+	ck_assert_int_eq(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+	ck_assert_int_eq(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
+	ck_assert_int_eq(archive_write_open_filename(a, out), ARCHIVE_OK);
+	archive_entry_set_pathname(e, "zeros");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)(mib << 20));
+	ck_assert_int_eq(archive_write_header(a, e), ARCHIVE_OK);
+	for (size_t i = 0; i < mib; i++)
+		ck_assert_int_eq(archive_write_data(a, zeros, sizeof(zeros)),
+		                 (la_ssize_t)sizeof(zeros));
+	archive_entry_free(e);
+	ck_assert_int_eq(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+}
+
+/* Bytes in the files below dest. */
+static long long dest_bytes;
+static int
+add_bytes(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)p;
+	(void)ftw;
+	if (flag == FTW_F)
+		dest_bytes += (long long)st->st_blocks * 512;
+	return 0;
+}
+
+static long long
+bytes_in_dest(void)
+{
+	dest_bytes = 0;
+	ck_assert_int_eq(nftw(S.dest, add_bytes, 16, FTW_PHYS), 0);
+	return dest_bytes;
+}
+
+START_TEST(test_limit_expansion_gzip_bomb)
+{
+	struct unpack_limits lim = { .max_expansion = 100 };
+	struct cradle_err err;
+	struct stat st;
+
+	build_zeros(S.layer, 32);
+	ck_assert_int_eq(stat(S.layer, &st), 0);
+	ck_assert_int_lt(st.st_size, 1 << 20); /* it is a bomb */
+	ck_assert(unpack_layer_limited(S.layer, "sha256:bomb", S.dest, &lim, NULL, &err) < 0);
+	ck_assert_int_eq(err.code, CRADLE_RESOURCE_EXHAUSTED);
+	ck_assert_msg(strstr(err.msg, "layer \"sha256:bomb\"") &&
+	                      strstr(err.msg, "expands more than 100 times") &&
+	                      strstr(err.msg, "max_expansion"),
+	              "%s", err.msg);
+	/* refused at the header: nothing of it written */
+	ck_assert_int_eq(bytes_in_dest(), 0);
+}
+END_TEST
+
+START_TEST(test_limit_bytes)
+{
+	struct unpack_limits lim = { .max_bytes = 4 << 20 };
+	struct cradle_err err;
+
+	build_zeros(S.layer, 8);
+	ck_assert(unpack_layer_limited(S.layer, "sha256:big", S.dest, &lim, NULL, &err) < 0);
+	ck_assert_int_eq(err.code, CRADLE_RESOURCE_EXHAUSTED);
+	ck_assert_msg(strstr(err.msg, "layer \"sha256:big\"") &&
+	                      strstr(err.msg, "more than 4194304 bytes") &&
+	                      strstr(err.msg, "max_layer_bytes"),
+	              "%s", err.msg);
+	ck_assert_int_eq(bytes_in_dest(), 0);
+}
+END_TEST
+
+/* Within the limits (the defaults of [images]), and without any, the
+ * same layer unpacks. */
+START_TEST(test_limit_within)
+{
+	struct unpack_limits lim = { .max_bytes = 16ull << 30,
+		                     .max_entries = 1000000,
+		                     .max_expansion = 2000 };
+	struct unpack_stats stats;
+	struct cradle_err err;
+	struct stat st;
+
+	build_zeros(S.layer, 8);
+	ck_assert_msg(unpack_layer_limited(S.layer, NULL, S.dest, &lim, &stats, &err) == 0, "%s",
+	              err.msg);
+	ck_assert_int_eq(stat(path_in("zeros"), &st), 0);
+	ck_assert_int_eq(st.st_size, 8 << 20);
+	ck_assert_uint_eq(stats.entries, 1);
+	ck_assert_int_eq(unit_rm_rf(S.dest), 0);
+	ck_assert_int_eq(mkdir(S.dest, 0755), 0);
+	ck_assert_msg(unpack_layer_limited(S.layer, NULL, S.dest, NULL, NULL, &err) == 0, "%s",
+	              err.msg);
+}
+END_TEST
+
+START_TEST(test_limit_entries)
+{
+	enum { N = 3000 };
+	static struct ent ents[N];
+	static char names[N][16];
+	struct unpack_limits lim = { .max_entries = 1000 };
+	struct cradle_err err;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "f%05d", i);
+		ents[i] = (struct ent){
+			.path = names[i], .type = AE_IFREG, .perm = 0644, .data = ""
+		};
+	}
+	build_layer(S.layer, F_GZIP, ents, N);
+	ck_assert(unpack_layer_limited(S.layer, "sha256:many", S.dest, &lim, NULL, &err) < 0);
+	ck_assert_int_eq(err.code, CRADLE_RESOURCE_EXHAUSTED);
+	ck_assert_msg(strstr(err.msg, "layer \"sha256:many\"") &&
+	                      strstr(err.msg, "more than 1000 entries") &&
+	                      strstr(err.msg, "max_layer_entries"),
+	              "%s", err.msg);
+	/* stopped at the limit, not at the end */
+	ck_assert_int_le(unit_count_entries(S.dest), 1000);
+	lim.max_entries = N;
+	ck_assert_int_eq(unit_rm_rf(S.dest), 0);
+	ck_assert_int_eq(mkdir(S.dest, 0755), 0);
+	ck_assert_msg(unpack_layer_limited(S.layer, NULL, S.dest, &lim, NULL, &err) == 0, "%s",
+	              err.msg);
+	ck_assert_int_eq(unit_count_entries(S.dest), N);
+}
+END_TEST
+
+/* user.* xattrs are not allowed on device nodes and fifos (nor symlinks):
+ * skipped, not a failed unpack. */
+START_TEST(test_user_xattr_on_special_files)
+{
+	const struct ent ents[] = {
+		{ .path = "fifo", .type = AE_IFIFO, .perm = 0644, .xname = "user.k", .xval = "v" },
+		{ .path = "null",
+		  .type = AE_IFCHR,
+		  .perm = 0666,
+		  .rmaj = 1,
+		  .rmin = 3,
+		  .xname = "user.k",
+		  .xval = "v" },
+		{ .path = "file",
+		  .type = AE_IFREG,
+		  .perm = 0644,
+		  .data = "x",
+		  .xname = "user.k",
+		  .xval = "v" },
+	};
+	struct cradle_err err;
+	struct stat st;
+	char v[8] = "";
+
+	build_layer(S.layer, F_GZIP, ents, sizeof(ents) / sizeof(ents[0]));
+	ck_assert_msg(unpack_layer(S.layer, S.dest, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(lstat(path_in("fifo"), &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+	ck_assert_int_eq(lstat(path_in("null"), &st), 0);
+	ck_assert(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
+	/* kept where the kernel allows it */
+	ck_assert_int_eq(getxattr(path_in("file"), "user.k", v, sizeof(v) - 1), 1);
+	ck_assert_str_eq(v, "v");
+}
+END_TEST
+
 /* --- runner --------------------------------------------------------------------- */
 
 static Suite *
@@ -806,12 +981,14 @@ unpack_suite(void)
 	Suite *s = suite_create("unpack");
 	TCase *tc;
 
-	tc = unit_tcase(s, "unpack", setup, unit_scratch_teardown, 60,
-	                UNIT_TESTS(test_normal_gzip, test_normal_plain, test_normal_zstd,
-	                           test_whiteouts, test_existing_symlink_in_dest,
-	                           test_symlink_replaced_not_followed, test_truncated_gzip,
-	                           test_truncated_plain, test_not_a_tar, test_replace,
-	                           test_real_tree, test_fd_at_offset, test_odd_names, test_errors));
+	tc = unit_tcase(
+		s, "unpack", setup, unit_scratch_teardown, 60,
+		UNIT_TESTS(test_normal_gzip, test_normal_plain, test_normal_zstd, test_whiteouts,
+	                   test_existing_symlink_in_dest, test_symlink_replaced_not_followed,
+	                   test_truncated_gzip, test_truncated_plain, test_not_a_tar, test_replace,
+	                   test_real_tree, test_fd_at_offset, test_odd_names, test_errors,
+	                   test_limit_expansion_gzip_bomb, test_limit_bytes, test_limit_within,
+	                   test_limit_entries, test_user_xattr_on_special_files));
 	tcase_add_loop_test(tc, test_hostile, 0,
 	                    (int)(sizeof(hostile_layers) / sizeof(hostile_layers[0])));
 
