@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/clock.h"
+
 static int
 check_id(const char *id, struct cradle_err *err)
 {
@@ -100,7 +102,8 @@ records_get(struct store *st, const char *id, struct proto_sandbox *out, struct 
 
 struct walk {
 	int (*fn)(struct proto_sandbox *s, void *arg);
-	void (*bad)(const char *id, const struct cradle_err *e, void *arg);
+	void (*bad)(const char *key, const void *data, size_t len, const struct cradle_err *e,
+	            void *arg);
 	void *arg;
 };
 
@@ -114,7 +117,7 @@ walk_one(const char *key, const void *data, size_t len, void *arg)
 
 	if (decode(key, data, len, &rec, &e) < 0) {
 		if (w->bad != NULL)
-			w->bad(key, &e, w->arg);
+			w->bad(key, data, len, &e, w->arg);
 		return 0;
 	}
 	rc = w->fn(&rec, w->arg);
@@ -124,10 +127,144 @@ walk_one(const char *key, const void *data, size_t len, void *arg)
 
 int
 records_foreach(struct store *st, int (*fn)(struct proto_sandbox *s, void *arg),
-                void (*bad)(const char *id, const struct cradle_err *e, void *arg), void *arg,
-                struct cradle_err *err)
+                void (*bad)(const char *key, const void *data, size_t len,
+                            const struct cradle_err *e, void *arg),
+                void *arg, struct cradle_err *err)
 {
 	struct walk w = { .fn = fn, .bad = bad, .arg = arg };
 
 	return store_foreach(st, RECORDS_DB, walk_one, &w, err);
+}
+
+/* --- quarantine ---------------------------------------------------------- */
+
+/* The value's head; then "at <ns>\n", "reason <text>\n" (newlines in the
+ * text become blanks), an empty line, and the record's raw bytes. */
+#define QUARANTINE_MAGIC "cradle-quarantine 1\n"
+
+int
+records_quarantine(struct store *st, const char *key, const void *data, size_t len,
+                   const char *reason, struct cradle_err *err)
+{
+	char head[CRADLE_ERR_MSG_MAX + 128];
+	int n, rc;
+
+	n = snprintf(head, sizeof(head), QUARANTINE_MAGIC "at %lld\nreason %s\n\n",
+	             (long long)clock_now_ns(), reason != NULL ? reason : "");
+	if (n < 0 || (size_t)n >= sizeof(head))
+		n = (int)sizeof(head) - 1; /* (a reason is shorter than an error message) */
+	/* one line: the reason ends at the first newline of the value */
+	for (char *p = strstr(head, "reason ") + 7; p < head + n - 2; p++)
+		if (*p == '\n')
+			*p = ' ';
+	head[n - 2] = '\n';
+	head[n - 1] = '\n';
+	char *val = malloc((size_t)n + len + 1);
+	if (val == NULL)
+		return cradle_err_nomem(err);
+	memcpy(val, head, (size_t)n);
+	if (len > 0)
+		memcpy(val + n, data, len);
+	rc = store_put(st, RECORDS_QUARANTINE_DB, key, val, (size_t)n + len, err);
+	free(val);
+	if (rc == 0)
+		rc = store_del(st, RECORDS_DB, key, err);
+	if (rc < 0)
+		cradle_err_wrap(err, "failed to quarantine the record of sandbox \"%.64s\"", key);
+	return rc;
+}
+
+/* Split a stored quarantine value (NUL-terminated by the store) into q;
+ * reason is copied into buf.  False when it is not what
+ * records_quarantine writes. */
+static bool
+quarantine_parse(const char *v, size_t len, struct records_quarantined *q, char *buf,
+                 size_t buf_len)
+{
+	const size_t ml = strlen(QUARANTINE_MAGIC);
+	const char *p, *nl, *end = v + len;
+	char *num_end;
+
+	if (len < ml || memcmp(v, QUARANTINE_MAGIC, ml) != 0)
+		return false;
+	p = v + ml;
+	if ((size_t)(end - p) < 3 || memcmp(p, "at ", 3) != 0 ||
+	    (nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+		return false;
+	q->at = strtoll(p + 3, &num_end, 10);
+	if (num_end != nl)
+		return false;
+	p = nl + 1;
+	if ((size_t)(end - p) < 7 || memcmp(p, "reason ", 7) != 0 ||
+	    (nl = memchr(p, '\n', (size_t)(end - p))) == NULL || nl + 1 >= end || nl[1] != '\n')
+		return false;
+	size_t n = (size_t)(nl - (p + 7));
+	if (n >= buf_len)
+		n = buf_len - 1;
+	memcpy(buf, p + 7, n);
+	buf[n] = '\0';
+	q->reason = buf;
+	q->record = nl + 2;
+	q->len = (size_t)(end - (nl + 2));
+	return true;
+}
+
+struct qwalk {
+	int (*fn)(const struct records_quarantined *q, void *arg);
+	void *arg;
+};
+
+static int
+qwalk_one(const char *key, const void *data, size_t len, void *arg)
+{
+	struct qwalk *w = arg;
+	struct records_quarantined q = { .key = key };
+	char reason[CRADLE_ERR_MSG_MAX];
+
+	if (!quarantine_parse(data, len, &q, reason, sizeof(reason))) {
+		q.reason = "(unreadable quarantine entry)";
+		q.at = 0;
+		q.record = data;
+		q.len = len;
+	}
+	return w->fn(&q, w->arg);
+}
+
+int
+records_quarantined_foreach(struct store *st,
+                            int (*fn)(const struct records_quarantined *q, void *arg), void *arg,
+                            struct cradle_err *err)
+{
+	struct qwalk w = { .fn = fn, .arg = arg };
+
+	return store_foreach(st, RECORDS_QUARANTINE_DB, qwalk_one, &w, err);
+}
+
+struct qdrop {
+	struct store *st;
+	struct cradle_err *err;
+	long n;
+};
+
+static int
+drop_one(const struct records_quarantined *q, void *arg)
+{
+	struct qdrop *d = arg;
+
+	if (store_del(d->st, RECORDS_QUARANTINE_DB, q->key, d->err) < 0)
+		return -1;
+	d->n++;
+	return 0;
+}
+
+long
+records_drop_quarantined(struct store *st, struct cradle_err *err)
+{
+	struct qdrop d = { .st = st, .err = err };
+
+	if (records_quarantined_foreach(st, drop_one, &d, err) < 0) {
+		cradle_err_wrap(err, "failed to drop quarantined records");
+		return -1;
+	}
+	return d.n;
 }

@@ -48,8 +48,10 @@ struct map {
 
 struct table {
 	pthread_rwlock_t lock;
-	struct map by_id;   /* key: sb->id */
-	struct map by_name; /* key: sb->name */
+	struct map by_id;          /* key: sb->id */
+	struct map by_name;        /* key: sb->name */
+	size_t limit;              /* table_add refuses the limit+1-th; 0: none */
+	atomic_size_t quarantined; /* table_set_quarantined */
 };
 
 /* FNV-1a: ids are random hex and names are short; this spreads both well
@@ -285,6 +287,7 @@ sandbox_publish(struct sandbox *sb)
 	struct proto_sandbox old = sb->view;
 	sb->view = fresh;
 	sb->view_removed = sb->removed;
+	sb->view_bytes = 0;
 	pthread_mutex_unlock(&sb->view_lock);
 	proto_sandbox_fini(&old);
 	return 0;
@@ -454,6 +457,18 @@ table_add(struct table *t, struct sandbox *sb, struct cradle_err *err)
 		free(nname);
 		return (-EEXIST);
 	}
+	/* counted under the same lock as the insert: two adds cannot both
+	 * take the last place */
+	if (t->limit != 0 && t->by_id.count >= t->limit) {
+		cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
+		               "cannot add sandbox \"%s\": %zu sandboxes exist and the limit "
+		               "([cradled] max_sandboxes) is %zu; remove one, or raise the limit",
+		               sb->name, t->by_id.count, t->limit);
+		pthread_rwlock_unlock(&t->lock);
+		free(nid);
+		free(nname);
+		return (-ENOSPC);
+	}
 	if (map_find(&t->by_id, sb->id, nid->hash, key_id) != NULL) {
 		cradle_err_set(err, CRADLE_ALREADY_EXISTS, "sandbox id \"%s\" already exists",
 		               sb->id);
@@ -510,6 +525,26 @@ table_del(struct table *t, struct sandbox *sb)
 		/* Outside the lock: this may be the last reference. */
 		sandbox_rele(sb);
 	}
+}
+
+void
+table_set_limit(struct table *t, size_t limit)
+{
+	pthread_rwlock_wrlock(&t->lock);
+	t->limit = limit;
+	pthread_rwlock_unlock(&t->lock);
+}
+
+void
+table_set_quarantined(struct table *t, size_t n)
+{
+	atomic_store(&t->quarantined, n);
+}
+
+size_t
+table_quarantined(struct table *t)
+{
+	return (atomic_load(&t->quarantined));
 }
 
 size_t

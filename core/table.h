@@ -52,6 +52,9 @@ struct sandbox {
 	pthread_mutex_t view_lock;
 	struct proto_sandbox view; /* guarded by view_lock */
 	bool view_removed;         /* guarded by view_lock */
+	/* bytes of view encoded (a list's page size, worker/ops.c), 0 until
+	 * a list measured it; guarded by view_lock, reset by a publish */
+	size_t view_bytes;
 	/* The step times of the last start and of the last stop that did
 	 * something (core/stats.h), in us: written by the operation (sb->lock
 	 * held), read by a verbose status, both under view_lock. */
@@ -81,13 +84,22 @@ void sandbox_rele(struct sandbox *sb);
 char *sandbox_make_name(const struct pod_config *c);
 
 /* Insert; the table takes its own reference.  ALREADY_EXISTS when the id or
- * the name is taken. */
+ * the name is taken; RESOURCE_EXHAUSTED (-ENOSPC) when the table holds its
+ * limit already (table_set_limit). */
 int table_add(struct table *t, struct sandbox *sb, struct cradle_err *err);
+/* At most limit sandboxes from now on (0: no limit, as after table_init).
+ * Those already in the table stay, even above it: the daemon sets it
+ * after recovery, which adopts every record whatever the limit. */
+void table_set_limit(struct table *t, size_t limit);
 /* Held reference or NULL. */
 struct sandbox *table_get(struct table *t, const char *id);
 /* Remove id and name; drops the table's reference.  No-op if absent. */
 void table_del(struct table *t, struct sandbox *sb);
 size_t table_count(struct table *t);
+/* Sandbox records recovery set aside as unreadable (server/recover.h),
+ * for daemon.stats: kept here beside the count of those it holds. */
+void table_set_quarantined(struct table *t, size_t n);
+size_t table_quarantined(struct table *t);
 /* Snapshot: array of held references (caller rele's each and frees the
  * array).  Returns count, or -ENOMEM.  Sorted by id; *out is NULL when the
  * count is 0. */

@@ -25,19 +25,68 @@
 #include "util/sys.h"
 #include "worker/start.h"
 
+#define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
+
 struct counts {
 	struct daemon *d;
 	int adopted, exited, created;
+	/* keys of the quarantined records, sorted once collected: nothing
+	 * of these is swept */
+	char **quarantined;
+	size_t n_quarantined, cap_quarantined;
+	bool oom;        /* one could not be noted: sweeping might take its things */
+	bool other_boot; /* the records are from an earlier boot */
 };
 
-/* A pidfd for the task of a RUNNING record when it is still that task
- * (the start time guards against a recycled pid), else -1. */
 static int
-open_task(const struct proto_sandbox *s)
+add_quarantined(struct counts *n, const char *key)
+{
+	if (n->n_quarantined == n->cap_quarantined) {
+		size_t cap = n->cap_quarantined ? n->cap_quarantined * 2 : 16;
+		char **v = realloc(n->quarantined, cap * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		n->quarantined = v;
+		n->cap_quarantined = cap;
+	}
+	if ((n->quarantined[n->n_quarantined] = strdup(key)) == NULL)
+		return -1;
+	n->n_quarantined++;
+	return 0;
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool
+is_quarantined(const struct counts *n, const char *id)
+{
+	return n->n_quarantined > 0 &&
+	       bsearch(&id, n->quarantined, n->n_quarantined, sizeof(char *), cmp_str) != NULL;
+}
+
+static void
+counts_fini(struct counts *n)
+{
+	for (size_t i = 0; i < n->n_quarantined; i++)
+		free(n->quarantined[i]);
+	free(n->quarantined);
+}
+
+/* A pidfd for the task of a RUNNING record when it is still that task,
+ * else -1.  The start time guards against a pid recycled in this boot;
+ * a record of an earlier boot has no task (a pid and start time seen
+ * again after a reboot are likely: boots start the same tasks in the same
+ * order). */
+static int
+open_task(const struct proto_sandbox *s, const struct counts *n)
 {
 	int pidfd;
 
-	if (s->phase != PHASE_RUNNING || s->pid <= 0 || s->pid_start_time == 0)
+	if (n->other_boot || s->phase != PHASE_RUNNING || s->pid <= 0 || s->pid_start_time == 0)
 		return -1;
 	if ((pidfd = sys_pidfd_open(s->pid)) < 0)
 		return -1;
@@ -54,7 +103,7 @@ adopt(struct proto_sandbox *s, void *arg)
 	struct counts *n = arg;
 	struct daemon *d = n->d;
 	struct cradle_err err = { 0 };
-	int pidfd = open_task(s);
+	int pidfd = open_task(s, n);
 
 	struct proto_sandbox rec = *s;
 	memset(s, 0, sizeof(*s)); /* stolen: the walk finalises s */
@@ -72,11 +121,11 @@ adopt(struct proto_sandbox *s, void *arg)
 	 * started one keeps its image in use */
 	selinux_labels_reserve(d->node.selinux, sb->rec.process_label);
 	if (sb->rec.image_ref != NULL)
-		images_hold(d->images, sb->rec.image_ref);
+		images_hold(d->images, sb->rec.image_ref, sb->rec.image_digest);
 	if (table_add(d->table, sb, &err) < 0) {
 		selinux_labels_release(d->node.selinux, sb->rec.process_label);
 		if (sb->rec.image_ref != NULL)
-			images_unuse(d->images, sb->rec.image_ref);
+			images_release(d->images, sb->rec.image_ref, sb->rec.image_digest);
 		log_error("recover %s: %s", sb->id, err.msg);
 		if (pidfd >= 0)
 			close(pidfd);
@@ -108,11 +157,39 @@ adopt(struct proto_sandbox *s, void *arg)
 	return 0;
 }
 
+/* A record that cannot be read: never dropped, since its sandbox may be
+ * running.  Into the quarantine; if even that fails, it stays where it is
+ * (and is met again at the next start-up).  Either way nothing of its id
+ * is swept below. */
 static void
-bad_record(const char *id, const struct cradle_err *e, void *arg)
+bad_record(const char *key, const void *data, size_t len, const struct cradle_err *e, void *arg)
 {
-	(void)arg;
-	log_error("skipping unreadable record %s: %s", id, e->msg);
+	struct counts *n = arg;
+	struct cradle_err qe = { 0 };
+
+	if (records_quarantine(n->d->store, key, data, len, e->msg, &qe) < 0) {
+		log_error("unreadable record of sandbox %.64s (%s) could not be quarantined, "
+		          "left in place: %s",
+		          key, e->msg, qe.msg);
+		/* not in the quarantine database: noted here */
+		if (add_quarantined(n, key) < 0)
+			n->oom = true;
+	} else
+		log_error("quarantined the unreadable record of sandbox %.64s: %s; its task, "
+		          "cgroup and directories are left as they are (docs/OPERATIONS.md, "
+		          "\"Quarantined records\")",
+		          key, e->msg);
+}
+
+/* Every quarantined record, this start-up's and earlier ones'. */
+static int
+note_quarantined(const struct records_quarantined *q, void *arg)
+{
+	struct counts *n = arg;
+
+	if (add_quarantined(n, q->key) < 0)
+		n->oom = true;
+	return 0;
 }
 
 /* Undo the starts a crash cut short.  Such a start left its cgroup path
@@ -125,7 +202,7 @@ bad_record(const char *id, const struct cradle_err *e, void *arg)
  * that follow take its shm and netns pin, which its record does not
  * name. */
 static int
-undo_cut_starts(struct daemon *d, const char *dir)
+undo_cut_starts(struct daemon *d, const struct counts *q, const char *dir)
 {
 	DIR *dd = opendir(dir);
 	struct dirent *de;
@@ -138,7 +215,7 @@ undo_cut_starts(struct daemon *d, const char *dir)
 		struct cradle_err err = { 0 };
 		ssize_t len;
 
-		if (!proto_valid_id(de->d_name) ||
+		if (!proto_valid_id(de->d_name) || is_quarantined(q, de->d_name) ||
 		    fs_path(path, &err, "%s/%s/%s", dir, de->d_name, START_INTENT_FILE) < 0 ||
 		    (len = fs_read(path, cg, sizeof(cg) - 1)) <= 0)
 			continue;
@@ -185,7 +262,7 @@ enum leftover { DIRS, PINS, SHM };
 
 /* Remove entries of dir that name no known sandbox. */
 static void
-sweep(struct daemon *d, const char *dir, enum leftover kind)
+sweep(struct daemon *d, const struct counts *q, const char *dir, enum leftover kind)
 {
 	DIR *dd = opendir(dir);
 	struct dirent *de;
@@ -195,7 +272,7 @@ sweep(struct daemon *d, const char *dir, enum leftover kind)
 	if (dd == NULL)
 		return;
 	while ((de = readdir(dd)) != NULL) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || is_quarantined(q, de->d_name))
 			continue;
 		struct sandbox *sb =
 			proto_valid_id(de->d_name) ? table_get(d->table, de->d_name) : NULL;
@@ -223,30 +300,76 @@ sweep(struct daemon *d, const char *dir, enum leftover kind)
 }
 
 int
-recover(struct daemon *d, struct cradle_err *err)
+recover(struct daemon *d, bool drop_quarantined, size_t *quarantined, struct cradle_err *err)
 {
 	struct counts n = { .d = d };
 	char dir[FS_PATH_MAX];
+	int rc = -1;
 
+	*quarantined = 0;
+	char boot[64] = "", then[64] = "", boot_file[FS_PATH_MAX];
+	if (fs_path(boot_file, err, "%s/boot_id", d->cfg.root) < 0)
+		return -1;
+	if (fs_read(BOOT_ID_PATH, boot, sizeof(boot)) > 0 &&
+	    fs_read(boot_file, then, sizeof(then)) > 0 && strcmp(boot, then) != 0) {
+		n.other_boot = true;
+		log_info("the sandbox records are from an earlier boot: none of their tasks runs");
+	}
+	if (drop_quarantined) {
+		long dropped = records_drop_quarantined(d->store, err);
+		if (dropped < 0)
+			return -1;
+		log_info("dropped %ld quarantined record%s (--drop-quarantined): what they "
+		         "leave is removed as leftovers",
+		         dropped, dropped == 1 ? "" : "s");
+	}
 	if (records_foreach(d->store, adopt, bad_record, &n, err) < 0)
-		return -1;
+		goto out;
+	if (records_quarantined_foreach(d->store, note_quarantined, &n, err) < 0)
+		goto out;
+	/* (one that could not even be moved is still in "sandboxes": noted
+	 * by bad_record) */
+	if (n.oom) {
+		cradle_err_nomem(err);
+		cradle_err_wrap(err, "recover: note the quarantined records");
+		goto out;
+	}
+	if (n.n_quarantined > 1)
+		qsort(n.quarantined, n.n_quarantined, sizeof(char *), cmp_str);
 	if (fs_path(dir, err, "%s/sandboxes", d->cfg.root) < 0)
-		return -1;
-	sweep(d, dir, DIRS);
+		goto out;
+	sweep(d, &n, dir, DIRS);
 	if (fs_path(dir, err, "%s/sandboxes", d->cfg.state) < 0)
-		return -1;
-	int undone = undo_cut_starts(d, dir);
-	sweep(d, dir, DIRS);
+		goto out;
+	int undone = undo_cut_starts(d, &n, dir);
+	sweep(d, &n, dir, DIRS);
 	if (fs_path(dir, err, "%s/netns", d->cfg.state) < 0)
-		return -1;
-	sweep(d, dir, PINS);
+		goto out;
+	sweep(d, &n, dir, PINS);
 	if (fs_path(dir, err, "%s/shm", d->cfg.state) < 0)
-		return -1;
-	sweep(d, dir, SHM);
+		goto out;
+	sweep(d, &n, dir, SHM);
 	if (undone > 0)
 		log_info("undid %d start%s cut short", undone, undone == 1 ? "" : "s");
 	if (n.adopted + n.exited + n.created > 0)
 		log_info("recovered %d running, %d exited, %d created sandboxes", n.adopted,
 		         n.exited, n.created);
-	return 0;
+	if (n.n_quarantined > 0)
+		log_error("%zu quarantined sandbox record%s: nothing of %s is removed until "
+		          "dropped (cradled --drop-quarantined, docs/OPERATIONS.md)",
+		          n.n_quarantined, n.n_quarantined == 1 ? "" : "s",
+		          n.n_quarantined == 1 ? "it" : "them");
+	*quarantined = n.n_quarantined;
+	table_set_quarantined(d->table, n.n_quarantined);
+	/* this boot's, for the next start-up (unsynced: lost, it only means
+	 * the start times alone guard next time) */
+	if (boot[0] != '\0' && strcmp(boot, then) != 0) {
+		int wrc = fs_write(boot_file, boot, strlen(boot), 0600);
+		if (wrc < 0)
+			log_warn("write \"%s\": %s", boot_file, strerror(-wrc));
+	}
+	rc = 0;
+out:
+	counts_fini(&n);
+	return rc;
 }

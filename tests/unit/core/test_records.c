@@ -322,9 +322,13 @@ walk_fn(struct proto_sandbox *s, void *arg)
 }
 
 static void
-walk_bad(const char *id, const struct cradle_err *e, void *arg)
+walk_bad(const char *id, const void *data, size_t len, const struct cradle_err *e, void *arg)
 {
 	struct walk *w = arg;
+
+	/* the raw bytes come along, for the quarantine */
+	ck_assert_ptr_nonnull(data);
+	ck_assert_uint_gt(len, 0);
 
 	ck_assert_uint_lt(w->nbad, 4);
 	snprintf(w->bad_ids[w->nbad], sizeof(w->bad_ids[0]), "%s", id);
@@ -576,6 +580,211 @@ START_TEST(test_corrupt_record)
 }
 END_TEST
 
+/* --- quarantine ---------------------------------------------------------- */
+
+#define Q_MAX 8
+
+struct qseen {
+	char keys[Q_MAX][CRADLE_ID_LEN + 8];
+	char reasons[Q_MAX][CRADLE_ERR_MSG_MAX];
+	unsigned char records[Q_MAX][64];
+	size_t lens[Q_MAX];
+	int64_t at[Q_MAX];
+	size_t n;
+};
+
+static int
+q_seen(const struct records_quarantined *q, void *arg)
+{
+	struct qseen *s = arg;
+
+	ck_assert_uint_lt(s->n, Q_MAX);
+	snprintf(s->keys[s->n], sizeof(s->keys[0]), "%s", q->key);
+	snprintf(s->reasons[s->n], sizeof(s->reasons[0]), "%s", q->reason);
+	ck_assert_uint_le(q->len, sizeof(s->records[0]));
+	memcpy(s->records[s->n], q->record, q->len);
+	s->lens[s->n] = q->len;
+	s->at[s->n] = q->at;
+	s->n++;
+	return (0);
+}
+
+/* Moving unreadable records aside: the raw bytes and the reason are kept
+ * under the same key, the record leaves "sandboxes", good records stay;
+ * dropping empties the quarantine. */
+START_TEST(test_quarantine)
+{
+	static const unsigned char garbage[] = { 0xc1, 0xff, 0x00, 0x13, 0x37, '\n', 0x92 };
+	struct proto_sandbox good, got;
+	struct cradle_err err;
+	char bad_id[CRADLE_ID_LEN + 1];
+	struct qseen seen;
+	struct store *st;
+	struct walk *w;
+
+	st = open_ok(root);
+	full_rec(&good, 1);
+	put_ok(st, &good);
+	store_close(st);
+	make_id(bad_id, 2);
+	raw_put(root, bad_id, CRADLE_ID_LEN, garbage, sizeof(garbage));
+	raw_put(root, "zzz", 3, "x", 1);
+
+	st = open_ok(root);
+	/* an empty quarantine */
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(records_quarantined_foreach(st, q_seen, &seen, &err), 0);
+	ck_assert_uint_eq(seen.n, 0);
+
+	w = calloc(1, sizeof(*w));
+	ck_assert_int_eq(records_foreach(st, walk_fn, walk_bad, w, &err), 0);
+	ck_assert_uint_eq(w->nbad, 2);
+	ck_assert_int_eq(records_quarantine(st, bad_id, garbage, sizeof(garbage),
+	                                    "corrupt record:\nbad bytes", &err),
+	                 0);
+	ck_assert_int_eq(records_quarantine(st, "zzz", "x", 1, w->bad_err[1].msg, &err), 0);
+	walk_fini(w);
+
+	/* gone from "sandboxes", the good one stays */
+	memset(w, 0, sizeof(*w));
+	ck_assert_int_eq(records_foreach(st, walk_fn, walk_bad, w, &err), 0);
+	ck_assert_uint_eq(w->n, 1);
+	ck_assert_uint_eq(w->nbad, 0);
+	walk_fini(w);
+	free(w);
+	ck_assert_int_eq(records_get(st, bad_id, &got, &err), -ENOENT);
+	ck_assert_int_eq(records_get(st, good.id, &got, &err), 0);
+	proto_sandbox_fini(&got);
+
+	/* and in the quarantine, bytes, reason (one line) and time kept,
+	 * across a reopen */
+	store_close(st);
+	st = open_ok(root);
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(records_quarantined_foreach(st, q_seen, &seen, &err), 0);
+	ck_assert_uint_eq(seen.n, 2);
+	ck_assert_str_eq(seen.keys[0], bad_id);
+	ck_assert_str_eq(seen.reasons[0], "corrupt record: bad bytes");
+	ck_assert_uint_eq(seen.lens[0], sizeof(garbage));
+	ck_assert_mem_eq(seen.records[0], garbage, sizeof(garbage));
+	ck_assert_int_gt(seen.at[0], 0);
+	ck_assert_str_eq(seen.keys[1], "zzz");
+	ck_assert_msg(strstr(seen.reasons[1], "zzz") != NULL, "reason: %s", seen.reasons[1]);
+	ck_assert_uint_eq(seen.lens[1], 1);
+
+	/* quarantining again (a crash between put and delete) overwrites */
+	ck_assert_int_eq(records_quarantine(st, bad_id, garbage, 3, "again", &err), 0);
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(records_quarantined_foreach(st, q_seen, &seen, &err), 0);
+	ck_assert_uint_eq(seen.n, 2);
+	ck_assert_str_eq(seen.reasons[0], "again");
+	ck_assert_uint_eq(seen.lens[0], 3);
+
+	/* a value of another form is shown whole, never skipped */
+	store_close(st);
+	{
+		char path[PATH_MAX + 16];
+		MDB_env *env;
+		MDB_txn *txn;
+		MDB_dbi dbi;
+		MDB_val key = { 3, (void *)"yyy" }, val = { 4, (void *)"junk" };
+
+		UNIT_FMT(path, "%s/cradle.mdb", root);
+		ck_assert_int_eq(mdb_env_create(&env), 0);
+		ck_assert_int_eq(mdb_env_set_maxdbs(env, 8), 0);
+		ck_assert_int_eq(mdb_env_open(env, path, MDB_NOTLS, 0600), 0);
+		ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+		ck_assert_int_eq(mdb_dbi_open(txn, RECORDS_QUARANTINE_DB, 0, &dbi), 0);
+		ck_assert_int_eq(mdb_put(txn, dbi, &key, &val, 0), 0);
+		ck_assert_int_eq(mdb_txn_commit(txn), 0);
+		mdb_env_close(env);
+	}
+	st = open_ok(root);
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(records_quarantined_foreach(st, q_seen, &seen, &err), 0);
+	ck_assert_uint_eq(seen.n, 3);
+	ck_assert_str_eq(seen.keys[1], "yyy");
+	ck_assert_str_eq(seen.reasons[1], "(unreadable quarantine entry)");
+	ck_assert_uint_eq(seen.lens[1], 4);
+
+	/* dropping empties it; the good record is untouched */
+	ck_assert_int_eq(records_drop_quarantined(st, &err), 3);
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(records_quarantined_foreach(st, q_seen, &seen, &err), 0);
+	ck_assert_uint_eq(seen.n, 0);
+	ck_assert_int_eq(records_drop_quarantined(st, &err), 0);
+	ck_assert_int_eq(records_get(st, good.id, &got, &err), 0);
+	proto_sandbox_fini(&got);
+	proto_sandbox_fini(&good);
+	store_close(st);
+}
+END_TEST
+
+/* --- a full store ------------------------------------------------------- */
+
+static int count_fn(struct proto_sandbox *s, void *arg);
+
+/* A record of about 40 KiB (overflow pages), variant n. */
+static void
+big_rec(struct proto_sandbox *s, unsigned long n)
+{
+	char *v = malloc(13001);
+
+	ck_assert_ptr_nonnull(v);
+	memset(v, 'x', 13000);
+	v[13000] = '\0';
+	min_rec(s, n);
+	for (int i = 0; i < 3; i++) {
+		char key[8];
+		snprintf(key, sizeof(key), "k%d", i);
+		ck_assert_int_eq(proto_kvs_add(&s->config.annotations, key, v), 0);
+	}
+	free(v);
+}
+
+/* Puts until the map is full: RESOURCE_EXHAUSTED with the hint, nothing
+ * half-written; one delete makes room for the next put at once. */
+START_TEST(test_store_full)
+{
+	struct store_opts o = { .map_size = 256 * 1024 };
+	struct proto_sandbox r, got;
+	struct cradle_err err;
+	struct store *st;
+	unsigned long n;
+	int rc = 0;
+
+	ck_assert_int_eq(store_open_opts(root, &o, &st, &err), 0);
+	for (n = 1; n < 100; n++) {
+		big_rec(&r, n);
+		rc = records_put(st, &r, &err);
+		proto_sandbox_fini(&r);
+		if (rc < 0)
+			break;
+	}
+	ck_assert_int_eq(rc, -ENOSPC);
+	ck_assert_uint_gt(n, 1);
+	ck_assert_int_eq(err.code, CRADLE_RESOURCE_EXHAUSTED);
+	ck_assert_msg(strstr(err.msg, "store full (raise [store] map_size)") != NULL, "%s",
+	              err.msg);
+	/* the failed one is not there, the others are */
+	char id[CRADLE_ID_LEN + 1];
+	make_id(id, n);
+	ck_assert_int_eq(records_get(st, id, &got, &err), -ENOENT);
+	make_id(id, n - 1);
+	ck_assert_int_eq(records_get(st, id, &got, &err), 0);
+	proto_sandbox_fini(&got);
+	/* one removal, and the next put fits */
+	ck_assert_int_eq(records_del(st, id, &err), 0);
+	big_rec(&r, n);
+	ck_assert_msg(records_put(st, &r, &err) == 0, "%s", err.msg);
+	proto_sandbox_fini(&r);
+	size_t count = 0;
+	ck_assert_int_eq(records_foreach(st, count_fn, NULL, &count, &err), 0);
+	ck_assert_uint_eq(count, n - 1);
+	store_close(st);
+}
+END_TEST
+
 /* --- threads ------------------------------------------------------------- */
 
 #define ST_THREADS 4
@@ -655,7 +864,8 @@ records_suite(void)
 
 	unit_tcase(s, "records", setup, unit_scratch_teardown, 120,
 	           UNIT_TESTS(test_put_get_del, test_overwrite, test_foreach_order,
-	                      test_foreach_writes, test_reopen, test_corrupt_record, test_threads));
+	                      test_foreach_writes, test_reopen, test_corrupt_record,
+	                      test_quarantine, test_store_full, test_threads));
 
 	return (s);
 }

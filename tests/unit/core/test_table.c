@@ -555,6 +555,97 @@ START_TEST(test_concurrent)
 }
 END_TEST
 
+/* [cradled] max_sandboxes: the table refuses the limit+1-th, names the
+ * limit, frees a place on removal; a limit below the count keeps what is
+ * there; concurrent adds never take more places than there are. */
+struct lim_arg {
+	struct table *t;
+	unsigned long base;
+	atomic_int added, refused, other;
+};
+
+static void *
+lim_worker(void *arg)
+{
+	struct lim_arg *a = arg;
+	struct cradle_err err;
+
+	for (unsigned long i = 0; i < 50; i++) {
+		struct sandbox *sb = new_sb_n(a->base + i);
+		int rc = table_add(a->t, sb, &err);
+		if (rc == 0)
+			atomic_fetch_add(&a->added, 1);
+		else if (rc == -ENOSPC && err.code == CRADLE_RESOURCE_EXHAUSTED)
+			atomic_fetch_add(&a->refused, 1);
+		else
+			atomic_fetch_add(&a->other, 1);
+		sandbox_rele(sb);
+	}
+	return (NULL);
+}
+
+START_TEST(test_limit)
+{
+	struct cradle_err err = { 0, "" };
+	struct table *t;
+	struct sandbox *sb[4];
+
+	ck_assert_int_eq(table_init(&t), 0);
+	table_set_limit(t, 3);
+	for (int i = 0; i < 3; i++) {
+		sb[i] = new_sb_n((unsigned long)i + 1);
+		ck_assert_int_eq(table_add(t, sb[i], &err), 0);
+	}
+	sb[3] = new_sb_n(4);
+	ck_assert_int_eq(table_add(t, sb[3], &err), -ENOSPC);
+	ck_assert_int_eq(err.code, CRADLE_RESOURCE_EXHAUSTED);
+	ck_assert_msg(strstr(err.msg, "max_sandboxes") != NULL && strstr(err.msg, "is 3") != NULL &&
+	                      strstr(err.msg, "pod-4") != NULL,
+	              "names the limit and the sandbox: %s", err.msg);
+	ck_assert_uint_eq(table_count(t), 3);
+	ck_assert_ptr_null(table_get(t, sb[3]->id));
+	/* the refused one reserved no name */
+	table_del(t, sb[3]);
+	ck_assert_int_eq(refs(sb[3]), 1);
+
+	/* a removal frees a place */
+	table_del(t, sb[0]);
+	ck_assert_int_eq(table_add(t, sb[3], &err), 0);
+	/* a lower limit keeps those there, refuses more */
+	table_set_limit(t, 1);
+	ck_assert_uint_eq(table_count(t), 3);
+	ck_assert_int_eq(table_add(t, sb[0], &err), -ENOSPC);
+	/* 0: no limit */
+	table_set_limit(t, 0);
+	ck_assert_int_eq(table_add(t, sb[0], &err), 0);
+	ck_assert_uint_eq(table_count(t), 4);
+	for (int i = 0; i < 4; i++) {
+		table_del(t, sb[i]);
+		sandbox_rele(sb[i]);
+	}
+
+	/* four threads race for 60 places with 200 adds */
+	pthread_t th[4];
+	struct lim_arg a[4];
+	table_set_limit(t, 60);
+	for (int i = 0; i < 4; i++) {
+		a[i] = (struct lim_arg){ .t = t, .base = (unsigned long)(i + 1) * 1000 };
+		ck_assert_int_eq(pthread_create(&th[i], NULL, lim_worker, &a[i]), 0);
+	}
+	int added = 0, refused = 0;
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_int_eq(atomic_load(&a[i].other), 0);
+		added += atomic_load(&a[i].added);
+		refused += atomic_load(&a[i].refused);
+	}
+	ck_assert_int_eq(added, 60);
+	ck_assert_int_eq(refused, 140);
+	ck_assert_uint_eq(table_count(t), 60);
+	table_fini(t);
+}
+END_TEST
+
 static Suite *
 table_suite(void)
 {
@@ -563,7 +654,8 @@ table_suite(void)
 	unit_tcase(s, "table", NULL, NULL, 300,
 	           UNIT_TESTS(test_make_name, test_sandbox_new, test_add_get_del,
 	                      test_held_after_del, test_table_fini_drops_refs,
-	                      test_name_reservation, test_snapshot, test_growth, test_concurrent));
+	                      test_name_reservation, test_snapshot, test_growth, test_concurrent,
+	                      test_limit));
 
 	return (s);
 }
