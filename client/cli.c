@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <regex.h>
@@ -1051,8 +1052,9 @@ progress_main(void *arg)
 	/* a short wait, so stopping never takes long */
 	while (!atomic_load(&pg->stop)) {
 		rc = cradle_events_next(pg->ev, 100, &ev, &err);
-		if (rc == -ETIMEDOUT || (rc < 0 && err.code == CRADLE_STATUS_INTERNAL))
-			continue;
+		if (rc == -ETIMEDOUT || rc == -ENODATA ||
+		    (rc < 0 && err.code == CRADLE_STATUS_INTERNAL))
+			continue; /* progress lost is only progress not shown */
 		if (rc < 0)
 			break; /* the subscription is gone: no more progress */
 		if (ev.kind == CRADLE_EVENT_IMAGE_PROGRESS && progress_ours(pg, ev.ref))
@@ -1389,6 +1391,13 @@ print_event(const struct cradle_event *ev)
 		       ev->ref, (unsigned long long)ev->done, (long long)ev->total);
 		return;
 	}
+	if (ev->kind != CRADLE_EVENT_SANDBOX_EXIT && ev->kind != CRADLE_EVENT_SANDBOX_STOPPED &&
+	    ev->exited_at == 0) {
+		/* created, started, removed: no exit to show */
+		printf("%llu %s %s pid=%d\n", (unsigned long long)ev->seq, ev->type, ev->id,
+		       ev->pid);
+		return;
+	}
 	cradle_time_rfc3339(ev->exited_at, false, t);
 	printf("%llu %s %s pid=%d exit_status=%d at=%s\n", (unsigned long long)ev->seq, ev->type,
 	       ev->id, ev->pid, ev->exit_status, t);
@@ -1399,19 +1408,30 @@ cmd_events(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "since", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cradle_events *e;
 	struct cradle_event ev;
 	struct cradle_error err;
 	bool json = false;
+	unsigned long long since = 0;
 	int opt, rc;
-	char *text;
+	char *text, *end;
 
 	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
 			json = true;
+			break;
+		case 's':
+			errno = 0;
+			since = strtoull(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
+			    since == 0)
+				return usage_error("--since: \"%s\" is not a sequence number "
+				                   "(1 or more)",
+				                   optarg);
 			break;
 		default:
 			return bad_option(opt, argv);
@@ -1419,14 +1439,19 @@ cmd_events(struct cli *cli, int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);
-	if (cradle_events_open(cradle_events_path(NULL, cli->socket), &e, &err) < 0)
+	/* the request socket too: missed events are fetched from the log */
+	char sock[PATH_MAX + 16];
+	snprintf(sock, sizeof(sock), "%s", cradle_socket_path(cli->socket));
+	if (cradle_events_subscribe(cradle_events_path(NULL, cli->socket), sock, since, &e, &err) <
+	    0)
 		return report(&err);
 	for (;;) {
 		rc = cradle_events_next(e, -1, &ev, &err);
 		if (rc < 0) {
-			/* one unreadable event is not the end of the stream; a
-			 * broken subscription is */
-			if (err.code == CRADLE_STATUS_INTERNAL) {
+			/* one unreadable event, or events lost (reported once),
+			 * are not the end of the stream; a broken subscription
+			 * is */
+			if (err.code == CRADLE_STATUS_INTERNAL || rc == -ENODATA) {
 				report(&err);
 				continue;
 			}
@@ -1489,8 +1514,10 @@ static const struct command commands[] = {
 	{ "rmi", cmd_rmi, "REF...", "remove images (refused while a sandbox uses one)" },
 	{ "import", cmd_import, "[--name REF] FILE|DIR",
 	  "import an OCI layout directory, OCI archive or docker-save archive" },
-	{ "events", cmd_events, "[--json]",
-	  "print sandbox exits and image progress as they happen, until interrupted" },
+	{ "events", cmd_events, "[--json] [--since SEQ]",
+	  "print sandbox events (created, started, exit, stopped, removed) and image\n"
+	  "            progress as they happen, until interrupted; --since SEQ: the kept\n"
+	  "            events from SEQ on first (each event once, in order)" },
 	{ "version", cmd_version, "", "show the CLI's and the daemon's versions" },
 	{ "help", cmd_help, "[COMMAND]", "show this help or a command's usage" },
 };

@@ -336,15 +336,20 @@ CRADLE_API void cradle_image_list_free(struct cradle_image_list *l);
 struct cradle_events;
 
 enum cradle_event_kind {
-	CRADLE_EVENT_OTHER = 0,          /* a type this library does not know */
-	CRADLE_EVENT_SANDBOX_EXIT = 1,   /* "sandbox.exit": id, pid, exit_status, exited_at */
-	CRADLE_EVENT_IMAGE_PROGRESS = 2, /* "image.progress": ref, done, total */
+	CRADLE_EVENT_OTHER = 0,           /* a type this library does not know */
+	CRADLE_EVENT_SANDBOX_EXIT = 1,    /* "sandbox.exit": id, pid, exit_status, exited_at */
+	CRADLE_EVENT_IMAGE_PROGRESS = 2,  /* "image.progress": ref, done, total */
+	CRADLE_EVENT_SANDBOX_CREATED = 3, /* "sandbox.created": id */
+	CRADLE_EVENT_SANDBOX_STARTED = 4, /* "sandbox.started": id, pid */
+	CRADLE_EVENT_SANDBOX_STOPPED = 5, /* "sandbox.stopped": id, and the exit_status
+	                                   * and exited_at of its exit */
+	CRADLE_EVENT_SANDBOX_REMOVED = 6, /* "sandbox.removed": id */
 };
 
 struct cradle_event {
 	int kind;      /* enum cradle_event_kind */
 	char type[32]; /* as the daemon names it */
-	uint64_t seq;  /* gap-free, from 1 in each daemon run */
+	uint64_t seq;  /* gap-free, never reused: goes on across daemon restarts */
 	char id[CRADLE_SANDBOX_ID_LEN + 1];
 	int32_t pid;
 	int32_t exit_status; /* 128 + signal for a killed task */
@@ -354,14 +359,47 @@ struct cradle_event {
 	int64_t total; /* bytes in all; <= 0 while unknown */
 };
 
-/* Subscribe to every event (events_path NULL: cradle_events_path(NULL,
- * NULL)).  Subscriptions connect in the background: an event published
- * right after this call may be missed. */
+/* Subscribe to every event.
+ *
+ * A subscription hands out every event once, in seq order, across daemon
+ * restarts: events it did not receive (the daemon drops messages for a
+ * subscriber that does not keep up, and publishes while it is restarting
+ * and nobody is connected) are fetched from the daemon's event log with
+ * the events.since request on socket_path, the request socket, before
+ * the events that came after them; while the daemon cannot answer
+ * (restarting, not reachable, no reply in time) the subscription waits
+ * and asks again, handing out nothing past the gap.  The daemon keeps
+ * the last [events]
+ * keep events (65536 by default); events that were trimmed before they
+ * could be fetched are reported once by cradle_events_next (-ENODATA,
+ * NOT_FOUND, naming the seqs), and the subscription goes on from the
+ * oldest kept one.
+ *
+ * events_path NULL: cradle_events_path(NULL, socket_path).  socket_path
+ * NULL: the request socket beside the events socket (cradled puts both in
+ * its state directory; none for a non-ipc events URL: gaps are then
+ * reported, not filled).  since 0: the events published after this call
+ * (the daemon is asked for its last seq; when it cannot be reached, from
+ * the first event received); since N: every kept event from seq N on
+ * first, then the live ones.  One thread at a time may call
+ * cradle_events_next on a subscription. */
+CRADLE_API int cradle_events_subscribe(const char *events_path, const char *socket_path,
+                                       uint64_t since, struct cradle_events **out,
+                                       struct cradle_error *err);
+/* cradle_events_subscribe(events_path, NULL, 0, out, err). */
 CRADLE_API int cradle_events_open(const char *events_path, struct cradle_events **out,
                                   struct cradle_error *err);
-/* Wait for the next event up to timeout_ms (< 0: forever).  A timeout is
- * -ETIMEDOUT with UNAVAILABLE; an event that cannot be read is INTERNAL
- * (the subscription goes on). */
+/* The seq of the last event handed out (0: none yet): where a later
+ * subscription resumes (since = it + 1). */
+CRADLE_API uint64_t cradle_events_last_seq(const struct cradle_events *e);
+/* Wait for the next event up to timeout_ms (< 0: forever; a fetch from
+ * the log may take longer, up to 10 s per page).  A timeout is -ETIMEDOUT
+ * with UNAVAILABLE (also while a gap waits for a daemon that cannot
+ * answer: the message says why; the next call goes on from there,
+ * nothing lost); an event that cannot be read is INTERNAL, events lost
+ * for good -ENODATA: trimmed from the log, or no log to ask (the
+ * subscription goes on after each); another failure to replay is
+ * returned as it is, and the next call asks again. */
 CRADLE_API int cradle_events_next(struct cradle_events *e, int timeout_ms, struct cradle_event *ev,
                                   struct cradle_error *err);
 CRADLE_API void cradle_events_close(struct cradle_events *e);
@@ -428,6 +466,10 @@ CRADLE_API uint64_t cradle_stats_errors(const struct cradle_stats *st, int op, i
  * cradle_phase), when the daemon answered. */
 CRADLE_API uint64_t cradle_stats_queue_depth(const struct cradle_stats *st);
 CRADLE_API uint64_t cradle_stats_sandboxes(const struct cradle_stats *st, int phase);
+/* Sandbox records the daemon found unreadable at start-up and set aside
+ * (docs/OPERATIONS.md, "Quarantined records"): their sandboxes are not
+ * served, and nothing of them is removed until an operator drops them. */
+CRADLE_API uint64_t cradle_stats_quarantined(const struct cradle_stats *st);
 /* The histogram of whole operations of op; false for a bad st or op. */
 CRADLE_API bool cradle_stats_total(const struct cradle_stats *st, int op,
                                    struct cradle_histogram *out);

@@ -105,8 +105,33 @@ struct cradle_conn {
 	size_t n_idle;
 };
 
+/* A subscription (see "events" below): the sub socket, and what it
+ * needs to hand out every event once, in order. */
 struct cradle_events {
 	struct endpoint ep;
+	/* the request socket events.since goes to ("": none), and its
+	 * connection, opened when first needed */
+	char req_url[URL_MAX];
+	struct cradle_conn *conn;
+	uint64_t last;         /* the last seq handed out; 0: none yet */
+	bool replaying;        /* fetch from last + 1 before the next live one */
+	bool from_oldest;      /* the next fetch asks for the oldest kept */
+	bool need_baseline;    /* last is not known yet (daemon down at open) */
+	struct proto_event *q; /* a fetched page being handed out */
+	size_t qn, qpos;
+	struct proto_event held; /* the live event that showed a gap */
+	bool have_held;
+	/* after a failed fetch: not asked again before retry_at (the pause
+	 * doubles up to EVENTS_RETRY_MAX_MS, across calls), why it failed */
+	nng_time retry_at;
+	nng_duration pause;
+	struct cradle_err why;
+	/* set by nng when a pipe to the daemon comes up (a restart): catch
+	 * up from the log, since events published while we were away never
+	 * reach us live; wakes a receive in progress */
+	pthread_mutex_t mu;
+	nng_aio *aio;  /* the receive in progress, under mu */
+	bool catch_up; /* under mu */
 };
 
 /* --- errors -------------------------------------------------------- */
@@ -339,7 +364,7 @@ set_options(nng_socket sock, bool sub, nng_duration timeout)
  * failure nothing is left open. */
 static int
 endpoint_open(struct endpoint *ep, const char *path, const char *what, bool sub,
-              nng_duration timeout, struct cradle_err *err)
+              nng_duration timeout, nng_pipe_cb on_pipe, void *arg, struct cradle_err *err)
 {
 	int nng_rc;
 
@@ -354,7 +379,13 @@ endpoint_open(struct endpoint *ep, const char *path, const char *what, bool sub,
 		               nng_strerror(nng_rc));
 		return nng_errno(nng_rc);
 	}
-	if ((nng_rc = set_options(ep->sock, sub, timeout)) != 0) {
+	/* before the dial, so the first pipe is seen too */
+	if (on_pipe &&
+	    (nng_rc = nng_pipe_notify(ep->sock, NNG_PIPE_EV_ADD_POST, on_pipe, arg)) != 0) {
+		cradle_err_set(err, CRADLE_INTERNAL, "configure %s socket: %s", what,
+		               nng_strerror(nng_rc));
+		nng_rc = nng_errno(nng_rc);
+	} else if ((nng_rc = set_options(ep->sock, sub, timeout)) != 0) {
 		cradle_err_set(err, CRADLE_INTERNAL, "configure %s socket: %s", what,
 		               nng_strerror(nng_rc));
 		nng_rc = nng_errno(nng_rc);
@@ -367,32 +398,6 @@ endpoint_open(struct endpoint *ep, const char *path, const char *what, bool sub,
 }
 
 /* --- connection ---------------------------------------------------- */
-
-/* A new subscription handle (its endpoint alone); *out is it, or NULL on
- * failure. */
-static int
-events_handle_open(const char *path, struct cradle_events **out, struct cradle_error *err)
-{
-	struct cradle_events *ev = NULL;
-	struct cradle_err e;
-	int rc = 0;
-
-	if (!out)
-		return cradle_error_export(err, &e,
-		                           cradle_err_set(&e, CRADLE_INVALID_ARGUMENT,
-		                                          "open event socket: out is NULL"));
-	*out = NULL;
-	if (!(ev = calloc(1, sizeof(*ev))))
-		rc = cradle_err_nomem(&e);
-	else if ((rc = endpoint_open(&ev->ep, path, "event", true, 0, &e)) < 0)
-		free(ev);
-	else
-		*out = ev;
-	return cradle_error_export(err, &e, rc);
-}
-
-_Static_assert(sizeof(struct cradle_events) == sizeof(struct endpoint),
-               "a subscription is more than its endpoint");
 
 static void
 sync_discard(struct sp_conn *s)
@@ -513,7 +518,7 @@ cradle_connect_flags(const char *socket_path, int timeout_ms, unsigned flags,
 	    strncmp(c->ep.url, "ipc://", 6) == 0)
 		rc = sync_open(c, &e);
 	else
-		rc = endpoint_open(&c->ep, path, "request", false, c->ep.timeout, &e);
+		rc = endpoint_open(&c->ep, path, "request", false, c->ep.timeout, NULL, NULL, &e);
 	if (rc < 0)
 		free(c);
 	else
@@ -1174,7 +1179,7 @@ list_filter(struct proto_request *req, int state, const struct cradle_label *lab
  * labels, sandbox.list only), fill *rep as call does. */
 static int
 list_call(struct cradle_conn *c, int op, bool out, int state, const struct cradle_label *labels,
-          size_t n_labels, struct proto_reply *rep, struct cradle_err *err)
+          size_t n_labels, const char *after, struct proto_reply *rep, struct cradle_err *err)
 {
 	struct proto_request req;
 	int rc;
@@ -1184,6 +1189,8 @@ list_call(struct cradle_conn *c, int op, bool out, int state, const struct cradl
 	if ((rc = check_call(c, op, out, err)) ||
 	    (op == OP_LIST && (rc = list_filter(&req, state, labels, n_labels, err))))
 		return rc;
+	if (after != NULL)
+		snprintf(req.after, sizeof(req.after), "%s", after);
 	rc = call(c, &req, c->ep.timeout, rep, err);
 	/* borrowed strings, as in create_or_run: no proto_request_fini */
 	free(req.label_filter.v);
@@ -1200,7 +1207,38 @@ cradle_sandbox_list(struct cradle_conn *c, int state, const struct cradle_label 
 
 	if (out)
 		*out = NULL;
-	rc = list_call(c, OP_LIST, out != NULL, state, labels, n_labels, &rep, &e);
+	/* page after page (a reply says "more" when it holds only the first
+	 * PROTO_LIST_PAGE_BYTES), gathered into the first reply */
+	rc = list_call(c, OP_LIST, out != NULL, state, labels, n_labels, NULL, &rep, &e);
+	while (rc == 0 && rep.more) {
+		struct proto_reply page;
+		char after[CRADLE_ID_LEN + 1];
+		if (rep.n_sandboxes == 0) /* a page holds one at least */
+			break;
+		memcpy(after, rep.sandboxes[rep.n_sandboxes - 1].id, sizeof(after));
+		rc = list_call(c, OP_LIST, true, state, labels, n_labels, after, &page, &e);
+		if (rc == 0 && page.n_sandboxes > 0 && strcmp(page.sandboxes[0].id, after) <= 0)
+			rc = cradle_err_set(&e, CRADLE_INTERNAL,
+			                    "sandbox.list: a page after \"%s\" starts at \"%s\"",
+			                    after, page.sandboxes[0].id);
+		if (rc == 0) {
+			struct proto_sandbox *v =
+				realloc(rep.sandboxes,
+			                (rep.n_sandboxes + page.n_sandboxes + 1) * sizeof(*v));
+			if (v == NULL) {
+				rc = cradle_err_nomem(&e);
+			} else {
+				rep.sandboxes = v;
+				memcpy(v + rep.n_sandboxes, page.sandboxes,
+				       page.n_sandboxes * sizeof(*v));
+				rep.n_sandboxes += page.n_sandboxes;
+				/* an empty page ends it: asking again would repeat it */
+				rep.more = page.more && page.n_sandboxes > 0;
+				page.n_sandboxes = 0; /* moved */
+			}
+		}
+		proto_reply_fini(&page);
+	}
 	if (rc == 0 && !(*out = cradle_sandbox_list_take(&rep)))
 		rc = cradle_err_nomem(&e);
 	proto_reply_fini(&rep);
@@ -1334,34 +1372,270 @@ cradle_image_list(struct cradle_conn *c, struct cradle_image_list **out, struct 
 
 	if (out)
 		*out = NULL;
-	rc = list_call(c, OP_IMAGE_LIST, out != NULL, -1, NULL, 0, &rep, &e);
+	rc = list_call(c, OP_IMAGE_LIST, out != NULL, -1, NULL, 0, NULL, &rep, &e);
 	if (rc == 0 && !(*out = cradle_image_list_take(&rep)))
 		rc = cradle_err_nomem(&e);
 	proto_reply_fini(&rep);
 	return cradle_error_export(err, &e, rc);
 }
 
-/* --- events -------------------------------------------------------- */
+/* --- events --------------------------------------------------------
+ *
+ * A subscription hands out every event once, in seq order.  pub0 drops
+ * messages for a subscriber that does not keep up, and a daemon that
+ * restarts publishes while nobody is connected; both show up as a seq
+ * past last + 1 (a gap), and a new pipe (nng redials by itself) as a
+ * catch-up.  Either way the subscription asks the daemon's log for
+ * everything after last (events.since, a page at a time, on a sync
+ * connection to the request socket), hands that out, and drops live
+ * events it already handed out.  Until the log answers, the gap stays
+ * open: a daemon that cannot answer now (restarting, its request socket
+ * not there yet, no reply in time) is asked again after a pause, within
+ * the caller's timeout, and the live event that showed the gap waits.
+ * Only what the log says it no longer holds is reported (NOT_FOUND,
+ * -ENODATA, once), and the subscription goes on from the oldest kept
+ * event. */
+
+#define EVENTS_REQ_TIMEOUT_MS 10000
+/* the pause before asking the log again after a failure (it doubles
+ * from min to max while failures go on, across calls) */
+#define EVENTS_RETRY_MIN_MS 10
+#define EVENTS_RETRY_MAX_MS 500
+
+/* The request socket beside an ipc events socket ("" for another
+ * transport: no replay). */
+static void
+req_url_beside(char *buf, size_t size, const char *events_url)
+{
+	const char *path, *slash;
+	int n;
+
+	buf[0] = '\0';
+	if (strncmp(events_url, "ipc://", 6) != 0)
+		return;
+	path = events_url + 6;
+	slash = strrchr(path, '/');
+	n = slash ? snprintf(buf, size, "ipc://%.*s/cradle.sock", (int)(slash - path), path)
+	          : snprintf(buf, size, "ipc://cradle.sock");
+	if (n < 0 || (size_t)n >= size)
+		buf[0] = '\0';
+}
+
+static void
+pipe_added(nng_pipe p, nng_pipe_ev what, void *arg)
+{
+	struct cradle_events *ev = arg;
+
+	(void)p;
+	(void)what;
+	pthread_mutex_lock(&ev->mu);
+	ev->catch_up = true;
+	if (ev->aio)
+		nng_aio_cancel(ev->aio);
+	pthread_mutex_unlock(&ev->mu);
+}
+
+/* One events.since round trip: from (0: the oldest kept) into *rep. */
+static int
+since_call(struct cradle_events *ev, uint64_t from, struct proto_reply *rep, struct cradle_err *e)
+{
+	struct proto_request req;
+	struct cradle_error ce;
+	int rc;
+
+	proto_reply_init(rep, OP_EVENTS_SINCE);
+	if (!ev->req_url[0])
+		return cradle_err_set(e, CRADLE_FAILED_PRECONDITION,
+		                      "events: no request socket to replay missed events from "
+		                      "(subscribed to \"%s\")",
+		                      ev->ep.url);
+	if (!ev->conn && (rc = cradle_connect_flags(ev->req_url, EVENTS_REQ_TIMEOUT_MS,
+	                                            CRADLE_CONNECT_SYNC, &ev->conn, &ce)) < 0) {
+		cradle_err_set(e, ce.code, "%s", ce.message);
+		return rc;
+	}
+	proto_request_init(&req, OP_EVENTS_SINCE);
+	req.since = from;
+	rc = call(ev->conn, &req, ev->conn->ep.timeout, rep, e);
+	proto_request_fini(&req);
+	return rc;
+}
+
+/* The request connection serves replays only: closed when one is done
+ * (or failed), so an idle subscription holds no connection in the
+ * daemon, and the next replay dials afresh (a restarted daemon). */
+static void
+since_done(struct cradle_events *ev)
+{
+	cradle_close(ev->conn);
+	ev->conn = NULL;
+}
+
+/* The daemon's last seq, as where a subscription starts. */
+static int
+baseline(struct cradle_events *ev, struct cradle_err *e)
+{
+	struct proto_reply rep;
+	int rc = since_call(ev, UINT64_MAX, &rep, e);
+
+	if (rc == 0) {
+		ev->last = rep.last_seq;
+		ev->need_baseline = false;
+	}
+	proto_reply_fini(&rep);
+	since_done(ev);
+	return rc;
+}
+
+/* Whether a failed events.since may work when asked again: the daemon
+ * is away (restarting, its socket not there yet, no reply in time) or
+ * busy. */
+static bool
+since_transient(const struct cradle_err *e)
+{
+	return e->code == CRADLE_UNAVAILABLE || e->code == CRADLE_RESOURCE_EXHAUSTED;
+}
+
+/* Fetch the next page of the log after ev->last into ev->q.
+ *  - 0: a page (maybe empty: then the replay is over);
+ *  - -ENODATA: events lost for good, reported once: a range the log
+ *    trimmed (NOT_FOUND; the next fetch starts at the oldest kept
+ *    event), or a daemon that keeps no log or no request socket to ask
+ *    (FAILED_PRECONDITION; the live stream goes on from the event that
+ *    showed the gap, if one did);
+ *  - -EAGAIN: the daemon cannot answer now (since_transient): nothing
+ *    changes, the gap stays open and is asked for again;
+ *  - another error: nothing changes either (the caller sees it). */
+static int
+fetch(struct cradle_events *ev, struct cradle_err *e)
+{
+	struct proto_reply rep;
+	uint64_t from = ev->from_oldest ? 0 : ev->last + 1;
+	int rc = since_call(ev, from, &rep, e);
+
+	if (rc < 0) {
+		proto_reply_fini(&rep);
+		since_done(ev);
+	}
+	if (rc < 0 && e->code == CRADLE_NOT_FOUND) {
+		cradle_err_wrap(e, "events after %llu were lost", (unsigned long long)ev->last);
+		ev->from_oldest = true;
+		return -ENODATA;
+	}
+	if (rc < 0 && e->code == CRADLE_FAILED_PRECONDITION) {
+		cradle_err_wrap(e, "events after %llu could not be replayed",
+		                (unsigned long long)ev->last);
+		ev->from_oldest = false;
+		ev->replaying = false;
+		return -ENODATA;
+	}
+	if (rc < 0 && since_transient(e)) {
+		cradle_err_wrap(e, "events after %llu could not be replayed yet",
+		                (unsigned long long)ev->last);
+		return -EAGAIN;
+	}
+	if (rc < 0) {
+		cradle_err_wrap(e, "events after %llu could not be replayed",
+		                (unsigned long long)ev->last);
+		return rc == -EAGAIN ? -EIO : rc;
+	}
+	ev->from_oldest = false;
+	free(ev->q);
+	ev->q = rep.events;
+	ev->qn = rep.n_events;
+	ev->qpos = 0;
+	rep.events = NULL;
+	rep.n_events = 0;
+	if (!rep.more) {
+		ev->replaying = false;
+		since_done(ev);
+	}
+	proto_reply_fini(&rep);
+	return 0;
+}
+
+static void
+events_free(struct cradle_events *ev)
+{
+	cradle_close(ev->conn);
+	free(ev->q);
+	pthread_mutex_destroy(&ev->mu);
+	free(ev);
+}
+
+int
+cradle_events_subscribe(const char *events_path, const char *socket_path, uint64_t since,
+                        struct cradle_events **out, struct cradle_error *err)
+{
+	struct cradle_events *ev = NULL;
+	struct cradle_err e;
+	const char *path;
+	int rc = 0;
+
+	if (!out)
+		return cradle_error_export(err, &e,
+		                           cradle_err_set(&e, CRADLE_INVALID_ARGUMENT,
+		                                          "open event socket: out is NULL"));
+	*out = NULL;
+	path = events_path && events_path[0] ? events_path : cradle_events_path(NULL, socket_path);
+	if (!(ev = calloc(1, sizeof(*ev))))
+		return cradle_error_export(err, &e, cradle_err_nomem(&e));
+	pthread_mutex_init(&ev->mu, NULL);
+	if (socket_path && socket_path[0]) {
+		if (!as_url(ev->req_url, sizeof(ev->req_url), socket_path))
+			ev->req_url[0] = '\0';
+	} else if (as_url(ev->ep.url, sizeof(ev->ep.url), path)) {
+		req_url_beside(ev->req_url, sizeof(ev->req_url), ev->ep.url);
+	}
+	if (since > 0) {
+		ev->last = since - 1;
+		ev->replaying = true;
+	} else if (baseline(ev, &e) < 0) {
+		/* no daemon to ask now: start from the first event, or from
+		 * the daemon's last seq once a pipe comes up */
+		ev->need_baseline = true;
+	}
+	if ((rc = endpoint_open(&ev->ep, path, "event", true, 0, pipe_added, ev, &e)) < 0) {
+		events_free(ev);
+		return cradle_error_export(err, &e, rc);
+	}
+	*out = ev;
+	return 0;
+}
 
 int
 cradle_events_open(const char *events_path, struct cradle_events **out, struct cradle_error *err)
 {
-	return events_handle_open(events_path && events_path[0] ? events_path
-	                                                        : cradle_events_path(NULL, NULL),
-	                          out, err);
+	return cradle_events_subscribe(events_path, NULL, 0, out, err);
+}
+
+uint64_t
+cradle_events_last_seq(const struct cradle_events *ev)
+{
+	return ev ? ev->last : 0;
 }
 
 /* The decoded event in the caller's form. */
 static void
 event_export(struct cradle_event *out, const struct proto_event *pe)
 {
+	static const struct {
+		const char *type;
+		int kind;
+	} kinds[] = {
+		{ PROTO_EVENT_EXIT, CRADLE_EVENT_SANDBOX_EXIT },
+		{ PROTO_EVENT_IMAGE_PROGRESS, CRADLE_EVENT_IMAGE_PROGRESS },
+		{ PROTO_EVENT_CREATED, CRADLE_EVENT_SANDBOX_CREATED },
+		{ PROTO_EVENT_STARTED, CRADLE_EVENT_SANDBOX_STARTED },
+		{ PROTO_EVENT_STOPPED, CRADLE_EVENT_SANDBOX_STOPPED },
+		{ PROTO_EVENT_REMOVED, CRADLE_EVENT_SANDBOX_REMOVED },
+	};
+
 	memset(out, 0, sizeof(*out));
-	if (strcmp(pe->type, PROTO_EVENT_EXIT) == 0)
-		out->kind = CRADLE_EVENT_SANDBOX_EXIT;
-	else if (strcmp(pe->type, PROTO_EVENT_IMAGE_PROGRESS) == 0)
-		out->kind = CRADLE_EVENT_IMAGE_PROGRESS;
-	else
-		out->kind = CRADLE_EVENT_OTHER;
+	out->kind = CRADLE_EVENT_OTHER;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(pe->type, kinds[i].type) == 0)
+			out->kind = kinds[i].kind;
 	memcpy(out->type, pe->type, sizeof(out->type));
 	out->seq = pe->seq;
 	memcpy(out->id, pe->id, sizeof(out->id));
@@ -1373,7 +1647,8 @@ event_export(struct cradle_event *out, const struct proto_event *pe)
 	out->total = pe->total;
 }
 
-/* Receive one message, waiting up to timeout_ms (< 0: forever). */
+/* Receive one message, waiting up to timeout_ms (< 0: forever).  A new
+ * pipe (pipe_added) ends the wait with -EAGAIN. */
 static int
 receive(struct cradle_events *ev, int timeout_ms, nng_msg **msg, struct cradle_err *err)
 {
@@ -1387,12 +1662,25 @@ receive(struct cradle_events *ev, int timeout_ms, nng_msg **msg, struct cradle_e
 		return nng_errno(nng_rc);
 	}
 	nng_aio_set_timeout(aio, timeout_ms < 0 ? NNG_DURATION_INFINITE : timeout_ms);
+	pthread_mutex_lock(&ev->mu);
+	if (ev->catch_up) {
+		pthread_mutex_unlock(&ev->mu);
+		nng_aio_free(aio);
+		return -EAGAIN;
+	}
+	ev->aio = aio;
 	nng_recv_aio(ev->ep.sock, aio);
+	pthread_mutex_unlock(&ev->mu);
 	nng_aio_wait(aio);
+	pthread_mutex_lock(&ev->mu);
+	ev->aio = NULL;
+	pthread_mutex_unlock(&ev->mu);
 	nng_rc = nng_aio_result(aio);
 	if (nng_rc == 0)
 		*msg = nng_aio_get_msg(aio);
 	nng_aio_free(aio);
+	if (nng_rc == NNG_ECANCELED)
+		return -EAGAIN;
 	if (nng_rc == NNG_ETIMEDOUT) {
 		cradle_err_set(err, CRADLE_UNAVAILABLE,
 		               "no event from cradled at \"%s\" within "
@@ -1408,10 +1696,36 @@ receive(struct cradle_events *ev, int timeout_ms, nng_msg **msg, struct cradle_e
 	return 0;
 }
 
+/* Hand pe out (its seq is past last). */
+static int
+deliver(struct cradle_events *ev, const struct proto_event *pe, struct cradle_event *out)
+{
+	ev->last = pe->seq;
+	event_export(out, pe);
+	return 0;
+}
+
+/* What a new pipe means: fetch what was missed, or learn where to start. */
+static int
+catch_up(struct cradle_events *ev, struct cradle_err *e)
+{
+	pthread_mutex_lock(&ev->mu);
+	ev->catch_up = false;
+	pthread_mutex_unlock(&ev->mu);
+	if (ev->need_baseline) {
+		(void)baseline(ev, e); /* when it fails: from the first event */
+		return 0;
+	}
+	if (ev->req_url[0])
+		ev->replaying = true;
+	return 0;
+}
+
 int
 cradle_events_next(struct cradle_events *ev, int timeout_ms, struct cradle_event *out,
                    struct cradle_error *err)
 {
+	nng_time deadline = timeout_ms < 0 ? 0 : nng_clock() + (nng_time)timeout_ms;
 	struct proto_event pe;
 	struct cradle_err e;
 	nng_msg *msg = NULL;
@@ -1422,17 +1736,100 @@ cradle_events_next(struct cradle_events *ev, int timeout_ms, struct cradle_event
 		                           cradle_err_set(&e, CRADLE_INVALID_ARGUMENT,
 		                                          "events: %s is NULL",
 		                                          ev ? "out" : "the subscription"));
-	if ((rc = receive(ev, timeout_ms, &msg, &e)))
-		return cradle_error_export(err, &e, rc);
-	rc = proto_event_decode(nng_msg_body(msg), nng_msg_len(msg), &pe, &e);
-	nng_msg_free(msg);
-	if (rc < 0) {
-		e.code = CRADLE_INTERNAL;
-		cradle_err_wrap(&e, "invalid event from cradled");
-	} else {
-		event_export(out, &pe);
+	for (;;) {
+		/* 1. a fetched page, past what was handed out */
+		while (ev->qpos < ev->qn) {
+			const struct proto_event *q = &ev->q[ev->qpos++];
+			if (q->seq > ev->last)
+				return deliver(ev, q, out);
+		}
+		int left = timeout_ms;
+		if (timeout_ms >= 0) {
+			nng_time now = nng_clock();
+			left = now >= deadline ? 0 : (int)(deadline - now);
+		}
+		/* 2. the log, while it has more after last; the gap stays
+		 * open (and the live event that showed it held) until the
+		 * log answers: asked again after a pause while the daemon
+		 * cannot answer (within timeout_ms; a failure of another
+		 * kind is returned, and asked again no sooner on the next
+		 * call) */
+		if (ev->replaying) {
+			nng_time now = nng_clock();
+			if (now < ev->retry_at) {
+				if (left == 0) {
+					e = ev->why;
+					cradle_err_wrap(
+						&e, "no event from cradled at \"%s\" within %d ms",
+						ev->ep.url, timeout_ms);
+					e.code = CRADLE_UNAVAILABLE;
+					return cradle_error_export(err, &e, -ETIMEDOUT);
+				}
+				nng_duration wait = (nng_duration)(ev->retry_at - now);
+				nng_msleep(left > 0 && left < wait ? (nng_duration)left : wait);
+				continue;
+			}
+			rc = fetch(ev, &e);
+			if (rc == 0 || rc == -ENODATA) {
+				ev->pause = 0;
+				ev->retry_at = 0;
+				if (rc == 0)
+					continue;
+				return cradle_error_export(err, &e, rc);
+			}
+			ev->pause = ev->pause == 0                        ? EVENTS_RETRY_MIN_MS
+			            : ev->pause * 2 > EVENTS_RETRY_MAX_MS ? EVENTS_RETRY_MAX_MS
+			                                                  : ev->pause * 2;
+			ev->retry_at = nng_clock() + (nng_time)ev->pause;
+			ev->why = e;
+			if (rc != -EAGAIN)
+				return cradle_error_export(err, &e, rc);
+			continue;
+		}
+		/* 3. the live event that showed the gap, unless the log had it */
+		if (ev->have_held) {
+			ev->have_held = false;
+			if (ev->held.seq > ev->last)
+				return deliver(ev, &ev->held, out);
+		}
+		/* 4. live */
+		rc = receive(ev, left, &msg, &e);
+		if (rc == -EAGAIN) {
+			catch_up(ev, &e);
+			continue;
+		}
+		if (rc)
+			return cradle_error_export(err, &e, rc);
+		rc = proto_event_decode(nng_msg_body(msg), nng_msg_len(msg), &pe, &e);
+		nng_msg_free(msg);
+		if (rc < 0) {
+			e.code = CRADLE_INTERNAL;
+			cradle_err_wrap(&e, "invalid event from cradled");
+			return cradle_error_export(err, &e, rc);
+		}
+		if (ev->need_baseline) {
+			/* the first event there is */
+			ev->need_baseline = false;
+			return deliver(ev, &pe, out);
+		}
+		if (pe.seq <= ev->last)
+			continue; /* handed out from the log already */
+		if (pe.seq == ev->last + 1)
+			return deliver(ev, &pe, out);
+		/* a gap: the log first (it holds pe too), pe if it does not */
+		ev->held = pe;
+		ev->have_held = true;
+		if (ev->req_url[0]) {
+			ev->replaying = true;
+			continue;
+		}
+		cradle_err_set(
+			&e, CRADLE_FAILED_PRECONDITION,
+			"events %llu to %llu were lost: no request socket to replay them from",
+			(unsigned long long)ev->last + 1, (unsigned long long)pe.seq - 1);
+		ev->last = pe.seq - 1;
+		return cradle_error_export(err, &e, -ENODATA);
 	}
-	return cradle_error_export(err, &e, rc);
 }
 
 void
@@ -1441,7 +1838,7 @@ cradle_events_close(struct cradle_events *ev)
 	if (!ev)
 		return;
 	nng_close(ev->ep.sock);
-	free(ev);
+	events_free(ev);
 }
 
 /* --- timings: verbose status, daemon.stats ------------------------- */
@@ -1564,6 +1961,12 @@ uint64_t
 cradle_stats_queue_depth(const struct cradle_stats *st)
 {
 	return st ? st->p.queue_depth : 0;
+}
+
+uint64_t
+cradle_stats_quarantined(const struct cradle_stats *st)
+{
+	return st ? st->p.quarantined : 0;
 }
 
 uint64_t

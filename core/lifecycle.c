@@ -27,6 +27,23 @@ sandbox_queue_event(struct sandbox *sb, const struct proto_event *ev)
 }
 
 void
+sandbox_queue_lifecycle(struct sandbox *sb, const char *type)
+{
+	struct proto_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	snprintf(ev.type, sizeof(ev.type), "%s", type);
+	memcpy(ev.id, sb->id, sizeof(ev.id));
+	if (strcmp(type, PROTO_EVENT_STARTED) == 0)
+		ev.pid = sb->rec.pid;
+	if (strcmp(type, PROTO_EVENT_STOPPED) == 0 && sb->rec.phase == PHASE_EXITED) {
+		ev.exit_status = sb->rec.exit_status;
+		ev.exited_at = sb->rec.exited_at;
+	}
+	sandbox_queue_event(sb, &ev);
+}
+
+void
 sandbox_exited(struct sandbox *sb, int32_t status, struct store *st)
 {
 	struct proto_event ev;

@@ -7,7 +7,10 @@
  * shell shows it; 255 when it cannot be read, as containerd reports) and
  * time, clears pid and pid start time, closes sb->pidfd, stores the record
  * (unless the sandbox is being removed), wakes waiters on sb->cond, and
- * queues one "sandbox.exit" event on sb.  A sandbox that is not RUNNING
+ * queues one "sandbox.exit" event on sb.  The operations queue the
+ * other sandbox events (sandbox_queue_lifecycle): "sandbox.created",
+ * "sandbox.started", "sandbox.stopped", "sandbox.removed", as containerd's
+ * CRI plugin sends its container events for sandboxes.  A sandbox that is not RUNNING
  * is left alone (an exit is recorded once).
  *
  * sandbox_unlock drops sb->lock and publishes the events queued under it,
@@ -32,6 +35,12 @@ void sandbox_exited(struct sandbox *sb, int32_t status, struct store *st);
  * memory the event is logged and lost (its seq is never assigned, so
  * subscribers see no gap for it). */
 void sandbox_queue_event(struct sandbox *sb, const struct proto_event *ev);
+
+/* Queue a sandbox event of type (PROTO_EVENT_CREATED, _STARTED,
+ * _STOPPED, _REMOVED) for sb, filled from its record: id always, pid for
+ * started, exit_status and exited_at for stopped (of the exit it had).
+ * sb->lock held; published by sandbox_unlock like the exit event. */
+void sandbox_queue_lifecycle(struct sandbox *sb, const char *type);
 
 /* Drop sb->lock, then publish what was queued (ev may be NULL: dropped). */
 void sandbox_unlock(struct sandbox *sb, struct events *ev);

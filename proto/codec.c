@@ -1176,6 +1176,7 @@ dec_stats(const msgpack_object *m, struct ppath *p, struct proto_stats *st, stru
 	int op, rc;
 
 	if ((rc = get_u64(m, "queue_depth", p, 0, UINT64_MAX, &st->queue_depth, err)) ||
+	    (rc = get_u64(m, "quarantined", p, 0, UINT64_MAX, &st->quarantined, err)) ||
 	    (rc = sub(m, "sandboxes", p, 0, dec_phase_counts, st->sandboxes, err)) < 0)
 		return rc;
 	for (op = 0; op < PROTO_TIMED_OPS; op++) {
@@ -1415,7 +1416,7 @@ dec_request(const msgpack_object *top, struct ppath *p, void *arg, struct cradle
 		old = ppath_push(p, "labels");
 		rc = proto_check_count(req->label_filter.n, PROTO_MAX_KV, p, err);
 		ppath_pop(p, old);
-		return rc;
+		return rc ? rc : get_id(args, "after", p, 0, req->after, err);
 	case OP_IMAGE_PULL:
 	case OP_IMAGE_STATUS:
 	case OP_IMAGE_REMOVE:
@@ -1431,6 +1432,8 @@ dec_request(const msgpack_object *top, struct ppath *p, void *arg, struct cradle
 	case OP_IMAGE_LIST:
 	case OP_DAEMON_STATS:
 		return 0;
+	case OP_EVENTS_SINCE:
+		return get_u64(args, "seq", p, 0, UINT64_MAX, &req->since, err);
 	}
 	return 0;
 }
@@ -1501,6 +1504,12 @@ dec_error(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err
 	wire_error(&rep->err);
 	return 0;
 }
+
+static int dec_event(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err);
+
+static const struct list_desc events_list = {
+	sizeof(struct proto_event), dec_event, PROTO_MAX_EVENTS_PAGE, "events", "event",
+};
 
 static int
 elem_sandbox(const msgpack_object *e, struct ppath *p, void *item, struct cradle_err *err)
@@ -1581,8 +1590,11 @@ dec_reply(const msgpack_object *top, struct ppath *p, void *arg, struct cradle_e
 		return 0;
 	case OP_STATUS:
 	case OP_LIST:
-		return get_results(res, p, lists_all(rep->op), &sandboxes_list, &rep->sandboxes,
-		                   &rep->n_sandboxes, err);
+		rc = get_results(res, p, lists_all(rep->op), &sandboxes_list, &rep->sandboxes,
+		                 &rep->n_sandboxes, err);
+		if (rc || rep->op != OP_LIST)
+			return rc;
+		return get_bool(res, "more", p, 0, &rep->more, err);
 	case OP_IMAGE_PULL:
 	case OP_IMAGE_STATUS:
 	case OP_IMAGE_IMPORT:
@@ -1593,6 +1605,20 @@ dec_reply(const msgpack_object *top, struct ppath *p, void *arg, struct cradle_e
 		if (!(rep->stats = calloc(1, sizeof(*rep->stats))))
 			return cradle_err_nomem(err);
 		return dec_stats(res, p, rep->stats, err);
+	case OP_EVENTS_SINCE:
+		if ((rc = get_list(res, "events", p, F_REQ, &events_list, &rep->events,
+		                   &rep->n_events, err)) ||
+		    (rc = get_u64(res, "oldest", p, F_REQ, UINT64_MAX, &rep->oldest_seq, err)) ||
+		    (rc = get_u64(res, "last", p, F_REQ, UINT64_MAX, &rep->last_seq, err)) ||
+		    (rc = get_bool(res, "more", p, 0, &rep->more, err)))
+			return rc;
+		for (size_t i = 1; i < rep->n_events; i++)
+			if (rep->events[i].seq <= rep->events[i - 1].seq)
+				return proto_fail(err, p,
+				                  "events[%zu]: seq %" PRIu64
+				                  " does not follow %" PRIu64,
+				                  i, rep->events[i].seq, rep->events[i - 1].seq);
+		return 0;
 	default:
 		return 0;
 	}
@@ -1982,8 +2008,10 @@ pk_stats(msgpack_packer *pk, const struct proto_stats *st)
 {
 	int i, op;
 
-	TRY(msgpack_pack_map(pk, 2 + PROTO_TIMED_OPS));
+	TRY(msgpack_pack_map(pk, 2 + (st->quarantined > 0) + PROTO_TIMED_OPS));
 	TRY(pk_ku64(pk, "queue_depth", st->queue_depth));
+	if (st->quarantined > 0) /* (left out when 0, as before it was kept) */
+		TRY(pk_ku64(pk, "quarantined", st->quarantined));
 	TRY(pk_str(pk, "sandboxes"));
 	TRY(msgpack_pack_map(pk, PROTO_N_PHASES));
 	for (i = 0; i < PROTO_N_PHASES; i++)
@@ -2043,13 +2071,16 @@ pk_request(msgpack_packer *pk, const void *obj)
 			TRY(pk_ki64(pk, "timeout_ms", req->timeout_ms));
 		return 0;
 	case OP_LIST:
-		TRY(msgpack_pack_map(pk, (req->state_filter >= 0) + (req->label_filter.n > 0)));
+		TRY(msgpack_pack_map(pk, (req->state_filter >= 0) + (req->label_filter.n > 0) +
+		                                 (req->after[0] != '\0')));
 		if (req->state_filter == STATE_READY || req->state_filter == STATE_NOTREADY)
 			TRY(pk_kstr(pk, "state", proto_state_name(req->state_filter)));
 		else if (req->state_filter >= 0)
 			TRY(pk_ki64(pk, "state", req->state_filter));
 		if (req->label_filter.n)
 			TRY(pk_kvs(pk, "labels", &req->label_filter));
+		if (req->after[0] != '\0')
+			TRY(pk_kbuf(pk, "after", req->after, sizeof(req->after)));
 		return 0;
 	case OP_IMAGE_PULL:
 	case OP_IMAGE_STATUS:
@@ -2060,6 +2091,9 @@ pk_request(msgpack_packer *pk, const void *obj)
 	case OP_IMAGE_LIST:
 	case OP_DAEMON_STATS:
 		return msgpack_pack_map(pk, 0);
+	case OP_EVENTS_SINCE:
+		TRY(msgpack_pack_map(pk, 1));
+		return pk_ku64(pk, "seq", req->since);
 	case OP_STATUS:
 		TRY(msgpack_pack_map(pk, 1 + req->verbose));
 		TRY(pk_kbuf(pk, "id", req->id, sizeof(req->id)));
@@ -2288,6 +2322,18 @@ check_reply(const void *obj, struct cradle_err *err)
 		                     all, rep->n_images, rep->images, err);
 	case OP_DAEMON_STATS:
 		return check_stats(rep->stats, err);
+	case OP_EVENTS_SINCE:
+		if (rep->n_events > PROTO_MAX_EVENTS_PAGE)
+			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
+			                      "events.since reply of %zu events exceeds %d",
+			                      rep->n_events, PROTO_MAX_EVENTS_PAGE);
+		if (rep->n_events && !rep->events)
+			return cradle_err_set(err, CRADLE_INTERNAL,
+			                      "events.since reply without its events");
+		for (size_t i = 0; i < rep->n_events; i++)
+			if (check_event(&rep->events[i], err))
+				return -1;
+		return 0;
 	default:
 		if (!proto_op_name(rep->op))
 			return cradle_err_set(err, CRADLE_INTERNAL,
@@ -2361,10 +2407,17 @@ pk_reply(msgpack_packer *pk, const void *obj)
 		if (op != OP_CREATE)
 			TRY(pk_ki64(pk, "pid", rep->pid));
 		return pk_ki64(pk, "created_at", rep->created_at);
-	case OP_STATUS:
 	case OP_LIST:
-		return pk_results(pk, &sandbox_results, lists_all(op), rep->sandboxes,
-		                  rep->n_sandboxes);
+		if (rep->more) { /* a page: {sandboxes, more} */
+			TRY(msgpack_pack_map(pk, 2));
+			TRY(pk_array(pk, sandbox_results.list->noun, rep->sandboxes,
+			             rep->n_sandboxes, sandbox_results.list->size,
+			             sandbox_results.pack));
+			return pk_kbool(pk, "more", true);
+		}
+		return pk_results(pk, &sandbox_results, true, rep->sandboxes, rep->n_sandboxes);
+	case OP_STATUS:
+		return pk_results(pk, &sandbox_results, false, rep->sandboxes, rep->n_sandboxes);
 	case OP_IMAGE_PULL:
 	case OP_IMAGE_STATUS:
 	case OP_IMAGE_IMPORT:
@@ -2372,6 +2425,13 @@ pk_reply(msgpack_packer *pk, const void *obj)
 		return pk_results(pk, &image_results, lists_all(op), rep->images, rep->n_images);
 	case OP_DAEMON_STATS:
 		return pk_stats(pk, rep->stats);
+	case OP_EVENTS_SINCE:
+		TRY(msgpack_pack_map(pk, 4));
+		TRY(pk_array(pk, "events", rep->events, rep->n_events, sizeof(*rep->events),
+		             pk_event));
+		TRY(pk_ku64(pk, "oldest", rep->oldest_seq));
+		TRY(pk_ku64(pk, "last", rep->last_seq));
+		return pk_kbool(pk, "more", rep->more);
 	default: /* stop, remove */
 		return msgpack_pack_map(pk, 0);
 	}
@@ -2586,6 +2646,9 @@ proto_reply_fini(struct proto_reply *rep)
 	rep->n_images = 0;
 	free(rep->stats);
 	rep->stats = NULL;
+	free(rep->events);
+	rep->events = NULL;
+	rep->n_events = 0;
 }
 
 int

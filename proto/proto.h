@@ -36,12 +36,19 @@
 #define PROTO_MAX_REF 511          /* bytes in an image reference */
 #define PROTO_MAX_IMPORT_PATH 4096 /* bytes in image.import's path */
 #define PROTO_DIGEST_MAX 71        /* "sha256:" + 64 hex */
+#define PROTO_MAX_EVENTS_PAGE 512  /* events in one events.since reply */
 /* A reply, record or event carries a whole config (which a request may fill
  * up to PROTO_MAX_MSG) plus a few fields, so it gets some slack; a list
  * reply carries many sandboxes.  Set the client's nng receive limit to
  * PROTO_MAX_LIST_MSG and the daemon's to PROTO_MAX_MSG. */
 #define PROTO_MAX_REPLY_MSG (PROTO_MAX_MSG + 65536u) /* non-list replies, records, events */
 #define PROTO_MAX_LIST_MSG (64u << 20)               /* bytes in one sandbox.list reply */
+/* The sandboxes of one sandbox.list reply add up to at most this many
+ * encoded bytes, or are one sandbox (however big), and are at most
+ * PROTO_MAX_LIST_REPLY: a page.  Its "more" says sandboxes follow its
+ * last id, which the next request names as "after" (libcradle fetches
+ * every page).  A few huge configs then cannot make the reply too big. */
+#define PROTO_LIST_PAGE_BYTES (32u << 20)
 
 /* CRI NamespaceMode */
 enum proto_ns_mode { NS_POD = 0, NS_CONTAINER = 1, NS_NODE = 2, NS_TARGET = 3 };
@@ -191,6 +198,7 @@ struct proto_stats {
 	struct proto_op_stats op[PROTO_TIMED_OPS];
 	uint64_t queue_depth;               /* requests waiting for a worker */
 	uint64_t sandboxes[PROTO_N_PHASES]; /* by phase (enum proto_phase) */
+	uint64_t quarantined;               /* unreadable records set aside at start-up */
 };
 
 /* Bucket bounds: the largest duration bucket i counts, in ns (UINT64_MAX
@@ -227,6 +235,7 @@ struct proto_sandbox {
 	char *mount_label;
 	char *runtime_type; /* the handler's type */
 	char *image_ref;    /* the sandbox image it was started from */
+	char *image_digest; /* that image's manifest digest (NULL in old records) */
 	/* a verbose sandbox.status only (never stored): the step times of
 	 * its last start and stop; owned, NULL otherwise */
 	struct proto_timings *timings;
@@ -252,6 +261,7 @@ enum proto_op {
 	OP_IMAGE_REMOVE, /* "image.remove" */
 	OP_IMAGE_IMPORT, /* "image.import" */
 	OP_DAEMON_STATS, /* "daemon.stats" */
+	OP_EVENTS_SINCE, /* "events.since" */
 	OP__COUNT
 };
 const char *proto_op_name(int op); /* NULL when out of range */
@@ -264,11 +274,13 @@ struct proto_request {
 	int64_t timeout_ms;            /* OP_STOP; default 10000, 0..3600000 */
 	int state_filter;              /* OP_LIST; -1 = any, else enum proto_state */
 	struct proto_kvs label_filter; /* OP_LIST; every pair must match */
+	char after[CRADLE_ID_LEN + 1]; /* OP_LIST; only ids after it, "" = from the first */
 	/* image ops (owned, NULL when absent; proto_request_fini frees them) */
-	char *ref;    /* OP_IMAGE_PULL, _STATUS, _REMOVE: "ref";
-	               * OP_IMAGE_IMPORT: "name" (optional) */
-	char *path;   /* OP_IMAGE_IMPORT: absolute path on the daemon's host */
-	bool verbose; /* OP_STATUS: the sandbox's step times too */
+	char *ref;      /* OP_IMAGE_PULL, _STATUS, _REMOVE: "ref";
+	                 * OP_IMAGE_IMPORT: "name" (optional) */
+	char *path;     /* OP_IMAGE_IMPORT: absolute path on the daemon's host */
+	bool verbose;   /* OP_STATUS: the sandbox's step times too */
+	uint64_t since; /* OP_EVENTS_SINCE: the first seq wanted, 0: the oldest kept */
 };
 
 /* One image as the image ops show it. */
@@ -305,14 +317,31 @@ struct proto_reply {
 	                                  * OP_IMAGE_LIST */
 	struct proto_image *images;      /* owned array */
 	struct proto_stats *stats;       /* OP_DAEMON_STATS; owned */
+	/* OP_EVENTS_SINCE: kept events from the seq asked for on, in order
+	 * (owned array, at most PROTO_MAX_EVENTS_PAGE); the oldest and the
+	 * last seq kept; more: events after the last one here are kept.
+	 * OP_LIST: more = sandboxes follow the last one here (a page,
+	 * PROTO_LIST_PAGE_BYTES) */
+	size_t n_events;
+	struct proto_event *events;
+	uint64_t oldest_seq, last_seq;
+	bool more;
 };
 
-/* Event published on the events socket: "sandbox.exit" (id, pid,
- * exit_status, exited_at) or "image.progress" (ref, done, total). */
+/* Event published on the events socket: a sandbox event (id, pid,
+ * exit_status, exited_at) or "image.progress" (ref, done, total).  The
+ * sandbox events: "sandbox.created" (sandbox.create, sandbox.run),
+ * "sandbox.started" (pid), "sandbox.exit" (its pause task exited: pid,
+ * exit_status, exited_at), "sandbox.stopped" (sandbox.stop or remove
+ * released it: exit_status and exited_at of its exit), "sandbox.removed". */
 #define PROTO_EVENT_EXIT "sandbox.exit"
+#define PROTO_EVENT_CREATED "sandbox.created"
+#define PROTO_EVENT_STARTED "sandbox.started"
+#define PROTO_EVENT_STOPPED "sandbox.stopped"
+#define PROTO_EVENT_REMOVED "sandbox.removed"
 #define PROTO_EVENT_IMAGE_PROGRESS "image.progress"
 struct proto_event {
-	uint64_t seq;  /* gap-free, starts at 1 per daemon run */
+	uint64_t seq;  /* gap-free and never reused: goes on across restarts */
 	char type[32]; /* "sandbox.exit", "image.progress" */
 	char id[CRADLE_ID_LEN + 1];
 	int32_t pid;

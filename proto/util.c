@@ -348,6 +348,7 @@ static const char *const op_names[OP__COUNT] = {
 	[OP_IMAGE_REMOVE] = "image.remove",
 	[OP_IMAGE_IMPORT] = "image.import",
 	[OP_DAEMON_STATS] = "daemon.stats",
+	[OP_EVENTS_SINCE] = "events.since",
 };
 /* clang-format on */
 

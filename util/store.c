@@ -32,6 +32,16 @@
  * (recovery marks dead sandboxes exited) without holding a snapshot open
  * across its own write transaction.
  *
+ * Other environments.  store_open_opts opens one under another name,
+ * with another map size, and optionally MDB_NOSYNC: the event log
+ * (core/events.c) is its own environment, <state>/events.mdb, whose
+ * commits stay in the page cache.  It is not a database of cradle.mdb
+ * because MDB_NOSYNC is a property of an environment, not of a commit:
+ * an unsynced commit in cradle.mdb would let a machine crash tear the
+ * sandbox and image records too (LMDB may write the meta page before the
+ * data pages it points to).  u64 keys (store_put_u64 and friends) are 8
+ * bytes big-endian, so key order is numeric order.
+ *
  * A database is created and its handle opened on first use:
  * mdb_dbi_open must not run in two transactions at once, so a mutex
  * serialises the opening and guards the small name->handle table; the
@@ -146,6 +156,13 @@ store_err(struct cradle_err *err, int mdb_rc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	if (mdb_rc == MDB_MAP_FULL || mdb_rc == MDB_TXN_FULL) {
+		/* the hint first: callers that wrap the message may cut its tail */
+		cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
+		               "store full (raise [store] map_size): %s: %s", what,
+		               mdb_strerror(mdb_rc));
+		return (-ENOSPC);
+	}
 	if (mdb_rc > 0) {
 		code = cradle_code_from_errno(mdb_rc);
 	} else if (e == ENOSPC) {
@@ -190,6 +207,16 @@ find_map(struct store *st)
 int
 store_open(const char *dir, struct store **out, struct cradle_err *err)
 {
+	return store_open_opts(dir, NULL, out, err);
+}
+
+int
+store_open_opts(const char *dir, const struct store_opts *opts, struct store **out,
+                struct cradle_err *err)
+{
+	const char *name = opts != NULL && opts->name != NULL ? opts->name : STORE_ENV_NAME;
+	size_t map_size = opts != NULL && opts->map_size != 0 ? opts->map_size : STORE_MAPSIZE;
+	unsigned flags = MDB_NOTLS | (opts != NULL && opts->nosync ? MDB_NOSYNC : 0);
 	struct store *st;
 	struct stat sb;
 	int mdb_rc, rc, dead;
@@ -199,7 +226,7 @@ store_open(const char *dir, struct store **out, struct cradle_err *err)
 		return (cradle_err_errno(err, -rc, "failed to create store directory \"%s\"", dir));
 	}
 	st = calloc(1, sizeof(*st));
-	if (st == NULL || asprintf(&st->path, "%s/%s", dir, STORE_ENV_NAME) < 0) {
+	if (st == NULL || asprintf(&st->path, "%s/%s", dir, name) < 0) {
 		free(st);
 		return (cradle_err_errno(err, ENOMEM, "failed to open store in \"%s\"", dir));
 	}
@@ -234,14 +261,16 @@ store_open(const char *dir, struct store **out, struct cradle_err *err)
 		               st->path);
 		goto fail;
 	}
-	if ((mdb_rc = mdb_env_set_mapsize(st->env, STORE_MAPSIZE)) != 0 ||
+	if ((mdb_rc = mdb_env_set_mapsize(st->env, map_size)) != 0 ||
 	    (mdb_rc = mdb_env_set_maxdbs(st->env, STORE_MAXDBS)) != 0) {
 		rc = store_err(err, mdb_rc, "failed to configure store \"%s\"", st->path);
 		goto fail;
 	}
 	/* MDB_NOTLS: worker threads read with their own transactions and a
-	 * callback may open one while another is live (see DESIGN). */
-	if ((mdb_rc = mdb_env_open(st->env, st->path, MDB_NOTLS, 0600)) != 0) {
+	 * callback may open one while another is live (see DESIGN).  MDB_NOSYNC
+	 * only when asked (store.h): the event log's commits stay in the page
+	 * cache, which a crash of the daemon does not lose. */
+	if ((mdb_rc = mdb_env_open(st->env, st->path, flags, 0600)) != 0) {
 		rc = store_err(err, mdb_rc, "failed to open store \"%s\"", st->path);
 		goto fail;
 	}
@@ -293,6 +322,23 @@ raws_free(struct raw *v, size_t n)
 	free(v);
 }
 
+/* A transaction (read-only unless flags say otherwise) and a cursor on
+ * dbi; on failure nothing is left open and err says "failed to <doing>". */
+static int
+cursor_open(struct store *st, MDB_dbi dbi, unsigned flags, MDB_txn **txn, MDB_cursor **cur,
+            const char *doing, struct cradle_err *err)
+{
+	int mdb_rc;
+
+	if ((mdb_rc = mdb_txn_begin(st->env, NULL, flags, txn)) != 0)
+		return (store_err(err, mdb_rc, "failed to %s \"%s\"", doing, st->path));
+	if ((mdb_rc = mdb_cursor_open(*txn, dbi, cur)) != 0) {
+		mdb_txn_abort(*txn);
+		return (store_err(err, mdb_rc, "failed to %s \"%s\"", doing, st->path));
+	}
+	return (0);
+}
+
 /* Copy every record of dbi (named what, for messages) out, in key order,
  * and end the transaction. */
 static int
@@ -308,19 +354,10 @@ read_all(struct store *st, MDB_dbi dbi, const char *what, struct raw **out, size
 
 	*out = NULL;
 	*nout = 0;
-	if ((mdb_rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		return (store_err(err, mdb_rc,
-		                  "failed to read %s from "
-		                  "\"%s\"",
-		                  what, st->path));
-	}
-	if ((mdb_rc = mdb_cursor_open(txn, dbi, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		return (store_err(err, mdb_rc,
-		                  "failed to read %s from "
-		                  "\"%s\"",
-		                  what, st->path));
-	}
+	char doing[128];
+	snprintf(doing, sizeof(doing), "read %s from", what);
+	if ((rc = cursor_open(st, dbi, MDB_RDONLY, &txn, &cur, doing, err)) < 0)
+		return (rc);
 	for (mdb_rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); mdb_rc == 0;
 	     mdb_rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		if (n == cap) {
@@ -502,19 +539,47 @@ apply(MDB_txn *txn, const struct write_req *w)
 	                      : mdb_del(txn, w->dbi, w->k, NULL);
 }
 
-/* w in a transaction of its own; sets w->rc. */
+/* One commit that changes nothing visible: a key no caller can name (it
+ * starts with a NUL) put and deleted again in dbi.  LMDB hands out the
+ * pages a commit freed only from the second commit after it, so when a
+ * full map is freed by one delete (a sandbox removed) the next write
+ * would still find it full; this commit in between makes the room
+ * usable.  LMDB's code. */
+static int
+advance(struct store *st, MDB_dbi dbi)
+{
+	static const char name[] = "\0cradle-advance";
+	MDB_val k = { sizeof(name) - 1, (void *)name }, v = { 0, (void *)"" };
+	MDB_txn *txn;
+	int rc;
+
+	if ((rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_put(txn, dbi, &k, &v, 0)) != 0 || (rc = mdb_del(txn, dbi, &k, NULL)) != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn);
+}
+
+/* w in a transaction of its own; sets w->rc.  A full map is tried once
+ * more after advance(). */
 static void
 commit_one(struct store *st, struct write_req *w)
 {
 	MDB_txn *txn;
 	int rc;
 
-	if ((w->rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
-		return;
-	if ((w->rc = apply(txn, w)) != 0 && w->rc != MDB_NOTFOUND)
-		mdb_txn_abort(txn);
-	else if ((rc = mdb_txn_commit(txn)) != 0) /* frees txn either way */
-		w->rc = rc;
+	for (int again = 1;; again--) {
+		if ((w->rc = mdb_txn_begin(st->env, NULL, 0, &txn)) != 0)
+			return;
+		if ((w->rc = apply(txn, w)) != 0 && w->rc != MDB_NOTFOUND)
+			mdb_txn_abort(txn);
+		else if ((rc = mdb_txn_commit(txn)) != 0) /* frees txn either way */
+			w->rc = rc;
+		if (w->rc != MDB_MAP_FULL || !again || advance(st, w->dbi) != 0)
+			return;
+	}
 }
 
 /* Write reqs (a list) in one transaction, or each in its own when that
@@ -724,4 +789,172 @@ store_trim(struct store *st)
 	 * faults it in again. */
 	if (st != NULL && st->map != NULL)
 		madvise(st->map, st->map_len, MADV_DONTNEED);
+}
+
+/* --- u64 keys ---------------------------------------------------------- */
+
+static void
+key_u64(unsigned char buf[8], uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		buf[i] = (unsigned char)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+/* The key of a record, or false when it is not 8 bytes (not a u64 key). */
+static bool
+u64_of(const MDB_val *k, uint64_t *out)
+{
+	const unsigned char *b = k->mv_data;
+	uint64_t v = 0;
+
+	if (k->mv_size != 8)
+		return false;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | b[i];
+	*out = v;
+	return true;
+}
+
+int
+store_put_u64(struct store *st, const char *db, uint64_t key, const void *data, size_t len,
+              struct cradle_err *err)
+{
+	unsigned char kb[8];
+	MDB_dbi dbi;
+	MDB_val k = { .mv_size = sizeof(kb), .mv_data = kb }, val;
+	int mdb_rc, rc;
+
+	if ((rc = db_handle(st, db, &dbi, err)) < 0)
+		return (rc);
+	if (data == NULL && len > 0) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		               "failed to store %llu in database \"%s\": no data",
+		               (unsigned long long)key, db);
+		return (-EINVAL);
+	}
+	key_u64(kb, key);
+	val.mv_data = (void *)(data != NULL ? data : "");
+	val.mv_size = len;
+	if ((mdb_rc = write_one(st, dbi, &k, &val)) != 0)
+		return (store_err(err, mdb_rc, "failed to store %llu in database \"%s\" of \"%s\"",
+		                  (unsigned long long)key, db, st->path));
+	return (0);
+}
+
+int
+store_bounds_u64(struct store *st, const char *db, uint64_t *first, uint64_t *last,
+                 struct cradle_err *err)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	int mdb_rc, rc;
+
+	if ((rc = db_handle(st, db, &dbi, err)) < 0)
+		return (rc);
+	char doing[128];
+	snprintf(doing, sizeof(doing), "read database \"%s\" of", db);
+	if ((rc = cursor_open(st, dbi, MDB_RDONLY, &txn, &cur, doing, err)) < 0)
+		return (rc);
+	mdb_rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	if (mdb_rc == 0 && !u64_of(&k, first))
+		mdb_rc = MDB_CORRUPTED;
+	if (mdb_rc == 0 && (mdb_rc = mdb_cursor_get(cur, &k, &v, MDB_LAST)) == 0 &&
+	    !u64_of(&k, last))
+		mdb_rc = MDB_CORRUPTED;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (mdb_rc == MDB_NOTFOUND) {
+		cradle_err_set(err, CRADLE_NOT_FOUND, "database \"%s\" of \"%s\" is empty", db,
+		               st->path);
+		return (-ENOENT);
+	}
+	if (mdb_rc != 0)
+		return (store_err(err, mdb_rc, "failed to read database \"%s\" of \"%s\"", db,
+		                  st->path));
+	return (0);
+}
+
+long
+store_range_u64(struct store *st, const char *db, uint64_t from, size_t max,
+                int (*fn)(uint64_t key, const void *data, size_t len, void *arg), void *arg,
+                struct cradle_err *err)
+{
+	unsigned char kb[8];
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_dbi dbi;
+	MDB_val k = { .mv_size = sizeof(kb), .mv_data = kb }, v;
+	long n = 0;
+	int mdb_rc, rc = 0;
+
+	if ((rc = db_handle(st, db, &dbi, err)) < 0)
+		return (rc);
+	char doing[128];
+	snprintf(doing, sizeof(doing), "read database \"%s\" of", db);
+	if ((rc = cursor_open(st, dbi, MDB_RDONLY, &txn, &cur, doing, err)) < 0)
+		return (rc);
+	key_u64(kb, from);
+	for (mdb_rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); mdb_rc == 0 && (size_t)n < max;
+	     mdb_rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint64_t key;
+
+		if (!u64_of(&k, &key)) {
+			mdb_rc = MDB_CORRUPTED;
+			break;
+		}
+		n++;
+		if ((rc = fn(key, v.mv_data, v.mv_size, arg)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc < 0)
+		return (rc);
+	if (rc == 0 && mdb_rc != 0 && mdb_rc != MDB_NOTFOUND)
+		return (store_err(err, mdb_rc, "failed to read database \"%s\" of \"%s\"", db,
+		                  st->path));
+	return (n);
+}
+
+long
+store_del_below_u64(struct store *st, const char *db, uint64_t below, struct cradle_err *err)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_dbi dbi;
+	MDB_val k, v;
+	long n = 0;
+	int mdb_rc, rc;
+
+	if ((rc = db_handle(st, db, &dbi, err)) < 0)
+		return (rc);
+	/* LMDB's writer lock orders this with the group commits */
+	char doing[128];
+	snprintf(doing, sizeof(doing), "trim database \"%s\" of", db);
+	if ((rc = cursor_open(st, dbi, 0, &txn, &cur, doing, err)) < 0)
+		return (rc);
+	for (mdb_rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); mdb_rc == 0;
+	     mdb_rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint64_t key;
+
+		if (!u64_of(&k, &key) || key >= below)
+			break;
+		if ((mdb_rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		n++;
+	}
+	mdb_cursor_close(cur);
+	if (mdb_rc != 0 && mdb_rc != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return (store_err(err, mdb_rc, "failed to trim database \"%s\" of \"%s\"", db,
+		                  st->path));
+	}
+	if ((mdb_rc = mdb_txn_commit(txn)) != 0)
+		return (store_err(err, mdb_rc, "failed to trim database \"%s\" of \"%s\"", db,
+		                  st->path));
+	return (n);
 }

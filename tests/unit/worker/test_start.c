@@ -590,6 +590,20 @@ expect_exit_event(const char *id, pid_t pid, int32_t status, int64_t exited_at)
 	E.seq = ev.seq;
 }
 
+/* The next event: a sandbox event of type for id (issue 9: stop and
+ * remove publish sandbox.stopped and sandbox.removed), seq E.seq + 1. */
+static void
+expect_event(const char *type, const char *id)
+{
+	struct proto_event ev;
+
+	ck_assert_msg(sub_recv(5000, &ev), "no %s event", type);
+	ck_assert_str_eq(ev.type, type);
+	ck_assert_str_eq(ev.id, id);
+	ck_assert_uint_eq(ev.seq, E.seq + 1);
+	E.seq = ev.seq;
+}
+
 static void
 expect_no_event(void)
 {
@@ -652,6 +666,7 @@ START_TEST(test_run_stop_remove)
 	ck_assert_ptr_null(rec.shm_path);
 	expect_exit_event(id, pid, 137, rec.exited_at);
 	proto_sandbox_fini(&rec);
+	expect_event(PROTO_EVENT_STOPPED, id);
 	expect_no_event();
 	unit_assert_no_children();
 	ck_assert(!unit_exists(pin));
@@ -665,6 +680,7 @@ START_TEST(test_run_stop_remove)
 
 	/* remove: everything goes */
 	id_op_ok(OP_REMOVE, id);
+	expect_event(PROTO_EVENT_REMOVED, id);
 	ck_assert_int_eq(unit_cgroups_at(cg), 0);
 	UNIT_FMT(dir, "%s/sandboxes/%s", E.root, id);
 	ck_assert(!unit_exists(dir));
@@ -707,6 +723,7 @@ START_TEST(test_exit_on_its_own)
 	proto_sandbox_fini(&rec);
 	unit_assert_no_children();
 	id_op_ok(OP_STOP, id);
+	expect_event(PROTO_EVENT_STOPPED, id);
 	expect_no_event();
 	get_rec(id, &rec);
 	ck_assert_ptr_null(rec.netns_path);
