@@ -115,6 +115,16 @@ config_defaults(struct daemon_config *cfg)
 	snprintf(cfg->cgroup_root, sizeof(cfg->cgroup_root), "%s", CRADLE_DEFAULT_CGROUP_ROOT);
 	/* go-selinux's default: categories c0..c1023 */
 	cfg->selinux_category_range = 1024;
+	/* one pidfd each, under a hard RLIMIT_NOFILE of 20,000 or more on
+	 * most nodes (server/main.c checks it) */
+	cfg->max_sandboxes = 10000;
+	cfg->events_keep = 65536;
+	cfg->store_map_size = 1ull << 30;
+	cfg->registry_timeout = 600;
+	cfg->image_max_layer_bytes = 16ull << 30;
+	cfg->image_max_layer_entries = 1000000;
+	/* gzip cannot pass about 1032:1; only crafted layers come near it */
+	cfg->image_max_expansion = 2000;
 	/* Out of memory here leaves no runtime; config_validate retries and
 	 * reports it, as this function cannot. */
 	(void)runtime_add(cfg, CRADLE_DEFAULT_RUNTIME);
@@ -170,6 +180,7 @@ static const struct key_def cradled_keys[] = {
 	/* checked against the node's groups at start-up (server/main.c) */
 	C_ARR("group", K_OPT_REF, group),
 	C_ARR("readonly_group", K_OPT_REF, readonly_group),
+	C_INT("max_sandboxes", max_sandboxes, 1, 1 << 20),
 	{ NULL, 0, 0, 0, 0, 0 },
 };
 
@@ -198,6 +209,27 @@ static const struct key_def selinux_keys[] = {
 static const struct key_def registry_keys[] = {
 	C_ARR("insecure", K_OPT_REF, registry_insecure),
 	C_ARR("ca_file", K_OPT_PATH, registry_ca_file),
+	C_INT("timeout", registry_timeout, 1, 86400),
+	{ NULL, 0, 0, 0, 0, 0 },
+};
+
+/* What one image layer may unpack to (imports and pulls alike). */
+static const struct key_def images_keys[] = {
+	C_VAL("max_layer_bytes", K_SIZE, image_max_layer_bytes),
+	C_INT("max_layer_entries", image_max_layer_entries, 1, 1 << 30),
+	C_INT("max_expansion", image_max_expansion, 1, 1 << 20),
+	{ NULL, 0, 0, 0, 0, 0 },
+};
+
+/* The event store (core/events.c): how many events events.since replays. */
+static const struct key_def events_keys[] = {
+	C_INT("keep", events_keep, 1, 1 << 24),
+	{ NULL, 0, 0, 0, 0, 0 },
+};
+
+/* The LMDB store under <root>. */
+static const struct key_def store_keys[] = {
+	C_VAL("map_size", K_SIZE, store_map_size),
 	{ NULL, 0, 0, 0, 0, 0 },
 };
 
@@ -224,10 +256,13 @@ enum section {
 	SEC_SELINUX,
 	SEC_REGISTRY,
 	SEC_METRICS,
+	SEC_IMAGES,
+	SEC_EVENTS,
+	SEC_STORE,
 	SEC_RUNTIME,
 };
 /* the sections named once, in the order config_fprint writes them */
-#define SEC_LAST_FIXED SEC_METRICS
+#define SEC_LAST_FIXED SEC_STORE
 
 /* clang-format off */
 static const struct {
@@ -239,6 +274,9 @@ static const struct {
 	[SEC_SELINUX] = { "selinux", selinux_keys },
 	[SEC_REGISTRY] = { "registry", registry_keys },
 	[SEC_METRICS] = { "metrics", metrics_keys },
+	[SEC_IMAGES] = { "images", images_keys },
+	[SEC_EVENTS] = { "events", events_keys },
+	[SEC_STORE] = { "store", store_keys },
 	[SEC_RUNTIME] = { "runtime.", runtime_keys },
 };
 /* clang-format on */

@@ -46,6 +46,13 @@ struct daemon_config {
 	char metrics_address[256];      /* HOST:PORT of the Prometheus endpoint; "" = off */
 	char group[256];          /* group owning the sockets: may do anything; "" = root only */
 	char readonly_group[256]; /* may only read (version, status, list, stats, images) */
+	int max_sandboxes;        /* sandboxes alive at once (records kept) */
+	int events_keep;          /* [events] keep: events stored for replay */
+	uint64_t store_map_size;  /* [store] map_size: LMDB map, bytes */
+	int registry_timeout;     /* [registry] timeout: seconds for a whole pull */
+	uint64_t image_max_layer_bytes; /* [images] unpacked bytes of one layer */
+	int image_max_layer_entries;    /* [images] tar entries of one layer */
+	int image_max_expansion;        /* [images] unpacked / compressed bytes of one layer */
 	/* [runtime.NAME] sections, owned (config_fini frees them); never
 	 * empty after config_validate */
 	struct runtime_config *runtimes;

@@ -461,6 +461,7 @@ op_reads(int op)
 	case OP_DAEMON_STATS:
 	case OP_IMAGE_LIST:
 	case OP_IMAGE_STATUS:
+	case OP_EVENTS_SINCE:
 		return true;
 	default:
 		return false;
@@ -583,7 +584,8 @@ on_request(struct fe_conn *c, struct fe_ctx *x)
 		return true;
 	}
 	proto_reply_init(&x->job.rep, x->job.req.op);
-	if (x->job.req.op == OP_LIST) {
+	/* a list, or a page of the event log: by a lister, off the loop */
+	if (x->job.req.op == OP_LIST || x->job.req.op == OP_EVENTS_SINCE) {
 		pthread_mutex_lock(&fe->mu);
 		x->next = NULL;
 		if (fe->list_last != NULL)

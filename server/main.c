@@ -33,6 +33,7 @@
 #include "server/config.h"
 #include "server/daemon.h"
 #include "server/frontend.h"
+#include "server/limits.h"
 #include "server/metrics.h"
 #include "server/recover.h"
 #include "util/clock.h"
@@ -48,13 +49,15 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: cradled [--config FILE] [--root DIR] [--state DIR] [--workers N]\n"
-	           "               [--image-archive FILE] [--print-config]\n"
+	           "               [--image-archive FILE] [--print-config] [--drop-quarantined]\n"
 	           "  --config FILE   INI configuration (default " CRADLE_DEFAULT_CONFIG ")\n"
 	           "  --root DIR      persistent state (default /var/lib/cradle)\n"
 	           "  --state DIR     volatile state and sockets (default /run/cradle)\n"
 	           "  --workers N     worker threads\n"
 	           "  --image-archive FILE  the built-in sandbox image (OCI archive)\n"
-	           "  --print-config  print the effective configuration and exit\n");
+	           "  --print-config  print the effective configuration and exit\n"
+	           "  --drop-quarantined  delete the quarantined sandbox records; what their\n"
+	           "                  sandboxes left is then removed as leftovers\n");
 }
 
 /* Block every signal but the synchronous ones the kernel raises for faults,
@@ -250,6 +253,10 @@ images_start(struct daemon *d, struct cradle_err *err)
 		.store = d->store,
 		.ca_file = d->cfg.registry_ca_file[0] ? d->cfg.registry_ca_file : NULL,
 		.insecure = d->cfg.registry_insecure[0] ? d->cfg.registry_insecure : NULL,
+		.max_layer_bytes = d->cfg.image_max_layer_bytes,
+		.max_layer_entries = (uint64_t)d->cfg.image_max_layer_entries,
+		.max_expansion = (uint64_t)d->cfg.image_max_expansion,
+		.pull_timeout = d->cfg.registry_timeout,
 	};
 	struct image_record rec;
 	struct cradle_err e;
@@ -326,6 +333,11 @@ trim_refreshed(void *arg)
 	store_trim(env->store);
 }
 
+/* Set at SIGTERM: jobs still queued are answered, not run, so shutting
+ * down waits for the jobs running and nothing more (pulls among them are
+ * cancelled: images_cancel). */
+static atomic_bool shutting_down;
+
 /* What a worker does with a front-end job. */
 static bool
 run_job(void *item, struct launch_stack *ls, void *arg)
@@ -333,6 +345,15 @@ run_job(void *item, struct launch_stack *ls, void *arg)
 	struct job *job = item;
 	bool removed = job->req.op == OP_REMOVE;
 
+	if (atomic_load(&shutting_down)) {
+		job->rep.op = job->req.op;
+		job->rep.ok = false;
+		cradle_err_set(&job->rep.err, CRADLE_UNAVAILABLE,
+		               "cradled is shutting down: %s not started; retry once it is back",
+		               proto_op_name(job->req.op));
+		job->done(job);
+		return false;
+	}
 	ops_run(arg, ls, &job->req, &job->rep);
 	removed = removed && job->rep.ok;
 	job->done(job); /* job is gone */
@@ -393,13 +414,15 @@ main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "image-archive", required_argument, NULL, 'f' },
 		{ "print-config", no_argument, NULL, 'p' },
+		{ "drop-quarantined", no_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon d;
 	struct cradle_err err = { 0 };
 	const char *config_path = CRADLE_DEFAULT_CONFIG;
-	bool config_explicit = false, print = false;
+	bool config_explicit = false, print = false, drop_quarantined = false;
+	size_t quarantined = 0; /* records recovery found unreadable (server/recover.h) */
 	const char *root = NULL, *state = NULL, *archive = NULL, *workers = NULL;
 	struct frontend *fe = NULL;
 	struct pool *pool = NULL;
@@ -434,6 +457,9 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			print = true;
+			break;
+		case 'Q':
+			drop_quarantined = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -489,6 +515,12 @@ main(int argc, char **argv)
 		config_print(&d.cfg);
 		return 0;
 	}
+	/* one pidfd per sandbox must fit (server/limits.h); before anything
+	 * is made, so a refusal leaves nothing */
+	if (limits_check_nofile((uint64_t)d.cfg.max_sandboxes,
+	                        limits_nofile_margin(d.cfg.workers, d.cfg.contexts), nofile,
+	                        &err) < 0)
+		goto fail;
 	snprintf(d.sock_url, sizeof(d.sock_url), "ipc://%s/cradle.sock", d.cfg.state);
 	snprintf(d.events_url, sizeof(d.events_url), "ipc://%s/events.sock", d.cfg.state);
 	d.started_at = clock_now_ns();
@@ -506,11 +538,26 @@ main(int argc, char **argv)
 	struct node_opts no = node_opts_of(&d.cfg);
 	if (node_detect(&no, &d.node, &err) < 0)
 		goto fail;
-	if (store_open(d.cfg.root, &d.store, &err) < 0 || table_init(&d.table) < 0 ||
-	    images_start(&d, &err) < 0 || events_open(d.events_url, &d.events, &err) < 0 ||
-	    events_socket_group(&d, &err) < 0 ||
-	    reaper_start(d.store, d.events, &d.reaper, &err) < 0 || recover(&d, &err) < 0)
+	struct store_opts so = { .map_size = d.cfg.store_map_size };
+	/* the event log lives with the other volatile state (core/events.h);
+	 * subscribers are let in after recovery: what it publishes they
+	 * fetch from the log, never half of it live.  And before the
+	 * request socket, so that a client that got an answer can subscribe
+	 * at once (its dial is synchronous); a subscriber that redials in
+	 * between finds no request socket for events.since yet and libcradle
+	 * asks again (client/libcradle.c, "events") */
+	struct events_config ec = { .dir = d.cfg.state, .keep = (size_t)d.cfg.events_keep };
+	if (store_open_opts(d.cfg.root, &so, &d.store, &err) < 0 || table_init(&d.table) < 0 ||
+	    images_start(&d, &err) < 0)
 		goto fail;
+	ec.durable = d.store; /* holds the seq reservation */
+	if (events_open_config(&ec, &d.events, &err) < 0 ||
+	    reaper_start(d.store, d.events, &d.reaper, &err) < 0 ||
+	    recover(&d, drop_quarantined, &quarantined, &err) < 0 ||
+	    events_listen(d.events, d.events_url, &err) < 0 || events_socket_group(&d, &err) < 0)
+		goto fail;
+	/* after recovery, which adopts every record whatever the limit */
+	table_set_limit(d.table, (size_t)d.cfg.max_sandboxes);
 	if (queue_init(&d.queue, (size_t)d.cfg.queue_depth) < 0) {
 		cradle_err_set(&err, CRADLE_RESOURCE_EXHAUSTED, "allocate request queue");
 		goto fail;
@@ -529,8 +576,10 @@ main(int argc, char **argv)
 	 * built-in image's import) goes back before the first request. */
 	malloc_trim(0);
 	log_info("ready: requests on %s, events on %s, %d workers, sandbox image %s, "
-	         "up to %llu open files (one per live sandbox)",
-	         d.sock_url, d.events_url, d.cfg.workers, d.cfg.image, (unsigned long long)nofile);
+	         "up to %llu open files (one per live sandbox), up to %d sandboxes, "
+	         "%zu quarantined records",
+	         d.sock_url, d.events_url, d.cfg.workers, d.cfg.image, (unsigned long long)nofile,
+	         d.cfg.max_sandboxes, quarantined);
 
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -552,6 +601,8 @@ main(int argc, char **argv)
 fail:
 	log_error("%s", err.msg[0] ? err.msg : "start-up failed");
 out:
+	atomic_store(&shutting_down, true);
+	images_cancel(d.images);
 	metrics_stop(metrics);
 	frontend_stop(fe);
 	pool_stop(pool);

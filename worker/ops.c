@@ -27,6 +27,26 @@
 #include "worker/start.h"
 
 #define DEFAULT_STOP_TIMEOUT_MS 10000
+#define STOP_MIN_WAIT_MS 2000 /* for the exit of a killed task, whatever the timeout */
+
+/* Tests fail a stop or a remove at a point ($CRADLE_FAIL_STEP: "stop:killed"
+ * after the kill, before the wait; "stop:shm" after the shm went, before the
+ * netns; "remove:root-dir" after the root dir went, before the volatile
+ * one), as the call right after it would. */
+static bool
+fail_at(const struct worker_env *env, const char *point, const char *id, struct cradle_err *err)
+{
+	if (env->fail_step == NULL)
+		return false;
+	/* "crash:POINT": the daemon dies (SIGKILL) there, as worker/start.c's
+	 * crash:STEP does after a step */
+	if (strncmp(env->fail_step, "crash:", 6) == 0 && strcmp(env->fail_step + 6, point) == 0)
+		raise(SIGKILL);
+	if (strcmp(env->fail_step, point) != 0)
+		return false;
+	cradle_err_set(err, CRADLE_INTERNAL, "injected failure at %s of sandbox \"%s\"", point, id);
+	return true;
+}
 
 static int
 not_found(const char *id, struct cradle_err *err)
@@ -153,6 +173,7 @@ struct stop_clock {
 	int64_t t0, t;
 	uint32_t us[STOP_N_STEPS];
 	unsigned did; /* bit per step that ran */
+	bool unsaved; /* all done but the record's put failed (a full store) */
 };
 
 static void
@@ -190,47 +211,65 @@ stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
 			return cradle_err_errno(err, errno, "failed to kill sandbox \"%s\"",
 			                        sb->id);
 		stop_lap(k, STOP_KILL);
-		/* 0 means "kill now", not "give the reaper no time at all" */
-		deadline = clock_deadline(timeout_ms > 100 ? timeout_ms : 100);
+		if (fail_at(env, "stop:killed", sb->id, err))
+			return -1;
+		/* 0 means "kill now", not "give the reaper no time at all":
+		 * a killed task's exit (its namespaces torn down) and the
+		 * reaper's wake-up take a while on a busy node */
+		deadline = clock_deadline(timeout_ms > STOP_MIN_WAIT_MS ? timeout_ms
+		                                                        : STOP_MIN_WAIT_MS);
 		while (sb->rec.phase == PHASE_RUNNING) {
 			int rc = pthread_cond_timedwait(&sb->cond, &sb->lock, &deadline);
 			if (rc == ETIMEDOUT && sb->rec.phase == PHASE_RUNNING)
 				return cradle_err_set(
 					err, CRADLE_UNAVAILABLE,
 					"wait sandbox container \"%s\": timed out after %lld ms",
-					sb->id, (long long)timeout_ms);
+					sb->id,
+					(long long)(timeout_ms > STOP_MIN_WAIT_MS
+				                            ? timeout_ms
+				                            : STOP_MIN_WAIT_MS));
 		}
 		stop_lap(k, STOP_WAIT);
 	}
 	/* containerd's Controller.Stop: unmount the shm, release the network.
 	 * The shm's mount point goes too (<state>/shm/<id>; a record of an
 	 * earlier version names <state>/sandboxes/<id>/shm, also fine). */
-	if (sb->rec.shm_path != NULL) {
-		int rc = files_remove_shm(sb->rec.shm_path);
-		if (rc < 0)
+	/* The record keeps naming the shm and the pin until the store says
+	 * they are gone (a failed put, e.g. a full store, leaves the sandbox
+	 * as the store has it; removing them again is a no-op). */
+	char *shm = sb->rec.shm_path, *netns = sb->rec.netns_path;
+	int rc = 0;
+	if (shm != NULL) {
+		if ((rc = files_remove_shm(shm)) < 0)
 			return cradle_err_errno(err, -rc, "failed to unmount sandbox shm \"%s\"",
-			                        sb->rec.shm_path);
-		free(sb->rec.shm_path);
-		sb->rec.shm_path = NULL;
+			                        shm);
 		changed = true;
 		stop_lap(k, STOP_SHM);
+		if (fail_at(env, "stop:shm", sb->id, err))
+			return -1;
 	}
-	if (sb->rec.netns_path != NULL) {
-		int rc = netns_unpin(sb->rec.netns_path);
-		if (rc < 0)
+	if (netns != NULL) {
+		if ((rc = netns_unpin(netns)) < 0)
 			return cradle_err_errno(
 				err, -rc,
 				"failed to remove network namespace \"%s\" of sandbox \"%s\"",
-				sb->rec.netns_path, sb->id);
-		free(sb->rec.netns_path);
-		sb->rec.netns_path = NULL;
+				netns, sb->id);
 		changed = true;
 		stop_lap(k, STOP_NETNS);
 	}
-	if (changed && records_put(env->store, &sb->rec, err) < 0)
+	if (!changed)
+		return 0;
+	sb->rec.shm_path = NULL;
+	sb->rec.netns_path = NULL;
+	if (records_put(env->store, &sb->rec, err) < 0) {
+		sb->rec.shm_path = shm;
+		sb->rec.netns_path = netns;
+		k->unsaved = true;
 		return -1;
-	if (changed)
-		stop_lap(k, STOP_RECORD);
+	}
+	free(shm);
+	free(netns);
+	stop_lap(k, STOP_RECORD);
 	return 0;
 }
 
@@ -238,7 +277,7 @@ stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
  * and leaves its step times on the sandbox; one of a sandbox already
  * stopped is not a stop. */
 static int
-stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
+stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms, bool *unsaved,
             struct cradle_err *err)
 {
 	struct stop_clock k = { .stats = env->stats };
@@ -246,8 +285,12 @@ stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms
 
 	k.t0 = k.t = clock_mono_ns();
 	rc = stop_steps(env, sb, timeout_ms, &k, err);
+	if (unsaved != NULL)
+		*unsaved = k.unsaved;
 	if (rc == 0 && k.did == 0)
 		return 0;
+	if (rc == 0)
+		sandbox_queue_lifecycle(sb, PROTO_EVENT_STOPPED);
 	stats_done(env->stats, STATS_STOP, clock_mono_ns() - k.t0,
 	           rc == 0 ? CRADLE_OK : stats_failure_code(err));
 	for (unsigned i = 0; i < STOP_N_STEPS; i++)
@@ -267,14 +310,19 @@ remove_locked(const struct worker_env *env, struct sandbox *sb, struct cradle_er
 
 	if (sb->removed)
 		return 0;
-	/* CRI: Remove force-stops a running sandbox first. */
-	if (stop_locked(env, sb, DEFAULT_STOP_TIMEOUT_MS, err) < 0)
+	/* CRI: Remove force-stops a running sandbox first.  A stop that did
+	 * everything but store its record (a full store) is enough: the
+	 * record goes below, which is what frees room. */
+	bool unsaved = false;
+	if (stop_locked(env, sb, DEFAULT_STOP_TIMEOUT_MS, &unsaved, err) < 0 && !unsaved)
 		return -1;
 	if (fs_path(path, err, "%s/sandboxes/%s", env->root, sb->id) < 0)
 		return -1;
 	if ((rc = fs_rmtree(path)) < 0)
 		return cradle_err_errno(err, -rc, "failed to remove sandbox root directory \"%s\"",
 		                        path);
+	if (fail_at(env, "remove:root-dir", sb->id, err))
+		return -1;
 	if (fs_path(path, err, "%s/sandboxes/%s", env->state, sb->id) < 0)
 		return -1;
 	if ((rc = fs_rmtree(path)) < 0)
@@ -293,11 +341,12 @@ remove_locked(const struct worker_env *env, struct sandbox *sb, struct cradle_er
 		return -1;
 	/* a started sandbox holds the image it started from */
 	if (sb->rec.image_ref != NULL)
-		images_unuse(env->images, sb->rec.image_ref);
+		images_release(env->images, sb->rec.image_ref, sb->rec.image_digest);
 	/* the MCS level goes with the sandbox (RemovePodSandbox) */
 	selinux_labels_release(env->node->selinux, sb->rec.process_label);
 	sb->removed = true;
 	table_del(env->table, sb);
+	sandbox_queue_lifecycle(sb, PROTO_EVENT_REMOVED);
 	return 0;
 }
 
@@ -312,27 +361,62 @@ labels_match(const struct proto_kvs *want, const struct proto_kvs *have)
 	return true;
 }
 
+/* The encoded size of sb's view, measured once per published view.
+ * view_lock held.  0 when it cannot be encoded (out of memory). */
+static size_t
+view_bytes(struct sandbox *sb, msgpack_sbuffer *buf)
+{
+	if (sb->view_bytes == 0) {
+		struct cradle_err e;
+		msgpack_sbuffer_clear(buf);
+		if (proto_sandbox_encode(buf, &sb->view, &e) == 0)
+			sb->view_bytes = buf->size;
+	}
+	return sb->view_bytes;
+}
+
+/* One page of the sandboxes after req->after, in id order (table_snapshot
+ * sorts them): up to PROTO_LIST_PAGE_BYTES of encoded sandboxes (at least
+ * one) and PROTO_MAX_LIST_REPLY of them; rep->more when others follow. */
 static int
 op_list(const struct worker_env *env, const struct proto_request *req, struct proto_reply *rep,
         struct cradle_err *err)
 {
 	struct sandbox **all = NULL;
 	long n = table_snapshot(env->table, &all);
+	size_t bytes = 0;
+	msgpack_sbuffer buf;
 	int rc = 0;
 
 	if (n < 0)
 		return cradle_err_nomem(err);
-	rep->sandboxes = calloc((size_t)n + 1, sizeof(*rep->sandboxes));
+	msgpack_sbuffer_init(&buf);
+	long first = 0;
+	if (req->after[0] != '\0')
+		while (first < n && strcmp(all[first]->id, req->after) <= 0)
+			sandbox_rele(all[first++]);
+	size_t cap = (size_t)(n - first) < PROTO_MAX_LIST_REPLY ? (size_t)(n - first)
+	                                                        : PROTO_MAX_LIST_REPLY;
+	rep->sandboxes = calloc(cap + 1, sizeof(*rep->sandboxes));
 	if (rep->sandboxes == NULL)
 		rc = cradle_err_nomem(err);
-	for (long i = 0; i < n; i++) {
+	for (long i = first; i < n; i++) {
 		struct sandbox *sb = all[i];
 		/* the published view: a start in progress does not hold us up */
 		pthread_mutex_lock(&sb->view_lock);
-		bool keep = rc == 0 && !sb->view_removed &&
+		bool keep = rc == 0 && !rep->more && !sb->view_removed &&
 		            (req->state_filter < 0 ||
 		             proto_sandbox_state(&sb->view) == req->state_filter) &&
 		            labels_match(&req->label_filter, &sb->view.config.labels);
+		if (keep) {
+			size_t b = view_bytes(sb, &buf);
+			if (rep->n_sandboxes > 0 &&
+			    (rep->n_sandboxes == cap || bytes + b > PROTO_LIST_PAGE_BYTES)) {
+				rep->more = true; /* the next page starts here */
+				keep = false;
+			}
+			bytes += b;
+		}
 		if (keep) {
 			if (proto_sandbox_copy(&rep->sandboxes[rep->n_sandboxes], &sb->view) == 0)
 				rep->n_sandboxes++;
@@ -342,6 +426,7 @@ op_list(const struct worker_env *env, const struct proto_request *req, struct pr
 		pthread_mutex_unlock(&sb->view_lock);
 		sandbox_rele(sb);
 	}
+	msgpack_sbuffer_destroy(&buf);
 	free(all);
 	return rc;
 }
@@ -498,8 +583,28 @@ op_stats(const struct worker_env *env, struct proto_reply *rep, struct cradle_er
 	if ((rep->stats = calloc(1, sizeof(*rep->stats))) == NULL)
 		return cradle_err_nomem(err);
 	stats_read(env->stats, rep->stats);
+	rep->stats->quarantined = table_quarantined(env->table);
 	if (env->stats == NULL) /* no counters kept; the table still counts */
 		stats_count_sandboxes(env->table, rep->stats->sandboxes);
+	return 0;
+}
+
+/* The sandbox image, pulled when missing, before any sandbox lock is
+ * taken: a pull can take up to [registry] timeout, and a stop or remove
+ * of the sandbox must not wait behind it.  The start's image step then
+ * finds it present (unless an rmi came in between: then that step pulls,
+ * as before). */
+static int
+ensure_image(const struct worker_env *env, struct cradle_err *err)
+{
+	struct image_record rec;
+
+	memset(&rec, 0, sizeof(rec));
+	if (images_ensure(env->images, env->image, &rec, err) < 0) {
+		cradle_err_wrap(err, "failed to get sandbox image \"%s\"", env->image);
+		return -1;
+	}
+	image_record_fini(&rec);
 	return 0;
 }
 
@@ -518,6 +623,8 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
 		return 0;
 	case OP_CREATE:
 	case OP_RUN:
+		if (req->op == OP_RUN && ensure_image(env, err) < 0)
+			return -1;
 		sb = create_locked(env, req, req->op == OP_CREATE, err);
 		if (sb == NULL)
 			return -1;
@@ -527,6 +634,9 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
 			rc = -1;
 		} else {
 			reply_started(rep, sb);
+			sandbox_queue_lifecycle(sb, PROTO_EVENT_CREATED);
+			if (req->op == OP_RUN)
+				sandbox_queue_lifecycle(sb, PROTO_EVENT_STARTED);
 		}
 		sandbox_unlock(sb, env->events);
 		sandbox_rele(sb);
@@ -543,6 +653,8 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
 		return op_image(env, req, rep, err);
 	case OP_DAEMON_STATS:
 		return op_stats(env, rep, err);
+	case OP_EVENTS_SINCE:
+		return events_since(env->events, req->since, PROTO_MAX_EVENTS_PAGE, rep, err);
 	default:
 		break;
 	}
@@ -554,15 +666,21 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
 			return 0;
 		return not_found(req->id, err);
 	}
+	if (req->op == OP_START && ensure_image(env, err) < 0) {
+		sandbox_rele(sb);
+		return -1;
+	}
 	pthread_mutex_lock(&sb->lock);
 	switch (req->op) {
 	case OP_START:
 		rc = start_locked(env, ls, sb, err);
-		if (rc == 0)
+		if (rc == 0) {
 			reply_started(rep, sb);
+			sandbox_queue_lifecycle(sb, PROTO_EVENT_STARTED);
+		}
 		break;
 	case OP_STOP:
-		rc = sb->removed ? 0 : stop_locked(env, sb, req->timeout_ms, err);
+		rc = sb->removed ? 0 : stop_locked(env, sb, req->timeout_ms, NULL, err);
 		break;
 	case OP_REMOVE:
 		rc = remove_locked(env, sb, err);

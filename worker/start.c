@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,12 +50,32 @@ struct start_ctx {
 	struct cgroup *cgroup;
 	struct launch_prep prep;
 	struct launch_plan plan;
+	const char *fail; /* the test hook's step to fail, NULL: none */
 };
 
 static const struct pod_config *
 pod(const struct start_ctx *c)
 {
 	return &c->sb->rec.config;
+}
+
+/* Points inside steps where tests fail a start ($CRADLE_FAIL_STEP, as a
+ * step's name; "random:P" draws them too): the step takes the error path
+ * the call at that point would take, with what it made so far. */
+static const char *const inside_points[] = {
+	"volatile-root-dir:made", /* the dir made, the paths in it not yet */
+	"cgroup:intent",          /* the intent file written, no cgroup yet */
+	"launch:prepared",        /* the plan and cgroup fds ready, no task */
+};
+#define N_INSIDE (sizeof(inside_points) / sizeof(inside_points[0]))
+
+static bool
+inside(const struct start_ctx *c, const char *point, struct cradle_err *err)
+{
+	if (c->fail == NULL || strcmp(c->fail, point) != 0)
+		return false;
+	cradle_err_set(err, CRADLE_INTERNAL, "injected failure inside step %s", point);
+	return true;
 }
 
 static int
@@ -78,6 +100,13 @@ step_image(struct start_ctx *c, struct cradle_err *err)
 		cradle_err_wrap(err, "failed to get sandbox image \"%s\"", ref);
 		return -1;
 	}
+	/* the record names what the use pinned: remove and recovery
+	 * release and hold exactly that (images_release, images_hold) */
+	free(c->sb->rec.image_digest);
+	if ((c->sb->rec.image_digest = strdup(c->rootfs.manifest_digest)) == NULL) {
+		images_release(c->env->images, ref, c->rootfs.manifest_digest);
+		return cradle_err_nomem(err);
+	}
 	return 0;
 }
 
@@ -85,7 +114,9 @@ static int
 undo_image(struct start_ctx *c, struct cradle_err *err)
 {
 	(void)err;
-	images_unuse(c->env->images, c->env->image);
+	images_release(c->env->images, c->env->image, c->rootfs.manifest_digest);
+	free(c->sb->rec.image_digest);
+	c->sb->rec.image_digest = NULL;
 	return 0;
 }
 
@@ -130,10 +161,14 @@ step_state_dir(struct start_ctx *c, struct cradle_err *err)
 	if (make_sandbox_dir(c, c->state_dir, c->env->state, "volatile sandbox root directory",
 	                     err) < 0)
 		return -1;
-	/* not in state_dir: see files_setup_shm */
-	if (fs_path(c->shm_dir, err, "%s/shm/%s", c->env->state, c->sb->id) < 0 ||
-	    fs_path(c->resolv_path, err, "%s/resolv.conf", c->state_dir) < 0)
+	/* not in state_dir: see files_setup_shm.  A failed step has no undo
+	 * to run: the dir it made goes here. */
+	if (inside(c, "volatile-root-dir:made", err) ||
+	    fs_path(c->shm_dir, err, "%s/shm/%s", c->env->state, c->sb->id) < 0 ||
+	    fs_path(c->resolv_path, err, "%s/resolv.conf", c->state_dir) < 0) {
+		fs_rmtree(c->state_dir);
 		return -1;
+	}
 	return 0;
 }
 
@@ -293,7 +328,8 @@ step_cgroup(struct start_ctx *c, struct cradle_err *err)
 {
 	if (write_intent(c, err) < 0)
 		return -1;
-	if (cgroup_create(c->env->node->cgroups, c->spec.cgroups_path, c->spec.cpu_shares,
+	if (inside(c, "cgroup:intent", err) ||
+	    cgroup_create(c->env->node->cgroups, c->spec.cgroups_path, c->spec.cpu_shares,
 	                  &c->cgroup, err) < 0) {
 		cradle_err_wrap(err, "failed to create sandbox cgroup");
 		return -1;
@@ -335,7 +371,7 @@ step_launch(struct start_ctx *c, struct cradle_err *err)
 	p->exec_label = c->env->node->selinux_apply ? c->spec.selinux_process_label : NULL;
 	p->shm_size = c->env->shm_size;
 	p->rootfs_overlay = c->overlay_opts;
-	int rc = launch_start(p, c->ls, err);
+	int rc = inside(c, "launch:prepared", err) ? -1 : launch_start(p, c->ls, err);
 	/* the child has joined (or is gone): the descriptors are done */
 	cgroup_close_fds(c->cgroup);
 	if (rc < 0) {
@@ -411,7 +447,7 @@ clear_started(struct proto_sandbox *rec)
 	char **strs[] = { &rec->netns_path,       &rec->hostname_path, &rec->hosts_path,
 		          &rec->resolv_conf_path, &rec->shm_path,      &rec->cgroup_path,
 		          &rec->process_label,    &rec->mount_label,   &rec->runtime_type,
-		          &rec->image_ref };
+		          &rec->image_ref,        &rec->image_digest };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -511,7 +547,7 @@ static const struct step {
 static bool
 injected(const struct start_ctx *c, const struct step *s, bool after, struct cradle_err *err)
 {
-	const char *f = c->env->fail_step;
+	const char *f = c->fail;
 
 	/* "crash:STEP": the daemon dies (SIGKILL) right after STEP ran */
 	if (f != NULL && after && strncmp(f, "crash:", 6) == 0 && strcmp(f + 6, s->name) == 0)
@@ -520,6 +556,36 @@ injected(const struct start_ctx *c, const struct step *s, bool after, struct cra
 		return false;
 	cradle_err_set(err, CRADLE_INTERNAL, "injected failure at step %s", s->name);
 	return true;
+}
+
+/* "random:P" (tests): a start fails, with probability P %, at a step
+ * drawn at random, from a sequence seeded by $CRADLE_FAIL_SEED (else the
+ * pid), logged once; each injected failure is logged with its step. */
+static const char *
+fail_for(const struct worker_env *env, const char *id)
+{
+	static atomic_uint_fast64_t n_starts;
+	static atomic_bool told;
+	const char *f = env->fail_step;
+
+	if (f == NULL || strncmp(f, "random:", 7) != 0)
+		return f;
+	const char *s = getenv("CRADLE_FAIL_SEED");
+	uint64_t seed = s != NULL ? strtoull(s, NULL, 10) : (uint64_t)getpid();
+	if (!atomic_exchange(&told, true))
+		log_info("test hook: %s%% of starts fail at a random step, seed %llu", f + 7,
+		         (unsigned long long)seed);
+	/* splitmix64 of the seed and the start's number */
+	uint64_t x = seed + (atomic_fetch_add(&n_starts, 1) + 1) * 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	if (x % 100 >= strtoull(f + 7, NULL, 10))
+		return NULL;
+	uint64_t k = (x >> 32) % (N_STEPS + N_INSIDE);
+	const char *step = k < N_STEPS ? steps[k].name : inside_points[k - N_STEPS];
+	log_info("test hook: sandbox %s: start fails at step %s", id, step);
+	return step;
 }
 
 int
@@ -540,6 +606,7 @@ start_sandbox(const struct worker_env *env, struct launch_stack *ls, struct sand
 	c->sb = sb;
 	c->ls = ls;
 	c->plan.pidfd = -1;
+	c->fail = fail_for(env, sb->id);
 	for (size_t i = 0; i < N_STEPS; i++) {
 		const struct step *s = &steps[i];
 		bool failed = injected(c, s, false, err) || s->run(c, err) < 0;
