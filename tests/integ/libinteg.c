@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,34 @@
 
 extern char **environ;
 
+static bool status_field(pid_t pid, const char *field, char *out, size_t len);
+
+int
+it_ms(int ms)
+{
+	static int factor;
+
+	if (factor == 0) {
+		const char *e = getenv("CRADLE_IT_SLOW");
+		int f = e != NULL ? atoi(e) : 0;
+#if defined(__SANITIZE_THREAD__)
+		int def = 10;
+#elif defined(__SANITIZE_ADDRESS__)
+		int def = 4;
+#else
+		int def = 1;
+#endif
+		factor = f > 0 && f <= 1000 ? f : def;
+	}
+	return ms * factor;
+}
+
+double
+it_secs(double secs)
+{
+	return secs * it_ms(1000) / 1000.0;
+}
+
 const char *
 it_bin(const char *name)
 {
@@ -29,12 +58,13 @@ it_bin(const char *name)
 }
 
 static void
-spawn_daemon(struct it_daemon *d, const char *fail_step)
+spawn_daemon(struct it_daemon *d, const char *fail_step, const char *extra_arg)
 {
 	char log[400], envbuf[128];
 	char bin[512];
 	char *argv[] = { NULL, "--root",          d->root, "--state", d->state, "--workers",
-		         "8",  "--image-archive", NULL,    NULL,      NULL,     NULL };
+		         "8",  "--image-archive", NULL,    NULL,      NULL,     NULL,
+		         NULL };
 	char rootfs[512];
 	posix_spawn_file_actions_t fa;
 	char **env = environ;
@@ -49,10 +79,22 @@ spawn_daemon(struct it_daemon *d, const char *fail_step)
 		argv[9] = "--config";
 		argv[10] = d->config;
 	}
+	if (d->own_workers) {
+		/* drop "--workers 8" */
+		memmove(&argv[5], &argv[7], 6 * sizeof(argv[0]));
+	}
+	if (extra_arg != NULL) {
+		size_t i = 1;
+		while (argv[i] != NULL)
+			i++;
+		argv[i] = (char *)extra_arg;
+	}
 	snprintf(log, sizeof(log), "%s/cradled.log", d->dir);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	/* not the test's fds (Check's files, a flock held by the runner) */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	if (fail_step != NULL) {
 		size_t n = 0;
 		for (char **e = environ; *e && n < 250; e++)
@@ -68,17 +110,20 @@ spawn_daemon(struct it_daemon *d, const char *fail_step)
 	ck_assert_msg(r == 0, "spawn %s: %s", bin, strerror(r));
 
 	struct cradle_error err = { 0 };
-	for (int i = 0; i < 400; i++) {
+	for (int i = 0; i < it_ms(30000) / 10; i++) {
 		int st;
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
 			d->pid = 0;
 			ck_abort_msg("cradled exited at start-up (status %d), see %s", st, log);
 		}
 		if (access(d->sock, F_OK) == 0 &&
-		    cradle_connect(d->sock, 30000, &d->conn, &err) == 0) {
+		    cradle_connect(d->sock, it_ms(30000), &d->conn, &err) == 0) {
 			struct cradle_version v;
-			if (cradle_version(d->conn, &v, &err) == 0)
+			if (cradle_version(d->conn, &v, &err) == 0) {
+				d->fds_at_start = it_daemon_fds(d->pid);
+				d->mounts_at_start = it_count_mounts_in(d->pid, d->dir);
 				return;
+			}
 			cradle_close(d->conn);
 			d->conn = NULL;
 		}
@@ -93,11 +138,40 @@ it_start(struct it_daemon *d, const char *fail_step)
 	it_start_with(d, fail_step, NULL);
 }
 
+static int kill_daemons(void);
+static void kill_leftovers(void);
+static void remove_cgroups(void);
+
+/* Check skips the teardown of a failed test (fork mode), and the daemon
+ * and sandboxes of that test outlive it: the first daemon a test starts
+ * clears them first (daemons of this build, tasks and cgroups under
+ * IT_CGROUP_ROOT), so one failure does not fail every test after it. */
+static void
+clear_earlier_failures(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	int daemons = kill_daemons(), tasks = it_count_pause_tasks();
+	if (daemons == 0 && tasks == 0 && it_count_cgroups() == 0)
+		return;
+	fprintf(stderr,
+	        "libinteg: removing what an earlier (failed) test left: %d daemons, %d tasks\n",
+	        daemons, tasks);
+	kill_leftovers();
+	for (int i = 0; i < it_ms(3000) / 20 && it_count_pause_tasks() > 0; i++)
+		it_sleep_ms(20);
+	remove_cgroups();
+}
+
 void
 it_start_with(struct it_daemon *d, const char *fail_step, const char *config_text)
 {
+	clear_earlier_failures();
 	memset(d, 0, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "/tmp/cradle-it.XXXXXX");
+	snprintf(d->dir, sizeof(d->dir), IT_TMP_PREFIX "XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(d->dir));
 	snprintf(d->root, sizeof(d->root), "%s/root", d->dir);
 	snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
@@ -112,15 +186,22 @@ it_start_with(struct it_daemon *d, const char *fail_step, const char *config_tex
 		fputs("[sandbox]\ncgroup_root = " IT_CGROUP_ROOT "\n", f);
 	if (config_text != NULL)
 		fputs(config_text, f);
+	d->own_workers = config_text != NULL && strstr(config_text, "workers") != NULL;
 	fclose(f);
-	spawn_daemon(d, fail_step);
+	spawn_daemon(d, fail_step, NULL);
 }
 
 void
 it_restart(struct it_daemon *d, const char *fail_step)
 {
+	it_restart_with_arg(d, fail_step, NULL);
+}
+
+void
+it_restart_with_arg(struct it_daemon *d, const char *fail_step, const char *arg)
+{
 	ck_assert_int_eq(d->pid, 0);
-	spawn_daemon(d, fail_step);
+	spawn_daemon(d, fail_step, arg);
 }
 
 int
@@ -192,6 +273,12 @@ it_count_pause_tasks(void)
 	return pause_tasks(NULL, 0);
 }
 
+int
+it_pause_tasks(pid_t *pids, int max)
+{
+	return pause_tasks(pids, max);
+}
+
 static void
 rm_rf(const char *path)
 {
@@ -229,15 +316,276 @@ assert_clean_log(const struct it_daemon *d)
 	fclose(f);
 }
 
+/* What it_cleanup found left, for the failure message. */
+struct leftovers {
+	char text[6144];
+	size_t len;
+	int n;
+};
+
+__attribute__((format(printf, 2, 3))) static void
+left(struct leftovers *l, const char *fmt, ...)
+{
+	va_list ap;
+
+	l->n++;
+	if (l->len + 2 >= sizeof(l->text))
+		return;
+	l->text[l->len++] = '\n';
+	l->text[l->len++] = ' ';
+	va_start(ap, fmt);
+	int n = vsnprintf(l->text + l->len, sizeof(l->text) - l->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l->len = l->len + (size_t)n < sizeof(l->text) ? l->len + (size_t)n
+		                                              : sizeof(l->text) - 1;
+}
+
+void
+it_sleep_ms(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+int
+it_daemon_fds(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	return it_count_entries(path);
+}
+
+static void
+comm_of(pid_t pid, char *out, size_t len)
+{
+	if (!status_field(pid, "Name", out, len))
+		snprintf(out, len, "?");
+	out[strcspn(out, "\n")] = '\0';
+	/* status fields start with a tab */
+	if (out[0] == '\t')
+		memmove(out, out + 1, strlen(out));
+}
+
+/* Records the daemon still holds, its fds and mounts beyond its start. */
+static void
+check_daemon(struct it_daemon *d, struct leftovers *l)
+{
+	struct cradle_error err = { 0 };
+	struct cradle_conn *c = d->conn;
+	struct cradle_sandbox_list *list = NULL;
+
+	if (c == NULL && cradle_connect(d->sock, it_ms(10000), &c, &err) < 0) {
+		left(l, "cannot connect to list the records: %s", err.message);
+		c = NULL;
+	}
+	if (c != NULL && cradle_sandbox_list(c, -1, NULL, 0, &list, &err) < 0)
+		left(l, "cannot list the records: %s", err.message);
+	for (size_t i = 0; list != NULL && i < cradle_sandbox_list_count(list); i++) {
+		const struct cradle_sandbox *sb = cradle_sandbox_list_at(list, i);
+		left(l, "record %s (pod %s, state %d, phase %d, pid %d)", cradle_sandbox_id(sb),
+		     cradle_sandbox_name(sb), cradle_sandbox_state(sb), cradle_sandbox_phase(sb),
+		     (int)cradle_sandbox_pid(sb));
+	}
+	cradle_sandbox_list_free(list);
+	if (c != NULL && c != d->conn)
+		cradle_close(c);
+
+	/* a closed connection or subscription leaves the daemon a moment
+	 * later than the client's close returns */
+	int fds = it_daemon_fds(d->pid);
+	for (int i = 0; i < it_ms(3000) / 20 && fds > d->fds_at_start; i++) {
+		it_sleep_ms(20);
+		fds = it_daemon_fds(d->pid);
+	}
+	if (fds > d->fds_at_start) {
+		char dir[64], out[4096] = "";
+		size_t n = 0;
+		snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)d->pid);
+		DIR *dd = opendir(dir);
+		struct dirent *de;
+		while (dd && (de = readdir(dd)) != NULL && n < sizeof(out) - 300) {
+			char p[400], t[200] = "";
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+			ssize_t k = readlink(p, t, sizeof(t) - 1);
+			t[k > 0 ? k : 0] = '\0';
+			n += (size_t)snprintf(out + n, sizeof(out) - n, " %.20s->%s", de->d_name,
+			                      t);
+		}
+		if (dd)
+			closedir(dd);
+		left(l, "the daemon has %d open fds, %d right after its start:%s", fds,
+		     d->fds_at_start, out);
+	}
+
+	int mounts = it_count_mounts_in(d->pid, d->dir);
+	for (int i = 0; i < it_ms(1000) / 20 && mounts > d->mounts_at_start; i++) {
+		it_sleep_ms(20);
+		mounts = it_count_mounts_in(d->pid, d->dir);
+	}
+	if (mounts > d->mounts_at_start)
+		left(l,
+		     "%d mounts below %s in the daemon's mount namespace, %d right after its start",
+		     mounts, d->dir, d->mounts_at_start);
+}
+
+static void
+check_entries(const char *dir, struct leftovers *l)
+{
+	DIR *dd = opendir(dir);
+	struct dirent *de;
+
+	while (dd && (de = readdir(dd)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			left(l, "entry %s/%s", dir, de->d_name);
+	if (dd)
+		closedir(dd);
+}
+
+/* Calls fn(path, arg) for each cgroup directory right below this build's
+ * cgroup parent, in every hierarchy. */
+static void
+each_cgroup(void (*fn)(const char *path, void *arg), void *arg)
+{
+	DIR *top = opendir("/sys/fs/cgroup");
+	struct dirent *h;
+	bool v2_done = false;
+
+	while (top != NULL) {
+		char dir[512];
+		h = readdir(top);
+		if (h == NULL && v2_done)
+			break;
+		if (h == NULL) {
+			/* a pure v2 node: the parent is right below the root */
+			snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", IT_CGROUP_ROOT);
+			v2_done = true;
+		} else if (h->d_name[0] == '.' || h->d_type != DT_DIR) {
+			continue;
+		} else {
+			snprintf(dir, sizeof(dir), "/sys/fs/cgroup/%s%s", h->d_name,
+			         IT_CGROUP_ROOT);
+		}
+		DIR *dd = opendir(dir);
+		struct dirent *de;
+		while (dd && (de = readdir(dd)) != NULL) {
+			char path[800];
+			if (de->d_type != DT_DIR || de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			fn(path, arg);
+		}
+		if (dd)
+			closedir(dd);
+	}
+	if (top)
+		closedir(top);
+}
+
+static void
+note_cgroup(const char *path, void *arg)
+{
+	left(arg, "cgroup %s", path);
+}
+
+static void
+remove_cgroup(const char *path, void *arg)
+{
+	char cmd[1000];
+	(void)arg;
+	snprintf(cmd, sizeof(cmd), "find '%s' -depth -type d -exec rmdir {} + 2>/dev/null", path);
+	if (system(cmd) < 0)
+		fprintf(stderr, "cleanup: cannot remove %s\n", path);
+}
+
+/* After the daemon stopped: tasks, children, mounts, dirs, cgroups. */
+static void
+check_after(const struct it_daemon *d, struct leftovers *l)
+{
+	pid_t pids[64];
+	int n = pause_tasks(pids, 64);
+
+	for (int i = 0; i < n && i < 64; i++) {
+		char comm[64];
+		comm_of(pids[i], comm, sizeof(comm));
+		left(l, "task %d (%s) in %s", (int)pids[i], comm, IT_CGROUP_ROOT);
+	}
+	if (n > 64)
+		left(l, "... %d tasks in all", n);
+
+	DIR *p = opendir("/proc");
+	struct dirent *de;
+	while (p && (de = readdir(p)) != NULL) {
+		pid_t pid = atoi(de->d_name);
+		char v[64], st[64], comm[64];
+		if (pid > 0 && status_field(pid, "PPid", v, sizeof(v)) && atoi(v) == getpid() &&
+		    status_field(pid, "State", st, sizeof(st))) {
+			comm_of(pid, comm, sizeof(comm));
+			st[strcspn(st, "\n")] = '\0';
+			left(l, "child %d (%s) of the test, state%s", (int)pid, comm, st);
+		}
+	}
+	if (p)
+		closedir(p);
+
+	char ns[400], pin[420];
+	snprintf(ns, sizeof(ns), "%s/ns", d->state);
+	snprintf(pin, sizeof(pin), "%s/ns/mnt", d->state);
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], mnt[4096];
+	size_t dl = strlen(d->dir);
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
+		    strncmp(mnt, d->dir, dl) == 0 && (mnt[dl] == '/' || mnt[dl] == '\0') &&
+		    strcmp(mnt, ns) != 0 && strcmp(mnt, pin) != 0)
+			left(l, "mount %s", mnt);
+	if (f)
+		fclose(f);
+
+	static const char *dirs[] = { "state/sandboxes", "state/netns", "state/shm",
+		                      "root/sandboxes" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		char path[400];
+		snprintf(path, sizeof(path), "%s/%s", d->dir, dirs[i]);
+		check_entries(path, l);
+	}
+	each_cgroup(note_cgroup, l);
+}
+
+int
+it_leftovers(struct it_daemon *d, int *status, char *out, size_t len)
+{
+	struct leftovers l = { .len = 0 };
+
+	if (d->pid > 0)
+		check_daemon(d, &l);
+	*status = it_stop(d);
+	check_after(d, &l);
+	snprintf(out, len, "%s", l.text);
+	d->n_left = l.n;
+	return l.n;
+}
+
 void
 it_cleanup(struct it_daemon *d)
 {
+	struct leftovers l = { .len = 0 };
+	int st;
+
 	if (d->dir[0] == '\0')
 		return;
-	int st = it_stop(d);
-	assert_clean_log(d);
-	ck_assert_msg(st == 0 || st == -1, "cradled exited with status %d", st);
+	it_leftovers(d, &st, l.text, sizeof(l.text));
+	l.n = d->n_left;
+
+	/* remove it all the same, then fail */
 	kill_leftovers();
+	for (int i = 0; i < it_ms(3000) / 20 && it_count_pause_tasks() > 0; i++)
+		it_sleep_ms(20);
 	/* unmount anything left below the dir, deepest first */
 	for (int pass = 0; pass < 4 && it_count_mounts_under(d->dir) > 0; pass++) {
 		FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -249,19 +597,24 @@ it_cleanup(struct it_daemon *d)
 		if (f)
 			fclose(f);
 	}
-	rm_rf(d->dir);
+	each_cgroup(remove_cgroup, NULL);
+	char dir[sizeof(d->dir)];
+	snprintf(dir, sizeof(dir), "%s", d->dir);
+	assert_clean_log(d);
+	rm_rf(dir);
 	d->dir[0] = '\0';
+	ck_assert_msg(st == 0 || st == -1, "cradled exited with status %d", st);
+	ck_assert_msg(l.n == 0, "%d thing(s) left after the test:%s", l.n, l.text);
 }
 
-/* Check does not run a checked teardown after a failed assertion in fork
- * mode, and a daemon outlives the test process that spawned it: so the
- * runner sweeps before and after the suite.  Everything named
- * /tmp/cradle-it.* is ours. */
-void
-it_sweep_all(void)
+/* SIGKILL every cradled of this build's tests (its command line names a
+ * dir under IT_TMP_PREFIX); how many. */
+static int
+kill_daemons(void)
 {
 	DIR *p = opendir("/proc");
 	struct dirent *de;
+	int n = 0;
 
 	while (p && (de = readdir(p)) != NULL) {
 		char path[64], cmd[4096];
@@ -272,36 +625,58 @@ it_sweep_all(void)
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;
-		ssize_t n = read(fd, cmd, sizeof(cmd) - 1);
+		ssize_t len = read(fd, cmd, sizeof(cmd) - 1);
 		close(fd);
-		if (n <= 0)
+		if (len <= 0)
 			continue;
-		for (ssize_t i = 0; i < n; i++)
+		for (ssize_t i = 0; i < len; i++)
 			if (cmd[i] == '\0')
 				cmd[i] = ' ';
-		cmd[n] = '\0';
-		if (strstr(cmd, "cradled") && strstr(cmd, "/tmp/cradle-it."))
-			kill(pid, SIGKILL);
+		cmd[len] = '\0';
+		if (strstr(cmd, "cradled") && strstr(cmd, IT_TMP_PREFIX) && kill(pid, SIGKILL) == 0)
+			n++;
 	}
 	if (p)
 		closedir(p);
+	return n;
+}
+
+/* Every cgroup below IT_CGROUP_ROOT, and the parent itself, deepest first
+ * (rmdir: a cgroup with tasks stays). */
+static void
+remove_cgroups(void)
+{
+	if (system("find /sys/fs/cgroup -depth -type d \\( -path '*" IT_CGROUP_ROOT "' -o "
+	           "-path '*" IT_CGROUP_ROOT "/*' \\) "
+	           "-exec rmdir {} + 2>/dev/null") < 0)
+		fprintf(stderr, "sweep: could not remove cgroups\n");
+}
+
+/* Check does not run a checked teardown after a failed assertion in fork
+ * mode, and a daemon outlives the test process that spawned it: so the
+ * runner sweeps before and after the suite.  Everything named
+ * IT_TMP_PREFIX* and every cgroup under IT_CGROUP_ROOT is this build's:
+ * suites of other build dirs are left alone. */
+void
+it_sweep_all(void)
+{
+	kill_daemons();
 	kill_leftovers();
-	for (int pass = 0; pass < 4 && it_count_mounts_under("/tmp/cradle-it.") > 0; pass++) {
+	for (int pass = 0; pass < 4 && it_count_mounts_under(IT_TMP_PREFIX) > 0; pass++) {
 		FILE *f = fopen("/proc/self/mountinfo", "re");
 		char line[4096], mnt[4096];
 		while (f && fgets(line, sizeof(line), f))
 			if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
-			    strncmp(mnt, "/tmp/cradle-it.", 15) == 0)
+			    strncmp(mnt, IT_TMP_PREFIX, strlen(IT_TMP_PREFIX)) == 0)
 				umount2(mnt, MNT_DETACH);
 		if (f)
 			fclose(f);
 	}
-	if (system("rm -rf --one-file-system /tmp/cradle-it.*") != 0)
-		fprintf(stderr, "sweep: could not remove /tmp/cradle-it.*\n");
-	/* cgroup directories go with rmdir, deepest first */
-	if (system("find /sys/fs/cgroup -depth -type d -path '*" IT_CGROUP_ROOT "*' "
-	           "-exec rmdir {} + 2>/dev/null") < 0)
-		fprintf(stderr, "sweep: could not remove cgroups\n");
+	if (system("rm -rf --one-file-system " IT_TMP_PREFIX "*") != 0)
+		fprintf(stderr, "sweep: could not remove " IT_TMP_PREFIX "*\n");
+	for (int i = 0; i < it_ms(3000) / 20 && it_count_pause_tasks() > 0; i++)
+		it_sleep_ms(20);
+	remove_cgroups();
 }
 
 int

@@ -14,8 +14,17 @@
 
 #include "client/cradle.h"
 
-/* cgroup_root of every test daemon */
-#define IT_CGROUP_ROOT "/cradle-it"
+/* Integration suites of different build dirs may run at once: each build's
+ * tests put their daemons' sandboxes under a cgroup parent, and their temp
+ * dirs under a prefix, of their own, named after IT_TAG (a hash of the build
+ * dir the Makefile passes), and the sweep touches only those. */
+#ifndef IT_TAG
+#error "IT_TAG: build the integration tests with the Makefile"
+#endif
+/* cgroup_root of every test daemon of this build */
+#define IT_CGROUP_ROOT "/cradle-integ-" IT_TAG
+/* every temp dir of this build's tests starts with this (mkdtemp it) */
+#define IT_TMP_PREFIX "/tmp/cradle-integ-" IT_TAG "."
 
 /* Count cgroup directories of this suite's sandboxes (below the root). */
 int it_count_cgroups(void);
@@ -32,7 +41,25 @@ struct it_daemon {
 	char config[340]; /* --config file, "" for none */
 	pid_t pid;
 	struct cradle_conn *conn;
+	/* right after the daemon answered (it_start, it_restart): its open
+	 * fds and the mounts below dir in its own mount namespace, which
+	 * it_cleanup compares with what is there at the end */
+	int fds_at_start;
+	int mounts_at_start;
+	/* the config sets [cradled] workers: no --workers 8 then */
+	bool own_workers;
+	int n_left; /* what it_leftovers found last */
 };
+
+/* Time bounds scaled for slow builds: ms times 1 in a plain build, 4 under
+ * ASan+UBSan, 10 under TSan (gcc's __SANITIZE_*__), or $CRADLE_IT_SLOW
+ * when set.  Every wait and timeout of the integration tests goes
+ * through it, so sanitizer runs wait longer instead of flaking. */
+int it_ms(int ms);
+/* tcase_set_timeout's seconds, scaled as it_ms. */
+double it_secs(double secs);
+/* Sleep ms milliseconds (not scaled: pass it_ms(x) for a wait). */
+void it_sleep_ms(int ms);
 
 /* Path of a built binary: $CRADLE_BUILD/<name> (tests/run.sh sets it). */
 const char *it_bin(const char *name);
@@ -46,11 +73,31 @@ void it_start(struct it_daemon *d, const char *fail_step);
 void it_start_with(struct it_daemon *d, const char *fail_step, const char *config_text);
 /* Start again on the same dirs (after it_stop). */
 void it_restart(struct it_daemon *d, const char *fail_step);
+/* As it_restart, with one more argument for cradled (e.g. a flag). */
+void it_restart_with_arg(struct it_daemon *d, const char *fail_step, const char *arg);
 /* SIGTERM, wait, return its exit status (shell style). */
 int it_stop(struct it_daemon *d);
-/* Stop if running, kill leftover pause tasks of this daemon, unmount and
- * remove the temp dir. */
+/* The "nothing left" check and teardown of every integration test.
+ * While the daemon runs: it lists no sandbox record, holds no more open
+ * fds than right after its start, and no more mounts below dir in its
+ * mount namespace.  Then it is stopped (SIGTERM; it must exit 0 and its
+ * log hold no sanitizer report), and nothing may be left: no live task
+ * in this build's cgroup parent, no child of the test process (zombie or
+ * not), no mount below dir in ours but the daemon's own (<state>/ns and
+ * its pin), no entry in <state>/sandboxes, <state>/netns, <state>/shm,
+ * <root>/sandboxes, no cgroup below IT_CGROUP_ROOT.  Whatever is left
+ * is listed in the failure message and removed all the same (tasks
+ * killed, mounts detached, the temp dir and the cgroups removed) before
+ * the test fails.  A test that leaves state on purpose (a crash) removes
+ * it before its teardown. */
 void it_cleanup(struct it_daemon *d);
+/* it_cleanup's checks alone: stops the daemon (its exit status in
+ * *status), lists what is left in out (one "\n " line each) and returns
+ * how many things; removes nothing. */
+int it_leftovers(struct it_daemon *d, int *status, char *out, size_t len);
+/* Daemon probes, for tests (pid > 0): open fds; mounts below prefix in its
+ * mount namespace. */
+int it_daemon_fds(pid_t pid);
 
 /* Run a suite (CK_ENV verbosity), sweeping leftovers of failed tests
  * before and after; returns the process exit status. */
@@ -95,5 +142,8 @@ const char *it_daemon_path(const struct it_daemon *d, const char *path, char *ou
 int it_count_entries(const char *dir); /* excluding . and .. */
 int it_count_children_of(pid_t ppid);  /* processes whose PPid is ppid */
 int it_count_pause_tasks(void);        /* live tasks of this build's pause */
+/* Their pids, up to max; returns how many there are (in this build's
+ * cgroup parent IT_CGROUP_ROOT). */
+int it_pause_tasks(pid_t *pids, int max);
 
 #endif

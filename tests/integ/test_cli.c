@@ -182,7 +182,7 @@ cli_suite(void)
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("crictl");
 	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_set_timeout(tc, 120);
+	tcase_set_timeout(tc, it_secs(120));
 	tcase_add_test(tc, test_runp_pods_inspectp_stopp_rmp);
 	tcase_add_test(tc, test_hostnet_example_and_rmp_all);
 	tcase_add_test(tc, test_rmp_all_many);

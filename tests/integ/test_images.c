@@ -57,8 +57,8 @@ static void
 start_registry(void)
 {
 	char path[300];
-	/* under the sweep's /tmp/cradle-it.* so a failed test leaves nothing */
-	snprintf(regdir, sizeof(regdir), "/tmp/cradle-it.registry-XXXXXX");
+	/* under the sweep's IT_TMP_PREFIX* so a failed test leaves nothing */
+	snprintf(regdir, sizeof(regdir), IT_TMP_PREFIX "registry-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(regdir));
 	port = free_port();
 	snprintf(path, sizeof(path), "%s/config.yml", regdir);
@@ -84,7 +84,7 @@ start_registry(void)
 		execlp("docker-registry", "docker-registry", "serve", path, (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < it_ms(5000) / 25; i++) {
 		if (sh("curl -sf -o /dev/null http://127.0.0.1:%d/v2/ 2>/dev/null", port) == 0)
 			return;
 		nanosleep(&(struct timespec){ .tv_nsec = 25 * 1000 * 1000 }, NULL);
@@ -120,12 +120,13 @@ count_in_log(const char *needle)
 static void
 teardown(void)
 {
-	it_cleanup(&D);
+	/* the registry first: it_cleanup fails on a child left running */
 	if (registry > 0) {
 		kill(registry, SIGKILL);
 		waitpid(registry, NULL, 0);
 		registry = -1;
 	}
+	it_cleanup(&D);
 	if (regdir[0] != '\0') {
 		sh("rm -rf '%s'", regdir);
 		regdir[0] = '\0';
@@ -385,7 +386,7 @@ images_suite(void)
 	Suite *s = suite_create("images");
 	TCase *tc = tcase_create("registry");
 	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_set_timeout(tc, 120);
+	tcase_set_timeout(tc, it_secs(120));
 	tcase_add_test(tc, test_builtin_image_pinned_and_in_use);
 	tcase_add_test(tc, test_pull_by_tag_and_digest_and_errors);
 	tcase_add_test(tc, test_corrupted_blob_refused);

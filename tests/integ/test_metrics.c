@@ -424,7 +424,7 @@ START_TEST(test_port_in_use_refused)
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
 
 	memset(&D, 0, sizeof(D));
-	snprintf(D.dir, sizeof(D.dir), "/tmp/cradle-it.XXXXXX");
+	snprintf(D.dir, sizeof(D.dir), IT_TMP_PREFIX "XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(D.dir));
 	snprintf(conf, sizeof(conf), "%s/cradled.conf", D.dir);
 	snprintf(log, sizeof(log), "%s/cradled.log", D.dir);
@@ -456,7 +456,7 @@ metrics_suite(void)
 	TCase *tc = tcase_create("metrics");
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_set_timeout(tc, 120);
+	tcase_set_timeout(tc, it_secs(120));
 	tcase_add_test(tc, test_endpoint_counts_starts_and_stops);
 	tcase_add_test(tc, test_failed_start_counts_its_code);
 	tcase_add_test(tc, test_inspectp_verbose_shows_every_step);

@@ -240,18 +240,25 @@ START_TEST(test_exit_event_and_notready)
 	it_start(&D, NULL);
 	ck_assert_msg(cradle_events_open(D.events, &ev, &err) == 0, "%s", err.message);
 	/* pub/sub connects asynchronously: give the subscription a moment */
-	nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
+	it_sleep_ms(it_ms(200));
 	int32_t pid = run_pod(D.conn, "victim", "victim", CRADLE_NS_MODE_POD, id);
+	/* the run's own events come first (issue 9): created, started */
+	ck_assert_int_eq(cradle_events_next(ev, it_ms(1000), &e, &err), 0);
+	ck_assert_str_eq(e.type, "sandbox.created");
+	uint64_t seq0 = e.seq;
+	ck_assert_int_eq(cradle_events_next(ev, it_ms(1000), &e, &err), 0);
+	ck_assert_str_eq(e.type, "sandbox.started");
 	int64_t t0 = mono_ms();
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
-	ck_assert_msg(cradle_events_next(ev, 1000, &e, &err) == 0, "no event: %s", err.message);
-	ck_assert_int_lt(mono_ms() - t0, 1000);
+	ck_assert_msg(cradle_events_next(ev, it_ms(1000), &e, &err) == 0, "no event: %s",
+	              err.message);
+	ck_assert_int_lt(mono_ms() - t0, it_ms(1000));
 	ck_assert_str_eq(e.type, "sandbox.exit");
 	ck_assert_int_eq(e.kind, CRADLE_EVENT_SANDBOX_EXIT);
 	ck_assert_str_eq(e.id, id);
 	ck_assert_int_eq(e.pid, pid);
 	ck_assert_int_eq(e.exit_status, 128 + SIGKILL);
-	ck_assert_uint_eq(e.seq, 1);
+	ck_assert_uint_eq(e.seq, seq0 + 2);
 	ck_assert_int_gt(e.exited_at, 0);
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
 	ck_assert_int_eq(cradle_sandbox_state(s), CRADLE_STATE_NOTREADY);
@@ -262,8 +269,11 @@ START_TEST(test_exit_event_and_notready)
 	char id2[CRADLE_SANDBOX_ID_LEN + 1];
 	pid = run_pod(D.conn, "victim2", "victim2", CRADLE_NS_MODE_POD, id2);
 	ck_assert_int_eq(cradle_sandbox_stop(D.conn, id2, -1, &err), 0);
-	ck_assert_int_eq(cradle_events_next(ev, 1000, &e, &err), 0);
-	ck_assert_uint_eq(e.seq, 2);
+	/* created, started, then the exit */
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(cradle_events_next(ev, it_ms(1000), &e, &err), 0);
+	ck_assert_str_eq(e.type, "sandbox.exit");
+	ck_assert_uint_eq(e.seq, seq0 + 5);
 	ck_assert_str_eq(e.id, id2);
 	cradle_events_close(ev);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
@@ -454,7 +464,7 @@ START_TEST(test_restart_adopts_running_tasks)
 	ck_assert(it_proc_alive(pid));
 	ck_assert(it_proc_alive(pid2));
 	kill(pid2, SIGKILL);
-	for (int i = 0; i < 100 && it_proc_alive(pid2); i++)
+	for (int i = 0; i < it_ms(1000) / 10 && it_proc_alive(pid2); i++)
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 
 	it_restart(&D, NULL);
@@ -469,9 +479,9 @@ START_TEST(test_restart_adopts_running_tasks)
 
 	/* the adopted task is watched: its exit is seen and announced */
 	ck_assert_int_eq(cradle_events_open(D.events, &ev, &err), 0);
-	nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000 * 1000 }, NULL);
+	it_sleep_ms(it_ms(200));
 	kill(pid, SIGKILL);
-	ck_assert_msg(cradle_events_next(ev, 2000, &e, &err) == 0, "%s", err.message);
+	ck_assert_msg(cradle_events_next(ev, it_ms(2000), &e, &err) == 0, "%s", err.message);
 	ck_assert_str_eq(e.id, id);
 	cradle_events_close(ev);
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, id, &s, &err), 0);
@@ -731,7 +741,7 @@ run_into_crash(struct it_daemon *d, const char *name)
 	char id[CRADLE_SANDBOX_ID_LEN + 1];
 	int32_t pid = 0;
 
-	ck_assert_int_eq(cradle_connect(d->sock, 1500, &c, &err), 0);
+	ck_assert_int_eq(cradle_connect(d->sock, it_ms(1500), &c, &err), 0);
 	struct cradle_pod *pod = it_pod(name, name);
 	ck_assert_int_lt(cradle_sandbox_run(c, pod, NULL, id, &pid, NULL, &err), 0);
 	cradle_pod_free(pod);
@@ -740,14 +750,20 @@ run_into_crash(struct it_daemon *d, const char *name)
 }
 
 /* A crash between the first side effect of a start and its record leaves
- * a pause task and a cgroup that no record names; recovery kills and
- * removes them before serving.  After the record the start is complete
- * and the sandbox is adopted. */
+ * directories, a shm mount, a pause task and a cgroup that no record
+ * names; recovery kills and removes them before serving (what the cgroup
+ * step's intent file names, and what the sweeps find by id).  After the
+ * record the start is complete and the sandbox is adopted. */
+static const char *const crash_steps[] = {
+	"sandbox-root-dir", "volatile-root-dir", "shm", "cgroup", "launch", "netns", "record"
+};
+#define N_CRASH_STEPS (int)(sizeof(crash_steps) / sizeof(crash_steps[0]))
+
 START_TEST(test_crash_during_start_leaves_nothing)
 {
-	static const char *steps[] = { "cgroup", "launch", "netns", "record" };
-	const char *step = steps[_i];
-	bool launched = strcmp(step, "cgroup") != 0;
+	const char *step = crash_steps[_i];
+	bool before_cgroup = _i < 3;
+	bool launched = _i > 3;
 	bool complete = strcmp(step, "record") == 0;
 	char hook[64];
 	struct cradle_error err = { 0 };
@@ -757,7 +773,10 @@ START_TEST(test_crash_during_start_leaves_nothing)
 	run_into_crash(&D, "cut-short");
 	/* the window is real: the task outlived the daemon, in its cgroup */
 	ck_assert_int_eq(it_count_pause_tasks(), launched ? 1 : 0);
-	ck_assert_int_gt(it_count_cgroups(), 0);
+	if (before_cgroup)
+		ck_assert_int_eq(it_count_cgroups(), 0);
+	else
+		ck_assert_int_gt(it_count_cgroups(), 0);
 
 	it_restart(&D, NULL);
 	struct cradle_sandbox_list *l = NULL;
@@ -768,10 +787,57 @@ START_TEST(test_crash_during_start_leaves_nothing)
 		ck_assert_int_eq(cradle_sandbox_phase(s), CRADLE_PHASE_RUNNING);
 		ck_assert_int_eq(it_count_pause_tasks(), 1);
 		ck_assert_int_eq(cradle_sandbox_remove(D.conn, cradle_sandbox_id(s), &err), 0);
+	} else if (before_cgroup) {
+		ck_assert_msg(it_log_contains(&D, "removed leftover"),
+		              "no leftover removal logged");
 	} else {
 		ck_assert_msg(it_log_contains(&D, "undid the start of"), "no undo logged");
 	}
 	cradle_sandbox_list_free(l);
+	assert_nothing_left(&D);
+}
+END_TEST
+
+/* The daemon dies in the middle of a stop or a remove (after the kill,
+ * after the shm went, after the root dir went): the record is deleted
+ * last, so after the restart the sandbox is still there, and the next
+ * remove finishes the job with nothing left. */
+static const char *const crash_points[] = { "stop:killed", "stop:shm", "remove:root-dir" };
+
+START_TEST(test_crash_during_stop_and_remove)
+{
+	const char *point = crash_points[_i];
+	bool in_remove = strncmp(point, "remove:", 7) == 0;
+	struct cradle_conn *c = NULL;
+	struct cradle_error err = { 0 };
+	struct cradle_sandbox *s;
+	char hook[64], id[CRADLE_SANDBOX_ID_LEN + 1];
+	int32_t pid = 0;
+
+	snprintf(hook, sizeof(hook), "crash:%s", point);
+	it_start(&D, hook);
+	struct cradle_pod *pod = it_pod("cut-stop", "cut-stop");
+	ck_assert_int_eq(cradle_sandbox_run(D.conn, pod, NULL, id, &pid, NULL, &err), 0);
+	cradle_pod_free(pod);
+	ck_assert_int_eq(cradle_connect(D.sock, it_ms(1500), &c, &err), 0);
+	if (in_remove)
+		ck_assert_int_lt(cradle_sandbox_remove(c, id, &err), 0);
+	else
+		ck_assert_int_lt(cradle_sandbox_stop(c, id, 0, &err), 0);
+	cradle_close(c);
+	ck_assert_int_eq(it_stop(&D), 128 + SIGKILL);
+	for (int i = 0; i < it_ms(2000) / 10 && it_proc_alive(pid); i++)
+		it_sleep_ms(10);
+	ck_assert(!it_proc_alive(pid)); /* killed before the crash */
+
+	it_restart(&D, NULL);
+	ck_assert_msg(cradle_sandbox_status(D.conn, id, &s, &err) == 0, "%s: %s", point,
+	              err.message);
+	ck_assert_int_eq(cradle_sandbox_state(s), CRADLE_STATE_NOTREADY);
+	cradle_sandbox_free(s);
+	ck_assert_msg(cradle_sandbox_remove(D.conn, id, &err) == 0, "%s", err.message);
+	ck_assert_int_lt(cradle_sandbox_status(D.conn, id, &s, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_STATUS_NOT_FOUND);
 	assert_nothing_left(&D);
 }
 END_TEST
@@ -790,7 +856,7 @@ START_TEST(test_crash_between_create_and_start)
 	struct cradle_pod *pod = it_pod("created", "created");
 	ck_assert_int_eq(cradle_sandbox_create(D.conn, pod, NULL, id, &err), 0);
 	cradle_pod_free(pod);
-	ck_assert_int_eq(cradle_connect(D.sock, 1500, &c, &err), 0);
+	ck_assert_int_eq(cradle_connect(D.sock, it_ms(1500), &c, &err), 0);
 	ck_assert_int_lt(cradle_sandbox_start(c, id, &pid, NULL, &err), 0);
 	cradle_close(c);
 	ck_assert_int_eq(it_stop(&D), 128 + SIGKILL);
@@ -817,7 +883,7 @@ sandbox_suite(void)
 	TCase *tc = tcase_create("kernel");
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_set_timeout(tc, 240);
+	tcase_set_timeout(tc, it_secs(240));
 	tcase_add_test(tc, test_namespaces_hostname_pid1);
 	tcase_add_test(tc, test_host_network);
 	tcase_add_test(tc, test_exit_event_and_notready);
@@ -827,7 +893,8 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_recovery_removes_leftover_shm);
 	tcase_add_test(tc, test_reenter_carries_old_layout_mounts);
 	tcase_add_loop_test(tc, test_failure_at_each_step_leaves_nothing, 0, 15);
-	tcase_add_loop_test(tc, test_crash_during_start_leaves_nothing, 0, 4);
+	tcase_add_loop_test(tc, test_crash_during_start_leaves_nothing, 0, N_CRASH_STEPS);
+	tcase_add_loop_test(tc, test_crash_during_stop_and_remove, 0, 3);
 	tcase_add_test(tc, test_crash_between_create_and_start);
 	tcase_add_test(tc, test_300_concurrent_runs);
 	suite_add_tcase(s, tc);

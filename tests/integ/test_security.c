@@ -3,10 +3,12 @@
  * oom_score_adj, /dev/shm, masked paths, sysctls, DNS files, runtime
  * handlers.  Needs root (CI runs as root). */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,8 @@
 #include <unistd.h>
 
 #include "tests/integ/libinteg.h"
+
+extern char **environ;
 
 static struct it_daemon D;
 
@@ -532,7 +536,7 @@ as_client(const char *sock, const gid_t *groups, int n)
 		if (setgroups((size_t)n, groups) != 0 || setresgid(65534, 65534, 65534) != 0 ||
 		    setresuid(65534, 65534, 65534) != 0)
 			_exit(100);
-		if (cradle_connect_flags(sock, 5000, CRADLE_CONNECT_SYNC, &c, &err) < 0)
+		if (cradle_connect_flags(sock, it_ms(5000), CRADLE_CONNECT_SYNC, &c, &err) < 0)
 			_exit(101);
 		if (cradle_version(c, &v, &err) < 0)
 			out |= err.code == CRADLE_STATUS_PERMISSION_DENIED ? 1 : 102;
@@ -610,13 +614,190 @@ START_TEST(test_privileged)
 }
 END_TEST
 
+/* The per-mount options (field 6) of mount point mnt in /proc/PID/mountinfo
+ * (the last such mount: the one on top); false when there is none. */
+static bool
+mount_opts(pid_t pid, const char *mnt, char *opts, size_t len)
+{
+	char path[64], line[1024], point[512], o[256];
+	bool found = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	FILE *f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %*s %*s %*s %511s %255s", point, o) == 2 &&
+		    strcmp(point, mnt) == 0) {
+			snprintf(opts, len, "%s", o);
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+static bool
+has_opt(const char *opts, const char *opt)
+{
+	size_t l = strlen(opt);
+	for (const char *p = opts; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (strncmp(p, opt, l) == 0 && (p[l] == ',' || p[l] == '\0'))
+			return true;
+	return false;
+}
+
+/* A block device root may open on this machine (some refuse their mounted
+ * disk even to root): the first of /sys/dev/block whose node, made in
+ * dir, opens. */
+static dev_t
+openable_block_device(const char *dir)
+{
+	char node[600];
+	unsigned maj, min;
+	struct dirent *e;
+	DIR *d = opendir("/sys/dev/block");
+
+	ck_assert_ptr_nonnull(d);
+	snprintf(node, sizeof(node), "%s/blk-probe", dir);
+	while ((e = readdir(d)) != NULL) {
+		if (sscanf(e->d_name, "%u:%u", &maj, &min) != 2)
+			continue;
+		unlink(node);
+		if (mknod(node, S_IFBLK | 0600, makedev(maj, min)) != 0)
+			continue;
+		int fd = open(node, O_RDONLY | O_CLOEXEC);
+		unlink(node);
+		if (fd >= 0) {
+			close(fd);
+			closedir(d);
+			return makedev(maj, min);
+		}
+	}
+	closedir(d);
+	ck_abort_msg("no block device root may open here");
+	return 0;
+}
+
+/* /dev inside is nodev but for the allowed nodes: a block device node made
+ * there (as a pause keeping CAP_MKNOD could) opens nothing, even for the
+ * host's root, whom no device cgroup restricts; /dev/null still works. */
+START_TEST(test_dev_nodev)
+{
+	char id[CRADLE_SANDBOX_ID_LEN + 1], opts[256], mnt[64];
+	struct cradle_error err;
+
+	it_start(&D, NULL);
+	dev_t blk = openable_block_device(D.dir);
+	int32_t pid = run(it_pod("nodev", "nodev"), NULL, id);
+
+	ck_assert_msg(mount_opts(pid, "/dev", opts, sizeof(opts)), "no /dev mount");
+	ck_assert_msg(has_opt(opts, "nodev"), "/dev is mounted %s", opts);
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+		snprintf(mnt, sizeof(mnt), "/dev/%s", nodes[i]);
+		ck_assert_msg(mount_opts(pid, mnt, opts, sizeof(opts)), "%s is no mount", mnt);
+		ck_assert_msg(!has_opt(opts, "nodev"), "%s is mounted %s", mnt, opts);
+	}
+
+	/* in the pod's mount namespace (its root is the pod's) */
+	int p[2];
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	pid_t c = fork();
+	ck_assert_int_ge(c, 0);
+	if (c == 0) {
+		char ns[64];
+		int r[3] = { -1, -1, -1 };
+		snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", (int)pid);
+		int fd = open(ns, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && setns(fd, CLONE_NEWNS) == 0) {
+			int n = open("/dev/null", O_RDWR | O_CLOEXEC);
+			r[0] = n >= 0 ? 0 : errno;
+			r[1] = mknod("/dev/probe-disk", S_IFBLK | 0600, blk) == 0 ? 0 : errno;
+			n = open("/dev/probe-disk", O_RDONLY | O_CLOEXEC);
+			r[2] = n >= 0 ? 0 : errno;
+			unlink("/dev/probe-disk");
+		}
+		_exit(write(p[1], r, sizeof(r)) == sizeof(r) ? 0 : 1);
+	}
+	close(p[1]);
+	int r[3] = { -1, -1, -1 }, st;
+	ck_assert_int_eq(read(p[0], r, sizeof(r)), (ssize_t)sizeof(r));
+	close(p[0]);
+	ck_assert_int_eq(waitpid(c, &st, 0), c);
+	ck_assert_msg(r[0] == 0, "open /dev/null in the pod: %s", strerror(r[0]));
+	ck_assert_msg(r[1] == 0, "mknod in the pod's /dev: %s", strerror(r[1]));
+	ck_assert_msg(r[2] == EACCES, "open of a block node in the pod's /dev: %s, want EACCES",
+	              r[2] ? strerror(r[2]) : "opened");
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+}
+END_TEST
+
+/* fds 0-2: a daemon started without them opens each on /dev/null before
+ * anything else, so no socket or file of its own takes those numbers
+ * (where a stray write to stdout or stderr would land). */
+static void
+assert_stdio_null(pid_t pid)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		char path[64], to[256];
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		ssize_t n = readlink(path, to, sizeof(to) - 1);
+		ck_assert_msg(n > 0, "%s: %s", path, strerror(errno));
+		to[n] = '\0';
+		ck_assert_msg(strcmp(to, "/dev/null") == 0, "cradled's fd %d is %s", fd, to);
+	}
+}
+
+START_TEST(test_daemon_without_stdio)
+{
+	char id[CRADLE_SANDBOX_ID_LEN + 1], bin[512], archive[512];
+	struct cradle_error err = { 0 };
+	posix_spawn_file_actions_t fa;
+
+	/* the test's dirs and config, then cradled again on them, with no
+	 * descriptor at all */
+	it_start(&D, NULL);
+	ck_assert_int_eq(it_stop(&D), 0);
+	snprintf(bin, sizeof(bin), "%s", it_bin("cradled"));
+	snprintf(archive, sizeof(archive), "%s", it_bin("pause.oci.tar"));
+	char *argv[] = { bin, "--root",          D.root,  "--state",  D.state,  "--workers",
+		         "8", "--image-archive", archive, "--config", D.config, NULL };
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 0);
+	int r = posix_spawn(&D.pid, bin, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	ck_assert_msg(r == 0, "spawn %s: %s", bin, strerror(r));
+	for (int i = 0; i < it_ms(30000) / 10 && D.conn == NULL; i++) {
+		int st;
+		ck_assert_msg(waitpid(D.pid, &st, WNOHANG) == 0, "cradled exited (status %d)", st);
+		struct cradle_version v;
+		if (access(D.sock, F_OK) == 0 &&
+		    cradle_connect(D.sock, it_ms(30000), &D.conn, &err) == 0 &&
+		    cradle_version(D.conn, &v, &err) != 0) {
+			cradle_close(D.conn);
+			D.conn = NULL;
+		}
+		if (D.conn == NULL)
+			it_sleep_ms(10);
+	}
+	ck_assert_msg(D.conn != NULL, "cradled did not answer: %s", err.message);
+	D.fds_at_start = it_daemon_fds(D.pid);
+	D.mounts_at_start = it_count_mounts_in(D.pid, D.dir);
+	assert_stdio_null(D.pid);
+
+	/* it works, and its sockets, store and pidfds are elsewhere */
+	run(it_pod("nostdio", "nostdio"), NULL, id);
+	assert_stdio_null(D.pid);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+}
+END_TEST
+
 static Suite *
 security_suite(void)
 {
 	Suite *s = suite_create("security");
 	TCase *tc = tcase_create("kernel");
 	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_set_timeout(tc, 120);
+	tcase_set_timeout(tc, it_secs(120));
 	tcase_add_test(tc, test_kernel_default_sandbox);
 	tcase_add_test(tc, test_kernel_seccomp_and_ids);
 	tcase_add_test(tc, test_kernel_sysctl_and_dns);
@@ -626,6 +807,8 @@ security_suite(void)
 	tcase_add_test(tc, test_privileged);
 	tcase_add_test(tc, test_state_closed_to_others);
 	tcase_add_test(tc, test_socket_access_by_peer);
+	tcase_add_test(tc, test_dev_nodev);
+	tcase_add_test(tc, test_daemon_without_stdio);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -35,7 +35,7 @@ raw_call(const void *buf, size_t len, char *msg, size_t mlen)
 
 	snprintf(url, sizeof(url), "ipc://%s", D.sock);
 	ck_assert_int_eq(nng_req0_open(&s), 0);
-	ck_assert_int_eq(nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 10000), 0);
+	ck_assert_int_eq(nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, it_ms(10000)), 0);
 	ck_assert_int_eq(nng_dial(s, url, NULL, 0), 0);
 	ck_assert_int_eq(nng_send(s, (void *)buf, len, 0), 0);
 	int r = nng_recv(s, &rbuf, &rlen, NNG_FLAG_ALLOC);
@@ -147,7 +147,7 @@ wire_suite(void)
 	Suite *s = suite_create("wire");
 	TCase *tc = tcase_create("hostile");
 	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_set_timeout(tc, 120);
+	tcase_set_timeout(tc, it_secs(120));
 	tcase_add_test(tc, test_garbage_truncated_oversized);
 	tcase_add_test(tc, test_invalid_config_names_field);
 	suite_add_tcase(s, tc);
