@@ -258,11 +258,16 @@ START_TEST(test_list_of_huge_configs)
 	struct cradle_error err;
 	char name[32], *v = malloc(HUGE_VLEN + 1);
 
+	/* 70 (67 MB: one reply could not hold them; it failed so before
+	 * the list was paged); 40 (38 MB, still two pages of 32 MiB) in the
+	 * slow sanitizer builds */
+	const int n = it_ms(1000) > 1000 ? 40 : HUGE_N;
+
 	ck_assert_ptr_nonnull(v);
 	memset(v, 'z', HUGE_VLEN);
 	v[HUGE_VLEN] = '\0';
 	it_start(&D, NULL);
-	for (int i = 0; i < HUGE_N; i++) {
+	for (int i = 0; i < n; i++) {
 		snprintf(name, sizeof(name), "huge-%d", i);
 		struct cradle_pod *pod = it_pod(name, NULL);
 		for (int a = 0; a < HUGE_ANN; a++) {
@@ -277,9 +282,9 @@ START_TEST(test_list_of_huge_configs)
 	free(v);
 	ck_assert_msg(cradle_sandbox_list(D.conn, -1, NULL, 0, &l, &err) == 0, "list: %s: %s",
 	              cradle_status_name(err.code), err.message);
-	ck_assert_uint_eq(cradle_sandbox_list_count(l), HUGE_N);
+	ck_assert_uint_eq(cradle_sandbox_list_count(l), (size_t)n);
 	/* every one once, in id order, whole */
-	for (size_t i = 0; i < HUGE_N; i++) {
+	for (size_t i = 0; i < (size_t)n; i++) {
 		const struct cradle_sandbox *s = cradle_sandbox_list_at(l, i);
 		if (i > 0)
 			ck_assert_int_lt(strcmp(cradle_sandbox_id(cradle_sandbox_list_at(l, i - 1)),
@@ -292,9 +297,9 @@ START_TEST(test_list_of_huge_configs)
 	/* a filter pages the same way */
 	ck_assert_msg(cradle_sandbox_list(D.conn, CRADLE_STATE_NOTREADY, NULL, 0, &l, &err) == 0,
 	              "%s", err.message);
-	ck_assert_uint_eq(cradle_sandbox_list_count(l), HUGE_N);
+	ck_assert_uint_eq(cradle_sandbox_list_count(l), (size_t)n);
 	cradle_sandbox_list_free(l);
-	for (int i = 0; i < HUGE_N; i++)
+	for (int i = 0; i < n; i++)
 		ck_assert_int_eq(cradle_sandbox_remove(D.conn, ids[i], &err), 0);
 }
 END_TEST

@@ -851,7 +851,7 @@ START_TEST(test_limit_expansion_gzip_bomb)
 	struct cradle_err err;
 	struct stat st;
 
-	build_zeros(S.layer, 32);
+	build_zeros(S.layer, 8);
 	ck_assert_int_eq(stat(S.layer, &st), 0);
 	ck_assert_int_lt(st.st_size, 1 << 20); /* it is a bomb */
 	ck_assert(unpack_layer_limited(S.layer, "sha256:bomb", S.dest, &lim, NULL, &err) < 0);
@@ -867,14 +867,14 @@ END_TEST
 
 START_TEST(test_limit_bytes)
 {
-	struct unpack_limits lim = { .max_bytes = 4 << 20 };
+	struct unpack_limits lim = { .max_bytes = 2 << 20 };
 	struct cradle_err err;
 
-	build_zeros(S.layer, 8);
+	build_zeros(S.layer, 4);
 	ck_assert(unpack_layer_limited(S.layer, "sha256:big", S.dest, &lim, NULL, &err) < 0);
 	ck_assert_int_eq(err.code, CRADLE_RESOURCE_EXHAUSTED);
 	ck_assert_msg(strstr(err.msg, "layer \"sha256:big\"") &&
-	                      strstr(err.msg, "more than 4194304 bytes") &&
+	                      strstr(err.msg, "more than 2097152 bytes") &&
 	                      strstr(err.msg, "max_layer_bytes"),
 	              "%s", err.msg);
 	ck_assert_int_eq(bytes_in_dest(), 0);
@@ -892,11 +892,11 @@ START_TEST(test_limit_within)
 	struct cradle_err err;
 	struct stat st;
 
-	build_zeros(S.layer, 8);
+	build_zeros(S.layer, 4);
 	ck_assert_msg(unpack_layer_limited(S.layer, NULL, S.dest, &lim, &stats, &err) == 0, "%s",
 	              err.msg);
 	ck_assert_int_eq(stat(path_in("zeros"), &st), 0);
-	ck_assert_int_eq(st.st_size, 8 << 20);
+	ck_assert_int_eq(st.st_size, 4 << 20);
 	ck_assert_uint_eq(stats.entries, 1);
 	ck_assert_int_eq(unit_rm_rf(S.dest), 0);
 	ck_assert_int_eq(mkdir(S.dest, 0755), 0);
@@ -907,10 +907,10 @@ END_TEST
 
 START_TEST(test_limit_entries)
 {
-	enum { N = 3000 };
+	enum { N = 300 };
 	static struct ent ents[N];
 	static char names[N][16];
-	struct unpack_limits lim = { .max_entries = 1000 };
+	struct unpack_limits lim = { .max_entries = 100 };
 	struct cradle_err err;
 
 	for (int i = 0; i < N; i++) {
@@ -923,11 +923,11 @@ START_TEST(test_limit_entries)
 	ck_assert(unpack_layer_limited(S.layer, "sha256:many", S.dest, &lim, NULL, &err) < 0);
 	ck_assert_int_eq(err.code, CRADLE_RESOURCE_EXHAUSTED);
 	ck_assert_msg(strstr(err.msg, "layer \"sha256:many\"") &&
-	                      strstr(err.msg, "more than 1000 entries") &&
+	                      strstr(err.msg, "more than 100 entries") &&
 	                      strstr(err.msg, "max_layer_entries"),
 	              "%s", err.msg);
 	/* stopped at the limit, not at the end */
-	ck_assert_int_le(unit_count_entries(S.dest), 1000);
+	ck_assert_int_le(unit_count_entries(S.dest), 100);
 	lim.max_entries = N;
 	ck_assert_int_eq(unit_rm_rf(S.dest), 0);
 	ck_assert_int_eq(mkdir(S.dest, 0755), 0);
