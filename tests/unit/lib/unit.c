@@ -7,6 +7,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -459,6 +460,36 @@ int
 unit_cgroup_rmtree(const char *rel)
 {
 	return cgroup_walk(rel, 2);
+}
+
+void
+unit_cgroup_kill_rmtree(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") != 0 &&
+		    strcmp(e->d_name, "..") != 0 &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
+			unit_cgroup_kill_rmtree(path);
+	closedir(d);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	FILE *f = fopen(path, "re");
+	long pid;
+	while (f != NULL && fscanf(f, "%ld", &pid) == 1)
+		if (pid > 0)
+			kill((pid_t)pid, SIGKILL);
+	if (f != NULL)
+		fclose(f);
+	for (int i = 0; i < 200 && rmdir(dir) != 0 && errno == EBUSY; i++) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		unit_sleep_ms(10);
+	}
 }
 
 char *

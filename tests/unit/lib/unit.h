@@ -142,5 +142,9 @@ int unit_ns_same(pid_t pid, const char *ns);
 int unit_cgroups_at(const char *rel);
 int unit_cgroups_below(const char *rel);
 int unit_cgroup_rmtree(const char *rel);
+/* Kill every task in the cgroup directory dir (absolute) and below, reap
+ * what the run's subreaper inherits, then rmdir them deepest first.  No
+ * Check call: end-of-run sweeps use it outside any test. */
+void unit_cgroup_kill_rmtree(const char *dir);
 
 #endif

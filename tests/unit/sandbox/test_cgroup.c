@@ -110,41 +110,6 @@ tagged(const char *name)
 	return strncmp(name, tag, strlen(tag)) == 0 || strncmp(name, stag, strlen(stag)) == 0;
 }
 
-/* Kill every task in the cgroup dir and below, then rmdir it deepest first. */
-static void
-sweep_cgroup(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[PATH_MAX];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_type != DT_DIR || strcmp(e->d_name, ".") == 0 ||
-		    strcmp(e->d_name, "..") == 0)
-			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
-			sweep_cgroup(path);
-	}
-	closedir(d);
-	/* no Check call (unit_slurp makes some): the run's last step sweeps
-	 * too, outside any test */
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	FILE *f = fopen(path, "re");
-	long pid;
-	while (f != NULL && fscanf(f, "%ld", &pid) == 1)
-		if (pid > 0)
-			kill((pid_t)pid, SIGKILL);
-	if (f != NULL)
-		fclose(f);
-	for (int i = 0; i < 200 && rmdir(dir) != 0 && errno == EBUSY; i++) {
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
-		unit_sleep_ms(10);
-	}
-}
-
 /* Every tagged cgroup in every hierarchy under /sys/fs/cgroup (and in
  * /sys/fs/cgroup itself, for a pure v2 machine). */
 static int
@@ -168,7 +133,7 @@ sweep(void)
 		while ((c = readdir(h)) != NULL)
 			if (tagged(c->d_name) && snprintf(path, sizeof(path), "%s/%s", dir,
 			                                  c->d_name) < (int)sizeof(path)) {
-				sweep_cgroup(path);
+				unit_cgroup_kill_rmtree(path);
 				left += unit_exists(path);
 			}
 		closedir(h);

@@ -64,38 +64,6 @@ v2_root(char *out, size_t len)
 	return found;
 }
 
-/* Kill every task in the cgroup dir and below, then rmdir it deepest first. */
-static void
-sweep_cgroup(const char *dir)
-{
-	char path[PATH_MAX];
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_type == DT_DIR && strcmp(e->d_name, ".") != 0 &&
-		    strcmp(e->d_name, "..") != 0 &&
-		    snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < (int)sizeof(path))
-			sweep_cgroup(path);
-	closedir(d);
-	/* no Check call here: the run's last step sweeps too */
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	FILE *f = fopen(path, "re");
-	long pid;
-	while (f != NULL && fscanf(f, "%ld", &pid) == 1)
-		if (pid > 0)
-			kill((pid_t)pid, SIGKILL);
-	if (f != NULL)
-		fclose(f);
-	for (int i = 0; i < 200 && rmdir(dir) != 0 && errno == EBUSY; i++) {
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
-		usleep(10000);
-	}
-}
-
 /* Every tagged cgroup of the cgroup2 root; the number left. */
 static int
 sweep(void)
@@ -111,7 +79,7 @@ sweep(void)
 		if (strncmp(e->d_name, tag, strlen(tag)) != 0 ||
 		    snprintf(dir, sizeof(dir), "%s/%s", root, e->d_name) >= (int)sizeof(dir))
 			continue;
-		sweep_cgroup(dir);
+		unit_cgroup_kill_rmtree(dir);
 		left += unit_exists(dir);
 	}
 	closedir(d);
