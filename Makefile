@@ -122,7 +122,6 @@ UNIT_LAYERS := $(LAYERS) client
 UNIT_SRC    := $(foreach l,$(UNIT_LAYERS),$(wildcard tests/unit/$(l)/test_*.c))
 UNIT_LIB    := $(wildcard tests/unit/lib/*.c)
 INTEG_SRC   := $(wildcard tests/integ/test_*.c)
-INTEG_LIB   := $(wildcard tests/integ/lib*.c)
 UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 INTEG_BIN   := $(patsubst tests/integ/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
 
@@ -291,21 +290,22 @@ $(BUILD)/tests/unit/client/test_public_header: tests/unit/client/test_public_hea
 	$(Q)$(CC) $(STD) $(WARN) $(OPT) $(SANFL) $$($(SDK_PC) --cflags) -o $@ $< \
 	    $$($(SDK_PC) --libs) -Wl,-rpath,$(abspath $(CLIENT_SDK))/lib $(LIBS_CHECK)
 
-# Integration suites of different build dirs may run at once: each build's
-# tests use a cgroup parent, temp dirs and a sweep of their own, named
-# after a hash of the build dir (IT_TAG, tests/integ/libinteg.h).
-IT_TAG  := $(shell printf '%s' '$(abspath $(BUILD))' | md5sum | cut -c1-8)
-IT_DEFS := -DIT_TAG='"$(IT_TAG)"'
+# Integration suites may run at once, of one build dir or of several: each
+# suite's tests use a cgroup parent, temp dirs and a sweep of their own,
+# named after a hash of the build dir and the suite (IT_TAG,
+# tests/integ/libinteg.h), so libinteg is compiled once per suite.
+IT_TAG   := $(shell printf '%s' '$(abspath $(BUILD))' | md5sum | cut -c1-8)
+it_defs   = -DIT_TAG='"$(IT_TAG)-$(patsubst test_%,%,$(1))"'
 
-$(OBJ)/tests/integ/%.o: tests/integ/%.c
+$(OBJ)/tests/integ/%/libinteg.o: tests/integ/libinteg.c
 	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(IT_DEFS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $< ($*)")
+	$(Q)$(CC) $(CFLAGS_ALL) $(call it_defs,$*) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/integ/%.c $(call o,$(INTEG_LIB)) $(LIB_OBJ)
+$(BUILD)/tests/%: tests/integ/%.c $(OBJ)/tests/integ/%/libinteg.o $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS_ALL) $(IT_DEFS) -o $@ $^ $(LIBS_CLIENT) $(LIBS_CHECK)
+	$(Q)$(CC) $(CFLAGS_ALL) $(call it_defs,$*) -o $@ $^ $(LIBS_CLIENT) $(LIBS_CHECK)
 
 # --- checks ---
 check-layers:

@@ -20,9 +20,13 @@ report() { # name rc ms log
 	if [ "$2" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); failed+=("$1"); fi
 }
 
-run_one() { # bin dir: output to dir/name.log, status and ms to dir/name.rc
+# A binary's key in the temp dir: its path, flattened (two layers may have
+# suites of the same name, as proto/ and server/ have test_config).
+key() { local k=${1#"$CRADLE_BUILD"/}; echo "${k//\//_}"; }
+
+run_one() { # bin dir: output to dir/KEY.log, status and ms to dir/KEY.rc
 	local name start rc
-	name=$(basename "$1")
+	name=$(key "$1")
 	start=$(date +%s%N)
 	"$1" > "$2/$name.log" 2>&1
 	rc=$?
@@ -30,28 +34,42 @@ run_one() { # bin dir: output to dir/name.log, status and ms to dir/name.rc
 }
 
 # Unit suites that start no sandbox (every layer but sandbox/ and worker/)
-# share nothing but the CPUs: two run at a time.  The others, and every
-# integration suite, run one after another.
+# share nothing but the CPUs: two run at a time.  So do the integration
+# suites: each has a cgroup parent, temp dirs and a sweep of its own
+# (IT_TAG, tests/integ/libinteg.h), and most of their time is spent
+# waiting on daemons and the kernel; the longest start first.  The unit
+# suites that launch sandboxes run alone, one after another.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-par=(); seq_=()
+LONGEST="test_events test_sandbox test_chaos test_limits test_security test_shutdown"
+par=(); seq_=(); integ=()
 for t in "$@"; do
 	case "$t" in
 	*/tests/unit/sandbox/* | */tests/unit/worker/*) seq_+=("$t") ;;
 	*/tests/unit/*) par+=("$t") ;;
-	*) seq_+=("$t") ;;
+	*) integ+=("$t") ;;
 	esac
 done
-if [ ${#par[@]} -gt 0 ]; then
-	export -f run_one
-	printf '%s\n' "${par[@]}" | xargs -P 2 -I{} bash -c 'run_one "$1" "$2"' _ {} "$tmp"
-	for t in "${par[@]}"; do
+ordered=()
+for l in $LONGEST; do
+	for t in "${integ[@]}"; do [ "$(basename "$t")" = "$l" ] && ordered+=("$t"); done
+done
+for t in "${integ[@]}"; do
+	case " $LONGEST " in *" $(basename "$t") "*) ;; *) ordered+=("$t") ;; esac
+done
+integ=("${ordered[@]}")
+
+export -f run_one key
+run_par() { # BIN...: two at a time, then each one's output in order
+	printf '%s\n' "$@" | xargs -P 2 -I{} bash -c 'run_one "$1" "$2"' _ {} "$tmp"
+	for t in "$@"; do
 		name=$(basename "$t")
 		echo "=== $name"
-		read -r rc ms < "$tmp/$name.rc" || { rc=1; ms=0; }
-		report "$name" "$rc" "$ms" "$tmp/$name.log"
+		read -r rc ms < "$tmp/$(key "$t").rc" || { rc=1; ms=0; }
+		report "$name" "$rc" "$ms" "$tmp/$(key "$t").log"
 	done
-fi
+}
+[ ${#par[@]} -gt 0 ] && run_par "${par[@]}"
 for t in "${seq_[@]}"; do
 	name=$(basename "$t")
 	echo "=== $name"
@@ -61,6 +79,7 @@ for t in "${seq_[@]}"; do
 	printf '    (%s: %d.%03ds)\n' "$name" $((ms / 1000)) $((ms % 1000))
 	if [ "$rc" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); failed+=("$name"); fi
 done
+[ ${#integ[@]} -gt 0 ] && run_par "${integ[@]}"
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
 echo "$kind: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

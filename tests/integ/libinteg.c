@@ -42,6 +42,14 @@ it_ms(int ms)
 	return ms * factor;
 }
 
+int
+it_quiet_ms(int ms)
+{
+	int f = it_ms(1);
+
+	return ms * (f < 2 ? f : 2);
+}
+
 double
 it_secs(double secs)
 {
@@ -144,7 +152,7 @@ static void remove_cgroups(void);
 
 /* Check skips the teardown of a failed test (fork mode), and the daemon
  * and sandboxes of that test outlive it: the first daemon a test starts
- * clears them first (daemons of this build, tasks and cgroups under
+ * clears them first (daemons of this suite, tasks and cgroups under
  * IT_CGROUP_ROOT), so one failure does not fail every test after it. */
 static void
 clear_earlier_failures(void)
@@ -447,7 +455,7 @@ check_entries(const char *dir, struct leftovers *l)
 		closedir(dd);
 }
 
-/* Calls fn(path, arg) for each cgroup directory right below this build's
+/* Calls fn(path, arg) for each cgroup directory right below this suite's
  * cgroup parent, in every hierarchy. */
 static void
 each_cgroup(void (*fn)(const char *path, void *arg), void *arg)
@@ -607,7 +615,7 @@ it_cleanup(struct it_daemon *d)
 	ck_assert_msg(l.n == 0, "%d thing(s) left after the test:%s", l.n, l.text);
 }
 
-/* SIGKILL every cradled of this build's tests (its command line names a
+/* SIGKILL every cradled of this suite's tests (its command line names a
  * dir under IT_TMP_PREFIX); how many. */
 static int
 kill_daemons(void)
@@ -655,8 +663,8 @@ remove_cgroups(void)
 /* Check does not run a checked teardown after a failed assertion in fork
  * mode, and a daemon outlives the test process that spawned it: so the
  * runner sweeps before and after the suite.  Everything named
- * IT_TMP_PREFIX* and every cgroup under IT_CGROUP_ROOT is this build's:
- * suites of other build dirs are left alone. */
+ * IT_TMP_PREFIX* and every cgroup under IT_CGROUP_ROOT is this suite's:
+ * other suites, of this build dir or another, are left alone. */
 void
 it_sweep_all(void)
 {

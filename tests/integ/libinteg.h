@@ -14,16 +14,18 @@
 
 #include "client/cradle.h"
 
-/* Integration suites of different build dirs may run at once: each build's
- * tests put their daemons' sandboxes under a cgroup parent, and their temp
- * dirs under a prefix, of their own, named after IT_TAG (a hash of the build
- * dir the Makefile passes), and the sweep touches only those. */
+/* Integration suites may run at once, of one build dir or of several: each
+ * suite's tests put their daemons' sandboxes under a cgroup parent, and
+ * their temp dirs under a prefix, of their own, named after IT_TAG (a hash
+ * of the build dir and the suite's name, which the Makefile passes when it
+ * compiles the suite and its own copy of libinteg), and the sweep touches
+ * only those. */
 #ifndef IT_TAG
 #error "IT_TAG: build the integration tests with the Makefile"
 #endif
-/* cgroup_root of every test daemon of this build */
+/* cgroup_root of every test daemon of this suite */
 #define IT_CGROUP_ROOT "/cradle-integ-" IT_TAG
-/* every temp dir of this build's tests starts with this (mkdtemp it) */
+/* every temp dir of this suite's tests starts with this (mkdtemp it) */
 #define IT_TMP_PREFIX "/tmp/cradle-integ-" IT_TAG "."
 
 /* Count cgroup directories of this suite's sandboxes (below the root). */
@@ -56,6 +58,11 @@ struct it_daemon {
  * when set.  Every wait and timeout of the integration tests goes
  * through it, so sanitizer runs wait longer instead of flaking. */
 int it_ms(int ms);
+/* A wait that is meant to run out ("nothing more comes"): scaled by at
+ * most 2.  It bounds how late an unwanted event is still caught, not how
+ * long a wanted one may take, so a slow build keeps the check (the plain
+ * build's window is the strict one) without paying ten times for it. */
+int it_quiet_ms(int ms);
 /* tcase_set_timeout's seconds, scaled as it_ms. */
 double it_secs(double secs);
 /* Sleep ms milliseconds (not scaled: pass it_ms(x) for a wait). */
