@@ -32,6 +32,8 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "util/clock.h"
+
 #define MANIFEST_MAX (4u << 20) /* a manifest or index, bytes */
 #define TOKEN_MAX (64u << 10)   /* a token server's answer */
 #define ERRBODY_MAX (64u << 10) /* an error body kept for its message */
@@ -551,22 +553,13 @@ retryable_curl(CURLcode rc)
 	}
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ms left before the pull's deadline; LONG_MAX without one. */
 static long
 left_ms(const struct puller *p)
 {
 	if (p->deadline_ms <= 0)
 		return LONG_MAX;
-	int64_t left = p->deadline - mono_ms();
+	int64_t left = p->deadline - (clock_mono_ns() / 1000000);
 	return left > 0 ? (long)left : 0;
 }
 
@@ -1178,7 +1171,7 @@ pull_image(struct content *c, const char *ref, const struct pull_opts *opts, str
 	p.total = -1;
 	p.timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
 	p.deadline_ms = opts && opts->deadline_ms > 0 ? opts->deadline_ms : 0;
-	p.deadline = mono_ms() + p.deadline_ms;
+	p.deadline = (clock_mono_ns() / 1000000) + p.deadline_ms;
 	snprintf(p.base, sizeof(p.base), "%s://%s",
 	         host_insecure(p.ir.registry, opts ? opts->insecure : NULL) ? "http" : "https",
 	         p.ir.registry);
