@@ -84,11 +84,12 @@ struct cgroup_sys {
 
 /* One hierarchy of one sandbox cgroup. */
 struct cg_h {
-	char *leaf;  /* absolute directory of the leaf */
+	char *leaf;  /* absolute directory of the leaf (shared: the parent) */
 	char **made; /* directories created, top first */
 	size_t n_made;
 	bool v2;
-	bool skip; /* scratch for remove_stacks */
+	bool shared; /* no leaf of its own: the task joins the parent */
+	bool skip;   /* scratch for remove_stacks */
 };
 
 struct cgroup {
@@ -665,7 +666,8 @@ remove_stacks(struct cg_h *hs, size_t n, const char *what, struct cradle_err *er
 				int e = errno;
 				if (e == EINTR)
 					continue;
-				if ((e == EBUSY || e == ENOTEMPTY) && strcmp(d, h->leaf) == 0) {
+				if ((e == EBUSY || e == ENOTEMPTY) && !h->shared &&
+				    strcmp(d, h->leaf) == 0) {
 					busy = d;
 					break;
 				}
@@ -1127,11 +1129,20 @@ setup_leaf(const struct cgroup_sys *s, const struct target *t, struct cgroup *cg
 	return 0;
 }
 
+/* A v1 hierarchy of the memory controller alone: the task joins the leaf's
+ * parent there (see "Memory" in cgroup.h). */
+static bool
+memory_shared(const struct target *t)
+{
+	return t->h != NULL && t->h->managed == M_MEMORY && t->h->real &&
+	       strcmp(t->h->controllers, "memory") == 0;
+}
+
 int
 cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu_shares,
               struct cgroup **out, struct cradle_err *err)
 {
-	char rel[PATH_MAX], leaf[PATH_MAX];
+	char rel[PATH_MAX], up[PATH_MAX], leaf[PATH_MAX];
 	struct target t[MAX_TARGETS];
 	struct cgroup *cg;
 	size_t n;
@@ -1150,11 +1161,16 @@ cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu
 		return cradle_err_nomem(err);
 	}
 	cg->v2_dirfd = cg->v2_procs_fd = -1;
+	/* the parent's path: "/a/b/<id>" -> "/a/b", "/<id>" -> "" (the root) */
+	memcpy(up, rel, strlen(rel) + 1);
+	*strrchr(up, '/') = '\0';
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct cg_h *h = &cg->h[cg->n_h++];
 		h->v2 = t[i].h == NULL;
-		if (join_path(leaf, sizeof(leaf), t[i].mount, rel, NULL) != 0) {
+		h->shared = memory_shared(&t[i]);
+		const char *here = h->shared ? up : rel;
+		if (join_path(leaf, sizeof(leaf), t[i].mount, here, NULL) != 0) {
 			rc = cradle_err_set(err, CRADLE_INTERNAL,
 			                    "create cgroup \"%s\": path too long", cgroups_path);
 			break;
@@ -1163,7 +1179,7 @@ cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu
 			rc = cradle_err_nomem(err);
 			break;
 		}
-		if ((rc = make_chain(&t[i], rel, cgroups_path, h, err)) != 0)
+		if ((rc = make_chain(&t[i], here, cgroups_path, h, err)) != 0)
 			break;
 		if (h->v2 && s->layout == CGROUP_V2)
 			enable_controllers(t[i].mount, rel);

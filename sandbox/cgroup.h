@@ -70,6 +70,21 @@
  * parents); cgroup_create records the directories it made itself, and a
  * failure part-way removes exactly those before returning.
  *
+ * Memory.  In a v1 hierarchy of the memory controller alone (the usual
+ * v1 and hybrid mount), no leaf is made: the pause joins the leaf's parent
+ * (the pod's cgroup a kubelet names as cgroup_parent, or cgroup_root).  A
+ * memory cgroup is the kernel's dearest per sandbox and buys the pause
+ * nothing: cradle sets no memory limit on it (the pod's resources only
+ * feed annotations, as the reference's sandbox spec), its few pages are
+ * charged to the pod's cgroup either way, and the kernel allocates every
+ * new memory cgroup room for every shrinker id the node ever had (about
+ * 780 kB of unreclaimable slab per sandbox on a node that once held
+ * thousands of superblocks) and makes each mkdir slower as memory cgroups
+ * pile up (docs/PERFORMANCE.md).  A merged hierarchy ("memory,hugetlb")
+ * keeps a leaf, as do cgroup v2 nodes (no task may sit in a parent whose
+ * subtree_control hands out controllers).  Removal and kill never touch
+ * the parent: its other tasks belong to other sandboxes.
+ *
  * Joining.  The pause child may only make raw system calls, so every
  * descriptor is opened by cgroup_create:
  *   - cgroup_v2_dirfd: O_PATH|O_DIRECTORY|O_CLOEXEC of the v2 leaf (pure v2

@@ -462,6 +462,39 @@ unit_cgroup_rmtree(const char *rel)
 	return cgroup_walk(rel, 2);
 }
 
+const char *
+unit_memory_alone(void)
+{
+	static const char *const others[] = { "cpu",      "cpuacct",    "cpuset",  "pids",
+		                              "devices",  "freezer",    "blkio",   "net_cls",
+		                              "net_prio", "perf_event", "hugetlb", "rdma",
+		                              "misc" };
+	static char found[PATH_MAX];
+	char src[256], dir[PATH_MAX], type[64], opts[1024];
+	const char *ret = NULL;
+	FILE *f = fopen("/proc/self/mounts", "re");
+
+	while (f != NULL && ret == NULL &&
+	       fscanf(f, "%255s %4095s %63s %1023s %*d %*d", src, dir, type, opts) == 4) {
+		char *save = NULL, *w;
+		bool memory = false, other = false;
+		if (strcmp(type, "cgroup") != 0)
+			continue;
+		for (w = strtok_r(opts, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save)) {
+			memory |= strcmp(w, "memory") == 0;
+			for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+				other |= strcmp(w, others[i]) == 0;
+		}
+		if (memory && !other) {
+			snprintf(found, sizeof(found), "%s", dir);
+			ret = found;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	return ret;
+}
+
 void
 unit_cgroup_kill_rmtree(const char *dir)
 {

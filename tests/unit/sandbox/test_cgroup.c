@@ -587,22 +587,49 @@ joined_hierarchies(const struct cgroup_sys *s, const char **mnts)
 	return n;
 }
 
-/* The leaf exists (or not) in every hierarchy cradle uses. */
-static void
-assert_leaf(const struct cgroup_sys *s, const char *rel, bool want)
+/* Where the task joins the leaf's parent and no leaf is made (NULL:
+ * nowhere). */
+static const char *
+memory_alone(const struct cgroup_sys *s)
 {
-	const char *mnts[N_JOINED];
+	return cgroup_layout_of(s) == CGROUP_V2 ? NULL : unit_memory_alone();
+}
+
+/* rel without its last component ("" for a top-level one). */
+static void
+parent_of(const char *rel, char *buf, size_t len)
+{
+	const char *slash = strrchr(rel, '/');
+
+	ck_assert(slash != NULL && (size_t)(slash - rel) < len);
+	memcpy(buf, rel, (size_t)(slash - rel));
+	buf[slash - rel] = '\0';
+}
+
+/* The directory rel exists (or not) in every hierarchy cradle uses; a
+ * leaf never in the memory controller's own one (memory_alone). */
+static void
+assert_dirs(const struct cgroup_sys *s, const char *rel, bool want, bool leaf)
+{
+	const char *mnts[N_JOINED], *mem = leaf ? memory_alone(s) : NULL;
 	size_t n = joined_hierarchies(s, mnts);
 	char dir[PATH_MAX];
 
 	for (size_t i = 0; i < n; i++) {
+		bool here = want && (mem == NULL || strcmp(mnts[i], mem) != 0);
 		cat3(dir, sizeof(dir), mnts[i], rel, NULL);
-		ck_assert_msg(is_dir(dir) == want, "%s %s", dir, want ? "missing" : "left behind");
+		ck_assert_msg(is_dir(dir) == here, "%s %s", dir, here ? "missing" : "left behind");
 	}
 	if (cgroup_v2_mount(s)) {
 		cat3(dir, sizeof(dir), cgroup_v2_mount(s), rel, NULL);
 		ck_assert_msg(is_dir(dir) == want, "%s %s", dir, want ? "missing" : "left behind");
 	}
+}
+
+static void
+assert_leaf(const struct cgroup_sys *s, const char *rel, bool want)
+{
+	assert_dirs(s, rel, want, true);
 }
 
 /* The host tests' cgroup_sys, detected by their fixture. */
@@ -726,17 +753,22 @@ START_TEST(test_create_host)
 		ck_assert_int_eq(v2, -1);
 	}
 
-	/* a child writing "0" into each cgroup.procs joins every v1 hierarchy */
-	char before[PATH_MAX];
+	/* a child writing "0" into each cgroup.procs joins every v1 hierarchy:
+	 * the leaf, or its parent in the memory controller's own hierarchy */
+	char before[PATH_MAX], up[PATH_MAX];
+	const char *mem = memory_alone(hs);
+	parent_of(rel, up, sizeof(up));
 	proc_cgroup(getpid(), "", before, sizeof(before));
 	pid_t child = spawn_joiner(fds, (size_t)n);
 	for (size_t i = 0; i < N_JOINED; i++) {
 		if (cgroup_layout_of(hs) == CGROUP_V2 || cgroup_v1_mount(hs, joined[i]) == NULL)
 			continue;
+		const char *want =
+			mem != NULL && strcmp(cgroup_v1_mount(hs, joined[i]), mem) == 0 ? up : rel;
 		proc_cgroup(child, joined[i], got, sizeof(got));
-		ck_assert_msg(strcmp(got, rel) == 0, "%s: %s", joined[i], got);
+		ck_assert_msg(strcmp(got, want) == 0, "%s: %s", joined[i], got);
 		ck_assert_int_eq(cgroup_of_pid(child, joined[i], dir, sizeof(dir)), 0);
-		ck_assert_str_eq(dir, rel);
+		ck_assert_str_eq(dir, want);
 	}
 	if (cgroup_v2_mount(hs) != NULL) { /* v2 untouched by the v1 fds */
 		proc_cgroup(child, "", got, sizeof(got));
@@ -905,7 +937,7 @@ START_TEST(test_remove_path)
 	assert_leaf(hs, rel, true);
 	ck_assert_msg(cgroup_remove_path(hs, rel, &err) == 0, "%s", err.msg);
 	assert_leaf(hs, rel, false);
-	assert_leaf(hs, parent, true);                                        /* only the leaf */
+	assert_dirs(hs, parent, true, false);                                 /* only the leaf */
 	ck_assert_msg(cgroup_remove_path(hs, rel, &err) == 0, "%s", err.msg); /* gone: fine */
 
 	ck_assert_int_lt(cgroup_remove_path(hs, "/a/../b", &err), 0);
