@@ -34,14 +34,15 @@ run_one() { # bin dir: output to dir/KEY.log, status and ms to dir/KEY.rc
 }
 
 # Unit suites that start no sandbox (every layer but sandbox/ and worker/)
-# share nothing but the CPUs: two run at a time.  So do the integration
-# suites: each has a cgroup parent, temp dirs and a sweep of its own
-# (IT_TAG, tests/integ/libinteg.h), and most of their time is spent
-# waiting on daemons and the kernel; the longest start first.  The unit
-# suites that launch sandboxes run alone, one after another.
+# share nothing but the CPUs: two run at a time.  The integration suites
+# share nothing either: each has a cgroup parent, temp dirs and a sweep of
+# its own (IT_TAG, tests/integ/libinteg.h), and most of their time is
+# spent waiting on daemons, plugins and the kernel, so three run at a time
+# ($CRADLE_INTEG_PAR), the longest first.  The unit suites that launch
+# sandboxes run alone, one after another.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-LONGEST="test_events test_sandbox test_chaos test_limits test_security test_shutdown"
+LONGEST="test_events test_sandbox test_chaos test_network test_limits test_security"
 par=(); seq_=(); integ=()
 for t in "$@"; do
 	case "$t" in
@@ -60,16 +61,20 @@ done
 integ=("${ordered[@]}")
 
 export -f run_one key
-run_par() { # BIN...: two at a time, then each one's output in order
-	printf '%s\n' "$@" | xargs -P 2 -I{} bash -c 'run_one "$1" "$2"' _ {} "$tmp"
+run_par() { # P BIN...: P at a time, then each one's output in order
+	local p=$1 t0=$SECONDS
+	shift
+	printf '%s\n' "$@" | xargs -P "$p" -I{} bash -c 'run_one "$1" "$2"' _ {} "$tmp"
 	for t in "$@"; do
 		name=$(basename "$t")
 		echo "=== $name"
 		read -r rc ms < "$tmp/$(key "$t").rc" || { rc=1; ms=0; }
 		report "$name" "$rc" "$ms" "$tmp/$(key "$t").log"
 	done
+	echo "--- $# suites, $p at a time: $((SECONDS - t0)) s"
 }
-[ ${#par[@]} -gt 0 ] && run_par "${par[@]}"
+[ ${#par[@]} -gt 0 ] && run_par 2 "${par[@]}"
+t0=$SECONDS
 for t in "${seq_[@]}"; do
 	name=$(basename "$t")
 	echo "=== $name"
@@ -79,7 +84,8 @@ for t in "${seq_[@]}"; do
 	printf '    (%s: %d.%03ds)\n' "$name" $((ms / 1000)) $((ms % 1000))
 	if [ "$rc" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); failed+=("$name"); fi
 done
-[ ${#integ[@]} -gt 0 ] && run_par "${integ[@]}"
+echo "--- ${#seq_[@]} suites, one at a time: $((SECONDS - t0)) s"
+[ ${#integ[@]} -gt 0 ] && run_par "${CRADLE_INTEG_PAR:-3}" "${integ[@]}"
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
 echo "$kind: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
