@@ -163,7 +163,10 @@ trap 'status=130; exit 130' INT TERM
 
 # No /etc/cradle/cradled.conf may leak into the figures; the sandboxes go
 # under a cgroup parent of this run's, never a kubelet's.
-printf '[sandbox]\ncgroup_root = %s\n' "$CG_DAEMON" >"$tmp/cradled.conf"
+# No CNI network (none is configured on a bench machine, and the floor has
+# none): pods get loopback only.
+printf '[sandbox]\ncgroup_root = %s\n[cni]\nconf_dir = %s/no-cni\nrequired = false\n' \
+	"$CG_DAEMON" "$tmp" >"$tmp/cradled.conf"
 "$BUILD/cradled" --config "$tmp/cradled.conf" --root "$tmp/root" --state "$state" \
 	--image-archive "$BUILD/pause.oci.tar" >"$tmp/cradled.log" 2>&1 &
 dpid=$!

@@ -689,6 +689,18 @@ add_label(struct cradle_label *labels, size_t *n, char *arg)
 	return 0;
 }
 
+/* --ip: one of the pod's IPs (primary or additional) is ip; NULL: any */
+static bool
+has_ip(const struct cradle_sandbox *s, const char *ip)
+{
+	if (ip == NULL)
+		return true;
+	for (size_t i = 0; i < cradle_sandbox_ip_count(s); i++)
+		if (strcmp(cradle_sandbox_ip_at(s, i), ip) == 0)
+			return true;
+	return false;
+}
+
 static int
 cmd_pods(struct cli *cli, int argc, char **argv)
 {
@@ -698,13 +710,14 @@ cmd_pods(struct cli *cli, int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "namespace", required_argument, NULL, 'N' },
 		{ "id", required_argument, NULL, 'i' },
+		{ "ip", required_argument, NULL, 'I' },
 		LISTING_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const head[] = {
 		"POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "PID",
 	};
-	const char *name = NULL, *ns = NULL, *id_prefix = NULL;
+	const char *name = NULL, *ns = NULL, *id_prefix = NULL, *ip = NULL;
 	struct cradle_sandbox_list *list = NULL;
 	struct pods p = { .v = NULL };
 	struct cradle_label *labels;
@@ -748,6 +761,9 @@ cmd_pods(struct cli *cli, int argc, char **argv)
 		case 'i':
 			id_prefix = optarg;
 			break;
+		case 'I':
+			ip = optarg;
+			break;
 		default:
 			status = bad_option(opt, argv);
 			goto out;
@@ -783,7 +799,8 @@ cmd_pods(struct cli *cli, int argc, char **argv)
 		if (matches(&name_re, name, cradle_sandbox_name(s)) &&
 		    matches(&ns_re, ns, cradle_sandbox_namespace(s)) &&
 		    (!id_prefix ||
-		     strncasecmp(cradle_sandbox_id(s), id_prefix, strlen(id_prefix)) == 0))
+		     strncasecmp(cradle_sandbox_id(s), id_prefix, strlen(id_prefix)) == 0) &&
+		    has_ip(s, ip))
 			p.v[kept++] = s;
 	}
 	if (kept > 1)
@@ -1503,7 +1520,8 @@ static const struct command commands[] = {
 	  "remove pod sandboxes (--force stops first; --all stops and removes all)" },
 	{ "pods", cmd_pods,
 	  "[--state ready|notready] [--label KEY=VALUE]... [--name RE] [--namespace RE]\n"
-	  "           [--id PREFIX] [-q|--quiet] [--json|-o json] [--no-trunc]",
+	  "           [--id PREFIX] [--ip ADDRESS] [-q|--quiet] [--json|-o json]\n"
+	  "           [--no-trunc]",
 	  "list pod sandboxes, newest first" },
 	{ "inspectp", cmd_inspectp, "[-v] ID...",
 	  "show pod sandboxes as JSON (-v: then the step times of their last start and stop)" },

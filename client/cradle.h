@@ -176,6 +176,18 @@ CRADLE_API int cradle_pod_set_annotation(struct cradle_pod *pod, const char *key
 /* ns: enum cradle_ns; mode: enum cradle_ns_mode. */
 CRADLE_API int cradle_pod_set_namespace_mode(struct cradle_pod *pod, int ns, int mode,
                                              struct cradle_error *err);
+/* CRI PortMapping, handed to the CNI plugins (portmap): protocol 0 TCP,
+ * 1 UDP, 2 SCTP; ports 0..65535, host_port 0 maps nothing on the host;
+ * host_ip NULL or "" for every address, else an IPv4 or IPv6 address.  At
+ * most 1024 per pod. */
+enum cradle_protocol {
+	CRADLE_PROTOCOL_TCP = 0,
+	CRADLE_PROTOCOL_UDP = 1,
+	CRADLE_PROTOCOL_SCTP = 2,
+};
+CRADLE_API int cradle_pod_add_port_mapping(struct cradle_pod *pod, int protocol,
+                                           int32_t container_port, int32_t host_port,
+                                           const char *host_ip, struct cradle_error *err);
 
 /* --- sandboxes ------------------------------------------------------ */
 
@@ -244,6 +256,13 @@ CRADLE_API const char *cradle_sandbox_hosts_path(const struct cradle_sandbox *s)
 CRADLE_API const char *cradle_sandbox_resolv_conf_path(const struct cradle_sandbox *s);
 CRADLE_API const char *cradle_sandbox_shm_path(const struct cradle_sandbox *s);
 CRADLE_API const char *cradle_sandbox_cgroup_path(const struct cradle_sandbox *s);
+/* The pod's IPs from its CNI network (CRI PodSandboxNetworkStatus): the
+ * primary one ("" when the pod has no network address: host network, no
+ * CNI network configured, or stopped), and every one, the primary at 0
+ * (NULL when i is past the end). */
+CRADLE_API const char *cradle_sandbox_ip(const struct cradle_sandbox *s);
+CRADLE_API size_t cradle_sandbox_ip_count(const struct cradle_sandbox *s);
+CRADLE_API const char *cradle_sandbox_ip_at(const struct cradle_sandbox *s, size_t i);
 /* SELinux labels, NULL when none */
 CRADLE_API const char *cradle_sandbox_process_label(const struct cradle_sandbox *s);
 CRADLE_API const char *cradle_sandbox_mount_label(const struct cradle_sandbox *s);

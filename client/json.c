@@ -187,6 +187,35 @@ idmap_elem(const void *arg, size_t i, bool *oom)
 	return m;
 }
 
+/* the additional pod IPs as crictl shows them: {"ip": "..."} */
+static json_object *
+ip_elem(const void *arg, size_t i, bool *oom)
+{
+	const struct proto_strs *l = arg;
+	json_object *m = json_object_new_object();
+
+	if (m)
+		put(m, "ip", json_object_new_string(l->v[i + 1]), oom);
+	return m;
+}
+
+static json_object *
+port_elem(const void *arg, size_t i, bool *oom)
+{
+	const struct proto_port_mappings *l = arg;
+	const char *proto = proto_protocol_name(l->v[i].protocol);
+	json_object *m = json_object_new_object();
+
+	if (m) {
+		put(m, "protocol", json_object_new_string(proto ? proto : "?"), oom);
+		put(m, "container_port", json_object_new_int(l->v[i].container_port), oom);
+		put(m, "host_port", json_object_new_int(l->v[i].host_port), oom);
+		put(m, "host_ip", json_object_new_string(l->v[i].host_ip ? l->v[i].host_ip : ""),
+		    oom);
+	}
+	return m;
+}
+
 static json_object *
 kvs_json(const struct proto_kvs *kvs, bool *oom)
 {
@@ -362,6 +391,16 @@ sandbox_json(const struct proto_sandbox *s, bool *oom)
 		put_time(o, "started", s->started_at, oom);
 	put(o, "pid", json_object_new_int(s->pid), oom);
 	put_str(o, "netns", s->netns_path, oom);
+	/* CRI PodSandboxNetworkStatus, as crictl inspectp shows it */
+	json_object *net = json_object_new_object();
+	if (net) {
+		put(net, "additionalIps",
+		    array_of(s->pod_ips.n > 1 ? s->pod_ips.n - 1 : 0, ip_elem, &s->pod_ips, oom),
+		    oom);
+		put(net, "ip", json_object_new_string(s->pod_ips.n > 0 ? s->pod_ips.v[0] : ""),
+		    oom);
+	}
+	put(o, "network", net, oom);
 	put_str(o, "hostname", c->hostname ? c->hostname : "", oom);
 	put_str(o, "log_directory", c->log_directory ? c->log_directory : "", oom);
 	if (c->has_dns_config) {
@@ -384,6 +423,9 @@ sandbox_json(const struct proto_sandbox *s, bool *oom)
 	}
 	put(o, "labels", kvs_json(&c->labels, oom), oom);
 	put(o, "annotations", kvs_json(&c->annotations, oom), oom);
+	if (c->port_mappings.n > 0)
+		put(o, "port_mappings",
+		    array_of(c->port_mappings.n, port_elem, &c->port_mappings, oom), oom);
 	put(o, "exit_status", json_object_new_int(s->exit_status), oom);
 	put(o, "exited_at", json_object_new_int64(s->exited_at), oom);
 	if (s->exited_at)

@@ -228,6 +228,41 @@ cradle_pod_set_annotation(struct cradle_pod *pod, const char *key, const char *v
 }
 
 int
+cradle_pod_add_port_mapping(struct cradle_pod *pod, int protocol, int32_t container_port,
+                            int32_t host_port, const char *host_ip, struct cradle_error *err)
+{
+	struct proto_port_mappings *l;
+	struct proto_port_mapping one = { protocol, container_port, host_port, (char *)host_ip };
+	struct pod_config probe;
+	struct cradle_err e;
+	int rc;
+
+	if ((rc = check_pod(pod, "add port mapping", &e)))
+		return cradle_error_export(err, &e, rc);
+	l = &pod->cfg.port_mappings;
+	if (l->n >= PROTO_MAX_PORT_MAPPINGS)
+		return cradle_error_export(err, &e,
+		                           cradle_err_set(&e, CRADLE_INVALID_ARGUMENT,
+		                                          "port_mappings: the limit is %d "
+		                                          "entries",
+		                                          PROTO_MAX_PORT_MAPPINGS));
+	/* the probe holds this one mapping alone: the others passed before */
+	probe = pod->cfg;
+	probe.port_mappings = (struct proto_port_mappings){ .n = 1, .v = &one };
+	if ((rc = pod_config_validate(&probe, "", &e)) < 0)
+		return cradle_error_export(err, &e, rc);
+	struct proto_port_mapping *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (v == NULL)
+		return cradle_error_export(err, &e, cradle_err_nomem(&e));
+	l->v = v;
+	one.host_ip = NULL;
+	if (host_ip != NULL && host_ip[0] != '\0' && (one.host_ip = strdup(host_ip)) == NULL)
+		return cradle_error_export(err, &e, cradle_err_nomem(&e));
+	v[l->n++] = one;
+	return 0;
+}
+
+int
 cradle_pod_set_namespace_mode(struct cradle_pod *pod, int ns, int mode, struct cradle_error *err)
 {
 	struct pod_config probe;

@@ -589,22 +589,32 @@ get_int64s(json_object *obj, const char *key, struct jpath *p, struct proto_i64s
 	return rc;
 }
 
-/* A uint32 field of an object. */
+/* An integer field of an object in [min, max] into *n; *n untouched when
+ * the field is absent. */
 static int
-get_u32(json_object *obj, const char *key, struct jpath *p, uint32_t *out, struct cradle_err *err)
+get_ranged(json_object *obj, const char *key, struct jpath *p, int64_t min, int64_t max, int64_t *n,
+           struct cradle_err *err)
 {
 	json_object *v = field(obj, key);
 	size_t old;
-	int64_t n;
 	int rc;
 
 	if (!v)
 		return 0;
 	old = jp_push(p, key);
-	rc = take_int(v, p, 0, UINT32_MAX, &n, err);
-	if (!rc)
-		*out = (uint32_t)n;
+	rc = take_int(v, p, min, max, n, err);
 	jp_pop(p, old);
+	return rc;
+}
+
+/* A uint32 field of an object. */
+static int
+get_u32(json_object *obj, const char *key, struct jpath *p, uint32_t *out, struct cradle_err *err)
+{
+	int64_t n = *out;
+	int rc = get_ranged(obj, key, p, 0, UINT32_MAX, &n, err);
+
+	*out = (uint32_t)n;
 	return rc;
 }
 
@@ -634,6 +644,66 @@ get_idmaps(json_object *obj, const char *key, struct jpath *p, struct proto_idma
 
 	out->v = get_slots(obj, key, p, "an array of objects", sizeof(*out->v), idmaps_each,
 	                   &out->n, &rc, err);
+	return rc;
+}
+
+/* An int32 field of an object; the range is the validator's rule. */
+static int
+get_i32(json_object *obj, const char *key, struct jpath *p, int32_t *out, struct cradle_err *err)
+{
+	int64_t n = *out;
+	int rc = get_ranged(obj, key, p, INT32_MIN, INT32_MAX, &n, err);
+
+	*out = (int32_t)n;
+	return rc;
+}
+
+static const char *const protocol_names[] = { "TCP", "UDP", "SCTP" };
+
+static int
+ports_each(json_object *e, struct jpath *p, size_t i, void *arg, struct cradle_err *err)
+{
+	struct slots *s = arg;
+	struct proto_port_mapping *v = s->v;
+	int rc;
+
+	if (!e || !json_object_is_type(e, json_type_object))
+		return expected(err, p, "an object", e);
+	/* counted first: the owner's fini frees a host_ip read before a
+	 * later field failed */
+	s->n++;
+	if (!(rc = get_enum(e, "protocol", p, protocol_names, N_NAMES(protocol_names),
+	                    "a protocol (0-2 or TCP/UDP/SCTP)", &v[i].protocol, err)) &&
+	    !(rc = get_i32(e, "container_port", p, &v[i].container_port, err)) &&
+	    !(rc = get_i32(e, "host_port", p, &v[i].host_port, err)))
+		rc = get_string(e, "host_ip", p, &v[i].host_ip, err);
+	if (!rc && v[i].host_ip != NULL && v[i].host_ip[0] == '\0') {
+		free(v[i].host_ip); /* "": every address, as absent */
+		v[i].host_ip = NULL;
+	}
+	return rc;
+}
+
+/* "port_mappings": [{"protocol": 0, "container_port": 80, "host_port":
+ * 8080, "host_ip": ""}, ...] (CRI PortMapping); ranges and count are the
+ * validator's rules. */
+static int
+get_port_mappings(json_object *obj, const char *key, struct jpath *p,
+                  struct proto_port_mappings *out, struct cradle_err *err)
+{
+	struct slots s = { .size = sizeof(*out->v) };
+	int rc = get_array(obj, key, p, "an array of objects", 0, slots_begin, ports_each, &s, err);
+	struct proto_port_mapping *v = s.v;
+
+	if (rc) {
+		for (size_t i = 0; i < s.n; i++)
+			free(v[i].host_ip);
+		free(v);
+		v = NULL;
+		s.n = 0;
+	}
+	out->v = v;
+	out->n = s.n;
 	return rc;
 }
 
@@ -851,6 +921,7 @@ dec_config(json_object *top, struct pod_config *c, struct cradle_err *err)
 	    (rc = get_string(top, "log_directory", &p, &c->log_directory, err)) ||
 	    (rc = dec_dns(top, &p, c, err)) || (rc = get_map(top, "labels", &p, &c->labels, err)) ||
 	    (rc = get_map(top, "annotations", &p, &c->annotations, err)) ||
+	    (rc = get_port_mappings(top, "port_mappings", &p, &c->port_mappings, err)) ||
 	    (rc = dec_linux(top, &p, c, err)))
 		return rc;
 	return 0;

@@ -288,6 +288,24 @@ cradle_sandbox_image(const struct cradle_sandbox *s)
 }
 
 const char *
+cradle_sandbox_ip(const struct cradle_sandbox *s)
+{
+	return s && s->p.pod_ips.n > 0 ? s->p.pod_ips.v[0] : "";
+}
+
+size_t
+cradle_sandbox_ip_count(const struct cradle_sandbox *s)
+{
+	return s ? s->p.pod_ips.n : 0;
+}
+
+const char *
+cradle_sandbox_ip_at(const struct cradle_sandbox *s, size_t i)
+{
+	return s && i < s->p.pod_ips.n ? s->p.pod_ips.v[i] : NULL;
+}
+
+const char *
 cradle_sandbox_netns_path(const struct cradle_sandbox *s)
 {
 	return s ? s->p.netns_path : NULL;

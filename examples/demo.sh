@@ -2,6 +2,15 @@
 # make demo: start cradled with its defaults, start a handful of real pod
 # sandboxes, show them and what the kernel says of them, stop and remove
 # them, stop the daemon.
+#
+# The pods' network is examples/cni/10-cradle.conflist (Debian's plugins:
+# bridge cradle0, host-local addresses of 10.77.0.0/16, portmap,
+# loopback), named by a config file of the demo's own ([cni] conf_dir), so
+# nothing is installed in /etc/cni.  What the plugins leave on the host
+# that the demo did not find there (the bridge, host-local's directory,
+# the ip_forward switch the bridge plugin turns on) is put back at the
+# end.  Without the plugins the pods get loopback only ([cni] required =
+# false).
 set -euo pipefail
 build=${1:-build}
 if [ "$(id -u)" != 0 ]; then
@@ -13,11 +22,26 @@ cradle=$build/cradle
 state=/run/cradle
 export CRADLE_SOCKET=$state/cradle.sock
 log=$(mktemp /tmp/cradled-demo.XXXXXX.log)
+conf=$(mktemp /tmp/cradled-demo.XXXXXX.conf)
+ipam=/var/lib/cni/networks/cradle
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "starting cradled with its defaults (root /var/lib/cradle, state $state); log in $log"
-"$cradled" >"$log" 2>&1 &
+# what is there before, so that only what the demo made goes at the end
+had_bridge=false; ip link show cradle0 >/dev/null 2>&1 && had_bridge=true
+had_ipam=false; [ -e "$ipam" ] && had_ipam=true
+had_cni=false; [ -e /var/lib/cni ] && had_cni=true
+forward=$(cat /proc/sys/net/ipv4/ip_forward)
+if [ -x /usr/lib/cni/bridge ] || [ -x /opt/cni/bin/bridge ]; then
+	printf '[cni]\nconf_dir = %s/examples/cni\n' "$PWD" >"$conf"
+	net="CNI network examples/cni/10-cradle.conflist"
+else
+	printf '[cni]\nconf_dir = %s/examples/cni\nrequired = false\n' "$PWD" >"$conf"
+	net="no CNI plugins found (apt-get install containernetworking-plugins): loopback only"
+fi
+
+step "starting cradled with its defaults (root /var/lib/cradle, state $state) and the $net; log in $log"
+"$cradled" --config "$conf" >"$log" 2>&1 &
 daemon=$!
 cleanup() {
 	if kill -0 "$daemon" 2>/dev/null; then
@@ -25,6 +49,14 @@ cleanup() {
 		kill -TERM "$daemon"
 		wait "$daemon" || true
 	fi
+	rm -f "$conf"
+	$had_bridge || ip link del cradle0 2>/dev/null || true
+	$had_ipam || rm -rf "$ipam"
+	if ! $had_cni; then
+		rmdir /var/lib/cni/networks 2>/dev/null || true
+		rmdir /var/lib/cni 2>/dev/null || true
+	fi
+	echo "$forward" >/proc/sys/net/ipv4/ip_forward
 }
 trap cleanup EXIT
 for _ in $(seq 100); do
@@ -52,6 +84,11 @@ echo "started ${#ids[@]} sandboxes"
 
 step "cradle pods"
 "$cradle" pods
+
+step "their addresses (the host-network one has none)"
+for id in "${ids[@]}"; do
+	printf '  %.13s  %s\n' "$id" "$("$cradle" inspectp "$id" | sed -n 's/^ *"ip": *"\(.*\)".*/\1/p' | head -1)"
+done
 
 step "cradle inspectp ${ids[0]:0:13}"
 "$cradle" inspectp "${ids[0]}"

@@ -536,6 +536,10 @@ static const struct enum_desc ns_modes = {
 	{ "POD", "CONTAINER", "NODE", "TARGET" },
 };
 
+static const struct enum_desc protocols = {
+	"protocol", "TCP=0, UDP=1, SCTP=2", "TCP, UDP, SCTP", 3, { "TCP", "UDP", "SCTP" },
+};
+
 static const struct enum_desc seccomp_types = {
 	"seccomp profile type",
 	"RuntimeDefault=0, Unconfined=1, Localhost=2",
@@ -923,6 +927,27 @@ dec_linux(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err
 	return 0;
 }
 
+static int
+dec_port_mapping(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
+{
+	struct proto_port_mapping *pm = arg;
+	int rc;
+
+	if ((rc = val_map(m, p, err)) ||
+	    (rc = get_enum(m, "protocol", p, &protocols, &pm->protocol, err)) ||
+	    (rc = get_i32(m, "container_port", p, 0, &pm->container_port, err)) ||
+	    (rc = get_i32(m, "host_port", p, 0, &pm->host_port, err)) ||
+	    (rc = get_str(m, "host_ip", p, F_EMPTY_NULL, &pm->host_ip, err)))
+		return rc;
+	return 0;
+}
+
+/* [{protocol, container_port, host_port, host_ip}, ...]; the values are
+ * rules of pod_config_validate(). */
+static const struct list_desc port_mappings_list = {
+	sizeof(struct proto_port_mapping), dec_port_mapping, 0, NULL, NULL,
+};
+
 /* Types only; the caller runs pod_config_validate() where it wants the
  * rules (requests), and not where refusing would lose state (records). */
 static int
@@ -937,6 +962,8 @@ dec_config(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_er
 	    (rc = sub(m, "dns_config", p, 0, dec_dns, c, err)) < 0 ||
 	    (rc = get_kvs(m, "labels", p, &c->labels, err)) ||
 	    (rc = get_kvs(m, "annotations", p, &c->annotations, err)) ||
+	    (rc = get_list(m, "port_mappings", p, 0, &port_mappings_list, &c->port_mappings.v,
+	                   &c->port_mappings.n, err)) ||
 	    (rc = sub(m, "linux", p, 0, dec_linux, c, err)) < 0)
 		return rc;
 	return 0;
@@ -1221,6 +1248,14 @@ dec_sandbox(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_e
 	rc = get_field(m, "timings", p, 0, val_timings, &s->timings, err);
 	if (rc < 0)
 		return rc;
+	if ((rc = get_strs(m, "pod_ips", p, &s->pod_ips, err)))
+		return rc;
+	if (s->pod_ips.n > PROTO_MAX_POD_IPS)
+		return proto_fail(err, p, "pod_ips: %zu addresses exceed %d", s->pod_ips.n,
+		                  PROTO_MAX_POD_IPS);
+	for (i = 0; i < s->pod_ips.n; i++)
+		if (!proto_valid_ip(s->pod_ips.v[i]))
+			return proto_fail(err, p, "pod_ips[%zu]: not an IP address", i);
 	s->pid_start_time = pst;
 	return 0;
 }
@@ -1762,6 +1797,18 @@ pke_idmap(msgpack_packer *pk, const void *item)
 }
 
 static int
+pke_port_mapping(msgpack_packer *pk, const void *item)
+{
+	const struct proto_port_mapping *pm = item;
+
+	TRY(msgpack_pack_map(pk, 3 + nonempty(pm->host_ip)));
+	TRY(pk_ki64(pk, "protocol", pm->protocol));
+	TRY(pk_ki64(pk, "container_port", pm->container_port));
+	TRY(pk_ki64(pk, "host_port", pm->host_port));
+	return pk_kopt(pk, "host_ip", pm->host_ip);
+}
+
+static int
 pk_strs(msgpack_packer *pk, const char *key, const struct proto_strs *l)
 {
 	return PK_ARRAY(pk, key, l->v, l->n, pke_str);
@@ -1869,7 +1916,8 @@ pk_config(msgpack_packer *pk, const struct pod_config *c)
 	bool res = has_resources(c);
 
 	TRY(msgpack_pack_map(pk, 2 + nonempty(c->hostname) + nonempty(c->log_directory) + dns +
-	                                 (c->labels.n > 0) + (c->annotations.n > 0)));
+	                                 (c->labels.n > 0) + (c->annotations.n > 0) +
+	                                 (c->port_mappings.n > 0)));
 	TRY(pk_str(pk, "metadata"));
 	TRY(msgpack_pack_map(pk, 1 + nonempty(c->metadata.name) + nonempty(c->metadata.uid) +
 	                                 nonempty(c->metadata.namespace)));
@@ -1890,6 +1938,9 @@ pk_config(msgpack_packer *pk, const struct pod_config *c)
 		TRY(pk_kvs(pk, "labels", &c->labels));
 	if (c->annotations.n)
 		TRY(pk_kvs(pk, "annotations", &c->annotations));
+	if (c->port_mappings.n)
+		TRY(PK_ARRAY(pk, "port_mappings", c->port_mappings.v, c->port_mappings.n,
+		             pke_port_mapping));
 	TRY(pk_str(pk, "linux"));
 	TRY(msgpack_pack_map(pk, 1 + nonempty(c->linux.cgroup_parent) + (c->linux.sysctls.n > 0) +
 	                                 res));
@@ -1933,7 +1984,7 @@ static int
 pk_sandbox(msgpack_packer *pk, const void *obj)
 {
 	const struct proto_sandbox *s = obj;
-	size_t i, opt = s->timings != NULL;
+	size_t i, opt = (s->timings != NULL) + (s->pod_ips.n > 0);
 
 	for (i = 0; i < PROTO_SANDBOX_STRS; i++)
 		opt += nonempty(PROTO_CSTR_AT(s, proto_sandbox_strs[i].off));
@@ -1953,6 +2004,8 @@ pk_sandbox(msgpack_packer *pk, const void *obj)
 	for (i = 0; i < PROTO_SANDBOX_STRS; i++)
 		TRY(pk_kopt(pk, proto_sandbox_strs[i].key,
 		            PROTO_CSTR_AT(s, proto_sandbox_strs[i].off)));
+	if (s->pod_ips.n)
+		TRY(pk_strs(pk, "pod_ips", &s->pod_ips));
 	return s->timings ? pk_timings(pk, s->timings) : 0;
 }
 
@@ -2187,6 +2240,13 @@ check_sandbox(const void *obj, struct cradle_err *err)
 				                      "sandbox %s: %s step %zu has no valid name",
 				                      s->id, proto_timed_name(op), i);
 	}
+	if (s->pod_ips.n > PROTO_MAX_POD_IPS)
+		return cradle_err_set(err, CRADLE_INTERNAL, "sandbox %s: %zu pod IPs", s->id,
+		                      s->pod_ips.n);
+	for (size_t i = 0; i < s->pod_ips.n; i++)
+		if (!proto_valid_ip(s->pod_ips.v[i]))
+			return cradle_err_set(err, CRADLE_INTERNAL,
+			                      "sandbox %s: pod IP %zu is not an address", s->id, i);
 	return 0;
 }
 

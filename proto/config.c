@@ -8,6 +8,7 @@
  */
 #include "proto/proto.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -180,6 +181,43 @@ vec_copy(void *dst_v, size_t *dst_n, const void *src, size_t n, size_t size,
 		copy(v + i * size, (const char *)src + i * size, fail);
 }
 
+static void
+copy_port_mapping(void *dst, const void *src, bool *fail)
+{
+	struct proto_port_mapping *d = dst;
+	const struct proto_port_mapping *s = src;
+
+	*d = *s;
+	d->host_ip = dup_opt(s->host_ip, fail);
+}
+
+static void
+port_mappings_fini(struct proto_port_mappings *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].host_ip);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+const char *
+proto_protocol_name(int protocol)
+{
+	static const char *const names[] = { "TCP", "UDP", "SCTP" };
+
+	return protocol >= 0 && protocol < 3 ? names[protocol] : NULL;
+}
+
+bool
+proto_valid_ip(const char *s)
+{
+	unsigned char addr[16];
+
+	return s != NULL && strlen(s) <= PROTO_IP_MAX &&
+	       (inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1);
+}
+
 /* Copy the list src (a struct with v and n) into dst. */
 #define VEC_COPY(dst, src, copy, fail) \
 	vec_copy(&(dst)->v, &(dst)->n, (src)->v, (src)->n, sizeof(*(src)->v), copy, fail)
@@ -211,6 +249,7 @@ pod_config_fini(struct pod_config *c)
 	proto_strs_fini(&c->dns_config.options);
 	proto_kvs_fini(&c->labels);
 	proto_kvs_fini(&c->annotations);
+	port_mappings_fini(&c->port_mappings);
 	free(c->linux.cgroup_parent);
 	proto_kvs_fini(&c->linux.sysctls);
 	free(NSO(c).target_id);
@@ -249,6 +288,7 @@ pod_config_copy(struct pod_config *dst, const struct pod_config *src)
 	VEC_COPY(&dst->dns_config.options, &src->dns_config.options, copy_str, &fail);
 	VEC_COPY(&dst->labels, &src->labels, copy_kv, &fail);
 	VEC_COPY(&dst->annotations, &src->annotations, copy_kv, &fail);
+	VEC_COPY(&dst->port_mappings, &src->port_mappings, copy_port_mapping, &fail);
 	dst->linux.cgroup_parent = dup_opt(src->linux.cgroup_parent, &fail);
 	VEC_COPY(&dst->linux.sysctls, &src->linux.sysctls, copy_kv, &fail);
 	NSO(dst).target_id = dup_opt(NSO(src).target_id, &fail);
@@ -489,6 +529,36 @@ check_nsopts(const struct pod_config *c, struct ppath *p, struct cradle_err *err
 	return 0;
 }
 
+/* CRI port mappings: ports 0..65535, a protocol CNI knows, a host_ip
+ * that is an address. */
+static int
+check_port_mappings(const struct proto_port_mappings *l, struct ppath *p, struct cradle_err *err)
+{
+	size_t old = ppath_push(p, "port_mappings"), o2;
+	int rc;
+
+	if ((rc = proto_check_count(l->n, PROTO_MAX_PORT_MAPPINGS, p, err)))
+		return rc;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct proto_port_mapping *pm = &l->v[i];
+		o2 = ppath_push_index(p, i);
+		if (proto_protocol_name(pm->protocol) == NULL)
+			return proto_fail(err, p, "protocol %d is not TCP=0, UDP=1 or SCTP=2",
+			                  pm->protocol);
+		if (pm->container_port < 0 || pm->container_port > 65535)
+			return proto_fail(err, p, "container_port %d is not 0..65535",
+			                  (int)pm->container_port);
+		if (pm->host_port < 0 || pm->host_port > 65535)
+			return proto_fail(err, p, "host_port %d is not 0..65535",
+			                  (int)pm->host_port);
+		if (pm->host_ip != NULL && pm->host_ip[0] != '\0' && !proto_valid_ip(pm->host_ip))
+			return proto_fail(err, p, "host_ip is not an IPv4 or IPv6 address");
+		ppath_pop(p, o2);
+	}
+	ppath_pop(p, old);
+	return 0;
+}
+
 /* A uid or gid: CRI's int64, but never negative. */
 static int
 check_id_value(bool has, int64_t v, struct ppath *p, const char *field, struct cradle_err *err)
@@ -660,7 +730,8 @@ pod_config_validate(const struct pod_config *c, const char *prefix, struct cradl
 	ppath_pop(&p, o1);
 
 	if ((rc = check_kvs(&c->labels, &p, "labels", false, err)) ||
-	    (rc = check_kvs(&c->annotations, &p, "annotations", false, err)))
+	    (rc = check_kvs(&c->annotations, &p, "annotations", false, err)) ||
+	    (rc = check_port_mappings(&c->port_mappings, &p, err)))
 		return rc;
 
 	o1 = ppath_push(&p, "linux");
@@ -705,6 +776,7 @@ proto_sandbox_fini(struct proto_sandbox *s)
 	for (i = 0; i < PROTO_SANDBOX_STRS; i++)
 		free(PROTO_STR_AT(s, proto_sandbox_strs[i].off));
 	free(s->timings);
+	proto_strs_fini(&s->pod_ips);
 	memset(s, 0, sizeof(*s));
 	pod_config_init(&s->config);
 }
@@ -727,6 +799,7 @@ proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *src)
 		off = proto_sandbox_strs[i].off;
 		PROTO_STR_AT(dst, off) = dup_opt(PROTO_CSTR_AT(src, off), &fail);
 	}
+	VEC_COPY(&dst->pod_ips, &src->pod_ips, copy_str, &fail);
 	if (src->timings && (dst->timings = malloc(sizeof(*dst->timings))) != NULL)
 		memcpy(dst->timings, src->timings, sizeof(*dst->timings));
 	else if (src->timings)

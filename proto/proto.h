@@ -95,6 +95,26 @@ struct proto_i64s {
 	int64_t *v;
 };
 
+/* CRI Protocol of a port mapping */
+enum proto_protocol { PROTO_TCP = 0, PROTO_UDP = 1, PROTO_SCTP = 2 };
+#define PROTO_MAX_PORT_MAPPINGS 1024 /* port_mappings of a pod */
+#define PROTO_MAX_POD_IPS 16         /* pod_ips of a sandbox */
+#define PROTO_IP_MAX 45              /* bytes of an IPv6 address in text */
+
+/* CRI PortMapping; ports 0..65535, host_port 0: not mapped on the host */
+struct proto_port_mapping {
+	int protocol; /* enum proto_protocol */
+	int32_t container_port;
+	int32_t host_port;
+	char *host_ip; /* NULL: every address; else an IPv4 or IPv6 address */
+};
+
+struct proto_port_mappings {
+	size_t n;
+	struct proto_port_mapping *v;
+};
+const char *proto_protocol_name(int protocol); /* "TCP", "UDP", "SCTP"; NULL out of range */
+
 /* CRI PodSandboxConfig (the subset cradle reads today; all strings owned,
  * NULL when absent).  Decoders fill every field; encoders skip NULL/empty. */
 struct pod_config {
@@ -112,6 +132,7 @@ struct pod_config {
 	} dns_config;
 	struct proto_kvs labels;
 	struct proto_kvs annotations;
+	struct proto_port_mappings port_mappings; /* fed to the CNI plugins */
 	struct {
 		char *cgroup_parent;
 		struct proto_kvs sysctls;
@@ -236,6 +257,10 @@ struct proto_sandbox {
 	char *runtime_type; /* the handler's type */
 	char *image_ref;    /* the sandbox image it was started from */
 	char *image_digest; /* that image's manifest digest (NULL in old records) */
+	/* the pod's IPs from its CNI result (CRI PodSandboxNetworkStatus:
+	 * the primary first, then the additional ones); empty without a
+	 * network (host network, no CNI config, stopped) */
+	struct proto_strs pod_ips;
 	/* a verbose sandbox.status only (never stored): the step times of
 	 * its last start and stop; owned, NULL otherwise */
 	struct proto_timings *timings;
@@ -362,6 +387,8 @@ bool proto_valid_utf8(const char *s, size_t len);
 bool proto_valid_image_ref(const char *s);
 /* A step name: 1..PROTO_STEP_NAME_MAX bytes of [A-Za-z0-9._-]. */
 bool proto_valid_step_name(const char *s);
+/* An IPv4 or IPv6 address in text (inet_pton), at most PROTO_IP_MAX bytes. */
+bool proto_valid_ip(const char *s);
 
 /* Walk raw msgpack and enforce the limits above; 0 or INVALID_ARGUMENT.
  * Also refused: a top level that is not a map, map keys that are not

@@ -125,6 +125,12 @@ config_defaults(struct daemon_config *cfg)
 	cfg->image_max_layer_entries = 1000000;
 	/* gzip cannot pass about 1032:1; only crafted layers come near it */
 	cfg->image_max_expansion = 2000;
+	/* containerd's defaults; Debian's plugins are in /usr/lib/cni */
+	snprintf(cfg->cni_conf_dir, sizeof(cfg->cni_conf_dir), "/etc/cni/net.d");
+	snprintf(cfg->cni_bin_dir, sizeof(cfg->cni_bin_dir), "/opt/cni/bin:/usr/lib/cni");
+	cfg->cni_max_conf_num = 1;
+	cfg->cni_required = true;
+	cfg->cni_timeout = 10;
 	/* Out of memory here leaves no runtime; config_validate retries and
 	 * reports it, as this function cannot. */
 	(void)runtime_add(cfg, CRADLE_DEFAULT_RUNTIME);
@@ -152,6 +158,7 @@ enum key_type {
 	K_GLOBS,    /* comma-separated Go path.Match patterns -> struct proto_strs */
 	K_SECCOMP,  /* "", runtime/default, unconfined, localhost/<absolute path> */
 	K_ADDRESS,  /* "" or HOST:PORT of a TCP listener */
+	K_PATHS,    /* ':'-separated absolute paths, at least one */
 };
 
 struct key_def {
@@ -239,6 +246,17 @@ static const struct key_def metrics_keys[] = {
 	{ NULL, 0, 0, 0, 0, 0 },
 };
 
+/* The pods' network (worker/net.h, sandbox/cni.h), as containerd's
+ * [plugins."io.containerd.grpc.v1.cri".cni]. */
+static const struct key_def cni_keys[] = {
+	C_ARR("conf_dir", K_PATH, cni_conf_dir),
+	C_ARR("bin_dir", K_PATHS, cni_bin_dir),
+	C_INT("max_conf_num", cni_max_conf_num, 1, 1024),
+	C_VAL("required", K_BOOL, cni_required),
+	C_INT("timeout", cni_timeout, 1, 600),
+	{ NULL, 0, 0, 0, 0, 0 },
+};
+
 static const struct key_def runtime_keys[] = {
 	R_VAL("type", K_REF, type),
 	R_VAL("path", K_OPT_PATH, path),
@@ -259,10 +277,11 @@ enum section {
 	SEC_IMAGES,
 	SEC_EVENTS,
 	SEC_STORE,
+	SEC_CNI,
 	SEC_RUNTIME,
 };
 /* the sections named once, in the order config_fprint writes them */
-#define SEC_LAST_FIXED SEC_STORE
+#define SEC_LAST_FIXED SEC_CNI
 
 /* clang-format off */
 static const struct {
@@ -277,6 +296,7 @@ static const struct {
 	[SEC_IMAGES] = { "images", images_keys },
 	[SEC_EVENTS] = { "events", events_keys },
 	[SEC_STORE] = { "store", store_keys },
+	[SEC_CNI] = { "cni", cni_keys },
 	[SEC_RUNTIME] = { "runtime.", runtime_keys },
 };
 /* clang-format on */
@@ -724,6 +744,17 @@ set_value(struct parse_ctx *p, void *base, const struct key_def *kd, const char 
 	case K_ADDRESS:
 		if (v[0] != '\0' && !check_address(p, kd->name, v))
 			return 0;
+		break;
+	case K_PATHS:
+		for (const char *d = v;; d++) {
+			if (*d != '/')
+				return fail(p, CRADLE_INVALID_ARGUMENT,
+				            "%s: \"%s\" is not a ':'-separated list of absolute "
+				            "paths",
+				            kd->name, v);
+			if ((d = strchr(d, ':')) == NULL)
+				break;
+		}
 		break;
 	case K_SECCOMP:
 		if (v[0] != '\0' && strcmp(v, "runtime/default") != 0 &&

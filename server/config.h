@@ -7,6 +7,7 @@
  *                  restrict_oom_score_adj, enable_unprivileged_ports,
  *                  enable_unprivileged_icmp, cgroup_root
  *   [selinux]      enable, category_range, contexts
+ *   [cni]          conf_dir, bin_dir, max_conf_num, required, timeout
  *   [runtime.NAME] type, path, pod_annotations, vm, seccomp_default
  * Unknown sections or keys, a section or key given twice, and bad values
  * stop start-up with "FILE:LINE: message".  Command-line options override

@@ -23,6 +23,7 @@ struct store;
 struct reaper;
 struct events;
 struct images;
+struct worker_net;
 
 struct daemon_config {
 	char root[4096];                /* persistent: LMDB, sandboxes/<id> */
@@ -53,6 +54,11 @@ struct daemon_config {
 	uint64_t image_max_layer_bytes; /* [images] unpacked bytes of one layer */
 	int image_max_layer_entries;    /* [images] tar entries of one layer */
 	int image_max_expansion;        /* [images] unpacked / compressed bytes of one layer */
+	char cni_conf_dir[4096];        /* [cni] conf_dir: the network configs */
+	char cni_bin_dir[4096];         /* [cni] bin_dir: ':'-separated plugin directories */
+	int cni_max_conf_num;           /* [cni] max_conf_num: config files considered */
+	bool cni_required;              /* [cni] required: no network config fails starts */
+	int cni_timeout;                /* [cni] timeout: seconds for one plugin call */
 	/* [runtime.NAME] sections, owned (config_fini frees them); never
 	 * empty after config_validate */
 	struct runtime_config *runtimes;
@@ -80,6 +86,9 @@ struct daemon {
 	int64_t started_at;    /* ns */
 	struct mntns mntns;    /* cradle's mount namespace and the sandbox template */
 	struct worker_env env; /* what the workers see of all this */
+
+	/* the pods' network (worker/net.h) */
+	struct worker_net *net;
 };
 
 #endif

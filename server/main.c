@@ -40,6 +40,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/store.h"
+#include "worker/net.h"
 #include "worker/ops.h"
 #include "worker/pool.h"
 
@@ -381,6 +382,7 @@ fill_env(struct daemon *d)
 		.reaper = d->reaper,
 		.events = d->events,
 		.images = d->images,
+		.net = d->net,
 	};
 #ifdef CRADLE_TEST_HOOKS
 	d->env.fail_step = getenv("CRADLE_FAIL_STEP");
@@ -551,6 +553,16 @@ main(int argc, char **argv)
 	    images_start(&d, &err) < 0)
 		goto fail;
 	ec.durable = d.store; /* holds the seq reservation */
+	/* the pods' network, before recovery (which DELs what died) */
+	struct net_config nc = {
+		.conf_dir = d.cfg.cni_conf_dir,
+		.max_conf_num = (unsigned)d.cfg.cni_max_conf_num,
+		.bin_dir = d.cfg.cni_bin_dir,
+		.timeout_ms = d.cfg.cni_timeout * 1000,
+		.required = d.cfg.cni_required,
+	};
+	if (net_new(&nc, &d.net, &err) < 0)
+		goto fail;
 	if (events_open_config(&ec, &d.events, &err) < 0 ||
 	    reaper_start(d.store, d.events, &d.reaper, &err) < 0 ||
 	    recover(&d, drop_quarantined, &quarantined, &err) < 0 ||
@@ -606,6 +618,7 @@ out:
 	metrics_stop(metrics);
 	frontend_stop(fe);
 	pool_stop(pool);
+	net_free(d.net);
 	stats_free(stats);
 	reaper_stop(d.reaper);
 	if (d.node.selinux != NULL)

@@ -23,6 +23,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/sys.h"
+#include "worker/net.h"
 #include "worker/start.h"
 
 #define BOOT_ID_PATH "/proc/sys/kernel/random/boot_id"
@@ -97,6 +98,99 @@ open_task(const struct proto_sandbox *s, const struct counts *n)
 	return pidfd;
 }
 
+/* CNI DEL of sandbox id from the cache its ADD left, if any (blind: the
+ * current network's chain without one), its namespace pin at
+ * <state>/netns/<id> when the record names none.  cfg: its pod config,
+ * NULL when it has no record.  0 when nothing was left to do. */
+static int
+del_network(struct daemon *d, const char *id, const struct proto_sandbox *rec, bool blind,
+            struct cradle_err *err)
+{
+	char cache[FS_PATH_MAX], pin[FS_PATH_MAX];
+	struct pod_config none;
+	struct cni_pod cp;
+
+	if (d->net == NULL)
+		return 0;
+	if (fs_path(cache, err, "%s/sandboxes/%s/%s", d->cfg.root, id, NET_CACHE_FILE) < 0 ||
+	    fs_path(pin, err, "%s/netns/%s", d->cfg.state, id) < 0)
+		return -1;
+	pod_config_init(&none);
+	const char *netns = rec != NULL && rec->netns_path != NULL ? rec->netns_path : pin;
+	net_pod_of(id, rec != NULL ? &rec->config : &none, access(netns, F_OK) == 0 ? netns : "",
+	           rec != NULL ? rec->cgroup_path : NULL, &cp, NULL);
+	if (net_teardown(d->net, &cp, cache, blind, err) < 0) {
+		cradle_err_wrap(err, "CNI DEL of sandbox %s", id);
+		return -1;
+	}
+	return 0;
+}
+
+/* A sandbox whose task died while the daemon was down (or before) keeps
+ * its pod IPs only until it is stopped; DEL them now, so its addresses
+ * and host ports are free again.  Its lock held. */
+static void
+recover_network(struct daemon *d, struct sandbox *sb)
+{
+	struct cradle_err err = { 0 };
+
+	if (sb->rec.pod_ips.n == 0)
+		return;
+	if (del_network(d, sb->id, &sb->rec, false, &err) < 0) {
+		/* the IPs stay: stop and remove try again */
+		log_warn_drop(&err, "recover %s", sb->id);
+		return;
+	}
+	struct proto_strs ips = sb->rec.pod_ips;
+	memset(&sb->rec.pod_ips, 0, sizeof(sb->rec.pod_ips));
+	if (records_put(d->store, &sb->rec, &err) < 0) {
+		sb->rec.pod_ips = ips;
+		log_warn_drop(&err, "recover %s", sb->id);
+		return;
+	}
+	proto_strs_fini(&ips);
+	log_info("released the network of %s, whose task is gone", sb->id);
+}
+
+/* Before the sweeps take their directories: the CNI caches of starts a
+ * crash cut short after their ADD (no record, or a created one). */
+static void
+del_cut_networks(struct daemon *d, const struct counts *q)
+{
+	char dir[FS_PATH_MAX];
+	struct cradle_err err = { 0 };
+	DIR *dd;
+	struct dirent *de;
+
+	if (d->net == NULL || fs_path(dir, &err, "%s/sandboxes", d->cfg.root) < 0 ||
+	    (dd = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(dd)) != NULL) {
+		char cache[FS_PATH_MAX];
+		if (!proto_valid_id(de->d_name) || is_quarantined(q, de->d_name) ||
+		    fs_path(cache, &err, "%s/%s/%s", dir, de->d_name, NET_CACHE_FILE) < 0 ||
+		    access(cache, F_OK) != 0)
+			continue;
+		struct sandbox *sb = table_get(d->table, de->d_name);
+		int rc = 0;
+		if (sb != NULL) {
+			pthread_mutex_lock(&sb->lock);
+			if (sb->rec.phase == PHASE_CREATED)
+				rc = del_network(d, sb->id, &sb->rec, false, &err);
+			pthread_mutex_unlock(&sb->lock);
+			sandbox_rele(sb);
+		} else {
+			rc = del_network(d, de->d_name, NULL, false, &err);
+		}
+		if (rc < 0)
+			log_warn_drop(&err, "recover: undo the start of %s", de->d_name);
+		else if (sb == NULL)
+			log_info("released the network of %s, a start a crash cut short",
+			         de->d_name);
+	}
+	closedir(dd);
+}
+
 static int
 adopt(struct proto_sandbox *s, void *arg)
 {
@@ -146,10 +240,12 @@ adopt(struct proto_sandbox *s, void *arg)
 	} else if (sb->rec.phase == PHASE_RUNNING) {
 		/* gone while the daemon was down: its status cannot be read */
 		sandbox_exited(sb, 255, d->store);
+		recover_network(d, sb);
 		n->exited++;
 	} else if (sb->rec.phase == PHASE_CREATED) {
 		n->created++;
 	} else {
+		recover_network(d, sb);
 		n->exited++;
 	}
 	sandbox_unlock(sb, d->events);
@@ -236,6 +332,12 @@ undo_cut_starts(struct daemon *d, const struct counts *q, const char *dir)
 			log_warn_drop(&err, "recover: undo the start of %s", de->d_name);
 			continue;
 		}
+		/* a crash inside the cni step leaves no cache: DEL blind
+		 * while the pin says the start got that far */
+		char pin[FS_PATH_MAX];
+		if (fs_path(pin, &err, "%s/netns/%s", d->cfg.state, de->d_name) == 0 &&
+		    access(pin, F_OK) == 0 && del_network(d, de->d_name, NULL, true, &err) < 0)
+			log_warn_drop(&err, "recover: undo the start of %s", de->d_name);
 		int rc = 0;
 		if (fs_path(path, &err, "%s/sandboxes/%s", d->cfg.root, de->d_name) == 0)
 			rc = fs_rmtree(path);
@@ -336,6 +438,7 @@ recover(struct daemon *d, bool drop_quarantined, size_t *quarantined, struct cra
 	}
 	if (n.n_quarantined > 1)
 		qsort(n.quarantined, n.n_quarantined, sizeof(char *), cmp_str);
+	del_cut_networks(d, &n);
 	if (fs_path(dir, err, "%s/sandboxes", d->cfg.root) < 0)
 		goto out;
 	sweep(d, &n, dir, DIRS);

@@ -21,6 +21,7 @@ struct reaper;
 struct events;
 struct images;
 struct stats;
+struct worker_net;
 
 struct worker_env {
 	/* configuration, read-only */
@@ -45,6 +46,10 @@ struct worker_env {
 	struct events *events; /* where lifecycle events go */
 	struct images *images; /* the sandbox image's layers and config */
 	struct stats *stats;   /* step timings and counters (core/stats.h); NULL: none */
+
+	/* the pods' CNI network (worker/net.h); NULL: pods get a network
+	 * namespace with loopback only */
+	struct worker_net *net;
 
 	/* tests: the start step to fail (worker/start.h); NULL otherwise */
 	const char *fail_step;

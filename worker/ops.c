@@ -24,6 +24,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/sys.h"
+#include "worker/net.h"
 #include "worker/start.h"
 
 #define DEFAULT_STOP_TIMEOUT_MS 10000
@@ -164,6 +165,7 @@ start_locked(const struct worker_env *env, struct launch_stack *ls, struct sandb
 
 /* The steps of a stop, timed as the start's are (core/stats.h): each
  * lap ends the step that had something to do. */
+/* "netns" is the whole network's release: the CNI DEL, then the pin. */
 enum { STOP_KILL, STOP_WAIT, STOP_SHM, STOP_NETNS, STOP_RECORD, STOP_N_STEPS };
 static const char *const stop_step_names[STOP_N_STEPS] = { "kill", "wait", "shm", "netns",
 	                                                   "record" };
@@ -187,10 +189,31 @@ stop_lap(struct stop_clock *k, unsigned step)
 	k->t = now;
 }
 
-/* Kill the pause task and wait for the reaper's record; then release the
- * network namespace.  Idempotent. */
+/* CNI DEL of a sandbox that was ADDed (its record has pod IPs), from the
+ * cache its ADD left (worker/net.h), tried twice. */
 static int
-stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
+stop_network(const struct worker_env *env, struct sandbox *sb, struct cradle_err *err)
+{
+	char path[FS_PATH_MAX];
+	struct cni_pod cp;
+
+	if (fs_path(path, err, "%s/sandboxes/%s/%s", env->root, sb->id, NET_CACHE_FILE) < 0)
+		return -1;
+	net_pod_of(sb->id, &sb->rec.config, sb->rec.netns_path, sb->rec.cgroup_path, &cp, NULL);
+	if (net_teardown(env->net, &cp, path, false, err) < 0) {
+		cradle_err_wrap(err, "failed to destroy network for sandbox \"%s\"", sb->id);
+		return -1;
+	}
+	return 0;
+}
+
+/* Kill the pause task and wait for the reaper's record; then release the
+ * network (CNI DEL) and the network namespace.  Idempotent.  A DEL that
+ * fails twice fails the stop and keeps the namespace, so a later stop
+ * tries again (containerd's StopPodSandbox); force (remove) logs it and
+ * goes on: a plugin that keeps failing must not keep a sandbox forever. */
+static int
+stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms, bool force,
            struct stop_clock *k, struct cradle_err *err)
 {
 	bool changed = false;
@@ -238,6 +261,7 @@ stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
 	 * they are gone (a failed put, e.g. a full store, leaves the sandbox
 	 * as the store has it; removing them again is a no-op). */
 	char *shm = sb->rec.shm_path, *netns = sb->rec.netns_path;
+	struct proto_strs ips = sb->rec.pod_ips;
 	int rc = 0;
 	if (shm != NULL) {
 		if ((rc = files_remove_shm(shm)) < 0)
@@ -247,6 +271,16 @@ stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
 		stop_lap(k, STOP_SHM);
 		if (fail_at(env, "stop:shm", sb->id, err))
 			return -1;
+	}
+	if (ips.n > 0 && env->net != NULL) {
+		if (stop_network(env, sb, err) < 0) {
+			if (!force)
+				return -1;
+			log_warn_drop(err, "remove sandbox %s anyway", sb->id);
+		}
+		changed = true;
+		if (netns == NULL) /* else timed with the pin */
+			stop_lap(k, STOP_NETNS);
 	}
 	if (netns != NULL) {
 		if ((rc = netns_unpin(netns)) < 0)
@@ -261,14 +295,17 @@ stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
 		return 0;
 	sb->rec.shm_path = NULL;
 	sb->rec.netns_path = NULL;
+	memset(&sb->rec.pod_ips, 0, sizeof(sb->rec.pod_ips));
 	if (records_put(env->store, &sb->rec, err) < 0) {
 		sb->rec.shm_path = shm;
 		sb->rec.netns_path = netns;
+		sb->rec.pod_ips = ips;
 		k->unsaved = true;
 		return -1;
 	}
 	free(shm);
 	free(netns);
+	proto_strs_fini(&ips);
 	stop_lap(k, STOP_RECORD);
 	return 0;
 }
@@ -277,14 +314,14 @@ stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
  * and leaves its step times on the sandbox; one of a sandbox already
  * stopped is not a stop. */
 static int
-stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms, bool *unsaved,
-            struct cradle_err *err)
+stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms, bool force,
+            bool *unsaved, struct cradle_err *err)
 {
 	struct stop_clock k = { .stats = env->stats };
 	int rc;
 
 	k.t0 = k.t = clock_mono_ns();
-	rc = stop_steps(env, sb, timeout_ms, &k, err);
+	rc = stop_steps(env, sb, timeout_ms, force, &k, err);
 	if (unsaved != NULL)
 		*unsaved = k.unsaved;
 	if (rc == 0 && k.did == 0)
@@ -314,7 +351,7 @@ remove_locked(const struct worker_env *env, struct sandbox *sb, struct cradle_er
 	 * everything but store its record (a full store) is enough: the
 	 * record goes below, which is what frees room. */
 	bool unsaved = false;
-	if (stop_locked(env, sb, DEFAULT_STOP_TIMEOUT_MS, &unsaved, err) < 0 && !unsaved)
+	if (stop_locked(env, sb, DEFAULT_STOP_TIMEOUT_MS, true, &unsaved, err) < 0 && !unsaved)
 		return -1;
 	if (fs_path(path, err, "%s/sandboxes/%s", env->root, sb->id) < 0)
 		return -1;
@@ -680,7 +717,7 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
 		}
 		break;
 	case OP_STOP:
-		rc = sb->removed ? 0 : stop_locked(env, sb, req->timeout_ms, NULL, err);
+		rc = sb->removed ? 0 : stop_locked(env, sb, req->timeout_ms, false, NULL, err);
 		break;
 	case OP_REMOVE:
 		rc = remove_locked(env, sb, err);

@@ -26,6 +26,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/sys.h"
+#include "worker/net.h"
 
 struct start_ctx {
 	const struct worker_env *env;
@@ -38,6 +39,8 @@ struct start_ctx {
 	char shm_dir[FS_PATH_MAX];
 	char resolv_path[FS_PATH_MAX];
 	char netns_path[FS_PATH_MAX];
+	char cni_cache[FS_PATH_MAX]; /* "": no ADD done */
+	struct cni_result cni;
 	bool shm_mounted;
 	char *process_label, *mount_label;
 	struct image_rootfs rootfs;   /* the image's layers and config */
@@ -431,6 +434,64 @@ undo_netns(struct start_ctx *c, struct cradle_err *err)
 	return 0;
 }
 
+/* The CNI pod of this sandbox (strings borrowed from the start). */
+static void
+cni_pod_of(const struct start_ctx *c, struct cni_pod *cp, struct cni_port *ports)
+{
+	net_pod_of(c->sb->id, pod(c), c->netns_path, c->have_spec ? c->spec.cgroups_path : NULL, cp,
+	           ports);
+}
+
+/* CNI ADD, once the network namespace is pinned; host-network pods have
+ * none and skip it (as containerd's RunPodSandbox). */
+static int
+step_cni(struct start_ctx *c, struct cradle_err *err)
+{
+	struct cni_pod cp;
+	struct cni_port *ports = NULL;
+	char path[FS_PATH_MAX];
+	int rc;
+
+	c->cni_cache[0] = '\0';
+	if (c->netns_path[0] == '\0' || c->env->net == NULL)
+		return 0;
+	if (fs_path(path, err, "%s/%s", c->root_dir, NET_CACHE_FILE) < 0)
+		return -1;
+	size_t n = pod(c)->port_mappings.n;
+	if (n > CNI_PORTS_MAX)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "sandbox \"%s\": %zu port mappings exceed %d", c->sb->id, n,
+		                      CNI_PORTS_MAX);
+	if (n > 0 && (ports = calloc(n, sizeof(*ports))) == NULL)
+		return cradle_err_nomem(err);
+	cni_pod_of(c, &cp, ports);
+	rc = net_setup(c->env->net, &cp, path, &c->cni, err);
+	free(ports);
+	if (rc < 0) {
+		cradle_err_wrap(err, "failed to setup network for sandbox \"%s\"", c->sb->id);
+		return -1;
+	}
+	if (rc > 0)
+		memcpy(c->cni_cache, path, sizeof(path));
+	return 0;
+}
+
+static int
+undo_cni(struct start_ctx *c, struct cradle_err *err)
+{
+	struct cni_pod cp;
+
+	if (c->cni_cache[0] == '\0')
+		return 0;
+	cni_pod_of(c, &cp, NULL);
+	if (net_teardown(c->env->net, &cp, c->cni_cache, false, err) < 0) {
+		cradle_err_wrap(err, "failed to destroy network for sandbox \"%s\"", c->sb->id);
+		return -1;
+	}
+	c->cni_cache[0] = '\0';
+	return 0;
+}
+
 static int
 set_str(char **dst, const char *src)
 {
@@ -452,6 +513,7 @@ clear_started(struct proto_sandbox *rec)
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
+	proto_strs_fini(&rec->pod_ips);
 	rec->phase = PHASE_CREATED;
 	rec->pid = 0;
 	rec->pid_start_time = 0;
@@ -478,6 +540,10 @@ step_record(struct start_ctx *c, struct cradle_err *err)
 	rc |= set_str(&rec->mount_label, c->mount_label);
 	rc |= set_str(&rec->runtime_type, c->runtime->type);
 	rc |= set_str(&rec->image_ref, c->env->image);
+	proto_strs_fini(&rec->pod_ips);
+	for (size_t i = 0; c->cni_cache[0] != '\0' && i < c->cni.n_ips && i < PROTO_MAX_POD_IPS;
+	     i++)
+		rc |= proto_strs_add(&rec->pod_ips, c->cni.ips[i].addr);
 	if (rc != 0) {
 		clear_started(rec);
 		return cradle_err_nomem(err);
@@ -537,6 +603,7 @@ static const struct step {
 	{ "cgroup", step_cgroup, undo_cgroup },
 	{ "launch", step_launch, undo_launch },
 	{ "netns", step_netns, undo_netns },
+	{ "cni", step_cni, undo_cni },
 	{ "record", step_record, undo_record },
 	{ "reaper", step_reaper, NULL },
 };

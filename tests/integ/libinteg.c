@@ -192,6 +192,10 @@ it_start_with(struct it_daemon *d, const char *fail_step, const char *config_tex
 	ck_assert_ptr_nonnull(f);
 	if (config_text == NULL || strstr(config_text, "cgroup_root") == NULL)
 		fputs("[sandbox]\ncgroup_root = " IT_CGROUP_ROOT "\n", f);
+	/* No CNI network unless the test configures one: pods get loopback
+	 * only (a conf_dir that does not exist, and not required) */
+	if (config_text == NULL || strstr(config_text, "[cni]") == NULL)
+		fprintf(f, "[cni]\nconf_dir = %s/no-cni\nrequired = false\n", d->dir);
 	if (config_text != NULL)
 		fputs(config_text, f);
 	d->own_workers = config_text != NULL && strstr(config_text, "workers") != NULL;

@@ -842,6 +842,40 @@ START_TEST(test_validated)
 }
 END_TEST
 
+/* crictl's "port_mappings": numbers or names for the protocol, the
+ * validator's ranges, a bad element freeing what was read before it. */
+START_TEST(test_port_mappings)
+{
+	struct pod_config c;
+	struct cradle_err e;
+
+	ck_assert_int_eq(parse("{" META ", \"port_mappings\": [{\"protocol\": 0, "
+	                       "\"container_port\": 80, \"host_port\": 8080, \"host_ip\": \"\"}, "
+	                       "{\"protocol\": \"udp\", \"container_port\": 53, "
+	                       "\"host_ip\": \"127.0.0.1\"}]}",
+	                       &c, &e),
+	                 0);
+	ck_assert_uint_eq(c.port_mappings.n, 2);
+	ck_assert_int_eq(c.port_mappings.v[0].protocol, PROTO_TCP);
+	ck_assert_int_eq(c.port_mappings.v[0].container_port, 80);
+	ck_assert_int_eq(c.port_mappings.v[0].host_port, 8080);
+	ck_assert_ptr_null(c.port_mappings.v[0].host_ip);
+	ck_assert_int_eq(c.port_mappings.v[1].protocol, PROTO_UDP);
+	ck_assert_int_eq(c.port_mappings.v[1].host_port, 0);
+	ck_assert_str_eq(c.port_mappings.v[1].host_ip, "127.0.0.1");
+	pod_config_fini(&c);
+	refused("{" META ", \"port_mappings\": [{\"host_port\": 65536}]}",
+	        "port_mappings[0]: host_port 65536 is not 0..65535");
+	refused("{" META ", \"port_mappings\": [{\"protocol\": \"icmp\"}]}",
+	        "port_mappings[0].protocol: expected a protocol (0-2 or TCP/UDP/SCTP)");
+	refused("{" META ", \"port_mappings\": [{\"host_ip\": \"::1\"}, 7]}",
+	        "port_mappings[1]: expected an object");
+	refused("{" META ", \"port_mappings\": [{\"host_ip\": \"localhost\"}]}",
+	        "port_mappings[0]: host_ip is not an IPv4 or IPv6 address");
+	refused("{" META ", \"port_mappings\": {}}", "port_mappings: expected an array");
+}
+END_TEST
+
 START_TEST(test_duplicate_keys_last_wins)
 {
 	struct pod_config c;
@@ -957,6 +991,7 @@ podjson_suite(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_metadata_missing);
 	tcase_add_test(tc, test_validated);
+	tcase_add_test(tc, test_port_mappings);
 	tcase_add_test(tc, test_duplicate_keys_last_wins);
 	tcase_add_test(tc, test_examples);
 	tcase_add_test(tc, test_file_errors);

@@ -3318,6 +3318,95 @@ START_TEST(test_image_progress_event)
 }
 END_TEST
 
+/* Port mappings (CRI PortMapping) go through requests and records and
+ * are validated; pod IPs go through records, only as addresses. */
+START_TEST(test_ports_and_pod_ips)
+{
+	struct cradle_err e = { 0 };
+	struct proto_request in, out;
+	struct proto_sandbox sin, sout, scopy;
+	struct proto_port_mapping pm[2] = {
+		{ PROTO_UDP, 53, 5353, NULL },
+		{ PROTO_SCTP, 80, 8080, NULL },
+	};
+	struct msg m;
+
+	proto_request_init(&in, OP_RUN);
+	fill_config(&in.config);
+	pm[1].host_ip = unit_strdup("fd00::1");
+	in.config.port_mappings.v = calloc(2, sizeof(pm[0]));
+	ck_assert_ptr_nonnull(in.config.port_mappings.v);
+	memcpy(in.config.port_mappings.v, pm, sizeof(pm));
+	in.config.port_mappings.n = 2;
+	ck_assert_int_eq(pod_config_validate(&in.config, "args.config", &e), 0);
+	m = enc(K_REQUEST, &in);
+	ck_assert_msg(proto_request_decode(m.data, m.len, &out, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(out.config.port_mappings.n, 2);
+	ck_assert_int_eq(out.config.port_mappings.v[0].protocol, PROTO_UDP);
+	ck_assert_int_eq(out.config.port_mappings.v[0].container_port, 53);
+	ck_assert_int_eq(out.config.port_mappings.v[0].host_port, 5353);
+	ck_assert_ptr_null(out.config.port_mappings.v[0].host_ip);
+	ck_assert_int_eq(out.config.port_mappings.v[1].protocol, PROTO_SCTP);
+	ck_assert_str_eq(out.config.port_mappings.v[1].host_ip, "fd00::1");
+	proto_request_fini(&out);
+	msg_free(&m);
+
+	/* the rules, naming the mapping */
+	in.config.port_mappings.v[0].host_port = 65536;
+	ck_assert_int_lt(pod_config_validate(&in.config, "args.config", &e), 0);
+	ck_assert_str_eq(e.msg, "args.config.port_mappings[0]: host_port 65536 is not 0..65535");
+	in.config.port_mappings.v[0].host_port = 1;
+	in.config.port_mappings.v[0].container_port = -1;
+	ck_assert_int_lt(pod_config_validate(&in.config, "args.config", &e), 0);
+	ck_assert_str_eq(e.msg, "args.config.port_mappings[0]: container_port -1 is not 0..65535");
+	in.config.port_mappings.v[0].container_port = 1;
+	in.config.port_mappings.v[0].protocol = 3;
+	ck_assert_int_lt(pod_config_validate(&in.config, "args.config", &e), 0);
+	ck_assert_str_eq(e.msg, "args.config.port_mappings[0]: protocol 3 is not TCP=0, UDP=1 "
+	                        "or SCTP=2");
+	in.config.port_mappings.v[0].protocol = PROTO_TCP;
+	free(in.config.port_mappings.v[1].host_ip);
+	in.config.port_mappings.v[1].host_ip = unit_strdup("10.0.0.256");
+	ck_assert_int_lt(pod_config_validate(&in.config, "args.config", &e), 0);
+	ck_assert_str_eq(e.msg, "args.config.port_mappings[1]: host_ip is not an IPv4 or IPv6 "
+	                        "address");
+	/* and the decoder refuses a protocol it does not know */
+	in.config.port_mappings.v[1].protocol = 9;
+	m = enc(K_REQUEST, &in);
+	ck_assert_int_lt(proto_request_decode(m.data, m.len, &out, &e), 0);
+	ck_assert_msg(strstr(e.msg, "args.config.port_mappings[1].protocol") != NULL, "%s", e.msg);
+	msg_free(&m);
+	proto_request_fini(&in);
+
+	/* pod IPs in a record, primary first */
+	fill_sandbox(&sin, ID_A, PHASE_RUNNING);
+	proto_strs_add(&sin.pod_ips, "10.0.0.2");
+	proto_strs_add(&sin.pod_ips, "fd00::2");
+	m = enc(K_SANDBOX, &sin);
+	ck_assert_msg(proto_sandbox_decode(m.data, m.len, &sout, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(sout.pod_ips.n, 2);
+	ck_assert_str_eq(sout.pod_ips.v[0], "10.0.0.2");
+	ck_assert_str_eq(sout.pod_ips.v[1], "fd00::2");
+	ck_assert_int_eq(proto_sandbox_copy(&scopy, &sout), 0);
+	ck_assert_uint_eq(scopy.pod_ips.n, 2);
+	ck_assert_str_eq(scopy.pod_ips.v[1], "fd00::2");
+	proto_sandbox_fini(&scopy);
+	proto_sandbox_fini(&sout);
+	/* a record whose address is none is refused by its decoder */
+	char *at = memmem(m.data, m.len, "10.0.0.2", 8);
+	ck_assert_ptr_nonnull(at);
+	at[7] = 'x';
+	ck_assert_int_lt(proto_sandbox_decode(m.data, m.len, &sout, &e), 0);
+	ck_assert_msg(strstr(e.msg, "pod_ips[0]: not an IP address") != NULL, "%s", e.msg);
+	msg_free(&m);
+	/* and its encoder writes none */
+	free(sin.pod_ips.v[1]);
+	sin.pod_ips.v[1] = unit_strdup("fd00::zz");
+	enc_fails(K_SANDBOX, &sin, CRADLE_INTERNAL, "pod IP 1 is not an address");
+	proto_sandbox_fini(&sin);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -3336,6 +3425,6 @@ main(void)
 	                      test_secctx_values, test_secctx_list_depth, test_reply_malformed,
 	                      test_request_encode_guards, test_image_requests,
 	                      test_image_bad_refs_paths, test_image_record, test_image_replies,
-	                      test_image_progress_event));
+	                      test_image_progress_event, test_ports_and_pod_ips));
 	return unit_run(s, "test_proto", 0);
 }

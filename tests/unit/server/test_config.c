@@ -614,6 +614,43 @@ START_TEST(test_metrics_address)
 }
 END_TEST
 
+/* [cni]: containerd's defaults (Debian's plugin directory added), every
+ * key read, bad values refused by name. */
+START_TEST(test_cni)
+{
+	struct daemon_config cfg;
+
+	config_defaults(&cfg);
+	ck_assert_str_eq(cfg.cni_conf_dir, "/etc/cni/net.d");
+	ck_assert_str_eq(cfg.cni_bin_dir, "/opt/cni/bin:/usr/lib/cni");
+	ck_assert_int_eq(cfg.cni_max_conf_num, 1);
+	ck_assert(cfg.cni_required);
+	ck_assert_int_eq(cfg.cni_timeout, 10);
+	config_fini(&cfg);
+	expect_ok(&cfg, "[cni]\nconf_dir = /etc/cradle/net.d\nbin_dir = /usr/lib/cni\n"
+	                "max_conf_num = 3\nrequired = false\ntimeout = 2\n");
+	ck_assert_str_eq(cfg.cni_conf_dir, "/etc/cradle/net.d");
+	ck_assert_str_eq(cfg.cni_bin_dir, "/usr/lib/cni");
+	ck_assert_int_eq(cfg.cni_max_conf_num, 3);
+	ck_assert(!cfg.cni_required);
+	ck_assert_int_eq(cfg.cni_timeout, 2);
+	config_fini(&cfg);
+	expect_error("[cni]\nbin_dir = /a:b\n", 2,
+	             "bin_dir: \"/a:b\" is not a ':'-separated list of absolute paths");
+	expect_error("[cni]\nbin_dir = /a::/b\n", 2,
+	             "bin_dir: \"/a::/b\" is not a ':'-separated list of absolute paths");
+	expect_error("[cni]\nbin_dir =\n", 2,
+	             "bin_dir: \"\" is not a ':'-separated list of absolute paths");
+	expect_error("[cni]\nconf_dir = net.d\n", 2, "conf_dir: \"net.d\" is not an absolute path");
+	expect_error("[cni]\ntimeout = 0\n", 2, "timeout: \"0\" is not an integer in 1..600");
+	expect_error("[cni]\nmax_conf_num = 0\n", 2,
+	             "max_conf_num: \"0\" is not an integer in 1..1024");
+	expect_error("[cni]\nrequired = maybe\n", 2,
+	             "required: \"maybe\" is not a boolean (true/false, yes/no, 1/0)");
+	expect_error("[cni]\n[cni]\n", 2, "section [cni] appears twice");
+}
+END_TEST
+
 /* ---- printing ---- */
 
 static char *
@@ -867,7 +904,7 @@ config_suite(void)
 	                           test_example, test_bools, test_sizes, test_pod_annotations,
 	                           test_structure_ok, test_long_line, test_nul_byte,
 	                           test_fixture_errors, test_default_runtime_no_file,
-	                           test_metrics_address, test_print));
+	                           test_metrics_address, test_cni, test_print));
 	tcase_add_loop_test(tc, test_bad_value, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 
 	unit_tcase(s, "runtime_select", NULL, NULL, 0,

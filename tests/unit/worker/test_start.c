@@ -84,6 +84,7 @@ static const char *const steps[] = {
 	"cgroup",
 	"launch",
 	"netns",
+	"cni",
 	"record",
 	"reaper",
 };

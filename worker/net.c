@@ -1,0 +1,260 @@
+/* net.c - the pods' network (see net.h). */
+#include "worker/net.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/fs.h"
+#include "util/log.h"
+
+#define NET_BIN_DIRS_MAX 32
+
+struct net_ref {
+	atomic_int refs;
+	struct cni_net *net;
+};
+
+struct worker_net {
+	char *conf_dir;
+	unsigned max_conf_num;
+	char *bin_buf;                              /* bin_dir, split in place */
+	const char *bin_dirs[NET_BIN_DIRS_MAX + 1]; /* NULL-terminated */
+	int timeout_ms;
+	bool required;
+	pthread_mutex_t lock; /* cur and the directory's identity */
+	struct net_ref *cur;  /* NULL: no network loaded */
+	bool have_stat;       /* the directory's identity when cur was read */
+	struct stat dir_st;
+	atomic_bool warned; /* "no network config" logged */
+};
+
+static void
+ref_put(struct net_ref *r)
+{
+	if (r != NULL && atomic_fetch_sub(&r->refs, 1) == 1) {
+		cni_free(r->net);
+		free(r);
+	}
+}
+
+static bool
+same_dir(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* The current network with a reference (NULL and 0: none, err says why
+ * with its code: FAILED_PRECONDITION for no config), reading the
+ * directory again when none is loaded or it changed.  lock held. */
+static int
+get_locked(struct worker_net *n, struct net_ref **out, struct cradle_err *err)
+{
+	struct stat st;
+	bool have = stat(n->conf_dir, &st) == 0;
+
+	*out = NULL;
+	if (n->cur == NULL || have != n->have_stat || (have && !same_dir(&st, &n->dir_st))) {
+		struct cni_net *net = NULL;
+		struct net_ref *old = n->cur;
+		n->cur = NULL;
+		n->have_stat = have;
+		if (have)
+			n->dir_st = st;
+		ref_put(old);
+		if (cni_load(n->conf_dir, n->max_conf_num, &net, err) < 0)
+			return -1;
+		struct net_ref *r = malloc(sizeof(*r));
+		if (r == NULL) {
+			cni_free(net);
+			return cradle_err_nomem(err);
+		}
+		atomic_init(&r->refs, 1);
+		r->net = net;
+		n->cur = r;
+		atomic_store(&n->warned, false);
+		log_info("CNI network \"%s\" (%s, %zu plugin%s) from %s", cni_net_name(net),
+		         cni_net_version(net), cni_net_plugins(net),
+		         cni_net_plugins(net) == 1 ? "" : "s", cni_net_file(net));
+	}
+	atomic_fetch_add(&n->cur->refs, 1);
+	*out = n->cur;
+	return 0;
+}
+
+static int
+net_get(struct worker_net *n, struct net_ref **out, struct cradle_err *err)
+{
+	pthread_mutex_lock(&n->lock);
+	int rc = get_locked(n, out, err);
+	pthread_mutex_unlock(&n->lock);
+	return rc;
+}
+
+int
+net_new(const struct net_config *cfg, struct worker_net **out, struct cradle_err *err)
+{
+	struct worker_net *n = calloc(1, sizeof(*n));
+	size_t k = 0;
+
+	*out = NULL;
+	if (n == NULL)
+		return cradle_err_nomem(err);
+	pthread_mutex_init(&n->lock, NULL);
+	if ((n->conf_dir = strdup(cfg->conf_dir)) == NULL ||
+	    (n->bin_buf = strdup(cfg->bin_dir)) == NULL) {
+		net_free(n);
+		return cradle_err_nomem(err);
+	}
+	for (char *s = n->bin_buf, *save = NULL, *d; (d = strtok_r(s, ":", &save)) != NULL;
+	     s = NULL) {
+		if (k == NET_BIN_DIRS_MAX) {
+			net_free(n);
+			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			                      "cni bin_dir \"%s\": more than %d directories",
+			                      cfg->bin_dir, NET_BIN_DIRS_MAX);
+		}
+		n->bin_dirs[k++] = d;
+	}
+	n->bin_dirs[k] = NULL;
+	n->max_conf_num = cfg->max_conf_num;
+	n->timeout_ms = cfg->timeout_ms;
+	n->required = cfg->required;
+	struct net_ref *r = NULL;
+	struct cradle_err e = { 0 };
+	if (net_get(n, &r, &e) < 0)
+		log_warn("CNI: %s%s", e.msg,
+		         e.code == CRADLE_FAILED_PRECONDITION && !n->required
+		                 ? " (pods start with loopback only until a config appears)"
+		                 : "");
+	ref_put(r);
+	*out = n;
+	return 0;
+}
+
+void
+net_free(struct worker_net *n)
+{
+	if (n == NULL)
+		return;
+	ref_put(n->cur);
+	pthread_mutex_destroy(&n->lock);
+	free(n->conf_dir);
+	free(n->bin_buf);
+	free(n);
+}
+
+void
+net_pod_of(const char *id, const struct pod_config *cfg, const char *netns_path,
+           const char *cgroup_path, struct cni_pod *cp, struct cni_port *ports)
+{
+	memset(cp, 0, sizeof(*cp));
+	cp->id = id;
+	cp->ns = cfg->metadata.namespace;
+	cp->name = cfg->metadata.name;
+	cp->uid = cfg->metadata.uid;
+	cp->netns_path = netns_path != NULL ? netns_path : "";
+	cp->cgroup_path = cgroup_path;
+	for (size_t i = 0; ports != NULL && i < cfg->port_mappings.n; i++) {
+		const struct proto_port_mapping *pm = &cfg->port_mappings.v[i];
+		ports[i] = (struct cni_port){
+			.host_port = pm->host_port,
+			.container_port = pm->container_port,
+			.protocol = proto_protocol_name(pm->protocol),
+			.host_ip = pm->host_ip,
+		};
+	}
+	cp->ports = ports;
+	cp->n_ports = ports != NULL ? cfg->port_mappings.n : 0;
+	cp->has_dns = cfg->has_dns_config;
+	cp->dns_servers = &cfg->dns_config.servers;
+	cp->dns_searches = &cfg->dns_config.searches;
+	cp->dns_options = &cfg->dns_config.options;
+	cp->annotations = &cfg->annotations;
+}
+
+int
+net_setup(struct worker_net *n, const struct cni_pod *pod, const char *cache_path,
+          struct cni_result *res, struct cradle_err *err)
+{
+	struct net_ref *r;
+	char *cache = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (net_get(n, &r, err) < 0) {
+		if (err->code == CRADLE_FAILED_PRECONDITION && n->required)
+			cradle_err_wrap(err, "cni plugin not initialized ([cni] required)");
+		if (err->code != CRADLE_FAILED_PRECONDITION || n->required)
+			return -1;
+		if (!atomic_exchange(&n->warned, true))
+			log_warn("%s: pods start with loopback only ([cni] required = false)",
+			         err->msg);
+		memset(err, 0, sizeof(*err));
+		return 0;
+	}
+	rc = cni_add(r->net, n->bin_dirs, pod, n->timeout_ms, res, &cache, &len, err);
+	if (rc == 0 && (rc = fs_write(cache_path, cache, len, 0600)) < 0) {
+		struct cradle_err e = { 0 };
+		cradle_err_errno(err, -rc, "write CNI cache \"%s\"", cache_path);
+		if (cni_del(cache, len, r->net, n->bin_dirs, pod, n->timeout_ms, &e) < 0)
+			log_warn_drop(&e, "sandbox %s: DEL after a failed cache write", pod->id);
+		unlink(cache_path);
+		rc = -1;
+	}
+	free(cache);
+	ref_put(r);
+	return rc < 0 ? -1 : 1;
+}
+
+int
+net_teardown(struct worker_net *n, const struct cni_pod *pod, const char *cache_path, bool blind,
+             struct cradle_err *err)
+{
+	struct net_ref *r = NULL;
+	char *cache = NULL;
+	size_t len = 0;
+	int rc = fs_read_alloc(cache_path, CNI_CACHE_MAX, FS_NOFOLLOW, &cache, &len);
+
+	if (rc == -ENOENT && !blind)
+		return 0;
+	if (rc < 0 && rc != -ENOENT)
+		log_warn("sandbox %s: CNI cache \"%s\" unreadable (%s): DEL with the current "
+		         "network",
+		         pod->id, cache_path, strerror(-rc));
+	if (cache == NULL) {
+		struct cradle_err e = { 0 };
+		/* no cache: the chain as configured now, when there is one */
+		if (net_get(n, &r, &e) < 0) {
+			if (rc == -ENOENT)
+				return 0;
+			*err = e;
+			cradle_err_wrap(err, "DEL of sandbox %s without its cache", pod->id);
+			return -1;
+		}
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (attempt > 0)
+			log_warn("sandbox %s: CNI DEL failed (%s); trying again", pod->id,
+			         err->msg);
+		memset(err, 0, sizeof(*err));
+		rc = cni_del(cache, len, r != NULL ? r->net : NULL, n->bin_dirs, pod, n->timeout_ms,
+		             err);
+		if (rc == 0)
+			break;
+	}
+	free(cache);
+	ref_put(r);
+	if (rc < 0)
+		return -1;
+	if (unlink(cache_path) != 0 && errno != ENOENT)
+		log_warn("sandbox %s: remove \"%s\": %s", pod->id, cache_path, strerror(errno));
+	return 0;
+}
