@@ -1129,13 +1129,14 @@ setup_leaf(const struct cgroup_sys *s, const struct target *t, struct cgroup *cg
 	return 0;
 }
 
-/* A v1 hierarchy of the memory controller alone: the task joins the leaf's
- * parent there (see "Memory" in cgroup.h). */
+/* A v1 hierarchy of the memory or the cpuset controller alone: the task
+ * joins the leaf's parent there (see "Shared hierarchies" in cgroup.h). */
 static bool
-memory_shared(const struct target *t)
+shared_hier(const struct target *t)
 {
-	return t->h != NULL && t->h->managed == M_MEMORY && t->h->real &&
-	       strcmp(t->h->controllers, "memory") == 0;
+	return t->h != NULL &&
+	       ((t->h->managed == M_MEMORY && !strcmp(t->h->controllers, "memory")) ||
+	        (t->h->managed == M_CPUSET && !strcmp(t->h->controllers, "cpuset")));
 }
 
 int
@@ -1168,7 +1169,7 @@ cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct cg_h *h = &cg->h[cg->n_h++];
 		h->v2 = t[i].h == NULL;
-		h->shared = memory_shared(&t[i]);
+		h->shared = shared_hier(&t[i]);
 		const char *here = h->shared ? up : rel;
 		if (join_path(leaf, sizeof(leaf), t[i].mount, here, NULL) != 0) {
 			rc = cradle_err_set(err, CRADLE_INTERNAL,

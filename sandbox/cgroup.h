@@ -70,19 +70,25 @@
  * parents); cgroup_create records the directories it made itself, and a
  * failure part-way removes exactly those before returning.
  *
- * Memory.  In a v1 hierarchy of the memory controller alone (the usual
- * v1 and hybrid mount), no leaf is made: the pause joins the leaf's parent
- * (the pod's cgroup a kubelet names as cgroup_parent, or cgroup_root).  A
- * memory cgroup is the kernel's dearest per sandbox and buys the pause
- * nothing: cradle sets no memory limit on it (the pod's resources only
- * feed annotations, as the reference's sandbox spec), its few pages are
- * charged to the pod's cgroup either way, and the kernel allocates every
- * new memory cgroup room for every shrinker id the node ever had (about
- * 780 kB of unreclaimable slab per sandbox on a node that once held
- * thousands of superblocks) and makes each mkdir slower as memory cgroups
- * pile up (docs/PERFORMANCE.md).  A merged hierarchy ("memory,hugetlb")
- * keeps a leaf, as do cgroup v2 nodes (no task may sit in a parent whose
- * subtree_control hands out controllers).  Removal and kill never touch
+ * Shared hierarchies.  In a v1 hierarchy of the memory controller alone,
+ * or of the cpuset controller alone (the usual v1 and hybrid mounts), no
+ * leaf is made: the pause joins the leaf's parent (the pod's cgroup a
+ * kubelet names as cgroup_parent, or cgroup_root).  cradle sets nothing
+ * there for the pause (no memory limit: the pod's resources only feed
+ * annotations, as the reference's sandbox spec; the cpuset is a copy of
+ * the parent's), its pages are charged to the pod's cgroup either way,
+ * and both are the kernel's dearest per-sandbox cgroups on a dense node
+ * (docs/PERFORMANCE.md):
+ *   memory  every new memory cgroup gets room for every shrinker id the
+ *           node ever had (about 780 kB of unreclaimable slab per sandbox
+ *           on a node that once held thousands of superblocks), and its
+ *           mkdir slows as they pile up (1.4 ms with 5,000 sandboxes);
+ *   cpuset  writing a leaf's cpuset.cpus/mems, and its removal, rebuild
+ *           the scheduler domains over every cpuset of the node: O(cpusets)
+ *           per start and per removal, for everyone on the node.
+ * A merged hierarchy ("memory,hugetlb") keeps a leaf, as do cgroup v2
+ * nodes (no task may sit in a parent whose subtree_control hands out
+ * controllers).  Removal and kill look only at the leaf's path, never at
  * the parent: its other tasks belong to other sandboxes.
  *
  * Joining.  The pause child may only make raw system calls, so every

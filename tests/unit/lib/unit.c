@@ -463,36 +463,35 @@ unit_cgroup_rmtree(const char *rel)
 }
 
 const char *
-unit_memory_alone(void)
+unit_shared_hierarchy(int i)
 {
-	static const char *const others[] = { "cpu",      "cpuacct",    "cpuset",  "pids",
-		                              "devices",  "freezer",    "blkio",   "net_cls",
-		                              "net_prio", "perf_event", "hugetlb", "rdma",
-		                              "misc" };
-	static char found[PATH_MAX];
+	static const char *const all[] = { "cpu",        "cpuacct", "cpuset", "memory",  "pids",
+		                           "devices",    "freezer", "blkio",  "net_cls", "net_prio",
+		                           "perf_event", "hugetlb", "rdma",   "misc" };
+	static char found[2][PATH_MAX];
 	char src[256], dir[PATH_MAX], type[64], opts[1024];
-	const char *ret = NULL;
+	int n = 0;
 	FILE *f = fopen("/proc/self/mounts", "re");
 
-	while (f != NULL && ret == NULL &&
+	while (f != NULL && n < 2 &&
 	       fscanf(f, "%255s %4095s %63s %1023s %*d %*d", src, dir, type, opts) == 4) {
 		char *save = NULL, *w;
-		bool memory = false, other = false;
+		const char *only = NULL;
+		int controllers = 0;
 		if (strcmp(type, "cgroup") != 0)
 			continue;
-		for (w = strtok_r(opts, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save)) {
-			memory |= strcmp(w, "memory") == 0;
-			for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++)
-				other |= strcmp(w, others[i]) == 0;
-		}
-		if (memory && !other) {
-			snprintf(found, sizeof(found), "%s", dir);
-			ret = found;
-		}
+		for (w = strtok_r(opts, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save))
+			for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
+				if (strcmp(w, all[k]) == 0) {
+					controllers++;
+					only = all[k];
+				}
+		if (controllers == 1 && (!strcmp(only, "memory") || !strcmp(only, "cpuset")))
+			snprintf(found[n++], sizeof(found[0]), "%s", dir);
 	}
 	if (f != NULL)
 		fclose(f);
-	return ret;
+	return i >= 0 && i < n ? found[i] : NULL;
 }
 
 void

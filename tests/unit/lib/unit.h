@@ -146,10 +146,11 @@ int unit_cgroup_rmtree(const char *rel);
  * what the run's subreaper inherits, then rmdir them deepest first.  No
  * Check call: end-of-run sweeps use it outside any test. */
 void unit_cgroup_kill_rmtree(const char *dir);
-/* The mount point of the v1 hierarchy of the memory controller alone (no
- * other controller in its /proc/self/mounts options), or NULL when there
- * is none: there cradle makes no leaf, the pause joins the leaf's parent
- * (sandbox/cgroup.h, "Memory").  Static storage. */
-const char *unit_memory_alone(void);
+/* The mount points of the v1 hierarchies of the memory controller alone
+ * and of the cpuset controller alone (no other controller in their
+ * /proc/self/mounts options), the i-th or NULL past the last: there cradle
+ * makes no leaf, the pause joins the leaf's parent (sandbox/cgroup.h,
+ * "Shared hierarchies").  Static storage. */
+const char *unit_shared_hierarchy(int i);
 
 #endif

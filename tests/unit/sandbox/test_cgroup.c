@@ -587,12 +587,17 @@ joined_hierarchies(const struct cgroup_sys *s, const char **mnts)
 	return n;
 }
 
-/* Where the task joins the leaf's parent and no leaf is made (NULL:
- * nowhere). */
-static const char *
-memory_alone(const struct cgroup_sys *s)
+/* Whether the hierarchy at mnt is one where the task joins the leaf's
+ * parent and no leaf is made. */
+static bool
+shared(const struct cgroup_sys *s, const char *mnt)
 {
-	return cgroup_layout_of(s) == CGROUP_V2 ? NULL : unit_memory_alone();
+	const char *m;
+
+	for (int i = 0; cgroup_layout_of(s) != CGROUP_V2 && (m = unit_shared_hierarchy(i)); i++)
+		if (strcmp(m, mnt) == 0)
+			return true;
+	return false;
 }
 
 /* rel without its last component ("" for a top-level one). */
@@ -607,16 +612,16 @@ parent_of(const char *rel, char *buf, size_t len)
 }
 
 /* The directory rel exists (or not) in every hierarchy cradle uses; a
- * leaf never in the memory controller's own one (memory_alone). */
+ * leaf never in a shared one. */
 static void
 assert_dirs(const struct cgroup_sys *s, const char *rel, bool want, bool leaf)
 {
-	const char *mnts[N_JOINED], *mem = leaf ? memory_alone(s) : NULL;
+	const char *mnts[N_JOINED];
 	size_t n = joined_hierarchies(s, mnts);
 	char dir[PATH_MAX];
 
 	for (size_t i = 0; i < n; i++) {
-		bool here = want && (mem == NULL || strcmp(mnts[i], mem) != 0);
+		bool here = want && !(leaf && shared(s, mnts[i]));
 		cat3(dir, sizeof(dir), mnts[i], rel, NULL);
 		ck_assert_msg(is_dir(dir) == here, "%s %s", dir, here ? "missing" : "left behind");
 	}
@@ -715,17 +720,24 @@ START_TEST(test_create_host)
 		free(list);
 	}
 	if ((m = cgroup_v1_mount(hs, "cpuset")) != NULL) {
-		char *want;
+		/* each level made gets the root's cpus and mems, or no task
+		 * could join it: the leaf, or in a shared cpuset hierarchy the
+		 * parent the task joins */
+		char *want, at[PATH_MAX];
+		if (shared(hs, m))
+			parent_of(rel, at, sizeof(at));
+		else
+			snprintf(at, sizeof(at), "%s", rel);
 		cat3(dir, sizeof(dir), m, "/cpuset.cpus", NULL);
 		want = unit_slurp(dir, NULL);
 		ck_assert_ptr_nonnull(want);
-		cat3(dir, sizeof(dir), m, rel, "/cpuset.cpus");
+		cat3(dir, sizeof(dir), m, at, "/cpuset.cpus");
 		unit_assert_file_is(dir, want);
 		free(want);
 		cat3(dir, sizeof(dir), m, "/cpuset.mems", NULL);
 		want = unit_slurp(dir, NULL);
 		ck_assert_ptr_nonnull(want);
-		cat3(dir, sizeof(dir), m, rel, "/cpuset.mems");
+		cat3(dir, sizeof(dir), m, at, "/cpuset.mems");
 		unit_assert_file_is(dir, want);
 		free(want);
 	}
@@ -754,17 +766,15 @@ START_TEST(test_create_host)
 	}
 
 	/* a child writing "0" into each cgroup.procs joins every v1 hierarchy:
-	 * the leaf, or its parent in the memory controller's own hierarchy */
+	 * the leaf, or its parent in a shared hierarchy */
 	char before[PATH_MAX], up[PATH_MAX];
-	const char *mem = memory_alone(hs);
 	parent_of(rel, up, sizeof(up));
 	proc_cgroup(getpid(), "", before, sizeof(before));
 	pid_t child = spawn_joiner(fds, (size_t)n);
 	for (size_t i = 0; i < N_JOINED; i++) {
 		if (cgroup_layout_of(hs) == CGROUP_V2 || cgroup_v1_mount(hs, joined[i]) == NULL)
 			continue;
-		const char *want =
-			mem != NULL && strcmp(cgroup_v1_mount(hs, joined[i]), mem) == 0 ? up : rel;
+		const char *want = shared(hs, cgroup_v1_mount(hs, joined[i])) ? up : rel;
 		proc_cgroup(child, joined[i], got, sizeof(got));
 		ck_assert_msg(strcmp(got, want) == 0, "%s: %s", joined[i], got);
 		ck_assert_int_eq(cgroup_of_pid(child, joined[i], dir, sizeof(dir)), 0);

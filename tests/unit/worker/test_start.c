@@ -541,12 +541,13 @@ start_time_of(pid_t pid)
 }
 
 /* The pause task is in cgroup want in the v2 hierarchy and in those v1
- * hierarchies cradle joins; in a v1 hierarchy of the memory controller
- * alone, in want's parent (no memory cgroup of its own). */
+ * hierarchies cradle joins; in a v1 hierarchy of the memory or the cpuset
+ * controller alone, in want's parent (no cgroup of its own there). */
 static void
 assert_in_cgroup(pid_t pid, const char *want)
 {
-	static const char *const joined[] = { "cpu", "memory", "pids", "devices", "name=systemd" };
+	static const char *const joined[] = { "cpu",  "cpuset",  "memory",
+		                              "pids", "devices", "name=systemd" };
 	char path[64], up[PATH_MAX], *s, *line, *save = NULL;
 	int matched = 0;
 
@@ -562,7 +563,7 @@ assert_in_cgroup(pid_t pid, const char *want)
 
 		ck_assert_ptr_nonnull(c2);
 		*c2 = '\0';
-		bool memory_alone = strcmp(c1 + 1, "memory") == 0;
+		bool shared = !strcmp(c1 + 1, "memory") || !strcmp(c1 + 1, "cpuset");
 		if (strcmp(line, "0:") == 0 && c1 == line + 1) {
 			check = true; /* "0::/path": cgroup2 */
 		} else {
@@ -573,7 +574,7 @@ assert_in_cgroup(pid_t pid, const char *want)
 					check |= strcmp(ctl, joined[i]) == 0;
 		}
 		if (check) {
-			const char *w = memory_alone ? up : want;
+			const char *w = shared ? up : want;
 			ck_assert_msg(strcmp(c2 + 1, w) == 0, "%s in %s, not %s", line, c2 + 1, w);
 			matched++;
 		}
@@ -679,9 +680,11 @@ START_TEST(test_run_stop_remove)
 	ck_assert(!unit_exists(pin));
 	ck_assert_int_eq(unit_mounts_under(shm), 0);
 	ck_assert_int_gt(unit_cgroups_at(cg), 1); /* kept until remove */
-	/* in every hierarchy of its parent but the memory controller's own */
-	ck_assert_int_eq(unit_cgroups_at(cg) + (unit_memory_alone() != NULL),
-	                 unit_cgroups_at(E.cgroup_parent));
+	/* in every hierarchy of its parent but the shared ones */
+	int shared = 0;
+	while (unit_shared_hierarchy(shared) != NULL)
+		shared++;
+	ck_assert_int_eq(unit_cgroups_at(cg) + shared, unit_cgroups_at(E.cgroup_parent));
 
 	/* stopping again is fine and publishes nothing */
 	id_op_ok(OP_STOP, id);
