@@ -15,6 +15,14 @@
 #
 #   BENCH_LIVE="0 5000" BENCH_ROUNDS=3 BENCH_RUNC_N=500 BENCH_OUT=DIR bench/run.sh build
 #
+# BENCH_CNI=1: pods with a network.  cradled runs in a network namespace of
+# its own (so the bridge and every veth stay out of the host's and go with
+# it), with a conflist of bridge + host-local + portmap + loopback on a
+# private subnet, host-local's data in the temp dir; the floor is the same
+# (a network namespace, no CNI), so the ratios show what the network costs.
+# A Linux bridge holds at most 1,024 ports: the live counts default to
+# "0 1000", and the output goes to BUILD/bench-cni.
+#
 # Needs root (the daemon, the floor and runc create namespaces, mounts and
 # cgroups).  Everything it starts is cleaned up on every exit path: the
 # daemon is stopped, pause processes it still holds are reported as leaks
@@ -28,7 +36,7 @@ set -u
 
 usage() {
 	echo "usage: bench/run.sh BUILD [N] [C,C...]   (defaults N=200 C=1,8;" \
-		"env BENCH_LIVE, BENCH_ROUNDS, BENCH_RUNC_N, BENCH_OUT)" >&2
+		"env BENCH_LIVE, BENCH_ROUNDS, BENCH_RUNC_N, BENCH_OUT, BENCH_CNI)" >&2
 	exit 2
 }
 if [ $# -lt 1 ] || [ $# -gt 3 ]; then usage; fi
@@ -36,10 +44,16 @@ if [ $# -lt 1 ] || [ $# -gt 3 ]; then usage; fi
 BUILD=$(cd "$1" && pwd)
 N=${2:-200}
 CS=${3:-1,8}
-LIVES=${BENCH_LIVE:-0 5000}
+CNI=${BENCH_CNI:-0}
+if [ "$CNI" = 1 ]; then
+	LIVES=${BENCH_LIVE:-0 1000}
+	OUT=${BENCH_OUT:-$BUILD/bench-cni}
+else
+	LIVES=${BENCH_LIVE:-0 5000}
+	OUT=${BENCH_OUT:-$BUILD/bench}
+fi
 ROUNDS=${BENCH_ROUNDS:-3}
 RUNC_N=${BENCH_RUNC_N:-500}
-OUT=${BENCH_OUT:-$BUILD/bench}
 case "$N$ROUNDS$RUNC_N${LIVES// /}${CS//,/}" in *[!0-9]*) usage ;; esac
 
 if [ "$(id -u)" != 0 ]; then
@@ -162,12 +176,33 @@ trap cleanup EXIT
 trap 'status=130; exit 130' INT TERM
 
 # No /etc/cradle/cradled.conf may leak into the figures; the sandboxes go
-# under a cgroup parent of this run's, never a kubelet's.
-# No CNI network (none is configured on a bench machine, and the floor has
-# none): pods get loopback only.
-printf '[sandbox]\ncgroup_root = %s\n[cni]\nconf_dir = %s/no-cni\nrequired = false\n' \
+# under a cgroup parent of this run's, never a kubelet's.  Without
+# BENCH_CNI no network (none is configured on a bench machine, and the
+# floor has none): pods get loopback only.
+mkdir -p "$tmp/cni" "$tmp/cni-data"
+printf '[sandbox]\ncgroup_root = %s\n[cni]\nconf_dir = %s/cni\nrequired = false\n' \
 	"$CG_DAEMON" "$tmp" >"$tmp/cradled.conf"
-"$BUILD/cradled" --config "$tmp/cradled.conf" --root "$tmp/root" --state "$state" \
+netns=()
+if [ "$CNI" = 1 ]; then
+	cat >"$tmp/cni/10-bench.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "cradle-bench",
+  "plugins": [
+    { "type": "bridge", "bridge": "cbench0", "isGateway": true, "ipMasq": true,
+      "hairpinMode": true,
+      "ipam": { "type": "host-local", "dataDir": "$tmp/cni-data",
+                "ranges": [[{ "subnet": "10.213.0.0/16" }]],
+                "routes": [{ "dst": "0.0.0.0/0" }] } },
+    { "type": "portmap", "capabilities": { "portMappings": true } },
+    { "type": "loopback" }
+  ]
+}
+EOF
+	# unshare execs (no fork): $! is cradled's pid
+	netns=(unshare --net --)
+fi
+"${netns[@]}" "$BUILD/cradled" --config "$tmp/cradled.conf" --root "$tmp/root" --state "$state" \
 	--image-archive "$BUILD/pause.oci.tar" >"$tmp/cradled.log" 2>&1 &
 dpid=$!
 
@@ -183,6 +218,7 @@ if ! [ -S "$sock" ]; then
 fi
 
 echo "cradled pid $dpid, root $tmp/root, state $state (tmpfs)"
+[ "$CNI" = 1 ] && echo "network: $tmp/cni/10-bench.conflist (cradled in a network namespace of its own)"
 echo "cradle-bench: n=$N per phase, c=$CS, $ROUNDS rounds, live counts: $LIVES"
 for live in $LIVES; do
 	echo
