@@ -15,6 +15,13 @@
 
 CC      ?= gcc
 BUILD   ?= build
+
+# Builds use every CPU unless make was given -j: the sub-makes of `test`,
+# `test-asan`, `demo` (...) take it from MAKEFLAGS.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+ifeq (,$(filter -j%,$(MAKEFLAGS))$(findstring jobserver,$(MAKEFLAGS)))
+MAKEFLAGS += -j$(NPROC)
+endif
 SAN     ?=
 V       ?= 0
 
@@ -380,7 +387,7 @@ bench: deps
 # it and leaves the input in build-fuzz/crashes/<target>/ (tests/fuzz/README.md).
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS    ?= 2
-FUZZ_BUILD_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_BUILD_JOBS ?= $(NPROC)
 FUZZ_BUILD   := build-fuzz
 FUZZ_CC      := clang
 FUZZ_SANFL   := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
