@@ -180,6 +180,79 @@ net_pod_of(const char *id, const struct pod_config *cfg, const char *netns_path,
 	cp->annotations = &cfg->annotations;
 }
 
+/* A Kubernetes quantity: digits, an optional fraction, an optional
+ * decimal (k M G T P E) or binary (Ki .. Ei) suffix.  -1 when it is none. */
+static int
+quantity(const char *s, long double *out)
+{
+	static const struct {
+		const char *sfx;
+		long double mul;
+	} sfx[] = { { "Ki", 1024.0L },
+		    { "Mi", 1048576.0L },
+		    { "Gi", 1073741824.0L },
+		    { "Ti", 1099511627776.0L },
+		    { "Pi", 1125899906842624.0L },
+		    { "Ei", 1152921504606846976.0L },
+		    { "k", 1e3L },
+		    { "M", 1e6L },
+		    { "G", 1e9L },
+		    { "T", 1e12L },
+		    { "P", 1e15L },
+		    { "E", 1e18L },
+		    { "", 1.0L } };
+	long double v = 0, scale = 1;
+	const char *p = s;
+	bool digits = false;
+
+	if (strlen(s) > 32)
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++, digits = true)
+		v = v * 10 + (*p - '0');
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, digits = true)
+			v += (*p - '0') * (scale /= 10);
+	if (!digits)
+		return -1;
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++)
+		if (strcmp(p, sfx[i].sfx) == 0) {
+			*out = v * sfx[i].mul;
+			return 0;
+		}
+	return -1;
+}
+
+int
+net_bandwidth(const struct proto_kvs *annotations, struct cni_pod *cp, struct cradle_err *err)
+{
+	static const char *const keys[] = { "kubernetes.io/ingress-bandwidth",
+		                            "kubernetes.io/egress-bandwidth" };
+	uint64_t *rate[] = { &cp->ingress_rate, &cp->egress_rate };
+	uint64_t *burst[] = { &cp->ingress_burst, &cp->egress_burst };
+
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = 0; annotations != NULL && i < annotations->n; i++) {
+			const struct proto_kv *kv = &annotations->v[i];
+			long double v;
+			if (strcmp(kv->key, keys[k]) != 0)
+				continue;
+			if (quantity(kv->value, &v) < 0)
+				return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+				                      "annotation %s: \"%.64s\" is no quantity "
+				                      "(bits per second, e.g. \"10M\")",
+				                      keys[k], kv->value);
+			if (v < 1e3L || v > 1e15L)
+				return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+				                      "annotation %s: %s is unreasonably %s "
+				                      "(from 1k to 1P bits per second)",
+				                      keys[k], kv->value,
+				                      v < 1e3L ? "small" : "large");
+			*rate[k] = (uint64_t)v;
+			*burst[k] = 4294967295u;
+		}
+	return 0;
+}
+
 int
 net_setup(struct worker_net *n, const struct cni_pod *pod, const char *cache_path,
           struct cni_result *res, struct cradle_err *err)

@@ -45,6 +45,14 @@ void net_free(struct worker_net *n);
 void net_pod_of(const char *id, const struct pod_config *cfg, const char *netns_path,
                 const char *cgroup_path, struct cni_pod *cp, struct cni_port *ports);
 
+/* The pod's traffic shaping, as containerd takes it for the bandwidth
+ * capability: the annotations kubernetes.io/ingress-bandwidth and
+ * kubernetes.io/egress-bandwidth, Kubernetes quantities of bits per
+ * second ("10M", "1Gi", "500k"), from 1k to 1P; the burst is then
+ * 4294967295 bits (math.MaxUint32, as containerd).  Absent: no shaping.
+ * INVALID_ARGUMENT naming the annotation for anything else. */
+int net_bandwidth(const struct proto_kvs *annotations, struct cni_pod *cp, struct cradle_err *err);
+
 /* ADD the pod (pod->id, netns_path, ... as cni_add) and write the cache to
  * cache_path.  1: added, *res its IPs; 0: no network config and not
  * required (a warning logged once; the pod has loopback only); -1: failed,

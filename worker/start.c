@@ -465,6 +465,11 @@ step_cni(struct start_ctx *c, struct cradle_err *err)
 	if (n > 0 && (ports = calloc(n, sizeof(*ports))) == NULL)
 		return cradle_err_nomem(err);
 	cni_pod_of(c, &cp, ports);
+	if (net_bandwidth(&pod(c)->annotations, &cp, err) < 0) {
+		free(ports);
+		cradle_err_wrap(err, "failed to setup network for sandbox \"%s\"", c->sb->id);
+		return -1;
+	}
 	rc = net_setup(c->env->net, &cp, path, &c->cni, err);
 	free(ports);
 	if (rc < 0) {
