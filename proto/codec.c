@@ -945,7 +945,11 @@ dec_port_mapping(const msgpack_object *m, struct ppath *p, void *arg, struct cra
 /* [{protocol, container_port, host_port, host_ip}, ...]; the values are
  * rules of pod_config_validate(). */
 static const struct list_desc port_mappings_list = {
-	sizeof(struct proto_port_mapping), dec_port_mapping, 0, NULL, NULL,
+	sizeof(struct proto_port_mapping),
+	dec_port_mapping,
+	PROTO_MAX_PORT_MAPPINGS,
+	"port_mappings",
+	NULL,
 };
 
 /* Types only; the caller runs pod_config_validate() where it wants the

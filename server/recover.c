@@ -182,9 +182,12 @@ del_cut_networks(struct daemon *d, const struct counts *q)
 		} else {
 			rc = del_network(d, de->d_name, NULL, false, &err);
 		}
-		if (rc < 0)
+		if (rc < 0) {
 			log_warn_drop(&err, "recover: undo the start of %s", de->d_name);
-		else if (sb == NULL)
+			/* its directory is swept next when no record keeps it */
+			if (sb == NULL)
+				(void)net_orphan(d->cfg.root, de->d_name, cache);
+		} else if (sb == NULL)
 			log_info("released the network of %s, a start a crash cut short",
 			         de->d_name);
 	}
@@ -326,18 +329,19 @@ undo_cut_starts(struct daemon *d, const struct counts *q, const char *dir)
 		}
 		if (complete)
 			continue;
+		/* a crash inside the cni step leaves no cache: DEL blind while
+		 * the pin says the start got that far, first, whatever happens
+		 * to the rest (the pins are swept later in any case) */
+		char pin[FS_PATH_MAX];
+		if (fs_path(pin, &err, "%s/netns/%s", d->cfg.state, de->d_name) == 0 &&
+		    access(pin, F_OK) == 0 && del_network(d, de->d_name, NULL, true, &err) < 0)
+			log_warn_drop(&err, "recover: undo the start of %s", de->d_name);
 		int killed = cgroup_kill_path(d->node.cgroups, cg, 5000, &err);
 		if (killed < 0 || cgroup_remove_path(d->node.cgroups, cg, &err) < 0) {
 			/* its directory stays, so the next start-up tries again */
 			log_warn_drop(&err, "recover: undo the start of %s", de->d_name);
 			continue;
 		}
-		/* a crash inside the cni step leaves no cache: DEL blind
-		 * while the pin says the start got that far */
-		char pin[FS_PATH_MAX];
-		if (fs_path(pin, &err, "%s/netns/%s", d->cfg.state, de->d_name) == 0 &&
-		    access(pin, F_OK) == 0 && del_network(d, de->d_name, NULL, true, &err) < 0)
-			log_warn_drop(&err, "recover: undo the start of %s", de->d_name);
 		int rc = 0;
 		if (fs_path(path, &err, "%s/sandboxes/%s", d->cfg.root, de->d_name) == 0)
 			rc = fs_rmtree(path);
@@ -438,6 +442,7 @@ recover(struct daemon *d, bool drop_quarantined, size_t *quarantined, struct cra
 	}
 	if (n.n_quarantined > 1)
 		qsort(n.quarantined, n.n_quarantined, sizeof(char *), cmp_str);
+	net_retry_orphans(d->net, d->cfg.root);
 	del_cut_networks(d, &n);
 	if (fs_path(dir, err, "%s/sandboxes", d->cfg.root) < 0)
 		goto out;

@@ -1,6 +1,7 @@
 /* net.c - the pods' network (see net.h). */
 #include "worker/net.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -223,6 +224,57 @@ quantity(const char *s, long double *out)
 }
 
 int
+net_orphan(const char *root, const char *id, const char *cache_path)
+{
+	char dir[FS_PATH_MAX], to[FS_PATH_MAX];
+	struct cradle_err e = { 0 };
+
+	if (access(cache_path, F_OK) != 0)
+		return 0;
+	if (fs_path(dir, &e, "%s/" NET_ORPHANS_DIR, root) < 0 ||
+	    fs_path(to, &e, "%s/%s.json", dir, id) < 0 ||
+	    (mkdir(dir, 0700) != 0 && errno != EEXIST) || rename(cache_path, to) != 0) {
+		log_error("sandbox %s: cannot keep its CNI cache for a later DEL (%s): its "
+		          "addresses stay taken",
+		          id, e.msg[0] ? e.msg : strerror(errno));
+		return -1;
+	}
+	log_warn("sandbox %s: CNI cache kept as %s; DEL is tried again at the next start-up", id,
+	         to);
+	return 0;
+}
+
+void
+net_retry_orphans(struct worker_net *n, const char *root)
+{
+	char dir[FS_PATH_MAX];
+	struct cradle_err err = { 0 };
+	struct dirent *de;
+	DIR *dd;
+
+	if (n == NULL || fs_path(dir, &err, "%s/" NET_ORPHANS_DIR, root) < 0 ||
+	    (dd = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(dd)) != NULL) {
+		char id[FS_PATH_MAX], path[FS_PATH_MAX];
+		size_t l = strlen(de->d_name);
+		struct cni_pod cp = { .netns_path = "" };
+		if (l <= 5 || strcmp(de->d_name + l - 5, ".json") != 0 || l - 5 >= sizeof(id) ||
+		    fs_path(path, &err, "%s/%s", dir, de->d_name) < 0)
+			continue;
+		memcpy(id, de->d_name, l - 5);
+		id[l - 5] = '\0';
+		cp.id = id;
+		if (net_teardown(n, &cp, path, false, &err) < 0)
+			log_warn_drop(&err, "CNI DEL of removed sandbox %s", id);
+		else
+			log_info("released the network of removed sandbox %s", id);
+	}
+	closedir(dd);
+	rmdir(dir); /* when empty */
+}
+
+int
 net_bandwidth(const struct proto_kvs *annotations, struct cni_pod *cp, struct cradle_err *err)
 {
 	static const char *const keys[] = { "kubernetes.io/ingress-bandwidth",
@@ -253,6 +305,26 @@ net_bandwidth(const struct proto_kvs *annotations, struct cni_pod *cp, struct cr
 	return 0;
 }
 
+/* The cache, whole or not at all: written beside and renamed over, so a
+ * daemon killed mid-write leaves no torn file that no DEL could parse. */
+static int
+write_cache(const char *path, const char *data, size_t len)
+{
+	char tmp[FS_PATH_MAX];
+	int rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	if ((rc = fs_write(tmp, data, len, 0600)) < 0)
+		return rc;
+	if (rename(tmp, path) != 0) {
+		rc = -errno;
+		unlink(tmp);
+		return rc;
+	}
+	return 0;
+}
+
 int
 net_setup(struct worker_net *n, const struct cni_pod *pod, const char *cache_path,
           struct cni_result *res, struct cradle_err *err)
@@ -274,7 +346,7 @@ net_setup(struct worker_net *n, const struct cni_pod *pod, const char *cache_pat
 		return 0;
 	}
 	rc = cni_add(r->net, n->bin_dirs, pod, n->timeout_ms, res, &cache, &len, err);
-	if (rc == 0 && (rc = fs_write(cache_path, cache, len, 0600)) < 0) {
+	if (rc == 0 && (rc = write_cache(cache_path, cache, len)) < 0) {
 		struct cradle_err e = { 0 };
 		cradle_err_errno(err, -rc, "write CNI cache \"%s\"", cache_path);
 		if (cni_del(cache, len, r->net, n->bin_dirs, pod, n->timeout_ms, &e) < 0)
@@ -302,6 +374,21 @@ net_teardown(struct worker_net *n, const struct cni_pod *pod, const char *cache_
 		log_warn("sandbox %s: CNI cache \"%s\" unreadable (%s): DEL with the current "
 		         "network",
 		         pod->id, cache_path, strerror(-rc));
+	if (cache != NULL) {
+		/* a cache no DEL can use (a machine crash after its rename, a
+		 * disk error): the chain as configured now is the best left */
+		struct cni_result ignored;
+		struct cradle_err e = { 0 };
+		if (cni_cache_result(cache, len, &ignored, &e) < 0) {
+			log_warn("sandbox %s: CNI cache \"%s\" is damaged (%s): DEL with the "
+			         "current network",
+			         pod->id, cache_path, e.msg);
+			free(cache);
+			cache = NULL;
+			len = 0;
+			rc = -EINVAL;
+		}
+	}
 	if (cache == NULL) {
 		struct cradle_err e = { 0 };
 		/* no cache: the chain as configured now, when there is one */

@@ -24,6 +24,9 @@
 #include "sandbox/cni.h"
 
 #define NET_CACHE_FILE "cni-cache.json"
+/* <root>/NET_ORPHANS_DIR/<id>.json: caches of sandboxes removed while their
+ * DEL kept failing (net_orphan), DELed again at start-up */
+#define NET_ORPHANS_DIR "cni-orphans"
 
 struct net_config {
 	const char *conf_dir;  /* [cni] conf_dir */
@@ -44,6 +47,14 @@ void net_free(struct worker_net *n);
  * when not NULL, has room for cfg's port mappings and gets them. */
 void net_pod_of(const char *id, const struct pod_config *cfg, const char *netns_path,
                 const char *cgroup_path, struct cni_pod *cp, struct cni_port *ports);
+
+/* A DEL failed twice and the sandbox's directories go now (a forced
+ * remove, a rollback, recovery): keep its cache at
+ * <root>/NET_ORPHANS_DIR/<id>.json, so its addresses and host ports are not
+ * lost for good.  0 (also when there is no cache), -1 logged. */
+int net_orphan(const char *root, const char *id, const char *cache_path);
+/* Start-up: DEL every kept cache (net_orphan); those that succeed go. */
+void net_retry_orphans(struct worker_net *n, const char *root);
 
 /* The pod's traffic shaping, as containerd takes it for the bandwidth
  * capability: the annotations kubernetes.io/ingress-bandwidth and

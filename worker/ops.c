@@ -274,9 +274,14 @@ stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
 	}
 	if (ips.n > 0 && env->net != NULL) {
 		if (stop_network(env, sb, err) < 0) {
+			char path[FS_PATH_MAX];
 			if (!force)
 				return -1;
 			log_warn_drop(err, "remove sandbox %s anyway", sb->id);
+			if (fs_path(path, err, "%s/sandboxes/%s/%s", env->root, sb->id,
+			            NET_CACHE_FILE) == 0)
+				(void)net_orphan(env->root, sb->id, path);
+			memset(err, 0, sizeof(*err));
 		}
 		changed = true;
 		if (netns == NULL) /* else timed with the pin */

@@ -491,6 +491,8 @@ undo_cni(struct start_ctx *c, struct cradle_err *err)
 	cni_pod_of(c, &cp, NULL);
 	if (net_teardown(c->env->net, &cp, c->cni_cache, false, err) < 0) {
 		cradle_err_wrap(err, "failed to destroy network for sandbox \"%s\"", c->sb->id);
+		/* the sandbox's directory goes with the rollback */
+		(void)net_orphan(c->env->root, c->sb->id, c->cni_cache);
 		return -1;
 	}
 	c->cni_cache[0] = '\0';

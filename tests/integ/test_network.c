@@ -532,6 +532,65 @@ START_TEST(test_crash_after_add_is_undone)
 }
 END_TEST
 
+/* A DEL that keeps failing does not keep a pod forever: remove goes on and
+ * keeps the CNI cache under <root>/cni-orphans, and the next start-up
+ * DELs from it (here the plugin's DEL works again by then) and drops it. */
+START_TEST(test_remove_keeps_a_failing_del)
+{
+	char id[CRADLE_SANDBOX_ID_LEN + 1], ip[64], path[400], orphan[600], deny[400];
+	struct cradle_error err = { 0 };
+	int32_t pid;
+
+	net_start("{\"type\": \"flaky\"}", NULL);
+	snprintf(path, sizeof(path), "%s/bin/flaky", NET);
+	snprintf(deny, sizeof(deny), "%s/deny-del", NET);
+	char script[1400];
+	snprintf(script, sizeof(script),
+	         "#!/bin/sh\n"
+	         "in=$(cat)\n"
+	         "if [ \"$CNI_COMMAND\" = ADD ]; then\n"
+	         "  printf '%%s' \"$in\" | python3 -c 'import json,sys; "
+	         "print(json.dumps(json.load(sys.stdin)[\"prevResult\"]))'\n"
+	         "  exit 0\n"
+	         "fi\n"
+	         "echo \"$CNI_COMMAND $CNI_CONTAINERID\" >> %s/flaky.log\n"
+	         "if [ \"$CNI_COMMAND\" = DEL ] && [ -e %s ]; then\n"
+	         "  echo '{\"cniVersion\": \"1.0.0\", \"code\": 11, "
+	         "\"msg\": \"cradle-test flaky DEL\"}'\n"
+	         "  exit 1\n"
+	         "fi\n",
+	         NET, deny);
+	write_file(path, script, 0755);
+	run_pod("net-flaky", NULL, id, &pid, ip);
+	write_file(deny, "", 0644);
+	ck_assert_msg(cradle_sandbox_remove(D.conn, id, &err) == 0, "%s", err.message);
+	snprintf(orphan, sizeof(orphan), "%s/cni-orphans/%s.json", D.root, id);
+	ck_assert_msg(access(orphan, F_OK) == 0, "no %s", orphan);
+	ck_assert(it_log_contains(&D, "cradle-test flaky DEL"));
+	ck_assert_int_eq(unlink(deny), 0);
+	snprintf(path, sizeof(path), "%s/flaky.log", NET);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(it_stop(&D), 0);
+	it_restart(&D, NULL);
+	ck_assert_msg(access(orphan, F_OK) != 0, "%s left", orphan);
+	snprintf(orphan, sizeof(orphan), "%s/cni-orphans", D.root);
+	ck_assert_msg(access(orphan, F_OK) != 0, "%s left", orphan);
+	ck_assert(it_log_contains(&D, "released the network of removed sandbox"));
+	/* the DEL of the restart was the plugin's one call since */
+	char want[128], *log = NULL;
+	size_t len = 0;
+	snprintf(want, sizeof(want), "DEL %s\n", id);
+	FILE *f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_gt(getdelim(&log, &len, '\0', f), 0);
+	fclose(f);
+	ck_assert_str_eq(log, want);
+	free(log);
+	ck_assert_int_eq(allocations(), 0);
+	ck_assert_int_eq(veths(), 0);
+}
+END_TEST
+
 static Suite *
 network_suite(void)
 {
@@ -543,6 +602,7 @@ network_suite(void)
 	tcase_add_test(tc, test_two_pods_reach_each_other);
 	tcase_add_test(tc, test_host_port_reaches_the_pod);
 	tcase_add_test(tc, test_failing_plugin_rolls_back);
+	tcase_add_test(tc, test_remove_keeps_a_failing_del);
 	tcase_add_test(tc, test_host_network_skips_cni);
 	tcase_add_test(tc, test_no_config);
 	tcase_add_test(tc, test_concurrent_starts_get_distinct_ips);
