@@ -944,9 +944,13 @@ it_log_contains(const struct it_daemon *d, const char *text)
 int
 it_count_cgroups(void)
 {
-	static const char *roots[] = { "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/memory",
-		                       "/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified",
-		                       "/sys/fs/cgroup" };
+	/* every hierarchy a sandbox may have a leaf in (memory and cpuset
+	 * have none on v1: the pause joins the parent there) */
+	static const char *roots[] = { "/sys/fs/cgroup/cpu",     "/sys/fs/cgroup/memory",
+		                       "/sys/fs/cgroup/cpuset",  "/sys/fs/cgroup/pids",
+		                       "/sys/fs/cgroup/devices", "/sys/fs/cgroup/freezer",
+		                       "/sys/fs/cgroup/blkio",   "/sys/fs/cgroup/systemd",
+		                       "/sys/fs/cgroup/unified", "/sys/fs/cgroup" };
 	int n = 0;
 	for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
 		char dir[256];
