@@ -1180,11 +1180,18 @@ cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu
 			rc = cradle_err_nomem(err);
 			break;
 		}
-		if ((rc = make_chain(&t[i], here, cgroups_path, h, err)) != 0)
-			break;
-		if (h->v2 && s->layout == CGROUP_V2)
-			enable_controllers(t[i].mount, rel);
-		rc = setup_leaf(s, &t[i], cg, leaf, cpu_shares, cgroups_path, err);
+		/* a shared parent has no leaf of ours to keep it: another
+		 * sandbox that made it may remove it between our mkdir and
+		 * our open (ENOENT), as a parent may vanish in make_chain */
+		for (int attempt = 1;; attempt++) {
+			if ((rc = make_chain(&t[i], here, cgroups_path, h, err)) != 0)
+				break;
+			if (h->v2 && s->layout == CGROUP_V2)
+				enable_controllers(t[i].mount, rel);
+			rc = setup_leaf(s, &t[i], cg, leaf, cpu_shares, cgroups_path, err);
+			if (rc != -ENOENT || !h->shared || attempt >= MKDIR_TRIES)
+				break;
+		}
 	}
 	if (rc != 0) {
 		/* undo: nothing ever ran in these directories */

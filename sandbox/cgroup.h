@@ -89,7 +89,11 @@
  * A merged hierarchy ("memory,hugetlb") keeps a leaf, as do cgroup v2
  * nodes (no task may sit in a parent whose subtree_control hands out
  * controllers).  Removal and kill look only at the leaf's path, never at
- * the parent: its other tasks belong to other sandboxes.
+ * the parent: its other tasks belong to other sandboxes.  A parent with no
+ * leaf in it can be removed by the start that made it (its rollback, or
+ * its removal) while another start is joining: cgroup_create makes it
+ * again when it is gone before the open of its cgroup.procs; gone after
+ * that, the pause's join fails and that start is rolled back.
  *
  * Joining.  The pause child may only make raw system calls, so every
  * descriptor is opened by cgroup_create:
