@@ -32,7 +32,8 @@ struct worker_net {
 	struct net_ref *cur;  /* NULL: no network loaded */
 	bool have_stat;       /* the directory's identity when cur was read */
 	struct stat dir_st;
-	atomic_bool warned; /* "no network config" logged */
+	struct stat file_st; /* cur's file's, when cur was read */
+	atomic_bool warned;  /* "no network config" logged */
 };
 
 static void
@@ -45,16 +46,28 @@ ref_put(struct net_ref *r)
 }
 
 static bool
-same_dir(const struct stat *a, const struct stat *b)
+same_ident(const struct stat *a, const struct stat *b)
 {
 	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+/* Whether cur's file is no longer what was read (edited in place, which
+ * leaves the directory as it was, or gone). */
+static bool
+file_changed(const struct worker_net *n)
+{
+	struct stat st;
+
+	return stat(cni_net_file(n->cur->net), &st) != 0 || !same_ident(&st, &n->file_st) ||
+	       st.st_size != n->file_st.st_size;
+}
+
 /* The current network with a reference (NULL and 0: none, err says why
  * with its code: FAILED_PRECONDITION for no config), reading the
- * directory again when none is loaded or it changed.  lock held. */
+ * directory again when none is loaded, it changed, or the file the
+ * network came from did.  lock held. */
 static int
 get_locked(struct worker_net *n, struct net_ref **out, struct cradle_err *err)
 {
@@ -62,7 +75,8 @@ get_locked(struct worker_net *n, struct net_ref **out, struct cradle_err *err)
 	bool have = stat(n->conf_dir, &st) == 0;
 
 	*out = NULL;
-	if (n->cur == NULL || have != n->have_stat || (have && !same_dir(&st, &n->dir_st))) {
+	if (n->cur == NULL || have != n->have_stat || (have && !same_ident(&st, &n->dir_st)) ||
+	    file_changed(n)) {
 		struct cni_net *net = NULL;
 		struct net_ref *old = n->cur;
 		n->cur = NULL;
@@ -80,6 +94,10 @@ get_locked(struct worker_net *n, struct net_ref **out, struct cradle_err *err)
 		atomic_init(&r->refs, 1);
 		r->net = net;
 		n->cur = r;
+		/* its identity now (an edit between the read and this stat
+		 * would go unnoticed until the next change) */
+		if (stat(cni_net_file(net), &n->file_st) != 0)
+			memset(&n->file_st, 0, sizeof(n->file_st));
 		atomic_store(&n->warned, false);
 		log_info("CNI network \"%s\" (%s, %zu plugin%s) from %s", cni_net_name(net),
 		         cni_net_version(net), cni_net_plugins(net),

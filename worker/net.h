@@ -2,8 +2,9 @@
  * sandbox's ADD and DEL.
  *
  * Config.  The conf_dir is read at start-up (net_new) and again by the
- * first start that finds none loaded or the directory changed (its mtime,
- * ctime or inode: a file dropped in, renamed, removed).  A struct cni_net
+ * first start that finds none loaded, the directory changed (its mtime,
+ * ctime or inode: a file dropped in, renamed, removed) or the file the
+ * network came from did (edited in place).  A struct cni_net
  * is immutable: a reload swaps the pointer under a small lock and the
  * old one is freed by its last user (a reference count); no lock is held
  * while plugins run, so concurrent starts ADD in parallel.

@@ -64,6 +64,25 @@ write_file(const char *path, const char *text, mode_t mode)
 	"{\"type\": \"portmap\", \"capabilities\": {\"portMappings\": true}}, " \
 	"{\"type\": \"loopback\"}"
 
+/* NET/net.d/10-test.conflist: bridge + host-local + chain, written over
+ * whatever is there (the same file, edited in place). */
+static void
+write_conflist(const char *chain)
+{
+	char path[400], text[4096];
+
+	snprintf(text, sizeof(text),
+	         "{\"cniVersion\": \"1.0.0\", \"name\": \"" NET_NAME "\", \"plugins\": ["
+	         "{\"type\": \"bridge\", \"bridge\": \"crtest0\", \"isGateway\": true, "
+	         "\"ipMasq\": false, \"hairpinMode\": true, "
+	         "\"ipam\": {\"type\": \"host-local\", \"dataDir\": \"%s/ipam\", "
+	         "\"ranges\": [[{\"subnet\": \"" SUBNET ".0/24\"}]], "
+	         "\"routes\": [{\"dst\": \"0.0.0.0/0\"}]}}, %s]}\n",
+	         NET, chain);
+	snprintf(path, sizeof(path), "%s/net.d/10-test.conflist", NET);
+	write_file(path, text, 0644);
+}
+
 /* A fresh network namespace with lo up, a conflist of bridge + host-local
  * + chain, and a daemon with [cni] pointing at them. */
 static void
@@ -79,23 +98,14 @@ net_start(const char *chain, const char *fail_step)
 	ck_assert_int_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0);
 	close(s);
 
-	char path[400], text[4096], cfg[1024];
+	char path[400], cfg[1024];
 	snprintf(NET, sizeof(NET), IT_TMP_PREFIX "net.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(NET));
 	snprintf(path, sizeof(path), "%s/net.d", NET);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	snprintf(path, sizeof(path), "%s/bin", NET);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
-	snprintf(text, sizeof(text),
-	         "{\"cniVersion\": \"1.0.0\", \"name\": \"" NET_NAME "\", \"plugins\": ["
-	         "{\"type\": \"bridge\", \"bridge\": \"crtest0\", \"isGateway\": true, "
-	         "\"ipMasq\": false, \"hairpinMode\": true, "
-	         "\"ipam\": {\"type\": \"host-local\", \"dataDir\": \"%s/ipam\", "
-	         "\"ranges\": [[{\"subnet\": \"" SUBNET ".0/24\"}]], "
-	         "\"routes\": [{\"dst\": \"0.0.0.0/0\"}]}}, %s]}\n",
-	         NET, chain);
-	snprintf(path, sizeof(path), "%s/net.d/10-test.conflist", NET);
-	write_file(path, text, 0644);
+	write_conflist(chain);
 	snprintf(cfg, sizeof(cfg),
 	         "[cni]\nconf_dir = %s/net.d\nbin_dir = %s/bin:/usr/lib/cni\ntimeout = 20\n", NET,
 	         NET);
@@ -326,6 +336,40 @@ START_TEST(test_failing_plugin_rolls_back)
 	ck_assert_int_eq(cradle_sandbox_list(D.conn, -1, NULL, 0, &l, &err), 0);
 	ck_assert_uint_eq(cradle_sandbox_list_count(l), 0);
 	cradle_sandbox_list_free(l);
+}
+END_TEST
+
+/* The conflist edited in place (its directory unchanged): the next start
+ * uses the new chain. */
+START_TEST(test_config_edited_in_place)
+{
+	char a[CRADLE_SANDBOX_ID_LEN + 1], b[CRADLE_SANDBOX_ID_LEN + 1], ip[64], path[400];
+	struct cradle_error err = { 0 };
+	int32_t pid;
+
+	net_start(CHAIN_DEFAULT, NULL);
+	snprintf(path, sizeof(path), "%s/bin/failer", NET);
+	write_file(path,
+	           "#!/bin/sh\n"
+	           "cat >/dev/null\n"
+	           "if [ \"$CNI_COMMAND\" = ADD ]; then\n"
+	           "  echo '{\"cniVersion\": \"1.0.0\", \"code\": 7, "
+	           "\"msg\": \"cradle-test edited chain\"}'\n"
+	           "  exit 1\n"
+	           "fi\n",
+	           0755);
+	run_pod("net-before", NULL, a, &pid, ip);
+	write_conflist("{\"type\": \"failer\"}");
+	struct cradle_pod *pod = it_pod("net-after", "net-after");
+	ck_assert_int_ne(cradle_sandbox_run(D.conn, pod, NULL, b, &pid, NULL, &err), 0);
+	cradle_pod_free(pod);
+	ck_assert_msg(strstr(err.message, "cradle-test edited chain") != NULL, "%s", err.message);
+	ck_assert_int_eq(allocations(), 1);
+	/* the first pod's DEL runs from its own cache: the chain it was
+	 * ADDed with, not the edited one */
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, a, &err), 0);
+	ck_assert_int_eq(allocations(), 0);
+	ck_assert_int_eq(veths(), 0);
 }
 END_TEST
 
@@ -603,6 +647,7 @@ network_suite(void)
 	tcase_add_test(tc, test_host_port_reaches_the_pod);
 	tcase_add_test(tc, test_failing_plugin_rolls_back);
 	tcase_add_test(tc, test_remove_keeps_a_failing_del);
+	tcase_add_test(tc, test_config_edited_in_place);
 	tcase_add_test(tc, test_host_network_skips_cni);
 	tcase_add_test(tc, test_no_config);
 	tcase_add_test(tc, test_concurrent_starts_get_distinct_ips);
