@@ -112,7 +112,7 @@ del_network(struct daemon *d, const char *id, const struct proto_sandbox *rec, b
 
 	if (d->net == NULL)
 		return 0;
-	if (fs_path(cache, err, "%s/sandboxes/%s/%s", d->cfg.root, id, NET_CACHE_FILE) < 0 ||
+	if (net_cache_path(cache, d->cfg.root, id, err) < 0 ||
 	    fs_path(pin, err, "%s/netns/%s", d->cfg.state, id) < 0)
 		return -1;
 	pod_config_init(&none);
@@ -168,7 +168,7 @@ del_cut_networks(struct daemon *d, const struct counts *q)
 	while ((de = readdir(dd)) != NULL) {
 		char cache[FS_PATH_MAX];
 		if (!proto_valid_id(de->d_name) || is_quarantined(q, de->d_name) ||
-		    fs_path(cache, &err, "%s/%s/%s", dir, de->d_name, NET_CACHE_FILE) < 0 ||
+		    net_cache_path(cache, d->cfg.root, de->d_name, &err) < 0 ||
 		    access(cache, F_OK) != 0)
 			continue;
 		struct sandbox *sb = table_get(d->table, de->d_name);
@@ -186,7 +186,7 @@ del_cut_networks(struct daemon *d, const struct counts *q)
 			log_warn_drop(&err, "recover: undo the start of %s", de->d_name);
 			/* its directory is swept next when no record keeps it */
 			if (sb == NULL)
-				(void)net_orphan(d->cfg.root, de->d_name, cache);
+				(void)net_orphan(d->cfg.root, de->d_name);
 		} else if (sb == NULL)
 			log_info("released the network of %s, a start a crash cut short",
 			         de->d_name);

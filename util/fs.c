@@ -258,6 +258,24 @@ fs_write(const char *path, const void *data, size_t len, unsigned mode)
 }
 
 int
+fs_write_replace(const char *path, const void *data, size_t len, unsigned mode)
+{
+	char tmp[FS_PATH_MAX];
+	int rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	if ((rc = fs_write(tmp, data, len, mode)) < 0)
+		return rc;
+	if (rename(tmp, path) != 0) {
+		rc = -errno;
+		unlink(tmp);
+		return rc;
+	}
+	return 0;
+}
+
+int
 fs_copy(const char *src, const char *dst)
 {
 	char buf[16384];

@@ -45,6 +45,9 @@ int fs_unmount(const char *path);
 
 /* Write a whole file (O_CREAT|O_TRUNC|O_CLOEXEC|O_NOFOLLOW). */
 int fs_write(const char *path, const void *data, size_t len, unsigned mode);
+/* The same, whole or not at all: written to path.new and renamed over
+ * path, so a process killed mid-write leaves no torn file (not synced). */
+int fs_write_replace(const char *path, const void *data, size_t len, unsigned mode);
 /* Copy src to dst (created 0644, O_NOFOLLOW). */
 int fs_copy(const char *src, const char *dst);
 

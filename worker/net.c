@@ -242,14 +242,20 @@ quantity(const char *s, long double *out)
 }
 
 int
-net_orphan(const char *root, const char *id, const char *cache_path)
+net_cache_path(char buf[FS_PATH_MAX], const char *root, const char *id, struct cradle_err *err)
 {
-	char dir[FS_PATH_MAX], to[FS_PATH_MAX];
+	return fs_path(buf, err, "%s/sandboxes/%s/" NET_CACHE_FILE, root, id);
+}
+
+int
+net_orphan(const char *root, const char *id)
+{
+	char cache_path[FS_PATH_MAX], dir[FS_PATH_MAX], to[FS_PATH_MAX];
 	struct cradle_err e = { 0 };
 
-	if (access(cache_path, F_OK) != 0)
+	if (net_cache_path(cache_path, root, id, &e) == 0 && access(cache_path, F_OK) != 0)
 		return 0;
-	if (fs_path(dir, &e, "%s/" NET_ORPHANS_DIR, root) < 0 ||
+	if (e.msg[0] != '\0' || fs_path(dir, &e, "%s/" NET_ORPHANS_DIR, root) < 0 ||
 	    fs_path(to, &e, "%s/%s.json", dir, id) < 0 ||
 	    (mkdir(dir, 0700) != 0 && errno != EEXIST) || rename(cache_path, to) != 0) {
 		log_error("sandbox %s: cannot keep its CNI cache for a later DEL (%s): its "
@@ -323,26 +329,6 @@ net_bandwidth(const struct proto_kvs *annotations, struct cni_pod *cp, struct cr
 	return 0;
 }
 
-/* The cache, whole or not at all: written beside and renamed over, so a
- * daemon killed mid-write leaves no torn file that no DEL could parse. */
-static int
-write_cache(const char *path, const char *data, size_t len)
-{
-	char tmp[FS_PATH_MAX];
-	int rc;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	if ((rc = fs_write(tmp, data, len, 0600)) < 0)
-		return rc;
-	if (rename(tmp, path) != 0) {
-		rc = -errno;
-		unlink(tmp);
-		return rc;
-	}
-	return 0;
-}
-
 int
 net_setup(struct worker_net *n, const struct cni_pod *pod, const char *cache_path,
           struct cni_result *res, struct cradle_err *err)
@@ -364,7 +350,7 @@ net_setup(struct worker_net *n, const struct cni_pod *pod, const char *cache_pat
 		return 0;
 	}
 	rc = cni_add(r->net, n->bin_dirs, pod, n->timeout_ms, res, &cache, &len, err);
-	if (rc == 0 && (rc = write_cache(cache_path, cache, len)) < 0) {
+	if (rc == 0 && (rc = fs_write_replace(cache_path, cache, len, 0600)) < 0) {
 		struct cradle_err e = { 0 };
 		cradle_err_errno(err, -rc, "write CNI cache \"%s\"", cache_path);
 		if (cni_del(cache, len, r->net, n->bin_dirs, pod, n->timeout_ms, &e) < 0)

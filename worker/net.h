@@ -23,6 +23,7 @@
 
 #include "proto/err.h"
 #include "sandbox/cni.h"
+#include "util/fs.h" /* FS_PATH_MAX */
 
 #define NET_CACHE_FILE "cni-cache.json"
 /* <root>/NET_ORPHANS_DIR/<id>.json: caches of sandboxes removed while their
@@ -49,11 +50,13 @@ void net_free(struct worker_net *n);
 void net_pod_of(const char *id, const struct pod_config *cfg, const char *netns_path,
                 const char *cgroup_path, struct cni_pod *cp, struct cni_port *ports);
 
+/* Where sandbox id's cache is: <root>/sandboxes/<id>/NET_CACHE_FILE. */
+int net_cache_path(char buf[FS_PATH_MAX], const char *root, const char *id, struct cradle_err *err);
 /* A DEL failed twice and the sandbox's directories go now (a forced
  * remove, a rollback, recovery): keep its cache at
  * <root>/NET_ORPHANS_DIR/<id>.json, so its addresses and host ports are not
  * lost for good.  0 (also when there is no cache), -1 logged. */
-int net_orphan(const char *root, const char *id, const char *cache_path);
+int net_orphan(const char *root, const char *id);
 /* Start-up: DEL every kept cache (net_orphan); those that succeed go. */
 void net_retry_orphans(struct worker_net *n, const char *root);
 

@@ -190,20 +190,24 @@ stop_lap(struct stop_clock *k, unsigned step)
 }
 
 /* CNI DEL of a sandbox that was ADDed (its record has pod IPs), from the
- * cache its ADD left (worker/net.h), tried twice. */
+ * cache its ADD left (worker/net.h), tried twice.  Forced (remove), a
+ * failure is logged and the cache kept for a later DEL (net_orphan). */
 static int
-stop_network(const struct worker_env *env, struct sandbox *sb, struct cradle_err *err)
+stop_network(const struct worker_env *env, struct sandbox *sb, bool force, struct cradle_err *err)
 {
 	char path[FS_PATH_MAX];
 	struct cni_pod cp;
 
-	if (fs_path(path, err, "%s/sandboxes/%s/%s", env->root, sb->id, NET_CACHE_FILE) < 0)
+	if (net_cache_path(path, env->root, sb->id, err) < 0)
 		return -1;
 	net_pod_of(sb->id, &sb->rec.config, sb->rec.netns_path, sb->rec.cgroup_path, &cp, NULL);
-	if (net_teardown(env->net, &cp, path, false, err) < 0) {
-		cradle_err_wrap(err, "failed to destroy network for sandbox \"%s\"", sb->id);
+	if (net_teardown(env->net, &cp, path, false, err) == 0)
+		return 0;
+	cradle_err_wrap(err, "failed to destroy network for sandbox \"%s\"", sb->id);
+	if (!force)
 		return -1;
-	}
+	log_warn_drop(err, "remove sandbox %s anyway", sb->id);
+	(void)net_orphan(env->root, sb->id);
 	return 0;
 }
 
@@ -273,16 +277,8 @@ stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
 			return -1;
 	}
 	if (ips.n > 0 && env->net != NULL) {
-		if (stop_network(env, sb, err) < 0) {
-			char path[FS_PATH_MAX];
-			if (!force)
-				return -1;
-			log_warn_drop(err, "remove sandbox %s anyway", sb->id);
-			if (fs_path(path, err, "%s/sandboxes/%s/%s", env->root, sb->id,
-			            NET_CACHE_FILE) == 0)
-				(void)net_orphan(env->root, sb->id, path);
-			memset(err, 0, sizeof(*err));
-		}
+		if (stop_network(env, sb, force, err) < 0)
+			return -1;
 		changed = true;
 		if (netns == NULL) /* else timed with the pin */
 			stop_lap(k, STOP_NETNS);

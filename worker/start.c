@@ -455,7 +455,7 @@ step_cni(struct start_ctx *c, struct cradle_err *err)
 	c->cni_cache[0] = '\0';
 	if (c->netns_path[0] == '\0' || c->env->net == NULL)
 		return 0;
-	if (fs_path(path, err, "%s/%s", c->root_dir, NET_CACHE_FILE) < 0)
+	if (net_cache_path(path, c->env->root, c->sb->id, err) < 0)
 		return -1;
 	size_t n = pod(c)->port_mappings.n;
 	if (n > CNI_PORTS_MAX)
@@ -492,7 +492,7 @@ undo_cni(struct start_ctx *c, struct cradle_err *err)
 	if (net_teardown(c->env->net, &cp, c->cni_cache, false, err) < 0) {
 		cradle_err_wrap(err, "failed to destroy network for sandbox \"%s\"", c->sb->id);
 		/* the sandbox's directory goes with the rollback */
-		(void)net_orphan(c->env->root, c->sb->id, c->cni_cache);
+		(void)net_orphan(c->env->root, c->sb->id);
 		return -1;
 	}
 	c->cni_cache[0] = '\0';

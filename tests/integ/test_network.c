@@ -112,6 +112,25 @@ net_start(const char *chain, const char *fail_step)
 	it_start_with(&D, fail_step, cfg);
 }
 
+/* NET/bin/failer: a plugin whose ADD fails with a CNI error saying msg
+ * (its DEL succeeds). */
+static void
+write_failer(const char *msg)
+{
+	char path[400], script[512];
+
+	snprintf(path, sizeof(path), "%s/bin/failer", NET);
+	snprintf(script, sizeof(script),
+	         "#!/bin/sh\n"
+	         "cat >/dev/null\n"
+	         "if [ \"$CNI_COMMAND\" = ADD ]; then\n"
+	         "  echo '{\"cniVersion\": \"1.0.0\", \"code\": 7, \"msg\": \"%s\"}'\n"
+	         "  exit 1\n"
+	         "fi\n",
+	         msg);
+	write_file(path, script, 0755);
+}
+
 /* Addresses host-local holds now (its files named by address). */
 static int
 allocations(void)
@@ -309,21 +328,12 @@ END_TEST
  * no address, no veth, no sandbox. */
 START_TEST(test_failing_plugin_rolls_back)
 {
-	char id[CRADLE_SANDBOX_ID_LEN + 1], path[400];
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
 	struct cradle_error err = { 0 };
 	int32_t pid;
 
 	net_start("{\"type\": \"failer\"}", NULL);
-	snprintf(path, sizeof(path), "%s/bin/failer", NET);
-	write_file(path,
-	           "#!/bin/sh\n"
-	           "cat >/dev/null\n"
-	           "if [ \"$CNI_COMMAND\" = ADD ]; then\n"
-	           "  echo '{\"cniVersion\": \"1.0.0\", \"code\": 7, "
-	           "\"msg\": \"cradle-test failer refuses\"}'\n"
-	           "  exit 1\n"
-	           "fi\n",
-	           0755);
+	write_failer("cradle-test failer refuses");
 	struct cradle_pod *pod = it_pod("net-fail", "net-fail");
 	ck_assert_int_ne(cradle_sandbox_run(D.conn, pod, NULL, id, &pid, NULL, &err), 0);
 	cradle_pod_free(pod);
@@ -343,21 +353,12 @@ END_TEST
  * uses the new chain. */
 START_TEST(test_config_edited_in_place)
 {
-	char a[CRADLE_SANDBOX_ID_LEN + 1], b[CRADLE_SANDBOX_ID_LEN + 1], ip[64], path[400];
+	char a[CRADLE_SANDBOX_ID_LEN + 1], b[CRADLE_SANDBOX_ID_LEN + 1], ip[64];
 	struct cradle_error err = { 0 };
 	int32_t pid;
 
 	net_start(CHAIN_DEFAULT, NULL);
-	snprintf(path, sizeof(path), "%s/bin/failer", NET);
-	write_file(path,
-	           "#!/bin/sh\n"
-	           "cat >/dev/null\n"
-	           "if [ \"$CNI_COMMAND\" = ADD ]; then\n"
-	           "  echo '{\"cniVersion\": \"1.0.0\", \"code\": 7, "
-	           "\"msg\": \"cradle-test edited chain\"}'\n"
-	           "  exit 1\n"
-	           "fi\n",
-	           0755);
+	write_failer("cradle-test edited chain");
 	run_pod("net-before", NULL, a, &pid, ip);
 	write_conflist("{\"type\": \"failer\"}");
 	struct cradle_pod *pod = it_pod("net-after", "net-after");

@@ -125,6 +125,29 @@ START_TEST(test_fs_write)
 }
 END_TEST
 
+/* Replaced whole: a new inode renamed over the old one, no temp left. */
+START_TEST(test_fs_write_replace)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8], missing[PATH_MAX];
+	struct stat before, after;
+
+	unit_path(path, sizeof(path), "r");
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	ck_assert_int_eq(fs_write_replace(path, "one", 3, 0600), 0);
+	unit_assert_file_is(path, "one");
+	ck_assert_int_eq(stat(path, &before), 0);
+	ck_assert_uint_eq(before.st_mode & 07777, 0600);
+	ck_assert_int_eq(fs_write_replace(path, "two!", 4, 0600), 0);
+	unit_assert_file_is(path, "two!");
+	ck_assert_int_eq(stat(path, &after), 0);
+	ck_assert_uint_ne(after.st_ino, before.st_ino);
+	ck_assert_int_ne(access(tmp, F_OK), 0);
+	/* no parent: nothing made */
+	unit_path(missing, sizeof(missing), "no/such/file");
+	ck_assert_int_eq(fs_write_replace(missing, "x", 1, 0600), -ENOENT);
+}
+END_TEST
+
 START_TEST(test_fs_copy)
 {
 	char src[PATH_MAX], dst[PATH_MAX], link[PATH_MAX], missing[PATH_MAX];
@@ -374,6 +397,7 @@ fs_suite(void)
 	tcase_add_test(tc, test_fs_path);
 	tcase_add_test(tc, test_fs_mkdir_p);
 	tcase_add_test(tc, test_fs_write);
+	tcase_add_test(tc, test_fs_write_replace);
 	tcase_add_test(tc, test_fs_copy);
 	tcase_add_test(tc, test_fs_rmtree);
 	tcase_add_test(tc, test_fs_rmtree_mount_at_root);
