@@ -10,6 +10,14 @@
  * until the child execs or exits, so the child may use the plan in place and
  * report a failure by writing into it.
  *
+ * The child shares the daemon's descriptor table at first (CLONE_FILES)
+ * and its first step takes a private copy of the low slots it uses only
+ * (close_range with CLOSE_RANGE_UNSHARE).  A plain clone would copy the
+ * whole table, a pidfd per live sandbox among it, and the exec would close
+ * each copy again: with thousands of pods alive that was most of the
+ * launch.  The daemon keeps those pidfds above the descriptors of its work
+ * in flight (launch_plan.pidfd_floor), so the copy stays small.
+ *
  * glibc has no public clone3 wrapper and syscall(SYS_clone3) cannot be used
  * with a new stack (the child would return into the parent's frames), so a
  * few lines of assembly start the child on its own stack and call
@@ -301,8 +309,8 @@ child_credentials(struct launch_plan *p)
 }
 
 /* Close every descriptor above 2 but the plan's own (p->keep, ascending):
- * the fd table is a copy of the daemon's, which holds the pipes of other
- * launches in flight.  A copy of another launch's sync or exec pipe that
+ * the fd table is a copy of the daemon's low slots, which hold the pipes of
+ * other launches in flight.  A copy of another launch's sync or exec pipe that
  * lived on here until this child execs (or, failing, exits) would hold
  * back that launch's EOF, and two failing user namespace launches would
  * wait for each other for good. */
@@ -329,6 +337,14 @@ child_main(void *arg)
 	struct launch_plan *p = arg;
 	uint64_t empty = 0;
 
+	/* Until this call the descriptor table is the daemon's own: nothing
+	 * may be opened, closed or moved before it. */
+	if (syscall(SYS_close_range, p->fd_end, ~0u, CLOSE_RANGE_UNSHARE) != 0)
+		child_fail(p, "fds", errno);
+	/* A user namespace child runs beside its parent (no CLONE_VFORK),
+	 * which may close its ends of the pipes only once we have our copy. */
+	if (p->new_user && syscall(SYS_write, p->exec_w, "u", 1) != 1)
+		child_fail(p, "fds", errno);
 	child_close_others(p); /* the sync pipe's write end goes too */
 	if (p->new_user) {
 		char b;
@@ -713,14 +729,17 @@ keep_fds(struct launch_plan *p)
 	size_t n = 0;
 	bool over = false;
 
-#define KEEP(fd)                                     \
-	do {                                         \
-		if ((fd) > 2) {                      \
-			if (n < LAUNCH_KEEP_MAX)     \
-				p->keep[n++] = (fd); \
-			else                         \
-				over = true;         \
-		}                                    \
+	p->fd_end = 3;
+#define KEEP(fd)                                                \
+	do {                                                    \
+		if ((fd) > 2) {                                 \
+			if (n < LAUNCH_KEEP_MAX)                \
+				p->keep[n++] = (fd);            \
+			else                                    \
+				over = true;                    \
+			if ((unsigned)(fd) >= p->fd_end)        \
+				p->fd_end = (unsigned)(fd) + 1; \
+		}                                               \
 	} while (0)
 	KEEP(p->sync_r);
 	KEEP(p->exec_w);
@@ -742,6 +761,35 @@ keep_fds(struct launch_plan *p)
 		if (u == 0 || p->keep[u - 1] != p->keep[i])
 			p->keep[u++] = p->keep[i];
 	p->n_keep = over ? LAUNCH_KEEP_MAX + 1 : u;
+}
+
+/* Wait for the user namespace child's word that it has its own copy of
+ * the descriptors (a byte on the exec pipe); false when it died first. */
+static bool
+wait_unshared(int rfd, int pidfd)
+{
+	struct pollfd pf[2] = { { .fd = rfd, .events = POLLIN },
+		                { .fd = pidfd, .events = POLLIN } };
+	char b;
+
+	for (;;) {
+		int n = poll(pf, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break; /* cannot poll: the pipe alone, below */
+		if (pf[0].revents != 0)
+			break;
+		if (pf[1].revents != 0)
+			return false;
+	}
+	for (;;) {
+		ssize_t r = read(rfd, &b, 1);
+		if (r == 1)
+			return true;
+		if (r == 0 || errno != EINTR)
+			return false;
+	}
 }
 
 /* Wait until the user namespace child is done with our memory: the exec
@@ -776,7 +824,7 @@ wait_exec(int rfd, int pidfd)
 int
 launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *err)
 {
-	unsigned long flags = CLONE_VM | CLONE_PIDFD | CLONE_NEWNS;
+	unsigned long flags = CLONE_VM | CLONE_FILES | CLONE_PIDFD | CLONE_NEWNS;
 	int pidfd = -1, exec_pipe[2] = { -1, -1 }, sync[2] = { -1, -1 }, home = -1;
 
 	if (p->rootfs == NULL || p->rootfs[0] != '/')
@@ -851,7 +899,12 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	dumpable_hold(p);
 	pid_t pid = spawn(p, st, flags, &pidfd);
 	int spawn_errno = errno;
+	bool alive = true;
 	go_home(home);
+	/* The child shares our descriptors until it has its copy: a user
+	 * namespace child says when (a vfork child has it by now). */
+	if (p->new_user && pid > 0)
+		alive = wait_unshared(exec_pipe[0], pidfd);
 	close_mask(p); /* the child's copy is attached, or gone with it */
 	if (p->new_user) {
 		close(exec_pipe[1]);
@@ -865,7 +918,11 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 		}
 		return cradle_err_errno(err, spawn_errno, "launch sandbox: clone3");
 	}
-	if (p->new_user) {
+	if (p->new_user && !alive) {
+		/* gone before it had its copy: the checks below say how */
+		close(sync[1]);
+		close(exec_pipe[0]);
+	} else if (p->new_user) {
 		/* The child waits on sync: these steps are ours, named as such. */
 		const char *failed = "write uid_map";
 		int rc = write_map(pid, "uid_map", p->uid_map ? p->uid_map : "");
@@ -934,7 +991,7 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	if (p->set_exec_nice && !p->exec_nice_done)
 		(void)setpriority(PRIO_PROCESS, (id_t)pid, p->exec_nice);
 	p->pid = pid;
-	p->pidfd = pidfd;
+	p->pidfd = sys_fd_raise(pidfd, p->pidfd_floor);
 	return 0;
 }
 

@@ -156,6 +156,13 @@ struct launch_plan {
 	const char *exec_label; /* SELinux exec label; NULL none */
 	const void *seccomp;    /* struct sock_fprog *; NULL none */
 
+	/* The lowest number the returned pidfd may have; 0: any.  A daemon
+	 * holding a pidfd per live task keeps them above the descriptors of
+	 * its work in flight, so a launch (which copies only the descriptors
+	 * below the highest one the child uses) costs the same with 5,000
+	 * tasks alive as with none. */
+	int pidfd_floor;
+
 	/* private to launch.c */
 	int sync_r, sync_w, exec_w;
 	bool set_exec_nice;     /* the stack's two, */
@@ -168,6 +175,7 @@ struct launch_plan {
 #define LAUNCH_KEEP_MAX 48
 	int keep[LAUNCH_KEEP_MAX];
 	size_t n_keep;
+	unsigned fd_end; /* 1 + the highest the child uses (3 at least) */
 
 	/* outputs */
 	pid_t pid;

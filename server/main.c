@@ -377,6 +377,7 @@ fill_env(struct daemon *d)
 		.version = CRADLE_VERSION,
 		.node = &d->node,
 		.mntns = &d->mntns,
+		.pidfd_floor = (int)limits_nofile_margin(d->cfg.workers, d->cfg.contexts),
 		.table = d->table,
 		.store = d->store,
 		.reaper = d->reaper,

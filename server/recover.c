@@ -20,6 +20,7 @@
 #include "sandbox/netns.h"
 #include "sandbox/selinux.h"
 #include "server/daemon.h"
+#include "server/limits.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/sys.h"
@@ -95,7 +96,9 @@ open_task(const struct proto_sandbox *s, const struct counts *n)
 		close(pidfd);
 		return -1;
 	}
-	return pidfd;
+	/* kept with the launched ones, above the work in flight */
+	return sys_fd_raise(pidfd,
+	                    (int)limits_nofile_margin(n->d->cfg.workers, n->d->cfg.contexts));
 }
 
 /* CNI DEL of sandbox id from the cache its ADD left, if any (blind: the

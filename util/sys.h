@@ -9,6 +9,7 @@
 #define CRADLE_UTIL_SYS_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -55,6 +56,22 @@ static inline int
 sys_pidfd_send_signal(int pidfd, int sig)
 {
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* fd moved to the lowest free number at or above floor (CLOEXEC), the old
+ * number closed; fd itself when it is there already or cannot move (the
+ * open-files limit is lower than floor, or the table is full). */
+static inline int
+sys_fd_raise(int fd, int floor)
+{
+	int high;
+
+	if (fd < 0 || floor <= 0 || fd >= floor)
+		return fd;
+	if ((high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, floor)) < 0)
+		return fd;
+	close(fd);
+	return high;
 }
 
 /* Reap the child behind pidfd (blocking), EINTR retried.  0 with *si

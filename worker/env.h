@@ -38,6 +38,8 @@ struct worker_env {
 	const struct mntns *mntns; /* sandboxes clone the template's mount
 	                              namespace (sandbox/mntns.h); NULL: the
 	                              caller's */
+	int pidfd_floor;           /* live tasks' pidfds go at or above it, the work in
+	                              flight below (launch_plan.pidfd_floor); 0: anywhere */
 
 	/* services */
 	struct table *table;   /* live sandboxes and their locks */

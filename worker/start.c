@@ -374,6 +374,7 @@ step_launch(struct start_ctx *c, struct cradle_err *err)
 	p->exec_label = c->env->node->selinux_apply ? c->spec.selinux_process_label : NULL;
 	p->shm_size = c->env->shm_size;
 	p->rootfs_overlay = c->overlay_opts;
+	p->pidfd_floor = c->env->pidfd_floor;
 	int rc = inside(c, "launch:prepared", err) ? -1 : launch_start(p, c->ls, err);
 	/* the child has joined (or is gone): the descriptors are done */
 	cgroup_close_fds(c->cgroup);

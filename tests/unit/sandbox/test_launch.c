@@ -137,10 +137,59 @@ find_mount(pid_t pid, const char *point, struct unit_mount *out)
 }
 
 /* Mounts in this process's namespace. */
-static int
-count_mounts(void)
+/* This namespace's mounts, as "point fstype" keys.  Only new ones count
+ * against a launch: a private copy of the host's table still loses mounts
+ * when another process on the host removes their mount point. */
+struct mount_keys {
+	char **k;
+	size_t n, cap;
+};
+
+static bool
+add_key(const struct unit_mount *m, void *arg)
 {
-	return unit_mountinfo_walk("/proc/self/mountinfo", NULL, NULL);
+	struct mount_keys *mk = arg;
+	char *k;
+
+	if (mk->n == mk->cap) {
+		mk->cap = mk->cap ? 2 * mk->cap : 64;
+		mk->k = realloc(mk->k, mk->cap * sizeof(*mk->k));
+		ck_assert_ptr_nonnull(mk->k);
+	}
+	ck_assert_int_ge(asprintf(&k, "%s %s", m->point, m->fstype), 0);
+	mk->k[mk->n++] = k;
+	return false;
+}
+
+static struct mount_keys
+mounts_now(void)
+{
+	struct mount_keys mk = { 0 };
+
+	unit_mountinfo_walk("/proc/self/mountinfo", add_key, &mk);
+	return mk;
+}
+
+/* Asserts that no mount is here now that was not in before (freed). */
+static void
+assert_no_new_mounts(struct mount_keys *before)
+{
+	struct mount_keys now = mounts_now();
+
+	for (size_t i = 0; i < now.n; i++) {
+		size_t j;
+		for (j = 0; j < before->n; j++)
+			if (before->k[j] != NULL && strcmp(before->k[j], now.k[i]) == 0)
+				break;
+		ck_assert_msg(j < before->n, "a new mount here: %s", now.k[i]);
+		free(before->k[j]);
+		before->k[j] = NULL;
+		free(now.k[i]);
+	}
+	for (size_t j = 0; j < before->n; j++)
+		free(before->k[j]);
+	free(before->k);
+	free(now.k);
 }
 
 /* "ro" or "rw" is the first per-mount option. */
@@ -521,7 +570,7 @@ START_TEST(test_launch_pause)
 	sigset_t all, old;
 
 	unit_pause_rootfs(rootfs);
-	int mounts_before = count_mounts();
+	struct mount_keys mounts_before = mounts_now();
 	int fds_before = unit_count_fds();
 	pause_plan(&p, &st, rootfs);
 	p.new_net = p.new_pid = p.new_ipc = true;
@@ -637,7 +686,7 @@ START_TEST(test_launch_pause)
 	ck_assert_str_eq(val, "unit-host");
 
 	/* nothing the child mounted reached this namespace */
-	ck_assert_int_eq(count_mounts(), mounts_before);
+	assert_no_new_mounts(&mounts_before);
 	ck_assert_int_eq(unit_mounts_under(rootfs), 0);
 
 	/* pause exits 0 on SIGTERM */
@@ -879,6 +928,82 @@ START_TEST(test_launch_threads)
 }
 END_TEST
 
+/* The child shares the launcher's descriptor table until it has a copy of
+ * the low slots it uses (CLONE_FILES, then close_range's UNSHARE): the
+ * launcher's descriptors come through untouched, high ones are neither
+ * copied (the pause's table stays at the kernel's smallest size) nor held
+ * open by the pause, and the pidfd lands at or above pidfd_floor.  For a
+ * vfork child that execs, and for a user namespace child (which runs
+ * beside its parent) failing after its copy. */
+START_TEST(test_launch_fd_table)
+{
+	char rootfs[PATH_MAX], val[64];
+	struct launch_stack st = { 0 };
+	struct launch_plan p;
+	struct cradle_err err = { 0 };
+	struct stat before[2], after;
+	int pipefd[2], high[2], low;
+	siginfo_t si;
+	char b;
+
+	unit_pause_rootfs(rootfs);
+	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	high[0] = fcntl(pipefd[0], F_DUPFD_CLOEXEC, 3000);
+	high[1] = fcntl(pipefd[1], F_DUPFD_CLOEXEC, 3000);
+	ck_assert_int_ge(high[0], 3000);
+	ck_assert_int_ge(high[1], 3000);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	low = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(low, 3);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(fstat(high[i], &before[i]), 0);
+
+	for (int user = 0; user <= 1; user++) {
+		int fds_before = unit_count_fds();
+		pause_plan(&p, &st, rootfs);
+		p.pidfd_floor = 2000;
+		if (user) {
+			p.new_user = true;
+			p.uid_map = "0 100000 65536\n";
+			p.gid_map = "0 100000 65536\n";
+		}
+		int rc = launch_start(&p, &st, &err);
+		if (user) {
+			/* the built-in sequence makes device nodes, which a user
+			 * namespace refuses: well past the copy */
+			ck_assert_int_lt(rc, 0);
+			ck_assert_msg(strcmp(p.child_step, "mount-dev") == 0, "%s", err.msg);
+			ck_assert_int_eq(unit_count_fds(), fds_before);
+		} else {
+			ck_assert_msg(rc == 0, "launch_start: %s", err.msg);
+			ck_assert_int_ge(p.pidfd, 2000);
+			ck_assert_int_ne(fcntl(p.pidfd, F_GETFD) & FD_CLOEXEC, 0);
+			ck_assert_int_eq(unit_count_fds(), fds_before + 1);
+			wait_args(p.pid);
+			assert_stdio_only(p.pid);
+			ck_assert(unit_status_field(p.pid, "FDSize", val, sizeof(val)));
+			ck_assert_msg(atoi(val) <= 64, "the pause's table has %s slots", val);
+			term_and_wait(p.pidfd, &si);
+			close(p.pidfd);
+		}
+		launch_stack_free(&st);
+		/* the launcher's descriptors are where they were */
+		for (int i = 0; i < 2; i++) {
+			ck_assert_int_eq(fstat(high[i], &after), 0);
+			ck_assert(after.st_ino == before[i].st_ino);
+		}
+		ck_assert_int_ge(fcntl(low, F_GETFD), 0);
+	}
+	unit_assert_no_children();
+	/* nobody else holds the write end: its close is the reader's EOF */
+	close(high[1]);
+	ck_assert_int_eq(read(high[0], &b, 1), 0);
+	close(high[0]);
+	close(low);
+}
+END_TEST
+
 /* --- launch_start: failures ----------------------------------------------- */
 
 /* Launch with rootfs/exec_path and expect failure at step (errno e). */
@@ -890,7 +1015,7 @@ expect_launch_failure(const char *rootfs, const char *exec_path, const char *ste
 	struct cradle_err err = { 0 };
 	char want[128];
 
-	int mounts_before = count_mounts();
+	struct mount_keys mounts_before = mounts_now();
 	int fds_before = unit_count_fds();
 	pause_plan(&p, &st, rootfs);
 	p.exec_path = exec_path;
@@ -909,7 +1034,7 @@ expect_launch_failure(const char *rootfs, const char *exec_path, const char *ste
 	unit_assert_no_children();
 	ck_assert_int_eq(unit_count_fds(), fds_before);
 	/* and it mounted nothing here */
-	ck_assert_int_eq(count_mounts(), mounts_before);
+	assert_no_new_mounts(&mounts_before);
 	launch_stack_free(&st);
 }
 
@@ -1315,9 +1440,9 @@ launch_suite(void)
 	           UNIT_TESTS(test_start_time_self, test_start_time_odd_comm,
 	                      test_start_time_no_such_pid, test_stack_alloc_free, test_plan_init,
 	                      test_launch_pause, test_launch_share_net_ipc, test_launch_sigmask,
-	                      test_launch_threads, test_launch_no_rootfs, test_launch_no_exec,
-	                      test_launch_no_proc_dir, test_launch_killed_before_exec,
-	                      test_launch_bad_args));
+	                      test_launch_threads, test_launch_fd_table, test_launch_no_rootfs,
+	                      test_launch_no_exec, test_launch_no_proc_dir,
+	                      test_launch_killed_before_exec, test_launch_bad_args));
 
 	unit_tcase(s, "files", unit_scratch_setup_ns, unit_scratch_teardown, 60,
 	           UNIT_TESTS(test_resolv_conf, test_setup_sandbox,
