@@ -71,6 +71,44 @@ oom:
 int
 files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle_err *err)
 {
+	return files_setup_sandbox_from(dir, cfg, FILES_HOST_RESOLV_CONF, err);
+}
+
+/* resolv.conf as setupSandboxFiles writes it: the dns_config's lines, or
+ * (nil, or present with nothing in it: the content is "") a copy of the
+ * host's file, which must be there. */
+static int
+write_resolv_conf(const char *path, const struct pod_config *cfg, const char *host,
+                  struct cradle_err *err)
+{
+	char *text = cfg->has_dns_config ? files_resolv_conf(cfg) : strdup("");
+	int rc;
+
+	if (text == NULL)
+		return cradle_err_nomem(err);
+	if (text[0] != '\0') {
+		rc = fs_write(path, text, strlen(text), 0644);
+		free(text);
+		if (rc < 0)
+			return cradle_err_errno(err, -rc,
+			                        "failed to write resolv content to \"%s\"", path);
+		return 0;
+	}
+	free(text);
+	if ((rc = fs_copy(host, path)) < 0) {
+		cradle_err_errno(err, -rc, "failed to copy host's resolv.conf to \"%s\"", path);
+		/* the node lacks the file, the request is fine */
+		if (rc == -ENOENT && err != NULL)
+			err->code = CRADLE_FAILED_PRECONDITION;
+		return rc;
+	}
+	return 0;
+}
+
+int
+files_setup_sandbox_from(const char *dir, const struct pod_config *cfg,
+                         const char *host_resolv_conf, struct cradle_err *err)
+{
 	char path[FS_PATH_MAX];
 	char host[256 + 2];
 	int rc;
@@ -96,22 +134,9 @@ files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle
 
 	if (fs_path(path, err, "%s/resolv.conf", dir) < 0)
 		return -1;
-	if (cfg->has_dns_config) {
-		char *text = files_resolv_conf(cfg);
-		if (text == NULL)
-			return cradle_err_nomem(err);
-		rc = fs_write(path, text, strlen(text), 0644);
-		free(text);
-		if (rc < 0)
-			return cradle_err_errno(err, -rc,
-			                        "failed to write resolv content to \"%s\"", path);
-	} else if ((rc = fs_copy("/etc/resolv.conf", path)) < 0) {
-		/* A node without /etc/resolv.conf gets an empty file, not a failed pod. */
-		if (rc != -ENOENT || (rc = fs_write(path, "", 0, 0644)) < 0)
-			return cradle_err_errno(
-				err, -rc, "failed to copy host's resolv.conf to \"%s\"", path);
-	}
-	return 0;
+	return write_resolv_conf(
+		path, cfg, host_resolv_conf != NULL ? host_resolv_conf : FILES_HOST_RESOLV_CONF,
+		err);
 }
 
 int

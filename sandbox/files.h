@@ -3,10 +3,11 @@
  *
  *   hostname     config.hostname + "\n", else the host's name
  *   hosts        a copy of the host's /etc/hosts
- *   resolv.conf  per dns_config: present -> search/nameserver/options
- *                lines (present but empty -> empty file); absent -> a copy
- *                of the host's /etc/resolv.conf (an empty file when the
- *                host has none)
+ *   resolv.conf  per dns_config: its search, nameserver and options
+ *                lines; when that is nothing (no dns_config, or one with
+ *                no servers, searches or options) a copy of the host's
+ *                resolv.conf, which must exist (every containerd version
+ *                does so: `if resolvContent == "" { CopyFile(...) }`)
  *
  * Error messages are the reference's ("failed to write hostname to ...").
  */
@@ -19,7 +20,21 @@
 #include "proto/err.h"
 #include "proto/proto.h"
 
-/* Write hostname, hosts and resolv.conf into dir. */
+/* The host file a sandbox's resolv.conf copies when the pod's DNS config
+ * gives no content. */
+#define FILES_HOST_RESOLV_CONF "/etc/resolv.conf"
+
+/* Write hostname, hosts and resolv.conf into dir; resolv.conf copies
+ * host_resolv_conf (NULL: FILES_HOST_RESOLV_CONF) when the DNS config gives
+ * no content.  Errors, as the reference's: failed to get hostname /
+ * failed to write hostname to "<p>" / failed to generate sandbox hosts
+ * file "<p>" / failed to write resolv content to "<p>" / failed to copy
+ * host's resolv.conf to "<p>" (FAILED_PRECONDITION when the host file is
+ * missing: the node lacks it, the request is fine; else the errno's code).
+ * 0 or <0 with err. */
+int files_setup_sandbox_from(const char *dir, const struct pod_config *cfg,
+                             const char *host_resolv_conf, struct cradle_err *err);
+/* files_setup_sandbox_from with FILES_HOST_RESOLV_CONF. */
 int files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle_err *err);
 
 /* The sandbox's /dev/shm, as setupSandboxFiles makes it: with IPC POD a
@@ -49,7 +64,8 @@ int files_make_skeleton(const char *dir, struct cradle_err *err);
 int files_new_id(char id[CRADLE_ID_LEN + 1], struct cradle_err *err);
 
 /* resolv.conf content for a present dns_config (exposed for unit tests).
- * Returns malloc'd text (possibly ""), NULL on OOM. */
+ * Returns malloc'd text ("" when it has no servers, searches or options:
+ * the host's file is copied then), NULL on OOM. */
 char *files_resolv_conf(const struct pod_config *cfg);
 
 #endif

@@ -37,6 +37,25 @@ runtime_select(const struct runtime_set *rs, const struct pod_config *pod, const
 	return 0;
 }
 
+int
+runtime_check(const struct runtime_config *rt, struct cradle_err *err)
+{
+	if (rt->path != NULL && rt->path[0] != '\0')
+		return cradle_err_set(
+			err, CRADLE_INVALID_ARGUMENT,
+			"[runtime.%s] path: only an OCI launcher runs a runtime binary; "
+			"this cradled has the native launcher only",
+			rt->name);
+	if (rt->vm)
+		return cradle_err_set(
+			err, CRADLE_INVALID_ARGUMENT,
+			"[runtime.%s] vm: a VM-isolated runtime needs an OCI launcher; "
+			"this cradled has the native launcher only, so pods of this "
+			"handler (untrusted ones included) would get no VM",
+			rt->name);
+	return 0;
+}
+
 const struct runtime_config *
 runtime_find(const struct runtime_set *rs, const char *name)
 {

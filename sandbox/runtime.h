@@ -18,8 +18,9 @@
  * All three errors are INVALID_ARGUMENT: each is the request asking for
  * something the node's configuration forbids or lacks, and nothing was
  * created (the reference returns plain errors, which CRI turns into
- * Unknown; cradle callers get a code they can act on).  The reference's
- * caller wraps them as: unable to get OCI runtime for sandbox "<id>": ...
+ * Unknown; cradle callers get a code they can act on).  The caller wraps
+ * them as the reference's does (worker/ops.c, with the id it made first):
+ * unable to get OCI runtime for sandbox "<id>": ...
  * Pure: no I/O, no allocation; *out points into the set.
  */
 #ifndef CRADLE_RUNTIME_H
@@ -39,6 +40,17 @@
 /* handler may be NULL or "" (none asked for). */
 int runtime_select(const struct runtime_set *rs, const struct pod_config *pod, const char *handler,
                    const struct runtime_config **out, struct cradle_err *err);
+
+/* Whether this cradled can run the handler as configured.  It has the
+ * native launcher only (sandbox/launch.h: cradled spawns the pause itself,
+ * no OCI runtime in between), so two keys that only an OCI launcher could
+ * honour are refused rather than silently ignored:
+ *   path      [runtime.NAME] path: only an OCI launcher runs a runtime
+ *             binary; this cradled has the native launcher only
+ *   vm        [runtime.NAME] vm: ... untrusted pods would get no VM
+ * (INVALID_ARGUMENT).  The daemon checks every handler at start-up
+ * (config_validate).  Pure. */
+int runtime_check(const struct runtime_config *rt, struct cradle_err *err);
 
 /* A handler of the set by name, or NULL. */
 const struct runtime_config *runtime_find(const struct runtime_set *rs, const char *name);

@@ -932,7 +932,8 @@ read_profile(const char *path, char **buf, size_t *len, struct cradle_err *err)
 		                      "%s: seccomp profile is larger than %u bytes", path,
 		                      SECCOMP_PROFILE_MAX);
 	if (rc < 0)
-		return cradle_err_errno(err, -rc, "failed to read seccomp profile \"%s\"", path);
+		/* seccomp.WithProfile's words */
+		return cradle_err_errno(err, -rc, "cannot load seccomp profile \"%s\"", path);
 	return 0;
 }
 

@@ -390,9 +390,9 @@ empty_pair(char **process_label, char **mount_label, const char *mount, struct c
 	return cradle_err_nomem(err);
 }
 
-int
-selinux_labels_alloc(struct selinux_labels *l, const struct pod_config *pod, bool vm,
-                     char **process_label, char **mount_label, struct cradle_err *err)
+static int
+init_labels(struct selinux_labels *l, const struct pod_config *pod, bool vm, char **process_label,
+            char **mount_label, struct cradle_err *err)
 {
 	const char *user = NULL, *role = NULL, *type = NULL, *ulevel = NULL;
 	char rnd[LEVEL_MAX];
@@ -451,6 +451,41 @@ selinux_labels_alloc(struct selinux_labels *l, const struct pod_config *pod, boo
 		return rc;
 	}
 	return 0;
+}
+
+/* The pod's selinux_options as containerd's error prints them (%+v of the
+ * CRI message): "nil" when absent, else
+ * "&SELinuxOption{User:u,Role:r,Type:t,Level:l,}". */
+static const char *
+options_str(const struct pod_config *pod, char *buf, size_t len)
+{
+	const char *u = NULL, *r = NULL, *t = NULL, *lv = NULL;
+
+	if (pod) {
+		u = pod->linux.security_context.selinux_options.user;
+		r = pod->linux.security_context.selinux_options.role;
+		t = pod->linux.security_context.selinux_options.type;
+		lv = pod->linux.security_context.selinux_options.level;
+	}
+	if (!u && !r && !t && !lv)
+		return "nil";
+	snprintf(buf, len, "&SELinuxOption{User:%s,Role:%s,Type:%s,Level:%s,}", u ? u : "",
+	         r ? r : "", t ? t : "", lv ? lv : "");
+	return buf;
+}
+
+int
+selinux_labels_alloc(struct selinux_labels *l, const struct pod_config *pod, bool vm,
+                     char **process_label, char **mount_label, struct cradle_err *err)
+{
+	char opts[CRADLE_ERR_MSG_MAX];
+	int rc = init_labels(l, pod, vm, process_label, mount_label, err);
+
+	/* sandboxContainerSpec wraps initLabelsFromOpt's errors so */
+	if (rc < 0)
+		cradle_err_wrap(err, "failed to init selinux options %s",
+		                options_str(pod, opts, sizeof(opts)));
+	return rc;
 }
 
 int

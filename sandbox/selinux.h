@@ -88,7 +88,11 @@ int selinux_check_level(const char *level, struct cradle_err *err);
  * The level is reserved (+1) before returning.  Errors: INVALID_ARGUMENT
  * for a bad level or an option libselinux refuses (e.g. a ':' in a user),
  * RESOURCE_EXHAUSTED when every pair of the category range is reserved,
- * RESOURCE_EXHAUSTED/INTERNAL for allocation failures. */
+ * RESOURCE_EXHAUSTED/INTERNAL for allocation failures; each wrapped as
+ * containerd's sandboxContainerSpec wraps initLabelsFromOpt's: "failed to
+ * init selinux options <opts>: ...", <opts> as Go's %+v prints the CRI
+ * message ("&SELinuxOption{User:u,Role:r,Type:t,Level:l,}", "nil" when the
+ * pod has none). */
 int selinux_labels_alloc(struct selinux_labels *l, const struct pod_config *pod, bool vm,
                          char **process_label, char **mount_label, struct cradle_err *err);
 

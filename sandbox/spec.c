@@ -1169,8 +1169,16 @@ spec_build(const struct spec_input *in, struct sandbox_spec *out, struct cradle_
 	if (build_process(in, out, err) < 0 || build_namespaces(in, out, err) < 0 ||
 	    build_filesystem(in, out, err) < 0 || build_sysctls(in, out, err) < 0 ||
 	    build_cgroups(in, out, err) < 0 || build_annotations(in, out, err) < 0 ||
-	    build_labels(in, out, err) < 0 || build_seccomp(in, out, err) < 0 ||
-	    build_selinux(in, out, err) < 0) {
+	    build_labels(in, out, err) < 0) {
+		spec_fini(out);
+		return -1;
+	}
+	if (build_seccomp(in, out, err) < 0) {
+		cradle_err_wrap(err, "failed to generate seccomp spec opts");
+		spec_fini(out);
+		return SPEC_ERR_OPTS;
+	}
+	if (build_selinux(in, out, err) < 0) {
 		spec_fini(out);
 		return -1;
 	}

@@ -99,6 +99,11 @@ struct sandbox_spec {
 	char *seccomp_profile; /* SECCOMP_LOCALHOST: the JSON file's path */
 };
 
+/* 0, or <0 with err and out zeroed: SPEC_ERR_OPTS when the error is the
+ * seccomp profile's, which the reference finds in sandboxContainerSpecOpts
+ * (wrapped "failed to generate seccomp spec opts": the caller wraps it as
+ * spec options, not as the spec), -1 for any other. */
+#define SPEC_ERR_OPTS (-2)
 int spec_build(const struct spec_input *in, struct sandbox_spec *out, struct cradle_err *err);
 void spec_fini(struct sandbox_spec *s);
 

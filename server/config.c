@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "proto/proto.h"
+#include "sandbox/files.h"
 #include "sandbox/runtime.h"
 
 /* ---- runtimes ---- */
@@ -113,6 +114,8 @@ config_defaults(struct daemon_config *cfg)
 	snprintf(cfg->image, sizeof(cfg->image), "%s", CRADLE_DEFAULT_IMAGE);
 	snprintf(cfg->default_runtime, sizeof(cfg->default_runtime), "%s", CRADLE_DEFAULT_RUNTIME);
 	snprintf(cfg->cgroup_root, sizeof(cfg->cgroup_root), "%s", CRADLE_DEFAULT_CGROUP_ROOT);
+	snprintf(cfg->host_resolv_conf, sizeof(cfg->host_resolv_conf), "%s",
+	         FILES_HOST_RESOLV_CONF);
 	/* go-selinux's default: categories c0..c1023 */
 	cfg->selinux_category_range = 1024;
 	/* one pidfd each, under a hard RLIMIT_NOFILE of 20,000 or more on
@@ -200,6 +203,7 @@ static const struct key_def sandbox_keys[] = {
 	C_VAL("enable_unprivileged_ports", K_BOOL, enable_unprivileged_ports),
 	C_VAL("enable_unprivileged_icmp", K_BOOL, enable_unprivileged_icmp),
 	C_ARR("cgroup_root", K_CGROUP, cgroup_root),
+	C_ARR("host_resolv_conf", K_PATH, host_resolv_conf),
 	{ NULL, 0, 0, 0, 0, 0 },
 };
 
@@ -970,6 +974,14 @@ config_validate(struct daemon_config *cfg, struct cradle_err *err)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "%sdefault runtime \"%s\" is not configured", where,
 		                      cfg->default_runtime);
+	}
+	/* keys this cradled's launcher cannot honour are refused, not ignored */
+	for (size_t i = 0; i < cfg->n_runtimes; i++) {
+		if (runtime_check(&cfg->runtimes[i], err) < 0) {
+			if (cfg->config_file[0] != '\0')
+				cradle_err_wrap(err, "%s", cfg->config_file);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -5,7 +5,7 @@
  *   [cradled]      root, state, workers, queue_depth, contexts
  *   [sandbox]      image, image_archive, shm_size, default_runtime,
  *                  restrict_oom_score_adj, enable_unprivileged_ports,
- *                  enable_unprivileged_icmp, cgroup_root
+ *                  enable_unprivileged_icmp, cgroup_root, host_resolv_conf
  *   [selinux]      enable, category_range, contexts
  *   [cni]          conf_dir, bin_dir, max_conf_num, required, timeout
  *   [runtime.NAME] type, path, pod_annotations, vm, seccomp_default

@@ -39,6 +39,7 @@ struct daemon_config {
 	bool enable_unprivileged_ports; /* net.ipv4.ip_unprivileged_port_start=0 */
 	bool enable_unprivileged_icmp;  /* net.ipv4.ping_group_range="0 2147483647" */
 	char cgroup_root[4096];         /* cgroup parent when a pod names none ("/k8s.io") */
+	char host_resolv_conf[4096];    /* copied when a pod's DNS config gives nothing */
 	bool selinux_enable;            /* false: every SELinux label is empty */
 	int selinux_category_range;     /* MCS categories c0..c<range-1> to allocate from */
 	char selinux_contexts[4096];    /* lxc_contexts file; "" = libselinux's own */

@@ -373,6 +373,7 @@ fill_env(struct daemon *d)
 		.skeleton = d->skeleton,
 		.empty_dir = d->empty_dir,
 		.shm_size = d->cfg.shm_size,
+		.host_resolv_conf = d->cfg.host_resolv_conf,
 		.runtimes = config_runtimes(&d->cfg),
 		.version = CRADLE_VERSION,
 		.node = &d->node,

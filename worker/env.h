@@ -32,6 +32,9 @@ struct worker_env {
 	const char *empty_dir; /* empty, read-only: bound over masked directories
 	                          (struct launch_plan.mask_dir); NULL: tmpfs */
 	uint64_t shm_size;     /* bytes of each sandbox's /dev/shm */
+	/* the host file a sandbox's resolv.conf copies when its DNS config
+	 * gives nothing; NULL: /etc/resolv.conf */
+	const char *host_resolv_conf;
 	struct runtime_set runtimes;
 	const char *version;       /* what OP_VERSION answers */
 	const struct node *node;   /* what this node allows, detected at start-up */

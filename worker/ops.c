@@ -69,9 +69,13 @@ create_locked(const struct worker_env *env, struct proto_request *req, bool pers
 	struct sandbox *sb;
 
 	const struct runtime_config *rt;
-	/* CRI picks the runtime before anything is made (RunPodSandbox) */
+	/* CRI makes the id, then picks the runtime before anything is made
+	 * (RunPodSandbox), and names the id when that fails */
+	memset(&rec, 0, sizeof(rec));
+	if (files_new_id(rec.id, err) < 0)
+		return NULL;
 	if (runtime_select(&env->runtimes, cfg, req->runtime_handler, &rt, err) < 0) {
-		cradle_err_wrap(err, "unable to get OCI runtime for sandbox");
+		cradle_err_wrap(err, "unable to get OCI runtime for sandbox \"%s\"", rec.id);
 		return NULL;
 	}
 	if (cfg->hostname != NULL && strlen(cfg->hostname) > LAUNCH_HOSTNAME_MAX) {
@@ -81,9 +85,6 @@ create_locked(const struct worker_env *env, struct proto_request *req, bool pers
 		return NULL;
 	}
 
-	memset(&rec, 0, sizeof(rec));
-	if (files_new_id(rec.id, err) < 0)
-		return NULL;
 	/* Move the config out of the request: it is big and the request is
 	 * finished with it. */
 	rec.config = *cfg;

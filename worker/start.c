@@ -213,7 +213,7 @@ undo_state_dir(struct start_ctx *c, struct cradle_err *err)
 static int
 step_files(struct start_ctx *c, struct cradle_err *err)
 {
-	if (files_setup_sandbox(c->state_dir, pod(c), err) < 0) {
+	if (files_setup_sandbox_from(c->state_dir, pod(c), c->env->host_resolv_conf, err) < 0) {
 		cradle_err_wrap(err, "failed to setup sandbox files");
 		return -1;
 	}
@@ -225,7 +225,11 @@ step_files(struct start_ctx *c, struct cradle_err *err)
 static int
 step_shm(struct start_ctx *c, struct cradle_err *err)
 {
-	return files_setup_shm(c->shm_dir, pod(c), c->env->shm_size, &c->shm_mounted, err);
+	if (files_setup_shm(c->shm_dir, pod(c), c->env->shm_size, &c->shm_mounted, err) < 0) {
+		cradle_err_wrap(err, "failed to setup sandbox files");
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -275,8 +279,11 @@ step_spec(struct start_ctx *c, struct cradle_err *err)
 		.process_label = c->process_label,
 		.mount_label = c->mount_label,
 	};
-	if (spec_build(&in, &c->spec, err) < 0) {
-		cradle_err_wrap(err, "failed to generate sandbox container spec");
+	int rc = spec_build(&in, &c->spec, err);
+	if (rc < 0) {
+		cradle_err_wrap(err, rc == SPEC_ERR_OPTS
+		                             ? "failed to generate sandbox container spec options"
+		                             : "failed to generate sandbox container spec");
 		return -1;
 	}
 	c->have_spec = true;
@@ -299,7 +306,9 @@ step_seccomp(struct start_ctx *c, struct cradle_err *err)
 		return 0;
 	}
 	if (rc < 0) {
-		cradle_err_wrap(err, "failed to generate sandbox container spec options");
+		/* sandboxContainerSpecOpts: the seccomp opts, then Start's wrap */
+		cradle_err_wrap(err, "failed to generate sandbox container spec options: "
+		                     "failed to generate seccomp spec opts");
 		return -1;
 	}
 	c->fprog.filter = c->prog.filter;

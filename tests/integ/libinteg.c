@@ -826,6 +826,70 @@ it_uts_hostname(pid_t pid, char *buf, size_t len)
 	return true;
 }
 
+static bool
+line_has_all(const char *line, const char *const *wants)
+{
+	for (size_t i = 0; wants[i] != NULL; i++)
+		if (strstr(line, wants[i]) == NULL)
+			return false;
+	return true;
+}
+
+void
+it_expect_refused(const char *config_text, const char *const *wants)
+{
+	char dir[] = IT_TMP_PREFIX "XXXXXX";
+	char conf[300], root[300], state[300], log[300], line[2048], bin[512], cmd[400];
+	bool found = false;
+	struct stat sb;
+	pid_t pid;
+	int st;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/cradled.conf", dir);
+	snprintf(root, sizeof(root), "%s/root", dir);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(log, sizeof(log), "%s/cradled.log", dir);
+	FILE *f = fopen(conf, "we");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "[sandbox]\ncgroup_root = %s\n%s", IT_CGROUP_ROOT, config_text);
+	fclose(f);
+	snprintf(bin, sizeof(bin), "%s", it_bin("cradled"));
+	char *argv[] = { bin, "--root", root, "--state", state, "--config", conf, NULL };
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	ck_assert_int_eq(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d", st);
+	f = fopen(log, "re");
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = line_has_all(line, wants);
+	fclose(f);
+	ck_assert_msg(found, "no line of %s holds all of \"%s\"...", log, wants[0]);
+	/* nothing made */
+	ck_assert_int_ne(stat(root, &sb), 0);
+	ck_assert_int_ne(stat(state, &sb), 0);
+	ck_assert_int_eq(it_count_mounts_under(dir), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+void
+it_read_text(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	ssize_t n = read(fd, buf, len - 1);
+	close(fd);
+	ck_assert_int_ge(n, 0);
+	buf[n] = '\0';
+}
+
 int
 it_count_mounts_under(const char *prefix)
 {

@@ -82,6 +82,14 @@ void it_start_with(struct it_daemon *d, const char *fail_step, const char *confi
 void it_restart(struct it_daemon *d, const char *fail_step);
 /* As it_restart, with one more argument for cradled (e.g. a flag). */
 void it_restart_with_arg(struct it_daemon *d, const char *fail_step, const char *arg);
+/* cradled started with config_text (after "[sandbox] cgroup_root =
+ * IT_CGROUP_ROOT", in <dir>/cradled.conf) must refuse to start: exit
+ * status 1, one line of its log holding every string of wants (NULL
+ * ended), nothing made (no root, no state, no mount); the dir is removed. */
+void it_expect_refused(const char *config_text, const char *const *wants);
+/* The whole of a small text file into buf (NUL-terminated, at most len - 1
+ * bytes); aborts the test when it cannot be read. */
+void it_read_text(const char *path, char *buf, size_t len);
 /* SIGTERM, wait, return its exit status (shell style). */
 int it_stop(struct it_daemon *d);
 /* The "nothing left" check and teardown of every integration test.

@@ -130,51 +130,10 @@ END_TEST
  * to start, naming both numbers and both ways out, and makes nothing. */
 START_TEST(test_nofile_refusal)
 {
-	char dir[] = IT_TMP_PREFIX "XXXXXX";
-	char conf[300], root[300], state[300], log[300], line[2048];
-	char bin[512];
+	static const char *const wants[] = { "max_sandboxes = 1000000", "RLIMIT_NOFILE",
+		                             "lower max_sandboxes", "raise the hard limit", NULL };
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(conf, sizeof(conf), "%s/cradled.conf", dir);
-	snprintf(root, sizeof(root), "%s/root", dir);
-	snprintf(state, sizeof(state), "%s/state", dir);
-	snprintf(log, sizeof(log), "%s/cradled.log", dir);
-	FILE *f = fopen(conf, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("[sandbox]\ncgroup_root = " IT_CGROUP_ROOT "\n[cradled]\nmax_sandboxes = 1000000\n",
-	      f);
-	fclose(f);
-	snprintf(bin, sizeof(bin), "%s", it_bin("cradled"));
-	char *argv[] = { bin, "--root", root, "--state", state, "--config", conf, NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	pid_t pid;
-	ck_assert_int_eq(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	int st;
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-	bool found = false;
-	f = fopen(log, "re");
-	ck_assert_ptr_nonnull(f);
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, "max_sandboxes = 1000000") != NULL &&
-		        strstr(line, "RLIMIT_NOFILE") != NULL &&
-		        strstr(line, "lower max_sandboxes") != NULL &&
-		        strstr(line, "raise the hard limit") != NULL;
-	fclose(f);
-	ck_assert_msg(found, "the log explains the refusal");
-	/* nothing made: no root, no state, no mount */
-	struct stat sb;
-	ck_assert_int_ne(stat(root, &sb), 0);
-	ck_assert_int_ne(stat(state, &sb), 0);
-	ck_assert_int_eq(it_count_mounts_under(dir), 0);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	it_expect_refused("[cradled]\nmax_sandboxes = 1000000\n", wants);
 }
 END_TEST
 

@@ -721,9 +721,11 @@ START_TEST(test_bad_paths)
 	snprintf(want, sizeof(want), "%s: not a regular file", data(""));
 	expect_error(data(""), CRADLE_INVALID_ARGUMENT, want);
 
-	/* missing: the errno's code */
+	/* missing: the errno's code, in the reference's words */
 	unit_path(path, sizeof(path), "missing.json");
-	expect_error(path, CRADLE_NOT_FOUND, "No such file or directory");
+	snprintf(want, sizeof(want),
+	         "cannot load seccomp profile \"%s\": No such file or directory", path);
+	expect_error(path, CRADLE_NOT_FOUND, want);
 
 	/* a FIFO: refused, and without hanging in open() */
 	unit_path(path, sizeof(path), "fifo.json");

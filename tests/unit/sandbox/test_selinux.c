@@ -218,7 +218,9 @@ START_TEST(test_alloc_refuses_bad_level)
 	struct pod_config pod;
 
 	set_opts(&pod, NULL, NULL, NULL, "s0:c12345");
-	alloc_refused(l, &pod, "the format of 'level' \"s0:c12345\" is not correct");
+	alloc_refused(l, &pod,
+	              "failed to init selinux options &SELinuxOption{User:,Role:,Type:,"
+	              "Level:s0:c12345,}: the format of 'level' \"s0:c12345\" is not correct");
 	selinux_labels_fini(l);
 }
 END_TEST
@@ -332,7 +334,10 @@ START_TEST(test_override_invalid_part_refused)
 	struct pod_config pod;
 
 	set_opts(&pod, "a:b", NULL, NULL, NULL);
-	alloc_refused(l, &pod, "invalid SELinux user \"a:b\"");
+	alloc_refused(
+		l, &pod,
+		"failed to init selinux options &SELinuxOption{User:a:b,Role:,Type:,Level:,}: "
+		"invalid SELinux user \"a:b\"");
 	selinux_labels_fini(l);
 }
 END_TEST
@@ -497,6 +502,9 @@ START_TEST(test_small_range_exhausted)
 	ck_assert_int_lt(selinux_labels_alloc(l, NULL, false, &q, &n, &e), 0);
 	ck_assert_int_eq(e.code, CRADLE_RESOURCE_EXHAUSTED);
 	ck_assert_msg(strstr(e.msg, "selinux_category_range 4") != NULL, "msg: %s", e.msg);
+	/* no selinux_options: containerd prints the nil message as "nil" */
+	ck_assert_msg(strncmp(e.msg, "failed to init selinux options nil: ", 36) == 0, "msg: %s",
+	              e.msg);
 	ck_assert_ptr_null(q);
 	ck_assert_uint_eq(selinux_labels_reserved(l), PAIRS);
 
@@ -555,7 +563,8 @@ START_TEST(test_disabled_empty_labels)
 	/* the level is still checked */
 	set_opts(&pod, NULL, NULL, NULL, "x");
 	ck_assert_int_lt(selinux_labels_alloc(l, &pod, false, &p, &m, &e), 0);
-	ck_assert_str_eq(e.msg, "the format of 'level' \"x\" is not correct");
+	ck_assert_str_eq(e.msg, "failed to init selinux options &SELinuxOption{User:,Role:,Type:,"
+	                        "Level:x,}: the format of 'level' \"x\" is not correct");
 	selinux_labels_fini(l);
 }
 END_TEST

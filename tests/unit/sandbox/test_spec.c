@@ -89,7 +89,11 @@ build_fails(int code, const char *msg)
 {
 	static const struct sandbox_spec zero;
 
-	ck_assert_int_lt(spec_build(&F.in, &F.spec, &F.err), 0);
+	int rc = spec_build(&F.in, &F.spec, &F.err);
+	/* the seccomp profile's errors are the spec options' */
+	ck_assert_int_eq(rc, strncmp(msg, "failed to generate seccomp spec opts: ", 38) == 0
+	                             ? SPEC_ERR_OPTS
+	                             : -1);
 	ck_assert_str_eq(F.err.msg, msg);
 	ck_assert_int_eq(F.err.code, code);
 	ck_assert(memcmp(&F.spec, &zero, sizeof(zero)) == 0);
@@ -1257,13 +1261,15 @@ END_TEST
 START_TEST(test_seccomp_localhost_relative_error)
 {
 	seccomp_struct(SECCOMP_PROFILE_LOCALHOST, "profiles/p.json");
-	build_fails(CRADLE_INVALID_ARGUMENT,
-	            "seccomp localhost profile \"profiles/p.json\" is not an absolute path");
+	build_fails(
+		CRADLE_INVALID_ARGUMENT,
+		"failed to generate seccomp spec opts: seccomp localhost profile \"profiles/p.json\" is not an absolute path");
 	teardown();
 	setup();
 	seccomp_struct(SECCOMP_PROFILE_LOCALHOST, NULL);
-	build_fails(CRADLE_INVALID_ARGUMENT,
-	            "seccomp localhost profile \"\" is not an absolute path");
+	build_fails(
+		CRADLE_INVALID_ARGUMENT,
+		"failed to generate seccomp spec opts: seccomp localhost profile \"\" is not an absolute path");
 }
 END_TEST
 
@@ -1286,12 +1292,14 @@ START_TEST(test_seccomp_unavailable_error)
 {
 	F.node.seccomp_available = false;
 	seccomp_struct(SECCOMP_PROFILE_RUNTIME_DEFAULT, NULL);
-	build_fails(CRADLE_FAILED_PRECONDITION, "seccomp is not supported");
+	build_fails(CRADLE_FAILED_PRECONDITION,
+	            "failed to generate seccomp spec opts: seccomp is not supported");
 	teardown();
 	setup();
 	F.node.seccomp_available = false;
 	SC.seccomp_profile_path = unit_strdup("localhost//p.json");
-	build_fails(CRADLE_FAILED_PRECONDITION, "seccomp is not supported");
+	build_fails(CRADLE_FAILED_PRECONDITION,
+	            "failed to generate seccomp spec opts: seccomp is not supported");
 	/* unconfined, or no profile at all, is fine */
 	teardown();
 	setup();
@@ -1312,20 +1320,21 @@ START_TEST(test_seccomp_localhost_ref_wrong_type_error)
 	seccomp_struct(SECCOMP_PROFILE_RUNTIME_DEFAULT, "/p.json");
 	build_fails(
 		CRADLE_INVALID_ARGUMENT,
-		"seccomp config invalid LocalhostRef must only be set if ProfileType is Localhost");
+		"failed to generate seccomp spec opts: seccomp config invalid LocalhostRef must only be set if ProfileType is Localhost");
 	teardown();
 	setup();
 	seccomp_struct(SECCOMP_PROFILE_UNCONFINED, "/p.json");
 	build_fails(
 		CRADLE_INVALID_ARGUMENT,
-		"seccomp config invalid LocalhostRef must only be set if ProfileType is Localhost");
+		"failed to generate seccomp spec opts: seccomp config invalid LocalhostRef must only be set if ProfileType is Localhost");
 }
 END_TEST
 
 START_TEST(test_seccomp_unknown_type_error)
 {
 	seccomp_struct(9, NULL);
-	build_fails(CRADLE_INVALID_ARGUMENT, "seccomp unknown ProfileType");
+	build_fails(CRADLE_INVALID_ARGUMENT,
+	            "failed to generate seccomp spec opts: seccomp unknown ProfileType");
 }
 END_TEST
 
@@ -1366,14 +1375,17 @@ END_TEST
 START_TEST(test_seccomp_invalid_profile_string)
 {
 	SC.seccomp_profile_path = unit_strdup("/etc/p.json");
-	build_fails(CRADLE_INVALID_ARGUMENT, "invalid profile \"/etc/p.json\"");
+	build_fails(CRADLE_INVALID_ARGUMENT,
+	            "failed to generate seccomp spec opts: invalid profile \"/etc/p.json\"");
 	/* parsed before privileged is looked at, as generateSeccompSpecOpts does */
 	SC.privileged = true;
-	build_fails(CRADLE_INVALID_ARGUMENT, "invalid profile \"/etc/p.json\"");
+	build_fails(CRADLE_INVALID_ARGUMENT,
+	            "failed to generate seccomp spec opts: invalid profile \"/etc/p.json\"");
 	teardown();
 	setup();
 	F.runtime.seccomp_default = unit_strdup("strict");
-	build_fails(CRADLE_INVALID_ARGUMENT, "invalid profile \"strict\"");
+	build_fails(CRADLE_INVALID_ARGUMENT,
+	            "failed to generate seccomp spec opts: invalid profile \"strict\"");
 }
 END_TEST
 
@@ -1473,7 +1485,8 @@ START_TEST(test_build_fails_late_leaves_nothing)
 	ck_assert_int_eq(proto_kvs_add(&F.pod.linux.sysctls, "net.ipv4.ip_forward", "1"), 0);
 	F.image.user = unit_strdup("1:2");
 	seccomp_struct(9, NULL);
-	build_fails(CRADLE_INVALID_ARGUMENT, "seccomp unknown ProfileType");
+	build_fails(CRADLE_INVALID_ARGUMENT,
+	            "failed to generate seccomp spec opts: seccomp unknown ProfileType");
 }
 END_TEST
 

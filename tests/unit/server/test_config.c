@@ -130,6 +130,7 @@ START_TEST(test_defaults)
 	ck_assert(!cfg.enable_unprivileged_ports);
 	ck_assert(!cfg.enable_unprivileged_icmp);
 	ck_assert_str_eq(cfg.cgroup_root, "/k8s.io");
+	ck_assert_str_eq(cfg.host_resolv_conf, "/etc/resolv.conf");
 	ck_assert(!cfg.selinux_enable);
 	ck_assert_int_eq(cfg.selinux_category_range, 1024);
 	ck_assert_str_eq(cfg.selinux_contexts, "");
@@ -203,6 +204,7 @@ START_TEST(test_full)
 	ck_assert(cfg.enable_unprivileged_ports);
 	ck_assert(cfg.enable_unprivileged_icmp);
 	ck_assert_str_eq(cfg.cgroup_root, "/kubepods/cradle");
+	ck_assert_str_eq(cfg.host_resolv_conf, "/run/systemd/resolve/resolv.conf");
 	ck_assert(cfg.selinux_enable);
 	ck_assert_int_eq(cfg.selinux_category_range, 512);
 	ck_assert_str_eq(cfg.selinux_contexts, "/etc/cradle/lxc_contexts");
@@ -212,11 +214,11 @@ START_TEST(test_full)
 	const struct runtime_config *k = &cfg.runtimes[0], *r = &cfg.runtimes[1];
 	ck_assert_str_eq(k->name, "kata");
 	ck_assert_str_eq(k->type, "io.containerd.kata.v2");
-	ck_assert_str_eq(k->path, "/usr/bin/containerd-shim-kata-v2");
+	ck_assert_str_eq(k->path, ""); /* refused set: test_runtime_refused */
 	ck_assert_uint_eq(k->pod_annotations.n, 2);
 	ck_assert_str_eq(k->pod_annotations.v[0], "io.katacontainers.*");
 	ck_assert_str_eq(k->pod_annotations.v[1], "example.com/x");
-	ck_assert(k->vm);
+	ck_assert(!k->vm);
 	ck_assert_str_eq(k->seccomp_default, "localhost//etc/cradle/seccomp.json");
 	ck_assert_str_eq(r->name, "runc");
 	ck_assert_str_eq(r->type, "io.containerd.runc.v2");
@@ -235,8 +237,8 @@ START_TEST(test_example)
 	load_fixture(&cfg, "example.conf");
 	ck_assert_uint_eq(cfg.n_runtimes, 2);
 	ck_assert_str_eq(runtime(&cfg, "runc")->seccomp_default, "runtime/default");
-	ck_assert(runtime(&cfg, "untrusted")->vm);
-	ck_assert_str_eq(runtime(&cfg, "untrusted")->type, "io.containerd.kata.v2");
+	ck_assert(!runtime(&cfg, "untrusted")->vm);
+	ck_assert_str_eq(runtime(&cfg, "untrusted")->seccomp_default, "runtime/default");
 	ck_assert(cfg.restrict_oom_score_adj);
 	config_fini(&cfg);
 }
@@ -260,15 +262,56 @@ START_TEST(test_bools)
 		const char *v = cases[i].text;
 		snprintf(text, sizeof(text),
 		         "[sandbox]\nrestrict_oom_score_adj = %s\nenable_unprivileged_ports = %s\n"
-		         "enable_unprivileged_icmp = %s\n[selinux]\nenable = %s\n"
-		         "[runtime.runc]\nvm = %s\n",
-		         v, v, v, v, v);
+		         "enable_unprivileged_icmp = %s\n[selinux]\nenable = %s\n",
+		         v, v, v, v);
 		expect_ok(&cfg, text);
 		ck_assert_msg(cfg.restrict_oom_score_adj == cases[i].value, "%s", v);
 		ck_assert_msg(cfg.enable_unprivileged_ports == cases[i].value, "%s", v);
 		ck_assert_msg(cfg.enable_unprivileged_icmp == cases[i].value, "%s", v);
 		ck_assert_msg(cfg.selinux_enable == cases[i].value, "%s", v);
-		ck_assert_msg(cfg.runtimes[0].vm == cases[i].value, "%s", v);
+		config_fini(&cfg);
+	}
+}
+END_TEST
+
+/* [runtime.NAME] path and vm = true only an OCI launcher could honour:
+ * refused at start-up (sandbox/runtime.c runtime_check), naming the file,
+ * the section and the key; vm's false values still read. */
+static void
+expect_refused(const char *text, const char *msg)
+{
+	struct daemon_config cfg;
+	struct cradle_err err = { 0 };
+	char path[PATH_MAX], want[PATH_MAX + 512];
+
+	ck_assert_msg(load_text(&cfg, text, path, &err) < 0, "accepted:\n%s", text);
+	snprintf(want, sizeof(want), "%s: %s", path, msg);
+	ck_assert_str_eq(err.msg, want);
+	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
+	config_fini(&cfg);
+}
+
+START_TEST(test_runtime_refused)
+{
+	static const char *const yes[] = { "true", "TRUE", "yes", "Yes", "1" };
+	static const char *const no[] = { "false", "NO", "0" };
+	struct daemon_config cfg;
+	char text[256];
+
+	expect_refused("[runtime.runc]\npath = /usr/sbin/runc\n",
+	               "[runtime.runc] path: only an OCI launcher runs a runtime binary; this "
+	               "cradled has the native launcher only");
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		snprintf(text, sizeof(text), "[runtime.runc]\n[runtime.kata]\nvm = %s\n", yes[i]);
+		expect_refused(text, "[runtime.kata] vm: a VM-isolated runtime needs an OCI "
+		                     "launcher; this cradled has the native launcher only, so pods "
+		                     "of this handler (untrusted ones included) would get no VM");
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		snprintf(text, sizeof(text), "[runtime.runc]\nvm = %s\npath =\n", no[i]);
+		expect_ok(&cfg, text);
+		ck_assert(!cfg.runtimes[0].vm);
+		ck_assert_str_eq(cfg.runtimes[0].path, "");
 		config_fini(&cfg);
 	}
 }
@@ -403,6 +446,8 @@ static const struct {
 	{ "[sandbox]\ncgroup_root = /a/\n", 2, "cgroup_root: \"/a/\" " NOTCG },
 	{ "[sandbox]\ncgroup_root = /a/.\n", 2, "cgroup_root: \"/a/.\" " NOTCG },
 	{ "[sandbox]\ncgroup_root =\n", 2, "cgroup_root: \"\" " NOTCG },
+	{ "[sandbox]\nhost_resolv_conf = etc/resolv.conf\n", 2,
+	  "host_resolv_conf: \"etc/resolv.conf\" is not an absolute path" },
 	/* [selinux] */
 	{ "[selinux]\nenable = 2\n", 2, "enable: \"2\" " NOTBOOL },
 	{ "[selinux]\ncategory_range = 1\n", 2,
@@ -684,13 +729,14 @@ START_TEST(test_print)
 		"\nenable_unprivileged_ports = true\n",
 		"\nenable_unprivileged_icmp = true\n",
 		"\ncgroup_root = /kubepods/cradle\n",
+		"\nhost_resolv_conf = /run/systemd/resolve/resolv.conf\n",
 		"\n\n[selinux]\n",
 		"\nenable = true\n",
 		"\ncategory_range = 512\n",
 		"\ncontexts = /etc/cradle/lxc_contexts\n",
 		"\n\n[runtime.kata]\ntype = io.containerd.kata.v2\n"
-		"path = /usr/bin/containerd-shim-kata-v2\n"
-		"pod_annotations = io.katacontainers.*, example.com/x\nvm = true\n"
+		"path =\n"
+		"pod_annotations = io.katacontainers.*, example.com/x\nvm = false\n"
 		"seccomp_default = localhost//etc/cradle/seccomp.json\n",
 		"\n\n[runtime.runc]\ntype = io.containerd.runc.v2\npath =\npod_annotations =\n"
 		"vm = false\nseccomp_default = runtime/default\n",
@@ -901,9 +947,9 @@ config_suite(void)
 
 	tc = unit_tcase(s, "config", unit_scratch_setup, unit_scratch_teardown, 0,
 	                UNIT_TESTS(test_defaults, test_missing_file, test_empty_file, test_full,
-	                           test_example, test_bools, test_sizes, test_pod_annotations,
-	                           test_structure_ok, test_long_line, test_nul_byte,
-	                           test_fixture_errors, test_default_runtime_no_file,
+	                           test_example, test_bools, test_runtime_refused, test_sizes,
+	                           test_pod_annotations, test_structure_ok, test_long_line,
+	                           test_nul_byte, test_fixture_errors, test_default_runtime_no_file,
 	                           test_metrics_address, test_cni, test_print));
 	tcase_add_loop_test(tc, test_bad_value, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 
