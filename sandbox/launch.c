@@ -214,7 +214,8 @@ child_op(struct launch_plan *p, const struct launch_op *op)
 			                     MS_NOSUID | MS_NODEV | MS_NOEXEC);
 		}
 		if (S_ISDIR(st.st_mode))
-			return syscall(SYS_mount, "tmpfs", op->target, "tmpfs", MS_RDONLY, NULL);
+			return syscall(SYS_mount, "tmpfs", op->target, "tmpfs", MS_RDONLY,
+			               op->data); /* the mount label, if any */
 		return syscall(SYS_mount, "/dev/null", op->target, NULL, MS_BIND, NULL);
 	case LOP_READONLY:
 		return child_bind_ro(op->target, op->target, op->flags);

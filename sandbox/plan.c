@@ -202,8 +202,119 @@ add_bind(struct launch_prep *prep, const char *source, const char *target, unsig
 	return 0;
 }
 
+/* A label as an error message shows it: at most 64 characters, anything
+ * outside printable ASCII as '?'. */
+static void
+label_shown(const char *label, char *out, size_t size)
+{
+	size_t i = 0, max = size > 4 ? size - 4 : 0;
+
+	for (; label[i] != '\0' && i < max && i < 64; i++)
+		out[i] = label[i] >= 0x20 && label[i] < 0x7f ? label[i] : '?';
+	if (label[i] != '\0' && i + 3 < size) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+}
+
+int
+plan_check_mount_label(const char *label, struct cradle_err *err)
+{
+	char shown[80];
+	size_t colons = 0, i;
+
+	if (label == NULL || label[0] == '\0')
+		return 0;
+	label_shown(label, shown, sizeof(shown));
+	for (i = 0; label[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)label[i];
+		/* user:role:type[:level]: identifiers, and a level's ranges
+		 * and category sets ("s0-s0:c0.c1023", "s0:c1,c2").  The comma
+		 * is safe: the label is quoted in the mount data, and the
+		 * kernel splits options only outside quotes.  A quote, a
+		 * backslash or a control character is not: one closes the
+		 * quotes early (and the rest is read as options), the others
+		 * would need escapes the kernel does not read. */
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-' || ch == ',')
+			continue;
+		if (ch == ':') {
+			colons++;
+			continue;
+		}
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "SELinux mount label \"%s\": character %#04x at %zu is "
+		                      "not allowed in a mount's context= option",
+		                      shown, ch, i);
+	}
+	if (i > PLAN_MOUNT_LABEL_MAX)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "SELinux mount label \"%s\": %zu characters, at most %d",
+		                      shown, i, PLAN_MOUNT_LABEL_MAX);
+	if (colons < 2)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "SELinux mount label \"%s\" is not user:role:type[:level]",
+		                      shown);
+	return 0;
+}
+
+int
+plan_mount_label_data(const char *data, const char *label, char **out, struct cradle_err *err)
+{
+	int n;
+
+	*out = NULL;
+	if (plan_check_mount_label(label, err) < 0)
+		return -1;
+	if (label == NULL || label[0] == '\0') {
+		if (data != NULL && (*out = strdup(data)) == NULL)
+			return cradle_err_nomem(err);
+		return 0;
+	}
+	/* label.FormatMountLabel: the data, then context="<label>" */
+	if (data != NULL && data[0] != '\0')
+		n = asprintf(out, "%s,context=\"%s\"", data, label);
+	else
+		n = asprintf(out, "context=\"%s\"", label);
+	if (n < 0) {
+		*out = NULL;
+		return cradle_err_nomem(err);
+	}
+	/* the kernel copies one page of mount data */
+	if ((size_t)n >= PLAN_MOUNT_DATA_MAX) {
+		char shown[80];
+		label_shown(label, shown, sizeof(shown));
+		free(*out);
+		*out = NULL;
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "SELinux mount label \"%s\": the mount data would be %d "
+		                      "bytes, at most %d",
+		                      shown, n, PLAN_MOUNT_DATA_MAX - 1);
+	}
+	return 0;
+}
+
+/* runc labels every file system it mounts (context=, FormatMountLabel)
+ * except proc and sysfs ("do not support labeling"), cgroup file systems
+ * (mounted with the spec's data only) and binds, which keep their
+ * source's label (the data of a MS_BIND mount is not read). */
+static bool
+takes_label(const struct spec_mount *m)
+{
+	static const char *const unlabelled[] = { "proc", "sysfs", "cgroup", "cgroup2" };
+
+	if (m->type == NULL)
+		return false;
+	for (size_t i = 0; i < sizeof(unlabelled) / sizeof(unlabelled[0]); i++)
+		if (strcmp(m->type, unlabelled[i]) == 0)
+			return false;
+	return true;
+}
+
 static int
-add_mount(struct launch_prep *prep, const struct spec_mount *m, struct cradle_err *err)
+add_mount(struct launch_prep *prep, const struct spec_mount *m, const char *mount_label,
+          struct cradle_err *err)
 {
 	unsigned long flags;
 	char *data;
@@ -229,6 +340,14 @@ add_mount(struct launch_prep *prep, const struct spec_mount *m, struct cradle_er
 	}
 	if (bind || (m->type != NULL && strcmp(m->type, "bind") == 0))
 		return add_bind(prep, m->source, target, flags | (ro ? MS_RDONLY : 0), err);
+	if (mount_label != NULL && mount_label[0] != '\0' && takes_label(m)) {
+		char *labelled;
+		if (plan_mount_label_data(data, mount_label, &labelled, err) < 0)
+			return -1;
+		if (keep(prep, labelled) == NULL)
+			return cradle_err_nomem(err);
+		data = labelled;
+	}
 	if ((op = add_op(prep, LOP_MOUNT, "mount")) == NULL)
 		return cradle_err_nomem(err);
 	op->source = m->source != NULL ? m->source : m->type;
@@ -319,9 +438,23 @@ int
 plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec, const char *const *dirs,
                 size_t n_dirs, const char *rootfs, struct launch_plan *plan, struct cradle_err *err)
 {
+	return plan_prepare_labelled(prep, spec, dirs, n_dirs, rootfs, NULL, plan, err);
+}
+
+int
+plan_prepare_labelled(struct launch_prep *prep, const struct sandbox_spec *spec,
+                      const char *const *dirs, size_t n_dirs, const char *rootfs,
+                      const char *mount_label, struct launch_plan *plan, struct cradle_err *err)
+{
 	struct launch_op *op;
+	const char *mask_data = NULL;
 
 	memset(prep, 0, sizeof(*prep));
+	if (mount_label != NULL && mount_label[0] == '\0')
+		mount_label = NULL;
+	/* refused before anything is opened or allocated */
+	if (plan_check_mount_label(mount_label, err) < 0)
+		return -1;
 	if (spec->args.n == 0)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "invalid empty entrypoint and cmd in image config");
@@ -340,7 +473,7 @@ plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec, const
 		prep->groups[i] = (uint32_t)spec->additional_gids[i];
 
 	for (size_t i = 0; i < spec->n_mounts; i++)
-		if (add_mount(prep, &spec->mounts[i], err) < 0)
+		if (add_mount(prep, &spec->mounts[i], mount_label, err) < 0)
 			goto fail;
 
 	/* sysctls before /proc/sys turns read-only */
@@ -370,10 +503,20 @@ plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec, const
 	op->value = prep->oom;
 	op->len = strlen(prep->oom);
 
+	/* maskPath: a masked directory's read-only tmpfs is labelled
+	 * (FormatMountLabel("", label)); a file's /dev/null bind is not */
+	if (mount_label != NULL) {
+		char *d;
+		if (plan_mount_label_data(NULL, mount_label, &d, err) < 0)
+			goto fail;
+		if ((mask_data = keep(prep, d)) == NULL)
+			goto oom;
+	}
 	for (size_t i = 0; i < spec->masked_paths.n; i++) {
 		if ((op = add_op(prep, LOP_MASK, "masked-paths")) == NULL)
 			goto oom;
 		op->target = rel(spec->masked_paths.v[i]);
+		op->data = mask_data;
 		op->optional = true;
 	}
 	for (size_t i = 0; i < spec->readonly_paths.n; i++) {

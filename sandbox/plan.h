@@ -49,7 +49,42 @@ int plan_prepare(struct launch_prep *prep, const struct sandbox_spec *spec, cons
 int plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec,
                     const char *const *dirs, size_t n_dirs, const char *rootfs,
                     struct launch_plan *plan, struct cradle_err *err);
+/* plan_prepare_in with the SELinux mount label applied as runc applies
+ * it: `context="<label>"` appended to the data of every file system the
+ * plan mounts except proc, sysfs and cgroup (tmpfs /dev, devpts, mqueue,
+ * any other tmpfs), and set as the data of the masked paths' LOP_MASK ops
+ * (the data of the read-only tmpfs a masked directory gets when the plan
+ * has no mask_dir).  Binds get none: a bind keeps its source's label.
+ * NULL or "": no label, the same plan as plan_prepare_in.  The caller
+ * passes the spec's mount label only where SELinux is enabled on the node
+ * (node->selinux_apply); on a kernel without it context= fails the mount.
+ * A label that is not a plain context (see plan_check_mount_label) is
+ * refused before anything is opened. */
+int plan_prepare_labelled(struct launch_prep *prep, const struct sandbox_spec *spec,
+                          const char *const *dirs, size_t n_dirs, const char *rootfs,
+                          const char *mount_label, struct launch_plan *plan,
+                          struct cradle_err *err);
 void plan_release(struct launch_prep *prep);
+
+/* The longest mount label taken, and the mount data limit (the kernel
+ * copies one page of it). */
+#define PLAN_MOUNT_LABEL_MAX 1024
+#define PLAN_MOUNT_DATA_MAX 4096
+
+/* 0 when label (NULL and "" are fine) can go into a mount's data as
+ * context="<label>": at most PLAN_MOUNT_LABEL_MAX characters of
+ * [A-Za-z0-9_.,:-] with at least two ':' (user:role:type[:level]); else
+ * INVALID_ARGUMENT naming the label and the cause.  No quote, backslash,
+ * control character or space: nothing that closes the quotes and adds
+ * options. */
+int plan_check_mount_label(const char *label, struct cradle_err *err);
+
+/* label.FormatMountLabel(data, label): "<data>,context=\"<label>\"", or
+ * "context=\"<label>\"" without data, or a copy of data (NULL for NULL)
+ * without a label; malloc'd into *out.  Refuses what
+ * plan_check_mount_label refuses, and a result of PLAN_MOUNT_DATA_MAX
+ * bytes or more.  Exposed for unit tests. */
+int plan_mount_label_data(const char *data, const char *label, char **out, struct cradle_err *err);
 
 /* Split OCI mount options into flags and the rest (comma-joined, malloc'd
  * into *data, NULL when none).  Exposed for unit tests. */

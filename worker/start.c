@@ -248,7 +248,10 @@ undo_shm(struct start_ctx *c, struct cradle_err *err)
 static int
 step_selinux(struct start_ctx *c, struct cradle_err *err)
 {
-	if (selinux_labels_alloc(c->env->node->selinux, pod(c), c->runtime->vm, &c->process_label,
+	/* the reference records the label as allocated (metadata.ProcessLabel,
+	 * the selinux_label return label) and gives a VM runtime's spec the
+	 * KVM-typed one (step_spec) */
+	if (selinux_labels_alloc(c->env->node->selinux, pod(c), false, &c->process_label,
 	                         &c->mount_label, err) < 0) {
 		cradle_err_wrap(err, "failed to generate sandbox container spec");
 		return -1;
@@ -287,6 +290,20 @@ step_spec(struct start_ctx *c, struct cradle_err *err)
 		return -1;
 	}
 	c->have_spec = true;
+	/* after the spec, as the reference's Start (modifyProcessLabel): a
+	 * privileged pod's spec has no label left to change */
+	if (c->runtime->vm && c->spec.selinux_process_label != NULL) {
+		char *kvm;
+		if (selinux_labels_to_kvm(c->env->node->selinux, c->spec.selinux_process_label,
+		                          &kvm, err) < 0)
+			return -1;
+		free(c->spec.selinux_process_label);
+		c->spec.selinux_process_label = kvm;
+		if (kvm[0] == '\0') {
+			free(kvm);
+			c->spec.selinux_process_label = NULL;
+		}
+	}
 	return 0;
 }
 
@@ -368,8 +385,12 @@ step_launch(struct start_ctx *c, struct cradle_err *err)
 	int fds[16];
 
 	launch_plan_init(p);
-	if (plan_prepare_in(&c->prep, &c->spec, (const char *const *)c->rootfs.layer_dirs,
-	                    c->rootfs.n_layers, c->rootfs_dir, p, err) < 0) {
+	/* the mount label (context=) only where SELinux is enabled, as the
+	 * exec label below */
+	if (plan_prepare_labelled(&c->prep, &c->spec, (const char *const *)c->rootfs.layer_dirs,
+	                          c->rootfs.n_layers, c->rootfs_dir,
+	                          c->env->node->selinux_apply ? c->spec.selinux_mount_label : NULL,
+	                          p, err) < 0) {
 		cradle_err_wrap(err, "failed to create sandbox task");
 		return -1;
 	}

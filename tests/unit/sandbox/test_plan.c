@@ -35,6 +35,7 @@
 
 #include "sandbox/launch.h"
 #include "sandbox/plan.h"
+#include "sandbox/selinux.h"
 #include "sandbox/spec.h"
 #include "tests/unit/lib/unit.h"
 #include "tests/unit/sandbox/libspec.h"
@@ -1038,6 +1039,282 @@ START_TEST(test_mount_sys_rw_privileged)
 END_TEST
 
 /* ======================================================================= */
+/* the SELinux mount label (plan_prepare_labelled)                          */
+/* ======================================================================= */
+
+/* A label as sandbox/selinux.c allocates it: the category set has a
+ * comma, which the quotes keep inside the option. */
+#define MLABEL "system_u:object_r:container_file_t:s0:c4,c120"
+#define CTX "context=\"" MLABEL "\""
+
+static int
+prepare_labelled(const char *label)
+{
+	const char *dirs[] = { F.rootfs };
+
+	return plan_prepare_labelled(&F.prep, &F.spec, dirs, 1, F.rootfs, label, &F.plan, &F.err);
+}
+
+/* The default plan's data for op i with the label applied as runc applies
+ * it: the mounted file systems but proc and sysfs, and the masked
+ * directories' tmpfs; no bind (the device nodes, /dev/shm, resolv.conf). */
+static const char *
+labelled_data(size_t i)
+{
+	const struct want_op *w = &default_ops[i];
+
+	if (w->kind == LOP_MASK)
+		return CTX;
+	if (w->kind != LOP_MOUNT || w->flags & MS_BIND)
+		return w->data;
+	if (strcmp(w->target, "dev") == 0)
+		return "mode=755,size=65536k," CTX;
+	if (strcmp(w->target, "dev/pts") == 0)
+		return "newinstance,ptmxmode=0666,mode=0620,gid=5," CTX;
+	if (strcmp(w->target, "dev/mqueue") == 0)
+		return CTX;
+	return w->data; /* proc, sysfs */
+}
+
+/* Every op as in the default plan but the data, which has context= on
+ * exactly the mounts runc labels. */
+START_TEST(test_label_ops_exact)
+{
+	size_t n = sizeof(default_ops) / sizeof(default_ops[0]), labelled = 0;
+
+	build_ok();
+	ck_assert_int_eq(prepare_labelled(MLABEL), 0);
+	ck_assert_uint_eq(F.prep.n_ops, n);
+	ck_assert_uint_eq(F.plan.n_ops, n);
+	for (size_t i = 0; i < n; i++) {
+		const struct want_op *w = &default_ops[i];
+		const struct launch_op *o = &F.prep.ops[i];
+		const char *want = labelled_data(i);
+
+		ck_assert_msg(o->kind == w->kind && same(o->target, w->target) &&
+		                      same(o->source, w->source) && same(o->fstype, w->fstype) &&
+		                      o->flags == w->flags,
+		              "op %zu (%s) differs from the unlabelled plan's", i, w->target);
+		ck_assert_msg(same(o->data, want), "op %zu (%s): data %s, want %s", i, w->target,
+		              o->data, want);
+		if (o->data != NULL && strstr(o->data, "context=") != NULL)
+			labelled++;
+	}
+	/* /dev, /dev/pts, /dev/mqueue and the 11 masked paths */
+	ck_assert_uint_eq(labelled, 3 + 11);
+	/* the binds: detached trees, no data anywhere */
+	must_attach("dev/shm", F.shm, ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC);
+	must_attach("etc/resolv.conf", F.resolv, ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC);
+	ck_assert_ptr_null(F.prep.ops[must_find(LOP_ATTACH, "dev/shm")].data);
+	ck_assert_ptr_null(F.prep.ops[must_find(LOP_ATTACH, "etc/resolv.conf")].data);
+	ck_assert_ptr_null(F.prep.ops[must_find(LOP_MOUNT, "proc")].data);
+	ck_assert_ptr_null(F.prep.ops[must_find(LOP_MOUNT, "sys")].data);
+}
+END_TEST
+
+/* "" and NULL: no label, the plan plan_prepare makes, data for data. */
+START_TEST(test_label_empty_adds_nothing)
+{
+	const char *labels[] = { "", NULL };
+	size_t n = sizeof(default_ops) / sizeof(default_ops[0]);
+
+	build_ok();
+	for (size_t l = 0; l < 2; l++) {
+		launch_plan_init(&F.plan);
+		ck_assert_int_eq(prepare_labelled(labels[l]), 0);
+		ck_assert_uint_eq(F.prep.n_ops, n);
+		for (size_t i = 0; i < n; i++)
+			ck_assert_msg(same(F.prep.ops[i].data, default_ops[i].data),
+			              "label %zu, op %zu (%s): data %s, want %s", l, i,
+			              default_ops[i].target, F.prep.ops[i].data,
+			              default_ops[i].data);
+		plan_release(&F.prep);
+	}
+}
+END_TEST
+
+/* Any other file system the spec mounts is labelled too (runc's tmpfs
+ * case): a tmpfs /dev/shm instead of the sandbox's bind. */
+START_TEST(test_label_other_tmpfs)
+{
+	struct spec_mount *m;
+	long i;
+
+	build_ok();
+	m = spec_mount("/dev/shm");
+	free(m->type);
+	free(m->source);
+	m->type = unit_strdup("tmpfs");
+	m->source = unit_strdup("shm");
+	proto_strs_fini(&m->options);
+	ck_assert_int_eq(proto_strs_add(&m->options, "nosuid"), 0);
+	ck_assert_int_eq(proto_strs_add(&m->options, "mode=1777"), 0);
+	ck_assert_int_eq(proto_strs_add(&m->options, "size=65536k"), 0);
+	ck_assert_int_eq(prepare_labelled(MLABEL), 0);
+	ck_assert_int_eq(find_op(LOP_ATTACH, "dev/shm", 0), -1);
+	i = must_find(LOP_MOUNT, "dev/shm");
+	ck_assert_str_eq(F.prep.ops[i].fstype, "tmpfs");
+	ck_assert_str_eq(F.prep.ops[i].data, "mode=1777,size=65536k," CTX);
+	ck_assert_uint_eq(F.prep.ops[i].flags, MS_NOSUID);
+}
+END_TEST
+
+/* A bind named by its options only (type "none") stays unlabelled. */
+START_TEST(test_label_bind_by_option)
+{
+	struct spec_mount *m;
+
+	build_ok();
+	m = spec_mount("/etc/resolv.conf");
+	free(m->type);
+	m->type = unit_strdup("none");
+	ck_assert_int_eq(prepare_labelled(MLABEL), 0);
+	must_attach("etc/resolv.conf", F.resolv, ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC);
+	ck_assert_ptr_null(F.prep.ops[must_find(LOP_ATTACH, "etc/resolv.conf")].data);
+	ck_assert_int_eq(find_op(LOP_MOUNT, "etc/resolv.conf", 0), -1);
+}
+END_TEST
+
+/* A label that could close the quotes and add options, or is not a
+ * context at all, is refused before anything is opened. */
+static void
+label_refused(const char *label, const char *msg)
+{
+	ck_assert_int_lt(prepare_labelled(label), 0);
+	ck_assert_str_eq(F.err.msg, msg);
+	ck_assert_int_eq(F.err.code, CRADLE_INVALID_ARGUMENT);
+	ck_assert_ptr_null(F.prep.ops);
+	ck_assert_uint_eq(F.prep.n_ops, 0);
+	ck_assert_ptr_null(F.prep.strings);
+	ck_assert_uint_eq(F.prep.n_fds, 0);
+	ck_assert_ptr_null(F.prep.argv);
+}
+
+START_TEST(test_label_hostile_refused)
+{
+	build_ok();
+	label_refused("system_u:object_r:container_file_t:s0\",rw",
+	              "SELinux mount label \"system_u:object_r:container_file_t:s0\",rw\": "
+	              "character 0x22 at 37 is not allowed in a mount's context= option");
+	label_refused("u:r:t:s0\nx",
+	              "SELinux mount label \"u:r:t:s0?x\": character 0x0a at 8 is not allowed "
+	              "in a mount's context= option");
+	label_refused("u:r:t:s0\\\"",
+	              "SELinux mount label \"u:r:t:s0\\\"\": character 0x5c at 8 is not allowed "
+	              "in a mount's context= option");
+	label_refused("u:r:t:s0 ro",
+	              "SELinux mount label \"u:r:t:s0 ro\": character 0x20 at 8 is not allowed "
+	              "in a mount's context= option");
+	label_refused("u:r:t:s0\xc3\xa9",
+	              "SELinux mount label \"u:r:t:s0??\": character 0xc3 at 8 is not allowed "
+	              "in a mount's context= option");
+	label_refused("container_file_t",
+	              "SELinux mount label \"container_file_t\" is not user:role:type[:level]");
+}
+END_TEST
+
+/* Bounded: PLAN_MOUNT_LABEL_MAX characters are taken, one more is not. */
+START_TEST(test_label_length_bounded)
+{
+	char label[PLAN_MOUNT_LABEL_MAX + 2];
+	char msg[256];
+
+	build_ok();
+	memset(label, 'c', sizeof(label) - 1);
+	memcpy(label, "u:r:t:s0:", 9);
+	label[PLAN_MOUNT_LABEL_MAX] = '\0';
+	ck_assert_int_eq(prepare_labelled(label), 0);
+	ck_assert_str_eq(F.prep.ops[must_find(LOP_MOUNT, "dev/mqueue")].data + 9 +
+	                         PLAN_MOUNT_LABEL_MAX,
+	                 "\"");
+	plan_release(&F.prep);
+	label[PLAN_MOUNT_LABEL_MAX] = 'c';
+	label[PLAN_MOUNT_LABEL_MAX + 1] = '\0';
+	UNIT_FMT(msg, "SELinux mount label \"%.64s...\": %d characters, at most %d", label,
+	         PLAN_MOUNT_LABEL_MAX + 1, PLAN_MOUNT_LABEL_MAX);
+	label_refused(label, msg);
+}
+END_TEST
+
+/* ======================================================================= */
+/* plan_mount_label_data: label.FormatMountLabel                            */
+/* ======================================================================= */
+
+static void
+format_is(const char *data, const char *label, const char *want)
+{
+	struct cradle_err err = { 0 };
+	char *out = (char *)&err;
+
+	ck_assert_int_eq(plan_mount_label_data(data, label, &out, &err), 0);
+	ck_assert_msg(same(out, want), "data %s label %s: %s, want %s", data, label, out, want);
+	free(out);
+}
+
+START_TEST(test_format_mount_label)
+{
+	format_is(NULL, MLABEL, CTX);
+	format_is("", MLABEL, CTX);
+	format_is("mode=755", MLABEL, "mode=755," CTX);
+	format_is("mode=755,size=1k", "u:r:t", "mode=755,size=1k,context=\"u:r:t\"");
+	format_is("mode=755", "", "mode=755");
+	format_is("mode=755", NULL, "mode=755");
+	format_is(NULL, NULL, NULL);
+}
+END_TEST
+
+/* The kernel reads one page of mount data: longer is refused. */
+START_TEST(test_format_mount_label_page)
+{
+	struct cradle_err err = { 0 };
+	char data[PLAN_MOUNT_DATA_MAX];
+	char *out = NULL;
+	const size_t fixed = strlen(",context=\"u:r:t\"");
+
+	memset(data, 'x', sizeof(data));
+	data[PLAN_MOUNT_DATA_MAX - 1 - fixed] = '\0'; /* 4095 bytes in all: fits */
+	ck_assert_int_eq(plan_mount_label_data(data, "u:r:t", &out, &err), 0);
+	ck_assert_uint_eq(strlen(out), PLAN_MOUNT_DATA_MAX - 1);
+	free(out);
+	data[PLAN_MOUNT_DATA_MAX - 1 - fixed] = 'x';
+	data[PLAN_MOUNT_DATA_MAX - fixed] = '\0';
+	out = (char *)&err;
+	ck_assert_int_lt(plan_mount_label_data(data, "u:r:t", &out, &err), 0);
+	ck_assert_ptr_null(out);
+	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
+	ck_assert_str_eq(err.msg, "SELinux mount label \"u:r:t\": the mount data would be 4096 "
+	                          "bytes, at most 4095");
+}
+END_TEST
+
+/* Why the daemon passes the label only where SELinux is enabled: the
+ * kernel takes context= then, and refuses the mount without it (tmpfs
+ * reads "context" as an unknown option). */
+START_TEST(test_label_kernel)
+{
+	char dir[PATH_MAX];
+	struct cradle_err err = { 0 };
+	char *data = NULL;
+
+	unit_scratch_setup_ns(); /* a mount left behind goes with the namespace */
+	UNIT_FMT(dir, "%s/mnt", unit_test_dir());
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(plan_mount_label_data("mode=700", MLABEL, &data, &err), 0);
+	int rc = mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, data);
+	int e = errno;
+	free(data);
+	if (selinux_apply_enabled()) {
+		ck_assert_msg(rc == 0, "labelled tmpfs: %s", strerror(e));
+		ck_assert_int_eq(umount2(dir, MNT_DETACH), 0);
+	} else {
+		ck_assert_int_eq(rc, -1);
+		ck_assert_int_eq(e, EINVAL);
+	}
+	unit_scratch_teardown();
+}
+END_TEST
+
+/* ======================================================================= */
 /* plan_release                                                             */
 /* ======================================================================= */
 
@@ -1130,6 +1407,14 @@ plan_suite(void)
 	                      test_mount_destination_relative, test_mount_bind_rw,
 	                      test_mount_sys_rw_privileged, test_release_zeroes,
 	                      test_release_repeated));
+
+	unit_tcase(s, "mount-label", setup, teardown, 0,
+	           UNIT_TESTS(test_label_ops_exact, test_label_empty_adds_nothing,
+	                      test_label_other_tmpfs, test_label_bind_by_option,
+	                      test_label_hostile_refused, test_label_length_bounded));
+	unit_tcase(s, "format-mount-label", NULL, NULL, 0,
+	           UNIT_TESTS(test_format_mount_label, test_format_mount_label_page,
+	                      test_label_kernel));
 
 	unit_tcase(s, "image", setup, teardown, 0, UNIT_TESTS(test_image_spec_plan));
 
