@@ -276,6 +276,21 @@ CRADLE_API const char *cradle_sandbox_annotation(const struct cradle_sandbox *s,
 CRADLE_API size_t cradle_sandbox_annotation_count(const struct cradle_sandbox *s);
 CRADLE_API bool cradle_sandbox_annotation_at(const struct cradle_sandbox *s, size_t i,
                                              const char **key, const char **value);
+/* What the spec of the sandbox's last start had, as the reference gives
+ * them to its runtime: the spec's annotations (the pod annotations its
+ * runtime handler passes through, the io.kubernetes.cri.sandbox-* set)
+ * and the sandbox's labels (the sandbox image's labels, the pod's labels,
+ * io.cri-containerd.kind=sandbox).  None before its first start, nor from
+ * a daemon that does not keep them.  Same calls as above. */
+CRADLE_API const char *cradle_sandbox_spec_label(const struct cradle_sandbox *s, const char *key);
+CRADLE_API size_t cradle_sandbox_spec_label_count(const struct cradle_sandbox *s);
+CRADLE_API bool cradle_sandbox_spec_label_at(const struct cradle_sandbox *s, size_t i,
+                                             const char **key, const char **value);
+CRADLE_API const char *cradle_sandbox_spec_annotation(const struct cradle_sandbox *s,
+                                                      const char *key);
+CRADLE_API size_t cradle_sandbox_spec_annotation_count(const struct cradle_sandbox *s);
+CRADLE_API bool cradle_sandbox_spec_annotation_at(const struct cradle_sandbox *s, size_t i,
+                                                  const char **key, const char **value);
 
 /* A label filter for listing: every pair must match. */
 struct cradle_label {

@@ -423,6 +423,14 @@ sandbox_json(const struct proto_sandbox *s, bool *oom)
 	}
 	put(o, "labels", kvs_json(&c->labels, oom), oom);
 	put(o, "annotations", kvs_json(&c->annotations, oom), oom);
+	/* what the spec of its last start had: the spec's annotations and the
+	 * sandbox's labels (buildLabels) */
+	json_object *spec = json_object_new_object();
+	if (spec) {
+		put(spec, "annotations", kvs_json(&s->spec_annotations, oom), oom);
+		put(spec, "labels", kvs_json(&s->spec_labels, oom), oom);
+	}
+	put(o, "spec", spec, oom);
 	if (c->port_mappings.n > 0)
 		put(o, "port_mappings",
 		    array_of(c->port_mappings.n, port_elem, &c->port_mappings, oom), oom);

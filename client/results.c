@@ -218,6 +218,53 @@ cradle_sandbox_annotation_at(const struct cradle_sandbox *s, size_t i, const cha
 	return s && kv_at(sandbox_kvs(s, false), i, key, value);
 }
 
+/* The spec's labels or annotations of the sandbox's last start. */
+static const struct proto_kvs *
+spec_kvs(const struct cradle_sandbox *s, bool labels)
+{
+	if (!s)
+		return NULL;
+	return labels ? &s->p.spec_labels : &s->p.spec_annotations;
+}
+
+const char *
+cradle_sandbox_spec_label(const struct cradle_sandbox *s, const char *key)
+{
+	return proto_kvs_get(spec_kvs(s, true), key);
+}
+
+size_t
+cradle_sandbox_spec_label_count(const struct cradle_sandbox *s)
+{
+	return s ? s->p.spec_labels.n : 0;
+}
+
+bool
+cradle_sandbox_spec_label_at(const struct cradle_sandbox *s, size_t i, const char **key,
+                             const char **value)
+{
+	return s && kv_at(spec_kvs(s, true), i, key, value);
+}
+
+const char *
+cradle_sandbox_spec_annotation(const struct cradle_sandbox *s, const char *key)
+{
+	return proto_kvs_get(spec_kvs(s, false), key);
+}
+
+size_t
+cradle_sandbox_spec_annotation_count(const struct cradle_sandbox *s)
+{
+	return s ? s->p.spec_annotations.n : 0;
+}
+
+bool
+cradle_sandbox_spec_annotation_at(const struct cradle_sandbox *s, size_t i, const char **key,
+                                  const char **value)
+{
+	return s && kv_at(spec_kvs(s, false), i, key, value);
+}
+
 const char *
 cradle_image_label(const struct cradle_image *img, const char *key)
 {

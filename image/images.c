@@ -461,7 +461,7 @@ images_import(struct images *im, const char *path, const char *name, bool pinned
 }
 
 int
-images_pull(struct images *im, const char *ref,
+images_pull(struct images *im, const char *ref, bool pinned,
             void (*progress)(void *arg, uint64_t done, int64_t total), void *arg,
             struct image_record *out, struct cradle_err *err)
 {
@@ -479,7 +479,7 @@ images_pull(struct images *im, const char *ref,
 	if (rc < 0) {
 		ingest_end(im);
 	} else if (unpack_all(im, &img, err) < 0 ||
-	           record_image(im, ref, &img, false, out, err) < 0) {
+	           record_image(im, ref, &img, pinned, out, err) < 0) {
 		ingest_fail(im, &img);
 		rc = -1;
 	} else {
@@ -538,7 +538,8 @@ images_ensure(struct images *im, const char *ref, struct image_record *out, stru
 		}
 		en->pulling = true;
 		pthread_mutex_unlock(&im->lock);
-		int rc = images_pull(im, ref, NULL, NULL, out, err);
+		/* EnsureImageExists: the sandbox image, pinned */
+		int rc = images_pull(im, ref, true, NULL, NULL, out, err);
 		pthread_mutex_lock(&im->lock);
 		en->pulling = false;
 		en->pulls++;
@@ -932,6 +933,22 @@ images_remove(struct images *im, const char *ref, struct cradle_err *err)
 		pthread_mutex_unlock(&im->lock);
 		return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
 		                      "image \"%s\" is in use by a sandbox", ref);
+	}
+	/* the sandbox image is pinned (pulled or imported as it): kept, as
+	 * kubelet's image GC keeps a pinned image */
+	struct image_record rec;
+	struct cradle_err e;
+	memset(&rec, 0, sizeof(rec));
+	if (image_record_get(im->store, ref, &rec, &e) == 0) {
+		bool pinned = rec.pinned;
+		image_record_fini(&rec);
+		if (pinned) {
+			pthread_mutex_unlock(&im->lock);
+			return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
+			                      "image \"%s\" is pinned as the sandbox image: "
+			                      "it cannot be removed",
+			                      ref);
+		}
 	}
 	/* the lock stays held: no use may start while blobs go */
 	if (image_record_del(im->store, ref, err) < 0) {

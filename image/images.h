@@ -17,7 +17,8 @@
  *    recorded, within the limits of struct images_cfg: a refused layer
  *    leaves no snapshot, no record, and no blob no other image references;
  *  - images_remove: the record goes, then every blob and snapshot that no
- *    record and no pin references any more.
+ *    record and no pin references any more; a pinned record (the sandbox
+ *    image: imported or pulled as it) is never removed.
  * Thread-safe (one mutex; pulls and unpacks run outside it).
  */
 #ifndef CRADLE_IMAGES_H
@@ -62,8 +63,10 @@ int images_get(struct images *im, const char *ref, struct image_record *out,
                struct cradle_err *err);
 int images_ensure(struct images *im, const char *ref, struct image_record *out,
                   struct cradle_err *err);
-/* progress may be NULL; it is called from the pulling thread. */
-int images_pull(struct images *im, const char *ref,
+/* progress may be NULL; it is called from the pulling thread.  pinned:
+ * the record is pinned (the sandbox image, as the reference labels it
+ * io.cri-containerd.pinned=pinned); images_ensure's pulls always are. */
+int images_pull(struct images *im, const char *ref, bool pinned,
                 void (*progress)(void *arg, uint64_t done, int64_t total), void *arg,
                 struct image_record *out, struct cradle_err *err);
 /* Stop every pull in flight (within about a second) and fail later ones
@@ -87,6 +90,7 @@ void images_unuse(struct images *im, const char *ref);
  * ref) with that manifest, else of the manifest blob itself.  manifest
  * NULL or "": the image ref names now. */
 void images_hold(struct images *im, const char *ref, const char *manifest);
+/* Refused (FAILED_PRECONDITION) while a sandbox uses ref or it is pinned. */
 int images_remove(struct images *im, const char *ref, struct cradle_err *err);
 /* Records, sorted by ref; free with images_records_free. */
 int images_list(struct images *im, struct image_record **out, size_t *n, struct cradle_err *err);

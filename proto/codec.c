@@ -1260,6 +1260,10 @@ dec_sandbox(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_e
 	for (i = 0; i < s->pod_ips.n; i++)
 		if (!proto_valid_ip(s->pod_ips.v[i]))
 			return proto_fail(err, p, "pod_ips[%zu]: not an IP address", i);
+	/* absent in records from before they were kept: empty */
+	if ((rc = get_kvs(m, "spec_annotations", p, &s->spec_annotations, err)) ||
+	    (rc = get_kvs(m, "spec_labels", p, &s->spec_labels, err)))
+		return rc;
 	s->pid_start_time = pst;
 	return 0;
 }
@@ -1988,7 +1992,8 @@ static int
 pk_sandbox(msgpack_packer *pk, const void *obj)
 {
 	const struct proto_sandbox *s = obj;
-	size_t i, opt = (s->timings != NULL) + (s->pod_ips.n > 0);
+	size_t i, opt = (s->timings != NULL) + (s->pod_ips.n > 0) + (s->spec_annotations.n > 0) +
+	                (s->spec_labels.n > 0);
 
 	for (i = 0; i < PROTO_SANDBOX_STRS; i++)
 		opt += nonempty(PROTO_CSTR_AT(s, proto_sandbox_strs[i].off));
@@ -2010,6 +2015,10 @@ pk_sandbox(msgpack_packer *pk, const void *obj)
 		            PROTO_CSTR_AT(s, proto_sandbox_strs[i].off)));
 	if (s->pod_ips.n)
 		TRY(pk_strs(pk, "pod_ips", &s->pod_ips));
+	if (s->spec_annotations.n)
+		TRY(pk_kvs(pk, "spec_annotations", &s->spec_annotations));
+	if (s->spec_labels.n)
+		TRY(pk_kvs(pk, "spec_labels", &s->spec_labels));
 	return s->timings ? pk_timings(pk, s->timings) : 0;
 }
 
@@ -2251,6 +2260,14 @@ check_sandbox(const void *obj, struct cradle_err *err)
 		if (!proto_valid_ip(s->pod_ips.v[i]))
 			return cradle_err_set(err, CRADLE_INTERNAL,
 			                      "sandbox %s: pod IP %zu is not an address", s->id, i);
+	/* the image's labels (up to PROTO_MAX_ENTRIES) and the pod's may add
+	 * up to more than one map may hold */
+	if (s->spec_labels.n > PROTO_MAX_ENTRIES || s->spec_annotations.n > PROTO_MAX_ENTRIES)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
+		                      "sandbox %s: %zu labels and %zu annotations in its spec; "
+		                      "a record holds at most %d of each",
+		                      s->id, s->spec_labels.n, s->spec_annotations.n,
+		                      PROTO_MAX_ENTRIES);
 	return 0;
 }
 

@@ -777,6 +777,8 @@ proto_sandbox_fini(struct proto_sandbox *s)
 		free(PROTO_STR_AT(s, proto_sandbox_strs[i].off));
 	free(s->timings);
 	proto_strs_fini(&s->pod_ips);
+	proto_kvs_fini(&s->spec_annotations);
+	proto_kvs_fini(&s->spec_labels);
 	memset(s, 0, sizeof(*s));
 	pod_config_init(&s->config);
 }
@@ -800,6 +802,8 @@ proto_sandbox_copy(struct proto_sandbox *dst, const struct proto_sandbox *src)
 		PROTO_STR_AT(dst, off) = dup_opt(PROTO_CSTR_AT(src, off), &fail);
 	}
 	VEC_COPY(&dst->pod_ips, &src->pod_ips, copy_str, &fail);
+	VEC_COPY(&dst->spec_annotations, &src->spec_annotations, copy_kv, &fail);
+	VEC_COPY(&dst->spec_labels, &src->spec_labels, copy_kv, &fail);
 	if (src->timings && (dst->timings = malloc(sizeof(*dst->timings))) != NULL)
 		memcpy(dst->timings, src->timings, sizeof(*dst->timings));
 	else if (src->timings)

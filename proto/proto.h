@@ -40,9 +40,14 @@
 /* A reply, record or event carries a whole config (which a request may fill
  * up to PROTO_MAX_MSG) plus a few fields, so it gets some slack; a list
  * reply carries many sandboxes.  Set the client's nng receive limit to
- * PROTO_MAX_LIST_MSG and the daemon's to PROTO_MAX_MSG. */
-#define PROTO_MAX_REPLY_MSG (PROTO_MAX_MSG + 65536u) /* non-list replies, records, events */
-#define PROTO_MAX_LIST_MSG (64u << 20)               /* bytes in one sandbox.list reply */
+ * PROTO_MAX_LIST_MSG and the daemon's to PROTO_MAX_MSG.  A sandbox also
+ * carries its spec's labels and annotations: copies of the pod's labels
+ * and (passed-through) annotations, which share the config's PROTO_MAX_MSG,
+ * plus the sandbox image's labels (an image record: at most PROTO_MAX_MSG)
+ * plus the sandbox-* annotations (ids, names, the log directory): three
+ * times PROTO_MAX_MSG and slack for the rest. */
+#define PROTO_MAX_REPLY_MSG (3 * PROTO_MAX_MSG + 131072u) /* non-list replies, records, events */
+#define PROTO_MAX_LIST_MSG (64u << 20)                    /* bytes in one sandbox.list reply */
 /* The sandboxes of one sandbox.list reply add up to at most this many
  * encoded bytes, or are one sandbox (however big), and are at most
  * PROTO_MAX_LIST_REPLY: a page.  Its "more" says sandboxes follow its
@@ -261,6 +266,13 @@ struct proto_sandbox {
 	 * the primary first, then the additional ones); empty without a
 	 * network (host network, no CNI config, stopped) */
 	struct proto_strs pod_ips;
+	/* what the spec builder made of the pod at its last start (empty
+	 * before it, and in records from before they were kept): the spec's
+	 * annotations (pod_annotations pass-through, the
+	 * io.kubernetes.cri.sandbox-* set) and the sandbox's labels
+	 * (buildLabels: image labels, pod labels, io.cri-containerd.kind) */
+	struct proto_kvs spec_annotations;
+	struct proto_kvs spec_labels;
 	/* a verbose sandbox.status only (never stored): the step times of
 	 * its last start and stop; owned, NULL otherwise */
 	struct proto_timings *timings;

@@ -578,7 +578,10 @@ op_image(const struct worker_env *env, const struct proto_request *req, struct p
 	switch (req->op) {
 	case OP_IMAGE_PULL: {
 		struct pull_progress pp = { .env = env, .ref = req->ref };
-		rc = images_pull(env->images, req->ref, pull_progress, &pp, &rec, err);
+		/* a pull of the sandbox image pins it, as the reference's
+		 * PullImage labels it io.cri-containerd.pinned=pinned */
+		rc = images_pull(env->images, req->ref, strcmp(req->ref, env->image) == 0,
+		                 pull_progress, &pp, &rec, err);
 		break;
 	}
 	case OP_IMAGE_STATUS:

@@ -552,6 +552,8 @@ clear_started(struct proto_sandbox *rec)
 		*strs[i] = NULL;
 	}
 	proto_strs_fini(&rec->pod_ips);
+	proto_kvs_fini(&rec->spec_annotations);
+	proto_kvs_fini(&rec->spec_labels);
 	rec->phase = PHASE_CREATED;
 	rec->pid = 0;
 	rec->pid_start_time = 0;
@@ -582,6 +584,15 @@ step_record(struct start_ctx *c, struct cradle_err *err)
 	for (size_t i = 0; c->cni_cache[0] != '\0' && i < c->cni.n_ips && i < PROTO_MAX_POD_IPS;
 	     i++)
 		rc |= proto_strs_add(&rec->pod_ips, c->cni.ips[i].addr);
+	/* the spec's annotations and labels, kept for status and recovery */
+	proto_kvs_fini(&rec->spec_annotations);
+	proto_kvs_fini(&rec->spec_labels);
+	for (size_t i = 0; rc == 0 && i < c->spec.annotations.n; i++)
+		rc |= proto_kvs_add(&rec->spec_annotations, c->spec.annotations.v[i].key,
+		                    c->spec.annotations.v[i].value);
+	for (size_t i = 0; rc == 0 && i < c->spec.labels.n; i++)
+		rc |= proto_kvs_add(&rec->spec_labels, c->spec.labels.v[i].key,
+		                    c->spec.labels.v[i].value);
 	if (rc != 0) {
 		clear_started(rec);
 		return cradle_err_nomem(err);

@@ -172,13 +172,92 @@ START_TEST(test_builtin_image_pinned_and_in_use)
 	ck_assert(cradle_image_in_use(img));
 	cradle_image_free(img);
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
-	/* no sandbox uses it any more: now it may go, blobs and snapshots too */
-	ck_assert_msg(cradle_image_remove(D.conn, "cradle.local/pause:built-in", &err) == 0, "%s",
-	              err.message);
+	/* no sandbox uses it any more, but it is pinned: it stays, blobs and
+	 * snapshots too (an unpinned one goes: test_pulled_sandbox_image_pinned) */
+	ck_assert_int_lt(cradle_image_remove(D.conn, "cradle.local/pause:built-in", &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_STATUS_FAILED_PRECONDITION);
+	ck_assert_str_eq(err.message, "image \"cradle.local/pause:built-in\" is pinned as the "
+	                              "sandbox image: it cannot be removed");
+	ck_assert_int_eq(cradle_image_status(D.conn, "cradle.local/pause:built-in", &img, &err), 0);
+	ck_assert(cradle_image_pinned(img));
+	cradle_image_free(img);
 	snprintf(path, sizeof(path), "%s/content/blobs/sha256", D.root);
-	ck_assert_int_eq(it_count_entries(path), 0);
+	ck_assert_int_gt(it_count_entries(path), 0);
 	snprintf(path, sizeof(path), "%s/snapshots/sha256", D.root);
-	ck_assert_int_eq(it_count_entries(path), 0);
+	ck_assert_int_gt(it_count_entries(path), 0);
+}
+END_TEST
+
+/* `cradle images` of D: its output in out; the exit status. */
+static int
+cli_images(char *out, size_t len)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "%s --socket %s images 2>&1", it_bin("cradle"), D.sock);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* A sandbox image pulled for a start is pinned, as the reference pins it
+ * (io.cri-containerd.pinned=pinned), and so is a pull that names it; rmi
+ * refuses it, used or not; any other pull is not pinned and goes. */
+START_TEST(test_pulled_sandbox_image_pinned)
+{
+	struct cradle_image *img;
+	struct cradle_error err;
+	char conf[512], ref[128], other[128], want[256], out[4096];
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
+	int32_t pid;
+
+	start_registry();
+	push_pause("pin");
+	push_pause("other");
+	snprintf(ref, sizeof(ref), "127.0.0.1:%d/pause:pin", port);
+	snprintf(other, sizeof(other), "127.0.0.1:%d/pause:other", port);
+	snprintf(conf, sizeof(conf),
+	         "[sandbox]\nimage = %s\ncgroup_root = " IT_CGROUP_ROOT
+	         "\n[registry]\ninsecure = 127.0.0.1:%d\n",
+	         ref, port);
+	it_start_with(&D, NULL, conf);
+	struct cradle_pod *pod = it_pod("pinpull", NULL);
+	ck_assert_msg(cradle_sandbox_run(D.conn, pod, NULL, id, &pid, NULL, &err) == 0, "%s",
+	              err.message);
+	cradle_pod_free(pod);
+	ck_assert_msg(cradle_image_status(D.conn, ref, &img, &err) == 0, "%s", err.message);
+	ck_assert(cradle_image_pinned(img));
+	cradle_image_free(img);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	/* unused now, still refused, by name and cause */
+	ck_assert_int_lt(cradle_image_remove(D.conn, ref, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_STATUS_FAILED_PRECONDITION);
+	snprintf(want, sizeof(want), "image \"%s\" is pinned as the sandbox image", ref);
+	ck_assert_msg(strstr(err.message, want) != NULL, "%s", err.message);
+	/* a pull of it again keeps it pinned; another image's is not */
+	ck_assert_msg(cradle_image_pull(D.conn, ref, &img, &err) == 0, "%s", err.message);
+	ck_assert(cradle_image_pinned(img));
+	cradle_image_free(img);
+	ck_assert_msg(cradle_image_pull(D.conn, other, &img, &err) == 0, "%s", err.message);
+	ck_assert(!cradle_image_pinned(img));
+	cradle_image_free(img);
+	/* `cradle images` says which: PINNED true for it, false for the other */
+	ck_assert_int_eq(cli_images(out, sizeof(out)), 0);
+	ck_assert_msg(strstr(out, "PINNED") != NULL, "%s", out);
+	char *line;
+	bool saw_pin = false, saw_other = false;
+	for (line = strtok(out, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		if (strstr(line, " pin ") != NULL)
+			saw_pin = strstr(line, "true") != NULL;
+		if (strstr(line, " other ") != NULL)
+			saw_other = strstr(line, "false") != NULL;
+	}
+	ck_assert_msg(saw_pin && saw_other, "images output does not show the pins");
+	ck_assert_msg(cradle_image_remove(D.conn, other, &err) == 0, "%s", err.message);
+	ck_assert_int_lt(cradle_image_status(D.conn, other, &img, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_STATUS_NOT_FOUND);
 }
 END_TEST
 
@@ -388,6 +467,7 @@ images_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, it_secs(120));
 	tcase_add_test(tc, test_builtin_image_pinned_and_in_use);
+	tcase_add_test(tc, test_pulled_sandbox_image_pinned);
 	tcase_add_test(tc, test_pull_by_tag_and_digest_and_errors);
 	tcase_add_test(tc, test_corrupted_blob_refused);
 	tcase_add_test(tc, test_missing_image_pulled_once_for_20_starts);

@@ -383,6 +383,74 @@ START_TEST(test_pull_by_tag)
 }
 END_TEST
 
+/* The sandbox image is pinned when images_ensure pulls it (the reference's
+ * EnsureImageExists), or a pull names it pinned; a pinned image is never
+ * removed, an unpinned one is (and its blobs go). */
+START_TEST(test_sandbox_image_pinned)
+{
+	struct cradle_err err = { 0 };
+	struct store *st = NULL;
+	struct images *im = NULL;
+	struct image_record rec;
+	char root[PATH_MAX], ref[128], other[192], blob[PATH_MAX + 128];
+
+	unit_path(root, sizeof(root), "pinned");
+	ck_assert_msg(store_open(root, &st, &err) == 0, "%s", err.msg);
+	struct images_cfg cfg = { .root = root, .store = st, .insecure = reg.host };
+	ck_assert_msg(images_open(&cfg, &im, &err) == 0, "%s", err.msg);
+	snprintf(ref, sizeof(ref), "%s/pause:test", reg.host);
+	snprintf(other, sizeof(other), "%s/pause@%s", reg.host, reg.digest);
+
+	/* missing: images_ensure pulls it, pinned */
+	memset(&rec, 0, sizeof(rec));
+	ck_assert_msg(images_ensure(im, ref, &rec, &err) == 0, "ensure %s: %s", ref, err.msg);
+	ck_assert(rec.pinned);
+	image_record_fini(&rec);
+	ck_assert_int_eq(images_get(im, ref, &rec, &err), 0);
+	ck_assert(rec.pinned);
+	image_record_fini(&rec);
+
+	/* an rmi is refused, naming it and why; it stays */
+	ck_assert_int_lt(images_remove(im, ref, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_FAILED_PRECONDITION);
+	snprintf(blob, sizeof(blob), "image \"%s\" is pinned as the sandbox image", ref);
+	ck_assert_msg(strstr(err.msg, blob) != NULL, "%s", err.msg);
+	ck_assert_int_eq(images_get(im, ref, &rec, &err), 0);
+	image_record_fini(&rec);
+
+	/* another ref of the same image, pulled unpinned: removable, and the
+	 * pinned one keeps every blob */
+	memset(&rec, 0, sizeof(rec));
+	ck_assert_msg(images_pull(im, other, false, NULL, NULL, &rec, &err) == 0, "%s", err.msg);
+	ck_assert(!rec.pinned);
+	snprintf(blob, sizeof(blob), "%s/content/blobs/sha256/%s", root, rec.layers[0] + 7);
+	image_record_fini(&rec);
+	ck_assert_msg(images_remove(im, other, &err) == 0, "rmi %s: %s", other, err.msg);
+	ck_assert_int_lt(images_get(im, other, &rec, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_NOT_FOUND);
+	ck_assert_int_eq(access(blob, F_OK), 0);
+
+	/* a pull that does not pin it (not the sandbox image any more): the
+	 * record is unpinned, and an rmi takes it and its blobs */
+	memset(&rec, 0, sizeof(rec));
+	ck_assert_msg(images_pull(im, ref, false, NULL, NULL, &rec, &err) == 0, "%s", err.msg);
+	ck_assert(!rec.pinned);
+	image_record_fini(&rec);
+	ck_assert_msg(images_remove(im, ref, &err) == 0, "rmi %s: %s", ref, err.msg);
+	ck_assert_int_ne(access(blob, F_OK), 0);
+
+	/* pulled pinned by name: pinned */
+	memset(&rec, 0, sizeof(rec));
+	ck_assert_msg(images_pull(im, ref, true, NULL, NULL, &rec, &err) == 0, "%s", err.msg);
+	ck_assert(rec.pinned);
+	image_record_fini(&rec);
+	ck_assert_int_lt(images_remove(im, ref, &err), 0);
+	ck_assert_int_eq(err.code, CRADLE_FAILED_PRECONDITION);
+	images_close(im);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(test_pull_by_digest)
 {
 	struct pull_opts opts = { .insecure = reg.host, .timeout_ms = 20000 };
@@ -1294,9 +1362,9 @@ pull_suite(void)
 	unit_tcase(s, "ref", NULL, NULL, 0, UNIT_TESTS(test_ref_parse));
 
 	unit_tcase(s, "registry", registry_setup, registry_teardown, 120,
-	           UNIT_TESTS(test_pull_by_tag, test_pull_by_digest, test_unknown_tag,
-	                      test_unknown_repo, test_https_not_insecure, test_corrupt_blob,
-	                      test_truncated_blob));
+	           UNIT_TESTS(test_pull_by_tag, test_sandbox_image_pinned, test_pull_by_digest,
+	                      test_unknown_tag, test_unknown_repo, test_https_not_insecure,
+	                      test_corrupt_blob, test_truncated_blob));
 
 	unit_tcase(s, "fake", unit_scratch_setup, unit_scratch_teardown, 60,
 	           UNIT_TESTS(test_fake_bearer_auth, test_fake_index, test_fake_unauthorized,
