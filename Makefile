@@ -28,7 +28,7 @@ V       ?= 0
 DEB_PKGS := build-essential pkg-config libnng-dev libmbedtls-dev libmsgpack-dev liblmdb-dev \
             libjson-c-dev libcap-dev libselinux1-dev check libsubunit-dev \
             libinih-dev libseccomp-dev libarchive-dev libcurl4-openssl-dev libssl-dev \
-            docker-registry skopeo curl iproute2 procps clang-format
+            libsystemd-dev docker-registry skopeo curl iproute2 procps clang-format
 
 STD     := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -37,7 +37,10 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 OPT     := -O2 -g
 DEPFL   := -MMD -MP
 PKG_CFLAGS := $(shell pkg-config --cflags msgpack lmdb json-c libcap libselinux libseccomp check 2>/dev/null)
-CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(DEPFL) -I. $(PKG_CFLAGS) $(SANFL) -fPIC $(EXTRA_CFLAGS)
+# The one version of cradled, the CLI and libcradle (.so name and .pc): VERSION
+CRADLE_VERSION := $(shell cat VERSION)
+CFLAGS_ALL = $(STD) $(WARN) $(OPT) $(DEPFL) -I. $(PKG_CFLAGS) $(SANFL) -fPIC \
+             -DCRADLE_VERSION='"$(CRADLE_VERSION)"' $(EXTRA_CFLAGS)
 
 ifeq ($(SAN),address)
 SANFL   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -83,7 +86,7 @@ SYS_sandbox   := -lseccomp -lselinux -lcap -ljson-c
 SYS_core      := -lnng -lpthread
 SYS_image     := -larchive -lcurl -lcrypto -ljson-c
 SYS_worker    :=
-SYS_server    := -linih -lnng
+SYS_server    := -linih -lnng -lsystemd
 
 # archives and system libraries a program of layer L links, in order
 archives = $(foreach l,$(1) $(BELOW_$(1)),$(LIB)/lib$(l).a)
@@ -116,8 +119,8 @@ else
 LIBS_CLI    := -Wl,-Bstatic -lnng -lmbedtls -lmbedx509 -lmbedcrypto -ljson-c $(LIBS_MSGPACK) \
                -Wl,-Bdynamic -lpthread
 endif
-LIBCRADLE_VERSION := 0.1.0
-LIBCRADLE_SONAME  := libcradle.so.0
+LIBCRADLE_VERSION := $(CRADLE_VERSION)
+LIBCRADLE_SONAME  := libcradle.so.$(firstword $(subst ., ,$(CRADLE_VERSION)))
 LIBCRADLE_SO      := libcradle.so.$(LIBCRADLE_VERSION)
 # where build/libcradle.pc says the library is installed
 PREFIX     ?= /usr/local
@@ -133,7 +136,7 @@ UNIT_BIN    := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
 INTEG_BIN   := $(patsubst tests/integ/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
 
 ALL := $(BUILD)/cradled $(BUILD)/cradle $(BUILD)/libcradle.a $(BUILD)/libcradle.so \
-       $(BUILD)/libcradle.so.0 $(BUILD)/libcradle.pc \
+       $(BUILD)/$(LIBCRADLE_SONAME) $(BUILD)/libcradle.pc \
        $(BUILD)/cradle-bench $(BUILD)/pause $(BUILD)/rootfs/pause $(BUILD)/pause.oci.tar
 
 .PHONY: all deps demo test test-unit test-integ test-asan test-tsan test-build clean bench \
@@ -197,11 +200,14 @@ $(BUILD)/$(LIBCRADLE_SO): $(call o,$(LIB_SRC)) $(LIB)/libproto.a client/libcradl
 	    -o $@ $(call o,$(LIB_SRC)) $(LIB)/libproto.a $(LIBS_CLIENT)
 	$(Q)client/check-exports.sh $@ client/cradle.h
 
-$(BUILD)/libcradle.so.0: $(BUILD)/$(LIBCRADLE_SO)
+$(BUILD)/$(LIBCRADLE_SONAME): $(BUILD)/$(LIBCRADLE_SO)
 	$(Q)ln -sfn $(LIBCRADLE_SO) $@
 
-$(BUILD)/libcradle.so: $(BUILD)/libcradle.so.0
-	$(Q)ln -sfn libcradle.so.0 $@
+$(BUILD)/libcradle.so: $(BUILD)/$(LIBCRADLE_SONAME)
+	$(Q)ln -sfn $(LIBCRADLE_SONAME) $@
+
+# what prints the version is rebuilt when VERSION changes
+$(OBJ)/server/main.o $(OBJ)/hooks/server/main.o $(OBJ)/client/cli.o: VERSION
 
 # rewritten when PREFIX or the version changed, left alone otherwise
 .PHONY: libcradle-pc-vars
@@ -239,10 +245,10 @@ $(BUILD)/cradle-bench: $(call o,$(BENCH_SRC)) $(BUILD)/libcradle.a $(call archiv
 	$(Q)$(CC) $(SANFL) -o $@ $^ $(LIBS_CLIENT) $(call syslibs,image)
 
 # pause is static and never sanitized: it runs alone inside the sandbox.
-$(BUILD)/pause: pause/pause.c
+$(BUILD)/pause: pause/pause.c VERSION
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@ (static)")
-	$(Q)$(CC) $(STD) $(WARN) -Os -static -o $@ $<
+	$(Q)$(CC) $(STD) $(WARN) -DPAUSE_VERSION='"$(CRADLE_VERSION)"' -Os -static -o $@ $<
 	$(Q)strip $@
 
 # The sandbox image for now: a read-only unpacked rootfs holding /pause,
@@ -338,6 +344,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory check-layers format-check
 	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)tests/run.sh all $(BUILD) $(UNIT_BIN) $(INTEG_BIN)
+	$(Q)tests/install/run.sh $(BUILD)
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=4
 
 # Check's own timeouts (unit tests) scale with the sanitizers' slowness; the
@@ -430,6 +437,64 @@ fuzz: deps
 	$(Q)tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+
+# --- install: make install [PREFIX=/usr/local] [SYSCONFDIR=/etc] [DESTDIR=] ---
+# What $(BUILD) holds, into the usual places (docs/OPERATIONS.md, "Install").
+# An installed cradled finds the pause archive relative to itself, in
+# ../lib/cradle/ (server/config.c), so nothing is rebuilt for a PREFIX.
+# The sample config is installed only when there is none, and uninstall
+# removes it only when it is still the sample.  tests/install/run.sh
+# checks all of it.
+SYSCONFDIR ?= /etc
+BINDIR     := $(PREFIX)/bin
+SBINDIR    := $(PREFIX)/sbin
+LIBDIR     := $(PREFIX)/lib
+INCLUDEDIR := $(PREFIX)/include
+PKGLIBDIR  := $(LIBDIR)/cradle
+UNITDIR    := $(LIBDIR)/systemd/system
+CONFDIR    := $(SYSCONFDIR)/cradle
+INSTALLED  := $(SBINDIR)/cradled $(BINDIR)/cradle $(BINDIR)/cradle-bench \
+              $(LIBDIR)/$(LIBCRADLE_SO) $(LIBDIR)/$(LIBCRADLE_SONAME) $(LIBDIR)/libcradle.so \
+              $(INCLUDEDIR)/cradle/cradle.h $(LIBDIR)/pkgconfig/libcradle.pc \
+              $(PKGLIBDIR)/pause.oci.tar $(UNITDIR)/cradled.service
+# the sample config as installed: image_archive's default where it is
+SAMPLE_CONF = sed -e 's|^; image_archive = .*|; image_archive = $(PKGLIBDIR)/pause.oci.tar|' \
+              examples/cradled.conf
+UNIT_EXEC  := $(SBINDIR)/cradled$(if $(filter /etc,$(SYSCONFDIR)),, --config $(CONFDIR)/cradled.conf)
+
+.PHONY: install uninstall test-install
+install: $(BUILD)/cradled $(BUILD)/cradle $(BUILD)/cradle-bench $(BUILD)/$(LIBCRADLE_SO) \
+         $(BUILD)/pause.oci.tar client/cradle.h client/libcradle.pc.in \
+         examples/cradled.conf examples/systemd/cradled.service
+	$(Q)install -d $(addprefix $(DESTDIR),$(SBINDIR) $(BINDIR) $(LIBDIR)/pkgconfig \
+	    $(INCLUDEDIR)/cradle $(PKGLIBDIR) $(UNITDIR) $(CONFDIR))
+	$(Q)install -m 0755 $(BUILD)/cradled $(DESTDIR)$(SBINDIR)/cradled
+	$(Q)install -m 0755 $(BUILD)/cradle $(BUILD)/cradle-bench $(DESTDIR)$(BINDIR)/
+	$(Q)install -m 0755 $(BUILD)/$(LIBCRADLE_SO) $(DESTDIR)$(LIBDIR)/$(LIBCRADLE_SO)
+	$(Q)ln -sfn $(LIBCRADLE_SO) $(DESTDIR)$(LIBDIR)/$(LIBCRADLE_SONAME)
+	$(Q)ln -sfn $(LIBCRADLE_SONAME) $(DESTDIR)$(LIBDIR)/libcradle.so
+	$(Q)install -m 0644 client/cradle.h $(DESTDIR)$(INCLUDEDIR)/cradle/cradle.h
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(LIBCRADLE_VERSION)|g' \
+	    client/libcradle.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libcradle.pc
+	$(Q)install -m 0644 $(BUILD)/pause.oci.tar $(DESTDIR)$(PKGLIBDIR)/pause.oci.tar
+	$(Q)sed -e 's|^ExecStart=.*|ExecStart=$(UNIT_EXEC)|' examples/systemd/cradled.service \
+	    > $(DESTDIR)$(UNITDIR)/cradled.service
+	$(Q)chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/libcradle.pc $(DESTDIR)$(UNITDIR)/cradled.service
+	$(Q)if [ -e $(DESTDIR)$(CONFDIR)/cradled.conf ]; then \
+	    echo "install: kept $(DESTDIR)$(CONFDIR)/cradled.conf"; \
+	else $(SAMPLE_CONF) > $(DESTDIR)$(CONFDIR)/cradled.conf && \
+	    chmod 0644 $(DESTDIR)$(CONFDIR)/cradled.conf; fi
+
+uninstall:
+	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	$(Q)f=$(DESTDIR)$(CONFDIR)/cradled.conf; \
+	if $(SAMPLE_CONF) | cmp -s - $$f; then rm -f $$f; \
+	elif [ -e $$f ]; then echo "uninstall: kept $$f (not the sample)"; fi
+	$(Q)for d in $(INCLUDEDIR)/cradle $(PKGLIBDIR) $(CONFDIR); do \
+	    if [ -d $(DESTDIR)$$d ]; then rmdir --ignore-fail-on-non-empty $(DESTDIR)$$d; fi; done
+
+test-install: $(ALL)
+	$(Q)tests/install/run.sh $(BUILD)
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz

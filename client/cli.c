@@ -30,7 +30,7 @@
 #include "client/internal.h"
 
 #ifndef CRADLE_VERSION
-#define CRADLE_VERSION "0.1.0"
+#error "CRADLE_VERSION is defined by the Makefile, from the file VERSION"
 #endif
 
 #define EXIT_USAGE 2

@@ -104,12 +104,21 @@ config_defaults(struct daemon_config *cfg)
 	cfg->queue_depth = 512;
 	cfg->contexts = 1024;
 	cfg->shm_size = 64ull << 20;
-	/* The built-in image archive `make` builds sits next to the binary. */
+	/* The built-in image archive `make` builds sits next to the binary;
+	 * `make install` puts it in PREFIX/lib/cradle/ and the binary in
+	 * PREFIX/sbin/, so an installed cradled finds it relative to itself
+	 * (under a DESTDIR too). */
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
-		snprintf(cfg->image_archive, sizeof(cfg->image_archive), "%s/pause.oci.tar",
-		         dirname(exe));
+		char *dir = dirname(exe);
+		snprintf(cfg->image_archive, sizeof(cfg->image_archive), "%s/pause.oci.tar", dir);
+		if (access(cfg->image_archive, F_OK) != 0) {
+			const char *prefix = dirname(dir);
+			snprintf(cfg->image_archive, sizeof(cfg->image_archive),
+			         "%s/lib/cradle/pause.oci.tar",
+			         strcmp(prefix, "/") == 0 ? "" : prefix);
+		}
 	}
 	snprintf(cfg->image, sizeof(cfg->image), "%s", CRADLE_DEFAULT_IMAGE);
 	snprintf(cfg->default_runtime, sizeof(cfg->default_runtime), "%s", CRADLE_DEFAULT_RUNTIME);

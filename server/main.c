@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "core/events.h"
@@ -44,13 +45,14 @@
 #include "worker/ops.h"
 #include "worker/pool.h"
 
-#define CRADLE_VERSION "0.1.0"
+/* CRADLE_VERSION comes from the file VERSION (Makefile) */
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: cradled [--config FILE] [--root DIR] [--state DIR] [--workers N]\n"
 	           "               [--image-archive FILE] [--print-config] [--drop-quarantined]\n"
+	           "               [--version]\n"
 	           "  --config FILE   INI configuration (default " CRADLE_DEFAULT_CONFIG ")\n"
 	           "  --root DIR      persistent state (default /var/lib/cradle)\n"
 	           "  --state DIR     volatile state and sockets (default /run/cradle)\n"
@@ -58,7 +60,8 @@ usage(FILE *f)
 	           "  --image-archive FILE  the built-in sandbox image (OCI archive)\n"
 	           "  --print-config  print the effective configuration and exit\n"
 	           "  --drop-quarantined  delete the quarantined sandbox records; what their\n"
-	           "                  sandboxes left is then removed as leftovers\n");
+	           "                  sandboxes left is then removed as leftovers\n"
+	           "  --version       print cradled's version and exit\n");
 }
 
 /* Block every signal but the synchronous ones the kernel raises for faults,
@@ -420,6 +423,7 @@ main(int argc, char **argv)
 		{ "print-config", no_argument, NULL, 'p' },
 		{ "drop-quarantined", no_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon d;
@@ -467,6 +471,9 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("cradled version %s\n", CRADLE_VERSION);
 			return 0;
 		default:
 			usage(stderr);
@@ -594,6 +601,9 @@ main(int argc, char **argv)
 	         "%zu quarantined records",
 	         d.sock_url, d.events_url, d.cfg.workers, d.cfg.image, (unsigned long long)nofile,
 	         d.cfg.max_sandboxes, quarantined);
+	/* systemd's Type=notify (examples/systemd/cradled.service); nothing
+	 * without $NOTIFY_SOCKET */
+	sd_notify(0, "READY=1");
 
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -610,6 +620,7 @@ main(int argc, char **argv)
 			break;
 		}
 	}
+	sd_notify(0, "STOPPING=1");
 	status = 0;
 	goto out;
 fail:
