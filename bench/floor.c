@@ -283,7 +283,7 @@ step_launch(struct floor *f, struct launch_stack *ls, const struct sandbox_spec 
 	memset(&prep, 0, sizeof(prep));
 	launch_plan_init(&plan);
 	rc = plan_prepare_in(&prep, spec, (const char *const *)f->rootfs.layer_dirs,
-	                     f->rootfs.n_layers, rootfs_dir, &plan, err);
+	                     f->rootfs.n_layers, rootfs_dir, NULL, &plan, err);
 	if (rc == 0) {
 		plan.cgroup_fd = cgroup_v2_dirfd(cg);
 		plan.mntns_fd = f->mntns.template_fd;
@@ -336,7 +336,7 @@ floor_start(struct floor *f, struct launch_stack *ls, const struct pod_config *p
 	    files_new_id(sb->id, err) < 0 || step_dirs(f, sb, rootfs_dir, resolv, err) < 0)
 		goto out;
 	LAP(FLOOR_DIRS);
-	if (files_setup_sandbox(sb->state_dir, pod, err) < 0)
+	if (files_setup_sandbox(sb->state_dir, pod, NULL, err) < 0)
 		goto out;
 	LAP(FLOOR_FILES);
 	if (step_shm(f, pod, sb, err) < 0)

@@ -68,12 +68,6 @@ oom:
 	return NULL;
 }
 
-int
-files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle_err *err)
-{
-	return files_setup_sandbox_from(dir, cfg, FILES_HOST_RESOLV_CONF, err);
-}
-
 /* resolv.conf as setupSandboxFiles writes it: the dns_config's lines, or
  * (nil, or present with nothing in it: the content is "") a copy of the
  * host's file, which must be there. */
@@ -106,8 +100,8 @@ write_resolv_conf(const char *path, const struct pod_config *cfg, const char *ho
 }
 
 int
-files_setup_sandbox_from(const char *dir, const struct pod_config *cfg,
-                         const char *host_resolv_conf, struct cradle_err *err)
+files_setup_sandbox(const char *dir, const struct pod_config *cfg, const char *host_resolv_conf,
+                    struct cradle_err *err)
 {
 	char path[FS_PATH_MAX];
 	char host[256 + 2];

@@ -32,10 +32,8 @@
  * host's resolv.conf to "<p>" (FAILED_PRECONDITION when the host file is
  * missing: the node lacks it, the request is fine; else the errno's code).
  * 0 or <0 with err. */
-int files_setup_sandbox_from(const char *dir, const struct pod_config *cfg,
-                             const char *host_resolv_conf, struct cradle_err *err);
-/* files_setup_sandbox_from with FILES_HOST_RESOLV_CONF. */
-int files_setup_sandbox(const char *dir, const struct pod_config *cfg, struct cradle_err *err);
+int files_setup_sandbox(const char *dir, const struct pod_config *cfg, const char *host_resolv_conf,
+                        struct cradle_err *err);
 
 /* The sandbox's /dev/shm, as setupSandboxFiles makes it: with IPC POD a
  * tmpfs of size bytes (mode 1777, noexec, nosuid, nodev) on dir, made

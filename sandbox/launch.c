@@ -764,62 +764,39 @@ keep_fds(struct launch_plan *p)
 	p->n_keep = over ? LAUNCH_KEEP_MAX + 1 : u;
 }
 
-/* Wait for the user namespace child's word that it has its own copy of
- * the descriptors (a byte on the exec pipe); false when it died first. */
+/* Wait on a user namespace child's exec pipe and its pidfd.  The child
+ * writes one byte once it has its own copy of the descriptors, and the
+ * pipe ends when it execs or exits (its write end is CLOEXEC).  With
+ * first_byte, true at that byte; otherwise the bytes are read past until
+ * the end, so that the caller knows the child is done with our memory.
+ * The child's exit, seen on its pidfd, also ends the wait (false), so no
+ * other process's copy of the pipe can hold us. */
 static bool
-wait_unshared(int rfd, int pidfd)
+wait_child(int rfd, int pidfd, bool first_byte)
 {
 	struct pollfd pf[2] = { { .fd = rfd, .events = POLLIN },
 		                { .fd = pidfd, .events = POLLIN } };
+	bool can_poll = true;
 	char b;
 
 	for (;;) {
-		int n = poll(pf, 2, -1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break; /* cannot poll: the pipe alone, below */
-		if (pf[0].revents != 0)
-			break;
-		if (pf[1].revents != 0)
-			return false;
-	}
-	for (;;) {
-		ssize_t r = read(rfd, &b, 1);
-		if (r == 1)
-			return true;
-		if (r == 0 || errno != EINTR)
-			return false;
-	}
-}
-
-/* Wait until the user namespace child is done with our memory: the exec
- * pipe's EOF (its write end closes at exec or exit) or the child's exit,
- * seen on its pidfd, whichever comes first, so no other process's copy
- * of the pipe can hold us. */
-static void
-wait_exec(int rfd, int pidfd)
-{
-	struct pollfd pf[2] = { { .fd = rfd, .events = POLLIN },
-		                { .fd = pidfd, .events = POLLIN } };
-	char b;
-
-	for (;;) {
-		int n = poll(pf, 2, -1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break; /* cannot poll: the pipe alone, below */
-		if (pf[1].revents != 0)
-			return;
-		if (pf[0].revents != 0) {
-			ssize_t r = read(rfd, &b, 1);
-			if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
-				return;
+		if (can_poll) {
+			int n = poll(pf, 2, -1);
+			if (n < 0 && errno == EINTR)
+				continue;
+			can_poll = n >= 0; /* cannot poll: the pipe alone */
+			if (can_poll && pf[0].revents == 0) {
+				if (pf[1].revents != 0)
+					return false;
+				continue;
+			}
 		}
+		ssize_t r = read(rfd, &b, 1);
+		if (r == 1 && first_byte)
+			return true;
+		if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN))
+			return false;
 	}
-	while (read(rfd, &b, 1) < 0 && errno == EINTR)
-		;
 }
 
 int
@@ -905,7 +882,7 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	/* The child shares our descriptors until it has its copy: a user
 	 * namespace child says when (a vfork child has it by now). */
 	if (p->new_user && pid > 0)
-		alive = wait_unshared(exec_pipe[0], pidfd);
+		alive = wait_child(exec_pipe[0], pidfd, true);
 	close_mask(p); /* the child's copy is attached, or gone with it */
 	if (p->new_user) {
 		close(exec_pipe[1]);
@@ -958,7 +935,7 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 				err, -rc, "launch sandbox: set up user namespace: %s", failed);
 		}
 		close(sync[1]);
-		wait_exec(exec_pipe[0], pidfd);
+		(void)wait_child(exec_pipe[0], pidfd, false);
 		close(exec_pipe[0]);
 	}
 	/* The child has exec'd or exited: out of our mm. */

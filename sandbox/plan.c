@@ -431,20 +431,13 @@ plan_prepare(struct launch_prep *prep, const struct sandbox_spec *spec, const ch
              struct launch_plan *plan, struct cradle_err *err)
 {
 	const char *dirs[] = { rootfs };
-	return plan_prepare_in(prep, spec, dirs, 1, rootfs, plan, err);
+	return plan_prepare_in(prep, spec, dirs, 1, rootfs, NULL, plan, err);
 }
 
 int
 plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec, const char *const *dirs,
-                size_t n_dirs, const char *rootfs, struct launch_plan *plan, struct cradle_err *err)
-{
-	return plan_prepare_labelled(prep, spec, dirs, n_dirs, rootfs, NULL, plan, err);
-}
-
-int
-plan_prepare_labelled(struct launch_prep *prep, const struct sandbox_spec *spec,
-                      const char *const *dirs, size_t n_dirs, const char *rootfs,
-                      const char *mount_label, struct launch_plan *plan, struct cradle_err *err)
+                size_t n_dirs, const char *rootfs, const char *mount_label,
+                struct launch_plan *plan, struct cradle_err *err)
 {
 	struct launch_op *op;
 	const char *mask_data = NULL;

@@ -45,25 +45,20 @@ struct launch_prep {
 int plan_prepare(struct launch_prep *prep, const struct sandbox_spec *spec, const char *rootfs,
                  struct launch_plan *plan, struct cradle_err *err);
 /* The same for a rootfs the child assembles from layers: the executable
- * is looked up in dirs (top first), and rootfs is the mount point. */
+ * is looked up in dirs (top first), and rootfs is the mount point.  With
+ * the SELinux mount label applied as runc applies it: `context="<label>"`
+ * appended to the data of every file system the plan mounts except proc,
+ * sysfs and cgroup (tmpfs /dev, devpts, mqueue, any other tmpfs), and set
+ * as the data of the masked paths' LOP_MASK ops (the data of the read-only
+ * tmpfs a masked directory gets when the plan has no mask_dir).  Binds get
+ * none: a bind keeps its source's label.  mount_label NULL or "": no
+ * label.  The caller passes the spec's mount label only where SELinux is
+ * enabled on the node (node->selinux_apply); on a kernel without it
+ * context= fails the mount.  A label that is not a plain context (see
+ * plan_check_mount_label) is refused before anything is opened. */
 int plan_prepare_in(struct launch_prep *prep, const struct sandbox_spec *spec,
                     const char *const *dirs, size_t n_dirs, const char *rootfs,
-                    struct launch_plan *plan, struct cradle_err *err);
-/* plan_prepare_in with the SELinux mount label applied as runc applies
- * it: `context="<label>"` appended to the data of every file system the
- * plan mounts except proc, sysfs and cgroup (tmpfs /dev, devpts, mqueue,
- * any other tmpfs), and set as the data of the masked paths' LOP_MASK ops
- * (the data of the read-only tmpfs a masked directory gets when the plan
- * has no mask_dir).  Binds get none: a bind keeps its source's label.
- * NULL or "": no label, the same plan as plan_prepare_in.  The caller
- * passes the spec's mount label only where SELinux is enabled on the node
- * (node->selinux_apply); on a kernel without it context= fails the mount.
- * A label that is not a plain context (see plan_check_mount_label) is
- * refused before anything is opened. */
-int plan_prepare_labelled(struct launch_prep *prep, const struct sandbox_spec *spec,
-                          const char *const *dirs, size_t n_dirs, const char *rootfs,
-                          const char *mount_label, struct launch_plan *plan,
-                          struct cradle_err *err);
+                    const char *mount_label, struct launch_plan *plan, struct cradle_err *err);
 void plan_release(struct launch_prep *prep);
 
 /* The longest mount label taken, and the mount data limit (the kernel

@@ -213,7 +213,7 @@ undo_state_dir(struct start_ctx *c, struct cradle_err *err)
 static int
 step_files(struct start_ctx *c, struct cradle_err *err)
 {
-	if (files_setup_sandbox_from(c->state_dir, pod(c), c->env->host_resolv_conf, err) < 0) {
+	if (files_setup_sandbox(c->state_dir, pod(c), c->env->host_resolv_conf, err) < 0) {
 		cradle_err_wrap(err, "failed to setup sandbox files");
 		return -1;
 	}
@@ -387,10 +387,10 @@ step_launch(struct start_ctx *c, struct cradle_err *err)
 	launch_plan_init(p);
 	/* the mount label (context=) only where SELinux is enabled, as the
 	 * exec label below */
-	if (plan_prepare_labelled(&c->prep, &c->spec, (const char *const *)c->rootfs.layer_dirs,
-	                          c->rootfs.n_layers, c->rootfs_dir,
-	                          c->env->node->selinux_apply ? c->spec.selinux_mount_label : NULL,
-	                          p, err) < 0) {
+	if (plan_prepare_in(&c->prep, &c->spec, (const char *const *)c->rootfs.layer_dirs,
+	                    c->rootfs.n_layers, c->rootfs_dir,
+	                    c->env->node->selinux_apply ? c->spec.selinux_mount_label : NULL, p,
+	                    err) < 0) {
 		cradle_err_wrap(err, "failed to create sandbox task");
 		return -1;
 	}
@@ -584,15 +584,14 @@ step_record(struct start_ctx *c, struct cradle_err *err)
 	for (size_t i = 0; c->cni_cache[0] != '\0' && i < c->cni.n_ips && i < PROTO_MAX_POD_IPS;
 	     i++)
 		rc |= proto_strs_add(&rec->pod_ips, c->cni.ips[i].addr);
-	/* the spec's annotations and labels, kept for status and recovery */
+	/* the spec's annotations and labels, kept for status and recovery:
+	 * moved, no step after this one reads them from the spec */
 	proto_kvs_fini(&rec->spec_annotations);
 	proto_kvs_fini(&rec->spec_labels);
-	for (size_t i = 0; rc == 0 && i < c->spec.annotations.n; i++)
-		rc |= proto_kvs_add(&rec->spec_annotations, c->spec.annotations.v[i].key,
-		                    c->spec.annotations.v[i].value);
-	for (size_t i = 0; rc == 0 && i < c->spec.labels.n; i++)
-		rc |= proto_kvs_add(&rec->spec_labels, c->spec.labels.v[i].key,
-		                    c->spec.labels.v[i].value);
+	rec->spec_annotations = c->spec.annotations;
+	rec->spec_labels = c->spec.labels;
+	c->spec.annotations = (struct proto_kvs){ 0 };
+	c->spec.labels = (struct proto_kvs){ 0 };
 	if (rc != 0) {
 		clear_started(rec);
 		return cradle_err_nomem(err);

@@ -879,6 +879,24 @@ it_expect_refused(const char *config_text, const char *const *wants)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
+int
+it_cli(const struct it_daemon *d, char *out, size_t len, const char *fmt, ...)
+{
+	char args[2048], cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s --socket %s %s 2>&1", it_bin("cradle"), d->sock, args);
+	FILE *p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
 void
 it_read_text(const char *path, char *buf, size_t len)
 {

@@ -87,6 +87,11 @@ void it_restart_with_arg(struct it_daemon *d, const char *fail_step, const char 
  * status 1, one line of its log holding every string of wants (NULL
  * ended), nothing made (no root, no state, no mount); the dir is removed. */
 void it_expect_refused(const char *config_text, const char *const *wants);
+/* The CLI (`cradle --socket <d's socket> ARGS 2>&1`, ARGS a shell
+ * fragment made from fmt): its output in out (NUL-terminated, cut at
+ * len - 1 bytes); returns its exit status (128: killed). */
+int it_cli(const struct it_daemon *d, char *out, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* The whole of a small text file into buf (NUL-terminated, at most len - 1
  * bytes); aborts the test when it cannot be read. */
 void it_read_text(const char *path, char *buf, size_t len);

@@ -18,25 +18,6 @@ teardown(void)
 	it_cleanup(&D);
 }
 
-/* Run the CLI with args (a shell fragment); capture stdout+stderr. */
-static int
-cli(char *out, size_t len, const char *fmt, ...)
-{
-	char args[2048], cmd[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s --socket %s %s 2>&1", it_bin("cradle"), D.sock, args);
-	FILE *p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	size_t n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static const char *
 src(const char *rel)
 {
@@ -51,19 +32,20 @@ START_TEST(test_runp_pods_inspectp_stopp_rmp)
 	char out[16384], id[CRADLE_SANDBOX_ID_LEN + 1], host[256];
 
 	it_start(&D, NULL);
-	ck_assert_int_eq(cli(out, sizeof(out), "runp %s", src("examples/pod.json")), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "runp %s", src("examples/pod.json")), 0);
 	ck_assert_int_eq(sscanf(out, "%64s", id), 1);
 	ck_assert_msg(it_valid_id(id), "runp printed %s", out);
 
-	ck_assert_int_eq(cli(out, sizeof(out), "pods"), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "pods"), 0);
 	ck_assert_msg(strstr(out, "nginx-sandbox") && strstr(out, "Ready"), "%s", out);
-	ck_assert_int_eq(cli(out, sizeof(out), "pods -q --state ready --label app=nginx"), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "pods -q --state ready --label app=nginx"),
+	                 0);
 	ck_assert_msg(strncmp(out, id, CRADLE_SANDBOX_ID_LEN) == 0, "%s", out);
-	ck_assert_int_eq(cli(out, sizeof(out), "pods -q --label app=other"), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "pods -q --label app=other"), 0);
 	ck_assert_str_eq(out, "");
 
 	/* inspectp by prefix: its pid is a live task with that hostname */
-	ck_assert_int_eq(cli(out, sizeof(out), "inspectp %.13s", id), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "inspectp %.13s", id), 0);
 	ck_assert_msg(strstr(out, "\"SANDBOX_READY\""), "%s", out);
 	char *p = strstr(out, "\"pid\": ");
 	ck_assert_ptr_nonnull(p);
@@ -73,12 +55,12 @@ START_TEST(test_runp_pods_inspectp_stopp_rmp)
 	ck_assert_str_eq(host, "nginx-sandbox");
 	ck_assert_msg(strstr(out, "\"netns\": \"") != NULL, "%s", out);
 
-	ck_assert_int_eq(cli(out, sizeof(out), "stopp %s", id), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "stopp %s", id), 0);
 	ck_assert(!it_proc_alive(pid));
-	ck_assert_int_eq(cli(out, sizeof(out), "inspectp %s", id), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "inspectp %s", id), 0);
 	ck_assert_msg(strstr(out, "\"SANDBOX_NOTREADY\""), "%s", out);
-	ck_assert_int_eq(cli(out, sizeof(out), "rmp %s", id), 0);
-	ck_assert_int_eq(cli(out, sizeof(out), "pods -q"), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "rmp %s", id), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "pods -q"), 0);
 	ck_assert_str_eq(out, "");
 }
 END_TEST
@@ -88,13 +70,15 @@ START_TEST(test_hostnet_example_and_rmp_all)
 	char out[16384], id[CRADLE_SANDBOX_ID_LEN + 1];
 
 	it_start(&D, NULL);
-	ck_assert_int_eq(cli(out, sizeof(out), "runp %s", src("examples/pod-hostnet.json")), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "runp %s", src("examples/pod-hostnet.json")),
+	                 0);
 	ck_assert_int_eq(sscanf(out, "%64s", id), 1);
-	ck_assert_int_eq(cli(out, sizeof(out), "createp %s", src("examples/pod-labels.json")), 0);
-	ck_assert_int_eq(cli(out, sizeof(out), "pods"), 0);
+	ck_assert_int_eq(
+		it_cli(&D, out, sizeof(out), "createp %s", src("examples/pod-labels.json")), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "pods"), 0);
 	ck_assert_msg(strstr(out, "NotReady"), "created pod not listed: %s", out);
-	ck_assert_int_eq(cli(out, sizeof(out), "rmp --all"), 0);
-	ck_assert_int_eq(cli(out, sizeof(out), "pods -q"), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "rmp --all"), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "pods -q"), 0);
 	ck_assert_str_eq(out, "");
 	ck_assert_int_eq(it_count_pause_tasks(), 0);
 }
@@ -120,14 +104,14 @@ START_TEST(test_rmp_all_many)
 		cradle_pod_free(pod);
 	}
 	ck_assert_int_eq(it_count_pause_tasks(), N);
-	ck_assert_int_eq(cli(out, sizeof(out), "rmp -a"), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "rmp -a"), 0);
 	for (i = 0; i < N; i++) {
 		char *hit = strstr(out, ids[i]);
 
 		ck_assert_msg(hit && !strstr(hit + 1, ids[i]), "%s not printed once: %s", ids[i],
 		              out);
 	}
-	ck_assert_int_eq(cli(out, sizeof(out), "pods -q"), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "pods -q"), 0);
 	ck_assert_str_eq(out, "");
 	ck_assert_int_eq(it_count_pause_tasks(), 0);
 	snprintf(dir, sizeof(dir), "%s/sandboxes", D.state);
@@ -136,7 +120,7 @@ START_TEST(test_rmp_all_many)
 	ck_assert_int_eq(it_count_entries(dir), 0);
 	ck_assert_int_eq(it_count_mounts_under(D.state), mounts);
 	/* and with nothing to remove */
-	ck_assert_int_eq(cli(out, sizeof(out), "rmp -a"), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "rmp -a"), 0);
 	ck_assert_str_eq(out, "");
 }
 END_TEST
@@ -153,20 +137,20 @@ START_TEST(test_errors_name_the_problem)
 	      "\"attempt\": \"one\"}}",
 	      f);
 	fclose(f);
-	ck_assert_int_ne(cli(out, sizeof(out), "runp %s", path), 0);
+	ck_assert_int_ne(it_cli(&D, out, sizeof(out), "runp %s", path), 0);
 	ck_assert_msg(strstr(out, "metadata.attempt"), "%s", out);
 
 	ck_assert_int_ne(
-		cli(out, sizeof(out),
-	            "inspectp 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+		it_cli(&D, out, sizeof(out),
+	               "inspectp 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
 		0);
 	ck_assert_msg(strstr(out, "NOT_FOUND"), "%s", out);
-	ck_assert_int_ne(cli(out, sizeof(out), "startp nosuchprefix"), 0);
+	ck_assert_int_ne(it_cli(&D, out, sizeof(out), "startp nosuchprefix"), 0);
 	ck_assert_msg(strstr(out, "nosuchprefix"), "%s", out);
 	/* CRI: stop and remove of an unknown id succeed */
 	ck_assert_int_eq(
-		cli(out, sizeof(out),
-	            "stopp 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+		it_cli(&D, out, sizeof(out),
+	               "stopp 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
 		0);
 	/* no daemon at that socket */
 	char cmd[600];

@@ -188,20 +188,6 @@ START_TEST(test_builtin_image_pinned_and_in_use)
 }
 END_TEST
 
-/* `cradle images` of D: its output in out; the exit status. */
-static int
-cli_images(char *out, size_t len)
-{
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "%s --socket %s images 2>&1", it_bin("cradle"), D.sock);
-	FILE *p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	size_t n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 /* A sandbox image pulled for a start is pinned, as the reference pins it
  * (io.cri-containerd.pinned=pinned), and so is a pull that names it; rmi
  * refuses it, used or not; any other pull is not pinned and goes. */
@@ -244,7 +230,7 @@ START_TEST(test_pulled_sandbox_image_pinned)
 	ck_assert(!cradle_image_pinned(img));
 	cradle_image_free(img);
 	/* `cradle images` says which: PINNED true for it, false for the other */
-	ck_assert_int_eq(cli_images(out, sizeof(out)), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "images"), 0);
 	ck_assert_msg(strstr(out, "PINNED") != NULL, "%s", out);
 	char *line;
 	bool saw_pin = false, saw_other = false;

@@ -107,16 +107,9 @@ check_spec(const struct cradle_sandbox *s, const char *id, const char *name, boo
 static json_object *
 inspectp(const char *id)
 {
-	char cmd[1024];
 	static char out[1 << 16];
 
-	snprintf(cmd, sizeof(cmd), "%s --socket %s inspectp %s 2>&1", it_bin("cradle"), D.sock, id);
-	FILE *p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	size_t n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "inspectp: %s", out);
+	ck_assert_msg(it_cli(&D, out, sizeof(out), "inspectp %s", id) == 0, "inspectp: %s", out);
 	json_object *o = json_tokener_parse(out);
 	ck_assert_msg(o != NULL, "inspectp printed no JSON: %s", out);
 	return o;

@@ -340,25 +340,6 @@ START_TEST(test_failed_start_counts_its_code)
 }
 END_TEST
 
-/* Run the CLI with args; capture stdout and stderr. */
-static int
-cli(char *out, size_t len, const char *fmt, ...)
-{
-	char args[1024], cmd[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s --socket %s %s 2>&1", it_bin("cradle"), D.sock, args);
-	FILE *p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	size_t n = fread(out, 1, len - 1, p);
-	out[n] = '\0';
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 /* out has the line "<op>  <name> ... ms" */
 static bool
 has_step_line(const char *out, const char *op, const char *name)
@@ -381,7 +362,7 @@ START_TEST(test_inspectp_verbose_shows_every_step)
 	struct cradle_sandbox *s = verbose(id);
 	size_t n = step_names(s, CRADLE_TIMED_START, start);
 
-	ck_assert_int_eq(cli(out, sizeof(out), "inspectp -v %.13s", id), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "inspectp -v %.13s", id), 0);
 	ck_assert_msg(strstr(out, "\"SANDBOX_READY\""), "%s", out);
 	for (size_t i = 0; i < n; i++)
 		ck_assert_msg(has_step_line(out, "start", start[i]), "no line for %s:\n%s",
@@ -389,24 +370,25 @@ START_TEST(test_inspectp_verbose_shows_every_step)
 	ck_assert_msg(has_step_line(out, "start", "(sum of steps)"), "%s", out);
 	ck_assert_msg(strstr(out, "\nstop   (not timed since cradled started)"), "%s", out);
 	/* without -v: the JSON alone */
-	ck_assert_int_eq(cli(out, sizeof(out), "inspectp %s", id), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "inspectp %s", id), 0);
 	ck_assert_ptr_null(strstr(out, "\nstart  "));
 	/* -v is inspectp's */
-	ck_assert_int_eq(cli(out, sizeof(out), "inspecti -v cradle.local/pause:built-in"), 2);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "inspecti -v cradle.local/pause:built-in"),
+	                 2);
 	ck_assert_msg(strstr(out, "-v is an option of inspectp only"), "%s", out);
 
-	ck_assert_int_eq(cli(out, sizeof(out), "stopp %s", id), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "stopp %s", id), 0);
 	cradle_sandbox_free(s);
 	s = verbose(id);
 	size_t k = step_names(s, CRADLE_TIMED_STOP, stop);
-	ck_assert_int_eq(cli(out, sizeof(out), "inspectp --verbose %s", id), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "inspectp --verbose %s", id), 0);
 	for (size_t i = 0; i < n; i++)
 		ck_assert(has_step_line(out, "start", start[i]));
 	for (size_t i = 0; i < k; i++)
 		ck_assert_msg(has_step_line(out, "stop", stop[i]), "no line for %s:\n%s", stop[i],
 		              out);
 	cradle_sandbox_free(s);
-	ck_assert_int_eq(cli(out, sizeof(out), "rmp %s", id), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "rmp %s", id), 0);
 }
 END_TEST
 

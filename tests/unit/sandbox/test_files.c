@@ -89,7 +89,7 @@ START_TEST(test_resolv_conf)
 }
 END_TEST
 
-/* --- files_setup_sandbox(_from) ------------------------------------------- */
+/* --- files_setup_sandbox ------------------------------------------------- */
 
 /* dir/name equals the host file host, byte for byte (host must exist). */
 static void
@@ -134,7 +134,7 @@ START_TEST(test_setup_sandbox)
 	cfg.has_dns_config = true;
 	add_strs(&cfg.dns_config.servers, servers, 1);
 	add_strs(&cfg.dns_config.searches, searches, 2);
-	ck_assert_msg(files_setup_sandbox_from(dir, &cfg, hr, &err) == 0, "%s", err.msg);
+	ck_assert_msg(files_setup_sandbox(dir, &cfg, hr, &err) == 0, "%s", err.msg);
 	snprintf(path, sizeof(path), "%s/hostname", dir);
 	unit_assert_file_is(path, "unit-host\n");
 	ck_assert_int_eq(stat(path, &st), 0);
@@ -153,7 +153,7 @@ START_TEST(test_setup_sandbox)
 	pod_config_init(&cfg);
 	cfg.hostname = strdup("");
 	cfg.has_dns_config = true;
-	ck_assert_msg(files_setup_sandbox_from(dir, &cfg, hr, &err) == 0, "%s", err.msg);
+	ck_assert_msg(files_setup_sandbox(dir, &cfg, hr, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(gethostname(host, sizeof(host) - 2), 0);
 	strcat(host, "\n");
 	snprintf(path, sizeof(path), "%s/hostname", dir);
@@ -165,7 +165,7 @@ START_TEST(test_setup_sandbox)
 	pod_config_init(&cfg);
 	snprintf(path, sizeof(path), "%s/resolv.conf", dir);
 	unit_put_str(path, "stale\n");
-	ck_assert_msg(files_setup_sandbox_from(dir, &cfg, hr, &err) == 0, "%s", err.msg);
+	ck_assert_msg(files_setup_sandbox(dir, &cfg, hr, &err) == 0, "%s", err.msg);
 	snprintf(path, sizeof(path), "%s/hostname", dir);
 	unit_assert_file_is(path, host);
 	assert_copy_of(dir, "hosts", "/etc/hosts");
@@ -174,7 +174,7 @@ START_TEST(test_setup_sandbox)
 }
 END_TEST
 
-/* files_setup_sandbox, and a NULL host file, mean the node's own
+/* files_setup_sandbox with a NULL host file means the node's own
  * /etc/resolv.conf (this test's /etc is the host's, so it must exist here
  * for the test to mean something). */
 START_TEST(test_setup_sandbox_default_host_file)
@@ -189,9 +189,7 @@ START_TEST(test_setup_sandbox_default_host_file)
 	scratch(dir, hr);
 	pod_config_init(&cfg);
 	cfg.has_dns_config = true;
-	ck_assert_msg(files_setup_sandbox(dir, &cfg, &err) == 0, "%s", err.msg);
-	assert_copy_of(dir, "resolv.conf", "/etc/resolv.conf");
-	ck_assert_msg(files_setup_sandbox_from(dir, &cfg, NULL, &err) == 0, "%s", err.msg);
+	ck_assert_msg(files_setup_sandbox(dir, &cfg, NULL, &err) == 0, "%s", err.msg);
 	assert_copy_of(dir, "resolv.conf", "/etc/resolv.conf");
 	pod_config_fini(&cfg);
 }
@@ -217,7 +215,7 @@ START_TEST(test_setup_sandbox_no_host_resolv)
 		pod_config_init(&cfg);
 		cfg.has_dns_config = present;
 		memset(&err, 0, sizeof(err));
-		ck_assert_int_lt(files_setup_sandbox_from(dir, &cfg, missing, &err), 0);
+		ck_assert_int_lt(files_setup_sandbox(dir, &cfg, missing, &err), 0);
 		ck_assert_str_eq(err.msg, want);
 		/* the node lacks the file; the request is fine */
 		ck_assert_int_eq(err.code, CRADLE_FAILED_PRECONDITION);
@@ -227,7 +225,7 @@ START_TEST(test_setup_sandbox_no_host_resolv)
 	pod_config_init(&cfg);
 	cfg.has_dns_config = true;
 	add_strs(&cfg.dns_config.servers, servers, 1);
-	ck_assert_msg(files_setup_sandbox_from(dir, &cfg, missing, &err) == 0, "%s", err.msg);
+	ck_assert_msg(files_setup_sandbox(dir, &cfg, missing, &err) == 0, "%s", err.msg);
 	unit_assert_file_is(path, "nameserver 10.0.0.10\n");
 	pod_config_fini(&cfg);
 }
@@ -242,7 +240,7 @@ START_TEST(test_setup_sandbox_errors)
 
 	unit_path(dir, sizeof(dir), "no-such-dir");
 	pod_config_init(&cfg);
-	ck_assert_int_lt(files_setup_sandbox(dir, &cfg, &err), 0);
+	ck_assert_int_lt(files_setup_sandbox(dir, &cfg, NULL, &err), 0);
 	snprintf(want, sizeof(want), "failed to write hostname to \"%s/hostname\": %s", dir,
 	         strerror(ENOENT));
 	ck_assert_str_eq(err.msg, want);
@@ -256,7 +254,7 @@ START_TEST(test_setup_sandbox_errors)
 	longdir[0] = '/';
 	longdir[4999] = '\0';
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_lt(files_setup_sandbox(longdir, &cfg, &err), 0);
+	ck_assert_int_lt(files_setup_sandbox(longdir, &cfg, NULL, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_INTERNAL);
 	ck_assert_ptr_nonnull(strstr(err.msg, "path too long"));
 	free(longdir);
@@ -271,14 +269,14 @@ START_TEST(test_setup_sandbox_errors)
 	cfg.has_dns_config = true;
 	add_strs(&cfg.dns_config.options, options, 1);
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_lt(files_setup_sandbox_from(dir, &cfg, hr, &err), 0);
+	ck_assert_int_lt(files_setup_sandbox(dir, &cfg, hr, &err), 0);
 	snprintf(want, sizeof(want), "failed to write resolv content to \"%s\": %s", path,
 	         strerror(EISDIR));
 	ck_assert_str_eq(err.msg, want);
 	pod_config_fini(&cfg);
 	pod_config_init(&cfg);
 	memset(&err, 0, sizeof(err));
-	ck_assert_int_lt(files_setup_sandbox_from(dir, &cfg, hr, &err), 0);
+	ck_assert_int_lt(files_setup_sandbox(dir, &cfg, hr, &err), 0);
 	snprintf(want, sizeof(want), "failed to copy host's resolv.conf to \"%s\": ", path);
 	ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "%s", err.msg);
 	ck_assert_int_ne(err.code, CRADLE_FAILED_PRECONDITION);

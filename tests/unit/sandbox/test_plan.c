@@ -1039,7 +1039,7 @@ START_TEST(test_mount_sys_rw_privileged)
 END_TEST
 
 /* ======================================================================= */
-/* the SELinux mount label (plan_prepare_labelled)                          */
+/* the SELinux mount label (plan_prepare_in)                               */
 /* ======================================================================= */
 
 /* A label as sandbox/selinux.c allocates it: the category set has a
@@ -1052,7 +1052,7 @@ prepare_labelled(const char *label)
 {
 	const char *dirs[] = { F.rootfs };
 
-	return plan_prepare_labelled(&F.prep, &F.spec, dirs, 1, F.rootfs, label, &F.plan, &F.err);
+	return plan_prepare_in(&F.prep, &F.spec, dirs, 1, F.rootfs, label, &F.plan, &F.err);
 }
 
 /* The default plan's data for op i with the label applied as runc applies
