@@ -223,8 +223,8 @@ stats_count_sandboxes(struct table *t, uint64_t *counts)
 	for (long i = 0; i < n; i++) {
 		struct sandbox *sb = all[i];
 		pthread_mutex_lock(&sb->view_lock);
-		if (!sb->view_removed && sb->view.phase >= 0 && sb->view.phase < PROTO_N_PHASES)
-			counts[sb->view.phase]++;
+		if (!sb->view_removed && sb->view_phase >= 0 && sb->view_phase < PROTO_N_PHASES)
+			counts[sb->view_phase]++;
 		pthread_mutex_unlock(&sb->view_lock);
 		sandbox_rele(sb);
 	}

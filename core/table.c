@@ -195,6 +195,30 @@ map_remove(struct map *m, const struct sandbox *sb, uint64_t hash)
 
 /* --- sandboxes ---------------------------------------------------------- */
 
+/* rec as proto_sandbox_encode packs it, in a buffer of exactly its size
+ * (*msg, owned by the caller).  -ENOMEM, or what the encoder refused. */
+static int
+view_encode(const struct proto_sandbox *rec, char **msg, size_t *len)
+{
+	msgpack_sbuffer buf;
+	struct cradle_err e;
+	char *p;
+
+	msgpack_sbuffer_init(&buf);
+	if (proto_sandbox_encode(&buf, rec, &e) < 0) {
+		msgpack_sbuffer_destroy(&buf);
+		return -ENOMEM;
+	}
+	*len = buf.size;
+	p = msgpack_sbuffer_release(&buf);
+	*msg = realloc(p, *len); /* the encoder's buffer grows in 8 KiB steps */
+	if (*msg == NULL) {
+		free(p);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 struct sandbox *
 sandbox_new(struct proto_sandbox *rec)
 {
@@ -246,7 +270,8 @@ sandbox_new(struct proto_sandbox *rec)
 		free(sb);
 		return (NULL);
 	}
-	if (proto_sandbox_copy(&sb->view, rec) < 0) { /* cleans up after itself */
+	sb->view_phase = rec->phase;
+	if (view_encode(rec, &sb->view_msg, &sb->view_len) < 0) {
 		pthread_mutex_destroy(&sb->view_lock);
 		pthread_cond_destroy(&sb->cond);
 		pthread_mutex_destroy(&sb->lock);
@@ -278,18 +303,30 @@ sandbox_hold(struct sandbox *sb)
 int
 sandbox_publish(struct sandbox *sb)
 {
-	struct proto_sandbox fresh;
+	char *msg, *old;
+	size_t len;
 
-	/* copied outside view_lock: readers wait only for the swap */
-	if (proto_sandbox_copy(&fresh, &sb->rec) < 0) /* cleans up after itself */
+	/* encoded outside view_lock: readers wait only for the swap */
+	if (view_encode(&sb->rec, &msg, &len) < 0)
 		return -ENOMEM;
 	pthread_mutex_lock(&sb->view_lock);
-	struct proto_sandbox old = sb->view;
-	sb->view = fresh;
+	old = sb->view_msg;
+	sb->view_msg = msg;
+	sb->view_len = len;
+	sb->view_phase = sb->rec.phase;
 	sb->view_removed = sb->removed;
-	sb->view_bytes = 0;
 	pthread_mutex_unlock(&sb->view_lock);
-	proto_sandbox_fini(&old);
+	free(old);
+	return 0;
+}
+
+int
+sandbox_view_decode(const struct sandbox *sb, struct proto_sandbox *out, struct cradle_err *err)
+{
+	/* encoded by us from a record that passed the same checks: only
+	 * memory can fail here */
+	if (proto_sandbox_decode(sb->view_msg, sb->view_len, out, err) < 0)
+		return cradle_err_nomem(err);
 	return 0;
 }
 
@@ -297,7 +334,7 @@ static void
 sandbox_destroy(struct sandbox *sb)
 {
 	proto_sandbox_fini(&sb->rec);
-	proto_sandbox_fini(&sb->view);
+	free(sb->view_msg);
 	pthread_mutex_destroy(&sb->view_lock);
 	free(sb->name);
 	pthread_cond_destroy(&sb->cond);

@@ -46,15 +46,19 @@ struct sandbox {
 	                                  (core/lifecycle.h), oldest first */
 
 	/* What status and list read without waiting for lock, which a start
-	 * holds for as long as it runs (an image pull included): a copy of
-	 * rec (and removed) made by sandbox_new and at every sandbox_unlock
-	 * (core/lifecycle.h).  view_lock is a leaf, held only to copy. */
+	 * holds for as long as it runs (an image pull included): rec (and
+	 * removed) as sandbox_new and every sandbox_unlock (core/lifecycle.h)
+	 * published it.  The view is rec encoded (proto_sandbox_encode), one
+	 * allocation: a second structured copy of every pod's config and
+	 * spec pairs cost more daemon memory than all the rest of a
+	 * sandbox, while a list copies the encoded bytes straight into its
+	 * reply and a status decodes them.  view_lock is a leaf, held only
+	 * to read or swap the view; every view_* field is guarded by it. */
 	pthread_mutex_t view_lock;
-	struct proto_sandbox view; /* guarded by view_lock */
-	bool view_removed;         /* guarded by view_lock */
-	/* bytes of view encoded (a list's page size, worker/ops.c), 0 until
-	 * a list measured it; guarded by view_lock, reset by a publish */
-	size_t view_bytes;
+	char *view_msg; /* owned, exactly view_len bytes */
+	size_t view_len;
+	int view_phase; /* rec.phase as published */
+	bool view_removed;
 	/* The step times of the last start and of the last stop that did
 	 * something (core/stats.h), in us: written by the operation (sb->lock
 	 * held), read by a verbose status, both under view_lock. */
@@ -78,6 +82,10 @@ void sandbox_hold(struct sandbox *sb);
 /* Publish rec and removed as the view; the caller holds sb->lock.  On OOM
  * the previous view stays and -ENOMEM is returned. */
 int sandbox_publish(struct sandbox *sb);
+/* The published view decoded into *out (initialised here; the caller
+ * fini's it); view_lock held.  -ENOMEM (err filled) when out of memory. */
+int sandbox_view_decode(const struct sandbox *sb, struct proto_sandbox *out,
+                        struct cradle_err *err);
 void sandbox_rele(struct sandbox *sb);
 
 /* "<name>_<namespace>_<uid>_<attempt>", malloc'd, NULL on OOM. */

@@ -2382,6 +2382,23 @@ check_results(const struct results_desc *d, const char *what, bool all, size_t n
 	return 0;
 }
 
+/* Results already packed (each checked when it was packed, and not
+ * unpacked again here: that would cost a list more than it saves): not
+ * more than a list may hold, and bytes exactly when there are some. */
+static int
+check_packed(const struct results_desc *d, const char *what, size_t n, size_t len,
+             struct cradle_err *err)
+{
+	if (n > PROTO_MAX_LIST_REPLY)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
+		                      "%s reply of %zu %s exceeds %d", what, n, d->list->noun,
+		                      PROTO_MAX_LIST_REPLY);
+	if ((n == 0) != (len == 0))
+		return cradle_err_set(err, CRADLE_INTERNAL, "%s reply: %zu packed bytes for %zu %s",
+		                      what, len, n, d->list->noun);
+	return 0;
+}
+
 static int
 check_reply(const void *obj, struct cradle_err *err)
 {
@@ -2393,6 +2410,9 @@ check_reply(const void *obj, struct cradle_err *err)
 	switch (rep->op) {
 	case OP_STATUS:
 	case OP_LIST:
+		if (all && rep->sandboxes_msg != NULL)
+			return check_packed(&sandbox_results, "list", rep->n_sandboxes,
+			                    rep->sandboxes_msg_len, err);
 		return check_results(&sandbox_results, all ? "list" : "status", all,
 		                     rep->n_sandboxes, rep->sandboxes, err);
 	case OP_IMAGE_PULL:
@@ -2489,14 +2509,17 @@ pk_reply(msgpack_packer *pk, const void *obj)
 			TRY(pk_ki64(pk, "pid", rep->pid));
 		return pk_ki64(pk, "created_at", rep->created_at);
 	case OP_LIST:
-		if (rep->more) { /* a page: {sandboxes, more} */
-			TRY(msgpack_pack_map(pk, 2));
+		TRY(msgpack_pack_map(pk, rep->more ? 2 : 1)); /* a page: {sandboxes, more} */
+		if (rep->sandboxes_msg != NULL) {
+			TRY(pk_str(pk, sandbox_results.list->noun));
+			TRY(msgpack_pack_array(pk, rep->n_sandboxes));
+			TRY(pk->callback(pk->data, rep->sandboxes_msg, rep->sandboxes_msg_len));
+		} else {
 			TRY(pk_array(pk, sandbox_results.list->noun, rep->sandboxes,
 			             rep->n_sandboxes, sandbox_results.list->size,
 			             sandbox_results.pack));
-			return pk_kbool(pk, "more", true);
 		}
-		return pk_results(pk, &sandbox_results, true, rep->sandboxes, rep->n_sandboxes);
+		return rep->more ? pk_kbool(pk, "more", true) : 0;
 	case OP_STATUS:
 		return pk_results(pk, &sandbox_results, false, rep->sandboxes, rep->n_sandboxes);
 	case OP_IMAGE_PULL:
@@ -2720,6 +2743,9 @@ proto_reply_fini(struct proto_reply *rep)
 	free(rep->sandboxes);
 	rep->sandboxes = NULL;
 	rep->n_sandboxes = 0;
+	free(rep->sandboxes_msg);
+	rep->sandboxes_msg = NULL;
+	rep->sandboxes_msg_len = 0;
 	for (i = 0; i < rep->n_images && rep->images; i++)
 		proto_image_fini(&rep->images[i]);
 	free(rep->images);

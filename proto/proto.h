@@ -279,6 +279,7 @@ struct proto_sandbox {
 };
 
 /* CRI state derived from the phase: RUNNING -> READY, else NOTREADY. */
+int proto_phase_state(int phase);
 int proto_sandbox_state(const struct proto_sandbox *s);
 const char *proto_state_name(int state); /* "SANDBOX_READY" / "SANDBOX_NOTREADY" */
 const char *proto_phase_name(int phase); /* "created" / "running" / "exited" */
@@ -363,6 +364,12 @@ struct proto_reply {
 	struct proto_event *events;
 	uint64_t oldest_seq, last_seq;
 	bool more;
+	/* OP_LIST as the daemon answers it: instead of sandboxes, the
+	 * n_sandboxes sandboxes already packed (each as proto_sandbox_encode
+	 * packs it, so checked then), back to back; the encoder writes them
+	 * as they are.  Owned; a decoded reply never has it. */
+	char *sandboxes_msg;
+	size_t sandboxes_msg_len;
 };
 
 /* Event published on the events socket: a sandbox event (id, pid,

@@ -362,9 +362,15 @@ proto_valid_image_ref(const char *s)
 }
 
 int
+proto_phase_state(int phase)
+{
+	return phase == PHASE_RUNNING ? STATE_READY : STATE_NOTREADY;
+}
+
+int
 proto_sandbox_state(const struct proto_sandbox *s)
 {
-	return s && s->phase == PHASE_RUNNING ? STATE_READY : STATE_NOTREADY;
+	return proto_phase_state(s ? s->phase : -1);
 }
 
 const char *

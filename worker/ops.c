@@ -400,64 +400,60 @@ labels_match(const struct proto_kvs *want, const struct proto_kvs *have)
 	return true;
 }
 
-/* The encoded size of sb's view, measured once per published view.
- * view_lock held.  0 when it cannot be encoded (out of memory). */
-static size_t
-view_bytes(struct sandbox *sb, msgpack_sbuffer *buf)
+/* Whether sb's published view passes req's filters; view_lock held.  The
+ * label filter needs the labels, so only then is the view decoded. */
+static int
+view_matches(const struct sandbox *sb, const struct proto_request *req, bool *keep,
+             struct cradle_err *err)
 {
-	if (sb->view_bytes == 0) {
-		struct cradle_err e;
-		msgpack_sbuffer_clear(buf);
-		if (proto_sandbox_encode(buf, &sb->view, &e) == 0)
-			sb->view_bytes = buf->size;
-	}
-	return sb->view_bytes;
+	struct proto_sandbox s;
+
+	*keep = !sb->view_removed &&
+	        (req->state_filter < 0 || proto_phase_state(sb->view_phase) == req->state_filter);
+	if (!*keep || req->label_filter.n == 0)
+		return 0;
+	if (sandbox_view_decode(sb, &s, err) < 0)
+		return -1;
+	*keep = labels_match(&req->label_filter, &s.config.labels);
+	proto_sandbox_fini(&s);
+	return 0;
 }
 
 /* One page of the sandboxes after req->after, in id order (table_snapshot
  * sorts them): up to PROTO_LIST_PAGE_BYTES of encoded sandboxes (at least
- * one) and PROTO_MAX_LIST_REPLY of them; rep->more when others follow. */
+ * one) and PROTO_MAX_LIST_REPLY of them; rep->more when others follow.
+ * Each published view is copied into the reply as it was packed. */
 static int
 op_list(const struct worker_env *env, const struct proto_request *req, struct proto_reply *rep,
         struct cradle_err *err)
 {
 	struct sandbox **all = NULL;
 	long n = table_snapshot(env->table, &all);
-	size_t bytes = 0;
-	msgpack_sbuffer buf;
+	msgpack_sbuffer page;
 	int rc = 0;
 
 	if (n < 0)
 		return cradle_err_nomem(err);
-	msgpack_sbuffer_init(&buf);
+	msgpack_sbuffer_init(&page);
 	long first = 0;
 	if (req->after[0] != '\0')
 		while (first < n && strcmp(all[first]->id, req->after) <= 0)
 			sandbox_rele(all[first++]);
-	size_t cap = (size_t)(n - first) < PROTO_MAX_LIST_REPLY ? (size_t)(n - first)
-	                                                        : PROTO_MAX_LIST_REPLY;
-	rep->sandboxes = calloc(cap + 1, sizeof(*rep->sandboxes));
-	if (rep->sandboxes == NULL)
-		rc = cradle_err_nomem(err);
 	for (long i = first; i < n; i++) {
 		struct sandbox *sb = all[i];
+		bool keep = false;
 		/* the published view: a start in progress does not hold us up */
 		pthread_mutex_lock(&sb->view_lock);
-		bool keep = rc == 0 && !rep->more && !sb->view_removed &&
-		            (req->state_filter < 0 ||
-		             proto_sandbox_state(&sb->view) == req->state_filter) &&
-		            labels_match(&req->label_filter, &sb->view.config.labels);
-		if (keep) {
-			size_t b = view_bytes(sb, &buf);
-			if (rep->n_sandboxes > 0 &&
-			    (rep->n_sandboxes == cap || bytes + b > PROTO_LIST_PAGE_BYTES)) {
-				rep->more = true; /* the next page starts here */
-				keep = false;
-			}
-			bytes += b;
+		if (rc == 0 && !rep->more)
+			rc = view_matches(sb, req, &keep, err);
+		if (keep && rep->n_sandboxes > 0 &&
+		    (rep->n_sandboxes == PROTO_MAX_LIST_REPLY ||
+		     page.size + sb->view_len > PROTO_LIST_PAGE_BYTES)) {
+			rep->more = true; /* the next page starts here */
+			keep = false;
 		}
 		if (keep) {
-			if (proto_sandbox_copy(&rep->sandboxes[rep->n_sandboxes], &sb->view) == 0)
+			if (msgpack_sbuffer_write(&page, sb->view_msg, sb->view_len) == 0)
 				rep->n_sandboxes++;
 			else
 				rc = cradle_err_nomem(err);
@@ -465,8 +461,12 @@ op_list(const struct worker_env *env, const struct proto_request *req, struct pr
 		pthread_mutex_unlock(&sb->view_lock);
 		sandbox_rele(sb);
 	}
-	msgpack_sbuffer_destroy(&buf);
 	free(all);
+	if (rc == 0 && rep->n_sandboxes > 0) {
+		rep->sandboxes_msg_len = page.size;
+		rep->sandboxes_msg = msgpack_sbuffer_release(&page);
+	}
+	msgpack_sbuffer_destroy(&page);
 	return rc;
 }
 
@@ -508,10 +508,9 @@ op_status(const struct worker_env *env, const struct proto_request *req, struct 
 	pthread_mutex_lock(&sb->view_lock);
 	if (sb->view_removed)
 		rc = not_found(sb->id, err);
-	else if ((rep->sandboxes = calloc(1, sizeof(*rep->sandboxes))) == NULL ||
-	         proto_sandbox_copy(rep->sandboxes, &sb->view) < 0)
+	else if ((rep->sandboxes = calloc(1, sizeof(*rep->sandboxes))) == NULL)
 		rc = cradle_err_nomem(err);
-	else
+	else if ((rc = sandbox_view_decode(sb, rep->sandboxes, err)) == 0)
 		rep->n_sandboxes = 1;
 	if (rc == 0 && req->verbose)
 		rc = status_timings(sb, rep->sandboxes, err);

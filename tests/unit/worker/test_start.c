@@ -759,6 +759,17 @@ list(const char *app, int state, struct proto_reply *rep)
 	req.state_filter = state;
 	run_op(&req, rep);
 	expect_ok(rep);
+	/* the daemon's list reply holds its sandboxes packed: read it as a
+	 * client does */
+	msgpack_sbuffer buf;
+	struct cradle_err e;
+	msgpack_sbuffer_init(&buf);
+	ck_assert_msg(proto_reply_encode(&buf, rep, &e) == 0, "%s", e.msg);
+	ck_assert_ptr_null(rep->sandboxes);
+	proto_reply_fini(rep);
+	ck_assert_msg(proto_reply_decode(OP_LIST, buf.data, buf.size, rep, &e) == 0, "%s", e.msg);
+	msgpack_sbuffer_destroy(&buf);
+	expect_ok(rep);
 }
 
 START_TEST(test_ops)
