@@ -7,10 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +23,7 @@
 #include "util/json.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/run.h"
 #include "util/sys.h"
 
 #ifndef NSFS_MAGIC
@@ -589,119 +587,10 @@ struct call {
 	int timeout_ms;
 };
 
-/* write(2) that turns a reader gone into EPIPE without SIGPIPE reaching
- * the process: the signal is blocked in this thread for the call and a
- * SIGPIPE it raised is taken back. */
-static ssize_t
-write_nosigpipe(int fd, const void *buf, size_t len)
-{
-	sigset_t pipe_set, old, pending;
-	ssize_t n;
-	int e;
-
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	sigemptyset(&pending);
-	sigpending(&pending);
-	bool was_pending = sigismember(&pending, SIGPIPE) == 1;
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	n = write(fd, buf, len);
-	e = errno;
-	if (n < 0 && e == EPIPE && !was_pending) {
-		struct timespec zero = { 0, 0 };
-		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
-			;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = e;
-	return n;
-}
-
-/* A descriptor above 2 (so the child's dup2 onto 0-2 clears CLOEXEC). */
-static int
-above_stdio(int *fd)
-{
-	if (*fd > 2)
-		return 0;
-	int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
-	int e = errno;
-	close(*fd);
-	*fd = nfd;
-	return nfd < 0 ? -e : 0;
-}
-
-static void
-close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-struct capture {
-	char *buf;
-	size_t len, max;
-	bool tail; /* keep the last max bytes instead of failing */
-	bool over;
-};
-
-/* Read what fd holds now; 1 at EOF, 0 for more later, -errno. */
-static int
-drain(int fd, struct capture *c)
-{
-	char tmp[16384];
-
-	for (;;) {
-		ssize_t r = read(fd, tmp, sizeof(tmp));
-		if (r == 0)
-			return 1;
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? 0 : -errno;
-		}
-		size_t k = (size_t)r;
-		if (c->len + k > c->max) {
-			if (!c->tail) {
-				c->over = true;
-				return 1;
-			}
-			if (k >= c->max) {
-				memcpy(c->buf, tmp + k - c->max, c->max);
-				c->len = c->max;
-				continue;
-			}
-			size_t drop = c->len + k - c->max;
-			memmove(c->buf, c->buf + drop, c->len - drop);
-			c->len -= drop;
-		}
-		memcpy(c->buf + c->len, tmp, k);
-		c->len += k;
-	}
-}
-
-/* The tail of a plugin's stderr or stdout for a message: printable, one
- * line, at most 200 bytes. */
-static void
-tail_text(const struct capture *c, char *out, size_t size)
-{
-	size_t start = 0, len = c->len, j = 0;
-
-	while (len > 0 && isspace((unsigned char)c->buf[len - 1]))
-		len--;
-	if (len > 200)
-		start = len - 200;
-	for (size_t i = start; i < len && j + 1 < size; i++) {
-		unsigned char ch = (unsigned char)c->buf[i];
-		out[j++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : ' ';
-	}
-	out[j] = '\0';
-}
-
 /* The CNI error in a failed plugin's stdout, or its stderr's tail. */
 static int
-plugin_failed(const char *type, const char *cmd, const siginfo_t *si, const struct capture *out,
-              const struct capture *errc, struct cradle_err *err)
+plugin_failed(const char *type, const char *cmd, const struct run_result *res,
+              struct cradle_err *err)
 {
 	struct cradle_err ignored;
 	json_object *e = NULL, *code;
@@ -709,12 +598,9 @@ plugin_failed(const char *type, const char *cmd, const siginfo_t *si, const stru
 	const char *msg, *details;
 	int ret;
 
-	if (si->si_code == CLD_EXITED)
-		snprintf(status, sizeof(status), "exited with status %d", si->si_status);
-	else
-		snprintf(status, sizeof(status), "killed by signal %d", si->si_status);
-	if (si->si_code == CLD_EXITED && out->len > 0)
-		e = json_doc_parse(out->buf, out->len, "error", &ignored);
+	run_status_text(&res->si, status, sizeof(status));
+	if (res->si.si_code == CLD_EXITED && res->out_len > 0)
+		e = json_doc_parse(res->out, res->out_len, "error", &ignored);
 	if (e != NULL && json_object_is_type(e, json_type_object) &&
 	    json_object_object_get_ex(e, "code", &code) &&
 	    json_object_is_type(code, json_type_int) && get_str(e, "msg", &msg) == 0) {
@@ -725,7 +611,10 @@ plugin_failed(const char *type, const char *cmd, const siginfo_t *si, const stru
 		                     "CNI plugin %s %s failed (code %lld): %s%s%s", type, cmd,
 		                     (long long)c, msg, details[0] != '\0' ? ": " : "", details);
 	} else {
-		tail_text(errc->len > 0 ? errc : out, text, sizeof(text));
+		if (res->err_len > 0)
+			run_tail_text(res->err, res->err_len, text, sizeof(text));
+		else
+			run_tail_text(res->out, res->out_len, text, sizeof(text));
 		ret = cradle_err_set(err, CRADLE_INTERNAL, "CNI plugin %s %s %s%s%s", type, cmd,
 		                     status, text[0] != '\0' ? ": " : "", text);
 	}
@@ -733,193 +622,57 @@ plugin_failed(const char *type, const char *cmd, const siginfo_t *si, const stru
 	return ret;
 }
 
-/* Run the plugin at path with stdin `in`; its stdout in *result
- * (malloc'd, NUL-terminated) when it exits 0. */
+/* Run the plugin at path with stdin `in` (util/run.h); its stdout in
+ * *result (malloc'd, NUL-terminated) when it exits 0. */
 static int
 plugin_run(const struct call *call, const char *path, const char *type, const char *in,
            size_t in_len, char **result, size_t *result_len, struct cradle_err *err)
 {
-	int p_in[2] = { -1, -1 }, p_out[2] = { -1, -1 }, p_err[2] = { -1, -1 }, pidfd = -1;
-	struct capture out = { .max = CNI_STDOUT_MAX },
-		       errc = { .max = CNI_STDERR_MAX, .tail = true };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
 	char *argv[] = { (char *)path, NULL };
-	bool exited = false, timed_out = false, out_eof = false, err_eof = false;
-	size_t in_off = 0;
-	siginfo_t si = { 0 };
-	pid_t pid;
+	const struct run_spec spec = {
+		.path = path,
+		.argv = argv,
+		.envp = call->env,
+		.in = in,
+		.in_len = in_len,
+		.out_max = CNI_STDOUT_MAX,
+		.err_max = CNI_STDERR_MAX,
+		.timeout_ms = call->timeout_ms,
+	};
+	struct run_result res;
+	const char *what;
 	int ret = 0, r;
 
 	*result = NULL;
-	out.buf = malloc(CNI_STDOUT_MAX + 1);
-	errc.buf = malloc(CNI_STDERR_MAX);
-	if (out.buf == NULL || errc.buf == NULL) {
+	r = run_program(&spec, &res, &what);
+	if (r == -ENOMEM) {
 		ret = cradle_err_nomem(err);
-		goto out;
-	}
-	if (pipe2(p_in, O_CLOEXEC) != 0 || pipe2(p_out, O_CLOEXEC) != 0 ||
-	    pipe2(p_err, O_CLOEXEC) != 0) {
-		ret = cradle_err_errno(err, errno, "CNI plugin %s %s: failed to make pipes", type,
+	} else if (r < 0 && (strcmp(what, "spawn") == 0 || strcmp(what, "exec") == 0)) {
+		ret = cradle_err_errno(err, -r, "failed to run CNI plugin %s (%s) %s", type, path,
 		                       call->cmd);
-		goto out;
-	}
-	int *ends[] = { &p_in[0], &p_in[1], &p_out[0], &p_out[1], &p_err[0], &p_err[1] };
-	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
-		r = above_stdio(ends[i]);
-		if (r < 0) {
-			ret = cradle_err_errno(err, -r, "CNI plugin %s %s: failed to move a pipe",
-			                       type, call->cmd);
-			goto out;
-		}
-	}
-	sigemptyset(&none);
-	sigfillset(&all);
-	if (posix_spawn_file_actions_init(&fa) != 0) {
-		ret = cradle_err_nomem(err);
-		goto out;
-	}
-	if (posix_spawnattr_init(&attr) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		ret = cradle_err_nomem(err);
-		goto out;
-	}
-	r = posix_spawn_file_actions_adddup2(&fa, p_in[0], 0);
-	if (r == 0)
-		r = posix_spawn_file_actions_adddup2(&fa, p_out[1], 1);
-	if (r == 0)
-		r = posix_spawn_file_actions_adddup2(&fa, p_err[1], 2);
-	if (r == 0)
-		r = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	if (r == 0)
-		r = posix_spawnattr_setsigmask(&attr, &none);
-	if (r == 0)
-		r = posix_spawnattr_setsigdefault(&attr, &all);
-	if (r == 0)
-		r = posix_spawnattr_setpgroup(&attr, 0);
-	if (r == 0)
-		r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-		                                            POSIX_SPAWN_SETPGROUP);
-	if (r == 0)
-		r = posix_spawn(&pid, path, &fa, &attr, argv, call->env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (r != 0) {
-		ret = cradle_err_errno(err, r, "failed to run CNI plugin %s (%s) %s", type, path,
-		                       call->cmd);
-		goto out;
-	}
-	close_fd(&p_in[0]);
-	close_fd(&p_out[1]);
-	close_fd(&p_err[1]);
-	pidfd = sys_pidfd_open(pid);
-	if (pidfd < 0) {
-		int e = errno;
-		kill(-pid, SIGKILL);
-		kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		ret = cradle_err_errno(err, e, "CNI plugin %s %s: pidfd_open", type, call->cmd);
-		goto out;
-	}
-	fcntl(p_in[1], F_SETFL, O_NONBLOCK);
-	fcntl(p_out[0], F_SETFL, O_NONBLOCK);
-	fcntl(p_err[0], F_SETFL, O_NONBLOCK);
-	if (in_len == 0)
-		close_fd(&p_in[1]);
-
-	int64_t deadline = (clock_mono_ns() / 1000000) + call->timeout_ms;
-	while (!exited && ret == 0) {
-		struct pollfd pf[4];
-		int np = 0, i_pid, i_out = -1, i_err = -1, i_in = -1;
-		int64_t left = deadline - (clock_mono_ns() / 1000000);
-
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		pf[i_pid = np++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
-		if (!out_eof)
-			pf[i_out = np++] = (struct pollfd){ .fd = p_out[0], .events = POLLIN };
-		if (!err_eof)
-			pf[i_err = np++] = (struct pollfd){ .fd = p_err[0], .events = POLLIN };
-		if (p_in[1] >= 0)
-			pf[i_in = np++] = (struct pollfd){ .fd = p_in[1], .events = POLLOUT };
-		r = poll(pf, (nfds_t)np, left > 60000 ? 60000 : (int)left);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			ret = cradle_err_errno(err, errno, "CNI plugin %s %s: poll", type,
-			                       call->cmd);
-			break;
-		}
-		if (i_in >= 0 && pf[i_in].revents != 0) {
-			ssize_t w = write_nosigpipe(p_in[1], in + in_off, in_len - in_off);
-			if (w > 0)
-				in_off += (size_t)w;
-			if ((w < 0 && errno != EAGAIN && errno != EINTR) || in_off == in_len)
-				close_fd(&p_in[1]); /* done, or the plugin does not read */
-		}
-		if (i_out >= 0 && pf[i_out].revents != 0) {
-			r = drain(p_out[0], &out);
-			out_eof = r != 0;
-			if (out.over)
-				break;
-		}
-		if (i_err >= 0 && pf[i_err].revents != 0)
-			err_eof = drain(p_err[0], &errc) != 0;
-		if (pf[i_pid].revents != 0)
-			exited = true;
-	}
-	if (exited) {
-		/* what it wrote before exiting is in the pipes */
-		if (!out_eof)
-			drain(p_out[0], &out);
-		if (!err_eof)
-			drain(p_err[0], &errc);
-	}
-	if (!exited || out.over) {
-		/* its group too: what it started would outlive it */
-		kill(-pid, SIGKILL);
-		sys_pidfd_send_signal(pidfd, SIGKILL);
-	}
-	r = sys_pidfd_wait(pidfd, &si);
-	if (ret != 0)
-		goto out;
-	if (r < 0) {
-		ret = cradle_err_errno(err, -r, "CNI plugin %s %s: wait", type, call->cmd);
-	} else if (timed_out) {
+	} else if (r < 0) {
+		ret = cradle_err_errno(err, -r, "CNI plugin %s %s: %s", type, call->cmd, what);
+	} else if (res.timed_out) {
 		ret = cradle_err_set(err, CRADLE_UNAVAILABLE,
 		                     "CNI plugin %s %s timed out after %d ms", type, call->cmd,
 		                     call->timeout_ms);
-	} else if (out.over) {
+	} else if (res.out_over) {
 		ret = cradle_err_set(err, CRADLE_INTERNAL,
 		                     "CNI plugin %s %s wrote more than %u bytes to stdout", type,
 		                     call->cmd, CNI_STDOUT_MAX);
-	} else if (si.si_code != CLD_EXITED || si.si_status != 0) {
-		ret = plugin_failed(type, call->cmd, &si, &out, &errc, err);
+	} else if (res.si.si_code != CLD_EXITED || res.si.si_status != 0) {
+		ret = plugin_failed(type, call->cmd, &res, err);
 	} else {
-		if (errc.len > 0) {
+		if (res.err_len > 0) {
 			char text[256];
-			tail_text(&errc, text, sizeof(text));
+			run_tail_text(res.err, res.err_len, text, sizeof(text));
 			log_debug("CNI plugin %s %s wrote to stderr: %s", type, call->cmd, text);
 		}
-		out.buf[out.len] = '\0';
-		*result = out.buf;
-		*result_len = out.len;
-		out.buf = NULL;
+		*result = res.out;
+		*result_len = res.out_len;
+		res.out = NULL;
 	}
-out:
-	close_fd(&pidfd);
-	close_fd(&p_in[0]);
-	close_fd(&p_in[1]);
-	close_fd(&p_out[0]);
-	close_fd(&p_out[1]);
-	close_fd(&p_err[0]);
-	close_fd(&p_err[1]);
-	free(out.buf);
-	free(errc.buf);
+	run_result_fini(&res);
 	return ret;
 }
 

@@ -18,11 +18,8 @@
  * launch.  The daemon keeps those pidfds above the descriptors of its work
  * in flight (launch_plan.pidfd_floor), so the copy stays small.
  *
- * glibc has no public clone3 wrapper and syscall(SYS_clone3) cannot be used
- * with a new stack (the child would return into the parent's frames), so a
- * few lines of assembly start the child on its own stack and call
- * child_main there.  Architectures without that trampoline use glibc's
- * clone(), which supports CLONE_PIDFD as well.
+ * The child starts on the worker's launch stack through clone_on_stack
+ * (util/clone.h), which util/run.c's plugin runner uses too.
  */
 #include "sandbox/launch.h"
 
@@ -48,6 +45,7 @@
 #include <linux/sched.h>
 
 #include "sandbox/mntns.h"
+#include "util/clone.h"
 #include "util/fs.h"
 #include "util/sys.h"
 
@@ -58,15 +56,6 @@
 #endif
 
 #define STACK_SIZE (64 * 1024)
-
-#if defined(__has_attribute)
-#if __has_attribute(no_sanitize)
-#define NO_SANITIZE __attribute__((no_sanitize("address", "thread", "undefined")))
-#endif
-#endif
-#ifndef NO_SANITIZE
-#define NO_SANITIZE
-#endif
 
 int
 launch_stack_alloc(struct launch_stack *st, struct cradle_err *err)
@@ -461,63 +450,10 @@ child_main(void *arg)
 	child_fail(p, "exec", errno);
 }
 
-#if defined(__x86_64__)
-/* long raw_clone3(struct clone_args *args, size_t size,
- *                 int (*fn)(void *), void *arg)
- * Parent: returns the child's pid or -errno.  Child: runs on the stack in
- * args, calls fn(arg) and exits with its return value.  fn and arg travel in
- * r8/r9, which the kernel preserves across syscall and copies to the child. */
-__attribute__((naked, noinline)) static long
-raw_clone3(__attribute__((unused)) struct clone_args *args, __attribute__((unused)) size_t size,
-           __attribute__((unused)) int (*fn)(void *), __attribute__((unused)) void *arg)
-{
-	__asm__ volatile("mov %rdx, %r8\n\t"
-	                 "mov %rcx, %r9\n\t"
-	                 "mov $435, %eax\n\t"
-	                 "syscall\n\t"
-	                 "test %rax, %rax\n\t"
-	                 "jnz 1f\n\t"
-	                 "xor %ebp, %ebp\n\t"
-	                 "mov %r9, %rdi\n\t"
-	                 "call *%r8\n\t"
-	                 "mov %eax, %edi\n\t"
-	                 "mov $60, %eax\n\t"
-	                 "syscall\n\t"
-	                 "hlt\n"
-	                 "1:\n\t"
-	                 "ret\n\t");
-}
-#endif
-
 static pid_t
 spawn(struct launch_plan *p, struct launch_stack *st, unsigned long flags, int *pidfd)
 {
-#if defined(__x86_64__)
-	struct clone_args ca;
-
-	memset(&ca, 0, sizeof(ca));
-	ca.flags = flags;
-	ca.pidfd = (uint64_t)(uintptr_t)pidfd;
-	ca.exit_signal = SIGCHLD;
-	ca.stack = (uint64_t)(uintptr_t)st->base;
-	ca.stack_size = st->size;
-	if (p->cgroup_fd >= 0) {
-		ca.flags |= CLONE_INTO_CGROUP;
-		ca.cgroup = (uint64_t)p->cgroup_fd;
-	}
-	long rc = raw_clone3(&ca, sizeof(ca), child_main, p);
-	if (rc < 0) {
-		errno = (int)-rc;
-		return -1;
-	}
-	return (pid_t)rc;
-#else
-	if (p->cgroup_fd >= 0) {
-		errno = ENOTSUP;
-		return -1;
-	}
-	return clone(child_main, (char *)st->base + st->size, (int)flags | SIGCHLD, p, pidfd);
-#endif
+	return clone_on_stack(flags, st->base, st->size, pidfd, p->cgroup_fd, child_main, p);
 }
 
 /* Write a whole id map to /proc/PID/{uid,gid}_map. */
