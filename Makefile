@@ -27,8 +27,9 @@ V       ?= 0
 
 DEB_PKGS := build-essential pkg-config libnng-dev libmbedtls-dev libmsgpack-dev liblmdb-dev \
             libjson-c-dev libcap-dev libselinux1-dev check libsubunit-dev \
-            libinih-dev libseccomp-dev libarchive-dev libcurl4-openssl-dev libssl-dev \
-            libsystemd-dev docker-registry skopeo curl iproute2 procps clang-format
+            libseccomp-dev libarchive-dev libcurl4-openssl-dev libssl-dev \
+            libsystemd-dev docker-registry skopeo curl iproute2 procps clang-format \
+            libyaml-dev
 
 STD     := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -86,7 +87,7 @@ SYS_sandbox   := -lseccomp -lselinux -lcap -ljson-c
 SYS_core      := -lnng -lpthread
 SYS_image     := -larchive -lcurl -lcrypto -ljson-c
 SYS_worker    :=
-SYS_server    := -linih -lnng -lsystemd
+SYS_server    := -lnng -lsystemd
 
 # archives and system libraries a program of layer L links, in order
 archives = $(foreach l,$(1) $(BELOW_$(1)),$(LIB)/lib$(l).a)
@@ -114,9 +115,10 @@ LIBS_CLIENT := -lnng -ljson-c $(LIBS_MSGPACK) -lpthread
 # getaddrinfo needs NSS at run time does not apply.  Sanitizer builds stay
 # dynamic (their runtimes want a shared libc).
 ifeq ($(SAN),)
-LIBS_CLI    := -static -lnng -lmbedtls -lmbedx509 -lmbedcrypto -ljson-c $(LIBS_MSGPACK) -lpthread
+LIBS_CLI    := -static -lnng -lmbedtls -lmbedx509 -lmbedcrypto -ljson-c -lyaml $(LIBS_MSGPACK) \
+               -lpthread
 else
-LIBS_CLI    := -Wl,-Bstatic -lnng -lmbedtls -lmbedx509 -lmbedcrypto -ljson-c $(LIBS_MSGPACK) \
+LIBS_CLI    := -Wl,-Bstatic -lnng -lmbedtls -lmbedx509 -lmbedcrypto -ljson-c -lyaml $(LIBS_MSGPACK) \
                -Wl,-Bdynamic -lpthread
 endif
 LIBCRADLE_VERSION := $(CRADLE_VERSION)
@@ -419,7 +421,7 @@ FUZZ_SYS_fuzz_unpack        := $(FUZZ_IMAGE_SYS)
 FUZZ_DEPS_fuzz_import       := $(FUZZ_IMAGE_DEPS)
 FUZZ_SYS_fuzz_import        := $(FUZZ_IMAGE_SYS)
 FUZZ_DEPS_fuzz_ini          := $(call o,server/config.c) $(call archives,sandbox)
-FUZZ_SYS_fuzz_ini           := -linih $(call syslibs,sandbox)
+FUZZ_SYS_fuzz_ini           := $(call syslibs,sandbox)
 
 define fuzz_target
 $(BUILD)/fuzz/$(1): $(OBJ)/tests/fuzz/$(1).o $(FUZZ_DEPS_$(1))

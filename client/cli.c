@@ -2,15 +2,18 @@
  * vocabulary (runp, stopp, rmp, pods, inspectp, pull, images, rmi ...).
  *
  * Each command parses its own options, connects on first use and makes
- * libcradle calls through the public API (client/cradle.h); JSON output is
- * libcradle's own rendering.  Ids may be given as unambiguous prefixes,
- * resolved against one list call per run.  Exit status: 0 done, 1 an
+ * libcradle calls through the public API (client/cradle.h); cradle's own
+ * JSON is libcradle's rendering, crictl's shapes (-o json|yaml of pods,
+ * inspectp, info) are built here, YAML with libyaml from the same json-c
+ * object, and pod configs may be YAML.  Ids may be given as unambiguous
+ * prefixes, resolved against one list call per run.  Exit status: 0 done, 1 an
  * operation failed ("cradle: CODE: message" on stderr), 2 the command line
  * was wrong (with its usage).  Commands over several ids carry on past a
  * failed one and exit 1 at the end, so one bad id does not hide the rest.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -22,12 +25,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
+#include <json-c/printbuf.h>
+#include <yaml.h>
 
 #include "client/cli.h"
 #include "client/cradle.h"
 #include "client/internal.h"
+#include "client/podjson.h"
+#include "proto/ref.h"
 
 #ifndef CRADLE_VERSION
 #error "CRADLE_VERSION is defined by the Makefile, from the file VERSION"
@@ -256,12 +266,401 @@ resolve_id(struct cli *cli, const char *arg, char id[CRADLE_SANDBOX_ID_LEN + 1])
 	return 0;
 }
 
+/* --- crictl's shapes ------------------------------------------------
+ * `pods -o json|yaml` and `inspectp -o json|yaml` print what crictl
+ * prints for the same CRI objects (protojson with default values:
+ * camelCase keys, enums by their names, int64 counters as strings): one
+ * json-c object per output, from which YAML is emitted too, so the two
+ * always say the same.  `-o raw` is cradle's own JSON
+ * (cradle_sandbox_to_json). */
+
+enum out_format { OUT_DEFAULT, OUT_TABLE, OUT_JSON, OUT_YAML, OUT_RAW };
+
+/* set when an allocation of a shape failed; the output is dropped then */
+static bool shape_oom;
+
+/* Add v under key to o, taking v. */
+static void
+jput(json_object *o, const char *key, json_object *v)
+{
+	if (o == NULL || v == NULL || json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		shape_oom = true;
+	}
+}
+
+static void
+jappend(json_object *a, json_object *v)
+{
+	if (a == NULL || v == NULL || json_object_array_add(a, v) != 0) {
+		json_object_put(v);
+		shape_oom = true;
+	}
+}
+
+/* json-c pretty-prints an empty container over two lines: "{}" and "[]"
+ * as every other JSON tool writes them */
+static int
+empty_json(json_object *o, struct printbuf *pb, int level, int flags)
+{
+	(void)level;
+	(void)flags;
+	return printbuf_memappend(pb, json_object_is_type(o, json_type_array) ? "[]" : "{}", 2);
+}
+
+static json_object *
+jcompact(json_object *o)
+{
+	if (o != NULL &&
+	    ((json_object_is_type(o, json_type_array) && json_object_array_length(o) == 0) ||
+	     (json_object_is_type(o, json_type_object) && json_object_object_length(o) == 0)))
+		json_object_set_serializer(o, empty_json, NULL, NULL);
+	return o;
+}
+
+static json_object *
+jstr(const char *s)
+{
+	return json_object_new_string(s != NULL ? s : "");
+}
+
+typedef bool kv_at_fn(const struct cradle_sandbox *s, size_t i, const char **key,
+                      const char **value);
+
+static json_object *
+jkvs(const struct cradle_sandbox *s, kv_at_fn *at)
+{
+	json_object *o = json_object_new_object();
+	const char *k, *v;
+
+	for (size_t i = 0; o != NULL && at(s, i, &k, &v); i++)
+		jput(o, k, jstr(v));
+	return jcompact(o);
+}
+
+static json_object *
+crictl_metadata(const struct cradle_sandbox *s)
+{
+	json_object *md = json_object_new_object();
+
+	jput(md, "name", jstr(cradle_sandbox_name(s)));
+	jput(md, "uid", jstr(cradle_sandbox_uid(s)));
+	jput(md, "namespace", jstr(cradle_sandbox_namespace(s)));
+	jput(md, "attempt", json_object_new_int64(cradle_sandbox_attempt(s)));
+	return md;
+}
+
+static const char *
+crictl_state(const struct cradle_sandbox *s)
+{
+	return cradle_sandbox_state(s) == CRADLE_STATE_READY ? "SANDBOX_READY" : "SANDBOX_NOTREADY";
+}
+
+/* CRI PodSandbox, as `crictl pods -o json` lists it. */
+static json_object *
+crictl_pod(const struct cradle_sandbox *s)
+{
+	json_object *o = json_object_new_object();
+	char created[24];
+
+	snprintf(created, sizeof(created), "%lld", (long long)cradle_sandbox_created_at(s));
+	jput(o, "id", jstr(cradle_sandbox_id(s)));
+	jput(o, "metadata", crictl_metadata(s));
+	jput(o, "state", jstr(crictl_state(s)));
+	jput(o, "createdAt", jstr(created));
+	jput(o, "labels", jkvs(s, cradle_sandbox_label_at));
+	jput(o, "annotations", jkvs(s, cradle_sandbox_annotation_at));
+	jput(o, "runtimeHandler", jstr(cradle_sandbox_runtime_handler(s)));
+	return o;
+}
+
+static const char *
+ns_mode_name(int mode)
+{
+	static const char *const names[] = { "POD", "CONTAINER", "NODE", "TARGET" };
+
+	return mode >= 0 && mode < 4 ? names[mode] : "POD";
+}
+
+/* CRI PodSandboxStatus, as `crictl inspectp` shows it (createdAt as RFC
+ * 3339 with nanoseconds, as crictl rewrites it). */
+static json_object *
+crictl_status(const struct cradle_sandbox *s)
+{
+	const struct pod_config *c = &s->p.config;
+	json_object *o = json_object_new_object(), *net, *ips, *lnx, *nss, *opts;
+	char created[CRADLE_TIME_MAX];
+	size_t n_ips = cradle_sandbox_ip_count(s);
+
+	cradle_time_rfc3339(cradle_sandbox_created_at(s), true, created);
+	jput(o, "id", jstr(cradle_sandbox_id(s)));
+	jput(o, "metadata", crictl_metadata(s));
+	jput(o, "state", jstr(crictl_state(s)));
+	jput(o, "createdAt", jstr(created));
+	net = json_object_new_object();
+	jput(net, "ip", jstr(n_ips > 0 ? cradle_sandbox_ip_at(s, 0) : ""));
+	ips = json_object_new_array();
+	for (size_t i = 1; i < n_ips; i++) {
+		json_object *ip = json_object_new_object();
+		jput(ip, "ip", jstr(cradle_sandbox_ip_at(s, i)));
+		jappend(ips, ip);
+	}
+	jput(net, "additionalIps", jcompact(ips));
+	jput(o, "network", net);
+	opts = json_object_new_object();
+	jput(opts, "network",
+	     jstr(ns_mode_name(c->linux.security_context.namespace_options.network)));
+	jput(opts, "pid", jstr(ns_mode_name(c->linux.security_context.namespace_options.pid)));
+	jput(opts, "ipc", jstr(ns_mode_name(c->linux.security_context.namespace_options.ipc)));
+	jput(opts, "targetId", jstr(c->linux.security_context.namespace_options.target_id));
+	nss = json_object_new_object();
+	jput(nss, "options", opts);
+	lnx = json_object_new_object();
+	jput(lnx, "namespaces", nss);
+	jput(o, "linux", lnx);
+	jput(o, "labels", jkvs(s, cradle_sandbox_label_at));
+	jput(o, "annotations", jkvs(s, cradle_sandbox_annotation_at));
+	jput(o, "runtimeHandler", jstr(cradle_sandbox_runtime_handler(s)));
+	return o;
+}
+
+/* A string, or null for NULL. */
+static void
+jput_opt(json_object *o, const char *key, const char *s)
+{
+	/* json-c's null is a NULL object: added as is */
+	if (s == NULL) {
+		if (o == NULL || json_object_object_add(o, key, NULL) != 0)
+			shape_oom = true;
+		return;
+	}
+	jput(o, key, jstr(s));
+}
+
+/* A time stamp, or null for 0 (never). */
+static void
+jput_time(json_object *o, const char *key, int64_t ns)
+{
+	char t[CRADLE_TIME_MAX];
+
+	cradle_time_rfc3339(ns, true, t);
+	jput_opt(o, key, ns != 0 ? t : NULL);
+}
+
+/* The step times of s's last start or stop: [{"step", "us"}...]. */
+static json_object *
+crictl_steps(const struct cradle_sandbox *s, int op)
+{
+	json_object *a = json_object_new_array();
+	const char *name;
+	uint32_t us;
+
+	for (size_t i = 0; a != NULL && cradle_sandbox_step_at(s, op, i, &name, &us); i++) {
+		json_object *st = json_object_new_object();
+		jput(st, "step", jstr(name));
+		jput(st, "us", json_object_new_int64(us));
+		jappend(a, st);
+	}
+	return jcompact(a);
+}
+
+/* What crictl shows as "info" (the runtime's verbose extras): cradle's
+ * phase, task, paths, labels, the spec's labels and annotations, and
+ * with verbose the step times of the last start and stop. */
+static json_object *
+crictl_info(const struct cradle_sandbox *s, bool verbose)
+{
+	json_object *o = json_object_new_object();
+
+	jput(o, "phase", jstr(proto_phase_name(cradle_sandbox_phase(s))));
+	jput(o, "pid", json_object_new_int(cradle_sandbox_pid(s)));
+	jput_time(o, "startedAt", cradle_sandbox_started_at(s));
+	jput_time(o, "exitedAt", cradle_sandbox_exited_at(s));
+	jput(o, "exitStatus", json_object_new_int(cradle_sandbox_exit_status(s)));
+	jput(o, "hostname", jstr(cradle_sandbox_hostname(s)));
+	jput_opt(o, "runtimeType", cradle_sandbox_runtime_type(s));
+	jput_opt(o, "image", cradle_sandbox_image(s));
+	jput_opt(o, "netnsPath", cradle_sandbox_netns_path(s));
+	jput_opt(o, "cgroupPath", cradle_sandbox_cgroup_path(s));
+	jput_opt(o, "hostnamePath", cradle_sandbox_hostname_path(s));
+	jput_opt(o, "hostsPath", cradle_sandbox_hosts_path(s));
+	jput_opt(o, "resolvConfPath", cradle_sandbox_resolv_conf_path(s));
+	jput_opt(o, "shmPath", cradle_sandbox_shm_path(s));
+	jput_opt(o, "processLabel", cradle_sandbox_process_label(s));
+	jput_opt(o, "mountLabel", cradle_sandbox_mount_label(s));
+	jput(o, "specLabels", jkvs(s, cradle_sandbox_spec_label_at));
+	jput(o, "specAnnotations", jkvs(s, cradle_sandbox_spec_annotation_at));
+	if (verbose) {
+		json_object *t = json_object_new_object();
+		jput(t, "start", crictl_steps(s, CRADLE_TIMED_START));
+		jput(t, "stop", crictl_steps(s, CRADLE_TIMED_STOP));
+		jput(o, "timings", t);
+	}
+	return o;
+}
+
+/* `crictl inspectp`'s object for one sandbox: {"status", "info"}. */
+static json_object *
+crictl_inspect(const struct cradle_sandbox *s, bool verbose)
+{
+	json_object *o = json_object_new_object();
+
+	jput(o, "status", crictl_status(s));
+	jput(o, "info", crictl_info(s, verbose));
+	return o;
+}
+
+/* --- YAML, from the same json-c object ---------------------------- */
+
+/* A string YAML 1.1 would read as something else (a number, a bool, null,
+ * a time, "" ...) is quoted; libyaml quotes what its own syntax needs. */
+static bool
+yaml_ambiguous(const char *s)
+{
+	static const char *const words[] = {
+		"y", "yes", "n", "no", "true", "false", "on", "off", "null", "~", NULL,
+	};
+
+	if (s[0] == '\0' || strchr("0123456789+-.", s[0]) != NULL)
+		return true;
+	for (size_t i = 0; words[i] != NULL; i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool
+yaml_scalar(yaml_emitter_t *em, const char *v, bool is_string)
+{
+	yaml_event_t ev;
+	bool plain = !is_string || !yaml_ambiguous(v);
+
+	if (!yaml_scalar_event_initialize(
+		    &ev, NULL, NULL, (yaml_char_t *)(uintptr_t)v, (int)strlen(v), plain, is_string,
+		    is_string ? YAML_ANY_SCALAR_STYLE : YAML_PLAIN_SCALAR_STYLE))
+		return false;
+	return yaml_emitter_emit(em, &ev) != 0;
+}
+
+static bool
+yaml_value(yaml_emitter_t *em, json_object *o)
+{
+	yaml_event_t ev;
+	char buf[32];
+
+	switch (json_object_get_type(o)) {
+	case json_type_object:
+		if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+		                                         YAML_BLOCK_MAPPING_STYLE) ||
+		    !yaml_emitter_emit(em, &ev))
+			return false;
+		json_object_object_foreach(o, k, v) {
+			if (!yaml_scalar(em, k, true) || !yaml_value(em, v))
+				return false;
+		}
+		return yaml_mapping_end_event_initialize(&ev) && yaml_emitter_emit(em, &ev);
+	case json_type_array:
+		if (!yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+		                                          YAML_BLOCK_SEQUENCE_STYLE) ||
+		    !yaml_emitter_emit(em, &ev))
+			return false;
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			if (!yaml_value(em, json_object_array_get_idx(o, i)))
+				return false;
+		return yaml_sequence_end_event_initialize(&ev) && yaml_emitter_emit(em, &ev);
+	case json_type_string:
+		return yaml_scalar(em, json_object_get_string(o), true);
+	case json_type_boolean:
+		return yaml_scalar(em, json_object_get_boolean(o) ? "true" : "false", false);
+	case json_type_int:
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_object_get_int64(o));
+		return yaml_scalar(em, buf, false);
+	case json_type_double:
+		return yaml_scalar(em, json_object_to_json_string(o), false);
+	default: /* null */
+		return yaml_scalar(em, "null", false);
+	}
+}
+
+/* o as one YAML document on stdout; false (and a message) on failure. */
+static bool
+print_yaml(json_object *o)
+{
+	yaml_emitter_t em;
+	yaml_event_t ev;
+	bool ok;
+
+	if (!yaml_emitter_initialize(&em))
+		return false;
+	yaml_emitter_set_output_file(&em, stdout);
+	yaml_emitter_set_unicode(&em, 1);
+	yaml_emitter_set_width(&em, -1);
+	yaml_emitter_set_indent(&em, 2);
+	ok = yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING) &&
+	     yaml_emitter_emit(&em, &ev) &&
+	     yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1) &&
+	     yaml_emitter_emit(&em, &ev) && yaml_value(&em, o) &&
+	     yaml_document_end_event_initialize(&ev, 1) && yaml_emitter_emit(&em, &ev) &&
+	     yaml_stream_end_event_initialize(&ev) && yaml_emitter_emit(&em, &ev);
+	if (!ok)
+		fprintf(stderr, "cradle: YAML output: %s\n",
+		        em.problem != NULL ? em.problem : "out of memory");
+	yaml_emitter_delete(&em);
+	return ok;
+}
+
+/* Print o (taken) as JSON or YAML; the exit status. */
+static int
+print_shape(json_object *o, enum out_format fmt)
+{
+	int status = 0;
+
+	if (o == NULL || shape_oom) {
+		status = fail(CRADLE_STATUS_RESOURCE_EXHAUSTED, "output: out of memory");
+	} else if (fmt == OUT_YAML) {
+		status = print_yaml(o) ? 0 : 1;
+	} else {
+		const char *s = json_object_to_json_string_ext(
+			o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+				   JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (s == NULL)
+			status = fail(CRADLE_STATUS_RESOURCE_EXHAUSTED, "output: out of memory");
+		else
+			puts(s);
+	}
+	json_object_put(o);
+	return status;
+}
+
+/* "json", "yaml", "table", "raw" as allowed (a mask of 1 << format). */
+static int
+parse_output(const char *arg, unsigned allowed, const char *list, enum out_format *fmt)
+{
+	static const char *const names[] = {
+		[OUT_TABLE] = "table", [OUT_JSON] = "json", [OUT_YAML] = "yaml", [OUT_RAW] = "raw"
+	};
+
+	for (int f = OUT_TABLE; f <= OUT_RAW; f++) {
+		if ((allowed & (1u << f)) && strcmp(arg, names[f]) == 0) {
+			*fmt = (enum out_format)f;
+			return 0;
+		}
+	}
+	return usage_error("invalid --output \"%s\": expected %s", arg, list);
+}
+
 /* --- listings ------------------------------------------------------ */
 
-/* How `pods` and `images` print: ids only (-q), JSON (--json, -o json)
- * or a table (-o table, the default), ids cut unless --no-trunc. */
+/* How `pods` and `images` print: ids only (-q), JSON (--json, -o json),
+ * YAML (-o yaml, pods), cradle's own JSON (-o raw, pods) or a table (-o
+ * table, the default), ids cut unless --no-trunc.  formats: the -o
+ * values the command takes (a mask of 1 << enum out_format), listed in
+ * list for its usage error. */
 struct listing {
-	bool quiet, json, no_trunc;
+	bool quiet, no_trunc;
+	enum out_format fmt;
+	unsigned formats;
+	const char *list;
 };
 
 #define LISTING_OPTIONS                                                          \
@@ -282,17 +681,13 @@ listing_option(struct listing *l, int opt, const char *arg)
 		l->quiet = true;
 		return 0;
 	case 'j':
-		l->json = true;
+		l->fmt = OUT_JSON;
 		return 0;
 	case 'T':
 		l->no_trunc = true;
 		return 0;
 	case 'o':
-		if (strcmp(arg, "json") == 0)
-			l->json = true;
-		else if (strcmp(arg, "table") != 0)
-			return usage_error("invalid --output \"%s\": expected json or table", arg);
-		return 0;
+		return parse_output(arg, l->formats, l->list, &l->fmt);
 	default:
 		return -1;
 	}
@@ -359,6 +754,409 @@ cell(struct row *r, size_t k, const char *fmt, ...)
 	r->cell[k] = r->buf[k];
 }
 
+/* --- pod configs in YAML ------------------------------------------
+ * runp and createp read crictl's pod config as JSON or YAML, as crictl
+ * does (YAML by a .yaml/.yml name, or content that does not start with
+ * '{'): the YAML becomes a json-c object, and its JSON text goes the
+ * JSON path (cradle_pod_from_json), so both meet the same rules.  A
+ * plain scalar is null ("", "~", "null"), a bool (true, false, yes, no,
+ * on, off, as YAML 1.1), an integer or a float, else a string; quoted
+ * ones, and the values of labels, annotations and sysctls and of the
+ * metadata's names and uid, are strings.  Aliases are refused (no
+ * expansion bombs), as are a second document and duplicate keys; the
+ * nesting is bounded as for JSON.  A missing or empty metadata.uid is
+ * made up as crictl does: a random (version 4) UUID. */
+
+struct yaml_in {
+	yaml_parser_t p;
+	char msg[256];
+};
+
+static bool
+yaml_next(struct yaml_in *y, yaml_event_t *ev)
+{
+	if (yaml_parser_parse(&y->p, ev))
+		return true;
+	snprintf(y->msg, sizeof(y->msg), "line %zu, column %zu: %s%s%s", y->p.problem_mark.line + 1,
+	         y->p.problem_mark.column + 1, y->p.problem ? y->p.problem : "malformed",
+	         y->p.context ? " " : "", y->p.context ? y->p.context : "");
+	return false;
+}
+
+__attribute__((format(printf, 3, 4))) static json_object *
+yaml_fail(struct yaml_in *y, const yaml_event_t *ev, const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(y->msg, sizeof(y->msg), "line %zu, column %zu: %s", ev->start_mark.line + 1,
+	         ev->start_mark.column + 1, what);
+	return NULL;
+}
+
+static bool
+yaml_word(const char *v, const char *const *words)
+{
+	for (size_t i = 0; words[i] != NULL; i++)
+		if (strcmp(v, words[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A scalar as JSON in *out (NULL: null); as_string: a string whatever it
+ * looks like.  -1 when out of memory. */
+static int
+yaml_scalar_json(const yaml_event_t *ev, bool as_string, json_object **out)
+{
+	static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
+	static const char *const trues[] = { "true", "True", "TRUE", "yes", "Yes",
+		                             "YES",  "on",   "On",   "ON",  NULL };
+	static const char *const falses[] = { "false", "False", "FALSE", "no",  "No",
+		                              "NO",    "off",   "Off",   "OFF", NULL };
+	const char *v = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
+	const char *tag = (const char *)ev->data.scalar.tag;
+
+	char *end;
+	long long n;
+	double d;
+
+	*out = NULL;
+	if (as_string || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+	    (tag != NULL && strcmp(tag, YAML_STR_TAG) == 0) || strlen(v) != len) {
+		*out = json_object_new_string_len(v, (int)len);
+	} else if (yaml_word(v, nulls)) {
+		return 0; /* json-c's null */
+	} else if (yaml_word(v, trues) || yaml_word(v, falses)) {
+		*out = json_object_new_boolean(yaml_word(v, trues));
+	} else if (errno = 0, n = strtoll(v, &end, 10), end != v && *end == '\0' && errno == 0) {
+		*out = json_object_new_int64(n);
+	} else if (errno = 0, d = strtod(v, &end),
+	           end != v && *end == '\0' && errno == 0 && strpbrk(v, ".eE") != NULL &&
+	                   strpbrk(v, "xXnN") == NULL) {
+		*out = json_object_new_double(d);
+	} else {
+		*out = json_object_new_string_len(v, (int)len);
+	}
+	return *out != NULL ? 0 : -1;
+}
+
+/* The keys whose values are strings whatever they look like (crictl's
+ * YAML reader converts by the target's type); in maps under the first
+ * three every value is. */
+static bool
+string_map_key(const char *k)
+{
+	return strcmp(k, "labels") == 0 || strcmp(k, "annotations") == 0 ||
+	       strcmp(k, "sysctls") == 0;
+}
+
+static bool
+string_key(const char *k)
+{
+	return strcmp(k, "name") == 0 || strcmp(k, "uid") == 0 || strcmp(k, "namespace") == 0 ||
+	       strcmp(k, "hostname") == 0;
+}
+
+/* The node ev starts, as JSON (*null set for a null; NULL and y->msg on
+ * failure).  ev is the node's first event, deleted here. */
+static json_object *
+yaml_node_json(struct yaml_in *y, yaml_event_t *ev, int depth, bool strings, bool *null)
+{
+	json_object *o = NULL;
+	yaml_event_t e;
+
+	*null = false;
+	if (depth > PODJSON_MAX_DEPTH) {
+		yaml_fail(y, ev, "nesting deeper than %d", PODJSON_MAX_DEPTH);
+		yaml_event_delete(ev);
+		return NULL;
+	}
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		if (yaml_scalar_json(ev, strings, &o) < 0)
+			snprintf(y->msg, sizeof(y->msg), "out of memory");
+		else
+			*null = o == NULL;
+		yaml_event_delete(ev);
+		return o;
+	case YAML_ALIAS_EVENT:
+		yaml_fail(y, ev, "aliases are not supported");
+		yaml_event_delete(ev);
+		return NULL;
+	case YAML_SEQUENCE_START_EVENT:
+		yaml_event_delete(ev);
+		o = json_object_new_array();
+		for (;;) {
+			bool n;
+			json_object *v;
+			if (o == NULL || !yaml_next(y, &e))
+				goto fail;
+			if (e.type == YAML_SEQUENCE_END_EVENT) {
+				yaml_event_delete(&e);
+				return o;
+			}
+			v = yaml_node_json(y, &e, depth + 1, strings, &n);
+			if (v == NULL && !n)
+				goto fail;
+			if (json_object_array_add(o, v) != 0) {
+				json_object_put(v);
+				goto fail;
+			}
+		}
+	case YAML_MAPPING_START_EVENT:
+		yaml_event_delete(ev);
+		o = json_object_new_object();
+		for (;;) {
+			bool n;
+			json_object *v;
+			char *key;
+			if (o == NULL || !yaml_next(y, &e))
+				goto fail;
+			if (e.type == YAML_MAPPING_END_EVENT) {
+				yaml_event_delete(&e);
+				return o;
+			}
+			if (e.type != YAML_SCALAR_EVENT) {
+				yaml_fail(y, &e, "a mapping key must be a scalar");
+				yaml_event_delete(&e);
+				goto fail;
+			}
+			key = strndup((const char *)e.data.scalar.value, e.data.scalar.length);
+			if (key == NULL || json_object_object_get_ex(o, key, NULL)) {
+				if (key != NULL)
+					yaml_fail(y, &e, "duplicate key \"%.64s\"", key);
+				free(key);
+				yaml_event_delete(&e);
+				goto fail;
+			}
+			yaml_event_delete(&e);
+			if (!yaml_next(y, &e)) {
+				free(key);
+				goto fail;
+			}
+			v = yaml_node_json(
+				y, &e, depth + 1,
+				strings || string_key(key) ||
+					(string_map_key(key) && e.type == YAML_MAPPING_START_EVENT),
+				&n);
+			if ((v == NULL && !n) || json_object_object_add(o, key, v) != 0) {
+				json_object_put(v);
+				free(key);
+				goto fail;
+			}
+			free(key);
+		}
+	default:
+		yaml_fail(y, ev, "unexpected YAML event");
+		yaml_event_delete(ev);
+		return NULL;
+	}
+fail:
+	if (y->msg[0] == '\0')
+		snprintf(y->msg, sizeof(y->msg), "out of memory");
+	json_object_put(o);
+	return NULL;
+}
+
+/* len bytes of YAML (one document) as a json-c object; NULL and msg. */
+static json_object *
+yaml_to_json(const char *text, size_t len, char *msg, size_t msg_len)
+{
+	struct yaml_in y = { .msg = "" };
+	yaml_event_t ev;
+	json_object *o = NULL;
+	bool null = false, ok = false;
+
+	if (!yaml_parser_initialize(&y.p)) {
+		snprintf(msg, msg_len, "out of memory");
+		return NULL;
+	}
+	yaml_parser_set_input_string(&y.p, (const unsigned char *)text, len);
+	/* stream start, document start, the node, document end */
+	if (!yaml_next(&y, &ev))
+		goto out;
+	yaml_event_delete(&ev);
+	if (!yaml_next(&y, &ev))
+		goto out;
+	if (ev.type == YAML_STREAM_END_EVENT) {
+		yaml_event_delete(&ev);
+		snprintf(y.msg, sizeof(y.msg), "no YAML document");
+		goto out;
+	}
+	yaml_event_delete(&ev);
+	if (!yaml_next(&y, &ev))
+		goto out;
+	o = yaml_node_json(&y, &ev, 1, false, &null);
+	if (o == NULL) {
+		if (null)
+			snprintf(y.msg, sizeof(y.msg), "the document is empty");
+		goto out;
+	}
+	if (!yaml_next(&y, &ev)) /* document end */
+		goto out;
+	yaml_event_delete(&ev);
+	if (!yaml_next(&y, &ev))
+		goto out;
+	ok = ev.type == YAML_STREAM_END_EVENT;
+	if (!ok)
+		yaml_fail(&y, &ev, "more than one YAML document");
+	yaml_event_delete(&ev);
+out:
+	yaml_parser_delete(&y.p);
+	if (!ok) {
+		json_object_put(o);
+		snprintf(msg, msg_len, "%s", y.msg);
+		return NULL;
+	}
+	return o;
+}
+
+/* crictl's answer to a pod config without metadata.uid: a random UUID. */
+static bool
+fill_uid(json_object *cfg)
+{
+	json_object *md = NULL, *uid = NULL;
+	unsigned char b[16];
+	char s[37];
+
+	if (!json_object_is_type(cfg, json_type_object) ||
+	    !json_object_object_get_ex(cfg, "metadata", &md) ||
+	    !json_object_is_type(md, json_type_object))
+		return false; /* the JSON path names what is missing */
+	if (json_object_object_get_ex(md, "uid", &uid) && uid != NULL &&
+	    !(json_object_is_type(uid, json_type_string) && json_object_get_string_len(uid) == 0))
+		return false;
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return false;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(s, sizeof(s),
+	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+	         b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+	         b[15]);
+	return json_object_object_add(md, "uid", json_object_new_string(s)) == 0;
+}
+
+/* The whole of path ("-": standard input), at most PODJSON_MAX_BYTES,
+ * NUL-terminated. */
+static int
+read_pod_file(const char *path, char **out, size_t *len, struct cradle_err *e)
+{
+	int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	size_t cap = 65536, n = 0;
+	char *buf;
+	ssize_t r;
+
+	if (fd < 0)
+		return cradle_err_errno(e, errno, "cannot open pod config \"%s\"", path);
+	buf = malloc(cap + 1);
+	while (buf != NULL) {
+		if (n == cap) {
+			if (cap > PODJSON_MAX_BYTES)
+				break;
+			char *nb = realloc(buf, 2 * cap + 1);
+			if (nb == NULL) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int er = errno;
+			free(buf);
+			if (fd != STDIN_FILENO)
+				close(fd);
+			return cradle_err_errno(e, er, "cannot read pod config \"%s\"", path);
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (buf == NULL)
+		return cradle_err_nomem(e);
+	if (n > PODJSON_MAX_BYTES) {
+		free(buf);
+		return cradle_err_set(e, CRADLE_INVALID_ARGUMENT,
+		                      "pod config \"%s\": more than the limit of %u bytes", path,
+		                      PODJSON_MAX_BYTES);
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static bool
+yaml_named(const char *path)
+{
+	size_t n = strlen(path);
+
+	return (n > 5 && strcmp(path + n - 5, ".yaml") == 0) ||
+	       (n > 4 && strcmp(path + n - 4, ".yml") == 0);
+}
+
+/* runp/createp's pod config: JSON as before (cradle_pod_from_file), YAML,
+ * and either without a uid. */
+static int
+load_pod(const char *path, struct cradle_pod **pod, struct cradle_error *err)
+{
+	struct cradle_err e = { 0 };
+	json_object *o = NULL;
+	char *buf = NULL, msg[256];
+	size_t len = 0, i = 0;
+	int rc;
+
+	if ((rc = read_pod_file(path, &buf, &len, &e)) < 0)
+		return cradle_error_export(err, &e, rc);
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		i = 3; /* a UTF-8 BOM */
+	while (i < len && isspace((unsigned char)buf[i]))
+		i++;
+	bool yaml = yaml_named(path) || (i < len && buf[i] != '{');
+	if (yaml) {
+		o = yaml_to_json(buf, len, msg, sizeof(msg));
+		if (o == NULL) {
+			free(buf);
+			rc = cradle_err_set(&e, CRADLE_INVALID_ARGUMENT,
+			                    "pod config \"%s\": YAML: %s", path, msg);
+			return cradle_error_export(err, &e, rc);
+		}
+	} else {
+		o = json_tokener_parse(buf); /* NULL: the JSON path says why */
+	}
+	bool made = fill_uid(o);
+	if (!yaml && !made && strcmp(path, "-") != 0) {
+		rc = cradle_pod_from_file(path, pod, err);
+	} else {
+		const char *text =
+			yaml || made ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)
+				     : buf;
+		if (text == NULL) {
+			rc = cradle_error_export(err, &e, cradle_err_nomem(&e));
+		} else if ((rc = cradle_pod_from_json(text, strlen(text), pod, err)) < 0) {
+			/* named as cradle_pod_from_file names it */
+			e.code = err->code;
+			snprintf(e.msg, sizeof(e.msg), "%s", err->message);
+			cradle_err_wrap(&e, "pod config \"%s\"", path);
+			cradle_error_export(err, &e, rc);
+		}
+	}
+	json_object_put(o);
+	free(buf);
+	return rc;
+}
+
 /* --- commands ------------------------------------------------------ */
 
 /* The command line of runp, createp and import: one operand (what names
@@ -399,7 +1197,7 @@ create_or_run(struct cli *cli, int argc, char **argv, bool run)
 
 	if ((rc = one_operand(argc, argv, "runtime", 'r', &handler, "pod config file")) != 0)
 		return rc;
-	if (cradle_pod_from_file(argv[optind], &pod, &err) < 0)
+	if (load_pod(argv[optind], &pod, &err) < 0)
 		return report(&err);
 	rc = conn(cli, &c, &err);
 	if (rc == 0)
@@ -649,6 +1447,15 @@ struct pods {
 	int64_t now;
 };
 
+/* crictl's RUNTIME: the handler, "(default)" for the default one */
+static const char *
+runtime_column(const struct cradle_sandbox *s)
+{
+	const char *h = cradle_sandbox_runtime_handler(s);
+
+	return h != NULL && h[0] != '\0' ? h : "(default)";
+}
+
 static void
 pod_row(const void *arg, size_t i, struct row *r)
 {
@@ -663,10 +1470,11 @@ pod_row(const void *arg, size_t i, struct row *r)
 	r->cell[3] = name ? name : "";
 	r->cell[4] = ns ? ns : "";
 	cell(r, 5, "%u", cradle_sandbox_attempt(s));
+	r->cell[6] = runtime_column(s);
 	if (cradle_sandbox_pid(s) > 0)
-		cell(r, 6, "%d", cradle_sandbox_pid(s));
+		cell(r, 7, "%d", cradle_sandbox_pid(s));
 	else
-		r->cell[6] = "-";
+		r->cell[7] = "-";
 }
 
 /* Add key=value (arg, split in place) to the filter, replacing the value
@@ -701,21 +1509,54 @@ has_ip(const struct cradle_sandbox *s, const char *ip)
 	return false;
 }
 
+/* `pods -v`: crictl's verbose listing, one block a sandbox. */
+static void
+print_pod_verbose(const struct cradle_sandbox *s)
+{
+	const char *k, *v;
+	char t[CRADLE_TIME_MAX];
+
+	printf("ID: %s\n", cradle_sandbox_id(s));
+	printf("Name: %s\n", cradle_sandbox_name(s) ? cradle_sandbox_name(s) : "");
+	printf("UID: %s\n", cradle_sandbox_uid(s) ? cradle_sandbox_uid(s) : "");
+	printf("Namespace: %s\n", cradle_sandbox_namespace(s) ? cradle_sandbox_namespace(s) : "");
+	if (cradle_sandbox_attempt(s) != 0)
+		printf("Attempt: %u\n", cradle_sandbox_attempt(s));
+	printf("Status: %s\n",
+	       cradle_sandbox_state(s) == CRADLE_STATE_READY ? "Ready" : "NotReady");
+	cradle_time_rfc3339(cradle_sandbox_created_at(s), true, t);
+	printf("Created: %s\n", t);
+	if (cradle_sandbox_label_count(s) > 0) {
+		printf("Labels:\n");
+		for (size_t i = 0; cradle_sandbox_label_at(s, i, &k, &v); i++)
+			printf("\t%s -> %s\n", k, v);
+	}
+	if (cradle_sandbox_annotation_count(s) > 0) {
+		printf("Annotations:\n");
+		for (size_t i = 0; cradle_sandbox_annotation_at(s, i, &k, &v); i++)
+			printf("\t%s -> %s\n", k, v);
+	}
+	printf("Runtime: %s\n\n", runtime_column(s));
+}
+
 static int
 cmd_pods(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "state", required_argument, NULL, 's' },
-		{ "label", required_argument, NULL, 'l' },
-		{ "name", required_argument, NULL, 'n' },
+		{ "label", required_argument, NULL, 'L' },
+		{ "name", required_argument, NULL, 'a' },
 		{ "namespace", required_argument, NULL, 'N' },
 		{ "id", required_argument, NULL, 'i' },
 		{ "ip", required_argument, NULL, 'I' },
+		{ "latest", no_argument, NULL, 'l' },
+		{ "last", required_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
 		LISTING_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
 	static const char *const head[] = {
-		"POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "PID",
+		"POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "RUNTIME", "PID",
 	};
 	const char *name = NULL, *ns = NULL, *id_prefix = NULL, *ip = NULL;
 	struct cradle_sandbox_list *list = NULL;
@@ -723,17 +1564,21 @@ cmd_pods(struct cli *cli, int argc, char **argv)
 	struct cradle_label *labels;
 	struct cradle_conn *c;
 	struct cradle_error err;
-	struct listing show = { 0 };
+	struct listing show = {
+		.formats = 1u << OUT_JSON | 1u << OUT_YAML | 1u << OUT_TABLE | 1u << OUT_RAW,
+		.list = "json, yaml, table or raw",
+	};
 	regex_t name_re, ns_re;
 	int opt, state = -1, status = 0, rc;
-	size_t n_labels = 0, n, i, kept = 0;
-	char *text;
+	size_t n_labels = 0, n, i, kept = 0, last = 0;
+	bool latest = false, verbose = false;
+	char *text, *end;
 
 	/* every --label is an argument: there are fewer than argc */
 	labels = calloc((size_t)argc, sizeof(*labels));
 	if (!labels)
 		return fail(CRADLE_STATUS_RESOURCE_EXHAUSTED, "label filter: out of memory");
-	while ((opt = getopt_long(argc, argv, ":s:l:" LISTING_OPTSTRING, opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":s:ln:v" LISTING_OPTSTRING, opts, NULL)) != -1) {
 		if ((rc = listing_option(&show, opt, optarg)) >= 0) {
 			if ((status = rc) != 0)
 				goto out;
@@ -748,11 +1593,11 @@ cmd_pods(struct cli *cli, int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'l':
+		case 'L':
 			if ((status = add_label(labels, &n_labels, optarg)) != 0)
 				goto out;
 			break;
-		case 'n':
+		case 'a':
 			name = optarg;
 			break;
 		case 'N':
@@ -763,6 +1608,22 @@ cmd_pods(struct cli *cli, int argc, char **argv)
 			break;
 		case 'I':
 			ip = optarg;
+			break;
+		case 'l':
+			latest = true;
+			break;
+		case 'n':
+			errno = 0;
+			last = (size_t)strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-') {
+				status = usage_error("invalid --last \"%s\": expected a count (0: "
+				                     "all)",
+				                     optarg);
+				goto out;
+			}
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		default:
 			status = bad_option(opt, argv);
@@ -805,13 +1666,28 @@ cmd_pods(struct cli *cli, int argc, char **argv)
 	}
 	if (kept > 1)
 		qsort(p.v, kept, sizeof(*p.v), by_created_desc);
+	/* as crictl: the newest one (--latest), the newest N (--last N wins) */
+	size_t limit = latest ? 1 : kept;
+	if (last > 0)
+		limit = last;
+	if (kept > limit)
+		kept = limit;
 
 	if (show.quiet) {
 		for (i = 0; i < kept; i++)
 			printf("%s\n", cradle_sandbox_id(p.v[i]));
-	} else if (show.json) {
+	} else if (show.fmt == OUT_RAW) {
 		rc = cradle_sandboxes_to_json(p.v, kept, CRADLE_JSON_PRETTY, &text, &err);
 		status = print_json(rc, text, &err);
+	} else if (show.fmt == OUT_JSON || show.fmt == OUT_YAML) {
+		json_object *o = json_object_new_object(), *items = json_object_new_array();
+		for (i = 0; i < kept; i++)
+			jappend(items, crictl_pod(p.v[i]));
+		jput(o, "items", jcompact(items));
+		status = print_shape(o, show.fmt);
+	} else if (verbose) { /* crictl's -v: of the table only */
+		for (i = 0; i < kept; i++)
+			print_pod_verbose(p.v[i]);
 	} else {
 		p.no_trunc = show.no_trunc;
 		p.now = cli_now_ns();
@@ -831,6 +1707,8 @@ out:
 
 /* inspectp -v: the step times of the last start and stop too */
 static bool inspect_verbose;
+/* inspectp -o: raw (cradle's JSON, the default), json or yaml (crictl's) */
+static enum out_format inspect_format = OUT_RAW;
 
 /* inspectp and inspecti: "-o json" (JSON is the only form; crictl's
  * spelling of it is accepted) and at least one argument.  0, or the exit
@@ -853,6 +1731,14 @@ parse_inspect_options(int argc, char **argv, const char *missing)
 			inspect_verbose = true;
 			break;
 		case 'o':
+			if (current && strcmp(current->name, "inspectp") == 0) {
+				int rc = parse_output(
+					optarg, 1u << OUT_JSON | 1u << OUT_YAML | 1u << OUT_RAW,
+					"json, yaml or raw", &inspect_format);
+				if (rc != 0)
+					return rc;
+				break;
+			}
 			if (strcmp(optarg, "json") != 0)
 				return usage_error("invalid --output \"%s\": only json is "
 				                   "supported",
@@ -871,14 +1757,12 @@ parse_inspect_options(int argc, char **argv, const char *missing)
  * for every operand; show reports its own failure (returning the exit
  * status), and the other operands still go. */
 static int
-inspect_each(struct cli *cli, int argc, char **argv, const char *missing,
-             int (*show)(struct cli *cli, const char *arg, char **text))
+inspect_operands(struct cli *cli, int argc, char **argv,
+                 int (*show)(struct cli *cli, const char *arg, char **text))
 {
-	int i, rc, status = parse_inspect_options(argc, argv, missing);
+	int i, rc, status = 0;
 	char *text;
 
-	if (status)
-		return status;
 	for (i = optind; i < argc; i++) {
 		if ((rc = show(cli, argv[i], &text)) != 0) {
 			status = rc;
@@ -888,6 +1772,15 @@ inspect_each(struct cli *cli, int argc, char **argv, const char *missing,
 		free(text);
 	}
 	return status;
+}
+
+static int
+inspect_each(struct cli *cli, int argc, char **argv, const char *missing,
+             int (*show)(struct cli *cli, const char *arg, char **text))
+{
+	int status = parse_inspect_options(argc, argv, missing);
+
+	return status ? status : inspect_operands(cli, argc, argv, show);
 }
 
 static int
@@ -915,54 +1808,59 @@ show_sandbox(struct cli *cli, const char *arg, char **text)
 	return rc < 0 ? report(&err) : 0;
 }
 
+/* inspectp -o json|yaml: crictl's {"status", "info"} for each id, an
+ * array of them when there are several (as crictl). */
+static int
+inspect_crictl(struct cli *cli, int argc, char **argv)
+{
+	json_object *all = json_object_new_array(), *one;
+	int status = 0, rc;
+
+	for (int i = optind; i < argc; i++) {
+		char id[CRADLE_SANDBOX_ID_LEN + 1];
+		struct cradle_sandbox *s;
+		struct cradle_conn *c;
+		struct cradle_error err;
+
+		if ((rc = resolve_id(cli, argv[i], id)) != 0) {
+			status = rc;
+			continue;
+		}
+		if (conn(cli, &c, &err) < 0 ||
+		    (inspect_verbose ? cradle_sandbox_status_verbose(c, id, &s, &err)
+		                     : cradle_sandbox_status(c, id, &s, &err)) < 0) {
+			status = report(&err);
+			continue;
+		}
+		jappend(all, crictl_inspect(s, inspect_verbose));
+		cradle_sandbox_free(s);
+	}
+	if (all == NULL || json_object_array_length(all) == 0) {
+		json_object_put(all);
+		return status ? status : fail(CRADLE_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	}
+	one = all;
+	if (json_object_array_length(all) == 1) {
+		one = json_object_get(json_object_array_get_idx(all, 0));
+		json_object_put(all);
+	}
+	rc = print_shape(one, inspect_format);
+	return status ? status : rc;
+}
+
 static int
 cmd_inspectp(struct cli *cli, int argc, char **argv)
 {
-	return inspect_each(cli, argc, argv, "missing sandbox id", show_sandbox);
+	int status = parse_inspect_options(argc, argv, "missing sandbox id");
+
+	if (status != 0)
+		return status;
+	if (inspect_format == OUT_RAW)
+		return inspect_operands(cli, argc, argv, show_sandbox);
+	return inspect_crictl(cli, argc, argv);
 }
 
 /* --- images -------------------------------------------------------- */
-
-/* What the daemon may call an image the user named: docker's
- * normalisation ("busybox" is "docker.io/library/busybox:latest"), so a
- * progress event for the resolved name still counts as ours. */
-static void
-normalize_ref(const char *in, char *out, size_t size)
-{
-	const char *at = strchr(in, '@'), *slash, *colon, *first_slash;
-	size_t name_len = at ? (size_t)(at - in) : strlen(in), first_len;
-	const char *domain = "", *prefix = "", *suffix = "";
-	bool tagged = at != NULL;
-
-	slash = memrchr(in, '/', name_len);
-	colon = memchr(slash ? slash : in, ':', name_len - (size_t)((slash ? slash : in) - in));
-	if (colon)
-		tagged = true;
-	first_slash = memchr(in, '/', name_len);
-	first_len = first_slash ? (size_t)(first_slash - in) : 0;
-	if (!first_slash) {
-		domain = "docker.io/";
-		prefix = "library/";
-	} else if (!memchr(in, '.', first_len) && !memchr(in, ':', first_len) &&
-	           !(first_len == 9 && strncmp(in, "localhost", 9) == 0)) {
-		domain = "docker.io/";
-	}
-	if (!tagged)
-		suffix = ":latest";
-	snprintf(out, size, "%s%s%s%s", domain, prefix, in, suffix);
-}
-
-static bool
-same_ref(const char *a, const char *b)
-{
-	char na[PROTO_MAX_REF + 32], nb[PROTO_MAX_REF + 32];
-
-	if (strcmp(a, b) == 0)
-		return true;
-	normalize_ref(a, na, sizeof(na));
-	normalize_ref(b, nb, sizeof(nb));
-	return strcmp(na, nb) == 0;
-}
 
 #define BAR_WIDTH 30
 #define NS_PER_SEC 1000000000LL
@@ -1002,7 +1900,9 @@ progress_ours(const struct progress *pg, const char *ref)
 		return false;
 	if (pg->path && strcmp(ref, pg->path) == 0)
 		return true;
-	return pg->ref && proto_valid_image_ref(ref) && same_ref(ref, pg->ref);
+	/* the daemon names an image by its canonical form (proto/ref.h):
+	 * "busybox" is "docker.io/library/busybox:latest" */
+	return pg->ref && proto_valid_image_ref(ref) && proto_ref_same(ref, pg->ref);
 }
 
 static void
@@ -1131,6 +2031,7 @@ cmd_pull(struct cli *cli, int argc, char **argv)
 	struct cradle_conn *c;
 	struct cradle_error err;
 	struct cradle_err e;
+	struct proto_ref parsed;
 	const char *ref, *id;
 	int rc = no_options(argc, argv);
 
@@ -1141,7 +2042,8 @@ cmd_pull(struct cli *cli, int argc, char **argv)
 		                                  : "expected exactly one image reference");
 	/* before connecting and subscribing: a bad reference is the user's */
 	ref = argv[optind];
-	if (cradle_check_image_ref(ref, "image reference", &e) < 0)
+	if (cradle_check_image_ref(ref, "image reference", &e) < 0 ||
+	    proto_ref_parse(ref, &parsed, &e) < 0) /* the daemon's own parse */
 		return fail(e.code, "%s", e.msg);
 	if (conn(cli, &c, &err) < 0)
 		return report(&err);
@@ -1165,6 +2067,8 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	struct cradle_image *img;
 	struct cradle_conn *c;
 	struct cradle_error err;
+	struct proto_ref parsed;
+	struct cradle_err e;
 	char *path;
 	int rc;
 
@@ -1174,6 +2078,8 @@ cmd_import(struct cli *cli, int argc, char **argv)
 		return usage_error("invalid --name \"%.80s\": expected an image reference "
 		                   "(letters, digits, '.', '_', ':', '/', '@', '-')",
 		                   name);
+	if (name && proto_ref_parse(name, &parsed, &e) < 0) /* the daemon's own parse */
+		return fail(e.code, "%s", e.msg);
 	/* the daemon opens the path itself: give it an absolute one */
 	path = realpath(argv[optind], NULL);
 	if (!path)
@@ -1308,19 +2214,27 @@ cmd_images(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		LISTING_OPTIONS,
+		{ "pinned", no_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
+	/* PINNED, the last column, only with --pinned (as crictl) */
 	static const char *const head[] = { "IMAGE", "TAG", "IMAGE ID", "SIZE", "PINNED" };
 	struct cradle_image_list *list;
 	struct images im = { .v = NULL };
 	struct cradle_conn *c;
 	struct cradle_error err;
-	struct listing show = { 0 };
+	struct listing show = { .formats = 1u << OUT_JSON | 1u << OUT_TABLE,
+		                .list = "json or table" };
 	int opt, status = 0, rc;
+	bool pinned = false;
 	size_t n, i;
 	char *text;
 
 	while ((opt = getopt_long(argc, argv, ":" LISTING_OPTSTRING, opts, NULL)) != -1) {
+		if (opt == 'P') {
+			pinned = true;
+			continue;
+		}
 		if ((rc = listing_option(&show, opt, optarg)) < 0)
 			return bad_option(opt, argv);
 		if (rc > 0)
@@ -1342,12 +2256,12 @@ cmd_images(struct cli *cli, int argc, char **argv)
 		qsort(im.v, n, sizeof(*im.v), by_ref_asc);
 	if (show.quiet) {
 		status = print_image_ids(im.v, n);
-	} else if (show.json) {
+	} else if (show.fmt == OUT_JSON) {
 		rc = cradle_images_to_json(im.v, n, CRADLE_JSON_PRETTY, &text, &err);
 		status = print_json(rc, text, &err);
 	} else {
 		im.no_trunc = show.no_trunc;
-		print_table(head, sizeof(head) / sizeof(head[0]), n, image_row, &im);
+		print_table(head, sizeof(head) / sizeof(head[0]) - !pinned, n, image_row, &im);
 	}
 	free(im.v);
 	cradle_image_list_free(list);
@@ -1375,25 +2289,98 @@ cmd_inspecti(struct cli *cli, int argc, char **argv)
 	return inspect_each(cli, argc, argv, "missing image reference", show_image);
 }
 
+/* Remove what names an image: a reference, an image id or a prefix of one
+ * (the daemon resolves them).  As crictl, its status first, so an unknown
+ * one is an error here (image.remove itself succeeds, as CRI's). */
+static int
+rmi_one(struct cli *cli, const char *what)
+{
+	char ref[CRADLE_IMAGE_REF_MAX + 1];
+	struct cradle_image *img;
+	struct cradle_conn *c;
+	struct cradle_error err;
+
+	if (conn(cli, &c, &err) < 0 || cradle_image_status(c, what, &img, &err) < 0)
+		return report(&err);
+	snprintf(ref, sizeof(ref), "%s", cradle_image_ref(img) ? cradle_image_ref(img) : what);
+	cradle_image_free(img);
+	if (cradle_image_remove(c, what, &err) < 0)
+		return report(&err);
+	printf("Deleted: %s\n", ref);
+	fflush(stdout);
+	return 0;
+}
+
+/* -a: every image but the pinned ones (the daemon never removes those; a
+ * note says so), one in use is an error; --prune: every image neither
+ * pinned nor in use, failures ignored (another client may race us). */
+static int
+rmi_every(struct cli *cli, bool prune)
+{
+	struct cradle_image_list *list;
+	struct cradle_conn *c;
+	struct cradle_error err;
+	size_t n, i, done = 0;
+	char ref[CRADLE_IMAGE_REF_MAX + 1];
+	int status = 0;
+
+	if (conn(cli, &c, &err) < 0 || cradle_image_list(c, &list, &err) < 0)
+		return report(&err);
+	n = cradle_image_list_count(list);
+	for (i = 0; i < n; i++) {
+		const struct cradle_image *img = cradle_image_list_at(list, i);
+
+		snprintf(ref, sizeof(ref), "%s",
+		         cradle_image_ref(img) ? cradle_image_ref(img) : "");
+		if (cradle_image_pinned(img)) {
+			if (!prune)
+				fprintf(stderr, "cradle: skipped %s: pinned as the sandbox image\n",
+				        ref);
+			continue;
+		}
+		if (prune && cradle_image_in_use(img))
+			continue;
+		if (cradle_image_remove(c, ref, &err) < 0) {
+			if (!prune)
+				status = report(&err);
+			continue;
+		}
+		printf("Deleted: %s\n", ref);
+		fflush(stdout);
+		done++;
+	}
+	cradle_image_list_free(list);
+	if (done == 0 && status == 0)
+		fprintf(stderr, "cradle: no images to remove\n");
+	return status;
+}
+
 static int
 cmd_rmi(struct cli *cli, int argc, char **argv)
 {
-	struct cradle_conn *c;
-	struct cradle_error err;
-	int i, status = no_options(argc, argv);
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "prune", no_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool all = false, prune = false;
+	int i, opt, rc, status = 0;
 
-	if (status)
-		return status;
-	if (optind >= argc)
-		return usage_error("missing image reference");
-	for (i = optind; i < argc; i++) {
-		if (conn(cli, &c, &err) < 0 || cradle_image_remove(c, argv[i], &err) < 0) {
-			status = report(&err);
-			continue;
-		}
-		printf("Deleted: %s\n", argv[i]);
-		fflush(stdout);
+	while ((opt = getopt_long(argc, argv, ":a", opts, NULL)) != -1) {
+		if (opt == 'a')
+			all = true;
+		else if (opt == 'p')
+			prune = true;
+		else
+			return bad_option(opt, argv);
 	}
+	if (optind >= argc && !all && !prune)
+		return usage_error("missing image reference or id (or -a, --prune)");
+	for (i = optind; i < argc; i++)
+		if ((rc = rmi_one(cli, argv[i])) != 0)
+			status = rc;
+	if ((all || prune) && (rc = rmi_every(cli, prune)) != 0)
+		status = rc;
 	return status;
 }
 
@@ -1506,12 +2493,53 @@ cmd_version(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
+/* `cradle info`: the daemon's conditions, node facts and effective
+ * configuration, in the shape of `crictl info`. */
+static int
+cmd_info(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cradle_info *info = NULL;
+	enum out_format fmt = OUT_JSON;
+	struct cradle_conn *c;
+	struct cradle_error err;
+	int opt, rc;
+	char *text;
+
+	while ((opt = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			if ((rc = parse_output(optarg, 1u << OUT_JSON | 1u << OUT_YAML,
+			                       "json or yaml", &fmt)) != 0)
+				return rc;
+			break;
+		default:
+			return bad_option(opt, argv);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (conn(cli, &c, &err) < 0 || cradle_daemon_info(c, &info, &err) < 0)
+		return report(&err);
+	rc = cradle_info_to_json(info, CRADLE_JSON_PRETTY, &text, &err);
+	cradle_info_free(info);
+	if (rc < 0 || fmt == OUT_JSON)
+		return print_json(rc, text, &err);
+	/* YAML from the very same JSON */
+	json_object *o = json_tokener_parse(text);
+	free(text);
+	return print_shape(o, OUT_YAML);
+}
+
 static int cmd_help(struct cli *cli, int argc, char **argv);
 
 static const struct command commands[] = {
-	{ "runp", cmd_runp, "[--runtime HANDLER] POD_CONFIG.json",
+	{ "runp", cmd_runp, "[--runtime HANDLER] POD_CONFIG.json|yaml",
 	  "create and start a pod sandbox; prints its id" },
-	{ "createp", cmd_createp, "[--runtime HANDLER] POD_CONFIG.json",
+	{ "createp", cmd_createp, "[--runtime HANDLER] POD_CONFIG.json|yaml",
 	  "create a pod sandbox without starting it; prints its id" },
 	{ "startp", cmd_startp, "ID...", "start created pod sandboxes" },
 	{ "stopp", cmd_stopp, "[--timeout SECS] ID...",
@@ -1520,16 +2548,20 @@ static const struct command commands[] = {
 	  "remove pod sandboxes (--force stops first; --all stops and removes all)" },
 	{ "pods", cmd_pods,
 	  "[--state ready|notready] [--label KEY=VALUE]... [--name RE] [--namespace RE]\n"
-	  "           [--id PREFIX] [--ip ADDRESS] [-q|--quiet] [--json|-o json]\n"
-	  "           [--no-trunc]",
-	  "list pod sandboxes, newest first" },
-	{ "inspectp", cmd_inspectp, "[-v] ID...",
-	  "show pod sandboxes as JSON (-v: then the step times of their last start and stop)" },
+	  "           [--id PREFIX] [--ip ADDRESS] [-l|--latest] [-n|--last N] [-v|--verbose]\n"
+	  "           [-q|--quiet] [-o json|yaml|table|raw] [--json] [--no-trunc]",
+	  "list pod sandboxes, newest first (-o json|yaml: crictl's shape; raw: cradle's)" },
+	{ "inspectp", cmd_inspectp, "[-v] [-o raw|json|yaml] ID...",
+	  "show pod sandboxes: cradle's JSON (raw, the default) or crictl's {status, info}\n"
+	  "            (-v: the step times of their last start and stop too)" },
 	{ "pull", cmd_pull, "REF", "pull an image from its registry, showing progress on stderr" },
-	{ "images", cmd_images, "[-q|--quiet] [--json|-o json] [--no-trunc]",
-	  "list images (-q: image ids only)" },
-	{ "inspecti", cmd_inspecti, "REF...", "show images as JSON" },
-	{ "rmi", cmd_rmi, "REF...", "remove images (refused while a sandbox uses one)" },
+	{ "images", cmd_images, "[-q|--quiet] [--json|-o json] [--no-trunc] [--pinned]",
+	  "list images (-q: image ids only; --pinned: the PINNED column)" },
+	{ "inspecti", cmd_inspecti, "REF|ID...",
+	  "show images as JSON (a reference, an image id or a unique prefix of one)" },
+	{ "rmi", cmd_rmi, "[-a|--all] [--prune] REF|ID...",
+	  "remove images (refused while a sandbox uses one or it is pinned); -a: all\n"
+	  "            but the pinned; --prune: all that are neither pinned nor in use" },
 	{ "import", cmd_import, "[--name REF] FILE|DIR",
 	  "import an OCI layout directory, OCI archive or docker-save archive" },
 	{ "events", cmd_events, "[--json] [--since SEQ]",
@@ -1537,6 +2569,9 @@ static const struct command commands[] = {
 	  "            progress as they happen, until interrupted; --since SEQ: the kept\n"
 	  "            events from SEQ on first (each event once, in order)" },
 	{ "version", cmd_version, "", "show the CLI's and the daemon's versions" },
+	{ "info", cmd_info, "[-o json|yaml]",
+	  "show the daemon's conditions, what it detected on the node and its\n"
+	  "            effective configuration (JSON, as crictl info)" },
 	{ "help", cmd_help, "[COMMAND]", "show this help or a command's usage" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

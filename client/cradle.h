@@ -520,6 +520,54 @@ CRADLE_API uint64_t cradle_stats_bucket_le_ns(size_t i);
  * between two snapshots, subtract the buckets first. */
 CRADLE_API uint64_t cradle_histogram_quantile(const struct cradle_histogram *h, double q);
 
+/* --- daemon info ----------------------------------------------------
+ * What `cradle info` shows, as `crictl info`: the runtime's conditions
+ * ("RuntimeReady"; "NetworkReady": the CNI config directory loads), what
+ * the daemon detected on its node at start-up, and its effective
+ * configuration as `cradled --print-config` prints it.  Members of the
+ * daemon's readonly_group may ask. */
+struct cradle_info;
+
+CRADLE_API int cradle_daemon_info(struct cradle_conn *c, struct cradle_info **out,
+                                  struct cradle_error *err);
+CRADLE_API void cradle_info_free(struct cradle_info *info);
+/* The daemon's version (as cradle_version), wire protocol and pid. */
+CRADLE_API const char *cradle_info_version(const struct cradle_info *info);
+CRADLE_API uint32_t cradle_info_api_version(const struct cradle_info *info);
+CRADLE_API int32_t cradle_info_pid(const struct cradle_info *info);
+/* The conditions, in order; reason and message "" when none.  Any of the
+ * out pointers may be NULL; false when i is past the end. */
+CRADLE_API size_t cradle_info_condition_count(const struct cradle_info *info);
+CRADLE_API bool cradle_info_condition_at(const struct cradle_info *info, size_t i,
+                                         const char **type, bool *status, const char **reason,
+                                         const char **message);
+/* The node: the cgroup layout ("v1", "v2", "hybrid") and its hierarchies
+ * as the daemon logged them, the device control ("ebpf", "v1", "none"),
+ * SELinux enabled on the node and applied to sandboxes, seccomp filters
+ * available, oom_score_adj restricted (configured, or forced without
+ * CAP_SYS_RESOURCE) and the daemon's own, whether the daemon runs in a
+ * user namespace, the kernel release.  Strings are "" when unknown. */
+CRADLE_API const char *cradle_info_cgroup_layout(const struct cradle_info *info);
+CRADLE_API const char *cradle_info_cgroups(const struct cradle_info *info);
+CRADLE_API const char *cradle_info_device_control(const struct cradle_info *info);
+CRADLE_API bool cradle_info_selinux_enabled(const struct cradle_info *info);
+CRADLE_API bool cradle_info_selinux_applied(const struct cradle_info *info);
+CRADLE_API bool cradle_info_seccomp_available(const struct cradle_info *info);
+CRADLE_API bool cradle_info_restrict_oom_score_adj(const struct cradle_info *info);
+CRADLE_API int32_t cradle_info_oom_score_adj(const struct cradle_info *info);
+CRADLE_API bool cradle_info_in_user_namespace(const struct cradle_info *info);
+CRADLE_API const char *cradle_info_kernel(const struct cradle_info *info);
+/* The configuration's sections ("cradled", "sandbox", ..., "runtime.runc")
+ * in order, the keys of the i-th in order, and one value by section and
+ * key (NULL when absent; "" for a key set to nothing). */
+CRADLE_API size_t cradle_info_config_section_count(const struct cradle_info *info);
+CRADLE_API const char *cradle_info_config_section(const struct cradle_info *info, size_t i);
+CRADLE_API size_t cradle_info_config_key_count(const struct cradle_info *info, size_t i);
+CRADLE_API bool cradle_info_config_key_at(const struct cradle_info *info, size_t i, size_t j,
+                                          const char **key, const char **value);
+CRADLE_API const char *cradle_info_config_value(const struct cradle_info *info, const char *section,
+                                                const char *key);
+
 /* --- JSON -----------------------------------------------------------
  * Everything a sandbox, image or event holds, as `cradle inspectp`,
  * `inspecti` and `events --json` print it, in *out (NUL-terminated,
@@ -536,6 +584,12 @@ CRADLE_API int cradle_images_to_json(const struct cradle_image *const *v, size_t
                                      char **out, struct cradle_error *err);
 CRADLE_API int cradle_event_to_json(const struct cradle_event *ev, unsigned flags, char **out,
                                     struct cradle_error *err);
+/* `cradle info`: {"status": {"conditions": [{"type", "status", "reason",
+ * "message"}...], "node": {...}, "version", "apiVersion", "pid"},
+ * "config": {"<section>": {"<key>": "<value>"...}...}}, the shape of
+ * `crictl info`. */
+CRADLE_API int cradle_info_to_json(const struct cradle_info *info, unsigned flags, char **out,
+                                   struct cradle_error *err);
 
 #ifdef __cplusplus
 }

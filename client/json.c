@@ -1,6 +1,7 @@
 /* json.c - sandboxes, images and events as JSON (the *_to_json calls of
- * cradle.h), the one rendering `cradle inspectp`, `pods --json`,
- * `inspecti`, `images --json` and `events --json` print; and the RFC 3339
+ * cradle.h), the one rendering `cradle inspectp`, `pods -o raw`,
+ * `inspecti`, `images --json` and `events --json` print, and `cradle
+ * info`'s crictl-shaped object (cradle_info_to_json); and the RFC 3339
  * time stamps in it.
  *
  * Objects are built with json-c, which keeps keys in insertion order, so
@@ -559,6 +560,90 @@ items_json(const void *arg, bool *oom)
 	return array_of(it->n, items_elem, it, oom);
 }
 
+/* --- daemon info (`cradle info`) ---------------------------------- */
+
+static json_object *
+condition_elem(const void *arg, size_t i, bool *oom)
+{
+	const char *type = "", *reason = "", *message = "";
+	json_object *o = new_object(oom);
+	bool status = false;
+
+	if (!o)
+		return NULL;
+	cradle_info_condition_at(arg, i, &type, &status, &reason, &message);
+	put_str(o, "type", type, oom);
+	put(o, "status", json_object_new_boolean(status), oom);
+	put_str(o, "reason", reason, oom);
+	put_str(o, "message", message, oom);
+	return o;
+}
+
+static json_object *
+node_json(const struct cradle_info *info, bool *oom)
+{
+	json_object *o = new_object(oom);
+
+	if (!o)
+		return NULL;
+	put_str(o, "cgroupLayout", cradle_info_cgroup_layout(info), oom);
+	put_str(o, "cgroups", cradle_info_cgroups(info), oom);
+	put_str(o, "deviceControl", cradle_info_device_control(info), oom);
+	put(o, "selinuxEnabled", json_object_new_boolean(cradle_info_selinux_enabled(info)), oom);
+	put(o, "selinuxApplied", json_object_new_boolean(cradle_info_selinux_applied(info)), oom);
+	put(o, "seccompAvailable", json_object_new_boolean(cradle_info_seccomp_available(info)),
+	    oom);
+	put(o, "restrictOOMScoreAdj",
+	    json_object_new_boolean(cradle_info_restrict_oom_score_adj(info)), oom);
+	put(o, "oomScoreAdj", json_object_new_int(cradle_info_oom_score_adj(info)), oom);
+	put(o, "inUserNamespace", json_object_new_boolean(cradle_info_in_user_namespace(info)),
+	    oom);
+	put_str(o, "kernel", cradle_info_kernel(info), oom);
+	return o;
+}
+
+static json_object *
+config_json(const struct cradle_info *info, bool *oom)
+{
+	json_object *o = new_object(oom);
+
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < cradle_info_config_section_count(info); i++) {
+		json_object *sec = new_object(oom);
+		const char *k, *v;
+		if (!sec)
+			break;
+		for (size_t j = 0; cradle_info_config_key_at(info, i, j, &k, &v); j++)
+			put_str(sec, k, v, oom);
+		compact_empty(sec);
+		put(o, cradle_info_config_section(info, i), sec, oom);
+	}
+	compact_empty(o);
+	return o;
+}
+
+static json_object *
+info_one(const void *arg, bool *oom)
+{
+	const struct cradle_info *info = arg;
+	json_object *o = new_object(oom), *st;
+
+	if (!o)
+		return NULL;
+	if ((st = new_object(oom)) != NULL) {
+		put(st, "conditions",
+		    array_of(cradle_info_condition_count(info), condition_elem, info, oom), oom);
+		put(st, "node", node_json(info, oom), oom);
+		put_str(st, "version", cradle_info_version(info), oom);
+		put(st, "apiVersion", json_object_new_int64(cradle_info_api_version(info)), oom);
+		put(st, "pid", json_object_new_int(cradle_info_pid(info)), oom);
+	}
+	put(o, "status", st, oom);
+	put(o, "config", config_json(info, oom), oom);
+	return o;
+}
+
 /* Render what build(arg) makes into a new string in *out.  missing names
  * the input that is NULL ("the sandbox"), or is NULL when all is there;
  * what names the call in errors. */
@@ -611,6 +696,13 @@ cradle_event_to_json(const struct cradle_event *ev, unsigned flags, char **out,
                      struct cradle_error *err)
 {
 	return to_json(event_one, ev, ev ? NULL : "the event", "event to JSON", flags, out, err);
+}
+
+int
+cradle_info_to_json(const struct cradle_info *info, unsigned flags, char **out,
+                    struct cradle_error *err)
+{
+	return to_json(info_one, info, info ? NULL : "the info", "info to JSON", flags, out, err);
 }
 
 /* An array: the items must all be there. */

@@ -2025,3 +2025,194 @@ cradle_histogram_quantile(const struct cradle_histogram *h, double q)
 {
 	return h ? proto_hist_quantile(h->buckets, CRADLE_STATS_BUCKETS, q) : 0;
 }
+
+/* --- daemon info ----------------------------------------------------- */
+
+struct cradle_info {
+	struct proto_info p;
+};
+
+int
+cradle_daemon_info(struct cradle_conn *c, struct cradle_info **out, struct cradle_error *err)
+{
+	struct proto_request req;
+	struct proto_reply rep;
+	struct cradle_err e;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	proto_reply_init(&rep, OP_DAEMON_INFO);
+	proto_request_init(&req, OP_DAEMON_INFO);
+	if ((rc = check_call(c, OP_DAEMON_INFO, out != NULL, &e)) == 0)
+		rc = call(c, &req, c->ep.timeout, &rep, &e);
+	if (rc == 0 && !rep.info)
+		rc = cradle_err_set(&e, CRADLE_INTERNAL,
+		                    "daemon.info: invalid reply from cradled: no info");
+	if (rc == 0) {
+		struct cradle_info *info = malloc(sizeof(*info));
+		if (!info) {
+			rc = cradle_err_nomem(&e);
+		} else {
+			/* the reply's info moves into the handle */
+			info->p = *rep.info;
+			memset(rep.info, 0, sizeof(*rep.info));
+			*out = info;
+		}
+	}
+	proto_reply_fini(&rep);
+	return cradle_error_export(err, &e, rc);
+}
+
+void
+cradle_info_free(struct cradle_info *info)
+{
+	if (!info)
+		return;
+	proto_info_fini(&info->p);
+	free(info);
+}
+
+const char *
+cradle_info_version(const struct cradle_info *info)
+{
+	return info ? info->p.version.version : "";
+}
+
+uint32_t
+cradle_info_api_version(const struct cradle_info *info)
+{
+	return info ? info->p.version.api_version : 0;
+}
+
+int32_t
+cradle_info_pid(const struct cradle_info *info)
+{
+	return info ? info->p.version.pid : 0;
+}
+
+size_t
+cradle_info_condition_count(const struct cradle_info *info)
+{
+	return info ? info->p.n_conditions : 0;
+}
+
+bool
+cradle_info_condition_at(const struct cradle_info *info, size_t i, const char **type, bool *status,
+                         const char **reason, const char **message)
+{
+	if (i >= cradle_info_condition_count(info))
+		return false;
+	const struct proto_condition *cd = &info->p.conditions[i];
+	if (type)
+		*type = cd->type;
+	if (status)
+		*status = cd->status;
+	if (reason)
+		*reason = cd->reason;
+	if (message)
+		*message = cd->message;
+	return true;
+}
+
+const char *
+cradle_info_cgroup_layout(const struct cradle_info *info)
+{
+	return info ? info->p.node.cgroup_layout : "";
+}
+
+const char *
+cradle_info_cgroups(const struct cradle_info *info)
+{
+	return info && info->p.node.cgroups ? info->p.node.cgroups : "";
+}
+
+const char *
+cradle_info_device_control(const struct cradle_info *info)
+{
+	return info ? info->p.node.device_control : "";
+}
+
+bool
+cradle_info_selinux_enabled(const struct cradle_info *info)
+{
+	return info && info->p.node.selinux_enabled;
+}
+
+bool
+cradle_info_selinux_applied(const struct cradle_info *info)
+{
+	return info && info->p.node.selinux_applied;
+}
+
+bool
+cradle_info_seccomp_available(const struct cradle_info *info)
+{
+	return info && info->p.node.seccomp_available;
+}
+
+bool
+cradle_info_restrict_oom_score_adj(const struct cradle_info *info)
+{
+	return info && info->p.node.restrict_oom_score_adj;
+}
+
+int32_t
+cradle_info_oom_score_adj(const struct cradle_info *info)
+{
+	return info ? info->p.node.oom_score_adj : 0;
+}
+
+bool
+cradle_info_in_user_namespace(const struct cradle_info *info)
+{
+	return info && info->p.node.in_user_namespace;
+}
+
+const char *
+cradle_info_kernel(const struct cradle_info *info)
+{
+	return info ? info->p.node.kernel : "";
+}
+
+size_t
+cradle_info_config_section_count(const struct cradle_info *info)
+{
+	return info ? info->p.n_sections : 0;
+}
+
+const char *
+cradle_info_config_section(const struct cradle_info *info, size_t i)
+{
+	return i < cradle_info_config_section_count(info) ? info->p.sections[i].name : NULL;
+}
+
+size_t
+cradle_info_config_key_count(const struct cradle_info *info, size_t i)
+{
+	return i < cradle_info_config_section_count(info) ? info->p.sections[i].keys.n : 0;
+}
+
+bool
+cradle_info_config_key_at(const struct cradle_info *info, size_t i, size_t j, const char **key,
+                          const char **value)
+{
+	if (j >= cradle_info_config_key_count(info, i))
+		return false;
+	if (key)
+		*key = info->p.sections[i].keys.v[j].key;
+	if (value)
+		*value = info->p.sections[i].keys.v[j].value;
+	return true;
+}
+
+const char *
+cradle_info_config_value(const struct cradle_info *info, const char *section, const char *key)
+{
+	if (!section || !key)
+		return NULL;
+	for (size_t i = 0; i < cradle_info_config_section_count(info); i++)
+		if (strcmp(info->p.sections[i].name, section) == 0)
+			return proto_kvs_get(&info->p.sections[i].keys, key);
+	return NULL;
+}

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proto/ref.h"
 #include "util/store.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -52,14 +53,23 @@ struct entry {
 	struct entry *next;
 };
 
+/* The [registry] settings one pull uses: images_set_registry replaces the
+ * set whole while pulls run, and each pull holds the set it started with
+ * (a reference) until it ends. */
+struct registry {
+	atomic_uint refs;
+	char *ca_file, *insecure;
+	int pull_timeout;
+};
+
 struct images {
 	char root[4096];
 	char snapdir[4200];
 	struct store *store;
 	struct content *content;
-	char *ca_file, *insecure;
+	pthread_mutex_t reg_lock; /* guards the pointer reg */
+	struct registry *reg;
 	struct unpack_limits limits;
-	int pull_timeout;
 	atomic_bool cancel;     /* images_cancel: pulls stop, new ones fail */
 	pthread_mutex_t lock;   /* guards entries, pins, serialises snapshot creation per digest */
 	pthread_cond_t changed; /* a pull finished */
@@ -86,6 +96,112 @@ entry_of(struct images *im, const char *ref, bool create)
 }
 
 static void pin_put(struct images *im, const char *manifest);
+
+/* --- references: canonical (proto/ref.h) before they touch the store --- */
+
+#define CANON_MAX (PROTO_REF_CANON_MAX + 1)
+#define ID_PREFIX_MIN 4 /* hex digits of an image id prefix */
+
+/* ref's canonical form in buf; ref itself when it does not parse (a name
+ * an earlier version kept), for the calls that cannot fail. */
+static const char *
+canon_or_raw(const char *ref, char *buf)
+{
+	struct cradle_err e;
+
+	if (ref == NULL || proto_ref_normalize(ref, buf, CANON_MAX, &e) < 0)
+		return ref;
+	return buf;
+}
+
+struct refs {
+	char **digests;
+	size_t n, cap;
+};
+
+static int refs_add(struct refs *r, const char *d);
+static bool referenced(const struct refs *r, const char *d);
+static void refs_free(struct refs *r);
+
+/* The records whose image id (config digest) starts with hex. */
+struct id_match {
+	const char *hex;
+	size_t n;
+	struct refs ids;  /* distinct ids matched */
+	struct refs keys; /* the records' refs */
+};
+
+static int
+match_id(struct image_record *rec, void *arg)
+{
+	struct id_match *m = arg;
+
+	if (strncmp(rec->config_digest, "sha256:", 7) != 0 ||
+	    strncmp(rec->config_digest + 7, m->hex, m->n) != 0)
+		return 0;
+	if (!referenced(&m->ids, rec->config_digest) && refs_add(&m->ids, rec->config_digest) < 0)
+		return -ENOMEM;
+	return refs_add(&m->keys, rec->ref) < 0 ? -ENOMEM : 0;
+}
+
+/* What ref names, in containerd's LocalResolve order: "sha256:<hex>" is
+ * an image id (or a prefix of one); anything else the record of its
+ * canonical form, else, when it is hex (ID_PREFIX_MIN digits or more), the
+ * image whose id starts with it.  keys gets the records' refs (every ref
+ * of one image id).  NOT_FOUND when nothing matches, INVALID_ARGUMENT when
+ * a prefix matches several images or ref is neither a reference nor an
+ * id. */
+static int
+resolve(struct images *im, const char *ref, struct refs *keys, struct cradle_err *err)
+{
+	char canon[CANON_MAX];
+	struct cradle_err perr, e;
+	struct image_record rec;
+	const char *hex = proto_ref_id_hex(ref);
+	bool by_digest = ref != NULL && strncmp(ref, "sha256:", 7) == 0;
+	int parsed = -1;
+
+	memset(keys, 0, sizeof(*keys));
+	memset(&perr, 0, sizeof(perr));
+	if (!by_digest) {
+		parsed = proto_ref_normalize(ref, canon, sizeof(canon), &perr);
+		if (parsed == 0 && image_record_get(im->store, canon, &rec, &e) == 0) {
+			image_record_fini(&rec);
+			return refs_add(keys, canon) < 0 ? cradle_err_nomem(err) : 0;
+		}
+	}
+	if (hex == NULL || strlen(hex) < ID_PREFIX_MIN) {
+		if (parsed < 0) {
+			if (by_digest)
+				return cradle_err_set(
+					err, CRADLE_INVALID_ARGUMENT,
+					"invalid image id \"%.80s\": want sha256: and "
+					"4 to 64 lower-case hex digits",
+					ref);
+			*err = perr;
+			return -1;
+		}
+		return cradle_err_set(err, CRADLE_NOT_FOUND, "image \"%s\" not found", canon);
+	}
+	struct id_match m = { .hex = hex, .n = strlen(hex) };
+	if (image_record_foreach(im->store, match_id, &m, err) < 0) {
+		refs_free(&m.ids);
+		refs_free(&m.keys);
+		return -1;
+	}
+	size_t found = m.ids.n;
+	refs_free(&m.ids);
+	if (found == 1) {
+		*keys = m.keys;
+		return 0;
+	}
+	refs_free(&m.keys);
+	if (found > 1)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "image id prefix \"%s\" is ambiguous: %zu images match", ref,
+		                      found);
+	return cradle_err_set(err, CRADLE_NOT_FOUND, "image \"%s\" not found", ref);
+}
 
 static void
 entry_drop_if_idle(struct images *im, struct entry *e)
@@ -249,6 +365,126 @@ sweep_tmp_snapshots(struct images *im)
 	closedir(d);
 }
 
+static void
+registry_put(struct registry *r)
+{
+	if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
+		return;
+	free(r->ca_file);
+	free(r->insecure);
+	free(r);
+}
+
+static struct registry *
+registry_new(const char *ca_file, const char *insecure, int pull_timeout)
+{
+	struct registry *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	atomic_init(&r->refs, 1);
+	r->ca_file = ca_file ? strdup(ca_file) : NULL;
+	r->insecure = insecure ? strdup(insecure) : NULL;
+	r->pull_timeout = pull_timeout;
+	if ((ca_file && !r->ca_file) || (insecure && !r->insecure)) {
+		registry_put(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* The settings in effect, held until registry_put. */
+static struct registry *
+registry_get(struct images *im)
+{
+	pthread_mutex_lock(&im->reg_lock);
+	struct registry *r = im->reg;
+	atomic_fetch_add(&r->refs, 1);
+	pthread_mutex_unlock(&im->reg_lock);
+	return r;
+}
+
+int
+images_set_registry(struct images *im, const char *ca_file, const char *insecure, int pull_timeout,
+                    struct cradle_err *err)
+{
+	struct registry *r = registry_new(ca_file, insecure, pull_timeout);
+
+	if (r == NULL)
+		return cradle_err_nomem(err);
+	pthread_mutex_lock(&im->reg_lock);
+	struct registry *old = im->reg;
+	im->reg = r;
+	pthread_mutex_unlock(&im->reg_lock);
+	registry_put(old); /* freed by the last pull that holds it */
+	return 0;
+}
+
+static int
+collect_noncanon(struct image_record *rec, void *arg)
+{
+	char canon[CANON_MAX];
+	struct cradle_err e;
+
+	if (proto_ref_normalize(rec->ref, canon, sizeof(canon), &e) < 0) {
+		log_warn("image \"%s\": %s; kept under that name (rmi takes its id)", rec->ref,
+		         e.msg);
+		return 0;
+	}
+	if (strcmp(canon, rec->ref) != 0 && refs_add(arg, rec->ref) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Records an earlier version kept under a name as it was given
+ * ("busybox") move to the canonical one ("docker.io/library/busybox:latest");
+ * when that one exists too, it is kept and the other goes.  Failures are
+ * logged: the record stays as it was. */
+static void
+canon_records(struct images *im)
+{
+	struct refs old = { 0 };
+	struct cradle_err e;
+
+	if (image_record_foreach(im->store, collect_noncanon, &old, &e) < 0) {
+		log_warn("image records not made canonical: %s", e.msg);
+		refs_free(&old);
+		return;
+	}
+	for (size_t i = 0; i < old.n; i++) {
+		struct image_record rec, have;
+		char canon[CANON_MAX];
+
+		if (image_record_get(im->store, old.digests[i], &rec, &e) < 0 ||
+		    proto_ref_normalize(rec.ref, canon, sizeof(canon), &e) < 0) {
+			log_warn("image \"%s\" not renamed: %s", old.digests[i], e.msg);
+			image_record_fini(&rec);
+			continue;
+		}
+		bool dup = image_record_get(im->store, canon, &have, &e) == 0;
+		if (dup) {
+			image_record_fini(&have);
+		} else {
+			snprintf(rec.ref, sizeof(rec.ref), "%s", canon);
+			if (image_record_put(im->store, &rec, &e) < 0) {
+				log_warn("image \"%s\" not renamed: %s", old.digests[i], e.msg);
+				image_record_fini(&rec);
+				continue;
+			}
+		}
+		image_record_fini(&rec);
+		if (image_record_del(im->store, old.digests[i], &e) < 0)
+			log_warn("image \"%s\": renamed to \"%s\", but the old record stays: %s",
+			         old.digests[i], canon, e.msg);
+		else if (dup)
+			log_info("image \"%s\" dropped: \"%s\" is recorded already", old.digests[i],
+			         canon);
+		else
+			log_info("image \"%s\" is now recorded as \"%s\"", old.digests[i], canon);
+	}
+	refs_free(&old);
+}
+
 int
 images_open(const struct images_cfg *cfg, struct images **out, struct cradle_err *err)
 {
@@ -260,14 +496,17 @@ images_open(const struct images_cfg *cfg, struct images **out, struct cradle_err
 	snprintf(im->root, sizeof(im->root), "%s", cfg->root);
 	snprintf(im->snapdir, sizeof(im->snapdir), "%s/snapshots/sha256", cfg->root);
 	im->store = cfg->store;
-	im->ca_file = cfg->ca_file ? strdup(cfg->ca_file) : NULL;
-	im->insecure = cfg->insecure ? strdup(cfg->insecure) : NULL;
 	im->limits.max_bytes = cfg->max_layer_bytes;
 	im->limits.max_entries = cfg->max_layer_entries;
 	im->limits.max_expansion = cfg->max_expansion;
-	im->pull_timeout = cfg->pull_timeout;
 	pthread_mutex_init(&im->lock, NULL);
 	pthread_cond_init(&im->changed, NULL);
+	pthread_mutex_init(&im->reg_lock, NULL);
+	im->reg = registry_new(cfg->ca_file, cfg->insecure, cfg->pull_timeout);
+	if (im->reg == NULL) {
+		images_close(im);
+		return cradle_err_nomem(err);
+	}
 	if ((rc = fs_mkdir_p(im->snapdir, 0700)) < 0) {
 		cradle_err_errno(err, -rc, "create snapshot directory \"%s\"", im->snapdir);
 		images_close(im);
@@ -278,6 +517,7 @@ images_open(const struct images_cfg *cfg, struct images **out, struct cradle_err
 		return -1;
 	}
 	sweep_tmp_snapshots(im);
+	canon_records(im);
 	*out = im;
 	return 0;
 }
@@ -301,21 +541,24 @@ images_close(struct images *im)
 	}
 	pthread_cond_destroy(&im->changed);
 	pthread_mutex_destroy(&im->lock);
-	free(im->ca_file);
-	free(im->insecure);
+	registry_put(im->reg);
+	pthread_mutex_destroy(&im->reg_lock);
 	free(im);
 }
 
 int
 images_get(struct images *im, const char *ref, struct image_record *out, struct cradle_err *err)
 {
-	return image_record_get(im->store, ref, out, err);
-}
+	struct refs keys;
 
-struct refs {
-	char **digests;
-	size_t n, cap;
-};
+	memset(out, 0, sizeof(*out));
+	if (resolve(im, ref, &keys, err) < 0)
+		return -1;
+	/* an id several refs share: the first of them, in ref order */
+	int rc = image_record_get(im->store, keys.digests[0], out, err);
+	refs_free(&keys);
+	return rc;
+}
 
 static int ensure_snapshot(struct images *im, const char *digest, struct cradle_err *err);
 static int collect_refs(struct image_record *rec, void *arg);
@@ -466,16 +709,25 @@ images_pull(struct images *im, const char *ref, bool pinned,
             struct image_record *out, struct cradle_err *err)
 {
 	struct oci_image img;
-	struct pull_opts opts = { .ca_file = im->ca_file,
-		                  .insecure = im->insecure,
-		                  .deadline_ms = (long)im->pull_timeout * 1000,
+	struct registry *reg = registry_get(im);
+	struct pull_opts opts = { .ca_file = reg->ca_file,
+		                  .insecure = reg->insecure,
+		                  .deadline_ms = (long)reg->pull_timeout * 1000,
 		                  .progress = progress,
 		                  .progress_arg = arg,
 		                  .cancel = &im->cancel };
 
+	char canon[CANON_MAX];
+
 	memset(&img, 0, sizeof(img));
+	if (proto_ref_normalize(ref, canon, sizeof(canon), err) < 0) {
+		registry_put(reg);
+		return -1;
+	}
+	ref = canon;
 	ingest_begin(im);
 	int rc = pull_image(im->content, ref, &opts, &img, err);
+	registry_put(reg);
 	if (rc < 0) {
 		ingest_end(im);
 	} else if (unpack_all(im, &img, err) < 0 ||
@@ -500,7 +752,11 @@ int
 images_ensure(struct images *im, const char *ref, struct image_record *out, struct cradle_err *err)
 {
 	struct cradle_err e;
+	char canon[CANON_MAX];
 
+	if (proto_ref_normalize(ref, canon, sizeof(canon), err) < 0)
+		return -1;
+	ref = canon;
 	for (;;) {
 		if (image_record_get(im->store, ref, out, &e) == 0)
 			return 0;
@@ -634,9 +890,13 @@ images_use(struct images *im, const char *ref, struct image_rootfs *out, struct 
 	char *cfg_json = NULL;
 	size_t cfg_len = 0;
 	bool pinned = false;
+	char canon[CANON_MAX];
 
 	memset(out, 0, sizeof(*out));
 	memset(&got, 0, sizeof(got));
+	if (proto_ref_normalize(ref, canon, sizeof(canon), err) < 0)
+		return -1;
+	ref = canon;
 	/* counted first, so an rmi between here and the unpack cannot take
 	 * the layers away */
 	pthread_mutex_lock(&im->lock);
@@ -707,6 +967,9 @@ fail:
 void
 images_release(struct images *im, const char *ref, const char *manifest)
 {
+	char canon[CANON_MAX];
+
+	ref = canon_or_raw(ref, canon);
 	pthread_mutex_lock(&im->lock);
 	struct entry *en = entry_of(im, ref, false);
 	if (en != NULL && en->uses > 0) {
@@ -744,6 +1007,9 @@ images_unuse(struct images *im, const char *ref)
 bool
 images_in_use(struct images *im, const char *ref)
 {
+	char canon[CANON_MAX];
+
+	ref = canon_or_raw(ref, canon);
 	pthread_mutex_lock(&im->lock);
 	struct entry *en = entry_of(im, ref, false);
 	bool used = en != NULL && en->uses > 0;
@@ -817,7 +1083,9 @@ images_hold(struct images *im, const char *ref, const char *manifest)
 	struct image_record rec;
 	struct cradle_err e;
 	bool have;
+	char canon[CANON_MAX];
 
+	ref = canon_or_raw(ref, canon);
 	pthread_mutex_lock(&im->lock);
 	struct entry *en = entry_of(im, ref, true);
 	if (en == NULL) {
@@ -921,19 +1189,14 @@ gc_blob(const char *digest, void *arg)
 	return 0;
 }
 
-int
-images_remove(struct images *im, const char *ref, struct cradle_err *err)
+/* May the record of ref go?  Not while a sandbox uses it or it is pinned. */
+static int
+removable(struct images *im, const char *ref, struct cradle_err *err)
 {
-	struct refs refs = { 0 };
-	int rc = 0;
-
-	pthread_mutex_lock(&im->lock);
 	struct entry *en = entry_of(im, ref, false);
-	if (en != NULL && (en->uses > 0 || en->pulling)) {
-		pthread_mutex_unlock(&im->lock);
+	if (en != NULL && (en->uses > 0 || en->pulling))
 		return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
 		                      "image \"%s\" is in use by a sandbox", ref);
-	}
 	/* the sandbox image is pinned (pulled or imported as it): kept, as
 	 * kubelet's image GC keeps a pinned image */
 	struct image_record rec;
@@ -942,19 +1205,42 @@ images_remove(struct images *im, const char *ref, struct cradle_err *err)
 	if (image_record_get(im->store, ref, &rec, &e) == 0) {
 		bool pinned = rec.pinned;
 		image_record_fini(&rec);
-		if (pinned) {
-			pthread_mutex_unlock(&im->lock);
+		if (pinned)
 			return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
 			                      "image \"%s\" is pinned as the sandbox image: "
 			                      "it cannot be removed",
 			                      ref);
+	}
+	return 0;
+}
+
+int
+images_remove(struct images *im, const char *ref, struct cradle_err *err)
+{
+	struct refs refs = { 0 }, keys;
+	int rc = 0;
+
+	/* a reference, an image id or a prefix of one (every ref of that id
+	 * goes); nothing by that name: done, as CRI's RemoveImage */
+	if (resolve(im, ref, &keys, err) < 0)
+		return err->code == CRADLE_NOT_FOUND ? 0 : -1;
+	pthread_mutex_lock(&im->lock);
+	for (size_t i = 0; i < keys.n; i++) {
+		if (removable(im, keys.digests[i], err) < 0) {
+			pthread_mutex_unlock(&im->lock);
+			refs_free(&keys);
+			return -1;
 		}
 	}
 	/* the lock stays held: no use may start while blobs go */
-	if (image_record_del(im->store, ref, err) < 0) {
-		pthread_mutex_unlock(&im->lock);
-		return -1;
+	for (size_t i = 0; i < keys.n; i++) {
+		if (image_record_del(im->store, keys.digests[i], err) < 0) {
+			pthread_mutex_unlock(&im->lock);
+			refs_free(&keys);
+			return -1;
+		}
 	}
+	refs_free(&keys);
 	if (im->ingests > 0) {
 		/* blobs in flight belong to no record yet: collect next time */
 	} else if (image_record_foreach(im->store, collect_refs, &refs, err) < 0) {

@@ -59,6 +59,12 @@ void image_rootfs_fini(struct image_rootfs *r);
 int images_open(const struct images_cfg *cfg, struct images **out, struct cradle_err *err);
 void images_close(struct images *im);
 
+/* Every ref given to these calls is normalised first (proto/ref.h):
+ * records are kept under the canonical form, which images_open also gives
+ * the records of earlier versions.  images_get and images_remove also take
+ * an image id ("sha256:<hex>", the hex) or a prefix of one of >= 4 hex
+ * digits (containerd's LocalResolve order; an ambiguous prefix is
+ * INVALID_ARGUMENT, an unknown one NOT_FOUND). */
 int images_get(struct images *im, const char *ref, struct image_record *out,
                struct cradle_err *err);
 int images_ensure(struct images *im, const char *ref, struct image_record *out,
@@ -69,6 +75,12 @@ int images_ensure(struct images *im, const char *ref, struct image_record *out,
 int images_pull(struct images *im, const char *ref, bool pinned,
                 void (*progress)(void *arg, uint64_t done, int64_t total), void *arg,
                 struct image_record *out, struct cradle_err *err);
+/* Replace the registry settings of struct images_cfg (ca_file, insecure,
+ * pull_timeout; copied) for the pulls that start from now on; a pull in
+ * flight keeps the ones it started with.  Safe while pulls run (SIGHUP,
+ * server/main.c).  Fails only when out of memory, changing nothing. */
+int images_set_registry(struct images *im, const char *ca_file, const char *insecure,
+                        int pull_timeout, struct cradle_err *err);
 /* Stop every pull in flight (within about a second) and fail later ones
  * (UNAVAILABLE, "cancelled"): for a bounded shutdown.  NULL-safe. */
 void images_cancel(struct images *im);
@@ -90,7 +102,9 @@ void images_unuse(struct images *im, const char *ref);
  * ref) with that manifest, else of the manifest blob itself.  manifest
  * NULL or "": the image ref names now. */
 void images_hold(struct images *im, const char *ref, const char *manifest);
-/* Refused (FAILED_PRECONDITION) while a sandbox uses ref or it is pinned. */
+/* Refused (FAILED_PRECONDITION) while a sandbox uses ref or it is pinned.
+ * An id removes every ref of that image (none if one is refused); nothing
+ * held by that name or id: 0, as CRI's RemoveImage. */
 int images_remove(struct images *im, const char *ref, struct cradle_err *err);
 /* Records, sorted by ref; free with images_records_free. */
 int images_list(struct images *im, struct image_record **out, size_t *n, struct cradle_err *err);

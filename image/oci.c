@@ -39,6 +39,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "proto/ref.h"
 #include "util/json.h"
 
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -614,40 +615,10 @@ oci_is_index(const char *media_type, const char *json, size_t len)
 
 /* --- references ----------------------------------------------------------- */
 
-/* docker.io/library/x:latest for x; full references stay as they are. */
-static void
-ref_norm(const char *in, char *out, size_t len)
-{
-	const char *slash = strchr(in, '/'), *last = strrchr(in, '/');
-	const char *domain = "", *lib = "", *tag = "";
-	bool has_domain = false;
-
-	if (slash != NULL) {
-		size_t dl = (size_t)(slash - in);
-
-		has_domain = memchr(in, '.', dl) != NULL || memchr(in, ':', dl) != NULL ||
-		             (dl == 9 && strncmp(in, "localhost", 9) == 0);
-	}
-	if (!has_domain) {
-		domain = "docker.io/";
-		if (slash == NULL)
-			lib = "library/";
-	} else if (strncmp(in, "docker.io/", 10) == 0 && strchr(in + 10, '/') == NULL) {
-		/* docker.io/x -> docker.io/library/x */
-		snprintf(out, len, "docker.io/library/%s%s", in + 10,
-		         strchr(in + 10, ':') == NULL && strchr(in, '@') == NULL ? ":latest" : "");
-		return;
-	}
-	if (strchr(in, '@') == NULL && strchr(last != NULL ? last : in, ':') == NULL)
-		tag = ":latest";
-	snprintf(out, len, "%s%s%s%s", domain, lib, in, tag);
-}
-
 /* Does the annotated name ann stand for the reference name? */
 static bool
 ref_matches(const char *name, const char *ann)
 {
-	char a[600], b[600];
 	const char *colon, *slash;
 
 	if (ann == NULL || ann[0] == '\0')
@@ -660,9 +631,7 @@ ref_matches(const char *name, const char *ann)
 	if (colon != NULL && (slash == NULL || colon > slash) && strchr(name, '@') == NULL &&
 	    strcmp(colon + 1, ann) == 0)
 		return (true);
-	ref_norm(name, a, sizeof(a));
-	ref_norm(ann, b, sizeof(b));
-	return (strcmp(a, b) == 0);
+	return (proto_ref_same(name, ann));
 }
 
 /* --- sources: a directory or an archive ---------------------------------- */
@@ -1322,11 +1291,11 @@ set_name(struct oci_import *out, const char *name, struct cradle_err *err)
 	if (name == NULL || name[0] == '\0')
 		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                       "image has no name: give one"));
-	if (strlen(name) >= sizeof(out->name)) {
-		return (cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                       "image name \"%.64s...\" too long", name));
+	/* recorded in its canonical form (proto/ref.h) */
+	if (proto_ref_normalize(name, out->name, sizeof(out->name), err) < 0) {
+		cradle_err_wrap(err, "image name");
+		return (-1);
 	}
-	snprintf(out->name, sizeof(out->name), "%s", name);
 	return (0);
 }
 

@@ -32,6 +32,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "proto/ref.h"
 #include "util/clock.h"
 
 #define MANIFEST_MAX (4u << 20) /* a manifest or index, bytes */
@@ -41,8 +42,6 @@
 #define RETRIES 3       /* after the first try */
 #define BACKOFF_MS 200L /* doubled each retry */
 #define MAX_REDIRS 10
-#define NAME_TOTAL_MAX 255 /* registry/repository, as docker */
-#define REF_MAX 1024
 
 static const char ACCEPT_MANIFESTS[] = "application/vnd.oci.image.index.v1+json, "
 				       "application/vnd.oci.image.manifest.v1+json, "
@@ -53,239 +52,21 @@ static const char DOCKER_HUB[] = "registry-1.docker.io";
 
 /* --- references ------------------------------------------------------------ */
 
-static int
-ref_error(struct cradle_err *err, const char *ref, const char *why)
-{
-	return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "invalid reference \"%s\": %s", ref,
-	                      why);
-}
-
-static bool
-is_alnum_lower(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-static bool
-is_alnum(char c)
-{
-	return isascii((unsigned char)c) && isalnum((unsigned char)c);
-}
-
-/* One repository path component: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* */
-static bool
-component_valid(const char *s, size_t n)
-{
-	size_t i = 0, j;
-
-	if (n == 0 || !is_alnum_lower(s[0]))
-		return false;
-	while (i < n) {
-		if (is_alnum_lower(s[i])) {
-			i++;
-			continue;
-		}
-		j = i;
-		if (s[i] == '.') {
-			j = i + 1;
-		} else if (s[i] == '_') {
-			j = i + 1;
-			if (j < n && s[j] == '_')
-				j++;
-		} else if (s[i] == '-') {
-			while (j < n && s[j] == '-')
-				j++;
-		} else {
-			return false;
-		}
-		if (j >= n || !is_alnum_lower(s[j]))
-			return false;
-		i = j;
-	}
-	return true;
-}
-
-static const char *
-repository_invalid(const char *repo)
-{
-	const char *p = repo, *slash;
-	size_t n;
-
-	for (const char *q = repo; *q; q++)
-		if (*q >= 'A' && *q <= 'Z')
-			return "repository name must be lowercase";
-	for (;;) {
-		slash = strchr(p, '/');
-		n = slash ? (size_t)(slash - p) : strlen(p);
-		if (!component_valid(p, n))
-			return "invalid repository name";
-		if (!slash)
-			return NULL;
-		p = slash + 1;
-	}
-}
-
-/* host[:port], host a DNS name or IPv4 address, or [IPv6][:port]. */
-static const char *
-registry_invalid(const char *reg)
-{
-	const char *p = reg, *port = NULL;
-
-	if (*p == '[') {
-		const char *close = strchr(p, ']');
-		if (!close || close == p + 1)
-			return "invalid registry host";
-		for (const char *q = p + 1; q < close; q++)
-			if (!isxdigit((unsigned char)*q) && *q != ':' && *q != '.')
-				return "invalid registry host";
-		p = close + 1;
-		if (*p == ':')
-			port = p + 1;
-		else if (*p)
-			return "invalid registry host";
-	} else {
-		/* labels: [A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])? joined by '.' */
-		for (;;) {
-			const char *start = p;
-			if (!is_alnum(*p))
-				return "invalid registry host";
-			while (is_alnum(*p) || *p == '-')
-				p++;
-			if (p[-1] == '-' || p - start > 63)
-				return "invalid registry host";
-			if (*p == '.') {
-				p++;
-				continue;
-			}
-			break;
-		}
-		if (*p == ':')
-			port = p + 1;
-		else if (*p)
-			return "invalid registry host";
-	}
-	if (port) {
-		long v = 0;
-		size_t n = 0;
-		for (; port[n]; n++) {
-			if (port[n] < '0' || port[n] > '9' || n >= 5)
-				return "invalid registry port";
-			v = v * 10 + (port[n] - '0');
-		}
-		if (n == 0 || v < 1 || v > 65535)
-			return "invalid registry port";
-	}
-	return NULL;
-}
-
-/* [A-Za-z0-9_][A-Za-z0-9_.-]{0,126}: docker allows 128, struct image_ref
- * holds 127 */
-static bool
-tag_valid(const char *t)
-{
-	size_t n = strlen(t);
-
-	if (n == 0 || n >= sizeof(((struct image_ref *)0)->tag) || !(is_alnum(t[0]) || t[0] == '_'))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!(is_alnum(t[i]) || t[i] == '_' || t[i] == '.' || t[i] == '-'))
-			return false;
-	return true;
-}
-
+/* The one parse (proto/ref.c); the registry to ask is docker.io's API
+ * host for docker.io, the domain itself otherwise. */
 int
 image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *err)
 {
-	char name[REF_MAX];
-	const char *at, *why;
-	char *slash, *colon, *rest;
-	size_t len;
+	struct proto_ref r;
 
 	memset(out, 0, sizeof(*out));
-	if (ref == NULL || ref[0] == '\0')
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "invalid reference \"\": empty");
-	len = strlen(ref);
-	if (len >= REF_MAX)
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
-		                      "invalid reference \"%.64s...\": longer than %d bytes", ref,
-		                      REF_MAX - 1);
-	for (const char *p = ref; *p; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
-			return ref_error(err, ref,
-			                 "contains a space, control or non-ASCII character");
-
-	/* name[:tag][@digest] */
-	at = strchr(ref, '@');
-	if (at) {
-		if (strchr(at + 1, '@'))
-			return ref_error(err, ref, "more than one '@'");
-		if (strncmp(at + 1, "sha256:", 7) != 0 && strchr(at + 1, ':'))
-			return ref_error(err, ref, "unsupported digest algorithm (only sha256)");
-		if (!digest_valid(at + 1))
-			return ref_error(
-				err, ref,
-				"invalid digest (want sha256: and 64 lower-case hex digits)");
-		memcpy(out->digest, at + 1, DIGEST_LEN + 1);
-		len = (size_t)(at - ref);
-	}
-	memcpy(name, ref, len);
-	name[len] = '\0';
-	if (len == 0)
-		return ref_error(err, ref, "no repository name");
-
-	/* a tag is after the last ':' that follows the last '/' */
-	slash = strrchr(name, '/');
-	colon = strrchr(slash ? slash : name, ':');
-	if (colon) {
-		*colon = '\0';
-		if (!tag_valid(colon + 1))
-			return ref_error(err, ref, "invalid tag");
-		memcpy(out->tag, colon + 1, strlen(colon + 1) + 1);
-	}
-
-	/* the first component is a registry when it looks like a host, as
-	 * docker decides: a '.', a ':', "localhost", or upper case */
-	slash = strchr(name, '/');
-	rest = name;
-	if (slash) {
-		bool host = false;
-		*slash = '\0';
-		host = strchr(name, '.') || strchr(name, ':') || strcmp(name, "localhost") == 0;
-		for (const char *p = name; *p && !host; p++)
-			host = *p >= 'A' && *p <= 'Z';
-		if (host) {
-			if (strlen(name) >= sizeof(out->registry))
-				return ref_error(err, ref, "registry name too long");
-			if ((why = registry_invalid(name)) != NULL)
-				return ref_error(err, ref, why);
-			snprintf(out->registry, sizeof(out->registry), "%s", name);
-			rest = slash + 1;
-		} else {
-			*slash = '/';
-		}
-	}
-	if (out->registry[0] == '\0' || strcmp(out->registry, "docker.io") == 0 ||
-	    strcmp(out->registry, "index.docker.io") == 0)
-		snprintf(out->registry, sizeof(out->registry), "%s", DOCKER_HUB);
-	if (rest[0] == '\0')
-		return ref_error(err, ref, "no repository name");
-	if ((why = repository_invalid(rest)) != NULL)
-		return ref_error(err, ref, why);
-	if (strcmp(out->registry, DOCKER_HUB) == 0 && !strchr(rest, '/')) {
-		if (strlen(rest) + 8 >= sizeof(out->repository))
-			return ref_error(err, ref, "repository name too long");
-		snprintf(out->repository, sizeof(out->repository), "library/%s", rest);
-	} else {
-		if (strlen(rest) >= sizeof(out->repository))
-			return ref_error(err, ref, "repository name too long");
-		snprintf(out->repository, sizeof(out->repository), "%s", rest);
-	}
-	if (strlen(out->registry) + 1 + strlen(out->repository) > NAME_TOTAL_MAX)
-		return ref_error(err, ref,
-		                 "name too long (registry/repository over 255 characters)");
-	if (out->tag[0] == '\0' && out->digest[0] == '\0')
-		snprintf(out->tag, sizeof(out->tag), "latest");
+	if (proto_ref_parse(ref, &r, err) < 0)
+		return -1;
+	snprintf(out->registry, sizeof(out->registry), "%s",
+	         strcmp(r.domain, PROTO_REF_DOCKER_DOMAIN) == 0 ? DOCKER_HUB : r.domain);
+	memcpy(out->repository, r.path, sizeof(out->repository));
+	memcpy(out->tag, r.tag, sizeof(out->tag));
+	memcpy(out->digest, r.digest, sizeof(out->digest));
 	return 0;
 }
 
@@ -713,6 +494,16 @@ static bool host_insecure(const char *registry, const char *list);
  * body streams into a content writer for that digest and size, committed
  * here.  Returns 0 with *status set when an answer arrived (x holds the
  * body of a non-blob or error answer), negative with err set otherwise. */
+/* url for a message: without its query and fragment, which may carry a
+ * credential (a presigned blob URL's signature); "?..." says one was cut. */
+static void
+url_shown(const char *url, char *buf, size_t len)
+{
+	size_t n = strcspn(url, "?#");
+
+	snprintf(buf, len, "%.*s%s", (int)(n < 400 ? n : 400), url, url[n] != '\0' ? "?..." : "");
+}
+
 static int
 fetch(struct puller *p, const char *url, const char *accept, bool registry, size_t max,
       const char *blob_digest, int64_t blob_size, const char *what, struct xfer *x, long *status,
@@ -722,6 +513,9 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 	bool reauthed = false, auth = registry;
 	char *moved = NULL; /* the URL a redirect led to, owned */
 	const char *cur = url;
+	char shown[512]; /* cur for messages: no query (a presigned URL's is a secret) */
+
+	url_shown(cur, shown, sizeof(shown));
 
 	x->p = p;
 	x->max = max;
@@ -736,7 +530,7 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 			goto out;
 		}
 		if (left_ms(p) == 0) {
-			timed_out(p, what, blob_digest, cur, err);
+			timed_out(p, what, blob_digest, shown, err);
 			goto out;
 		}
 		xfer_reset(x);
@@ -768,7 +562,7 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 		if (x->too_big) {
 			cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 			               "pull %s: %s from %s larger than %zu bytes", p->ref, what,
-			               cur, max);
+			               shown, max);
 			goto out;
 		}
 		if (cres != CURLE_OK) {
@@ -777,7 +571,7 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 				goto out;
 			}
 			if (cres == CURLE_OPERATION_TIMEDOUT && left_ms(p) < 100) {
-				timed_out(p, what, blob_digest, cur, err);
+				timed_out(p, what, blob_digest, shown, err);
 				goto out;
 			}
 			if (retryable_curl(cres) && attempt < RETRIES) {
@@ -786,7 +580,7 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 				continue;
 			}
 			cradle_err_set(err, CRADLE_UNAVAILABLE, "pull %s: GET %s: %s%s%s%s", p->ref,
-			               cur, curl_easy_strerror(cres), p->errbuf[0] ? " (" : "",
+			               shown, curl_easy_strerror(cres), p->errbuf[0] ? " (" : "",
 			               p->errbuf, p->errbuf[0] ? ")" : "");
 			goto out;
 		}
@@ -799,7 +593,7 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 					err, CRADLE_INVALID_ARGUMENT,
 					"pull %s: %s%s%s: HTTP %ld from %s without a Location",
 					p->ref, what, blob_digest ? " " : "",
-					blob_digest ? blob_digest : "", *status, cur);
+					blob_digest ? blob_digest : "", *status, shown);
 				goto out;
 			}
 			if (++redirects > MAX_REDIRS) {
@@ -807,16 +601,18 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 				               "pull %s: %s%s%s: more than %d redirects, the last "
 				               "from %s",
 				               p->ref, what, blob_digest ? " " : "",
-				               blob_digest ? blob_digest : "", MAX_REDIRS, cur);
+				               blob_digest ? blob_digest : "", MAX_REDIRS, shown);
 				goto out;
 			}
 			bool https_to = is_https(to), http_to = strncasecmp(to, "http://", 7) == 0;
 			if (!https_to && !(http_to && !is_https(cur))) {
+				char to_shown[512];
+				url_shown(to, to_shown, sizeof(to_shown));
 				cradle_err_set(err, CRADLE_PERMISSION_DENIED,
 				               "pull %s: %s%s%s: redirect from %s to \"%.300s\" "
 				               "refused: %s",
 				               p->ref, what, blob_digest ? " " : "",
-				               blob_digest ? blob_digest : "", cur, to,
+				               blob_digest ? blob_digest : "", shown, to_shown,
 				               http_to ? "from HTTPS to plain HTTP"
 				                       : "not an http(s) URL");
 				goto out;
@@ -832,6 +628,7 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 			}
 			free(moved);
 			cur = moved = next;
+			url_shown(cur, shown, sizeof(shown));
 			p->done = done0;
 			continue;
 		}
@@ -849,7 +646,7 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 		if ((*status >= 500 || *status == 429) && attempt < RETRIES) {
 			long backoff = BACKOFF_MS << attempt++;
 			if (left_ms(p) <= backoff) {
-				timed_out(p, what, blob_digest, cur, err);
+				timed_out(p, what, blob_digest, shown, err);
 				goto out;
 			}
 			p->done = done0;

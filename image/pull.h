@@ -1,7 +1,7 @@
 /* pull.h - pull an image over the OCI distribution API with libcurl.
  *
- * References: [registry[:port]/]repository[:tag][@sha256:...]; docker.io
- * defaults as docker does (library/ prefix, registry-1.docker.io).  Tag or
+ * References: as proto/ref.h parses them (docker's grammar; docker.io
+ * names get library/ and are fetched from registry-1.docker.io).  Tag or
  * digest; manifest lists and OCI indexes resolve to linux/<arch>.
  * Anonymous bearer-token auth from the WWW-Authenticate challenge.  Blobs
  * are streamed into the content store and verified while streaming.
@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "proto/err.h"
+#include "proto/ref.h"
 #include "image/content.h"
 #include "image/oci.h"
 
@@ -38,13 +39,16 @@ struct pull_opts {
 	const atomic_bool *cancel;
 };
 
+/* What a pull asks for: the parse of proto/ref.h, with docker.io's API
+ * host (registry-1.docker.io) as the registry of docker.io names. */
 struct image_ref {
-	char registry[256]; /* host[:port] */
-	char repository[256];
-	char tag[128];               /* "" when by digest only */
-	char digest[DIGEST_LEN + 1]; /* "" when by tag */
+	char registry[PROTO_REF_NAME_MAX + 1]; /* host[:port] */
+	char repository[PROTO_REF_NAME_MAX + 1];
+	char tag[PROTO_REF_TAG_MAX + 1]; /* "" when by digest only */
+	char digest[DIGEST_LEN + 1];     /* "" when by tag */
 };
 
+/* proto_ref_parse, split for the HTTP requests */
 int image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *err);
 /* normalised "registry/repository:tag" or "...@digest" */
 void image_ref_format(const struct image_ref *r, char *buf, size_t len);

@@ -1474,6 +1474,7 @@ dec_request(const msgpack_object *top, struct ppath *p, void *arg, struct cradle
 		return rc ? rc : check_ref(req->ref, p, "name", err);
 	case OP_IMAGE_LIST:
 	case OP_DAEMON_STATS:
+	case OP_DAEMON_INFO:
 		return 0;
 	case OP_EVENTS_SINCE:
 		return get_u64(args, "seq", p, 0, UINT64_MAX, &req->since, err);
@@ -1589,6 +1590,122 @@ get_results(const msgpack_object *res, struct ppath *p, bool all, const struct l
 	                err);
 }
 
+/* --- daemon.info ---------------------------------------------------- */
+
+/* key's value must not be empty ("<path>.<key>: must not be empty"). */
+static int
+not_empty(const char *s, const char *key, struct ppath *p, struct cradle_err *err)
+{
+	size_t old;
+	int rc;
+
+	if (s != NULL && s[0] != '\0')
+		return 0;
+	old = ppath_push(p, key);
+	rc = proto_fail(err, p, "must not be empty");
+	ppath_pop(p, old);
+	return rc;
+}
+
+static int
+dec_condition(const msgpack_object *m, struct ppath *p, struct proto_condition *c,
+              struct cradle_err *err)
+{
+	int rc;
+
+	if ((rc = val_map(m, p, err)) ||
+	    (rc = get_strbuf(m, "type", p, F_REQ, c->type, sizeof(c->type), err)) ||
+	    (rc = get_bool(m, "status", p, F_REQ, &c->status, err)) ||
+	    (rc = get_strbuf(m, "reason", p, 0, c->reason, sizeof(c->reason), err)) ||
+	    (rc = get_strbuf(m, "message", p, 0, c->message, sizeof(c->message), err)))
+		return rc;
+	return not_empty(c->type, "type", p, err);
+}
+
+/* arg: struct proto_info; its fixed array of conditions */
+static int
+val_conditions(const msgpack_object *v, struct ppath *p, void *arg, struct cradle_err *err)
+{
+	struct proto_info *info = arg;
+	size_t old;
+	int rc = 0;
+
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return expect(v, p, "array", err);
+	if (v->via.array.size > PROTO_MAX_CONDITIONS)
+		return proto_fail(err, p, "%u conditions exceed %d", v->via.array.size,
+		                  PROTO_MAX_CONDITIONS);
+	for (uint32_t i = 0; i < v->via.array.size && !rc; i++) {
+		old = ppath_push_index(p, i);
+		rc = dec_condition(&v->via.array.ptr[i], p, &info->conditions[i], err);
+		ppath_pop(p, old);
+		info->n_conditions = i + 1;
+	}
+	return rc;
+}
+
+static int
+dec_node_info(const msgpack_object *m, struct ppath *p, void *arg, struct cradle_err *err)
+{
+	struct proto_node_info *n = arg;
+	int rc;
+
+	if ((rc = get_strbuf(m, "cgroup_layout", p, F_REQ, n->cgroup_layout,
+	                     sizeof(n->cgroup_layout), err)) ||
+	    (rc = get_str(m, "cgroups", p, F_EMPTY_NULL, &n->cgroups, err)) ||
+	    (rc = get_strbuf(m, "device_control", p, 0, n->device_control,
+	                     sizeof(n->device_control), err)) ||
+	    (rc = get_bool(m, "selinux_enabled", p, 0, &n->selinux_enabled, err)) ||
+	    (rc = get_bool(m, "selinux_applied", p, 0, &n->selinux_applied, err)) ||
+	    (rc = get_bool(m, "seccomp_available", p, 0, &n->seccomp_available, err)) ||
+	    (rc = get_bool(m, "restrict_oom_score_adj", p, 0, &n->restrict_oom_score_adj, err)) ||
+	    (rc = get_i32(m, "oom_score_adj", p, 0, &n->oom_score_adj, err)) ||
+	    (rc = get_bool(m, "in_user_namespace", p, 0, &n->in_user_namespace, err)) ||
+	    (rc = get_strbuf(m, "kernel", p, 0, n->kernel, sizeof(n->kernel), err)))
+		return rc;
+	return 0;
+}
+
+static int
+elem_section(const msgpack_object *e, struct ppath *p, void *item, struct cradle_err *err)
+{
+	struct proto_config_section *s = item;
+	int rc;
+
+	if ((rc = val_map(e, p, err)) || (rc = get_str(e, "name", p, F_REQ, &s->name, err)) ||
+	    (rc = not_empty(s->name, "name", p, err)))
+		return rc;
+	return get_kvs(e, "keys", p, &s->keys, err);
+}
+
+static const struct list_desc sections_list = {
+	sizeof(struct proto_config_section),
+	elem_section,
+	PROTO_MAX_CONFIG_SECTIONS,
+	"sections",
+	NULL,
+};
+
+static int
+dec_info(const msgpack_object *res, struct ppath *p, struct proto_info *info,
+         struct cradle_err *err)
+{
+	uint64_t api = 0;
+	int rc;
+
+	if ((rc = get_strbuf(res, "version", p, F_REQ, info->version.version,
+	                     sizeof(info->version.version), err)) ||
+	    (rc = get_u64(res, "api_version", p, F_REQ, UINT32_MAX, &api, err)) ||
+	    (rc = get_i32(res, "pid", p, 0, &info->version.pid, err)) ||
+	    (rc = get_field(res, "conditions", p, F_REQ, val_conditions, info, err)) < 0)
+		return rc;
+	info->version.api_version = (uint32_t)api;
+	if ((rc = sub(res, "node", p, F_REQ, dec_node_info, &info->node, err)) < 0)
+		return rc;
+	return get_list(res, "config", p, F_REQ, &sections_list, &info->sections, &info->n_sections,
+	                err);
+}
+
 static int
 dec_reply(const msgpack_object *top, struct ppath *p, void *arg, struct cradle_err *err)
 {
@@ -1648,6 +1765,10 @@ dec_reply(const msgpack_object *top, struct ppath *p, void *arg, struct cradle_e
 		if (!(rep->stats = calloc(1, sizeof(*rep->stats))))
 			return cradle_err_nomem(err);
 		return dec_stats(res, p, rep->stats, err);
+	case OP_DAEMON_INFO:
+		if (!(rep->info = calloc(1, sizeof(*rep->info))))
+			return cradle_err_nomem(err);
+		return dec_info(res, p, rep->info, err);
 	case OP_EVENTS_SINCE:
 		if ((rc = get_list(res, "events", p, F_REQ, &events_list, &rep->events,
 		                   &rep->n_events, err)) ||
@@ -2090,6 +2211,53 @@ pk_stats(msgpack_packer *pk, const struct proto_stats *st)
 }
 
 static int
+pk_condition(msgpack_packer *pk, const void *obj)
+{
+	const struct proto_condition *c = obj;
+
+	TRY(msgpack_pack_map(pk, 4));
+	TRY(pk_kbuf(pk, "type", c->type, sizeof(c->type)));
+	TRY(pk_kbool(pk, "status", c->status));
+	TRY(pk_kbuf(pk, "reason", c->reason, sizeof(c->reason)));
+	return pk_kbuf(pk, "message", c->message, sizeof(c->message));
+}
+
+static int
+pk_section(msgpack_packer *pk, const void *obj)
+{
+	const struct proto_config_section *s = obj;
+
+	TRY(msgpack_pack_map(pk, 2));
+	TRY(pk_kstr(pk, "name", s->name));
+	return pk_kvs(pk, "keys", &s->keys);
+}
+
+static int
+pk_info(msgpack_packer *pk, const struct proto_info *info)
+{
+	const struct proto_node_info *n = &info->node;
+
+	TRY(msgpack_pack_map(pk, 6));
+	TRY(pk_kbuf(pk, "version", info->version.version, sizeof(info->version.version)));
+	TRY(pk_ku64(pk, "api_version", info->version.api_version));
+	TRY(pk_ki64(pk, "pid", info->version.pid));
+	TRY(PK_ARRAY(pk, "conditions", info->conditions, info->n_conditions, pk_condition));
+	TRY(pk_str(pk, "node"));
+	TRY(msgpack_pack_map(pk, 9 + nonempty(n->cgroups)));
+	TRY(pk_kbuf(pk, "cgroup_layout", n->cgroup_layout, sizeof(n->cgroup_layout)));
+	TRY(pk_kopt(pk, "cgroups", n->cgroups));
+	TRY(pk_kbuf(pk, "device_control", n->device_control, sizeof(n->device_control)));
+	TRY(pk_kbool(pk, "selinux_enabled", n->selinux_enabled));
+	TRY(pk_kbool(pk, "selinux_applied", n->selinux_applied));
+	TRY(pk_kbool(pk, "seccomp_available", n->seccomp_available));
+	TRY(pk_kbool(pk, "restrict_oom_score_adj", n->restrict_oom_score_adj));
+	TRY(pk_ki64(pk, "oom_score_adj", n->oom_score_adj));
+	TRY(pk_kbool(pk, "in_user_namespace", n->in_user_namespace));
+	TRY(pk_kbuf(pk, "kernel", n->kernel, sizeof(n->kernel)));
+	return PK_ARRAY(pk, "config", info->sections, info->n_sections, pk_section);
+}
+
+static int
 pk_image(msgpack_packer *pk, const void *obj)
 {
 	const struct proto_image *img = obj;
@@ -2156,6 +2324,7 @@ pk_request(msgpack_packer *pk, const void *obj)
 		return pk_kstr(pk, "ref", req->ref);
 	case OP_IMAGE_LIST:
 	case OP_DAEMON_STATS:
+	case OP_DAEMON_INFO:
 		return msgpack_pack_map(pk, 0);
 	case OP_EVENTS_SINCE:
 		TRY(msgpack_pack_map(pk, 1));
@@ -2314,6 +2483,59 @@ check_stats(const struct proto_stats *st, struct cradle_err *err)
 	return 0;
 }
 
+/* What the decoder would refuse: an info whose strings are not valid
+ * UTF-8, empty names, too many conditions or sections, long strings. */
+static bool
+info_text_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	return n <= PROTO_MAX_STR && proto_valid_utf8(s ? s : "", n);
+}
+
+static int
+check_info(const struct proto_info *info, struct cradle_err *err)
+{
+	if (!info)
+		return cradle_err_set(err, CRADLE_INTERNAL, "daemon.info reply without its info");
+	if (info->n_conditions > PROTO_MAX_CONDITIONS)
+		return cradle_err_set(err, CRADLE_INTERNAL, "daemon.info: %zu conditions exceed %d",
+		                      info->n_conditions, PROTO_MAX_CONDITIONS);
+	for (size_t i = 0; i < info->n_conditions; i++) {
+		const struct proto_condition *c = &info->conditions[i];
+		if (c->type[0] == '\0' || !info_text_ok(c->message) || !info_text_ok(c->reason))
+			return cradle_err_set(err, CRADLE_INTERNAL,
+			                      "daemon.info: condition %zu: empty type or text that "
+			                      "is not UTF-8",
+			                      i);
+	}
+	if (info->node.cgroup_layout[0] == '\0' || !info_text_ok(info->node.cgroups) ||
+	    !info_text_ok(info->node.kernel))
+		return cradle_err_set(err, CRADLE_INTERNAL,
+		                      "daemon.info: node facts without a cgroup layout, or with "
+		                      "text that is not UTF-8");
+	if (info->n_sections > PROTO_MAX_CONFIG_SECTIONS || (info->n_sections && !info->sections))
+		return cradle_err_set(err, CRADLE_INTERNAL,
+		                      "daemon.info: %zu config sections (at most %d)",
+		                      info->n_sections, PROTO_MAX_CONFIG_SECTIONS);
+	for (size_t i = 0; i < info->n_sections; i++) {
+		const struct proto_config_section *s = &info->sections[i];
+		if (!nonempty(s->name) || !info_text_ok(s->name) || s->keys.n > PROTO_MAX_ENTRIES)
+			return cradle_err_set(err, CRADLE_INTERNAL,
+			                      "daemon.info: config section %zu: no name, a name "
+			                      "that is not UTF-8, or more than %d keys",
+			                      i, PROTO_MAX_ENTRIES);
+		for (size_t j = 0; j < s->keys.n; j++)
+			if (!nonempty(s->keys.v[j].key) || !info_text_ok(s->keys.v[j].key) ||
+			    !info_text_ok(s->keys.v[j].value))
+				return cradle_err_set(err, CRADLE_INTERNAL,
+				                      "daemon.info: config [%.64s] key %zu: empty, "
+				                      "too long or not UTF-8",
+				                      s->name, j);
+	}
+	return 0;
+}
+
 /* A sandbox event names its sandbox: one without a valid id would reach
  * subscribers as bytes their decoder refuses. */
 static int
@@ -2423,6 +2645,8 @@ check_reply(const void *obj, struct cradle_err *err)
 		                     all, rep->n_images, rep->images, err);
 	case OP_DAEMON_STATS:
 		return check_stats(rep->stats, err);
+	case OP_DAEMON_INFO:
+		return check_info(rep->info, err);
 	case OP_EVENTS_SINCE:
 		if (rep->n_events > PROTO_MAX_EVENTS_PAGE)
 			return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
@@ -2529,6 +2753,8 @@ pk_reply(msgpack_packer *pk, const void *obj)
 		return pk_results(pk, &image_results, lists_all(op), rep->images, rep->n_images);
 	case OP_DAEMON_STATS:
 		return pk_stats(pk, rep->stats);
+	case OP_DAEMON_INFO:
+		return pk_info(pk, rep->info);
 	case OP_EVENTS_SINCE:
 		TRY(msgpack_pack_map(pk, 4));
 		TRY(pk_array(pk, "events", rep->events, rep->n_events, sizeof(*rep->events),
@@ -2732,6 +2958,20 @@ proto_reply_init(struct proto_reply *rep, int op)
 }
 
 void
+proto_info_fini(struct proto_info *info)
+{
+	if (!info)
+		return;
+	free(info->node.cgroups);
+	for (size_t i = 0; i < info->n_sections && info->sections; i++) {
+		free(info->sections[i].name);
+		proto_kvs_fini(&info->sections[i].keys);
+	}
+	free(info->sections);
+	memset(info, 0, sizeof(*info));
+}
+
+void
 proto_reply_fini(struct proto_reply *rep)
 {
 	size_t i;
@@ -2753,6 +2993,9 @@ proto_reply_fini(struct proto_reply *rep)
 	rep->n_images = 0;
 	free(rep->stats);
 	rep->stats = NULL;
+	proto_info_fini(rep->info);
+	free(rep->info);
+	rep->info = NULL;
 	free(rep->events);
 	rep->events = NULL;
 	rep->n_events = 0;

@@ -300,6 +300,7 @@ enum proto_op {
 	OP_IMAGE_IMPORT, /* "image.import" */
 	OP_DAEMON_STATS, /* "daemon.stats" */
 	OP_EVENTS_SINCE, /* "events.since" */
+	OP_DAEMON_INFO,  /* "daemon.info" */
 	OP__COUNT
 };
 const char *proto_op_name(int op); /* NULL when out of range */
@@ -340,6 +341,52 @@ struct proto_version {
 	int32_t pid;          /* the daemon's pid */
 };
 
+/* --- daemon.info: what `cradle info` shows (as `crictl info`) --- */
+#define PROTO_MAX_CONDITIONS 8         /* conditions of a daemon.info reply */
+#define PROTO_MAX_CONFIG_SECTIONS 1024 /* config sections of a daemon.info reply */
+#define PROTO_INFO_WORD_MAX 31         /* bytes in a condition type or reason, a layout name */
+
+/* A CRI RuntimeCondition: "RuntimeReady", "NetworkReady". */
+struct proto_condition {
+	char type[PROTO_INFO_WORD_MAX + 1];
+	bool status;
+	char reason[PROTO_INFO_WORD_MAX + 1]; /* "" when status is true */
+	char message[CRADLE_ERR_MSG_MAX];     /* "" when none */
+};
+
+/* One section of the effective configuration, as `cradled --print-config`
+ * prints it: "cradled", "sandbox", ..., "runtime.runc". */
+struct proto_config_section {
+	char *name;            /* owned, not empty */
+	struct proto_kvs keys; /* key -> value as printed, in order */
+};
+
+/* What the daemon detected on its node at start-up (sandbox/node.h). */
+struct proto_node_info {
+	char cgroup_layout[PROTO_INFO_WORD_MAX + 1];  /* "v1", "v2", "hybrid" */
+	char *cgroups;                                /* owned; cgroup_describe() */
+	char device_control[PROTO_INFO_WORD_MAX + 1]; /* "ebpf", "v1", "none" */
+	bool selinux_enabled;        /* SELinux is enabled on the node (is_selinux_enabled) */
+	bool selinux_applied;        /* sandboxes get labels: [selinux] enable and the above */
+	bool seccomp_available;      /* seccomp filters can be installed */
+	bool restrict_oom_score_adj; /* in effect (configured, or forced: no CAP_SYS_RESOURCE) */
+	int32_t oom_score_adj;       /* the daemon's own */
+	bool in_user_namespace;      /* the daemon runs in a user namespace */
+	char kernel[65];             /* uname release */
+};
+
+/* The daemon.info result. */
+struct proto_info {
+	struct proto_version version;
+	size_t n_conditions;
+	struct proto_condition conditions[PROTO_MAX_CONDITIONS];
+	struct proto_node_info node;
+	size_t n_sections;
+	struct proto_config_section *sections; /* owned array */
+};
+/* Free what info owns and zero it; NULL-safe. */
+void proto_info_fini(struct proto_info *info);
+
 struct proto_reply {
 	int op;
 	bool ok;
@@ -355,6 +402,7 @@ struct proto_reply {
 	                                  * OP_IMAGE_LIST */
 	struct proto_image *images;      /* owned array */
 	struct proto_stats *stats;       /* OP_DAEMON_STATS; owned */
+	struct proto_info *info;         /* OP_DAEMON_INFO; owned */
 	/* OP_EVENTS_SINCE: kept events from the seq asked for on, in order
 	 * (owned array, at most PROTO_MAX_EVENTS_PAGE); the oldest and the
 	 * last seq kept; more: events after the last one here are kept.

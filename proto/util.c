@@ -349,6 +349,7 @@ static const char *const op_names[OP__COUNT] = {
 	[OP_IMAGE_IMPORT] = "image.import",
 	[OP_DAEMON_STATS] = "daemon.stats",
 	[OP_EVENTS_SINCE] = "events.since",
+	[OP_DAEMON_INFO] = "daemon.info",
 };
 /* clang-format on */
 

@@ -47,6 +47,7 @@
 #include "sandbox/mntns.h"
 #include "util/clone.h"
 #include "util/fs.h"
+#include "util/run.h"
 #include "util/sys.h"
 
 #ifndef PR_CAP_AMBIENT
@@ -78,6 +79,7 @@ launch_stack_alloc(struct launch_stack *st, struct cradle_err *err)
 	st->size = STACK_SIZE;
 	st->set_exec_nice = false;
 	st->exec_nice = 0;
+	st->waiting = false;
 	return 0;
 }
 
@@ -104,6 +106,7 @@ launch_plan_init(struct launch_plan *p)
 	p->mntns_fd = -1;
 	p->mask_fd = -1;
 	p->sync_r = p->sync_w = p->exec_w = -1;
+	p->go_r = p->go_w = p->exec_r = -1;
 }
 
 /* ---- the child: raw system calls only ---- */
@@ -321,6 +324,23 @@ child_close_others(const struct launch_plan *p)
 	syscall(SYS_close_range, lo, ~0u, 0);
 }
 
+/* Close every descriptor from 3 up but a and b (-1: none). */
+NO_SANITIZE static void
+child_close_except(struct launch_plan *p, int a, int b)
+{
+	unsigned lo = 3;
+	int keep[2] = { a < b ? a : b, a < b ? b : a };
+
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < 3 || (unsigned)keep[i] < lo)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			CHECK("stdio", syscall(SYS_close_range, lo, (unsigned)keep[i] - 1, 0));
+		lo = (unsigned)keep[i] + 1;
+	}
+	CHECK("stdio", syscall(SYS_close_range, lo, ~0u, 0));
+}
+
 NO_SANITIZE static int
 child_main(void *arg)
 {
@@ -331,9 +351,10 @@ child_main(void *arg)
 	 * may be opened, closed or moved before it. */
 	if (syscall(SYS_close_range, p->fd_end, ~0u, CLOSE_RANGE_UNSHARE) != 0)
 		child_fail(p, "fds", errno);
-	/* A user namespace child runs beside its parent (no CLONE_VFORK),
-	 * which may close its ends of the pipes only once we have our copy. */
-	if (p->new_user && syscall(SYS_write, p->exec_w, "u", 1) != 1)
+	/* A user namespace or wait_go child runs beside its parent (no
+	 * CLONE_VFORK), which may close its ends of the pipes only once we
+	 * have our copy. */
+	if ((p->new_user || p->wait_go) && syscall(SYS_write, p->exec_w, "u", 1) != 1)
 		child_fail(p, "fds", errno);
 	child_close_others(p); /* the sync pipe's write end goes too */
 	if (p->new_user) {
@@ -417,11 +438,11 @@ child_main(void *arg)
 		if (fd != i)
 			CHECK("stdio", syscall(SYS_dup3, fd, i, 0));
 	/* Only 0-2 cross exec, whatever the daemon has open; the exec pipe's
-	 * write end (user namespace spawns) must stay open until execve
-	 * closes it, or the parent would take the stack back too early. */
-	if (p->exec_w > 3)
-		CHECK("stdio", syscall(SYS_close_range, 3, p->exec_w - 1, 0));
-	CHECK("stdio", syscall(SYS_close_range, p->exec_w >= 3 ? p->exec_w + 1 : 3, ~0u, 0));
+	 * write end (user namespace and wait_go spawns) must stay open until
+	 * execve closes it, or the parent would take the stack back too
+	 * early, and so must the go pipe's read end until the "wait" step.
+	 * Without them: close_range(3, ~0), as ever. */
+	child_close_except(p, p->exec_w, p->go_r);
 
 	/* Until here the child ran at the launching thread's nice (a worker's,
 	 * below the front end); pause runs at the daemon's own.  Raising the
@@ -442,6 +463,16 @@ child_main(void *arg)
 	if (p->no_new_privs)
 		CHECK("no-new-privs", syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
 	syscall(SYS_umask, 022);
+	if (p->wait_go) {
+		/* Created: the parent runs NRI now, while we wait before the
+		 * filter (which might refuse a read) and the exec.  EOF on go:
+		 * launch_abort, or the daemon is gone; exit either way. */
+		char b;
+		CHECK("wait", syscall(SYS_write, p->exec_w, "r", 1));
+		if (syscall(SYS_read, p->go_r, &b, 1) != 1)
+			child_fail(p, "wait", EPIPE);
+		syscall(SYS_close, p->go_r);
+	}
 	/* Last: from here on the filter judges every call, execve included. */
 	if (p->seccomp != NULL)
 		CHECK("seccomp",
@@ -659,6 +690,8 @@ dumpable_release(const struct launch_plan *p)
 	pthread_mutex_unlock(&dumpable_mu);
 }
 
+static int launch_finish(struct launch_plan *p, pid_t pid, int pidfd, struct cradle_err *err);
+
 /* p->keep: the descriptors the child uses, ascending and unique. */
 static void
 keep_fds(struct launch_plan *p)
@@ -680,6 +713,7 @@ keep_fds(struct launch_plan *p)
 	} while (0)
 	KEEP(p->sync_r);
 	KEEP(p->exec_w);
+	KEEP(p->go_r);
 	KEEP(p->mask_fd);
 	for (size_t i = 0; i < p->n_cgroup_procs_fds; i++)
 		KEEP(p->cgroup_procs_fds[i]);
@@ -739,13 +773,25 @@ int
 launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *err)
 {
 	unsigned long flags = CLONE_VM | CLONE_FILES | CLONE_PIDFD | CLONE_NEWNS;
-	int pidfd = -1, exec_pipe[2] = { -1, -1 }, sync[2] = { -1, -1 }, home = -1;
+	int pidfd = -1, exec_pipe[2] = { -1, -1 }, sync[2] = { -1, -1 }, go[2] = { -1, -1 },
+	    home = -1;
+	/* the child runs beside this thread: no CLONE_VFORK */
+	bool beside = p->new_user || p->wait_go;
 
 	if (p->rootfs == NULL || p->rootfs[0] != '/')
 		return cradle_err_set(err, CRADLE_INTERNAL,
 		                      "launch sandbox: rootfs must be an absolute path");
 	if (st == NULL || st->base == NULL)
 		return cradle_err_set(err, CRADLE_INTERNAL, "launch sandbox: no launch stack");
+	/* A created child still waits on this stack: launching another on it
+	 * would overwrite the frames it sleeps in.  Never done (one worker
+	 * runs a whole start); refused, not risked. */
+	if (st->waiting)
+		return cradle_err_set(
+			err, CRADLE_INTERNAL,
+			"launch sandbox: the stack's earlier task still waits to start");
+	p->waiting = false;
+	p->go_r = p->go_w = p->exec_r = -1;
 	if (p->new_net)
 		flags |= CLONE_NEWNET | CLONE_NEWUTS;
 	if (p->new_pid)
@@ -783,22 +829,28 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 			return cradle_err_errno(
 				err, -rc, "launch sandbox: enter the template mount namespace");
 	}
-	if (!p->new_user) {
+	if (!beside) {
 		/* posix_spawn-style: this thread sleeps until exec or exit. */
 		flags |= CLONE_VFORK;
 	} else {
-		/* The parent must write the id maps while the child waits, so
-		 * no CLONE_VFORK: the child blocks on sync, and the exec pipe's
-		 * EOF (its write end is CLOEXEC in the child) says it is done
-		 * with the shared stack and the plan. */
-		flags |= CLONE_NEWUSER;
-		if (pipe2(exec_pipe, O_CLOEXEC) != 0 || pipe2(sync, O_CLOEXEC) != 0) {
+		/* The parent must write the id maps while the child waits, or
+		 * (wait_go) return while it waits, so no CLONE_VFORK: the child
+		 * blocks on sync (go), and the exec pipe's EOF (its write end
+		 * is CLOEXEC in the child) says it is done with the shared
+		 * stack and the plan. */
+		if (p->new_user)
+			flags |= CLONE_NEWUSER;
+		if (pipe2(exec_pipe, O_CLOEXEC) != 0 ||
+		    (p->new_user && pipe2(sync, O_CLOEXEC) != 0) ||
+		    (p->wait_go && pipe2(go, O_CLOEXEC) != 0)) {
 			int e = errno;
 			for (int i = 0; i < 2; i++) {
 				if (exec_pipe[i] >= 0)
 					close(exec_pipe[i]);
 				if (sync[i] >= 0)
 					close(sync[i]);
+				if (go[i] >= 0)
+					close(go[i]);
 			}
 			go_home(home);
 			close_mask(p);
@@ -807,6 +859,7 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 		p->sync_r = sync[0];
 		p->sync_w = sync[1];
 		p->exec_w = exec_pipe[1];
+		p->go_r = go[0];
 	}
 	keep_fds(p);
 
@@ -816,25 +869,34 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	bool alive = true;
 	go_home(home);
 	/* The child shares our descriptors until it has its copy: a user
-	 * namespace child says when (a vfork child has it by now). */
-	if (p->new_user && pid > 0)
+	 * namespace or wait_go child says when (a vfork child has it by now). */
+	if (beside && pid > 0)
 		alive = wait_child(exec_pipe[0], pidfd, true);
 	close_mask(p); /* the child's copy is attached, or gone with it */
-	if (p->new_user) {
+	if (beside) {
 		close(exec_pipe[1]);
-		close(sync[0]);
+		if (sync[0] >= 0)
+			close(sync[0]);
+		if (go[0] >= 0)
+			close(go[0]); /* p->go_r keeps its number: the child reads it */
 	}
 	if (pid < 0) {
 		dumpable_release(p);
-		if (p->new_user) {
+		if (beside) {
 			close(exec_pipe[0]);
-			close(sync[1]);
+			if (sync[1] >= 0)
+				close(sync[1]);
+			if (go[1] >= 0)
+				close(go[1]);
 		}
 		return cradle_err_errno(err, spawn_errno, "launch sandbox: clone3");
 	}
-	if (p->new_user && !alive) {
+	if (beside && !alive) {
 		/* gone before it had its copy: the checks below say how */
-		close(sync[1]);
+		if (sync[1] >= 0)
+			close(sync[1]);
+		if (go[1] >= 0)
+			close(go[1]);
 		close(exec_pipe[0]);
 	} else if (p->new_user) {
 		/* The child waits on sync: these steps are ours, named as such. */
@@ -862,6 +924,8 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 			 * is what we wait for, whoever else holds the pipe. */
 			sys_pidfd_send_signal(pidfd, SIGKILL);
 			close(sync[1]);
+			if (go[1] >= 0)
+				close(go[1]);
 			close(exec_pipe[0]);
 			reap_failed(pidfd);
 			dumpable_release(p);
@@ -871,9 +935,35 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 				err, -rc, "launch sandbox: set up user namespace: %s", failed);
 		}
 		close(sync[1]);
-		(void)wait_child(exec_pipe[0], pidfd, false);
+		if (!p->wait_go) {
+			(void)wait_child(exec_pipe[0], pidfd, false);
+			close(exec_pipe[0]);
+		}
+	}
+	if (p->wait_go && alive) {
+		/* Its "r" once it is set up and waits on go; EOF or its exit
+		 * when it failed first. */
+		if (wait_child(exec_pipe[0], pidfd, true)) {
+			p->pid = pid;
+			p->pidfd = sys_fd_raise(pidfd, p->pidfd_floor);
+			p->go_w = go[1];
+			p->exec_r = exec_pipe[0];
+			p->waiting = true;
+			st->waiting = true;
+			/* the dumpable hold is kept: the child is in our mm */
+			return 0;
+		}
+		close(go[1]);
 		close(exec_pipe[0]);
 	}
+	return launch_finish(p, pid, pidfd, err);
+}
+
+/* The child has exec'd or exited: the one-step launch's end, and
+ * launch_go's. */
+static int
+launch_finish(struct launch_plan *p, pid_t pid, int pidfd, struct cradle_err *err)
+{
 	/* The child has exec'd or exited: out of our mm. */
 	dumpable_release(p);
 	if (p->child_errno != 0) {
@@ -907,6 +997,47 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	p->pid = pid;
 	p->pidfd = sys_fd_raise(pidfd, p->pidfd_floor);
 	return 0;
+}
+
+int
+launch_go(struct launch_plan *p, struct launch_stack *st, struct cradle_err *err)
+{
+	if (!p->waiting)
+		return cradle_err_set(err, CRADLE_INTERNAL,
+		                      "launch sandbox: no created task waits to start");
+	pid_t pid = p->pid;
+	int pidfd = p->pidfd;
+	/* A child gone meanwhile (killed) makes the write fail: what it
+	 * left says how, below. */
+	(void)write_nosigpipe(p->go_w, "g", 1);
+	close(p->go_w);
+	(void)wait_child(p->exec_r, pidfd, false);
+	close(p->exec_r);
+	p->go_w = p->exec_r = -1;
+	p->waiting = false;
+	st->waiting = false;
+	p->pid = 0;
+	p->pidfd = -1;
+	return launch_finish(p, pid, pidfd, err);
+}
+
+void
+launch_abort(struct launch_plan *p, struct launch_stack *st)
+{
+	if (!p->waiting)
+		return;
+	/* EOF on go ends it even if the kill were refused */
+	close(p->go_w);
+	if (sys_pidfd_send_signal(p->pidfd, SIGKILL) != 0 && errno != ESRCH)
+		kill(p->pid, SIGKILL);
+	close(p->exec_r);
+	reap_failed(p->pidfd); /* gone from our mm and off the stack */
+	p->go_w = p->exec_r = -1;
+	p->waiting = false;
+	st->waiting = false;
+	p->pid = 0;
+	p->pidfd = -1;
+	dumpable_release(p);
 }
 
 uint64_t

@@ -45,6 +45,9 @@
  *   "capabilities" drop the bounding set, ids (raw setgroups, setresgid,
  *                  setresuid with KEEPCAPS), capset, ambient
  *   "no-new-privs" PR_SET_NO_NEW_PRIVS
+ *   "wait"         (wait_go only) tell the parent it is ready, then wait
+ *                  for launch_go's byte; EOF (launch_abort, the daemon
+ *                  gone) ends it with status 127
  *   "seccomp"      load the prepared BPF program
  *   "exec"         execve(exec_path, argv, envp)
  */
@@ -71,6 +74,9 @@ struct launch_stack {
 	 * child keeps the thread's nice. */
 	bool set_exec_nice;
 	int exec_nice;
+	/* A child launched with wait_go still runs on this stack (until
+	 * launch_go or launch_abort): launch_start refuses to use it. */
+	bool waiting;
 };
 
 /* 0 or <0 with err. */
@@ -163,8 +169,21 @@ struct launch_plan {
 	 * tasks alive as with none. */
 	int pidfd_floor;
 
+	/* Two steps (the reference's task create, then start, with NRI
+	 * between them): the child makes every step up to and including
+	 * "no-new-privs", then waits ("wait") before its seccomp filter and
+	 * execve, as runc's init waits on its exec fifo.  launch_start returns
+	 * with pid and pidfd set and the child waiting (launch_waiting);
+	 * launch_go lets it exec, launch_abort kills and reaps it.  Until one
+	 * of those the child runs on the stack (launch_stack.waiting) and in
+	 * the daemon's mm, and the plan must stay where it is.  false: the
+	 * one-step spawn, not one system call more. */
+	bool wait_go;
+
 	/* private to launch.c */
 	int sync_r, sync_w, exec_w;
+	int go_r, go_w, exec_r; /* wait_go: the go pipe, the exec pipe's read end */
+	bool waiting;           /* created, waiting for launch_go */
 	bool set_exec_nice;     /* the stack's two, */
 	int exec_nice;          /* copied for the child */
 	bool exec_nice_done;    /* the child set it */
@@ -192,6 +211,25 @@ void launch_plan_init(struct launch_plan *p);
  * Operation not permitted"); a child that failed has been waited for, so
  * nothing is left.  Thread-safe as long as each thread uses its own stack. */
 int launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *err);
+
+/* Whether the plan's child was created with wait_go and waits for
+ * launch_go (or launch_abort). */
+static inline bool
+launch_waiting(const struct launch_plan *p)
+{
+	return p->waiting;
+}
+
+/* Let a waiting child (wait_go) load its seccomp filter and exec, and wait
+ * for that as launch_start does in one step: 0 with the pause running, or
+ * <0 with err naming the step ("launch sandbox: exec: ..."), the child
+ * reaped and plan->pidfd -1.  The stack is free again either way. */
+int launch_go(struct launch_plan *p, struct launch_stack *st, struct cradle_err *err);
+
+/* Kill a waiting child and reap it (its go pipe closed first: it exits at
+ * once even if the kill failed); plan->pidfd -1, the stack free.  A plan
+ * whose child does not wait: nothing. */
+void launch_abort(struct launch_plan *p, struct launch_stack *st);
 
 /* A detached copy of source's mount (open_tree(OPEN_TREE_CLONE), with its
  * submounts when recursive) carrying the mount flags of flags (MS_RDONLY,

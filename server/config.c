@@ -1,24 +1,23 @@
-/* config.c - defaults, the INI file and validation.
+/* config.c - defaults, the INI file, its drop-ins, validation, printing.
  *
- * inih splits lines into sections, keys and values, but the build Debian
- * ships has traits that would let a bad file through or misplace errors:
- * it keeps parsing after an error, reads an indented line as the
- * continuation of the previous value, never reports a section header
- * without keys, silently splits lines longer than its buffer and cuts
- * section names at 49 bytes.  So cradle feeds it through its own line
- * reader (read_line), which counts lines, handles section headers itself,
- * strips indentation, rejects over-long lines and stops at the first
- * error; inih is left with "key = value" and comments.
+ * The file is read by a small parser of this dialect (parse_line), not by
+ * inih, which cradle used before: Debian's inih takes lines of at most
+ * INI_MAX_LINE (200) bytes, compiled in (its run-time knobs are process
+ * globals), splits longer ones silently, and strips a " ;" comment before
+ * its caller sees the value, so no quoting rule could be put on top of
+ * it.  Lines here have no length limit, and a value may be written in
+ * double quotes ("a ;b", "\"x\"", " padded ") so that every value
+ * config_fprint prints reads back as the same value.
  *
- * Every key is described once, in the tables below, so that parsing and
- * config_fprint cannot drift apart.
+ * Every key is described once, in the tables below, so that parsing,
+ * config_fprint and config_diff cannot drift apart.
  */
 #include "server/config.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
-#include <ini.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stddef.h>
@@ -29,6 +28,7 @@
 #include <unistd.h>
 
 #include "proto/proto.h"
+#include "proto/ref.h"
 #include "sandbox/files.h"
 #include "sandbox/runtime.h"
 
@@ -99,6 +99,8 @@ config_defaults(struct daemon_config *cfg)
 	/* Workers block in the kernel (mounts, clone, fsync) far more than
 	 * they compute, so more threads than cores keeps the cores busy. */
 	cfg->workers = ncpu > 0 ? (int)(ncpu * 4) : 8;
+	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
+	snprintf(cfg->log_format, sizeof(cfg->log_format), "auto");
 	if (cfg->workers > 64)
 		cfg->workers = 64;
 	cfg->queue_depth = 512;
@@ -143,6 +145,9 @@ config_defaults(struct daemon_config *cfg)
 	cfg->cni_max_conf_num = 1;
 	cfg->cni_required = true;
 	cfg->cni_timeout = 10;
+	/* NRI v1's own paths (containerd/nri DefaultConfPath, DefaultBinaryPath) */
+	snprintf(cfg->nri_config_file, sizeof(cfg->nri_config_file), "/etc/nri/conf.json");
+	snprintf(cfg->nri_plugin_dir, sizeof(cfg->nri_plugin_dir), "/opt/nri/bin");
 	/* Out of memory here leaves no runtime; config_validate retries and
 	 * reports it, as this function cannot. */
 	(void)runtime_add(cfg, CRADLE_DEFAULT_RUNTIME);
@@ -164,7 +169,8 @@ enum key_type {
 	K_SIZE,     /* bytes, optional k/m/g suffix, not 0 */
 	K_BOOL,     /* true/false, yes/no, 1/0 */
 	K_NAME,     /* a runtime handler name */
-	K_REF,      /* a non-empty word without blanks (image reference, runtime type) */
+	K_REF,      /* a non-empty word without blanks (runtime type, log level) */
+	K_IMAGE,    /* an image reference (proto/ref.h) */
 	K_OPT_REF,  /* "" or such a word (a comma-separated host list) */
 	K_CGROUP,   /* absolute cgroup path without empty, "." or ".." components */
 	K_GLOBS,    /* comma-separated Go path.Match patterns -> struct proto_strs */
@@ -200,12 +206,15 @@ static const struct key_def cradled_keys[] = {
 	C_ARR("group", K_OPT_REF, group),
 	C_ARR("readonly_group", K_OPT_REF, readonly_group),
 	C_INT("max_sandboxes", max_sandboxes, 1, 1 << 20),
+	/* checked by config_validate (config_log_level, config_log_format) */
+	C_ARR("log_level", K_REF, log_level),
+	C_ARR("log_format", K_REF, log_format),
 	{ NULL, 0, 0, 0, 0, 0 },
 };
 
 static const struct key_def sandbox_keys[] = {
 	C_ARR("image_archive", K_PATH, image_archive),
-	C_ARR("image", K_REF, image),
+	C_ARR("image", K_IMAGE, image),
 	C_VAL("shm_size", K_SIZE, shm_size),
 	C_ARR("default_runtime", K_NAME, default_runtime),
 	C_VAL("restrict_oom_score_adj", K_BOOL, restrict_oom_score_adj),
@@ -270,6 +279,14 @@ static const struct key_def cni_keys[] = {
 	{ NULL, 0, 0, 0, 0, 0 },
 };
 
+/* NRI v1 plugins at a sandbox's create and delete (sandbox/nri.h): its
+ * own config file (absent: NRI off) and plugin directory. */
+static const struct key_def nri_keys[] = {
+	C_ARR("config_file", K_PATH, nri_config_file),
+	C_ARR("plugin_dir", K_PATH, nri_plugin_dir),
+	{ NULL, 0, 0, 0, 0, 0 },
+};
+
 static const struct key_def runtime_keys[] = {
 	R_VAL("type", K_REF, type),
 	R_VAL("path", K_OPT_PATH, path),
@@ -291,10 +308,11 @@ enum section {
 	SEC_EVENTS,
 	SEC_STORE,
 	SEC_CNI,
+	SEC_NRI,
 	SEC_RUNTIME,
 };
 /* the sections named once, in the order config_fprint writes them */
-#define SEC_LAST_FIXED SEC_CNI
+#define SEC_LAST_FIXED SEC_NRI
 
 /* clang-format off */
 static const struct {
@@ -310,6 +328,7 @@ static const struct {
 	[SEC_EVENTS] = { "events", events_keys },
 	[SEC_STORE] = { "store", store_keys },
 	[SEC_CNI] = { "cni", cni_keys },
+	[SEC_NRI] = { "nri", nri_keys },
 	[SEC_RUNTIME] = { "runtime.", runtime_keys },
 };
 /* clang-format on */
@@ -319,17 +338,25 @@ static const struct {
 struct parse_ctx {
 	struct daemon_config *cfg;
 	FILE *f;
-	char *buf; /* getline's */
+	const char *path; /* the file being read: the main one or a drop-in */
+	char *buf;        /* getline's */
 	size_t cap;
-	int lineno;   /* of the line inih is working on */
-	int line_max; /* characters in a line inih takes whole */
+	char *val; /* the value of the current line, unquoted */
+	size_t val_cap;
+	int lineno; /* of the line being read */
 	enum section sect;
-	char sect_name[256]; /* in full (inih's copy is cut at 49 bytes) */
+	char sect_name[300]; /* "runtime." and a name of up to 253 bytes */
 	size_t rt;           /* SEC_RUNTIME: index in cfg->runtimes */
+	/* per file: a section may appear once in each */
 	unsigned sects_seen; /* bit per enum section */
-	unsigned keys_seen;  /* bit per key of the current section */
-	bool file_runtimes;  /* a [runtime.*] section was read */
-	int err_line;        /* first error: line (0: none), message, code */
+	size_t *rts_seen;    /* indexes in cfg->runtimes of its [runtime.*] */
+	size_t n_rts_seen;
+	unsigned keys_seen; /* bit per key of the current section */
+	/* across the files */
+	bool file_runtimes;           /* a [runtime.*] section was read */
+	char runtimes_file[PATH_MAX]; /* the first file with one */
+	char dr_file[PATH_MAX];       /* the file that set default_runtime last */
+	int err_line;                 /* first error: line (0: none), message, code */
 	int err_code;
 	char msg[CRADLE_ERR_MSG_MAX];
 };
@@ -497,37 +524,6 @@ glob_ok(const char *p)
 	return true;
 }
 
-/* config_fprint writes "key = value" (the items of a glob list joined by
- * ", "), and inih reads a ';' after a blank as the start of a comment: a
- * value that begins with ';' (possible as "key=;x") would not read back. */
-#define LEADING_SEMICOLON "begins with ';', which reads as a comment after a blank"
-
-/* The line config_fprint writes for key, with a value of len bytes, must
- * be one inih takes whole (a file that says "key=value" may be shorter). */
-static bool
-printed_fits(struct parse_ctx *p, const char *key, size_t len)
-{
-	size_t line = strlen(key) + 3 + len;
-
-	if (p->line_max <= 0 || line <= (size_t)p->line_max)
-		return true;
-	fail(p, CRADLE_INVALID_ARGUMENT,
-	     "%s: the value is too long: \"%s = <value>\" makes a line of %zu characters, more "
-	     "than %d",
-	     key, key, line, p->line_max);
-	return false;
-}
-
-static size_t
-printed_globs_len(const struct proto_strs *l)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < l->n; i++)
-		n += (i ? 2 : 0) + strlen(l->v[i]);
-	return n;
-}
-
 /* "a, b*,,c" -> {"a", "b*", "c"}: blanks around items and empty items are
  * dropped, so a trailing comma or a line-up with spaces is harmless. */
 static int
@@ -547,10 +543,6 @@ parse_globs(struct parse_ctx *p, const char *key, const char *v, struct proto_st
 			*--end = '\0';
 		if (*tok == '\0')
 			continue;
-		if (*tok == ';') {
-			fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" " LEADING_SEMICOLON, key, tok);
-			goto err;
-		}
 		if (!glob_ok(tok)) {
 			fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" is not a valid glob pattern",
 			     key, tok);
@@ -562,10 +554,6 @@ parse_globs(struct parse_ctx *p, const char *key, const char *v, struct proto_st
 		}
 	}
 	free(copy);
-	if (!printed_fits(p, key, printed_globs_len(&list))) {
-		proto_strs_fini(&list);
-		return 0;
-	}
 	proto_strs_fini(out);
 	*out = list;
 	return 1;
@@ -672,12 +660,6 @@ store_str(struct parse_ctx *p, void *base, const struct key_def *kd, const char 
 {
 	char *field = (char *)base + kd->off;
 
-	if (v[0] == ';')
-		return fail(p, CRADLE_INVALID_ARGUMENT, "%s: \"%s\" " LEADING_SEMICOLON, kd->name,
-		            v);
-	if (!printed_fits(p, kd->name, strlen(v)))
-		return 0;
-
 	if (kd->len != 0) {
 		if (strlen(v) >= kd->len)
 			return fail(p, CRADLE_INVALID_ARGUMENT,
@@ -744,6 +726,13 @@ set_value(struct parse_ctx *p, void *base, const struct key_def *kd, const char 
 			return fail(p, CRADLE_INVALID_ARGUMENT,
 			            "%s: \"%s\" is empty or contains blanks", kd->name, v);
 		break;
+	case K_IMAGE: {
+		struct proto_ref ref;
+		struct cradle_err e;
+		if (proto_ref_parse(v, &ref, &e) < 0)
+			return fail(p, CRADLE_INVALID_ARGUMENT, "%s: %s", kd->name, e.msg);
+		break;
+	}
 	case K_CGROUP:
 		if (!cgroup_path_ok(v))
 			return fail(
@@ -785,8 +774,8 @@ set_value(struct parse_ctx *p, void *base, const struct key_def *kd, const char 
 
 /* ---- the file ---- */
 
-/* inih's find_chars_or_comment: the first of chars, or an inline ";"
- * comment (one after a blank), or the end. */
+/* The first of chars, or an inline ";" comment (one after a blank), or
+ * the end: inih's rule, which files written for it rely on. */
 static const char *
 find_chars_or_comment(const char *s, const char *chars)
 {
@@ -825,89 +814,115 @@ on_section(struct parse_ctx *p, const char *name)
 			"[%s]: \"%s\" is not a valid runtime name (up to %d letters, digits, '.', "
 			"'_' or '-')",
 			name, rname, RUNTIME_NAME_MAX);
-	/* Runtimes in the file replace the default set instead of adding to
+	/* Runtimes in the files replace the default set instead of adding to
 	 * it, so a node can do without runc. */
 	if (!p->file_runtimes) {
 		runtimes_clear(c);
 		p->file_runtimes = true;
+		snprintf(p->runtimes_file, sizeof(p->runtimes_file), "%s", p->path);
 	}
-	if (config_find_runtime(c, rname) != NULL)
-		return fail(p, CRADLE_INVALID_ARGUMENT, "section [%s] appears twice", name);
-	if (runtime_add(c, rname) == NULL)
+	/* once per file; a later file's section sets keys of the same runtime */
+	const struct runtime_config *rt = config_find_runtime(c, rname);
+	size_t i;
+	if (rt != NULL) {
+		i = (size_t)(rt - c->runtimes);
+		for (size_t j = 0; j < p->n_rts_seen; j++)
+			if (p->rts_seen[j] == i)
+				return fail(p, CRADLE_INVALID_ARGUMENT,
+				            "section [%s] appears twice", name);
+	} else {
+		if (runtime_add(c, rname) == NULL)
+			return fail(p, CRADLE_RESOURCE_EXHAUSTED, "[%s]: out of memory", name);
+		i = c->n_runtimes - 1;
+	}
+	size_t *seen = realloc(p->rts_seen, (p->n_rts_seen + 1) * sizeof(*seen));
+	if (seen == NULL)
 		return fail(p, CRADLE_RESOURCE_EXHAUSTED, "[%s]: out of memory", name);
-	p->rt = c->n_runtimes - 1;
+	p->rts_seen = seen;
+	seen[p->n_rts_seen++] = i;
+	p->rt = i;
 	p->sect = SEC_RUNTIME;
 	return 1;
 }
 
-/* inih's reader: one line per call, so inih's line count stays ours. */
-static char *
-read_line(char *out, int size, void *arg)
+/* The value after "key =" (s: just past the '=' or ':') into p->val.
+ * Bare: up to an inline comment (a ';' after a blank), blanks around it
+ * trimmed, so "key =;x" is ";x" and "key = ;x" is empty, as with inih.
+ * Quoted (the first character that is not a blank is '"'): up to the
+ * closing '"', with the escapes \" \\ \n \r \t; after it, only blanks or
+ * a comment. */
+static int
+parse_value(struct parse_ctx *p, const char *s)
 {
-	struct parse_ctx *p = arg;
+	const char *v = s;
+	size_t n = 0, need = strlen(s) + 1;
 
-	if (p->err_line != 0) /* stop at the first error */
-		return NULL;
-	ssize_t n = getline(&p->buf, &p->cap, p->f);
-	if (n < 0)
-		return NULL;
-	p->lineno++;
-	char *s = p->buf;
-	if ((size_t)n != strlen(s)) {
-		fail(p, CRADLE_INVALID_ARGUMENT, "line contains a NUL byte");
-		return NULL;
+	if (need > p->val_cap) {
+		char *buf = realloc(p->val, need);
+		if (buf == NULL)
+			return fail(p, CRADLE_RESOURCE_EXHAUSTED, "out of memory");
+		p->val = buf;
+		p->val_cap = need;
 	}
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
-		s[--n] = '\0';
-	if (p->lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
-		s += 3;
-	/* inih would take an indented line for the continuation of the
-	 * previous value. */
-	while (isspace((unsigned char)*s))
-		s++;
-	/* inih splits a longer line into two */
-	p->line_max = size - 2;
-	if (strlen(s) + 2 > (size_t)size) {
-		fail(p, CRADLE_INVALID_ARGUMENT, "line is longer than %d characters", size - 2);
-		return NULL;
+	while (isspace((unsigned char)*v))
+		v++;
+	if (*v != '"') {
+		const char *e = find_chars_or_comment(s, "");
+		if (v > e)
+			v = e;
+		while (e > v && isspace((unsigned char)e[-1]))
+			e--;
+		n = (size_t)(e - v);
+		memcpy(p->val, v, n);
+		p->val[n] = '\0';
+		return 1;
 	}
-	if (*s == '[') {
-		char *e = (char *)find_chars_or_comment(s + 1, "]");
-		if (*e != ']') {
-			fail(p, CRADLE_INVALID_ARGUMENT, "section header without \"]\"");
-			return NULL;
+	for (v++; *v != '"'; v++) {
+		char ch = *v;
+		if (ch == '\\') {
+			switch (*++v) {
+			case '"':
+			case '\\':
+				ch = *v;
+				break;
+			case 'n':
+				ch = '\n';
+				break;
+			case 'r':
+				ch = '\r';
+				break;
+			case 't':
+				ch = '\t';
+				break;
+			case '\0':
+				ch = '\0';
+				break;
+			default:
+				return fail(
+					p, CRADLE_INVALID_ARGUMENT,
+					"\"\\%c\" in a quoted value: the escapes are \\\" \\\\ \\n "
+					"\\r \\t",
+					*v);
+			}
 		}
-		const char *rest = e + 1;
-		while (isspace((unsigned char)*rest))
-			rest++;
-		if (*rest != '\0' && *rest != ';' && *rest != '#') {
-			fail(p, CRADLE_INVALID_ARGUMENT, "text after the section header");
-			return NULL;
-		}
-		*e = '\0';
-		if (!on_section(p, s + 1))
-			return NULL;
-		*e = ']';
-	} else if (*s != '\0' && *s != ';' && *s != '#') {
-		const char *e = find_chars_or_comment(s, "=:");
-		if (*e != '=' && *e != ':') {
-			fail(p, CRADLE_INVALID_ARGUMENT, "expected \"key = value\"");
-			return NULL;
-		}
+		if (ch == '\0')
+			return fail(p, CRADLE_INVALID_ARGUMENT,
+			            "the quoted value has no closing '\"'");
+		p->val[n++] = ch;
 	}
-	memcpy(out, s, strlen(s) + 1);
-	return out;
+	p->val[n] = '\0';
+	for (v++; isspace((unsigned char)*v); v++)
+		;
+	if (*v != '\0' && *v != ';' && *v != '#')
+		return fail(p, CRADLE_INVALID_ARGUMENT, "text after the quoted value");
+	return 1;
 }
 
 static int
-on_key(void *arg, const char *section, const char *key, const char *value)
+on_key(struct parse_ctx *p, const char *key, const char *value)
 {
-	struct parse_ctx *p = arg;
 	struct daemon_config *c = p->cfg;
-	(void)section; /* cut at 49 bytes: p->sect_name is the full name */
 
-	if (key == NULL) /* a header alone, if inih was built to report those */
-		return 1;
 	if (p->sect == SEC_NONE)
 		return fail(p, CRADLE_INVALID_ARGUMENT, "key \"%s\" is outside any section", key);
 	const struct key_def *keys = sections[p->sect].keys;
@@ -924,38 +939,283 @@ on_key(void *arg, const char *section, const char *key, const char *value)
 	void *base = p->sect == SEC_RUNTIME ? (void *)&c->runtimes[p->rt] : (void *)c;
 	if (!set_value(p, base, &keys[i], value))
 		return 0;
-	if (p->sect == SEC_SANDBOX && strcmp(key, "default_runtime") == 0)
+	if (p->sect == SEC_SANDBOX && strcmp(key, "default_runtime") == 0) {
 		c->default_runtime_line = p->lineno;
+		snprintf(p->dr_file, sizeof(p->dr_file), "%s", p->path);
+	}
+	/* checked where they are set, so that the error names the line */
+	if (p->sect == SEC_CRADLED) {
+		enum log_level l;
+		enum config_log_fmt f;
+		if (strcmp(key, "log_level") == 0 && config_log_level(value, &l) < 0)
+			return fail(p, CRADLE_INVALID_ARGUMENT,
+			            "[cradled] log_level: \"%s\" is not one of " CONFIG_LOG_LEVELS,
+			            value);
+		if (strcmp(key, "log_format") == 0 && config_log_format(value, &f) < 0)
+			return fail(
+				p, CRADLE_INVALID_ARGUMENT,
+				"[cradled] log_format: \"%s\" is not one of " CONFIG_LOG_FORMATS,
+				value);
+	}
+	/* keys this cradled's launcher cannot honour are refused, not ignored */
+	if (p->sect == SEC_RUNTIME) {
+		struct cradle_err e = { 0 };
+		if (runtime_check(&c->runtimes[p->rt], &e) < 0)
+			return fail(p, e.code, "%s", e.msg);
+	}
 	return 1;
+}
+
+/* One line, its end cut off. */
+static int
+parse_line(struct parse_ctx *p, char *s)
+{
+	if (p->lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return 1;
+	if (*s == '[') {
+		char *e = (char *)find_chars_or_comment(s + 1, "]");
+		if (*e != ']')
+			return fail(p, CRADLE_INVALID_ARGUMENT, "section header without \"]\"");
+		const char *rest = e + 1;
+		while (isspace((unsigned char)*rest))
+			rest++;
+		if (*rest != '\0' && *rest != ';' && *rest != '#')
+			return fail(p, CRADLE_INVALID_ARGUMENT, "text after the section header");
+		*e = '\0';
+		return on_section(p, s + 1);
+	}
+	char *e = (char *)find_chars_or_comment(s, "=:");
+	if (*e != '=' && *e != ':')
+		return fail(p, CRADLE_INVALID_ARGUMENT, "expected \"key = value\"");
+	const char *value = e + 1;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	*e = '\0';
+	return parse_value(p, value) && on_key(p, s, p->val);
+}
+
+/* One file, the main one or a drop-in, into p->cfg: each file on its own
+ * starts outside any section, and may name a section once. */
+static int
+parse_file(struct parse_ctx *p, const char *path, FILE *f, struct cradle_err *err)
+{
+	ssize_t n;
+	int read_errno = 0;
+
+	p->path = path;
+	p->lineno = 0;
+	p->sect = SEC_NONE;
+	p->sect_name[0] = '\0';
+	p->sects_seen = 0;
+	p->n_rts_seen = 0;
+	p->keys_seen = 0;
+	while (p->err_line == 0) {
+		errno = 0;
+		if ((n = getline(&p->buf, &p->cap, f)) < 0) {
+			read_errno = ferror(f) ? (errno ? errno : EIO) : 0;
+			break;
+		}
+		p->lineno++;
+		char *s = p->buf;
+		if ((size_t)n != strlen(s)) {
+			fail(p, CRADLE_INVALID_ARGUMENT, "line contains a NUL byte");
+			break;
+		}
+		while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+			s[--n] = '\0';
+		parse_line(p, s);
+	}
+	if (p->err_line != 0)
+		return cradle_err_set(err, p->err_code, "%s:%d: %s", path, p->err_line, p->msg);
+	if (read_errno != 0)
+		return cradle_err_errno(err, read_errno, "%s:%d", path, p->lineno + 1);
+	return 0;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+free_list(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The drop-ins of path: <path>.d/NAME.conf, NAME not starting with '.',
+ * regular files (symbolic links followed: one to /dev/null masks a
+ * name), sorted by name in byte order.  No directory: none. */
+static int
+list_dropins(const char *path, char ***out, size_t *n_out, struct cradle_err *err)
+{
+	char dir[PATH_MAX];
+	char **v = NULL;
+	size_t n = 0;
+	int rc = 0;
+	struct dirent *de;
+
+	*out = NULL;
+	*n_out = 0;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s.d", path) >= sizeof(dir))
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "%s.d: the drop-in directory's path is too long", path);
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return cradle_err_errno(err, errno, "open the drop-in directory \"%s\"", dir);
+	}
+	for (errno = 0; (de = readdir(d)) != NULL; errno = 0) {
+		size_t len = strlen(de->d_name);
+		struct stat st;
+		char *full;
+		if (de->d_name[0] == '.' || len <= 5 || strcmp(de->d_name + len - 5, ".conf") != 0)
+			continue;
+		if (asprintf(&full, "%s/%s", dir, de->d_name) < 0) {
+			rc = cradle_err_nomem(err);
+			break;
+		}
+		if (stat(full, &st) != 0) {
+			rc = cradle_err_errno(err, errno, "%s", full);
+			free(full);
+			break;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			free(full);
+			continue;
+		}
+		char **nv = realloc(v, (n + 1) * sizeof(*nv));
+		if (nv == NULL) {
+			free(full);
+			rc = cradle_err_nomem(err);
+			break;
+		}
+		v = nv;
+		v[n++] = full;
+	}
+	if (rc == 0 && errno != 0)
+		rc = cradle_err_errno(err, errno, "read the drop-in directory \"%s\"", dir);
+	closedir(d);
+	if (rc < 0) {
+		free_list(v, n);
+		return rc;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_name);
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+/* default_runtime must name a runtime the files configure: the error
+ * names the key's file and line, or the first file whose runtimes
+ * replaced the default runc. */
+static int
+check_default_runtime(const struct parse_ctx *p, struct cradle_err *err)
+{
+	const struct daemon_config *c = p->cfg;
+
+	if (config_find_runtime(c, c->default_runtime) != NULL ||
+	    (p->dr_file[0] == '\0' && !p->file_runtimes))
+		return 0;
+	if (p->dr_file[0] != '\0')
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "%s:%d: default runtime \"%s\" is not configured", p->dr_file,
+		                      c->default_runtime_line, c->default_runtime);
+	return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+	                      "%s: default runtime \"%s\" is not configured", p->runtimes_file,
+	                      c->default_runtime);
 }
 
 int
 config_load(struct daemon_config *cfg, const char *path, bool explicit, struct cradle_err *err)
 {
-	struct parse_ctx p = { .cfg = cfg };
+	struct parse_ctx *p = calloc(1, sizeof(*p));
+	char **dropins = NULL;
+	size_t n_dropins = 0;
+	int rc = 0;
 
-	p.f = fopen(path, "re");
-	if (p.f == NULL) {
-		if (errno == ENOENT && !explicit)
-			return 0;
-		return cradle_err_errno(err, errno, "%s", path);
+	if (p == NULL)
+		return cradle_err_nomem(err);
+	p->cfg = cfg;
+	FILE *f = fopen(path, "re");
+	if (f == NULL && (errno != ENOENT || explicit)) {
+		rc = cradle_err_errno(err, errno, "%s", path);
+	} else if (f != NULL) {
+		snprintf(cfg->config_file, sizeof(cfg->config_file), "%s", path);
+		rc = parse_file(p, path, f, err);
+		fclose(f);
 	}
-	snprintf(cfg->config_file, sizeof(cfg->config_file), "%s", path);
-	int line = ini_parse_stream(read_line, &p, on_key, &p);
-	int read_errno = ferror(p.f) ? errno : 0;
-	fclose(p.f);
-	free(p.buf);
-	if (read_errno != 0)
-		return cradle_err_errno(err, read_errno, "%s:%d", path, p.lineno + 1);
-	/* inih's own complaint, if any, is on a line before ours (it parses
-	 * only what read_line passed), so the earlier one wins. */
-	if (line > 0 && (p.err_line == 0 || line < p.err_line))
-		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s:%d: syntax error", path,
-		                      line);
-	if (p.err_line != 0)
-		return cradle_err_set(err, p.err_code, "%s:%d: %s", path, p.err_line, p.msg);
-	if (line != 0)
-		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "%s: out of memory", path);
+	/* then the drop-ins, the default file's even when it is absent */
+	if (rc == 0)
+		rc = list_dropins(path, &dropins, &n_dropins, err);
+	for (size_t i = 0; rc == 0 && i < n_dropins; i++) {
+		if ((f = fopen(dropins[i], "re")) == NULL) {
+			rc = cradle_err_errno(err, errno, "%s", dropins[i]);
+			break;
+		}
+		rc = parse_file(p, dropins[i], f, err);
+		fclose(f);
+	}
+	if (rc == 0)
+		rc = check_default_runtime(p, err);
+	free_list(dropins, n_dropins);
+	free(p->buf);
+	free(p->val);
+	free(p->rts_seen);
+	free(p);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+config_log_level(const char *v, enum log_level *out)
+{
+	return log_level_parse(v, out) ? 0 : -1;
+}
+
+int
+config_log_format(const char *v, enum config_log_fmt *out)
+{
+	static const char *const names[] = { [CONFIG_LOG_TEXT] = "text",
+		                             [CONFIG_LOG_JSON] = "json",
+		                             [CONFIG_LOG_JOURNAL] = "journal",
+		                             [CONFIG_LOG_AUTO] = "auto" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(v, names[i]) == 0) {
+			*out = (enum config_log_fmt)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* [cradled] log_level and log_format; file names where they came from
+ * ("" when no file was read: the defaults, which are good). */
+static int
+config_check_log(const char *level, const char *format, const char *file, struct cradle_err *err)
+{
+	enum log_level l;
+	enum config_log_fmt f;
+	const char *sep = file[0] != '\0' ? ": " : "";
+
+	if (config_log_level(level, &l) < 0)
+		return cradle_err_set(
+			err, CRADLE_INVALID_ARGUMENT,
+			"%s%s[cradled] log_level: \"%s\" is not one of " CONFIG_LOG_LEVELS, file,
+			sep, level);
+	if (config_log_format(format, &f) < 0)
+		return cradle_err_set(
+			err, CRADLE_INVALID_ARGUMENT,
+			"%s%s[cradled] log_format: \"%s\" is not one of " CONFIG_LOG_FORMATS, file,
+			sep, format);
 	return 0;
 }
 
@@ -968,6 +1228,8 @@ config_validate(struct daemon_config *cfg, struct cradle_err *err)
 	if (cfg->workers < 1 || cfg->queue_depth < 1 || cfg->contexts < 1)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "workers, queue_depth and contexts must be at least 1");
+	if (config_check_log(cfg->log_level, cfg->log_format, cfg->config_file, err) < 0)
+		return -1;
 	if (cfg->n_runtimes == 0 && runtime_add(cfg, CRADLE_DEFAULT_RUNTIME) == NULL)
 		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
 		                      "default runtime: out of memory");
@@ -1012,6 +1274,86 @@ print_size(FILE *f, uint64_t v)
 	fprintf(f, "%llu", (unsigned long long)v);
 }
 
+/* A value must be quoted to read back as itself: it begins with '"' (the
+ * quote would be taken for one), with ';' (a comment after "key = "), or
+ * with or ending in a blank (trimmed); it holds a ';' after a blank (a
+ * comment) or a line break. */
+static bool
+needs_quotes(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0)
+		return false;
+	if (s[0] == '"' || s[0] == ';' || isspace((unsigned char)s[0]) ||
+	    isspace((unsigned char)s[n - 1]))
+		return true;
+	for (; *s != '\0'; s++)
+		if (*s == '\n' || *s == '\r' || (isspace((unsigned char)*s) && s[1] == ';'))
+			return true;
+	return false;
+}
+
+static void
+print_escaped(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			fputc(*s, f);
+		}
+	}
+}
+
+/* A string value as parse_value reads it back. */
+static void
+print_str(FILE *f, const char *s)
+{
+	if (!needs_quotes(s)) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	print_escaped(f, s);
+	fputc('"', f);
+}
+
+/* Patterns joined by ", ", quoted when the joined line would need it. */
+static void
+print_globs(FILE *f, const struct proto_strs *l)
+{
+	bool quote = false;
+
+	for (size_t i = 0; i < l->n; i++)
+		quote = quote || needs_quotes(l->v[i]) || (i > 0 && l->v[i][0] == ';');
+	if (quote)
+		fputc('"', f);
+	for (size_t i = 0; i < l->n; i++) {
+		fputs(i ? ", " : "", f);
+		if (quote)
+			print_escaped(f, l->v[i]);
+		else
+			fputs(l->v[i], f);
+	}
+	if (quote)
+		fputc('"', f);
+}
+
 static bool
 is_empty(const struct key_def *kd, const char *field)
 {
@@ -1029,6 +1371,31 @@ is_empty(const struct key_def *kd, const char *field)
 	}
 }
 
+/* One key's value as config_fprint writes it after "key = ". */
+static void
+print_value(FILE *f, const struct key_def *kd, const char *field)
+{
+	switch (kd->type) {
+	case K_INT:
+		fprintf(f, "%d", *(const int *)field);
+		break;
+	case K_SIZE:
+		print_size(f, *(const uint64_t *)field);
+		break;
+	case K_BOOL:
+		fputs(*(const bool *)field ? "true" : "false", f);
+		break;
+	case K_GLOBS:
+		print_globs(f, (const void *)field);
+		break;
+	default: {
+		const char *s = kd->len != 0 ? field : *(char *const *)field;
+		print_str(f, s != NULL ? s : "");
+		break;
+	}
+	}
+}
+
 static void
 print_keys(FILE *f, const struct key_def *keys, const void *base)
 {
@@ -1036,28 +1403,7 @@ print_keys(FILE *f, const struct key_def *keys, const void *base)
 		const char *field = (const char *)base + kd->off;
 		/* "key =" for an empty value: no trailing blank */
 		fprintf(f, "%s =%s", kd->name, is_empty(kd, field) ? "" : " ");
-		switch (kd->type) {
-		case K_INT:
-			fprintf(f, "%d", *(const int *)field);
-			break;
-		case K_SIZE:
-			print_size(f, *(const uint64_t *)field);
-			break;
-		case K_BOOL:
-			fputs(*(const bool *)field ? "true" : "false", f);
-			break;
-		case K_GLOBS: {
-			const struct proto_strs *l = (const void *)field;
-			for (size_t i = 0; i < l->n; i++)
-				fprintf(f, "%s%s", i ? ", " : "", l->v[i]);
-			break;
-		}
-		default: {
-			const char *s = kd->len != 0 ? field : *(char *const *)field;
-			fputs(s != NULL ? s : "", f);
-			break;
-		}
-		}
+		print_value(f, kd, field);
 		fputc('\n', f);
 	}
 }
@@ -1079,4 +1425,114 @@ void
 config_print(const struct daemon_config *c)
 {
 	config_fprint(stdout, c);
+}
+
+/* ---- reloading ---- */
+
+/* What a running cradled applies on SIGHUP (server/main.c). */
+static const struct {
+	const char *section, *key;
+} reloadable[] = {
+	{ "cradled", "log_level" },
+	{ "registry", "insecure" },
+	{ "registry", "ca_file" },
+	{ "registry", "timeout" },
+};
+
+bool
+config_key_reloadable(const char *section, const char *key)
+{
+	for (size_t i = 0; i < sizeof(reloadable) / sizeof(reloadable[0]); i++)
+		if (strcmp(reloadable[i].section, section) == 0 &&
+		    strcmp(reloadable[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/* A key's value as config_fprint prints it, malloc'd; NULL: no memory. */
+static char *
+value_string(const struct key_def *kd, const void *base)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (f == NULL)
+		return NULL;
+	print_value(f, kd, (const char *)base + kd->off);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int
+diff_keys(const char *section, const struct key_def *keys, const void *a, const void *b,
+          config_change_fn fn, void *arg)
+{
+	int n = 0;
+
+	for (const struct key_def *kd = keys; kd->name != NULL; kd++) {
+		char *va = value_string(kd, a), *vb = value_string(kd, b);
+		if (va == NULL || vb == NULL) {
+			free(va);
+			free(vb);
+			return -1;
+		}
+		if (strcmp(va, vb) != 0) {
+			struct config_change ch = {
+				.section = section,
+				.key = kd->name,
+				.old_value = va,
+				.new_value = vb,
+				.reloadable = config_key_reloadable(section, kd->name),
+			};
+			fn(arg, &ch);
+			n++;
+		}
+		free(va);
+		free(vb);
+	}
+	return n;
+}
+
+int
+config_diff(const struct daemon_config *a, const struct daemon_config *b, config_change_fn fn,
+            void *arg)
+{
+	char sect[300];
+	int n = 0, k;
+
+	for (enum section s = SEC_CRADLED; s <= SEC_LAST_FIXED; s++) {
+		if ((k = diff_keys(sections[s].name, sections[s].keys, a, b, fn, arg)) < 0)
+			return -1;
+		n += k;
+	}
+	for (size_t i = 0; i < a->n_runtimes; i++) {
+		const struct runtime_config *rb = config_find_runtime(b, a->runtimes[i].name);
+		snprintf(sect, sizeof(sect), "runtime.%s", a->runtimes[i].name);
+		if (rb == NULL) {
+			struct config_change ch = { .section = sect,
+				                    .old_value = "defined",
+				                    .new_value = "removed" };
+			fn(arg, &ch);
+			n++;
+			continue;
+		}
+		if ((k = diff_keys(sect, runtime_keys, &a->runtimes[i], rb, fn, arg)) < 0)
+			return -1;
+		n += k;
+	}
+	for (size_t i = 0; i < b->n_runtimes; i++) {
+		if (config_find_runtime(a, b->runtimes[i].name) != NULL)
+			continue;
+		snprintf(sect, sizeof(sect), "runtime.%s", b->runtimes[i].name);
+		struct config_change ch = { .section = sect,
+			                    .old_value = "absent",
+			                    .new_value = "added" };
+		fn(arg, &ch);
+		n++;
+	}
+	return n;
 }

@@ -49,6 +49,8 @@ struct daemon_config {
 	char group[256];          /* group owning the sockets: may do anything; "" = root only */
 	char readonly_group[256]; /* may only read (version, status, list, stats, images) */
 	int max_sandboxes;        /* sandboxes alive at once (records kept) */
+	char log_level[16];       /* debug, info, warn, error (util/log.h) */
+	char log_format[16];      /* text, json, journal, auto (server/journal.h) */
 	int events_keep;          /* [events] keep: events stored for replay */
 	uint64_t store_map_size;  /* [store] map_size: LMDB map, bytes */
 	int registry_timeout;     /* [registry] timeout: seconds for a whole pull */
@@ -60,6 +62,8 @@ struct daemon_config {
 	int cni_max_conf_num;           /* [cni] max_conf_num: config files considered */
 	bool cni_required;              /* [cni] required: no network config fails starts */
 	int cni_timeout;                /* [cni] timeout: seconds for one plugin call */
+	char nri_config_file[4096];     /* [nri] config_file: NRI v1's conf.json */
+	char nri_plugin_dir[4096];      /* [nri] plugin_dir: where its plugins are */
 	/* [runtime.NAME] sections, owned (config_fini frees them); never
 	 * empty after config_validate */
 	struct runtime_config *runtimes;

@@ -462,6 +462,7 @@ op_reads(int op)
 	case OP_IMAGE_LIST:
 	case OP_IMAGE_STATUS:
 	case OP_EVENTS_SINCE:
+	case OP_DAEMON_INFO:
 		return true;
 	default:
 		return false;

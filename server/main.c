@@ -4,7 +4,8 @@
  * daemon on the same state dir).  Once the front end listens, nothing
  * per-sandbox ever stops the daemon.  SIGTERM/SIGINT: stop taking
  * requests, finish those in flight, exit 0; pause tasks stay alive and are
- * adopted again by the next start.
+ * adopted again by the next start.  SIGHUP: read the configuration files
+ * again and apply what may change at run time (reload_config).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,10 +31,12 @@
 #include "core/table.h"
 #include "image/images.h"
 #include "sandbox/files.h"
+#include "sandbox/nri.h"
 #include "sandbox/selinux.h"
 #include "server/config.h"
 #include "server/daemon.h"
 #include "server/frontend.h"
+#include "server/journal.h"
 #include "server/limits.h"
 #include "server/metrics.h"
 #include "server/recover.h"
@@ -52,7 +55,7 @@ usage(FILE *f)
 {
 	fprintf(f, "usage: cradled [--config FILE] [--root DIR] [--state DIR] [--workers N]\n"
 	           "               [--image-archive FILE] [--print-config] [--drop-quarantined]\n"
-	           "               [--version]\n"
+	           "               [--log-level LEVEL] [--log-format FORMAT] [--version]\n"
 	           "  --config FILE   INI configuration (default " CRADLE_DEFAULT_CONFIG ")\n"
 	           "  --root DIR      persistent state (default /var/lib/cradle)\n"
 	           "  --state DIR     volatile state and sockets (default /run/cradle)\n"
@@ -61,6 +64,9 @@ usage(FILE *f)
 	           "  --print-config  print the effective configuration and exit\n"
 	           "  --drop-quarantined  delete the quarantined sandbox records; what their\n"
 	           "                  sandboxes left is then removed as leftovers\n"
+	           "  --log-level LEVEL  debug, info, warn or error (default info)\n"
+	           "  --log-format FORMAT  text, json, journal or auto (default auto: the\n"
+	           "                  journal when started by systemd, text otherwise)\n"
 	           "  --version       print cradled's version and exit\n");
 }
 
@@ -365,6 +371,25 @@ run_job(void *item, struct launch_stack *ls, void *arg)
 	return removed && trim_after_remove(arg);
 }
 
+/* The effective configuration as --print-config prints it, for
+ * daemon.info (worker_env.config_text); NULL when out of memory. */
+static char *
+config_text_of(const struct daemon_config *cfg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL)
+		return NULL;
+	config_fprint(f, cfg);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
 /* The workers' view of the daemon (worker/env.h). */
 static void
 fill_env(struct daemon *d)
@@ -379,6 +404,8 @@ fill_env(struct daemon *d)
 		.host_resolv_conf = d->cfg.host_resolv_conf,
 		.runtimes = config_runtimes(&d->cfg),
 		.version = CRADLE_VERSION,
+		.cni_conf_dir = d->cfg.cni_conf_dir,
+		.cni_max_conf_num = (unsigned)d->cfg.cni_max_conf_num,
 		.node = &d->node,
 		.mntns = &d->mntns,
 		.pidfd_floor = (int)limits_nofile_margin(d->cfg.workers, d->cfg.contexts),
@@ -392,6 +419,182 @@ fill_env(struct daemon *d)
 #ifdef CRADLE_TEST_HOOKS
 	d->env.fail_step = getenv("CRADLE_FAIL_STEP");
 #endif
+}
+
+/* --log-level and --log-format override [cradled] log_level and
+ * log_format (checked here, so the error names the option). */
+static int
+log_options(struct daemon_config *cfg, const char *level, const char *format,
+            struct cradle_err *err)
+{
+	enum log_level l;
+	enum config_log_fmt f;
+
+	if (level != NULL && config_log_level(level, &l) < 0)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "--log-level: \"%s\" is not one of " CONFIG_LOG_LEVELS,
+		                      level);
+	if (format != NULL && config_log_format(format, &f) < 0)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "--log-format: \"%s\" is not one of " CONFIG_LOG_FORMATS,
+		                      format);
+	if (level != NULL)
+		snprintf(cfg->log_level, sizeof(cfg->log_level), "%s", level);
+	if (format != NULL)
+		snprintf(cfg->log_format, sizeof(cfg->log_format), "%s", format);
+	return 0;
+}
+
+/* The log as configured (values checked by config_validate).  auto: the
+ * journal when systemd connected stderr to it (server/journal.h).  The
+ * level may change later (log_set_level is safe at any time), the format
+ * only at start-up. */
+static void
+log_setup(const struct daemon_config *cfg)
+{
+	enum log_level l = LOG_INFO;
+	enum config_log_fmt f = CONFIG_LOG_AUTO;
+
+	(void)config_log_level(cfg->log_level, &l);
+	(void)config_log_format(cfg->log_format, &f);
+	log_set_level(l);
+	if (f == CONFIG_LOG_AUTO)
+		f = journal_stream_is_stderr() ? CONFIG_LOG_JOURNAL : CONFIG_LOG_TEXT;
+	if (f == CONFIG_LOG_JOURNAL)
+		journal_log_start();
+	else
+		log_set_format(f == CONFIG_LOG_JSON ? LOG_FORMAT_JSON : LOG_FORMAT_TEXT);
+}
+
+/* SIGHUP (docs/CONFIGURATION.md, "Reloading"): what the
+ * files said at start-up, read again. */
+struct reload_args {
+	const char *path; /* --config, or the default file */
+	bool explicit;
+	/* given on the command line, which still wins over the files */
+	bool root, state, archive, workers, log_level, log_format;
+};
+
+/* The keys that changed but need a restart, for one line. */
+struct reload_log {
+	char restart[2048];
+	size_t len;
+	int changes;
+};
+
+static const char *
+shown(const char *v)
+{
+	return v[0] != '\0' ? v : "\"\"";
+}
+
+static void
+reload_change(void *arg, const struct config_change *ch)
+{
+	struct reload_log *rl = arg;
+	int n;
+
+	rl->changes++;
+	if (ch->reloadable) {
+		log_info("config reload: [%s] %s %s -> %s", ch->section, ch->key,
+		         shown(ch->old_value), shown(ch->new_value));
+		return;
+	}
+	if (rl->len >= sizeof(rl->restart))
+		return;
+	if (ch->key != NULL)
+		n = snprintf(rl->restart + rl->len, sizeof(rl->restart) - rl->len, "%s[%s] %s",
+		             rl->len ? ", " : "", ch->section, ch->key);
+	else
+		n = snprintf(rl->restart + rl->len, sizeof(rl->restart) - rl->len, "%s[%s] (%s)",
+		             rl->len ? ", " : "", ch->section, ch->new_value);
+	rl->len += n > 0 ? (size_t)n : 0;
+}
+
+/* Read the files into a new configuration; when they are good, apply the
+ * keys that may change at run time (config_key_reloadable: the log level,
+ * the registry settings, which pulls in flight keep as they started) and
+ * log each change, and the changes that need a restart on one line.
+ * When they are not, log why and keep everything as it is. */
+static void
+reload_config(struct daemon *d, const struct reload_args *ra)
+{
+	struct daemon_config *next = malloc(sizeof(*next));
+	struct daemon_config *cur = &d->cfg;
+	struct cradle_err err = { 0 };
+	struct reload_log rl = { .len = 0 };
+
+	if (next == NULL) {
+		log_error("config reload: out of memory; the configuration in effect is kept");
+		return;
+	}
+	config_defaults(next);
+	int rc = config_load(next, ra->path, ra->explicit, &err);
+	if (rc == 0) {
+		if (ra->root)
+			memcpy(next->root, cur->root, sizeof(next->root));
+		if (ra->state)
+			memcpy(next->state, cur->state, sizeof(next->state));
+		if (ra->archive)
+			memcpy(next->image_archive, cur->image_archive,
+			       sizeof(next->image_archive));
+		if (ra->workers)
+			next->workers = cur->workers;
+		if (ra->log_level)
+			memcpy(next->log_level, cur->log_level, sizeof(next->log_level));
+		if (ra->log_format)
+			memcpy(next->log_format, cur->log_format, sizeof(next->log_format));
+		rc = config_validate(next, &err);
+	}
+	if (rc < 0) {
+		log_error("config reload: %s; the configuration in effect is kept", err.msg);
+		goto out;
+	}
+	if ((strcmp(cur->registry_insecure, next->registry_insecure) != 0 ||
+	     strcmp(cur->registry_ca_file, next->registry_ca_file) != 0 ||
+	     cur->registry_timeout != next->registry_timeout) &&
+	    images_set_registry(d->images,
+	                        next->registry_ca_file[0] ? next->registry_ca_file : NULL,
+	                        next->registry_insecure[0] ? next->registry_insecure : NULL,
+	                        next->registry_timeout, &err) < 0) {
+		log_error("config reload: [registry]: %s; the configuration in effect is kept",
+		          err.msg);
+		goto out;
+	}
+	/* the changes are logged at the lower of the two levels, so that
+	 * both a raised and a lowered level show them */
+	enum log_level was = LOG_INFO, level = LOG_INFO;
+	bool relevel = strcmp(cur->log_level, next->log_level) != 0 &&
+	               config_log_level(cur->log_level, &was) == 0 &&
+	               config_log_level(next->log_level, &level) == 0;
+	if (relevel && level < was)
+		log_set_level(level);
+	if (config_diff(cur, next, reload_change, &rl) < 0)
+		log_error("config reload: out of memory listing the changes");
+	if (rl.len > 0)
+		log_warn("config reload: changed, but not applied until cradled restarts: %s",
+		         rl.restart);
+	if (rl.changes == 0)
+		log_info("config reload: no change");
+	if (relevel)
+		log_set_level(level);
+	/* what applies now is what the next reload compares with */
+	memcpy(cur->registry_insecure, next->registry_insecure, sizeof(cur->registry_insecure));
+	memcpy(cur->registry_ca_file, next->registry_ca_file, sizeof(cur->registry_ca_file));
+	cur->registry_timeout = next->registry_timeout;
+	memcpy(cur->log_level, next->log_level, sizeof(cur->log_level));
+	/* and what daemon.info shows */
+	char *text = d->env.config_text != NULL ? config_text_of(cur) : NULL;
+	if (text != NULL) {
+		pthread_mutex_lock(&d->env.config_text->lock);
+		char *old = d->env.config_text->text;
+		d->env.config_text->text = text;
+		pthread_mutex_unlock(&d->env.config_text->lock);
+		free(old);
+	}
+out:
+	config_fini(next);
+	free(next);
 }
 
 /* The node facts cradled's configuration asks for. */
@@ -422,6 +625,8 @@ main(int argc, char **argv)
 		{ "image-archive", required_argument, NULL, 'f' },
 		{ "print-config", no_argument, NULL, 'p' },
 		{ "drop-quarantined", no_argument, NULL, 'Q' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "log-format", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -432,9 +637,13 @@ main(int argc, char **argv)
 	bool config_explicit = false, print = false, drop_quarantined = false;
 	size_t quarantined = 0; /* records recovery found unreadable (server/recover.h) */
 	const char *root = NULL, *state = NULL, *archive = NULL, *workers = NULL;
+	const char *log_level = NULL, *log_format = NULL;
 	struct frontend *fe = NULL;
 	struct pool *pool = NULL;
-	struct stats *stats = NULL;     /* timings of starts and stops (core/stats.h) */
+	struct stats *stats = NULL; /* timings of starts and stops (core/stats.h) */
+	struct nri *nri = NULL;     /* NRI v1 plugins (sandbox/nri.h); NULL: off */
+	/* daemon.info's config (worker_env.config_text) */
+	struct config_text config_text = { .lock = PTHREAD_MUTEX_INITIALIZER, .text = NULL };
 	struct metrics *metrics = NULL; /* [metrics] address: the Prometheus endpoint */
 	sigset_t wanted;
 	int c, status = 1;
@@ -468,6 +677,12 @@ main(int argc, char **argv)
 			break;
 		case 'Q':
 			drop_quarantined = true;
+			break;
+		case 'l':
+			log_level = optarg;
+			break;
+		case 'L':
+			log_format = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -520,8 +735,10 @@ main(int argc, char **argv)
 		}
 		d.cfg.workers = (int)w;
 	}
-	if (config_validate(&d.cfg, &err) < 0)
+	if (log_options(&d.cfg, log_level, log_format, &err) < 0 ||
+	    config_validate(&d.cfg, &err) < 0)
 		goto fail;
+	log_setup(&d.cfg);
 	if (print) {
 		config_print(&d.cfg);
 		return 0;
@@ -532,6 +749,16 @@ main(int argc, char **argv)
 	                        limits_nofile_margin(d.cfg.workers, d.cfg.contexts), nofile,
 	                        &err) < 0)
 		goto fail;
+	/* NRI v1's conf.json, read once (docs/DIFFERENCES.md): no file, or
+	 * no plugin in it, is NRI off and costs a start nothing.  Before
+	 * anything is made: a broken file stops start-up with nothing left */
+	if (nri_load(d.cfg.nri_config_file, d.cfg.nri_plugin_dir, 0, &nri, &err) < 0) {
+		cradle_err_wrap(&err, "[nri] config_file");
+		goto fail;
+	}
+	if (nri != NULL)
+		log_info("NRI: %zu plugins from %s, run from %s", nri_n_plugins(nri),
+		         d.cfg.nri_config_file, d.cfg.nri_plugin_dir);
 	snprintf(d.sock_url, sizeof(d.sock_url), "ipc://%s/cradle.sock", d.cfg.state);
 	snprintf(d.events_url, sizeof(d.events_url), "ipc://%s/events.sock", d.cfg.state);
 	d.started_at = clock_now_ns();
@@ -586,7 +813,11 @@ main(int argc, char **argv)
 	if (stats_new(&d.queue, d.table, &stats, &err) < 0)
 		goto fail;
 	fill_env(&d);
+	if ((config_text.text = config_text_of(&d.cfg)) == NULL)
+		log_warn("daemon.info: out of memory for the configuration's text");
+	d.env.config_text = &config_text;
 	d.env.stats = stats;
+	d.env.nri = nri;
 	if (pool_start(&d.queue, d.cfg.workers, run_job, trim_refreshed, &d.env, &pool, &err) < 0 ||
 	    frontend_start(&d, &fe, &err) < 0)
 		goto fail;
@@ -605,6 +836,16 @@ main(int argc, char **argv)
 	 * without $NOTIFY_SOCKET */
 	sd_notify(0, "READY=1");
 
+	const struct reload_args reload = {
+		.path = config_path,
+		.explicit = config_explicit,
+		.root = root != NULL,
+		.state = state != NULL,
+		.archive = archive != NULL,
+		.workers = workers != NULL,
+		.log_level = log_level != NULL,
+		.log_format = log_format != NULL,
+	};
 	for (;;) {
 		struct signalfd_siginfo si;
 		ssize_t n = read(sfd, &si, sizeof(si));
@@ -619,6 +860,11 @@ main(int argc, char **argv)
 			         (int)si.ssi_signo);
 			break;
 		}
+		if (si.ssi_signo == SIGHUP) {
+			sd_notify(0, "RELOADING=1");
+			reload_config(&d, &reload);
+			sd_notify(0, "READY=1");
+		}
 	}
 	sd_notify(0, "STOPPING=1");
 	status = 0;
@@ -632,6 +878,7 @@ out:
 	frontend_stop(fe);
 	pool_stop(pool);
 	net_free(d.net);
+	nri_free(nri);
 	stats_free(stats);
 	reaper_stop(d.reaper);
 	if (d.node.selinux != NULL)
@@ -653,5 +900,6 @@ out:
 	}
 	node_fini(&d.node);
 	config_fini(&d.cfg);
+	free(config_text.text);
 	return status;
 }

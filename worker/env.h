@@ -9,6 +9,7 @@
 #ifndef CRADLE_WORKER_ENV_H
 #define CRADLE_WORKER_ENV_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "sandbox/mntns.h"
@@ -22,6 +23,13 @@ struct events;
 struct images;
 struct stats;
 struct worker_net;
+struct nri;
+
+/* Text a reload replaces while workers read it. */
+struct config_text {
+	pthread_mutex_t lock;
+	char *text; /* owned by the daemon */
+};
 
 struct worker_env {
 	/* configuration, read-only */
@@ -36,7 +44,14 @@ struct worker_env {
 	 * gives nothing; NULL: /etc/resolv.conf */
 	const char *host_resolv_conf;
 	struct runtime_set runtimes;
-	const char *version;       /* what OP_VERSION answers */
+	const char *version; /* what OP_VERSION answers */
+	/* daemon.info: the effective configuration as `cradled
+	 * --print-config` prints it (INI: "[section]", "key = value"), which
+	 * a reload (SIGHUP) replaces, so read under its lock (NULL, or text
+	 * NULL: none); and the CNI config dir whose load decides NetworkReady */
+	struct config_text *config_text;
+	const char *cni_conf_dir;
+	unsigned cni_max_conf_num;
 	const struct node *node;   /* what this node allows, detected at start-up */
 	const struct mntns *mntns; /* sandboxes clone the template's mount
 	                              namespace (sandbox/mntns.h); NULL: the
@@ -55,6 +70,11 @@ struct worker_env {
 	/* the pods' CNI network (worker/net.h); NULL: pods get a network
 	 * namespace with loopback only */
 	struct worker_net *net;
+
+	/* NRI v1 plugins at a sandbox's create and delete (sandbox/nri.h),
+	 * loaded once at start-up; NULL: off, and a start runs exactly as
+	 * without NRI (one launch step, no wait) */
+	const struct nri *nri;
 
 	/* tests: the start step to fail (worker/start.h); NULL otherwise */
 	const char *fail_step;

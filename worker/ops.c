@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,9 +16,12 @@
 #include "core/records.h"
 #include "core/table.h"
 #include "image/images.h"
+#include "proto/ref.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/cni.h"
 #include "sandbox/files.h"
 #include "sandbox/netns.h"
+#include "sandbox/nri.h"
 #include "sandbox/runtime.h"
 #include "sandbox/selinux.h"
 #include "util/clock.h"
@@ -74,6 +78,7 @@ create_locked(const struct worker_env *env, struct proto_request *req, bool pers
 	memset(&rec, 0, sizeof(rec));
 	if (files_new_id(rec.id, err) < 0)
 		return NULL;
+	log_ctx_set(rec.id, NULL, NULL); /* what is logged from here names it */
 	if (runtime_select(&env->runtimes, cfg, req->runtime_handler, &rt, err) < 0) {
 		cradle_err_wrap(err, "unable to get OCI runtime for sandbox \"%s\"", rec.id);
 		return NULL;
@@ -217,11 +222,34 @@ stop_network(const struct worker_env *env, struct sandbox *sb, bool force, struc
  * fails twice fails the stop and keeps the namespace, so a later stop
  * tries again (containerd's StopPodSandbox); force (remove) logs it and
  * goes on: a plugin that keeps failing must not keep a sandbox forever. */
+/* The reference deletes a sandbox's task once it exited (its exit
+ * handler: task.Delete(WithNRISandboxDelete(id))), which runs NRI v1
+ * delete; a failure there is logged, never the caller's. */
+static void
+stop_nri_delete(const struct worker_env *env, struct sandbox *sb, pid_t pid)
+{
+	struct nri_request r;
+	struct cradle_err e = { 0 };
+
+	start_nri_request(&r, NRI_DELETE, sb->id, (int)pid, &sb->rec.config, sb->rec.cgroup_path,
+	                  sb->rec.netns_path, &sb->rec.spec_annotations);
+	if (nri_invoke(env->nri, &r, &e) < 0)
+		log_warn_drop(&e, "sandbox %s: NRI delete", sb->id);
+}
+
 static int
 stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms, bool force,
            struct stop_clock *k, struct cradle_err *err)
 {
 	bool changed = false;
+	/* NRI delete is due once the task is gone: when this stop ends it,
+	 * or when it ended by itself and no stop has released its shm or
+	 * network yet (the reaper, in core/, runs no plugins) */
+	pid_t task_pid = sb->rec.phase == PHASE_RUNNING ? sb->rec.pid : 0;
+	bool exited_held =
+		sb->rec.phase == PHASE_EXITED &&
+		(sb->rec.shm_path != NULL || sb->rec.netns_path != NULL || sb->rec.pod_ips.n > 0);
+	bool nri_due = env->nri != NULL && (sb->rec.phase == PHASE_RUNNING || exited_held);
 	if (sb->rec.phase == PHASE_RUNNING && sb->pidfd < 0) {
 		/* No watched task (its watch could not be set up): the reaper
 		 * will never record an exit.  Kill the task if it is still the
@@ -259,6 +287,8 @@ stop_steps(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms,
 		}
 		stop_lap(k, STOP_WAIT);
 	}
+	if (nri_due)
+		stop_nri_delete(env, sb, task_pid);
 	/* containerd's Controller.Stop: unmount the shm, release the network.
 	 * The shm's mount point goes too (<state>/shm/<id>; a record of an
 	 * earlier version names <state>/sandboxes/<id>/shm, also fine). */
@@ -579,7 +609,7 @@ op_image(const struct worker_env *env, const struct proto_request *req, struct p
 		struct pull_progress pp = { .env = env, .ref = req->ref };
 		/* a pull of the sandbox image pins it, as the reference's
 		 * PullImage labels it io.cri-containerd.pinned=pinned */
-		rc = images_pull(env->images, req->ref, strcmp(req->ref, env->image) == 0,
+		rc = images_pull(env->images, req->ref, proto_ref_same(req->ref, env->image),
 		                 pull_progress, &pp, &rec, err);
 		break;
 	}
@@ -628,6 +658,141 @@ op_stats(const struct worker_env *env, struct proto_reply *rep, struct cradle_er
 	if (env->stats == NULL) /* no counters kept; the table still counts */
 		stats_count_sandboxes(env->table, rep->stats->sandboxes);
 	return 0;
+}
+
+/* daemon.info's config: the INI text of `cradled --print-config` as its
+ * sections, keys in the order printed ("key =" is an empty value). */
+static int
+info_config(const char *text, struct proto_info *info, struct cradle_err *err)
+{
+	size_t cap = 0;
+
+	for (const char *line = text; line != NULL && *line != '\0';) {
+		const char *end = strchr(line, '\n');
+		size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
+		int rc = 0;
+
+		if (len > 2 && line[0] == '[' && line[len - 1] == ']') {
+			if (info->n_sections == PROTO_MAX_CONFIG_SECTIONS)
+				return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
+				                      "daemon.info: more than %d config sections",
+				                      PROTO_MAX_CONFIG_SECTIONS);
+			if (info->n_sections == cap) {
+				size_t ncap = cap ? 2 * cap : 8;
+				void *v = realloc(info->sections, ncap * sizeof(*info->sections));
+				if (v == NULL)
+					return cradle_err_nomem(err);
+				info->sections = v;
+				cap = ncap;
+			}
+			struct proto_config_section *s = &info->sections[info->n_sections];
+			memset(s, 0, sizeof(*s));
+			if ((s->name = strndup(line + 1, len - 2)) == NULL)
+				return cradle_err_nomem(err);
+			info->n_sections++;
+		} else if (info->n_sections > 0 && memchr(line, '=', len) != NULL) {
+			const char *eq = memchr(line, '=', len), *v = eq + 1, *k_end = eq;
+			while (k_end > line && k_end[-1] == ' ')
+				k_end--;
+			while (v < line + len && *v == ' ')
+				v++;
+			char *key = strndup(line, (size_t)(k_end - line));
+			char *val = strndup(v, (size_t)(line + len - v));
+			if (key == NULL || val == NULL)
+				rc = -ENOMEM;
+			else if (key[0] != '\0')
+				rc = proto_kvs_add(&info->sections[info->n_sections - 1].keys, key,
+				                   val);
+			free(key);
+			free(val);
+			if (rc < 0)
+				return cradle_err_nomem(err);
+		}
+		line = end != NULL ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+static const char *
+layout_name(enum cgroup_layout l)
+{
+	switch (l) {
+	case CGROUP_V1:
+		return "v1";
+	case CGROUP_V2:
+		return "v2";
+	case CGROUP_HYBRID:
+		return "hybrid";
+	}
+	return "unknown";
+}
+
+/* daemon.info: as `crictl info` -- the runtime's conditions, what the
+ * node allows (detected at start-up, sandbox/node.h) and the effective
+ * configuration.  NetworkReady is whether the CNI conf_dir loads now, as
+ * containerd's CRI status says. */
+static int
+op_info(const struct worker_env *env, struct proto_reply *rep, struct cradle_err *err)
+{
+	struct proto_info *info = calloc(1, sizeof(*info));
+	struct proto_node_info *n;
+	struct cni_net *net = NULL;
+	struct cradle_err e = { 0 };
+	struct utsname u;
+
+	if ((rep->info = info) == NULL)
+		return cradle_err_nomem(err);
+	snprintf(info->version.version, sizeof(info->version.version), "%s", env->version);
+	info->version.api_version = PROTO_VERSION;
+	info->version.pid = (int32_t)getpid();
+
+	info->n_conditions = 2;
+	snprintf(info->conditions[0].type, sizeof(info->conditions[0].type), "RuntimeReady");
+	info->conditions[0].status = true;
+	struct proto_condition *nc = &info->conditions[1];
+	snprintf(nc->type, sizeof(nc->type), "NetworkReady");
+	if (env->cni_conf_dir == NULL)
+		cradle_err_set(&e, CRADLE_FAILED_PRECONDITION, "no CNI config directory");
+	else if (cni_load(env->cni_conf_dir, env->cni_max_conf_num, &net, &e) == 0)
+		nc->status = true;
+	cni_free(net);
+	if (!nc->status) {
+		snprintf(nc->reason, sizeof(nc->reason), "NetworkPluginNotReady");
+		snprintf(nc->message, sizeof(nc->message), "Network plugin returns error: %.480s",
+		         e.msg);
+	}
+
+	n = &info->node;
+	snprintf(n->cgroup_layout, sizeof(n->cgroup_layout), "unknown");
+	snprintf(n->device_control, sizeof(n->device_control), "none");
+	if (env->node != NULL) {
+		const struct node_config *c = &env->node->cfg;
+		snprintf(n->cgroup_layout, sizeof(n->cgroup_layout), "%s",
+		         layout_name(c->cgroup_layout));
+		if (env->node->cgroups != NULL) {
+			const struct cgroup_sys *cg = env->node->cgroups;
+			if ((n->cgroups = strdup(cgroup_describe(cg))) == NULL)
+				return cradle_err_nomem(err);
+			if (cgroup_devices_prog(cg) >= 0)
+				snprintf(n->device_control, sizeof(n->device_control), "ebpf");
+			else if (cgroup_v1_mount(cg, "devices") != NULL)
+				snprintf(n->device_control, sizeof(n->device_control), "v1");
+		}
+		n->selinux_applied = env->node->selinux_apply;
+		n->seccomp_available = c->seccomp_available;
+		n->restrict_oom_score_adj = c->restrict_oom_score_adj;
+		n->oom_score_adj = c->daemon_oom_score_adj;
+		n->in_user_namespace = c->daemon_in_userns;
+	}
+	n->selinux_enabled = selinux_apply_enabled();
+	if (uname(&u) == 0)
+		snprintf(n->kernel, sizeof(n->kernel), "%s", u.release);
+	if (env->config_text == NULL)
+		return 0;
+	pthread_mutex_lock(&env->config_text->lock);
+	int rc = info_config(env->config_text->text, info, err);
+	pthread_mutex_unlock(&env->config_text->lock);
+	return rc;
 }
 
 /* The sandbox image, pulled when missing, before any sandbox lock is
@@ -694,6 +859,8 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
 		return op_image(env, req, rep, err);
 	case OP_DAEMON_STATS:
 		return op_stats(env, rep, err);
+	case OP_DAEMON_INFO:
+		return op_info(env, rep, err);
 	case OP_EVENTS_SINCE:
 		return events_since(env->events, req->since, PROTO_MAX_EVENTS_PAGE, rep, err);
 	default:
@@ -712,6 +879,7 @@ op_dispatch(const struct worker_env *env, struct launch_stack *ls, struct proto_
 		return -1;
 	}
 	pthread_mutex_lock(&sb->lock);
+	log_ctx_set(NULL, sb->rec.config.metadata.namespace, sb->rec.config.metadata.name);
 	switch (req->op) {
 	case OP_START:
 		rc = start_locked(env, ls, sb, err);
@@ -740,13 +908,70 @@ ops_is_quick(int op)
 	return op == OP_VERSION || op == OP_STATUS || op == OP_LIST || op == OP_DAEMON_STATS;
 }
 
+/* The operations that change state: each request of one is logged at
+ * info (docs/OPERATIONS.md, "Logs"), the others at debug. */
+static bool
+changes_state(int op)
+{
+	switch (op) {
+	case OP_CREATE:
+	case OP_RUN:
+	case OP_START:
+	case OP_STOP:
+	case OP_REMOVE:
+	case OP_IMAGE_PULL:
+	case OP_IMAGE_IMPORT:
+	case OP_IMAGE_REMOVE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* One line per request: the operation, its image (the sandbox and pod are
+ * the thread's log context), the time it took and how it ended.  A
+ * failure is logged at the request's level, an INTERNAL one (cradle's own
+ * fault, not the caller's) at warn.  Never the pod's config or anything
+ * a registry was sent. */
+static void
+log_request(const struct proto_request *req, const struct proto_reply *rep, int64_t t0)
+{
+	enum log_level level = changes_state(req->op) ? LOG_INFO : LOG_DEBUG;
+	char what[700] = "";
+
+	if (!rep->ok && rep->err.code == CRADLE_INTERNAL && level == LOG_INFO)
+		level = LOG_WARN;
+	if (level < log_get_level())
+		return;
+	double ms = (double)(clock_mono_ns() - t0) / 1e6;
+	const char *op = proto_op_name(req->op);
+	if (req->op == OP_IMAGE_IMPORT && req->path != NULL)
+		snprintf(what, sizeof(what), " %.300s%s%.300s", req->path, req->ref ? " as " : "",
+		         req->ref ? req->ref : "");
+	else if (req->ref != NULL)
+		snprintf(what, sizeof(what), " %.600s", req->ref);
+	int prec = ms < 1 ? 3 : 1; /* a refusal takes microseconds */
+	if (rep->ok)
+		log_msg(level, "%s%s ok in %.*f ms", op ? op : "?", what, prec, ms);
+	else
+		log_msg(level, "%s%s failed in %.*f ms: %s: %s", op ? op : "?", what, prec, ms,
+		        cradle_code_name(rep->err.code), rep->err.msg);
+}
+
 void
 ops_run(const struct worker_env *env, struct launch_stack *ls, struct proto_request *req,
         struct proto_reply *rep)
 {
 	struct cradle_err err = { 0 };
+	int64_t t0 = clock_mono_ns();
 
 	rep->op = req->op;
+	/* the log context of this request, on this thread (util/log.h) */
+	log_ctx_clear();
+	if (req->op == OP_RUN || req->op == OP_CREATE)
+		log_ctx_set(NULL, req->config.metadata.namespace, req->config.metadata.name);
+	else if (req->id[0] != '\0')
+		log_ctx_set(req->id, NULL, NULL);
 	if (op_dispatch(env, ls, req, rep, &err) < 0) {
 		/* a failed op returns no partial result */
 		int op = rep->op;
@@ -756,7 +981,8 @@ ops_run(const struct worker_env *env, struct launch_stack *ls, struct proto_requ
 		rep->err = err;
 		if (rep->err.code == CRADLE_OK)
 			rep->err.code = CRADLE_INTERNAL;
-		return;
-	}
-	rep->ok = true;
+	} else
+		rep->ok = true;
+	log_request(req, rep, t0);
+	log_ctx_clear();
 }

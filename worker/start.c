@@ -17,6 +17,7 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/files.h"
 #include "sandbox/netns.h"
+#include "sandbox/nri.h"
 #include "sandbox/plan.h"
 #include "sandbox/runtime.h"
 #include "sandbox/seccomp.h"
@@ -53,6 +54,7 @@ struct start_ctx {
 	struct cgroup *cgroup;
 	struct launch_prep prep;
 	struct launch_plan plan;
+	pid_t task_pid;   /* the task the launch made, for NRI delete */
 	const char *fail; /* the test hook's step to fail, NULL: none */
 };
 
@@ -405,11 +407,121 @@ step_launch(struct start_ctx *c, struct cradle_err *err)
 	p->shm_size = c->env->shm_size;
 	p->rootfs_overlay = c->overlay_opts;
 	p->pidfd_floor = c->env->pidfd_floor;
+	/* With NRI the task is created here and started by step_start, NRI
+	 * between them; without, it execs now, as it always did. */
+	p->wait_go = c->env->nri != NULL;
 	int rc = inside(c, "launch:prepared", err) ? -1 : launch_start(p, c->ls, err);
 	/* the child has joined (or is gone): the descriptors are done */
 	cgroup_close_fds(c->cgroup);
 	if (rc < 0) {
 		cradle_err_wrap(err, "failed to create sandbox task");
+		return -1;
+	}
+	c->task_pid = p->pid;
+	return 0;
+}
+
+/* Fill r for a sandbox, as the reference's NRI client makes it from the
+ * task (ID, Pid, Spec: linux.resources, namespaces, cgroupsPath,
+ * annotations) and the sandbox (ID, Labels: the pod's; none on delete). */
+void
+start_nri_request(struct nri_request *r, int state, const char *id, int pid,
+                  const struct pod_config *pod, const char *cgroups_path, const char *netns_path,
+                  const struct proto_kvs *annotations)
+{
+	const int net = pod->linux.security_context.namespace_options.network;
+	const int pidns = pod->linux.security_context.namespace_options.pid;
+	const int ipc = pod->linux.security_context.namespace_options.ipc;
+	const bool user =
+		pod->linux.security_context.namespace_options.userns_options.present &&
+		pod->linux.security_context.namespace_options.userns_options.mode == NS_POD;
+
+	memset(r, 0, sizeof(*r));
+	r->state = state;
+	r->id = id;
+	r->sandbox_id = id;
+	r->pid = pid;
+	/* the sandbox spec's, whatever the pod (sandbox/spec.c: deny all
+	 * devices, SANDBOX_CPU_SHARES) */
+	r->devices_deny_all = true;
+	r->cpu_shares = 2;
+	/* containerd's default spec's namespaces, less the node's */
+	if (pidns != NS_NODE)
+		r->namespaces[r->n_namespaces++] = (struct nri_ns){ "pid", "" };
+	if (ipc != NS_NODE)
+		r->namespaces[r->n_namespaces++] = (struct nri_ns){ "ipc", "" };
+	if (net != NS_NODE) {
+		r->namespaces[r->n_namespaces++] = (struct nri_ns){ "uts", "" };
+		r->namespaces[r->n_namespaces++] =
+			(struct nri_ns){ "network", netns_path != NULL ? netns_path : "" };
+	}
+	r->namespaces[r->n_namespaces++] = (struct nri_ns){ "mount", "" };
+	if (user)
+		r->namespaces[r->n_namespaces++] = (struct nri_ns){ "user", "" };
+	r->cgroups_path = cgroups_path;
+	r->annotations = annotations;
+	r->labels = state == NRI_CREATE ? &pod->labels : NULL;
+}
+
+/* The reference's task.Delete(WithNRISandboxDelete(id), ...) in Start's
+ * rollback: NRI delete while the task is still there; a failure is
+ * logged, never the rollback's. */
+static void
+nri_delete(struct start_ctx *c)
+{
+	struct nri_request r;
+	struct cradle_err e = { 0 };
+
+	start_nri_request(&r, NRI_DELETE, c->sb->id, (int)c->task_pid, pod(c), c->spec.cgroups_path,
+	                  c->netns_path[0] != '\0' ? c->netns_path : NULL, &c->spec.annotations);
+	if (nri_invoke(c->env->nri, &r, &e) < 0)
+		log_warn_drop(&e, "sandbox %s: NRI delete", c->sb->id);
+}
+
+/* Controller.Start: NRI v1 between the task's create and its start
+ * (nri.InvokeWithSandbox(ctx, task, v1.Create, {ID, Labels}), wrapped
+ * "nri invoke").  After netns and cni, not right after the launch: the
+ * reference's network is set up before its task is created, so its
+ * plugins see the pinned namespace and the pod's interfaces; the task
+ * exists (its pid is known) and has not exec'd pause yet.  From here on a
+ * rollback deletes the task as the reference's does, NRI delete first
+ * (before the network goes, as there): this step's undo, or right here
+ * when the create failed (the reference deletes then too). */
+static int
+step_nri(struct start_ctx *c, struct cradle_err *err)
+{
+	struct nri_request r;
+
+	if (c->env->nri == NULL)
+		return 0;
+	start_nri_request(&r, NRI_CREATE, c->sb->id, (int)c->plan.pid, pod(c), c->spec.cgroups_path,
+	                  c->netns_path[0] != '\0' ? c->netns_path : NULL, &c->spec.annotations);
+	if (nri_invoke(c->env->nri, &r, err) < 0) {
+		cradle_err_wrap(err, "nri invoke");
+		nri_delete(c);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+undo_nri(struct start_ctx *c, struct cradle_err *err)
+{
+	(void)err;
+	if (c->env->nri != NULL)
+		nri_delete(c);
+	return 0;
+}
+
+/* task.Start: the created task execs pause (without NRI it did at the
+ * launch already). */
+static int
+step_start(struct start_ctx *c, struct cradle_err *err)
+{
+	if (!launch_waiting(&c->plan))
+		return 0;
+	if (launch_go(&c->plan, c->ls, err) < 0) {
+		cradle_err_wrap(err, "failed to start sandbox container task \"%s\"", c->sb->id);
 		return -1;
 	}
 	return 0;
@@ -421,6 +533,12 @@ undo_launch(struct start_ctx *c, struct cradle_err *err)
 	siginfo_t si;
 	int rc = 0;
 
+	/* NRI delete, when NRI create was tried, ran already (step_nri) */
+	if (launch_waiting(&c->plan)) {
+		/* created, never started: kill and reap, the stack free */
+		launch_abort(&c->plan, c->ls);
+		return 0;
+	}
 	if (c->plan.pidfd < 0)
 		return 0;
 	/* Our own unreaped child: its pid cannot have been recycled, so
@@ -652,6 +770,8 @@ static const struct step {
 	{ "launch", step_launch, undo_launch },
 	{ "netns", step_netns, undo_netns },
 	{ "cni", step_cni, undo_cni },
+	{ "nri", step_nri, undo_nri },
+	{ "start", step_start, NULL },
 	{ "record", step_record, undo_record },
 	{ "reaper", step_reaper, NULL },
 };
@@ -755,6 +875,12 @@ start_sandbox(const struct worker_env *env, struct launch_stack *ls, struct sand
 	} else if (c->cgroup != NULL) {
 		/* The sandbox keeps its cgroup; only the handle goes. */
 		cgroup_release(c->cgroup);
+	}
+	/* The start step or the launch's undo let go of a created task, and
+	 * with it of this worker's launch stack; never left waiting. */
+	if (launch_waiting(&c->plan)) {
+		log_error("sandbox %s: created task left waiting: killed", sb->id);
+		launch_abort(&c->plan, ls);
 	}
 	plan_release(&c->prep);
 	image_rootfs_fini(&c->rootfs);

@@ -25,8 +25,15 @@
  *                     (START_INTENT_FILE: what recovery needs to undo a
  *                     start a crash cut short), then the sandbox cgroup in
  *                     every hierarchy                  undo: remove
- *   launch            clone3 + exec of the pause      undo: SIGKILL + wait
+ *   launch            clone3 + exec of the pause; with NRI (env->nri) the
+ *                     task is only created: set up, waiting before its
+ *                     exec (sandbox/launch.h, wait_go)
+ *                                                      undo: SIGKILL + wait
  *   netns             pin <state>/netns/<id> (POD net) undo: unmount + unlink
+ *   cni               CNI ADD                          undo: CNI DEL
+ *   nri               NRI v1 create (no NRI: nothing)  undo: NRI delete (also
+ *                                                      run when create failed)
+ *   start             the created task execs pause (no NRI: nothing)
  *   record            phase RUNNING committed          undo: back to CREATED
  *   reaper            pidfd handed to the reaper (last; cannot be undone,
  *                     so nothing may fail after it)
@@ -42,6 +49,7 @@
 #include "core/table.h"
 #include "proto/err.h"
 #include "sandbox/launch.h"
+#include "sandbox/nri.h"
 #include "worker/env.h"
 
 /* In the volatile dir: the cgroups path of a start under way. */
@@ -52,5 +60,13 @@
  * ls is the calling thread's launch stack. */
 int start_sandbox(const struct worker_env *env, struct launch_stack *ls, struct sandbox *sb,
                   struct cradle_err *err);
+
+/* The NRI v1 request for sandbox id (state NRI_CREATE or NRI_DELETE; pid
+ * 0: none) from its pod config, cgroups path, pinned netns (NULL: none)
+ * and spec annotations; strings borrowed.  Labels go with create only,
+ * as the reference's. */
+void start_nri_request(struct nri_request *r, int state, const char *id, int pid,
+                       const struct pod_config *pod, const char *cgroups_path,
+                       const char *netns_path, const struct proto_kvs *annotations);
 
 #endif

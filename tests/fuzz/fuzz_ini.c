@@ -1,5 +1,5 @@
 /* fuzz_ini.c - cradled's configuration file (config_load, config_validate,
- * config_fprint: server/config.c on inih).
+ * config_fprint: server/config.c).
  *
  * The input is written to a file of the target's own (config_load reads a
  * path) in $FUZZ_TMPDIR, /dev/shm or /tmp, removed at exit.  Whatever the

@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -196,6 +200,9 @@ it_start_with(struct it_daemon *d, const char *fail_step, const char *config_tex
 	 * only (a conf_dir that does not exist, and not required) */
 	if (config_text == NULL || strstr(config_text, "[cni]") == NULL)
 		fprintf(f, "[cni]\nconf_dir = %s/no-cni\nrequired = false\n", d->dir);
+	/* nor NRI: a node's /etc/nri/conf.json must not run in a test */
+	if (config_text == NULL || strstr(config_text, "[nri]") == NULL)
+		fprintf(f, "[nri]\nconfig_file = %s/no-nri.json\n", d->dir);
 	if (config_text != NULL)
 		fputs(config_text, f);
 	d->own_workers = config_text != NULL && strstr(config_text, "workers") != NULL;
@@ -1089,4 +1096,93 @@ it_daemon_path(const struct it_daemon *d, const char *path, char *out, size_t le
 	int n = snprintf(out, len, "/proc/%d/root%s", (int)d->pid, path);
 	ck_assert(n > 0 && (size_t)n < len);
 	return out;
+}
+
+int
+it_sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	int st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+int
+it_free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(s, 0);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+void
+it_registry_start(struct it_registry *r)
+{
+	char path[300];
+
+	snprintf(r->dir, sizeof(r->dir), IT_TMP_PREFIX "registry-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(r->dir));
+	r->port = it_free_port();
+	snprintf(path, sizeof(path), "%s/config.yml", r->dir);
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f,
+	        "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n"
+	        "    rootdirectory: %s/data\nhttp:\n  addr: 127.0.0.1:%d\n",
+	        r->dir, r->port);
+	fclose(f);
+	pid_t parent = getpid();
+	r->pid = fork();
+	ck_assert_int_ge(r->pid, 0);
+	if (r->pid == 0) {
+		char log[300];
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		snprintf(log, sizeof(log), "%s/registry.log", r->dir);
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execlp("docker-registry", "docker-registry", "serve", path, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < it_ms(5000) / 25; i++) {
+		if (it_sh("curl -sf -o /dev/null http://127.0.0.1:%d/v2/ 2>/dev/null", r->port) ==
+		    0)
+			return;
+		it_sleep_ms(25);
+	}
+	ck_abort_msg("docker-registry did not come up on port %d", r->port);
+}
+
+void
+it_registry_push_pause(const struct it_registry *r, const char *tag)
+{
+	ck_assert_int_eq(it_sh("skopeo copy -q --dest-tls-verify=false oci-archive:%s "
+	                       "docker://127.0.0.1:%d/pause:%s >/dev/null 2>&1",
+	                       it_bin("pause.oci.tar"), r->port, tag),
+	                 0);
+}
+
+void
+it_registry_stop(struct it_registry *r)
+{
+	if (r->pid > 0) {
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, NULL, 0);
+	}
+	r->pid = -1;
+	if (r->dir[0] != '\0')
+		it_sh("rm -rf '%s'", r->dir);
+	r->dir[0] = '\0';
 }

@@ -166,4 +166,25 @@ int it_count_pause_tasks(void);        /* live tasks of this build's pause */
  * cgroup parent IT_CGROUP_ROOT). */
 int it_pause_tasks(pid_t *pids, int max);
 
+/* A shell command (printf-style), its exit status (128: it did not
+ * exit). */
+int it_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int it_free_port(void);
+
+/* Debian's docker-registry on 127.0.0.1:<free port>, plain HTTP, its
+ * data under IT_TMP_PREFIX (so a failed test's is swept), killed with the
+ * test process if the test never stops it. */
+struct it_registry {
+	pid_t pid; /* -1: not running */
+	int port;
+	char dir[256]; /* config.yml, data/, registry.log */
+};
+void it_registry_start(struct it_registry *r);
+/* The pause archive `make` built, as 127.0.0.1:<port>/pause:<tag>. */
+void it_registry_push_pause(const struct it_registry *r, const char *tag);
+/* Kill and wait (before it_cleanup, which fails on a child left
+ * running), then remove its dir; zero-safe. */
+void it_registry_stop(struct it_registry *r);
+
 #endif

@@ -18,18 +18,6 @@
 
 static struct it_daemon D;
 
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static void
 teardown(void)
 {
@@ -47,9 +35,9 @@ make_other_image(const char *name, const char *ref, char *out, size_t len)
 	              "run from the source tree (pause/mkimage.sh)");
 	snprintf(bin, sizeof(bin), "%s/pause-%s", D.dir, name);
 	snprintf(out, len, "%s/%s", D.dir, name);
-	ck_assert_int_eq(sh("cp '%s' '%s' && printf 'other %s' >> '%s' && "
-	                    "pause/mkimage.sh '%s' pause/image-config.json '%s' '%s' >/dev/null",
-	                    it_bin("pause"), bin, name, bin, bin, out, ref),
+	ck_assert_int_eq(it_sh("cp '%s' '%s' && printf 'other %s' >> '%s' && "
+	                       "pause/mkimage.sh '%s' pause/image-config.json '%s' '%s' >/dev/null",
+	                       it_bin("pause"), bin, name, bin, bin, out, ref),
 	                 0);
 }
 
@@ -171,7 +159,7 @@ START_TEST(test_release_frees_only_the_sandbox_image)
 	/* the new sandbox runs the new image's layer */
 	char path[600];
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
-	ck_assert_int_eq(sh("grep -q '%s' '%s'", second + 7, path), 0);
+	ck_assert_int_eq(it_sh("grep -q '%s' '%s'", second + 7, path), 0);
 
 	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id1, &err), 0);
 	import(other, "example.com/other:1");
@@ -211,7 +199,7 @@ START_TEST(test_import_over_layer_limit_leaves_nothing)
 	ck_assert_int_eq(err.code, CRADLE_STATUS_NOT_FOUND);
 	ck_assert_int_eq(it_count_entries(path), blobs);
 	snprintf(path, sizeof(path), "%s/snapshots/sha256", D.root);
-	ck_assert_int_eq(sh("ls -A '%s' | grep -q tmp", path), 1);
+	ck_assert_int_eq(it_sh("ls -A '%s' | grep -q tmp", path), 1);
 }
 END_TEST
 

@@ -22,92 +22,15 @@
 #include "tests/integ/libinteg.h"
 
 static struct it_daemon D;
-static pid_t registry = -1;
-static int port;
-static char regdir[256];
-
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(s, 0);
-	ck_assert_int_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(s, (struct sockaddr *)&a, &len), 0);
-	close(s);
-	return ntohs(a.sin_port);
-}
-
-static int
-sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-/* docker-registry on 127.0.0.1:<random>, its log in regdir/registry.log;
- * killed with the test process (PR_SET_PDEATHSIG) if teardown never runs. */
-static void
-start_registry(void)
-{
-	char path[300];
-	/* under the sweep's IT_TMP_PREFIX* so a failed test leaves nothing */
-	snprintf(regdir, sizeof(regdir), IT_TMP_PREFIX "registry-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(regdir));
-	port = free_port();
-	snprintf(path, sizeof(path), "%s/config.yml", regdir);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f,
-	        "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n    rootdirectory: %s/data\n"
-	        "http:\n  addr: 127.0.0.1:%d\n",
-	        regdir, port);
-	fclose(f);
-	pid_t parent = getpid();
-	registry = fork();
-	ck_assert_int_ge(registry, 0);
-	if (registry == 0) {
-		char log[300];
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(1);
-		snprintf(log, sizeof(log), "%s/registry.log", regdir);
-		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execlp("docker-registry", "docker-registry", "serve", path, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < it_ms(5000) / 25; i++) {
-		if (sh("curl -sf -o /dev/null http://127.0.0.1:%d/v2/ 2>/dev/null", port) == 0)
-			return;
-		nanosleep(&(struct timespec){ .tv_nsec = 25 * 1000 * 1000 }, NULL);
-	}
-	ck_abort_msg("docker-registry did not come up on port %d", port);
-}
-
-static void
-push_pause(const char *tag)
-{
-	ck_assert_int_eq(
-		sh("skopeo copy -q --dest-tls-verify=false oci-archive:%s docker://127.0.0.1:%d/pause:%s "
-	           ">/dev/null 2>&1",
-	           it_bin("pause.oci.tar"), port, tag),
-		0);
-}
+static struct it_registry R = { .pid = -1 };
+static int port; /* R.port */
 
 static int
 count_in_log(const char *needle)
 {
 	char path[300], line[4096];
 	int n = 0;
-	snprintf(path, sizeof(path), "%s/registry.log", regdir);
+	snprintf(path, sizeof(path), "%s/registry.log", R.dir);
 	FILE *f = fopen(path, "re");
 	while (f && fgets(line, sizeof(line), f))
 		if (strstr(line, needle) != NULL)
@@ -121,16 +44,8 @@ static void
 teardown(void)
 {
 	/* the registry first: it_cleanup fails on a child left running */
-	if (registry > 0) {
-		kill(registry, SIGKILL);
-		waitpid(registry, NULL, 0);
-		registry = -1;
-	}
+	it_registry_stop(&R);
 	it_cleanup(&D);
-	if (regdir[0] != '\0') {
-		sh("rm -rf '%s'", regdir);
-		regdir[0] = '\0';
-	}
 }
 
 START_TEST(test_builtin_image_pinned_and_in_use)
@@ -199,9 +114,10 @@ START_TEST(test_pulled_sandbox_image_pinned)
 	char id[CRADLE_SANDBOX_ID_LEN + 1];
 	int32_t pid;
 
-	start_registry();
-	push_pause("pin");
-	push_pause("other");
+	it_registry_start(&R);
+	port = R.port;
+	it_registry_push_pause(&R, "pin");
+	it_registry_push_pause(&R, "other");
 	snprintf(ref, sizeof(ref), "127.0.0.1:%d/pause:pin", port);
 	snprintf(other, sizeof(other), "127.0.0.1:%d/pause:other", port);
 	snprintf(conf, sizeof(conf),
@@ -229,8 +145,11 @@ START_TEST(test_pulled_sandbox_image_pinned)
 	ck_assert_msg(cradle_image_pull(D.conn, other, &img, &err) == 0, "%s", err.message);
 	ck_assert(!cradle_image_pinned(img));
 	cradle_image_free(img);
-	/* `cradle images` says which: PINNED true for it, false for the other */
+	/* `cradle images --pinned` says which: PINNED true for it, false for
+	 * the other (without --pinned, no such column, as crictl) */
 	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "images"), 0);
+	ck_assert_msg(strstr(out, "PINNED") == NULL, "%s", out);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "images --pinned"), 0);
 	ck_assert_msg(strstr(out, "PINNED") != NULL, "%s", out);
 	char *line;
 	bool saw_pin = false, saw_other = false;
@@ -253,8 +172,9 @@ START_TEST(test_pull_by_tag_and_digest_and_errors)
 	struct cradle_error err;
 	char ref[128], byd[256];
 
-	start_registry();
-	push_pause("t1");
+	it_registry_start(&R);
+	port = R.port;
+	it_registry_push_pause(&R, "t1");
 	char conf[256];
 	snprintf(conf, sizeof(conf), "[registry]\ninsecure = 127.0.0.1:%d\n", port);
 	it_start_with(&D, NULL, conf);
@@ -288,13 +208,14 @@ START_TEST(test_corrupted_blob_refused)
 	struct cradle_error err;
 	char ref[128];
 
-	start_registry();
-	push_pause("bad");
+	it_registry_start(&R);
+	port = R.port;
+	it_registry_push_pause(&R, "bad");
 	/* damage every layer-sized blob in the registry's storage */
 	ck_assert_int_eq(
-		sh("for f in $(find %s/data -path '*/blobs/sha256/*/data' -size +10k); do "
-	           "printf 'XXXXXXXX' | dd of=$f bs=1 seek=100 conv=notrunc 2>/dev/null; done",
-	           regdir),
+		it_sh("for f in $(find %s/data -path '*/blobs/sha256/*/data' -size +10k); do "
+	              "printf 'XXXXXXXX' | dd of=$f bs=1 seek=100 conv=notrunc 2>/dev/null; done",
+	              R.dir),
 		0);
 	/* not the built-in image: its layer would already be in the store */
 	char conf[512];
@@ -347,8 +268,9 @@ START_TEST(test_missing_image_pulled_once_for_20_starts)
 	char conf[512];
 
 	pthread_mutex_init(&c->lock, NULL);
-	start_registry();
-	push_pause("once");
+	it_registry_start(&R);
+	port = R.port;
+	it_registry_push_pause(&R, "once");
 	snprintf(conf, sizeof(conf),
 	         "[sandbox]\nimage = 127.0.0.1:%d/pause:once\ncgroup_root = " IT_CGROUP_ROOT
 	         "\n[registry]\ninsecure = 127.0.0.1:%d\n",
@@ -409,7 +331,7 @@ START_TEST(test_import_archive)
 	/* a truncated archive is refused and not recorded */
 	char cut[512];
 	snprintf(cut, sizeof(cut), "%s/cut.tar", D.dir);
-	ck_assert_int_eq(sh("head -c 100000 %s > %s", path, cut), 0);
+	ck_assert_int_eq(it_sh("head -c 100000 %s > %s", path, cut), 0);
 	ck_assert_int_lt(cradle_image_import(D.conn, cut, "example.com/cut:1", &img, &err), 0);
 	ck_assert_int_lt(cradle_image_status(D.conn, "example.com/cut:1", &img, &err), 0);
 	ck_assert_int_eq(err.code, CRADLE_STATUS_NOT_FOUND);
@@ -437,7 +359,7 @@ START_TEST(test_stale_unpack_swept)
 	ck_assert_int_gt(layers, 0);
 	ck_assert_int_eq(it_stop(&D), 0);
 	snprintf(stale, sizeof(stale), "%s/%064d.tmp-AbC123", snaps, 0);
-	ck_assert_int_eq(sh("mkdir -p %s/etc && echo half > %s/etc/passwd", stale, stale), 0);
+	ck_assert_int_eq(it_sh("mkdir -p %s/etc && echo half > %s/etc/passwd", stale, stale), 0);
 	it_restart(&D, NULL);
 	ck_assert_int_eq(access(stale, F_OK), -1);
 	ck_assert_int_eq(it_count_entries(snaps), layers);

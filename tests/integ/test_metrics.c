@@ -30,19 +30,6 @@ teardown(void)
 }
 
 /* A port nobody listens on now (the kernel's pick for port 0). */
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
 
 static void
 start_with_metrics(int port, const char *fail_step)
@@ -201,7 +188,7 @@ START_TEST(test_endpoint_counts_starts_and_stops)
 	struct cradle_error err = { 0 };
 	struct cradle_stats *st = NULL;
 	struct cradle_histogram h;
-	int port = free_port();
+	int port = it_free_port();
 
 	start_with_metrics(port, NULL);
 
@@ -312,7 +299,7 @@ START_TEST(test_failed_start_counts_its_code)
 	struct cradle_error err = { 0 };
 	struct cradle_stats *st = NULL;
 	struct cradle_histogram h;
-	int port = free_port();
+	int port = it_free_port();
 
 	/* the hooks build fails "launch" after it ran */
 	start_with_metrics(port, "launch");

@@ -1324,6 +1324,214 @@ assert_reply_roundtrip(const struct proto_reply *in)
 	msg_free(&m);
 }
 
+/* A daemon.info result with every field set: two conditions, node facts,
+ * two config sections (one key empty). */
+static struct proto_info *
+fill_info(void)
+{
+	struct proto_info *info = calloc(1, sizeof(*info));
+
+	ck_assert_ptr_nonnull(info);
+	snprintf(info->version.version, sizeof(info->version.version), "0.9.1");
+	info->version.api_version = PROTO_VERSION;
+	info->version.pid = 4242;
+	info->n_conditions = 2;
+	snprintf(info->conditions[0].type, sizeof(info->conditions[0].type), "RuntimeReady");
+	info->conditions[0].status = true;
+	snprintf(info->conditions[1].type, sizeof(info->conditions[1].type), "NetworkReady");
+	snprintf(info->conditions[1].reason, sizeof(info->conditions[1].reason),
+	         "NetworkPluginNotReady");
+	snprintf(info->conditions[1].message, sizeof(info->conditions[1].message),
+	         "Network plugin returns error: no CNI config in /etc/cni/net.d");
+	snprintf(info->node.cgroup_layout, sizeof(info->node.cgroup_layout), "hybrid");
+	info->node.cgroups = unit_strdup("hybrid: v1 cpu,memory + v2 at /sys/fs/cgroup/unified");
+	snprintf(info->node.device_control, sizeof(info->node.device_control), "v1");
+	info->node.selinux_enabled = true;
+	info->node.seccomp_available = true;
+	info->node.restrict_oom_score_adj = true;
+	info->node.oom_score_adj = -500;
+	info->node.in_user_namespace = true;
+	snprintf(info->node.kernel, sizeof(info->node.kernel), "6.1.0-18-amd64");
+	info->n_sections = 2;
+	info->sections = calloc(2, sizeof(*info->sections));
+	ck_assert_ptr_nonnull(info->sections);
+	info->sections[0].name = unit_strdup("cradled");
+	xkv(&info->sections[0].keys, "root", "/var/lib/cradle");
+	xkv(&info->sections[0].keys, "workers", "8");
+	xkv(&info->sections[0].keys, "group", "");
+	info->sections[1].name = unit_strdup("runtime.runc");
+	xkv(&info->sections[1].keys, "type", "io.containerd.runc.v2");
+	return info;
+}
+
+START_TEST(test_daemon_info)
+{
+	struct cradle_err e = { 0 };
+	struct proto_request req, rout;
+	struct proto_reply in, out;
+	struct msg m;
+
+	/* the request: no args */
+	proto_request_init(&req, OP_DAEMON_INFO);
+	m = enc(K_REQUEST, &req);
+	ck_assert_msg(proto_request_decode(m.data, m.len, &rout, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(rout.op, OP_DAEMON_INFO);
+	ck_assert_str_eq(proto_op_name(OP_DAEMON_INFO), "daemon.info");
+	proto_request_fini(&rout);
+	msg_free(&m);
+
+	/* every field comes back */
+	ok_reply(&in, OP_DAEMON_INFO, 0);
+	in.info = fill_info();
+	m = enc(K_REPLY, &in);
+	ck_assert_msg(proto_reply_decode(OP_DAEMON_INFO, m.data, m.len, &out, &e) == 0, "%s",
+	              e.msg);
+	ck_assert(out.ok);
+	ck_assert_ptr_nonnull(out.info);
+	ck_assert_str_eq(out.info->version.version, "0.9.1");
+	ck_assert_uint_eq(out.info->version.api_version, PROTO_VERSION);
+	ck_assert_int_eq(out.info->version.pid, 4242);
+	ck_assert_uint_eq(out.info->n_conditions, 2);
+	ck_assert_str_eq(out.info->conditions[0].type, "RuntimeReady");
+	ck_assert(out.info->conditions[0].status);
+	ck_assert_str_eq(out.info->conditions[0].reason, "");
+	ck_assert_str_eq(out.info->conditions[1].type, "NetworkReady");
+	ck_assert(!out.info->conditions[1].status);
+	ck_assert_str_eq(out.info->conditions[1].reason, "NetworkPluginNotReady");
+	ck_assert_str_eq(out.info->conditions[1].message,
+	                 "Network plugin returns error: no CNI config in /etc/cni/net.d");
+	ck_assert_str_eq(out.info->node.cgroup_layout, "hybrid");
+	ck_assert_str_eq(out.info->node.cgroups,
+	                 "hybrid: v1 cpu,memory + v2 at /sys/fs/cgroup/unified");
+	ck_assert_str_eq(out.info->node.device_control, "v1");
+	ck_assert(out.info->node.selinux_enabled);
+	ck_assert(!out.info->node.selinux_applied);
+	ck_assert(out.info->node.seccomp_available);
+	ck_assert(out.info->node.restrict_oom_score_adj);
+	ck_assert_int_eq(out.info->node.oom_score_adj, -500);
+	ck_assert(out.info->node.in_user_namespace);
+	ck_assert_str_eq(out.info->node.kernel, "6.1.0-18-amd64");
+	ck_assert_uint_eq(out.info->n_sections, 2);
+	ck_assert_str_eq(out.info->sections[0].name, "cradled");
+	ck_assert_uint_eq(out.info->sections[0].keys.n, 3);
+	/* in the order sent */
+	ck_assert_str_eq(out.info->sections[0].keys.v[0].key, "root");
+	ck_assert_str_eq(out.info->sections[0].keys.v[1].value, "8");
+	ck_assert_str_eq(out.info->sections[0].keys.v[2].key, "group");
+	ck_assert_str_eq(out.info->sections[0].keys.v[2].value, "");
+	ck_assert_str_eq(out.info->sections[1].name, "runtime.runc");
+	ck_assert_str_eq(proto_kvs_get(&out.info->sections[1].keys, "type"),
+	                 "io.containerd.runc.v2");
+	proto_reply_fini(&out);
+	ck_assert_ptr_null(out.info);
+
+	/* the decoder refuses what it must, naming the field */
+	static const char fix7[] = { (char)0xa7, 'c', 'r', 'a', 'd', 'l', 'e', 'd' };
+	char *at = memmem(m.data, m.len, fix7, sizeof(fix7));
+	ck_assert_ptr_nonnull(at);
+	at[1] = '\0'; /* a NUL in a section's name */
+	ck_assert_int_lt(proto_reply_decode(OP_DAEMON_INFO, m.data, m.len, &out, &e), 0);
+	ck_assert_msg(strstr(e.msg, "result.config[0].name") != NULL, "%s", e.msg);
+	ck_assert_ptr_null(out.info);
+	msg_free(&m);
+
+	/* more conditions than the limit, on the wire */
+	in.info->n_conditions = PROTO_MAX_CONDITIONS;
+	for (size_t i = 2; i < PROTO_MAX_CONDITIONS; i++)
+		snprintf(in.info->conditions[i].type, sizeof(in.info->conditions[i].type), "C%zu",
+		         i);
+	m = enc(K_REPLY, &in);
+	ck_assert_msg(proto_reply_decode(OP_DAEMON_INFO, m.data, m.len, &out, &e) == 0, "%s",
+	              e.msg);
+	ck_assert_uint_eq(out.info->n_conditions, PROTO_MAX_CONDITIONS);
+	proto_reply_fini(&out);
+	msg_free(&m);
+	/* one more, packed by hand: {v, ok, result: {version, api_version,
+	 * conditions: [9 x {type: "C", status: true}], node, config}} */
+	{
+		msgpack_sbuffer sb;
+		msgpack_packer pk;
+		msgpack_sbuffer_init(&sb);
+		msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+		msgpack_pack_map(&pk, 3);
+		msgpack_pack_str_with_body(&pk, "v", 1);
+		msgpack_pack_uint8(&pk, 1);
+		msgpack_pack_str_with_body(&pk, "ok", 2);
+		msgpack_pack_true(&pk);
+		msgpack_pack_str_with_body(&pk, "result", 6);
+		msgpack_pack_map(&pk, 5);
+		msgpack_pack_str_with_body(&pk, "version", 7);
+		msgpack_pack_str_with_body(&pk, "0", 1);
+		msgpack_pack_str_with_body(&pk, "api_version", 11);
+		msgpack_pack_uint8(&pk, 1);
+		msgpack_pack_str_with_body(&pk, "conditions", 10);
+		msgpack_pack_array(&pk, PROTO_MAX_CONDITIONS + 1);
+		for (int i = 0; i <= PROTO_MAX_CONDITIONS; i++) {
+			msgpack_pack_map(&pk, 2);
+			msgpack_pack_str_with_body(&pk, "type", 4);
+			msgpack_pack_str_with_body(&pk, "C", 1);
+			msgpack_pack_str_with_body(&pk, "status", 6);
+			msgpack_pack_true(&pk);
+		}
+		msgpack_pack_str_with_body(&pk, "node", 4);
+		msgpack_pack_map(&pk, 1);
+		msgpack_pack_str_with_body(&pk, "cgroup_layout", 13);
+		msgpack_pack_str_with_body(&pk, "v2", 2);
+		msgpack_pack_str_with_body(&pk, "config", 6);
+		msgpack_pack_array(&pk, 0);
+		m = take(&sb);
+	}
+	ck_assert_int_lt(proto_reply_decode(OP_DAEMON_INFO, m.data, m.len, &out, &e), 0);
+	ck_assert_msg(strstr(e.msg, "result.conditions: 9 conditions exceed 8") != NULL, "%s",
+	              e.msg);
+	ck_assert_ptr_null(out.info);
+	msg_free(&m);
+	in.info->n_conditions = 2;
+
+	/* an empty condition type, found by the decoder */
+	m = RAW("\x83\xa1v\x01\xa2ok\xc3\xa6result\x85\xa7version\xa1"
+	        "0\xab"
+	        "api_version\x01\xaa"
+	        "conditions\x91\x82\xa4type\xa0\xa6status\xc3\xa4node\x81\xad"
+	        "cgroup_layout\xa2v2\xa6"
+	        "config\x90");
+	ck_assert_int_lt(proto_reply_decode(OP_DAEMON_INFO, m.data, m.len, &out, &e), 0);
+	ck_assert_msg(strstr(e.msg, "result.conditions[0].type: must not be empty") != NULL, "%s",
+	              e.msg);
+	ck_assert_ptr_null(out.info);
+	msg_free(&m);
+
+	/* the node facts are required */
+	m = RAW("\x83\xa1v\x01\xa2ok\xc3\xa6result\x84\xa7version\xa1"
+	        "0\xab"
+	        "api_version\x01\xaa"
+	        "conditions\x90\xa6"
+	        "config\x90");
+	ck_assert_int_lt(proto_reply_decode(OP_DAEMON_INFO, m.data, m.len, &out, &e), 0);
+	ck_assert_msg(strstr(e.msg, "result.node: required field is missing") != NULL, "%s", e.msg);
+	msg_free(&m);
+
+	/* the encoder refuses what a decoder could not read */
+	in.info->conditions[0].type[0] = '\0';
+	enc_fails(K_REPLY, &in, CRADLE_INTERNAL, "condition 0");
+	in.info->conditions[0].type[0] = 'R';
+	free(in.info->sections[1].name);
+	in.info->sections[1].name = unit_strdup("");
+	enc_fails(K_REPLY, &in, CRADLE_INTERNAL, "config section 1");
+	free(in.info->sections[1].name);
+	in.info->sections[1].name = unit_strdup("runtime.runc");
+	free(in.info->sections[0].keys.v[0].value);
+	in.info->sections[0].keys.v[0].value = unit_strdup("\xff\xfe");
+	enc_fails(K_REPLY, &in, CRADLE_INTERNAL, "config [cradled] key 0");
+	in.info->node.cgroup_layout[0] = '\0';
+	enc_fails(K_REPLY, &in, CRADLE_INTERNAL, "cgroup layout");
+	proto_reply_fini(&in);
+	ok_reply(&in, OP_DAEMON_INFO, 0);
+	enc_fails(K_REPLY, &in, CRADLE_INTERNAL, "without its info");
+	proto_reply_fini(&in);
+}
+END_TEST
+
 START_TEST(test_reply_roundtrip)
 {
 	struct cradle_err e = { 0 };
@@ -1360,6 +1568,10 @@ START_TEST(test_reply_roundtrip)
 			ok_reply(&in, op, 0);
 			in.stats = calloc(1, sizeof(*in.stats));
 			ck_assert_ptr_nonnull(in.stats);
+			break;
+		case OP_DAEMON_INFO: /* test_daemon_info looks at every field */
+			ok_reply(&in, op, 0);
+			in.info = fill_info();
 			break;
 		default:
 			ok_reply(&in, op, 0);
@@ -3425,6 +3637,6 @@ main(void)
 	                      test_secctx_values, test_secctx_list_depth, test_reply_malformed,
 	                      test_request_encode_guards, test_image_requests,
 	                      test_image_bad_refs_paths, test_image_record, test_image_replies,
-	                      test_image_progress_event, test_ports_and_pod_ips));
+	                      test_image_progress_event, test_ports_and_pod_ips, test_daemon_info));
 	return unit_run(s, "test_proto", 0);
 }

@@ -1099,6 +1099,210 @@ START_TEST(test_launch_killed_before_exec)
 }
 END_TEST
 
+/* --- two steps: created, then started (wait_go) --------------------------- */
+
+/* The target of /proc/PID/exe ("" when unreadable). */
+static void
+proc_exe(pid_t pid, char *out, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, out, len - 1);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+/* Field 3 (state) of /proc/PID/stat. */
+static char
+proc_state(pid_t pid)
+{
+	char path[64];
+	char *buf, *p, c;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	buf = unit_slurp_ok(path, NULL);
+	p = strrchr(buf, ')');
+	ck_assert_ptr_nonnull(p);
+	c = p[2];
+	free(buf);
+	return c;
+}
+
+/* Created: the child is set up and waits, in our mm (its exe is still
+ * ours), on the stack, which refuses another launch; go: it runs pause
+ * with nothing but 0-2 open. */
+START_TEST(test_launch_wait_go)
+{
+	char rootfs[PATH_MAX], self[PATH_MAX], exe[PATH_MAX];
+	struct launch_stack st = { 0 };
+	struct launch_plan p, q;
+	struct cradle_err err = { 0 };
+	siginfo_t si;
+
+	unit_pause_rootfs(rootfs);
+	proc_exe(getpid(), self, sizeof(self));
+	int fds_before = unit_count_fds();
+	pause_plan(&p, &st, rootfs);
+	p.wait_go = true;
+	snprintf(p.hostname, sizeof(p.hostname), "unit-wait");
+	ck_assert_msg(launch_start(&p, &st, &err) == 0, "%s", err.msg);
+	ck_assert(launch_waiting(&p));
+	ck_assert(st.waiting);
+	ck_assert_int_gt(p.pid, 0);
+	ck_assert_int_ge(p.pidfd, 0);
+	/* the two pipe ends launch_go needs, nothing else */
+	ck_assert_int_eq(unit_count_fds(), fds_before + 3);
+	proc_exe(p.pid, exe, sizeof(exe));
+	ck_assert_str_eq(exe, self);
+	/* it says it is ready just before it blocks on the go pipe */
+	for (int i = 0; i < 400 && proc_state(p.pid) != 'S'; i++)
+		unit_sleep_ms(5);
+	ck_assert_int_eq(proc_state(p.pid), 'S');
+	/* still there a while later: it waits, it does not exec */
+	unit_sleep_ms(100);
+	ck_assert(!try_wait(p.pidfd, &si));
+	proc_exe(p.pid, exe, sizeof(exe));
+	ck_assert_str_eq(exe, self);
+	/* its namespaces are made already: the UTS one holds the name */
+	char host[128];
+	uts_hostname(p.pid, host, sizeof(host));
+	ck_assert_str_eq(host, "unit-wait");
+
+	/* the stack is the waiting child's */
+	launch_plan_init(&q);
+	q.rootfs = rootfs;
+	q.argv = pause_argv;
+	q.envp = pause_envp;
+	ck_assert_int_lt(launch_start(&q, &st, &err), 0);
+	ck_assert_str_eq(err.msg, "launch sandbox: the stack's earlier task still waits to start");
+	ck_assert_int_eq(q.pidfd, -1);
+
+	pid_t pid = p.pid;
+	ck_assert_msg(launch_go(&p, &st, &err) == 0, "%s", err.msg);
+	ck_assert(!launch_waiting(&p));
+	ck_assert(!st.waiting);
+	ck_assert_int_eq(p.pid, pid);
+	ck_assert_int_ge(p.pidfd, 0);
+	ck_assert_uint_eq(p.start_time, stat_starttime(pid));
+	wait_args(pid);
+	proc_exe(pid, exe, sizeof(exe));
+	ck_assert_msg(strcmp(exe + strlen(exe) - 6, "/pause") == 0, "%s", exe);
+	assert_stdio_only(pid);
+	ck_assert_int_eq(unit_count_fds(), fds_before + 1); /* the pidfd */
+	/* a second go has nothing to start */
+	ck_assert_int_lt(launch_go(&p, &st, &err), 0);
+	ck_assert_str_eq(err.msg, "launch sandbox: no created task waits to start");
+	term_and_wait(p.pidfd, &si);
+	close(p.pidfd);
+	unit_assert_no_children();
+	launch_stack_free(&st);
+}
+END_TEST
+
+/* Abort: the waiting child is killed and reaped, the stack free again. */
+START_TEST(test_launch_wait_abort)
+{
+	char rootfs[PATH_MAX];
+	struct launch_stack st = { 0 };
+	struct launch_plan p;
+	struct cradle_err err = { 0 };
+	siginfo_t si;
+
+	unit_pause_rootfs(rootfs);
+	int fds_before = unit_count_fds();
+	pause_plan(&p, &st, rootfs);
+	p.wait_go = true;
+	ck_assert_msg(launch_start(&p, &st, &err) == 0, "%s", err.msg);
+	pid_t pid = p.pid;
+	launch_abort(&p, &st);
+	ck_assert(!launch_waiting(&p));
+	ck_assert(!st.waiting);
+	ck_assert_int_eq(p.pidfd, -1);
+	ck_assert_int_eq(p.pid, 0);
+	ck_assert_int_eq(kill(pid, 0), -1);
+	ck_assert_int_eq(errno, ESRCH);
+	unit_assert_no_children();
+	ck_assert_int_eq(unit_count_fds(), fds_before);
+	launch_abort(&p, &st); /* nothing waits: nothing done */
+
+	/* the stack serves the next launch, in one step */
+	p.wait_go = false;
+	ck_assert_msg(launch_start(&p, &st, &err) == 0, "%s", err.msg);
+	ck_assert(!launch_waiting(&p));
+	wait_args(p.pid);
+	kill_and_wait(p.pidfd, &si);
+	close(p.pidfd);
+	unit_assert_no_children();
+	launch_stack_free(&st);
+}
+END_TEST
+
+/* Failures on either side of the wait: one of the set-up steps fails the
+ * create (launch_start), the exec fails the start (launch_go); each
+ * leaves no process, zombie or descriptor. */
+START_TEST(test_launch_wait_failures)
+{
+	char rootfs[PATH_MAX], empty[PATH_MAX];
+	struct launch_stack st = { 0 };
+	struct launch_plan p;
+	struct cradle_err err = { 0 };
+
+	unit_pause_rootfs(rootfs);
+	unit_path(empty, sizeof(empty), "empty-rootfs");
+	ck_assert_int_eq(mkdir(empty, 0755), 0);
+	int fds_before = unit_count_fds();
+	pause_plan(&p, &st, empty);
+	p.wait_go = true;
+	ck_assert_int_lt(launch_start(&p, &st, &err), 0);
+	ck_assert_msg(strcmp(err.msg, "launch sandbox: mount-proc: No such file or directory") == 0,
+	              "%s", err.msg);
+	ck_assert(!launch_waiting(&p));
+	ck_assert(!st.waiting);
+	ck_assert_int_eq(p.pidfd, -1);
+	unit_assert_no_children();
+	ck_assert_int_eq(unit_count_fds(), fds_before);
+
+	p.rootfs = rootfs;
+	p.exec_path = "/nonexistent";
+	ck_assert_msg(launch_start(&p, &st, &err) == 0, "%s", err.msg);
+	ck_assert(launch_waiting(&p));
+	ck_assert_int_lt(launch_go(&p, &st, &err), 0);
+	ck_assert_str_eq(err.msg, "launch sandbox: exec: No such file or directory");
+	ck_assert_str_eq(p.child_step, "exec");
+	ck_assert(!st.waiting);
+	ck_assert_int_eq(p.pidfd, -1);
+	ck_assert_int_eq(p.pid, 0);
+	unit_assert_no_children();
+	ck_assert_int_eq(unit_count_fds(), fds_before);
+
+	/* with a user namespace too (the built-in mounts make device nodes,
+	 * which it refuses: a failure after the maps, before the wait) */
+	p.new_user = true;
+	p.uid_map = "0 100000 65536\n";
+	p.gid_map = "0 100000 65536\n";
+	p.exec_path = "/pause";
+	ck_assert_int_lt(launch_start(&p, &st, &err), 0);
+	ck_assert_msg(strcmp(p.child_step, "mount-dev") == 0, "%s", err.msg);
+	ck_assert(!launch_waiting(&p));
+	ck_assert(!st.waiting);
+	unit_assert_no_children();
+	ck_assert_int_eq(unit_count_fds(), fds_before);
+	p.new_user = false;
+
+	/* killed while it waits (not by us): go reports it, reaped */
+	p.exec_path = "/pause";
+	ck_assert_msg(launch_start(&p, &st, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(kill(p.pid, SIGKILL), 0);
+	ck_assert_int_lt(launch_go(&p, &st, &err), 0);
+	ck_assert_msg(strstr(err.msg, "killed by signal 9") != NULL, "%s", err.msg);
+	ck_assert_int_eq(p.pidfd, -1);
+	unit_assert_no_children();
+	ck_assert_int_eq(unit_count_fds(), fds_before);
+	launch_stack_free(&st);
+}
+END_TEST
+
 START_TEST(test_launch_bad_args)
 {
 	struct launch_stack st = { 0 };
@@ -1242,7 +1446,9 @@ launch_suite(void)
 	                      test_launch_pause, test_launch_share_net_ipc, test_launch_sigmask,
 	                      test_launch_threads, test_launch_fd_table, test_launch_no_rootfs,
 	                      test_launch_no_exec, test_launch_no_proc_dir,
-	                      test_launch_killed_before_exec, test_launch_bad_args));
+	                      test_launch_killed_before_exec, test_launch_bad_args,
+	                      test_launch_wait_go, test_launch_wait_abort,
+	                      test_launch_wait_failures));
 
 	unit_tcase(s, "netns", unit_scratch_setup_ns, unit_scratch_teardown, 30,
 	           UNIT_TESTS(test_netns_pin, test_netns_unpin_plain, test_netns_pin_errors));
