@@ -436,19 +436,12 @@ run_plugin(const struct nri *n, const char *type, const char *in, char **res, si
 	char *argv[] = { path, "invoke", NULL };
 	struct run_result out;
 	const char *what;
-	struct stat st;
 	int ret = 0, r;
 
 	*res = NULL;
 	if (fs_path(path, err, "%s/%s", n->plugin_dir, type) < 0)
 		return -1;
-	/* found and executable, or the message says which */
-	if (stat(path, &st) != 0)
-		return cradle_err_errno(err, errno, "plugin: %s: exec \"%s\"", type, path);
-	if (!S_ISREG(st.st_mode) || faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) != 0)
-		return cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
-		                      "plugin: %s: exec \"%s\": not an executable file", type,
-		                      path);
+	/* a missing or unexecutable plugin: run_program's "exec" says which */
 	const struct run_spec spec = {
 		.path = path,
 		.argv = argv,

@@ -845,6 +845,12 @@ line_has_all(const char *line, const char *const *wants)
 void
 it_expect_refused(const char *config_text, const char *const *wants)
 {
+	it_expect_refused_args(config_text, NULL, wants);
+}
+
+void
+it_expect_refused_args(const char *config_text, const char *const *args, const char *const *wants)
+{
 	char dir[] = IT_TMP_PREFIX "XXXXXX";
 	char conf[300], root[300], state[300], log[300], line[2048], bin[512], cmd[400];
 	bool found = false;
@@ -862,7 +868,11 @@ it_expect_refused(const char *config_text, const char *const *wants)
 	fprintf(f, "[sandbox]\ncgroup_root = %s\n%s", IT_CGROUP_ROOT, config_text);
 	fclose(f);
 	snprintf(bin, sizeof(bin), "%s", it_bin("cradled"));
-	char *argv[] = { bin, "--root", root, "--state", state, "--config", conf, NULL };
+	char *argv[16] = { bin, "--root", root, "--state", state, "--config", conf };
+	for (size_t i = 0, n = 7; args != NULL && args[i] != NULL; i++, n++) {
+		ck_assert_uint_lt(n, sizeof(argv) / sizeof(argv[0]) - 1);
+		argv[n] = (char *)args[i];
+	}
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);

@@ -87,6 +87,10 @@ void it_restart_with_arg(struct it_daemon *d, const char *fail_step, const char 
  * status 1, one line of its log holding every string of wants (NULL
  * ended), nothing made (no root, no state, no mount); the dir is removed. */
 void it_expect_refused(const char *config_text, const char *const *wants);
+/* The same with command-line arguments (NULL-terminated, at most 8) after
+ * cradled's --root, --state and --config. */
+void it_expect_refused_args(const char *config_text, const char *const *args,
+                            const char *const *wants);
 /* The CLI (`cradle --socket <d's socket> ARGS 2>&1`, ARGS a shell
  * fragment made from fmt): its output in out (NUL-terminated, cut at
  * len - 1 bytes); returns its exit status (128: killed). */

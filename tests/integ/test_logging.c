@@ -320,35 +320,12 @@ END_TEST
  * nothing made. */
 START_TEST(test_bad_log_level_refused)
 {
-	char dir[] = IT_TMP_PREFIX "XXXXXX";
-	char root[300], state[300], log[300], bin[512], cmd[400], text[4096];
-	posix_spawn_file_actions_t fa;
-	struct stat st;
-	pid_t pid;
-	int status;
-
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	snprintf(root, sizeof(root), "%s/root", dir);
-	snprintf(state, sizeof(state), "%s/state", dir);
-	snprintf(log, sizeof(log), "%s/cradled.log", dir);
-	snprintf(bin, sizeof(bin), "%s", it_bin("cradled"));
-	char *argv[] = { bin, "--root", root, "--state", state, "--log-level", "verbose", NULL };
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	ck_assert_int_eq(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
-	it_read_text(log, text, sizeof(text));
-	ck_assert_msg(strstr(text, "cradled error: --log-level: \"verbose\" is not one of "
-	                           "debug, info, warn, error\n") != NULL,
-	              "%s", text);
-	ck_assert_int_ne(stat(root, &st), 0);
-	ck_assert_int_ne(stat(state, &st), 0);
-	snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", dir);
-	ck_assert_int_eq(system(cmd), 0);
+	static const char *const args[] = { "--log-level", "verbose", NULL };
+	static const char *const option[] = {
+		"cradled error: --log-level: \"verbose\" is not one of debug, info, warn, error",
+		NULL
+	};
+	it_expect_refused_args("", args, option);
 
 	/* the keys, from the file */
 	static const char *const level[] = { "cradled.conf:", "log_level",
