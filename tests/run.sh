@@ -42,7 +42,8 @@ run_one() { # bin dir: output to dir/KEY.log, status and ms to dir/KEY.rc
 # sandboxes run alone, one after another.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-LONGEST="test_events test_sandbox test_chaos test_network test_limits test_security"
+LONGEST="test_events test_sandbox test_chaos test_network test_limits test_security
+         test_proto test_pull test_unpack test_lifecycle test_sp"
 par=(); seq_=(); integ=()
 for t in "$@"; do
 	case "$t" in
@@ -51,14 +52,18 @@ for t in "$@"; do
 	*) integ+=("$t") ;;
 	esac
 done
-ordered=()
-for l in $LONGEST; do
-	for t in "${integ[@]}"; do [ "$(basename "$t")" = "$l" ] && ordered+=("$t"); done
-done
-for t in "${integ[@]}"; do
-	case " $LONGEST " in *" $(basename "$t") "*) ;; *) ordered+=("$t") ;; esac
-done
-integ=("${ordered[@]}")
+# The names in $LONGEST first, in its order, then the rest as given.
+longest_first() {
+	local l t
+	for l in $LONGEST; do
+		for t in "$@"; do [ "$(basename "$t")" = "$l" ] && echo "$t"; done
+	done
+	for t in "$@"; do
+		case " $(echo $LONGEST) " in *" $(basename "$t") "*) ;; *) echo "$t" ;; esac
+	done
+}
+mapfile -t integ < <(longest_first "${integ[@]}")
+mapfile -t par < <(longest_first "${par[@]}")
 
 export -f run_one key
 run_par() { # P BIN...: P at a time, then each one's output in order
