@@ -389,6 +389,37 @@ comm_of(pid_t pid, char *out, size_t len)
 		memmove(out, out + 1, strlen(out));
 }
 
+static int
+daemon_fds(const struct it_daemon *d)
+{
+	return it_daemon_fds(d->pid);
+}
+
+static int
+daemon_mounts(const struct it_daemon *d)
+{
+	return it_count_mounts_in(d->pid, d->dir);
+}
+
+/* How many of something the daemon holds once it has settled: no more
+ * than right after its start, or the same count for 300 ms (scaled),
+ * 3 s (scaled) at the most.  A close or unmount in flight is over by
+ * then; what is left is kept (a leak, or a sandbox left running). */
+static int
+settled(int (*count)(const struct it_daemon *), const struct it_daemon *d, int at_start)
+{
+	int n = count(d);
+
+	for (int i = 0, still = 0; i < it_ms(3000) / 20 && n > at_start && still < it_ms(300) / 20;
+	     i++) {
+		it_sleep_ms(20);
+		int now = count(d);
+		still = now == n ? still + 1 : 0;
+		n = now;
+	}
+	return n;
+}
+
 /* Records the daemon still holds, its fds and mounts beyond its start. */
 static void
 check_daemon(struct it_daemon *d, struct leftovers *l)
@@ -415,11 +446,7 @@ check_daemon(struct it_daemon *d, struct leftovers *l)
 
 	/* a closed connection or subscription leaves the daemon a moment
 	 * later than the client's close returns */
-	int fds = it_daemon_fds(d->pid);
-	for (int i = 0; i < it_ms(3000) / 20 && fds > d->fds_at_start; i++) {
-		it_sleep_ms(20);
-		fds = it_daemon_fds(d->pid);
-	}
+	int fds = settled(daemon_fds, d, d->fds_at_start);
 	if (fds > d->fds_at_start) {
 		char dir[64], out[4096] = "";
 		size_t n = 0;
@@ -442,11 +469,7 @@ check_daemon(struct it_daemon *d, struct leftovers *l)
 		     d->fds_at_start, out);
 	}
 
-	int mounts = it_count_mounts_in(d->pid, d->dir);
-	for (int i = 0; i < it_ms(1000) / 20 && mounts > d->mounts_at_start; i++) {
-		it_sleep_ms(20);
-		mounts = it_count_mounts_in(d->pid, d->dir);
-	}
+	int mounts = settled(daemon_mounts, d, d->mounts_at_start);
 	if (mounts > d->mounts_at_start)
 		left(l,
 		     "%d mounts below %s in the daemon's mount namespace, %d right after its start",
