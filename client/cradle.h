@@ -324,6 +324,13 @@ struct cradle_image;
  * be NULL. */
 CRADLE_API int cradle_image_pull(struct cradle_conn *c, const char *ref, struct cradle_image **out,
                                  struct cradle_error *err);
+/* pull with registry credentials for this pull only (they win over the
+ * daemon's auth_file; never stored, never logged): creds "user:password"
+ * (crictl's --creds) or auth, base64 of "user[:password]" (crictl's
+ * --auth).  Both NULL: cradle_image_pull; both set: INVALID_ARGUMENT. */
+CRADLE_API int cradle_image_pull_creds(struct cradle_conn *c, const char *ref, const char *creds,
+                                       const char *auth, struct cradle_image **out,
+                                       struct cradle_error *err);
 /* status: NOT_FOUND when the daemon does not hold ref. */
 CRADLE_API int cradle_image_status(struct cradle_conn *c, const char *ref,
                                    struct cradle_image **out, struct cradle_error *err);

@@ -1319,6 +1319,47 @@ cradle_image_pull(struct cradle_conn *c, const char *ref, struct cradle_image **
 }
 
 int
+cradle_image_pull_creds(struct cradle_conn *c, const char *ref, const char *creds, const char *auth,
+                        struct cradle_image **out, struct cradle_error *err)
+{
+	char user[PROTO_AUTH_USER_MAX + 1], pass[PROTO_AUTH_PASS_MAX + 1];
+	struct proto_request req;
+	struct cradle_err e;
+	char *enc = NULL;
+	int rc;
+
+	if (!creds && !auth)
+		return cradle_image_pull(c, ref, out, err);
+	if (out)
+		*out = NULL;
+	memset(&e, 0, sizeof(e));
+	if ((rc = check_call(c, OP_IMAGE_PULL, true, &e)) ||
+	    (rc = cradle_check_image_ref(ref, "image reference", &e)))
+		return cradle_error_export(err, &e, rc);
+	if (creds && auth)
+		rc = cradle_err_set(&e, CRADLE_INVALID_ARGUMENT, "give creds or auth, not both");
+	else if (creds)
+		rc = proto_auth_from_creds(creds, &enc, &e);
+	else
+		rc = proto_auth_decode(auth, user, pass, &e);
+	explicit_bzero(user, sizeof(user));
+	explicit_bzero(pass, sizeof(pass));
+	if (rc) {
+		cradle_err_wrap(&e, "pull %s", ref);
+		return cradle_error_export(err, &e, rc);
+	}
+	proto_request_init(&req, OP_IMAGE_PULL);
+	req.ref = (char *)ref;
+	req.auth = enc ? enc : (char *)auth;
+	rc = image_call(c, &req, long_timeout(c), out, &e);
+	if (enc) {
+		explicit_bzero(enc, strlen(enc));
+		free(enc);
+	}
+	return cradle_error_export(err, &e, rc);
+}
+
+int
 cradle_image_status(struct cradle_conn *c, const char *ref, struct cradle_image **out,
                     struct cradle_error *err)
 {

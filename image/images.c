@@ -59,6 +59,7 @@ struct entry {
 struct registry {
 	atomic_uint refs;
 	char *ca_file, *insecure;
+	char *config_path, *auth_file; /* per-host dirs, credentials; NULL: none */
 	int pull_timeout;
 };
 
@@ -372,21 +373,26 @@ registry_put(struct registry *r)
 		return;
 	free(r->ca_file);
 	free(r->insecure);
+	free(r->config_path);
+	free(r->auth_file);
 	free(r);
 }
 
 static struct registry *
-registry_new(const char *ca_file, const char *insecure, int pull_timeout)
+registry_new(const struct images_cfg *cfg)
 {
 	struct registry *r = calloc(1, sizeof(*r));
 
 	if (r == NULL)
 		return NULL;
 	atomic_init(&r->refs, 1);
-	r->ca_file = ca_file ? strdup(ca_file) : NULL;
-	r->insecure = insecure ? strdup(insecure) : NULL;
-	r->pull_timeout = pull_timeout;
-	if ((ca_file && !r->ca_file) || (insecure && !r->insecure)) {
+	r->ca_file = cfg->ca_file ? strdup(cfg->ca_file) : NULL;
+	r->insecure = cfg->insecure ? strdup(cfg->insecure) : NULL;
+	r->config_path = cfg->config_path ? strdup(cfg->config_path) : NULL;
+	r->auth_file = cfg->auth_file ? strdup(cfg->auth_file) : NULL;
+	r->pull_timeout = cfg->pull_timeout;
+	if ((cfg->ca_file && !r->ca_file) || (cfg->insecure && !r->insecure) ||
+	    (cfg->config_path && !r->config_path) || (cfg->auth_file && !r->auth_file)) {
 		registry_put(r);
 		return NULL;
 	}
@@ -405,10 +411,9 @@ registry_get(struct images *im)
 }
 
 int
-images_set_registry(struct images *im, const char *ca_file, const char *insecure, int pull_timeout,
-                    struct cradle_err *err)
+images_set_registry(struct images *im, const struct images_cfg *cfg, struct cradle_err *err)
 {
-	struct registry *r = registry_new(ca_file, insecure, pull_timeout);
+	struct registry *r = registry_new(cfg);
 
 	if (r == NULL)
 		return cradle_err_nomem(err);
@@ -502,7 +507,7 @@ images_open(const struct images_cfg *cfg, struct images **out, struct cradle_err
 	pthread_mutex_init(&im->lock, NULL);
 	pthread_cond_init(&im->changed, NULL);
 	pthread_mutex_init(&im->reg_lock, NULL);
-	im->reg = registry_new(cfg->ca_file, cfg->insecure, cfg->pull_timeout);
+	im->reg = registry_new(cfg);
 	if (im->reg == NULL) {
 		images_close(im);
 		return cradle_err_nomem(err);
@@ -708,10 +713,21 @@ images_pull(struct images *im, const char *ref, bool pinned,
             void (*progress)(void *arg, uint64_t done, int64_t total), void *arg,
             struct image_record *out, struct cradle_err *err)
 {
+	return images_pull_auth(im, ref, pinned, NULL, progress, arg, out, err);
+}
+
+int
+images_pull_auth(struct images *im, const char *ref, bool pinned, const char *auth,
+                 void (*progress)(void *arg, uint64_t done, int64_t total), void *arg,
+                 struct image_record *out, struct cradle_err *err)
+{
 	struct oci_image img;
 	struct registry *reg = registry_get(im);
 	struct pull_opts opts = { .ca_file = reg->ca_file,
 		                  .insecure = reg->insecure,
+		                  .config_path = reg->config_path,
+		                  .auth_file = reg->auth_file,
+		                  .auth = auth,
 		                  .deadline_ms = (long)reg->pull_timeout * 1000,
 		                  .progress = progress,
 		                  .progress_arg = arg,

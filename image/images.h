@@ -40,6 +40,10 @@ struct images_cfg {
 	struct store *store;
 	const char *ca_file;  /* registry CA, NULL: the system's */
 	const char *insecure; /* plain-HTTP registries "host:port,..." */
+	/* per-host dirs <config_path>/<host>/ and a containers-auth.json;
+	 * NULL: none */
+	const char *config_path;
+	const char *auth_file;
 	/* per layer, 0 = no limit (see unpack.h struct unpack_limits) */
 	uint64_t max_layer_bytes;
 	uint64_t max_layer_entries;
@@ -75,12 +79,19 @@ int images_ensure(struct images *im, const char *ref, struct image_record *out,
 int images_pull(struct images *im, const char *ref, bool pinned,
                 void (*progress)(void *arg, uint64_t done, int64_t total), void *arg,
                 struct image_record *out, struct cradle_err *err);
-/* Replace the registry settings of struct images_cfg (ca_file, insecure,
- * pull_timeout; copied) for the pulls that start from now on; a pull in
- * flight keeps the ones it started with.  Safe while pulls run (SIGHUP,
- * server/main.c).  Fails only when out of memory, changing nothing. */
-int images_set_registry(struct images *im, const char *ca_file, const char *insecure,
-                        int pull_timeout, struct cradle_err *err);
+/* images_pull with credentials for this pull only: auth is base64 of
+ * "user[:password]" (proto_auth_decode's rules), NULL: the auth_file's. */
+int images_pull_auth(struct images *im, const char *ref, bool pinned, const char *auth,
+                     void (*progress)(void *arg, uint64_t done, int64_t total), void *arg,
+                     struct image_record *out, struct cradle_err *err);
+/* Replace the registry settings (cfg's ca_file, insecure, config_path,
+ * auth_file and pull_timeout, copied; the rest of cfg is not read) for
+ * the pulls that start from now on; a pull in flight keeps the ones it
+ * started with.  The files below config_path and auth_file are read
+ * again by every pull: only changed settings need this.  Safe while
+ * pulls run (SIGHUP, server/main.c).  Fails only when out of memory,
+ * changing nothing. */
+int images_set_registry(struct images *im, const struct images_cfg *cfg, struct cradle_err *err);
 /* Stop every pull in flight (within about a second) and fail later ones
  * (UNAVAILABLE, "cancelled"): for a bounded shutdown.  NULL-safe. */
 void images_cancel(struct images *im);

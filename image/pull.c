@@ -16,6 +16,22 @@
  * Manifests and token answers are read into memory (bounded); blobs go
  * straight into a content_writer, which hashes while writing and refuses
  * to commit a blob whose digest or size is not the descriptor's.
+ *
+ * Response headers are read with libcurl's header API (curl_easy_header)
+ * once a response is complete, URLs are built and resolved with its URL
+ * API (curl_url): no hand splicing of registry, realm or redirect URLs.
+ *
+ * Endpoints: the mirrors of the registry's hosts.conf (image/hosts.h), in
+ * order, then the registry itself; the image comes whole from the first
+ * endpoint that serves it (content already fetched from an earlier one is
+ * kept).  Each request gets the TLS settings of its own host's directory
+ * (CA certificates replace the system's, client certificate, skip_verify).
+ *
+ * Credentials (image/auth.h; the pull's own win over the auth file's) are
+ * looked up for each endpoint and sent only when the endpoint asks: as
+ * Basic auth after a Basic challenge, or to the bearer token realm (never
+ * through a redirect to another origin).  They are never put in a
+ * message.
  */
 #include "image/pull.h"
 
@@ -32,6 +48,8 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "image/auth.h"
+#include "image/hosts.h"
 #include "proto/ref.h"
 #include "util/clock.h"
 
@@ -64,6 +82,7 @@ image_ref_parse(const char *ref, struct image_ref *out, struct cradle_err *err)
 		return -1;
 	snprintf(out->registry, sizeof(out->registry), "%s",
 	         strcmp(r.domain, PROTO_REF_DOCKER_DOMAIN) == 0 ? DOCKER_HUB : r.domain);
+	memcpy(out->domain, r.domain, sizeof(out->domain));
 	memcpy(out->repository, r.path, sizeof(out->repository));
 	memcpy(out->tag, r.tag, sizeof(out->tag));
 	memcpy(out->digest, r.digest, sizeof(out->digest));
@@ -166,12 +185,29 @@ parse_challenge(const char *h, struct challenge *c)
 
 /* --- the puller ------------------------------------------------------------- */
 
+/* TLS settings of hosts other than the endpoint's (token realms,
+ * redirect targets), loaded once per pull. */
+#define TLS_CACHE 4
+
+struct tls_cached {
+	char authority[300]; /* "" unused */
+	struct host_cfg cfg;
+};
+
 struct puller {
 	struct content *c;
 	const struct pull_opts *opts;
 	const char *ref; /* as given, for messages */
 	struct image_ref ir;
-	char base[300]; /* scheme://registry */
+	char base[HOSTS_URL_MAX]; /* the endpoint: scheme://authority[/prefix] */
+	char authority[300];      /* the endpoint's host[:port], its certs.d name */
+	struct host_cfg tls;      /* the endpoint's host settings */
+	struct tls_cached other[TLS_CACHE];
+	struct auth_creds creds;               /* for the endpoint, when found */
+	char creds_from[HOSTS_PATH_MAX + 600]; /* where they came from, for messages */
+	bool basic;                            /* the endpoint asked for Basic auth: send creds */
+	bool token_req;                        /* the request in flight asks a token realm */
+	char hint[HOSTS_PATH_MAX + 600];       /* tls_hint's text */
 	long timeout_ms;
 	long deadline_ms; /* the whole pull, 0 = none */
 	int64_t deadline; /* CLOCK_MONOTONIC ms, when deadline_ms */
@@ -208,65 +244,67 @@ xfer_reset(struct xfer *x)
 	x->ctype[0] = x->dcd[0] = x->www[0] = '\0';
 }
 
-static void
-progress(struct puller *p)
-{
-	if (p->opts && p->opts->progress)
-		p->opts->progress(p->opts->progress_arg, p->done, p->total);
-}
-
-/* Copy a header's value (trimmed, at most dst_len - 1 bytes) when the
- * line is "name: value". */
+/* The value of the last response's header name (instance i), trimmed
+ * into dst (cut at dst_len - 1 bytes); false when absent. */
 static bool
-header_value(const char *line, size_t n, const char *name, char *dst, size_t dst_len)
+header_get(CURL *h, const char *name, size_t i, char *dst, size_t dst_len)
 {
-	size_t nl = strlen(name), i, end;
+	struct curl_header *hd = NULL;
+	const char *v, *e;
+	size_t n;
 
-	if (n <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+	dst[0] = '\0';
+	if (curl_easy_header(h, name, i, CURLH_HEADER, -1, &hd) != CURLHE_OK || !hd || !hd->value)
 		return false;
-	i = nl + 1;
-	while (i < n && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	end = n;
-	while (end > i && (line[end - 1] == '\r' || line[end - 1] == '\n' || line[end - 1] == ' ' ||
-	                   line[end - 1] == '\t'))
-		end--;
-	if (end - i >= dst_len)
-		end = i + dst_len - 1;
-	memcpy(dst, line + i, end - i);
-	dst[end - i] = '\0';
+	v = hd->value;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	e = v + strlen(v);
+	while (e > v && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		e--;
+	n = (size_t)(e - v);
+	if (n >= dst_len)
+		n = dst_len - 1;
+	memcpy(dst, v, n);
+	dst[n] = '\0';
 	return true;
 }
 
-static size_t
-on_header(char *data, size_t size, size_t nitems, void *arg)
+/* Content-Type (without parameters), Docker-Content-Digest and the
+ * WWW-Authenticate challenge (the first Bearer one, else the first) of
+ * the response just received. */
+static void
+read_headers(CURL *h, struct xfer *x)
 {
-	struct xfer *x = arg;
-	size_t n = size * nitems;
+	struct curl_header *hd = NULL;
 	char tmp[sizeof(x->www)];
+	size_t amount = 0;
 
-	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-		/* a new response (after a redirect or a 100): forget the last */
-		x->len = 0;
-		x->ctype[0] = x->dcd[0] = x->www[0] = '\0';
-		return n;
-	}
-	if (header_value(data, n, "Content-Type", x->ctype, sizeof(x->ctype))) {
+	if (header_get(h, "Content-Type", 0, x->ctype, sizeof(x->ctype))) {
 		char *semi = strchr(x->ctype, ';');
 		if (semi) {
 			*semi = '\0';
 			while (semi > x->ctype && (semi[-1] == ' ' || semi[-1] == '\t'))
 				*--semi = '\0';
 		}
-	} else if (header_value(data, n, "Docker-Content-Digest", x->dcd, sizeof(x->dcd))) {
-		/* kept as is; checked where it is used */
-	} else if (header_value(data, n, "WWW-Authenticate", tmp, sizeof(tmp))) {
-		/* keep the first Bearer challenge, else the first one */
+	}
+	header_get(h, "Docker-Content-Digest", 0, x->dcd, sizeof(x->dcd));
+	if (curl_easy_header(h, "WWW-Authenticate", 0, CURLH_HEADER, -1, &hd) == CURLHE_OK && hd)
+		amount = hd->amount;
+	for (size_t i = 0; i < amount && i < 16; i++) {
+		if (!header_get(h, "WWW-Authenticate", i, tmp, sizeof(tmp)))
+			continue;
 		if (x->www[0] == '\0' ||
 		    (strncasecmp(x->www, "Bearer ", 7) != 0 && strncasecmp(tmp, "Bearer ", 7) == 0))
 			memcpy(x->www, tmp, sizeof(tmp));
 	}
-	return n;
+}
+
+static void
+progress(struct puller *p)
+{
+	if (p->opts && p->opts->progress)
+		p->opts->progress(p->opts->progress_arg, p->done, p->total);
 }
 
 static size_t
@@ -380,24 +418,79 @@ timed_out(struct puller *p, const char *what, const char *obj, const char *url,
 	                      url);
 }
 
-/* "scheme://authority" of url, lower-case scheme: its origin.  "" when
- * url has no "://". */
+/* url's parts (curl_url): its origin "scheme://host:port" (the port
+ * always, lower case) and its authority "host[:port]" (the port when the
+ * URL names one), either may be NULL.  -1 when url is not a URL. */
+static int
+url_parts(const char *url, char *origin, size_t olen, char *authority, size_t alen)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *dport = NULL;
+	int rc = -1;
+
+	if (origin && olen)
+		origin[0] = '\0';
+	if (authority && alen)
+		authority[0] = '\0';
+	if (!u)
+		return -1;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &dport, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	curl_url_get(u, CURLUPART_PORT, &port, 0);
+	for (char *c = host; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	if (origin)
+		snprintf(origin, olen, "%s://%s:%s", scheme, host, dport);
+	if (authority)
+		snprintf(authority, alen, "%s%s%s", host, port ? ":" : "", port ? port : "");
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(dport);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 static void
 origin_of(const char *url, char *out, size_t len)
 {
-	const char *sep = strstr(url, "://");
-	size_t n;
+	url_parts(url, out, len, NULL, 0);
+}
 
-	out[0] = '\0';
-	if (sep == NULL)
-		return;
-	n = (size_t)(sep - url) + 3;
-	n += strcspn(url + n, "/?#");
-	if (n >= len)
-		n = len - 1;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)url[i]);
-	out[n] = '\0';
+/* The TLS settings for url's host: the endpoint's, or those of its own
+ * certs.d directory (loaded once a pull). */
+static int
+tls_for(struct puller *p, const char *url, const struct host_cfg **out, struct cradle_err *err)
+{
+	char authority[300];
+	size_t i;
+
+	*out = &p->tls;
+	if (url_parts(url, NULL, 0, authority, sizeof(authority)) < 0 ||
+	    strcasecmp(authority, p->authority) == 0 || !p->opts || !p->opts->config_path)
+		return 0;
+	for (i = 0; i < TLS_CACHE && p->other[i].authority[0]; i++)
+		if (strcasecmp(p->other[i].authority, authority) == 0) {
+			*out = &p->other[i].cfg;
+			return 0;
+		}
+	if (i == TLS_CACHE) {
+		i = TLS_CACHE - 1; /* replace the last */
+		hosts_fini(&p->other[i].cfg);
+		p->other[i].authority[0] = '\0';
+	}
+	if (hosts_load(p->opts->config_path, authority, &p->other[i].cfg, err) < 0) {
+		cradle_err_wrap(err, "pull %s", p->ref);
+		return -1;
+	}
+	snprintf(p->other[i].authority, sizeof(p->other[i].authority), "%s", authority);
+	*out = &p->other[i].cfg;
+	return 0;
 }
 
 static bool
@@ -433,12 +526,18 @@ setup(struct puller *p, const char *url, const char *accept, bool blob, bool reg
 			goto nomem;
 		l = t;
 	}
-	if (registry && p->auth_header) {
+	if (registry && p->auth_header && !p->token_req) {
 		if (!(t = curl_slist_append(l, p->auth_header)))
 			goto nomem;
 		l = t;
 	}
 	*hdrs = l;
+	const struct host_cfg *tls = NULL;
+	if (tls_for(p, url, &tls, err) < 0) {
+		curl_slist_free_all(l);
+		*hdrs = NULL;
+		return -1;
+	}
 	p->errbuf[0] = '\0';
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
@@ -468,12 +567,32 @@ setup(struct puller *p, const char *url, const char *accept, bool blob, bool reg
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
 		                 left < p->timeout_ms ? left : p->timeout_ms);
 	}
-	if (p->opts && p->opts->ca_file)
+	if (tls->ca_pem) {
+		/* the host's own CAs replace the system's and ca_file */
+		struct curl_blob ca = { tls->ca_pem, tls->ca_len, CURL_BLOB_COPY };
+		curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
+	} else if (p->opts && p->opts->ca_file) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, p->opts->ca_file);
+	}
+	if (tls->skip_verify) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (tls->client_cert[0]) {
+		curl_easy_setopt(h, CURLOPT_SSLCERT, tls->client_cert);
+		curl_easy_setopt(h, CURLOPT_SSLKEY, tls->client_key);
+	}
+	/* Basic credentials: to an endpoint that asked for them, to a token
+	 * realm (registry is false once a redirect left their origin) */
+	if (registry && p->creds.found && (p->token_req || (p->basic && !p->auth_header))) {
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(h, CURLOPT_USERNAME, p->creds.user);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, p->creds.pass);
+	}
 	if (l)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, l);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	if (p->opts != NULL && p->opts->cancel != NULL) {
@@ -488,6 +607,66 @@ nomem:
 }
 
 static int fetch_token(struct puller *p, const char *www, struct cradle_err *err);
+
+/* A client certificate is configured for url's host. */
+static bool
+tls_client_cert(struct puller *p, const char *url)
+{
+	const struct host_cfg *tls = NULL;
+	struct cradle_err e;
+
+	return tls_for(p, url, &tls, &e) == 0 && tls->client_cert[0] != '\0';
+}
+
+/* What to do about a TLS failure reaching url, "" for other failures. */
+static const char *
+tls_hint(struct puller *p, const char *url, CURLcode cres)
+{
+	char authority[300];
+	const char *dir = p->opts && p->opts->config_path ? p->opts->config_path : NULL;
+
+	if (url_parts(url, NULL, 0, authority, sizeof(authority)) < 0)
+		snprintf(authority, sizeof(authority), "%s", p->authority);
+	switch (cres) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+		if (dir)
+			snprintf(
+				p->hint, sizeof(p->hint),
+				": certificate verify failed for %s (trust its CA with %s/%s/ca.crt)",
+				authority, dir, authority);
+		else
+			snprintf(p->hint, sizeof(p->hint), ": certificate verify failed for %s",
+			         authority);
+		return p->hint;
+	case CURLE_SSL_CERTPROBLEM:
+		snprintf(p->hint, sizeof(p->hint),
+		         ": the client certificate for %s (%s/%s/client.cert, client.key) was not "
+		         "accepted",
+		         authority, dir ? dir : "", authority);
+		return p->hint;
+	case CURLE_SSL_CONNECT_ERROR:
+		if (!strstr(p->errbuf, "wrong version number"))
+			return "";
+		snprintf(p->hint, sizeof(p->hint),
+		         ": %s does not speak TLS (plain HTTP? insecure = true in %s/%s/%s, or "
+		         "[registry] insecure)",
+		         authority, dir ? dir : "<config_path>", authority, HOSTS_FILE);
+		return p->hint;
+	default:
+		/* TLS 1.3: the server's refusal of a client certificate
+		 * comes as an alert after the handshake */
+		if (!strstr(p->errbuf, "alert bad certificate") &&
+		    !strstr(p->errbuf, "alert certificate required"))
+			return "";
+		snprintf(p->hint, sizeof(p->hint),
+		         ": %s refused the client certificate%s (give one as %s/%s/client.cert "
+		         "and client.key)",
+		         authority, tls_client_cert(p, url) ? "" : " (none was offered)",
+		         dir ? dir : "<config_path>", authority);
+		return p->hint;
+	}
+}
 static bool host_insecure(const char *registry, const char *list);
 
 /* A GET with retries and (registry) bearer auth.  blob_digest set: the 2xx
@@ -510,12 +689,14 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
       struct cradle_err *err)
 {
 	int attempt = 0, redirects = 0, rc = -1;
-	bool reauthed = false, auth = registry;
+	bool reauthed = false, auth = registry || p->token_req;
+	char origin0[320];
 	char *moved = NULL; /* the URL a redirect led to, owned */
 	const char *cur = url;
 	char shown[512]; /* cur for messages: no query (a presigned URL's is a secret) */
 
 	url_shown(cur, shown, sizeof(shown));
+	origin_of(url, origin0, sizeof(origin0));
 
 	x->p = p;
 	x->max = max;
@@ -549,6 +730,8 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 		curl_slist_free_all(hdrs);
 		*status = 0;
 		curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, status);
+		if (cres == CURLE_OK)
+			read_headers(p->h, x);
 		blob_ok = cres == CURLE_OK && *status >= 200 && *status < 300 && x->w;
 		if (!blob_ok) {
 			content_writer_abort(x->w);
@@ -579,16 +762,49 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 				sleep_ms(BACKOFF_MS << attempt++);
 				continue;
 			}
-			cradle_err_set(err, CRADLE_UNAVAILABLE, "pull %s: GET %s: %s%s%s%s", p->ref,
-			               shown, curl_easy_strerror(cres), p->errbuf[0] ? " (" : "",
-			               p->errbuf, p->errbuf[0] ? ")" : "");
+			cradle_err_set(err, CRADLE_UNAVAILABLE, "pull %s: GET %s: %s%s%s%s%s",
+			               p->ref, shown, curl_easy_strerror(cres),
+			               p->errbuf[0] ? " (" : "", p->errbuf, p->errbuf[0] ? ")" : "",
+			               tls_hint(p, cur, cres));
 			goto out;
 		}
 		if (*status == 301 || *status == 302 || *status == 303 || *status == 307 ||
 		    *status == 308) {
-			char *to = NULL, o1[320], o2[320];
-			curl_easy_getinfo(p->h, CURLINFO_REDIRECT_URL, &to);
+			char *to = NULL, o1[320], loc[8192];
+			/* Location, resolved against the URL asked (curl_url) */
+			if (header_get(p->h, "Location", 0, loc, sizeof(loc)) && loc[0]) {
+				CURLU *u;
+				if (strlen(loc) == sizeof(loc) - 1) {
+					cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+					               "pull %s: %s%s%s: HTTP %ld from %s with a "
+					               "Location longer than %zu bytes",
+					               p->ref, what, blob_digest ? " " : "",
+					               blob_digest ? blob_digest : "", *status,
+					               shown, sizeof(loc) - 2);
+					goto out;
+				}
+				u = curl_url();
+				if (!u) {
+					cradle_err_nomem(err);
+					goto out;
+				}
+				if (curl_url_set(u, CURLUPART_URL, cur, 0) != CURLUE_OK ||
+				    curl_url_set(u, CURLUPART_URL, loc, 0) != CURLUE_OK ||
+				    curl_url_get(u, CURLUPART_URL, &to, 0) != CURLUE_OK)
+					to = NULL;
+				curl_url_cleanup(u);
+				if (to == NULL) {
+					cradle_err_set(
+						err, CRADLE_INVALID_ARGUMENT,
+						"pull %s: %s%s%s: HTTP %ld from %s with a Location "
+						"that is not a URL",
+						p->ref, what, blob_digest ? " " : "",
+						blob_digest ? blob_digest : "", *status, shown);
+					goto out;
+				}
+			}
 			if (to == NULL || to[0] == '\0') {
+				curl_free(to);
 				cradle_err_set(
 					err, CRADLE_INVALID_ARGUMENT,
 					"pull %s: %s%s%s: HTTP %ld from %s without a Location",
@@ -597,6 +813,7 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 				goto out;
 			}
 			if (++redirects > MAX_REDIRS) {
+				curl_free(to);
 				cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 				               "pull %s: %s%s%s: more than %d redirects, the last "
 				               "from %s",
@@ -608,6 +825,7 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 			if (!https_to && !(http_to && !is_https(cur))) {
 				char to_shown[512];
 				url_shown(to, to_shown, sizeof(to_shown));
+				curl_free(to);
 				cradle_err_set(err, CRADLE_PERMISSION_DENIED,
 				               "pull %s: %s%s%s: redirect from %s to \"%.300s\" "
 				               "refused: %s",
@@ -617,11 +835,11 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 				                       : "not an http(s) URL");
 				goto out;
 			}
-			/* the token stays with the registry itself */
+			/* the token and credentials stay with their origin */
 			origin_of(to, o1, sizeof(o1));
-			origin_of(p->base, o2, sizeof(o2));
-			auth = auth && strcmp(o1, o2) == 0;
+			auth = auth && strcmp(o1, origin0) == 0;
 			char *next = strdup(to);
+			curl_free(to);
 			if (next == NULL) {
 				cradle_err_nomem(err);
 				goto out;
@@ -632,7 +850,7 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 			p->done = done0;
 			continue;
 		}
-		if (*status == 401 && auth && !reauthed && x->www[0]) {
+		if (*status == 401 && auth && !reauthed && !p->token_req && x->www[0]) {
 			struct challenge ch;
 			if (parse_challenge(x->www, &ch) == 0 &&
 			    strcasecmp(ch.scheme, "Bearer") == 0) {
@@ -640,6 +858,14 @@ fetch(struct puller *p, const char *url, const char *accept, bool registry, size
 				p->done = done0;
 				if (fetch_token(p, x->www, err) < 0)
 					goto out;
+				continue;
+			}
+			if (parse_challenge(x->www, &ch) == 0 &&
+			    strcasecmp(ch.scheme, "Basic") == 0 && p->creds.found && !p->basic) {
+				/* Basic: the credentials themselves, from now on */
+				reauthed = true;
+				p->basic = true;
+				p->done = done0;
 				continue;
 			}
 		}
@@ -704,6 +930,17 @@ http_error(struct puller *p, long status, const struct xfer *x, const char *what
 	bool manifest = strcmp(what, "manifest") == 0;
 
 	registry_error(x, code, sizeof(code), msg, sizeof(msg));
+	if ((status == 401 || strcmp(code, "UNAUTHORIZED") == 0) && p->creds.found)
+		return cradle_err_set(err, CRADLE_PERMISSION_DENIED,
+		                      "pull %s: unauthorized: %s refused the credentials %s%s%s",
+		                      p->ref, p->authority, p->creds_from, msg[0] ? ": " : "", msg);
+	if (status == 401 && !p->auth_header)
+		return cradle_err_set(
+			err, CRADLE_PERMISSION_DENIED,
+			"pull %s: unauthorized: %s wants credentials (none given with the pull%s%s)%s%s",
+			p->ref, p->authority, p->opts && p->opts->auth_file ? " nor in " : "",
+			p->opts && p->opts->auth_file ? p->opts->auth_file : "", msg[0] ? ": " : "",
+			msg);
 	if (status == 401 || strcmp(code, "UNAUTHORIZED") == 0)
 		return cradle_err_set(err, CRADLE_PERMISSION_DENIED, "pull %s: unauthorized%s%s",
 		                      p->ref, msg[0] ? ": " : "", msg);
@@ -729,17 +966,20 @@ http_error(struct puller *p, long status, const struct xfer *x, const char *what
 	                      url, code[0] ? ": " : "", code, msg[0] ? ": " : "", msg);
 }
 
-/* Anonymous token from the challenge's realm; sets p->auth_header. */
+/* A token from the challenge's realm (with the endpoint's credentials as
+ * Basic auth when there are some, anonymous otherwise); sets
+ * p->auth_header. */
 static int
 fetch_token(struct puller *p, const char *www, struct cradle_err *err)
 {
 	struct challenge ch;
 	struct xfer x = { 0 };
-	char scope[600], *url = NULL, *esc_service = NULL, *esc_scope = NULL;
+	char scope[600], *url = NULL, *q = NULL;
+	char realm_host[300];
 	json_object *root = NULL, *tok;
 	const char *token = NULL;
+	CURLU *u = NULL;
 	long status = 0;
-	size_t ulen;
 	int rc = -1;
 
 	if (parse_challenge(www, &ch) < 0 || ch.realm[0] == '\0')
@@ -751,15 +991,14 @@ fetch_token(struct puller *p, const char *www, struct cradle_err *err)
 			err, CRADLE_PERMISSION_DENIED,
 			"pull %s: unauthorized: token realm \"%s\" is not an http(s) URL", p->ref,
 			ch.realm);
+	if (url_parts(ch.realm, NULL, 0, realm_host, sizeof(realm_host)) < 0)
+		return cradle_err_set(err, CRADLE_PERMISSION_DENIED,
+		                      "pull %s: unauthorized: token realm \"%s\" is not a URL",
+		                      p->ref, ch.realm);
 	if (is_https(p->base) && !is_https(ch.realm)) {
 		/* the token request would leave TLS: only for a host the
 		 * operator listed as plain HTTP */
-		char host[300], *at;
-		origin_of(ch.realm, host, sizeof(host));
-		memmove(host, host + 7, strlen(host + 7) + 1); /* past "http://" */
-		if ((at = strrchr(host, '@')) != NULL)
-			memmove(host, at + 1, strlen(at + 1) + 1);
-		if (!host_insecure(host, p->opts ? p->opts->insecure : NULL))
+		if (!host_insecure(realm_host, p->opts ? p->opts->insecure : NULL))
 			return cradle_err_set(
 				err, CRADLE_PERMISSION_DENIED,
 				"pull %s: unauthorized: token realm \"%s\" is plain HTTP for an "
@@ -770,23 +1009,51 @@ fetch_token(struct puller *p, const char *www, struct cradle_err *err)
 		snprintf(scope, sizeof(scope), "%s", ch.scope);
 	else
 		snprintf(scope, sizeof(scope), "repository:%s:pull", p->ir.repository);
-	esc_service = curl_easy_escape(p->h, ch.service, 0);
-	esc_scope = curl_easy_escape(p->h, scope, 0);
-	if (!esc_service || !esc_scope)
+	/* realm?service=...&scope=..., each value URL-encoded by curl_url */
+	if (!(u = curl_url()))
 		goto nomem;
-	ulen = strlen(ch.realm) + strlen(esc_service) + strlen(esc_scope) + 32;
-	if (!(url = malloc(ulen)))
-		goto nomem;
-	snprintf(url, ulen, "%s%c%s%s%sscope=%s", ch.realm, strchr(ch.realm, '?') ? '&' : '?',
-	         ch.service[0] ? "service=" : "", ch.service[0] ? esc_service : "",
-	         ch.service[0] ? "&" : "", esc_scope);
-	if (fetch(p, url, "application/json", false, TOKEN_MAX, NULL, -1, "token", &x, &status,
-	          err) < 0)
-		goto out;
-	if (status != 200) {
+	if (curl_url_set(u, CURLUPART_URL, ch.realm, 0) != CURLUE_OK) {
 		cradle_err_set(err, CRADLE_PERMISSION_DENIED,
-		               "pull %s: unauthorized: token server %s answered HTTP %ld", p->ref,
-		               ch.realm, status);
+		               "pull %s: unauthorized: token realm \"%s\" is not a URL", p->ref,
+		               ch.realm);
+		goto out;
+	}
+	if (ch.service[0]) {
+		if (asprintf(&q, "service=%s", ch.service) < 0) {
+			q = NULL;
+			goto nomem;
+		}
+		if (curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE) !=
+		    CURLUE_OK)
+			goto nomem;
+		free(q);
+		q = NULL;
+	}
+	if (asprintf(&q, "scope=%s", scope) < 0) {
+		q = NULL;
+		goto nomem;
+	}
+	if (curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+		goto nomem;
+	p->token_req = true;
+	rc = fetch(p, url, "application/json", false, TOKEN_MAX, NULL, -1, "token", &x, &status,
+	           err);
+	p->token_req = false;
+	if (rc < 0)
+		goto out;
+	rc = -1;
+	if (status != 200) {
+		if ((status == 401 || status == 403) && p->creds.found)
+			cradle_err_set(
+				err, CRADLE_PERMISSION_DENIED,
+				"pull %s: unauthorized: token server %s (for %s) refused the "
+				"credentials %s (HTTP %ld)",
+				p->ref, ch.realm, p->authority, p->creds_from, status);
+		else
+			cradle_err_set(err, CRADLE_PERMISSION_DENIED,
+			               "pull %s: unauthorized: token server %s answered HTTP %ld",
+			               p->ref, ch.realm, status);
 		goto out;
 	}
 	root = x.buf ? json_tokener_parse(x.buf) : NULL;
@@ -802,8 +1069,8 @@ fetch_token(struct puller *p, const char *www, struct cradle_err *err)
 		               ch.realm);
 		goto out;
 	}
-	for (const char *q = token; *q; q++) {
-		if ((unsigned char)*q <= ' ' || (unsigned char)*q >= 0x7f) {
+	for (const char *t = token; *t; t++) {
+		if ((unsigned char)*t <= ' ' || (unsigned char)*t >= 0x7f) {
 			cradle_err_set(err, CRADLE_PERMISSION_DENIED,
 			               "pull %s: unauthorized: malformed token from %s", p->ref,
 			               ch.realm);
@@ -822,13 +1089,60 @@ nomem:
 out:
 	json_object_put(root);
 	free(x.buf);
-	free(url);
-	curl_free(esc_service);
-	curl_free(esc_scope);
+	free(q);
+	curl_free(url);
+	curl_url_cleanup(u);
 	return rc;
 }
 
 /* --- manifests and blobs ---------------------------------------------------- */
+
+/* <endpoint>/v2/<repository>/<kind>/<reference> built with curl_url (the
+ * endpoint may carry a path prefix).  -1 when it does not fit. */
+static int
+endpoint_url(struct puller *p, const char *kind, const char *reference, char *buf, size_t len,
+             struct cradle_err *err)
+{
+	CURLU *u = curl_url();
+	char *path = NULL, *full = NULL, *url = NULL;
+	int rc = -1;
+
+	if (!u)
+		return cradle_err_nomem(err);
+	if (curl_url_set(u, CURLUPART_URL, p->base, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "pull %s: endpoint %s is not a URL",
+		               p->ref, p->base);
+		goto out;
+	}
+	size_t pl = strlen(path);
+	while (pl > 0 && path[pl - 1] == '/')
+		pl--;
+	if (asprintf(&full, "%.*s/v2/%s/%s/%s", (int)pl, path, p->ir.repository, kind, reference) <
+	    0) {
+		full = NULL;
+		cradle_err_nomem(err);
+		goto out;
+	}
+	if (curl_url_set(u, CURLUPART_PATH, full, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+		cradle_err_nomem(err);
+		goto out;
+	}
+	if (strlen(url) >= len) {
+		cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "pull %s: URL for %s %s too long",
+		               p->ref, kind, reference);
+		goto out;
+	}
+	memcpy(buf, url, strlen(url) + 1);
+	rc = 0;
+out:
+	curl_free(path);
+	curl_free(url);
+	free(full);
+	curl_url_cleanup(u);
+	return rc;
+}
 
 /* GET a manifest (tag or digest) into x.  expected (may be NULL): the
  * bytes must hash to it. */
@@ -836,10 +1150,11 @@ static int
 get_manifest(struct puller *p, const char *reference, const char *expected, struct xfer *x,
              struct cradle_err *err)
 {
-	char url[1024], got[DIGEST_LEN + 1];
+	char url[2048], got[DIGEST_LEN + 1];
 	long status;
 
-	snprintf(url, sizeof(url), "%s/v2/%s/manifests/%s", p->base, p->ir.repository, reference);
+	if (endpoint_url(p, "manifests", reference, url, sizeof(url), err) < 0)
+		return -1;
 	if (fetch(p, url, ACCEPT_MANIFESTS, true, MANIFEST_MAX, NULL, -1, "manifest", x, &status,
 	          err) < 0)
 		return -1;
@@ -866,7 +1181,7 @@ static int
 get_blob(struct puller *p, const char *what, const char *digest, int64_t size,
          struct cradle_err *err)
 {
-	char url[1024];
+	char url[2048];
 	struct xfer x = { 0 };
 	long status = 0;
 	int rc;
@@ -880,7 +1195,8 @@ get_blob(struct puller *p, const char *what, const char *digest, int64_t size,
 		progress(p);
 		return 0;
 	}
-	snprintf(url, sizeof(url), "%s/v2/%s/blobs/%s", p->base, p->ir.repository, digest);
+	if (endpoint_url(p, "blobs", digest, url, sizeof(url), err) < 0)
+		return -1;
 	rc = fetch(p, url, NULL, true, 0, digest, size, what, &x, &status, err);
 	if (rc == 0 && (status < 200 || status >= 300))
 		rc = http_error(p, status, &x, what, digest, url, err);
@@ -943,11 +1259,12 @@ curl_init(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-int
-pull_image(struct content *c, const char *ref, const struct pull_opts *opts, struct oci_image *out,
-           struct cradle_err *err)
+/* The image from the endpoint p is set up for: the manifest named by the
+ * reference (an index picks this platform), then the config and layers. */
+static int
+pull_from(struct puller *p, struct oci_image *out, struct cradle_err *err)
 {
-	struct puller p = { 0 };
+	const char *ref = p->ref;
 	struct xfer x = { 0 };
 	char digest[DIGEST_LEN + 1], picked[DIGEST_LEN + 1];
 	const char *expected = NULL;
@@ -956,29 +1273,12 @@ pull_image(struct content *c, const char *ref, const struct pull_opts *opts, str
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (image_ref_parse(ref, &p.ir, err) < 0)
-		return -1;
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK)
-		return cradle_err_set(err, CRADLE_INTERNAL, "pull %s: curl_global_init: %s", ref,
-		                      curl_easy_strerror(curl_init_rc));
-	p.c = c;
-	p.opts = opts;
-	p.ref = ref;
-	p.total = -1;
-	p.timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
-	p.deadline_ms = opts && opts->deadline_ms > 0 ? opts->deadline_ms : 0;
-	p.deadline = (clock_mono_ns() / 1000000) + p.deadline_ms;
-	snprintf(p.base, sizeof(p.base), "%s://%s",
-	         host_insecure(p.ir.registry, opts ? opts->insecure : NULL) ? "http" : "https",
-	         p.ir.registry);
-	if (!(p.h = curl_easy_init()))
-		return cradle_err_set(err, CRADLE_INTERNAL, "pull %s: curl_easy_init failed", ref);
-
+	p->done = 0;
+	p->total = -1;
 	/* the manifest named by the reference; an index picks this platform */
-	if (p.ir.digest[0])
-		expected = p.ir.digest;
-	if (get_manifest(&p, p.ir.digest[0] ? p.ir.digest : p.ir.tag, expected, &x, err) < 0)
+	if (p->ir.digest[0])
+		expected = p->ir.digest;
+	if (get_manifest(p, p->ir.digest[0] ? p->ir.digest : p->ir.tag, expected, &x, err) < 0)
 		goto out;
 	if (oci_is_index(x.ctype, x.buf, x.len)) {
 		struct oci_descriptor d;
@@ -994,7 +1294,7 @@ pull_image(struct content *c, const char *ref, const struct pull_opts *opts, str
 		}
 		memcpy(picked, d.digest, sizeof(picked));
 		expected = picked;
-		if (get_manifest(&p, picked, expected, &x, err) < 0)
+		if (get_manifest(p, picked, expected, &x, err) < 0)
 			goto out;
 		if (d.size > 0 && (size_t)d.size != x.len) {
 			cradle_err_set(
@@ -1016,7 +1316,7 @@ pull_image(struct content *c, const char *ref, const struct pull_opts *opts, str
 		cradle_err_wrap(err, "pull %s: manifest", ref);
 		goto out;
 	}
-	if (content_put(c, x.buf, x.len, expected, digest, err) < 0) {
+	if (content_put(p->c, x.buf, x.len, expected, digest, err) < 0) {
 		cradle_err_wrap(err, "pull %s: manifest", ref);
 		goto out;
 	}
@@ -1024,20 +1324,20 @@ pull_image(struct content *c, const char *ref, const struct pull_opts *opts, str
 
 	/* then the config and the layers, streamed and verified */
 	cfg_size = config_size(x.buf);
-	p.total = (int64_t)x.len + (cfg_size > 0 ? cfg_size : 0);
+	p->total = (int64_t)x.len + (cfg_size > 0 ? cfg_size : 0);
 	for (i = 0; i < out->n_layers; i++)
 		if (out->layers[i].size > 0)
-			p.total += out->layers[i].size;
-	p.done = x.len;
-	progress(&p);
-	if (get_blob(&p, "config", out->config_digest, cfg_size, err) < 0)
+			p->total += out->layers[i].size;
+	p->done = x.len;
+	progress(p);
+	if (get_blob(p, "config", out->config_digest, cfg_size, err) < 0)
 		goto out;
 	for (i = 0; i < out->n_layers; i++)
-		if (get_blob(&p, "layer", out->layers[i].digest, out->layers[i].size, err) < 0)
+		if (get_blob(p, "layer", out->layers[i].digest, out->layers[i].size, err) < 0)
 			goto out;
-	out->size = p.total;
-	p.done = (uint64_t)p.total;
-	progress(&p);
+	out->size = p->total;
+	p->done = (uint64_t)p->total;
+	progress(p);
 	rc = 0;
 out:
 	if (rc < 0) {
@@ -1045,7 +1345,122 @@ out:
 		memset(out, 0, sizeof(*out));
 	}
 	free(x.buf);
+	return rc;
+}
+
+/* Point p at an endpoint: base URL, authority, host settings (taken
+ * over from *cfg), credentials (the pull's own only for the registry
+ * itself; else the auth file's for lookup, the endpoint's certs.d name). */
+static int
+endpoint_begin(struct puller *p, const char *base, const char *authority, const char *lookup,
+               bool registry, struct host_cfg *cfg, struct cradle_err *err)
+{
+	const struct pull_opts *o = p->opts;
+
+	hosts_fini(&p->tls);
+	p->tls = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(p->base, sizeof(p->base), "%s", base);
+	snprintf(p->authority, sizeof(p->authority), "%s", authority);
+	free(p->auth_header);
+	p->auth_header = NULL;
+	p->basic = false;
+	auth_creds_clear(&p->creds);
+	p->creds_from[0] = '\0';
+	if (registry && o && o->auth) {
+		if (proto_auth_decode(o->auth, p->creds.user, p->creds.pass, err) < 0) {
+			auth_creds_clear(&p->creds);
+			cradle_err_wrap(err, "pull %s", p->ref);
+			return -1;
+		}
+		p->creds.found = true;
+		snprintf(p->creds_from, sizeof(p->creds_from), "given with the pull");
+		return 0;
+	}
+	if (o && o->auth_file) {
+		if (auth_lookup(o->auth_file, lookup, p->ir.repository, &p->creds, err) < 0) {
+			cradle_err_wrap(err, "pull %s", p->ref);
+			return -1;
+		}
+		if (p->creds.found)
+			snprintf(p->creds_from, sizeof(p->creds_from),
+			         "of auth file %s (key \"%.200s\")", o->auth_file, p->creds.key);
+	}
+	return 0;
+}
+
+int
+pull_image(struct content *c, const char *ref, const struct pull_opts *opts, struct oci_image *out,
+           struct cradle_err *err)
+{
+	struct puller p = { 0 };
+	struct host_cfg reg = { 0 }, mcfg;
+	char base[HOSTS_URL_MAX];
+	size_t n_mirrors, i;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (image_ref_parse(ref, &p.ir, err) < 0)
+		return -1;
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return cradle_err_set(err, CRADLE_INTERNAL, "pull %s: curl_global_init: %s", ref,
+		                      curl_easy_strerror(curl_init_rc));
+	p.c = c;
+	p.opts = opts;
+	p.ref = ref;
+	p.total = -1;
+	p.timeout_ms = opts && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+	p.deadline_ms = opts && opts->deadline_ms > 0 ? opts->deadline_ms : 0;
+	p.deadline = (clock_mono_ns() / 1000000) + p.deadline_ms;
+	/* the registry's own settings: <config_path>/<domain>/ */
+	if (hosts_load(opts ? opts->config_path : NULL, p.ir.domain, &reg, err) < 0) {
+		cradle_err_wrap(err, "pull %s: registry %s", ref, p.ir.domain);
+		return -1;
+	}
+	if (!(p.h = curl_easy_init())) {
+		hosts_fini(&reg);
+		return cradle_err_set(err, CRADLE_INTERNAL, "pull %s: curl_easy_init failed", ref);
+	}
+	n_mirrors = reg.n_mirrors;
+	/* the mirrors in order, then the registry itself */
+	for (i = 0; i <= n_mirrors; i++) {
+		bool last = i == n_mirrors;
+		if (!last) {
+			char authority[300];
+			if (hosts_check_url(reg.mirrors[i], base, sizeof(base), authority,
+			                    sizeof(authority), err) < 0 ||
+			    hosts_load(opts->config_path, authority, &mcfg, err) < 0) {
+				cradle_err_wrap(err, "pull %s: mirror %s", ref, reg.mirrors[i]);
+				goto out;
+			}
+			rc = endpoint_begin(&p, base, authority, authority, false, &mcfg, err);
+			hosts_fini(&mcfg);
+		} else {
+			bool plain = reg.insecure ||
+			             host_insecure(p.ir.registry, opts ? opts->insecure : NULL);
+			snprintf(base, sizeof(base), "%s://%s", plain ? "http" : "https",
+			         p.ir.registry);
+			rc = endpoint_begin(&p, base, p.ir.registry, p.ir.domain, true, &reg, err);
+		}
+		if (rc == 0)
+			rc = pull_from(&p, out, err);
+		if (rc == 0 || last || cancelled(&p) || left_ms(&p) == 0)
+			break;
+		/* a mirror that failed: the next endpoint */
+	}
+	if (rc < 0 && n_mirrors > 0 && i == n_mirrors) {
+		size_t len = strlen(err->msg);
+		snprintf(err->msg + len, sizeof(err->msg) - len, " (after %zu mirror%s failed)",
+		         n_mirrors, n_mirrors == 1 ? "" : "s");
+	}
+out:
 	free(p.auth_header);
+	auth_creds_clear(&p.creds);
+	hosts_fini(&p.tls);
+	hosts_fini(&reg);
+	for (i = 0; i < TLS_CACHE; i++)
+		hosts_fini(&p.other[i].cfg);
 	curl_easy_cleanup(p.h);
 	return rc;
 }

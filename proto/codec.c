@@ -1390,6 +1390,32 @@ check_ref(const char *ref, struct ppath *p, const char *key, struct cradle_err *
 	return rc;
 }
 
+/* image.pull's credentials (already decoded, NULL when absent): at most
+ * PROTO_MAX_AUTH bytes of base64 whose content proto_auth_decode accepts.
+ * The message never shows the value: it is a secret. */
+static int
+check_auth(const char *auth, struct ppath *p, struct cradle_err *err)
+{
+	char user[PROTO_AUTH_USER_MAX + 1], pass[PROTO_AUTH_PASS_MAX + 1];
+	struct cradle_err e;
+	size_t old;
+	int rc;
+
+	if (!auth)
+		return 0;
+	memset(&e, 0, sizeof(e));
+	rc = proto_auth_decode(auth, user, pass, &e);
+	explicit_bzero(pass, sizeof(pass));
+	explicit_bzero(user, sizeof(user));
+	if (!rc)
+		return 0;
+	old = ppath_push(p, "auth");
+	/* e's text starts with "auth: " */
+	rc = proto_fail(err, p, "%s", strncmp(e.msg, "auth: ", 6) ? e.msg : e.msg + 6);
+	ppath_pop(p, old);
+	return rc;
+}
+
 /* image.import's path: absolute, at most PROTO_MAX_IMPORT_PATH bytes (the NUL
  * and UTF-8 checks are the decoder's). */
 static int
@@ -1464,7 +1490,11 @@ dec_request(const msgpack_object *top, struct ppath *p, void *arg, struct cradle
 	case OP_IMAGE_STATUS:
 	case OP_IMAGE_REMOVE:
 		rc = get_str(args, "ref", p, F_REQ, &req->ref, err);
-		return rc ? rc : check_ref(req->ref, p, "ref", err);
+		if (!rc)
+			rc = check_ref(req->ref, p, "ref", err);
+		if (!rc && req->op == OP_IMAGE_PULL)
+			rc = get_str(args, "auth", p, F_EMPTY_NULL, &req->auth, err);
+		return rc ? rc : check_auth(req->auth, p, err);
 	case OP_IMAGE_IMPORT:
 		rc = get_str(args, "path", p, F_REQ, &req->path, err);
 		if (!rc)
@@ -2320,8 +2350,9 @@ pk_request(msgpack_packer *pk, const void *obj)
 	case OP_IMAGE_STATUS:
 	case OP_IMAGE_REMOVE:
 		/* always written: an empty ref is the daemon's to refuse */
-		TRY(msgpack_pack_map(pk, 1));
-		return pk_kstr(pk, "ref", req->ref);
+		TRY(msgpack_pack_map(pk, 1 + (req->op == OP_IMAGE_PULL && nonempty(req->auth))));
+		TRY(pk_kstr(pk, "ref", req->ref));
+		return req->op == OP_IMAGE_PULL ? pk_kopt(pk, "auth", req->auth) : 0;
 	case OP_IMAGE_LIST:
 	case OP_DAEMON_STATS:
 	case OP_DAEMON_INFO:
@@ -2944,6 +2975,11 @@ proto_request_fini(struct proto_request *req)
 	req->ref = NULL;
 	free(req->path);
 	req->path = NULL;
+	if (req->auth) {
+		explicit_bzero(req->auth, strlen(req->auth));
+		free(req->auth);
+		req->auth = NULL;
+	}
 }
 
 void

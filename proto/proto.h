@@ -35,6 +35,9 @@
 #define CRADLE_ID_LEN 64           /* lower-case hex */
 #define PROTO_MAX_REF 511          /* bytes in an image reference */
 #define PROTO_MAX_IMPORT_PATH 4096 /* bytes in image.import's path */
+#define PROTO_MAX_AUTH 1024        /* bytes in image.pull's "auth" (base64) */
+#define PROTO_AUTH_USER_MAX 255    /* bytes of the user name inside "auth" */
+#define PROTO_AUTH_PASS_MAX 511    /* bytes of the password inside "auth" */
 #define PROTO_DIGEST_MAX 71        /* "sha256:" + 64 hex */
 #define PROTO_MAX_EVENTS_PAGE 512  /* events in one events.since reply */
 /* A reply, record or event carries a whole config (which a request may fill
@@ -318,6 +321,9 @@ struct proto_request {
 	char *ref;      /* OP_IMAGE_PULL, _STATUS, _REMOVE: "ref";
 	                 * OP_IMAGE_IMPORT: "name" (optional) */
 	char *path;     /* OP_IMAGE_IMPORT: absolute path on the daemon's host */
+	char *auth;     /* OP_IMAGE_PULL: "auth", optional base64("user[:pass]")
+	                 * (crictl's --auth); a secret: never logged nor echoed,
+	                 * zeroed by proto_request_fini */
 	bool verbose;   /* OP_STATUS: the sandbox's step times too */
 	uint64_t since; /* OP_EVENTS_SINCE: the first seq wanted, 0: the oldest kept */
 };
@@ -452,6 +458,16 @@ bool proto_valid_dns_subdomain(const char *s); /* RFC 1123 subdomain, 1..253 */
 bool proto_valid_utf8(const char *s, size_t len);
 /* An image reference: 1..PROTO_MAX_REF bytes of [A-Za-z0-9._:/@-]. */
 bool proto_valid_image_ref(const char *s);
+/* Registry credentials as image.pull's "auth" carries them: base64
+ * (RFC 4648, padded) of "user" or "user:password", 1..PROTO_MAX_AUTH
+ * bytes; the user 1..PROTO_AUTH_USER_MAX bytes without ':', the password
+ * at most PROTO_AUTH_PASS_MAX; neither with control characters.  Errors
+ * never quote the secret. */
+int proto_auth_decode(const char *auth, char user[PROTO_AUTH_USER_MAX + 1],
+                      char pass[PROTO_AUTH_PASS_MAX + 1], struct cradle_err *err);
+/* "user:password" (crictl's --creds; the password may be empty or absent)
+ * into a malloc'd "auth" string; the same checks. */
+int proto_auth_from_creds(const char *creds, char **out, struct cradle_err *err);
 /* A step name: 1..PROTO_STEP_NAME_MAX bytes of [A-Za-z0-9._-]. */
 bool proto_valid_step_name(const char *s);
 /* An IPv4 or IPv6 address in text (inet_pton), at most PROTO_IP_MAX bytes. */

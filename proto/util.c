@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/internal.h"
@@ -360,6 +361,138 @@ proto_valid_image_ref(const char *s)
 	size_t n = s ? strnlen(s, PROTO_MAX_REF + 1) : 0;
 
 	return n >= 1 && n <= PROTO_MAX_REF && proto_word_span(s, n, "._:/@-") == n;
+}
+
+/* --- registry credentials (image.pull's "auth") --- */
+
+static const char b64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int
+b64_value(unsigned char c)
+{
+	const char *at = c ? strchr(b64_chars, c) : NULL;
+
+	return at ? (int)(at - b64_chars) : -1;
+}
+
+/* The user and password checks both directions share; never quotes them. */
+static int
+auth_check_parts(const char *what, const char *s, size_t n, struct cradle_err *err)
+{
+	const char *colon = memchr(s, ':', n);
+	size_t ulen = colon ? (size_t)(colon - s) : n;
+	size_t plen = colon ? n - ulen - 1 : 0;
+
+	if (ulen == 0)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: the user name is empty",
+		                      what);
+	if (ulen > PROTO_AUTH_USER_MAX)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "%s: user name of %zu bytes exceeds %d", what, ulen,
+		                      PROTO_AUTH_USER_MAX);
+	if (plen > PROTO_AUTH_PASS_MAX)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "%s: password of %zu bytes exceeds %d", what, plen,
+		                      PROTO_AUTH_PASS_MAX);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+			                      "%s: the %s contains a control character", what,
+			                      i < ulen ? "user name" : "password");
+	if (!proto_valid_utf8(s, n))
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "%s: not valid UTF-8", what);
+	return 0;
+}
+
+int
+proto_auth_decode(const char *auth, char user[PROTO_AUTH_USER_MAX + 1],
+                  char pass[PROTO_AUTH_PASS_MAX + 1], struct cradle_err *err)
+{
+	char buf[PROTO_MAX_AUTH / 4 * 3 + 1];
+	size_t n = auth ? strnlen(auth, PROTO_MAX_AUTH + 1) : 0, o = 0;
+	const char *colon;
+	int rc = 0;
+
+	user[0] = pass[0] = '\0';
+	if (n == 0)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "auth: must not be empty");
+	if (n > PROTO_MAX_AUTH)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "auth: more than %d bytes",
+		                      PROTO_MAX_AUTH);
+	if (n % 4)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                      "auth: not base64 (%zu bytes, not a multiple of 4)", n);
+	for (size_t i = 0; i < n; i += 4) {
+		int v[4];
+		int pad = 0;
+
+		for (int j = 0; j < 4; j++) {
+			unsigned char c = (unsigned char)auth[i + j];
+
+			if (c == '=' && i + 4 == n && j >= 2) {
+				v[j] = 0;
+				pad++;
+				continue;
+			}
+			if (pad || (v[j] = b64_value(c)) < 0)
+				return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+				                      "auth: not base64 (byte %zu)", i + j + 1);
+		}
+		buf[o++] = (char)(v[0] << 2 | v[1] >> 4);
+		if (pad < 2)
+			buf[o++] = (char)((v[1] & 0xf) << 4 | v[2] >> 2);
+		if (pad < 1)
+			buf[o++] = (char)((v[2] & 0x3) << 6 | v[3]);
+	}
+	if (memchr(buf, '\0', o))
+		rc = cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
+		                    "auth: the decoded credentials contain a NUL byte");
+	if (!rc)
+		rc = auth_check_parts("auth", buf, o, err);
+	if (!rc) {
+		colon = memchr(buf, ':', o);
+		if (colon) {
+			memcpy(user, buf, (size_t)(colon - buf));
+			user[colon - buf] = '\0';
+			memcpy(pass, colon + 1, o - (size_t)(colon - buf) - 1);
+			pass[o - (size_t)(colon - buf) - 1] = '\0';
+		} else {
+			memcpy(user, buf, o);
+			user[o] = '\0';
+		}
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+int
+proto_auth_from_creds(const char *creds, char **out, struct cradle_err *err)
+{
+	size_t n = creds ? strnlen(creds, PROTO_MAX_AUTH + 1) : 0, o = 0;
+	unsigned char a, b, c;
+	char *s;
+	int rc;
+
+	*out = NULL;
+	if (n > PROTO_AUTH_USER_MAX + 1 + PROTO_AUTH_PASS_MAX)
+		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "creds: more than %d bytes",
+		                      PROTO_AUTH_USER_MAX + 1 + PROTO_AUTH_PASS_MAX);
+	if ((rc = auth_check_parts("creds", creds ? creds : "", n, err)))
+		return rc;
+	if (!(s = malloc((n + 2) / 3 * 4 + 1)))
+		return cradle_err_nomem(err);
+	for (size_t i = 0; i < n; i += 3) {
+		a = (unsigned char)creds[i];
+		b = i + 1 < n ? (unsigned char)creds[i + 1] : 0;
+		c = i + 2 < n ? (unsigned char)creds[i + 2] : 0;
+		s[o++] = b64_chars[a >> 2];
+		s[o++] = b64_chars[(a & 0x3) << 4 | b >> 4];
+		s[o++] = i + 1 < n ? b64_chars[(b & 0xf) << 2 | c >> 6] : '=';
+		s[o++] = i + 2 < n ? b64_chars[c & 0x3f] : '=';
+	}
+	s[o] = '\0';
+	*out = s;
+	return 0;
 }
 
 int

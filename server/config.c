@@ -135,6 +135,9 @@ config_defaults(struct daemon_config *cfg)
 	cfg->events_keep = 65536;
 	cfg->store_map_size = 1ull << 30;
 	cfg->registry_timeout = 600;
+	snprintf(cfg->registry_config_path, sizeof(cfg->registry_config_path),
+	         "/etc/cradle/certs.d");
+	snprintf(cfg->registry_auth_file, sizeof(cfg->registry_auth_file), "/etc/cradle/auth.json");
 	cfg->image_max_layer_bytes = 16ull << 30;
 	cfg->image_max_layer_entries = 1000000;
 	/* gzip cannot pass about 1032:1; only crafted layers come near it */
@@ -239,6 +242,8 @@ static const struct key_def registry_keys[] = {
 	C_ARR("insecure", K_OPT_REF, registry_insecure),
 	C_ARR("ca_file", K_OPT_PATH, registry_ca_file),
 	C_INT("timeout", registry_timeout, 1, 86400),
+	C_ARR("config_path", K_OPT_PATH, registry_config_path),
+	C_ARR("auth_file", K_OPT_PATH, registry_auth_file),
 	{ NULL, 0, 0, 0, 0, 0 },
 };
 
@@ -1437,6 +1442,9 @@ static const struct {
 	{ "registry", "insecure" },
 	{ "registry", "ca_file" },
 	{ "registry", "timeout" },
+	/* the files below these two are read again by every pull anyway */
+	{ "registry", "config_path" },
+	{ "registry", "auth_file" },
 };
 
 bool

@@ -86,7 +86,8 @@ typedef void (*config_change_fn)(void *arg, const struct config_change *ch);
 int config_diff(const struct daemon_config *a, const struct daemon_config *b, config_change_fn fn,
                 void *arg);
 /* The keys SIGHUP applies to a running cradled: [cradled] log_level,
- * [registry] insecure, ca_file, timeout.  Others need a restart. */
+ * [registry] insecure, ca_file, timeout, config_path, auth_file.  Others
+ * need a restart. */
 bool config_key_reloadable(const char *section, const char *key);
 
 /* The configured runtime handlers as the sandbox library sees them; valid

@@ -64,6 +64,10 @@ struct daemon_config {
 	int cni_timeout;                /* [cni] timeout: seconds for one plugin call */
 	char nri_config_file[4096];     /* [nri] config_file: NRI v1's conf.json */
 	char nri_plugin_dir[4096];      /* [nri] plugin_dir: where its plugins are */
+	/* [registry] config_path, per-host dirs <path>/<host>/, and auth_file,
+	 * a containers-auth.json; "" = none */
+	char registry_config_path[4096];
+	char registry_auth_file[4096];
 	/* [runtime.NAME] sections, owned (config_fini frees them); never
 	 * empty after config_validate */
 	struct runtime_config *runtimes;

@@ -255,19 +255,28 @@ make_skeleton(struct daemon *d, struct cradle_err *err)
 /* Open the image service; when the configured sandbox image is the one
  * `make` builds and it is not there yet, import it from the OCI archive
  * beside this binary, so a node needs no registry to start pods. */
+/* The [registry] settings of cfg as the image service takes them. */
+static struct images_cfg
+registry_cfg(const struct daemon_config *cfg)
+{
+	return (struct images_cfg){
+		.ca_file = cfg->registry_ca_file[0] ? cfg->registry_ca_file : NULL,
+		.insecure = cfg->registry_insecure[0] ? cfg->registry_insecure : NULL,
+		.config_path = cfg->registry_config_path[0] ? cfg->registry_config_path : NULL,
+		.auth_file = cfg->registry_auth_file[0] ? cfg->registry_auth_file : NULL,
+		.pull_timeout = cfg->registry_timeout,
+	};
+}
+
 static int
 images_start(struct daemon *d, struct cradle_err *err)
 {
-	struct images_cfg ic = {
-		.root = d->cfg.root,
-		.store = d->store,
-		.ca_file = d->cfg.registry_ca_file[0] ? d->cfg.registry_ca_file : NULL,
-		.insecure = d->cfg.registry_insecure[0] ? d->cfg.registry_insecure : NULL,
-		.max_layer_bytes = d->cfg.image_max_layer_bytes,
-		.max_layer_entries = (uint64_t)d->cfg.image_max_layer_entries,
-		.max_expansion = (uint64_t)d->cfg.image_max_expansion,
-		.pull_timeout = d->cfg.registry_timeout,
-	};
+	struct images_cfg ic = registry_cfg(&d->cfg);
+	ic.root = d->cfg.root;
+	ic.store = d->store;
+	ic.max_layer_bytes = d->cfg.image_max_layer_bytes;
+	ic.max_layer_entries = (uint64_t)d->cfg.image_max_layer_entries;
+	ic.max_expansion = (uint64_t)d->cfg.image_max_expansion;
 	struct image_record rec;
 	struct cradle_err e;
 	if (make_skeleton(d, err) < 0 || images_open(&ic, &d->images, err) < 0)
@@ -550,13 +559,13 @@ reload_config(struct daemon *d, const struct reload_args *ra)
 		log_error("config reload: %s; the configuration in effect is kept", err.msg);
 		goto out;
 	}
+	struct images_cfg reg = registry_cfg(next);
 	if ((strcmp(cur->registry_insecure, next->registry_insecure) != 0 ||
 	     strcmp(cur->registry_ca_file, next->registry_ca_file) != 0 ||
+	     strcmp(cur->registry_config_path, next->registry_config_path) != 0 ||
+	     strcmp(cur->registry_auth_file, next->registry_auth_file) != 0 ||
 	     cur->registry_timeout != next->registry_timeout) &&
-	    images_set_registry(d->images,
-	                        next->registry_ca_file[0] ? next->registry_ca_file : NULL,
-	                        next->registry_insecure[0] ? next->registry_insecure : NULL,
-	                        next->registry_timeout, &err) < 0) {
+	    images_set_registry(d->images, &reg, &err) < 0) {
 		log_error("config reload: [registry]: %s; the configuration in effect is kept",
 		          err.msg);
 		goto out;
@@ -581,6 +590,9 @@ reload_config(struct daemon *d, const struct reload_args *ra)
 	/* what applies now is what the next reload compares with */
 	memcpy(cur->registry_insecure, next->registry_insecure, sizeof(cur->registry_insecure));
 	memcpy(cur->registry_ca_file, next->registry_ca_file, sizeof(cur->registry_ca_file));
+	memcpy(cur->registry_config_path, next->registry_config_path,
+	       sizeof(cur->registry_config_path));
+	memcpy(cur->registry_auth_file, next->registry_auth_file, sizeof(cur->registry_auth_file));
 	cur->registry_timeout = next->registry_timeout;
 	memcpy(cur->log_level, next->log_level, sizeof(cur->log_level));
 	/* and what daemon.info shows */

@@ -609,8 +609,8 @@ op_image(const struct worker_env *env, const struct proto_request *req, struct p
 		struct pull_progress pp = { .env = env, .ref = req->ref };
 		/* a pull of the sandbox image pins it, as the reference's
 		 * PullImage labels it io.cri-containerd.pinned=pinned */
-		rc = images_pull(env->images, req->ref, proto_ref_same(req->ref, env->image),
-		                 pull_progress, &pp, &rec, err);
+		rc = images_pull_auth(env->images, req->ref, proto_ref_same(req->ref, env->image),
+		                      req->auth, pull_progress, &pp, &rec, err);
 		break;
 	}
 	case OP_IMAGE_STATUS:

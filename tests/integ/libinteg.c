@@ -1161,7 +1161,17 @@ it_free_port(void)
 void
 it_registry_start(struct it_registry *r)
 {
+	it_registry_start_opts(r, NULL);
+}
+
+void
+it_registry_start_opts(struct it_registry *r, const struct it_registry_opts *o)
+{
+	static const struct it_registry_opts none;
 	char path[300];
+
+	if (o == NULL)
+		o = &none;
 
 	snprintf(r->dir, sizeof(r->dir), IT_TMP_PREFIX "registry-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(r->dir));
@@ -1173,6 +1183,13 @@ it_registry_start(struct it_registry *r)
 	        "version: 0.1\nlog:\n  level: info\nstorage:\n  filesystem:\n"
 	        "    rootdirectory: %s/data\nhttp:\n  addr: 127.0.0.1:%d\n",
 	        r->dir, r->port);
+	if (o->tls_cert)
+		fprintf(f, "  tls:\n    certificate: %s\n    key: %s\n", o->tls_cert, o->tls_key);
+	if (o->tls_cert && o->client_ca)
+		fprintf(f, "    clientcas:\n      - %s\n", o->client_ca);
+	if (o->htpasswd)
+		fprintf(f, "auth:\n  htpasswd:\n    realm: cradle-test\n    path: %s\n",
+		        o->htpasswd);
 	fclose(f);
 	pid_t parent = getpid();
 	r->pid = fork();
@@ -1189,12 +1206,19 @@ it_registry_start(struct it_registry *r)
 		execlp("docker-registry", "docker-registry", "serve", path, (char *)NULL);
 		_exit(127);
 	}
+	/* -f for a plain one; any HTTP answer (401 too) says it is up */
+	const char *flags = o->tls_cert ? "k" : "f";
+	if (o->htpasswd && !o->tls_cert)
+		flags = "";
 	for (int i = 0; i < it_ms(5000) / 25; i++) {
-		if (it_sh("curl -sf -o /dev/null http://127.0.0.1:%d/v2/ 2>/dev/null", r->port) ==
-		    0)
+		if (it_sh("curl -s%s -o /dev/null %s%s%s%s http%s://127.0.0.1:%d/v2/ 2>/dev/null",
+		          flags, o->client_cert ? "--cert " : "",
+		          o->client_cert ? o->client_cert : "", o->client_key ? " --key " : "",
+		          o->client_key ? o->client_key : "", o->tls_cert ? "s" : "", r->port) == 0)
 			return;
 		it_sleep_ms(25);
 	}
+	it_sh("tail -n 5 '%s/registry.log' >&2", r->dir);
 	ck_abort_msg("docker-registry did not come up on port %d", r->port);
 }
 
@@ -1218,4 +1242,28 @@ it_registry_stop(struct it_registry *r)
 	if (r->dir[0] != '\0')
 		it_sh("rm -rf '%s'", r->dir);
 	r->dir[0] = '\0';
+}
+
+int
+it_registry_log_count(const struct it_registry *r, const char *needle)
+{
+	char path[300], line[4096];
+	int n = 0;
+	snprintf(path, sizeof(path), "%s/registry.log", r->dir);
+	FILE *f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, needle) != NULL)
+			n++;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+const char *
+it_src(const char *rel)
+{
+	static char path[512];
+	const char *s = getenv("CRADLE_SRC");
+	snprintf(path, sizeof(path), "%s/%s", s ? s : ".", rel);
+	return path;
 }

@@ -185,10 +185,27 @@ struct it_registry {
 	char dir[256]; /* config.yml, data/, registry.log */
 };
 void it_registry_start(struct it_registry *r);
+/* it_registry_start with options (NULL or zeroed: as it_registry_start):
+ * Basic auth from an htpasswd file, HTTPS with a certificate and key (PEM
+ * files), client certificates required and verified against a CA file.
+ * The start-up probe uses client_cert/client_key when the registry wants
+ * one. */
+struct it_registry_opts {
+	const char *htpasswd;
+	const char *tls_cert, *tls_key;
+	const char *client_ca;
+	const char *client_cert, *client_key; /* for the probe */
+};
+void it_registry_start_opts(struct it_registry *r, const struct it_registry_opts *o);
 /* The pause archive `make` built, as 127.0.0.1:<port>/pause:<tag>. */
 void it_registry_push_pause(const struct it_registry *r, const char *tag);
 /* Kill and wait (before it_cleanup, which fails on a child left
  * running), then remove its dir; zero-safe. */
 void it_registry_stop(struct it_registry *r);
+/* Lines of the registry's log that contain needle. */
+int it_registry_log_count(const struct it_registry *r, const char *needle);
+/* A file of the source tree ($CRADLE_SRC, default the working dir, as
+ * tests/run.sh runs): one static buffer, copy it before the next call. */
+const char *it_src(const char *rel);
 
 #endif

@@ -25,21 +25,6 @@ static struct it_daemon D;
 static struct it_registry R = { .pid = -1 };
 static int port; /* R.port */
 
-static int
-count_in_log(const char *needle)
-{
-	char path[300], line[4096];
-	int n = 0;
-	snprintf(path, sizeof(path), "%s/registry.log", R.dir);
-	FILE *f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (strstr(line, needle) != NULL)
-			n++;
-	if (f)
-		fclose(f);
-	return n;
-}
-
 static void
 teardown(void)
 {
@@ -277,7 +262,7 @@ START_TEST(test_missing_image_pulled_once_for_20_starts)
 	         port, port);
 	it_start_with(&D, NULL, conf);
 	/* the access log has one line per request */
-	int before = count_in_log("\"GET /v2/pause/manifests/once");
+	int before = it_registry_log_count(&R, "\"GET /v2/pause/manifests/once");
 	for (int i = 0; i < N_CONCURRENT; i++)
 		ck_assert_int_eq(pthread_create(&t[i], NULL, conc_run, c), 0);
 	for (int i = 0; i < N_CONCURRENT; i++)
@@ -285,7 +270,7 @@ START_TEST(test_missing_image_pulled_once_for_20_starts)
 	for (int i = 0; i < N_CONCURRENT; i++)
 		ck_assert_msg(c->err[i][0] == '\0', "start %d: %s", i, c->err[i]);
 	/* one manifest fetch for all twenty (the registry logs every request) */
-	ck_assert_int_eq(count_in_log("\"GET /v2/pause/manifests/once") - before, 1);
+	ck_assert_int_eq(it_registry_log_count(&R, "\"GET /v2/pause/manifests/once") - before, 1);
 	/* they run the pulled image's entrypoint on its rootfs */
 	struct cradle_sandbox *sb;
 	ck_assert_int_eq(cradle_sandbox_status(D.conn, c->id[0], &sb, &err), 0);

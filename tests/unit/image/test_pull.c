@@ -607,7 +607,10 @@ enum fake_mode {
 	FAKE_5XX,          /* every registry request: 503 */
 	FAKE_STALL,        /* the layer: a byte now and then, never all of it */
 	FAKE_REDIR_FILE,   /* the config blob: redirected to ftp://.../etc/passwd?<signature> */
+	FAKE_TOKEN_CREDS,  /* token server wants Basic FAKE_CREDS_B64, else 401 */
 };
+
+#define FAKE_CREDS_B64 "cHVsbGVyOnMzY3JldA==" /* puller:s3cret */
 
 static struct fake {
 	int fd, port;
@@ -620,7 +623,10 @@ static struct fake {
 	char config[256], manifest[1024], index[1024];
 	unsigned char layer[4096];
 	char config_d[DIGEST_LEN + 1], layer_d[DIGEST_LEN + 1], manifest_d[DIGEST_LEN + 1];
-	char bad_query[256]; /* a token request without service/scope */
+	char bad_query[256];          /* a token request without service/scope */
+	atomic_int basic_to_registry; /* /v2/ requests with Basic creds (token modes) */
+	atomic_int auth_to_storage;   /* redirected requests with any Authorization */
+	atomic_int tokens_refused;    /* FAKE_TOKEN_CREDS: without the right creds */
 } fk;
 
 static void
@@ -680,11 +686,26 @@ fake_handle(int fd)
 		return;
 	}
 	authed = fk.mode != FAKE_DENY && strcasestr(req, "\nAuthorization: Bearer tok-123\r\n");
+	bool basic = strcasestr(req, "\nAuthorization: Basic " FAKE_CREDS_B64 "\r\n") != NULL;
+	if (fk.mode == FAKE_BASIC && basic)
+		authed = true;
+	if (fk.mode != FAKE_BASIC && basic && strncmp(path, "/v2/", 4) == 0)
+		fk.basic_to_registry++;
+	if (strncmp(path, "/storage/", 9) == 0 && strcasestr(req, "\nAuthorization:"))
+		fk.auth_to_storage++;
 
 	if (strncmp(path, "/token?", 7) == 0) {
+		if (fk.mode == FAKE_TOKEN_CREDS && !basic) {
+			fk.tokens_refused++;
+			respond_str(fd, 401, "WWW-Authenticate: Basic realm=\"tok\"\r\n",
+			            "application/json", "{}");
+			return;
+		}
 		fk.tokens++;
-		if (!strstr(path, "service=fake%20svc") ||
-		    !strstr(path, "scope=repository%3Aauth%2Fimg%3Apull"))
+		/* form encoding (curl_url's): a space as '+' or %20, hex in
+		 * either case */
+		if ((!strstr(path, "service=fake%20svc") && !strstr(path, "service=fake+svc")) ||
+		    !strcasestr(path, "scope=repository%3Aauth%2Fimg%3Apull"))
 			snprintf(fk.bad_query, sizeof(fk.bad_query), "%.200s", path);
 		respond_str(fd, 200, NULL, "application/json",
 		            fk.mode == FAKE_ACCESS_TOKEN
@@ -740,6 +761,10 @@ fake_handle(int fd)
 			snprintf(extra, sizeof(extra),
 			         "Location: ftp://%s/etc/passwd?X-Amz-Signature=s3cr3t\r\n",
 			         fk.host);
+		else if (fk.mode == FAKE_TOKEN_CREDS || fk.mode == FAKE_BASIC)
+			/* another origin (same server): no credentials may follow */
+			snprintf(extra, sizeof(extra),
+			         "Location: http://localhost:%d/storage/config\r\n", fk.port);
 		else
 			snprintf(extra, sizeof(extra), "Location: http://%s/storage/config\r\n",
 			         fk.host);
@@ -857,6 +882,7 @@ fake_stop(void)
 }
 
 static long fake_deadline_ms; /* pull_opts.deadline_ms of pull_fake */
+static const char *fake_auth; /* pull_opts.auth of pull_fake */
 
 static void
 pull_fake(const char *tag, enum fake_mode mode, int layer_fails, int *rc, struct cradle_err *err,
@@ -865,7 +891,8 @@ pull_fake(const char *tag, enum fake_mode mode, int layer_fails, int *rc, struct
 	/* "127.0.0.1" without a port: any port of that host is insecure */
 	struct pull_opts opts = { .insecure = "example.com, 127.0.0.1",
 		                  .timeout_ms = 5000,
-		                  .deadline_ms = fake_deadline_ms };
+		                  .deadline_ms = fake_deadline_ms,
+		                  .auth = fake_auth };
 	char ref[128], root[PATH_MAX], name[32];
 	static int n;
 
@@ -925,6 +952,65 @@ START_TEST(test_fake_index)
 	check_blobs(c, &img);
 	oci_image_fini(&img);
 	content_close(c);
+}
+END_TEST
+
+/* Credentials: Basic to a Basic registry, Basic to the token realm only
+ * (never to /v2/ nor through the redirect to storage), refusals naming
+ * the host and never the secret. */
+START_TEST(test_fake_credentials)
+{
+	struct cradle_err err = { 0 };
+	struct oci_image img;
+	struct content *c;
+	int rc;
+
+	/* token realm that wants credentials: none, then the right ones */
+	fake_auth = NULL;
+	pull_fake(":v1", FAKE_TOKEN_CREDS, 0, &rc, &err, &img, &c);
+	ck_assert_int_lt(rc, 0);
+	ck_assert_int_eq(err.code, CRADLE_PERMISSION_DENIED);
+	ck_assert_msg(strstr(err.msg, "unauthorized: token server") && strstr(err.msg, "HTTP 401"),
+	              "%s", err.msg);
+	ck_assert_int_eq(fk.tokens_refused, 1);
+	content_close(c);
+
+	fake_auth = FAKE_CREDS_B64;
+	pull_fake(":v1", FAKE_TOKEN_CREDS, 0, &rc, &err, &img, &c);
+	ck_assert_msg(rc == 0, "pull: %s", err.msg);
+	ck_assert_int_eq(fk.tokens, 1);
+	ck_assert_int_eq(fk.tokens_refused, 0);
+	ck_assert_int_eq(fk.basic_to_registry, 0);
+	ck_assert_int_eq(fk.auth_to_storage, 0);
+	oci_image_fini(&img);
+	content_close(c);
+
+	/* wrong ones: the token server refuses them, the message says whose */
+	fake_auth = "cHVsbGVyOndyb25n"; /* puller:wrong */
+	pull_fake(":v1", FAKE_TOKEN_CREDS, 0, &rc, &err, &img, &c);
+	ck_assert_int_lt(rc, 0);
+	ck_assert_msg(strstr(err.msg, "refused the credentials given with the pull"), "%s",
+	              err.msg);
+	ck_assert_ptr_null(strstr(err.msg, "wrong"));
+	content_close(c);
+
+	/* a Basic registry: the credentials after its challenge */
+	fake_auth = FAKE_CREDS_B64;
+	pull_fake(":v1", FAKE_BASIC, 0, &rc, &err, &img, &c);
+	ck_assert_msg(rc == 0, "pull: %s", err.msg);
+	ck_assert_int_eq(fk.tokens, 0);
+	ck_assert_int_eq(fk.auth_to_storage, 0);
+	oci_image_fini(&img);
+	content_close(c);
+	fake_auth = "cHVsbGVyOndyb25n";
+	pull_fake(":v1", FAKE_BASIC, 0, &rc, &err, &img, &c);
+	ck_assert_int_lt(rc, 0);
+	ck_assert_int_eq(err.code, CRADLE_PERMISSION_DENIED);
+	ck_assert_msg(strstr(err.msg, "/auth/img:v1: unauthorized: 127.0.0.1:") &&
+	                      strstr(err.msg, "refused the credentials given with the pull"),
+	              "%s", err.msg);
+	content_close(c);
+	fake_auth = NULL;
 }
 END_TEST
 
@@ -1429,9 +1515,9 @@ pull_suite(void)
 
 	unit_tcase(s, "fake", unit_scratch_setup, unit_scratch_teardown, 60,
 	           UNIT_TESTS(test_fake_bearer_auth, test_fake_index, test_fake_unauthorized,
-	                      test_fake_5xx_retries, test_shared_pull_fails_its_waiters,
-	                      test_connection_refused, test_fake_deadline,
-	                      test_fake_redirect_to_file_refused));
+	                      test_fake_credentials, test_fake_5xx_retries,
+	                      test_shared_pull_fails_its_waiters, test_connection_refused,
+	                      test_fake_deadline, test_fake_redirect_to_file_refused));
 
 	unit_tcase(s, "tls", tls_setup, tls_teardown, 60,
 	           UNIT_TESTS(test_tls_redirect_to_http_refused, test_tls_realm_on_http_refused));
