@@ -102,7 +102,7 @@ LIBS_CHECK := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubu
 # client/check-exports.sh compares `nm -D` with the header after each link.
 # libcradle.a (its objects and proto's) serves the CLI, the bench and the
 # tests, which may also use the internal client/internal.h.
-CLI_SRC    := client/cli.c client/cli_text.c
+CLI_SRC    := $(wildcard client/cli*.c)
 LIB_SRC    := $(filter-out $(CLI_SRC),$(wildcard client/*.c))
 BENCH_SRC  := $(wildcard bench/*.c)
 LIB_OBJ    := $(call o,$(LIB_SRC)) $(call o,$(SRC_proto))
@@ -139,7 +139,9 @@ INTEG_BIN   := $(patsubst tests/integ/%.c,$(BUILD)/tests/%,$(INTEG_SRC))
 
 ALL := $(BUILD)/cradled $(BUILD)/cradle $(BUILD)/libcradle.a $(BUILD)/libcradle.so \
        $(BUILD)/$(LIBCRADLE_SONAME) $(BUILD)/libcradle.pc \
-       $(BUILD)/cradle-bench $(BUILD)/pause $(BUILD)/rootfs/pause $(BUILD)/pause.oci.tar
+       $(BUILD)/cradle-bench $(BUILD)/pause $(BUILD)/rootfs/pause $(BUILD)/pause.oci.tar \
+       $(BUILD)/man/cradle.1 $(BUILD)/completion/cradle.bash $(BUILD)/completion/_cradle \
+       $(BUILD)/completion/cradle.fish
 
 .PHONY: all deps demo test test-unit test-integ test-asan test-tsan test-build clean bench \
         check-layers format format-check
@@ -239,6 +241,20 @@ $(CLIENT_SDK)/lib/libcradle.so: $(BUILD)/libcradle.so
 $(BUILD)/cradle: $(call o,$(CLI_SRC)) $(LIB_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(SANFL) -o $@ $^ $(LIBS_CLI)
+
+# cradle(1) and the shell completions, printed by the built CLI from its
+# option tables (client/cli_doc.c; part of ALL); cradled(8) and
+# cradled.conf(5) are written by hand (docs/).  Generated, never committed.
+$(BUILD)/man/cradle.1: $(BUILD)/cradle
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$< help --man > $@.tmp && mv -f $@.tmp $@
+$(BUILD)/completion/cradle.bash $(BUILD)/completion/_cradle $(BUILD)/completion/cradle.fish: \
+        $(BUILD)/cradle
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$< completion $(patsubst cradle.%,%,$(patsubst _cradle,cradle.zsh,$(notdir $@))) \
+	    > $@.tmp && mv -f $@.tmp $@
 
 # The bench's floor makes sandboxes with the sandbox library's own calls and
 # the pause image from an image store of its own (bench/floor.h).
@@ -455,10 +471,16 @@ INCLUDEDIR := $(PREFIX)/include
 PKGLIBDIR  := $(LIBDIR)/cradle
 UNITDIR    := $(LIBDIR)/systemd/system
 CONFDIR    := $(SYSCONFDIR)/cradle
+MANDIR     := $(PREFIX)/share/man
+BASHCOMPDIR := $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR := $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR := $(PREFIX)/share/fish/vendor_completions.d
 INSTALLED  := $(SBINDIR)/cradled $(BINDIR)/cradle $(BINDIR)/cradle-bench \
               $(LIBDIR)/$(LIBCRADLE_SO) $(LIBDIR)/$(LIBCRADLE_SONAME) $(LIBDIR)/libcradle.so \
               $(INCLUDEDIR)/cradle/cradle.h $(LIBDIR)/pkgconfig/libcradle.pc \
-              $(PKGLIBDIR)/pause.oci.tar $(UNITDIR)/cradled.service
+              $(PKGLIBDIR)/pause.oci.tar $(UNITDIR)/cradled.service \
+              $(MANDIR)/man1/cradle.1 $(MANDIR)/man5/cradled.conf.5 $(MANDIR)/man8/cradled.8 \
+              $(BASHCOMPDIR)/cradle $(ZSHCOMPDIR)/_cradle $(FISHCOMPDIR)/cradle.fish
 # the sample config as installed: image_archive's default where it is
 SAMPLE_CONF = sed -e 's|^; image_archive = .*|; image_archive = $(PKGLIBDIR)/pause.oci.tar|' \
               examples/cradled.conf
@@ -467,7 +489,9 @@ UNIT_EXEC  := $(SBINDIR)/cradled$(if $(filter /etc,$(SYSCONFDIR)),, --config $(C
 .PHONY: install uninstall test-install
 install: $(BUILD)/cradled $(BUILD)/cradle $(BUILD)/cradle-bench $(BUILD)/$(LIBCRADLE_SO) \
          $(BUILD)/pause.oci.tar client/cradle.h client/libcradle.pc.in \
-         examples/cradled.conf examples/systemd/cradled.service
+         examples/cradled.conf examples/systemd/cradled.service \
+         $(BUILD)/man/cradle.1 docs/cradled.8 docs/cradled.conf.5 $(BUILD)/completion/cradle.bash \
+         $(BUILD)/completion/_cradle $(BUILD)/completion/cradle.fish
 	$(Q)install -d $(addprefix $(DESTDIR),$(SBINDIR) $(BINDIR) $(LIBDIR)/pkgconfig \
 	    $(INCLUDEDIR)/cradle $(PKGLIBDIR) $(UNITDIR) $(CONFDIR))
 	$(Q)install -m 0755 $(BUILD)/cradled $(DESTDIR)$(SBINDIR)/cradled
@@ -486,6 +510,14 @@ install: $(BUILD)/cradled $(BUILD)/cradle $(BUILD)/cradle-bench $(BUILD)/$(LIBCR
 	    echo "install: kept $(DESTDIR)$(CONFDIR)/cradled.conf"; \
 	else $(SAMPLE_CONF) > $(DESTDIR)$(CONFDIR)/cradled.conf && \
 	    chmod 0644 $(DESTDIR)$(CONFDIR)/cradled.conf; fi
+	$(Q)install -d $(addprefix $(DESTDIR),$(MANDIR)/man1 $(MANDIR)/man5 $(MANDIR)/man8 \
+	    $(BASHCOMPDIR) $(ZSHCOMPDIR) $(FISHCOMPDIR))
+	$(Q)install -m 0644 $(BUILD)/man/cradle.1 $(DESTDIR)$(MANDIR)/man1/cradle.1
+	$(Q)install -m 0644 docs/cradled.conf.5 $(DESTDIR)$(MANDIR)/man5/cradled.conf.5
+	$(Q)install -m 0644 docs/cradled.8 $(DESTDIR)$(MANDIR)/man8/cradled.8
+	$(Q)install -m 0644 $(BUILD)/completion/cradle.bash $(DESTDIR)$(BASHCOMPDIR)/cradle
+	$(Q)install -m 0644 $(BUILD)/completion/_cradle $(DESTDIR)$(ZSHCOMPDIR)/_cradle
+	$(Q)install -m 0644 $(BUILD)/completion/cradle.fish $(DESTDIR)$(FISHCOMPDIR)/cradle.fish
 
 uninstall:
 	$(Q)rm -f $(addprefix $(DESTDIR),$(INSTALLED))

@@ -1,7 +1,9 @@
 /* cli.c - `cradle`, the command line client of cradled, in crictl's
  * vocabulary (runp, stopp, rmp, pods, inspectp, pull, images, rmi ...).
  *
- * Each command parses its own options, connects on first use and makes
+ * Each command's options are one table (cli_commands[], cli.h), from which
+ * its parser, its help, the man page and the completion scripts are made
+ * (client/cli_doc.c); a command connects on first use and makes
  * libcradle calls through the public API (client/cradle.h); cradle's own
  * JSON is libcradle's rendering, crictl's shapes (-o json|yaml of pods,
  * inspectp, info) are built here, YAML with libyaml from the same json-c
@@ -56,14 +58,26 @@ struct cli {
 	struct cradle_sandbox_list *all;
 };
 
-struct command {
-	const char *name;
-	int (*run)(struct cli *cli, int argc, char **argv);
-	const char *args; /* usage after the name */
-	const char *help; /* one line */
+/* keys of the long-only options of the tables (cli.h) */
+enum {
+	O_JSON = CLI_LONG_ONLY,
+	O_NO_TRUNC,
+	O_LABEL,
+	O_NAME,
+	O_NAMESPACE,
+	O_ID,
+	O_IP,
+	O_PINNED,
+	O_PRUNE,
+	O_SINCE,
+	O_CREDS,
+	O_AUTH,
+	O_MAN,
+	O_LIST_OPTIONS,
 };
 
-static const struct command *current;
+/* the command being run */
+static const struct cli_cmd *current;
 
 /* --- output helpers ------------------------------------------------ */
 
@@ -87,38 +101,17 @@ report(const struct cradle_error *e)
 	return fail(e->code, "%s", e->message[0] ? e->message : "unknown error");
 }
 
+/* "cradle: CMD: message" and the command's usage; the exit status 2. */
 __attribute__((format(printf, 1, 2))) static int
 usage_error(const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
-	fputs("cradle: ", stderr);
-	if (current)
-		fprintf(stderr, "%s: ", current->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = cli_usage_error(current, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	if (current)
-		fprintf(stderr, "usage: cradle [GLOBAL OPTIONS] %s %s\n", current->name,
-		        current->args);
-	else
-		fprintf(stderr, "usage: cradle [--socket PATH] [--timeout SECS] COMMAND "
-		                "[ARGS...]\nRun 'cradle --help' for the commands.\n");
-	return EXIT_USAGE;
-}
-
-/* After getopt_long returned '?' or ':' (optstring starts with ':'). */
-static int
-bad_option(int c, char **argv)
-{
-	const char *arg = argv[optind - 1];
-
-	if (c == ':')
-		return usage_error("option %s needs a value", arg);
-	if (optopt && !(arg[0] == '-' && arg[1] == '-'))
-		return usage_error("unknown option -%c", optopt);
-	return usage_error("unknown option %s", arg);
+	return rc;
 }
 
 /* Print what a *_to_json call made (rc its result) and release it; the
@@ -663,16 +656,9 @@ struct listing {
 	const char *list;
 };
 
-#define LISTING_OPTIONS                                                          \
-	{ "quiet", no_argument, NULL, 'q' }, { "json", no_argument, NULL, 'j' }, \
-		{ "output", required_argument, NULL, 'o' },                      \
-	{                                                                        \
-		"no-trunc", no_argument, NULL, 'T'                               \
-	}
-#define LISTING_OPTSTRING "qo:"
-
-/* Take getopt's opt if it is a listing option: 0 when taken, the exit
- * status of a usage error, or -1 when opt is not one of them. */
+/* Take the parser's opt if it is a listing option (-q, --json, -o,
+ * --no-trunc): 0 when taken, the exit status of a usage error, or -1 when
+ * opt is not one of them. */
 static int
 listing_option(struct listing *l, int opt, const char *arg)
 {
@@ -680,10 +666,10 @@ listing_option(struct listing *l, int opt, const char *arg)
 	case 'q':
 		l->quiet = true;
 		return 0;
-	case 'j':
+	case O_JSON:
 		l->fmt = OUT_JSON;
 		return 0;
-	case 'T':
+	case O_NO_TRUNC:
 		l->no_trunc = true;
 		return 0;
 	case 'o':
@@ -1160,24 +1146,26 @@ load_pod(const char *path, struct cradle_pod **pod, struct cradle_error *err)
 /* --- commands ------------------------------------------------------ */
 
 /* The command line of runp, createp and import: one operand (what names
- * it in usage errors) and at most one option, --name VALUE or -c VALUE,
- * whose value goes to *value (NULL when not given).  0, or the exit
- * status of a usage error; optind is left at the operand. */
+ * it in usage errors) and one option with a value (-r, -n), which goes
+ * to *value (NULL when not given).  0, or the exit status (also 0 after
+ * --help: *done is set then); optind is left at the operand. */
 static int
-one_operand(int argc, char **argv, const char *name, char c, const char **value, const char *what)
+one_operand(int argc, char **argv, int key, const char **value, const char *what, bool *done)
 {
-	const struct option opts[] = {
-		{ name, required_argument, NULL, c },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char optstring[] = { ':', c, ':', '\0' };
+	struct cli_parser p;
 	int opt;
 
 	*value = NULL;
-	while ((opt = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
-		if (opt != c)
-			return bad_option(opt, argv);
+	*done = false;
+	cli_parser_init(&p, current);
+	while ((opt = cli_next(&p, argc, argv)) > 0) {
+		if (opt != key)
+			return cli_unhandled(&p, opt);
 		*value = optarg;
+	}
+	if (opt == 0) {
+		*done = true;
+		return p.status;
 	}
 	if (argc - optind != 1)
 		return usage_error(argc == optind ? "missing %s" : "expected exactly one %s", what);
@@ -1193,9 +1181,10 @@ create_or_run(struct cli *cli, int argc, char **argv, bool run)
 	struct cradle_conn *c;
 	struct cradle_pod *pod;
 	struct cradle_error err;
+	bool done;
 	int rc;
 
-	if ((rc = one_operand(argc, argv, "runtime", 'r', &handler, "pod config file")) != 0)
+	if ((rc = one_operand(argc, argv, 'r', &handler, "pod config file", &done)) != 0 || done)
 		return rc;
 	if (load_pod(argv[optind], &pod, &err) < 0)
 		return report(&err);
@@ -1222,16 +1211,21 @@ cmd_createp(struct cli *cli, int argc, char **argv)
 	return create_or_run(cli, argc, argv, false);
 }
 
-/* Parse no options but -h; leaves optind at the first operand. */
+/* Parse the options of a command that has none but -h; leaves optind
+ * at the first operand.  0 to go on; else *status is the exit status
+ * (0 after --help). */
 static int
-no_options(int argc, char **argv)
+no_options(int argc, char **argv, int *status)
 {
-	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+	struct cli_parser p;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1)
-		return bad_option(opt, argv);
-	return 0;
+	cli_parser_init(&p, current);
+	if ((opt = cli_next(&p, argc, argv)) > 0)
+		*status = cli_unhandled(&p, opt);
+	else if (opt == 0)
+		*status = p.status;
+	return opt == -1 ? 0 : -1;
 }
 
 /* Run fn over every id operand; 1 if any failed. */
@@ -1300,22 +1294,22 @@ do_remove(struct cli *cli, const char *id, int64_t force, struct cradle_error *e
 static int
 cmd_startp(struct cli *cli, int argc, char **argv)
 {
-	int rc = no_options(argc, argv);
+	int status;
 
-	return rc ? rc : each_id(cli, argc, argv, do_start, 0);
+	if (no_options(argc, argv, &status) < 0)
+		return status;
+	return each_id(cli, argc, argv, do_start, 0);
 }
 
 static int
 cmd_stopp(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "timeout", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cli_parser p;
 	int64_t timeout_ms = -1;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, ":t:", opts, NULL)) != -1) {
+	cli_parser_init(&p, current);
+	while ((opt = cli_next(&p, argc, argv)) > 0) {
 		switch (opt) {
 		case 't':
 			if (!parse_duration(optarg, &timeout_ms) || timeout_ms > 3600000)
@@ -1324,9 +1318,11 @@ cmd_stopp(struct cli *cli, int argc, char **argv)
 				                   optarg);
 			break;
 		default:
-			return bad_option(opt, argv);
+			return cli_unhandled(&p, opt);
 		}
 	}
+	if (opt == 0)
+		return p.status;
 	return each_id(cli, argc, argv, do_stop, timeout_ms);
 }
 
@@ -1381,15 +1377,12 @@ remove_all(struct cli *cli)
 static int
 cmd_rmp(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cli_parser p;
 	bool all = false, force = false;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, ":af", opts, NULL)) != -1) {
+	cli_parser_init(&p, current);
+	while ((opt = cli_next(&p, argc, argv)) > 0) {
 		switch (opt) {
 		case 'a':
 			all = true;
@@ -1398,9 +1391,11 @@ cmd_rmp(struct cli *cli, int argc, char **argv)
 			force = true;
 			break;
 		default:
-			return bad_option(opt, argv);
+			return cli_unhandled(&p, opt);
 		}
 	}
+	if (opt == 0)
+		return p.status;
 	if (!all)
 		return each_id(cli, argc, argv, do_remove, force);
 	if (optind < argc)
@@ -1542,19 +1537,6 @@ print_pod_verbose(const struct cradle_sandbox *s)
 static int
 cmd_pods(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "label", required_argument, NULL, 'L' },
-		{ "name", required_argument, NULL, 'a' },
-		{ "namespace", required_argument, NULL, 'N' },
-		{ "id", required_argument, NULL, 'i' },
-		{ "ip", required_argument, NULL, 'I' },
-		{ "latest", no_argument, NULL, 'l' },
-		{ "last", required_argument, NULL, 'n' },
-		{ "verbose", no_argument, NULL, 'v' },
-		LISTING_OPTIONS,
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const head[] = {
 		"POD ID", "CREATED", "STATE", "NAME", "NAMESPACE", "ATTEMPT", "RUNTIME", "PID",
 	};
@@ -1569,6 +1551,7 @@ cmd_pods(struct cli *cli, int argc, char **argv)
 		.list = "json, yaml, table or raw",
 	};
 	regex_t name_re, ns_re;
+	struct cli_parser pa;
 	int opt, state = -1, status = 0, rc;
 	size_t n_labels = 0, n, i, kept = 0, last = 0;
 	bool latest = false, verbose = false;
@@ -1578,7 +1561,8 @@ cmd_pods(struct cli *cli, int argc, char **argv)
 	labels = calloc((size_t)argc, sizeof(*labels));
 	if (!labels)
 		return fail(CRADLE_STATUS_RESOURCE_EXHAUSTED, "label filter: out of memory");
-	while ((opt = getopt_long(argc, argv, ":s:ln:v" LISTING_OPTSTRING, opts, NULL)) != -1) {
+	cli_parser_init(&pa, current);
+	while ((opt = cli_next(&pa, argc, argv)) > 0) {
 		if ((rc = listing_option(&show, opt, optarg)) >= 0) {
 			if ((status = rc) != 0)
 				goto out;
@@ -1593,20 +1577,20 @@ cmd_pods(struct cli *cli, int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'L':
+		case O_LABEL:
 			if ((status = add_label(labels, &n_labels, optarg)) != 0)
 				goto out;
 			break;
-		case 'a':
+		case O_NAME:
 			name = optarg;
 			break;
-		case 'N':
+		case O_NAMESPACE:
 			ns = optarg;
 			break;
-		case 'i':
+		case O_ID:
 			id_prefix = optarg;
 			break;
-		case 'I':
+		case O_IP:
 			ip = optarg;
 			break;
 		case 'l':
@@ -1626,9 +1610,13 @@ cmd_pods(struct cli *cli, int argc, char **argv)
 			verbose = true;
 			break;
 		default:
-			status = bad_option(opt, argv);
+			status = cli_unhandled(&pa, opt);
 			goto out;
 		}
+	}
+	if (opt == 0) {
+		status = pa.status;
+		goto out;
 	}
 	if (optind < argc) {
 		status = usage_error("unexpected argument \"%s\"", argv[optind]);
@@ -1714,20 +1702,16 @@ static enum out_format inspect_format = OUT_RAW;
  * spelling of it is accepted) and at least one argument.  0, or the exit
  * status of a usage error. */
 static int
-parse_inspect_options(int argc, char **argv, const char *missing)
+parse_inspect_options(int argc, char **argv, const char *missing, bool *done)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cli_parser p;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, ":o:v", opts, NULL)) != -1) {
+	*done = false;
+	cli_parser_init(&p, current);
+	while ((opt = cli_next(&p, argc, argv)) > 0) {
 		switch (opt) {
-		case 'v':
-			if (!current || strcmp(current->name, "inspectp") != 0)
-				return usage_error("-v is an option of inspectp only");
+		case 'v': /* in inspectp's table only */
 			inspect_verbose = true;
 			break;
 		case 'o':
@@ -1745,8 +1729,12 @@ parse_inspect_options(int argc, char **argv, const char *missing)
 				                   optarg);
 			break;
 		default:
-			return bad_option(opt, argv);
+			return cli_unhandled(&p, opt);
 		}
+	}
+	if (opt == 0) {
+		*done = true;
+		return p.status;
 	}
 	if (optind >= argc)
 		return usage_error("%s", missing);
@@ -1778,9 +1766,10 @@ static int
 inspect_each(struct cli *cli, int argc, char **argv, const char *missing,
              int (*show)(struct cli *cli, const char *arg, char **text))
 {
-	int status = parse_inspect_options(argc, argv, missing);
+	bool done;
+	int status = parse_inspect_options(argc, argv, missing, &done);
 
-	return status ? status : inspect_operands(cli, argc, argv, show);
+	return status || done ? status : inspect_operands(cli, argc, argv, show);
 }
 
 static int
@@ -1851,9 +1840,10 @@ inspect_crictl(struct cli *cli, int argc, char **argv)
 static int
 cmd_inspectp(struct cli *cli, int argc, char **argv)
 {
-	int status = parse_inspect_options(argc, argv, "missing sandbox id");
+	bool done;
+	int status = parse_inspect_options(argc, argv, "missing sandbox id", &done);
 
-	if (status != 0)
+	if (status != 0 || done)
 		return status;
 	if (inspect_format == OUT_RAW)
 		return inspect_operands(cli, argc, argv, show_sandbox);
@@ -2023,6 +2013,49 @@ progress_stop(struct progress *pg)
 	}
 }
 
+static void
+free_secret(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* "user:password" in *out (malloc'd), the password read from the terminal
+ * without echo, or a line of standard input when it is not a terminal.
+ * 0, or the exit status. */
+static int
+ask_password(const char *user, char **out)
+{
+	char line[1024];
+	size_t n;
+	char *pw;
+
+	if (isatty(STDIN_FILENO)) {
+		pw = getpass("Password: ");
+		if (!pw)
+			return fail(CRADLE_STATUS_INVALID_ARGUMENT,
+			            "--creds %s: cannot read the password: %s", user,
+			            strerror(errno));
+		snprintf(line, sizeof(line), "%s", pw);
+		explicit_bzero(pw, strlen(pw));
+	} else if (!fgets(line, sizeof(line), stdin)) {
+		return fail(CRADLE_STATUS_INVALID_ARGUMENT,
+		            "--creds %s: no password (expected USERNAME:PASSWORD, or the "
+		            "password on standard input)",
+		            user);
+	}
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (asprintf(out, "%s:%s", user, line) < 0) {
+		explicit_bzero(line, sizeof(line));
+		return fail(CRADLE_STATUS_RESOURCE_EXHAUSTED, "--creds: out of memory");
+	}
+	explicit_bzero(line, sizeof(line));
+	return 0;
+}
+
 static int
 cmd_pull(struct cli *cli, int argc, char **argv)
 {
@@ -2032,11 +2065,32 @@ cmd_pull(struct cli *cli, int argc, char **argv)
 	struct cradle_error err;
 	struct cradle_err e;
 	struct proto_ref parsed;
-	const char *ref, *id;
-	int rc = no_options(argc, argv);
+	struct cli_parser p;
+	const char *ref, *id, *creds = NULL, *auth = NULL;
+	char *asked = NULL;
+	int rc, opt;
 
-	if (rc)
-		return rc;
+	cli_parser_init(&p, current);
+	while ((opt = cli_next(&p, argc, argv)) > 0) {
+		switch (opt) {
+		case O_CREDS:
+			creds = optarg;
+			break;
+		case O_AUTH:
+			auth = optarg;
+			break;
+		default:
+			return cli_unhandled(&p, opt);
+		}
+	}
+	if (opt == 0)
+		return p.status;
+	if (creds && auth)
+		return usage_error("--creds and --auth are one or the other");
+	if (creds && creds[0] == '\0')
+		return usage_error("--creds: empty; expected USERNAME[:PASSWORD]");
+	if (auth && auth[0] == '\0')
+		return usage_error("--auth: empty; expected base64 of USERNAME:PASSWORD");
 	if (argc - optind != 1)
 		return usage_error(argc == optind ? "missing image reference"
 		                                  : "expected exactly one image reference");
@@ -2045,11 +2099,17 @@ cmd_pull(struct cli *cli, int argc, char **argv)
 	if (cradle_check_image_ref(ref, "image reference", &e) < 0 ||
 	    proto_ref_parse(ref, &parsed, &e) < 0) /* the daemon's own parse */
 		return fail(e.code, "%s", e.msg);
-	if (conn(cli, &c, &err) < 0)
+	/* crictl: --creds USERNAME without the password asks for it */
+	if (creds && !strchr(creds, ':') && (rc = ask_password(creds, &asked)) != 0)
+		return rc;
+	if (conn(cli, &c, &err) < 0) {
+		free_secret(asked);
 		return report(&err);
+	}
 	progress_start(&pg, cli, "pulling", ref, ref, NULL);
-	rc = cradle_image_pull(c, ref, &img, &err);
+	rc = cradle_image_pull_creds(c, ref, asked ? asked : creds, auth, &img, &err);
 	progress_stop(&pg);
+	free_secret(asked);
 	if (rc < 0)
 		return report(&err);
 	/* crictl's words */
@@ -2070,9 +2130,11 @@ cmd_import(struct cli *cli, int argc, char **argv)
 	struct proto_ref parsed;
 	struct cradle_err e;
 	char *path;
+	bool done;
 	int rc;
 
-	if ((rc = one_operand(argc, argv, "name", 'n', &name, "image archive or directory")) != 0)
+	if ((rc = one_operand(argc, argv, 'n', &name, "image archive or directory", &done)) != 0 ||
+	    done)
 		return rc;
 	if (name && !proto_valid_image_ref(name))
 		return usage_error("invalid --name \"%.80s\": expected an image reference "
@@ -2212,11 +2274,6 @@ print_image_ids(const struct cradle_image **v, size_t n)
 static int
 cmd_images(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		LISTING_OPTIONS,
-		{ "pinned", no_argument, NULL, 'P' },
-		{ NULL, 0, NULL, 0 },
-	};
 	/* PINNED, the last column, only with --pinned (as crictl) */
 	static const char *const head[] = { "IMAGE", "TAG", "IMAGE ID", "SIZE", "PINNED" };
 	struct cradle_image_list *list;
@@ -2225,21 +2282,25 @@ cmd_images(struct cli *cli, int argc, char **argv)
 	struct cradle_error err;
 	struct listing show = { .formats = 1u << OUT_JSON | 1u << OUT_TABLE,
 		                .list = "json or table" };
+	struct cli_parser p;
 	int opt, status = 0, rc;
 	bool pinned = false;
 	size_t n, i;
 	char *text;
 
-	while ((opt = getopt_long(argc, argv, ":" LISTING_OPTSTRING, opts, NULL)) != -1) {
-		if (opt == 'P') {
+	cli_parser_init(&p, current);
+	while ((opt = cli_next(&p, argc, argv)) > 0) {
+		if (opt == O_PINNED) {
 			pinned = true;
 			continue;
 		}
 		if ((rc = listing_option(&show, opt, optarg)) < 0)
-			return bad_option(opt, argv);
+			return cli_unhandled(&p, opt);
 		if (rc > 0)
 			return rc;
 	}
+	if (opt == 0)
+		return p.status;
 	if (optind < argc)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);
 	if (conn(cli, &c, &err) < 0 || cradle_image_list(c, &list, &err) < 0)
@@ -2358,22 +2419,21 @@ rmi_every(struct cli *cli, bool prune)
 static int
 cmd_rmi(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "prune", no_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cli_parser p;
 	bool all = false, prune = false;
 	int i, opt, rc, status = 0;
 
-	while ((opt = getopt_long(argc, argv, ":a", opts, NULL)) != -1) {
+	cli_parser_init(&p, current);
+	while ((opt = cli_next(&p, argc, argv)) > 0) {
 		if (opt == 'a')
 			all = true;
-		else if (opt == 'p')
+		else if (opt == O_PRUNE)
 			prune = true;
 		else
-			return bad_option(opt, argv);
+			return cli_unhandled(&p, opt);
 	}
+	if (opt == 0)
+		return p.status;
 	if (optind >= argc && !all && !prune)
 		return usage_error("missing image reference or id (or -a, --prune)");
 	for (i = optind; i < argc; i++)
@@ -2410,11 +2470,7 @@ print_event(const struct cradle_event *ev)
 static int
 cmd_events(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "since", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cli_parser p;
 	struct cradle_events *e;
 	struct cradle_event ev;
 	struct cradle_error err;
@@ -2423,12 +2479,13 @@ cmd_events(struct cli *cli, int argc, char **argv)
 	int opt, rc;
 	char *text, *end;
 
-	while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	cli_parser_init(&p, current);
+	while ((opt = cli_next(&p, argc, argv)) > 0) {
 		switch (opt) {
-		case 'j':
+		case O_JSON:
 			json = true;
 			break;
-		case 's':
+		case O_SINCE:
 			errno = 0;
 			since = strtoull(optarg, &end, 10);
 			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' ||
@@ -2438,9 +2495,11 @@ cmd_events(struct cli *cli, int argc, char **argv)
 				                   optarg);
 			break;
 		default:
-			return bad_option(opt, argv);
+			return cli_unhandled(&p, opt);
 		}
 	}
+	if (opt == 0)
+		return p.status;
 	if (optind < argc)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);
 	/* the request socket too: missed events are fetched from the log */
@@ -2479,10 +2538,10 @@ cmd_version(struct cli *cli, int argc, char **argv)
 	struct cradle_version v;
 	struct cradle_conn *c;
 	struct cradle_error err;
-	int rc = no_options(argc, argv);
+	int status;
 
-	if (rc)
-		return rc;
+	if (no_options(argc, argv, &status) < 0)
+		return status;
 	if (optind < argc)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);
 	printf("cradle CLI version %s\n", CRADLE_VERSION);
@@ -2493,15 +2552,72 @@ cmd_version(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* `cradle info`: the daemon's conditions, node facts and effective
- * configuration, in the shape of `crictl info`. */
+/* crictl info's "cniconfig" (containerd's CNI library's view of its
+ * config) from daemon.info's "cniconfig" section (worker/ops.c), which
+ * leaves "config" (it is no configuration key), and [cni] bin_dir: the
+ * plugin dirs, the conf dir, the network loaded now with its plugins by
+ * type, or why none loads ("Error", cradle's).  Nothing from a daemon
+ * that does not send the section. */
+static void
+info_cniconfig(json_object *o, const struct cradle_info *info)
+{
+	const char *dir = cradle_info_config_value(info, "cniconfig", "conf_dir");
+	const char *bins = cradle_info_config_value(info, "cni", "bin_dir");
+	const char *max = cradle_info_config_value(info, "cniconfig", "max_conf_num");
+	const char *name = cradle_info_config_value(info, "cniconfig", "network");
+	const char *error = cradle_info_config_value(info, "cniconfig", "error");
+	const char *plugins = cradle_info_config_value(info, "cniconfig", "plugins");
+	json_object *cfg = NULL, *cc, *dirs, *nets;
+
+	if (o == NULL || dir == NULL)
+		return;
+	if (json_object_object_get_ex(o, "config", &cfg))
+		json_object_object_del(cfg, "cniconfig");
+	cc = json_object_new_object();
+	dirs = json_object_new_array();
+	for (const char *p = bins ? bins : ""; *p;) {
+		size_t n = strcspn(p, ":");
+		if (n > 0)
+			jappend(dirs, json_object_new_string_len(p, (int)n));
+		p += n + (p[n] == ':');
+	}
+	jput(cc, "PluginDirs", jcompact(dirs));
+	jput(cc, "PluginConfDir", jstr(dir));
+	jput(cc, "PluginMaxConfNum", json_object_new_int(max ? atoi(max) : 0));
+	jput(cc, "Prefix", jstr("eth"));
+	nets = json_object_new_array();
+	if (name != NULL) {
+		json_object *net = json_object_new_object(), *conf = json_object_new_object();
+		json_object *list = json_object_new_array();
+		jput(conf, "Name", jstr(name));
+		jput(conf, "CNIVersion",
+		     jstr(cradle_info_config_value(info, "cniconfig", "cni_version")));
+		for (const char *p = plugins ? plugins : ""; *p;) {
+			size_t n = strcspn(p, ",");
+			json_object *pl = json_object_new_object(), *nw = json_object_new_object();
+			jput(nw, "type", json_object_new_string_len(p, (int)n));
+			jput(pl, "Network", nw);
+			jappend(list, pl);
+			p += n + (p[n] == ',');
+		}
+		jput(conf, "Plugins", jcompact(list));
+		jput(conf, "Source", jstr(cradle_info_config_value(info, "cniconfig", "file")));
+		jput(net, "Config", conf);
+		jput(net, "IFName", jstr("eth0"));
+		jappend(nets, net);
+	}
+	jput(cc, "Networks", jcompact(nets));
+	if (error != NULL)
+		jput(cc, "Error", jstr(error));
+	jput(o, "cniconfig", cc);
+}
+
+/* `cradle info`: the daemon's conditions, node facts, effective
+ * configuration and CNI network, in the shape of `crictl info`. */
 static int
 cmd_info(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cli_parser p;
 	struct cradle_info *info = NULL;
 	enum out_format fmt = OUT_JSON;
 	struct cradle_conn *c;
@@ -2509,7 +2625,8 @@ cmd_info(struct cli *cli, int argc, char **argv)
 	int opt, rc;
 	char *text;
 
-	while ((opt = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
+	cli_parser_init(&p, current);
+	while ((opt = cli_next(&p, argc, argv)) > 0) {
 		switch (opt) {
 		case 'o':
 			if ((rc = parse_output(optarg, 1u << OUT_JSON | 1u << OUT_YAML,
@@ -2517,143 +2634,321 @@ cmd_info(struct cli *cli, int argc, char **argv)
 				return rc;
 			break;
 		default:
-			return bad_option(opt, argv);
+			return cli_unhandled(&p, opt);
 		}
 	}
+	if (opt == 0)
+		return p.status;
 	if (optind < argc)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);
 	if (conn(cli, &c, &err) < 0 || cradle_daemon_info(c, &info, &err) < 0)
 		return report(&err);
 	rc = cradle_info_to_json(info, CRADLE_JSON_PRETTY, &text, &err);
-	cradle_info_free(info);
-	if (rc < 0 || fmt == OUT_JSON)
-		return print_json(rc, text, &err);
-	/* YAML from the very same JSON */
+	if (rc < 0) {
+		cradle_info_free(info);
+		return report(&err);
+	}
+	/* JSON or YAML from the very same object */
 	json_object *o = json_tokener_parse(text);
 	free(text);
-	return print_shape(o, OUT_YAML);
+	info_cniconfig(o, info);
+	cradle_info_free(info);
+	return print_shape(o, fmt);
 }
 
 static int cmd_help(struct cli *cli, int argc, char **argv);
+static int cmd_completion(struct cli *cli, int argc, char **argv);
 
-static const struct command commands[] = {
-	{ "runp", cmd_runp, "[--runtime HANDLER] POD_CONFIG.json|yaml",
-	  "create and start a pod sandbox; prints its id" },
-	{ "createp", cmd_createp, "[--runtime HANDLER] POD_CONFIG.json|yaml",
-	  "create a pod sandbox without starting it; prints its id" },
-	{ "startp", cmd_startp, "ID...", "start created pod sandboxes" },
-	{ "stopp", cmd_stopp, "[--timeout SECS] ID...",
-	  "stop pod sandboxes (grace period default 10s; stopping twice is fine)" },
-	{ "rmp", cmd_rmp, "[-f|--force] ID... | -a|--all",
-	  "remove pod sandboxes (--force stops first; --all stops and removes all)" },
-	{ "pods", cmd_pods,
-	  "[--state ready|notready] [--label KEY=VALUE]... [--name RE] [--namespace RE]\n"
-	  "           [--id PREFIX] [--ip ADDRESS] [-l|--latest] [-n|--last N] [-v|--verbose]\n"
-	  "           [-q|--quiet] [-o json|yaml|table|raw] [--json] [--no-trunc]",
-	  "list pod sandboxes, newest first (-o json|yaml: crictl's shape; raw: cradle's)" },
-	{ "inspectp", cmd_inspectp, "[-v] [-o raw|json|yaml] ID...",
-	  "show pod sandboxes: cradle's JSON (raw, the default) or crictl's {status, info}\n"
-	  "            (-v: the step times of their last start and stop too)" },
-	{ "pull", cmd_pull, "REF", "pull an image from its registry, showing progress on stderr" },
-	{ "images", cmd_images, "[-q|--quiet] [--json|-o json] [--no-trunc] [--pinned]",
-	  "list images (-q: image ids only; --pinned: the PINNED column)" },
-	{ "inspecti", cmd_inspecti, "REF|ID...",
-	  "show images as JSON (a reference, an image id or a unique prefix of one)" },
-	{ "rmi", cmd_rmi, "[-a|--all] [--prune] REF|ID...",
-	  "remove images (refused while a sandbox uses one or it is pinned); -a: all\n"
-	  "            but the pinned; --prune: all that are neither pinned nor in use" },
-	{ "import", cmd_import, "[--name REF] FILE|DIR",
-	  "import an OCI layout directory, OCI archive or docker-save archive" },
-	{ "events", cmd_events, "[--json] [--since SEQ]",
-	  "print sandbox events (created, started, exit, stopped, removed) and image\n"
-	  "            progress as they happen, until interrupted; --since SEQ: the kept\n"
-	  "            events from SEQ on first (each event once, in order)" },
-	{ "version", cmd_version, "", "show the CLI's and the daemon's versions" },
-	{ "info", cmd_info, "[-o json|yaml]",
-	  "show the daemon's conditions, what it detected on the node and its\n"
-	  "            effective configuration (JSON, as crictl info)" },
-	{ "help", cmd_help, "[COMMAND]", "show this help or a command's usage" },
+/* --- the option tables (cli.h): parsers, help, man page, completion --- */
+
+#define OPT(key, name, arg, help)                             \
+	{                                                     \
+		key, name, arg, false, help, CLI_C_NONE, NULL \
+	}
+#define OPT_WORDS(key, name, arg, words, help)                  \
+	{                                                       \
+		key, name, arg, false, help, CLI_C_WORDS, words \
+	}
+#define OPT_END                                              \
+	{                                                    \
+		0, NULL, NULL, false, NULL, CLI_C_NONE, NULL \
+	}
+
+const struct cli_opt cli_global_opts[] = {
+	{ 's', "socket", "PATH", false,
+	  "cradled's socket (default $CRADLE_SOCKET, else " CRADLE_DEFAULT_SOCKET
+	  "); events are read from events.sock beside it (or $CRADLE_EVENTS)",
+	  CLI_C_FILE, NULL },
+	OPT('t', "timeout", "SECS",
+	    "give up on a request after this long (default 120; 0 waits forever; units ms, s, "
+	    "m, h accepted; pull and import wait at least 30m)"),
+	OPT('h', "help", NULL, "show this help and exit"),
+	OPT('v', "version", NULL, "show the CLI's version and exit"),
+	OPT_END,
 };
-#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static const struct command *
+static const struct cli_opt runp_opts[] = {
+	OPT('r', "runtime", "HANDLER",
+	    "the runtime handler to run the sandbox with (default: the daemon's default)"),
+	OPT_END,
+};
+
+static const struct cli_opt stopp_opts[] = {
+	OPT('t', "timeout", "SECS",
+	    "grace period before the sandbox is killed, in seconds or with a unit (500ms, 2m), "
+	    "up to 1h"),
+	OPT_END,
+};
+
+static const struct cli_opt rmp_opts[] = {
+	OPT('a', "all", NULL, "remove every pod sandbox (no ids then)"),
+	OPT('f', "force", NULL, "stop a running sandbox first"),
+	OPT_END,
+};
+
+static const struct cli_opt pods_opts[] = {
+	OPT_WORDS('s', "state", "STATE", "ready notready",
+	          "only sandboxes in this state: ready or notready"),
+	{ O_LABEL, "label", "KEY=VALUE", true, "only sandboxes with this label", CLI_C_NONE, NULL },
+	OPT(O_NAME, "name", "RE", "only sandboxes whose name matches this regular expression"),
+	OPT(O_NAMESPACE, "namespace", "RE",
+	    "only sandboxes whose namespace matches this regular expression"),
+	{ O_ID, "id", "PREFIX", false, "only sandboxes whose id starts with PREFIX", CLI_C_POD,
+	  NULL },
+	OPT(O_IP, "ip", "ADDRESS", "only sandboxes with this IP address"),
+	OPT('l', "latest", NULL, "only the newest sandbox"),
+	OPT('n', "last", "N", "only the N newest sandboxes (0: all)"),
+	OPT('v', "verbose", NULL, "one block of details per sandbox instead of the table"),
+	OPT('q', "quiet", NULL, "print sandbox ids only"),
+	OPT(O_JSON, "json", NULL, "print crictl's JSON (as -o json)"),
+	OPT_WORDS('o', "output", "FORMAT", "json yaml table raw",
+	          "output format: json or yaml (crictl's shape), table (the default) or raw "
+	          "(cradle's own JSON)"),
+	OPT(O_NO_TRUNC, "no-trunc", NULL, "show ids in full"),
+	OPT_END,
+};
+
+static const struct cli_opt inspectp_opts[] = {
+	OPT('v', "verbose", NULL, "also show the step times of the sandbox's last start and stop"),
+	OPT_WORDS('o', "output", "FORMAT", "raw json yaml",
+	          "output format: raw (cradle's JSON, the default), json or yaml (crictl's "
+	          "{status, info})"),
+	OPT_END,
+};
+
+static const struct cli_opt inspecti_opts[] = {
+	OPT_WORDS('o', "output", "FORMAT", "json",
+	          "output format: json, the only one (accepted as crictl's spelling)"),
+	OPT_END,
+};
+
+static const struct cli_opt pull_opts[] = {
+	OPT(O_CREDS, "creds", "USERNAME[:PASSWORD]",
+	    "registry credentials for this pull only; without the password it is asked for "
+	    "(or read from standard input)"),
+	OPT(O_AUTH, "auth", "AUTH_STRING",
+	    "registry credentials for this pull only, as base64 of USERNAME:PASSWORD"),
+	OPT_END,
+};
+
+static const struct cli_opt images_opts[] = {
+	OPT('q', "quiet", NULL, "print image ids only"),
+	OPT(O_JSON, "json", NULL, "print JSON (as -o json)"),
+	OPT_WORDS('o', "output", "FORMAT", "json table",
+	          "output format: json or table (the default)"),
+	OPT(O_NO_TRUNC, "no-trunc", NULL, "show image ids in full"),
+	OPT(O_PINNED, "pinned", NULL, "show the PINNED column"),
+	OPT_END,
+};
+
+static const struct cli_opt rmi_opts[] = {
+	OPT('a', "all", NULL, "remove every image but the pinned ones"),
+	OPT(O_PRUNE, "prune", NULL, "remove every image that is neither pinned nor in use"),
+	OPT_END,
+};
+
+static const struct cli_opt import_opts[] = {
+	OPT('n', "name", "REF", "the reference to store the image under"),
+	OPT_END,
+};
+
+static const struct cli_opt events_opts[] = {
+	OPT(O_JSON, "json", NULL, "one JSON object per event"),
+	OPT(O_SINCE, "since", "SEQ",
+	    "first the kept events from sequence number SEQ on (each event once, in order)"),
+	OPT_END,
+};
+
+static const struct cli_opt info_opts[] = {
+	OPT_WORDS('o', "output", "FORMAT", "json yaml",
+	          "output format: json (the default) or yaml"),
+	OPT_END,
+};
+
+static const struct cli_opt help_opts[] = {
+	OPT(O_MAN, "man", NULL, "print the man page cradle(1) (roff) of every command and option"),
+	OPT(O_LIST_OPTIONS, "list-options", NULL,
+	    "print every option, one a line: COMMAND, short, long, value, repeats (tab-separated; "
+	    "COMMAND - for a global option)"),
+	OPT_END,
+};
+
+const struct cli_cmd cli_commands[] = {
+	{ "runp", cmd_runp, "POD_CONFIG", "create and start a pod sandbox; prints its id",
+	  "Create and start a pod sandbox from a pod config (crictl's JSON or YAML, a file or - "
+	  "for standard input; a missing metadata.uid is generated) and print its id.",
+	  runp_opts, CLI_C_FILE, NULL },
+	{ "createp", cmd_createp, "POD_CONFIG",
+	  "create a pod sandbox without starting it; prints its id",
+	  "Create a pod sandbox from a pod config, as runp does, without starting it (startp "
+	  "starts it), and print its id.",
+	  runp_opts, CLI_C_FILE, NULL },
+	{ "startp", cmd_startp, "ID...", "start created pod sandboxes",
+	  "Start pod sandboxes made by createp; print each id as it is started.", NULL, CLI_C_POD,
+	  NULL },
+	{ "stopp", cmd_stopp, "ID...",
+	  "stop pod sandboxes (grace period default 10s; stopping twice is fine)",
+	  "Stop pod sandboxes: their tasks are killed, their network and shm torn down.  "
+	  "Stopping a stopped or unknown sandbox succeeds, as in CRI.",
+	  stopp_opts, CLI_C_POD, NULL },
+	{ "rmp", cmd_rmp, "ID...", "remove pod sandboxes (--force stops first; --all: every one)",
+	  "Remove pod sandboxes: stopped first when running, then their directories, cgroup and "
+	  "record.  Removing an unknown sandbox succeeds, as in CRI.",
+	  rmp_opts, CLI_C_POD, NULL },
+	{ "pods", cmd_pods, "", "list pod sandboxes, newest first",
+	  "List pod sandboxes, newest first, as a table (crictl's columns), ids, crictl's JSON or "
+	  "YAML ({\"items\": [...]}), or cradle's own JSON.  The filters combine.",
+	  pods_opts, CLI_C_NONE, NULL },
+	{ "inspectp", cmd_inspectp, "ID...", "show pod sandboxes",
+	  "Show pod sandboxes: cradle's JSON (raw, the default) or crictl's {status, info}, an "
+	  "array of them for several ids.",
+	  inspectp_opts, CLI_C_POD, NULL },
+	{ "pull", cmd_pull, "REF", "pull an image from its registry, showing progress on stderr",
+	  "Pull an image from its registry (references as docker's: busybox is "
+	  "docker.io/library/busybox:latest), showing progress on standard error.",
+	  pull_opts, CLI_C_IMAGE, NULL },
+	{ "images", cmd_images, "", "list images",
+	  "List images: repository, tag, image id and size (and PINNED with --pinned).",
+	  images_opts, CLI_C_NONE, NULL },
+	{ "inspecti", cmd_inspecti, "REF|ID...", "show images as JSON",
+	  "Show images as JSON, each named by a reference, an image id or a unique prefix of one.",
+	  inspecti_opts, CLI_C_IMAGE, NULL },
+	{ "rmi", cmd_rmi, "REF|ID...", "remove images",
+	  "Remove images, each named by a reference, an image id or a unique prefix of one.  An "
+	  "image a sandbox uses, or the pinned sandbox image, is not removed.",
+	  rmi_opts, CLI_C_IMAGE, NULL },
+	{ "import", cmd_import, "FILE|DIR",
+	  "import an OCI layout directory, OCI archive or docker-save archive",
+	  "Import an image from an OCI layout directory, an OCI archive or a docker-save "
+	  "archive, showing progress on standard error.",
+	  import_opts, CLI_C_FILE, NULL },
+	{ "events", cmd_events, "", "print sandbox and image events as they happen",
+	  "Print sandbox events (created, started, exit, stopped, removed) and image progress as "
+	  "they happen, until interrupted.",
+	  events_opts, CLI_C_NONE, NULL },
+	{ "version", cmd_version, "", "show the CLI's and the daemon's versions",
+	  "Show the CLI's version, then the daemon's (its version, API version and pid).", NULL,
+	  CLI_C_NONE, NULL },
+	{ "info", cmd_info, "", "show the daemon's conditions, node facts and configuration",
+	  "Show the daemon's conditions, what it detected on the node, its network (CNI) "
+	  "config and its effective configuration, as crictl info does.",
+	  info_opts, CLI_C_NONE, NULL },
+	{ "completion", cmd_completion, "SHELL", "print a shell completion script",
+	  "Print the completion script for bash, zsh or fish: commands, their options, and sandbox "
+	  "ids and images from the daemon.  For example: source <(cradle completion bash).",
+	  NULL, CLI_C_WORDS, "bash zsh fish" },
+	{ "help", cmd_help, "[COMMAND]", "show this help or a command's",
+	  "Show the commands, or one command's usage and every option of it.", help_opts,
+	  CLI_C_COMMAND, NULL },
+};
+const size_t cli_n_commands = sizeof(cli_commands) / sizeof(cli_commands[0]);
+
+static const struct cli_cmd *
 find_command(const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < N_COMMANDS; i++) {
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
+	for (size_t i = 0; i < cli_n_commands; i++) {
+		if (strcmp(cli_commands[i].name, name) == 0)
+			return &cli_commands[i];
 	}
 	return NULL;
-}
-
-static void
-print_usage(FILE *f)
-{
-	size_t i;
-
-	fprintf(f,
-	        "usage: cradle [--socket PATH] [--timeout SECS] COMMAND [ARGS...]\n"
-	        "\n"
-	        "Client of cradled, the pod sandbox daemon.  Sandbox ids may be\n"
-	        "abbreviated to any unambiguous prefix.\n"
-	        "\n"
-	        "Global options:\n"
-	        "  -s, --socket PATH   cradled's socket (default $CRADLE_SOCKET, else\n"
-	        "                      %s); events are read from\n"
-	        "                      events.sock beside it (or $CRADLE_EVENTS)\n"
-	        "  -t, --timeout SECS  give up on a request after this long (default 120;\n"
-	        "                      0 waits forever; units ms, s, m, h accepted;\n"
-	        "                      pull and import wait at least 30m)\n"
-	        "  -h, --help          show this help\n"
-	        "  -v, --version       show the CLI's version\n"
-	        "\n"
-	        "Commands:\n",
-	        CRADLE_DEFAULT_SOCKET);
-	for (i = 0; i < N_COMMANDS; i++)
-		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\nRun 'cradle help COMMAND' for a command's options.\n");
 }
 
 static int
 cmd_help(struct cli *cli, int argc, char **argv)
 {
-	const struct command *cmd;
-	int rc = no_options(argc, argv);
+	const struct cli_cmd *cmd;
+	struct cli_parser p;
+	bool man = false, list = false;
+	int opt;
 
 	(void)cli;
-	if (rc)
-		return rc;
+	cli_parser_init(&p, current);
+	while ((opt = cli_next(&p, argc, argv)) > 0) {
+		switch (opt) {
+		case O_MAN:
+			man = true;
+			break;
+		case O_LIST_OPTIONS:
+			list = true;
+			break;
+		default:
+			return cli_unhandled(&p, opt);
+		}
+	}
+	if (opt == 0)
+		return p.status;
+	if (argc - optind > 1)
+		return usage_error("expected at most one command");
+	if ((man || list) && optind < argc)
+		return usage_error("--man and --list-options take no command");
+	if (man) {
+		cli_print_man(stdout);
+		return 0;
+	}
+	if (list) {
+		cli_print_table(stdout);
+		return 0;
+	}
 	if (optind >= argc) {
-		print_usage(stdout);
+		cli_print_usage(stdout);
 		return 0;
 	}
 	cmd = find_command(argv[optind]);
 	if (!cmd)
-		return usage_error("unknown command \"%s\"", argv[optind]);
-	printf("usage: cradle [GLOBAL OPTIONS] %s %s\n\n%s\n", cmd->name, cmd->args, cmd->help);
+		return usage_error("unknown command \"%s\"; the commands are in 'cradle help'",
+		                   argv[optind]);
+	cli_print_command_help(stdout, cmd);
+	return 0;
+}
+
+static int
+cmd_completion(struct cli *cli, int argc, char **argv)
+{
+	int status;
+
+	(void)cli;
+	if (no_options(argc, argv, &status) < 0)
+		return status;
+	if (argc - optind != 1)
+		return usage_error(argc == optind ? "missing shell (bash, zsh or fish)"
+		                                  : "expected exactly one shell");
+	if (cli_print_completion(stdout, argv[optind]) < 0)
+		return usage_error("unknown shell \"%s\": expected bash, zsh or fish",
+		                   argv[optind]);
 	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct cli cli = { 0 };
+	struct cli_parser p;
 	int64_t ms;
-	int opt, rc, i;
+	int opt, rc;
 	char **cargv;
 
-	opterr = 0;
-	/* '+': stop at the command, whose options are its own */
-	while ((opt = getopt_long(argc, argv, "+:s:t:hv", opts, NULL)) != -1) {
+	cli_parser_init(&p, NULL);
+	while ((opt = cli_next(&p, argc, argv)) > 0) {
 		switch (opt) {
 		case 's':
 			cli.socket = optarg;
@@ -2667,35 +2962,26 @@ main(int argc, char **argv)
 			cli.timeout_ms = ms == 0 ? (strtod(optarg, NULL) > 0 ? 1 : -1) : (int)ms;
 			break;
 		case 'h':
-			print_usage(stdout);
+			cli_print_usage(stdout);
 			return 0;
 		case 'v':
 			printf("cradle CLI version %s\n", CRADLE_VERSION);
 			return 0;
 		default:
-			return bad_option(opt, argv);
+			return cli_unhandled(&p, opt);
 		}
 	}
+	if (opt == 0)
+		return p.status;
 	if (optind >= argc)
 		return usage_error("missing command");
 	current = find_command(argv[optind]);
 	if (!current)
 		return usage_error("unknown command \"%s\"", argv[optind]);
 
-	/* the command sees argv[0] = its name; optind = 0 makes glibc's
-	 * getopt start over */
+	/* the command sees argv[0] = its name; its parser starts over */
 	cargv = argv + optind;
 	argc -= optind;
-	for (i = 1; i < argc; i++) {
-		if (strcmp(cargv[i], "-h") == 0 || strcmp(cargv[i], "--help") == 0) {
-			printf("usage: cradle [GLOBAL OPTIONS] %s %s\n\n%s\n", current->name,
-			       current->args, current->help);
-			return 0;
-		}
-		if (strcmp(cargv[i], "--") == 0)
-			break;
-	}
-	optind = 0;
 	rc = current->run(&cli, argc, cargv);
 
 	cradle_sandbox_list_free(cli.all);

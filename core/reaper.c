@@ -61,19 +61,130 @@ reap(struct reaper *r, struct sandbox *sb)
 		pthread_mutex_unlock(&sb->lock);
 		return;
 	}
+	/* what is logged from here (sandbox_exited too) names the sandbox
+	 * and its pod, as a request's lines do */
+	log_ctx_set(sb->id, sb->rec.config.metadata.namespace, sb->rec.config.metadata.name);
 	epoll_ctl(r->epfd, EPOLL_CTL_DEL, sb->pidfd, NULL);
 	memset(&si, 0, sizeof(si));
+	pid_t pid = sb->rec.pid;
 	if ((rc = sys_pidfd_wait(sb->pidfd, &si)) == 0)
 		status = exit_status_of(&si);
 	else if (rc != -ECHILD)
-		log_warn("wait for sandbox %s (pid %d): %s", sb->id, (int)sb->rec.pid,
-		         strerror(-rc));
+		log_warn("wait for sandbox %s (pid %d): %s", sb->id, (int)pid, strerror(-rc));
 	/* ECHILD: a task adopted after a restart is not our child; the
 	 * reference reports 255 when the status cannot be read. */
 	sandbox_exited(sb, status, r->store);
+	log_info("sandbox task exited: pid %d, exit status %d%s", (int)pid, (int)status,
+	         rc == -ECHILD ? " (adopted: not readable)" : "");
 	sandbox_unlock(sb, r->events);
+	log_ctx_clear();
 	forget(r, sb);
 	sandbox_rele(sb);
+}
+
+/* Stray orphans.  As the child subreaper (an oci handler: server/main.c)
+ * cradled also inherits what no one of its own waits for: a daemonizing
+ * plugin's or runtime's grandchild.  Every STRAY_SWEEP_MS, when some child
+ * is a zombie at all (one waitid, WNOWAIT), the zombie children are listed
+ * (/proc/self/task/<tid>/children, then each one's stat); one that was a
+ * zombie at the previous sweep too (same pid and start time) and is not
+ * named "pause" (a sandbox's task: this thread's pidfds, or a start's not
+ * watched yet, reap those) is reaped: cradled's own waits (util/run.c,
+ * the launchers) reap their children as soon as they exit. */
+#define STRAY_SWEEP_MS 2000
+#define STRAY_MAX 64
+
+struct stray {
+	pid_t pid;
+	unsigned long long start;
+};
+
+/* pid's state and start time from /proc/self/../<pid>/stat; false when
+ * it cannot be read or is no zombie, or is named "pause". */
+static bool
+stray_zombie(pid_t pid, unsigned long long *start)
+{
+	char path[64], buf[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *lp = strchr(buf, '('), *rp = strrchr(buf, ')');
+	if (lp == NULL || rp == NULL || rp[1] != ' ' || rp[2] != 'Z')
+		return false;
+	if (rp - lp - 1 == 5 && strncmp(lp + 1, "pause", 5) == 0)
+		return false;
+	/* field 22 (starttime); rp[2] is field 3 */
+	char *p = rp + 2;
+	for (int field = 3; field < 22 && p != NULL; field++)
+		if ((p = strchr(p, ' ')) != NULL)
+			p++;
+	if (p == NULL)
+		return false;
+	*start = strtoull(p, NULL, 10);
+	return true;
+}
+
+static size_t
+sweep_strays(struct stray *prev, size_t n_prev)
+{
+	struct stray cur[STRAY_MAX];
+	size_t n_cur = 0;
+	siginfo_t si;
+	DIR *d;
+	struct dirent *de;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0)
+		return 0;
+	if ((d = opendir("/proc/self/task")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL && n_cur < STRAY_MAX) {
+		char path[64];
+		FILE *f;
+		int pid;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%.20s/children", de->d_name);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		while (n_cur < STRAY_MAX && fscanf(f, "%d", &pid) == 1) {
+			unsigned long long start;
+			if (stray_zombie(pid, &start))
+				cur[n_cur++] = (struct stray){ pid, start };
+		}
+		fclose(f);
+	}
+	closedir(d);
+	size_t kept = 0;
+	for (size_t i = 0; i < n_cur; i++) {
+		bool old = false;
+		for (size_t j = 0; j < n_prev && !old; j++)
+			old = prev[j].pid == cur[i].pid && prev[j].start == cur[i].start;
+		if (!old) {
+			cur[kept++] = cur[i];
+			continue;
+		}
+		/* by pidfd: the pid cannot be another process's by now */
+		int fd = sys_pidfd_open(cur[i].pid);
+		unsigned long long start;
+		if (fd < 0)
+			continue;
+		memset(&si, 0, sizeof(si));
+		if (stray_zombie(cur[i].pid, &start) && start == cur[i].start &&
+		    waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0)
+			log_info("reaped orphan process %d (not a sandbox task; reparented to "
+			         "cradled as the child subreaper)",
+			         (int)cur[i].pid);
+		close(fd);
+	}
+	memcpy(prev, cur, kept * sizeof(cur[0]));
+	return kept;
 }
 
 static void *

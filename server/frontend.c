@@ -516,6 +516,51 @@ peer_access(struct frontend *fe, int fd, uid_t *uid)
 	return FE_NONE;
 }
 
+/* A request the front end refuses for the daemon's sake (shutting down,
+ * queue full), logged as a worker logs a request it ran: the operation,
+ * its image, the sandbox and pod as the log context, the error; req NULL:
+ * not decoded.  At most FE_REFUSED_LINES lines a second (a full queue
+ * refuses a flood): the rest are counted, and the next line says how many
+ * went unlogged.  The loop thread's alone, as on_request is. */
+#define FE_REFUSED_LINES 10
+static void
+log_refused(const struct proto_request *req, enum log_level level, int code, const char *msg)
+{
+	static int64_t second;
+	static unsigned lines;
+	static unsigned long unlogged;
+	struct timespec now;
+	char more[64] = "";
+
+	if (level < log_get_level())
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec != second) {
+		second = now.tv_sec;
+		lines = 0;
+	}
+	if (lines++ >= FE_REFUSED_LINES) {
+		unlogged++;
+		return;
+	}
+	if (unlogged > 0)
+		snprintf(more, sizeof(more), " (and %lu more refusals not logged)", unlogged);
+	unlogged = 0;
+	log_ctx_clear();
+	if (req == NULL) {
+		log_msg(level, "request refused: %s: %s%s", cradle_code_name(code), msg, more);
+		return;
+	}
+	if (req->op == OP_RUN || req->op == OP_CREATE)
+		log_ctx_set(NULL, req->config.metadata.namespace, req->config.metadata.name);
+	else if (req->id[0] != '\0')
+		log_ctx_set(req->id, NULL, NULL);
+	const char *op = proto_op_name(req->op);
+	log_msg(level, "%s%s%.300s refused: %s: %s%s", op ? op : "?", req->ref ? " " : "",
+	        req->ref ? req->ref : "", cradle_code_name(code), msg, more);
+	log_ctx_clear();
+}
+
 static bool
 on_request(struct fe_conn *c, struct fe_ctx *x)
 {
@@ -562,6 +607,12 @@ on_request(struct fe_conn *c, struct fe_ctx *x)
 	 * reads the other, which weaker orders do not make safe */
 	atomic_fetch_add(&fe->inflight, 1);
 	if (atomic_load(&fe->stopping)) {
+		/* decoded only to name it in the log */
+		bool named = proto_request_decode(msg + off, len - off, &x->job.req, &err) == 0;
+		log_refused(named ? &x->job.req : NULL, LOG_INFO, CRADLE_UNAVAILABLE,
+		            "cradled is shutting down");
+		if (named)
+			proto_request_fini(&x->job.req);
 		free(msg);
 		send_error(x, CRADLE_UNAVAILABLE, "cradled is shutting down");
 		return true;
@@ -607,10 +658,11 @@ on_request(struct fe_conn *c, struct fe_ctx *x)
 	}
 	if (!queue_push(&fe->d->queue, &x->job)) {
 		char m[128];
-		proto_request_fini(&x->job.req);
-		proto_reply_fini(&x->job.rep);
 		snprintf(m, sizeof(m), "request queue is full (%zu waiting); retry later",
 		         queue_capacity(&fe->d->queue));
+		log_refused(&x->job.req, LOG_WARN, CRADLE_RESOURCE_EXHAUSTED, m);
+		proto_request_fini(&x->job.req);
+		proto_reply_fini(&x->job.rep);
 		send_error(x, CRADLE_RESOURCE_EXHAUSTED, m);
 	}
 	return true;

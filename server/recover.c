@@ -174,6 +174,8 @@ del_cut_networks(struct daemon *d, const struct counts *q)
 		    net_cache_path(cache, d->cfg.root, de->d_name, &err) < 0 ||
 		    access(cache, F_OK) != 0)
 			continue;
+		log_ctx_clear();
+		log_ctx_set(de->d_name, NULL, NULL);
 		struct sandbox *sb = table_get(d->table, de->d_name);
 		int rc = 0;
 		if (sb != NULL) {
@@ -194,6 +196,7 @@ del_cut_networks(struct daemon *d, const struct counts *q)
 			log_info("released the network of %s, a start a crash cut short",
 			         de->d_name);
 	}
+	log_ctx_clear();
 	closedir(dd);
 }
 
@@ -217,6 +220,8 @@ adopt(struct proto_sandbox *s, void *arg)
 		return cradle_err_nomem(&err);
 	}
 	sb->name = name;
+	/* what is logged from here names the sandbox and its pod */
+	log_ctx_set(sb->id, sb->rec.config.metadata.namespace, sb->rec.config.metadata.name);
 	/* the sandbox's MCS level stays reserved while it exists, and a
 	 * started one keeps its image in use */
 	selinux_labels_reserve(d->node.selinux, sb->rec.process_label);
@@ -230,6 +235,7 @@ adopt(struct proto_sandbox *s, void *arg)
 		if (pidfd >= 0)
 			close(pidfd);
 		sandbox_rele(sb);
+		log_ctx_clear();
 		return 0;
 	}
 	pthread_mutex_lock(&sb->lock);
@@ -245,6 +251,9 @@ adopt(struct proto_sandbox *s, void *arg)
 		}
 	} else if (sb->rec.phase == PHASE_RUNNING) {
 		/* gone while the daemon was down: its status cannot be read */
+		log_info("sandbox task (pid %d) exited while cradled was down: recorded as "
+		         "exited, status 255",
+		         (int)sb->rec.pid);
 		sandbox_exited(sb, 255, d->store);
 		recover_network(d, sb);
 		n->exited++;
@@ -256,6 +265,7 @@ adopt(struct proto_sandbox *s, void *arg)
 	}
 	sandbox_unlock(sb, d->events);
 	sandbox_rele(sb);
+	log_ctx_clear();
 	return 0;
 }
 
@@ -322,6 +332,8 @@ undo_cut_starts(struct daemon *d, const struct counts *q, const char *dir)
 		    (len = fs_read(path, cg, sizeof(cg) - 1)) <= 0)
 			continue;
 		cg[len] = '\0';
+		log_ctx_clear();
+		log_ctx_set(de->d_name, NULL, NULL);
 		struct sandbox *sb = table_get(d->table, de->d_name);
 		bool complete = false;
 		if (sb != NULL) {
@@ -360,6 +372,7 @@ undo_cut_starts(struct daemon *d, const struct counts *q, const char *dir)
 		         de->d_name, killed, killed == 1 ? "" : "s", cg);
 		undone++;
 	}
+	log_ctx_clear();
 	closedir(dd);
 	return undone;
 }

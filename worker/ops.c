@@ -727,10 +727,62 @@ layout_name(enum cgroup_layout l)
 	return "unknown";
 }
 
+/* daemon.info's "cniconfig" section, after the configuration's (as
+ * `crictl info` shows its cniconfig): the conf dir, and the network it
+ * loads now -- its file, name, cniVersion and plugin types in order -- or
+ * why none loads ("error"). */
+static int
+info_cni(const struct worker_env *env, const struct cni_net *net, const struct cradle_err *e,
+         struct proto_info *info, struct cradle_err *err)
+{
+	char num[16], *types = NULL;
+	size_t len = 0;
+	int rc = 0;
+
+	if (info->n_sections == PROTO_MAX_CONFIG_SECTIONS)
+		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED,
+		                      "daemon.info: more than %d config sections",
+		                      PROTO_MAX_CONFIG_SECTIONS);
+	void *v = realloc(info->sections, (info->n_sections + 1) * sizeof(*info->sections));
+	if (v == NULL)
+		return cradle_err_nomem(err);
+	info->sections = v;
+	struct proto_config_section *s = &info->sections[info->n_sections];
+	memset(s, 0, sizeof(*s));
+	if ((s->name = strdup("cniconfig")) == NULL)
+		return cradle_err_nomem(err);
+	info->n_sections++;
+	snprintf(num, sizeof(num), "%u", env->cni_max_conf_num);
+	rc = proto_kvs_add(&s->keys, "conf_dir", env->cni_conf_dir ? env->cni_conf_dir : "");
+	if (rc == 0)
+		rc = proto_kvs_add(&s->keys, "max_conf_num", num);
+	if (rc == 0 && net == NULL)
+		rc = proto_kvs_add(&s->keys, "error", e->msg);
+	if (rc < 0 || net == NULL)
+		return rc < 0 ? cradle_err_nomem(err) : 0;
+	FILE *f = open_memstream(&types, &len);
+	for (size_t i = 0; f != NULL && i < cni_net_plugins(net); i++)
+		fprintf(f, "%s%s", i ? "," : "", cni_net_plugin_type(net, i));
+	if (f == NULL || fclose(f) != 0) {
+		free(types);
+		return cradle_err_nomem(err);
+	}
+	rc = proto_kvs_add(&s->keys, "file", cni_net_file(net) ? cni_net_file(net) : "");
+	if (rc == 0)
+		rc = proto_kvs_add(&s->keys, "network", cni_net_name(net) ? cni_net_name(net) : "");
+	if (rc == 0)
+		rc = proto_kvs_add(&s->keys, "cni_version",
+		                   cni_net_version(net) ? cni_net_version(net) : "");
+	if (rc == 0)
+		rc = proto_kvs_add(&s->keys, "plugins", types);
+	free(types);
+	return rc < 0 ? cradle_err_nomem(err) : 0;
+}
+
 /* daemon.info: as `crictl info` -- the runtime's conditions, what the
- * node allows (detected at start-up, sandbox/node.h) and the effective
- * configuration.  NetworkReady is whether the CNI conf_dir loads now, as
- * containerd's CRI status says. */
+ * node allows (detected at start-up, sandbox/node.h), the effective
+ * configuration and the CNI network.  NetworkReady is whether the CNI
+ * conf_dir loads now, as containerd's CRI status says. */
 static int
 op_info(const struct worker_env *env, struct proto_reply *rep, struct cradle_err *err)
 {
@@ -755,7 +807,6 @@ op_info(const struct worker_env *env, struct proto_reply *rep, struct cradle_err
 		cradle_err_set(&e, CRADLE_FAILED_PRECONDITION, "no CNI config directory");
 	else if (cni_load(env->cni_conf_dir, env->cni_max_conf_num, &net, &e) == 0)
 		nc->status = true;
-	cni_free(net);
 	if (!nc->status) {
 		snprintf(nc->reason, sizeof(nc->reason), "NetworkPluginNotReady");
 		snprintf(nc->message, sizeof(nc->message), "Network plugin returns error: %.480s",
@@ -771,8 +822,10 @@ op_info(const struct worker_env *env, struct proto_reply *rep, struct cradle_err
 		         layout_name(c->cgroup_layout));
 		if (env->node->cgroups != NULL) {
 			const struct cgroup_sys *cg = env->node->cgroups;
-			if ((n->cgroups = strdup(cgroup_describe(cg))) == NULL)
+			if ((n->cgroups = strdup(cgroup_describe(cg))) == NULL) {
+				cni_free(net);
 				return cradle_err_nomem(err);
+			}
 			if (cgroup_devices_prog(cg) >= 0)
 				snprintf(n->device_control, sizeof(n->device_control), "ebpf");
 			else if (cgroup_v1_mount(cg, "devices") != NULL)
@@ -787,11 +840,15 @@ op_info(const struct worker_env *env, struct proto_reply *rep, struct cradle_err
 	n->selinux_enabled = selinux_apply_enabled();
 	if (uname(&u) == 0)
 		snprintf(n->kernel, sizeof(n->kernel), "%s", u.release);
-	if (env->config_text == NULL)
-		return 0;
-	pthread_mutex_lock(&env->config_text->lock);
-	int rc = info_config(env->config_text->text, info, err);
-	pthread_mutex_unlock(&env->config_text->lock);
+	int rc = 0;
+	if (env->config_text != NULL) {
+		pthread_mutex_lock(&env->config_text->lock);
+		rc = info_config(env->config_text->text, info, err);
+		pthread_mutex_unlock(&env->config_text->lock);
+	}
+	if (rc == 0)
+		rc = info_cni(env, net, &e, info, err);
+	cni_free(net);
 	return rc;
 }
 

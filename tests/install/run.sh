@@ -4,6 +4,8 @@
 #   - exactly the expected files, links and modes; one version everywhere
 #     (VERSION, cradled --version, cradle --version, libcradle.pc, .so name);
 #   - the installed libcradle.so exports only cradle_* (nm -D);
+#   - the man pages (cradle.1 is what the installed CLI prints) and the
+#     bash, zsh and fish completions; the bash one registers for cradle;
 #   - the sample config loads, and uncommented it means the defaults;
 #   - a tiny program built with `pkg-config --cflags --libs libcradle`
 #     (PKG_CONFIG_SYSROOT_DIR into the DESTDIR) talks to the installed
@@ -61,7 +63,13 @@ usr/lib/libcradle.so.$major
 usr/lib/libcradle.so.$version
 usr/lib/pkgconfig/libcradle.pc
 usr/lib/systemd/system/cradled.service
-usr/sbin/cradled"
+usr/sbin/cradled
+usr/share/bash-completion/completions/cradle
+usr/share/fish/vendor_completions.d/cradle.fish
+usr/share/man/man1/cradle.1
+usr/share/man/man5/cradled.conf.5
+usr/share/man/man8/cradled.8
+usr/share/zsh/site-functions/_cradle"
 got=$(cd "$dest" && find . \( -type f -o -type l \) | sed 's|^\./||' | LC_ALL=C sort)
 [ "$got" = "$expected" ] || fail "installed files differ from the expected:
 $(diff <(echo "$expected") <(echo "$got") || :)"
@@ -76,12 +84,23 @@ for f in usr/sbin/cradled usr/bin/cradle usr/bin/cradle-bench usr/lib/libcradle.
 	[ "$(stat -c %a "$dest/$f")" = 755 ] || fail "$f: mode $(stat -c %a "$dest/$f"), not 755"
 done
 for f in etc/cradle/cradled.conf usr/include/cradle/cradle.h usr/lib/cradle/pause.oci.tar \
-	usr/lib/pkgconfig/libcradle.pc usr/lib/systemd/system/cradled.service; do
+	usr/lib/pkgconfig/libcradle.pc usr/lib/systemd/system/cradled.service \
+	usr/share/man/man1/cradle.1 usr/share/man/man5/cradled.conf.5 usr/share/man/man8/cradled.8 \
+	usr/share/bash-completion/completions/cradle usr/share/zsh/site-functions/_cradle \
+	usr/share/fish/vendor_completions.d/cradle.fish; do
 	[ "$(stat -c %a "$dest/$f")" = 644 ] || fail "$f: mode $(stat -c %a "$dest/$f"), not 644"
 done
 ok
 cmp -s "$src/client/cradle.h" "$dest/usr/include/cradle/cradle.h" || fail "the header differs"
 cmp -s "$build/pause.oci.tar" "$dest/usr/lib/cradle/pause.oci.tar" || fail "the archive differs"
+# man pages and completions: what the installed CLI prints, pages with a title
+"$dest/usr/bin/cradle" help --man | cmp -s - "$dest/usr/share/man/man1/cradle.1" ||
+	fail "cradle.1 is not what the installed cradle prints"
+for m in man1/cradle.1 man5/cradled.conf.5 man8/cradled.8; do
+	grep -q '^\.TH ' "$dest/usr/share/man/$m" || fail "$m has no .TH"
+done
+bash -c "source '$dest/usr/share/bash-completion/completions/cradle' && complete -p cradle" |
+	grep -q '_cradle cradle$' || fail "the bash completion does not register for cradle"
 soname=$(objdump -p "$dest/usr/lib/libcradle.so.$version" | awk '$1 == "SONAME" { print $2 }')
 [ "$soname" = "libcradle.so.$major" ] || fail "SONAME is \"$soname\""
 ok

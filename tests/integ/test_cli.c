@@ -18,21 +18,12 @@ teardown(void)
 	it_cleanup(&D);
 }
 
-static const char *
-src(const char *rel)
-{
-	static char path[512];
-	const char *s = getenv("CRADLE_SRC");
-	snprintf(path, sizeof(path), "%s/%s", s ? s : ".", rel);
-	return path;
-}
-
 START_TEST(test_runp_pods_inspectp_stopp_rmp)
 {
 	char out[16384], id[CRADLE_SANDBOX_ID_LEN + 1], host[256];
 
 	it_start(&D, NULL);
-	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "runp %s", src("examples/pod.json")), 0);
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "runp %s", it_src("examples/pod.json")), 0);
 	ck_assert_int_eq(sscanf(out, "%64s", id), 1);
 	ck_assert_msg(it_valid_id(id), "runp printed %s", out);
 
@@ -70,11 +61,11 @@ START_TEST(test_hostnet_example_and_rmp_all)
 	char out[16384], id[CRADLE_SANDBOX_ID_LEN + 1];
 
 	it_start(&D, NULL);
-	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "runp %s", src("examples/pod-hostnet.json")),
-	                 0);
+	ck_assert_int_eq(
+		it_cli(&D, out, sizeof(out), "runp %s", it_src("examples/pod-hostnet.json")), 0);
 	ck_assert_int_eq(sscanf(out, "%64s", id), 1);
 	ck_assert_int_eq(
-		it_cli(&D, out, sizeof(out), "createp %s", src("examples/pod-labels.json")), 0);
+		it_cli(&D, out, sizeof(out), "createp %s", it_src("examples/pod-labels.json")), 0);
 	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "pods"), 0);
 	ck_assert_msg(strstr(out, "NotReady"), "created pod not listed: %s", out);
 	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "rmp --all"), 0);

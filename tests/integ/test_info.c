@@ -10,7 +10,8 @@
  *   kernel), version and pid, the config's sections and values;
  * - the same through libcradle's accessors, and as YAML;
  * - NetworkReady false while conf_dir holds nothing, true once a
- *   conflist is dropped in, without a restart;
+ *   conflist is dropped in, without a restart; cniconfig (crictl's)
+ *   names the dirs and the network loaded, or why none is;
  * - readonly_group: info answers, a stop is refused.
  *
  * No sandbox is started.
@@ -327,6 +328,19 @@ START_TEST(test_info_network_ready)
 	json_object *net = json_object_array_get_idx(JGET(o, "status", "conditions"), 1);
 	ck_assert(!JBOOL(net, "status"));
 	ck_assert_msg(strstr(JSTR(net, "message"), cni) != NULL, "%s", JSTR(net, "message"));
+	/* crictl's cniconfig: the dirs, no network, and why */
+	ck_assert_str_eq(JSTR(o, "cniconfig", "PluginConfDir"), cni);
+	ck_assert_int_eq(json_object_get_int(JGET(o, "cniconfig", "PluginMaxConfNum")), 1);
+	json_object *dirs = JGET(o, "cniconfig", "PluginDirs");
+	ck_assert_int_eq(json_object_array_length(dirs), 2);
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(dirs, 0)),
+	                 "/opt/cni/bin");
+	ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(dirs, 1)),
+	                 "/usr/lib/cni");
+	ck_assert_int_eq(json_object_array_length(JGET(o, "cniconfig", "Networks")), 0);
+	ck_assert_msg(strstr(JSTR(o, "cniconfig", "Error"), cni) != NULL, "%s",
+	              JSTR(o, "cniconfig", "Error"));
+	ck_assert_ptr_null(JGET(o, "config", "cniconfig")); /* not a config section */
 	json_object_put(o);
 
 	snprintf(path, sizeof(path), "%s/10-test.conflist", cni);
@@ -342,7 +356,23 @@ START_TEST(test_info_network_ready)
 	ck_assert(JBOOL(net, "status"));
 	ck_assert_str_eq(JSTR(net, "reason"), "");
 	ck_assert_str_eq(JSTR(net, "message"), "");
+	/* and cniconfig names the network it loaded, its file and plugins */
+	json_object *nets = JGET(o, "cniconfig", "Networks");
+	ck_assert_int_eq(json_object_array_length(nets), 1);
+	json_object *n0 = json_object_array_get_idx(nets, 0);
+	ck_assert_str_eq(JSTR(n0, "Config", "Name"), "infonet");
+	ck_assert_str_eq(JSTR(n0, "Config", "CNIVersion"), "1.0.0");
+	ck_assert_str_eq(JSTR(n0, "Config", "Source"), path);
+	ck_assert_str_eq(JSTR(n0, "IFName"), "eth0");
+	json_object *plugins = JGET(n0, "Config", "Plugins");
+	ck_assert_int_eq(json_object_array_length(plugins), 1);
+	ck_assert_str_eq(JSTR(json_object_array_get_idx(plugins, 0), "Network", "type"), "bridge");
+	ck_assert_ptr_null(JGET(o, "cniconfig", "Error"));
 	json_object_put(o);
+	/* the same in YAML */
+	static char out[65536];
+	ck_assert_int_eq(it_cli(&D, out, sizeof(out), "info -o yaml"), 0);
+	ck_assert_msg(strstr(out, "\ncniconfig:\n") && strstr(out, "Name: infonet\n"), "%s", out);
 
 	/* a broken one: not ready, and the message names the file */
 	f = fopen(path, "we");
