@@ -472,6 +472,7 @@ crictl_info(const struct cradle_sandbox *s, bool verbose)
 	jput(o, "exitStatus", json_object_new_int(cradle_sandbox_exit_status(s)));
 	jput(o, "hostname", jstr(cradle_sandbox_hostname(s)));
 	jput_opt(o, "runtimeType", cradle_sandbox_runtime_type(s));
+	jput(o, "launcher", jstr(cradle_sandbox_launcher(s)));
 	jput_opt(o, "image", cradle_sandbox_image(s));
 	jput_opt(o, "netnsPath", cradle_sandbox_netns_path(s));
 	jput_opt(o, "cgroupPath", cradle_sandbox_cgroup_path(s));

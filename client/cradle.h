@@ -247,6 +247,10 @@ CRADLE_API int32_t cradle_sandbox_exit_status(const struct cradle_sandbox *s);
 CRADLE_API const char *cradle_sandbox_hostname(const struct cradle_sandbox *s);
 CRADLE_API const char *cradle_sandbox_runtime_handler(const struct cradle_sandbox *s);
 CRADLE_API const char *cradle_sandbox_runtime_type(const struct cradle_sandbox *s);
+/* What ran its pause: "native" (cradle itself) or "oci" (the handler's
+ * OCI runtime, [runtime.NAME] launcher = oci); "native" for records older
+ * than the field. */
+CRADLE_API const char *cradle_sandbox_launcher(const struct cradle_sandbox *s);
 CRADLE_API const char *cradle_sandbox_image(const struct cradle_sandbox *s);
 /* Host paths other containers of the pod use; NULL when not made (no
  * netns for host network, no shm path for host IPC). */

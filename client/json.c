@@ -440,6 +440,8 @@ sandbox_json(const struct proto_sandbox *s, bool *oom)
 	if (s->exited_at)
 		put_time(o, "exited", s->exited_at, oom);
 	put_str(o, "runtime_handler", s->runtime_handler ? s->runtime_handler : "", oom);
+	/* what ran the pause; records older than the field: native */
+	put_str(o, "launcher", s->launcher && s->launcher[0] ? s->launcher : "native", oom);
 	/* the sandbox's files and what it runs under; null until made */
 	put_str(o, "runtime_type", s->runtime_type, oom);
 	put_str(o, "image", s->image_ref, oom);

@@ -2257,3 +2257,11 @@ cradle_info_config_value(const struct cradle_info *info, const char *section, co
 			return proto_kvs_get(&info->p.sections[i].keys, key);
 	return NULL;
 }
+
+const char *
+cradle_sandbox_launcher(const struct cradle_sandbox *s)
+{
+	if (!s)
+		return NULL;
+	return s->p.launcher && s->p.launcher[0] ? s->p.launcher : "native";
+}

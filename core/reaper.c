@@ -1,14 +1,18 @@
 /* reaper.c - the thread that waits for every pause task. */
 #include "core/reaper.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/lifecycle.h"
@@ -192,9 +196,26 @@ reaper_main(void *arg)
 {
 	struct reaper *r = arg;
 	struct epoll_event evs[64];
+	struct stray prev[STRAY_MAX];
+	size_t n_prev = 0;
+
+	int64_t next = 0;
 
 	for (;;) {
-		int n = epoll_wait(r->epfd, evs, 64, -1);
+		int sub = 0, timeout = -1;
+		if (prctl(PR_GET_CHILD_SUBREAPER, &sub, 0, 0, 0) == 0 && sub != 0) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+			if (now >= next) {
+				n_prev = sweep_strays(prev, n_prev);
+				next = now + STRAY_SWEEP_MS;
+			}
+			timeout = (int)(next - now);
+		}
+		int n = epoll_wait(r->epfd, evs, 64, timeout);
+		if (n == 0)
+			continue;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

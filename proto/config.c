@@ -762,6 +762,7 @@ const struct proto_field proto_sandbox_strs[PROTO_SANDBOX_STRS] = {
 	{ "runtime_type", offsetof(struct proto_sandbox, runtime_type) },
 	{ "image_ref", offsetof(struct proto_sandbox, image_ref) },
 	{ "image_digest", offsetof(struct proto_sandbox, image_digest) },
+	{ "launcher", offsetof(struct proto_sandbox, launcher) },
 };
 
 void

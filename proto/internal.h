@@ -83,7 +83,7 @@ struct proto_field {
 	const char *key;
 	size_t off; /* offsetof(struct proto_sandbox, <key>) */
 };
-#define PROTO_SANDBOX_STRS 11
+#define PROTO_SANDBOX_STRS 12
 PROTO_HIDDEN extern const struct proto_field proto_sandbox_strs[PROTO_SANDBOX_STRS];
 
 /* The char * member at byte offset off of the struct that obj points at. */

@@ -265,6 +265,7 @@ struct proto_sandbox {
 	char *runtime_type; /* the handler's type */
 	char *image_ref;    /* the sandbox image it was started from */
 	char *image_digest; /* that image's manifest digest (NULL in old records) */
+	char *launcher;     /* what ran it: "native" or "oci" (NULL: native, old records) */
 	/* the pod's IPs from its CNI result (CRI PodSandboxNetworkStatus:
 	 * the primary first, then the additional ones); empty without a
 	 * network (host network, no CNI config, stopped) */

@@ -41,16 +41,34 @@
 int runtime_select(const struct runtime_set *rs, const struct pod_config *pod, const char *handler,
                    const struct runtime_config **out, struct cradle_err *err);
 
-/* Whether this cradled can run the handler as configured.  It has the
- * native launcher only (sandbox/launch.h: cradled spawns the pause itself,
- * no OCI runtime in between), so two keys that only an OCI launcher could
- * honour are refused rather than silently ignored:
- *   path      [runtime.NAME] path: only an OCI launcher runs a runtime
- *             binary; this cradled has the native launcher only
- *   vm        [runtime.NAME] vm: ... untrusted pods would get no VM
- * (INVALID_ARGUMENT).  The daemon checks every handler at start-up
- * (config_validate).  Pure. */
+/* Whether the handler is runnable as configured, its keys taken together
+ * (INVALID_ARGUMENT naming the section and the key, "[runtime.NAME] KEY:
+ * ...").  launcher is "native" (or "" / NULL: cradled spawns the pause
+ * itself, sandbox/launch.h) or "oci" (the binary in path runs it,
+ * sandbox/ocirun.h).  Keys only the oci launcher can honour (path, vm,
+ * root, no_pivot_root, systemd_cgroup) are refused with the native one
+ * rather than silently ignored -- vm = true above all: untrusted pods
+ * would get no VM; the oci launcher needs path.  The daemon checks every
+ * handler at start-up (config_validate).  Pure. */
 int runtime_check(const struct runtime_config *rt, struct cradle_err *err);
+
+/* One key of a [runtime.NAME] section on its own, whatever the others
+ * say (so that the order of the keys does not matter): launcher must be
+ * native or oci.  Pure. */
+int runtime_check_key(const struct runtime_config *rt, const char *key, struct cradle_err *err);
+
+/* What runtime_check cannot see from the text: an oci handler's path is
+ * an executable file, and systemd_cgroup needs systemd managing this
+ * node's cgroups (/run/systemd/system, and PID 1 is systemd).  Reads the
+ * file system: called once at start-up. */
+int runtime_check_host(const struct runtime_config *rt, struct cradle_err *err);
+
+/* Whether the handler runs its sandboxes through an OCI runtime. */
+bool runtime_is_oci(const struct runtime_config *rt);
+
+/* What a record stores as the launcher that ran a sandbox. */
+#define RUNTIME_LAUNCHER_NATIVE "native"
+#define RUNTIME_LAUNCHER_OCI "oci"
 
 /* A handler of the set by name, or NULL. */
 const struct runtime_config *runtime_find(const struct runtime_set *rs, const char *name);

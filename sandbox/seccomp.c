@@ -355,29 +355,45 @@ static const struct {
 
 /* The compat ABIs a native architecture also runs, so that 32-bit
  * programs in a container are judged by the same rules instead of being
- * killed as a bad architecture. */
+ * killed as a bad architecture.  Fills out[] (room for 2), returns how
+ * many; the built-in program and its OCI form both take them from here. */
+static size_t
+compat_arches(uint32_t native, uint32_t out[2])
+{
+	switch (native) {
+	case SCMP_ARCH_X86_64:
+		out[0] = SCMP_ARCH_X86;
+		out[1] = SCMP_ARCH_X32;
+		return 2;
+	case SCMP_ARCH_AARCH64:
+		out[0] = SCMP_ARCH_ARM;
+		return 1;
+	case SCMP_ARCH_S390X:
+		out[0] = SCMP_ARCH_S390;
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static int
 add_compat_arches(scmp_filter_ctx ctx)
 {
-	uint32_t native = seccomp_arch_native();
+	uint32_t arches[2];
+	size_t i, n = compat_arches(seccomp_arch_native(), arches);
 	int rc = 0;
 
-	switch (native) {
-	case SCMP_ARCH_X86_64:
-		rc = add_arch(ctx, SCMP_ARCH_X86);
-		if (rc == 0)
-			rc = add_arch(ctx, SCMP_ARCH_X32);
-		break;
-	case SCMP_ARCH_AARCH64:
-		rc = add_arch(ctx, SCMP_ARCH_ARM);
-		break;
-	case SCMP_ARCH_S390X:
-		rc = add_arch(ctx, SCMP_ARCH_S390);
-		break;
-	default:
-		break;
-	}
+	for (i = 0; i < n && rc == 0; i++)
+		rc = add_arch(ctx, arches[i]);
 	return rc;
+}
+
+/* clone's flags argument: s390 passes the stack pointer first, the flags
+ * second. */
+static unsigned int
+clone_flags_arg(uint32_t native)
+{
+	return (native == SCMP_ARCH_S390X || native == SCMP_ARCH_S390) ? 1 : 0;
 }
 
 /* Add one rule of the default profile; names unknown here are skipped. */
@@ -400,10 +416,7 @@ default_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned in
 static int
 compile_default(struct seccomp_prog *out, struct cradle_err *err)
 {
-	uint32_t native = seccomp_arch_native();
-	/* s390 passes the stack pointer first, clone's flags second */
-	unsigned int clone_flags_arg =
-		(native == SCMP_ARCH_S390X || native == SCMP_ARCH_S390) ? 1 : 0;
+	unsigned int clone_arg = clone_flags_arg(seccomp_arch_native());
 	scmp_filter_ctx ctx;
 	size_t i;
 	int rc;
@@ -422,7 +435,7 @@ compile_default(struct seccomp_prog *out, struct cradle_err *err)
 			goto out;
 	for (i = 0; i < sizeof(default_cond) / sizeof(default_cond[0]); i++) {
 		struct scmp_arg_cmp cmp = {
-			.arg = default_cond[i].arg == ARG_CLONE_FLAGS ? clone_flags_arg
+			.arg = default_cond[i].arg == ARG_CLONE_FLAGS ? clone_arg
 			                                              : default_cond[i].arg,
 			.op = default_cond[i].op,
 			.datum_a = default_cond[i].a,
@@ -477,6 +490,176 @@ seccomp_prog_runtime_default(struct seccomp_prog *out, struct cradle_err *err)
 	memcpy(out->filter, default_prog.filter, size);
 	out->len = default_prog.len;
 	return 0;
+}
+
+/* The default profile as OCI linux.seccomp, for an OCI runtime (the oci
+ * launcher): the same tables in the same order, so that compile_profile
+ * turns it into the very program compile_default makes (a unit test holds
+ * them byte for byte).  Names this libseccomp does not know are written
+ * too: the runtime's libseccomp skips what it does not know, as
+ * compile_default and compile_profile do. */
+
+/* libseccomp token -> the OCI name (runc's SCMP_ARCH_*); NULL unknown. */
+static const char *
+arch_oci_name(uint32_t token)
+{
+	static const struct {
+		uint32_t token;
+		const char *name;
+	} names[] = {
+		{ SCMP_ARCH_X86_64, "SCMP_ARCH_X86_64" },
+		{ SCMP_ARCH_X86, "SCMP_ARCH_X86" },
+		{ SCMP_ARCH_X32, "SCMP_ARCH_X32" },
+		{ SCMP_ARCH_AARCH64, "SCMP_ARCH_AARCH64" },
+		{ SCMP_ARCH_ARM, "SCMP_ARCH_ARM" },
+		{ SCMP_ARCH_S390X, "SCMP_ARCH_S390X" },
+		{ SCMP_ARCH_S390, "SCMP_ARCH_S390" },
+		{ SCMP_ARCH_PPC64LE, "SCMP_ARCH_PPC64LE" },
+		{ SCMP_ARCH_PPC64, "SCMP_ARCH_PPC64" },
+		{ SCMP_ARCH_PPC, "SCMP_ARCH_PPC" },
+		{ SCMP_ARCH_MIPS, "SCMP_ARCH_MIPS" },
+		{ SCMP_ARCH_MIPSEL, "SCMP_ARCH_MIPSEL" },
+		{ SCMP_ARCH_MIPS64, "SCMP_ARCH_MIPS64" },
+		{ SCMP_ARCH_MIPSEL64, "SCMP_ARCH_MIPSEL64" },
+		{ SCMP_ARCH_RISCV64, "SCMP_ARCH_RISCV64" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].token == token)
+			return names[i].name;
+	return NULL;
+}
+
+static const char *
+op_oci_name(enum scmp_compare op)
+{
+	switch (op) {
+	case SCMP_CMP_NE:
+		return "SCMP_CMP_NE";
+	case SCMP_CMP_LT:
+		return "SCMP_CMP_LT";
+	case SCMP_CMP_LE:
+		return "SCMP_CMP_LE";
+	case SCMP_CMP_EQ:
+		return "SCMP_CMP_EQ";
+	case SCMP_CMP_GE:
+		return "SCMP_CMP_GE";
+	case SCMP_CMP_GT:
+		return "SCMP_CMP_GT";
+	case SCMP_CMP_MASKED_EQ:
+		return "SCMP_CMP_MASKED_EQ";
+	default:
+		return NULL;
+	}
+}
+
+/* json-c helpers that remember a failed allocation in *oom. */
+static void
+jput(struct json_object *o, const char *key, struct json_object *v, bool *oom)
+{
+	if (v == NULL || o == NULL || json_object_object_add(o, key, v) != 0) {
+		json_object_put(v);
+		*oom = true;
+	}
+}
+
+static void
+jpush(struct json_object *a, struct json_object *v, bool *oom)
+{
+	if (v == NULL || a == NULL || json_object_array_add(a, v) != 0) {
+		json_object_put(v);
+		*oom = true;
+	}
+}
+
+static struct json_object *
+jstr(const char *s)
+{
+	return json_object_new_string(s);
+}
+
+/* {"names": [name...], "action": action[, "errnoRet": errnum]} */
+static struct json_object *
+oci_rule(const char *action, int errnum, bool *oom)
+{
+	struct json_object *r = json_object_new_object();
+
+	jput(r, "names", json_object_new_array(), oom);
+	jput(r, "action", jstr(action), oom);
+	if (errnum > 0)
+		jput(r, "errnoRet", json_object_new_uint64((uint64_t)errnum), oom);
+	return r;
+}
+
+struct json_object *
+seccomp_runtime_default_oci(struct cradle_err *err)
+{
+	uint32_t native = seccomp_arch_native(), compat[2];
+	unsigned int clone_arg = clone_flags_arg(native);
+	struct json_object *doc, *arches, *calls, *r, *names = NULL;
+	size_t i, n;
+	bool oom = false;
+
+	if (arch_oci_name(native) == NULL) {
+		cradle_err_set(err, CRADLE_INTERNAL,
+		               "default seccomp profile: no OCI name for this node's "
+		               "architecture (libseccomp token 0x%08x)",
+		               native);
+		return NULL;
+	}
+	doc = json_object_new_object();
+	jput(doc, "defaultAction", jstr("SCMP_ACT_ERRNO"), &oom);
+	jput(doc, "defaultErrnoRet", json_object_new_uint64(EPERM), &oom);
+	arches = json_object_new_array();
+	jpush(arches, jstr(arch_oci_name(native)), &oom);
+	n = compat_arches(native, compat);
+	for (i = 0; i < n; i++)
+		if (arch_oci_name(compat[i]) != NULL)
+			jpush(arches, jstr(arch_oci_name(compat[i])), &oom);
+	jput(doc, "architectures", arches, &oom);
+	calls = json_object_new_array();
+	/* default_allow: one rule, its names in the table's order */
+	r = oci_rule("SCMP_ACT_ALLOW", 0, &oom);
+	if (r != NULL)
+		json_object_object_get_ex(r, "names", &names);
+	for (i = 0; i < sizeof(default_allow) / sizeof(default_allow[0]); i++)
+		jpush(names, jstr(default_allow[i]), &oom);
+	jpush(calls, r, &oom);
+	/* default_cond: one rule per entry (entries for one name are OR) */
+	for (i = 0; i < sizeof(default_cond) / sizeof(default_cond[0]); i++) {
+		struct json_object *args = json_object_new_array(), *a = json_object_new_object();
+		unsigned int idx =
+			default_cond[i].arg == ARG_CLONE_FLAGS ? clone_arg : default_cond[i].arg;
+
+		r = oci_rule("SCMP_ACT_ALLOW", 0, &oom);
+		names = NULL;
+		if (r != NULL)
+			json_object_object_get_ex(r, "names", &names);
+		jpush(names, jstr(default_cond[i].name), &oom);
+		jput(a, "index", json_object_new_uint64(idx), &oom);
+		jput(a, "value", json_object_new_uint64(default_cond[i].a), &oom);
+		jput(a, "valueTwo", json_object_new_uint64(default_cond[i].b), &oom);
+		jput(a, "op", jstr(op_oci_name(default_cond[i].op)), &oom);
+		jpush(args, a, &oom);
+		jput(r, "args", args, &oom);
+		jpush(calls, r, &oom);
+	}
+	for (i = 0; i < sizeof(default_errno) / sizeof(default_errno[0]); i++) {
+		r = oci_rule("SCMP_ACT_ERRNO", default_errno[i].errnum, &oom);
+		names = NULL;
+		if (r != NULL)
+			json_object_object_get_ex(r, "names", &names);
+		jpush(names, jstr(default_errno[i].name), &oom);
+		jpush(calls, r, &oom);
+	}
+	jput(doc, "syscalls", calls, &oom);
+	if (oom || doc == NULL) {
+		json_object_put(doc);
+		cradle_err_nomem(err);
+		return NULL;
+	}
+	return doc;
 }
 
 /* ------------------------------------------------------------------ */

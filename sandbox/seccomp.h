@@ -21,6 +21,8 @@
  *                                 (the table in seccomp.c says why).
  *   seccomp_prog_from_file        a Localhost profile, an OCI
  *                                 linux.seccomp JSON document.
+ *   seccomp_runtime_default_oci   the default profile as such a document,
+ *                                 for an OCI runtime (launcher = oci).
  *
  * Localhost profiles follow runc's reading of the OCI shape: defaultAction
  * (required), defaultErrnoRet, architectures ("SCMP_ARCH_X86_64", ...),
@@ -75,6 +77,16 @@ struct seccomp_prog {
  * depends on the caller, so a failure means no memory, or a libseccomp or
  * kernel this module does not expect. */
 int seccomp_prog_runtime_default(struct seccomp_prog *out, struct cradle_err *err);
+
+/* cradle's default profile as an OCI linux.seccomp object (json-c, the
+ * caller's reference), for an OCI runtime: defaultAction SCMP_ACT_ERRNO
+ * with defaultErrnoRet EPERM, the native architecture and its compat ones,
+ * and syscalls[] from the same tables as seccomp_prog_runtime_default, in
+ * the same order, so that compiling it as a Localhost profile gives the
+ * same program byte for byte.  NULL with err (no memory, an architecture
+ * without an OCI name). */
+struct json_object;
+struct json_object *seccomp_runtime_default_oci(struct cradle_err *err);
 
 /* Compile the OCI seccomp JSON at path (absolute, a regular file of at
  * most SECCOMP_PROFILE_MAX bytes).  0, or <0 with err. */

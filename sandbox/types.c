@@ -30,5 +30,7 @@ runtime_config_fini(struct runtime_config *rt)
 	free(rt->path);
 	proto_strs_fini(&rt->pod_annotations);
 	free(rt->seccomp_default);
+	free(rt->launcher);
+	free(rt->root);
 	memset(rt, 0, sizeof(*rt));
 }

@@ -32,11 +32,15 @@ void image_config_fini(struct image_config *ic);
 struct runtime_config {
 	char *name;                        /* the handler name, e.g. "runc", "untrusted" */
 	char *type;                        /* e.g. "io.containerd.runc.v2" (informational) */
-	char *path;                        /* optional runtime binary path (informational) */
+	char *path;                        /* the OCI runtime binary (launcher oci) */
 	struct proto_strs pod_annotations; /* glob patterns (fnmatch, as Go path.Match) */
 	bool vm;                           /* VM-isolated: SELinux KVM type */
 	char *seccomp_default;             /* profile when the pod sets none: "" (none),
 	                                      "runtime/default", "unconfined", "localhost/PATH" */
+	char *launcher;                    /* "" or "native": cradled's own; "oci": path */
+	char *root;                        /* oci: the runtime's --root; "": <state>/runtime/NAME */
+	bool no_pivot_root;                /* oci: --no-pivot */
+	bool systemd_cgroup;               /* oci: --systemd-cgroup */
 };
 /* Free what rt owns and zero it; NULL-safe. */
 void runtime_config_fini(struct runtime_config *rt);

@@ -60,8 +60,10 @@ runtime_add(struct daemon_config *cfg, const char *name)
 	rt->type = strdup(CRADLE_DEFAULT_RUNTIME_TYPE);
 	rt->path = strdup("");
 	rt->seccomp_default = strdup("");
+	rt->launcher = strdup("native");
+	rt->root = strdup("");
 	if (rt->name == NULL || rt->type == NULL || rt->path == NULL ||
-	    rt->seccomp_default == NULL) {
+	    rt->seccomp_default == NULL || rt->launcher == NULL || rt->root == NULL) {
 		runtime_config_fini(rt);
 		return NULL;
 	}
@@ -298,6 +300,11 @@ static const struct key_def runtime_keys[] = {
 	R_VAL("pod_annotations", K_GLOBS, pod_annotations),
 	R_VAL("vm", K_BOOL, vm),
 	R_VAL("seccomp_default", K_SECCOMP, seccomp_default),
+	/* checked by runtime_check (sandbox/runtime.c) */
+	R_VAL("launcher", K_REF, launcher),
+	R_VAL("root", K_OPT_PATH, root),
+	R_VAL("no_pivot_root", K_BOOL, no_pivot_root),
+	R_VAL("systemd_cgroup", K_BOOL, systemd_cgroup),
 	{ NULL, 0, 0, 0, 0, 0 },
 };
 /* clang-format on */
@@ -962,10 +969,11 @@ on_key(struct parse_ctx *p, const char *key, const char *value)
 				"[cradled] log_format: \"%s\" is not one of " CONFIG_LOG_FORMATS,
 				value);
 	}
-	/* keys this cradled's launcher cannot honour are refused, not ignored */
+	/* a key's own value here (its line named); what the keys mean
+	 * together (a launcher's keys) in config_validate */
 	if (p->sect == SEC_RUNTIME) {
 		struct cradle_err e = { 0 };
-		if (runtime_check(&c->runtimes[p->rt], &e) < 0)
+		if (runtime_check_key(&c->runtimes[p->rt], key, &e) < 0)
 			return fail(p, e.code, "%s", e.msg);
 	}
 	return 1;
@@ -1251,9 +1259,10 @@ config_validate(struct daemon_config *cfg, struct cradle_err *err)
 		                      "%sdefault runtime \"%s\" is not configured", where,
 		                      cfg->default_runtime);
 	}
-	/* keys this cradled's launcher cannot honour are refused, not ignored */
+	/* keys a handler's launcher cannot honour are refused, not ignored */
 	for (size_t i = 0; i < cfg->n_runtimes; i++) {
-		if (runtime_check(&cfg->runtimes[i], err) < 0) {
+		if (runtime_check(&cfg->runtimes[i], err) < 0 ||
+		    runtime_check_host(&cfg->runtimes[i], err) < 0) {
 			if (cfg->config_file[0] != '\0')
 				cradle_err_wrap(err, "%s", cfg->config_file);
 			return -1;

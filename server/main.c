@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -32,6 +33,7 @@
 #include "image/images.h"
 #include "sandbox/files.h"
 #include "sandbox/nri.h"
+#include "sandbox/runtime.h"
 #include "sandbox/selinux.h"
 #include "server/config.h"
 #include "server/daemon.h"
@@ -754,6 +756,19 @@ main(int argc, char **argv)
 	if (print) {
 		config_print(&d.cfg);
 		return 0;
+	}
+	/* An oci handler's runtime leaves the pause orphaned when its
+	 * `create` exits: as the child subreaper cradled gets it, and reaps
+	 * it by pidfd like its own (sandbox/ocirun.h).  Only then: any other
+	 * orphan below cradled would become its zombie. */
+	for (size_t i = 0; i < d.cfg.n_runtimes; i++) {
+		if (runtime_is_oci(&d.cfg.runtimes[i])) {
+			if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0) {
+				cradle_err_errno(&err, errno, "become the child subreaper");
+				goto fail;
+			}
+			break;
+		}
 	}
 	/* one pidfd per sandbox must fit (server/limits.h); before anything
 	 * is made, so a refusal leaves nothing */

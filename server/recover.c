@@ -18,6 +18,8 @@
 #include "sandbox/cgroup.h"
 #include "sandbox/launch.h"
 #include "sandbox/netns.h"
+#include "sandbox/ocirun.h"
+#include "sandbox/runtime.h"
 #include "sandbox/selinux.h"
 #include "server/daemon.h"
 #include "server/limits.h"
@@ -421,6 +423,47 @@ sweep(struct daemon *d, const struct counts *q, const char *dir, enum leftover k
 	closedir(dd);
 }
 
+/* The containers of each oci handler's runtime that no started sandbox
+ * owns (a start a crash cut short, after `create`): `delete --force`,
+ * which kills their task and removes their cgroups and state. */
+static void
+sweep_runtimes(struct daemon *d, const struct counts *q)
+{
+	for (size_t i = 0; i < d->cfg.n_runtimes; i++) {
+		const struct runtime_config *rt = &d->cfg.runtimes[i];
+		struct cradle_err err = { 0 };
+		struct ocirun o;
+		struct dirent *de;
+
+		if (!runtime_is_oci(rt) || ocirun_init(&o, rt, d->cfg.state, &err) < 0)
+			continue;
+		DIR *dd = opendir(o.root);
+		if (dd == NULL)
+			continue;
+		while ((de = readdir(dd)) != NULL) {
+			if (!proto_valid_id(de->d_name) || is_quarantined(q, de->d_name))
+				continue;
+			struct sandbox *sb = table_get(d->table, de->d_name);
+			bool keep = false;
+			if (sb != NULL) {
+				pthread_mutex_lock(&sb->lock);
+				keep = sb->rec.phase != PHASE_CREATED;
+				pthread_mutex_unlock(&sb->lock);
+				sandbox_rele(sb);
+			}
+			if (keep)
+				continue;
+			if (ocirun_delete(&o, de->d_name, &err) < 0)
+				log_warn_drop(&err, "recover: delete leftover container %s",
+				              de->d_name);
+			else
+				log_info("deleted leftover container %s of runtime %s", de->d_name,
+				         rt->name);
+		}
+		closedir(dd);
+	}
+}
+
 int
 recover(struct daemon *d, bool drop_quarantined, size_t *quarantined, struct cradle_err *err)
 {
@@ -465,6 +508,7 @@ recover(struct daemon *d, bool drop_quarantined, size_t *quarantined, struct cra
 	sweep(d, &n, dir, DIRS);
 	if (fs_path(dir, err, "%s/sandboxes", d->cfg.state) < 0)
 		goto out;
+	sweep_runtimes(d, &n);
 	int undone = undo_cut_starts(d, &n, dir);
 	sweep(d, &n, dir, DIRS);
 	if (fs_path(dir, err, "%s/netns", d->cfg.state) < 0)

@@ -22,6 +22,7 @@
 #include "sandbox/files.h"
 #include "sandbox/netns.h"
 #include "sandbox/nri.h"
+#include "sandbox/ocirun.h"
 #include "sandbox/runtime.h"
 #include "sandbox/selinux.h"
 #include "util/clock.h"
@@ -371,6 +372,33 @@ stop_locked(const struct worker_env *env, struct sandbox *sb, int64_t timeout_ms
 	return rc;
 }
 
+/* A sandbox the oci launcher ran: the runtime's delete (its state, its
+ * cgroups), the task stopped already.  A handler no longer configured
+ * cannot be asked: logged, and the removal goes on. */
+static int
+remove_oci(const struct worker_env *env, struct sandbox *sb, struct cradle_err *err)
+{
+	struct ocirun o;
+
+	if (sb->rec.launcher == NULL || strcmp(sb->rec.launcher, RUNTIME_LAUNCHER_OCI) != 0)
+		return 0;
+	const char *h = sb->rec.runtime_handler != NULL && sb->rec.runtime_handler[0] != '\0'
+	                        ? sb->rec.runtime_handler
+	                        : env->runtimes.default_name;
+	const struct runtime_config *rt = runtime_find(&env->runtimes, h);
+	if (rt == NULL || !runtime_is_oci(rt)) {
+		log_warn("sandbox %s: runtime \"%s\" that ran it is no longer an oci handler: "
+		         "its runtime state is left",
+		         sb->id, h);
+		return 0;
+	}
+	if (ocirun_init(&o, rt, env->state, err) < 0 || ocirun_delete(&o, sb->id, err) < 0) {
+		cradle_err_wrap(err, "failed to delete sandbox container \"%s\"", sb->id);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 remove_locked(const struct worker_env *env, struct sandbox *sb, struct cradle_err *err)
 {
@@ -384,6 +412,8 @@ remove_locked(const struct worker_env *env, struct sandbox *sb, struct cradle_er
 	 * record goes below, which is what frees room. */
 	bool unsaved = false;
 	if (stop_locked(env, sb, DEFAULT_STOP_TIMEOUT_MS, true, &unsaved, err) < 0 && !unsaved)
+		return -1;
+	if (remove_oci(env, sb, err) < 0)
 		return -1;
 	if (fs_path(path, err, "%s/sandboxes/%s", env->root, sb->id) < 0)
 		return -1;

@@ -9,15 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "core/reaper.h"
 #include "core/records.h"
 #include "image/images.h"
+#include "sandbox/bundle.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/files.h"
 #include "sandbox/netns.h"
 #include "sandbox/nri.h"
+#include "sandbox/ocirun.h"
 #include "sandbox/plan.h"
 #include "sandbox/runtime.h"
 #include "sandbox/seccomp.h"
@@ -54,7 +58,11 @@ struct start_ctx {
 	struct cgroup *cgroup;
 	struct launch_prep prep;
 	struct launch_plan plan;
-	pid_t task_pid;   /* the task the launch made, for NRI delete */
+	pid_t task_pid; /* the task the launch made, for NRI delete */
+	/* launcher = oci (sandbox/ocirun.h): the runtime, whether its
+	 * container exists, whether the rootfs overlay is mounted for it */
+	struct ocirun oci;
+	bool oci_created, oci_rootfs;
 	const char *fail; /* the test hook's step to fail, NULL: none */
 };
 
@@ -77,6 +85,10 @@ static const char *const inside_points[] = {
 static bool
 inside(const struct start_ctx *c, const char *point, struct cradle_err *err)
 {
+	/* "crash:POINT": the daemon dies (SIGKILL) there */
+	if (c->fail != NULL && strncmp(c->fail, "crash:", 6) == 0 &&
+	    strcmp(c->fail + 6, point) == 0)
+		raise(SIGKILL);
 	if (c->fail == NULL || strcmp(c->fail, point) != 0)
 		return false;
 	cradle_err_set(err, CRADLE_INTERNAL, "injected failure inside step %s", point);
@@ -380,12 +392,119 @@ undo_cgroup(struct start_ctx *c, struct cradle_err *err)
 	return rc;
 }
 
+/* The oci launcher's seccomp profile: a Localhost profile's JSON as it
+ * is (it compiled already: step_seccomp); for RuntimeDefault none here:
+ * the bundle writes cradle's built-in profile (seccomp_runtime_default_oci). */
+static int
+oci_seccomp(struct start_ctx *c, char **json, struct cradle_err *err)
+{
+	int rc;
+
+	*json = NULL;
+	if (c->spec.seccomp != SECCOMP_LOCALHOST)
+		return 0;
+	if ((rc = fs_read_alloc(c->spec.seccomp_profile, SECCOMP_PROFILE_MAX, 0, json, NULL)) < 0)
+		return cradle_err_errno(err, -rc, "cannot load seccomp profile \"%s\"",
+		                        c->spec.seccomp_profile);
+	return 0;
+}
+
+/* launcher = oci: the rootfs overlay mounted (in cradle's namespace, for
+ * the runtime to bind), the bundle written, `create`; the overlay is
+ * detached again at once: the container's mount namespace holds its own
+ * copy, private (rootfsPropagation), so nothing of it stays on cradle's
+ * side.  The task is created; step_start starts it. */
+static int
+step_launch_oci(struct start_ctx *c, struct cradle_err *err)
+{
+	char bundle[FS_PATH_MAX];
+	char *seccomp = NULL;
+	pid_t pid = 0;
+	int fd;
+
+	launch_plan_init(&c->plan);
+	/* the systemd driver takes "slice:prefix:name", which the spec
+	 * makes from a .slice parent only (spec_cgroups_path) */
+	if (c->runtime->systemd_cgroup && strchr(c->spec.cgroups_path, ':') == NULL) {
+		cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
+		               "[runtime.%s] systemd_cgroup: the cgroup parent of \"%s\" is not a "
+		               ".slice",
+		               c->runtime->name, c->spec.cgroups_path);
+		goto fail;
+	}
+	if (oci_seccomp(c, &seccomp, err) < 0 ||
+	    ocirun_init(&c->oci, c->runtime, c->env->state, err) < 0 ||
+	    fs_path(bundle, err, "%s/bundle", c->state_dir) < 0)
+		goto fail;
+	if (mkdir(bundle, 0700) != 0 && errno != EEXIST) {
+		cradle_err_errno(err, errno, "create bundle \"%s\"", bundle);
+		goto fail;
+	}
+	if (mount("overlay", c->rootfs_dir, "overlay", MS_RDONLY | MS_NODEV, c->overlay_opts) !=
+	    0) {
+		cradle_err_errno(err, errno, "mount sandbox rootfs \"%s\"", c->rootfs_dir);
+		goto fail;
+	}
+	c->oci_rootfs = true;
+	struct bundle_input in = {
+		.spec = &c->spec,
+		.rootfs = c->rootfs_dir,
+		.seccomp = seccomp,
+		.propagation = "private", /* as the native launcher (DIFFERENCES.md) */
+		.nofile = 1024,           /* as the native plan */
+	};
+	if (bundle_write(bundle, &in, err) < 0 || inside(c, "launch:prepared", err) ||
+	    ocirun_create(&c->oci, c->sb->id, bundle, &pid, err) < 0)
+		goto fail;
+	c->oci_created = true;
+	cgroup_close_fds(c->cgroup);
+	umount2(c->rootfs_dir, MNT_DETACH);
+	c->oci_rootfs = false;
+	free(seccomp);
+	seccomp = NULL;
+	if ((fd = sys_pidfd_open(pid)) < 0) {
+		cradle_err_errno(err, errno, "%s create: open its task %d", c->runtime->name,
+		                 (int)pid);
+		goto fail;
+	}
+	c->plan.pidfd = sys_fd_raise(fd, c->env->pidfd_floor);
+	/* the nice value a native pause execs at (launch_stack): the
+	 * runtime ran at this worker's */
+	if (c->ls->set_exec_nice && setpriority(PRIO_PROCESS, (id_t)pid, c->ls->exec_nice) != 0)
+		log_warn("sandbox %s: set the nice value of task %d: %s", c->sb->id, (int)pid,
+		         strerror(errno));
+	c->plan.pid = pid;
+	c->plan.start_time = launch_pid_start_time(pid);
+	c->plan.new_net = c->spec.ns_net;
+	c->task_pid = pid;
+	return 0;
+fail:
+	free(seccomp);
+	if (c->oci_rootfs) {
+		umount2(c->rootfs_dir, MNT_DETACH);
+		c->oci_rootfs = false;
+	}
+	if (c->oci_created) {
+		/* no undo will run: the container goes now, and its task (our
+		 * child, cradled being the subreaper) is reaped */
+		struct cradle_err e = { 0 };
+		if (ocirun_delete(&c->oci, c->sb->id, &e) < 0)
+			log_warn_drop(&e, "sandbox %s: delete the created container", c->sb->id);
+		c->oci_created = false;
+		waitpid(pid, NULL, 0);
+	}
+	cradle_err_wrap(err, "failed to create sandbox task");
+	return -1;
+}
+
 static int
 step_launch(struct start_ctx *c, struct cradle_err *err)
 {
 	struct launch_plan *p = &c->plan;
 	int fds[16];
 
+	if (runtime_is_oci(c->runtime))
+		return step_launch_oci(c, err);
 	launch_plan_init(p);
 	/* the mount label (context=) only where SELinux is enabled, as the
 	 * exec label below */
@@ -518,6 +637,14 @@ undo_nri(struct start_ctx *c, struct cradle_err *err)
 static int
 step_start(struct start_ctx *c, struct cradle_err *err)
 {
+	if (c->oci_created) {
+		if (ocirun_start(&c->oci, c->sb->id, err) < 0) {
+			cradle_err_wrap(err, "failed to start sandbox container task \"%s\"",
+			                c->sb->id);
+			return -1;
+		}
+		return 0;
+	}
 	if (!launch_waiting(&c->plan))
 		return 0;
 	if (launch_go(&c->plan, c->ls, err) < 0) {
@@ -534,6 +661,26 @@ undo_launch(struct start_ctx *c, struct cradle_err *err)
 	int rc = 0;
 
 	/* NRI delete, when NRI create was tried, ran already (step_nri) */
+	if (c->oci_rootfs) {
+		umount2(c->rootfs_dir, MNT_DETACH);
+		c->oci_rootfs = false;
+	}
+	if (c->oci_created) {
+		/* kills the task, removes the runtime's state and cgroups; the
+		 * task, reparented to cradled (the subreaper), is reaped below */
+		c->oci_created = false;
+		if (ocirun_delete(&c->oci, c->sb->id, err) < 0) {
+			rc = -1;
+			if (c->plan.pidfd >= 0)
+				sys_pidfd_send_signal(c->plan.pidfd, SIGKILL);
+		}
+		if (c->plan.pidfd >= 0) {
+			sys_pidfd_wait(c->plan.pidfd, &si);
+			close(c->plan.pidfd);
+			c->plan.pidfd = -1;
+		}
+		return rc;
+	}
 	if (launch_waiting(&c->plan)) {
 		/* created, never started: kill and reap, the stack free */
 		launch_abort(&c->plan, c->ls);
@@ -664,7 +811,7 @@ clear_started(struct proto_sandbox *rec)
 	char **strs[] = { &rec->netns_path,       &rec->hostname_path, &rec->hosts_path,
 		          &rec->resolv_conf_path, &rec->shm_path,      &rec->cgroup_path,
 		          &rec->process_label,    &rec->mount_label,   &rec->runtime_type,
-		          &rec->image_ref,        &rec->image_digest };
+		          &rec->image_ref,        &rec->image_digest,  &rec->launcher };
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		free(*strs[i]);
 		*strs[i] = NULL;
@@ -697,6 +844,8 @@ step_record(struct start_ctx *c, struct cradle_err *err)
 	rc |= set_str(&rec->process_label, c->process_label);
 	rc |= set_str(&rec->mount_label, c->mount_label);
 	rc |= set_str(&rec->runtime_type, c->runtime->type);
+	rc |= set_str(&rec->launcher,
+	              runtime_is_oci(c->runtime) ? RUNTIME_LAUNCHER_OCI : RUNTIME_LAUNCHER_NATIVE);
 	rc |= set_str(&rec->image_ref, c->env->image);
 	proto_strs_fini(&rec->pod_ips);
 	for (size_t i = 0; c->cni_cache[0] != '\0' && i < c->cni.n_ips && i < PROTO_MAX_POD_IPS;

@@ -287,13 +287,13 @@ END_TEST
 START_TEST(test_runtime_keys_refused)
 {
 	static const char *const path[] = {
-		"cradled.conf:5: [runtime.kata] path: only an OCI launcher runs a runtime binary; "
-		"this cradled has the native launcher only",
+		"cradled.conf: [runtime.kata] path: only an OCI launcher runs a runtime binary; "
+		"this handler has the native launcher (set launcher = oci)",
 		NULL
 	};
 	static const char *const vm[] = {
-		"cradled.conf:5: [runtime.untrusted] vm: a VM-isolated runtime needs an OCI "
-		"launcher; this cradled has the native launcher only, so pods of this handler "
+		"cradled.conf: [runtime.untrusted] vm: a VM-isolated runtime needs launcher = oci "
+		"and a VM runtime in path; with the native launcher pods of this handler "
 		"(untrusted ones included) would get no VM",
 		NULL
 	};

@@ -12,7 +12,7 @@
 #include "sandbox/types.h"
 #include "tests/unit/lib/unit.h"
 
-#define NATIVE_ONLY "this cradled has the native launcher only"
+#define NATIVE_ONLY "this handler has the native launcher (set launcher = oci)"
 
 /* A handler as an empty [runtime.NAME] section makes it. */
 static struct runtime_config
@@ -50,6 +50,14 @@ START_TEST(test_check_path_refused)
 	ck_assert_int_lt(runtime_check(&rt, &err), 0);
 	ck_assert_str_eq(err.msg, "[runtime.kata] path: only an OCI launcher runs a runtime "
 	                          "binary; " NATIVE_ONLY);
+	/* with the oci launcher path is what it runs */
+	rt.launcher = (char *)"oci";
+	ck_assert_msg(runtime_check(&rt, &err) == 0, "%s", err.msg);
+	ck_assert(runtime_is_oci(&rt));
+	rt.path = (char *)"";
+	ck_assert_int_lt(runtime_check(&rt, &err), 0);
+	ck_assert_str_eq(err.msg, "[runtime.kata] path: launcher = oci needs the OCI runtime "
+	                          "binary (e.g. /usr/sbin/runc)");
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 }
 END_TEST
@@ -61,9 +69,15 @@ START_TEST(test_check_vm_refused)
 
 	rt.vm = true;
 	ck_assert_int_lt(runtime_check(&rt, &err), 0);
-	ck_assert_str_eq(err.msg, "[runtime.untrusted] vm: a VM-isolated runtime needs an OCI "
-	                          "launcher; " NATIVE_ONLY ", so pods of this handler (untrusted "
-	                          "ones included) would get no VM");
+	ck_assert_str_eq(err.msg, "[runtime.untrusted] vm: a VM-isolated runtime needs launcher "
+	                          "= oci and a VM runtime in path; with the native launcher pods "
+	                          "of this handler (untrusted ones included) would get no VM");
+	/* oci: vm is the runtime's business */
+	rt.launcher = (char *)"oci";
+	rt.path = (char *)"/usr/bin/kata-runtime";
+	ck_assert_msg(runtime_check(&rt, &err) == 0, "%s", err.msg);
+	rt.launcher = (char *)"native";
+	rt.path = (char *)"";
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 
 	/* both set: the first key of the section is named */

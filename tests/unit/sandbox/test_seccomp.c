@@ -35,6 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+#include <seccomp.h>
+
 #include "sandbox/seccomp.h"
 #include "tests/unit/lib/unit.h"
 
@@ -253,6 +256,197 @@ START_TEST(test_default_program)
 	seccomp_prog_fini(&b);
 	seccomp_prog_fini(&zero);
 	seccomp_prog_fini(NULL);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* the default profile as OCI JSON (seccomp_runtime_default_oci)        */
+/* ------------------------------------------------------------------ */
+
+/* doc written to <scratch>/name and compiled as a Localhost profile. */
+static void
+compile_doc(struct json_object *doc, const char *name, struct seccomp_prog *prog)
+{
+	struct cradle_err err = { 0 };
+	char path[PATH_MAX];
+	const char *text = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN);
+
+	ck_assert_ptr_nonnull(text);
+	unit_path(path, sizeof(path), name);
+	unit_put_file(path, text, strlen(text), 0644);
+	ck_assert_msg(seccomp_prog_from_file(path, prog, &err) == 0, "%s", err.msg);
+}
+
+static bool
+same_prog(const struct seccomp_prog *a, const struct seccomp_prog *b)
+{
+	return a->len == b->len && memcmp(a->filter, b->filter, a->len * sizeof(a->filter[0])) == 0;
+}
+
+/* Whether name is a real system call on one of doc's architectures
+ * (libseccomp knows ARM-only names such as set_tls everywhere, as
+ * pseudo-calls that make no rule on other architectures). */
+static bool
+real_on_some_arch(struct json_object *doc, const char *name)
+{
+	struct json_object *arches = NULL;
+
+	ck_assert(json_object_object_get_ex(doc, "architectures", &arches));
+	for (size_t i = 0; i < json_object_array_length(arches); i++) {
+		const char *a = json_object_get_string(json_object_array_get_idx(arches, i));
+		char lower[32];
+		size_t k;
+
+		ck_assert(strncmp(a, "SCMP_ARCH_", 10) == 0);
+		for (k = 0; a[10 + k] != '\0' && k < sizeof(lower) - 1; k++)
+			lower[k] = (char)(a[10 + k] >= 'A' && a[10 + k] <= 'Z' ? a[10 + k] + 32
+			                                                       : a[10 + k]);
+		lower[k] = '\0';
+		uint32_t token = seccomp_arch_resolve_name(lower);
+		ck_assert_uint_ne(token, 0);
+		if (seccomp_syscall_resolve_name_arch(token, name) >= 0)
+			return true;
+	}
+	return false;
+}
+
+static struct json_object *
+oci_default(void)
+{
+	struct cradle_err err = { 0 };
+	struct json_object *doc = seccomp_runtime_default_oci(&err);
+
+	ck_assert_msg(doc != NULL, "%s", err.msg);
+	return doc;
+}
+
+static struct json_object *
+jat(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	ck_assert_msg(json_object_object_get_ex(o, key, &v), "no \"%s\"", key);
+	return v;
+}
+
+/* The JSON an OCI runtime gets for RuntimeDefault is the built-in program:
+ * compiled back through the Localhost path it gives the same BPF byte for
+ * byte, and leaving out any one name this libseccomp knows, the clone
+ * condition or an architecture gives another program (so the comparison
+ * would catch a table entry missing from the JSON). */
+START_TEST(test_default_oci_json)
+{
+	struct seccomp_prog def = { 0 }, got = { 0 };
+	struct cradle_err err = { 0 };
+	struct json_object *doc = oci_default(), *calls, *v;
+	size_t k, j, known = 0, names = 0;
+
+	/* the shape */
+	ck_assert_str_eq(json_object_get_string(jat(doc, "defaultAction")), "SCMP_ACT_ERRNO");
+	ck_assert_int_eq(json_object_get_int(jat(doc, "defaultErrnoRet")), EPERM);
+	v = jat(doc, "architectures");
+	if (seccomp_arch_native() == SCMP_ARCH_X86_64) {
+		ck_assert_uint_eq(json_object_array_length(v), 3);
+		ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 0)),
+		                 "SCMP_ARCH_X86_64");
+		ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 1)),
+		                 "SCMP_ARCH_X86");
+		ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 2)),
+		                 "SCMP_ARCH_X32");
+	}
+	calls = jat(doc, "syscalls");
+	bool clone_seen = false, clone3_seen = false;
+	for (k = 0; k < json_object_array_length(calls); k++) {
+		struct json_object *r = json_object_array_get_idx(calls, k), *n = jat(r, "names");
+		const char *first = json_object_get_string(json_object_array_get_idx(n, 0));
+
+		if (strcmp(first, "clone") == 0) {
+			struct json_object *a = json_object_array_get_idx(jat(r, "args"), 0);
+			ck_assert_str_eq(json_object_get_string(jat(r, "action")),
+			                 "SCMP_ACT_ALLOW");
+			ck_assert_int_eq(json_object_get_int(jat(a, "index")), 0);
+			ck_assert_str_eq(json_object_get_string(jat(a, "op")),
+			                 "SCMP_CMP_MASKED_EQ");
+			ck_assert_uint_eq(json_object_get_uint64(jat(a, "value")), 0x7e020000ull);
+			ck_assert_uint_eq(json_object_get_uint64(jat(a, "valueTwo")), 0);
+			clone_seen = true;
+		}
+		if (strcmp(first, "clone3") == 0) {
+			ck_assert_str_eq(json_object_get_string(jat(r, "action")),
+			                 "SCMP_ACT_ERRNO");
+			ck_assert_int_eq(json_object_get_int(jat(r, "errnoRet")), ENOSYS);
+			clone3_seen = true;
+		}
+	}
+	ck_assert(clone_seen && clone3_seen);
+
+	/* byte for byte the built-in program */
+	ck_assert_int_eq(seccomp_prog_runtime_default(&def, &err), 0);
+	compile_doc(doc, "default.json", &got);
+	ck_assert_msg(same_prog(&def, &got), "OCI form: %u instructions, built-in %u", got.len,
+	              def.len);
+	seccomp_prog_fini(&got);
+	json_object_put(doc);
+
+	/* each name left out in turn */
+	doc = oci_default();
+	calls = jat(doc, "syscalls");
+	size_t n_calls = json_object_array_length(calls);
+	json_object_put(doc);
+	for (k = 0; k < n_calls; k++) {
+		doc = oci_default();
+		size_t n_names = json_object_array_length(
+			jat(json_object_array_get_idx(jat(doc, "syscalls"), k), "names"));
+		json_object_put(doc);
+		for (j = 0; j < n_names; j++) {
+			doc = oci_default();
+			struct json_object *nm =
+				jat(json_object_array_get_idx(jat(doc, "syscalls"), k), "names");
+			char name[64];
+			snprintf(name, sizeof(name), "%s",
+			         json_object_get_string(json_object_array_get_idx(nm, j)));
+			ck_assert_int_eq(json_object_array_del_idx(nm, j, 1), 0);
+			names++;
+			if (real_on_some_arch(doc, name)) {
+				known++;
+				compile_doc(doc, "dropped.json", &got);
+				ck_assert_msg(!same_prog(&def, &got),
+				              "\"%s\" left out, and still the same program", name);
+				seccomp_prog_fini(&got);
+			}
+			json_object_put(doc);
+		}
+	}
+	/* most names are known here; the table is large */
+	ck_assert_uint_gt(known, 100);
+	ck_assert_uint_ge(names, known);
+
+	/* the clone condition left out: clone allowed whatever its flags */
+	doc = oci_default();
+	calls = jat(doc, "syscalls");
+	for (k = 0; k < json_object_array_length(calls); k++) {
+		struct json_object *r = json_object_array_get_idx(calls, k);
+		if (strcmp(json_object_get_string(json_object_array_get_idx(jat(r, "names"), 0)),
+		           "clone") == 0)
+			json_object_object_del(r, "args");
+	}
+	compile_doc(doc, "no-clone-args.json", &got);
+	ck_assert(!same_prog(&def, &got));
+	seccomp_prog_fini(&got);
+	json_object_put(doc);
+
+	/* the last compat architecture left out */
+	doc = oci_default();
+	v = jat(doc, "architectures");
+	if (json_object_array_length(v) > 1) {
+		ck_assert_int_eq(json_object_array_del_idx(v, json_object_array_length(v) - 1, 1),
+		                 0);
+		compile_doc(doc, "no-compat.json", &got);
+		ck_assert(!same_prog(&def, &got));
+		seccomp_prog_fini(&got);
+	}
+	json_object_put(doc);
+	seccomp_prog_fini(&def);
 }
 END_TEST
 
@@ -799,9 +993,10 @@ seccomp_suite(void)
 	TCase *tc;
 
 	tc = unit_tcase(s, "compile", unit_scratch_setup, unit_scratch_teardown, 30,
-	                UNIT_TESTS(test_available, test_default_program, test_localhost_all_actions,
-	                           test_concurrent_compiles, test_bad_paths,
-	                           test_size_limit_and_minimal, test_too_many_instructions));
+	                UNIT_TESTS(test_available, test_default_program, test_default_oci_json,
+	                           test_localhost_all_actions, test_concurrent_compiles,
+	                           test_bad_paths, test_size_limit_and_minimal,
+	                           test_too_many_instructions));
 	tcase_add_loop_test(tc, test_malformed, 0, (int)(sizeof(malformed) / sizeof(malformed[0])));
 
 	unit_tcase(s, "load", NULL, NULL, 30,

@@ -78,7 +78,10 @@ expect_error(const char *text, int line, const char *msg)
 	char path[PATH_MAX], want[PATH_MAX + 512];
 
 	ck_assert_msg(load_text(&cfg, text, path, &err) < 0, "accepted:\n%s", text);
-	snprintf(want, sizeof(want), "%s:%d: %s", path, line, msg);
+	if (line > 0)
+		snprintf(want, sizeof(want), "%s:%d: %s", path, line, msg);
+	else /* checked once the file is read: the file named */
+		snprintf(want, sizeof(want), "%s: %s", path, msg);
 	ck_assert_str_eq(err.msg, want);
 	ck_assert_int_eq(err.code, CRADLE_INVALID_ARGUMENT);
 	config_fini(&cfg);
@@ -288,16 +291,32 @@ START_TEST(test_runtime_refused)
 	struct daemon_config cfg;
 	char text[256];
 
-	expect_error("[runtime.runc]\npath = /usr/sbin/runc\n", 2,
+	/* the keys taken together: the file named, not a line */
+	expect_error("[runtime.runc]\npath = /usr/sbin/runc\n", 0,
 	             "[runtime.runc] path: only an OCI launcher runs a runtime binary; this "
-	             "cradled has the native launcher only");
+	             "handler has the native launcher (set launcher = oci)");
 	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
 		snprintf(text, sizeof(text), "[runtime.runc]\n[runtime.kata]\nvm = %s\n", yes[i]);
-		expect_error(text, 3,
-		             "[runtime.kata] vm: a VM-isolated runtime needs an OCI "
-		             "launcher; this cradled has the native launcher only, so pods "
-		             "of this handler (untrusted ones included) would get no VM");
+		expect_error(text, 0,
+		             "[runtime.kata] vm: a VM-isolated runtime needs launcher = oci and "
+		             "a VM runtime in path; with the native launcher pods of this "
+		             "handler (untrusted ones included) would get no VM");
 	}
+	/* a launcher's own value at its line; oci needs path, and keys only
+	 * oci honours are refused with the native one */
+	expect_error("[runtime.runc]\nlauncher = shim\n", 2,
+	             "[runtime.runc] launcher: \"shim\" is not native or oci");
+	expect_error("[runtime.runc]\nlauncher = oci\n", 0,
+	             "[runtime.runc] path: launcher = oci needs the OCI runtime binary (e.g. "
+	             "/usr/sbin/runc)");
+	expect_error("[runtime.runc]\nno_pivot_root = true\n", 0,
+	             "[runtime.runc] no_pivot_root: only for launcher = oci");
+	expect_error("[runtime.runc]\nlauncher = oci\npath = /nonexistent/runc\n", 0,
+	             "[runtime.runc] path: \"/nonexistent/runc\": No such file or directory");
+	/* order does not matter; vm is fine with oci */
+	expect_ok(&cfg, "[runtime.runc]\npath = /usr/sbin/runc\nvm = true\nlauncher = oci\n");
+	ck_assert_str_eq(cfg.runtimes[0].launcher, "oci");
+	config_fini(&cfg);
 	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
 		snprintf(text, sizeof(text), "[runtime.runc]\nvm = %s\npath =\n", no[i]);
 		expect_ok(&cfg, text);
