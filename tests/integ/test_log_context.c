@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,7 +107,7 @@ struct runner {
 	int rc;
 	struct cradle_error err;
 	char id[CRADLE_SANDBOX_ID_LEN + 1];
-	volatile bool done;
+	atomic_bool done; /* set last: rc, err and id are read after it */
 };
 
 static void *
@@ -123,7 +124,7 @@ run_one(void *arg)
 		r->rc = cradle_sandbox_run(c, pod, NULL, r->id, NULL, NULL, &r->err);
 	cradle_pod_free(pod);
 	cradle_close(c);
-	r->done = true;
+	atomic_store(&r->done, true);
 	return NULL;
 }
 
@@ -201,7 +202,7 @@ START_TEST(test_refusals_are_logged)
 	int refused = -1;
 	for (int i = 0; i < it_ms(5000) / 20 && refused < 0; i++) {
 		for (int j = 1; j < 5; j++)
-			if (r[j].done && r[j].rc < 0 &&
+			if (atomic_load(&r[j].done) && r[j].rc < 0 &&
 			    r[j].err.code == CRADLE_STATUS_RESOURCE_EXHAUSTED)
 				refused = j;
 		it_sleep_ms(20);
