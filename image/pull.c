@@ -653,19 +653,36 @@ tls_hint(struct puller *p, const char *url, CURLcode cres)
 		         "[registry] insecure)",
 		         authority, dir ? dir : "<config_path>", authority, HOSTS_FILE);
 		return p->hint;
-	default:
-		/* TLS 1.3: the server's refusal of a client certificate
-		 * comes as an alert after the handshake */
-		if (!strstr(p->errbuf, "alert bad certificate") &&
-		    !strstr(p->errbuf, "alert certificate required"))
-			return "";
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		/* TLS 1.3: a server that wants a client certificate checks
+		 * it after the handshake; when the request is written after
+		 * its alert and close, the send fails and the alert is never
+		 * read.  Only a guess, so said as one, and only where none
+		 * was offered. */
+		if (strncmp(url, "https:", 6) != 0 || tls_client_cert(p, url) ||
+		    strstr(p->errbuf, "alert") != NULL)
+			break;
 		snprintf(p->hint, sizeof(p->hint),
-		         ": %s refused the client certificate%s (give one as %s/%s/client.cert "
+		         ": %s closed the connection after the TLS handshake (if it requires a "
+		         "client certificate, none was offered: give one as %s/%s/client.cert "
 		         "and client.key)",
-		         authority, tls_client_cert(p, url) ? "" : " (none was offered)",
-		         dir ? dir : "<config_path>", authority);
+		         authority, dir ? dir : "<config_path>", authority);
 		return p->hint;
+	default:
+		break;
 	}
+	/* TLS 1.3: the server's refusal of a client certificate comes as an
+	 * alert after the handshake */
+	if (!strstr(p->errbuf, "alert bad certificate") &&
+	    !strstr(p->errbuf, "alert certificate required"))
+		return "";
+	snprintf(p->hint, sizeof(p->hint),
+	         ": %s refused the client certificate%s (give one as %s/%s/client.cert "
+	         "and client.key)",
+	         authority, tls_client_cert(p, url) ? "" : " (none was offered)",
+	         dir ? dir : "<config_path>", authority);
+	return p->hint;
 }
 static bool host_insecure(const char *registry, const char *list);
 
