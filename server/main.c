@@ -845,8 +845,7 @@ main(int argc, char **argv)
 	d.env.config_text = &config_text;
 	d.env.stats = stats;
 	d.env.nri = nri;
-	if (pool_start(&d.queue, d.cfg.workers, run_job, trim_refreshed, &d.env, &pool, &err) < 0 ||
-	    frontend_start(&d, &fe, &err) < 0)
+	if (pool_start(&d.queue, d.cfg.workers, run_job, trim_refreshed, &d.env, &pool, &err) < 0)
 		goto fail;
 	if (d.cfg.metrics_address[0] != '\0' &&
 	    metrics_start(d.cfg.metrics_address, stats, &metrics, &err) < 0)
@@ -854,11 +853,15 @@ main(int argc, char **argv)
 	/* What start-up allocated for a moment (recovery's records, the
 	 * built-in image's import) goes back before the first request. */
 	malloc_trim(0);
+	/* The front end opens last, and the line comes before it: a client
+	 * that got an answer finds start-up whole, its line included. */
 	log_info("ready: requests on %s, events on %s, %d workers, sandbox image %s, "
 	         "up to %llu open files (one per live sandbox), up to %d sandboxes, "
 	         "%zu quarantined records",
 	         d.sock_url, d.events_url, d.cfg.workers, d.cfg.image, (unsigned long long)nofile,
 	         d.cfg.max_sandboxes, quarantined);
+	if (frontend_start(&d, &fe, &err) < 0)
+		goto fail;
 	/* systemd's Type=notify (examples/systemd/cradled.service); nothing
 	 * without $NOTIFY_SOCKET */
 	sd_notify(0, "READY=1");
