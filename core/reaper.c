@@ -29,6 +29,9 @@ struct reaper {
 	pthread_mutex_t lock;     /* guards watched */
 	struct sandbox **watched; /* held references, for reaper_stop */
 	size_t n, cap;
+	/* cradled is the child subreaper (set before the reaper starts, and
+	 * for good): orphans come to it, and are swept */
+	bool subreaper;
 };
 
 static void
@@ -202,8 +205,8 @@ reaper_main(void *arg)
 	int64_t next = 0;
 
 	for (;;) {
-		int sub = 0, timeout = -1;
-		if (prctl(PR_GET_CHILD_SUBREAPER, &sub, 0, 0, 0) == 0 && sub != 0) {
+		int timeout = -1;
+		if (r->subreaper) {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -238,8 +241,10 @@ reaper_start(struct store *st, struct events *events, struct reaper **out, struc
 
 	if (r == NULL)
 		return cradle_err_set(err, CRADLE_RESOURCE_EXHAUSTED, "allocate reaper");
+	int sub = 0;
 	r->store = st;
 	r->events = events;
+	r->subreaper = prctl(PR_GET_CHILD_SUBREAPER, &sub, 0, 0, 0) == 0 && sub != 0;
 	r->stopfd = -1;
 	pthread_mutex_init(&r->lock, NULL);
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -45,9 +45,10 @@ teardown(void)
 	ck_assert_int_eq(system(cmd), 0);
 }
 
-/* Start cradled with conf.json holding conf (NULL: no file at all). */
+/* Start cradled with conf.json holding conf (NULL: no file at all),
+ * failing at fail_step (libinteg's it_start; NULL: none). */
 static void
-start(const char *conf)
+start_failing(const char *conf, const char *fail_step)
 {
 	char path[PATH_MAX + 16], text[3 * PATH_MAX];
 
@@ -59,7 +60,13 @@ start(const char *conf)
 		ck_assert_int_eq(fclose(f), 0);
 	}
 	snprintf(text, sizeof(text), "[nri]\nconfig_file = %s\nplugin_dir = %s\n", path, plugins);
-	it_start_with(&D, NULL, text);
+	it_start_with(&D, fail_step, text);
+}
+
+static void
+start(const char *conf)
+{
+	start_failing(conf, NULL);
 }
 
 /* {"version": "0.1", "plugins": [record, then the plugins of extra]} */
@@ -342,17 +349,11 @@ END_TEST
 START_TEST(test_nri_rollback_after_create)
 {
 	struct cradle_error err;
-	char id[CRADLE_SANDBOX_ID_LEN + 1], path[PATH_MAX + 16], text[3 * PATH_MAX];
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
 
 	char *conf = conf_with("");
-	snprintf(path, sizeof(path), "%s/conf.json", tmp);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(conf, f);
-	ck_assert_int_eq(fclose(f), 0);
+	start_failing(conf, "start");
 	free(conf);
-	snprintf(text, sizeof(text), "[nri]\nconfig_file = %s\nplugin_dir = %s\n", path, plugins);
-	it_start_with(&D, "start", text);
 	struct cradle_pod *pod = pod_of("nri-hook");
 	ck_assert_int_ne(cradle_sandbox_run(D.conn, pod, NULL, id, NULL, NULL, &err), 0);
 	cradle_pod_free(pod);
@@ -377,17 +378,11 @@ START_TEST(test_nri_crash_while_created)
 {
 	struct cradle_conn *cn = NULL;
 	struct cradle_error err;
-	char id[CRADLE_SANDBOX_ID_LEN + 1], path[PATH_MAX + 16], text[3 * PATH_MAX];
+	char id[CRADLE_SANDBOX_ID_LEN + 1];
 
 	char *conf = conf_with("");
-	snprintf(path, sizeof(path), "%s/conf.json", tmp);
-	FILE *f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(conf, f);
-	ck_assert_int_eq(fclose(f), 0);
+	start_failing(conf, "crash:nri");
 	free(conf);
-	snprintf(text, sizeof(text), "[nri]\nconfig_file = %s\nplugin_dir = %s\n", path, plugins);
-	it_start_with(&D, "crash:nri", text);
 	ck_assert_int_eq(cradle_connect(D.sock, it_ms(1500), &cn, &err), 0);
 	struct cradle_pod *pod = pod_of("nri-crash");
 	ck_assert_int_lt(cradle_sandbox_run(cn, pod, NULL, id, NULL, NULL, &err), 0);

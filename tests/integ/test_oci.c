@@ -58,15 +58,41 @@ teardown(void)
 }
 
 /* cradled with the native default "runc" and an oci handler "oci" running
- * path; extra goes after. */
+ * path; extra goes after; failing at fail_step (it_start's; NULL: none). */
 static void
-start_with(const char *path, const char *extra)
+start_failing(const char *path, const char *extra, const char *fail_step)
 {
 	static char text[5 * PATH_MAX];
 
 	snprintf(text, sizeof(text), "[runtime.runc]\n[runtime.oci]\nlauncher = oci\npath = %s\n%s",
 	         path, extra != NULL ? extra : "");
-	it_start_with(&D, NULL, text);
+	it_start_with(&D, fail_step, text);
+}
+
+static void
+start_with(const char *path, const char *extra)
+{
+	start_failing(path, extra, NULL);
+}
+
+/* A start of pod name through the oci handler of a cradled running runc
+ * (start_failing) that dies (SIGKILL) at crash point: the start fails
+ * and the daemon is gone. */
+static void
+crash_in_start(const char *point, const char *name)
+{
+	struct cradle_error err;
+	struct cradle_conn *cn;
+	char id[CRADLE_SANDBOX_ID_LEN + 1], step[64];
+
+	snprintf(step, sizeof(step), "crash:%s", point);
+	start_failing(RUNC, NULL, step);
+	ck_assert_int_eq(cradle_connect(D.sock, it_ms(1500), &cn, &err), 0);
+	struct cradle_pod *pod = it_pod(name, name);
+	ck_assert_int_lt(cradle_sandbox_run(cn, pod, "oci", id, NULL, NULL, &err), 0);
+	cradle_pod_free(pod);
+	cradle_close(cn);
+	ck_assert_int_eq(it_stop(&D), 128 + SIGKILL);
 }
 
 /* A field of /proc/PID/status, leading blanks and the newline dropped. */
@@ -431,15 +457,12 @@ START_TEST(test_oci_failed_steps_roll_back)
 {
 	static const char *const steps[] = { "launch:prepared", "launch", "netns", "cni",
 		                             "start",           "record" };
-	static char text[5 * PATH_MAX];
 	struct cradle_error err;
 	char id[CRADLE_SANDBOX_ID_LEN + 1], rt[PATH_MAX];
 	int32_t pid;
 
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		snprintf(text, sizeof(text),
-		         "[runtime.runc]\n[runtime.oci]\nlauncher = oci\npath = " RUNC "\n");
-		it_start_with(&D, steps[i], text);
+		start_failing(RUNC, NULL, steps[i]);
 		struct cradle_pod *pod = it_pod("oci-fail", "oci-fail");
 		ck_assert_int_ne(cradle_sandbox_run(D.conn, pod, "oci", id, &pid, NULL, &err), 0);
 		cradle_pod_free(pod);
@@ -459,21 +482,9 @@ END_TEST
  * the rest of the start; nothing left. */
 START_TEST(test_oci_crash_after_create)
 {
-	static char text[5 * PATH_MAX];
 	char rt[PATH_MAX];
 
-	snprintf(text, sizeof(text),
-	         "[runtime.runc]\n[runtime.oci]\nlauncher = oci\npath = " RUNC "\n");
-	it_start_with(&D, "crash:launch", text);
-	struct cradle_error err;
-	struct cradle_conn *cn;
-	char id[CRADLE_SANDBOX_ID_LEN + 1];
-	ck_assert_int_eq(cradle_connect(D.sock, it_ms(1500), &cn, &err), 0);
-	struct cradle_pod *pod = it_pod("oci-crash", "oci-crash");
-	ck_assert_int_lt(cradle_sandbox_run(cn, pod, "oci", id, NULL, NULL, &err), 0);
-	cradle_pod_free(pod);
-	cradle_close(cn);
-	ck_assert_int_eq(it_stop(&D), 128 + SIGKILL);
+	crash_in_start("launch", "oci-crash");
 	snprintf(rt, sizeof(rt), "%s/runtime/oci", D.state);
 	ck_assert_int_eq(it_count_entries(rt), 1); /* the crash left it */
 	it_restart(&D, NULL);
@@ -497,21 +508,9 @@ count_sandbox_mounts(void *arg)
  * and the overlay goes with the volatile directory. */
 START_TEST(test_oci_crash_before_create)
 {
-	static char text[5 * PATH_MAX];
 	char rt[PATH_MAX], pin[PATH_MAX], below[PATH_MAX];
 
-	snprintf(text, sizeof(text),
-	         "[runtime.runc]\n[runtime.oci]\nlauncher = oci\npath = " RUNC "\n");
-	it_start_with(&D, "crash:launch:prepared", text);
-	struct cradle_error err;
-	struct cradle_conn *cn;
-	char id[CRADLE_SANDBOX_ID_LEN + 1];
-	ck_assert_int_eq(cradle_connect(D.sock, it_ms(1500), &cn, &err), 0);
-	struct cradle_pod *pod = it_pod("oci-crash-mnt", "oci-crash-mnt");
-	ck_assert_int_lt(cradle_sandbox_run(cn, pod, "oci", id, NULL, NULL, &err), 0);
-	cradle_pod_free(pod);
-	cradle_close(cn);
-	ck_assert_int_eq(it_stop(&D), 128 + SIGKILL);
+	crash_in_start("launch:prepared", "oci-crash-mnt");
 	snprintf(pin, sizeof(pin), "%s/ns/mnt", D.state);
 	snprintf(below, sizeof(below), "%s/sandboxes/", D.state);
 	/* the crash left the overlay mounted, and made no container */
