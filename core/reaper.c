@@ -1,7 +1,6 @@
 /* reaper.c - the thread that waits for every pause task. */
 #include "core/reaper.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -91,23 +90,27 @@ reap(struct reaper *r, struct sandbox *sb)
 
 /* Stray orphans.  As the child subreaper (an oci handler: server/main.c)
  * cradled also inherits what no one of its own waits for: a daemonizing
- * plugin's or runtime's grandchild.  Every STRAY_SWEEP_MS, when some child
- * is a zombie at all (one waitid, WNOWAIT), the zombie children are listed
- * (/proc/self/task/<tid>/children, then each one's stat); one that was a
- * zombie at the previous sweep too (same pid and start time) and is not
- * named "pause" (a sandbox's task: this thread's pidfds, or a start's not
- * watched yet, reap those) is reaped: cradled's own waits (util/run.c,
- * the launchers) reap their children as soon as they exit. */
+ * plugin's or runtime's grandchild.  Every STRAY_SWEEP_MS the reaper asks
+ * the kernel for a zombie child (waitid, WNOWAIT: it stays a zombie).
+ * One that was the zombie found at the previous sweep too (same pid and
+ * start time) and is not named "pause" (a sandbox's task: this thread's
+ * pidfds, or a start's not watched yet, reap those) is reaped, and the
+ * next zombie is asked for; a new one is remembered for the next sweep.
+ * cradled's own waits (util/run.c, the launchers) reap their children as
+ * soon as they exit, so only a stray lingers a whole sweep.  The cost is
+ * a system call or two per sweep and a /proc read per zombie, never one
+ * per live child: a dense node's thousands of pauses are cradled's
+ * children too. */
 #define STRAY_SWEEP_MS 2000
 #define STRAY_MAX 64
 
 struct stray {
-	pid_t pid;
+	pid_t pid; /* 0: none remembered */
 	unsigned long long start;
 };
 
-/* pid's state and start time from /proc/self/../<pid>/stat; false when
- * it cannot be read or is no zombie, or is named "pause". */
+/* pid's start time from /proc/<pid>/stat; false when it cannot be read
+ * or is no zombie, or is named "pause". */
 static bool
 stray_zombie(pid_t pid, unsigned long long *start)
 {
@@ -136,62 +139,43 @@ stray_zombie(pid_t pid, unsigned long long *start)
 	return true;
 }
 
-static size_t
-sweep_strays(struct stray *prev, size_t n_prev)
+static void
+sweep_strays(struct stray *prev)
 {
-	struct stray cur[STRAY_MAX];
-	size_t n_cur = 0;
-	siginfo_t si;
-	DIR *d;
-	struct dirent *de;
+	for (int i = 0; i < STRAY_MAX; i++) {
+		struct stray cur = { 0, 0 };
+		siginfo_t si;
 
-	memset(&si, 0, sizeof(si));
-	if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0)
-		return 0;
-	if ((d = opendir("/proc/self/task")) == NULL)
-		return 0;
-	while ((de = readdir(d)) != NULL && n_cur < STRAY_MAX) {
-		char path[64];
-		FILE *f;
-		int pid;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%.20s/children", de->d_name);
-		if ((f = fopen(path, "re")) == NULL)
-			continue;
-		while (n_cur < STRAY_MAX && fscanf(f, "%d", &pid) == 1) {
-			unsigned long long start;
-			if (stray_zombie(pid, &start))
-				cur[n_cur++] = (struct stray){ pid, start };
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid == 0 ||
+		    !stray_zombie(si.si_pid, &cur.start)) {
+			prev->pid = 0;
+			return;
 		}
-		fclose(f);
-	}
-	closedir(d);
-	size_t kept = 0;
-	for (size_t i = 0; i < n_cur; i++) {
-		bool old = false;
-		for (size_t j = 0; j < n_prev && !old; j++)
-			old = prev[j].pid == cur[i].pid && prev[j].start == cur[i].start;
-		if (!old) {
-			cur[kept++] = cur[i];
-			continue;
+		cur.pid = si.si_pid;
+		if (prev->pid != cur.pid || prev->start != cur.start) {
+			*prev = cur;
+			return;
 		}
 		/* by pidfd: the pid cannot be another process's by now */
-		int fd = sys_pidfd_open(cur[i].pid);
+		int fd = sys_pidfd_open(cur.pid);
 		unsigned long long start;
+		bool reaped = false;
+		prev->pid = 0;
 		if (fd < 0)
-			continue;
+			return;
 		memset(&si, 0, sizeof(si));
-		if (stray_zombie(cur[i].pid, &start) && start == cur[i].start &&
-		    waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0)
+		if (stray_zombie(cur.pid, &start) && start == cur.start &&
+		    waitid(P_PIDFD, (id_t)fd, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0) {
 			log_info("reaped orphan process %d (not a sandbox task; reparented to "
 			         "cradled as the child subreaper)",
-			         (int)cur[i].pid);
+			         (int)cur.pid);
+			reaped = true;
+		}
 		close(fd);
+		if (!reaped)
+			return;
 	}
-	memcpy(prev, cur, kept * sizeof(cur[0]));
-	return kept;
 }
 
 static void *
@@ -199,8 +183,7 @@ reaper_main(void *arg)
 {
 	struct reaper *r = arg;
 	struct epoll_event evs[64];
-	struct stray prev[STRAY_MAX];
-	size_t n_prev = 0;
+	struct stray prev = { 0, 0 };
 
 	int64_t next = 0;
 
@@ -211,7 +194,7 @@ reaper_main(void *arg)
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 			if (now >= next) {
-				n_prev = sweep_strays(prev, n_prev);
+				sweep_strays(&prev);
 				next = now + STRAY_SWEEP_MS;
 			}
 			timeout = (int)(next - now);
