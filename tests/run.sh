@@ -34,36 +34,45 @@ run_one() { # bin dir: output to dir/KEY.log, status and ms to dir/KEY.rc
 }
 
 # Unit suites that start no sandbox (every layer but sandbox/ and worker/)
-# share nothing but the CPUs: two run at a time.  The integration suites
-# share nothing either: each has a cgroup parent, temp dirs and a sweep of
-# its own (IT_TAG, tests/integ/libinteg.h), and most of their time is
-# spent waiting on daemons, plugins and the kernel, so three run at a time
-# ($CRADLE_INTEG_PAR), the longest first.  The unit suites that launch
-# sandboxes run alone, one after another.
+# share nothing but the CPUs: two run at a time.  The unit suites that
+# launch sandboxes (sandbox/, worker/) name whatever they make outside
+# their base directory after their runner's pid (cgroup parents
+# /cradle-unit-<pid>, cradle-test-<pid>, cradle-devtest-<pid>; scratch
+# dirs /tmp/cradle-<suite>-XXXXXX; the node of the CNI tests is a network
+# namespace of each test's own) and check and sweep only that, so they
+# run $CRADLE_SANDBOX_PAR (3) at a time: much of their time is spent
+# waiting on plugins and the kernel.  The integration suites share
+# nothing either: each has a cgroup parent, temp dirs and a sweep of its
+# own (IT_TAG, tests/integ/libinteg.h), and most of their time is spent
+# waiting on daemons, plugins and the kernel, so three run at a time
+# ($CRADLE_INTEG_PAR).  Each group runs the longest first.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 LONGEST="test_events test_sandbox test_chaos test_network test_limits test_security
-         test_proto test_pull test_unpack test_lifecycle test_sp"
-par=(); seq_=(); integ=()
+         test_proto test_pull test_unpack test_lifecycle test_sp
+         test_seccomp test_cni test_start test_selinux test_plan test_nri"
+par=(); sbx=(); integ=()
 for t in "$@"; do
 	case "$t" in
-	*/tests/unit/sandbox/* | */tests/unit/worker/*) seq_+=("$t") ;;
+	*/tests/unit/sandbox/* | */tests/unit/worker/*) sbx+=("$t") ;;
 	*/tests/unit/*) par+=("$t") ;;
 	*) integ+=("$t") ;;
 	esac
 done
-# The names in $LONGEST first, in its order, then the rest as given.
+# The names in $LONGEST first, in its order, then the rest as given
+# (no command substitution inside the loops: a fork per pair cost seconds).
 longest_first() {
-	local l t
+	local l t all=" ${LONGEST//[[:space:]]/ } "
 	for l in $LONGEST; do
-		for t in "$@"; do [ "$(basename "$t")" = "$l" ] && echo "$t"; done
+		for t in "$@"; do [ "${t##*/}" = "$l" ] && echo "$t"; done
 	done
 	for t in "$@"; do
-		case " $(echo $LONGEST) " in *" $(basename "$t") "*) ;; *) echo "$t" ;; esac
+		case "$all" in *" ${t##*/} "*) ;; *) echo "$t" ;; esac
 	done
 }
 mapfile -t integ < <(longest_first "${integ[@]}")
 mapfile -t par < <(longest_first "${par[@]}")
+mapfile -t sbx < <(longest_first "${sbx[@]}")
 
 export -f run_one key
 run_par() { # P BIN...: P at a time, then each one's output in order
@@ -71,7 +80,7 @@ run_par() { # P BIN...: P at a time, then each one's output in order
 	shift
 	printf '%s\n' "$@" | xargs -P "$p" -I{} bash -c 'run_one "$1" "$2"' _ {} "$tmp"
 	for t in "$@"; do
-		name=$(basename "$t")
+		name=${t##*/}
 		echo "=== $name"
 		read -r rc ms < "$tmp/$(key "$t").rc" || { rc=1; ms=0; }
 		report "$name" "$rc" "$ms" "$tmp/$(key "$t").log"
@@ -79,17 +88,7 @@ run_par() { # P BIN...: P at a time, then each one's output in order
 	echo "--- $# suites, $p at a time: $((SECONDS - t0)) s"
 }
 [ ${#par[@]} -gt 0 ] && run_par 2 "${par[@]}"
-t0=$SECONDS
-for t in "${seq_[@]}"; do
-	name=$(basename "$t")
-	echo "=== $name"
-	start=$(date +%s%N)
-	if "$t"; then rc=0; else rc=$?; fi
-	ms=$(( ($(date +%s%N) - start) / 1000000 ))
-	printf '    (%s: %d.%03ds)\n' "$name" $((ms / 1000)) $((ms % 1000))
-	if [ "$rc" -eq 0 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); failed+=("$name"); fi
-done
-echo "--- ${#seq_[@]} suites, one at a time: $((SECONDS - t0)) s"
+[ ${#sbx[@]} -gt 0 ] && run_par "${CRADLE_SANDBOX_PAR:-3}" "${sbx[@]}"
 [ ${#integ[@]} -gt 0 ] && run_par "${CRADLE_INTEG_PAR:-3}" "${integ[@]}"
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"
 echo "$kind: $pass passed, $fail failed"

@@ -894,8 +894,10 @@ START_TEST(test_exec_timeout)
 	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
 	put_plugin("hang", "if [ \"$CNI_COMMAND\" = DEL ]; then exit 0; fi\n"
 	                   "sleep 1000 &\necho $! > \"$OUT/sleep.pid\"\nwait\n");
-	add_fails(LIST("[{\"type\":\"hang\"}]"), 300, CRADLE_UNAVAILABLE,
-	          "CNI plugin hang ADD timed out after 300 ms", NULL);
+	/* 1 s: room for the plugin's shell to write sleep.pid on a loaded
+	 * machine (three sandbox suites run at once in make test) */
+	add_fails(LIST("[{\"type\":\"hang\"}]"), 1000, CRADLE_UNAVAILABLE,
+	          "CNI plugin hang ADD timed out after 1000 ms", NULL);
 	s = slurp_out("log");
 	ck_assert_str_eq(s, "ADD hang\nDEL hang\n");
 	free(s);
