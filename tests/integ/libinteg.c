@@ -69,6 +69,44 @@ it_bin(const char *name)
 	return path;
 }
 
+/* The last IT_LOG_TAIL lines of <dir>/cradled.log on stderr (which
+ * tests/run.sh keeps with the suite's output), after a line saying why:
+ * when a daemon died or stopped answering, the CI log shows what it said
+ * last, not only a temp dir the sweep removes. */
+#define IT_LOG_TAIL 40
+static void
+log_tail(const char *dir, const char *why)
+{
+	char path[400], buf[16384];
+	const char *start = buf;
+	struct stat st;
+	ssize_t n = 0;
+	int fd, lines = 0;
+
+	snprintf(path, sizeof(path), "%s/cradled.log", dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0) {
+		fprintf(stderr, "libinteg: %s\nlibinteg: no log to show: %s: %s\n", why, path,
+		        strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	off_t off = st.st_size > (off_t)sizeof(buf) - 1 ? st.st_size - (off_t)sizeof(buf) + 1 : 0;
+	n = pread(fd, buf, sizeof(buf) - 1, off);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	for (ssize_t i = n - 2; i >= 0; i--)
+		if (buf[i] == '\n' && ++lines == IT_LOG_TAIL) {
+			start = buf + i + 1;
+			break;
+		}
+	if (start == buf && off > 0 && strchr(buf, '\n') != NULL)
+		start = strchr(buf, '\n') + 1; /* not half a line */
+	fprintf(stderr, "libinteg: %s\nlibinteg: the end of %s:\n%s%s", why, path, start,
+	        n > 0 && buf[n - 1] != '\n' ? "\n" : "");
+	fprintf(stderr, "libinteg: (end of %s)\n", path);
+}
+
 static void
 spawn_daemon(struct it_daemon *d, const char *fail_step, const char *extra_arg)
 {
@@ -126,6 +164,7 @@ spawn_daemon(struct it_daemon *d, const char *fail_step, const char *extra_arg)
 		int st;
 		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
 			d->pid = 0;
+			log_tail(d->dir, "cradled exited at start-up");
 			ck_abort_msg("cradled exited at start-up (status %d), see %s", st, log);
 		}
 		if (access(d->sock, F_OK) == 0 &&
@@ -141,6 +180,7 @@ spawn_daemon(struct it_daemon *d, const char *fail_step, const char *extra_arg)
 		}
 		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
 	}
+	log_tail(d->dir, "cradled did not answer");
 	ck_abort_msg("cradled did not answer: %s", err.message);
 }
 
@@ -721,6 +761,41 @@ it_sweep_all(void)
 	remove_cgroups();
 }
 
+/* In the runner, after the tests: a test that failed because its daemon
+ * died or stopped answering mid-test names the daemon's socket in its
+ * message (libcradle's errors do), so the dir, still there until the
+ * sweep, and the end of that daemon's log are printed with the test's
+ * place.  (A failed test ends at once: no teardown of its own can.) */
+static void
+tail_lost_daemons(SRunner *sr)
+{
+	static const char *const lost[] = { "lost before the reply", "cannot reach cradled",
+		                            "no reply from cradled" };
+	int n = srunner_ntests_failed(sr);
+	TestResult **trs = n > 0 ? srunner_failures(sr) : NULL;
+	const size_t pl = strlen(IT_TMP_PREFIX);
+
+	for (int i = 0; trs != NULL && i < n; i++) {
+		const char *msg = tr_msg(trs[i]), *p;
+		char dir[256], why[600];
+		bool hit = false;
+
+		for (size_t k = 0; msg != NULL && k < sizeof(lost) / sizeof(lost[0]); k++)
+			hit = hit || strstr(msg, lost[k]) != NULL;
+		if (!hit || (p = strstr(msg, IT_TMP_PREFIX)) == NULL)
+			continue;
+		size_t len = pl + strcspn(p + pl, "/\"' ");
+		if (len >= sizeof(dir))
+			continue;
+		memcpy(dir, p, len);
+		dir[len] = '\0';
+		snprintf(why, sizeof(why), "%s:%d (%s) failed, its daemon gone or deaf: %.300s",
+		         tr_lfile(trs[i]), tr_lno(trs[i]), tr_tcname(trs[i]), msg);
+		log_tail(dir, why);
+	}
+	free(trs);
+}
+
 int
 it_run_suite(Suite *s)
 {
@@ -729,6 +804,7 @@ it_run_suite(Suite *s)
 	it_sweep_all();
 	srunner_run_all(sr, CK_ENV);
 	int failed = srunner_ntests_failed(sr);
+	tail_lost_daemons(sr);
 	srunner_free(sr);
 	it_sweep_all();
 	return failed != 0;
