@@ -1139,9 +1139,37 @@ shared_hier(const struct target *t)
 	        (t->h->managed == M_CPUSET && !strcmp(t->h->controllers, "cpuset")));
 }
 
-int
-cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu_shares,
-              struct cgroup **out, struct cradle_err *err)
+static bool shared_hier(const struct target *t);
+
+/* The systemd driver's join keeps the cpuset alone shared (systemd never
+ * makes it on v1) but not the memory controller: its place is the scope's,
+ * where systemd puts the task wherever it manages memory. */
+static bool
+shared_in(const struct target *t, bool join)
+{
+	return shared_hier(t) && !(join && (t->h->managed & M_MEMORY));
+}
+
+/* The hierarchy's name as /proc/PID/cgroup lists it ("cpu,cpuacct"). */
+static bool
+pid_at(pid_t pid, const struct target *t, const char *dir)
+{
+	char have[PATH_MAX], first[64];
+	size_t n = strcspn(t->h->controllers, ",");
+
+	if (n >= sizeof(first))
+		return false;
+	memcpy(first, t->h->controllers, n);
+	first[n] = '\0';
+	return cgroup_of_pid(pid, first, have, sizeof(have)) == 0 && strcmp(have, dir) == 0;
+}
+
+/* join_pid > 0: only the v1 hierarchies (not name=systemd alone) where
+ * join_pid is not at its place yet, and join_pid is moved there
+ * (cgroup_join_rest). */
+static int
+create_in(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu_shares, pid_t join_pid,
+          struct cgroup **out, struct cradle_err *err)
 {
 	char rel[PATH_MAX], up[PATH_MAX], leaf[PATH_MAX];
 	struct target t[MAX_TARGETS];
@@ -1153,6 +1181,18 @@ cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu
 	if ((rc = cgroup_resolve_path(cgroups_path, rel, sizeof(rel), err)) != 0)
 		return rc;
 	n = targets(s, t, MAX_TARGETS);
+	if (join_pid > 0) {
+		char up1[PATH_MAX];
+		size_t k = 0;
+		memcpy(up1, rel, strlen(rel) + 1);
+		*strrchr(up1, '/') = '\0';
+		for (size_t i = 0; i < n; i++)
+			if (t[i].h != NULL && t[i].h->managed != M_SYSTEMD &&
+			    !pid_at(join_pid, &t[i],
+			            shared_in(&t[i], true) ? (up1[0] != '\0' ? up1 : "/") : rel))
+				t[k++] = t[i];
+		n = k;
+	}
 	if ((cg = calloc(1, sizeof(*cg))) == NULL ||
 	    (cg->h = calloc(n ? n : 1, sizeof(*cg->h))) == NULL ||
 	    (cg->path = strdup(rel)) == NULL) {
@@ -1169,7 +1209,7 @@ cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct cg_h *h = &cg->h[cg->n_h++];
 		h->v2 = t[i].h == NULL;
-		h->shared = shared_hier(&t[i]);
+		h->shared = shared_in(&t[i], join_pid > 0);
 		const char *here = h->shared ? up : rel;
 		if (join_path(leaf, sizeof(leaf), t[i].mount, here, NULL) != 0) {
 			rc = cradle_err_set(err, CRADLE_INTERNAL,
@@ -1193,8 +1233,23 @@ cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu
 				break;
 		}
 	}
+	/* the task waits (not exec'd): the parent moves it; once it may be
+	 * in one, the directories are the caller's to remove after the task
+	 * is gone (*out, even on failure) */
+	for (size_t i = 0; rc == 0 && join_pid > 0 && i < cg->n_procs; i++) {
+		char pid_text[16];
+		int l = snprintf(pid_text, sizeof(pid_text), "%d", (int)join_pid);
+		if (write(cg->procs_fds[i], pid_text, (size_t)l) != l) {
+			rc = cradle_err_errno(err, errno, "create cgroup \"%s\": move task %d",
+			                      cgroups_path, (int)join_pid);
+			cgroup_close_fds(cg);
+			*out = cg;
+			return rc;
+		}
+	}
 	if (rc != 0) {
-		/* undo: nothing ever ran in these directories */
+		/* undo: nothing ever ran in these directories (join_pid: the
+		 * caller kills the task before its cgroups go) */
 		cgroup_close_fds(cg);
 		(void)remove_stacks(cg->h, cg->n_h, cgroups_path, NULL);
 		cgroup_release(cg);
@@ -1202,6 +1257,23 @@ cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu
 	}
 	*out = cg;
 	return 0;
+}
+
+int
+cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu_shares,
+              struct cgroup **out, struct cradle_err *err)
+{
+	return create_in(s, cgroups_path, cpu_shares, 0, out, err);
+}
+
+int
+cgroup_join_rest(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu_shares,
+                 pid_t pid, struct cgroup **out, struct cradle_err *err)
+{
+	if (pid <= 0)
+		return cradle_err_set(err, CRADLE_INTERNAL, "create cgroup \"%s\": no task",
+		                      cgroups_path);
+	return create_in(s, cgroups_path, cpu_shares, pid, out, err);
 }
 
 const char *

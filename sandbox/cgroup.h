@@ -29,9 +29,15 @@
  *     -> "/kubepods.slice/kubepods-burstable.slice/cri-containerd-ID.scope"
  * (slice "a-b-c.slice" expands to "/a.slice/a-b.slice/a-b-c.slice", "-.slice"
  * is the root, an empty slice is "system.slice" as in runc; a name ending in
- * ".slice" is used as-is instead of "<prefix>-<name>.scope").  systemd does
- * not know these cgroups; on a systemd host with the systemd cgroup driver
- * it may move or remove them: run cradle with the cgroupfs layout there.
+ * ".slice" is used as-is instead of "<prefix>-<name>.scope").  Made this
+ * way (cgroupfs), systemd does not know these cgroups.  A handler with
+ * systemd_cgroup = true uses the systemd driver instead (sandbox/sdscope.h):
+ * systemd makes the unit "<prefix>-<name>.scope" in that slice and its
+ * cgroups (runc with launcher = oci, cradle's sdscope with the native one),
+ * and cgroup_create is not called for it; on v1 and hybrid nodes only the
+ * hierarchies systemd did not put the task in (cpuset and freezer, which
+ * it leaves alone there) are joined the cgroupfs way (cgroup_join_rest) at
+ * the same path.
  * Refused (INVALID_ARGUMENT, the message names the path): empty, relative,
  * "/", empty components ("//", trailing "/"), "." or ".." components,
  * malformed slice forms.
@@ -172,6 +178,19 @@ uint64_t cgroup_shares_to_weight(uint64_t shares);
  * nothing it created is left. */
 int cgroup_create(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu_shares,
                   struct cgroup **out, struct cradle_err *err);
+/* The systemd driver on a v1 or hybrid node (sandbox/sdscope.h), once
+ * systemd put pid (a created task, not exec'd yet) in its scope: the same
+ * as cgroup_create in each v1 hierarchy (but name=systemd alone) where pid
+ * is not at the path yet -- systemd leaves cpuset and freezer alone on v1,
+ * and a controller it did not enable -- and pid moved there, as runc's v1
+ * systemd driver joins every hierarchy after the unit started (a memory
+ * hierarchy gets the scope's leaf, where systemd puts the task wherever it
+ * manages memory; the cpuset one stays shared, see below).  Nothing on
+ * pure v2.  The directories made are cg's (cgroup_destroy after the task
+ * is gone); the caller kills the task when this fails, and destroys *out
+ * then if it is set (the task may have been moved into some of them). */
+int cgroup_join_rest(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu_shares,
+                     pid_t pid, struct cgroup **out, struct cradle_err *err);
 /* The resolved hierarchy-relative path, e.g. "/k8s.io/<id>". */
 const char *cgroup_path(const struct cgroup *cg);
 /* O_PATH fd of the v2 leaf for CLONE_INTO_CGROUP; -1 when none (pure v1,

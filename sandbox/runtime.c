@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sandbox/sdscope.h"
+
 int
 runtime_select(const struct runtime_set *rs, const struct pod_config *pod, const char *handler,
                const struct runtime_config **out, struct cradle_err *err)
@@ -90,8 +92,9 @@ runtime_check(const struct runtime_config *rt, struct cradle_err *err)
 		                      "and a VM runtime in path; with the native launcher pods of "
 		                      "this handler (untrusted ones included) would get no VM",
 		                      rt->name);
-	static const char *const oci_only[] = { "root", "no_pivot_root", "systemd_cgroup" };
-	const bool set[] = { is_set(rt->root), rt->no_pivot_root, rt->systemd_cgroup };
+	/* (systemd_cgroup serves both: sandbox/sdscope.h) */
+	static const char *const oci_only[] = { "root", "no_pivot_root" };
+	const bool set[] = { is_set(rt->root), rt->no_pivot_root };
 	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++)
 		if (set[i])
 			return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
@@ -106,12 +109,10 @@ runtime_check_host(const struct runtime_config *rt, struct cradle_err *err)
 	struct stat st;
 	char comm[32] = "";
 
-	if (!runtime_is_oci(rt))
-		return 0;
-	if (stat(rt->path, &st) != 0)
+	if (runtime_is_oci(rt) && stat(rt->path, &st) != 0)
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT, "[runtime.%s] path: \"%s\": %s",
 		                      rt->name, rt->path, strerror(errno));
-	if (!S_ISREG(st.st_mode) || access(rt->path, X_OK) != 0)
+	if (runtime_is_oci(rt) && (!S_ISREG(st.st_mode) || access(rt->path, X_OK) != 0))
 		return cradle_err_set(err, CRADLE_INVALID_ARGUMENT,
 		                      "[runtime.%s] path: \"%s\" is not an executable file",
 		                      rt->name, rt->path);
@@ -131,6 +132,12 @@ runtime_check_host(const struct runtime_config *rt, struct cradle_err *err)
 		                      rt->name, comm,
 		                      access("/run/systemd/system", F_OK) == 0 ? "exists"
 		                                                               : "missing");
+	/* the driver's scopes go through the bus: it must answer now, not
+	 * at the first pod */
+	if (sdscope_check_bus(NULL, err) < 0) {
+		cradle_err_wrap(err, "[runtime.%s] systemd_cgroup", rt->name);
+		return -1;
+	}
 	return 0;
 }
 

@@ -46,10 +46,11 @@ int runtime_select(const struct runtime_set *rs, const struct pod_config *pod, c
  * ...").  launcher is "native" (or "" / NULL: cradled spawns the pause
  * itself, sandbox/launch.h) or "oci" (the binary in path runs it,
  * sandbox/ocirun.h).  Keys only the oci launcher can honour (path, vm,
- * root, no_pivot_root, systemd_cgroup) are refused with the native one
- * rather than silently ignored -- vm = true above all: untrusted pods
- * would get no VM; the oci launcher needs path.  The daemon checks every
- * handler at start-up (config_validate).  Pure. */
+ * root, no_pivot_root) are refused with the native one rather than
+ * silently ignored -- vm = true above all: untrusted pods would get no
+ * VM; the oci launcher needs path.  systemd_cgroup serves both launchers
+ * (runc's --systemd-cgroup, or sandbox/sdscope.h).  The daemon checks
+ * every handler at start-up (config_validate).  Pure. */
 int runtime_check(const struct runtime_config *rt, struct cradle_err *err);
 
 /* One key of a [runtime.NAME] section on its own, whatever the others
@@ -59,8 +60,10 @@ int runtime_check_key(const struct runtime_config *rt, const char *key, struct c
 
 /* What runtime_check cannot see from the text: an oci handler's path is
  * an executable file, and systemd_cgroup needs systemd managing this
- * node's cgroups (/run/systemd/system, and PID 1 is systemd).  Reads the
- * file system: called once at start-up. */
+ * node's cgroups (/run/systemd/system, and PID 1 is systemd:
+ * FAILED_PRECONDITION otherwise) and answering on its bus
+ * (sdscope_check_bus: FAILED_PRECONDITION naming the sockets tried and
+ * the errno).  Reads the file system, connects: called once at start-up. */
 int runtime_check_host(const struct runtime_config *rt, struct cradle_err *err);
 
 /* Whether the handler runs its sandboxes through an OCI runtime. */

@@ -16,6 +16,7 @@
 #include "image/images.h"
 #include "sandbox/files.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/sdscope.h"
 #include "sandbox/launch.h"
 #include "sandbox/netns.h"
 #include "sandbox/ocirun.h"
@@ -353,6 +354,18 @@ undo_cut_starts(struct daemon *d, const struct counts *q, const char *dir)
 		if (fs_path(pin, &err, "%s/netns/%s", d->cfg.state, de->d_name) == 0 &&
 		    access(pin, F_OK) == 0 && del_network(d, de->d_name, NULL, true, &err) < 0)
 			log_warn_drop(&err, "recover: undo the start of %s", de->d_name);
+		/* the systemd driver's scope (sandbox/sdscope.h): systemd
+		 * kills and removes it; what is left by hand is only the
+		 * cgroupfs part (v1 cpuset, freezer) */
+		char unit[SDSCOPE_NAME_MAX];
+		if (fs_path(path, &err, "%s/%s/%s", dir, de->d_name, SDSCOPE_INTENT_FILE) == 0 &&
+		    fs_read(path, unit, sizeof(unit)) > 0) {
+			unit[strcspn(unit, "\n")] = '\0';
+			if (sdscope_stop(unit, &err) < 0) {
+				log_warn_drop(&err, "recover: undo the start of %s", de->d_name);
+				continue;
+			}
+		}
 		int killed = cgroup_kill_path(d->node.cgroups, cg, 5000, &err);
 		if (killed < 0 || cgroup_remove_path(d->node.cgroups, cg, &err) < 0) {
 			/* its directory stays, so the next start-up tries again */

@@ -18,6 +18,7 @@
 #include "image/images.h"
 #include "proto/ref.h"
 #include "sandbox/cgroup.h"
+#include "sandbox/sdscope.h"
 #include "sandbox/cni.h"
 #include "sandbox/files.h"
 #include "sandbox/netns.h"
@@ -399,6 +400,28 @@ remove_oci(const struct worker_env *env, struct sandbox *sb, struct cradle_err *
 	return 0;
 }
 
+/* A sandbox of the systemd cgroup driver: its scope unit, named in its
+ * volatile dir (sandbox/sdscope.h), is stopped and forgotten before
+ * anything else goes, so that the name is still there for a retry when
+ * systemd fails; systemd's cgroups are never removed by hand. */
+static int
+remove_scope(const struct worker_env *env, struct sandbox *sb, struct cradle_err *err)
+{
+	char path[FS_PATH_MAX], unit[SDSCOPE_NAME_MAX];
+	ssize_t len;
+
+	if (fs_path(path, err, "%s/sandboxes/%s/%s", env->state, sb->id, SDSCOPE_INTENT_FILE) < 0)
+		return -1;
+	if ((len = fs_read(path, unit, sizeof(unit))) <= 0)
+		return 0;
+	unit[strcspn(unit, "\n")] = '\0';
+	if (sdscope_stop(unit, err) < 0) {
+		cradle_err_wrap(err, "failed to remove sandbox cgroup of \"%s\"", sb->id);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 remove_locked(const struct worker_env *env, struct sandbox *sb, struct cradle_err *err)
 {
@@ -413,7 +436,7 @@ remove_locked(const struct worker_env *env, struct sandbox *sb, struct cradle_er
 	bool unsaved = false;
 	if (stop_locked(env, sb, DEFAULT_STOP_TIMEOUT_MS, true, &unsaved, err) < 0 && !unsaved)
 		return -1;
-	if (remove_oci(env, sb, err) < 0)
+	if (remove_oci(env, sb, err) < 0 || remove_scope(env, sb, err) < 0)
 		return -1;
 	if (fs_path(path, err, "%s/sandboxes/%s", env->root, sb->id) < 0)
 		return -1;

@@ -24,6 +24,7 @@
 #include "sandbox/ocirun.h"
 #include "sandbox/plan.h"
 #include "sandbox/runtime.h"
+#include "sandbox/sdscope.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/selinux.h"
 #include "sandbox/spec.h"
@@ -56,6 +57,8 @@ struct start_ctx {
 	struct seccomp_prog prog;
 	struct sock_fprog fprog;
 	struct cgroup *cgroup;
+	/* systemd_cgroup (sandbox/sdscope.h): the scope unit, "" none */
+	char scope[SDSCOPE_NAME_MAX];
 	struct launch_prep prep;
 	struct launch_plan plan;
 	pid_t task_pid; /* the task the launch made, for NRI delete */
@@ -366,9 +369,44 @@ write_intent(struct start_ctx *c, struct cradle_err *err)
 	return 0;
 }
 
+/* The systemd driver (sandbox/sdscope.h): the unit's name written next
+ * to the cgroup intent, so remove and recovery stop the unit rather than
+ * remove systemd's cgroups by hand.  systemd makes the scope itself (the
+ * native launch asks for it once the pause exists; runc's create with
+ * launcher = oci); for a native pause on v1 the hierarchies systemd left
+ * alone are joined once it is in the scope (step_launch). */
+static int
+step_cgroup_systemd(struct start_ctx *c, struct cradle_err *err)
+{
+	const char *parent = pod(c)->linux.cgroup_parent;
+	char slice[SDSCOPE_NAME_MAX], path[FS_PATH_MAX];
+	int rc;
+
+	if (parent == NULL || parent[0] == '\0')
+		parent = c->env->node->cfg.cgroup_root;
+	if (sdscope_check_path(c->runtime->name, parent, c->spec.cgroups_path, err) < 0 ||
+	    sdscope_parse(c->spec.cgroups_path, slice, c->scope, err) < 0) {
+		c->scope[0] = '\0';
+		cradle_err_wrap(err, "failed to create sandbox cgroup");
+		return -1;
+	}
+	if (write_intent(c, err) < 0 ||
+	    fs_path(path, err, "%s/%s", c->state_dir, SDSCOPE_INTENT_FILE) < 0)
+		return -1;
+	if ((rc = fs_write(path, c->scope, strlen(c->scope), 0600)) < 0)
+		return cradle_err_errno(err, -rc, "write \"%s\"", path);
+	if (inside(c, "cgroup:intent", err)) {
+		cradle_err_wrap(err, "failed to create sandbox cgroup");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 step_cgroup(struct start_ctx *c, struct cradle_err *err)
 {
+	if (c->runtime->systemd_cgroup)
+		return step_cgroup_systemd(c, err);
 	if (write_intent(c, err) < 0)
 		return -1;
 	if (inside(c, "cgroup:intent", err) ||
@@ -384,9 +422,16 @@ static int
 undo_cgroup(struct start_ctx *c, struct cradle_err *err)
 {
 	/* runs after the launch undo, so the task is gone */
-	int rc = cgroup_destroy(c->cgroup, err);
+	int rc = 0;
 
-	if (rc < 0)
+	if (c->scope[0] != '\0' && sdscope_stop(c->scope, err) < 0) {
+		/* systemd's cgroups are not removed by hand */
+		cradle_err_wrap(err, "remove sandbox cgroup");
+		cgroup_release(c->cgroup);
+		c->cgroup = NULL;
+		return -1;
+	}
+	if ((rc = cgroup_destroy(c->cgroup, err)) < 0)
 		cgroup_release(c->cgroup);
 	c->cgroup = NULL;
 	return rc;
@@ -423,15 +468,8 @@ step_launch_oci(struct start_ctx *c, struct cradle_err *err)
 	int fd;
 
 	launch_plan_init(&c->plan);
-	/* the systemd driver takes "slice:prefix:name", which the spec
-	 * makes from a .slice parent only (spec_cgroups_path) */
-	if (c->runtime->systemd_cgroup && strchr(c->spec.cgroups_path, ':') == NULL) {
-		cradle_err_set(err, CRADLE_FAILED_PRECONDITION,
-		               "[runtime.%s] systemd_cgroup: the cgroup parent of \"%s\" is not a "
-		               ".slice",
-		               c->runtime->name, c->spec.cgroups_path);
-		goto fail;
-	}
+	/* (systemd_cgroup: the cgroup step checked the slice form runc's
+	 * systemd driver takes) */
 	if (oci_seccomp(c, &seccomp, err) < 0 ||
 	    ocirun_init(&c->oci, c->runtime, c->env->state, err) < 0 ||
 	    fs_path(bundle, err, "%s/bundle", c->state_dir) < 0)
@@ -527,8 +565,10 @@ step_launch(struct start_ctx *c, struct cradle_err *err)
 	p->rootfs_overlay = c->overlay_opts;
 	p->pidfd_floor = c->env->pidfd_floor;
 	/* With NRI the task is created here and started by step_start, NRI
-	 * between them; without, it execs now, as it always did. */
-	p->wait_go = c->env->nri != NULL;
+	 * between them; without, it execs now, as it always did.  The
+	 * systemd driver needs the task to exist before its scope: it waits
+	 * too, until systemd moved it in. */
+	p->wait_go = c->env->nri != NULL || c->scope[0] != '\0';
 	int rc = inside(c, "launch:prepared", err) ? -1 : launch_start(p, c->ls, err);
 	/* the child has joined (or is gone): the descriptors are done */
 	cgroup_close_fds(c->cgroup);
@@ -537,6 +577,41 @@ step_launch(struct start_ctx *c, struct cradle_err *err)
 		return -1;
 	}
 	c->task_pid = p->pid;
+	if (c->scope[0] == '\0')
+		return 0;
+	struct sdscope_req *req = malloc(sizeof(*req));
+	if (req == NULL)
+		rc = cradle_err_nomem(err);
+	else if (sdscope_req_init(req, c->sb->id, c->spec.cgroups_path, p->pid, c->spec.cpu_shares,
+	                          c->env->node->cfg.cgroup_layout, NULL, err) < 0 ||
+	         sdscope_start(req, err) < 0 ||
+	         (c->env->node->cfg.cgroup_layout != CGROUP_V2 &&
+	          cgroup_join_rest(c->env->node->cgroups, c->spec.cgroups_path, c->spec.cpu_shares,
+	                           p->pid, &c->cgroup, err) < 0)) {
+		cradle_err_wrap(err, "failed to create sandbox cgroup");
+		rc = -1;
+	}
+	free(req);
+	cgroup_close_fds(c->cgroup);
+	/* in its scope: without NRI it execs now, as a one-step launch */
+	if (rc == 0 && c->env->nri == NULL && launch_go(p, c->ls, err) < 0) {
+		cradle_err_wrap(err, "failed to start sandbox container task \"%s\"", c->sb->id);
+		rc = -1;
+	}
+	if (rc < 0) {
+		/* the cgroup step's undo stops the unit */
+		if (launch_waiting(p))
+			launch_abort(p, c->ls);
+		else if (p->pidfd >= 0) {
+			siginfo_t si;
+			sys_pidfd_send_signal(p->pidfd, SIGKILL);
+			sys_pidfd_wait(p->pidfd, &si);
+		}
+		if (p->pidfd >= 0)
+			close(p->pidfd);
+		p->pidfd = -1;
+		return -1;
+	}
 	return 0;
 }
 

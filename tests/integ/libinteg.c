@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,13 @@
 extern char **environ;
 
 static bool status_field(pid_t pid, const char *field, char *out, size_t len);
+static int sd_spawn(struct it_daemon *d, const char *bin, char **argv, char **env, const char *log);
+static void sd_bind(const struct it_systemd *sd, const char *dir, bool bind);
+static bool sd_task(const char *cgroups);
+static void sd_sweep(void);
+static pid_t sd_live; /* the unshare of the container this test booted */
+static void sd_cgroups(void (*fn)(const char *path, void *arg), void *arg);
+static FILE *open_mountinfo(pid_t pid);
 
 int
 it_ms(int ms)
@@ -155,7 +163,8 @@ spawn_daemon(struct it_daemon *d, const char *fail_step, const char *extra_arg)
 		envv[n] = NULL;
 		env = envv;
 	}
-	int r = posix_spawn(&d->pid, bin, &fa, NULL, argv, env);
+	int r = d->sd != NULL ? sd_spawn(d, bin, argv, env, log)
+	                      : posix_spawn(&d->pid, bin, &fa, NULL, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	ck_assert_msg(r == 0, "spawn %s: %s", bin, strerror(r));
 
@@ -218,8 +227,9 @@ clear_earlier_failures(void)
 	remove_cgroups();
 }
 
-void
-it_start_with(struct it_daemon *d, const char *fail_step, const char *config_text)
+static void
+start_daemon(struct it_daemon *d, const char *fail_step, const char *config_text,
+             const struct it_systemd *sd)
 {
 	clear_earlier_failures();
 	memset(d, 0, sizeof(*d));
@@ -247,7 +257,23 @@ it_start_with(struct it_daemon *d, const char *fail_step, const char *config_tex
 		fputs(config_text, f);
 	d->own_workers = config_text != NULL && strstr(config_text, "workers") != NULL;
 	fclose(f);
+	d->sd = sd;
+	if (sd != NULL)
+		sd_bind(sd, d->dir, true);
 	spawn_daemon(d, fail_step, NULL);
+}
+
+void
+it_start_with(struct it_daemon *d, const char *fail_step, const char *config_text)
+{
+	start_daemon(d, fail_step, config_text, NULL);
+}
+
+void
+it_start_in_systemd(struct it_daemon *d, const struct it_systemd *sd, const char *config_text)
+{
+	ck_assert_msg(sd->init > 0, "it_start_in_systemd: the container is not running");
+	start_daemon(d, NULL, config_text, sd);
 }
 
 void
@@ -281,6 +307,24 @@ it_stop(struct it_daemon *d)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* /proc/PID/<file> into buf, NUL-terminated: its length, or <= 0 when
+ * it cannot be read (gone, or empty: a zombie's cmdline). */
+static ssize_t
+proc_read(pid_t pid, const char *file, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	len = read(fd, buf, size - 1);
+	close(fd);
+	buf[len > 0 ? len : 0] = '\0';
+	return len;
+}
+
 /* Pids of live sandbox tasks of these tests: every test daemon puts its
  * sandboxes under the cgroup parent IT_CGROUP_ROOT, whatever their image
  * and mount namespace.  Fills up to max pids, returns how many there are. */
@@ -292,20 +336,15 @@ pause_tasks(pid_t *pids, int max)
 	int n = 0;
 
 	while (p && (de = readdir(p)) != NULL) {
-		char path[64], buf[4096];
+		char buf[4096];
 		pid_t pid = atoi(de->d_name);
 		if (pid <= 0)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
+		ssize_t len = proc_read(pid, "cgroup", buf, sizeof(buf));
 		if (len <= 0)
 			continue;
-		buf[len] = '\0';
-		if (strstr(buf, ":" IT_CGROUP_ROOT "/") == NULL || !it_proc_alive(pid))
+		if ((strstr(buf, ":" IT_CGROUP_ROOT "/") == NULL && !sd_task(buf)) ||
+		    !it_proc_alive(pid))
 			continue;
 		if (n < max)
 			pids[n] = pid;
@@ -605,8 +644,8 @@ check_after(const struct it_daemon *d, struct leftovers *l)
 	while (p && (de = readdir(p)) != NULL) {
 		pid_t pid = atoi(de->d_name);
 		char v[64], st[64], comm[64];
-		if (pid > 0 && status_field(pid, "PPid", v, sizeof(v)) && atoi(v) == getpid() &&
-		    status_field(pid, "State", st, sizeof(st))) {
+		if (pid > 0 && pid != sd_live && status_field(pid, "PPid", v, sizeof(v)) &&
+		    atoi(v) == getpid() && status_field(pid, "State", st, sizeof(st))) {
 			comm_of(pid, comm, sizeof(comm));
 			st[strcspn(st, "\n")] = '\0';
 			left(l, "child %d (%s) of the test, state%s", (int)pid, comm, st);
@@ -618,13 +657,15 @@ check_after(const struct it_daemon *d, struct leftovers *l)
 	char ns[400], pin[420];
 	snprintf(ns, sizeof(ns), "%s/ns", d->state);
 	snprintf(pin, sizeof(pin), "%s/ns/mnt", d->state);
-	FILE *f = fopen("/proc/self/mountinfo", "re");
+	/* in the container: its mount namespace, where the dir is bound */
+	FILE *f = open_mountinfo(d->sd != NULL ? d->sd->init : 0);
 	char line[4096], mnt[4096];
 	size_t dl = strlen(d->dir);
 	while (f && fgets(line, sizeof(line), f))
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 &&
 		    strncmp(mnt, d->dir, dl) == 0 && (mnt[dl] == '/' || mnt[dl] == '\0') &&
-		    strcmp(mnt, ns) != 0 && strcmp(mnt, pin) != 0)
+		    strcmp(mnt, ns) != 0 && strcmp(mnt, pin) != 0 &&
+		    (d->sd == NULL || mnt[dl] != '\0'))
 			left(l, "mount %s", mnt);
 	if (f)
 		fclose(f);
@@ -637,6 +678,8 @@ check_after(const struct it_daemon *d, struct leftovers *l)
 		check_entries(path, l);
 	}
 	each_cgroup(note_cgroup, l);
+	if (d->sd != NULL)
+		sd_cgroups(note_cgroup, l);
 }
 
 int
@@ -680,9 +723,21 @@ it_cleanup(struct it_daemon *d)
 			fclose(f);
 	}
 	each_cgroup(remove_cgroup, NULL);
+	if (d->sd != NULL)
+		sd_cgroups(remove_cgroup, NULL);
+	if (d->sd != NULL && d->sd->init > 0)
+		sd_bind(d->sd, d->dir, false);
 	char dir[sizeof(d->dir)];
 	snprintf(dir, sizeof(dir), "%s", d->dir);
 	assert_clean_log(d);
+	/* died, or found dead or deaf when asked for its records */
+	if ((st != 0 && st != -1) || strstr(l.text, "cannot connect") != NULL ||
+	    strstr(l.text, "cannot list") != NULL) {
+		char why[300];
+		snprintf(why, sizeof(why), "it_cleanup: cradled %s (exit status %d)",
+		         st != 0 && st != -1 ? "died or failed" : "did not answer", st);
+		log_tail(dir, why);
+	}
 	rm_rf(dir);
 	d->dir[0] = '\0';
 	ck_assert_msg(st == 0 || st == -1, "cradled exited with status %d", st);
@@ -699,16 +754,11 @@ kill_daemons(void)
 	int n = 0;
 
 	while (p && (de = readdir(p)) != NULL) {
-		char path[64], cmd[4096];
+		char cmd[4096];
 		pid_t pid = atoi(de->d_name);
 		if (pid <= 0 || pid == getpid())
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t len = read(fd, cmd, sizeof(cmd) - 1);
-		close(fd);
+		ssize_t len = proc_read(pid, "cmdline", cmd, sizeof(cmd));
 		if (len <= 0)
 			continue;
 		for (ssize_t i = 0; i < len; i++)
@@ -754,6 +804,7 @@ it_sweep_all(void)
 		if (f)
 			fclose(f);
 	}
+	sd_sweep();
 	if (system("rm -rf --one-file-system " IT_TMP_PREFIX "*") != 0)
 		fprintf(stderr, "sweep: could not remove " IT_TMP_PREFIX "*\n");
 	for (int i = 0; i < it_ms(3000) / 20 && it_count_pause_tasks() > 0; i++)
@@ -1115,7 +1166,9 @@ it_in_mntns(const char *pin, int (*fn)(void *), void *arg)
 		return -1;
 	if (c == 0) {
 		int fd = open(pin, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || setns(fd, CLONE_NEWNS) != 0)
+		/* unshare: TSan starts a thread in a forked child, sharing its
+		 * fs_struct, and setns(CLONE_NEWNS) refuses a shared one */
+		if (fd < 0 || unshare(CLONE_FS) != 0 || setns(fd, CLONE_NEWNS) != 0)
 			_exit(125);
 		_exit(fn(arg));
 	}
@@ -1342,4 +1395,608 @@ it_src(const char *rel)
 	const char *s = getenv("CRADLE_SRC");
 	snprintf(path, sizeof(path), "%s/%s", s ? s : ".", rel);
 	return path;
+}
+
+/* ---- a real systemd in a container (libinteg.h) ---- */
+
+/* What boots it: run by unshare(1) as PID 1 of the new namespaces, $1 the
+ * container's dir.  Nothing of the host is writable from the container but
+ * the cgroups of its own namespace and the dirs the tests bind in. */
+static const char sd_boot_sh[] =
+	"set -eu\n"
+	"D=$1\n"
+	"R=$D/root\n"
+	"mount --make-rprivate /\n"
+	"mkdir -p \"$R\"\n"
+	"# the host's root file system alone (no submount), read-only\n"
+	"mount --bind / \"$R\"\n"
+	"mount -o remount,bind,ro,nosuid,nodev \"$R\"\n"
+	"mount -t proc -o nosuid,nodev,noexec proc \"$R/proc\"\n"
+	"for p in sys sysrq-trigger irq bus fs; do\n"
+	"	[ -e \"$R/proc/$p\" ] || continue\n"
+	"	mount --bind \"$R/proc/$p\" \"$R/proc/$p\"\n"
+	"	mount -o remount,bind,ro \"$R/proc/$p\"\n"
+	"done\n"
+	"mount -t sysfs -o ro,nosuid,nodev,noexec sysfs \"$R/sys\"\n"
+	"if [ \"$(stat -fc %T /sys/fs/cgroup)\" = cgroup2fs ]; then\n"
+	"	mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 \"$R/sys/fs/cgroup\"\n"
+	"else\n"
+	"	mount -t tmpfs -o nosuid,nodev,noexec,mode=755 cgroup \"$R/sys/fs/cgroup\"\n"
+	"	for c in cpu cpuacct cpuset memory devices freezer blkio pids; do\n"
+	"		[ -d /sys/fs/cgroup/$c ] || continue\n"
+	"		mkdir \"$R/sys/fs/cgroup/$c\"\n"
+	"		mount -t cgroup -o nosuid,nodev,noexec,$c cgroup \"$R/sys/fs/cgroup/$c\"\n"
+	"	done\n"
+	"	mkdir \"$R/sys/fs/cgroup/systemd\" \"$R/sys/fs/cgroup/unified\"\n"
+	"	mount -t cgroup -o nosuid,nodev,noexec,none,name=systemd cgroup "
+	"\"$R/sys/fs/cgroup/systemd\"\n"
+	"	mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 \"$R/sys/fs/cgroup/unified\"\n"
+	"	mount -o remount,bind,ro \"$R/sys/fs/cgroup\"\n"
+	"fi\n"
+	"mount -t tmpfs -o nosuid,mode=755 dev \"$R/dev\"\n"
+	"for n in null zero full random urandom tty; do\n"
+	"	touch \"$R/dev/$n\"\n"
+	"	mount --bind \"/dev/$n\" \"$R/dev/$n\"\n"
+	"done\n"
+	"touch \"$R/dev/console\"\n"
+	"mount --bind \"$D/console.log\" \"$R/dev/console\"\n"
+	"mkdir \"$R/dev/pts\" \"$R/dev/shm\"\n"
+	"mount -t devpts -o newinstance,ptmxmode=0666,mode=620,nosuid,noexec devpts "
+	"\"$R/dev/pts\"\n"
+	"ln -s pts/ptmx \"$R/dev/ptmx\"\n"
+	"mount -t tmpfs -o nosuid,nodev,mode=1777 shm \"$R/dev/shm\"\n"
+	"ln -s /proc/self/fd \"$R/dev/fd\"\n"
+	"mount -t tmpfs -o nosuid,nodev,mode=755 run \"$R/run\"\n"
+	"mount -t tmpfs -o nosuid,nodev,mode=1777 tmp \"$R/tmp\"\n"
+	"mount -t tmpfs -o nosuid,nodev,mode=755 var \"$R/var\"\n"
+	"mkdir -p \"$R/var/tmp\" \"$R/var/log\" \"$R/var/lib/systemd\" \"$R/var/lib/dbus\" "
+	"\"$R/var/cache\"\n"
+	"chmod 1777 \"$R/var/tmp\"\n"
+	"ln -s /run \"$R/var/run\"\n"
+	"ln -s /run/lock \"$R/var/lock\"\n"
+	"mount -t tmpfs -o nosuid,nodev,mode=700 root \"$R/root\"\n"
+	"# no generator; every unit that could touch the host masked\n"
+	"S=$R/run/systemd/system\n"
+	"mkdir -p \"$S\" \"$R/run/systemd/system-generators\"\n"
+	"for g in /lib/systemd/system-generators/* /usr/lib/systemd/system-generators/*; do\n"
+	"	[ -e \"$g\" ] && ln -sf /dev/null \"$R/run/systemd/system-generators/${g##*/}\"\n"
+	"done\n"
+	"for u in $(cat \"$D/masked\"); do\n"
+	"	ln -sf /dev/null \"$S/$u\"\n"
+	"done\n"
+	"printf '[Unit]\\nDescription=cradle integration tests\\nDefaultDependencies=no\\n"
+	"Wants=dbus.socket dbus.service\\nAfter=dbus.socket dbus.service\\n' "
+	"> \"$S/cradle-test.target\"\n"
+	"for u in dbus.socket dbus.service; do\n"
+	"	mkdir -p \"$S/$u.d\"\n"
+	"	printf '[Unit]\\nDefaultDependencies=no\\n' > \"$S/$u.d/cradle-test.conf\"\n"
+	"done\n"
+	"cd \"$R\"\n"
+	"pivot_root . .\n"
+	"umount -l .\n"
+	"cd /\n"
+	"exec /lib/systemd/systemd --system --unit=cradle-test.target --log-target=console\n";
+
+/* Units that would write outside the container's tmpfs (or start what
+ * the tests do not need): masked, on top of DefaultDependencies=no for
+ * dbus, so sysinit.target is not even pulled in. */
+static const char sd_masked[] =
+	"systemd-tmpfiles-setup.service systemd-tmpfiles-setup-dev.service "
+	"systemd-tmpfiles-setup-dev-early.service systemd-tmpfiles-clean.service "
+	"systemd-tmpfiles-clean.timer systemd-sysctl.service systemd-sysusers.service "
+	"systemd-remount-fs.service systemd-modules-load.service "
+	"systemd-journal-flush.service systemd-update-utmp.service "
+	"systemd-update-utmp-runlevel.service systemd-udevd.service "
+	"systemd-udevd-control.socket systemd-udevd-kernel.socket "
+	"systemd-udev-trigger.service systemd-udev-settle.service "
+	"systemd-random-seed.service systemd-machine-id-commit.service "
+	"systemd-timesyncd.service systemd-pstore.service systemd-binfmt.service "
+	"systemd-firstboot.service systemd-hwdb-update.service "
+	"systemd-journal-catalog-update.service systemd-update-done.service "
+	"systemd-repart.service systemd-pcrphase.service "
+	"systemd-pcrphase-sysinit.service systemd-boot-update.service "
+	"systemd-fsck-root.service systemd-quotacheck.service systemd-logind.service "
+	"ldconfig.service kmod-static-nodes.service proc-sys-fs-binfmt_misc.automount "
+	"proc-sys-fs-binfmt_misc.mount sys-fs-fuse-connections.mount "
+	"sys-kernel-config.mount sys-kernel-debug.mount sys-kernel-tracing.mount "
+	"dev-hugepages.mount dev-mqueue.mount tmp.mount swap.target cryptsetup.target "
+	"veritysetup.target integritysetup.target e2scrub_reap.service "
+	"e2scrub_all.timer apt-daily.timer apt-daily-upgrade.timer "
+	"dpkg-db-backup.timer fstrim.timer man-db.timer postgresql.service "
+	"docker-registry.service getty.target console-getty.service ";
+
+/* The container's cgroup in each hierarchy of the host: /sys/fs/cgroup/<h>
+ * + IT_SYSTEMD_CGROUP (hybrid, v1) or /sys/fs/cgroup + it (v2). */
+static int
+sd_cgroup_dirs(char dirs[][128], int max)
+{
+	static const char *const hier[] = { "cpu",     "cpuacct", "cpuset", "memory",  "devices",
+		                            "freezer", "blkio",   "pids",   "systemd", "unified" };
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(hier) / sizeof(hier[0]) && n < max; i++) {
+		char h[64];
+		struct stat sb;
+		snprintf(h, sizeof(h), "/sys/fs/cgroup/%s", hier[i]);
+		if (lstat(h, &sb) == 0 && S_ISDIR(sb.st_mode))
+			snprintf(dirs[n++], 128, "%s%s", h, IT_SYSTEMD_CGROUP);
+	}
+	if (n == 0 && max > 0)
+		snprintf(dirs[n++], 128, "/sys/fs/cgroup%s", IT_SYSTEMD_CGROUP);
+	return n;
+}
+
+/* A /proc/PID/cgroup text places the task in the container's cgroups. */
+static bool
+sd_member(const char *cgroups)
+{
+	for (const char *p = cgroups; (p = strstr(p, ":" IT_SYSTEMD_CGROUP)) != NULL; p++) {
+		char c = p[strlen(":" IT_SYSTEMD_CGROUP)];
+		if (c == '/' || c == '\n' || c == '\0')
+			return true;
+	}
+	return false;
+}
+
+/* ... in a cgroup of the container that is not systemd's own (its
+ * init.scope, system.slice) nor its root (a daemon the tests started):
+ * a sandbox's, in either layout. */
+static bool
+sd_task(const char *cgroups)
+{
+	static const char pre[] = ":" IT_SYSTEMD_CGROUP "/";
+
+	for (const char *p = cgroups; (p = strstr(p, pre)) != NULL; p++) {
+		const char *rest = p + strlen(pre);
+		if (strncmp(rest, "init.scope", 10) != 0 && strncmp(rest, "system.slice", 12) != 0)
+			return true;
+	}
+	return false;
+}
+
+/* Every sandbox cgroup in the container: a dir named after a sandbox id
+ * (cgroupfs layout) or "<prefix>-<id>.scope" (the systemd driver's). */
+static void
+sd_cgroups(void (*fn)(const char *path, void *arg), void *arg)
+{
+	FILE *p = popen("find /sys/fs/cgroup -mindepth 2 -type d -path '*" IT_SYSTEMD_CGROUP
+	                "/*' 2>/dev/null",
+	                "r");
+	char line[1024];
+
+	while (p != NULL && fgets(line, sizeof(line), p)) {
+		line[strcspn(line, "\n")] = '\0';
+		const char *base = strrchr(line, '/');
+		base = base ? base + 1 : line;
+		size_t bl = strlen(base);
+		char id[65] = "";
+		if (bl > 6 + 64 && strcmp(base + bl - 6, ".scope") == 0)
+			snprintf(id, sizeof(id), "%.64s", base + bl - 6 - 64);
+		if (it_valid_id(base) || it_valid_id(id))
+			fn(line, arg);
+	}
+	if (p != NULL)
+		pclose(p);
+}
+
+/* Processes in the container's cgroups (zombies not counted). */
+static int
+sd_count_members(bool kill_them)
+{
+	DIR *p = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	while (p && (de = readdir(p)) != NULL) {
+		char buf[4096];
+		pid_t pid = atoi(de->d_name);
+		if (pid <= 0 || pid == getpid())
+			continue;
+		ssize_t len = proc_read(pid, "cgroup", buf, sizeof(buf));
+		if (len <= 0)
+			continue;
+		if (!sd_member(buf) || !it_proc_alive(pid))
+			continue;
+		n++;
+		if (kill_them)
+			kill(pid, SIGKILL);
+	}
+	if (p)
+		closedir(p);
+	return n;
+}
+
+/* Cgroup dirs of the container left in the host's hierarchies. */
+static int
+sd_count_cgroup_dirs(void)
+{
+	char dirs[16][128];
+	int n = sd_cgroup_dirs(dirs, 16), left_n = 0;
+
+	for (int i = 0; i < n; i++)
+		if (access(dirs[i], F_OK) == 0)
+			left_n++;
+	return left_n;
+}
+
+static void
+sd_remove_cgroups(void)
+{
+	char dirs[16][128];
+	int n = sd_cgroup_dirs(dirs, 16);
+
+	for (int i = 0; i < n; i++)
+		if (access(dirs[i], F_OK) == 0)
+			it_sh("find '%s' -depth -type d -exec rmdir {} + 2>/dev/null", dirs[i]);
+}
+
+/* What a failed test left of its container: processes killed (the
+ * unshare and its init first: the pid namespace goes with it), cgroups
+ * removed. */
+static void
+sd_sweep(void)
+{
+	if (sd_count_members(true) > 0)
+		for (int i = 0; i < it_ms(5000) / 20 && sd_count_members(false) > 0; i++)
+			it_sleep_ms(20);
+	sd_remove_cgroups();
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	fputs(text, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static pid_t
+child_of(pid_t ppid)
+{
+	DIR *p = opendir("/proc");
+	struct dirent *de;
+	pid_t found = -1;
+
+	while (p && found < 0 && (de = readdir(p)) != NULL) {
+		pid_t pid = atoi(de->d_name);
+		char v[64];
+		if (pid > 0 && status_field(pid, "PPid", v, sizeof(v)) && atoi(v) == ppid)
+			found = pid;
+	}
+	if (p)
+		closedir(p);
+	return found;
+}
+
+void
+it_systemd_boot(struct it_systemd *sd)
+{
+	char path[400], dirs[16][128], out[512] = "";
+	int procs[16], n, con, null;
+
+	ck_assert_msg(sd_live == 0, "one container at a time");
+	memset(sd, 0, sizeof(*sd));
+	sd_sweep();
+	snprintf(sd->dir, sizeof(sd->dir), IT_TMP_PREFIX "sd-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(sd->dir));
+	snprintf(path, sizeof(path), "%s/boot.sh", sd->dir);
+	write_file(path, sd_boot_sh);
+	snprintf(path, sizeof(path), "%s/masked", sd->dir);
+	FILE *f = fopen(path, "we");
+	ck_assert_ptr_nonnull(f);
+	fputs(sd_masked, f);
+	ck_assert_int_eq(fclose(f), 0);
+	snprintf(path, sizeof(path), "%s/console.log", sd->dir);
+	con = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	ck_assert_int_ge(con, 0);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(null, 0);
+
+	/* its cgroup in every hierarchy: the root of its cgroup namespace */
+	n = sd_cgroup_dirs(dirs, 16);
+	for (int i = 0; i < n; i++) {
+		ck_assert_msg(mkdir(dirs[i], 0755) == 0 || errno == EEXIST, "mkdir %s: %s", dirs[i],
+		              strerror(errno));
+		if (strstr(dirs[i], "/cpuset/") != NULL) {
+			char v[256];
+			it_read_text("/sys/fs/cgroup/cpuset/cpuset.cpus", v, sizeof(v));
+			snprintf(path, sizeof(path), "%s/cpuset.cpus", dirs[i]);
+			write_file(path, v);
+			it_read_text("/sys/fs/cgroup/cpuset/cpuset.mems", v, sizeof(v));
+			snprintf(path, sizeof(path), "%s/cpuset.mems", dirs[i]);
+			write_file(path, v);
+		}
+		snprintf(path, sizeof(path), "%s/cgroup.procs", dirs[i]);
+		procs[i] = open(path, O_WRONLY | O_CLOEXEC);
+		ck_assert_msg(procs[i] >= 0, "%s: %s", path, strerror(errno));
+	}
+
+	char sh[300];
+	snprintf(sh, sizeof(sh), "%s/boot.sh", sd->dir);
+	char *argv[] = { "unshare",  "--pid", "--fork", "--kill-child", "--mount",
+		         "--cgroup", "--uts", "--net",  "--ipc",        "/bin/sh",
+		         sh,         sd->dir, NULL };
+	char *envp[] = { "container=cradle-test", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	pid_t parent = getpid();
+	sd->pid = fork();
+	ck_assert_int_ge(sd->pid, 0);
+	if (sd->pid == 0) {
+		/* the container dies with the test (unshare --kill-child) */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
+		for (int i = 0; i < n; i++)
+			if (write(procs[i], "0", 1) != 1)
+				_exit(2);
+		if (dup2(null, 0) < 0 || dup2(con, 1) < 0 || dup2(con, 2) < 0 || setsid() < 0)
+			_exit(3);
+		syscall(SYS_close_range, 3, ~0U, 0);
+		execve("/usr/bin/unshare", argv, envp);
+		_exit(127);
+	}
+	sd_live = sd->pid;
+	for (int i = 0; i < n; i++)
+		close(procs[i]);
+	close(con);
+	close(null);
+
+	int st;
+	for (int i = 0; i < it_ms(30000) / 50; i++) {
+		if (waitpid(sd->pid, &st, WNOHANG) == sd->pid) {
+			sd->pid = 0;
+			sd_live = 0;
+			it_sh("tail -n 30 '%s/console.log' >&2", sd->dir);
+			ck_abort_msg("the container exited at boot (status %d), see %s/console.log",
+			             st, sd->dir);
+		}
+		if (sd->init <= 0)
+			sd->init = child_of(sd->pid);
+		if (sd->init > 0 &&
+		    it_systemd_run(sd, out, sizeof(out), "systemctl is-system-running 2>&1") >= 0 &&
+		    (strncmp(out, "running", 7) == 0 || strncmp(out, "degraded", 8) == 0))
+			return;
+		it_sleep_ms(50);
+	}
+	it_sh("tail -n 30 '%s/console.log' >&2", sd->dir);
+	ck_abort_msg("systemd in the container did not come up: \"%s\"", out);
+}
+
+void
+it_systemd_halt(struct it_systemd *sd)
+{
+	struct leftovers l = { .len = 0 };
+	int st;
+	bool off = false;
+
+	if (sd->pid > 0) {
+		if (sd->init > 0)
+			kill(sd->init, SIGRTMIN + 4);
+		for (int i = 0; i < it_ms(20000) / 20 && !off; i++) {
+			off = waitpid(sd->pid, &st, WNOHANG) == sd->pid;
+			if (!off)
+				it_sleep_ms(20);
+		}
+		if (!off) {
+			left(&l, "the container did not power off in %d ms", it_ms(20000));
+			kill(sd->pid, SIGKILL);
+			waitpid(sd->pid, &st, 0);
+		}
+	}
+	sd->pid = 0;
+	sd->init = 0;
+	sd_live = 0;
+	/* its pid namespace is gone with its init: no process may be left in
+	 * its cgroups (a zombie of ours: a daemon not stopped) */
+	int procs = sd_count_members(false);
+	for (int i = 0; i < it_ms(3000) / 20 && procs > 0; i++) {
+		it_sleep_ms(20);
+		procs = sd_count_members(false);
+	}
+	if (procs > 0) {
+		left(&l, "%d processes in the container's cgroups", procs);
+		sd_count_members(true);
+	}
+	sd_remove_cgroups();
+	if (sd_count_cgroup_dirs() > 0)
+		left(&l, "its cgroups (%s) cannot be removed", IT_SYSTEMD_CGROUP);
+	if (sd->dir[0] != '\0') {
+		if (it_count_mounts_under(sd->dir) > 0)
+			left(&l, "mounts below %s in the host's namespace", sd->dir);
+		rm_rf(sd->dir);
+		if (access(sd->dir, F_OK) == 0)
+			left(&l, "%s cannot be removed", sd->dir);
+		sd->dir[0] = '\0';
+	}
+	ck_assert_msg(l.n == 0, "halting the container:%s", l.text);
+}
+
+int
+it_systemd_run(const struct it_systemd *sd, char *out, size_t len, const char *fmt, ...)
+{
+	char cmd[2048], quoted[4096], line[4200];
+	size_t q = 0;
+	va_list ap;
+
+	ck_assert_int_gt(sd->init, 0);
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	/* in single quotes: ' as '\'' */
+	for (const char *c = cmd; *c != '\0' && q + 5 < sizeof(quoted); c++) {
+		if (*c == '\'') {
+			memcpy(quoted + q, "'\\''", 4);
+			q += 4;
+		} else {
+			quoted[q++] = *c;
+		}
+	}
+	quoted[q] = '\0';
+	snprintf(line, sizeof(line), "nsenter -t %d -a /bin/sh -c '%s' 2>&1", (int)sd->init,
+	         quoted);
+	FILE *p = popen(line, "r");
+	ck_assert_ptr_nonnull(p);
+	size_t n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	/* the rest, if any, read and dropped */
+	char sink[512];
+	while (fread(sink, 1, sizeof(sink), p) > 0)
+		;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+/* The fields of pid's NSpid (outermost first), up to max; how many. */
+static int
+nspids(pid_t pid, long *out, int max)
+{
+	char v[256], *p = v, *end;
+	int n = 0;
+
+	if (!status_field(pid, "NSpid", v, sizeof(v)))
+		return 0;
+	for (long x; n < max && (x = strtol(p, &end, 10), end != p); p = end)
+		out[n++] = x;
+	return n;
+}
+
+pid_t
+it_systemd_host_pid(const struct it_systemd *sd, pid_t inner)
+{
+	long f[8];
+	/* the container's level: where its init is 1 */
+	int level = nspids(sd->init, f, 8) - 1;
+	DIR *p;
+	struct dirent *de;
+	pid_t found = -1;
+
+	ck_assert_int_ge(level, 1);
+	p = opendir("/proc");
+	while (p && found < 0 && (de = readdir(p)) != NULL) {
+		char buf[4096];
+		pid_t pid = atoi(de->d_name);
+		if (pid <= 0 || nspids(pid, f, 8) <= level || f[level] != inner)
+			continue;
+		/* at that level in some namespace: the container's if the task
+		 * is in its cgroups */
+		ssize_t len = proc_read(pid, "cgroup", buf, sizeof(buf));
+		if (len <= 0)
+			continue;
+		if (sd_member(buf))
+			found = pid;
+	}
+	if (p)
+		closedir(p);
+	return found;
+}
+
+/* Bind dir (a dir of the host's) into the container at the same path, or
+ * detach it there again and remove its mount point. */
+static void
+sd_bind(const struct it_systemd *sd, const char *dir, bool bind)
+{
+	char path[64];
+	int tree = -1, mnt, st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)sd->init);
+	mnt = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_msg(mnt >= 0, "%s: %s", path, strerror(errno));
+	if (bind) {
+		tree = (int)syscall(SYS_open_tree, AT_FDCWD, dir,
+		                    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		ck_assert_msg(tree >= 0, "open_tree %s: %s", dir, strerror(errno));
+	}
+	pid_t c = fork();
+	ck_assert_int_ge(c, 0);
+	if (c == 0) {
+		/* unshare: TSan starts a thread in a forked child, sharing its
+		 * fs_struct, and setns(CLONE_NEWNS) refuses a shared one */
+		if (unshare(CLONE_FS) != 0 || setns(mnt, CLONE_NEWNS) != 0)
+			_exit(10);
+		if (!bind) {
+			umount2(dir, MNT_DETACH);
+			_exit(rmdir(dir) == 0 || errno == ENOENT ? 0 : 11);
+		}
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+			_exit(12);
+		if (syscall(SYS_move_mount, tree, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+			_exit(13);
+		_exit(0);
+	}
+	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+		;
+	close(mnt);
+	if (tree >= 0)
+		close(tree);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s %s in the container: step %d",
+	              bind ? "bind" : "unbind", dir, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+/* cradled in the container: a child of the test (so it_stop waits for
+ * it), forked into the container's pid namespace, then into its root
+ * cgroup and its other namespaces before exec. */
+static int
+sd_spawn(struct it_daemon *d, const char *bin, char **argv, char **env, const char *log)
+{
+	static const struct {
+		const char *name;
+		int type;
+	} nss[] = { { "cgroup", CLONE_NEWCGROUP },
+		    { "ipc", CLONE_NEWIPC },
+		    { "uts", CLONE_NEWUTS },
+		    { "net", CLONE_NEWNET },
+		    { "mnt", CLONE_NEWNS } };
+	const struct it_systemd *sd = d->sd;
+	char path[300], dirs[16][128];
+	int fds[5], procs[16], n = sd_cgroup_dirs(dirs, 16), self, pidns, err = 0;
+	int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(logfd, 0);
+	ck_assert_int_ge(null, 0);
+	for (int i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)sd->init, nss[i].name);
+		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+		ck_assert_msg(fds[i] >= 0, "%s: %s", path, strerror(errno));
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", dirs[i]);
+		procs[i] = open(path, O_WRONLY | O_CLOEXEC);
+		ck_assert_msg(procs[i] >= 0, "%s: %s", path, strerror(errno));
+	}
+	self = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)sd->init);
+	pidns = open(path, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(self, 0);
+	ck_assert_int_ge(pidns, 0);
+	/* this thread's next child is in the container's pid namespace */
+	ck_assert_int_eq(setns(pidns, CLONE_NEWPID), 0);
+	d->pid = fork();
+	if (d->pid < 0)
+		err = errno;
+	if (d->pid == 0) {
+		for (int i = 0; i < n; i++)
+			if (write(procs[i], "0", 1) != 1)
+				_exit(120);
+		if (unshare(CLONE_FS) != 0) /* as in sd_bind */
+			_exit(121);
+		for (int i = 0; i < 5; i++)
+			if (setns(fds[i], nss[i].type) != 0)
+				_exit(121);
+		if (chdir("/") != 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(logfd, 2) < 0)
+			_exit(122);
+		syscall(SYS_close_range, 3, ~0U, 0);
+		execve(bin, argv, env);
+		_exit(127);
+	}
+	ck_assert_int_eq(setns(self, CLONE_NEWPID), 0);
+	for (int i = 0; i < 5; i++)
+		close(fds[i]);
+	for (int i = 0; i < n; i++)
+		close(procs[i]);
+	close(self);
+	close(pidns);
+	close(logfd);
+	close(null);
+	return err;
 }

@@ -51,6 +51,8 @@ struct it_daemon {
 	/* the config sets [cradled] workers: no --workers 8 then */
 	bool own_workers;
 	int n_left; /* what it_leftovers found last */
+	/* it_start_in_systemd: the container it runs in (NULL: the host) */
+	const struct it_systemd *sd;
 };
 
 /* Time bounds scaled for slow builds: ms times 1 in a plain build, 4 under
@@ -124,7 +126,11 @@ int it_leftovers(struct it_daemon *d, int *status, char *out, size_t len);
 int it_daemon_fds(pid_t pid);
 
 /* Run a suite (CK_ENV verbosity), sweeping leftovers of failed tests
- * before and after; returns the process exit status. */
+ * before and after; returns the process exit status.  A test that failed
+ * because its daemon was lost (connection lost, unreachable, no reply:
+ * the message names its socket) gets the last 40 lines of that daemon's
+ * cradled.log printed on stderr after the results, as it_start's
+ * failures and an it_cleanup that finds the daemon dead do at once. */
 #include <check.h>
 int it_run_suite(Suite *s);
 void it_sweep_all(void);
@@ -207,5 +213,48 @@ int it_registry_log_count(const struct it_registry *r, const char *needle);
 /* A file of the source tree ($CRADLE_SRC, default the working dir, as
  * tests/run.sh runs): one static buffer, copy it before the next call. */
 const char *it_src(const char *rel);
+
+/* A real systemd in a container.  Debian's systemd boots as PID 1 of new
+ * pid, mount, cgroup, uts, ipc and net namespaces, on a READ-ONLY view of
+ * the host's root file system (no submount of it) with fresh tmpfs on
+ * /run, /tmp, /var, /root and /dev (null, zero, full, random, urandom and
+ * tty bound in, a devpts of its own), a proc of its own with /proc/sys
+ * read-only, sysfs read-only, and the cgroup hierarchies of its cgroup
+ * namespace, rooted at IT_SYSTEMD_CGROUP in every hierarchy of the host.
+ * Every generator and every unit that could touch the host (tmpfiles,
+ * sysctl, udev, timesyncd, ...) is masked; it boots cradle-test.target:
+ * dbus.socket and dbus.service.  Its dir (IT_TMP_PREFIX "sd-XXXXXX")
+ * holds boot.sh, the mask list and console.log (its /dev/console).  One
+ * container at a time per test process; a test that boots one halts it
+ * (after it_cleanup of the daemons in it): its cgroups are not below
+ * IT_CGROUP_ROOT, so it_cleanup does not count it, but it does count the
+ * sandboxes of a daemon in it (their tasks and cgroups, in both cgroup
+ * layouts), and it_sweep_all removes a container a failed test left. */
+#define IT_SYSTEMD_CGROUP IT_CGROUP_ROOT "-sd"
+struct it_systemd {
+	pid_t pid;  /* the unshare(1) waiting for its init, our child */
+	pid_t init; /* its PID 1, systemd, as the host sees it */
+	char dir[256];
+};
+/* Boot it and wait until `systemctl is-system-running` says running or
+ * degraded (it_ms bounded); aborts the test on failure. */
+void it_systemd_boot(struct it_systemd *sd);
+/* Power it off (SIGRTMIN+4 to its systemd), wait for its init to exit,
+ * remove its cgroups and its dir; asserts nothing is left of it (no
+ * process in its cgroups, no cgroup, no dir).  Zero-safe. */
+void it_systemd_halt(struct it_systemd *sd);
+/* A shell command (printf-style) run in every namespace of the container
+ * (nsenter -a), its output and errors in out (NUL-terminated, cut at
+ * len - 1); returns its exit status (128: killed). */
+int it_systemd_run(const struct it_systemd *sd, char *out, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The host's pid of the container's process inner; -1 when none. */
+pid_t it_systemd_host_pid(const struct it_systemd *sd, pid_t inner);
+/* it_start_with, with cradled in the container: its dir is bound into the
+ * container at the same path, cradled joins the container's root cgroup
+ * and every namespace of it, and stays a child of the test (d->pid is
+ * its host pid).  it_cleanup checks it as any daemon, the mounts in the
+ * container's namespace. */
+void it_start_in_systemd(struct it_daemon *d, const struct it_systemd *sd, const char *config_text);
 
 #endif
