@@ -1400,8 +1400,8 @@ it_src(const char *rel)
 /* ---- a real systemd in a container (libinteg.h) ---- */
 
 /* What boots it: run by unshare(1) as PID 1 of the new namespaces, $1 the
- * container's dir.  Nothing of the host is writable from the container but
- * the cgroups of its own namespace and the dirs the tests bind in. */
+ * container's dir, $2 the build dir (absolute).  Nothing of the host is writable from the container
+ * but the cgroups of its own namespace and the dirs the tests bind in. */
 static const char sd_boot_sh[] =
 	"set -eu\n"
 	"D=$1\n"
@@ -1455,6 +1455,11 @@ static const char sd_boot_sh[] =
 	"ln -s /run \"$R/var/run\"\n"
 	"ln -s /run/lock \"$R/var/lock\"\n"
 	"mount -t tmpfs -o nosuid,nodev,mode=700 root \"$R/root\"\n"
+	"# the build dir ($2, cradled and its files), read-only at its own path:\n"
+	"# under /tmp (a fresh clone's) it is hidden by the tmpfs above\n"
+	"mkdir -p \"$R$2\"\n"
+	"mount --bind \"$2\" \"$R$2\"\n"
+	"mount -o remount,bind,ro,nosuid,nodev \"$R$2\"\n"
 	"# no generator; every unit that could touch the host masked\n"
 	"S=$R/run/systemd/system\n"
 	"mkdir -p \"$S\" \"$R/run/systemd/system-generators\"\n"
@@ -1712,11 +1717,13 @@ it_systemd_boot(struct it_systemd *sd)
 		ck_assert_msg(procs[i] >= 0, "%s: %s", path, strerror(errno));
 	}
 
-	char sh[300];
+	char sh[300], build[PATH_MAX];
 	snprintf(sh, sizeof(sh), "%s/boot.sh", sd->dir);
-	char *argv[] = { "unshare",  "--pid", "--fork", "--kill-child", "--mount",
-		         "--cgroup", "--uts", "--net",  "--ipc",        "/bin/sh",
-		         sh,         sd->dir, NULL };
+	ck_assert_msg(realpath(it_bin("."), build) != NULL, "build dir %s: %s", it_bin("."),
+	              strerror(errno));
+	char *argv[] = { "unshare", "--pid", "--fork", "--kill-child", "--mount", "--cgroup",
+		         "--uts",   "--net", "--ipc",  "/bin/sh",      sh,        sd->dir,
+		         build,     NULL };
 	char *envp[] = { "container=cradle-test", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	pid_t parent = getpid();
 	sd->pid = fork();
