@@ -1400,8 +1400,9 @@ it_src(const char *rel)
 /* ---- a real systemd in a container (libinteg.h) ---- */
 
 /* What boots it: run by unshare(1) as PID 1 of the new namespaces, $1 the
- * container's dir, $2 the build dir (absolute).  Nothing of the host is writable from the container
- * but the cgroups of its own namespace and the dirs the tests bind in. */
+ * container's dir, $2 the build dir, $3 the runner's cwd (absolute).  Nothing of the host is
+ * writable from the container but the cgroups of its own namespace and the dirs the tests bind in.
+ */
 static const char sd_boot_sh[] =
 	"set -eu\n"
 	"D=$1\n"
@@ -1455,11 +1456,15 @@ static const char sd_boot_sh[] =
 	"ln -s /run \"$R/var/run\"\n"
 	"ln -s /run/lock \"$R/var/lock\"\n"
 	"mount -t tmpfs -o nosuid,nodev,mode=700 root \"$R/root\"\n"
-	"# the build dir ($2, cradled and its files), read-only at its own path:\n"
-	"# under /tmp (a fresh clone's) it is hidden by the tmpfs above\n"
-	"mkdir -p \"$R$2\"\n"
-	"mount --bind \"$2\" \"$R$2\"\n"
-	"mount -o remount,bind,ro,nosuid,nodev \"$R$2\"\n"
+	"# the build dir ($2: cradled and its files) and the source tree ($3, the\n"
+	"# runner's cwd: the sanitizers' option files), read-only at their own\n"
+	"# paths: under /tmp (a fresh clone's) the tmpfs above hides them\n"
+	"for d in \"$3\" \"$2\"; do\n"
+	"	[ \"$d\" != / ] || continue\n"
+	"	mkdir -p \"$R$d\"\n"
+	"	mount --bind \"$d\" \"$R$d\"\n"
+	"	mount -o remount,bind,ro,nosuid,nodev \"$R$d\"\n"
+	"done\n"
 	"# no generator; every unit that could touch the host masked\n"
 	"S=$R/run/systemd/system\n"
 	"mkdir -p \"$S\" \"$R/run/systemd/system-generators\"\n"
@@ -1721,9 +1726,11 @@ it_systemd_boot(struct it_systemd *sd)
 	snprintf(sh, sizeof(sh), "%s/boot.sh", sd->dir);
 	ck_assert_msg(realpath(it_bin("."), build) != NULL, "build dir %s: %s", it_bin("."),
 	              strerror(errno));
+	char cwd[PATH_MAX];
+	ck_assert_msg(getcwd(cwd, sizeof(cwd)) != NULL, "getcwd: %s", strerror(errno));
 	char *argv[] = { "unshare", "--pid", "--fork", "--kill-child", "--mount", "--cgroup",
 		         "--uts",   "--net", "--ipc",  "/bin/sh",      sh,        sd->dir,
-		         build,     NULL };
+		         build,     cwd,     NULL };
 	char *envp[] = { "container=cradle-test", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	pid_t parent = getpid();
 	sd->pid = fork();
