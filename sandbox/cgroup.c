@@ -1139,8 +1139,6 @@ shared_hier(const struct target *t)
 	        (t->h->managed == M_CPUSET && !strcmp(t->h->controllers, "cpuset")));
 }
 
-static bool shared_hier(const struct target *t);
-
 /* The systemd driver's join keeps the cpuset alone shared (systemd never
  * makes it on v1) but not the memory controller: its place is the scope's,
  * where systemd puts the task wherever it manages memory. */
@@ -1150,18 +1148,31 @@ shared_in(const struct target *t, bool join)
 	return shared_hier(t) && !(join && (t->h->managed & M_MEMORY));
 }
 
-/* The hierarchy's name as /proc/PID/cgroup lists it ("cpu,cpuacct"). */
+static int cgroup_line(char *line, const char *controller, char *buf, size_t len);
+
+/* Whether the task whose /proc/PID/cgroup is text (read once by the
+ * caller) is at dir in t's hierarchy. */
 static bool
-pid_at(pid_t pid, const struct target *t, const char *dir)
+pid_at(const char *text, const struct target *t, const char *dir)
 {
-	char have[PATH_MAX], first[64];
+	char have[PATH_MAX], first[64], line[PATH_MAX + 128];
 	size_t n = strcspn(t->h->controllers, ",");
 
 	if (n >= sizeof(first))
 		return false;
 	memcpy(first, t->h->controllers, n);
 	first[n] = '\0';
-	return cgroup_of_pid(pid, first, have, sizeof(have)) == 0 && strcmp(have, dir) == 0;
+	for (const char *l = text; *l != '\0';) {
+		size_t ll = strcspn(l, "\n");
+		if (ll < sizeof(line)) {
+			memcpy(line, l, ll);
+			line[ll] = '\0';
+			if (cgroup_line(line, first, have, sizeof(have)) == 0)
+				return strcmp(have, dir) == 0;
+		}
+		l += ll + (l[ll] == '\n');
+	}
+	return false;
 }
 
 /* join_pid > 0: only the v1 hierarchies (not name=systemd alone) where
@@ -1182,13 +1193,18 @@ create_in(const struct cgroup_sys *s, const char *cgroups_path, uint64_t cpu_sha
 		return rc;
 	n = targets(s, t, MAX_TARGETS);
 	if (join_pid > 0) {
-		char up1[PATH_MAX];
+		char up1[PATH_MAX], path[64], text[16384];
 		size_t k = 0;
 		memcpy(up1, rel, strlen(rel) + 1);
 		*strrchr(up1, '/') = '\0';
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)join_pid);
+		ssize_t got = fs_read(path, text, sizeof(text));
+		if (got < 0)
+			return cradle_err_errno(err, (int)-got, "create cgroup \"%s\": read %s",
+			                        cgroups_path, path);
 		for (size_t i = 0; i < n; i++)
 			if (t[i].h != NULL && t[i].h->managed != M_SYSTEMD &&
-			    !pid_at(join_pid, &t[i],
+			    !pid_at(text, &t[i],
 			            shared_in(&t[i], true) ? (up1[0] != '\0' ? up1 : "/") : rel))
 				t[k++] = t[i];
 		n = k;
@@ -1306,6 +1322,29 @@ cgroup_procs_fds(const struct cgroup *cg, int *fds, size_t max)
 
 /* --- /proc/PID/cgroup ------------------------------------------------------- */
 
+/* One line of /proc/PID/cgroup ("4:cpu,cpuacct:/x", no newline; cut
+ * here): its path into buf when it is controller's (NULL or "": the v2
+ * line "0::/x"), 0; -ENOENT when it is another's; -ERANGE. */
+static int
+cgroup_line(char *line, const char *controller, char *buf, size_t len)
+{
+	char *c1 = strchr(line, ':');
+	char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (c2 == NULL)
+		return -ENOENT;
+	*c2 = '\0';
+	bool match = (controller == NULL || controller[0] == '\0')
+	                     ? (c1[1] == '\0' && c1 - line == 1 && line[0] == '0')
+	                     : list_has(c1 + 1, controller, ',');
+	if (!match)
+		return -ENOENT;
+	size_t l = strlen(c2 + 1);
+	if (l >= len)
+		return -ERANGE;
+	memcpy(buf, c2 + 1, l + 1);
+	return 0;
+}
+
 int
 cgroup_of_pid(pid_t pid, const char *controller, char *buf, size_t len)
 {
@@ -1321,24 +1360,8 @@ cgroup_of_pid(pid_t pid, const char *controller, char *buf, size_t len)
 	while ((got = getline(&line, &cap, f)) >= 0) {
 		if (got > 0 && line[got - 1] == '\n')
 			line[--got] = '\0';
-		char *c1 = strchr(line, ':');
-		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (c2 == NULL)
-			continue;
-		*c2 = '\0';
-		bool match = (controller == NULL || controller[0] == '\0')
-		                     ? (c1[1] == '\0' && c1 - line == 1 && line[0] == '0')
-		                     : list_has(c1 + 1, controller, ',');
-		if (!match)
-			continue;
-		size_t l = strlen(c2 + 1);
-		if (l >= len) {
-			rc = -ERANGE;
-		} else {
-			memcpy(buf, c2 + 1, l + 1);
-			rc = 0;
-		}
-		break;
+		if ((rc = cgroup_line(line, controller, buf, len)) != -ENOENT)
+			break;
 	}
 	if (rc == -ENOENT && ferror(f))
 		rc = -EIO;

@@ -168,13 +168,24 @@ add_devices(struct sdscope_req *r, const char *proc_devices)
 	}
 }
 
+/* /proc/devices, read at the first start that needs it: the majors the
+ * device rules name (pts, ...) are the kernel's and do not change while
+ * pods start, so a start does not read it again. */
+static char devices_text[8192];
+static ssize_t devices_len;
+static pthread_once_t devices_once = PTHREAD_ONCE_INIT;
+
+static void
+read_devices(void)
+{
+	devices_len = fs_read("/proc/devices", devices_text, sizeof(devices_text));
+}
+
 int
 sdscope_req_init(struct sdscope_req *r, const char *id, const char *cgroups_path, pid_t pid,
                  uint64_t cpu_shares, enum cgroup_layout layout, const char *proc_devices,
                  struct cradle_err *err)
 {
-	char text[8192];
-
 	memset(r, 0, sizeof(*r));
 	if (sdscope_parse(cgroups_path, r->slice, r->unit, err) < 0)
 		return -1;
@@ -184,10 +195,10 @@ sdscope_req_init(struct sdscope_req *r, const char *id, const char *cgroups_path
 	r->layout = layout;
 	snprintf(r->description, sizeof(r->description), "cradle pod sandbox %s", id);
 	if (proc_devices == NULL) {
-		ssize_t rc = fs_read("/proc/devices", text, sizeof(text));
-		if (rc < 0)
-			return cradle_err_errno(err, (int)-rc, "read /proc/devices");
-		proc_devices = text;
+		pthread_once(&devices_once, read_devices);
+		if (devices_len < 0)
+			return cradle_err_errno(err, (int)-devices_len, "read /proc/devices");
+		proc_devices = devices_text;
 	}
 	add_devices(r, proc_devices);
 	return 0;

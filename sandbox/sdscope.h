@@ -127,8 +127,8 @@ struct sdscope_req {
 #define SDSCOPE_PROPS_MAX 16
 
 /* Fill r for sandbox id in cgroups path cp (sdscope_parse), with the
- * device list from proc_devices (the text of /proc/devices; NULL: read
- * it).  0 or <0 with err. */
+ * device list from proc_devices (the text of /proc/devices; NULL: the
+ * node's, read once per process).  0 or <0 with err. */
 int sdscope_req_init(struct sdscope_req *r, const char *id, const char *cgroups_path, pid_t pid,
                      uint64_t cpu_shares, enum cgroup_layout layout, const char *proc_devices,
                      struct cradle_err *err);
