@@ -77,6 +77,16 @@
 #define STORE_DB_NAME_MAX 64
 /* LMDB's compiled-in limit (mdb_env_get_maxkeysize) */
 #define STORE_KEY_MAX 511
+/* Commits between two store_trim calls of the writer's own (write_one).
+ * LMDB copies on write: each commit puts the B-tree path it changed (a
+ * leaf, its branches, the root) at new places in the file, and the next
+ * access maps them, 64 KiB at a time (the kernel maps the pages around a
+ * faulting one), so the process's view of the map grows by about 40 KiB
+ * per commit, until it holds every page the file has: about a leaf page
+ * per record, 4 kB of the daemon's RSS per live sandbox.  Dropped every
+ * 16 commits, it stays under 1 MiB whatever the number of records; the
+ * next commit maps the few pages it reads again (page faults, no I/O). */
+#define STORE_TRIM_EVERY 16
 
 struct named_db {
 	char name[STORE_DB_NAME_MAX + 1];
@@ -105,6 +115,7 @@ struct store {
 	pthread_cond_t gc_done;
 	struct write_req *head, **tail;
 	bool committing;
+	unsigned commits; /* since the last trim, under gc_lock */
 	/* where LMDB mapped data.mdb (LMDB does not say): for store_trim */
 	void *map;
 	size_t map_len;
@@ -617,6 +628,7 @@ static int
 write_one(struct store *st, MDB_dbi dbi, MDB_val *k, MDB_val *val)
 {
 	struct write_req me = { .dbi = dbi, .k = k, .val = val };
+	bool trim = false;
 
 	pthread_mutex_lock(&st->gc_lock);
 	*st->tail = &me;
@@ -640,8 +652,14 @@ write_one(struct store *st, MDB_dbi dbi, MDB_val *k, MDB_val *val)
 		}
 		st->committing = false;
 		pthread_cond_broadcast(&st->gc_done);
+		if (++st->commits >= STORE_TRIM_EVERY) {
+			st->commits = 0;
+			trim = true;
+		}
 	}
 	pthread_mutex_unlock(&st->gc_lock);
+	if (trim)
+		store_trim(st);
 	return (me.rc);
 }
 

@@ -82,7 +82,9 @@ long store_del_below_u64(struct store *st, const char *db, uint64_t below, struc
 
 /* Unmap the pages of the store file this process has touched (they count
  * in its RSS; the next access maps them again from the page cache).  For
- * after many records went away. */
+ * after many records went away; the writes call it themselves every few
+ * hundred commits, so that the pages a growing store touched do not pile
+ * up in the RSS either. */
 void store_trim(struct store *st);
 
 #endif
