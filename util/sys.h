@@ -10,7 +10,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -84,6 +87,40 @@ sys_pidfd_wait(int pidfd, siginfo_t *si)
 			return -errno;
 	}
 	return 0;
+}
+
+/* struct sched_attr as of Linux 3.14 (SCHED_ATTR_SIZE_VER0); glibc 2.36
+ * has neither the type nor the calls, and <linux/sched/types.h> clashes
+ * with <sched.h> there. */
+struct sched_attr0 {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
+#define SCHED_FLAG_RESET_ON_FORK_ 0x01
+
+/* The calling thread's slice (EEVDF's request size: 0 is the kernel's
+ * default) and, when nice is not NULL, its nice, in one call; its policy
+ * stays.  Only the fair policies have either.  0, or -1 when the call
+ * failed or the policy has no slice.  Kernels before 6.12 ignore the
+ * slice. */
+static inline int
+sys_sched_set(uint64_t slice_ns, const int *nice)
+{
+	struct sched_attr0 a;
+
+	memset(&a, 0, sizeof(a));
+	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0 ||
+	    (a.sched_policy != SCHED_OTHER && a.sched_policy != SCHED_BATCH))
+		return -1;
+	a.size = sizeof(a);
+	a.sched_flags &= SCHED_FLAG_RESET_ON_FORK_;
+	a.sched_runtime = slice_ns;
+	if (nice != NULL)
+		a.sched_nice = *nice;
+	return syscall(SYS_sched_setattr, 0, &a, 0) == 0 ? 0 : -1;
 }
 
 #endif

@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/sys.h"
+
 struct worker {
 	struct pool *pool;
 	struct launch_stack stack;
@@ -80,44 +82,10 @@ struct pool {
 /* The sentinels: queue items must not be NULL. */
 static char stop_item, refresh_item;
 
-/* struct sched_attr as of Linux 3.14 (SCHED_ATTR_SIZE_VER0); glibc 2.36
- * has neither the type nor the calls, and <linux/sched/types.h> clashes
- * with <sched.h> there. */
-struct sched_attr0 {
-	uint32_t size, sched_policy;
-	uint64_t sched_flags;
-	int32_t sched_nice;
-	uint32_t sched_priority;
-	uint64_t sched_runtime, sched_deadline, sched_period;
-};
-#define SCHED_FLAG_RESET_ON_FORK_ 0x01
-
-/* The calling thread's slice (EEVDF's request size: 0 is the kernel's
- * default) and, when nice is not NULL, its nice, in one call; its policy
- * stays.  Only the fair policies have either.  0, or -1 when the call
- * failed or the policy has no slice.  Kernels before 6.12 ignore the
- * slice. */
-static int
-sched_set(uint64_t slice_ns, const int *nice)
-{
-	struct sched_attr0 a;
-
-	memset(&a, 0, sizeof(a));
-	if (syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0) != 0 ||
-	    (a.sched_policy != SCHED_OTHER && a.sched_policy != SCHED_BATCH))
-		return -1;
-	a.size = sizeof(a);
-	a.sched_flags &= SCHED_FLAG_RESET_ON_FORK_;
-	a.sched_runtime = slice_ns;
-	if (nice != NULL)
-		a.sched_nice = *nice;
-	return syscall(SYS_sched_setattr, 0, &a, 0) == 0 ? 0 : -1;
-}
-
 void
 pool_thread_slice(uint64_t slice_ns)
 {
-	(void)sched_set(slice_ns, NULL);
+	(void)sys_sched_set(slice_ns, NULL);
 }
 
 /* This worker's scheduling: the kernel's default slice, whatever the
@@ -127,7 +95,7 @@ pool_thread_slice(uint64_t slice_ns)
 static void
 worker_sched(const struct pool *p)
 {
-	if (sched_set(0, p->renice ? &p->worker_nice : NULL) == 0)
+	if (sys_sched_set(0, p->renice ? &p->worker_nice : NULL) == 0)
 		return;
 	if (p->renice)
 		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), p->worker_nice);
