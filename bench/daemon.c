@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/sys.h"
+
 #define BENCH_STOP_TIMEOUT_MS 10000
 
 int
@@ -146,6 +148,10 @@ probe_main(void *arg)
 	struct probe *p = arg;
 	double last_list = 0;
 
+	pthread_setname_np(pthread_self(), "bench:probe");
+	if (p->slice_ns != 0 && sys_sched_set(p->slice_ns, NULL) < 0)
+		fprintf(stderr, "cradle-bench: the probe keeps the default time slice: %s\n",
+		        strerror(errno));
 	while (!atomic_load(&p->stop)) {
 		struct cradle_error err = { 0 };
 		struct cradle_sandbox *sb = NULL;

@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -46,6 +47,11 @@ struct probe {
 	struct cradle_conn *conn;
 	const char *status_id;
 	long status_ms, list_ms;
+	/* The probe thread's time slice (0: the kernel's default).  A short
+	 * one, as cradled's front end asks for, lets the woken probe preempt
+	 * a busy CPU at once: without it a round trip mostly measures how
+	 * long the probe waits for a CPU after the reply has arrived. */
+	uint64_t slice_ns;
 	pthread_t tid;
 	atomic_bool stop;
 	bool running;

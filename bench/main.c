@@ -76,6 +76,8 @@
 #include "client/podjson.h"
 
 #define BENCH_DEFAULT_N 200
+/* The probe thread's time slice (struct probe): cradled's front end's (server/main.c) */
+#define BENCH_PROBE_SLICE_NS 100000u
 #define BENCH_DEFAULT_C 8
 #define BENCH_MAX_N 1000000
 #define BENCH_MAX_C 1024
@@ -92,6 +94,8 @@ struct opts {
 	size_t live, live_c;
 	unsigned rounds;
 	bool cradle, floor, probe, json;
+	bool probe_nng;   /* the probe's connection through nng's threads */
+	bool probe_plain; /* the probe thread keeps the default time slice */
 	long probe_ms, list_ms;
 	pid_t daemon_pid;
 	const char *image_archive; /* NULL: pause.oci.tar beside this binary */
@@ -828,7 +832,7 @@ usage(FILE *f)
 	fprintf(f,
 	        "usage: cradle-bench [--socket PATH] [-n N] [-c C[,C...]] [--rounds R]\n"
 	        "                    [--live N] [--live-c C] [--no-probe] [--probe-ms MS]\n"
-	        "                    [--list-ms MS]\n"
+	        "                    [--probe-nng] [--probe-plain] [--list-ms MS]\n"
 	        "                    [--floor-only|--no-floor] [--image-archive FILE]\n"
 	        "                    [--floor-root DIR] [--floor-state DIR] [--floor-cgroup PATH]\n"
 	        "                    [--daemon-pid PID] [--cdf PREFIX] [--json] [--json-out FILE]\n"
@@ -843,6 +847,10 @@ usage(FILE *f)
 	        "  --live-c C         threads starting and removing them (default 8)\n"
 	        "  --no-probe         no sandbox.status/sandbox.list probe beside the starts\n"
 	        "  --probe-ms MS      the probe's pause after each status round trip (default 10)\n"
+	        "  --probe-nng        the probe's connection through nng's threads (req0), as the\n"
+	        "                     starts' is; default: libcradle's CRADLE_CONNECT_SYNC socket\n"
+	        "  --probe-plain      the probe thread keeps the kernel's default time slice;\n"
+	        "                     default: a short one (0.1 ms), as cradled's front end's\n"
 	        "  --list-ms MS       the probe's sandbox.list period (default 1000, as PLEG)\n"
 	        "  --floor-only       only the floor (no daemon needed)\n"
 	        "  --no-floor         only the daemon\n"
@@ -907,6 +915,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		O_LIVE_C,
 		O_NO_PROBE,
 		O_PROBE_MS,
+		O_PROBE_NNG,
+		O_PROBE_PLAIN,
 		O_LIST_MS,
 		O_FLOOR_ONLY,
 		O_NO_FLOOR,
@@ -926,6 +936,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "live-c", required_argument, NULL, O_LIVE_C },
 		{ "no-probe", no_argument, NULL, O_NO_PROBE },
 		{ "probe-ms", required_argument, NULL, O_PROBE_MS },
+		{ "probe-nng", no_argument, NULL, O_PROBE_NNG },
+		{ "probe-plain", no_argument, NULL, O_PROBE_PLAIN },
 		{ "list-ms", required_argument, NULL, O_LIST_MS },
 		{ "floor-only", no_argument, NULL, O_FLOOR_ONLY },
 		{ "no-floor", no_argument, NULL, O_NO_FLOOR },
@@ -989,6 +1001,12 @@ parse_opts(int argc, char **argv, struct opts *o)
 			if (!parse_size(optarg, 0, 60000, &v))
 				return bad_value("--probe-ms", optarg, "0..60000");
 			o->probe_ms = (long)v;
+			break;
+		case O_PROBE_NNG:
+			o->probe_nng = true;
+			break;
+		case O_PROBE_PLAIN:
+			o->probe_plain = true;
 			break;
 		case O_LIST_MS:
 			if (!parse_size(optarg, 1, 600000, &v))
@@ -1145,7 +1163,9 @@ connect_daemon(struct bench *b)
 	}
 	if (cradle_connect(b->sock, 0, &b->conn, &err) < 0 ||
 	    cradle_version(b->conn, &b->ver, &err) < 0 ||
-	    (b->o.probe && cradle_connect(b->sock, 0, &b->probe_conn, &err) < 0)) {
+	    (b->o.probe &&
+	     cradle_connect_flags(b->sock, 0, b->o.probe_nng ? 0 : CRADLE_CONNECT_SYNC,
+	                          &b->probe_conn, &err) < 0)) {
 		fprintf(stderr, "cradle-bench: %s: %s\n", b->sock, err.message);
 		return -1;
 	}
@@ -1263,6 +1283,7 @@ main(int argc, char **argv)
 		for (size_t j = 0; j < b.o.n_cs; j++) {
 			b.res[j].probe.conn = b.probe_conn;
 			b.res[j].probe.status_id = b.probe_set.ids[0];
+			b.res[j].probe.slice_ns = b.o.probe_plain ? 0 : BENCH_PROBE_SLICE_NS;
 		}
 	}
 	if (b.o.cradle && b.o.live > 0)
