@@ -17,6 +17,7 @@
  * No sandbox is started.
  */
 #include <check.h>
+#include <dirent.h>
 #include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,6 +422,80 @@ cli_readonly(char *out, size_t len, const char *cmd, const char *arg)
 	return WEXITSTATUS(st);
 }
 
+/* A value of a /proc/.../sched file ("se.slice", "prio"), -1 when absent. */
+static long
+sched_field(const char *path, const char *key)
+{
+	char line[256];
+	long v = -1;
+	FILE *f;
+
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, strlen(key)) == 0 && line[strlen(key)] == ' ') {
+			const char *colon = strchr(line, ':');
+			v = colon != NULL ? strtol(colon + 1, NULL, 10) : -1;
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/* The scheduling the daemon asks for (server/main.c FRONTEND_SLICE_NS,
+ * worker/pool.c): the threads that answer status and list take the
+ * kernel's short slice, so that a waking one preempts a busy CPU; the
+ * workers run 10 nice steps below them (prio 120 -> 130) with the
+ * kernel's default slice.  As the kernel reports them. */
+START_TEST(test_info_thread_sched)
+{
+	char path[320], comm[64];
+	int fronts = 0, workers = 0;
+	long def = sched_field("/proc/self/sched", "se.slice");
+	DIR *d;
+	struct dirent *e;
+
+	it_start(&D, NULL);
+	if (def < 0) {
+		/* a kernel before EEVDF (6.6) has no slice to ask for */
+		fprintf(stderr,
+		        "test_info_thread_sched: no se.slice in /proc: slices not checked\n");
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)D.pid);
+	ck_assert_ptr_nonnull(d = opendir(path));
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		FILE *f;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)D.pid, e->d_name);
+		if ((f = fopen(path, "re")) == NULL)
+			continue; /* the thread is gone */
+		comm[0] = '\0';
+		if (fgets(comm, sizeof(comm), f) == NULL)
+			comm[0] = '\0';
+		fclose(f);
+		comm[strcspn(comm, "\n")] = '\0';
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/sched", (int)D.pid, e->d_name);
+		long slice = sched_field(path, "se.slice"), prio = sched_field(path, "prio");
+		if (strcmp(comm, "cradle:front") == 0 || strcmp(comm, "cradle:list") == 0) {
+			fronts++;
+			ck_assert_int_eq(prio, 120);
+			if (def >= 0)
+				ck_assert_msg(slice == 100000, "%s: se.slice %ld", comm, slice);
+		} else if (strcmp(comm, "cradle:worker") == 0) {
+			workers++;
+			ck_assert_int_eq(prio, 130);
+			if (def >= 0)
+				ck_assert_msg(slice != 100000 && slice > 0, "worker se.slice %ld",
+				              slice);
+		}
+	}
+	closedir(d);
+	ck_assert_int_eq(fronts, 3); /* the loop and FE_LISTERS listers */
+	ck_assert_int_gt(workers, 0);
+}
+END_TEST
+
 START_TEST(test_info_readonly_group)
 {
 	static char out[65536];
@@ -453,6 +528,7 @@ info_suite(void)
 	tcase_add_test(tc, test_info_yaml);
 	tcase_add_test(tc, test_info_network_ready);
 	tcase_add_test(tc, test_info_readonly_group);
+	tcase_add_test(tc, test_info_thread_sched);
 	suite_add_tcase(s, tc);
 	return s;
 }
