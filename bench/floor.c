@@ -160,7 +160,7 @@ floor_open(const struct floor_cfg *cfg, struct floor **out, struct cradle_err *e
 	 * the floor's shm mounts and netns pins stay out of the host's mount
 	 * table, and each sandbox's namespace is cloned from the template.
 	 * The whole process moves, so this runs before any thread exists. */
-	if (mntns_enter(f->state, &f->mntns, err) < 0)
+	if (mntns_enter(f->state, (const char *const[]){ f->root, NULL }, &f->mntns, err) < 0)
 		goto fail;
 	if (node_detect(&no, &f->node, err) < 0)
 		goto fail;
@@ -287,6 +287,7 @@ step_launch(struct floor *f, struct launch_stack *ls, const struct sandbox_spec 
 	if (rc == 0) {
 		plan.cgroup_fd = cgroup_v2_dirfd(cg);
 		plan.mntns_fd = f->mntns.template_fd;
+		plan.root_move = f->mntns.staged;
 		plan.mask_dir = f->empty_dir;
 		int n = cgroup_procs_fds(cg, fds, CGROUP_PROCS_FDS_MAX);
 		plan.cgroup_procs_fds = fds;

@@ -420,9 +420,17 @@ child_main(void *arg)
 	      syscall(SYS_mount, NULL, ".", NULL,
 	              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL));
 
-	CHECK("pivot-root", syscall(SYS_pivot_root, ".", "."));
-	CHECK("pivot-root", syscall(SYS_umount2, ".", MNT_DETACH));
-	CHECK("pivot-root", syscall(SYS_chdir, p->cwd != NULL ? p->cwd : "/"));
+	if (p->root_move) {
+		/* The rootfs (".") over the staged template's root, then the
+		 * root there: pivot_root would visit every task on the node */
+		CHECK("move-root", syscall(SYS_mount, ".", "/", NULL, MS_MOVE, NULL));
+		CHECK("move-root", syscall(SYS_chroot, "."));
+		CHECK("move-root", syscall(SYS_chdir, p->cwd != NULL ? p->cwd : "/"));
+	} else {
+		CHECK("pivot-root", syscall(SYS_pivot_root, ".", "."));
+		CHECK("pivot-root", syscall(SYS_umount2, ".", MNT_DETACH));
+		CHECK("pivot-root", syscall(SYS_chdir, p->cwd != NULL ? p->cwd : "/"));
+	}
 
 	if (p->new_net && p->hostname[0] != '\0')
 		CHECK("sethostname",
@@ -781,6 +789,10 @@ launch_start(struct launch_plan *p, struct launch_stack *st, struct cradle_err *
 	if (p->rootfs == NULL || p->rootfs[0] != '/')
 		return cradle_err_set(err, CRADLE_INTERNAL,
 		                      "launch sandbox: rootfs must be an absolute path");
+	if (p->root_move && p->mntns_fd < 0)
+		/* the caller's namespace would stay below the rootfs, whole */
+		return cradle_err_set(err, CRADLE_INTERNAL,
+		                      "launch sandbox: root_move without a staged template");
 	if (st == NULL || st->base == NULL)
 		return cradle_err_set(err, CRADLE_INTERNAL, "launch sandbox: no launch stack");
 	/* A created child still waits on this stack: launching another on it

@@ -35,7 +35,9 @@
  *                  + null, zero, full, random, urandom, tty and fd links
  *   "mount-shm"    tmpfs on dev/shm (nosuid,nodev,noexec,mode=1777,size=shm)
  *   "readonly-rootfs" remount the rootfs bind read-only
- *   "pivot-root"   pivot_root(".", "."), detach the old root, chdir to cwd
+ *   "pivot-root"   pivot_root(".", "."), detach the old root, chdir to cwd;
+ *   "move-root"    or, with root_move, move the rootfs over "/", chroot to
+ *                  it, chdir to cwd
  *   "sethostname"  when a new UTS namespace is made and hostname is set
  *   "selinux-label" write the exec label to /proc/thread-self/attr/exec
  *   "stdio"        /dev/null on 0, 1, 2; close every other descriptor
@@ -99,8 +101,9 @@ enum launch_op_kind {
 };
 
 /* One child operation; paths relative to the rootfs (cwd of the child) or
- * absolute on the host before pivot_root.  Strings must outlive the
- * launch: they are read by the child in place. */
+ * absolute on the host before the root switch (from a staged template,
+ * only what it shows: sandbox/mntns.h).  Strings must outlive the launch:
+ * they are read by the child in place. */
 struct launch_op {
 	int kind;         /* enum launch_op_kind */
 	const char *step; /* reported on failure */
@@ -131,7 +134,7 @@ struct launch_plan {
 	                                empty directory) instead of binding it */
 	const struct launch_op *ops; /* replace the built-in mount sequence */
 	size_t n_ops;
-	const char *cwd; /* after pivot_root; NULL = "/" */
+	const char *cwd; /* after the root switch; NULL = "/" */
 	/* An empty directory (absolute, in the caller's namespace) bound
 	 * read-only over each masked directory.  NULL: a read-only tmpfs
 	 * each, as runc does; but every new superblock registers a
@@ -142,8 +145,14 @@ struct launch_plan {
 	int cgroup_fd;               /* v2 leaf for CLONE_INTO_CGROUP; -1 none */
 	const int *cgroup_procs_fds; /* v1 cgroup.procs of each hierarchy */
 	size_t n_cgroup_procs_fds;
-	int mntns_fd;        /* the mount namespace the child's is copied from (the
-	                        template, sandbox/mntns.h); -1: the caller's */
+	int mntns_fd; /* the mount namespace the child's is copied from (the
+	                 template, sandbox/mntns.h); -1: the caller's */
+	/* The namespace copied holds nothing but what the launch needs (a
+	 * staged template, struct mntns.staged): the rootfs is moved over its
+	 * root and chroot'ed into ("move-root") instead of pivot_root, which
+	 * walks every task on the node.  What stays below the rootfs is that
+	 * small tree, out of the pause's reach and out of its mountinfo. */
+	bool root_move;
 	bool new_user;       /* user namespace with the maps below */
 	const char *uid_map; /* "CONTAINER HOST LENGTH\n" */
 	const char *gid_map;

@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/nsfs.h>
@@ -74,20 +75,133 @@ private_dir(struct mntns *m, struct cradle_err *err)
 	return 0;
 }
 
+/* The host's device nodes a launch binds into the pod's /dev (plan.c
+ * add_dev_nodes) and over masked files (/dev/null). */
+static const char *const stage_nodes[] = { "/dev/null",   "/dev/zero",    "/dev/full",
+	                                   "/dev/random", "/dev/urandom", "/dev/tty" };
+
+/* The file systems a user namespace's pod mounts and the kernel wants to
+ * see mounted already (below, stage()); at /<name>. */
+static const char *const stage_fs[] = { "proc", "sysfs" };
+
+static int
+by_length(const void *a, const void *b)
+{
+	size_t la = strlen(*(const char *const *)a), lb = strlen(*(const char *const *)b);
+
+	return la < lb ? -1 : la > lb;
+}
+
+/* stage() failed after its pivot: the namespace is neither the host's
+ * copy nor staged. */
+#define STAGE_PIVOTED (-2)
+
+/* Make the calling process's mount namespace (the template, just made)
+ * hold nothing but what a launch reaches by path: a small tmpfs at `at`
+ * becomes its root, showing each of dirs (absolute; bound without their
+ * submounts, shallowest first, so a dir below another lands on top of it)
+ * and stage_nodes at their own paths, a proc and a sysfs (stage_fs), and
+ * the rest of the host's tree is detached.  0; -1 with err on a failure before the pivot, when the
+ * namespace still has the host's root (and perhaps some of these mounts
+ * on `at`, where nothing looks); STAGE_PIVOTED with err after it. */
+static int
+stage(const char *at, const char **dirs, size_t n, struct cradle_err *err)
+{
+	char dst[FS_PATH_MAX];
+	int rc, fd;
+
+	if (mount("tmpfs", at, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") != 0)
+		return cradle_err_errno(err, errno, "mount the staging tmpfs on \"%s\"", at);
+	qsort(dirs, n, sizeof(*dirs), by_length);
+	for (size_t i = 0; i < n; i++) {
+		if (dirs[i][0] != '/')
+			return cradle_err_set(err, CRADLE_INTERNAL, "\"%s\" is not absolute",
+			                      dirs[i]);
+		if (fs_path(dst, err, "%s%s", at, dirs[i]) < 0)
+			return -1;
+		if ((rc = fs_mkdir_p(dst, 0755)) < 0)
+			return cradle_err_errno(err, -rc, "create \"%s\"", dst);
+		if (mount(dirs[i], dst, NULL, MS_BIND, NULL) != 0)
+			return cradle_err_errno(err, errno, "bind \"%s\" on \"%s\"", dirs[i], dst);
+	}
+	if (fs_path(dst, err, "%s/dev", at) < 0)
+		return -1;
+	if (mkdir(dst, 0755) != 0 && errno != EEXIST)
+		return cradle_err_errno(err, errno, "create \"%s\"", dst);
+	for (size_t i = 0; i < sizeof(stage_nodes) / sizeof(stage_nodes[0]); i++) {
+		if (fs_path(dst, err, "%s%s", at, stage_nodes[i]) < 0)
+			return -1;
+		if ((fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
+			return cradle_err_errno(err, errno, "create \"%s\"", dst);
+		close(fd);
+		if (mount(stage_nodes[i], dst, NULL, MS_BIND, NULL) != 0)
+			return cradle_err_errno(err, errno, "bind \"%s\"", stage_nodes[i]);
+	}
+	/* A user namespace may mount proc and sysfs (its pod's own) only
+	 * where an instance of each is already fully visible in the mount
+	 * namespace (the kernel's mount_too_revealing): a fresh one each,
+	 * with nothing on top. */
+	for (size_t i = 0; i < sizeof(stage_fs) / sizeof(stage_fs[0]); i++) {
+		if (fs_path(dst, err, "%s/%s", at, stage_fs[i]) < 0)
+			return -1;
+		if (mkdir(dst, 0555) != 0 && errno != EEXIST)
+			return cradle_err_errno(err, errno, "create \"%s\"", dst);
+		if (mount(stage_fs[i], dst, stage_fs[i], MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) !=
+		    0)
+			return cradle_err_errno(err, errno, "mount %s on \"%s\"", stage_fs[i], dst);
+	}
+	if (chdir(at) != 0 || syscall(SYS_pivot_root, ".", ".") != 0)
+		return cradle_err_errno(err, errno, "pivot_root into \"%s\"", at);
+	/* the host's tree is on top of ours now: take it away */
+	if (umount2(".", MNT_DETACH) != 0 || chdir("/") != 0) {
+		cradle_err_errno(err, errno, "detach the host's tree from the template");
+		return STAGE_PIVOTED;
+	}
+	return 0;
+}
+
+/* What the template shows (struct stage_req): the directories, and where
+ * the staging tmpfs goes; staged reports whether it went through. */
+struct stage_req {
+	const char *at;
+	const char **dirs;
+	size_t n;
+	bool staged;
+};
+
 /* A new namespace copied from the caller's, made a slave of it (its
  * mounts flow in, none flow back), and the caller put back where it was.
- * The descriptor of the new one, or <0 with err. */
+ * With st, the new namespace is staged (stage()): a staging that fails
+ * before its pivot is logged and leaves the plain copy (st->staged
+ * false); one that fails after it fails the whole.  The descriptor of
+ * the new one, or <0 with err. */
 static int
-new_slave(int home, const char *what, struct cradle_err *err)
+new_slave(int home, const char *what, struct stage_req *st, struct cradle_err *err)
 {
-	int fd = -1;
+	int fd = -1, rc;
 
 	if (unshare(CLONE_NEWNS) != 0)
 		return cradle_err_errno(err, errno, "create the %s mount namespace", what);
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) {
 		cradle_err_errno(err, errno, "make the %s mount namespace a slave", what);
-	else if ((fd = open_ns("/proc/self/ns/mnt")) < 0)
+	} else if ((fd /* first: a staged namespace has no /proc */ =
+	                    open_ns("/proc/self/ns/mnt")) < 0) {
 		cradle_err_errno(err, errno, "open the %s mount namespace", what);
+	} else if (st != NULL) {
+		struct cradle_err e = { 0 };
+		if ((rc = stage(st->at, st->dirs, st->n, &e)) == 0) {
+			st->staged = true;
+		} else if (rc == STAGE_PIVOTED) {
+			*err = e;
+			close(fd);
+			fd = -1;
+		} else {
+			log_warn_drop(&e,
+			              "%s mount namespace: not staged (sandboxes pivot_root "
+			              "out of a copy of the host's mounts)",
+			              what);
+		}
+	}
 	if (setns(home, CLONE_NEWNS) != 0) {
 		/* cannot happen with the descriptor held and CAP_SYS_ADMIN;
 		 * the process would be stranded in a half-made namespace */
@@ -123,7 +237,7 @@ new_pinned_slave(int home, const char *pin, struct cradle_err *err)
 	cpu_set_t was, one;
 	int fd, rc;
 
-	if ((fd = new_slave(home, "cradle", err)) < 0)
+	if ((fd = new_slave(home, "cradle", NULL, err)) < 0)
 		return -1;
 	if ((rc = pin_ns(fd, pin)) == -EINVAL && sched_getaffinity(0, sizeof(was), &was) == 0) {
 		for (int cpu = 0; rc == -EINVAL && cpu < CPU_SETSIZE; cpu++) {
@@ -133,7 +247,7 @@ new_pinned_slave(int home, const char *pin, struct cradle_err *err)
 			CPU_SET(cpu, &one);
 			if (sched_setaffinity(0, sizeof(one), &one) != 0)
 				continue;
-			int nfd = new_slave(home, "cradle", err);
+			int nfd = new_slave(home, "cradle", NULL, err);
 			if (nfd < 0)
 				break;
 			close(fd);
@@ -285,22 +399,33 @@ close_fd(int *fd)
 }
 
 int
-mntns_enter(const char *state, struct mntns *m, struct cradle_err *err)
+mntns_enter(const char *state, const char *const *show, struct mntns *m, struct cradle_err *err)
 {
+	const char *dirs[MNTNS_SHOW_MAX + 1] = { state };
+	struct stage_req st = { .dirs = dirs, .n = 1 };
 	int fd;
 
 	memset(m, 0, sizeof(*m));
 	m->host_fd = m->daemon_fd = m->template_fd = -1;
+	for (size_t i = 0; show != NULL && show[i] != NULL; i++) {
+		if (st.n == sizeof(dirs) / sizeof(dirs[0]))
+			return cradle_err_set(err, CRADLE_INTERNAL,
+			                      "mntns_enter: more than %d directories to show",
+			                      MNTNS_SHOW_MAX);
+		dirs[st.n++] = show[i];
+	}
 	if (fs_path(m->dir, err, "%s/ns", state) < 0 || fs_path(m->pin, err, "%s/mnt", m->dir) < 0)
 		return -1;
 	if ((m->host_fd = open_ns("/proc/self/ns/mnt")) < 0)
 		return cradle_err_errno(err, errno, "open the host mount namespace");
+	st.at = m->dir;
 	if (private_dir(m, err) < 0)
 		goto fail;
 	/* The template first, from the host: a copy of the daemon namespace
 	 * would carry every pod's pins. */
-	if ((m->template_fd = new_slave(m->host_fd, "sandbox template", err)) < 0)
+	if ((m->template_fd = new_slave(m->host_fd, "sandbox template", &st, err)) < 0)
 		goto fail;
+	m->staged = st.staged;
 	if ((m->daemon_fd = open_pin(m->pin)) >= 0) {
 		m->entered = true;
 	} else {

@@ -798,7 +798,7 @@ main(int argc, char **argv)
 	/* before any thread: see sandbox/mntns.h */
 	snprintf(d.empty_dir, sizeof(d.empty_dir), "%s/empty", d.cfg.state);
 	if (access_groups(&d, &err) < 0 || make_dirs(&d, &err) < 0 || lock_state(&d, &err) < 0 ||
-	    mntns_enter(d.cfg.state, &d.mntns, &err) < 0)
+	    mntns_enter(d.cfg.state, (const char *const[]){ d.cfg.root, NULL }, &d.mntns, &err) < 0)
 		goto fail;
 	struct node_opts no = node_opts_of(&d.cfg);
 	if (node_detect(&no, &d.node, &err) < 0)

@@ -555,6 +555,7 @@ step_launch(struct start_ctx *c, struct cradle_err *err)
 	}
 	p->cgroup_fd = cgroup_v2_dirfd(c->cgroup);
 	p->mntns_fd = c->env->mntns != NULL ? c->env->mntns->template_fd : -1;
+	p->root_move = c->env->mntns != NULL && c->env->mntns->staged;
 	p->mask_dir = c->env->empty_dir;
 	int n = cgroup_procs_fds(c->cgroup, fds, 16);
 	p->cgroup_procs_fds = fds;

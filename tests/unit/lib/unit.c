@@ -306,12 +306,18 @@ under_one(const struct unit_mount *m, void *arg)
 }
 
 int
-unit_mounts_under(const char *path)
+unit_mounts_under_in(const char *mountinfo, const char *path)
 {
 	struct under_arg a = { .path = path, .len = strlen(path) };
 
-	unit_mountinfo_walk("/proc/self/mountinfo", under_one, &a);
+	unit_mountinfo_walk(mountinfo, under_one, &a);
 	return a.n;
+}
+
+int
+unit_mounts_under(const char *path)
+{
+	return unit_mounts_under_in("/proc/self/mountinfo", path);
 }
 
 int

@@ -125,6 +125,8 @@ bool unit_status_field(pid_t pid, const char *key, char *out, size_t len);
 int unit_count_children(void);
 int unit_count_fds(void);
 int unit_mounts_under(const char *path);
+/* The same in another mountinfo file (/proc/PID/mountinfo). */
+int unit_mounts_under_in(const char *mountinfo, const char *path);
 /* No child left, not even a zombie. */
 void unit_assert_no_children(void);
 

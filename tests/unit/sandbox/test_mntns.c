@@ -12,10 +12,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "sandbox/mntns.h"
@@ -52,16 +55,47 @@ ns_ino(const char *path)
 	return st.st_ino;
 }
 
+/* A child parked in the namespace nsfd (the staged template has no /proc
+ * of its own to read from inside); reap it with unpark(). */
+static pid_t
+park_in(int nsfd)
+{
+	int p[2];
+	char c;
+
+	ck_assert_int_eq(pipe(p), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		close(p[0]);
+		if (setns(nsfd, CLONE_NEWNS) != 0 || write(p[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &c, 1), 1);
+	close(p[0]);
+	return pid;
+}
+
+static void
+unpark(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+}
+
 /* Mounts at or below path as the namespace nsfd sees them. */
 static int
 mounts_in(int nsfd, const char *path)
 {
-	int back = -1;
+	char mi[64];
+	pid_t pid = park_in(nsfd);
 
-	ck_assert_int_eq(mntns_switch(nsfd, &back), 0);
-	int n = unit_mounts_under(path);
-	ck_assert_int_eq(mntns_switch(back, NULL), 0);
-	close(back);
+	snprintf(mi, sizeof(mi), "/proc/%d/mountinfo", (int)pid);
+	int n = unit_mounts_under_in(mi, path);
+	unpark(pid);
 	return n;
 }
 
@@ -69,19 +103,19 @@ mounts_in(int nsfd, const char *path)
 static ino_t
 ino_in(int nsfd, const char *path)
 {
-	int back = -1;
+	char at[PATH_MAX + 32];
+	pid_t pid = park_in(nsfd);
 
-	ck_assert_int_eq(mntns_switch(nsfd, &back), 0);
-	ino_t ino = ns_ino(path);
-	ck_assert_int_eq(mntns_switch(back, NULL), 0);
-	close(back);
+	snprintf(at, sizeof(at), "/proc/%d/root%s", (int)pid, path);
+	ino_t ino = ns_ino(at);
+	unpark(pid);
 	return ino;
 }
 
 static void
 enter_ok(struct mntns *m)
 {
-	ck_assert_msg(mntns_enter(F.state, m, &F.err) == 0, "mntns_enter: %s", F.err.msg);
+	ck_assert_msg(mntns_enter(F.state, NULL, m, &F.err) == 0, "mntns_enter: %s", F.err.msg);
 }
 
 /* The process moves into a new namespace, pinned in the host by one
@@ -151,6 +185,81 @@ START_TEST(test_reenter_keeps_mounts)
 }
 END_TEST
 
+/* The template is staged: its root is a small tmpfs that shows the state
+ * dir, the directories given, and the host's device nodes a launch binds,
+ * each at its own path, a proc and a sysfs (for user namespaces), and
+ * nothing else of the host. */
+START_TEST(test_template_staged)
+{
+	struct mntns m;
+	char root[PATH_MAX], other[PATH_MAX], at[PATH_MAX + 64], mi[64];
+	struct stat st;
+
+	unit_path(root, sizeof(root), "root");
+	unit_path(other, sizeof(other), "other");
+	ck_assert_int_eq(mkdir(root, 0700), 0);
+	ck_assert_int_eq(mkdir(other, 0700), 0);
+	ck_assert_msg(mntns_enter(F.state, (const char *const[]){ root, NULL }, &m, &F.err) == 0,
+	              "mntns_enter: %s", F.err.msg);
+	ck_assert(m.staged);
+	/* the same directories, seen from inside */
+	ck_assert_uint_eq(ino_in(m.template_fd, F.state), ns_ino(F.state));
+	ck_assert_uint_eq(ino_in(m.template_fd, root), ns_ino(root));
+
+	pid_t pid = park_in(m.template_fd);
+	snprintf(mi, sizeof(mi), "/proc/%d/mountinfo", (int)pid);
+	/* its root, the two directories, six device nodes, a proc and a
+	 * sysfs: nothing more */
+	ck_assert_int_eq(unit_mounts_under_in(mi, ""), 1 + 2 + 6 + 2); /* "": every line */
+	ck_assert_int_eq(unit_mounts_under_in(mi, "/proc"), 1);
+	ck_assert_int_eq(unit_mounts_under_in(mi, "/sysfs"), 1);
+	ck_assert_int_eq(unit_mounts_under_in(mi, "/dev"), 6);
+	snprintf(at, sizeof(at), "/proc/%d/root/dev/null", (int)pid);
+	ck_assert_int_eq(stat(at, &st), 0);
+	ck_assert(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
+	/* the host's tree is gone: neither a sibling nor /etc */
+	snprintf(at, sizeof(at), "/proc/%d/root%s", (int)pid, other);
+	ck_assert_int_eq(stat(at, &st), -1);
+	snprintf(at, sizeof(at), "/proc/%d/root/etc", (int)pid);
+	ck_assert_int_eq(stat(at, &st), -1);
+	unpark(pid);
+	ck_assert_int_eq(mntns_leave(&m, true, &F.err), 0);
+	ck_assert_int_eq(unit_mounts_under(F.state), 0);
+}
+END_TEST
+
+/* A template that cannot be staged (a directory to show that is not an
+ * absolute path) stays a plain copy of the host's: start-up goes on and
+ * launches pivot_root from it (mntns.staged false). */
+START_TEST(test_template_unstaged)
+{
+	struct mntns m;
+	struct stat st;
+
+	ck_assert_msg(mntns_enter(F.state, (const char *const[]){ "relative/dir", NULL }, &m,
+	                          &F.err) == 0,
+	              "mntns_enter: %s", F.err.msg);
+	ck_assert(!m.staged);
+	ck_assert_int_ge(m.template_fd, 0);
+	ck_assert_int_eq(stat("/etc", &st), 0);
+	ck_assert_uint_eq(ino_in(m.template_fd, "/etc"), st.st_ino);
+	ck_assert_int_eq(mntns_leave(&m, true, &F.err), 0);
+	ck_assert_int_eq(unit_mounts_under(F.state), 0);
+}
+END_TEST
+
+/* More than MNTNS_SHOW_MAX directories to show are refused. */
+START_TEST(test_too_many_shown)
+{
+	struct mntns m;
+	const char *const many[] = { "/a", "/b", "/c", "/d", "/e", NULL };
+
+	ck_assert_int_eq(mntns_enter(F.state, many, &m, &F.err), -1);
+	ck_assert_msg(strstr(F.err.msg, "more than 4") != NULL, "%s", F.err.msg);
+	ck_assert_int_eq(mntns_leave(&m, true, &F.err), 0);
+}
+END_TEST
+
 /* A state directory that is not there is named in the error, and the
  * process is left where it was. */
 START_TEST(test_missing_state_dir)
@@ -160,7 +269,7 @@ START_TEST(test_missing_state_dir)
 	char missing[PATH_MAX + 16];
 
 	snprintf(missing, sizeof(missing), "%s/absent", F.state);
-	ck_assert_int_eq(mntns_enter(missing, &m, &F.err), -1);
+	ck_assert_int_eq(mntns_enter(missing, NULL, &m, &F.err), -1);
 	ck_assert_msg(strstr(F.err.msg, missing) != NULL, "%s", F.err.msg);
 	ck_assert_uint_eq(ns_ino("/proc/self/ns/mnt"), host);
 	ck_assert_int_eq(m.host_fd, -1);
@@ -175,6 +284,7 @@ mntns_suite(void)
 
 	unit_tcase(s, "mntns", setup, teardown, 30,
 	           UNIT_TESTS(test_enter_pins_and_isolates, test_reenter_keeps_mounts,
+	                      test_template_staged, test_template_unstaged, test_too_many_shown,
 	                      test_missing_state_dir));
 	return s;
 }
