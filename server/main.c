@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -254,9 +255,6 @@ make_skeleton(struct daemon *d, struct cradle_err *err)
 	return files_make_skeleton(d->skeleton, err);
 }
 
-/* Open the image service; when the configured sandbox image is the one
- * `make` builds and it is not there yet, import it from the OCI archive
- * beside this binary, so a node needs no registry to start pods. */
 /* The [registry] settings of cfg as the image service takes them. */
 static struct images_cfg
 registry_cfg(const struct daemon_config *cfg)
@@ -270,32 +268,109 @@ registry_cfg(const struct daemon_config *cfg)
 	};
 }
 
+/* The image service of d's configuration on store st. */
 static int
-images_start(struct daemon *d, struct cradle_err *err)
+open_images(const struct daemon *d, struct store *st, struct images **out, struct cradle_err *err)
 {
 	struct images_cfg ic = registry_cfg(&d->cfg);
 	ic.root = d->cfg.root;
-	ic.store = d->store;
+	ic.store = st;
 	ic.max_layer_bytes = d->cfg.image_max_layer_bytes;
 	ic.max_layer_entries = (uint64_t)d->cfg.image_max_layer_entries;
 	ic.max_expansion = (uint64_t)d->cfg.image_max_expansion;
+	return images_open(&ic, out, err);
+}
+
+/* When the configured sandbox image is the one `make` builds and im has
+ * it not yet, import it from the OCI archive beside this binary, so a
+ * node needs no registry to start pods. */
+static int
+ensure_builtin(const struct daemon *d, struct images *im, struct cradle_err *err)
+{
 	struct image_record rec;
 	struct cradle_err e;
-	if (make_skeleton(d, err) < 0 || images_open(&ic, &d->images, err) < 0)
-		return -1;
+
 	if (strcmp(d->cfg.image, CRADLE_DEFAULT_IMAGE) != 0)
 		return 0; /* pulled at the first start that needs it */
-	if (images_get(d->images, d->cfg.image, &rec, &e) == 0) {
+	if (images_get(im, d->cfg.image, &rec, &e) == 0) {
 		image_record_fini(&rec);
 		return 0;
 	}
 	const char *archive = d->cfg.image_archive;
-	if (images_import(d->images, archive, d->cfg.image, true, NULL, err) < 0) {
+	if (images_import(im, archive, d->cfg.image, true, NULL, err) < 0) {
 		cradle_err_wrap(err, "import the built-in sandbox image");
 		return -1;
 	}
 	log_info("imported the built-in sandbox image %s from %s", d->cfg.image, archive);
 	return 0;
+}
+
+/* ensure_builtin in a child process, before the daemon opens its store.
+ * The import hashes every blob, and the digest code it runs (OpenSSL's
+ * provider tables and algorithms, about 2 MB of libcrypto's pages) would
+ * stay mapped in the daemon for good after a one-off job; in a child it
+ * goes with the child.  The child opens the store itself: an LMDB
+ * environment must not cross a fork.  Its error comes back through a
+ * pipe.  Before any thread. */
+static int
+import_builtin(const struct daemon *d, struct cradle_err *err)
+{
+	struct cradle_err e = { 0 };
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (strcmp(d->cfg.image, CRADLE_DEFAULT_IMAGE) != 0)
+		return 0;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return cradle_err_errno(err, errno, "import the built-in sandbox image: pipe");
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return cradle_err_errno(err, errno, "import the built-in sandbox image: fork");
+	}
+	if (pid == 0) {
+		struct store_opts so = { .map_size = d->cfg.store_map_size };
+		struct store *st = NULL;
+		struct images *im = NULL;
+		int rc;
+		close(p[0]);
+		if ((rc = store_open_opts(d->cfg.root, &so, &st, &e)) == 0 &&
+		    (rc = open_images(d, st, &im, &e)) == 0)
+			rc = ensure_builtin(d, im, &e);
+		images_close(im);
+		store_close(st);
+		if (rc < 0 && write(p[1], &e, sizeof(e)) != (ssize_t)sizeof(e))
+			_exit(2);
+		_exit(rc < 0 ? 1 : 0);
+	}
+	close(p[1]);
+	while ((n = read(p[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (n == (ssize_t)sizeof(e) && e.code != 0) {
+		e.msg[sizeof(e.msg) - 1] = '\0';
+		*err = e;
+		return -1;
+	}
+	return cradle_err_set(err, CRADLE_INTERNAL,
+	                      "import the built-in sandbox image: the importing process %s %d",
+	                      WIFSIGNALED(status) ? "was killed by signal" : "exited with",
+	                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+/* Open the image service, with the built-in image in it (import_builtin
+ * has normally brought it in already). */
+static int
+images_start(struct daemon *d, struct cradle_err *err)
+{
+	if (make_skeleton(d, err) < 0 || open_images(d, d->store, &d->images, err) < 0)
+		return -1;
+	return ensure_builtin(d, d->images, err);
 }
 
 /* One malloc arena for every thread, and fixed thresholds.  Each thread
@@ -812,8 +887,8 @@ main(int argc, char **argv)
 	 * between finds no request socket for events.since yet and libcradle
 	 * asks again (client/libcradle.c, "events") */
 	struct events_config ec = { .dir = d.cfg.state, .keep = (size_t)d.cfg.events_keep };
-	if (store_open_opts(d.cfg.root, &so, &d.store, &err) < 0 || table_init(&d.table) < 0 ||
-	    images_start(&d, &err) < 0)
+	if (table_init(&d.table) < 0 || import_builtin(&d, &err) < 0 ||
+	    store_open_opts(d.cfg.root, &so, &d.store, &err) < 0 || images_start(&d, &err) < 0)
 		goto fail;
 	ec.durable = d.store; /* holds the seq reservation */
 	/* the pods' network, before recovery (which DELs what died) */

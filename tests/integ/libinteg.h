@@ -93,6 +93,10 @@ void it_expect_refused(const char *config_text, const char *const *wants);
  * cradled's --root, --state and --config. */
 void it_expect_refused_args(const char *config_text, const char *const *args,
                             const char *const *wants);
+/* The same for a failure after start-up made its directories: exit
+ * status 1, the line, nothing left mounted; the dir is removed. */
+void it_expect_start_fails(const char *config_text, const char *const *args,
+                           const char *const *wants);
 /* The CLI (`cradle --socket <d's socket> ARGS 2>&1`, ARGS a shell
  * fragment made from fmt): its output in out (NUL-terminated, cut at
  * len - 1 bytes); returns its exit status (128: killed). */

@@ -1,6 +1,7 @@
 /* test_images.c - images through a real cradled: the built-in image, pulls
  * from Debian's docker-registry on 127.0.0.1 (started and stopped here),
- * imports, one pull for concurrent starts, rmi of an image in use.
+ * imports (the built-in one by a child process, whose failure stops
+ * start-up), one pull for concurrent starts, rmi of an image in use.
  * Needs root, docker-registry and skopeo (make deps installs them). */
 #include <check.h>
 #include <errno.h>
@@ -325,6 +326,20 @@ END_TEST
 
 /* An unpack a crash cut short leaves "<hex>.tmp-XXXXXX" beside the
  * snapshots; the next start-up removes it, and keeps the real ones. */
+/* The built-in image is imported by a child process of cradled's (so
+ * that the digest code stays out of the daemon): its failure still stops
+ * start-up with the error that names the archive, and leaves nothing
+ * mounted. */
+START_TEST(test_builtin_import_failure)
+{
+	static const char *const args[] = { "--image-archive", "/nonexistent/pause.oci.tar", NULL };
+	static const char *const wants[] = { "import the built-in sandbox image",
+		                             "/nonexistent/pause.oci.tar", NULL };
+
+	it_expect_start_fails("", args, wants);
+}
+END_TEST
+
 START_TEST(test_stale_unpack_swept)
 {
 	char snaps[512], stale[600];
@@ -366,6 +381,7 @@ images_suite(void)
 	tcase_add_test(tc, test_missing_image_pulled_once_for_20_starts);
 	tcase_add_test(tc, test_import_archive);
 	tcase_add_test(tc, test_stale_unpack_swept);
+	tcase_add_test(tc, test_builtin_import_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }
