@@ -279,11 +279,14 @@ put_plugin(const char *name, const char *body)
 }
 
 /* Records stdin, environment, signals and descriptors; ADD prints
- * <out>/<name>.result. */
+ * <out>/<name>.result.  The signal lines first, and read by the shell
+ * itself (builtins, no child): while a child of its runs, the shell may
+ * block signals of its own, and a grep of /proc/$$/status saw that. */
 static const char REC[] = "P=\"$OUT/$NAME.$CNI_COMMAND\"\n"
+			  "while IFS= read -r l; do case $l in Sig[BI][lg][kn]:*) "
+			  "printf '%s\\n' \"$l\";; esac; done < /proc/$$/status > \"$P.sig\"\n"
 			  "cat > \"$P.stdin\"\n"
 			  "tr '\\0' '\\n' < /proc/$$/environ > \"$P.env\"\n"
-			  "grep -E '^Sig(Blk|Ign)' /proc/$$/status > \"$P.sig\"\n"
 			  "ls /proc/$$/fd > \"$P.fd\"\n"
 			  "if [ \"$CNI_COMMAND\" = ADD ]; then cat \"$OUT/$NAME.result\"; fi\n";
 
