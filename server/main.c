@@ -7,6 +7,7 @@
  * adopted again by the next start.  SIGHUP: read the configuration files
  * again and apply what may change at run time (reload_config).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -373,6 +374,43 @@ images_start(struct daemon *d, struct cradle_err *err)
 	return ensure_builtin(d, d->images, err);
 }
 
+/* True when dir has no entry (or is not there); false when it has one
+ * or cannot be read. */
+static bool
+dir_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool empty = true;
+
+	if (d == NULL)
+		return errno == ENOENT;
+	while (empty && (e = readdir(d)) != NULL)
+		empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+	closedir(d);
+	return empty;
+}
+
+/* Whether cradle's mount namespace may go at exit: no sandbox needs it.
+ * Once recovery ran the table holds every sandbox.  Before that (start-up
+ * failed early: a store that does not open, an import that fails) an
+ * empty table says nothing, and what the namespace holds for pods does:
+ * their netns pins and shm mounts, under <state>/netns and <state>/shm.
+ * Unpinning it under live pods would take those paths from them. */
+static bool
+may_unpin(const struct daemon *d, bool recovered)
+{
+	char dir[FS_PATH_MAX];
+	struct cradle_err e;
+
+	if (recovered)
+		return d->table != NULL && table_count(d->table) == 0;
+	if (fs_path(dir, &e, "%s/netns", d->cfg.state) < 0 || !dir_empty(dir) ||
+	    fs_path(dir, &e, "%s/shm", d->cfg.state) < 0 || !dir_empty(dir))
+		return false;
+	return true;
+}
+
 /* One malloc arena for every thread, and fixed thresholds.  Each thread
  * that allocates while another holds an arena's lock gets an arena of its
  * own (up to 8 per core), and what removed sandboxes freed in 16 arenas,
@@ -735,6 +773,7 @@ main(int argc, char **argv)
 	struct config_text config_text = { .lock = PTHREAD_MUTEX_INITIALIZER, .text = NULL };
 	struct metrics *metrics = NULL; /* [metrics] address: the Prometheus endpoint */
 	sigset_t wanted;
+	bool recovered = false; /* the table holds every sandbox of the store */
 	int c, status = 1;
 
 	d.mntns.host_fd = -1; /* mntns_leave: nothing entered yet */
@@ -903,8 +942,10 @@ main(int argc, char **argv)
 		goto fail;
 	if (events_open_config(&ec, &d.events, &err) < 0 ||
 	    reaper_start(d.store, d.events, &d.reaper, &err) < 0 ||
-	    recover(&d, drop_quarantined, &quarantined, &err) < 0 ||
-	    events_listen(d.events, d.events_url, &err) < 0 || events_socket_group(&d, &err) < 0)
+	    recover(&d, drop_quarantined, &quarantined, &err) < 0)
+		goto fail;
+	recovered = true;
+	if (events_listen(d.events, d.events_url, &err) < 0 || events_socket_group(&d, &err) < 0)
 		goto fail;
 	/* after recovery, which adopts every record whatever the limit */
 	table_set_limit(d.table, (size_t)d.cfg.max_sandboxes);
@@ -994,7 +1035,7 @@ out:
 	/* With no sandbox left nothing needs cradle's mount namespace: leave
 	 * the host as it was.  Otherwise the pin keeps their mounts for the
 	 * next run. */
-	bool unpin = d.table != NULL && table_count(d.table) == 0;
+	bool unpin = may_unpin(&d, recovered);
 	if (d.table != NULL)
 		table_fini(d.table);
 	images_close(d.images);

@@ -258,6 +258,79 @@ START_TEST(test_unreadable_record_is_quarantined)
 }
 END_TEST
 
+/* The pod's netns pin as seen inside cradle's namespace (it_in_mntns):
+ * exit 0 when arg (its path) is a mount point there. */
+static int
+pin_mounted(void *arg)
+{
+	struct stat a, b;
+	char parent[600];
+
+	/* a bind of the namespace file onto a file: another device than
+	 * its directory's */
+	snprintf(parent, sizeof(parent), "%s", (const char *)arg);
+	*strrchr(parent, '/') = '\0';
+	return stat(arg, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev ? 0 : 1;
+}
+
+/* A start-up that fails before recovery (here: a store that will not
+ * open) must not take cradle's mount namespace away from pods that still
+ * run: their netns pins and shm mounts live in it, and its table, empty
+ * before recovery, says nothing about them.  With the store back, the
+ * next start-up adopts the pod as it was. */
+START_TEST(test_failed_startup_keeps_the_pods_namespace)
+{
+	char id[CRADLE_SANDBOX_ID_LEN + 1], data[400], saved[420], pin[400], netns[600];
+	char bin[512], archive[512];
+	struct cradle_sandbox *s;
+	struct cradle_error err;
+	struct it_mount m;
+	int st;
+
+	it_start(&D, NULL);
+	pid_t pid = run_pod(D.conn, "survivor", id);
+	int cgroups = it_count_cgroups();
+	ck_assert_int_eq(it_stop(&D), 0);
+
+	/* the store turns to garbage while the daemon is down */
+	snprintf(data, sizeof(data), "%s/cradle.mdb/data.mdb", D.root);
+	snprintf(saved, sizeof(saved), "%s.saved", data);
+	ck_assert_int_eq(rename(data, saved), 0);
+	FILE *f = fopen(data, "we");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 4096; i++)
+		fputc(0xa5, f);
+	fclose(f);
+
+	snprintf(bin, sizeof(bin), "%s", it_bin("cradled"));
+	snprintf(archive, sizeof(archive), "%s", it_bin("pause.oci.tar"));
+	char *argv[] = { bin, "--root",          D.root,  "--state",  D.state,  "--workers",
+		         "8", "--image-archive", archive, "--config", D.config, NULL };
+	pid_t dpid;
+	ck_assert_int_eq(posix_spawn(&dpid, bin, NULL, NULL, argv, environ), 0);
+	ck_assert_int_eq(waitpid(dpid, &st, 0), dpid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "cradled: status %d", st);
+
+	/* the namespace is still pinned, the pod's pin still in it */
+	snprintf(pin, sizeof(pin), "%s/ns/mnt", D.state);
+	ck_assert_msg(it_mount_at(0, pin, &m), "cradle's namespace was unpinned");
+	snprintf(netns, sizeof(netns), "%s/netns/%s", D.state, id);
+	ck_assert_int_eq(it_in_mntns(pin, pin_mounted, netns), 0);
+	ck_assert(it_proc_alive(pid));
+
+	/* the store back: the pod is adopted, then removed as usual */
+	ck_assert_int_eq(rename(saved, data), 0);
+	it_restart(&D, NULL);
+	ck_assert_msg(cradle_sandbox_status(D.conn, id, &s, &err) == 0, "%s", err.message);
+	ck_assert_int_eq(cradle_sandbox_state(s), CRADLE_STATE_READY);
+	ck_assert_int_eq(cradle_sandbox_pid(s), pid);
+	cradle_sandbox_free(s);
+	assert_owned(&D, id, pid, cgroups, true);
+	ck_assert_int_eq(cradle_sandbox_remove(D.conn, id, &err), 0);
+	assert_owned(&D, id, pid, 0, false);
+}
+END_TEST
+
 /* Records of an earlier boot name no running task, whatever their pid and
  * start time match now: recovery adopts none of them.  (The test's pause
  * does run on; a real reboot leaves none, so the test kills it itself.) */
@@ -359,6 +432,7 @@ recovery_suite(void)
 	tcase_add_test(tc, test_unreadable_record_is_quarantined);
 	tcase_add_test(tc, test_misfiled_records_are_quarantined);
 	tcase_add_test(tc, test_records_of_an_earlier_boot_are_not_adopted);
+	tcase_add_test(tc, test_failed_startup_keeps_the_pods_namespace);
 	suite_add_tcase(s, tc);
 	return s;
 }
