@@ -101,9 +101,10 @@ by_length(const void *a, const void *b)
  * becomes its root, showing each of dirs (absolute; bound without their
  * submounts, shallowest first, so a dir below another lands on top of it)
  * and stage_nodes at their own paths, a proc and a sysfs (stage_fs), and
- * the rest of the host's tree is detached.  0; -1 with err on a failure before the pivot, when the
- * namespace still has the host's root (and perhaps some of these mounts
- * on `at`, where nothing looks); STAGE_PIVOTED with err after it. */
+ * the rest of the host's tree is detached.  0; -1 with err on a failure
+ * before the pivot, when the namespace still has the host's root (and
+ * perhaps some of these mounts on `at`, where nothing looks);
+ * STAGE_PIVOTED with err after it. */
 static int
 stage(const char *at, const char **dirs, size_t n, struct cradle_err *err)
 {
@@ -182,10 +183,10 @@ new_slave(int home, const char *what, struct stage_req *st, struct cradle_err *e
 
 	if (unshare(CLONE_NEWNS) != 0)
 		return cradle_err_errno(err, errno, "create the %s mount namespace", what);
+	/* the descriptor before staging: a staged namespace has no /proc */
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0) {
 		cradle_err_errno(err, errno, "make the %s mount namespace a slave", what);
-	} else if ((fd /* first: a staged namespace has no /proc */ =
-	                    open_ns("/proc/self/ns/mnt")) < 0) {
+	} else if ((fd = open_ns("/proc/self/ns/mnt")) < 0) {
 		cradle_err_errno(err, errno, "open the %s mount namespace", what);
 	} else if (st != NULL) {
 		struct cradle_err e = { 0 };
