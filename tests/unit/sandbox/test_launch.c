@@ -49,6 +49,7 @@
 #include "proto/proto.h"
 #include "sandbox/files.h"
 #include "sandbox/launch.h"
+#include "sandbox/mntns.h"
 #include "sandbox/netns.h"
 #include "tests/unit/lib/unit.h"
 
@@ -701,6 +702,61 @@ START_TEST(test_launch_pause)
 }
 END_TEST
 
+/* From a staged template (sandbox/mntns.h) the rootfs is moved over the
+ * template's root instead of pivot_root: the pause sees the same mounts,
+ * and nothing of the staging tree below its root (its mountinfo lists
+ * the mounts below the task's root only; its root holds no state dir). */
+START_TEST(test_launch_staged_root_move)
+{
+	char rootfs[PATH_MAX], state[PATH_MAX], path[PATH_MAX + 64], shown[PATH_MAX];
+	struct launch_stack st = { 0 };
+	struct launch_plan p;
+	struct cradle_err err = { 0 };
+	struct unit_mount m;
+	struct mntns ns;
+	struct stat sb;
+	siginfo_t si;
+
+	unit_pause_rootfs(rootfs);
+	unit_path(state, sizeof(state), "state");
+	ck_assert_int_eq(mkdir(state, 0711), 0);
+	/* the directory holding the rootfs is what the template must show */
+	snprintf(shown, sizeof(shown), "%s", rootfs);
+	*strrchr(shown, '/') = '\0';
+	ck_assert_msg(mntns_enter(state, (const char *const[]){ shown, NULL }, &ns, &err) == 0,
+	              "mntns_enter: %s", err.msg);
+	ck_assert(ns.staged);
+	pause_plan(&p, &st, rootfs);
+	p.mntns_fd = ns.template_fd;
+	p.root_move = true;
+	ck_assert_msg(launch_start(&p, &st, &err) == 0, "launch_start: %s", err.msg);
+	wait_args(p.pid);
+
+	/* "/" the read-only rootfs, and the same four mounts as ever */
+	ck_assert(find_mount(p.pid, "/", &m));
+	ck_assert_msg(opts_has(m.opts, "ro"), "/ is mounted %s", m.opts);
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)p.pid);
+	ck_assert_int_eq(unit_mountinfo_walk(path, NULL, NULL), 4);
+	snprintf(path, sizeof(path), "/proc/%d/root/pause", (int)p.pid);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	snprintf(path, sizeof(path), "/proc/%d/root/dev/null", (int)p.pid);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert(S_ISCHR(sb.st_mode) && sb.st_rdev == makedev(1, 3));
+	/* the staging tree is out of reach: not the state dir, not "..") */
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)p.pid, state);
+	ck_assert_int_ne(stat(path, &sb), 0);
+	snprintf(path, sizeof(path), "/proc/%d/root/../../pause", (int)p.pid);
+	ck_assert_int_eq(stat(path, &sb), 0);
+
+	term_and_wait(p.pidfd, &si);
+	ck_assert_int_eq(si.si_code, CLD_EXITED);
+	close(p.pidfd);
+	unit_assert_no_children();
+	launch_stack_free(&st);
+	ck_assert_int_eq(mntns_leave(&ns, true, &err), 0);
+}
+END_TEST
+
 START_TEST(test_launch_share_net_ipc)
 {
 	char rootfs[PATH_MAX], path[PATH_MAX + 64], host_before[256], host_after[256];
@@ -1327,6 +1383,12 @@ START_TEST(test_launch_bad_args)
 	ck_assert_int_eq(err.code, CRADLE_INTERNAL);
 	p.rootfs = NULL;
 	ck_assert_int_lt(launch_start(&p, &st, &err), 0);
+	/* root_move from the caller's own namespace: its whole tree would
+	 * stay below the pod's root */
+	p.rootfs = rootfs;
+	p.root_move = true;
+	ck_assert_int_lt(launch_start(&p, &st, &err), 0);
+	ck_assert_str_eq(err.msg, "launch sandbox: root_move without a staged template");
 	ck_assert_int_eq(p.pidfd, -1);
 	unit_assert_no_children();
 	launch_stack_free(&st);
@@ -1443,11 +1505,11 @@ launch_suite(void)
 	unit_tcase(s, "launch", unit_scratch_setup_ns, unit_scratch_teardown, 60,
 	           UNIT_TESTS(test_start_time_self, test_start_time_odd_comm,
 	                      test_start_time_no_such_pid, test_stack_alloc_free, test_plan_init,
-	                      test_launch_pause, test_launch_share_net_ipc, test_launch_sigmask,
-	                      test_launch_threads, test_launch_fd_table, test_launch_no_rootfs,
-	                      test_launch_no_exec, test_launch_no_proc_dir,
-	                      test_launch_killed_before_exec, test_launch_bad_args,
-	                      test_launch_wait_go, test_launch_wait_abort,
+	                      test_launch_pause, test_launch_staged_root_move,
+	                      test_launch_share_net_ipc, test_launch_sigmask, test_launch_threads,
+	                      test_launch_fd_table, test_launch_no_rootfs, test_launch_no_exec,
+	                      test_launch_no_proc_dir, test_launch_killed_before_exec,
+	                      test_launch_bad_args, test_launch_wait_go, test_launch_wait_abort,
 	                      test_launch_wait_failures));
 
 	unit_tcase(s, "netns", unit_scratch_setup_ns, unit_scratch_teardown, 30,
