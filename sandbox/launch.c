@@ -420,17 +420,17 @@ child_main(void *arg)
 	      syscall(SYS_mount, NULL, ".", NULL,
 	              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL));
 
+	const char *root_step = p->root_move ? "move-root" : "pivot-root";
 	if (p->root_move) {
 		/* The rootfs (".") over the staged template's root, then the
 		 * root there: pivot_root would visit every task on the node */
-		CHECK("move-root", syscall(SYS_mount, ".", "/", NULL, MS_MOVE, NULL));
-		CHECK("move-root", syscall(SYS_chroot, "."));
-		CHECK("move-root", syscall(SYS_chdir, p->cwd != NULL ? p->cwd : "/"));
+		CHECK(root_step, syscall(SYS_mount, ".", "/", NULL, MS_MOVE, NULL));
+		CHECK(root_step, syscall(SYS_chroot, "."));
 	} else {
-		CHECK("pivot-root", syscall(SYS_pivot_root, ".", "."));
-		CHECK("pivot-root", syscall(SYS_umount2, ".", MNT_DETACH));
-		CHECK("pivot-root", syscall(SYS_chdir, p->cwd != NULL ? p->cwd : "/"));
+		CHECK(root_step, syscall(SYS_pivot_root, ".", "."));
+		CHECK(root_step, syscall(SYS_umount2, ".", MNT_DETACH));
 	}
+	CHECK(root_step, syscall(SYS_chdir, p->cwd != NULL ? p->cwd : "/"));
 
 	if (p->new_net && p->hostname[0] != '\0')
 		CHECK("sethostname",

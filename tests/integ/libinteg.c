@@ -307,10 +307,8 @@ it_stop(struct it_daemon *d)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* /proc/PID/<file> into buf, NUL-terminated: its length, or <= 0 when
- * it cannot be read (gone, or empty: a zombie's cmdline). */
-static ssize_t
-proc_read(pid_t pid, const char *file, char *buf, size_t size)
+ssize_t
+it_proc_read(pid_t pid, const char *file, char *buf, size_t size)
 {
 	char path[64];
 	ssize_t len;
@@ -340,7 +338,7 @@ pause_tasks(pid_t *pids, int max)
 		pid_t pid = atoi(de->d_name);
 		if (pid <= 0)
 			continue;
-		ssize_t len = proc_read(pid, "cgroup", buf, sizeof(buf));
+		ssize_t len = it_proc_read(pid, "cgroup", buf, sizeof(buf));
 		if (len <= 0)
 			continue;
 		if ((strstr(buf, ":" IT_CGROUP_ROOT "/") == NULL && !sd_task(buf)) ||
@@ -758,7 +756,7 @@ kill_daemons(void)
 		pid_t pid = atoi(de->d_name);
 		if (pid <= 0 || pid == getpid())
 			continue;
-		ssize_t len = proc_read(pid, "cmdline", cmd, sizeof(cmd));
+		ssize_t len = it_proc_read(pid, "cmdline", cmd, sizeof(cmd));
 		if (len <= 0)
 			continue;
 		for (ssize_t i = 0; i < len; i++)
@@ -1619,7 +1617,7 @@ sd_count_members(bool kill_them)
 		pid_t pid = atoi(de->d_name);
 		if (pid <= 0 || pid == getpid())
 			continue;
-		ssize_t len = proc_read(pid, "cgroup", buf, sizeof(buf));
+		ssize_t len = it_proc_read(pid, "cgroup", buf, sizeof(buf));
 		if (len <= 0)
 			continue;
 		if (!sd_member(buf) || !it_proc_alive(pid))
@@ -1910,7 +1908,7 @@ it_systemd_host_pid(const struct it_systemd *sd, pid_t inner)
 			continue;
 		/* at that level in some namespace: the container's if the task
 		 * is in its cgroups */
-		ssize_t len = proc_read(pid, "cgroup", buf, sizeof(buf));
+		ssize_t len = it_proc_read(pid, "cgroup", buf, sizeof(buf));
 		if (len <= 0)
 			continue;
 		if (sd_member(buf))

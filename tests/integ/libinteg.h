@@ -174,8 +174,12 @@ int it_in_mntns(const char *pin, int (*fn)(void *), void *arg);
  * (the per-sandbox pins live in cradle's own mount namespace). */
 const char *it_daemon_path(const struct it_daemon *d, const char *path, char *out, size_t len);
 int it_count_entries(const char *dir); /* excluding . and .. */
-int it_count_children_of(pid_t ppid);  /* processes whose PPid is ppid */
-int it_count_pause_tasks(void);        /* live tasks of this build's pause */
+/* /proc/PID/<file> (e.g. "task/TID/sched") into buf, NUL-terminated: its
+ * length, or <= 0 when it cannot be read (gone, or empty: a zombie's
+ * cmdline).  One read: for files under a page or so. */
+ssize_t it_proc_read(pid_t pid, const char *file, char *buf, size_t size);
+int it_count_children_of(pid_t ppid); /* processes whose PPid is ppid */
+int it_count_pause_tasks(void);       /* live tasks of this build's pause */
 /* Their pids, up to max; returns how many there are (in this build's
  * cgroup parent IT_CGROUP_ROOT). */
 int it_pause_tasks(pid_t *pids, int max);

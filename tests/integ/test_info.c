@@ -422,24 +422,21 @@ cli_readonly(char *out, size_t len, const char *cmd, const char *arg)
 	return WEXITSTATUS(st);
 }
 
-/* A value of a /proc/.../sched file ("se.slice", "prio"), -1 when absent. */
+/* A value of a sched file's text ("se.slice", "prio"), -1 when absent. */
 static long
-sched_field(const char *path, const char *key)
+sched_field(const char *text, const char *key)
 {
-	char line[256];
-	long v = -1;
-	FILE *f;
+	size_t n = strlen(key);
 
-	if ((f = fopen(path, "re")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, key, strlen(key)) == 0 && line[strlen(key)] == ' ') {
-			const char *colon = strchr(line, ':');
-			v = colon != NULL ? strtol(colon + 1, NULL, 10) : -1;
-			break;
+	for (const char *l = text; l != NULL;) {
+		if (strncmp(l, key, n) == 0 && l[n] == ' ') {
+			const char *colon = strchr(l, ':');
+			return colon != NULL ? strtol(colon + 1, NULL, 10) : -1;
 		}
-	fclose(f);
-	return v;
+		if ((l = strchr(l, '\n')) != NULL)
+			l++;
+	}
+	return -1;
 }
 
 /* The scheduling the daemon asks for (server/main.c FRONTEND_SLICE_NS,
@@ -449,34 +446,32 @@ sched_field(const char *path, const char *key)
  * kernel's default slice.  As the kernel reports them. */
 START_TEST(test_info_thread_sched)
 {
-	char path[320], comm[64];
+	char file[300], comm[64], sched[8192];
 	int fronts = 0, workers = 0;
-	long def = sched_field("/proc/self/sched", "se.slice");
 	DIR *d;
 	struct dirent *e;
 
+	ck_assert_int_gt(it_proc_read(getpid(), "sched", sched, sizeof(sched)), 0);
+	long def = sched_field(sched, "se.slice");
 	it_start(&D, NULL);
 	if (def < 0) {
 		/* a kernel before EEVDF (6.6) has no slice to ask for */
 		fprintf(stderr,
 		        "test_info_thread_sched: no se.slice in /proc: slices not checked\n");
 	}
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)D.pid);
-	ck_assert_ptr_nonnull(d = opendir(path));
+	snprintf(file, sizeof(file), "/proc/%d/task", (int)D.pid);
+	ck_assert_ptr_nonnull(d = opendir(file));
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		FILE *f;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)D.pid, e->d_name);
-		if ((f = fopen(path, "re")) == NULL)
+		snprintf(file, sizeof(file), "task/%s/comm", e->d_name);
+		if (it_proc_read(D.pid, file, comm, sizeof(comm)) <= 0)
 			continue; /* the thread is gone */
-		comm[0] = '\0';
-		if (fgets(comm, sizeof(comm), f) == NULL)
-			comm[0] = '\0';
-		fclose(f);
 		comm[strcspn(comm, "\n")] = '\0';
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/sched", (int)D.pid, e->d_name);
-		long slice = sched_field(path, "se.slice"), prio = sched_field(path, "prio");
+		snprintf(file, sizeof(file), "task/%s/sched", e->d_name);
+		if (it_proc_read(D.pid, file, sched, sizeof(sched)) <= 0)
+			continue;
+		long slice = sched_field(sched, "se.slice"), prio = sched_field(sched, "prio");
 		if (strcmp(comm, "cradle:front") == 0 || strcmp(comm, "cradle:list") == 0) {
 			fronts++;
 			ck_assert_int_eq(prio, 120);

@@ -259,18 +259,13 @@ START_TEST(test_unreadable_record_is_quarantined)
 END_TEST
 
 /* The pod's netns pin as seen inside cradle's namespace (it_in_mntns):
- * exit 0 when arg (its path) is a mount point there. */
+ * exit 0 when arg (its path) has a namespace file mounted on it there. */
 static int
 pin_mounted(void *arg)
 {
-	struct stat a, b;
-	char parent[600];
+	struct it_mount m;
 
-	/* a bind of the namespace file onto a file: another device than
-	 * its directory's */
-	snprintf(parent, sizeof(parent), "%s", (const char *)arg);
-	*strrchr(parent, '/') = '\0';
-	return stat(arg, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev ? 0 : 1;
+	return it_mount_at(0, arg, &m) && strcmp(m.fstype, "nsfs") == 0 ? 0 : 1;
 }
 
 /* A start-up that fails before recovery (here: a store that will not
